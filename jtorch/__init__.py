@@ -1,0 +1,39 @@
+"""jtorch: the PyTorch API on JAX. ``import jtorch as torch``."""
+import os as _os
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+_cache = _os.environ.get("JTORCH_COMPILATION_CACHE")
+if _cache:
+    _jax.config.update("jax_compilation_cache_dir", _cache)
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+__version__ = "0.1.0"
+
+from ._dtype import (dtype, float16, bfloat16, float32, float64, complex64, complex128, uint8, uint16, uint32,
+                     uint64, int8, int16, int32, int64, bool, half, float, double, cfloat, cdouble, chalf, short,
+                     int, long, finfo, iinfo, get_default_dtype, set_default_dtype, is_floating_point, is_complex,
+                     promote_types, can_cast)
+from ._device import device
+from ._size import Size
+from . import _dispatch
+from .tensor import Tensor
+from . import _ops
+from .tensor import _bind_methods as _bm
+
+_bm()
+del _bm
+
+globals().update({k: v for k, v in _dispatch.REGISTRY.items() if not k.startswith("_")})
+
+from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
+                     default_generator)
+from . import random
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled)
+from . import autograd
+from ._tensor_str import set_printoptions
+from .interop import from_jax
+from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
+from . import functions as _functions

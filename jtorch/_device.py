@@ -1,0 +1,94 @@
+"""torch.device: a plain value ('cpu', 'cuda:0', ...) mapped onto JAX's devices."""
+import functools
+
+
+class device:
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        if ":" in type:
+            if index is not None:
+                raise ValueError("type (string) must not include an index because index was passed explicitly: " + type)
+            type, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
+            index = int(idx)
+        if type not in ("cpu", "cuda", "mps", "meta", "xla", "tpu"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, mps, meta, xla device type at start of device string: " + type)
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative")
+        self.type, self.index = type, index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+def to_device(d):
+    if d is None or isinstance(d, device):
+        return d
+    return device(d)
+
+
+@functools.lru_cache(None)
+def _jax_devices(kind):
+    import jax
+    try:
+        return tuple(jax.devices(kind))
+    except RuntimeError:
+        return ()
+
+
+def gpu_devices():
+    return _jax_devices("gpu")
+
+
+def jax_device(d):
+    """The jax.Device that backs a torch device; raises torch's errors when absent."""
+    if d.type == "cpu":
+        return _jax_devices("cpu")[0]
+    if d.type == "cuda":
+        gpus = gpu_devices()
+        if not gpus:
+            raise AssertionError("Torch not compiled with CUDA enabled")
+        from . import cuda
+        idx = cuda.current_device() if d.index is None else d.index
+        if idx >= len(gpus):
+            raise RuntimeError("CUDA error: invalid device ordinal")
+        return gpus[idx]
+    if d.type == "mps":
+        raise RuntimeError("MPS backend is not available on this machine")
+    if d.type == "meta":
+        raise NotImplementedError("meta tensors are not supported by jtorch")
+    raise RuntimeError(f"device type {d.type} is not available")
+
+
+def from_jax_device(jd):
+    if jd.platform == "cpu":
+        return CPU
+    return device("cuda", gpu_devices().index(jd))

@@ -1,0 +1,385 @@
+"""The one road every op takes.
+
+An op is a pure function of jax arrays, declared once with ``@defop``. Its
+signature says how torch users call it: parameters without a default (and
+those named in ``dynamic=``) are *dynamic* — tensors or Python numbers, passed
+to a cached ``jax.jit`` as traced values so ``x * lr`` never recompiles per
+value; parameters with defaults are *static* (dims, shapes, flags) and key the
+jit cache. From that one definition come ``jtorch.name``, ``Tensor.name``,
+``Tensor.name_`` (in-place) and the gradient (JAX's VJP of the same function,
+itself dispatched as an op so higher-order gradients need no extra code).
+"""
+import functools
+import inspect
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtype as D
+
+Tensor = None  # set by tensor.py (imports point downward; the class registers itself)
+
+REGISTRY = {}        # public name -> callable exported as jtorch.name
+METHODS = {}         # name -> callable bound on Tensor
+_REQUIRED = object()
+
+
+class _GradState:
+    __slots__ = ("enabled", "inference")
+
+    def __init__(self):
+        self.enabled = True
+        self.inference = False
+
+
+GRAD = _GradState()
+
+
+def _hashable(v):
+    if isinstance(v, list):
+        return tuple(_hashable(x) for x in v)
+    if isinstance(v, Tensor):
+        if v.ndim == 0 and not v.dtype.is_floating_point:
+            return int(v.item())  # a 0-dim int tensor used as a dim/size
+        raise TypeError("expected a static value (int, tuple, ...) but got a Tensor")
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+class OpDef:
+    """A pure jax function plus what torch's API needs to call it."""
+
+    def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
+                 differentiable=True, view=None, returns=None, seq=False, inplace_ok=True):
+        self.fn = fn
+        self.name = name
+        params = list(inspect.signature(fn).parameters.values())
+        self.names = [p.name for p in params]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.defaults = [_REQUIRED if p.default is p.empty else p.default for p in params]
+        self.dyn_idx = tuple(i for i, p in enumerate(params) if p.default is p.empty or p.name in dynamic)
+        if self.dyn_idx != tuple(range(len(self.dyn_idx))):
+            raise TypeError(f"{name}: dynamic parameters must come before static ones")
+        self.static_idx = tuple(i for i in range(len(params)) if i not in self.dyn_idx)
+        self.static_names = tuple(self.names[i] for i in self.static_idx)
+        self.promote = promote  # None | "common" | "float" | "int_float" (float for ints too)
+        names_dyn = [self.names[i] for i in self.dyn_idx]
+        self.promote_pos = tuple(range(len(self.dyn_idx))) if promote_args is None else \
+            tuple(names_dyn.index(n) for n in promote_args)
+        # which dynamic positions' values the backward needs (for torch's in-place error)
+        self.saves = None if saves is None else tuple(names_dyn.index(n) for n in saves)
+        self.differentiable = differentiable
+        self.view = view        # strides function for view ops, or None
+        self.returns = returns  # namedtuple type for multi-output ops
+        self.seq = seq          # first dynamic argument is a sequence of tensors
+        self._jits = {}
+        self._vjps = {}
+
+    @classmethod
+    def raw(cls, fn, name, nargs, seq=False):
+        """An op over ``nargs`` dynamic positional arguments, no statics."""
+        op = cls.__new__(cls)
+        op.__dict__.update(fn=fn, name=name, names=[f"a{i}" for i in range(nargs)], index={},
+                           defaults=[_REQUIRED] * nargs, dyn_idx=tuple(range(nargs)), static_idx=(),
+                           static_names=(), promote=None, promote_pos=(), saves=None, differentiable=True,
+                           view=None, returns=None, seq=seq, _jits={}, _vjps={})
+        return op
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+    def __get__(self, obj, cls=None):
+        # bound as a Tensor method: t.op(...) == op(t, ...)
+        return self if obj is None else types.MethodType(self, obj)
+
+    # ---- binding torch-style calls ----
+    def bind(self, args, kwargs):
+        n = len(args)
+        if n > len(self.names):
+            raise TypeError(f"{self.name}() takes {len(self.names)} arguments but {n} were given")
+        vals = list(args) + self.defaults[n:]
+        if kwargs:
+            for k, v in kwargs.items():
+                i = self.index.get(k)
+                if i is None:
+                    raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
+                vals[i] = v
+        dyn = [vals[i] for i in self.dyn_idx]
+        for v in dyn:
+            if v is _REQUIRED:
+                missing = [self.names[i] for i in self.dyn_idx if vals[i] is _REQUIRED]
+                raise TypeError(f"{self.name}() missing required argument: {missing[0]!r}")
+        statics = tuple(_hashable(vals[i]) for i in self.static_idx)
+        return dyn, statics
+
+    def __call__(self, *args, **kwargs):
+        out = kwargs.pop("out", None) if kwargs else None
+        dyn, statics = self.bind(args, kwargs)
+        res = apply(self, dyn, statics)
+        if out is not None:
+            return _write_out(out, res)
+        return res
+
+    # ---- compiled callables ----
+    def kernel(self, statics, dt):
+        key = (statics, dt)
+        f = self._jits.get(key)
+        if f is None:
+            f = self._jits[key] = jax.jit(self.pure(statics, dt))
+        return f
+
+    def pure(self, statics, dt):
+        """The op as a function of its dynamic arguments only (casting included)."""
+        fn, kw = self.fn, dict(zip(self.static_names, statics))
+        ppos = self.promote_pos if dt is not None else ()
+        npdt = dt.np if dt is not None else None
+        seq = self.seq
+
+        def run(*arrays):
+            arrays = list(arrays)
+            for i in ppos:
+                a = arrays[i]
+                if a is None:
+                    continue
+                if seq and i == 0:
+                    arrays[0] = tuple(jnp.asarray(x, npdt) for x in a)
+                else:
+                    arrays[i] = jnp.asarray(a, npdt)
+            return fn(*arrays, **kw)
+        return run
+
+    def vjp_op(self, statics, dt, diff, nout):
+        """The backward of this op as an op itself: (*primals, *cotangents) -> grads of ``diff``
+        (positions (i, j): dynamic argument i, element j of a sequence argument or None)."""
+        key = (statics, dt, diff, nout)
+        op = self._vjps.get(key)
+        if op is None:
+            op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout)
+        return op
+
+
+def _zeros_ct(o):
+    if jnp.issubdtype(o.dtype, jnp.inexact):
+        return jnp.zeros(o.shape, o.dtype)
+    return np.zeros(o.shape, jax.dtypes.float0)
+
+
+def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
+    fwd = op.pure(statics, dt)
+    seq = op.seq
+
+    def vjp(*flat):
+        primals, cts = list(flat[:nprimals]), flat[nprimals:]
+
+        def f(*dps):
+            full = list(primals)
+            if seq:
+                inner = list(full[0])
+            for (i, j), v in zip(diff, dps):
+                if j is None:
+                    full[i] = v
+                else:
+                    inner[j] = v
+            if seq:
+                full[0] = tuple(inner)
+            return fwd(*full)
+
+        args = [primals[i] if j is None else primals[i][j] for i, j in diff]
+        out, pull = jax.vjp(f, *args)
+        if isinstance(out, (tuple, list)):
+            cts = tuple(_zeros_ct(o) if c is None else c.astype(o.dtype) for o, c in zip(out, cts))
+        else:
+            cts = _zeros_ct(out) if cts[0] is None else cts[0].astype(out.dtype)
+        return tuple(pull(cts))
+
+    return OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
+
+
+# ---------------------------------------------------------------- promotion
+def promote_dtype(op, dyn):
+    dims, zeros, scalars = [], [], []
+    for i in op.promote_pos:
+        a = dyn[i]
+        if a is None:
+            continue
+        if op.seq and i == 0:
+            for t in a:
+                (dims if t.ndim else zeros).append(t.dtype)
+        elif isinstance(a, Tensor):
+            (dims if a.ndim else zeros).append(a.dtype)
+        elif isinstance(a, (np.ndarray, jax.Array)):
+            (dims if a.ndim else zeros).append(D.from_numpy_dtype(a.dtype))
+        else:
+            scalars.append(D.scalar_dtype(a))
+    dt = D.result_type_of(dims, zeros, scalars)
+    if op.promote == "float" and dt._cat < D._FLOAT:
+        dt = D.get_default_dtype()
+    return dt
+
+
+# ---------------------------------------------------------------- the road
+def apply(op, dyn, statics):
+    """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
+    sequence of Tensors for seq ops), record autograd, wrap results."""
+    T = Tensor
+    arrays = []
+    needs_grad = False
+    grad_on = GRAD.enabled
+    for a in dyn:
+        if isinstance(a, T):
+            arrays.append(a._value)
+            if a.requires_grad:
+                needs_grad = True
+        elif op.seq and isinstance(a, (list, tuple)):
+            arrays.append(tuple(_as_array(t) for t in a))
+            if any(isinstance(t, T) and t.requires_grad for t in a):
+                needs_grad = True
+        else:
+            arrays.append(a)
+    dt = promote_dtype(op, dyn) if op.promote else None
+    try:
+        out = op.kernel(statics, dt)(*arrays)
+    except (TypeError, ValueError) as e:
+        raise _translate_error(op, e, dyn) from None
+    needs_grad = needs_grad and grad_on and op.differentiable
+    if op.view is not None:
+        return _make_view(op, statics, dyn[0], out, needs_grad)
+    res = _wrap_outputs(op, out)
+    if needs_grad:
+        from .autograd.graph import record
+        record(op, statics, dt, dyn, arrays, res)
+    return res
+
+
+def _translate_error(op, e, dyn):
+    """JAX's shape/dtype errors become torch's RuntimeError with torch's wording where known."""
+    msg = str(e)
+    if "broadcast" in msg or "incompatible shapes" in msg:
+        shapes = [tuple(a.shape) for a in dyn if hasattr(a, "shape")]
+        if len(shapes) >= 2:
+            a, b = shapes[0], shapes[1]
+            for k in range(1, max(len(a), len(b)) + 1):
+                x = a[-k] if k <= len(a) else 1
+                y = b[-k] if k <= len(b) else 1
+                if x != y and x != 1 and y != 1:
+                    return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                                        f"non-singleton dimension {max(len(a), len(b)) - k}")
+    return RuntimeError(f"{op.name}: {msg}")
+
+
+def _as_array(t):
+    return t._value if isinstance(t, Tensor) else jnp.asarray(t)
+
+
+def _wrap_outputs(op, out):
+    wrap = Tensor._wrap
+    if isinstance(out, (tuple, list)):
+        res = tuple(wrap(o) for o in out)
+        return op.returns(*res) if op.returns else res
+    return wrap(out)
+
+
+def _make_view(op, statics, src, out, needs_grad):
+    t = Tensor._wrap(out)
+    t._st = src._st
+    t._vfn = src._vfn + ((op, statics),)
+    t._valver = src._st.version
+    base = src._base if src._base is not None else src
+    t._base = base
+    t._avfn = (src._avfn if src._base is not None else ()) + ((op, statics),)
+    t._strides = op.view(tuple(src.shape), src.stride(), *statics)
+    t._gver_seen = base._gver
+    if needs_grad:
+        from .autograd.graph import record
+        record(op, statics, None, [src], [src._value], t)
+    return t
+
+
+def _write_out(out, res):
+    if isinstance(out, (tuple, list)):
+        for o, r in zip(out, res):
+            _write_out(o, r)
+        return out
+    if out.shape != res.shape:
+        out._set_array(res._value.astype(out.dtype.np))
+    else:
+        out.copy_(res)
+    return out
+
+
+# ---------------------------------------------------------------- views
+_CHAINS = {}
+
+
+def chain_fn(vfn):
+    """jitted root-array -> view-array function for a view chain."""
+    f = _CHAINS.get(vfn)
+    if f is None:
+        fns = [op.pure(statics, None) for op, statics in vfn]
+
+        def run(a):
+            for g in fns:
+                a = g(a)
+            return a
+        f = _CHAINS[vfn] = jax.jit(run)
+    return f
+
+
+_SCATTERS = {}
+
+
+def scatter_fn(vfn):
+    """jitted (root, new_view_value) -> root with the view's elements replaced."""
+    f = _SCATTERS.get(vfn)
+    if f is None:
+        fns = [op.pure(statics, None) for op, statics in vfn]
+
+        def run(root, new):
+            idx = jnp.arange(root.size).reshape(root.shape)
+            for g in fns:
+                idx = g(idx)
+            new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
+            return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
+        f = _SCATTERS[vfn] = jax.jit(run)
+    return f
+
+
+# ---------------------------------------------------------------- declaring ops
+def defop(fn=None, *, name=None, method=True, function=True, inplace=False, aliases=(), **opts):
+    """Declare an op from a pure jax function. See the module docstring."""
+    if fn is None:
+        return functools.partial(defop, name=name, method=method, function=function,
+                                 inplace=inplace, aliases=aliases, **opts)
+    op = OpDef(fn, name or fn.__name__.rstrip("_"), **opts)
+    export(op, op.name, method=method, function=function, inplace=inplace, aliases=aliases)
+    return op
+
+
+def export(f, name, method=True, function=True, inplace=False, aliases=()):
+    """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place)."""
+    for n in (name,) + tuple(aliases):
+        if function:
+            REGISTRY[n] = f
+        if method:
+            METHODS[n] = f
+        if inplace:
+            METHODS[n + "_"] = _make_inplace(f, n)
+    return f
+
+
+def _make_inplace(f, name):
+    def inplace(self, *args, **kwargs):
+        return self._inplace(f, args, kwargs)
+    inplace.__name__ = name + "_"
+    return inplace
+
+
+def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):
+    """Export a plain Python function (written with other ops) like an op."""
+    if fn is None:
+        return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases)
+    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases)
+    return fn

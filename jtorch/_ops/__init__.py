@@ -1,0 +1,2 @@
+"""Op definitions, grouped by kind. Importing this package registers them all."""
+from . import (pointwise, reduction, shape, indexing, join, creation, random_ops, blas)  # noqa: F401

@@ -1,0 +1,137 @@
+"""Matrix products. torch never promotes here: mixed dtypes raise."""
+import jax
+import jax.numpy as jnp
+
+from .._dispatch import defop, function
+
+_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+          "int64": "long int", "int32": "int", "complex64": "c10::complex<float>",
+          "complex128": "c10::complex<double>"}
+
+
+def _same_dtype(a, b, what="m1 and m2"):
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected {what} to have the same dtype, but got: "
+                           f"{_NAMES.get(a.dtype._name, a.dtype._name)} != {_NAMES.get(b.dtype._name, b.dtype._name)}")
+
+
+def _hi(a):
+    # full float32 precision on every backend (XLA:GPU would otherwise use TF32)
+    return jax.lax.Precision.HIGHEST
+
+
+@defop(method=False, function=False)
+def _matmul(input, other):
+    return jnp.matmul(input, other, precision=_hi(input))
+
+
+@function
+def matmul(input, other):
+    _same_dtype(input, other, "both arguments to matmul") if input.dtype is not other.dtype else None
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
+                           f"{other.ndim}D")
+    a = input.shape[-1]
+    b = other.shape[-2] if other.ndim > 1 else other.shape[0]
+    if a != b:
+        if input.ndim == 1 and other.ndim == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a}] and src [{b}] to have the same "
+                               "number of elements, but got {a} and {b} elements respectively")
+        ash = "x".join(map(str, input.shape if input.ndim > 1 else (1, a)))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ash[:] if input.ndim == 2 else _flat2(input)} and "
+                           f"{'x'.join(map(str, other.shape)) if other.ndim == 2 else _flat2(other, True)})")
+    return _matmul(input, other)
+
+
+def _flat2(t, right=False):
+    if t.ndim == 1:
+        return f"{t.shape[0]}x1" if right else f"1x{t.shape[0]}"
+    lead = 1
+    for s in t.shape[:-1]:
+        lead *= s
+    return f"{lead}x{t.shape[-1]}"
+
+
+@function
+def mm(input, mat2):
+    if input.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    _same_dtype(input, mat2, "self and mat2")
+    return matmul(input, mat2)
+
+
+@function
+def bmm(input, mat2):
+    if input.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    _same_dtype(input, mat2, "batch1 and batch2")
+    return _matmul(input, mat2)
+
+
+@function
+def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+                           f"vec ({vec.shape[0]})")
+    return matmul(input, vec)
+
+
+@function(aliases=("inner",))
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] "
+                           f"to have the same number of elements, but got {input.shape[0]} and {other.shape[0]} "
+                           "elements respectively")
+    _same_dtype(input, other, "self and other")
+    return _matmul(input, other)
+
+
+@defop(method=False, function=False, dynamic=("beta", "alpha"))
+def _addmm(input, mat1, mat2, beta=1, alpha=1):
+    return beta * input + alpha * jnp.matmul(mat1, mat2, precision=_hi(mat1))
+
+
+@function(inplace=True)
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    mm(mat1, mat2) if mat1.ndim != 2 or mat2.ndim != 2 else None
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    return _addmm(input, mat1, mat2, beta, alpha)
+
+
+@function(inplace=True)
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    bmm(batch1, batch2) if batch1.ndim != 3 else None
+    return _addmm(input, batch1, batch2, beta, alpha)
+
+
+@function(inplace=True)
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return input * beta + alpha * bmm(batch1, batch2).sum(0)
+
+
+@function(inplace=True)
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return input * beta + alpha * mv(mat, vec)
+
+
+@function(inplace=True)
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    return input * beta + alpha * outer(vec1, vec2)
+
+
+@defop(aliases=("ger",), promote="common")
+def outer(input, vec2):
+    return jnp.outer(input, vec2)

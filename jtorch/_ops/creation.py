@@ -1,0 +1,318 @@
+"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty (+ _like),
+eye, arange, linspace, logspace, ... ."""
+import builtins
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .. import _dispatch
+from .._device import to_device, jax_device
+from .._dispatch import function, REGISTRY, METHODS
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+def _place(arr, device):
+    if device is None:
+        return arr
+    d = to_device(device)
+    if d.type == "cpu" and not jax_device(d).platform == "gpu":
+        jd = jax_device(d)
+        try:
+            if next(iter(arr.devices())) == jd:
+                return arr
+        except AttributeError:
+            pass
+        return jax.device_put(arr, jd)
+    return jax.device_put(arr, jax_device(d))
+
+
+def _finish(arr, device, requires_grad):
+    t = _T()._wrap(_place(arr, device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np(data):
+    """numpy array for ``data`` with torch's dtype inference for Python values."""
+    T = _T()
+    if isinstance(data, T):
+        return np.asarray(data._value), data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data), D.from_numpy_dtype(data.dtype)
+    if isinstance(data, jax.Array):
+        return data, D.from_numpy_dtype(data.dtype)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, T) for x in data):
+        parts = [_infer_np(x) for x in data]
+        dt = parts[0][1]
+        for _, d in parts[1:]:
+            dt = D.promote_types(dt, d)
+        return np.stack([np.asarray(p, dt.np) for p, _ in parts]) if parts else np.zeros(0), dt
+    try:
+        arr = np.asarray(data)
+    except ValueError as e:
+        raise ValueError(f"expected sequence of length {len(data[0]) if data else 0} at dim 1 (got "
+                         f"{len(data[-1]) if data else 0})") from e
+    if arr.dtype == object:
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    k = arr.dtype.kind
+    if k == "f":
+        return arr, D.get_default_dtype()
+    if k in "iu":
+        return arr, D.int64
+    if k == "b":
+        return arr, D.bool
+    if k == "c":
+        return arr, D.get_default_dtype().to_complex()
+    if k in "US":
+        raise TypeError("new(): invalid data type 'str'")
+    return arr, D.from_numpy_dtype(arr.dtype)
+
+
+@function(method=False)
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    arr, dt = _infer_np(data)
+    dt = D.to_dtype(dtype) if dtype is not None else dt
+    if dt.np.kind in "iub" and np.asarray(arr).dtype.kind == "f" and isinstance(data, (list, tuple, float)):
+        pass  # torch truncates float data cast to an integer dtype, as numpy does
+    return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
+                   device, requires_grad)
+
+
+@function(method=False)
+def as_tensor(data, dtype=None, device=None):
+    T = _T()
+    if isinstance(data, T):
+        r = data
+        if dtype is not None and D.to_dtype(dtype) is not data.dtype:
+            r = r.to(D.to_dtype(dtype))
+        if device is not None:
+            r = r.to(device)
+        return r
+    if isinstance(data, np.ndarray) and dtype is None and device is None:
+        return from_numpy(data)
+    if type(data).__module__.startswith("torch") and hasattr(data, "detach"):
+        from ..interop import from_torch
+        return from_torch(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+@function(method=False)
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    t = as_tensor(obj, dtype=dtype, device=device)
+    if copy:
+        t = t.clone()
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+@function(method=False)
+def from_numpy(ndarray):
+    from ..interop import from_numpy_shared
+    return from_numpy_shared(ndarray)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    elif len(size) == 1 and hasattr(size[0], "shape") and hasattr(size[0], "tolist"):
+        size = tuple(size[0].tolist())
+    out = []
+    for s in size:
+        if not isinstance(s, (int, np.integer)) and not (hasattr(s, "__index__") and not isinstance(s, float)):
+            raise TypeError(f"empty(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {len(out)}")
+        s = s.__index__()
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(s)
+    return tuple(out)
+
+
+@functools.lru_cache(None)
+def _filler(kind):
+    if kind == "zeros":
+        return jax.jit(lambda shape, dt: jnp.zeros(shape, dt), static_argnums=(0, 1))
+    if kind == "ones":
+        return jax.jit(lambda shape, dt: jnp.ones(shape, dt), static_argnums=(0, 1))
+    return jax.jit(lambda v, shape, dt: jnp.full(shape, v, dt), static_argnums=(1, 2))
+
+
+def _dt(dtype):
+    return D.get_default_dtype() if dtype is None else D.to_dtype(dtype)
+
+
+def _make(kind, size, dtype, device, requires_grad, value=None):
+    dt = _dt(dtype)
+    if kind == "full":
+        arr = _filler("full")(value, size, dt.np)
+    else:
+        arr = _filler(kind)(size, dt.np)
+    return _finish(arr, device, requires_grad)
+
+
+@function(method=False)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _make("zeros", _size(size), dtype, device, requires_grad)
+
+
+@function(method=False)
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _make("ones", _size(size), dtype, device, requires_grad)
+
+
+@function(method=False)
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None):
+    return _make("zeros", _size(size), dtype, device, requires_grad)
+
+
+@function(method=False)
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value) if not hasattr(fill_value, "dtype") else fill_value.dtype
+    if hasattr(fill_value, "item"):
+        fill_value = fill_value.item()
+    return _make("full", _size((size,) if isinstance(size, int) else tuple(size)), dtype, device, requires_grad,
+                 fill_value)
+
+
+def _like(kind):
+    def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, fill_value=None):
+        dt = input.dtype if dtype is None else dtype
+        dev = input.device if device is None else device
+        return _make(kind, tuple(input.shape), dt, dev, requires_grad, fill_value)
+    return f
+
+
+zeros_like = function(_like("zeros"), name="zeros_like", method=False)
+ones_like = function(_like("ones"), name="ones_like", method=False)
+empty_like = function(_like("zeros"), name="empty_like", method=False)
+
+
+@function(method=False)
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _like("full")(input, dtype=dtype, device=device, requires_grad=requires_grad, fill_value=fill_value)
+
+
+def _new(kind):
+    def f(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, fill_value=None):
+        return _make(kind, _size(size), self.dtype if dtype is None else dtype,
+                     self.device if device is None else device, requires_grad, fill_value)
+    return f
+
+
+METHODS["new_zeros"] = _new("zeros")
+METHODS["new_ones"] = _new("ones")
+METHODS["new_empty"] = _new("zeros")
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return _make("full", _size((size,) if isinstance(size, int) else tuple(size)),
+                 self.dtype if dtype is None else dtype, self.device if device is None else device,
+                 requires_grad, fill_value)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                  device=self.device if device is None else device, requires_grad=requires_grad)
+
+
+METHODS["new_full"] = new_full
+METHODS["new_tensor"] = new_tensor
+
+
+@function(method=False)
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return full((), s, dtype=dtype or D.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+@function(method=False)
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    m = n if m is None else m
+    return _finish(jnp.eye(n, m, dtype=_dt(dtype).np), device, requires_grad)
+
+
+def _num(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+@function(method=False)
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    start, end, step = _num(start), _num(end), _num(step)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    dt = D.to_dtype(dtype)
+    n = math.ceil((end - start) / step)
+    arr = (start + np.arange(n, dtype=np.float64 if dt._cat >= 2 else np.int64) * step).astype(dt.np)
+    return _finish(jnp.asarray(arr), device, requires_grad)
+
+
+@function(method=False)
+def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    import warnings
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
+                  "in [start, end).", UserWarning)
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    arr = start + np.arange(n) * step
+    return _finish(jnp.asarray(arr.astype(_dt(dtype).np)), device, requires_grad)
+
+
+@function(method=False)
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    start, end = _num(start), _num(end)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _dt(dtype)
+    if dt._cat < 2:
+        arr = np.linspace(start, end, steps).astype(np.float64)
+        arr = np.trunc(arr).astype(dt.np)
+        return _finish(jnp.asarray(arr), device, requires_grad)
+    # torch computes the first half forward from start and the second half backward from end
+    ct = dt.np if dt not in (D.float16, D.bfloat16) else np.float32
+    i = np.arange(steps, dtype=ct)
+    step = (ct.type(end) - ct.type(start)) / ct.type(max(steps - 1, 1))
+    half = steps // 2
+    arr = np.where(i < half, ct.type(start) + step * i, ct.type(end) - step * (steps - 1 - i)).astype(dt.np)
+    return _finish(jnp.asarray(arr), device, requires_grad)
+
+
+@function(method=False)
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    dt = _dt(dtype)
+    lin = linspace(start, end, steps, dtype=D.float64)._value
+    return _finish(jnp.power(base, lin).astype(dt.np), device, requires_grad)
+
+
+def _legacy_new(cls, *args, **kwargs):
+    """torch.Tensor(...) / torch.FloatTensor(...): sizes or data, default float dtype."""
+    dtype = kwargs.pop("dtype", None) or getattr(cls, "_legacy_dtype", None) or D.get_default_dtype()
+    device = kwargs.pop("device", None)
+    if len(args) == 0:
+        return zeros(0, dtype=dtype, device=device)
+    if len(args) == 1 and not isinstance(args[0], int):
+        a = args[0]
+        if isinstance(a, _T()):
+            return a.detach()
+        if hasattr(a, "__len__") or isinstance(a, (float, np.ndarray)):
+            return tensor(a, dtype=dtype, device=device)
+    return zeros(*args, dtype=dtype, device=device)

@@ -1,0 +1,366 @@
+"""Elementwise ops. Each line declares one op; function, method, in-place
+variant and gradient all come from it (see _dispatch)."""
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jss
+
+from .. import _dtype as D
+from .._dispatch import defop, function, REGISTRY
+
+
+def _kink(f, df):
+    """f with torch's derivative convention ``df`` where JAX's differs (kinks)."""
+    g = jax.custom_jvp(f)
+    g.defjvp(lambda p, t: (f(*p), df(*p) * t[0]))
+    return g
+
+
+def unary(name, f, promote="float", inplace=True, aliases=(), **kw):
+    def fn(input):
+        return f(input)
+    fn.__name__ = name
+    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+
+
+def binary(name, f, promote="common", inplace=True, aliases=(), **kw):
+    def fn(input, other):
+        return f(input, other)
+    fn.__name__ = name
+    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+
+
+# ---- arithmetic
+@defop(promote="common", inplace=True, dynamic=("alpha",), saves=())
+def add(input, other, alpha=1):
+    return input + other * alpha if not isinstance(alpha, int) or alpha != 1 else input + other
+
+
+@defop(promote="common", inplace=True, dynamic=("alpha",), saves=(), aliases=("subtract",))
+def sub(input, other, alpha=1):
+    return input - other * alpha if not isinstance(alpha, int) or alpha != 1 else input - other
+
+
+@function(inplace=True)
+def rsub(input, other, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+mul = binary("mul", lambda a, b: a * b, aliases=("multiply",))
+_true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False)
+_trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
+                    jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
+_floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True)
+
+
+def _int_trunc_div(a, b):
+    q = jnp.floor_divide(a, b)
+    return jnp.where((q < 0) & (q * b != a), q + 1, q)
+
+
+@function(inplace=True, aliases=("divide",))
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return _true_div(input, other)
+    if rounding_mode == "trunc":
+        return _trunc_div(input, other)
+    if rounding_mode == "floor":
+        return _floor_div(input, other)
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+@function(inplace=True)
+def true_divide(input, other):
+    return _true_div(input, other)
+
+
+REGISTRY.pop("_true_divide", None)
+REGISTRY.pop("_trunc_divide", None)
+
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b))
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b))
+pow_ = binary("pow", lambda a, b: jnp.power(a, b), aliases=("float_power_",))
+neg = unary("neg", jnp.negative, promote=None, aliases=("negative",))
+positive = unary("positive", lambda x: x, promote=None, inplace=False)
+abs_ = unary("abs", _kink(jnp.abs, jnp.sign), promote=None, aliases=("absolute",))
+sign = unary("sign", jnp.sign, promote=None)
+sgn = unary("sgn", jnp.sign, promote=None)
+square = unary("square", jnp.square, promote=None)
+reciprocal = unary("reciprocal", lambda x: 1 / x)
+float_power = binary("float_power", lambda a, b: jnp.power(a.astype(jnp.complex128 if jnp.iscomplexobj(a) else jnp.float64),
+                                                          b), inplace=False, promote=None)
+
+# ---- exp / log / powers
+exp = unary("exp", jnp.exp)
+exp2 = unary("exp2", jnp.exp2)
+expm1 = unary("expm1", jnp.expm1)
+log = unary("log", jnp.log)
+log2 = unary("log2", jnp.log2)
+log10 = unary("log10", jnp.log10)
+log1p = unary("log1p", jnp.log1p)
+sqrt = unary("sqrt", jnp.sqrt)
+rsqrt = unary("rsqrt", jax.lax.rsqrt)
+logaddexp = binary("logaddexp", jnp.logaddexp, promote="float", inplace=False)
+logaddexp2 = binary("logaddexp2", jnp.logaddexp2, promote="float", inplace=False)
+
+# ---- trig / hyperbolic
+sin = unary("sin", jnp.sin)
+cos = unary("cos", jnp.cos)
+tan = unary("tan", jnp.tan)
+asin = unary("asin", jnp.arcsin, aliases=("arcsin",))
+acos = unary("acos", jnp.arccos, aliases=("arccos",))
+atan = unary("atan", jnp.arctan, aliases=("arctan",))
+sinh = unary("sinh", jnp.sinh)
+cosh = unary("cosh", jnp.cosh)
+tanh = unary("tanh", jnp.tanh)
+asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
+acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
+atanh = unary("atanh", jnp.arctanh, aliases=("arctanh",))
+atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",))
+hypot = binary("hypot", jnp.hypot, promote="float")
+deg2rad = unary("deg2rad", jnp.deg2rad)
+rad2deg = unary("rad2deg", jnp.rad2deg)
+sinc = unary("sinc", jnp.sinc)
+
+# ---- special functions
+erf = unary("erf", jss.erf)
+erfc = unary("erfc", jss.erfc)
+erfinv = unary("erfinv", jss.erfinv)
+sigmoid = unary("sigmoid", jax.nn.sigmoid)
+lgamma = unary("lgamma", jss.gammaln)
+digamma = unary("digamma", jss.digamma)
+i0 = unary("i0", jss.i0)
+
+
+@defop(promote="float", inplace=True)
+def logit(input, eps=None):
+    x = input if eps is None else jnp.clip(input, eps, 1 - eps)
+    return jnp.log(x / (1 - x))
+
+
+@defop(promote="float", inplace=True)
+def polygamma_(input, n=0):
+    return jss.polygamma(n, input)
+
+
+@defop(promote="float", inplace=True)
+def mvlgamma(input, p=1):
+    return jss.multigammaln(input, p)
+
+
+@defop(promote="float", inplace=True)
+def xlogy(input, other):
+    return jss.xlogy(input, other)
+
+
+# ---- rounding (integers pass through unchanged)
+def _float_only(f):
+    return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+
+
+floor = unary("floor", _float_only(jnp.floor), promote=None)
+ceil = unary("ceil", _float_only(jnp.ceil), promote=None)
+trunc = unary("trunc", _float_only(jnp.trunc), promote=None, aliases=("fix",))
+frac = unary("frac", lambda x: x - jnp.trunc(x), promote=None)
+
+
+@defop(promote=None, inplace=True)
+def round(input, decimals=0):
+    if not jnp.issubdtype(input.dtype, jnp.inexact):
+        return input
+    if decimals == 0:
+        return jnp.round(input)
+    s = 10.0 ** decimals
+    return jnp.round(input * s) / s
+
+
+# ---- clamping and friends
+def _clamp(x, lo, hi):
+    # where() passes the gradient at the bounds (torch's clamp convention)
+    if lo is not None:
+        x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
+    if hi is not None:
+        x = jnp.where(x > hi, jnp.asarray(hi, x.dtype), x)
+    return x
+
+
+@defop(promote="common", inplace=True, dynamic=("min", "max"), aliases=("clip",))
+def clamp(input, min=None, max=None):
+    return _clamp(input, min, max)
+
+
+def _clamp_check(min, max):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+
+
+_clamp_op = clamp
+
+
+@function(inplace=True, aliases=("clip",))
+def clamp(input, min=None, max=None):  # noqa: F811
+    _clamp_check(min, max)
+    return _clamp_op(input, min, max)
+
+
+@function(inplace=True)
+def clamp_min(input, min):
+    return _clamp_op(input, min, None)
+
+
+@function(inplace=True)
+def clamp_max(input, max):
+    return _clamp_op(input, None, max)
+
+
+@defop(promote="common", inplace=True, dynamic=("weight",))
+def lerp(input, end, weight=0.5):
+    return input + weight * (end - input)
+
+
+@defop(promote="common", inplace=True, dynamic=("value",))
+def addcmul(input, tensor1, tensor2, value=1):
+    return input + value * tensor1 * tensor2
+
+
+@defop(promote="float", inplace=True, dynamic=("value",))
+def addcdiv(input, tensor1, tensor2, value=1):
+    return input + value * tensor1 / tensor2
+
+
+@defop(promote=None, inplace=True)
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    return jnp.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+copysign = binary("copysign", jnp.copysign, promote="float")
+nextafter = binary("nextafter", jnp.nextafter)
+maximum = binary("maximum", jnp.maximum, inplace=False)
+minimum = binary("minimum", jnp.minimum, inplace=False)
+fmax = binary("fmax", jnp.fmax, inplace=False)
+fmin = binary("fmin", jnp.fmin, inplace=False)
+heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astype(a.dtype)))
+gcd = binary("gcd", jnp.gcd)
+lcm = binary("lcm", jnp.lcm)
+ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float")
+
+
+# ---- comparisons (bool results; computed in the promoted dtype)
+def compare(name, f, aliases=()):
+    return defop(lambda input, other: f(input, other), name=name, promote="common", inplace=True,
+                 aliases=aliases, differentiable=False)
+
+
+eq = compare("eq", jnp.equal)
+ne = compare("ne", jnp.not_equal, aliases=("not_equal",))
+lt = compare("lt", jnp.less, aliases=("less",))
+le = compare("le", jnp.less_equal, aliases=("less_equal",))
+gt = compare("gt", jnp.greater, aliases=("greater",))
+ge = compare("ge", jnp.greater_equal, aliases=("greater_equal",))
+isnan = unary("isnan", jnp.isnan, promote=None, inplace=False, differentiable=False)
+isinf = unary("isinf", jnp.isinf, promote=None, inplace=False, differentiable=False)
+isposinf = unary("isposinf", jnp.isposinf, promote=None, inplace=False, differentiable=False)
+isneginf = unary("isneginf", jnp.isneginf, promote=None, inplace=False, differentiable=False)
+isfinite = unary("isfinite", jnp.isfinite, promote=None, inplace=False, differentiable=False)
+isreal = unary("isreal", jnp.isreal, promote=None, inplace=False, differentiable=False)
+signbit = unary("signbit", jnp.signbit, promote=None, inplace=False, differentiable=False)
+
+
+@defop(promote="common", differentiable=False)
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return jnp.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+# ---- logical / bitwise
+logical_not = unary("logical_not", jnp.logical_not, promote=None, differentiable=False)
+logical_and = binary("logical_and", jnp.logical_and, promote=None, differentiable=False)
+logical_or = binary("logical_or", jnp.logical_or, promote=None, differentiable=False)
+logical_xor = binary("logical_xor", jnp.logical_xor, promote=None, differentiable=False)
+
+
+def _int_only(name, f):
+    def g(a, b=None):
+        for x in (a, b):
+            if x is not None and jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact):
+                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+        return f(a) if b is None else f(a, b)
+    return g
+
+
+bitwise_not = unary("bitwise_not", _int_only("bitwise_not", jnp.invert), promote=None, differentiable=False)
+bitwise_and = binary("bitwise_and", _int_only("bitwise_and", jnp.bitwise_and), differentiable=False)
+bitwise_or = binary("bitwise_or", _int_only("bitwise_or", jnp.bitwise_or), differentiable=False)
+bitwise_xor = binary("bitwise_xor", _int_only("bitwise_xor", jnp.bitwise_xor), differentiable=False)
+bitwise_left_shift = binary("bitwise_left_shift", jnp.left_shift, differentiable=False)
+bitwise_right_shift = binary("bitwise_right_shift", jnp.right_shift, differentiable=False)
+
+
+# ---- complex
+real = unary("real", jnp.real, promote=None, inplace=False, method=False)
+imag = unary("imag", jnp.imag, promote=None, inplace=False, method=False)
+conj = unary("conj", jnp.conj, promote=None, inplace=False)
+angle = unary("angle", jnp.angle)
+conj_physical = unary("conj_physical", jnp.conj, promote=None)
+
+
+@defop(promote=None)
+def _cast(input, dtype=None):
+    return input.astype(dtype.np)
+
+
+@defop(promote=None, differentiable=False, method=False, function=False)
+def _view_dtype(input, dtype=None):
+    return jax.lax.bitcast_convert_type(input, dtype.np) if input.dtype.itemsize == dtype.np.itemsize else \
+        _bad_view_dtype()
+
+
+def _bad_view_dtype():
+    raise RuntimeError("view(dtype) with a different element size is not supported")
+
+
+@defop(promote=None, inplace=False)
+def clone(input, memory_format=None):
+    return jnp.array(input, copy=True)
+
+
+@defop(promote=None, method=False)
+def _identity_to(input, _array=None):
+    return input
+
+
+# fill_/zero_/copy_ are in-place ops whose out-of-place form ignores self's value
+@defop(method=False, function=False, promote=None, saves=())
+def _fill(input, value):
+    return jnp.full(input.shape, value, input.dtype)
+
+
+@function(method=True)
+def fill_(self, value):
+    if hasattr(value, "ndim") and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+    return self._inplace(_fill, (value,), {})
+
+
+@function(method=True)
+def zero_(self):
+    return self._inplace(_fill, (0,), {})
+
+
+@defop(method=False, function=False, promote=None, saves=())
+def _copy_from(input, src):
+    return jnp.broadcast_to(jnp.asarray(src, input.dtype), input.shape)
+
+
+@function(method=True)
+def copy_(self, src, non_blocking=False):
+    if hasattr(src, "shape"):
+        try:
+            jnp.broadcast_shapes(tuple(src.shape), tuple(self.shape))
+        except ValueError:
+            raise RuntimeError(f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size "
+                               f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+                               f"{self.ndim - 1}") from None
+    return self._inplace(_copy_from, (src,), {})
+
+
+REGISTRY["pow"] = pow_
+REGISTRY["abs"] = abs_

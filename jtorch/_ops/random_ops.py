@@ -1,0 +1,245 @@
+"""Random sampling. Every op takes a key split off a Generator (random.py)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .. import random as R
+from .._dispatch import defop, function, METHODS
+from .creation import _size, _dt, _finish, _place
+
+
+def _key(generator):
+    return R.next_key(generator)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _uniform(key, low, high, shape=(), dtype=None):
+    return jax.random.uniform(key, shape, dtype.np, low, high)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _normal(key, mean, std, shape=(), dtype=None):
+    return mean + std * jax.random.normal(key, shape, dtype.np)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _randint(key, low, high, shape=(), dtype=None):
+    return jax.random.randint(key, shape, low, high, jnp.int64).astype(dtype.np)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _bernoulli(key, p, shape=(), dtype=None):
+    return jax.random.bernoulli(key, p, shape).astype(dtype.np)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _exponential(key, lambd, shape=(), dtype=None):
+    return (jax.random.exponential(key, shape, dtype.np) / lambd).astype(dtype.np)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _permutation(key, n=0):
+    return jax.random.permutation(key, n).astype(jnp.int64)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _poisson(key, rate):
+    return jax.random.poisson(key, rate, rate.shape).astype(rate.dtype)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _geometric(key, p, shape=(), dtype=None):
+    return jax.random.geometric(key, p, shape).astype(dtype.np)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _cauchy(key, median, sigma, shape=(), dtype=None):
+    return (median + sigma * jax.random.cauchy(key, shape, dtype.np)).astype(dtype.np)
+
+
+def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
+    t = op(_key(generator), *dyn, shape=shape, dtype=dtype)
+    if device is not None:
+        t = _finish(_place(t._value, device), None, False)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+@function(method=False)
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    return _fresh(_uniform, generator, 0.0, 1.0, shape=_size(size), dtype=_dt(dtype), device=device,
+                  requires_grad=requires_grad)
+
+
+@function(method=False)
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
+    return _fresh(_normal, generator, 0.0, 1.0, shape=_size(size), dtype=_dt(dtype), device=device,
+                  requires_grad=requires_grad)
+
+
+@function(method=False)
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False):
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _fresh(_randint, generator, int(low), int(high), shape=_size((size,) if isinstance(size, int) else size),
+                  dtype=D.int64 if dtype is None else D.to_dtype(dtype), device=device)
+
+
+@function(method=False)
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    t = _permutation(_key(generator), n=int(n))
+    if dtype is not None:
+        t = t.to(D.to_dtype(dtype))
+    return t if device is None else t.to(device)
+
+
+def _like(op, *dyn):
+    def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, generator=None):
+        return _fresh(op, generator, *dyn, shape=tuple(input.shape), dtype=input.dtype if dtype is None else
+                      D.to_dtype(dtype), device=device, requires_grad=requires_grad)
+    return f
+
+
+rand_like = function(_like(_uniform, 0.0, 1.0), name="rand_like", method=False)
+randn_like = function(_like(_normal, 0.0, 1.0), name="randn_like", method=False)
+
+
+@function(method=False)
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
+                 memory_format=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    return _fresh(_randint, generator, int(low), int(high), shape=tuple(input.shape),
+                  dtype=input.dtype if dtype is None else D.to_dtype(dtype), device=device)
+
+
+@function(method=False)
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    from ..tensor import Tensor
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if isinstance(std, Tensor) and std.numel() and bool((std < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = jnp.broadcast_shapes(*(tuple(x.shape) for x in (mean, std) if isinstance(x, Tensor)))
+        ref = mean if isinstance(mean, Tensor) else std
+        z = _normal(_key(generator), 0.0, 1.0, shape=shape, dtype=ref.dtype)
+        return mean + std * z
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _fresh(_normal, generator, float(mean), float(std), shape=_size((size,) if isinstance(size, int) else size),
+                  dtype=_dt(dtype), device=device, requires_grad=requires_grad)
+
+
+@function
+def bernoulli(input, p=None, *, generator=None, out=None):
+    prob = input if p is None else p
+    if hasattr(prob, "_value"):
+        pv = prob.to(input.dtype if input.dtype.is_floating_point else D.float32)
+        return _bernoulli(_key(generator), pv, shape=tuple(input.shape), dtype=input.dtype)
+    return _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
+
+
+@function
+def poisson(input, generator=None):
+    return _poisson(_key(generator), input)
+
+
+@defop(method=False, function=False, differentiable=False)
+def _multinomial(key, probs, num_samples=1, replacement=False):
+    logits = jnp.log(probs)
+    if replacement:
+        s = jax.random.categorical(key, logits, axis=-1, shape=(num_samples,) + probs.shape[:-1])
+        return jnp.moveaxis(s, 0, -1).astype(jnp.int64)
+    g = jax.random.gumbel(key, probs.shape, probs.dtype)
+    return jax.lax.top_k(jnp.where(probs > 0, logits + g, -jnp.inf), num_samples)[1].astype(jnp.int64)
+
+
+@function
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("multinomial only supports floating-point dtypes for input")
+    n = input.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    v = np.asarray(input._value)
+    if (v < 0).any() or not np.isfinite(v).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (v.sum(-1) == 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    return _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
+
+
+# ---- in-place samplers: x.uniform_(), x.normal_(), ...
+def _inplace_sampler(name, make):
+    def f(self, *args, generator=None, **kwargs):
+        def compute(s):
+            return make(_key(generator), s, *args, **kwargs)
+        self._check_inplace()
+        from .. import _dispatch
+        with _no_grad():
+            new = compute(self)
+        self._set_array(new._value.astype(self.dtype.np))
+        return self
+    f.__name__ = name
+    METHODS[name] = f
+
+
+class _no_grad:
+    def __enter__(self):
+        from .._dispatch import GRAD
+        self.prev, GRAD.enabled = GRAD.enabled, False
+
+    def __exit__(self, *a):
+        from .._dispatch import GRAD
+        GRAD.enabled = self.prev
+
+
+def _sh(s):
+    return dict(shape=tuple(s.shape), dtype=s.dtype)
+
+
+_inplace_sampler("uniform_", lambda k, s, a=0.0, b=1.0: _uniform(k, float(a), float(b), **_sh(s)))
+_inplace_sampler("normal_", lambda k, s, mean=0.0, std=1.0: _normal(k, float(mean), float(std), **_sh(s)))
+_inplace_sampler("exponential_", lambda k, s, lambd=1.0: _exponential(k, float(lambd), **_sh(s)))
+_inplace_sampler("geometric_", lambda k, s, p: _geometric(k, float(p), **_sh(s)))
+_inplace_sampler("cauchy_", lambda k, s, median=0.0, sigma=1.0: _cauchy(k, float(median), float(sigma), **_sh(s)))
+_inplace_sampler("log_normal_", lambda k, s, mean=1.0, std=2.0: _normal(k, float(mean), float(std), **_sh(s)).exp())
+
+
+def _random_(k, s, from_=0, to=None):
+    if to is None:
+        if from_ and from_ != 0:
+            from_, to = 0, from_
+        else:
+            to = 2 ** 24 + 1 if s.dtype is D.float32 else (2 ** 53 + 1 if s.dtype is D.float64 else
+                                                            min(D.iinfo(s.dtype).max, 2 ** 62) + 1 if s.dtype._cat == 1
+                                                            else 2)
+    return _randint(k, int(from_), int(to), shape=tuple(s.shape), dtype=s.dtype)
+
+
+_inplace_sampler("random_", _random_)
+
+
+def _bern_(k, s, p=0.5):
+    if hasattr(p, "_value"):
+        return _bernoulli(k, p.to(D.float32 if not s.dtype.is_floating_point else s.dtype), **_sh(s))
+    return _bernoulli(k, float(p), **_sh(s))
+
+
+_inplace_sampler("bernoulli_", _bern_)

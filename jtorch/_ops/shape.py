@@ -1,0 +1,448 @@
+"""View ops (results share storage with their input) and the shape functions built on them.
+
+Each view op carries a strides function (shape, strides, *statics) -> strides,
+so ``stride()``/``is_contiguous()`` and ``view``'s compatibility error follow torch.
+"""
+import math
+
+import jax.numpy as jnp
+
+from .._dispatch import defop, function, REGISTRY
+from .._size import Size
+
+
+def _wrap(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _contig(shape):
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
+
+
+def _view_strides(old, strides, new):
+    """Strides of ``new`` viewing a tensor of shape ``old``/``strides``, or None if it can't."""
+    if math.prod(old) == 0 or not old:
+        return _contig(new)
+    out = [0] * len(new)
+    vd = len(new) - 1
+    base = strides[-1]
+    tn = vn = 1
+    for td in range(len(old) - 1, -1, -1):
+        tn *= old[td]
+        if td == 0 or (old[td - 1] != 1 and strides[td - 1] != tn * base):
+            while vd >= 0 and (vn < tn or new[vd] == 1):
+                out[vd] = vn * base
+                vn *= new[vd]
+                vd -= 1
+            if vn != tn:
+                return None
+            if td > 0:
+                base = strides[td - 1]
+                tn = vn = 1
+    return tuple(out) if vd == -1 else None
+
+
+def _reshape_strides(shape, strides, new):
+    s = _view_strides(shape, strides, new)
+    if s is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                           "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+    return s
+
+
+@defop(method=False, function=False, view=_reshape_strides, saves=())
+def _view(x, shape=()):
+    return jnp.reshape(x, shape)
+
+
+@defop(method=False, function=False, saves=())
+def _reshape_copy(x, shape=()):
+    return jnp.reshape(x, shape)
+
+
+def infer_shape(shape, numel):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = [int(s) for s in shape]
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+@function
+def view(self, *shape, dtype=None):
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "__index__"):
+        return REGISTRY["_view_dtype"](self, dtype=shape[0])
+    if dtype is not None:
+        return REGISTRY["_view_dtype"](self, dtype=dtype)
+    return _view(self, shape=infer_shape(shape, self.numel()))
+
+
+@function
+def reshape(self, *shape):
+    shape = infer_shape(shape, self.numel())
+    if _view_strides(tuple(self.shape), self.stride(), shape) is None:
+        return _reshape_copy(self, shape=shape)
+    return _view(self, shape=shape)
+
+
+@function
+def view_as(self, other):
+    return view(self, other.shape)
+
+
+@function
+def reshape_as(self, other):
+    return reshape(self, other.shape)
+
+
+@function
+def flatten(self, start_dim=0, end_dim=-1):
+    nd = self.ndim
+    if nd == 0:
+        return reshape(self, (1,))
+    s, e = _wrap(start_dim, nd), _wrap(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    sh = tuple(self.shape)
+    return reshape(self, sh[:s] + (math.prod(sh[s:e + 1]),) + sh[e + 1:])
+
+
+@function
+def unflatten(self, dim, sizes):
+    d = _wrap(dim, self.ndim)
+    sh = tuple(self.shape)
+    sizes = infer_shape(tuple(sizes), sh[d])
+    return view(self, sh[:d] + sizes + sh[d + 1:]) if self.is_contiguous() else reshape(self, sh[:d] + sizes + sh[d + 1:])
+
+
+@function(method=False)
+def ravel(input):
+    return reshape(input, (-1,))
+
+
+REGISTRY["ravel"] = ravel
+from .._dispatch import METHODS  # noqa: E402
+METHODS["ravel"] = ravel
+
+
+def _perm_strides(shape, strides, dims):
+    return tuple(strides[d] for d in dims)
+
+
+@defop(method=False, function=False, view=_perm_strides, saves=())
+def _permute(x, dims=()):
+    return jnp.transpose(x, dims)
+
+
+@function
+def permute(self, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    nd = self.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
+                           f"to len(dims) = {len(dims)}")
+    dims = tuple(_wrap(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return _permute(self, dims=dims)
+
+
+@function(aliases=("swapaxes", "swapdims"))
+def transpose(self, dim0, dim1):
+    nd = self.ndim
+    if nd == 0:
+        return _permute(self, dims=())
+    d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
+    dims = list(range(nd))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return _permute(self, dims=tuple(dims))
+
+
+@function
+def t(self):
+    if self.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+    return transpose(self, 0, 1) if self.ndim == 2 else _permute(self, dims=tuple(range(self.ndim)))
+
+
+@function
+def movedim(self, source, destination):
+    nd = self.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError("movedim: Invalid source or destination dims: source and destination must have "
+                           "the same number of dimensions")
+    src = [_wrap(d, nd) for d in src]
+    dst = [_wrap(d, nd) for d in dst]
+    order = [d for d in range(nd) if d not in src]
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    it = iter(order)
+    perm = [p if p is not None else next(it) for p in perm]
+    return _permute(self, dims=tuple(perm))
+
+
+REGISTRY["moveaxis"] = movedim
+METHODS["moveaxis"] = movedim
+
+
+def _unsq_strides(shape, strides, dim):
+    s = strides[dim] * shape[dim] if dim < len(shape) else 1
+    return strides[:dim] + (s,) + strides[dim:]
+
+
+@defop(method=False, function=False, view=_unsq_strides, saves=())
+def _unsqueeze(x, dim=0):
+    return jnp.expand_dims(x, dim)
+
+
+@function
+def unsqueeze(self, dim):
+    return _unsqueeze(self, dim=_wrap(dim, self.ndim + 1))
+
+
+def _sq_strides(shape, strides, dims):
+    return tuple(s for i, s in enumerate(strides) if i not in dims)
+
+
+@defop(method=False, function=False, view=_sq_strides, saves=())
+def _squeeze(x, dims=()):
+    return jnp.squeeze(x, dims) if dims else x
+
+
+@function
+def squeeze(self, dim=None):
+    sh = tuple(self.shape)
+    if dim is None:
+        dims = tuple(i for i, n in enumerate(sh) if n == 1)
+    else:
+        ds = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = tuple(sorted({_wrap(d, len(sh)) for d in ds if sh})) if sh else ()
+        dims = tuple(d for d in dims if sh[d] == 1)
+    return _squeeze(self, dims=dims)
+
+
+def _expand_strides(shape, strides, new):
+    lead = len(new) - len(shape)
+    out = [0] * lead
+    for i, (n, s) in enumerate(zip(shape, strides)):
+        out.append(0 if n == 1 and new[lead + i] != 1 else s)
+    return tuple(out)
+
+
+@defop(method=False, function=False, view=_expand_strides, saves=())
+def _expand(x, shape=()):
+    return jnp.broadcast_to(x, shape)
+
+
+@function
+def expand(self, *sizes, implicit=False):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    sizes = [int(s) for s in sizes]
+    sh = tuple(self.shape)
+    if len(sizes) < len(sh):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(sh)}}}, size={sizes}): the number of sizes provided "
+                           f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(sh)})")
+    lead = len(sizes) - len(sh)
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                                   f"non-existing dimension {i}")
+            out.append(s)
+            continue
+        n = sh[i - lead]
+        if s == -1:
+            s = n
+        if n != s and n != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({n}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {sizes}.  Tensor sizes: {list(sh)}")
+        out.append(s)
+    if tuple(out) == sh:
+        return _view(self, shape=sh)
+    return _expand(self, shape=tuple(out))
+
+
+@function
+def expand_as(self, other):
+    return expand(self, tuple(other.shape))
+
+
+@function(method=False)
+def broadcast_to(input, size):
+    return expand(input, tuple(size))
+
+
+METHODS["broadcast_to"] = broadcast_to
+
+
+def _index_strides(shape, strides, index):
+    """Strides after basic indexing with a normalized index (ints, slices, None)."""
+    out, d = [], 0
+    for ix in index:
+        if ix is None:
+            out.append(0)
+        elif isinstance(ix, int):
+            d += 1
+        else:
+            out.append(strides[d] * ix[2])
+            d += 1
+    return tuple(out) + tuple(strides[d:])
+
+
+@defop(method=False, function=False, view=_index_strides, saves=())
+def _basic_index(x, index=()):
+    idx = tuple(slice(*ix) if isinstance(ix, tuple) else ix for ix in index)
+    return x[idx]
+
+
+@function
+def select(self, dim, index):
+    nd = self.ndim
+    if nd == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap(dim, nd)
+    n = self.shape[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at dimension {d}")
+    return _basic_index(self, index=(slice_all(),) * d + (index % n,))
+
+
+def slice_all():
+    return (None, None, None)
+
+
+@function
+def narrow(self, dim, start, length):
+    d = _wrap(dim, self.ndim)
+    n = self.shape[d]
+    start = int(start)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    start %= n if n else 1
+    if start + length > n or length < 0:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _basic_index(self, index=(slice_all(),) * d + ((start, start + length, 1),))
+
+
+@function
+def unbind(self, dim=0):
+    d = _wrap(dim, self.ndim)
+    return tuple(select(self, d, i) for i in range(self.shape[d]))
+
+
+@function
+def split(self, split_size_or_sections, dim=0):
+    d = _wrap(dim, self.ndim)
+    n = self.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                               f"at dimension {d}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(self, d, start, s))
+        start += s
+    return tuple(out)
+
+
+@function
+def chunk(self, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    n = self.shape[_wrap(dim, self.ndim)]
+    size = -(-n // chunks) if n else 0
+    return split(self, size, dim) if size else split(self, [0] * 1, dim)
+
+
+@function
+def tensor_split(self, indices_or_sections, dim=0):
+    d = _wrap(dim, self.ndim)
+    n = self.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+    else:
+        idx = [min(max(int(i), 0), n) for i in indices_or_sections]
+        bounds = [0] + idx + [n]
+        sizes = [max(b - a, 0) for a, b in zip(bounds[:-1], bounds[1:])]
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(self, d, min(start, n), s))
+        start += s
+    return tuple(out)
+
+
+def _diag_strides(shape, strides, offset, dim1, dim2):
+    rest = tuple(s for i, s in enumerate(strides) if i not in (dim1, dim2))
+    return rest + (strides[dim1] + strides[dim2],)
+
+
+@defop(method=False, function=False, view=_diag_strides, saves=())
+def _diagonal(x, offset=0, dim1=0, dim2=1):
+    return jnp.diagonal(x, offset, dim1, dim2)
+
+
+@function
+def diagonal(self, offset=0, dim1=0, dim2=1):
+    nd = self.ndim
+    d1, d2 = _wrap(dim1, nd), _wrap(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _diagonal(self, offset=offset, dim1=d1, dim2=d2)
+
+
+def _unfold_strides(shape, strides, dimension, size, step):
+    out = list(strides)
+    out[dimension] = strides[dimension] * step
+    return tuple(out) + (strides[dimension],)
+
+
+@defop(method=False, function=False, view=_unfold_strides, saves=())
+def _unfold(x, dimension=0, size=1, step=1):
+    n = (x.shape[dimension] - size) // step + 1
+    idx = jnp.arange(n)[:, None] * step + jnp.arange(size)[None, :]
+    y = jnp.take(x, idx, axis=dimension)  # (..., n, size, ...)
+    return jnp.moveaxis(y, dimension + 1, -1)
+
+
+@function
+def unfold(self, dimension, size, step):
+    d = _wrap(dimension, self.ndim)
+    if size > (self.shape[d] if self.ndim else 1):
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {self.shape[d]} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return _unfold(self, dimension=d, size=size, step=step)

@@ -1,0 +1,145 @@
+"""torch's tensor repr: tensor([...], dtype=..., requires_grad=True / grad_fn=<...>)."""
+import numpy as np
+
+from . import _dtype as D
+
+PRINT = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    if profile == "default":
+        PRINT.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
+    elif profile == "short":
+        PRINT.update(precision=2, threshold=1000, edgeitems=2, linewidth=80)
+    elif profile == "full":
+        PRINT.update(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)
+    for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth).items():
+        if v is not None:
+            PRINT[k] = v
+    PRINT["sci_mode"] = sci_mode
+
+
+def _float_formatter(vals):
+    finite = vals[np.isfinite(vals)]
+    p = PRINT["precision"]
+    if finite.size == 0:
+        return lambda x: _nonfinite(x) or f"{x:.{p}f}", False
+    absf = np.abs(finite)
+    ints = np.all(finite == np.round(finite))
+    mx, mn = absf.max(), absf[absf > 0].min() if (absf > 0).any() else 0.0
+    sci = PRINT["sci_mode"]
+    if sci is None:
+        sci = mx >= 1e8 or (mn != 0 and mn < 1e-4) or (mn != 0 and mx / mn > 1000.0 and not ints)
+    if ints and not sci:
+        return lambda x: _nonfinite(x) or f"{x:.0f}.", False
+    if sci:
+        return lambda x: _nonfinite(x) or f"{x:.{p}e}", True
+    return lambda x: _nonfinite(x) or f"{x:.{p}f}", False
+
+
+def _nonfinite(x):
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return None
+
+
+def _fmt_array(a, dtype):
+    if a.dtype == np.bool_:
+        f = lambda x: "True" if x else "False"  # noqa: E731
+    elif dtype.is_complex:
+        rf, _ = _float_formatter(np.concatenate([a.real.ravel(), a.imag.ravel()]).astype(np.float64))
+        f = lambda x: f"{rf(x.real)}{'+' if x.imag >= 0 else '-'}{rf(abs(x.imag))}j"  # noqa: E731
+    elif dtype.is_floating_point:
+        f, _ = _float_formatter(a.astype(np.float64).ravel())
+    else:
+        f = str
+    flat = [f(x) for x in a.astype(np.float64).ravel()] if dtype.is_floating_point else [f(x) for x in a.ravel()]
+    width = max((len(s) for s in flat), default=0)
+    return flat, width
+
+
+def _summarize(a):
+    return a.size > PRINT["threshold"]
+
+
+def _render(a, strs, width, indent, summarize):
+    e = PRINT["edgeitems"]
+    if a.ndim == 0:
+        return strs[0]
+    it = iter(strs)
+
+    def rec(shape, level, sub):
+        if len(shape) == 1:
+            items = [s.rjust(width) for s in sub]
+            if summarize and shape[0] > 2 * e:
+                items = items[:e] + ["..."] + items[-e:]
+            per_line = max(1, (PRINT["linewidth"] - indent - level) // (width + 2))
+            lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+            return "[" + (",\n" + " " * (indent + level + 1)).join(lines) + "]"
+        n = shape[0]
+        step = len(sub) // n if n else 0
+        parts = [rec(shape[1:], level + 1, sub[i * step:(i + 1) * step]) for i in range(n)]
+        if summarize and n > 2 * e:
+            parts = parts[:e] + ["..."] + parts[-e:]
+        sep = "," + "\n" * (len(shape) - 1) + " " * (indent + level + 1)
+        return "[" + sep.join(parts) + "]"
+    return rec(a.shape, 0, strs)
+
+
+def _summarized_values(a):
+    e = PRINT["edgeitems"]
+    for ax in range(a.ndim):
+        if a.shape[ax] > 2 * e:
+            a = np.concatenate([np.take(a, range(e), ax), np.take(a, range(a.shape[ax] - e, a.shape[ax]), ax)], ax)
+    return a
+
+
+def tensor_repr(t):
+    from .tensor import Tensor
+    a = np.asarray(t._value)
+    dtype = t.dtype
+    summarize = _summarize(a)
+    shown = _summarized_values(a) if summarize else a
+    if shown.size == 0 and a.ndim:
+        body = "[]"
+    else:
+        strs, width = _fmt_array(shown, dtype)
+        if summarize:
+            body = _render_summary(shown, a.shape, strs, width)
+        else:
+            body = _render(shown, strs, width, 7, False)
+    suffix = []
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device}'")
+    default_types = (D.get_default_dtype(), D.int64, D.bool)
+    if a.size == 0 and a.ndim and a.shape != (0,):
+        suffix.append(f"size={tuple(a.shape)}")
+    if dtype not in default_types or (a.size == 0 and dtype is not D.get_default_dtype()):
+        suffix.append(f"dtype={dtype}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffix.append("requires_grad=True")
+    inner = body + "".join(", " + s for s in suffix)
+    prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
+    return prefix + "tensor(" + inner + ")"
+
+
+def _render_summary(shown, shape, strs, width):
+    e = PRINT["edgeitems"]
+
+    def rec(sub_shape, real_shape, level, sub):
+        if len(sub_shape) == 1:
+            items = [s.rjust(width) for s in sub]
+            if real_shape[0] > 2 * e:
+                items = items[:e] + ["..."] + items[e:]
+            return "[" + ", ".join(items) + "]"
+        n = sub_shape[0]
+        step = len(sub) // n
+        parts = [rec(sub_shape[1:], real_shape[1:], level + 1, sub[i * step:(i + 1) * step]) for i in range(n)]
+        if real_shape[0] > 2 * e:
+            parts = parts[:e] + ["..."] + parts[e:]
+        return "[" + ("," + "\n" * (len(sub_shape) - 1) + " " * (7 + level + 1)).join(parts) + "]"
+    return rec(shown.shape, shape, 0, strs)

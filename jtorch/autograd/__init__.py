@@ -1,0 +1,87 @@
+"""torch.autograd: backward, grad, grad modes, custom Functions, functional API, gradcheck."""
+from .. import _dispatch
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                        is_inference_mode_enabled)
+from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
+from .graph import Node, run_backward
+from . import graph, functional
+from .gradcheck import gradcheck, gradgradcheck
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+def _seed_grads(tensors, grads, create_graph):
+    from .._ops.creation import ones_like
+    out = []
+    for t, g in zip(tensors, grads):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point and not t.dtype.is_complex:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
+            g = ones_like(t)
+        elif not isinstance(g, _T()):
+            from .._ops.creation import tensor
+            g = tensor(g, dtype=t.dtype)
+        elif tuple(g.shape) != tuple(t.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
+                               f"shape of {t.shape}.")
+        out.append(g)
+    return out
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, _T()):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    inputs = _as_tuple(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    run_backward(tensors, _seed_grads(tensors, grads, create_graph), retain_graph, create_graph,
+                 inputs=inputs, allow_unused=True, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    outputs = _as_tuple(outputs)
+    single = isinstance(inputs, _T())
+    inputs = _as_tuple(inputs)
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    allow = bool(allow_unused) or materialize_grads
+    res = run_backward(outputs, _seed_grads(outputs, grads, create_graph), retain_graph, create_graph,
+                       inputs=inputs, allow_unused=allow, accumulate=False)
+    if materialize_grads:
+        from .._ops.creation import zeros_like
+        res = [zeros_like(i) if r is None else r for r, i in zip(res, inputs)]
+    return tuple(res)
+
+
+class Variable:
+    """Deprecated alias: ``Variable(t)`` returns ``t``."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if requires_grad:
+            data.requires_grad_(True)
+        return data

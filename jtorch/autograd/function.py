@@ -1,0 +1,144 @@
+"""Custom autograd Functions: user-written forward/backward in terms of Tensors."""
+from .. import _dispatch
+from .._dispatch import GRAD
+from .graph import Node, edge_of
+
+
+class FunctionCtx:
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+        self._saved_versions = [(t._st, t._st.version) if t is not None else None for t in tensors]
+
+    @property
+    def saved_tensors(self):
+        if getattr(self, "_freed", False):
+            raise RuntimeError("Trying to backward through the graph a second time (or directly access saved "
+                               "tensors after they have already been freed). Specify retain_graph=True if you "
+                               "need to backward through the graph a second time.")
+        for t, v in zip(getattr(self, "_saved", ()), getattr(self, "_saved_versions", ())):
+            if v is not None and v[0].version != v[1]:
+                raise RuntimeError("one of the variables needed for gradient computation has been modified by "
+                                   f"an inplace operation: [{t.type_name()} {list(t.shape)}] is at version "
+                                   f"{v[0].version}; expected version {v[1]} instead.")
+        return getattr(self, "_saved", ())
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors):
+        self._dirty = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = value
+
+
+class BackwardCFunction(Node):
+    """The graph node of one custom Function application."""
+    __slots__ = ("ctx", "fn_cls")
+
+    def name(self):
+        return self.fn_cls.__name__ + "Backward"
+
+    def _check_saved(self):
+        if self.freed:
+            super()._check_saved()
+
+    def apply(self, grads, create_graph):
+        ctx = self.ctx
+        if ctx.materialize_grads:
+            T = _dispatch.Tensor
+            from .._ops.creation import zeros
+            grads = [zeros(shape, dtype=dt) if g is None else g for g, (shape, dt) in zip(grads, self.out_meta)]
+        res = self.fn_cls.backward(ctx, *grads)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(ctx._input_mask)
+        if len(res) < n_in:
+            raise RuntimeError(f"function {self.fn_cls.__name__}Backward returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(res)})")
+        res = [r for r, m in zip(res, ctx._input_mask) if m]
+        return res
+
+    def release(self):
+        self.freed = True
+        self.ctx._freed = True
+
+
+class FunctionMeta(type):
+    pass
+
+
+class Function(metaclass=FunctionMeta):
+    """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``.apply``."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        T = _dispatch.Tensor
+        ctx = FunctionCtx()
+        ctx.materialize_grads = True
+        ctx._non_diff = set()
+        mask = [isinstance(a, T) and a.requires_grad for a in args]
+        ctx.needs_input_grad = tuple(mask)
+        ctx._input_mask = mask
+        custom_setup = cls.setup_context is not Function.setup_context
+        prev = GRAD.enabled
+        GRAD.enabled = False
+        try:
+            if custom_setup:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            GRAD.enabled = prev
+        if not (prev and any(mask)):
+            return out
+        outs = out if isinstance(out, tuple) else (out,)
+        node = BackwardCFunction()
+        node.ctx, node.fn_cls = ctx, cls
+        node.next_edges = tuple(edge_of(a) for a, m in zip(args, mask) if m)
+        node.out_meta = tuple((o.shape, o.dtype) if isinstance(o, T) else ((), None) for o in outs)
+        node.versions = []
+        wrapped = []
+        input_ids = {id(a) for a in args if isinstance(a, T)}
+        for k, o in enumerate(outs):
+            if isinstance(o, T):
+                nd = id(o) in ctx._non_diff
+                if id(o) in input_ids and id(o) not in getattr(ctx, "_dirty", set()):
+                    o = o._alias()  # an input returned as-is gets a fresh identity, as in torch
+                if not nd and o.dtype._cat >= 2:
+                    o._requires_grad = True
+                    o._grad_fn, o._out_idx = node, k
+            wrapped.append(o)
+        return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+
+class once_differentiable:
+    def __new__(cls, fn):
+        return fn
+
+
+class InplaceFunction(Function):
+    pass
+
+
+class NestedIOFunction(Function):
+    pass

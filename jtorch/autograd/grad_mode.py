@@ -1,0 +1,107 @@
+"""Grad modes: context managers that are also decorators, like torch's."""
+import functools
+import inspect
+
+from .._dispatch import GRAD
+
+
+class _Mode:
+    """Base: subclasses set ``_enter_state``; usable as ``with`` and as a decorator."""
+
+    def __call__(self, fn):
+        if inspect.isclass(fn):
+            return fn
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen(*a, **k):
+                g = fn(*a, **k)
+                with self.clone():
+                    resp = g.send(None)
+                while True:
+                    try:
+                        req = yield resp
+                    except GeneratorExit:
+                        g.close()
+                        raise
+                    with self.clone():
+                        resp = g.send(req)
+            return gen
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with self.clone():
+                return fn(*a, **k)
+        return wrapper
+
+    def clone(self):
+        return self.__class__()
+
+    def __enter__(self):
+        self._prev = (GRAD.enabled, GRAD.inference)
+        self._apply()
+        return self
+
+    def __exit__(self, *exc):
+        GRAD.enabled, GRAD.inference = self._prev
+        return False
+
+
+class no_grad(_Mode):
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if orig_func is not None and callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+    def _apply(self):
+        GRAD.enabled = False
+
+
+class enable_grad(_Mode):
+    def _apply(self):
+        GRAD.enabled = True
+
+
+class set_grad_enabled(_Mode):
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._prev = (GRAD.enabled, GRAD.inference)
+        GRAD.enabled = self.mode  # takes effect immediately, like torch's function form
+
+    def clone(self):
+        return set_grad_enabled(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def _apply(self):
+        GRAD.enabled = self.mode
+
+
+class inference_mode(_Mode):
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):
+            self.__init__(True)
+            return self(mode)
+        return self
+
+    def clone(self):
+        return inference_mode(self.mode)
+
+    def _apply(self):
+        if self.mode:
+            GRAD.enabled = False
+            GRAD.inference = True
+
+
+def is_grad_enabled():
+    return GRAD.enabled
+
+
+def is_inference_mode_enabled():
+    return GRAD.inference

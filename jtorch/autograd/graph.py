@@ -1,0 +1,359 @@
+"""The tape: graph nodes recorded by dispatch, and the backward engine.
+
+A Node keeps its op's inputs as torch keeps saved tensors (jax arrays are
+immutable, so keeping the array is a snapshot) plus each input's storage
+version, so a saved tensor modified in place raises like torch. Backward of a
+node is its op's VJP dispatched as an op, so with ``create_graph=True`` the
+backward itself is recorded and higher-order gradients come for free.
+"""
+import collections
+
+from .. import _dispatch
+from .._dispatch import GRAD
+
+
+class Node:
+    """A recorded op application. ``next_edges[k]`` is (node, output_index) or
+    None for the k-th differentiable input."""
+    __slots__ = ("op", "statics", "dt", "diff", "saved", "inputs", "versions", "next_edges",
+                 "out_meta", "freed", "_pre_hooks", "_hooks", "_tensor_hooks", "_retain", "metadata",
+                 "__weakref__")
+
+    def __init__(self):
+        self.freed = False
+        self._pre_hooks = self._hooks = self._tensor_hooks = self._retain = None
+        self.metadata = {}
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object>"
+
+    @property
+    def next_functions(self):
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+    def register_hook(self, fn):
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(fn)
+        return _Handle(self._pre_hooks, fn)
+
+    def _check_saved(self):
+        if self.freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                "after they have already been freed). Saved intermediate values of the graph are freed "
+                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                "backward through the graph a second time or if you need to access saved tensors after "
+                "calling backward.")
+        for st, ver, t in self.versions:
+            if st.version != ver:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.type_name()} {list(t.shape)}], which is output 0 of {self.name()}, is at "
+                    f"version {st.version}; expected version {ver} instead. Hint: the backtrace further above "
+                    "can be inspected to find the operation that failed to compute its gradient.")
+
+    def apply(self, grads, create_graph):
+        """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
+        self._check_saved()
+        primals = self.saved
+        if create_graph:
+            primals = [_unpack(p, t, e) for p, t, e in zip(self.saved, self.inputs, self._input_edges())]
+        vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
+        return list(_dispatch.apply(vop, list(primals) + list(grads), ()))
+
+    def _input_edges(self):
+        # map dynamic argument positions to the edge recorded for them
+        m = dict(zip(self.diff, self.next_edges))
+        out = []
+        for i, p in enumerate(self.saved):
+            if isinstance(p, tuple) and self.op.seq and i == 0:
+                out.append(tuple(m.get((0, j)) for j in range(len(p))))
+            else:
+                out.append(m.get((i, None)))
+        return out
+
+    def release(self):
+        self.freed = True
+        self.saved = self.inputs = None
+
+
+def _unpack(arr, t, edge):
+    """A saved value as a Tensor connected to the graph (for create_graph)."""
+    if isinstance(arr, tuple):
+        return tuple(_unpack(a, x, e) for a, x, e in zip(arr, t, edge))
+    if edge is None:
+        return arr if not hasattr(arr, "shape") or t is None else _dispatch.Tensor._wrap(arr)
+    node, idx = edge
+    if isinstance(node, AccumulateGrad):
+        return node.variable
+    x = _dispatch.Tensor._wrap(arr)
+    x._requires_grad = True
+    x._grad_fn, x._out_idx = node, idx
+    return x
+
+
+class _Handle:
+    def __init__(self, lst, fn):
+        self.lst, self.fn = lst, fn
+
+    def remove(self):
+        try:
+            self.lst.remove(self.fn)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.remove()
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor: adds incoming gradients into ``variable.grad``."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+        self.next_edges = ()
+        self.out_meta = ((variable.shape, variable.dtype),)
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def _check_saved(self):
+        pass
+
+    def apply(self, grads, create_graph):
+        return []
+
+
+_NAMES = {}
+
+
+def _node_class(op):
+    """A Node subclass named like torch's (AddBackward0) so grad_fn prints familiarly."""
+    cls = _NAMES.get(op.name)
+    if cls is None:
+        base = "".join(w[:1].upper() + w[1:] for w in op.name.strip("_").split("_"))
+        cls = _NAMES[op.name] = type(base + "Backward0", (Node,), {"__slots__": ()})
+    return cls
+
+
+def edge_of(t):
+    """The edge through which gradient reaches tensor ``t`` (None if it needs none)."""
+    if not t._requires_grad:
+        return None
+    if t._base is not None and t._gver_seen != t._base._gver:
+        t._refresh_view_grad_fn()
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._out_idx)
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return (acc, 0)
+
+
+def record(op, statics, dt, dyn, arrays, res):
+    """Attach a Node for ``op`` to its outputs ``res``."""
+    T = _dispatch.Tensor
+    diff, edges, versions, inputs = [], [], [], list(dyn)
+    saves = op.saves
+    for i, a in enumerate(dyn):
+        if isinstance(a, T):
+            if a._requires_grad and a.dtype._cat >= 2:
+                diff.append((i, None))
+                edges.append(edge_of(a))
+            if saves is None or i in saves:
+                versions.append((a._st, a._st.version, a))
+        elif op.seq and i == 0 and isinstance(a, (list, tuple)):
+            for j, t in enumerate(a):
+                if isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2:
+                    diff.append((0, j))
+                    edges.append(edge_of(t))
+    if not diff:
+        return
+    node = _node_class(op)()
+    node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
+    node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), inputs, versions, tuple(edges)
+    outs = res if isinstance(res, tuple) else (res,)
+    node.out_meta = tuple((o.shape, o.dtype) for o in outs)
+    for k, o in enumerate(outs):
+        if o.dtype._cat >= 2:
+            o._requires_grad = True
+            o._grad_fn, o._out_idx = node, k
+    return node
+
+
+# ---------------------------------------------------------------- the engine
+def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False,
+                 accumulate=True):
+    """Backpropagate from ``roots`` (tensors) with seed ``grad_roots``.
+
+    accumulate=True: add into leaves' ``.grad`` (restricted to ``inputs`` if given).
+    accumulate=False: return the gradients of ``inputs`` (autograd.grad).
+    """
+    T = _dispatch.Tensor
+    root_edges = []
+    for r in roots:
+        e = edge_of(r)
+        if e is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        root_edges.append(e)
+
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for k, t in enumerate(inputs):
+            e = edge_of(t)
+            if e is None:
+                if not t.requires_grad:
+                    raise RuntimeError("One of the differentiated Tensors does not require grad")
+                continue
+            targets.setdefault((id(e[0]), e[1]), []).append(k)
+
+    # dependency counts over the reachable graph
+    deps = collections.Counter()
+    nodes = {}
+    stack = [e[0] for e in root_edges]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        nodes[id(n)] = n
+        if n.freed and not isinstance(n, AccumulateGrad):
+            n._check_saved()
+        for e in n.next_edges:
+            if e is not None:
+                deps[id(e[0])] += 1
+                stack.append(e[0])
+
+    # prune to nodes that lead to a target
+    if targets is not None:
+        useful = {}
+
+        def leads(n):
+            k = id(n)
+            if k in useful:
+                return useful[k]
+            useful[k] = False
+            r = any((id(n), i) in targets for i in range(len(n.out_meta)))
+            for e in n.next_edges:
+                if e is not None and leads(e[0]):
+                    r = True
+            useful[k] = r
+            return r
+        for e in root_edges:
+            leads(e[0])
+    else:
+        useful = None
+
+    buffers = {}
+    for (node, idx), g in zip(root_edges, grad_roots):
+        _accum(buffers, node, idx, g)
+
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+    ready = [e[0] for e in root_edges if deps[id(e[0])] == 0]
+    ready = list({id(n): n for n in ready}.values())
+    prev = GRAD.enabled
+    GRAD.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(id(node), None) or [None] * len(node.out_meta)
+            if node._pre_hooks:
+                for h in node._pre_hooks:
+                    r = h(tuple(grads))
+                    if r is not None:
+                        grads = list(r)
+            if node._tensor_hooks:
+                for k, hooks in node._tensor_hooks.items():
+                    for h in hooks:
+                        if grads[k] is not None:
+                            r = h(grads[k])
+                            if r is not None:
+                                grads[k] = r
+            if node._retain:
+                for k, t in node._retain.items():
+                    if grads[k] is not None:
+                        t.grad = grads[k] if create_graph else grads[k].detach()
+            if targets is not None:
+                for k in range(len(grads)):
+                    for pos in targets.get((id(node), k), ()):
+                        captured[pos] = grads[k]
+            if isinstance(node, AccumulateGrad):
+                if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets):
+                    _accumulate_leaf(node.variable, grads[0], create_graph)
+                if node._hooks:
+                    for h in node._hooks:
+                        h(tuple(grads), ())
+                continue
+            if useful is not None and not useful.get(id(node)):
+                in_grads = [None] * len(node.next_edges)
+            elif all(g is None for g in grads):
+                in_grads = [None] * len(node.next_edges)
+            else:
+                in_grads = node.apply(grads, create_graph)
+            if node._hooks:
+                for h in node._hooks:
+                    r = h(tuple(in_grads), tuple(grads))
+                    if r is not None:
+                        in_grads = list(r)
+            if not retain_graph:
+                node.release()
+            for e, g in zip(node.next_edges, in_grads):
+                if e is None:
+                    continue
+                nxt = e[0]
+                if g is not None:
+                    _accum(buffers, nxt, e[1], g)
+                deps[id(nxt)] -= 1
+                if deps[id(nxt)] == 0:
+                    ready.append(nxt)
+    finally:
+        GRAD.enabled = prev
+    if inputs is not None and not accumulate:
+        for k, g in enumerate(captured):
+            if g is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+        return captured
+    return None
+
+
+def _accum(buffers, node, idx, g):
+    buf = buffers.get(id(node))
+    if buf is None:
+        buf = buffers[id(node)] = [None] * len(node.out_meta)
+    if g is None:
+        return
+    shape, dt = node.out_meta[idx]
+    if g.shape != shape:
+        g = g.sum_to_size(shape)
+    buf[idx] = g if buf[idx] is None else buf[idx] + g
+
+
+def _accumulate_leaf(var, g, create_graph):
+    if g.dtype != var.dtype:
+        g = g.to(var.dtype)
+    if var.grad is None:
+        # a fresh Tensor over the same immutable array: a free copy, so in-place
+        # accumulation never touches the tensor that flowed here
+        var.grad = g if create_graph else _dispatch.Tensor._wrap(g._value)
+    elif create_graph:
+        var.grad = var.grad + g
+    else:
+        var.grad.add_(g.detach() if g.requires_grad else g)

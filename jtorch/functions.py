@@ -1,0 +1,95 @@
+"""torch-level helpers that are not ops on tensor values."""
+import builtins
+
+import numpy as np
+
+from . import _dispatch
+from . import _dtype as D
+
+__all__ = ["is_tensor", "is_storage", "numel", "result_type", "typename", "is_nonzero", "clear_autocast_cache",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads",
+           "get_num_threads", "set_num_interop_threads", "get_num_interop_threads", "is_grad_enabled_",
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "allclose", "equal"]
+
+
+def is_tensor(obj):
+    return isinstance(obj, _dispatch.Tensor)
+
+
+def is_storage(obj):
+    return False
+
+
+def numel(input):
+    return input.numel()
+
+
+def typename(obj):
+    return obj.type() if is_tensor(obj) else type(obj).__name__
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input.item() != 0)
+
+
+def result_type(tensor1, tensor2):
+    dims, zeros, scalars = [], [], []
+    for a in (tensor1, tensor2):
+        if is_tensor(a):
+            (dims if a.ndim else zeros).append(a.dtype)
+        else:
+            scalars.append(D.scalar_dtype(a))
+    return D.result_type_of(dims, zeros, scalars)
+
+
+def clear_autocast_cache():
+    pass
+
+
+_det = [False]
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    _det[0] = builtins.bool(mode)
+
+
+def are_deterministic_algorithms_enabled():
+    return _det[0]
+
+
+def set_num_threads(n):
+    pass
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count() or 1
+
+
+set_num_interop_threads = set_num_threads
+get_num_interop_threads = get_num_threads
+is_grad_enabled_ = None
+
+_mm_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision):
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision {precision}")
+    _mm_precision[0] = precision
+
+
+def get_float32_matmul_precision():
+    return _mm_precision[0]
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(_dispatch.REGISTRY["isclose"](input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other):
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return builtins.bool((input == other).all())

@@ -1,0 +1,699 @@
+"""Tensor: a jax array in a mutable storage, with views, autograd metadata and
+torch's methods (bound from the op registry, see ``_bind_methods``).
+
+Storage and views: a Storage owns the root jax array and a version counter.
+A tensor is (storage, view chain). A view's value is recomputed from the root
+when the storage version moved; an in-place write to a view scatters into the
+root through the chain (``_dispatch.scatter_fn``), so every alias sees it.
+"""
+import builtins
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dispatch
+from . import _dtype as D
+from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
+from ._dispatch import GRAD
+from ._size import Size
+
+
+class Storage:
+    __slots__ = ("array", "version", "host", "__weakref__")
+
+    def __init__(self, array):
+        self.array = array
+        self.version = 0
+        self.host = None  # numpy buffer shared with the user (from_numpy / .numpy())
+
+
+class Tensor:
+    __slots__ = ("_st", "_vfn", "_val", "_valver", "_strides", "_base", "_avfn", "_gver", "_gver_seen",
+                 "_requires_grad", "_grad_fn", "_out_idx", "_grad", "_accumulator", "_retains",
+                 "_is_param", "_names", "__dict__", "__weakref__")
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def _wrap(cls, array):
+        t = object.__new__(cls)
+        t._st = Storage(array)
+        t._vfn = ()
+        t._val = None
+        t._valver = 0
+        t._strides = None
+        t._base = None
+        t._avfn = ()
+        t._gver = 0
+        t._gver_seen = 0
+        t._requires_grad = False
+        t._grad_fn = None
+        t._out_idx = 0
+        t._grad = None
+        t._accumulator = None
+        t._retains = False
+        return t
+
+    def __new__(cls, *args, **kwargs):
+        # torch.Tensor(data) / torch.Tensor(2, 3): float tensors of the default dtype
+        from ._ops.creation import _legacy_new
+        return _legacy_new(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def _alias(self, cls=None):
+        """A new tensor object sharing this one's storage and layout (no autograd)."""
+        t = Tensor._wrap(None) if cls is None else cls._wrap(None)
+        t._st, t._vfn, t._val, t._valver, t._strides = self._st, self._vfn, self._val, self._valver, self._strides
+        return t
+
+    # ---------------------------------------------------------------- storage
+    @property
+    def _value(self):
+        if not self._vfn:
+            return self._st.array
+        st = self._st
+        if self._valver != st.version or self._val is None:
+            self._val = _dispatch.chain_fn(self._vfn)(st.array)
+            self._valver = st.version
+        return self._val
+
+    def _set_array(self, arr):
+        """Replace this tensor's value in place (writes through views), bumping the version."""
+        st = self._st
+        if not self._vfn:
+            st.array = arr
+        else:
+            st.array = _dispatch.scatter_fn(self._vfn)(st.array, arr)
+            self._val = arr
+        st.version += 1
+        self._valver = st.version
+        if st.host is not None:
+            st.host[...] = np.asarray(st.array)
+
+    def _write(self, new):
+        """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
+        if new.dtype is not self.dtype:
+            new = new.to(self.dtype)
+        base = self._base
+        if GRAD.enabled and new._requires_grad and base is not None:
+            # the write-through is an op on the base, so the base's gradient flows into ``new``;
+            # this view's grad_fn is then regenerated from the base (see _refresh_view_grad_fn)
+            from ._ops.indexing import view_scatter
+            res = _dispatch.apply(view_scatter, [base, new], (self._avfn,))
+            base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
+            base._gver += 1
+        elif GRAD.enabled and new._requires_grad:
+            self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
+            self._gver += 1
+        self._set_array(new._value)
+        _fix_saved_version(new._grad_fn, self._st)
+        return self
+
+    def _refresh_view_grad_fn(self):
+        """After an in-place write through the base, this view's grad_fn is the view of the new base."""
+        base = self._base
+        self._gver_seen = base._gver
+        if not base._requires_grad:
+            return
+        from ._ops.indexing import view_chain
+        prev = GRAD.enabled
+        GRAD.enabled = True
+        try:
+            res = _dispatch.apply(view_chain, [base], (self._avfn,))
+        finally:
+            GRAD.enabled = prev
+        self._requires_grad = True
+        self._grad_fn, self._out_idx = res._grad_fn, 0
+
+    def _inplace(self, f, args, kwargs):
+        """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
+        self._check_inplace()
+        out = f(self, *args, **kwargs)
+        if out.dtype is not self.dtype and out.dtype._cat > self.dtype._cat:
+            raise RuntimeError(f"result type {_TYPE_NAMES[out.dtype._cat]} can't be cast to the desired "
+                               f"output type {self.type_name()[:-6]}")
+        if out.shape != self.shape:
+            if jnp.broadcast_shapes(out.shape, self.shape) != self.shape:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                                   f"shape {list(out.shape)}")
+            out = out.expand(self.shape)
+        return self._write(out)
+
+    def _check_inplace(self):
+        if GRAD.enabled and self._requires_grad:
+            if self._grad_fn is None and self._base is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if self._base is not None and self._base._requires_grad and self._base._grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+
+    # ---------------------------------------------------------------- metadata
+    @property
+    def shape(self):
+        return Size(self._value.shape)
+
+    def size(self, dim=None):
+        s = self._value.shape
+        if dim is None:
+            return Size(s)
+        return s[_wrap_dim(dim, len(s))]
+
+    @property
+    def dtype(self):
+        return D._FROM_NP[self._value.dtype]
+
+    @property
+    def device(self):
+        a = self._st.array
+        try:
+            devs = a.devices()
+        except AttributeError:
+            return CPU
+        return from_jax_device(next(iter(devs)))
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    is_mkldnn = False
+    is_nested = False
+    layout = "torch.strided"
+
+    def get_device(self):
+        d = self.device
+        return -1 if d.type == "cpu" else d.index or 0
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    def dim(self):
+        return self._value.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._value.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self.dtype.itemsize
+
+    def stride(self, dim=None):
+        s = self._strides if self._strides is not None else _contiguous_strides(self._value.shape)
+        return s if dim is None else s[_wrap_dim(dim, len(s))]
+
+    def is_contiguous(self, memory_format=None):
+        if self._strides is None:
+            return True
+        expect = _contiguous_strides(self._value.shape)
+        return all(st == e for st, e, n in zip(self._strides, expect, self._value.shape) if n != 1)
+
+    def storage_offset(self):
+        return 0
+
+    def data_ptr(self):
+        return id(self._st)
+
+    def untyped_storage(self):
+        return self._st
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return self.dtype.is_complex
+
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None or not self._requires_grad
+
+    @property
+    def requires_grad(self):
+        if self._base is not None and self._gver_seen != self._base._gver:
+            self._refresh_view_grad_fn()
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
+                               "a computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if flag and self.dtype._cat < 2:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self):
+        if self._base is not None and self._gver_seen != self._base._gver:
+            self._refresh_view_grad_fn()
+        return self._grad_fn
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
+            if g.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size")
+            if g.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = g
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def data(self):
+        return self._alias()
+
+    @data.setter
+    def data(self, other):
+        self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
+        self._strides = other._strides
+
+    @property
+    def is_view(self):
+        return self._base is not None
+
+    def _is_view(self):
+        return self._base is not None
+
+    @property
+    def retains_grad(self):
+        return self._retains
+
+    @property
+    def output_nr(self):
+        return self._out_idx
+
+    @property
+    def _version(self):
+        return self._st.version
+
+    def type_name(self):
+        return _TYPE_PREFIX.get(self.dtype, "Tensor") + "Tensor" if self.dtype in _TYPE_PREFIX else "Tensor"
+
+    # ---------------------------------------------------------------- autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        t = self._alias()
+        return t
+
+    def detach_(self):
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf or self._retains:
+            return
+        self._retains = True
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._out_idx] = self
+
+    def register_hook(self, hook):
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.is_leaf:
+            from .autograd.graph import edge_of
+            node = edge_of(self)[0]
+            key = 0
+        else:
+            node, key = self.grad_fn, self._out_idx
+        if node._tensor_hooks is None:
+            node._tensor_hooks = {}
+        lst = node._tensor_hooks.setdefault(key, [])
+        lst.append(hook)
+        from .autograd.graph import _Handle
+        return _Handle(lst, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        from .autograd.graph import edge_of
+        node = edge_of(self)[0]
+        return node.register_hook(lambda gi, go: hook(self))
+
+    # ---------------------------------------------------------------- conversions
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return np.asarray(self._value).reshape(()).item()
+
+    def tolist(self):
+        return np.asarray(self._value).tolist()
+
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device.type != "cpu" and not force:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                            "the tensor to host memory first.")
+        from .interop import shared_numpy
+        return shared_numpy(self)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._value)
+        return a if dtype is None else a.astype(dtype)
+
+    def jax(self):
+        """The jax array holding this tensor's current value (no copy)."""
+        return self._value
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._value.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._value.__dlpack_device__()
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __complex__(self):
+        return builtins.complex(self.item())
+
+    def __index__(self):
+        if self.dtype._cat > 1 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __reversed__(self):
+        return self.flip(0)
+
+    def __contains__(self, element):
+        return builtins.bool((self == element).any())
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __str__(self):
+        return self.__repr__()
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        t = type(self)._wrap(self._value)
+        if type(self) is not Tensor:
+            t.__dict__.update(self.__dict__)
+        t._requires_grad = self._requires_grad
+        if self._grad is not None:
+            t._grad = Tensor._wrap(self._grad._value)
+        memo[id(self)] = t
+        return t
+
+    def __reduce_ex__(self, proto):
+        from .serialization import _reduce_tensor
+        return _reduce_tensor(self)
+
+    def __getstate__(self):
+        return {}
+
+    # ---------------------------------------------------------------- devices and dtypes
+    def to(self, *args, **kwargs):
+        dtype, dev, copy = None, None, kwargs.get("copy", False)
+        for a in list(args) + [kwargs.get("dtype"), kwargs.get("device")]:
+            if a is None:
+                continue
+            if isinstance(a, Tensor):
+                dtype, dev = a.dtype, a.device
+            elif isinstance(a, D.dtype):
+                dtype = a
+            elif isinstance(a, (str, _device_cls, int)):
+                dev = to_device(a if not isinstance(a, int) else _device_cls("cuda", a))
+            elif isinstance(a, builtins.bool):
+                pass
+        r = self
+        if dev is not None and dev.type != self.device.type or (dev is not None and dev.index is not None
+                                                              and dev != self.device):
+            r = _to_device(r, dev)
+        if dtype is not None and dtype is not r.dtype:
+            r = _dispatch.REGISTRY["_cast"](r, dtype=dtype)
+        if copy and r is self:
+            r = r.clone()
+        return r
+
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        d = _device_cls("cuda") if device is None else (
+            _device_cls("cuda", device) if isinstance(device, int) else to_device(device))
+        return self.to(d)
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return "torch." + self.type_name()
+        if isinstance(dtype, str):
+            name = dtype.split(".")[-1]
+            dtype = {v + "Tensor": k for k, v in _TYPE_PREFIX.items()}.get(name) or D.to_dtype(dtype)
+        return self.to(dtype)
+
+    def float(self, memory_format=None):
+        return self.to(D.float32)
+
+    def double(self, memory_format=None):
+        return self.to(D.float64)
+
+    def half(self, memory_format=None):
+        return self.to(D.float16)
+
+    def bfloat16(self, memory_format=None):
+        return self.to(D.bfloat16)
+
+    def long(self, memory_format=None):
+        return self.to(D.int64)
+
+    def int(self, memory_format=None):
+        return self.to(D.int32)
+
+    def short(self, memory_format=None):
+        return self.to(D.int16)
+
+    def char(self, memory_format=None):
+        return self.to(D.int8)
+
+    def byte(self, memory_format=None):
+        return self.to(D.uint8)
+
+    def bool(self, memory_format=None):
+        return self.to(D.bool)
+
+    def cfloat(self):
+        return self.to(D.complex64)
+
+    def cdouble(self):
+        return self.to(D.complex128)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def pin_memory(self, device=None):
+        return self
+
+    def is_pinned(self, device=None):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_shared(self):
+        return False
+
+    def contiguous(self, memory_format=None):
+        return self if self.is_contiguous() else self.clone()
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        return self.T.conj() if self.is_complex() else self.T
+
+    @property
+    def mH(self):
+        return self.mT.conj() if self.is_complex() else self.mT
+
+    def adjoint(self):
+        return self.mH
+
+    @property
+    def real(self):
+        return _dispatch.REGISTRY["real"](self)
+
+    @property
+    def imag(self):
+        return _dispatch.REGISTRY["imag"](self)
+
+
+_TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bfloat16: "BFloat16",
+                D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
+                D.bool: "Bool", D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
+_TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
+
+
+def _fix_saved_version(node, st):
+    """The in-place op's own node saw the pre-write version of its target; that write is expected."""
+    if node is None or not hasattr(node, "versions"):
+        return
+    try:
+        node.versions = [(s, s.version if s is st else v, t) for s, v, t in node.versions]
+    except AttributeError:
+        pass
+
+
+def _contiguous_strides(shape):
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _to_device(t, dev):
+    jd = jax_device(dev)
+    arr = jax.device_put(t._value, jd)
+    return _dispatch.REGISTRY["_identity_to"](t, _array=arr) if t._requires_grad and GRAD.enabled \
+        else Tensor._wrap(arr)
+
+
+_BINARY = {  # python operator -> op name (reflected handled below)
+    "add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "floordiv": "floor_divide",
+    "mod": "remainder", "pow": "pow", "matmul": "matmul", "and": "bitwise_and", "or": "bitwise_or",
+    "xor": "bitwise_xor", "lshift": "bitwise_left_shift", "rshift": "bitwise_right_shift",
+}
+_COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
+
+
+def _bind_methods():
+    """Bind every registered op as a Tensor method, and Python's operators onto ops."""
+    R, M = _dispatch.REGISTRY, _dispatch.METHODS
+    for name, f in M.items():
+        if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_from_registry", False):
+            try:
+                f._from_registry = True
+            except AttributeError:
+                pass
+            setattr(Tensor, name, f)
+    for py, opname in _BINARY.items():
+        op = R[opname]
+        setattr(Tensor, f"__{py}__", _binop(op))
+        setattr(Tensor, f"__r{py}__", _rbinop(op))
+        setattr(Tensor, f"__i{py}__", _ibinop(op))
+    for py, opname in _COMPARE.items():
+        setattr(Tensor, f"__{py}__", _binop(R[opname]))
+    Tensor.__neg__ = lambda self: R["neg"](self)
+    Tensor.__pos__ = lambda self: self
+    Tensor.__abs__ = lambda self: R["abs"](self)
+    Tensor.__invert__ = lambda self: R["bitwise_not"](self)
+    Tensor.__getitem__ = R["_getitem"]
+    Tensor.__setitem__ = R["_setitem"]
+
+
+def _binop(op):
+    def f(self, other):
+        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+            return NotImplemented
+        return op(self, other)
+    return f
+
+
+def _rbinop(op):
+    def f(self, other):
+        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+            return NotImplemented
+        return op(_scalar_tensor_like(other, self), self)
+    return f
+
+
+def _scalar_tensor_like(x, ref):
+    # ``2 - t``: torch treats the scalar as a wrapped number; we pass it through as a scalar
+    # in the first position, which every binary op accepts
+    return x
+
+
+def _ibinop(op):
+    def f(self, other):
+        return self._inplace(op, (other,), {})
+    return f
+
+
+_dispatch.Tensor = Tensor

@@ -1,0 +1,18 @@
+"""Test setup: cheap XLA codegen and a persistent compilation cache (tests only, never benchmarks)."""
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+os.environ.setdefault("JTORCH_COMPILATION_CACHE", os.path.expanduser("~/.cache/jtorch-test-xla"))
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import jtorch  # noqa: E402,F401
+
+
+@pytest.fixture
+def rng(request):
+    """A numpy Generator seeded per test (from the test's name): reproducible random inputs."""
+    seed = abs(hash(request.node.nodeid)) % (2 ** 32)
+    return np.random.default_rng(seed)
