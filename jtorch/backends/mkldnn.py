@@ -1,0 +1,5 @@
+enabled = False
+
+
+def is_available():
+    return False
