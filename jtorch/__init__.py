@@ -37,3 +37,4 @@ from ._tensor_str import set_printoptions
 from .interop import from_jax
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
+from . import cuda, backends, accelerator, amp
