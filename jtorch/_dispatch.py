@@ -36,6 +36,10 @@ class _GradState:
 
 GRAD = _GradState()
 
+# Set by jtorch.compile while it discovers or traces a function (see compile.py);
+# tensors report reads/writes of their storages to it. None on the eager hot path.
+TRACE = None
+
 
 def _hashable(v):
     if isinstance(v, list):

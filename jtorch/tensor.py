@@ -27,6 +27,8 @@ class Storage:
         self.array = array
         self.version = 0
         self.host = None  # numpy buffer shared with the user (from_numpy / .numpy())
+        if _dispatch.TRACE is not None:
+            _dispatch.TRACE.created(self)
 
 
 class Tensor:
@@ -72,6 +74,8 @@ class Tensor:
     # ---------------------------------------------------------------- storage
     @property
     def _value(self):
+        if _dispatch.TRACE is not None:
+            _dispatch.TRACE.read(self)
         if not self._vfn:
             return self._st.array
         st = self._st
@@ -83,6 +87,8 @@ class Tensor:
     def _set_array(self, arr):
         """Replace this tensor's value in place (writes through views), bumping the version."""
         st = self._st
+        if _dispatch.TRACE is not None:
+            _dispatch.TRACE.write(self)
         if not self._vfn:
             st.array = arr
         else:
@@ -168,6 +174,8 @@ class Tensor:
     @property
     def device(self):
         a = self._st.array
+        if isinstance(a, jax.core.Tracer):
+            return _traced_device()
         try:
             devs = a.devices()
         except AttributeError:
@@ -289,6 +297,8 @@ class Tensor:
                 raise RuntimeError(f"assigned grad has data of a different size")
             if g.dtype is not self.dtype:
                 raise RuntimeError("assigned grad has data of a different type")
+        if _dispatch.TRACE is not None:
+            _dispatch.TRACE.grad_set(self, g)
         self._grad = g
 
     @grad.deleter
@@ -601,6 +611,11 @@ _TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bf
                 D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
                 D.bool: "Bool", D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
 _TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
+
+
+def _traced_device():
+    """Inside jtorch.compile/jax transforms: the device the program will run on."""
+    return from_jax_device(jax.devices()[0])
 
 
 def _fix_saved_version(node, st):

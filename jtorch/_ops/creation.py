@@ -19,7 +19,7 @@ def _T():
 
 
 def _place(arr, device):
-    if device is None:
+    if device is None or isinstance(arr, jax.core.Tracer):
         return arr
     d = to_device(device)
     if d.type == "cpu" and not jax_device(d).platform == "gpu":

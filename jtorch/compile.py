@@ -1,0 +1,470 @@
+"""jtorch.compile: run a whole function (forward, loss, backward, optimizer step)
+as one XLA program.
+
+How it works (DESIGN.md, "Whole-function compilation"):
+
+1. The first call runs eagerly while recording every tensor storage the function
+   reads that it did not create: parameters, buffers, ``.grad``s, optimizer state,
+   the RNG key. That set is the *state*.
+2. Later calls trace the function once per guard key under ``jax.jit``: the state
+   storages' arrays are swapped for tracers (lifted to inputs), the function runs
+   on the ordinary eager machinery (every op is a jitted callable, which simply
+   stages into the outer trace; the autograd tape works on tracers too), and
+   every state storage it wrote, every new storage that outlives the call (e.g.
+   a ``.grad`` it created) and its outputs become the program's outputs.
+3. Each call then runs the compiled program and writes the results back into the
+   same Python storage objects, so ``p``, ``p.grad``, optimizer state and BN
+   buffers are updated in place, exactly as eager would leave them.
+
+A state read that the trace did not expect (state created by the previous call)
+triggers one retrace with it lifted. Something that cannot be traced (``.item()``,
+``print(t)``, Python control flow on tensor values) makes the function fall back
+to eager with one warning naming the line, or raises with ``fullgraph=True``.
+Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
+shapes/dtypes, which ``.grad``s are None, and modules' ``training`` flags.
+Optimizer learning rates are lifted as traced scalars, so a scheduler changing
+``lr`` does not recompile.
+"""
+import functools
+import gc
+import sys
+import traceback
+import warnings
+import weakref
+
+import jax
+import numpy as np
+
+from . import _dispatch
+from ._dispatch import GRAD
+
+cache_size_limit = 8
+
+
+class GraphBreak(RuntimeError):
+    pass
+
+
+class _Recorder:
+    """Collects storage reads/writes while the first (eager) call runs."""
+
+    def __init__(self):
+        self.new = weakref.WeakSet()
+        self.order = []          # weakrefs to new storages, in creation order
+        self.reads = {}          # id(storage) -> (storage, tensor that read it)
+        self.grad_touched = {}   # id(tensor) -> tensor whose .grad was assigned
+
+    def created(self, st):
+        self.new.add(st)
+        self.order.append(weakref.ref(st))
+
+    def read(self, t):
+        st = t._st
+        if st in self.new:
+            return
+        cur = self.reads.get(id(st))
+        # remember a root-layout tensor for each storage (a parameter rather than a view of it),
+        # preferring one that requires grad: it is the autograd input for that state
+        if t._vfn:
+            t = None
+        if cur is None or (t is not None and (cur[1] is None or (t._requires_grad and not cur[1]._requires_grad))):
+            self.reads[id(st)] = (st, t)
+
+    def write(self, t):
+        self.read(t)
+
+    def grad_set(self, t, g):
+        self.grad_touched[id(t)] = t
+
+
+class _Tracer(_Recorder):
+    """Active while jax traces the function: swaps nothing itself, but notices
+    state it was not told about (a concrete array read inside the trace)."""
+
+    def __init__(self, lifted):
+        super().__init__()
+        self.lifted = lifted     # ids of storages whose arrays are tracers now
+        self.missed = {}
+        self.grad_log = []       # (tensor, grad tensor or None) assignments, in order
+
+    def read(self, t):
+        st = t._st
+        if id(st) in self.lifted or st in self.new or id(st) in self.missed:
+            return
+        if not isinstance(st.array, jax.core.Tracer):
+            self.missed[id(st)] = (st, None if t._vfn else t)
+
+    def grad_set(self, t, g):
+        self.grad_log.append((t, g))
+
+
+def _is_tensor(x):
+    return isinstance(x, _dispatch.Tensor)
+
+
+def _flatten(tree):
+    return jax.tree_util.tree_flatten(tree, is_leaf=_is_tensor)
+
+
+def _user_frame(tb):
+    """The innermost traceback frame outside jtorch and jax: the line that broke the graph."""
+    here = __file__.rsplit("/", 2)[0]
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(here) and "/jax/" not in f.filename
+              and "/jax_" not in f.filename]
+    return frames[-1] if frames else None
+
+
+def _find_optimizers(state_ids):
+    try:
+        from .optim.optimizer import Optimizer
+    except ImportError:
+        return []
+    found = []
+    for opt in list(getattr(Optimizer, "_instances", ())):
+        for g in opt.param_groups:
+            if any(id(p._st) in state_ids for p in g["params"]):
+                found.append(opt)
+                break
+    return found
+
+
+def _find_modules(state_ids):
+    try:
+        from .nn.modules.module import Module
+    except ImportError:
+        return []
+    mods = []
+    for m in list(getattr(Module, "_instances", ())):
+        own = list(m._parameters.values()) + list(m._buffers.values())
+        if any(t is not None and id(t._st) in state_ids for t in own):
+            mods.append(m)
+    return mods
+
+
+class _Entry:
+    """One traced program for one guard key."""
+    __slots__ = ("jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+                 "grad_op", "out_is_tensor")
+
+
+class CompiledFunction:
+    def __init__(self, fn, fullgraph=False, dynamic=None, mode=None, backend=None, options=None):
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.state = None        # list of (storage, tensor)
+        self.entries = {}
+        self.eager = False
+        self.optimizers = []
+        self.modules = []
+        functools.update_wrapper(self, fn, updated=())
+
+    def __get__(self, obj, cls=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    # -------------------------------------------------------------- calling
+    def __call__(self, *args, **kwargs):
+        if self.eager or _dispatch.TRACE is not None:
+            return self.fn(*args, **kwargs)
+        if self.state is None:
+            return self._discover(args, kwargs)
+        key = self._guard_key(args, kwargs)
+        entry = self.entries.get(key)
+        if entry is None:
+            if len(self.entries) >= cache_size_limit:
+                warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
+                              f"{cache_size_limit} times (cache_size_limit); running it eagerly from now on.")
+                self.eager = True
+                return self.fn(*args, **kwargs)
+            try:
+                entry = self._build(args, kwargs)
+            except GraphBreak:
+                return self.fn(*args, **kwargs)
+            self.entries[key] = entry
+        return self._run(entry, args, kwargs)
+
+    def _discover(self, args, kwargs):
+        rec = _Recorder()
+        prev = _dispatch.TRACE
+        _dispatch.TRACE = rec
+        try:
+            out = self.fn(*args, **kwargs)
+        finally:
+            _dispatch.TRACE = prev
+        arg_ids = {id(t._st) for t in _flatten((args, kwargs))[0] if _is_tensor(t)}
+        self.state = [(st, t) for k, (st, t) in rec.reads.items() if k not in arg_ids]
+        ids = {id(st) for st, _ in self.state}
+        self.optimizers = _find_optimizers(ids)
+        self.modules = _find_modules(ids)
+        self.grad_params = list(rec.grad_touched.values())
+        return out
+
+    def _guard_key(self, args, kwargs):
+        leaves, tree = _flatten((args, kwargs))
+        key = [tree]
+        for x in leaves:
+            if _is_tensor(x):
+                a = x._value
+                key.append((a.shape, a.dtype, x._requires_grad))
+            else:
+                key.append(_static_key(x))
+        for st, _ in self.state:
+            a = st.array
+            key.append((getattr(a, "shape", None), getattr(a, "dtype", None)))
+        key.append(tuple(p._grad is None for p in self.grad_params))
+        key.append(tuple(m.training for m in self.modules))
+        key.append(GRAD.enabled)
+        for opt in self.optimizers:
+            for g in opt.param_groups:
+                key.append(tuple((k, _static_key(v)) for k, v in g.items() if k not in ("params", "lr")))
+        return tuple(key)
+
+    def _hyper(self):
+        """Optimizer learning rates: lifted to traced scalars (no recompile when a scheduler moves them)."""
+        out = []
+        for opt in self.optimizers:
+            for g in opt.param_groups:
+                if isinstance(g.get("lr"), (int, float)):
+                    out.append((g, "lr"))
+        return out
+
+    # -------------------------------------------------------------- tracing
+    def _build(self, args, kwargs):
+        for _ in range(4):
+            entry, missed = self._trace(args, kwargs)
+            if not missed:
+                return entry
+            self.state.extend(missed)
+            ids = {id(st) for st, _ in self.state}
+            self.optimizers = _find_optimizers(ids)
+            self.modules = _find_modules(ids)
+        raise self._break("the set of state tensors did not settle")
+
+    def _break(self, why, exc=None):
+        where = ""
+        if exc is not None:
+            fr = _user_frame(exc.__traceback__)
+            if fr is not None:
+                where = f" at {fr.filename}:{fr.lineno} ({fr.line})"
+        msg = (f"jtorch.compile: graph break in {getattr(self.fn, '__qualname__', self.fn)}{where}: {why}. "
+               "Running this function eagerly.")
+        if self.fullgraph:
+            return GraphBreakError(msg)
+        warnings.warn(msg)
+        self.eager = True
+        return GraphBreak(msg)
+
+    def _trace(self, args, kwargs):
+        states = [st for st, _ in self.state]
+        leaves, tree = _flatten((args, kwargs))
+        tensor_pos = [i for i, x in enumerate(leaves) if _is_tensor(x)]
+        hyper = self._hyper()
+        entry = _Entry()
+        info = {}
+        fn = self.fn
+
+        def body(state_arrays, arg_arrays, hyper_vals):
+            saved = [(st, st.array, st.version) for st in states]
+            saved_hyper = [(g, k, g[k]) for g, k in hyper]
+            saved_grads = {id(p): (p, p._grad) for p in self.grad_params}
+            tr = _Tracer({id(st) for st in states})
+            for st, a in zip(states, state_arrays):
+                st.array = a
+                st.version += 1
+            for (g, k), v in zip(hyper, hyper_vals):
+                g[k] = v
+            prev = _dispatch.TRACE
+            _dispatch.TRACE = tr
+            try:
+                lv = list(leaves)
+                for i, a in zip(tensor_pos, arg_arrays):
+                    t = _dispatch.Tensor._wrap(a)
+                    t._requires_grad = leaves[i]._requires_grad
+                    lv[i] = t
+                a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
+                out = fn(*a2, **k2)
+                out_leaves, out_tree = _flatten(out)
+                for o in out_leaves:
+                    if _is_tensor(o):
+                        o._grad_fn = None  # the program is one op; drop the inner graph
+                del a2, k2, lv
+                out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
+                gc.collect()
+                written = [i for i, st in enumerate(states) if st.array is not state_arrays[i]]
+                alive = [r() for r in tr.order]
+                escaped = [st for st in alive if st is not None and isinstance(st.array, jax.core.Tracer)
+                           and id(st) not in out_ids]
+                info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
+                            grad_log=list(tr.grad_log),
+                            out_static=[None if _is_tensor(o) else o for o in out_leaves])
+                res = ([states[i].array for i in written], [st.array for st in escaped],
+                       [o._value if _is_tensor(o) else None for o in out_leaves])
+                return res
+            finally:
+                _dispatch.TRACE = prev
+                for st, a, v in saved:
+                    # a fresh version (not the old one) so views cached during the trace recompute
+                    st.array, st.version = a, st.version + 1
+                for g, k, v in saved_hyper:
+                    g[k] = v
+                for p, gr in saved_grads.values():
+                    p._grad = gr
+
+        state_arrays = [st.array for st in states]
+        arg_arrays = [leaves[i]._value for i in tensor_pos]
+        hyper_vals = [g[k] for g, k in hyper]
+        try:
+            # lower+compile traces exactly once, so the escaped storages found by this trace
+            # are the ones the program's outputs belong to
+            jitted = jax.jit(body).lower(state_arrays, arg_arrays, hyper_vals).compile()
+        except GraphBreakError:
+            raise
+        except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError) as e:
+            raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
+        if info.get("missed"):
+            # escaped tensors may hold tracers now; the retrace recreates them
+            return None, info["missed"]
+        entry.jitted = jitted
+        entry.written = info["written"]
+        entry.escaped = info["escaped"]
+        entry.out_tree = info["out_tree"]
+        entry.out_static = info["out_static"]
+        # the last assignment of each tensor's .grad is replayed after every call
+        last = {}
+        for t, g in info["grad_log"]:
+            last[id(t)] = (t, g)
+        entry.grad_replay = list(last.values())
+        for st in entry.escaped:
+            st.array = None  # filled by the first run
+        entry.n_out = len(entry.out_static)
+        entry.out_is_tensor = [s is None for s in entry.out_static]
+        entry.body, entry.grad_op = body, None
+        return entry, None
+
+    # -------------------------------------------------------------- running
+    def _run(self, entry, args, kwargs):
+        states = [st for st, _ in self.state]
+        leaves, _ = _flatten((args, kwargs))
+        arg_tensors = [x for x in leaves if _is_tensor(x)]
+        hyper_vals = [g[k] for g, k in self._hyper()]
+        if GRAD.enabled and (any(t is not None and t._requires_grad for _, t in self.state)
+                             or any(t._requires_grad for t in arg_tensors)):
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals)
+        state_arrays = [st.array for st in states]
+        arg_arrays = [x._value for x in arg_tensors]
+        written, escaped, outs = entry.jitted(state_arrays, arg_arrays, hyper_vals)
+        return self._finish(entry, states, written, escaped, outs)
+
+    def _run_recorded(self, entry, states, arg_tensors, hyper_vals):
+        """Outputs that need gradients: the whole program is dispatched as one op, so its
+        backward is the program's VJP (forward-only compiled models trained eagerly)."""
+        if entry.grad_op is None:
+            body, ns, na = entry.body, len(states), len(arg_tensors)
+            mask = entry.out_is_tensor
+
+            def flat(*xs):
+                w, e, o = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m)
+            entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
+        T = _dispatch.Tensor
+        dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+        res = list(_dispatch.apply(entry.grad_op, dyn, ()))
+        nw, ne = len(entry.written), len(entry.escaped)
+        written = [r._value for r in res[:nw]]
+        escaped = [r._value for r in res[nw:nw + ne]]
+        it = iter(res[nw + ne:])
+        outs = [next(it) if m else None for m in entry.out_is_tensor]
+        return self._finish(entry, states, written, escaped, outs)
+
+    def _finish(self, entry, states, written, escaped, outs):
+        for i, a in zip(entry.written, written):
+            _store(states[i], a)
+        for st, a in zip(entry.escaped, escaped):
+            _store(st, a)
+        for t, g in entry.grad_replay:
+            t._grad = g
+        T = _dispatch.Tensor
+        out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
+                      for a, s in zip(outs, entry.out_static)]
+        return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+
+
+class GraphBreakError(RuntimeError):
+    """Raised under fullgraph=True where torch.compile would graph-break."""
+
+
+def _root_alias(st):
+    t = _dispatch.Tensor._wrap(None)
+    t._st = st
+    return t
+
+
+def _store(st, a):
+    st.array = a
+    st.version += 1
+    if st.host is not None:
+        st.host[...] = np.asarray(a)
+
+
+def _static_key(x):
+    try:
+        hash(x)
+        return (type(x), x) if isinstance(x, (int, float, bool, str, type(None))) else (type(x), id(x))
+    except TypeError:
+        return (type(x), id(x))
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,
+            disable=False):
+    """torch.compile: compile a function or module into one XLA program (see module docstring)."""
+    if model is None:
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable:
+        return model
+    try:
+        from .nn.modules.module import Module
+    except ImportError:
+        Module = ()
+    if isinstance(model, Module):
+        return _compile_module(model, fullgraph=fullgraph)
+    return CompiledFunction(model, fullgraph=fullgraph, dynamic=dynamic, mode=mode, backend=backend)
+
+
+def _compile_module(module, fullgraph=False):
+    """``torch.compile(model)``: a wrapper module whose forward is compiled (like OptimizedModule)."""
+    from .nn.modules.module import Module
+
+    class OptimizedModule(Module):
+        def __init__(self, mod):
+            super().__init__()
+            self._orig_mod = mod
+            self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph)
+
+        def __call__(self, *args, **kwargs):
+            return self._compiled_call(*args, **kwargs)
+
+        def forward(self, *args, **kwargs):
+            return self._compiled_call(*args, **kwargs)
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self._modules["_orig_mod"], name)
+
+        def state_dict(self, *args, **kwargs):
+            return self._orig_mod.state_dict(*args, **kwargs)
+
+        def load_state_dict(self, *args, **kwargs):
+            return self._orig_mod.load_state_dict(*args, **kwargs)
+
+    return OptimizedModule(module)
+
+
+def is_compiling():
+    return isinstance(_dispatch.TRACE, _Tracer)
+
+
+def reset():
+    pass
