@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 
 from .. import _dtype as D
-from .._dispatch import defop, function, REGISTRY
+from .._dispatch import defop, function, export, REGISTRY
 
 
 def _kink(f, df):
@@ -137,9 +137,22 @@ def logit(input, eps=None):
     return jnp.log(x / (1 - x))
 
 
-@defop(promote="float", inplace=True)
-def polygamma_(input, n=0):
+@defop(promote="float", method=False, function=False)
+def _polygamma(input, n=0):
     return jss.polygamma(n, input)
+
+
+@function(method=False)
+def polygamma(n, input, *, out=None):  # torch.polygamma(n, input); the method is x.polygamma(n)
+    r = _polygamma(input, n=int(n))
+    return r if out is None else out.copy_(r)
+
+
+def _polygamma_method(self, n):
+    return _polygamma(self, n=int(n))
+
+
+export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
 @defop(promote="float", inplace=True)

@@ -1,0 +1,372 @@
+"""Tensor contractions and small array-combinators built on them: einsum, tensordot,
+kron, cdist, diff, trapezoid, cov/corrcoef, renorm, vander, combinations.
+
+torch never promotes in einsum/tensordot (mixed dtypes raise); kron and diff follow
+the usual promotion. Arguments are normalised to static canonical values here so the
+jit cache key is stable.
+"""
+import builtins
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dispatch import defop, function
+from .linalg_ops import _type_name, _vnorm
+
+_HI = jax.lax.Precision.HIGHEST
+
+
+# ---------------------------------------------------------------- einsum
+@defop(seq=True, method=False, function=False)
+def _einsum(operands, equation=""):
+    return jnp.einsum(equation, *operands, precision=_HI)
+
+
+def _einsum_check(equation, ops):
+    lhs = equation.split("->")[0]
+    terms = lhs.split(",")
+    if len(terms) > len(ops):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(terms) < len(ops):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    sizes = {}
+    for k, (term, t) in enumerate(zip(terms, ops)):
+        letters = term.replace("...", "")
+        nd = t.ndim
+        if "..." not in term and len(letters) != nd:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(letters)}) does not match "
+                               f"the number of dimensions ({nd}) for operand {k} and no ellipsis was given")
+        if "..." in term:
+            pre, post = term.split("...")
+            dims = list(zip(pre, t.shape[:len(pre)])) + list(zip(post, t.shape[nd - len(post):] if post else ()))
+        else:
+            dims = list(zip(term, t.shape))
+        for c, s in dims:
+            prev = sizes.get(c)
+            if prev is not None and prev != s and s != 1 and prev != 1:
+                raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand {k} which does not broadcast "
+                                   f"with previously seen size {prev}")
+            if prev is None or prev == 1:
+                sizes[c] = s
+    for t in ops[1:]:
+        if t.dtype is not ops[0].dtype:
+            raise RuntimeError(f"expected scalar type {_type_name(ops[0])} but found {_type_name(t)}")
+
+
+@function(method=False)
+def einsum(equation, *operands):
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    _einsum_check(equation, operands)
+    return _einsum(list(operands), equation=equation)
+
+
+# ---------------------------------------------------------------- tensordot / kron
+@defop(method=False, function=False)
+def _tensordot(a, b, dims=((), ())):
+    return jnp.tensordot(a, b, axes=dims, precision=_HI)
+
+
+@function(method=False)
+def tensordot(a, b, dims=2, out=None):
+    from ..tensor import Tensor
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
+                               f"second has size {b.shape[y]} in dim {y}")
+    r = _tensordot(a, b, dims=(tuple(da), tuple(db)))
+    return r if out is None else out.copy_(r)
+
+
+@defop(promote="common")
+def kron(input, other):
+    return jnp.kron(input, other)
+
+
+# ---------------------------------------------------------------- cdist
+@defop(method=False, function=False)
+def _cdist(x1, x2, p=2.0):
+    d = x1[..., :, None, :] - x2[..., None, :, :]
+    return _vnorm(p, -1, False)(d)
+
+
+@function(method=False)
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    if not x1.dtype.is_floating_point:
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {_type_name(x1)}")
+    if not x2.dtype.is_floating_point:
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X2 got: {_type_name(x2)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    return _cdist(x1, x2, p=float(p))
+
+
+# ---------------------------------------------------------------- combinatorics
+@function(method=False)
+def cartesian_prod(*tensors):
+    if len(tensors) == 1:
+        return tensors[0]
+    from .._dispatch import REGISTRY
+    for t in tensors[1:]:
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    grids = REGISTRY["meshgrid"](*tensors, indexing="ij")
+    return REGISTRY["stack"]([g.reshape(-1) for g in grids], 1)
+
+
+@defop(method=False, function=False, saves=())
+def _take_rows(input, idx=()):
+    return input[np.asarray(idx, np.int64).reshape(-1)].reshape(np.shape(idx))
+
+
+@function(method=False)
+def combinations(input, r=2, with_replacement=False):
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        from .creation import empty
+        return empty(0, dtype=input.dtype)
+    gen = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = tuple(gen(range(input.shape[0]), r))
+    if not idx:
+        from .creation import empty
+        return empty((0, r), dtype=input.dtype)
+    return _take_rows(input, idx=idx)
+
+
+@defop(method=False, function=False)
+def _vander(x, N=1, increasing=False):
+    p = jnp.arange(N) if increasing else jnp.arange(N - 1, -1, -1)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        x = x.astype(jnp.int64)
+    return x[:, None] ** p.astype(x.dtype)
+
+
+@function(method=False)
+def vander(x, N=None, increasing=False):
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    if N is not None and N < 0:
+        raise RuntimeError("N must be non-negative.")
+    return _vander(x, N=x.shape[0] if N is None else int(N), increasing=bool(increasing))
+
+
+# ---------------------------------------------------------------- differences and integrals
+def _dim(d, ndim):
+    from .reduction import _dims
+    return _dims(d, ndim)[0]
+
+
+@defop(method=False, function=False, promote=None)
+def _diff(input, n=1, dim=-1):
+    if input.dtype == jnp.bool_:
+        for _ in range(n):
+            input = jnp.logical_xor(jax.lax.slice_in_dim(input, 1, None, axis=dim),
+                                    jax.lax.slice_in_dim(input, 0, -1, axis=dim))
+        return input
+    return jnp.diff(input, n=n, axis=dim)
+
+
+@function
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    from .._dispatch import REGISTRY
+    d = _dim(dim, input.ndim)
+    parts = [t for t in (prepend, input, append) if t is not None]
+    if len(parts) > 1:
+        parts = [t if t.ndim else t.expand(tuple(input.shape[:d]) + (1,) + tuple(input.shape[d + 1:])) for t in parts]
+        input = REGISTRY["cat"](parts, d)
+    if n == 0:
+        return input.clone()
+    return _diff(input, n=int(min(n, input.shape[d])), dim=d)
+
+
+@defop(method=False, function=False, promote="float", dynamic=("dx",))
+def _trapz_dx(y, dx=1.0, dim=-1):
+    if y.shape[dim] == 0:
+        return jnp.sum(y, axis=dim)
+    return (jnp.sum(y, axis=dim) - (jnp.take(y, 0, axis=dim) + jnp.take(y, -1, axis=dim)) / 2) * dx
+
+
+@defop(method=False, function=False, promote="float")
+def _trapz_x(y, x, dim=-1):
+    if x.ndim == 1:
+        x = x.reshape((-1,) + (1,) * (y.ndim - dim - 1))
+    dx = jnp.diff(x, axis=-1 if x.ndim == 1 else dim)
+    a = jax.lax.slice_in_dim(y, 1, None, axis=dim) + jax.lax.slice_in_dim(y, 0, -1, axis=dim)
+    return jnp.sum(dx * a, axis=dim) / 2
+
+
+def _trapz_args(y, x, dx, dim, name):
+    from ..tensor import Tensor
+    d = _dim(dim, y.ndim)
+    if isinstance(x, Tensor):
+        if x.ndim != 1 and x.ndim != y.ndim:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        if (x.shape[0] if x.ndim == 1 else x.shape[d]) != y.shape[d]:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        return d, x, None
+    if x is not None:
+        dx = x
+    return d, None, 1.0 if dx is None else dx
+
+
+@function(method=False)
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    d, x, dx = _trapz_args(y, x, dx, dim, "trapezoid")
+    if x is not None:
+        if x.ndim == 1:
+            perm = list(range(y.ndim))
+            yy = y.movedim(d, -1)
+            return _trapz_x(yy, x, dim=yy.ndim - 1)
+        return _trapz_x(y, x, dim=d)
+    return _trapz_dx(y, dx, dim=d)
+
+
+@function(method=False)
+def trapz(y, x=None, *, dx=None, dim=-1):
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+@defop(method=False, function=False, promote="float", dynamic=("x", "dx"))
+def _cumtrapz(y, x=None, dx=1.0, dim=-1):
+    a = jax.lax.slice_in_dim(y, 1, None, axis=dim) + jax.lax.slice_in_dim(y, 0, -1, axis=dim)
+    if x is not None:
+        step = jnp.diff(x, axis=-1 if x.ndim == 1 else dim)
+        if x.ndim == 1:
+            step = step.reshape((-1,) + (1,) * (y.ndim - dim - 1))
+    else:
+        step = dx
+    return jnp.cumsum(a * step / 2, axis=dim)
+
+
+@function(method=False)
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    d, x, dx = _trapz_args(y, x, dx, dim, "cumulative_trapezoid")
+    return _cumtrapz(y, x, 1.0 if dx is None else dx, dim=d)
+
+
+# ---------------------------------------------------------------- statistics
+@defop(method=False, function=False, promote="float")
+def _cov(input, fweights=None, aweights=None, correction=1):
+    x = input if input.ndim == 2 else input[None, :]
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.astype(x.dtype)
+    if aweights is not None:
+        w = aweights.astype(x.dtype) if w is None else w * aweights
+    if w is None:
+        wsum = jnp.asarray(n, x.dtype)
+        avg = jnp.mean(x, axis=1)
+    else:
+        wsum = jnp.sum(w)
+        avg = jnp.sum(x * w, axis=1) / wsum
+    if w is None:
+        norm = wsum - correction
+    elif correction == 0 or aweights is None:
+        norm = wsum - correction
+    else:
+        norm = wsum - correction * jnp.sum(w * aweights) / wsum
+    norm = jnp.maximum(norm, 0)
+    xm = x - avg[:, None]
+    xw = xm if w is None else xm * w
+    c = jnp.matmul(xw, jnp.conj(xm).T, precision=_HI) / norm
+    return c[0, 0] if input.ndim < 2 else c
+
+
+@function
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is not None:
+            if w.ndim > 1:
+                raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                                   f"{w.ndim} dimensions")
+            n = input.shape[-1] if input.ndim else 1
+            if w.numel() != n:
+                raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                                   f"input but got {w.numel()} != {n}")
+    if fweights is not None and fweights.dtype.is_floating_point:
+        raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
+                           f"{_type_name(fweights)} dtype")
+    if aweights is not None and not aweights.dtype.is_floating_point:
+        raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
+                           f"{_type_name(aweights)} dtype")
+    return _cov(input, fweights, aweights, correction=int(correction))
+
+
+@defop(method=False, function=False, promote="float")
+def _corrcoef(input):
+    x = input if input.ndim == 2 else input[None, :]
+    xm = x - jnp.mean(x, axis=1, keepdims=True)
+    c = jnp.matmul(xm, jnp.conj(xm).T, precision=_HI) / (x.shape[1] - 1)
+    if input.ndim < 2:
+        return c[0, 0] / c[0, 0]
+    d = jnp.sqrt(jnp.real(jnp.diagonal(c)))
+    c = c / d[:, None] / d[None, :]
+    if jnp.iscomplexobj(c):
+        return jnp.clip(c.real, -1, 1) + 1j * jnp.clip(c.imag, -1, 1)
+    return jnp.clip(c, -1, 1)
+
+
+@function
+def corrcoef(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    return _corrcoef(input)
+
+
+@defop(method=False, function=False, dynamic=("p", "maxnorm"))
+def _renorm(input, p, maxnorm, dim=0):
+    axes = tuple(i for i in range(input.ndim) if i != dim)
+    a = jnp.abs(input)
+    n = jnp.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
+    # torch treats the scale factor as a constant w.r.t. the norm only where no clipping happens
+    scale = jnp.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
+    return input * scale.astype(input.dtype)
+
+
+@function(inplace=True)
+def renorm(input, p, dim, maxnorm):
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"renorm: expected a floating point or complex tensor, got {_type_name(input)}")
+    return _renorm(input, p, maxnorm, dim=_dim(dim, input.ndim))

@@ -1,0 +1,104 @@
+"""torch.special: special functions. Ops torch also has at top level (erf, digamma, ...)
+are the same op objects as ``jtorch.erf`` etc.; the rest are declared here once."""
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jss
+
+from ._dispatch import REGISTRY, defop
+from ._ops import pointwise as P
+from ._ops import reduction as R
+
+__all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "exp2", "expm1", "log1p", "logsumexp", "softmax",
+           "log_softmax", "xlogy", "xlog1py", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e",
+           "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "sinc", "round", "entr", "zeta", "gammainc", "gammaincc",
+           "bessel_j0", "bessel_j1", "spherical_bessel_j0"]
+
+erf = P.erf
+erfc = P.erfc
+erfinv = P.erfinv
+expit = P.sigmoid
+logit = P.logit
+exp2 = P.exp2
+expm1 = P.expm1
+log1p = P.log1p
+xlogy = P.xlogy
+gammaln = P.lgamma
+digamma = psi = P.digamma
+i0 = P.i0
+sinc = P.sinc
+round = P.round
+logsumexp = R.logsumexp
+
+
+def _unary(name, f):
+    def fn(input):
+        return f(input)
+    return defop(fn, name="_special_" + name, promote="float", method=False, function=False)
+
+
+erfcx = _unary("erfcx", jss.erfcx)
+i0e = _unary("i0e", jss.i0e)
+i1 = _unary("i1", jss.i1)
+i1e = _unary("i1e", jss.i1e)
+ndtr = _unary("ndtr", jss.ndtr)
+ndtri = _unary("ndtri", jss.ndtri)
+log_ndtr = _unary("log_ndtr", jss.log_ndtr)
+spherical_bessel_j0 = _unary("spherical_bessel_j0", lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(
+    x == 0, 1.0, x)).astype(x.dtype))
+
+
+def _entr(x):
+    # -x log x; 0 at 0 and -inf for negative x (torch)
+    safe = jnp.where(x > 0, x, 1)
+    return jnp.where(x > 0, -x * jnp.log(safe), jnp.where(x == 0, 0.0, -jnp.inf)).astype(x.dtype)
+
+
+entr = _unary("entr", _entr)
+
+
+def _bessel(order):
+    def f(x):
+        # |x| keeps the series stable; J1 is odd
+        j = jss.bessel_jn(jnp.abs(x), v=1, n_iter=60)[order]
+        return (j * jnp.sign(x) if order == 1 else j).astype(x.dtype)
+    return f
+
+
+bessel_j0 = _unary("bessel_j0", _bessel(0))
+bessel_j1 = _unary("bessel_j1", _bessel(1))
+
+
+@defop(promote="float", method=False, function=False, name="_special_xlog1py")
+def xlog1py(input, other):
+    return jss.xlog1py(input, other)
+
+
+@defop(promote="float", method=False, function=False, name="_special_zeta")
+def zeta(input, other):
+    return jss.zeta(input, other)
+
+
+@defop(promote="float", method=False, function=False, name="_special_gammainc")
+def gammainc(input, other):
+    return jss.gammainc(input, other)
+
+
+@defop(promote="float", method=False, function=False, name="_special_gammaincc")
+def gammaincc(input, other):
+    return jss.gammaincc(input, other)
+
+
+def polygamma(n, input, *, out=None):
+    return P.polygamma(n, input, out=out)
+
+
+def multigammaln(input, p, *, out=None):
+    return P.mvlgamma(input, p, out=out)
+
+
+def softmax(input, dim, dtype=None):
+    return REGISTRY["softmax"](input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    return REGISTRY["log_softmax"](input, dim, dtype=dtype)
