@@ -38,6 +38,7 @@ from .interop import from_jax
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
+from . import linalg, fft, special, testing  # noqa: E402
 from .compile import compile
 from . import compiler
 from . import optim
