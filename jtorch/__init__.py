@@ -42,3 +42,4 @@ from . import linalg, fft, special, testing  # noqa: E402
 from .compile import compile
 from . import compiler
 from . import optim
+from . import utils

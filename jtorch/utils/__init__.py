@@ -1,0 +1,2 @@
+"""jtorch.utils: torch.utils's namespace."""
+from . import data
