@@ -1,0 +1,80 @@
+"""VisionDataset: torchvision's base class (root, transforms, and its repr)."""
+import os
+
+from jtorch.utils import data
+
+
+class StandardTransform:
+    """Applies ``transform`` to the input and ``target_transform`` to the target."""
+
+    def __init__(self, transform=None, target_transform=None):
+        self.transform = transform
+        self.target_transform = target_transform
+
+    def __call__(self, input, target):
+        if self.transform is not None:
+            input = self.transform(input)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return input, target
+
+    @staticmethod
+    def _format(transform, head):
+        lines = repr(transform).splitlines()
+        return [head + lines[0]] + [" " * len(head) + line for line in lines[1:]]
+
+    def __repr__(self):
+        body = [self.__class__.__name__]
+        if self.transform is not None:
+            body += self._format(self.transform, "Transform: ")
+        if self.target_transform is not None:
+            body += self._format(self.target_transform, "Target transform: ")
+        return "\n".join(body)
+
+
+class VisionDataset(data.Dataset):
+    """Base class for the datasets here: subclasses define ``__getitem__`` and ``__len__``.
+
+    ``transforms`` (a callable on (input, target)) and ``transform``/``target_transform``
+    are mutually exclusive.
+    """
+
+    _repr_indent = 4
+
+    def __init__(self, root=None, transforms=None, transform=None, target_transform=None):
+        if isinstance(root, str):
+            root = os.path.expanduser(root)
+        self.root = root
+        separate = transform is not None or target_transform is not None
+        if transforms is not None and separate:
+            raise ValueError("Only transforms or transform/target_transform can be passed as argument")
+        self.transform = transform
+        self.target_transform = target_transform
+        if separate:
+            transforms = StandardTransform(transform, target_transform)
+        self.transforms = transforms
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        body = [f"Number of datapoints: {self.__len__()}"]
+        if self.root is not None:
+            body.append(f"Root location: {self.root}")
+        body += self.extra_repr().splitlines()
+        if getattr(self, "transforms", None) is not None:
+            body += [repr(self.transforms)]
+        return "\n".join(["Dataset " + self.__class__.__name__] + [" " * self._repr_indent + b for b in body])
+
+    def _apply_transforms(self, sample, target):
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, target
