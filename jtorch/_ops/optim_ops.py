@@ -1,0 +1,296 @@
+"""Optimizer update rules: one jitted, pure function per optimizer over a whole param group.
+
+Each kernel takes lists of arrays (params, grads, state) and a dict of hyper-parameters
+(traced scalars, so changing ``lr`` never recompiles) and returns the new arrays; structural
+options (maximize, amsgrad, nesterov, ...) are static. ``run`` writes the results back into
+the same tensor objects (``_set_array``), so optimizer state keeps its identity and
+``jtorch.compile`` can trace a whole training step including ``optimizer.step()``.
+
+The arithmetic follows torch's single-tensor CPU path operation by operation (same
+scalar rounding: scalars torch computes in Python doubles are computed here in float64,
+then cast to the tensor's dtype where torch passes them to a kernel).
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+
+F64 = jnp.float64
+
+
+def _c(x, ref):
+    """A scalar cast to ``ref``'s dtype, like torch passing a Python scalar to a kernel."""
+    return jnp.asarray(x, F64).astype(ref.dtype)
+
+
+def _lerp(a, b, w):
+    # torch's lerp kernel: two formulas depending on the weight, for accuracy near 1
+    w = _c(w, a)
+    return jnp.where(jnp.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+
+def _grad(g, p, hp, maximize, wd):
+    g = -g if maximize else g
+    if wd:
+        g = g + _c(hp["weight_decay"], p) * p
+    return g
+
+
+def _step(s):
+    """New step count and its value as a float64 scalar (torch's ``_get_value(step)``)."""
+    s = s + 1
+    return s, s.astype(F64)
+
+
+_KERNELS = {}
+
+
+def kernel(*statics):
+    """Declare ``fn(arrays: dict[str, list], hp: dict, **statics) -> dict[str, list]``."""
+    def deco(fn):
+        _KERNELS[fn.__name__] = jax.jit(fn, static_argnames=statics)
+        return fn
+    return deco
+
+
+def run(name, tensors, hp, **statics):
+    """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
+    back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
+    arrays = {k: [t._value for t in v] for k, v in tensors.items()}
+    hp = {k: (v._value if hasattr(v, "_value") else float(v)) for k, v in hp.items()}
+    out = _KERNELS[name](arrays, hp, **statics)
+    for k, new in out.items():
+        for t, a in zip(tensors[k], new):
+            t._set_array(a)
+
+
+# ---------------------------------------------------------------- SGD
+@kernel("maximize", "wd", "nesterov", "fresh")
+def sgd(a, hp, maximize, wd, nesterov, fresh):
+    ps, bufs = [], []
+    mom = fresh is not None
+    for i, (p, g) in enumerate(zip(a["param"], a["grad"])):
+        g = _grad(g, p, hp, maximize, wd)
+        if mom:
+            if fresh[i]:
+                b = g
+            else:
+                b = a["momentum_buffer"][i]
+                b = b * _c(hp["momentum"], b) + _c(1 - hp["dampening"], b) * g
+            bufs.append(b)
+            g = g + _c(hp["momentum"], g) * b if nesterov else b
+        ps.append(p + _c(-hp["lr"], p) * g)
+    return {"param": ps, "momentum_buffer": bufs} if mom else {"param": ps}
+
+
+# ---------------------------------------------------------------- Adam / AdamW
+@kernel("maximize", "wd", "decoupled", "amsgrad")
+def adam(a, hp, maximize, wd, decoupled, amsgrad):
+    out = {"param": [], "step": [], "exp_avg": [], "exp_avg_sq": [], "max_exp_avg_sq": []}
+    b1, b2, lr = hp["beta1"], hp["beta2"], hp["lr"]
+    for i, (p, g, s, m, v) in enumerate(zip(a["param"], a["grad"], a["step"], a["exp_avg"], a["exp_avg_sq"])):
+        g = -g if maximize else g
+        s, n = _step(s)
+        if wd and decoupled:
+            p = p * _c(1 - lr * hp["weight_decay"], p)
+        elif wd:
+            g = g + _c(hp["weight_decay"], p) * p
+        m = _lerp(m, g, 1 - b1)
+        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        bc1 = 1 - b1 ** n
+        bc2_sqrt = (1 - b2 ** n) ** 0.5
+        if amsgrad:
+            vmax = jnp.maximum(a["max_exp_avg_sq"][i], v)
+            out["max_exp_avg_sq"].append(vmax)
+            denom = jnp.sqrt(vmax) / _c(bc2_sqrt, p) + _c(hp["eps"], p)
+        else:
+            denom = jnp.sqrt(v) / _c(bc2_sqrt, p) + _c(hp["eps"], p)
+        p = p + _c(-(lr / bc1), p) * (m / denom)
+        for k, x in (("param", p), ("step", s), ("exp_avg", m), ("exp_avg_sq", v)):
+            out[k].append(x)
+    if not amsgrad:
+        del out["max_exp_avg_sq"]
+    return out
+
+
+# ---------------------------------------------------------------- RMSprop
+@kernel("maximize", "wd", "centered", "momentum")
+def rmsprop(a, hp, maximize, wd, centered, momentum):
+    out = {"param": [], "step": [], "square_avg": []}
+    if centered:
+        out["grad_avg"] = []
+    if momentum:
+        out["momentum_buffer"] = []
+    alpha = hp["alpha"]
+    for i, (p, g, s, sq) in enumerate(zip(a["param"], a["grad"], a["step"], a["square_avg"])):
+        s, _ = _step(s)
+        g = _grad(g, p, hp, maximize, wd)
+        sq = sq * _c(alpha, sq) + _c(1 - alpha, sq) * (g * g)
+        if centered:
+            ga = _lerp(a["grad_avg"][i], g, 1 - alpha)
+            out["grad_avg"].append(ga)
+            avg = jnp.sqrt(sq - ga * ga)
+        else:
+            avg = jnp.sqrt(sq)
+        avg = avg + _c(hp["eps"], avg)
+        if momentum:
+            buf = a["momentum_buffer"][i]
+            buf = buf * _c(hp["momentum"], buf) + g / avg
+            out["momentum_buffer"].append(buf)
+            p = p + _c(-hp["lr"], p) * buf
+        else:
+            p = p + _c(-hp["lr"], p) * (g / avg)
+        out["param"].append(p)
+        out["step"].append(s)
+        out["square_avg"].append(sq)
+    return out
+
+
+# ---------------------------------------------------------------- Adagrad
+@kernel("maximize", "wd")
+def adagrad(a, hp, maximize, wd):
+    out = {"param": [], "step": [], "sum": []}
+    for p, g, s, acc in zip(a["param"], a["grad"], a["step"], a["sum"]):
+        s, n = _step(s)
+        g = _grad(g, p, hp, maximize, wd)
+        clr = hp["lr"] / (1 + (n - 1) * hp["lr_decay"])
+        acc = acc + g * g
+        std = jnp.sqrt(acc) + _c(hp["eps"], acc)
+        out["param"].append(p + _c(-clr, p) * (g / std))
+        out["step"].append(s)
+        out["sum"].append(acc)
+    return out
+
+
+# ---------------------------------------------------------------- Adadelta
+@kernel("maximize", "wd")
+def adadelta(a, hp, maximize, wd):
+    out = {"param": [], "step": [], "square_avg": [], "acc_delta": []}
+    rho, eps = hp["rho"], hp["eps"]
+    for p, g, s, sq, acc in zip(a["param"], a["grad"], a["step"], a["square_avg"], a["acc_delta"]):
+        s, _ = _step(s)
+        g = _grad(g, p, hp, maximize, wd)
+        sq = sq * _c(rho, sq) + _c(1 - rho, sq) * (g * g)
+        std = jnp.sqrt(sq + _c(eps, sq))
+        delta = jnp.sqrt(acc + _c(eps, acc)) / std * g
+        acc = acc * _c(rho, acc) + _c(1 - rho, acc) * (delta * delta)
+        out["param"].append(p + _c(-hp["lr"], p) * delta)
+        out["step"].append(s)
+        out["square_avg"].append(sq)
+        out["acc_delta"].append(acc)
+    return out
+
+
+# ---------------------------------------------------------------- Adamax
+@kernel("maximize", "wd")
+def adamax(a, hp, maximize, wd):
+    out = {"param": [], "step": [], "exp_avg": [], "exp_inf": []}
+    b1, b2 = hp["beta1"], hp["beta2"]
+    for p, g, s, m, u in zip(a["param"], a["grad"], a["step"], a["exp_avg"], a["exp_inf"]):
+        s, n = _step(s)
+        g = _grad(g, p, hp, maximize, wd)
+        m = _lerp(m, g, 1 - b1)
+        u = jnp.maximum(u * _c(b2, u), jnp.abs(g) + _c(hp["eps"], g))
+        clr = hp["lr"] / (1 - b1 ** n)
+        out["param"].append(p + _c(-clr, p) * (m / u))
+        out["step"].append(s)
+        out["exp_avg"].append(m)
+        out["exp_inf"].append(u)
+    return out
+
+
+# ---------------------------------------------------------------- NAdam
+@kernel("maximize", "wd", "decoupled")
+def nadam(a, hp, maximize, wd, decoupled):
+    out = {"param": [], "step": [], "mu_product": [], "exp_avg": [], "exp_avg_sq": []}
+    b1, b2, lr, md = hp["beta1"], hp["beta2"], hp["lr"], hp["momentum_decay"]
+    for p, g, s, mp, m, v in zip(a["param"], a["grad"], a["step"], a["mu_product"], a["exp_avg"], a["exp_avg_sq"]):
+        g = -g if maximize else g
+        s, n = _step(s)
+        bc2 = 1 - b2 ** n
+        if wd and decoupled:
+            p = p * _c(1 - lr * hp["weight_decay"], p)
+        elif wd:
+            g = g + _c(hp["weight_decay"], p) * p
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (n * md))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((n + 1) * md))
+        mp = mp * _c(mu, mp)
+        m = _lerp(m, g, 1 - b1)
+        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        denom = jnp.sqrt(v / _c(bc2, v)) + _c(hp["eps"], v)
+        mp64 = mp.astype(F64)
+        p = p + _c(-lr * (1.0 - mu) / (1.0 - mp64), p) * (g / denom)
+        p = p + _c(-lr * mu_next / (1.0 - mp64 * mu_next), p) * (m / denom)
+        for k, x in (("param", p), ("step", s), ("mu_product", mp), ("exp_avg", m), ("exp_avg_sq", v)):
+            out[k].append(x)
+    return out
+
+
+# ---------------------------------------------------------------- RAdam
+@kernel("maximize", "wd", "decoupled")
+def radam(a, hp, maximize, wd, decoupled):
+    out = {"param": [], "step": [], "exp_avg": [], "exp_avg_sq": []}
+    b1, b2, lr = hp["beta1"], hp["beta2"], hp["lr"]
+    for p, g, s, m, v in zip(a["param"], a["grad"], a["step"], a["exp_avg"], a["exp_avg_sq"]):
+        g = -g if maximize else g
+        s, n = _step(s)
+        if wd and decoupled:
+            p = p * _c(1 - lr * hp["weight_decay"], p)
+        elif wd:
+            g = g + _c(hp["weight_decay"], p) * p
+        m = _lerp(m, g, 1 - b1)
+        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        bc1 = 1 - b1 ** n
+        bc2 = 1 - b2 ** n
+        corrected = m / _c(bc1, m)
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * n * b2 ** n / bc2
+        # rectification only once the variance estimate is tractable (rho_t > 5), as torch
+        safe = jnp.where(rho_t > 5.0, rho_t, 6.0)
+        rect = ((safe - 4) * (safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe)) ** 0.5
+        adaptive = _c(bc2 ** 0.5, v) / (jnp.sqrt(v) + _c(hp["eps"], v))
+        upd_rect = corrected * _c(lr, p) * adaptive * _c(rect, p)
+        upd_plain = corrected * _c(lr, p)
+        p = p - jnp.where(rho_t > 5.0, upd_rect, upd_plain)
+        for k, x in (("param", p), ("step", s), ("exp_avg", m), ("exp_avg_sq", v)):
+            out[k].append(x)
+    return out
+
+
+# ---------------------------------------------------------------- ASGD
+@kernel("maximize", "wd")
+def asgd(a, hp, maximize, wd):
+    out = {"param": [], "step": [], "eta": [], "mu": [], "ax": []}
+    lr, lambd = hp["lr"], hp["lambd"]
+    for p, g, s, eta, mu, ax in zip(a["param"], a["grad"], a["step"], a["eta"], a["mu"], a["ax"]):
+        g = -g if maximize else g
+        s, n = _step(s)
+        if wd:
+            g = g + _c(hp["weight_decay"], p) * p
+        e = eta.astype(F64)
+        p = p * _c(1 - lambd * e, p)
+        p = p + _c(-e, p) * g
+        ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
+        eta = _c(lr / (1 + lambd * lr * n) ** hp["alpha"], eta)
+        mu = _c(1 / jnp.maximum(1.0, n - hp["t0"]), mu)
+        for k, x in (("param", p), ("step", s), ("eta", eta), ("mu", mu), ("ax", ax)):
+            out[k].append(x)
+    return out
+
+
+# ---------------------------------------------------------------- Rprop
+@kernel("maximize")
+def rprop(a, hp, maximize):
+    out = {"param": [], "step": [], "prev": [], "step_size": []}
+    for p, g, s, prev, size in zip(a["param"], a["grad"], a["step"], a["prev"], a["step_size"]):
+        g = -g if maximize else g
+        s, _ = _step(s)
+        sign = jnp.sign(g * prev)
+        up, down = sign > 0, sign < 0
+        factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g), jnp.ones_like(g)))
+        size = jnp.clip(size * factor, _c(hp["step_size_min"], size), _c(hp["step_size_max"], size))
+        g = jnp.where(down, jnp.zeros_like(g), g)
+        p = p - jnp.sign(g) * size
+        for k, x in (("param", p), ("step", s), ("prev", g), ("step_size", size)):
+            out[k].append(x)
+    return out

@@ -1,0 +1,50 @@
+"""Adagrad with torch's learning-rate decay ``lr / (1 + (step - 1) * lr_decay)``."""
+import jtorch as torch
+
+from .adam import _check_common, _check_wd
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_common(lr)
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        _check_wd(weight_decay)
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        # unlike the other optimizers, torch creates Adagrad's state eagerly
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init(self.state[p], p, group)
+
+    def _init(self, state, p, group):
+        state["step"] = self._step_tensor()
+        state["sum"] = torch.full_like(p, group["initial_accumulator_value"])
+
+    def share_memory(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        self._step_groups(
+            "adagrad", self._init, lambda g: ("step", "sum"),
+            lambda g: {k: g[k] for k in ("lr", "lr_decay", "eps", "weight_decay")},
+            lambda g: dict(maximize=bool(g["maximize"]), wd=bool(g["weight_decay"] != 0)))
+        return loss

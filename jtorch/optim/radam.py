@@ -1,0 +1,35 @@
+"""RAdam (rectified Adam)."""
+import jtorch as torch
+
+from .adam import _check_betas, _check_common, _check_wd
+from .optimizer import Optimizer
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check_common(lr, eps)
+        _check_betas(betas)
+        _check_wd(weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+
+        def init(state, p, group):
+            state["step"] = self._step_tensor()
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+
+        self._step_groups(
+            "radam", init, lambda g: ("step", "exp_avg", "exp_avg_sq"),
+            lambda g: {"lr": g["lr"], "beta1": g["betas"][0], "beta2": g["betas"][1], "eps": g["eps"],
+                       "weight_decay": g["weight_decay"]},
+            lambda g: dict(maximize=bool(g["maximize"]), wd=bool(g["weight_decay"] != 0),
+                           decoupled=bool(g["decoupled_weight_decay"])))
+        return loss

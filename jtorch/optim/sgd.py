@@ -1,0 +1,51 @@
+"""SGD with momentum, dampening, Nesterov momentum, weight decay and maximize (torch's update rule)."""
+import jtorch as torch
+
+from .optimizer import Optimizer, required
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        if isinstance(lr, torch.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            if not params:
+                continue
+            tensors = {"param": params, "grad": grads}
+            fresh = None
+            if group["momentum"] != 0:
+                bufs = [self.state[p].get("momentum_buffer") for p in params]
+                # a missing buffer starts as the gradient itself (static flag: no recompiles later)
+                fresh = tuple(b is None for b in bufs)
+                bufs = [torch.zeros_like(g) if b is None else b for b, g in zip(bufs, grads)]
+                for p, b in zip(params, bufs):
+                    self.state[p]["momentum_buffer"] = b
+                tensors["momentum_buffer"] = bufs
+            hp = {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
+                  "weight_decay": group["weight_decay"]}
+            self._run_kernel("sgd", tensors, hp, maximize=bool(group["maximize"]),
+                             wd=bool(group["weight_decay"] != 0), nesterov=bool(group["nesterov"]), fresh=fresh)
+        return loss

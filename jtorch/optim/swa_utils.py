@@ -1,0 +1,1 @@
+"""Stochastic weight averaging: AveragedModel, SWALR, update_bn (torch.optim.swa_utils)."""
