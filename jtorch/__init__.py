@@ -34,7 +34,9 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
                        is_inference_mode_enabled)
 from . import autograd
 from ._tensor_str import set_printoptions
-from .interop import from_jax
+from .interop import from_jax, from_dlpack
+from . import serialization
+from .serialization import save, load
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp

@@ -1,10 +1,39 @@
-"""Bridges to numpy and JAX (and to real torch tensors when torch is installed).
+"""Bridges to numpy, DLPack and JAX (and to real torch tensors when torch is installed).
 
-numpy sharing: ``from_numpy(a)`` and ``t.numpy()`` keep a host numpy buffer on the
-tensor's Storage. Writes through jtorch (any in-place op) are mirrored into that
-buffer at once; writes through numpy are picked up the next time jtorch reads
-the tensor (the storage re-reads its host buffer when the buffer changed).
+numpy memory sharing (``from_numpy``, ``Tensor.numpy()``)
+---------------------------------------------------------
+JAX arrays are immutable, so a CPU tensor that shares memory with numpy keeps the
+numpy buffer on its Storage (``Storage.host``) and its jax array *aliases* that buffer
+when it can: XLA's CPU client wraps a C-contiguous buffer that starts on a 64-byte
+boundary without copying (``jax.device_put``), so it reads the numpy memory directly.
+
+The guarantee, for a tensor ``t`` and an ndarray ``a`` that share memory
+(``t = from_numpy(a)`` or ``a = t.numpy()``; views of either side included):
+
+* a write through jtorch (any in-place op, ``t[i] = v``, ``copy_``, writes through a
+  view) is visible in ``a`` as soon as the op returns: the new value is copied into
+  the buffer and the jax array re-aliases it;
+* a write through numpy (``a[...] = v``, ``np.add(a, 1, out=a)``) is visible to every
+  jtorch op dispatched after it. Buffers that XLA can alias (all those ``t.numpy()``
+  creates, and 64-byte aligned C-contiguous arrays given to ``from_numpy``) are read in
+  place; any other array given to ``from_numpy`` (unaligned or strided) is re-read
+  into the tensor each time jtorch reads it (a copy per read, for these tensors only);
+* as in torch, numpy writes do not bump the tensor's version counter, and a jtorch op
+  still running asynchronously when numpy writes the buffer may see either value.
+
+Tensors that never met numpy pay nothing: ``Storage.host`` is None and reads stay a
+plain attribute load. ``np.asarray(t)`` on such a tensor gives a read-only zero-copy
+view of its jax array (writing it raises); ``t.numpy()`` gives a writable shared array.
+
+DLPack and JAX
+--------------
+``Tensor.__dlpack__``, ``to_dlpack``/``from_dlpack`` (objects or capsules),
+``jtorch.from_jax(array)`` and ``Tensor.jax()`` pass jax arrays without copies;
+``to_jax``/``from_jax`` map a whole pytree.
 """
+import ctypes
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,40 +41,218 @@ import numpy as np
 from . import _dispatch
 from . import _dtype as D
 
+_ALIGN = 64
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+def _cpu():
+    return jax.devices("cpu")[0]
+
+
+# ------------------------------------------------------------------ host buffers
+def _aligned_empty(shape, dtype):
+    """A C-contiguous numpy array whose data starts on a 64-byte boundary (XLA can alias it)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + _ALIGN, np.uint8)
+    off = (-raw.ctypes.data) % _ALIGN
+    return raw[off:off + nbytes].view(dtype).reshape(shape)
+
+
+def _alias_host(a, jd=None):
+    """A jax CPU array reading numpy array ``a`` in place, or None when XLA would copy."""
+    if jd is not None and jd.platform != "cpu":
+        return None
+    if a.size == 0 or not a.flags.c_contiguous or a.ctypes.data % _ALIGN:
+        return None
+    arr = jax.device_put(a, jd or _cpu())
+    try:
+        if arr.unsafe_buffer_pointer() != a.ctypes.data:
+            return None
+    except Exception:
+        return None
+    return arr
+
+
+def sync_host(st):
+    """Re-read a host buffer that the jax array does not alias (numpy-side writes)."""
+    if isinstance(st.array, jax.core.Tracer):
+        return  # inside a trace (jtorch.compile) the traced value is the truth
+    st.array = jax.device_put(np.array(st.host), _cpu())
+
+
+def write_host(st):
+    """After jtorch replaced ``st.array`` in place: copy it into the shared buffer and re-alias."""
+    if isinstance(st.array, jax.core.Tracer):
+        return
+    st.host[...] = np.asarray(st.array)
+    if st.alias:
+        arr = _alias_host(st.host)
+        if arr is None:
+            st.alias = False
+        else:
+            st.array = arr
+
+
+def _attach_host(st, host):
+    arr = _alias_host(host)
+    st.host = host
+    st.alias = arr is not None
+    st.array = arr if arr is not None else jax.device_put(np.array(host), _cpu())
+
 
 def from_numpy_shared(a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     D.from_numpy_dtype(a.dtype)
-    t = _dispatch.Tensor._wrap(jnp.asarray(a))
+    if any(s < 0 for s in a.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a "
+                         "copy of your array  with array.copy().) ")
+    if not a.flags.writeable:
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable "
+                      "tensors. This means writing to this tensor will result in undefined behavior. You may "
+                      "want to copy the array to protect its data or make it writable before converting it to "
+                      "a tensor. This type of warning will be suppressed for the rest of this program.",
+                      UserWarning, stacklevel=3)
+    if a.dtype.byteorder == ">" or (a.dtype.byteorder not in "=|<"):
+        a = a.astype(a.dtype.newbyteorder("="))
+    t = _T()._wrap(None)
+    _attach_host(t._st, a)
     return t
 
 
 def shared_numpy(t):
-    return np.asarray(t._value)
+    """``t.numpy()``: a writable ndarray sharing memory with ``t`` (see the module docstring)."""
+    st = t._st
+    if st.host is None:
+        arr = st.array
+        host = _aligned_empty(arr.shape, arr.dtype)
+        host[...] = np.asarray(arr)
+        _attach_host(st, host)
+    host = st.host
+    if not t._vfn:
+        return host
+    return _host_view(t, host)
 
 
+_INDEX = {}
+
+
+def _host_view(t, host):
+    """The ndarray view of ``host`` holding view tensor ``t``'s elements."""
+    shape = tuple(t.shape)
+    idx = np.asarray(_dispatch.chain_fn(t._vfn)(jnp.arange(host.size, dtype=jnp.int64).reshape(host.shape)))
+    if idx.size == 0:
+        return np.empty(shape, host.dtype)
+    coords = np.unravel_index(idx, host.shape)
+    byte = sum((c.astype(np.int64) * s for c, s in zip(coords, host.strides)), np.zeros(shape, np.int64))
+    b0 = int(byte.reshape(-1)[0])
+    strides = []
+    for d, n in enumerate(shape):
+        if n > 1:
+            sel = [0] * len(shape)
+            sel[d] = 1
+            strides.append(int(byte[tuple(sel)]) - b0)
+        else:
+            strides.append(host.itemsize)
+    expect = b0 + sum((np.arange(n, dtype=np.int64) * s).reshape([-1 if i == d else 1 for i in range(len(shape))])
+                      for d, (n, s) in enumerate(zip(shape, strides)))
+    if not np.array_equal(np.broadcast_to(expect, shape), byte):
+        # not a strided view of the buffer (cannot happen for torch's view ops): no sharing possible
+        return np.array(t._value)
+    start = host[tuple(slice(int(c.reshape(-1)[0]), None) for c in coords)] if host.ndim else host
+    return np.lib.stride_tricks.as_strided(start, shape, strides)
+
+
+# ------------------------------------------------------------------ jax
 def from_jax(array):
     """A jtorch Tensor over a jax array (no copy)."""
-    return _dispatch.Tensor._wrap(array)
+    if not isinstance(array, jax.Array):
+        raise TypeError(f"from_jax expects a jax.Array, got {type(array).__name__}")
+    D.from_numpy_dtype(array.dtype)
+    return _T()._wrap(array)
 
 
 def to_jax(tree):
-    T = _dispatch.Tensor
+    """Replace every jtorch Tensor in a pytree by its jax array (no copies)."""
+    T = _T()
     return jax.tree_util.tree_map(lambda x: x._value if isinstance(x, T) else x, tree,
                                   is_leaf=lambda x: isinstance(x, T))
 
 
 def from_jax_tree(tree):
+    """Replace every jax array in a pytree by a jtorch Tensor over it (no copies)."""
     return jax.tree_util.tree_map(lambda x: from_jax(x) if isinstance(x, jax.Array) else x, tree)
 
 
-def from_torch(t):
-    """Convert a real torch.Tensor (when torch is installed) by value."""
-    arr = t.detach().cpu()
-    name = str(arr.dtype).split(".")[-1]
+# ------------------------------------------------------------------ dlpack
+class _Capsule:
+    """Gives a bare DLPack capsule the ``__dlpack__`` protocol jax's importer expects."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        get = ctypes.pythonapi.PyCapsule_GetPointer
+        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        ptr = get(self.capsule, b"dltensor")
+        # DLManagedTensor starts with DLTensor { void* data; DLDevice { int32 type; int32 id } ... }
+        dev = (ctypes.c_int32 * 2).from_address(ptr + ctypes.sizeof(ctypes.c_void_p))
+        return int(dev[0]), int(dev[1])
+
+
+def from_dlpack(ext):
+    """A tensor sharing memory with a DLPack producer (an object with ``__dlpack__``, or a capsule)."""
+    T = _T()
+    if isinstance(ext, T):
+        return ext
+    if isinstance(ext, np.ndarray):
+        return from_numpy_shared(ext)
+    if type(ext).__name__ == "PyCapsule":
+        ext = _Capsule(ext)
+    elif not hasattr(ext, "__dlpack__"):
+        raise TypeError(f"from_dlpack expects an object with __dlpack__ or a DLPack capsule, got "
+                        f"{type(ext).__name__}")
+    return from_jax(jax.dlpack.from_dlpack(ext))
+
+
+def to_dlpack(tensor):
+    """A DLPack capsule of the tensor's memory (consumed once, as in torch)."""
+    return tensor._value.__dlpack__()
+
+
+# ------------------------------------------------------------------ real torch tensors
+def is_torch_tensor(x):
+    mod = type(x).__module__
+    return (mod == "torch" or mod.startswith("torch.")) and hasattr(x, "detach") and hasattr(x, "dtype")
+
+
+def torch_to_numpy(t):
+    """A numpy array with a real torch tensor's value (shares memory for CPU non-bfloat16 tensors)."""
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    name = str(t.dtype).split(".")[-1]
     if name == "bfloat16":
-        np_arr = arr.view(__import__("torch").int16).numpy().view(D.bfloat16.np)
-    else:
-        np_arr = arr.numpy()
-    return _dispatch.Tensor._wrap(jnp.asarray(np_arr.copy()))
+        import torch
+        return t.view(torch.int16).numpy().view(D.bfloat16.np)
+    if t.is_conj():
+        t = t.resolve_conj()
+    if t.is_neg():
+        t = t.resolve_neg()
+    return t.numpy()
+
+
+def from_torch(t, share=False):
+    """Convert a real torch.Tensor: by value, or sharing its CPU memory when ``share``."""
+    a = torch_to_numpy(t)
+    if share and a.dtype != D.bfloat16.np:
+        return from_numpy_shared(a)
+    return _T()._wrap(jnp.asarray(np.array(a)))

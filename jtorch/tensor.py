@@ -21,12 +21,13 @@ from ._size import Size
 
 
 class Storage:
-    __slots__ = ("array", "version", "host", "__weakref__")
+    __slots__ = ("array", "version", "host", "alias", "__weakref__")
 
     def __init__(self, array):
         self.array = array
         self.version = 0
-        self.host = None  # numpy buffer shared with the user (from_numpy / .numpy())
+        self.host = None  # numpy buffer shared with the user (from_numpy / .numpy()), see interop.py
+        self.alias = False  # whether ``array`` reads ``host`` in place (else it is re-read on access)
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.created(self)
 
@@ -76,10 +77,13 @@ class Tensor:
     def _value(self):
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.read(self)
-        if not self._vfn:
-            return self._st.array
         st = self._st
-        if self._valver != st.version or self._val is None:
+        if st.host is not None and not st.alias:
+            from .interop import sync_host
+            sync_host(st)  # numpy-side writes to a buffer XLA could not alias
+        if not self._vfn:
+            return st.array
+        if self._valver != st.version or self._val is None or st.host is not None:
             self._val = _dispatch.chain_fn(self._vfn)(st.array)
             self._valver = st.version
         return self._val
@@ -89,6 +93,9 @@ class Tensor:
         st = self._st
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.write(self)
+        if st.host is not None and not st.alias and self._vfn:
+            from .interop import sync_host
+            sync_host(st)
         if not self._vfn:
             st.array = arr
         else:
@@ -97,7 +104,8 @@ class Tensor:
         st.version += 1
         self._valver = st.version
         if st.host is not None:
-            st.host[...] = np.asarray(st.array)
+            from .interop import write_host
+            write_host(st)
 
     def _write(self, new):
         """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
@@ -237,7 +245,8 @@ class Tensor:
         return all(st == e for st, e, n in zip(self._strides, expect, self._value.shape) if n != 1)
 
     def storage_offset(self):
-        return 0
+        from .serialization import storage_offset
+        return storage_offset(self)
 
     def data_ptr(self):
         return id(self._st)
