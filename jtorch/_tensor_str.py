@@ -28,8 +28,10 @@ def _float_formatter(vals):
     ints = np.all(finite == np.round(finite))
     mx, mn = absf.max(), absf[absf > 0].min() if (absf > 0).any() else 0.0
     sci = PRINT["sci_mode"]
-    if sci is None:
+    if sci is None and not ints:
         sci = mx >= 1e8 or (mn != 0 and mn < 1e-4) or (mn != 0 and mx / mn > 1000.0 and not ints)
+    if sci is None and ints:
+        sci = mx > 1e8 or (mn != 0 and mx / mn > 1000.0)
     if ints and not sci:
         return lambda x: _nonfinite(x) or f"{x:.0f}.", False
     if sci:
@@ -55,8 +57,13 @@ def _fmt_array(a, dtype):
         f, _ = _float_formatter(a.astype(np.float64).ravel())
     else:
         f = str
-    flat = [f(x) for x in a.astype(np.float64).ravel()] if dtype.is_floating_point else [f(x) for x in a.ravel()]
-    width = max((len(s) for s in flat), default=0)
+    vals = a.astype(np.float64).ravel() if dtype.is_floating_point else a.ravel()
+    flat = [f(x) for x in vals]
+    if dtype.is_floating_point and np.isfinite(vals).any():
+        # torch sizes columns by the finite values only
+        width = max(len(s) for s, v in zip(flat, vals) if np.isfinite(v))
+    else:
+        width = max((len(s) for s in flat), default=0)
     return flat, width
 
 
@@ -64,28 +71,28 @@ def _summarize(a):
     return a.size > PRINT["threshold"]
 
 
-def _render(a, strs, width, indent, summarize):
+def _render(shown, real_shape, strs, width, indent):
+    """Nested-bracket layout like torch's: rows wrapped at linewidth, ' ...' where summarized."""
     e = PRINT["edgeitems"]
-    if a.ndim == 0:
+    if shown.ndim == 0:
         return strs[0]
-    it = iter(strs)
 
-    def rec(shape, level, sub):
+    def rec(shape, real, level, sub):
         if len(shape) == 1:
             items = [s.rjust(width) for s in sub]
-            if summarize and shape[0] > 2 * e:
-                items = items[:e] + ["..."] + items[-e:]
+            if real[0] > len(sub):
+                items = items[:e] + [" ..."] + items[e:]
             per_line = max(1, (PRINT["linewidth"] - indent - level) // (width + 2))
             lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
             return "[" + (",\n" + " " * (indent + level + 1)).join(lines) + "]"
         n = shape[0]
         step = len(sub) // n if n else 0
-        parts = [rec(shape[1:], level + 1, sub[i * step:(i + 1) * step]) for i in range(n)]
-        if summarize and n > 2 * e:
-            parts = parts[:e] + ["..."] + parts[-e:]
+        parts = [rec(shape[1:], real[1:], level + 1, sub[i * step:(i + 1) * step]) for i in range(n)]
+        if real[0] > n:
+            parts = parts[:e] + ["..."] + parts[e:]
         sep = "," + "\n" * (len(shape) - 1) + " " * (indent + level + 1)
         return "[" + sep.join(parts) + "]"
-    return rec(a.shape, 0, strs)
+    return rec(shown.shape, real_shape, 0, strs)
 
 
 def _summarized_values(a):
@@ -106,10 +113,7 @@ def tensor_repr(t):
         body = "[]"
     else:
         strs, width = _fmt_array(shown, dtype)
-        if summarize:
-            body = _render_summary(shown, a.shape, strs, width)
-        else:
-            body = _render(shown, strs, width, 7, False)
+        body = _render(shown, a.shape, strs, width, 7)
     suffix = []
     if t.device.type != "cpu":
         suffix.append(f"device='{t.device}'")
@@ -125,21 +129,3 @@ def tensor_repr(t):
     inner = body + "".join(", " + s for s in suffix)
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
     return prefix + "tensor(" + inner + ")"
-
-
-def _render_summary(shown, shape, strs, width):
-    e = PRINT["edgeitems"]
-
-    def rec(sub_shape, real_shape, level, sub):
-        if len(sub_shape) == 1:
-            items = [s.rjust(width) for s in sub]
-            if real_shape[0] > 2 * e:
-                items = items[:e] + ["..."] + items[e:]
-            return "[" + ", ".join(items) + "]"
-        n = sub_shape[0]
-        step = len(sub) // n
-        parts = [rec(sub_shape[1:], real_shape[1:], level + 1, sub[i * step:(i + 1) * step]) for i in range(n)]
-        if real_shape[0] > 2 * e:
-            parts = parts[:e] + ["..."] + parts[e:]
-        return "[" + ("," + "\n" * (len(sub_shape) - 1) + " " * (7 + level + 1)).join(parts) + "]"
-    return rec(shown.shape, shape, 0, strs)

@@ -31,17 +31,21 @@ def binary(name, f, promote="common", inplace=True, aliases=(), **kw):
 
 # ---- arithmetic
 @defop(promote="common", inplace=True, dynamic=("alpha",), saves=())
-def add(input, other, alpha=1):
-    return input + other * alpha if not isinstance(alpha, int) or alpha != 1 else input + other
+def add(input, other, alpha=None):
+    # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
+    return input + other if alpha is None else input + other * jnp.asarray(alpha, input.dtype)
 
 
 @defop(promote="common", inplace=True, dynamic=("alpha",), saves=(), aliases=("subtract",))
-def sub(input, other, alpha=1):
-    return input - other * alpha if not isinstance(alpha, int) or alpha != 1 else input - other
+def sub(input, other, alpha=None):
+    if input.dtype == jnp.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    return input - other if alpha is None else input - other * jnp.asarray(alpha, input.dtype)
 
 
 @function(inplace=True)
-def rsub(input, other, alpha=1):
+def rsub(input, other, alpha=None):
     return sub(other, input, alpha=alpha)
 
 
@@ -317,6 +321,9 @@ conj_physical = unary("conj_physical", jnp.conj, promote=None)
 
 @defop(promote=None)
 def _cast(input, dtype=None):
+    if dtype.np.kind in "iu" and input.dtype.kind == "f":
+        # torch converts through a wide integer, so out-of-range values wrap instead of saturating
+        return input.astype(jnp.int64).astype(dtype.np)
     return input.astype(dtype.np)
 
 
