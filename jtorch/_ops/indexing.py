@@ -34,79 +34,112 @@ def view_scatter(base, new, chain=()):
     return base.ravel().at[idx.ravel()].set(new.ravel()).reshape(base.shape)
 
 
+_SCALAR_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint8": "Byte", "int8": "Char",
+                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+def scalar_name(dt):
+    """torch's ScalarType name in error messages (Float, Long, ...)."""
+    return _SCALAR_NAMES.get(dt._name, dt._name)
+
+
 # ---- parsing an index
+# torch applies the basic part of an index (ints, slices, None, ...) first, as a view,
+# then the advanced part (tensors, lists, masks) on that view; we do the same, so
+# result shapes follow torch where they differ from NumPy (e.g. ``x[0, :, [0, 1]]``).
 def _is_tracer(a):
     return isinstance(a, jax.core.Tracer)
 
 
-def _normalize(self, idx):
-    """Split an index into a static basic part and advanced tensor parts.
-
-    Returns (basic, adv) where ``basic`` is a tuple for _basic_index or None if
-    advanced indices are present; then ``adv`` is (template, arrays)."""
-    if not isinstance(idx, tuple):
-        idx = (idx,)
-    shape = tuple(self.shape)
+def _as_tuple(idx):
     T = _dispatch.Tensor
-    # expand bool masks / lists / arrays into tensors; count consumed dims
+    if isinstance(idx, tuple):
+        return idx
+    # torch (still, deprecated) reads a short list holding sequences/slices/None/... as a tuple
+    if isinstance(idx, list) and len(idx) < 32 and any(
+            isinstance(i, (T, list, tuple, np.ndarray, slice)) or i is None or i is Ellipsis for i in idx):
+        return tuple(idx)
+    return (idx,)
+
+
+def _parse(self, idx):
+    """Split an index into (basic, adv).
+
+    ``basic``: normalized tuple for _basic_index, or None when it would be the identity.
+    ``adv``: list of (dim of the basic view, index tensor or bool mask), or None."""
+    T = _dispatch.Tensor
+    shape = tuple(self.shape)
     items = []
-    for ix in idx:
-        if isinstance(ix, (list, np.ndarray)) or (isinstance(ix, tuple)):
+    for ix in _as_tuple(idx):
+        if isinstance(ix, (list, tuple, np.ndarray)):
             ix = _to_index_tensor(ix)
-        if isinstance(ix, T) and ix.ndim == 0 and ix.dtype._cat == 1 and not _is_tracer(ix._value):
-            ix = int(ix.item())
+        elif isinstance(ix, np.bool_):
+            ix = bool(ix)
+        if isinstance(ix, T) and ix.ndim == 0 and not _is_tracer(ix._value):
+            if ix.dtype is D.bool:
+                ix = bool(ix.item())
+            elif ix.dtype._cat == 1 and ix.dtype is not D.uint8:
+                ix = int(ix.item())
         items.append(ix)
-    consumed = sum(ix.ndim if isinstance(ix, T) and ix.dtype in (D.bool, D.uint8) else
-                   (0 if ix is None or ix is Ellipsis or isinstance(ix, bool) else 1) for ix in items)
-    if sum(1 for ix in items if ix is Ellipsis) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = 0
+    for ix in items:
+        if isinstance(ix, T):
+            consumed += ix.ndim if ix.dtype in (D.bool, D.uint8) else 1
+        elif not (ix is None or ix is Ellipsis or isinstance(ix, bool)):
+            consumed += 1
     if consumed > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    out, d, advanced = [], 0, False
+    basic, adv = [], []
+    d = vd = 0  # dim of self consumed, dim of the basic view produced
+    seen_ellipsis = False
     for ix in items:
         if ix is Ellipsis:
-            n = len(shape) - consumed
-            out.extend([(None, None, None)] * n)
+            n = 0 if seen_ellipsis else len(shape) - consumed
+            seen_ellipsis = True
+            basic.extend(slice(None).indices(shape[d + k]) for k in range(n))
             d += n
-        elif ix is None:
-            out.append(None)
-        elif isinstance(ix, bool):
-            out.append(ix)
-            advanced = True
+            vd += n
+        elif ix is None or isinstance(ix, bool):
+            basic.append(None)
+            if ix is False:  # a new dim of size 0
+                adv.append((vd, T._wrap(jnp.zeros((0,), jnp.int64))))
+            vd += 1
         elif isinstance(ix, slice):
-            n = shape[d]
             start, stop, step = (_as_int(ix.start), _as_int(ix.stop), _as_int(ix.step))
             if step is not None and step <= 0:
                 raise ValueError("step must be greater than zero")
-            out.append(slice(start, stop, step).indices(n))
+            basic.append(slice(start, stop, step).indices(shape[d]))
             d += 1
+            vd += 1
         elif isinstance(ix, T):
             if ix.dtype in (D.bool, D.uint8):
                 for k in range(ix.ndim):
                     if ix.shape[k] != shape[d + k]:
                         raise IndexError(f"The shape of the mask {list(ix.shape)} at index {k} does not match the "
                                          f"shape of the indexed tensor {list(shape)} at index {d + k}")
-                d += ix.ndim
+                k = ix.ndim
             else:
                 if ix.dtype._cat != 1:
                     raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
                 _check_bounds(ix, shape[d], d)
-                d += 1
-            out.append(ix)
-            advanced = True
-        elif hasattr(ix, "__index__"):
+                k = 1
+            basic.extend(slice(None).indices(shape[d + j]) for j in range(k))
+            adv.append((vd, ix))
+            d += k
+            vd += k
+        elif hasattr(ix, "__index__") and not isinstance(ix, T):
             n = shape[d]
             i = ix.__index__()
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size {n}")
-            out.append(i % n)
+            basic.append(i % n)
             d += 1
         else:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                              "are valid indices (got " + type(ix).__name__ + ")")
-    if not advanced:
-        return tuple(out), None
-    return None, out
+    full = all(isinstance(b, tuple) and b == (0, shape[k], 1) for k, b in enumerate(basic))
+    return (None if full else tuple(basic)), (adv or None)
 
 
 def _as_int(v):
@@ -116,6 +149,10 @@ def _as_int(v):
 
 
 def _to_index_tensor(ix):
+    T = _dispatch.Tensor
+    if isinstance(ix, (list, tuple)) and any(isinstance(i, T) for i in ix):
+        from .join import stack
+        return stack([i if isinstance(i, T) else T._wrap(jnp.asarray(i)) for i in ix])
     arr = np.asarray(ix)
     if arr.dtype == object:
         raise IndexError("only integers, slices, ellipsis, None and integer or boolean tensors are valid indices")
@@ -123,7 +160,7 @@ def _to_index_tensor(ix):
         arr = arr.astype(np.int64)
     if arr.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    return _dispatch.Tensor._wrap(jnp.asarray(arr.astype(np.int64) if arr.dtype.kind in "iu" else arr))
+    return T._wrap(jnp.asarray(arr.astype(np.int64) if arr.dtype.kind in "iu" else arr))
 
 
 def _check_bounds(ix, n, d):
@@ -136,41 +173,26 @@ def _check_bounds(ix, n, d):
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
 
 
-def _adv_template(items):
-    """Static template (with placeholders for index arrays) and the index tensors.
-    Bool masks become their nonzero() index tensors (eager)."""
+def _adv_template(adv):
+    """Static template over the basic view's leading dims ("T": an index array, None: a full
+    slice) and the index tensors. Bool masks become their nonzero() index tensors (eager)."""
     T = _dispatch.Tensor
     template, tensors = [], []
-    for ix in items:
-        if isinstance(ix, T):
-            if ix.dtype in (D.bool, D.uint8):
-                nz = jnp.nonzero(ix._value.astype(bool))
-                for a in nz:
-                    template.append("T")
-                    tensors.append(T._wrap(a))
-            else:
+    for vd, ix in adv:
+        template.extend([None] * (vd - len(template)))
+        if ix.dtype in (D.bool, D.uint8):
+            for a in jnp.nonzero(ix._value.astype(bool)):
                 template.append("T")
-                tensors.append(ix)
-        elif isinstance(ix, bool):
-            template.append(("B", ix))
+                tensors.append(T._wrap(a))
         else:
-            template.append(ix)
+            template.append("T")
+            tensors.append(ix)
     return tuple(template), tensors
 
 
 def _build_index(template, arrays):
     it = iter(arrays)
-    idx = []
-    for t in template:
-        if t == "T":
-            idx.append(next(it))
-        elif isinstance(t, tuple) and len(t) == 2 and t[0] == "B":
-            idx.append(jnp.asarray(t[1]))
-        elif isinstance(t, tuple):
-            idx.append(slice(*t))
-        else:
-            idx.append(t)
-    return tuple(idx)
+    return tuple(next(it) if t == "T" else slice(None) for t in template)
 
 
 @defop(method=False, function=False, seq=True, saves=())
@@ -191,37 +213,48 @@ def _mask_setitem(x, mask, value):
 
 
 def _getitem(self, idx):
-    basic, adv = _normalize(self, idx)
+    basic, adv = _parse(self, idx)
+    view = self if basic is None else _basic_index(self, index=basic)
     if adv is None:
-        return _basic_index(self, index=basic)
+        return view if basic is not None else _basic_index(self, index=())
     template, tensors = _adv_template(adv)
-    return _adv_getitem(tensors, self, template=template)
+    return _adv_getitem(tensors, view, template=template)
+
+
+def _strip_leading_ones(value, ndim):
+    # torch lets the value carry extra leading size-1 dims
+    extra = value.ndim - ndim
+    if extra > 0 and all(s == 1 for s in value.shape[:extra]):
+        return value.reshape(tuple(value.shape)[extra:])
+    return value
 
 
 def _setitem(self, idx, value):
     self._check_inplace()
     T = _dispatch.Tensor
-    if not isinstance(value, T):
-        if isinstance(value, (list, tuple, np.ndarray)):
-            value = T._wrap(jnp.asarray(np.asarray(value), self.dtype.np))
-    elif value.dtype is not self.dtype:
-        value = value.to(self.dtype)
-    # a full-shape (or leading) bool mask with a broadcastable value: a where(), no host sync
-    if isinstance(idx, T) and idx.dtype is D.bool and idx.ndim <= self.ndim and \
+    if not isinstance(value, T) and isinstance(value, (list, tuple, np.ndarray)):
+        value = T._wrap(jnp.asarray(np.asarray(value), self.dtype.np))
+    # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
+    if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \
             (not isinstance(value, T) or value.numel() == 1):
-        v = value if not isinstance(value, T) else value.reshape(())
+        v = value if not isinstance(value, T) else value.reshape(()).to(self.dtype)
         return self._write(_mask_setitem(self, idx, v))
-    basic, adv = _normalize(self, idx)
+    basic, adv = _parse(self, idx)
+    view = self if basic is None else _basic_index(self, index=basic)
     if adv is None:
-        view = _basic_index(self, index=basic)
-        if isinstance(value, T) and value.ndim > view.ndim:
-            value = value.reshape(tuple(value.shape)[value.ndim - view.ndim:]) \
-                if all(s == 1 for s in value.shape[:value.ndim - view.ndim]) else value
+        if isinstance(value, T):
+            value = _strip_leading_ones(value, view.ndim)
         view.copy_(value)
         return
+    if isinstance(value, T):
+        if value.dtype is not self.dtype:
+            raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                               f"{scalar_name(self.dtype)} for the destination and {scalar_name(value.dtype)} "
+                               "for the source.")
+        value = _strip_leading_ones(value, view.ndim)
     template, tensors = _adv_template(adv)
-    self._write(_adv_setitem(tensors, self, value, template=template))
+    view._write(_adv_setitem(tensors, view, value, template=template))
 
 
 function(_getitem, method=False, name="_getitem")

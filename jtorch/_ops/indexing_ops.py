@@ -1,0 +1,465 @@
+"""Index-driven ops: gather/scatter, index_*, masked_*, take/put, nonzero, where.
+
+JAX clamps (or drops) out-of-range indices silently where torch raises, so each
+wrapper checks concrete index values eagerly; under a trace (jit/compile) the
+values are unknown and the check is skipped. Ops whose output shape depends on
+data (nonzero, masked_select) are computed eagerly on the host.
+"""
+import builtins
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .. import _dispatch
+from .._dispatch import defop, function, METHODS
+from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, scalar_name
+from .shape import _wrap
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+def _as_tensor(x, dtype=None):
+    T = _T()
+    if isinstance(x, T):
+        return x
+    return T._wrap(jnp.asarray(np.asarray(x), None if dtype is None else dtype.np))
+
+
+def _minmax_of(index):
+    """Concrete (min, max) of an index tensor, or None when unknown (traced) or empty."""
+    a = index._value
+    if _is_tracer(a) or a.size == 0:
+        return None
+    return int(jnp.min(a)), int(jnp.max(a))
+
+
+def _check_range(index, size, dim, exc=RuntimeError, prefix="", negative=False):
+    """torch's 'index X is out of bounds for dimension D with size N'."""
+    mm = _minmax_of(index)
+    if mm is None:
+        return
+    lo, hi = mm
+    low = -size if negative else 0
+    if lo < low or hi >= size:
+        bad = lo if lo < low else hi
+        raise exc(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _check_int_index(index, name):
+    if not isinstance(index, _T()):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.dtype._cat != D._INT or index.dtype is D.uint8:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+def _coords(index, dim):
+    # coordinates of every element of ``index`` in the output, with ``index`` itself along ``dim``
+    return tuple(index if d == dim else jax.lax.broadcasted_iota(index.dtype, index.shape, d)
+                 for d in range(index.ndim))
+
+
+def _crop(x, shape):
+    return x[tuple(slice(0, s) for s in shape)]
+
+
+# ---------------------------------------------------------------- gather / scatter
+@defop(method=False, function=False, saves=("index",))
+def _gather(input, index, dim=0):
+    x = input[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(input.ndim))]
+    return jnp.take_along_axis(x, index, axis=dim)
+
+
+def _gather_checks(input, dim, index, name, src=None):
+    _check_int_index(index, name)
+    nd = builtins.max(input.ndim, 1)
+    d = _wrap(dim, nd)
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           + ("input tensor" if name == "gather" else "self tensor"))
+    ish, xsh = tuple(index.shape), tuple(input.shape)
+    for k in range(len(ish)):
+        if k != d and k < len(xsh) and ish[k] > xsh[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index {list(ish)} to be no larger "
+                               f"than self {list(xsh)} apart from dimension {d}")
+        if src is not None and isinstance(src, _T()) and k < src.ndim and ish[k] > src.shape[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index {list(ish)} to be no larger "
+                               f"than src {list(src.shape)}")
+    _check_range(index, xsh[d] if xsh else 1, d)
+    return d
+
+
+def _as_1d(t):
+    return t.reshape((1,)) if t.ndim == 0 else t
+
+
+@function
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    d = _gather_checks(input, dim, index, "gather")
+    if input.ndim == 0:
+        return _gather(_as_1d(input), _as_1d(index), dim=0).reshape(tuple(index.shape))
+    return _gather(input, index, dim=d)
+
+
+@defop(method=False, function=False, saves=("index",))
+def _scatter(input, index, src, dim=0, reduce=None):
+    idx = _coords(index, dim)
+    src = jnp.broadcast_to(jnp.asarray(src, input.dtype), index.shape) if jnp.ndim(src) == 0 else \
+        _crop(src, index.shape)
+    at = input.at[idx]
+    if reduce is None:
+        return at.set(src)
+    if reduce == "add":
+        return at.add(src)
+    return at.multiply(src)
+
+
+def _scatter_args(input, dim, index, src, value, name):
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError(f"{name}() missing required argument: 'src' or 'value'")
+    T = _T()
+    if isinstance(src, T) and src.dtype is not input.dtype:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    d = _gather_checks(input, dim, index, name, src)
+    return d, src
+
+
+@function(inplace=True)
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    d, src = _scatter_args(input, dim, index, src, value, "scatter")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+    if input.ndim == 0:
+        return _scatter(_as_1d(input), _as_1d(index), _as_1d(src) if isinstance(src, _T()) else src,
+                        dim=0, reduce=reduce).reshape(())
+    return _scatter(input, index, src, dim=d, reduce=reduce)
+
+
+@function(inplace=True)
+def scatter_add(input, dim, index, src):
+    d, src = _scatter_args(input, dim, index, src, None, "scatter_add")
+    return _scatter(input, index, src, dim=d, reduce="add")
+
+
+def _lowest(dt, sign):
+    if jnp.issubdtype(dt, jnp.floating):
+        return -sign * jnp.inf
+    if dt == jnp.bool_:
+        return sign < 0
+    info = jnp.iinfo(dt)
+    return info.min if sign > 0 else info.max
+
+
+@defop(method=False, function=False)
+def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
+    idx = _coords(index, dim)
+    src = _crop(src, index.shape)
+    if reduce in ("sum", "mean"):
+        base = input if include_self else input.at[idx].set(0)
+        out = base.at[idx].add(src)
+        if reduce == "mean":
+            cnt = jnp.zeros(input.shape, input.dtype).at[idx].add(1) + (1 if include_self else 0)
+            cnt = jnp.maximum(cnt, 1)
+            out = out // cnt if not jnp.issubdtype(input.dtype, jnp.inexact) else out / cnt
+        return out
+    if reduce == "prod":
+        base = input if include_self else input.at[idx].set(1)
+        return base.at[idx].multiply(src)
+    sign = 1 if reduce == "amax" else -1
+    base = input if include_self else input.at[idx].set(_lowest(input.dtype, sign))
+    return base.at[idx].max(src) if sign > 0 else base.at[idx].min(src)
+
+
+@function(inplace=True)
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    d, src = _scatter_args(input, dim, index, src, None, "scatter_reduce")
+    return _scatter_reduce(input, index, src, dim=d, reduce=reduce, include_self=bool(include_self))
+
+
+# ---------------------------------------------------------------- index_*
+def _index_checks(input, dim, index, name):
+    _check_int_index(index, name)
+    if index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return _wrap(dim, input.ndim)
+
+
+@defop(method=False, function=False, saves=("index",))
+def _index_select(input, index, dim=0):
+    return jnp.take(input, index, axis=dim)
+
+
+@function
+def index_select(input, dim, index, *, out=None):
+    d = _index_checks(input, dim, index, "index_select")
+    mm = _minmax_of(index)
+    n = input.shape[d] if input.ndim else 1
+    if mm is not None and (mm[0] < 0 or mm[1] >= n):
+        raise IndexError("index out of range in self")
+    if input.ndim == 0:
+        return _index_select(_as_1d(input), _as_1d(index), dim=0).reshape(())
+    return _index_select(input, _as_1d(index), dim=d)
+
+
+def _source_checks(input, d, index, source, name):
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"{name}(): self ({scalar_name(input.dtype)}) and source "
+                           f"({scalar_name(source.dtype)}) must have the same scalar type")
+    exp = list(input.shape)
+    if exp:
+        exp[d] = index.numel()
+    if source.ndim and list(source.shape) != exp:
+        raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes. Destination "
+                           f"slice shape: {exp} and source slice shape: {list(source.shape)}")
+
+
+@defop(method=False, function=False, saves=("index",), dynamic=("alpha",))
+def _index_add(input, index, source, alpha=1, dim=0, copy=False):
+    sel = (slice(None),) * dim + (index,)
+    src = jnp.broadcast_to(source, input.shape[:dim] + index.shape + input.shape[dim + 1:])
+    if copy:
+        return input.at[sel].set(src)
+    return input.at[sel].add(src * alpha if not isinstance(alpha, int) or alpha != 1 else src)
+
+
+@function(inplace=True)
+def index_add(input, dim, index, source, *, alpha=1):
+    d = _index_checks(input, dim, index, "index_add")
+    _source_checks(input, d, index, source, "index_add")
+    _check_range(index, input.shape[d] if input.ndim else 1, d)
+    return _index_add(_as_1d(input) if input.ndim == 0 else input, _as_1d(index), source, alpha,
+                      dim=d).reshape(tuple(input.shape))
+
+
+@function(inplace=True)
+def index_copy(input, dim, index, source):
+    d = _index_checks(input, dim, index, "index_copy")
+    _source_checks(input, d, index, source, "index_copy")
+    _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, "index_copy_(): ")
+    return _index_add(_as_1d(input) if input.ndim == 0 else input, _as_1d(index), source, 1,
+                      dim=d, copy=True).reshape(tuple(input.shape))
+
+
+@defop(method=False, function=False, saves=("index",))
+def _index_fill(input, index, value, dim=0):
+    return input.at[(slice(None),) * dim + (index,)].set(jnp.asarray(value, input.dtype))
+
+
+@function(inplace=True)
+def index_fill(input, dim, index, value):
+    d = _index_checks(input, dim, index, "index_fill")
+    if isinstance(value, _T()) and value.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.ndim} dimension(s).")
+    _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, negative=True)
+    return _index_fill(_as_1d(input) if input.ndim == 0 else input, _as_1d(index), value,
+                       dim=d).reshape(tuple(input.shape))
+
+
+@defop(method=False, function=False, seq=True)
+def _index_put(indices, x, values, template=(), accumulate=False):
+    at = x.at[_build_index(template, indices)]
+    v = jnp.asarray(values, x.dtype)
+    return at.add(v) if accumulate else at.set(v)
+
+
+@function(inplace=True)
+def index_put(input, indices, values, accumulate=False):
+    T = _T()
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError("index_put(): argument 'indices' must be tuple of Tensors")
+    if len(indices) > input.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim} (got {len(indices)})")
+    if isinstance(values, T) and values.dtype is not input.dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                           f"{scalar_name(input.dtype)} for the destination and {scalar_name(values.dtype)} "
+                           "for the source.")
+    adv, d = [], 0
+    for ix in indices:
+        ix = _as_tensor(ix)
+        if ix.dtype in (D.bool, D.uint8):
+            for k in range(ix.ndim):
+                if ix.shape[k] != input.shape[d + k]:
+                    raise IndexError(f"The shape of the mask {list(ix.shape)} at index {k} does not match the "
+                                     f"shape of the indexed tensor {list(input.shape)} at index {d + k}")
+            adv.append((d, ix))
+            d += ix.ndim
+        else:
+            if ix.dtype._cat != D._INT:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            _check_bounds(ix, input.shape[d], d)
+            adv.append((d, ix))
+            d += 1
+    template, tensors = _adv_template(adv)
+    return _index_put(tensors, input, values, template=template, accumulate=bool(accumulate))
+
+
+# ---------------------------------------------------------------- masked_*
+def _check_mask(mask, name):
+    if not isinstance(mask, _T()) or mask.dtype is not D.bool:
+        dt = mask.dtype._name if isinstance(mask, _T()) else type(mask).__name__
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dt}")
+
+
+@defop(method=False, function=False, saves=("mask",))
+def _masked_fill(input, mask, value):
+    return jnp.where(mask, jnp.asarray(value, input.dtype), input)
+
+
+@function(inplace=True)
+def masked_fill(input, mask, value):
+    _check_mask(mask, "masked_fill_")
+    if isinstance(value, _T()) and value.ndim:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.ndim} dimension(s).")
+    return _masked_fill(input, mask, value)
+
+
+@function
+def masked_select(input, mask, *, out=None):
+    if not isinstance(mask, _T()) or mask.dtype is not D.bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    shape = tuple(jnp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    x, m = input.expand(shape), mask.expand(shape)
+    if not shape:
+        return x.reshape((1,))[m.reshape((1,))]
+    return x[m]
+
+
+@defop(method=False, function=False, saves=("mask",))
+def _masked_scatter(input, mask, source):
+    shape = jnp.broadcast_shapes(input.shape, mask.shape)
+    m = jnp.broadcast_to(mask, shape).ravel()
+    x = jnp.broadcast_to(input, shape).ravel()
+    src = source.ravel()
+    if src.size == 0:
+        return x.reshape(shape)
+    pos = jnp.clip(jnp.cumsum(m) - 1, 0, src.size - 1)  # the k-th True takes source's k-th element
+    return jnp.where(m, src[pos], x).reshape(shape)
+
+
+@function(inplace=True)
+def masked_scatter(input, mask, source):
+    _check_mask(mask, "masked_scatter_")
+    if source.dtype is not input.dtype:
+        raise RuntimeError("masked_scatter_: expected self and source to have same dtypes but got "
+                           f"{scalar_name(input.dtype)} and {scalar_name(source.dtype)}")
+    if not _is_tracer(mask._value):
+        if int(jnp.sum(jnp.broadcast_to(mask._value, jnp.broadcast_shapes(input.shape, mask.shape)))) > \
+                source.numel():
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+    return _masked_scatter(input, mask, source)
+
+
+# ---------------------------------------------------------------- take / put
+def _check_flat(index, n):
+    mm = _minmax_of(index)
+    if mm is not None and (mm[0] < -n or mm[1] >= n):
+        bad = mm[0] if mm[0] < -n else mm[1]
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+
+
+@defop(method=False, function=False, saves=("index",))
+def _take(input, index):
+    return jnp.take(input.ravel(), index)
+
+
+@function
+def take(input, index):
+    _check_int_index(index, "take")
+    _check_flat(index, input.numel())
+    return _take(input, index)
+
+
+@defop(method=False, function=False, saves=("index",))
+def _put(input, index, source, accumulate=False):
+    at = input.ravel().at[index.ravel()]
+    src = source.ravel()
+    return (at.add(src) if accumulate else at.set(src)).reshape(input.shape)
+
+
+@function(inplace=True)
+def put(input, index, source, accumulate=False):
+    _check_int_index(index, "put")
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {scalar_name(input.dtype)} and source.dtype = {scalar_name(source.dtype)}")
+    _check_flat(index, input.numel())
+    return _put(input, index, source, accumulate=bool(accumulate))
+
+
+@function
+def take_along_dim(input, indices, dim=None, *, out=None):
+    _check_int_index(indices, "take_along_dim")
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    d = _wrap(dim, input.ndim)
+    if input.ndim != indices.ndim:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
+                           "dimensions for indices")
+    # torch broadcasts every dim but ``dim``
+    ish, xsh = list(indices.shape), list(input.shape)
+    ish[d] = xsh[d] = 1
+    b = list(jnp.broadcast_shapes(tuple(ish), tuple(xsh)))
+    xb, ib = list(b), list(b)
+    xb[d], ib[d] = input.shape[d], indices.shape[d]
+    return gather(input.expand(xb), d, indices.expand(ib))
+
+
+# ---------------------------------------------------------------- nonzero / where
+@function
+def nonzero(input, *, out=None, as_tuple=False):
+    T = _T()
+    a = np.asarray(input._value)  # data-dependent shape: computed on the host
+    if as_tuple:
+        if a.ndim == 0:
+            return (T._wrap(jnp.asarray(np.nonzero(a.reshape(1))[0].astype(np.int64))),)
+        return tuple(T._wrap(jnp.asarray(i.astype(np.int64))) for i in np.nonzero(a))
+    return T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64).reshape(-1, a.ndim)))
+
+
+@function
+def argwhere(input):
+    return nonzero(input)
+
+
+@defop(promote="common", promote_args=("input", "other"), method=False, function=False, saves=("condition",))
+def _where(condition, input, other):
+    return jnp.where(condition, input, other)
+
+
+@function(method=False)
+def where(condition, input=None, other=None, *, out=None):
+    T = _T()
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() expected 1 or 3 arguments")
+    if not isinstance(condition, T):
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
+    if condition.dtype not in (D.bool, D.uint8):
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{scalar_name(condition.dtype)}")
+    res = _where(condition, input, other)
+    if out is not None:
+        return out.copy_(res)
+    return res
+
+
+def _where_method(self, condition, other):
+    # ``x.where(cond, y)`` is ``torch.where(cond, x, y)``
+    return where(condition, self, other)
+
+
+METHODS["where"] = _where_method
