@@ -1,2 +1,3 @@
 """jtorch.utils: torch.utils's namespace."""
 from . import data
+from . import safetensors, dlpack
