@@ -285,11 +285,13 @@ def affine_sample(img, inv_matrix, out_size, mode="nearest", fill=None):
     ys = np.arange(oh, dtype=np.float64) - oh * 0.5 + 0.5
     xs = np.arange(ow, dtype=np.float64) - ow * 0.5 + 0.5
     X, Y = np.meshgrid(xs, ys)
-    m = np.asarray(inv_matrix, np.float64).reshape(2, 3)
-    m32 = m.astype(np.float32)  # torchvision builds the grid in float32
+    # torchvision builds the grid in float32 with theta pre-divided by the half sizes
+    m = np.asarray(inv_matrix, np.float32).reshape(2, 3)
+    rx = m[0] / np.float32(0.5 * w)
+    ry = m[1] / np.float32(0.5 * h)
     X, Y = X.astype(np.float32), Y.astype(np.float32)
-    gx = (m32[0, 0] * X + m32[0, 1] * Y + m32[0, 2]) / np.float32(0.5 * w)
-    gy = (m32[1, 0] * X + m32[1, 1] * Y + m32[1, 2]) / np.float32(0.5 * h)
+    gx = X * rx[0] + Y * rx[1] + rx[2]
+    gy = X * ry[0] + Y * ry[1] + ry[2]
     sx = ((gx + 1) * w - 1) / 2
     sy = ((gy + 1) * h - 1) / 2
     lead = a.shape[:-3]
