@@ -169,8 +169,9 @@ class Optimizer:
             param_group["param_names"] = names
         for p in params:
             if not isinstance(p, torch.Tensor):
+                mod = type(p).__module__
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                f"{type(p).__module__}.{type(p).__name__}")
+                                + (type(p).__name__ if mod == "builtins" else f"{mod}.{type(p).__name__}"))
             if not self.defaults.get("differentiable", None) and not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
