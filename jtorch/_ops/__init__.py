@@ -1,4 +1,5 @@
 """Op definitions, grouped by kind. Importing this package registers them all."""
 from . import (pointwise, reduction, shape, indexing, join, creation, random_ops, blas)  # noqa: F401
+from . import nn_ops  # noqa: F401
 from . import linalg_ops, contraction  # noqa: F401
 from . import indexing_ops, sorting, manip  # noqa: F401

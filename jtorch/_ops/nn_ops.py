@@ -1,0 +1,633 @@
+"""Neural-network kernels: activations, convolution, pooling, normalisation,
+dropout, padding, folding. Each is one op (function, method, grad come from it);
+``jtorch.nn.functional`` checks arguments torch's way and calls these.
+
+Gradient conventions follow torch at kinks: every piecewise function is written
+with ``jnp.where`` so the derivative at a boundary is the one torch's backward
+formula gives (relu'(0)=0, hardtanh' = 0 at its bounds, ...). Max pooling sends
+the gradient to one argmax per window (the first, as torch's CPU kernel does).
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype as D
+from .. import random as R
+from .._dispatch import defop, function
+
+_SQRT2 = math.sqrt(2.0)
+
+
+# ---------------------------------------------------------------- activations
+@defop(promote=None, inplace=True)
+def relu(input):
+    return jnp.where(input > 0, input, jnp.zeros((), input.dtype))
+
+
+@defop(promote=None, inplace=True, dynamic=("min_val", "max_val"), method=False)
+def hardtanh(input, min_val=-1.0, max_val=1.0):
+    lo = jnp.asarray(min_val, input.dtype)
+    hi = jnp.asarray(max_val, input.dtype)
+    return jnp.where(input <= lo, lo, jnp.where(input >= hi, hi, input))
+
+
+@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False)
+def leaky_relu(input, negative_slope=0.01):
+    return jnp.where(input > 0, input, input * negative_slope)
+
+
+@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False)
+def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
+    return jnp.where(input > 0, input * scale, alpha * scale * jnp.expm1(input * input_scale))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@defop(promote=None, inplace=True)
+def selu(input):
+    return _SELU_SCALE * jnp.where(input > 0, input, _SELU_ALPHA * jnp.expm1(input))
+
+
+@defop(promote=None, inplace=True, dynamic=("alpha",))
+def celu(input, alpha=1.0):
+    return jnp.where(input > 0, input, alpha * jnp.expm1(input / alpha))
+
+
+@defop(promote=None, method=False)
+def gelu(input, approximate="none"):
+    if approximate == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        return 0.5 * input * (1 + jnp.tanh(k * (input + 0.044715 * input ** 3)))
+    return 0.5 * input * (1 + jax.scipy.special.erf(input / _SQRT2))
+
+
+@defop(promote=None, inplace=True, method=False)
+def silu(input):
+    return input * jax.nn.sigmoid(input)
+
+
+@defop(promote=None, inplace=True, method=False)
+def mish(input):
+    return input * jnp.tanh(jax.nn.softplus(input))
+
+
+@defop(promote=None, method=False, dynamic=("beta", "threshold"))
+def softplus(input, beta=1.0, threshold=20.0):
+    bx = input * beta
+    return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
+
+
+@defop(promote=None, method=False)
+def softsign(input):
+    return input / (1 + jnp.abs(input))
+
+
+@defop(promote=None, inplace=True, method=False)
+def hardsigmoid(input):
+    return jnp.where(input <= -3, jnp.zeros((), input.dtype),
+                     jnp.where(input >= 3, jnp.ones((), input.dtype), input / 6 + 0.5))
+
+
+@defop(promote=None, inplace=True, method=False)
+def hardswish(input):
+    return jnp.where(input < -3, jnp.zeros((), input.dtype),
+                     jnp.where(input <= 3, input * (input + 3) / 6, input))
+
+
+@defop(promote=None, method=False)
+def tanhshrink(input):
+    return input - jnp.tanh(input)
+
+
+@defop(promote=None, dynamic=("lambd",))
+def softshrink(input, lambd=0.5):
+    return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd,
+                                                           jnp.zeros((), input.dtype)))
+
+
+@defop(promote=None, dynamic=("lambd",))
+def hardshrink(input, lambd=0.5):
+    return jnp.where((input > lambd) | (input < -lambd), input, jnp.zeros((), input.dtype))
+
+
+@defop(promote=None, inplace=True)
+def threshold(input, threshold, value):
+    return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
+
+
+@defop(promote=None, method=False)
+def logsigmoid(input):
+    return -jnp.logaddexp(-input, 0)
+
+
+@defop(promote=None)
+def prelu(input, weight):
+    w = weight
+    if input.ndim >= 2 and w.size > 1:
+        w = w.reshape((-1,) + (1,) * (input.ndim - 2))
+    return jnp.where(input > 0, input, w * input)
+
+
+@defop(promote=None, method=False)
+def glu(input, dim=-1):
+    a, b = jnp.split(input, 2, axis=dim)
+    return a * jax.nn.sigmoid(b)
+
+
+@defop(promote=None, method=False, function=False)
+def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
+    slope = jax.random.uniform(key, input.shape, input.dtype, lower, upper)
+    return jnp.where(input >= 0, input, input * slope)
+
+
+@function(inplace=True)
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    if training:
+        return _rrelu_train(R.next_key(generator), input, lower=float(lower), upper=float(upper))
+    return leaky_relu(input, (lower + upper) / 2)
+
+
+def _softmax_prep(x, dtype):
+    return x if dtype is None else x.astype(dtype.np)
+
+
+@defop(promote=None)
+def _softmax(input, dim=-1, dtype=None):
+    return jax.nn.softmax(_softmax_prep(input, dtype), axis=dim)
+
+
+@defop(promote=None)
+def _log_softmax(input, dim=-1, dtype=None):
+    return jax.nn.log_softmax(_softmax_prep(input, dtype), axis=dim)
+
+
+def _norm_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _soft_dtype(input, dtype):
+    if dtype is not None:
+        return D.to_dtype(dtype)
+    if not input.dtype.is_floating_point and not input.dtype.is_complex:
+        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{str(input.dtype)[6:].title()}'")
+    return None
+
+
+@function
+def softmax(input, dim, dtype=None):
+    return _softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
+
+
+@function
+def log_softmax(input, dim, dtype=None):
+    return _log_softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
+
+
+# ---------------------------------------------------------------- convolution
+def _spatial(n):
+    return "DHW"[3 - n:]
+
+
+def _dimnums(n):
+    s = _spatial(n)
+    # compute channels-last (XLA CPU runs NHWC/HWIO faster); the transposes fuse away under jit
+    return ("N" + s + "C", s + "IO", "N" + s + "C")
+
+
+def _to_last(x):
+    return jnp.moveaxis(x, 1, -1)
+
+
+def _to_first(x):
+    return jnp.moveaxis(x, -1, 1)
+
+
+@defop(promote=None, method=False, function=False)
+def _conv(input, weight, bias, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+    n = input.ndim - 2
+    w = jnp.moveaxis(weight, (0, 1), (-1, -2))  # (O, I, *k) -> (*k, I, O)
+    out = jax.lax.conv_general_dilated(_to_last(input), w, stride, padding, rhs_dilation=dilation,
+                                       dimension_numbers=_dimnums(n), feature_group_count=groups)
+    if bias is not None:
+        out = out + bias
+    return _to_first(out)
+
+
+@defop(promote=None, method=False, function=False)
+def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_padding=(0,), dilation=(1,),
+                    groups=1):
+    # the gradient of a convolution w.r.t. its input: dilate the input by the stride and
+    # correlate with the flipped kernel whose in/out channels are swapped (per group)
+    n = input.ndim - 2
+    cin, cout_g = weight.shape[0], weight.shape[1]
+    k = weight.shape[2:]
+    w = weight.reshape((groups, cin // groups, cout_g) + k)
+    w = jnp.swapaxes(w, 1, 2).reshape((groups * cout_g, cin // groups) + k)
+    w = jnp.flip(w, axis=tuple(range(2, 2 + n)))
+    w = jnp.moveaxis(w, (0, 1), (-1, -2))
+    pads = [(d * (kk - 1) - p, d * (kk - 1) - p + op) for kk, p, op, d in zip(k, padding, output_padding, dilation)]
+    out = jax.lax.conv_general_dilated(_to_last(input), w, (1,) * n, pads, lhs_dilation=stride,
+                                       rhs_dilation=dilation, dimension_numbers=_dimnums(n),
+                                       feature_group_count=groups)
+    if bias is not None:
+        out = out + bias
+    return _to_first(out)
+
+
+# ---------------------------------------------------------------- pooling
+def _windows(x, kernel, stride, dilation, pad_lo, out):
+    """Stack the window elements of the last len(kernel) dims: (..., K, *out)."""
+    n = len(kernel)
+    lead = x.ndim - n
+    parts = []
+    for off in np.ndindex(*kernel):
+        idx = [slice(None)] * lead
+        for d in range(n):
+            start = off[d] * dilation[d]
+            idx.append(slice(start, start + stride[d] * (out[d] - 1) + 1, stride[d]))
+        parts.append(x[tuple(idx)])
+    return jnp.stack(parts, axis=lead)
+
+
+def _pad_spatial(x, n, lo, hi, value):
+    cfg = [(0, 0, 0)] * (x.ndim - n) + [(a, b, 0) for a, b in zip(lo, hi)]
+    return jax.lax.pad(x, jnp.asarray(value, x.dtype), cfg)
+
+
+def _pool_geometry(shape, kernel, stride, padding, dilation, out):
+    """Extra right padding so every window lies inside the padded array."""
+    hi = []
+    for L, k, s, p, d, o in zip(shape, kernel, stride, padding, dilation, out):
+        need = (o - 1) * s + d * (k - 1) + 1
+        hi.append(max(need - L - p, 0))
+    return hi
+
+
+@defop(promote=None, method=False, function=False)
+def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,)):
+    out = osize
+    n = len(kernel)
+    sp = input.shape[-n:]
+    hi = _pool_geometry(sp, kernel, stride, padding, dilation, out)
+    neg = -jnp.inf if jnp.issubdtype(input.dtype, jnp.floating) else jnp.iinfo(input.dtype).min
+    xp = _pad_spatial(input, n, padding, hi, neg)
+    win = _windows(xp, kernel, stride, dilation, padding, out)  # (..., K, *out)
+    lead = input.ndim - n
+    # first maximum (NaN counts as maximum, like torch)
+    key = jnp.where(jnp.isnan(win), jnp.inf, win) if jnp.issubdtype(win.dtype, jnp.floating) else win
+    arg = jnp.argmax(key, axis=lead)
+    vals = jnp.take_along_axis(win, jnp.expand_dims(arg, lead), axis=lead).squeeze(lead)
+    # flat index into the unpadded input plane
+    offs = np.array(list(np.ndindex(*kernel)))  # (K, n)
+    flat = jnp.zeros(arg.shape, jnp.int64)
+    for d in range(n):
+        o = jnp.arange(out[d]).reshape((-1,) + (1,) * (n - 1 - d))
+        pos = o * stride[d] - padding[d] + jnp.asarray(offs[:, d])[arg] * dilation[d]
+        flat = flat * sp[d] + pos
+    return vals, flat
+
+
+@defop(promote=None, method=False, function=False)
+def _avg_pool(input, kernel=(1,), stride=(1,), padding=(0,), osize=(1,), count_include_pad=True,
+              divisor_override=None):
+    out = osize
+    n = len(kernel)
+    sp = input.shape[-n:]
+    dil = (1,) * n
+    hi = _pool_geometry(sp, kernel, stride, padding, dil, out)
+    xp = _pad_spatial(input, n, padding, hi, 0)
+    lead = input.ndim - n
+    total = _windows(xp, kernel, stride, dil, padding, out).sum(axis=lead)
+    if divisor_override:
+        return total / divisor_override
+    # divisor: window elements inside the input (plus explicit padding if counted), never the
+    # ceil_mode overhang
+    ones = jnp.ones(sp, input.dtype)
+    if count_include_pad:
+        ones = _pad_spatial(ones, n, padding, padding, 1)
+        ones = _pad_spatial(ones, n, (0,) * n, [max(h - p, 0) for h, p in zip(hi, padding)], 0)
+    else:
+        ones = _pad_spatial(ones, n, padding, hi, 0)
+    div = _windows(ones, kernel, stride, dil, padding, out).sum(axis=0)
+    return total / div
+
+
+def _adaptive_index(L, o):
+    starts = [(i * L) // o for i in range(o)]
+    ends = [-((-(i + 1) * L) // o) for i in range(o)]
+    kmax = max(e - s for s, e in zip(starts, ends))
+    # windows shorter than kmax repeat their last element (harmless for max; masked for mean)
+    idx = np.array([[min(s + j, e - 1) for j in range(kmax)] for s, e in zip(starts, ends)])
+    mask = np.array([[s + j < e for j in range(kmax)] for s, e in zip(starts, ends)])
+    return idx, mask
+
+
+@defop(promote=None, method=False, function=False)
+def _adaptive_avg_pool(input, osize=(1,)):
+    out = osize
+    # separable: average along each spatial dim with an (out, L) matrix
+    n = len(out)
+    x = input
+    for d in range(n):
+        ax = x.ndim - n + d
+        L = x.shape[ax]
+        idx, mask = _adaptive_index(L, out[d])
+        m = np.zeros((out[d], L))
+        for i in range(out[d]):
+            sel = idx[i][mask[i]]
+            m[i, sel] = 1.0 / len(sel)
+        x = jnp.moveaxis(jnp.tensordot(x, jnp.asarray(m, x.dtype), axes=([ax], [1]),
+                                       precision=jax.lax.Precision.HIGHEST), -1, ax)
+    return x
+
+
+@defop(promote=None, method=False, function=False)
+def _adaptive_max_pool(input, osize=(1,)):
+    out = osize
+    n = len(out)
+    sp = input.shape[-n:]
+    lead = input.ndim - n
+    x = input
+    idxs = [_adaptive_index(L, o)[0] for L, o in zip(sp, out)]
+    # gather (..., o1, k1, o2, k2, ...) then bring window dims last
+    for d in range(n):
+        ax = lead + 2 * d
+        i = idxs[d]
+        x = jnp.take(x, jnp.asarray(i.reshape(-1)), axis=ax).reshape(x.shape[:ax] + i.shape + x.shape[ax + 1:])
+    perm = list(range(lead)) + [lead + 2 * d for d in range(n)] + [lead + 2 * d + 1 for d in range(n)]
+    x = x.transpose(perm)
+    ks = tuple(i.shape[1] for i in idxs)
+    x = x.reshape(x.shape[:lead + n] + (-1,))
+    key = jnp.where(jnp.isnan(x), jnp.inf, x) if jnp.issubdtype(x.dtype, jnp.floating) else x
+    arg = jnp.argmax(key, axis=-1)
+    vals = jnp.take_along_axis(x, arg[..., None], axis=-1)[..., 0]
+    flat = jnp.zeros(arg.shape, jnp.int64)
+    rem = arg
+    offs = []
+    for d in reversed(range(n)):
+        offs.append(rem % ks[d])
+        rem = rem // ks[d]
+    offs = offs[::-1]
+    for d in range(n):
+        table = jnp.asarray(idxs[d])  # (o, k)
+        o = jnp.arange(out[d]).reshape((-1,) + (1,) * (n - 1 - d))
+        pos = table[o, offs[d]]
+        flat = flat * sp[d] + pos
+    return vals, flat
+
+
+@defop(promote=None, method=False, function=False)
+def _max_unpool(input, indices, osize=(1,)):
+    out = osize
+    n = len(out)
+    lead = input.shape[:-n]
+    size = int(np.prod(out))
+    x = input.reshape(lead + (-1,))
+    i = indices.reshape(lead + (-1,))
+    flat_lead = int(np.prod(lead)) if lead else 1
+    x2 = x.reshape(flat_lead, -1)
+    i2 = i.reshape(flat_lead, -1)
+    res = jnp.zeros((flat_lead, size), input.dtype)
+    res = res.at[jnp.arange(flat_lead)[:, None], i2].set(x2, mode="drop")
+    return res.reshape(lead + tuple(out))
+
+
+# ---------------------------------------------------------------- normalisation
+@defop(promote=None, method=False, function=False)
+def _batch_norm_train(input, weight, bias, eps=1e-5):
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    mean = input.mean(axes)
+    var = jnp.mean(jnp.square(input - mean.reshape(shape)), axes)
+    y = (input - mean.reshape(shape)) * jax.lax.rsqrt(var.reshape(shape) + eps)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    n = input.size // input.shape[1]
+    unbiased = var * (n / max(n - 1, 1))
+    return y, jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
+
+
+@defop(promote=None, method=False, function=False)
+def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    y = (input - running_mean.reshape(shape)) * jax.lax.rsqrt(running_var.reshape(shape) + eps)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+@defop(promote=None, method=False, function=False)
+def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
+    axes = tuple(range(input.ndim - nd, input.ndim))
+    mean = input.mean(axes, keepdims=True)
+    var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
+    y = (input - mean) * jax.lax.rsqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+@defop(promote=None, method=False, function=False)
+def _rms_norm(input, weight, nd=1, eps=None):
+    axes = tuple(range(input.ndim - nd, input.ndim))
+    e = jnp.finfo(input.dtype).eps if eps is None else eps
+    y = input * jax.lax.rsqrt(jnp.mean(jnp.square(input), axes, keepdims=True) + e)
+    return y if weight is None else y * weight
+
+
+@defop(promote=None, method=False, function=False)
+def _group_norm(input, weight, bias, groups=1, eps=1e-5):
+    N, C = input.shape[:2]
+    x = input.reshape((N, groups, -1))
+    mean = x.mean(-1, keepdims=True)
+    var = jnp.mean(jnp.square(x - mean), -1, keepdims=True)
+    y = ((x - mean) * jax.lax.rsqrt(var + eps)).reshape(input.shape)
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+@defop(promote=None, method=False, function=False)
+def _instance_norm_train(input, weight, bias, eps=1e-5):
+    axes = tuple(range(2, input.ndim))
+    mean = input.mean(axes, keepdims=True)
+    var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
+    y = (input - mean) * jax.lax.rsqrt(var + eps)
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    n = int(np.prod(input.shape[2:]))
+    unbiased = var.reshape(input.shape[:2]) * (n / max(n - 1, 1))
+    return (y, jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
+            jax.lax.stop_gradient(unbiased.mean(0)))
+
+
+@defop(promote=None, method=False, function=False)
+def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
+    # average of squares over a window of ``size`` neighbouring channels (zero padded)
+    sq = jnp.square(input)
+    C = input.shape[1]
+    pad = [(0, 0)] * input.ndim
+    pad[1] = (size // 2, (size - 1) // 2)
+    sq = jnp.pad(sq, pad)
+    acc = sum(jax.lax.slice_in_dim(sq, j, j + C, axis=1) for j in range(size))
+    return input / (k + alpha * acc / size) ** beta
+
+
+# ---------------------------------------------------------------- dropout
+@defop(promote=None, method=False, function=False)
+def _dropout_mask(key, input, p=0.5, shape=()):
+    keep = jax.random.bernoulli(key, 1.0 - p, shape)
+    return jnp.where(keep, input / (1.0 - p), jnp.zeros((), input.dtype))
+
+
+@defop(promote=None, method=False, function=False)
+def _alpha_dropout_mask(key, input, p=0.5, shape=()):
+    # keeps SELU's self-normalising mean/variance: dropped units go to -alpha*scale, then affine
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    keep = jax.random.bernoulli(key, 1.0 - p, shape)
+    a = (1.0 / math.sqrt((alpha_p ** 2 * p + 1) * (1 - p)))
+    b = -a * alpha_p * p
+    return jnp.where(keep, input, jnp.asarray(alpha_p, input.dtype)) * a + b
+
+
+def _feature_shape(input):
+    return tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+
+
+@function(inplace=True)
+def dropout(input, p=0.5, train=True, generator=None):
+    if not train or p == 0:
+        return input.clone()
+    if p == 1:
+        return input * 0
+    return _dropout_mask(R.next_key(generator), input, p=float(p), shape=tuple(input.shape))
+
+
+@function(inplace=True)
+def feature_dropout(input, p=0.5, train=True, generator=None):
+    if not train or p == 0:
+        return input.clone()
+    if p == 1:
+        return input * 0
+    return _dropout_mask(R.next_key(generator), input, p=float(p), shape=_feature_shape(input))
+
+
+@function(inplace=True)
+def alpha_dropout(input, p=0.5, train=True, generator=None):
+    if not train or p == 0:
+        return input.clone()
+    if p == 1:
+        return input * 0
+    return _alpha_dropout_mask(R.next_key(generator), input, p=float(p), shape=tuple(input.shape))
+
+
+@function(inplace=True)
+def feature_alpha_dropout(input, p=0.5, train=True, generator=None):
+    if not train or p == 0:
+        return input.clone()
+    if p == 1:
+        return input * 0
+    return _alpha_dropout_mask(R.next_key(generator), input, p=float(p), shape=_feature_shape(input))
+
+
+# ---------------------------------------------------------------- padding
+@defop(promote=None, method=False, function=False, dynamic=("value",))
+def _pad_constant(input, value=0, pads=()):
+    cfg = [(0, 0, 0)] * (input.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads]
+    return jax.lax.pad(input, jnp.asarray(value, input.dtype), cfg)
+
+
+@defop(promote=None, method=False, function=False)
+def _pad_mode(input, pads=(), mode="reflect"):
+    cfg = [(0, 0)] * (input.ndim - len(pads)) + list(pads)
+    # negative pads crop (torch allows it for replicate/circular)
+    crop = [slice(max(-lo, 0), input.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(cfg)]
+    x = input[tuple(crop)]
+    cfg = [(max(lo, 0), max(hi, 0)) for lo, hi in cfg]
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    return jnp.pad(x, cfg, mode=np_mode)
+
+
+# ---------------------------------------------------------------- unfold / fold (im2col)
+@defop(promote=None, method=False, function=False)
+def _im2col(input, kernel=(1, 1), dilation=(1, 1), padding=(0, 0), stride=(1, 1), osize=(1, 1)):
+    out = osize
+    xp = _pad_spatial(input, 2, padding, padding, 0)
+    win = _windows(xp, kernel, stride, dilation, padding, out)  # (N, C, K, oh, ow)
+    N, C, K = win.shape[:3]
+    return win.reshape(N, C * K, -1)
+
+
+@defop(promote=None, method=False, function=False)
+def _col2im(input, size=(1, 1), kernel=(1, 1), dilation=(1, 1), padding=(0, 0), stride=(1, 1),
+            osize=(1, 1)):
+    out = osize
+    N = input.shape[0]
+    K = kernel[0] * kernel[1]
+    C = input.shape[1] // K
+    cols = input.reshape(N, C, K, out[0], out[1])
+    H, W = size[0] + 2 * padding[0], size[1] + 2 * padding[1]
+    res = jnp.zeros((N, C, H, W), input.dtype)
+    for k, (i, j) in enumerate(np.ndindex(*kernel)):
+        hs, ws = i * dilation[0], j * dilation[1]
+        res = res.at[:, :, hs:hs + stride[0] * (out[0] - 1) + 1:stride[0],
+                     ws:ws + stride[1] * (out[1] - 1) + 1:stride[1]].add(cols[:, :, k])
+    return res[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+
+
+# ---------------------------------------------------------------- distances
+@defop(promote="float", method=False)
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=dim))
+    n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=dim))
+    num = jnp.sum(x1 * x2, axis=dim)
+    return num / (jnp.maximum(n1, eps) * jnp.maximum(n2, eps))
+
+
+def _pnorm(d, p, axis, keepdims=False):
+    a = jnp.abs(d)
+    if p == 0:
+        return jnp.sum((a != 0).astype(d.dtype), axis=axis, keepdims=keepdims)
+    if p == math.inf:
+        return jnp.max(a, axis=axis, keepdims=keepdims)
+    if p == 1:
+        return jnp.sum(a, axis=axis, keepdims=keepdims)
+    if p == 2:
+        s = jnp.sum(d * d, axis=axis, keepdims=keepdims)
+        # torch's norm has gradient 0 at 0 (sqrt's is inf there)
+        safe = jnp.where(s > 0, s, 1)
+        return jnp.where(s > 0, jnp.sqrt(safe), 0)
+    s = jnp.sum(a ** p, axis=axis, keepdims=keepdims)
+    safe = jnp.where(s > 0, s, 1)
+    return jnp.where(s > 0, safe ** (1.0 / p), 0)
+
+
+@defop(promote="float", method=False)
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    return _pnorm(x1 - x2 + eps, p, -1, keepdim)
+
+
+@defop(promote="float", method=False)
+def pdist(input, p=2.0):
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    return _pnorm(input[i] - input[j], p, -1)

@@ -1,0 +1,95 @@
+"""Normalisation (torch.nn.functional.batch_norm, layer_norm, ...)."""
+import jtorch as torch
+from jtorch._ops import nn_ops as _k
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "rms_norm"]
+
+
+def _check_channels(name, t, C):
+    if t is not None and t.numel() != C:
+        raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        _check_channels(name, t, C)
+    if training:
+        n = input.numel() // C
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+        y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps))
+        if running_mean is not None and momentum is not None:
+            with torch.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+        if running_var is not None and momentum is not None:
+            with torch.no_grad():
+                running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+        return y
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    return _k._batch_norm_eval(input, running_mean, running_var, weight, bias, eps=float(eps))
+
+
+def _shape_tuple(normalized_shape):
+    return (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
+
+
+def _check_normalized(input, shape, weight, bias):
+    nd = len(shape)
+    if input.ndim < nd or tuple(input.shape[input.ndim - nd:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for t in (weight, bias):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(shape)}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = _shape_tuple(normalized_shape)
+    _check_normalized(input, shape, weight, bias)
+    return _k._layer_norm(input, weight, bias, nd=len(shape), eps=float(eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    shape = _shape_tuple(normalized_shape)
+    _check_normalized(input, shape, weight, None)
+    return _k._rms_norm(input, weight, nd=len(shape), eps=None if eps is None else float(eps))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    C = input.shape[1]
+    if C % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    _check_channels("weight", weight, C)
+    _check_channels("bias", bias, C)
+    return _k._group_norm(input, weight, bias, groups=int(num_groups), eps=float(eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    if use_input_stats:
+        if input.ndim > 2 and input.numel() // (input.shape[0] * input.shape[1]) <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+        y, mean, var = _k._instance_norm_train(input, weight, bias, eps=float(eps))
+        if running_mean is not None:
+            with torch.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+                running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+        return y
+    return _k._batch_norm_eval(input, running_mean, running_var, weight, bias, eps=float(eps))
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    return _k._local_response_norm(input, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
