@@ -112,7 +112,7 @@ def test_mse_broadcast_warning(rng):
     assert any("different to the input size" in m for m in msgs)
     with pytest.warns(UserWarning, match="broadcasting"):
         F.l1_loss(jtorch.tensor(x), jtorch.tensor(y))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), pytest.warns(UserWarning):
         F.mse_loss(jtorch.tensor(x), jtorch.tensor(f32(rng, 2, 4)))
 
 

@@ -1,0 +1,15 @@
+"""``normalize``: Lp-normalisation along a dimension (torch.nn.functional)."""
+from ..._ops import embedding_ops as K
+
+__all__ = ["normalize"]
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    d = dim + input.dim() if dim < 0 else dim
+    if not 0 <= d < max(input.dim(), 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
+                         f"{max(input.dim(), 1) - 1}], but got {dim})")
+    res = K._normalize(input, p=float(p), dim=d, eps=float(eps))
+    if out is not None:
+        return out.copy_(res)
+    return res

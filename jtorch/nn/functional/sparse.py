@@ -1,0 +1,94 @@
+"""Embedding lookups and one-hot encoding (torch.nn.functional)."""
+import jtorch as torch
+from ..._ops import embedding_ops as K
+from ..._ops.loss_ops import concrete_min_max
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+
+def _check_index(input, num, name="index"):
+    if input.dtype not in (torch.int64, torch.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    mm = concrete_min_max(input)
+    if mm is not None and (mm[0] < 0 or mm[1] >= num):
+        raise IndexError("index out of range in self")
+
+
+def _padding_idx(padding_idx, num):
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx + num if padding_idx < 0 else padding_idx
+
+
+def _renorm_(weight, input, max_norm, norm_type):
+    # torch rescales the referenced rows of the weight in place, outside autograd
+    with torch.no_grad():
+        weight.copy_(K._embedding_renorm(weight, input, max_norm=float(max_norm), norm_type=float(norm_type)))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    num = weight.size(0)
+    padding_idx = _padding_idx(padding_idx, num)
+    _check_index(input, num)
+    if max_norm is not None:
+        _renorm_(weight, input, max_norm, norm_type)
+    return K._embedding(input, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                      f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                                      "on GitHub.")
+        if per_sample_weights.shape != input.shape:
+            raise ValueError(f"embedding_bag: If per_sample_weights ({list(per_sample_weights.shape)}) is not None, "
+                             f"then it must have the same shape as the input ({list(input.shape)})")
+    num = weight.size(0)
+    padding_idx = _padding_idx(padding_idx, num)
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             "fixed length sequences. However, found offsets of type Tensor")
+        b, length = input.shape
+        offsets = torch.arange(0, b * length, length) if length else torch.zeros(b, dtype=torch.long)
+        nbags = b
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        nbags = offsets.numel() - 1 if include_last_offset else offsets.numel()
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    _check_index(input, num)
+    if max_norm is not None:
+        _renorm_(weight, input, max_norm, norm_type)
+    if include_last_offset:
+        offsets = offsets[:-1]
+    return K._embedding_bag(input, weight, offsets, per_sample_weights, mode=mode, padding_idx=padding_idx,
+                            num_bags=int(nbags), scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def one_hot(tensor, num_classes=-1):
+    if tensor.dtype != torch.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    mm = concrete_min_max(tensor)
+    if mm is not None and mm[0] < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        if mm is None:
+            raise RuntimeError("one_hot: num_classes=-1 needs concrete values (pass num_classes when tracing)")
+        num_classes = int(mm[1]) + 1
+    elif mm is not None and mm[1] >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return K._one_hot(tensor, num_classes=int(num_classes))
