@@ -74,7 +74,8 @@ class OpDef:
         self.promote_pos = tuple(range(len(self.dyn_idx))) if promote_args is None else \
             tuple(names_dyn.index(n) for n in promote_args)
         # which dynamic positions' values the backward needs (for torch's in-place error)
-        self.saves = None if saves is None else tuple(names_dyn.index(n) for n in saves)
+        # (a callable gets the requires-grad mask of the dynamic args and returns positions)
+        self.saves = saves if saves is None or callable(saves) else tuple(names_dyn.index(n) for n in saves)
         self.differentiable = differentiable
         self.view = view        # strides function for view ops, or None
         self.returns = returns  # namedtuple type for multi-output ops

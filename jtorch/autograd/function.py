@@ -36,8 +36,6 @@ class BackwardCFunction(Node):
     """The graph node of one custom Function application."""
     __slots__ = ("ctx", "fn_cls")
 
-    def name(self):
-        return self.fn_cls.__name__ + "Backward"
 
     def _check_saved(self):
         if self.freed:
@@ -65,7 +63,11 @@ class BackwardCFunction(Node):
 
 
 class FunctionMeta(type):
-    pass
+    """Gives each Function subclass its own node class, named like torch's (``MyFnBackward``)."""
+
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"__slots__": ()})
 
 
 class Function(metaclass=FunctionMeta):
@@ -112,7 +114,7 @@ class Function(metaclass=FunctionMeta):
         if not (prev and any(mask)):
             return out
         outs = out if isinstance(out, tuple) else (out,)
-        node = BackwardCFunction()
+        node = cls._backward_cls()
         node.ctx, node.fn_cls = ctx, cls
         node.next_edges = tuple(edge_of(a) for a, m in zip(args, mask) if m)
         node.out_meta = tuple((o.shape, o.dtype) if isinstance(o, T) else ((), None) for o in outs)

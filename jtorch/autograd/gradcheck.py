@@ -19,7 +19,7 @@ def _numerical_jacobian(fn, inputs, k, eps):
             p[i] += d
             args = list(inputs)
             from .._ops.creation import tensor
-            args[k] = tensor(p.reshape(base.shape), dtype=x.dtype)
+            args[k] = tensor(p.reshape(base.shape), dtype=x.dtype, requires_grad=x.requires_grad)
             out = fn(*args)
             outs = out if isinstance(out, tuple) else (out,)
             vals.append(np.concatenate([np.asarray(o.detach()._value, np.float64).reshape(-1) for o in outs]))

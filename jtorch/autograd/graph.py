@@ -170,6 +170,8 @@ def record(op, statics, dt, dyn, arrays, res):
     T = _dispatch.Tensor
     diff, edges, versions, inputs = [], [], [], list(dyn)
     saves = op.saves
+    if callable(saves):
+        saves = saves([isinstance(a, T) and a._requires_grad for a in dyn])
     for i, a in enumerate(dyn):
         if isinstance(a, T):
             if a._requires_grad and a.dtype._cat >= 2:
