@@ -170,6 +170,14 @@ class ResumeIteration:
     """Sent to persistent workers at the start of each epoch after the first."""
 
 
+class WorkerReady:
+    """Sent once a worker has loaded the dataset and run worker_init_fn: the loader's
+    ``timeout`` counts from then, not from the (slow) spawn of the process."""
+
+    def __init__(self, worker_id):
+        self.worker_id = worker_id
+
+
 class IterableDatasetStopIteration:
     def __init__(self, worker_id):
         self.worker_id = worker_id
@@ -202,6 +210,7 @@ def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_w
         fetcher = make_fetcher(*args[:5])
     except Exception:
         init_error = ExceptionWrapper(where=where)
+    send(WorkerReady(worker_id), None)
 
     iteration_end = False
     try:

@@ -228,6 +228,7 @@ class _MultiProcessIter(_BaseIter):
         self._result_queue = ctx.Queue()
         self._done_event = ctx.Event()
         self._index_queues, self._workers = [], []
+        self._ready = 0  # workers that finished starting up
         self._shutdown = False
         for wid in range(n):
             iq = ctx.Queue()
@@ -284,18 +285,23 @@ class _MultiProcessIter(_BaseIter):
     def _get_data(self):
         """The next (task id, result) from any worker; raises if workers die or time runs out."""
         while True:
-            wait = self._timeout if self._timeout > 0 else _worker.STATUS_CHECK_INTERVAL
+            starting = self._ready < self._num_workers
+            wait = self._timeout if self._timeout > 0 and not starting else _worker.STATUS_CHECK_INTERVAL
             try:
-                msg = self._result_queue.get(timeout=wait)
-                return pickle.loads(msg)
+                msg = pickle.loads(self._result_queue.get(timeout=wait))
             except queue.Empty:
                 dead = [w.pid for w in self._workers if not w.is_alive()]
                 if dead and not self._shutdown:
                     self._shutdown_workers()
                     raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) exited "
                                        "unexpectedly") from None
-                if self._timeout > 0:
+                if self._timeout > 0 and not starting:
                     raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
+                continue
+            if isinstance(msg[0], _worker.WorkerReady):
+                self._ready += 1
+                continue
+            return msg
 
     def _next_data(self):
         while True:
