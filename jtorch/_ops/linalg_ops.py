@@ -311,8 +311,11 @@ def _cholesky_solve(B, L, upper=False):
     L, B = _bcast_batch(L, B)
     lower = _mH(L) if upper else L
     y = jax.lax.linalg.triangular_solve(lower, B, left_side=True, lower=True)
-    return jax.lax.linalg.triangular_solve(lower, y, left_side=True, lower=True, transpose_a=True,
-                                           conjugate_a=True)
+    x = jax.lax.linalg.triangular_solve(lower, y, left_side=True, lower=True, transpose_a=True, conjugate_a=True)
+    # torch's gradient treats the factor as a full matrix (A = L L^H), not just its triangle
+    full = _mH(L) if upper else L
+    xg = jnp.linalg.solve(jnp.matmul(full, _mH(full), precision=_hi()), B)
+    return jax.lax.stop_gradient(x) + xg - jax.lax.stop_gradient(xg)
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):
@@ -338,9 +341,21 @@ LinalgQR = _rt("linalg_qr", ("Q", "R"))
 @defop(method=False, function=False)
 def _qr(A, mode="reduced"):
     if mode == "r":
-        R = jnp.linalg.qr(A, mode="r")
-        return jnp.zeros((0,), A.dtype), R
+        return jnp.zeros((0,), A.dtype), _qr_r_only(A)
     return tuple(jnp.linalg.qr(A, mode=mode))
+
+
+@jax.custom_vjp
+def _qr_r_only(A):
+    return jnp.linalg.qr(A, mode="r")
+
+
+def _qr_r_bwd(res, g):
+    raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use "
+                       "linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+
+
+_qr_r_only.defvjp(lambda A: (_qr_r_only(A), None), _qr_r_bwd)
 
 
 def qr(A, mode="reduced", *, out=None):
@@ -477,7 +492,10 @@ def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
         s = jnp.abs(w)
         cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True))
         winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
-        return jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
+        val = jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
+        # torch differentiates the general pseudo-inverse formula, not the eigendecomposition
+        g = jnp.linalg.pinv(A, rtol=rtol)
+        return jax.lax.stop_gradient(val) + g - jax.lax.stop_gradient(g)
     if atol == 0.0:
         return jnp.linalg.pinv(A, rtol=rtol)  # has a well-behaved custom JVP
     U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
@@ -749,12 +767,19 @@ def _cross(input, other, dim=-1):
 
 def cross(input, other, *, dim=-1, out=None):
     if input.ndim != other.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     from .reduction import _dims
-    d = _dims(dim, input.ndim)[0]
-    if input.shape[d] != 3 or other.shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d]} and "
-                           f"{other.shape[d]}")
+    nd = input.ndim
+    d = _dims(dim, nd)[0]
+    sa = (1,) * (nd - input.ndim) + tuple(input.shape)
+    sb = (1,) * (nd - other.ndim) + tuple(other.shape)
+    if sa[d] != 3 or sb[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {sa[d]} and {sb[d]}")
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        raise RuntimeError(f"linalg.cross: the size of tensor a must match the size of tensor b at every "
+                           f"non-singleton dimension: {list(input.shape)} and {list(other.shape)}") from None
     return _with_out(_cross(input, other, dim=d), out)
 
 

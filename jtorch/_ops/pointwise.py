@@ -49,7 +49,12 @@ def rsub(input, other, alpha=None):
     return sub(other, input, alpha=alpha)
 
 
-mul = binary("mul", lambda a, b: a * b, aliases=("multiply",))
+def _other_operand(mask):
+    # d(a*b)/da needs b and vice versa: an operand's value is needed only if the other requires grad
+    return [i for i in (0, 1) if mask[1 - i]]
+
+
+mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand)
 _true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
@@ -85,7 +90,20 @@ fmod = binary("fmod", lambda a, b: jnp.fmod(a, b))
 pow_ = binary("pow", lambda a, b: jnp.power(a, b), aliases=("float_power_",))
 neg = unary("neg", jnp.negative, promote=None, aliases=("negative",))
 positive = unary("positive", lambda x: x, promote=None, inplace=False)
-abs_ = unary("abs", _kink(jnp.abs, jnp.sign), promote=None, aliases=("absolute",))
+@jax.custom_jvp
+def _abs(x):
+    return jnp.abs(x)
+
+
+@_abs.defjvp
+def _abs_jvp(p, t):
+    # torch: abs'(0) = 0; for complex z, d|z| = Re(conj(sgn z) dz)
+    x, = p
+    s = jnp.sign(x)
+    return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
+
+
+abs_ = unary("abs", _abs, promote=None, aliases=("absolute",))
 sign = unary("sign", jnp.sign, promote=None)
 sgn = unary("sgn", jnp.sign, promote=None)
 square = unary("square", jnp.square, promote=None)
