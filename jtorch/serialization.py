@@ -62,8 +62,9 @@ _STORAGE_NAMES = {
     D.complex64: "ComplexFloatStorage", D.complex128: "ComplexDoubleStorage",
 }
 _STORAGE_DTYPES = {v: k for k, v in _STORAGE_NAMES.items()}
-# torch writes uint16/32/64 tensors with UntypedStorage? No: their rebuild keeps the dtype in
-# _rebuild_tensor_v2's storage (a TypedStorage of that dtype) named by the dtype itself.
+# dtypes without a legacy storage class: torch writes them as bytes (UntypedStorage) rebuilt
+# by _rebuild_tensor_v3, which names the dtype
+_UNTYPED = (D.uint16, D.uint32, D.uint64)
 
 
 def _T():
@@ -192,17 +193,21 @@ class _Pickler(pickle._Pickler):
         self.memoize(obj)
 
     def _save_dtype(self, obj):
-        self._save_ref(_ref("torch", obj._name))
+        self.save(_ref("torch", obj._name))  # memoized through the shared _Ref
 
     dispatch[_Ref] = _save_ref
     dispatch[D.dtype] = _save_dtype
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
-            cls = _ref("torch", _STORAGE_NAMES.get(obj.dtype) or _unsupported_storage(obj.dtype))
+            numel = obj.numel
+            if obj.dtype in _UNTYPED:  # torch keeps these in untyped (byte) storages
+                cls, numel = _ref("torch.storage", "UntypedStorage"), numel * obj.dtype.itemsize
+            else:
+                cls = _ref("torch", _STORAGE_NAMES.get(obj.dtype) or _unsupported_storage(obj.dtype))
             if self.legacy:
-                return ("storage", cls, obj.key, obj.location, obj.numel, None)
-            return ("storage", cls, obj.key, obj.location, obj.numel)
+                return ("storage", cls, obj.key, obj.location, numel, None)
+            return ("storage", cls, obj.key, obj.location, numel)
         return None
 
     def reducer_override(self, obj):
@@ -235,7 +240,10 @@ class _Pickler(pickle._Pickler):
         sref, offset, strides = self._storage(t)
         args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
                 collections.OrderedDict())
-        rebuilt = (_ref("torch._utils", "_rebuild_tensor_v2"), args)
+        if sref.dtype in _UNTYPED:
+            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v3"), args + (sref.dtype,))
+        else:
+            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v2"), args)
         if _is_parameter(t):
             return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
                                                                collections.OrderedDict())
@@ -509,6 +517,20 @@ class _LoadedStorage:
             self._array = self.loader.read_storage(self)
         return self._array
 
+    def retyped(self, dtype):
+        """This (byte) storage seen as ``dtype`` elements (torch's _rebuild_tensor_v3)."""
+        if dtype is self.dtype:
+            return self
+        typed = self.loader.storages.get((self.key, dtype))
+        if typed is None:
+            nbytes = self.numel * self.dtype.itemsize
+            if nbytes % dtype.itemsize:
+                raise RuntimeError(f"storage {self.key} of {nbytes} bytes can't hold {dtype} elements")
+            typed = _LoadedStorage(self.loader, self.key, dtype, self.location, nbytes // dtype.itemsize)
+            typed.target = self.target
+            self.loader.storages[(self.key, dtype)] = typed
+        return typed
+
 
 _DTYPE_NAMES = {d._name: d for d in D.ALL}
 
@@ -524,6 +546,7 @@ def _torch_globals():
         "torch.nn.parameter.Parameter": _ParameterRef,
         "torch._utils._rebuild_tensor": _rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+        "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
         "torch._utils._rebuild_parameter": _rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
@@ -581,6 +604,14 @@ _MAX_BLOWUP = 1 << 28
 
 def _rebuild_tensor(storage, storage_offset, size, stride):
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)
+
+
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype,
+                       metadata=None):
+    if not isinstance(storage, _LoadedStorage) or not isinstance(dtype, D.dtype):
+        raise RuntimeError("_rebuild_tensor_v3: expected a storage and a dtype")
+    return _rebuild_tensor_v2(storage.retyped(dtype), storage_offset, size, stride, requires_grad, backward_hooks,
+                              metadata)
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
