@@ -5,6 +5,8 @@ Basic indices (ints, slices, None, ...) give a view. Advanced indices (integer
 tensors, lists, bool masks) gather; their values are checked eagerly, since JAX
 would clamp an out-of-range index silently where torch raises IndexError.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -190,6 +192,46 @@ def _adv_template(adv):
     return tuple(template), tensors
 
 
+def _unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (the gradient of a broadcast)."""
+    g = g.sum(tuple(range(g.ndim - len(shape)))) if g.ndim > len(shape) else g
+    return g.sum(tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1), keepdims=True) \
+        if shape else g.reshape(())
+
+
+def set_at(x, idx, v):
+    """``x.at[idx].set(v)`` with torch's gradient: every write position, duplicates included,
+    sends its output gradient to the value written (JAX credits only the write that won)."""
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    spec = tuple(("S", i.start, i.stop, i.step) if isinstance(i, slice) else None for i in idx)
+    arrays = tuple(i for i in idx if not isinstance(i, slice))
+    return _set_at(spec, x, arrays, jnp.asarray(v, x.dtype) if jnp.issubdtype(x.dtype, jnp.inexact) else v)
+
+
+def _rebuild(spec, arrays):
+    it = iter(arrays)
+    return tuple(slice(*s[1:]) if s is not None else next(it) for s in spec)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _set_at(spec, x, arrays, v):
+    return x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype))
+
+
+def _set_at_fwd(spec, x, arrays, v):
+    return _set_at(spec, x, arrays, v), (arrays, v)
+
+
+def _set_at_bwd(spec, res, g):
+    arrays, v = res
+    idx = _rebuild(spec, arrays)
+    gv = _unbroadcast(g[idx], jnp.shape(v)).astype(v.dtype) if jnp.issubdtype(v.dtype, jnp.inexact) else None
+    return g.at[idx].set(0), tuple(None for _ in arrays), gv
+
+
+_set_at.defvjp(_set_at_fwd, _set_at_bwd)
+
+
 def _build_index(template, arrays):
     it = iter(arrays)
     return tuple(next(it) if t == "T" else slice(None) for t in template)
@@ -200,13 +242,12 @@ def _adv_getitem(indices, x, template=()):
     return x[_build_index(template, indices)]
 
 
-@defop(method=False, function=False, seq=True)
+@defop(method=False, function=False, seq=True, saves=("indices",))
 def _adv_setitem(indices, x, value, template=()):
-    v = jnp.asarray(value, x.dtype)
-    return x.at[_build_index(template, indices)].set(v)
+    return set_at(x, _build_index(template, indices), value)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=("mask",))
 def _mask_setitem(x, mask, value):
     m = mask.astype(bool).reshape(mask.shape + (1,) * (x.ndim - mask.ndim))
     return jnp.where(m, jnp.asarray(value, x.dtype), x)

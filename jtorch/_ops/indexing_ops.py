@@ -6,6 +6,7 @@ values are unknown and the check is skipped. Ops whose output shape depends on
 data (nonzero, masked_select) are computed eagerly on the host.
 """
 import builtins
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, METHODS
-from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, scalar_name
+from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, scalar_name, set_at
 from .shape import _wrap
 
 
@@ -109,9 +110,9 @@ def _scatter(input, index, src, dim=0, reduce=None):
     idx = _coords(index, dim)
     src = jnp.broadcast_to(jnp.asarray(src, input.dtype), index.shape) if jnp.ndim(src) == 0 else \
         _crop(src, index.shape)
-    at = input.at[idx]
     if reduce is None:
-        return at.set(src)
+        return set_at(input, idx, src)
+    at = input.at[idx]
     if reduce == "add":
         return at.add(src)
     return at.multiply(src)
@@ -155,6 +156,40 @@ def _lowest(dt, sign):
     return info.min if sign > 0 else info.max
 
 
+def _scatter_prod_value(input, idx, src, include_self):
+    base = input if include_self else input.at[idx].set(1)
+    return base.at[idx].multiply(src)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _scatter_prod(input, idx, src, include_self):
+    return _scatter_prod_value(input, idx, src, include_self)
+
+
+def _scatter_prod_fwd(input, idx, src, include_self):
+    return _scatter_prod_value(input, idx, src, include_self), (input, idx, src)
+
+
+def _scatter_prod_bwd(include_self, res, g):
+    # d(product)/d(factor) = product of the other factors, computed without dividing by zeros
+    input, idx, src = res
+    one = jnp.ones((), input.dtype)
+    base = input if include_self else input.at[idx].set(1)
+    nz = jnp.where(base == 0, one, base).at[idx].multiply(jnp.where(src == 0, one, src))
+    zc = (base == 0).astype(jnp.int32).at[idx].add((src == 0).astype(jnp.int32))
+
+    def others(v, nz_v, zc_v):
+        return jnp.where(v == 0, jnp.where(zc_v == 1, nz_v, 0), jnp.where(zc_v == 0, nz_v / v, 0))
+    g_in = g * others(input, nz, zc)
+    if not include_self:
+        g_in = g_in.at[idx].set(0)
+    g_src = g[idx] * others(src, nz[idx], zc[idx])
+    return g_in, tuple(None for _ in idx), g_src
+
+
+_scatter_prod.defvjp(_scatter_prod_fwd, _scatter_prod_bwd)
+
+
 @defop(method=False, function=False)
 def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
     idx = _coords(index, dim)
@@ -168,8 +203,7 @@ def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
             out = out // cnt if not jnp.issubdtype(input.dtype, jnp.inexact) else out / cnt
         return out
     if reduce == "prod":
-        base = input if include_self else input.at[idx].set(1)
-        return base.at[idx].multiply(src)
+        return _scatter_prod(input, idx, src, include_self)
     sign = 1 if reduce == "amax" else -1
     base = input if include_self else input.at[idx].set(_lowest(input.dtype, sign))
     return base.at[idx].max(src) if sign > 0 else base.at[idx].min(src)
@@ -225,7 +259,7 @@ def _index_add(input, index, source, alpha=1, dim=0, copy=False):
     sel = (slice(None),) * dim + (index,)
     src = jnp.broadcast_to(source, input.shape[:dim] + index.shape + input.shape[dim + 1:])
     if copy:
-        return input.at[sel].set(src)
+        return set_at(input, sel, src)
     return input.at[sel].add(src * alpha if not isinstance(alpha, int) or alpha != 1 else src)
 
 
@@ -249,7 +283,7 @@ def index_copy(input, dim, index, source):
 
 @defop(method=False, function=False, saves=("index",))
 def _index_fill(input, index, value, dim=0):
-    return input.at[(slice(None),) * dim + (index,)].set(jnp.asarray(value, input.dtype))
+    return set_at(input, (slice(None),) * dim + (index,), value)
 
 
 @function(inplace=True)
@@ -263,11 +297,10 @@ def index_fill(input, dim, index, value):
                        dim=d).reshape(tuple(input.shape))
 
 
-@defop(method=False, function=False, seq=True)
+@defop(method=False, function=False, seq=True, saves=("indices",))
 def _index_put(indices, x, values, template=(), accumulate=False):
-    at = x.at[_build_index(template, indices)]
-    v = jnp.asarray(values, x.dtype)
-    return at.add(v) if accumulate else at.set(v)
+    idx = _build_index(template, indices)
+    return x.at[idx].add(jnp.asarray(values, x.dtype)) if accumulate else set_at(x, idx, values)
 
 
 @function(inplace=True)
@@ -380,9 +413,8 @@ def take(input, index):
 
 @defop(method=False, function=False, saves=("index",))
 def _put(input, index, source, accumulate=False):
-    at = input.ravel().at[index.ravel()]
-    src = source.ravel()
-    return (at.add(src) if accumulate else at.set(src)).reshape(input.shape)
+    flat, idx, src = input.ravel(), index.ravel(), source.ravel()
+    return (flat.at[idx].add(src) if accumulate else set_at(flat, idx, src)).reshape(input.shape)
 
 
 @function(inplace=True)
