@@ -309,7 +309,7 @@ def _index_strides(shape, strides, index):
         elif isinstance(ix, int):
             d += 1
         else:
-            out.append(strides[d] * ix[2])
+            out.append(strides[d] * (ix[2] if ix[2] is not None else 1))
             d += 1
     return tuple(out) + tuple(strides[d:])
 
