@@ -879,8 +879,8 @@ def _load_zip(fobj, path, map_location, weights_only, mmap, pickle_load_args):
     try:
         zf = zipfile.ZipFile(fobj)
         names = zf.namelist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as e:
-        raise RuntimeError(f"PytorchStreamReader failed reading zip archive: {e}") from None
+    except Exception as e:  # any malformed archive is a clean RuntimeError, as in torch
+        raise RuntimeError(f"PytorchStreamReader failed reading zip archive: {type(e).__name__}: {e}") from None
     pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1] or \
         [n for n in names if n == "data.pkl"]
     if not pkl:
@@ -897,9 +897,8 @@ def _load_zip(fobj, path, map_location, weights_only, mmap, pickle_load_args):
         try:
             with zf.open(info) as r:
                 return r.read() if limit is None else r.read(limit)
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, struct.error,
-                zlib_error()) as e:
-            raise RuntimeError(f"PytorchStreamReader failed reading file {name}: {e}") from None
+        except Exception as e:  # bad CRC, truncated or unsupported record
+            raise RuntimeError(f"PytorchStreamReader failed reading file {name}: {type(e).__name__}: {e}") from None
 
     byteorder = "little"
     if prefix + "byteorder" in infos:
@@ -916,11 +915,6 @@ def _load_zip(fobj, path, map_location, weights_only, mmap, pickle_load_args):
     loader = _Loader(map_location, lambda key, n: read(f"{prefix}data/{key}", n), mmap_view, byteorder)
     data = read(prefix + "data.pkl")
     return _unpickle(io.BytesIO(data), loader, weights_only, pickle_load_args)
-
-
-def zlib_error():
-    import zlib
-    return zlib.error
 
 
 def _mmap_reader(path, fobj, infos, prefix):
