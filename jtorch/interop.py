@@ -215,11 +215,21 @@ def from_dlpack(ext):
         return ext
     if isinstance(ext, np.ndarray):
         return from_numpy_shared(ext)
+    if isinstance(ext, jax.Array):
+        return from_jax(ext)
     if type(ext).__name__ == "PyCapsule":
         ext = _Capsule(ext)
     elif not hasattr(ext, "__dlpack__"):
         raise TypeError(f"from_dlpack expects an object with __dlpack__ or a DLPack capsule, got "
                         f"{type(ext).__name__}")
+    if ext.__dlpack_device__()[0] == 1 and not isinstance(ext, _Capsule):
+        # a CPU producer: view it as a numpy array and share it the way from_numpy does (both ways)
+        try:
+            a = np.from_dlpack(ext)
+        except (BufferError, TypeError, RuntimeError):
+            a = None
+        if a is not None and a.flags.writeable:
+            return from_numpy_shared(a)
     return from_jax(jax.dlpack.from_dlpack(ext))
 
 

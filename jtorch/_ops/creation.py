@@ -49,6 +49,10 @@ def _infer_np(data):
         return np.asarray(data), D.from_numpy_dtype(data.dtype)
     if isinstance(data, jax.Array):
         return data, D.from_numpy_dtype(data.dtype)
+    if type(data).__module__.startswith("torch.") or type(data).__module__ == "torch":
+        from ..interop import torch_to_numpy  # a real torch.Tensor: by value
+        arr = np.array(torch_to_numpy(data))
+        return arr, D.from_numpy_dtype(arr.dtype)
     if isinstance(data, (list, tuple)) and any(isinstance(x, T) for x in data):
         parts = [_infer_np(x) for x in data]
         dt = parts[0][1]
@@ -100,7 +104,7 @@ def as_tensor(data, dtype=None, device=None):
         return from_numpy(data)
     if type(data).__module__.startswith("torch") and hasattr(data, "detach"):
         from ..interop import from_torch
-        return from_torch(data)
+        return as_tensor(from_torch(data, share=True), dtype, device)  # shares CPU memory, as torch does
     return tensor(data, dtype=dtype, device=device)
 
 
