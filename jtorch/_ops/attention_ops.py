@@ -1,0 +1,58 @@
+"""Scaled dot-product attention as one op (scores, mask, softmax, dropout, values).
+
+``safe=True`` is torch's SDPA convention: a query row whose keys are all masked
+out gives zeros (and zero gradient). ``safe=False`` is a plain softmax (NaN for
+such rows), which ``multi_head_attention_forward`` uses when it returns weights.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+
+from .. import random as R
+from .._dispatch import defop
+
+
+def _softmax(s, safe):
+    m = jnp.max(s, axis=-1, keepdims=True)
+    if safe:
+        m = jnp.where(jnp.isneginf(m), 0, m)
+        e = jnp.exp(s - jax.lax.stop_gradient(m))
+        d = e.sum(-1, keepdims=True)
+        return jnp.where(d == 0, 0, e / jnp.where(d == 0, 1, d))
+    return jax.nn.softmax(s, axis=-1)
+
+
+@defop(method=False, function=False, promote=None)
+def _attention(query, key, value, attn_mask, rng, dropout_p, scale=None, is_causal=False, gqa_groups=1, safe=True,
+               return_weights=False):
+    if gqa_groups > 1:
+        key = jnp.repeat(key, gqa_groups, axis=-3)
+        value = jnp.repeat(value, gqa_groups, axis=-3)
+    L, S = query.shape[-2], key.shape[-2]
+    sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    s = (query @ jnp.swapaxes(key, -1, -2)) * jnp.asarray(sc, query.dtype)
+    neg = jnp.asarray(-jnp.inf, s.dtype)
+    if is_causal:
+        s = jnp.where(jnp.tril(jnp.ones((L, S), bool)), s, neg)
+    if attn_mask is not None:
+        if attn_mask.dtype == jnp.bool_:
+            s = jnp.where(attn_mask, s, neg)
+        else:
+            s = s + attn_mask.astype(s.dtype)
+    p = _softmax(s, safe)
+    if dropout_p is not None:
+        keep = jax.random.bernoulli(rng, 1 - dropout_p, p.shape)
+        p = p * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(p.dtype)
+    out = p @ value
+    return (out, p) if return_weights else out
+
+
+def attention(query, key, value, attn_mask=None, dropout_p=0.0, scale=None, is_causal=False, gqa_groups=1,
+              safe=True, return_weights=False):
+    """Call ``_attention``, drawing a dropout key from the default generator only when needed."""
+    use = dropout_p is not None and dropout_p > 0
+    rng = R.next_key(None) if use else None
+    return _attention(query, key, value, attn_mask, rng, float(dropout_p) if use else None,
+                      scale=None if scale is None else float(scale), is_causal=bool(is_causal),
+                      gqa_groups=int(gqa_groups), safe=bool(safe), return_weights=bool(return_weights))
