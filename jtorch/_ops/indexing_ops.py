@@ -244,14 +244,23 @@ def index_select(input, dim, index, *, out=None):
 
 def _source_checks(input, d, index, source, name):
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"{name}(): self ({scalar_name(input.dtype)}) and source "
-                           f"({scalar_name(source.dtype)}) must have the same scalar type")
-    exp = list(input.shape)
-    if exp:
-        exp[d] = index.numel()
-    if source.ndim and list(source.shape) != exp:
-        raise RuntimeError(f"{name}(): Source/destination tensor must have same slice shapes. Destination "
-                           f"slice shape: {exp} and source slice shape: {list(source.shape)}")
+        if name == "index_add":
+            raise RuntimeError(f"index_add_(): self ({scalar_name(input.dtype)}) and source "
+                               f"({scalar_name(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{scalar_name(input.dtype)} and (source) {scalar_name(source.dtype)}")
+    if not input.ndim or not source.ndim:
+        return
+    xs, ss = list(input.shape), list(source.shape)
+    if len(xs) != len(ss) or any(a != b for k, (a, b) in enumerate(zip(xs, ss)) if k != d):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {xs} source.shape = {ss}"
+                           if name == "index_add" else
+                           f"{name}_(): Source/destination tensor must have same slice shapes. Got self.shape = "
+                           f"{xs} source.shape = {ss}")
+    if ss[d] != index.numel():
+        raise RuntimeError(f"{name}_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                           f"({ss[d]}), for dim: {d}")
 
 
 @defop(method=False, function=False, saves=("index",), dynamic=("alpha",))
@@ -335,9 +344,13 @@ def index_put(input, indices, values, accumulate=False):
 
 
 # ---------------------------------------------------------------- masked_*
+_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+
+
 def _check_mask(mask, name):
     if not isinstance(mask, _T()) or mask.dtype is not D.bool:
-        dt = mask.dtype._name if isinstance(mask, _T()) else type(mask).__name__
+        dt = _C_NAMES.get(mask.dtype._name, mask.dtype._name) if isinstance(mask, _T()) else type(mask).__name__
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dt}")
 
 
@@ -458,7 +471,7 @@ def nonzero(input, *, out=None, as_tuple=False):
         if a.ndim == 0:
             return (T._wrap(jnp.asarray(np.nonzero(a.reshape(1))[0].astype(np.int64))),)
         return tuple(T._wrap(jnp.asarray(i.astype(np.int64))) for i in np.nonzero(a))
-    return T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64).reshape(-1, a.ndim)))
+    return T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64)))
 
 
 @function
