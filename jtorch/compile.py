@@ -85,6 +85,7 @@ class _Tracer(_Recorder):
         super().__init__()
         self.lifted = lifted     # ids of storages whose arrays are tracers now
         self.missed = {}
+        self.restore = []        # concrete arrays of missed storages, put back after the trace
         self.grad_log = []       # (tensor, grad tensor or None) assignments, in order
 
     def read(self, t):
@@ -93,6 +94,7 @@ class _Tracer(_Recorder):
             return
         if not isinstance(st.array, jax.core.Tracer):
             self.missed[id(st)] = (st, None if t._vfn else t)
+            self.restore.append((st, st.array))
 
     def grad_set(self, t, g):
         self.grad_log.append((t, g))
@@ -179,7 +181,8 @@ class CompiledFunction:
                 entry = self._build(args, kwargs)
             except GraphBreak:
                 return self.fn(*args, **kwargs)
-            self.entries[key] = entry
+            # building may have found more state: key the entry by the settled state
+            self.entries[self._guard_key(args, kwargs)] = entry
         return self._run(entry, args, kwargs)
 
     def _discover(self, args, kwargs):
@@ -304,6 +307,10 @@ class CompiledFunction:
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
                     st.array, st.version = a, st.version + 1
+                for st, a in tr.restore:
+                    # state the trace did not know about may have been written with tracers (e.g. an
+                    # optimizer's buffers created by the first, eager call): undo before retracing
+                    st.array, st.version = a, st.version + 1
                 for g, k, v in saved_hyper:
                     g[k] = v
                 for p, gr in saved_grads.values():
@@ -406,12 +413,18 @@ def _store(st, a):
         st.host[...] = np.asarray(a)
 
 
+_VALUE_TYPES = (int, float, bool, str, type(None), tuple, frozenset, complex)
+
+
 def _static_key(x):
+    """Python values guard by value (torch specialises on them); other objects by identity."""
     try:
         hash(x)
-        return (type(x), x) if isinstance(x, (int, float, bool, str, type(None))) else (type(x), id(x))
     except TypeError:
         return (type(x), id(x))
+    if isinstance(x, _VALUE_TYPES) or type(x).__module__.startswith("jtorch."):
+        return (type(x), x)
+    return (type(x), id(x))
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,

@@ -57,7 +57,9 @@ def run(name, tensors, hp, **statics):
     """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
     back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
     arrays = {k: [t._value for t in v] for k, v in tensors.items()}
-    hp = {k: (v._value if hasattr(v, "_value") else float(v)) for k, v in hp.items()}
+    # tensors give their arrays; jax values stay traced (jtorch.compile lifts ``lr``)
+    hp = {k: (v._value if hasattr(v, "_value") else v if isinstance(v, jax.Array) else float(v))
+          for k, v in hp.items()}
     out = _KERNELS[name](arrays, hp, **statics)
     for k, new in out.items():
         for t, a in zip(tensors[k], new):

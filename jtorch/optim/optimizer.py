@@ -5,6 +5,7 @@ parameters as integer indices and torch's key names), so it moves between torch 
 (tensors converted through numpy, or given as numpy arrays / real torch tensors).
 """
 import functools
+import weakref
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
@@ -99,7 +100,10 @@ def _to_jtorch(value):
 class Optimizer:
     """Base class of all optimizers (torch.optim.Optimizer)."""
 
+    _instances = weakref.WeakSet()  # lets jtorch.compile find optimizers and lift their lr
+
     def __init__(self, params, defaults):
+        Optimizer._instances.add(self)
         self.defaults = defaults
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
