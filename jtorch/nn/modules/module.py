@@ -203,8 +203,10 @@ class Module:
     training: bool
     call_super_init = False
     _compiled_call_impl = None
+    _instances = weakref.WeakSet()  # lets jtorch.compile guard on the training flags of modules it uses
 
     def __init__(self, *args, **kwargs):
+        Module._instances.add(self)
         if kwargs and not self.call_super_init:
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
                             f"'{next(iter(kwargs))}'")

@@ -1,0 +1,159 @@
+"""jtorch.compile: whole training steps as one XLA program give eager's results."""
+import warnings
+
+import numpy as np
+import pytest
+
+import jtorch as torch
+import jtorch.nn as nn
+
+
+def make(kind):
+    torch.manual_seed(0)
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        sched = None
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 4 * 4, 5))
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    return model, opt, sched
+
+
+def batches(kind, n=6, batch=8):
+    torch.manual_seed(1)
+    shape = (batch, 20) if kind == "mlp" else (batch, 1, 8, 8)
+    return [(torch.randn(*shape), torch.randint(0, 5, (batch,))) for _ in range(n)]
+
+
+def train(kind, compiled, data=None):
+    model, opt, sched = make(kind)
+    crit = nn.CrossEntropyLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = crit(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    if compiled:
+        step = torch.compile(step)
+    torch.manual_seed(5)
+    losses = []
+    for x, y in data or batches(kind):
+        losses.append(step(x, y).item())
+        if sched:
+            sched.step()
+    return model, opt, losses, step
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_compiled_training_equals_eager(kind):
+    me, oe, le, _ = train(kind, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no graph break, no recompile warning
+        mc, oc, lc, step = train(kind, True)
+    np.testing.assert_allclose(lc, le, rtol=1e-5, atol=1e-6)
+    for a, b in zip(mc.parameters(), me.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-6)
+    for a, b in zip(mc.buffers(), me.buffers()):
+        np.testing.assert_allclose(a.double().numpy(), b.double().numpy(), rtol=1e-5, atol=1e-6)
+    # optimizer state written back into the same objects
+    se, sc = oe.state_dict()["state"], oc.state_dict()["state"]
+    for k in se:
+        for name, v in se[k].items():
+            np.testing.assert_allclose(np.asarray(sc[k][name]), np.asarray(v), rtol=1e-5, atol=1e-6)
+    assert len(step.entries) == 1  # the scheduler's lr changes did not recompile
+
+
+def test_rng_state_advances_like_eager():
+    torch.manual_seed(3)
+    f = torch.compile(lambda x: torch.nn.functional.dropout(x, 0.5, training=True))
+    x = torch.ones(100)
+    outs = [f(x) for _ in range(4)]
+    torch.manual_seed(3)
+    eager = [torch.nn.functional.dropout(x, 0.5, training=True) for _ in range(4)]
+    for a, b in zip(outs, eager):
+        assert torch.equal(a, b)
+    assert not torch.equal(outs[2], outs[3])
+
+
+def test_recompiles_on_new_shape():
+    model, opt, losses, step = train("mlp", True, data=batches("mlp", 3, 8) + batches("mlp", 3, 4))
+    assert len(step.entries) == 2
+    _, _, le, _ = train("mlp", False, data=batches("mlp", 3, 8) + batches("mlp", 3, 4))
+    np.testing.assert_allclose(losses, le, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_break_falls_back_with_one_warning():
+    w = torch.randn(3, requires_grad=True)
+
+    def f(x):
+        y = (x * w).sum()
+        if y.item() > 0:  # data-dependent Python control flow
+            return y * 2
+        return y * 3
+    g = torch.compile(f)
+    x = torch.randn(3)
+    expected = f(x)
+    with pytest.warns(UserWarning, match="graph break"):
+        assert torch.allclose(g(x), expected)
+        assert torch.allclose(g(x), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.allclose(g(x), expected)  # stays eager, warns only once
+    h = torch.compile(f, fullgraph=True)
+    h(x)
+    with pytest.raises(RuntimeError, match="graph break"):
+        h(x)
+
+
+def test_compile_module_forward_and_gradients():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 2))
+    cm = torch.compile(model)
+    x = torch.randn(5, 6)
+    for _ in range(3):
+        model.zero_grad()
+        out = cm(x)
+        out.pow(2).sum().backward()
+        grads_c = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        model(x).pow(2).sum().backward()
+        for a, p in zip(grads_c, model.parameters()):
+            np.testing.assert_allclose(a.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert torch.allclose(cm(x), model(x))
+    assert set(cm.state_dict()) == set(model.state_dict())
+
+
+def test_decorator_forms_and_disable():
+    @torch.compile
+    def f(x):
+        return x.sin() + 1
+
+    @torch.compile(fullgraph=True)
+    def g(x):
+        return x.cos() * 2
+    x = torch.randn(4)
+    for _ in range(2):
+        assert torch.allclose(f(x), x.sin() + 1) and torch.allclose(g(x), x.cos() * 2)
+    assert torch.compile(f.fn, disable=True) is f.fn
+
+
+def test_module_compile_in_place_and_eval_guard():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    model.compile()
+    x = torch.randn(3, 4)
+    model.eval()
+    a = model(x)
+    b = model(x)
+    assert torch.equal(a, b)  # eval: dropout off
+    model.train()
+    torch.manual_seed(1)
+    c = model(x)
+    d = model(x)
+    assert not torch.equal(c, d)
