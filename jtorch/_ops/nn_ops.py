@@ -94,8 +94,8 @@ def hardsigmoid(input):
 
 @defop(promote=None, inplace=True, method=False)
 def hardswish(input):
-    return jnp.where(input < -3, jnp.zeros((), input.dtype),
-                     jnp.where(input <= 3, input * (input + 3) / 6, input))
+    return jnp.where(input <= -3, jnp.zeros((), input.dtype),
+                     jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
 @defop(promote=None, method=False)
