@@ -98,8 +98,6 @@ def _compare_values(a, e, rtol, atol, equal_nan, exact, scalar, path, msg, shape
     """Compare numpy arrays; raise torch's mismatch report."""
     if a.dtype == np.bool_:
         a, e = a.astype(np.int64), e.astype(np.int64)
-    if np.iscomplexobj(a) or np.iscomplexobj(e):
-        a, e = a.astype(np.complex128), e.astype(np.complex128)
     wide = np.float64 if np.issubdtype(a.dtype, np.inexact) else np.int64
     with np.errstate(all="ignore"):
         if np.iscomplexobj(a):
@@ -120,18 +118,24 @@ def _compare_values(a, e, rtol, atol, equal_nan, exact, scalar, path, msg, shape
         return
     kind = "equal" if exact else "close"
     with np.errstate(all="ignore"):
-        absd = np.asarray(diff, np.float64 if not exact else diff.dtype)
-        reld = np.abs(absd / np.abs(e if exact else np.asarray(e, np.complex128 if np.iscomplexobj(e) else
-                                                                 np.float64)))
-        if exact and reld.dtype != np.float64:
-            reld = reld.astype(np.float64)
+        # torch reports the differences computed in the compared dtype
+        if np.issubdtype(a.dtype, np.inexact):
+            absd = np.abs(a - e)
+            reld = absd / np.abs(e)
+        else:
+            absd = np.abs(a.astype(np.int64) - e.astype(np.int64))
+            reld = (absd / np.abs(e)).astype(np.float32)
     tol_abs = "" if exact else f" (up to {atol} allowed)"
     tol_rel = "" if exact else f" (up to {rtol} allowed)"
     if scalar:
+        # torch compares 0-dim tensors as Python scalars (double precision differences)
         av, ev = a.reshape(()).item(), e.reshape(()).item()
+        ad = abs(av - ev)
+        with np.errstate(all="ignore"):
+            rd = float(np.float64(ad) / np.float64(abs(ev)))
         text = (f"Scalars are not {kind}!\n\nExpected {_fmt(ev)} but got {_fmt(av)}.\n"
-                f"Absolute difference: {_fmt(absd.reshape(()).item())}{tol_abs}\n"
-                f"Relative difference: {_fmt(reld.reshape(()).item())}{tol_rel}")
+                f"Absolute difference: {_fmt(ad)}{tol_abs}\n"
+                f"Relative difference: {_fmt(rd)}{tol_rel}")
     else:
         bad = ~ok
         n_bad, total = int(bad.sum()), ok.size
