@@ -37,11 +37,13 @@ from ._tensor_str import set_printoptions
 from .interop import from_jax, from_dlpack
 from . import serialization
 from .serialization import save, load
+from . import func
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
 from . import linalg, fft, special, testing  # noqa: E402
 from .compile import compile
 from . import compiler
+from . import nn  # noqa: E402
 from . import optim
 from . import utils

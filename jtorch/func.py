@@ -1,0 +1,391 @@
+"""torch.func on JAX's transforms.
+
+A function of jtorch Tensors becomes a function of jax arrays by wrapping the arrays
+(concrete or JAX tracers) in Tensors (``Tensor._wrap``) and unwrapping what it returns;
+every jtorch op dispatches through jitted callables, which accept tracers, so the
+function traces like any JAX code. Grad mode is off inside (JAX differentiates; the
+eager tape stays out of it). ``grad``, ``vjp``, ``jvp``, ``vmap``, ``jacrev``,
+``jacfwd``, ``hessian`` and ``linearize`` are then JAX's own, with torch's signatures
+and errors. ``functional_call`` swaps a module's parameters and buffers for given
+tensors (restored afterwards, even on error), so a module is a pure function of its
+parameters: with ``module_function`` it is a JAX function usable with ``jax.jit``,
+``jax.grad`` and optax.
+"""
+import contextlib
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from . import _dispatch
+from ._dispatch import GRAD
+from .interop import to_jax
+
+__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
+           "linearize", "stack_module_state", "jax_function", "module_function"]
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+def _wrap_tree(tree):
+    """jax arrays / tracers -> Tensors over them (no copies)."""
+    T = _T()
+    return jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree,
+                                  is_leaf=lambda x: isinstance(x, T))
+
+
+def _unwrap_tree(tree):
+    return to_jax(tree)
+
+
+@contextlib.contextmanager
+def _tape_off():
+    prev = GRAD.enabled
+    GRAD.enabled = False
+    try:
+        yield
+    finally:
+        GRAD.enabled = prev
+
+
+def jax_function(func):
+    """``func`` of jtorch Tensors (pytrees) as a function of jax arrays, traceable by JAX."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with _tape_off():
+            out = func(*_wrap_tree(args), **_wrap_tree(kwargs))
+        return _unwrap_tree(out)
+    return run
+
+
+def _arrays(args):
+    """Tensors in ``args`` -> their jax arrays (detached: JAX takes over differentiation)."""
+    return _unwrap_tree(args)
+
+
+def _check_argnums(argnums, nargs, name):
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not nums:
+        raise RuntimeError(f"{name}: argnums must be non-empty")
+    for a in nums:
+        if not isinstance(a, int):
+            raise RuntimeError(f"{name}: argnums must be int or Tuple[int, ...], got: {type(a).__name__}")
+        if not -nargs <= a < nargs:
+            raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
+    return argnums
+
+
+def _scalar_output(out, name="grad_and_value(f)(*args)"):
+    T = _T()
+    if not isinstance(out, T):
+        raise RuntimeError(f"{name}: Expected f(*args) to return a Tensor, got {type(out).__name__}")
+    if out.ndim != 0:
+        raise RuntimeError(f"{name}: Expected f(*args) to return a scalar Tensor, got tensor with {out.ndim} "
+                           "dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
+    return out._value
+
+
+# ------------------------------------------------------------------ grad
+def grad_and_value(func, argnums=0, has_aux=False):
+    """``(grad, value)`` (or ``(grad, (value, aux))``) of a scalar-valued function."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        _check_argnums(argnums, len(args), "grad_and_value")
+
+        def f(*arrays):
+            with _tape_off():
+                out = func(*_wrap_tree(arrays), **kwargs)
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
+                                       "(output, aux) if has_aux is True")
+                return _scalar_output(out[0]), _unwrap_tree(out[1])
+            return _scalar_output(out)
+
+        value, g = jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)(*_arrays(args))
+        if has_aux:
+            v, aux = value
+            return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
+        return _wrap_tree(g), _wrap_tree(value)
+    return run
+
+
+def grad(func, argnums=0, has_aux=False):
+    """The gradient of a scalar-valued function with respect to ``argnums``."""
+    gv = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        g, value = gv(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+    return run
+
+
+# ------------------------------------------------------------------ vjp / jvp / linearize
+def vjp(func, *primals, has_aux=False):
+    """``(output, vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
+    def f(*arrays):
+        with _tape_off():
+            out = func(*_wrap_tree(arrays))
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
+                                   "if has_aux is True")
+            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
+        return _unwrap_tree(out)
+
+    res = jax.vjp(f, *_arrays(primals), has_aux=has_aux)
+    out, pull = res[0], res[1]
+
+    def vjp_fn(*cotangents):
+        ct = cotangents[0] if len(cotangents) == 1 else cotangents
+        return _wrap_tree(pull(_arrays(ct)))
+
+    if has_aux:
+        return _wrap_tree(out), vjp_fn, _wrap_tree(res[2])
+    return _wrap_tree(out), vjp_fn
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """``(output, jvp_out)``: the forward-mode derivative along ``tangents``."""
+    if not isinstance(primals, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be valid "
+                           "to call f(*primals).")
+    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
+                           "structure.")
+    for p, t in zip(primals, tangents):
+        if isinstance(p, _T()) and (not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape)):
+            raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
+
+    def f(*arrays):
+        with _tape_off():
+            out = func(*_wrap_tree(arrays))
+        if has_aux:
+            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
+        return _unwrap_tree(out)
+
+    pa = _arrays(primals)
+    ta = tuple(jnp.asarray(t, p.dtype) for t, p in zip(_arrays(tangents), pa))
+    res = jax.jvp(f, pa, ta, has_aux=has_aux)
+    if has_aux:
+        return _wrap_tree(res[0]), _wrap_tree(res[1]), _wrap_tree(res[2])
+    return _wrap_tree(res[0]), _wrap_tree(res[1])
+
+
+def linearize(func, *primals):
+    """``(output, jvp_fn)`` with the linearization evaluated once."""
+    out, f_jvp = jax.linearize(jax_function(func), *_arrays(primals))
+    return _wrap_tree(out), lambda *tangents: _wrap_tree(f_jvp(*_arrays(tangents)))
+
+
+# ------------------------------------------------------------------ jacobians
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    return _jac(jax.jacrev, func, argnums, has_aux, "jacrev")
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    return _jac(jax.jacfwd, func, argnums, has_aux, "jacfwd")
+
+
+def _jac(transform, func, argnums, has_aux, name):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        _check_argnums(argnums, len(args), name)
+
+        def f(*arrays):
+            with _tape_off():
+                out = func(*_wrap_tree(arrays), **kwargs)
+            if has_aux:
+                return _unwrap_tree(out[0]), _unwrap_tree(out[1])
+            return _unwrap_tree(out)
+
+        res = transform(f, argnums=argnums, has_aux=has_aux)(*_arrays(args))
+        if has_aux:
+            return _wrap_tree(res[0]), _wrap_tree(res[1])
+        return _wrap_tree(res)
+    return run
+
+
+def hessian(func, argnums=0):
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+# ------------------------------------------------------------------ vmap
+def _batch_size(args, in_dims):
+    T = _T()
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    for a, d in zip(args, dims):
+        if d is None:
+            continue
+        if isinstance(d, int):
+            for leaf in jax.tree_util.tree_leaves(a, is_leaf=lambda x: isinstance(x, T)):
+                if isinstance(leaf, (T, jax.Array)):
+                    return leaf.shape[d]
+        else:
+            n = _batch_size(tuple(a) if isinstance(a, (list, tuple)) else tuple(a.values()),
+                            tuple(d) if isinstance(d, (list, tuple)) else tuple(d.values()))
+            if n is not None:
+                return n
+    return None
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """Map ``func`` over a batch dimension of its inputs (JAX's vmap)."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                           f"Got {randomness}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    if isinstance(in_dims, list):
+        in_dims = tuple(in_dims)
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+            raise ValueError(f"vmap(func, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
+                             f"structure of `inputs`. in_dims has structure {len(in_dims)} but inputs has "
+                             f"structure {len(args)}.")
+        from .random import default_generator as gen
+        key_before = gen._key._st.version
+        n = _batch_size(args, in_dims)
+        if n is None:
+            raise ValueError("vmap: at least one input must be a Tensor mapped over a dimension (in_dims)")
+
+        def f(keys, *arrays):
+            saved = gen._key
+            if keys is not None:
+                gen._key = _T()._wrap(keys)  # each batch element draws from its own key
+            try:
+                with _tape_off():
+                    out = func(*_wrap_tree(arrays), **kwargs)
+            finally:
+                gen._key = saved
+            return _unwrap_tree(out)
+
+        keys = None
+        if randomness == "different":
+            keys = jax.random.split(jax.random.wrap_key_data(gen.next_key()), n)
+            keys = jax.random.key_data(keys)
+        axes = (0 if keys is not None else None,) + (in_dims if isinstance(in_dims, tuple)
+                                                    else (in_dims,) * len(args))
+        out = jax.vmap(f, in_axes=axes, out_axes=out_dims)(keys, *_arrays(args))
+        if randomness == "error" and gen._key._st.version != key_before:
+            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
+                               "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+                               "operation out of vmap")
+        return _wrap_tree(out)
+    return run
+
+
+# ------------------------------------------------------------------ modules
+def _resolve(module, name):
+    """(owning submodule, attribute name, 'param' | 'buffer' | None) for a dotted name."""
+    *path, attr = name.split(".")
+    mod = module
+    for p in path:
+        mod = mod._modules.get(p) if hasattr(mod, "_modules") else None
+        if mod is None:
+            return None, attr, None
+    if attr in mod._parameters:
+        return mod, attr, "param"
+    if attr in mod._buffers:
+        return mod, attr, "buffer"
+    return mod, attr, None
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True,
+                    strict=False):
+    """Call ``module`` with its parameters and buffers replaced by the given tensors."""
+    if isinstance(parameter_and_buffer_dicts, dict):
+        values = dict(parameter_and_buffer_dicts)
+    elif isinstance(parameter_and_buffer_dicts, (list, tuple)):
+        values = {}
+        for d in parameter_and_buffer_dicts:
+            dup = sorted(set(values) & set(d))
+            if dup:
+                raise ValueError(f"{dup} appeared in multiple dictionaries; behavior of functional call is "
+                                 "ambiguous")
+            values.update(d)
+    else:
+        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+                         f"{type(parameter_and_buffer_dicts)}")
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    kwargs = kwargs or {}
+
+    all_names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
+        [n for n, _ in module.named_buffers(remove_duplicate=False)]
+    if tie_weights:  # a tensor given for one name of a tied parameter replaces all its names
+        by_id = {}
+        for n, t in list(module.named_parameters(remove_duplicate=False)) + \
+                list(module.named_buffers(remove_duplicate=False)):
+            by_id.setdefault(id(t), []).append(n)
+        for names in by_id.values():
+            given = [n for n in names if n in values]
+            if given:
+                for n in names:
+                    if n not in values:
+                        values[n] = values[given[0]]
+    if strict:
+        missing = [n for n in all_names if n not in values]
+        unexpected = [n for n in values if n not in all_names]
+        if missing or unexpected:
+            msg = f"Error(s) in reparametrizing for {type(module).__name__}:"
+            if unexpected:
+                msg += "\n\tUnexpected key(s): " + ", ".join(repr(k) for k in unexpected) + "."
+            if missing:
+                msg += "\n\tMissing key(s): " + ", ".join(repr(k) for k in missing) + "."
+            raise RuntimeError(msg)
+
+    saved = []
+    try:
+        for name, value in values.items():
+            mod, attr, kind = _resolve(module, name)
+            if kind is None:
+                continue
+            table = mod._parameters if kind == "param" else mod._buffers
+            saved.append((table, attr, table[attr]))
+            table[attr] = value
+        return module(*args, **kwargs)
+    finally:
+        for table, attr, old in reversed(saved):
+            table[attr] = old
+
+
+def module_function(module):
+    """``(apply, params)``: ``apply(params, *args, **kwargs)`` runs ``module`` as a pure JAX function of
+    ``params`` (a dict of jax arrays: its parameters and buffers) and jax array arguments."""
+    params = {n: t.detach().jax() for n, t in module.named_parameters()}
+    params.update({n: t.detach().jax() for n, t in module.named_buffers()})
+
+    def apply(params, *args, **kwargs):
+        with _tape_off():
+            out = functional_call(module, _wrap_tree(params), _wrap_tree(args), _wrap_tree(kwargs))
+        return _unwrap_tree(out)
+    return apply, params
+
+
+def stack_module_state(models):
+    """``(params, buffers)``: each model's parameters and buffers stacked along a new first dim."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    t0 = type(models[0])
+    if not all(type(m) is t0 for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    from ._dispatch import REGISTRY
+    stack = REGISTRY["stack"]
+    params = {n: stack([dict(m.named_parameters())[n].detach() for m in models])
+              for n, _ in models[0].named_parameters()}
+    buffers = {n: stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
+    for n, p in models[0].named_parameters():
+        if p.requires_grad:
+            params[n].requires_grad_(True)
+    return params, buffers
