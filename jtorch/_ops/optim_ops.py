@@ -53,13 +53,18 @@ def kernel(*statics):
     return deco
 
 
+def _hyper(v):
+    # tensors give their arrays; jax values stay traced (jtorch.compile lifts ``lr``)
+    if isinstance(v, (list, tuple)):
+        return [_hyper(x) for x in v]
+    return v._value if hasattr(v, "_value") else v if isinstance(v, jax.Array) else float(v)
+
+
 def run(name, tensors, hp, **statics):
     """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
     back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
     arrays = {k: [t._value for t in v] for k, v in tensors.items()}
-    # tensors give their arrays; jax values stay traced (jtorch.compile lifts ``lr``)
-    hp = {k: (v._value if hasattr(v, "_value") else v if isinstance(v, jax.Array) else float(v))
-          for k, v in hp.items()}
+    hp = {k: _hyper(v) for k, v in hp.items()}
     out = _KERNELS[name](arrays, hp, **statics)
     for k, new in out.items():
         for t, a in zip(tensors[k], new):
@@ -295,4 +300,94 @@ def rprop(a, hp, maximize):
         p = p - jnp.sign(g) * size
         for k, x in (("param", p), ("step", s), ("prev", g), ("step_size", size)):
             out[k].append(x)
+    return out
+
+
+# ---------------------------------------------------------------- Adafactor
+@kernel("maximize", "wd", "eps1_default")
+def adafactor(a, hp, maximize, wd, eps1_default):
+    out = {"param": [], "step": [], "row_var": [], "col_var": [], "variance": []}
+    lr, d = hp["lr"], hp["d"]
+    for i, (p, g, s) in enumerate(zip(a["param"], a["grad"], a["step"])):
+        g = -g if maximize else g
+        eps1 = jnp.finfo(p.dtype).eps if eps1_default else hp["eps1"]
+        s, n = _step(s)
+        decay = n ** hp["beta2_decay"]          # 1 - beta2_t
+        rho = jnp.minimum(lr, 1 / n ** 0.5)     # relative step size
+        rms_p = jnp.sqrt(jnp.sum(p * p)).astype(F64) / p.size ** 0.5
+        alpha = jnp.maximum(hp["eps2"], rms_p) * rho
+        if wd:
+            p = p * _c(1 - lr * hp["weight_decay"], p)
+        if g.ndim > 1:
+            # factored second moment: row and column means of g**2
+            row_mean = jnp.sqrt(jnp.sum(g * g, axis=-1, keepdims=True)) ** 2 / g.shape[-1]
+            col_mean = jnp.sqrt(jnp.sum(g * g, axis=-2, keepdims=True)) ** 2 / g.shape[-2]
+            rv = _lerp(a["row_var"][len(out["row_var"])], row_mean, decay)
+            cv = _lerp(a["col_var"][len(out["col_var"])], col_mean, decay)
+            out["row_var"].append(rv)
+            out["col_var"].append(cv)
+            var = (rv @ cv) / jnp.maximum(jnp.mean(rv, axis=-2, keepdims=True), _c(eps1, rv))
+        else:
+            var = _lerp(a["variance"][len(out["variance"])], g * g, decay)
+            out["variance"].append(var)
+        upd = jax.lax.rsqrt(jnp.maximum(var, _c(eps1 * eps1, var))) * g
+        denom = jnp.maximum(1.0, jnp.sqrt(jnp.sum(upd * upd)).astype(F64) / (upd.size ** 0.5 * d))
+        out["param"].append(p + _c(-alpha / denom, p) * upd)
+        out["step"].append(s)
+    return {k: v for k, v in out.items() if v or k in ("param", "step")}
+
+
+# ---------------------------------------------------------------- SparseAdam (on dense gradients)
+@kernel("maximize")
+def sparse_adam(a, hp, maximize):
+    """torch's SparseAdam updates only the entries present in the sparse gradient; jtorch's
+    gradients are dense, so the present entries are the non-zero ones."""
+    out = {"param": [], "exp_avg": [], "exp_avg_sq": []}
+    b1, b2 = hp["beta1"], hp["beta2"]
+    for p, g, m, v, n in zip(a["param"], a["grad"], a["exp_avg"], a["exp_avg_sq"], hp["steps"]):
+        g = -g if maximize else g
+        present = g != 0
+        dm = (g - m) * _c(1 - b1, m)
+        dv = (g * g - v) * _c(1 - b2, v)
+        m_new = jnp.where(present, m + dm, m)
+        v_new = jnp.where(present, v + dv, v)
+        n = jnp.asarray(n, F64)
+        step_size = hp["lr"] * jnp.sqrt(1 - b2 ** n) / (1 - b1 ** n)
+        upd = _c(-step_size, p) * ((dm + m) / (jnp.sqrt(dv + v) + _c(hp["eps"], v)))
+        out["param"].append(jnp.where(present, p + upd, p))
+        out["exp_avg"].append(m_new)
+        out["exp_avg_sq"].append(v_new)
+    return out
+
+
+# ---------------------------------------------------------------- Muon
+def _newton_schulz(x, coeffs, steps, eps):
+    """Approximate orthogonalisation U V^T of x (quintic Newton-Schulz, in bfloat16 like torch)."""
+    a, b, c = coeffs
+    y = x.astype(jnp.bfloat16)
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        y = y.T
+    y = y / jnp.maximum(jnp.sqrt(jnp.sum(y.astype(jnp.float32) ** 2)).astype(jnp.bfloat16), eps)
+    f32 = jnp.float32
+    for _ in range(steps):
+        # each addmm accumulates in float32 and rounds once to bfloat16, as torch's does
+        gram = jnp.matmul(y, y.T, preferred_element_type=f32).astype(jnp.bfloat16)
+        upd = (b * gram.astype(f32) + c * jnp.matmul(gram, gram, preferred_element_type=f32)).astype(jnp.bfloat16)
+        y = (a * y.astype(f32) + jnp.matmul(upd, y, preferred_element_type=f32)).astype(jnp.bfloat16)
+    return y.T if tall else y
+
+
+@kernel("nesterov", "ns_steps")
+def muon(a, hp, nesterov, ns_steps):
+    out = {"param": [], "momentum_buffer": []}
+    mom = hp["momentum"]
+    for p, g, buf, scale in zip(a["param"], a["grad"], a["momentum_buffer"], hp["lr_scale"]):
+        buf = _lerp(buf, g, 1 - mom)
+        upd = _lerp(g, buf, mom) if nesterov else buf
+        o = _newton_schulz(upd, hp["ns_coefficients"], ns_steps, hp["eps"])
+        p = p * _c(1 - hp["lr"] * hp["weight_decay"], p)
+        p = p + _c(-(hp["lr"] * scale), p) * o.astype(p.dtype)
+        out["param"].append(p)
+        out["momentum_buffer"].append(buf)
     return out

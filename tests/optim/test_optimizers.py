@@ -289,3 +289,59 @@ def test_compiled_train_step_matches_eager(rng, name, kw):
     np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-6, atol=1e-7)
     for k, v in out[0][1].items():
         np.testing.assert_allclose(np.asarray(out[1][1][k]), np.asarray(v), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("kw,shapes", [(dict(), ((6, 4), (5,))),
+                                       (dict(lr=0.05, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.1, maximize=True),
+                                        ((2, 3, 4), (5,)))])
+def test_adafactor_matches_torch(rng, kw, shapes):
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    tp = [torch.tensor(a, requires_grad=True) for a in init]
+    jp = [jtorch.tensor(a, requires_grad=True) for a in init]
+    to, jo = torch.optim.Adafactor(tp, **kw), jtorch.optim.Adafactor(jp, **kw)
+    for _ in range(100):
+        for t, j in zip(tp, jp):
+            g = rng.standard_normal(tuple(t.shape)).astype(np.float32)
+            t.grad, j.grad = torch.tensor(g), jtorch.tensor(g)
+        to.step()
+        jo.step()
+        for t, j in zip(tp, jp):
+            assert_close(j, t, rtol=1e-5, atol=1e-5)
+    _assert_same_state(jo.state_dict(), to.state_dict())
+
+
+def test_sparse_adam_matches_torch_on_sparse_gradients(rng):
+    # torch gets the gradient as a sparse tensor, jtorch the same values dense (zeros = absent)
+    init = rng.standard_normal((8, 3)).astype(np.float32)
+    tp, jp = torch.tensor(init, requires_grad=True), jtorch.tensor(init, requires_grad=True)
+    to, jo = torch.optim.SparseAdam([tp], lr=0.01), jtorch.optim.SparseAdam([jp], lr=0.01)
+    for _ in range(30):
+        g = rng.standard_normal((8, 3)).astype(np.float32)
+        g[rng.random(8) < 0.5] = 0  # untouched embedding rows
+        tp.grad, jp.grad = torch.tensor(g).to_sparse(), jtorch.tensor(g)
+        to.step()
+        jo.step()
+        assert_close(jp, tp, rtol=1e-5, atol=1e-6)
+    _assert_same_state(jo.state_dict(), to.state_dict())
+
+
+@pytest.mark.parametrize("kw,shapes", [(dict(lr=0.01), ((6, 4), (3, 8))),
+                                       (dict(lr=0.01, nesterov=False, adjust_lr_fn="match_rms_adamw",
+                                             weight_decay=0.0), ((16, 4),))])
+def test_muon_matches_torch(rng, kw, shapes):
+    # the orthogonalisation runs in bfloat16 (bit-exact with torch's); momentum rounding can flip
+    # a bfloat16 rounding, so parameters agree to bfloat16 resolution times lr
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    tp = [torch.tensor(a, requires_grad=True) for a in init]
+    jp = [jtorch.tensor(a, requires_grad=True) for a in init]
+    to, jo = torch.optim.Muon(tp, **kw), jtorch.optim.Muon(jp, **kw)
+    for _ in range(10):
+        for t, j in zip(tp, jp):
+            g = rng.standard_normal(tuple(t.shape)).astype(np.float32)
+            t.grad, j.grad = torch.tensor(g), jtorch.tensor(g)
+        to.step()
+        jo.step()
+        for t, j in zip(tp, jp):
+            assert_close(j, t, rtol=0, atol=2e-3)
+    with pytest.raises(ValueError, match="2D parameters"):
+        jtorch.optim.Muon([jtorch.zeros(3, requires_grad=True)])

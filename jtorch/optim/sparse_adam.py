@@ -1,0 +1,49 @@
+"""SparseAdam: lazy Adam that only updates the entries a (sparse) gradient touches.
+
+jtorch's gradients are dense (e.g. ``nn.Embedding(sparse=True)`` gives a dense gradient), so
+the touched entries are the non-zero ones; the update of those entries is torch's.
+"""
+from .adam import _check_betas
+from .optimizer import Optimizer
+
+import jtorch as torch
+
+__all__ = ["SparseAdam"]
+
+
+class SparseAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):
+        if isinstance(lr, torch.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 < lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, maximize=maximize))
+        complex_params = [[i, j] for i, g in enumerate(self.param_groups)
+                          for j, p in enumerate(g["params"]) if p.is_complex()]
+        if complex_params:
+            raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
+                             "parameters")
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            if not params:
+                continue
+            for p in params:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0  # a Python int in torch's SparseAdam
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+            tensors = {"param": params, "grad": grads, "exp_avg": [self.state[p]["exp_avg"] for p in params],
+                       "exp_avg_sq": [self.state[p]["exp_avg_sq"] for p in params]}
+            beta1, beta2 = group["betas"]
+            hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],
+                  "steps": [self.state[p]["step"] for p in params]}
+            self._run_kernel("sparse_adam", tensors, hp, maximize=bool(group.get("maximize", False)))
+        return loss
