@@ -271,18 +271,22 @@ def _strip_leading_ones(value, ndim):
 
 
 def _setitem(self, idx, value):
-    self._check_inplace()
     T = _dispatch.Tensor
-    if not isinstance(value, T) and isinstance(value, (list, tuple, np.ndarray)):
-        value = T._wrap(jnp.asarray(np.asarray(value), self.dtype.np))
+    if not isinstance(value, (T, int, float, complex, jax.Array)) or isinstance(value, np.generic):
+        # like torch: only numbers and tensors (not lists, tuples or numpy values)
+        from ..tensor import _TYPE_PREFIX
+        raise TypeError(f"can't assign a {type(value).__module__.replace('builtins', '').strip('.') + '.' if type(value).__module__ != 'builtins' else ''}"
+                        f"{type(value).__name__} to a torch.{_TYPE_PREFIX.get(self.dtype, '')}Tensor")
     # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \
             (not isinstance(value, T) or value.numel() == 1):
         v = value if not isinstance(value, T) else value.reshape(()).to(self.dtype)
+        self._check_inplace()
         return self._write(_mask_setitem(self, idx, v))
     basic, adv = _parse(self, idx)
     view = self if basic is None else _basic_index(self, index=basic)
+    view._check_inplace()  # torch writes through the view: its error names the view
     if adv is None:
         if isinstance(value, T):
             value = _strip_leading_ones(value, view.ndim)
