@@ -38,6 +38,7 @@ from .interop import from_jax, from_dlpack
 from . import serialization
 from .serialization import save, load
 from . import func
+from ._runner import install_as_torch
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
