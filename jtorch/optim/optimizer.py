@@ -101,6 +101,7 @@ class Optimizer:
     """Base class of all optimizers (torch.optim.Optimizer)."""
 
     _instances = weakref.WeakSet()  # lets jtorch.compile find optimizers and lift their lr
+    _tensor_step = True             # ``state["step"]`` is a float32 tensor (LBFGS, SparseAdam: no)
 
     def __init__(self, params, defaults):
         Optimizer._instances.add(self)
@@ -142,6 +143,16 @@ class Optimizer:
             self.__dict__.setdefault(name, OrderedDict())
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
+        # state dicts from older torch versions: options added since get their defaults, and a
+        # Python-number ``step`` becomes torch 2.x's 0-dim float32 tensor
+        for group in self.param_groups:
+            for k, v in self.defaults.items():
+                if v is not required:
+                    group.setdefault(k, v)
+        if self._tensor_step:
+            for st in self.state.values():
+                if isinstance(st, dict) and "step" in st and not isinstance(st["step"], torch.Tensor):
+                    st["step"] = torch.tensor(float(st["step"]), dtype=torch.float32)
 
     def __repr__(self):
         s = self.__class__.__name__ + " ("

@@ -128,3 +128,36 @@ def test_state_dict_hooks(rng):
     jo.register_load_state_dict_post_hook(lambda o: seen.append("lpost"))
     jo.load_state_dict(jo.state_dict())
     assert seen == ["pre", "post", "lpre", "lpost"]
+
+
+def test_old_format_state_dict(rng):
+    """A state dict from an older torch: python-number steps, options missing from the groups."""
+    tp, jp, to, jo = _setup(rng, "Adam", dict(lr=0.01))
+    _steps(rng, [(tp, to)], 4)
+    sd = _convert(to.state_dict(), "jtorch")
+    for st in sd["state"].values():
+        st["step"] = float(st["step"])
+    for g in sd["param_groups"]:
+        for k in ("decoupled_weight_decay", "fused", "capturable", "differentiable", "foreach"):
+            del g[k]
+    jo.load_state_dict(sd)
+    assert jo.state[jp[0]]["step"].dtype == jtorch.float32 and float(jo.state[jp[0]]["step"]) == 4.0
+    assert jo.param_groups[0]["decoupled_weight_decay"] is False
+    with jtorch.no_grad():
+        for j, t in zip(jp, tp):
+            j.copy_(jtorch.tensor(t.detach().numpy()))
+    _steps(rng, [(tp, to), (jp, jo)], 3)
+    for j, t in zip(jp, tp):
+        assert_close(j, t, rtol=1e-5, atol=1e-6)
+
+
+def test_pickle_round_trip(rng):
+    import pickle
+    tp, jp, to, jo = _setup(rng, "SGD", dict(lr=0.1, momentum=0.9))
+    _steps(rng, [(jp, jo)], 2)
+    jo.register_step_pre_hook(lambda *a: None)
+    state = jo.__getstate__()
+    assert set(state) == {"defaults", "state", "param_groups"}
+    jo2 = jtorch.optim.SGD.__new__(jtorch.optim.SGD)
+    jo2.__setstate__(pickle.loads(pickle.dumps({"defaults": jo.defaults, "state": {}, "param_groups": []})))
+    assert jo2._optimizer_step_pre_hooks == {} and jo2.defaults["momentum"] == 0.9
