@@ -88,8 +88,22 @@ REGISTRY.pop("_trunc_divide", None)
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b))
 fmod = binary("fmod", lambda a, b: jnp.fmod(a, b))
 pow_ = binary("pow", lambda a, b: jnp.power(a, b), aliases=("float_power_",))
-neg = unary("neg", jnp.negative, promote=None, aliases=("negative",))
-positive = unary("positive", lambda x: x, promote=None, inplace=False)
+def _reject(f, msg, kinds=(jnp.bool_,)):
+    """f, raising torch's error for input dtypes torch does not implement (checked at trace time)."""
+    def g(x):
+        for k in kinds:
+            if jnp.issubdtype(x.dtype, k):
+                what = "Bool" if k is jnp.bool_ else "Long"
+                raise (RuntimeError if "operator" in msg else NotImplementedError)(msg.replace("{T}", what))
+        return f(x)
+    return g
+
+
+neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
+            promote=None, aliases=("negative",))
+positive = unary("positive", _reject(lambda x: x, "The `+` operator, on a bool tensor is not supported."),
+                 promote=None, inplace=False)
 @jax.custom_jvp
 def _abs(x):
     return jnp.abs(x)
@@ -103,10 +117,14 @@ def _abs_jvp(p, t):
     return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
 
 
-abs_ = unary("abs", _abs, promote=None, aliases=("absolute",))
-sign = unary("sign", jnp.sign, promote=None)
-sgn = unary("sgn", jnp.sign, promote=None)
-square = unary("square", jnp.square, promote=None)
+abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",))
+def _sign(x):
+    return x if x.dtype == jnp.bool_ else jnp.sign(x)
+
+
+sign = unary("sign", _sign, promote=None)
+sgn = unary("sgn", _sign, promote=None)
+square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
 float_power = binary("float_power", lambda a, b: jnp.power(a.astype(jnp.complex128 if jnp.iscomplexobj(a) else jnp.float64),
                                                           b), inplace=False, promote=None)
@@ -149,7 +167,7 @@ erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
 lgamma = unary("lgamma", jss.gammaln)
-digamma = unary("digamma", jss.digamma)
+digamma = unary("digamma", lambda x: jnp.where(x == 0, -jnp.inf, jss.digamma(x)))  # torch: -inf at 0
 i0 = unary("i0", jss.i0)
 
 
@@ -192,14 +210,18 @@ def _float_only(f):
     return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
 
 
-floor = unary("floor", _float_only(jnp.floor), promote=None)
-ceil = unary("ceil", _float_only(jnp.ceil), promote=None)
-trunc = unary("trunc", _float_only(jnp.trunc), promote=None, aliases=("fix",))
-frac = unary("frac", lambda x: x - jnp.trunc(x), promote=None)
+floor = unary("floor", _reject(_float_only(jnp.floor), '"floor_vml_cpu" not implemented for \'Bool\''), promote=None)
+ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemented for \'Bool\''), promote=None)
+trunc = unary("trunc", _reject(_float_only(jnp.trunc), '"trunc_vml_cpu" not implemented for \'Bool\''), promote=None,
+              aliases=("fix",))
+frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not implemented for \'{T}\'',
+                             (jnp.bool_, jnp.integer)), promote=None)
 
 
 @defop(promote=None, inplace=True)
 def round(input, decimals=0):
+    if input.dtype == jnp.bool_:
+        raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
     if not jnp.issubdtype(input.dtype, jnp.inexact):
         return input
     if decimals == 0:

@@ -65,5 +65,29 @@ def check(fn, *args, grad=(), rtol=1e-5, atol=1e-5, grtol=None, gatol=None, outp
     gt = torch.autograd.grad(loss_t, [targs[i] for i in grad])
     gj = jtorch.autograd.grad(loss_j, [jargs[i] for i in grad])
     for a, b in zip(gj, gt):
+        if b._is_zerotensor():  # torch's lazily-zero gradients (e.g. of sign)
+            b = torch.zeros(b.shape, dtype=b.dtype)
         assert_close(a, b, rtol=grtol or max(rtol, 1e-4), atol=gatol or max(atol, 1e-4))
     return rt, rj
+
+
+def _attempt(fn, L, args):
+    try:
+        return fn(L, *args)
+    except Exception as e:  # noqa: BLE001 - the outcome (value or exception) is what is compared
+        return e
+
+
+def outcome(fn, *args, grad=(), rtol=1e-5, atol=1e-5, **kw):
+    """Like ``check``, but torch raising is a valid outcome: jtorch must then raise the same
+    kind of exception (RuntimeError, TypeError, IndexError, ValueError)."""
+    targs = [_pair(a, False)[0] for a in args]
+    rt = _attempt(fn, torch, targs)
+    if isinstance(rt, Exception):
+        jargs = [_pair(a, False)[1] for a in args]
+        rj = _attempt(fn, jtorch, jargs)
+        assert isinstance(rj, Exception), f"torch raised {type(rt).__name__}: {rt}; jtorch returned {rj}"
+        kind = next(k for k in (IndexError, TypeError, ValueError, RuntimeError, Exception) if isinstance(rt, k))
+        assert isinstance(rj, kind), f"torch raised {type(rt).__name__}: {rt}; jtorch raised {type(rj).__name__}: {rj}"
+        return rt, rj
+    return check(fn, *args, grad=grad, rtol=rtol, atol=atol, **kw)
