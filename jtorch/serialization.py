@@ -542,7 +542,7 @@ def _torch_globals():
         "collections.Counter": collections.Counter,
         "torch.Size": Size,
         "torch.device": _device_cls,
-        "torch.Tensor": _T(),
+        "torch.Tensor": _TensorRef,
         "torch.nn.parameter.Parameter": _ParameterRef,
         "torch._utils._rebuild_tensor": _rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
@@ -553,12 +553,10 @@ def _torch_globals():
         "torch.storage.UntypedStorage": _StorageType(D.uint8),
         "torch.UntypedStorage": _StorageType(D.uint8),
         "_codecs.encode": _encode,
-        "builtins.bytearray": bytearray,
+        "builtins.bytearray": _bytearray,
         "builtins.set": set,
         "builtins.frozenset": frozenset,
         "builtins.complex": complex,
-        "builtins.slice": slice,
-        "builtins.range": range,
     }
     for name, dt in _STORAGE_DTYPES.items():
         g["torch." + name] = _StorageType(dt)
@@ -583,7 +581,26 @@ class _ParameterRef:
     """``torch.nn.Parameter`` when it appears as a class in a pickle (NEWOBJ / REDUCE)."""
 
     def __new__(cls, data=None, requires_grad=True):
+        if not isinstance(data, _T()):
+            raise pickle.UnpicklingError("torch.nn.Parameter can only wrap a loaded tensor")
         return _parameter(data, requires_grad)
+
+
+class _TensorRef:
+    """``torch.Tensor`` as a name in a pickle: a type marker only; constructing one (which could
+    allocate any size) is refused."""
+
+    def __new__(cls, *args, **kwargs):
+        raise pickle.UnpicklingError("torch.Tensor can't be constructed while loading weights")
+
+
+def _bytearray(data=b""):
+    # protocol-2 pickles spell bytearray(b) as bytearray(str, 'latin1')-like data; never a size
+    if isinstance(data, (bytes, str)):
+        return bytearray(data, "latin1") if isinstance(data, str) else bytearray(data)
+    if isinstance(data, (list, tuple)) and len(data) <= 1 << 20:
+        return bytearray(data)
+    raise pickle.UnpicklingError("bytearray may only be rebuilt from its bytes")
 
 
 def _encode(obj, encoding="utf-8", errors="strict"):

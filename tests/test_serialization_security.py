@@ -81,6 +81,12 @@ def _payloads(marker):
     p["persistent_id_not_storage"] = b"\x80\x02(" + _s("storage") + _g("os", "system") + _s("0") + _s("cpu") \
         + b"K\x01tQ."
     p["persistent_id_string_type"] = b"\x80\x02(" + _s("module") + _s("os.system") + b"tQ."
+    # memory bombs through allowed names: constructing a tensor or bytearray of a huge size
+    big = b"\x8a\x05\x00\x00\x00\x00\x10"  # LONG1: 2**68
+    p["tensor_constructor_bomb"] = b"\x80\x02" + _g("torch", "Tensor") + b"J\x00\x00\x00\x7f\x85R."
+    p["bytearray_bomb"] = b"\x80\x02" + _g("builtins", "bytearray") + big + b"\x85R."
+    p["set_of_range"] = b"\x80\x02" + _g("builtins", "set") + _g("builtins", "range") + big + b"\x85R\x85R."
+    p["parameter_of_junk"] = b"\x80\x02" + _g("torch.nn.parameter", "Parameter") + b"J\x00\x00\x00\x7f\x85R."
     return p
 
 
