@@ -45,10 +45,22 @@ def _step(s):
 _KERNELS = {}
 
 
+_LOW = (jnp.bfloat16, jnp.float16)
+
+
 def kernel(*statics):
-    """Declare ``fn(arrays: dict[str, list], hp: dict, **statics) -> dict[str, list]``."""
+    """Declare ``fn(arrays: dict[str, list], hp: dict, **statics) -> dict[str, list]``.
+
+    Half-precision tensors are updated in float32 and rounded back, as torch computes its
+    half-precision kernels in float32 (a scalar such as momentum=0.9 is not rounded to bfloat16)."""
     def deco(fn):
-        _KERNELS[fn.__name__] = jax.jit(fn, static_argnames=statics)
+        @functools.wraps(fn)
+        def upcast(a, hp, **st):
+            dts = {k: [x.dtype for x in v] for k, v in a.items()}
+            a = {k: [x.astype(jnp.float32) if x.dtype in _LOW else x for x in v] for k, v in a.items()}
+            out = fn(a, hp, **st)
+            return {k: [y.astype(dt) for y, dt in zip(v, dts[k])] for k, v in out.items()}
+        _KERNELS[fn.__name__] = jax.jit(upcast, static_argnames=statics)
         return fn
     return deco
 
@@ -304,13 +316,12 @@ def rprop(a, hp, maximize):
 
 
 # ---------------------------------------------------------------- Adafactor
-@kernel("maximize", "wd", "eps1_default")
-def adafactor(a, hp, maximize, wd, eps1_default):
+@kernel("maximize", "wd")
+def adafactor(a, hp, maximize, wd):
     out = {"param": [], "step": [], "row_var": [], "col_var": [], "variance": []}
     lr, d = hp["lr"], hp["d"]
-    for i, (p, g, s) in enumerate(zip(a["param"], a["grad"], a["step"])):
+    for p, g, s, eps1 in zip(a["param"], a["grad"], a["step"], hp["eps1"]):
         g = -g if maximize else g
-        eps1 = jnp.finfo(p.dtype).eps if eps1_default else hp["eps1"]
         s, n = _step(s)
         decay = n ** hp["beta2_decay"]          # 1 - beta2_t
         rho = jnp.minimum(lr, 1 / n ** 0.5)     # relative step size

@@ -52,8 +52,10 @@ class Adafactor(Optimizer):
                        "col_var": [self.state[p]["col_var"] for p in mats],
                        "variance": [self.state[p]["variance"] for p in vecs]}
             eps1, eps2 = group["eps"]
-            hp = {"lr": group["lr"], "beta2_decay": group["beta2_decay"], "eps1": 0.0 if eps1 is None else eps1,
+            # eps1 defaults to the machine epsilon of each parameter's dtype
+            eps1 = [torch.finfo(p.dtype).eps if eps1 is None else eps1 for p in params]
+            hp = {"lr": group["lr"], "beta2_decay": group["beta2_decay"], "eps1": eps1,
                   "eps2": eps2, "d": group["d"], "weight_decay": group["weight_decay"]}
             self._run_kernel("adafactor", tensors, hp, maximize=bool(group["maximize"]),
-                             wd=bool(group["weight_decay"] != 0), eps1_default=eps1 is None)
+                             wd=bool(group["weight_decay"] != 0))
         return loss

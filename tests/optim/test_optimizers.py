@@ -345,3 +345,24 @@ def test_muon_matches_torch(rng, kw, shapes):
             assert_close(j, t, rtol=0, atol=2e-3)
     with pytest.raises(ValueError, match="2D parameters"):
         jtorch.optim.Muon([jtorch.zeros(3, requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16"])
+def test_other_dtypes(rng, dtype):
+    """float64 parameters follow torch to double precision; bfloat16 ones are updated in float32
+    and rounded (as torch's kernels do), agreeing to bfloat16 resolution; state keeps the dtype."""
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=2 ** -6, atol=2 ** -6)
+    for name, kw in [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01)), ("RMSprop", dict(centered=True)),
+                     ("NAdam", {}), ("Rprop", {})]:
+        init = rng.standard_normal((4, 3))
+        tp = torch.tensor(init).to(getattr(torch, dtype)).requires_grad_()
+        jp = jtorch.tensor(init).to(getattr(jtorch, dtype)).requires_grad_()
+        to, jo = getattr(torch.optim, name)([tp], **kw), getattr(jtorch.optim, name)([jp], **kw)
+        for _ in range(20):
+            g = rng.standard_normal((4, 3))
+            tp.grad, jp.grad = torch.tensor(g).to(tp.dtype), jtorch.tensor(g).to(jp.dtype)
+            to.step()
+            jo.step()
+            assert_close(jp, tp, **tol)
+        for k, v in to.state[tp].items():
+            assert_close(jo.state[jp][k], v, **tol)
