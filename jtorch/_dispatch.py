@@ -151,6 +151,9 @@ class OpDef:
                     continue
                 if seq and i == 0:
                     arrays[0] = tuple(jnp.asarray(x, npdt) for x in a)
+                elif getattr(a, "dtype", None) == jnp.bool_ and npdt != jnp.bool_:
+                    # via int8: XLA rewrites op(convert(pred), x) into a select, wrong for 0/0, 0*inf
+                    arrays[i] = jnp.asarray(a, jnp.int8).astype(npdt)
                 else:
                     arrays[i] = jnp.asarray(a, npdt)
             return fn(*arrays, **kw)
