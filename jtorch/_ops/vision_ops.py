@@ -1,0 +1,251 @@
+"""Resampling kernels: interpolate (every mode), grid_sample, affine_grid.
+
+``interpolate`` is separable: along each spatial dim, output i is a weighted sum
+of K input taps. The (index, weight) tables are computed in numpy at trace time
+from the static sizes, with torch's formulas for the source coordinate (in the
+same float precision torch uses), so one gather-and-sum per dim serves nearest,
+linear, cubic, area and antialiased filters, and its VJP is the matching scatter.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dispatch import defop
+
+
+# ---------------------------------------------------------------- interpolate tables
+def _area_scale(n_in, n_out, align_corners, scale, ftype):
+    """torch's area_pixel_compute_scale."""
+    if align_corners:
+        return ftype((n_in - 1) / (n_out - 1)) if n_out > 1 else ftype(0)
+    if scale is not None and scale > 0:
+        return ftype(1.0 / scale)
+    return ftype(n_in) / ftype(n_out)
+
+
+def _src_index(scale, dst, align_corners, cubic, ftype):
+    if align_corners:
+        return scale * dst
+    src = scale * (dst + ftype(0.5)) - ftype(0.5)
+    return src if cubic else np.maximum(src, ftype(0))
+
+
+def _cubic_weights(t, a=-0.75):
+    def c1(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def c2(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.stack([c2(t + 1), c1(t), c1(1 - t), c2(2 - t)], axis=-1)
+
+
+def _aa_filter(mode):
+    if mode == "bilinear":
+        return lambda x: np.maximum(0.0, 1.0 - np.abs(x))
+
+    def cubic(x, a=-0.5):
+        x = np.abs(x)
+        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                        np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    return cubic
+
+
+def interp_table(mode, n_in, n_out, scale, align_corners, antialias, ftype=np.float32):
+    """(idx, weights), each (n_out, K): output i = sum_k w[i, k] * x[idx[i, k]]."""
+    dst = np.arange(n_out)
+    if mode == "nearest":
+        s = ftype(1.0 / scale) if scale is not None and scale > 0 else ftype(n_in) / ftype(n_out)
+        idx = np.minimum(np.floor(dst.astype(np.float32) * np.float32(s)).astype(np.int64), n_in - 1)
+        return idx[:, None], np.ones((n_out, 1))
+    if mode == "nearest-exact":
+        s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
+        idx = np.minimum(np.floor((dst + 0.5) * np.float64(s)).astype(np.int64), n_in - 1)
+        return idx[:, None], np.ones((n_out, 1))
+    if mode == "area":
+        start = (dst * n_in) // n_out
+        end = -((-(dst + 1) * n_in) // n_out)
+        k = int((end - start).max())
+        idx = np.minimum(start[:, None] + np.arange(k)[None, :], n_in - 1)
+        w = ((start[:, None] + np.arange(k)[None, :]) < end[:, None]) / (end - start)[:, None]
+        return idx, w
+    scale_v = _area_scale(n_in, n_out, align_corners, scale, ftype)
+    if antialias:
+        # torch's antialiased kernels: the filter widens by the downscale factor (never narrows);
+        # bicubic uses a = -0.5 here
+        interp = 2 if mode == "linear" else 4
+        stretch = max(float(scale_v), 1.0)
+        support = interp * 0.5 * stretch
+        center = float(scale_v) * (dst + 0.5)
+        xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
+        xmax = np.minimum((center + support + 0.5).astype(np.int64), n_in)
+        k = int((xmax - xmin).max())
+        j = np.arange(k)[None, :]
+        f = _aa_filter("bilinear" if mode == "linear" else "bicubic")
+        w = f((j + xmin[:, None] - center[:, None] + 0.5) / stretch)
+        w = np.where(j < (xmax - xmin)[:, None], w, 0.0)
+        tot = w.sum(1, keepdims=True)
+        w = np.where(tot != 0, w / np.where(tot != 0, tot, 1), 0)
+        return np.minimum(xmin[:, None] + j, n_in - 1), w
+    if mode == "linear":
+        src = _src_index(scale_v, dst.astype(ftype), align_corners, False, ftype)
+        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        lam = np.clip(src - i0, 0, 1)
+        i1 = i0 + (i0 < n_in - 1)
+        return np.stack([i0, i1], 1), np.stack([1 - lam, lam], 1)
+    # cubic (a = -0.75), taps clamped to the border
+    src = _src_index(scale_v, dst.astype(ftype), align_corners, True, ftype)
+    i0 = np.floor(src).astype(np.int64)
+    t = (src - i0).astype(np.float64)
+    idx = np.clip(i0[:, None] - 1 + np.arange(4)[None, :], 0, n_in - 1)
+    return idx, _cubic_weights(t)
+
+
+def _apply_table(x, axis, idx, w):
+    out = None
+    for k in range(idx.shape[1]):
+        tap = jnp.take(x, jnp.asarray(idx[:, k]), axis=axis)
+        shape = [1] * x.ndim
+        shape[axis] = idx.shape[0]
+        term = tap * jnp.asarray(w[:, k], x.dtype).reshape(shape)
+        out = term if out is None else out + term
+    return out
+
+
+@defop(method=False, function=False, promote=None)
+def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False, antialias=False):
+    x = input
+    ftype = np.float64 if x.dtype == jnp.float64 else np.float32
+    base = "linear" if mode in ("linear", "bilinear", "trilinear") else "cubic" if mode == "bicubic" else mode
+    for d, (n_out, sc) in enumerate(zip(size, scales)):
+        axis = 2 + d
+        n_in = x.shape[axis]
+        if base in ("nearest", "nearest-exact") and n_in == n_out:
+            continue
+        idx, w = interp_table(base, n_in, n_out, sc, align_corners, antialias, ftype)
+        x = _apply_table(x, axis, idx, w)
+    return x
+
+
+# ---------------------------------------------------------------- grid_sample
+def _clip(x, hi):
+    # torch's clip: gradient 1 inside and on the bounds, 0 outside
+    return jnp.where(x < 0, 0.0, jnp.where(x > hi, hi, x)).astype(x.dtype)
+
+
+def _reflect(x, twice_low, twice_high):
+    if twice_low == twice_high:
+        return jnp.zeros_like(x)
+    mn = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    x = jnp.abs(x - mn)
+    extra = jnp.fmod(x, span)
+    flips = jnp.floor(x / span)
+    return jnp.where(jnp.fmod(flips, 2) == 0, extra + mn, span - extra + mn).astype(x.dtype)
+
+
+def _source(coord, size, padding_mode, align_corners):
+    if align_corners:
+        c = (coord + 1) / 2 * (size - 1)
+    else:
+        c = ((coord + 1) * size - 1) / 2
+    if padding_mode == "border":
+        c = _clip(c, size - 1)
+    elif padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
+        c = _clip(c, size - 1)
+    return c
+
+
+def _gather(x, coords, sizes):
+    """x (N, C, *S); coords: list of int (N, *O) per spatial dim -> (N, C, *O) with zeros outside."""
+    n, c = x.shape[:2]
+    valid = None
+    flat = None
+    for ci, s in zip(coords, sizes):
+        ok = (ci >= 0) & (ci < s)
+        valid = ok if valid is None else valid & ok
+        cc = jnp.clip(ci, 0, s - 1)
+        flat = cc if flat is None else flat * s + cc
+    out_shape = flat.shape[1:]
+    vals = jnp.take_along_axis(x.reshape(n, c, -1), flat.reshape(n, 1, -1), axis=2)
+    vals = vals.reshape((n, c) + out_shape)
+    return jnp.where(valid[:, None], vals, 0)
+
+
+@defop(method=False, function=False, promote=None)
+def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
+    nsp = input.ndim - 2
+    sizes = input.shape[2:]
+    # grid's last dim is (x, y[, z]): x indexes the last spatial dim
+    coords = [_source(grid[..., nsp - 1 - d], sizes[d], padding_mode, align_corners) for d in range(nsp)]
+    if mode == "nearest":
+        return _gather(input, [jnp.round(c).astype(jnp.int32) for c in coords], sizes)
+    if mode == "bicubic":
+        # bicubic works on unclipped coordinates; padding applies per tap
+        raw = [(grid[..., nsp - 1 - d] + 1) / 2 * (sizes[d] - 1) if align_corners else
+               ((grid[..., nsp - 1 - d] + 1) * sizes[d] - 1) / 2 for d in range(nsp)]
+        base = [jnp.floor(r) for r in raw]
+        ts = [r - b for r, b in zip(raw, base)]
+
+        def coeffs(t, a=-0.75):
+            def c1(x):
+                return ((a + 2) * x - (a + 3)) * x * x + 1
+
+            def c2(x):
+                return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+            return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)]
+
+        wy, wx = coeffs(ts[0]), coeffs(ts[1])
+        out = 0
+        for i in range(4):
+            for j in range(4):
+                cy = base[0] - 1 + i
+                cx = base[1] - 1 + j
+                if padding_mode != "zeros":
+                    cy = jax.lax.stop_gradient(_pad_tap(cy, sizes[0], padding_mode, align_corners))
+                    cx = jax.lax.stop_gradient(_pad_tap(cx, sizes[1], padding_mode, align_corners))
+                v = _gather(input, [cy.astype(jnp.int32), cx.astype(jnp.int32)], sizes)
+                out = out + v * (wy[i] * wx[j])[:, None]
+        return out
+    # bilinear / trilinear: 2**nsp corners
+    lo = [jnp.floor(c) for c in coords]
+    frac = [c - f for c, f in zip(coords, lo)]
+    out = 0
+    for corner in range(2 ** nsp):
+        idx, w = [], 1
+        for d in range(nsp):
+            hi = (corner >> (nsp - 1 - d)) & 1
+            idx.append((lo[d] + hi).astype(jnp.int32))
+            w = w * (frac[d] if hi else 1 - frac[d])
+        out = out + _gather(input, idx, sizes) * w[:, None]
+    return out
+
+
+def _pad_tap(c, size, padding_mode, align_corners):
+    if padding_mode == "border":
+        return _clip(c, size - 1)
+    c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
+    return _clip(c, size - 1)
+
+
+# ---------------------------------------------------------------- affine_grid
+def _base_coords(n, align_corners, dtype):
+    if n <= 1:
+        return jnp.zeros((n,), dtype)
+    r = jnp.linspace(-1.0, 1.0, n, dtype=dtype)
+    return r if align_corners else r * ((n - 1) / n)
+
+
+@defop(method=False, function=False, promote=None)
+def _affine_grid(theta, size=(), align_corners=False):
+    spatial = size[2:]
+    dt = theta.dtype
+    axes = [_base_coords(s, align_corners, dt) for s in spatial]   # (D,) H, W order
+    mesh = jnp.meshgrid(*axes, indexing="ij")
+    # homogeneous coordinates in (x, y[, z], 1) order: x runs along the last spatial dim
+    cols = [mesh[len(spatial) - 1 - d] for d in range(len(spatial))] + [jnp.ones(spatial, dt)]
+    base = jnp.stack(cols, axis=-1)                                 # (*S, nsp + 1)
+    out = jnp.einsum("...k,njk->n...j", base, theta)
+    return out
