@@ -796,8 +796,8 @@ class _Loader:
             res = ml(s, s.location)
             if res is None:
                 return to_device(_validate_location(s.location))
-            if isinstance(res, _LoadedStorage):
-                return res.target or to_device(_validate_location(res.location))
+            if isinstance(res, _LoadedStorage):  # the storage handed over is a CPU one, as in torch
+                return res.target or _device_cls("cpu")
             if isinstance(res, (str, _device_cls)):
                 return to_device(res)
             raise RuntimeError("map_location callable must return a storage or None")

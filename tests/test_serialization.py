@@ -270,6 +270,8 @@ def test_map_location_forms(rng):
             jtorch.load(io.BytesIO(gpu))
         _same(jtorch.load(io.BytesIO(gpu), map_location="cpu")["x"], t)
         _same(jtorch.load(io.BytesIO(gpu), map_location={"cuda:0": "cpu"})["x"], t)
+        # the classic idiom: the storage handed to the callable is a CPU one
+        _same(jtorch.load(io.BytesIO(gpu), map_location=lambda storage, loc: storage)["x"], t)
 
 
 class Custom:
