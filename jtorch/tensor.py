@@ -628,11 +628,12 @@ def _traced_device():
 
 
 def _fix_saved_version(node, st):
-    """The in-place op's own node saw the pre-write version of its target; that write is expected."""
+    """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
+    torch's clone of the original self, so later writes to the target cannot corrupt it."""
     if node is None or not hasattr(node, "versions"):
         return
     try:
-        node.versions = [(s, s.version if s is st else v, t) for s, v, t in node.versions]
+        node.versions = [(s, v, t) for s, v, t in node.versions if s is not st]
     except AttributeError:
         pass
 

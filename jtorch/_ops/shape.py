@@ -302,16 +302,24 @@ METHODS["broadcast_to"] = broadcast_to
 
 def _index_strides(shape, strides, index):
     """Strides after basic indexing with a normalized index (ints, slices, None)."""
-    out, d = [], 0
+    out, d = [], 0  # (size, stride) per output dim; None marks a new axis
     for ix in index:
         if ix is None:
-            out.append(0)
+            out.append(None)
         elif isinstance(ix, int):
             d += 1
         else:
-            out.append(strides[d] * (ix[2] if ix[2] is not None else 1))
+            step = ix[2] if ix[2] is not None else 1
+            out.append((len(range(*ix)) if ix[0] is not None else shape[d], strides[d] * step))
             d += 1
-    return tuple(out) + tuple(strides[d:])
+    out += list(zip(shape[d:], strides[d:]))
+    # a new axis gets the stride torch's unsqueeze gives it: size * stride of the next dim
+    res, nxt = [], 1
+    for item in reversed(out):
+        st = nxt if item is None else item[1]
+        res.append(st)
+        nxt = st * (1 if item is None else item[0])
+    return tuple(reversed(res))
 
 
 @defop(method=False, function=False, view=_index_strides, saves=())
