@@ -170,11 +170,14 @@ def _host_view(t, host):
 
 # ------------------------------------------------------------------ jax
 def from_jax(array):
-    """A jtorch Tensor over a jax array (no copy)."""
-    if not isinstance(array, jax.Array):
-        raise TypeError(f"from_jax expects a jax.Array, got {type(array).__name__}")
-    D.from_numpy_dtype(array.dtype)
-    return _T()._wrap(array)
+    """A jtorch Tensor over a jax array (no copy); for a pytree (dict, list, tuple...), the same
+    pytree with every jax array replaced by a Tensor over it."""
+    if isinstance(array, jax.Array):
+        D.from_numpy_dtype(array.dtype)
+        return _T()._wrap(array)
+    if not jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(array)):
+        return from_jax_tree(array)
+    raise TypeError(f"from_jax expects a jax.Array or a pytree of them, got {type(array).__name__}")
 
 
 def to_jax(tree):
@@ -186,7 +189,8 @@ def to_jax(tree):
 
 def from_jax_tree(tree):
     """Replace every jax array in a pytree by a jtorch Tensor over it (no copies)."""
-    return jax.tree_util.tree_map(lambda x: from_jax(x) if isinstance(x, jax.Array) else x, tree)
+    T = _T()
+    return jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree)
 
 
 # ------------------------------------------------------------------ dlpack
