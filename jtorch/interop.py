@@ -18,8 +18,12 @@ The guarantee, for a tensor ``t`` and an ndarray ``a`` that share memory
   creates, and 64-byte aligned C-contiguous arrays given to ``from_numpy``) are read in
   place; any other array given to ``from_numpy`` (unaligned or strided) is re-read
   into the tensor each time jtorch reads it (a copy per read, for these tensors only);
-* as in torch, numpy writes do not bump the tensor's version counter, and a jtorch op
-  still running asynchronously when numpy writes the buffer may see either value.
+* as in torch, numpy writes do not bump the tensor's version counter. Unlike torch, JAX
+  dispatches ops asynchronously: an op dispatched *before* a numpy write and not finished
+  yet may read the new values. Anything that waits for a result (``.item()``, ``print``,
+  ``.numpy()``/``.tolist()`` of it) orders the two. jtorch's own in-place writes are
+  ordered: the buffer is written only after the new value is computed, and XLA's CPU
+  client runs computations in dispatch order, so earlier readers are done by then.
 
 Tensors that never met numpy pay nothing: ``Storage.host`` is None and reads stay a
 plain attribute load. ``np.asarray(t)`` on such a tensor gives a read-only zero-copy
@@ -118,8 +122,9 @@ def from_numpy_shared(a):
                       "want to copy the array to protect its data or make it writable before converting it to "
                       "a tensor. This type of warning will be suppressed for the rest of this program.",
                       UserWarning, stacklevel=3)
-    if a.dtype.byteorder == ">" or (a.dtype.byteorder not in "=|<"):
-        a = a.astype(a.dtype.newbyteorder("="))
+    if not a.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                         "between byte orders is currently not supported.")
     t = _T()._wrap(None)
     _attach_host(t._st, a)
     return t

@@ -107,6 +107,8 @@ def test_numpy_errors_like_torch(rng):
             lib.from_numpy(np.array(["a"], dtype=object))
         with pytest.raises(TypeError):
             lib.from_numpy([1.0, 2.0])
+        with pytest.raises(ValueError, match="byte order"):
+            lib.from_numpy(x.astype(">f4"))
         with pytest.warns(UserWarning, match="not writable"):
             ro = x.copy()
             ro.flags.writeable = False
