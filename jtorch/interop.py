@@ -111,6 +111,9 @@ def _attach_host(st, host):
 def from_numpy_shared(a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    if not a.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                         "between byte orders is currently not supported.")
     D.from_numpy_dtype(a.dtype)
     if any(s < 0 for s in a.strides):
         raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
@@ -122,9 +125,6 @@ def from_numpy_shared(a):
                       "want to copy the array to protect its data or make it writable before converting it to "
                       "a tensor. This type of warning will be suppressed for the rest of this program.",
                       UserWarning, stacklevel=3)
-    if not a.dtype.isnative:
-        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
-                         "between byte orders is currently not supported.")
     t = _T()._wrap(None)
     _attach_host(t._st, a)
     return t
