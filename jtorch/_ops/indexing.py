@@ -71,7 +71,7 @@ def _parse(self, idx):
     ``basic``: normalized tuple for _basic_index, or None when it would be the identity.
     ``adv``: list of (dim of the basic view, index tensor or bool mask), or None."""
     T = _dispatch.Tensor
-    shape = tuple(self.shape)
+    shape = self._value.shape
     items = []
     for ix in _as_tuple(idx):
         if isinstance(ix, (list, tuple, np.ndarray)):
@@ -165,11 +165,25 @@ def _to_index_tensor(ix):
     return T._wrap(jnp.asarray(arr.astype(np.int64) if arr.dtype.kind in "iu" else arr))
 
 
-def _check_bounds(ix, n, d):
-    a = ix._value
+@jax.jit
+def _range_kernel(a):
+    return jnp.stack([jnp.min(a), jnp.max(a)])
+
+
+def index_range(a):
+    """Concrete (min, max) of an index array, or None when unknown (traced) or empty."""
     if _is_tracer(a) or a.size == 0:
+        return None
+    # small indices: numpy on the host buffer is cheapest; large ones: reduce on the device
+    lo, hi = (np.min(h := np.asarray(a)), np.max(h)) if a.size <= 65536 else np.asarray(_range_kernel(a))
+    return int(lo), int(hi)
+
+
+def _check_bounds(ix, n, d):
+    r = index_range(ix._value)
+    if r is None:
         return
-    lo, hi = int(jnp.min(a)), int(jnp.max(a))
+    lo, hi = r
     if lo < -n or hi >= n:
         bad = lo if lo < -n else hi
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")

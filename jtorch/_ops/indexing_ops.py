@@ -15,7 +15,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, METHODS
-from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, scalar_name, set_at
+from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at
 from .shape import _wrap
 
 
@@ -32,10 +32,7 @@ def _as_tensor(x, dtype=None):
 
 def _minmax_of(index):
     """Concrete (min, max) of an index tensor, or None when unknown (traced) or empty."""
-    a = index._value
-    if _is_tracer(a) or a.size == 0:
-        return None
-    return int(jnp.min(a)), int(jnp.max(a))
+    return index_range(index._value)
 
 
 def _check_range(index, size, dim, exc=RuntimeError, prefix="", negative=False):
@@ -508,3 +505,10 @@ def _where_method(self, condition, other):
 
 
 METHODS["where"] = _where_method
+
+
+def _index_put_fn(input, indices, values, accumulate=False):
+    return input.index_put_(indices, values, accumulate)
+
+
+_dispatch.REGISTRY["index_put_"] = _index_put_fn  # torch also exposes the in-place form as a function

@@ -102,6 +102,7 @@ def test_index_put(xs):
     check(lambda m, x, v: x.index_put((m.tensor([0, 3]),), v), x, s, grad=(0, 1))
     check(lambda m, x: x.clone().index_put_((x > 0,), m.tensor(5.0)), x)
     check(lambda m, x, v: x.clone().index_put_((m.tensor(rows), m.tensor(cols)), v, accumulate=True), x, s[0])
+    check(lambda m, x, v: m.index_put_(x.clone(), (m.tensor(rows),), v), x, s[0])
     raises(lambda m, x: x.index_put((m.tensor([5]),), m.tensor(1.0)), x)
     raises(lambda m, x: x.index_put((m.tensor([1]),), m.tensor(1.0, dtype=m.float64)), x)
 
