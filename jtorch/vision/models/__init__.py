@@ -1,1 +1,9 @@
-"""torchvision.models (filled below)."""
+"""torchvision.models for jtorch: same builders, module names and weights enums."""
+from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights, get_weight, list_models  # noqa
+from .alexnet import *  # noqa: F401,F403
+from .densenet import *  # noqa: F401,F403
+from .efficientnet import *  # noqa: F401,F403
+from .mobilenetv2 import *  # noqa: F401,F403
+from .resnet import *  # noqa: F401,F403
+from .squeezenet import *  # noqa: F401,F403
+from .vgg import *  # noqa: F401,F403

@@ -1,0 +1,121 @@
+"""EfficientNet-B0 (MBConv blocks with squeeze-excitation and stochastic depth)."""
+import copy
+import math
+from functools import partial
+
+import jtorch as torch
+import jtorch.nn as nn
+
+from ._api import _make_enum
+from ._layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
+from ._utils import _make_divisible, builder, load_weights, prepare
+
+__all__ = ["EfficientNet", "EfficientNet_B0_Weights", "efficientnet_b0", "MBConvConfig"]
+
+
+class MBConvConfig:
+    def __init__(self, expand_ratio, kernel, stride, input_channels, out_channels, num_layers, width_mult=1.0,
+                 depth_mult=1.0):
+        self.expand_ratio, self.kernel, self.stride = expand_ratio, kernel, stride
+        self.input_channels = self.adjust_channels(input_channels, width_mult)
+        self.out_channels = self.adjust_channels(out_channels, width_mult)
+        self.num_layers = int(math.ceil(num_layers * depth_mult))
+        self.block = MBConv
+
+    @staticmethod
+    def adjust_channels(channels, width_mult, min_value=None):
+        return _make_divisible(channels * width_mult, 8, min_value)
+
+
+class MBConv(nn.Module):
+    def __init__(self, cnf, stochastic_depth_prob, norm_layer, se_layer=SqueezeExcitation):
+        super().__init__()
+        if not 1 <= cnf.stride <= 2:
+            raise ValueError("illegal stride value")
+        self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
+        layers = []
+        act = nn.SiLU
+        expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
+        if expanded != cnf.input_channels:
+            layers.append(Conv2dNormActivation(cnf.input_channels, expanded, kernel_size=1, norm_layer=norm_layer,
+                                               activation_layer=act))
+        layers.append(Conv2dNormActivation(expanded, expanded, kernel_size=cnf.kernel, stride=cnf.stride,
+                                           groups=expanded, norm_layer=norm_layer, activation_layer=act))
+        layers.append(se_layer(expanded, max(1, cnf.input_channels // 4), activation=partial(nn.SiLU, inplace=True)))
+        layers.append(Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer,
+                                           activation_layer=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = cnf.out_channels
+
+    def forward(self, input):
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result) + input
+        return result
+
+
+class EfficientNet(nn.Module):
+    def __init__(self, inverted_residual_setting, dropout, stochastic_depth_prob=0.2, num_classes=1000,
+                 norm_layer=None, last_channel=None):
+        super().__init__()
+        if not inverted_residual_setting:
+            raise ValueError("The inverted_residual_setting should not be empty")
+        norm_layer = norm_layer or nn.BatchNorm2d
+        layers = [Conv2dNormActivation(3, inverted_residual_setting[0].input_channels, kernel_size=3, stride=2,
+                                       norm_layer=norm_layer, activation_layer=nn.SiLU)]
+        total_blocks = sum(c.num_layers for c in inverted_residual_setting)
+        block_id = 0
+        for cnf in inverted_residual_setting:
+            stage = []
+            for _ in range(cnf.num_layers):
+                block_cnf = copy.copy(cnf)
+                if stage:  # later blocks of a stage keep the channels and stride 1
+                    block_cnf.input_channels = block_cnf.out_channels
+                    block_cnf.stride = 1
+                sd_prob = stochastic_depth_prob * float(block_id) / total_blocks
+                stage.append(block_cnf.block(block_cnf, sd_prob, norm_layer))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+        last_in = inverted_residual_setting[-1].out_channels
+        last_out = last_channel if last_channel is not None else 4 * last_in
+        layers.append(Conv2dNormActivation(last_in, last_out, kernel_size=1, norm_layer=norm_layer,
+                                           activation_layer=nn.SiLU))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(last_out, num_classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                r = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -r, r)
+                nn.init.zeros_(m.bias)
+
+    def _forward_impl(self, x):
+        x = torch.flatten(self.avgpool(self.features(x)), 1)
+        return self.classifier(x)
+
+    def forward(self, x):
+        return self._forward_impl(x)
+
+
+def _b0_setting(width_mult=1.0, depth_mult=1.0):
+    conf = partial(MBConvConfig, width_mult=width_mult, depth_mult=depth_mult)
+    return [conf(1, 3, 1, 32, 16, 1), conf(6, 3, 2, 16, 24, 2), conf(6, 5, 2, 24, 40, 2), conf(6, 3, 2, 40, 80, 3),
+            conf(6, 5, 1, 80, 112, 3), conf(6, 5, 2, 112, 192, 4), conf(6, 3, 1, 192, 320, 1)]
+
+
+EfficientNet_B0_Weights = _make_enum("EfficientNet_B0_Weights", __name__)
+
+
+@builder(EfficientNet_B0_Weights)
+def efficientnet_b0(*, weights=None, progress=True, **kwargs):
+    prepare(weights, kwargs)
+    model = EfficientNet(_b0_setting(), kwargs.pop("dropout", 0.2), **kwargs)
+    return load_weights(model, weights, progress)
