@@ -48,3 +48,4 @@ from . import compiler
 from . import nn  # noqa: E402
 from . import optim
 from . import utils
+from . import hub  # noqa: E402
