@@ -1,0 +1,93 @@
+"""The seed's network-components and manual-gradient snippets, verbatim, on jtorch;
+results compared with the same snippets on torch."""
+import contextlib
+import io
+
+import numpy as np
+
+import jtorch
+from tests.helpers import assert_close
+
+# /work/shared/seed/000_c233f3dd23c206ae.txt, "Basic neural network components" (its
+# `import torch.nn as nn` line is the namespace we run it in)
+NETWORK = '''
+class MyNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # Layers
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.fc1 = nn.Linear(100, 50)
+        
+        # Activation functions
+        self.relu = nn.ReLU()
+        self.sigmoid = nn.Sigmoid()
+        self.tanh = nn.Tanh()
+        
+        # Pooling layers
+        self.maxpool = nn.MaxPool2d(2)
+        self.avgpool = nn.AvgPool2d(2)
+        
+        # Normalization
+        self.batchnorm = nn.BatchNorm2d(20)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = self.relu(self.conv1(x))
+        x = self.maxpool(x)
+        x = self.fc1(x)
+        return x
+'''
+
+# "How do you handle gradients manually?" (the clipping and named_parameters part)
+MANUAL_GRADS = '''
+# Gradient clipping
+torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+
+# Access gradients
+for name, param in model.named_parameters():
+    if param.requires_grad:
+        print(name, param.grad)
+'''
+
+
+def _namespace(torch_mod):
+    ns = {"torch": torch_mod, "nn": torch_mod.nn}
+    exec(NETWORK, ns)
+    return ns
+
+
+def test_seed_network_components_and_manual_gradients(rng):
+    import torch
+    tns, jns = _namespace(torch), _namespace(jtorch)
+    tmodel, jmodel = tns["MyNetwork"](), jns["MyNetwork"]()
+    assert repr(jmodel) == repr(tmodel)
+    assert list(jmodel.state_dict()) == list(tmodel.state_dict())
+    jmodel.load_state_dict({k: v.numpy() for k, v in tmodel.state_dict().items()})
+    # fc1 acts on the last dimension: width 204 -> conv 200 -> pool 100
+    x = rng.standard_normal((2, 1, 12, 204)).astype(np.float32)
+    tout, jout = tmodel(torch.from_numpy(x)), jmodel(jtorch.tensor(x))
+    assert tuple(jout.shape) == (2, 20, 4, 50)
+    assert_close(jout, tout, rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(tuple(tout.shape)).astype(np.float32)
+    (tout * torch.from_numpy(g)).sum().backward()
+    (jout * jtorch.tensor(g)).sum().backward()
+    outputs = {}
+    for name, mod, model in (("t", torch, tmodel), ("j", jtorch, jmodel)):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(MANUAL_GRADS, {"torch": mod, "model": model})
+        outputs[name] = buf.getvalue()
+    tparams = dict(tmodel.named_parameters())
+    for name, p in jmodel.named_parameters():
+        if tparams[name].grad is None:
+            assert p.grad is None
+        else:
+            assert_close(p.grad, tparams[name].grad, rtol=1e-4, atol=1e-5)
+    # the printed names (and None grads of unused layers) are the same
+    tlines = [ln.split(" ")[0] for ln in outputs["t"].splitlines() if ln and not ln.startswith(" ")]
+    jlines = [ln.split(" ")[0] for ln in outputs["j"].splitlines() if ln and not ln.startswith(" ")]
+    assert jlines == tlines
+    assert "batchnorm.weight None" in outputs["j"]
+    # every component of the network also runs on its own
+    y = jmodel.tanh(jmodel.sigmoid(jmodel.avgpool(jmodel.batchnorm(jmodel.dropout(jtorch.randn(2, 20, 8, 8))))))
+    assert tuple(y.shape) == (2, 20, 4, 4)
