@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 
 from .. import _dtype as D
+from .. import _dispatch
 from .._dispatch import defop, function, export, REGISTRY
 
 
@@ -22,29 +23,76 @@ def unary(name, f, promote="float", inplace=True, aliases=(), **kw):
     return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
 
 
-def binary(name, f, promote="common", inplace=True, aliases=(), **kw):
+_KIND_NAMES = {"b": "Bool", "i": "Long", "f": "Float"}
+
+
+def _dtype_guard(f, reject, kernel):
+    """f, raising torch's NotImplementedError for dtype kinds it does not implement ('b', 'i', 'f':
+    bool, integer, floating; checked on the promoted inputs at trace time)."""
+    if not reject:
+        return f
+
+    def g(a, b):
+        dt = jnp.result_type(a, b)
+        kind = "b" if dt == jnp.bool_ else "i" if jnp.issubdtype(dt, jnp.integer) else \
+            "f" if jnp.issubdtype(dt, jnp.floating) else "c"
+        if kind in reject:
+            name = {"b": "Bool", "i": "Long" if dt == jnp.int64 else "Int", "f": "Float" if dt == jnp.float32 else
+                    "Double"}[kind]
+            if kernel.startswith("Subtraction"):
+                raise RuntimeError(kernel)
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+        return f(a, b)
+    return g
+
+
+def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None, **kw):
+    """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
+    it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
+    implement (see _dtype_guard)."""
+    g = _dtype_guard(f, reject, kernel or name + "_cpu")
+
     def fn(input, other):
-        return f(input, other)
+        return g(input, other)
     fn.__name__ = name
-    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+    if not tensor_other:
+        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+    op = defop(fn, name="_" + name, promote=promote, function=False, method=False, **kw)
+
+    def wrapper(input, other, *, out=None):
+        if not isinstance(other, _dispatch.Tensor):
+            raise TypeError(f"{name}(): argument '{tensor_other}' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
+        return op(input, other) if out is None else op(input, other, out=out)
+    wrapper.__name__ = name
+    return export(wrapper, name, inplace=inplace, aliases=aliases)
 
 
 # ---- arithmetic
-@defop(promote="common", inplace=True, dynamic=("alpha",), saves=())
+def _check_alpha(input, alpha):
+    if alpha is not None and not jnp.issubdtype(input.dtype, jnp.inexact) and \
+            jnp.issubdtype(jnp.result_type(alpha), jnp.inexact):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
+@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=())
 def add(input, other, alpha=None):
     # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
+    _check_alpha(input, alpha)
     return input + other if alpha is None else input + other * jnp.asarray(alpha, input.dtype)
 
 
-@defop(promote="common", inplace=True, dynamic=("alpha",), saves=(), aliases=("subtract",))
+@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
+       aliases=("subtract",))
 def sub(input, other, alpha=None):
+    _check_alpha(input, alpha)
     if input.dtype == jnp.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
     return input - other if alpha is None else input - other * jnp.asarray(alpha, input.dtype)
 
 
-@function(inplace=True)
+@function(method=False)
 def rsub(input, other, alpha=None):
     return sub(other, input, alpha=alpha)
 
@@ -58,7 +106,8 @@ mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_oper
 _true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
-_floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True)
+_floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
+                    kernel="div_floor_cpu")
 
 
 def _int_trunc_div(a, b):
@@ -85,9 +134,63 @@ def true_divide(input, other):
 REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b))
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b))
-pow_ = binary("pow", lambda a, b: jnp.power(a, b), aliases=("float_power_",))
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b")
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b")
+def _pow(a, b):
+    if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
+        # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
+        neg = b < 0
+        r = jnp.power(a, jnp.where(neg, 0, b))
+        alt = jnp.where(a == 1, 1, jnp.where(a == -1, jnp.where(b % 2 == 0, 1, -1), 0)).astype(r.dtype)
+        return jnp.where(neg, alt, r)
+    return jnp.power(a, b)
+
+
+@jax.custom_jvp
+def _fpow(a, b):
+    return jnp.power(a, b)
+
+
+@_fpow.defjvp
+def _fpow_jvp(p, t):
+    # torch's conventions: d/da is 0 where the exponent is 0; d/db is 0 where a == 0 and b >= 0
+    a, b = p
+    da, db = t
+    r = jnp.power(a, b)
+    ga = jnp.where(b == 0, 0, b * jnp.power(a, b - 1))
+    gb = jnp.where((a == 0) & (jnp.real(b) >= 0), 0, r * jnp.log(jnp.where(a == 0, 1, a)))
+    return r, ga * da + gb * db
+
+
+def _pow_any(a, b):
+    return _fpow(a, b) if jnp.issubdtype(jnp.result_type(a, b), jnp.inexact) else _pow(a, b)
+
+
+_pow_op = binary("_pow", _pow_any, reject="b", kernel="pow", inplace=False, method=False)
+
+
+@function(inplace=True)
+def pow(input, exponent):
+    if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \
+            isinstance(input, _dispatch.Tensor) and not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _pow_op(input, exponent)
+
+
+pow_ = pow
+
+
+def _float_power_inplace(self, exponent):
+    want = D.complex128 if self.dtype.is_complex or (isinstance(exponent, _dispatch.Tensor) and
+                                                      exponent.dtype.is_complex) else D.float64
+    if self.dtype is not want:
+        raise RuntimeError(f"the base given to float_power_ has dtype {_TYPE_NAME.get(self.dtype._name)} but the "
+                           f"operation's result requires dtype {_TYPE_NAME.get(want._name)}")
+    return self._inplace(float_power, (exponent,), {})
+
+
+_TYPE_NAME = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+              "int64": "Long", "int32": "Int", "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16"}
 def _reject(f, msg, kinds=(jnp.bool_,)):
     """f, raising torch's error for input dtypes torch does not implement (checked at trace time)."""
     def g(x):
@@ -126,8 +229,13 @@ sign = unary("sign", _sign, promote=None)
 sgn = unary("sgn", _sign, promote=None)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
-float_power = binary("float_power", lambda a, b: jnp.power(a.astype(jnp.complex128 if jnp.iscomplexobj(a) else jnp.float64),
-                                                          b), inplace=False, promote=None)
+def _float_power(a, b):
+    dt = jnp.complex128 if jnp.iscomplexobj(a) or jnp.iscomplexobj(b) else jnp.float64
+    return _fpow(jnp.asarray(a).astype(dt), jnp.asarray(b).astype(dt))
+
+
+float_power = binary("float_power", _float_power, inplace=False, promote=None)
+export(_float_power_inplace, "float_power_", function=False)
 
 # ---- exp / log / powers
 exp = unary("exp", jnp.exp)
@@ -139,8 +247,8 @@ log10 = unary("log10", jnp.log10)
 log1p = unary("log1p", jnp.log1p)
 sqrt = unary("sqrt", jnp.sqrt)
 rsqrt = unary("rsqrt", jax.lax.rsqrt)
-logaddexp = binary("logaddexp", jnp.logaddexp, promote="float", inplace=False)
-logaddexp2 = binary("logaddexp2", jnp.logaddexp2, promote="float", inplace=False)
+logaddexp = binary("logaddexp", jnp.logaddexp, inplace=False, tensor_other="other", reject="bi")
+logaddexp2 = binary("logaddexp2", jnp.logaddexp2, inplace=False, tensor_other="other", reject="bi")
 
 # ---- trig / hyperbolic
 sin = unary("sin", jnp.sin)
@@ -155,8 +263,8 @@ tanh = unary("tanh", jnp.tanh)
 asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 atanh = unary("atanh", jnp.arctanh, aliases=("arctanh",))
-atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",))
-hypot = binary("hypot", jnp.hypot, promote="float")
+atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other")
+hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bi")
 deg2rad = unary("deg2rad", jnp.deg2rad)
 rad2deg = unary("rad2deg", jnp.rad2deg)
 sinc = unary("sinc", jnp.sinc)
@@ -279,8 +387,15 @@ def addcmul(input, tensor1, tensor2, value=1):
     return input + value * tensor1 * tensor2
 
 
-@defop(promote="float", inplace=True, dynamic=("value",))
+@defop(promote="common", inplace=True, dynamic=("value",))
 def addcdiv(input, tensor1, tensor2, value=1):
+    if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                           "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                           "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+                           "tensor2), for all dtypes.")
     return input + value * tensor1 / tensor2
 
 
@@ -290,15 +405,27 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 
 copysign = binary("copysign", jnp.copysign, promote="float")
-nextafter = binary("nextafter", jnp.nextafter)
-maximum = binary("maximum", jnp.maximum, inplace=False)
-minimum = binary("minimum", jnp.minimum, inplace=False)
-fmax = binary("fmax", jnp.fmax, inplace=False)
-fmin = binary("fmin", jnp.fmin, inplace=False)
-heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astype(a.dtype)))
-gcd = binary("gcd", jnp.gcd)
-lcm = binary("lcm", jnp.lcm)
-ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float")
+# torch's gradient: 1 for input, 0 for other (the step itself is constant)
+_sg = jax.lax.stop_gradient
+nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
+                   tensor_other="other", reject="bi")
+maximum = binary("maximum", jnp.maximum, inplace=False, tensor_other="other")
+minimum = binary("minimum", jnp.minimum, inplace=False, tensor_other="other")
+# torch: at ties (and where other is NaN) the gradient goes to input
+fmax = binary("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
+fmin = binary("fmin", lambda a, b: jnp.where((a <= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
+_heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astype(a.dtype)), tensor_other="values",
+                    differentiable=False)
+
+
+@function(inplace=True)
+def heaviside(input, values):
+    if isinstance(values, _dispatch.Tensor) and values.dtype is not input.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return _heaviside(input, values)
+gcd = binary("gcd", jnp.gcd, tensor_other="other", reject="bf", differentiable=False)
+lcm = binary("lcm", jnp.lcm, tensor_other="other", reject="bf", differentiable=False)
+ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_other="other")
 
 
 # ---- comparisons (bool results; computed in the promoted dtype)
@@ -322,16 +449,26 @@ isreal = unary("isreal", jnp.isreal, promote=None, inplace=False, differentiable
 signbit = unary("signbit", jnp.signbit, promote=None, inplace=False, differentiable=False)
 
 
-@defop(promote="common", differentiable=False)
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+@defop(promote="common", differentiable=False, function=False, method=False)
+def _isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return jnp.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+@function
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if not isinstance(other, _dispatch.Tensor):
+        raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    if input.dtype is not other.dtype:
+        from .linalg_ops import _type_name
+        raise RuntimeError(f"{_type_name(input)} did not match {_type_name(other)}")
+    return _isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 # ---- logical / bitwise
 logical_not = unary("logical_not", jnp.logical_not, promote=None, differentiable=False)
-logical_and = binary("logical_and", jnp.logical_and, promote=None, differentiable=False)
-logical_or = binary("logical_or", jnp.logical_or, promote=None, differentiable=False)
-logical_xor = binary("logical_xor", jnp.logical_xor, promote=None, differentiable=False)
+logical_and = binary("logical_and", jnp.logical_and, promote=None, differentiable=False, tensor_other="other")
+logical_or = binary("logical_or", jnp.logical_or, promote=None, differentiable=False, tensor_other="other")
+logical_xor = binary("logical_xor", jnp.logical_xor, promote=None, differentiable=False, tensor_other="other")
 
 
 def _int_only(name, f):
@@ -347,8 +484,10 @@ bitwise_not = unary("bitwise_not", _int_only("bitwise_not", jnp.invert), promote
 bitwise_and = binary("bitwise_and", _int_only("bitwise_and", jnp.bitwise_and), differentiable=False)
 bitwise_or = binary("bitwise_or", _int_only("bitwise_or", jnp.bitwise_or), differentiable=False)
 bitwise_xor = binary("bitwise_xor", _int_only("bitwise_xor", jnp.bitwise_xor), differentiable=False)
-bitwise_left_shift = binary("bitwise_left_shift", jnp.left_shift, differentiable=False)
-bitwise_right_shift = binary("bitwise_right_shift", jnp.right_shift, differentiable=False)
+bitwise_left_shift = binary("bitwise_left_shift", jnp.left_shift, differentiable=False, reject="bf",
+                            kernel="lshift_cpu")
+bitwise_right_shift = binary("bitwise_right_shift", jnp.right_shift, differentiable=False, reject="bf",
+                             kernel="rshift_cpu")
 
 
 # ---- complex
