@@ -158,8 +158,9 @@ def _source(coord, size, padding_mode, align_corners):
     return c
 
 
-def _gather(x, coords, sizes):
-    """x (N, C, *S); coords: list of int (N, *O) per spatial dim -> (N, C, *O) with zeros outside."""
+def _gather_taps(x, coords, sizes, weights):
+    """x (N, C, *S); coords: per spatial dim an int array (T, N, *O) of T taps; weights (T, N, *O).
+    Returns sum_t weights[t] * x[coords[t]] (zero outside the input): one gather for all taps."""
     n, c = x.shape[:2]
     valid = None
     flat = None
@@ -168,10 +169,21 @@ def _gather(x, coords, sizes):
         valid = ok if valid is None else valid & ok
         cc = jnp.clip(ci, 0, s - 1)
         flat = cc if flat is None else flat * s + cc
-    out_shape = flat.shape[1:]
-    vals = jnp.take_along_axis(x.reshape(n, c, -1), flat.reshape(n, 1, -1), axis=2)
-    vals = vals.reshape((n, c) + out_shape)
-    return jnp.where(valid[:, None], vals, 0)
+    t = flat.shape[0]
+    out_shape = flat.shape[2:]
+    idx = jnp.moveaxis(flat, 0, 1).reshape(n, 1, -1)                 # (N, 1, T*Q)
+    vals = jnp.take_along_axis(x.reshape(n, c, -1), idx, axis=2).reshape((n, c, t) + out_shape)
+    w = jnp.moveaxis(jnp.where(valid, weights, 0).astype(x.dtype), 0, 1)[:, None]   # (N, 1, T, *O)
+    return (vals * w).sum(2)
+
+
+def _cubic_coeffs(t, a=-0.75):
+    def c1(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def c2(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)]
 
 
 @defop(method=False, function=False, promote=None)
@@ -179,48 +191,42 @@ def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corne
     nsp = input.ndim - 2
     sizes = input.shape[2:]
     # grid's last dim is (x, y[, z]): x indexes the last spatial dim
-    coords = [_source(grid[..., nsp - 1 - d], sizes[d], padding_mode, align_corners) for d in range(nsp)]
+    g = [grid[..., nsp - 1 - d] for d in range(nsp)]
     if mode == "nearest":
-        return _gather(input, [jnp.round(c).astype(jnp.int32) for c in coords], sizes)
+        coords = [jnp.round(_source(gd, sizes[d], padding_mode, align_corners)).astype(jnp.int32)[None]
+                  for d, gd in enumerate(g)]
+        return _gather_taps(input, coords, sizes, jnp.ones_like(coords[0], dtype=input.dtype))
     if mode == "bicubic":
-        # bicubic works on unclipped coordinates; padding applies per tap
-        raw = [(grid[..., nsp - 1 - d] + 1) / 2 * (sizes[d] - 1) if align_corners else
-               ((grid[..., nsp - 1 - d] + 1) * sizes[d] - 1) / 2 for d in range(nsp)]
+        # bicubic weights come from unclipped coordinates; padding applies to each tap's index
+        raw = [(gd + 1) / 2 * (sizes[d] - 1) if align_corners else ((gd + 1) * sizes[d] - 1) / 2
+               for d, gd in enumerate(g)]
         base = [jnp.floor(r) for r in raw]
-        ts = [r - b for r, b in zip(raw, base)]
-
-        def coeffs(t, a=-0.75):
-            def c1(x):
-                return ((a + 2) * x - (a + 3)) * x * x + 1
-
-            def c2(x):
-                return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-            return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)]
-
-        wy, wx = coeffs(ts[0]), coeffs(ts[1])
-        out = 0
-        for i in range(4):
-            for j in range(4):
-                cy = base[0] - 1 + i
-                cx = base[1] - 1 + j
-                if padding_mode != "zeros":
-                    cy = jax.lax.stop_gradient(_pad_tap(cy, sizes[0], padding_mode, align_corners))
-                    cx = jax.lax.stop_gradient(_pad_tap(cx, sizes[1], padding_mode, align_corners))
-                v = _gather(input, [cy.astype(jnp.int32), cx.astype(jnp.int32)], sizes)
-                out = out + v * (wy[i] * wx[j])[:, None]
-        return out
+        wy, wx = (_cubic_coeffs(r - b) for r, b in zip(raw, base))
+        taps = []
+        for d in range(2):
+            t = jax.lax.stop_gradient(base[d])[None] + jnp.arange(-1, 3, dtype=base[d].dtype).reshape(
+                (4,) + (1,) * base[d].ndim)
+            if padding_mode != "zeros":
+                t = _pad_tap(t, sizes[d], padding_mode, align_corners)
+            taps.append(t.astype(jnp.int32))
+        cy = jnp.repeat(taps[0], 4, axis=0)      # tap (i, j) -> row i, column j
+        cx = jnp.tile(taps[1], (4,) + (1,) * (taps[1].ndim - 1))
+        ws = jnp.stack([wy[i] * wx[j] for i in range(4) for j in range(4)])
+        return _gather_taps(input, [cy, cx], sizes, ws)
     # bilinear / trilinear: 2**nsp corners
+    coords = [_source(gd, sizes[d], padding_mode, align_corners) for d, gd in enumerate(g)]
     lo = [jnp.floor(c) for c in coords]
     frac = [c - f for c, f in zip(coords, lo)]
-    out = 0
+    idx = [[] for _ in range(nsp)]
+    ws = []
     for corner in range(2 ** nsp):
-        idx, w = [], 1
+        w = 1
         for d in range(nsp):
             hi = (corner >> (nsp - 1 - d)) & 1
-            idx.append((lo[d] + hi).astype(jnp.int32))
+            idx[d].append((lo[d] + hi).astype(jnp.int32))
             w = w * (frac[d] if hi else 1 - frac[d])
-        out = out + _gather(input, idx, sizes) * w[:, None]
-    return out
+        ws.append(w)
+    return _gather_taps(input, [jnp.stack(i) for i in idx], sizes, jnp.stack(ws))
 
 
 def _pad_tap(c, size, padding_mode, align_corners):

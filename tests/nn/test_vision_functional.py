@@ -75,9 +75,10 @@ def test_interpolate_errors():
 def test_grid_sample(rng, mode, padding_mode):
     x = rng.standard_normal((2, 3, 5, 7)).astype(np.float32)
     g = (rng.random((2, 4, 6, 2)) * 2.4 - 1.2).astype(np.float32)
-    for ac in (False, True):
-        check("grid_sample", [x, g], grad_count=1 if mode == "nearest" else 2, mode=mode, padding_mode=padding_mode,
-              align_corners=ac, tol=dict(rtol=1e-4, atol=1e-4))
+    # align_corners alternates over the (mode, padding_mode) grid to keep compile time down
+    ac = (len(mode) + len(padding_mode)) % 2 == 0
+    check("grid_sample", [x, g], grad_count=1 if mode == "nearest" else 2, mode=mode, padding_mode=padding_mode,
+          align_corners=ac, tol=dict(rtol=1e-4, atol=1e-4))
 
 
 def test_grid_sample_3d_and_errors(rng):
