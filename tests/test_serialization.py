@@ -368,3 +368,61 @@ def test_plain_pickle_of_tensors(rng):
     back = pickle.loads(pickle.dumps({"j": j}))["j"]
     assert back.requires_grad and back.dtype == jtorch.bfloat16
     assert _bits(back.detach()) == _bits(t)
+
+
+# ---------------------------------------------------------------------------- safetensors
+ST_DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+
+
+def test_safetensors_matches_reference_both_ways(tmp_path, rng):
+    import safetensors.torch as ref
+    from jtorch.utils import safetensors as st
+    pairs = {f"{d}_{i}": _pair(rng, d, s) for d in ST_DTYPES for i, s in enumerate([(2, 3), (), (0, 4)])}
+    tdict = {k: t for k, (t, _) in pairs.items()}
+    jdict = {k: j for k, (_, j) in pairs.items()}
+    meta = {"format": "pt", "note": "x"}
+    # byte for byte the reference's file (its metadata order is a hash map's, so compare that without)
+    assert st.save(jdict) == ref.save(tdict)
+    data = st.save(jdict, metadata=meta)
+    back = ref.load(data)
+    for k, t in tdict.items():
+        assert back[k].dtype == t.dtype and _bits(back[k]) == _bits(t), k
+    path = tmp_path / "w.safetensors"
+    ref.save_file(tdict, str(path), metadata=meta)
+    got = st.load_file(path)
+    assert sorted(got) == sorted(tdict)
+    for k, t in tdict.items():
+        _same(got[k], t)
+    st.save_file(jdict, tmp_path / "j.safetensors")
+    assert (tmp_path / "j.safetensors").read_bytes() == st.save(jdict)
+    with st.safe_open(path, framework="pt") as f:
+        assert f.metadata() == meta and f.keys() == sorted(tdict)
+        _same(f.get_tensor("float32_0"), tdict["float32_0"])
+    for k, t in st.load(data).items():
+        _same(t, tdict[k])
+
+
+def test_safetensors_errors(rng):
+    import safetensors
+    from jtorch.utils import safetensors as st
+    x = jtorch.tensor(rng.standard_normal((3, 4)).astype(np.float32))
+    with pytest.raises(RuntimeError, match="share memory"):
+        st.save({"a": x, "b": x[1]})
+    with pytest.raises(ValueError, match="non contiguous"):
+        st.save({"a": x.t()})
+    good = st.save({"a": x})
+    (n,) = struct.unpack("<Q", good[:8])
+    bad = {
+        "truncated_data": good[:-4],
+        "extra_data": good + b"\0\0\0\0",
+        "header_too_long": struct.pack("<Q", len(good)) + good[8:],
+        "bad_json": good[:8] + b"[" + good[9:],
+        "wrong_size": good.replace(b"[3,4]", b"[4,4]"),
+        "too_short": good[:5],
+    }
+    for name, data in bad.items():
+        with pytest.raises(st.SafetensorError):
+            st.load(data)
+        with pytest.raises(safetensors.SafetensorError):  # the reference refuses them too
+            import safetensors.torch as ref
+            ref.load(data)

@@ -6,7 +6,7 @@ Layout: an 8-byte little-endian header length N, N bytes of JSON
 back to back in the order of their offsets. Loading checks the header against the data
 (offsets contiguous and in bounds, sizes matching shapes) so a malformed file raises instead
 of producing wrong tensors. Written to be byte-compatible with the reference implementation
-(tensors ordered by dtype alignment, then name).
+(tensors ordered by its dtype ranking, then name).
 """
 import json
 import math
@@ -26,6 +26,9 @@ _CODES = {
     torch.complex64: "C64",
 }
 _DTYPES = {v: k for k, v in _CODES.items()}
+# the reference writer orders tensors by its dtype enum (descending), then by name
+_RANK = {c: i for i, c in enumerate(["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "C64",
+                                     "F64", "I64", "U64"])}
 _MAX_HEADER = 100_000_000
 
 
@@ -68,13 +71,14 @@ def save(tensors, metadata=None):
         if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                      for k, v in metadata.items()):
             raise ValueError("metadata must be a dict of str to str")
-    order = sorted(tensors.items(), key=lambda kv: (-kv[1].dtype.itemsize, kv[0]))
+    for name, t in tensors.items():
+        if t.dtype not in _CODES:
+            raise ValueError(f"dtype {t.dtype} is not supported by safetensors")
+    order = sorted(tensors.items(), key=lambda kv: (-_RANK[_CODES[kv[1].dtype]], kv[0]))
     header, chunks, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = dict(metadata)
     for name, t in order:
-        if t.dtype not in _CODES:
-            raise ValueError(f"dtype {t.dtype} is not supported by safetensors")
         data = _as_array(t).tobytes()
         header[name] = {"dtype": _CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
