@@ -86,6 +86,7 @@ _INDEX_CHAINS = {}
 def _layout(t):
     """(root array, storage offset, strides) of tensor ``t`` over its storage's root array,
     in elements; None when the view's elements do not form a strided pattern."""
+    t._value  # brings a numpy-shared storage up to date
     st = t._st
     root = st.array
     if not t._vfn:
