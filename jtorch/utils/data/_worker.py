@@ -21,6 +21,8 @@ import numpy as np
 
 import jtorch as torch
 
+from . import _collate
+
 # how often a blocked worker / main process wakes up to check that its peer is alive
 STATUS_CHECK_INTERVAL = 5.0
 
@@ -128,6 +130,11 @@ class _MapFetcher:
         self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
 
     def fetch(self, index):
+        if self.auto_collation and self.collate_fn is _collate.default_collate:
+            fast = getattr(self.dataset, "_default_collated", None)  # TensorDataset and its Subsets
+            batch = fast(index) if fast is not None else None
+            if batch is not None:
+                return batch
         if self.auto_collation:
             getitems = getattr(self.dataset, "__getitems__", None)
             data = getitems(index) if getitems else [self.dataset[i] for i in index]

@@ -4,6 +4,8 @@ import itertools
 import math
 import warnings
 
+import numpy as np
+
 import jtorch as torch
 
 
@@ -40,6 +42,22 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
+
+    def __getitems__(self, indices):
+        # the DataLoader's batched fetch: one gather per tensor (compiled once per batch size)
+        # and rows handed out as fresh host-built tensors, instead of one ``t[i]`` (an op, and a
+        # compile per distinct index) per sample
+        if any(t.requires_grad for t in self.tensors):
+            return [self[i] for i in indices]
+        idx = torch.tensor(list(indices), dtype=torch.int64)
+        columns = [t[idx].numpy() for t in self.tensors]
+        return [tuple(torch.tensor(c[k]) for c in columns) for k in range(len(idx))]
+
+    def _default_collated(self, indices):
+        """What ``default_collate([self[i] for i in indices])`` gives, as one gather per tensor
+        (the DataLoader's fast path: no per-sample ops)."""
+        idx = torch.tensor(list(indices), dtype=torch.int64)
+        return [t[idx] for t in self.tensors]
 
     def __len__(self):
         return self.tensors[0].size(0)
@@ -144,6 +162,12 @@ class Subset(Dataset):
         if callable(getattr(self.dataset, "__getitems__", None)):
             return self.dataset.__getitems__([self.indices[i] for i in indices])
         return [self.dataset[self.indices[i]] for i in indices]
+
+    def _default_collated(self, indices):
+        inner = getattr(self.dataset, "_default_collated", None)
+        if inner is None or type(self).__getitem__ is not Subset.__getitem__:
+            return None
+        return inner([self.indices[i] for i in indices])
 
     def __len__(self):
         return len(self.indices)
