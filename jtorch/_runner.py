@@ -66,7 +66,8 @@ def install_as_torch():
     """Make ``import torch`` / ``torch.*`` / ``torchvision`` resolve to jtorch in this process."""
     for name in ALIASES:
         mod = sys.modules.get(name)
-        if mod is not None and not getattr(mod, "__name__", "").startswith("jtorch"):
+        if mod is not None and not getattr(mod, "__name__", "").startswith("jtorch") \
+                and not getattr(mod, "__jtorch_shim__", False):
             raise RuntimeError(f"the real '{name}' is already imported in this process; call "
                                "jtorch.install_as_torch() before anything imports it")
     if _FINDER not in sys.meta_path:
@@ -102,6 +103,19 @@ def _print_user_traceback(exc):
     sys.stderr.flush()
 
 
+def _alias_children():
+    """Child Python processes (spawned DataLoader workers, subprocesses) alias torch too: the shim
+    folder holding stand-in ``torch``/``torchvision`` packages goes first on their PYTHONPATH."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths = [os.path.join(here, "_shim"), os.path.dirname(here)]
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([old] if old else []))
+    # spawned multiprocessing children take the parent's sys.path, not PYTHONPATH; in this process
+    # the alias finder comes before any path entry, so the shim is never used here
+    if paths[0] not in sys.path:
+        sys.path.insert(0, paths[0])
+
+
 def run_script(path, args=(), module=False):
     """Run a script file (or ``-m`` module) on jtorch as ``__main__``; returns the exit status."""
     install_as_torch()
@@ -115,6 +129,7 @@ def run_script(path, args=(), module=False):
             return 2
         sys.argv = [path] + list(args)
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    _alias_children()
     try:
         if module:
             runpy.run_module(path, run_name="__main__", alter_sys=True)

@@ -351,3 +351,27 @@ def test_install_as_torch_and_cli(tmp_path):
     import torch  # noqa: F401
     with pytest.raises(RuntimeError, match="already imported"):
         jtorch.install_as_torch()
+
+
+def test_spawned_workers_alias_torch_too(tmp_path):
+    # DataLoader workers are spawned interpreters that re-import the script: their `import torch`
+    # must be jtorch as well (a real torch tensor reaching jtorch's collate would fail)
+    script = tmp_path / "workers.py"
+    script.write_text(textwrap.dedent('''
+        import torch
+        from torch.utils.data import Dataset, DataLoader
+
+        class Squares(Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return torch.tensor([i * i], dtype=torch.float32)
+
+        if __name__ == "__main__":
+            batches = list(DataLoader(Squares(), batch_size=2, num_workers=1))
+            print([b.tolist() for b in batches], type(batches[0]).__name__)
+    '''))
+    got = _run(["-m", "jtorch", "run", str(script)], cwd=tmp_path).stdout
+    want = _run([str(script)], cwd=tmp_path).stdout
+    assert got == want == "[[[0.0], [1.0]], [[4.0], [9.0]]] Tensor\n"
