@@ -7,7 +7,9 @@ the very same module object, so ``torch.nn.Module is jtorch.nn.Module``. A torch
 jtorch does not have raises ModuleNotFoundError naming it (never falls through to a real
 torch installation). ``run_script`` then runs a file the way ``python script.py`` would:
 ``__name__ == "__main__"``, ``sys.argv``, the script's folder on ``sys.path``, and a
-traceback that starts at the script's own frames.
+traceback that starts at the script's own frames. Child interpreters (spawned DataLoader
+workers, ``subprocess`` calls to python) get ``jtorch/_shim`` first on their path, whose
+stand-in ``torch``/``torchvision`` packages install the same aliasing there.
 """
 import importlib
 import importlib.abc
