@@ -190,7 +190,16 @@ def log_softmax(input, dim, dtype=None):
     return _log_softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
 
 
+# ---------------------------------------------------------------- linear
+@defop(promote=None, method=False, function=False)
+def _linear(input, weight, bias):
+    # one op for x @ W^T + b (one dispatch in eager mode); full float32 precision like torch
+    out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST)
+    return out if bias is None else out + bias
+
+
 # ---------------------------------------------------------------- convolution
+# (default precision: torch also lets cuDNN convolutions use TF32 by default)
 def _spatial(n):
     return "DHW"[3 - n:]
 

@@ -1,5 +1,6 @@
 """Linear maps (torch.nn.functional.linear / bilinear)."""
 import jtorch as torch
+from jtorch._ops import nn_ops as _k
 
 __all__ = ["linear", "bilinear"]
 
@@ -13,10 +14,10 @@ def linear(input, weight, bias=None):
     if input.dtype != weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_name(input.dtype)} and "
                            f"{_name(weight.dtype)}")
-    out = torch.matmul(input, weight.t()) if weight.ndim == 2 else torch.matmul(input, weight)
-    if bias is not None:
-        out = out + bias
-    return out
+    if weight.ndim == 2 and input.ndim >= 1:
+        return _k._linear(input, weight, bias)
+    out = torch.matmul(input, weight.t() if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
 
 
 def _name(dt):
