@@ -84,7 +84,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
             if tuple(t.shape) != ref:
                 raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
                                    f"and {list(t.shape)} at entry {i}")
-        return torch.from_numpy(np.stack([t.detach().numpy() for t in batch]))
+        return torch.tensor(np.stack([np.asarray(t.detach()) for t in batch]))
     return torch.stack(batch, 0)
 
 

@@ -88,14 +88,14 @@ class ExceptionWrapper:
 # ---------------------------------------------------------------- pickling tensors as numpy
 
 def _rebuild_tensor(array, requires_grad):
-    t = torch.from_numpy(array)
+    t = torch.tensor(array)  # a plain copy: a non-aliased from_numpy buffer is re-read on every use
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
 def _reduce_tensor(t):
-    return _rebuild_tensor, (np.ascontiguousarray(t.detach().numpy()), bool(t.requires_grad))
+    return _rebuild_tensor, (np.ascontiguousarray(np.asarray(t.detach())), bool(t.requires_grad))
 
 
 ForkingPickler.register(torch.Tensor, _reduce_tensor)

@@ -50,7 +50,7 @@ class TensorDataset(Dataset):
         if any(t.requires_grad for t in self.tensors):
             return [self[i] for i in indices]
         idx = torch.tensor(list(indices), dtype=torch.int64)
-        columns = [t[idx].numpy() for t in self.tensors]
+        columns = [np.asarray(t[idx]) for t in self.tensors]
         return [tuple(torch.tensor(c[k]) for c in columns) for k in range(len(idx))]
 
     def _default_collated(self, indices):

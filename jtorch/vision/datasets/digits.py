@@ -32,8 +32,8 @@ class Digits(ArrayCache, VisionDataset):
         cut = int(round(split * len(labels)))
         keep = order[:cut] if train else order[cut:]
         scaled = (images[keep].astype(np.uint16) * 255 + 8) // 16  # 0..16 -> 0..255, rounded
-        self.data = torch.from_numpy(scaled.astype(np.uint8))
-        self.targets = torch.from_numpy(labels[keep])
+        self.data = torch.tensor(scaled.astype(np.uint8))
+        self.targets = torch.tensor(labels[keep])
 
     @property
     def class_to_idx(self):

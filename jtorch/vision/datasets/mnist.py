@@ -43,19 +43,19 @@ def read_idx(path):
 def read_image_file(path):
     x = read_idx(path)
     if x.dtype != np.uint8:
-        raise TypeError(f"x should be of dtype torch.uint8 instead of {torch.from_numpy(x[:0]).dtype}")
+        raise TypeError(f"x should be of dtype torch.uint8 instead of {torch.tensor(x[:0]).dtype}")
     if x.ndim != 3:
         raise ValueError(f"x should have 3 dimension instead of {x.ndim}")
-    return torch.from_numpy(x.copy())
+    return torch.tensor(x)
 
 
 def read_label_file(path):
     x = read_idx(path)
     if x.dtype != np.uint8:
-        raise TypeError(f"x should be of dtype torch.uint8 instead of {torch.from_numpy(x[:0]).dtype}")
+        raise TypeError(f"x should be of dtype torch.uint8 instead of {torch.tensor(x[:0]).dtype}")
     if x.ndim != 1:
         raise ValueError(f"x should have 1 dimension instead of {x.ndim}")
-    return torch.from_numpy(x.astype(np.int64))
+    return torch.tensor(x.astype(np.int64))
 
 
 def _exists(path):
