@@ -254,7 +254,7 @@ def apply(op, dyn, statics):
         raise _translate_error(op, e, dyn) from None
     needs_grad = needs_grad and grad_on and op.differentiable
     if op.view is not None:
-        return _make_view(op, statics, dyn[0], out, needs_grad)
+        return _make_view(op, statics, dyn, arrays, out, needs_grad)
     res = _wrap_outputs(op, out)
     if needs_grad:
         from .autograd.graph import record
@@ -290,19 +290,21 @@ def _wrap_outputs(op, out):
     return wrap(out)
 
 
-def _make_view(op, statics, src, out, needs_grad):
+def _make_view(op, statics, dyn, arrays, out, needs_grad):
+    src = dyn[0]
+    link = (op, statics, tuple(dyn[1:]))  # extra dynamic args of view ops are Python numbers
     t = Tensor._wrap(out)
     t._st = src._st
-    t._vfn = src._vfn + ((op, statics),)
+    t._vfn = src._vfn + (link,)
     t._valver = src._st.version
     base = src._base if src._base is not None else src
     t._base = base
-    t._avfn = (src._avfn if src._base is not None else ()) + ((op, statics),)
+    t._avfn = (src._avfn if src._base is not None else ()) + (link,)
     t._strides = op.view(tuple(src.shape), src.stride(), *statics)
     t._gver_seen = base._gver
     if needs_grad:
         from .autograd.graph import record
-        record(op, statics, None, [src], [src._value], t)
+        record(op, statics, None, dyn, arrays, t)
     return t
 
 
@@ -319,21 +321,42 @@ def _write_out(out, res):
 
 
 # ---------------------------------------------------------------- views
+# A view chain is a tuple of links (op, statics, dyn): dyn holds the op's extra dynamic
+# arguments (offsets), passed to the compiled chain as traced values, so the cache is keyed
+# by the structure only.
+def chain_structure(vfn):
+    return tuple((op, statics) for op, statics, _ in vfn)
+
+
+def chain_args(vfn):
+    return tuple(d for _, _, d in vfn)
+
+
+def apply_chain(x, structure, args):
+    """Apply a view chain to array ``x`` (inside a trace)."""
+    for (op, statics), d in zip(structure, args):
+        x = op.pure(statics, None)(x, *d)
+    return x
+
+
 _CHAINS = {}
 
 
 def chain_fn(vfn):
-    """jitted root-array -> view-array function for a view chain."""
-    f = _CHAINS.get(vfn)
+    """root array -> view array for a view chain (a jitted call)."""
+    key = chain_structure(vfn)
+    f = _CHAINS.get(key)
     if f is None:
-        fns = [op.pure(statics, None) for op, statics in vfn]
+        f = _CHAINS[key] = jax.jit(lambda a, args: apply_chain(a, key, args))
+    args = chain_args(vfn)
+    return lambda a: f(a, args)
 
-        def run(a):
-            for g in fns:
-                a = g(a)
-            return a
-        f = _CHAINS[vfn] = jax.jit(run)
-    return f
+
+def scatter_into(root, new, structure, args):
+    """``root`` with the elements a view chain selects replaced by ``new`` (inside a trace)."""
+    idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
+    new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
+    return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
 
 
 _SCATTERS = {}
@@ -341,18 +364,12 @@ _SCATTERS = {}
 
 def scatter_fn(vfn):
     """jitted (root, new_view_value) -> root with the view's elements replaced."""
-    f = _SCATTERS.get(vfn)
+    key = chain_structure(vfn)
+    f = _SCATTERS.get(key)
     if f is None:
-        fns = [op.pure(statics, None) for op, statics in vfn]
-
-        def run(root, new):
-            idx = jnp.arange(root.size).reshape(root.shape)
-            for g in fns:
-                idx = g(idx)
-            new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
-            return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
-        f = _SCATTERS[vfn] = jax.jit(run)
-    return f
+        f = _SCATTERS[key] = jax.jit(lambda root, new, args: scatter_into(root, new, key, args))
+    args = chain_args(vfn)
+    return lambda root, new: f(root, new, args)
 
 
 # ---------------------------------------------------------------- declaring ops

@@ -116,7 +116,8 @@ class Tensor:
             # the write-through is an op on the base, so the base's gradient flows into ``new``;
             # this view's grad_fn is then regenerated from the base (see _refresh_view_grad_fn)
             from ._ops.indexing import view_scatter
-            res = _dispatch.apply(view_scatter, [base, new], (self._avfn,))
+            res = _dispatch.apply(view_scatter, [base, new, _dispatch.chain_args(self._avfn)],
+                                  (_dispatch.chain_structure(self._avfn),))
             base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
             base._gver += 1
         elif GRAD.enabled and new._requires_grad:
@@ -136,7 +137,8 @@ class Tensor:
         prev = GRAD.enabled
         GRAD.enabled = True
         try:
-            res = _dispatch.apply(view_chain, [base], (self._avfn,))
+            res = _dispatch.apply(view_chain, [base, _dispatch.chain_args(self._avfn)],
+                                  (_dispatch.chain_structure(self._avfn),))
         finally:
             GRAD.enabled = prev
         self._requires_grad = True

@@ -17,23 +17,16 @@ from .. import _dispatch
 from .shape import _basic_index
 
 
-# ---- view plumbing (used by Tensor._write and view grad_fn regeneration)
-def _apply_chain(x, chain):
-    for op, statics in chain:
-        x = op.pure(statics, None)(x)
-    return x
+# ---- view plumbing (used by Tensor._write and view grad_fn regeneration); the chain's
+# structure is static, its offsets dynamic (see _dispatch.chain_fn)
+@defop(method=False, function=False, saves=())
+def view_chain(x, args, chain=()):
+    return _dispatch.apply_chain(x, chain, args)
 
 
 @defop(method=False, function=False, saves=())
-def view_chain(x, chain=()):
-    return _apply_chain(x, chain)
-
-
-@defop(method=False, function=False, saves=())
-def view_scatter(base, new, chain=()):
-    idx = _apply_chain(jnp.arange(base.size).reshape(base.shape), chain)
-    new = jnp.broadcast_to(jnp.asarray(new, base.dtype), idx.shape)
-    return base.ravel().at[idx.ravel()].set(new.ravel()).reshape(base.shape)
+def view_scatter(base, new, args, chain=()):
+    return _dispatch.scatter_into(base, new, chain, args)
 
 
 _SCALAR_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",

@@ -5,6 +5,7 @@ so ``stride()``/``is_contiguous()`` and ``view``'s compatibility error follow to
 """
 import math
 
+import jax
 import jax.numpy as jnp
 
 from .._dispatch import defop, function, REGISTRY
@@ -301,16 +302,15 @@ METHODS["broadcast_to"] = broadcast_to
 
 
 def _index_strides(shape, strides, index):
-    """Strides after basic indexing with a normalized index (ints, slices, None)."""
+    """Strides after basic indexing; ``index`` is _basic_index_op's structure."""
     out, d = [], 0  # (size, stride) per output dim; None marks a new axis
     for ix in index:
         if ix is None:
             out.append(None)
-        elif isinstance(ix, int):
+        elif ix == "i":
             d += 1
         else:
-            step = ix[2] if ix[2] is not None else 1
-            out.append((len(range(*ix)) if ix[0] is not None else shape[d], strides[d] * step))
+            out.append((ix[0], strides[d] * ix[1]))
             d += 1
     out += list(zip(shape[d:], strides[d:]))
     # a new axis gets the stride torch's unsqueeze gives it: size * stride of the next dim
@@ -323,9 +323,58 @@ def _index_strides(shape, strides, index):
 
 
 @defop(method=False, function=False, view=_index_strides, saves=())
+def _basic_index_op(x, starts, index=()):
+    """Basic indexing as a dynamic slice: the static ``index`` holds the structure (None: new
+    axis, "i": an integer index, (size, step): a slice) and ``starts`` the offsets, traced, so
+    ``x[i]`` for every i is one compiled program (dataset[idx] loops stay fast)."""
+    begin, sizes, steps, out_shape, d = [], [], [], [], 0
+    it = iter(starts)
+    for e in index:
+        if e is None:
+            out_shape.append(1)
+            continue
+        begin.append(next(it))
+        if e == "i":
+            sizes.append(1)
+            steps.append(1)
+        else:
+            size, step = e
+            sizes.append(max((size - 1) * step + 1, 0))
+            steps.append(step)
+            out_shape.append(size)
+        d += 1
+    rest = x.shape[d:]
+    begin += [0] * len(rest)
+    sizes += list(rest)
+    steps += [1] * len(rest)
+    out_shape += list(rest)
+    y = jax.lax.dynamic_slice(x, [jnp.asarray(b, jnp.int64) for b in begin], sizes) if x.ndim else x
+    if any(s != 1 for s in steps):
+        y = y[tuple(slice(None, None, s) for s in steps)]
+    return y.reshape(out_shape)
+
+
 def _basic_index(x, index=()):
-    idx = tuple(slice(*ix) if isinstance(ix, tuple) else ix for ix in index)
-    return x[idx]
+    """Basic indexing from a normalized index (None, int, (start, stop, step) from slice.indices
+    or (None, None, None) for a whole dim): split into structure (static) and offsets (traced)."""
+    shape = x._value.shape
+    struct, starts, d = [], [], 0
+    for ix in index:
+        if ix is None:
+            struct.append(None)
+        elif isinstance(ix, int):
+            struct.append("i")
+            starts.append(ix)
+            d += 1
+        else:
+            start, stop, step = ix
+            if start is None:
+                start, stop, step = 0, shape[d], 1
+            size = len(range(start, stop, step or 1))
+            struct.append((size, step or 1))
+            starts.append(start if size else 0)
+            d += 1
+    return _basic_index_op(x, tuple(starts), index=tuple(struct))
 
 
 @function
