@@ -25,6 +25,14 @@ def _is_tracer(a):
     return isinstance(a, jax.core.Tracer)
 
 
+def _no_value_check(t):
+    """Value checks (class targets in range, probabilities in [0, 1], ...) read the data back
+    to the host. Skip them while tracing and off the CPU: torch's CUDA kernels check with an
+    asynchronous device assert rather than a synchronous error, so a sync there would only
+    cost throughput."""
+    return t.numel() == 0 or _is_tracer(t._value) or t.device.type != "cpu"
+
+
 # ---------------------------------------------------------------- target checks
 @defop(method=False, function=False, differentiable=False)
 def _first_bad_target(target, n=0, ignore_index=-100):
@@ -37,7 +45,7 @@ def _first_bad_target(target, n=0, ignore_index=-100):
 
 def check_class_targets(target, n, ignore_index=-100):
     """torch's IndexError for class indices outside [0, n) (skipped while tracing)."""
-    if target.numel() == 0 or _is_tracer(target._value):
+    if _no_value_check(target):
         return
     anybad, v = _first_bad_target(target, n=n, ignore_index=ignore_index)
     if bool(anybad):
@@ -50,8 +58,8 @@ def _min_max(x):
 
 
 def concrete_min_max(x):
-    """(min, max) as Python numbers, or None while tracing."""
-    if x.numel() == 0 or _is_tracer(x._value):
+    """(min, max) as Python numbers, or None when values are not checked (see _no_value_check)."""
+    if _no_value_check(x):
         return None
     lo, hi = _min_max(x)
     return lo.item(), hi.item()

@@ -86,9 +86,7 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         if tensor.numel() == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        if mm is None:
-            raise RuntimeError("one_hot: num_classes=-1 needs concrete values (pass num_classes when tracing)")
-        num_classes = int(mm[1]) + 1
+        num_classes = int(tensor.max().item()) + 1   # needs the data, as in torch
     elif mm is not None and mm[1] >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     return K._one_hot(tensor, num_classes=int(num_classes))
