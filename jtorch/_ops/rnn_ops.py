@@ -106,7 +106,7 @@ def _rnn(weights, input, hx, cx, lengths, key, dropout_p, mode="LSTM", num_layer
             # dropout between layers (not after the last one), as torch does
             key, sub = jax.random.split(key)
             keep = jax.random.bernoulli(sub, 1 - dropout_p, x.shape)
-            x = jnp.where(keep, x / (1 - dropout_p), 0).astype(x.dtype)
+            x = x * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(x.dtype)
         outs = []
         for d in range(D):
             k = layer * D + d
