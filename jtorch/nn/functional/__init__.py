@@ -8,3 +8,8 @@ from .dropout import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .misc import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403

@@ -5,3 +5,4 @@ from .weight_norm import weight_norm, remove_weight_norm  # noqa: F401
 from .spectral_norm import spectral_norm, remove_spectral_norm  # noqa: F401
 from . import parametrize  # noqa: F401
 from . import parametrizations  # noqa: F401
+from . import rnn  # noqa: F401
