@@ -48,6 +48,13 @@ class Counting(IterableDataset):
 
 
 def record_seed(worker_id):
-    """worker_init_fn: checks the worker info it sees."""
+    """worker_init_fn: checks the worker info it sees (a failed check fails the loader)."""
     info = get_worker_info()
     assert info.id == worker_id and info.num_workers == 2 and isinstance(info.dataset, Pairs)
+    assert jtorch.initial_seed() == info.seed  # each worker's generator is seeded with its own seed
+    try:
+        info.id = 5
+    except RuntimeError as e:
+        assert "Cannot assign attributes to WorkerInfo objects" in str(e)
+    else:
+        raise AssertionError("WorkerInfo is read-only")

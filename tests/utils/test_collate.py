@@ -73,3 +73,20 @@ def test_collate_errors_like_torch(rng):
         t_collate([torch.from_numpy(a[:2]), torch.from_numpy(a[:3])])
     with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
         j_collate([jtorch.tensor(a[:2]), jtorch.tensor(a[:3])])
+
+
+class _Box:
+    def __init__(self, v):
+        self.v = v
+
+
+def test_collate_with_custom_type_map(rng):
+    """collate(batch, collate_fn_map=...) as torch documents it, from torch's module path."""
+    from torch.utils.data._utils.collate import collate as t_coll, default_collate_fn_map as t_map
+    from jtorch.utils.data._utils.collate import collate as j_coll, default_collate_fn_map as j_map
+
+    vals = rng.standard_normal(3).tolist()
+    box_fn = lambda batch, *, collate_fn_map=None: [b.v * 2 for b in batch]  # noqa: E731
+    batch = [{"box": _Box(v), "x": v} for v in vals]
+    assert_same_tree(j_coll(batch, collate_fn_map={**j_map, _Box: box_fn}),
+                     t_coll(batch, collate_fn_map={**t_map, _Box: box_fn}))

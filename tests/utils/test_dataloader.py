@@ -130,12 +130,18 @@ def test_workers_give_torchs_batches(rng):
 
 
 def test_worker_error_surfaces_with_its_traceback(rng):
-    loader = jdata.DataLoader(Pairs(rng.standard_normal((6, 2)), range(6), fail_at=3), batch_size=2, num_workers=2)
+    x = rng.standard_normal((6, 2))
+    it = iter(jdata.DataLoader(Pairs(x, range(6), fail_at=3), batch_size=2, num_workers=2))
+    assert next(it)[1].tolist() == [0, 1]
     with pytest.raises(KeyError) as e:
-        list(loader)
+        next(it)
     msg = str(e.value)
     assert "Caught KeyError in DataLoader worker process 1" in msg
     assert "Traceback" in msg and "no sample 3" in msg and "loader_datasets.py" in msg
+    # like torch, the iterator goes on with the next batch
+    assert next(it)[1].tolist() == [4, 5]
+    with pytest.raises(StopIteration):
+        next(it)
 
 
 def test_iterable_dataset_in_persistent_workers():

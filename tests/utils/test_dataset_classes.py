@@ -3,7 +3,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 import torch.utils.data as tdata
 
 import jtorch

@@ -1,7 +1,6 @@
 """Samplers against torch's: deterministic ones exactly, random ones as permutations / statistically."""
 import numpy as np
 import pytest
-import torch
 import torch.utils.data as tdata
 
 import jtorch

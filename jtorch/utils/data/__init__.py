@@ -7,7 +7,7 @@ from .distributed import DistributedSampler
 from ._collate import default_collate, default_convert, collate, default_collate_fn_map
 from ._worker import get_worker_info, WorkerInfo
 from .dataloader import DataLoader
-from . import distributed
+from . import distributed, _utils
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
