@@ -403,3 +403,19 @@ def test_module_init_errors():
         Bad()
     with pytest.raises(TypeError):
         jtorch.nn.Module(3)
+
+
+def test_module_utils_helpers(rng):
+    from jtorch.nn.modules.utils import _pair, _triple, consume_prefix_in_state_dict_if_present
+    from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present as tconsume
+    assert _pair(3) == (3, 3) and _triple((1, 2, 3)) == (1, 2, 3)
+    t, j = torch.nn.Linear(2, 2), jtorch.nn.Linear(2, 2)
+    tsd = OrderedDict(("module." + k, v) for k, v in t.state_dict().items())
+    jsd = OrderedDict(("module." + k, v) for k, v in j.state_dict().items())
+    tconsume(tsd, "module.")
+    consume_prefix_in_state_dict_if_present(jsd, "module.")
+    assert list(jsd) == list(tsd)
+    # SyncBatchNorm on one process is batch norm over the local batch
+    x = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    from tests.nn.layer_check import compare
+    compare(torch.nn.BatchNorm1d(3), jtorch.nn.SyncBatchNorm(3), [x], rng)

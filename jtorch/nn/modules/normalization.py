@@ -116,7 +116,21 @@ class BatchNorm3d(_BatchNorm):
             raise ValueError(f"expected 5D input (got {input.dim()}D input)")
 
 
-SyncBatchNorm = BatchNorm2d  # one process: plain batch norm over the local batch
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm over the local batch (a single process has nothing to synchronise)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        return module
 
 
 class _LazyNormBase(LazyModuleMixin):
