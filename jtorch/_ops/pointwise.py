@@ -7,6 +7,7 @@ import jax.scipy.special as jss
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, export, REGISTRY
+from .reduction import return_type as _return_type
 
 
 def _kink(f, df):
@@ -311,6 +312,17 @@ def mvlgamma(input, p=1):
 @defop(promote="float", inplace=True)
 def xlogy(input, other):
     return jss.xlogy(input, other)
+
+
+def _frexp_kernel(x):
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = jnp.frexp(x)
+    return m, e.astype(jnp.int32)
+
+
+frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None, differentiable=False,
+              returns=_return_type("frexp", ("mantissa", "exponent")))
 
 
 # ---- rounding (integers pass through unchanged)

@@ -24,6 +24,13 @@ def _dims(dim, ndim):
     return tuple(out) if ndim else None
 
 
+def _out(res, out):
+    if out is None:
+        return res
+    from .._dispatch import _write_out
+    return _write_out(out, res)
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype.np
@@ -38,8 +45,8 @@ def _sum(input, dim=None, keepdim=False, dtype=None):
 
 
 @function
-def sum(input, dim=None, keepdim=False, *, dtype=None):
-    return _sum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype)
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _out(_sum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
 @defop(promote=None, saves=())
@@ -48,8 +55,8 @@ def _nansum(input, dim=None, keepdim=False, dtype=None):
 
 
 @function
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return _nansum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype)
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _out(_nansum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
 @defop(promote=None)
@@ -58,14 +65,25 @@ def _prod(input, dim=None, keepdim=False, dtype=None):
 
 
 @function
-def prod(input, dim=None, keepdim=False, *, dtype=None):
-    return _prod(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype)
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod() received an invalid combination of arguments - got (Tensor, tuple), but expected "
+                        "one of:\n * (Tensor input, *, torch.dtype dtype = None)\n * (Tensor input, int dim, "
+                        "bool keepdim = False, *, torch.dtype dtype = None, Tensor out = None)")
+    return _out(_prod(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def _float_check(x, dtype, name):
     if dtype is None and not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {x.type_name()[:-6]}")
+    if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+        raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be either a floating point "
+                           f"or complex dtype. Got: {_TYPE_NAMES.get(dtype._name, dtype._name)}")
 
 
 @defop(promote=None, saves=())
@@ -74,9 +92,9 @@ def _mean(input, dim=None, keepdim=False, dtype=None):
 
 
 @function
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     _float_check(input, dtype, "mean")
-    return _mean(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype)
+    return _out(_mean(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
 @defop(promote=None, saves=())
@@ -95,9 +113,21 @@ def _var(input, dim=None, correction=1, keepdim=False):
     return jnp.var(input, axis=dim, ddof=correction, keepdims=keepdim)
 
 
+@jax.custom_jvp
+def _sqrt_var(v):
+    return jnp.sqrt(v)
+
+
+@_sqrt_var.defjvp
+def _sqrt_var_jvp(p, t):
+    # torch: the gradient of std is 0 where std is 0 (a constant slice), not nan/inf
+    s = jnp.sqrt(p[0])
+    return s, jnp.where(s == 0, 0, t[0] / (2 * jnp.where(s == 0, 1, s)))
+
+
 @defop(promote=None)
 def _std(input, dim=None, correction=1, keepdim=False):
-    return jnp.sqrt(jnp.var(input, axis=dim, ddof=correction, keepdims=keepdim))
+    return _sqrt_var(jnp.var(input, axis=dim, ddof=correction, keepdims=keepdim))
 
 
 def _corr(unbiased, correction):
@@ -106,7 +136,9 @@ def _corr(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
-def _var_args(input, dim, unbiased, keepdim, correction):
+def _var_args(input, dim, unbiased, keepdim, correction, name="std and var"):
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(x, False): the old 'unbiased' positional
         unbiased, dim = dim, None
     return dict(dim=_dims(dim, input.ndim), correction=_corr(unbiased, correction), keepdim=keepdim)
@@ -127,13 +159,13 @@ MeanStd = collections.namedtuple("std_mean", ["std", "mean"])  # torch returns p
 
 @function(method=False)
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    a = _var_args(input, dim, unbiased, keepdim, correction)
+    a = _var_args(input, dim, unbiased, keepdim, correction, "var_mean")
     return _var(input, **a), _mean(input, dim=a["dim"], keepdim=keepdim)
 
 
 @function(method=False)
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    a = _var_args(input, dim, unbiased, keepdim, correction)
+    a = _var_args(input, dim, unbiased, keepdim, correction, "std_mean")
     return _std(input, **a), _mean(input, dim=a["dim"], keepdim=keepdim)
 
 
@@ -152,7 +184,9 @@ def return_type(name, fields=("values", "indices")):
 
 def _check_nonempty(input, name, dim=None):
     if input.numel() == 0 and (dim is None or input.shape[dim] == 0):
-        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+        # torch: RuntimeError for a full reduction (IndexError for argmax/argmin), IndexError along a dim
+        full_err = IndexError if name.startswith("arg") else RuntimeError
+        raise (full_err if dim is None else IndexError)(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                          "Specify the reduction dim with the 'dim' argument." if dim is None else
                          f"{name}(): Expected reduction dim {dim} to have non-zero size.")
 
@@ -199,26 +233,30 @@ def _minmax(name, full, by_dim, pairwise):
     def f(input, dim=None, keepdim=False, *, out=None):
         from ..tensor import Tensor
         if isinstance(dim, Tensor):
-            return pairwise(input, dim)
+            return _out(pairwise(input, dim), out)
         if dim is None:
             _check_nonempty(input, name)
-            return full(input)
+            return _out(full(input), out)
         d = _dims(dim, input.ndim)
         d = d[0] if d else 0
         _check_nonempty(input, name, d)
-        return by_dim(input, dim=d, keepdim=keepdim)
+        return _out(by_dim(input, dim=d, keepdim=keepdim), out)
     f.__name__ = name
     return f
 
 
 @function
 def amax(input, dim=(), keepdim=False):
-    return _amax(input, dim=_dims(dim, input.ndim) or None if dim != () else None, keepdim=keepdim)
+    d = _dims(dim, input.ndim) or None if dim != () else None
+    _check_nonempty(input, "amax", None if d is None else d[0]) if input.numel() == 0 else None
+    return _amax(input, dim=d, keepdim=keepdim)
 
 
 @function
 def amin(input, dim=(), keepdim=False):
-    return _amin(input, dim=_dims(dim, input.ndim) or None if dim != () else None, keepdim=keepdim)
+    d = _dims(dim, input.ndim) or None if dim != () else None
+    _check_nonempty(input, "amin", None if d is None else d[0]) if input.numel() == 0 else None
+    return _amin(input, dim=d, keepdim=keepdim)
 
 
 def _pairwise(name):
@@ -248,6 +286,8 @@ def _argmin(input, dim=None, keepdim=False):
 
 @function
 def argmax(input, dim=None, keepdim=False):
+    if input.dtype.np == bool:
+        raise RuntimeError("argmax(): does not support bool input")
     d = _dims(dim, input.ndim)
     _check_nonempty(input, "argmax", d[0] if d else None)
     return _argmax(input, dim=d[0] if d else None, keepdim=keepdim)
@@ -255,6 +295,8 @@ def argmax(input, dim=None, keepdim=False):
 
 @function
 def argmin(input, dim=None, keepdim=False):
+    if input.dtype.np == bool:
+        raise RuntimeError("argmin(): does not support bool input")
     d = _dims(dim, input.ndim)
     _check_nonempty(input, "argmin", d[0] if d else None)
     return _argmin(input, dim=d[0] if d else None, keepdim=keepdim)
@@ -373,4 +415,78 @@ def _logcumsumexp(input, dim=0):
 
 @function
 def logcumsumexp(input, dim):
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for '
+                                  f"'{_TYPE_NAMES.get(input.dtype._name, input.dtype._name)}'")
     return _logcumsumexp(input, dim=_dims(dim, input.ndim)[0] if input.ndim else 0)
+
+
+# ---- quantiles
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+@defop(promote=None, dynamic=("q",))
+def _quantile(input, q, dim=None, keepdim=False, interpolation="linear", ignore_nan=False):
+    x = input.ravel() if dim is None else jnp.moveaxis(input, dim, -1)
+    q = jnp.asarray(q, x.dtype)
+    s = jnp.sort(x, axis=-1)  # NaNs sort last
+    nan = jnp.isnan(x)
+    count = jnp.sum(~nan, axis=-1) if ignore_nan else jnp.full(x.shape[:-1], x.shape[-1])
+    qq = q.reshape(q.shape + (1,) * (x.ndim - 1))              # (Q..., batch...)
+    rank = qq * (jnp.maximum(count, 1) - 1).astype(x.dtype)
+    if interpolation == "nearest":
+        rank = jnp.round(rank)  # half to even, like torch
+    lo = jnp.floor(rank).astype(jnp.int64)
+    hi = jnp.minimum(jnp.ceil(rank).astype(jnp.int64), x.shape[-1] - 1)
+    sb = jnp.broadcast_to(s, rank.shape + s.shape[-1:])
+    vlo = jnp.take_along_axis(sb, lo[..., None], -1)[..., 0]
+    vhi = jnp.take_along_axis(sb, hi[..., None], -1)[..., 0]
+    if interpolation == "lower" or interpolation == "nearest":
+        r = vlo
+    elif interpolation == "higher":
+        r = vhi
+    elif interpolation == "midpoint":
+        r = vlo + (vhi - vlo) * 0.5
+    else:
+        r = vlo + (vhi - vlo) * (rank - lo)
+    bad = (count == 0) if ignore_nan else jnp.any(nan, axis=-1)
+    r = jnp.where(bad, jnp.nan, r)
+    if keepdim:
+        if dim is None:
+            r = r.reshape(q.shape + (1,) * input.ndim)
+        else:
+            r = jnp.expand_dims(r, q.ndim + dim)
+    return r
+
+
+def _quantile_args(input, q, dim, interpolation, name):
+    from ..tensor import Tensor
+    if not input.dtype.is_floating_point or input.dtype.itemsize < 4:
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
+    if isinstance(q, Tensor):
+        if q.dtype is not input.dtype:
+            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        if q.ndim > 1:
+            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+        vals = q.tolist() if q.ndim else [q.item()]
+    else:
+        vals = [q]
+    for v in vals:
+        if not 0 <= v <= 1:
+            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {v}")
+    return None if dim is None else _dims(dim, input.ndim)[0]
+
+
+@function
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    d = _quantile_args(input, q, dim, interpolation, "quantile")
+    return _quantile(input, q, dim=d, keepdim=keepdim, interpolation=interpolation)
+
+
+@function
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    d = _quantile_args(input, q, dim, interpolation, "nanquantile")
+    return _quantile(input, q, dim=d, keepdim=keepdim, interpolation=interpolation, ignore_nan=True)
