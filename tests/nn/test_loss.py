@@ -246,15 +246,30 @@ def test_ctc_loss_grad_on_log_probs_and_concatenated(rng):
     check("ctc_loss", [lp, flat, (1, 4), tl], dict(zero_infinity=True), rtol=1e-4, atol=1e-5)
 
 
-def test_seed_loss_modules():
-    # the seed's "loss functions" snippet (the optimizer lines are exercised by the optim tests)
+def test_seed_loss_functions_and_optimizers():
+    # the seed's "How do you define loss functions and optimizers?" snippet, verbatim below
     import jtorch as torch
     import jtorch.nn as nn
+    model = nn.Linear(4, 2)
+
+    import jtorch.optim as optim
+
+    # Loss functions
     criterion = nn.CrossEntropyLoss()
     criterion = nn.MSELoss()
     criterion = nn.BCELoss()
     criterion = nn.L1Loss()
-    assert isinstance(criterion, nn.Module)
+
+    # Optimizers
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+    optimizer = optim.RMSprop(model.parameters(), lr=0.01)
+
+    # Learning rate schedulers
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'min')
+
+    assert isinstance(criterion, nn.Module) and scheduler is not None
     out = criterion(torch.tensor([0.5, 2.0]), torch.tensor([1.0, 1.0]))
     assert abs(out.item() - 0.75) < 1e-6
 
