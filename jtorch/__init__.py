@@ -46,6 +46,10 @@ from . import linalg, fft, special, testing  # noqa: E402
 from .compile import compile
 from . import compiler
 from . import nn  # noqa: E402
+from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa
+                            max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d,
+                            pixel_shuffle, pixel_unshuffle, channel_shuffle, bilinear, layer_norm, group_norm,
+                            rms_norm)
 from . import optim
 from . import utils
 from . import hub  # noqa: E402

@@ -246,3 +246,13 @@ def test_dropout_functions():
     jtorch.manual_seed(3)
     b = F.dropout(x, 0.5)
     assert a.tolist() == b.tolist()
+
+
+def test_top_level_forms(rng):
+    x, w = _x(rng, 1, 2, 6, 6), _x(rng, 4, 2, 3, 3)
+    tx, jx, tw, jw = torch.from_numpy(x), jtorch.tensor(x), torch.from_numpy(w), jtorch.tensor(w)
+    assert_close(jtorch.conv2d(jx, jw, None, 2, 1), torch.conv2d(tx, tw, None, 2, 1), atol=1e-5)
+    assert_close(jtorch.max_pool2d(jx, 2), torch.max_pool2d(tx, 2))
+    assert_close(jtorch.avg_pool1d(jx[0], 3), torch.avg_pool1d(tx[0], 3))
+    assert_close(jtorch.layer_norm(jx, (6,)), torch.layer_norm(tx, (6,)), atol=1e-5)
+    assert_close(jtorch.pixel_shuffle(jtorch.tensor(w), 1), torch.pixel_shuffle(tw, 1))
