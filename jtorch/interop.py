@@ -16,8 +16,13 @@ The guarantee, for a tensor ``t`` and an ndarray ``a`` that share memory
 * a write through numpy (``a[...] = v``, ``np.add(a, 1, out=a)``) is visible to every
   jtorch op dispatched after it. Buffers that XLA can alias (all those ``t.numpy()``
   creates, and 64-byte aligned C-contiguous arrays given to ``from_numpy``) are read in
-  place; any other array given to ``from_numpy`` (unaligned or strided) is re-read
-  into the tensor each time jtorch reads it (a copy per read, for these tensors only);
+  place; any other array given to ``from_numpy`` (unaligned or strided) of at most
+  ``REREAD_LIMIT`` bytes (64 KiB) is re-read into the tensor each time jtorch reads it (a
+  copy per read, for these tensors only). A larger array that XLA cannot alias is copied
+  once: numpy-side writes to it after ``from_numpy`` are NOT seen by jtorch (jtorch-side
+  writes still reach it). Re-reading a data set on every ``dataset[i]`` would cost a full
+  copy per item; for large arrays that must stay shared both ways, pass a 64-byte aligned
+  array or use ``t.numpy()``, which always allocates one;
 * as in torch, numpy writes do not bump the tensor's version counter. Unlike torch, JAX
   dispatches ops asynchronously: an op dispatched *before* a numpy write and not finished
   yet may read the new values. Anything that waits for a result (``.item()``, ``print``,
@@ -46,6 +51,7 @@ from . import _dispatch
 from . import _dtype as D
 
 _ALIGN = 64
+REREAD_LIMIT = 1 << 16
 
 
 def _T():
@@ -82,10 +88,20 @@ def _alias_host(a, jd=None):
 
 
 def sync_host(st):
-    """Re-read a host buffer that the jax array does not alias (numpy-side writes)."""
+    """Re-read a host buffer that the jax array does not alias (numpy-side writes).
+    ``st.shadow`` is the content last read: an unchanged buffer costs one memcmp."""
     if isinstance(st.array, jax.core.Tracer):
         return  # inside a trace (jtorch.compile) the traced value is the truth
-    st.array = jax.device_put(np.array(st.host), _cpu())
+    shadow = getattr(st, "shadow", None)
+    if shadow is not None and _same_bytes(st.host, shadow):
+        return
+    st.shadow = np.array(st.host)
+    st.array = jax.device_put(st.shadow, _cpu())
+
+
+def _same_bytes(a, b):
+    # re-read buffers are small (REREAD_LIMIT): two copies and a memcmp beat elementwise compares
+    return a.tobytes() == b.tobytes()
 
 
 def write_host(st):
@@ -93,6 +109,9 @@ def write_host(st):
     if isinstance(st.array, jax.core.Tracer):
         return
     st.host[...] = np.asarray(st.array)
+    st.shadow = None
+    if st.alias == "snapshot":
+        return
     if st.alias:
         arr = _alias_host(st.host)
         if arr is None:
@@ -105,6 +124,8 @@ def _attach_host(st, host):
     arr = _alias_host(host)
     st.host = host
     st.alias = arr is not None
+    if arr is None and host.nbytes > REREAD_LIMIT:
+        st.alias = "snapshot"  # copied once; see the module docstring
     st.array = arr if arr is not None else jax.device_put(np.array(host), _cpu())
 
 

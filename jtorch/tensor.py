@@ -21,13 +21,14 @@ from ._size import Size
 
 
 class Storage:
-    __slots__ = ("array", "version", "host", "alias", "__weakref__")
+    __slots__ = ("array", "version", "host", "alias", "shadow", "__weakref__")
 
     def __init__(self, array):
         self.array = array
         self.version = 0
         self.host = None  # numpy buffer shared with the user (from_numpy / .numpy()), see interop.py
         self.alias = False  # whether ``array`` reads ``host`` in place (else it is re-read on access)
+        self.shadow = None  # for re-read buffers: the content last read (see interop.sync_host)
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.created(self)
 
