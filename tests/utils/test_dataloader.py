@@ -1,5 +1,6 @@
 """DataLoader against torch's DataLoader: same batches for the same index order, with and
 without worker processes; shuffling, errors, lengths and worker behaviour."""
+import gc
 import os
 import subprocess
 import sys
@@ -34,6 +35,15 @@ def _compare(j_loader, t_loader):
 def test_same_batches_as_torch(rng, kw):
     t, j = _tensor_datasets(rng)
     _compare(jdata.DataLoader(j, **kw), tdata.DataLoader(t, **kw))
+
+
+def test_pin_memory_without_accelerator_warns_like_torch(rng):
+    t, j = _tensor_datasets(rng)
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        tb = list(tdata.DataLoader(t, batch_size=4, pin_memory=True))
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        jb = list(jdata.DataLoader(j, batch_size=4, pin_memory=True))
+    assert_same_tree(jb, tb)
 
 
 def test_batch_sampler_and_custom_collate(rng):
@@ -153,7 +163,10 @@ def test_iterable_dataset_in_persistent_workers():
         assert {int(w) for b in batches for w in b[1]} == {0, 1}
         assert all(b[0].dtype == jtorch.int64 for b in batches)
     pids = [w.pid for w in loader._iterator._workers]
-    list(loader)
+    it = iter(loader)
+    next(it)  # an epoch abandoned early: its stale results must not leak into the next one
+    values = sorted(int(v) for b in loader for v in b[0])
+    assert values == list(range(7))
     assert [w.pid for w in loader._iterator._workers] == pids
 
 
@@ -161,8 +174,13 @@ def test_worker_timeout_raises(rng):
     # the timeout counts from when the workers are up (spawning them takes longer than this)
     loader = jdata.DataLoader(Pairs(rng.standard_normal((4, 2)), range(4), sleep=1.0), batch_size=1, num_workers=2,
                               timeout=0.3)
+    it = iter(loader)
     with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.3 seconds"):
-        next(iter(loader))
+        next(it)
+    workers = list(it._workers)
+    del it  # dropping the iterator shuts its workers down
+    gc.collect()
+    assert not any(w.is_alive() for w in workers)
 
 
 def test_no_hang_at_exit(tmp_path):

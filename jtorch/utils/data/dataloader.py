@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import warnings
 
 import jtorch as torch
 
@@ -182,6 +183,11 @@ class _BaseIter:
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
         self._generator = loader.generator
+        accel = getattr(torch, "accelerator", None)
+        if loader.pin_memory and not (accel is not None and accel.is_available()):
+            # like torch: pinning needs an accelerator; batches are used as they are
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=3)
         _BaseIter._reset(self, loader, first_iter=True)
 
     def _reset(self, loader, first_iter=False):
