@@ -12,8 +12,9 @@ __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrel
 
 
 def _maybe_inplace(op, inplace, input, *args, **kwargs):
+    # ``inplace=True``: the op's in-place Tensor method (torch's checks on leaves and dtypes apply)
     if inplace:
-        return input._inplace(op, args, kwargs)
+        return getattr(input, op.name + "_")(*args, **kwargs)
     return op(input, *args, **kwargs)
 
 
@@ -59,7 +60,7 @@ def prelu(input, weight):
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
-        return input._inplace(_k.rrelu, (lower, upper, training), {})
+        return input.rrelu_(lower, upper, training)
     return _k.rrelu(input, lower, upper, training)
 
 
