@@ -84,6 +84,9 @@ def _parse(self, idx):
         elif not (ix is None or ix is Ellipsis or isinstance(ix, bool)):
             consumed += 1
     if consumed > len(shape):
+        if not shape:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     basic, adv = [], []
     d = vd = 0  # dim of self consumed, dim of the basic view produced

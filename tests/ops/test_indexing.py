@@ -185,3 +185,41 @@ def test_setitem_on_leaf_requiring_grad_raises(x):
 def test_setitem_rejects_non_tensor_values(x, value):
     # torch only assigns Python numbers and tensors
     raises(lambda m, x: x.__setitem__((0, 0), value), x)
+
+
+ZERO_DIM = [
+    lambda m, s: s[None],
+    lambda m, s: s[...],
+    lambda m, s: s[True],
+    lambda m, s: s[False],
+    lambda m, s: s[s > 0],
+]
+
+
+@pytest.mark.parametrize("k", range(len(ZERO_DIM)))
+def test_zero_dim_indexing(k):
+    check(ZERO_DIM[k], np.array(2.5, np.float32))
+
+
+def test_zero_dim_int_index_raises():
+    raises(lambda m, s: s[0], np.array(2.5, np.float32))
+
+
+def test_more_setitem_forms(x):
+    def f(m, x):
+        y = x * 1
+        y[...] = y.flip(0)
+        y[1:3][[0, 1], 0] = 9.0            # advanced write through a basic view
+        y[:, None, 1] = m.arange(4.0).reshape(4, 1, 1)
+        y[[0, 1], [1, 2]] = m.tensor([[5.0, 6.0, 7.0]])
+        y[y > 1] = m.arange(float(int((y > 1).sum())))
+        return y
+    check(f, x, grad=(0,))
+
+    def g(m):
+        y = m.arange(6)
+        y[y % 2 == 0] *= 10
+        z = m.zeros(2, 3, dtype=m.int64)
+        z[0] = m.tensor([1.5, 2.5, 3.5])  # a basic write casts like copy_
+        return y, z
+    check(g)
