@@ -419,3 +419,14 @@ def test_module_utils_helpers(rng):
     x = rng.standard_normal((4, 3, 5)).astype(np.float32)
     from tests.nn.layer_check import compare
     compare(torch.nn.BatchNorm1d(3), jtorch.nn.SyncBatchNorm(3), [x], rng)
+
+
+def test_always_call_forward_hook_runs_when_forward_raises():
+    for nn, mod in ((torch.nn, torch), (jtorch.nn, jtorch)):
+        m = nn.Linear(3, 2)
+        calls = []
+        m.register_forward_hook(lambda mm, a, o: calls.append("always"), always_call=True)
+        m.register_forward_hook(lambda mm, a, o: calls.append("normal"))
+        with pytest.raises(RuntimeError):
+            m(mod.ones(2, 4))
+        assert calls == ["always"]
