@@ -344,7 +344,7 @@ def test_atomic_save_keeps_previous_file(tmp_path, rng, monkeypatch):
     jtorch.save({"x": j}, path)
     before = path.read_bytes()
 
-    real = serialization._write_record
+    real = serialization._writer._write_record
     calls = []
 
     def failing(zf, name, data, align=False):
@@ -353,7 +353,7 @@ def test_atomic_save_keeps_previous_file(tmp_path, rng, monkeypatch):
             real(zf, name, data[: len(data) // 2], align)  # half the storage is on disk, then a crash
             raise KeyboardInterrupt("power cut")
         return real(zf, name, data, align)
-    monkeypatch.setattr(serialization, "_write_record", failing)
+    monkeypatch.setattr(serialization._writer, "_write_record", failing)
     with pytest.raises(KeyboardInterrupt):
         jtorch.save({"x": j * 2}, path)
     monkeypatch.undo()

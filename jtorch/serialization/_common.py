@@ -1,0 +1,112 @@
+"""Shared by writing and reading: torch's storage names, tensor layouts over a storage, Parameters."""
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dispatch
+from .. import _dtype as D
+from .._dispatch import defop
+
+
+DEFAULT_PROTOCOL = 2
+_ALIGN = 64
+_LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
+_LEGACY_PROTOCOL = 1001
+
+# torch storage class name <-> dtype
+_STORAGE_NAMES = {
+    D.float32: "FloatStorage", D.float64: "DoubleStorage", D.float16: "HalfStorage",
+    D.bfloat16: "BFloat16Storage", D.int64: "LongStorage", D.int32: "IntStorage",
+    D.int16: "ShortStorage", D.int8: "CharStorage", D.uint8: "ByteStorage", D.bool: "BoolStorage",
+    D.complex64: "ComplexFloatStorage", D.complex128: "ComplexDoubleStorage",
+}
+_STORAGE_DTYPES = {v: k for k, v in _STORAGE_NAMES.items()}
+# dtypes without a legacy storage class: torch writes them as bytes (UntypedStorage) rebuilt
+# by _rebuild_tensor_v3, which names the dtype
+_UNTYPED = (D.uint16, D.uint32, D.uint64)
+
+
+def _T():
+    return _dispatch.Tensor
+
+
+# ====================================================================== layout of views
+def _contiguous(shape):
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
+
+
+_INDEX_CHAINS = {}
+
+
+def _layout(t):
+    """(root array, storage offset, strides) of tensor ``t`` over its storage's root array,
+    in elements; None when the view's elements do not form a strided pattern."""
+    t._value  # brings a numpy-shared storage up to date
+    st = t._st
+    root = st.array
+    if not t._vfn:
+        return root, 0, _contiguous(root.shape)
+    shape = tuple(t.shape)
+    n = math.prod(shape)
+    if n == 0:
+        return root, 0, t.stride()
+    if root.dtype != t._value.dtype:
+        return None
+    f = _dispatch.chain_fn(t._vfn)
+    idx = np.asarray(f(jnp.arange(root.size, dtype=jnp.int64).reshape(root.shape)))
+    offset = int(idx.reshape(-1)[0])
+    strides = []
+    for d, size in enumerate(shape):
+        if size > 1:
+            sel = [0] * len(shape)
+            sel[d] = 1
+            strides.append(int(idx[tuple(sel)]) - offset)
+        else:
+            strides.append(t.stride()[d])
+    expect = offset + sum(np.arange(s).reshape([-1 if i == d else 1 for i in range(len(shape))]) * st_
+                          for d, (s, st_) in enumerate(zip(shape, strides))) if shape else np.int64(offset)
+    if not np.array_equal(np.broadcast_to(expect, shape), idx) or min(strides, default=0) < 0:
+        return None
+    return root, offset, tuple(strides)
+
+
+def storage_offset(t):
+    lay = _layout(t)
+    return 0 if lay is None else lay[1]
+
+
+def _view_strides(shape, strides, offset, size, stride):
+    return stride
+
+
+@defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view")
+def _storage_view(root, offset=0, size=(), stride=()):
+    """The elements ``offset + sum(i_k * stride_k)`` of the (flattened) root: torch's
+    storage-level view, used to rebuild loaded tensors that share a storage."""
+    idx = np.full(size, offset, dtype=np.int64) if size else np.int64(offset)
+    for d, (s, st) in enumerate(zip(size, stride)):
+        idx = idx + (np.arange(s, dtype=np.int64) * st).reshape([-1 if i == d else 1 for i in range(len(size))])
+    return root.reshape(-1)[jnp.asarray(idx)]
+
+
+
+
+def _is_parameter(obj):
+    return any(c.__name__ == "Parameter" and c.__module__.startswith("jtorch") for c in type(obj).__mro__)
+
+
+
+def _parameter(t, requires_grad):
+    try:
+        from ..nn import Parameter
+    except ImportError:
+        Parameter = None
+    if Parameter is None:
+        t.requires_grad = bool(requires_grad)
+        return t
+    return Parameter(t, requires_grad=bool(requires_grad))

@@ -1,0 +1,258 @@
+"""Writing torch's checkpoint formats (zip and legacy) with torch's pickle names, without torch."""
+import collections
+import contextlib
+import io
+import os
+import pathlib
+import pickle
+import struct
+import sys
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .. import _dtype as D
+from .._device import device as _device_cls
+from .._size import Size
+from ._common import (DEFAULT_PROTOCOL, _ALIGN, _LEGACY_MAGIC, _LEGACY_PROTOCOL, _STORAGE_NAMES, _UNTYPED, _T,
+                      _contiguous, _layout, _is_parameter)
+
+
+# ====================================================================== writing
+class _Ref:
+    """Stands for a global ``module.name`` of torch's; pickled as a GLOBAL opcode."""
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):
+        raise RuntimeError(f"{self.module}.{self.name} is a stand-in for pickling only")
+
+
+_REFS = {}
+
+
+def _ref(module, name):
+    r = _REFS.get((module, name))
+    if r is None:
+        r = _REFS[(module, name)] = _Ref(module, name)
+    return r
+
+
+class _StorageRef:
+    __slots__ = ("key", "dtype", "location", "numel", "array")
+
+    def __init__(self, key, dtype, location, numel, array):
+        self.key, self.dtype, self.location, self.numel, self.array = key, dtype, location, numel, array
+
+
+def _location(arr):
+    try:
+        dev = next(iter(arr.devices()))
+    except AttributeError:
+        return "cpu"
+    if dev.platform == "cpu":
+        return "cpu"
+    from .._device import gpu_devices
+    return f"cuda:{gpu_devices().index(dev)}"
+
+
+
+class _Pickler(pickle._Pickler):
+    """A pickler that writes jtorch values under torch's names (GLOBAL opcodes) and
+    tensors as torch's rebuild calls over persistent storages."""
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def __init__(self, file, protocol, legacy=False):
+        super().__init__(file, protocol)
+        self.storages = {}      # id(Storage) -> _StorageRef (kept alive for the write)
+        self.order = []
+        self.legacy = legacy
+
+    def _save_ref(self, obj):
+        self.write(pickle.GLOBAL + obj.module.encode() + b"\n" + obj.name.encode() + b"\n")
+        self.memoize(obj)
+
+    def _save_dtype(self, obj):
+        self.save(_ref("torch", obj._name))  # memoized through the shared _Ref
+
+    dispatch[_Ref] = _save_ref
+    dispatch[D.dtype] = _save_dtype
+
+    def persistent_id(self, obj):
+        if type(obj) is _StorageRef:
+            numel = obj.numel
+            if obj.dtype in _UNTYPED:  # torch keeps these in untyped (byte) storages
+                cls, numel = _ref("torch.storage", "UntypedStorage"), numel * obj.dtype.itemsize
+            else:
+                cls = _ref("torch", _STORAGE_NAMES.get(obj.dtype) or _unsupported_storage(obj.dtype))
+            if self.legacy:
+                return ("storage", cls, obj.key, obj.location, numel, None)
+            return ("storage", cls, obj.key, obj.location, numel)
+        return None
+
+    def reducer_override(self, obj):
+        T = _T()
+        if isinstance(obj, T):
+            return self._reduce_tensor(obj)
+        if isinstance(obj, Size):
+            return _ref("torch", "Size"), (tuple(int(s) for s in obj),)
+        if isinstance(obj, _device_cls):
+            return _ref("torch", "device"), ((obj.type,) if obj.index is None else (obj.type, obj.index))
+        return NotImplemented
+
+    def _storage(self, t):
+        lay = _layout(t)
+        if lay is None:  # not a strided view of its root: write its own copy
+            root, offset, strides = t._value, 0, _contiguous(t.shape)
+            key_obj = object()
+        else:
+            root, offset, strides = lay
+            key_obj = t._st
+        sref = self.storages.get(id(key_obj))
+        if sref is None:
+            sref = _StorageRef(str(len(self.order)), D._FROM_NP[root.dtype], _location(root),
+                               int(root.size), root)
+            self.storages[id(key_obj)] = sref
+            self.order.append((sref, key_obj))
+        return sref, offset, strides
+
+    def _reduce_tensor(self, t):
+        sref, offset, strides = self._storage(t)
+        args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
+                collections.OrderedDict())
+        if sref.dtype in _UNTYPED:
+            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v3"), args + (sref.dtype,))
+        else:
+            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v2"), args)
+        if _is_parameter(t):
+            return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
+                                                               collections.OrderedDict())
+        return rebuilt
+
+
+class _Rebuild:
+    """A nested reduce (the Parameter's data) for reducer_override to emit."""
+    __slots__ = ("rv",)
+
+    def __init__(self, rv):
+        self.rv = rv
+
+    def __reduce__(self):
+        return self.rv
+
+
+def _unsupported_storage(dtype):
+    raise pickle.PicklingError(f"jtorch.save: tensors of dtype {dtype} can't be written in torch's format")
+
+
+def _storage_bytes(sref):
+    a = np.asarray(sref.array).reshape(-1)
+    if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
+        a = a.astype(a.dtype.newbyteorder("<"))
+    return memoryview(np.ascontiguousarray(a).view(np.uint8))
+
+
+def _write_zip(obj, f, name, protocol):
+    buf = io.BytesIO()
+    p = _Pickler(buf, protocol)
+    p.dump(obj)
+    zf = zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True)
+    with zf:
+        _write_record(zf, f"{name}/data.pkl", buf.getvalue())
+        _write_record(zf, f"{name}/.format_version", b"1")
+        _write_record(zf, f"{name}/.storage_alignment", str(_ALIGN).encode())
+        _write_record(zf, f"{name}/byteorder", b"little")
+        for sref, _ in p.order:
+            _write_record(zf, f"{name}/data/{sref.key}", _storage_bytes(sref), align=True)
+        _write_record(zf, f"{name}/version", b"3\n")
+        _write_record(zf, f"{name}/.data/serialization_id", _serialization_id().encode())
+
+
+def _serialization_id():
+    return "".join(str(int(b) % 10) for b in os.urandom(40))
+
+
+def _write_record(zf, name, data, align=False):
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o600 << 16
+    if align:
+        # pad the local header's extra field so the data starts on a 64-byte boundary, as torch does
+        start = zf.start_dir + 30 + len(name.encode())
+        pad = (-(start + 4)) % _ALIGN
+        info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
+    zf.writestr(info, data)
+
+
+def _write_legacy(obj, f, protocol):
+    pickle.dump(_LEGACY_MAGIC, f, protocol=protocol)
+    pickle.dump(_LEGACY_PROTOCOL, f, protocol=protocol)
+    pickle.dump({"protocol_version": _LEGACY_PROTOCOL, "little_endian": True,
+                 "type_sizes": {"short": 2, "int": 4, "long": 4}}, f, protocol=protocol)
+    p = _Pickler(f, protocol, legacy=True)
+    p.dump(obj)
+    pickle.dump([s.key for s, _ in p.order], f, protocol=protocol)
+    for sref, _ in p.order:
+        f.write(struct.pack("<q", sref.numel))
+        f.write(_storage_bytes(sref))
+
+
+def _archive_name(path):
+    stem = pathlib.Path(path).stem if path is not None else "archive"
+    return stem or "archive"
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Write ``obj`` in torch's checkpoint format to a path (atomically) or a binary file object."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise ValueError("jtorch.save supports only the standard pickle module")
+
+    def write(fobj, name):
+        if _use_new_zipfile_serialization:
+            _write_zip(obj, fobj, name, pickle_protocol)
+        else:
+            _write_legacy(obj, fobj, pickle_protocol)
+
+    if isinstance(f, (str, os.PathLike)):
+        _atomic_write(os.fspath(f), lambda fobj: write(fobj, _archive_name(f)))
+    else:
+        if not hasattr(f, "write"):
+            raise AttributeError(f"'{type(f).__name__}' object has no attribute 'write'")
+        write(f, _archive_name(getattr(f, "name", None)) if isinstance(getattr(f, "name", None), str)
+              else "archive")
+
+
+def _atomic_write(path, write):
+    """Write to a temporary file beside ``path``, fsync, then rename over it: an interrupted
+    save never leaves a truncated checkpoint where a good one was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise RuntimeError(f"Parent directory {directory} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fobj:
+            write(fobj)
+            fobj.flush()
+            os.fsync(fobj.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except FileNotFoundError:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
