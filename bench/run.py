@@ -1,0 +1,222 @@
+"""jtorch benchmarks: jtorch against real torch and hand-written JAX, in one run, as ratios.
+
+    python -m bench                 # everything (a few minutes on 2 cores)
+    python -m bench --only ops      # one section: ops, mlp, cnn, transformer
+    python -m bench --quick         # fewer repetitions
+
+Each training configuration runs in its own subprocess (so peak memory is its own and
+one framework's threads do not slow another's); the per-op section runs in-process.
+No XLA cheap-codegen flags here: these are the numbers users get.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+# ------------------------------------------------------------------ per-op latency
+def _timeit(f, sync, n, warm=20):
+    for _ in range(warm):
+        r = f()
+    sync(r)
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(n):
+            r = f()
+        sync(r)
+        best = min(best, (time.perf_counter() - t) / n)
+    return best * 1e6
+
+
+def bench_ops(quick):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import torch
+
+    import jtorch
+
+    ops = [
+        ("add", lambda m, a, b: a + b, lambda a, b: a + b),
+        ("mul scalar", lambda m, a, b: a * 2.5, lambda a, b: a * 2.5),
+        ("exp", lambda m, a, b: a.exp(), lambda a, b: jnp.exp(a)),
+        ("relu", lambda m, a, b: m.relu(a), lambda a, b: jax.nn.relu(a)),
+        ("sum", lambda m, a, b: a.sum(), lambda a, b: a.sum()),
+        ("sum(dim)", lambda m, a, b: a.sum(1), lambda a, b: a.sum(1)),
+        ("matmul", lambda m, a, b: a @ b, lambda a, b: a @ b),
+        ("softmax", lambda m, a, b: m.softmax(a, 1), lambda a, b: jax.nn.softmax(a, 1)),
+        ("a[1:3]", lambda m, a, b: a[1:3], lambda a, b: a[1:3]),
+        ("cat", lambda m, a, b: m.cat([a, b]), lambda a, b: jnp.concatenate([a, b])),
+        ("view+t", lambda m, a, b: a.view(-1).view(a.shape).t(), lambda a, b: a.reshape(-1).reshape(a.shape).T),
+        ("add_ (in place)", lambda m, a, b: a.add_(b), None),
+    ]
+    rows = []
+    for size in (32, 1024):
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((2, size, size)).astype(np.float32)
+        ta, tb = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+        ja, jb = jtorch.tensor(x), jtorch.tensor(y)
+        xa, xb = jnp.asarray(x), jnp.asarray(y)
+        n = 30 if size > 100 else 300
+        if quick:
+            n //= 3
+        for name, f, g in ops:
+            tt = _timeit(lambda: f(torch, ta, tb), lambda r: None, n)
+            jt = _timeit(lambda: f(jtorch, ja, jb), lambda r: r._value.block_until_ready(), n)
+            if g is not None:
+                gj = jax.jit(g)
+                xt = _timeit(lambda: gj(xa, xb), lambda r: r.block_until_ready(), n)
+            else:
+                xt = float("nan")
+            rows.append((f"{name} {size}x{size}", jt, tt, xt))
+    print("\n## Eager per-op latency (us; lower is better)\n")
+    print("| op | jtorch | torch | jax (jit) | jtorch/torch | jtorch/jax |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, jt, tt, xt in rows:
+        print(f"| {name} | {jt:.1f} | {tt:.1f} | {xt:.1f} | {jt / tt:.2f}x | {jt / xt:.2f}x |")
+    return rows
+
+
+# ------------------------------------------------------------------ training steps
+CONFIGS = ["jtorch-eager", "jtorch-compile", "torch-eager", "torch-compile", "jax"]
+
+
+def _run_one(model, config, steps, warm):
+    """In a subprocess: time ``steps`` training steps after ``warm`` warm-up steps."""
+    sys.path.insert(0, ROOT)
+    from bench.models import SPECS
+    build, make_opt, make_input, batch = SPECS[model]
+    if config == "jax":
+        return _run_jax(model, steps, warm, make_input, batch)
+    if config.startswith("jtorch"):
+        import jtorch as torch
+    else:
+        import torch
+        torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    net = build(torch)
+    opt = make_opt(torch, net.parameters())
+    crit = torch.nn.CrossEntropyLoss()
+    data = [make_input(torch, batch) for _ in range(4)]
+
+    def step(x, y):
+        opt.zero_grad()
+        out = net(x)
+        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+    if config.endswith("compile"):
+        step = torch.compile(step)
+    t0 = time.perf_counter()
+    for i in range(warm):
+        loss = step(*data[i % 4])
+    float(loss.item())
+    t1 = time.perf_counter()
+    for i in range(steps):
+        loss = step(*data[i % 4])
+    final = float(loss.item())
+    t2 = time.perf_counter()
+    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": final}
+
+
+def _run_jax(model, steps, warm, make_input, batch):
+    import jax
+    import numpy as np
+    from bench.jax_ref import REF, make_step
+    if model not in REF:
+        return None
+    init, apply, opt_f = REF[model]
+    opt = opt_f()
+    params = init(jax.random.PRNGKey(0))
+    state = opt.init(params)
+    rng = np.random.default_rng(0)
+    if model == "mlp":
+        data = [(rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
+    else:
+        data = [(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, batch))
+                for _ in range(4)]
+    data = [(jax.numpy.asarray(a), jax.numpy.asarray(b)) for a, b in data]
+    step = make_step(apply, opt)
+    key = jax.random.PRNGKey(1)
+    t0 = time.perf_counter()
+    for i in range(warm):
+        params, state, loss, key = step(params, state, *data[i % 4], key)
+    loss.block_until_ready()
+    t1 = time.perf_counter()
+    for i in range(steps):
+        params, state, loss, key = step(params, state, *data[i % 4], key)
+    loss.block_until_ready()
+    t2 = time.perf_counter()
+    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": float(loss)}
+
+
+def bench_training(model, quick, configs=CONFIGS):
+    steps = {"mlp": 100, "cnn": 30, "transformer": 20}[model]
+    if quick:
+        steps = max(steps // 4, 5)
+    results = {}
+    for config in configs:
+        cmd = [sys.executable, "-m", "bench.run", "--one", model, config, str(steps), "3"]
+        env = dict(os.environ)
+        env.pop("XLA_FLAGS", None)
+        try:
+            out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+            line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+            results[config] = json.loads(line[-1][7:]) if line else {"error": (out.stderr.strip().splitlines()
+                                                                                 or ["failed"])[-1][:120]}
+        except subprocess.TimeoutExpired:
+            results[config] = {"error": "timed out"}
+    print(f"\n## Training step: {model} (ms per step; lower is better)\n")
+    print("| config | ms/step | vs torch eager | vs jax | warm-up s | peak RSS MB | final loss |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    base = results.get("torch-eager", {}).get("ms")
+    ref = results.get("jax", {}) or {}
+    ref = ref.get("ms") if isinstance(ref, dict) else None
+    for config, r in results.items():
+        if r is None:
+            continue
+        if "error" in r:
+            print(f"| {config} | n/a ({r['error']}) | | | | | |")
+            continue
+        vs_t = f"{r['ms'] / base:.2f}x" if base else ""
+        vs_j = f"{r['ms'] / ref:.2f}x" if ref else ""
+        print(f"| {config} | {r['ms']:.2f} | {vs_t} | {vs_j} | {r['warmup_s']:.1f} | {r.get('rss_mb', 0):.0f} | "
+              f"{r['loss']:.4f} |")
+    return results
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="jtorch benchmarks")
+    p.add_argument("--only", default="ops,mlp,cnn,transformer")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.one:
+        model, config, steps, warm = args.one
+        r = _run_one(model, config, int(steps), int(warm))
+        if r is not None:
+            r["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print("RESULT " + json.dumps(r))
+        return
+    import jax
+    print(f"# jtorch benchmarks\n\nmachine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+          f"{platform.python_version()}; jax {jax.__version__} on {jax.devices()[0].platform}")
+    sections = args.only.split(",")
+    if "ops" in sections:
+        bench_ops(args.quick)
+    for model in ("mlp", "cnn", "transformer"):
+        if model in sections:
+            bench_training(model, args.quick)
+
+
+if __name__ == "__main__":
+    main()
