@@ -359,3 +359,34 @@ def test_weighted_loss_buffers(rng):
                               (5, 4), (2, 1)).detach().isfinite(), torch.tensor(True))
     assert_close(nn.NLLLoss()(jtorch.tensor(x), jtorch.tensor(t)),
                  torch.nn.NLLLoss()(torch.tensor(x), torch.tensor(t)))
+
+
+def test_multi_input_loss_modules(rng):
+    import jtorch.nn as nn
+    a, b, c = f32(rng, 5, 4), f32(rng, 5, 4), f32(rng, 5, 4)
+    y = np.where(rng.random(5) > 0.5, 1.0, -1.0).astype(np.float32)
+    cases = [
+        ("CosineEmbeddingLoss", dict(margin=0.1), [a, b, y]),
+        ("MarginRankingLoss", dict(margin=0.2, reduction="sum"), [a[:, 0], b[:, 0], y]),
+        ("TripletMarginLoss", dict(margin=0.5, p=1.0), [a, b, c]),
+        ("TripletMarginWithDistanceLoss", dict(margin=0.5, swap=True), [a, b, c]),
+        ("GaussianNLLLoss", dict(full=True), [a, b, prob(rng, 5, 4)]),
+        ("MultiLabelMarginLoss", {}, [a, np.array([[1, 3, -1, 0]] * 5)]),
+    ]
+    for name, kw, arrays in cases:
+        tm, jm = getattr(torch.nn, name)(**kw), getattr(nn, name)(**kw)
+        ts = [torch.tensor(v, requires_grad=(i == 0)) for i, v in enumerate(arrays)]
+        js = [jtorch.tensor(v, requires_grad=(i == 0)) for i, v in enumerate(arrays)]
+        t, j = tm(*ts), jm(*js)
+        assert_close(j, t, rtol=1e-5, atol=1e-5)
+        t.backward()
+        j.backward()
+        assert_close(js[0].grad, ts[0].grad, rtol=1e-5, atol=1e-5)
+
+
+def test_float64_losses(rng):
+    x = rng.standard_normal((4, 3))
+    t = rng.integers(0, 3, 4)
+    check("cross_entropy", [x, t], dict(label_smoothing=0.1))
+    check("mse_loss", [x, rng.standard_normal((4, 3))])
+    check("binary_cross_entropy_with_logits", [x, rng.random((4, 3))])

@@ -219,3 +219,17 @@ def test_pad_sequence_family(rng):
         jrnn.pad_packed_sequence(jk, total_length=2)
     jk2 = jk.to(jtorch.float64)
     assert jk2.data.dtype == jtorch.float64 and isinstance(jk2, jrnn.PackedSequence)
+
+
+def test_float64_gru(rng):
+    t, j = make_pair("GRU", 3, 4, bidirectional=True)
+    t.double()
+    j.double()
+    x = rng.standard_normal((5, 2, 3))
+    tx, jx = torch.tensor(x, requires_grad=True), jtorch.tensor(x, requires_grad=True)
+    to, jo = t(tx)[0], j(jx)[0]
+    assert jo.dtype == jtorch.float64
+    assert_close(jo, to, rtol=1e-10, atol=1e-12)
+    to.sum().backward()
+    jo.sum().backward()
+    assert_close(jx.grad, tx.grad, rtol=1e-10, atol=1e-12)
