@@ -2,6 +2,7 @@
 without worker processes; shuffling, errors, lengths and worker behaviour."""
 import gc
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -209,3 +210,18 @@ def _alive(pid):
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_tensors_cross_processes_by_value(rng):
+    """What workers send and receive: tensors travel as numpy and come back equal (0-d too)."""
+    from jtorch.utils.data import _worker
+    items = [jtorch.tensor(rng.standard_normal((2, 3)).astype(np.float32)), jtorch.tensor(int(rng.integers(9))),
+             jtorch.tensor(rng.standard_normal(()).astype(np.float64)), jtorch.tensor(rng.integers(0, 2, 4) > 0),
+             jtorch.tensor(rng.standard_normal(3).astype(np.float32)).requires_grad_()]
+    for by_value in (False, True):
+        back = pickle.loads(_worker.dumps(items, by_value=by_value))
+        for a, b in zip(back, items):
+            assert type(a) is jtorch.Tensor and a.requires_grad == b.requires_grad
+            j = a.detach()
+            assert j.dtype == b.dtype and tuple(j.shape) == tuple(b.shape)
+            np.testing.assert_array_equal(np.asarray(j), np.asarray(b.detach()))

@@ -95,32 +95,48 @@ def _rebuild_tensor(array, requires_grad):
 
 
 def _reduce_tensor(t):
-    return _rebuild_tensor, (np.ascontiguousarray(np.asarray(t.detach())), bool(t.requires_grad))
+    return _rebuild_tensor, (np.asarray(t.detach()), bool(t.requires_grad))
 
 
 ForkingPickler.register(torch.Tensor, _reduce_tensor)
 
 
-def dumps(obj):
-    """Pickle for another process; falls back to cloudpickle (when installed) for lambdas and
-    classes defined inside functions, which plain pickle cannot send to a spawned worker."""
+def _cloudpickle():
+    try:
+        import cloudpickle
+        return cloudpickle
+    except ImportError:
+        return None
+
+
+def _cloud_dumps(cloudpickle, obj):
+    buf = io.BytesIO()
+    p = cloudpickle.CloudPickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    base = getattr(cloudpickle.CloudPickler, "dispatch_table", copyreg.dispatch_table)
+    p.dispatch_table = {**dict(base), torch.Tensor: _reduce_tensor}
+    p.dump(obj)
+    return buf.getvalue()
+
+
+def dumps(obj, by_value=False):
+    """Pickle for another process. With ``by_value`` (the dataset / collate_fn / worker_init_fn
+    sent to new workers) cloudpickle is used when installed: it sends lambdas, local classes and
+    classes of ``__main__`` by value, which a spawned worker could not import otherwise (notebooks,
+    ``python -c``). Without cloudpickle, or for results, plain pickle (with cloudpickle as the
+    fallback for what plain pickle refuses)."""
+    cp = _cloudpickle()
+    if by_value and cp is not None:
+        return _cloud_dumps(cp, obj)
     buf = io.BytesIO()
     try:
         ForkingPickler(buf, pickle.HIGHEST_PROTOCOL).dump(obj)
         return buf.getvalue()
     except (pickle.PicklingError, AttributeError, TypeError) as e:
-        try:
-            import cloudpickle
-        except ImportError:
+        if cp is None:
             raise type(e)(f"{e}\n(DataLoader workers are spawned processes: the dataset, collate_fn and "
                           "worker_init_fn must be picklable, i.e. defined at module level; installing "
                           "cloudpickle lifts this)") from e
-        buf = io.BytesIO()
-        p = cloudpickle.CloudPickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-        base = getattr(cloudpickle.CloudPickler, "dispatch_table", copyreg.dispatch_table)
-        p.dispatch_table = {**dict(base), torch.Tensor: _reduce_tensor}
-        p.dump(obj)
-        return buf.getvalue()
+        return _cloud_dumps(cp, obj)
 
 
 # ---------------------------------------------------------------- fetching samples

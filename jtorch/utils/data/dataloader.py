@@ -230,7 +230,7 @@ class _MultiProcessIter(_BaseIter):
         ctx = loader.multiprocessing_context or multiprocessing.get_context(DEFAULT_START_METHOD)
         n = self._num_workers
         payload = _worker.dumps((self._iterable, self._dataset, self._auto_collation, self._collate_fn,
-                                 self._drop_last, loader.worker_init_fn))
+                                 self._drop_last, loader.worker_init_fn), by_value=True)
         self._result_queue = ctx.Queue()
         self._done_event = ctx.Event()
         self._index_queues, self._workers = [], []
