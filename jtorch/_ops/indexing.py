@@ -17,6 +17,15 @@ from .. import _dispatch
 from .shape import _basic_index
 
 
+def with_out(f):
+    """Accept torch's ``out=`` on a function: compute, then write the result into ``out``."""
+    @functools.wraps(f)
+    def g(*args, out=None, **kwargs):
+        res = f(*args, **kwargs)
+        return res if out is None else _dispatch._write_out(out, res)
+    return g
+
+
 # ---- view plumbing (used by Tensor._write and view grad_fn regeneration); the chain's
 # structure is static, its offsets dynamic (see _dispatch.chain_fn)
 @defop(method=False, function=False, saves=())

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, METHODS
-from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at
+from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at, with_out
 from .shape import _wrap
 
 
@@ -95,7 +95,8 @@ def _as_1d(t):
 
 
 @function
-def gather(input, dim, index, *, sparse_grad=False, out=None):
+@with_out
+def gather(input, dim, index, *, sparse_grad=False):
     d = _gather_checks(input, dim, index, "gather")
     if input.ndim == 0:
         return _gather(_as_1d(input), _as_1d(index), dim=0).reshape(tuple(index.shape))
@@ -228,7 +229,8 @@ def _index_select(input, index, dim=0):
 
 
 @function
-def index_select(input, dim, index, *, out=None):
+@with_out
+def index_select(input, dim, index):
     d = _index_checks(input, dim, index, "index_select")
     mm = _minmax_of(index)
     n = input.shape[d] if input.ndim else 1
@@ -366,7 +368,8 @@ def masked_fill(input, mask, value):
 
 
 @function
-def masked_select(input, mask, *, out=None):
+@with_out
+def masked_select(input, mask):
     if not isinstance(mask, _T()) or mask.dtype is not D.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = tuple(jnp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
@@ -441,7 +444,8 @@ def put(input, index, source, accumulate=False):
 
 
 @function
-def take_along_dim(input, indices, dim=None, *, out=None):
+@with_out
+def take_along_dim(input, indices, dim=None):
     _check_int_index(indices, "take_along_dim")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
@@ -461,7 +465,8 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 # ---------------------------------------------------------------- nonzero / where
 @function
-def nonzero(input, *, out=None, as_tuple=False):
+@with_out
+def nonzero(input, as_tuple=False):
     T = _T()
     a = np.asarray(input._value)  # data-dependent shape: computed on the host
     if as_tuple:
@@ -482,7 +487,8 @@ def _where(condition, input, other):
 
 
 @function(method=False)
-def where(condition, input=None, other=None, *, out=None):
+@with_out
+def where(condition, input=None, other=None):
     T = _T()
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
@@ -493,10 +499,7 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.dtype not in (D.bool, D.uint8):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{scalar_name(condition.dtype)}")
-    res = _where(condition, input, other)
-    if out is not None:
-        return out.copy_(res)
-    return res
+    return _where(condition, input, other)
 
 
 def _where_method(self, condition, other):

@@ -12,6 +12,7 @@ from .. import _dispatch
 from .._dispatch import defop, function
 from .._size import Size
 from .reduction import _dims
+from .indexing import with_out
 from .shape import _wrap, expand
 
 
@@ -32,12 +33,12 @@ def _tri(input, diagonal=0, upper=False):
 
 
 def _tri_fn(name, upper):
-    def f(input, diagonal=0, *, out=None):
+    def f(input, diagonal=0):
         if input.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         return _tri(input, diagonal=int(diagonal), upper=upper)
     f.__name__ = name
-    return function(f, name=name, inplace=True)
+    return function(with_out(f), name=name, inplace=True)
 
 
 tril = _tri_fn("tril", False)
@@ -69,7 +70,8 @@ def _diag(input, diagonal=0):
 
 
 @function
-def diag(input, diagonal=0, *, out=None):
+@with_out
+def diag(input, diagonal=0):
     if input.ndim not in (1, 2):
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
     return _diag(input, diagonal=int(diagonal))

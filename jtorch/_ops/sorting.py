@@ -18,6 +18,7 @@ from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, REGISTRY
 from .reduction import return_type, _values_indices
+from .indexing import with_out
 from .shape import _wrap
 
 
@@ -45,7 +46,8 @@ def _sort(input, dim=-1, descending=False):
 
 
 @function
-def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+@with_out
+def sort(input, dim=-1, descending=False, stable=False):
     return _sort(input, dim=_wrap(dim, input.ndim) if input.ndim else 0, descending=builtins.bool(descending))
 
 
@@ -68,7 +70,8 @@ def _topk(input, k=1, dim=-1, largest=True):
 
 
 @function
-def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+@with_out
+def topk(input, k, dim=-1, largest=True, sorted=True):
     d = _wrap(dim, input.ndim) if input.ndim else 0
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
@@ -83,7 +86,8 @@ def _kthvalue(input, k=1, dim=-1, keepdim=False):
 
 
 @function
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+@with_out
+def kthvalue(input, k, dim=-1, keepdim=False):
     x = input.reshape((1,)) if input.ndim == 0 else input
     d = _wrap(dim, x.ndim)
     if not 1 <= k <= x.shape[d]:
@@ -121,7 +125,7 @@ def _median_all(input, ignore_nan=False):
 def _median(name, ignore_nan):
     rt = return_type(name)
 
-    def f(input, dim=None, keepdim=False, *, out=None):
+    def f(input, dim=None, keepdim=False):
         if dim is None:
             if input.numel() == 0:
                 return _T()._wrap(jnp.asarray(jnp.nan, input.dtype.np))
@@ -133,7 +137,7 @@ def _median(name, ignore_nan):
         r = _median_dim(x, dim=d, keepdim=builtins.bool(keepdim), ignore_nan=ignore_nan)
         return r if input.ndim else rt(r.values.reshape(()), r.indices.reshape(()))
     f.__name__ = name
-    return function(f, name=name)
+    return function(with_out(f), name=name)
 
 
 median = _median("median", False)
@@ -161,7 +165,8 @@ def _mode(input, dim=-1, keepdim=False):
 
 
 @function
-def mode(input, dim=-1, keepdim=False, *, out=None):
+@with_out
+def mode(input, dim=-1, keepdim=False):
     x = input.reshape((1,)) if input.ndim == 0 else input
     d = _wrap(dim, x.ndim)
     if x.shape[d] == 0:
@@ -243,7 +248,8 @@ def _searchsorted(sorted_sequence, input, right=False, out_int32=False):
 
 
 @function(method=False)
-def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
+@with_out
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     T = _T()
     if side is not None:
         if side not in ("left", "right"):
@@ -264,7 +270,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 
 @function(method=False)
-def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+@with_out
+def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return _searchsorted(boundaries, input, right=builtins.bool(right), out_int32=builtins.bool(out_int32))
@@ -286,7 +293,8 @@ def _histc(input, min, max, bins=100):
 
 
 @function
-def histc(input, bins=100, min=0, max=0, *, out=None):
+@with_out
+def histc(input, bins=100, min=0, max=0):
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_scalar(input.dtype)}'")
     if bins <= 0:

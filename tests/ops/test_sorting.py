@@ -141,3 +141,19 @@ def test_bincount(rng):
     check(lambda m, a: m.bincount(a, a), a)  # integer weights count in float64
     raises(lambda m: m.bincount(m.tensor([-1, 2])))
     raises(lambda m: m.bincount(m.tensor([[1, 2]])))
+
+
+def test_out_argument(x):
+    def f(m, x):
+        v, i = m.empty(0), m.empty(0, dtype=m.int64)
+        r = m.sort(x, 1, out=(v, i))
+        o = m.empty(4, 5)
+        m.where(x > 0, x, m.zeros(()), out=o)
+        mv, mi = m.empty(4), m.empty(4, dtype=m.int64)
+        m.median(x, 1, out=(mv, mi))
+        g = m.empty(4, 1)
+        m.gather(x, 1, m.zeros(4, 1, dtype=m.int64), out=g)
+        t = m.empty(4, 5)
+        m.tril(x, out=t)
+        return r[0], v, i, o, mv, mi, g, t
+    check(f, x)
