@@ -6,7 +6,6 @@ from the static sizes, with torch's formulas for the source coordinate (in the
 same float precision torch uses), so one gather-and-sum per dim serves nearest,
 linear, cubic, area and antialiased filters, and its VJP is the matching scatter.
 """
-import math
 
 import jax
 import jax.numpy as jnp

@@ -155,7 +155,8 @@ def test_rnn_default_init():
     allw = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])
     assert np.abs(allw).max() <= bound
     assert abs(allw.std() - bound / math.sqrt(3)) < 0.01 * bound * 3
-    assert [n for n, _ in m.named_parameters()] == [n for n, _ in torch.nn.LSTM(10, 64, num_layers=2).named_parameters()]
+    names = [n for n, _ in torch.nn.LSTM(10, 64, num_layers=2).named_parameters()]
+    assert [n for n, _ in m.named_parameters()] == names
 
 
 @pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])

@@ -3,7 +3,6 @@ Argument handling and torch's errors here; the arithmetic is ``jtorch/_ops/visio
 import math
 import warnings
 
-import jtorch as torch
 from ..._ops import vision_ops as K
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample", "affine_grid"]
@@ -67,8 +66,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out = tuple(int(math.floor(float(n) * float(s))) for n, s in zip(spatial, sf))
         scales = (None,) * dim if recompute_scale_factor else tuple(float(s) for s in sf)
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({', '.join(map(str, spatial))}) "
-                           f"output ({', '.join(map(str, out))})")
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({', '.join(map(str, spatial))}) output ({', '.join(map(str, out))})")
     return K._interpolate(input, size=out, scales=scales, mode=mode, align_corners=bool(align_corners),
                           antialias=bool(antialias))
 
