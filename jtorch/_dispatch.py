@@ -175,6 +175,10 @@ def _zeros_ct(o):
     return np.zeros(o.shape, jax.dtypes.float0)
 
 
+def _conj(x):
+    return jnp.conj(x) if jnp.iscomplexobj(x) else x
+
+
 def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
     fwd = op.pure(statics, dt)
     seq = op.seq
@@ -197,33 +201,53 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
 
         args = [primals[i] if j is None else primals[i][j] for i, j in diff]
         out, pull = jax.vjp(f, *args)
+        # torch's complex gradients are the conjugates of JAX's cotangents: conj(vjp(conj(g)))
         if isinstance(out, (tuple, list)):
-            cts = tuple(_zeros_ct(o) if c is None else c.astype(o.dtype) for o, c in zip(out, cts))
+            cts = tuple(_zeros_ct(o) if c is None else _conj(c.astype(o.dtype)) for o, c in zip(out, cts))
         else:
-            cts = _zeros_ct(out) if cts[0] is None else cts[0].astype(out.dtype)
-        return tuple(pull(cts))
+            cts = _zeros_ct(out) if cts[0] is None else _conj(cts[0].astype(out.dtype))
+        return tuple(_conj(g) for g in pull(cts))
 
     return OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
 
 
 # ---------------------------------------------------------------- promotion
-def promote_dtype(op, dyn):
-    dims, zeros, scalars = [], [], []
+_PROMOTIONS = {}
+
+
+def promote_dtype(op, arrays):
+    """torch's result dtype for ``op``'s promoting arguments, memoised on their
+    (dtype, is-0-dim) / Python scalar type signature (the common case is one dict hit)."""
+    key = [op.promote, D._default[0]]
     for i in op.promote_pos:
-        a = dyn[i]
+        a = arrays[i]
         if a is None:
             continue
-        if op.seq and i == 0:
-            for t in a:
-                (dims if t.ndim else zeros).append(t.dtype)
-        elif isinstance(a, Tensor):
-            (dims if a.ndim else zeros).append(a.dtype)
-        elif isinstance(a, (np.ndarray, jax.Array)):
-            (dims if a.ndim else zeros).append(D.from_numpy_dtype(a.dtype))
+        if op.seq and i == 0 and isinstance(a, tuple):
+            for x in a:
+                key.append((x.dtype, x.ndim == 0))
+        elif hasattr(a, "ndim"):
+            key.append((a.dtype, a.ndim == 0))
         else:
-            scalars.append(D.scalar_dtype(a))
+            key.append(type(a))
+    key = tuple(key)
+    dt = _PROMOTIONS.get(key)
+    if dt is None:
+        dt = _PROMOTIONS[key] = _compute_promotion(key)
+    return dt
+
+
+def _compute_promotion(key):
+    dims, zeros, scalars = [], [], []
+    for k in key[2:]:
+        if isinstance(k, tuple):
+            (zeros if k[1] else dims).append(D.from_numpy_dtype(k[0]))
+        else:
+            scalars.append(D.scalar_dtype(k(0) if k is not bool else False))
     dt = D.result_type_of(dims, zeros, scalars)
-    if op.promote == "float" and dt._cat < D._FLOAT:
+    if dt is None:
+        dt = D.get_default_dtype()
+    if key[0] == "float" and dt._cat < D._FLOAT:
         dt = D.get_default_dtype()
     return dt
 
@@ -247,7 +271,7 @@ def apply(op, dyn, statics):
                 needs_grad = True
         else:
             arrays.append(a)
-    dt = promote_dtype(op, dyn) if op.promote else None
+    dt = promote_dtype(op, arrays) if op.promote else None
     try:
         out = op.kernel(statics, dt)(*arrays)
     except (TypeError, ValueError) as e:
