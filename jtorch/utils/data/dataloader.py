@@ -332,7 +332,12 @@ class _MultiProcessIter(_BaseIter):
             idx, data = self._get_data()
             self._tasks_outstanding -= 1
             if isinstance(data, _worker.IterableDatasetStopIteration):
-                self._workers_status[data.worker_id] = False
+                wid = data.worker_id
+                self._workers_status[wid] = False
+                # its other queued tasks will never be answered: free their prefetch slots
+                for k in [k for k, info in self._task_info.items() if info[0] == wid and len(info) == 1]:
+                    del self._task_info[k]
+                    self._tasks_outstanding -= k != idx
                 self._try_put_index()
                 continue
             if idx != self._rcvd_idx and self._in_order:
