@@ -26,6 +26,10 @@ _bm()
 del _bm
 
 globals().update({k: v for k, v in _dispatch.REGISTRY.items() if not k.startswith("_")})
+# torch.abs_(t), torch.relu_(t), ...: in-place ops are functions too
+globals().update({k: v for k, v in _dispatch.METHODS.items()
+                  if k.endswith("_") and not k.startswith("_") and k[:-1] in _dispatch.REGISTRY and k not in globals()})
+from ._legacy import *  # noqa: F401,F403  (FloatTensor & co, pi, memory formats, layouts)
 
 from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
                      default_generator)
