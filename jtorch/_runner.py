@@ -31,11 +31,12 @@ def _target(fullname):
 
 
 class _AliasLoader(importlib.abc.Loader):
-    def __init__(self, real):
+    def __init__(self, real, obj=None):
         self.real = real
+        self.obj = obj  # a namespace object standing for a module (e.g. torch.cuda.amp)
 
     def create_module(self, spec):
-        return importlib.import_module(self.real)
+        return self.obj if self.obj is not None else importlib.import_module(self.real)
 
     def exec_module(self, module):
         # the import system stamped the alias spec on jtorch's module: give it its own back
@@ -57,6 +58,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
             except ModuleNotFoundError:
                 spec_ok = False
         if not spec_ok:
+            # ``import torch.cuda.amp`` where jtorch has ``jtorch.cuda.amp`` as an attribute, not a module
+            parent, _, last = real.rpartition(".")
+            obj = getattr(sys.modules.get(parent), last, None)
+            if obj is not None:
+                return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real, obj))
             raise ModuleNotFoundError(f"No module named '{fullname}' (jtorch has no '{real}')", name=fullname)
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=True)
 

@@ -335,6 +335,7 @@ def test_argv_main_and_traceback(tmp_path):
 def test_install_as_torch_and_cli(tmp_path):
     code = ("import jtorch; jtorch.install_as_torch(); import torch, torch.nn.functional as F, torch.optim, "
             "torch.utils.data, torch.autograd, torchvision; from torch.nn import Linear; "
+            "from torch.cuda.amp import autocast; "
             "print(torch is jtorch, F.__name__, torchvision.__name__, Linear.__module__.startswith('jtorch'), "
             "type(torch.zeros(1)).__module__.startswith('jtorch'))\n"
             "try:\n    import torch._no_such_module\nexcept ModuleNotFoundError as e:\n    print('missing', e.name)")
