@@ -410,7 +410,8 @@ def _store(st, a):
     st.array = a
     st.version += 1
     if st.host is not None:
-        st.host[...] = np.asarray(a)
+        from .interop import write_host
+        write_host(st)  # copy into the numpy buffer and re-alias it (see interop.py)
 
 
 _VALUE_TYPES = (int, float, bool, str, type(None), tuple, frozenset, complex)
