@@ -117,6 +117,17 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
     x = input
     ftype = np.float64 if x.dtype == jnp.float64 else np.float32
     base = "linear" if mode in ("linear", "bilinear", "trilinear") else "cubic" if mode == "bicubic" else mode
+    integer = not jnp.issubdtype(x.dtype, jnp.inexact)
+    if integer and base not in ("nearest", "nearest-exact"):
+        # uint8 images (torchvision's Resize): filter in float, then round and saturate like torch
+        # one separable pass per dim, last dim first, rounding after each pass as torch's kernels do
+        info = jnp.iinfo(x.dtype)
+        for d in reversed(range(len(size))):
+            axis = 2 + d
+            idx, w = interp_table(base, x.shape[axis], size[d], scales[d], align_corners, antialias, np.float32)
+            y = _apply_table(x.astype(jnp.float32), axis, idx, w)
+            x = jnp.clip(jnp.round(y), info.min, info.max).astype(input.dtype)
+        return x
     for d, (n_out, sc) in enumerate(zip(size, scales)):
         axis = 2 + d
         n_in = x.shape[axis]

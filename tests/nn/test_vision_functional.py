@@ -132,3 +132,18 @@ def test_upsample_modules(rng):
         tm, jm = getattr(torch.nn, cls)(scale_factor=2), getattr(nn, cls)(scale_factor=2)
         assert repr(jm) == repr(tm)
         assert_close(jm(jtorch.tensor(x)), tm(torch.tensor(x)), **TOL)
+
+
+def test_interpolate_uint8_images(rng):
+    # torchvision's Resize on uint8 tensors: torch filters with fixed-point weights, so a few
+    # pixels may differ by one level; nearest is exact
+    x = rng.integers(0, 256, (1, 3, 14, 15)).astype(np.uint8)
+    for kw in [dict(size=(5, 6), mode="bilinear", antialias=True), dict(size=(20, 9), mode="bicubic",
+                                                                        antialias=True),
+               dict(size=(20, 9), mode="bilinear")]:
+        t = TF.interpolate(torch.tensor(x), **kw)
+        j = F.interpolate(jtorch.tensor(x), **kw)
+        assert j.dtype == jtorch.uint8 and tuple(j.shape) == tuple(t.shape)
+        d = np.abs(j.numpy().astype(int) - t.numpy().astype(int))
+        assert d.max() <= 1 and (d > 0).mean() < 0.1
+    assert_close(F.interpolate(jtorch.tensor(x), scale_factor=2.5), TF.interpolate(torch.tensor(x), scale_factor=2.5))
