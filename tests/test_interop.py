@@ -192,3 +192,19 @@ def test_real_torch_tensors_convert(rng):
     assert jtorch.as_tensor(t, dtype=jtorch.float64).dtype == jtorch.float64
     i = jtorch.tensor(torch.arange(4))
     assert i.dtype == jtorch.int64 and i.tolist() == [0, 1, 2, 3]
+
+
+def test_numpy_sharing_survives_compiled_writes(rng):
+    x = rng.standard_normal(8).astype(np.float32)
+    for make in (_aligned, _unaligned):
+        a = make(x)
+        t = jtorch.from_numpy(a)
+
+        def step():
+            t.mul_(2)
+        fast = jtorch.compile(step)
+        for _ in range(3):
+            fast()
+        np.testing.assert_allclose(a, x * 8)       # compiled writes reach numpy
+        a[0] = 5.0
+        assert t[0].item() == 5.0                   # and numpy writes still reach the tensor
