@@ -67,6 +67,7 @@ def check(fn, *args, grad=(), rtol=1e-5, atol=1e-5, grtol=None, gatol=None, outp
     for a, b in zip(gj, gt):
         if b._is_zerotensor():  # torch's lazily-zero gradients (e.g. of sign)
             b = torch.zeros(b.shape, dtype=b.dtype)
+        b = b.resolve_conj().resolve_neg()
         assert_close(a, b, rtol=grtol or max(rtol, 1e-4), atol=gatol or max(atol, 1e-4))
     return rt, rj
 

@@ -67,3 +67,12 @@ def test_errors():
             L.fft.fft(L.ones(4), norm="bad")
         with pytest.raises(IndexError):
             L.fft.fft(L.ones(4), dim=2)
+
+
+def test_complex_input_gradients(rng):
+    # torch's complex gradients are the conjugate of JAX's cotangents: checked through the whole chain
+    z = (rng.standard_normal((2, 6)) + 1j * rng.standard_normal((2, 6))).astype(np.complex64)
+    check(lambda L, a: L.fft.fft(a), z, grad=(0,), rtol=1e-4, atol=1e-5)
+    check(lambda L, a: L.fft.ifft2(a, norm="ortho"), z, grad=(0,), rtol=1e-4, atol=1e-5)
+    check(lambda L, a: L.fft.irfft(a, n=8), z, grad=(0,), rtol=1e-4, atol=1e-5)
+    check(lambda L, a: L.fft.hfft(a), z, grad=(0,), rtol=1e-4, atol=1e-5)

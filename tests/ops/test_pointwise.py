@@ -292,3 +292,12 @@ def test_gradcheck_float64(rng, name):
                            else (lambda a, b: getattr(jtorch, name)(a) * b))
     assert jtorch.autograd.gradcheck(fn, (x, y))
     assert jtorch.autograd.gradgradcheck(fn, (x, y))
+
+
+def test_complex_gradients(rng):
+    z = (rng.standard_normal(SHAPE) + 1j * rng.standard_normal(SHAPE)).astype(np.complex64)
+    w = (rng.standard_normal(SHAPE) + 1j * rng.standard_normal(SHAPE)).astype(np.complex64)
+    check(lambda L, a, b: (a * b, a / b, a + b, a - b), z, w, grad=(0, 1), rtol=1e-4)
+    check(lambda L, a: (L.exp(a), L.sin(a), L.abs(a), a.conj() * a, L.sqrt(a), L.angle(a)), z, grad=(0,),
+          rtol=1e-4)
+    check(lambda L, a: (a.real * 2, a.imag * 3), z, grad=(0,))
