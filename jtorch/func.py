@@ -22,7 +22,8 @@ from ._dispatch import GRAD
 from .interop import to_jax
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
-           "linearize", "stack_module_state", "jax_function", "module_function"]
+           "linearize", "stack_module_state", "functionalize", "replace_all_batch_norm_modules_", "jax_function",
+           "module_function"]
 
 
 def _T():
@@ -389,3 +390,30 @@ def stack_module_state(models):
         if p.requires_grad:
             params[n].requires_grad_(True)
     return params, buffers
+
+
+def functionalize(func, *, remove="mutations"):
+    """torch.func.functionalize: under JAX tracing every jtorch op is already functional (in-place
+    writes become new arrays), so the function is returned wrapped, unchanged in meaning."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. "
+                           "Valid options are:\n     remove='mutations': all inplace and out= operators will be "
+                           "removed from the program, and replaced with their out-of-place equivalents.\n     "
+                           "remove='mutations_and_views': In addition to the above, all aliasing operators "
+                           "{view} will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        return func(*args, **kwargs)
+    return run
+
+
+def replace_all_batch_norm_modules_(root):
+    """Make every BatchNorm in ``root`` stop tracking running statistics (for vmap), in place."""
+    for m in root.modules():
+        if any(c.__name__.startswith("_BatchNorm") or c.__name__.startswith("BatchNorm") for c in type(m).__mro__):
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root

@@ -251,3 +251,21 @@ def test_module_as_pure_jax_function_with_optax(rng):
         np.testing.assert_allclose(np.asarray(params[k]), p.detach().numpy(), rtol=1e-4, atol=1e-6)
     # the module itself was not modified by the pure function
     assert not np.allclose(np.asarray(jm[0].weight.detach()), np.asarray(params["0.weight"]))
+
+
+def test_functionalize_and_batch_norm_replacement(rng):
+    tx, jx = both(rng.standard_normal((4, 3)).astype(np.float32))
+
+    def f(x):
+        y = x.clone()
+        y.add_(1)
+        return y * 2
+    assert_close(jfunc.functionalize(f)(jx), torch.func.functionalize(f)(tx))
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    jm = jnn.Sequential(jnn.Linear(3, 3), jnn.BatchNorm1d(3))
+    torch.func.replace_all_batch_norm_modules_(tm)
+    jfunc.replace_all_batch_norm_modules_(jm)
+    for m in (tm[1], jm[1]):
+        assert m.running_mean is None and m.running_var is None and not m.track_running_stats
+    jm.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    assert_close(jm(jx), tm(tx), rtol=1e-4, atol=1e-5)
