@@ -7,6 +7,7 @@ datasets holding tensors reach the workers that way, and batches come back as nu
 main process turns into tensors. Results are pickled inside the worker's own thread, so an
 unpicklable batch becomes an error in the main process rather than a lost message and a hang.
 """
+import contextlib
 import copyreg
 import io
 import os
@@ -116,6 +117,29 @@ def _cloud_dumps(cloudpickle, obj):
     p.dispatch_table = {**dict(base), torch.Tensor: _reduce_tensor}
     p.dump(obj)
     return buf.getvalue()
+
+
+def payload_by_value():
+    """Whether worker payloads go by value (cloudpickle installed): then a worker needs nothing
+    from the main script and need not re-import it (see ``main_not_reimported``)."""
+    return _cloudpickle() is not None
+
+
+@contextlib.contextmanager
+def main_not_reimported(enabled):
+    """While starting spawned workers: keep multiprocessing from re-running the main script in
+    them. It records ``__main__.__file__`` for the child to import as ``__mp_main__``; scripts
+    without an ``if __name__ == "__main__":`` guard would then build loaders in the child."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not enabled or main is None or getattr(main, "__spec__", None) is not None or path is None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def dumps(obj, by_value=False):

@@ -43,9 +43,11 @@ def _check_context(ctx):
 class DataLoader:
     """Combines a dataset and a sampler and iterates over batches (see torch.utils.data.DataLoader).
 
-    ``num_workers > 0`` loads in spawned worker processes (the dataset, collate_fn and
-    worker_init_fn are pickled to them; define them at module level and guard the script with
-    ``if __name__ == "__main__":``, as for torch on macOS/Windows).
+    ``num_workers > 0`` loads in spawned worker processes (never forked: JAX's threads make a
+    forked child liable to deadlock). The dataset, collate_fn and worker_init_fn are sent to
+    them by value with cloudpickle, so lambdas, notebook classes and scripts without an
+    ``if __name__ == "__main__":`` guard work as with torch's fork-based workers on Linux.
+    Batches come back as numpy and become tensors in the main process.
     """
 
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -236,16 +238,17 @@ class _MultiProcessIter(_BaseIter):
         self._index_queues, self._workers = [], []
         self._ready = 0  # workers that finished starting up
         self._shutdown = False
-        for wid in range(n):
-            iq = ctx.Queue()
-            iq.cancel_join_thread()  # never block our exit on unsent indices
-            w = ctx.Process(target=_worker.worker_loop,
-                            args=(payload, iq, self._result_queue, self._done_event, wid, n,
-                                  self._base_seed + wid, os.getpid()),
-                            daemon=True)
-            w.start()
-            self._index_queues.append(iq)
-            self._workers.append(w)
+        with _worker.main_not_reimported(_worker.payload_by_value()):
+            for wid in range(n):
+                iq = ctx.Queue()
+                iq.cancel_join_thread()  # never block our exit on unsent indices
+                w = ctx.Process(target=_worker.worker_loop,
+                                args=(payload, iq, self._result_queue, self._done_event, wid, n,
+                                      self._base_seed + wid, os.getpid()),
+                                daemon=True)
+                w.start()
+                self._index_queues.append(iq)
+                self._workers.append(w)
         self._start_epoch(first_iter=True)
 
     def _reset(self, loader, first_iter=False):
