@@ -310,6 +310,11 @@ def test_mmap(tmp_path, rng):
     torch.save({"x": t, "y": t[3:]}, path)
     got = jtorch.load(path, mmap=True)
     _same(got["x"], t)
+    if os.path.exists("/proc/self/maps"):  # zero-copy: the tensor's memory is the mapped file
+        ptr = got["x"].jax().unsafe_buffer_pointer()
+        spans = [tuple(int(v, 16) for v in line.split()[0].split("-"))
+                 for line in open("/proc/self/maps") if line.rstrip().endswith(str(path))]
+        assert any(lo <= ptr < hi for lo, hi in spans), (hex(ptr), spans)
     _same(got["y"], t[3:])
     got["x"][0, 0] = 5.0  # copy-on-write: the file is untouched
     assert got["y"][0, 0].item() == t[3, 0].item()

@@ -68,7 +68,7 @@ class _Loader:
             raise RuntimeError("map_location callable must return a storage or None")
         raise ValueError(f"Unsupported map_location type {type(ml).__name__}")
 
-    def read_storage(self, s):
+    def read_storage(self, s, shape):
         dt = s.dtype.np.newbyteorder("<" if self.byteorder == "little" else ">")
         nbytes = s.numel * s.dtype.itemsize
         arr = None
@@ -81,9 +81,14 @@ class _Loader:
             arr = np.frombuffer(data, dt, count=s.numel)
         if dt.byteorder == ">" or (dt.byteorder == "=" and sys.byteorder == "big"):
             arr = arr.astype(s.dtype.np)
+        arr = arr.reshape(shape)
         jd = jax_device(s.target)
-        from ..interop import _alias_host
-        out = _alias_host(arr, jd) if self.mmap_view is not None else None
+        from ..interop import _alias_host, _aligned_empty
+        if self.mmap_view is None and jd.platform == "cpu" and arr.size:
+            buf = _aligned_empty(arr.shape, arr.dtype)  # one copy out of the file's bytes, which XLA then reads
+            buf[...] = arr
+            arr = buf
+        out = _alias_host(arr, jd)  # zero-copy on the CPU: the mmap'd file or our aligned copy
         return out if out is not None else jax.device_put(np.array(arr), jd)
 
 

@@ -124,9 +124,10 @@ class _LoadedStorage:
     def __len__(self):
         return self.numel
 
-    def array(self):
+    def array(self, shape=None):
+        """The storage's elements as a jax array on the target device (read once), shaped ``shape``."""
         if self._array is None:
-            self._array = self.loader.read_storage(self)
+            self._array = self.loader.read_storage(self, (self.numel,) if shape is None else shape)
         return self._array
 
     def retyped(self, dtype):
@@ -274,14 +275,13 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
 def _tensor_on(storage, offset, size, stride):
     T = _T()
     if storage.root is None:
-        arr = storage.array()
         whole = offset == 0 and math.prod(size) == storage.numel and (
             storage.numel <= 1 or tuple(st for s, st in zip(size, stride) if s != 1)
             == tuple(c for s, c in zip(size, _contiguous(size)) if s != 1))
+        # shaped on the host, so the device array is the file's bytes with no extra copy
+        storage.root = T._wrap(storage.array(size if whole else None))
         if whole:
-            storage.root = T._wrap(arr.reshape(size))
             return storage.root
-        storage.root = T._wrap(arr)
     root = storage.root
     if tuple(root.shape) == size and offset == 0 and root.is_contiguous() and stride == root.stride():
         return root._alias()  # same elements as the root: share it as torch's tensors share a storage
