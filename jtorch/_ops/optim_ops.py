@@ -115,7 +115,7 @@ def adam(a, hp, maximize, wd, decoupled, amsgrad):
         elif wd:
             g = g + _c(hp["weight_decay"], p) * p
         m = _lerp(m, g, 1 - b1)
-        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        v = v * _c(b2, v) + _c(1 - b2, v) * g * g  # addcmul: (value * t1) * t2
         bc1 = 1 - b1 ** n
         bc2_sqrt = (1 - b2 ** n) ** 0.5
         if amsgrad:
@@ -124,7 +124,7 @@ def adam(a, hp, maximize, wd, decoupled, amsgrad):
             denom = jnp.sqrt(vmax) / _c(bc2_sqrt, p) + _c(hp["eps"], p)
         else:
             denom = jnp.sqrt(v) / _c(bc2_sqrt, p) + _c(hp["eps"], p)
-        p = p + _c(-(lr / bc1), p) * (m / denom)
+        p = p + _c(-(lr / bc1), p) * m / denom  # addcdiv: (value * t1) / t2
         for k, x in (("param", p), ("step", s), ("exp_avg", m), ("exp_avg_sq", v)):
             out[k].append(x)
     if not amsgrad:
@@ -144,7 +144,7 @@ def rmsprop(a, hp, maximize, wd, centered, momentum):
     for i, (p, g, s, sq) in enumerate(zip(a["param"], a["grad"], a["step"], a["square_avg"])):
         s, _ = _step(s)
         g = _grad(g, p, hp, maximize, wd)
-        sq = sq * _c(alpha, sq) + _c(1 - alpha, sq) * (g * g)
+        sq = sq * _c(alpha, sq) + _c(1 - alpha, sq) * g * g  # addcmul: (value * t1) * t2
         if centered:
             ga = _lerp(a["grad_avg"][i], g, 1 - alpha)
             out["grad_avg"].append(ga)
@@ -158,7 +158,7 @@ def rmsprop(a, hp, maximize, wd, centered, momentum):
             out["momentum_buffer"].append(buf)
             p = p + _c(-hp["lr"], p) * buf
         else:
-            p = p + _c(-hp["lr"], p) * (g / avg)
+            p = p + _c(-hp["lr"], p) * g / avg
         out["param"].append(p)
         out["step"].append(s)
         out["square_avg"].append(sq)
@@ -175,7 +175,7 @@ def adagrad(a, hp, maximize, wd):
         clr = hp["lr"] / (1 + (n - 1) * hp["lr_decay"])
         acc = acc + g * g
         std = jnp.sqrt(acc) + _c(hp["eps"], acc)
-        out["param"].append(p + _c(-clr, p) * (g / std))
+        out["param"].append(p + _c(-clr, p) * g / std)
         out["step"].append(s)
         out["sum"].append(acc)
     return out
@@ -189,10 +189,10 @@ def adadelta(a, hp, maximize, wd):
     for p, g, s, sq, acc in zip(a["param"], a["grad"], a["step"], a["square_avg"], a["acc_delta"]):
         s, _ = _step(s)
         g = _grad(g, p, hp, maximize, wd)
-        sq = sq * _c(rho, sq) + _c(1 - rho, sq) * (g * g)
+        sq = sq * _c(rho, sq) + _c(1 - rho, sq) * g * g  # addcmul: (value * t1) * t2
         std = jnp.sqrt(sq + _c(eps, sq))
         delta = jnp.sqrt(acc + _c(eps, acc)) / std * g
-        acc = acc * _c(rho, acc) + _c(1 - rho, acc) * (delta * delta)
+        acc = acc * _c(rho, acc) + _c(1 - rho, acc) * delta * delta
         out["param"].append(p + _c(-hp["lr"], p) * delta)
         out["step"].append(s)
         out["square_avg"].append(sq)
@@ -211,7 +211,7 @@ def adamax(a, hp, maximize, wd):
         m = _lerp(m, g, 1 - b1)
         u = jnp.maximum(u * _c(b2, u), jnp.abs(g) + _c(hp["eps"], g))
         clr = hp["lr"] / (1 - b1 ** n)
-        out["param"].append(p + _c(-clr, p) * (m / u))
+        out["param"].append(p + _c(-clr, p) * m / u)
         out["step"].append(s)
         out["exp_avg"].append(m)
         out["exp_inf"].append(u)
@@ -235,11 +235,11 @@ def nadam(a, hp, maximize, wd, decoupled):
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((n + 1) * md))
         mp = mp * _c(mu, mp)
         m = _lerp(m, g, 1 - b1)
-        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        v = v * _c(b2, v) + _c(1 - b2, v) * g * g  # addcmul: (value * t1) * t2
         denom = jnp.sqrt(v / _c(bc2, v)) + _c(hp["eps"], v)
         mp64 = mp.astype(F64)
-        p = p + _c(-lr * (1.0 - mu) / (1.0 - mp64), p) * (g / denom)
-        p = p + _c(-lr * mu_next / (1.0 - mp64 * mu_next), p) * (m / denom)
+        p = p + _c(-lr * (1.0 - mu) / (1.0 - mp64), p) * g / denom
+        p = p + _c(-lr * mu_next / (1.0 - mp64 * mu_next), p) * m / denom
         for k, x in (("param", p), ("step", s), ("mu_product", mp), ("exp_avg", m), ("exp_avg_sq", v)):
             out[k].append(x)
     return out
@@ -258,7 +258,7 @@ def radam(a, hp, maximize, wd, decoupled):
         elif wd:
             g = g + _c(hp["weight_decay"], p) * p
         m = _lerp(m, g, 1 - b1)
-        v = v * _c(b2, v) + _c(1 - b2, v) * (g * g)
+        v = v * _c(b2, v) + _c(1 - b2, v) * g * g  # addcmul: (value * t1) * t2
         bc1 = 1 - b1 ** n
         bc2 = 1 - b2 ** n
         corrected = m / _c(bc1, m)
