@@ -90,6 +90,8 @@ class Node:
 def _unpack(arr, t, edge):
     """A saved value as a Tensor connected to the graph (for create_graph)."""
     if isinstance(arr, tuple):
+        if edge is None:  # a non-differentiable tuple argument (e.g. basic indexing's offsets)
+            return arr
         return tuple(_unpack(a, x, e) for a, x, e in zip(arr, t, edge))
     if edge is None:
         return arr if not hasattr(arr, "shape") or t is None else _dispatch.Tensor._wrap(arr)

@@ -190,3 +190,25 @@ def test_oob_check_skipped_under_jit():
         return jtorch.gather(x, 0, jtorch.from_jax(i)).jax()
     out = jax.jit(f)(jax.numpy.array([1, 2]))
     np.testing.assert_array_equal(np.asarray(out), [1.0, 2.0])
+
+
+def test_second_order_gradients(xs):
+    x, s = xs
+
+    def grads(m, x, s):
+        x.requires_grad_()
+        s.requires_grad_()
+        y = x.scatter(0, m.tensor(IDX), s ** 2) * x
+        z = x * 1
+        z[[0, 0, 2]] = s[0] ** 3           # duplicate writes
+        loss = (y ** 2).sum() + (z ** 2).sum() + x.gather(0, m.tensor(IDX)).pow(3).sum()
+        gx, gs = m.autograd.grad(loss, (x, s), create_graph=True)
+        return m.autograd.grad((gx ** 2).sum() + (gs ** 2).sum(), (x, s))
+    check(grads, x, s)
+
+
+def test_inplace_errors(xs):
+    x, _ = xs
+    raises(lambda m, x: x.clone().masked_fill_(m.ones(2, 4, 3, dtype=m.bool), 1.0), x)
+    raises(lambda m, x: x.requires_grad_().index_fill_(0, m.tensor([0]), 1.0), x)
+    check(lambda m, x: x.clone().scatter_(0, m.tensor(IDX), m.tensor(np.ones((2, 3), np.float32)), reduce="add"), x)
