@@ -282,8 +282,8 @@ def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_w
             if done_event.is_set() or iteration_end:
                 continue
             idx, index = task
-            if init_error is not None:
-                data, init_error = init_error, None
+            if init_error is not None:  # startup failed: every batch reports why
+                data = init_error
             else:
                 try:
                     data = fetcher.fetch(index)
