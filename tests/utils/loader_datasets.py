@@ -58,3 +58,7 @@ def record_seed(worker_id):
         assert "Cannot assign attributes to WorkerInfo objects" in str(e)
     else:
         raise AssertionError("WorkerInfo is read-only")
+
+
+def failing_init(worker_id):
+    raise ValueError(f"cannot set up worker {worker_id}")

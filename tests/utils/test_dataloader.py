@@ -15,7 +15,7 @@ import torch.utils.data as tdata
 import jtorch
 import jtorch.utils.data as jdata
 from helpers import both
-from loader_datasets import Counting, Pairs, record_seed
+from loader_datasets import Counting, Pairs, failing_init, record_seed
 from tree_compare import assert_same_tree
 
 
@@ -153,6 +153,15 @@ def test_worker_error_surfaces_with_its_traceback(rng):
     assert next(it)[1].tolist() == [4, 5]
     with pytest.raises(StopIteration):
         next(it)
+
+
+def test_worker_init_fn_error_surfaces():
+    loader = jdata.DataLoader(list(range(4)), batch_size=2, num_workers=1, worker_init_fn=failing_init)
+    it = iter(loader)
+    for _ in range(2):  # every batch reports the failed startup
+        with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process 0") as e:
+            next(it)
+        assert "cannot set up worker 0" in str(e.value)
 
 
 def test_iterable_dataset_in_persistent_workers():
