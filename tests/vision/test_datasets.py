@@ -111,6 +111,17 @@ def test_mnist_relatives_and_gz_only(tmp_path, rng):
     assert [ds[k][1] for k in range(len(ds))] == arrays["train"][1].tolist()
 
 
+def test_mnist_legacy_processed_files(tmp_path, rng):
+    """Roots prepared by old torchvision releases: (data, targets) saved in processed/*.pt."""
+    processed = tmp_path / "MNIST" / "processed"
+    os.makedirs(processed)
+    for name, n in (("training.pt", 4), ("test.pt", 2)):
+        torch.save((torch.from_numpy(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)),
+                    torch.from_numpy(rng.integers(0, 10, n))), processed / name)
+    for train in (True, False):
+        _same_items(JD.MNIST(str(tmp_path), train=train), TD.MNIST(str(tmp_path), train=train))
+
+
 def test_missing_dataset_errors(tmp_path):
     with pytest.raises(RuntimeError, match="Dataset not found. You can use download=True to download it"):
         JD.MNIST(str(tmp_path))

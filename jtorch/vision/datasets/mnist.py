@@ -84,11 +84,23 @@ class MNIST(ArrayCache, VisionDataset):
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
+        if self._check_legacy_exist():
+            self.data, self.targets = self._load_legacy_data()
+            return
         if download:
             self.download()
         if not self._check_exists():
             raise RuntimeError("Dataset not found. You can use download=True to download it")
         self.data, self.targets = self._load_data()
+
+    def _check_legacy_exist(self):
+        # old torchvision releases kept (data, targets) in processed/{training,test}.pt
+        return all(check_integrity(os.path.join(self.processed_folder, f)) for f in (self.training_file,
+                                                                                     self.test_file))
+
+    def _load_legacy_data(self):
+        name = self.training_file if self.train else self.test_file
+        return torch.load(os.path.join(self.processed_folder, name), weights_only=True)
 
     @property
     def raw_folder(self):
