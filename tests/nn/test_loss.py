@@ -85,6 +85,10 @@ def test_class_target_errors(rng):
         F.cross_entropy(x, jtorch.tensor([0, 1]))
     with pytest.raises(RuntimeError):
         F.nll_loss(x, jtorch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="Long or Byte"):
+        F.cross_entropy(x, jtorch.tensor([0, 1, 2], dtype=jtorch.int32))
+    assert_close(F.nll_loss(x, jtorch.tensor([0, 1, 2], dtype=jtorch.uint8)),
+                 TF.nll_loss(torch.tensor(x.numpy()), torch.tensor([0, 1, 2], dtype=torch.uint8)))
     with pytest.raises(ValueError):
         F.cross_entropy(x, jtorch.tensor([0, 1, 2]), reduction="avg")
 
@@ -244,6 +248,11 @@ def test_ctc_loss_grad_on_log_probs_and_concatenated(rng):
     # impossible alignment: inf, or 0 with zero_infinity
     check("ctc_loss", [lp, flat, (1, 4), tl], dict(reduction="none"), grad=False)
     check("ctc_loss", [lp, flat, (1, 4), tl], dict(zero_infinity=True), rtol=1e-4, atol=1e-5)
+    jlp = jtorch.tensor(lp)
+    with pytest.raises(RuntimeError, match="input_lengths"):
+        F.ctc_loss(jlp, jtorch.tensor([[1, 2], [1, 1]]), (7, 4), (2, 2))
+    with pytest.raises(RuntimeError, match="targets"):
+        F.ctc_loss(jlp, jtorch.tensor([[1, 2], [1, 1]]), (6, 4), (3, 2))
 
 
 def test_seed_loss_functions_and_optimizers():

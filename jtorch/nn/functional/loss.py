@@ -49,14 +49,23 @@ def _warn_size(input, target):
 
 
 # ---------------------------------------------------------------- classification
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int32": "Int",
+               "int16": "Short", "int8": "Char", "bool": "Bool", "uint8": "Byte", "int64": "Long"}
+
+
+def _type_name(dt):
+    n = str(dt).split(".")[-1]
+    return _TYPE_NAMES.get(n, n)
+
+
 def _check_class_input(input, target, weight, name):
     if input.dim() == 0:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() >= 2 and target.dim() >= 1 and input.size(0) != target.size(0):
         raise ValueError(f"Expected input batch_size ({input.size(0)}) to match target batch_size "
                          f"({target.size(0)}).")
-    if target.dtype.is_floating_point or target.dtype == torch.bool:
-        raise RuntimeError(f"expected scalar type Long but found {str(target.dtype).split('.')[-1].capitalize()}")
+    if target.dtype not in (torch.int64, torch.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}")
     expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.dim() >= 2 else ()
     if tuple(target.shape) != expected:
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
@@ -292,6 +301,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise RuntimeError(f"input_lengths and target_lengths must have size {n} (batch size)")
     if not 0 <= blank < log_probs.size(-1):
         raise RuntimeError("blank must be in label range")
+    _check_ctc_lengths(log_probs, targets, input_lengths, target_lengths, batched)
     if batched and targets.dim() == 1:
         # concatenated targets: lay them out padded, one row per batch element
         lens = target_lengths.to(torch.long)
@@ -303,3 +313,16 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             torch.zeros(n, width, dtype=torch.long)
     return K._ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=int(blank), reduction=reduction,
                        zero_infinity=bool(zero_infinity))
+
+
+def _check_ctc_lengths(log_probs, targets, input_lengths, target_lengths, batched):
+    """torch's length checks (on host values, when they can be read)."""
+    il, tl = K.concrete_min_max(input_lengths), K.concrete_min_max(target_lengths)
+    T = log_probs.size(0)
+    if il is not None and il[1] > T:
+        raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got value {int(il[1])} "
+                           "(while checking arguments for ctc_loss_allocate_outputs)")
+    if tl is not None and targets.dim() == (2 if batched else 1) and tl[1] > targets.size(-1):
+        raise RuntimeError(f"Expected tensor to have size at least {int(tl[1])} at dimension "
+                           f"{targets.dim() - 1}, but got size {targets.size(-1)} for argument #2 'targets' "
+                           "(while checking arguments for ctc_loss_allocate_outputs)")
