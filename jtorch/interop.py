@@ -165,9 +165,6 @@ def shared_numpy(t):
     return _host_view(t, host)
 
 
-_INDEX = {}
-
-
 def _host_view(t, host):
     """The ndarray view of ``host`` holding view tensor ``t``'s elements."""
     shape = tuple(t.shape)

@@ -40,9 +40,6 @@ def _contiguous(shape):
     return tuple(reversed(out))
 
 
-_INDEX_CHAINS = {}
-
-
 def _layout(t):
     """(root array, storage offset, strides) of tensor ``t`` over its storage's root array,
     in elements; None when the view's elements do not form a strided pattern."""

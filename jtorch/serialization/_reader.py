@@ -19,7 +19,7 @@ from ._safe import (_LoadedStorage, _StorageType, _Unpickler, _Unsafe, _allowed,
 class _Loader:
     """Resolves persistent storage ids against the file's records."""
 
-    def __init__(self, map_location, read_bytes, mmap_view=None, byteorder="little", legacy_data=None):
+    def __init__(self, map_location, read_bytes, mmap_view=None, byteorder="little"):
         self.map_location = map_location
         self.read_bytes = read_bytes        # key, nbytes -> bytes
         self.mmap_view = mmap_view          # key, dtype, numel -> np array (mmap) or None
