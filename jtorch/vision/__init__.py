@@ -1,15 +1,11 @@
 """torchvision for jtorch: ``import jtorch.vision as torchvision``."""
-import importlib.util as _ilu
-
 __version__ = "0.28.0"
 
 from . import transforms  # noqa: E402,F401
 from . import ops  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import models  # noqa: E402,F401
-
-if _ilu.find_spec(__name__ + ".datasets") is not None:  # written beside this package
-    from . import datasets  # noqa: F401
+from . import datasets  # noqa: E402,F401
 
 
 def get_image_backend():

@@ -224,3 +224,14 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+_LAYERS = ("Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP")
+
+
+def __getattr__(name):
+    # the nn building blocks live with the models (they need jtorch.nn); loaded on first use
+    if name in _LAYERS:
+        from .models import _layers
+        return getattr(_layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
