@@ -91,3 +91,35 @@ def test_seed_network_components_and_manual_gradients(rng):
     # every component of the network also runs on its own
     y = jmodel.tanh(jmodel.sigmoid(jmodel.avgpool(jmodel.batchnorm(jmodel.dropout(jtorch.randn(2, 20, 8, 8))))))
     assert tuple(y.shape) == (2, 20, 4, 4)
+
+
+def test_small_cnn_training_trajectory_matches_torch(rng):
+    """A LeNet-style model trained a few SGD steps from the same weights gives torch's losses."""
+    import torch
+
+    def make(nn):
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 6, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                             nn.Linear(24, 10), nn.LogSoftmax(dim=1))
+
+    tm, jm = make(torch.nn), make(jtorch.nn)
+    jm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    jopt = jtorch.optim.SGD(jm.parameters(), lr=0.1, momentum=0.9)
+    x = rng.standard_normal((8, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 10, 8)
+    for _ in range(4):
+        for m, opt, lib in ((tm, topt, torch), (jm, jopt, jtorch)):
+            opt.zero_grad()
+            out = m(lib.tensor(x))
+            loss = -out[lib.arange(8), lib.tensor(y)].mean()
+            loss.backward()
+            opt.step()
+            if lib is torch:
+                tl = loss.item()
+            else:
+                jl = loss.item()
+        assert abs(jl - tl) < 1e-4 * max(1.0, abs(tl))
+    for (n, tp), (jn, jp) in zip(tm.state_dict().items(), jm.state_dict().items()):
+        assert n == jn
+        assert_close(jp, tp, rtol=1e-3, atol=1e-4)
