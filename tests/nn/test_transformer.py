@@ -130,3 +130,27 @@ def test_dropout_in_train_mode_changes_output(rng):
     assert not np.allclose(a.detach().numpy(), b.detach().numpy())
     j.eval()
     assert np.allclose(j(x).detach().numpy(), j(x).detach().numpy())
+
+
+def test_encoder_inference_with_padding_mask_matches_torch_fast_path(rng):
+    # torch's eval + no_grad path runs on nested tensors: padded positions come back as zeros
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tl = torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, dropout=0.0)
+        te = torch.nn.TransformerEncoder(tl, 2, norm=torch.nn.LayerNorm(8)).eval()
+    je = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, dropout=0.0), 2,
+                               norm=nn.LayerNorm(8)).eval()
+    je.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in te.state_dict().items()})
+    x = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    kpm = np.zeros((2, 5), bool)
+    kpm[1, 3:] = True
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # torch's "nested tensors are a prototype" note
+        t = te(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    with jtorch.no_grad():
+        j = je(jtorch.tensor(x), src_key_padding_mask=jtorch.tensor(kpm))
+    assert_close(j, t, **TOL)
+    # with autograd on, torch takes the dense path: padded positions are computed normally
+    t = te(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    j = je(jtorch.tensor(x), src_key_padding_mask=jtorch.tensor(kpm))
+    assert_close(j, t, **TOL)

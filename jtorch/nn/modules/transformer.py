@@ -171,9 +171,24 @@ class TransformerEncoder(Module):
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal), src_key_padding_mask=src_key_padding_mask)
+        if self._nested_fast_path(src, mask, src_key_padding_mask):
+            # torch's inference path runs on nested tensors and pads the result back with zeros
+            pad = src_key_padding_mask if src_key_padding_mask.dtype == torch.bool else src_key_padding_mask != 0
+            out = out.masked_fill(pad.unsqueeze(-1), 0.0)
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+
+    def _nested_fast_path(self, src, mask, key_padding_mask):
+        """Whether torch would take its nested-tensor inference path for this call."""
+        if not self.use_nested_tensor or self.training or key_padding_mask is None or mask is not None:
+            return False
+        if src.dim() != 3:
+            return False
+        if torch.is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in self.parameters())):
+            return False
+        return True
 
 
 class TransformerDecoder(Module):
