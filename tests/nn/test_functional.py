@@ -256,3 +256,17 @@ def test_top_level_forms(rng):
     assert_close(jtorch.avg_pool1d(jx[0], 3), torch.avg_pool1d(tx[0], 3))
     assert_close(jtorch.layer_norm(jx, (6,)), torch.layer_norm(tx, (6,)), atol=1e-5)
     assert_close(jtorch.pixel_shuffle(jtorch.tensor(w), 1), torch.pixel_shuffle(tw, 1))
+
+
+def test_gumbel_softmax():
+    jtorch.manual_seed(0)
+    logits = jtorch.tensor(np.log(np.array([[0.7, 0.2, 0.1]] * 3000, np.float32)), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    assert np.allclose(np.asarray(soft.detach()).sum(-1), 1, atol=1e-5)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = np.asarray(hard.detach())
+    assert np.all(h.sum(-1) == 1) and set(np.unique(h)) <= {0.0, 1.0}
+    # samples follow the softmax of the logits
+    assert np.allclose(h.mean(0), [0.7, 0.2, 0.1], atol=0.03)
+    hard.sum().backward()
+    assert tuple(logits.grad.shape) == (3000, 3)
