@@ -573,6 +573,85 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
     return _with_out(Lstsq(*_lstsq(A, B, rcond=float(rcond), driver=driver, vector=vector)), out)
 
 
+# ---------------------------------------------------------------- LU
+LU = _rt("linalg_lu", ("P", "L", "U"))
+LUFactor = _rt("linalg_lu_factor", ("LU", "pivots"))
+LUUnpack = _rt("lu_unpack", ("P", "L", "U"))
+
+
+@defop(method=False, function=False)
+def _lu(A):
+    f = jax.scipy.linalg.lu
+    for _ in range(A.ndim - 2):  # 2-D only: map over batch dims
+        f = jax.vmap(f)
+    return tuple(f(A))
+
+
+@defop(method=False, function=False)
+def _lu_factor(A):
+    lu, piv, _ = jax.lax.linalg.lu(A)
+    return lu, (piv + 1).astype(jnp.int32)  # torch: LAPACK's 1-based pivots
+
+
+def _perm_from_pivots(piv, m):
+    # row swaps (1-based, applied in order) -> permutation of range(m)
+    perm = jnp.broadcast_to(jnp.arange(m), piv.shape[:-1] + (m,))
+    for i in range(piv.shape[-1]):
+        j = piv[..., i:i + 1] - 1
+        pi = perm[..., i:i + 1]
+        pj = jnp.take_along_axis(perm, j, -1)
+        perm = perm.at[..., i:i + 1].set(pj)
+        perm = jnp.where(jnp.arange(m) == j, pi, perm)
+    return perm
+
+
+@defop(method=False, function=False)
+def _lu_unpack(LU, pivots):
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    L = jnp.tril(LU[..., :, :k], -1) + jnp.eye(m, k, dtype=LU.dtype)
+    U = jnp.triu(LU[..., :k, :])
+    perm = _perm_from_pivots(pivots, m)
+    P = _mT(jax.nn.one_hot(perm, m, dtype=LU.dtype))  # A = P L U
+    return P, L, U
+
+
+@defop(method=False, function=False)
+def _lu_solve(LU, pivots, B, left=True, adjoint=False):
+    P, L, U = _lu_unpack.fn(LU, pivots)
+    A = jnp.matmul(P, jnp.matmul(L, U, precision=_hi()), precision=_hi())
+    if adjoint:
+        A = _mH(A)
+    if not left:
+        return _mT(jnp.linalg.solve(*_bcast_batch(_mT(A), _mT(B))))
+    return jnp.linalg.solve(*_bcast_batch(A, B))
+
+
+def lu(A, *, pivot=True, out=None):
+    _check_matrix(A, "linalg.lu")
+    _check_float(A, "linalg.lu")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    return _with_out(LU(*_lu(A)), out)
+
+
+def lu_factor(A, *, pivot=True, out=None):
+    _check_matrix(A, "linalg.lu_factor")
+    _check_float(A, "linalg.lu_factor")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    return _with_out(LUFactor(*_lu_factor(A)), out)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    return _with_out(LUUnpack(*_lu_unpack(LU_data, LU_pivots)), out)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    _check_square(LU, "linalg.lu_solve", "LU")
+    return _with_out(_lu_solve(LU, pivots, B, left=left, adjoint=adjoint), out)
+
+
 # ---------------------------------------------------------------- powers, exp
 @defop(method=False, function=False)
 def _matrix_power(A, n=1):
@@ -895,6 +974,7 @@ def _export_top():
         f.__name__ = name
         export(f, name, **kw)
     export(_chain_matmul, "chain_matmul", method=False)
+    export(lu_unpack, "lu_unpack", method=False)
 
 
 _export_top()

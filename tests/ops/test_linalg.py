@@ -330,3 +330,15 @@ def test_out_and_float32_dtypes(rng):
     assert_close(oj, ot, rtol=1e-4)
     for name in ("det", "inv", "svdvals", "eigvalsh", "matrix_exp", "pinv"):
         assert getattr(jtorch.linalg, name)(j).dtype == jtorch.float32
+
+
+def test_lu(rng):
+    a = rng.standard_normal((2, 4, 4))
+    check(lambda L, x: L.linalg.lu(x), a, grad=(0,))
+    check(lambda L, x: L.linalg.lu(x), a[0, :, :3], grad=(0,))          # rectangular
+    check(lambda L, x: L.linalg.lu_factor(x), a, grad=(0,), outputs=[0])
+    check(lambda L, x: L.lu_unpack(*L.linalg.lu_factor(x)), a, grad=(0,))
+    b = rng.standard_normal((2, 4, 2))
+    for kw in ({}, {"adjoint": True}, {"left": False}):
+        bb = np.swapaxes(b, -1, -2).copy() if kw.get("left") is False else b
+        check(lambda L, x, y: L.linalg.lu_solve(*L.linalg.lu_factor(x), y, **kw), a, bb, grad=(0, 1))
