@@ -294,8 +294,9 @@ def _setitem(self, idx, value):
     if not isinstance(value, (T, int, float, complex, jax.Array)) or isinstance(value, np.generic):
         # like torch: only numbers and tensors (not lists, tuples or numpy values)
         from ..tensor import _TYPE_PREFIX
-        raise TypeError(f"can't assign a {type(value).__module__.replace('builtins', '').strip('.') + '.' if type(value).__module__ != 'builtins' else ''}"
-                        f"{type(value).__name__} to a torch.{_TYPE_PREFIX.get(self.dtype, '')}Tensor")
+        mod = type(value).__module__
+        kind = type(value).__name__ if mod == "builtins" else f"{mod}.{type(value).__name__}"
+        raise TypeError(f"can't assign a {kind} to a torch.{_TYPE_PREFIX.get(self.dtype, '')}Tensor")
     # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \

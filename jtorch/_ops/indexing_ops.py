@@ -15,7 +15,8 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, METHODS
-from .indexing import _adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at, with_out
+from .indexing import (_adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at,
+                       with_out)
 from .shape import _wrap
 
 
