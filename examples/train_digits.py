@@ -144,7 +144,7 @@ def evaluate(model, loader, criterion, device):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--no-compile", action="store_true", help="train eagerly")
@@ -170,7 +170,7 @@ def main(argv=None):
     model = DigitNet().to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=8, gamma=0.3)
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.3)
     stopper = EarlyStopping(patience=5)
 
     def train_step(inputs, labels):
