@@ -430,3 +430,28 @@ def test_always_call_forward_hook_runs_when_forward_raises():
         with pytest.raises(RuntimeError):
             m(mod.ones(2, 4))
         assert calls == ["always"]
+
+
+def test_backward_hook_grad_input_layout_matches_torch():
+    got = {}
+    for name, lib in (("t", torch), ("j", jtorch)):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.p = lib.nn.Parameter(lib.ones(1))
+
+            def forward(self, x, k, y):
+                return (x * k).sum() * self.p
+
+        m, rec = M(), []
+        m.register_full_backward_hook(lambda mod, gi, go: rec.append([None if g is None else g.tolist() for g in gi]))
+        with pytest.warns(UserWarning) if name == "t" else contextlib_null():
+            m(lib.ones(2), 3, lib.ones(2)).sum().backward()  # no input requires grad
+        m(lib.ones(2, requires_grad=True), 3, lib.ones(2)).sum().backward()
+        got[name] = rec
+    assert got["j"] == got["t"]
+
+
+def contextlib_null():
+    import contextlib
+    return contextlib.nullcontext()

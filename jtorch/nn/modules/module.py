@@ -119,7 +119,9 @@ class _BackwardHookState:
         if not any(mask) or not torch.is_grad_enabled():
             return args
         state = self
-        idx = [i for i, m in enumerate(mask) if m]
+        # every tensor argument goes through the hook (as torch's BackwardHook does), so one
+        # that does not require grad still gets a (zero) grad_input entry
+        idx = [i for i, m in enumerate(self.input_mask) if m]
 
         class _InputHook(torch.autograd.Function):
             @staticmethod
@@ -184,7 +186,7 @@ class _BackwardHookState:
                         go = tuple(r) if isinstance(r, (tuple, list)) else (r,)
                 state.grad_outputs = go
                 if state.n_inputs == 0:
-                    state._run_hooks(tuple(None for m_ in state.input_mask if m_) or (None,))
+                    state._run_hooks((None,) * len(state.input_mask))
                 return tuple(go[i] for i in idx)
 
         wrapped = _OutputHook.apply(*[outs[i] for i in idx])
