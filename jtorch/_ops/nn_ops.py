@@ -524,7 +524,9 @@ def _feature_shape(input):
 
 @function(inplace=True)
 def dropout(input, p=0.5, train=True, generator=None):
-    if not train or p == 0:
+    if not train:
+        return input  # torch returns the input itself in eval mode
+    if p == 0:
         return input.clone()
     if p == 1:
         return input * 0
@@ -533,7 +535,9 @@ def dropout(input, p=0.5, train=True, generator=None):
 
 @function(inplace=True)
 def feature_dropout(input, p=0.5, train=True, generator=None):
-    if not train or p == 0:
+    if not train:
+        return input  # torch returns the input itself in eval mode
+    if p == 0:
         return input.clone()
     if p == 1:
         return input * 0
@@ -542,7 +546,9 @@ def feature_dropout(input, p=0.5, train=True, generator=None):
 
 @function(inplace=True)
 def alpha_dropout(input, p=0.5, train=True, generator=None):
-    if not train or p == 0:
+    if not train:
+        return input  # torch returns the input itself in eval mode
+    if p == 0:
         return input.clone()
     if p == 1:
         return input * 0
@@ -551,7 +557,9 @@ def alpha_dropout(input, p=0.5, train=True, generator=None):
 
 @function(inplace=True)
 def feature_alpha_dropout(input, p=0.5, train=True, generator=None):
-    if not train or p == 0:
+    if not train:
+        return input  # torch returns the input itself in eval mode
+    if p == 0:
         return input.clone()
     if p == 1:
         return input * 0

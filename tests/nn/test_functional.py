@@ -270,3 +270,10 @@ def test_gumbel_softmax():
     assert np.allclose(h.mean(0), [0.7, 0.2, 0.1], atol=0.03)
     hard.sum().backward()
     assert tuple(logits.grad.shape) == (3000, 3)
+
+
+def test_dropout_eval_returns_input_like_torch():
+    for lib, F_ in ((torch, TF), (jtorch, F)):
+        x = lib.ones(3, 4)
+        assert F_.dropout(x, 0.5, training=False) is x
+        assert lib.nn.Dropout(0.3).eval()(x) is x
