@@ -289,9 +289,10 @@ def test_compiled_train_step_matches_eager(rng, name, kw):
         out.append((w.detach().numpy().copy(), {k: v for k, v in opt.state[w].items()}))
         if compiled:
             assert len(step.entries) == 1
-    np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-6, atol=1e-7)
+    # one fused program rounds differently from op-by-op eager (contractions): float32 tolerance
+    np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-5, atol=1e-6)
     for k, v in out[0][1].items():
-        np.testing.assert_allclose(np.asarray(out[1][1][k]), np.asarray(v), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(out[1][1][k]), np.asarray(v), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kw,shapes", [(dict(), ((6, 4), (5,))),
