@@ -388,3 +388,15 @@ def test_seed_pipeline_matches_with_same_draws(rng):
     ref = TF.hflip(ref) if flip else ref
     ref = TF.normalize(TF.to_tensor(TF.rotate(ref, angle, fill=0)), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     assert_close(out, ref)
+
+
+def test_v2_minimal(rng):
+    from jtorch.vision.transforms import v2 as JV2
+    from torchvision.transforms import v2 as TV2
+    img = _pil(rng)
+    j = JV2.Compose([JV2.ToImage(), JV2.ToDtype(jtorch.float32, scale=True), JV2.Normalize([0.5] * 3, [0.2] * 3)])
+    t = TV2.Compose([TV2.ToImage(), TV2.ToDtype(torch.float32, scale=True), TV2.Normalize([0.5] * 3, [0.2] * 3)])
+    assert_close(j(img), t(img).as_subclass(torch.Tensor))
+    a = rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    assert_close(JV2.ToImage()(a), TV2.ToImage()(a).as_subclass(torch.Tensor))
+    assert_close(JV2.ToDtype(jtorch.float64)(JV2.ToImage()(a)), TV2.ToDtype(torch.float64)(TV2.ToImage()(a)).as_subclass(torch.Tensor))
