@@ -1,6 +1,5 @@
 """nn.functional (part 1) against torch: values and gradients for the functional forms,
 their options, and errors."""
-import warnings
 
 import numpy as np
 import pytest

@@ -14,7 +14,3 @@ def ntuple(x, n, name="argument"):
         return t
     return (int(x),) * n
 
-
-def reverse_repeat(pad):
-    """(a, b) -> [(b, b), (a, a)]: torch's padding list order (last dim first)."""
-    return tuple(pad)

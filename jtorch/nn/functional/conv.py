@@ -1,6 +1,5 @@
 """Convolutions (torch.nn.functional.conv*d / conv_transpose*d). NCHW API; the
 kernel (``_ops.nn_ops._conv``) runs channels-last, which XLA's CPU backend prefers."""
-import jtorch as torch
 from jtorch._ops import nn_ops as _k
 
 from ._utils import ntuple

@@ -3,7 +3,6 @@ import operator
 from collections import OrderedDict, abc as container_abcs
 from itertools import chain, islice
 
-import jtorch as torch
 from jtorch.tensor import Tensor
 
 from ..parameter import Parameter

@@ -2,7 +2,6 @@
 ``__setattr__``, traversal, state_dict round trips, mode and dtype/device moves,
 hooks and torch's repr tree."""
 import collections
-import functools
 import itertools
 import weakref
 from collections import OrderedDict, namedtuple

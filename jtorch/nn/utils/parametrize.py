@@ -1,13 +1,11 @@
 """Parametrizations: ``module.weight`` computed from ``module.parametrizations.weight.original``
 by a chain of modules, as torch.nn.utils.parametrize does (the module's class is swapped
 for a subclass with a property per parametrized tensor)."""
-import collections
 import contextlib
 
 import jtorch as torch
 
 from ..modules.container import ModuleDict, ModuleList
-from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
