@@ -48,11 +48,23 @@ def _check_range(index, size, dim, exc=RuntimeError, prefix="", negative=False):
         raise exc(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+_LONG_ONLY = {  # ops where torch rejects int32 indices, with its message
+    "index_copy": (RuntimeError, "index_copy_(): Expected a long tensor for index, but got {}"),
+    "index_fill": (IndexError, "index_fill_(): Expected dtype int64 for index."),
+    "take": (RuntimeError, "take(): Expected a long tensor for index, but got {}"),
+    "put": (RuntimeError, "put_(): Expected a long tensor for index, but got {}"),
+    "take_along_dim": (RuntimeError, "torch.take_along_dim(): dtype of indices should be Long but got {}"),
+}
+
+
 def _check_int_index(index, name):
     if not isinstance(index, _T()):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.dtype._cat != D._INT or index.dtype is D.uint8:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if name in _LONG_ONLY and index.dtype is not D.int64:
+        exc, msg = _LONG_ONLY[name]
+        raise exc(msg.format(scalar_name(index.dtype)))
+    if index.dtype not in (D.int32, D.int64):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
 
 
 def _coords(index, dim):
@@ -456,6 +468,11 @@ def take_along_dim(input, indices, dim=None):
                            f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
                            "dimensions for indices")
     # torch broadcasts every dim but ``dim``
+    n = input.shape[d]
+    if not _is_tracer(indices._value):  # torch wraps negative indices here (not in gather)
+        r = index_range(indices._value)
+        if r is not None and -n <= r[0] < 0:
+            indices = _where(indices < 0, indices + n, indices)
     ish, xsh = list(indices.shape), list(input.shape)
     ish[d] = xsh[d] = 1
     b = list(jnp.broadcast_shapes(tuple(ish), tuple(xsh)))

@@ -212,3 +212,34 @@ def test_inplace_errors(xs):
     raises(lambda m, x: x.clone().masked_fill_(m.ones(2, 4, 3, dtype=m.bool), 1.0), x)
     raises(lambda m, x: x.requires_grad_().index_fill_(0, m.tensor([0]), 1.0), x)
     check(lambda m, x: x.clone().scatter_(0, m.tensor(IDX), m.tensor(np.ones((2, 3), np.float32)), reduce="add"), x)
+
+
+I32 = np.array([[0, 1, 2]], np.int32)
+
+
+@pytest.mark.parametrize("f", [
+    lambda m, x, i: x.gather(0, i),
+    lambda m, x, i: x.scatter(0, i, 1.0),
+    lambda m, x, i: x.scatter_add(0, i, m.ones(1, 3)),
+    lambda m, x, i: x.scatter_reduce(0, i, m.ones(1, 3), "sum"),
+    lambda m, x, i: x.index_select(0, i[0]),
+    lambda m, x, i: x.index_add(0, i[0], m.ones(3, 3)),
+])
+def test_int32_indices_accepted(xs, f):
+    check(f, xs[0], I32)
+
+
+@pytest.mark.parametrize("f", [
+    lambda m, x, i: x.index_copy(0, i[0], m.ones(3, 3)),
+    lambda m, x, i: x.index_fill(0, i[0], 1.0),
+    lambda m, x, i: x.take(i),
+    lambda m, x, i: x.put(i[0], m.ones(3)),
+    lambda m, x, i: m.take_along_dim(x, i, 0),
+    lambda m, x, i: x.gather(0, i.float()),
+])
+def test_index_dtype_errors(xs, f):
+    raises(f, xs[0], I32)
+
+
+def test_take_along_dim_wraps_negative_indices(xs):
+    check(lambda m, x: m.take_along_dim(x, m.tensor([[-1, 0, -4]]), 0), xs[0], grad=(0,))
