@@ -76,6 +76,8 @@ def _parse(self, idx):
     shape = self._value.shape
     items = []
     for ix in _as_tuple(idx):
+        if isinstance(ix, range):
+            ix = list(ix)
         if isinstance(ix, (list, tuple, np.ndarray)):
             ix = _to_index_tensor(ix)
         elif isinstance(ix, np.bool_):

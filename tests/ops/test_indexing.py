@@ -56,6 +56,7 @@ GETS = [
     lambda m, x: x[np.array([2, 0])],
     lambda m, x: x[(1, 2)],
     lambda m, x: x[[T(m, [0, 1]), T(m, [2, 2])]],
+    lambda m, x: x[range(1, 3), :, range(2)],
 ]
 
 
