@@ -89,7 +89,7 @@ def bench_ops(quick):
 CONFIGS = ["jtorch-eager", "jtorch-compile", "torch-eager", "torch-compile", "jax"]
 
 
-def _run_one(model, config, steps, warm):
+def _run_one(model, config, steps, warm, device="cpu"):
     """In a subprocess: time ``steps`` training steps after ``warm`` warm-up steps."""
     sys.path.insert(0, ROOT)
     from bench.models import SPECS
@@ -102,10 +102,10 @@ def _run_one(model, config, steps, warm):
         import torch
         torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
-    net = build(torch)
+    net = build(torch).to(device)
     opt = make_opt(torch, net.parameters())
     crit = torch.nn.CrossEntropyLoss()
-    data = [make_input(torch, batch) for _ in range(4)]
+    data = [tuple(t.to(device) for t in make_input(torch, batch)) for _ in range(4)]
 
     def step(x, y):
         opt.zero_grad()
@@ -199,10 +199,11 @@ def main(argv=None):
     p.add_argument("--only", default="ops,mlp,cnn,transformer")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the jax reference uses JAX's default device)")
     args = p.parse_args(argv)
     if args.one:
         model, config, steps, warm = args.one
-        r = _run_one(model, config, int(steps), int(warm))
+        r = _run_one(model, config, int(steps), int(warm), args.device)
         if r is not None:
             r["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("RESULT " + json.dumps(r))

@@ -4,6 +4,9 @@ import os as _os
 import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
+if _jax.default_backend() != "cpu":
+    # torch creates tensors on the CPU unless told otherwise; .to('cuda') moves them
+    _jax.config.update("jax_default_device", _jax.devices("cpu")[0])
 _cache = _os.environ.get("JTORCH_COMPILATION_CACHE")
 if _cache:
     _jax.config.update("jax_compilation_cache_dir", _cache)

@@ -33,6 +33,7 @@ import warnings
 import weakref
 
 import jax
+import jax.extend.core as jax_core
 import numpy as np
 
 from . import _dispatch
@@ -53,6 +54,7 @@ class _Recorder:
         self.order = []          # weakrefs to new storages, in creation order
         self.reads = {}          # id(storage) -> (storage, tensor that read it)
         self.grad_touched = {}   # id(tensor) -> tensor whose .grad was assigned
+        self.backward_ran = False  # set by the autograd engine: a training step, not a forward
 
     def created(self, st):
         self.new.add(st)
@@ -146,7 +148,7 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor")
+                 "grad_op", "out_is_tensor", "outer_grad")
 
 
 class CompiledFunction:
@@ -286,6 +288,8 @@ class CompiledFunction:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 out = fn(*a2, **k2)
                 out_leaves, out_tree = _flatten(out)
+                info["outer_grad"] = (not tr.backward_ran) and any(
+                    _is_tensor(o) and o._requires_grad for o in out_leaves)
                 for o in out_leaves:
                     if _is_tensor(o):
                         o._grad_fn = None  # the program is one op; drop the inner graph
@@ -320,9 +324,11 @@ class CompiledFunction:
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         hyper_vals = [g[k] for g, k in hyper]
         try:
-            # lower+compile traces exactly once, so the escaped storages found by this trace
-            # are the ones the program's outputs belong to
-            jitted = jax.jit(body).lower(state_arrays, arg_arrays, hyper_vals).compile()
+            # trace exactly once (the escaped storages found by this trace are the ones the
+            # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
+            # jit's fast path and never rerun the Python function
+            traced = jax.jit(body).trace(state_arrays, arg_arrays, hyper_vals)
+            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr))
         except GraphBreakError:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -345,6 +351,8 @@ class CompiledFunction:
             st.array = None  # filled by the first run
         entry.n_out = len(entry.out_static)
         entry.out_is_tensor = [s is None for s in entry.out_static]
+        # outputs get a graph through the program only for forwards (no backward inside)
+        entry.outer_grad = info["outer_grad"]
         entry.body, entry.grad_op = body, None
         return entry, None
 
@@ -354,13 +362,13 @@ class CompiledFunction:
         leaves, _ = _flatten((args, kwargs))
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         hyper_vals = [g[k] for g, k in self._hyper()]
-        if GRAD.enabled and (any(t is not None and t._requires_grad for _, t in self.state)
-                             or any(t._requires_grad for t in arg_tensors)):
+        if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
-        state_arrays = [st.array for st in states]
-        arg_arrays = [x._value for x in arg_tensors]
-        written, escaped, outs = entry.jitted(state_arrays, arg_arrays, hyper_vals)
-        return self._finish(entry, states, written, escaped, outs)
+        flat = entry.jitted(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
+        nw, ne = len(entry.written), len(entry.escaped)
+        it = iter(flat[nw + ne:])
+        outs = [next(it) if m else None for m in entry.out_is_tensor]
+        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs)
 
     def _run_recorded(self, entry, states, arg_tensors, hyper_vals):
         """Outputs that need gradients: the whole program is dispatched as one op, so its

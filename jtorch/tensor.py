@@ -658,9 +658,30 @@ def _wrap_dim(dim, ndim):
 
 def _to_device(t, dev):
     jd = jax_device(dev)
-    arr = jax.device_put(t._value, jd)
-    return _dispatch.REGISTRY["_identity_to"](t, _array=arr) if t._requires_grad and GRAD.enabled \
-        else Tensor._wrap(arr)
+    if t._requires_grad and GRAD.enabled:
+        return _device_transfer().apply(t, jd)
+    return Tensor._wrap(jax.device_put(t._value, jd))
+
+
+_TRANSFER = []
+
+
+def _device_transfer():
+    """A differentiable device move: the gradient goes back to the source device."""
+    if not _TRANSFER:
+        from .autograd.function import Function
+
+        class ToCopyBackward(Function):
+            @staticmethod
+            def forward(ctx, x, jd):
+                ctx.src = next(iter(x._value.devices()))
+                return Tensor._wrap(jax.device_put(x._value, jd))
+
+            @staticmethod
+            def backward(ctx, g):
+                return Tensor._wrap(jax.device_put(g._value, ctx.src)), None
+        _TRANSFER.append(ToCopyBackward)
+    return _TRANSFER[0]
 
 
 _BINARY = {  # python operator -> op name (reflected handled below)

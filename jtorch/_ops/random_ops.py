@@ -59,9 +59,10 @@ def _cauchy(key, median, sigma, shape=(), dtype=None):
 
 
 def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
-    t = op(_key(generator), *dyn, shape=shape, dtype=dtype)
+    key = _key(generator)
     if device is not None:
-        t = _finish(_place(t._value, device), None, False)
+        key = _place(key, device)  # sample where the tensor lives (the key is tiny)
+    t = op(key, *dyn, shape=shape, dtype=dtype)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -108,7 +109,8 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def _like(op, *dyn):
     def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, generator=None):
         return _fresh(op, generator, *dyn, shape=tuple(input.shape), dtype=input.dtype if dtype is None else
-                      D.to_dtype(dtype), device=device, requires_grad=requires_grad)
+                      D.to_dtype(dtype), device=input.device if device is None else device,
+                      requires_grad=requires_grad)
     return f
 
 

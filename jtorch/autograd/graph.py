@@ -209,6 +209,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
     accumulate=False: return the gradients of ``inputs`` (autograd.grad).
     """
     T = _dispatch.Tensor
+    if _dispatch.TRACE is not None:
+        _dispatch.TRACE.backward_ran = True
     root_edges = []
     for r in roots:
         e = edge_of(r)
