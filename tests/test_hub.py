@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import jtorch
 import jtorch.hub as hub
 
 

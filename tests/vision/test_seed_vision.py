@@ -64,7 +64,9 @@ def _as_jtorch_import(name, globals=None, locals=None, fromlist=(), level=0):
     else:
         return builtins.__import__(name, globals, locals, fromlist, level)
     module = importlib.import_module(target)
-    return module if fromlist else importlib.import_module(target.split(".")[0])
+    if fromlist:
+        return module
+    return importlib.import_module("jtorch.vision" if name.startswith("torchvision") else "jtorch")
 
 
 def _run(code, **env):

@@ -3,10 +3,8 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-import jtorch
 import jtorch.vision.utils as JU
 from helpers import assert_close, both
 from tv import torchvision

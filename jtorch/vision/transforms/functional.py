@@ -5,7 +5,6 @@ PIL images go to Pillow (_functional_pil); tensor images go through numpy kernel
 (_functional_tensor) and come back as jtorch tensors of the input's dtype. normalize and
 erase use jtorch ops so that their in-place semantics are torch's.
 """
-import math
 import numbers
 import warnings
 from enum import Enum
