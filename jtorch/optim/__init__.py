@@ -1,4 +1,10 @@
-"""jtorch.optim: PyTorch's optimizers (same update rules, same state dicts) and LR schedulers."""
+"""jtorch.optim: PyTorch's optimizers (same update rules, same state dicts) and LR schedulers.
+
+Each optimizer's update over a param group is one jitted pure function in
+``jtorch/_ops/optim_ops.py`` (hyper-parameters traced, options static), written back into the
+same parameter and state tensors, so ``optimizer.step()`` has no host syncs and compiles inside
+``jtorch.compile``. State dicts use torch's layout and key names and load across libraries.
+"""
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam
