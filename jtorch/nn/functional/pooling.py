@@ -23,9 +23,9 @@ def _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode):
     for L, k, s, p, d in zip(input.shape[-n:], kernel, stride, padding, dilation):
         if k <= 0 or s <= 0 or d <= 0:
             raise RuntimeError("kernel size, stride and dilation should be greater than zero")
-        if p > (d * (k - 1) + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
-                               f"kernel_size={k} and dilation={d}")
+        if p > k // 2:
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got pad = {p}, "
+                               f"kernel_size = {k}")
         span = L + 2 * p - d * (k - 1) - 1
         o = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (o - 1) * s >= L + p:
