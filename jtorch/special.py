@@ -1,6 +1,5 @@
 """torch.special: special functions. Ops torch also has at top level (erf, digamma, ...)
 are the same op objects as ``jtorch.erf`` etc.; the rest are declared here once."""
-import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
 

@@ -1,6 +1,5 @@
 """jtorch.testing.assert_close behaves like torch.testing.assert_close: same pass/fail decisions,
 default tolerances per dtype, exception types and messages."""
-import math
 
 import numpy as np
 import pytest

@@ -5,9 +5,7 @@ torch never promotes in einsum/tensordot (mixed dtypes raise); kron and diff fol
 the usual promotion. Arguments are normalised to static canonical values here so the
 jit cache key is stable.
 """
-import builtins
 import itertools
-import math
 
 import jax
 import jax.numpy as jnp
@@ -245,7 +243,6 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "trapezoid")
     if x is not None:
         if x.ndim == 1:
-            perm = list(range(y.ndim))
             yy = y.movedim(d, -1)
             return _trapz_x(yy, x, dim=yy.ndim - 1)
         return _trapz_x(y, x, dim=d)

@@ -1,7 +1,6 @@
 """Every elementwise op against torch: values and result dtypes for float32 / int64 / bool inputs,
 type promotion with Python scalars and 0-dim tensors, gradients (float32, plus float64
 gradchecks), in-place variants, ``out=``, errors, and torch's gradient conventions at kinks."""
-import math
 
 import numpy as np
 import pytest

@@ -1,9 +1,7 @@
 """jtorch.special against torch.special: values, dtypes (ints -> float32), gradients."""
 import numpy as np
 import pytest
-import torch
 
-import jtorch
 from tests.ops.mathcheck import check
 
 # name -> (input domain low, high, differentiable in torch)
