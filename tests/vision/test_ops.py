@@ -75,7 +75,10 @@ def test_clip_and_remove_small(rng):
 
 @pytest.mark.parametrize("thr", [0.3, 0.5, 0.7])
 def test_nms(rng, thr):
-    b = _boxes(rng, 40, size=15.0)  # crowded, so that every threshold suppresses some
+    # clusters of near-copies (IoU well above 0.7) among scattered boxes: every threshold suppresses some
+    base = _boxes(rng, 10, size=40.0)
+    near = np.repeat(base[:5], 4, axis=0) + rng.uniform(-0.3, 0.3, (20, 4)).astype(np.float32)
+    b = np.concatenate([base, near, _boxes(rng, 10, size=40.0)]).astype(np.float32)
     s = rng.permutation(40).astype(np.float32) / 40  # distinct scores: the order is defined
     keep = JO.nms(jtorch.from_numpy(b), jtorch.from_numpy(s), thr)
     assert keep.dtype == jtorch.int64
