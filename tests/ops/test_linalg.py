@@ -342,3 +342,14 @@ def test_lu(rng):
     for kw in ({}, {"adjoint": True}, {"left": False}):
         bb = np.swapaxes(b, -1, -2).copy() if kw.get("left") is False else b
         check(lambda L, x, y: L.linalg.lu_solve(*L.linalg.lu_factor(x), y, **kw), a, bb, grad=(0, 1))
+
+
+def test_under_compile(rng):
+    # the eager singular / non-PD checks are skipped while tracing; results match eager
+    a = jtorch.tensor(_well(rng, 3, 3, dtype=np.float32))
+
+    def f(x):
+        return jtorch.linalg.inv(x).sum() + jtorch.linalg.cholesky(x @ x.T).sum() + x.norm() + jtorch.det(x)
+    cf = jtorch.compile(f)
+    cf(a)
+    assert_close(cf(a), f(a), rtol=1e-5)
