@@ -400,3 +400,18 @@ def test_v2_minimal(rng):
     a = rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)
     assert_close(JV2.ToImage()(a), TV2.ToImage()(a).as_subclass(torch.Tensor))
     assert_close(JV2.ToDtype(jtorch.float64)(JV2.ToImage()(a)), TV2.ToDtype(torch.float64)(TV2.ToImage()(a)).as_subclass(torch.Tensor))
+
+
+def test_transforms_are_modules_like_torchvision(rng):
+    """torchvision's tensor transforms are nn.Modules (they go in nn.Sequential); Compose,
+    ToTensor and Lambda are plain callables."""
+    for name, args in [("Normalize", ([0.5], [0.5])), ("Resize", (8,)), ("CenterCrop", (4,)),
+                       ("RandomHorizontalFlip", ()), ("ColorJitter", ()), ("RandomErasing", ()),
+                       ("ToTensor", ()), ("Lambda", (abs,)), ("Compose", ([],))]:
+        assert isinstance(getattr(JT, name)(*args), jtorch.nn.Module) == isinstance(getattr(TT, name)(*args),
+                                                                                      torch.nn.Module), name
+    t, j = _tensor_pair(rng, (2, 3, 20, 24))
+    seq_j = jtorch.nn.Sequential(JT.Resize(12), JT.CenterCrop(10), JT.Normalize([0.4] * 3, [0.3] * 3))
+    seq_t = torch.nn.Sequential(TT.Resize(12), TT.CenterCrop(10), TT.Normalize([0.4] * 3, [0.3] * 3))
+    assert_close(seq_j(j), seq_t(t), atol=1e-5)
+    assert repr(seq_j) == repr(seq_t)

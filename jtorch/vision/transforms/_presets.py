@@ -1,5 +1,6 @@
 """The preprocessing that pretrained weights expect (``Weights.transforms()``)."""
 import jtorch as torch
+import jtorch.nn as nn
 
 from . import functional as F
 from .functional import InterpolationMode, _interp
@@ -7,20 +8,18 @@ from .functional import InterpolationMode, _interp
 __all__ = ["ImageClassification"]
 
 
-class ImageClassification:
+class ImageClassification(nn.Module):
     """Resize the shorter side to ``resize_size``, centre-crop ``crop_size``, scale to
     float in [0, 1] and normalize. Takes PIL images or tensors (..., C, H, W)."""
 
     def __init__(self, *, crop_size, resize_size=256, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
+        super().__init__()
         self.crop_size = [crop_size]
         self.resize_size = [resize_size]
         self.mean, self.std = list(mean), list(std)
         self.interpolation = _interp(interpolation)
         self.antialias = antialias
-
-    def __call__(self, img):
-        return self.forward(img)
 
     def forward(self, img):
         img = F.resize(img, self.resize_size, interpolation=self.interpolation, antialias=self.antialias)

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 
 import jtorch as torch
+import jtorch.nn as nn
 
 from . import functional as F
 from .functional import InterpolationMode, _interp
@@ -23,6 +24,13 @@ class _Transform:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}()"
+
+
+class _Module(nn.Module):
+    """Base of the transforms that torchvision makes nn.Modules (so they fit in nn.Sequential)."""
 
     def __repr__(self):
         return f"{self.__class__.__name__}()"
@@ -88,8 +96,9 @@ class PILToTensor(_Transform):
         return F.pil_to_tensor(pic)
 
 
-class ConvertImageDtype(_Transform):
+class ConvertImageDtype(_Module):
     def __init__(self, dtype):
+        super().__init__()
         self.dtype = dtype
 
     def forward(self, image):
@@ -108,8 +117,9 @@ class ToPILImage(_Transform):
         return f"{self.__class__.__name__}({inner})"
 
 
-class Normalize(_Transform):
+class Normalize(_Module):
     def __init__(self, mean, std, inplace=False):
+        super().__init__()
         self.mean, self.std, self.inplace = mean, std, inplace
 
     def forward(self, tensor):
@@ -119,8 +129,9 @@ class Normalize(_Transform):
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
 
 
-class Resize(_Transform):
+class Resize(_Module):
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+        super().__init__()
         if not isinstance(size, (int, Sequence)) and not (size is None and max_size is not None):
             raise TypeError(f"Size should be int or sequence. Got {type(size)}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
@@ -136,8 +147,9 @@ class Resize(_Transform):
                 f"max_size={self.max_size}, antialias={self.antialias})")
 
 
-class CenterCrop(_Transform):
+class CenterCrop(_Module):
     def __init__(self, size):
+        super().__init__()
         self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
 
     def forward(self, img):
@@ -147,8 +159,9 @@ class CenterCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class Pad(_Transform):
+class Pad(_Module):
     def __init__(self, padding, fill=0, padding_mode="constant"):
+        super().__init__()
         if not isinstance(padding, (numbers.Number, tuple, list)):
             raise TypeError("Got inappropriate padding arg")
         if not isinstance(fill, (numbers.Number, tuple, list)):
@@ -188,10 +201,11 @@ class RandomTransforms(_Transform):
         return f"{self.__class__.__name__}({lines}\n)"
 
 
-class RandomApply(_Transform):
+class RandomApply(_Module):
     """Apply the list of transforms with probability p."""
 
     def __init__(self, transforms, p=0.5):
+        super().__init__()
         self.transforms, self.p = transforms, p
 
     def forward(self, img):
@@ -230,7 +244,7 @@ class RandomChoice(RandomTransforms):
         return f"{super().__repr__()}(p={self.p})"
 
 
-class RandomCrop(_Transform):
+class RandomCrop(_Module):
     @staticmethod
     def get_params(img, output_size):
         """(top, left, height, width) of a random crop of ``output_size``."""
@@ -243,6 +257,7 @@ class RandomCrop(_Transform):
         return _randint(0, h - th + 1), _randint(0, w - tw + 1), th, tw
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
+        super().__init__()
         self.size = tuple(_setup_size(size, error_msg="Please provide only two dimensions (h, w) for size."))
         self.padding, self.pad_if_needed, self.fill, self.padding_mode = padding, pad_if_needed, fill, padding_mode
 
@@ -261,8 +276,9 @@ class RandomCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomHorizontalFlip(_Transform):
+class RandomHorizontalFlip(_Module):
     def __init__(self, p=0.5):
+        super().__init__()
         self.p = p
 
     def forward(self, img):
@@ -282,9 +298,10 @@ class RandomInvert(RandomHorizontalFlip):
         return F.invert(img) if torch.rand(1) < self.p else img
 
 
-class RandomResizedCrop(_Transform):
+class RandomResizedCrop(_Module):
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
+        super().__init__()
         self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
         if not isinstance(scale, Sequence):
             raise TypeError("Scale should be a sequence")
@@ -328,8 +345,9 @@ class RandomResizedCrop(_Transform):
                 f"antialias={self.antialias})")
 
 
-class FiveCrop(_Transform):
+class FiveCrop(_Module):
     def __init__(self, size):
+        super().__init__()
         self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
 
     def forward(self, img):
@@ -339,8 +357,9 @@ class FiveCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class TenCrop(_Transform):
+class TenCrop(_Module):
     def __init__(self, size, vertical_flip=False):
+        super().__init__()
         self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for size.")
         self.vertical_flip = vertical_flip
 
@@ -351,8 +370,9 @@ class TenCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size}, vertical_flip={self.vertical_flip})"
 
 
-class ColorJitter(_Transform):
+class ColorJitter(_Module):
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        super().__init__()
         self.brightness = self._check_input(brightness, "brightness")
         self.contrast = self._check_input(contrast, "contrast")
         self.saturation = self._check_input(saturation, "saturation")
@@ -404,8 +424,9 @@ class ColorJitter(_Transform):
                 f"saturation={self.saturation}, hue={self.hue})")
 
 
-class RandomRotation(_Transform):
+class RandomRotation(_Module):
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
+        super().__init__()
         self.interpolation = _interp(interpolation)
         self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
         if center is not None:
@@ -438,9 +459,10 @@ class RandomRotation(_Transform):
         return s + ")"
 
 
-class RandomAffine(_Transform):
+class RandomAffine(_Module):
     def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation=InterpolationMode.NEAREST,
                  fill=0, center=None):
+        super().__init__()
         self.interpolation = _interp(interpolation)
         self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
         if translate is not None:
@@ -504,8 +526,9 @@ class RandomAffine(_Transform):
         return s + ")"
 
 
-class Grayscale(_Transform):
+class Grayscale(_Module):
     def __init__(self, num_output_channels=1):
+        super().__init__()
         self.num_output_channels = num_output_channels
 
     def forward(self, img):
@@ -515,8 +538,9 @@ class Grayscale(_Transform):
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
 
 
-class RandomGrayscale(_Transform):
+class RandomGrayscale(_Module):
     def __init__(self, p=0.1):
+        super().__init__()
         self.p = p
 
     def forward(self, img):
@@ -529,8 +553,9 @@ class RandomGrayscale(_Transform):
         return f"{self.__class__.__name__}(p={self.p})"
 
 
-class GaussianBlur(_Transform):
+class GaussianBlur(_Module):
     def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        super().__init__()
         self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two integers")
         for ks in self.kernel_size:
             if ks <= 0 or ks % 2 == 0:
@@ -558,8 +583,9 @@ class GaussianBlur(_Transform):
         return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
-class RandomErasing(_Transform):
+class RandomErasing(_Module):
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
+        super().__init__()
         if not isinstance(value, (numbers.Number, str, tuple, list)):
             raise TypeError("Argument value should be either a number or str or a sequence")
         if isinstance(value, str) and value != "random":
