@@ -3,6 +3,7 @@
     python -m jtorch run script.py [args...]    run script.py with torch -> jtorch
     python -m jtorch run -m package.module [args...]
     python -m jtorch info                       versions and JAX devices
+    python -m jtorch coverage [--missing]       how much of torch's public API exists (writes docs/coverage.md)
     python -m jtorch --version
 """
 import argparse
@@ -57,7 +58,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m jtorch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print jtorch's and JAX's versions")
-    parser.add_argument("command", nargs="?", choices=["info", "run"], help="info | run script.py [args...]")
+    parser.add_argument("command", nargs="?", choices=["info", "run", "coverage"],
+                        help="info | coverage | run script.py [args...]")
+    parser.add_argument("--missing", action="store_true", help="with coverage: list the missing names")
     args = parser.parse_args(argv)
     if args.version:
         v = _versions()
@@ -66,6 +69,10 @@ def main(argv=None):
         return 0
     if args.command == "info":
         print(_info())
+        return 0
+    if args.command == "coverage":
+        from ._coverage import report
+        print(report(write_docs=True, show_missing=args.missing), end="")
         return 0
     parser.print_help()
     return 2
