@@ -53,6 +53,9 @@ def _hashable(v):
     return v
 
 
+_PLAIN = frozenset([int, bool, float, str, type(None), tuple])  # static values usable as cache keys as-is
+
+
 class OpDef:
     """A pure jax function plus what torch's API needs to call it."""
 
@@ -117,7 +120,11 @@ class OpDef:
             if v is _REQUIRED:
                 missing = [self.names[i] for i in self.dyn_idx if vals[i] is _REQUIRED]
                 raise TypeError(f"{self.name}() missing required argument: {missing[0]!r}")
-        statics = tuple(_hashable(vals[i]) for i in self.static_idx)
+        statics = tuple([vals[i] for i in self.static_idx])
+        for v in statics:
+            if type(v) not in _PLAIN:
+                statics = tuple([_hashable(v) for v in statics])
+                break
         return dyn, statics
 
     def __call__(self, *args, **kwargs):
@@ -272,8 +279,9 @@ def apply(op, dyn, statics):
         else:
             arrays.append(a)
     dt = promote_dtype(op, arrays) if op.promote else None
+    kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     try:
-        out = op.kernel(statics, dt)(*arrays)
+        out = kernel(*arrays)
     except (TypeError, ValueError) as e:
         raise _translate_error(op, e, dyn) from None
     needs_grad = needs_grad and grad_on and op.differentiable
@@ -324,12 +332,39 @@ def _make_view(op, statics, dyn, arrays, out, needs_grad):
     base = src._base if src._base is not None else src
     t._base = base
     t._avfn = (src._avfn if src._base is not None else ()) + (link,)
-    t._strides = op.view(tuple(src.shape), src.stride(), *statics)
+    t._strides = LazyStrides(op, statics, src._value.shape, src._strides)
     t._gver_seen = base._gver
     if needs_grad:
         from .autograd.graph import record
         record(op, statics, None, dyn, arrays, t)
     return t
+
+
+class LazyStrides:
+    """A view's strides, computed from its source's only when asked (stride(), is_contiguous())."""
+    __slots__ = ("op", "statics", "shape", "src", "value")
+
+    def __init__(self, op, statics, shape, src):
+        self.op, self.statics, self.shape, self.src, self.value = op, statics, shape, src, None
+
+    def get(self):
+        if self.value is None:
+            src = self.src
+            if type(src) is LazyStrides:
+                src = src.get()
+            elif src is None:
+                src = contiguous_strides(self.shape)
+            self.value = self.op.view(tuple(self.shape), src, *self.statics)
+            self.src = None
+        return self.value
+
+
+def contiguous_strides(shape):
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
 
 
 def _write_out(out, res):

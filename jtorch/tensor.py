@@ -170,7 +170,7 @@ class Tensor:
     # ---------------------------------------------------------------- metadata
     @property
     def shape(self):
-        return Size(self._value.shape)
+        return tuple.__new__(Size, self._value.shape)
 
     def size(self, dim=None):
         s = self._value.shape
@@ -238,14 +238,19 @@ class Tensor:
         return self.numel() * self.dtype.itemsize
 
     def stride(self, dim=None):
-        s = self._strides if self._strides is not None else _contiguous_strides(self._value.shape)
+        s = self._strides
+        if s is None:
+            s = _contiguous_strides(self._value.shape)
+        elif type(s) is _dispatch.LazyStrides:
+            s = s.get()
         return s if dim is None else s[_wrap_dim(dim, len(s))]
 
     def is_contiguous(self, memory_format=None):
         if self._strides is None:
             return True
-        expect = _contiguous_strides(self._value.shape)
-        return all(st == e for st, e, n in zip(self._strides, expect, self._value.shape) if n != 1)
+        shape = self._value.shape
+        expect = _contiguous_strides(shape)
+        return all(st == e for st, e, n in zip(self.stride(), expect, shape) if n != 1)
 
     def storage_offset(self):
         from .serialization import storage_offset

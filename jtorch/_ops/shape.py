@@ -93,7 +93,10 @@ def view(self, *shape, dtype=None):
         return REGISTRY["_view_dtype"](self, dtype=shape[0])
     if dtype is not None:
         return REGISTRY["_view_dtype"](self, dtype=dtype)
-    return _view(self, shape=infer_shape(shape, self.numel()))
+    shape = infer_shape(shape, self.numel())
+    if self._strides is not None:  # strides are computed lazily: check view-compatibility here
+        _reshape_strides(tuple(self.shape), self.stride(), shape)
+    return _view(self, shape=shape)
 
 
 @function
