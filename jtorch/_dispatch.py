@@ -222,14 +222,23 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
 _PROMOTIONS = {}
 
 
-def promote_dtype(op, arrays):
+def promote_dtype(op, dyn, arrays):
     """torch's result dtype for ``op``'s promoting arguments, memoised on their
     (dtype, is-0-dim) / Python scalar type signature (the common case is one dict hit)."""
     key = [op.promote, D._default[0]]
+    T = Tensor
     for i in op.promote_pos:
-        a = arrays[i]
+        a = dyn[i]
         if a is None:
             continue
+        if type(a) is T or isinstance(a, T):
+            sig = a._sig
+            if sig is None:
+                v = arrays[i]
+                sig = a._sig = (v.dtype, v.ndim == 0)
+            key.append(sig)
+            continue
+        a = arrays[i]
         if op.seq and i == 0 and isinstance(a, tuple):
             for x in a:
                 key.append((x.dtype, x.ndim == 0))
@@ -278,7 +287,7 @@ def apply(op, dyn, statics):
                 needs_grad = True
         else:
             arrays.append(a)
-    dt = promote_dtype(op, arrays) if op.promote else None
+    dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     try:
         out = kernel(*arrays)

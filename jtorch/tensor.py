@@ -36,7 +36,7 @@ class Storage:
 class Tensor:
     __slots__ = ("_st", "_vfn", "_val", "_valver", "_strides", "_base", "_avfn", "_gver", "_gver_seen",
                  "_requires_grad", "_grad_fn", "_out_idx", "_grad", "_accumulator", "_retains",
-                 "_is_param", "_names", "__dict__", "__weakref__")
+                 "_is_param", "_names", "_sig", "__dict__", "__weakref__")
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -57,6 +57,7 @@ class Tensor:
         t._grad = None
         t._accumulator = None
         t._retains = False
+        t._sig = None  # (numpy dtype, is 0-dim): the type-promotion signature, filled on first use
         return t
 
     def __new__(cls, *args, **kwargs):
@@ -92,6 +93,7 @@ class Tensor:
     def _set_array(self, arr):
         """Replace this tensor's value in place (writes through views), bumping the version."""
         st = self._st
+        self._sig = None
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.write(self)
         if st.host is not None and not st.alias and self._vfn:
@@ -328,6 +330,7 @@ class Tensor:
 
     @data.setter
     def data(self, other):
+        self._sig = None
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
         self._strides = other._strides
 
