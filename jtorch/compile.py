@@ -160,6 +160,7 @@ class CompiledFunction:
         self.eager = False
         self.optimizers = []
         self.modules = []
+        self._device = None  # where the state lives (scalars are placed there)
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -322,7 +323,8 @@ class CompiledFunction:
 
         state_arrays = [st.array for st in states]
         arg_arrays = [leaves[i]._value for i in tensor_pos]
-        hyper_vals = [g[k] for g, k in hyper]
+        self._device = _device_of(state_arrays)
+        hyper_vals = [_scalar_array(g[k], self._device) for g, k in hyper]
         try:
             # trace exactly once (the escaped storages found by this trace are the ones the
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
@@ -361,7 +363,7 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         leaves, _ = _flatten((args, kwargs))
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        hyper_vals = [g[k] for g, k in self._hyper()]
+        hyper_vals = [_scalar_array(g[k], self._device) for g, k in self._hyper()]
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
         flat = entry.jitted(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
@@ -406,6 +408,35 @@ class CompiledFunction:
 
 class GraphBreakError(RuntimeError):
     """Raised under fullgraph=True where torch.compile would graph-break."""
+
+
+_SCALARS = {}
+
+
+def _scalar_array(v, device):
+    """A learning rate as a weakly typed 0-d array on the program's device, cached by value:
+    a Python float would be placed on JAX's default device at every call."""
+    if not isinstance(v, (int, float)):
+        return v
+    key = (type(v), v, device)
+    a = _SCALARS.get(key)
+    if a is None:
+        a = jax.numpy.asarray(v)
+        if device is not None:
+            a = jax.device_put(a, device)
+        if len(_SCALARS) > 4096:
+            _SCALARS.clear()
+        _SCALARS[key] = a
+    return a
+
+
+def _device_of(arrays):
+    for a in arrays:
+        try:
+            return next(iter(a.devices()))
+        except Exception:
+            continue
+    return None
 
 
 def _root_alias(st):
