@@ -194,6 +194,18 @@ def bench_training(model, quick, configs=CONFIGS):
     return results
 
 
+def _peak_rss_mb():
+    """This process's own peak RSS (VmHWM resets at exec; ru_maxrss would include the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="jtorch benchmarks")
     p.add_argument("--only", default="ops,mlp,cnn,transformer")
@@ -205,7 +217,7 @@ def main(argv=None):
         model, config, steps, warm = args.one
         r = _run_one(model, config, int(steps), int(warm), args.device)
         if r is not None:
-            r["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            r["rss_mb"] = _peak_rss_mb()
         print("RESULT " + json.dumps(r))
         return
     import jax
