@@ -272,6 +272,8 @@ def _compute_promotion(key):
 def apply(op, dyn, statics):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
     sequence of Tensors for seq ops), record autograd, wrap results."""
+    if op.view is not None:
+        return _apply_view(op, dyn, statics)
     T = Tensor
     arrays = []
     needs_grad = False
@@ -294,8 +296,6 @@ def apply(op, dyn, statics):
     except (TypeError, ValueError) as e:
         raise _translate_error(op, e, dyn) from None
     needs_grad = needs_grad and grad_on and op.differentiable
-    if op.view is not None:
-        return _make_view(op, statics, dyn, arrays, out, needs_grad)
     res = _wrap_outputs(op, out)
     if needs_grad:
         from .autograd.graph import record
@@ -331,21 +331,39 @@ def _wrap_outputs(op, out):
     return wrap(out)
 
 
-def _make_view(op, statics, dyn, arrays, out, needs_grad):
+_VIEW_META = {}
+
+
+def _apply_view(op, dyn, statics):
+    """A view op: the result shares the source's storage and its value is computed lazily,
+    from the root through the whole view chain, when first read (so chains of views cost one
+    program and a view that is only inspected costs none). Shape and dtype come from a cached
+    abstract evaluation."""
     src = dyn[0]
-    link = (op, statics, tuple(dyn[1:]))  # extra dynamic args of view ops are Python numbers
-    t = Tensor._wrap(out)
+    src_shape, src_dtype = src._shape_dtype()
+    extra = tuple(dyn[1:])  # extra dynamic args of view ops are Python numbers
+    key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
+    meta = _VIEW_META.get(key)
+    if meta is None:
+        try:
+            out = jax.eval_shape(op.pure(statics, None), jax.ShapeDtypeStruct(src_shape, src_dtype), *extra)
+        except (TypeError, ValueError) as e:
+            raise _translate_error(op, e, dyn) from None
+        meta = _VIEW_META[key] = (tuple(out.shape), out.dtype)
+    link = (op, statics, extra)
+    t = Tensor._wrap(None)
     t._st = src._st
     t._vfn = src._vfn + (link,)
-    t._valver = src._st.version
+    t._val = None
+    t._meta = meta
     base = src._base if src._base is not None else src
     t._base = base
     t._avfn = (src._avfn if src._base is not None else ()) + (link,)
-    t._strides = LazyStrides(op, statics, src._value.shape, src._strides)
+    t._strides = LazyStrides(op, statics, src_shape, src._strides)
     t._gver_seen = base._gver
-    if needs_grad:
+    if GRAD.enabled and op.differentiable and src.requires_grad:
         from .autograd.graph import record
-        record(op, statics, None, dyn, arrays, t)
+        record(op, statics, None, dyn, [src._value, *extra], t)
     return t
 
 

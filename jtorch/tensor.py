@@ -36,7 +36,7 @@ class Storage:
 class Tensor:
     __slots__ = ("_st", "_vfn", "_val", "_valver", "_strides", "_base", "_avfn", "_gver", "_gver_seen",
                  "_requires_grad", "_grad_fn", "_out_idx", "_grad", "_accumulator", "_retains",
-                 "_is_param", "_names", "_sig", "__dict__", "__weakref__")
+                 "_is_param", "_names", "_sig", "_meta", "__dict__", "__weakref__")
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -58,6 +58,7 @@ class Tensor:
         t._accumulator = None
         t._retains = False
         t._sig = None  # (numpy dtype, is 0-dim): the type-promotion signature, filled on first use
+        t._meta = None  # views: (shape, numpy dtype), known before the value is computed
         return t
 
     def __new__(cls, *args, **kwargs):
@@ -72,6 +73,7 @@ class Tensor:
         """A new tensor object sharing this one's storage and layout (no autograd)."""
         t = Tensor._wrap(None) if cls is None else cls._wrap(None)
         t._st, t._vfn, t._val, t._valver, t._strides = self._st, self._vfn, self._val, self._valver, self._strides
+        t._meta = self._meta
         return t
 
     # ---------------------------------------------------------------- storage
@@ -170,19 +172,30 @@ class Tensor:
                                    "operation.")
 
     # ---------------------------------------------------------------- metadata
+    def _shape_dtype(self):
+        """(shape, numpy dtype) without computing a lazy view's value."""
+        m = self._meta
+        if m is not None:
+            return m
+        v = self._value
+        return v.shape, v.dtype
+
     @property
     def shape(self):
-        return tuple.__new__(Size, self._value.shape)
+        m = self._meta
+        return tuple.__new__(Size, m[0] if m is not None else self._value.shape)
 
     def size(self, dim=None):
-        s = self._value.shape
+        m = self._meta
+        s = m[0] if m is not None else self._value.shape
         if dim is None:
             return Size(s)
         return s[_wrap_dim(dim, len(s))]
 
     @property
     def dtype(self):
-        return D._FROM_NP[self._value.dtype]
+        m = self._meta
+        return D._FROM_NP[m[1] if m is not None else self._value.dtype]
 
     @property
     def device(self):
@@ -216,15 +229,17 @@ class Tensor:
 
     @property
     def ndim(self):
-        return self._value.ndim
+        m = self._meta
+        return len(m[0]) if m is not None else self._value.ndim
 
     def dim(self):
-        return self._value.ndim
+        return self.ndim
 
     ndimension = dim
 
     def numel(self):
-        return int(self._value.size)
+        m = self._meta
+        return math.prod(m[0]) if m is not None else int(self._value.size)
 
     nelement = numel
 
@@ -242,7 +257,7 @@ class Tensor:
     def stride(self, dim=None):
         s = self._strides
         if s is None:
-            s = _contiguous_strides(self._value.shape)
+            s = _contiguous_strides(self._shape_dtype()[0])
         elif type(s) is _dispatch.LazyStrides:
             s = s.get()
         return s if dim is None else s[_wrap_dim(dim, len(s))]
@@ -250,7 +265,7 @@ class Tensor:
     def is_contiguous(self, memory_format=None):
         if self._strides is None:
             return True
-        shape = self._value.shape
+        shape = self._shape_dtype()[0]
         expect = _contiguous_strides(shape)
         return all(st == e for st, e, n in zip(self.stride(), expect, shape) if n != 1)
 
@@ -331,6 +346,7 @@ class Tensor:
     @data.setter
     def data(self, other):
         self._sig = None
+        self._meta = other._meta
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
         self._strides = other._strides
 
@@ -458,7 +474,7 @@ class Tensor:
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self._value.shape[0]
+        return self._shape_dtype()[0][0]
 
     def __iter__(self):
         if self.ndim == 0:

@@ -73,7 +73,7 @@ def _parse(self, idx):
     ``basic``: normalized tuple for _basic_index, or None when it would be the identity.
     ``adv``: list of (dim of the basic view, index tensor or bool mask), or None."""
     T = _dispatch.Tensor
-    shape = self._value.shape
+    shape = self._shape_dtype()[0]
     items = []
     for ix in _as_tuple(idx):
         if isinstance(ix, range):

@@ -360,7 +360,7 @@ def _basic_index_op(x, starts, index=()):
 def _basic_index(x, index=()):
     """Basic indexing from a normalized index (None, int, (start, stop, step) from slice.indices
     or (None, None, None) for a whole dim): split into structure (static) and offsets (traced)."""
-    shape = x._value.shape
+    shape = x._shape_dtype()[0]
     struct, starts, d = [], [], 0
     for ix in index:
         if ix is None:
