@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from ._size import contiguous_strides
 
 Tensor = None  # set by tensor.py (imports point downward; the class registers itself)
 
@@ -384,14 +385,6 @@ class LazyStrides:
             self.value = self.op.view(tuple(self.shape), src, *self.statics)
             self.src = None
         return self.value
-
-
-def contiguous_strides(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
 
 
 def _write_out(out, res):

@@ -21,3 +21,12 @@ class Size(tuple):
 
     def __reduce__(self):
         return (Size, (tuple(self),))
+
+
+def contiguous_strides(shape):
+    """Row-major strides (in elements) of a tensor of ``shape``, as torch reports them."""
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))

@@ -17,7 +17,7 @@ from . import _dispatch
 from . import _dtype as D
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD
-from ._size import Size
+from ._size import Size, contiguous_strides
 
 
 class Storage:
@@ -257,7 +257,7 @@ class Tensor:
     def stride(self, dim=None):
         s = self._strides
         if s is None:
-            s = _contiguous_strides(self._shape_dtype()[0])
+            s = contiguous_strides(self._shape_dtype()[0])
         elif type(s) is _dispatch.LazyStrides:
             s = s.get()
         return s if dim is None else s[_wrap_dim(dim, len(s))]
@@ -266,7 +266,7 @@ class Tensor:
         if self._strides is None:
             return True
         shape = self._shape_dtype()[0]
-        expect = _contiguous_strides(shape)
+        expect = contiguous_strides(shape)
         return all(st == e for st, e, n in zip(self.stride(), expect, shape) if n != 1)
 
     def storage_offset(self):
@@ -663,14 +663,6 @@ def _fix_saved_version(node, st):
         node.versions = [(s, v, t) for s, v, t in node.versions if s is not st]
     except AttributeError:
         pass
-
-
-def _contiguous_strides(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
 
 
 def _wrap_dim(dim, ndim):

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .._dispatch import defop, function, REGISTRY
-from .._size import Size
+from .._size import Size, contiguous_strides
 
 
 def _wrap(dim, ndim):
@@ -19,18 +19,10 @@ def _wrap(dim, ndim):
     return dim % n
 
 
-def _contig(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
-
-
 def _view_strides(old, strides, new):
     """Strides of ``new`` viewing a tensor of shape ``old``/``strides``, or None if it can't."""
     if math.prod(old) == 0 or not old:
-        return _contig(new)
+        return contiguous_strides(new)
     out = [0] * len(new)
     vd = len(new) - 1
     base = strides[-1]

@@ -7,6 +7,7 @@ import numpy as np
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import defop
+from .._size import contiguous_strides
 
 
 DEFAULT_PROTOCOL = 2
@@ -32,12 +33,7 @@ def _T():
 
 
 # ====================================================================== layout of views
-def _contiguous(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
+_contiguous = contiguous_strides  # the name the serialization modules use
 
 
 def _layout(t):
