@@ -172,7 +172,8 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         if self.state is None:
             return self._discover(args, kwargs)
-        key = self._guard_key(args, kwargs)
+        leaves, tree = _flatten((args, kwargs))
+        key = self._guard_key(leaves, tree)
         entry = self.entries.get(key)
         if entry is None:
             if len(self.entries) >= cache_size_limit:
@@ -185,8 +186,8 @@ class CompiledFunction:
             except GraphBreak:
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
-            self.entries[self._guard_key(args, kwargs)] = entry
-        return self._run(entry, args, kwargs)
+            self.entries[self._guard_key(leaves, tree)] = entry
+        return self._run(entry, leaves)
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
@@ -204,8 +205,7 @@ class CompiledFunction:
         self.grad_params = list(rec.grad_touched.values())
         return out
 
-    def _guard_key(self, args, kwargs):
-        leaves, tree = _flatten((args, kwargs))
+    def _guard_key(self, leaves, tree):
         key = [tree]
         for x in leaves:
             if _is_tensor(x):
@@ -221,7 +221,12 @@ class CompiledFunction:
         key.append(GRAD.enabled)
         for opt in self.optimizers:
             for g in opt.param_groups:
-                key.append(tuple((k, _static_key(v)) for k, v in g.items() if k not in ("params", "lr")))
+                vals = tuple([v for k, v in g.items() if k != "params" and k != "lr"])
+                try:
+                    hash(vals)
+                except TypeError:
+                    vals = tuple(_static_key(v) for v in vals)
+                key.append(vals)
         return tuple(key)
 
     def _hyper(self):
@@ -359,9 +364,8 @@ class CompiledFunction:
         return entry, None
 
     # -------------------------------------------------------------- running
-    def _run(self, entry, args, kwargs):
+    def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
-        leaves, _ = _flatten((args, kwargs))
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         hyper_vals = [_scalar_array(g[k], self._device) for g, k in self._hyper()]
         if entry.outer_grad and GRAD.enabled:
@@ -394,10 +398,11 @@ class CompiledFunction:
         return self._finish(entry, states, written, escaped, outs)
 
     def _finish(self, entry, states, written, escaped, outs):
-        for i, a in zip(entry.written, written):
-            _store(states[i], a)
-        for st, a in zip(entry.escaped, escaped):
-            _store(st, a)
+        for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written) + list(escaped)):
+            st.array = a
+            st.version += 1
+            if st.host is not None:
+                _store_host(st)
         for t, g in entry.grad_replay:
             t._grad = g
         T = _dispatch.Tensor
@@ -445,12 +450,9 @@ def _root_alias(st):
     return t
 
 
-def _store(st, a):
-    st.array = a
-    st.version += 1
-    if st.host is not None:
-        from .interop import write_host
-        write_host(st)  # copy into the numpy buffer and re-alias it (see interop.py)
+def _store_host(st):
+    from .interop import write_host
+    write_host(st)  # copy into the numpy buffer and re-alias it (see interop.py)
 
 
 _VALUE_TYPES = (int, float, bool, str, type(None), tuple, frozenset, complex)
