@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 
+from seed import section
+
 GLUE_HEAD = '''
 import json, os, sys
 import numpy as np
@@ -21,51 +23,11 @@ device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 results = {}
 '''
 
-# ---- verbatim from the seed: network components
-SEED_NETWORK = '''
-class MyNetwork(nn.Module):
-    def __init__(self):
-        super().__init__()
-        # Layers
-        self.conv1 = nn.Conv2d(1, 20, 5)
-        self.fc1 = nn.Linear(100, 50)
-        
-        # Activation functions
-        self.relu = nn.ReLU()
-        self.sigmoid = nn.Sigmoid()
-        self.tanh = nn.Tanh()
-        
-        # Pooling layers
-        self.maxpool = nn.MaxPool2d(2)
-        self.avgpool = nn.AvgPool2d(2)
-        
-        # Normalization
-        self.batchnorm = nn.BatchNorm2d(20)
-        self.dropout = nn.Dropout(0.5)
-
-    def forward(self, x):
-        x = self.relu(self.conv1(x))
-        x = self.maxpool(x)
-        x = self.fc1(x)
-        return x
-'''
+# ---- the seed's sections, verbatim (tests/seed.py), with glue between them
+SEED_NETWORK = section("main components")
 
 # ---- verbatim: data loading
-SEED_DATASET = '''
-from torch.utils.data import Dataset, DataLoader
-
-# Custom dataset
-class MyDataset(Dataset):
-    def __init__(self, data, labels):
-        self.data = data
-        self.labels = labels
-    
-    def __len__(self):
-        return len(self.data)
-    
-    def __getitem__(self, idx):
-        return self.data[idx], self.labels[idx]
-'''
+SEED_DATASET = section("data loading", until="# Create data loader")
 
 # glue: inputs of shape (1, 6, 204) give conv1 -> (20, 2, 200), maxpool -> (20, 1, 100), fc1 -> (20, 1, 50):
 # a K-dimensional classification output (classes along dim 1) for CrossEntropyLoss
@@ -75,11 +37,7 @@ data = torch.tensor(g.randn(96, 1, 6, 204).astype(np.float32))
 labels = torch.tensor(g.randint(0, 20, (96, 1, 50)))
 '''
 
-SEED_LOADER = '''
-# Create data loader
-dataset = MyDataset(data, labels)
-loader = DataLoader(dataset, batch_size=32, shuffle=True)
-'''
+SEED_LOADER = section("data loading", start="# Create data loader", until="# Built-in datasets")
 
 GLUE_MODEL = '''
 model = MyNetwork()
@@ -89,30 +47,9 @@ num_epochs = 3
 '''
 
 # ---- verbatim: device management (model part), loss functions and optimizers
-SEED_DEVICE_MODEL = '''
-# Move model to device
-model = MyModel()
-model.to(device)
-'''
+SEED_DEVICE_MODEL = section("move tensors", start="# Move model to device")
 
-SEED_LOSS_OPT = '''
-import torch.optim as optim
-
-# Loss functions
-criterion = nn.CrossEntropyLoss()
-criterion = nn.MSELoss()
-criterion = nn.BCELoss()
-criterion = nn.L1Loss()
-
-# Optimizers
-optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-optimizer = optim.Adam(model.parameters(), lr=0.001)
-optimizer = optim.RMSprop(model.parameters(), lr=0.01)
-
-# Learning rate schedulers
-scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
-scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'min')
-'''
+SEED_LOSS_OPT = section("loss functions and optimizers")
 
 GLUE_CRITERION = '''
 criterion = nn.CrossEntropyLoss()
@@ -120,63 +57,9 @@ optimizer = optim.Adam(model.parameters(), lr=0.001)
 '''
 
 # ---- verbatim: training loop and evaluation
-SEED_TRAIN = '''
-def train_model(model, train_loader, criterion, optimizer, num_epochs):
-    model.train()  # Set training mode
-    
-    for epoch in range(num_epochs):
-        running_loss = 0.0
-        for inputs, labels in train_loader:
-            # Move to device
-            inputs, labels = inputs.to(device), labels.to(device)
-            
-            # Zero gradients
-            optimizer.zero_grad()
-            
-            # Forward pass
-            outputs = model(inputs)
-            loss = criterion(outputs, labels)
-            
-            # Backward pass and optimize
-            loss.backward()
-            optimizer.step()
-            
-            running_loss += loss.item()
-            
-        # Print epoch statistics
-        epoch_loss = running_loss / len(train_loader)
-        print(f'Epoch {epoch+1}, Loss: {epoch_loss:.4f}')
-'''
+SEED_TRAIN = section("training loop")
 
-SEED_EVAL = '''
-def evaluate_model(model, test_loader, criterion):
-    model.eval()  # Set evaluation mode
-    
-    total_loss = 0
-    correct = 0
-    total = 0
-    
-    with torch.no_grad():  # Disable gradient computation
-        for inputs, labels in test_loader:
-            inputs, labels = inputs.to(device), labels.to(device)
-            
-            # Forward pass
-            outputs = model(inputs)
-            loss = criterion(outputs, labels)
-            
-            # Calculate accuracy
-            _, predicted = torch.max(outputs.data, 1)
-            total += labels.size(0)
-            correct += (predicted == labels).sum().item()
-            
-            total_loss += loss.item()
-    
-    # Calculate metrics
-    avg_loss = total_loss / len(test_loader)
-    accuracy = 100 * correct / total
-    
-    return avg_loss, accuracy
-'''
+SEED_EVAL = section("model evaluation")
 
 GLUE_RUN = '''
 before, _ = evaluate_model(model, test_loader, criterion)
@@ -188,63 +71,12 @@ os.chdir(sys.argv[1])
 '''
 
 # ---- verbatim: saving and loading
-SEED_SAVE_LOAD = '''
-# Save model
-torch.save(model.state_dict(), 'model.pth')
-torch.save({
-    'epoch': epoch,
-    'model_state_dict': model.state_dict(),
-    'optimizer_state_dict': optimizer.state_dict(),
-    'loss': loss
-}, 'checkpoint.pth')
-
-# Load model
-model = MyModel()
-model.load_state_dict(torch.load('model.pth'))
-
-# Load checkpoint
-checkpoint = torch.load('checkpoint.pth')
-model.load_state_dict(checkpoint['model_state_dict'])
-optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
-epoch = checkpoint['epoch']
-loss = checkpoint['loss']
-'''
+SEED_SAVE_LOAD = section("save and load")
 
 # ---- verbatim: custom loss, early stopping, manual gradients
-SEED_CUSTOM_LOSS = '''
-class CustomLoss(nn.Module):
-    def __init__(self):
-        super().__init__()
-    
-    def forward(self, pred, target):
-        loss = torch.mean((pred - target)**2)
-        return loss
+SEED_CUSTOM_LOSS = section("custom loss")
 
-# Alternative using functional approach
-def custom_loss(pred, target):
-    return torch.mean((pred - target)**2)
-'''
-
-SEED_EARLY = '''
-class EarlyStopping:
-    def __init__(self, patience=7, min_delta=0):
-        self.patience = patience
-        self.min_delta = min_delta
-        self.counter = 0
-        self.best_loss = None
-        self.early_stop = False
-    
-    def __call__(self, val_loss):
-        if self.best_loss is None:
-            self.best_loss = val_loss
-        elif val_loss > self.best_loss - self.min_delta:
-            self.counter += 1
-            if self.counter >= self.patience:
-                self.early_stop = True
-        else:
-            self.best_loss = val_loss
-            self.counter = 0
-'''
+SEED_EARLY = section("early stopping")
 
 GLUE_TAIL = '''
 after_load, acc_load = evaluate_model(model, test_loader, nn.CrossEntropyLoss())
@@ -260,15 +92,7 @@ optimizer.zero_grad()
 criterion(model(data[:8]), labels[:8]).backward()
 '''
 
-SEED_GRADS = '''
-# Gradient clipping
-torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-
-# Access gradients
-for name, param in model.named_parameters():
-    if param.requires_grad:
-        print(name, param.grad)
-'''
+SEED_GRADS = section("gradients manually", until="# Custom autograd function")
 
 GLUE_END = '''
 results.update(names=[n for n, _ in model.named_parameters()],

@@ -10,99 +10,17 @@ import torch as real_torch
 
 import jtorch
 from helpers import assert_close
+from seed import section
 
-CREATION = '''
-import torch
-
-# From Python list/array
-x = torch.tensor([1, 2, 3])
-
-# Zeros and ones
-zeros = torch.zeros(2, 3)  # 2x3 tensor of zeros
-ones = torch.ones(2, 3)    # 2x3 tensor of ones
-
-# Random tensors
-rand = torch.rand(2, 3)     # uniform random
-randn = torch.randn(2, 3)   # normal distribution
-randint = torch.randint(0, 10, (2, 3))  # random integers
-
-# Range tensors
-arange = torch.arange(0, 10, step=1)
-linspace = torch.linspace(0, 10, steps=5)
-
-# From NumPy array
-import numpy as np
-np_array = np.array([1, 2, 3])
-tensor = torch.from_numpy(np_array)
-'''
+CREATION = section("create them")
 
 # glue: square float tensors so every line (elementwise, matmul, view(3, 4) on 12 elements) applies
 OPS_GLUE = "x = torch.arange(16.).reshape(4, 4) / 7 + 1\ny = torch.arange(16.).reshape(4, 4).t() / 5 + 2\n"
-OPS_ARITH = '''
-# Arithmetic operations
-x + y  # Addition
-x - y  # Subtraction
-x * y  # Element-wise multiplication
-x / y  # Division
-x @ y  # Matrix multiplication
-x.matmul(y)  # Matrix multiplication
-x.mm(y)      # Matrix multiplication
-
-# In-place operations
-x.add_(y)    # In-place addition
-x.sub_(y)    # In-place subtraction
-x.mul_(y)    # In-place multiplication
-'''
+OPS_ARITH = section("basic tensor operations", until="# Reshaping")
 OPS_SHAPE_GLUE = "x = torch.arange(12.).reshape(3, 4) * 1.5\ny = torch.arange(12.).reshape(3, 4) - 4\n"
-OPS_SHAPE = '''
-# Reshaping
-x.view(3, 4)     # Reshape tensor
-x.reshape(3, 4)  # Reshape tensor (may copy)
-x.squeeze()      # Remove dimensions of size 1
-x.unsqueeze(0)   # Add dimension
-x.transpose(0, 1) # Transpose dimensions
-
-# Indexing and slicing
-x[0]           # First element
-x[:, 1]        # Second column
-x[1:3, 2:4]    # 2D slice
-
-# Concatenation
-torch.cat([x, y], dim=0)  # Concatenate along dimension
-torch.stack([x, y], dim=0)  # Stack tensors
-'''
-
-DEVICE = '''
-# Check if CUDA is available
-device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-
-# Create tensor on specific device
-x = torch.tensor([1, 2, 3], device=device)
-
-# Move tensor to device
-x = x.to(device)
-x = x.cuda()  # Move to GPU
-x = x.cpu()   # Move to CPU
-
-# Check tensor device
-x.device
-'''
-
-CUSTOM_FN = '''
-# Custom autograd function
-class CustomFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return input.clamp(min=0)
-    
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        grad_input = grad_output.clone()
-        grad_input[input < 0] = 0
-        return grad_input
-'''
+OPS_SHAPE = section("basic tensor operations", start="# Reshaping")
+DEVICE = section("move tensors", until="# Move model to device")
+CUSTOM_FN = section("gradients manually", start="# Custom autograd function")
 
 
 def run(code, module, **env):
