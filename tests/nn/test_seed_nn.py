@@ -7,47 +7,14 @@ import numpy as np
 
 import jtorch
 from tests.helpers import assert_close
+from tests.seed import section
 
 # /work/shared/seed/000_c233f3dd23c206ae.txt, "Basic neural network components" (its
 # `import torch.nn as nn` line is the namespace we run it in)
-NETWORK = '''
-class MyNetwork(nn.Module):
-    def __init__(self):
-        super().__init__()
-        # Layers
-        self.conv1 = nn.Conv2d(1, 20, 5)
-        self.fc1 = nn.Linear(100, 50)
-        
-        # Activation functions
-        self.relu = nn.ReLU()
-        self.sigmoid = nn.Sigmoid()
-        self.tanh = nn.Tanh()
-        
-        # Pooling layers
-        self.maxpool = nn.MaxPool2d(2)
-        self.avgpool = nn.AvgPool2d(2)
-        
-        # Normalization
-        self.batchnorm = nn.BatchNorm2d(20)
-        self.dropout = nn.Dropout(0.5)
-
-    def forward(self, x):
-        x = self.relu(self.conv1(x))
-        x = self.maxpool(x)
-        x = self.fc1(x)
-        return x
-'''
+NETWORK = section("main components", start="class MyNetwork")
 
 # "How do you handle gradients manually?" (the clipping and named_parameters part)
-MANUAL_GRADS = '''
-# Gradient clipping
-torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-
-# Access gradients
-for name, param in model.named_parameters():
-    if param.requires_grad:
-        print(name, param.grad)
-'''
+MANUAL_GRADS = section("gradients manually", until="# Custom autograd function")
 
 
 def _namespace(torch_mod):

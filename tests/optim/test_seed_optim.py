@@ -7,74 +7,13 @@ import numpy as np
 import torch as real_torch
 
 import jtorch
+from tests.seed import section
 
-SEED_OPTIMIZERS = '''
-import torch.optim as optim
+SEED_OPTIMIZERS = section("loss functions and optimizers")
 
-# Loss functions
-criterion = nn.CrossEntropyLoss()
-criterion = nn.MSELoss()
-criterion = nn.BCELoss()
-criterion = nn.L1Loss()
+SEED_TRAIN = section("training loop")
 
-# Optimizers
-optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-optimizer = optim.Adam(model.parameters(), lr=0.001)
-optimizer = optim.RMSprop(model.parameters(), lr=0.01)
-
-# Learning rate schedulers
-scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
-scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'min')
-'''
-
-SEED_TRAIN = '''
-def train_model(model, train_loader, criterion, optimizer, num_epochs):
-    model.train()  # Set training mode
-    
-    for epoch in range(num_epochs):
-        running_loss = 0.0
-        for inputs, labels in train_loader:
-            # Move to device
-            inputs, labels = inputs.to(device), labels.to(device)
-            
-            # Zero gradients
-            optimizer.zero_grad()
-            
-            # Forward pass
-            outputs = model(inputs)
-            loss = criterion(outputs, labels)
-            
-            # Backward pass and optimize
-            loss.backward()
-            optimizer.step()
-            
-            running_loss += loss.item()
-            
-        # Print epoch statistics
-        epoch_loss = running_loss / len(train_loader)
-        print(f'Epoch {epoch+1}, Loss: {epoch_loss:.4f}')
-'''
-
-SEED_EARLY_STOPPING = '''
-class EarlyStopping:
-    def __init__(self, patience=7, min_delta=0):
-        self.patience = patience
-        self.min_delta = min_delta
-        self.counter = 0
-        self.best_loss = None
-        self.early_stop = False
-    
-    def __call__(self, val_loss):
-        if self.best_loss is None:
-            self.best_loss = val_loss
-        elif val_loss > self.best_loss - self.min_delta:
-            self.counter += 1
-            if self.counter >= self.patience:
-                self.early_stop = True
-        else:
-            self.best_loss = val_loss
-            self.counter = 0
-'''
+SEED_EARLY_STOPPING = section("early stopping")
 
 
 def _run(lib, weights, data, capsys):
