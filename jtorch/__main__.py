@@ -61,6 +61,7 @@ def main(argv=None):
     parser.add_argument("command", nargs="?", choices=["info", "run", "coverage"],
                         help="info | coverage | run script.py [args...]")
     parser.add_argument("--missing", action="store_true", help="with coverage: list the missing names")
+    parser.add_argument("--no-docs", action="store_true", help="with coverage: do not write docs/coverage.md")
     args = parser.parse_args(argv)
     if args.version:
         v = _versions()
@@ -72,7 +73,7 @@ def main(argv=None):
         return 0
     if args.command == "coverage":
         from ._coverage import report
-        print(report(write_docs=True, show_missing=args.missing), end="")
+        print(report(write_docs=not args.no_docs, show_missing=args.missing), end="")
         return 0
     parser.print_help()
     return 2

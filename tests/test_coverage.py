@@ -18,6 +18,7 @@ def test_coverage_report_counts_real_names():
 
 
 def test_coverage_command(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "jtorch", "coverage"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-m", "jtorch", "coverage", "--no-docs"], capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     assert "| `torch.nn` |" in out.stdout and "**all**" in out.stdout
