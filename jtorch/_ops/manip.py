@@ -109,8 +109,8 @@ def _flip(input, dims=()):
 
 
 @function
-def flip(input, *dims):
-    dims = _ints(dims)
+def flip(input, *dims_, dims=None):
+    dims = _ints(dims_ if dims is None else ((dims,) if isinstance(dims, int) else dims))
     return _flip(input, dims=_dims(dims, input.ndim) or ())
 
 

@@ -359,9 +359,18 @@ def _cumsum(input, dim=0, dtype=None):
     return jnp.cumsum(input, axis=dim, dtype=_sum_dtype(input, dtype))
 
 
+def _scan(op, input, dim, **kw):
+    """A scan along ``dim``; a 0-dim input scans as one element and stays 0-dim (torch)."""
+    d = _dims(dim, input.ndim)
+    if input.ndim:
+        return op(input, dim=d[0], **kw)
+    r = op(input.reshape(1), dim=0, **kw)
+    return type(r)(*(x.reshape(()) for x in r)) if isinstance(r, tuple) else r.reshape(())
+
+
 @function(inplace=True)
 def cumsum(input, dim, *, dtype=None):
-    return _cumsum(input, dim=_dims(dim, input.ndim)[0] if input.ndim else None, dtype=dtype)
+    return _scan(_cumsum, input, dim, dtype=dtype)
 
 
 @defop(promote=None)
@@ -371,7 +380,7 @@ def _cumprod(input, dim=0, dtype=None):
 
 @function(inplace=True)
 def cumprod(input, dim, *, dtype=None):
-    return _cumprod(input, dim=_dims(dim, input.ndim)[0] if input.ndim else None, dtype=dtype)
+    return _scan(_cumprod, input, dim, dtype=dtype)
 
 
 def _cum_ext(x, dim, better):
@@ -400,12 +409,12 @@ def _cummin(input, dim=0):
 
 @function
 def cummax(input, dim):
-    return _cummax(input, dim=_dims(dim, input.ndim)[0] if input.ndim else 0)
+    return _scan(_cummax, input, dim)
 
 
 @function
 def cummin(input, dim):
-    return _cummin(input, dim=_dims(dim, input.ndim)[0] if input.ndim else 0)
+    return _scan(_cummin, input, dim)
 
 
 @defop(promote="float")
@@ -418,7 +427,7 @@ def logcumsumexp(input, dim):
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for '
                                   f"'{_TYPE_NAMES.get(input.dtype._name, input.dtype._name)}'")
-    return _logcumsumexp(input, dim=_dims(dim, input.ndim)[0] if input.ndim else 0)
+    return _scan(_logcumsumexp, input, dim)
 
 
 # ---- quantiles

@@ -1,0 +1,27 @@
+"""Cases found by scripts/conformance.py (torch's op_db samples), checked against torch."""
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from tests.helpers import assert_close
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"])
+def test_scans_of_a_zero_dim_tensor_stay_zero_dim(name, rng):
+    v = float(rng.standard_normal())
+    for dim in (0, -1):
+        assert_close(getattr(jtorch, name)(jtorch.tensor(v), dim), getattr(torch, name)(torch.tensor(v), dim))
+    if name in ("cumsum", "cumprod"):
+        assert_close(getattr(jtorch, name)(jtorch.tensor(3), 0), getattr(torch, name)(torch.tensor(3), 0))
+    with pytest.raises(IndexError):
+        getattr(jtorch, name)(jtorch.tensor(v), 1)
+
+
+def test_flip_dims_keyword(rng):
+    a = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    t, j = torch.from_numpy(a), jtorch.tensor(a)
+    assert_close(jtorch.flip(j, dims=(0, 2)), torch.flip(t, dims=(0, 2)))
+    assert_close(j.flip(dims=[1]), t.flip(dims=[1]))
+    assert_close(j.flip(0, 1), t.flip(0, 1))
+    assert_close(jtorch.flip(j, [2]), torch.flip(t, [2]))
