@@ -85,7 +85,19 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-@function(aliases=("inner",))
+@function
+def inner(input, other):
+    """Sum over the last dimensions (a product when either is 0-dim), like torch.inner."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    from .._dispatch import REGISTRY
+    return REGISTRY["tensordot"](input, other, dims=([input.ndim - 1], [other.ndim - 1]))
+
+
+@function
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")

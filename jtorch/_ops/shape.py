@@ -442,6 +442,8 @@ def chunk(self, chunks, dim=0):
 def tensor_split(self, indices_or_sections, dim=0):
     d = _wrap(dim, self.ndim)
     n = self.shape[d]
+    if hasattr(indices_or_sections, "ndim"):  # a tensor: 0-dim means sections, 1-dim indices
+        indices_or_sections = indices_or_sections.tolist()
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         q, r = divmod(n, k)
@@ -492,6 +494,8 @@ def _unfold(x, dimension=0, size=1, step=1):
 
 @function
 def unfold(self, dimension, size, step):
+    if self.ndim == 0:  # torch unfolds a scalar into a one-element 1-d tensor
+        return unfold(self.reshape(1), dimension, size, step).reshape(-1)
     d = _wrap(dimension, self.ndim)
     if size > (self.shape[d] if self.ndim else 1):
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {self.shape[d]} but size is {size}")

@@ -25,3 +25,22 @@ def test_flip_dims_keyword(rng):
     assert_close(j.flip(dims=[1]), t.flip(dims=[1]))
     assert_close(j.flip(0, 1), t.flip(0, 1))
     assert_close(jtorch.flip(j, [2]), torch.flip(t, [2]))
+
+
+def test_inner_general_shapes(rng):
+    for sa, sb in [((3,), (3,)), ((2, 3), (4, 3)), ((), (2, 3)), ((2, 3), ())]:
+        a = rng.standard_normal(sa).astype(np.float32)
+        b = rng.standard_normal(sb).astype(np.float32)
+        assert_close(jtorch.inner(jtorch.tensor(a), jtorch.tensor(b)),
+                     torch.inner(torch.from_numpy(np.asarray(a)), torch.from_numpy(np.asarray(b))), rtol=1e-5)
+    with pytest.raises(RuntimeError):
+        jtorch.inner(jtorch.ones(2, 3), jtorch.ones(2, 4))
+
+
+def test_tensor_split_with_tensor_sections_and_unfold_of_scalar(rng):
+    a = rng.standard_normal((5, 4)).astype(np.float32)
+    t, j = torch.from_numpy(a), jtorch.tensor(a)
+    assert_close(jtorch.tensor_split(j, jtorch.tensor(3)), torch.tensor_split(t, torch.tensor(3)))
+    assert_close(jtorch.tensor_split(j, jtorch.tensor([1, 3])), torch.tensor_split(t, torch.tensor([1, 3])))
+    assert_close(jtorch.tensor(2.5).unfold(0, 1, 1), torch.tensor(2.5).unfold(0, 1, 1))
+    assert_close(j.cfloat(memory_format=jtorch.preserve_format), t.cfloat(memory_format=torch.preserve_format))
