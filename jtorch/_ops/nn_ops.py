@@ -522,48 +522,39 @@ def _feature_shape(input):
     return tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
 
 
-@function(inplace=True)
-def dropout(input, p=0.5, train=True, generator=None):
+def _dropout_with(mask_op, shape_of, input, p, train, generator):
+    """The dropout family: ``mask_op`` draws and applies the mask over ``shape_of(input)``."""
     if not train:
         return input  # torch returns the input itself in eval mode
     if p == 0:
         return input.clone()
     if p == 1:
         return input * 0
-    return _dropout_mask(R.next_key(generator), input, p=float(p), shape=tuple(input.shape))
+    return mask_op(R.next_key(generator), input, p=float(p), shape=shape_of(input))
+
+
+def _full_shape(input):
+    return tuple(input.shape)
+
+
+@function(inplace=True)
+def dropout(input, p=0.5, train=True, generator=None):
+    return _dropout_with(_dropout_mask, _full_shape, input, p, train, generator)
 
 
 @function(inplace=True)
 def feature_dropout(input, p=0.5, train=True, generator=None):
-    if not train:
-        return input  # torch returns the input itself in eval mode
-    if p == 0:
-        return input.clone()
-    if p == 1:
-        return input * 0
-    return _dropout_mask(R.next_key(generator), input, p=float(p), shape=_feature_shape(input))
+    return _dropout_with(_dropout_mask, _feature_shape, input, p, train, generator)
 
 
 @function(inplace=True)
 def alpha_dropout(input, p=0.5, train=True, generator=None):
-    if not train:
-        return input  # torch returns the input itself in eval mode
-    if p == 0:
-        return input.clone()
-    if p == 1:
-        return input * 0
-    return _alpha_dropout_mask(R.next_key(generator), input, p=float(p), shape=tuple(input.shape))
+    return _dropout_with(_alpha_dropout_mask, _full_shape, input, p, train, generator)
 
 
 @function(inplace=True)
 def feature_alpha_dropout(input, p=0.5, train=True, generator=None):
-    if not train:
-        return input  # torch returns the input itself in eval mode
-    if p == 0:
-        return input.clone()
-    if p == 1:
-        return input * 0
-    return _alpha_dropout_mask(R.next_key(generator), input, p=float(p), shape=_feature_shape(input))
+    return _dropout_with(_alpha_dropout_mask, _feature_shape, input, p, train, generator)
 
 
 # ---------------------------------------------------------------- padding
