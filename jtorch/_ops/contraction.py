@@ -343,7 +343,8 @@ def corrcoef(input):
     if input.ndim > 2:
         raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.ndim} dimensions")
-    return _corrcoef(input)
+    r = _corrcoef(input)
+    return r.reshape(()) if input.ndim < 2 else r  # one variable: a 0-dim coefficient, like torch
 
 
 @defop(method=False, function=False, dynamic=("p", "maxnorm"))

@@ -486,7 +486,8 @@ def _quantile_args(input, q, dim, interpolation, name):
     for v in vals:
         if not 0 <= v <= 1:
             raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {v}")
-    return None if dim is None else _dims(dim, input.ndim)[0]
+    d = None if dim is None else _dims(dim, input.ndim)
+    return None if d is None else d[0]  # a 0-dim input reduces whole
 
 
 @function

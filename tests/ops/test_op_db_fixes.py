@@ -44,3 +44,15 @@ def test_tensor_split_with_tensor_sections_and_unfold_of_scalar(rng):
     assert_close(jtorch.tensor_split(j, jtorch.tensor([1, 3])), torch.tensor_split(t, torch.tensor([1, 3])))
     assert_close(jtorch.tensor(2.5).unfold(0, 1, 1), torch.tensor(2.5).unfold(0, 1, 1))
     assert_close(j.cfloat(memory_format=jtorch.preserve_format), t.cfloat(memory_format=torch.preserve_format))
+
+
+def test_quantile_of_a_scalar_and_corrcoef_of_one_variable(rng):
+    v = float(rng.standard_normal())
+    for q in (0.5, 0.25):
+        assert_close(jtorch.quantile(jtorch.tensor(v), q, dim=0), torch.quantile(torch.tensor(v), q, dim=0))
+        assert_close(jtorch.nanquantile(jtorch.tensor(v), q, dim=0, keepdim=True),
+                     torch.nanquantile(torch.tensor(v), q, dim=0, keepdim=True))
+    a = rng.standard_normal(6).astype(np.float32)
+    assert_close(jtorch.corrcoef(jtorch.tensor(a)), torch.corrcoef(torch.from_numpy(a)))
+    b = rng.standard_normal((3, 6)).astype(np.float32)
+    assert_close(jtorch.corrcoef(jtorch.tensor(b)), torch.corrcoef(torch.from_numpy(b)), rtol=1e-5, atol=1e-6)
