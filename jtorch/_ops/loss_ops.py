@@ -43,9 +43,26 @@ def _first_bad_target(target, n=0, ignore_index=-100):
     return jnp.any(bad), t[i]
 
 
+def _host_view(t):
+    """The values on the host when they are already computed (no wait for queued work), else None.
+    Checking a ready target (straight from a DataLoader) in numpy keeps the device queue flowing:
+    a jitted check would wait for everything dispatched before it (the whole forward pass)."""
+    a = t._value
+    try:
+        return np.asarray(a) if a.is_ready() else None
+    except Exception:
+        return None
+
+
 def check_class_targets(target, n, ignore_index=-100):
     """torch's IndexError for class indices outside [0, n) (skipped while tracing)."""
     if _no_value_check(target):
+        return
+    h = _host_view(target)
+    if h is not None:
+        bad = ((h < 0) | (h >= n)) & (h != ignore_index)
+        if bad.any():
+            raise IndexError(f"Target {int(h.ravel()[np.argmax(bad.ravel())])} is out of bounds.")
         return
     anybad, v = _first_bad_target(target, n=n, ignore_index=ignore_index)
     if bool(anybad):
@@ -61,6 +78,9 @@ def concrete_min_max(x):
     """(min, max) as Python numbers, or None when values are not checked (see _no_value_check)."""
     if _no_value_check(x):
         return None
+    h = _host_view(x)
+    if h is not None:
+        return h.min().item(), h.max().item()
     lo, hi = _min_max(x)
     return lo.item(), hi.item()
 
