@@ -742,17 +742,12 @@ def _binop(op):
 
 
 def _rbinop(op):
+    # ``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts
     def f(self, other):
         if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
             return NotImplemented
-        return op(_scalar_tensor_like(other, self), self)
+        return op(other, self)
     return f
-
-
-def _scalar_tensor_like(x, ref):
-    # ``2 - t``: torch treats the scalar as a wrapped number; we pass it through as a scalar
-    # in the first position, which every binary op accepts
-    return x
 
 
 def _ibinop(op):

@@ -224,10 +224,6 @@ def test_kink_conventions():
     assert_close((jtorch._g1, jtorch._g2, jtorch._g3), (torch._g1, torch._g2, torch._g3))
 
 
-class _Clamp:
-    pass
-
-
 def _make_function(m):
     class CustomFunction(m.autograd.Function):
         @staticmethod

@@ -84,8 +84,6 @@ def _infer_np(data):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     arr, dt = _infer_np(data)
     dt = D.to_dtype(dtype) if dtype is not None else dt
-    if dt.np.kind in "iub" and np.asarray(arr).dtype.kind == "f" and isinstance(data, (list, tuple, float)):
-        pass  # torch truncates float data cast to an integer dtype, as numpy does
     return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
                    device, requires_grad)
 

@@ -154,9 +154,6 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _std(input, **_var_args(input, dim, unbiased, keepdim, correction))
 
 
-MeanStd = collections.namedtuple("std_mean", ["std", "mean"])  # torch returns plain tuples
-
-
 @function(method=False)
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     a = _var_args(input, dim, unbiased, keepdim, correction, "var_mean")
