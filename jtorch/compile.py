@@ -148,7 +148,7 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor", "outer_grad")
+                 "grad_op", "out_is_tensor", "outer_grad", "donating")
 
 
 class CompiledFunction:
@@ -345,6 +345,10 @@ class CompiledFunction:
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
         entry.jitted = jitted
+        # a second program donates the written state buffers (parameters, optimizer state) so XLA
+        # updates them in place; used when nothing else holds those arrays (see _run)
+        entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
+                                 donate_argnums=tuple(info["written"])) if info["written"] else None
         entry.written = info["written"]
         entry.escaped = info["escaped"]
         entry.out_tree = info["out_tree"]
@@ -370,7 +374,12 @@ class CompiledFunction:
         hyper_vals = [_scalar_array(g[k], self._device) for g, k in self._hyper()]
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
-        flat = entry.jitted(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
+        fn = entry.jitted
+        if entry.donating is not None and all(
+                states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written):
+            # every written state array is held by its storage alone: let XLA update it in place
+            fn = entry.donating
+        flat = fn(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]

@@ -157,3 +157,28 @@ def test_module_compile_in_place_and_eval_guard():
     c = model(x)
     d = model(x)
     assert not torch.equal(c, d)
+
+
+def test_state_buffers_are_donated_only_when_nothing_else_holds_them():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    c = torch.compile(step)
+    x = torch.randn(3, 4)
+    for _ in range(3):
+        c(x)
+    held = model.weight.jax()  # a user keeps the array: it must stay valid
+    before = np.asarray(held).copy()
+    c(x)
+    np.testing.assert_array_equal(np.asarray(held), before)  # not donated, still readable
+    assert not np.array_equal(model.weight.detach().numpy(), before)  # the step still updated it
+    del held
+    c(x)  # nothing else holds the arrays now: the donating program runs
+    eager = nn.Linear(4, 2)
+    eager.load_state_dict(model.state_dict())
+    assert torch.allclose(eager(x), model(x))
