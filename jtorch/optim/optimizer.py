@@ -229,6 +229,15 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
+    @staticmethod
+    def _check_fused(fused, foreach, differentiable):
+        """torch's argument checks for optimizers that accept ``fused=``."""
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
     def _closure_loss(self, closure):
         if closure is None:
             return None
