@@ -1,0 +1,2 @@
+"""torch.nn.parallel: DistributedDataParallel (one process per rank)."""
+from .distributed import DistributedDataParallel  # noqa: F401
