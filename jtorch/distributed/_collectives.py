@@ -122,6 +122,8 @@ def _run(fn, arr, group):
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         if isinstance(e, ValueError) and "Gloo" not in str(e) and "UNKNOWN" not in str(e):
             raise
+        from ._runtime import mark_broken
+        mark_broken()
         raise DistBackendError(f"collective over ranks {list(group.ranks)} failed (did another rank exit "
                                f"or crash?): {str(e).splitlines()[0]}") from e
     return local

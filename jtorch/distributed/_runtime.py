@@ -55,6 +55,8 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None):
             "init_process_group first, or start the script with python -m jtorch.distributed.run, "
             "which joins the runtime at import jtorch.")
     secs = max(1, int(timeout.total_seconds()))
+    if rank != 0:
+        _wait_for_coordinator(address, rank, world, secs)
     local_ids = None
     if local_rank is not None and want_gpu is not False and local_rank < _gpu_count():
         local_ids = [local_rank]
@@ -75,6 +77,48 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None):
         raise
     _joined = {"address": address, "rank": rank, "world": world, "timeout": timeout}
     _check_world_sizes(rank, world, secs)
+
+
+def _wait_for_coordinator(address, rank, world, secs):
+    """Wait until rank 0's coordinator accepts connections, raising DistStoreError after
+    ``secs``: JAX's client would instead abort the process when rank 0 never comes up."""
+    import socket
+    import time
+    from ._types import DistStoreError
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + secs
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise DistStoreError(f"Timed out after {secs} seconds waiting for rank 0's coordinator at "
+                                     f"{address} (this is rank {rank} of {world}): was rank 0 started, with the "
+                                     "same MASTER_ADDR/MASTER_PORT?") from None
+            time.sleep(0.2)
+
+
+_broken = []  # set when a collective failed because a peer is gone
+
+
+def mark_broken():
+    """After a peer failed, JAX's orderly shutdown at exit would abort the process (its
+    coordination service reports the dead peer): leave with status 1 instead."""
+    if not _broken:
+        _broken.append(True)
+        import atexit
+        atexit.register(_exit_broken)  # registered after JAX's own hook, so it runs first
+
+
+def _exit_broken():
+    import sys
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(1)
 
 
 def _check_world_sizes(rank, world, secs):

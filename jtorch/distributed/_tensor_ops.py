@@ -211,6 +211,7 @@ def barrier(group=None, async_op=False, device_ids=None):
             _runtime.client().wait_at_barrier(f"jtorch/barrier/{'world' if g.is_world else g.group_name}/{g._barriers}",
                                               int(g.timeout.total_seconds() * 1000), process_ids=list(g.ranks))
         except Exception as e:  # noqa: BLE001  (JAX's runtime error: a rank is gone or late)
+            _runtime.mark_broken()
             raise DistBackendError(f"barrier over ranks {list(g.ranks)} failed after waiting up to "
                                    f"{g.timeout}: {str(e).splitlines()[0]}") from e
     return _done(async_op)

@@ -30,9 +30,10 @@ class _RedOpType(enum.IntEnum):
     PREMUL_SUM = 8
 
     def __repr__(self):
-        return f"RedOpType.{self.name}"
+        return f"<RedOpType.{self.name}: {self.value}>"
 
-    __str__ = __repr__
+    def __str__(self):
+        return f"RedOpType.{self.name}"
 
 
 _RedOpType.__name__ = _RedOpType.__qualname__ = "RedOpType"

@@ -208,7 +208,7 @@ def destroy_process_group(group=None):
     init_process_group in this process must use the same rank and world size."""
     if group is None or group is GroupMember.WORLD:
         if _state["world"] is None:
-            raise ValueError(_NOT_INIT)
+            raise AssertionError("Process group cannot be None")  # torch's message
         _state["world"] = None
         GroupMember.WORLD = _group_ns.WORLD = None
 
