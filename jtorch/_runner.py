@@ -149,5 +149,8 @@ def run_script(path, args=(), module=False):
         raise
     except BaseException as e:  # noqa: BLE001  (report like the interpreter, then fail)
         _print_user_traceback(e)
+        dist = sys.modules.get("jtorch.distributed._runtime")
+        if dist is not None:
+            dist.script_failed()  # a distributed worker leaves now, not after waiting for its peers
         return 130 if isinstance(e, KeyboardInterrupt) else 1
     return 0

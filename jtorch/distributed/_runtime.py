@@ -76,6 +76,7 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None):
             ) from e
         raise
     _joined = {"address": address, "rank": rank, "world": world, "timeout": timeout}
+    _hook_uncaught_exceptions()
     _check_world_sizes(rank, world, secs)
 
 
@@ -109,6 +110,24 @@ def mark_broken():
         _broken.append(True)
         import atexit
         atexit.register(_exit_broken)  # registered after JAX's own hook, so it runs first
+
+
+def _hook_uncaught_exceptions():
+    """A script dying of an exception must exit now, as under torch: JAX's shutdown at exit
+    would wait (up to the timeout) at a barrier for the ranks still working."""
+    import sys
+    previous = sys.excepthook
+
+    def hook(*exc):
+        previous(*exc)
+        mark_broken()
+    sys.excepthook = hook
+
+
+def script_failed():
+    """Called by jtorch's script runner when the script raised (it prints the traceback itself)."""
+    if _joined is not None:
+        mark_broken()
 
 
 def _exit_broken():
