@@ -11,9 +11,22 @@ from .distributed_c10d import (ProcessGroup, init_process_group, destroy_process
                                get_rank, get_world_size, get_backend, get_process_group_ranks, get_global_rank,
                                get_group_rank, get_default_backend_for_device, new_group, new_subgroups)
 from ._tensor_ops import (all_reduce, reduce, broadcast, all_gather, all_gather_into_tensor, reduce_scatter_tensor,
-                          reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier)
+                          reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier,
+                          send, recv, isend, irecv)
 from ._objects import all_gather_object, gather_object, broadcast_object_list, scatter_object_list
-from . import _runtime
+from . import _runtime, elastic  # noqa: F401
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank on its node (``LOCAL_RANK`` from the launcher)."""
+    import os
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+                       "and want the code to run locally instead.")
 
 _all_gather_base = all_gather_into_tensor
 _reduce_scatter_base = reduce_scatter_tensor

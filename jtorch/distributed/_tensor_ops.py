@@ -226,3 +226,51 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
         finally:
             g.timeout = saved
     return barrier(group)
+
+
+class _Pair:
+    """The two processes of a point-to-point transfer, as a group for _collectives."""
+    is_world = False
+
+    def __init__(self, a, b):
+        self.ranks = tuple(sorted((a, b)))
+
+
+def _p2p(tensor, me, peer, src, group):
+    if group is not None and not _not_member(group):
+        _resolve(group)
+    _check(tensor)
+    if peer == me:
+        raise ValueError(f"Invalid destination/source rank: rank {me} cannot send to or receive from itself")
+    if not 0 <= peer < _resolve(None).size():
+        raise ValueError(f"Invalid rank {peer}: the world size is {_resolve(None).size()}")
+    pair = _Pair(me, peer)
+    return C.broadcast_array(tensor._value, pair.ranks.index(src), pair)
+
+
+def send(tensor, dst=None, group=None, tag=0, group_dst=None):
+    """Blocking send, matched by a ``recv`` on ``dst`` (a broadcast within the pair of processes:
+    both sides run the same two-member collective, in the order they call send/recv)."""
+    g = _resolve(group)
+    dst = g.ranks[group_dst] if group_dst is not None else dst
+    me = _resolve(None).my_rank
+    _p2p(tensor, me, dst, me, group)
+
+
+def recv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Blocking receive into ``tensor`` from ``src`` (which must call ``send``); returns the source rank."""
+    g = _resolve(group)
+    src = g.ranks[group_src] if group_src is not None else src
+    if src is None:
+        raise NotImplementedError("recv from any source (src=None) is not supported by jtorch")
+    me = _resolve(None).my_rank
+    _put(tensor, _p2p(tensor, me, src, src, group))
+    return src
+
+
+def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
+    raise NotImplementedError("isend/irecv are not supported by jtorch: its point-to-point transfers are "
+                              "blocking collectives of the two processes; use send/recv in a matching order")
+
+
+irecv = isend

@@ -90,6 +90,12 @@ def test_gather_scatter_family(results):
         close(g, inputs(q, "int64"))
 
 
+def test_send_recv(results):
+    close(results[1]["p2p"], inputs(0, "float64", (5,)))
+    close(results[0]["p2p"], np.array([4, 2]))
+    assert results[0]["recv_from"] == 1
+
+
 def test_object_collectives(results):
     want = [{"rank": r, "data": list(range(r + 2)), "s": "x" * (10 * r)} for r in range(WORLD)]
     for r, res in enumerate(results):

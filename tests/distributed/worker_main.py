@@ -111,6 +111,18 @@ dist.all_reduce(t, group=pair)
 res["pair_all_reduce"] = t.numpy().copy()
 dist.barrier(group=pair)
 
+# point to point: 0 -> 1, then 1 -> 0 (blocking, matched in order)
+t = torch.from_numpy(inputs("float64", (5,)).copy()) if rank == 0 else torch.zeros(5, dtype=torch.float64)
+if rank == 0:
+    dist.send(t, dst=1)
+    back = torch.zeros(2, dtype=torch.int64)
+    res["recv_from"] = dist.recv(back, src=1)
+    res["p2p"] = back.numpy().copy()
+else:
+    dist.recv(t, src=0)
+    res["p2p"] = t.numpy().copy()
+    dist.send(torch.tensor([4, 2]), dst=0)
+
 # ---- DDP: 20 steps on half batches == one process on the full batch
 torch.manual_seed(rank)  # different initial weights per rank: DDP's broadcast must make them rank 0's
 model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3))

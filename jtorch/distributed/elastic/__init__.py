@@ -1,0 +1,2 @@
+"""torch.distributed.elastic: the parts torchrun scripts import (``errors.record``)."""
+from . import multiprocessing  # noqa: F401
