@@ -160,7 +160,8 @@ def client():
 
 def autoinit():
     """Join the runtime at ``import jtorch`` when jtorch's launcher started this process."""
-    if os.environ.get(AUTOINIT_ENV) != "1" or _joined is not None:
+    # popped, so that this worker's own children (DataLoader workers, spawned helpers) do not join too
+    if os.environ.pop(AUTOINIT_ENV, None) != "1" or _joined is not None:
         return
     world = int(os.environ["WORLD_SIZE"])
     if world <= 1:

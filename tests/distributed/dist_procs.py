@@ -1,6 +1,7 @@
 """Start worker processes on loopback for the distributed tests, never hanging the suite:
 every wait has a deadline, and workers left running are killed."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,8 +31,10 @@ def env_for(rank=None, world=None, port=None, **extra):
 
 def run_all(cmds, envs, timeout):
     """Run the commands concurrently; returns [(returncode, output)], killing all at ``timeout``."""
-    procs = [subprocess.Popen(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-             for c, e in zip(cmds, envs)]
+    # each command in its own process group: killing it also kills what it started (a launcher's
+    # workers), which would otherwise keep the output pipe open and block us
+    procs = [subprocess.Popen(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                              start_new_session=True) for c, e in zip(cmds, envs)]
     deadline = time.monotonic() + timeout
     results = []
     try:
@@ -39,16 +42,22 @@ def run_all(cmds, envs, timeout):
             try:
                 out, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                p.kill()
-                out, _ = p.communicate()
+                _kill_group(p)
+                out, _ = p.communicate(timeout=30)
                 out += f"\n[test harness: killed after {timeout}s]"
             results.append((p.returncode, out))
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            _kill_group(p)
     return results
+
+
+def _kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)  # the group's id is the leader's pid (start_new_session)
+    except (ProcessLookupError, PermissionError):
+        pass
+    p.wait()
 
 
 def run_workers(script, args=(), world=2, timeout=240, ranks=None, **extra_env):
@@ -63,3 +72,24 @@ def run_workers(script, args=(), world=2, timeout=240, ranks=None, **extra_env):
 def check_ok(results):
     for r, (code, out) in enumerate(results):
         assert code == 0, f"worker {r} failed with exit code {code}:\n{out[-4000:]}"
+
+
+def once_per_session(tmp_path_factory, name, produce):
+    """``produce(folder)`` once per test session, even when pytest-xdist spreads a module's tests
+    over several workers (they share the session's temp root): the first runs it under a file
+    lock, the others wait and reuse the folder. Returns the folder."""
+    import fcntl
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / "DONE").exists():
+                folder.mkdir(exist_ok=True)
+                produce(folder)
+                (folder / "DONE").write_text("ok")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder

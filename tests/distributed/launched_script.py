@@ -21,5 +21,7 @@ keys = ["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "M
 with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
     f.write(repr({"env": {k: os.environ.get(k) for k in keys}, "x": x.tolist(), "torch": torch.__name__,
                   "rank": dist.get_rank(), "world": dist.get_world_size(), "argv": sys.argv[1:],
-                  "elastic": dist.is_torchelastic_launched()}))
+                  "elastic": dist.is_torchelastic_launched(),
+                  # children of this worker (DataLoader workers) must not try to join the world again
+                  "autoinit_for_children": os.environ.get("JTORCH_DIST_AUTOINIT")}))
 dist.destroy_process_group()

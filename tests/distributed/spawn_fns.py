@@ -1,4 +1,5 @@
 """Functions for jtorch.multiprocessing.spawn tests (spawned children import this module)."""
+import datetime
 import os
 import sys
 import time
@@ -7,7 +8,8 @@ import time
 def all_reduce_pair(rank, out, port):
     import jtorch as torch
     import jtorch.distributed as dist
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
+                            timeout=datetime.timedelta(seconds=120))
     t = torch.tensor([float(rank), 1.0 + rank])
     dist.all_reduce(t)
     with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:

@@ -1,18 +1,24 @@
 """Failures never hang: a rank that dies makes the other raise; a rank that never joins makes
 init fail within the timeout; mismatched world sizes are reported on both ranks.
 All scenarios run concurrently (separate loopback worlds) to keep the suite fast."""
+import pickle
 import re
 import sys
 
 import pytest
 
-from dist_procs import HERE, env_for, free_port, run_all
+from dist_procs import HERE, env_for, free_port, once_per_session, run_all
 
 TIMEOUT = 10  # the process group's timeout (seconds) in these workers
 
 
 @pytest.fixture(scope="module")
-def outcomes():
+def outcomes(tmp_path_factory):
+    folder = once_per_session(tmp_path_factory, "failures", _run_scenarios)
+    return pickle.loads((folder / "outcomes.pkl").read_bytes())
+
+
+def _run_scenarios(folder):
     script = f"{HERE}/worker_fail.py"
     runs = {}  # name -> [(mode, rank, world)], each run its own port
     runs["early_exit"] = [("early_exit", 0, 2), ("early_exit", 1, 2)]
@@ -26,7 +32,7 @@ def outcomes():
             cmds.append([sys.executable, script, mode])
             envs.append(env_for(rank, world, port, DIST_TIMEOUT=TIMEOUT))
             names.append((name, rank))
-    return dict(zip(names, run_all(cmds, envs, timeout=240)))
+    (folder / "outcomes.pkl").write_bytes(pickle.dumps(dict(zip(names, run_all(cmds, envs, timeout=240)))))
 
 
 def result(out):

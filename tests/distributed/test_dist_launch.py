@@ -33,6 +33,7 @@ def test_launcher_runs_a_torch_script_on_two_workers(tmp_path):
                               "TORCHELASTIC_RUN_ID": res["env"]["TORCHELASTIC_RUN_ID"]}
         assert (res["torch"], res["rank"], res["world"], res["elastic"]) == ("jtorch", r, 2, True)
         assert res["x"] == [0.0, 3.0, 6.0] and res["argv"] == [str(ok), "ok"]
+        assert res["autoinit_for_children"] is None
     # worker 1 raised: its traceback is shown, worker 0 (asleep for 600 s) was stopped, status 1
     assert code_fail == 1, out_fail[-4000:]
     assert "worker 1 gives up" in out_fail and "local_rank=1" in out_fail

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch as real_torch
 
-from dist_procs import check_ok, run_workers
+from dist_procs import check_ok, once_per_session, run_workers
 
 WORLD = 2
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    check_ok(run_workers("worker_main.py", [out], world=WORLD, timeout=420))
-    return [pickle.load(open(out / f"rank{r}.pkl", "rb")) for r in range(WORLD)]
+    out = once_per_session(tmp_path_factory, "two-ranks",
+                           lambda out: check_ok(run_workers("worker_main.py", [out], world=WORLD, timeout=420)))
+    return [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(WORLD)]
 
 
 def inputs(rank, dtype, shape=(3, 4)):  # the workers' inputs (worker_main.inputs)
