@@ -79,5 +79,5 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     objs = list(scatter_object_input_list) if g.rank() == s else [None] * g.size()
     if len(objs) != g.size():
         raise ValueError(f"scatter_object_list: the input list must have {g.size()} entries")
-    broadcast_object_list(objs, group=group, group_src=s)
+    broadcast_object_list(objs, group=group, group_src=s)  # s is already a group rank
     scatter_object_output_list[0] = objs[g.rank()]

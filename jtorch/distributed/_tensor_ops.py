@@ -37,10 +37,12 @@ def _done(async_op, tensors=()):
 def _group_rank(g, global_rank, group_rank, what):
     """torch's ``src``/``dst`` are global ranks; ``group_src``/``group_dst`` are group ranks."""
     if group_rank is not None:
-        if global_rank not in (None, 0) and global_rank != g.ranks[group_rank]:
-            raise ValueError(f"Can only specify one of {what} or group_{what}")
+        if global_rank is not None:
+            raise ValueError("Can't specify both group_rank and global_rank")
         r = group_rank
     else:
+        if global_rank is None:
+            raise ValueError("Must specify global_rank or group_rank")
         if global_rank not in g.ranks:
             raise ValueError(f"Group {list(g.ranks)} does not contain global rank {global_rank} ({what})")
         r = g.ranks.index(global_rank)
@@ -63,7 +65,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
         return None
     g = _resolve(group)
     _check(tensor)
-    d = _group_rank(g, 0 if dst is None and group_dst is None else dst, group_dst, "dst")
+    d = _group_rank(g, dst, group_dst, "dst")
     out = C.all_reduce_array(tensor._value, _op(op), g)
     if g.rank() == d:
         _put(tensor, out)
@@ -75,7 +77,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
         return None
     g = _resolve(group)
     _check(tensor)
-    s = _group_rank(g, 0 if src is None and group_src is None else src, group_src, "src")
+    s = _group_rank(g, src, group_src, "src")
     _put(tensor, C.broadcast_array(tensor._value, s, g))
     return _done(async_op, [tensor])
 

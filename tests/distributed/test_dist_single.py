@@ -97,6 +97,15 @@ def test_one_process_group_collectives(world1, rng):
         dist.all_gather([torch.zeros(3)], torch.from_numpy(x))
     with pytest.raises(ValueError, match="does not contain global rank 3"):
         dist.broadcast(torch.ones(2), src=3)
+    with pytest.raises(ValueError, match="Must specify global_rank or group_rank"):
+        dist.broadcast(torch.ones(2))  # torch: broadcast and reduce need src/dst
+    with pytest.raises(ValueError, match="Can't specify both"):
+        dist.reduce(torch.ones(2), dst=0, group_dst=0)
+    t = torch.ones(2)
+    dist.broadcast(t, group_src=0)
+    dist.gather(t, [torch.zeros(2)])  # gather/scatter default to rank 0
+    dist.scatter(t, [torch.full((2,), 5.0)])
+    assert t.tolist() == [5.0, 5.0]
     with pytest.raises(TypeError, match="Expected parameter `tensor` of type torch.Tensor"):
         dist.all_reduce(x)
     objs = [None]
