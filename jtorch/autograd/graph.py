@@ -214,6 +214,7 @@ def queue_callback(fn):
 
 def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False,
                  accumulate=True):
+    """The backward pass (``_run_backward``), then the callbacks queued while it ran."""
     _FINAL_CALLBACKS.append([])
     try:
         res = _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate)

@@ -158,6 +158,7 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, *inputs, **kwargs):
+        self._queued = False  # a backward that raised never ran its queued reduction
         if self.broadcast_buffers and self.process_group.size() > 1:
             bufs = list(self.module.buffers())
             if bufs:
