@@ -8,8 +8,9 @@ import time
 def all_reduce_pair(rank, out, port):
     import jtorch as torch
     import jtorch.distributed as dist
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
-                            timeout=datetime.timedelta(seconds=120))
+    os.environ["MASTER_ADDR"] = "localhost"  # as PyTorch's DDP tutorial does
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=120))
     t = torch.tensor([float(rank), 1.0 + rank])
     dist.all_reduce(t)
     with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
