@@ -36,7 +36,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch
+from . import _dispatch, _spmd
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -335,7 +335,12 @@ class CompiledFunction:
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
             # jit's fast path and never rerun the Python function
             traced = jax.jit(body).trace(state_arrays, arg_arrays, hyper_vals)
-            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr))
+            # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
+            place = _spmd.program_shardings(traced.jaxpr, state_arrays)
+            spmd = {} if place is None else dict(in_shardings=place[0], out_shardings=place[1])
+            if place is not None:
+                self._device = place[2]
+            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr), **spmd)
         except GraphBreakError:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -348,7 +353,7 @@ class CompiledFunction:
         # a second program donates the written state buffers (parameters, optimizer state) so XLA
         # updates them in place; used when nothing else holds those arrays (see _run)
         entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
-                                 donate_argnums=tuple(info["written"])) if info["written"] else None
+                                 donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
         entry.written = info["written"]
         entry.escaped = info["escaped"]
         entry.out_tree = info["out_tree"]

@@ -1,0 +1,2 @@
+"""torch.nn.parallel."""
+from .data_parallel import DataParallel, data_parallel  # noqa: F401
