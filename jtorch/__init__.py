@@ -4,9 +4,10 @@ import os as _os
 import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
-if _jax.default_backend() != "cpu":
-    # torch creates tensors on the CPU unless told otherwise; .to('cuda') moves them
-    _jax.config.update("jax_default_device", _jax.devices("cpu")[0])
+# torch creates tensors on the CPU unless told otherwise; .to('cuda') moves them. A platform
+# name (not a Device) keeps import from starting XLA's backends, which must stay down until
+# jax.distributed.initialize has run (see jtorch/distributed/_runtime.py).
+_jax.config.update("jax_default_device", "cpu")
 _cache = _os.environ.get("JTORCH_COMPILATION_CACHE")
 if _cache:
     _jax.config.update("jax_compilation_cache_dir", _cache)
@@ -60,3 +61,5 @@ from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_trans
 from . import optim
 from . import utils
 from . import hub  # noqa: E402
+from . import distributed  # noqa: E402
+distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now

@@ -57,15 +57,27 @@ def to_device(d):
 
 @functools.lru_cache(None)
 def _jax_devices(kind):
+    """This process's devices of ``kind`` (under jax.distributed, jax.devices() lists every process's)."""
     import jax
     try:
-        return tuple(jax.devices(kind))
+        return tuple(jax.local_devices(backend=kind))
     except RuntimeError:
         return ()
 
 
+@functools.lru_cache(None)
 def gpu_devices():
-    return _jax_devices("gpu")
+    """This process's GPUs indexed by torch's CUDA ordinal. A process given one GPU of several
+    (jtorch.distributed: one process per GPU) keeps that GPU's machine ordinal, so ``cuda:LOCAL_RANK``
+    names it as in torch; the other ordinals are None."""
+    gpus = _jax_devices("gpu")
+    ids = [getattr(d, "local_hardware_id", None) for d in gpus]
+    if not gpus or None in ids or len(set(ids)) != len(ids) or ids == list(range(len(ids))):
+        return gpus
+    table = [None] * (max(ids) + 1)
+    for i, d in zip(ids, gpus):
+        table[i] = d
+    return tuple(table)
 
 
 def jax_device(d):
@@ -78,7 +90,7 @@ def jax_device(d):
             raise AssertionError("Torch not compiled with CUDA enabled")
         from . import cuda
         idx = cuda.current_device() if d.index is None else d.index
-        if idx >= len(gpus):
+        if idx >= len(gpus) or gpus[idx] is None:
             raise RuntimeError("CUDA error: invalid device ordinal")
         return gpus[idx]
     if d.type == "mps":

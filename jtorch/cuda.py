@@ -8,7 +8,7 @@ _current = [0]
 
 
 def is_available():
-    return len(gpu_devices()) > 0
+    return any(d is not None for d in gpu_devices())
 
 
 def device_count():

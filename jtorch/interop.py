@@ -59,7 +59,7 @@ def _T():
 
 
 def _cpu():
-    return jax.devices("cpu")[0]
+    return jax.local_devices(backend="cpu")[0]
 
 
 # ------------------------------------------------------------------ host buffers

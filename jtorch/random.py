@@ -23,14 +23,27 @@ class Generator:
         from ._device import to_device
         self.device = to_device(device)
         self._seed = _DEFAULT_SEED
-        self._key = _dispatch.Tensor._wrap(_key_data(self._seed))
+        self._key_t = None
+
+    # The key tensor is made on first use, so that importing jtorch or calling manual_seed
+    # does not start XLA's backend (jax.distributed.initialize must come first).
+    @property
+    def _key(self):
+        if self._key_t is None:
+            self._key_t = _dispatch.Tensor._wrap(_key_data(self._seed))
+        return self._key_t
+
+    @_key.setter
+    def _key(self, t):
+        self._key_t = t
 
     def manual_seed(self, seed):
         seed = int(seed)
         if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
             raise RuntimeError(f"Overflow when unpacking long")
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-        self._key._set_array(_key_data(self._seed))
+        if self._key_t is not None:
+            self._key_t._set_array(_key_data(self._seed))
         return self
 
     def seed(self):

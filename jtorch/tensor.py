@@ -652,7 +652,7 @@ _TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
 
 def _traced_device():
     """Inside jtorch.compile/jax transforms: the device the program will run on."""
-    return from_jax_device(jax.devices()[0])
+    return from_jax_device(jax.local_devices()[0])
 
 
 def _fix_saved_version(node, st):
