@@ -21,8 +21,8 @@ _MESHES = {}
 
 def local_devices():
     """The devices DataParallel spreads over: the GPUs if there are any, else the CPU devices."""
-    from ._device import gpu_devices, _jax_devices
-    return list(gpu_devices() or _jax_devices("cpu"))
+    from ._device import _jax_devices
+    return list(_jax_devices("gpu") or _jax_devices("cpu"))
 
 
 def mesh_of(devices):
@@ -177,3 +177,84 @@ def align(arrays, error):
             return jax.device_put(a, target)
         return a
     return [move(a) for a in arrays]
+
+
+# ------------------------------------------------------------------ compiled steps across processes
+class Ranks:
+    """A compiled step across the processes of jtorch.distributed: the traced step runs under
+    ``jax.shard_map`` over a mesh of one device per process (axis ``_collectives.AXIS``), so the
+    collectives it makes (DDP's gradient averaging) are ``lax`` collectives inside one SPMD
+    program. Inputs: state and scalars replicated (P()), each tensor argument this rank's shard
+    of a global array (P(axis) along dim 0: every rank must pass the same shapes). Outputs are
+    declared replicated without a check (``check_vma=False``): each process keeps its own
+    device's piece, which is its rank's value (a loss differs per rank; DDP's parameters do not).
+    """
+
+    def __init__(self, mesh, axis):
+        self.mesh, self.axis = mesh, axis
+        self.rep = NamedSharding(mesh, P())
+        self.local = mesh.devices.flat[jax.process_index()]
+
+    def _arg_spec(self, a):
+        return P(self.axis) if a.ndim else P()
+
+    def trace(self, body, state, args, hyper):
+        specs = [self._arg_spec(a) for a in args]
+        wrapped = jax.shard_map(body, mesh=self.mesh, in_specs=(P(), specs, P()), out_specs=P(), check_vma=False)
+        n = self.mesh.size
+        avals = ([jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.rep) for a in state],
+                 [jax.ShapeDtypeStruct((a.shape[0] * n,) + a.shape[1:] if a.ndim else a.shape, a.dtype,
+                                       sharding=NamedSharding(self.mesh, s)) for a, s in zip(args, specs)],
+                 [jax.ShapeDtypeStruct(jax.numpy.shape(a), jax.numpy.result_type(a), sharding=self.rep)
+                  for a in hyper])
+        self.layout = (len(state), [NamedSharding(self.mesh, s) for s in specs])
+        return jax.jit(wrapped).trace(*avals)
+
+    def runner(self, jitted):
+        """``jitted`` over global arrays, called with (and returning) this process's local arrays."""
+        if jitted is None:
+            return None
+        n_state, arg_shardings = self.layout
+        n_args, n, local, rep = len(arg_shardings), self.mesh.size, self.local, self.rep
+        make = jax.make_array_from_single_device_arrays
+
+        def run(*flat):
+            flat = jax.device_put(list(flat), local)  # no-op for arrays already there
+            glob = []
+            for i, a in enumerate(flat):
+                if n_state <= i < n_state + n_args and a.ndim:
+                    glob.append(make((a.shape[0] * n,) + a.shape[1:], arg_shardings[i - n_state], [a]))
+                else:
+                    glob.append(make(a.shape, rep, [a]))
+            return [o.addressable_data(0) for o in jitted(*glob)]
+        return run
+
+
+def _ranks():
+    """The Ranks of this process's default group, or None outside a multi-process run."""
+    try:
+        from .distributed import _runtime, _collectives
+    except ImportError:
+        return None
+    j = _runtime.joined()
+    if j is None or j["world"] < 2:
+        return None
+    platform = next(iter(local_devices())).platform
+    return Ranks(_collectives._mesh(tuple(range(j["world"])), platform), _collectives.AXIS)
+
+
+def trace_step(body, state, args, hyper, across):
+    """jtorch.compile's trace of a step: plain, or across processes (see Ranks) when the step makes
+    a collective over several processes (learnt from the plain trace failing on it). Returns
+    (traced, Ranks or None); ``across`` is what the previous trace of this function learnt."""
+    if not across:
+        try:
+            return jax.jit(body).trace(state, args, hyper), None
+        except RuntimeError as e:
+            if "SPMD step" not in str(e):
+                raise
+    ranks = _ranks()
+    if ranks is None:
+        raise RuntimeError("a collective over several processes inside jtorch.compile needs "
+                           "jtorch.distributed's default group with world_size > 1")
+    return ranks.trace(body, state, args, [jax.numpy.asarray(h) for h in hyper]), ranks

@@ -1,0 +1,53 @@
+"""nn.DataParallel: over 8 virtual CPU devices (in a subprocess, see dp_worker.py) its results
+equal the same module's on one device; here (one device) a plain call and torch's errors."""
+import numpy as np
+import pytest
+
+import jtorch as torch
+import jtorch.nn as nn
+from dp_worker import CHECKS
+from spmd_run import check
+
+
+@pytest.mark.parametrize("name", [n for n, (g, _) in CHECKS.items() if g == "dp"])
+def test_eight_devices(name):
+    check("dp", name)
+
+
+def _pair(rng):
+    torch.manual_seed(3)
+    m = nn.Sequential(nn.Linear(5, 7), nn.GELU(), nn.Linear(7, 2))
+    x = torch.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+    return m, x
+
+
+def test_one_device_is_a_plain_call(rng):
+    m, x = _pair(rng)
+    dp = nn.DataParallel(m)
+    assert dp.module is m and dp.device_ids == [0] and dp.output_device == 0 and dp.dim == 0
+    assert isinstance(dp, nn.parallel.DataParallel)
+    out = dp(x)
+    np.testing.assert_array_equal(out.detach().numpy(), m(x).detach().numpy())
+    out.sum().backward()
+    g = m[0].weight.grad.clone()
+    m.zero_grad()
+    m(x).sum().backward()
+    np.testing.assert_array_equal(g.numpy(), m[0].weight.grad.numpy())
+    assert list(dp.state_dict()) == ["module." + k for k in m.state_dict()]
+    np.testing.assert_array_equal(nn.parallel.data_parallel(m, x).detach().numpy(), m(x).detach().numpy())
+
+
+def test_bad_arguments(rng):
+    m, x = _pair(rng)
+    with pytest.raises(RuntimeError, match="Invalid device id 3"):
+        nn.DataParallel(m, device_ids=[0, 3])
+    with pytest.raises(RuntimeError, match="Invalid device id 1"):
+        nn.DataParallel(m, output_device=1)
+    with pytest.raises(RuntimeError, match="no available devices"):
+        nn.DataParallel(m, device_ids=[])
+    with pytest.raises(TypeError, match="dim must be an int"):
+        nn.DataParallel(m, dim="0")
+    with pytest.raises(TypeError, match="device_ids must hold integers"):
+        nn.DataParallel(m, device_ids=[0.5])
+    with pytest.raises(RuntimeError, match="Invalid device id 2"):
+        nn.parallel.data_parallel(m, x, device_ids=[2])
