@@ -61,5 +61,5 @@ from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_trans
 from . import optim
 from . import utils
 from . import hub  # noqa: E402
-from . import distributed  # noqa: E402
+from . import distributed, multiprocessing  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now

@@ -128,6 +128,8 @@ def run_script(path, args=(), module=False):
     """Run a script file (or ``-m`` module) on jtorch as ``__main__``; returns the exit status."""
     install_as_torch()
     if module:
+        # runpy needs the real module's code: ``-m torch.distributed.run`` runs jtorch.distributed.run
+        path = _target(path) or path
         sys.argv = [path] + list(args)
         sys.path.insert(0, os.getcwd())
     else:

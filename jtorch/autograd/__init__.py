@@ -78,8 +78,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(res)
 
 
+class _ExecutionEngine:
+    @staticmethod
+    def queue_callback(fn):
+        from .graph import queue_callback
+        queue_callback(fn)
+
+
 class Variable:
     """Deprecated alias: ``Variable(t)`` returns ``t``."""
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data, requires_grad=False, volatile=False):
         if requires_grad:

@@ -201,8 +201,31 @@ def record(op, statics, dt, dyn, arrays, res):
 
 
 # ---------------------------------------------------------------- the engine
+_FINAL_CALLBACKS = []  # one list per running backward (nested backwards stack)
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the running backward pass has finished (torch's
+    ``Variable._execution_engine.queue_callback``; DDP reduces gradients there)."""
+    if not _FINAL_CALLBACKS:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _FINAL_CALLBACKS[-1].append(fn)
+
+
 def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False,
                  accumulate=True):
+    _FINAL_CALLBACKS.append([])
+    try:
+        res = _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate)
+        callbacks = _FINAL_CALLBACKS[-1]
+        while callbacks:  # a callback may queue another
+            callbacks.pop(0)()
+        return res
+    finally:
+        _FINAL_CALLBACKS.pop()
+
+
+def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate):
     """Backpropagate from ``roots`` (tensors) with seed ``grad_roots``.
 
     accumulate=True: add into leaves' ``.grad`` (restricted to ``inputs`` if given).
