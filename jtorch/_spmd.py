@@ -208,7 +208,8 @@ class Ranks:
                  [jax.ShapeDtypeStruct(jax.numpy.shape(a), jax.numpy.result_type(a), sharding=self.rep)
                   for a in hyper])
         self.layout = (len(state), [NamedSharding(self.mesh, s) for s in specs])
-        return jax.jit(wrapped).trace(*avals)
+        self.traced = jax.jit(wrapped).trace(*avals)
+        return self.traced
 
     def runner(self, jitted):
         """``jitted`` over global arrays, called with (and returning) this process's local arrays."""

@@ -5,13 +5,14 @@ import pytest
 
 import jtorch as torch
 import jtorch.nn as nn
-from dp_worker import CHECKS
-from spmd_run import check
+from spmd_run import run_group
 
 
-@pytest.mark.parametrize("name", [n for n, (g, _) in CHECKS.items() if g == "dp"])
-def test_eight_devices(name):
-    check("dp", name)
+def test_eight_devices():
+    """Every "dp" check of dp_worker.py: forward/backward, MLP + Adam and CNN (BatchNorm, dropout)
+    training, uneven batches, dim=1 with kwargs and nested outputs, device_ids, state_dict, frozen
+    parameters, and tensors spread over the mesh (device, printing, numpy, cpu, mixing)."""
+    run_group("dp")
 
 
 def _pair(rng):
