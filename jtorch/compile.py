@@ -352,13 +352,12 @@ class CompiledFunction:
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
-        entry.jitted = jitted if ranks is None else ranks.runner(jitted)
+        entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
         # a second program donates the written state buffers (parameters, optimizer state) so XLA
         # updates them in place; used when nothing else holds those arrays (see _run)
         entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
                                  donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
-        if ranks is not None:
-            entry.donating = ranks.runner(entry.donating)
+        entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
         entry.written = info["written"]
         entry.escaped = info["escaped"]
         entry.out_tree = info["out_tree"]
