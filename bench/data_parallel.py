@@ -24,6 +24,7 @@ ROOT = os.path.dirname(HERE)
 PER_DEVICE_BATCH = {"mlp": 128, "cnn": 32}
 STEPS = {"mlp": 60, "cnn": 20}
 COUNTS = (1, 2, 4)
+CONFIGS = ("jtorch", "jax")  # jtorch: compiled nn.DataParallel step; jax: the same step in JAX + optax
 
 
 def _run_one(model, n, steps, warm, device):
@@ -58,6 +59,37 @@ def _run_one(model, n, steps, warm, device):
     return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": final}
 
 
+def _run_jax(model, n, steps, warm, device):
+    """The same step hand-written in JAX + optax, data sharded and state replicated over n devices."""
+    sys.path.insert(0, ROOT)
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    from bench.jax_ref import REF, make_step
+    init, apply, opt_f = REF[model]
+    devs = jax.devices("gpu" if device == "cuda" else "cpu")[:n]
+    mesh = Mesh(np.array(devs), ("dp",))
+    rep, split = NamedSharding(mesh, P()), NamedSharding(mesh, P("dp"))
+    opt = opt_f()
+    params = jax.device_put(init(jax.random.PRNGKey(0)), rep)
+    state = jax.device_put(opt.init(params), rep)
+    key = jax.device_put(jax.random.PRNGKey(1), rep)
+    b = PER_DEVICE_BATCH[model] * n
+    shape = (b, 784) if model == "mlp" else (b, 1, 28, 28)
+    rng = np.random.default_rng(0)
+    data = [(jax.device_put(rng.standard_normal(shape).astype(np.float32), split),
+             jax.device_put(rng.integers(0, 10, b), split)) for _ in range(4)]
+    step = make_step(apply, opt)
+    t0 = time.perf_counter()
+    for i in range(warm + steps):
+        if i == warm:
+            t1 = time.perf_counter()
+        # one step at a time: XLA's CPU collectives can deadlock when virtual devices run steps out of phase
+        params, state, loss, key = jax.block_until_ready(step(params, state, *data[i % 4], key))
+    t2 = time.perf_counter()
+    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": float(loss)}
+
+
 def _available(device):
     if device == "cpu":
         return COUNTS
@@ -77,43 +109,51 @@ def bench_dp(quick=False, device="cpu", models=("mlp", "cnn")):
             if device == "cpu":
                 env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n}"
                 env["JAX_PLATFORMS"] = "cpu"
-            cmd = [sys.executable, "-m", "bench.data_parallel", "--one", model, str(n), str(steps), "3", device]
-            try:
-                out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-                line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-                results[model, n] = json.loads(line[-1][7:]) if line else {
-                    "error": (out.stderr.strip().splitlines() or ["failed"])[-1][:120]}
-            except subprocess.TimeoutExpired:
-                results[model, n] = {"error": "timed out"}
+            for config in CONFIGS:
+                cmd = [sys.executable, "-m", "bench.data_parallel", "--one", model, str(n), str(steps), "3", device,
+                       config]
+                try:
+                    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+                    results[model, n, config] = json.loads(line[-1][7:]) if line else {
+                        "error": (out.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+                except subprocess.TimeoutExpired:
+                    results[model, n, config] = {"error": "timed out"}
     kind = "virtual CPU devices" if device == "cpu" else "GPUs"
-    print(f"\n## Data parallel: compiled nn.DataParallel step on 1, 2, 4 {kind}\n")
+    print(f"\n## Data parallel: compiled nn.DataParallel step on 1, 2, 4 {kind} (JAX + optax alongside)\n")
     print("Weak scaling: each device gets the same batch (mlp 128, cnn 32 per device), so n devices do "
           "n times the work. Efficiency = n * t1 / tn: 1.00 is perfect, 1/n is no gain."
           + (" Virtual CPU devices share this machine's cores." if device == "cpu" else "") + "\n")
-    print("| model | devices | global batch | ms/step | samples/s | efficiency |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| model | devices | global batch | jtorch ms/step | samples/s | efficiency | JAX ms/step | JAX efficiency |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for model in models:
-        t1 = results.get((model, 1), {}).get("ms")
+        cells = {}
+        for config in CONFIGS:
+            t1 = results.get((model, 1, config), {}).get("ms")
+            for n in counts:
+                r = results[model, n, config]
+                if "error" in r:
+                    cells[n, config] = (f"n/a ({r['error']})", "", "")
+                    continue
+                b = PER_DEVICE_BATCH[model] * n
+                cells[n, config] = (f"{r['ms']:.2f}", f"{b / r['ms'] * 1e3:.0f}",
+                                    f"{n * t1 / r['ms']:.2f}" if t1 else "")
         for n in counts:
-            r = results[model, n]
-            b = PER_DEVICE_BATCH[model] * n
-            if "error" in r:
-                print(f"| {model} | {n} | {b} | n/a ({r['error']}) | | |")
-                continue
-            eff = f"{n * t1 / r['ms']:.2f}" if t1 else ""
-            print(f"| {model} | {n} | {b} | {r['ms']:.2f} | {b / r['ms'] * 1e3:.0f} | {eff} |")
+            j, x = cells[n, "jtorch"], cells[n, "jax"]
+            print(f"| {model} | {n} | {PER_DEVICE_BATCH[model] * n} | {j[0]} | {j[1]} | {j[2]} | {x[0]} | {x[2]} |")
     return results
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="data-parallel scaling benchmark")
-    p.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--one", nargs=6, help=argparse.SUPPRESS)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     if args.one:
-        model, n, steps, warm, device = args.one
-        print("RESULT " + json.dumps(_run_one(model, int(n), int(steps), int(warm), device)))
+        model, n, steps, warm, device, config = args.one
+        run = _run_one if config == "jtorch" else _run_jax
+        print("RESULT " + json.dumps(run(model, int(n), int(steps), int(warm), device)))
         return
     bench_dp(args.quick, args.device)
 
