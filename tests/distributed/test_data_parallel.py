@@ -1,5 +1,8 @@
 """nn.DataParallel: over 8 virtual CPU devices (in a subprocess, see dp_worker.py) its results
 equal the same module's on one device; here (one device) a plain call and torch's errors."""
+import copy
+import io
+
 import numpy as np
 import pytest
 
@@ -36,6 +39,14 @@ def test_one_device_is_a_plain_call(rng):
     np.testing.assert_array_equal(g.numpy(), m[0].weight.grad.numpy())
     assert list(dp.state_dict()) == ["module." + k for k in m.state_dict()]
     np.testing.assert_array_equal(nn.parallel.data_parallel(m, x).detach().numpy(), m(x).detach().numpy())
+    twin = copy.deepcopy(dp)  # DataParallel deep-copies and pickles like any module
+    np.testing.assert_array_equal(twin(x).detach().numpy(), m(x).detach().numpy())
+    buf = io.BytesIO()
+    torch.save(dp, buf)
+    buf.seek(0)
+    back = torch.load(buf, weights_only=False)
+    assert isinstance(back, nn.DataParallel) and back.device_ids == [0]
+    np.testing.assert_array_equal(back(x).detach().numpy(), m(x).detach().numpy())
 
 
 def test_bad_arguments(rng):

@@ -68,6 +68,19 @@ class _Plan:
         return max(k for k in range(1, min(n, batch) + 1) if batch % k == 0)
 
 
+_PLANS = {}
+
+
+def _plan(device_ids, output_device):
+    """Plans are cached here, not kept on the module, so DataParallel pickles and deep-copies
+    (jax devices do neither)."""
+    key = (tuple(device_ids), output_device)
+    p = _PLANS.get(key)
+    if p is None:
+        p = _PLANS[key] = _Plan(device_ids, output_device)
+    return p
+
+
 def _spmd_forward(module, plan, dim, inputs, kwargs):
     leaves, tree = jax.tree_util.tree_flatten((inputs, kwargs), is_leaf=_is_tensor)
     tensors = [i for i, x in enumerate(leaves) if _is_tensor(x)]
@@ -144,14 +157,13 @@ class DataParallel(Module):
         self.device_ids = [_device_index(d) for d in device_ids]
         self.output_device = _device_index(self.device_ids[0] if output_device is None else output_device,
                                            "output_device")
-        self._plan = _Plan(self.device_ids, self.output_device)
-        self.src_device_obj = self._plan.src_device_obj
+        self.src_device_obj = _plan(self.device_ids, self.output_device).src_device_obj
         if len(self.device_ids) == 1:
             self.module.to(self.src_device_obj)
 
     def forward(self, *inputs, **kwargs):
         _check_placement(self.module, self.src_device_obj)
-        return _spmd_forward(self.module, self._plan, self.dim, inputs, kwargs)
+        return _spmd_forward(self.module, _plan(self.device_ids, self.output_device), self.dim, inputs, kwargs)
 
 
 def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0, module_kwargs=None):
@@ -162,6 +174,6 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0, mo
         device_ids = list(range(len(_spmd.local_devices())))
     device_ids = [_device_index(d) for d in device_ids]
     output_device = _device_index(device_ids[0] if output_device is None else output_device, "output_device")
-    plan = _Plan(device_ids, output_device)
+    plan = _plan(device_ids, output_device)
     _check_placement(module, plan.src_device_obj)
     return _spmd_forward(module, plan, dim, inputs, module_kwargs or {})
