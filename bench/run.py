@@ -1,7 +1,7 @@
 """jtorch benchmarks: jtorch against real torch and hand-written JAX, in one run, as ratios.
 
     python -m bench                 # everything (a few minutes on 2 cores)
-    python -m bench --only ops      # one section: ops, mlp, cnn, transformer
+    python -m bench --only ops      # one section: ops, mlp, cnn, transformer, dp (data parallel)
     python -m bench --quick         # fewer repetitions
 
 Each training configuration runs in its own subprocess (so peak memory is its own and
@@ -229,6 +229,9 @@ def main(argv=None):
     for model in ("mlp", "cnn", "transformer"):
         if model in sections:
             bench_training(model, args.quick)
+    if "dp" in sections:
+        from .data_parallel import bench_dp
+        bench_dp(args.quick, args.device)
 
 
 if __name__ == "__main__":

@@ -295,7 +295,14 @@ def apply(op, dyn, statics):
     try:
         out = kernel(*arrays)
     except (TypeError, ValueError) as e:
-        raise _translate_error(op, e, dyn) from None
+        # a tensor on one device meeting tensors spread over a mesh with that device first
+        # (DataParallel's replicated state): same torch device, so it joins the mesh
+        from ._spmd import align
+        moved = align(arrays, e)
+        if moved is None:
+            raise _translate_error(op, e, dyn) from None
+        arrays = moved
+        out = kernel(*arrays)
     needs_grad = needs_grad and grad_on and op.differentiable
     res = _wrap_outputs(op, out)
     if needs_grad:

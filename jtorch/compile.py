@@ -36,7 +36,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch
+from . import _dispatch, _spmd
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -161,6 +161,7 @@ class CompiledFunction:
         self.optimizers = []
         self.modules = []
         self._device = None  # where the state lives (scalars are placed there)
+        self._ranks = None  # set when the step runs across processes (see _spmd.trace_step)
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -334,8 +335,15 @@ class CompiledFunction:
             # trace exactly once (the escaped storages found by this trace are the ones the
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
             # jit's fast path and never rerun the Python function
-            traced = jax.jit(body).trace(state_arrays, arg_arrays, hyper_vals)
-            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr))
+            # a step with collectives across processes (DDP) is traced under shard_map (_spmd.Ranks)
+            traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
+            self._ranks = ranks
+            # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
+            place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
+            spmd = {} if place is None else dict(in_shardings=place[0], out_shardings=place[1])
+            if place is not None:
+                self._device = place[2]
+            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr), **spmd)
         except GraphBreakError:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -344,11 +352,12 @@ class CompiledFunction:
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
-        entry.jitted = jitted
+        entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
         # a second program donates the written state buffers (parameters, optimizer state) so XLA
         # updates them in place; used when nothing else holds those arrays (see _run)
         entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
-                                 donate_argnums=tuple(info["written"])) if info["written"] else None
+                                 donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
+        entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
         entry.written = info["written"]
         entry.escaped = info["escaped"]
         entry.out_tree = info["out_tree"]

@@ -206,7 +206,8 @@ class Tensor:
             devs = a.devices()
         except AttributeError:
             return CPU
-        return from_jax_device(next(iter(devs)))
+        # an array sharded or replicated over a mesh (nn.DataParallel) reports the mesh's first device
+        return from_jax_device(next(iter(devs)) if len(devs) == 1 else min(devs, key=_device_id))
 
     @property
     def is_cuda(self):
@@ -536,8 +537,8 @@ class Tensor:
             elif isinstance(a, builtins.bool):
                 pass
         r = self
-        if dev is not None and dev.type != self.device.type or (dev is not None and dev.index is not None
-                                                              and dev != self.device):
+        if dev is not None and (dev.type != self.device.type or (dev.index is not None and dev != self.device)
+                                or _on_mesh(self)):
             r = _to_device(r, dev)
         if dtype is not None and dtype is not r.dtype:
             r = _dispatch.REGISTRY["_cast"](r, dtype=dtype)
@@ -672,6 +673,16 @@ def _wrap_dim(dim, ndim):
     return dim % n
 
 
+def _device_id(d):
+    return d.id
+
+
+def _on_mesh(t):
+    """Whether t's array spans several devices: .to(its device) / .cpu() then gathers it onto one."""
+    a = t._st.array
+    return not isinstance(a, jax.core.Tracer) and hasattr(a, "devices") and len(a.devices()) > 1
+
+
 def _to_device(t, dev):
     jd = jax_device(dev)
     if t._requires_grad and GRAD.enabled:
@@ -690,7 +701,7 @@ def _device_transfer():
         class ToCopyBackward(Function):
             @staticmethod
             def forward(ctx, x, jd):
-                ctx.src = next(iter(x._value.devices()))
+                ctx.src = x._value.sharding  # a mesh array's gradient goes back onto the mesh
                 return Tensor._wrap(jax.device_put(x._value, jd))
 
             @staticmethod

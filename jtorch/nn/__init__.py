@@ -9,3 +9,4 @@ from . import utils  # noqa: F401
 from . import parameter  # noqa: F401
 from . import modules  # noqa: F401
 from . import parallel  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402
