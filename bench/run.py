@@ -129,34 +129,37 @@ def _run_one(model, config, steps, warm, device="cpu"):
 
 
 def _run_jax(model, steps, warm, make_input, batch):
+    """The hand-written JAX + optax step (bench/jax_ref.py) from the jtorch runs' initial weights and data."""
     import jax
-    import numpy as np
-    from bench.jax_ref import REF, make_step
+    import jax.numpy as jnp
+
+    import jtorch
+    from bench.jax_ref import REF, make_step, split_state
+    from bench.models import SPECS
     if model not in REF:
         return None
-    init, apply, opt_f = REF[model]
+    apply, opt_f, layout = REF[model]
+    jtorch.manual_seed(0)  # as _run_one: the same initial weights and batches
+    net = SPECS[model][0](jtorch)
+    data = [tuple(jnp.asarray(t.numpy()) for t in make_input(jtorch, batch)) for _ in range(4)]
+    params, bufs = split_state(net)
+    del net
+    if layout is not None:
+        params = layout(params)
     opt = opt_f()
-    params = init(jax.random.PRNGKey(0))
     state = opt.init(params)
-    rng = np.random.default_rng(0)
-    if model == "mlp":
-        data = [(rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
-    else:
-        data = [(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, batch))
-                for _ in range(4)]
-    data = [(jax.numpy.asarray(a), jax.numpy.asarray(b)) for a, b in data]
     step = make_step(apply, opt)
     key = jax.random.PRNGKey(1)
     t0 = time.perf_counter()
     for i in range(warm):
-        params, state, loss, key = step(params, state, *data[i % 4], key)
+        params, bufs, state, loss, key = step(params, bufs, state, *data[i % 4], key)
     loss.block_until_ready()
     t1 = time.perf_counter()
     for i in range(steps):
-        params, state, loss, key = step(params, state, *data[i % 4], key)
-    loss.block_until_ready()
+        params, bufs, state, loss, key = step(params, bufs, state, *data[i % 4], key)
+    final = float(loss)
     t2 = time.perf_counter()
-    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": float(loss)}
+    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": final}
 
 
 def bench_training(model, quick, configs=CONFIGS):
