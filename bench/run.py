@@ -4,6 +4,7 @@
     python -m bench --only ops      # one section: ops, mlp, cnn, transformer
     python -m bench --quick         # fewer repetitions
     python -m bench --device cuda   # on a GPU (jtorch, torch and JAX all on the device)
+    python -m bench --configs jtorch-compile,jax   # only some training configurations
 
 Each training configuration runs in its own subprocess (so peak memory is its own and
 one framework's threads do not slow another's); the per-op section runs in-process.
@@ -175,7 +176,9 @@ def bench_training(model, quick, configs=CONFIGS, device="cpu"):
         steps = max(steps // 4, 5)
     results = {}
     for config in configs:
-        cmd = [sys.executable, "-m", "bench.run", "--one", model, config, str(steps), "3", "--device", device]
+        # 10 warm-up steps: the first compiled calls discover, trace and compile (twice: .grad is None
+        # on the first), and a GPU's first runs of a fresh executable are slow
+        cmd = [sys.executable, "-m", "bench.run", "--one", model, config, str(steps), "10", "--device", device]
         env = dict(os.environ)
         env.pop("XLA_FLAGS", None)
         try:
@@ -257,6 +260,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="jtorch benchmarks")
     p.add_argument("--only", default="ops,mlp,cnn,transformer")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--configs", default=",".join(CONFIGS), help="training configurations to run (comma-separated)")
     p.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--device", default="cpu", help="cpu or cuda (the jax reference uses JAX's default device)")
     args = p.parse_args(argv)
@@ -278,7 +282,7 @@ def main(argv=None):
     results = {}
     for model in ("mlp", "cnn", "transformer"):
         if model in sections:
-            results[model] = bench_training(model, args.quick, device=args.device)
+            results[model] = bench_training(model, args.quick, args.configs.split(","), args.device)
     if results:
         summary(results)
 
