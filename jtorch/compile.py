@@ -178,7 +178,7 @@ class CompiledFunction:
                 out = _call_fast(fast, args)
                 if out is not _MISS:
                     return out
-            self._fast = None  # holds no arrays, but drop it before the full guard
+            self._fast = None  # it holds the state arrays: drop it before the full path's refcount test
         if self.state is not None:
             self._follow_rebinds()
         if self.state is None:
@@ -480,7 +480,7 @@ def _refcount_limits():
     _call_fast counts it (the storage, _Fast.held, the call's argument list, and a tuple picked
     from that list when only some state is written): measured once, not assumed."""
     stores = [_Holder(object()), _Holder(object())]
-    held = list(map(_get_array, stores))
+    held = list(map(_get_array, stores))  # noqa: F841 (counted: it stands for _Fast.held)
     arrays = list(map(_get_array, stores))
     return max(map(sys.getrefcount, arrays)), max(map(sys.getrefcount, itemgetter(0, 1)(arrays)))
 
@@ -513,15 +513,15 @@ class _Fast:
     key. The next call then only checks that nothing the key depends on changed since: the
     argument signature; each state storage still holds the very array the last call left there
     (held here, so identity cannot be fooled by a reused address) and still belongs to the same
-    tensor (``p.data = t`` rebinds); each ``.grad`` is the same
-    object; the same ``training`` flags, grad mode and optimizer hyper-parameters. A compiled call
+    tensor (``p.data = t`` rebinds); each ``.grad`` is the same object; the same ``training``
+    flags, grad mode and optimizer hyper-parameters. A compiled call
     runs no Python, so it changes none of these itself except the state arrays (written back and
     re-held) and the ``.grad``s (replayed, the same objects every call). Anything else takes the
     full guard, which drops this record first.
     """
-    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads", "modules",
-                 "training", "grad_enabled", "groups", "lr_groups", "lrs", "lr_arrays", "device", "wstores",
-                 "nws", "nw", "written", "picked", "replay", "single", "T")
+    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads",
+                 "modules", "training", "grad_enabled", "groups", "lr_groups", "lrs", "lr_arrays", "device",
+                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
 
     @classmethod
     def make(cls, cf, entry, sig):
