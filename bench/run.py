@@ -3,6 +3,8 @@
     python -m bench                 # everything (a few minutes on 2 cores)
     python -m bench --only ops      # one section: ops, mlp, cnn, transformer, dp (data parallel)
     python -m bench --quick         # fewer repetitions
+    python -m bench --device cuda   # on a GPU (jtorch, torch and JAX all on the device)
+    python -m bench --configs jtorch-compile,jax   # only some training configurations
 
 Each training configuration runs in its own subprocess (so peak memory is its own and
 one framework's threads do not slow another's); the per-op section runs in-process.
@@ -36,7 +38,7 @@ def _timeit(f, sync, n, warm=20):
     return best * 1e6
 
 
-def bench_ops(quick):
+def bench_ops(quick, device="cpu"):
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -62,14 +64,15 @@ def bench_ops(quick):
     for size in (32, 1024):
         rng = np.random.default_rng(0)
         x, y = rng.standard_normal((2, size, size)).astype(np.float32)
-        ta, tb = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
-        ja, jb = jtorch.tensor(x), jtorch.tensor(y)
-        xa, xb = jnp.asarray(x), jnp.asarray(y)
+        ta, tb = torch.from_numpy(x.copy()).to(device), torch.from_numpy(y.copy()).to(device)
+        ja, jb = jtorch.tensor(x, device=device), jtorch.tensor(y, device=device)
+        xa, xb = ja.jax(), jb.jax()  # raw JAX on the same device
         n = 30 if size > 100 else 300
         if quick:
             n //= 3
         for name, f, g in ops:
-            tt = _timeit(lambda: f(torch, ta, tb), lambda r: None, n)
+            tsync = (lambda r: torch.cuda.synchronize()) if device != "cpu" else (lambda r: None)
+            tt = _timeit(lambda: f(torch, ta, tb), tsync, n)
             jt = _timeit(lambda: f(jtorch, ja, jb), lambda r: r._value.block_until_ready(), n)
             if g is not None:
                 gj = jax.jit(g)
@@ -95,7 +98,7 @@ def _run_one(model, config, steps, warm, device="cpu"):
     from bench.models import SPECS
     build, make_opt, make_input, batch = SPECS[model]
     if config == "jax":
-        return _run_jax(model, steps, warm, make_input, batch)
+        return _run_jax(model, steps, warm, make_input, batch, device)
     if config.startswith("jtorch"):
         import jtorch as torch
     else:
@@ -128,44 +131,54 @@ def _run_one(model, config, steps, warm, device="cpu"):
     return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": final}
 
 
-def _run_jax(model, steps, warm, make_input, batch):
+def _run_jax(model, steps, warm, make_input, batch, device="cpu"):
+    """The hand-written JAX + optax step (bench/jax_ref.py) from the jtorch runs' initial weights and data."""
     import jax
-    import numpy as np
-    from bench.jax_ref import REF, make_step
+    import jax.numpy as jnp
+
+    import jtorch
+    from bench.jax_ref import REF, make_step, split_state
+    from jtorch._device import jax_device
+    from bench.models import SPECS
     if model not in REF:
         return None
-    init, apply, opt_f = REF[model]
+    apply, opt_f, layout = REF[model]
+    jtorch.manual_seed(0)  # as _run_one: the same initial weights and batches
+    net = SPECS[model][0](jtorch)
+    data = [tuple(jnp.asarray(t.numpy()) for t in make_input(jtorch, batch)) for _ in range(4)]
+    params, bufs = split_state(net)
+    del net
+    dev = jax_device(jtorch.device(device))  # where the jtorch runs put their tensors
+    params, bufs, data = jax.device_put((params, bufs, data), dev)
+    if layout is not None:
+        params = layout(params)
     opt = opt_f()
-    params = init(jax.random.PRNGKey(0))
     state = opt.init(params)
-    rng = np.random.default_rng(0)
-    if model == "mlp":
-        data = [(rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
-    else:
-        data = [(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, batch))
-                for _ in range(4)]
-    data = [(jax.numpy.asarray(a), jax.numpy.asarray(b)) for a, b in data]
     step = make_step(apply, opt)
     key = jax.random.PRNGKey(1)
     t0 = time.perf_counter()
     for i in range(warm):
-        params, state, loss, key = step(params, state, *data[i % 4], key)
+        params, bufs, state, loss, key = step(params, bufs, state, *data[i % 4], key)
     loss.block_until_ready()
     t1 = time.perf_counter()
     for i in range(steps):
-        params, state, loss, key = step(params, state, *data[i % 4], key)
-    loss.block_until_ready()
+        params, bufs, state, loss, key = step(params, bufs, state, *data[i % 4], key)
+    final = float(loss)
     t2 = time.perf_counter()
-    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": float(loss)}
+    return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": final}
 
 
-def bench_training(model, quick, configs=CONFIGS):
+def bench_training(model, quick, configs=CONFIGS, device="cpu"):
     steps = {"mlp": 100, "cnn": 30, "transformer": 20}[model]
+    if device != "cpu":
+        steps *= 10  # GPU steps take well under a millisecond: time enough of them
     if quick:
         steps = max(steps // 4, 5)
     results = {}
     for config in configs:
-        cmd = [sys.executable, "-m", "bench.run", "--one", model, config, str(steps), "3"]
+        # 10 warm-up steps: the first compiled calls discover, trace and compile (twice: .grad is None
+        # on the first), and a GPU's first runs of a fresh executable are slow
+        cmd = [sys.executable, "-m", "bench.run", "--one", model, config, str(steps), "10", "--device", device]
         env = dict(os.environ)
         env.pop("XLA_FLAGS", None)
         try:
@@ -175,9 +188,11 @@ def bench_training(model, quick, configs=CONFIGS):
                                                                                  or ["failed"])[-1][:120]}
         except subprocess.TimeoutExpired:
             results[config] = {"error": "timed out"}
+    dev = device != "cpu"
     print(f"\n## Training step: {model} (ms per step; lower is better)\n")
-    print("| config | ms/step | vs torch eager | vs jax | warm-up s | peak RSS MB | final loss |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| config | ms/step | vs torch eager | vs jax | warm-up s | peak RSS MB |"
+          + (" peak device MB |" if dev else "") + " final loss |")
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|" if dev else "") + "---:|")
     base = results.get("torch-eager", {}).get("ms")
     ref = results.get("jax", {}) or {}
     ref = ref.get("ms") if isinstance(ref, dict) else None
@@ -185,13 +200,48 @@ def bench_training(model, quick, configs=CONFIGS):
         if r is None:
             continue
         if "error" in r:
-            print(f"| {config} | n/a ({r['error']}) | | | | | |")
+            print(f"| {config} | n/a ({r['error']}) | | | | |" + (" |" if dev else "") + " |")
             continue
         vs_t = f"{r['ms'] / base:.2f}x" if base else ""
         vs_j = f"{r['ms'] / ref:.2f}x" if ref else ""
+        dmb = r.get("dev_mb")
         print(f"| {config} | {r['ms']:.2f} | {vs_t} | {vs_j} | {r['warmup_s']:.1f} | {r.get('rss_mb', 0):.0f} | "
-              f"{r['loss']:.4f} |")
+              + ((f"{dmb:.0f} | " if dmb is not None else "n/a | ") if dev else "") + f"{r['loss']:.4f} |")
     return results
+
+
+def summary(all_results):
+    """One table: every model's configurations side by side, and the ratios the targets name."""
+    def ms(r, c):
+        v = (r.get(c) or {}).get("ms")
+        return v
+
+    def cell(v):
+        return f"{v:.2f}" if v is not None else "n/a"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}x" if a is not None and b else "n/a"
+    print("\n## Summary (ms per training step; ratios in this run)\n")
+    print("| model | jtorch eager | jtorch compiled | torch eager | torch.compile | JAX + optax | "
+          "compiled / JAX | compiled / torch eager | eager / torch eager |")
+    print("|---|" + "---:|" * 8)
+    for model, r in all_results.items():
+        je, jc, te, tc, jx = (ms(r, c) for c in CONFIGS)
+        print(f"| {model} | {cell(je)} | {cell(jc)} | {cell(te)} | {cell(tc)} | {cell(jx)} | {ratio(jc, jx)} | "
+              f"{ratio(jc, te)} | {ratio(je, te)} |")
+
+
+def _peak_device_mb(config):
+    """Peak accelerator memory of this process (XLA's allocator for jtorch/JAX, torch's caching allocator)."""
+    try:
+        if config.startswith("torch"):
+            import torch
+            return torch.cuda.max_memory_allocated() / 2 ** 20
+        import jax
+        stats = jax.devices()[0].memory_stats() or {}
+        return stats["peak_bytes_in_use"] / 2 ** 20 if "peak_bytes_in_use" in stats else None
+    except Exception:
+        return None
 
 
 def _peak_rss_mb():
@@ -210,6 +260,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="jtorch benchmarks")
     p.add_argument("--only", default="ops,mlp,cnn,transformer")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--configs", default=",".join(CONFIGS), help="training configurations to run (comma-separated)")
     p.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--device", default="cpu", help="cpu or cuda (the jax reference uses JAX's default device)")
     args = p.parse_args(argv)
@@ -218,6 +269,8 @@ def main(argv=None):
         r = _run_one(model, config, int(steps), int(warm), args.device)
         if r is not None:
             r["rss_mb"] = _peak_rss_mb()
+            if args.device != "cpu":
+                r["dev_mb"] = _peak_device_mb(config)
         print("RESULT " + json.dumps(r))
         return
     import jax
@@ -225,10 +278,13 @@ def main(argv=None):
           f"{platform.python_version()}; jax {jax.__version__} on {jax.devices()[0].platform}")
     sections = args.only.split(",")
     if "ops" in sections:
-        bench_ops(args.quick)
+        bench_ops(args.quick, args.device)
+    results = {}
     for model in ("mlp", "cnn", "transformer"):
         if model in sections:
-            bench_training(model, args.quick)
+            results[model] = bench_training(model, args.quick, args.configs.split(","), args.device)
+    if results:
+        summary(results)
     if "dp" in sections:
         from .data_parallel import bench_dp
         bench_dp(args.quick, args.device)

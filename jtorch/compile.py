@@ -28,6 +28,7 @@ Optimizer learning rates are lifted as traced scalars, so a scheduler changing
 import functools
 import gc
 import sys
+from operator import attrgetter, is_, itemgetter
 import traceback
 import warnings
 import weakref
@@ -162,6 +163,7 @@ class CompiledFunction:
         self.modules = []
         self._device = None  # where the state lives (scalars are placed there)
         self._ranks = None  # set when the step runs across processes (see _spmd.trace_step)
+        self._fast = None  # _Fast: what the last call left, for a cheap guard on the next (see _call_fast)
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -171,6 +173,15 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager or _dispatch.TRACE is not None:
             return self.fn(*args, **kwargs)
+        fast = self._fast
+        if fast is not None:
+            if not kwargs:
+                out = _call_fast(fast, args)
+                if out is not _MISS:
+                    return out
+            self._fast = None  # it holds the state arrays: drop it before the full path's refcount test
+        if self.state is not None:
+            self._follow_rebinds()
         if self.state is None:
             return self._discover(args, kwargs)
         leaves, tree = _flatten((args, kwargs))
@@ -188,7 +199,13 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
             self.entries[self._guard_key(leaves, tree)] = entry
-        return self._run(entry, leaves)
+        sig = _arg_sig(args)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) else None
+        out = self._run(entry, leaves)
+        # the state as the call left it must select this same entry: then the next call can
+        # reuse it after checking only that nothing changed since (see _Fast)
+        if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
+            self._fast = _Fast.make(self, entry, sig)
+        return out
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
@@ -205,6 +222,23 @@ class CompiledFunction:
         self.modules = _find_modules(ids)
         self.grad_params = list(rec.grad_touched.values())
         return out
+
+    def _follow_rebinds(self):
+        """A state tensor given another storage since (``p.data = t``): lift that storage in its
+        place (the guard then checks its shape), or discover the state afresh if it is a view or
+        already lifted."""
+        if all(t is None or t._st is st for st, t in self.state):
+            return
+        ids = {id(st) for st, _ in self.state}
+        state = []
+        for st, t in self.state:
+            if t is not None and t._st is not st:
+                if t._vfn or id(t._st) in ids:
+                    self.state, self.entries = None, {}
+                    return
+                st = t._st
+            state.append((st, t))
+        self.state = state
 
     def _guard_key(self, leaves, tree):
         key = [tree]
@@ -431,6 +465,182 @@ class CompiledFunction:
 
 class GraphBreakError(RuntimeError):
     """Raised under fullgraph=True where torch.compile would graph-break."""
+
+
+# ------------------------------------------------------------------ the per-call fast path
+_MISS = object()
+_SIMPLE = frozenset([int, float, bool, str, type(None)])
+_get_array = attrgetter("array")
+_get_grad = attrgetter("_grad")
+_get_st = attrgetter("_st")
+_get_training = attrgetter("training")
+_get_lr = itemgetter("lr")
+
+
+class _Holder:  # stands for a Storage in _refcount_limits
+    __slots__ = ("array",)
+
+    def __init__(self, a):
+        self.array = a
+
+
+def _refcount_limits():
+    """sys.getrefcount of a state array that nothing but its storage holds, counted the way
+    _call_fast counts it (the storage, _Fast.held, the call's argument list, and a tuple picked
+    from that list when only some state is written): measured once, not assumed."""
+    stores = [_Holder(object()), _Holder(object())]
+    held = list(map(_get_array, stores))  # noqa: F841 (counted: it stands for _Fast.held)
+    arrays = list(map(_get_array, stores))
+    return max(map(sys.getrefcount, arrays)), max(map(sys.getrefcount, itemgetter(0, 1)(arrays)))
+
+
+_REFS_ALL, _REFS_PICKED = _refcount_limits()
+
+
+def _arg_sig(args):
+    """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad),
+    plain Python scalars by type and value; (None, None) for anything else (the full guard's job)."""
+    sig = []
+    arrays = []
+    T = _dispatch.Tensor
+    for x in args:
+        if isinstance(x, T):
+            a = x._value
+            arrays.append(a)
+            sig.append((a.shape, a.dtype, x._requires_grad))
+        elif type(x) in _SIMPLE:
+            sig.append((type(x), x))
+        else:
+            return None, None
+    return sig, arrays
+
+
+class _Fast:
+    """What a call through the full guard left behind, so that the next call can skip that guard.
+
+    Recorded only when the state as the call left it selects the same entry under the full guard
+    key. The next call then only checks that nothing the key depends on changed since: the
+    argument signature; each state storage still holds the very array the last call left there
+    (held here, so identity cannot be fooled by a reused address) and still belongs to the same
+    tensor (``p.data = t`` rebinds); each ``.grad`` is the same object; the same ``training``
+    flags, grad mode and optimizer hyper-parameters. A compiled call
+    runs no Python, so it changes none of these itself except the state arrays (written back and
+    re-held) and the ``.grad``s (replayed, the same objects every call). Anything else takes the
+    full guard, which drops this record first.
+    """
+    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads",
+                 "modules", "training", "grad_enabled", "groups", "lr_groups", "lrs", "lr_arrays", "device",
+                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
+
+    @classmethod
+    def make(cls, cf, entry, sig):
+        states = [st for st, _ in cf.state]
+        if sig is None or any(st.host is not None for st in states + entry.escaped):
+            return None  # numpy-shared storages need the host write-back of the full path
+        f = cls()
+        f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
+        f.held = list(map(_get_array, states))
+        f.held_esc = list(map(_get_array, f.escaped))
+        f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
+        f.owned = [t._st for t in f.owners]
+        f.gparams = list(cf.grad_params)
+        f.grads = list(map(_get_grad, f.gparams))
+        f.modules = list(cf.modules)
+        f.training = list(map(_get_training, f.modules))
+        f.grad_enabled = GRAD.enabled
+        f.lr_groups = [g for g, _ in cf._hyper()]
+        lifted = {id(g) for g in f.lr_groups}
+        f.groups = []
+        for opt in cf.optimizers:
+            for g in opt.param_groups:
+                # a lifted lr is an input of the program; any other hyper-parameter is guarded
+                keys = tuple(k for k in g if k != "params" and (k != "lr" or id(g) not in lifted))
+                vals = tuple(g[k] for k in keys)
+                by_value = all(type(v) in _SIMPLE or type(v) is tuple and all(type(e) in _SIMPLE for e in v)
+                               for v in vals)
+                f.groups.append((opt, len(opt.param_groups), g, len(g), itemgetter(*keys) if keys else None,
+                                 vals, by_value))
+        f.device = cf._device
+        f.lrs = list(map(_get_lr, f.lr_groups))
+        f.lr_arrays = [_scalar_array(v, f.device) for v in f.lrs]
+        w = f.written = list(entry.written)
+        f.nws = len(w)
+        f.wstores = [states[i] for i in w] + f.escaped
+        f.nw = len(f.wstores)
+        f.picked = None if not w or w == list(range(len(states))) else (itemgetter(*w) if len(w) > 1 else
+                                                                 (lambda a, i=w[0]: (a[i],)))
+        gp = {id(p) for p in f.gparams}
+        f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
+        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True]
+        f.T = _dispatch.Tensor
+        return f
+
+    def unchanged(self):
+        if not all(map(is_, map(_get_st, self.owners), self.owned)):
+            return False
+        if GRAD.enabled is not self.grad_enabled or list(map(_get_training, self.modules)) != self.training:
+            return False
+        if not all(map(is_, map(_get_grad, self.gparams), self.grads)):
+            return False
+        for opt, ngroups, g, n, get, vals, by_value in self.groups:
+            if len(opt.param_groups) != ngroups or len(g) != n:
+                return False
+            try:
+                cur = get(g) if get is not None else ()
+            except KeyError:
+                return False
+            if len(vals) == 1:
+                cur = (cur,)
+            if not all(map(is_, cur, vals)) and not (by_value and cur == vals):
+                return False
+        return True
+
+
+_LEAF_TREE = jax.tree_util.tree_structure(0)
+
+
+def _call_fast(f, args):
+    """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
+    sig, vals = _arg_sig(args)
+    if sig != f.sig:
+        return _MISS
+    arrays = list(map(_get_array, f.states))
+    if not (all(map(is_, arrays, f.held)) and all(map(is_, map(_get_array, f.escaped), f.held_esc))
+            and f.unchanged()):
+        return _MISS
+    lrs = list(map(_get_lr, f.lr_groups))
+    if not all(map(is_, lrs, f.lrs)):  # a scheduler moved an lr: new scalars (cached by value)
+        if not all(isinstance(v, (int, float)) for v in lrs):
+            return _MISS
+        f.lrs, f.lr_arrays = lrs, [_scalar_array(v, f.device) for v in lrs]
+    entry = f.entry
+    fn = entry.jitted
+    # donate the written state when nothing but its storage holds it (the same test as _run's)
+    if entry.donating is not None and (
+            max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
+            else max(map(sys.getrefcount, f.picked(arrays))) <= _REFS_PICKED):
+        fn = entry.donating
+    flat = fn(*arrays, *vals, *f.lr_arrays)
+    del arrays
+    for st, a in zip(f.wstores, flat):
+        st.array = a
+        st.version += 1
+    nws, nw = f.nws, f.nw
+    if f.picked is None:
+        f.held = flat[:nws]
+    else:
+        held = f.held
+        for k, i in enumerate(f.written):
+            held[i] = flat[k]
+    f.held_esc = flat[nws:nw]
+    for t, g in f.replay:
+        t._grad = g
+    if f.single:
+        return f.T._wrap(flat[nw])
+    it = iter(flat[nw:])
+    T = f.T
+    out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
+    return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
 
 
 _SCALARS = {}

@@ -28,7 +28,7 @@ def batches(kind, n=6, batch=8):
     return [(torch.randn(*shape), torch.randint(0, 5, (batch,))) for _ in range(n)]
 
 
-def train(kind, compiled, data=None):
+def train(kind, compiled, data=None, steps=None):
     model, opt, sched = make(kind)
     crit = nn.CrossEntropyLoss()
 
@@ -42,11 +42,25 @@ def train(kind, compiled, data=None):
         step = torch.compile(step)
     torch.manual_seed(5)
     losses = []
-    for x, y in data or batches(kind):
+    data = data or batches(kind)
+    for i in range(steps or len(data)):
+        x, y = data[i % len(data)]
         losses.append(step(x, y).item())
         if sched:
             sched.step()
     return model, opt, losses, step
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_compiled_and_eager_losses_agree_over_50_steps(kind):
+    """issue #7's target: the same initial state, 50 steps (the CNN with BatchNorm, Dropout on the
+    same RNG stream and a StepLR scheduler), losses and parameters equal to float32 tolerance."""
+    me, _, le, _ = train(kind, False, steps=50)
+    mc, _, lc, step = train(kind, True, steps=50)
+    np.testing.assert_allclose(lc, le, rtol=1e-4, atol=1e-5)
+    for a, b in zip(mc.parameters(), me.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert len(step.entries) <= 2  # grads None on the first compiled call, then set: no recompiles after
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -179,6 +193,92 @@ def test_state_buffers_are_donated_only_when_nothing_else_holds_them():
     assert not np.array_equal(model.weight.detach().numpy(), before)  # the step still updated it
     del held
     c(x)  # nothing else holds the arrays now: the donating program runs
+    eager = nn.Linear(4, 2)
+    eager.load_state_dict(model.state_dict())
+    assert torch.allclose(eager(x), model(x))
+
+
+def _interventions(compiled):
+    """Changes made between steps that the compiled function's guards must notice."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.3), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    crit = nn.CrossEntropyLoss()
+
+    def step(x, y, scale):
+        opt.zero_grad()
+        loss = crit(model(x) * scale, y)
+        loss.backward()
+        opt.step()
+        return loss
+    if compiled:
+        step = torch.compile(step)
+    torch.manual_seed(1)
+    data = [(torch.randn(5, 6), torch.randint(0, 3, (5,))) for _ in range(3)]
+    shared = None
+    losses = []
+    for i in range(14):
+        x, y = data[i % 3]
+        if i == 3:
+            with torch.no_grad():
+                model[0].weight.mul_(0.5)  # in place, same shape
+        if i == 5:
+            model.eval()
+        if i == 7:
+            model.train()
+            opt.param_groups[0]["momentum"] = 0.5  # a guarded hyper-parameter
+        if i == 9:
+            shared = model[2].bias.detach().numpy()  # numpy now shares the storage
+        if i == 11:
+            model[2].weight.data = torch.zeros(3, 8)  # rebound to a new tensor
+        losses.append(step(x, y, 2.0 if i == 12 else 1.0).item())
+    return losses, [p.detach().numpy().copy() for p in model.parameters()], shared.copy()
+
+
+def test_guards_notice_changes_between_calls():
+    le, pe, se = _interventions(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each change is guarded, not a graph break
+        lc, pc, sc = _interventions(True)
+    np.testing.assert_allclose(lc, le, rtol=1e-5, atol=1e-6)
+    for a, b in zip(pc, pe):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sc, se, rtol=1e-5, atol=1e-6)  # numpy saw the compiled writes
+
+
+def test_steady_state_calls_donate_and_skip_the_full_guard():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    c = torch.compile(step)
+    x = torch.randn(3, 4)
+    for _ in range(3):
+        c(x)
+    entry = next(iter(c.entries.values()))
+    calls = {"donating": 0, "keys": 0}
+    donating, guard_key = entry.donating, c._guard_key
+
+    def counting(*a):
+        calls["donating"] += 1
+        return donating(*a)
+
+    def counting_key(*a):
+        calls["keys"] += 1
+        return guard_key(*a)
+    entry.donating, c._guard_key = counting, counting_key
+    for _ in range(4):
+        c(x)
+        sched.step()  # lr moves every step: still no full guard, no recompile
+    assert calls == {"donating": 4, "keys": 0}
+    assert len(c.entries) == 1
     eager = nn.Linear(4, 2)
     eager.load_state_dict(model.state_dict())
     assert torch.allclose(eager(x), model(x))

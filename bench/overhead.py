@@ -1,0 +1,123 @@
+"""Per-call overhead of a compiled training step: jtorch's Python work around the XLA program.
+
+    python -m bench.overhead [--device cuda] [--model mlp|tiny] [--profile]
+
+Times, interleaved in rounds (minimum of each), the compiled step ``step(x, y)``; the very same
+XLA program called directly on the same arrays (state kept in a list, donated and replaced, as
+bare JAX would); and for the MLP the hand-written JAX + optax step. compiled - direct is what the
+guards, state gathering and write-back cost per call.
+"""
+import argparse
+import importlib
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--model", default="mlp", choices=["mlp", "tiny"])
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--calls", type=int, default=0)
+    p.add_argument("--profile", action="store_true")
+    a = p.parse_args(argv)
+    import jax
+
+    import jtorch as torch
+    from bench.models import SPECS
+    C = importlib.import_module("jtorch.compile")
+    nn = torch.nn
+    torch.manual_seed(0)
+    if a.model == "tiny":  # small enough that the overhead is most of the step
+        net, batch, feat = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), 4, 8
+    else:
+        net, batch, feat = SPECS["mlp"][0](torch), 128, 784
+    net = net.to(a.device)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    crit = nn.CrossEntropyLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = crit(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    cs = torch.compile(step)
+    x = torch.randn(batch, feat).to(a.device)
+    y = torch.randint(0, 4, (batch,)).to(a.device)
+    for _ in range(5):
+        cs(x, y)
+    entry = next(iter(cs.entries.values()))
+    states = [st for st, _ in cs.state]
+    hyper = [C._scalar_array(g[k], cs._device) for g, k in cs._hyper()]
+    prog = entry.donating or entry.jitted
+    nw = len(entry.written)
+    xa, ya = x._value, y._value
+    held = {}
+
+    def direct():
+        arrs = held["a"]
+        out = prog(*arrs, xa, ya, *hyper)
+        for i, v in zip(entry.written, out[:nw]):
+            arrs[i] = v
+        return out[-1]
+
+    ref = None
+    if a.model == "mlp":
+        import jax.numpy as jnp
+
+        from bench.jax_ref import REF, make_step, split_state
+        from jtorch._device import jax_device
+        apply, opt_f, _ = REF["mlp"]
+        torch.manual_seed(0)
+        params, bufs = jax.device_put(split_state(SPECS["mlp"][0](torch)), jax_device(torch.device(a.device)))
+        o = opt_f()
+        rs = {"p": params, "b": bufs, "s": o.init(params), "k": jax.random.PRNGKey(0)}
+        rstep = make_step(apply, o)
+        xr = jax.device_put(jnp.asarray(x.cpu().numpy()), xa.devices().pop())
+        yr = jax.device_put(jnp.asarray(y.cpu().numpy()), xa.devices().pop())
+
+        def ref():
+            rs["p"], rs["b"], rs["s"], loss, rs["k"] = rstep(rs["p"], rs["b"], rs["s"], xr, yr, rs["k"])
+            return loss
+
+    def timed(f, n):
+        r = f()
+        jax.block_until_ready(r._value if hasattr(r, "_value") else r)
+        t = time.perf_counter()
+        for _ in range(n):
+            r = f()
+        jax.block_until_ready(r._value if hasattr(r, "_value") else r)
+        return (time.perf_counter() - t) / n * 1e6
+
+    n = a.calls or (400 if a.model == "tiny" or a.device != "cpu" else 40)
+    res = {"compiled": [], "direct": [], "jax+optax": []}
+    for _ in range(a.rounds):
+        res["compiled"].append(timed(lambda: cs(x, y), n))
+        held["a"] = [st.array for st in states]
+        for st in states:
+            st.array = None  # the list alone holds the state, so the program donates as bare JAX would
+        res["direct"].append(timed(direct, n))
+        for st, v in zip(states, held.pop("a")):
+            st.array = v
+        if ref is not None:
+            res["jax+optax"].append(timed(ref, n))
+    best = {k: min(v) for k, v in res.items() if v}
+    dev = jax.devices()[0] if a.device != "cpu" else jax.devices("cpu")[0]
+    print(f"{a.model} step on {dev.device_kind} ({len(states)} state tensors), us per call, min of {a.rounds} "
+          f"rounds of {n}:")
+    for k, v in best.items():
+        print(f"  {k:10s} {v:9.1f}")
+    print(f"  overhead   {best['compiled'] - best['direct']:9.1f}  (compiled - direct)")
+    if a.profile:
+        import cProfile
+        import pstats
+        cProfile.runctx("for _ in range(n): cs(x, y)", globals(), {"cs": cs, "x": x, "y": y, "n": n}, "/tmp/ovh.prof")
+        pstats.Stats("/tmp/ovh.prof").sort_stats("tottime").print_stats(12)
+
+
+if __name__ == "__main__":
+    main()
