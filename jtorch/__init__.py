@@ -60,3 +60,4 @@ from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_trans
 from . import optim
 from . import utils
 from . import hub  # noqa: E402
+from . import distributions  # noqa: E402
