@@ -61,3 +61,4 @@ from . import optim
 from . import utils
 from . import hub  # noqa: E402
 from . import distributions  # noqa: E402
+from . import jit  # noqa: E402
