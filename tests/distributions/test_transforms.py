@@ -189,3 +189,47 @@ def test_biject_to(name, registry, rng):
     assert bool(c.check(y).all())
     with pytest.raises(NotImplementedError):
         jtorch.distributions.biject_to(jtorch.distributions.constraints.lower_triangular)
+
+
+def _structured(M):
+    T = M.distributions.transforms
+    t = M.tensor
+    return {
+        "LowerCholesky": (T.LowerCholeskyTransform(), (2, 3, 3)),
+        "PositiveDefinite": (T.PositiveDefiniteTransform(), (2, 3, 3)),
+        "Reshape": (T.ReshapeTransform((2, 3), (3, 2)), (4, 2, 3)),
+        "CDF": (T.CumulativeDistributionTransform(M.distributions.Normal(t([0.5]), t([2.0]))), (4, 3)),
+        "Cat": (T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=-1, lengths=[2, 1]), (4, 3)),
+        "Stack": (T.StackTransform([T.ExpTransform(), T.TanhTransform(), T.AffineTransform(1.0, 2.0)], dim=1),
+                  (4, 3)),
+    }
+
+
+@pytest.mark.parametrize("name", ["LowerCholesky", "PositiveDefinite", "Reshape", "CDF", "Cat", "Stack"])
+def test_structured_transforms(name, rng):
+    tt, shape = _structured(torch)[name]
+    jt, _ = _structured(jtorch)[name]
+    x = rng.standard_normal(shape).astype(F32)
+    tx, jx = _tensor_pair(x)
+    ty, jy = tt(tx), jt(jx)
+    assert_close(jy, ty, rtol=1e-5, atol=1e-6)
+    assert_close(jt.inv(jy), tt.inv(ty), rtol=1e-4, atol=1e-5)
+    assert jt.bijective == tt.bijective
+    if tt.bijective:
+        assert_close(jt.log_abs_det_jacobian(jx, jy), tt.log_abs_det_jacobian(tx, ty), rtol=1e-4, atol=1e-5)
+    if name == "Reshape":
+        assert tuple(jt.forward_shape((4, 2, 3))) == tuple(tt.forward_shape((4, 2, 3)))
+        assert tuple(jt.inverse_shape((4, 3, 2))) == tuple(tt.inverse_shape((4, 3, 2)))
+        with pytest.raises(ValueError):
+            jtorch.distributions.transforms.ReshapeTransform((2, 3), (4, 2))
+    assert bool(jt.codomain.check(jy).all())
+
+
+@pytest.mark.parametrize("name", ["lower_cholesky", "positive_definite"])
+def test_transform_to_matrices(name, rng):
+    x = rng.standard_normal((2, 3, 3)).astype(F32)
+    tt = torch.distributions.transform_to(getattr(torch.distributions.constraints, name))
+    jt = jtorch.distributions.transform_to(getattr(jtorch.distributions.constraints, name))
+    assert_close(jt(jtorch.tensor(x)), tt(torch.tensor(x)), rtol=1e-5, atol=1e-5)
+    with pytest.raises(NotImplementedError):
+        jtorch.distributions.biject_to(getattr(jtorch.distributions.constraints, name))
