@@ -59,3 +59,39 @@ def binomial(count, prob, generator=None):
 
 def multinomial_counts(probs, total_count, generator=None):
     return _multinomial_counts(_key(generator), probs.detach(), total_count=int(total_count))
+
+
+@defop(method=False, function=False, differentiable=False)
+def _von_mises(key, loc, concentration):
+    # Best & Fisher (1979): wrapped-Cauchy proposal, vectorised rejection (each element loops until
+    # accepted), computed in float64 for the small-concentration limit
+    k = concentration.astype(jnp.float64)
+    tau = 1 + jnp.sqrt(1 + 4 * k * k)
+    rho = (tau - jnp.sqrt(2 * tau)) / (2 * k)
+    r = jnp.where(k > 1e-5, (1 + rho * rho) / (2 * rho), 1 / k + k)
+
+    def cond(state):
+        return ~jnp.all(state[1])
+
+    def body(state):
+        kk, done, out = state
+        kk, k1, k2, k3 = jax.random.split(kk, 4)
+        u1 = jax.random.uniform(k1, k.shape, jnp.float64)
+        u2 = jax.random.uniform(k2, k.shape, jnp.float64, minval=jnp.finfo(jnp.float64).tiny)
+        u3 = jax.random.uniform(k3, k.shape, jnp.float64)
+        z = jnp.cos(jnp.pi * u1)
+        f = (1 + r * z) / (r + z)
+        c = k * (r - f)
+        ok = (c * (2 - c) - u2 > 0) | (jnp.log(c / u2) + 1 - c >= 0)
+        theta = jnp.sign(u3 - 0.5) * jnp.arccos(jnp.clip(f, -1.0, 1.0))
+        out = jnp.where(~done & ok, theta, out)
+        return kk, done | ok, out
+
+    _, _, theta = jax.lax.while_loop(cond, body, (key, jnp.zeros(k.shape, bool), jnp.zeros(k.shape, jnp.float64)))
+    x = jnp.mod(theta + loc.astype(jnp.float64) + jnp.pi, 2 * jnp.pi) - jnp.pi
+    return x.astype(loc.dtype)
+
+
+def von_mises(loc, concentration, generator=None):
+    loc, concentration = torch.broadcast_tensors(loc.detach(), concentration.detach())
+    return _von_mises(_key(generator), loc, concentration)

@@ -64,6 +64,9 @@ CASES = {
                     ["mean", "mode", "variance", "entropy"], True, True),
     "FisherSnedecor": (lambda r: dict(df1=_pos(r, 3, lo=3, hi=9), df2=_pos(r, 3, lo=9, hi=15)),
                        lambda r, p: _pos(r, 4, 3, lo=0.05), ["mean", "mode", "variance"], False, False),
+    "ContinuousBernoulli": (lambda r: dict(probs=np.array([0.2, 0.4995, 0.85], F32)),
+                            lambda r, p: r.uniform(0.01, 0.99, (4, 3)).astype(F32),
+                            ["mean", "variance", "stddev", "entropy"], True, True),
 }
 # sample statistics need a finite variance
 SAMPLED = [n for n in CASES if n not in ("Cauchy", "HalfCauchy")]
@@ -129,13 +132,15 @@ def test_sample_shapes_and_seed(rng):
 # rsample: d/dθ E[f(x)] estimated with reparameterised samples must match the exact gradient
 # of the closed form (torch's mean / second moment, differentiated by torch's autograd).
 RSAMPLED = ["Normal", "Laplace", "Uniform", "Exponential", "Gamma", "Beta", "Dirichlet", "LogNormal",
-            "HalfNormal", "Chi2", "StudentT", "Weibull", "Kumaraswamy", "InverseGamma"]
+            "HalfNormal", "Chi2", "StudentT", "Weibull", "Kumaraswamy", "InverseGamma", "ContinuousBernoulli"]
 
 
 @pytest.mark.parametrize("name", RSAMPLED)
 def test_rsample_gradients(name, rng):
     jtorch.manual_seed(int(rng.integers(1 << 30)))
     p = CASES[name][0](rng)
+    if name == "ContinuousBernoulli":  # inside lims rsample is the uniform itself (zero gradient, as torch)
+        p = dict(probs=np.array([0.2, 0.35, 0.85], F32))
     td, jd, tp, jp = pair(name, p, grad=True)
     assert jd.has_rsample
     n = 40000
@@ -199,3 +204,34 @@ def test_stddev_perplexity_and_default_methods(rng):
         jd.icdf(jtorch.tensor(0.5))
     with pytest.raises(NotImplementedError):
         jd.enumerate_support()
+
+
+def test_von_mises(rng):
+    loc = np.array([0.3, 2.5, -3.0], F32)
+    conc = np.array([2.0, 0.5, 8.0], F32)
+    td = torch.distributions.VonMises(torch.tensor(loc), torch.tensor(conc))
+    jd = jtorch.distributions.VonMises(jtorch.tensor(loc), jtorch.tensor(conc))
+    compare_props(td, jd, ["mean", "mode", "variance"])
+    compare_at(td, jd, "log_prob", rng.uniform(-3, 3, (4, 3)).astype(F32))
+    jtorch.manual_seed(8)
+    torch.manual_seed(8)
+    n = 20000
+    js, ts = jd.sample((n,)).numpy(), td.sample((n,)).numpy()
+    assert js.shape == ts.shape and js.dtype == ts.dtype
+    assert js.min() >= -np.pi and js.max() <= np.pi
+    jm, tm = np.exp(1j * js).mean(0), np.exp(1j * ts).mean(0)  # circular statistics
+    np.testing.assert_allclose(np.abs(jm), np.abs(tm), atol=0.02)
+    np.testing.assert_allclose(np.angle(jm / tm), 0, atol=0.05)
+    with pytest.raises(NotImplementedError):
+        jd.rsample()
+
+
+def test_continuous_bernoulli_probs_validation():
+    with pytest.raises(ValueError):
+        torch.distributions.ContinuousBernoulli(torch.tensor([1.5]), validate_args=True)
+    with pytest.raises(ValueError):
+        jtorch.distributions.ContinuousBernoulli(jtorch.tensor([1.5]), validate_args=True)
+    lg = np.array([-1.0, 0.0, 2.0], F32)
+    td = torch.distributions.ContinuousBernoulli(logits=torch.tensor(lg))
+    jd = jtorch.distributions.ContinuousBernoulli(logits=jtorch.tensor(lg))
+    compare_props(td, jd, ["mean", "variance", "probs", "entropy"])
