@@ -7,8 +7,13 @@ import jtorch as torch
 
 from .bernoulli import Bernoulli, Binomial, Geometric, Poisson
 from .categorical import Categorical, OneHotCategorical
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .heavy_tailed import Pareto
+from .lowrank_multivariate_normal import LowRankMultivariateNormal, _batch_capacitance_tril, _batch_lowrank_logdet, \
+    _batch_lowrank_mahalanobis
 from .gamma import Exponential, Gamma
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
@@ -360,3 +365,99 @@ def _kl_normal_gumbel(p, q):
     t2 = mean_scale_ratio - loc_scale_ratio
     t3 = torch.exp(-mean_scale_ratio + 0.5 * var_scale_sqr_ratio + loc_scale_ratio)
     return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
+
+
+# ---------------------------------------------------------------- added families
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """Same-family exponential families: the Bregman divergence of the log normaliser, by autograd."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential families cannot be "
+                                  "computed using Bregman divergences")
+    p_nparams = [x.detach().requires_grad_() for x in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = torch.autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    return torch.where(p.scale < q.scale, _infinite_like(result), result)
+
+
+def _lowrank_parts(d):
+    return d._unbroadcasted_cov_factor, d._unbroadcasted_cov_diag
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrankmvn_lowrankmvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Low Rank Multivariate Normals with different event shapes "
+                         "cannot be computed")
+    pW, pD = _lowrank_parts(p)
+    qW, qD = _lowrank_parts(q)
+    # 2 KL = tr(S_q^-1 S_p) + mahalanobis_q(mu_q - mu_p) + logdet S_q - logdet S_p - n
+    term1 = _batch_lowrank_logdet(qW, qD, q._capacitance_tril) - _batch_lowrank_logdet(pW, pD, p._capacitance_tril)
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    # tr(S_q^-1 S_p) with S_q^-1 = D^-1 - D^-1 W C^-1 W^T D^-1 (Woodbury)
+    qWt_qDinv = qW.mT / qD.unsqueeze(-2)
+    A = torch.linalg.solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+    term21 = (pD / qD).sum(-1)
+    term22 = _batch_trace_XXT(pW * qD.rsqrt().unsqueeze(-1))
+    term23 = _batch_trace_XXT(A * pD.sqrt().unsqueeze(-2))
+    term24 = _batch_trace_XXT(A.matmul(pW))
+    term2 = term21 + term22 - term23 - term24
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_multivariatenormal_lowrankmvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with different event shapes "
+                         "cannot be computed")
+    qW, qD = _lowrank_parts(q)
+    term1 = (_batch_lowrank_logdet(qW, qD, q._capacitance_tril)
+             - 2 * p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    qWt_qDinv = qW.mT / qD.unsqueeze(-2)
+    A = torch.linalg.solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+    L = p._unbroadcasted_scale_tril
+    term21 = _batch_trace_XXT(L * qD.rsqrt().unsqueeze(-1))
+    term22 = _batch_trace_XXT(A.matmul(L))
+    return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrankmvn_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with different event shapes "
+                         "cannot be computed")
+    pW, pD = _lowrank_parts(p)
+    n = p.event_shape[0]
+    term1 = (2 * q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+             - _batch_lowrank_logdet(pW, pD, p._capacitance_tril))
+    term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
+    # tr(S_q^-1 (W W^T + D)) = |L_q^-1 W|^2 + |L_q^-1 D^1/2|^2
+    shape = torch.broadcast_shapes(tuple(q._unbroadcasted_scale_tril.shape[:-2]), tuple(pW.shape[:-2]))
+    Lq = q._unbroadcasted_scale_tril.expand(tuple(shape) + (n, n))
+    W = pW.expand(tuple(shape) + tuple(pW.shape[-2:]))
+    Dsqrt = torch.diag_embed(pD.sqrt()).expand(tuple(shape) + (n, n))
+    term21 = _batch_trace_XXT(torch.linalg.solve_triangular(Lq, W, upper=False))
+    term22 = _batch_trace_XXT(torch.linalg.solve_triangular(Lq, Dsqrt, upper=False))
+    return 0.5 * (term1 + term21 + term22 + term3 - n)
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    # log p(x) = log C(l) + x logit(l) + log(1 - l), so KL = E_p[x] dlogit + dlog C + dlog(1 - l)
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + torch.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - torch.log1p(-q.probs)
+    return t1 + t2 + t3

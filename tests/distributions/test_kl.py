@@ -48,12 +48,17 @@ PARAMS = {
     "HalfNormal": lambda r: dict(scale=_pos(r, 3)),
     "LogNormal": lambda r: dict(loc=_real(r, 3), scale=_pos(r, 3)),
     "MultivariateNormal": lambda r: dict(loc=_real(r, 2, 3), covariance_matrix=_spd(r)),
+    "LowRankMultivariateNormal": lambda r: dict(loc=_real(r, 2, 3), cov_factor=_real(r, 2, 3, 2),
+                                                cov_diag=_pos(r, 2, 3)),
+    "Pareto": lambda r: dict(scale=_pos(r, 3), alpha=_pos(r, 3)),
+    "ContinuousBernoulli": lambda r: dict(probs=np.array([0.2, 0.4995, 0.7], F32)),
 }
 
 PAIRS = [(n, n) for n in PARAMS] + [
     ("Bernoulli", "Poisson"), ("Exponential", "Gamma"), ("Exponential", "Normal"), ("Gamma", "Exponential"),
     ("Gamma", "Normal"), ("Laplace", "Normal"), ("Normal", "Laplace"), ("Uniform", "Normal"),
-    ("Normal", "Gumbel"), ("Uniform", "Exponential"), ("Uniform", "Gamma"), ("Beta", "Uniform")]
+    ("Normal", "Gumbel"), ("Uniform", "Exponential"), ("Uniform", "Gamma"), ("Beta", "Uniform"),
+    ("MultivariateNormal", "LowRankMultivariateNormal"), ("LowRankMultivariateNormal", "MultivariateNormal")]
 
 
 def _make(name, p, grad=False):
@@ -129,3 +134,16 @@ def test_register_kl_dispatch_and_missing():
     with pytest.raises(ValueError):
         D.kl_divergence(D.MultivariateNormal(jtorch.zeros(2), jtorch.eye(2)),
                         D.MultivariateNormal(jtorch.zeros(3), jtorch.eye(3)))
+
+
+def test_bregman_kl_for_exponential_families(rng):
+    """The generic same-family KL (Bregman divergence of the log normaliser) agrees with the closed forms."""
+    from jtorch.distributions.kl import _kl_expfamily_expfamily
+    D = jtorch.distributions
+    for name in ("Normal", "Gamma", "Beta", "Poisson", "Dirichlet", "Exponential", "Bernoulli"):
+        _, p, _, _ = _make(name, PARAMS[name](rng))
+        tq, q, _, _ = _make(name, PARAMS[name](rng))
+        np.testing.assert_allclose(_kl_expfamily_expfamily(p, q).detach().numpy(),
+                                   D.kl_divergence(p, q).numpy(), rtol=1e-3, atol=1e-4)
+    with pytest.raises(NotImplementedError):
+        _kl_expfamily_expfamily(D.Normal(0.0, 1.0), D.Exponential(1.0))
