@@ -11,7 +11,8 @@ import jtorch.nn.functional as F
 from . import constraints
 from .utils import _sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CumulativeDistributionTransform",
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
+           "CumulativeDistributionTransform",
            "ExpTransform", "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
            "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform",
            "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform"]
@@ -863,3 +864,59 @@ class StackTransform(Transform):
     @constraints.dependent_property
     def codomain(self):
         return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class CorrCholeskyTransform(Transform):
+    """Unconstrained vectors of length n(n-1)/2 to Cholesky factors of n x n correlation matrices:
+    tanh gives partial correlations in (-1, 1), filled row by row into the strictly lower triangle,
+    then each row is stick-broken so it has unit norm (y_ij = z_ij * sqrt(1 - sum_{k<j} y_ik^2))."""
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def __eq__(self, other):
+        return isinstance(other, CorrCholeskyTransform)
+
+    __hash__ = Transform.__hash__
+
+    def _call(self, x):
+        from .utils import vec_to_tril_matrix
+        eps = torch.finfo(x.dtype).eps
+        z = torch.tanh(x).clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(z, diag=-1)
+        remaining = (1 - r * r).sqrt().cumprod(-1)  # prod_{k<=j} sqrt(1 - z_ik^2)
+        remaining = F.pad(remaining[..., :-1], [1, 0], value=1)  # prod_{k<j}
+        eye = torch.eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return (r + eye) * remaining
+
+    def _inverse(self, y):
+        from .utils import tril_matrix_to_vec
+        left = 1 - torch.cumsum(y * y, dim=-1)  # 1 - sum_{k<=j} y_ik^2
+        left = F.pad(left[..., :-1], [1, 0], value=1)  # 1 - sum_{k<j}
+        z = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left, diag=-1).sqrt()
+        return torch.atanh(z)
+
+    def log_abs_det_jacobian(self, x, y):
+        from .utils import tril_matrix_to_vec
+        left = 1 - (y * y).cumsum(dim=-1)
+        # d y_ij / d z_ij = sqrt(1 - sum_{k<j} y_ik^2) for 0 < j < i (j = 0 contributes log 1)
+        stick_breaking_logdet = 0.5 * tril_matrix_to_vec(left, diag=-2).log().sum(-1)
+        tanh_logdet = 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x)).sum(dim=-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        N = shape[-1]
+        n = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if n * (n - 1) // 2 != N:
+            raise ValueError("Input is not a flattend lower-diagonal number")
+        return tuple(shape[:-1]) + (n, n)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        n = shape[-1]
+        return tuple(shape[:-2]) + (n * (n - 1) // 2,)
