@@ -137,3 +137,15 @@ def test_expand_keeps_validation_and_shares_memory():
                 super().__init__(0.0, 1.0)
         Custom().expand((2,))
     assert_close(e.mean, t.mean)
+
+
+def test_namespace_matches_torch():
+    assert set(torch.distributions.__all__) <= set(dir(jtorch.distributions))
+    assert set(torch.distributions.transforms.__all__) <= set(dir(jtorch.distributions.transforms))
+    public = {n for n in dir(torch.distributions.constraints) if not n.startswith("_") and n[0].islower()}
+    missing = {n for n in public if not hasattr(jtorch.distributions.constraints, n)}
+    assert missing <= {"annotations"}, missing
+    import importlib
+    for mod in ("normal", "one_hot_categorical", "relaxed_bernoulli", "log_normal", "studentT", "kl", "utils",
+                "constraint_registry", "lkj_cholesky", "wishart", "von_mises"):
+        importlib.import_module("jtorch.distributions." + mod)
