@@ -1,7 +1,6 @@
 """jtorch.jit shim against torch.jit: scripted/traced functions and modules give torch's results,
 is_scripting/is_tracing, the decorators, fork/wait, jit.isinstance, and save/load's clear errors."""
 import io
-import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np

@@ -12,13 +12,12 @@ from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .heavy_tailed import Pareto
-from .lowrank_multivariate_normal import LowRankMultivariateNormal, _batch_capacitance_tril, _batch_lowrank_logdet, \
-    _batch_lowrank_mahalanobis
+from .lowrank_multivariate_normal import LowRankMultivariateNormal, _batch_lowrank_logdet, _batch_lowrank_mahalanobis
 from .gamma import Exponential, Gamma
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Laplace, Normal
-from .transformed_distribution import Gumbel, HalfNormal, LogNormal, TransformedDistribution
+from .transformed_distribution import Gumbel, HalfNormal, TransformedDistribution
 from .uniform import Uniform
 from .utils import _sum_rightmost, euler_constant
 

@@ -109,7 +109,8 @@ class Wishart(Distribution):
     def variance(self):
         V = self.covariance_matrix
         diag_V = V.diagonal(dim1=-2, dim2=-1)
-        return self.df.view(tuple(self._batch_shape) + (1, 1)) * (V.pow(2) + diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2))
+        df = self.df.view(tuple(self._batch_shape) + (1, 1))
+        return df * (V.pow(2) + diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2))
 
     def rsample(self, sample_shape=torch.Size()):
         sample_shape = torch.Size(sample_shape)

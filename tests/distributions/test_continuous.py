@@ -67,7 +67,8 @@ CASES = {
     "ContinuousBernoulli": (lambda r: dict(probs=np.array([0.2, 0.4995, 0.85], F32)),
                             lambda r, p: r.uniform(0.01, 0.99, (4, 3)).astype(F32),
                             ["mean", "variance", "stddev", "entropy"], True, True),
-    "GeneralizedPareto": (lambda r: dict(loc=_real(r, 3), scale=_pos(r, 3), concentration=np.array([0.2, 0.0, -0.3], F32)),
+    "GeneralizedPareto": (lambda r: dict(loc=_real(r, 3), scale=_pos(r, 3),
+                                         concentration=np.array([0.2, 0.0, -0.3], F32)),
                           lambda r, p: (p["loc"] + r.uniform(0.01, 1.0, (4, 3))).astype(F32),
                           ["mean", "mode", "variance", "entropy"], True, True),
 }
