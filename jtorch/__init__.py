@@ -62,4 +62,6 @@ from . import optim
 from . import utils
 from . import hub  # noqa: E402
 from . import distributed, multiprocessing  # noqa: E402
+from . import distributions  # noqa: E402
+from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now

@@ -1,0 +1,56 @@
+"""VonMises(loc, concentration): the circular normal distribution on [-pi, pi)."""
+import math
+
+import jtorch as torch
+
+from . import constraints
+from . import _samplers
+from .distribution import Distribution
+from .utils import broadcast_all, lazy_property
+
+__all__ = ["VonMises"]
+
+
+class VonMises(Distribution):
+    arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
+    support = constraints.real
+    has_rsample = False
+
+    def __init__(self, loc, concentration, validate_args=None):
+        self.loc, self.concentration = broadcast_all(loc, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(VonMises, _instance)
+        batch_shape = torch.Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape)
+        super(VonMises, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        # log I0(k) = log(i0e(k)) + k
+        log_i0 = torch.special.i0e(self.concentration).log() + self.concentration
+        return self.concentration * torch.cos(value - self.loc) - math.log(2 * math.pi) - log_i0
+
+    def sample(self, sample_shape=torch.Size()):
+        shape = self._extended_shape(sample_shape)
+        with torch.no_grad():
+            return _samplers.von_mises(self.loc.expand(shape), self.concentration.expand(shape))
+
+    @property
+    def mean(self):
+        """The circular mean."""
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @lazy_property
+    def variance(self):
+        """The circular variance 1 - I1(k) / I0(k)."""
+        return 1 - torch.special.i1e(self.concentration) / torch.special.i0e(self.concentration)

@@ -1,0 +1,255 @@
+"""torch.jit as a shim: code that scripts or traces functions and modules keeps running.
+
+There is no TorchScript here. Everything jtorch runs is already compiled by XLA op by op, and
+``jtorch.compile`` turns whole functions into one program. So ``script``/``trace`` give back a
+callable that behaves the same as what they were given: a module stays the very same module
+(parameters, state_dict, train/eval, hooks all unchanged); a function is returned as a
+``ScriptFunction`` that calls it. ``trace`` runs the function once on its example inputs, like
+torch, so errors surface at the same place. ``is_scripting()`` and ``is_tracing()`` are False, so
+code paths written for eager PyTorch are the ones taken. ``save``/``load`` of TorchScript archives
+raise NotImplementedError (an archive holds TorchScript code that only libtorch can run); save a
+``state_dict`` with ``jtorch.save`` instead, which reads and writes PyTorch's checkpoint format.
+"""
+import builtins
+import functools
+import typing
+import warnings
+
+from . import nn as _nn
+
+__all__ = ["Attribute", "CompilationUnit", "Error", "Future", "ScriptFunction", "ScriptModule", "annotate",
+           "enable_onednn_fusion", "export", "export_opnames", "fork", "freeze", "interface", "ignore",
+           "isinstance", "load", "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
+           "script_if_tracing", "set_fusion_strategy", "strict_fusion", "trace", "trace_module", "unused", "wait",
+           "is_scripting", "is_tracing", "script_method", "Final"]
+
+Final = typing.Final
+
+
+class Error(RuntimeError):
+    pass
+
+
+class ScriptModule(_nn.Module):
+    """Base class kept for ``isinstance`` checks and for subclasses using ``@script_method``."""
+
+
+class ScriptFunction:
+    """What ``script(fn)`` / ``trace(fn, ...)`` return: calls ``fn``."""
+
+    def __init__(self, fn):
+        self._fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    @property
+    def code(self):
+        import inspect
+        try:
+            return inspect.getsource(self._fn)
+        except (OSError, TypeError):
+            return ""
+
+    def save(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+
+    def __repr__(self):
+        return f"<jtorch.jit.ScriptFunction {getattr(self._fn, '__name__', self._fn)!r}>"
+
+
+def _wrap(obj):
+    if builtins.isinstance(obj, (_nn.Module, ScriptFunction, type)):
+        return obj  # a module (or class) stays itself: the same parameters, buffers and behaviour
+    if callable(obj):
+        return ScriptFunction(obj)
+    raise RuntimeError(f"Type '{type(obj).__name__}' cannot be compiled since it is not a function or module")
+
+
+def _deprecated(name):
+    warnings.warn(f"`torch.jit.{name}` is deprecated. Please switch to `torch.compile` or `torch.export`.",
+                  DeprecationWarning, stacklevel=3)
+
+
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    """A callable behaving like ``obj`` (see the module docstring)."""
+    _deprecated("script")
+    return _wrap(obj)
+
+
+def script_method(fn):
+    return fn
+
+
+def _as_tuple(example_inputs):
+    if builtins.isinstance(example_inputs, tuple):
+        return example_inputs
+    return (example_inputs,)
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
+          strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None, example_kwarg_inputs=None,
+          _store_inputs=True):
+    """Runs ``func`` once on the example inputs (as torch's tracer does) and returns a callable behaving
+    like it."""
+    _deprecated("trace")
+    if example_inputs is None and example_kwarg_inputs is None:
+        raise RuntimeError("example_kwarg_inputs and example_inputs cannot both be None")
+    if example_kwarg_inputs is not None:
+        if not builtins.isinstance(example_kwarg_inputs, dict):
+            raise RuntimeError("example_kwarg_inputs should be a dict")
+        func(**example_kwarg_inputs)
+    else:
+        func(*_as_tuple(example_inputs))
+    return _wrap(func)
+
+
+def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
+                 strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
+                 example_inputs_is_kwarg=False, _store_inputs=True):
+    if not builtins.isinstance(mod, _nn.Module):
+        raise AttributeError("expected torch.nn.Module as the first argument")
+    if not builtins.isinstance(inputs, dict):
+        raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    for name, example in inputs.items():
+        method = getattr(mod, name)
+        if example_inputs_is_kwarg:
+            method(**example)
+        else:
+            method(*_as_tuple(example))
+    return mod
+
+
+def script_if_tracing(fn):
+    return fn
+
+
+def is_scripting():
+    """False: jtorch code always runs as Python."""
+    return False
+
+
+def is_tracing():
+    return False
+
+
+def ignore(drop=False, **kwargs):
+    """``@ignore`` / ``@ignore(drop=True)``: the function is left as it is."""
+    if callable(drop):
+        return drop
+    return lambda fn: fn
+
+
+def unused(fn):
+    return fn
+
+
+def export(fn):
+    return fn
+
+
+def interface(obj):
+    return obj
+
+
+def annotate(the_type, the_value):
+    return the_value
+
+
+def Attribute(value, type):  # noqa: A002 (torch's signature)
+    return value
+
+
+def isinstance(obj, target_type):
+    """``torch.jit.isinstance``: isinstance that understands List[int], Dict[str, Tensor], Optional[...]."""
+    origin = typing.get_origin(target_type)
+    if origin is None:
+        return builtins.isinstance(obj, target_type)
+    args = typing.get_args(target_type)
+    if origin is typing.Union:
+        return any(isinstance(obj, a) for a in args)
+    if origin in (list, tuple, dict):
+        if not builtins.isinstance(obj, origin):
+            return False
+        if origin is list:
+            return all(isinstance(x, args[0]) for x in obj) if args else True
+        if origin is tuple:
+            return len(obj) == len(args) and all(isinstance(x, a) for x, a in zip(obj, args)) if args else True
+        return all(isinstance(k, args[0]) and isinstance(v, args[1]) for k, v in obj.items()) if args else True
+    return builtins.isinstance(obj, origin)
+
+
+class Future:
+    """The result of ``fork``: computed eagerly, ``wait()`` returns it."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def wait(self):
+        return self._value
+
+    def value(self):
+        return self._value
+
+    def done(self):
+        return True
+
+
+def fork(func, *args, **kwargs):
+    return Future(func(*args, **kwargs))
+
+
+def wait(future):
+    return future.wait()
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    return mod
+
+
+def enable_onednn_fusion(enabled):
+    pass
+
+
+def onednn_fusion_enabled():
+    return False
+
+
+def set_fusion_strategy(strategy):
+    return []
+
+
+def export_opnames(m):
+    return []
+
+
+class strict_fusion:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class CompilationUnit:
+    def __init__(self, lang=None, _frames_up=0):
+        raise NotImplementedError("jtorch.jit.CompilationUnit: there is no TorchScript compiler in jtorch; "
+                                  "define the functions in Python")
+
+
+_NO_ARCHIVE = ("TorchScript archives hold TorchScript code that only libtorch can run, and jtorch has no "
+               "TorchScript. Save the weights with jtorch.save(model.state_dict(), path) (PyTorch's checkpoint "
+               "format) and rebuild the model in Python, or use jtorch.compile for speed.")
+
+
+def save(m, f, _extra_files=None):
+    raise NotImplementedError("jtorch.jit.save is not supported: " + _NO_ARCHIVE)
+
+
+def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
+    raise NotImplementedError("jtorch.jit.load is not supported: " + _NO_ARCHIVE)
