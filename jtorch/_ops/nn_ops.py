@@ -182,11 +182,15 @@ def _soft_dtype(input, dtype):
 
 @function
 def softmax(input, dim, dtype=None):
+    if input.ndim == 0:
+        return _softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
     return _softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
 
 
 @function
 def log_softmax(input, dim, dtype=None):
+    if input.ndim == 0:
+        return _log_softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
     return _log_softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
 
 
