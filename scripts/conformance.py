@@ -83,6 +83,21 @@ _RANDOM = {"empty", "empty_like", "new_empty", "empty_strided", "new_empty_strid
            "nn.functional.fractional_max_pool3d", "nn.functional.multi_head_attention_forward"}
 
 
+# ops whose indices for tied values are unspecified (torch's CPU kernels pick any): the values are compared,
+# and the indices must point at those values
+_TIES = {"topk", "kthvalue", "mode", "median", "nanmedian"}
+
+
+def _compare_ties(j, t, ji, dim, torch, jtorch):
+    msg = compare(j[0], t[0], torch, jtorch)
+    if msg or not isinstance(ji, jtorch.Tensor) or ji.ndim == 0:
+        return msg
+    d = dim if dim is not None else -1
+    got = ji.gather(d, j[1] if j[1].ndim == ji.ndim else j[1].unsqueeze(d))
+    want = j[0] if j[0].ndim == ji.ndim else j[0].unsqueeze(d)
+    return None if bool((got == want).all()) or bool(jtorch.isnan(want).any()) else "indices do not point at the values"
+
+
 def _resolve(jtorch, name):
     """jtorch's object for an op_db name ("add", "linalg.norm", "nn.functional.relu"), or None."""
     obj = jtorch
@@ -98,7 +113,7 @@ def _jtorch_op(info, jtorch):
     re-bound to jtorch, so argument conventions are op_db's and the call measures jtorch, not this script."""
     import types
     f = info.op
-    if not isinstance(f, types.FunctionType) or f.__module__ != "torch.testing._internal.common_methods_invocations":
+    if not isinstance(f, types.FunctionType) or not (f.__module__ or "").startswith("torch.testing._internal"):
         return None
     g = dict(f.__globals__)
     g["torch"] = jtorch
@@ -177,6 +192,10 @@ def main(argv=None):
                         j_out = jf(ji, *ja, **jk)
                     if t_err is not None:
                         msg = f"torch raises {type(t_err).__name__}, jtorch returns"
+                    elif name in _TIES and isinstance(t_out, tuple) and len(t_out) == 2:
+                        dim = jk.get("dim", ja[1] if name in ("topk", "kthvalue") and len(ja) > 1 else
+                                     ja[0] if name not in ("topk", "kthvalue") and ja else None)
+                        msg = _compare_ties(j_out, t_out, ji, dim, torch, jtorch)
                     elif random_values:
                         msg = compare(j_out, t_out, torch, jtorch, values=False)
                     else:

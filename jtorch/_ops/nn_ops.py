@@ -81,7 +81,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
 
 
-@defop(promote=None, method=False)
+@defop(promote="float", method=False)
 def softsign(input):
     return input / (1 + jnp.abs(input))
 
@@ -98,7 +98,7 @@ def hardswish(input):
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote=None, method=False)
+@defop(promote="float", method=False)
 def tanhshrink(input):
     return input - jnp.tanh(input)
 
@@ -318,7 +318,10 @@ def _avg_pool(input, kernel=(1,), stride=(1,), padding=(0,), osize=(1,), count_i
     xp = _pad_spatial(input, n, padding, hi, 0)
     lead = input.ndim - n
     total = _windows(xp, kernel, stride, dil, padding, out).sum(axis=lead)
+    integral = not jnp.issubdtype(input.dtype, jnp.inexact)
     if divisor_override:
+        if integral:  # torch divides integers truncating toward zero
+            return jax.lax.div(total, jnp.full(total.shape, divisor_override, total.dtype))
         return total / divisor_override
     # divisor: window elements inside the input (plus explicit padding if counted), never the
     # ceil_mode overhang
@@ -329,6 +332,8 @@ def _avg_pool(input, kernel=(1,), stride=(1,), padding=(0,), osize=(1,), count_i
     else:
         ones = _pad_spatial(ones, n, padding, hi, 0)
     div = _windows(ones, kernel, stride, dil, padding, out).sum(axis=0)
+    if integral:
+        return jax.lax.div(total, jnp.broadcast_to(jnp.maximum(div, 1).astype(total.dtype), total.shape))
     return total / div
 
 
@@ -493,7 +498,7 @@ def _instance_norm_train(input, weight, bias, eps=1e-5):
             jax.lax.stop_gradient(unbiased.mean(0)))
 
 
-@defop(promote=None, method=False, function=False)
+@defop(promote="float", method=False, function=False)
 def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
     # average of squares over a window of ``size`` neighbouring channels (zero padded)
     sq = jnp.square(input)
