@@ -418,8 +418,17 @@ def _max_unpool(input, indices, osize=(1,)):
 
 
 # ---------------------------------------------------------------- normalisation
+def _upcast(input, *others):
+    """Half and bfloat16 inputs are normalised in float32 (torch's CPU and CUDA kernels do the same); the
+    result goes back to the input dtype. Returns the cast arrays and the output dtype."""
+    dt = input.dtype
+    ct = jnp.float32 if dt in (jnp.float16, jnp.bfloat16) else dt
+    return (input.astype(ct),) + tuple(None if o is None else o.astype(ct) for o in others), dt
+
+
 @defop(promote=None, method=False, function=False)
 def _batch_norm_train(input, weight, bias, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, -1) + (1,) * (input.ndim - 2)
     mean = input.mean(axes)
@@ -431,22 +440,24 @@ def _batch_norm_train(input, weight, bias, eps=1e-5):
         y = y + bias.reshape(shape)
     n = input.size // input.shape[1]
     unbiased = var * (n / max(n - 1, 1))
-    return y, jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
+    return y.astype(dt), jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
 
 
 @defop(promote=None, method=False, function=False)
 def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
+    (input, running_mean, running_var, weight, bias), dt = _upcast(input, running_mean, running_var, weight, bias)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     y = (input - running_mean.reshape(shape)) * jax.lax.rsqrt(running_var.reshape(shape) + eps)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
 def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(input.ndim - nd, input.ndim))
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
@@ -455,7 +466,7 @@ def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
@@ -468,6 +479,7 @@ def _rms_norm(input, weight, nd=1, eps=None):
 
 @defop(promote=None, method=False, function=False)
 def _group_norm(input, weight, bias, groups=1, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     N, C = input.shape[:2]
     x = input.reshape((N, groups, -1))
     mean = x.mean(-1, keepdims=True)
@@ -478,11 +490,12 @@ def _group_norm(input, weight, bias, groups=1, eps=1e-5):
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
 def _instance_norm_train(input, weight, bias, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(2, input.ndim))
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
@@ -494,7 +507,7 @@ def _instance_norm_train(input, weight, bias, eps=1e-5):
         y = y + bias.reshape(shape)
     n = int(np.prod(input.shape[2:]))
     unbiased = var.reshape(input.shape[:2]) * (n / max(n - 1, 1))
-    return (y, jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
+    return (y.astype(dt), jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
             jax.lax.stop_gradient(unbiased.mean(0)))
 
 
