@@ -45,6 +45,7 @@ from .interop import from_jax, from_dlpack
 from . import serialization
 from .serialization import save, load
 from . import func
+from .func import vmap  # noqa: E402
 from ._runner import install_as_torch
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
