@@ -331,9 +331,18 @@ def _is_inference(self):
 
 
 export(_is_inference, "is_inference")
-for _n in ("equal", "allclose"):
-    if _n in REGISTRY and _n not in METHODS:
-        METHODS[_n] = REGISTRY[_n]
+
+
+def _equal(self, other):
+    return _jt().equal(self, other)
+
+
+def _allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _jt().allclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+export(_equal, "equal", function=False)
+export(_allclose, "allclose", function=False)
 
 
 @function
