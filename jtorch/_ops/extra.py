@@ -555,3 +555,38 @@ def _detach_(input):
 
 REGISTRY["detach"] = _detach
 REGISTRY["detach_"] = _detach_
+
+
+# ---------------------------------------------------------------- in-place shape changes (t_, unsqueeze_, ...)
+def _reshape_inplace(name):
+    def f(self, *args, **kwargs):
+        if self.requires_grad:
+            raise RuntimeError(f"jtorch: {name}_() on a tensor that requires grad is not supported; use {name}()")
+        self.data = getattr(self, name)(*args, **kwargs)  # a view of the same storage: aliasing is kept
+        return self
+    f.__name__ = name + "_"
+    return f
+
+
+for _n in ("t", "transpose", "swapaxes", "swapdims", "squeeze", "unsqueeze"):
+    METHODS[_n + "_"] = _reshape_inplace(_n)
+del _n
+
+
+# ---------------------------------------------------------------- LU (the old top-level API)
+@function
+def lu(A, pivot=True, get_infos=False, out=None):
+    jt = _jt()
+    LU, piv, info = jt.linalg.lu_factor_ex(A, pivot=pivot) if hasattr(jt.linalg, "lu_factor_ex") else \
+        (*jt.linalg.lu_factor(A, pivot=pivot), None)
+    if get_infos:
+        if info is None:
+            info = jt.zeros(A.shape[:-2], dtype=D.int32)
+        return LU, piv, info
+    return LU, piv
+
+
+@function
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    r = _jt().linalg.lu_solve(LU_data, LU_pivots, b)
+    return r if out is None else out.copy_(r)

@@ -295,3 +295,39 @@ def test_histogram_windows_igamma(rng):
     assert_close(jtorch.igamma(ja, jb), torch.igamma(ta, tb), rtol=1e-6)
     assert_close(ja.igammac(jb), ta.igammac(tb), rtol=1e-6)
     assert_close(jtorch.constant_pad_nd(ja, (1, 2), 3.0), torch.constant_pad_nd(ta, (1, 2), 3.0))
+
+
+def test_inplace_shape_ops_keep_aliasing(rng):
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    for name, args in (("t_", ()), ("transpose_", (0, 1)), ("swapaxes_", (0, 1)), ("unsqueeze_", (1,)),
+                       ("squeeze_", ())):
+        t, j = torch.from_numpy(a.copy()).reshape(1, 2, 3) if name == "squeeze_" else torch.from_numpy(a.copy()), \
+            jtorch.tensor(a).reshape(1, 2, 3) if name == "squeeze_" else jtorch.tensor(a)
+        if name in ("t_", "transpose_", "swapaxes_"):
+            t, j = t.clone(), j.clone()
+        tv, jv = t.view(-1), j.view(-1)
+        assert getattr(j, name)(*args) is j
+        getattr(t, name)(*args)
+        assert_close(j, t)
+        j[(0,) * j.ndim] = 7.0
+        t[(0,) * t.ndim] = 7.0
+        assert_close(jv, tv)
+
+
+def test_lu_and_small_top_level_functions(rng):
+    a = rng.standard_normal((3, 3))
+    b = rng.standard_normal((3, 2))
+    (ta, ja), (tb, jb) = pair(a), pair(b)
+    tLU, tp = torch.lu(ta)
+    jLU, jp = jtorch.lu(ja)
+    assert_close(jLU, tLU, rtol=1e-10, atol=1e-10)
+    assert_close(jp, tp)
+    assert_close(jtorch.lu_solve(jb, jLU, jp), torch.lu_solve(tb, tLU, tp), rtol=1e-8, atol=1e-10)
+    assert jtorch.get_device(ja) == torch.get_device(ta) == -1
+    assert jtorch.is_anomaly_enabled() is torch.is_anomaly_enabled() is False
+    assert jtorch.is_autocast_enabled() is torch.is_autocast_enabled() is False
+    assert str(jtorch.get_autocast_dtype("cpu")) == str(torch.get_autocast_dtype("cpu"))
+    with jtorch.autocast("cpu"):
+        assert_close(ja + 1, ta + 1)
+    assert_close(jtorch.vmap(lambda x: x.sum())(ja), torch.vmap(lambda x: x.sum())(ta), rtol=1e-10)
+    assert_close(jtorch.detach(ja), torch.detach(ta))
