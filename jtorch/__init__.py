@@ -46,18 +46,21 @@ from .interop import from_jax, from_dlpack
 from . import serialization
 from .serialization import save, load
 from . import func
+from .func import vmap  # noqa: E402
 from ._runner import install_as_torch
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
+from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
 from . import linalg, fft, special, testing  # noqa: E402
 from .compile import compile
 from . import compiler
 from . import nn  # noqa: E402
 from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa
                             max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d,
-                            pixel_shuffle, pixel_unshuffle, channel_shuffle, bilinear, layer_norm, group_norm,
-                            rms_norm)
+                            pixel_shuffle, pixel_unshuffle, channel_shuffle, bilinear, rms_norm)
+from .nn.functional.normalization import (_top_batch_norm as batch_norm, _top_instance_norm as instance_norm,  # noqa
+                                          _top_layer_norm as layer_norm, _top_group_norm as group_norm)
 from . import optim
 from . import utils
 from . import hub  # noqa: E402

@@ -525,8 +525,11 @@ class Tensor:
     # ---------------------------------------------------------------- devices and dtypes
     def to(self, *args, **kwargs):
         dtype, dev, copy = None, None, kwargs.get("copy", False)
+        flags = [a for a in args if isinstance(a, builtins.bool)]  # (non_blocking, copy) positionally
+        if len(flags) > 1:
+            copy = flags[1]
         for a in list(args) + [kwargs.get("dtype"), kwargs.get("device")]:
-            if a is None:
+            if a is None or isinstance(a, builtins.bool):
                 continue
             if isinstance(a, Tensor):
                 dtype, dev = a.dtype, a.device
@@ -534,8 +537,6 @@ class Tensor:
                 dtype = a
             elif isinstance(a, (str, _device_cls, int)):
                 dev = to_device(a if not isinstance(a, int) else _device_cls("cuda", a))
-            elif isinstance(a, builtins.bool):
-                pass
         r = self
         if dev is not None and (dev.type != self.device.type or (dev.index is not None and dev != self.device)
                                 or _on_mesh(self)):
@@ -597,6 +598,9 @@ class Tensor:
 
     def cdouble(self, memory_format=None):
         return self.to(D.complex128)
+
+    def chalf(self, memory_format=None):  # complex32 is computed as complex64
+        return self.to(D.complex64)
 
     def type_as(self, other):
         return self.to(other.dtype)

@@ -2,10 +2,12 @@
 
     python scripts/conformance.py [--dtypes float32,int64] [--ops add,mul] [--max-samples 8] [--out report.md]
 
-For every OpInfo whose name jtorch has (as ``jtorch.<name>`` or a Tensor method), each sample
-input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
+For every OpInfo whose name jtorch has (as ``jtorch.<name>``, ``jtorch.linalg.<name>``, ...,
+or a Tensor method; variants included), each sample input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
 dtype; when torch raises, jtorch must raise too. A development tool, not a test: it prints per-op
 pass counts and the first failure of each op.
+Where op_db's op is its own lambda (``where``, ``einsum``, ``polygamma``, random ops), that lambda runs
+with ``torch`` bound to jtorch. Random ops are compared on shape and dtype only.
 """
 import argparse
 import os
@@ -22,6 +24,8 @@ def to_j(x, jtorch, torch):
         t = x.detach()
         if t.dtype == torch.bfloat16:
             return jtorch.tensor(t.float().numpy()).to(jtorch.bfloat16)
+        if t.dtype == torch.complex32:
+            return jtorch.tensor(t.to(torch.complex64).numpy()).to(jtorch.complex32)
         if t.is_conj():
             t = t.resolve_conj()
         return jtorch.tensor(t.numpy().copy())
@@ -36,7 +40,7 @@ def to_j(x, jtorch, torch):
     return x
 
 
-def compare(j, t, torch, jtorch, rtol=1e-4, atol=1e-5):
+def compare(j, t, torch, jtorch, rtol=1e-4, atol=1e-5, values=True):
     if isinstance(t, torch.Tensor):
         if not isinstance(j, jtorch.Tensor):
             return f"result type {type(j).__name__}, torch gives a Tensor"
@@ -44,8 +48,12 @@ def compare(j, t, torch, jtorch, rtol=1e-4, atol=1e-5):
             return f"shape {tuple(j.shape)} != {tuple(t.shape)}"
         if str(j.dtype) != str(t.dtype):
             return f"dtype {j.dtype} != {t.dtype}"
-        a = np.asarray(j.detach().float() if j.dtype == jtorch.bfloat16 else j.detach())
-        b = (t.detach().float() if t.dtype == torch.bfloat16 else t.detach().resolve_conj()).numpy()
+        if not values:
+            return None
+        a = np.asarray(j.detach().float() if j.dtype == jtorch.bfloat16 else
+                       j.detach().to(jtorch.complex64) if str(j.dtype) == "torch.complex32" else j.detach())
+        b = (t.detach().float() if t.dtype == torch.bfloat16 else
+             t.detach().to(torch.complex64) if t.dtype == torch.complex32 else t.detach().resolve_conj()).numpy()
         if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
             return None if np.array_equal(a, b) else "values differ"
         return None if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True) else \
@@ -54,47 +62,104 @@ def compare(j, t, torch, jtorch, rtol=1e-4, atol=1e-5):
         if not isinstance(j, (list, tuple)) or len(j) != len(t):
             return "sequence result differs"
         for a, b in zip(j, t):
-            r = compare(a, b, torch, jtorch, rtol, atol)
+            r = compare(a, b, torch, jtorch, rtol, atol, values)
             if r:
                 return r
         return None
     if isinstance(t, (int, float, bool)):
+        if not values:
+            return None
         jv = j.item() if isinstance(j, jtorch.Tensor) else j
         return None if np.isclose(jv, t, equal_nan=True) else f"{jv} != {t}"
     return None
 
 
+# ops whose values are random or undefined (empty): only shape and dtype are compared
+_RANDOM = {"empty", "empty_like", "new_empty", "empty_strided", "new_empty_strided", "empty_permuted", "bernoulli",
+           "multinomial", "normal", "rand_like", "randn", "randn_like", "randint", "randint_like", "cauchy",
+           "exponential", "geometric", "log_normal", "uniform", "nn.functional.dropout", "nn.functional.dropout2d",
+           "nn.functional.dropout3d", "nn.functional.alpha_dropout", "nn.functional.feature_alpha_dropout",
+           "nn.functional.rrelu", "svd_lowrank", "pca_lowrank", "nn.functional.fractional_max_pool2d",
+           "nn.functional.fractional_max_pool3d", "nn.functional.multi_head_attention_forward"}
+
+
+# ops whose indices for tied values are unspecified (torch's CPU kernels pick any): the values are compared,
+# and the indices must point at those values
+_TIES = {"topk", "kthvalue", "mode", "median", "nanmedian"}
+
+
+def _compare_ties(j, t, ji, dim, torch, jtorch):
+    msg = compare(j[0], t[0], torch, jtorch)
+    if msg or not isinstance(ji, jtorch.Tensor) or ji.ndim == 0:
+        return msg
+    d = dim if dim is not None else -1
+    got = ji.gather(d, j[1] if j[1].ndim == ji.ndim else j[1].unsqueeze(d))
+    want = j[0] if j[0].ndim == ji.ndim else j[0].unsqueeze(d)
+    return None if bool((got == want).all()) or bool(jtorch.isnan(want).any()) else "indices do not point at the values"
+
+
+def _resolve(jtorch, name):
+    """jtorch's object for an op_db name ("add", "linalg.norm", "nn.functional.relu"), or None."""
+    obj = jtorch
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _jtorch_op(info, jtorch):
+    """op_db's own lambda (``lambda self, c, o: torch.where(c, self, o)``, ``torch.einsum(eq, tensors)``)
+    re-bound to jtorch, so argument conventions are op_db's and the call measures jtorch, not this script."""
+    import types
+    f = info.op
+    if not isinstance(f, types.FunctionType) or not (f.__module__ or "").startswith("torch.testing._internal"):
+        return None
+    g = dict(f.__globals__)
+    g["torch"] = jtorch
+    g["wrapper_set_seed"] = lambda op, *a, **k: op(*a, **k)
+    return types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--dtypes", default="float32,int64")
-    p.add_argument("--ops", default="")
+    p.add_argument("--ops", default="", help="comma-separated op_db names (variants as name[variant])")
     p.add_argument("--max-samples", type=int, default=8)
+    p.add_argument("--top-level-only", action="store_true",
+                   help="only op_db names without a dot and without a variant (the original, smaller run)")
     p.add_argument("--out", default="")
     args = p.parse_args(argv)
+    import warnings
+    warnings.filterwarnings("ignore")
     import torch
     from torch.testing._internal.common_methods_invocations import op_db
 
     import jtorch
     dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
     wanted = set(filter(None, args.ops.split(",")))
-    rows, total_ok, total = [], 0, 0
+    rows, total_ok, total, absent = [], 0, 0, []
     for info in op_db:
         name = info.name
-        if wanted and name not in wanted:
+        label = f"{name}[{info.variant_test_name}]" if info.variant_test_name else name
+        if wanted and name not in wanted and label not in wanted:
             continue
-        if "." in name or info.variant_test_name:
+        if args.top_level_only and ("." in name or info.variant_test_name):
             continue
-        jf = getattr(jtorch, name, None)
-        method = getattr(jtorch.Tensor, name, None)
-        if jf is None and method is None:
-            continue
+        if name.startswith(("torch.", "_", "jiterator_", "sparse.")) and not name.startswith("__"):
+            continue  # private aten ops, jiterator (CUDA only), sparse tensors
+        lam = _jtorch_op(info, jtorch)
+        jf = _resolve(jtorch, name)
+        method = getattr(jtorch.Tensor, name, None) if "." not in name else None
+        prop = None
         if isinstance(method, property):  # t.T, t.mT, ...
-            jf, method = None, None
-            prop = name
-        else:
-            prop = None
+            jf, method, prop = None, None, name
         if jf is not None and not callable(jf) or isinstance(jf, jtorch.dtype):
             jf = None  # jtorch.float is a dtype; the op is the method
+        if jf is None and method is None and prop is None and not (lam and hasattr(jtorch.Tensor, name + "_")):
+            absent.append(label)
+            continue
+        random_values = name in _RANDOM
         ok = n = 0
         first = None
         for dt in dtypes:
@@ -115,7 +180,9 @@ def main(argv=None):
                     ji = to_j(s.input, jtorch, torch)
                     ja = to_j(s.args, jtorch, torch)
                     jk = to_j(s.kwargs, jtorch, torch)
-                    if prop is not None:
+                    if lam is not None:
+                        j_out = lam(ji, *ja, **jk)
+                    elif prop is not None:
                         j_out = getattr(ji, prop)
                     elif jf is not None and isinstance(ji, jtorch.Tensor):
                         j_out = jf(ji, *ja, **jk)
@@ -125,6 +192,12 @@ def main(argv=None):
                         j_out = jf(ji, *ja, **jk)
                     if t_err is not None:
                         msg = f"torch raises {type(t_err).__name__}, jtorch returns"
+                    elif name in _TIES and isinstance(t_out, tuple) and len(t_out) == 2:
+                        dim = jk.get("dim", ja[1] if name in ("topk", "kthvalue") and len(ja) > 1 else
+                                     ja[0] if name not in ("topk", "kthvalue") and ja else None)
+                        msg = _compare_ties(j_out, t_out, ji, dim, torch, jtorch)
+                    elif random_values:
+                        msg = compare(j_out, t_out, torch, jtorch, values=False)
                     else:
                         msg = compare(j_out, t_out, torch, jtorch)
                 except Exception as e:
@@ -132,13 +205,15 @@ def main(argv=None):
                 if msg is None:
                     ok += 1
                 elif first is None:
-                    first = f"{dt}: {msg}"
+                    first = f"{dt}: {msg}".replace("|", "\\|").replace("\n", " ")
         if n:
-            rows.append((name, ok, n, first))
+            rows.append((label, ok, n, first))
             total_ok += ok
             total += n
     lines = [f"# op_db conformance: {total_ok}/{total} samples agree "
              f"({len([r for r in rows if r[1] == r[2]])}/{len(rows)} ops fully)", "",
+             f"dtypes {args.dtypes}, at most {args.max_samples} samples per op and dtype; "
+             f"{len(absent)} op_db entries jtorch lacks (not counted): {', '.join(absent) or '-'}", "",
              "| op | agree | samples | first difference |", "|---|---:|---:|---|"]
     for name, ok, n, first in sorted(rows, key=lambda r: (r[1] == r[2], r[0])):
         lines.append(f"| {name} | {ok} | {n} | {first or ''} |")

@@ -3,3 +3,4 @@ from . import (pointwise, reduction, shape, indexing, join, creation, random_ops
 from . import nn_ops  # noqa: F401
 from . import linalg_ops, contraction  # noqa: F401
 from . import indexing_ops, sorting, manip  # noqa: F401
+from . import extra  # noqa: F401

@@ -109,9 +109,27 @@ def dot(input, other):
     return _matmul(input, other)
 
 
+def _int_scalars(input, beta, alpha):
+    """torch truncates float alpha/beta to the integer type of integral inputs (addmm, addmv, baddbmm)."""
+    if input.dtype.is_floating_point or input.dtype.is_complex:
+        return beta, alpha
+    return (int(beta) if isinstance(beta, float) else beta), (int(alpha) if isinstance(alpha, float) else alpha)
+
+
 @defop(method=False, function=False, dynamic=("beta", "alpha"))
-def _addmm(input, mat1, mat2, beta=1, alpha=1):
-    return beta * input + alpha * jnp.matmul(mat1, mat2, precision=_hi(mat1))
+def _addmm(input, mat1, mat2, beta=1, alpha=1, reduce_batch=False):
+    prod = jnp.matmul(mat1, mat2, precision=_hi(mat1))
+    if reduce_batch:
+        prod = prod.sum(0)
+    prod = (alpha * prod).astype(prod.dtype)
+    # beta == 0: input is ignored (its nan and inf do not propagate)
+    return jnp.where(beta == 0, jnp.zeros((), prod.dtype), beta * input).astype(prod.dtype) + prod
+
+
+def _check_input_dtype(input, other, name):
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{name}: expected {_NAMES.get(input.dtype._name, input.dtype._name)} input but got "
+                           f"{_NAMES.get(other.dtype._name, other.dtype._name)}")
 
 
 @function(inplace=True)
@@ -120,28 +138,57 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _same_dtype(mat1, mat2)
+    _same_dtype(input, mat1, "self and mat2")
+    beta, alpha = _int_scalars(mat1, beta, alpha)
     return _addmm(input, mat1, mat2, beta, alpha)
 
 
 @function(inplace=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    bmm(batch1, batch2) if batch1.ndim != 3 else None
+    bmm(batch1, batch2)  # shape and dtype checks
+    _same_dtype(input, batch1, "self and batch1")
+    beta, alpha = _int_scalars(batch1, beta, alpha)
     return _addmm(input, batch1, batch2, beta, alpha)
 
 
 @function(inplace=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    return input * beta + alpha * bmm(batch1, batch2).sum(0)
+    bmm(batch1, batch2)
+    _same_dtype(input, batch1, "self and batch1")
+    beta, alpha = _int_scalars(batch1, beta, alpha)
+    return _addmm(input, batch1, batch2, beta, alpha, reduce_batch=True)
 
 
 @function(inplace=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    return input * beta + alpha * mv(mat, vec)
+    mv(mat, vec)
+    _same_dtype(mat, vec, "mat and vec")
+    _same_dtype(input, mat, "self and mat")
+    beta, alpha = _int_scalars(mat, beta, alpha)
+    return _addmm(input, mat, vec, beta, alpha)
 
 
 @function(inplace=True)
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
-    return input * beta + alpha * outer(vec1, vec2)
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.ndim}-D" if vec1.ndim != 1 else
+                           f"addr: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    import jtorch
+    dt = jtorch.promote_types(jtorch.promote_types(input.dtype, vec1.dtype), vec2.dtype)
+    o = outer(vec1, vec2)
+    shape = jtorch.broadcast_shapes(input.shape, o.shape)
+    if dt is jtorch.bool:  # logical: any non-zero scalar is True
+        o = o if alpha else jtorch.zeros_like(o)
+        return (o.logical_or(input) if beta else o.logical_or(jtorch.zeros(shape, dtype=dt)))
+    if not (dt.is_floating_point or dt.is_complex):
+        for nm, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, float):
+                raise RuntimeError(f"For integral input tensors, argument {nm} must not be a floating point number.")
+    prod = o * alpha
+    if beta == 0:  # input ignored: its nan and inf do not propagate
+        return jtorch.zeros(shape, dtype=dt) + prod.to(dt)
+    return input * beta + prod
 
 
 @defop(aliases=("ger",), promote="common")

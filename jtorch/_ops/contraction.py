@@ -89,7 +89,11 @@ def tensordot(a, b, dims=2, out=None):
     da = [d % a.ndim for d in da]
     db = [d % b.ndim for d in db]
     for x, y in zip(da, db):
-        if a.shape[x] != b.shape[y]:
+        if a.shape[x] != b.shape[y] and a.shape[x] == 1:  # a size-1 dim broadcasts: sum the other side
+            b = b.sum(y, keepdim=True)
+        elif a.shape[x] != b.shape[y] and b.shape[y] == 1:
+            a = a.sum(x, keepdim=True)
+        elif a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
                                f"second has size {b.shape[y]} in dim {y}")
     r = _tensordot(a, b, dims=(tuple(da), tuple(db)))
@@ -344,14 +348,16 @@ def corrcoef(input):
         raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.ndim} dimensions")
     r = _corrcoef(input)
-    return r.reshape(()) if input.ndim < 2 else r  # one variable: a 0-dim coefficient, like torch
+    return r.reshape(()) if input.ndim < 2 or input.shape[0] == 1 else r  # one variable: a 0-dim coefficient, like torch
 
 
 @defop(method=False, function=False, dynamic=("p", "maxnorm"))
 def _renorm(input, p, maxnorm, dim=0):
     axes = tuple(i for i in range(input.ndim) if i != dim)
     a = jnp.abs(input)
-    n = jnp.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
+    pf = jnp.where(jnp.isinf(p), 1.0, p)  # p=inf: the max, without inf powers in the unused branch
+    n = jnp.where(jnp.isinf(p), jnp.max(a, axis=axes, keepdims=True),
+                  jnp.sum(a ** pf, axis=axes, keepdims=True) ** (1.0 / pf))
     # torch treats the scale factor as a constant w.r.t. the norm only where no clipping happens
     scale = jnp.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
     return input * scale.astype(input.dtype)

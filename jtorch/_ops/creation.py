@@ -285,6 +285,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dt(dtype)
+    if steps == 1:  # torch: just start
+        end = start
     if dt._cat < 2:
         arr = np.linspace(start, end, steps).astype(np.float64)
         arr = np.trunc(arr).astype(dt.np)

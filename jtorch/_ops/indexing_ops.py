@@ -85,6 +85,9 @@ def _gather(input, index, dim=0):
 
 
 def _gather_checks(input, dim, index, name, src=None):
+    """The wrapped dim, or None when ``index`` is empty (torch then checks nothing and does nothing)."""
+    if isinstance(index, _T()) and index.numel() == 0:
+        return None
     _check_int_index(index, name)
     nd = builtins.max(input.ndim, 1)
     d = _wrap(dim, nd)
@@ -111,6 +114,8 @@ def _as_1d(t):
 @with_out
 def gather(input, dim, index, *, sparse_grad=False):
     d = _gather_checks(input, dim, index, "gather")
+    if d is None:
+        return input.new_zeros(tuple(index.shape))
     if input.ndim == 0:
         return _gather(_as_1d(input), _as_1d(index), dim=0).reshape(tuple(index.shape))
     return _gather(input, index, dim=d)
@@ -144,6 +149,8 @@ def _scatter_args(input, dim, index, src, value, name):
 @function(inplace=True)
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     d, src = _scatter_args(input, dim, index, src, value, "scatter")
+    if d is None:
+        return input.clone()
     if reduce not in (None, "add", "multiply"):
         raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
     if input.ndim == 0:
@@ -155,6 +162,8 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
 @function(inplace=True)
 def scatter_add(input, dim, index, src):
     d, src = _scatter_args(input, dim, index, src, None, "scatter_add")
+    if d is None:
+        return input.clone()
     return _scatter(input, index, src, dim=d, reduce="add")
 
 
@@ -225,6 +234,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d, src = _scatter_args(input, dim, index, src, None, "scatter_reduce")
+    if d is None:
+        return input.clone()
     return _scatter_reduce(input, index, src, dim=d, reduce=reduce, include_self=bool(include_self))
 
 

@@ -256,7 +256,7 @@ def _kl_div(input, target, reduction="mean", log_target=False):
     return _reduce(loss, reduction)
 
 
-@defop(method=False, function=False, promote="common")
+@defop(method=False, function=False, promote="float")
 def _poisson_nll(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
     if log_input:
         loss = jnp.exp(input) - target * input
@@ -281,7 +281,7 @@ def _gaussian_nll(input, target, var, full=False, eps=1e-6, reduction="mean"):
 
 
 # ---------------------------------------------------------------- embeddings / ranking
-@defop(method=False, function=False, promote="common")
+@defop(method=False, function=False, promote="float")
 def _cosine_embedding(input1, input2, target, margin=0.0, reduction="mean"):
     eps = 1e-12
     dot = (input1 * input2).sum(-1)
@@ -292,7 +292,7 @@ def _cosine_embedding(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(loss, reduction)
 
 
-@defop(method=False, function=False, promote="common")
+@defop(method=False, function=False, promote="float")
 def _margin_ranking(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(jnp.maximum(-target * (input1 - input2) + margin, 0), reduction)
 
@@ -310,7 +310,7 @@ def _pdist(a, b, p, eps):
     return (d ** p).sum(-1) ** (1.0 / p)
 
 
-@defop(method=False, function=False, promote="common")
+@defop(method=False, function=False, promote="float")
 def _triplet_margin(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
     d_ap = _pdist(anchor, positive, p, eps)
     d_an = _pdist(anchor, negative, p, eps)

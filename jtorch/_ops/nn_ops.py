@@ -81,7 +81,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
 
 
-@defop(promote=None, method=False)
+@defop(promote="float", method=False)
 def softsign(input):
     return input / (1 + jnp.abs(input))
 
@@ -98,7 +98,7 @@ def hardswish(input):
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote=None, method=False)
+@defop(promote="float", method=False)
 def tanhshrink(input):
     return input - jnp.tanh(input)
 
@@ -182,11 +182,15 @@ def _soft_dtype(input, dtype):
 
 @function
 def softmax(input, dim, dtype=None):
+    if input.ndim == 0:
+        return _softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
     return _softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
 
 
 @function
 def log_softmax(input, dim, dtype=None):
+    if input.ndim == 0:
+        return _log_softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
     return _log_softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
 
 
@@ -314,7 +318,10 @@ def _avg_pool(input, kernel=(1,), stride=(1,), padding=(0,), osize=(1,), count_i
     xp = _pad_spatial(input, n, padding, hi, 0)
     lead = input.ndim - n
     total = _windows(xp, kernel, stride, dil, padding, out).sum(axis=lead)
+    integral = not jnp.issubdtype(input.dtype, jnp.inexact)
     if divisor_override:
+        if integral:  # torch divides integers truncating toward zero
+            return jax.lax.div(total, jnp.full(total.shape, divisor_override, total.dtype))
         return total / divisor_override
     # divisor: window elements inside the input (plus explicit padding if counted), never the
     # ceil_mode overhang
@@ -325,6 +332,8 @@ def _avg_pool(input, kernel=(1,), stride=(1,), padding=(0,), osize=(1,), count_i
     else:
         ones = _pad_spatial(ones, n, padding, hi, 0)
     div = _windows(ones, kernel, stride, dil, padding, out).sum(axis=0)
+    if integral:
+        return jax.lax.div(total, jnp.broadcast_to(jnp.maximum(div, 1).astype(total.dtype), total.shape))
     return total / div
 
 
@@ -409,8 +418,17 @@ def _max_unpool(input, indices, osize=(1,)):
 
 
 # ---------------------------------------------------------------- normalisation
+def _upcast(input, *others):
+    """Half and bfloat16 inputs are normalised in float32 (torch's CPU and CUDA kernels do the same); the
+    result goes back to the input dtype. Returns the cast arrays and the output dtype."""
+    dt = input.dtype
+    ct = jnp.float32 if dt in (jnp.float16, jnp.bfloat16) else dt
+    return (input.astype(ct),) + tuple(None if o is None else o.astype(ct) for o in others), dt
+
+
 @defop(promote=None, method=False, function=False)
 def _batch_norm_train(input, weight, bias, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, -1) + (1,) * (input.ndim - 2)
     mean = input.mean(axes)
@@ -422,22 +440,24 @@ def _batch_norm_train(input, weight, bias, eps=1e-5):
         y = y + bias.reshape(shape)
     n = input.size // input.shape[1]
     unbiased = var * (n / max(n - 1, 1))
-    return y, jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
+    return y.astype(dt), jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
 
 
 @defop(promote=None, method=False, function=False)
 def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
+    (input, running_mean, running_var, weight, bias), dt = _upcast(input, running_mean, running_var, weight, bias)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     y = (input - running_mean.reshape(shape)) * jax.lax.rsqrt(running_var.reshape(shape) + eps)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
 def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(input.ndim - nd, input.ndim))
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
@@ -446,7 +466,7 @@ def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
@@ -459,6 +479,7 @@ def _rms_norm(input, weight, nd=1, eps=None):
 
 @defop(promote=None, method=False, function=False)
 def _group_norm(input, weight, bias, groups=1, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     N, C = input.shape[:2]
     x = input.reshape((N, groups, -1))
     mean = x.mean(-1, keepdims=True)
@@ -469,11 +490,12 @@ def _group_norm(input, weight, bias, groups=1, eps=1e-5):
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y
+    return y.astype(dt)
 
 
 @defop(promote=None, method=False, function=False)
 def _instance_norm_train(input, weight, bias, eps=1e-5):
+    (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(2, input.ndim))
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
@@ -485,11 +507,11 @@ def _instance_norm_train(input, weight, bias, eps=1e-5):
         y = y + bias.reshape(shape)
     n = int(np.prod(input.shape[2:]))
     unbiased = var.reshape(input.shape[:2]) * (n / max(n - 1, 1))
-    return (y, jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
+    return (y.astype(dt), jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
             jax.lax.stop_gradient(unbiased.mean(0)))
 
 
-@defop(promote=None, method=False, function=False)
+@defop(promote="float", method=False, function=False)
 def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
     # average of squares over a window of ``size`` neighbouring channels (zero padded)
     sq = jnp.square(input)

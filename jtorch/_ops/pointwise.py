@@ -1,5 +1,7 @@
 """Elementwise ops. Each line declares one op; function, method, in-place
 variant and gradient all come from it (see _dispatch)."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
@@ -286,9 +288,38 @@ def logit(input, eps=None):
     return jnp.log(x / (1 - x))
 
 
+def _polygamma_value(n, x):
+    if n == 0:
+        return jss.digamma(x)
+    # jax's polygamma (a Hurwitz zeta) holds for x > 0 only; below, step up with
+    # psi_n(x) = psi_n(x + k) - (-1)^n n! sum_{j<k} (x + j)^-(n+1)
+    k = jnp.where(x < 0, jnp.ceil(-x), 0)
+
+    def body(c):
+        j, acc = c
+        return j + 1, acc + jnp.where(j < k, (x + j) ** -(n + 1), 0)
+    _, acc = jax.lax.while_loop(lambda c: c[0] < jnp.max(k, initial=0), body, (jnp.zeros((), x.dtype),
+                                                                               jnp.zeros_like(x)))
+    fact = 1.0
+    for i in range(2, n + 1):
+        fact *= i
+    return jss.polygamma(n, x + k) - (-1) ** n * fact * acc
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _polygamma_fn(n, x):
+    return _polygamma_value(n, x)
+
+
+@_polygamma_fn.defjvp
+def _polygamma_jvp(n, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return _polygamma_fn(n, x), _polygamma_fn(n + 1, x) * dx
+
+
 @defop(promote="float", method=False, function=False)
 def _polygamma(input, n=0):
-    return jss.polygamma(n, input)
+    return _polygamma_fn(n, input)
 
 
 @function(method=False)

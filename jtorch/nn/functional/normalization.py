@@ -93,3 +93,27 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if input.numel() == 0:
         return input
     return _k._local_response_norm(input, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
+
+
+# torch's top-level functions (torch.batch_norm, ...) take their arguments in ATen's order
+def _top_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
+    return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _top_instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps,
+                       cudnn_enabled):
+    return instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def _top_layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    return layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def _top_group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
+    return group_norm(input, num_groups, weight, bias, eps)
+
+
+for _f, _n in ((_top_batch_norm, "batch_norm"), (_top_instance_norm, "instance_norm"),
+               (_top_layer_norm, "layer_norm"), (_top_group_norm, "group_norm")):
+    _f.__name__ = _f.__qualname__ = _n
+del _f, _n
