@@ -306,6 +306,7 @@ def apply(op, dyn, statics):
     T = Tensor
     arrays = []
     needs_grad = False
+    scalars = False
     plain = TRACE is None  # outside jtorch.compile a base tensor's value is its storage's array
     for a in dyn:
         if isinstance(a, T):
@@ -319,10 +320,12 @@ def apply(op, dyn, statics):
                 needs_grad = True
         else:
             arrays.append(a)
+            if type(a) is float or type(a) is int:
+                scalars = True
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     try:
-        out = kernel(*arrays)
+        out = kernel(*(_device_scalars(arrays) if scalars and plain and _SCALAR_CACHE_ON[0] is not False else arrays))
     except (TypeError, ValueError) as e:
         raise _translate_error(op, e, dyn) from None
     if type(out) is tuple or isinstance(out, list):
@@ -332,6 +335,37 @@ def apply(op, dyn, statics):
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
     return res
+
+
+# Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit
+# converts each one to a device buffer on every call (about 3 us here). The same weakly-typed
+# buffer, made once per value with ``device_put`` and reused, hits the same compiled program
+# and skips that conversion. Only on a single-device CPU backend (the buffer is uncommitted:
+# elsewhere jit would copy it to the tensors' device each call); not for 0 and NaN (keyed by
+# equality, 0.0 == -0.0 and NaN != NaN) nor for large ints (left to jit's own overflow check).
+_SCALARS = {}
+_SCALAR_CACHE_ON = [None]
+
+
+def _device_scalars(arrays):
+    on = _SCALAR_CACHE_ON[0]
+    if on is None:
+        on = _SCALAR_CACHE_ON[0] = jax.default_backend() == "cpu" and len(jax.devices()) == 1
+    if not on:
+        return arrays
+    out = []
+    for a in arrays:
+        t = type(a)
+        if (t is float or t is int) and a and a == a and -2147483648 <= a <= 2147483647:
+            key = (t, a)
+            b = _SCALARS.get(key)
+            if b is None:
+                if len(_SCALARS) > 4096:
+                    _SCALARS.clear()
+                b = _SCALARS[key] = jax.device_put(a)
+            a = b
+        out.append(a)
+    return out
 
 
 def _translate_error(op, e, dyn):
