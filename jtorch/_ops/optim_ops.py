@@ -85,7 +85,8 @@ def run(name, tensors, hp, **statics):
     """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
     back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
     hp = {k: _hyper(v) for k, v in hp.items()}
-    key = (name, tuple(tensors), tuple(sorted(statics.items())))
+    # keyed by list lengths too: a kernel returns a state list only when it got a non-empty one
+    key = (name, tuple((k, len(v)) for k, v in tensors.items()), tuple(sorted(statics.items())))
     written = _WRITTEN.get(key)
     if written is not None and _donatable(tensors, written):
         # every overwritten array is held by its storage alone: XLA may update it in place
