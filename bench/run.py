@@ -29,7 +29,7 @@ def _timeit(f, sync, n, warm=20):
         r = f()
     sync(r)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):  # the minimum of 5 rounds: robust to other jobs on a shared machine
         t = time.perf_counter()
         for _ in range(n):
             r = f()
@@ -59,6 +59,8 @@ def bench_ops(quick, device="cpu"):
         ("cat", lambda m, a, b: m.cat([a, b]), lambda a, b: jnp.concatenate([a, b])),
         ("view+t", lambda m, a, b: a.view(-1).view(a.shape).t(), lambda a, b: a.reshape(-1).reshape(a.shape).T),
         ("add_ (in place)", lambda m, a, b: a.add_(b), None),
+        # autograd: forward recording + backward (a, b require grad here; jax: one jitted grad)
+        ("(a*b).sum().backward()", "grad", lambda a, b: jax.grad(lambda x, y: (x * y).sum(), (0, 1))(a, b)),
     ]
     rows = []
     for size in (32, 1024):
@@ -72,6 +74,15 @@ def bench_ops(quick, device="cpu"):
             n //= 3
         for name, f, g in ops:
             tsync = (lambda r: torch.cuda.synchronize()) if device != "cpu" else (lambda r: None)
+            if f == "grad":
+                tga, tgb = ta.clone().requires_grad_(), tb.clone().requires_grad_()
+                jga, jgb = ja.clone().requires_grad_(), jb.clone().requires_grad_()
+                tt = _timeit(lambda: (tga * tgb).sum().backward(), tsync, n)
+                jt = _timeit(lambda: (jga * jgb).sum().backward(), lambda r: jga.grad._value.block_until_ready(), n)
+                gj = jax.jit(g)
+                xt = _timeit(lambda: gj(xa, xb), lambda r: r[0].block_until_ready(), n)
+                rows.append((f"{name} {size}x{size}", jt, tt, xt))
+                continue
             tt = _timeit(lambda: f(torch, ta, tb), tsync, n)
             jt = _timeit(lambda: f(jtorch, ja, jb), lambda r: r._value.block_until_ready(), n)
             if g is not None:

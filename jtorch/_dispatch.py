@@ -86,6 +86,16 @@ class OpDef:
         self.seq = seq          # first dynamic argument is a sequence of tensors
         self._jits = {}
         self._vjps = {}
+        self._plan()
+
+    def _plan(self):
+        """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are
+        the leading ones, the first ``_nreq`` required; the default statics as a ready cache key."""
+        self._ndyn = len(self.dyn_idx)
+        self._nreq = sum(1 for i in self.dyn_idx if self.defaults[i] is _REQUIRED)
+        self._dyn_defaults = [self.defaults[i] for i in self.dyn_idx]
+        sdef = tuple(self.defaults[i] for i in self.static_idx)
+        self._sdef = sdef if all(type(v) in _PLAIN for v in sdef) else None
 
     @classmethod
     def raw(cls, fn, name, nargs, seq=False):
@@ -95,6 +105,7 @@ class OpDef:
                            defaults=[_REQUIRED] * nargs, dyn_idx=tuple(range(nargs)), static_idx=(),
                            static_names=(), promote=None, promote_pos=(), saves=None, differentiable=True,
                            view=None, returns=None, seq=seq, _jits={}, _vjps={})
+        op._plan()
         return op
 
     def __repr__(self):
@@ -116,12 +127,14 @@ class OpDef:
                 if i is None:
                     raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
                 vals[i] = v
-        dyn = [vals[i] for i in self.dyn_idx]
-        for v in dyn:
-            if v is _REQUIRED:
-                missing = [self.names[i] for i in self.dyn_idx if vals[i] is _REQUIRED]
-                raise TypeError(f"{self.name}() missing required argument: {missing[0]!r}")
-        statics = tuple([vals[i] for i in self.static_idx])
+        nd = self._ndyn  # dynamic parameters come first (checked in __init__)
+        dyn = vals[:nd]
+        if n < self._nreq or kwargs:
+            for v in dyn:
+                if v is _REQUIRED:
+                    missing = [self.names[i] for i in self.dyn_idx if vals[i] is _REQUIRED]
+                    raise TypeError(f"{self.name}() missing required argument: {missing[0]!r}")
+        statics = tuple(vals[nd:])
         for v in statics:
             if type(v) not in _PLAIN:
                 statics = tuple([_hashable(v) for v in statics])
@@ -129,6 +142,12 @@ class OpDef:
         return dyn, statics
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            # fast path: only dynamic arguments given, positionally; statics are the defaults
+            n = len(args)
+            if self._nreq <= n <= self._ndyn and self._sdef is not None:
+                return apply(self, list(args) + self._dyn_defaults[n:] if n < self._ndyn else list(args),
+                             self._sdef)
         out = kwargs.pop("out", None) if kwargs else None
         dyn, statics = self.bind(args, kwargs)
         res = apply(self, dyn, statics)
@@ -232,7 +251,7 @@ def promote_dtype(op, dyn, arrays):
         a = dyn[i]
         if a is None:
             continue
-        if type(a) is T or isinstance(a, T):
+        if isinstance(a, T):
             sig = a._sig
             if sig is None:
                 v = arrays[i]
@@ -270,6 +289,15 @@ def _compute_promotion(key):
 
 
 # ---------------------------------------------------------------- the road
+def _record(*args):
+    # autograd.graph imports this module: bind its ``record`` on first use (a function-level
+    # import on every recorded op costs about a microsecond)
+    global _record
+    from .autograd.graph import record
+    _record = record
+    return record(*args)
+
+
 def apply(op, dyn, statics):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
     sequence of Tensors for seq ops), record autograd, wrap results."""
@@ -278,11 +306,13 @@ def apply(op, dyn, statics):
     T = Tensor
     arrays = []
     needs_grad = False
-    grad_on = GRAD.enabled
+    scalars = False
+    plain = TRACE is None  # outside jtorch.compile a base tensor's value is its storage's array
     for a in dyn:
         if isinstance(a, T):
-            arrays.append(a._value)
-            if a.requires_grad:
+            st = a._st
+            arrays.append(st.array if plain and not a._vfn and st.host is None else a._value)
+            if a._requires_grad or (a._base is not None and a.requires_grad):
                 needs_grad = True
         elif op.seq and isinstance(a, (list, tuple)):
             arrays.append(tuple(_as_array(t) for t in a))
@@ -290,10 +320,12 @@ def apply(op, dyn, statics):
                 needs_grad = True
         else:
             arrays.append(a)
+            if type(a) is float or type(a) is int:
+                scalars = True
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     try:
-        out = kernel(*arrays)
+        out = kernel(*(_device_scalars(arrays) if scalars and plain and _SCALAR_CACHE_ON[0] is not False else arrays))
     except (TypeError, ValueError) as e:
         # a tensor on one device meeting tensors spread over a mesh with that device first
         # (DataParallel's replicated state): same torch device, so it joins the mesh
@@ -303,12 +335,44 @@ def apply(op, dyn, statics):
             raise _translate_error(op, e, dyn) from None
         arrays = moved
         out = kernel(*arrays)
-    needs_grad = needs_grad and grad_on and op.differentiable
-    res = _wrap_outputs(op, out)
-    if needs_grad:
-        from .autograd.graph import record
-        record(op, statics, dt, dyn, arrays, res)
+    if type(out) is tuple or isinstance(out, list):
+        res = _wrap_outputs(op, out)
+    else:
+        res = T._wrap(out)
+    if needs_grad and GRAD.enabled and op.differentiable:
+        _record(op, statics, dt, dyn, arrays, res)
     return res
+
+
+# Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit
+# converts each one to a device buffer on every call (about 3 us here). The same weakly-typed
+# buffer, made once per value with ``device_put`` and reused, hits the same compiled program
+# and skips that conversion. Only on a single-device CPU backend (the buffer is uncommitted:
+# elsewhere jit would copy it to the tensors' device each call); not for 0 and NaN (keyed by
+# equality, 0.0 == -0.0 and NaN != NaN) nor for large ints (left to jit's own overflow check).
+_SCALARS = {}
+_SCALAR_CACHE_ON = [None]
+
+
+def _device_scalars(arrays):
+    on = _SCALAR_CACHE_ON[0]
+    if on is None:
+        on = _SCALAR_CACHE_ON[0] = jax.default_backend() == "cpu" and len(jax.devices()) == 1
+    if not on:
+        return arrays
+    out = []
+    for a in arrays:
+        t = type(a)
+        if (t is float or t is int) and a and a == a and -2147483648 <= a <= 2147483647:
+            key = (t, a)
+            b = _SCALARS.get(key)
+            if b is None:
+                if len(_SCALARS) > 4096:
+                    _SCALARS.clear()
+                b = _SCALARS[key] = jax.device_put(a)
+            a = b
+        out.append(a)
+    return out
 
 
 def _translate_error(op, e, dyn):
@@ -370,8 +434,7 @@ def _apply_view(op, dyn, statics):
     t._strides = LazyStrides(op, statics, src_shape, src._strides)
     t._gver_seen = base._gver
     if GRAD.enabled and op.differentiable and src.requires_grad:
-        from .autograd.graph import record
-        record(op, statics, None, dyn, [src._value, *extra], t)
+        _record(op, statics, None, dyn, [src._value, *extra], t)
     return t
 
 

@@ -114,7 +114,7 @@ class Tensor:
 
     def _write(self, new):
         """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
-        if new.dtype is not self.dtype:
+        if new._shape_dtype()[1] != self._shape_dtype()[1]:
             new = new.to(self.dtype)
         base = self._base
         if GRAD.enabled and new._requires_grad and base is not None:
@@ -153,10 +153,12 @@ class Tensor:
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
         self._check_inplace()
         out = f(self, *args, **kwargs)
-        if out.dtype is not self.dtype and out.dtype._cat > self.dtype._cat:
+        oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
+        sshape, sdt = self._shape_dtype()
+        if odt != sdt and out.dtype._cat > self.dtype._cat:
             raise RuntimeError(f"result type {_TYPE_NAMES[out.dtype._cat]} can't be cast to the desired "
                                f"output type {self.type_name()[:-6]}")
-        if out.shape != self.shape:
+        if oshape != sshape:
             if jnp.broadcast_shapes(out.shape, self.shape) != self.shape:
                 raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                    f"shape {list(out.shape)}")

@@ -10,7 +10,22 @@ import jax
 import jax.numpy as jnp
 
 from .. import random as R
-from .._dispatch import defop
+from .._dispatch import GRAD, defop
+
+
+def _weights_shape(query, key, attn_mask, groups):
+    """The shape of the attention weights (batch dims broadcast; keys' heads repeated for GQA),
+    or None where the shapes do not fit (the op itself then raises torch's error)."""
+    q, k = tuple(query.shape), tuple(key.shape)
+    if len(q) < 2 or len(k) < 2 or (groups > 1 and len(k) < 3):
+        return None
+    batch = [q[:-2], k[:-3] + (k[-3] * groups,) if groups > 1 else k[:-2]]
+    if attn_mask is not None:
+        batch.append(tuple(attn_mask.shape)[:-2])
+    try:
+        return tuple(jnp.broadcast_shapes(*batch)) + (q[-2], k[-2])
+    except ValueError:
+        return None
 
 
 def _softmax(s, safe):
@@ -42,7 +57,8 @@ def _attention(query, key, value, attn_mask, rng, dropout_p, scale=None, is_caus
             s = s + attn_mask.astype(s.dtype)
     p = _softmax(s, safe)
     if dropout_p is not None:
-        keep = jax.random.bernoulli(rng, 1 - dropout_p, p.shape)
+        # ``rng`` is a key, or the mask itself (drawn ahead so the backward does not redraw it)
+        keep = rng if rng.dtype == jnp.bool_ else jax.random.bernoulli(rng, 1 - dropout_p, p.shape)
         p = p * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(p.dtype)
     out = p @ value
     return (out, p) if return_weights else out
@@ -53,6 +69,13 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, scale=None, is_c
     """Call ``_attention``, drawing a dropout key from the default generator only when needed."""
     use = dropout_p is not None and dropout_p > 0
     rng = R.next_key(None) if use else None
+    if use and GRAD.enabled and any(getattr(t, "requires_grad", False) for t in (query, key, value, attn_mask)):
+        # with autograd, the dropout mask is drawn by its own op and passed in: the VJP then
+        # reuses it instead of drawing the random bits again in the backward
+        shape = _weights_shape(query, key, attn_mask, int(gqa_groups))
+        if shape is not None:
+            from .nn_ops import _dropout_keep
+            rng = _dropout_keep(rng, p=float(dropout_p), shape=shape)
     return _attention(query, key, value, attn_mask, rng, float(dropout_p) if use else None,
                       scale=None if scale is None else float(scale), is_causal=bool(is_causal),
                       gqa_groups=int(gqa_groups), safe=bool(safe), return_weights=bool(return_weights))

@@ -67,13 +67,46 @@ def _as_tuple(idx):
     return (idx,)
 
 
+def _parse_basic(shape, idx):
+    """``_parse`` for the common case, an int, a slice of ints, or a tuple of those (``x[0]``,
+    ``x[1:3]``, ``x[:, 2]``); None for anything else, including errors (left to ``_parse``)."""
+    items = idx if type(idx) is tuple else (idx,)
+    if len(items) > len(shape):
+        return None
+    basic = []
+    full = True
+    for d, ix in enumerate(items):
+        t = type(ix)
+        n = shape[d]
+        if t is int:
+            if not -n <= ix < n:
+                return None
+            basic.append(ix % n)
+            full = False
+        elif t is slice:
+            a, b, c = ix.start, ix.stop, ix.step
+            if not ((a is None or type(a) is int) and (b is None or type(b) is int)
+                    and (c is None or (type(c) is int and c > 0))):
+                return None
+            r = ix.indices(n)
+            basic.append(r)
+            if r != (0, n, 1):
+                full = False
+        else:
+            return None
+    return (None if full else tuple(basic)), None
+
+
 def _parse(self, idx):
     """Split an index into (basic, adv).
 
     ``basic``: normalized tuple for _basic_index, or None when it would be the identity.
     ``adv``: list of (dim of the basic view, index tensor or bool mask), or None."""
-    T = _dispatch.Tensor
     shape = self._shape_dtype()[0]
+    fast = _parse_basic(shape, idx)
+    if fast is not None:
+        return fast
+    T = _dispatch.Tensor
     items = []
     for ix in _as_tuple(idx):
         if isinstance(ix, range):

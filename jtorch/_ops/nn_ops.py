@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import random as R
-from .._dispatch import defop, function
+from .._dispatch import GRAD, defop, function
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -524,20 +524,50 @@ def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ---------------------------------------------------------------- dropout
+def _keep_mask(key, p, shape):
+    return jax.random.bernoulli(key, 1.0 - p, shape)
+
+
+def _apply_keep(input, keep, p):
+    return jnp.where(keep, input / (1.0 - p), jnp.zeros((), input.dtype))
+
+
+def _apply_alpha_keep(input, keep, p):
+    # keeps SELU's self-normalising mean/variance: dropped units go to -alpha*scale, then affine
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    a = (1.0 / math.sqrt((alpha_p ** 2 * p + 1) * (1 - p)))
+    b = -a * alpha_p * p
+    return jnp.where(keep, input, jnp.asarray(alpha_p, input.dtype)) * a + b
+
+
 @defop(promote=None, method=False, function=False)
 def _dropout_mask(key, input, p=0.5, shape=()):
-    keep = jax.random.bernoulli(key, 1.0 - p, shape)
-    return jnp.where(keep, input / (1.0 - p), jnp.zeros((), input.dtype))
+    return _apply_keep(input, _keep_mask(key, p, shape), p)
 
 
 @defop(promote=None, method=False, function=False)
 def _alpha_dropout_mask(key, input, p=0.5, shape=()):
-    # keeps SELU's self-normalising mean/variance: dropped units go to -alpha*scale, then affine
-    alpha_p = -_SELU_ALPHA * _SELU_SCALE
-    keep = jax.random.bernoulli(key, 1.0 - p, shape)
-    a = (1.0 / math.sqrt((alpha_p ** 2 * p + 1) * (1 - p)))
-    b = -a * alpha_p * p
-    return jnp.where(keep, input, jnp.asarray(alpha_p, input.dtype)) * a + b
+    return _apply_alpha_keep(input, _keep_mask(key, p, shape), p)
+
+
+# With autograd the mask is drawn by its own op and saved, so the backward is a cheap select
+# instead of the VJP of the fused op, which would draw the random bits a second time.
+@defop(promote=None, method=False, function=False, differentiable=False)
+def _dropout_keep(key, p=0.5, shape=()):
+    return _keep_mask(key, p, shape)
+
+
+@defop(promote=None, method=False, function=False, saves=("keep",))
+def _dropout_apply(input, keep, p=0.5):
+    return _apply_keep(input, keep, p)
+
+
+@defop(promote=None, method=False, function=False, saves=("keep",))
+def _alpha_dropout_apply(input, keep, p=0.5):
+    return _apply_alpha_keep(input, keep, p)
+
+
+_SPLIT = {}  # fused mask op -> its apply op (filled below)
 
 
 def _feature_shape(input):
@@ -552,7 +582,14 @@ def _dropout_with(mask_op, shape_of, input, p, train, generator):
         return input.clone()
     if p == 1:
         return input * 0
-    return mask_op(R.next_key(generator), input, p=float(p), shape=shape_of(input))
+    p = float(p)
+    if GRAD.enabled and getattr(input, "requires_grad", False):
+        keep = _dropout_keep(R.next_key(generator), p=p, shape=shape_of(input))
+        return _SPLIT[mask_op](input, keep, p=p)
+    return mask_op(R.next_key(generator), input, p=p, shape=shape_of(input))
+
+
+_SPLIT.update({_dropout_mask: _dropout_apply, _alpha_dropout_mask: _alpha_dropout_apply})
 
 
 def _full_shape(input):

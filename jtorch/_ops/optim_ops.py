@@ -11,6 +11,7 @@ scalar rounding: scalars torch computes in Python doubles are computed here in f
 then cast to the tensor's dtype where torch passes them to a kernel).
 """
 import functools
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +44,8 @@ def _step(s):
 
 
 _KERNELS = {}
+_DONATING = {}
+_WRITTEN = {}  # (name, input keys, statics) -> the keys the kernel returns (the state it overwrites)
 
 
 _LOW = (jnp.bfloat16, jnp.float16)
@@ -61,6 +64,12 @@ def kernel(*statics):
             out = fn(a, hp, **st)
             return {k: [y.astype(dt) for y, dt in zip(v, dts[k])] for k, v in out.items()}
         _KERNELS[fn.__name__] = jax.jit(upcast, static_argnames=statics)
+
+        # eager steps donate the state they overwrite (see ``run``): the same kernel over
+        # (written arrays, read-only arrays), the first argument donated so XLA updates in place
+        def split(w, r, hp, **st):
+            return upcast({**w, **r}, hp, **st)
+        _DONATING[fn.__name__] = jax.jit(split, static_argnames=statics, donate_argnums=0)
         return fn
     return deco
 
@@ -75,12 +84,41 @@ def _hyper(v):
 def run(name, tensors, hp, **statics):
     """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
     back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
-    arrays = {k: [t._value for t in v] for k, v in tensors.items()}
     hp = {k: _hyper(v) for k, v in hp.items()}
-    out = _KERNELS[name](arrays, hp, **statics)
+    # keyed by list lengths too: a kernel returns a state list only when it got a non-empty one
+    key = (name, tuple((k, len(v)) for k, v in tensors.items()), tuple(sorted(statics.items())))
+    written = _WRITTEN.get(key)
+    if written is not None and _donatable(tensors, written):
+        # every overwritten array is held by its storage alone: XLA may update it in place
+        # (what torch's in-place foreach kernels do), saving an allocation and a copy per state
+        w = {k: [t._st.array for t in tensors[k]] for k in written}
+        r = {k: [t._value for t in v] for k, v in tensors.items() if k not in written}
+        out = _DONATING[name](w, r, hp, **statics)
+    else:
+        arrays = {k: [t._value for t in v] for k, v in tensors.items()}
+        out = _KERNELS[name](arrays, hp, **statics)
+        if all(k in tensors for k in out):
+            _WRITTEN[key] = tuple(out)
     for k, new in out.items():
         for t, a in zip(tensors[k], new):
             t._set_array(a)
+
+
+def _donatable(tensors, written):
+    from .. import _dispatch
+    if _dispatch.TRACE is not None:
+        return False
+    seen = set()
+    for k in written:
+        for t in tensors[k]:
+            st = t._st
+            # 2 references: the storage's and getrefcount's argument (a view, a host-shared
+            # buffer, a saved tensor of a retained graph or a user's handle all keep it)
+            if t._vfn or st.host is not None or sys.getrefcount(st.array) > 2 or id(st) in seen:
+                return False
+            seen.add(id(st))
+    # a read-only input sharing a donated storage (e.g. ``p.grad = p.data``) would read a freed buffer
+    return not any(id(t._st) in seen for k, v in tensors.items() if k not in written for t in v)
 
 
 # ---------------------------------------------------------------- SGD

@@ -21,7 +21,7 @@ def _seed_grads(tensors, grads, create_graph):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.dtype.is_floating_point and not t.dtype.is_complex:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = ones_like(t)
+            g = _ones_seed(t, ones_like)
         elif not isinstance(g, _T()):
             from .._ops.creation import tensor
             g = tensor(g, dtype=t.dtype)
@@ -30,6 +30,25 @@ def _seed_grads(tensors, grads, create_graph):
                                f"shape of {t.shape}.")
         out.append(g)
     return out
+
+
+_ONES = {}
+
+
+def _ones_seed(t, ones_like):
+    """The implicit seed ``ones_like(t)`` of a scalar output; its (immutable) array is reused
+    across calls, saving a dispatch per ``loss.backward()``. A fresh Tensor wraps it each time."""
+    import jax
+    v = t._value
+    if isinstance(v, jax.core.Tracer) or not isinstance(v, jax.Array):
+        return ones_like(t)
+    key = (v.dtype, v.shape, v.sharding)
+    arr = _ONES.get(key)
+    if arr is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        arr = _ONES[key] = ones_like(t)._value
+    return _T()._wrap(arr)
 
 
 def _as_tuple(x):

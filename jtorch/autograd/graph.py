@@ -16,13 +16,19 @@ class Node:
     """A recorded op application. ``next_edges[k]`` is (node, output_index) or
     None for the k-th differentiable input."""
     __slots__ = ("op", "statics", "dt", "diff", "saved", "inputs", "versions", "next_edges",
-                 "out_meta", "freed", "_pre_hooks", "_hooks", "_tensor_hooks", "_retain", "metadata",
+                 "out_meta", "freed", "_pre_hooks", "_hooks", "_tensor_hooks", "_retain", "_metadata",
                  "__weakref__")
 
     def __init__(self):
         self.freed = False
-        self._pre_hooks = self._hooks = self._tensor_hooks = self._retain = None
-        self.metadata = {}
+        self._pre_hooks = self._hooks = self._tensor_hooks = self._retain = self._metadata = None
+
+    @property
+    def metadata(self):
+        # created on first use: most nodes never have metadata, and record() is on the hot path
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self):
         return type(self).__name__
@@ -170,7 +176,7 @@ def edge_of(t):
 def record(op, statics, dt, dyn, arrays, res):
     """Attach a Node for ``op`` to its outputs ``res``."""
     T = _dispatch.Tensor
-    diff, edges, versions, inputs = [], [], [], list(dyn)
+    diff, edges, versions = [], [], []
     saves = op.saves
     if callable(saves):
         saves = saves([isinstance(a, T) and a._requires_grad for a in dyn])
@@ -180,7 +186,8 @@ def record(op, statics, dt, dyn, arrays, res):
                 diff.append((i, None))
                 edges.append(edge_of(a))
             if saves is None or i in saves:
-                versions.append((a._st, a._st.version, a))
+                st = a._st
+                versions.append((st, st.version, a))
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             for j, t in enumerate(a):
                 if isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2:
@@ -188,15 +195,24 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(t))
     if not diff:
         return
-    node = _node_class(op)()
+    cls = op.__dict__.get("_node_cls")
+    if cls is None:
+        cls = op._node_cls = _node_class(op)
+    node = cls()
     node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
-    node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), inputs, versions, tuple(edges)
-    outs = res if isinstance(res, tuple) else (res,)
-    node.out_meta = tuple((o.shape, o.dtype) for o in outs)
-    for k, o in enumerate(outs):
-        if o.dtype._cat >= 2:
-            o._requires_grad = True
-            o._grad_fn, o._out_idx = node, k
+    node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), list(dyn), versions, tuple(edges)
+    if isinstance(res, tuple):
+        node.out_meta = tuple((o.shape, o.dtype) for o in res)
+        for k, o in enumerate(res):
+            if o.dtype._cat >= 2:
+                o._requires_grad = True
+                o._grad_fn, o._out_idx = node, k
+    else:
+        dtype = res.dtype
+        node.out_meta = ((res.shape, dtype),)
+        if dtype._cat >= 2:
+            res._requires_grad = True
+            res._grad_fn = node
     return node
 
 
@@ -253,23 +269,22 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                 continue
             targets.setdefault((id(e[0]), e[1]), []).append(k)
 
-    # dependency counts over the reachable graph
-    deps = collections.Counter()
-    nodes = {}
+    # dependency counts over the reachable graph (nodes hash by identity)
+    deps = {}
     stack = [e[0] for e in root_edges]
     seen = set()
     while stack:
         n = stack.pop()
-        if id(n) in seen:
+        if n in seen:
             continue
-        seen.add(id(n))
-        nodes[id(n)] = n
+        seen.add(n)
         if n.freed and not isinstance(n, AccumulateGrad):
             n._check_saved()
         for e in n.next_edges:
             if e is not None:
-                deps[id(e[0])] += 1
-                stack.append(e[0])
+                nxt = e[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                stack.append(nxt)
 
     # prune to nodes that lead to a target
     if targets is not None:
@@ -296,14 +311,17 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         _accum(buffers, node, idx, g)
 
     captured = [None] * (len(inputs) if inputs is not None else 0)
-    ready = [e[0] for e in root_edges if deps[id(e[0])] == 0]
-    ready = list({id(n): n for n in ready}.values())
+    ready = []
+    for e in root_edges:
+        n = e[0]
+        if n not in deps and n not in ready:
+            ready.append(n)
     prev = GRAD.enabled
     GRAD.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(id(node), None) or [None] * len(node.out_meta)
+            grads = buffers.pop(node, None) or [None] * len(node.out_meta)
             if node._pre_hooks:
                 for h in node._pre_hooks:
                     r = h(tuple(grads))
@@ -324,16 +342,19 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                 for k in range(len(grads)):
                     for pos in targets.get((id(node), k), ()):
                         captured[pos] = grads[k]
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets):
                     _accumulate_leaf(node.variable, grads[0], create_graph)
                 if node._hooks:
                     for h in node._hooks:
                         h(tuple(grads), ())
                 continue
-            if useful is not None and not useful.get(id(node)):
-                in_grads = [None] * len(node.next_edges)
-            elif all(g is None for g in grads):
+            any_grad = False
+            for g in grads:
+                if g is not None:
+                    any_grad = True
+                    break
+            if not any_grad or (useful is not None and not useful.get(id(node))):
                 in_grads = [None] * len(node.next_edges)
             else:
                 in_grads = node.apply(grads, create_graph)
@@ -350,8 +371,9 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                 nxt = e[0]
                 if g is not None:
                     _accum(buffers, nxt, e[1], g)
-                deps[id(nxt)] -= 1
-                if deps[id(nxt)] == 0:
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
                     ready.append(nxt)
     finally:
         GRAD.enabled = prev
@@ -365,13 +387,13 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
 
 
 def _accum(buffers, node, idx, g):
-    buf = buffers.get(id(node))
+    buf = buffers.get(node)
     if buf is None:
-        buf = buffers[id(node)] = [None] * len(node.out_meta)
+        buf = buffers[node] = [None] * len(node.out_meta)
     if g is None:
         return
-    shape, dt = node.out_meta[idx]
-    if g.shape != shape:
+    shape = node.out_meta[idx][0]
+    if g._shape_dtype()[0] != shape:
         g = g.sum_to_size(shape)
     buf[idx] = g if buf[idx] is None else buf[idx] + g
 
@@ -379,11 +401,24 @@ def _accum(buffers, node, idx, g):
 def _accumulate_leaf(var, g, create_graph):
     if g.dtype != var.dtype:
         g = g.to(var.dtype)
-    if var.grad is None:
+    grad = var._grad
+    if grad is None:
         # a fresh Tensor over the same immutable array: a free copy, so in-place
         # accumulation never touches the tensor that flowed here
         var.grad = g if create_graph else _dispatch.Tensor._wrap(g._value)
     elif create_graph:
         var.grad = var.grad + g
     else:
-        var.grad.add_(g.detach() if g.requires_grad else g)
+        # ``grad.add_(g)`` without its in-place checks: grad mode is off here (no leaf check and
+        # nothing recorded) and ``g`` already has the leaf's shape and dtype
+        grad._set_array(_add()(grad, g.detach() if g._requires_grad else g)._value)
+
+
+_ADD = []
+
+
+def _add():
+    if not _ADD:
+        from .._ops.pointwise import add
+        _ADD.append(add)
+    return _ADD[0]
