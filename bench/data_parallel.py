@@ -65,13 +65,19 @@ def _run_jax(model, n, steps, warm, device):
     import jax
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-    from bench.jax_ref import REF, make_step
-    init, apply, opt_f = REF[model]
+    import jtorch as torch
+    from bench.jax_ref import REF, make_step, split_state
+    from bench.models import SPECS
+    apply, opt_f, layout = REF[model]
+    torch.manual_seed(0)
+    params, bufs = split_state(SPECS[model][0](torch))  # the jtorch model's initial weights
+    if layout is not None:
+        params = layout(params)
     devs = jax.devices("gpu" if device == "cuda" else "cpu")[:n]
     mesh = Mesh(np.array(devs), ("dp",))
     rep, split = NamedSharding(mesh, P()), NamedSharding(mesh, P("dp"))
     opt = opt_f()
-    params = jax.device_put(init(jax.random.PRNGKey(0)), rep)
+    params, bufs = jax.device_put(params, rep), jax.device_put(bufs, rep)
     state = jax.device_put(opt.init(params), rep)
     key = jax.device_put(jax.random.PRNGKey(1), rep)
     b = PER_DEVICE_BATCH[model] * n
@@ -85,7 +91,7 @@ def _run_jax(model, n, steps, warm, device):
         if i == warm:
             t1 = time.perf_counter()
         # one step at a time: XLA's CPU collectives can deadlock when virtual devices run steps out of phase
-        params, state, loss, key = jax.block_until_ready(step(params, state, *data[i % 4], key))
+        params, bufs, state, loss, key = jax.block_until_ready(step(params, bufs, state, *data[i % 4], key))
     t2 = time.perf_counter()
     return {"ms": (t2 - t1) / steps * 1e3, "warmup_s": t1 - t0, "loss": float(loss)}
 
