@@ -266,7 +266,8 @@ def trace_step(body, state, args, hyper, across):
         try:
             return jax.jit(body).trace(state, args, hyper), None
         except RuntimeError as e:
-            if "SPMD step" not in str(e):
+            from .distributed._collectives import NeedsSPMDStep
+            if not isinstance(e, NeedsSPMDStep):
                 raise
     ranks = _ranks()
     if ranks is None:

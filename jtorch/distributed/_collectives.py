@@ -99,6 +99,11 @@ def _axis_bound():
         return False
 
 
+class NeedsSPMDStep(RuntimeError):
+    """A collective over several processes met a plain trace: jtorch.compile catches this and
+    retraces the step under shard_map (jtorch/_spmd.py, trace_step)."""
+
+
 def _run(fn, arr, group):
     if isinstance(arr, jax.core.Tracer):
         if _axis_bound():
@@ -108,7 +113,7 @@ def _run(fn, arr, group):
             return fn(arr)
         if len(group.ranks) == 1:
             return _single(fn, arr)
-        raise RuntimeError("a collective inside a traced function needs jtorch.compile's SPMD step "
+        raise NeedsSPMDStep("a collective inside a traced function needs jtorch.compile's SPMD step "
                            f"(a mesh axis named {AXIS!r}); this trace has none")
     dev = next(iter(arr.devices()))
     prog, sharding = _program(fn, group.ranks, dev.platform)
