@@ -15,6 +15,7 @@ __all__ = ["Dirichlet", "Beta"]
 class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration): the last dimension of concentration is the event."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    _param_names = ("concentration",)
     support = constraints.simplex
     has_rsample = True
 
@@ -24,14 +25,6 @@ class Dirichlet(ExponentialFamily):
         self.concentration = concentration
         batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

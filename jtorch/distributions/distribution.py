@@ -56,9 +56,25 @@ class Distribution:
                         f"but found invalid values:\n{value}")
         super().__init__()
 
+    # Names of the tensors (or distributions) that the default expand() broadcasts to
+    # batch_shape + event_shape; those not set on the instance (probs given logits) are skipped.
+    _param_names = None
+
     def expand(self, batch_shape, _instance=None):
         """A new distribution with batch dimensions expanded to ``batch_shape`` (no new memory)."""
-        raise NotImplementedError
+        if self._param_names is None:
+            raise NotImplementedError
+        cls = next(c for c in type(self).__mro__ if "_param_names" in c.__dict__)
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = torch.Size(batch_shape)
+        for name in self._param_names:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(batch_shape + self._event_shape))
+        if "_param" in self.__dict__:
+            new._param = new.logits if "logits" in self.__dict__ else new.probs
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def batch_shape(self):

@@ -14,6 +14,7 @@ __all__ = ["Gamma", "Chi2", "Exponential"]
 class Gamma(ExponentialFamily):
     """Gamma(concentration, rate). rsample is reparameterised (implicit gradients in concentration)."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    _param_names = ("concentration", "rate")
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
@@ -37,15 +38,6 @@ class Gamma(ExponentialFamily):
         else:
             batch_shape = self.concentration.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Gamma, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
@@ -95,6 +87,7 @@ class Chi2(Gamma):
 class Exponential(ExponentialFamily):
     """Exponential(rate)."""
     arg_constraints = {"rate": constraints.positive}
+    _param_names = ("rate",)
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
@@ -119,14 +112,6 @@ class Exponential(ExponentialFamily):
         (self.rate,) = broadcast_all(rate)
         batch_shape = torch.Size() if isinstance(rate, Number) else self.rate.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Exponential, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)

@@ -15,6 +15,7 @@ class GeneralizedPareto(Distribution):
     """Support [loc, inf) for concentration >= 0 and [loc, loc - scale / concentration] below 0;
     concentration 0 is the shifted exponential."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive, "concentration": constraints.real}
+    _param_names = ("loc", "scale", "concentration")
     has_rsample = True
 
     def __init__(self, loc, scale, concentration, validate_args=None):
@@ -24,16 +25,6 @@ class GeneralizedPareto(Distribution):
         else:
             batch_shape = self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def _c(self):
         # concentration with 0 replaced (the exponential case takes its own branch; no 0/0 in gradients)

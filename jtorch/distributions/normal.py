@@ -17,6 +17,7 @@ _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 class Normal(ExponentialFamily):
     """Normal(loc, scale)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    _param_names = ("loc", "scale")
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
@@ -25,15 +26,6 @@ class Normal(ExponentialFamily):
         self.loc, self.scale = broadcast_all(loc, scale)
         batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Normal, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):
@@ -85,6 +77,7 @@ class Normal(ExponentialFamily):
 class Laplace(Distribution):
     """Laplace(loc, scale)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    _param_names = ("loc", "scale")
     support = constraints.real
     has_rsample = True
 
@@ -92,15 +85,6 @@ class Laplace(Distribution):
         self.loc, self.scale = broadcast_all(loc, scale)
         batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Laplace, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):
@@ -145,6 +129,7 @@ class Laplace(Distribution):
 class Cauchy(Distribution):
     """Cauchy(loc, scale): mean and variance are undefined (nan / inf, as in torch)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    _param_names = ("loc", "scale")
     support = constraints.real
     has_rsample = True
 
@@ -152,15 +137,6 @@ class Cauchy(Distribution):
         self.loc, self.scale = broadcast_all(loc, scale)
         batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):

@@ -14,6 +14,7 @@ __all__ = ["StudentT"]
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, location ``loc`` and scale ``scale``."""
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
+    _param_names = ("df", "loc", "scale", "_chi2")
     support = constraints.real
     has_rsample = True
 
@@ -21,17 +22,6 @@ class StudentT(Distribution):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
         self._chi2 = Chi2(self.df)
         super().__init__(self.df.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(StudentT, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.df = self.df.expand(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new._chi2 = self._chi2.expand(batch_shape)
-        super(StudentT, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):

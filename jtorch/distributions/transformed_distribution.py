@@ -321,6 +321,7 @@ class Gumbel(TransformedDistribution):
 class LogitRelaxedBernoulli(Distribution):
     """The logit of a RelaxedBernoulli sample (Concrete / Gumbel-softmax relaxation)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    _param_names = ("probs", "logits")
     support = constraints.real
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
@@ -338,17 +339,8 @@ class LogitRelaxedBernoulli(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
-        batch_shape = torch.Size(batch_shape)
+        new = super().expand(batch_shape, _instance)
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(LogitRelaxedBernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @lazy_property

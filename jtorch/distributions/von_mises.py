@@ -13,21 +13,13 @@ __all__ = ["VonMises"]
 
 class VonMises(Distribution):
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
+    _param_names = ("loc", "concentration")
     support = constraints.real
     has_rsample = False
 
     def __init__(self, loc, concentration, validate_args=None):
         self.loc, self.concentration = broadcast_all(loc, concentration)
         super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(VonMises, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(VonMises, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def log_prob(self, value):
         if self._validate_args:
