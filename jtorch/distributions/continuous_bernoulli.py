@@ -2,7 +2,6 @@
 Bernoulli on [0, 1] with density C(l) l^x (1 - l)^(1 - x). Near l = 1/2 the closed forms are 0/0, so
 there (inside ``lims``) they are replaced by Taylor expansions around 1/2."""
 import math
-from numbers import Number
 
 import jtorch as torch
 import jtorch.nn.functional as F
@@ -10,12 +9,12 @@ import jtorch.nn.functional as F
 from . import constraints
 from .distribution import _all_true
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from .utils import BinaryProbsLogits, broadcast_all, clamp_probs, lazy_property, logits_to_probs
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(BinaryProbsLogits, ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     _param_names = ("probs", "logits")
     support = constraints.unit_interval
@@ -23,19 +22,12 @@ class ContinuousBernoulli(ExponentialFamily):
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _, is_scalar = self._init_param(probs, logits)
         if probs is not None:
-            is_scalar = isinstance(probs, Number)
-            (self.probs,) = broadcast_all(probs)
             # validate before clamping so out-of-range values are reported
             if validate_args is not None and not _all_true(self.arg_constraints["probs"].check(self.probs)):
                 raise ValueError("The parameter probs has invalid values")
-            self.probs = clamp_probs(self.probs)
-        else:
-            is_scalar = isinstance(logits, Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
+            self.probs = self._param = clamp_probs(self.probs)
         batch_shape = torch.Size() if is_scalar else self._param.size()
         self._lims = lims
         super().__init__(batch_shape, validate_args=validate_args)
@@ -84,16 +76,8 @@ class ContinuousBernoulli(ExponentialFamily):
         return torch.where(self._outside_unstable_region(), vars_, taylor)
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():

@@ -82,3 +82,30 @@ def vec_to_tril_matrix(vec, diag=0):
     mat = torch.zeros(vec.shape[:-1] + (n, n), dtype=vec.dtype)
     mat[..., rows, cols] = vec
     return mat
+
+
+class BinaryProbsLogits:
+    """Mixin for distributions given by the `probs` or the `logits` of a binary event."""
+
+    def _init_param(self, probs, logits, *others):
+        """Broadcast `others` with the one of probs/logits given, set that one (and _param);
+        return the broadcast `others` and whether it was a plain number."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name, value = ("probs", probs) if probs is not None else ("logits", logits)
+        *others, param = broadcast_all(*others, value)
+        setattr(self, name, param)
+        self._param = param
+        return others, isinstance(value, numbers.Number)
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self):
+        return self._param.size()
