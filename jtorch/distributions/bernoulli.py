@@ -1,6 +1,5 @@
 """Bernoulli, Binomial, Geometric and Poisson: counts and coin flips."""
 import math
-from numbers import Number
 
 import jtorch as torch
 import jtorch.nn.functional as F
@@ -194,9 +193,7 @@ class Poisson(ExponentialFamily):
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        batch_shape = torch.Size() if isinstance(rate, Number) else self.rate.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, rate=rate)
 
     @property
     def mean(self):

@@ -4,7 +4,7 @@ import warnings
 import jtorch as torch
 
 from . import constraints
-from .utils import lazy_property
+from .utils import broadcast_all, lazy_property
 
 __all__ = ["Distribution"]
 
@@ -55,6 +55,13 @@ class Distribution:
                         f"of distribution {self!r} to satisfy the constraint {constraint!r}, "
                         f"but found invalid values:\n{value}")
         super().__init__()
+
+    def _init_params(self, validate_args=None, **params):
+        """Broadcast `params` together, set them as attributes, and init with their batch shape."""
+        values = broadcast_all(*params.values())
+        for name, value in zip(params, values):
+            setattr(self, name, value)
+        Distribution.__init__(self, values[0].size(), validate_args=validate_args)
 
     # Names of the tensors (or distributions) that the default expand() broadcasts to
     # batch_shape + event_shape; those not set on the instance (probs given logits) are skipped.

@@ -1,12 +1,10 @@
 """GeneralizedPareto(loc, scale, concentration)."""
 import math
-from numbers import Number
 
 import jtorch as torch
 
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all
 
 __all__ = ["GeneralizedPareto"]
 
@@ -19,12 +17,7 @@ class GeneralizedPareto(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, concentration, validate_args=None):
-        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
-        if all(isinstance(v, Number) for v in (loc, scale, concentration)):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale, concentration=concentration)
 
     def _c(self):
         # concentration with 0 replaced (the exponential case takes its own branch; no 0/0 in gradients)

@@ -1,13 +1,12 @@
 """Location-scale families on the real line: Normal, Laplace, Cauchy."""
 import math
-from numbers import Number, Real
+from numbers import Real
 
 import jtorch as torch
 
 from . import constraints
 from .exp_family import ExponentialFamily
 from .distribution import Distribution
-from .utils import broadcast_all
 
 __all__ = ["Normal", "Laplace", "Cauchy"]
 
@@ -23,9 +22,7 @@ class Normal(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
     def mean(self):
@@ -82,9 +79,7 @@ class Laplace(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
     def mean(self):
@@ -134,9 +129,7 @@ class Cauchy(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = torch.Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
     def mean(self):

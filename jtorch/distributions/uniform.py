@@ -1,12 +1,10 @@
 """Uniform(low, high)."""
 import math
-from numbers import Number
 
 import jtorch as torch
 
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all
 
 __all__ = ["Uniform"]
 
@@ -37,9 +35,7 @@ class Uniform(Distribution):
         return (self.high - self.low).pow(2) / 12
 
     def __init__(self, low, high, validate_args=None):
-        self.low, self.high = broadcast_all(low, high)
-        batch_shape = torch.Size() if isinstance(low, Number) and isinstance(high, Number) else self.low.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, low=low, high=high)
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

@@ -6,7 +6,7 @@ import jtorch as torch
 from . import constraints
 from . import _samplers
 from .distribution import Distribution
-from .utils import broadcast_all, lazy_property
+from .utils import lazy_property
 
 __all__ = ["VonMises"]
 
@@ -18,8 +18,7 @@ class VonMises(Distribution):
     has_rsample = False
 
     def __init__(self, loc, concentration, validate_args=None):
-        self.loc, self.concentration = broadcast_all(loc, concentration)
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, concentration=concentration)
 
     def log_prob(self, value):
         if self._validate_args:
