@@ -237,6 +237,8 @@ def _minmax(name, full, by_dim, pairwise):
         d = _dims(dim, input.ndim)
         d = d[0] if d else 0
         _check_nonempty(input, name, d)
+        if input.ndim == 0:  # a 0-dim tensor reduces over dim 0/-1 to itself, index 0
+            return _out(by_dim(input.reshape(1), dim=0, keepdim=False), out)
         return _out(by_dim(input, dim=d, keepdim=keepdim), out)
     f.__name__ = name
     return f

@@ -167,3 +167,23 @@ def test_gradcheck_float64(rng):
                lambda a: a.logsumexp(1), lambda a: a.cumprod(1), lambda a: a.amax(1), lambda a: a.mean()):
         assert jtorch.autograd.gradcheck(fn, (x,))
         assert jtorch.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_dim_of_0dim_tensor(name, rng):
+    """A 0-dim tensor reduces over dim 0/-1 to itself with index 0 (keepdim too); dim 1 is out of range."""
+    v = float(rng.standard_normal())
+    for dim, keepdim in ((0, False), (-1, True)):
+        t = torch.tensor(v, requires_grad=True)
+        j = jtorch.tensor(v, requires_grad=True)
+        rt = getattr(torch, name)(t, dim, keepdim=keepdim)
+        rj = getattr(jtorch, name)(j, dim, keepdim=keepdim)
+        assert_close(rj.values, rt.values)
+        assert rj.indices.shape == tuple(rt.indices.shape) and int(rj.indices) == int(rt.indices) == 0
+        (rt.values * 3).backward()
+        (rj.values * 3).backward()
+        assert_close(j.grad, t.grad)
+    with pytest.raises(IndexError):
+        getattr(torch, name)(torch.tensor(v), 1)
+    with pytest.raises(IndexError):
+        getattr(jtorch, name)(jtorch.tensor(v), 1)
