@@ -52,7 +52,7 @@ from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
 from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
-from . import linalg, fft, special, testing, signal  # noqa: E402
+from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from .compile import compile
 from . import compiler
 from . import nn  # noqa: E402
