@@ -176,7 +176,7 @@ def _multilabel_soft_margin(input, target, weight, reduction="mean"):
 
 @defop(method=False, function=False, promote=None)
 def _multi_margin(input, target, weight, p=1, margin=1.0, reduction="mean"):
-    x = input if input.ndim == 2 else input[None]
+    x = input if input.ndim == 2 else input.reshape(1, -1)  # (C,) and 0-dim: one sample
     t = target.reshape(-1).astype(jnp.int32)
     c = x.shape[-1]
     xy = jnp.take_along_axis(x, t[:, None], axis=1)
@@ -194,7 +194,7 @@ def _multi_margin(input, target, weight, p=1, margin=1.0, reduction="mean"):
 
 @defop(method=False, function=False, promote=None)
 def _multilabel_margin(input, target, reduction="mean"):
-    x = input if input.ndim == 2 else input[None]
+    x = input if input.ndim == 2 else input.reshape(1, -1)  # (C,) and 0-dim: one sample
     y = target.reshape(x.shape).astype(jnp.int32)
     c = x.shape[-1]
     # targets are read up to the first -1

@@ -126,7 +126,7 @@ def logsigmoid(input):
 
 @defop(promote=None)
 def prelu(input, weight):
-    w = weight
+    w = weight.reshape(()) if weight.size == 1 else weight  # one shared slope keeps the input's shape (0-dim too)
     if input.ndim >= 2 and w.size > 1:
         w = w.reshape((-1,) + (1,) * (input.ndim - 2))
     return jnp.where(input > 0, input, w * input)
@@ -626,7 +626,15 @@ def _pad_constant(input, value=0, pads=()):
 @defop(promote=None, method=False, function=False)
 def _pad_mode(input, pads=(), mode="reflect"):
     cfg = [(0, 0)] * (input.ndim - len(pads)) + list(pads)
-    # negative pads crop (torch allows it for replicate/circular)
+    if mode == "replicate":
+        # output j reads input clamp(j - lo, 0, L - 1): this also covers negative pads, which crop first
+        x = input
+        for i, (lo, hi) in enumerate(cfg):
+            if lo or hi:
+                L = input.shape[i]
+                x = jnp.take(x, np.clip(np.arange(L + lo + hi) - lo, 0, L - 1), axis=i)
+        return x
+    # negative pads crop (torch allows it for circular)
     crop = [slice(max(-lo, 0), input.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(cfg)]
     x = input[tuple(crop)]
     cfg = [(max(lo, 0), max(hi, 0)) for lo, hi in cfg]
@@ -641,7 +649,7 @@ def _im2col(input, kernel=(1, 1), dilation=(1, 1), padding=(0, 0), stride=(1, 1)
     xp = _pad_spatial(input, 2, padding, padding, 0)
     win = _windows(xp, kernel, stride, dilation, padding, out)  # (N, C, K, oh, ow)
     N, C, K = win.shape[:3]
-    return win.reshape(N, C * K, -1)
+    return win.reshape(N, C * K, out[0] * out[1])  # explicit: -1 is undefined for an empty batch
 
 
 @defop(promote=None, method=False, function=False)

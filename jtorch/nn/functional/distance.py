@@ -19,8 +19,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     except ValueError:
         raise RuntimeError(f"The size of tensor a ({x1.shape[dim]}) must match the size of tensor b "
                            f"({x2.shape[dim]}) at non-singleton dimension {dim}") from None
-    d = dim % max(x1.ndim, 1) if x1.ndim else 0
-    return _k.cosine_similarity(x1, x2, dim=d, eps=float(eps))
+    n = max(x1.ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    if x1.ndim == 0:  # 0-dim inputs: the similarity of two 1-element vectors, as a 0-dim tensor
+        return _k.cosine_similarity(x1.reshape(1), x2.reshape(1), dim=0, eps=float(eps))
+    return _k.cosine_similarity(x1, x2, dim=dim % n, eps=float(eps))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):

@@ -153,9 +153,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if input.dim() > 2 or tuple(target.shape) != tuple(input.shape):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
+    c = input.size(-1) if input.dim() else 1
     mm = K.concrete_min_max(target)
-    if mm is not None and (mm[0] < -1 or mm[1] >= input.size(-1)):
-        raise RuntimeError(f"target out of range: values must lie in [-1, {input.size(-1)})")
+    if mm is not None and (mm[0] < -1 or mm[1] >= c):
+        raise RuntimeError(f"target out of range: values must lie in [-1, {c})")
     return K._multilabel_margin(input, target, reduction=reduction)
 
 

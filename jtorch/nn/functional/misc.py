@@ -9,7 +9,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if not 0 <= d < max(input.dim(), 1):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
                          f"{max(input.dim(), 1) - 1}], but got {dim})")
-    res = K._normalize(input, p=float(p), dim=d, eps=float(eps))
+    if input.dim() == 0:  # a 0-dim input is normalised as a 1-element vector
+        res = K._normalize(input.reshape(1), p=float(p), dim=0, eps=float(eps)).reshape(())
+    else:
+        res = K._normalize(input, p=float(p), dim=d, eps=float(eps))
     if out is not None:
         return out.copy_(res)
     return res

@@ -11,15 +11,16 @@ def _check_channels(name, t, C):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    if input.ndim < 2:
-        raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
-    C = input.shape[1]
+    C = input.shape[1] if input.ndim >= 2 else 0  # torch counts no channels in a 0-/1-dim input
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_channels(name, t, C)
+    if input.numel() == 0:  # an empty batch: an empty result, running statistics untouched
+        return input.clone()
+    if input.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     if training:
-        n = input.numel() // C
-        if n <= 1:
+        if input.numel() // C == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
         y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps))
         if running_mean is not None and momentum is not None:

@@ -42,4 +42,7 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if mode == "replicate" and L == 0:
             raise RuntimeError(f"padding size is expected to be non-empty, got input of size {list(input.shape)}")
+        if mode == "replicate" and L + lo + hi < (1 if n == 1 else 0):
+            raise RuntimeError(f"input (size {L} at dimension {d}) is too small. Calculated output size: "
+                               f"{L + lo + hi}")
     return _k._pad_mode(input, pads=pairs, mode=mode)
