@@ -61,6 +61,7 @@ from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_trans
                             pixel_shuffle, pixel_unshuffle, channel_shuffle, bilinear, rms_norm)
 from .nn.functional.normalization import (_top_batch_norm as batch_norm, _top_instance_norm as instance_norm,  # noqa
                                           _top_layer_norm as layer_norm, _top_group_norm as group_norm)
+from .nn.functional.native_norms import native_layer_norm, native_batch_norm, native_group_norm  # noqa
 from . import optim
 from . import utils
 from . import hub  # noqa: E402

@@ -481,7 +481,7 @@ def _rms_norm(input, weight, nd=1, eps=None):
 def _group_norm(input, weight, bias, groups=1, eps=1e-5):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     N, C = input.shape[:2]
-    x = input.reshape((N, groups, -1))
+    x = input.reshape((N, groups, (C // groups) * math.prod(input.shape[2:])))  # -1 fails for an empty batch
     mean = x.mean(-1, keepdims=True)
     var = jnp.mean(jnp.square(x - mean), -1, keepdims=True)
     y = ((x - mean) * jax.lax.rsqrt(var + eps)).reshape(input.shape)

@@ -4,6 +4,7 @@ from .modules import *  # noqa: F401,F403
 from .modules import Module, LazyModuleMixin  # noqa: F401
 from .modules.module import (register_module_forward_hook, register_module_forward_pre_hook)  # noqa: F401
 from . import functional  # noqa: F401
+from .functional.linear_cross_entropy import LinearCrossEntropyOptions  # noqa: F401
 from . import init  # noqa: F401
 from . import utils  # noqa: F401
 from . import parameter  # noqa: F401

@@ -9,6 +9,7 @@ from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403

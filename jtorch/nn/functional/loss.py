@@ -144,7 +144,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise RuntimeError(f"inconsistent target size, expected {input.size(0) if input.dim() == 2 else 1} "
                            f"but got {list(target.shape)}")
     c = input.size(-1) if input.dim() else 1
-    K.check_class_targets(target, c, ignore_index=-(2 ** 62))
+    mm = K.concrete_min_max(target)
+    if mm is not None and (mm[0] < 0 or mm[1] >= c):
+        raise RuntimeError("target out of range")
     return K._multi_margin(input, target, weight, p=int(p), margin=float(margin), reduction=reduction)
 
 

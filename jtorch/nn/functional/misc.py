@@ -5,8 +5,9 @@ __all__ = ["normalize"]
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    d = dim + input.dim() if dim < 0 else dim
-    if not 0 <= d < max(input.dim(), 1):
+    n = max(input.dim(), 1)  # a 0-dim tensor takes dims -1 and 0
+    d = dim + n if dim < 0 else dim
+    if not 0 <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
                          f"{max(input.dim(), 1) - 1}], but got {dim})")
     if input.dim() == 0:  # a 0-dim input is normalised as a 1-element vector
