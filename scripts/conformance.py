@@ -34,6 +34,14 @@ def to_j(x, jtorch, torch):
         return getattr(jtorch, str(x).split(".")[-1])
     if isinstance(x, torch.device):
         return jtorch.device(str(x))
+    if isinstance(x, torch.nn.Module) and not any(True for _ in x.parameters()):
+        # a parameter-free module passed as an argument (a distance_function): jtorch's module of that name,
+        # with the same settings
+        cls = getattr(jtorch.nn, type(x).__name__)
+        m = cls.__new__(cls)
+        jtorch.nn.Module.__init__(m)
+        m.__dict__.update({k: v for k, v in x.__dict__.items() if not k.startswith("_")})
+        return m
     if isinstance(x, (list, tuple)):
         return type(x)(to_j(v, jtorch, torch) for v in x)
     if isinstance(x, dict):
