@@ -4,4 +4,4 @@ from . import nn_ops  # noqa: F401
 from . import linalg_ops, contraction  # noqa: F401
 from . import indexing_ops, sorting, manip  # noqa: F401
 from . import extra  # noqa: F401
-from . import spectral_ops  # noqa: F401
+from . import spectral_ops, fractional_pool_ops  # noqa: F401
