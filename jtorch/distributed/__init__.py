@@ -14,6 +14,7 @@ from ._tensor_ops import (all_reduce, reduce, broadcast, all_gather, all_gather_
                           reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier)
 from ._p2p import send, recv, isend, irecv, P2POp, batch_isend_irecv
 from ._store import Store, HashStore, FileStore, TCPStore, PrefixStore
+from ._grad_bucket import GradBucket
 from ._objects import all_gather_object, gather_object, broadcast_object_list, scatter_object_list
 from . import _runtime, elastic  # noqa: F401
 from .. import futures  # noqa: F401  (jtorch.futures: Work.get_future, DDP communication hooks)

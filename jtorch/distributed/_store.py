@@ -21,6 +21,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 
 from ._types import DistNetworkError, DistStoreError
 
@@ -317,6 +318,38 @@ def _decode(raw):
     return conv(json.loads(raw.decode()))
 
 
+def _locked_file(path, fn):
+    """``fn(data)`` -> (result, changed) on the file's dict, under an exclusive lock."""
+    with open(path, "r+b" if os.path.exists(path) else "w+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            raw = f.read()
+            data = _decode(raw) if raw else {}
+            result, changed = fn(data)
+            if changed:
+                f.seek(0)
+                f.truncate()
+                f.write(_encode(data))
+                f.flush()
+            return result
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _release_file(path, world_size):
+    refs_key, made_key = FileStore._REFS, FileStore._MADE
+
+    def release(data):
+        refs = int(data.get(refs_key, b"1")) - 1
+        data[refs_key] = str(refs).encode()
+        return refs <= 0 and (world_size < 0 or int(data.get(made_key, b"0")) >= world_size), True
+    try:
+        if _locked_file(path, release):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 class FileStore(Store):
     """A store in the file ``file_name``, shared by the processes that open it (one machine, or
     a shared file system). When as many instances as ``world_size`` have been made and all of
@@ -336,27 +369,15 @@ class FileStore(Store):
             raise DistStoreError(f"FileStore cannot open {file_name!r}: {e}") from e
         self._run("add", (self._REFS, 1), 0)
         self._run("add", (self._MADE, 1), 0)
-        self._open = True
+        # at garbage collection or at exit (before the interpreter tears modules down)
+        self._finalizer = weakref.finalize(self, _release_file, file_name, self._world_size)
 
     @property
     def path(self):
         return self._path
 
     def _locked(self, fn):
-        with open(self._path, "r+b" if os.path.exists(self._path) else "w+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                raw = f.read()
-                data = _decode(raw) if raw else {}
-                result, changed = fn(data)
-                if changed:
-                    f.seek(0)
-                    f.truncate()
-                    f.write(_encode(data))
-                    f.flush()
-                return result
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        return _locked_file(self._path, fn)
 
     def _run(self, op, args, timeout_s):
         if op not in _WAITING:
@@ -378,22 +399,7 @@ class FileStore(Store):
 
     def close(self):
         """Drop this instance's reference (the last one of the world deletes the file)."""
-        if not getattr(self, "_open", False):
-            return
-        self._open = False
-        try:
-            def release(data):
-                refs = int(data.get(self._REFS, b"1")) - 1
-                data[self._REFS] = str(refs).encode()
-                made = int(data.get(self._MADE, b"0"))
-                return refs <= 0 and (self._world_size < 0 or made >= self._world_size), True
-            if self._locked(release):
-                os.unlink(self._path)
-        except OSError:
-            pass
-
-    def __del__(self):
-        self.close()
+        self._finalizer()
 
     def clone(self):
         c = FileStore(self._path, self._world_size)
@@ -433,7 +439,18 @@ class _Server(socketserver.ThreadingTCPServer):
     def __init__(self, port):
         self.table = _Table()
         self.clients = 0
+        self.connections = set()
         super().__init__(("", port), _Handler)
+
+    def stop(self):
+        """Stop serving and drop every client (they get DistNetworkError), as torch's master does."""
+        self.shutdown()
+        self.server_close()
+        for sock in list(self.connections):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -441,6 +458,13 @@ class _Handler(socketserver.BaseRequestHandler):
         srv = self.server
         sock = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        srv.connections.add(sock)
+        try:
+            self._serve(srv, sock)
+        finally:
+            srv.connections.discard(sock)
+
+    def _serve(self, srv, sock):
         while True:
             try:
                 op, args, timeout_s = _decode(_recv_frame(sock))
@@ -536,4 +560,4 @@ class TCPStore(Store):
             pass
         if self._server is not None and not sys.is_finalizing():  # at exit the daemon thread just ends
             srv, self._server = self._server, None
-            threading.Thread(target=lambda: (srv.shutdown(), srv.server_close()), daemon=True).start()
+            threading.Thread(target=srv.stop, daemon=True).start()

@@ -165,10 +165,8 @@ def _rendezvous(init_method, rank, world_size):
             if val < 0:
                 raise ValueError(f"Error initializing torch.distributed using file:// rendezvous: {what} "
                                  "parameter missing")
-        store = None
-        if world_size > 1:
-            from ._store import FileStore
-            store = FileStore(url.path, world_size)
+        from ._store import FileStore
+        store = FileStore(url.path, world_size)
         address = None
     else:
         raise ValueError(f"No rendezvous handler for {url.scheme}:// (jtorch supports env://, tcp:// and file://)")

@@ -4,11 +4,14 @@ jtorch's collectives finish before they return, so the futures they hand out (``
 DDP communication hooks) are already completed; a Future made by user code completes when
 ``set_result``/``set_exception`` is called, from any thread."""
 import threading
+import types
 
 __all__ = ["Future", "collect_all", "wait_all"]
 
 
 class Future:
+    __class_getitem__ = classmethod(types.GenericAlias)  # Future[torch.Tensor] in annotations
+
     def __init__(self, *, devices=None):
         self._cv = threading.Condition()
         self._done = False
@@ -66,8 +69,10 @@ class Future:
         def run(fut):
             try:
                 out.set_result(callback(fut))
-            except Exception as e:  # noqa: BLE001  (handed to whoever waits on ``out``)
-                out.set_exception(e)
+            except Exception as e:  # noqa: BLE001  (handed to whoever waits on ``out``, wrapped as torch does)
+                err = RuntimeError(f"Got the following error when running the callback: {type(e).__name__}: {e}")
+                err.__cause__ = e
+                out.set_exception(err)
         self.add_done_callback(run)
         return out
 
