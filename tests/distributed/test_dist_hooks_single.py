@@ -76,6 +76,10 @@ def run_hook(torch_mod, ddp_cls, model, futures, x):
         return fut
     ddp = ddp_cls(model)
     ddp.register_comm_hook(seen, hook)
+    ddp(x).pow(2).sum().backward()  # torch rebuilds its buckets after the first backward: compare the second
+    seen.clear()
+    for p in model.parameters():
+        p.grad = None
     ddp(x).pow(2).sum().backward()
     return seen, [p.grad.numpy().copy() for p in model.parameters()]
 

@@ -124,8 +124,7 @@ class DistributedDataParallel(Module):
                 buckets.append(b["params"])
                 open_[key] = {"params": [], "bytes": 0, "cap": self.bucket_bytes_cap}
         buckets.extend(b["params"] for b in open_.values() if b["params"])
-        order = {id(p): i for i, p in enumerate(params)}
-        return [sorted(b, key=lambda p: order[id(p)]) for b in buckets]  # registration order inside, as torch
+        return buckets
 
     # ------------------------------------------------------------------ gradients
     def _grad_ready(self, param):
