@@ -124,19 +124,27 @@ class _RecvWork(Work):
         if self._done:
             return True
         secs = (timeout or self._timeout).total_seconds()
-        if self._key is not None:
-            try:
-                raw = _runtime.client().blocking_key_value_get_bytes(self._key, int(secs * 1000))
-            except Exception as e:  # noqa: BLE001  (JAX's DEADLINE_EXCEEDED)
-                raise self._timed_out(secs) from e
-            self._take(raw, self._key)
-            return True
         deadline = time.monotonic() + secs
-        while not self._try():
-            if time.monotonic() > deadline:
+        while True:  # in slices: between them, a peer that announced its failure ends the wait
+            if self._key is not None:
+                left = deadline - time.monotonic()
+                try:
+                    raw = _runtime.client().blocking_key_value_get_bytes(self._key, max(1, int(min(left, 0.5) * 1000)))
+                    self._take(raw, self._key)
+                    return True
+                except Exception:  # noqa: BLE001  (JAX's DEADLINE_EXCEEDED for this slice)
+                    pass
+            else:
+                for _ in range(50):
+                    if self._try():
+                        return True
+                    time.sleep(0.01)
+            failed = _runtime.peer_failure()
+            if failed is not None:
+                _runtime.mark_broken()
+                raise _runtime._peer_failed_error(*failed)
+            if time.monotonic() >= deadline:
                 raise self._timed_out(secs)
-            time.sleep(0.005)
-        return True
 
     def _timed_out(self, secs):
         _runtime.mark_broken()  # the peer does not respond: exit with status 1, not at JAX's shutdown barrier

@@ -84,6 +84,14 @@ def _meet(store, rank, world, secs):
     def compare(r):
         theirs = int(store.get(f"{_RDZV}world_size/{r}"))
         if theirs != world:
+            seen = store.add(f"{_RDZV}mismatch_seen", 1)
+            if rank == 0:  # rank 0 may host the store: stay until the others have read it too
+                import time
+                ranks = sum(store.check([f"{_RDZV}world_size/{q}"]) for q in range(max(world, theirs)))
+                deadline = time.monotonic() + min(secs, 5.0)
+                while seen < ranks and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    seen = int(store.get(f"{_RDZV}mismatch_seen"))
             raise ValueError(f"mismatched world sizes: rank {rank} was started with world_size={world} "
                              f"but rank {r} with world_size={theirs}")
     keys = [f"{_RDZV}world_size/{r}" for r in range(world)]
@@ -168,18 +176,77 @@ def _hook_uncaught_exceptions():
 
     def hook(*exc):
         previous(*exc)
+        _announce_failure(exc[1])
         mark_broken()
     sys.excepthook = hook
 
 
 def script_failed():
     """Called by jtorch's script runner when the script raised (it prints the traceback itself)."""
+    import sys
     if _joined is not None:
+        _announce_failure(sys.exc_info()[1])
         mark_broken()
+
+
+# A rank dying of a Python exception says so in the coordination service's key-value store and,
+# at exit, waits (briefly) until the others have seen it: their collectives waiting for it raise
+# DistBackendError naming it. Leaving at once would instead take rank 0's coordination service
+# down with it, and JAX's clients on the other ranks end their processes on that (fatal, no
+# Python exception).
+_FAILED, _ACK = "jtorch/failed/", "jtorch/failed_ack/"
+_ANNOUNCE_GRACE_S = 10.0
+_announced = []
+
+
+def _announce_failure(exc):
+    if _joined is None or _announced or exc is None:
+        return
+    try:
+        what = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        client().key_value_set(f"{_FAILED}{_joined['rank']}", what, allow_overwrite=True)
+        _announced.append(True)
+    except Exception:  # noqa: BLE001  (the runtime may be gone already)
+        pass
+
+
+def peer_failure():
+    """(rank, what) of another rank that announced it is dying of an exception, else None.
+    Acknowledges it, so that rank may leave."""
+    if _joined is None:
+        return None
+    try:
+        entries = client().key_value_dir_get(_FAILED)
+    except Exception:  # noqa: BLE001
+        return None
+    for key, what in entries:
+        r = int(key.rstrip("/").rsplit("/", 1)[-1])
+        if r != _joined["rank"]:
+            try:
+                client().key_value_set(f"{_ACK}{_joined['rank']}", str(r), allow_overwrite=True)
+            except Exception:  # noqa: BLE001
+                pass
+            return r, what
+    return None
+
+
+def _wait_for_acknowledgements():
+    import time
+    deadline = time.monotonic() + min(_ANNOUNCE_GRACE_S, _joined["timeout"].total_seconds())
+    others = _joined["world"] - 1
+    while time.monotonic() < deadline:
+        try:
+            if len(client().key_value_dir_get(_ACK)) >= others:
+                return
+        except Exception:  # noqa: BLE001
+            return
+        time.sleep(0.05)
 
 
 def _exit_broken():
     import sys
+    if _announced:
+        _wait_for_acknowledgements()
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
@@ -237,13 +304,25 @@ def call_with_timeout(fn, seconds, timed_out):
     import threading
     if not _caller:
         _caller.append(_Caller())
+    import time
     box, done = [], threading.Event()
     _caller[0].jobs.put((fn, box, done))
-    if not done.wait(seconds):
-        _caller.clear()  # that thread is stuck in XLA: the next collective gets a new one
-        mark_broken()
-        raise timed_out()
+    deadline = time.monotonic() + seconds
+    slice_s = 0.05  # the common case: done well within the first slice, no polling at all
+    while not done.wait(max(0.0, min(slice_s, deadline - time.monotonic()))):
+        failed = peer_failure()
+        if failed is not None or time.monotonic() >= deadline:
+            _caller.clear()  # that thread is stuck in XLA: the next collective gets a new one
+            mark_broken()
+            raise timed_out() if failed is None else _peer_failed_error(*failed)
+        slice_s = 0.25
     ok, value = box[0]
     if not ok:
         raise value
     return value
+
+
+def _peer_failed_error(rank, what):
+    from ._types import DistBackendError
+    return DistBackendError(f"rank {rank} failed ({what}) while this rank (rank {_joined['rank']}) was waiting "
+                            "for it in a collective")

@@ -1,5 +1,6 @@
 """Failures never hang, and end in a Python exception like torch's, within the timeout: a rank
-that dies makes the other raise; a rank that never joins makes init raise (DistStoreError on the
+that dies makes the other raise (naming the exception when it died of one, even rank 0, which
+hosts JAX's coordinator); a rank that never joins makes init raise (DistStoreError on the
 master, DistNetworkError on a rank that cannot reach it); a rank that stops taking part (alive, or
 frozen without heartbeats) makes a collective or a recv raise after the group's timeout;
 mismatched world sizes are reported on both ranks. All scenarios run concurrently (separate
@@ -26,6 +27,7 @@ def _run_scenarios(folder):
     script = f"{HERE}/worker_fail.py"
     runs = {}  # name -> [(mode, rank, world, timeout)], each run its own port
     runs["early_exit"] = [("early_exit", 0, 2, TIMEOUT), ("early_exit", 1, 2, TIMEOUT)]
+    runs["rank0_raises"] = [("rank0_raises", 0, 2, TIMEOUT), ("rank0_raises", 1, 2, TIMEOUT)]
     runs["mismatch"] = [("mismatch", 0, 2, TIMEOUT), ("mismatch", 1, 3, TIMEOUT)]
     runs["no_rank0"] = [("never", 1, 2, TIMEOUT)]
     runs["no_rank1"] = [("never", 0, 2, TIMEOUT)]
@@ -62,6 +64,18 @@ def test_a_rank_that_exits_makes_the_other_raise(outcomes):
     assert line.startswith("RESULT loop raised DistBackendError"), out0[-3000:]
     assert "did another rank exit or crash?" in line and seconds(line) < TIMEOUT
     assert code0 != 0
+
+
+def test_rank0_dying_of_an_exception_makes_the_others_raise_it(outcomes):
+    # rank 0 hosts JAX's coordination service: it says why it dies and waits for the others to
+    # have seen it, so they raise (naming the cause) instead of JAX's client ending them
+    code0, out0 = outcomes[("rank0_raises", 0)]
+    code1, out1 = outcomes[("rank0_raises", 1)]
+    assert code0 == 1 and "RuntimeError: boom on rank 0" in out0, out0[-3000:]
+    line = result(out1)
+    assert line.startswith("RESULT loop raised DistBackendError"), out1[-3000:]
+    assert "rank 0 failed (RuntimeError: boom on rank 0)" in line and seconds(line) < TIMEOUT
+    assert code1 == 1 and "Terminating process" not in out1
 
 
 def test_mismatched_world_sizes_are_reported(outcomes):

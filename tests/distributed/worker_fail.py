@@ -1,7 +1,8 @@
 """Failure modes of a 2-process world; prints one RESULT line the test reads.
 Usage: python worker_fail.py MODE  (env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, DIST_TIMEOUT)
 
-MODE: never / mismatch (init only), early_exit, barrier_after_exit (rank 1 dies),
+MODE: never / mismatch (init only), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
+which hosts JAX's coordinator, dies of an exception),
 hang (rank 1 stays alive but stops taking part), stopped (rank 1 is SIGSTOPped: silent, no
 heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends)."""
 import datetime
@@ -38,7 +39,12 @@ def attempt(what, fn):
 
 
 dist.all_reduce(torch.ones(4))  # the ranks have talked once (as in a training loop)
-if mode in ("early_exit", "barrier_after_exit"):
+if mode == "rank0_raises":
+    if rank == 0:
+        time.sleep(0.5)
+        raise RuntimeError("boom on rank 0")  # uncaught: the script dies of it
+    attempt("loop", lambda: [dist.all_reduce(torch.ones(4)) for _ in range(100)])
+elif mode in ("early_exit", "barrier_after_exit"):
     if rank == 1:
         os._exit(7)  # dies without a word to anyone
     time.sleep(1)
