@@ -119,12 +119,13 @@ def _run(fn, arr, group):
     prog, sharding = _program(fn, group.ranks, dev.platform)
     mine = sharding.mesh.devices.flat[group.ranks.index(jax.process_index())]
 
-    def execute():
-        piece = jax.device_put(arr, mine)[None]
-        glob = jax.make_array_from_single_device_arrays((len(group.ranks),) + arr.shape, sharding, [piece])
-        local = prog(glob).addressable_data(0)[0]
-        local.block_until_ready()  # surface a failed peer here, not at some later use
-        return local
+    piece = jax.device_put(arr, mine)[None]
+    glob = jax.make_array_from_single_device_arrays((len(group.ranks),) + arr.shape, sharding, [piece])
+
+    def execute():  # the part that waits for the other members
+        out = prog(glob)
+        out.block_until_ready()  # surface a failed peer here, not at some later use
+        return out
 
     secs = group.timeout.total_seconds()
 
@@ -134,7 +135,7 @@ def _run(fn, arr, group):
                                 "stop, hang or call a different collective?)")
     from ._runtime import call_with_timeout, mark_broken
     try:
-        return call_with_timeout(execute, secs, timed_out)
+        return call_with_timeout(execute, secs, timed_out).addressable_data(0)[0]
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         if isinstance(e, ValueError) and "Gloo" not in str(e) and "UNKNOWN" not in str(e):
             raise

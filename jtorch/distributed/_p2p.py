@@ -130,10 +130,11 @@ class _RecvWork(Work):
                 left = deadline - time.monotonic()
                 try:
                     raw = _runtime.client().blocking_key_value_get_bytes(self._key, max(1, int(min(left, 0.5) * 1000)))
+                except Exception:  # noqa: BLE001  (JAX's DEADLINE_EXCEEDED for this slice)
+                    raw = None
+                if raw is not None:
                     self._take(raw, self._key)
                     return True
-                except Exception:  # noqa: BLE001  (JAX's DEADLINE_EXCEEDED for this slice)
-                    pass
             else:
                 for _ in range(50):
                     if self._try():

@@ -6,6 +6,11 @@ scripts started by jtorch's launcher (``python -m jtorch.distributed.run``, whic
 ``JTORCH_DIST_AUTOINIT``) join the runtime already at ``import jtorch``, so they may create
 tensors before ``init_process_group``, which then only checks the arguments agree.
 
+The ranks meet in a c10d store before JAX is started (``join``), collectives wait on a helper
+thread with a timeout (``call_with_timeout``), and a rank dying of an exception tells the others
+(``_announce_failure``): all so that failures raise in Python instead of ending in JAX's fatal
+exit. See docs/internals.md ("Distributed").
+
 Everything here is imported by ``jtorch/__init__.py``: keep it free of backend calls.
 """
 import datetime
