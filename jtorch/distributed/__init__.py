@@ -13,7 +13,9 @@ from .distributed_c10d import (ProcessGroup, init_process_group, destroy_process
 from ._tensor_ops import (all_reduce, reduce, broadcast, all_gather, all_gather_into_tensor, reduce_scatter_tensor,
                           reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier)
 from ._p2p import send, recv, isend, irecv, P2POp, batch_isend_irecv
-from ._store import Store, HashStore, FileStore, TCPStore, PrefixStore
+from ._store import Store, HashStore, PrefixStore
+from ._file_store import FileStore
+from ._tcp_store import TCPStore
 from ._grad_bucket import GradBucket
 from ._objects import all_gather_object, gather_object, broadcast_object_list, scatter_object_list
 from . import _runtime, elastic  # noqa: F401

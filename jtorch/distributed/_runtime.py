@@ -62,7 +62,7 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=No
             "(jax.distributed.initialize) cannot join once the backend is up. Call "
             "init_process_group first, or start the script with python -m jtorch.distributed.run, "
             "which joins the runtime at import jtorch.")
-    from ._store import TCPStore
+    from ._tcp_store import TCPStore
     secs = max(1.0, timeout.total_seconds())
     host = None
     if store is None:

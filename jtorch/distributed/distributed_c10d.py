@@ -165,7 +165,7 @@ def _rendezvous(init_method, rank, world_size):
             if val < 0:
                 raise ValueError(f"Error initializing torch.distributed using file:// rendezvous: {what} "
                                  "parameter missing")
-        from ._store import FileStore
+        from ._file_store import FileStore
         store = FileStore(url.path, world_size)
         address = None
     else:
