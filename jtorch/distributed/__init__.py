@@ -11,10 +11,15 @@ from .distributed_c10d import (ProcessGroup, init_process_group, destroy_process
                                get_rank, get_world_size, get_backend, get_process_group_ranks, get_global_rank,
                                get_group_rank, get_default_backend_for_device, new_group, new_subgroups)
 from ._tensor_ops import (all_reduce, reduce, broadcast, all_gather, all_gather_into_tensor, reduce_scatter_tensor,
-                          reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier,
-                          send, recv, isend, irecv)
+                          reduce_scatter, gather, scatter, all_to_all_single, barrier, monitored_barrier)
+from ._p2p import send, recv, isend, irecv, P2POp, batch_isend_irecv
+from ._store import Store, HashStore, PrefixStore
+from ._file_store import FileStore
+from ._tcp_store import TCPStore
+from ._grad_bucket import GradBucket
 from ._objects import all_gather_object, gather_object, broadcast_object_list, scatter_object_list
 from . import _runtime, elastic  # noqa: F401
+from .. import futures  # noqa: F401  (jtorch.futures: Work.get_future, DDP communication hooks)
 
 
 def get_node_local_rank(fallback_rank=None):

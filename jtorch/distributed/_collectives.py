@@ -118,20 +118,30 @@ def _run(fn, arr, group):
     dev = next(iter(arr.devices()))
     prog, sharding = _program(fn, group.ranks, dev.platform)
     mine = sharding.mesh.devices.flat[group.ranks.index(jax.process_index())]
+
     piece = jax.device_put(arr, mine)[None]
     glob = jax.make_array_from_single_device_arrays((len(group.ranks),) + arr.shape, sharding, [piece])
-    try:
+
+    def execute():  # the part that waits for the other members
         out = prog(glob)
-        local = out.addressable_data(0)[0]
-        local.block_until_ready()  # surface a failed peer here, not at some later use
+        out.block_until_ready()  # surface a failed peer here, not at some later use
+        return out
+
+    secs = group.timeout.total_seconds()
+
+    def timed_out():
+        return DistBackendError(f"Timed out waiting {int(secs * 1000)}ms for a collective over ranks "
+                                f"{list(group.ranks)} to complete: a member did not take part (did another rank "
+                                "stop, hang or call a different collective?)")
+    from ._runtime import call_with_timeout, mark_broken
+    try:
+        return call_with_timeout(execute, secs, timed_out).addressable_data(0)[0]
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         if isinstance(e, ValueError) and "Gloo" not in str(e) and "UNKNOWN" not in str(e):
             raise
-        from ._runtime import mark_broken
         mark_broken()
         raise DistBackendError(f"collective over ranks {list(group.ranks)} failed (did another rank exit "
                                f"or crash?): {str(e).splitlines()[0]}") from e
-    return local
 
 
 def _single(fn, arr):

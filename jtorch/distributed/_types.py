@@ -93,8 +93,9 @@ class Backend(str):
 
 
 class Work:
-    """The handle ``async_op=True`` returns. jtorch's eager collectives complete before they
-    return (JAX has no handle to wait on across processes), so wait() has nothing left to do."""
+    """The handle ``async_op=True`` (and isend) returns. jtorch's eager collectives complete
+    before they return (JAX has no handle to wait on across processes), so wait() has nothing
+    left to do; a posted receive (irecv) is a subclass that completes on wait()."""
 
     def __init__(self, tensors=()):
         self._tensors = list(tensors)
@@ -112,10 +113,10 @@ class Work:
         return self._tensors
 
     def get_future(self):
-        import concurrent.futures
-        fut = concurrent.futures.Future()
+        """A completed jtorch.futures.Future holding the output tensors."""
+        from ..futures import Future
+        fut = Future()
         fut.set_result(self._tensors)
-        fut.value = fut.result  # torch.futures.Future spells it value()
         return fut
 
     def synchronize(self):

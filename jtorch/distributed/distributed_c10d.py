@@ -130,7 +130,8 @@ def _parse_backend(backend, gpu):
 
 
 def _rendezvous(init_method, rank, world_size):
-    """(coordinator address, rank, world size) from ``env://`` or ``tcp://host:port``."""
+    """(address, rank, world size, store) from ``env://`` or ``tcp://host:port`` (the address of
+    the TCPStore rank 0 serves; store None) or ``file:///path`` (a FileStore; address None)."""
     url = urllib.parse.urlparse(init_method)
     query = dict(urllib.parse.parse_qsl(url.query))
     if "rank" in query:
@@ -157,13 +158,23 @@ def _rendezvous(init_method, rank, world_size):
             raise ValueError(f"Error initializing torch.distributed using tcp:// rendezvous: port number "
                              f"missing in {init_method!r}")
         address = f"{url.hostname}:{url.port}"
+    elif url.scheme == "file":
+        if not url.path:
+            raise ValueError("Error initializing torch.distributed using file:// rendezvous: path missing")
+        for what, val in (("rank", rank), ("world size", world_size)):
+            if val < 0:
+                raise ValueError(f"Error initializing torch.distributed using file:// rendezvous: {what} "
+                                 "parameter missing")
+        from ._file_store import FileStore
+        store = FileStore(url.path, world_size)
+        address = None
     else:
-        raise ValueError(f"No rendezvous handler for {url.scheme}:// (jtorch supports env:// and tcp://)")
+        raise ValueError(f"No rendezvous handler for {url.scheme}:// (jtorch supports env://, tcp:// and file://)")
     if world_size < 1:
         raise ValueError(f"world_size must be positive, got {world_size}")
     if not 0 <= rank < world_size:
         raise ValueError(f"Invalid rank {rank}: rank must be in [0, {world_size - 1}] for world_size {world_size}")
-    return address, rank, world_size
+    return address, rank, world_size, (store if url.scheme == "file" else None)
 
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
@@ -173,16 +184,25 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     not started by ``python -m jtorch.distributed.run``."""
     if _state["world"] is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    if store is not None:
-        if init_method is not None:
-            raise ValueError("Cannot specify both init_method and store.")
-        raise NotImplementedError("jtorch has no c10d Store: use init_method='env://' (MASTER_ADDR/MASTER_PORT) "
-                                  "or 'tcp://host:port'")
     if timeout is None:
         timeout = _runtime.DEFAULT_TIMEOUT
     if not isinstance(timeout, datetime.timedelta):
         raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {type(timeout).__name__}")
-    address, rank, world_size = _rendezvous(init_method or "env://", rank, world_size)
+    if store is not None:
+        if init_method is not None:
+            raise ValueError("Cannot specify both init_method and store.")
+        from ._store import Store
+        if not isinstance(store, Store):
+            raise TypeError(f"store must be a torch.distributed.Store, got {type(store).__name__}")
+        if not world_size > 0:
+            raise AssertionError("world_size must be positive if using store")
+        if not rank >= 0:
+            raise AssertionError("rank must be non-negative if using store")
+        if rank >= world_size:
+            raise ValueError(f"Invalid rank {rank}: rank must be in [0, {world_size - 1}] for world_size {world_size}")
+        address = None
+    else:
+        address, rank, world_size, store = _rendezvous(init_method or "env://", rank, world_size)
     gpu = _runtime._gpu_count() > 0
     backend = _parse_backend(backend, gpu)
     wants_cuda = "nccl" in backend
@@ -191,7 +211,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if device_id is not None:
             local = getattr(device_id, "index", device_id)
         _runtime.join(address, rank, world_size, timeout, local_rank=None if local is None else int(local),
-                      want_gpu=wants_cuda or None)
+                      want_gpu=wants_cuda or None, store=store)
     elif _runtime.joined() is not None:
         _runtime.join(address, rank, world_size, timeout)  # raises: this process joined a bigger world
     if str(backend) == "nccl":
@@ -199,8 +219,16 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if not gpu_devices():
             raise RuntimeError("ProcessGroupNCCL is only supported with GPUs, no GPUs found!")
     w = _World(rank, world_size, backend, timeout, group_name)
+    joined = _runtime.joined()
+    w.store = store if store is not None else (joined or {}).get("store")
     _state["world"] = w
     GroupMember.WORLD = _group_ns.WORLD = w
+
+
+def _get_default_store():
+    """The store the default group met in (torch's private helper; None for a world of one
+    process that was given none)."""
+    return _default().store
 
 
 def destroy_process_group(group=None):

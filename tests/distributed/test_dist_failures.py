@@ -1,6 +1,10 @@
-"""Failures never hang: a rank that dies makes the other raise; a rank that never joins makes
-init fail within the timeout; mismatched world sizes are reported on both ranks.
-All scenarios run concurrently (separate loopback worlds) to keep the suite fast."""
+"""Failures never hang, and end in a Python exception like torch's, within the timeout: a rank
+that dies makes the other raise (naming the exception when it died of one, even rank 0, which
+hosts JAX's coordinator); a rank that never joins makes init raise (DistStoreError on the
+master, DistNetworkError on a rank that cannot reach it); a rank that stops taking part (alive, or
+frozen without heartbeats) makes a collective or a recv raise after the group's timeout;
+mismatched world sizes are reported on both ranks. All scenarios run concurrently (separate
+loopback worlds) to keep the suite fast."""
 import pickle
 import re
 import sys
@@ -9,7 +13,8 @@ import pytest
 
 from dist_procs import HERE, env_for, free_port, once_per_session, run_all
 
-TIMEOUT = 10  # the process group's timeout (seconds) in these workers
+TIMEOUT = 10  # the process group's timeout (seconds) in the init scenarios
+SHORT = 4  # ... in the scenarios where a rank stops taking part
 
 
 @pytest.fixture(scope="module")
@@ -20,23 +25,30 @@ def outcomes(tmp_path_factory):
 
 def _run_scenarios(folder):
     script = f"{HERE}/worker_fail.py"
-    runs = {}  # name -> [(mode, rank, world)], each run its own port
-    runs["early_exit"] = [("early_exit", 0, 2), ("early_exit", 1, 2)]
-    runs["mismatch"] = [("mismatch", 0, 2), ("mismatch", 1, 3)]
-    runs["no_rank0"] = [("never", 1, 2)]
-    runs["no_rank1"] = [("never", 0, 2)]
+    runs = {}  # name -> [(mode, rank, world, timeout)], each run its own port
+    runs["early_exit"] = [("early_exit", 0, 2, TIMEOUT), ("early_exit", 1, 2, TIMEOUT)]
+    runs["rank0_raises"] = [("rank0_raises", 0, 2, TIMEOUT), ("rank0_raises", 1, 2, TIMEOUT)]
+    runs["mismatch"] = [("mismatch", 0, 2, TIMEOUT), ("mismatch", 1, 3, TIMEOUT)]
+    runs["no_rank0"] = [("never", 1, 2, TIMEOUT)]
+    runs["no_rank1"] = [("never", 0, 2, TIMEOUT)]
+    for mode in ("hang", "stopped", "recv_timeout"):
+        runs[mode] = [(mode, 0, 2, SHORT), (mode, 1, 2, SHORT)]
     cmds, envs, names = [], [], []
     for name, ranks in runs.items():
         port = free_port()
-        for mode, rank, world in ranks:
+        for mode, rank, world, secs in ranks:
             cmds.append([sys.executable, script, mode])
-            envs.append(env_for(rank, world, port, DIST_TIMEOUT=TIMEOUT))
+            envs.append(env_for(rank, world, port, DIST_TIMEOUT=secs))
             names.append((name, rank))
     (folder / "outcomes.pkl").write_bytes(pickle.dumps(dict(zip(names, run_all(cmds, envs, timeout=240)))))
 
 
+def results(out):
+    return [line for line in out.splitlines() if line.startswith("RESULT")]
+
+
 def result(out):
-    lines = [line for line in out.splitlines() if line.startswith("RESULT")]
+    lines = results(out)
     return lines[-1] if lines else ""
 
 
@@ -49,9 +61,21 @@ def test_a_rank_that_exits_makes_the_other_raise(outcomes):
     code1, _ = outcomes[("early_exit", 1)]
     assert code1 == 7
     line = result(out0)
-    assert line.startswith("RESULT raised DistBackendError"), out0[-3000:]
+    assert line.startswith("RESULT loop raised DistBackendError"), out0[-3000:]
     assert "did another rank exit or crash?" in line and seconds(line) < TIMEOUT
     assert code0 != 0
+
+
+def test_rank0_dying_of_an_exception_makes_the_others_raise_it(outcomes):
+    # rank 0 hosts JAX's coordination service: it says why it dies and waits for the others to
+    # have seen it, so they raise (naming the cause) instead of JAX's client ending them
+    code0, out0 = outcomes[("rank0_raises", 0)]
+    code1, out1 = outcomes[("rank0_raises", 1)]
+    assert code0 == 1 and "RuntimeError: boom on rank 0" in out0, out0[-3000:]
+    line = result(out1)
+    assert line.startswith("RESULT loop raised DistBackendError"), out1[-3000:]
+    assert "rank 0 failed (RuntimeError: boom on rank 0)" in line and seconds(line) < TIMEOUT
+    assert code1 == 1 and "Terminating process" not in out1
 
 
 def test_mismatched_world_sizes_are_reported(outcomes):
@@ -60,18 +84,44 @@ def test_mismatched_world_sizes_are_reported(outcomes):
         line = result(out)
         assert code == 3 and "init-raised ValueError" in line and "mismatched world sizes" in line, out[-3000:]
     assert "rank 1 was started with world_size=3 but rank 0 with world_size=2" in result(outcomes[("mismatch", 1)][1])
+    assert "rank 0 was started with world_size=2 but rank 1 with world_size=3" in result(outcomes[("mismatch", 0)][1])
 
 
 def test_rank0_never_comes(outcomes):
+    # torch: the TCPStore client gives up connecting to the master with DistNetworkError
     code, out = outcomes[("no_rank0", 1)]
     line = result(out)
-    assert code == 3 and "init-raised DistStoreError" in line, out[-3000:]
-    assert "waiting for rank 0's coordinator" in line and TIMEOUT <= seconds(line) < TIMEOUT + 15
+    assert code == 3 and "init-raised DistNetworkError" in line, out[-3000:]
+    assert f"timed out after {TIMEOUT * 1000}ms while trying to connect to (127.0.0.1" in line
+    assert TIMEOUT <= seconds(line) < TIMEOUT + 15
 
 
 def test_a_peer_never_joins(outcomes):
-    # rank 0 hosts JAX's coordination service; when registration times out JAX's client ends the
-    # process itself (it cannot raise into Python): it must end, non-zero, and say why
+    # torch: the master's TCPStore gives up waiting for the workers with DistStoreError
     code, out = outcomes[("no_rank1", 0)]
-    assert code != 0 and "RESULT joined" not in out, out[-3000:]
-    assert "DEADLINE_EXCEEDED" in out or "Timed out" in out
+    line = result(out)
+    assert code == 3 and "init-raised DistStoreError" in line, out[-3000:]
+    assert f"Timed out after {TIMEOUT} seconds waiting for clients. 1/2 clients joined." in line
+    assert TIMEOUT <= seconds(line) < TIMEOUT + 15
+    assert "Terminating process" not in out and "F0" not in out  # not JAX's fatal message
+
+
+@pytest.mark.parametrize("mode", ["hang", "stopped"])
+def test_a_collective_times_out_when_a_peer_stops_taking_part(outcomes, mode):
+    # "stopped": the peer is frozen (SIGSTOP), so it misses JAX's heartbeats too; the collective's
+    # own timeout comes first and raises, instead of JAX's client ending the process
+    code, out = outcomes[(mode, 0)]
+    line = result(out)
+    assert line.startswith("RESULT all_reduce raised DistBackendError"), out[-3000:]
+    assert f"Timed out waiting {SHORT * 1000}ms for a collective over ranks [0, 1]" in line
+    assert SHORT <= seconds(line) < SHORT + 10
+    assert code == 1 and "Terminating process" not in out  # left through mark_broken, not JAX's abort
+
+
+def test_a_recv_times_out_when_nothing_is_sent(outcomes):
+    code, out = outcomes[("recv_timeout", 0)]
+    lines = results(out)
+    assert any(ln.startswith("RESULT recv raised DistBackendError") for ln in lines), out[-3000:]
+    line = [ln for ln in lines if ln.startswith("RESULT recv")][0]
+    assert f"Timed out waiting {SHORT * 1000}ms for recv operation from rank 1" in line
+    assert SHORT <= seconds(line) < SHORT + 10

@@ -1,7 +1,14 @@
 """Failure modes of a 2-process world; prints one RESULT line the test reads.
-Usage: python worker_fail.py MODE  (env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)"""
+Usage: python worker_fail.py MODE  (env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, DIST_TIMEOUT)
+
+MODE: never / mismatch (init only), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
+which hosts JAX's coordinator, dies of an exception),
+hang (rank 1 stays alive but stops taking part), stopped (rank 1 is SIGSTOPped: silent, no
+heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends)."""
 import datetime
 import os
+import signal
+import subprocess
 import sys
 import time
 
@@ -10,7 +17,8 @@ import jtorch.distributed as dist
 
 mode = sys.argv[1]
 rank = int(os.environ["RANK"])
-timeout = datetime.timedelta(seconds=float(os.environ.get("DIST_TIMEOUT", 60)))
+secs = float(os.environ.get("DIST_TIMEOUT", 60))
+timeout = datetime.timedelta(seconds=secs)
 t0 = time.monotonic()
 try:
     dist.init_process_group("gloo", timeout=timeout)
@@ -18,20 +26,41 @@ except Exception as e:  # noqa: BLE001
     print(f"RESULT init-raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}", flush=True)
     raise SystemExit(3)
 print("RESULT joined", flush=True)
-if mode in ("early_exit", "barrier_after_exit"):
-    dist.all_reduce(torch.ones(4))  # the ranks have talked once (as in a training loop)
+
+
+def attempt(what, fn):
+    t0 = time.monotonic()
+    try:
+        fn()
+        print(f"RESULT {what} no error", flush=True)
+    except Exception as e:  # noqa: BLE001
+        print(f"RESULT {what} raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}", flush=True)
+        raise SystemExit(5)
+
+
+dist.all_reduce(torch.ones(4))  # the ranks have talked once (as in a training loop)
+if mode == "rank0_raises":
+    if rank == 0:
+        time.sleep(0.5)
+        raise RuntimeError("boom on rank 0")  # uncaught: the script dies of it
+    attempt("loop", lambda: [dist.all_reduce(torch.ones(4)) for _ in range(100)])
+elif mode in ("early_exit", "barrier_after_exit"):
     if rank == 1:
         os._exit(7)  # dies without a word to anyone
     time.sleep(1)
-    t0 = time.monotonic()
-    try:
+
+    def loop():
         for _ in range(100):
-            if mode == "barrier_after_exit":
-                dist.barrier()
-            else:
-                dist.all_reduce(torch.ones(4))
+            dist.barrier() if mode == "barrier_after_exit" else dist.all_reduce(torch.ones(4))
             time.sleep(0.1)
-        print("RESULT no error", flush=True)
-    except Exception as e:  # noqa: BLE001
-        print(f"RESULT raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}", flush=True)
-        raise SystemExit(5)
+    attempt("loop", loop)
+elif mode in ("hang", "stopped", "recv_timeout"):
+    if rank == 1:
+        if mode == "stopped":  # frozen: no heartbeats, no sockets served; killed later by a helper
+            subprocess.Popen(["sh", "-c", f"sleep {3 * secs + 10}; kill -9 {os.getpid()}"])
+            os.kill(os.getpid(), signal.SIGSTOP)
+        time.sleep(3 * secs)  # alive, but not in the collective (a rank stuck elsewhere)
+        os._exit(0)
+    if mode == "recv_timeout":
+        attempt("recv", lambda: dist.recv(torch.zeros(3), src=1))
+    attempt("all_reduce", lambda: dist.all_reduce(torch.ones(4)))

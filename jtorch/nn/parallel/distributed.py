@@ -11,7 +11,13 @@ process group after every backward, so replicas stay equal.
   rides along in the bucket so every rank gets the same ``.grad`` set.
 * The collectives go through ``jtorch.distributed._collectives``: inside ``jtorch.compile``'s
   SPMD step they become ``psum``s in the compiled program.
+* A communication hook (``register_comm_hook``) replaces the averaging of each bucket: it gets a
+  ``GradBucket`` (the bucket's gradients flattened, zeros for a parameter without one) and returns
+  a Future of the tensor the gradients are then read from. Which parameters got a gradient
+  anywhere is then settled by one small collective per backward (the flags stay out of the
+  buffer the hook sees).
 """
+import inspect
 import contextlib
 import functools
 
@@ -23,6 +29,8 @@ import jtorch as torch
 from jtorch import distributed as dist
 from jtorch.autograd import Variable
 from jtorch.distributed import _collectives as C
+from jtorch.distributed._grad_bucket import GradBucket
+from jtorch.futures import Future
 from jtorch.distributed.distributed_c10d import _resolve
 from ..modules.module import Module
 
@@ -94,6 +102,9 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True
         self._queued = False
+        self._comm_hook = None
+        self._comm_state = None
+        self._params = params
         self._buckets = self._assign_buckets(params)
         self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
         if init_sync and group.size() > 1:
@@ -123,6 +134,9 @@ class DistributedDataParallel(Module):
 
     def _reduce_gradients(self):
         self._queued = False
+        if self._comm_hook is not None:
+            with torch.no_grad():
+                return self._run_comm_hook()
         group = self.process_group
         for bucket in self._buckets:
             grads = [p.grad._value if p.grad is not None else None for p in bucket]
@@ -169,9 +183,62 @@ class DistributedDataParallel(Module):
             inputs, kwargs = _to_device(inputs, dev), _to_device(kwargs, dev)
         return self.module(*inputs, **kwargs)
 
+    def _present_anywhere(self):
+        """Per parameter: has it a gradient on some rank (one MAX all-reduce of flags)."""
+        local = [p.grad is not None for p in self._params]
+        grads = [p.grad._value for p in self._params if p.grad is not None]
+        if self.process_group.size() == 1 or _is_traced(grads):
+            return local  # a compiled step is one program: every rank has the same gradients
+        flags = C.all_reduce_array(jnp.asarray(np.array(local, np.uint8)), dist.ReduceOp.MAX, self.process_group)
+        return [bool(f) for f in np.asarray(flags)]
+
+    def _run_comm_hook(self):
+        present = dict(zip(map(id, self._params), self._present_anywhere()))
+        last = len(self._buckets) - 1
+        for i, bucket in enumerate(self._buckets):
+            if not any(present[id(p)] for p in bucket):
+                continue  # no rank has a gradient here: torch leaves them None
+            dt = bucket[0]._value.dtype
+            filled = [p.grad._value if p.grad is not None else jnp.zeros(tuple(p.shape), dt) for p in bucket]
+            grad_bucket = GradBucket(i, torch.Tensor._wrap(_flatten(*filled)), bucket, i == last)
+            fut = self._comm_hook(self._comm_state, grad_bucket)
+            if not isinstance(fut, Future):
+                raise RuntimeError("DDP communication hook's callback must return a torch.futures.Future object, "
+                                   f"but got {type(fut).__module__}.{type(fut).__name__}")
+            out = fut.wait()
+            if isinstance(out, (list, tuple)) and len(out) == 1:
+                out = out[0]
+            total = sum(p.numel() for p in bucket)
+            if not isinstance(out, torch.Tensor) or out.numel() != total:
+                got = f"{out.numel()} elements" if isinstance(out, torch.Tensor) else type(out).__name__
+                raise RuntimeError(f"DDP communication hook for bucket {i} must produce a tensor of the bucket's "
+                                   f"{total} elements, got {got}")
+            flat = out._value.reshape(-1).astype(dt)
+            for p, a in zip(bucket, _splitter(tuple(tuple(p.shape) for p in bucket))(flat)):
+                if p.grad is not None:
+                    p.grad._set_array(a)
+                elif present[id(p)]:
+                    p.grad = torch.Tensor._wrap(a)
+
     def register_comm_hook(self, state, hook):
-        raise NotImplementedError("DDP communication hooks are not supported by jtorch (gradients are averaged "
-                                  "with one all-reduce per bucket)")
+        """Run ``hook(state, bucket)`` for every gradient bucket instead of DDP's averaging; it
+        returns a ``torch.futures.Future`` of the bucket's new gradients (a flat tensor)."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        try:
+            sig = inspect.signature(hook)
+        except (TypeError, ValueError):
+            sig = None
+        if sig is not None:
+            bucket = sig.parameters.get("bucket")
+            if bucket is not None and bucket.annotation not in (inspect.Parameter.empty, GradBucket):
+                raise ValueError("Communication hook: bucket annotation should be dist.GradBucket.")
+            if sig.return_annotation not in (inspect.Signature.empty, Future) and \
+                    getattr(sig.return_annotation, "__origin__", None) is not Future:
+                raise ValueError("Communication hook: return annotation should be torch.futures.Future[torch.Tensor].")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        self._comm_hook, self._comm_state = hook, state
 
     def _set_static_graph(self):
         self.static_graph = True
