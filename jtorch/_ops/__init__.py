@@ -4,3 +4,5 @@ from . import nn_ops  # noqa: F401
 from . import linalg_ops, contraction  # noqa: F401
 from . import indexing_ops, sorting, manip  # noqa: F401
 from . import extra  # noqa: F401
+from . import special_polynomials  # noqa: F401
+from . import special_bessel  # noqa: F401
