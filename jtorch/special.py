@@ -85,7 +85,10 @@ def xlog1py(input, other):
 
 @defop(promote="float", method=False, function=False, name="_special_zeta")
 def zeta(input, other):
-    return jss.zeta(input, other)
+    # At a pole of the Hurwitz zeta (q a non-positive integer) torch gives inf for x > 1 and NaN for
+    # x < 1 (where the function is undefined); jax's result there depends on the parity of x.
+    pole = (other <= 0) & (other == jnp.floor(other)) & (input != 1)
+    return jnp.where(pole, jnp.where(input > 1, jnp.inf, jnp.nan), jss.zeta(input, other))
 
 
 @defop(promote="float", method=False, function=False, name="_special_gammainc")
