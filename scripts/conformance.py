@@ -19,7 +19,15 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
-def to_j(x, jtorch, torch):
+# ops that read a tensor's storage beyond its own elements: a view input is rebuilt as the same view of
+# its base's storage (through jtorch's as_strided) instead of a copy of its elements
+_STORAGE_OPS = {"as_strided", "as_strided_copy", "as_strided_scatter"}
+
+
+def to_j(x, jtorch, torch, keep_views=False):
+    if keep_views and isinstance(x, torch.Tensor) and x._base is not None and x.dtype == x._base.dtype:
+        base = to_j(x._base, jtorch, torch)
+        return base.as_strided(tuple(x.shape), x.stride(), x.storage_offset())
     if isinstance(x, torch.Tensor):
         t = x.detach()
         if t.dtype == torch.bfloat16:
@@ -219,7 +227,7 @@ def main(argv=None):
                 except Exception as e:  # torch raises: jtorch must raise too
                     t_out, t_err = None, e
                 try:
-                    ji = to_j(s.input, jtorch, torch)
+                    ji = to_j(s.input, jtorch, torch, keep_views=name in _STORAGE_OPS)
                     ja = to_j(s.args, jtorch, torch)
                     jk = to_j(s.kwargs, jtorch, torch)
                     if lam is not None:

@@ -6,3 +6,4 @@ from . import indexing_ops, sorting, manip  # noqa: F401
 from . import extra  # noqa: F401
 from . import special_polynomials  # noqa: F401
 from . import special_bessel  # noqa: F401
+from . import strided  # noqa: F401
