@@ -7,3 +7,4 @@ from . import extra  # noqa: F401
 from . import special_polynomials  # noqa: F401
 from . import special_bessel  # noqa: F401
 from . import strided  # noqa: F401
+from . import histograms  # noqa: F401
