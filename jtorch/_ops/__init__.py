@@ -8,3 +8,4 @@ from . import special_polynomials  # noqa: F401
 from . import special_bessel  # noqa: F401
 from . import strided  # noqa: F401
 from . import histograms  # noqa: F401
+from . import numerical_gradient  # noqa: F401
