@@ -9,3 +9,4 @@ from . import special_bessel  # noqa: F401
 from . import strided  # noqa: F401
 from . import histograms  # noqa: F401
 from . import numerical_gradient  # noqa: F401
+from . import linalg_factors  # noqa: F401
