@@ -11,3 +11,4 @@ from . import histograms  # noqa: F401
 from . import numerical_gradient  # noqa: F401
 from . import linalg_factors  # noqa: F401
 from . import aten_wrappers  # noqa: F401
+from . import lowrank  # noqa: F401
