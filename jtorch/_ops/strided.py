@@ -4,6 +4,10 @@ A tensor's storage is the root array its view chain starts from, read as a flat 
 order (jtorch's base tensors are contiguous). ``as_strided`` is a view op on that root: the element
 at index (i_0, i_1, ...) is buffer[offset + sum(i_k * stride_k)], so writes through it reach the base
 and every other view, like torch's.
+
+Gradients flow to the tensor owning the storage (the view chain's base). They agree with torch's whenever
+the strided elements lie within the input's own elements; where ``as_strided`` on a view reaches storage
+outside that view, torch gives those base elements no gradient and jtorch does.
 """
 import math
 
