@@ -101,5 +101,6 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
         vol = np.ones(shape)
         for d, wd in enumerate(widths):
             vol = vol * wd.reshape([-1 if i == d else 1 for i in np.arange(D)])
-        hist = hist / hist.sum() / vol
+        with np.errstate(invalid="ignore", divide="ignore"):  # an empty histogram is NaN, like torch's
+            hist = hist / hist.sum() / vol
     return histogramdd_return(jt.tensor(hist.astype(npd)), tuple(jt.tensor(e) for e in edges))
