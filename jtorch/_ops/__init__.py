@@ -12,3 +12,4 @@ from . import numerical_gradient  # noqa: F401
 from . import linalg_factors  # noqa: F401
 from . import aten_wrappers  # noqa: F401
 from . import lowrank  # noqa: F401
+from . import ldl  # noqa: F401

@@ -110,3 +110,44 @@ def test_matrix_exp_matches_float64_normwise(rng):
     assert np.max(np.abs(j - exact)) <= 1e-5 * np.max(np.abs(exact))
     assert_close(jtorch.linalg.matrix_exp(jtorch.tensor(a.astype(np.float64))),
                  torch.linalg.matrix_exp(torch.tensor(a, dtype=torch.float64)), rtol=1e-10, atol=1e-8)
+
+
+def _indefinite(rng, n, complex_=False, small_diag=False):
+    a = rng.standard_normal((n, n)) + (1j * rng.standard_normal((n, n)) if complex_ else 0)
+    if small_diag:  # forces 2x2 pivot blocks
+        np.fill_diagonal(a, 1e-3 * rng.standard_normal(n))
+    return a
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6])
+@pytest.mark.parametrize("small_diag", [False, True])
+def test_ldl_factor_matches_lapack_form(rng, n, small_diag):
+    a = np.stack([_indefinite(rng, n, small_diag=small_diag) for _ in range(3)])  # non-symmetric: lower read
+    check(lambda L, x: L.linalg.ldl_factor_ex(x), a, rtol=1e-9, atol=1e-10)
+    check(lambda L, x: L.linalg.ldl_factor(x), a[0].astype(np.float32), rtol=1e-4, atol=1e-5)
+    b = rng.standard_normal((3, n, 2))
+    check(lambda L, x, y: L.linalg.ldl_solve(*L.linalg.ldl_factor(x), y), a, b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("hermitian", [False, True])
+def test_ldl_complex(rng, hermitian):
+    for small in (False, True):
+        a = _indefinite(rng, 5, complex_=True, small_diag=small)
+        b = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+        check(lambda L, x: L.linalg.ldl_factor(x, hermitian=hermitian), a, rtol=1e-9, atol=1e-10)
+        check(lambda L, x, y: L.linalg.ldl_solve(*L.linalg.ldl_factor(x, hermitian=hermitian), y,
+                                                  hermitian=hermitian), a, b, rtol=1e-8, atol=1e-9)
+
+
+def test_ldl_singular_and_errors(rng):
+    z = np.zeros((2, 3, 3))
+    z[0] = np.eye(3)
+    check(lambda L, x: L.linalg.ldl_factor_ex(x), z)  # info of the singular batch element
+    _raises_like(lambda L, x: L.linalg.ldl_factor(x), np.zeros((3, 3)))
+    _raises_like(lambda L, x: L.linalg.ldl_factor(x), rng.standard_normal((3, 4)))
+    ld = np.tril(rng.standard_normal((3, 3)))
+    check(lambda L, x, y: L.linalg.ldl_solve(x, L.tensor([1, 2, 3], dtype=L.int64), y), ld,
+          rng.standard_normal((3, 1)))   # int64 pivots are accepted
+    _raises_like(lambda L, x, y: L.linalg.ldl_solve(x, L.tensor([1.0, 2, 3]), y), ld, rng.standard_normal((3, 1)))
+    _raises_like(lambda L, x, y: L.linalg.ldl_solve(x, L.tensor([1, 2, 3], dtype=L.int32), y), ld,
+                 rng.standard_normal((4, 1)))   # rows of B
