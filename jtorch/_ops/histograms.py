@@ -37,7 +37,8 @@ def _upper_bound(edges, x):
 
 def _default_edges(col, bins, lo_hi, np_dtype, dim):
     if bins < 1:
-        raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, but got {bins + 1 if bins >= 0 else 0} "
+        got = bins + 1 if bins >= 0 else 0
+        raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, but got {got} "
                            f"elements in the bins tensor for dimension {dim}")
     if lo_hi is not None:
         lo, hi = lo_hi
@@ -46,7 +47,8 @@ def _default_edges(col, bins, lo_hi, np_dtype, dim):
     else:
         lo, hi = 0.0, 1.0
     if lo > hi:
-        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} for dimension {dim}")
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} "
+                           f"for dimension {dim}")
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise RuntimeError(f"torch.histogramdd: range of [{lo}, {hi}] is not finite")
     if lo == hi:
@@ -81,8 +83,8 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
                 raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, but got 0 "
                                    f"elements in the bins tensor for dimension {d}")
         else:
-            e = _default_edges(x[:, d], int(b), None if range is None else (float(range[2 * d]), float(range[2 * d + 1])),
-                               npd, d)
+            lo_hi = None if range is None else (float(range[2 * d]), float(range[2 * d + 1]))
+            e = _default_edges(x[:, d], int(b), lo_hi, npd, d)
         edges.append(e)
     w = np.ones(len(x), np.float64) if weight is None else np.asarray(weight.detach(), np.float64).reshape(-1)
     shape = tuple(len(e) - 1 for e in edges)

@@ -111,7 +111,8 @@ def ormqr(input, input2, input3, left=True, transpose=False, *, out=None):
         raise RuntimeError(f"{name}: input.shape[-2] must be equal to input3.shape[{-2 if left else -1}], but got "
                            f"{input.shape[-2]} and {mn}")
     if input2.shape[-1] > mn:
-        raise RuntimeError(f"{name}: input2.shape[-1] must be less than or equal to {'input3.shape[-2]' if left else 'input3.shape[-1]'}")
+        which = "input3.shape[-2]" if left else "input3.shape[-1]"
+        raise RuntimeError(f"{name}: input2.shape[-1] must be less than or equal to {which}")
     if input2.shape[-1] > input.shape[-1]:
         raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to input2.shape[-1]")
     return _with_out(_ormqr(input, input2, input3, left=bool(left), transpose=bool(transpose)), out)

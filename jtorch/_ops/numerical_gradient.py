@@ -40,7 +40,8 @@ def _gradient_along(input, spacing, axis=0, edge_order=1, uniform=True):
             a, b = dx[0], dx[1]
             lo = -(2 * a + b) / (a * (a + b)) * s(0, 1) + (a + b) / (a * b) * s(1, 2) - a / (b * (a + b)) * s(2, 3)
             a, b = dx[-2], dx[-1]
-            hi = b / (a * (a + b)) * s(-3, -2) - (a + b) / (a * b) * s(-2, -1) + (2 * b + a) / (b * (a + b)) * s(-1, None)
+            hi = b / (a * (a + b)) * s(-3, -2) - (a + b) / (a * b) * s(-2, -1) + \
+                (2 * b + a) / (b * (a + b)) * s(-1, None)
     return jnp.concatenate([lo, mid, hi], axis).astype(mid.dtype)
 
 
@@ -60,7 +61,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                 raise IndexError(f"Dimension out of range (expected to be in range of [{-max(nd, 1)}, "
                                  f"{max(nd, 1) - 1}], but got {d})")
         if len(set(dims)) != len(dims):
-            raise RuntimeError(f"dim {[d for d in dims if dims.count(d) > 1][0]} appears multiple times in the list of dims")
+            twice = [d for d in dims if dims.count(d) > 1][0]
+            raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
     if spacing is None:
         spacing = 1
     if isinstance(spacing, (list, tuple)):

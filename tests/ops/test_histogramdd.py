@@ -43,8 +43,8 @@ def test_histogramdd_edges_and_constant_input():
     _same(np.zeros((0, 2)), [2, 2])         # empty input: [0, 1] per dimension
 
 
-@pytest.mark.parametrize("bad", [dict(bins=[2]), dict(bins=2, range=[0.0, 1.0]), dict(bins=2, range=[1.0, 0.0, 0.0, 1.0]),
-                                 dict(bins=-1)])
+@pytest.mark.parametrize("bad", [dict(bins=[2]), dict(bins=2, range=[0.0, 1.0]),
+                                 dict(bins=2, range=[1.0, 0.0, 0.0, 1.0]), dict(bins=-1)])
 def test_histogramdd_errors(rng, bad):
     x = rng.standard_normal((4, 2)).astype(np.float32)
     with pytest.raises(RuntimeError):

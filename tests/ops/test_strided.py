@@ -8,7 +8,8 @@ import jtorch
 from tests.helpers import assert_close
 from tests.ops.mathcheck import check
 
-GEOMETRIES = [((2, 2), (1, 2), 0), ((2, 2), (1, 2), 1), ((2, 2, 2, 2), (1, 1, 1, 1), 0), ((2, 1, 1, 2), (1, 7, 7, 1), 0),
+GEOMETRIES = [((2, 2), (1, 2), 0), ((2, 2), (1, 2), 1), ((2, 2, 2, 2), (1, 1, 1, 1), 0),
+              ((2, 1, 1, 2), (1, 7, 7, 1), 0),
               ((3,), (0,), 4), ((0, 2), (1, 2), 9), ((), (), 5)]
 
 
