@@ -16,9 +16,9 @@ if _cache:
 __version__ = "0.1.0"
 
 from ._dtype import (dtype, float16, bfloat16, float32, float64, complex64, complex128, uint8, uint16, uint32,
-                     uint64, int8, int16, int32, int64, bool, half, float, double, cfloat, cdouble, chalf, short,
-                     int, long, finfo, iinfo, get_default_dtype, set_default_dtype, is_floating_point, is_complex,
-                     promote_types, can_cast)
+                     uint64, int8, int16, int32, int64, bool, half, float, double, cfloat, cdouble, chalf, complex32,
+                     short, int, long, finfo, iinfo, get_default_dtype, set_default_dtype, is_floating_point,
+                     is_complex, promote_types, can_cast)
 from ._device import device
 from ._size import Size
 from . import _dispatch

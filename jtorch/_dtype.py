@@ -63,7 +63,11 @@ int64 = dtype("int64", np.int64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)
 
 half, float, double = float16, float32, float64
+# complex32 (chalf) is computed and reported as complex64: JAX has no complex32 arrays, and a tensor's dtype
+# is its jax array's (dispatch derives every result dtype from the jax result), so half-precision complex
+# would need a dtype tag carried by every tensor and propagated through promotion and rounding in dispatch.
 cfloat, cdouble, chalf = complex64, complex128, complex64
+complex32 = chalf
 short, int, long = int16, int32, int64
 
 ALL = (bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64,

@@ -85,7 +85,10 @@ def xlog1py(input, other):
 
 @defop(promote="float", method=False, function=False, name="_special_zeta")
 def zeta(input, other):
-    return jss.zeta(input, other)
+    # At a pole of the Hurwitz zeta (q a non-positive integer) torch gives inf for x > 1 and NaN for
+    # x < 1 (where the function is undefined); jax's result there depends on the parity of x.
+    pole = (other <= 0) & (other == jnp.floor(other)) & (input != 1)
+    return jnp.where(pole, jnp.where(input > 1, jnp.inf, jnp.nan), jss.zeta(input, other))
 
 
 @defop(promote="float", method=False, function=False, name="_special_gammainc")
@@ -112,3 +115,22 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     return REGISTRY["log_softmax"](input, dim, dtype=dtype)
+
+
+from ._ops.special_polynomials import (  # noqa: E402
+    chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v, chebyshev_polynomial_w,
+    shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v,
+    shifted_chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he, laguerre_polynomial_l,
+    legendre_polynomial_p)
+
+__all__ += ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+            "laguerre_polynomial_l", "legendre_polynomial_p"]
+
+from ._ops.special_bessel import (  # noqa: E402
+    bessel_y0, bessel_y1, modified_bessel_i0, modified_bessel_i1, modified_bessel_k0, modified_bessel_k1,
+    scaled_modified_bessel_k0, scaled_modified_bessel_k1, airy_ai)
+
+__all__ += ["bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+            "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]

@@ -100,6 +100,8 @@ def _raise_info(info, t, msg):
 @defop(method=False, function=False, differentiable=False)
 def _zero_pivot(A):
     # 1-based index of the first exactly-zero pivot of LU with partial pivoting (0: none)
+    if A.shape[-1] == 0:  # empty matrices: nothing to pivot
+        return jnp.zeros(A.shape[:-2], jnp.int64)
     lu = jax.lax.linalg.lu(A)[0]
     z = jnp.diagonal(lu, axis1=-2, axis2=-1) == 0
     return jnp.where(z.any(-1), jnp.argmax(z, -1) + 1, 0)
@@ -487,10 +489,10 @@ def _default_rtol(A, atol, rtol):
 
 @defop(method=False, function=False)
 def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
-    if hermitian:
-        w, v = jnp.linalg.eigh(A)
+    if hermitian:  # like torch, only the lower triangle is read
+        w, v = jnp.linalg.eigh(_tri_hermitian(A, "L"), symmetrize_input=False)
         s = jnp.abs(w)
-        cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True))
+        cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
         winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
         val = jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
         # torch differentiates the general pseudo-inverse formula, not the eigendecomposition
@@ -499,7 +501,7 @@ def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
     if atol == 0.0:
         return jnp.linalg.pinv(A, rtol=rtol)  # has a well-behaved custom JVP
     U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
-    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True))
+    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
     sinv = jnp.where(s > cut, 1 / jnp.where(s > cut, s, 1), 0).astype(U.dtype)
     return jnp.matmul(_mH(Vh) * sinv[..., None, :], _mH(U), precision=_hi())
 
@@ -517,8 +519,9 @@ def pinverse(input, rcond=1e-15):
 
 @defop(method=False, function=False, differentiable=False)
 def _rank(A, atol=0.0, rtol=0.0, hermitian=False):
-    s = jnp.abs(jnp.linalg.eigvalsh(A)) if hermitian else jnp.linalg.svd(A, compute_uv=False)
-    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True))
+    s = jnp.abs(jnp.linalg.eigvalsh(_tri_hermitian(A, "L"), symmetrize_input=False)) if hermitian else \
+        jnp.linalg.svd(A, compute_uv=False)  # hermitian: the lower triangle, like torch
+    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
     return jnp.sum(s > cut, -1).astype(jnp.int64)
 
 
@@ -920,9 +923,12 @@ def _vander_l(x, N=None):
 
 
 def vander(x, *, N=None):
-    if x.ndim < 1:
-        raise RuntimeError("linalg.vander: x must have at least one dimension")
-    return _vander_l(x, N=x.shape[-1] if N is None else int(N))
+    if x.ndim == 0:  # torch takes a 0-dim x as one point
+        x = x.reshape(1)
+    N = x.shape[-1] if N is None else int(N)
+    if N <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    return _vander_l(x, N=N)
 
 
 def tensorinv(A, ind=2, *, out=None):

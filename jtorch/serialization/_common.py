@@ -6,7 +6,6 @@ import numpy as np
 
 from .. import _dispatch
 from .. import _dtype as D
-from .._dispatch import defop
 from .._size import contiguous_strides
 
 
@@ -73,20 +72,9 @@ def storage_offset(t):
     return 0 if lay is None else lay[1]
 
 
-def _view_strides(shape, strides, offset, size, stride):
-    return stride
-
-
-@defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view")
-def _storage_view(root, offset=0, size=(), stride=()):
-    """The elements ``offset + sum(i_k * stride_k)`` of the (flattened) root: torch's
-    storage-level view, used to rebuild loaded tensors that share a storage."""
-    idx = np.full(size, offset, dtype=np.int64) if size else np.int64(offset)
-    for d, (s, st) in enumerate(zip(size, stride)):
-        idx = idx + (np.arange(s, dtype=np.int64) * st).reshape([-1 if i == d else 1 for i in range(len(size))])
-    return root.reshape(-1)[jnp.asarray(idx)]
-
-
+# torch's storage-level view (offset + sum(i_k * stride_k) of the flat root), used to rebuild loaded
+# tensors that share a storage; the same op as Tensor.as_strided
+from .._ops.strided import _storage_view  # noqa: E402,F401
 
 
 def _is_parameter(obj):

@@ -1,0 +1,150 @@
+"""Storage-level views and resizing: as_strided, as_strided_copy, as_strided_scatter, resize_, resize_as_.
+
+A tensor's storage is the root array its view chain starts from, read as a flat buffer in row-major
+order (jtorch's base tensors are contiguous). ``as_strided`` is a view op on that root: the element
+at index (i_0, i_1, ...) is buffer[offset + sum(i_k * stride_k)], so writes through it reach the base
+and every other view, like torch's.
+
+Gradients flow to the tensor owning the storage (the view chain's base). They agree with torch's whenever
+the strided elements lie within the input's own elements; where ``as_strided`` on a view reaches storage
+outside that view, torch gives those base elements no gradient and jtorch does.
+"""
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._dispatch import defop, export, function
+from .._size import contiguous_strides
+
+
+def _view_strides(shape, strides, offset, size, stride):
+    return stride
+
+
+@defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view")
+def _storage_view(root, offset=0, size=(), stride=()):
+    """The elements ``offset + sum(i_k * stride_k)`` of the flattened root."""
+    return root.reshape(-1)[jnp.asarray(_flat_index(offset, size, stride))]
+
+
+def _flat_index(offset, size, stride):
+    """numpy array of shape ``size``: the buffer position of each element."""
+    idx = np.full(size, offset, dtype=np.int64) if size else np.int64(offset)
+    for d, (s, st) in enumerate(zip(size, stride)):
+        idx = idx + (np.arange(s, dtype=np.int64) * st).reshape([-1 if i == d else 1 for i in range(len(size))])
+    return idx
+
+
+def _check_geometry(size, stride, offset, numel, itemsize):
+    """torch's checks of a strided geometry over a buffer of ``numel`` elements."""
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    if any(st < 0 for st in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    need = 0 if 0 in size else offset + sum((s - 1) * st for s, st in zip(size, stride)) + 1
+    if need > numel:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+                           f"itemsize {itemsize} requiring a storage size of {need * itemsize} are out of bounds "
+                           f"for storage of size {numel * itemsize}")
+
+
+def _storage_root(t):
+    """A tensor whose value is ``t``'s whole storage (the root of its view chain), carrying the autograd
+    history of the base where ``t`` is a view of one."""
+    if not t._vfn:
+        return t
+    if t._base is not None and not t._base._vfn:
+        return t._base
+    root = t._alias()  # e.g. a detached view: same storage, no history
+    root._vfn, root._val, root._meta, root._strides = (), None, None, None
+    return root
+
+
+def _ints(seq):
+    return tuple(int(s) for s in (seq.tolist() if hasattr(seq, "tolist") else seq))
+
+
+@function
+def as_strided(input, size, stride, storage_offset=None):
+    size, stride = _ints(size), _ints(stride)
+    root = _storage_root(input)
+    if root.dtype != input.dtype:
+        raise RuntimeError("as_strided: the tensor reinterprets its storage's dtype (view(dtype)); "
+                           "call .clone() first")
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    _check_geometry(size, stride, offset, root.numel(), input.element_size())
+    return _storage_view(root, offset=offset, size=size, stride=stride)
+
+
+@function
+def as_strided_copy(input, size, stride, storage_offset=None):
+    return as_strided(input, size, stride, storage_offset).clone()
+
+
+def _clone_strides(t):
+    """The strides of ``t.clone()`` in torch: kept when ``t`` is dense and non-overlapping, else contiguous."""
+    shape, strides = tuple(t.shape), tuple(t.stride())
+    order = sorted(range(len(shape)), key=lambda d: (strides[d], -d))
+    expect = 1
+    for d in order:
+        if shape[d] != 1 and strides[d] != expect:
+            return contiguous_strides(shape)
+        expect *= shape[d]
+    return strides
+
+
+@defop(method=False, function=False)
+def _as_strided_scatter(input, src, size=(), stride=(), offset=0, layout=()):
+    # the clone's buffer holds input's elements at layout positions; the view's positions get src
+    pos = jnp.asarray(_flat_index(0, tuple(input.shape), layout).reshape(-1))
+    buf = jnp.zeros(input.size, input.dtype).at[pos].set(input.reshape(-1))
+    buf = buf.at[jnp.asarray(_flat_index(offset, size, stride).reshape(-1))].set(
+        src.astype(input.dtype).reshape(-1))
+    return buf[pos].reshape(input.shape)
+
+
+@function
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    size, stride = _ints(size), _ints(stride)
+    offset = 0 if storage_offset is None else int(storage_offset)
+    _check_geometry(size, stride, offset, input.numel(), input.element_size())
+    if tuple(src.shape) != size:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(size)}")
+    return _as_strided_scatter(input, src, size=size, stride=stride, offset=offset, layout=_clone_strides(input))
+
+
+def resize_(self, *size, memory_format=None):
+    """torch's resize_: the first prod(size) elements of the storage from this tensor's offset, contiguous.
+    Growing past the storage gives the tensor a new, larger storage (zero-filled beyond the old elements);
+    views taken before then keep the old one."""
+    size = _ints(size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) or
+                 len(size) == 1 and hasattr(size[0], "tolist") else size)
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+    if size == tuple(self.shape) and self.is_contiguous():
+        return self
+    from .creation import zeros
+    from .join import cat
+    root = _storage_root(self).detach()
+    offset = self.storage_offset()
+    n = math.prod(size)
+    if offset + n > root.numel():
+        root = cat([root.reshape(-1), zeros(offset + n - root.numel(), dtype=self.dtype)])
+    self.data = _storage_view(root, offset=offset, size=size, stride=contiguous_strides(size))
+    return self
+
+
+@function
+def resize_as_(self, the_template, memory_format=None):
+    return resize_(self, tuple(the_template.shape))
+
+
+export(resize_, "resize_", function=False)  # a Tensor method only, like torch
