@@ -21,9 +21,9 @@ _DEFAULT_SEED = 67280421310721
 # arrays) that XLA cannot fuse with the consumer: 2.1M dropout bits took ~21 ms of CPU time
 # here, most of a transformer step's dropout cost. The same hash written out unrolled in jnp
 # is one fused elementwise loop (~3 ms) and gives bit-for-bit JAX's threefry values (its
-# partitionable layout: element i hashes the counter pair (i >> 32, i & 0xffffffff)), on every
-# backend. So keys, splits, seeds and every stream stay exactly what they were; only the cost
-# of the bits changes. Random ops wrap their raw uint32[2] key with ``typed_key``.
+# partitionable layout: element i hashes the counter pair (i >> 32, i & 0xffffffff)). So keys,
+# splits, seeds and every stream stay exactly what they were, and equal across backends; only
+# the cost of the bits on CPU changes. Random ops wrap their raw uint32[2] key with ``typed_key``.
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
@@ -61,8 +61,8 @@ def _counters(shape):
 _UINT = {8: jnp.uint8, 16: jnp.uint16, 32: jnp.uint32, 64: jnp.uint64}
 
 
-def _random_bits(key, bit_width, shape):
-    hi, lo = _counters(tuple(shape))
+def _fused_bits(key, bit_width, shape):
+    hi, lo = _counters(shape)
     a, b = _threefry2x32(key[0], key[1], hi, lo)
     if bit_width == 64:
         return (a.astype(jnp.uint64) << np.uint64(32)) | b.astype(jnp.uint64)
@@ -71,6 +71,16 @@ def _random_bits(key, bit_width, shape):
 
 
 _fry = _jex_random.threefry_prng_impl
+
+
+def _random_bits(key, bit_width, shape):
+    # chosen when XLA lowers for a platform: the unrolled hash on CPU, JAX's own threefry
+    # (its GPU kernel) elsewhere; both give the same bits
+    shape = tuple(shape)
+    return lax.platform_dependent(key, cpu=functools.partial(_fused_bits, bit_width=bit_width, shape=shape),
+                                  default=functools.partial(_fry.random_bits, bit_width=bit_width, shape=shape))
+
+
 _IMPL = _jex_random.define_prng_impl(key_shape=(2,), seed=_fry.seed, split=_fry.split, fold_in=_fry.fold_in,
                                      random_bits=_random_bits, name="jtorch_threefry2x32", tag="jfry")
 
