@@ -88,3 +88,71 @@ def test_inplace_samplers():
         y = getattr(jtorch, f)(jtorch.ones(2, 3, dtype=jtorch.float64))
         assert y.shape == (2, 3) and y.dtype == jtorch.float64
     assert jtorch.randint_like(jtorch.ones(3), 10).dtype == jtorch.float32
+
+
+# ---- the fused threefry bit generator (jtorch.random.typed_key)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (2, 3, 4), (0, 3), (257, 129)])
+def test_fused_bits_equal_jax_threefry(shape):
+    """The unrolled lowering must give JAX's threefry bits exactly, for every width, jitted or not."""
+    import jax
+    import jax.numpy as jnp
+    from jtorch.random import typed_key
+    for seed in (0, 42, 2 ** 40 + 3):
+        raw = jax.random.key_data(jax.random.PRNGKey(seed))
+        for dt in (jnp.uint8, jnp.uint16, jnp.uint32, jnp.uint64):
+            want = np.asarray(jax.random.bits(raw, shape, dt))
+            got = np.asarray(jax.random.bits(typed_key(raw), shape, dt))
+            jitted = np.asarray(jax.jit(lambda k: jax.random.bits(typed_key(k), shape, dt))(raw))
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(jitted, want)
+
+
+def test_fused_bits_under_vmap_and_derived_samplers():
+    import jax
+    import jax.numpy as jnp
+    from jtorch.random import typed_key
+    keys = jax.random.key_data(jax.random.split(jax.random.PRNGKey(5), 4))
+    want = jax.vmap(lambda k: jax.random.bits(k, (3, 2), jnp.uint32))(keys)
+    got = jax.vmap(lambda k: jax.random.bits(typed_key(k), (3, 2), jnp.uint32))(keys)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    raw = keys[0]
+    for f in (lambda k: jax.random.normal(k, (100,)), lambda k: jax.random.uniform(k, (5, 6), jnp.float32),
+              lambda k: jax.random.bernoulli(k, 0.3, (64,)), lambda k: jax.random.permutation(k, 30),
+              lambda k: jax.random.randint(k, (40,), 0, 1000)):
+        np.testing.assert_array_equal(np.asarray(f(typed_key(raw))), np.asarray(f(raw)))
+
+
+def test_fused_bits_uniformity():
+    """Chi-square over the 256 byte values and serial correlation of neighbouring words: the bits
+    the dropout masks and every bulk sampler draw from are uniform and independent."""
+    import jax
+    import jax.numpy as jnp
+    from jtorch.random import typed_key
+    raw = jax.random.key_data(jax.random.PRNGKey(11))
+    b = np.asarray(jax.random.bits(typed_key(raw), (1 << 18,), jnp.uint32))
+    counts = np.bincount((b >> 24).astype(np.int64), minlength=256)
+    chi2 = ((counts - b.size / 256) ** 2 / (b.size / 256)).sum()
+    assert chi2 < 330  # 255 degrees of freedom: p ~ 0.001
+    u = b / 2.0 ** 32
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01
+    assert abs(u.mean() - 0.5) < 0.003
+
+
+def test_dropout_mask_statistics_and_reproducibility():
+    jtorch.manual_seed(9)
+    x = jtorch.ones(400, 500)
+    y = jtorch.nn.functional.dropout(x, 0.3)
+    kept = (y != 0).double().mean().item()
+    assert abs(kept - 0.7) < 0.005
+    np.testing.assert_allclose(y[y != 0].numpy(), 1 / 0.7, rtol=1e-6)
+    col = (y != 0).double().mean(0).numpy()  # no structure along either axis
+    assert abs(col.std() - np.sqrt(0.21 / 400)) < 0.01
+    jtorch.manual_seed(9)
+    assert jtorch.equal(jtorch.nn.functional.dropout(x, 0.3), y)
+    with jtorch.random.fork_rng():
+        a = jtorch.nn.functional.dropout(x, 0.3)
+    assert jtorch.equal(jtorch.nn.functional.dropout(x, 0.3), a)
+    g = jtorch.Generator().manual_seed(4)
+    assert jtorch.equal(jtorch.bernoulli(jtorch.full((50,), 0.5), generator=g),
+                        jtorch.bernoulli(jtorch.full((50,), 0.5), generator=jtorch.Generator().manual_seed(4)))

@@ -58,7 +58,7 @@ def _attention(query, key, value, attn_mask, rng, dropout_p, scale=None, is_caus
     p = _softmax(s, safe)
     if dropout_p is not None:
         # ``rng`` is a key, or the mask itself (drawn ahead so the backward does not redraw it)
-        keep = rng if rng.dtype == jnp.bool_ else jax.random.bernoulli(rng, 1 - dropout_p, p.shape)
+        keep = rng if rng.dtype == jnp.bool_ else jax.random.bernoulli(R.typed_key(rng), 1 - dropout_p, p.shape)
         p = p * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(p.dtype)
     out = p @ value
     return (out, p) if return_weights else out

@@ -140,7 +140,7 @@ def glu(input, dim=-1):
 
 @defop(promote=None, method=False, function=False)
 def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
-    slope = jax.random.uniform(key, input.shape, input.dtype, lower, upper)
+    slope = jax.random.uniform(R.typed_key(key), input.shape, input.dtype, lower, upper)
     return jnp.where(input >= 0, input, input * slope)
 
 
@@ -525,7 +525,7 @@ def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
 
 # ---------------------------------------------------------------- dropout
 def _keep_mask(key, p, shape):
-    return jax.random.bernoulli(key, 1.0 - p, shape)
+    return jax.random.bernoulli(R.typed_key(key), 1.0 - p, shape)
 
 
 def _apply_keep(input, keep, p):

@@ -1,4 +1,8 @@
-"""Random sampling. Every op takes a key split off a Generator (random.py)."""
+"""Random sampling. Every op takes a key split off a Generator (random.py).
+
+Bulk draws use ``R.typed_key`` (JAX's threefry bits, lowered so XLA fuses them); poisson keeps
+the raw threefry key: JAX implements it for its own threefry only, and its draws are per
+element anyway."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,32 +19,32 @@ def _key(generator):
 
 @defop(method=False, function=False, differentiable=False)
 def _uniform(key, low, high, shape=(), dtype=None):
-    return jax.random.uniform(key, shape, dtype.np, low, high)
+    return jax.random.uniform(R.typed_key(key), shape, dtype.np, low, high)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _normal(key, mean, std, shape=(), dtype=None):
-    return mean + std * jax.random.normal(key, shape, dtype.np)
+    return mean + std * jax.random.normal(R.typed_key(key), shape, dtype.np)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _randint(key, low, high, shape=(), dtype=None):
-    return jax.random.randint(key, shape, low, high, jnp.int64).astype(dtype.np)
+    return jax.random.randint(R.typed_key(key), shape, low, high, jnp.int64).astype(dtype.np)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _bernoulli(key, p, shape=(), dtype=None):
-    return jax.random.bernoulli(key, p, shape).astype(dtype.np)
+    return jax.random.bernoulli(R.typed_key(key), p, shape).astype(dtype.np)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _exponential(key, lambd, shape=(), dtype=None):
-    return (jax.random.exponential(key, shape, dtype.np) / lambd).astype(dtype.np)
+    return (jax.random.exponential(R.typed_key(key), shape, dtype.np) / lambd).astype(dtype.np)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _permutation(key, n=0):
-    return jax.random.permutation(key, n).astype(jnp.int64)
+    return jax.random.permutation(R.typed_key(key), n).astype(jnp.int64)
 
 
 @defop(method=False, function=False, differentiable=False)
@@ -50,12 +54,12 @@ def _poisson(key, rate):
 
 @defop(method=False, function=False, differentiable=False)
 def _geometric(key, p, shape=(), dtype=None):
-    return jax.random.geometric(key, p, shape).astype(dtype.np)
+    return jax.random.geometric(R.typed_key(key), p, shape).astype(dtype.np)
 
 
 @defop(method=False, function=False, differentiable=False)
 def _cauchy(key, median, sigma, shape=(), dtype=None):
-    return (median + sigma * jax.random.cauchy(key, shape, dtype.np)).astype(dtype.np)
+    return (median + sigma * jax.random.cauchy(R.typed_key(key), shape, dtype.np)).astype(dtype.np)
 
 
 def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
@@ -162,9 +166,9 @@ def poisson(input, generator=None):
 def _multinomial(key, probs, num_samples=1, replacement=False):
     logits = jnp.log(probs)
     if replacement:
-        s = jax.random.categorical(key, logits, axis=-1, shape=(num_samples,) + probs.shape[:-1])
+        s = jax.random.categorical(R.typed_key(key), logits, axis=-1, shape=(num_samples,) + probs.shape[:-1])
         return jnp.moveaxis(s, 0, -1).astype(jnp.int64)
-    g = jax.random.gumbel(key, probs.shape, probs.dtype)
+    g = jax.random.gumbel(R.typed_key(key), probs.shape, probs.dtype)
     return jax.lax.top_k(jnp.where(probs > 0, logits + g, -jnp.inf), num_samples)[1].astype(jnp.int64)
 
 

@@ -105,7 +105,7 @@ def _rnn(weights, input, hx, cx, lengths, key, dropout_p, mode="LSTM", num_layer
         if layer > 0 and train and dropout_p is not None:
             # dropout between layers (not after the last one), as torch does
             key, sub = jax.random.split(key)
-            keep = jax.random.bernoulli(sub, 1 - dropout_p, x.shape)
+            keep = jax.random.bernoulli(R.typed_key(sub), 1 - dropout_p, x.shape)
             x = x * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(x.dtype)
         outs = []
         for d in range(D):
