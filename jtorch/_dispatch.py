@@ -96,6 +96,7 @@ class OpDef:
         self._dyn_defaults = [self.defaults[i] for i in self.dyn_idx]
         sdef = tuple(self.defaults[i] for i in self.static_idx)
         self._sdef = sdef if all(type(v) in _PLAIN for v in sdef) else None
+        self._spos = {n: k for k, n in enumerate(self.static_names)}  # static name -> position
 
     @classmethod
     def raw(cls, fn, name, nargs, seq=False):
@@ -148,6 +149,17 @@ class OpDef:
             if self._nreq <= n <= self._ndyn and self._sdef is not None:
                 return apply(self, list(args) + self._dyn_defaults[n:] if n < self._ndyn else list(args),
                              self._sdef)
+        elif len(args) == self._ndyn and self._sdef is not None:
+            # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
+            statics = list(self._sdef)
+            spos = self._spos
+            for k, v in kwargs.items():
+                i = spos.get(k)
+                if i is None:
+                    break
+                statics[i] = v if type(v) in _PLAIN else _hashable(v)
+            else:
+                return apply(self, list(args), tuple(statics))
         out = kwargs.pop("out", None) if kwargs else None
         dyn, statics = self.bind(args, kwargs)
         res = apply(self, dyn, statics)
@@ -413,8 +425,12 @@ def _apply_view(op, dyn, statics):
     abstract evaluation."""
     src = dyn[0]
     src_shape, src_dtype = src._shape_dtype()
-    extra = tuple(dyn[1:])  # extra dynamic args of view ops are Python numbers
-    key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
+    if len(dyn) > 1:
+        extra = tuple(dyn[1:])  # extra dynamic args of view ops are Python numbers
+        key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
+    else:
+        extra = ()
+        key = (op, statics, src_shape, src_dtype)
     meta = _VIEW_META.get(key)
     if meta is None:
         try:
@@ -423,16 +439,30 @@ def _apply_view(op, dyn, statics):
             raise _translate_error(op, e, dyn) from None
         meta = _VIEW_META[key] = (tuple(out.shape), out.dtype)
     link = (op, statics, extra)
-    t = Tensor._wrap(None)
+    t = object.__new__(Tensor)
     t._st = src._st
     t._vfn = src._vfn + (link,)
     t._val = None
+    t._valver = 0
     t._meta = meta
-    base = src._base if src._base is not None else src
-    t._base = base
-    t._avfn = (src._avfn if src._base is not None else ()) + (link,)
+    base = src._base
+    if base is None:
+        t._base = src
+        t._avfn = (link,)
+        t._gver_seen = src._gver
+    else:
+        t._base = base
+        t._avfn = src._avfn + (link,)
+        t._gver_seen = base._gver
     t._strides = LazyStrides(op, statics, src_shape, src._strides)
-    t._gver_seen = base._gver
+    t._gver = 0
+    t._requires_grad = False
+    t._grad_fn = None
+    t._out_idx = 0
+    t._grad = None
+    t._accumulator = None
+    t._retains = False
+    t._sig = None
     if GRAD.enabled and op.differentiable and src.requires_grad:
         _record(op, statics, None, dyn, [src._value, *extra], t)
     return t
