@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from . import _lazy
+from ._lazy import Pending, CONCRETE
 from ._size import contiguous_strides
 
 Tensor = None  # set by tensor.py (imports point downward; the class registers itself)
@@ -36,6 +38,9 @@ class _GradState:
 
 
 GRAD = _GradState()
+
+# Lazy batching of eager ops (_lazy.py): set by jtorch._flags.set_lazy / JTORCH_LAZY=1.
+LAZY = [False]
 
 # Set by jtorch.compile while it discovers or traces a function (see compile.py);
 # tensors report reads/writes of their storages to it. None on the eager hot path.
@@ -315,6 +320,10 @@ def apply(op, dyn, statics):
     sequence of Tensors for seq ops), record autograd, wrap results."""
     if op.view is not None:
         return _apply_view(op, dyn, statics)
+    if LAZY[0] and TRACE is None:
+        res = _apply_lazy(op, dyn, statics)
+        if res is not NotImplemented:
+            return res
     T = Tensor
     arrays = []
     needs_grad = False
@@ -331,6 +340,8 @@ def apply(op, dyn, statics):
             if any(isinstance(t, T) and t.requires_grad for t in a):
                 needs_grad = True
         else:
+            if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
+                a = a.get()
             arrays.append(a)
             if type(a) is float or type(a) is int:
                 scalars = True
@@ -354,6 +365,150 @@ def apply(op, dyn, statics):
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
     return res
+
+
+# ---------------------------------------------------------------- lazy batching (_lazy.py)
+_SHAPES = {}  # (op, statics, dt, input avals...) -> ([(shape, dtype)], multi) or False (not batchable)
+_SCALAR_TYPES = (float, int, bool)
+
+
+def _apply_lazy(op, dyn, statics):
+    """``apply`` with lazy batching on: record the op in the current segment and return tensors
+    over Pending values. NotImplemented when an argument is something the segment does not carry
+    (a tracer, a numpy array, a host-shared storage...): ``apply`` then runs the op eagerly."""
+    if LAZY[0] is not True and not _lazy.set_enabled(True):  # JTORCH_LAZY=1: check the backend once
+        return NotImplemented
+    T = Tensor
+    flat, arrays = [], []
+    needs_grad = False
+    seqlen = -1
+    for a in dyn:
+        if isinstance(a, T):
+            st = a._st
+            if st.host is not None:
+                return NotImplemented
+            v = a._lazy_value() if a._vfn else st._arr
+            if a._requires_grad or (a._base is not None and a.requires_grad):
+                needs_grad = True
+            flat.append(v)
+            arrays.append(v)
+        elif op.seq and seqlen < 0 and not flat and isinstance(a, (list, tuple)):
+            vs = []
+            for t in a:
+                if not isinstance(t, T) or t._st.host is not None:
+                    return NotImplemented
+                vs.append(t._lazy_value() if t._vfn else t._st._arr)
+                if t.requires_grad:
+                    needs_grad = True
+            seqlen = len(vs)
+            flat.extend(vs)
+            arrays.append(tuple(vs))
+        else:
+            flat.append(a)
+            arrays.append(a)
+    ins, refs = [], []
+    sig = [op, statics, None]
+    gen = _lazy._GEN[0]
+    for v in flat:
+        t = type(v)
+        if t is Pending:
+            c = v.value
+            if c is None:
+                if v.node.gen == gen:
+                    refs.append((len(ins), v.node, v.idx))
+                    ins.append(None)
+                    sig.append((v.shape, v.dtype))
+                    continue
+                c = v.get()
+            ins.append(c)
+            sig.append((c.shape, c.dtype))
+        elif t is CONCRETE:
+            ins.append(v)
+            sig.append((v.shape, v.dtype))
+        elif t in _SCALAR_TYPES:
+            ins.append(v)
+            sig.append(t)
+        elif v is None:
+            ins.append(None)
+            sig.append(None)
+        else:
+            return NotImplemented
+    dt = promote_dtype(op, dyn, arrays) if op.promote else None
+    sig[2] = dt
+    key = tuple(sig)
+    meta = _SHAPES.get(key)
+    kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
+    if meta is None:
+        meta = _lazy_shapes(op, dyn, kernel, key, flat, seqlen)
+    if meta is False:
+        return NotImplemented
+    avals, multi = meta
+    outs = _lazy.add(key, kernel, ins, refs, seqlen, avals, multi)
+    if multi:
+        res = tuple([T._wrap(p) for p in outs])
+        if op.returns:
+            res = op.returns(*res)
+    else:
+        res = T._wrap(outs[0])
+    if needs_grad and GRAD.enabled and op.differentiable:
+        _record(op, statics, dt, dyn, arrays, res)
+    return res
+
+
+def _lazy_shapes(op, dyn, kernel, key, flat, seqlen):
+    """The op's output avals from ``jax.eval_shape`` of its kernel (which also warms the kernel's
+    trace cache); shape/dtype errors raise here, at the op, as the eager call would."""
+    args = [jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v for v in flat]
+    if seqlen >= 0:
+        args = [tuple(args[:seqlen])] + args[seqlen:]
+    try:
+        out = jax.eval_shape(kernel, *args)
+    except (TypeError, ValueError) as e:
+        raise _translate_error(op, e, dyn) from None
+    if isinstance(out, jax.ShapeDtypeStruct):
+        meta = ([(tuple(out.shape), out.dtype)], False)
+    elif isinstance(out, (tuple, list)) and all(isinstance(o, jax.ShapeDtypeStruct) for o in out):
+        meta = ([(tuple(o.shape), o.dtype) for o in out], True)
+    else:
+        meta = False
+    if len(_SHAPES) > 16384:
+        _SHAPES.clear()
+    _SHAPES[key] = meta
+    return meta
+
+
+def lazy_chain(vfn, root, meta):
+    """A view's value read lazily: its chain applied to the (possibly pending) root, as a node."""
+    structure = chain_structure(vfn)
+    f = _CHAINS.get(structure)
+    if f is None:
+        f = _CHAINS[structure] = jax.jit(lambda a, args: apply_chain(a, structure, args))
+    return _lazy_node(("chain", structure), f, [root, chain_args(vfn)], [meta])
+
+
+def lazy_scatter(vfn, root, new):
+    """An in-place write through a view, recorded lazily: the root with the view's elements replaced."""
+    structure = chain_structure(vfn)
+    f = _SCATTERS.get(structure)
+    if f is None:
+        f = _SCATTERS[structure] = jax.jit(lambda r, n, args: scatter_into(r, n, structure, args))
+    return _lazy_node(("scatter", structure), f, [root, new, chain_args(vfn)], [(root.shape, root.dtype)])
+
+
+def _lazy_node(tag, kernel, vals, avals):
+    ins, refs, sig = [], [], [tag]
+    gen = _lazy._GEN[0]
+    for v in vals:
+        if type(v) is Pending:
+            if v.value is None and v.node.gen == gen:
+                refs.append((len(ins), v.node, v.idx))
+                ins.append(None)
+                sig.append((v.shape, v.dtype))
+                continue
+            v = v.get()
+        ins.append(v)
+        sig.append((v.shape, v.dtype) if hasattr(v, "shape") else None)
+    return _lazy.add(tuple(sig) + tuple(avals), kernel, ins, refs, -1, avals, False)[0]
 
 
 # Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit

@@ -80,3 +80,4 @@ def is_autocast_cpu_enabled():
 
 def is_autocast_cache_enabled():
     return True
+
