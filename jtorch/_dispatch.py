@@ -379,9 +379,11 @@ def _apply_lazy(op, dyn, statics):
     if LAZY[0] is not True and not _lazy.set_enabled(True):  # JTORCH_LAZY=1: check the backend once
         return NotImplemented
     T = Tensor
-    flat, arrays = [], []
+    ins, refs, arrays = [], [], []
+    sig = [op, statics, D._default[0]]  # with the input avals: keys the result avals, dtype, kernel
     needs_grad = False
     seqlen = -1
+    gen = _lazy._GEN[0]
     for a in dyn:
         if isinstance(a, T):
             st = a._st
@@ -390,9 +392,9 @@ def _apply_lazy(op, dyn, statics):
             v = a._lazy_value() if a._vfn else st._arr
             if a._requires_grad or (a._base is not None and a.requires_grad):
                 needs_grad = True
-            flat.append(v)
             arrays.append(v)
-        elif op.seq and seqlen < 0 and not flat and isinstance(a, (list, tuple)):
+            vs = (v,)
+        elif op.seq and seqlen < 0 and not ins and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
                 if not isinstance(t, T) or t._st.host is not None:
@@ -401,48 +403,41 @@ def _apply_lazy(op, dyn, statics):
                 if t.requires_grad:
                     needs_grad = True
             seqlen = len(vs)
-            flat.extend(vs)
             arrays.append(tuple(vs))
         else:
-            flat.append(a)
             arrays.append(a)
-    ins, refs = [], []
-    sig = [op, statics, None]
-    gen = _lazy._GEN[0]
-    for v in flat:
-        t = type(v)
-        if t is Pending:
-            c = v.value
-            if c is None:
-                if v.node.gen == gen:
-                    refs.append((len(ins), v.node, v.idx))
-                    ins.append(None)
-                    sig.append((v.shape, v.dtype))
-                    continue
-                c = v.get()
-            ins.append(c)
-            sig.append((c.shape, c.dtype))
-        elif t is CONCRETE:
-            ins.append(v)
-            sig.append((v.shape, v.dtype))
-        elif t in _SCALAR_TYPES:
-            ins.append(v)
-            sig.append(t)
-        elif v is None:
-            ins.append(None)
-            sig.append(None)
-        else:
-            return NotImplemented
-    dt = promote_dtype(op, dyn, arrays) if op.promote else None
-    sig[2] = dt
+            vs = (a,)
+        for v in vs:
+            t = type(v)
+            if t is Pending:
+                c = v.value
+                if c is None:
+                    if v.node.gen == gen:
+                        refs.append((len(ins), v.node, v.idx))
+                        ins.append(None)
+                        sig.append((v.shape, v.dtype))
+                        continue
+                    c = v.get()
+                ins.append(c)
+                sig.append((c.shape, c.dtype))
+            elif t is CONCRETE:
+                ins.append(v)
+                sig.append((v.shape, v.dtype))
+            elif t is float or t is int or t is bool:
+                ins.append(v)
+                sig.append(t)
+            elif v is None:
+                ins.append(None)
+                sig.append(None)
+            else:
+                return NotImplemented
     key = tuple(sig)
     meta = _SHAPES.get(key)
-    kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     if meta is None:
-        meta = _lazy_shapes(op, dyn, kernel, key, flat, seqlen)
+        meta = _lazy_shapes(op, dyn, statics, arrays, key, seqlen)
     if meta is False:
         return NotImplemented
-    avals, multi = meta
+    avals, multi, dt, kernel = meta
     outs = _lazy.add(key, kernel, ins, refs, seqlen, avals, multi)
     if multi:
         res = tuple([T._wrap(p) for p in outs])
@@ -455,20 +450,26 @@ def _apply_lazy(op, dyn, statics):
     return res
 
 
-def _lazy_shapes(op, dyn, kernel, key, flat, seqlen):
-    """The op's output avals from ``jax.eval_shape`` of its kernel (which also warms the kernel's
-    trace cache); shape/dtype errors raise here, at the op, as the eager call would."""
-    args = [jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v for v in flat]
-    if seqlen >= 0:
-        args = [tuple(args[:seqlen])] + args[seqlen:]
+def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
+    """(output avals, multi-output, promoted dtype, kernel) for a lazily recorded op: the avals from
+    ``jax.eval_shape`` of its kernel (which also warms the kernel's trace cache). Shape/dtype
+    errors raise here, at the op, as the eager call would. Cached on the op and input avals."""
+    dt = promote_dtype(op, dyn, arrays) if op.promote else None
+    kernel = op.kernel(statics, dt)
+    args = []
+    for v in arrays:
+        if seqlen >= 0 and not args:
+            args.append(tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in v))
+        else:
+            args.append(jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v)
     try:
         out = jax.eval_shape(kernel, *args)
     except (TypeError, ValueError) as e:
         raise _translate_error(op, e, dyn) from None
     if isinstance(out, jax.ShapeDtypeStruct):
-        meta = ([(tuple(out.shape), out.dtype)], False)
+        meta = ([(tuple(out.shape), out.dtype)], False, dt, kernel)
     elif isinstance(out, (tuple, list)) and all(isinstance(o, jax.ShapeDtypeStruct) for o in out):
-        meta = ([(tuple(o.shape), o.dtype) for o in out], True)
+        meta = ([(tuple(o.shape), o.dtype) for o in out], True, dt, kernel)
     else:
         meta = False
     if len(_SHAPES) > 16384:
