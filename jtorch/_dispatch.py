@@ -12,6 +12,7 @@ itself dispatched as an op so higher-order gradients need no extra code).
 import functools
 import inspect
 import types
+from threading import get_ident as _get_ident
 
 import jax
 import jax.numpy as jnp
@@ -378,6 +379,8 @@ def _apply_lazy(op, dyn, statics):
     (a tracer, a numpy array, a host-shared storage...): ``apply`` then runs the op eagerly."""
     if LAZY[0] is not True and not _lazy.set_enabled(True):  # JTORCH_LAZY=1: check the backend once
         return NotImplemented
+    if _get_ident() != _lazy.OWNER[0]:
+        return NotImplemented
     T = Tensor
     ins, refs, arrays = [], [], []
     sig = [op, statics, D._default[0]]  # with the input avals: keys the result avals, dtype, kernel
@@ -397,7 +400,10 @@ def _apply_lazy(op, dyn, statics):
         elif op.seq and seqlen < 0 and not ins and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
-                if not isinstance(t, T) or t._st.host is not None:
+                if not isinstance(t, T):
+                    vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
+                    continue
+                if t._st.host is not None:
                     return NotImplemented
                 vs.append(t._lazy_value() if t._vfn else t._st._arr)
                 if t.requires_grad:
@@ -476,6 +482,11 @@ def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
         _SHAPES.clear()
     _SHAPES[key] = meta
     return meta
+
+
+def lazy_here():
+    """Whether this thread records ops lazily now."""
+    return LAZY[0] is True and TRACE is None and _get_ident() == _lazy.OWNER[0]
 
 
 def lazy_chain(vfn, root, meta):
@@ -560,7 +571,9 @@ def _translate_error(op, e, dyn):
 
 
 def _as_array(t):
-    return t._value if isinstance(t, Tensor) else jnp.asarray(t)
+    if isinstance(t, Tensor):
+        return t._value
+    return t.get() if type(t) is Pending else jnp.asarray(t)
 
 
 def _wrap_outputs(op, out):

@@ -18,10 +18,13 @@ segment as ONE jitted program and stores the results in the handles still alive.
   runs node by node with the ops' own cached kernels (the eager cost, no compile); a structure
   seen ``COMPILE_AFTER`` times is compiled once and reused, so a loop pays compiles only for
   the segment shapes it repeats, and one-off sequences never compile a program of their own.
-* Only single-device CPU backends batch (the segment's external arrays then share one device).
+* Only single-device CPU backends batch (the segment's external arrays then share one device), and
+  only the thread that turned batching on records: other threads' ops run eagerly. Reading a
+  pending value from another thread while the recording thread is adding ops is not supported.
 """
 import math
 import os
+import threading
 import weakref
 
 import jax
@@ -78,6 +81,7 @@ class _Node:
 
 
 _SEG = []
+OWNER = [None]  # the thread that records: other threads' ops run eagerly (the segment is not shared)
 _GEN = [0]  # segment generation: a node of an earlier (failed) segment is not wired into this one
 
 
@@ -229,6 +233,7 @@ def set_enabled(enabled=True):
     if on:
         on = jax.default_backend() == "cpu" and len(jax.devices()) == 1
     _dispatch.LAZY[0] = on
+    OWNER[0] = threading.get_ident()
     return on
 
 

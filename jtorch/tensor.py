@@ -120,7 +120,7 @@ class Tensor:
             return st._arr
         if self._valver == st.version and self._val is not None:
             return self._val
-        if not LAZY[0]:
+        if not LAZY[0] or not _dispatch.lazy_here() or not _lazy_kind(st._arr):
             return self._value
         self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
         self._valver = st.version
@@ -144,8 +144,7 @@ class Tensor:
             sync_host(st)
         if not self._vfn:
             st._arr = arr
-        elif LAZY[0] and _dispatch.TRACE is None and st.host is None and (
-                type(arr) is Pending or type(arr) is _dispatch.CONCRETE):
+        elif LAZY[0] and st.host is None and _lazy_kind(arr) and _lazy_kind(st._arr) and _dispatch.lazy_here():
             st._arr = _dispatch.lazy_scatter(self._vfn, st._arr, arr)
             self._val = arr
         else:
@@ -703,6 +702,11 @@ _TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bf
                 D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
                 D.bool: "Bool", D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
 _TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
+
+
+def _lazy_kind(a):
+    """Whether a value can enter a lazy segment (a pending value or a concrete jax array, not a tracer)."""
+    return type(a) is Pending or type(a) is _dispatch.CONCRETE
 
 
 def _traced_device():
