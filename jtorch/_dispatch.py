@@ -92,6 +92,7 @@ class OpDef:
         self.seq = seq          # first dynamic argument is a sequence of tensors
         self._jits = {}
         self._vjps = {}
+        self.lazy = True  # may be recorded lazily (False: its function has Python side effects)
         self._plan()
 
     def _plan(self):
@@ -111,7 +112,7 @@ class OpDef:
         op.__dict__.update(fn=fn, name=name, names=[f"a{i}" for i in range(nargs)], index={},
                            defaults=[_REQUIRED] * nargs, dyn_idx=tuple(range(nargs)), static_idx=(),
                            static_names=(), promote=None, promote_pos=(), saves=None, differentiable=True,
-                           view=None, returns=None, seq=seq, _jits={}, _vjps={})
+                           view=None, returns=None, seq=seq, _jits={}, _vjps={}, lazy=True)
         op._plan()
         return op
 
@@ -253,7 +254,9 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
             cts = _zeros_ct(out) if cts[0] is None else _conj(cts[0].astype(out.dtype))
         return tuple(_conj(g) for g in pull(cts))
 
-    return OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
+    vop = OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
+    vop.lazy = op.lazy
+    return vop
 
 
 # ---------------------------------------------------------------- promotion
@@ -321,7 +324,7 @@ def apply(op, dyn, statics):
     sequence of Tensors for seq ops), record autograd, wrap results."""
     if op.view is not None:
         return _apply_view(op, dyn, statics)
-    if LAZY[0] and TRACE is None:
+    if LAZY[0] and TRACE is None and op.lazy:
         res = _apply_lazy(op, dyn, statics)
         if res is not NotImplemented:
             return res
