@@ -385,11 +385,12 @@ def _apply_lazy(op, dyn, statics):
     if _get_ident() != _lazy.OWNER[0]:
         return NotImplemented
     T = Tensor
-    ins, refs, arrays = [], [], []
+    wires, arrays = [], []
     sig = [op, statics, D._default[0]]  # with the input avals: keys the result avals, dtype, kernel
     needs_grad = False
     seqlen = -1
-    gen = _lazy._GEN[0]
+    seg = _lazy._CUR[0]
+    extpos = seg.extpos
     for a in dyn:
         if isinstance(a, T):
             st = a._st
@@ -400,7 +401,7 @@ def _apply_lazy(op, dyn, statics):
                 needs_grad = True
             arrays.append(v)
             vs = (v,)
-        elif op.seq and seqlen < 0 and not ins and isinstance(a, (list, tuple)):
+        elif op.seq and seqlen < 0 and not wires and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
                 if not isinstance(t, T):
@@ -421,25 +422,30 @@ def _apply_lazy(op, dyn, statics):
             if t is Pending:
                 c = v.value
                 if c is None:
-                    if v.node.gen == gen:
-                        refs.append((len(ins), v.node, v.idx))
-                        ins.append(None)
+                    node = v.node
+                    if node.seg is seg:
+                        wires.append((node.pos, v.idx))
                         sig.append((v.shape, v.dtype))
                         continue
                     c = v.get()
-                ins.append(c)
+                v = c
                 sig.append((c.shape, c.dtype))
             elif t is CONCRETE:
-                ins.append(v)
-                sig.append((v.shape, v.dtype))
+                sig.append(v.aval)  # cheaper than (shape, dtype)
             elif t is float or t is int or t is bool:
-                ins.append(v)
                 sig.append(t)
             elif v is None:
-                ins.append(None)
+                wires.append(None)
                 sig.append(None)
+                continue
             else:
                 return NotImplemented
+            k = extpos.get(id(v))
+            if k is None:
+                ext = seg.ext
+                k = extpos[id(v)] = len(ext)
+                ext.append(v)
+            wires.append(k)
     key = tuple(sig)
     meta = _SHAPES.get(key)
     if meta is None:
@@ -447,13 +453,13 @@ def _apply_lazy(op, dyn, statics):
     if meta is False:
         return NotImplemented
     avals, multi, dt, kernel = meta
-    outs = _lazy.add(key, kernel, ins, refs, seqlen, avals, multi)
+    outs = _lazy.add(key, kernel, tuple(wires), seqlen, avals, multi)
     if multi:
         res = tuple([T._wrap(p) for p in outs])
         if op.returns:
             res = op.returns(*res)
     else:
-        res = T._wrap(outs[0])
+        res = T._wrap(outs)
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
     return res
@@ -511,19 +517,22 @@ def lazy_scatter(vfn, root, new):
 
 
 def _lazy_node(tag, kernel, vals, avals):
-    ins, refs, sig = [], [], [tag]
-    gen = _lazy._GEN[0]
+    seg = _lazy._CUR[0]
+    wires, sig = [], [tag]
     for v in vals:
         if type(v) is Pending:
-            if v.value is None and v.node.gen == gen:
-                refs.append((len(ins), v.node, v.idx))
-                ins.append(None)
+            if v.value is None and v.node.seg is seg:
+                wires.append((v.node.pos, v.idx))
                 sig.append((v.shape, v.dtype))
                 continue
             v = v.get()
-        ins.append(v)
         sig.append((v.shape, v.dtype) if hasattr(v, "shape") else None)
-    return _lazy.add(tuple(sig) + tuple(avals), kernel, ins, refs, -1, avals, False)[0]
+        k = seg.extpos.get(id(v))
+        if k is None:
+            k = seg.extpos[id(v)] = len(seg.ext)
+            seg.ext.append(v)
+        wires.append(k)
+    return _lazy.add(tuple(sig) + tuple(avals), kernel, tuple(wires), -1, avals, False)
 
 
 # Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit

@@ -66,44 +66,53 @@ class Pending:
 
 
 class _Node:
-    """One recorded op. ``ins``: flat inputs (arrays, Python numbers, None, pytrees of numbers),
-    with ``refs`` = [(position, node, output index)] for inputs that are earlier nodes' outputs
-    (their slot in ``ins`` is None). ``seqlen`` >= 0: the first ``seqlen`` inputs form the
-    sequence argument of a seq op (cat, stack)."""
-    __slots__ = ("fkey", "kernel", "ins", "refs", "seqlen", "multi", "outs", "pos", "needed", "result", "gen")
-
-    def __init__(self, fkey, kernel, ins, refs, seqlen, multi):
-        self.fkey, self.kernel, self.ins, self.refs, self.seqlen, self.multi = \
-            fkey, kernel, ins, refs, seqlen, multi
-        self.needed = False
-        self.result = None
-        self.gen = _GEN[0]
+    """One recorded op: ``kernel`` applied to inputs given by ``wires`` (per input: an int, the
+    index of an external argument of the segment; (pos, idx), output ``idx`` of the segment's node
+    ``pos``; or None). ``seqlen`` >= 0: the first ``seqlen`` inputs form the sequence argument of a
+    seq op (cat, stack). ``outs``: a weak reference to the output handle, or (``multi``) a list."""
+    __slots__ = ("kernel", "wires", "seqlen", "multi", "outs", "pos", "seg", "result")
 
 
-_SEG = []
+class _Segment:
+    """The ops recorded since the last flush: nodes, external arguments (deduplicated by identity)
+    and the structure key, built as ops are recorded."""
+    __slots__ = ("nodes", "ext", "extpos", "parts")
+
+    def __init__(self):
+        self.nodes, self.ext, self.extpos, self.parts = [], [], {}, []
+
+
+_CUR = [_Segment()]
 OWNER = [None]  # the thread that records: other threads' ops run eagerly (the segment is not shared)
-_GEN = [0]  # segment generation: a node of an earlier (failed) segment is not wired into this one
 
 
-def add(fkey, kernel, ins, refs, seqlen, avals, multi):
-    """Append a node computing ``kernel(*ins)`` (outputs ``avals``: [(shape, dtype)]) and return
-    its Pending outputs (one per aval)."""
-    node = _Node(fkey, kernel, ins, refs, seqlen, multi)
-    outs = [Pending(node, i, s, d) for i, (s, d) in enumerate(avals)]
-    node.outs = [weakref.ref(p) for p in outs]
-    _SEG.append(node)
-    if len(_SEG) >= MAX_OPS:
+def add(fkey, kernel, wires, seqlen, avals, multi):
+    """Append a node (``wires`` built against ``current()``) computing outputs ``avals``
+    ([(shape, dtype)]); returns its Pending output, or a list of them when ``multi``."""
+    seg = _CUR[0]
+    nodes = seg.nodes
+    node = _Node()
+    node.kernel, node.wires, node.seqlen, node.multi, node.pos, node.seg = \
+        kernel, wires, seqlen, multi, len(nodes), seg
+    if multi:
+        outs = [Pending(node, i, s, d) for i, (s, d) in enumerate(avals)]
+        node.outs = [_ref(p) for p in outs]
+    else:
+        s, d = avals[0]
+        outs = Pending(node, 0, s, d)
+        node.outs = _ref(outs)
+    nodes.append(node)
+    seg.parts.append((fkey, wires, seqlen))
+    if len(nodes) >= MAX_OPS:
         flush()
     return outs
 
 
-def resolve(v):
-    """A Pending input -> its value, or None when it is still pending in the current segment."""
-    if v.value is not None:
-        return v.value
-    if v.node.gen != _GEN[0]:
-        return v.get()  # left over from a segment that raised: computed (or raising) now
-    return None
+_ref = weakref.ref
+
+
+def current():
+    return _CUR[0]
 
 
 _PROGRAMS = {}
@@ -113,88 +122,83 @@ _SEEN = {}
 def flush():
     """Run the current segment (one jitted program once its structure repeats) and store the
     results in the Pending handles still alive."""
-    global _SEG
-    seg = _SEG
-    if not seg:
+    seg = _CUR[0]
+    if not seg.nodes:
         return
-    _SEG = []
-    _GEN[0] += 1
+    _CUR[0] = _Segment()
     STATS["flushes"] += 1
-    # liveness, backwards: a node is needed if an output handle is alive or a needed node reads it
-    keep = []
-    for node in reversed(seg):
-        alive = [w() for w in node.outs]
-        if node.needed or any(h is not None for h in alive):
-            node.needed = True
-            keep.append((node, alive))
-            for _, src, _ in node.refs:
-                src.needed = True
-    keep.reverse()
-    ext, ext_pos, parts, handles = [], {}, [], []
-    for pos, (node, alive) in enumerate(keep):
-        node.pos = pos
-        wires = []
-        for x in node.ins:
-            if x is None:
-                wires.append(None)
+    masks, handles = [], []
+    for node in seg.nodes:
+        if node.multi:
+            hs = [w() for w in node.outs]
+            masks.append(tuple([h is not None for h in hs]))
+            handles.extend([h for h in hs if h is not None])
+        else:
+            h = node.outs()
+            if h is None:
+                masks.append(False)
             else:
-                k = ext_pos.get(id(x))
-                if k is None:
-                    k = ext_pos[id(x)] = len(ext)
-                    ext.append(x)
-                wires.append(k)
-        for i, src, idx in node.refs:
-            wires[i] = (src.pos, idx)
-        mask = tuple(h is not None for h in alive)
-        parts.append((node.fkey, tuple(wires), node.seqlen, mask))
-        handles.extend(h for h in alive if h is not None)
-    key = tuple(parts)
-    plan = [(node.kernel, wires, node.seqlen, mask, node.multi)
-            for (node, _), (_, wires, _, mask) in zip(keep, parts)]
+                masks.append(True)
+                handles.append(h)
+    key = (tuple(seg.parts), tuple(masks))
     prog = _PROGRAMS.get(key)
     if prog is None:
+        plan = [(node.kernel, node.wires, node.seqlen, node.multi, m) for node, m in zip(seg.nodes, masks)]
         n = _SEEN.get(key, 0) + 1
         if n >= COMPILE_AFTER:
             _SEEN.pop(key, None)
             if len(_PROGRAMS) > 512:
                 _PROGRAMS.clear()
-            prog = _PROGRAMS[key] = jax.jit(_program(plan))
+            prog = _PROGRAMS[key] = jax.jit(_program(plan, True))
             STATS["compiles"] += 1
         else:
             if len(_SEEN) > 4096:
                 _SEEN.clear()
             _SEEN[key] = n
+            prog = _program(plan, False)
+            STATS["replays"] += 1
+    else:
+        STATS["cached"] += 1
     from ._dispatch import _device_scalars
     with jax.ensure_compile_time_eval():  # flushed inside a jax transform: still concrete values
-        if prog is not None:
-            STATS["cached"] += 1
-            outs = prog(*_device_scalars(ext))
-        else:
-            STATS["replays"] += 1
-            outs = _program(plan)(*ext)
+        outs = prog(*_device_scalars(seg.ext))
     for h, v in zip(handles, outs):
         h.value = v
         h.node = None
-    for node in seg:
-        node.ins = node.refs = node.outs = None
+    seg.nodes = seg.ext = seg.extpos = None
 
 
-def _program(plan):
-    """The segment as one function of its external arguments (jitted when the structure repeats;
-    called as is, each node runs its own cached jitted kernel)."""
+def _program(plan, compiled):
+    """The segment as one function of its external arguments: jitted when the structure repeats
+    (XLA drops nodes no output needs); run as is (``compiled`` False), each node needed by an
+    alive output runs its own cached jitted kernel."""
+    if not compiled:
+        needed = set()
+        for pos in range(len(plan) - 1, -1, -1):
+            kernel, wires, seqlen, multi, mask = plan[pos]
+            if pos in needed or (any(mask) if multi else mask):
+                needed.add(pos)
+                needed.update(w[0] for w in wires if type(w) is tuple)
+    else:
+        needed = None
+
     def run(*ext):
         vals, outs = [], []
-        for kernel, wires, seqlen, mask, multi in plan:
+        for pos, (kernel, wires, seqlen, multi, mask) in enumerate(plan):
+            if needed is not None and pos not in needed:
+                vals.append(None)
+                continue
             args = [None if w is None else (ext[w] if type(w) is int else vals[w[0]][w[1]]) for w in wires]
             if seqlen >= 0:
                 args = [tuple(args[:seqlen])] + args[seqlen:]
             r = kernel(*args)
-            if not multi:
-                r = (r,)
-            vals.append(r)
-            for v, m in zip(r, mask):
-                if m:
-                    outs.append(v)
+            if multi:
+                vals.append(r)
+                outs.extend([v for v, m in zip(r, mask) if m])
+            else:
+                vals.append((r,))
+                if mask:
+                    outs.append(r)
         return outs
     return run
 
@@ -203,16 +207,16 @@ def _force(handle):
     """A handle whose segment did not produce it (that segment raised): compute it node by node,
     raising the error again here."""
     node = handle.node
-    if node is None or node.ins is None:
+    if node is None or node.seg.nodes is None:
         raise RuntimeError("a lazily computed tensor value was lost (its segment failed earlier)")
     return _force_node(node)[handle.idx]
 
 
 def _force_node(node):
-    if node.result is None:
-        args = list(node.ins)
-        for i, src, idx in node.refs:
-            args[i] = _force_node(src)[idx]
+    if getattr(node, "result", None) is None:
+        seg = node.seg
+        args = [None if w is None else (seg.ext[w] if type(w) is int else _force_node(seg.nodes[w[0]])[w[1]])
+                for w in node.wires]
         if node.seqlen >= 0:
             args = [tuple(args[:node.seqlen])] + args[node.seqlen:]
         with jax.ensure_compile_time_eval():

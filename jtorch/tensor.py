@@ -807,7 +807,8 @@ def _bind_methods():
 
 def _binop(op):
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+        if type(other) is not Tensor and not isinstance(
+                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
             return NotImplemented
         return op(self, other)
     return f
