@@ -410,7 +410,7 @@ def _apply_lazy(op, dyn, statics):
                 if t._st.host is not None:
                     return NotImplemented
                 vs.append(t._lazy_value() if t._vfn else t._st._arr)
-                if t.requires_grad:
+                if t._requires_grad or (t._base is not None and t.requires_grad):
                     needs_grad = True
             seqlen = len(vs)
             arrays.append(tuple(vs))
@@ -606,8 +606,12 @@ def _apply_view(op, dyn, statics):
     abstract evaluation."""
     src = dyn[0]
     src_shape, src_dtype = src._shape_dtype()
-    if len(dyn) > 1:
-        extra = tuple(dyn[1:])  # extra dynamic args of view ops are Python numbers
+    if len(dyn) == 2:  # extra dynamic args of view ops are Python numbers (or tuples of them)
+        e = dyn[1]
+        extra = (e,)
+        key = (op, statics, src_shape, src_dtype, len(e) if type(e) is tuple else 0)
+    elif len(dyn) > 2:
+        extra = tuple(dyn[1:])
         key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
     else:
         extra = ()
@@ -644,8 +648,8 @@ def _apply_view(op, dyn, statics):
     t._accumulator = None
     t._retains = False
     t._sig = None
-    if GRAD.enabled and op.differentiable and src.requires_grad:
-        _record(op, statics, None, dyn, [src._value, *extra], t)
+    if GRAD.enabled and op.differentiable and (src._requires_grad or (src._base is not None and src.requires_grad)):
+        _record(op, statics, None, dyn, [src._lazy_value(), *extra], t)
     return t
 
 

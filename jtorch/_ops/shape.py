@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop, function, REGISTRY
+from .._dispatch import defop, function, REGISTRY, apply
 from .._size import Size, contiguous_strides
 
 
@@ -99,7 +99,7 @@ def view(self, *shape, dtype=None):
     shape = infer_shape(shape, math.prod(src_shape))
     if self._strides is not None:  # strides are computed lazily: check view-compatibility here
         _reshape_strides(tuple(src_shape), self.stride(), shape)
-    return _view(self, shape=shape)
+    return apply(_view, [self], (shape,))  # the op's call path, minus keyword binding
 
 
 @function
@@ -182,7 +182,7 @@ def transpose(self, dim0, dim1):
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _permute(self, dims=tuple(dims))
+    return apply(_permute, [self], (tuple(dims),))
 
 
 @function
@@ -190,7 +190,7 @@ def t(self):
     nd = len(self._shape_dtype()[0])
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return _permute(self, dims=(1, 0)) if nd == 2 else _permute(self, dims=tuple(range(nd)))
+    return apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
 
 
 @function
@@ -381,7 +381,7 @@ def _basic_index(x, index=()):
             struct.append((size, step or 1))
             starts.append(start if size else 0)
             d += 1
-    return _basic_index_op(x, tuple(starts), index=tuple(struct))
+    return apply(_basic_index_op, [x, tuple(starts)], (tuple(struct),))
 
 
 @function
