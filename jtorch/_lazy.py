@@ -27,8 +27,20 @@ import os
 import threading
 import weakref
 
+import contextlib
+
 import jax
 from jax._src.array import ArrayImpl
+
+try:  # whether a jax trace is active: flushing inside one must still compute concrete values
+    from jax._src.core import trace_ctx as _TRACE_CTX, EvalTrace as _EVAL_TRACE
+
+    def _eval_ctx():
+        return _NULL_CTX if type(_TRACE_CTX.trace) is _EVAL_TRACE else jax.ensure_compile_time_eval()
+except ImportError:  # another jax version: always enter the context
+    def _eval_ctx():
+        return jax.ensure_compile_time_eval()
+_NULL_CTX = contextlib.nullcontext()
 
 MAX_OPS = int(os.environ.get("JTORCH_LAZY_MAX_OPS", "128"))  # segment length cap: bounded programs
 COMPILE_AFTER = 2  # a segment structure is compiled on its second occurrence
@@ -159,8 +171,7 @@ def flush():
             STATS["replays"] += 1
     else:
         STATS["cached"] += 1
-    from ._dispatch import _device_scalars
-    with jax.ensure_compile_time_eval():  # flushed inside a jax transform: still concrete values
+    with _eval_ctx():  # flushed inside a jax transform: still concrete values
         outs = prog(*_device_scalars(seg.ext))
     for h, v in zip(handles, outs):
         h.value = v
@@ -219,13 +230,19 @@ def _force_node(node):
                 for w in node.wires]
         if node.seqlen >= 0:
             args = [tuple(args[:node.seqlen])] + args[node.seqlen:]
-        with jax.ensure_compile_time_eval():
+        with _eval_ctx():
             r = node.kernel(*args)
         node.result = r if node.multi else (r,)
     return node.result
 
 
 CONCRETE = ArrayImpl
+
+
+def _device_scalars(ext):
+    global _device_scalars
+    from ._dispatch import _device_scalars  # bound on first use (_dispatch imports this module)
+    return _device_scalars(ext)
 
 
 def set_enabled(enabled=True):

@@ -158,9 +158,9 @@ class Tensor:
             from .interop import write_host
             write_host(st)
 
-    def _write(self, new):
+    def _write(self, new, same_dtype=False):
         """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
-        if new._shape_dtype()[1] != self._shape_dtype()[1]:
+        if not same_dtype and new._shape_dtype()[1] != self._shape_dtype()[1]:
             new = new.to(self.dtype)
         base = self._base
         if GRAD.enabled and new._requires_grad and base is not None:
@@ -209,7 +209,7 @@ class Tensor:
                 raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                    f"shape {list(out.shape)}")
             out = out.expand(self.shape)
-        return self._write(out)
+        return self._write(out, odt == sdt)
 
     def _check_inplace(self):
         if GRAD.enabled and self._requires_grad:
