@@ -68,5 +68,5 @@ from . import distributed, multiprocessing  # noqa: E402
 from . import distributions  # noqa: E402
 from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now
-if _os.environ.get("JTORCH_LAZY", "0") not in ("", "0"):
-    _dispatch.LAZY[0] = "unchecked"  # lazy batching, once the first op confirms a single CPU device
+from . import _lazy  # noqa: E402
+_lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "0") not in ("", "0"))  # lazy batching of eager ops

@@ -380,7 +380,7 @@ def _apply_lazy(op, dyn, statics):
     """``apply`` with lazy batching on: record the op in the current segment and return tensors
     over Pending values. NotImplemented when an argument is something the segment does not carry
     (a tracer, a numpy array, a host-shared storage...): ``apply`` then runs the op eagerly."""
-    if LAZY[0] is not True and not _lazy.set_enabled(True):  # JTORCH_LAZY=1: check the backend once
+    if LAZY[0] is not True and not _lazy.confirm():  # requested at import: check the backend once
         return NotImplemented
     if _get_ident() != _lazy.OWNER[0]:
         return NotImplemented

@@ -246,18 +246,35 @@ def _device_scalars(ext):
 
 
 def set_enabled(enabled=True):
-    """Turn lazy batching on or off (``JTORCH_LAZY=1`` turns it on at import). Only a single-device
-    CPU backend batches; elsewhere it stays off. Returns whether it is on."""
+    """Turn lazy batching on or off for ops recorded by the calling thread (``JTORCH_LAZY`` sets it at
+    import). Only a single-device CPU backend (one process) batches; elsewhere it stays off.
+    Returns whether it is on."""
     from . import _dispatch
     flush()
-    on = bool(enabled)
-    if on:
-        on = jax.default_backend() == "cpu" and len(jax.devices()) == 1
-    _dispatch.LAZY[0] = on
+    _dispatch.LAZY[0] = bool(enabled) and _backend_ok()
     OWNER[0] = threading.get_ident()
-    return on
+    return _dispatch.LAZY[0]
+
+
+def request_at_import(enabled):
+    """At import: batching on for the importing thread, confirmed by the first op (checking the
+    backend here would start XLA before jax.distributed.initialize can run)."""
+    from . import _dispatch
+    _dispatch.LAZY[0] = "unchecked" if enabled else False
+    OWNER[0] = threading.get_ident()
+
+
+def confirm():
+    """The first op after ``request_at_import``: on only for a single-device CPU backend."""
+    from . import _dispatch
+    _dispatch.LAZY[0] = _backend_ok()
+    return _dispatch.LAZY[0]
+
+
+def _backend_ok():
+    return jax.default_backend() == "cpu" and len(jax.devices()) == 1
 
 
 def enabled():
     from . import _dispatch
-    return _dispatch.LAZY[0]
+    return bool(_dispatch.LAZY[0])
