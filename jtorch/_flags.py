@@ -80,4 +80,3 @@ def is_autocast_cpu_enabled():
 
 def is_autocast_cache_enabled():
     return True
-

@@ -1,4 +1,5 @@
-"""Lazy batching of eager ops (``JTORCH_LAZY=1`` or ``jtorch._flags.set_lazy(True)``).
+"""Lazy batching of eager ops: on by default (``JTORCH_LAZY=0`` at import, or
+``jtorch._lazy.set_enabled(False)``, turns it off).
 
 A jitted call costs ~7 us even for a 32x32 add; torch's eager op costs ~1 us. With lazy batching
 an eager op does not run: ``_dispatch.apply`` learns its result's shape and dtype from a cached
@@ -11,7 +12,8 @@ segment as ONE jitted program and stores the results in the handles still alive.
 * Liveness: nodes hold weak references to their output handles, and inputs refer to producing
   nodes, never to handles, so a handle is alive exactly when something outside the segment (a
   tensor's storage, a saved autograd value, a view's cached value) holds it. Only alive handles
-  are program outputs; nodes no alive output depends on are dropped before the program is built.
+  are program outputs; XLA drops the nodes no output needs (a result nobody reads is never
+  computed), and a node-by-node run skips them too.
 * The program cache key is the segment's structure: per node its kernel key (op, statics, dtype,
   input avals), where each input comes from (an earlier node's output or an external argument,
   deduplicated by identity) and which outputs are alive. A structure seen for the first time
@@ -22,12 +24,11 @@ segment as ONE jitted program and stores the results in the handles still alive.
   only the thread that turned batching on records: other threads' ops run eagerly. Reading a
   pending value from another thread while the recording thread is adding ops is not supported.
 """
+import contextlib
 import math
 import os
 import threading
 import weakref
-
-import contextlib
 
 import jax
 from jax._src.array import ArrayImpl

@@ -210,3 +210,19 @@ def test_dead_intermediates_do_not_break_later_reads(rng):
             keep.append((k, tmp.sum(1)))
     for k, v in keep:
         assert_close(v, (t * k).sum(1), rtol=1e-5, atol=1e-5)
+
+
+def test_env_switch_at_import():
+    import os
+    import subprocess
+    import sys
+    code = ("import jtorch; a = jtorch.ones(2) + 1; "
+            "print(jtorch._lazy.enabled(), type(a._st._arr).__name__, a.tolist())")
+    outs = {}
+    for v in ("0", "1"):
+        env = dict(os.environ, JTORCH_LAZY=v)
+        outs[v] = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                 timeout=120).stdout.split()
+    assert outs["0"][:2] == ["False", "ArrayImpl"]
+    assert outs["1"][:2] == ["True", "Pending"]
+    assert outs["0"][2:] == outs["1"][2:] == ["[2.0,", "2.0]"]
