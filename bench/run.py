@@ -63,6 +63,10 @@ def bench_ops(quick, device="cpu"):
         ("(a*b).sum().backward()", "grad", lambda a, b: jax.grad(lambda x, y: (x * y).sum(), (0, 1))(a, b)),
     ]
     rows = []
+    from jtorch import _lazy
+    lazy_was = _lazy.enabled()
+    lazy_ok = device == "cpu" and _lazy.set_enabled(True)
+    _lazy.set_enabled(False)
     for size in (32, 1024):
         rng = np.random.default_rng(0)
         x, y = rng.standard_normal((2, size, size)).astype(np.float32)
@@ -76,26 +80,39 @@ def bench_ops(quick, device="cpu"):
             tsync = (lambda r: torch.cuda.synchronize()) if device != "cpu" else (lambda r: None)
             if f == "grad":
                 tga, tgb = ta.clone().requires_grad_(), tb.clone().requires_grad_()
-                jga, jgb = ja.clone().requires_grad_(), jb.clone().requires_grad_()
                 tt = _timeit(lambda: (tga * tgb).sum().backward(), tsync, n)
-                jt = _timeit(lambda: (jga * jgb).sum().backward(), lambda r: jga.grad._value.block_until_ready(), n)
+                jts = []
+                for lazy in (False, True) if lazy_ok else (False,):
+                    _lazy.set_enabled(lazy)
+                    jga, jgb = ja.clone().requires_grad_(), jb.clone().requires_grad_()
+                    jts.append(_timeit(lambda: (jga * jgb).sum().backward(),
+                                       lambda r: jga.grad._value.block_until_ready(), n))
+                _lazy.set_enabled(False)
                 gj = jax.jit(g)
                 xt = _timeit(lambda: gj(xa, xb), lambda r: r[0].block_until_ready(), n)
-                rows.append((f"{name} {size}x{size}", jt, tt, xt))
+                rows.append((f"{name} {size}x{size}", jts[0], jts[-1] if lazy_ok else float("nan"), tt, xt))
                 continue
             tt = _timeit(lambda: f(torch, ta, tb), tsync, n)
-            jt = _timeit(lambda: f(jtorch, ja, jb), lambda r: r._value.block_until_ready(), n)
+            jts = []
+            for lazy in (False, True) if lazy_ok else (False,):
+                _lazy.set_enabled(lazy)
+                jts.append(_timeit(lambda: f(jtorch, ja, jb), lambda r: r._value.block_until_ready(), n))
+            _lazy.set_enabled(False)
             if g is not None:
                 gj = jax.jit(g)
                 xt = _timeit(lambda: gj(xa, xb), lambda r: r.block_until_ready(), n)
             else:
                 xt = float("nan")
-            rows.append((f"{name} {size}x{size}", jt, tt, xt))
+            rows.append((f"{name} {size}x{size}", jts[0], jts[-1] if lazy_ok else float("nan"), tt, xt))
     print("\n## Eager per-op latency (us; lower is better)\n")
-    print("| op | jtorch | torch | jax (jit) | jtorch/torch | jtorch/jax |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, jt, tt, xt in rows:
-        print(f"| {name} | {jt:.1f} | {tt:.1f} | {xt:.1f} | {jt / tt:.2f}x | {jt / xt:.2f}x |")
+    print("jtorch lazy: with lazy batching on (jtorch/_lazy.py): ops are recorded and run as one program "
+          "when a value is read; results nobody reads are never computed (the add_ and backward rows "
+          "chain their results, so every op there is computed).\n")
+    print("| op | jtorch | jtorch lazy | torch | jax (jit) | jtorch/torch | lazy/torch | jtorch/jax |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, jt, lt, tt, xt in rows:
+        print(f"| {name} | {jt:.1f} | {lt:.1f} | {tt:.1f} | {xt:.1f} | {jt / tt:.2f}x | {lt / tt:.2f}x | {jt / xt:.2f}x |")
+    _lazy.set_enabled(lazy_was)
     return rows
 
 

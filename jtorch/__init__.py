@@ -69,3 +69,6 @@ from . import distributed, multiprocessing  # noqa: E402
 from . import distributions  # noqa: E402
 from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now
+from . import _lazy  # noqa: E402
+# lazy batching of eager ops (jtorch/_lazy.py): on unless JTORCH_LAZY=0
+_lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "1") not in ("", "0"))

@@ -12,12 +12,15 @@ itself dispatched as an op so higher-order gradients need no extra code).
 import functools
 import inspect
 import types
+from threading import get_ident as _get_ident
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from . import _lazy
+from ._lazy import Pending, CONCRETE
 from ._size import contiguous_strides
 
 Tensor = None  # set by tensor.py (imports point downward; the class registers itself)
@@ -36,6 +39,9 @@ class _GradState:
 
 
 GRAD = _GradState()
+
+# Lazy batching of eager ops (_lazy.py): set by jtorch._flags.set_lazy / JTORCH_LAZY=1.
+LAZY = [False]
 
 # Set by jtorch.compile while it discovers or traces a function (see compile.py);
 # tensors report reads/writes of their storages to it. None on the eager hot path.
@@ -86,6 +92,7 @@ class OpDef:
         self.seq = seq          # first dynamic argument is a sequence of tensors
         self._jits = {}
         self._vjps = {}
+        self.lazy = True  # may be recorded lazily (False: its function has Python side effects)
         self._plan()
 
     def _plan(self):
@@ -96,6 +103,7 @@ class OpDef:
         self._dyn_defaults = [self.defaults[i] for i in self.dyn_idx]
         sdef = tuple(self.defaults[i] for i in self.static_idx)
         self._sdef = sdef if all(type(v) in _PLAIN for v in sdef) else None
+        self._spos = {n: k for k, n in enumerate(self.static_names)}  # static name -> position
 
     @classmethod
     def raw(cls, fn, name, nargs, seq=False):
@@ -104,7 +112,7 @@ class OpDef:
         op.__dict__.update(fn=fn, name=name, names=[f"a{i}" for i in range(nargs)], index={},
                            defaults=[_REQUIRED] * nargs, dyn_idx=tuple(range(nargs)), static_idx=(),
                            static_names=(), promote=None, promote_pos=(), saves=None, differentiable=True,
-                           view=None, returns=None, seq=seq, _jits={}, _vjps={})
+                           view=None, returns=None, seq=seq, _jits={}, _vjps={}, lazy=True)
         op._plan()
         return op
 
@@ -148,6 +156,17 @@ class OpDef:
             if self._nreq <= n <= self._ndyn and self._sdef is not None:
                 return apply(self, list(args) + self._dyn_defaults[n:] if n < self._ndyn else list(args),
                              self._sdef)
+        elif len(args) == self._ndyn and self._sdef is not None:
+            # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
+            statics = list(self._sdef)
+            spos = self._spos
+            for k, v in kwargs.items():
+                i = spos.get(k)
+                if i is None:
+                    break
+                statics[i] = v if type(v) in _PLAIN else _hashable(v)
+            else:
+                return apply(self, list(args), tuple(statics))
         out = kwargs.pop("out", None) if kwargs else None
         dyn, statics = self.bind(args, kwargs)
         res = apply(self, dyn, statics)
@@ -235,7 +254,9 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
             cts = _zeros_ct(out) if cts[0] is None else _conj(cts[0].astype(out.dtype))
         return tuple(_conj(g) for g in pull(cts))
 
-    return OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
+    vop = OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
+    vop.lazy = op.lazy
+    return vop
 
 
 # ---------------------------------------------------------------- promotion
@@ -303,6 +324,10 @@ def apply(op, dyn, statics):
     sequence of Tensors for seq ops), record autograd, wrap results."""
     if op.view is not None:
         return _apply_view(op, dyn, statics)
+    if LAZY[0] and TRACE is None and op.lazy:
+        res = _apply_lazy(op, dyn, statics)
+        if res is not NotImplemented:
+            return res
     T = Tensor
     arrays = []
     needs_grad = False
@@ -319,6 +344,8 @@ def apply(op, dyn, statics):
             if any(isinstance(t, T) and t.requires_grad for t in a):
                 needs_grad = True
         else:
+            if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
+                a = a.get()
             arrays.append(a)
             if type(a) is float or type(a) is int:
                 scalars = True
@@ -342,6 +369,170 @@ def apply(op, dyn, statics):
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
     return res
+
+
+# ---------------------------------------------------------------- lazy batching (_lazy.py)
+_SHAPES = {}  # (op, statics, dt, input avals...) -> ([(shape, dtype)], multi) or False (not batchable)
+_SCALAR_TYPES = (float, int, bool)
+
+
+def _apply_lazy(op, dyn, statics):
+    """``apply`` with lazy batching on: record the op in the current segment and return tensors
+    over Pending values. NotImplemented when an argument is something the segment does not carry
+    (a tracer, a numpy array, a host-shared storage...): ``apply`` then runs the op eagerly."""
+    if LAZY[0] is not True and not _lazy.confirm():  # requested at import: check the backend once
+        return NotImplemented
+    if _get_ident() != _lazy.OWNER[0]:
+        return NotImplemented
+    T = Tensor
+    wires, arrays = [], []
+    sig = [op, statics, D._default[0]]  # with the input avals: keys the result avals, dtype, kernel
+    needs_grad = False
+    seqlen = -1
+    seg = _lazy._CUR[0]
+    extpos = seg.extpos
+    for a in dyn:
+        if isinstance(a, T):
+            st = a._st
+            if st.host is not None:
+                return NotImplemented
+            v = a._lazy_value() if a._vfn else st._arr
+            if a._requires_grad or (a._base is not None and a.requires_grad):
+                needs_grad = True
+            arrays.append(v)
+            vs = (v,)
+        elif op.seq and seqlen < 0 and not wires and isinstance(a, (list, tuple)):
+            vs = []
+            for t in a:
+                if not isinstance(t, T):
+                    vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
+                    continue
+                if t._st.host is not None:
+                    return NotImplemented
+                vs.append(t._lazy_value() if t._vfn else t._st._arr)
+                if t._requires_grad or (t._base is not None and t.requires_grad):
+                    needs_grad = True
+            seqlen = len(vs)
+            arrays.append(tuple(vs))
+        else:
+            arrays.append(a)
+            vs = (a,)
+        for v in vs:
+            t = type(v)
+            if t is Pending:
+                c = v.value
+                if c is None:
+                    node = v.node
+                    if node.seg is seg:
+                        wires.append((node.pos, v.idx))
+                        sig.append((v.shape, v.dtype))
+                        continue
+                    c = v.get()
+                v = c
+                sig.append((c.shape, c.dtype))
+            elif t is CONCRETE:
+                sig.append(v.aval)  # cheaper than (shape, dtype)
+            elif t is float or t is int or t is bool:
+                sig.append(t)
+            elif v is None:
+                wires.append(None)
+                sig.append(None)
+                continue
+            else:
+                return NotImplemented
+            k = extpos.get(id(v))
+            if k is None:
+                ext = seg.ext
+                k = extpos[id(v)] = len(ext)
+                ext.append(v)
+            wires.append(k)
+    key = tuple(sig)
+    meta = _SHAPES.get(key)
+    if meta is None:
+        meta = _lazy_shapes(op, dyn, statics, arrays, key, seqlen)
+    if meta is False:
+        return NotImplemented
+    avals, multi, dt, kernel = meta
+    outs = _lazy.add(key, kernel, tuple(wires), seqlen, avals, multi)
+    if multi:
+        res = tuple([T._wrap(p) for p in outs])
+        if op.returns:
+            res = op.returns(*res)
+    else:
+        res = T._wrap(outs)
+    if needs_grad and GRAD.enabled and op.differentiable:
+        _record(op, statics, dt, dyn, arrays, res)
+    return res
+
+
+def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
+    """(output avals, multi-output, promoted dtype, kernel) for a lazily recorded op: the avals from
+    ``jax.eval_shape`` of its kernel (which also warms the kernel's trace cache). Shape/dtype
+    errors raise here, at the op, as the eager call would. Cached on the op and input avals."""
+    dt = promote_dtype(op, dyn, arrays) if op.promote else None
+    kernel = op.kernel(statics, dt)
+    args = []
+    for v in arrays:
+        if seqlen >= 0 and not args:
+            args.append(tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in v))
+        else:
+            args.append(jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v)
+    try:
+        out = jax.eval_shape(kernel, *args)
+    except (TypeError, ValueError) as e:
+        raise _translate_error(op, e, dyn) from None
+    if isinstance(out, jax.ShapeDtypeStruct):
+        meta = ([(tuple(out.shape), out.dtype)], False, dt, kernel)
+    elif isinstance(out, (tuple, list)) and all(isinstance(o, jax.ShapeDtypeStruct) for o in out):
+        meta = ([(tuple(o.shape), o.dtype) for o in out], True, dt, kernel)
+    else:
+        meta = False
+    if len(_SHAPES) > 16384:
+        _SHAPES.clear()
+    _SHAPES[key] = meta
+    return meta
+
+
+def lazy_here():
+    """Whether this thread records ops lazily now."""
+    return LAZY[0] is True and TRACE is None and _get_ident() == _lazy.OWNER[0]
+
+
+def lazy_chain(vfn, root, meta):
+    """A view's value read lazily: its chain applied to the (possibly pending) root, as a node."""
+    structure = chain_structure(vfn)
+    f = _CHAINS.get(structure)
+    if f is None:
+        f = _CHAINS[structure] = jax.jit(lambda a, args: apply_chain(a, structure, args))
+    return _lazy_node(("chain", structure), f, [root, chain_args(vfn)], [meta])
+
+
+def lazy_scatter(vfn, root, new):
+    """An in-place write through a view, recorded lazily: the root with the view's elements replaced."""
+    structure = chain_structure(vfn)
+    f = _SCATTERS.get(structure)
+    if f is None:
+        f = _SCATTERS[structure] = jax.jit(lambda r, n, args: scatter_into(r, n, structure, args))
+    return _lazy_node(("scatter", structure), f, [root, new, chain_args(vfn)], [(root.shape, root.dtype)])
+
+
+def _lazy_node(tag, kernel, vals, avals):
+    seg = _lazy._CUR[0]
+    wires, sig = [], [tag]
+    for v in vals:
+        if type(v) is Pending:
+            if v.value is None and v.node.seg is seg:
+                wires.append((v.node.pos, v.idx))
+                sig.append((v.shape, v.dtype))
+                continue
+            v = v.get()
+        sig.append((v.shape, v.dtype) if hasattr(v, "shape") else None)
+        k = seg.extpos.get(id(v))
+        if k is None:
+            k = seg.extpos[id(v)] = len(seg.ext)
+            seg.ext.append(v)
+        wires.append(k)
+    return _lazy.add(tuple(sig) + tuple(avals), kernel, tuple(wires), -1, avals, False)
 
 
 # Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit
@@ -392,7 +583,9 @@ def _translate_error(op, e, dyn):
 
 
 def _as_array(t):
-    return t._value if isinstance(t, Tensor) else jnp.asarray(t)
+    if isinstance(t, Tensor):
+        return t._value
+    return t.get() if type(t) is Pending else jnp.asarray(t)
 
 
 def _wrap_outputs(op, out):
@@ -413,8 +606,16 @@ def _apply_view(op, dyn, statics):
     abstract evaluation."""
     src = dyn[0]
     src_shape, src_dtype = src._shape_dtype()
-    extra = tuple(dyn[1:])  # extra dynamic args of view ops are Python numbers
-    key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
+    if len(dyn) == 2:  # extra dynamic args of view ops are Python numbers (or tuples of them)
+        e = dyn[1]
+        extra = (e,)
+        key = (op, statics, src_shape, src_dtype, len(e) if type(e) is tuple else 0)
+    elif len(dyn) > 2:
+        extra = tuple(dyn[1:])
+        key = (op, statics, src_shape, src_dtype, tuple(len(e) if isinstance(e, tuple) else 0 for e in extra))
+    else:
+        extra = ()
+        key = (op, statics, src_shape, src_dtype)
     meta = _VIEW_META.get(key)
     if meta is None:
         try:
@@ -423,18 +624,32 @@ def _apply_view(op, dyn, statics):
             raise _translate_error(op, e, dyn) from None
         meta = _VIEW_META[key] = (tuple(out.shape), out.dtype)
     link = (op, statics, extra)
-    t = Tensor._wrap(None)
+    t = object.__new__(Tensor)
     t._st = src._st
     t._vfn = src._vfn + (link,)
     t._val = None
+    t._valver = 0
     t._meta = meta
-    base = src._base if src._base is not None else src
-    t._base = base
-    t._avfn = (src._avfn if src._base is not None else ()) + (link,)
+    base = src._base
+    if base is None:
+        t._base = src
+        t._avfn = (link,)
+        t._gver_seen = src._gver
+    else:
+        t._base = base
+        t._avfn = src._avfn + (link,)
+        t._gver_seen = base._gver
     t._strides = LazyStrides(op, statics, src_shape, src._strides)
-    t._gver_seen = base._gver
-    if GRAD.enabled and op.differentiable and src.requires_grad:
-        _record(op, statics, None, dyn, [src._value, *extra], t)
+    t._gver = 0
+    t._requires_grad = False
+    t._grad_fn = None
+    t._out_idx = 0
+    t._grad = None
+    t._accumulator = None
+    t._retains = False
+    t._sig = None
+    if GRAD.enabled and op.differentiable and (src._requires_grad or (src._base is not None and src.requires_grad)):
+        _record(op, statics, None, dyn, [src._lazy_value(), *extra], t)
     return t
 
 

@@ -439,6 +439,7 @@ class CompiledFunction:
                 w, e, o = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
+            entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
         T = _dispatch.Tensor
         dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))

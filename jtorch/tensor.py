@@ -16,21 +16,35 @@ import numpy as np
 from . import _dispatch
 from . import _dtype as D
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD
+from ._dispatch import GRAD, LAZY
+from ._lazy import Pending
 from ._size import Size, contiguous_strides
 
 
 class Storage:
-    __slots__ = ("array", "version", "host", "alias", "shadow", "__weakref__")
+    __slots__ = ("_arr", "version", "host", "alias", "shadow", "__weakref__")
 
     def __init__(self, array):
-        self.array = array
+        self._arr = array
         self.version = 0
         self.host = None  # numpy buffer shared with the user (from_numpy / .numpy()), see interop.py
         self.alias = False  # whether ``array`` reads ``host`` in place (else it is re-read on access)
         self.shadow = None  # for re-read buffers: the content last read (see interop.sync_host)
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.created(self)
+
+    @property
+    def array(self):
+        """The root jax array; a pending lazy value (see _lazy.py) is computed here, so every reader
+        of a storage sees a real array."""
+        a = self._arr
+        if type(a) is Pending:
+            a = self._arr = a.get()
+        return a
+
+    @array.setter
+    def array(self, a):
+        self._arr = a
 
 
 class Tensor:
@@ -90,7 +104,34 @@ class Tensor:
         if self._valver != st.version or self._val is None or st.host is not None:
             self._val = _dispatch.chain_fn(self._vfn)(st.array)
             self._valver = st.version
+        v = self._val
+        if type(v) is Pending:
+            v = self._val = v.get()
+        return v
+
+    def _lazy_value(self):
+        """The value without forcing pending lazy work: a jax array or a ``_lazy.Pending`` (which has
+        ``shape`` and ``dtype``). A view reads through its chain lazily too. Same as ``_value``
+        when lazy batching is off, inside jtorch.compile and for host-shared storages."""
+        st = self._st
+        if _dispatch.TRACE is not None or st.host is not None:
+            return self._value
+        if not self._vfn:
+            return st._arr
+        if self._valver == st.version and self._val is not None:
+            return self._val
+        if not LAZY[0] or not _dispatch.lazy_here() or not _lazy_kind(st._arr):
+            return self._value
+        self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
+        self._valver = st.version
         return self._val
+
+    def _meta_src(self):
+        # what shape/dtype queries read: never forces a pending value
+        st = self._st
+        if _dispatch.TRACE is None and st.host is None:
+            return st._arr
+        return self._value
 
     def _set_array(self, arr):
         """Replace this tensor's value in place (writes through views), bumping the version."""
@@ -102,8 +143,13 @@ class Tensor:
             from .interop import sync_host
             sync_host(st)
         if not self._vfn:
-            st.array = arr
+            st._arr = arr
+        elif LAZY[0] and st.host is None and _lazy_kind(arr) and _lazy_kind(st._arr) and _dispatch.lazy_here():
+            st._arr = _dispatch.lazy_scatter(self._vfn, st._arr, arr)
+            self._val = arr
         else:
+            if type(arr) is Pending:
+                arr = arr.get()
             st.array = _dispatch.scatter_fn(self._vfn)(st.array, arr)
             self._val = arr
         st.version += 1
@@ -112,9 +158,9 @@ class Tensor:
             from .interop import write_host
             write_host(st)
 
-    def _write(self, new):
+    def _write(self, new, same_dtype=False):
         """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
-        if new._shape_dtype()[1] != self._shape_dtype()[1]:
+        if not same_dtype and new._shape_dtype()[1] != self._shape_dtype()[1]:
             new = new.to(self.dtype)
         base = self._base
         if GRAD.enabled and new._requires_grad and base is not None:
@@ -128,7 +174,7 @@ class Tensor:
         elif GRAD.enabled and new._requires_grad:
             self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
             self._gver += 1
-        self._set_array(new._value)
+        self._set_array(new._lazy_value())
         _fix_saved_version(new._grad_fn, self._st)
         return self
 
@@ -163,7 +209,7 @@ class Tensor:
                 raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                    f"shape {list(out.shape)}")
             out = out.expand(self.shape)
-        return self._write(out)
+        return self._write(out, odt == sdt)
 
     def _check_inplace(self):
         if GRAD.enabled and self._requires_grad:
@@ -179,17 +225,17 @@ class Tensor:
         m = self._meta
         if m is not None:
             return m
-        v = self._value
+        v = self._meta_src()
         return v.shape, v.dtype
 
     @property
     def shape(self):
         m = self._meta
-        return tuple.__new__(Size, m[0] if m is not None else self._value.shape)
+        return tuple.__new__(Size, m[0] if m is not None else self._meta_src().shape)
 
     def size(self, dim=None):
         m = self._meta
-        s = m[0] if m is not None else self._value.shape
+        s = m[0] if m is not None else self._meta_src().shape
         if dim is None:
             return Size(s)
         return s[_wrap_dim(dim, len(s))]
@@ -197,11 +243,13 @@ class Tensor:
     @property
     def dtype(self):
         m = self._meta
-        return D._FROM_NP[m[1] if m is not None else self._value.dtype]
+        return D._FROM_NP[m[1] if m is not None else self._meta_src().dtype]
 
     @property
     def device(self):
-        a = self._st.array
+        a = self._st._arr
+        if type(a) is Pending:  # lazy batching runs only on a single-device CPU backend
+            return CPU
         if isinstance(a, jax.core.Tracer):
             return _traced_device()
         try:
@@ -233,7 +281,7 @@ class Tensor:
     @property
     def ndim(self):
         m = self._meta
-        return len(m[0]) if m is not None else self._value.ndim
+        return len(m[0]) if m is not None else self._meta_src().ndim
 
     def dim(self):
         return self.ndim
@@ -242,7 +290,7 @@ class Tensor:
 
     def numel(self):
         m = self._meta
-        return math.prod(m[0]) if m is not None else int(self._value.size)
+        return math.prod(m[0]) if m is not None else int(self._meta_src().size)
 
     nelement = numel
 
@@ -656,6 +704,11 @@ _TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bf
 _TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
 
 
+def _lazy_kind(a):
+    """Whether a value can enter a lazy segment (a pending value or a concrete jax array, not a tracer)."""
+    return type(a) is Pending or type(a) is _dispatch.CONCRETE
+
+
 def _traced_device():
     """Inside jtorch.compile/jax transforms: the device the program will run on."""
     return from_jax_device(jax.local_devices()[0])
@@ -685,7 +738,9 @@ def _device_id(d):
 
 def _on_mesh(t):
     """Whether t's array spans several devices: .to(its device) / .cpu() then gathers it onto one."""
-    a = t._st.array
+    a = t._st._arr
+    if type(a) is Pending:
+        return False
     return not isinstance(a, jax.core.Tracer) and hasattr(a, "devices") and len(a.devices()) > 1
 
 
@@ -752,7 +807,8 @@ def _bind_methods():
 
 def _binop(op):
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+        if type(other) is not Tensor and not isinstance(
+                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
             return NotImplemented
         return op(self, other)
     return f

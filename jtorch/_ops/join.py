@@ -2,7 +2,7 @@
 import jax.numpy as jnp
 
 from .. import _dtype as D
-from .._dispatch import defop, function
+from .._dispatch import apply, defop, function
 from .shape import _wrap
 
 
@@ -26,19 +26,25 @@ def _check_seq(tensors, name):
 @function(method=False, aliases=("concat", "concatenate"))
 def cat(tensors, dim=0, *, out=None):
     _check_seq(tensors, "cat")
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or list(tensors[:1])
-    ref = tensors[0]
-    if ref.ndim == 0:
+    shapes = [t._shape_dtype()[0] for t in tensors]  # raw shapes: one lookup per tensor
+    keep = [i for i, s in enumerate(shapes) if s != (0,)] or [0]  # torch skips 1-D empty tensors
+    if len(keep) != len(shapes):
+        tensors, shapes = [tensors[i] for i in keep], [shapes[i] for i in keep]
+    ref = shapes[0]
+    nd = len(ref)
+    if nd == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = _wrap(dim, ref.ndim)
-    for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
-        for k in range(ref.ndim):
-            if k != d and t.shape[k] != ref.shape[k]:
+    d = _wrap(dim, nd)
+    for i, s in enumerate(shapes):
+        if s == ref:
+            continue
+        if len(s) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(s)}")
+        for k in range(nd):
+            if k != d and s[k] != ref[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
-                                   f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list.")
-    return _cat(list(tensors), dim=d)
+                                   f"{ref[k]} but got size {s[k]} for tensor number {i} in the list.")
+    return apply(_cat, [list(tensors)], (d,))  # the op's call path, minus keyword binding
 
 
 @function(method=False)

@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop, function, REGISTRY
+from .._dispatch import defop, function, REGISTRY, apply
 from .._size import Size, contiguous_strides
 
 
@@ -63,6 +63,16 @@ def _reshape_copy(x, shape=()):
 def infer_shape(shape, numel):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    if all(type(s) is int and s >= -1 for s in shape):  # the common case: plain ints, at most one -1
+        neg = shape.count(-1)
+        if neg == 0 and math.prod(shape) == numel:
+            return tuple(shape)
+        if neg == 1:
+            known = -math.prod(shape)
+            if known > 0 and numel % known == 0:
+                shape = tuple(shape)
+                i = shape.index(-1)
+                return shape[:i] + (numel // known,) + shape[i + 1:]
     shape = [int(s) for s in shape]
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
@@ -85,10 +95,11 @@ def view(self, *shape, dtype=None):
         return REGISTRY["_view_dtype"](self, dtype=shape[0])
     if dtype is not None:
         return REGISTRY["_view_dtype"](self, dtype=dtype)
-    shape = infer_shape(shape, self.numel())
+    src_shape = self._shape_dtype()[0]
+    shape = infer_shape(shape, math.prod(src_shape))
     if self._strides is not None:  # strides are computed lazily: check view-compatibility here
-        _reshape_strides(tuple(self.shape), self.stride(), shape)
-    return _view(self, shape=shape)
+        _reshape_strides(tuple(src_shape), self.stride(), shape)
+    return apply(_view, [self], (shape,))  # the op's call path, minus keyword binding
 
 
 @function
@@ -165,20 +176,21 @@ def permute(self, *dims):
 
 @function(aliases=("swapaxes", "swapdims"))
 def transpose(self, dim0, dim1):
-    nd = self.ndim
+    nd = len(self._shape_dtype()[0])
     if nd == 0:
         return _permute(self, dims=())
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _permute(self, dims=tuple(dims))
+    return apply(_permute, [self], (tuple(dims),))
 
 
 @function
 def t(self):
-    if self.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-    return transpose(self, 0, 1) if self.ndim == 2 else _permute(self, dims=tuple(range(self.ndim)))
+    nd = len(self._shape_dtype()[0])
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
 
 
 @function
@@ -369,7 +381,7 @@ def _basic_index(x, index=()):
             struct.append((size, step or 1))
             starts.append(start if size else 0)
             d += 1
-    return _basic_index_op(x, tuple(starts), index=tuple(struct))
+    return apply(_basic_index_op, [x, tuple(starts)], (tuple(struct),))
 
 
 @function

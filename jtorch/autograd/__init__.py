@@ -39,15 +39,19 @@ def _ones_seed(t, ones_like):
     """The implicit seed ``ones_like(t)`` of a scalar output; its (immutable) array is reused
     across calls, saving a dispatch per ``loss.backward()``. A fresh Tensor wraps it each time."""
     import jax
-    v = t._value
-    if isinstance(v, jax.core.Tracer) or not isinstance(v, jax.Array):
+    from .._lazy import Pending
+    v = t._lazy_value()
+    if type(v) is Pending:  # lazy batching: single-device CPU, the default placement
+        key = (v.dtype, v.shape, None)
+    elif isinstance(v, jax.core.Tracer) or not isinstance(v, jax.Array):
         return ones_like(t)
-    key = (v.dtype, v.shape, v.sharding)
+    else:
+        key = (v.dtype, v.shape, v.sharding)
     arr = _ONES.get(key)
     if arr is None:
         if len(_ONES) > 64:
             _ONES.clear()
-        arr = _ONES[key] = ones_like(t)._value
+        arr = _ONES[key] = jax.numpy.ones(v.shape, v.dtype) if key[2] is None else ones_like(t)._value
     return _T()._wrap(arr)
 
 

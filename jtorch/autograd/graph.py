@@ -405,13 +405,13 @@ def _accumulate_leaf(var, g, create_graph):
     if grad is None:
         # a fresh Tensor over the same immutable array: a free copy, so in-place
         # accumulation never touches the tensor that flowed here
-        var.grad = g if create_graph else _dispatch.Tensor._wrap(g._value)
+        var.grad = g if create_graph else _dispatch.Tensor._wrap(g._lazy_value())
     elif create_graph:
         var.grad = var.grad + g
     else:
         # ``grad.add_(g)`` without its in-place checks: grad mode is off here (no leaf check and
         # nothing recorded) and ``g`` already has the leaf's shape and dtype
-        grad._set_array(_add()(grad, g.detach() if g._requires_grad else g)._value)
+        grad._set_array(_add()(grad, g.detach() if g._requires_grad else g)._lazy_value())
 
 
 _ADD = []

@@ -1,0 +1,281 @@
+"""Lazy batching of eager ops: on by default (``JTORCH_LAZY=0`` at import, or
+``jtorch._lazy.set_enabled(False)``, turns it off).
+
+A jitted call costs ~7 us even for a 32x32 add; torch's eager op costs ~1 us. With lazy batching
+an eager op does not run: ``_dispatch.apply`` learns its result's shape and dtype from a cached
+``jax.eval_shape`` (so torch's errors still come from the op that is wrong), appends a ``_Node`` to
+the current *segment* and returns a tensor whose storage holds a ``Pending`` handle. When a value
+is needed (``Storage.array``: ``.item()``, ``.numpy()``, printing, ``jtorch.compile``, host-shared
+storages, serialization...), or the segment reaches ``MAX_OPS`` nodes, ``flush()`` runs the whole
+segment as ONE jitted program and stores the results in the handles still alive.
+
+* Liveness: nodes hold weak references to their output handles, and inputs refer to producing
+  nodes, never to handles, so a handle is alive exactly when something outside the segment (a
+  tensor's storage, a saved autograd value, a view's cached value) holds it. Only alive handles
+  are program outputs; XLA drops the nodes no output needs (a result nobody reads is never
+  computed), and a node-by-node run skips them too.
+* The program cache key is the segment's structure: per node its kernel key (op, statics, dtype,
+  input avals), where each input comes from (an earlier node's output or an external argument,
+  deduplicated by identity) and which outputs are alive. A structure seen for the first time
+  runs node by node with the ops' own cached kernels (the eager cost, no compile); a structure
+  seen ``COMPILE_AFTER`` times is compiled once and reused, so a loop pays compiles only for
+  the segment shapes it repeats, and one-off sequences never compile a program of their own.
+* Only single-device CPU backends batch (the segment's external arrays then share one device), and
+  only the thread that turned batching on records: other threads' ops run eagerly. Reading a
+  pending value from another thread while the recording thread is adding ops is not supported.
+"""
+import contextlib
+import math
+import os
+import threading
+import weakref
+
+import jax
+from jax._src.array import ArrayImpl
+
+try:  # whether a jax trace is active: flushing inside one must still compute concrete values
+    from jax._src.core import trace_ctx as _TRACE_CTX, EvalTrace as _EVAL_TRACE
+
+    def _eval_ctx():
+        return _NULL_CTX if type(_TRACE_CTX.trace) is _EVAL_TRACE else jax.ensure_compile_time_eval()
+except ImportError:  # another jax version: always enter the context
+    def _eval_ctx():
+        return jax.ensure_compile_time_eval()
+_NULL_CTX = contextlib.nullcontext()
+
+MAX_OPS = int(os.environ.get("JTORCH_LAZY_MAX_OPS", "128"))  # segment length cap: bounded programs
+COMPILE_AFTER = 2  # a segment structure is compiled on its second occurrence
+
+STATS = {"flushes": 0, "compiles": 0, "replays": 0, "cached": 0}
+
+
+class Pending:
+    """A jax array not computed yet: output ``idx`` of ``node`` in the current segment. After a
+    flush ``value`` holds the array (``node`` is dropped)."""
+    __slots__ = ("node", "idx", "shape", "dtype", "value", "__weakref__")
+
+    def __init__(self, node, idx, shape, dtype):
+        self.node, self.idx, self.shape, self.dtype, self.value = node, idx, shape, dtype, None
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    def get(self):
+        v = self.value
+        if v is None:
+            flush()
+            v = self.value
+            if v is None:  # its segment failed (the error is raised again here) or was lost
+                v = _force(self)
+        return v
+
+    def __repr__(self):
+        return f"Pending({self.shape}, {self.dtype})"
+
+
+class _Node:
+    """One recorded op: ``kernel`` applied to inputs given by ``wires`` (per input: an int, the
+    index of an external argument of the segment; (pos, idx), output ``idx`` of the segment's node
+    ``pos``; or None). ``seqlen`` >= 0: the first ``seqlen`` inputs form the sequence argument of a
+    seq op (cat, stack). ``outs``: a weak reference to the output handle, or (``multi``) a list."""
+    __slots__ = ("kernel", "wires", "seqlen", "multi", "outs", "pos", "seg", "result")
+
+
+class _Segment:
+    """The ops recorded since the last flush: nodes, external arguments (deduplicated by identity)
+    and the structure key, built as ops are recorded."""
+    __slots__ = ("nodes", "ext", "extpos", "parts")
+
+    def __init__(self):
+        self.nodes, self.ext, self.extpos, self.parts = [], [], {}, []
+
+
+_CUR = [_Segment()]
+OWNER = [None]  # the thread that records: other threads' ops run eagerly (the segment is not shared)
+
+
+def add(fkey, kernel, wires, seqlen, avals, multi):
+    """Append a node (``wires`` built against ``current()``) computing outputs ``avals``
+    ([(shape, dtype)]); returns its Pending output, or a list of them when ``multi``."""
+    seg = _CUR[0]
+    nodes = seg.nodes
+    node = _Node()
+    node.kernel, node.wires, node.seqlen, node.multi, node.pos, node.seg = \
+        kernel, wires, seqlen, multi, len(nodes), seg
+    if multi:
+        outs = [Pending(node, i, s, d) for i, (s, d) in enumerate(avals)]
+        node.outs = [_ref(p) for p in outs]
+    else:
+        s, d = avals[0]
+        outs = Pending(node, 0, s, d)
+        node.outs = _ref(outs)
+    nodes.append(node)
+    seg.parts.append((fkey, wires, seqlen))
+    if len(nodes) >= MAX_OPS:
+        flush()
+    return outs
+
+
+_ref = weakref.ref
+
+
+def current():
+    return _CUR[0]
+
+
+_PROGRAMS = {}
+_SEEN = {}
+
+
+def flush():
+    """Run the current segment (one jitted program once its structure repeats) and store the
+    results in the Pending handles still alive."""
+    seg = _CUR[0]
+    if not seg.nodes:
+        return
+    _CUR[0] = _Segment()
+    STATS["flushes"] += 1
+    masks, handles = [], []
+    for node in seg.nodes:
+        if node.multi:
+            hs = [w() for w in node.outs]
+            masks.append(tuple([h is not None for h in hs]))
+            handles.extend([h for h in hs if h is not None])
+        else:
+            h = node.outs()
+            if h is None:
+                masks.append(False)
+            else:
+                masks.append(True)
+                handles.append(h)
+    key = (tuple(seg.parts), tuple(masks))
+    prog = _PROGRAMS.get(key)
+    if prog is None:
+        plan = [(node.kernel, node.wires, node.seqlen, node.multi, m) for node, m in zip(seg.nodes, masks)]
+        n = _SEEN.get(key, 0) + 1
+        if n >= COMPILE_AFTER:
+            _SEEN.pop(key, None)
+            if len(_PROGRAMS) > 512:
+                _PROGRAMS.clear()
+            prog = _PROGRAMS[key] = jax.jit(_program(plan, True))
+            STATS["compiles"] += 1
+        else:
+            if len(_SEEN) > 4096:
+                _SEEN.clear()
+            _SEEN[key] = n
+            prog = _program(plan, False)
+            STATS["replays"] += 1
+    else:
+        STATS["cached"] += 1
+    with _eval_ctx():  # flushed inside a jax transform: still concrete values
+        outs = prog(*_device_scalars(seg.ext))
+    for h, v in zip(handles, outs):
+        h.value = v
+        h.node = None
+    seg.nodes = seg.ext = seg.extpos = None
+
+
+def _program(plan, compiled):
+    """The segment as one function of its external arguments: jitted when the structure repeats
+    (XLA drops nodes no output needs); run as is (``compiled`` False), each node needed by an
+    alive output runs its own cached jitted kernel."""
+    if not compiled:
+        needed = set()
+        for pos in range(len(plan) - 1, -1, -1):
+            kernel, wires, seqlen, multi, mask = plan[pos]
+            if pos in needed or (any(mask) if multi else mask):
+                needed.add(pos)
+                needed.update(w[0] for w in wires if type(w) is tuple)
+    else:
+        needed = None
+
+    def run(*ext):
+        vals, outs = [], []
+        for pos, (kernel, wires, seqlen, multi, mask) in enumerate(plan):
+            if needed is not None and pos not in needed:
+                vals.append(None)
+                continue
+            args = [None if w is None else (ext[w] if type(w) is int else vals[w[0]][w[1]]) for w in wires]
+            if seqlen >= 0:
+                args = [tuple(args[:seqlen])] + args[seqlen:]
+            r = kernel(*args)
+            if multi:
+                vals.append(r)
+                outs.extend([v for v, m in zip(r, mask) if m])
+            else:
+                vals.append((r,))
+                if mask:
+                    outs.append(r)
+        return outs
+    return run
+
+
+def _force(handle):
+    """A handle whose segment did not produce it (that segment raised): compute it node by node,
+    raising the error again here."""
+    node = handle.node
+    if node is None or node.seg.nodes is None:
+        raise RuntimeError("a lazily computed tensor value was lost (its segment failed earlier)")
+    return _force_node(node)[handle.idx]
+
+
+def _force_node(node):
+    if getattr(node, "result", None) is None:
+        seg = node.seg
+        args = [None if w is None else (seg.ext[w] if type(w) is int else _force_node(seg.nodes[w[0]])[w[1]])
+                for w in node.wires]
+        if node.seqlen >= 0:
+            args = [tuple(args[:node.seqlen])] + args[node.seqlen:]
+        with _eval_ctx():
+            r = node.kernel(*args)
+        node.result = r if node.multi else (r,)
+    return node.result
+
+
+CONCRETE = ArrayImpl
+
+
+def _device_scalars(ext):
+    global _device_scalars
+    from ._dispatch import _device_scalars  # bound on first use (_dispatch imports this module)
+    return _device_scalars(ext)
+
+
+def set_enabled(enabled=True):
+    """Turn lazy batching on or off for ops recorded by the calling thread (``JTORCH_LAZY`` sets it at
+    import). Only a single-device CPU backend (one process) batches; elsewhere it stays off.
+    Returns whether it is on."""
+    from . import _dispatch
+    flush()
+    _dispatch.LAZY[0] = bool(enabled) and _backend_ok()
+    OWNER[0] = threading.get_ident()
+    return _dispatch.LAZY[0]
+
+
+def request_at_import(enabled):
+    """At import: batching on for the importing thread, confirmed by the first op (checking the
+    backend here would start XLA before jax.distributed.initialize can run)."""
+    from . import _dispatch
+    _dispatch.LAZY[0] = "unchecked" if enabled else False
+    OWNER[0] = threading.get_ident()
+
+
+def confirm():
+    """The first op after ``request_at_import``: on only for a single-device CPU backend."""
+    from . import _dispatch
+    _dispatch.LAZY[0] = _backend_ok()
+    return _dispatch.LAZY[0]
+
+
+def _backend_ok():
+    return jax.default_backend() == "cpu" and len(jax.devices()) == 1
+
+
+def enabled():
+    from . import _dispatch
+    return bool(_dispatch.LAZY[0])
