@@ -69,3 +69,4 @@ from . import distributed, multiprocessing  # noqa: E402
 from . import distributions  # noqa: E402
 from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now
+from ._toplevel_nn import *  # noqa: F401,F403,E402  (torch.kl_div, torch.embedding, torch.gru_cell, ...: ATen forms)
