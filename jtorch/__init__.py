@@ -70,3 +70,5 @@ from . import distributions  # noqa: E402
 from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now
 from ._toplevel_nn import *  # noqa: F401,F403,E402  (torch.kl_div, torch.embedding, torch.gru_cell, ...: ATen forms)
+from ._toplevel_misc import *  # noqa: F401,F403,E402  (binomial, segment_reduce, frombuffer, sym_*, ...)
+from ._gradient import gradient  # noqa: F401,E402
