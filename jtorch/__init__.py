@@ -72,3 +72,4 @@ distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the
 from ._toplevel_nn import *  # noqa: F401,F403,E402  (torch.kl_div, torch.embedding, torch.gru_cell, ...: ATen forms)
 from ._toplevel_misc import *  # noqa: F401,F403,E402  (binomial, segment_reduce, frombuffer, sym_*, ...)
 from ._gradient import gradient  # noqa: F401,E402
+from ._control_flow import cond, while_loop  # noqa: F401,E402
