@@ -73,3 +73,5 @@ from ._toplevel_nn import *  # noqa: F401,F403,E402  (torch.kl_div, torch.embedd
 from ._toplevel_misc import *  # noqa: F401,F403,E402  (binomial, segment_reduce, frombuffer, sym_*, ...)
 from ._gradient import gradient  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
+from ._dtype import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,  # noqa: E402,F401
+                     int2, int4, uint2, uint4)
