@@ -62,6 +62,22 @@ int32 = dtype("int32", np.int32, _INT)
 int64 = dtype("int64", np.int64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)
 
+# 8-bit floats and sub-byte integers (ml_dtypes). torch stores and converts them but does no
+# arithmetic promotion with them (promote_types raises); the sub-byte ints are shell dtypes there.
+# (int1/uint1 are left out: XLA's conversions to them are wrong.)
+float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, _FLOAT)
+float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, _FLOAT)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, _FLOAT)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, _FLOAT)
+float8_e8m0fnu = dtype("float8_e8m0fnu", ml_dtypes.float8_e8m0fnu, _FLOAT)
+float8_e8m0fnu.is_signed = False
+int2 = dtype("int2", ml_dtypes.int2, _INT)
+int4 = dtype("int4", ml_dtypes.int4, _INT)
+uint2 = dtype("uint2", ml_dtypes.uint2, _INT)
+uint4 = dtype("uint4", ml_dtypes.uint4, _INT)
+_NO_PROMOTION = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,
+                 int2, int4, uint2, uint4)
+
 half, float, double = float16, float32, float64
 # complex32 (chalf) is computed and reported as complex64: JAX has no complex32 arrays, and a tensor's dtype
 # is its jax array's (dispatch derives every result dtype from the jax result), so half-precision complex
@@ -71,7 +87,7 @@ complex32 = chalf
 short, int, long = int16, int32, int64
 
 ALL = (bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
-       float16, bfloat16, float32, float64, complex64, complex128)
+       float16, bfloat16, float32, float64, complex64, complex128) + _NO_PROMOTION
 _FROM_NP = {d.np: d for d in ALL}
 
 
@@ -130,6 +146,10 @@ def is_complex(t):
 def promote_types(a, b):
     if a is b:
         return a
+    if a in _NO_PROMOTION or b in _NO_PROMOTION:
+        kind = "Float8" if (a if a in _NO_PROMOTION else b)._cat == _FLOAT else "sub-byte integer"
+        raise RuntimeError(f"Promotion for {kind} Types is not supported, attempted to promote {a._name} and "
+                           f"{b._name}")
     if a._cat != b._cat:
         hi, lo = (a, b) if a._cat > b._cat else (b, a)
         if hi._cat == _COMPLEX and lo._cat == _FLOAT:
@@ -209,7 +229,8 @@ class finfo:
         fi = ml_dtypes.finfo(type.to_real().np)
         self.dtype = type.to_real()._name
         self.bits = fi.bits
-        self.eps = builtins.float(fi.eps)
+        # torch's (c10's) epsilon for float8_e5m2fnuz is 2**-3, where ml_dtypes gives 2**-2
+        self.eps = 0.125 if type is float8_e5m2fnuz else builtins.float(fi.eps)
         self.max = builtins.float(fi.max)
         self.min = builtins.float(fi.min)
         self.tiny = self.smallest_normal = builtins.float(fi.smallest_normal)
@@ -225,7 +246,7 @@ class iinfo:
         type = to_dtype(type)
         if type._cat > _INT:
             raise TypeError("torch.iinfo() requires an integer input type.")
-        ii = np.iinfo(type.np) if type is not bool else np.iinfo(np.uint8)
+        ii = ml_dtypes.iinfo(type.np) if type is not bool else np.iinfo(np.uint8)
         self.dtype = type._name
         self.bits = ii.bits
         self.max = builtins.int(ii.max)

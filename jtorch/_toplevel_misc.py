@@ -1,0 +1,189 @@
+"""Smaller top-level torch functions: the deprecated ATen norms, binomial, segment_reduce,
+frombuffer, set_default_tensor_type and the sym_* helpers (plain Python numbers here: jtorch
+has no symbolic shapes, so these are the values torch gives for non-symbolic inputs)."""
+import builtins
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+import jtorch as torch
+from . import _dtype as D
+from . import random as R
+from ._ops import binomial_ops as _B
+from ._ops import segment_ops as _S
+from .interop import to_dlpack  # noqa: F401
+
+__all__ = ["nuclear_norm", "frobenius_norm", "binomial", "segment_reduce", "frombuffer", "set_default_tensor_type",
+           "to_dlpack", "sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum", "sym_ite"]
+
+
+def nuclear_norm(input, dim=None, keepdim=False):
+    """torch.nuclear_norm(input, keepdim=False) or (input, dim, keepdim=False): deprecated in torch."""
+    warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. Please use "
+                  "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead", UserWarning)
+    if isinstance(dim, builtins.bool):  # nuclear_norm(input, keepdim)
+        dim, keepdim = None, dim
+    if dim is not None and len(dim) != 2:
+        raise RuntimeError(f"nuclear_norm: dim must be a pair of dimensions, got {len(dim)}")
+    return torch.linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else tuple(dim), keepdim=keepdim)
+
+
+def frobenius_norm(input, dim, keepdim=False):
+    """torch.frobenius_norm(input, dim, keepdim=False): deprecated in torch (2-norm over ``dim``)."""
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. Please use "
+                  "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning)
+    dim = [dim] if isinstance(dim, numbers.Integral) else list(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions instead.")
+    return torch.linalg.vector_norm(input, 2, dim=tuple(dim), keepdim=keepdim)
+
+
+def binomial(count, prob, generator=None):
+    """Samples of Binomial(count, prob), elementwise; count and prob floating and of one dtype."""
+    if not count.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{str(count.dtype).split('.')[-1].capitalize() if count.dtype is not D.int64 else 'Long'}")
+    if prob.dtype is not count.dtype:
+        names = {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.bfloat16: "BFloat16"}
+        raise RuntimeError(f"Found dtype {names.get(prob.dtype, prob.dtype)} but expected "
+                           f"{names.get(count.dtype, count.dtype)}")
+    torch.broadcast_shapes(count.shape, prob.shape)  # torch's size-mismatch RuntimeError
+    return _B._binomial(R.next_key(generator), count, prob)
+
+
+_REDUCES = ("sum", "mean", "max", "min", "prod")
+
+
+def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0, unsafe=False, initial=None):
+    """Reduce consecutive segments of ``data`` along ``axis``; segments given by 1-D ``lengths``
+    or ``offsets`` (len(offsets) = segments + 1). Empty segments give ``initial`` if given, else
+    the reduction's identity (mean: NaN)."""
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, max, min, mean or prod, got {reduce}")
+    if not data.dtype.is_floating_point:
+        raise NotImplementedError(f'"_segment_reduce_cpu" not implemented for '
+                                  f"'{ {D.int64: 'Long', D.int32: 'Int'}.get(data.dtype, data.dtype)}'")
+    if indices is not None:
+        raise NotImplementedError("segment_reduce: indices based reduction is not supported yet.")
+    axis = axis % max(data.ndim, 1)
+    if axis != 0:  # torch: the segments run along the last dimension of (1-D) lengths/offsets
+        raise RuntimeError(f"segment_reduce(): Expected axis to be the last dimension of lengths but got {axis}.")
+    n = data.shape[axis]
+    if lengths is not None:
+        if lengths.ndim != 1:
+            raise NotImplementedError("segment_reduce: jtorch supports 1-D lengths only")
+        lens = lengths.tolist()
+    elif offsets is not None:
+        if offsets.ndim != 1:
+            raise NotImplementedError("segment_reduce: jtorch supports 1-D offsets only")
+        offs = offsets.tolist()
+        lens = [b - a for a, b in zip(offs[:-1], offs[1:])]
+        if not unsafe and (not offs or offs[0] != 0):
+            raise RuntimeError("segment_reduce(): offsets must start at 0")
+    else:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+    if any(v < 0 for v in lens):
+        raise RuntimeError("lengths contains negative value!")
+    if sum(lens) != n:
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    ids = torch.tensor(np.repeat(np.arange(len(lens)), lens), dtype=torch.int32)
+    return _S._segment_reduce(data, ids, initial, reduce=reduce, num_segments=len(lens), axis=axis)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor over the bytes of a Python buffer, sharing its memory (as from_numpy does)."""
+    dt = D.to_dtype(dtype)
+    size = memoryview(buffer).nbytes
+    item = dt.itemsize
+    if size == 0 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if offset < 0 or offset >= size:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+                         f"({size} bytes) minus 1")
+    if count < 0:
+        if (size - offset) % item:
+            raise ValueError(f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a "
+                             f"multiple of element size ({item})")
+        count = (size - offset) // item
+    elif offset + count * item > size:
+        raise ValueError(f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) must not "
+                         f"be greater than actual buffer length ({size} bytes)")
+    arr = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about read-only buffers once; from_numpy would too
+        t = torch.from_numpy(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def set_default_tensor_type(t):
+    """Deprecated in torch: sets the default floating dtype from a legacy type (torch.DoubleTensor or
+    its name). CUDA types are not followed by a default device here."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning)
+    if isinstance(t, str):
+        name = t.split(".")[-1]
+        t = getattr(torch, name, None)
+        if t is None or not hasattr(t, "_legacy_dtype"):
+            raise TypeError(f"invalid type: '{name}'")
+    dt = getattr(t, "_legacy_dtype", None)
+    if dt is None:
+        raise TypeError("invalid type object")
+    if not dt.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    torch.set_default_dtype(dt)
+
+
+_NUM = (numbers.Integral, numbers.Real, np.integer, np.floating)
+
+
+def sym_int(a):
+    """int(a), truncating toward zero."""
+    if isinstance(a, torch.Tensor):
+        return builtins.int(a.item())
+    return builtins.int(math.trunc(a)) if isinstance(a, builtins.float) else builtins.int(a)
+
+
+def sym_float(a):
+    return builtins.float(a)
+
+
+def _check_num(*args):
+    for a in args:
+        if not isinstance(a, _NUM):
+            raise AssertionError(f"expected (numpy.integer, numpy.floating, int, float), got {type(a)}")
+
+
+def sym_max(a, b):
+    """max(a, b); a float if either is a float (as torch)."""
+    _check_num(a, b)
+    r = builtins.max(a, b)
+    return builtins.float(r) if isinstance(a, builtins.float) or isinstance(b, builtins.float) else r
+
+
+def sym_min(a, b):
+    _check_num(a, b)
+    r = builtins.min(a, b)
+    return builtins.float(r) if isinstance(a, builtins.float) or isinstance(b, builtins.float) else r
+
+
+def sym_not(a):
+    return not a
+
+
+def sym_sqrt(a):
+    return math.sqrt(a)
+
+
+def sym_sum(args):
+    return builtins.sum(args)
+
+
+def sym_ite(b, t, f):
+    if not isinstance(b, (builtins.bool, np.bool_)):
+        raise AssertionError(f"expected SymBool or bool, got {type(b)}")
+    return t if b else f
