@@ -2,7 +2,7 @@
 import jtorch as torch
 import jtorch.nn as nn
 
-__all__ = ["Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP"]
+__all__ = ["Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP", "Permute"]
 
 
 class Conv2dNormActivation(nn.Sequential):
@@ -86,3 +86,14 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(in_dim, hidden_channels[-1], bias=bias))
         layers.append(nn.Dropout(dropout, **params))
         super().__init__(*layers)
+
+
+class Permute(nn.Module):
+    """``x.permute(*dims)`` as a layer (ConvNeXt and Swin switch between NCHW and NHWC with it)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
