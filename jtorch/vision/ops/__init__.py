@@ -1,7 +1,9 @@
 """torchvision.ops for jtorch: boxes, box losses, RoI pooling, and the building-block layers."""
 from .box_losses import *  # noqa: F401,F403
 from .boxes import *  # noqa: F401,F403
+from .feature_pyramid_network import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
+from .poolers import *  # noqa: F401,F403
 from .roi import *  # noqa: F401,F403
 
 _LAYERS = ("Conv2dNormActivation", "Conv3dNormActivation", "SqueezeExcitation", "StochasticDepth",
