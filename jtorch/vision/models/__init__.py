@@ -8,3 +8,10 @@ from .resnet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
+from .convnext import *  # noqa: F401,F403
+from .googlenet import *  # noqa: F401,F403
+from .inception import *  # noqa: F401,F403
+from .mnasnet import *  # noqa: F401,F403
+from .mobilenetv3 import *  # noqa: F401,F403
+from .regnet import *  # noqa: F401,F403
+from .shufflenetv2 import *  # noqa: F401,F403

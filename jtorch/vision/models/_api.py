@@ -82,6 +82,8 @@ def _make_enum(name, module):
             continue
         meta = dict(rec["meta"])
         meta["categories"] = list(_IMAGENET_CATEGORIES) if meta["categories"] == "IMAGENET" else None
+        if "min_size" in meta:  # JSON has no tuples
+            meta["min_size"] = tuple(meta["min_size"])
         members.append((key, Weights(rec["url"], _make_transforms(rec["transforms"]), meta)))
     by_name = dict(members)
     members += [(key, by_name[target]) for key, target in aliases]

@@ -2,26 +2,47 @@
 import jtorch as torch
 import jtorch.nn as nn
 
-__all__ = ["Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP"]
+__all__ = ["Conv2dNormActivation", "Conv3dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP", "Permute"]
 
 
-class Conv2dNormActivation(nn.Sequential):
-    """Conv2d, then a norm layer, then an activation (indices 0, 1, 2 in the state_dict)."""
+class ConvNormActivation(nn.Sequential):
+    """A conv, then a norm layer, then an activation (indices 0, 1, 2 in the state_dict)."""
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
-                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
-        if padding is None:
-            padding = (kernel_size - 1) // 2 * dilation
+                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None,
+                 conv_layer=nn.Conv2d):
+        if padding is None:  # "same" size for odd kernels
+            if isinstance(kernel_size, int) and isinstance(dilation, int):
+                padding = (kernel_size - 1) // 2 * dilation
+            else:
+                dims = len(kernel_size) if not isinstance(kernel_size, int) else len(dilation)
+                ks = (kernel_size,) * dims if isinstance(kernel_size, int) else kernel_size
+                dl = (dilation,) * dims if isinstance(dilation, int) else dilation
+                padding = tuple((k - 1) // 2 * d for k, d in zip(ks, dl))
         if bias is None:
             bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
-                            groups=groups, bias=bias)]
+        layers = [conv_layer(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
+                             groups=groups, bias=bias)]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels))
         if activation_layer is not None:
             layers.append(activation_layer() if inplace is None else activation_layer(inplace=inplace))
         super().__init__(*layers)
         self.out_channels = out_channels
+
+
+class Conv2dNormActivation(ConvNormActivation):
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
+                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv2d)
+
+
+class Conv3dNormActivation(ConvNormActivation):
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
+                 norm_layer=nn.BatchNorm3d, activation_layer=nn.ReLU, dilation=1, inplace=True, bias=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv3d)
 
 
 class SqueezeExcitation(nn.Module):
@@ -86,3 +107,14 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(in_dim, hidden_channels[-1], bias=bias))
         layers.append(nn.Dropout(dropout, **params))
         super().__init__(*layers)
+
+
+class Permute(nn.Module):
+    """``x.permute(*dims)`` as a layer (ConvNeXt and Swin switch between NCHW and NHWC with it)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)

@@ -50,7 +50,7 @@ def builder(weights_enum, legacy="IMAGENET1K_V1"):
             w = kwargs.get("weights")
             if isinstance(w, bool):
                 if w:
-                    default = weights_enum[legacy]
+                    default = weights_enum[legacy] if legacy is not None else None  # no legacy weights
                     warnings.warn("Arguments other than a weight enum or `None` for 'weights' are deprecated since "
                                   "0.13 and may be removed in the future. The current behavior is equivalent to "
                                   f"passing `weights={default!r}`. You can also use "

@@ -1,4 +1,5 @@
-"""EfficientNet-B0 (MBConv blocks with squeeze-excitation and stochastic depth)."""
+"""EfficientNet B0-B7 (MBConv blocks with squeeze-excitation and stochastic depth) and EfficientNetV2
+S/M/L (fused MBConv blocks in the early stages)."""
 import copy
 import math
 from functools import partial
@@ -10,7 +11,9 @@ from ._api import _make_enum
 from ._layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
 from ._utils import _make_divisible, builder, load_weights, prepare
 
-__all__ = ["EfficientNet", "EfficientNet_B0_Weights", "efficientnet_b0", "MBConvConfig"]
+__all__ = (["EfficientNet", "MBConvConfig", "FusedMBConvConfig"]
+           + [f"EfficientNet_B{i}_Weights" for i in range(8)] + [f"efficientnet_b{i}" for i in range(8)]
+           + [f"EfficientNet_V2_{s}_Weights" for s in "SML"] + [f"efficientnet_v2_{s}" for s in "sml"])
 
 
 class MBConvConfig:
@@ -44,6 +47,45 @@ class MBConv(nn.Module):
         layers.append(se_layer(expanded, max(1, cnf.input_channels // 4), activation=partial(nn.SiLU, inplace=True)))
         layers.append(Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer,
                                            activation_layer=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = cnf.out_channels
+
+    def forward(self, input):
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result) + input
+        return result
+
+
+class FusedMBConvConfig:
+    """A fused block's settings: channels are taken as given (no width multiplier)."""
+
+    def __init__(self, expand_ratio, kernel, stride, input_channels, out_channels, num_layers):
+        self.expand_ratio, self.kernel, self.stride = expand_ratio, kernel, stride
+        self.input_channels, self.out_channels, self.num_layers = input_channels, out_channels, num_layers
+        self.block = FusedMBConv
+
+    adjust_channels = staticmethod(MBConvConfig.adjust_channels)
+
+
+class FusedMBConv(nn.Module):
+    """MBConv with the expansion and depthwise convs fused into one full conv."""
+
+    def __init__(self, cnf, stochastic_depth_prob, norm_layer):
+        super().__init__()
+        if not 1 <= cnf.stride <= 2:
+            raise ValueError("illegal stride value")
+        self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
+        expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
+        if expanded != cnf.input_channels:
+            layers = [Conv2dNormActivation(cnf.input_channels, expanded, kernel_size=cnf.kernel, stride=cnf.stride,
+                                           norm_layer=norm_layer, activation_layer=nn.SiLU),
+                      Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer,
+                                           activation_layer=None)]
+        else:
+            layers = [Conv2dNormActivation(cnf.input_channels, cnf.out_channels, kernel_size=cnf.kernel,
+                                           stride=cnf.stride, norm_layer=norm_layer, activation_layer=nn.SiLU)]
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
@@ -111,11 +153,58 @@ def _b0_setting(width_mult=1.0, depth_mult=1.0):
             conf(6, 5, 1, 80, 112, 3), conf(6, 5, 2, 112, 192, 4), conf(6, 3, 1, 192, 320, 1)]
 
 
-EfficientNet_B0_Weights = _make_enum("EfficientNet_B0_Weights", __name__)
+def _v2_setting(arch):
+    F, M = FusedMBConvConfig, MBConvConfig
+    if arch == "s":
+        return [F(1, 3, 1, 24, 24, 2), F(4, 3, 2, 24, 48, 4), F(4, 3, 2, 48, 64, 4), M(4, 3, 2, 64, 128, 6),
+                M(6, 3, 1, 128, 160, 9), M(6, 3, 2, 160, 256, 15)]
+    if arch == "m":
+        return [F(1, 3, 1, 24, 24, 3), F(4, 3, 2, 24, 48, 5), F(4, 3, 2, 48, 80, 5), M(4, 3, 2, 80, 160, 7),
+                M(6, 3, 1, 160, 176, 14), M(6, 3, 2, 176, 304, 18), M(6, 3, 1, 304, 512, 5)]
+    return [F(1, 3, 1, 32, 32, 4), F(4, 3, 2, 32, 64, 7), F(4, 3, 2, 64, 96, 7), M(4, 3, 2, 96, 192, 10),
+            M(6, 3, 1, 192, 224, 19), M(6, 3, 2, 224, 384, 25), M(6, 3, 1, 384, 640, 7)]
 
 
-@builder(EfficientNet_B0_Weights)
-def efficientnet_b0(*, weights=None, progress=True, **kwargs):
+def _efficientnet(setting, dropout, last_channel, weights, progress, kwargs, norm_layer=None):
     prepare(weights, kwargs)
-    model = EfficientNet(_b0_setting(), kwargs.pop("dropout", 0.2), **kwargs)
+    if norm_layer is not None:
+        kwargs.setdefault("norm_layer", norm_layer)
+    model = EfficientNet(setting, kwargs.pop("dropout", dropout), last_channel=last_channel, **kwargs)
     return load_weights(model, weights, progress)
+
+
+# width multiplier, depth multiplier, dropout of B0..B7; B5-B7 were trained with TF-style batch norm
+_B_SCALES = [(1.0, 1.0, 0.2), (1.0, 1.1, 0.2), (1.1, 1.2, 0.3), (1.2, 1.4, 0.3), (1.4, 1.8, 0.4), (1.6, 2.2, 0.4),
+             (1.8, 2.6, 0.5), (2.0, 3.1, 0.5)]
+_TF_BN = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
+_V2_BN = partial(nn.BatchNorm2d, eps=1e-03)
+
+
+def _make_b(i):
+    weights_enum = _make_enum(f"EfficientNet_B{i}_Weights", __name__)
+    width, depth, dropout = _B_SCALES[i]
+
+    def fn(*, weights=None, progress=True, **kwargs):
+        return _efficientnet(_b0_setting(width, depth), dropout, None, weights, progress, kwargs,
+                             norm_layer=_TF_BN if i >= 5 else None)
+    fn.__name__ = fn.__qualname__ = f"efficientnet_b{i}"
+    fn.__module__ = __name__
+    return weights_enum, builder(weights_enum)(fn)
+
+
+def _make_v2(arch, dropout):
+    weights_enum = _make_enum(f"EfficientNet_V2_{arch.upper()}_Weights", __name__)
+
+    def fn(*, weights=None, progress=True, **kwargs):
+        return _efficientnet(_v2_setting(arch), dropout, 1280, weights, progress, kwargs, norm_layer=_V2_BN)
+    fn.__name__ = fn.__qualname__ = f"efficientnet_v2_{arch}"
+    fn.__module__ = __name__
+    return weights_enum, builder(weights_enum)(fn)
+
+
+for _i in range(8):
+    globals()[f"EfficientNet_B{_i}_Weights"], globals()[f"efficientnet_b{_i}"] = _make_b(_i)
+for _arch, _dropout in (("s", 0.2), ("m", 0.3), ("l", 0.4)):
+    globals()[f"EfficientNet_V2_{_arch.upper()}_Weights"], globals()[f"efficientnet_v2_{_arch}"] = _make_v2(
+        _arch, _dropout)
+del _i, _arch, _dropout

@@ -11,7 +11,8 @@ from ._api import _make_enum
 from ._layers import MLP
 from ._utils import _ovewrite_named_param, builder, load_weights, prepare
 
-__all__ = ["VisionTransformer", "ViT_B_16_Weights", "vit_b_16"]
+__all__ = ["VisionTransformer", "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_L_16_Weights", "ViT_L_32_Weights",
+           "ViT_H_14_Weights", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"]
 
 
 class MLPBlock(MLP):
@@ -119,15 +120,43 @@ def _remap_mlp(state_dict):
     return out
 
 
-ViT_B_16_Weights = _make_enum("ViT_B_16_Weights", __name__)
-
-
-@builder(ViT_B_16_Weights)
-def vit_b_16(*, weights=None, progress=True, **kwargs):
+def _vit(patch_size, num_layers, num_heads, hidden_dim, mlp_dim, weights, progress, kwargs):
     if weights is not None:
         prepare(weights, kwargs)
         _ovewrite_named_param(kwargs, "image_size", weights.meta["min_size"][0])
     image_size = kwargs.pop("image_size", 224)
-    model = VisionTransformer(image_size=image_size, patch_size=16, num_layers=12, num_heads=12, hidden_dim=768,
-                              mlp_dim=3072, **kwargs)
+    model = VisionTransformer(image_size=image_size, patch_size=patch_size, num_layers=num_layers,
+                              num_heads=num_heads, hidden_dim=hidden_dim, mlp_dim=mlp_dim, **kwargs)
     return load_weights(model, weights, progress, remap=_remap_mlp)
+
+
+ViT_B_16_Weights = _make_enum("ViT_B_16_Weights", __name__)
+ViT_B_32_Weights = _make_enum("ViT_B_32_Weights", __name__)
+ViT_L_16_Weights = _make_enum("ViT_L_16_Weights", __name__)
+ViT_L_32_Weights = _make_enum("ViT_L_32_Weights", __name__)
+ViT_H_14_Weights = _make_enum("ViT_H_14_Weights", __name__)
+
+
+@builder(ViT_B_16_Weights)
+def vit_b_16(*, weights=None, progress=True, **kwargs):
+    return _vit(16, 12, 12, 768, 3072, weights, progress, kwargs)
+
+
+@builder(ViT_B_32_Weights)
+def vit_b_32(*, weights=None, progress=True, **kwargs):
+    return _vit(32, 12, 12, 768, 3072, weights, progress, kwargs)
+
+
+@builder(ViT_L_16_Weights)
+def vit_l_16(*, weights=None, progress=True, **kwargs):
+    return _vit(16, 24, 16, 1024, 4096, weights, progress, kwargs)
+
+
+@builder(ViT_L_32_Weights)
+def vit_l_32(*, weights=None, progress=True, **kwargs):
+    return _vit(32, 24, 16, 1024, 4096, weights, progress, kwargs)
+
+
+@builder(ViT_H_14_Weights, legacy=None)
+def vit_h_14(*, weights=None, progress=True, **kwargs):
+    return _vit(14, 32, 16, 1280, 5120, weights, progress, kwargs)

@@ -1,13 +1,12 @@
-"""torchvision.ops: box utilities (jtorch ops, differentiable like torchvision's), and
-nms / roi_align as eager numpy kernels (index outputs and sampling loops)."""
-import math
+"""torchvision.ops box utilities (jtorch ops, differentiable like torchvision's), nms as an eager
+numpy kernel (its output is indices), and the focal loss."""
 
 import numpy as np
 
 import jtorch as torch
 
 __all__ = ["nms", "batched_nms", "box_area", "box_iou", "generalized_box_iou", "box_convert",
-           "clip_boxes_to_image", "remove_small_boxes", "roi_align", "sigmoid_focal_loss"]
+           "clip_boxes_to_image", "remove_small_boxes", "sigmoid_focal_loss"]
 
 
 def _np(t):
@@ -145,69 +144,6 @@ def remove_small_boxes(boxes, min_size):
     return torch.from_numpy(np.nonzero(keep)[0].astype(np.int64))
 
 
-def _bilinear(img, y, x):
-    """img (C, H, W) sampled at points y, x (arrays) with roi_align's border rule."""
-    _, H, W = img.shape
-    out_of_range = (y < -1.0) | (y > H) | (x < -1.0) | (x > W)
-    y = np.maximum(y, 0.0)
-    x = np.maximum(x, 0.0)
-    y0 = y.astype(np.int64)
-    x0 = x.astype(np.int64)
-    top = y0 >= H - 1
-    left = x0 >= W - 1
-    y0 = np.where(top, H - 1, y0)
-    x0 = np.where(left, W - 1, x0)
-    y = np.where(top, y0, y)
-    x = np.where(left, x0, x)
-    y1 = np.where(top, y0, y0 + 1)
-    x1 = np.where(left, x0, x0 + 1)
-    ly, lx = y - y0, x - x0
-    hy, hx = 1.0 - ly, 1.0 - lx
-    v = (hy * hx * img[:, y0, x0] + hy * lx * img[:, y0, x1] + ly * hx * img[:, y1, x0] + ly * lx * img[:, y1, x1])
-    return np.where(out_of_range, 0.0, v)
-
-
-def _rois(boxes):
-    if isinstance(boxes, (list, tuple)):
-        parts = []
-        for i, b in enumerate(boxes):
-            b = _np(b)
-            parts.append(np.concatenate([np.full((len(b), 1), i, b.dtype), b], axis=1))
-        return np.concatenate(parts) if parts else np.zeros((0, 5))
-    b = _np(boxes)
-    if b.ndim != 2 or b.shape[1] != 5:
-        raise ValueError("The boxes tensor shape is not correct as Tensor[K, 5]")
-    return b
-
-
-def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, aligned=False):
-    """Average of bilinear samples on a grid inside each of output_size bins of each box.
-    boxes: Tensor[K, 5] (batch index, x1, y1, x2, y2) or a list of Tensor[L, 4] per image."""
-    ph, pw = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    x = _np(input)
-    rois = _rois(boxes)
-    dtype = x.dtype
-    x = x.astype(np.float64)
-    out = np.zeros((len(rois), x.shape[1], ph, pw), np.float64)
-    offset = 0.5 if aligned else 0.0
-    for k, (bi, x1, y1, x2, y2) in enumerate(rois):
-        sw, sh = x1 * spatial_scale - offset, y1 * spatial_scale - offset
-        rw, rh = x2 * spatial_scale - offset - sw, y2 * spatial_scale - offset - sh
-        if not aligned:  # legacy behaviour: boxes at least one pixel
-            rw, rh = max(rw, 1.0), max(rh, 1.0)
-        bh, bw = rh / ph, rw / pw
-        gh = sampling_ratio if sampling_ratio > 0 else int(math.ceil(rh / ph))
-        gw = sampling_ratio if sampling_ratio > 0 else int(math.ceil(rw / pw))
-        count = max(gh * gw, 1)
-        ys = sh + np.arange(ph)[:, None] * bh + (np.arange(gh)[None, :] + 0.5) * bh / gh  # (ph, gh)
-        xs = sw + np.arange(pw)[:, None] * bw + (np.arange(gw)[None, :] + 0.5) * bw / gw  # (pw, gw)
-        Y = np.broadcast_to(ys[:, None, :, None], (ph, pw, gh, gw))
-        X = np.broadcast_to(xs[None, :, None, :], (ph, pw, gh, gw))
-        v = _bilinear(x[int(bi)], Y, X)  # (C, ph, pw, gh, gw)
-        out[k] = v.sum(axis=(-1, -2)) / count
-    return torch.from_numpy(out.astype(dtype))
-
-
 def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     """RetinaNet's focal loss on logits."""
     if reduction not in ("none", "mean", "sum"):
@@ -224,14 +160,3 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-_LAYERS = ("Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth", "MLP")
-
-
-def __getattr__(name):
-    # the nn building blocks live with the models (they need jtorch.nn); loaded on first use
-    if name in _LAYERS:
-        from .models import _layers
-        return getattr(_layers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
