@@ -7,7 +7,9 @@ or a Tensor method; variants included), each sample input is converted (tensors 
 dtype; when torch raises, jtorch must raise too. A development tool, not a test: it prints per-op
 pass counts and the first failure of each op.
 Where op_db's op is its own lambda (``where``, ``einsum``, ``polygamma``, random ops), that lambda runs
-with ``torch`` bound to jtorch. Random ops are compared on shape and dtype only.
+with ``torch`` bound to jtorch. Random ops are compared on shape and dtype only. Eigen- and singular vectors
+are compared up to the unit factor per vector that torch leaves unspecified (_UNIT_FACTOR), matrix_exp
+relative to each matrix's largest entry (_NORMWISE); view inputs of as_strided-like ops keep their storage.
 """
 import argparse
 import os
