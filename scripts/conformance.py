@@ -8,7 +8,9 @@ dtype; when torch raises, jtorch must raise too. A development tool, not a test:
 pass counts and the first failure of each op.
 Where op_db's op is its own lambda (``where``, ``einsum``, ``polygamma``, random ops), that lambda runs
 with ``torch`` bound to jtorch. Random ops (and samples with a dropout probability above 0) are compared on
-shape and dtype only.
+shape and dtype only. Eigen- and singular vectors are compared up to the unit factor per vector that torch
+leaves unspecified (_UNIT_FACTOR), matrix_exp relative to each matrix's largest entry (_NORMWISE); view
+inputs of as_strided-like ops keep their storage.
 """
 import argparse
 import os

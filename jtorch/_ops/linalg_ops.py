@@ -672,6 +672,8 @@ def matrix_power(A, n, *, out=None):
 
 @defop(method=False, function=False)
 def _matrix_exp(A):
+    if A.dtype in (jnp.float16, jnp.bfloat16):  # jax's expm has no half kernels: compute in float32
+        return jax.scipy.linalg.expm(A.astype(jnp.float32)).astype(A.dtype)
     return jax.scipy.linalg.expm(A)
 
 

@@ -5,16 +5,20 @@ order (jtorch's base tensors are contiguous). ``as_strided`` is a view op on tha
 at index (i_0, i_1, ...) is buffer[offset + sum(i_k * stride_k)], so writes through it reach the base
 and every other view, like torch's.
 
-Gradients flow to the tensor owning the storage (the view chain's base). They agree with torch's whenever
-the strided elements lie within the input's own elements; where ``as_strided`` on a view reaches storage
-outside that view, torch gives those base elements no gradient and jtorch does.
+Gradients flow to the tensor owning the storage (the view chain's base), like torch's through the input
+view: where ``as_strided`` on a view reaches storage outside that view's elements, those base elements get
+no gradient (a masked variant of the view op, used only then). One difference remains in that corner: an
+in-place op through such a view still sends no gradient to those outside elements' old values, where
+torch (replaying the view from the base) does.
 """
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dispatch import defop, export, function
+from .. import _dispatch
+from .._dispatch import GRAD, defop, export, function
 from .._size import contiguous_strides
 
 
@@ -26,6 +30,30 @@ def _view_strides(shape, strides, offset, size, stride):
 def _storage_view(root, offset=0, size=(), stride=()):
     """The elements ``offset + sum(i_k * stride_k)`` of the flattened root."""
     return root.reshape(-1)[jnp.asarray(_flat_index(offset, size, stride))]
+
+
+def _gather_masked_grad(root, offset, size, stride, outside):
+    idx = jnp.asarray(_flat_index(offset, size, stride))
+
+    @jax.custom_vjp
+    def gather(r):
+        return r.reshape(-1)[idx]
+
+    def fwd(r):
+        return gather(r), None
+
+    def bwd(_, g):
+        grad = jnp.zeros(root.size, g.dtype).at[idx.reshape(-1)].add(g.reshape(-1))
+        return (grad.at[jnp.asarray(outside, jnp.int64)].set(0).reshape(root.shape),)
+
+    gather.defvjp(fwd, bwd)
+    return gather(root)
+
+
+@defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view_masked")
+def _storage_view_masked(root, offset=0, size=(), stride=(), outside=()):
+    """_storage_view whose gradient leaves out the storage positions ``outside`` (those not in the input)."""
+    return _gather_masked_grad(root, offset, size, stride, outside)
 
 
 def _flat_index(offset, size, stride):
@@ -78,6 +106,12 @@ def as_strided(input, size, stride, storage_offset=None):
                            "call .clone() first")
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
     _check_geometry(size, stride, offset, root.numel(), input.element_size())
+    if root is not input and GRAD.enabled and input.requires_grad:
+        mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
+        outside = np.setdiff1d(_flat_index(offset, size, stride), mine)
+        if outside.size:
+            return _storage_view_masked(root, offset=offset, size=size, stride=stride,
+                                        outside=tuple(int(i) for i in outside))
     return _storage_view(root, offset=offset, size=size, stride=stride)
 
 

@@ -151,3 +151,13 @@ def test_ldl_singular_and_errors(rng):
     _raises_like(lambda L, x, y: L.linalg.ldl_solve(x, L.tensor([1.0, 2, 3]), y), ld, rng.standard_normal((3, 1)))
     _raises_like(lambda L, x, y: L.linalg.ldl_solve(x, L.tensor([1, 2, 3], dtype=L.int32), y), ld,
                  rng.standard_normal((4, 1)))   # rows of B
+
+
+def test_matrix_exp_half(rng):
+    # jax's expm has no float16 kernel: computed in float32 and rounded (torch 2.13's CPU half kernel
+    # overflows to inf on such inputs, so float32 torch is the reference)
+    a = rng.standard_normal((2, 3, 3)).astype(np.float16)
+    j = jtorch.linalg.matrix_exp(jtorch.tensor(a))
+    assert j.dtype == jtorch.float16
+    want = torch.linalg.matrix_exp(torch.tensor(a.astype(np.float32))).half()
+    assert_close(j, want, rtol=2e-3, atol=2e-3)
