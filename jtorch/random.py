@@ -77,6 +77,8 @@ def _random_bits(key, bit_width, shape):
     # chosen when XLA lowers for a platform: the unrolled hash on CPU, JAX's own threefry
     # (its GPU kernel) elsewhere; both give the same bits
     shape = tuple(shape)
+    if not jax.config.jax_threefry_partitionable:  # JAX's other counter layout: use its own code throughout
+        return _fry.random_bits(key, bit_width, shape)
     return lax.platform_dependent(key, cpu=functools.partial(_fused_bits, bit_width=bit_width, shape=shape),
                                   default=functools.partial(_fry.random_bits, bit_width=bit_width, shape=shape))
 

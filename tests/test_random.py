@@ -156,3 +156,17 @@ def test_dropout_mask_statistics_and_reproducibility():
     g = jtorch.Generator().manual_seed(4)
     assert jtorch.equal(jtorch.bernoulli(jtorch.full((50,), 0.5), generator=g),
                         jtorch.bernoulli(jtorch.full((50,), 0.5), generator=jtorch.Generator().manual_seed(4)))
+
+
+def test_fused_bits_follow_jax_counter_layout_setting():
+    import jax
+    import jax.numpy as jnp
+    from jtorch.random import typed_key
+    raw = jax.random.key_data(jax.random.PRNGKey(3))
+    prev = jax.config.jax_threefry_partitionable
+    try:
+        jax.config.update("jax_threefry_partitionable", not prev)
+        np.testing.assert_array_equal(np.asarray(jax.random.bits(typed_key(raw), (5, 7), jnp.uint32)),
+                                      np.asarray(jax.random.bits(raw, (5, 7), jnp.uint32)))
+    finally:
+        jax.config.update("jax_threefry_partitionable", prev)

@@ -7,6 +7,7 @@ with ``jnp.where`` so the derivative at a boundary is the one torch's backward
 formula gives (relu'(0)=0, hardtanh' = 0 at its bounds, ...). Max pooling sends
 the gradient to one argmax per window (the first, as torch's CPU kernel does).
 """
+import functools
 import math
 
 import jax
@@ -455,18 +456,41 @@ def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
     return y.astype(dt)
 
 
+def _normalized(x, axes, eps):
+    mean = x.mean(axes, keepdims=True)
+    xc = x - mean
+    rstd = jax.lax.rsqrt(jnp.mean(jnp.square(xc), axes, keepdims=True) + eps)
+    return xc * rstd, rstd
+
+
+def _affine(xhat, weight, bias):
+    y = xhat if weight is None else xhat * weight
+    return y if bias is None else y + bias
+
+
+# The closed-form JVP below, which JAX transposes for the backward, costs ~27% less than JAX's
+# derivative of the forward (3 reductions instead of 5 passes over the input here: 333 -> 243 us
+# for a 16x64x128 backward on CPU). A custom_jvp keeps forward mode and higher orders working.
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
+def _layer_norm_core(input, weight, bias, axes, eps):
+    return _affine(_normalized(input, axes, eps)[0], weight, bias)
+
+
+@_layer_norm_core.defjvp
+def _layer_norm_jvp(axes, eps, primals, tangents):
+    x, weight, bias = primals
+    dx, dw, db = tangents
+    xhat, rstd = _normalized(x, axes, eps)
+    dxhat = rstd * (dx - dx.mean(axes, keepdims=True) - xhat * (dx * xhat).mean(axes, keepdims=True))
+    dy = dxhat if weight is None else dxhat * weight + xhat * dw
+    return _affine(xhat, weight, bias), (dy if bias is None else dy + db)
+
+
 @defop(promote=None, method=False, function=False)
 def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(input.ndim - nd, input.ndim))
-    mean = input.mean(axes, keepdims=True)
-    var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
-    y = (input - mean) * jax.lax.rsqrt(var + eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y.astype(dt)
+    return _layer_norm_core(input, weight, bias, axes, eps).astype(dt)
 
 
 @defop(promote=None, method=False, function=False)

@@ -276,3 +276,36 @@ def test_dropout_eval_returns_input_like_torch():
         x = lib.ones(3, 4)
         assert F_.dropout(x, 0.5, training=False) is x
         assert lib.nn.Dropout(0.3).eval()(x) is x
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_gradients_all_orders(rng, affine):
+    """layer_norm's closed-form JVP (nn_ops._layer_norm_core): first and second order gradients and
+    forward mode match torch, with and without weight and bias, over two normalized dims."""
+    x = rng.standard_normal((3, 4, 5)).astype(np.float64)
+    w, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    gy = rng.standard_normal((3, 4, 5))
+    outs = []
+    for m in (torch, jtorch):
+        tx = m.tensor(x, requires_grad=True)
+        tw, tb = (m.tensor(w, requires_grad=True), m.tensor(b, requires_grad=True)) if affine else (None, None)
+        y = m.nn.functional.layer_norm(tx, (4, 5), tw, tb, 1e-3)
+        ins = [tx] + ([tw, tb] if affine else [])
+        g1 = m.autograd.grad(y, ins, m.tensor(gy), create_graph=True)
+        s = sum((g * g).sum() for g in g1)  # second order through every first-order gradient
+        g2 = m.autograd.grad(s, ins, allow_unused=True)  # the bias gradient is a constant
+        g2 = tuple(m.zeros_like(i) if g is None else g for g, i in zip(g2, ins))
+        outs.append((y, g1, g2))
+    (ty, tg1, tg2), (jy, jg1, jg2) = outs
+    assert_close(jy, ty, rtol=1e-10, atol=1e-10)
+    for a, c in zip(jg1 + jg2, tg1 + tg2):
+        assert_close(a.detach(), c.detach(), rtol=1e-8, atol=1e-8)
+    dx = rng.standard_normal((3, 4, 5))
+    tw_, tb_ = (torch.tensor(w), torch.tensor(b)) if affine else (None, None)
+    jw_, jb_ = (jtorch.tensor(w), jtorch.tensor(b)) if affine else (None, None)
+    _, tt = torch.func.jvp(lambda a: TF.layer_norm(a, (4, 5), tw_, tb_), (torch.tensor(x),), (torch.tensor(dx),))
+    _, jt = jtorch.func.jvp(lambda a: F.layer_norm(a, (4, 5), jw_, jb_), (jtorch.tensor(x),), (jtorch.tensor(dx),))
+    assert_close(jt, tt, rtol=1e-8, atol=1e-8)
+    h = jtorch.tensor(rng.standard_normal((2, 6)).astype(np.float16), requires_grad=True)  # half: float32 inside
+    F.layer_norm(h, (6,)).float().sum().backward()
+    assert h.grad.dtype == jtorch.float16 and h.grad.shape == (2, 6)
