@@ -5,7 +5,8 @@ dropout, padding, folding. Each is one op (function, method, grad come from it);
 Gradient conventions follow torch at kinks: every piecewise function is written
 with ``jnp.where`` so the derivative at a boundary is the one torch's backward
 formula gives (relu'(0)=0, hardtanh' = 0 at its bounds, ...). Max pooling sends
-the gradient to one argmax per window (the first, as torch's CPU kernel does).
+the gradient to one argmax per window (the first maximum, or the last NaN, as torch's
+CPU kernel does).
 """
 import functools
 import math
@@ -13,6 +14,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 
 from .. import _dtype as D
 from .. import random as R
@@ -223,12 +225,90 @@ def _to_first(x):
     return jnp.moveaxis(x, -1, 1)
 
 
+# Backend-tuned lowerings. XLA's CPU backend runs some of the textbook lowerings slowly (measured in
+# docs/internals.md, "CNN lowerings on CPU"): the weight gradient of a convolution (a convolution over
+# the batch) runs several times slower than the same product written as im2col + one matmul. The
+# choice is made at trace time from JAX's default backend, inside each op (one definition per op);
+# tests turn CPU_LOWERINGS off to run the generic path too.
+CPU_LOWERINGS = True
+_IM2COL_MAX_BYTES = 1 << 29  # above this the im2col buffer of a weight gradient costs more than it saves
+
+
+def _cpu_lowerings():
+    return CPU_LOWERINGS and jax.default_backend() == "cpu"
+
+
+def _lax_conv(x, w, stride, padding, dilation, groups):
+    """Channels-last x (N, *s, C), w (*k, I, O)."""
+    return jax.lax.conv_general_dilated(x, w, stride, padding, rhs_dilation=dilation,
+                                       dimension_numbers=_dimnums(x.ndim - 2), feature_group_count=groups)
+
+
+def _conv_out_size(L, k, s, pad, d):
+    return (L + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
+
+
+def _conv_patches(x, ksize, stride, padding, dilation):
+    """Channels-last patches: (N, *out, K, C), K the kernel offsets in row-major order (a weight's (*k) order)."""
+    n = len(ksize)
+    xp = jnp.pad(x, ((0, 0),) + tuple(padding) + ((0, 0),))
+    out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
+    parts = []
+    for off in np.ndindex(*ksize):
+        idx = (slice(None),) + tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                                     for o, d, s, m in zip(off, dilation, stride, out)) + (slice(None),)
+        parts.append(xp[idx])
+    return jnp.stack(parts, axis=n + 1)
+
+
+def _conv_matmul(x, w, stride, padding, dilation):
+    """The convolution (groups=1) as im2col + one matmul: the form whose transpose in ``w``
+    (patches^T @ grad) XLA's CPU backend runs fast."""
+    ksize = w.shape[:-2]
+    cols = _conv_patches(x, ksize, stride, padding, dilation)  # (N, *out, K, C)
+    lead = cols.shape[:-2]
+    K, (ci, co) = cols.shape[-2], w.shape[-2:]
+    return (cols.reshape(-1, K * ci) @ w.reshape(K * ci, co)).reshape(lead + (co,))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))
+def _conv_cpu(x, w, stride, padding, dilation, groups):
+    return _lax_conv(x, w, stride, padding, dilation, groups)
+
+
+def _conv_cpu_jvp(stride, padding, dilation, groups, primals, tangents):
+    # value and input tangent by XLA's convolution (its transpose, the input gradient, is fast);
+    # the weight tangent as a matmul over patches, so the weight gradient is patches^T @ grad
+    x, w = primals
+    dx, dw = tangents
+    out = _lax_conv(x, w, stride, padding, dilation, groups)
+    t = None
+    if not isinstance(dx, SymbolicZero):
+        t = _lax_conv(dx, w, stride, padding, dilation, groups)
+    if not isinstance(dw, SymbolicZero):
+        tw = _conv_matmul(x, dw, stride, padding, dilation)
+        t = tw if t is None else t + tw
+    return out, (jnp.zeros_like(out) if t is None else t)
+
+
+_conv_cpu.defjvp(_conv_cpu_jvp, symbolic_zeros=True)
+
+
+def _conv_lowering(x, w, stride, padding, dilation, groups):
+    if not _cpu_lowerings() or not jnp.issubdtype(x.dtype, jnp.floating) or groups != 1:
+        return _lax_conv
+    ksize = w.shape[:-2]
+    out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
+    if x.shape[0] * math.prod(out) * math.prod(ksize) * x.shape[-1] * x.dtype.itemsize > _IM2COL_MAX_BYTES:
+        return _lax_conv
+    return _conv_cpu
+
+
 @defop(promote=None, method=False, function=False)
 def _conv(input, weight, bias, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
-    n = input.ndim - 2
+    x = _to_last(input)
     w = jnp.moveaxis(weight, (0, 1), (-1, -2))  # (O, I, *k) -> (*k, I, O)
-    out = jax.lax.conv_general_dilated(_to_last(input), w, stride, padding, rhs_dilation=dilation,
-                                       dimension_numbers=_dimnums(n), feature_group_count=groups)
+    out = _conv_lowering(x, w, stride, padding, dilation, groups)(x, w, stride, padding, dilation, groups)
     if bias is not None:
         out = out + bias
     return _to_first(out)
@@ -284,26 +364,68 @@ def _pool_geometry(shape, kernel, stride, padding, dilation, out):
     return hi
 
 
+def _window_slices(xp, kernel, stride, dilation, out, lead):
+    """The window elements of a padded array, one strided slice per kernel offset (row-major
+    offsets) over the last len(kernel) dims."""
+    keep = (slice(None),) * lead
+    return [xp[keep + tuple(slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dilation, stride, out))]
+            for off in np.ndindex(*kernel)]
+
+
+def _window_valid(sp, kernel, stride, padding, dilation, out):
+    """Per kernel offset, which output positions read a real (not padded) input element; None when all do."""
+    masks, any_pad = [], False
+    for off in np.ndindex(*kernel):
+        m = np.ones(out, bool)
+        for d in range(len(kernel)):
+            pos = np.arange(out[d]) * stride[d] - padding[d] + off[d] * dilation[d]
+            ok = (pos >= 0) & (pos < sp[d])
+            any_pad |= not ok.all()
+            m &= ok.reshape((-1,) + (1,) * (len(kernel) - 1 - d))
+        masks.append(m)
+    return masks if any_pad else None
+
+
 @defop(promote=None, method=False, function=False)
 def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,)):
+    # Elementwise over the window's K strided slices, no stacking, no argmax reduction, no scatter:
+    # the maximum, then which element torch's kernel picks (the first maximum; with NaNs, the last
+    # NaN), then the value selected by that index, so the gradient is a select per slice that XLA
+    # fuses into one loop (the take_along_axis/scatter backward ran several times slower on CPU).
     out = osize
     n = len(kernel)
     sp = input.shape[-n:]
-    hi = _pool_geometry(sp, kernel, stride, padding, dilation, out)
-    neg = -jnp.inf if jnp.issubdtype(input.dtype, jnp.floating) else jnp.iinfo(input.dtype).min
-    xp = _pad_spatial(input, n, padding, hi, neg)
-    win = _windows(xp, kernel, stride, dilation, padding, out)  # (..., K, *out)
     lead = input.ndim - n
-    # first maximum (NaN counts as maximum, like torch)
-    key = jnp.where(jnp.isnan(win), jnp.inf, win) if jnp.issubdtype(win.dtype, jnp.floating) else win
-    arg = jnp.argmax(key, axis=lead)
-    vals = jnp.take_along_axis(win, jnp.expand_dims(arg, lead), axis=lead).squeeze(lead)
+    hi = _pool_geometry(sp, kernel, stride, padding, dilation, out)
+    floating = jnp.issubdtype(input.dtype, jnp.floating)
+    neg = -jnp.inf if floating else jnp.iinfo(input.dtype).min
+    wins = _window_slices(_pad_spatial(input, n, padding, hi, neg), kernel, stride, dilation, out, lead)
+    stop = [jax.lax.stop_gradient(w) for w in wins]
+    m = stop[0]
+    for w in stop[1:]:
+        m = jnp.maximum(m, w)  # NaN propagates, like torch's
+    valid = _window_valid(sp, kernel, stride, padding, dilation, out)
+    arg = jnp.zeros(m.shape, jnp.int32)
+    for k in range(len(wins) - 1, -1, -1):  # the first real (not padding) element equal to the maximum
+        hit = stop[k] == m
+        if valid is not None:
+            hit = hit & jnp.asarray(valid[k])
+        arg = jnp.where(hit, k, arg)
+    if floating:
+        last_nan = arg
+        for k in range(len(wins)):
+            last_nan = jnp.where(jnp.isnan(stop[k]), k, last_nan)
+        arg = jnp.where(jnp.isnan(m), last_nan, arg)
+    vals = wins[-1]
+    for k in range(len(wins) - 2, -1, -1):
+        vals = jnp.where(arg == k, wins[k], vals)
     # flat index into the unpadded input plane
-    offs = np.array(list(np.ndindex(*kernel)))  # (K, n)
     flat = jnp.zeros(arg.shape, jnp.int64)
+    rest = math.prod(kernel)
     for d in range(n):
+        rest //= kernel[d]
         o = jnp.arange(out[d]).reshape((-1,) + (1,) * (n - 1 - d))
-        pos = o * stride[d] - padding[d] + jnp.asarray(offs[:, d])[arg] * dilation[d]
+        pos = o * stride[d] - padding[d] + ((arg // rest) % kernel[d]) * dilation[d]
         flat = flat * sp[d] + pos
     return vals, flat
 
@@ -427,19 +549,53 @@ def _upcast(input, *others):
     return (input.astype(ct),) + tuple(None if o is None else o.astype(ct) for o in others), dt
 
 
+def _bn_stats(x, axes):
+    mean = x.mean(axes, keepdims=True)
+    return mean, jnp.mean(jnp.square(x - mean), axes, keepdims=True)  # two passes: no cancellation
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
+def _bn_train(x, w, b, axes, eps):
+    """(normalised x * w + b, batch mean, biased batch variance); w, b broadcast against x."""
+    mean, var = _bn_stats(x, axes)
+    return (x - mean) * jax.lax.rsqrt(var + eps) * w + b, mean, var
+
+
+def _bn_train_jvp(axes, eps, primals, tangents):
+    # written so that its transpose (the backward) is the textbook one: two reductions of the
+    # gradient (sum g, sum g * xhat) and one elementwise pass, instead of the many passes JAX's
+    # differentiation of mean/var/normalise makes (which ran several times slower on CPU)
+    x, w, b = primals
+    dx, dw, db = tangents
+    mean, var = _bn_stats(x, axes)
+    rstd = jax.lax.rsqrt(var + eps)
+    xhat = (x - mean) * rstd
+    y = xhat * w + b
+    t = []
+    if not isinstance(dx, SymbolicZero):
+        t.append((w * rstd) * (dx - dx.mean(axes, keepdims=True) - xhat * (dx * xhat).mean(axes, keepdims=True)))
+    if not isinstance(dw, SymbolicZero):
+        t.append(xhat * dw)
+    if not isinstance(db, SymbolicZero):
+        t.append(jnp.broadcast_to(db, y.shape))
+    ty = sum(t[1:], t[0]) if t else jnp.zeros_like(y)
+    return (y, mean, var), (ty, jnp.zeros_like(mean), jnp.zeros_like(var))
+
+
+_bn_train.defjvp(_bn_train_jvp, symbolic_zeros=True)
+
+
 @defop(promote=None, method=False, function=False)
 def _batch_norm_train(input, weight, bias, eps=1e-5):
     (input, weight, bias), dt = _upcast(input, weight, bias)
+    C = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
-    shape = (1, -1) + (1,) * (input.ndim - 2)
-    mean = input.mean(axes)
-    var = jnp.mean(jnp.square(input - mean.reshape(shape)), axes)
-    y = (input - mean.reshape(shape)) * jax.lax.rsqrt(var.reshape(shape) + eps)
-    if weight is not None:
-        y = y * weight.reshape(shape)
-    if bias is not None:
-        y = y + bias.reshape(shape)
-    n = input.size // input.shape[1]
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    w = jnp.ones(C, input.dtype) if weight is None else weight
+    b = jnp.zeros(C, input.dtype) if bias is None else bias
+    y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps)
+    n = input.size // C
+    mean, var = mean.reshape(C), var.reshape(C)
     unbiased = var * (n / max(n - 1, 1))
     return y.astype(dt), jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
 
