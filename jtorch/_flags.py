@@ -52,9 +52,7 @@ def get_device(input):
     return -1 if d.type == "cpu" else (d.index or 0)
 
 
-def get_default_device():
-    from ._device import device
-    return device("cpu")
+from ._device import get_default_device, set_default_device  # noqa: E402,F401
 
 
 def is_autocast_enabled(device_type=None):
