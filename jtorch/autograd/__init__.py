@@ -6,6 +6,7 @@ from .function import Function, FunctionCtx, once_differentiable, InplaceFunctio
 from .graph import Node, run_backward
 from . import graph, functional
 from .gradcheck import gradcheck, gradgradcheck
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, variable
 
 
 def _T():
