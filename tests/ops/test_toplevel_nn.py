@@ -177,3 +177,30 @@ def test_cell_errors(rng):
     for m in (torch, jtorch):
         with pytest.raises(RuntimeError):
             m.gru_cell(m.randn(3, 4), m.randn(3, 5), m.randn(15, 3), m.randn(15, 5))
+
+
+@pytest.mark.parametrize("name,mode", [("lstm", "LSTM"), ("gru", "GRU"), ("rnn_tanh", "RNN_TANH"),
+                                       ("rnn_relu", "RNN_RELU")])
+@pytest.mark.parametrize("bidirectional,batch_first,bias", [(False, False, True), (True, True, False)])
+def test_full_rnn_ops(rng, name, mode, bidirectional, batch_first, bias):
+    L, T, B, I, H = 2, 5, 3, 4, 6
+    dirs = 2 if bidirectional else 1
+    kw = dict(num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    if mode.startswith("RNN"):
+        tm = torch.nn.RNN(I, H, nonlinearity=mode[4:].lower(), **kw)
+    else:
+        tm = getattr(torch.nn, mode)(I, H, **kw)
+    params = [both(p.detach().numpy(), requires_grad=True) for p in tm._flat_weights]
+    x = both(_f32(rng, *((B, T, I) if batch_first else (T, B, I))), requires_grad=True)
+    h = both(_f32(rng, L * dirs, B, H), requires_grad=True)
+    c = both(_f32(rng, L * dirs, B, H), requires_grad=True)
+    res = []
+    for k, m in enumerate((torch, jtorch)):
+        hx = (h[k], c[k]) if mode == "LSTM" else h[k]
+        out = getattr(m, name)(x[k], hx, [p[k] for p in params], bias, L, 0.0, False, bidirectional, batch_first)
+        sum((o * o).sum() for o in out).backward()
+        res.append(out)
+    assert len(res[1]) == len(res[0])
+    assert_close(list(res[1]), list(res[0]), rtol=1e-4, atol=1e-5)
+    for p in [x, h] + ([c] if mode == "LSTM" else []) + params:
+        assert_close(p[1].grad, p[0].grad, rtol=1e-4, atol=1e-4)
