@@ -64,3 +64,17 @@ def test_variable_removed():
     for m in (torch, jtorch):
         with pytest.raises(RuntimeError):
             m.autograd.variable(m.ones(2))
+
+
+def test_engine_flags():
+    for m in (torch, jtorch):
+        assert m.autograd.is_multithreading_enabled()
+        with m.autograd.set_multithreading_enabled(False):
+            assert not m.autograd.is_multithreading_enabled()
+        assert m.autograd.is_multithreading_enabled()
+        m.autograd.set_multithreading_enabled(False)
+        assert not m.autograd.is_multithreading_enabled()
+        m.autograd.set_multithreading_enabled(True)
+        assert m.autograd.is_view_replay_enabled() is False
+        assert m.autograd.is_tensor_like(m.ones(1)) and not m.autograd.is_tensor_like(3)
+    assert jtorch.autograd.kineto_available() is False

@@ -220,3 +220,22 @@ def test_container_and_factory_kwargs():
             m.nn.factory_kwargs({"foo": 1})
         with pytest.raises(TypeError):
             m.nn.factory_kwargs({"dtype": m.float32, "factory_kwargs": {"dtype": m.float64}})
+
+
+@pytest.mark.parametrize("out_features,bias,reduction", [((), False, "mean"), ((3,), True, "none"),
+                                                         ((2, 2), True, "sum")])
+def test_linear_cross_entropy_loss_module(rng, out_features, bias, reduction):
+    cw = rng.uniform(0.5, 2, 7).astype(np.float32)
+    tm = torch.nn.LinearCrossEntropyLoss(5, 7, out_features=out_features, bias=bias, reduction=reduction,
+                                         weight=torch.from_numpy(cw), label_smoothing=0.1)
+    jm = _copy(tm, jtorch.nn.LinearCrossEntropyLoss(5, 7, out_features=out_features, bias=bias, reduction=reduction,
+                                                    weight=jtorch.tensor(cw), label_smoothing=0.1))
+    assert list(jm.state_dict()) == list(tm.state_dict()) and repr(jm) == repr(tm)
+    x = both(rng.standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+    tgt = both(rng.integers(0, 7, (4, *out_features)))
+    rt, rj = tm(x[0], tgt[0]), jm(x[1], tgt[1])
+    assert_close(rj, rt, rtol=1e-5, atol=1e-5)
+    rt.sum().backward()
+    rj.sum().backward()
+    assert_close(x[1].grad, x[0].grad, rtol=1e-4, atol=1e-5)
+    assert_close(jm.linear.weight.grad, tm.linear.weight.grad, rtol=1e-4, atol=1e-5)
