@@ -66,6 +66,25 @@ def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=
     return t
 
 
+def get_device_module(device=None):
+    """The module of a device type (torch.cuda, torch.cpu); None: the current accelerator's, else torch.cpu."""
+    import importlib
+    from ._device import device as _device
+    if device is None:
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    elif isinstance(device, _device):
+        kind = device.type
+    elif isinstance(device, str):
+        kind = _device(device).type
+    else:
+        raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or None")
+    try:
+        return importlib.import_module("jtorch." + kind)
+    except ImportError:
+        raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'torch.{kind}'.") \
+            from None
+
+
 def norm_except_dim(v, pow=2, dim=0):
     """The ``pow``-norm of ``v`` over every dimension but ``dim``, keeping dims (dim=-1: the whole norm)."""
     if dim == -1:
@@ -87,7 +106,7 @@ def affine_grid_generator(theta, size, align_corners):
     return affine_grid(theta, list(size), align_corners=align_corners)
 
 __all__ = ["AcceleratorError", "OutOfMemoryError", "SymInt", "SymFloat", "SymBool", "GradScaler", "fork", "wait",
-           "from_file", "norm_except_dim", "embedding_renorm_", "affine_grid_generator", "nuclear_norm", "frobenius_norm", "binomial", "segment_reduce", "frombuffer", "set_default_tensor_type",
+           "from_file", "get_device_module", "norm_except_dim", "embedding_renorm_", "affine_grid_generator", "nuclear_norm", "frobenius_norm", "binomial", "segment_reduce", "frombuffer", "set_default_tensor_type",
            "to_dlpack", "sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum", "sym_ite"]
 
 

@@ -261,3 +261,22 @@ def test_norm_except_dim_and_renorm(rng):
     for ac in (False, True):
         assert_close(jtorch.affine_grid_generator(th_j, [2, 1, 3, 4], ac),
                      torch.affine_grid_generator(th_t, [2, 1, 3, 4], ac), rtol=1e-5, atol=1e-6)
+
+
+def test_get_device_module_and_cpu():
+    for m in (torch, jtorch):
+        cpu = m.get_device_module("cpu")
+        assert cpu is m.cpu and m.get_device_module(m.device("cpu")) is m.cpu
+        assert m.get_device_module("cuda") is m.cuda
+        if not m.cuda.is_available():
+            assert m.get_device_module() is m.cpu
+        assert cpu.is_available() and cpu.device_count() == 1 and cpu.current_device() == "cpu"
+        cpu.synchronize()
+        s = cpu.Stream()
+        with cpu.stream(s):
+            assert cpu.current_stream() is s
+        assert cpu.current_stream() is not s
+        with pytest.raises(RuntimeError):
+            m.get_device_module(3)
+        with pytest.raises(RuntimeError):
+            m.get_device_module("foo")
