@@ -220,3 +220,20 @@ def test_embedding_bag_last_offset_before_end(rng, mode):
     rt.square().sum().backward()
     rj.square().sum().backward()
     assert_close(w[1].grad, w[0].grad)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc(rng, pad):
+    x = both(_f32(rng, 7, 2, 4), requires_grad=True)
+    w = both(_f32(rng, 3, 4, 6), requires_grad=True)
+    b = both(_f32(rng, 6), requires_grad=True)
+    rt, rj = torch.conv_tbc(x[0], w[0], b[0], pad), jtorch.conv_tbc(x[1], w[1], b[1], pad)
+    assert_close(rj, rt, rtol=1e-4, atol=1e-5)
+    rt.square().sum().backward()
+    rj.square().sum().backward()
+    for p in (x, w, b):
+        assert_close(p[1].grad, p[0].grad, rtol=1e-4, atol=1e-4)
+    for m, k in ((torch, 0), (jtorch, 1)):
+        for args in ((x[k][0], w[k], b[k]), (x[k], w[k][:, :3], b[k]), (x[k], w[k], b[k][:3])):
+            with pytest.raises(RuntimeError):
+                m.conv_tbc(*args)
