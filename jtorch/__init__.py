@@ -51,6 +51,7 @@ from ._runner import install_as_torch
 from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...)
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
+from . import cpu  # noqa: E402
 from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
 from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from .compile import compile

@@ -45,6 +45,38 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    # ``with torch.device("cuda"):``: factory functions called without a device use this one
+    def __enter__(self):
+        _DEFAULT_STACK.append(DEFAULT[0])
+        DEFAULT[0] = self
+        return self
+
+    def __exit__(self, *exc):
+        DEFAULT[0] = _DEFAULT_STACK.pop()
+        return False
+
+
+# The device factory functions (zeros, tensor, arange, ...) use when given none: None means the CPU
+# (the platform default, without touching XLA's backends at import). Set by set_default_device and
+# ``with torch.device(...)``.
+DEFAULT = [None]
+_DEFAULT_STACK = []
+
+
+def set_default_device(d):
+    DEFAULT[0] = None if d is None else device(d)
+
+
+def get_default_device():
+    d = DEFAULT[0]
+    if d is None:
+        return device("cpu")
+    if d.type == "cuda" and d.index is None:  # torch reports the current CUDA device
+        if not gpu_devices():
+            raise AssertionError("Torch not compiled with CUDA enabled")
+        return device("cuda", 0)
+    return d
+
 
 CPU = device("cpu")
 

@@ -3,7 +3,7 @@ from .amp import autocast  # noqa: F401
 
 has_lapack = has_spectral = True
 has_mkl = has_openmp = False
-_state = {"warn_always": False, "anomaly": False, "anomaly_nan": True, "default_device": None}
+_state = {"warn_always": False}
 
 
 def compiled_with_cxx11_abi():
@@ -35,15 +35,18 @@ def is_warn_always_enabled():
 
 
 def set_anomaly_enabled(enabled, check_nan=True):
-    _state["anomaly"], _state["anomaly_nan"] = bool(enabled), bool(check_nan)
+    from .autograd.anomaly_mode import STATE
+    STATE[:] = [bool(enabled), bool(check_nan)]
 
 
 def is_anomaly_enabled():
-    return _state["anomaly"]
+    from .autograd.anomaly_mode import STATE
+    return STATE[0]
 
 
 def is_anomaly_check_nan_enabled():
-    return _state["anomaly_nan"]
+    from .autograd.anomaly_mode import STATE
+    return STATE[1]
 
 
 def get_device(input):
@@ -52,9 +55,7 @@ def get_device(input):
     return -1 if d.type == "cpu" else (d.index or 0)
 
 
-def get_default_device():
-    from ._device import device
-    return device("cpu")
+from ._device import get_default_device, set_default_device  # noqa: E402,F401
 
 
 def is_autocast_enabled(device_type=None):

@@ -14,8 +14,99 @@ from . import random as R
 from ._ops import binomial_ops as _B
 from ._ops import segment_ops as _S
 from .interop import to_dlpack  # noqa: F401
+from .amp import GradScaler  # noqa: F401
+from .jit import fork, wait  # noqa: F401
 
-__all__ = ["nuclear_norm", "frobenius_norm", "binomial", "segment_reduce", "frombuffer", "set_default_tensor_type",
+
+class AcceleratorError(RuntimeError):
+    """Raised for errors reported by an accelerator runtime."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """Raised when a device runs out of memory."""
+
+
+# torch's symbolic-size types. jtorch has no symbolic shapes: these exist for annotations and
+# isinstance checks (plain ints/floats/bools are not instances, as in torch).
+class SymInt:
+    pass
+
+
+class SymFloat:
+    pass
+
+
+class SymBool:
+    pass
+
+
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False):
+    """A 1-D tensor of ``size`` elements read from a binary file (all of it when size is 0). With
+    ``shared=True`` torch maps the file so writes reach it; here the tensor shares a memory map of
+    the file (as from_numpy shares an array), flushed by the OS."""
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    import os
+    nbytes = os.path.getsize(filename)
+    need = size * dt.itemsize
+    if need > nbytes:
+        raise RuntimeError(f"file <{filename}> size <{nbytes}> is smaller than the required mapping size <{need}>")
+    count = size if size else 0
+    if not count:
+        arr = np.zeros(0, dt.np)
+    elif shared:
+        arr = np.memmap(filename, dtype=dt.np, mode="r+", shape=(count,))
+    else:
+        arr = np.fromfile(filename, dtype=dt.np, count=count)
+    t = torch.from_numpy(np.asarray(arr)) if shared else torch.tensor(arr, dtype=dt)
+    if device is not None:
+        t = t.to(device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def get_device_module(device=None):
+    """The module of a device type (torch.cuda, torch.cpu); None: the current accelerator's, else torch.cpu."""
+    import importlib
+    from ._device import device as _device
+    if device is None:
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    elif isinstance(device, _device):
+        kind = device.type
+    elif isinstance(device, str):
+        kind = _device(device).type
+    else:
+        raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or None")
+    try:
+        return importlib.import_module("jtorch." + kind)
+    except ImportError:
+        raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'torch.{kind}'.") \
+            from None
+
+
+def norm_except_dim(v, pow=2, dim=0):
+    """The ``pow``-norm of ``v`` over every dimension but ``dim``, keeping dims (dim=-1: the whole norm)."""
+    if dim == -1:
+        return torch.linalg.vector_norm(v, pow)
+    dim = dim % v.ndim
+    others = tuple(d for d in range(v.ndim) if d != dim)
+    return torch.linalg.vector_norm(v, pow, dim=others, keepdim=True)
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type):
+    """Rescale, in place, the rows of ``input`` named by ``indices`` whose norm exceeds ``max_norm``."""
+    from .nn.functional.sparse import _renorm_
+    _renorm_(input, indices, max_norm, norm_type)
+    return input
+
+
+def affine_grid_generator(theta, size, align_corners):
+    from .nn.functional.vision import affine_grid
+    return affine_grid(theta, list(size), align_corners=align_corners)
+
+__all__ = ["AcceleratorError", "OutOfMemoryError", "SymInt", "SymFloat", "SymBool", "GradScaler", "fork", "wait",
+           "from_file", "get_device_module", "norm_except_dim", "embedding_renorm_", "affine_grid_generator", "nuclear_norm", "frobenius_norm", "binomial", "segment_reduce", "frombuffer", "set_default_tensor_type",
            "to_dlpack", "sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum", "sym_ite"]
 
 

@@ -11,7 +11,7 @@ from jtorch._ops import rnn_ops as _rnn
 __all__ = ["binary_cross_entropy_with_logits", "cosine_embedding_loss", "ctc_loss", "embedding", "embedding_bag",
            "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
            "native_dropout", "native_channel_shuffle", "max_pool1d_with_indices", "convolution", "gru_cell",
-           "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell"]
+           "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu", "conv_tbc"]
 
 # ATen's reduction enum (at::Reduction): 1 mean, 2 sum; torch's kernels treat any other int as none.
 _REDUCTION = {1: "mean", 2: "sum"}
@@ -140,6 +140,22 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     return conv(input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution in (time, batch, channel) layout; weight (kernel, in_channels, out_channels)."""
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
+    if bias.dim() != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
 def _check_cell(input, hx, w_ih, w_hh):
     if input.dim() != 2 or hx.dim() != 2:  # torch's ATen cells take batches only
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
@@ -172,3 +188,45 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     if len(hx) != 2:
         raise RuntimeError(f"lstm_cell expects two hidden states, got {len(hx)}")
     return _cell("LSTM", input, hx[0], hx[1], w_ih, w_hh, b_ih, b_hh)
+
+
+def _full_rnn(mode, input, hx, cx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """ATen's whole-sequence RNN: ``params`` flat per layer and direction (w_ih, w_hh[, b_ih, b_hh][, w_hr]),
+    as nn.RNN's ``_flat_weights``; ``hx`` (layers * directions, batch, hidden)."""
+    if isinstance(input, torch.nn.utils.rnn.PackedSequence):
+        raise NotImplementedError(f"torch.{mode.lower()}: use the nn module for packed sequences")
+    if input.dim() != 3:
+        raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+    dirs = 2 if bidirectional else 1
+    per = 2 + (2 if has_biases else 0)
+    params = list(params)
+    proj = mode == "LSTM" and len(params) == num_layers * dirs * (per + 1)
+    if len(params) != num_layers * dirs * (per + (1 if proj else 0)):
+        raise RuntimeError(f"{mode.lower()}: expected {num_layers * dirs * per} parameters, got {len(params)}")
+    x = input.transpose(0, 1) if batch_first else input
+    res = _rnn.rnn_forward(params, x, hx, cx, None, mode, num_layers, bidirectional, has_biases, proj, dropout,
+                           train)
+    out = res[0].transpose(0, 1) if batch_first else res[0]
+    return (out,) + tuple(res[1:])
+
+
+def lstm(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n, c_n); ``hx`` is the pair (h_0, c_0)."""
+    return _full_rnn("LSTM", input, hx[0], hx[1], params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+def gru(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n)."""
+    return _full_rnn("GRU", input, hx, None, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+def rnn_tanh(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    return _full_rnn("RNN_TANH", input, hx, None, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+def rnn_relu(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    return _full_rnn("RNN_RELU", input, hx, None, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)

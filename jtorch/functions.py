@@ -7,7 +7,9 @@ from . import _dispatch
 from . import _dtype as D
 
 __all__ = ["is_tensor", "is_storage", "numel", "result_type", "typename", "is_nonzero", "clear_autocast_cache",
-           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
+           "get_deterministic_debug_mode", "set_num_threads",
            "get_num_threads", "set_num_interop_threads", "get_num_interop_threads", "is_grad_enabled_",
            "set_float32_matmul_precision", "get_float32_matmul_precision", "allclose", "equal"]
 
@@ -48,15 +50,40 @@ def clear_autocast_cache():
     pass
 
 
-_det = [False]
+_det = [False, False]  # [enabled, warn_only]
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    _det[0] = builtins.bool(mode)
+    _det[:] = [builtins.bool(mode), builtins.bool(warn_only)]
 
 
 def are_deterministic_algorithms_enabled():
     return _det[0]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _det[1]
+
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode):
+    """0/"default": off; 1/"warn": deterministic algorithms, warn only; 2/"error": deterministic."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               + debug_mode)
+        debug_mode = _DEBUG_MODES[debug_mode]
+    elif not isinstance(debug_mode, builtins.int):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode():
+    return 0 if not _det[0] else (1 if _det[1] else 2)
 
 
 def set_num_threads(n):

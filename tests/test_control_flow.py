@@ -111,3 +111,19 @@ def test_while_loop_compiled_errors():
         jtorch.while_loop(lambda i: i < 3, lambda i: (i + 1, i), (jtorch.tensor(0),))
     with pytest.raises(RuntimeError):
         torch.while_loop(lambda i: i < 3, lambda i: (i + 1, i), (torch.tensor(0),))
+
+
+def test_while_loop_traced_checks_body_metadata():
+    import jax
+    import jax.numpy as jnp
+
+    def run(body):
+        def f(arr):
+            carry = (jtorch.Tensor._wrap(jnp.asarray(0)), jtorch.Tensor._wrap(arr))
+            return jtorch.while_loop(lambda i, v: i < 3, body, carry)[1]._value
+        return jax.jit(f)(jnp.ones(2, jnp.float32))
+
+    np.testing.assert_allclose(np.asarray(run(lambda i, v: (i + 1, v * 2))), [8.0, 8.0])
+    for bad in (lambda i, v: (i + 1, v.double()), lambda i, v: (i + 1, v[:1]), lambda i, v: (i + 1,)):
+        with pytest.raises(RuntimeError):
+            run(bad)

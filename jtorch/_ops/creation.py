@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
-from .._device import to_device, jax_device
+from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
 
 
@@ -34,7 +34,7 @@ def _place(arr, device):
 
 
 def _finish(arr, device, requires_grad):
-    t = _T()._wrap(_place(arr, device))
+    t = _T()._wrap(_place(arr, device if device is not None else _DEFAULT_DEVICE[0]))
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -6,6 +6,9 @@ from .function import Function, FunctionCtx, once_differentiable, InplaceFunctio
 from .graph import Node, run_backward
 from . import graph, functional
 from .gradcheck import gradcheck, gradgradcheck
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, variable
+from .engine_flags import (is_multithreading_enabled, set_multithreading_enabled, is_view_replay_enabled,
+                           kineto_available, is_tensor_like)
 
 
 def _T():

@@ -10,6 +10,7 @@ import collections
 
 from .. import _dispatch
 from .._dispatch import GRAD
+from . import anomaly_mode as _anomaly
 
 
 class Node:
@@ -358,6 +359,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                 in_grads = [None] * len(node.next_edges)
             else:
                 in_grads = node.apply(grads, create_graph)
+                if _anomaly.STATE[0]:
+                    _anomaly.check_nan(node, in_grads)
             if node._hooks:
                 for h in node._hooks:
                     r = h(tuple(in_grads), tuple(grads))

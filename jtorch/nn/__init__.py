@@ -11,3 +11,21 @@ from . import parameter  # noqa: F401
 from . import modules  # noqa: F401
 from . import parallel  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402
+
+
+def factory_kwargs(kwargs):
+    """The ``device``/``dtype``/``memory_format`` entries of ``kwargs`` (or of its ``factory_kwargs``
+    entry), as torch.nn.factory_kwargs returns them for module constructors."""
+    if kwargs is None:
+        return {}
+    simple = {"device", "dtype", "memory_format"}
+    expected = simple | {"factory_kwargs"}
+    if not kwargs.keys() <= expected:
+        raise TypeError(f"unexpected kwargs {kwargs.keys() - expected}")
+    r = dict(kwargs.get("factory_kwargs", {}))
+    for k in simple:
+        if k in kwargs:
+            if k in r:
+                raise TypeError(f"{k} specified twice, in **kwargs and in factory_kwargs")
+            r[k] = kwargs[k]
+    return r

@@ -22,6 +22,8 @@ from .adafactor import Adafactor
 from .sparse_adam import SparseAdam
 from .muon import Muon
 from . import lr_scheduler, swa_utils
+from .swap_state import swap_in_optimizer_params_and_state
 
 __all__ = ["Adafactor", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "ASGD", "LBFGS", "lr_scheduler", "Muon",
-           "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "swa_utils"]
+           "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "swa_utils",
+           "swap_in_optimizer_params_and_state"]

@@ -201,3 +201,82 @@ def test_sym_helpers():
             m.sym_ite(1, 2, 3)
         with pytest.raises(AssertionError):
             m.sym_max(m.tensor(2), 3)
+
+
+def test_deterministic_debug_mode():
+    try:
+        for m in (torch, jtorch):
+            for mode, want in (("warn", (1, True, True)), (2, (2, True, False)), ("default", (0, False, False)),
+                               (1, (1, True, True))):
+                m.set_deterministic_debug_mode(mode)
+                assert (m.get_deterministic_debug_mode(), m.are_deterministic_algorithms_enabled(),
+                        m.is_deterministic_algorithms_warn_only_enabled()) == want
+            m.use_deterministic_algorithms(False)
+            assert m.get_deterministic_debug_mode() == 0
+            for bad, exc in (("foo", RuntimeError), (3, RuntimeError), (1.5, TypeError)):
+                with pytest.raises(exc):
+                    m.set_deterministic_debug_mode(bad)
+    finally:
+        torch.use_deterministic_algorithms(False)
+        jtorch.use_deterministic_algorithms(False)
+
+
+def test_small_aliases_and_types():
+    for m in (torch, jtorch):
+        assert issubclass(m.AcceleratorError, RuntimeError) and issubclass(m.OutOfMemoryError, RuntimeError)
+        assert not isinstance(3, m.SymInt) and not isinstance(1.5, m.SymFloat) and not isinstance(True, m.SymBool)
+        assert m.GradScaler is m.amp.GradScaler
+        fut = m.jit.fork(lambda a: a * 2, m.tensor([1.0, 2.0]))
+        assert m.wait(fut).tolist() == [2.0, 4.0]
+
+
+def test_from_file(tmp_path, rng):
+    vals = rng.standard_normal(6).astype(np.float32)
+    path = str(tmp_path / "f.bin")
+    vals.tofile(path)
+    for kw in ({"size": 4, "dtype": "float32"}, {"size": 6}, {"size": 6, "shared": True}, {}):
+        tk = {k: (getattr(torch, v) if k == "dtype" else v) for k, v in kw.items()}
+        jk = {k: (getattr(jtorch, v) if k == "dtype" else v) for k, v in kw.items()}
+        assert_close(jtorch.from_file(path, **jk), torch.from_file(path, **tk))
+    for m in (torch, jtorch):
+        with pytest.raises(RuntimeError):
+            m.from_file(path, size=7)
+
+
+def test_norm_except_dim_and_renorm(rng):
+    t, j = both(_f(rng, 2, 3, 4), requires_grad=True)
+    for p, d in ((2, 0), (2, 1), (3, 2), (2, -1)):
+        t.grad = j.grad = None
+        rt, rj = torch.norm_except_dim(t, p, d), jtorch.norm_except_dim(j, p, d)
+        assert_close(rj, rt, rtol=1e-5, atol=1e-6)
+        rt.sum().backward()
+        rj.sum().backward()
+        assert_close(j.grad, t.grad, rtol=1e-5, atol=1e-6)
+    wt, wj = both(_f(rng, 6, 3) * 3)
+    it, ij = both(np.array([0, 2, 2, 5]))
+    assert torch.embedding_renorm_(wt, it, 1.0, 2.0) is wt
+    assert jtorch.embedding_renorm_(wj, ij, 1.0, 2.0) is wj
+    assert_close(wj, wt, rtol=1e-5, atol=1e-6)
+    th_t, th_j = both(_f(rng, 2, 2, 3))
+    for ac in (False, True):
+        assert_close(jtorch.affine_grid_generator(th_j, [2, 1, 3, 4], ac),
+                     torch.affine_grid_generator(th_t, [2, 1, 3, 4], ac), rtol=1e-5, atol=1e-6)
+
+
+def test_get_device_module_and_cpu():
+    for m in (torch, jtorch):
+        cpu = m.get_device_module("cpu")
+        assert cpu is m.cpu and m.get_device_module(m.device("cpu")) is m.cpu
+        assert m.get_device_module("cuda") is m.cuda
+        if not m.cuda.is_available():
+            assert m.get_device_module() is m.cpu
+        assert cpu.is_available() and cpu.device_count() == 1 and cpu.current_device() == "cpu"
+        cpu.synchronize()
+        s = cpu.Stream()
+        with cpu.stream(s):
+            assert cpu.current_stream() is s
+        assert cpu.current_stream() is not s
+        with pytest.raises(RuntimeError):
+            m.get_device_module(3)
+        with pytest.raises(RuntimeError):
+            m.get_device_module("foo")

@@ -177,3 +177,63 @@ def test_cell_errors(rng):
     for m in (torch, jtorch):
         with pytest.raises(RuntimeError):
             m.gru_cell(m.randn(3, 4), m.randn(3, 5), m.randn(15, 3), m.randn(15, 5))
+
+
+@pytest.mark.parametrize("name,mode", [("lstm", "LSTM"), ("gru", "GRU"), ("rnn_tanh", "RNN_TANH"),
+                                       ("rnn_relu", "RNN_RELU")])
+@pytest.mark.parametrize("bidirectional,batch_first,bias", [(False, False, True), (True, True, False)])
+def test_full_rnn_ops(rng, name, mode, bidirectional, batch_first, bias):
+    L, T, B, I, H = 2, 5, 3, 4, 6
+    dirs = 2 if bidirectional else 1
+    kw = dict(num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    if mode.startswith("RNN"):
+        tm = torch.nn.RNN(I, H, nonlinearity=mode[4:].lower(), **kw)
+    else:
+        tm = getattr(torch.nn, mode)(I, H, **kw)
+    params = [both(p.detach().numpy(), requires_grad=True) for p in tm._flat_weights]
+    x = both(_f32(rng, *((B, T, I) if batch_first else (T, B, I))), requires_grad=True)
+    h = both(_f32(rng, L * dirs, B, H), requires_grad=True)
+    c = both(_f32(rng, L * dirs, B, H), requires_grad=True)
+    res = []
+    for k, m in enumerate((torch, jtorch)):
+        hx = (h[k], c[k]) if mode == "LSTM" else h[k]
+        out = getattr(m, name)(x[k], hx, [p[k] for p in params], bias, L, 0.0, False, bidirectional, batch_first)
+        sum((o * o).sum() for o in out).backward()
+        res.append(out)
+    assert len(res[1]) == len(res[0])
+    assert_close(list(res[1]), list(res[0]), rtol=1e-4, atol=1e-5)
+    for p in [x, h] + ([c] if mode == "LSTM" else []) + params:
+        assert_close(p[1].grad, p[0].grad, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["sum"])
+def test_embedding_bag_last_offset_before_end(rng, mode):
+    """include_last_offset with a last offset short of the input's end (outside torch's documented
+    contract): torch's sum leaves the tail out of every bag, as jtorch does for all modes. (torch's
+    mean divides by a size counting the tail and its max includes the tail: not matched.)"""
+    w = both(_f32(rng, 10, 3), requires_grad=True)
+    idx = both(np.array([1, 2, 4, 5, 4, 3, 2, 9, 2]))
+    off = both(np.array([0, 4, 4, 6]))
+    rt = torch.nn.functional.embedding_bag(idx[0], w[0], off[0], mode=mode, include_last_offset=True)
+    rj = jtorch.nn.functional.embedding_bag(idx[1], w[1], off[1], mode=mode, include_last_offset=True)
+    assert_close(rj, rt)
+    rt.square().sum().backward()
+    rj.square().sum().backward()
+    assert_close(w[1].grad, w[0].grad)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc(rng, pad):
+    x = both(_f32(rng, 7, 2, 4), requires_grad=True)
+    w = both(_f32(rng, 3, 4, 6), requires_grad=True)
+    b = both(_f32(rng, 6), requires_grad=True)
+    rt, rj = torch.conv_tbc(x[0], w[0], b[0], pad), jtorch.conv_tbc(x[1], w[1], b[1], pad)
+    assert_close(rj, rt, rtol=1e-4, atol=1e-5)
+    rt.square().sum().backward()
+    rj.square().sum().backward()
+    for p in (x, w, b):
+        assert_close(p[1].grad, p[0].grad, rtol=1e-4, atol=1e-4)
+    for m, k in ((torch, 0), (jtorch, 1)):
+        for args in ((x[k][0], w[k], b[k]), (x[k], w[k][:, :3], b[k]), (x[k], w[k], b[k][:3])):
+            with pytest.raises(RuntimeError):
+                m.conv_tbc(*args)

@@ -73,8 +73,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     _check_index(input, num)
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
-    if include_last_offset:
-        offsets = offsets[:-1]
+    # with include_last_offset the last offset ends the last bag: the kernel's bag index of any
+    # later element is num_bags, which its segment sums drop (as torch ignores them)
     return K._embedding_bag(input, weight, offsets, per_sample_weights, mode=mode, padding_idx=padding_idx,
                             num_bags=int(nbags), scale_grad_by_freq=bool(scale_grad_by_freq))
 

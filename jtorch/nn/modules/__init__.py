@@ -20,3 +20,6 @@ from .rnn import *  # noqa: F401,F403
 from .activation_attn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .legacy_modules import *  # noqa: F401,F403,E402
+from .adaptive import *  # noqa: F401,F403,E402
+from .linear_cross_entropy_loss import *  # noqa: F401,F403,E402
