@@ -31,8 +31,8 @@ def posterize(img, bits):
     _check_image(img)
     if _is_pil_image(img):
         return F_pil.posterize(img, bits)
+    _tensor_checks(img)
     _uint8_only(img)
-    _tensor_checks(img, min_dims=2)
     return _tensor_op(img, F_e.posterize, bits)
 
 
@@ -71,8 +71,11 @@ def equalize(img):
     _check_image(img)
     if _is_pil_image(img):
         return F_pil.equalize(img)
+    F._check_tensor_image(img)
+    if not 3 <= img.ndim <= 4:
+        raise TypeError(f"Input image tensor should have 3 or 4 dimensions, but found {img.ndim}")
     _uint8_only(img)
-    _tensor_checks(img, min_dims=2)
+    _tensor_checks(img)
     return _tensor_op(img, F_e.equalize)
 
 
