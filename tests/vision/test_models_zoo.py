@@ -53,6 +53,8 @@ FORWARD = [
     ("googlenet", {"init_weights": True, "aux_logits": False, "transform_input": True}, 64),
     ("inception_v3", {"init_weights": True}, 75), ("inception_v3", {"init_weights": True, "transform_input": True}, 80),
     ("efficientnet_b1", {}, 64), ("efficientnet_v2_s", {}, 64), ("vit_b_32", {"image_size": 64}, 64),
+    # 64x64: the 16x16 first stage is padded to 3x3 windows of 7 (8 for v2) and shifted with a mask
+    ("swin_t", {}, 64), ("swin_v2_t", {}, 64),
 ]
 
 
@@ -88,7 +90,8 @@ def test_structure_matches_torchvision(name, no_random_init):
 BIG = ["regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regnet_x_8gf", "regnet_x_16gf",
        "regnet_x_32gf", "regnet_x_400mf", "regnet_x_800mf", "convnext_base", "convnext_large", "efficientnet_b2",
        "efficientnet_b4", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m", "efficientnet_v2_l",
-       "vit_l_16", "vit_l_32", "vit_h_14", "inception_v3", "googlenet"]
+       "vit_l_16", "vit_l_32", "vit_h_14", "inception_v3", "googlenet", "swin_s", "swin_b", "swin_v2_s",
+       "swin_v2_b"]
 
 
 @pytest.mark.parametrize("name", BIG)
@@ -121,7 +124,8 @@ NEW_ENUMS = ["MobileNet_V3_Large_Weights", "MobileNet_V3_Small_Weights", "Shuffl
              "MNASNet0_5_Weights", "MNASNet0_75_Weights", "MNASNet1_0_Weights", "MNASNet1_3_Weights",
              "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights", "ConvNeXt_Base_Weights", "ConvNeXt_Large_Weights",
              "GoogLeNet_Weights", "Inception_V3_Weights", "ViT_B_32_Weights", "ViT_L_16_Weights", "ViT_L_32_Weights",
-             "ViT_H_14_Weights"]
+             "ViT_H_14_Weights", "Swin_T_Weights", "Swin_S_Weights", "Swin_B_Weights", "Swin_V2_T_Weights",
+             "Swin_V2_S_Weights", "Swin_V2_B_Weights"]
 NEW_ENUMS += [f"EfficientNet_B{i}_Weights" for i in range(1, 8)] + [f"EfficientNet_V2_{s}_Weights" for s in "SML"]
 NEW_ENUMS += [f"RegNet_{k}_Weights" for k in ("Y_400MF", "Y_800MF", "Y_1_6GF", "Y_3_2GF", "Y_8GF", "Y_16GF",
                                                 "Y_32GF", "Y_128GF", "X_400MF", "X_800MF", "X_1_6GF", "X_3_2GF",
@@ -144,7 +148,8 @@ def test_registry_has_the_new_builders():
     names = set(JM.list_models())
     assert names <= set(TM.list_models())
     for n in ("mobilenet_v3_small", "shufflenet_v2_x2_0", "mnasnet1_3", "regnet_y_128gf", "regnet_x_32gf",
-              "convnext_large", "googlenet", "inception_v3", "efficientnet_b7", "efficientnet_v2_l", "vit_h_14"):
+              "convnext_large", "googlenet", "inception_v3", "efficientnet_b7", "efficientnet_v2_l", "vit_h_14",
+              "swin_v2_b"):
         assert n in names
         assert JM.get_model_weights(n).__name__ == TM.get_model_weights(n).__name__
 
@@ -256,3 +261,18 @@ def test_bad_configurations_raise_like_torchvision(no_random_init):
         JM.GoogLeNet(blocks=[1, 2], init_weights=False)
     with pytest.warns(FutureWarning):
         JM.GoogLeNet(num_classes=3)
+    from jtorch.vision.models import swin_transformer
+    with pytest.raises(ValueError, match="length 2"):
+        swin_transformer.ShiftedWindowAttention(8, [7], [0, 0], 2)
+
+
+def test_swin_v2_attention_init(no_random_init):
+    """v2 zeroes the key part of the qkv bias and starts the temperature at log(10)."""
+    from jtorch.vision.models import swin_transformer
+    attn = swin_transformer.ShiftedWindowAttentionV2(8, [4, 4], [2, 2], 2)
+    b = np.asarray(attn.qkv.bias.detach())
+    assert np.all(b[8:16] == 0)
+    np.testing.assert_allclose(np.asarray(attn.logit_scale.detach()).ravel(), np.log(10.0) * np.ones(2), rtol=1e-6)
+    t = TM.swin_transformer.ShiftedWindowAttentionV2(8, [4, 4], [2, 2], 2)
+    np.testing.assert_allclose(np.asarray(attn.relative_coords_table), t.relative_coords_table.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(attn.relative_position_index), t.relative_position_index.numpy())
