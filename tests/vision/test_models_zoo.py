@@ -91,7 +91,7 @@ BIG = ["regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regn
        "regnet_x_32gf", "regnet_x_400mf", "regnet_x_800mf", "convnext_base", "convnext_large", "efficientnet_b2",
        "efficientnet_b4", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m", "efficientnet_v2_l",
        "vit_l_16", "vit_l_32", "vit_h_14", "inception_v3", "googlenet", "swin_s", "swin_b", "swin_v2_s",
-       "swin_v2_b"]
+       "swin_v2_b", "maxvit_t"]
 
 
 @pytest.mark.parametrize("name", BIG)
@@ -125,7 +125,7 @@ NEW_ENUMS = ["MobileNet_V3_Large_Weights", "MobileNet_V3_Small_Weights", "Shuffl
              "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights", "ConvNeXt_Base_Weights", "ConvNeXt_Large_Weights",
              "GoogLeNet_Weights", "Inception_V3_Weights", "ViT_B_32_Weights", "ViT_L_16_Weights", "ViT_L_32_Weights",
              "ViT_H_14_Weights", "Swin_T_Weights", "Swin_S_Weights", "Swin_B_Weights", "Swin_V2_T_Weights",
-             "Swin_V2_S_Weights", "Swin_V2_B_Weights"]
+             "Swin_V2_S_Weights", "Swin_V2_B_Weights", "MaxVit_T_Weights"]
 NEW_ENUMS += [f"EfficientNet_B{i}_Weights" for i in range(1, 8)] + [f"EfficientNet_V2_{s}_Weights" for s in "SML"]
 NEW_ENUMS += [f"RegNet_{k}_Weights" for k in ("Y_400MF", "Y_800MF", "Y_1_6GF", "Y_3_2GF", "Y_8GF", "Y_16GF",
                                                 "Y_32GF", "Y_128GF", "X_400MF", "X_800MF", "X_1_6GF", "X_3_2GF",
@@ -264,6 +264,25 @@ def test_bad_configurations_raise_like_torchvision(no_random_init):
     from jtorch.vision.models import swin_transformer
     with pytest.raises(ValueError, match="length 2"):
         swin_transformer.ShiftedWindowAttention(8, [7], [0, 0], 2)
+
+
+def test_maxvit_matches_torchvision(rng, no_random_init):
+    """A small MaxViT (2x2 block and grid partitions on 64x64) with the same weights; maxvit_t by structure."""
+    cfg = dict(input_size=(64, 64), stem_channels=16, partition_size=2, block_channels=[16, 32], block_layers=[1, 2],
+               head_dim=8, stochastic_depth_prob=0.2, num_classes=10)
+    torch.manual_seed(0)
+    tmodel, jmodel = TM.MaxVit(**cfg).eval(), JM.MaxVit(**cfg).eval()
+    assert _shapes(jmodel) == _shapes(tmodel)
+    _copy_weights(tmodel, jmodel, rng)
+    x = rng.normal(size=(2, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        expected = tmodel(torch.from_numpy(x))
+    with jtorch.no_grad():
+        got = jmodel(jtorch.from_numpy(x))
+    assert_close(got, expected, rtol=1e-4, atol=1e-6)  # the logits are small (0.02-std head)
+    assert _shapes(JM.maxvit_t()) == _shapes(TM.maxvit_t())
+    with pytest.raises(ValueError, match="divisible by partition size"):
+        JM.MaxVit(**dict(cfg, input_size=(60, 60)))
 
 
 def test_swin_v2_attention_init(no_random_init):
