@@ -15,3 +15,5 @@ from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv3 import *  # noqa: F401,F403
 from .regnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
+from .swin_transformer import *  # noqa: F401,F403
+from .maxvit import *  # noqa: F401,F403

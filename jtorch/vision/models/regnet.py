@@ -5,7 +5,6 @@ from functools import partial
 
 import numpy as np
 
-import jtorch as torch
 import jtorch.nn as nn
 
 from ._api import _make_enum

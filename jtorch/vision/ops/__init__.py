@@ -1,6 +1,7 @@
 """torchvision.ops for jtorch: boxes, box losses, RoI pooling, and the building-block layers."""
 from .box_losses import *  # noqa: F401,F403
 from .boxes import *  # noqa: F401,F403
+from .deform_conv import *  # noqa: F401,F403
 from .feature_pyramid_network import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
 from .poolers import *  # noqa: F401,F403

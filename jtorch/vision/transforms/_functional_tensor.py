@@ -156,7 +156,8 @@ def rgb_to_grayscale(img, num_output_channels=1):
 
 def _blend(img1, img2, ratio):
     bound = _max_value(img1.dtype)
-    out = ratio * img1.astype(np.float32 if img1.dtype != np.float64 else np.float64) + (1.0 - ratio) * img2
+    work = np.float32 if img1.dtype != np.float64 else np.float64  # both sides in float32, like torch
+    out = work(ratio) * img1.astype(work) + work(1.0 - ratio) * np.asarray(img2).astype(work)
     return np.clip(out, 0, bound).astype(img1.dtype)
 
 
@@ -292,6 +293,16 @@ def affine_sample(img, inv_matrix, out_size, mode="nearest", fill=None):
     X, Y = X.astype(np.float32), Y.astype(np.float32)
     gx = X * rx[0] + Y * rx[1] + rx[2]
     gy = X * ry[0] + Y * ry[1] + ry[2]
+    return grid_sample(img, gx, gy, mode, fill)
+
+
+def grid_sample(img, gx, gy, mode="nearest", fill=None):
+    """Sample ``img`` (..., C, H, W) at normalised coordinates gx, gy in [-1, 1] (shape (oh, ow)),
+    like grid_sample(align_corners=False, zeros padding); with ``fill``, pixels from outside the
+    image take the fill colour (an extra all-ones channel tells how much of each came from inside)."""
+    h, w = img.shape[-2:]
+    oh, ow = gx.shape
+    a, dtype = _to_float(img)
     sx = ((gx + 1) * w - 1) / 2
     sy = ((gy + 1) * h - 1) / 2
     lead = a.shape[:-3]

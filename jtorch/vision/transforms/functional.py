@@ -546,3 +546,8 @@ def erase(img, i, j, h, w, v, inplace=False):
         img = img.clone()
     img[..., i:i + h, j:j + w] = v
     return img
+
+
+# ---------------------------------------------------------------------------- tone / histogram / warps
+from ._functional_enhance_api import (adjust_sharpness, autocontrast, elastic_transform, equalize,  # noqa: E402,F401
+                                      perspective, posterize, solarize)
