@@ -10,6 +10,7 @@ jit cache. From that one definition come ``jtorch.name``, ``Tensor.name``,
 itself dispatched as an op so higher-order gradients need no extra code).
 """
 import functools
+import math
 import inspect
 import types
 from threading import get_ident as _get_ident
@@ -390,7 +391,7 @@ def _apply_lazy(op, dyn, statics):
     needs_grad = False
     seqlen = -1
     seg = _lazy._CUR[0]
-    extpos = seg.extpos
+    exts = []
     for a in dyn:
         if isinstance(a, T):
             st = a._st
@@ -440,19 +441,24 @@ def _apply_lazy(op, dyn, statics):
                 continue
             else:
                 return NotImplemented
-            k = extpos.get(id(v))
-            if k is None:
-                ext = seg.ext
-                k = extpos[id(v)] = len(ext)
-                ext.append(v)
-            wires.append(k)
+            wires.append(v)  # an external argument: replaced by its index below, once recorded
+            exts.append(len(wires) - 1)
     key = tuple(sig)
     meta = _SHAPES.get(key)
     if meta is None:
         meta = _lazy_shapes(op, dyn, statics, arrays, key, seqlen)
     if meta is False:
-        return NotImplemented
+        return NotImplemented  # not batchable, or too large to gain (run eagerly)
     avals, multi, dt, kernel = meta
+    extpos = seg.extpos
+    for i in exts:  # external arguments join the segment (deduplicated by identity)
+        v = wires[i]
+        k = extpos.get(id(v))
+        if k is None:
+            ext = seg.ext
+            k = extpos[id(v)] = len(ext)
+            ext.append(v)
+        wires[i] = k
     outs = _lazy.add(key, kernel, tuple(wires), seqlen, avals, multi)
     if multi:
         res = tuple([T._wrap(p) for p in outs])
@@ -483,19 +489,25 @@ def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
         raise _translate_error(op, e, dyn) from None
     if isinstance(out, jax.ShapeDtypeStruct):
         meta = ([(tuple(out.shape), out.dtype)], False, dt, kernel)
+        outs = [out]
     elif isinstance(out, (tuple, list)) and all(isinstance(o, jax.ShapeDtypeStruct) for o in out):
         meta = ([(tuple(o.shape), o.dtype) for o in out], True, dt, kernel)
+        outs = out
     else:
-        meta = False
+        meta, outs = False, []
+    sizes = [o.size for o in outs] + [a.size for a in jax.tree_util.tree_leaves(args) if hasattr(a, "size")]
+    if sizes and max(sizes) > _lazy.MAX_SIZE:
+        meta = False  # a large op: eager (see _lazy.MAX_SIZE)
     if len(_SHAPES) > 16384:
         _SHAPES.clear()
     _SHAPES[key] = meta
     return meta
 
 
-def lazy_here():
-    """Whether this thread records ops lazily now."""
-    return LAZY[0] is True and TRACE is None and _get_ident() == _lazy.OWNER[0]
+def lazy_here(shape=None):
+    """Whether this thread records ops lazily now (for a value of ``shape``: if small enough)."""
+    return LAZY[0] is True and TRACE is None and _get_ident() == _lazy.OWNER[0] and (
+        shape is None or math.prod(shape) <= _lazy.MAX_SIZE)
 
 
 def lazy_chain(vfn, root, meta):

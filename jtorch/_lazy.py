@@ -45,6 +45,11 @@ _NULL_CTX = contextlib.nullcontext()
 
 MAX_OPS = int(os.environ.get("JTORCH_LAZY_MAX_OPS", "128"))  # segment length cap: bounded programs
 COMPILE_AFTER = 2  # a segment structure is compiled on its second occurrence
+# Only small ops are recorded (no input or output over MAX_SIZE elements): there a jitted call's ~7 us
+# dominates and batching pays. Larger ops run eagerly at the call, as without lazy batching: their
+# compute overlaps the Python that follows, and a training step's forward and backward are not
+# compiled into one program (seconds of compile per distinct segment, little gain when compute-bound).
+MAX_SIZE = int(os.environ.get("JTORCH_LAZY_MAX_SIZE", "16384"))
 
 STATS = {"flushes": 0, "compiles": 0, "replays": 0, "cached": 0}
 

@@ -37,7 +37,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch, _spmd
+from . import _dispatch, _lazy, _spmd
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -173,6 +173,8 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager or _dispatch.TRACE is not None:
             return self.fn(*args, **kwargs)
+        if _lazy._CUR[0].nodes:
+            _lazy.flush()  # pending eager ops first: the state is read (and donated) as real arrays
         fast = self._fast
         if fast is not None:
             if not kwargs:

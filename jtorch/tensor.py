@@ -120,7 +120,8 @@ class Tensor:
             return st._arr
         if self._valver == st.version and self._val is not None:
             return self._val
-        if not LAZY[0] or not _dispatch.lazy_here() or not _lazy_kind(st._arr):
+        root = st._arr
+        if not LAZY[0] or not _lazy_kind(root) or not _dispatch.lazy_here(root.shape):
             return self._value
         self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
         self._valver = st.version
@@ -144,7 +145,8 @@ class Tensor:
             sync_host(st)
         if not self._vfn:
             st._arr = arr
-        elif LAZY[0] and st.host is None and _lazy_kind(arr) and _lazy_kind(st._arr) and _dispatch.lazy_here():
+        elif LAZY[0] and st.host is None and _lazy_kind(arr) and _lazy_kind(st._arr) and \
+                _dispatch.lazy_here(st._arr.shape):
             st._arr = _dispatch.lazy_scatter(self._vfn, st._arr, arr)
             self._val = arr
         else:

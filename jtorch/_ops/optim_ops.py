@@ -16,6 +16,8 @@ import sys
 import jax
 import jax.numpy as jnp
 
+from .. import _lazy
+
 F64 = jnp.float64
 
 
@@ -84,6 +86,8 @@ def _hyper(v):
 def run(name, tensors, hp, **statics):
     """Apply kernel ``name`` to ``tensors`` (dict of lists of Tensors) and write the results
     back in place. Hyper-parameters may be Python numbers or 0-dim tensors."""
+    if _lazy._CUR[0].nodes:
+        _lazy.flush()  # pending ops may read the parameters: compute them, so the state can be donated
     hp = {k: _hyper(v) for k, v in hp.items()}
     # keyed by list lengths too: a kernel returns a state list only when it got a non-empty one
     key = (name, tuple((k, len(v)) for k, v in tensors.items()), tuple(sorted(statics.items())))
