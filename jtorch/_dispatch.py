@@ -449,6 +449,8 @@ def _apply_lazy(op, dyn, statics):
         meta = _lazy_shapes(op, dyn, statics, arrays, key, seqlen)
     if meta is False:
         return NotImplemented  # not batchable, or too large to gain (run eagerly)
+    if seg is not _lazy._CUR[0]:
+        return NotImplemented  # reading an argument ran the segment: the wires built so far are stale
     avals, multi, dt, kernel = meta
     extpos = seg.extpos
     for i in exts:  # external arguments join the segment (deduplicated by identity)

@@ -226,3 +226,18 @@ def test_env_switch_at_import():
     assert outs["0"][:2] == ["False", "ArrayImpl"]
     assert outs["1"][:2] == ["True", "Pending"]
     assert outs["0"][2:] == outs["1"][2:] == ["[2.0,", "2.0]"]
+
+
+def test_segment_flushed_while_reading_arguments(rng):
+    # a view argument's value is recorded into the segment; when that fills the segment, it runs
+    # (MAX_OPS), and the op being recorded must not wire into the segment that just ran
+    x, y = rng.standard_normal((2, 6, 4), dtype=np.float32)
+    for fill in range(_lazy.MAX_OPS - 4, _lazy.MAX_OPS + 2):
+        base, other = jtorch.tensor(x), jtorch.tensor(y)
+        acc = other
+        for _ in range(fill):
+            acc = acc + 1.0
+        view = base[1:].t()
+        out = jtorch.matmul(acc[1:], view) + jtorch.mul(view.t(), acc[1:]).sum()
+        want = (y[1:] + fill) @ x[1:].T + (x[1:] * (y[1:] + fill)).sum()
+        np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-4)
