@@ -253,12 +253,7 @@ def _conv_patches(x, ksize, stride, padding, dilation):
     n = len(ksize)
     xp = jnp.pad(x, ((0, 0),) + tuple(padding) + ((0, 0),))
     out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
-    parts = []
-    for off in np.ndindex(*ksize):
-        idx = (slice(None),) + tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
-                                     for o, d, s, m in zip(off, dilation, stride, out)) + (slice(None),)
-        parts.append(xp[idx])
-    return jnp.stack(parts, axis=n + 1)
+    return _windows(xp, ksize, stride, dilation, None, out, lead=1, axis=n + 1)
 
 
 def _conv_matmul(x, w, stride, padding, dilation):
@@ -336,10 +331,11 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
 
 
 # ---------------------------------------------------------------- pooling
-def _windows(x, kernel, stride, dilation, pad_lo, out):
-    """Stack the window elements of the last len(kernel) dims: (..., K, *out)."""
+def _windows(x, kernel, stride, dilation, pad_lo, out, lead=None, axis=None):
+    """Stack the window elements of the len(kernel) spatial dims starting at ``lead`` (default: the
+    last ones) at ``axis`` (default ``lead``): (..., K, *out) by default."""
     n = len(kernel)
-    lead = x.ndim - n
+    lead = x.ndim - n if lead is None else lead
     parts = []
     for off in np.ndindex(*kernel):
         idx = [slice(None)] * lead
@@ -347,7 +343,7 @@ def _windows(x, kernel, stride, dilation, pad_lo, out):
             start = off[d] * dilation[d]
             idx.append(slice(start, start + stride[d] * (out[d] - 1) + 1, stride[d]))
         parts.append(x[tuple(idx)])
-    return jnp.stack(parts, axis=lead)
+    return jnp.stack(parts, axis=lead if axis is None else axis)
 
 
 def _pad_spatial(x, n, lo, hi, value):
