@@ -85,10 +85,14 @@ def training_equal():
 def bench():
     import subprocess
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    # this process already holds most of the GPU's memory (XLA preallocates 75%): the children
+    # allocate as they go, else cuDNN finds no workspace for the convolutions
+    child_env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     for model in ("mlp", "cnn"):
         for config in ("jtorch-compile", "jax", "torch-eager"):
             out = subprocess.run([sys.executable, "-m", "bench.run", "--one", model, config, "50", "5", "--device",
-                                  "cuda"], cwd=root, capture_output=True, text=True, timeout=300)
+                                  "cuda"], cwd=root, capture_output=True, text=True, timeout=300,
+                                 env=child_env)
             line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
             print(f"   {model:5s} {config:15s}", line[-1][7:] if line else (out.stderr.strip().splitlines() or
                                                                          ["failed"])[-1][:150])
