@@ -363,6 +363,7 @@ class CompiledFunction:
                 for p, gr in saved_grads.values():
                     p._grad = gr
 
+        _commit(states)
         state_arrays = [st.array for st in states]
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays)
@@ -664,6 +665,16 @@ def _scalar_array(v, device):
             _SCALARS.clear()
         _SCALARS[key] = a
     return a
+
+
+def _commit(states):
+    """Pin each state array to the device it is on (no copy). The program's outputs come back
+    committed, and jit keys its cache on committedness: uncommitted state on the first compiled
+    call would compile the same program a second time on the next."""
+    for st in states:
+        a = st.array
+        if st.host is None and not getattr(a, "committed", True) and len(a.devices()) == 1:
+            st.array = jax.device_put(a, next(iter(a.devices())))
 
 
 def _device_of(arrays):

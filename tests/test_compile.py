@@ -282,3 +282,35 @@ def test_steady_state_calls_donate_and_skip_the_full_guard():
     eager = nn.Linear(4, 2)
     eager.load_state_dict(model.state_dict())
     assert torch.allclose(eager(x), model(x))
+
+
+def test_the_step_program_is_lowered_once():
+    """The state an eager first call leaves is uncommitted, the program's outputs are committed, and
+    jit keys its cache on that: without pinning the state first, the second compiled call lowered
+    and compiled the whole step again."""
+    from jax._src import monitoring
+    lowered = []
+
+    def listen(event, duration, **kw):
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and "jaxpr_as_fun" in kw.get("fun_name", ""):
+            lowered.append(kw["fun_name"])
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        model, opt, _ = make("mlp")
+        crit = nn.CrossEntropyLoss()
+
+        @torch.compile
+        def step(x, y):
+            opt.zero_grad()
+            loss = crit(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        data = batches("mlp", n=2)
+        step(*data[0])  # eager: finds the state
+        n0 = len(lowered)
+        for i in range(4):
+            step(*data[i % 2]).item()
+        assert len(lowered) - n0 == 1
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
