@@ -28,6 +28,8 @@ step dp 60 $PY scripts/dp_gpu_check.py
 step gpu_check 180 $PY scripts/gpu_check.py --bench
 step dp_bench 60 $PY -m bench --only dp --device cuda --quick
 # compile overhead per call on the GPU (#7: compiled MLP step vs the same XLA program called directly vs JAX)
-step overhead 60 $PY -m bench.overhead --device cuda --rounds 5
+step overhead 60 $PY -m bench.overhead --device cuda --rounds 5 --profile
+# the warm-up: wall time and XLA compilations of the first calls, eager and compiled
+step warmup 120 bash -c "$PY -m bench.warmup --device cuda --model mlp && $PY -m bench.warmup --device cuda --model cnn"
 # the main job on the GPU (2 epochs)
 step digits 90 $PY -m jtorch run examples/train_digits.py --epochs 2
