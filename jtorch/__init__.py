@@ -8,10 +8,29 @@ _jax.config.update("jax_enable_x64", True)
 # name (not a Device) keeps import from starting XLA's backends, which must stay down until
 # jax.distributed.initialize has run (see jtorch/distributed/_runtime.py).
 _jax.config.update("jax_default_device", "cpu")
-_cache = _os.environ.get("JTORCH_COMPILATION_CACHE")
-if _cache:
-    _jax.config.update("jax_compilation_cache_dir", _cache)
-    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
+def _persistent_compilation_cache():
+    """Compiled XLA programs are kept on disk between runs: jtorch compiles every eager op and
+    every compiled step once per shape, which dominates a script's first seconds (on a GPU, most
+    of its warm-up). JTORCH_COMPILATION_CACHE names the folder ('' or 0 turns the cache off);
+    a cache folder set for JAX itself is left as it is."""
+    path = _os.environ.get("JTORCH_COMPILATION_CACHE")
+    if path is None:
+        if _jax.config.jax_compilation_cache_dir is not None:
+            return
+        base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
+        path = _os.path.join(base, "jtorch", "xla")
+    if path in ("", "0"):
+        return
+    _jax.config.update("jax_compilation_cache_dir", path)
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small programs are most of them
+    import importlib.util
+    if importlib.util.find_spec("filelock") is not None:  # JAX needs it to evict (least recently used)
+        _jax.config.update("jax_compilation_cache_max_size", 2 << 30)
+
+
+_persistent_compilation_cache()
 
 __version__ = "0.1.0"
 
