@@ -6,7 +6,15 @@ from .folder import DatasetFolder, ImageFolder, IMG_EXTENSIONS, default_loader, 
     make_dataset, has_file_allowed_extension, is_image_file
 from .fakedata import FakeData
 from .digits import Digits
+from .svhn import SVHN
+from .stl10 import STL10
+from .imagenet import ImageNet
+from .caltech import Caltech101, Caltech256
+from .flowers102 import Flowers102
+from .food101 import Food101
+from .oxford_iiit_pet import OxfordIIITPet
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
-           "ImageFolder", "FakeData", "Digits"]
+           "ImageFolder", "FakeData", "Digits", "SVHN", "STL10", "ImageNet", "Caltech101", "Caltech256",
+           "Flowers102", "Food101", "OxfordIIITPet"]
