@@ -30,6 +30,8 @@ class Caltech101(VisionDataset):
     # the annotation folders of four categories have other names than their image folders
     _ANNOTATION_NAMES = {"Faces": "Faces_2", "Faces_easy": "Faces_3", "Motorbikes": "Motorbikes_16",
                          "airplanes": "Airplanes_Side_2"}
+    _ARCHIVE = ("https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip", "caltech-101.zip",
+                "3138e1922a9193bfa496528edbbc45d0")  # (url, file name, md5)
 
     def __init__(self, root, target_type="category", transform=None, target_transform=None, download=False):
         super().__init__(os.path.join(root, "caltech101"), transform=transform, target_transform=target_transform)
@@ -71,18 +73,19 @@ class Caltech101(VisionDataset):
         return len(self.index)
 
     def download(self):
-        """Fetch the zip; it holds the image and annotation folders as two inner .tar.gz files."""
+        """Fetch the zip; it holds the image folders as an inner .tar.gz and the annotations as an
+        inner .tar. Both are unpacked (torchvision unpacks only the .gz one, which leaves the
+        'annotation' target without its files)."""
         if self._check_integrity():
             return
-        download_and_extract_archive("https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
-                                     download_root=self.root, filename="caltech-101.zip",
-                                     md5="3138e1922a9193bfa496528edbbc45d0")
+        url, filename, md5 = self._ARCHIVE
+        download_and_extract_archive(url, download_root=self.root, filename=filename, md5=md5)
         inner = os.path.join(self.root, "caltech-101")
         for name in os.listdir(inner):
-            if name.endswith(".gz"):
+            if name.endswith((".gz", ".tar")):
                 extract_archive(os.path.join(inner, name), self.root)
         shutil.rmtree(inner)
-        os.remove(os.path.join(self.root, "caltech-101.zip"))
+        os.remove(os.path.join(self.root, filename))
 
     def extra_repr(self):
         return f"Target type: {self.target_type}"
@@ -91,6 +94,9 @@ class Caltech101(VisionDataset):
 class Caltech256(VisionDataset):
     """Caltech 256 under ``root/caltech256/256_ObjectCategories/NNN.<name>/NNN_MMMM.jpg``; targets
     are the sorted category folders' indices. Images are returned as opened, not converted."""
+
+    _ARCHIVE = ("https://data.caltech.edu/records/nyy15-4j048/files/256_ObjectCategories.tar",
+                "256_ObjectCategories.tar", "67b4f42ca05d46448c6bb8ecd2220f6d")  # (url, file name, md5)
 
     def __init__(self, root, transform=None, target_transform=None, download=False):
         super().__init__(os.path.join(root, "caltech256"), transform=transform, target_transform=target_transform)
@@ -119,6 +125,5 @@ class Caltech256(VisionDataset):
     def download(self):
         if self._check_integrity():
             return
-        download_and_extract_archive("https://data.caltech.edu/records/nyy15-4j048/files/256_ObjectCategories.tar",
-                                     self.root, filename="256_ObjectCategories.tar",
-                                     md5="67b4f42ca05d46448c6bb8ecd2220f6d")
+        url, filename, md5 = self._ARCHIVE
+        download_and_extract_archive(url, self.root, filename=filename, md5=md5)
