@@ -19,7 +19,7 @@ def write_image(path, rng, size=(6, 5), mode="RGB"):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
     arr = rng.integers(0, 256, shape, dtype=np.uint8)
-    Image.fromarray(arr, mode=mode).save(path)
+    Image.fromarray(arr).save(path)  # uint8 (h, w) is mode L, (h, w, 3) RGB
     return arr
 
 

@@ -177,7 +177,7 @@ def _write_pets(base, rng):
             write_image(str(base / "images" / f"{image_id}.jpg"), rng, (6, 5), "L" if "Bengal" in image_id else "RGB")
             trimap = rng.integers(1, 4, (5, 6), dtype=np.uint8)
             from PIL import Image
-            Image.fromarray(trimap, mode="L").save(base / "annotations" / "trimaps" / f"{image_id}.png")
+            Image.fromarray(trimap).save(base / "annotations" / "trimaps" / f"{image_id}.png")
 
 
 @pytest.mark.parametrize("target_types", ["category", "binary-category", "segmentation",

@@ -1,6 +1,6 @@
 """jtorch.vision.datasets: torchvision.datasets' classes, reading the same on-disk formats."""
 from .vision import VisionDataset, StandardTransform
-from .mnist import MNIST, FashionMNIST, KMNIST, EMNIST
+from .mnist import MNIST, FashionMNIST, KMNIST, EMNIST, QMNIST
 from .cifar import CIFAR10, CIFAR100
 from .folder import DatasetFolder, ImageFolder, IMG_EXTENSIONS, default_loader, pil_loader, find_classes, \
     make_dataset, has_file_allowed_extension, is_image_file
@@ -13,8 +13,23 @@ from .caltech import Caltech101, Caltech256
 from .flowers102 import Flowers102
 from .food101 import Food101
 from .oxford_iiit_pet import OxfordIIITPet
+from .celeba import CelebA
+from .voc import VOCSegmentation, VOCDetection
+from .coco import CocoDetection, CocoCaptions
+from .gtsrb import GTSRB
+from .dtd import DTD
+from .eurosat import EuroSAT
+from .fer2013 import FER2013
+from .country211 import Country211
+from .stanford_cars import StanfordCars
+from .fgvc_aircraft import FGVCAircraft
+from .imagenette import Imagenette
+from .semeion import SEMEION
+from .usps import USPS
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
            "ImageFolder", "FakeData", "Digits", "SVHN", "STL10", "ImageNet", "Caltech101", "Caltech256",
-           "Flowers102", "Food101", "OxfordIIITPet"]
+           "Flowers102", "Food101", "OxfordIIITPet", "QMNIST", "CelebA", "VOCSegmentation", "VOCDetection",
+           "CocoDetection", "CocoCaptions", "GTSRB", "DTD", "EuroSAT", "FER2013", "Country211", "StanfordCars",
+           "FGVCAircraft", "Imagenette", "SEMEION", "USPS"]
