@@ -34,7 +34,7 @@ def same_value(j, t):
             assert j.getpalette() == t.getpalette()
     elif type(t).__module__.startswith("torch"):
         assert isinstance(j, jtorch.Tensor), type(j)
-        assert str(j.dtype) == str(t.dtype).replace("torch.", "jtorch.") and tuple(j.shape) == tuple(t.shape)
+        assert str(j.dtype) == str(t.dtype) and tuple(j.shape) == tuple(t.shape)
         np.testing.assert_array_equal(j.numpy(), t.numpy())
     elif isinstance(t, np.ndarray):
         assert isinstance(j, np.ndarray) and j.dtype == t.dtype
