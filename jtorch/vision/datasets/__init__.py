@@ -26,10 +26,21 @@ from .fgvc_aircraft import FGVCAircraft
 from .imagenette import Imagenette
 from .semeion import SEMEION
 from .usps import USPS
+from .omniglot import Omniglot
+from .lfw import LFWPeople, LFWPairs
+from .sun397 import SUN397
+from .places365 import Places365
+from .moving_mnist import MovingMNIST
+from .widerface import WIDERFace
+from .flickr import Flickr8k, Flickr30k
+from .sbu import SBU
+from .kitti import Kitti
+from .pcam import PCAM
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
            "ImageFolder", "FakeData", "Digits", "SVHN", "STL10", "ImageNet", "Caltech101", "Caltech256",
            "Flowers102", "Food101", "OxfordIIITPet", "QMNIST", "CelebA", "VOCSegmentation", "VOCDetection",
            "CocoDetection", "CocoCaptions", "GTSRB", "DTD", "EuroSAT", "FER2013", "Country211", "StanfordCars",
-           "FGVCAircraft", "Imagenette", "SEMEION", "USPS"]
+           "FGVCAircraft", "Imagenette", "SEMEION", "USPS", "Omniglot", "LFWPeople", "LFWPairs", "SUN397",
+           "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM"]
