@@ -85,7 +85,7 @@ def test_celeba_errors_and_download(tmp_path, rng, monkeypatch):
     by_id = {fid: name for fid, _, name in file_list}
     calls = []
 
-    def fake_drive(file_id, root, filename=None, md5_=None):
+    def fake_drive(file_id, root, filename=None, md5=None):
         calls.append((file_id, filename))
         os.makedirs(root, exist_ok=True)
         shutil.copy(served / "celeba" / by_id[file_id], os.path.join(root, filename))
