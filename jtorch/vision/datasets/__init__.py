@@ -36,6 +36,11 @@ from .flickr import Flickr8k, Flickr30k
 from .sbu import SBU
 from .kitti import Kitti
 from .pcam import PCAM
+from .cityscapes import Cityscapes
+from .sbd import SBDataset
+from .inaturalist import INaturalist
+from .clevr import CLEVRClassification
+from .rendered_sst2 import RenderedSST2
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
@@ -43,4 +48,5 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "Flowers102", "Food101", "OxfordIIITPet", "QMNIST", "CelebA", "VOCSegmentation", "VOCDetection",
            "CocoDetection", "CocoCaptions", "GTSRB", "DTD", "EuroSAT", "FER2013", "Country211", "StanfordCars",
            "FGVCAircraft", "Imagenette", "SEMEION", "USPS", "Omniglot", "LFWPeople", "LFWPairs", "SUN397",
-           "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM"]
+           "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM",
+           "Cityscapes", "SBDataset", "INaturalist", "CLEVRClassification", "RenderedSST2"]
