@@ -167,8 +167,9 @@ def test_voc_errors_transforms_and_download(tmp_path, rng, monkeypatch):
 
     same_items(JD.VOCDetection(str(tmp_path / "build"), year="2007", transforms=both),
                TD.VOCDetection(str(tmp_path / "build"), year="2007", transforms=both))
-    same_items(JD.VOCSegmentation(str(tmp_path / "build"), year="2007", transform=np.asarray, target_transform=np.asarray),
-               TD.VOCSegmentation(str(tmp_path / "build"), year="2007", transform=np.asarray, target_transform=np.asarray))
+    arrays = dict(year="2007", transform=np.asarray, target_transform=np.asarray)
+    same_items(JD.VOCSegmentation(str(tmp_path / "build"), **arrays),
+               TD.VOCSegmentation(str(tmp_path / "build"), **arrays))
     archive = tmp_path / "VOCtest_06-Nov-2007.tar"
     shutil.copy(tmp_path / "build" / "VOCdevkit" / "VOC2007" / "ImageSets" / "Main" / "val.txt",
                 tmp_path / "build" / "VOCdevkit" / "VOC2007" / "ImageSets" / "Main" / "test.txt")

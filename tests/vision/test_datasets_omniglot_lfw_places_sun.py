@@ -78,7 +78,8 @@ def _write_lfw(base, rng):
     (base / "pairs.txt").write_text("2\t1\n" + matched[0] + mismatched[0] + matched[1] + mismatched[1])
     (base / "pairsDevTrain.txt").write_text("2\n" + "".join(matched) + "".join(mismatched))
     (base / "pairsDevTest.txt").write_text("1\n" + matched[1] + mismatched[0])
-    file_dict = dict(JD.LFWPeople.file_dict, funneled=("lfw_funneled", "lfw-funneled.tgz", md5(base / "lfw-funneled.tgz")))
+    archive = ("lfw_funneled", "lfw-funneled.tgz", md5(base / "lfw-funneled.tgz"))
+    file_dict = dict(JD.LFWPeople.file_dict, funneled=archive)
     checksums = {name: md5(base / name) for name in JD.LFWPeople.checksums}
     return {"file_dict": file_dict, "checksums": checksums}
 
@@ -134,7 +135,8 @@ def test_sun397_matches_torchvision_and_downloads(tmp_path, rng):
 
 def _write_places(root, rng):
     (root / "categories_places365.txt").write_text("/a/airfield 0\n/b/bar 2\n/a/alley 1\n")
-    lists = {"places365_train_standard.txt": "/a/airfield/00000001.jpg 0\n/b/bar/00000002.jpg 2\n/a/alley/00000003.jpg 1\n",
+    lists = {"places365_train_standard.txt":
+             "/a/airfield/00000001.jpg 0\n/b/bar/00000002.jpg 2\n/a/alley/00000003.jpg 1\n",
              "places365_train_challenge.txt": "/a/alley/00000004.jpg 1\n",
              "places365_val.txt": "Places365_val_00000001.jpg 2\nPlaces365_val_00000002.jpg 0\n",
              "places365_test.txt": "Places365_test_00000001.jpg\n"}
@@ -183,7 +185,8 @@ def test_places365_download(tmp_path, rng):
     devkit = dict(JD.Places365._DEVKIT_META, standard=("filelist_places365-standard.tar",
                                                        md5(served / "filelist_places365-standard.tar")))
     images = dict(JD.Places365._IMAGES_META)
-    images["train-standard", True] = ("train_256_places365standard.tar", md5(served / "train_256_places365standard.tar"))
+    name = "train_256_places365standard.tar"
+    images["train-standard", True] = (name, md5(served / name))
     J = type("Places365", (JD.Places365,), dict(attrs, _DEVKIT_META=devkit, _IMAGES_META=images,
                                                  _BASE_URL=served.as_uri() + "/"))
     j = J(str(tmp_path / "root"), split="train-standard", small=True, download=True)

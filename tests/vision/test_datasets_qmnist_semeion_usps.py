@@ -1,14 +1,13 @@
 """QMNIST, SEMEION and USPS against real torchvision on the same fake files in the real formats
 (IDX with int32 label rows, the SEMEION text table, LIBSVM bz2), and their downloads."""
 import bz2
-import gzip
 import lzma
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-import jtorch
 import jtorch.vision.datasets as JD
 from ds_oracle import md5, same_items, same_value
 from tv import torchvision
@@ -67,7 +66,7 @@ def test_qmnist_test10k_and_test50k(tmp_path, rng):
 
 def test_qmnist_download_nist_xz(tmp_path, rng):
     images, labels, paths = _write_qmnist(tmp_path / "served", rng, "xnist", 5, lzma.open, ".xz")
-    resources = dict(JD.QMNIST.resources, nist=[(jtorch_uri(p), md5(p)) for p in paths])
+    resources = dict(JD.QMNIST.resources, nist=[(Path(p).as_uri(), md5(p)) for p in paths])
     J = type("QMNIST", (JD.QMNIST,), {"resources": resources})
     ds = J(str(tmp_path / "root"), what="nist", download=True)
     assert os.path.isfile(tmp_path / "root" / "QMNIST" / "raw" / "xnist-images-idx3-ubyte")
@@ -75,11 +74,6 @@ def test_qmnist_download_nist_xz(tmp_path, rng):
     assert [ds[k][1] for k in range(5)] == labels[:, 0].tolist()
     with pytest.raises(RuntimeError, match="Dataset not found"):
         JD.QMNIST(str(tmp_path / "none"), what="nist")
-
-
-def jtorch_uri(path):
-    from pathlib import Path
-    return Path(path).as_uri()
 
 
 # ---------------------------------------------------------------- SEMEION

@@ -258,8 +258,8 @@ def test_pcam_needs_h5py_and_downloads(tmp_path, rng, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", types.SimpleNamespace(File=_FakeH5File))
     _write_pcam(tmp_path / "served", rng, split="val", n=3)
     for name, _, _ in JD.PCAM._FILES["val"].values():
-        with open(tmp_path / "served" / name, "rb") as src, gzip.open(tmp_path / "served" / (name + ".gz"), "wb") as dst:
-            dst.write(src.read())
+        with gzip.open(tmp_path / "served" / (name + ".gz"), "wb") as dst:
+            dst.write((tmp_path / "served" / name).read_bytes())
     fetched = []
 
     def fake_drive(file_id, root, filename=None, md5=None):

@@ -34,7 +34,8 @@ class FER2013(VisionDataset):
         if not check_integrity(str(data_file), md5=md5):
             raise RuntimeError(
                 f"{file_name} not found in {base_folder} or corrupted. You can download it from "
-                "https://www.kaggle.com/c/challenges-in-representation-learning-facial-expression-recognition-challenge")
+                "https://www.kaggle.com/c/"
+                "challenges-in-representation-learning-facial-expression-recognition-challenge")
         # the icml file's column names start with a space
         pixels_key, usage_key = (" pixels", " Usage") if use_icml else ("pixels", "Usage")
         labelled = use_fer or use_icml or self._split == "train"
@@ -43,8 +44,12 @@ class FER2013(VisionDataset):
             if use_fer or use_icml:
                 usages = ("Training",) if self._split == "train" else ("PublicTest", "PrivateTest")
                 rows = (row for row in rows if row[usage_key] in usages)
-            self._samples = [(np.array([int(v) for v in row[pixels_key].split()], dtype=np.uint8).reshape(48, 48),
-                              int(row["emotion"]) if labelled else None) for row in rows]
+            self._samples = [(self._pixels(row[pixels_key]), int(row["emotion"]) if labelled else None)
+                             for row in rows]
+
+    @staticmethod
+    def _pixels(text):
+        return np.array([int(v) for v in text.split()], dtype=np.uint8).reshape(48, 48)
 
     def __len__(self):
         return len(self._samples)

@@ -37,7 +37,8 @@ class PCAM(VisionDataset):
         try:
             import h5py
         except ImportError:
-            raise RuntimeError("h5py is not found. This dataset needs to have h5py installed: please run pip install h5py")
+            raise RuntimeError("h5py is not found. This dataset needs to have h5py installed: "
+                               "please run pip install h5py") from None
         self.h5py = h5py
         self._split = verify_str_arg(split, "split", ("train", "test", "val"))
         super().__init__(root, transform=transform, target_transform=target_transform)
