@@ -41,6 +41,7 @@ from .sbd import SBDataset
 from .inaturalist import INaturalist
 from .clevr import CLEVRClassification
 from .rendered_sst2 import RenderedSST2
+from ._optical_flow import FlyingChairs, FlyingThings3D, HD1K, KittiFlow, Sintel
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
@@ -49,4 +50,5 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "CocoDetection", "CocoCaptions", "GTSRB", "DTD", "EuroSAT", "FER2013", "Country211", "StanfordCars",
            "FGVCAircraft", "Imagenette", "SEMEION", "USPS", "Omniglot", "LFWPeople", "LFWPairs", "SUN397",
            "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM",
-           "Cityscapes", "SBDataset", "INaturalist", "CLEVRClassification", "RenderedSST2"]
+           "Cityscapes", "SBDataset", "INaturalist", "CLEVRClassification", "RenderedSST2",
+           "FlyingChairs", "FlyingThings3D", "HD1K", "KittiFlow", "Sintel"]

@@ -189,3 +189,23 @@ def verify_str_arg(value, arg=None, valid_values=None, custom_msg=None):
         return value
     raise ValueError(custom_msg or f"Unknown value '{value}' for argument {arg}. "
                                    f"Valid values are {{{iterable_to_str(valid_values)}}}.")
+
+
+def _read_pfm(file_name, slice_channels=2):
+    """A .pfm image (3-channel 'PF' or 1-channel 'Pf', float32, stored bottom row first; a negative
+    scale means little-endian) as a float32 (C, H, W) array of its first ``slice_channels``."""
+    import numpy as np
+
+    with open(file_name, "rb") as f:
+        header = f.readline().rstrip()
+        if header not in (b"PF", b"Pf"):
+            raise ValueError("Invalid PFM file")
+        dims = re.match(rb"^(\d+)\s(\d+)\s$", f.readline())
+        if not dims:
+            raise Exception("Malformed PFM header.")
+        w, h = (int(d) for d in dims.groups())
+        endian = "<" if float(f.readline().rstrip()) < 0 else ">"
+        data = np.fromfile(f, dtype=endian + "f")
+    channels = 3 if header == b"PF" else 1
+    data = np.flip(data.reshape(h, w, channels).transpose(2, 0, 1), axis=1)
+    return data[:slice_channels].astype(np.float32)

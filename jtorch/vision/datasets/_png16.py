@@ -1,0 +1,68 @@
+"""Decoding 16-bit PNGs, which PIL reduces to 8 bits for colour images (KITTI and HD1K store
+optical flow in the 3 channels of 16-bit RGB PNGs)."""
+import struct
+import zlib
+
+import numpy as np
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel (gray, RGB, gray+alpha, RGBA)
+
+
+def _unfilter(raw, height, row_bytes, bpp):
+    """Undo the per-row PNG filters (None, Sub, Up, Average, Paeth) of the inflated data."""
+    rows = np.frombuffer(raw, np.uint8).reshape(height, row_bytes + 1)
+    out = np.zeros((height, row_bytes), np.uint8)
+    prev = np.zeros(row_bytes, np.int32)
+    for y in range(height):
+        kind, line = rows[y, 0], rows[y, 1:].astype(np.int32)
+        if kind == 0:
+            cur = line
+        elif kind == 1:  # Sub: a running sum along each byte lane of the pixels
+            lanes = line.reshape(-1, bpp)
+            cur = (np.cumsum(lanes, axis=0) % 256).reshape(-1)
+        elif kind == 2:  # Up
+            cur = (line + prev) % 256
+        elif kind in (3, 4):  # Average, Paeth: each pixel depends on the one decoded before it
+            cur = np.zeros(row_bytes, np.int32)
+            for x in range(0, row_bytes, bpp):
+                a = cur[x - bpp:x] if x else np.zeros(bpp, np.int32)
+                b = prev[x:x + bpp]
+                if kind == 3:
+                    pred = (a + b) // 2
+                else:
+                    c = prev[x - bpp:x] if x else np.zeros(bpp, np.int32)
+                    p = a + b - c
+                    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+                    pred = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+                cur[x:x + bpp] = (line[x:x + bpp] + pred) % 256
+        else:
+            raise ValueError(f"Invalid PNG filter type {kind}")
+        out[y] = cur
+        prev = cur
+    return out
+
+
+def read_png_16(path):
+    """A non-interlaced 16-bit PNG as a uint16 (C, H, W) array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != _SIGNATURE:
+        raise ValueError(f"{path} is not a PNG file")
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        pos += 12 + length  # length, type, body, crc
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+    width, height, depth, colour, _, _, interlace = header
+    if depth != 16 or colour not in _CHANNELS or interlace:
+        raise ValueError(f"{path}: only non-interlaced 16-bit gray/RGB(A) PNGs are read here")
+    channels = _CHANNELS[colour]
+    pixels = _unfilter(zlib.decompress(b"".join(idat)), height, width * channels * 2, channels * 2)
+    return pixels.view(">u2").reshape(height, width, channels).astype(np.uint16).transpose(2, 0, 1)
