@@ -32,7 +32,8 @@ def _write_pfm(path, rng, h=4, w=5, channels=3, little=True):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     data = rng.standard_normal((h, w, channels)).astype("<f4" if little else ">f4")
     with open(path, "wb") as f:
-        f.write((b"PF" if channels == 3 else b"Pf") + b"\n" + f"{w} {h}\n".encode() + (b"-1.0\n" if little else b"1.0\n"))
+        scale = b"-1.0\n" if little else b"1.0\n"  # the sign gives the byte order
+        f.write((b"PF" if channels == 3 else b"Pf") + b"\n" + f"{w} {h}\n".encode() + scale)
         f.write(data[::-1].tobytes())  # bottom row first
     return data.transpose(2, 0, 1)
 
