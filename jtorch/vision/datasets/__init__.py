@@ -42,6 +42,8 @@ from .inaturalist import INaturalist
 from .clevr import CLEVRClassification
 from .rendered_sst2 import RenderedSST2
 from ._optical_flow import FlyingChairs, FlyingThings3D, HD1K, KittiFlow, Sintel
+from .phototour import PhotoTour
+from .lsun import LSUN, LSUNClass
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
@@ -51,4 +53,5 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "FGVCAircraft", "Imagenette", "SEMEION", "USPS", "Omniglot", "LFWPeople", "LFWPairs", "SUN397",
            "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM",
            "Cityscapes", "SBDataset", "INaturalist", "CLEVRClassification", "RenderedSST2",
-           "FlyingChairs", "FlyingThings3D", "HD1K", "KittiFlow", "Sintel"]
+           "FlyingChairs", "FlyingThings3D", "HD1K", "KittiFlow", "Sintel",
+           "PhotoTour", "LSUN", "LSUNClass"]
