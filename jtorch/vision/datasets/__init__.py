@@ -44,6 +44,8 @@ from .rendered_sst2 import RenderedSST2
 from ._optical_flow import FlyingChairs, FlyingThings3D, HD1K, KittiFlow, Sintel
 from .phototour import PhotoTour
 from .lsun import LSUN, LSUNClass
+from ._stereo_matching import CarlaStereo, CREStereo, ETH3DStereo, FallingThingsStereo, InStereo2k, \
+    Kitti2012Stereo, Kitti2015Stereo, Middlebury2014Stereo, SceneFlowStereo, SintelStereo
 from . import utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
@@ -54,4 +56,6 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "Places365", "MovingMNIST", "WIDERFace", "Flickr8k", "Flickr30k", "SBU", "Kitti", "PCAM",
            "Cityscapes", "SBDataset", "INaturalist", "CLEVRClassification", "RenderedSST2",
            "FlyingChairs", "FlyingThings3D", "HD1K", "KittiFlow", "Sintel",
-           "PhotoTour", "LSUN", "LSUNClass"]
+           "PhotoTour", "LSUN", "LSUNClass", "CarlaStereo", "CREStereo", "ETH3DStereo", "FallingThingsStereo",
+           "InStereo2k", "Kitti2012Stereo", "Kitti2015Stereo", "Middlebury2014Stereo", "SceneFlowStereo",
+           "SintelStereo"]
