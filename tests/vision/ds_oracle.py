@@ -56,7 +56,3 @@ def same_items(j_ds, t_ds):
     for k in range(len(t_ds)):
         same_value(j_ds[k], t_ds[k])
 
-
-def same_repr(j_ds, t_ds):
-    """reprs equal apart from the class's module (both print 'Dataset <ClassName>')."""
-    assert repr(j_ds) == repr(t_ds)
