@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import jtorch.vision.datasets as JD
-from jtorch.vision.datasets._png16 import read_png_16
+from jtorch.vision.datasets._png16 import decode_png_16, read_png_16
 from jtorch.vision.datasets.utils import _read_pfm
 from ds_oracle import same_items, same_value, write_image
 from tv import torchvision
@@ -91,13 +91,14 @@ def test_read_pfm_matches_torchvision(tmp_path, rng, channels, little):
 def test_read_png_16_all_filters_and_pillow_gray(tmp_path, rng):
     values = rng.integers(0, 2 ** 16, (3, 11, 6), dtype=np.uint16)
     _write_png16(str(tmp_path / "rgb.png"), values)
-    got = read_png_16(str(tmp_path / "rgb.png"))
-    assert got.dtype == np.uint16 and got.shape == (3, 11, 6)
-    np.testing.assert_array_equal(got, values)
-    # a 16-bit grayscale PNG written by Pillow (its own choice of filters) reads back the same
-    gray = rng.integers(0, 2 ** 16, (9, 13)).astype(np.uint16)
-    Image.fromarray(gray).save(tmp_path / "gray.png")
-    np.testing.assert_array_equal(read_png_16(str(tmp_path / "gray.png"))[0], gray)
+    for read in (read_png_16, decode_png_16):  # through Pillow's decoder, and the numpy one
+        got = read(str(tmp_path / "rgb.png"))
+        assert got.dtype == np.uint16 and got.shape == (3, 11, 6)
+        np.testing.assert_array_equal(got, values)
+        # a 16-bit grayscale PNG written by Pillow (its own choice of filters) reads back the same
+        gray = rng.integers(0, 2 ** 16, (9, 13)).astype(np.uint16)
+        Image.fromarray(gray).save(tmp_path / "gray.png")
+        np.testing.assert_array_equal(read(str(tmp_path / "gray.png"))[0], gray)
     Image.fromarray(gray.astype(np.uint8)).save(tmp_path / "eight.png")
     with pytest.raises(ValueError, match="only non-interlaced 16-bit"):
         read_png_16(str(tmp_path / "eight.png"))

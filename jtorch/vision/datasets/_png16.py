@@ -4,6 +4,7 @@ import struct
 import zlib
 
 import numpy as np
+from PIL import Image
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel (gray, RGB, gray+alpha, RGBA)
@@ -44,7 +45,43 @@ def _unfilter(raw, height, row_bytes, bpp):
 
 
 def read_png_16(path):
-    """A non-interlaced 16-bit PNG as a uint16 (C, H, W) array."""
+    """A 16-bit PNG as a uint16 (C, H, W) array.
+
+    Pillow's C decoder undoes the row filters; for 16-bit RGB it keeps only each sample's high
+    byte, so the image is decoded twice, unpacking the high bytes and then (reading the samples
+    as little-endian) the low bytes. Files this does not fit are decoded in numpy (much slower).
+    """
+    fast = _read_with_pillow(path)
+    return fast if fast is not None else decode_png_16(path)
+
+
+def _with_rawmode(tile, rawmode):
+    return tile._replace(args=rawmode) if hasattr(tile, "_replace") else (tile[0], tile[1], tile[2], rawmode)
+
+
+def _read_with_pillow(path):
+    with Image.open(path) as im:
+        if im.format != "PNG":
+            return None
+        if im.mode in ("I;16", "I;16B"):  # 16-bit gray: Pillow keeps all 16 bits
+            return np.asarray(im).astype(np.uint16)[None]
+        tiles = list(im.tile)
+        if im.mode != "RGB" or len(tiles) != 1 or tiles[0][0] != "zip" or tiles[0][3] != "RGB;16B":
+            return None
+    planes = []
+    for rawmode in ("RGB;16B", "RGB;16L"):  # the high bytes, then the low bytes
+        with Image.open(path) as im:
+            im.tile = [_with_rawmode(tiles[0], rawmode)]
+            try:
+                im.load()
+            except (OSError, ValueError, KeyError):  # a Pillow without this unpacker
+                return None
+            planes.append(np.asarray(im).astype(np.uint16))
+    return ((planes[0] << 8) | planes[1]).transpose(2, 0, 1)
+
+
+def decode_png_16(path):
+    """A non-interlaced 16-bit PNG as a uint16 (C, H, W) array, decoded in numpy."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:8] != _SIGNATURE:
