@@ -259,3 +259,83 @@ class EMNIST(MNIST):
             if name.endswith(".gz"):
                 extract_archive(os.path.join(gzip_folder, name), self.raw_folder)
         shutil.rmtree(gzip_folder)
+
+
+class QMNIST(MNIST):
+    """QMNIST: MNIST's digits reconstructed with their NIST metadata. ``what`` is 'train', 'test',
+    'test10k' (the first 10000 test digits, MNIST's test set), 'test50k' (the other 50000) or
+    'nist' (all 402953); by default 'train' or 'test' from ``train``.
+
+    Files ``root/QMNIST/raw/qmnist-{train,test}-{images-idx3-ubyte,labels-idx2-int}`` and
+    ``xnist-...`` for 'nist'. The labels hold 8 integers per digit (class, NIST writer, ...):
+    ``targets`` is int64 (N, 8); with ``compat=True`` an item's target is the class as an int,
+    otherwise the whole int64 row.
+    """
+
+    _URL = "https://raw.githubusercontent.com/facebookresearch/qmnist/master/"
+    subsets = {"train": "train", "test": "test", "test10k": "test", "test50k": "test", "nist": "nist"}
+    resources = {
+        "train": [(_URL + "qmnist-train-images-idx3-ubyte.gz", "ed72d4157d28c017586c42bc6afe6370"),
+                  (_URL + "qmnist-train-labels-idx2-int.gz", "0058f8dd561b90ffdd0f734c6a30e5e4")],
+        "test": [(_URL + "qmnist-test-images-idx3-ubyte.gz", "1394631089c404de565df7b7aeaf9412"),
+                 (_URL + "qmnist-test-labels-idx2-int.gz", "5b5b05890a5e13444e108efe57b788aa")],
+        "nist": [(_URL + "xnist-images-idx3-ubyte.xz", "7f124b3b8ab81486c9d8c2749c17f834"),
+                 (_URL + "xnist-labels-idx2-int.xz", "5ed0e788978e45d4a8bd4b7caec3d79d")],
+    }
+
+    def __init__(self, root, what=None, compat=True, train=True, **kwargs):
+        if what is None:
+            what = "train" if train else "test"
+        self.what = verify_str_arg(what, "what", tuple(self.subsets))
+        self.compat = compat
+        self.data_file = what + ".pt"
+        self.training_file = self.test_file = self.data_file  # the legacy processed file
+        super().__init__(root, train, **kwargs)
+
+    def _unpacked(self, position):
+        url = self.resources[self.subsets[self.what]][position][0]
+        return os.path.join(self.raw_folder, os.path.splitext(os.path.basename(url))[0])
+
+    @property
+    def images_file(self):
+        return self._unpacked(0)
+
+    @property
+    def labels_file(self):
+        return self._unpacked(1)
+
+    def _check_exists(self):
+        return all(check_integrity(f) for f in (self.images_file, self.labels_file))
+
+    def _load_data(self):
+        data = read_idx(self.images_file)
+        if data.dtype != np.uint8:
+            raise TypeError(f"data should be of dtype torch.uint8 instead of {torch.tensor(data[:0]).dtype}")
+        if data.ndim != 3:
+            raise ValueError(f"data should have 3 dimensions instead of {data.ndim}")
+        targets = read_idx(self.labels_file).astype(np.int64)
+        if targets.ndim != 2:
+            raise ValueError(f"targets should have 2 dimensions instead of {targets.ndim}")
+        # the test files hold MNIST's 10000 test digits first, then 50000 more
+        if self.what == "test10k":
+            data, targets = data[:10000], targets[:10000]
+        elif self.what == "test50k":
+            data, targets = data[10000:], targets[10000:]
+        return torch.tensor(np.ascontiguousarray(data)), torch.tensor(np.ascontiguousarray(targets))
+
+    def download(self):
+        if self._check_exists():
+            return
+        os.makedirs(self.raw_folder, exist_ok=True)
+        for url, md5 in self.resources[self.subsets[self.what]]:
+            download_and_extract_archive(url, self.raw_folder, md5=md5)
+
+    def __getitem__(self, index):
+        index = as_index(index)
+        img = Image.fromarray(self._host("data")[index])
+        row = self._host("targets")[index]
+        target = int(row[0]) if self.compat else torch.tensor(row)
+        return self._apply_transforms(img, target)
+
+    def extra_repr(self):
+        return f"Split: {self.what}"

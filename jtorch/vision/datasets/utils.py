@@ -5,10 +5,12 @@ import hashlib
 import lzma
 import os
 import pathlib
+import re
 import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+from urllib.parse import urlparse
 
 USER_AGENT = "pytorch/vision"
 
@@ -54,6 +56,9 @@ def download_url(url, root, filename=None, md5=None, max_redirect_hops=3):
     os.makedirs(root, exist_ok=True)
     if check_integrity(fpath, md5):
         return
+    file_id = _google_drive_file_id(url)
+    if file_id is not None:
+        return download_file_from_google_drive(file_id, root, filename, md5)
     print(f"Downloading {url} to {fpath}")
     try:
         _urlretrieve(url, fpath)  # urllib follows redirects itself
@@ -61,6 +66,35 @@ def download_url(url, root, filename=None, md5=None, max_redirect_hops=3):
         if url[:5] != "https":
             raise
         _urlretrieve(url.replace("https:", "http:"), fpath)
+    if not check_integrity(fpath, md5):
+        raise RuntimeError("File not found or corrupted.")
+
+
+def _google_drive_file_id(url):
+    """The file id of a ``https://drive.google.com/file/d/<id>/...`` link, else None."""
+    parts = urlparse(url)
+    if re.match(r"(drive|docs)[.]google[.]com", parts.netloc) is None:
+        return None
+    match = re.match(r"/file/d/(?P<id>[^/]*)", parts.path)
+    return None if match is None else match.group("id")
+
+
+def download_file_from_google_drive(file_id, root, filename=None, md5=None):
+    """Download the Google Drive file ``file_id`` into ``root/filename`` (default: the id).
+
+    Google Drive answers large files with a confirmation page, which the ``gdown`` package
+    handles; like torchvision it is required here and imported only when used."""
+    try:
+        import gdown
+    except ModuleNotFoundError:
+        raise RuntimeError("To download files from GDrive, 'gdown' is required. "
+                           "You can install it with 'pip install gdown'.") from None
+    root = os.path.expanduser(root)
+    fpath = os.fspath(os.path.join(root, filename or file_id))
+    os.makedirs(root, exist_ok=True)
+    if check_integrity(fpath, md5):
+        return
+    gdown.download(id=file_id, output=fpath, quiet=False, user_agent=USER_AGENT)
     if not check_integrity(fpath, md5):
         raise RuntimeError("File not found or corrupted.")
 
@@ -155,3 +189,23 @@ def verify_str_arg(value, arg=None, valid_values=None, custom_msg=None):
         return value
     raise ValueError(custom_msg or f"Unknown value '{value}' for argument {arg}. "
                                    f"Valid values are {{{iterable_to_str(valid_values)}}}.")
+
+
+def _read_pfm(file_name, slice_channels=2):
+    """A .pfm image (3-channel 'PF' or 1-channel 'Pf', float32, stored bottom row first; a negative
+    scale means little-endian) as a float32 (C, H, W) array of its first ``slice_channels``."""
+    import numpy as np
+
+    with open(file_name, "rb") as f:
+        header = f.readline().rstrip()
+        if header not in (b"PF", b"Pf"):
+            raise ValueError("Invalid PFM file")
+        dims = re.match(rb"^(\d+)\s(\d+)\s$", f.readline())
+        if not dims:
+            raise Exception("Malformed PFM header.")
+        w, h = (int(d) for d in dims.groups())
+        endian = "<" if float(f.readline().rstrip()) < 0 else ">"
+        data = np.fromfile(f, dtype=endian + "f")
+    channels = 3 if header == b"PF" else 1
+    data = np.flip(data.reshape(h, w, channels).transpose(2, 0, 1), axis=1)
+    return data[:slice_channels].astype(np.float32)
