@@ -1,7 +1,12 @@
-"""torch.Stream, torch.Event (jtorch/_streams.py) and torch.Tag, the labels torch puts on its operators."""
+"""torch.Stream, torch.Event (jtorch/_streams.py), torch.Tag (the labels torch puts on its operators) and
+the storage classes (jtorch/_storage.py)."""
 import enum
 
 from ._streams import Stream, Event  # noqa: F401
+from ._storage import StorageBase, UntypedStorage, TypedStorage, CPU_CLASSES as _STORAGES
+
+globals().update(_STORAGES)  # FloatStorage, LongStorage, ...
+Storage = _STORAGES["FloatStorage"]  # torch.Storage: the default dtype's legacy storage
 
 
 class Tag(enum.Enum):
@@ -33,4 +38,4 @@ class Tag(enum.Enum):
 
 Tag.__module__ = "torch"
 
-__all__ = ["Stream", "Event", "Tag"]
+__all__ = ["Stream", "Event", "Tag", "StorageBase", "UntypedStorage", "TypedStorage", "Storage", *_STORAGES]

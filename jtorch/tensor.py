@@ -22,7 +22,7 @@ from ._size import Size, contiguous_strides
 
 
 class Storage:
-    __slots__ = ("_arr", "version", "host", "alias", "shadow", "__weakref__")
+    __slots__ = ("_arr", "version", "host", "alias", "shadow", "pyobj", "__weakref__")  # pyobj: see _storage.py
 
     def __init__(self, array):
         self._arr = array
@@ -274,6 +274,7 @@ class Tensor:
     is_meta = False
     is_mkldnn = False
     is_nested = False
+    is_xla = is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_vulkan = False  # XLA here runs as 'cpu'/'cuda'
     layout = "torch.strided"
 
     def get_device(self):
@@ -329,8 +330,27 @@ class Tensor:
     def data_ptr(self):
         return id(self._st)
 
+    const_data_ptr = data_ptr
+
     def untyped_storage(self):
-        return self._st
+        from ._storage import untyped_storage
+        return untyped_storage(self)
+
+    def storage(self):
+        from ._storage import storage
+        return storage(self)
+
+    def storage_type(self):
+        from ._storage import storage_type
+        return storage_type(self)
+
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        from ._storage import set_
+        return set_(self, source, storage_offset, size, stride)
+
+    def is_set_to(self, tensor):
+        from ._storage import is_set_to
+        return is_set_to(self, tensor)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point

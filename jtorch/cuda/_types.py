@@ -1,4 +1,4 @@
-"""torch.cuda.FloatTensor & co: the legacy tensor types of GPU tensors (see jtorch/_legacy.py)."""
+"""torch.cuda.FloatTensor & co (jtorch/_legacy.py) and torch.cuda.FloatStorage & co (jtorch/_storage.py)."""
 from .. import _dtype as D
 from .._legacy import _legacy
 
@@ -7,4 +7,7 @@ _TYPES = {"FloatTensor": D.float32, "DoubleTensor": D.float64, "HalfTensor": D.f
           "IntTensor": D.int32, "LongTensor": D.int64, "BoolTensor": D.bool}
 globals().update({name: _legacy(name, dt, "cuda") for name, dt in _TYPES.items()})
 
-__all__ = list(_TYPES)
+from .._storage import CUDA_CLASSES  # noqa: E402
+
+globals().update(CUDA_CLASSES)  # torch.cuda.FloatStorage & co
+__all__ = list(_TYPES) + list(CUDA_CLASSES)
