@@ -176,3 +176,7 @@ def test_resize_out_of_place(rng):
         assert_close(j.resize_as(jtorch.zeros(3, 2)), t.resize_as(torch.zeros(3, 2)))
     with pytest.warns(UserWarning):
         assert outcome(lambda: j.resize(2, 2)) == outcome(lambda: t.resize(2, 2))
+
+
+def test_saved_tensor_not_constructible():
+    assert outcome(lambda: jtorch.autograd.SavedTensor()) == outcome(lambda: torch.autograd.SavedTensor())
