@@ -276,3 +276,33 @@ def test_gpu_graphs():
     assert np.allclose(got.detach().cpu().numpy(), want.detach().cpu().numpy(), atol=1e-5)
     f = jtorch.cuda.make_graphed_callables(lambda a: (a * 2).sum(), (x,))
     assert abs(float(f(x)) - float((x * 2).sum())) < 1e-3
+
+
+@gpu_only
+def test_gpu_nvml_queries():
+    pytest.importorskip("pynvml")
+    assert 0 <= jtorch.cuda.utilization() <= 100 and 0 <= jtorch.cuda.memory_usage() <= 100
+    assert 0 < jtorch.cuda.temperature() < 150
+    assert jtorch.cuda.power_draw() > 0 and jtorch.cuda.clock_rate() > 0
+    assert jtorch.cuda.device_memory_used() > 0
+    assert jtorch.cuda.list_gpu_processes().startswith("GPU:0")
+
+
+@gpu_only
+def test_gpu_storages_and_tensor_methods():
+    x = jtorch.arange(6.0, device="cuda")
+    s = x.untyped_storage()
+    assert s.device == jtorch.device("cuda", 0) and s.nbytes() == 24 and s.is_cuda
+    x.storage()[1] = 10.0
+    assert float(x[1]) == 10.0 and x.device.type == "cuda"
+    y = jtorch.empty(0, device="cuda").set_(x, 1, (2, 2), (1, 2))
+    y.mul_(2)
+    assert x.cpu().tolist() == [0.0, 20.0, 4.0, 6.0, 8.0, 5.0]
+    cs = jtorch.cuda.FloatStorage([1, 2])
+    assert cs.is_cuda and isinstance(cs, jtorch.cuda.FloatStorage) and not isinstance(cs, jtorch.FloatStorage)
+    assert x.storage_type() is jtorch.cuda.FloatStorage
+    x.record_stream(jtorch.cuda.current_stream())  # nothing to defer on XLA
+    q = jtorch.fake_quantize_per_tensor_affine(jtorch.tensor([0.26, 20.0], device="cuda"), 0.1, 0, -128, 127)
+    assert q.device.type == "cuda" and np.allclose(q.cpu().numpy(), [0.3, 12.7])
+    m, inv = jtorch.batch_norm_stats(jtorch.randn(8, 3, 4, device="cuda"), 1e-5)
+    assert m.device.type == "cuda" and tuple(inv.shape) == (3,)

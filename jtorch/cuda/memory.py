@@ -155,13 +155,13 @@ def reset_accumulated_memory_stats(device=None):
 
 
 def mem_get_info(device=None):
-    """(free, total) bytes of the memory XLA's allocator may use on the GPU (its pool limit)."""
+    """(free, total) bytes of the memory XLA's allocator may use on the GPU: its limit, less what arrays use
+    (XLA usually takes its whole pool at start, so the pool's size says nothing about what is free)."""
     c = _cuda()
     c._lazy_check()
     s = _xla_stats(_idx(device))
     total = int(s.get("bytes_limit", 0))
-    used = int(s.get("pool_bytes", s.get("bytes_in_use", 0)))
-    return total - used, total
+    return total - int(s.get("bytes_in_use", 0)), total
 
 
 def set_per_process_memory_fraction(fraction, device=None):
