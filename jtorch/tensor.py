@@ -424,6 +424,19 @@ class Tensor:
         self._strides = other._strides
 
     @property
+    def grad_dtype(self):
+        """The dtype a gradient of this tensor has: its own."""
+        return self.dtype
+
+    name = None  # a named tensor's name: jtorch tensors have none
+
+    @property
+    def volatile(self):
+        import warnings
+        warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
+        return False
+
+    @property
     def is_view(self):
         return self._base is not None
 

@@ -306,3 +306,21 @@ def test_gpu_storages_and_tensor_methods():
     assert q.device.type == "cuda" and np.allclose(q.cpu().numpy(), [0.3, 12.7])
     m, inv = jtorch.batch_norm_stats(jtorch.randn(8, 3, 4, device="cuda"), 1e-5)
     assert m.device.type == "cuda" and tuple(inv.shape) == (3,)
+
+
+EXTRA_NO_GPU = {
+    "host_memory_stats": lambda m: dict(m.cuda.host_memory_stats()),
+    "host_memory_stats_as_nested_dict": lambda m: m.cuda.host_memory_stats_as_nested_dict(),
+    "reset_peak_host_memory_stats": lambda m: m.cuda.reset_peak_host_memory_stats(),
+    "reset_accumulated_host_memory_stats": lambda m: m.cuda.reset_accumulated_host_memory_stats(),
+    "check_error": lambda m: m.cuda.check_error(0),
+    "cudaStatus": lambda m: (m.cuda.cudaStatus.SUCCESS, m.cuda.cudaStatus.ERROR_NOT_READY),
+    "Device": lambda m: str(m.cuda.Device).count("str"),
+}
+
+
+@cpu_only
+@pytest.mark.parametrize("name", list(EXTRA_NO_GPU))
+def test_cuda_extras_without_gpu_match_torch(name):
+    f = EXTRA_NO_GPU[name]
+    assert outcome(lambda: f(jtorch)) == outcome(lambda: f(torch)), name

@@ -180,3 +180,19 @@ def test_resize_out_of_place(rng):
 
 def test_saved_tensor_not_constructible():
     assert outcome(lambda: jtorch.autograd.SavedTensor()) == outcome(lambda: torch.autograd.SavedTensor())
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, t: m.eig(t), lambda m, t: m.lstsq(t, t), lambda m, t: m.solve(t, t), lambda m, t: m.symeig(t),
+    lambda m, t: m.matrix_rank(t), lambda m, t: t.eig(), lambda m, t: t.lstsq(t), lambda m, t: t.solve(t),
+    lambda m, t: t.symeig(), lambda m, t: t.reinforce(1), lambda m, t: t.ipu(), lambda m, t: t.xpu(),
+    lambda m, t: t.mtia(), lambda m, t: t.is_distributed(), lambda m, t: t.name, lambda m, t: str(t.grad_dtype),
+])
+def test_removed_and_foreign_device_methods(rng, call):
+    t, j = both(rng.standard_normal((3, 3)).astype(np.float32))
+    assert outcome(lambda: call(jtorch, j)) == outcome(lambda: call(torch, t))
+
+
+def test_volatile_warns_false():
+    with pytest.warns(UserWarning):
+        assert jtorch.zeros(1).volatile is False

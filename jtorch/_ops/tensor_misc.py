@@ -249,3 +249,44 @@ for _f in (apply_, map_, map2_, new, as_subclass, as_strided_, dim_order, record
     export(_f, _f.__name__, function=False)
 export(as_strided_, "as_strided_", method=False)  # torch.as_strided_(t, ...) too
 del _f
+
+
+# ---------------------------------------------------------------- removed and foreign-device entry points
+def _removed(name, instead):
+    def f(*args, **kwargs):
+        raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed. Use {instead} "
+                           f"instead of torch.{name}.")
+    f.__name__ = name
+    return f
+
+
+for _name, _instead in (("eig", "torch.linalg.eig"), ("lstsq", "torch.linalg.lstsq"), ("solve", "torch.linalg.solve"),
+                        ("symeig", "torch.linalg.eigh")):
+    export(_removed(_name, _instead), _name)
+export(_removed("matrix_rank", "torch.linalg.matrix_rank"), "matrix_rank", method=False)
+
+
+def reinforce(self, reward):
+    raise RuntimeError("reinforce() was removed. Use torch.distributions instead (log_prob of the sampled action "
+                       "times the reward as the loss).")
+
+
+def is_distributed(self):
+    return False
+
+
+def ipu(self, device=None, non_blocking=False, memory_format=None):
+    raise RuntimeError("PyTorch is not linked with support for ipu devices")
+
+
+def xpu(self, device=None, non_blocking=False, memory_format=None):
+    raise AssertionError("Torch not compiled with XPU enabled")
+
+
+def mtia(self, device=None, non_blocking=False, memory_format=None):
+    raise AssertionError("Torch not compiled with MTIA enabled")
+
+
+for _f in (reinforce, is_distributed, ipu, xpu, mtia):
+    export(_f, _f.__name__, function=False)
+del _f, _name, _instead

@@ -1,11 +1,12 @@
 """torch.cuda backed by jax.devices('gpu'). Without a GPU, every call answers as torch's CPU-only
 build does (its values, or its exception types), and moving data to 'cuda' raises its AssertionError."""
-import contextlib
+import typing
 
 from .._device import gpu_devices, device as _device
 from .._errors import AcceleratorError, OutOfMemoryError  # noqa: F401 (torch.cuda re-exports them)
 
 _current = [0]
+Device = typing.Union[_device, str, int, None]  # what the functions here accept as a device
 has_half = True
 has_magma = False
 
@@ -20,6 +21,19 @@ class CudaError(RuntimeError):
 
 class DeferredCudaCallError(Exception):
     """A call queued until CUDA initialisation failed when it finally ran."""
+
+
+class cudaStatus:  # noqa: N801 - torch's name
+    SUCCESS = 0
+    ERROR_NOT_READY = 34
+
+
+def check_error(res):
+    """Raise CudaError for a CUDA runtime status other than success."""
+    if not is_available():
+        raise AttributeError("'NoneType' object has no attribute 'cudaError' (torch.cuda without a GPU)")
+    if res != cudaStatus.SUCCESS:
+        raise CudaError(res)
 
 
 def is_available():

@@ -208,6 +208,25 @@ def memory_summary(device=None, abbreviated=False):
     return "\n".join(lines) + "\n"
 
 
+def host_memory_stats():
+    """Pinned host memory statistics: jtorch pins no host memory (pin_memory() returns the tensor)."""
+    return collections.OrderedDict()
+
+
+def host_memory_stats_as_nested_dict():
+    return {}
+
+
+def reset_peak_host_memory_stats():
+    if not _cuda().is_available():
+        _no_gpu_attr("_cuda_resetPeakHostMemoryStats")
+
+
+def reset_accumulated_host_memory_stats():
+    if not _cuda().is_available():
+        _no_gpu_attr("_cuda_resetAccumulatedHostMemoryStats")
+
+
 def empty_cache():
     pass  # XLA returns a buffer to its pool when the last array using it goes
 
@@ -215,4 +234,6 @@ def empty_cache():
 __all__ = ["memory_stats", "memory_stats_as_nested_dict", "memory_allocated", "max_memory_allocated",
            "memory_reserved", "max_memory_reserved", "memory_cached", "max_memory_cached", "reset_peak_memory_stats",
            "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats", "mem_get_info",
-           "set_per_process_memory_fraction", "get_per_process_memory_fraction", "memory_summary", "empty_cache"]
+           "set_per_process_memory_fraction", "get_per_process_memory_fraction", "memory_summary", "empty_cache",
+           "host_memory_stats", "host_memory_stats_as_nested_dict", "reset_peak_host_memory_stats",
+           "reset_accumulated_host_memory_stats"]
