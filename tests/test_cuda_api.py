@@ -279,6 +279,20 @@ def test_gpu_graphs():
 
 
 @gpu_only
+def test_gpu_raw_allocations():
+    before = jtorch.cuda.memory_allocated()
+    ptr = jtorch.cuda.caching_allocator_alloc(1 << 20)
+    assert isinstance(ptr, int) and ptr != 0
+    assert jtorch.cuda.memory_allocated() >= before + (1 << 20)
+    jtorch.cuda.caching_allocator_delete(ptr)
+    jtorch.cuda.synchronize()
+    assert jtorch.cuda.memory_allocated() < before + (1 << 20)
+    with pytest.raises(RuntimeError):
+        jtorch.cuda.caching_allocator_delete(ptr)
+    assert jtorch.cuda.get_allocator_backend() == "native"
+
+
+@gpu_only
 def test_gpu_nvml_queries():
     pytest.importorskip("pynvml")
     assert 0 <= jtorch.cuda.utilization() <= 100 and 0 <= jtorch.cuda.memory_usage() <= 100
@@ -316,6 +330,10 @@ EXTRA_NO_GPU = {
     "check_error": lambda m: m.cuda.check_error(0),
     "cudaStatus": lambda m: (m.cuda.cudaStatus.SUCCESS, m.cuda.cudaStatus.ERROR_NOT_READY),
     "Device": lambda m: str(m.cuda.Device).count("str"),
+    "caching_allocator_alloc": lambda m: m.cuda.caching_allocator_alloc(10),
+    "caching_allocator_delete": lambda m: m.cuda.caching_allocator_delete(0),
+    "caching_allocator_enable": lambda m: m.cuda.caching_allocator_enable(False),
+    "get_allocator_backend": lambda m: m.cuda.get_allocator_backend(),
 }
 
 

@@ -227,6 +227,46 @@ def reset_accumulated_host_memory_stats():
         _no_gpu_attr("_cuda_resetAccumulatedHostMemoryStats")
 
 
+_RAW = {}  # device pointer -> the jax array whose buffer caching_allocator_alloc handed out
+
+
+def caching_allocator_alloc(size, device=None, stream=None):
+    """``size`` bytes from XLA's allocator on the GPU (a uint8 array kept alive until
+    ``caching_allocator_delete`` of its address); returns the device address."""
+    import jax
+    import jax.numpy as jnp
+    c = _cuda()
+    idx = c._device_index(device if device is not None else c.current_device())
+    if stream is None:
+        stream = c.current_stream(idx)
+    if isinstance(stream, c.Stream):
+        stream = stream.cuda_stream
+    if not isinstance(stream, int):
+        raise TypeError("Invalid type for stream argument, must be `torch.cuda.Stream` or `int` representing a pointer "
+                        "to an existing stream")
+    arr = jax.device_put(jnp.zeros(max(int(size), 1), jnp.uint8), gpu_devices()[idx])
+    ptr = arr.unsafe_buffer_pointer()
+    _RAW[ptr] = arr
+    return ptr
+
+
+def caching_allocator_delete(mem_ptr):
+    if not _cuda().is_available():
+        _no_gpu_attr("_cuda_cudaCachingAllocator_raw_delete")
+    if _RAW.pop(int(mem_ptr), None) is None:
+        raise RuntimeError(f"invalid device pointer: {hex(int(mem_ptr))}")
+
+
+def caching_allocator_enable(value=True):
+    pass  # XLA's allocator always pools
+
+
+def get_allocator_backend():
+    if not _cuda().is_available():
+        _no_gpu_attr("_cuda_getAllocatorBackend")
+    return "native"  # XLA's own pooling allocator, as torch names its caching allocator
+
+
 def empty_cache():
     pass  # XLA returns a buffer to its pool when the last array using it goes
 
@@ -236,4 +276,5 @@ __all__ = ["memory_stats", "memory_stats_as_nested_dict", "memory_allocated", "m
            "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats", "mem_get_info",
            "set_per_process_memory_fraction", "get_per_process_memory_fraction", "memory_summary", "empty_cache",
            "host_memory_stats", "host_memory_stats_as_nested_dict", "reset_peak_host_memory_stats",
-           "reset_accumulated_host_memory_stats"]
+           "reset_accumulated_host_memory_stats", "caching_allocator_alloc", "caching_allocator_delete",
+           "caching_allocator_enable", "get_allocator_backend"]
