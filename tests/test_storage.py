@@ -173,3 +173,9 @@ def test_set_empty_grow_and_errors(rng):
               lambda m, x: m.zeros(2, requires_grad=True).set_(x),
               lambda m, x: m.zeros(0).set_(x, 0, (2, 2), (1,))):
         assert outcome(lambda: f(jtorch, j)) == outcome(lambda: f(torch, t))
+
+
+def test_is_storage():
+    for m in (torch, jtorch):
+        assert m.is_storage(m.FloatStorage(2)) and m.is_storage(m.UntypedStorage(2))
+        assert not m.is_storage(m.zeros(1))
