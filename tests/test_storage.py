@@ -179,3 +179,15 @@ def test_is_storage():
     for m in (torch, jtorch):
         assert m.is_storage(m.FloatStorage(2)) and m.is_storage(m.UntypedStorage(2))
         assert not m.is_storage(m.zeros(1))
+
+
+@pytest.mark.parametrize("make", [lambda m, s: m.tensor(s), lambda m, s: m.FloatTensor(s), lambda m, s: m.Tensor(s)])
+def test_tensor_from_storage_shares(make):
+    for m in (torch, jtorch):
+        s = m.FloatStorage([1, 2, 3])
+        x = make(m, s)
+        x.add_(1)
+        assert s.tolist() == [2.0, 3.0, 4.0] and x.tolist() == [2.0, 3.0, 4.0]
+    for f in (lambda m: m.tensor(m.DoubleStorage([1, 2])), lambda m: m.FloatTensor(m.UntypedStorage([0, 0, 128, 63]))):
+        j, t = outcome(lambda: f(jtorch)), outcome(lambda: f(torch))
+        assert j[0] == t[0] and (j[0] == "raise" and j == t or j[1].tolist() == t[1].tolist())
