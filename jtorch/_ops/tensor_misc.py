@@ -93,7 +93,8 @@ def new(self, *args, device=None, **kwargs):
         if not isinstance(a, (int, np.integer)):
             return make_tensor(a, dtype=self.dtype, device=dev)
     if not all(isinstance(a, (int, np.integer)) for a in args):
-        raise TypeError(f"new() received an invalid combination of arguments - got {tuple(type(a).__name__ for a in args)}")
+        got = tuple(type(a).__name__ for a in args)
+        raise TypeError(f"new() received an invalid combination of arguments - got {got}")
     return empty(tuple(int(a) for a in args), dtype=self.dtype, device=dev)
 
 
