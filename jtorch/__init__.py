@@ -91,6 +91,9 @@ from . import jit  # noqa: E402
 distributed._runtime.autoinit()  # scripts started by jtorch's launcher join the runtime now
 from ._toplevel_nn import *  # noqa: F401,F403,E402  (torch.kl_div, torch.embedding, torch.gru_cell, ...: ATen forms)
 from ._toplevel_misc import *  # noqa: F401,F403,E402  (binomial, segment_reduce, frombuffer, sym_*, ...)
+from ._toplevel_runtime import *  # noqa: F401,F403,E402  (Stream, Event, Tag, storages)
+from ._toplevel_sync_bn import *  # noqa: F401,F403,E402  (batch_norm_stats & co: SyncBatchNorm's kernels)
+from ._toplevel_lobpcg import lobpcg  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
 from ._dtype import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,  # noqa: E402,F401
                      int2, int4, uint2, uint4)

@@ -6,21 +6,39 @@ from . import _dtype as D
 
 
 class _LegacyType(type):
-    """``isinstance(t, torch.FloatTensor)`` checks the dtype; calling makes a tensor of it."""
+    """``isinstance(t, torch.FloatTensor)`` checks the dtype (and device); calling makes a tensor of it.
+    ``torch.cuda.FloatTensor`` & co are the same on the GPU."""
 
     def __instancecheck__(cls, obj):
         from .tensor import Tensor
-        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype and obj.device.type == "cpu"
+        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype and obj.device.type == cls._legacy_device
 
     def __call__(cls, *args, **kwargs):
         from ._ops.creation import _legacy_new
         from .tensor import Tensor
         kwargs.setdefault("dtype", cls._legacy_dtype)
+        if cls._legacy_device == "cuda":
+            from . import cuda
+            if not cuda.is_available():
+                raise TypeError(f"type torch.cuda.{cls.__name__} not available. Torch not compiled with CUDA "
+                                "enabled.")
+            return _legacy_new(Tensor, *args, **kwargs).cuda()
         return _legacy_new(Tensor, *args, **kwargs)
 
+    @property
+    def dtype(cls):
+        return cls._legacy_dtype
 
-def _legacy(name, dtype):
-    return _LegacyType(name, (), {"_legacy_dtype": dtype, "__module__": "torch"})
+    @property
+    def is_cuda(cls):
+        return cls._legacy_device == "cuda"
+
+    is_sparse = False
+
+
+def _legacy(name, dtype, device="cpu"):
+    return _LegacyType(name, (), {"_legacy_dtype": dtype, "_legacy_device": device,
+                                  "__module__": "torch" if device == "cpu" else "torch.cuda"})
 
 
 FloatTensor = _legacy("FloatTensor", D.float32)

@@ -18,12 +18,7 @@ from .amp import GradScaler  # noqa: F401
 from .jit import fork, wait  # noqa: F401
 
 
-class AcceleratorError(RuntimeError):
-    """Raised for errors reported by an accelerator runtime."""
-
-
-class OutOfMemoryError(RuntimeError):
-    """Raised when a device runs out of memory."""
+from ._errors import AcceleratorError, OutOfMemoryError  # noqa: F401
 
 
 # torch's symbolic-size types. jtorch has no symbolic shapes: these exist for annotations and

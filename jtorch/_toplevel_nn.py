@@ -7,6 +7,7 @@ import warnings
 import jtorch as torch
 from jtorch.nn import functional as F
 from jtorch._ops import rnn_ops as _rnn
+from jtorch.nn.functional import conv_tbc  # noqa: F401 (torch.conv_tbc is F.conv_tbc)
 
 __all__ = ["binary_cross_entropy_with_logits", "cosine_embedding_loss", "ctc_loss", "embedding", "embedding_bag",
            "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
@@ -138,22 +139,6 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
         return conv(input, weight, bias, stride, padding, output_padding, groups, dilation)
     conv = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
     return conv(input, weight, bias, stride, padding, dilation, groups)
-
-
-def conv_tbc(input, weight, bias, pad=0):
-    """1-D convolution in (time, batch, channel) layout; weight (kernel, in_channels, out_channels)."""
-    if input.dim() != 3:
-        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
-    if weight.dim() != 3:
-        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
-    if bias.dim() != 1:
-        raise RuntimeError("Bias must be 1-D")
-    if input.shape[2] != weight.shape[1]:
-        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
-    if weight.shape[2] != bias.shape[0]:
-        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
-    out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
-    return out.permute(2, 0, 1)
 
 
 def _check_cell(input, hx, w_ih, w_hh):

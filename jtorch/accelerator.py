@@ -26,4 +26,6 @@ def set_device_index(device):
 
 
 def synchronize(device=None):
+    if not cuda.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
     cuda.synchronize(device)

@@ -19,7 +19,8 @@ def is_tensor(obj):
 
 
 def is_storage(obj):
-    return False
+    from ._storage import TypedStorage, UntypedStorage
+    return isinstance(obj, (TypedStorage, UntypedStorage))
 
 
 def numel(input):

@@ -22,7 +22,7 @@ from ._size import Size, contiguous_strides
 
 
 class Storage:
-    __slots__ = ("_arr", "version", "host", "alias", "shadow", "__weakref__")
+    __slots__ = ("_arr", "version", "host", "alias", "shadow", "pyobj", "__weakref__")  # pyobj: see _storage.py
 
     def __init__(self, array):
         self._arr = array
@@ -274,6 +274,7 @@ class Tensor:
     is_meta = False
     is_mkldnn = False
     is_nested = False
+    is_xla = is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_vulkan = False  # XLA here runs as 'cpu'/'cuda'
     layout = "torch.strided"
 
     def get_device(self):
@@ -329,8 +330,27 @@ class Tensor:
     def data_ptr(self):
         return id(self._st)
 
+    const_data_ptr = data_ptr
+
     def untyped_storage(self):
-        return self._st
+        from ._storage import untyped_storage
+        return untyped_storage(self)
+
+    def storage(self):
+        from ._storage import storage
+        return storage(self)
+
+    def storage_type(self):
+        from ._storage import storage_type
+        return storage_type(self)
+
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        from ._storage import set_
+        return set_(self, source, storage_offset, size, stride)
+
+    def is_set_to(self, tensor):
+        from ._storage import is_set_to
+        return is_set_to(self, tensor)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -402,6 +422,19 @@ class Tensor:
         self._meta = other._meta
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
         self._strides = other._strides
+
+    @property
+    def grad_dtype(self):
+        """The dtype a gradient of this tensor has: its own."""
+        return self.dtype
+
+    name = None  # a named tensor's name: jtorch tensors have none
+
+    @property
+    def volatile(self):
+        import warnings
+        warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
+        return False
 
     @property
     def is_view(self):

@@ -14,3 +14,5 @@ from . import linalg_factors  # noqa: F401
 from . import aten_wrappers  # noqa: F401
 from . import lowrank  # noqa: F401
 from . import ldl  # noqa: F401
+from . import tensor_misc  # noqa: F401
+from . import quant_ops  # noqa: F401

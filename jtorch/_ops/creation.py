@@ -82,6 +82,8 @@ def _infer_np(data):
 
 @function(method=False)
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if _is_storage(data):  # torch makes a tensor on the storage itself (they share memory)
+        return _on_storage(data, dtype).requires_grad_(requires_grad)
     arr, dt = _infer_np(data)
     dt = D.to_dtype(dtype) if dtype is not None else dt
     return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
@@ -307,6 +309,17 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return _finish(jnp.power(base, lin).astype(dt.np), device, requires_grad)
 
 
+def _is_storage(obj):
+    from .._storage import TypedStorage, UntypedStorage
+    return isinstance(obj, (TypedStorage, UntypedStorage))
+
+
+def _on_storage(storage, dtype):
+    """A tensor of ``dtype`` (default: the default dtype) over all of ``storage``, sharing it."""
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return zeros(0, dtype=dt, device=storage.device).set_(storage)
+
+
 def _legacy_new(cls, *args, **kwargs):
     """torch.Tensor(...) / torch.FloatTensor(...): sizes or data, default float dtype."""
     dtype = kwargs.pop("dtype", None) or getattr(cls, "_legacy_dtype", None) or D.get_default_dtype()
@@ -317,6 +330,8 @@ def _legacy_new(cls, *args, **kwargs):
         a = args[0]
         if isinstance(a, _T()):
             return a.detach()
+        if _is_storage(a):
+            return _on_storage(a, dtype)
         if hasattr(a, "__len__") or isinstance(a, (float, np.ndarray)):
             return tensor(a, dtype=dtype, device=device)
     return zeros(*args, dtype=dtype, device=device)

@@ -119,3 +119,12 @@ class Variable:
         if requires_grad:
             data.requires_grad_(True)
         return data
+
+
+class SavedTensor:
+    """torch.autograd.SavedTensor: the handle torch gives for a tensor a graph node saved for its backward.
+    Python cannot make one (as in torch); jtorch's nodes keep their saved values as arrays and do not hand
+    these handles out (no ``grad_fn._raw_saved_*``)."""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("Trying to create a SavedTensor object from Python is forbidden.")

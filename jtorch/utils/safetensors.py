@@ -55,7 +55,7 @@ def _check(tensors):
                              "which case it's recommended to save only the full tensors, and reslice at load "
                              "time, or simply call `.contiguous()` on your tensor to pack it before saving.")
         if t.numel():
-            seen.setdefault(id(t.untyped_storage()), []).append(name)
+            seen.setdefault(t.untyped_storage().data_ptr(), []).append(name)
     shared = [names for names in seen.values() if len(names) > 1]
     if shared:
         raise RuntimeError(f"Some tensors share memory, this will lead to duplicate memory on disk and potential "
