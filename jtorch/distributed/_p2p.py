@@ -142,7 +142,6 @@ class _RecvWork(Work):
                     time.sleep(0.01)
             failed = _runtime.peer_failure()
             if failed is not None:
-                _runtime.mark_broken()
                 raise _runtime._peer_failed_error(*failed)
             if time.monotonic() >= deadline:
                 raise self._timed_out(secs)

@@ -202,20 +202,15 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    """Wait until every member arrives, through the coordinator's barrier (honours the
-    group's timeout: a missing member raises DistBackendError after it)."""
+    """Wait until every member arrives, in the agent's store (honours the group's timeout: a
+    missing member raises DistBackendError after it, a failed one at once)."""
     if _not_member(group):
         return None
     g = _resolve(group)
     if g.size() > 1:
         g._barriers += 1
-        try:
-            _runtime.client().wait_at_barrier(f"jtorch/barrier/{'world' if g.is_world else g.group_name}/{g._barriers}",
-                                              int(g.timeout.total_seconds() * 1000), process_ids=list(g.ranks))
-        except Exception as e:  # noqa: BLE001  (JAX's runtime error: a rank is gone or late)
-            _runtime.mark_broken()
-            raise DistBackendError(f"barrier over ranks {list(g.ranks)} failed after waiting up to "
-                                   f"{g.timeout}: {str(e).splitlines()[0]}") from e
+        _runtime.barrier(f"{'world' if g.is_world else g.group_name}/{g._barriers}", list(g.ranks),
+                         g.timeout.total_seconds())
     return _done(async_op)
 
 

@@ -1,7 +1,8 @@
 """Failure modes of a 2-process world; prints one RESULT line the test reads.
 Usage: python worker_fail.py MODE  (env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, DIST_TIMEOUT)
 
-MODE: never / mismatch (init only), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
+MODE: never / mismatch (init only), dies_in_init (rank 1 dies inside JAX's init), rank0_killed /
+rank0_exits (rank 0 ends abruptly), recv_killed (rank 1 killed during rank 0's recv), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
 which hosts JAX's coordinator, dies of an exception),
 hang (rank 1 stays alive but stops taking part), stopped (rank 1 is SIGSTOPped: silent, no
 heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends)."""
@@ -20,6 +21,10 @@ rank = int(os.environ["RANK"])
 secs = float(os.environ.get("DIST_TIMEOUT", 60))
 timeout = datetime.timedelta(seconds=secs)
 t0 = time.monotonic()
+if mode == "dies_in_init" and rank == 1:  # dies after the store rendezvous, inside JAX's init
+    def die(*args, **kwargs):
+        os._exit(4)
+    dist._runtime._initialize_jax = die
 try:
     dist.init_process_group("gloo", timeout=timeout)
 except Exception as e:  # noqa: BLE001
@@ -35,6 +40,8 @@ def attempt(what, fn):
         print(f"RESULT {what} no error", flush=True)
     except Exception as e:  # noqa: BLE001
         print(f"RESULT {what} raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}", flush=True)
+        time.sleep(1)  # the process lives on after the error (JAX's client does not end it)
+        print("STILL ALIVE", flush=True)
         raise SystemExit(5)
 
 
@@ -44,6 +51,20 @@ if mode == "rank0_raises":
         time.sleep(0.5)
         raise RuntimeError("boom on rank 0")  # uncaught: the script dies of it
     attempt("loop", lambda: [dist.all_reduce(torch.ones(4)) for _ in range(100)])
+elif mode in ("rank0_killed", "rank0_exits"):
+    # rank 0 (which started the agent) ends abruptly: SIGKILL in a collective loop, os._exit
+    # while rank 1 waits at a barrier
+    if rank == 0:
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL) if mode == "rank0_killed" else os._exit(3)
+    if mode == "rank0_killed":
+        attempt("loop", lambda: [(dist.all_reduce(torch.ones(4)), time.sleep(0.05)) for _ in range(200)])
+    attempt("barrier", dist.barrier)
+elif mode == "recv_killed":  # rank 1 is killed while rank 0 waits for its message
+    if rank == 1:
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    attempt("recv", lambda: dist.recv(torch.zeros(3), src=1))
 elif mode in ("early_exit", "barrier_after_exit"):
     if rank == 1:
         os._exit(7)  # dies without a word to anyone
