@@ -112,9 +112,13 @@ def _agent_beside(store, rank, world, secs, timeout):
 
 
 def _leave():
-    """A clean exit: tell the agent, so that the others do not take it for a crash."""
+    """A clean exit: JAX's teardown first (its client says goodbye to the coordination service:
+    done after the agent may have gone, it aborts), then tell the agent, which leaves once every
+    rank has said goodbye, and which takes a rank gone without one for a crash."""
     if _joined is not None and not _broken:
         try:
+            from jax._src import api
+            api.clean_up()  # what JAX's own exit hook does (that one then finds nothing left to do)
             _joined["agent"]._call("__bye__", ())
         except Exception:  # noqa: BLE001
             pass
