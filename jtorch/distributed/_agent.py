@@ -1,6 +1,6 @@
-"""The rendezvous agent: the ranks' TCPStore and JAX's coordination service, in a process of
-their own (like torchrun's agent, which hosts the store): the launcher, or else a small process
-rank 0 starts (``python -m jtorch.distributed._agent``).
+"""The rendezvous agent: the ranks' TCPStore and JAX's coordination service, in a small process
+of their own (like torchrun's agent, which hosts the store), started by jtorch's launcher, or
+else by rank 0.
 
 Why a process of its own: JAX's client ends its process (a fatal abort, no Python exception)
 when it loses the coordination service, and the service tells every client to end when one
@@ -54,10 +54,6 @@ class Agent:
             shutdown_timeout=int(min(300, max(1, self.secs))), recoverable=True)
         self.server.table.run("set", [COORDINATOR_KEY, f"{self.host}:{cport}".encode()], 0.0)
 
-    def note_failure(self, rank, what):
-        """The launcher saw worker ``rank`` end (it knows the exit code)."""
-        self.server.ranks.run(None, "__failed__", (rank, what))
-
     def finished(self):
         """Every rank came and left, or none is left and nothing happened for ``secs``."""
         r = self.server.ranks
@@ -73,8 +69,8 @@ class Agent:
 
 
 def start_process(port, world, secs, host):
-    """Start the agent in a process of its own (rank 0 does, outside jtorch's launcher). Returns
-    the store's port; raises DistNetworkError when the agent cannot listen there."""
+    """Start the agent in a process of its own (jtorch's launcher does, else rank 0). Returns the
+    store's port and the process; raises DistNetworkError when the agent cannot listen there."""
     import select
     import subprocess
     from ._types import DistNetworkError
@@ -104,7 +100,7 @@ def start_process(port, world, secs, host):
         msg = words[1].strip() if len(words) > 1 else "the agent process did not start"
         raise DistNetworkError(f"The server socket has failed to listen on any local network address. "
                                f"port: {port}, {msg}")
-    return int(words[1])
+    return int(words[1]), proc
 
 
 _started = []

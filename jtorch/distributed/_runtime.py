@@ -103,7 +103,7 @@ def _agent_beside(store, rank, world, secs, timeout):
     host = os.environ.get("MASTER_ADDR") or _host_address()
     if rank == 0:
         from . import _agent
-        store.set(key, f"{host}:{_agent.start_process(0, world, secs, host)}")
+        store.set(key, f"{host}:{_agent.start_process(0, world, secs, host)[0]}")
     store.wait([key], datetime.timedelta(seconds=secs))
     ahost, _, aport = store.get(key).decode().rpartition(":")
     agent = TCPStore(ahost, int(aport), is_master=False, timeout=timeout, wait_for_workers=False)
@@ -210,7 +210,8 @@ def _initialize_jax(coordinator, rank, world, secs, local_rank, want_gpu):
     state = distributed.global_state
     state.coordinator_address, state.process_id, state.num_processes = coordinator, rank, world
     state.client = client
-    state.initialize_preemption_sync_manager()
+    # no preemption sync manager (jax.distributed.initialize starts one): it takes SIGTERM for a
+    # preemption notice, and a torch worker must end on SIGTERM (the launcher stops workers so)
 
 
 _broken = []  # set when a thread of ours is left stuck inside JAX
