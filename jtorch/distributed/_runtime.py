@@ -77,6 +77,8 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=No
     if agent is None:
         agent = _agent_beside(store, rank, world, secs, timeout)
     _joined = {"rank": rank, "world": world, "timeout": timeout, "store": store, "agent": agent}
+    from . import _p2p_net
+    _p2p_net.listen(agent, rank)  # p2p messages come straight from their senders
     try:
         coordinator = agent.get(_COORDINATOR)
         if isinstance(coordinator, bytes):
