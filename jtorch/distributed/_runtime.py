@@ -80,6 +80,8 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=No
     from . import _p2p_net
     _p2p_net.listen(agent, rank)  # p2p messages come straight from their senders
     try:
+        # the agent may still be starting JAX's service (it imports jaxlib): not the peers' delay
+        agent.wait([_COORDINATOR], datetime.timedelta(seconds=max(secs, 120.0)))
         coordinator = agent.get(_COORDINATOR)
         if isinstance(coordinator, bytes):
             coordinator = coordinator.decode()
@@ -407,3 +409,78 @@ def barrier(name, ranks, secs):
             raise DistBackendError(f"barrier over ranks {list(ranks)} timed out after {secs:g} seconds: "
                                    f"{int(agent.get(key))}/{len(ranks)} ranks arrived")
         slice_s = 0.25
+
+
+# ------------------------------------------------------------------ the watchdog of compiled steps
+# A compiled SPMD step (jtorch.compile across the processes, jtorch/_spmd.py) runs its collectives
+# inside one XLA program, dispatched asynchronously: a peer that never runs its side leaves the
+# program waiting forever, and the caller blocks in whatever reads a result. As torch's NCCL
+# watchdog does, a thread watches each step and takes the process down (status 1) when it has not
+# finished within the group's timeout, after telling the agent why (the peers raise naming it).
+_watched = []  # [[deadline, first output or None while dispatching, what]]
+_watch_cv = []
+
+
+def watch(what):
+    """Start watching a step about to be dispatched (the dispatch itself may wait for the peers);
+    give its outputs to ``watched`` once it returns."""
+    if _joined is None:
+        return None
+    import threading
+    import time
+    if not _watch_cv:
+        _watch_cv.append(threading.Condition())
+        threading.Thread(target=_watchdog, daemon=True, name="jtorch-watchdog").start()
+    entry = [time.monotonic() + _joined["timeout"].total_seconds(), None, what]
+    with _watch_cv[0]:
+        _watched.append(entry)
+        _watch_cv[0].notify()
+    return entry
+
+
+def watched(entry, outputs):
+    """The step of ``entry`` was dispatched: it is done when its first output is ready (an XLA
+    program's outputs are ready together); a step without outputs is not watched further."""
+    if entry is not None:
+        entry[1] = outputs[0] if outputs else True
+
+
+def _ready(a):
+    if a is None:
+        return False
+    if a is True:
+        return True
+    try:
+        return a.is_ready()
+    except RuntimeError:  # deleted: donated to a later step, so this one ran
+        return True
+
+
+def _watchdog():
+    import time
+    cv = _watch_cv[0]
+    while True:
+        with cv:
+            cv.wait_for(lambda: _watched, None)
+            _watched[:] = [w for w in _watched if not _ready(w[1])]
+            late = [w for w in _watched if time.monotonic() > w[0]]
+        if late:
+            _watchdog_fires(late[0][2])
+        time.sleep(0.1)
+
+
+def _watchdog_fires(what):
+    import sys
+    secs = _joined["timeout"].total_seconds()
+    msg = (f"[Rank {_joined['rank']}] Watchdog caught collective operation timeout: {what} ran for "
+           f"{int(secs * 1000)} milliseconds before timing out (did another rank stop, hang or run a different "
+           "step?). To avoid data inconsistency, this process is taken down.")
+    try:
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001
+        pass
+    from ._types import DistBackendError
+    _announce_failure(DistBackendError(msg))
+    os._exit(1)

@@ -33,7 +33,7 @@ def _run_scenarios(folder):
     runs["no_rank1"] = [("never", 0, 2, TIMEOUT)]
     for mode in ("rank0_killed", "rank0_exits", "recv_killed", "dies_in_init"):
         runs[mode] = [(mode, 0, 2, TIMEOUT), (mode, 1, 2, TIMEOUT)]
-    for mode in ("hang", "stopped", "recv_timeout"):
+    for mode in ("hang", "stopped", "recv_timeout", "spmd_hang"):
         runs[mode] = [(mode, 0, 2, SHORT), (mode, 1, 2, SHORT)]
     cmds, envs, names = [], [], []
     for name, ranks in runs.items():
@@ -168,3 +168,13 @@ def test_a_recv_times_out_when_nothing_is_sent(outcomes):
     line = [ln for ln in lines if ln.startswith("RESULT recv")][0]
     assert f"Timed out waiting {SHORT * 1000}ms for recv operation from rank 1" in line
     assert SHORT <= seconds(line) < SHORT + 10
+
+
+def test_a_compiled_step_left_waiting_ends_by_the_watchdog(outcomes):
+    # inside one SPMD program nothing can raise: like torch's NCCL watchdog, the process is taken
+    # down after the timeout with a message saying why (torch aborts; here status 1)
+    code, out = outcomes[("spmd_hang", 0)]
+    assert "RESULT stepped" in out and "RESULT step " not in out, out[-3000:]
+    assert "[Rank 0] Watchdog caught collective operation timeout: a compiled step's collectives over ranks " \
+           f"[0, 1] ran for {SHORT * 1000} milliseconds before timing out" in out, out[-3000:]
+    assert code == 1 and not any(a in out for a in ABORTED)

@@ -5,7 +5,8 @@ MODE: never / mismatch (init only), dies_in_init (rank 1 dies inside JAX's init)
 rank0_exits (rank 0 ends abruptly), recv_killed (rank 1 killed during rank 0's recv), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
 which hosts JAX's coordinator, dies of an exception),
 hang (rank 1 stays alive but stops taking part), stopped (rank 1 is SIGSTOPped: silent, no
-heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends)."""
+heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends), spmd_hang (rank 1 stops running a
+compiled DDP step: rank 0's watchdog ends it)."""
 import datetime
 import os
 import signal
@@ -65,6 +66,27 @@ elif mode == "recv_killed":  # rank 1 is killed while rank 0 waits for its messa
         time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGKILL)
     attempt("recv", lambda: dist.recv(torch.zeros(3), src=1))
+elif mode == "spmd_hang":  # a compiled DDP step (one SPMD program): rank 1 stops running it
+    from jtorch import nn
+    torch.manual_seed(0)
+    ddp = nn.parallel.DistributedDataParallel(nn.Linear(4, 2))
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
+
+    @torch.compile
+    def step(x):
+        opt.zero_grad()
+        loss = ddp(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    x = torch.randn(3, 4)
+    for i in range(3):
+        step(x).item()
+    print("RESULT stepped", flush=True)
+    if rank == 1:
+        time.sleep(3 * secs)
+        os._exit(0)
+    attempt("step", lambda: step(x).item())
 elif mode in ("early_exit", "barrier_after_exit"):
     if rank == 1:
         os._exit(7)  # dies without a word to anyone
