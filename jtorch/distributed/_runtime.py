@@ -6,10 +6,12 @@ scripts started by jtorch's launcher (``python -m jtorch.distributed.run``, whic
 ``JTORCH_DIST_AUTOINIT``) join the runtime already at ``import jtorch``, so they may create
 tensors before ``init_process_group``, which then only checks the arguments agree.
 
-The ranks meet in a c10d store before JAX is started (``join``), collectives wait on a helper
-thread with a timeout (``call_with_timeout``), and a rank dying of an exception tells the others
-(``_announce_failure``): all so that failures raise in Python instead of ending in JAX's fatal
-exit. See docs/internals.md ("Distributed").
+The ranks meet in a c10d store before JAX is started (``join``); the store and JAX's coordination
+service live in an agent process (_agent.py), which notes every rank that dies; collectives,
+barriers and receives wait with a timeout and poll those notes (``call_with_timeout``,
+``peer_failure``); a watchdog ends compiled steps left waiting (``watch``): all so that failures
+raise in Python, naming the failed rank, instead of hanging or ending in JAX's fatal exit. See
+docs/internals.md ("Distributed").
 
 Everything here is imported by ``jtorch/__init__.py``: keep it free of backend calls.
 """
@@ -20,7 +22,8 @@ import os
 AUTOINIT_ENV = "JTORCH_DIST_AUTOINIT"
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
 
-# what this process joined: {"address", "rank", "world", "timeout", "store", "agent"}; None when single-process
+# what this process joined: {"address", "rank", "world", "timeout", "store", "agent", "pid"}; None when
+# single-process
 _joined = None
 
 
@@ -76,7 +79,8 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=No
     _meet(store, rank, world, secs)
     if agent is None:
         agent = _agent_beside(store, rank, world, secs, timeout)
-    _joined = {"rank": rank, "world": world, "timeout": timeout, "store": store, "agent": agent}
+    _joined = {"rank": rank, "world": world, "timeout": timeout, "store": store, "agent": agent,
+               "pid": os.getpid()}  # a forked child (it shares the agent's socket) must not speak for us
     from . import _p2p_net
     _p2p_net.listen(agent, rank)  # p2p messages come straight from their senders
     try:
@@ -119,7 +123,7 @@ def _leave():
     """A clean exit: JAX's teardown first (its client says goodbye to the coordination service:
     done after the agent may have gone, it aborts), then tell the agent, which leaves once every
     rank has said goodbye, and which takes a rank gone without one for a crash."""
-    if _joined is not None and not _broken:
+    if _joined is not None and not _broken and os.getpid() == _joined["pid"]:
         try:
             from jax._src import api
             api.clean_up()  # what JAX's own exit hook does (that one then finds nothing left to do)
@@ -259,7 +263,7 @@ _announced = []
 
 
 def _announce_failure(exc):
-    if _joined is None or _announced or exc is None:
+    if _joined is None or _announced or exc is None or os.getpid() != _joined["pid"]:
         return
     try:
         what = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
