@@ -1,8 +1,10 @@
 """Failures never hang, and end in a Python exception like torch's, within the timeout: a rank
-that dies makes the other raise (naming the exception when it died of one, even rank 0, which
-hosts JAX's coordinator); a rank that never joins makes init raise (DistStoreError on the
-master, DistNetworkError on a rank that cannot reach it); a rank that stops taking part (alive, or
-frozen without heartbeats) makes a collective or a recv raise after the group's timeout;
+that dies makes the others raise DistBackendError naming it (an exception, os._exit, SIGKILL; rank 0
+too: the store and JAX's coordination service live in the agent process, not in rank 0), and the
+survivors live on; a rank dying inside JAX's init makes the others' init raise; a rank that never
+joins makes init raise (DistStoreError on rank 0, DistNetworkError on a rank that cannot reach the
+store); a rank that stops taking part (alive, or frozen without heartbeats) makes a collective or a
+recv raise after the group's timeout; a compiled step left waiting is ended by the watchdog;
 mismatched world sizes are reported on both ranks. All scenarios run concurrently (separate
 loopback worlds) to keep the suite fast."""
 import pickle
