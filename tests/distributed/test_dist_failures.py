@@ -35,6 +35,8 @@ def _run_scenarios(folder):
     runs["no_rank1"] = [("never", 0, 2, TIMEOUT)]
     for mode in ("rank0_killed", "rank0_exits", "recv_killed", "dies_in_init"):
         runs[mode] = [(mode, 0, 2, TIMEOUT), (mode, 1, 2, TIMEOUT)]
+    for mode in ("rank0_killed", "early_exit"):  # the oracle: real torch with gloo
+        runs["torch_" + mode] = [(mode, 0, 2, TIMEOUT), (mode, 1, 2, TIMEOUT)]
     for mode in ("hang", "stopped", "recv_timeout", "spmd_hang"):
         runs[mode] = [(mode, 0, 2, SHORT), (mode, 1, 2, SHORT)]
     cmds, envs, names = [], [], []
@@ -42,7 +44,8 @@ def _run_scenarios(folder):
         port = free_port()
         for mode, rank, world, secs in ranks:
             cmds.append([sys.executable, script, mode])
-            envs.append(env_for(rank, world, port, DIST_TIMEOUT=secs))
+            extra = {"ORACLE": "torch"} if name.startswith("torch_") else {}
+            envs.append(env_for(rank, world, port, DIST_TIMEOUT=secs, **extra))
             names.append((name, rank))
     (folder / "outcomes.pkl").write_bytes(pickle.dumps(dict(zip(names, run_all(cmds, envs, timeout=240)))))
 
@@ -180,3 +183,17 @@ def test_a_compiled_step_left_waiting_ends_by_the_watchdog(outcomes):
     assert "[Rank 0] Watchdog caught collective operation timeout: a compiled step's collectives over ranks " \
            f"[0, 1] ran for {SHORT * 1000} milliseconds before timing out" in out, out[-3000:]
     assert code == 1 and not any(a in out for a in ABORTED)
+
+
+@pytest.mark.parametrize("mode,dead", [("rank0_killed", 0), ("early_exit", 1)])
+def test_a_dead_peer_raises_like_torch(outcomes, mode, dead):
+    # the same scenario under real torch (gloo) and jtorch: the survivor's loop raises a RuntimeError
+    # (ours: DistBackendError, a subclass) within the timeout, and the survivor lives on
+    alive = 1 - dead
+    for name in (mode, "torch_" + mode):
+        code, out = outcomes[(name, alive)]
+        assert result(out).startswith("RESULT loop raised ") and seconds(result(out)) < TIMEOUT, (name, out[-3000:])
+        assert "RUNTIME_ERROR True" in out and "STILL ALIVE" in out and code == 5, (name, out[-3000:])
+    torch_line, line = result(outcomes[("torch_" + mode, alive)][1]), result(outcomes[(mode, alive)][1])
+    assert "Connection closed by peer" in torch_line
+    assert line.startswith("RESULT loop raised DistBackendError") and f"rank {dead} failed" in line

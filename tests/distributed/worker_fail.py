@@ -14,8 +14,12 @@ import subprocess
 import sys
 import time
 
-import jtorch as torch
-import jtorch.distributed as dist
+if os.environ.get("ORACLE") == "torch":  # the same scenario under real torch, for comparison
+    import torch
+    import torch.distributed as dist
+else:
+    import jtorch as torch
+    import jtorch.distributed as dist
 
 mode = sys.argv[1]
 rank = int(os.environ["RANK"])
@@ -40,7 +44,9 @@ def attempt(what, fn):
         fn()
         print(f"RESULT {what} no error", flush=True)
     except Exception as e:  # noqa: BLE001
-        print(f"RESULT {what} raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}", flush=True)
+        print(f"RESULT {what} raised {type(e).__name__} {time.monotonic() - t0:.1f}s: {e}".replace("\n", " "),
+              flush=True)
+        print(f"RUNTIME_ERROR {isinstance(e, RuntimeError)}", flush=True)
         time.sleep(1)  # the process lives on after the error (JAX's client does not end it)
         print("STILL ALIVE", flush=True)
         raise SystemExit(5)
