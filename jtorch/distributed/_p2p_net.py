@@ -46,7 +46,7 @@ def _accept(srv):
 
 def _recv_into(conn, view):
     while len(view):
-        got = conn.recv_into(view)
+        got = conn.recv_into(view, len(view), socket.MSG_WAITALL)  # one call for the whole buffer
         if not got:
             raise ConnectionError("closed")
         view = view[got:]
