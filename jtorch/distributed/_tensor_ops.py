@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from . import _collectives as C
 from . import _runtime
-from ._types import DistBackendError, Work, _op, ReduceOp
+from ._types import Work, _op, ReduceOp
 from .distributed_c10d import _resolve, _not_member
 
 

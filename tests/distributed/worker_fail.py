@@ -1,12 +1,12 @@
 """Failure modes of a 2-process world; prints one RESULT line the test reads.
 Usage: python worker_fail.py MODE  (env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, DIST_TIMEOUT)
 
-MODE: never / mismatch (init only), dies_in_init (rank 1 dies inside JAX's init), rank0_killed /
-rank0_exits (rank 0 ends abruptly), recv_killed (rank 1 killed during rank 0's recv), early_exit, barrier_after_exit (rank 1 dies), rank0_raises (rank 0,
-which hosts JAX's coordinator, dies of an exception),
-hang (rank 1 stays alive but stops taking part), stopped (rank 1 is SIGSTOPped: silent, no
-heartbeats), recv_timeout (rank 0 waits for a message rank 1 never sends), spmd_hang (rank 1 stops running a
-compiled DDP step: rank 0's watchdog ends it)."""
+MODE: never / mismatch (init only); dies_in_init (rank 1 dies inside JAX's init); rank0_killed /
+rank0_exits (rank 0 ends abruptly); recv_killed (rank 1 killed during rank 0's recv); early_exit,
+barrier_after_exit (rank 1 dies); rank0_raises (rank 0 dies of an exception); hang (rank 1 stays
+alive but stops taking part); stopped (rank 1 is SIGSTOPped: silent, no heartbeats); recv_timeout
+(rank 0 waits for a message rank 1 never sends); spmd_hang (rank 1 stops running a compiled DDP
+step: rank 0's watchdog ends it). ORACLE=torch runs the same script on real torch."""
 import datetime
 import os
 import signal
