@@ -387,21 +387,21 @@ def dead_peer(ranks, wait_s=1.0):
         time.sleep(0.05)
 
 
-def barrier(name, ranks, secs):
+def barrier(name, ranks, secs, monitored=None):
     """Wait until every rank of ``ranks`` arrived at barrier ``name``, in the agent's store (not
     JAX's barrier: a thread left waiting in it when a peer dies makes the process abort at exit).
-    Raises DistBackendError after ``secs``, or sooner when a member failed."""
+    Raises DistBackendError after ``secs`` naming the ranks that did not arrive (in torch's
+    monitored_barrier words when ``monitored`` is "first" or "all"), sooner when a member failed."""
     import time
     from ._types import DistBackendError, DistStoreError
     agent = _joined["agent"]
-    key = f"\0jtorch/barrier/{name}"
-    if agent.add(key, 1) == len(ranks):
-        agent.set(key + "/done", "1")
+    keys = [f"\0jtorch/barrier/{name}/{r}" for r in ranks]
+    agent.set(keys[ranks.index(_joined["rank"])], "1")
     deadline = time.monotonic() + secs
     slice_s = 0.05
     while True:
         try:
-            agent.wait([key + "/done"], datetime.timedelta(seconds=max(0.0, min(slice_s, deadline - time.monotonic()))))
+            agent.wait(keys, datetime.timedelta(seconds=max(0.0, min(slice_s, deadline - time.monotonic()))))
             return
         except DistStoreError:
             pass
@@ -410,8 +410,14 @@ def barrier(name, ranks, secs):
             raise DistBackendError(f"rank {failed[0]} failed ({failed[1]}) while this rank (rank {_joined['rank']}) "
                                    f"was waiting for it at a barrier")
         if time.monotonic() >= deadline:
-            raise DistBackendError(f"barrier over ranks {list(ranks)} timed out after {secs:g} seconds: "
-                                   f"{int(agent.get(key))}/{len(ranks)} ranks arrived")
+            missing = [r for r, k in zip(ranks, keys) if not agent.check([k])]
+            if monitored is None:
+                raise DistBackendError(f"barrier over ranks {list(ranks)} timed out after {secs:g} seconds: ranks "
+                                       f"{missing} did not arrive")
+            who = (f"Rank {missing[0]}" if monitored == "first" or len(missing) == 1
+                   else f"Ranks {', '.join(map(str, missing))}")
+            raise DistBackendError(f"[Rank {_joined['rank']}]: {who} failed to pass monitoredBarrier in "
+                                   f"{int(secs * 1000)} ms")
         slice_s = 0.25
 
 

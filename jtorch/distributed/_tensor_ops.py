@@ -206,20 +206,22 @@ def barrier(group=None, async_op=False, device_ids=None):
     missing member raises DistBackendError after it, a failed one at once)."""
     if _not_member(group):
         return None
-    g = _resolve(group)
-    if g.size() > 1:
-        g._barriers += 1
-        _runtime.barrier(f"{'world' if g.is_world else g.group_name}/{g._barriers}", list(g.ranks),
-                         g.timeout.total_seconds())
+    _barrier(_resolve(group))
     return _done(async_op)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
+    """``barrier`` whose timeout error names the ranks that did not arrive, in torch's words
+    ("[Rank 0]: Rank 1 failed to pass monitoredBarrier in 3000 ms"; with ``wait_all_ranks``,
+    every one of them)."""
+    if _not_member(group):
+        return None
     g = _resolve(group)
-    if timeout is not None and g.size() > 1:
-        saved, g.timeout = g.timeout, timeout
-        try:
-            return barrier(group)
-        finally:
-            g.timeout = saved
-    return barrier(group)
+    _barrier(g, timeout or g.timeout, "all" if wait_all_ranks else "first")
+
+
+def _barrier(g, timeout=None, monitored=None):
+    if g.size() > 1:
+        g._barriers += 1
+        _runtime.barrier(f"{'world' if g.is_world else g.group_name}/{g._barriers}", list(g.ranks),
+                         (timeout or g.timeout).total_seconds(), monitored)

@@ -35,7 +35,8 @@ def _run_scenarios(folder):
     runs["no_rank1"] = [("never", 0, 2, TIMEOUT)]
     for mode in ("rank0_killed", "rank0_exits", "recv_killed", "dies_in_init"):
         runs[mode] = [(mode, 0, 2, TIMEOUT), (mode, 1, 2, TIMEOUT)]
-    for mode in ("rank0_killed", "early_exit"):  # the oracle: real torch with gloo
+    runs["monitored"] = [("monitored", 0, 2, TIMEOUT), ("monitored", 1, 2, TIMEOUT)]
+    for mode in ("rank0_killed", "early_exit", "monitored"):  # the oracle: real torch with gloo
         runs["torch_" + mode] = [(mode, 0, 2, TIMEOUT), (mode, 1, 2, TIMEOUT)]
     for mode in ("hang", "stopped", "recv_timeout", "spmd_hang"):
         runs[mode] = [(mode, 0, 2, SHORT), (mode, 1, 2, SHORT)]
@@ -197,3 +198,12 @@ def test_a_dead_peer_raises_like_torch(outcomes, mode, dead):
     torch_line, line = result(outcomes[("torch_" + mode, alive)][1]), result(outcomes[(mode, alive)][1])
     assert "Connection closed by peer" in torch_line
     assert line.startswith("RESULT loop raised DistBackendError") and f"rank {dead} failed" in line
+
+
+def test_monitored_barrier_names_the_missing_rank_like_torch(outcomes):
+    for name in ("monitored", "torch_monitored"):
+        code, out = outcomes[(name, 0)]
+        line = result(out)
+        assert line.startswith("RESULT monitored raised "), (name, out[-3000:])
+        assert "[Rank 0]: Rank 1 failed to pass monitoredBarrier in 2000 ms" in line, (name, line)
+        assert "RUNTIME_ERROR True" in out and 2 <= seconds(line) < TIMEOUT

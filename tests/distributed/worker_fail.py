@@ -6,7 +6,7 @@ rank0_exits (rank 0 ends abruptly); recv_killed (rank 1 killed during rank 0's r
 barrier_after_exit (rank 1 dies); rank0_raises (rank 0 dies of an exception); hang (rank 1 stays
 alive but stops taking part); stopped (rank 1 is SIGSTOPped: silent, no heartbeats); recv_timeout
 (rank 0 waits for a message rank 1 never sends); spmd_hang (rank 1 stops running a compiled DDP
-step: rank 0's watchdog ends it). ORACLE=torch runs the same script on real torch."""
+step: rank 0's watchdog ends it); monitored (rank 1 misses a monitored_barrier). ORACLE=torch runs the same script on real torch."""
 import datetime
 import os
 import signal
@@ -93,6 +93,11 @@ elif mode == "spmd_hang":  # a compiled DDP step (one SPMD program): rank 1 stop
         time.sleep(3 * secs)
         os._exit(0)
     attempt("step", lambda: step(x).item())
+elif mode == "monitored":  # rank 1 never reaches the monitored barrier
+    if rank == 1:
+        time.sleep(6)
+        os._exit(0)
+    attempt("monitored", lambda: dist.monitored_barrier(timeout=datetime.timedelta(seconds=2)))
 elif mode in ("early_exit", "barrier_after_exit"):
     if rank == 1:
         os._exit(7)  # dies without a word to anyone
