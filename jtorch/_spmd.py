@@ -232,6 +232,9 @@ class Ranks:
         n_state, arg_shardings = self.layout
         n_args, n, local, rep = len(arg_shardings), self.mesh.size, self.local, self.rep
         make = jax.make_array_from_single_device_arrays
+        from .distributed import _runtime
+        what = f"a compiled step's collectives over ranks {list(range(n))}"
+        exe = []
 
         def run(*flat):
             flat = jax.device_put(list(flat), local)  # no-op for arrays already there
@@ -241,7 +244,12 @@ class Ranks:
                     glob.append(make((a.shape[0] * n,) + a.shape[1:], arg_shardings[i - n_state], [a]))
                 else:
                     glob.append(make(a.shape, rep, [a]))
-            return [o.addressable_data(0) for o in jitted(*glob)]
+            if not exe:  # compiled first, so that the watchdog times the run only
+                exe.append(jitted.lower(*glob).compile())
+            watched = _runtime.watch(what)  # a run left waiting for a peer past the timeout ends the process
+            out = exe[0](*glob)
+            _runtime.watched(watched, out)
+            return [o.addressable_data(0) for o in out]
         return run
 
 

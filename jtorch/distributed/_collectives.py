@@ -133,15 +133,17 @@ def _run(fn, arr, group):
         return DistBackendError(f"Timed out waiting {int(secs * 1000)}ms for a collective over ranks "
                                 f"{list(group.ranks)} to complete: a member did not take part (did another rank "
                                 "stop, hang or call a different collective?)")
-    from ._runtime import call_with_timeout, mark_broken
+    from ._runtime import call_with_timeout, dead_peer
     try:
         return call_with_timeout(execute, secs, timed_out).addressable_data(0)[0]
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         if isinstance(e, ValueError) and "Gloo" not in str(e) and "UNKNOWN" not in str(e):
             raise
-        mark_broken()
-        raise DistBackendError(f"collective over ranks {list(group.ranks)} failed (did another rank exit "
-                               f"or crash?): {str(e).splitlines()[0]}") from e
+        # a peer's connection closed: the agent says which rank and why, when it knows
+        known = dead_peer(set(group.ranks))
+        who = f"rank {known[0]} failed ({known[1]})" if known else "did another rank exit or crash?"
+        raise DistBackendError(f"collective over ranks {list(group.ranks)} failed: {who}. "
+                               f"{str(e).splitlines()[0]}") from e
 
 
 def _single(fn, arr):

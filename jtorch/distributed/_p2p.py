@@ -1,20 +1,18 @@
 """Point-to-point transfers: send/recv, isend/irecv (Work handles), P2POp and batch_isend_irecv.
 
-A transfer is a message in the key-value store of JAX's coordination service (on rank 0):
-the sender puts the tensor's bytes under ``jtorch/p2p/SRC/DST/TAG/N`` (its N-th send to DST
-with TAG) and returns at once; the receiver's N-th receive from SRC with TAG waits for that key,
-takes it and deletes it. So sends are buffered and never wait for the receiver, any order of
-sends and receives between two ranks pairs up as in torch (per peer and tag, in call order), and
-a receive waits at most the group's timeout. The data goes through rank 0's coordinator: right
-for control messages and pipeline activations of modest size, not a bandwidth path.
+A transfer is a message on a direct connection from the sender to the receiver (_p2p_net.py):
+the sender writes the tensor's bytes as its N-th message to DST with TAG and returns; the
+receiver's process reads every message into its mailbox as it comes, and its N-th receive from
+SRC with TAG takes message (SRC, TAG, N). So sends are buffered and never wait for the receiver,
+any order of sends and receives between two ranks pairs up as in torch (per peer and tag, in
+call order), and a receive waits at most the group's timeout, less when its peer failed.
 """
-import json
 import time
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
-from . import _runtime
+from . import _p2p_net, _runtime
 from ._types import DistBackendError, Work
 from .distributed_c10d import _resolve, _not_member
 
@@ -49,27 +47,12 @@ def _peer(group, peer, group_peer, what):
     return peer
 
 
-def _key(src, dst, tag, n):
-    return f"jtorch/p2p/{src}/{dst}/{tag}/{n}"
-
-
-def _pack(arr):
-    a = np.asarray(arr)
-    head = json.dumps({"dtype": str(a.dtype), "shape": list(a.shape)}).encode()
-    return len(head).to_bytes(4, "little") + head + np.ascontiguousarray(a).tobytes()
-
-
-def _unpack(raw):
-    n = int.from_bytes(raw[:4], "little")
-    head = json.loads(raw[4:4 + n].decode())
-    return np.frombuffer(raw[4 + n:], dtype=jnp.dtype(head["dtype"])).reshape(head["shape"])
-
-
 def _post_send(tensor, dst, tag):
     me = _resolve(None).my_rank
     n = _sent.get((dst, tag), 0)
     _sent[(dst, tag)] = n + 1
-    _runtime.client().key_value_set_bytes(_key(me, dst, tag, n), _pack(tensor._value))
+    j = _runtime.joined()
+    _p2p_net.send(j["agent"], me, dst, tag, n, np.asarray(tensor._value), j["timeout"])
 
 
 class _RecvWork(Work):
@@ -79,45 +62,41 @@ class _RecvWork(Work):
         super().__init__([tensor])
         self._tensor, self._src, self._tag, self._timeout = tensor, src, tag, timeout
         self._done = False
-        me = _resolve(None).my_rank
         if src is None:
             self._key = None  # any source: resolved when a message arrives
         else:
             n = _received.get((src, tag), 0)
             _received[(src, tag)] = n + 1
-            self._key = _key(src, me, tag, n)
+            self._key = (src, tag, n)
 
-    def _take(self, raw, key):
-        _runtime.client().key_value_delete(key)
-        got = _unpack(raw)
+    def _candidates(self):
+        if self._key is not None:
+            return [self._key]
+        me = _resolve(None).my_rank
+        return [(s, self._tag, _received.get((s, self._tag), 0)) for s in _resolve(None).ranks if s != me]
+
+    def _take(self, key, got):
+        if self._key is None:  # any source: this message is the next one from its sender
+            self._src = key[0]
+            _received[(key[0], self._tag)] = key[2] + 1
         t = self._tensor
         if got.size != t.numel():
             raise RuntimeError(f"recv: the message from rank {self._src} has {got.size} elements, the receiving "
                                f"tensor {tuple(t.shape)} has {t.numel()}")
-        t._set_array(jnp.asarray(got.reshape(tuple(t.shape))).astype(t._value.dtype))
+        # device_put of a fresh host buffer can alias it (jnp.asarray copies: 100 ms for 64 MiB)
+        arr = jax.device_put(got.reshape(tuple(t.shape)), next(iter(t._value.devices())))
+        t._set_array(arr if arr.dtype == t._value.dtype else arr.astype(t._value.dtype))
         self._done = True
 
     def _try(self):
         """Take the message if it is there (never blocks). Returns whether done."""
         if self._done:
             return True
-        client = _runtime.client()
-        me = _resolve(None).my_rank
-        if self._key is not None:
-            candidates = [(self._src, self._key)]
-        else:
-            candidates = [(s, _key(s, me, self._tag, _received.get((s, self._tag), 0)))
-                          for s in _resolve(None).ranks if s != me]
-        for src, key in candidates:
-            try:
-                raw = client.key_value_try_get_bytes(key)
-            except Exception:  # noqa: BLE001  (NOT_FOUND: not sent yet)
-                continue
-            if self._key is None:
-                _received[(src, self._tag)] = _received.get((src, self._tag), 0) + 1
-                self._src = src
-            self._take(raw, key)
-            return True
+        for key in self._candidates():
+            got = _p2p_net.take(key)
+            if got is not None:
+                self._take(key, got)
+                return True
         return False
 
     def wait(self, timeout=None):
@@ -125,30 +104,20 @@ class _RecvWork(Work):
             return True
         secs = (timeout or self._timeout).total_seconds()
         deadline = time.monotonic() + secs
-        while True:  # in slices: between them, a peer that announced its failure ends the wait
-            if self._key is not None:
-                left = deadline - time.monotonic()
-                try:
-                    raw = _runtime.client().blocking_key_value_get_bytes(self._key, max(1, int(min(left, 0.5) * 1000)))
-                except Exception:  # noqa: BLE001  (JAX's DEADLINE_EXCEEDED for this slice)
-                    raw = None
-                if raw is not None:
-                    self._take(raw, self._key)
-                    return True
-            else:
-                for _ in range(50):
-                    if self._try():
-                        return True
-                    time.sleep(0.01)
+        slice_s = 0.05
+        while True:  # in slices: between them, a peer that failed ends the wait
+            found = _p2p_net.wait(self._candidates(), max(0.0, min(slice_s, deadline - time.monotonic())))
+            if found is not None:
+                self._take(*found)
+                return True
             failed = _runtime.peer_failure()
-            if failed is not None:
-                _runtime.mark_broken()
+            if failed is not None and (self._src is None or failed[0] == self._src):
                 raise _runtime._peer_failed_error(*failed)
             if time.monotonic() >= deadline:
                 raise self._timed_out(secs)
+            slice_s = 0.25
 
     def _timed_out(self, secs):
-        _runtime.mark_broken()  # the peer does not respond: exit with status 1, not at JAX's shutdown barrier
         src = "any rank" if self._src is None else f"rank {self._src}"
         return DistBackendError(f"Timed out waiting {int(secs * 1000)}ms for recv operation from {src} (tag "
                                 f"{self._tag}) to complete: did the peer stop, or not send?")

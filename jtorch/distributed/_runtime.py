@@ -6,10 +6,12 @@ scripts started by jtorch's launcher (``python -m jtorch.distributed.run``, whic
 ``JTORCH_DIST_AUTOINIT``) join the runtime already at ``import jtorch``, so they may create
 tensors before ``init_process_group``, which then only checks the arguments agree.
 
-The ranks meet in a c10d store before JAX is started (``join``), collectives wait on a helper
-thread with a timeout (``call_with_timeout``), and a rank dying of an exception tells the others
-(``_announce_failure``): all so that failures raise in Python instead of ending in JAX's fatal
-exit. See docs/internals.md ("Distributed").
+The ranks meet in a c10d store before JAX is started (``join``); the store and JAX's coordination
+service live in an agent process (_agent.py), which notes every rank that dies; collectives,
+barriers and receives wait with a timeout and poll those notes (``call_with_timeout``,
+``peer_failure``); a watchdog ends compiled steps left waiting (``watch``): all so that failures
+raise in Python, naming the failed rank, instead of hanging or ending in JAX's fatal exit. See
+docs/internals.md ("Distributed").
 
 Everything here is imported by ``jtorch/__init__.py``: keep it free of backend calls.
 """
@@ -20,7 +22,8 @@ import os
 AUTOINIT_ENV = "JTORCH_DIST_AUTOINIT"
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
 
-# what this process joined: {"address", "rank", "world", "timeout"}; None when single-process
+# what this process joined: {"address", "rank", "world", "timeout", "store", "agent", "pid"}; None when
+# single-process
 _joined = None
 
 
@@ -44,11 +47,11 @@ def _gpu_count():
 def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=None):
     """Join JAX's runtime as process ``rank`` of ``world`` (one process per GPU: ``local_rank``
     picks this process's GPU). The ranks first meet in a c10d store, as torch's: ``store`` if
-    given (``store=``, ``file://``), else a TCPStore at ``address`` ("host:port", served by rank 0;
-    torch's env:// and tcp://). A rank missing there raises within ``timeout`` (DistStoreError on
-    the master, DistNetworkError on a rank that cannot reach it). Only then, with every rank known
-    to be up, rank 0 starts JAX's coordination service on a free port it publishes in the store,
-    and all join it."""
+    given (``store=``, ``file://``), else a TCPStore at ``address`` ("host:port"; torch's env://
+    and tcp://) served by the agent (_agent.py: jtorch's launcher, or a process rank 0 starts). A
+    rank missing there raises within ``timeout`` (DistStoreError on rank 0, DistNetworkError on a
+    rank that cannot reach the store). Only then, with every rank known to be up, all join JAX's
+    coordination service, which the agent hosts too."""
     global _joined
     if _joined is not None:
         if (_joined["rank"], _joined["world"]) != (rank, world):
@@ -64,18 +67,69 @@ def join(address, rank, world, timeout, local_rank=None, want_gpu=None, store=No
             "which joins the runtime at import jtorch.")
     from ._tcp_store import TCPStore
     secs = max(1.0, timeout.total_seconds())
-    host = None
+    agent = None
     if store is None:
         host, _, port = address.rpartition(":")
-        store = TCPStore(host, int(port), world, is_master=rank == 0, timeout=timeout, wait_for_workers=True)
+        # under jtorch's launcher (as under torchrun) the launcher serves the store
+        if rank == 0 and os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+            from . import _agent
+            _agent.start_process(int(port), world, secs, host)
+        store = agent = TCPStore(host, int(port), world, is_master=False, timeout=timeout, wait_for_workers=False)
+        agent._call("__rank__", (rank,))
     _meet(store, rank, world, secs)
-    coordinator = _publish_coordinator(store, rank, host, secs)
-    _initialize_jax(coordinator, rank, world, secs, local_rank, want_gpu)
-    _joined = {"address": coordinator, "rank": rank, "world": world, "timeout": timeout, "store": store}
+    if agent is None:
+        agent = _agent_beside(store, rank, world, secs, timeout)
+    _joined = {"rank": rank, "world": world, "timeout": timeout, "store": store, "agent": agent,
+               "pid": os.getpid()}  # a forked child (it shares the agent's socket) must not speak for us
+    from . import _p2p_net
+    _p2p_net.listen(agent, rank)  # p2p messages come straight from their senders
+    try:
+        # the agent may still be starting JAX's service (it imports jaxlib): not the peers' delay
+        agent.wait([_COORDINATOR], datetime.timedelta(seconds=max(secs, 120.0)))
+        coordinator = agent.get(_COORDINATOR)
+        if isinstance(coordinator, bytes):
+            coordinator = coordinator.decode()
+        _initialize_jax(coordinator, rank, world, secs, local_rank, want_gpu)
+    except BaseException:
+        _joined = None
+        raise
+    _joined["address"] = coordinator
     _hook_uncaught_exceptions()
+    import atexit
+    atexit.register(_leave)
 
 
 _RDZV = "jtorch/rdzv/"
+_COORDINATOR = f"{_RDZV}coordinator"
+
+
+def _agent_beside(store, rank, world, secs, timeout):
+    """With a given store (file://, store=): rank 0 starts the agent (for JAX's coordination
+    service and the notes on dead ranks) and says where in the store; every rank connects."""
+    from ._tcp_store import TCPStore
+    key = f"{_RDZV}agent"
+    host = os.environ.get("MASTER_ADDR") or _host_address()
+    if rank == 0:
+        from . import _agent
+        store.set(key, f"{host}:{_agent.start_process(0, world, secs, host)[0]}")
+    store.wait([key], datetime.timedelta(seconds=secs))
+    ahost, _, aport = store.get(key).decode().rpartition(":")
+    agent = TCPStore(ahost, int(aport), is_master=False, timeout=timeout, wait_for_workers=False)
+    agent._call("__rank__", (rank,))
+    return agent
+
+
+def _leave():
+    """A clean exit: JAX's teardown first (its client says goodbye to the coordination service:
+    done after the agent may have gone, it aborts), then tell the agent, which leaves once every
+    rank has said goodbye, and which takes a rank gone without one for a crash."""
+    if _joined is not None and not _broken and os.getpid() == _joined["pid"]:
+        try:
+            from jax._src import api
+            api.clean_up()  # what JAX's own exit hook does (that one then finds nothing left to do)
+            _joined["agent"]._call("__bye__", ())
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _meet(store, rank, world, secs):
@@ -89,14 +143,6 @@ def _meet(store, rank, world, secs):
     def compare(r):
         theirs = int(store.get(f"{_RDZV}world_size/{r}"))
         if theirs != world:
-            seen = store.add(f"{_RDZV}mismatch_seen", 1)
-            if rank == 0:  # rank 0 may host the store: stay until the others have read it too
-                import time
-                ranks = sum(store.check([f"{_RDZV}world_size/{q}"]) for q in range(max(world, theirs)))
-                deadline = time.monotonic() + min(secs, 5.0)
-                while seen < ranks and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                    seen = int(store.get(f"{_RDZV}mismatch_seen"))
             raise ValueError(f"mismatched world sizes: rank {rank} was started with world_size={world} "
                              f"but rank {r} with world_size={theirs}")
     keys = [f"{_RDZV}world_size/{r}" for r in range(world)]
@@ -107,25 +153,10 @@ def _meet(store, rank, world, secs):
     except DistStoreError:
         joined = sum(store.check([k]) for k in keys)
         raise DistStoreError(f"Timed out after {secs:g} seconds waiting for clients. {joined}/{world} clients "
-                             f"joined (this is rank {rank}; is every rank started, with the same world_size "
-                             "and rendezvous address?)") from None
+                             f"joined. This is rank {rank}: is every rank started, with the same world_size "
+                             "and rendezvous address?") from None
     for r in range(1, world):
         compare(r)
-
-
-def _publish_coordinator(store, rank, host, secs):
-    """Rank 0 picks the coordination service's address and puts it in the store."""
-    key = f"{_RDZV}coordinator"
-    if rank == 0:
-        import socket
-        if not host:
-            host = os.environ.get("MASTER_ADDR") or _host_address()
-        with socket.socket() as s:
-            s.bind(("", 0))
-            port = s.getsockname()[1]
-        store.set(key, f"{host}:{port}")
-    store.wait([key], datetime.timedelta(seconds=secs))
-    return store.get(key).decode()
 
 
 def _host_address():
@@ -137,36 +168,67 @@ def _host_address():
 
 
 def _initialize_jax(coordinator, rank, world, secs, local_rank, want_gpu):
+    """jax.distributed.initialize's work for a process that is only a client (the agent hosts
+    the service). Connecting waits for every rank; it runs on a helper thread, because JAX's
+    client ends the process when the wait fails (a rank died on the way here): this thread
+    raises instead, within ``secs``, when the agent reports a dead rank or time is up."""
+    import threading
     import jax
+    from jax._src import distributed
+    from jax._src.lib import _jax
+    from . import _agent
     from ._types import DistStoreError
-    local_ids = None
     if local_rank is not None and want_gpu is not False and local_rank < _gpu_count():
-        local_ids = [local_rank]
+        jax.config.update("jax_cuda_visible_devices", str(local_rank))
+        jax.config.update("jax_rocm_visible_devices", str(local_rank))
     # gloo gives XLA's CPU client cross-process collectives (the default CPU client has none)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    # JAX's client ends the process itself (it cannot raise into Python) when its heartbeats
-    # find a peer silent: keep that well behind our own timeouts, which raise (collectives,
-    # barrier, p2p all wait at most the group's timeout)
-    heartbeat = int(max(100, 2 * secs + 30))
-    try:
-        jax.distributed.initialize(coordinator, num_processes=world, process_id=rank, local_device_ids=local_ids,
-                                   initialization_timeout=int(max(1, secs)), heartbeat_timeout_seconds=heartbeat,
-                                   shutdown_timeout_seconds=int(min(300, max(1, secs))))
-    except Exception as e:  # noqa: BLE001  (JAX raises its runtime error; say what it means)
-        msg = str(e)
-        if "DEADLINE_EXCEEDED" in msg or "timed out" in msg.lower():
-            raise DistStoreError(
-                f"Timed out after {secs:g} seconds joining JAX's distributed runtime at {coordinator} "
-                f"(this is rank {rank} of {world}). ({msg.splitlines()[0]})") from e
-        raise
+    client = _jax.get_distributed_runtime_client(
+        coordinator, rank, init_timeout=int(secs) + 24 * 3600,  # ours below comes first; JAX's would abort
+        heartbeat_timeout=_agent.heartbeat_seconds(secs), shutdown_timeout=int(min(300, max(1, secs))),
+        use_compression=True)
+    box = []
+
+    def connect():
+        try:
+            client.connect()
+            box.append(None)
+        except Exception as e:  # noqa: BLE001
+            box.append(e)
+    t = threading.Thread(target=connect, daemon=True, name="jtorch-connect")
+    t.start()
+    import time
+    deadline = time.monotonic() + secs
+    while True:
+        t.join(0.1)
+        if box:
+            break
+        failed = peer_failure()
+        if failed is not None or time.monotonic() >= deadline:
+            mark_broken()  # the connecting thread must not reach JAX's abort: leave with status 1
+            if failed is not None:
+                from ._types import DistBackendError
+                raise DistBackendError(f"rank {failed[0]} failed ({failed[1]}) while this rank (rank {rank}) was "
+                                       "joining JAX's distributed runtime")
+            raise DistStoreError(f"Timed out after {secs:g} seconds joining JAX's distributed runtime at "
+                                 f"{coordinator} (this is rank {rank} of {world})")
+    if box[0] is not None:
+        raise DistStoreError(f"joining JAX's distributed runtime at {coordinator} failed (this is rank {rank} "
+                             f"of {world}): {str(box[0]).splitlines()[0]}") from box[0]
+    state = distributed.global_state
+    state.coordinator_address, state.process_id, state.num_processes = coordinator, rank, world
+    state.client = client
+    # no preemption sync manager (jax.distributed.initialize starts one): it takes SIGTERM for a
+    # preemption notice, and a torch worker must end on SIGTERM (the launcher stops workers so)
 
 
-_broken = []  # set when a collective failed because a peer is gone
+_broken = []  # set when a thread of ours is left stuck inside JAX
 
 
 def mark_broken():
-    """After a peer failed, JAX's orderly shutdown at exit would abort the process (its
-    coordination service reports the dead peer): leave with status 1 instead."""
+    """A thread of ours is stuck in a call into JAX that waits for a peer (a collective that timed
+    out, a connect that failed): JAX's teardown at exit could wait for it or abort, so leave with
+    status 1 at exit instead."""
     if not _broken:
         _broken.append(True)
         import atexit
@@ -194,64 +256,41 @@ def script_failed():
         mark_broken()
 
 
-# A rank dying of a Python exception says so in the coordination service's key-value store and,
-# at exit, waits (briefly) until the others have seen it: their collectives waiting for it raise
-# DistBackendError naming it. Leaving at once would instead take rank 0's coordination service
-# down with it, and JAX's clients on the other ranks end their processes on that (fatal, no
-# Python exception).
-_FAILED, _ACK = "jtorch/failed/", "jtorch/failed_ack/"
-_ANNOUNCE_GRACE_S = 10.0
+# A rank dying of a Python exception tells the agent why; the others' collectives, barriers and
+# receives waiting for it poll the agent's notes and raise DistBackendError naming it. A rank
+# whose process ends abruptly is noted by the agent itself (its connection closed without a bye).
 _announced = []
 
 
 def _announce_failure(exc):
-    if _joined is None or _announced or exc is None:
+    if _joined is None or _announced or exc is None or os.getpid() != _joined["pid"]:
         return
     try:
         what = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        client().key_value_set(f"{_FAILED}{_joined['rank']}", what, allow_overwrite=True)
+        _joined["agent"]._call("__failed__", (_joined["rank"], what))
         _announced.append(True)
-    except Exception:  # noqa: BLE001  (the runtime may be gone already)
+    except Exception:  # noqa: BLE001  (the agent may be gone already)
         pass
 
 
 def peer_failure():
-    """(rank, what) of another rank that announced it is dying of an exception, else None.
-    Acknowledges it, so that rank may leave."""
-    if _joined is None:
+    """(rank, what) of another rank that failed (announced an exception, or its process ended
+    abruptly), else None."""
+    agent = (_joined or {}).get("agent")
+    if agent is None:
         return None
     try:
-        entries = client().key_value_dir_get(_FAILED)
+        notes = agent._call("__failures__", ())
     except Exception:  # noqa: BLE001
         return None
-    for key, what in entries:
-        r = int(key.rstrip("/").rsplit("/", 1)[-1])
+    for r, what in notes:
         if r != _joined["rank"]:
-            try:
-                client().key_value_set(f"{_ACK}{_joined['rank']}", str(r), allow_overwrite=True)
-            except Exception:  # noqa: BLE001
-                pass
             return r, what
     return None
 
 
-def _wait_for_acknowledgements():
-    import time
-    deadline = time.monotonic() + min(_ANNOUNCE_GRACE_S, _joined["timeout"].total_seconds())
-    others = _joined["world"] - 1
-    while time.monotonic() < deadline:
-        try:
-            if len(client().key_value_dir_get(_ACK)) >= others:
-                return
-        except Exception:  # noqa: BLE001
-            return
-        time.sleep(0.05)
-
-
 def _exit_broken():
     import sys
-    if _announced:
-        _wait_for_acknowledgements()
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
@@ -304,8 +343,9 @@ _caller = []
 
 
 def call_with_timeout(fn, seconds, timed_out):
-    """``fn()`` on the collectives' thread; after ``seconds`` raise ``timed_out()`` (an exception)
-    and mark the process broken (it exits with status 1, see mark_broken)."""
+    """``fn()`` on the collectives' thread; after ``seconds`` raise ``timed_out()`` (an exception),
+    sooner a DistBackendError when a peer failed. When the thread is left stuck, the process is
+    marked broken (it exits with status 1, see mark_broken)."""
     import threading
     if not _caller:
         _caller.append(_Caller())
@@ -317,8 +357,10 @@ def call_with_timeout(fn, seconds, timed_out):
     while not done.wait(max(0.0, min(slice_s, deadline - time.monotonic()))):
         failed = peer_failure()
         if failed is not None or time.monotonic() >= deadline:
-            _caller.clear()  # that thread is stuck in XLA: the next collective gets a new one
-            mark_broken()
+            # a dead peer usually ends the call too (its connections close): give it a moment
+            if failed is None or not done.wait(2.0):
+                _caller.clear()  # that thread is stuck in XLA: the next collective gets a new one
+                mark_broken()
             raise timed_out() if failed is None else _peer_failed_error(*failed)
         slice_s = 0.25
     ok, value = box[0]
@@ -331,3 +373,124 @@ def _peer_failed_error(rank, what):
     from ._types import DistBackendError
     return DistBackendError(f"rank {rank} failed ({what}) while this rank (rank {_joined['rank']}) was waiting "
                             "for it in a collective")
+
+
+def dead_peer(ranks, wait_s=1.0):
+    """(rank, what) of a failed rank among ``ranks`` as the agent noted it, waiting up to
+    ``wait_s`` (a collective's connection error may come a moment before the agent's note)."""
+    import time
+    deadline = time.monotonic() + wait_s
+    while True:
+        failed = peer_failure()
+        if (failed is not None and failed[0] in ranks) or time.monotonic() >= deadline:
+            return failed if failed is not None and failed[0] in ranks else None
+        time.sleep(0.05)
+
+
+def barrier(name, ranks, secs, monitored=None):
+    """Wait until every rank of ``ranks`` arrived at barrier ``name``, in the agent's store (not
+    JAX's barrier: a thread left waiting in it when a peer dies makes the process abort at exit).
+    Raises DistBackendError after ``secs`` naming the ranks that did not arrive (in torch's
+    monitored_barrier words when ``monitored`` is "first" or "all"), sooner when a member failed."""
+    import time
+    from ._types import DistBackendError, DistStoreError
+    agent = _joined["agent"]
+    keys = [f"\0jtorch/barrier/{name}/{r}" for r in ranks]
+    agent.set(keys[ranks.index(_joined["rank"])], "1")
+    deadline = time.monotonic() + secs
+    slice_s = 0.05
+    while True:
+        try:
+            agent.wait(keys, datetime.timedelta(seconds=max(0.0, min(slice_s, deadline - time.monotonic()))))
+            return
+        except DistStoreError:
+            pass
+        failed = peer_failure()
+        if failed is not None and failed[0] in ranks:
+            raise DistBackendError(f"rank {failed[0]} failed ({failed[1]}) while this rank (rank {_joined['rank']}) "
+                                   f"was waiting for it at a barrier")
+        if time.monotonic() >= deadline:
+            missing = [r for r, k in zip(ranks, keys) if not agent.check([k])]
+            if monitored is None:
+                raise DistBackendError(f"barrier over ranks {list(ranks)} timed out after {secs:g} seconds: ranks "
+                                       f"{missing} did not arrive")
+            who = (f"Rank {missing[0]}" if monitored == "first" or len(missing) == 1
+                   else f"Ranks {', '.join(map(str, missing))}")
+            raise DistBackendError(f"[Rank {_joined['rank']}]: {who} failed to pass monitoredBarrier in "
+                                   f"{int(secs * 1000)} ms")
+        slice_s = 0.25
+
+
+# ------------------------------------------------------------------ the watchdog of compiled steps
+# A compiled SPMD step (jtorch.compile across the processes, jtorch/_spmd.py) runs its collectives
+# inside one XLA program, dispatched asynchronously: a peer that never runs its side leaves the
+# program waiting forever, and the caller blocks in whatever reads a result. As torch's NCCL
+# watchdog does, a thread watches each step and takes the process down (status 1) when it has not
+# finished within the group's timeout, after telling the agent why (the peers raise naming it).
+_watched = []  # [[deadline, first output or None while dispatching, what]]
+_watch_cv = []
+
+
+def watch(what):
+    """Start watching a step about to be dispatched (the dispatch itself may wait for the peers);
+    give its outputs to ``watched`` once it returns."""
+    if _joined is None:
+        return None
+    import threading
+    import time
+    if not _watch_cv:
+        _watch_cv.append(threading.Condition())
+        threading.Thread(target=_watchdog, daemon=True, name="jtorch-watchdog").start()
+    entry = [time.monotonic() + _joined["timeout"].total_seconds(), None, what]
+    with _watch_cv[0]:
+        _watched.append(entry)
+        _watch_cv[0].notify()
+    return entry
+
+
+def watched(entry, outputs):
+    """The step of ``entry`` was dispatched: it is done when its first output is ready (an XLA
+    program's outputs are ready together); a step without outputs is not watched further."""
+    if entry is not None:
+        entry[1] = outputs[0] if outputs else True
+
+
+def _ready(a):
+    if a is None:
+        return False
+    if a is True:
+        return True
+    try:
+        return a.is_ready()
+    except RuntimeError:  # deleted: donated to a later step, so this one ran
+        return True
+
+
+def _watchdog():
+    import time
+    cv = _watch_cv[0]
+    while True:
+        with cv:
+            cv.wait_for(lambda: _watched, None)
+            _watched[:] = [w for w in _watched if not _ready(w[1])]
+            late = [w for w in _watched if time.monotonic() > w[0]]
+        if late:
+            _watchdog_fires(late[0][2])
+        time.sleep(0.1)
+
+
+def _watchdog_fires(what):
+    import sys
+    secs = _joined["timeout"].total_seconds()
+    msg = (f"[Rank {_joined['rank']}] Watchdog caught collective operation timeout: {what} ran for "
+           f"{int(secs * 1000)} milliseconds before timing out (did another rank stop, hang or run a different "
+           "step?). To avoid data inconsistency, this process is taken down.")
+    try:
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001
+        pass
+    from ._types import DistBackendError
+    _announce_failure(DistBackendError(msg))
+    os._exit(1)

@@ -42,6 +42,7 @@ class _Server(socketserver.ThreadingTCPServer):
         self.table = _Table()
         self.clients = 0
         self.connections = set()
+        self.ranks = _Ranks(self.table)
         super().__init__(("", port), _Handler)
 
     def stop(self):
@@ -55,16 +56,59 @@ class _Server(socketserver.ThreadingTCPServer):
                 pass
 
 
+class _Ranks:
+    """Which ranks of jtorch's runtime are alive, kept by the server they all connect to (the
+    agent's, see _agent.py): each rank registers one connection (``__rank__``) and leaves with
+    ``__bye__``; a registered connection that closes without it means the rank's process ended
+    abruptly (killed, crashed, ``os._exit``), which is noted like a failure the rank announced
+    itself (``__failed__``). Ranks read the notes with ``__failures__``."""
+    OPS = ("__rank__", "__bye__", "__failed__", "__failures__")
+
+    def __init__(self, table):
+        self.cv = table.cv  # one lock for the table and this
+        self.live, self.seen, self.failures = set(), set(), {}
+        self.changed = time.monotonic()
+
+    def run(self, handler, op, args):
+        with self.cv:
+            if op == "__rank__":
+                handler.rank = int(args[0])
+                self.live.add(handler.rank)
+                self.seen.add(handler.rank)
+            elif op == "__bye__":
+                self.live.discard(handler.rank)
+                handler.rank = None
+            elif op == "__failed__":
+                self.failures.setdefault(int(args[0]), str(args[1]))
+            else:
+                return sorted([r, what] for r, what in self.failures.items())
+            self.changed = time.monotonic()
+            self.cv.notify_all()
+        return None
+
+    def lost(self, rank):
+        with self.cv:
+            if rank in self.live:
+                self.live.discard(rank)
+                self.failures.setdefault(rank, "its process ended without reporting an error: killed, crashed or "
+                                               "os._exit")
+                self.changed = time.monotonic()
+                self.cv.notify_all()
+
+
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self):
         srv = self.server
         sock = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         srv.connections.add(sock)
+        self.rank = None  # set when a rank of jtorch's runtime says this connection is its own
         try:
             self._serve(srv, sock)
         finally:
             srv.connections.discard(sock)
+            if self.rank is not None:
+                srv.ranks.lost(self.rank)
 
     def _serve(self, srv, sock):
         while True:
@@ -78,6 +122,8 @@ class _Handler(socketserver.BaseRequestHandler):
                         srv.clients += 1
                         srv.table.cv.notify_all()
                     reply = ["ok", None]
+                elif op in _Ranks.OPS:
+                    reply = ["ok", srv.ranks.run(self, op, args)]
                 else:
                     reply = ["ok", srv.table.run(op, args, timeout_s)]
             except (DistStoreError, ValueError, TypeError) as e:

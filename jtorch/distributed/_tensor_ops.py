@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from . import _collectives as C
 from . import _runtime
-from ._types import DistBackendError, Work, _op, ReduceOp
+from ._types import Work, _op, ReduceOp
 from .distributed_c10d import _resolve, _not_member
 
 
@@ -202,29 +202,26 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    """Wait until every member arrives, through the coordinator's barrier (honours the
-    group's timeout: a missing member raises DistBackendError after it)."""
+    """Wait until every member arrives, in the agent's store (honours the group's timeout: a
+    missing member raises DistBackendError after it, a failed one at once)."""
     if _not_member(group):
         return None
-    g = _resolve(group)
-    if g.size() > 1:
-        g._barriers += 1
-        try:
-            _runtime.client().wait_at_barrier(f"jtorch/barrier/{'world' if g.is_world else g.group_name}/{g._barriers}",
-                                              int(g.timeout.total_seconds() * 1000), process_ids=list(g.ranks))
-        except Exception as e:  # noqa: BLE001  (JAX's runtime error: a rank is gone or late)
-            _runtime.mark_broken()
-            raise DistBackendError(f"barrier over ranks {list(g.ranks)} failed after waiting up to "
-                                   f"{g.timeout}: {str(e).splitlines()[0]}") from e
+    _barrier(_resolve(group))
     return _done(async_op)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
+    """``barrier`` whose timeout error names the ranks that did not arrive, in torch's words
+    ("[Rank 0]: Rank 1 failed to pass monitoredBarrier in 3000 ms"; with ``wait_all_ranks``,
+    every one of them)."""
+    if _not_member(group):
+        return None
     g = _resolve(group)
-    if timeout is not None and g.size() > 1:
-        saved, g.timeout = g.timeout, timeout
-        try:
-            return barrier(group)
-        finally:
-            g.timeout = saved
-    return barrier(group)
+    _barrier(g, timeout or g.timeout, "all" if wait_all_ranks else "first")
+
+
+def _barrier(g, timeout=None, monitored=None):
+    if g.size() > 1:
+        g._barriers += 1
+        _runtime.barrier(f"{'world' if g.is_world else g.group_name}/{g._barriers}", list(g.ranks),
+                         (timeout or g.timeout).total_seconds(), monitored)

@@ -8,8 +8,10 @@ Starts ``nproc_per_node`` workers on this node, each running the script on jtorc
 torch`` gives jtorch, as under ``python -m jtorch run``) with torchrun's environment (RANK,
 LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT, ...). Workers
 join JAX's distributed runtime at ``import jtorch`` (``JTORCH_DIST_AUTOINIT``), so a script may
-create tensors before ``init_process_group``. When a worker fails, the others are terminated
-and the launcher exits with status 1, like torchrun. Restarts (elastic) are not supported.
+create tensors before ``init_process_group``. The launcher of node 0 hosts the workers' store and
+JAX's coordination service (_agent.py), as torchrun's agent hosts the store. When a worker fails,
+the others are terminated and the launcher raises torchrun's ChildFailedError (the report names
+each failed worker's rank, exit code or signal); exit status 1. Restarts (elastic) are not supported.
 """
 import argparse
 import os
@@ -88,7 +90,8 @@ def _worker_env(args, nproc, nnodes, local_rank, addr, port, run_id):
                ROLE_NAME=args.role, ROLE_WORLD_SIZE=str(world), MASTER_ADDR=addr, MASTER_PORT=str(port),
                TORCHELASTIC_RESTART_COUNT="0", TORCHELASTIC_MAX_RESTARTS=str(args.max_restarts),
                TORCHELASTIC_RUN_ID=run_id, TORCH_NCCL_ASYNC_ERROR_HANDLING="1",
-               JTORCH_DIST_AUTOINIT="1", JTORCH_DIST_TIMEOUT=str(args.timeout))
+               JTORCH_DIST_AUTOINIT="1", JTORCH_DIST_TIMEOUT=str(args.timeout),
+               TORCHELASTIC_USE_AGENT_STORE="True")  # rank 0 connects to the launcher's store too
     if nproc > 1 and "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = "1"
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -134,11 +137,30 @@ def main(argv=None, prog="python -m jtorch.distributed.run", extra_args=None):
         raise ValueError(f"--node_rank {args.node_rank} must be in [0, {nnodes - 1}]")
     run_id = args.rdzv_id if args.rdzv_id != "none" else str(uuid.uuid4())
     cmd = _command(args)
+    # this launcher (node 0's) starts the agent that serves the workers' store and JAX's coordination
+    # service (see _agent.py), as torchrun's agent serves the store: a worker dying, rank 0
+    # included, leaves both up
+    agent = None
+    if args.node_rank == 0:
+        from ._agent import start_process
+        agent = start_process(port, nnodes * nproc, args.timeout, addr)[1]
     procs = []
-    for local_rank in range(nproc):
-        extra = extra_args(local_rank) if extra_args else []
-        procs.append(subprocess.Popen(cmd + extra, env=_worker_env(args, nproc, nnodes, local_rank, addr, port,
-                                                                    run_id)))
+    try:
+        for local_rank in range(nproc):
+            extra = extra_args(local_rank) if extra_args else []
+            procs.append(subprocess.Popen(cmd + extra, env=_worker_env(args, nproc, nnodes, local_rank, addr, port,
+                                                                        run_id)))
+        return _watch(args, procs, nproc)
+    finally:
+        _stop(procs)
+        if agent is not None:  # it leaves by itself once every worker left; not later than us
+            _stop([agent], grace=5.0)
+
+
+def _watch(args, procs, nproc):
+    """Wait for the workers. When one fails, stop the others and raise torchrun's
+    ChildFailedError: every worker that ended badly, the first one as the root cause."""
+    from .elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
 
     def forward(signum, frame):
         _stop(procs)
@@ -151,12 +173,15 @@ def main(argv=None, prog="python -m jtorch.distributed.run", extra_args=None):
             failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
             if failed:
                 first = failed[0]
+                failures = {args.node_rank * nproc + first: ProcessFailure(first, procs[first].pid, codes[first])}
+                sys.stderr.write(f"[jtorch.distributed.run] failed (exitcode: {codes[first]}) local_rank: {first} "
+                                 f"(pid: {procs[first].pid}) of binary: {procs[first].args[0]}; "
+                                 "stopping the other workers\n")
                 _stop(procs)
-                rank = args.node_rank * nproc + first
-                sys.stderr.write(f"[jtorch.distributed.run] worker local_rank={first} (rank {rank}, pid "
-                                 f"{procs[first].pid}) failed with exit code {codes[first]}; the other "
-                                 "workers were stopped.\n")
-                return 1
+                for i, p in enumerate(procs):
+                    if i != first and p.returncode != 0:
+                        failures[args.node_rank * nproc + i] = ProcessFailure(i, p.pid, p.returncode)
+                raise ChildFailedError(args.training_script, failures)
             if all(c == 0 for c in codes):
                 return 0
             time.sleep(args.monitor_interval)

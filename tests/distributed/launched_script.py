@@ -1,6 +1,7 @@
 """A torchrun-style script (it says ``import torch``): started by the launcher tests.
-Usage: launched_script.py OUT MODE   (MODE: ok | fail)"""
+Usage: launched_script.py OUT MODE   (MODE: ok | fail (rank 1 raises) | kill0 (rank 0 is killed))"""
 import os
+import signal
 import sys
 import time
 
@@ -15,6 +16,10 @@ if mode == "fail":
     if rank == 1:
         raise RuntimeError("worker 1 gives up")
     time.sleep(600)  # rank 0 would wait forever: the launcher must stop it
+if mode == "kill0":
+    if rank == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(600)
 dist.all_reduce(x)
 keys = ["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT",
         "TORCHELASTIC_RUN_ID"]

@@ -83,6 +83,11 @@ def test_recv_any_source_and_errors(res):
     for r, got in enumerate(env):
         assert f"Invalid dst rank {r}" in got["self_send"]
     assert "has 3 elements" in env[1]["size_mismatch"]
+    (scalar, ds, ss), (empty, de, se), (flags, db, sb), (ints, di, si) = env[0]["odd_p2p"]
+    assert (ds, ss, de, se, db, sb, di, si) == ("torch.float32", (), "torch.float32", (0, 3), "torch.bool", (3,),
+                                                "torch.int64", (400000,))
+    assert scalar == 2.5 and empty.size == 0 and flags.tolist() == [True, False, True]
+    np.testing.assert_array_equal(ints, np.arange(400000) * 3)
 
 
 def test_stores_across_processes(res):

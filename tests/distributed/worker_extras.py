@@ -95,6 +95,16 @@ if rank == 1:
 else:
     anyt = torch.zeros(2)
     res["any_source"] = (dist.recv(anyt), anyt.numpy().copy())
+# odd shapes and dtypes over the direct connection: 0-dim, empty, bool, int64 (a 3 MB one)
+if rank == 1:
+    for t in (torch.tensor(2.5), torch.zeros(0, 3), torch.tensor([True, False, True]),
+              torch.arange(400000) * 3):
+        dist.send(t, 0, tag=21)
+else:
+    outs = [torch.zeros(()), torch.ones(0, 3), torch.zeros(3, dtype=torch.bool), torch.zeros(400000, dtype=torch.long)]
+    for t in outs:
+        dist.recv(t, 1, tag=21)
+    res["odd_p2p"] = [(t.numpy().copy(), str(t.dtype), tuple(t.shape)) for t in outs]
 try:
     dist.send(torch.ones(1), rank)
 except ValueError as e:
