@@ -1,0 +1,266 @@
+"""What every sparse layout shares: a Tensor subclass that holds dense component tensors
+(indices and values) instead of one array.
+
+Dispatch never tests for these tensors: their storage and strides raise ``SparseArgument``
+when an op reads them, and ``_dispatch.apply`` hands such a call to ``_route.route``.
+Autograd needs nothing of its own either: every sparse kernel is written with jtorch's dense
+ops on the values, so gradients flow through the values tensor; the sparse tensor's
+``requires_grad``/``grad_fn``/``is_leaf`` are its values'.
+"""
+import math
+
+import numpy as np
+
+from .._dispatch import SparseArgument, SparseOperand
+from ..tensor import Storage, Tensor
+
+_OPERAND = SparseOperand()
+
+
+class _SparseStorage(Storage):
+    """A storage with no array: dispatch reading it means a dense kernel met a sparse tensor."""
+    __slots__ = ()
+
+    def __init__(self):
+        self._arr = _OPERAND  # the lazy batcher declines it (unknown argument kind)
+        self.version = 0
+        self.host = None
+        self.alias = False
+        self.shadow = None
+
+    @property
+    def array(self):
+        raise SparseArgument()
+
+    @array.setter
+    def array(self, a):
+        raise RuntimeError("a sparse tensor has no dense storage to write")
+
+
+def _init(t, shape, np_dtype):
+    """Fill the Tensor slots of a freshly allocated sparse tensor (no autograd of its own)."""
+    t._st = _SparseStorage()
+    t._vfn = ()
+    t._val = None
+    t._valver = 0
+    t._base = None
+    t._avfn = ()
+    t._gver = 0
+    t._gver_seen = 0
+    t._requires_grad = False
+    t._grad_fn = None
+    t._out_idx = 0
+    t._grad = None
+    t._accumulator = None
+    t._retains = False
+    t._sig = (np.dtype(np_dtype), len(shape) == 0)
+    t._meta = (tuple(int(s) for s in shape), np.dtype(np_dtype))
+
+
+class SparseTensor(Tensor):
+    """Base of the sparse layouts. Subclasses keep their component tensors in ``__dict__`` and
+    define ``_values_t`` (the values tensor), ``_parts()`` and ``_rebuild(values)``."""
+
+    # ---- what dense code must not touch
+    @property
+    def _strides(self):
+        raise SparseArgument()  # a view op on a sparse tensor: routed by _dispatch.apply
+
+    @_strides.setter
+    def _strides(self, v):
+        pass
+
+    @property
+    def _value(self):
+        raise SparseArgument()
+
+    def _lazy_value(self):
+        raise SparseArgument()
+
+    def _set_array(self, arr):
+        raise RuntimeError(f"in-place writes of dense values into a {self.layout} tensor are not supported")
+
+    def view(self, *shape):
+        from ._route import not_supported
+        raise not_supported("view", (self,))
+
+    def reshape(self, *shape):
+        raise RuntimeError("reshape is not implemented for sparse tensors")
+
+    # ---- metadata
+    @property
+    def device(self):
+        return self._values_t.device
+
+    def is_contiguous(self, memory_format=None):
+        return False
+
+    def stride(self, dim=None):
+        raise RuntimeError(f"Sparse {_LAYOUT_NAME[self.layout.name]} tensors do not have strides")
+
+    def data_ptr(self):
+        raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
+
+    def untyped_storage(self):
+        raise RuntimeError(f"Cannot access storage of Sparse{_LAYOUT_NAME[self.layout.name]}TensorImpl")
+
+    def storage_offset(self):
+        raise RuntimeError(f"Cannot access storage of Sparse{_LAYOUT_NAME[self.layout.name]}TensorImpl")
+
+    def numel(self):
+        return math.prod(self._meta[0])
+
+    nelement = numel
+
+    # ---- autograd: the values tensor carries it
+    @property
+    def requires_grad(self):
+        return self._values_t.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self._values_t.requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._values_t.grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._values_t.is_leaf
+
+    @property
+    def grad(self):
+        if "_grad_set" in self.__dict__:
+            return self.__dict__["_grad_set"]
+        g = self._values_t.grad
+        return None if g is None else self._leaf_grad(g)
+
+    @grad.setter
+    def grad(self, g):
+        self.__dict__.pop("_grad_set", None)
+        self._values_t._grad = None
+        if g is not None:
+            if g.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            self.__dict__["_grad_set"] = g
+
+    @grad.deleter
+    def grad(self):
+        self.grad = None
+
+    def retain_grad(self):
+        raise RuntimeError("retain_grad is not supported on sparse tensors in jtorch")
+
+    def register_hook(self, hook):
+        raise RuntimeError("register_hook is not supported on sparse tensors in jtorch")
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        raise RuntimeError("backward() from a sparse tensor is not supported: reduce it to a dense tensor first "
+                           "(e.g. torch.sparse.sum(x))")
+
+    def detach(self):
+        return self._rebuild(self._values_t.detach())
+
+    def detach_(self):
+        self._set_values(self._values_t.detach())
+        return self
+
+    @property
+    def data(self):
+        return self.detach()
+
+    # ---- conversions
+    def numpy(self, *, force=False):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
+
+    def tolist(self):
+        raise RuntimeError("tolist() is not supported for sparse tensors: call to_dense() first")
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self.to_dense().item()
+
+    def jax(self):
+        raise TypeError("a sparse tensor is not one jax array: use to_dense().jax(), or its indices and values")
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        v = self._values_t
+        out = self._rebuild(v.detach().clone().requires_grad_(v.requires_grad) if v.is_leaf else v.clone())
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, proto):
+        raise RuntimeError("saving sparse tensors is not supported by jtorch yet")
+
+    def to(self, *args, **kwargs):
+        from .._device import device as _device_cls
+        from .. import _dtype as D
+        dtype = kwargs.get("dtype")
+        dev = kwargs.get("device")
+        for a in args:
+            if isinstance(a, D.dtype):
+                dtype = a
+            elif isinstance(a, (str, _device_cls)):
+                dev = a
+            elif isinstance(a, Tensor):
+                dtype, dev = a.dtype, a.device
+        v = self._values_t
+        nv = v.to(*[x for x in (dev, dtype) if x is not None])
+        if nv is v and not kwargs.get("copy", False):
+            return self
+        return self._rebuild(nv, device=dev)
+
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        return self.to("cuda" if device is None else device)
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return "torch.sparse." + self.type_name()
+        return Tensor.type(self, dtype)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._repr import sparse_repr
+        return sparse_repr(self)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._meta[0][0]
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __iter__(self):
+        raise NotImplementedError("iterating over a sparse tensor is not supported: call to_dense() first")
+
+    def __hash__(self):
+        return id(self)
+
+
+_LAYOUT_NAME = {"sparse_coo": "", "sparse_csr": "Csr", "sparse_csc": "Csc", "sparse_bsr": "Bsr", "sparse_bsc": "Bsc"}
+
+
+def np_of(t):
+    """The concrete numpy value of a dense (index) tensor."""
+    return np.asarray(t.detach()._value)
+
+
+def is_sparse_any(t):
+    return isinstance(t, SparseTensor)
+

@@ -1,0 +1,126 @@
+"""The torch.sparse functions: mm, addmm, sum, softmax, log_softmax."""
+import numpy as np
+
+import jtorch as torch
+from ._base import SparseTensor, np_of
+from ._coo import SparseCooTensor, make_coo, _linear
+from ._route import spmm, sparse_sum_dims, _addmm
+
+
+def mm(mat1, mat2, reduce=None):
+    if reduce is not None:
+        raise NotImplementedError("torch.sparse.mm with reduce= is not supported by jtorch")
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {mat1.ndim}-D and {mat2.ndim}-D")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    if mat1.dtype is not mat2.dtype:
+        raise RuntimeError(f"mm: expected mat1 and mat2 to have the same dtype, but got: {mat1.dtype} != "
+                           f"{mat2.dtype}")
+    return spmm(mat1, mat2)
+
+
+def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
+    return _addmm(None, mat, mat1, mat2, beta, alpha)
+
+
+def sum(input, dim=None, dtype=None):
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("torch.sparse.sum expects a sparse tensor")
+    x = input if type(input) is SparseCooTensor else input.to_sparse_coo()
+    if dim is None:
+        return x._values().sum() if dtype is None else x._values().sum(dtype=dtype)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    nd = x.ndim
+    dims = tuple(sorted({_wrap(d, nd) for d in dims}))
+    v = x._values() if dtype is None else x._values().to(dtype)
+    if len(dims) == nd:
+        return v.sum()
+    return sparse_sum_dims(x, v, dims)
+
+
+def _wrap(d, nd):
+    if not -nd <= d < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {d})")
+    return d % nd
+
+
+def softmax(input, dim, *, dtype=None):
+    return _softmax(input, dim, dtype, log=False)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    return _softmax(input, dim, dtype, log=True)
+
+
+def _softmax(input, dim, dtype, log):
+    """Softmax over the specified entries only (unspecified ones count as -inf, as in torch)."""
+    if type(input) is not SparseCooTensor:
+        raise NotImplementedError(f"torch.sparse.{'log_' if log else ''}softmax supports sparse COO tensors only")
+    x = input.coalesce()
+    dim = _wrap(dim, x.ndim)
+    v = x._values()
+    if dtype is not None:
+        v = v.to(dtype)
+    sd = x.sparse_dim()
+    if dim >= sd:  # along a dense dim: each value row on its own
+        f = torch.log_softmax if log else torch.softmax
+        return make_coo(x._indices(), f(v, dim - sd + 1), x.shape, True)
+    idx = np_of(x._indices())
+    rest = np.delete(idx, dim, axis=0)
+    shape_rest = tuple(s for k, s in enumerate(x.shape[:sd]) if k != dim)
+    _, gid = np.unique(_linear(rest, shape_rest), return_inverse=True)
+    gid = gid.reshape(-1).astype(np.int64)
+    ngroups = int(gid.max()) + 1 if gid.size else 0
+    vn = np_of(v)
+    mx = np.full((ngroups,) + vn.shape[1:], -np.inf, vn.dtype)
+    np.maximum.at(mx, gid, vn)  # the shift only steadies exp: no gradient needed through it
+    g = torch.tensor(gid, device=v.device)
+    shifted = v - torch.tensor(mx, device=v.device)[g]
+    e = shifted.exp()
+    denom = torch.zeros((ngroups,) + tuple(v.shape[1:]), dtype=v.dtype, device=v.device).index_add(0, g, e)
+    out = shifted - denom.log()[g] if log else e / denom[g]
+    return make_coo(x._indices(), out, x.shape, True)
+
+
+class check_sparse_tensor_invariants:
+    """Turns on (or off) validation of the indices given to the sparse constructors."""
+
+    def __init__(self, enable=True):
+        self.state = enable
+        self.saved = None
+
+    @staticmethod
+    def is_enabled():
+        from ._coo import _CHECK
+        return _CHECK[0]
+
+    @staticmethod
+    def enable():
+        from ._coo import _CHECK
+        _CHECK[0] = True
+
+    @staticmethod
+    def disable():
+        from ._coo import _CHECK
+        _CHECK[0] = False
+
+    def __enter__(self):
+        from ._coo import _CHECK
+        self.saved = _CHECK[0]
+        _CHECK[0] = self.state
+        return self
+
+    def __exit__(self, *exc):
+        from ._coo import _CHECK
+        _CHECK[0] = self.saved
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*a, **k):
+            with check_sparse_tensor_invariants(self.state):
+                return fn(*a, **k)
+        return wrapped

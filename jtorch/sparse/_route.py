@@ -1,0 +1,273 @@
+"""Sparse kernels for the dense ops torch also runs on sparse tensors.
+
+``_dispatch.apply`` calls ``route(op, dyn, statics)`` when one of an op's arguments is a sparse
+tensor (see ``_base``). Kernels are keyed by the name of the op that met the sparse tensor:
+the primitive under torch's Python-level function (``torch.mm`` -> ``_matmul``,
+``torch.sum`` -> ``_sum``), so argument checks stay in the dense wrappers. Everything else
+raises torch's NotImplementedError for a missing sparse kernel.
+"""
+import numpy as np
+
+import jtorch as torch
+from .. import _dispatch
+from ._base import SparseTensor, np_of
+from ._coo import SparseCooTensor, make_coo, _unique_rows, _index_add0
+
+KERNELS = {}
+
+
+def route(op, dyn, statics):
+    fn = KERNELS.get(op.name)
+    if fn is None:
+        raise not_supported(op.name, dyn)
+    kw = dict(zip(op.static_names, statics))
+    return fn(op, *dyn, **kw)
+
+
+def not_supported(name, args):
+    s = next((a for a in _flat(args) if isinstance(a, SparseTensor)), None)
+    backend = {"sparse_coo": "Sparse", "sparse_csr": "SparseCsr", "sparse_csc": "SparseCsr",
+               "sparse_bsr": "SparseCsr", "sparse_bsc": "SparseCsr"}[s.layout.name] if s is not None else "Sparse"
+    dev = "CUDA" if s is not None and s.device.type == "cuda" else "CPU"
+    return NotImplementedError(
+        f"Could not run 'aten::{name.lstrip('_')}' with arguments from the '{backend}{dev}' backend. This could be "
+        "because the operator doesn't exist for this backend, or was omitted during the selective/custom build "
+        "process (if using custom build).")
+
+
+def _flat(args):
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            yield from a
+        else:
+            yield a
+
+
+def kernel(*names):
+    def deco(fn):
+        for n in names:
+            KERNELS[n] = fn
+        return fn
+    return deco
+
+
+def _coo(x):
+    """A COO view of any sparse operand (compressed layouts convert)."""
+    return x if type(x) is SparseCooTensor else x.to_sparse_coo()
+
+
+def _is_scalar(x):
+    return not isinstance(x, torch.Tensor) or (x.ndim == 0 and not isinstance(x, SparseTensor))
+
+
+# ---------------------------------------------------------------- elementwise, values only
+# f(0) == 0 and f is not additive: duplicates are summed first, the result is coalesced
+_NONLINEAR = ("abs", "sqrt", "sin", "tanh", "relu", "square", "sign", "floor", "ceil", "round", "trunc", "expm1",
+              "log1p", "asin", "asinh", "atan", "atanh", "sinh", "erf", "erfinv", "frac", "sgn", "deg2rad",
+              "rad2deg", "tan", "nan_to_num", "signbit", "isnan", "isinf", "isposinf", "isneginf", "_abs")
+# linear in the values: duplicates may stay
+_LINEAR = ("neg", "positive", "conj", "clone", "_cast", "_conj", "conj_physical", "_neg")
+
+
+@kernel(*_NONLINEAR)
+def _unary_nonlinear(op, x, **kw):
+    if type(x) is SparseCooTensor:
+        x = x.coalesce()
+    out = x._rebuild(op(x._values_t, **kw))
+    if type(out) is SparseCooTensor:
+        out._coalesced_(True)
+    return out
+
+
+@kernel(*_LINEAR)
+def _unary_linear(op, x, **kw):
+    if type(x) is SparseCooTensor and op.name == "clone":
+        return make_coo(x._i.clone(), op(x._v, **kw), x.shape, x.is_coalesced())
+    return x._rebuild(op(x._values_t, **kw))
+
+
+# ---------------------------------------------------------------- binary
+@kernel("add", "sub")
+def _add(op, a, b, alpha=1):
+    alpha = 1 if alpha is None else alpha
+    if op.name == "sub":
+        alpha = -alpha
+    if not isinstance(a, SparseTensor):  # dense + sparse -> dense
+        if isinstance(b, SparseTensor):
+            if tuple(a.shape) != tuple(b.shape):
+                raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has size "
+                                   f"{list(a.shape)} while other has size {list(b.shape)} (FYI: dense-sparse "
+                                   "addition does not currently support broadcasting)")
+            bd = b.to_dense()
+            return torch.add(a, bd, alpha=alpha)
+    if not isinstance(b, SparseTensor):
+        raise RuntimeError(f"{op.name}(sparse, dense) is not supported. Use {op.name}(dense, sparse) instead.")
+    if a.layout is not b.layout:
+        raise RuntimeError(f"{op.name}(): expected both tensors to have the same layout, got {a.layout} and "
+                           f"{b.layout}")
+    if tuple(a.shape) != tuple(b.shape):
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but {list(a.shape)} != "
+                           f"{list(b.shape)}")
+    a, b = _coo(a), _coo(b)
+    if a.sparse_dim() != b.sparse_dim():
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same sparse dimensions, but "
+                           f"{a.sparse_dim()} != {b.sparse_dim()}")
+    dt = torch.result_type(a._v, b._v)
+    bv = b._v if isinstance(alpha, (int, float)) and alpha == 1 else b._v * alpha
+    out = make_coo(torch.cat([a._i, b._i], 1), torch.cat([a._v.to(dt), bv.to(dt)], 0), a.shape, False)
+    if a.is_coalesced() and b.is_coalesced():  # torch merges two coalesced operands
+        out = out.coalesce()
+    return out
+
+
+@kernel("mul")
+def _mul(op, a, b):
+    if _is_scalar(b) or _is_scalar(a):
+        s, scal = (a, b) if _is_scalar(b) else (b, a)
+        return s._rebuild(s._values_t * scal)
+    if isinstance(a, SparseTensor) and isinstance(b, SparseTensor):
+        if tuple(a.shape) != tuple(b.shape):
+            raise RuntimeError(f"mul(sparse, sparse): expected both tensors to have the same size, got "
+                               f"{list(a.shape)} and {list(b.shape)}")
+        a, b = _coo(a).coalesce(), _coo(b).coalesce()
+        sd = a.sparse_dim()
+        la = _lin(a)
+        lb = _lin(b)
+        common, ia, ib = np.intersect1d(la, lb, return_indices=True)
+        idx = np_of(a._i)[:, ia] if ia.size else np.zeros((sd, 0), np.int64)
+        dev = a._v.device
+        va = a._v[torch.tensor(ia.astype(np.int64), device=dev)]
+        vb = b._v[torch.tensor(ib.astype(np.int64), device=dev)]
+        return make_coo(torch.tensor(idx.astype(np.int64), device=dev), va * vb, a.shape, True)
+    s, d = (a, b) if isinstance(a, SparseTensor) else (b, a)
+    s = _coo(s)
+    if tuple(d.shape) != tuple(s.shape):
+        raise RuntimeError(f"mul(sparse, dense): expected both tensors to have the same size, got {list(s.shape)} "
+                           f"and {list(d.shape)}")
+    sd = s.sparse_dim()
+    picked = d[tuple(s._i[k] for k in range(sd))]
+    return make_coo(s._i, s._v * picked, s.shape, s.is_coalesced())
+
+
+def _lin(s):
+    i = np_of(s._i)
+    sshape = tuple(s.shape[:s.sparse_dim()])
+    return np.ravel_multi_index(tuple(i), sshape) if i.shape[1] else np.zeros(0, np.int64)
+
+
+@kernel("_true_divide", "_true_div")
+def _div(op, a, b):
+    if not isinstance(a, SparseTensor) or not _is_scalar(b):
+        raise not_supported("div", (a, b))
+    return a._rebuild(op(a._values_t, b))
+
+
+@kernel("_pow")
+def _pow(op, a, b):
+    if not isinstance(a, SparseTensor) or not _is_scalar(b):
+        raise not_supported("pow", (a, b))
+    if (b.item() if isinstance(b, torch.Tensor) else b) == 0:
+        raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor")
+    a = a.coalesce() if type(a) is SparseCooTensor else a
+    out = a._rebuild(op(a._values_t, b))
+    if type(out) is SparseCooTensor:
+        out._coalesced_(True)
+    return out
+
+
+# ---------------------------------------------------------------- reductions
+@kernel("_sum")
+def _sum(op, x, dim=None, keepdim=False, dtype=None):
+    x = _coo(x)
+    v = x._v
+    if dtype is not None:
+        v = v.to(dtype)
+    if dim is None or (isinstance(dim, tuple) and len(dim) == x.ndim):
+        return v.sum() if dtype is None else v.sum(dtype=dtype)
+    if keepdim:
+        raise RuntimeError("sum on a sparse tensor does not support keepdim=True")
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return sparse_sum_dims(x, v, dims)
+
+
+def sparse_sum_dims(x, v, dims):
+    sd = x.sparse_dim()
+    sdims = sorted(d for d in dims if d < sd)
+    ddims = sorted(d for d in dims if d >= sd)
+    if ddims:
+        v = v.sum([d - sd + 1 for d in ddims])
+    if not sdims:
+        return make_coo(x._i, v, tuple(s for k, s in enumerate(x.shape) if k not in dims), x.is_coalesced())
+    keep = [k for k in range(sd) if k not in sdims]
+    if not keep:  # every sparse dim reduced: a dense result
+        return v.sum(0)
+    new_shape = tuple(s for k, s in enumerate(x.shape) if k not in dims)
+    idx = np_of(x._i)[keep]
+    uniq, inv = _unique_rows(idx, tuple(x.shape[k] for k in keep))
+    nv = torch.zeros((uniq.shape[1],) + tuple(v.shape[1:]), dtype=v.dtype, device=v.device)
+    nv = _index_add0(nv, torch.tensor(inv, device=v.device), v)
+    return make_coo(torch.tensor(uniq, device=v.device), nv, new_shape, True)
+
+
+# ---------------------------------------------------------------- products
+@kernel("_matmul")
+def _matmul(op, a, b):
+    return spmm(a, b)
+
+
+def spmm(a, b):
+    if isinstance(a, SparseTensor) and isinstance(b, SparseTensor):
+        if a.ndim != 2 or b.ndim != 2:
+            raise not_supported("matmul", (a, b))
+        out = spmm(a, b.to_dense())
+        res = out.to_sparse()
+        return res if a.layout is torch.sparse_coo else res.to_sparse(layout=a.layout)
+    if not isinstance(a, SparseTensor):  # dense @ sparse = (sparse^T @ dense^T)^T
+        if a.ndim != 2 or b.ndim != 2:
+            raise not_supported("matmul", (a, b))
+        return spmm(_coo(b).t(), a.t()).t()
+    s = _coo(a)
+    if s.ndim != 2 or s.dense_dim() != 0 or b.ndim > 2:
+        raise not_supported("matmul", (a, b))
+    rows, cols = s._i[0], s._i[1]
+    v = s._v
+    if b.ndim == 1:
+        contrib = v * b[cols]
+        out = torch.zeros((s.shape[0],), dtype=contrib.dtype, device=v.device)
+    else:
+        contrib = v.unsqueeze(1) * b[cols]
+        out = torch.zeros((s.shape[0], b.shape[1]), dtype=contrib.dtype, device=v.device)
+    return out.index_add(0, rows, contrib)
+
+
+@kernel("_addmm")
+def _addmm(op, input, mat1, mat2, beta=1, alpha=1):
+    if isinstance(input, SparseTensor):
+        input = input.to_dense()
+    prod = spmm(mat1, mat2)
+    if isinstance(prod, SparseTensor):
+        prod = prod.to_dense()
+    prod = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return prod.expand(input.shape).clone() if prod.shape != input.shape else prod
+    return (input if beta == 1 else input * beta) + prod
+
+
+# ---------------------------------------------------------------- shape
+@kernel("_permute")
+def _permute(op, x, dims=()):
+    if type(x) is not SparseCooTensor:
+        raise not_supported("permute", (x,))
+    sd = x.sparse_dim()
+    dims = tuple(dims)
+    if sorted(dims[:sd]) != list(range(sd)):
+        raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense dimensions are not "
+                           "allowed. Only transpositions within sparse and within dense dimensions are allowed.")
+    idx = x._i[list(dims[:sd])] if dims[:sd] != tuple(range(sd)) else x._i
+    v = x._v
+    if dims[sd:] != tuple(range(sd, x.ndim)):
+        v = v.permute(0, *[d - sd + 1 for d in dims[sd:]])
+    return make_coo(idx, v, tuple(x.shape[d] for d in dims), False)
+
+
+_dispatch.SPARSE[0] = route
