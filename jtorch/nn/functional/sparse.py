@@ -36,7 +36,38 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     _check_index(input, num)
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
+    if sparse and weight.requires_grad and torch.is_grad_enabled():
+        return _sparse_embedding().apply(weight, input, padding_idx, bool(scale_grad_by_freq))
     return K._embedding(input, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+_SPARSE_EMB = []
+
+
+def _sparse_embedding():
+    """embedding whose weight gradient is a sparse COO tensor, as torch's ``sparse=True``: one entry per
+    looked-up index (duplicates kept, padding_idx left out), uncoalesced."""
+    if not _SPARSE_EMB:
+        class EmbeddingBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, weight, input, padding_idx, scale_grad_by_freq):
+                ctx.input, ctx.padding_idx, ctx.scale, ctx.shape = input, padding_idx, scale_grad_by_freq, weight.shape
+                return K._embedding(input, weight.detach(), padding_idx=padding_idx)
+
+            @staticmethod
+            def backward(ctx, grad):
+                idx = ctx.input.reshape(-1).to(torch.int64)
+                rows = grad.reshape(-1, ctx.shape[1])
+                if ctx.scale:  # each row's gradient divided by how often its index occurs
+                    counts = torch.bincount(idx, minlength=ctx.shape[0])
+                    rows = rows / counts[idx].unsqueeze(1).to(rows.dtype)
+                if ctx.padding_idx is not None:
+                    keep = (idx != ctx.padding_idx).nonzero().reshape(-1)
+                    idx, rows = idx[keep], rows[keep]
+                g = torch.sparse_coo_tensor(idx.unsqueeze(0), rows, tuple(ctx.shape))
+                return g, None, None, None
+        _SPARSE_EMB.append(EmbeddingBackward)
+    return _SPARSE_EMB[0]
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
