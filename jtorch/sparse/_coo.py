@@ -213,8 +213,6 @@ def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=Non
     if not isinstance(values, torch.Tensor):
         values = torch.tensor(values, dtype=dtype, device=device)
     if indices.dtype is not torch.int64:
-        if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype is torch.bool:
-            raise RuntimeError(f"indices must be an int64 tensor")
         indices = indices.to(torch.int64)
     if dtype is not None and values.dtype is not dtype:
         values = values.to(dtype)

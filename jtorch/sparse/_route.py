@@ -197,7 +197,7 @@ def sparse_sum_dims(x, v, dims):
     if ddims:
         v = v.sum([d - sd + 1 for d in ddims])
     if not sdims:
-        return make_coo(x._i, v, tuple(s for k, s in enumerate(x.shape) if k not in dims), x.is_coalesced())
+        return make_coo(x._i, v, tuple(s for k, s in enumerate(x.shape) if k not in dims), x.is_coalesced()).coalesce()
     keep = [k for k in range(sd) if k not in sdims]
     if not keep:  # every sparse dim reduced: a dense result
         return v.sum(0)
@@ -241,7 +241,7 @@ def spmm(a, b):
 
 
 @kernel("_addmm")
-def _addmm(op, input, mat1, mat2, beta=1, alpha=1):
+def _addmm(op, input, mat1, mat2, beta=1, alpha=1, **statics):
     if isinstance(input, SparseTensor):
         input = input.to_dense()
     prod = spmm(mat1, mat2)

@@ -58,9 +58,8 @@ def _sparse_embedding():
             def backward(ctx, grad):
                 idx = ctx.input.reshape(-1).to(torch.int64)
                 rows = grad.reshape(-1, ctx.shape[1])
-                if ctx.scale:  # each row's gradient divided by how often its index occurs
-                    counts = torch.bincount(idx, minlength=ctx.shape[0])
-                    rows = rows / counts[idx].unsqueeze(1).to(rows.dtype)
+                if ctx.scale:
+                    raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
                 if ctx.padding_idx is not None:
                     keep = (idx != ctx.padding_idx).nonzero().reshape(-1)
                     idx, rows = idx[keep], rows[keep]

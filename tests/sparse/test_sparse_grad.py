@@ -1,0 +1,146 @@
+"""Gradients through sparse tensors, sparse gradients of nn.Embedding(sparse=True), and the
+optimizers that consume them, against torch."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from helpers import assert_close
+from sparse_check import assert_sparse_same, pair_coo
+
+warnings.filterwarnings("ignore", message="Sparse invariant checks")
+
+
+def _leaf(t, j):
+    return t.detach().requires_grad_(), j.detach().requires_grad_()
+
+
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_sparse_mm_grads_to_sparse_leaf_and_dense(rng, coalesced):
+    t, j = _leaf(*pair_coo(rng, shape=(4, 5), nnz=8, coalesced=coalesced))
+    d = rng.standard_normal((5, 3)).astype(np.float32)
+    td, jd = torch.tensor(d, requires_grad=True), jtorch.tensor(d, requires_grad=True)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    (torch.sparse.mm(t, td) * torch.tensor(w)).sum().backward()
+    (jtorch.sparse.mm(j, jd) * jtorch.tensor(w)).sum().backward()
+    assert_close(jd.grad, td.grad, rtol=1e-5, atol=1e-5)
+    assert j.is_leaf and j.requires_grad
+    assert_sparse_same(j.grad, t.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_to_dense_backward_and_accumulation(rng):
+    t, j = _leaf(*pair_coo(rng, nnz=7))
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    for _ in range(2):
+        (t.to_dense() ** 2 * torch.tensor(w)).sum().backward()
+        (j.to_dense() ** 2 * jtorch.tensor(w)).sum().backward()
+    assert_sparse_same(j.grad, t.grad, rtol=1e-5, atol=1e-5)
+    j.grad = None
+    assert j.grad is None
+
+
+def test_grads_through_ops_to_sparse_leaf(rng):
+    t, j = _leaf(*pair_coo(rng, nnz=7))
+    (torch.sparse.sum(t * 2.5 + t.abs())).backward()
+    (jtorch.sparse.sum(j * 2.5 + j.abs())).backward()
+    assert j.grad.layout is jtorch.sparse_coo and j.grad._nnz() == t.grad._nnz()
+    assert_close(j.grad.to_dense(), t.grad.to_dense())
+
+
+def test_values_tensor_gets_gradient(rng):
+    idx = np.array([[0, 1, 1, 0], [2, 0, 2, 2]])
+    v = rng.standard_normal(4).astype(np.float32)
+    tv, jv = torch.tensor(v, requires_grad=True), jtorch.tensor(v, requires_grad=True)
+    ts = torch.sparse_coo_tensor(torch.tensor(idx), tv, (2, 3))
+    js = jtorch.sparse_coo_tensor(jtorch.tensor(idx), jv, (2, 3))
+    assert js.requires_grad and not js.is_leaf and js.grad_fn is not None
+    d = rng.standard_normal((3, 2)).astype(np.float32)
+    torch.sparse.mm(ts, torch.tensor(d)).pow(2).sum().backward()
+    jtorch.sparse.mm(js, jtorch.tensor(d)).pow(2).sum().backward()
+    assert_close(jv.grad, tv.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_to_sparse_backward(rng):
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    a[0, 1] = 0
+    tx, jx = torch.tensor(a, requires_grad=True), jtorch.tensor(a, requires_grad=True)
+    w = rng.standard_normal((3, 4)).astype(np.float32)
+    (tx.to_sparse().to_dense() * torch.tensor(w)).sum().backward()
+    (jx.to_sparse().to_dense() * jtorch.tensor(w)).sum().backward()
+    assert_close(jx.grad, tx.grad)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_sparse_softmax_backward(rng, dim):
+    t, j = _leaf(*pair_coo(rng, shape=(4, 5), nnz=9, coalesced=True))
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    (torch.sparse.softmax(t, dim).to_dense() * torch.tensor(w)).sum().backward()
+    (jtorch.sparse.softmax(j, dim).to_dense() * jtorch.tensor(w)).sum().backward()
+    assert_sparse_same(j.grad, t.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding_idx,scale", [(None, False), (2, False)])
+def test_embedding_sparse_grad(rng, padding_idx, scale):
+    w = rng.standard_normal((6, 3)).astype(np.float32)
+    te = torch.nn.Embedding(6, 3, sparse=True, padding_idx=padding_idx, scale_grad_by_freq=scale)
+    je = jtorch.nn.Embedding(6, 3, sparse=True, padding_idx=padding_idx, scale_grad_by_freq=scale)
+    with torch.no_grad():
+        te.weight.copy_(torch.tensor(w))
+    je.weight.data = jtorch.tensor(w)
+    x = rng.integers(0, 6, (3, 4))
+    g = rng.standard_normal((3, 4, 3)).astype(np.float32)
+    (te(torch.tensor(x)) * torch.tensor(g)).sum().backward()
+    (je(jtorch.tensor(x)) * jtorch.tensor(g)).sum().backward()
+    assert_sparse_same(je.weight.grad, te.weight.grad)
+    # a second backward accumulates (how torch lays out the entries is its own business: compare values)
+    (te(torch.tensor(x)) * torch.tensor(g)).sum().backward()
+    (je(jtorch.tensor(x)) * jtorch.tensor(g)).sum().backward()
+    assert je.weight.grad.layout is jtorch.sparse_coo
+    assert_close(je.weight.grad.to_dense(), te.weight.grad.to_dense())
+
+
+def test_embedding_sparse_scale_grad_by_freq_raises():
+    for m in (torch, jtorch):
+        e = m.nn.Embedding(6, 3, sparse=True, scale_grad_by_freq=True)
+        with pytest.raises(RuntimeError, match="scale_grad_by_freq"):
+            e(m.tensor([[1, 2, 1]])).sum().backward()
+
+
+@pytest.mark.parametrize("name,kw", [("SparseAdam", dict(lr=0.05)), ("SGD", dict(lr=0.1)),
+                                     ("SGD", dict(lr=0.1, momentum=0.9)), ("Adagrad", dict(lr=0.1))])
+def test_optimizers_on_sparse_embedding_grads(rng, name, kw):
+    w = rng.standard_normal((8, 3)).astype(np.float32)
+    te, je = torch.nn.Embedding(8, 3, sparse=True), jtorch.nn.Embedding(8, 3, sparse=True)
+    with torch.no_grad():
+        te.weight.copy_(torch.tensor(w))
+    je.weight.data = jtorch.tensor(w)
+    to, jo = getattr(torch.optim, name)(te.parameters(), **kw), getattr(jtorch.optim, name)(je.parameters(), **kw)
+    for _ in range(5):
+        x = rng.integers(0, 8, (2, 3))
+        g = rng.standard_normal((2, 3, 3)).astype(np.float32)
+        for o, e, m in ((to, te, torch), (jo, je, jtorch)):
+            o.zero_grad()
+            (e(m.tensor(x)) * m.tensor(g)).sum().backward()
+            o.step()
+        assert_close(je.weight, te.weight, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop"])
+def test_optimizers_refuse_sparse_grads(name):
+    for m in (torch, jtorch):
+        e = m.nn.Embedding(5, 2, sparse=True)
+        o = getattr(m.optim, name)(e.parameters(), lr=0.1)
+        e(m.tensor([[1, 3]])).sum().backward()
+        with pytest.raises(RuntimeError, match="sparse gradients"):
+            o.step()
+
+
+def test_sparse_adam_refuses_dense_grads():
+    for m in (torch, jtorch):
+        e = m.nn.Embedding(5, 2)
+        o = m.optim.SparseAdam(e.parameters())
+        e(m.tensor([[1, 3]])).sum().backward()
+        with pytest.raises(RuntimeError, match="dense gradients"):
+            o.step()
