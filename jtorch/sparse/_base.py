@@ -135,15 +135,24 @@ class SparseTensor(Tensor):
 
     @property
     def grad(self):
+        """The values' gradient as a sparse tensor of this layout (torch.sparse.mm, to_dense, elementwise
+        ops), plus, densely, what torch.mm/matmul/addmm sent (see _route.product): torch's layouts."""
         if "_grad_set" in self.__dict__:
             return self.__dict__["_grad_set"]
         g = self._values_t.grad
-        return None if g is None else self._leaf_grad(g)
+        sg = None if g is None else self._leaf_grad(g)
+        aux = self.__dict__.get("_dense_leaf")
+        dg = None if aux is None else aux.grad
+        if dg is None:
+            return sg
+        return dg if sg is None else dg + sg.to_dense()
 
     @grad.setter
     def grad(self, g):
         self.__dict__.pop("_grad_set", None)
         self._values_t._grad = None
+        if self.__dict__.get("_dense_leaf") is not None:
+            self.__dict__["_dense_leaf"]._grad = None
         if g is not None:
             if g.shape != self.shape:
                 raise RuntimeError("assigned grad has data of a different size")

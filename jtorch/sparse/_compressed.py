@@ -112,7 +112,7 @@ class SparseCompressedTensor(SparseTensor):
 
     # ---- conversions
     def to_sparse_coo(self):
-        """The same entries in COO (coalesced: compressed layouts have sorted distinct entries)."""
+        """The same entries in COO, in this layout's order (blocks: every element of a stored block)."""
         lay = self.__dict__["_lay"]
         ci, pi = np_of(self._compressed), np_of(self._plain)
         outer = np.repeat(np.arange(len(ci) - 1), np.diff(ci))
@@ -121,15 +121,15 @@ class SparseCompressedTensor(SparseTensor):
         dev = v.device
         if not _BLOCKED[lay]:
             idx = np.stack([rows, cols]).astype(np.int64)
-            coo = make_coo(torch.tensor(idx, device=dev), v, self.shape, _ROW_MAJOR[lay])
-            return coo if _ROW_MAJOR[lay] else coo.coalesce()
+            # CSR's entries come out sorted (coalesced); CSC's in column order (not coalesced), as torch's
+            return make_coo(torch.tensor(idx, device=dev), v, self.shape, _ROW_MAJOR[lay])
         br, bc = v.shape[1], v.shape[2]
         # each block's entries, block by block: (nnz, br, bc) -> nnz*br*bc scalars
         r = (rows[:, None, None] * br + np.arange(br)[None, :, None] + 0 * np.arange(bc)[None, None, :])
         c = (cols[:, None, None] * bc + np.arange(bc)[None, None, :] + 0 * np.arange(br)[None, :, None])
         idx = np.stack([r.reshape(-1), c.reshape(-1)]).astype(np.int64)
         flat = v.reshape((-1,) + tuple(v.shape[3:]))
-        return make_coo(torch.tensor(idx, device=dev), flat, self.shape, False).coalesce()
+        return make_coo(torch.tensor(idx, device=dev), flat, self.shape, False)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         return self.to_sparse_coo().to_dense(dtype)

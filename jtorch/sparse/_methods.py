@@ -4,8 +4,12 @@ from ._convert import to_sparse, to_dense, sparse_mask
 
 
 def _to_layout(layout):
-    def conv(self, blocksize=None, dense_dim=None):
-        return to_sparse(self, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+    if layout.name in ("sparse_bsr", "sparse_bsc"):
+        def conv(self, blocksize, dense_dim=None):  # blocksize is required, as torch's
+            return to_sparse(self, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+    else:
+        def conv(self, dense_dim=None):
+            return to_sparse(self, layout=layout, dense_dim=dense_dim)
     conv.__name__ = "to_" + layout.name
     return conv
 

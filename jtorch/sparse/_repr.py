@@ -1,17 +1,19 @@
 """torch's repr of sparse tensors: the component tensors' reprs (without their dtype), indented
 under their names, then size/nnz/dtype/layout suffixes wrapped at the print width."""
-import re
+import numpy as np
 
 from .. import _dtype as D
-from .._tensor_str import PRINT, tensor_repr
+from .._tensor_str import PRINT, _fmt_array, _render, _summarize, _summarized_values
 
 
 def _component(t, indent):
-    t = t.detach()
-    s = re.sub(r", dtype=torch\.\w+\)$", ")", tensor_repr(t))
-    if t.numel() == 0 and "size=" not in s:
-        s = s[:-1] + f", size={tuple(t.shape)})"
-    return s.replace("\n", "\n" + " " * indent)
+    """``tensor([...])`` laid out as if it started at column ``indent``; an empty one shows its size."""
+    a = np.asarray(t.detach()._value)
+    if a.size == 0:
+        return f"tensor([], size={tuple(a.shape)})"
+    shown = _summarized_values(a) if _summarize(a) else a
+    strs, width = _fmt_array(shown, t.dtype)
+    return "tensor(" + _render(shown, a.shape, strs, width, indent + len("tensor(")) + ")"
 
 
 def sparse_repr(t):

@@ -212,10 +212,67 @@ def sparse_sum_dims(x, v, dims):
 # ---------------------------------------------------------------- products
 @kernel("_matmul")
 def _matmul(op, a, b):
-    return spmm(a, b)
+    return product(a, b)
+
+
+def product(a, b):
+    """torch.mm/matmul/addmm with a sparse operand. Their gradient for a sparse *leaf* is dense in torch
+    (the full ``grad @ other^T``, not masked to the specified entries as torch.sparse.mm's is): such a
+    leaf routes its gradient through a dense stand-in leaf (``_dense_grad_leaf``)."""
+    s = a if isinstance(a, SparseTensor) else b
+    if isinstance(a, SparseTensor) and isinstance(b, SparseTensor) or not (
+            s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
+        return spmm(a, b)
+    return _leaf_product().apply(_dense_grad_leaf(s), b if a is s else a, _Hold(s), a is s)
+
+
+class _Hold:
+    """A sparse tensor passed to a custom Function as a plain (non-input) argument."""
+    __slots__ = ("s",)
+
+    def __init__(self, s):
+        self.s = s
+
+
+def _dense_grad_leaf(s):
+    aux = s.__dict__.get("_dense_leaf")
+    if aux is None:
+        aux = s.__dict__["_dense_leaf"] = torch.zeros(tuple(s.shape), dtype=s.dtype, device=s.device)
+        aux.requires_grad_(True)
+    return aux
+
+
+_LEAF_PRODUCT = []
+
+
+def _leaf_product():
+    if not _LEAF_PRODUCT:
+        class SparseLeafMmBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, aux, other, hold, sparse_left):
+                ctx.hold, ctx.left = hold, sparse_left
+                ctx.save_for_backward(other)
+                s = hold.s.detach()
+                return spmm(s, other) if sparse_left else spmm(other, s)
+
+            @staticmethod
+            def backward(ctx, g):
+                other, = ctx.saved_tensors
+                s = _coo(ctx.hold.s.detach())
+                if ctx.left:  # out = S @ O
+                    ds = g.unsqueeze(1) * other.unsqueeze(0) if other.ndim == 1 else g @ other.t()
+                    do = spmm(s.t(), g) if ctx.needs_input_grad[1] else None
+                else:  # out = O @ S
+                    ds = other.t() @ g
+                    do = spmm(s, g.t()).t() if ctx.needs_input_grad[1] else None
+                return ds, do, None, None
+        _LEAF_PRODUCT.append(SparseLeafMmBackward)
+    return _LEAF_PRODUCT[0]
 
 
 def spmm(a, b):
+    if isinstance(a, SparseTensor) and a.layout.name == "sparse_bsc" and not isinstance(b, SparseTensor):
+        raise RuntimeError("addmm: computation on CPU is not implemented for Strided + SparseBsc @ Strided")
     if isinstance(a, SparseTensor) and isinstance(b, SparseTensor):
         if a.ndim != 2 or b.ndim != 2:
             raise not_supported("matmul", (a, b))
@@ -244,7 +301,7 @@ def spmm(a, b):
 def _addmm(op, input, mat1, mat2, beta=1, alpha=1, **statics):
     if isinstance(input, SparseTensor):
         input = input.to_dense()
-    prod = spmm(mat1, mat2)
+    prod = product(mat1, mat2)
     if isinstance(prod, SparseTensor):
         prod = prod.to_dense()
     prod = prod if alpha == 1 else prod * alpha
