@@ -87,6 +87,42 @@ class SparseTensor(Tensor):
     def reshape(self, *shape):
         raise RuntimeError("reshape is not implemented for sparse tensors")
 
+    # ---- in place: the op's sparse result replaces this tensor's components
+    _COMPONENTS = ()
+
+    def _inplace(self, f, args, kwargs):
+        self._check_inplace()
+        return self._take(f(self, *args, **kwargs))
+
+    def _check_inplace(self):
+        from .._dispatch import GRAD
+        if GRAD.enabled and self.requires_grad and self.is_leaf:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+    def _take(self, out):
+        if not isinstance(out, SparseTensor) or out.layout is not self.layout:
+            raise RuntimeError(f"in-place operation on a {self.layout} tensor produced a "
+                               f"{getattr(out, 'layout', type(out).__name__)} result")
+        if out.dtype is not self.dtype:
+            if out.dtype._cat > self.dtype._cat:
+                raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type {self.dtype}")
+            out = out.to(self.dtype)
+        if tuple(out.shape) != tuple(self.shape):
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(out.shape)}")
+        for k in self._COMPONENTS:
+            self.__dict__[k] = out.__dict__[k]
+        self._meta, self._sig = out._meta, out._sig
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        if not isinstance(src, SparseTensor) or src.layout is not self.layout:
+            raise RuntimeError(f"copy_(): a {self.layout} tensor can only copy a tensor of the same layout")
+        if tuple(src.shape) != tuple(self.shape):
+            raise RuntimeError(f"copy_(): sizes do not match: {list(self.shape)} and {list(src.shape)}")
+        self._check_inplace()
+        return self._take(src.to(self.dtype) if src.dtype is not self.dtype else src)
+
     # ---- metadata
     @property
     def device(self):

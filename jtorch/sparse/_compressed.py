@@ -21,6 +21,7 @@ _LAYOUT_OF = {"sparse_csr": sparse_csr, "sparse_csc": sparse_csc, "sparse_bsr": 
 
 class SparseCompressedTensor(SparseTensor):
     is_sparse = False
+    _COMPONENTS = ("_lay", "_ci", "_pi", "_v")
 
     @property
     def layout(self):

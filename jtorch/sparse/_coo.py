@@ -18,6 +18,7 @@ from ._base import SparseTensor, _init, np_of
 class SparseCooTensor(SparseTensor):
     is_sparse = True
     layout = sparse_coo
+    _COMPONENTS = ("_i", "_v", "_c")
 
     # ---- components
     @property
@@ -104,6 +105,7 @@ class SparseCooTensor(SparseTensor):
         return make_coo(self._i if first is None else torch.tensor(idx, device=g.device), vals, self.shape, False)
 
     def sparse_resize_(self, size, sparse_dim, dense_dim):
+        self._check_inplace()
         size = tuple(int(s) for s in size)
         if len(size) != sparse_dim + dense_dim:
             raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}), "
@@ -127,6 +129,7 @@ class SparseCooTensor(SparseTensor):
         return self
 
     def sparse_resize_and_clear_(self, size, sparse_dim, dense_dim):
+        self._check_inplace()
         v = self._v
         self.__dict__["_i"] = torch.zeros((sparse_dim, 0), dtype=torch.int64, device=v.device)
         self.__dict__["_v"] = torch.zeros((0,) + tuple(size)[sparse_dim:], dtype=v.dtype, device=v.device)

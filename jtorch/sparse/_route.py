@@ -17,11 +17,15 @@ KERNELS = {}
 
 
 def route(op, dyn, statics):
-    fn = KERNELS.get(op.name)
-    if fn is None:
-        raise not_supported(op.name, dyn)
-    kw = dict(zip(op.static_names, statics))
-    return fn(op, *dyn, **kw)
+    try:
+        fn = KERNELS.get(op.name)
+        if fn is None:
+            raise not_supported(op.name, dyn)
+        return fn(op, *dyn, **dict(zip(op.static_names, statics)))
+    except Exception as e:
+        if isinstance(e.__context__, _dispatch.SparseArgument):
+            e.__suppress_context__ = True  # raised while apply handled the reroute: not part of the story
+        raise
 
 
 def not_supported(name, args):
@@ -108,16 +112,52 @@ def _add(op, a, b, alpha=1):
     if tuple(a.shape) != tuple(b.shape):
         raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but {list(a.shape)} != "
                            f"{list(b.shape)}")
+    lay = a.layout
+    if lay.name in ("sparse_csc", "sparse_bsc"):  # torch's add reads crow_indices of any compressed operand
+        raise RuntimeError(f"crow_indices expected sparse row compressed tensor layout but got "
+                           f"Sparse{lay.name[7:].capitalize()}")
     a, b = _coo(a), _coo(b)
     if a.sparse_dim() != b.sparse_dim():
         raise RuntimeError(f"add: expected 'self' and 'other' to have same sparse dimensions, but "
                            f"{a.sparse_dim()} != {b.sparse_dim()}")
     dt = torch.result_type(a._v, b._v)
     bv = b._v if isinstance(alpha, (int, float)) and alpha == 1 else b._v * alpha
-    out = make_coo(torch.cat([a._i, b._i], 1), torch.cat([a._v.to(dt), bv.to(dt)], 0), a.shape, False)
-    if a.is_coalesced() and b.is_coalesced():  # torch merges two coalesced operands
-        out = out.coalesce()
-    return out
+    idx, pos_a, pos_b = _merge(np_of(a._i), np_of(b._i), tuple(a.shape[:a.sparse_dim()]))
+    dev = a._v.device
+    vals = torch.zeros((idx.shape[1],) + tuple(a._v.shape[1:]), dtype=dt, device=dev)
+    vals = _index_add0(vals, torch.tensor(pos_a, device=dev), a._v.to(dt))
+    vals = _index_add0(vals, torch.tensor(pos_b, device=dev), bv.to(dt))
+    out = make_coo(torch.tensor(idx, device=dev), vals, a.shape, a.is_coalesced() and b.is_coalesced())
+    return out if lay is torch.sparse_coo else out.to_sparse(layout=lay, blocksize=_blocksize(a, lay))
+
+
+def _blocksize(a, lay):
+    return getattr(a, "_blocksize", None) if lay.name in ("sparse_bsr", "sparse_bsc") else None
+
+
+def _merge(ia, ib, sshape):
+    """torch's sparse add: one pass over both entry lists comparing linear indices, taking the smaller
+    and summing a pair that meets at the same index. (On coalesced inputs it is the sorted union.)
+    Returns the merged indices and where each entry of a and of b went."""
+    from ._coo import _linear
+    la, lb = _linear(ia, sshape), _linear(ib, sshape)
+    na, nb = la.size, lb.size
+    pos_a, pos_b = np.empty(na, np.int64), np.empty(nb, np.int64)
+    lin = []
+    i = j = 0
+    while i < na and j < nb:
+        if la[i] < lb[j]:
+            pos_a[i] = len(lin); lin.append(la[i]); i += 1
+        elif lb[j] < la[i]:
+            pos_b[j] = len(lin); lin.append(lb[j]); j += 1
+        else:
+            pos_a[i] = pos_b[j] = len(lin); lin.append(la[i]); i += 1; j += 1
+    pos_a[i:] = len(lin) + np.arange(na - i)
+    lin.extend(la[i:])
+    pos_b[j:] = len(lin) + np.arange(nb - j)
+    lin.extend(lb[j:])
+    from ._coo import _unlinear
+    return _unlinear(np.asarray(lin, np.int64), sshape, ia.shape[0]), pos_a, pos_b
 
 
 @kernel("mul")
@@ -324,7 +364,114 @@ def _permute(op, x, dims=()):
     v = x._v
     if dims[sd:] != tuple(range(sd, x.ndim)):
         v = v.permute(0, *[d - sd + 1 for d in dims[sd:]])
-    return make_coo(idx, v, tuple(x.shape[d] for d in dims), False)
+    return make_coo(idx, v, tuple(x.shape[d] for d in dims), x._nnz() < 2)
 
 
 _dispatch.SPARSE[0] = route
+
+
+# ---------------------------------------------------------------- indexing and joining (COO)
+def _coo_only(name, x):
+    if type(x) is not SparseCooTensor:
+        raise not_supported(name, (x,))
+
+
+def select(x, dim, i):
+    """x.select(dim, i): a sparse dim keeps the entries at i (their order), a dense dim selects in the values."""
+    sd = x.sparse_dim()
+    i = i % x.shape[dim]
+    shape = tuple(s for k, s in enumerate(x.shape) if k != dim)
+    if dim >= sd:
+        return make_coo(x._i, x._v.select(dim - sd + 1, i), shape, x._nnz() < 2)
+    idx = np_of(x._i)
+    keep = np.nonzero(idx[dim] == i)[0].astype(np.int64)
+    dev = x._v.device
+    if sd == 1:  # no sparse dim left: the (dense) sum of the entries at i
+        return x._v[torch.tensor(keep, device=dev)].sum(0)
+    new_idx = np.delete(idx[:, keep], dim, axis=0).astype(np.int64)
+    return make_coo(torch.tensor(new_idx, device=dev), x._v[torch.tensor(keep, device=dev)], shape, keep.size < 2)
+
+
+@kernel("_basic_index_op")
+def _basic_index(op, x, starts, index=()):
+    """Integer indices and full slices (``x[i]``, ``x.select(d, i)``); other slices and new axes need
+    strides, which torch's sparse tensors lack (its as_strided error)."""
+    _coo_only("as_strided", x)
+    picks, d = [], 0
+    for e, start in zip(index, starts):
+        if e == "i":
+            picks.append((d, int(start)))
+        elif e is None or not (int(start) == 0 and e[0] == x.shape[d] and e[1] == 1):
+            raise not_supported("as_strided", (x,))
+        d += 1
+    out = x
+    for dim, i in reversed(picks):  # last first: earlier dims keep their numbers
+        out = select(out, dim, i)
+    return out
+
+
+@kernel("_index_select")
+def _index_select(op, x, index, dim=0):
+    _coo_only("index_select", x)
+    sd = x.sparse_dim()
+    if dim >= sd:
+        v = x._v.index_select(dim - sd + 1, index)
+        return make_coo(x._i, v, tuple(x.shape[:sd]) + tuple(v.shape[1:]), x._nnz() < 2)
+    idx = np_of(x._i)
+    ind = np_of(index).reshape(-1)
+    ks, es = [], []
+    for k, val in enumerate(ind):  # index position first, then entry order (torch's order)
+        e = np.nonzero(idx[dim] == val)[0]
+        ks.append(np.full(e.size, k))
+        es.append(e)
+    ks = np.concatenate(ks).astype(np.int64) if ks else np.zeros(0, np.int64)
+    es = np.concatenate(es).astype(np.int64) if es else np.zeros(0, np.int64)
+    new_idx = idx[:, es].copy()
+    new_idx[dim] = ks
+    dev = x._v.device
+    shape = tuple(len(ind) if k == dim else s for k, s in enumerate(x.shape))
+    return make_coo(torch.tensor(new_idx.astype(np.int64), device=dev), x._v[torch.tensor(es, device=dev)], shape,
+                    es.size < 2)
+
+
+@kernel("_unsqueeze")
+def _unsqueeze(op, x, dim=0):
+    _coo_only("unsqueeze", x)
+    sd = x.sparse_dim()
+    shape = tuple(x.shape[:dim]) + (1,) + tuple(x.shape[dim:])
+    if dim > sd:
+        return make_coo(x._i, x._v.unsqueeze(dim - sd + 1), shape, x._nnz() < 2)
+    i = x._i
+    zero = torch.zeros((1, i.shape[1]), dtype=i.dtype, device=i.device)
+    return make_coo(torch.cat([i[:dim], zero, i[dim:]], 0), x._v, shape, x._nnz() < 2)
+
+
+@kernel("_cat")
+def _cat(op, tensors, dim=0):
+    tensors = list(tensors)
+    if not all(type(t) is SparseCooTensor for t in tensors):
+        raise not_supported("cat", tensors)
+    first = tensors[0]
+    sd = first.sparse_dim()
+    for t in tensors[1:]:
+        if t.sparse_dim() != sd or t.ndim != first.ndim:
+            raise RuntimeError("cat: sparse tensors must have the same numbers of sparse and dense dimensions")
+        if any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape)) if k != dim):
+            raise RuntimeError(f"cat: all tensors must have the same shape except in dimension {dim}, but got "
+                               f"{list(first.shape)} and {list(t.shape)}")
+    if dim >= sd:
+        raise not_supported("cat", tensors)  # along a dense dimension: not implemented here
+    dev = first._v.device
+    parts, off = [], 0
+    for t in tensors:
+        i = t._i
+        if off:
+            shift = torch.zeros((sd, 1), dtype=i.dtype, device=dev)
+            shift[dim, 0] = off
+            i = i + shift
+        parts.append(i)
+        off += t.shape[dim]
+    dt = torch.result_type(*[t._v for t in tensors]) if len(tensors) > 1 else first.dtype
+    shape = tuple(off if k == dim else s for k, s in enumerate(first.shape))
+    nnz = sum(t._nnz() for t in tensors)
+    return make_coo(torch.cat(parts, 1), torch.cat([t._v.to(dt) for t in tensors], 0), shape, nnz < 2)

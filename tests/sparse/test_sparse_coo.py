@@ -121,12 +121,9 @@ def test_unary_ops(rng, name):
 def test_binary_ops(rng, coalesced):
     t1, j1 = pair_coo(rng, nnz=6, coalesced=coalesced)
     t2, j2 = pair_coo(rng, nnz=5, coalesced=coalesced)
-    for f in (lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a.add(b, alpha=2.5)):
-        r_t, r_j = f(t1, t2), f(j1, j2)
-        assert_close(r_j.to_dense(), r_t.to_dense())
-        assert r_j.layout is jtorch.sparse_coo and r_j.is_coalesced() == r_t.is_coalesced()
-        if coalesced:
-            assert_sparse_same(r_j, r_t)
+    for f in (lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a.add(b, alpha=2.5), lambda a, b: a + a,
+              lambda a, b: torch.sub(a, b, alpha=2) if isinstance(a, torch.Tensor) else jtorch.sub(a, b, alpha=2)):
+        assert_sparse_same(f(j1, j2), f(t1, t2))
     for f in (lambda a: a * 2.5, lambda a: 3 * a, lambda a: a / 4, lambda a: a ** 2, lambda a: a.double()):
         assert_sparse_same(f(j1), f(t1))
     if coalesced:
@@ -227,3 +224,66 @@ def test_unsupported_ops_raise_like_torch(rng, op):
         calls[op](t)
     with pytest.raises(type(te.value)):
         calls[op](j)
+
+
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_select_index_select_unsqueeze_cat(rng, coalesced):
+    t, j = pair_coo(rng, shape=(4, 5), nnz=9, coalesced=coalesced)
+    for f in (lambda x: x.select(0, 1), lambda x: x.select(1, -2), lambda x: x[2], lambda x: x[1, 3],
+              lambda x: x.index_select(0, x.new_tensor([3, 0, 0]) if False else _idx(x, [3, 0, 0])),
+              lambda x: x.index_select(1, _idx(x, [4, 1])), lambda x: x.unsqueeze(0), lambda x: x.unsqueeze(1),
+              lambda x: x.unsqueeze(2)):
+        r_t, r_j = f(t), f(j)
+        if r_t.layout == torch.strided:
+            assert_close(r_j, r_t)
+        else:
+            assert_sparse_same(r_j, r_t)
+    t2, j2 = pair_coo(rng, shape=(3, 5), nnz=4, coalesced=coalesced)
+    assert_sparse_same(jtorch.cat([j, j2]), torch.cat([t, t2]))
+    t3, j3 = pair_coo(rng, shape=(4, 2), nnz=3, coalesced=coalesced)
+    assert_sparse_same(jtorch.cat([j, j3], 1), torch.cat([t, t3], 1))
+    th, jh = pair_coo(rng, shape=(4, 5), nnz=6, dense=(3,), coalesced=coalesced)
+    assert_sparse_same(jh.select(2, 1), th.select(2, 1))
+    assert_sparse_same(jh.index_select(2, _idx(jh, [2, 0])), th.index_select(2, _idx(th, [2, 0])))
+    assert_sparse_same(jh.unsqueeze(3), th.unsqueeze(3))
+
+
+def _idx(x, vals):
+    return (torch if isinstance(x, torch.Tensor) else jtorch).tensor(vals)
+
+
+def test_select_errors(rng):
+    t, j = pair_coo(rng)
+    for m, x in ((torch, t), (jtorch, j)):
+        with pytest.raises(IndexError):
+            x.select(0, 7)
+        with pytest.raises(NotImplementedError):
+            x[1:3]
+
+
+def test_in_place_ops(rng):
+    t, j = pair_coo(rng, nnz=6)
+    t2, j2 = pair_coo(rng, nnz=4)
+    t, j = t.clone(), j.clone()
+    t.mul_(2.5)
+    j.mul_(2.5)
+    assert_sparse_same(j, t)
+    t += t2
+    j += j2
+    assert_close(j.to_dense(), t.to_dense())
+    assert j.is_coalesced() == t.is_coalesced() and j._nnz() == t._nnz()
+    t.copy_(t2)
+    j.copy_(j2)
+    assert_sparse_same(j, t)
+    t.zero_()
+    j.zero_()
+    assert_sparse_same(j, t)
+    d_t, d_j = torch.ones(4, 5), jtorch.ones(4, 5)
+    d_t += t2
+    d_j += j2
+    assert_close(d_j, d_t)
+    lt, lj = t2.detach().requires_grad_(), j2.detach().requires_grad_()
+    with pytest.raises(RuntimeError):
+        lt.mul_(2)
+    with pytest.raises(RuntimeError):
+        lj.mul_(2)
