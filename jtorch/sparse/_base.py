@@ -246,7 +246,8 @@ class SparseTensor(Tensor):
         return out
 
     def __reduce_ex__(self, proto):
-        raise RuntimeError("saving sparse tensors is not supported by jtorch yet")
+        # plain pickle/copy: by value (jtorch.save writes torch's own form, see serialization/_writer.py)
+        return _rebuild, (self.layout.name, self._sparse_parts())
 
     def to(self, *args, **kwargs):
         from .._device import device as _device_cls
@@ -296,6 +297,12 @@ class SparseTensor(Tensor):
 
     def __hash__(self):
         return id(self)
+
+
+def _rebuild(layout_name, parts):
+    from .. import _legacy
+    from ..serialization._safe import _rebuild_sparse_tensor
+    return _rebuild_sparse_tensor(getattr(_legacy, layout_name), parts)
 
 
 _LAYOUT_NAME = {"sparse_coo": "", "sparse_csr": "Csr", "sparse_csc": "Csc", "sparse_bsr": "Bsr", "sparse_bsc": "Bsc"}

@@ -51,6 +51,9 @@ class SparseCompressedTensor(SparseTensor):
     def _set_values(self, v):
         self.__dict__["_v"] = v
 
+    def _sparse_parts(self):
+        return self._compressed, self._plain, self._values_t.detach(), self.shape
+
     def _rebuild(self, values, device=None):
         ci, pi = self._compressed, self._plain
         if device is not None:

@@ -34,6 +34,9 @@ class SparseCooTensor(SparseTensor):
             idx = idx.to(device)
         return make_coo(idx, values, self.shape, self.__dict__["_c"])
 
+    def _sparse_parts(self):
+        return self._i, self._v.detach(), self.shape, self.is_coalesced()
+
     def sparse_dim(self):
         return self.__dict__["_i"].shape[0]
 
