@@ -144,3 +144,35 @@ def test_sparse_adam_refuses_dense_grads():
         e(m.tensor([[1, 3]])).sum().backward()
         with pytest.raises(RuntimeError, match="dense gradients"):
             o.step()
+
+
+def test_compile_runs_sparse_code_eagerly(rng):
+    # sparse tensors are eager only: a compiled function meeting one breaks the graph (one warning)
+    # and gives the eager results
+    w = rng.standard_normal((6, 3)).astype(np.float32)
+    x = rng.integers(0, 6, (2, 4))
+    losses = []
+    for compiled in (False, True):
+        e = jtorch.nn.Embedding(6, 3, sparse=True)
+        e.weight.data = jtorch.tensor(w)
+        opt = jtorch.optim.SGD(e.parameters(), lr=0.1)
+
+        def step(inp):
+            opt.zero_grad()
+            loss = (e(inp) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        f = jtorch.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses.append([float(f(jtorch.tensor(x))) for _ in range(3)])
+        assert any("graph break" in str(c.message) for c in caught) == compiled
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-6)
+    t, j = pair_coo(rng, coalesced=True)
+    d = rng.standard_normal((5, 2)).astype(np.float32)
+    g = jtorch.compile(lambda s, m: jtorch.sparse.mm(s, m) * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(2):
+            assert_close(g(j, jtorch.tensor(d)), torch.sparse.mm(t, torch.tensor(d)) * 2, rtol=1e-5, atol=1e-5)
