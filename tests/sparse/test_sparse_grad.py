@@ -176,3 +176,44 @@ def test_compile_runs_sparse_code_eagerly(rng):
         warnings.simplefilter("ignore")
         for _ in range(2):
             assert_close(g(j, jtorch.tensor(d)), torch.sparse.mm(t, torch.tensor(d)) * 2, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("two_d", [False, True])
+def test_embedding_bag_sparse_grad(rng, mode, padding_idx, two_d):
+    w = rng.standard_normal((6, 3)).astype(np.float32)
+    bags = []
+    for m in (torch, jtorch):
+        e = m.nn.EmbeddingBag(6, 3, mode=mode, sparse=True, padding_idx=padding_idx)
+        e.weight.data = m.tensor(w)
+        bags.append(e)
+    if two_d:
+        x, off = rng.integers(0, 6, (3, 4)), None
+        g = rng.standard_normal((3, 3)).astype(np.float32)
+    else:
+        x, off = rng.integers(0, 6, 9), np.array([0, 2, 2, 6])
+        g = rng.standard_normal((4, 3)).astype(np.float32)
+    for m, e in zip((torch, jtorch), bags):
+        out = e(m.tensor(x)) if off is None else e(m.tensor(x), m.tensor(off))
+        (out * m.tensor(g)).sum().backward()
+    assert_sparse_same(bags[1].weight.grad, bags[0].weight.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_sparse_per_sample_weights_and_errors(rng):
+    w = rng.standard_normal((5, 2)).astype(np.float32)
+    psw = rng.standard_normal(4).astype(np.float32)
+    res = []
+    for m in (torch, jtorch):
+        e = m.nn.EmbeddingBag(5, 2, mode="sum", sparse=True)
+        e.weight.data = m.tensor(w)
+        p = m.tensor(psw, requires_grad=True)
+        e(m.tensor([1, 2, 1, 3]), m.tensor([0, 2]), per_sample_weights=p).pow(2).sum().backward()
+        res.append((e.weight.grad, p.grad))
+        with pytest.raises(ValueError, match="max mode"):
+            m.nn.EmbeddingBag(5, 2, mode="max", sparse=True)(m.tensor([[1, 2]]))
+        e = m.nn.EmbeddingBag(5, 2, sparse=True, scale_grad_by_freq=True)
+        with pytest.raises(RuntimeError, match="scale_grad_by_freq"):
+            e(m.tensor([[1, 1]])).sum().backward()
+    assert_sparse_same(res[1][0], res[0][0], rtol=1e-5, atol=1e-5)
+    assert_close(res[1][1], res[0][1], rtol=1e-5, atol=1e-5)
