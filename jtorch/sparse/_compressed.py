@@ -114,6 +114,16 @@ class SparseCompressedTensor(SparseTensor):
     def _leaf_grad(self, g):
         return self._rebuild(g)
 
+    def t(self):
+        """The transpose keeps the arrays and swaps the layout (CSR <-> CSC, BSR <-> BSC), as torch's."""
+        lay = self.__dict__["_lay"]
+        v = self._values_t
+        if _BLOCKED[lay]:
+            v = v.transpose(1, 2)
+        swapped = {"sparse_csr": "sparse_csc", "sparse_csc": "sparse_csr", "sparse_bsr": "sparse_bsc",
+                   "sparse_bsc": "sparse_bsr"}[lay]
+        return make_compressed(swapped, self._compressed, self._plain, v, tuple(reversed(self.shape)))
+
     # ---- conversions
     def to_sparse_coo(self):
         """The same entries in COO, in this layout's order (blocks: every element of a stored block)."""

@@ -354,6 +354,10 @@ def _addmm(op, input, mat1, mat2, beta=1, alpha=1, **statics):
 @kernel("_permute")
 def _permute(op, x, dims=()):
     if type(x) is not SparseCooTensor:
+        if tuple(dims) == (1, 0):  # t()/transpose of a compressed tensor: the other compressed layout
+            return x.t()
+        if tuple(dims) == (0, 1):
+            return x
         raise not_supported("permute", (x,))
     sd = x.sparse_dim()
     dims = tuple(dims)

@@ -155,3 +155,23 @@ def test_grad_to_csr_values_and_dense(rng, lay):
         (torch.sparse.mm(t, td) * torch.tensor(w)).sum().backward()
         (jtorch.sparse.mm(j, jd) * jtorch.tensor(w)).sum().backward()
         assert_sparse_same(j.grad, t.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("lay", LAYOUTS + BLOCKED)
+def test_transpose_swaps_layout(rng, lay):
+    a = _dense(rng, (4, 6))
+    args = ((2, 3),) if lay in BLOCKED else ()
+    t = getattr(torch.tensor(a), f"to_sparse_{lay}")(*args)
+    j = getattr(jtorch.tensor(a), f"to_sparse_{lay}")(*args)
+    assert_sparse_same(j.t(), t.t())
+    assert_sparse_same(j.transpose(0, 1), t.transpose(0, 1))
+    assert_sparse_same(jtorch.t(j), torch.t(t))
+
+
+def test_sparse_mm_of_two_sparse(rng):
+    a = _dense(rng, (4, 5), p=0.6)
+    b = _dense(rng, (5, 3), p=0.6)
+    t = torch.sparse.mm(torch.tensor(a).to_sparse(), torch.tensor(b).to_sparse())
+    j = jtorch.sparse.mm(jtorch.tensor(a).to_sparse(), jtorch.tensor(b).to_sparse())
+    assert j.layout is jtorch.sparse_coo
+    assert_close(j.to_dense(), t.to_dense(), rtol=1e-5, atol=1e-5)
