@@ -312,7 +312,3 @@ def np_of(t):
     """The concrete numpy value of a dense (index) tensor."""
     return np.asarray(t.detach()._value)
 
-
-def is_sparse_any(t):
-    return isinstance(t, SparseTensor)
-

@@ -11,7 +11,7 @@ import numpy as np
 import jtorch as torch
 from .. import _dispatch
 from ._base import SparseTensor, np_of
-from ._coo import SparseCooTensor, make_coo, _unique_rows, _index_add0
+from ._coo import SparseCooTensor, make_coo, _unique_rows, _index_add0, _linear, _unlinear
 
 KERNELS = {}
 
@@ -139,7 +139,6 @@ def _merge(ia, ib, sshape):
     """torch's sparse add: one pass over both entry lists comparing linear indices, taking the smaller
     and summing a pair that meets at the same index. (On coalesced inputs it is the sorted union.)
     Returns the merged indices and where each entry of a and of b went."""
-    from ._coo import _linear
     la, lb = _linear(ia, sshape), _linear(ib, sshape)
     na, nb = la.size, lb.size
     pos_a, pos_b = np.empty(na, np.int64), np.empty(nb, np.int64)
@@ -156,7 +155,6 @@ def _merge(ia, ib, sshape):
     lin.extend(la[i:])
     pos_b[j:] = len(lin) + np.arange(nb - j)
     lin.extend(lb[j:])
-    from ._coo import _unlinear
     return _unlinear(np.asarray(lin, np.int64), sshape, ia.shape[0]), pos_a, pos_b
 
 
@@ -171,9 +169,8 @@ def _mul(op, a, b):
                                f"{list(a.shape)} and {list(b.shape)}")
         a, b = _coo(a).coalesce(), _coo(b).coalesce()
         sd = a.sparse_dim()
-        la = _lin(a)
-        lb = _lin(b)
-        common, ia, ib = np.intersect1d(la, lb, return_indices=True)
+        sshape = tuple(a.shape[:sd])
+        _, ia, ib = np.intersect1d(_linear(np_of(a._i), sshape), _linear(np_of(b._i), sshape), return_indices=True)
         idx = np_of(a._i)[:, ia] if ia.size else np.zeros((sd, 0), np.int64)
         dev = a._v.device
         va = a._v[torch.tensor(ia.astype(np.int64), device=dev)]
@@ -187,12 +184,6 @@ def _mul(op, a, b):
     sd = s.sparse_dim()
     picked = d[tuple(s._i[k] for k in range(sd))]
     return make_coo(s._i, s._v * picked, s.shape, s.is_coalesced())
-
-
-def _lin(s):
-    i = np_of(s._i)
-    sshape = tuple(s.shape[:s.sparse_dim()])
-    return np.ravel_multi_index(tuple(i), sshape) if i.shape[1] else np.zeros(0, np.int64)
 
 
 @kernel("_true_divide", "_true_div")

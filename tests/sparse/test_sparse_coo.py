@@ -287,3 +287,28 @@ def test_in_place_ops(rng):
         lt.mul_(2)
     with pytest.raises(RuntimeError):
         lj.mul_(2)
+
+
+@pytest.mark.parametrize("bad", [[[0, 5], [1, 1]], [[0, -1], [1, 1]]])
+def test_check_invariants(rng, bad):
+    vals = rng.standard_normal(2).astype(np.float32)
+    for m in (torch, jtorch):
+        with pytest.raises(RuntimeError):
+            m.sparse_coo_tensor(m.tensor(bad), m.tensor(vals), (3, 3), check_invariants=True)
+        with m.sparse.check_sparse_tensor_invariants():
+            assert m.sparse.check_sparse_tensor_invariants.is_enabled()
+            with pytest.raises(RuntimeError):
+                m.sparse_coo_tensor(m.tensor(bad), m.tensor(vals), (3, 3))
+        assert not m.sparse.check_sparse_tensor_invariants.is_enabled()
+    # without the checks jtorch still refuses to densify out-of-range indices (torch reads out of bounds)
+    j = jtorch.sparse_coo_tensor(jtorch.tensor(bad), jtorch.tensor(vals), (3, 3))
+    with pytest.raises(RuntimeError):
+        j.to_dense()
+
+
+def test_layout_objects_and_dense_metadata():
+    x = jtorch.randn(2, 3)
+    assert x.layout is jtorch.strided and repr(jtorch.sparse_csr) == "torch.sparse_csr"
+    assert not x.is_sparse and not x.is_sparse_csr
+    assert x.to_dense() is x
+    assert jtorch.sparse_coo_tensor((2, 3)).type() == torch.sparse_coo_tensor((2, 3)).type()

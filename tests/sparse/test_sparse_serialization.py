@@ -19,7 +19,8 @@ def _pairs(rng):
     tc, jc = pair_coo(rng, shape=(3, 4), nnz=4, dense=(2,), coalesced=True)
     a = rng.standard_normal((4, 6)).astype(np.float32)
     a[rng.random((4, 6)) < 0.5] = 0
-    out = {"coo": (t, j), "hybrid": (tc, jc), "csr": (torch.tensor(a).to_sparse_csr(), jtorch.tensor(a).to_sparse_csr()),
+    out = {"coo": (t, j), "hybrid": (tc, jc),
+           "csr": (torch.tensor(a).to_sparse_csr(), jtorch.tensor(a).to_sparse_csr()),
            "csc": (torch.tensor(a).to_sparse_csc(), jtorch.tensor(a).to_sparse_csc()),
            "bsr": (torch.tensor(a).to_sparse_bsr((2, 3)), jtorch.tensor(a).to_sparse_bsr((2, 3)))}
     return {k: v[0] for k, v in out.items()}, {k: v[1] for k, v in out.items()}
