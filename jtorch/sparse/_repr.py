@@ -32,7 +32,7 @@ def sparse_repr(t):
     suffix = [f"size={tuple(t.shape)}", f"nnz={t._nnz()}"]
     if t.device.type != "cpu":
         suffix.insert(0, f"device='{t.device}'")
-    if t.dtype is not D.get_default_dtype():
+    if t.dtype not in (D.get_default_dtype(), D.int64, D.bool):
         suffix.append(f"dtype={t.dtype}")
     suffix.append(f"layout=torch.{lay}")
     if t.grad_fn is not None:

@@ -104,6 +104,8 @@ def test_repr_matches_torch(rng):
     t, j = pair_coo(rng, shape=(3, 4), nnz=3, dense=(2,))
     assert repr(j) == repr(t)
     assert repr(j.detach().requires_grad_()) == repr(t.detach().requires_grad_())
+    for dt in ("int64", "int32", "bool", "float64"):
+        assert repr(j.to(getattr(jtorch, dt))) == repr(t.to(getattr(torch, dt)))
 
 
 @pytest.mark.parametrize("name", ["neg", "abs", "sqrt", "sin", "tanh", "relu", "square", "sign", "floor", "trunc",
