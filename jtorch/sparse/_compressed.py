@@ -191,7 +191,7 @@ def to_compressed(x, layout, blocksize=None, dense_dim=None):
     if coo.dense_dim():
         raise NotImplementedError("hybrid COO to compressed conversion is not supported by jtorch")
     idx = np_of(coo._indices())
-    v = coo._values()
+    v = coo._v
     n_outer = x.shape[0] if _ROW_MAJOR[lay] else x.shape[1]
     outer, inner = (idx[0], idx[1]) if _ROW_MAJOR[lay] else (idx[1], idx[0])
     order = np.lexsort((inner, outer))

@@ -57,7 +57,7 @@ class SparseCooTensor(SparseTensor):
         return self.__dict__["_i"]
 
     def _values(self):
-        return self.__dict__["_v"]
+        return self.__dict__["_v"].detach()  # untracked, as torch's (values() is the tracked one)
 
     def indices(self):
         if not self.__dict__["_c"]:
@@ -100,12 +100,17 @@ class SparseCooTensor(SparseTensor):
         return self
 
     def _leaf_grad(self, g):
-        """A sparse leaf's gradient: one entry per distinct index (torch's pattern), the value being
-        the gradient at that position (every duplicate of it received the same)."""
-        i = np_of(self._i)
-        idx, first = _first_of_each(i, self.shape[:self.sparse_dim()])
-        vals = g if first is None else g[torch.tensor(first, device=g.device)]
-        return make_coo(self._i if first is None else torch.tensor(idx, device=g.device), vals, self.shape, False)
+        """A sparse leaf's gradient from its values' gradient ``g``: one entry per distinct index (torch's
+        pattern), holding the gradient at that position (every duplicate of it received the same, since
+        only ``values()`` of a coalesced tensor exposes single entries to autograd)."""
+        sshape = self.shape[:self.sparse_dim()]
+        lin = _linear(np_of(self._i), sshape)
+        if lin.size < 2 or np.all(lin[1:] > lin[:-1]):  # distinct and sorted already
+            return make_coo(self._i, g, self.shape, False)
+        uniq, first = np.unique(lin, return_index=True)
+        dev = g.device
+        return make_coo(torch.tensor(_unlinear(uniq, sshape, len(sshape)), device=dev),
+                        g[torch.tensor(first.astype(np.int64), device=dev)], self.shape, False)
 
     def sparse_resize_(self, size, sparse_dim, dense_dim):
         self._check_inplace()
@@ -181,16 +186,6 @@ def _unique_rows(idx, sshape):
     lin = _linear(idx, sshape)
     uniq, inv = np.unique(lin, return_inverse=True)
     return _unlinear(uniq, sshape, idx.shape[0]), inv.reshape(-1).astype(np.int64)
-
-
-def _first_of_each(idx, sshape):
-    """(distinct columns sorted, the first original column of each), or (None, None) when the
-    columns are already distinct and sorted."""
-    lin = _linear(idx, sshape)
-    if lin.size < 2 or np.all(lin[1:] > lin[:-1]):
-        return None, None
-    uniq, first = np.unique(lin, return_index=True)
-    return _unlinear(uniq, sshape, idx.shape[0]), first.astype(np.int64)
 
 
 def _unlinear(lin, sshape, sd):

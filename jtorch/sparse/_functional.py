@@ -30,11 +30,11 @@ def sum(input, dim=None, dtype=None):
         raise RuntimeError("torch.sparse.sum expects a sparse tensor")
     x = input if type(input) is SparseCooTensor else input.to_sparse_coo()
     if dim is None:
-        return x._values().sum() if dtype is None else x._values().sum(dtype=dtype)
+        return x._v.sum() if dtype is None else x._v.sum(dtype=dtype)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     nd = x.ndim
     dims = tuple(sorted({_wrap(d, nd) for d in dims}))
-    v = x._values() if dtype is None else x._values().to(dtype)
+    v = x._v if dtype is None else x._v.to(dtype)
     if len(dims) == nd:
         return v.sum()
     return sparse_sum_dims(x, v, dims)
@@ -60,7 +60,7 @@ def _softmax(input, dim, dtype, log):
         raise NotImplementedError(f"torch.sparse.{'log_' if log else ''}softmax supports sparse COO tensors only")
     x = input.coalesce()
     dim = _wrap(dim, x.ndim)
-    v = x._values()
+    v = x._v
     if dtype is not None:
         v = v.to(dtype)
     sd = x.sparse_dim()

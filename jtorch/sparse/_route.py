@@ -102,8 +102,7 @@ def _add(op, a, b, alpha=1):
                 raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has size "
                                    f"{list(a.shape)} while other has size {list(b.shape)} (FYI: dense-sparse "
                                    "addition does not currently support broadcasting)")
-            bd = b.to_dense()
-            return torch.add(a, bd, alpha=alpha)
+            return torch.add(a, dense_value(b), alpha=alpha)
     if not isinstance(b, SparseTensor):
         raise RuntimeError(f"{op.name}(sparse, dense) is not supported. Use {op.name}(dense, sparse) instead.")
     if a.layout is not b.layout:
@@ -255,6 +254,31 @@ def product(a, b):
             s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
         return spmm(a, b)
     return _leaf_product().apply(_dense_grad_leaf(s), b if a is s else a, _Hold(s), a is s)
+
+
+def dense_value(s):
+    """``s.to_dense()``; for a sparse leaf that requires grad, one whose gradient reaches the leaf densely,
+    as torch's dense + sparse sends it (to_dense itself gives the leaf a sparse gradient)."""
+    if not (s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
+        return s.to_dense()
+    return _leaf_dense().apply(_dense_grad_leaf(s), _Hold(s))
+
+
+_LEAF_DENSE = []
+
+
+def _leaf_dense():
+    if not _LEAF_DENSE:
+        class SparseLeafDenseBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, aux, hold):
+                return hold.s.detach().to_dense()
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, None
+        _LEAF_DENSE.append(SparseLeafDenseBackward)
+    return _LEAF_DENSE[0]
 
 
 class _Hold:

@@ -217,3 +217,45 @@ def test_embedding_bag_sparse_per_sample_weights_and_errors(rng):
             e(m.tensor([[1, 1]])).sum().backward()
     assert_sparse_same(res[1][0], res[0][0], rtol=1e-5, atol=1e-5)
     assert_close(res[1][1], res[0][1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["sum_dim", "coalesce_values", "dense_to_sparse_mm", "add_dense_sparse", "mul_dense",
+                                  "raw_values", "softmax_dense_dim", "addmm"])
+def test_more_gradients(rng, case):
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    d = rng.standard_normal((5, 3)).astype(np.float32)
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    a[rng.random((4, 5)) < 0.4] = 0
+    t1, j1 = _leaf(*pair_coo(rng, nnz=7))
+    t2, j2 = _leaf(*pair_coo(rng, nnz=5))
+    tx, jx = torch.tensor(a, requires_grad=True), jtorch.tensor(a, requires_grad=True)
+
+    def run(m, s1, s2, x):
+        W, Dm = m.tensor(w), m.tensor(d)
+        if case == "sum_dim":
+            return (m.sparse.sum(s1, 0).to_dense() * W[0]).sum()
+        if case == "coalesce_values":
+            return (s1.coalesce().values() ** 2).sum()
+        if case == "dense_to_sparse_mm":
+            return (m.sparse.mm(x.to_sparse(), Dm) ** 2).sum()
+        if case == "add_dense_sparse":
+            return ((x + s1 - s2) * W).sum()
+        if case == "mul_dense":
+            return ((s1 * W).to_dense() ** 2).sum()
+        if case == "raw_values":  # _values() is not tracked; values() of the coalesced tensor is
+            return (s1._values() * m.arange(7.0)).sum() + (s1.coalesce().values() * m.arange(6.0)).sum()
+        if case == "softmax_dense_dim":
+            s1 = s1.coalesce()
+            h = m.sparse_coo_tensor(s1.indices(), s1.values().unsqueeze(1) * m.tensor([1.0, -2.0]), (4, 5, 2))
+            return (m.sparse.log_softmax(h, 2).to_dense() ** 2).sum()
+        return (m.addmm(m.ones(4, 3), s1, Dm, beta=0.5, alpha=2) ** 2).sum()
+    run(torch, t1, t2, tx).backward()
+    run(jtorch, j1, j2, jx).backward()
+    for jt, tt in ((j1, t1), (j2, t2), (jx, tx)):
+        if tt.grad is None:
+            assert jt.grad is None
+        elif tt.grad.layout == torch.strided:
+            assert_close(jt.grad, tt.grad, rtol=1e-4, atol=1e-5)
+        else:
+            assert jt.grad.layout is jtorch.sparse_coo
+            assert_close(jt.grad.to_dense(), tt.grad.to_dense(), rtol=1e-4, atol=1e-5)
