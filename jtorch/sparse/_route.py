@@ -139,6 +139,9 @@ def _merge(ia, ib, sshape):
     and summing a pair that meets at the same index. (On coalesced inputs it is the sorted union.)
     Returns the merged indices and where each entry of a and of b went."""
     la, lb = _linear(ia, sshape), _linear(ib, sshape)
+    if _increasing(la) and _increasing(lb):  # both coalesced: the sorted union, vectorised
+        lin = np.union1d(la, lb)
+        return _unlinear(lin, sshape, ia.shape[0]), np.searchsorted(lin, la), np.searchsorted(lin, lb)
     na, nb = la.size, lb.size
     pos_a, pos_b = np.empty(na, np.int64), np.empty(nb, np.int64)
     lin = []
@@ -155,6 +158,10 @@ def _merge(ia, ib, sshape):
     pos_b[j:] = len(lin) + np.arange(nb - j)
     lin.extend(lb[j:])
     return _unlinear(np.asarray(lin, np.int64), sshape, ia.shape[0]), pos_a, pos_b
+
+
+def _increasing(lin):
+    return lin.size < 2 or bool(np.all(lin[1:] > lin[:-1]))
 
 
 @kernel("mul")
