@@ -8,8 +8,10 @@ from ._base import SparseTensor
 from ._coo import SparseCooTensor, sparse_coo_tensor, _sparse_coo_tensor_unsafe
 from ._compressed import (SparseCompressedTensor, sparse_compressed_tensor, sparse_csr_tensor, sparse_csc_tensor,
                           sparse_bsr_tensor, sparse_bsc_tensor)
-from ._functional import mm, addmm, sum, softmax, log_softmax, check_sparse_tensor_invariants
+from ._functional import (mm, addmm, sum, softmax, log_softmax, check_sparse_tensor_invariants, sampled_addmm, spdiags,
+                          smm, hspmm, sspaddmm)
 from . import _route  # noqa: F401  (installs the router)
 from . import _methods  # noqa: F401  (binds Tensor.to_sparse & co)
 
-__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants"]
+__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants", "sampled_addmm",
+           "spdiags"]

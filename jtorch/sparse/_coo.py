@@ -152,6 +152,18 @@ class SparseCooTensor(SparseTensor):
         from ._convert import sparse_mask
         return sparse_mask(self, mask)
 
+    def smm(self, mat):
+        from ._functional import smm
+        return smm(self, mat)
+
+    def hspmm(self, mat):
+        from ._functional import hspmm
+        return hspmm(self, mat)
+
+    def sspaddmm(self, mat1, mat2, *, beta=1, alpha=1):
+        from ._functional import sspaddmm
+        return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
     @property
     def _i(self):
         return self.__dict__["_i"]

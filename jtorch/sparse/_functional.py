@@ -124,3 +124,84 @@ class check_sparse_tensor_invariants:
             with check_sparse_tensor_invariants(self.state):
                 return fn(*a, **k)
         return wrapped
+
+
+# ---------------------------------------------------------------- sparse-result products
+def _rows_product(mat1, mat2, name):
+    """(distinct rows of the sparse mat1, (mat1 @ mat2) at those rows)."""
+    if type(mat1) is not SparseCooTensor or isinstance(mat2, SparseTensor):
+        raise RuntimeError(f"{name}: expected a sparse COO mat1 and a dense mat2")
+    out = mm(mat1, mat2)
+    rows = np.unique(np_of(mat1._indices())[0]).astype(np.int64)
+    r = torch.tensor(rows, device=out.device)
+    return rows, out[r]
+
+
+def smm(input, mat):
+    """sparse @ dense as a sparse tensor: every column of each row that has entries."""
+    rows, vals = _rows_product(input, mat, "smm")
+    k = mat.shape[1]
+    idx = np.stack([np.repeat(rows, k), np.tile(np.arange(k), len(rows))]).astype(np.int64)
+    return make_coo(torch.tensor(idx, device=vals.device), vals.reshape(-1), (input.shape[0], k),
+                    len(rows) * k < 2)
+
+
+def hspmm(mat1, mat2):
+    """sparse @ dense as a hybrid COO tensor (one sparse dim: the rows that have entries)."""
+    rows, vals = _rows_product(mat1, mat2, "hspmm")
+    return make_coo(torch.tensor(rows.reshape(1, -1), device=vals.device), vals, (mat1.shape[0], mat2.shape[1]),
+                    len(rows) < 2)
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), sparse: input's entries, then smm's."""
+    if type(input) is not SparseCooTensor:
+        raise RuntimeError("sspaddmm: expected a sparse COO input")
+    prod = smm(mat1, mat2)
+    if tuple(prod.shape) != tuple(input.shape):
+        raise RuntimeError(f"sspaddmm: input has size {list(input.shape)} but mat1 @ mat2 has size "
+                           f"{list(prod.shape)}")
+    vals = torch.cat([input._v * beta, prod._v * alpha])
+    return make_coo(torch.cat([input._indices(), prod._indices()], 1), vals, tuple(input.shape), vals.shape[0] < 2)
+
+
+def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
+    """beta * input + alpha * (mat1 @ mat2) at input's entries only (input sparse CSR)."""
+    if input.layout is not torch.sparse_csr:
+        raise RuntimeError(f"sampled_addmm: Expected input to be a sparse CSR tensor, but got {input.layout}")
+    if mat1.shape[1] != mat2.shape[0] or (input.shape[0], input.shape[1]) != (mat1.shape[0], mat2.shape[1]):
+        raise RuntimeError(f"sampled_addmm: input of size {list(input.shape)} can't take the product of "
+                           f"{list(mat1.shape)} and {list(mat2.shape)}")
+    coo = input.to_sparse_coo()
+    rows, cols = coo._indices()[0], coo._indices()[1]
+    dots = (mat1[rows] * mat2.t()[cols]).sum(1)
+    res = input._rebuild(input.values() * beta + dots * alpha)
+    if out is not None:
+        return out._take(res)
+    return res
+
+
+def spdiags(diagonals, offsets, shape, layout=None):
+    """A sparse matrix with ``diagonals[i]`` on diagonal ``offsets[i]`` (element j of a row of diagonals
+    goes to column j, as scipy's spdiags)."""
+    if diagonals.ndim != 2 or offsets.ndim != 1 or diagonals.shape[0] != offsets.shape[0]:
+        raise RuntimeError("spdiags: expected 2-D diagonals and 1-D offsets with one offset per diagonal")
+    rows_n, cols_n = shape
+    offs = np_of(offsets).astype(np.int64)
+    if len(set(offs.tolist())) != len(offs):
+        raise RuntimeError("spdiags: offsets tensor contains duplicate values")
+    r_all, c_all, which = [], [], []
+    for i, o in enumerate(offs):
+        j = np.arange(min(diagonals.shape[1], cols_n))
+        j = j[(j - o >= 0) & (j - o < rows_n)]
+        r_all.append(j - o)
+        c_all.append(j)
+        which.append(i * diagonals.shape[1] + j)
+    cat = lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64)  # noqa: E731
+    idx = np.stack([cat(r_all), cat(c_all)])
+    dev = diagonals.device
+    vals = diagonals.reshape(-1)[torch.tensor(cat(which), device=dev)]
+    res = make_coo(torch.tensor(idx, device=dev), vals, (rows_n, cols_n), idx.shape[1] < 2)
+    if layout is None or layout is torch.sparse_coo:
+        return res
+    return res.to_sparse(layout=layout)

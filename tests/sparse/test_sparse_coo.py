@@ -314,3 +314,40 @@ def test_layout_objects_and_dense_metadata():
     assert not x.is_sparse and not x.is_sparse_csr
     assert x.to_dense() is x
     assert jtorch.sparse_coo_tensor((2, 3)).type() == torch.sparse_coo_tensor((2, 3)).type()
+
+
+def test_sparse_result_products(rng):
+    t, j = pair_coo(rng, shape=(5, 4), nnz=6)
+    d = rng.standard_normal((4, 3)).astype(np.float32)
+    td, jd = torch.tensor(d), jtorch.tensor(d)
+    assert_sparse_same(jtorch.smm(j, jd), torch.smm(t, td), rtol=1e-5, atol=1e-5)
+    assert_sparse_same(j.smm(jd), t.smm(td), rtol=1e-5, atol=1e-5)
+    assert_sparse_same(jtorch.hspmm(j, jd), torch.hspmm(t, td), rtol=1e-5, atol=1e-5)
+    ti, ji = pair_coo(rng, shape=(5, 3), nnz=3)
+    assert_sparse_same(jtorch.sspaddmm(ji, j, jd, beta=2, alpha=0.5), torch.sspaddmm(ti, t, td, beta=2, alpha=0.5),
+                       rtol=1e-5, atol=1e-5)
+
+
+def test_spdiags(rng):
+    diags = rng.standard_normal((3, 5)).astype(np.float32)
+    for offs, shape in (([0, -1, 2], (5, 5)), ([1, 0, -3], (4, 6)), ([0, 2, -2], (6, 5))):
+        t = torch.sparse.spdiags(torch.tensor(diags), torch.tensor(offs), shape)
+        j = jtorch.sparse.spdiags(jtorch.tensor(diags), jtorch.tensor(offs), shape)
+        assert_sparse_same(j, t)
+        t = torch.sparse.spdiags(torch.tensor(diags), torch.tensor(offs), shape, layout=torch.sparse_csr)
+        j = jtorch.sparse.spdiags(jtorch.tensor(diags), jtorch.tensor(offs), shape, layout=jtorch.sparse_csr)
+        assert_sparse_same(j, t)
+
+
+def test_sampled_addmm(rng):
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    a[rng.random((4, 5)) < 0.5] = 0
+    m1 = rng.standard_normal((4, 3)).astype(np.float32)
+    m2 = rng.standard_normal((3, 5)).astype(np.float32)
+    tm1, jm1 = torch.tensor(m1, requires_grad=True), jtorch.tensor(m1, requires_grad=True)
+    t = torch.sparse.sampled_addmm(torch.tensor(a).to_sparse_csr(), tm1, torch.tensor(m2), beta=0.5, alpha=2)
+    j = jtorch.sparse.sampled_addmm(jtorch.tensor(a).to_sparse_csr(), jm1, jtorch.tensor(m2), beta=0.5, alpha=2)
+    assert_sparse_same(j.detach(), t.detach(), rtol=1e-5, atol=1e-5)
+    t.values().pow(2).sum().backward()
+    j.values().pow(2).sum().backward()
+    assert_close(jm1.grad, tm1.grad, rtol=1e-5, atol=1e-5)
