@@ -70,3 +70,25 @@ def sparse_mask(self, mask):
 
 def _bs(t):
     return getattr(t, "_blocksize", None)
+
+
+def sparse_zeros(kind, size, layout, dtype, device, requires_grad, like=None):
+    """zeros/zeros_like/empty_like with a sparse layout: no entries (COO keeps ``like``'s sparse dims)."""
+    from ._route import not_supported
+    from ._compressed import make_compressed, _BLOCKED, _ROW_MAJOR
+    if kind != "zeros":  # torch fills with fill_, which sparse tensors lack
+        raise not_supported("fill_", (like,) if like is not None else ())
+    dtype = dtype or torch.get_default_dtype()
+    if layout is torch.sparse_coo:
+        sd = like.sparse_dim() if isinstance(like, SparseCooTensor) else len(size)
+        v = torch.zeros((0,) + tuple(size[sd:]), dtype=dtype, device=device)
+        t = make_coo(torch.zeros((sd, 0), dtype=torch.int64, device=device), v, size, True)
+    else:
+        if len(size) != 2:
+            raise NotImplementedError("only 2-D compressed sparse tensors are supported by jtorch")
+        bs = like._blocksize if isinstance(like, SparseTensor) and _BLOCKED[layout.name] else (1, 1)
+        n_outer = size[0] // bs[0] if _ROW_MAJOR[layout.name] else size[1] // bs[1]
+        v = torch.zeros((0,) + (tuple(bs) if _BLOCKED[layout.name] else ()), dtype=dtype, device=device)
+        t = make_compressed(layout.name, torch.zeros(n_outer + 1, dtype=torch.int64, device=device),
+                            torch.zeros(0, dtype=torch.int64, device=device), v, size)
+    return t.requires_grad_() if requires_grad else t

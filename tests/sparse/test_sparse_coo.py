@@ -351,3 +351,20 @@ def test_sampled_addmm(rng):
     t.values().pow(2).sum().backward()
     j.values().pow(2).sum().backward()
     assert_close(jm1.grad, tm1.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_zeros_like_and_sparse_layout_factories(rng):
+    th, jh = pair_coo(rng, shape=(3, 4), nnz=5, dense=(2,))
+    for f in ("zeros_like", "empty_like"):
+        assert_sparse_same(getattr(jtorch, f)(jh), getattr(torch, f)(th))
+    for m, x in ((torch, th), (jtorch, jh)):
+        with pytest.raises(NotImplementedError):
+            m.ones_like(x)
+        with pytest.raises(NotImplementedError):
+            m.full_like(x, 2.0)
+    assert_sparse_same(jtorch.zeros(2, 3, layout=jtorch.sparse_coo), torch.zeros(2, 3, layout=torch.sparse_coo))
+    assert_sparse_same(jtorch.zeros_like(jtorch.ones(2, 3), layout=jtorch.sparse_coo),
+                       torch.zeros_like(torch.ones(2, 3), layout=torch.sparse_coo))
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    assert_sparse_same(jtorch.zeros_like(jtorch.tensor(a).to_sparse_csr()),
+                       torch.zeros_like(torch.tensor(a).to_sparse_csr()))
