@@ -3,9 +3,11 @@
 
 Dispatch never tests for these tensors: their storage and strides raise ``SparseArgument``
 when an op reads them, and ``_dispatch.apply`` hands such a call to ``_route.route``.
-Autograd needs nothing of its own either: every sparse kernel is written with jtorch's dense
-ops on the values, so gradients flow through the values tensor; the sparse tensor's
-``requires_grad``/``grad_fn``/``is_leaf`` are its values'.
+Autograd is the dense tape's: every sparse kernel is written with jtorch's dense ops on the
+values, so gradients flow through the values tensor; the sparse tensor's
+``requires_grad``/``grad_fn``/``is_leaf`` are its values'. A leaf's ``.grad`` is rebuilt from
+its values' gradient in its own layout, plus what reached its dense stand-in (``_route.product``,
+``_route.dense_value``: the ops whose gradient torch gives a sparse leaf densely).
 """
 import math
 
@@ -58,8 +60,10 @@ def _init(t, shape, np_dtype):
 
 
 class SparseTensor(Tensor):
-    """Base of the sparse layouts. Subclasses keep their component tensors in ``__dict__`` and
-    define ``_values_t`` (the values tensor), ``_parts()`` and ``_rebuild(values)``."""
+    """Base of the sparse layouts. Subclasses keep their component tensors in ``__dict__`` (named in
+    ``_COMPONENTS``) and define ``_values_t`` (the values tensor), ``_rebuild(values)`` (the same
+    structure over other values), ``_leaf_grad(g)`` (a leaf's gradient from its values' gradient)
+    and ``_sparse_parts()`` (torch's pickled form)."""
 
     # ---- what dense code must not touch
     @property
@@ -177,18 +181,28 @@ class SparseTensor(Tensor):
             return self.__dict__["_grad_set"]
         g = self._values_t.grad
         sg = None if g is None else self._leaf_grad(g)
-        aux = self.__dict__.get("_dense_leaf")
-        dg = None if aux is None else aux.grad
+        unmasked = self._stand_in_grad("_unmasked_leaf")
+        if unmasked is not None:  # to_dense(masked_grad=False): the dense gradient made sparse
+            unmasked = unmasked.to_sparse(layout=self.layout, blocksize=getattr(self, "_blocksize", None))
+            if unmasked.layout.name == "sparse_coo":
+                unmasked._coalesced_(False)  # torch's flag on it
+            sg = unmasked if sg is None else sg + unmasked
+        dg = self._stand_in_grad("_dense_leaf")
         if dg is None:
             return sg
         return dg if sg is None else dg + sg.to_dense()
+
+    def _stand_in_grad(self, key):
+        aux = self.__dict__.get(key)
+        return None if aux is None else aux.grad
 
     @grad.setter
     def grad(self, g):
         self.__dict__.pop("_grad_set", None)
         self._values_t._grad = None
-        if self.__dict__.get("_dense_leaf") is not None:
-            self.__dict__["_dense_leaf"]._grad = None
+        for key in ("_dense_leaf", "_unmasked_leaf"):
+            if self.__dict__.get(key) is not None:
+                self.__dict__[key]._grad = None
         if g is not None:
             if g.shape != self.shape:
                 raise RuntimeError("assigned grad has data of a different size")

@@ -146,6 +146,10 @@ class SparseCompressedTensor(SparseTensor):
         return make_coo(torch.tensor(idx, device=dev), flat, self.shape, False)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
+        if masked_grad is False:
+            from ._route import dense_value
+            out = dense_value(self, "_unmasked_leaf")
+            return out if dtype is None else out.to(dtype)
         return self.to_sparse_coo().to_dense(dtype)
 
     def to_sparse(self, *args, layout=None, blocksize=None, dense_dim=None):

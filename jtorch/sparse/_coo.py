@@ -84,6 +84,10 @@ class SparseCooTensor(SparseTensor):
         return make_coo(torch.tensor(idx, device=v.device), nv, self.shape, True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
+        if masked_grad is False:  # torch then gives the (leaf's) gradient densely, not masked to its entries
+            from ._route import dense_value
+            out = dense_value(self, "_unmasked_leaf")
+            return out if dtype is None else out.to(dtype)
         v = self._v
         sd = self.sparse_dim()
         sshape, dshape = self.shape[:sd], self.shape[sd:]

@@ -263,12 +263,13 @@ def product(a, b):
     return _leaf_product().apply(_dense_grad_leaf(s), b if a is s else a, _Hold(s), a is s)
 
 
-def dense_value(s):
-    """``s.to_dense()``; for a sparse leaf that requires grad, one whose gradient reaches the leaf densely,
-    as torch's dense + sparse sends it (to_dense itself gives the leaf a sparse gradient)."""
+def dense_value(s, key="_dense_leaf"):
+    """``s.to_dense()``; for a sparse leaf that requires grad, one whose gradient reaches the leaf's dense
+    stand-in ``key`` unmasked: dense as torch's dense + sparse sends it (``_dense_leaf``), or made sparse
+    from the dense gradient as ``to_dense(masked_grad=False)`` (``_unmasked_leaf``)."""
     if not (s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
-        return s.to_dense()
-    return _leaf_dense().apply(_dense_grad_leaf(s), _Hold(s))
+        return s.to_dense(masked_grad=True)
+    return _leaf_dense().apply(_dense_grad_leaf(s, key), _Hold(s))
 
 
 _LEAF_DENSE = []
@@ -279,7 +280,7 @@ def _leaf_dense():
         class SparseLeafDenseBackward(torch.autograd.Function):
             @staticmethod
             def forward(ctx, aux, hold):
-                return hold.s.detach().to_dense()
+                return hold.s.detach().to_dense(masked_grad=True)
 
             @staticmethod
             def backward(ctx, g):
@@ -296,10 +297,10 @@ class _Hold:
         self.s = s
 
 
-def _dense_grad_leaf(s):
-    aux = s.__dict__.get("_dense_leaf")
+def _dense_grad_leaf(s, key="_dense_leaf"):
+    aux = s.__dict__.get(key)
     if aux is None:
-        aux = s.__dict__["_dense_leaf"] = torch.zeros(tuple(s.shape), dtype=s.dtype, device=s.device)
+        aux = s.__dict__[key] = torch.zeros(tuple(s.shape), dtype=s.dtype, device=s.device)
         aux.requires_grad_(True)
     return aux
 

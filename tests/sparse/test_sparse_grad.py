@@ -41,6 +41,15 @@ def test_to_dense_backward_and_accumulation(rng):
     assert j.grad is None
 
 
+@pytest.mark.parametrize("masked", [True, False])
+def test_to_dense_masked_grad(rng, masked):
+    t, j = _leaf(*pair_coo(rng, nnz=7))
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    (t.to_dense(masked_grad=masked) * torch.tensor(w)).sum().backward()
+    (j.to_dense(masked_grad=masked) * jtorch.tensor(w)).sum().backward()
+    assert_sparse_same(j.grad, t.grad)  # masked: the leaf's entries; unmasked: the dense gradient made sparse
+
+
 def test_grads_through_ops_to_sparse_leaf(rng):
     t, j = _leaf(*pair_coo(rng, nnz=7))
     (torch.sparse.sum(t * 2.5 + t.abs())).backward()
