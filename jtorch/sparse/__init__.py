@@ -10,7 +10,7 @@ from ._compressed import (SparseCompressedTensor, sparse_compressed_tensor, spar
                           sparse_bsr_tensor, sparse_bsc_tensor)
 from ._functional import (mm, addmm, sum, softmax, log_softmax, check_sparse_tensor_invariants, sampled_addmm, spdiags,
                           smm, hspmm, sspaddmm)
-from . import _route  # noqa: F401  (installs the router)
+from . import _route, _elementwise, _products, _structure  # noqa: F401  (the router and its kernels)
 from . import _methods  # noqa: F401  (binds Tensor.to_sparse & co)
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants", "sampled_addmm",

@@ -6,8 +6,8 @@ when an op reads them, and ``_dispatch.apply`` hands such a call to ``_route.rou
 Autograd is the dense tape's: every sparse kernel is written with jtorch's dense ops on the
 values, so gradients flow through the values tensor; the sparse tensor's
 ``requires_grad``/``grad_fn``/``is_leaf`` are its values'. A leaf's ``.grad`` is rebuilt from
-its values' gradient in its own layout, plus what reached its dense stand-in (``_route.product``,
-``_route.dense_value``: the ops whose gradient torch gives a sparse leaf densely).
+its values' gradient in its own layout, plus what reached its dense stand-in (``_products.product``,
+``_products.dense_value``: the ops whose gradient torch gives a sparse leaf densely).
 """
 import math
 
@@ -176,7 +176,7 @@ class SparseTensor(Tensor):
     @property
     def grad(self):
         """The values' gradient as a sparse tensor of this layout (torch.sparse.mm, to_dense, elementwise
-        ops), plus, densely, what torch.mm/matmul/addmm sent (see _route.product): torch's layouts."""
+        ops), plus, densely, what torch.mm/matmul/addmm sent (see _products.product): torch's layouts."""
         if "_grad_set" in self.__dict__:
             return self.__dict__["_grad_set"]
         g = self._values_t.grad

@@ -147,7 +147,7 @@ class SparseCompressedTensor(SparseTensor):
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         if masked_grad is False:
-            from ._route import dense_value
+            from ._products import dense_value
             out = dense_value(self, "_unmasked_leaf")
             return out if dtype is None else out.to(dtype)
         return self.to_sparse_coo().to_dense(dtype)

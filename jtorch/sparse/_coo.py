@@ -85,7 +85,7 @@ class SparseCooTensor(SparseTensor):
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         if masked_grad is False:  # torch then gives the (leaf's) gradient densely, not masked to its entries
-            from ._route import dense_value
+            from ._products import dense_value
             out = dense_value(self, "_unmasked_leaf")
             return out if dtype is None else out.to(dtype)
         v = self._v

@@ -4,7 +4,8 @@ import numpy as np
 import jtorch as torch
 from ._base import SparseTensor, np_of
 from ._coo import SparseCooTensor, make_coo, _linear
-from ._route import spmm, sparse_sum_dims, _addmm
+from ._products import spmm, _addmm
+from ._structure import sparse_sum_dims
 
 
 def mm(mat1, mat2, reduce=None):
