@@ -118,6 +118,7 @@ def _mul(op, a, b):
         if tuple(a.shape) != tuple(b.shape):
             raise RuntimeError(f"mul(sparse, sparse): expected both tensors to have the same size, got "
                                f"{list(a.shape)} and {list(b.shape)}")
+        lay = a.layout
         a, b = _coo(a).coalesce(), _coo(b).coalesce()
         sd = a.sparse_dim()
         sshape = tuple(a.shape[:sd])
@@ -126,7 +127,8 @@ def _mul(op, a, b):
         dev = a._v.device
         va = a._v[torch.tensor(ia.astype(np.int64), device=dev)]
         vb = b._v[torch.tensor(ib.astype(np.int64), device=dev)]
-        return make_coo(torch.tensor(idx.astype(np.int64), device=dev), va * vb, a.shape, True)
+        out = make_coo(torch.tensor(idx.astype(np.int64), device=dev), va * vb, a.shape, True)
+        return out if lay is torch.sparse_coo else out.to_sparse(layout=lay)
     s, d = (a, b) if isinstance(a, SparseTensor) else (b, a)
     s = _coo(s)
     if tuple(d.shape) != tuple(s.shape):

@@ -27,9 +27,10 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
 
 
 def sum(input, dim=None, dtype=None):
-    if not isinstance(input, SparseTensor):
-        raise RuntimeError("torch.sparse.sum expects a sparse tensor")
-    x = input if type(input) is SparseCooTensor else input.to_sparse_coo()
+    if type(input) is not SparseCooTensor:  # torch's sparse.sum coalesces first: COO only
+        lay = "Strided" if not isinstance(input, SparseTensor) else "Sparse" + input.layout.name[7:].capitalize()
+        raise RuntimeError(f"coalesce expected sparse coordinate tensor layout but got {lay}")
+    x = input
     if dim is None:
         return x._v.sum() if dtype is None else x._v.sum(dtype=dtype)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)

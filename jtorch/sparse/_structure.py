@@ -11,6 +11,8 @@ from ._route import kernel, not_supported, _coo
 # ---------------------------------------------------------------- reductions
 @kernel("_sum")
 def _sum(op, x, dim=None, keepdim=False, dtype=None):
+    if type(x) is not SparseCooTensor and dim is not None and not keepdim:
+        raise RuntimeError("reduction operations on CSR tensors with keepdim=False is unsupported")
     x = _coo(x)
     v = x._v
     if dtype is not None:

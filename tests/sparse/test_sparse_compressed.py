@@ -175,3 +175,23 @@ def test_sparse_mm_of_two_sparse(rng):
     j = jtorch.sparse.mm(jtorch.tensor(a).to_sparse(), jtorch.tensor(b).to_sparse())
     assert j.layout is jtorch.sparse_coo
     assert_close(j.to_dense(), t.to_dense(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["sparse_sum", "sum_dim", "softmax", "sum_all", "mul"])
+def test_csr_reductions_and_products_like_torch(rng, case):
+    a, b = _dense(rng), _dense(rng)
+    calls = {"sparse_sum": lambda m, x, y: m.sparse.sum(x), "sum_dim": lambda m, x, y: x.sum(1),
+             "softmax": lambda m, x, y: m.sparse.softmax(x, 1), "sum_all": lambda m, x, y: x.sum(),
+             "mul": lambda m, x, y: x * y}
+    res = []
+    for m in (torch, jtorch):
+        try:
+            res.append(calls[case](m, m.tensor(a).to_sparse_csr(), m.tensor(b).to_sparse_csr()))
+        except Exception as e:  # noqa: BLE001 - compared below
+            res.append(e)
+    if isinstance(res[0], Exception):
+        assert type(res[1]) is type(res[0]), (res[1], res[0])
+    elif res[0].layout == torch.strided:
+        assert_close(res[1], res[0], rtol=1e-5, atol=1e-5)
+    else:
+        assert_sparse_same(res[1], res[0])
