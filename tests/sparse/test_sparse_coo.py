@@ -368,3 +368,27 @@ def test_zeros_like_and_sparse_layout_factories(rng):
     a = rng.standard_normal((3, 4)).astype(np.float32)
     assert_sparse_same(jtorch.zeros_like(jtorch.tensor(a).to_sparse_csr()),
                        torch.zeros_like(torch.tensor(a).to_sparse_csr()))
+
+
+@pytest.mark.parametrize("case", ["same", "values", "dense", "nnz", "csr", "csr_values", "layouts"])
+def test_testing_assert_close_on_sparse(rng, case):
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    a[rng.random((3, 4)) < 0.4] = 0
+    a[0, 0] = 1.0
+
+    def pair(m):
+        x = m.tensor(a)
+        u = m.sparse_coo_tensor(m.tensor([[0, 0]]), m.tensor([1.0, 2.0]), (2,))
+        c = m.sparse_coo_tensor(m.tensor([[0]]), m.tensor([3.0]), (2,))
+        return {"same": (x.to_sparse(), x.to_sparse()), "values": (x.to_sparse(), (x * 1.1).to_sparse()),
+                "dense": (x.to_sparse(), x), "nnz": (u, c), "csr": (x.to_sparse_csr(), x.to_sparse_csr()),
+                "csr_values": (x.to_sparse_csr(), (x * 1.1).to_sparse_csr()),
+                "layouts": (x.to_sparse(), x.to_sparse_csr())}[case]
+    outcome = []
+    for m in (torch, jtorch):
+        try:
+            m.testing.assert_close(*pair(m))
+            outcome.append(None)
+        except AssertionError as e:
+            outcome.append(str(e).split("\n")[0])
+    assert outcome[1] == outcome[0]
