@@ -179,18 +179,21 @@ class SparseTensor(Tensor):
         ops), plus, densely, what torch.mm/matmul/addmm sent (see _products.product): torch's layouts."""
         if "_grad_set" in self.__dict__:
             return self.__dict__["_grad_set"]
-        g = self._values_t.grad
+        return self._assemble_grad(self._values_t.grad, self._stand_in_grad("_unmasked_leaf"),
+                                   self._stand_in_grad("_dense_leaf"))
+
+    def _assemble_grad(self, g, unmasked, dense):
+        """This tensor's gradient in torch's layout from the gradients of its values, of its unmasked
+        stand-in (``to_dense(masked_grad=False)``: the dense gradient made sparse) and of its dense one."""
         sg = None if g is None else self._leaf_grad(g)
-        unmasked = self._stand_in_grad("_unmasked_leaf")
-        if unmasked is not None:  # to_dense(masked_grad=False): the dense gradient made sparse
+        if unmasked is not None:
             unmasked = unmasked.to_sparse(layout=self.layout, blocksize=getattr(self, "_blocksize", None))
             if unmasked.layout.name == "sparse_coo":
                 unmasked._coalesced_(False)  # torch's flag on it
             sg = unmasked if sg is None else sg + unmasked
-        dg = self._stand_in_grad("_dense_leaf")
-        if dg is None:
+        if dense is None:
             return sg
-        return dg if sg is None else dg + sg.to_dense()
+        return dense if sg is None else dense + sg.to_dense()
 
     def _stand_in_grad(self, key):
         aux = self.__dict__.get(key)
@@ -311,6 +314,36 @@ class SparseTensor(Tensor):
 
     def __hash__(self):
         return id(self)
+
+
+def grad_inputs(inputs):
+    """For autograd.grad: the tensors to differentiate (a sparse input's values and dense stand-ins) and
+    a function putting their gradients back together per input."""
+    flat, spans = [], []
+    for t in inputs:
+        if isinstance(t, SparseTensor):
+            parts = [t._values_t] + [t.__dict__.get(k) for k in ("_unmasked_leaf", "_dense_leaf")]
+            spans.append((t, [p for p in parts if p is not None], [p is not None for p in parts]))
+            flat.extend(p for p in parts if p is not None)
+        else:
+            spans.append((t, [t], None))
+            flat.append(t)
+
+    def assemble(res):
+        out, k = [], 0
+        for t, parts, present in spans:
+            got = list(res[k:k + len(parts)])
+            k += len(parts)
+            if present is None:
+                out.append(got[0])
+                continue
+            full = [got.pop(0) if p else None for p in present]
+            r = t._assemble_grad(*full)
+            if r is not None and full[1] is None and full[2] is None and r.layout.name == "sparse_coo":
+                r._coalesced_(True)  # torch's masked gradient is coalesced (as .grad, after accumulation, it is not)
+            out.append(r)
+        return out
+    return flat, assemble
 
 
 def _rebuild(layout_name, parts):

@@ -268,3 +268,20 @@ def test_more_gradients(rng, case):
         else:
             assert jt.grad.layout is jtorch.sparse_coo
             assert_close(jt.grad.to_dense(), tt.grad.to_dense(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("how", ["sparse.mm", "mm", "to_dense"])
+def test_autograd_grad_wrt_sparse(rng, how):
+    t, j = _leaf(*pair_coo(rng, nnz=7))
+    d = rng.standard_normal((5, 3)).astype(np.float32)
+    td, jd = torch.tensor(d, requires_grad=True), jtorch.tensor(d, requires_grad=True)
+    f = {"sparse.mm": lambda m, s, x: m.sparse.mm(s, x), "mm": lambda m, s, x: m.mm(s, x),
+         "to_dense": lambda m, s, x: s.to_dense() @ x}[how]
+    gt = torch.autograd.grad((f(torch, t, td) ** 2).sum(), [t, td])
+    gj = jtorch.autograd.grad((f(jtorch, j, jd) ** 2).sum(), [j, jd])
+    assert_close(gj[1], gt[1], rtol=1e-5, atol=1e-5)
+    if gt[0].layout == torch.strided:
+        assert_close(gj[0], gt[0], rtol=1e-5, atol=1e-5)
+    else:
+        assert_sparse_same(gj[0], gt[0], rtol=1e-5, atol=1e-5)
+    assert j.grad is None and jd.grad is None
