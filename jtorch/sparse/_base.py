@@ -236,6 +236,11 @@ class SparseTensor(Tensor):
     def data(self):
         return self.detach()
 
+    def _alias(self, cls=None):
+        # nn.Parameter(data) aliases its data: sparse parameters (which torch has) are not supported here
+        raise NotImplementedError("jtorch does not support sparse parameters (nn.Parameter of a sparse tensor); "
+                                  "keep the parameter dense (nn.Embedding(sparse=True) gives sparse gradients)")
+
     # ---- conversions
     def numpy(self, *, force=False):
         raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")

@@ -392,3 +392,9 @@ def test_testing_assert_close_on_sparse(rng, case):
         except AssertionError as e:
             outcome.append(str(e).split("\n")[0])
     assert outcome[1] == outcome[0]
+
+
+def test_sparse_parameter_is_refused_clearly(rng):
+    _, j = pair_coo(rng)
+    with pytest.raises(NotImplementedError, match="sparse parameters"):
+        jtorch.nn.Parameter(j)
