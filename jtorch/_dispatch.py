@@ -48,6 +48,24 @@ LAZY = [False]
 # tensors report reads/writes of their storages to it. None on the eager hot path.
 TRACE = None
 
+# Sparse tensors (jtorch/sparse) are Tensor subclasses whose storage array and strides raise
+# SparseArgument when an op reads them; ``apply`` catches it (a try costs nothing until something
+# raises) and hands the call to ``SPARSE[0]``, jtorch.sparse's router. Dense calls never test for
+# sparse tensors. (Their storage's raw ``_arr`` is a SparseOperand, which lazy batching declines.)
+SPARSE = [None]
+
+
+class SparseOperand:
+    __slots__ = ()
+
+
+class SparseArgument(NotImplementedError):
+    """Raised by a sparse tensor's storage/strides; escaping to the user it reads as torch's error for an
+    op without a sparse kernel."""
+
+    def __init__(self, what="this operation"):
+        super().__init__(f"{what} is not supported on sparse tensors")
+
 
 def _hashable(v):
     if isinstance(v, list):
@@ -324,7 +342,10 @@ def apply(op, dyn, statics):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
     sequence of Tensors for seq ops), record autograd, wrap results."""
     if op.view is not None:
-        return _apply_view(op, dyn, statics)
+        try:
+            return _apply_view(op, dyn, statics)
+        except SparseArgument:
+            return SPARSE[0](op, dyn, statics)
     if LAZY[0] and TRACE is None and op.lazy:
         res = _apply_lazy(op, dyn, statics)
         if res is not NotImplemented:
@@ -334,22 +355,25 @@ def apply(op, dyn, statics):
     needs_grad = False
     scalars = False
     plain = TRACE is None  # outside jtorch.compile a base tensor's value is its storage's array
-    for a in dyn:
-        if isinstance(a, T):
-            st = a._st
-            arrays.append(st.array if plain and not a._vfn and st.host is None else a._value)
-            if a._requires_grad or (a._base is not None and a.requires_grad):
-                needs_grad = True
-        elif op.seq and isinstance(a, (list, tuple)):
-            arrays.append(tuple(_as_array(t) for t in a))
-            if any(isinstance(t, T) and t.requires_grad for t in a):
-                needs_grad = True
-        else:
-            if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
-                a = a.get()
-            arrays.append(a)
-            if type(a) is float or type(a) is int:
-                scalars = True
+    try:
+        for a in dyn:
+            if isinstance(a, T):
+                st = a._st
+                arrays.append(st.array if plain and not a._vfn and st.host is None else a._value)
+                if a._requires_grad or (a._base is not None and a.requires_grad):
+                    needs_grad = True
+            elif op.seq and isinstance(a, (list, tuple)):
+                arrays.append(tuple(_as_array(t) for t in a))
+                if any(isinstance(t, T) and t.requires_grad for t in a):
+                    needs_grad = True
+            else:
+                if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
+                    a = a.get()
+                arrays.append(a)
+                if type(a) is float or type(a) is int:
+                    scalars = True
+    except SparseArgument:
+        return SPARSE[0](op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     try:

@@ -38,6 +38,7 @@ import jax.extend.core as jax_core
 import numpy as np
 
 from . import _dispatch, _lazy, _spmd
+from . import _legacy as _layouts
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -187,7 +188,10 @@ class CompiledFunction:
         if self.state is None:
             return self._discover(args, kwargs)
         leaves, tree = _flatten((args, kwargs))
-        key = self._guard_key(leaves, tree)
+        try:
+            key = self._guard_key(leaves, tree)
+        except GraphBreak:
+            return self.fn(*args, **kwargs)
         entry = self.entries.get(key)
         if entry is None:
             if len(self.entries) >= cache_size_limit:
@@ -246,6 +250,8 @@ class CompiledFunction:
         key = [tree]
         for x in leaves:
             if _is_tensor(x):
+                if x.layout is not _layouts.strided:  # sparse tensors are eager only (docs/sparse.md)
+                    raise self._break(f"a {x.layout} argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad))
             else:

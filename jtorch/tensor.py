@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _dispatch
 from . import _dtype as D
+from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD, LAZY
 from ._lazy import Pending
@@ -275,7 +276,8 @@ class Tensor:
     is_mkldnn = False
     is_nested = False
     is_xla = is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_vulkan = False  # XLA here runs as 'cpu'/'cuda'
-    layout = "torch.strided"
+    layout = _layouts.strided
+    is_sparse_csr = False
 
     def get_device(self):
         d = self.device

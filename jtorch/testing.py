@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import _dtype as D
+from ._legacy import strided as _strided
 
 __all__ = ["assert_close", "assert_allclose", "make_tensor"]
 
@@ -94,7 +95,7 @@ def _fmt(v):
     return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
 
 
-def _compare_values(a, e, rtol, atol, equal_nan, exact, scalar, path, msg, shape):
+def _compare_values(a, e, rtol, atol, equal_nan, exact, scalar, path, msg, shape, what="Tensor-likes"):
     """Compare numpy arrays; raise torch's mismatch report."""
     if a.dtype == np.bool_:
         a, e = a.astype(np.int64), e.astype(np.int64)
@@ -143,7 +144,7 @@ def _compare_values(a, e, rtol, atol, equal_nan, exact, scalar, path, msg, shape
         masked_rel = np.where(np.isnan(reld), np.inf, reld)
         ia = np.unravel_index(int(np.argmax(masked_abs)), shape)
         ir = np.unravel_index(int(np.argmax(masked_rel)), shape)
-        text = (f"Tensor-likes are not {kind}!\n\nMismatched elements: {n_bad} / {total} "
+        text = (f"{what} are not {kind}!\n\nMismatched elements: {n_bad} / {total} "
                 f"({math.floor(n_bad / total * 1000) / 10:.1f}%)\n"
                 f"Greatest absolute difference: {_fmt(absd[ia])} at index {tuple(int(i) for i in ia)}{tol_abs}\n"
                 f"Greatest relative difference: {_fmt(reld[ir])} at index {tuple(int(i) for i in ir)}{tol_rel}")
@@ -168,10 +169,34 @@ def _compare_tensors(a, e, rtol, atol, equal_nan, check_dtype, check_device, pat
         from . import promote_types
         common = promote_types(a.dtype, e.dtype)
         a, e = a.to(common), e.to(common)
+    if a.layout is not e.layout:
+        _fail(msg, f"The values for attribute 'layout' do not match: {a.layout} != {e.layout}." + _origin(path))
+    if a.layout is not _strided:  # sparse: the structure exactly, then the values (torch's order)
+        names = _SPARSE_PARTS[a.layout.name]
+        if a._nnz() != e._nnz():
+            _fail(msg, f"The number of specified values in {names[0]} tensors does not match: {a._nnz()} != "
+                       f"{e._nnz()}" + _origin(path))
+        for part in names[1:-1]:
+            ia, ie = _to_np(getattr(a, part)()), _to_np(getattr(e, part)())
+            what = f"{names[0][0].upper()}{names[0][1:]} {part.strip('_').replace('_', ' ')}"
+            _compare_values(ia, ie, 0, 0, False, True, False, path, msg, ia.shape, what)
+        a, e = getattr(a, names[-1])(), getattr(e, names[-1])()
+        what = f"{names[0][0].upper()}{names[0][1:]} values"
+    else:
+        what = "Tensor-likes"
     rtol, atol = _tolerances(a.dtype._name, rtol, atol)
     exact = not (a.dtype.is_floating_point or a.dtype.is_complex)
     _compare_values(_to_np(a), _to_np(e), rtol, atol, equal_nan, exact and rtol == 0 and atol == 0,
-                    a.ndim == 0, path, msg, tuple(a.shape))
+                    a.ndim == 0, path, msg, tuple(a.shape), what)
+
+
+_SPARSE_PARTS = {  # (name in messages, structure accessors..., values accessor)
+    "sparse_coo": ("sparse COO", "_indices", "_values"),
+    "sparse_csr": ("sparse CSR", "crow_indices", "col_indices", "values"),
+    "sparse_csc": ("sparse CSC", "ccol_indices", "row_indices", "values"),
+    "sparse_bsr": ("sparse BSR", "crow_indices", "col_indices", "values"),
+    "sparse_bsc": ("sparse BSC", "ccol_indices", "row_indices", "values"),
+}
 
 
 def _compare_scalars(a, e, rtol, atol, equal_nan, check_dtype, path, msg):

@@ -67,6 +67,12 @@ def compare(j, t, torch, jtorch, rtol=1e-4, atol=1e-5, values=True, normwise=Fal
             return f"shape {tuple(j.shape)} != {tuple(t.shape)}"
         if str(j.dtype) != str(t.dtype):
             return f"dtype {j.dtype} != {t.dtype}"
+        if t.layout != torch.strided:  # sparse: the same layout and nnz, then the dense values
+            if str(j.layout) != str(t.layout):
+                return f"layout {j.layout} != {t.layout}"
+            if j._nnz() != t._nnz():
+                return f"nnz {j._nnz()} != {t._nnz()}"
+            return compare(j.to_dense(), t.to_dense(), torch, jtorch, rtol, atol, values, normwise)
         if not values:
             return None
         a = np.asarray(j.detach().float() if j.dtype == jtorch.bfloat16 else

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype as D
+from .._legacy import strided as _strided
 from .. import _dispatch
 from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
@@ -165,6 +166,8 @@ def _make(kind, size, dtype, device, requires_grad, value=None):
 
 @function(method=False)
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    if layout is not None and layout is not _strided:
+        return _sparse_make("zeros", _size(size), layout, dtype, device, requires_grad)
     return _make("zeros", _size(size), dtype, device, requires_grad)
 
 
@@ -193,8 +196,16 @@ def _like(kind):
     def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, fill_value=None):
         dt = input.dtype if dtype is None else dtype
         dev = input.device if device is None else device
+        if (input.layout if layout is None else layout) is not _strided:
+            return _sparse_make(kind, tuple(input.shape), input.layout if layout is None else layout, dt, dev,
+                                requires_grad, input)
         return _make(kind, tuple(input.shape), dt, dev, requires_grad, fill_value)
     return f
+
+
+def _sparse_make(kind, size, layout, dtype, device, requires_grad, like=None):
+    from ..sparse._convert import sparse_zeros
+    return sparse_zeros(kind, size, layout, dtype, device, requires_grad, like)
 
 
 zeros_like = function(_like("zeros"), name="zeros_like", method=False)

@@ -390,16 +390,16 @@ def adafactor(a, hp, maximize, wd):
     return {k: v for k, v in out.items() if v or k in ("param", "step")}
 
 
-# ---------------------------------------------------------------- SparseAdam (on dense gradients)
+# ---------------------------------------------------------------- SparseAdam
 @kernel("maximize")
 def sparse_adam(a, hp, maximize):
-    """torch's SparseAdam updates only the entries present in the sparse gradient; jtorch's
-    gradients are dense, so the present entries are the non-zero ones."""
+    """torch's SparseAdam updates only the entries the sparse gradient specifies: ``grad`` is its
+    coalesced sum made dense, ``present`` marks the specified entries."""
     out = {"param": [], "exp_avg": [], "exp_avg_sq": []}
     b1, b2 = hp["beta1"], hp["beta2"]
-    for p, g, m, v, n in zip(a["param"], a["grad"], a["exp_avg"], a["exp_avg_sq"], hp["steps"]):
+    for p, g, present, m, v, n in zip(a["param"], a["grad"], a["present"], a["exp_avg"], a["exp_avg_sq"],
+                                      hp["steps"]):
         g = -g if maximize else g
-        present = g != 0
         dm = (g - m) * _c(1 - b1, m)
         dv = (g * g - v) * _c(1 - b2, v)
         m_new = jnp.where(present, m + dm, m)

@@ -1,5 +1,6 @@
 """torch.autograd: backward, grad, grad modes, custom Functions, functional API, gradcheck."""
 from .. import _dispatch
+from .._legacy import strided as _strided
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled)
 from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
@@ -96,8 +97,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     allow = bool(allow_unused) or materialize_grads
-    res = run_backward(outputs, _seed_grads(outputs, grads, create_graph), retain_graph, create_graph,
-                       inputs=inputs, allow_unused=allow, accumulate=False)
+    if any(t.layout is not _strided for t in inputs):  # sparse inputs: their values and dense stand-ins
+        from ..sparse._base import grad_inputs
+        flat, assemble = grad_inputs(inputs)
+        res = run_backward(outputs, _seed_grads(outputs, grads, create_graph), retain_graph, create_graph,
+                           inputs=flat, allow_unused=True, accumulate=False)
+        res = assemble(res)
+        if not allow and any(r is None for r in res):
+            raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                               "Set allow_unused=True if this is the desired behavior.")
+    else:
+        res = run_backward(outputs, _seed_grads(outputs, grads, create_graph), retain_graph, create_graph,
+                           inputs=inputs, allow_unused=allow, accumulate=False)
     if materialize_grads:
         from .._ops.creation import zeros_like
         res = [zeros_like(i) if r is None else r for r, i in zip(res, inputs)]

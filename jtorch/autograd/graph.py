@@ -408,9 +408,10 @@ def _accumulate_leaf(var, g, create_graph):
     if grad is None:
         # a fresh Tensor over the same immutable array: a free copy, so in-place
         # accumulation never touches the tensor that flowed here
-        var.grad = g if create_graph else _dispatch.Tensor._wrap(g._lazy_value())
-    elif create_graph:
-        var.grad = var.grad + g
+        var.grad = g if create_graph or g.is_sparse else _dispatch.Tensor._wrap(g._lazy_value())
+    elif create_graph or g.is_sparse or grad.is_sparse:
+        # a sparse gradient (nn.Embedding(sparse=True)) joins or replaces the leaf's (sparse + sparse is sparse)
+        var.grad = grad + g if not grad.is_sparse or g.is_sparse else g + grad
     else:
         # ``grad.add_(g)`` without its in-place checks: grad mode is off here (no leaf check and
         # nothing recorded) and ``g`` already has the leaf's shape and dtype

@@ -8,6 +8,7 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
+    _sparse_ok = True  # entries a sparse gradient lacks get a zero update, as torch's sparse path
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
         _check_common(lr)

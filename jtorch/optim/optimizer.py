@@ -265,14 +265,22 @@ class Optimizer:
             tensors.update({k: [self.state[p][k] for p in params] for k in keys(group)})
             self._run_kernel(kernel, tensors, hp(group), **statics(group))
 
-    @staticmethod
-    def _with_grad(group):
+    # sparse gradients (nn.Embedding(sparse=True)): optimizers whose update on the summed dense gradient
+    # is torch's sparse update set _sparse_ok (SGD, Adagrad); the others raise torch's message
+    _sparse_ok = False
+    _sparse_message = None
+
+    def _with_grad(self, group):
         """The group's parameters that have a gradient (the others are skipped, as in torch)."""
         params = [p for p in group["params"] if p.grad is not None]
-        for p in params:
-            if getattr(p.grad, "is_sparse", False):
-                raise RuntimeError(f"{type(p).__name__} does not support sparse gradients")
-        return params, [p.grad for p in params]
+        grads = [p.grad for p in params]
+        for k, g in enumerate(grads):
+            if g.is_sparse:
+                if not self._sparse_ok:
+                    raise RuntimeError(self._sparse_message or f"{type(self).__name__} does not support sparse "
+                                                               "gradients")
+                grads[k] = g.to_dense()
+        return params, grads
 
     @staticmethod
     def _step_tensor():

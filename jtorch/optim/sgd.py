@@ -7,6 +7,7 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
+    _sparse_ok = True  # a sparse gradient's update is the dense update of its sum
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:

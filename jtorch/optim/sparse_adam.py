@@ -1,7 +1,5 @@
-"""SparseAdam: lazy Adam that only updates the entries a (sparse) gradient touches.
-
-jtorch's gradients are dense (e.g. ``nn.Embedding(sparse=True)`` gives a dense gradient), so
-the touched entries are the non-zero ones; the update of those entries is torch's.
+"""SparseAdam: lazy Adam that only updates the entries a sparse gradient specifies
+(``nn.Embedding(sparse=True)``); dense gradients are refused, as in torch.
 """
 from .adam import _check_betas
 from .optimizer import Optimizer
@@ -32,9 +30,17 @@ class SparseAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            params, grads = self._with_grad(group)
+            params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
+            grads, present = [], []
+            for p in params:
+                if not p.grad.is_sparse:
+                    raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
+                g = p.grad.coalesce()  # duplicates summed; the specified entries are the ones updated
+                grads.append(g.to_dense())
+                ones = torch.ones(g._values().shape, dtype=torch.bool, device=g.device)
+                present.append(torch.sparse_coo_tensor(g._indices(), ones, tuple(g.shape)).to_dense())
             for p in params:
                 state = self.state[p]
                 if len(state) == 0:
@@ -42,7 +48,7 @@ class SparseAdam(Optimizer):
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_avg_sq"] = torch.zeros_like(p)
                 state["step"] += 1
-            tensors = {"param": params, "grad": grads, "exp_avg": [self.state[p]["exp_avg"] for p in params],
+            tensors = {"param": params, "grad": grads, "present": present, "exp_avg": [self.state[p]["exp_avg"] for p in params],
                        "exp_avg_sq": [self.state[p]["exp_avg_sq"] for p in params]}
             beta1, beta2 = group["betas"]
             hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],

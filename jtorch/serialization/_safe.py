@@ -163,6 +163,7 @@ def _torch_globals():
         "torch._utils._rebuild_parameter": _rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
+        "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
         "torch.storage.UntypedStorage": _StorageType(D.uint8),
         "torch.UntypedStorage": _StorageType(D.uint8),
         "_codecs.encode": _encode,
@@ -175,6 +176,7 @@ def _torch_globals():
         g["torch." + name] = _StorageType(dt)
     for name, dt in _DTYPE_NAMES.items():
         g["torch." + name] = dt
+    g["torch.serialization._get_layout"] = _get_layout
     for alias in ("half", "float", "double", "cfloat", "cdouble", "short", "int", "long"):
         g["torch." + alias] = getattr(D, alias)
     return g
@@ -301,6 +303,28 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
             if isinstance(k, str) and not k.startswith("_"):
                 setattr(p, k, v)
     return p
+
+
+def _get_layout(name):
+    from .. import _legacy
+    lay = getattr(_legacy, name[len("torch."):], None) if name.startswith("torch.") else None
+    if not isinstance(lay, _legacy.layout):
+        raise pickle.UnpicklingError(f"unknown layout {name!r}")
+    return lay
+
+
+def _rebuild_sparse_tensor(layout, data):
+    """torch's sparse tensors: (indices, values, size, is_coalesced) for COO, (compressed indices, plain
+    indices, values, size) for the compressed layouts."""
+    from .. import sparse
+    if not isinstance(data, tuple) or not all(isinstance(x, _T()) for x in data[:-2]):
+        raise pickle.UnpicklingError("_rebuild_sparse_tensor: bad arguments")
+    if layout.name == "sparse_coo":
+        indices, values, size = data[:3]
+        return sparse.sparse_coo_tensor(indices, values, size, is_coalesced=bool(data[3]) if len(data) > 3 else None)
+    if layout.name in ("sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"):
+        return sparse.sparse_compressed_tensor(*data[:4], layout=layout)
+    raise pickle.UnpicklingError(f"_rebuild_sparse_tensor: unsupported layout {layout}")
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):

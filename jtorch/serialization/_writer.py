@@ -13,6 +13,7 @@ import zipfile
 import numpy as np
 
 from .. import _dtype as D
+from .. import _legacy as _layouts
 from .._device import device as _device_cls
 from .._size import Size
 from ._common import (DEFAULT_PROTOCOL, _ALIGN, _LEGACY_MAGIC, _LEGACY_PROTOCOL, _STORAGE_NAMES, _UNTYPED, _T,
@@ -78,8 +79,12 @@ class _Pickler(pickle._Pickler):
     def _save_dtype(self, obj):
         self.save(_ref("torch", obj._name))  # memoized through the shared _Ref
 
+    def _save_layout(self, obj):  # torch writes layouts as torch.serialization._get_layout("torch.<name>")
+        self.save_reduce(_ref("torch.serialization", "_get_layout"), ("torch." + obj.name,), obj=obj)
+
     dispatch[_Ref] = _save_ref
     dispatch[D.dtype] = _save_dtype
+    dispatch[_layouts.layout] = _save_layout
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
@@ -120,6 +125,8 @@ class _Pickler(pickle._Pickler):
         return sref, offset, strides
 
     def _reduce_tensor(self, t):
+        if t.layout is not _layouts.strided:  # torch's form: the layout and the component tensors
+            return _ref("torch._utils", "_rebuild_sparse_tensor"), (t.layout, t._sparse_parts())
         sref, offset, strides = self._storage(t)
         args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
                 collections.OrderedDict())

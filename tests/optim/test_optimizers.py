@@ -315,14 +315,14 @@ def test_adafactor_matches_torch(rng, kw, shapes):
 
 
 def test_sparse_adam_matches_torch_on_sparse_gradients(rng):
-    # torch gets the gradient as a sparse tensor, jtorch the same values dense (zeros = absent)
+    # both get the gradient as a sparse tensor (rows of zeros absent)
     init = rng.standard_normal((8, 3)).astype(np.float32)
     tp, jp = torch.tensor(init, requires_grad=True), jtorch.tensor(init, requires_grad=True)
     to, jo = torch.optim.SparseAdam([tp], lr=0.01), jtorch.optim.SparseAdam([jp], lr=0.01)
     for _ in range(30):
         g = rng.standard_normal((8, 3)).astype(np.float32)
         g[rng.random(8) < 0.5] = 0  # untouched embedding rows
-        tp.grad, jp.grad = torch.tensor(g).to_sparse(), jtorch.tensor(g)
+        tp.grad, jp.grad = torch.tensor(g).to_sparse(), jtorch.tensor(g).to_sparse()
         to.step()
         jo.step()
         assert_close(jp, tp, rtol=1e-5, atol=1e-6)

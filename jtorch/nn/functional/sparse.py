@@ -36,7 +36,37 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     _check_index(input, num)
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
+    if sparse and weight.requires_grad and torch.is_grad_enabled():
+        return _sparse_embedding().apply(weight, input, padding_idx, bool(scale_grad_by_freq))
     return K._embedding(input, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+_SPARSE_EMB = []
+
+
+def _sparse_embedding():
+    """embedding whose weight gradient is a sparse COO tensor, as torch's ``sparse=True``: one entry per
+    looked-up index (duplicates kept, padding_idx left out), uncoalesced."""
+    if not _SPARSE_EMB:
+        class EmbeddingBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, weight, input, padding_idx, scale_grad_by_freq):
+                ctx.input, ctx.padding_idx, ctx.scale, ctx.shape = input, padding_idx, scale_grad_by_freq, weight.shape
+                return K._embedding(input, weight.detach(), padding_idx=padding_idx)
+
+            @staticmethod
+            def backward(ctx, grad):
+                idx = ctx.input.reshape(-1).to(torch.int64)
+                rows = grad.reshape(-1, ctx.shape[1])
+                if ctx.scale:
+                    raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+                if ctx.padding_idx is not None:
+                    keep = (idx != ctx.padding_idx).nonzero().reshape(-1)
+                    idx, rows = idx[keep], rows[keep]
+                g = torch.sparse_coo_tensor(idx.unsqueeze(0), rows, tuple(ctx.shape))
+                return g, None, None, None
+        _SPARSE_EMB.append(EmbeddingBackward)
+    return _SPARSE_EMB[0]
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
@@ -45,6 +75,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
     if scale_grad_by_freq and mode == "max":
         raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -75,8 +107,54 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         _renorm_(weight, input, max_norm, norm_type)
     # with include_last_offset the last offset ends the last bag: the kernel's bag index of any
     # later element is num_bags, which its segment sums drop (as torch ignores them)
-    return K._embedding_bag(input, weight, offsets, per_sample_weights, mode=mode, padding_idx=padding_idx,
-                            num_bags=int(nbags), scale_grad_by_freq=bool(scale_grad_by_freq))
+    kw = dict(mode=mode, padding_idx=padding_idx, num_bags=int(nbags), scale_grad_by_freq=bool(scale_grad_by_freq))
+    if sparse and weight.requires_grad and torch.is_grad_enabled():
+        return _sparse_bag().apply(weight, input, offsets, per_sample_weights, kw)
+    return K._embedding_bag(input, weight, offsets, per_sample_weights, **kw)
+
+
+_SPARSE_BAG = []
+
+
+def _sparse_bag():
+    """embedding_bag whose weight gradient is a sparse COO tensor, as torch's ``sparse=True``: one row per
+    looked-up index (padding left out), the gradient of the bag output with respect to that row."""
+    if not _SPARSE_BAG:
+        class EmbeddingBagBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, weight, input, offsets, per_sample_weights, kw):
+                ctx.save_for_backward(weight, input, offsets, per_sample_weights)
+                ctx.kw = kw
+                return K._embedding_bag(input, weight.detach(), offsets,
+                                        None if per_sample_weights is None else per_sample_weights.detach(), **kw)
+
+            @staticmethod
+            def backward(ctx, grad):
+                weight, input, offsets, psw = ctx.saved_tensors
+                kw = dict(ctx.kw)
+                if kw["scale_grad_by_freq"]:
+                    raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+                flat = input.reshape(-1).to(torch.int64)
+                n = flat.numel()
+                pad = kw["padding_idx"]
+                # the same bags over the looked-up rows themselves: row k is element k (padding: an extra row)
+                pos = torch.arange(n)
+                if pad is not None:
+                    pos = torch.where(flat == pad, n, pos)
+                    kw["padding_idx"] = n
+                with torch.enable_grad():
+                    rows = weight.detach()[flat].requires_grad_()
+                    p = None if psw is None else psw.detach().requires_grad_(ctx.needs_input_grad[3])
+                    table = torch.cat([rows, torch.zeros((1, rows.shape[1]), dtype=rows.dtype)])
+                    out = K._embedding_bag(pos.reshape(input.shape), table, offsets, p, **kw)
+                    wrt = [rows] + ([p] if p is not None and ctx.needs_input_grad[3] else [])
+                    grads = torch.autograd.grad(out, wrt, grad)
+                keep = (flat != pad).nonzero().reshape(-1) if pad is not None else None
+                idx, vals = (flat, grads[0]) if keep is None else (flat[keep], grads[0][keep])
+                g = torch.sparse_coo_tensor(idx.unsqueeze(0), vals, tuple(weight.shape))
+                return g, None, None, grads[1] if len(grads) > 1 else None, None
+        _SPARSE_BAG.append(EmbeddingBagBackward)
+    return _SPARSE_BAG[0]
 
 
 def one_hot(tensor, num_classes=-1):

@@ -1,0 +1,66 @@
+"""Sparse kernels for the dense ops torch also runs on sparse tensors.
+
+``_dispatch.apply`` calls ``route(op, dyn, statics)`` when one of an op's arguments is a sparse
+tensor (see ``_base``). Kernels are keyed by the name of the op that met the sparse tensor:
+the primitive under torch's Python-level function (``torch.mm`` -> ``_matmul``,
+``torch.sum`` -> ``_sum``), so argument checks stay in the dense wrappers. Everything else
+raises torch's NotImplementedError for a missing sparse kernel. The kernels live by topic in
+``_elementwise``, ``_products`` and ``_structure`` (imported by the package, which registers them).
+"""
+import jtorch as torch
+from .. import _dispatch
+from ._base import SparseTensor
+from ._coo import SparseCooTensor
+
+KERNELS = {}
+
+
+def route(op, dyn, statics):
+    try:
+        fn = KERNELS.get(op.name)
+        if fn is None:
+            raise not_supported(op.name, dyn)
+        return fn(op, *dyn, **dict(zip(op.static_names, statics)))
+    except Exception as e:
+        if isinstance(e.__context__, _dispatch.SparseArgument):
+            e.__suppress_context__ = True  # raised while apply handled the reroute: not part of the story
+        raise
+
+
+def not_supported(name, args):
+    s = next((a for a in _flat(args) if isinstance(a, SparseTensor)), None)
+    backend = {"sparse_coo": "Sparse", "sparse_csr": "SparseCsr", "sparse_csc": "SparseCsr",
+               "sparse_bsr": "SparseCsr", "sparse_bsc": "SparseCsr"}[s.layout.name] if s is not None else "Sparse"
+    dev = "CUDA" if s is not None and s.device.type == "cuda" else "CPU"
+    return NotImplementedError(
+        f"Could not run 'aten::{name.lstrip('_')}' with arguments from the '{backend}{dev}' backend. This could be "
+        "because the operator doesn't exist for this backend, or was omitted during the selective/custom build "
+        "process (if using custom build).")
+
+
+def _flat(args):
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            yield from a
+        else:
+            yield a
+
+
+def kernel(*names):
+    def deco(fn):
+        for n in names:
+            KERNELS[n] = fn
+        return fn
+    return deco
+
+
+def _coo(x):
+    """A COO view of any sparse operand (compressed layouts convert)."""
+    return x if type(x) is SparseCooTensor else x.to_sparse_coo()
+
+
+def _is_scalar(x):
+    return not isinstance(x, torch.Tensor) or (x.ndim == 0 and not isinstance(x, SparseTensor))
+
+
+_dispatch.SPARSE[0] = route
