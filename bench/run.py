@@ -38,7 +38,7 @@ def _timeit(f, sync, n, warm=20):
     return best * 1e6
 
 
-def bench_ops(quick, device="cpu"):
+def bench_ops(quick, device="cpu", sizes=(32, 1024)):
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -67,7 +67,7 @@ def bench_ops(quick, device="cpu"):
     lazy_was = _lazy.enabled()
     lazy_ok = device == "cpu" and _lazy.set_enabled(True)
     _lazy.set_enabled(False)
-    for size in (32, 1024):
+    for size in sizes:
         rng = np.random.default_rng(0)
         x, y = rng.standard_normal((2, size, size)).astype(np.float32)
         ta, tb = torch.from_numpy(x.copy()).to(device), torch.from_numpy(y.copy()).to(device)
