@@ -3,7 +3,7 @@
 
 A jitted call costs ~7 us even for a 32x32 add; torch's eager op costs ~1 us. With lazy batching
 an eager op does not run: ``_dispatch.apply`` learns its result's shape and dtype from a cached
-``jax.eval_shape`` (so torch's errors still come from the op that is wrong), appends a ``_Node`` to
+``jax.eval_shape`` (so torch's errors still come from the op that is wrong), appends a node to
 the current *segment* and returns a tensor whose storage holds a ``Pending`` handle. When a value
 is needed (``Storage.array``: ``.item()``, ``.numpy()``, printing, ``jtorch.compile``, host-shared
 storages, serialization...), or the segment reaches ``MAX_OPS`` nodes, ``flush()`` runs the whole
@@ -55,12 +55,10 @@ STATS = {"flushes": 0, "compiles": 0, "replays": 0, "cached": 0}
 
 
 class Pending:
-    """A jax array not computed yet: output ``idx`` of ``node`` in the current segment. After a
-    flush ``value`` holds the array (``node`` is dropped)."""
-    __slots__ = ("node", "idx", "shape", "dtype", "value", "__weakref__")
-
-    def __init__(self, node, idx, shape, dtype):
-        self.node, self.idx, self.shape, self.dtype, self.value = node, idx, shape, dtype, None
+    """A jax array not computed yet: output ``wire[1]`` of node ``wire[0]`` of segment ``seg``. After a
+    flush ``value`` holds the array (``seg`` is dropped). ``av`` is the (shape, dtype) pair shared with
+    the producing node's ``Meta`` (the identical object, so cache keys built from it compare fast)."""
+    __slots__ = ("seg", "wire", "shape", "dtype", "av", "value", "__weakref__")
 
     @property
     def ndim(self):
@@ -83,50 +81,65 @@ class Pending:
         return f"Pending({self.shape}, {self.dtype})"
 
 
-class _Node:
-    """One recorded op: ``kernel`` applied to inputs given by ``wires`` (per input: an int, the
-    index of an external argument of the segment; (pos, idx), output ``idx`` of the segment's node
-    ``pos``; or None). ``seqlen`` >= 0: the first ``seqlen`` inputs form the sequence argument of a
-    seq op (cat, stack). ``outs``: a weak reference to the output handle, or (``multi``) a list."""
-    __slots__ = ("kernel", "wires", "seqlen", "multi", "outs", "pos", "seg", "result")
+class Meta:
+    """What a node's kernel key (op, statics, default dtype, input avals) resolves to: the output
+    avals [(shape, dtype)], whether the kernel returns several outputs, the promoted dtype and the
+    jitted kernel. Interned per key, so a segment's structure key holds it by identity (cheap to
+    hash and compare at every flush)."""
+    __slots__ = ("avals", "multi", "dt", "kernel")
+
+    def __init__(self, avals, multi, dt, kernel):
+        self.avals, self.multi, self.dt, self.kernel = avals, multi, dt, kernel
 
 
 class _Segment:
-    """The ops recorded since the last flush: nodes, external arguments (deduplicated by identity)
-    and the structure key, built as ops are recorded."""
-    __slots__ = ("nodes", "ext", "extpos", "parts")
+    """The ops recorded since the last flush: per node in ``nodes`` (its Meta, its input wires: per
+    input an int, the index of an external argument of the segment; (pos, idx), output ``idx`` of
+    node ``pos``; or None; and ``seqlen`` >= 0 when the first ``seqlen`` inputs form the sequence
+    argument of a seq op such as cat) and ``outs`` (a weak reference to its output handle, or a list
+    of them); the external arguments (deduplicated by identity). ``nodes`` is also the structure key."""
+    __slots__ = ("nodes", "outs", "ext", "extpos", "results")
 
     def __init__(self):
-        self.nodes, self.ext, self.extpos, self.parts = [], [], {}, []
+        self.nodes, self.outs, self.ext, self.extpos, self.results = [], [], [], {}, None
 
 
 _CUR = [_Segment()]
 OWNER = [None]  # the thread that records: other threads' ops run eagerly (the segment is not shared)
+_new = object.__new__
+_ref = weakref.ref
+_W0 = []  # (pos, 0) wires, made once
 
 
-def add(fkey, kernel, wires, seqlen, avals, multi):
-    """Append a node (``wires`` built against ``current()``) computing outputs ``avals``
-    ([(shape, dtype)]); returns its Pending output, or a list of them when ``multi``."""
+def add(meta, wires, seqlen):
+    """Append a node (``wires`` built against ``current()``) computing ``meta.avals``; returns its
+    Pending output, or a list of them when ``meta.multi``."""
     seg = _CUR[0]
-    nodes = seg.nodes
-    node = _Node()
-    node.kernel, node.wires, node.seqlen, node.multi, node.pos, node.seg = \
-        kernel, wires, seqlen, multi, len(nodes), seg
-    if multi:
-        outs = [Pending(node, i, s, d) for i, (s, d) in enumerate(avals)]
-        node.outs = [_ref(p) for p in outs]
+    parts = seg.nodes
+    pos = len(parts)
+    parts.append((meta, wires, seqlen))
+    if meta.multi:
+        outs = []
+        for i, av in enumerate(meta.avals):
+            p = _new(Pending)
+            p.seg, p.wire, p.av, p.value = seg, (pos, i), av, None
+            p.shape, p.dtype = av
+            outs.append(p)
+        seg.outs.append([_ref(p) for p in outs])
     else:
-        s, d = avals[0]
-        outs = Pending(node, 0, s, d)
-        node.outs = _ref(outs)
-    nodes.append(node)
-    seg.parts.append((fkey, wires, seqlen))
-    if len(nodes) >= MAX_OPS:
+        outs = _new(Pending)
+        try:
+            w = _W0[pos]
+        except IndexError:
+            _W0.extend([(i, 0) for i in range(len(_W0), pos + 64)])
+            w = _W0[pos]
+        av = meta.avals[0]
+        outs.seg, outs.wire, outs.av, outs.value = seg, w, av, None
+        outs.shape, outs.dtype = av
+        seg.outs.append(_ref(outs))
+    if pos + 1 >= MAX_OPS:
         flush()
     return outs
-
-
-_ref = weakref.ref
 
 
 def current():
@@ -141,27 +154,28 @@ def flush():
     """Run the current segment (one jitted program once its structure repeats) and store the
     results in the Pending handles still alive."""
     seg = _CUR[0]
-    if not seg.nodes:
+    parts = seg.nodes
+    if not parts:
         return
     _CUR[0] = _Segment()
     STATS["flushes"] += 1
     masks, handles = [], []
-    for node in seg.nodes:
-        if node.multi:
-            hs = [w() for w in node.outs]
+    for o in seg.outs:
+        if type(o) is list:
+            hs = [w() for w in o]
             masks.append(tuple([h is not None for h in hs]))
             handles.extend([h for h in hs if h is not None])
         else:
-            h = node.outs()
+            h = o()
             if h is None:
                 masks.append(False)
             else:
                 masks.append(True)
                 handles.append(h)
-    key = (tuple(seg.parts), tuple(masks))
+    key = (tuple(parts), tuple(masks))
     prog = _PROGRAMS.get(key)
     if prog is None:
-        plan = [(node.kernel, node.wires, node.seqlen, node.multi, m) for node, m in zip(seg.nodes, masks)]
+        plan = [(meta.kernel, wires, seqlen, meta.multi, m) for (meta, wires, seqlen), m in zip(parts, masks)]
         n = _SEEN.get(key, 0) + 1
         if n >= COMPILE_AFTER:
             _SEEN.pop(key, None)
@@ -181,8 +195,8 @@ def flush():
         outs = prog(*_device_scalars(seg.ext))
     for h, v in zip(handles, outs):
         h.value = v
-        h.node = None
-    seg.nodes = seg.ext = seg.extpos = None
+        h.seg = None
+    seg.nodes = seg.outs = seg.ext = seg.extpos = None
 
 
 def _program(plan, compiled):
@@ -223,23 +237,27 @@ def _program(plan, compiled):
 def _force(handle):
     """A handle whose segment did not produce it (that segment raised): compute it node by node,
     raising the error again here."""
-    node = handle.node
-    if node is None or node.seg.nodes is None:
+    seg = handle.seg
+    if seg is None or seg.nodes is None:
         raise RuntimeError("a lazily computed tensor value was lost (its segment failed earlier)")
-    return _force_node(node)[handle.idx]
+    pos, idx = handle.wire
+    return _force_node(seg, pos)[idx]
 
 
-def _force_node(node):
-    if getattr(node, "result", None) is None:
-        seg = node.seg
-        args = [None if w is None else (seg.ext[w] if type(w) is int else _force_node(seg.nodes[w[0]])[w[1]])
-                for w in node.wires]
-        if node.seqlen >= 0:
-            args = [tuple(args[:node.seqlen])] + args[node.seqlen:]
+def _force_node(seg, pos):
+    if seg.results is None:
+        seg.results = {}
+    r = seg.results.get(pos)
+    if r is None:
+        meta, wires, seqlen = seg.nodes[pos]
+        args = [None if w is None else (seg.ext[w] if type(w) is int else _force_node(seg, w[0])[w[1]])
+                for w in wires]
+        if seqlen >= 0:
+            args = [tuple(args[:seqlen])] + args[seqlen:]
         with _eval_ctx():
-            r = node.kernel(*args)
-        node.result = r if node.multi else (r,)
-    return node.result
+            r = meta.kernel(*args)
+        r = seg.results[pos] = r if meta.multi else (r,)
+    return r
 
 
 CONCRETE = ArrayImpl

@@ -16,9 +16,12 @@ import numpy as np
 from . import _dispatch
 from . import _dtype as D
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD, LAZY
+from ._dispatch import GRAD, LAZY, OpDef as _OpDef
 from ._lazy import Pending
 from ._size import Size, contiguous_strides
+
+
+_new = object.__new__
 
 
 class Storage:
@@ -73,6 +76,35 @@ class Tensor:
         t._retains = False
         t._sig = None  # (numpy dtype, is 0-dim): the type-promotion signature, filled on first use
         t._meta = None  # views: (shape, numpy dtype), known before the value is computed
+        return t
+
+    @classmethod
+    def _wrap_untraced(cls, array):
+        """``_wrap`` for the eager hot path, known to run outside jtorch.compile (no storage to report)."""
+        st = _new(Storage)
+        st._arr = array
+        st.version = 0
+        st.host = None
+        st.alias = False
+        st.shadow = None
+        t = _new(cls)
+        t._st = st
+        t._vfn = ()
+        t._val = None
+        t._valver = 0
+        t._strides = None
+        t._base = None
+        t._avfn = ()
+        t._gver = 0
+        t._gver_seen = 0
+        t._requires_grad = False
+        t._grad_fn = None
+        t._out_idx = 0
+        t._grad = None
+        t._accumulator = None
+        t._retains = False
+        t._sig = None
+        t._meta = None
         return t
 
     def __new__(cls, *args, **kwargs):
@@ -200,7 +232,20 @@ class Tensor:
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
         self._check_inplace()
-        out = f(self, *args, **kwargs)
+        if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
+            # fast road: the op's bare result value; written straight into the storage when no
+            # autograd node was recorded and its shape and dtype are self's
+            out = f.call_raw((self,) + args)
+            if out is not None and type(out) is not Tensor and type(out) is not tuple:
+                sshape, sdt = self._shape_dtype()
+                if out.shape == sshape and (out.dtype is sdt or out.dtype == sdt):
+                    self._set_array(out)
+                    return self
+                out = Tensor._wrap(out)
+        else:
+            out = None
+        if out is None:
+            out = f(self, *args, **kwargs)
         oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
         sshape, sdt = self._shape_dtype()
         if odt != sdt and out.dtype._cat > self.dtype._cat:
