@@ -733,11 +733,20 @@ class LazyStrides:
             src = self.src
             if type(src) is LazyStrides:
                 src = src.get()
-            elif src is None:
-                src = contiguous_strides(self.shape)
-            self.value = self.op.view(tuple(self.shape), src, *self.statics)
+            key = (self.op, self.statics, self.shape, src)
+            v = _STRIDES.get(key)
+            if v is None:
+                shape = tuple(self.shape)
+                v = self.op.view(shape, contiguous_strides(shape) if src is None else src, *self.statics)
+                if len(_STRIDES) > 16384:
+                    _STRIDES.clear()
+                _STRIDES[key] = v
+            self.value = v
             self.src = None
         return self.value
+
+
+_STRIDES = {}  # (view op, statics, source shape, source strides or None) -> the view's strides
 
 
 def _write_out(out, res):

@@ -414,7 +414,12 @@ def _accumulate_leaf(var, g, create_graph):
     else:
         # ``grad.add_(g)`` without its in-place checks: grad mode is off here (no leaf check and
         # nothing recorded) and ``g`` already has the leaf's shape and dtype
-        grad._set_array(_add()(grad, g.detach() if g._requires_grad else g)._lazy_value())
+        g = g.detach() if g._requires_grad else g
+        if _dispatch.TRACE is None:  # the bare sum (no Tensor around it) goes straight into the storage
+            new = _add().call_raw((grad, g))
+            grad._set_array(new if type(new) is not _dispatch.Tensor else new._lazy_value())
+        else:
+            grad._set_array(_add()(grad, g)._lazy_value())
 
 
 _ADD = []
