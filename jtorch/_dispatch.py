@@ -575,7 +575,14 @@ def lazy_scatter(vfn, root, new):
     return _lazy_node(("scatter", structure), f, [root, new, chain_args(vfn)], [(root.shape, root.dtype)])
 
 
-def _lazy_node(tag, kernel, vals, avals):
+def lazy_node(tag, kernel, vals, avals, multi=False):
+    """Record ``kernel(*vals)`` (arrays, Pendings or static tuples) in the current segment: returns
+    its Pending output (a list when ``multi``) with shapes/dtypes ``avals``; ``tag`` and the input
+    shapes key it."""
+    return _lazy_node(tag, kernel, vals, avals, multi)
+
+
+def _lazy_node(tag, kernel, vals, avals, multi=False):
     seg = _lazy._CUR[0]
     wires, sig = [], [tag]
     for v in vals:
@@ -596,7 +603,7 @@ def _lazy_node(tag, kernel, vals, avals):
     if meta is None:
         if len(_NODE_METAS) > 16384:
             _NODE_METAS.clear()
-        meta = _NODE_METAS[key] = _lazy.Meta([(tuple(s), d) for s, d in avals], False, None, kernel)
+        meta = _NODE_METAS[key] = _lazy.Meta([(tuple(s), d) for s, d in avals], multi, None, kernel)
     return _lazy.add(meta, tuple(wires), -1)
 
 

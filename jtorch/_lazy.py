@@ -173,7 +173,9 @@ def flush():
                 masks.append(True)
                 handles.append(h)
     key = (tuple(parts), tuple(masks))
+    args = _device_scalars(seg.ext)
     prog = _PROGRAMS.get(key)
+    ctx = _eval_ctx()
     if prog is None:
         plan = [(meta.kernel, wires, seqlen, meta.multi, m) for (meta, wires, seqlen), m in zip(parts, masks)]
         n = _SEEN.get(key, 0) + 1
@@ -183,20 +185,104 @@ def flush():
                 _PROGRAMS.clear()
             prog = _PROGRAMS[key] = jax.jit(_program(plan, True))
             STATS["compiles"] += 1
+            if BACKGROUND_COMPILE and ctx is _NULL_CTX:
+                prog = _PROGRAMS[key] = _background(prog, plan, args)
         else:
             if len(_SEEN) > 4096:
                 _SEEN.clear()
             _SEEN[key] = n
             prog = _program(plan, False)
             STATS["replays"] += 1
+    elif type(prog) is _Compiling:
+        if prog.result is not None:  # compiled meanwhile: from now on the program runs
+            prog = _PROGRAMS[key] = prog.result
+            STATS["cached"] += 1
     else:
         STATS["cached"] += 1
-    with _eval_ctx():  # flushed inside a jax transform: still concrete values
-        outs = prog(*_device_scalars(seg.ext))
+    if type(prog) is _Compiling:  # still compiling: node by node as before
+        prog = prog.replay
+        STATS["replays"] += 1
+    with ctx:  # flushed inside a jax transform: still concrete values
+        outs = prog(*args)
     for h, v in zip(handles, outs):
         h.value = v
         h.seg = None
     seg.nodes = seg.outs = seg.ext = seg.extpos = None
+
+
+# A segment seen COMPILE_AFTER times is lowered (traced) at once and compiled by XLA on a background
+# thread; until that is done it keeps running node by node, so the first steps of a training loop do
+# not wait for a compile (JTORCH_LAZY_BACKGROUND_COMPILE=0: compile at the flush, as jit would).
+BACKGROUND_COMPILE = os.environ.get("JTORCH_LAZY_BACKGROUND_COMPILE", "1") not in ("", "0")
+
+
+class _Compiling:
+    """A segment program being compiled in the background: ``replay`` runs it node by node meanwhile;
+    ``result`` becomes the compiled program (or the plain jitted one if compiling ahead failed)."""
+    __slots__ = ("replay", "jitted", "lowered", "result")
+
+
+def _background(jitted, plan, args):
+    c = _Compiling()
+    c.replay, c.jitted, c.result = _program(plan, False), jitted, None
+    try:
+        c.lowered = jitted.lower(*args)
+    except Exception:  # noqa: BLE001 -- jit then lowers (and raises, if it must) at the call
+        return jitted
+    if not _WORKER:
+        import atexit
+        import queue
+        q = queue.SimpleQueue()
+        th = threading.Thread(target=_compile_worker, args=(q,), name="jtorch-lazy-compile", daemon=True)
+        th.start()
+        _WORKER.extend([q, th])
+        atexit.register(_stop_worker)
+    _WORKER[0].put(c)
+    return c
+
+
+_WORKER = []  # [queue, thread] once started
+
+
+def _stop_worker():
+    # the worker must leave XLA before the interpreter goes down (a daemon thread ended while inside
+    # C++ code aborts the process): let it finish what it is compiling, then stop
+    q, th = _WORKER
+    q.put(None)
+    th.join(timeout=60)
+
+
+def wait_background():
+    """Block until the background compiles queued so far are done (for tests)."""
+    if _WORKER:
+        done = threading.Event()
+        _WORKER[0].put(done)
+        done.wait()
+
+
+def _compile_worker(q):
+    while True:
+        c = q.get()
+        if c is None:
+            return
+        if type(c) is threading.Event:
+            c.set()
+            continue
+        try:
+            compiled = c.lowered.compile()
+            c.result = _run_compiled(compiled, c.jitted)
+        except Exception:  # noqa: BLE001 -- the jitted program compiles at its next call instead
+            c.result = c.jitted
+        c.lowered = None
+
+
+def _run_compiled(compiled, jitted):
+    def run(*args):
+        try:
+            return compiled(*args)
+        except (TypeError, ValueError):  # arguments typed unlike the lowering's (a Python scalar)
+            return jitted(*args)
+    return run
 
 
 def _program(plan, compiled):
@@ -232,6 +318,20 @@ def _program(plan, compiled):
                     outs.append(r)
         return outs
     return run
+
+
+def peek(handle):
+    """The value of a Pending for a thread other than the recording one: computed node by node from
+    its segment without running (flushing) that segment, which the recording thread may be extending."""
+    v = handle.value
+    if v is None:
+        seg = handle.seg
+        nodes = seg.nodes if seg is not None else None
+        if nodes is None:  # flushed meanwhile
+            return handle.get()
+        pos, idx = handle.wire
+        v = _force_node(seg, pos)[idx]
+    return v
 
 
 def _force(handle):

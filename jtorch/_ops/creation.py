@@ -12,6 +12,7 @@ from .. import _dtype as D
 from .. import _dispatch
 from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
+from .._lazy import Pending
 
 
 def _T():
@@ -19,8 +20,8 @@ def _T():
 
 
 def _place(arr, device):
-    if device is None or isinstance(arr, jax.core.Tracer):
-        return arr
+    if device is None or isinstance(arr, jax.core.Tracer) or type(arr) is Pending:
+        return arr  # a pending lazy value: single-device CPU only, already in place
     d = to_device(device)
     if d.type == "cpu" and not jax_device(d).platform == "gpu":
         jd = jax_device(d)
