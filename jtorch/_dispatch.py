@@ -187,7 +187,12 @@ class OpDef:
         is not the plain positional form (the caller then takes the general road)."""
         n = len(args)
         if self._nreq <= n <= self._ndyn and self._sdef is not None and self.view is None and not self.returns:
-            return apply(self, [*args, *self._pads[n]], self._sdef, True)
+            dyn = [*args, *self._pads[n]]
+            if LAZY[0] is True and self.lazy:  # (the caller checked TRACE)
+                res = _apply_lazy(self, dyn, self._sdef, True)
+                if res is not NotImplemented:
+                    return res
+            return apply(self, dyn, self._sdef, True)
         return None
 
     # ---- compiled callables ----
@@ -672,6 +677,7 @@ def _wrap_outputs(op, out):
 
 
 _VIEW_META = {}
+_new = object.__new__
 
 
 def _apply_view(op, dyn, statics):
@@ -714,7 +720,8 @@ def _apply_view(op, dyn, statics):
         t._base = base
         t._avfn = src._avfn + (link,)
         t._gver_seen = base._gver
-    t._strides = LazyStrides(op, statics, src_shape, src._strides)
+    ls = t._strides = _new(LazyStrides)
+    ls.op, ls.statics, ls.shape, ls.src, ls.value = op, statics, src_shape, src._strides, None
     t._gver = 0
     t._requires_grad = False
     t._grad_fn = None

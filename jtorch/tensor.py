@@ -17,7 +17,7 @@ from . import _dispatch
 from . import _dtype as D
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD, LAZY, OpDef as _OpDef
-from ._lazy import Pending
+from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._size import Size, contiguous_strides
 
 
@@ -231,15 +231,28 @@ class Tensor:
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
-        self._check_inplace()
+        if GRAD.enabled and self._requires_grad:
+            self._check_inplace()
         if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
             # fast road: the op's bare result value; written straight into the storage when no
             # autograd node was recorded and its shape and dtype are self's
-            out = f.call_raw((self,) + args)
+            out = f.call_raw((self, *args))
             if out is not None and type(out) is not Tensor and type(out) is not tuple:
-                sshape, sdt = self._shape_dtype()
+                m = self._meta
+                if m is None:
+                    m = self._st._arr
+                    sshape, sdt = m.shape, m.dtype
+                else:
+                    sshape, sdt = m
                 if out.shape == sshape and (out.dtype is sdt or out.dtype == sdt):
-                    self._set_array(out)
+                    st = self._st
+                    if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
+                        st._arr = out
+                        self._sig = None
+                        st.version += 1
+                        self._valver = st.version
+                    else:
+                        self._set_array(out)
                     return self
                 out = Tensor._wrap(out)
         else:
@@ -272,25 +285,28 @@ class Tensor:
         m = self._meta
         if m is not None:
             return m
-        v = self._meta_src()
+        st = self._st
+        v = st._arr if _dispatch.TRACE is None and st.host is None else self._value
+        t = type(v)
+        if t is _CONCRETE:
+            v = v.aval  # its shape and dtype are plain attributes (the array's are properties)
+        elif t is Pending:
+            return v.av
         return v.shape, v.dtype
 
     @property
     def shape(self):
-        m = self._meta
-        return tuple.__new__(Size, m[0] if m is not None else self._meta_src().shape)
+        return tuple.__new__(Size, self._shape_dtype()[0])
 
     def size(self, dim=None):
-        m = self._meta
-        s = m[0] if m is not None else self._meta_src().shape
+        s = self._shape_dtype()[0]
         if dim is None:
             return Size(s)
         return s[_wrap_dim(dim, len(s))]
 
     @property
     def dtype(self):
-        m = self._meta
-        return D._FROM_NP[m[1] if m is not None else self._meta_src().dtype]
+        return D._FROM_NP[self._shape_dtype()[1]]
 
     @property
     def device(self):
@@ -327,8 +343,7 @@ class Tensor:
 
     @property
     def ndim(self):
-        m = self._meta
-        return len(m[0]) if m is not None else self._meta_src().ndim
+        return len(self._shape_dtype()[0])
 
     def dim(self):
         return self.ndim

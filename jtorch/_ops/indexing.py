@@ -131,7 +131,7 @@ def _getitem_basic(self, idx):
             return None
     if full:
         return None
-    return _dispatch.apply(_basic_index_op, [self, tuple(starts)], (tuple(struct),))
+    return _dispatch._apply_view(_basic_index_op, [self, tuple(starts)], (tuple(struct),))
 
 
 def _parse(self, idx):
