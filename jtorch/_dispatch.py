@@ -13,6 +13,7 @@ import functools
 import math
 import inspect
 import types
+import weakref
 from threading import get_ident as _get_ident
 
 import jax
@@ -459,7 +460,15 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     return NotImplemented
         else:
             arrays.append(a)
-            if _lazy_input(a, seg, wires, sig, exts) is NotImplemented:
+            t = type(a)
+            if t is int or t is float:  # a Python number: an argument of the segment
+                sig.append(t)
+                wires.append(a)
+                exts.append(len(wires) - 1)
+            elif a is None:
+                wires.append(None)
+                sig.append(None)
+            elif _lazy_input(a, seg, wires, sig, exts) is NotImplemented:
                 return NotImplemented
     key = tuple(sig)
     meta = _SHAPES.get(key)
@@ -479,15 +488,52 @@ def _apply_lazy(op, dyn, statics, raw=False):
                 k = extpos[id(v)] = len(ext)
                 ext.append(v)
             wires[i] = k
-    outs = _lazy.add(meta, tuple(wires), seqlen)
     if meta.multi:
+        outs = _lazy.add(meta, tuple(wires), seqlen)
         res = tuple([T._wrap(p) for p in outs])
         if op.returns:
             res = op.returns(*res)
-    elif raw and not (needs_grad and GRAD.enabled and op.differentiable):
-        return outs
     else:
-        res = T._wrap_untraced(outs)
+        # _lazy.add and Tensor._wrap_untraced for one output, inlined: this is the hot path
+        nodes = seg.nodes
+        pos = len(nodes)
+        nodes.append((meta, tuple(wires), seqlen))
+        p = _new(Pending)
+        p.seg = seg
+        p.value = None
+        p.av = av = meta.av0
+        p.shape, p.dtype = av
+        w = _lazy._W0
+        p.wire = w[pos] if pos < len(w) else _lazy.wire0(pos)
+        seg.outs.append(_weakref(p))
+        if pos + 1 >= _lazy.MAX_OPS:
+            _lazy.flush()
+        if raw and not (needs_grad and GRAD.enabled and op.differentiable):
+            return p
+        st = _new(_Storage)
+        st._arr = p
+        st.version = 0
+        st.host = None
+        st.alias = False
+        st.shadow = None
+        res = _new(T)
+        res._st = st
+        res._vfn = ()
+        res._val = None
+        res._valver = 0
+        res._strides = None
+        res._base = None
+        res._avfn = ()
+        res._gver = 0
+        res._gver_seen = 0
+        res._requires_grad = False
+        res._grad_fn = None
+        res._out_idx = 0
+        res._grad = None
+        res._accumulator = None
+        res._retains = False
+        res._sig = None
+        res._meta = None
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, meta.dt, dyn, arrays, res)
     return res
@@ -678,6 +724,8 @@ def _wrap_outputs(op, out):
 
 _VIEW_META = {}
 _new = object.__new__
+_weakref = weakref.ref
+_Storage = None  # set by tensor.py
 
 
 def _apply_view(op, dyn, statics):

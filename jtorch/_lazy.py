@@ -86,10 +86,11 @@ class Meta:
     avals [(shape, dtype)], whether the kernel returns several outputs, the promoted dtype and the
     jitted kernel. Interned per key, so a segment's structure key holds it by identity (cheap to
     hash and compare at every flush)."""
-    __slots__ = ("avals", "multi", "dt", "kernel")
+    __slots__ = ("avals", "multi", "dt", "kernel", "av0")
 
     def __init__(self, avals, multi, dt, kernel):
         self.avals, self.multi, self.dt, self.kernel = avals, multi, dt, kernel
+        self.av0 = avals[0] if avals else None
 
 
 class _Segment:
@@ -128,18 +129,21 @@ def add(meta, wires, seqlen):
         seg.outs.append([_ref(p) for p in outs])
     else:
         outs = _new(Pending)
-        try:
-            w = _W0[pos]
-        except IndexError:
-            _W0.extend([(i, 0) for i in range(len(_W0), pos + 64)])
-            w = _W0[pos]
-        av = meta.avals[0]
+        w = _W0[pos] if pos < len(_W0) else wire0(pos)
+        av = meta.av0
         outs.seg, outs.wire, outs.av, outs.value = seg, w, av, None
         outs.shape, outs.dtype = av
         seg.outs.append(_ref(outs))
     if pos + 1 >= MAX_OPS:
         flush()
     return outs
+
+
+def wire0(pos):
+    """The wire (pos, 0), made once per position."""
+    if pos >= len(_W0):
+        _W0.extend([(i, 0) for i in range(len(_W0), pos + 64)])
+    return _W0[pos]
 
 
 def current():

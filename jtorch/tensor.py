@@ -892,3 +892,4 @@ def _ibinop(op):
 
 
 _dispatch.Tensor = Tensor
+_dispatch._Storage = Storage
