@@ -161,8 +161,7 @@ class OpDef:
                 dyn = [*args, *self._pads[n]]
                 if LAZY[0] is True and TRACE is None and self.lazy and self.view is None:
                     res = _apply_lazy(self, dyn, self._sdef)
-                    if res is not NotImplemented:
-                        return res
+                    return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef)
                 return apply(self, dyn, self._sdef)
         elif len(args) == self._ndyn and self._sdef is not None:
             # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
@@ -191,8 +190,7 @@ class OpDef:
             dyn = [*args, *self._pads[n]]
             if LAZY[0] is True and self.lazy:  # (the caller checked TRACE)
                 res = _apply_lazy(self, dyn, self._sdef, True)
-                if res is not NotImplemented:
-                    return res
+                return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef, True)
             return apply(self, dyn, self._sdef, True)
         return None
 
@@ -351,6 +349,11 @@ def apply(op, dyn, statics, raw=False):
         res = _apply_lazy(op, dyn, statics, raw)
         if res is not NotImplemented:
             return res
+    return _apply_eager(op, dyn, statics, raw)
+
+
+def _apply_eager(op, dyn, statics, raw=False):
+    """``apply`` without lazy batching: one call of the op's cached jitted kernel."""
     T = Tensor
     arrays = []
     needs_grad = False
@@ -445,7 +448,7 @@ def _apply_lazy(op, dyn, statics, raw=False):
         elif op.seq and seqlen < 0 and not wires and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
-                if not isinstance(t, T):
+                if type(t) is not T and not isinstance(t, T):
                     vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
                     continue
                 if t._st.host is not None:
@@ -456,7 +459,15 @@ def _apply_lazy(op, dyn, statics, raw=False):
             seqlen = len(vs)
             arrays.append(tuple(vs))
             for v in vs:
-                if _lazy_input(v, seg, wires, sig, exts) is NotImplemented:
+                t = type(v)
+                if t is Pending and v.value is None and v.seg is seg:
+                    wires.append(v.wire)
+                    sig.append(v.av)
+                elif t is CONCRETE:
+                    sig.append(v.aval)
+                    wires.append(v)
+                    exts.append(len(wires) - 1)
+                elif _lazy_input(v, seg, wires, sig, exts) is NotImplemented:
                     return NotImplemented
         else:
             arrays.append(a)
@@ -490,7 +501,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
             wires[i] = k
     if meta.multi:
         outs = _lazy.add(meta, tuple(wires), seqlen)
-        res = tuple([T._wrap(p) for p in outs])
+        wrap = T._wrap_untraced
+        res = tuple([wrap(p) for p in outs])
         if op.returns:
             res = op.returns(*res)
     else:
