@@ -334,7 +334,12 @@ def peek(handle):
         if nodes is None:  # flushed meanwhile
             return handle.get()
         pos, idx = handle.wire
-        v = _force_node(seg, pos)[idx]
+        try:
+            v = _force_node(seg, pos)[idx]
+        except TypeError:  # the recording thread flushed the segment meanwhile: the value is set
+            v = handle.value
+            if v is None:
+                raise
     return v
 
 

@@ -107,6 +107,42 @@ def test_saved_tensor_modified_inplace_still_raises(rng):
         z.sum().backward()
 
 
+@pytest.mark.parametrize("lazy_on", [True, False])
+def test_inplace_fast_road_keeps_torch_semantics(rng, lazy_on):
+    # in-place ops write the op's bare result into the storage when nothing is recorded: aliases,
+    # versions, promotion errors, broadcasting and gradients behave as in torch, lazily or not
+    _lazy.set_enabled(lazy_on)
+    x, w = rng.standard_normal((2, 3, 4), dtype=np.float32)
+    out = {}
+    for m in (torch, jtorch):
+        a, b = m.tensor(x), m.tensor(w)
+        alias, view = a.detach(), a[1]
+        v0 = a._version
+        a.add_(b, alpha=2.0)
+        a.mul_(3)
+        a += 1
+        view.sub_(0.5)                       # through a view into a (a view is not the fast road)
+        a.add_(m.ones(4))                    # broadcast input, same shape out
+        grows = a._version - v0
+        i = m.arange(6).reshape(2, 3)
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            i += 0.5                         # int64 += float
+        with pytest.raises(RuntimeError):
+            m.ones(4).add_(a)                # result shape (3, 4) does not fit (4,)
+        p = m.tensor(w, requires_grad=True)
+        c = m.zeros(3, 4)
+        c.add_(p * 2)                        # recorded: c now has a grad_fn
+        c.sum().backward()
+        out[m] = (a, alias, grows, i, c.requires_grad, p.grad)
+    ta, talias, tgrows, ti, treq, tg = out[torch]
+    ja, jalias, jgrows, ji, jreq, jg = out[jtorch]
+    assert_close(ja, ta, rtol=1e-6, atol=1e-6)
+    assert_close(jalias, talias, rtol=1e-6, atol=1e-6)
+    assert_close(ji, ti)
+    assert jgrows == tgrows and jreq == treq
+    assert_close(jg, tg)
+
+
 def test_errors_raise_at_the_op(rng):
     a = jtorch.randn(3) * 2      # pending inputs
     b = jtorch.randn(4) + 1
