@@ -281,10 +281,16 @@ def _compile_worker(q):
 
 
 def _run_compiled(compiled, jitted):
+    use = [compiled]
+
     def run(*args):
+        f = use[0]
+        if f is jitted:
+            return jitted(*args)
         try:
-            return compiled(*args)
-        except (TypeError, ValueError):  # arguments typed unlike the lowering's (a Python scalar)
+            return f(*args)
+        except (TypeError, ValueError):  # arguments typed unlike the lowering's: jit handles every kind
+            use[0] = jitted
             return jitted(*args)
     return run
 
