@@ -28,10 +28,15 @@ def _timeit(f, sync, n, warm=20):
     for _ in range(warm):
         r = f()
     sync(r)
-    if _lazy_settle():  # lazy batching: its segment programs compile in the background; time them compiled
-        for _ in range(warm):
-            r = f()
-        sync(r)
+    if _lazy_settle():
+        # lazy batching: the timed rounds' segment structures (cut at MAX_OPS and at the sync) are
+        # compiled on their second occurrence, in the background: run two untimed rounds, let the
+        # compiles finish, then time the steady state
+        for _ in range(2):
+            for _ in range(n):
+                r = f()
+            sync(r)
+        _lazy_settle()
     best = float("inf")
     for _ in range(5):  # the minimum of 5 rounds: robust to other jobs on a shared machine
         t = time.perf_counter()
