@@ -18,8 +18,9 @@ segment as ONE jitted program and stores the results in the handles still alive.
   input avals), where each input comes from (an earlier node's output or an external argument,
   deduplicated by identity) and which outputs are alive. A structure seen for the first time
   runs node by node with the ops' own cached kernels (the eager cost, no compile); a structure
-  seen ``COMPILE_AFTER`` times is compiled once and reused, so a loop pays compiles only for
-  the segment shapes it repeats, and one-off sequences never compile a program of their own.
+  seen ``COMPILE_AFTER`` times is compiled once (on a background thread, running node by node
+  until it is ready) and reused, so a loop pays compiles only for the segment shapes it repeats,
+  and one-off sequences never compile a program of their own.
 * Only single-device CPU backends batch (the segment's external arrays then share one device), and
   only the thread that turned batching on records: other threads' ops run eagerly. Reading a
   pending value from another thread while the recording thread is adding ops is not supported.
@@ -246,6 +247,16 @@ def _background(jitted, plan, args):
 
 
 _WORKER = []  # [queue, thread] once started
+
+
+def _forget_worker():
+    # a forked child has no worker thread: it starts its own when it needs one (programs the parent
+    # was still compiling keep running node by node there)
+    _WORKER.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_worker)
 
 
 def _stop_worker():
