@@ -13,6 +13,7 @@ import functools
 import math
 import inspect
 import types
+import weakref
 from threading import get_ident as _get_ident
 
 import jax
@@ -123,6 +124,8 @@ class OpDef:
         sdef = tuple(self.defaults[i] for i in self.static_idx)
         self._sdef = sdef if all(type(v) in _PLAIN for v in sdef) else None
         self._spos = {n: k for k, n in enumerate(self.static_names)}  # static name -> position
+        # per count of positional arguments n: the dynamic defaults that follow them
+        self._pads = [tuple(self._dyn_defaults[n:]) for n in range(self._ndyn + 1)]
 
     @classmethod
     def raw(cls, fn, name, nargs, seq=False):
@@ -173,8 +176,11 @@ class OpDef:
             # fast path: only dynamic arguments given, positionally; statics are the defaults
             n = len(args)
             if self._nreq <= n <= self._ndyn and self._sdef is not None:
-                return apply(self, list(args) + self._dyn_defaults[n:] if n < self._ndyn else list(args),
-                             self._sdef)
+                dyn = [*args, *self._pads[n]]
+                if LAZY[0] is True and TRACE is None and self.lazy and self.view is None:
+                    res = _apply_lazy(self, dyn, self._sdef)
+                    return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef)
+                return apply(self, dyn, self._sdef)
         elif len(args) == self._ndyn and self._sdef is not None:
             # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
             statics = list(self._sdef)
@@ -192,6 +198,19 @@ class OpDef:
         if out is not None:
             return _write_out(out, res)
         return res
+
+    def call_raw(self, args):
+        """``self(*args)`` for an in-place write (``Tensor._inplace``): the bare result value (jax
+        array or Pending) when no autograd node is recorded, else the Tensor; None when the call
+        is not the plain positional form (the caller then takes the general road)."""
+        n = len(args)
+        if self._nreq <= n <= self._ndyn and self._sdef is not None and self.view is None and not self.returns:
+            dyn = [*args, *self._pads[n]]
+            if LAZY[0] is True and self.lazy:  # (the caller checked TRACE)
+                res = _apply_lazy(self, dyn, self._sdef, True)
+                return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef, True)
+            return apply(self, dyn, self._sdef, True)
+        return None
 
     # ---- compiled callables ----
     def kernel(self, statics, dt):
@@ -338,18 +357,24 @@ def _record(*args):
     return record(*args)
 
 
-def apply(op, dyn, statics):
+def apply(op, dyn, statics, raw=False):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
-    sequence of Tensors for seq ops), record autograd, wrap results."""
+    sequence of Tensors for seq ops), record autograd, wrap results. ``raw`` (single-output ops,
+    for in-place writes): return the bare jax array or Pending when no autograd node is recorded."""
     if op.view is not None:
         try:
             return _apply_view(op, dyn, statics)
         except SparseArgument:
             return SPARSE[0](op, dyn, statics)
     if LAZY[0] and TRACE is None and op.lazy:
-        res = _apply_lazy(op, dyn, statics)
+        res = _apply_lazy(op, dyn, statics, raw)
         if res is not NotImplemented:
             return res
+    return _apply_eager(op, dyn, statics, raw)
+
+
+def _apply_eager(op, dyn, statics, raw=False):
+    """``apply`` without lazy batching: one call of the op's cached jitted kernel."""
     T = Tensor
     arrays = []
     needs_grad = False
@@ -389,6 +414,8 @@ def apply(op, dyn, statics):
         out = kernel(*arrays)
     if type(out) is tuple or isinstance(out, list):
         res = _wrap_outputs(op, out)
+    elif raw and not (needs_grad and GRAD.enabled and op.differentiable):
+        return out
     else:
         res = T._wrap(out)
     if needs_grad and GRAD.enabled and op.differentiable:
@@ -401,23 +428,23 @@ _SHAPES = {}  # (op, statics, dt, input avals...) -> ([(shape, dtype)], multi) o
 _SCALAR_TYPES = (float, int, bool)
 
 
-def _apply_lazy(op, dyn, statics):
+def _apply_lazy(op, dyn, statics, raw=False):
     """``apply`` with lazy batching on: record the op in the current segment and return tensors
-    over Pending values. NotImplemented when an argument is something the segment does not carry
-    (a tracer, a numpy array, a host-shared storage...): ``apply`` then runs the op eagerly."""
+    over Pending values (``raw``: the Pending itself when no autograd node is recorded).
+    NotImplemented when an argument is something the segment does not carry (a tracer, a numpy
+    array, a host-shared storage...): ``apply`` then runs the op eagerly."""
     if LAZY[0] is not True and not _lazy.confirm():  # requested at import: check the backend once
         return NotImplemented
     if _get_ident() != _lazy.OWNER[0]:
         return NotImplemented
     T = Tensor
-    wires, arrays = [], []
+    wires, arrays, exts = [], [], []
     sig = [op, statics, D._default[0]]  # with the input avals: keys the result avals, dtype, kernel
     needs_grad = False
     seqlen = -1
     seg = _lazy._CUR[0]
-    exts = []
     for a in dyn:
-        if isinstance(a, T):
+        if type(a) is T or isinstance(a, T):
             st = a._st
             if st.host is not None:
                 return NotImplemented
@@ -425,11 +452,27 @@ def _apply_lazy(op, dyn, statics):
             if a._requires_grad or (a._base is not None and a.requires_grad):
                 needs_grad = True
             arrays.append(v)
-            vs = (v,)
+            t = type(v)
+            if t is Pending:
+                if v.value is None:
+                    if v.seg is seg:  # an earlier node's output: a wire, no argument
+                        wires.append(v.wire)
+                        sig.append(v.av)
+                        continue
+                    v = v.get()
+                else:
+                    v = v.value
+                t = type(v)
+            if t is CONCRETE:
+                sig.append(v.aval)  # interned by jax: hashes and compares fast
+            else:
+                return NotImplemented  # a tracer (jax transform around eager code)
+            wires.append(v)  # an external argument: replaced by its index below, once recorded
+            exts.append(len(wires) - 1)
         elif op.seq and seqlen < 0 and not wires and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
-                if not isinstance(t, T):
+                if type(t) is not T and not isinstance(t, T):
                     vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
                     continue
                 if t._st.host is not None:
@@ -439,34 +482,29 @@ def _apply_lazy(op, dyn, statics):
                     needs_grad = True
             seqlen = len(vs)
             arrays.append(tuple(vs))
+            for v in vs:
+                t = type(v)
+                if t is Pending and v.value is None and v.seg is seg:
+                    wires.append(v.wire)
+                    sig.append(v.av)
+                elif t is CONCRETE:
+                    sig.append(v.aval)
+                    wires.append(v)
+                    exts.append(len(wires) - 1)
+                elif _lazy_input(v, seg, wires, sig, exts) is NotImplemented:
+                    return NotImplemented
         else:
             arrays.append(a)
-            vs = (a,)
-        for v in vs:
-            t = type(v)
-            if t is Pending:
-                c = v.value
-                if c is None:
-                    node = v.node
-                    if node.seg is seg:
-                        wires.append((node.pos, v.idx))
-                        sig.append((v.shape, v.dtype))
-                        continue
-                    c = v.get()
-                v = c
-                sig.append((c.shape, c.dtype))
-            elif t is CONCRETE:
-                sig.append(v.aval)  # cheaper than (shape, dtype)
-            elif t is float or t is int or t is bool:
+            t = type(a)
+            if t is int or t is float:  # a Python number: an argument of the segment
                 sig.append(t)
-            elif v is None:
+                wires.append(a)
+                exts.append(len(wires) - 1)
+            elif a is None:
                 wires.append(None)
                 sig.append(None)
-                continue
-            else:
+            elif _lazy_input(a, seg, wires, sig, exts) is NotImplemented:
                 return NotImplemented
-            wires.append(v)  # an external argument: replaced by its index below, once recorded
-            exts.append(len(wires) - 1)
     key = tuple(sig)
     meta = _SHAPES.get(key)
     if meta is None:
@@ -475,32 +513,102 @@ def _apply_lazy(op, dyn, statics):
         return NotImplemented  # not batchable, or too large to gain (run eagerly)
     if seg is not _lazy._CUR[0]:
         return NotImplemented  # reading an argument ran the segment: the wires built so far are stale
-    avals, multi, dt, kernel = meta
-    extpos = seg.extpos
-    for i in exts:  # external arguments join the segment (deduplicated by identity)
-        v = wires[i]
-        k = extpos.get(id(v))
-        if k is None:
-            ext = seg.ext
-            k = extpos[id(v)] = len(ext)
-            ext.append(v)
-        wires[i] = k
-    outs = _lazy.add(key, kernel, tuple(wires), seqlen, avals, multi)
-    if multi:
-        res = tuple([T._wrap(p) for p in outs])
+    if exts:
+        extpos = seg.extpos
+        for i in exts:  # external arguments join the segment (deduplicated by identity)
+            v = wires[i]
+            k = extpos.get(id(v))
+            if k is None:
+                ext = seg.ext
+                k = extpos[id(v)] = len(ext)
+                ext.append(v)
+            wires[i] = k
+    if meta.multi:
+        outs = _lazy.add(meta, tuple(wires), seqlen)
+        wrap = T._wrap_untraced
+        res = tuple([wrap(p) for p in outs])
         if op.returns:
             res = op.returns(*res)
     else:
-        res = T._wrap(outs)
+        # _lazy.add and Tensor._wrap_untraced for one output, inlined: this is the hot path
+        nodes = seg.nodes
+        pos = len(nodes)
+        nodes.append((meta, tuple(wires), seqlen))
+        p = _new(Pending)
+        p.seg = seg
+        p.value = None
+        p.av = av = meta.av0
+        p.shape, p.dtype = av
+        w = _lazy._W0
+        p.wire = w[pos] if pos < len(w) else _lazy.wire0(pos)
+        seg.outs.append(_weakref(p))
+        if pos + 1 >= _lazy.MAX_OPS:
+            _lazy.flush()
+        if raw and not (needs_grad and GRAD.enabled and op.differentiable):
+            return p
+        st = _new(_Storage)
+        st._arr = p
+        st.version = 0
+        st.host = None
+        st.alias = False
+        st.shadow = None
+        res = _new(T)
+        res._st = st
+        res._vfn = ()
+        res._val = None
+        res._valver = 0
+        res._strides = None
+        res._base = None
+        res._avfn = ()
+        res._gver = 0
+        res._gver_seen = 0
+        res._requires_grad = False
+        res._grad_fn = None
+        res._out_idx = 0
+        res._grad = None
+        res._accumulator = None
+        res._retains = False
+        res._sig = None
+        res._meta = None
     if needs_grad and GRAD.enabled and op.differentiable:
-        _record(op, statics, dt, dyn, arrays, res)
+        _record(op, statics, meta.dt, dyn, arrays, res)
     return res
 
 
+def _lazy_input(v, seg, wires, sig, exts):
+    """One input value of a lazily recorded op that is not a Tensor: a raw array or Pending (a seq
+    op's element, a VJP's saved primal), a Python number or None."""
+    t = type(v)
+    if t is Pending:
+        if v.value is None:
+            if v.seg is seg:
+                wires.append(v.wire)
+                sig.append(v.av)
+                return None
+            v = v.get()
+        else:
+            v = v.value
+        t = type(v)
+    if t is CONCRETE:
+        sig.append(v.aval)
+    elif t is float or t is int or t is bool:
+        sig.append(t)
+    elif v is None:
+        wires.append(None)
+        sig.append(None)
+        return None
+    else:
+        return NotImplemented
+    wires.append(v)  # an external argument: replaced by its index once recorded
+    exts.append(len(wires) - 1)
+    return None
+
+
 def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
-    """(output avals, multi-output, promoted dtype, kernel) for a lazily recorded op: the avals from
-    ``jax.eval_shape`` of its kernel (which also warms the kernel's trace cache). Shape/dtype
-    errors raise here, at the op, as the eager call would. Cached on the op and input avals."""
+    """The ``_lazy.Meta`` (output avals, multi-output, promoted dtype, kernel) of a lazily recorded
+    op: the avals from ``jax.eval_shape`` of its kernel (which also warms the kernel's trace cache).
+    Shape/dtype errors raise here, at the op, as the eager call would. Cached on the op and input
+    avals; False for an op that runs eagerly."""
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op.kernel(statics, dt)
     args = []
@@ -514,10 +622,10 @@ def _lazy_shapes(op, dyn, statics, arrays, key, seqlen):
     except (TypeError, ValueError) as e:
         raise _translate_error(op, e, dyn) from None
     if isinstance(out, jax.ShapeDtypeStruct):
-        meta = ([(tuple(out.shape), out.dtype)], False, dt, kernel)
+        meta = _lazy.Meta([(tuple(out.shape), out.dtype)], False, dt, kernel)
         outs = [out]
     elif isinstance(out, (tuple, list)) and all(isinstance(o, jax.ShapeDtypeStruct) for o in out):
-        meta = ([(tuple(o.shape), o.dtype) for o in out], True, dt, kernel)
+        meta = _lazy.Meta([(tuple(o.shape), o.dtype) for o in out], True, dt, kernel)
         outs = out
     else:
         meta, outs = False, []
@@ -554,14 +662,21 @@ def lazy_scatter(vfn, root, new):
     return _lazy_node(("scatter", structure), f, [root, new, chain_args(vfn)], [(root.shape, root.dtype)])
 
 
-def _lazy_node(tag, kernel, vals, avals):
+def lazy_node(tag, kernel, vals, avals, multi=False):
+    """Record ``kernel(*vals)`` (arrays, Pendings or static tuples) in the current segment: returns
+    its Pending output (a list when ``multi``) with shapes/dtypes ``avals``; ``tag`` and the input
+    shapes key it."""
+    return _lazy_node(tag, kernel, vals, avals, multi)
+
+
+def _lazy_node(tag, kernel, vals, avals, multi=False):
     seg = _lazy._CUR[0]
     wires, sig = [], [tag]
     for v in vals:
         if type(v) is Pending:
-            if v.value is None and v.node.seg is seg:
-                wires.append((v.node.pos, v.idx))
-                sig.append((v.shape, v.dtype))
+            if v.value is None and v.seg is seg:
+                wires.append(v.wire)
+                sig.append(v.av)
                 continue
             v = v.get()
         sig.append((v.shape, v.dtype) if hasattr(v, "shape") else None)
@@ -570,7 +685,16 @@ def _lazy_node(tag, kernel, vals, avals):
             k = seg.extpos[id(v)] = len(seg.ext)
             seg.ext.append(v)
         wires.append(k)
-    return _lazy.add(tuple(sig) + tuple(avals), kernel, tuple(wires), -1, avals, False)
+    key = tuple(sig) + tuple(avals)
+    meta = _NODE_METAS.get(key)
+    if meta is None:
+        if len(_NODE_METAS) > 16384:
+            _NODE_METAS.clear()
+        meta = _NODE_METAS[key] = _lazy.Meta([(tuple(s), d) for s, d in avals], multi, None, kernel)
+    return _lazy.add(meta, tuple(wires), -1)
+
+
+_NODE_METAS = {}  # view chain / scatter node keys -> their interned _lazy.Meta
 
 
 # Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit
@@ -635,6 +759,9 @@ def _wrap_outputs(op, out):
 
 
 _VIEW_META = {}
+_new = object.__new__
+_weakref = weakref.ref
+_Storage = None  # set by tensor.py
 
 
 def _apply_view(op, dyn, statics):
@@ -677,7 +804,8 @@ def _apply_view(op, dyn, statics):
         t._base = base
         t._avfn = src._avfn + (link,)
         t._gver_seen = base._gver
-    t._strides = LazyStrides(op, statics, src_shape, src._strides)
+    ls = t._strides = _new(LazyStrides)
+    ls.op, ls.statics, ls.shape, ls.src, ls.value = op, statics, src_shape, src._strides, None
     t._gver = 0
     t._requires_grad = False
     t._grad_fn = None
@@ -703,11 +831,20 @@ class LazyStrides:
             src = self.src
             if type(src) is LazyStrides:
                 src = src.get()
-            elif src is None:
-                src = contiguous_strides(self.shape)
-            self.value = self.op.view(tuple(self.shape), src, *self.statics)
+            key = (self.op, self.statics, self.shape, src)
+            v = _STRIDES.get(key)
+            if v is None:
+                shape = tuple(self.shape)
+                v = self.op.view(shape, contiguous_strides(shape) if src is None else src, *self.statics)
+                if len(_STRIDES) > 16384:
+                    _STRIDES.clear()
+                _STRIDES[key] = v
+            self.value = v
             self.src = None
         return self.value
+
+
+_STRIDES = {}  # (view op, statics, source shape, source strides or None) -> the view's strides
 
 
 def _write_out(out, res):

@@ -136,7 +136,7 @@ def binomial(count, prob, generator=None):
         raise RuntimeError(f"Found dtype {names.get(prob.dtype, prob.dtype)} but expected "
                            f"{names.get(count.dtype, count.dtype)}")
     torch.broadcast_shapes(count.shape, prob.shape)  # torch's size-mismatch RuntimeError
-    return _B._binomial(R.next_key(generator), count, prob)
+    return _B._binomial(R.next_key(generator, lazy=True), count, prob)
 
 
 _REDUCES = ("sum", "mean", "max", "min", "prod")

@@ -11,7 +11,8 @@ import numpy as np
 from jax import lax
 from jax.extend import random as _jex_random
 
-from . import _dispatch
+from . import _dispatch, _lazy
+from ._lazy import Pending as _Pending
 
 _DEFAULT_SEED = 67280421310721
 
@@ -97,6 +98,9 @@ def _splitter():
     return jax.jit(lambda k: tuple(jax.random.split(k)))
 
 
+_SPLIT_AVALS = [((2,), np.dtype(np.uint32))] * 2  # (new key, subkey) of a split
+
+
 class Generator:
     def __init__(self, device="cpu"):
         from ._device import to_device
@@ -146,10 +150,24 @@ class Generator:
         self._seed = int(b[8:].view(np.uint64)[0])
         return self
 
-    def next_key(self):
-        """Advance the stream and return a fresh key (a jax array)."""
-        new, sub = _splitter()(self._key._value)
-        self._key._set_array(new)
+    def next_key(self, lazy=False):
+        """Advance the stream and return a fresh key (a jax array). ``lazy`` (for callers that only
+        pass the key on to an op through dispatch): with lazy batching on, the split is recorded in
+        the pending segment like any op and the key returned may be a ``_lazy.Pending``; the split
+        is the same jitted function either way, so the bits are the same."""
+        key_t = self._key
+        cur = key_t._st._arr
+        if lazy and _dispatch.lazy_here():
+            if type(cur) is _Pending or type(cur) is _dispatch.CONCRETE:
+                new, sub = _dispatch.lazy_node(("rng_split",), _splitter(), [cur], _SPLIT_AVALS, multi=True)
+                key_t._set_array(new)
+                return sub
+        elif type(cur) is _Pending and cur.value is None and not _dispatch.lazy_here():
+            # another thread than the recording one: compute the key without running that thread's
+            # segment (see _lazy.peek)
+            key_t._st._arr = _lazy.peek(cur)
+        new, sub = _splitter()(key_t._value)
+        key_t._set_array(new)
         return sub
 
 
@@ -181,8 +199,8 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
-def next_key(generator=None):
-    return (generator or default_generator).next_key()
+def next_key(generator=None, lazy=False):
+    return (generator or default_generator).next_key(lazy)
 
 
 class fork_rng:

@@ -17,9 +17,12 @@ from . import _dispatch
 from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD, LAZY
-from ._lazy import Pending
+from ._dispatch import GRAD, LAZY, OpDef as _OpDef
+from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._size import Size, contiguous_strides
+
+
+_new = object.__new__
 
 
 class Storage:
@@ -74,6 +77,35 @@ class Tensor:
         t._retains = False
         t._sig = None  # (numpy dtype, is 0-dim): the type-promotion signature, filled on first use
         t._meta = None  # views: (shape, numpy dtype), known before the value is computed
+        return t
+
+    @classmethod
+    def _wrap_untraced(cls, array):
+        """``_wrap`` for the eager hot path, known to run outside jtorch.compile (no storage to report)."""
+        st = _new(Storage)
+        st._arr = array
+        st.version = 0
+        st.host = None
+        st.alias = False
+        st.shadow = None
+        t = _new(cls)
+        t._st = st
+        t._vfn = ()
+        t._val = None
+        t._valver = 0
+        t._strides = None
+        t._base = None
+        t._avfn = ()
+        t._gver = 0
+        t._gver_seen = 0
+        t._requires_grad = False
+        t._grad_fn = None
+        t._out_idx = 0
+        t._grad = None
+        t._accumulator = None
+        t._retains = False
+        t._sig = None
+        t._meta = None
         return t
 
     def __new__(cls, *args, **kwargs):
@@ -200,8 +232,34 @@ class Tensor:
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
-        self._check_inplace()
-        out = f(self, *args, **kwargs)
+        if GRAD.enabled and self._requires_grad:
+            self._check_inplace()
+        if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
+            # fast road: the op's bare result value; written straight into the storage when no
+            # autograd node was recorded and its shape and dtype are self's
+            out = f.call_raw((self, *args))
+            if out is not None and type(out) is not Tensor and type(out) is not tuple:
+                m = self._meta
+                if m is None:
+                    m = self._st._arr
+                    sshape, sdt = m.shape, m.dtype
+                else:
+                    sshape, sdt = m
+                if out.shape == sshape and (out.dtype is sdt or out.dtype == sdt):
+                    st = self._st
+                    if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
+                        st._arr = out
+                        self._sig = None
+                        st.version += 1
+                        self._valver = st.version
+                    else:
+                        self._set_array(out)
+                    return self
+                out = Tensor._wrap(out)
+        else:
+            out = None
+        if out is None:
+            out = f(self, *args, **kwargs)
         oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
         sshape, sdt = self._shape_dtype()
         if odt != sdt and out.dtype._cat > self.dtype._cat:
@@ -228,25 +286,28 @@ class Tensor:
         m = self._meta
         if m is not None:
             return m
-        v = self._meta_src()
+        st = self._st
+        v = st._arr if _dispatch.TRACE is None and st.host is None else self._value
+        t = type(v)
+        if t is _CONCRETE:
+            v = v.aval  # its shape and dtype are plain attributes (the array's are properties)
+        elif t is Pending:
+            return v.av
         return v.shape, v.dtype
 
     @property
     def shape(self):
-        m = self._meta
-        return tuple.__new__(Size, m[0] if m is not None else self._meta_src().shape)
+        return tuple.__new__(Size, self._shape_dtype()[0])
 
     def size(self, dim=None):
-        m = self._meta
-        s = m[0] if m is not None else self._meta_src().shape
+        s = self._shape_dtype()[0]
         if dim is None:
             return Size(s)
         return s[_wrap_dim(dim, len(s))]
 
     @property
     def dtype(self):
-        m = self._meta
-        return D._FROM_NP[m[1] if m is not None else self._meta_src().dtype]
+        return D._FROM_NP[self._shape_dtype()[1]]
 
     @property
     def device(self):
@@ -285,8 +346,7 @@ class Tensor:
 
     @property
     def ndim(self):
-        m = self._meta
-        return len(m[0]) if m is not None else self._meta_src().ndim
+        return len(self._shape_dtype()[0])
 
     def dim(self):
         return self.ndim
@@ -867,3 +927,4 @@ def _ibinop(op):
 
 
 _dispatch.Tensor = Tensor
+_dispatch._Storage = Storage

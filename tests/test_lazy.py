@@ -107,6 +107,42 @@ def test_saved_tensor_modified_inplace_still_raises(rng):
         z.sum().backward()
 
 
+@pytest.mark.parametrize("lazy_on", [True, False])
+def test_inplace_fast_road_keeps_torch_semantics(rng, lazy_on):
+    # in-place ops write the op's bare result into the storage when nothing is recorded: aliases,
+    # versions, promotion errors, broadcasting and gradients behave as in torch, lazily or not
+    _lazy.set_enabled(lazy_on)
+    x, w = rng.standard_normal((2, 3, 4), dtype=np.float32)
+    out = {}
+    for m in (torch, jtorch):
+        a, b = m.tensor(x), m.tensor(w)
+        alias, view = a.detach(), a[1]
+        v0 = a._version
+        a.add_(b, alpha=2.0)
+        a.mul_(3)
+        a += 1
+        view.sub_(0.5)                       # through a view into a (a view is not the fast road)
+        a.add_(m.ones(4))                    # broadcast input, same shape out
+        grows = a._version - v0
+        i = m.arange(6).reshape(2, 3)
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            i += 0.5                         # int64 += float
+        with pytest.raises(RuntimeError):
+            m.ones(4).add_(a)                # result shape (3, 4) does not fit (4,)
+        p = m.tensor(w, requires_grad=True)
+        c = m.zeros(3, 4)
+        c.add_(p * 2)                        # recorded: c now has a grad_fn
+        c.sum().backward()
+        out[m] = (a, alias, grows, i, c.requires_grad, p.grad)
+    ta, talias, tgrows, ti, treq, tg = out[torch]
+    ja, jalias, jgrows, ji, jreq, jg = out[jtorch]
+    assert_close(ja, ta, rtol=1e-6, atol=1e-6)
+    assert_close(jalias, talias, rtol=1e-6, atol=1e-6)
+    assert_close(ji, ti)
+    assert jgrows == tgrows and jreq == treq
+    assert_close(jg, tg)
+
+
 def test_errors_raise_at_the_op(rng):
     a = jtorch.randn(3) * 2      # pending inputs
     b = jtorch.randn(4) + 1
@@ -155,6 +191,52 @@ def test_rng_matches_eager():
     np.testing.assert_array_equal(a, b)
 
 
+def _draws():
+    x = jtorch.ones(6, 5)
+    out = [jtorch.randn(4, 3), jtorch.rand(7), jtorch.randint(0, 9, (5,)), jtorch.bernoulli(x * 0.3),
+           jtorch.nn.functional.dropout(x, 0.4), jtorch.empty(3, 2).uniform_(-1, 2), jtorch.randperm(6)]
+    g = jtorch.Generator().manual_seed(11)
+    out.append(jtorch.randn(3, generator=g))
+    return out
+
+
+def test_random_key_split_is_recorded_and_gives_eager_bits():
+    # the generator's key split is a node of the segment (the key tensor stays pending), and every
+    # sampler draws exactly the values it draws with lazy batching off
+    jtorch.manual_seed(5)
+    _lazy.flush()
+    lazy = _draws()
+    key = jtorch.random.default_generator._key
+    assert pending(key) and all(pending(t) for t in lazy)
+    state = jtorch.get_rng_state()  # reads (flushes) the key
+    _lazy.set_enabled(False)
+    jtorch.manual_seed(5)
+    eager = _draws()
+    assert not pending(eager[0])
+    for a, b in zip(lazy, eager):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(state.numpy(), jtorch.get_rng_state().numpy())
+
+
+def test_random_key_read_from_another_thread():
+    # a thread that does not record computes the pending key without running the recording
+    # thread's segment, and the stream continues as in eager mode
+    import threading
+    jtorch.manual_seed(7)
+    a = jtorch.randn(3)
+    b = jtorch.ones(2) + 1  # still pending afterwards
+    got = []
+    th = threading.Thread(target=lambda: got.append(jtorch.randn(4).numpy()))
+    th.start()
+    th.join()
+    assert pending(b)
+    _lazy.set_enabled(False)
+    jtorch.manual_seed(7)
+    ea, eb = jtorch.randn(3), jtorch.randn(4)
+    np.testing.assert_array_equal(a.numpy(), ea.numpy())
+    np.testing.assert_array_equal(got[0], eb.numpy())
+
+
 def test_compile_sees_pending_state(rng):
     tw, jw = both(rng.standard_normal((4, 4), dtype=np.float32))
     tx, jx = both(rng.standard_normal((2, 4), dtype=np.float32))
@@ -189,6 +271,23 @@ def test_loop_compiles_its_segment_once(rng):
         compiles.append(_lazy.STATS["compiles"])
     assert compiles[-1] - compiles[4] <= 1  # steady state: the same segments, no new programs
     assert_close(jw, tw, rtol=1e-5, atol=1e-6)
+
+
+def test_repeated_segment_compiles_in_the_background(rng):
+    # the second occurrence of a segment queues its compile and still runs (node by node); once the
+    # compile is done the program runs; values match torch before, during and after the switch
+    t, j = both(rng.standard_normal((4, 5), dtype=np.float32))
+    assert _lazy.BACKGROUND_COMPILE
+
+    def body(m, x, k):
+        return (m.relu(x * 1.5 - k) + 1).sum(0)
+    for k in range(3):
+        assert_close(body(jtorch, j, k * 0.1), body(torch, t, k * 0.1), rtol=1e-6, atol=1e-6)
+    _lazy.wait_background()
+    stats = dict(_lazy.STATS)
+    for k in range(3, 6):
+        assert_close(body(jtorch, j, k * 0.1), body(torch, t, k * 0.1), rtol=1e-6, atol=1e-6)
+    assert _lazy.STATS["cached"] - stats["cached"] == 3 and _lazy.STATS["replays"] == stats["replays"]
 
 
 def test_long_chain_is_cut_into_bounded_segments(rng):

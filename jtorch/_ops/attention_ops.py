@@ -68,7 +68,7 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, scale=None, is_c
               safe=True, return_weights=False):
     """Call ``_attention``, drawing a dropout key from the default generator only when needed."""
     use = dropout_p is not None and dropout_p > 0
-    rng = R.next_key(None) if use else None
+    rng = R.next_key(None, lazy=True) if use else None
     if use and GRAD.enabled and any(getattr(t, "requires_grad", False) for t in (query, key, value, attn_mask)):
         # with autograd, the dropout mask is drawn by its own op and passed in: the VJP then
         # reuses it instead of drawing the random bits again in the backward

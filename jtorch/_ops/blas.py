@@ -27,6 +27,11 @@ def _matmul(input, other):
 
 @function
 def matmul(input, other):
+    try:  # operands whose shapes and dtypes passed the checks below before
+        if (input._shape_dtype(), other._shape_dtype()) in _MATMUL_OK:
+            return _matmul(input, other)
+    except AttributeError:
+        pass
     _same_dtype(input, other, "both arguments to matmul") if input.dtype is not other.dtype else None
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
@@ -40,7 +45,13 @@ def matmul(input, other):
         ash = "x".join(map(str, input.shape if input.ndim > 1 else (1, a)))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ash[:] if input.ndim == 2 else _flat2(input)} and "
                            f"{'x'.join(map(str, other.shape)) if other.ndim == 2 else _flat2(other, True)})")
+    if len(_MATMUL_OK) > 4096:
+        _MATMUL_OK.clear()
+    _MATMUL_OK.add((input._shape_dtype(), other._shape_dtype()))
     return _matmul(input, other)
+
+
+_MATMUL_OK = set()  # ((shape, dtype), (shape, dtype)) pairs that passed matmul's checks
 
 
 def _flat2(t, right=False):

@@ -13,6 +13,7 @@ from .._legacy import strided as _strided
 from .. import _dispatch
 from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
+from .._lazy import Pending
 
 
 def _T():
@@ -20,8 +21,8 @@ def _T():
 
 
 def _place(arr, device):
-    if device is None or isinstance(arr, jax.core.Tracer):
-        return arr
+    if device is None or isinstance(arr, jax.core.Tracer) or type(arr) is Pending:
+        return arr  # a pending lazy value: single-device CPU only, already in place
     d = to_device(device)
     if d.type == "cpu" and not jax_device(d).platform == "gpu":
         jd = jax_device(d)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype as D
 from .._dispatch import defop, function
 from .. import _dispatch
-from .shape import _basic_index
+from .shape import _basic_index, _basic_index_op
 
 
 def with_out(f):
@@ -95,6 +95,43 @@ def _parse_basic(shape, idx):
         else:
             return None
     return (None if full else tuple(basic)), None
+
+
+def _getitem_basic(self, idx):
+    """``self[idx]`` for an int, a slice of ints, or a tuple of those that is not the identity
+    (``x[0]``, ``x[1:3]``, ``x[:, 2]``): the view's structure and offsets in one pass over the
+    index; None for anything else, including errors (left to ``_parse``)."""
+    items = idx if type(idx) is tuple else (idx,)
+    shape = self._shape_dtype()[0]
+    if len(items) > len(shape):
+        return None
+    struct, starts = [], []
+    full = True
+    for d, ix in enumerate(items):
+        t = type(ix)
+        n = shape[d]
+        if t is int:
+            if not -n <= ix < n:
+                return None
+            struct.append("i")
+            starts.append(ix % n)
+            full = False
+        elif t is slice:
+            a, b, c = ix.start, ix.stop, ix.step
+            if not ((a is None or type(a) is int) and (b is None or type(b) is int)
+                    and (c is None or (type(c) is int and c > 0))):
+                return None
+            start, stop, step = ix.indices(n)
+            size = len(range(start, stop, step))
+            struct.append((size, step))
+            starts.append(start if size else 0)
+            if size != n or step != 1:
+                full = False
+        else:
+            return None
+    if full:
+        return None
+    return _dispatch._apply_view(_basic_index_op, [self, tuple(starts)], (tuple(struct),))
 
 
 def _parse(self, idx):
@@ -308,6 +345,9 @@ def _mask_setitem(x, mask, value):
 
 
 def _getitem(self, idx):
+    r = _getitem_basic(self, idx)
+    if r is not None:
+        return r
     basic, adv = _parse(self, idx)
     view = self if basic is None else _basic_index(self, index=basic)
     if adv is None:

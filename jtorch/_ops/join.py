@@ -26,7 +26,10 @@ def _check_seq(tensors, name):
 @function(method=False, aliases=("concat", "concatenate"))
 def cat(tensors, dim=0, *, out=None):
     _check_seq(tensors, "cat")
-    shapes = [t._shape_dtype()[0] for t in tensors]  # raw shapes: one lookup per tensor
+    shapes = tuple([t._shape_dtype()[0] for t in tensors])  # raw shapes: one lookup per tensor
+    d = _CAT_CHECKED.get((shapes, dim))
+    if d is not None:  # these shapes and dim passed the checks before, nothing skipped
+        return apply(_cat, [list(tensors)], (d,))
     keep = [i for i, s in enumerate(shapes) if s != (0,)] or [0]  # torch skips 1-D empty tensors
     if len(keep) != len(shapes):
         tensors, shapes = [tensors[i] for i in keep], [shapes[i] for i in keep]
@@ -44,7 +47,14 @@ def cat(tensors, dim=0, *, out=None):
             if k != d and s[k] != ref[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref[k]} but got size {s[k]} for tensor number {i} in the list.")
+    if len(keep) == len(shapes) and type(dim) is int:
+        if len(_CAT_CHECKED) > 4096:
+            _CAT_CHECKED.clear()
+        _CAT_CHECKED[(shapes, dim)] = d
     return apply(_cat, [list(tensors)], (d,))  # the op's call path, minus keyword binding
+
+
+_CAT_CHECKED = {}  # (input shapes, dim) -> the wrapped dim, for calls that passed cat's checks
 
 
 @function(method=False)

@@ -150,7 +150,7 @@ def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
 @function(inplace=True)
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
     if training:
-        return _rrelu_train(R.next_key(generator), input, lower=float(lower), upper=float(upper))
+        return _rrelu_train(R.next_key(generator, lazy=True), input, lower=float(lower), upper=float(upper))
     return leaky_relu(input, (lower + upper) / 2)
 
 
@@ -760,9 +760,9 @@ def _dropout_with(mask_op, shape_of, input, p, train, generator):
         return input * 0
     p = float(p)
     if GRAD.enabled and getattr(input, "requires_grad", False):
-        keep = _dropout_keep(R.next_key(generator), p=p, shape=shape_of(input))
+        keep = _dropout_keep(R.next_key(generator, lazy=True), p=p, shape=shape_of(input))
         return _SPLIT[mask_op](input, keep, p=p)
-    return mask_op(R.next_key(generator), input, p=p, shape=shape_of(input))
+    return mask_op(R.next_key(generator, lazy=True), input, p=p, shape=shape_of(input))
 
 
 _SPLIT.update({_dropout_mask: _dropout_apply, _alpha_dropout_mask: _alpha_dropout_apply})

@@ -14,7 +14,7 @@ from .creation import _size, _dt, _finish, _place
 
 
 def _key(generator):
-    return R.next_key(generator)
+    return R.next_key(generator, lazy=True)  # only ever passed on to a sampling op
 
 
 @defop(method=False, function=False, differentiable=False)
@@ -203,7 +203,10 @@ def _inplace_sampler(name, make):
         from .. import _dispatch
         with _no_grad():
             new = compute(self)
-        self._set_array(new._value.astype(self.dtype.np))
+        if new._shape_dtype()[1] == self._shape_dtype()[1]:
+            self._set_array(new._lazy_value())  # stays pending with lazy batching on
+        else:
+            self._set_array(new._value.astype(self.dtype.np))
         return self
     f.__name__ = name
     METHODS[name] = f

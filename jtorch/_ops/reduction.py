@@ -46,6 +46,8 @@ def _sum(input, dim=None, keepdim=False, dtype=None):
 
 @function
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if dim is None and keepdim is False and dtype is None and out is None:
+        return _sum(input)  # the full sum: the op's default statics, its fastest call
     return _out(_sum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 

@@ -126,7 +126,7 @@ def _rnn(weights, input, hx, cx, lengths, key, dropout_p, mode="LSTM", num_layer
 def rnn_forward(weights, input, hx, cx, lengths, mode, num_layers, bidirectional, has_bias, proj, dropout, train):
     """Call ``_rnn``, drawing a dropout key from the default generator only when needed."""
     use_dropout = bool(train) and dropout > 0 and num_layers > 1
-    key = R.next_key(None) if use_dropout else None
+    key = R.next_key(None, lazy=True) if use_dropout else None
     return _rnn(list(weights), input, hx, cx, lengths, key, float(dropout) if use_dropout else None, mode=mode,
                 num_layers=num_layers, bidirectional=bool(bidirectional), has_bias=bool(has_bias), proj=bool(proj),
                 train=use_dropout)

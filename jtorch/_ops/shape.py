@@ -96,10 +96,27 @@ def view(self, *shape, dtype=None):
     if dtype is not None:
         return REGISTRY["_view_dtype"](self, dtype=dtype)
     src_shape = self._shape_dtype()[0]
-    shape = infer_shape(shape, math.prod(src_shape))
-    if self._strides is not None:  # strides are computed lazily: check view-compatibility here
-        _reshape_strides(tuple(src_shape), self.stride(), shape)
-    return apply(_view, [self], (shape,))  # the op's call path, minus keyword binding
+    strides = self._strides
+    if strides is not None:  # strides are computed lazily: check view-compatibility here
+        strides = self.stride()
+    key = (shape, src_shape, strides)
+    try:
+        new = _VIEWS_CHECKED.get(key)
+    except TypeError:  # a list among the sizes
+        new = key = None
+    if new is None:
+        new = infer_shape(shape, math.prod(src_shape))
+        if strides is not None:
+            _reshape_strides(tuple(src_shape), strides, new)
+        if key is not None and all(type(s) is int for s in (
+                shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape)):
+            if len(_VIEWS_CHECKED) > 4096:
+                _VIEWS_CHECKED.clear()
+            _VIEWS_CHECKED[key] = new
+    return apply(_view, [self], (new,))  # the op's call path, minus keyword binding
+
+
+_VIEWS_CHECKED = {}  # (requested shape, source shape, source strides) -> the checked view shape
 
 
 @function

@@ -1,5 +1,8 @@
 """torch.autograd: backward, grad, grad modes, custom Functions, functional API, gradcheck."""
+import jax
+
 from .. import _dispatch
+from .._lazy import Pending
 from .._legacy import strided as _strided
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled)
@@ -17,15 +20,14 @@ def _T():
 
 
 def _seed_grads(tensors, grads, create_graph):
-    from .._ops.creation import ones_like
     out = []
     for t, g in zip(tensors, grads):
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not t.dtype.is_floating_point and not t.dtype.is_complex:
+            if t.dtype._cat < 2:  # not floating point or complex
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = _ones_seed(t, ones_like)
+            g = _ones_seed(t)
         elif not isinstance(g, _T()):
             from .._ops.creation import tensor
             g = tensor(g, dtype=t.dtype)
@@ -39,15 +41,14 @@ def _seed_grads(tensors, grads, create_graph):
 _ONES = {}
 
 
-def _ones_seed(t, ones_like):
+def _ones_seed(t):
     """The implicit seed ``ones_like(t)`` of a scalar output; its (immutable) array is reused
     across calls, saving a dispatch per ``loss.backward()``. A fresh Tensor wraps it each time."""
-    import jax
-    from .._lazy import Pending
     v = t._lazy_value()
     if type(v) is Pending:  # lazy batching: single-device CPU, the default placement
         key = (v.dtype, v.shape, None)
     elif isinstance(v, jax.core.Tracer) or not isinstance(v, jax.Array):
+        from .._ops.creation import ones_like
         return ones_like(t)
     else:
         key = (v.dtype, v.shape, v.sharding)
@@ -55,7 +56,12 @@ def _ones_seed(t, ones_like):
     if arr is None:
         if len(_ONES) > 64:
             _ONES.clear()
-        arr = _ONES[key] = jax.numpy.ones(v.shape, v.dtype) if key[2] is None else ones_like(t)._value
+        if key[2] is None:
+            arr = jax.numpy.ones(v.shape, v.dtype)
+        else:
+            from .._ops.creation import ones_like
+            arr = ones_like(t)._value
+        _ONES[key] = arr
     return _T()._wrap(arr)
 
 

@@ -9,6 +9,7 @@ backward itself is recorded and higher-order gradients come for free.
 import collections
 
 from .. import _dispatch
+from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
 
@@ -76,7 +77,7 @@ class Node:
         if create_graph:
             primals = [_unpack(p, t, e) for p, t, e in zip(self.saved, self.inputs, self._input_edges())]
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
-        return list(_dispatch.apply(vop, list(primals) + list(grads), ()))
+        return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
     def _input_edges(self):
         # map dynamic argument positions to the edge recorded for them
@@ -182,10 +183,13 @@ def record(op, statics, dt, dyn, arrays, res):
     if callable(saves):
         saves = saves([isinstance(a, T) and a._requires_grad for a in dyn])
     for i, a in enumerate(dyn):
-        if isinstance(a, T):
-            if a._requires_grad and a.dtype._cat >= 2:
-                diff.append((i, None))
-                edges.append(edge_of(a))
+        if type(a) is T or isinstance(a, T):
+            if a._requires_grad and _FROM_NP[a._shape_dtype()[1]]._cat >= 2:
+                diff.append(_DIFF[i] if i < 8 else (i, None))
+                if a._base is None and a._grad_fn is not None:  # edge_of's common case, inlined
+                    edges.append((a._grad_fn, a._out_idx))
+                else:
+                    edges.append(edge_of(a))
             if saves is None or i in saves:
                 st = a._st
                 versions.append((st, st.version, a))
@@ -199,7 +203,9 @@ def record(op, statics, dt, dyn, arrays, res):
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
-    node = cls()
+    node = _new(cls)  # Node.__init__'s fields, set here without the call
+    node.freed = False
+    node._pre_hooks = node._hooks = node._tensor_hooks = node._retain = node._metadata = None
     node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
     node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), list(dyn), versions, tuple(edges)
     if isinstance(res, tuple):
@@ -209,12 +215,18 @@ def record(op, statics, dt, dyn, arrays, res):
                 o._requires_grad = True
                 o._grad_fn, o._out_idx = node, k
     else:
-        dtype = res.dtype
-        node.out_meta = ((res.shape, dtype),)
+        shape, npdt = res._shape_dtype()
+        dtype = _FROM_NP[npdt]
+        node.out_meta = ((shape, dtype),)
         if dtype._cat >= 2:
             res._requires_grad = True
             res._grad_fn = node
     return node
+
+
+_new = object.__new__
+_FROM_NP = D._FROM_NP
+_DIFF = [(i, None) for i in range(8)]
 
 
 # ---------------------------------------------------------------- the engine
@@ -415,7 +427,12 @@ def _accumulate_leaf(var, g, create_graph):
     else:
         # ``grad.add_(g)`` without its in-place checks: grad mode is off here (no leaf check and
         # nothing recorded) and ``g`` already has the leaf's shape and dtype
-        grad._set_array(_add()(grad, g.detach() if g._requires_grad else g)._lazy_value())
+        g = g.detach() if g._requires_grad else g
+        if _dispatch.TRACE is None:  # the bare sum (no Tensor around it) goes straight into the storage
+            new = _add().call_raw((grad, g))
+            grad._set_array(new if type(new) is not _dispatch.Tensor else new._lazy_value())
+        else:
+            grad._set_array(_add()(grad, g)._lazy_value())
 
 
 _ADD = []

@@ -15,7 +15,7 @@ from jtorch._dispatch import defop
 
 
 def _key(generator=None):
-    return _random.next_key(generator)
+    return _random.next_key(generator, lazy=True)  # only passed on to sampling ops
 
 
 @defop(method=False, function=False)
