@@ -16,18 +16,18 @@ def _persistent_compilation_cache():
     of its warm-up). JTORCH_COMPILATION_CACHE names the folder ('' or 0 turns the cache off);
     a cache folder set for JAX itself is left as it is."""
     path = _os.environ.get("JTORCH_COMPILATION_CACHE")
+    if path in ("", "0") or path is None and _jax.config.jax_compilation_cache_dir is not None:
+        return
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small programs are most of them
     if path is None:
-        if _jax.config.jax_compilation_cache_dir is not None:
-            return
         base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
         path = _os.path.join(base, "jtorch", "xla")
-    if path in ("", "0"):
-        return
+        import importlib.util
+        # our own folder is bounded (least recently used entries go); JAX needs filelock to evict, and
+        # every process using a folder must agree on it (evicting ones keep access times the others do not)
+        if importlib.util.find_spec("filelock") is not None:
+            _jax.config.update("jax_compilation_cache_max_size", 2 << 30)
     _jax.config.update("jax_compilation_cache_dir", path)
-    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small programs are most of them
-    import importlib.util
-    if importlib.util.find_spec("filelock") is not None:  # JAX needs it to evict (least recently used)
-        _jax.config.update("jax_compilation_cache_max_size", 2 << 30)
 
 
 _persistent_compilation_cache()

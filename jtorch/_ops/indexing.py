@@ -131,7 +131,10 @@ def _getitem_basic(self, idx):
             return None
     if full:
         return None
-    return _dispatch._apply_view(_basic_index_op, [self, tuple(starts)], (tuple(struct),))
+    try:
+        return _dispatch._apply_view(_basic_index_op, [self, tuple(starts)], (tuple(struct),))
+    except _dispatch.SparseArgument:
+        return None  # a sparse tensor: the general path hands it to jtorch.sparse
 
 
 def _parse(self, idx):
