@@ -37,7 +37,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch, _lazy, _spmd
+from . import _dispatch, _layout, _lazy, _spmd
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -379,7 +379,9 @@ class CompiledFunction:
             spmd = {} if place is None else dict(in_shardings=place[0], out_shardings=place[1])
             if place is not None:
                 self._device = place[2]
-            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr), **spmd)
+            program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
+                               and self._device.platform == "cpu")
+            jitted = jax.jit(program, **spmd)
         except GraphBreakError:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -391,7 +393,7 @@ class CompiledFunction:
         entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
         # a second program donates the written state buffers (parameters, optimizer state) so XLA
         # updates them in place; used when nothing else holds those arrays (see _run)
-        entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
+        entry.donating = jax.jit(program,
                                  donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
         entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
         entry.written = info["written"]
@@ -664,6 +666,14 @@ def _scalar_array(v, device):
             _SCALARS.clear()
         _SCALARS[key] = a
     return a
+
+
+def _program(closed_jaxpr, cpu):
+    """The function a traced step compiles to. On one CPU device its transposes are sunk first
+    (``_layout``: activations stay channels-last between convolutions)."""
+    if cpu and _layout.ENABLED:
+        return _layout.sink_transposes(closed_jaxpr)
+    return jax_core.jaxpr_as_fun(closed_jaxpr)
 
 
 def _device_of(arrays):

@@ -700,6 +700,18 @@ def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ---------------------------------------------------------------- dropout
+def _stored(x, runtime_int):
+    """``x`` unchanged, in a form that a compiled program computes once and stores. XLA's CPU fusion
+    copies cheap elementwise producers into every consumer, so a mask whose random-bit hash feeds the
+    forward and the backward was hashed in both (and once per window element in a pooling backward);
+    an integer division by a value only known at run time (``runtime_int // runtime_int``, i.e. 1)
+    counts as expensive, and XLA does not duplicate expensive producers (optimization_barrier is
+    dropped before fusion on CPU)."""
+    d = runtime_int | 1
+    one = (d // d).astype(jnp.uint8)
+    return (x.astype(jnp.uint8) // one).astype(x.dtype)
+
+
 def _keep_mask(key, p, shape):
     return jax.random.bernoulli(R.typed_key(key), 1.0 - p, shape)
 
@@ -730,7 +742,7 @@ def _alpha_dropout_mask(key, input, p=0.5, shape=()):
 # instead of the VJP of the fused op, which would draw the random bits a second time.
 @defop(promote=None, method=False, function=False, differentiable=False)
 def _dropout_keep(key, p=0.5, shape=()):
-    return _keep_mask(key, p, shape)
+    return _stored(_keep_mask(key, p, shape), key[0])
 
 
 @defop(promote=None, method=False, function=False, saves=("keep",))

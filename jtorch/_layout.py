@@ -1,0 +1,197 @@
+"""Transpose sinking for compiled programs (``jtorch.compile`` on CPU).
+
+PyTorch's convolution API is NCHW, while XLA's CPU convolution runs fastest channels-last, so each
+convolution op moves the channels last and back (``_ops/nn_ops.py``). Between two convolutions the
+activations then go NHWC -> NCHW (batch norm, relu, pooling) -> NHWC, in the forward and again in the
+backward. XLA keeps those transposes: its CPU layout assignment gives elementwise ops and reductions
+the default layout, so every transpose is a copy, and loop fusions that read a transposed operand
+read it with a large stride (slow on CPU).
+
+This pass re-evaluates the step's jaxpr (nested jit calls inlined) keeping each value as a physical
+array plus a permutation: a ``transpose`` only composes permutations, and elementwise ops,
+reductions, broadcasts, slices, pads, squeezes, reverses and concatenations run on the physical
+array with their axis parameters remapped. Values are transposed for real only where an op needs
+its logical layout (dot, convolution, reshape, gather, ...) and at the outputs. Between two
+convolutions the activations then stay channels-last: the conv's ``to_last`` cancels the previous
+conv's ``to_first``.
+"""
+import jax
+import jax.extend.core as jax_core
+from jax import lax
+
+ENABLED = True  # tests turn it off to compare
+
+# primitives that act elementwise on operands of one shape (rank-0 operands broadcast)
+ELEMENTWISE = frozenset("""
+add add_any sub mul div rem pow max min neg sign floor ceil round is_finite exp exp2 log log1p expm1
+tanh logistic sin cos tan asin acos atan atan2 sinh cosh asinh acosh atanh sqrt rsqrt cbrt integer_pow
+square abs erf erfc erf_inv lgamma digamma igamma igammac polygamma zeta bessel_i0e bessel_i1e
+eq ne lt le gt ge and or not xor select_n convert_element_type stop_gradient copy copy_p nextafter
+shift_left shift_right_logical shift_right_arithmetic clamp real imag conj complex reduce_precision
+population_count clz
+""".split())
+REDUCTIONS = frozenset("reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or reduce_xor "
+                       "argmax argmin".split())
+CUMULATIVE = frozenset("cumsum cumprod cummax cummin cumlogsumexp".split())
+# higher-order primitives whose body is inlined (no transformation runs on the program afterwards)
+INLINE = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "core_call": "call_jaxpr",
+          "custom_jvp_call": "call_jaxpr", "custom_vjp_call": "call_jaxpr", "remat2": "jaxpr",
+          "checkpoint": "jaxpr"}
+
+
+def _ident(n):
+    return tuple(range(n))
+
+
+def _inverse(p):
+    inv = [0] * len(p)
+    for i, a in enumerate(p):
+        inv[a] = i
+    return tuple(inv)
+
+
+class _Val:
+    """A logical value ``transpose(phys, perm)``: logical axis i is physical axis perm[i]. ``bcast``
+    holds (operand, shape, dims) when the value is a broadcast, so it can be rebuilt in any layout."""
+    __slots__ = ("phys", "perm", "bcast")
+
+    def __init__(self, phys, perm=None, bcast=None):
+        self.phys = phys
+        self.perm = _ident(jax.numpy.ndim(phys)) if perm is None else tuple(perm)
+        self.bcast = bcast
+
+    @property
+    def ndim(self):
+        return len(self.perm)
+
+    def size(self):
+        return 0 if self.bcast is not None else int(jax.numpy.size(self.phys))
+
+    def in_perm(self, t):
+        """The physical array of this value laid out with permutation ``t``."""
+        if self.perm == t:
+            return self.phys
+        if self.bcast is not None:  # broadcast again straight into the wanted layout
+            operand, shape, dims = self.bcast
+            return lax.broadcast_in_dim(operand, tuple(shape[i] for i in _inverse(t)), tuple(t[d] for d in dims))
+        ti = _inverse(t)
+        return lax.transpose(self.phys, tuple(self.perm[ti[j]] for j in range(len(t))))
+
+    def logical(self):
+        return self.in_perm(_ident(self.ndim))
+
+
+def _vote(vals):
+    """The layout an elementwise op runs in: the one holding most of its (non-broadcast) operand data."""
+    weight = {}
+    for v in vals:
+        if v.ndim:
+            weight[v.perm] = weight.get(v.perm, 0) + v.size()
+    if not weight:
+        return ()
+    ident = _ident(next(v.ndim for v in vals if v.ndim))
+    return max(weight, key=lambda p: (weight[p], p != ident))
+
+
+def _remaining_perm(perm, removed):
+    """The permutation of what is left after dropping logical axes ``removed`` (physical perm[a])."""
+    gone = {perm[a] for a in removed}
+    left = sorted(p for p in perm if p not in gone)
+    rank = {p: i for i, p in enumerate(left)}
+    return tuple(rank[perm[a]] for a in range(len(perm)) if a not in removed)
+
+
+def _eqn(prim, params, ins):
+    """Evaluate one equation on _Vals; returns a list of _Vals (one per output)."""
+    name = prim.name
+    nd = [v for v in ins if v.ndim]
+    if name in ELEMENTWISE and nd and all(v.ndim == nd[0].ndim for v in nd):
+        t = _vote(ins)
+        out = prim.bind(*[v.in_perm(t) if v.ndim else v.phys for v in ins], **params)
+        outs = out if prim.multiple_results else [out]
+        return [_Val(o, t) for o in outs]
+    if name == "transpose":
+        (v,) = ins
+        p = params["permutation"]
+        return [_Val(v.phys, tuple(v.perm[i] for i in p))]
+    if name == "broadcast_in_dim" and not params.get("sharding") and ins[0].ndim == ins[0].phys.ndim:
+        v = ins[0]
+        operand = v.logical()
+        out = prim.bind(operand, *[w.phys for w in ins[1:]], **params)
+        return [_Val(out, None, (operand, params["shape"], params["broadcast_dimensions"]))
+                if len(ins) == 1 else _Val(out)]
+    if name in REDUCTIONS and len(ins) == 1:
+        (v,) = ins
+        axes = tuple(params["axes"])
+        out = prim.bind(v.phys, **dict(params, axes=tuple(sorted(v.perm[a] for a in axes))))
+        return [_Val(out, _remaining_perm(v.perm, set(axes)))]
+    if name in CUMULATIVE:
+        (v,) = ins
+        return [_Val(prim.bind(v.phys, **dict(params, axis=v.perm[params["axis"]])), v.perm)]
+    if name == "squeeze":
+        (v,) = ins
+        dims = tuple(params["dimensions"])
+        out = prim.bind(v.phys, dimensions=tuple(sorted(v.perm[d] for d in dims)))
+        return [_Val(out, _remaining_perm(v.perm, set(dims)))]
+    if name == "rev":
+        (v,) = ins
+        return [_Val(prim.bind(v.phys, dimensions=tuple(sorted(v.perm[d] for d in params["dimensions"]))), v.perm)]
+    if name == "slice":
+        (v,) = ins
+        ti = _inverse(v.perm)
+        strides = params["strides"]
+        out = prim.bind(v.phys, start_indices=tuple(params["start_indices"][ti[j]] for j in range(v.ndim)),
+                        limit_indices=tuple(params["limit_indices"][ti[j]] for j in range(v.ndim)),
+                        strides=None if strides is None else tuple(strides[ti[j]] for j in range(v.ndim)))
+        return [_Val(out, v.perm)]
+    if name == "pad":
+        v, pv = ins
+        ti = _inverse(v.perm)
+        cfg = params["padding_config"]
+        out = prim.bind(v.phys, pv.phys, padding_config=tuple(cfg[ti[j]] for j in range(v.ndim)))
+        return [_Val(out, v.perm)]
+    if name == "concatenate" and len({v.perm for v in ins}) == 1:
+        p = ins[0].perm
+        out = prim.bind(*[v.phys for v in ins], dimension=p[params["dimension"]])
+        return [_Val(out, p)]
+    # anything else sees its operands in their logical layout
+    out = prim.bind(*[v.logical() for v in ins], **params)
+    return [_Val(o) for o in (out if prim.multiple_results else [out])]
+
+
+def _run(jaxpr, consts, args):
+    env = {}
+
+    def read(a):
+        if isinstance(a, jax_core.Literal):
+            return _Val(a.val)
+        return env[a]
+
+    for var, c in zip(jaxpr.constvars, consts):
+        env[var] = _Val(c)
+    for var, a in zip(jaxpr.invars, args):
+        env[var] = a
+    for e in jaxpr.eqns:
+        ins = [read(a) for a in e.invars]
+        sub = INLINE.get(e.primitive.name)
+        if sub is not None and sub in e.params and not e.effects:
+            inner = e.params[sub]
+            if isinstance(inner, jax_core.ClosedJaxpr):
+                inner_consts, inner = inner.consts, inner.jaxpr
+            else:
+                inner_consts = ()
+            outs = _run(inner, inner_consts, ins)
+        else:
+            outs = _eqn(e.primitive, e.params, ins)
+        for var, o in zip(e.outvars, outs):
+            if not isinstance(var, jax_core.DropVar):
+                env[var] = o
+    return [read(a) for a in jaxpr.outvars]
+
+
+def sink_transposes(closed):
+    """A function computing ``closed`` (a ClosedJaxpr) with its transposes sunk (see the module doc)."""
+    def fn(*args):
+        outs = _run(closed.jaxpr, closed.consts, [_Val(a) for a in args])
+        return [o.logical() for o in outs]
+    return fn
