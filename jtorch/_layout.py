@@ -51,29 +51,29 @@ def _inverse(p):
 
 
 class _Val:
-    """A logical value ``transpose(phys, perm)``: logical axis i is physical axis perm[i]. ``bcast``
-    holds (operand, shape, dims) when the value is a broadcast, so it can be rebuilt in any layout."""
-    __slots__ = ("phys", "perm", "bcast")
+    """A logical value ``transpose(phys, perm)``: logical axis i is physical axis perm[i]. ``remake``,
+    for values made from broadcasts and iotas only (cheap to recompute, like XLA's fused broadcasts),
+    builds the value straight in another layout: ``remake(t)`` is the physical array for perm ``t``."""
+    __slots__ = ("phys", "perm", "remake")
 
-    def __init__(self, phys, perm=None, bcast=None):
+    def __init__(self, phys, perm=None, remake=None):
         self.phys = phys
         self.perm = _ident(jax.numpy.ndim(phys)) if perm is None else tuple(perm)
-        self.bcast = bcast
+        self.remake = remake
 
     @property
     def ndim(self):
         return len(self.perm)
 
     def size(self):
-        return 0 if self.bcast is not None else int(jax.numpy.size(self.phys))
+        return 0 if self.remake is not None else int(jax.numpy.size(self.phys))
 
     def in_perm(self, t):
         """The physical array of this value laid out with permutation ``t``."""
         if self.perm == t:
             return self.phys
-        if self.bcast is not None:  # broadcast again straight into the wanted layout
-            operand, shape, dims = self.bcast
-            return lax.broadcast_in_dim(operand, tuple(shape[i] for i in _inverse(t)), tuple(t[d] for d in dims))
+        if self.remake is not None:
+            return self.remake(t)
         ti = _inverse(t)
         return lax.transpose(self.phys, tuple(self.perm[ti[j]] for j in range(len(t))))
 
@@ -107,19 +107,43 @@ def _eqn(prim, params, ins):
     nd = [v for v in ins if v.ndim]
     if name in ELEMENTWISE and nd and all(v.ndim == nd[0].ndim for v in nd):
         t = _vote(ins)
-        out = prim.bind(*[v.in_perm(t) if v.ndim else v.phys for v in ins], **params)
-        outs = out if prim.multiple_results else [out]
+
+        def make(t):
+            out = prim.bind(*[v.in_perm(t) if v.ndim else v.phys for v in ins], **params)
+            return out if prim.multiple_results else [out]
+        outs = make(t)
+        if all(v.remake is not None for v in nd) and len(outs) == 1:  # still cheap: remade on demand
+            return [_Val(outs[0], t, lambda t: make(t)[0])]
         return [_Val(o, t) for o in outs]
     if name == "transpose":
         (v,) = ins
         p = params["permutation"]
         return [_Val(v.phys, tuple(v.perm[i] for i in p))]
-    if name == "broadcast_in_dim" and not params.get("sharding") and ins[0].ndim == ins[0].phys.ndim:
+    if name == "broadcast_in_dim" and len(ins) == 1 and not params.get("sharding"):
         v = ins[0]
-        operand = v.logical()
-        out = prim.bind(operand, *[w.phys for w in ins[1:]], **params)
-        return [_Val(out, None, (operand, params["shape"], params["broadcast_dimensions"]))
-                if len(ins) == 1 else _Val(out)]
+        shape, dims = params["shape"], params["broadcast_dimensions"]
+
+        def make(t):  # operand axis j lands on physical axis t[dims[j]]
+            ti = _inverse(t)
+            return lax.broadcast_in_dim(v.phys, tuple(shape[ti[a]] for a in range(len(t))),
+                                        tuple(t[dims[j]] for j in _inverse(v.perm)))
+        ident = _ident(len(shape))
+        return [_Val(make(ident), ident, make)]
+    if name == "iota" and not params.get("sharding"):
+        shape, dim = params["shape"], params["dimension"]
+
+        def make(t):
+            ti = _inverse(t)
+            return lax.broadcasted_iota(params["dtype"], tuple(shape[ti[a]] for a in range(len(t))), t[dim])
+        ident = _ident(len(shape))
+        return [_Val(make(ident), ident, make)]
+    if name == "reshape" and len(ins) == 1 and params.get("dimensions") is None:
+        # physical element order is the logical one when the axes longer than 1 keep their order
+        v = ins[0]
+        shape = v.phys.shape
+        big = [v.perm[a] for a in range(v.ndim) if shape[v.perm[a]] != 1]
+        if big == sorted(big):
+            return [_Val(prim.bind(v.phys, **params))]
     if name in REDUCTIONS and len(ins) == 1:
         (v,) = ins
         axes = tuple(params["axes"])

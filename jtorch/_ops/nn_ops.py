@@ -330,6 +330,21 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
     return _to_first(out)
 
 
+def _stored(x):
+    """``x`` (integer or bool) unchanged, in a form that a compiled program computes once and stores.
+    XLA's CPU fusion copies cheap elementwise producers into every consumer, so a dropout mask (a
+    random-bit hash) or a pooling argmax feeding the forward and the backward was recomputed in each,
+    and once per window element in a pooling backward. An integer division by a value XLA cannot know
+    before run time (``d // d`` = 1, ``d`` read from ``x``) counts as expensive, and XLA does not
+    duplicate expensive producers (optimization_barrier is dropped before fusion on CPU)."""
+    if x.size == 0:
+        return x
+    xt = x.astype(jnp.uint8 if x.dtype == jnp.bool_ else x.dtype)
+    d = jax.lax.slice(xt, (0,) * x.ndim, (1,) * x.ndim) | 1
+    one = jnp.broadcast_to(jax.lax.div(d, d), x.shape)
+    return jax.lax.div(xt, one).astype(x.dtype)  # lax.div: one HLO divide (jnp's // adds a floor fix-up)
+
+
 # ---------------------------------------------------------------- pooling
 def _windows(x, kernel, stride, dilation, pad_lo, out, lead=None, axis=None):
     """Stack the window elements of the len(kernel) spatial dims starting at ``lead`` (default: the
@@ -412,6 +427,7 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
         for k in range(len(wins)):
             last_nan = jnp.where(jnp.isnan(stop[k]), k, last_nan)
         arg = jnp.where(jnp.isnan(m), last_nan, arg)
+    arg = _stored(arg)  # computed once in a compiled step: the backward reuses it
     vals = wins[-1]
     for k in range(len(wins) - 2, -1, -1):
         vals = jnp.where(arg == k, wins[k], vals)
@@ -700,18 +716,6 @@ def _local_response_norm(input, size=1, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ---------------------------------------------------------------- dropout
-def _stored(x, runtime_int):
-    """``x`` unchanged, in a form that a compiled program computes once and stores. XLA's CPU fusion
-    copies cheap elementwise producers into every consumer, so a mask whose random-bit hash feeds the
-    forward and the backward was hashed in both (and once per window element in a pooling backward);
-    an integer division by a value only known at run time (``runtime_int // runtime_int``, i.e. 1)
-    counts as expensive, and XLA does not duplicate expensive producers (optimization_barrier is
-    dropped before fusion on CPU)."""
-    d = runtime_int | 1
-    one = (d // d).astype(jnp.uint8)
-    return (x.astype(jnp.uint8) // one).astype(x.dtype)
-
-
 def _keep_mask(key, p, shape):
     return jax.random.bernoulli(R.typed_key(key), 1.0 - p, shape)
 
@@ -742,7 +746,7 @@ def _alpha_dropout_mask(key, input, p=0.5, shape=()):
 # instead of the VJP of the fused op, which would draw the random bits a second time.
 @defop(promote=None, method=False, function=False, differentiable=False)
 def _dropout_keep(key, p=0.5, shape=()):
-    return _stored(_keep_mask(key, p, shape), key[0])
+    return _stored(_keep_mask(key, p, shape))
 
 
 @defop(promote=None, method=False, function=False, saves=("keep",))
