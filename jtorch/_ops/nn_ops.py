@@ -416,7 +416,7 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
     for w in stop[1:]:
         m = jnp.maximum(m, w)  # NaN propagates, like torch's
     valid = _window_valid(sp, kernel, stride, padding, dilation, out)
-    arg = jnp.zeros(m.shape, jnp.int32)
+    arg = jnp.zeros(m.shape, jnp.uint8 if len(wins) <= 255 else jnp.int32)  # small to store
     for k in range(len(wins) - 1, -1, -1):  # the first real (not padding) element equal to the maximum
         hit = stop[k] == m
         if valid is not None:
@@ -437,7 +437,7 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
     for d in range(n):
         rest //= kernel[d]
         o = jnp.arange(out[d]).reshape((-1,) + (1,) * (n - 1 - d))
-        pos = o * stride[d] - padding[d] + ((arg // rest) % kernel[d]) * dilation[d]
+        pos = o * stride[d] - padding[d] + ((arg.astype(jnp.int64) // rest) % kernel[d]) * dilation[d]
         flat = flat * sp[d] + pos
     return vals, flat
 
