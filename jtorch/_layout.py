@@ -101,6 +101,48 @@ def _remaining_perm(perm, removed):
     return tuple(rank[perm[a]] for a in range(len(perm)) if a not in removed)
 
 
+def _reshape(v, new):
+    """A reshape on the physical array when it only splits axes, or merges axes that are adjacent and
+    in the same order physically (size-1 axes anywhere); else None."""
+    old = tuple(v.phys.shape[v.perm[a]] for a in range(v.ndim))
+    in_big = [a for a in range(len(old)) if old[a] != 1]
+    out_big = [a for a in range(len(new)) if new[a] != 1]
+    blocks, i, j = [], 0, 0  # (logical input axes, output axes) with equal products
+    while i < len(in_big) or j < len(out_big):
+        ins, outs, pi, po = [], [], 1, 1
+        while True:
+            if pi <= po and i < len(in_big):
+                ins.append(in_big[i])
+                pi *= old[in_big[i]]
+                i += 1
+            elif j < len(out_big):
+                outs.append(out_big[j])
+                po *= new[out_big[j]]
+                j += 1
+            else:
+                return None
+            if pi == po and ins and outs:
+                break
+        blocks.append((ins, outs))
+    big_phys = sorted(v.perm[a] for a in in_big)
+    rank = {p: r for r, p in enumerate(big_phys)}  # position among the physical axes longer than 1
+    for ins, _ in blocks:
+        pos = [rank[v.perm[a]] for a in ins]
+        if pos != list(range(pos[0], pos[0] + len(pos))):
+            return None
+    blocks.sort(key=lambda b: rank[v.perm[b[0][0]]])
+    phys_shape, where = [], {}
+    for _, outs in blocks:
+        for o in outs:
+            where[o] = len(phys_shape)
+            phys_shape.append(new[o])
+    for o in range(len(new)):
+        if new[o] == 1:
+            where[o] = len(phys_shape)
+            phys_shape.append(1)
+    return _Val(lax.reshape(v.phys, tuple(phys_shape)), tuple(where[o] for o in range(len(new))))
+
+
 def _eqn(prim, params, ins):
     """Evaluate one equation on _Vals; returns a list of _Vals (one per output)."""
     name = prim.name
@@ -138,12 +180,9 @@ def _eqn(prim, params, ins):
         ident = _ident(len(shape))
         return [_Val(make(ident), ident, make)]
     if name == "reshape" and len(ins) == 1 and params.get("dimensions") is None:
-        # physical element order is the logical one when the axes longer than 1 keep their order
-        v = ins[0]
-        shape = v.phys.shape
-        big = [v.perm[a] for a in range(v.ndim) if shape[v.perm[a]] != 1]
-        if big == sorted(big):
-            return [_Val(prim.bind(v.phys, **params))]
+        out = _reshape(ins[0], tuple(params["new_sizes"]))
+        if out is not None:
+            return [out]
     if name in REDUCTIONS and len(ins) == 1:
         (v,) = ins
         axes = tuple(params["axes"])
