@@ -20,6 +20,7 @@ import jax.extend.core as jax_core
 from jax import lax
 
 ENABLED = True  # tests turn it off to compare
+SMALL = 4096  # a broadcast operand up to this many elements is rebuilt in any layout instead of moved
 
 # primitives that act elementwise on operands of one shape (rank-0 operands broadcast)
 ELEMENTWISE = frozenset("""
@@ -50,6 +51,23 @@ def _inverse(p):
     return tuple(inv)
 
 
+def _settle_ones(phys, perm):
+    """The same value with its size-1 axes moved (free: a reshape) to their logical places, keeping
+    the physical order of the other axes: a layout choice is about the axes longer than 1 only (an
+    image with one channel is the same bytes as NCHW or NHWC)."""
+    shape = phys.shape
+    n = len(perm)
+    big = sorted((a for a in range(n) if shape[perm[a]] != 1), key=lambda a: perm[a])
+    order, it = [], iter(big)
+    for a in range(n):
+        order.append(a if shape[perm[a]] == 1 else next(it))
+    # order[j]: the logical axis at new physical position j
+    new_perm = [0] * n
+    for j, a in enumerate(order):
+        new_perm[a] = j
+    return lax.reshape(phys, tuple(shape[perm[a]] for a in order)), tuple(new_perm)
+
+
 class _Val:
     """A logical value ``transpose(phys, perm)``: logical axis i is physical axis perm[i]. ``remake``,
     for values made from broadcasts and iotas only (cheap to recompute, like XLA's fused broadcasts),
@@ -57,6 +75,8 @@ class _Val:
     __slots__ = ("phys", "perm", "remake")
 
     def __init__(self, phys, perm=None, remake=None):
+        if perm is not None and 1 in jax.numpy.shape(phys) and perm != _ident(len(perm)):
+            phys, perm = _settle_ones(phys, tuple(perm))
         self.phys = phys
         self.perm = _ident(jax.numpy.ndim(phys)) if perm is None else tuple(perm)
         self.remake = remake
@@ -75,7 +95,12 @@ class _Val:
         if self.remake is not None:
             return self.remake(t)
         ti = _inverse(t)
-        return lax.transpose(self.phys, tuple(self.perm[ti[j]] for j in range(len(t))))
+        order = tuple(self.perm[ti[j]] for j in range(len(t)))
+        shape = self.phys.shape
+        big = [a for a in order if shape[a] != 1]
+        if big == sorted(big):  # only size-1 axes move: the same bytes
+            return lax.reshape(self.phys, tuple(shape[a] for a in order))
+        return lax.transpose(self.phys, order)
 
     def logical(self):
         return self.in_perm(_ident(self.ndim))
@@ -170,7 +195,8 @@ def _eqn(prim, params, ins):
             return lax.broadcast_in_dim(v.phys, tuple(shape[ti[a]] for a in range(len(t))),
                                         tuple(t[dims[j]] for j in _inverse(v.perm)))
         ident = _ident(len(shape))
-        return [_Val(make(ident), ident, make)]
+        # only broadcasts of small operands (per-channel vectors, scalars) are cheap to redo anywhere
+        return [_Val(make(ident), ident, make if jax.numpy.size(v.phys) <= SMALL else None)]
     if name == "iota" and not params.get("sharding"):
         shape, dim = params["shape"], params["dimension"]
 
