@@ -435,7 +435,7 @@ _pick_tiled.defjvp(_pick_tiled_jvp)
 
 
 @defop(promote=None, method=False, function=False)
-def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,)):
+def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,), indices=True):
     # Elementwise over the window's K strided slices, no stacking, no argmax reduction, no scatter:
     # the maximum, then which element torch's kernel picks (the first maximum; with NaNs, the last
     # NaN), then the value selected by that index, so the gradient is a select per slice that XLA
@@ -471,6 +471,8 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
         vals = _pick_tiled(crop, arg, kernel)
     else:
         vals = _pick(wins, arg)
+    if not indices:  # nobody asked: an eager call does not compute or store them
+        return vals
     # flat index into the unpadded input plane
     flat = jnp.zeros(arg.shape, jnp.int64)
     rest = math.prod(kernel)
