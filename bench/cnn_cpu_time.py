@@ -2,7 +2,9 @@
 interleaved in one process, minimum of rounds. CPU time (process_time) is steadier than wall time on
 a machine shared with other jobs; run it pinned to one core for the steadiest numbers:
 
-    taskset -c 1 python -m bench.cnn_cpu_time [--eager]
+    taskset -c 1 python -m bench.cnn_cpu_time [--eager] [--nolayout]
+
+--nolayout adds the compiled step built without transpose sinking (jtorch/_layout.py) to the rounds.
 """
 import os
 import sys
@@ -31,6 +33,15 @@ def main():
         opt.step()
         return loss
     cstep = torch.compile(step)
+    if "--nolayout" in sys.argv:
+        from jtorch import _layout
+        for i in range(3):  # discovery, then the trace: the program is built here
+            cstep(*data[i % 4])
+        _layout.ENABLED = False
+        cstep_plain = torch.compile(step)
+        for i in range(3):
+            cstep_plain(*data[i % 4])
+        _layout.ENABLED = True
     apply, opt_f, layout = REF["cnn"]
     params, bufs = split_state(build(torch))
     params = layout(params)
@@ -43,6 +54,8 @@ def main():
         state[0], state[1], state[2], loss, state[3] = jstep(state[0], state[1], state[2], *jdata[i % 4], state[3])
         return loss
     runs = {"jtorch-compile": lambda i: cstep(*data[i % 4])._value, "jax": jrun}
+    if "--nolayout" in sys.argv:
+        runs["compile-nolayout"] = lambda i: cstep_plain(*data[i % 4])._value
     if "--eager" in sys.argv:
         runs["jtorch-eager"] = lambda i: step(*data[i % 4])._value
     for f in runs.values():

@@ -37,8 +37,8 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch, _lazy, _spmd
-from . import _legacy as _layouts
+from . import _dispatch, _layout, _lazy, _spmd
+from ._legacy import strided as _strided
 from ._dispatch import GRAD
 
 cache_size_limit = 8
@@ -250,7 +250,7 @@ class CompiledFunction:
         key = [tree]
         for x in leaves:
             if _is_tensor(x):
-                if x.layout is not _layouts.strided:  # sparse tensors are eager only (docs/sparse.md)
+                if x.layout is not _strided:  # sparse tensors are eager only (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad))
@@ -386,7 +386,9 @@ class CompiledFunction:
             spmd = {} if place is None else dict(in_shardings=place[0], out_shardings=place[1])
             if place is not None:
                 self._device = place[2]
-            jitted = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr), **spmd)
+            program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
+                               and self._device.platform == "cpu", getattr(fn, "__name__", "step"))
+            jitted = jax.jit(program, **spmd)
         except GraphBreakError:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -398,7 +400,7 @@ class CompiledFunction:
         entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
         # a second program donates the written state buffers (parameters, optimizer state) so XLA
         # updates them in place; used when nothing else holds those arrays (see _run)
-        entry.donating = jax.jit(jax_core.jaxpr_as_fun(traced.jaxpr),
+        entry.donating = jax.jit(program,
                                  donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
         entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
         entry.written = info["written"]
@@ -681,6 +683,18 @@ def _commit(states):
         a = st.array
         if st.host is None and not getattr(a, "committed", True) and len(a.devices()) == 1:
             st.array = jax.device_put(a, next(iter(a.devices())))
+
+
+def _program(closed_jaxpr, cpu, name):
+    """The function a traced step compiles to, named after the user's function (XLA's program
+    names, profiles). On one CPU device its transposes are sunk first (``_layout``: activations
+    stay channels-last between convolutions)."""
+    run = _layout.sink_transposes(closed_jaxpr) if cpu and _layout.ENABLED else jax_core.jaxpr_as_fun(closed_jaxpr)
+
+    def program(*args):
+        return run(*args)
+    program.__name__ = program.__qualname__ = name if name.isidentifier() else "step"
+    return program
 
 
 def _device_of(arrays):

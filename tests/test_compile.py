@@ -292,7 +292,7 @@ def test_the_step_program_is_lowered_once():
     lowered = []
 
     def listen(event, duration, **kw):
-        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and "jaxpr_as_fun" in kw.get("fun_name", ""):
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and kw.get("fun_name") == "jit(step)":
             lowered.append(kw["fun_name"])
     monitoring.register_event_duration_secs_listener(listen)
     try:

@@ -330,6 +330,21 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
     return _to_first(out)
 
 
+def _stored(x):
+    """``x`` (integer or bool) unchanged, in a form that a compiled program computes once and stores.
+    XLA's CPU fusion copies cheap elementwise producers into every consumer, so a dropout mask (a
+    random-bit hash) or a pooling argmax feeding the forward and the backward was recomputed in each,
+    and once per window element in a pooling backward. An integer division by a value XLA cannot know
+    before run time (``d // d`` = 1, ``d`` read from ``x``) counts as expensive, and XLA does not
+    duplicate expensive producers (optimization_barrier is dropped before fusion on CPU)."""
+    if x.size == 0 or not _cpu_lowerings():  # a CPU fusion workaround: other backends fuse differently
+        return x
+    xt = x.astype(jnp.uint8 if x.dtype == jnp.bool_ else x.dtype)
+    d = jax.lax.slice(xt, (0,) * x.ndim, (1,) * x.ndim) | 1
+    one = jnp.broadcast_to(jax.lax.div(d, d), x.shape)
+    return jax.lax.div(xt, one).astype(x.dtype)  # lax.div: one HLO divide (jnp's // adds a floor fix-up)
+
+
 # ---------------------------------------------------------------- pooling
 def _windows(x, kernel, stride, dilation, pad_lo, out, lead=None, axis=None):
     """Stack the window elements of the len(kernel) spatial dims starting at ``lead`` (default: the
@@ -382,8 +397,45 @@ def _window_valid(sp, kernel, stride, padding, dilation, out):
     return masks if any_pad else None
 
 
+def _pick(wins, arg):
+    """The window element number ``arg`` (wins: one array per window element)."""
+    vals = wins[-1]
+    for k in range(len(wins) - 2, -1, -1):
+        vals = jnp.where(arg == k, wins[k], vals)
+    return vals
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _pick_tiled(x, arg, kernel):
+    """``_pick`` for windows that tile x's last len(kernel) dims exactly (stride = kernel, no padding
+    or dilation). Its derivative is written on x reshaped to (..., out1, k1, out2, k2, ...), so the
+    gradient is one broadcast select per input element; the strided-slice form's gradient (a sum of
+    interior-padded pads) ran 2-4x slower on CPU."""
+    n = len(kernel)
+    lead = x.ndim - n
+    out = tuple(L // k for L, k in zip(x.shape[lead:], kernel))
+    return _pick(_window_slices(x, kernel, kernel, (1,) * n, out, lead), arg)
+
+
+def _pick_tiled_jvp(kernel, primals, tangents):
+    x, arg = primals
+    n = len(kernel)
+    lead = x.ndim - n
+    out = tuple(L // k for L, k in zip(x.shape[lead:], kernel))
+    split = x.shape[:lead] + sum(((o, k) for o, k in zip(out, kernel)), ())
+    win_axes = tuple(lead + 2 * d + 1 for d in range(n))
+    pos = np.arange(math.prod(kernel)).reshape(kernel)  # row-major window position, as arg counts
+    pos = pos.reshape((1,) * lead + sum(((1, k) for k in kernel), ()))
+    hit = jnp.asarray(pos, arg.dtype) == jnp.expand_dims(arg, win_axes)
+    dx = tangents[0].reshape(split)
+    return _pick_tiled(x, arg, kernel), jnp.where(hit, dx, jnp.zeros((), dx.dtype)).sum(win_axes)
+
+
+_pick_tiled.defjvp(_pick_tiled_jvp)
+
+
 @defop(promote=None, method=False, function=False)
-def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,)):
+def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osize=(1,), indices=True):
     # Elementwise over the window's K strided slices, no stacking, no argmax reduction, no scatter:
     # the maximum, then which element torch's kernel picks (the first maximum; with NaNs, the last
     # NaN), then the value selected by that index, so the gradient is a select per slice that XLA
@@ -401,7 +453,7 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
     for w in stop[1:]:
         m = jnp.maximum(m, w)  # NaN propagates, like torch's
     valid = _window_valid(sp, kernel, stride, padding, dilation, out)
-    arg = jnp.zeros(m.shape, jnp.int32)
+    arg = jnp.zeros(m.shape, jnp.uint8 if len(wins) <= 255 else jnp.int32)  # small to store
     for k in range(len(wins) - 1, -1, -1):  # the first real (not padding) element equal to the maximum
         hit = stop[k] == m
         if valid is not None:
@@ -412,16 +464,22 @@ def _max_pool(input, kernel=(1,), stride=(1,), padding=(0,), dilation=(1,), osiz
         for k in range(len(wins)):
             last_nan = jnp.where(jnp.isnan(stop[k]), k, last_nan)
         arg = jnp.where(jnp.isnan(m), last_nan, arg)
-    vals = wins[-1]
-    for k in range(len(wins) - 2, -1, -1):
-        vals = jnp.where(arg == k, wins[k], vals)
+    arg = _stored(arg)  # computed once in a compiled step: the backward reuses it
+    if stride == kernel and not any(padding) and dilation == (1,) * n and all(
+            o * k <= L for o, k, L in zip(out, kernel, sp)):
+        crop = input[(Ellipsis,) + tuple(slice(0, o * k) for o, k in zip(out, kernel))]
+        vals = _pick_tiled(crop, arg, kernel)
+    else:
+        vals = _pick(wins, arg)
+    if not indices:  # nobody asked: an eager call does not compute or store them
+        return vals
     # flat index into the unpadded input plane
     flat = jnp.zeros(arg.shape, jnp.int64)
     rest = math.prod(kernel)
     for d in range(n):
         rest //= kernel[d]
         o = jnp.arange(out[d]).reshape((-1,) + (1,) * (n - 1 - d))
-        pos = o * stride[d] - padding[d] + ((arg // rest) % kernel[d]) * dilation[d]
+        pos = o * stride[d] - padding[d] + ((arg.astype(jnp.int64) // rest) % kernel[d]) * dilation[d]
         flat = flat * sp[d] + pos
     return vals, flat
 
@@ -730,7 +788,7 @@ def _alpha_dropout_mask(key, input, p=0.5, shape=()):
 # instead of the VJP of the fused op, which would draw the random bits a second time.
 @defop(promote=None, method=False, function=False, differentiable=False)
 def _dropout_keep(key, p=0.5, shape=()):
-    return _keep_mask(key, p, shape)
+    return _stored(_keep_mask(key, p, shape))
 
 
 @defop(promote=None, method=False, function=False, saves=("keep",))

@@ -124,6 +124,11 @@ POOLS = [
     ("max_pool1d", (2, 4, 13), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True), np.float64, True),
     ("max_pool3d", (1, 2, 5, 6, 4), dict(kernel_size=(2, 3, 2), stride=(2, 1, 2), padding=(1, 1, 0)),
      np.float32, True),
+    # windows tiling the input (stride = kernel, no padding): the broadcast-select gradient
+    ("max_pool2d", (2, 3, 9, 7), dict(kernel_size=2), np.float64, True),  # odd sizes: the rest is cropped
+    ("max_pool2d", (2, 2, 6, 9), dict(kernel_size=(2, 3)), np.float32, True),
+    ("max_pool1d", (2, 3, 12), dict(kernel_size=3), np.float32, True),
+    ("max_pool3d", (1, 2, 4, 6, 4), dict(kernel_size=2), np.float64, True),
 ]
 
 
@@ -147,6 +152,36 @@ def test_max_pool_integers(lowering, rng):
     jv, ji = F.max_pool2d(jtorch.tensor(x), 3, 2, 1, return_indices=True)
     assert_close(jv, tv)
     assert_close(ji, ti)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_ties(lowering, rng, kw):
+    """Many equal maxima (small integers as floats): the gradient goes to the first, as in torch."""
+    tx, jx = _pair(rng.integers(0, 3, (2, 3, 8, 6)).astype(np.float32))
+    tv, jv = TF.max_pool2d(tx, **kw), F.max_pool2d(jx, **kw)
+    g = rng.standard_normal(tuple(tv.shape)).astype(np.float32)
+    tv.backward(torch.from_numpy(g))
+    jv.backward(jtorch.tensor(g))
+    assert_close(jv, tv, rtol=0, atol=0)
+    assert_close(jx.grad, tx.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_forward_mode(lowering, rng, kw):
+    x, dx = (rng.standard_normal((2, 2, 6, 6)) for _ in range(2))
+    t = torch.func.jvp(lambda a: TF.max_pool2d(a, **kw), (torch.tensor(x),), (torch.tensor(dx),))
+    j = jtorch.func.jvp(lambda a: F.max_pool2d(a, **kw), (jtorch.tensor(x),), (jtorch.tensor(dx),))
+    assert_close(j, t, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_double_backward_tiled_and_not(lowering, rng, kw):
+    tx, jx = _pair(_pool_input(rng, (2, 2, 6, 6), np.float64, specials=False))
+    res = []
+    for m, F_, x in ((torch, TF, tx), (jtorch, F, jx)):
+        (gx,) = m.autograd.grad((F_.max_pool2d(x, **kw) ** 3).sum(), x, create_graph=True)
+        res.append(m.autograd.grad((gx * x).sum(), x))
+    assert_close(res[1], res[0], rtol=1e-10, atol=1e-10)
 
 
 def test_max_pool_double_backward(lowering, rng):

@@ -45,8 +45,8 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         ntuple(stride, n, "stride")
     padding, dilation = ntuple(padding, n, "padding"), ntuple(dilation, n, "dilation")
     out = _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode)
-    vals, idx = _k._max_pool(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation, osize=out)
-    return (vals, idx) if return_indices else vals
+    return _k._max_pool(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation, osize=out,
+                        indices=bool(return_indices))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
