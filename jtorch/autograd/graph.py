@@ -151,13 +151,23 @@ class AccumulateGrad(Node):
 _NAMES = {}
 
 
-def _node_class(op):
-    """A Node subclass named like torch's (AddBackward0) so grad_fn prints familiarly."""
-    cls = _NAMES.get(op.name)
+def _named_node_class(name):
+    cls = _NAMES.get(name)
     if cls is None:
-        base = "".join(w[:1].upper() + w[1:] for w in op.name.strip("_").split("_"))
-        cls = _NAMES[op.name] = type(base + "Backward0", (Node,), {"__slots__": ()})
+        cls = _NAMES[name] = type(name, (Node,), {"__slots__": ()})
     return cls
+
+
+def _node_class(op):
+    """A Node subclass named like torch's (AddBackward0) so grad_fn prints familiarly; for the ops
+    of grad_fn_names.NAMES whose torch name depends on the call, the function choosing it."""
+    from jtorch.autograd.grad_fn_names import NAMES
+    name = NAMES.get(op.name)
+    if callable(name):
+        return name
+    if name is None:
+        name = "".join(w[:1].upper() + w[1:] for w in op.name.strip("_").split("_")) + "Backward0"
+    return _named_node_class(name)
 
 
 def edge_of(t):
@@ -199,6 +209,8 @@ def record(op, statics, dt, dyn, arrays, res):
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
+    if cls.__class__ is not type:  # torch's name depends on this call (grad_fn_names)
+        cls = _named_node_class(cls(statics, dyn))
     node = cls()
     node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
     node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), list(dyn), versions, tuple(edges)
