@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAMS = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("tut_") and f != "tut_common.py")
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
 
@@ -21,6 +22,7 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
 def _run(cmd, outdir):
     env = dict(os.environ)
     env.pop("PYTHONSTARTUP", None)
+    env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     out = subprocess.run(cmd + [str(outdir)], cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, f"{cmd}\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
     with open(os.path.join(outdir, "results.pkl"), "rb") as f:
