@@ -49,6 +49,8 @@ def to_record(value):
         return {k: to_record(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(to_record(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return ("tensor", "numpy." + str(value.dtype), value.shape, value.copy())
     if isinstance(value, np.generic):
         return value.item()
     return value
