@@ -320,11 +320,16 @@ def _record(*args):
     return record(*args)
 
 
+AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) -> dyn
+
+
 def apply(op, dyn, statics):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
     sequence of Tensors for seq ops), record autograd, wrap results."""
     if op.view is not None:
         return _apply_view(op, dyn, statics)
+    if AUTOCAST[0] is not None:
+        dyn = AUTOCAST[0](op, dyn)
     if LAZY[0] and TRACE is None and op.lazy:
         res = _apply_lazy(op, dyn, statics)
         if res is not NotImplemented:
