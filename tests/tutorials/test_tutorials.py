@@ -33,7 +33,10 @@ def _compare(j, t, where, rtol, atol):
     if isinstance(t, dict):
         assert isinstance(j, dict) and list(j) == list(t), (where, list(j)[:20], list(t)[:20])
         for k in t:
-            _compare(j[k], t[k], f"{where}.{k}", rtol, atol)
+            # "lowp_" records hold bfloat16/float16 results: both frameworks round the same products
+            # to 8 significant bits, but not always at the same steps (one unit of the last bit)
+            tol = (1.6e-2, 1e-2) if str(k).startswith("lowp_") else (rtol, atol)
+            _compare(j[k], t[k], f"{where}.{k}", *tol)
     elif isinstance(t, tuple) and t and t[0] == "tensor":
         assert isinstance(j, tuple) and j[0] == "tensor", (where, j)
         assert j[1] == t[1], (where, "dtype", j[1], t[1])
