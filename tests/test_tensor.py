@@ -44,6 +44,20 @@ REPR_CASES = [
     lambda m: m.arange(24).reshape(2, 3, 4),
     lambda m: m.tensor([1.0, 2.0], requires_grad=True),
     lambda m: m.tensor([123456789.0, 1.0]),
+    # columns are as wide as the nonzero finite values: -0. and nan may stick out
+    lambda m: m.tensor([1.0, -0.0, 0.5]),
+    lambda m: m.tensor([0.0, -0.0, 0.0]),
+    lambda m: m.tensor([float("nan"), -0.0, 2.0]),
+    # complex: real and imaginary parts formatted separately; complex64 is the default complex dtype
+    lambda m: m.tensor([1 + 2j, 3.5 - 1j, -1.25 + 0.5j]),
+    lambda m: m.tensor([1 + 2j], dtype=m.complex128),
+    lambda m: m.tensor([1e-6 + 1j]),
+    lambda m: m.arange(40.0).view(2, 20) * (1 + 1j),
+    # torch.return_types print one field per line
+    lambda m: m.tensor([[1.0, 5.0], [3.0, 4.0]]).max(1),
+    lambda m: m.sort(m.tensor([3.0, 1.0, 2.0])),
+    lambda m: m.linalg.slogdet(m.tensor([[1.0, 5.0], [3.0, 4.0]])),
+    lambda m: m.histogram(m.tensor([1.0, 2.0]), bins=2),
 ]
 
 
@@ -55,6 +69,9 @@ def test_repr_matches_torch(k):
 def test_repr_grad_fn():
     x = jtorch.tensor([1.0, 2.0], requires_grad=True)
     assert "grad_fn=<" in repr(x * 2)
+    # print(y.grad_fn) in the autograd tutorial: torch's "<AddBackward0 object at 0x...>"
+    y = x + 2
+    assert repr(y.grad_fn) == f"<AddBackward0 object at {id(y.grad_fn):#x}>"
 
 
 BIN = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod, operator.pow,
