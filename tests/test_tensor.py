@@ -198,6 +198,9 @@ def test_conversions(rng):
     assert j.long().type() == "torch.LongTensor"
     assert_close(j.type(jtorch.float64), t.type(torch.float64))
     assert_close(j.type("torch.DoubleTensor"), t.type("torch.DoubleTensor"))
+    # the legacy type classes name a dtype too (was ignored: the tensor stayed float32)
+    assert_close(j.type(jtorch.IntTensor), t.type(torch.IntTensor))
+    assert_close(j.type(jtorch.LongTensor), t.type(torch.LongTensor))
     assert j.to(jtorch.float32) is j
     assert j.to(jtorch.float32, copy=True) is not j
     assert_close(j.type_as(jtorch.ones(1, dtype=jtorch.int32)), t.type_as(torch.ones(1, dtype=torch.int32)))
