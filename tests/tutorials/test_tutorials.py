@@ -19,14 +19,22 @@ PROGRAMS = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("tut_") and f
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
 
 
-def _run(cmd, outdir):
+def _start(cmd, outdir):
     env = dict(os.environ)
     env.pop("PYTHONSTARTUP", None)
     env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    out = subprocess.run(cmd + [str(outdir)], cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, f"{cmd}\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
+    return subprocess.Popen(cmd + [str(outdir)], cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _finish(proc, outdir):
+    try:
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, f"{proc.args}\n{stdout[-2000:]}\n{stderr[-4000:]}"
     with open(os.path.join(outdir, "results.pkl"), "rb") as f:
-        return pickle.load(f), out.stdout
+        return pickle.load(f), stdout
 
 
 def _compare(j, t, where, rtol, atol):
@@ -81,8 +89,11 @@ def test_tutorial_matches_torch(name, tmp_path):
     jdir, tdir = tmp_path / "jtorch", tmp_path / "torch"
     jdir.mkdir()
     tdir.mkdir()
-    rj, out_j = _run([sys.executable, "-m", "jtorch", "run", script], jdir)
-    rt, out_t = _run([sys.executable, script], tdir)
+    # both runs at once: each is mostly one core's work (imports, small ops)
+    pj = _start([sys.executable, "-m", "jtorch", "run", script], jdir)
+    pt = _start([sys.executable, script], tdir)
+    rt, out_t = _finish(pt, tdir)
+    rj, out_j = _finish(pj, jdir)
     assert "DONE" in out_t and "DONE" in out_j
     _compare(rj, rt, name, rtol=2e-4, atol=2e-5)
     _compare_printed(out_j, out_t, rtol=2e-4, atol=2e-5)
