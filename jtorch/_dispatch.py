@@ -588,6 +588,14 @@ def _device_scalars(arrays):
 def _translate_error(op, e, dyn):
     """JAX's shape/dtype errors become torch's RuntimeError with torch's wording where known."""
     msg = str(e)
+    if isinstance(e, TypeError) and "abstract array" in msg:
+        # an argument that is no tensor and no number (a torch.Size, a string...): torch's TypeError
+        for i, a in enumerate(dyn):
+            if not isinstance(a, (Tensor, int, float, complex, bool, type(None), Pending, list, tuple)) \
+                    or type(a).__name__ == "Size":
+                name = op.names[op.dyn_idx[i]] if i < len(op.dyn_idx) else f"arg{i}"
+                return TypeError(f"{op.name.strip('_')}(): argument '{name}' (position {i + 1}) must be Tensor, "
+                                 f"not {'torch.Size' if type(a).__name__ == 'Size' else type(a).__name__}")
     if "broadcast" in msg or "incompatible shapes" in msg:
         shapes = [tuple(a.shape) for a in dyn if hasattr(a, "shape")]
         if len(shapes) >= 2:

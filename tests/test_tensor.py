@@ -259,3 +259,12 @@ def test_device_and_size():
         jtorch.device("gpu")
     s = jtorch.Size([2, 3])
     assert s == (2, 3) and s.numel() == 6 and repr(s) == "torch.Size([2, 3])" and isinstance(s[0:1], jtorch.Size)
+
+
+def test_non_tensor_argument_is_a_type_error():
+    """A forward hook returning o.shape hands a torch.Size to the next layer: torch's TypeError."""
+    for m in (torch, jtorch):
+        with pytest.raises(TypeError, match=r"relu\(\): argument 'input' \(position 1\) must be Tensor, not torch.Size"):
+            m.relu(m.ones(2).shape)
+        with pytest.raises(TypeError):
+            m.nn.functional.relu(m.Size([2]))
