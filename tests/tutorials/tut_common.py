@@ -30,6 +30,8 @@ if not IS_JTORCH:
     torch.library.register_fake = _register_fake_skipping_torchvision
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "."
+# the comparison runs on the CPU; a GPU check runs the device-aware programs with TUT_DEVICE=cuda
+DEVICE = os.environ.get("TUT_DEVICE", "cpu")
 RESULTS = {}
 
 

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-from tut_common import finish, np_params, record
+from tut_common import DEVICE, finish, np_params, record
 
 nc, nz, ngf, ndf = 3, 8, 8, 8
 batch = 4
@@ -61,7 +61,7 @@ class Discriminator(nn.Module):
         return self.main(input)
 
 
-device = torch.device("cpu")
+device = torch.device(DEVICE)
 netG = Generator(0).to(device)
 netD = Discriminator(0).to(device)
 # weights_init draws from the framework's RNG: check what it did statistically, then load numpy weights
@@ -92,7 +92,7 @@ for i in range(3):
     errD_real = criterion(output, label)
     errD_real.backward()
     D_x = output.mean().item()
-    noise = noises[i]
+    noise = noises[i].to(device)
     fake = netG(noise)
     label.fill_(fake_label)
     output = netD(fake.detach()).view(-1)
@@ -113,7 +113,7 @@ for i in range(3):
     G_losses.append(errG.item())
     D_losses.append(errD.item())
 with torch.no_grad():
-    fake = netG(fixed_noise).detach().cpu()
+    fake = netG(fixed_noise.to(device)).detach().cpu()
 record("G_losses", G_losses)
 record("D_losses", D_losses)
 record("fake", fake)
@@ -121,7 +121,7 @@ record("netG", netG.state_dict())
 record("netD", netD.state_dict())
 record("bn_tracked", netD.main[3].num_batches_tracked)
 netG.eval()
-record("eval_fake", netG(fixed_noise))
+record("eval_fake", netG(fixed_noise.to(device)))
 record("adam_state", {k: v for k, v in optimizerG.state_dict()["state"][0].items()})
 record("adam_param_groups", [{k: v for k, v in g.items()} for g in optimizerG.state_dict()["param_groups"]])
 

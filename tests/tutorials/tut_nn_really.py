@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn, optim
 from torch.utils.data import DataLoader, TensorDataset
 
-from tut_common import finish, np_params, record
+from tut_common import DEVICE, finish, np_params, record
 
 rng = np.random.RandomState(3)
 x_np = rng.rand(80, 784).astype(np.float32)
@@ -248,7 +248,7 @@ print(model)
 
 
 def preprocess(x, y):
-    return x.view(-1, 1, 28, 28), y
+    return x.view(-1, 1, 28, 28).to(dev), y.to(dev)
 
 
 class WrappedDataLoader:
@@ -264,6 +264,8 @@ class WrappedDataLoader:
             yield (self.func(*b))
 
 
+dev = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+dev = torch.device(DEVICE)
 train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
 train_dl = WrappedDataLoader(train_dl, preprocess)
 valid_dl = WrappedDataLoader(valid_dl, preprocess)
@@ -278,8 +280,6 @@ model = nn.Sequential(
     Lambda(lambda x: x.view(x.size(0), -1)),
 )
 np_params(model, 9)
-dev = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-dev = torch.device("cpu")
 model.to(dev)
 opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 fit(epochs, model, loss_func, opt, train_dl, valid_dl, "wrapped")

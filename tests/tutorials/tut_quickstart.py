@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from tut_common import OUT, finish, np_params, record
+from tut_common import DEVICE, OUT, finish, np_params, record
 
 rng = np.random.RandomState(0)
 images = rng.rand(96, 1, 28, 28).astype(np.float32)
@@ -52,7 +52,7 @@ for X, y in test_dataloader:
     break
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
-device = "cpu"  # both runs on the CPU for the comparison
+device = DEVICE  # the comparison runs on the CPU (TUT_DEVICE: see tut_common)
 print(f"Using {device} device")
 
 

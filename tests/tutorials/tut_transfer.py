@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.optim as optim
 from torch.optim import lr_scheduler
 
-from tut_common import finish, np_params, record  # noqa: I001  (before torchvision: see tut_common)
+from tut_common import DEVICE, finish, np_params, record  # noqa: I001  (before torchvision: see tut_common)
 import torchvision
 from PIL import Image
 from torchvision import datasets, models, transforms
@@ -64,7 +64,7 @@ dataloaders = {x: torch.utils.data.DataLoader(image_datasets[x], batch_size=3, s
 dataset_sizes = {x: len(image_datasets[x]) for x in ["train", "val"]}
 class_names = ["ants", "bees"]
 device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-device = torch.device("cpu")
+device = torch.device(DEVICE)
 
 
 def train_model(model, criterion, optimizer, scheduler, num_epochs=2):
@@ -134,7 +134,7 @@ record("lr_after", exp_lr_scheduler.get_last_lr())
 model_conv.eval()
 with torch.no_grad():
     inputs, _ = next(iter(dataloaders["val"]))
-    record("eval_logits", model_conv(inputs))
+    record("eval_logits", model_conv(inputs.to(device)))
 
 # fine-tuning the whole network one step (gradients through every layer and BatchNorm in train mode)
 model_ft = models.resnet18(weights=None, num_classes=3)
