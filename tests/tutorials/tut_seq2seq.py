@@ -117,7 +117,7 @@ encoder_optimizer = optim.SGD(encoder.parameters(), lr=0.05)
 decoder_optimizer = optim.SGD(decoder.parameters(), lr=0.05)
 criterion = nn.NLLLoss()
 losses, forced = [], []
-for it in range(2):
+for it in range(1):
     for inp, tgt in pairs:
         loss, tf = train(tensorFromIndexes(inp), tensorFromIndexes(tgt), encoder, decoder, encoder_optimizer,
                          decoder_optimizer, criterion)

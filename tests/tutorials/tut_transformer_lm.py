@@ -58,7 +58,7 @@ class TransformerModel(nn.Module):
 
 rng = np.random.RandomState(8)
 ntokens = 29
-train_data = torch.tensor(rng.randint(0, ntokens, 240))
+train_data = torch.tensor(rng.randint(0, ntokens, 168))
 val_data = torch.tensor(rng.randint(0, ntokens, 80))
 
 
