@@ -48,6 +48,7 @@ LAZY = [False]
 # Set by jtorch.compile while it discovers or traces a function (see compile.py);
 # tensors report reads/writes of their storages to it. None on the eager hot path.
 TRACE = None
+AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) -> dyn
 
 # Sparse tensors (jtorch/sparse) are Tensor subclasses whose storage array and strides raise
 # SparseArgument when an op reads them; ``apply`` catches it (a try costs nothing until something
@@ -177,7 +178,7 @@ class OpDef:
             n = len(args)
             if self._nreq <= n <= self._ndyn and self._sdef is not None:
                 dyn = [*args, *self._pads[n]]
-                if LAZY[0] is True and TRACE is None and self.lazy and self.view is None:
+                if LAZY[0] is True and TRACE is None and AUTOCAST[0] is None and self.lazy and self.view is None:
                     res = _apply_lazy(self, dyn, self._sdef)
                     return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef)
                 return apply(self, dyn, self._sdef)
@@ -366,6 +367,8 @@ def apply(op, dyn, statics, raw=False):
             return _apply_view(op, dyn, statics)
         except SparseArgument:
             return SPARSE[0](op, dyn, statics)
+    if AUTOCAST[0] is not None:
+        dyn = AUTOCAST[0](op, dyn)
     if LAZY[0] and TRACE is None and op.lazy:
         res = _apply_lazy(op, dyn, statics, raw)
         if res is not NotImplemented:
@@ -731,6 +734,14 @@ def _device_scalars(arrays):
 def _translate_error(op, e, dyn):
     """JAX's shape/dtype errors become torch's RuntimeError with torch's wording where known."""
     msg = str(e)
+    if isinstance(e, TypeError) and "abstract array" in msg:
+        # an argument that is no tensor and no number (a torch.Size, a string...): torch's TypeError
+        for i, a in enumerate(dyn):
+            if not isinstance(a, (Tensor, int, float, complex, bool, type(None), Pending, list, tuple)) \
+                    or type(a).__name__ == "Size":
+                name = op.names[op.dyn_idx[i]] if i < len(op.dyn_idx) else f"arg{i}"
+                return TypeError(f"{op.name.strip('_')}(): argument '{name}' (position {i + 1}) must be Tensor, "
+                                 f"not {'torch.Size' if type(a).__name__ == 'Size' else type(a).__name__}")
     if "broadcast" in msg or "incompatible shapes" in msg:
         shapes = [tuple(a.shape) for a in dyn if hasattr(a, "shape")]
         if len(shapes) >= 2:

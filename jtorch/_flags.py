@@ -59,12 +59,14 @@ from ._device import get_default_device, set_default_device  # noqa: E402,F401
 
 
 def is_autocast_enabled(device_type=None):
-    return False
+    from .amp import _ACTIVE
+    return (device_type or "cuda") in _ACTIVE
 
 
 def get_autocast_dtype(device_type):
     from . import _dtype as D
-    return D.bfloat16 if device_type == "cpu" else D.float16
+    from .amp import _ACTIVE
+    return _ACTIVE.get(device_type) or (D.bfloat16 if device_type == "cpu" else D.float16)
 
 
 def get_autocast_gpu_dtype():
@@ -76,7 +78,7 @@ def get_autocast_cpu_dtype():
 
 
 def is_autocast_cpu_enabled():
-    return False
+    return is_autocast_enabled("cpu")
 
 
 def is_autocast_cache_enabled():

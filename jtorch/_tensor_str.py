@@ -51,17 +51,25 @@ def _fmt_array(a, dtype):
     if a.dtype == np.bool_:
         f = lambda x: "True" if x else "False"  # noqa: E731
     elif dtype.is_complex:
-        rf, _ = _float_formatter(np.concatenate([a.real.ravel(), a.imag.ravel()]).astype(np.float64))
-        f = lambda x: f"{rf(x.real)}{'+' if x.imag >= 0 else '-'}{rf(abs(x.imag))}j"  # noqa: E731
+        # torch formats the real and imaginary parts each with its own formatter; the real part is
+        # padded to its column width, the imaginary part is not, and elements are not padded further
+        re, im = a.real.ravel().astype(np.float64), a.imag.ravel().astype(np.float64)
+        rstrs, rwidth = _fmt_array(re, D.float64)
+        istrs, iwidth = _fmt_array(im, D.float64)
+        flat = []
+        for r, i in zip(rstrs, istrs):
+            i = i + "j"
+            flat.append(r.rjust(rwidth) + ("" if i[0] in "+-" else "+") + i)
+        return flat, -(rwidth + iwidth + 1)  # negative: the line-wrapping width, elements unpadded
     elif dtype.is_floating_point:
         f, _ = _float_formatter(a.astype(np.float64).ravel())
     else:
         f = str
     vals = a.astype(np.float64).ravel() if dtype.is_floating_point else a.ravel()
     flat = [f(x) for x in vals]
-    if dtype.is_floating_point and np.isfinite(vals).any():
-        # torch sizes columns by the finite values only
-        width = max(len(s) for s, v in zip(flat, vals) if np.isfinite(v))
+    if dtype.is_floating_point:
+        # torch sizes columns by the nonzero finite values only (a -0. or a nan may stick out)
+        width = max((len(s) for s, v in zip(flat, vals) if np.isfinite(v) and v != 0), default=0)
     else:
         width = max((len(s) for s in flat), default=0)
     return flat, width
@@ -79,10 +87,10 @@ def _render(shown, real_shape, strs, width, indent):
 
     def rec(shape, real, level, sub):
         if len(shape) == 1:
-            items = [s.rjust(width) for s in sub]
+            items = list(sub) if width < 0 else [s.rjust(width) for s in sub]
             if real[0] > len(sub):
                 items = items[:e] + [" ..."] + items[e:]
-            per_line = max(1, (PRINT["linewidth"] - indent - level) // (width + 2))
+            per_line = max(1, (PRINT["linewidth"] - indent - level) // (abs(width) + 2))
             lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
             return "[" + (",\n" + " " * (indent + level + 1)).join(lines) + "]"
         n = shape[0]
@@ -117,7 +125,7 @@ def tensor_repr(t):
     suffix = []
     if t.device.type != "cpu":
         suffix.append(f"device='{t.device}'")
-    default_types = (D.get_default_dtype(), D.int64, D.bool)
+    default_types = (D.get_default_dtype(), D.get_default_dtype().to_complex(), D.int64, D.bool)
     if a.size == 0 and a.ndim and a.shape != (0,):
         suffix.append(f"size={tuple(a.shape)}")
     if dtype not in default_types or (a.size == 0 and dtype is not D.get_default_dtype()):

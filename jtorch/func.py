@@ -30,15 +30,55 @@ def _T():
     return _dispatch.Tensor
 
 
+class _Dict(dict):
+    """A dict as a JAX pytree node that keeps its keys' order: JAX sorts a plain dict's keys, and
+    torch.func.grad(f)(params) must give the gradients in the order of ``params`` (code zips them
+    with ``params.items()``)."""
+
+
+jax.tree_util.register_pytree_with_keys(
+    _Dict, lambda d: (tuple((jax.tree_util.DictKey(k), v) for k, v in d.items()), tuple(d)),
+    lambda keys, values: _Dict(zip(keys, values)),
+    flatten_func=lambda d: (tuple(d.values()), tuple(d)))
+
+
+def _ordered(tree):
+    """Plain dicts (at any depth of lists/tuples/dicts) -> _Dict."""
+    if type(tree) is dict:
+        return _Dict((k, _ordered(v)) for k, v in tree.items())
+    if type(tree) in (list, tuple):
+        return type(tree)(_ordered(v) for v in tree)
+    return tree
+
+
+def _plain(tree):
+    """_Dict -> dict again (at any depth of lists/tuples/dicts)."""
+    if isinstance(tree, dict):
+        return (dict if type(tree) is _Dict else type(tree))((k, _plain(v)) for k, v in tree.items()) \
+            if type(tree) in (dict, _Dict) else tree
+    if type(tree) in (list, tuple):
+        return type(tree)(_plain(v) for v in tree)
+    return tree
+
+
+def _dims_like(dims, value):
+    """An in_dims/out_dims prefix tree with its dicts as _Dict in ``value``'s key order."""
+    if isinstance(dims, dict) and isinstance(value, dict) and set(dims) == set(value):
+        return _Dict((k, _dims_like(dims[k], value[k])) for k in value)
+    if type(dims) in (list, tuple) and type(value) in (list, tuple) and len(dims) == len(value):
+        return type(dims)(_dims_like(d, v) for d, v in zip(dims, value))
+    return _ordered(dims)
+
+
 def _wrap_tree(tree):
     """jax arrays / tracers -> Tensors over them (no copies)."""
     T = _T()
-    return jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree,
-                                  is_leaf=lambda x: isinstance(x, T))
+    return _plain(jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree,
+                                         is_leaf=lambda x: isinstance(x, T)))
 
 
 def _unwrap_tree(tree):
-    return to_jax(tree)
+    return to_jax(_ordered(tree))
 
 
 @contextlib.contextmanager
@@ -272,7 +312,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             keys = jax.random.key_data(keys)
         axes = (0 if keys is not None else None,) + (in_dims if isinstance(in_dims, tuple)
                                                     else (in_dims,) * len(args))
-        out = jax.vmap(f, in_axes=axes, out_axes=out_dims)(keys, *_arrays(args))
+        arrays = _arrays(args)
+        # dict prefixes as _Dict (the outputs' dicts are ordered as out_dims lists them)
+        out = jax.vmap(f, in_axes=_dims_like(axes, (keys,) + tuple(arrays)), out_axes=_ordered(out_dims))(
+            keys, *arrays)
         if randomness == "error" and gen._key._st.version != key_before:
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "

@@ -708,6 +708,7 @@ class Tensor:
         if isinstance(dtype, str):
             name = dtype.split(".")[-1]
             dtype = {v + "Tensor": k for k, v in _TYPE_PREFIX.items()}.get(name) or D.to_dtype(dtype)
+        dtype = getattr(dtype, "_legacy_dtype", dtype)  # x.type(torch.IntTensor)
         return self.to(dtype)
 
     def float(self, memory_format=None):

@@ -81,3 +81,42 @@ def test_requires_grad_and_from_numpy(rng):
     np_array = np.array([1, 2, 3])
     tensor = jtorch.from_numpy(np_array)
     assert tensor.dtype == jtorch.int64 and tensor.tolist() == [1, 2, 3]
+
+
+FILL_VALUES = {
+    "np_float64": lambda m: np.float64(1.5), "np_float32": lambda m: np.float32(1.5), "np_float16": lambda m: np.float16(1.5),
+    "np_int64": lambda m: np.int64(2), "np_int32": lambda m: np.int32(2), "np_bool": lambda m: np.bool_(True),
+    "np_complex": lambda m: np.complex128(1 + 2j), "tensor_float64": lambda m: m.tensor(1.5, dtype=m.float64),
+    "tensor_int": lambda m: m.tensor(3), "tensor_bool": lambda m: m.tensor(True), "py_bool": lambda m: True,
+    "py_complex": lambda m: 1 + 2j,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILL_VALUES))
+@pytest.mark.parametrize("fn", ["full", "full_like", "new_full"])
+def test_full_fill_value_is_a_number(name, fn):
+    """torch takes fill_value as a Number: np.float64(x) fills float32 like x does (the VAE's
+    torch.full(shape, 2 * np.log(3.0))); a one-element tensor counts as its value."""
+    def run(m):
+        v = FILL_VALUES[name](m)
+        if fn == "full":
+            return m.full((2, 3), v)
+        if fn == "full_like":
+            return m.full_like(m.zeros(2, dtype=m.int32), v)
+        return m.tensor([1.0, 2.0]).new_full((3,), v)
+    try:
+        expected = run(torch)
+    except Exception as e:  # noqa: BLE001
+        with pytest.raises(type(e)):
+            run(jtorch)
+        return
+    assert_close(run(jtorch), expected)
+
+
+@pytest.mark.parametrize("fn", [lambda m: m.full((2,), np.array([1.5])), lambda m: m.full((2,), m.tensor([1.0, 2.0])),
+                                lambda m: m.ones(2).new_full((2,), np.array(1.5))])
+def test_full_rejects_arrays(fn):
+    with pytest.raises(TypeError):
+        fn(torch)
+    with pytest.raises(TypeError, match="must be Number"):
+        fn(jtorch)

@@ -269,3 +269,32 @@ def test_functionalize_and_batch_norm_replacement(rng):
         assert m.running_mean is None and m.running_var is None and not m.track_running_stats
     jm.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
     assert_close(jm(jx), tm(tx), rtol=1e-4, atol=1e-5)
+
+
+def test_dict_trees_keep_their_key_order():
+    """JAX sorts a plain dict's keys; torch.func keeps the order of the dict it was given, and code
+    zips grad(f)(params) with params.items()."""
+    for m in (torch, jtorch):
+        m.manual_seed(0)
+    rng = np.random.default_rng(0)
+    w = {k: rng.standard_normal(s).astype(np.float32) for k, s in
+         [("z.weight", (2, 3)), ("a.bias", (2,)), ("m.scale", (1,))]}
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+
+    def loss(mod, p, x):
+        return ((x @ p["z.weight"].T + p["a.bias"]) * p["m.scale"]).pow(2).sum()
+
+    res = {}
+    for mod in (torch, jtorch):
+        p = {k: mod.tensor(v) for k, v in w.items()}
+        X = mod.tensor(x)
+        g = mod.func.grad(lambda p: loss(mod, p, X))(p)
+        j = mod.func.jacrev(lambda p: loss(mod, p, X))(p)
+        _, pull = mod.func.vjp(lambda p: loss(mod, p, X), p)
+        out = mod.func.vmap(lambda d: {"y": d["b"] * 2, "c": d["a"] + 1}, in_dims=({"b": 0, "a": 0},))(
+            {"a": mod.tensor(x[0]), "b": mod.tensor(x[1])})
+        res[mod] = (g, j, pull(mod.tensor(1.0))[0], out)
+    for jt, tt in zip(res[jtorch], res[torch]):
+        assert list(jt) == list(tt)
+        for k in tt:
+            assert_close(jt[k], tt[k], rtol=1e-5, atol=1e-5)

@@ -44,6 +44,20 @@ REPR_CASES = [
     lambda m: m.arange(24).reshape(2, 3, 4),
     lambda m: m.tensor([1.0, 2.0], requires_grad=True),
     lambda m: m.tensor([123456789.0, 1.0]),
+    # columns are as wide as the nonzero finite values: -0. and nan may stick out
+    lambda m: m.tensor([1.0, -0.0, 0.5]),
+    lambda m: m.tensor([0.0, -0.0, 0.0]),
+    lambda m: m.tensor([float("nan"), -0.0, 2.0]),
+    # complex: real and imaginary parts formatted separately; complex64 is the default complex dtype
+    lambda m: m.tensor([1 + 2j, 3.5 - 1j, -1.25 + 0.5j]),
+    lambda m: m.tensor([1 + 2j], dtype=m.complex128),
+    lambda m: m.tensor([1e-6 + 1j]),
+    lambda m: m.arange(40.0).view(2, 20) * (1 + 1j),
+    # torch.return_types print one field per line
+    lambda m: m.tensor([[1.0, 5.0], [3.0, 4.0]]).max(1),
+    lambda m: m.sort(m.tensor([3.0, 1.0, 2.0])),
+    lambda m: m.linalg.slogdet(m.tensor([[1.0, 5.0], [3.0, 4.0]])),
+    lambda m: m.histogram(m.tensor([1.0, 2.0]), bins=2),
 ]
 
 
@@ -55,6 +69,9 @@ def test_repr_matches_torch(k):
 def test_repr_grad_fn():
     x = jtorch.tensor([1.0, 2.0], requires_grad=True)
     assert "grad_fn=<" in repr(x * 2)
+    # print(y.grad_fn) in the autograd tutorial: torch's "<AddBackward0 object at 0x...>"
+    y = x + 2
+    assert repr(y.grad_fn) == f"<AddBackward0 object at {id(y.grad_fn):#x}>"
 
 
 BIN = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod, operator.pow,
@@ -181,6 +198,9 @@ def test_conversions(rng):
     assert j.long().type() == "torch.LongTensor"
     assert_close(j.type(jtorch.float64), t.type(torch.float64))
     assert_close(j.type("torch.DoubleTensor"), t.type("torch.DoubleTensor"))
+    # the legacy type classes name a dtype too (was ignored: the tensor stayed float32)
+    assert_close(j.type(jtorch.IntTensor), t.type(torch.IntTensor))
+    assert_close(j.type(jtorch.LongTensor), t.type(torch.LongTensor))
     assert j.to(jtorch.float32) is j
     assert j.to(jtorch.float32, copy=True) is not j
     assert_close(j.type_as(jtorch.ones(1, dtype=jtorch.int32)), t.type_as(torch.ones(1, dtype=torch.int32)))
@@ -239,3 +259,12 @@ def test_device_and_size():
         jtorch.device("gpu")
     s = jtorch.Size([2, 3])
     assert s == (2, 3) and s.numel() == 6 and repr(s) == "torch.Size([2, 3])" and isinstance(s[0:1], jtorch.Size)
+
+
+def test_non_tensor_argument_is_a_type_error():
+    """A forward hook returning o.shape hands a torch.Size to the next layer: torch's TypeError."""
+    for m in (torch, jtorch):
+        with pytest.raises(TypeError, match=r"relu\(\): argument 'input' \(position 1\) must be Tensor, not torch.Size"):
+            m.relu(m.ones(2).shape)
+        with pytest.raises(TypeError):
+            m.nn.functional.relu(m.Size([2]))

@@ -3,6 +3,7 @@ import jax
 import jax.numpy as jnp
 
 from .._dispatch import defop, function
+from ..amp import casts_together
 
 _NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
           "int64": "long int", "int32": "int", "complex64": "c10::complex<float>",
@@ -10,7 +11,7 @@ _NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bflo
 
 
 def _same_dtype(a, b, what="m1 and m2"):
-    if a.dtype is not b.dtype:
+    if a.dtype is not b.dtype and not casts_together(a, b):
         raise RuntimeError(f"expected {what} to have the same dtype, but got: "
                            f"{_NAMES.get(a.dtype._name, a.dtype._name)} != {_NAMES.get(b.dtype._name, b.dtype._name)}")
 

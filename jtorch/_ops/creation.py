@@ -159,6 +159,8 @@ def _dt(dtype):
 def _make(kind, size, dtype, device, requires_grad, value=None):
     dt = _dt(dtype)
     if kind == "full":
+        if isinstance(value, complex) and not dt.is_complex:
+            raise RuntimeError(f"value cannot be converted to type {dt.np} without overflow")
         arr = _filler("full")(value, size, dt.np)
     else:
         arr = _filler(kind)(size, dt.np)
@@ -183,12 +185,37 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     return _make("zeros", _size(size), dtype, device, requires_grad)
 
 
+def _fill_scalar(fill_value, fn="full"):
+    """torch's ``fill_value`` is a Number: a numpy scalar or a one-element tensor counts as the Python
+    number it holds (np.float64(0.5) fills float32 like 0.5 does); arrays are a TypeError.
+    Returns (value, the dtype torch.full infers from it)."""
+    if isinstance(fill_value, (bool, int, float, complex)) and not isinstance(fill_value, np.generic):
+        return fill_value, D.scalar_dtype(fill_value)
+    if isinstance(fill_value, np.generic):
+        kind = fill_value.dtype.kind
+        if kind == "b":  # torch reads a numpy bool as a float
+            return float(fill_value), D.get_default_dtype()
+    elif isinstance(fill_value, _dispatch.Tensor) and fill_value.numel() == 1:
+        kind = ("c" if fill_value.is_complex() else "f" if fill_value.is_floating_point()
+                else "b" if fill_value.dtype is D.bool else "i")
+        if kind == "b":
+            return bool(fill_value.item()), D.bool
+    else:
+        name = "numpy.ndarray" if isinstance(fill_value, np.ndarray) else type(fill_value).__name__
+        raise TypeError(f"{fn}(): argument 'fill_value' (position 2) must be Number, not {name}")
+    value = fill_value.item()
+    if kind in "iu":
+        return int(value), D.int64
+    if kind == "c":
+        return complex(value), D.get_default_dtype().to_complex()
+    return float(value), D.get_default_dtype()
+
+
 @function(method=False)
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    fill_value, inferred = _fill_scalar(fill_value)
     if dtype is None:
-        dtype = D.scalar_dtype(fill_value) if not hasattr(fill_value, "dtype") else fill_value.dtype
-    if hasattr(fill_value, "item"):
-        fill_value = fill_value.item()
+        dtype = inferred
     return _make("full", _size((size,) if isinstance(size, int) else tuple(size)), dtype, device, requires_grad,
                  fill_value)
 
@@ -200,6 +227,8 @@ def _like(kind):
         if (input.layout if layout is None else layout) is not _strided:
             return _sparse_make(kind, tuple(input.shape), input.layout if layout is None else layout, dt, dev,
                                 requires_grad, input)
+        if kind == "full":
+            fill_value = _fill_scalar(fill_value, "full_like")[0]
         return _make(kind, tuple(input.shape), dt, dev, requires_grad, fill_value)
     return f
 
@@ -221,6 +250,8 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 def _new(kind):
     def f(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, fill_value=None):
+        if kind == "full":
+            fill_value = _fill_scalar(fill_value, "new_full")[0]
         return _make(kind, _size(size), self.dtype if dtype is None else dtype,
                      self.device if device is None else device, requires_grad, fill_value)
     return f
@@ -232,6 +263,7 @@ METHODS["new_empty"] = _new("zeros")
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    fill_value = _fill_scalar(fill_value, "new_full")[0]
     return _make("full", _size((size,) if isinstance(size, int) else tuple(size)),
                  self.dtype if dtype is None else dtype, self.device if device is None else device,
                  requires_grad, fill_value)

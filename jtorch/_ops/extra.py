@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
+from . import reduction as _reduction
 
 
 def _T():
@@ -458,6 +459,8 @@ export(_fill_diagonal_, "fill_diagonal_", function=False)
 
 # ---------------------------------------------------------------- histogram
 histogram_return = collections.namedtuple("histogram", ["hist", "bin_edges"])
+histogram_return.__module__ = "torch.return_types"
+histogram_return.__repr__ = _reduction.return_type_repr
 
 
 @function

@@ -11,8 +11,11 @@ import collections
 import numpy as np
 
 from .._dispatch import function
+from .reduction import return_type_repr
 
 histogramdd_return = collections.namedtuple("histogramdd", ["hist", "bin_edges"])
+histogramdd_return.__module__ = "torch.return_types"
+histogramdd_return.__repr__ = return_type_repr
 
 
 def _jt():

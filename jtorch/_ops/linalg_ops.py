@@ -28,8 +28,10 @@ class LinAlgError(RuntimeError):
 
 
 def _rt(name, fields):
+    from .reduction import return_type_repr
     t = collections.namedtuple(name, fields)
     t.__module__ = "torch.return_types"
+    t.__repr__ = return_type_repr
     return t
 
 

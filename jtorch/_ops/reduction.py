@@ -172,12 +172,19 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 _values_indices = {}
 
 
+def return_type_repr(self):
+    """torch's repr of a torch.return_types tuple: one field per line."""
+    body = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+    return f"torch.return_types.{type(self).__name__}(\n{body})"
+
+
 def return_type(name, fields=("values", "indices")):
     """torch.return_types.<name>: a named tuple."""
     t = _values_indices.get(name)
     if t is None:
         t = _values_indices[name] = collections.namedtuple(name, fields)
         t.__module__ = "torch.return_types"
+        t.__repr__ = return_type_repr
     return t
 
 

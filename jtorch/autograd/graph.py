@@ -36,7 +36,7 @@ class Node:
         return type(self).__name__
 
     def __repr__(self):
-        return f"<{self.name()} object>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self):
@@ -152,13 +152,23 @@ class AccumulateGrad(Node):
 _NAMES = {}
 
 
-def _node_class(op):
-    """A Node subclass named like torch's (AddBackward0) so grad_fn prints familiarly."""
-    cls = _NAMES.get(op.name)
+def _named_node_class(name):
+    cls = _NAMES.get(name)
     if cls is None:
-        base = "".join(w[:1].upper() + w[1:] for w in op.name.strip("_").split("_"))
-        cls = _NAMES[op.name] = type(base + "Backward0", (Node,), {"__slots__": ()})
+        cls = _NAMES[name] = type(name, (Node,), {"__slots__": ()})
     return cls
+
+
+def _node_class(op):
+    """A Node subclass named like torch's (AddBackward0) so grad_fn prints familiarly; for the ops
+    of grad_fn_names.NAMES whose torch name depends on the call, the function choosing it."""
+    from jtorch.autograd.grad_fn_names import NAMES
+    name = NAMES.get(op.name)
+    if callable(name):
+        return name
+    if name is None:
+        name = "".join(w[:1].upper() + w[1:] for w in op.name.strip("_").split("_")) + "Backward0"
+    return _named_node_class(name)
 
 
 def edge_of(t):
@@ -203,6 +213,8 @@ def record(op, statics, dt, dyn, arrays, res):
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
+    if cls.__class__ is not type:  # torch's name depends on this call (grad_fn_names)
+        cls = _named_node_class(cls(statics, dyn))
     node = _new(cls)  # Node.__init__'s fields, set here without the call
     node.freed = False
     node._pre_hooks = node._hooks = node._tensor_hooks = node._retain = node._metadata = None

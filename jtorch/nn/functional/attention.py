@@ -5,7 +5,7 @@ import warnings
 
 import jtorch as torch
 from ..._ops import attention_ops as K
-from .linear import linear
+from .linear import casts_together, linear
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -20,7 +20,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.size(-2) != value.size(-2):
         raise RuntimeError(f"Expected key and value to have the same sequence length, got {key.size(-2)} and "
                            f"{value.size(-2)}")
-    if not (query.dtype == key.dtype == value.dtype):
+    if not (query.dtype == key.dtype == value.dtype) and not casts_together(query, key, value):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
                            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead.")
     groups = 1

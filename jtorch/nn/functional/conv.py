@@ -1,6 +1,7 @@
 """Convolutions (torch.nn.functional.conv*d / conv_transpose*d). NCHW API; the
 kernel (``_ops.nn_ops._conv``) runs channels-last, which XLA's CPU backend prefers."""
 from jtorch._ops import nn_ops as _k
+from jtorch.amp import casts_together
 
 from ._utils import ntuple
 
@@ -17,7 +18,7 @@ def _batchify(input, n, name):
 
 
 def _check_dtype(input, weight):
-    if input.dtype != weight.dtype:
+    if input.dtype != weight.dtype and not casts_together(input, weight):
         raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same")
 
 

@@ -1,6 +1,7 @@
 """Linear maps (torch.nn.functional.linear / bilinear / grouped_mm)."""
 import jtorch as torch
 from jtorch._ops import nn_ops as _k
+from jtorch.amp import casts_together
 
 __all__ = ["linear", "bilinear", "grouped_mm"]
 
@@ -11,7 +12,7 @@ def linear(input, weight, bias=None):
         rows = input.numel() // last if last else 0
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{last} and "
                            f"{weight.shape[-1]}x{weight.shape[0]})")
-    if input.dtype != weight.dtype:
+    if input.dtype != weight.dtype and not casts_together(input, weight):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_name(input.dtype)} and "
                            f"{_name(weight.dtype)}")
     if weight.ndim == 2 and input.ndim >= 1:
