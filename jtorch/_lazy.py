@@ -45,7 +45,10 @@ except ImportError:  # another jax version: always enter the context
 _NULL_CTX = contextlib.nullcontext()
 
 MAX_OPS = int(os.environ.get("JTORCH_LAZY_MAX_OPS", "128"))  # segment length cap: bounded programs
-COMPILE_AFTER = 2  # a segment structure is compiled on its second occurrence
+# a segment structure is compiled on its eighth occurrence: a loop's segments get there within a few
+# steps, while the many one- or few-time segments of a short script (a seq2seq tutorial: 22 programs
+# compiled at the second occurrence, 5 at the eighth) no longer cost more compile time than they save
+COMPILE_AFTER = int(os.environ.get("JTORCH_LAZY_COMPILE_AFTER", 8))
 # Only small ops are recorded (no input or output over MAX_SIZE elements): there a jitted call's ~7 us
 # dominates and batching pays. Larger ops run eagerly at the call, as without lazy batching: their
 # compute overlaps the Python that follows, and a training step's forward and backward are not

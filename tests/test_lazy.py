@@ -259,7 +259,7 @@ def test_loop_compiles_its_segment_once(rng):
     tx, jx = both(rng.standard_normal((4, 8), dtype=np.float32))
     jopt, topt = jtorch.optim.SGD([jw], lr=0.01), torch.optim.SGD([tw], lr=0.01)
     compiles = []
-    for i in range(12):
+    for i in range(_lazy.COMPILE_AFTER + 10):
         losses = []
         for w, x, opt, m in ((jw, jx, jopt, jtorch), (tw, tx, topt, torch)):
             opt.zero_grad()
@@ -269,23 +269,25 @@ def test_loop_compiles_its_segment_once(rng):
             losses.append(loss.item())
         assert losses[0] == pytest.approx(losses[1], rel=1e-5)
         compiles.append(_lazy.STATS["compiles"])
-    assert compiles[-1] - compiles[4] <= 1  # steady state: the same segments, no new programs
+    # steady state: the same segments, no new programs
+    assert compiles[-1] - compiles[_lazy.COMPILE_AFTER + 2] <= 1
     assert_close(jw, tw, rtol=1e-5, atol=1e-6)
 
 
 def test_repeated_segment_compiles_in_the_background(rng):
-    # the second occurrence of a segment queues its compile and still runs (node by node); once the
-    # compile is done the program runs; values match torch before, during and after the switch
+    # the COMPILE_AFTER-th occurrence of a segment queues its compile and still runs (node by node);
+    # once the compile is done the program runs; values match torch before, during and after the switch
     t, j = both(rng.standard_normal((4, 5), dtype=np.float32))
     assert _lazy.BACKGROUND_COMPILE
 
     def body(m, x, k):
         return (m.relu(x * 1.5 - k) + 1).sum(0)
-    for k in range(3):
+    n = _lazy.COMPILE_AFTER + 1
+    for k in range(n):
         assert_close(body(jtorch, j, k * 0.1), body(torch, t, k * 0.1), rtol=1e-6, atol=1e-6)
     _lazy.wait_background()
     stats = dict(_lazy.STATS)
-    for k in range(3, 6):
+    for k in range(n, n + 3):
         assert_close(body(jtorch, j, k * 0.1), body(torch, t, k * 0.1), rtol=1e-6, atol=1e-6)
     assert _lazy.STATS["cached"] - stats["cached"] == 3 and _lazy.STATS["replays"] == stats["replays"]
 
