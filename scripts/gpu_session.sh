@@ -26,10 +26,13 @@ step dist 100 $PY scripts/gpu_check_dist.py
 step dp 60 $PY scripts/dp_gpu_check.py
 # core (#2): placement, cross-device gradients, GPU training equals CPU; MLP/CNN step times (#7)
 step gpu_check 180 $PY scripts/gpu_check.py --bench
-step dp_bench 60 $PY -m bench --only dp --device cuda --quick
+[ -n "${DP_BENCH:-}" ] && step dp_bench 60 $PY -m bench --only dp --device cuda --quick
 # compile overhead per call on the GPU (#7: compiled MLP step vs the same XLA program called directly vs JAX)
 step overhead 60 $PY -m bench.overhead --device cuda --rounds 5 --profile
 # the warm-up: wall time and XLA compilations of the first calls, eager and compiled
-step warmup 120 bash -c "$PY -m bench.warmup --device cuda --model mlp && $PY -m bench.warmup --device cuda --model cnn"
+step warmup 90 $PY -m bench.warmup --device cuda --model mlp
+# tutorial-style programs on the GPU against torch's CPU records (made here beforehand:
+# python scripts/gpu_tutorials.py make-ref .tutref; carried to the machine)
+[ -d .tutref ] && XLA_PYTHON_CLIENT_PREALLOCATE=false step tutorials 150 $PY scripts/gpu_tutorials.py check .tutref /tmp/tut
 # the main job on the GPU (2 epochs)
 step digits 90 $PY -m jtorch run examples/train_digits.py --epochs 2
