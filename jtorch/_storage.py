@@ -59,11 +59,36 @@ def _place(np_array, device):
     return jax.device_put(jnp.asarray(np_array), jax_device(d))
 
 
+class _StorageCommon:
+    """What untyped and typed storages share: XLA owns the buffers (no shared or pinned memory to
+    ask for), and a copy is a clone."""
+
+    def is_shared(self):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_pinned(self, device="cuda"):
+        return False
+
+    def pin_memory(self, device="cuda"):
+        return self
+
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = self.clone()
+        return memo[id(self)]
+
+
 class StorageBase:
     """torch._C.StorageBase: the base of UntypedStorage."""
 
 
-class UntypedStorage(StorageBase):
+class UntypedStorage(StorageBase, _StorageCommon):
     """Bytes: ``UntypedStorage()``, ``UntypedStorage(nbytes)``, ``UntypedStorage(sequence of byte values)``,
     ``device=``. A tensor's ``untyped_storage()`` covers its whole storage."""
     is_sparse = False
@@ -215,26 +240,6 @@ class UntypedStorage(StorageBase):
         out = UntypedStorage(bytes(self._bytes().tobytes()), device=d)
         return out
 
-    def is_shared(self):
-        return False
-
-    def share_memory_(self):
-        return self
-
-    def is_pinned(self, device="cuda"):
-        return False
-
-    def pin_memory(self, device="cuda"):
-        return self
-
-    def __copy__(self):
-        return self.clone()
-
-    def __deepcopy__(self, memo):
-        if id(self) not in memo:
-            memo[id(self)] = self.clone()
-        return memo[id(self)]
-
     def __reduce__(self):
         return UntypedStorage, (bytes(self._bytes().tobytes()),)
 
@@ -254,7 +259,7 @@ class UntypedStorage(StorageBase):
         return cls(data.view(np.uint8).tobytes())
 
 
-class TypedStorage:
+class TypedStorage(_StorageCommon):
     """Elements of one dtype over an UntypedStorage: ``TypedStorage(size or sequence, dtype=, device=)`` or
     ``TypedStorage(wrap_storage=untyped, dtype=)``. Deprecated in torch (it warns once, as here)."""
     is_sparse = False
@@ -389,26 +394,6 @@ class TypedStorage:
 
     def to(self, *, device, non_blocking=False):
         return _typed(self._untyped_storage.to(device=device), self.dtype)
-
-    def is_shared(self):
-        return False
-
-    def share_memory_(self):
-        return self
-
-    def is_pinned(self, device="cuda"):
-        return False
-
-    def pin_memory(self, device="cuda"):
-        return self
-
-    def __copy__(self):
-        return self.clone()
-
-    def __deepcopy__(self, memo):
-        if id(self) not in memo:
-            memo[id(self)] = self.clone()
-        return memo[id(self)]
 
     def __reduce__(self):
         return _rebuild_typed, (self.tolist(), str(self.dtype).split(".")[-1])
