@@ -182,7 +182,9 @@ class CompiledFunction:
                 out = _call_fast(fast, args)
                 if out is not _MISS:
                     return out
-            self._fast = None  # it holds the state arrays: drop it before the full path's refcount test
+            # it holds the state arrays: drop it (and this frame's reference) before the full path's
+            # refcount test, else that path never donates
+            self._fast = fast = None
         if self.state is not None:
             self._follow_rebinds()
         if self.state is None:
@@ -369,11 +371,12 @@ class CompiledFunction:
                 for p, gr in saved_grads.values():
                     p._grad = gr
 
-        _commit(states)
         state_arrays = [st.array for st in states]
         arg_arrays = [leaves[i]._value for i in tensor_pos]
-        self._device = _device_of(state_arrays)
+        self._device = _device_of(state_arrays + arg_arrays)
         hyper_vals = [_scalar_array(g[k], self._device) for g, k in hyper]
+        if _commit(states, state_arrays + arg_arrays + hyper_vals):
+            state_arrays = [st.array for st in states]
         try:
             # trace exactly once (the escaped storages found by this trace are the ones the
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
@@ -611,15 +614,25 @@ class _Fast:
 _LEAF_TREE = jax.tree_util.tree_structure(0)
 
 
+def _same_aval(a, b):
+    return a is b or type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype
+
+
 def _call_fast(f, args):
     """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
     sig, vals = _arg_sig(args)
     if sig != f.sig:
         return _MISS
     arrays = list(map(_get_array, f.states))
-    if not (all(map(is_, arrays, f.held)) and all(map(is_, map(_get_array, f.escaped), f.held_esc))
-            and f.unchanged()):
+    if not (all(map(is_, map(_get_array, f.escaped), f.held_esc)) and f.unchanged()):
         return _MISS
+    if not all(map(is_, arrays, f.held)):
+        # a state array replaced since (an eager random op between steps advanced the generator's
+        # key; p.data.copy_(...)): the entry still fits while shapes and dtypes are the same, which
+        # is all the full guard asks of the state
+        if not all(map(_same_aval, arrays, f.held)):
+            return _MISS
+        f.held = arrays[:]
     lrs = list(map(_get_lr, f.lr_groups))
     if not all(map(is_, lrs, f.lrs)):  # a scheduler moved an lr: new scalars (cached by value)
         if not all(isinstance(v, (int, float)) for v in lrs):
@@ -675,14 +688,23 @@ def _scalar_array(v, device):
     return a
 
 
-def _commit(states):
-    """Pin each state array to the device it is on (no copy). The program's outputs come back
-    committed, and jit keys its cache on committedness: uncommitted state on the first compiled
-    call would compile the same program a second time on the next."""
+def _commit(states, inputs):
+    """Pin the uncommitted state arrays to the one device the program's committed inputs are on
+    (no copy where they are there already; JAX would move them there at every call anyway). The
+    program's outputs come back committed, and jit keys its cache on committedness: uncommitted
+    state on the first compiled call would compile the same program again on the next. Returns
+    whether anything was pinned."""
+    devs = {d for a in inputs if getattr(a, "committed", False) for d in a.devices()}
+    if len(devs) != 1:
+        return False
+    dev = devs.pop()
+    pinned = False
     for st in states:
         a = st.array
-        if st.host is None and not getattr(a, "committed", True) and len(a.devices()) == 1:
-            st.array = jax.device_put(a, next(iter(a.devices())))
+        if st.host is None and not getattr(a, "committed", True):
+            st.array = jax.device_put(a, dev)
+            pinned = True
+    return pinned
 
 
 def _program(closed_jaxpr, cpu, name):
@@ -698,12 +720,19 @@ def _program(closed_jaxpr, cpu, name):
 
 
 def _device_of(arrays):
+    """Where the program runs: the committed arrays' device (JAX moves the others there), else the
+    first array's."""
+    first = None
     for a in arrays:
         try:
-            return next(iter(a.devices()))
+            d = next(iter(a.devices()))
         except Exception:
             continue
-    return None
+        if getattr(a, "committed", False):
+            return d
+        if first is None:
+            first = d
+    return first
 
 
 def _root_alias(st):

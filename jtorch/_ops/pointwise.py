@@ -601,6 +601,8 @@ def copy_(self, src, non_blocking=False):
             raise RuntimeError(f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size "
                                f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
                                f"{self.ndim - 1}") from None
+        if hasattr(src, "device") and src.device != self.device:
+            src = src.to(self.device)  # the value moves to self's device (load_state_dict into a GPU model)
     return self._inplace(_copy_from, (src,), {})
 
 
