@@ -30,9 +30,9 @@ def _timeit(f, sync, n, warm=20):
     sync(r)
     if _lazy_settle():
         # lazy batching: the timed rounds' segment structures (cut at MAX_OPS and at the sync) are
-        # compiled on their second occurrence, in the background: run two untimed rounds, let the
-        # compiles finish, then time the steady state
-        for _ in range(2):
+        # compiled on their COMPILE_AFTER-th occurrence, in the background: run that many untimed
+        # rounds, let the compiles finish, then time the steady state
+        for _ in range(sys.modules["jtorch._lazy"].COMPILE_AFTER):
             for _ in range(n):
                 r = f()
             sync(r)
