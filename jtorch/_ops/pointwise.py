@@ -78,7 +78,7 @@ def _check_alpha(input, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
-@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=())
+@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(), library=True)
 def add(input, other, alpha=None):
     # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
     _check_alpha(input, alpha)
@@ -86,7 +86,7 @@ def add(input, other, alpha=None):
 
 
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
-       aliases=("subtract",))
+       aliases=("subtract",), library=True)
 def sub(input, other, alpha=None):
     _check_alpha(input, alpha)
     if input.dtype == jnp.bool_:
@@ -105,8 +105,8 @@ def _other_operand(mask):
     return [i for i in (0, 1) if mask[1 - i]]
 
 
-mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand)
-_true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False)
+mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library=True)
+_true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False, library=True)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
 _floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
@@ -207,7 +207,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
 
 neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-            promote=None, aliases=("negative",))
+            promote=None, aliases=("negative",), library=True)
 positive = unary("positive", _reject(lambda x: x, "The `+` operator, on a bool tensor is not supported."),
                  promote=None, inplace=False)
 @jax.custom_jvp
@@ -223,7 +223,7 @@ def _abs_jvp(p, t):
     return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
 
 
-abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",))
+abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",), library=True)
 def _sign(x):
     return x if x.dtype == jnp.bool_ else jnp.sign(x)
 
@@ -241,15 +241,16 @@ float_power = binary("float_power", _float_power, inplace=False, promote=None)
 export(_float_power_inplace, "float_power_", function=False)
 
 # ---- exp / log / powers
-exp = unary("exp", jnp.exp)
-exp2 = unary("exp2", jnp.exp2)
-expm1 = unary("expm1", jnp.expm1)
-log = unary("log", jnp.log)
-log2 = unary("log2", jnp.log2)
-log10 = unary("log10", jnp.log10)
-log1p = unary("log1p", jnp.log1p)
-sqrt = unary("sqrt", jnp.sqrt)
-rsqrt = unary("rsqrt", jax.lax.rsqrt)
+# library=True: large float inputs on the CPU use XLA's library kernels (measured faster; _dispatch._large_kernel)
+exp = unary("exp", jnp.exp, library=True)
+exp2 = unary("exp2", jnp.exp2, library=True)
+expm1 = unary("expm1", jnp.expm1, library=True)
+log = unary("log", jnp.log, library=True)
+log2 = unary("log2", jnp.log2, library=True)
+log10 = unary("log10", jnp.log10, library=True)
+log1p = unary("log1p", jnp.log1p, library=True)
+sqrt = unary("sqrt", jnp.sqrt)  # (slower with the library kernels, as tanh, sigmoid, erf, gelu)
+rsqrt = unary("rsqrt", jax.lax.rsqrt, library=True)
 logaddexp = binary("logaddexp", jnp.logaddexp, inplace=False, tensor_other="other", reject="bi")
 logaddexp2 = binary("logaddexp2", jnp.logaddexp2, inplace=False, tensor_other="other", reject="bi")
 
