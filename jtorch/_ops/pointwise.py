@@ -258,7 +258,7 @@ logaddexp2 = binary("logaddexp2", jnp.logaddexp2, inplace=False, tensor_other="o
 # ---- trig / hyperbolic
 sin = unary("sin", trig_cpu.sin)  # float32 on the CPU: vectorisable (XLA's calls libm per element)
 cos = unary("cos", trig_cpu.cos)
-tan = unary("tan", jnp.tan)
+tan = unary("tan", trig_cpu.tan)
 asin = unary("asin", jnp.arcsin, aliases=("arcsin",))
 acos = unary("acos", jnp.arccos, aliases=("arccos",))
 atan = unary("atan", jnp.arctan, aliases=("arctan",))
