@@ -224,7 +224,8 @@ def _abs_jvp(p, t):
     return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
 
 
-abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",), library=True)
+abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
+             library=True)
 def _sign(x):
     return x if x.dtype == jnp.bool_ else jnp.sign(x)
 
