@@ -448,6 +448,16 @@ _DONATABLE = {}  # (op, statics, dt, argument avals) -> the result's aval equals
 _ARG_REFS = 4  # references to a donatable array here: its storage, ``arrays``, a local, getrefcount's
 
 
+def _library_options_known():
+    """Whether this jaxlib's XLA knows the (experimental) library-fusion option: an older or newer
+    one may not, and then the ordinary kernels are used."""
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=_LIBRARY_OPTIONS).lower(np.float32(1)).compile()
+        return True
+    except Exception:
+        return False
+
+
 def _large_kernel(op, statics, dt, dyn, arrays, raw):
     """The kernel for a large eager call, or None for the op's ordinary one. ``raw`` (an in-place
     op writing into its first argument's storage): when nothing but that storage holds the array,
@@ -482,7 +492,7 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
     ad = a0.dtype
     if op.library and (ad == np.float32 or ad == np.float64):
         if not _ON_CPU:
-            _ON_CPU.append(jax.default_backend() == "cpu")
+            _ON_CPU.append(jax.default_backend() == "cpu" and _library_options_known())
         # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions)
         library = _ON_CPU[0] and (dt is None or dt.np == ad) and all(
             getattr(a, "dtype", ad) == ad for a in arrays)
