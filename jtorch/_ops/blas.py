@@ -4,6 +4,7 @@ import jax.numpy as jnp
 
 from .._dispatch import defop, function
 from ..amp import casts_together
+from .pointwise import _other_operand
 
 _NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
           "int64": "long int", "int32": "int", "complex64": "c10::complex<float>",
@@ -21,7 +22,7 @@ def _hi(a):
     return jax.lax.Precision.HIGHEST
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=_other_operand)
 def _matmul(input, other):
     return jnp.matmul(input, other, precision=_hi(input))
 

@@ -19,6 +19,7 @@ from jax.custom_derivatives import SymbolicZero
 from .. import _dtype as D
 from .. import random as R
 from .._dispatch import GRAD, defop, function
+from .pointwise import _other_operand
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -198,7 +199,7 @@ def log_softmax(input, dim, dtype=None):
 
 
 # ---------------------------------------------------------------- linear
-@defop(promote=None, method=False, function=False)
+@defop(promote=None, method=False, function=False, saves=_other_operand)  # bias: never needed
 def _linear(input, weight, bias):
     # one op for x @ W^T + b (one dispatch in eager mode); full float32 precision like torch
     out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST)

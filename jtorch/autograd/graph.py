@@ -202,6 +202,8 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(a))
             if saves is None or i in saves:
                 st = a._st
+                if st.inference:
+                    raise _inference_saved_error()
                 versions.append((st, st.version, a))
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             for j, t in enumerate(a):
@@ -234,6 +236,13 @@ def record(op, statics, dt, dyn, arrays, res):
             res._requires_grad = True
             res._grad_fn = node
     return node
+
+
+def _inference_saved_error():
+    return RuntimeError(
+        "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode "
+        "in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor "
+        "and use it in autograd.")
 
 
 _new = object.__new__
