@@ -85,7 +85,11 @@ def bmm(input, mat2):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
     _same_dtype(input, mat2, "batch1 and batch2")
-    return _matmul(input, mat2)
+    res = _matmul(input, mat2)
+    if res._grad_fn is not None:
+        from ..autograd.graph import rename
+        rename(res._grad_fn, "BmmBackward0")  # torch.bmm is one node (matmul's batched form is several)
+    return res
 
 
 @function

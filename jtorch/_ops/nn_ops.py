@@ -811,10 +811,8 @@ def _feature_shape(input):
 
 def _dropout_with(mask_op, shape_of, input, p, train, generator):
     """The dropout family: ``mask_op`` draws and applies the mask over ``shape_of(input)``."""
-    if not train:
-        return input  # torch returns the input itself in eval mode
-    if p == 0:
-        return input.clone()
+    if not train or p == 0:
+        return input  # torch returns the input itself in eval mode and for p = 0 (no node, no copy)
     if p == 1:
         return input * 0
     p = float(p)

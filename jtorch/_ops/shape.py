@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop, function, REGISTRY, apply
+from .._dispatch import GRAD, defop, function, REGISTRY, apply
 from .._size import Size, contiguous_strides
 
 
@@ -199,7 +199,7 @@ def transpose(self, dim0, dim1):
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return apply(_permute, [self], (tuple(dims),))
+    return _named(apply(_permute, [self], (tuple(dims),)), "TransposeBackward0")
 
 
 @function
@@ -207,7 +207,17 @@ def t(self):
     nd = len(self._shape_dtype()[0])
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
+    return _named(apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),)), "TBackward0")
+
+
+def _named(res, name):
+    """``res`` with its grad_fn named ``name``: one permute op serves torch's t, transpose and permute,
+    whose nodes torch names apart."""
+    node = res._grad_fn
+    if node is not None and GRAD.enabled:
+        from ..autograd.graph import rename
+        rename(node, name)
+    return res
 
 
 @function
