@@ -18,6 +18,11 @@ def _sum(op, x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         v = v.to(dtype)
     if dim is None or (isinstance(dim, tuple) and len(dim) == x.ndim):
+        if x.requires_grad and torch.is_grad_enabled():
+            # torch's Tensor.sum gives a sparse operand a dense gradient (torch.sparse.sum a masked one)
+            from ._products import dense_value
+            d = dense_value(x)
+            return d.sum() if dtype is None else d.sum(dtype=dtype)
         return v.sum() if dtype is None else v.sum(dtype=dtype)
     if keepdim:
         raise RuntimeError("sum on a sparse tensor does not support keepdim=True")
