@@ -77,6 +77,9 @@ def _cases(lib):
         "batch_norm": lambda a, b, c, w, bias: F.batch_norm(a, lib.zeros(3), lib.ones(3), w[0], bias[:3], True),
         "softmax": lambda a, b, c, w, bias: a.softmax(1), "expand": lambda a, b, c, w, bias: a[None].expand(2, 2, 3),
         "max": lambda a, b, c, w, bias: a.max(), "max_dim": lambda a, b, c, w, bias: a.max(1)[0],
+        "chunk": lambda a, b, c, w, bias: lib.cat(a.chunk(3, 1)[::-1]),
+        "split_sizes": lambda a, b, c, w, bias: (lambda p, q: p.sum() * q)(*a.split([1, 2], 1)),
+        "unbind": lambda a, b, c, w, bias: (lambda p, q: p * q)(*a.unbind(0)),
     }
 
 
@@ -110,21 +113,24 @@ class _Attn:
     """A tiny self-attention block written with matmuls, softmax, transposes and views."""
 
     @staticmethod
-    def build(lib):
+    def build(lib, fused=False):
         lib.manual_seed(0)
-        return lib.nn.ModuleDict({"q": lib.nn.Linear(4, 4), "k": lib.nn.Linear(4, 4), "v": lib.nn.Linear(4, 4),
-                                  "out": lib.nn.Linear(4, 4),
+        proj = {"qkv": lib.nn.Linear(4, 12)} if fused else \
+            {"q": lib.nn.Linear(4, 4), "k": lib.nn.Linear(4, 4), "v": lib.nn.Linear(4, 4)}
+        return lib.nn.ModuleDict({**proj, "out": lib.nn.Linear(4, 4),
                                   "norm": lib.nn.LayerNorm(4)})
 
     @staticmethod
     def run(lib, m, x):
-        # (torch's chunk is one SplitBackward0 node with an output per chunk; jtorch slices: not compared)
-        q, k, v = (m[n](x) for n in ("q", "k", "v"))
+        if "qkv" in m:
+            q, k, v = m["qkv"](x).chunk(3, dim=-1)
+        else:
+            q, k, v = (m[n](x) for n in ("q", "k", "v"))
         att = (q @ k.transpose(-2, -1) / 2.0).softmax(-1)
         return m["norm"](x + m["out"](att @ v))
 
 
-@pytest.mark.parametrize("model", ["mlp", "cnn", "attn"])
+@pytest.mark.parametrize("model", ["mlp", "cnn", "attn", "attn_fused_qkv"])
 def test_model_graph_structure(model, rng):
     graphs = []
     for lib in (torch, jtorch):
@@ -137,7 +143,7 @@ def test_model_graph_structure(model, rng):
             x = lib.tensor(rng.standard_normal((2, 1, 6, 6)).astype(np.float32)) if lib is torch else x_j
             out = m(x).pow(2).mean()
         else:
-            m = _Attn.build(lib)
+            m = _Attn.build(lib, fused=model == "attn_fused_qkv")
             x = lib.tensor(rng.standard_normal((2, 5, 4)).astype(np.float32)) if lib is torch else x_j
             out = _Attn.run(lib, m, x).sum()
         if lib is torch:

@@ -444,7 +444,11 @@ def narrow(self, dim, start, length):
 @function
 def unbind(self, dim=0):
     d = _wrap(dim, self.ndim)
-    return tuple(select(self, d, i) for i in range(self.shape[d]))
+    out = tuple(select(self, d, i) for i in range(self.shape[d]))
+    if GRAD.enabled and self.requires_grad:
+        from ..autograd.next_functions import mark_parts
+        mark_parts(out, "UnbindBackward0")
+    return out
 
 
 @function
@@ -465,6 +469,9 @@ def split(self, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(narrow(self, d, start, s))
         start += s
+    if GRAD.enabled and self.requires_grad:
+        from ..autograd.next_functions import mark_parts
+        mark_parts(out, "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0")
     return tuple(out)
 
 

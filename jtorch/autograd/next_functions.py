@@ -9,6 +9,8 @@ indices of an index op, ``pow``'s number exponent). Where one jtorch op stands f
 named like torch's, so a walk over the graph sees torch's structure. Computed when first asked for
 (never on the recording path) and cached on the node.
 """
+import weakref
+
 from .. import _dispatch
 from .. import _dtype as D
 
@@ -119,6 +121,8 @@ def compute(node):
         elif numbers and isinstance(a, (int, float, complex)) and not isinstance(a, bool):
             if not (name == "sub" and i == 0):  # rsub(number, tensor): the number is a Scalar
                 entries[i] = NO_EDGE
+    if PARTS:
+        entries = {i: [_part(x) for x in e] if isinstance(e, list) else _part(e) for i, e in entries.items()}
     if name in ("add", "mul") and 0 in entries and not _is_tensor(inputs[0]):
         entries = {0: entries[1], 1: entries[0]}  # ``2 + a`` is torch's ``a.__radd__(2)``: add(a, 2)
     shape = _SHAPES.get(name)
@@ -131,6 +135,41 @@ def compute(node):
         e = entries[i]
         out.extend(e if isinstance(e, list) else [e])
     return tuple(out)
+
+
+# split/chunk/unbind: torch's pieces share one node (SplitBackward0, ...) whose k-th output is piece k;
+# jtorch's are separate views. ``mark_parts`` files each piece's node here, and an entry pointing at one
+# becomes (the group's shared step, k).
+PARTS = weakref.WeakKeyDictionary()
+
+
+class _Group:
+    __slots__ = ("name", "entry")
+
+    def __init__(self, name):
+        self.name, self.entry = name, None
+
+
+def mark_parts(pieces, name):
+    """Name the nodes of ``pieces`` (the outputs of one split) ``name`` and group them (see PARTS)."""
+    nodes = [p._grad_fn for p in pieces]
+    if not nodes or any(n is None for n in nodes):
+        return
+    from .graph import rename
+    group = _Group(name)
+    for k, n in enumerate(nodes):
+        rename(n, name)
+        PARTS[n] = (group, k)
+
+
+def _part(e):
+    hit = PARTS.get(e[0]) if e[0] is not None else None
+    if hit is None:
+        return e
+    group, k = hit
+    if group.entry is None:
+        group.entry = step(group.name, *e[0].next_functions)
+    return (group.entry[0], k)
 
 
 def _ndim(a):
