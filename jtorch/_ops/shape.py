@@ -199,7 +199,10 @@ def transpose(self, dim0, dim1):
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _named(apply(_permute, [self], (tuple(dims),)), "TransposeBackward0")
+    res = apply(_permute, [self], (tuple(dims),))
+    if res._grad_fn is not None:
+        _named(res, "TransposeBackward0")
+    return res
 
 
 @function
@@ -207,17 +210,18 @@ def t(self):
     nd = len(self._shape_dtype()[0])
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return _named(apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),)), "TBackward0")
+    res = apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
+    if res._grad_fn is not None:  # (the common case, no autograd, pays one attribute read)
+        _named(res, "TBackward0")
+    return res
 
 
 def _named(res, name):
-    """``res`` with its grad_fn named ``name``: one permute op serves torch's t, transpose and permute,
-    whose nodes torch names apart."""
-    node = res._grad_fn
-    if node is not None and GRAD.enabled:
+    """Name ``res``'s just-recorded grad_fn ``name``: one permute op serves torch's t, transpose and
+    permute, whose nodes torch names apart."""
+    if GRAD.enabled:
         from ..autograd.graph import rename
-        rename(node, name)
-    return res
+        rename(res._grad_fn, name)
 
 
 @function
