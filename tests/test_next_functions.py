@@ -191,3 +191,45 @@ def test_custom_function_entries(rng):
         c = lib.tensor(arr)
         res.append(walk(Scale.apply(a, c, 2.0).grad_fn)[1])
     assert res[1] == res[0]
+
+
+def _leaves(fn, seen):
+    if fn is None or id(fn) in seen:
+        return []
+    seen.add(id(fn))
+    if hasattr(fn, "variable"):
+        return [fn.variable]
+    return [v for f, _ in fn.next_functions for v in _leaves(f, seen)]
+
+
+WIDE = {
+    "adv_index": lambda a, i, F, L: a[i, 1:3], "index_select": lambda a, i, F, L: a.index_select(0, i),
+    "gather": lambda a, i, F, L: a.gather(1, i[None].expand(4, 3)), "einsum": lambda a, i, F, L: L.einsum("ij,kj->ik", a, a),
+    "embedding": lambda a, i, F, L: F.embedding(i, a), "lstm": lambda a, i, F, L: L.nn.LSTM(6, 3)(a[None])[0],
+    "sort": lambda a, i, F, L: a.sort(1)[0], "masked_select": lambda a, i, F, L: a.masked_select(a > 0),
+    "unfold": lambda a, i, F, L: a.unfold(1, 2, 2), "pad": lambda a, i, F, L: F.pad(a, (1, 1)),
+    "mha": lambda a, i, F, L: L.nn.MultiheadAttention(6, 2)(a[None], a[None], a[None])[0],
+    "encoder_layer": lambda a, i, F, L: L.nn.TransformerEncoderLayer(6, 2, 8)(a[None]),
+    "ce_smoothing": lambda a, i, F, L: F.cross_entropy(a, i.repeat(2)[:4], label_smoothing=0.1),
+    "baddbmm": lambda a, i, F, L: L.baddbmm(a[None, :, :4], a[None], a.t()[None]),
+    "view_as_complex": lambda a, i, F, L: L.view_as_complex(a.reshape(4, 3, 2)).abs(),
+    "conv1d": lambda a, i, F, L: F.conv1d(a[None], a[:2, None, :3].repeat(1, 4, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(WIDE))
+def test_walk_reaches_the_leaf_before_and_after_backward(name, rng):
+    # for ops whose torch graph is not mirrored node by node: the walk works and reaches the same leaves
+    arr = rng.standard_normal((4, 6)).astype(np.float32)
+    reached = []
+    for lib in (torch, jtorch):
+        lib.manual_seed(0)
+        a = lib.tensor(arr, requires_grad=True)
+        out = WIDE[name](a, lib.tensor([0, 2, 1]), lib.nn.functional, lib)
+        before = _leaves(out.grad_fn, set())
+        out.abs().sum().backward()
+        after = _leaves(out.grad_fn, set())
+        assert [id(v) for v in after] == [id(v) for v in before]
+        reached.append(sorted(tuple(v.shape) for v in before))
+        assert any(v is a for v in before)
+    assert reached[1] == reached[0]
