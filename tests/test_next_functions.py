@@ -233,3 +233,17 @@ def test_walk_reaches_the_leaf_before_and_after_backward(name, rng):
         reached.append(sorted(tuple(v.shape) for v in before))
         assert any(v is a for v in before)
     assert reached[1] == reached[0]
+
+
+def test_dropout_p0_returns_the_input(rng):
+    # torch returns the input itself for p=0 (and in eval mode), in place or not: no node, no write
+    arr = rng.standard_normal(3).astype(np.float32)
+    res = []
+    for lib in (torch, jtorch):
+        F = lib.nn.functional
+        w = lib.tensor(arr, requires_grad=True)
+        x = w * 2
+        out = (F.dropout(x, 0.0) is x, F.dropout(x, 0.5, training=False) is x,
+               F.dropout(x, 0.0, inplace=True) is x, x._version, type(F.dropout(x, 0.0).grad_fn).__name__)
+        res.append(out)
+    assert res[1] == res[0]
