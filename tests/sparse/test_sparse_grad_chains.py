@@ -84,3 +84,24 @@ def test_values_leaf_through_sparse_results(rng, end):
         _ends(lib, w, d, vv)[end](s * 2 + s).backward()
         grads.append(v.grad)
     assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("end", ["to_dense", "to_dense_unmasked", "mm", "matmul", "mv", "dense_plus", "tensor_sum"])
+@pytest.mark.parametrize("middle", ["x2", "neg", "t_t", "s_plus_s"])
+def test_gradient_layout_through_csr_results(rng, middle, end):
+    # (CSR / number with autograd raises in torch, "unsupported tensor layout": jtorch computes it; left out)
+    dense = rng.standard_normal((4, 4)).astype(np.float32) * (rng.random((4, 4)) < 0.4)
+    arrays = [rng.standard_normal((4, 4)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32),
+              rng.standard_normal(4).astype(np.float32)]
+    res = []
+    for lib in (torch, jtorch):
+        s = lib.tensor(dense).to_sparse_csr()
+        try:
+            res.append(("ok", _grad(lib, s, middle, end, arrays)))
+        except (RuntimeError, NotImplementedError) as e:
+            res.append((type(e).__name__, None))
+    assert res[1][0] == res[0][0], res
+    if res[0][0] == "ok":
+        gt, gj = res[0][1], res[1][1]
+        assert str(gj.layout) == str(gt.layout)
+        assert_close(gj.to_dense(), gt.to_dense(), rtol=1e-5, atol=1e-5)
