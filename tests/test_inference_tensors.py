@@ -156,3 +156,22 @@ def test_leaf_made_in_inference_mode_with_grad(rng):
         (p * 2.5).sum().backward()  # mul by a number saves nothing of p
         grads.append(p.grad)
     assert_close(grads[1], grads[0])
+
+
+def test_generator_state_first_made_in_inference_mode():
+    # torch's generator state is no tensor: a key first drawn in the mode must stay usable outside it
+    g = jtorch.Generator().manual_seed(3)
+    with jtorch.inference_mode():
+        a = jtorch.rand(3, generator=g)
+    b = jtorch.rand(3, generator=g)
+    assert a.is_inference() and not b.is_inference()
+    jtorch.manual_seed(0)
+    with jtorch.inference_mode():
+        jtorch.nn.Linear(3, 2)  # draws from the default generator inside the mode
+    model = jtorch.nn.Sequential(jtorch.nn.Linear(4, 4), jtorch.nn.Dropout(0.5))
+    model.compile()
+    x = jtorch.randn(3, 4)
+    outs = [model(x) for _ in range(3)]  # the compiled step saves the (state) key for its backward
+    assert all(o.requires_grad and not o.is_inference() for o in outs)
+    (model[0](x) * 2).sum().backward()
+    assert model[0].weight.grad is not None
