@@ -42,6 +42,14 @@ class _GradState:
 
 
 GRAD = _GradState()
+_INFERENCE_HOOKS = []  # tensor.py's: new tensors get inference storages while inference mode is on
+
+
+def set_inference_mode(on):
+    if GRAD.inference is not on:
+        GRAD.inference = on
+        for h in _INFERENCE_HOOKS:
+            h(on)
 
 # Lazy batching of eager ops (_lazy.py): set by jtorch._flags.set_lazy / JTORCH_LAZY=1.
 LAZY = [False]

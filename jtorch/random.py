@@ -113,12 +113,12 @@ class Generator:
     @property
     def _key(self):
         if self._key_t is None:
-            self._key_t = _dispatch.Tensor._wrap(_key_data(self._seed))
+            self._key_t = _state_tensor(_dispatch.Tensor._wrap(_key_data(self._seed)))
         return self._key_t
 
     @_key.setter
     def _key(self, t):
-        self._key_t = t
+        self._key_t = _state_tensor(t)
 
     def manual_seed(self, seed):
         seed = int(seed)
@@ -176,6 +176,17 @@ def _key_data(seed):
 
 
 default_generator = Generator()
+
+
+def _state_tensor(t):
+    """``t`` as generator state: never an inference tensor (torch's generator state is no tensor, so a
+    first random draw inside ``inference_mode`` must not make later draws' keys inference tensors)."""
+    st = t._st
+    if st.inference:
+        t = _dispatch.Tensor._wrap(t._lazy_value())
+        from .tensor import Storage
+        t._st.__class__ = Storage
+    return t
 
 
 def manual_seed(seed):

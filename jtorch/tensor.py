@@ -50,6 +50,32 @@ class Storage:
     def array(self, a):
         self._arr = a
 
+    inference = False  # a class attribute: InferenceStorage says True
+
+
+class InferenceStorage(Storage):
+    """The storage of a tensor made in inference mode (torch's inference tensors, shared by their views).
+    Outside inference mode such a tensor cannot be written in place, saved for backward or made to
+    require grad. Tensors made in inference mode get this class because ``inference_mode`` swaps the
+    class the constructors use (``_set_storage_class``), so the eager hot path tests nothing."""
+    __slots__ = ()
+    inference = True
+
+
+_NewStorage = Storage  # the class new tensors' storages get (InferenceStorage in inference mode)
+
+
+def _set_storage_class(inference):
+    global _NewStorage
+    _NewStorage = InferenceStorage if inference else Storage
+    _dispatch._Storage = _NewStorage
+
+
+def _inference_inplace_error():
+    return RuntimeError(
+        "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get "
+        "a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.")
+
 
 class Tensor:
     __slots__ = ("_st", "_vfn", "_val", "_valver", "_strides", "_base", "_avfn", "_gver", "_gver_seen",
@@ -60,7 +86,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, array):
         t = object.__new__(cls)
-        t._st = Storage(array)
+        t._st = _NewStorage(array)
         t._vfn = ()
         t._val = None
         t._valver = 0
@@ -82,7 +108,7 @@ class Tensor:
     @classmethod
     def _wrap_untraced(cls, array):
         """``_wrap`` for the eager hot path, known to run outside jtorch.compile (no storage to report)."""
-        st = _new(Storage)
+        st = _new(_NewStorage)
         st._arr = array
         st.version = 0
         st.host = None
@@ -195,6 +221,8 @@ class Tensor:
 
     def _write(self, new, same_dtype=False):
         """In-place assignment of Tensor ``new`` (same shape) into self, with autograd."""
+        if self._st.inference and not GRAD.inference:
+            raise _inference_inplace_error()
         if not same_dtype and new._shape_dtype()[1] != self._shape_dtype()[1]:
             new = new.to(self.dtype)
         base = self._base
@@ -232,6 +260,8 @@ class Tensor:
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
+        if self._st.inference and not GRAD.inference:
+            raise _inference_inplace_error()
         if GRAD.enabled and self._requires_grad:
             self._check_inplace()
         if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
@@ -441,6 +471,8 @@ class Tensor:
                                "var_no_grad = var.detach().")
         if flag and self.dtype._cat < 2:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if flag and self._st.inference and not GRAD.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -515,6 +547,8 @@ class Tensor:
 
     @property
     def _version(self):
+        if self._st.inference:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._st.version
 
     def type_name(self):
@@ -929,3 +963,4 @@ def _ibinop(op):
 
 _dispatch.Tensor = Tensor
 _dispatch._Storage = Storage
+_dispatch._INFERENCE_HOOKS.append(_set_storage_class)

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 
 from .._dispatch import defop, function
 from ..amp import casts_together
+from .pointwise import _other_operand
 
 _NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
           "int64": "long int", "int32": "int", "complex64": "c10::complex<float>",
@@ -21,7 +22,7 @@ def _hi(a):
     return jax.lax.Precision.HIGHEST
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=_other_operand)
 def _matmul(input, other):
     return jnp.matmul(input, other, precision=_hi(input))
 
@@ -84,7 +85,11 @@ def bmm(input, mat2):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
     _same_dtype(input, mat2, "batch1 and batch2")
-    return _matmul(input, mat2)
+    res = _matmul(input, mat2)
+    if res._grad_fn is not None:
+        from ..autograd.graph import rename
+        rename(res._grad_fn, "BmmBackward0")  # torch.bmm is one node (matmul's batched form is several)
+    return res
 
 
 @function

@@ -156,11 +156,43 @@ def _dt(dtype):
     return D.get_default_dtype() if dtype is None else D.to_dtype(dtype)
 
 
+_C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def check_scalar_fits(value, dt):
+    """torch's check when a Python number becomes an element of dtype ``dt`` (full, fill_): a value
+    outside the type's range (unsigned types also take negatives down to -max, which wrap), NaN or inf
+    into an integer type, and a complex value into a real type raise; floats may round."""
+    if type(value) is bool or dt is D.bool or not isinstance(value, (int, float, complex)):
+        return
+    if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
+        raise OverflowError("int too big to convert")  # torch's argument parser: a Scalar is at most 64 bits
+    name = str(dt.np)
+    bad = False
+    if isinstance(value, complex):
+        bad = not dt.is_complex
+    elif dt.is_floating_point:
+        if isinstance(value, float) and not math.isfinite(value):
+            return
+        bad = abs(value) > float(jnp.finfo(dt.np).max)
+    elif not dt.is_complex:
+        info = np.iinfo(dt.np)
+        if isinstance(value, float) and not math.isfinite(value):
+            bad = True
+        elif info.min == 0:
+            bad = value > info.max or -value > info.max
+        else:
+            bad = value > info.max or value < info.min
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow")
+
+
 def _make(kind, size, dtype, device, requires_grad, value=None):
     dt = _dt(dtype)
     if kind == "full":
-        if isinstance(value, complex) and not dt.is_complex:
-            raise RuntimeError(f"value cannot be converted to type {dt.np} without overflow")
+        check_scalar_fits(value, dt)
         arr = _filler("full")(value, size, dt.np)
     else:
         arr = _filler(kind)(size, dt.np)

@@ -328,7 +328,8 @@ export(_is_nonzero, "is_nonzero")
 
 
 def _is_inference(self):
-    return False
+    # the storage's class says it (see tensor.InferenceStorage); views share their base's storage
+    return self._st.inference
 
 
 export(_is_inference, "is_inference")

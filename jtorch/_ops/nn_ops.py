@@ -19,6 +19,7 @@ from jax.custom_derivatives import SymbolicZero
 from .. import _dtype as D
 from .. import random as R
 from .._dispatch import GRAD, defop, function
+from .pointwise import _other_operand
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -198,7 +199,7 @@ def log_softmax(input, dim, dtype=None):
 
 
 # ---------------------------------------------------------------- linear
-@defop(promote=None, method=False, function=False)
+@defop(promote=None, method=False, function=False, saves=_other_operand)  # bias: never needed
 def _linear(input, weight, bias):
     # one op for x @ W^T + b (one dispatch in eager mode); full float32 precision like torch
     out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST)
@@ -810,10 +811,8 @@ def _feature_shape(input):
 
 def _dropout_with(mask_op, shape_of, input, p, train, generator):
     """The dropout family: ``mask_op`` draws and applies the mask over ``shape_of(input)``."""
-    if not train:
-        return input  # torch returns the input itself in eval mode
-    if p == 0:
-        return input.clone()
+    if not train or p == 0:
+        return input  # torch returns the input itself in eval mode and for p = 0 (no node, no copy)
     if p == 1:
         return input * 0
     p = float(p)

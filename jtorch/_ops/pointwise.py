@@ -4,6 +4,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.scipy.special as jss
 
 from .. import _dtype as D
@@ -580,14 +581,30 @@ def _fill(input, value):
 
 @function(method=True)
 def fill_(self, value):
-    if hasattr(value, "ndim") and value.ndim != 0:
-        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
-    return self._inplace(_fill, (value,), {})
+    if hasattr(value, "ndim"):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+    elif not isinstance(value, (int, float, complex)):  # bool is an int; numpy scalars too
+        raise TypeError(f"fill_() received an invalid combination of arguments - got ({type(value).__name__}), "
+                        "but expected one of: (Tensor value) or (Number value)")
+    else:
+        from .creation import check_scalar_fits
+        check_scalar_fits(value.item() if isinstance(value, np.generic) else value, self.dtype)
+    return _named(self._inplace(_fill, (value,), {}), "FillBackward3" if hasattr(value, "ndim") else "FillBackward2")
 
 
 @function(method=True)
 def zero_(self):
-    return self._inplace(_fill, (0,), {})
+    return _named(self._inplace(_fill, (0,), {}), "ZeroBackward0")
+
+
+def _named(res, name):
+    # one _fill op serves torch's fill_(Scalar), fill_(Tensor) and zero_, whose nodes torch names apart
+    if res._grad_fn is not None and type(res._grad_fn).__name__ == "FillBackward0":
+        from ..autograd.graph import rename
+        rename(res._grad_fn, name)
+    return res
 
 
 @defop(method=False, function=False, promote=None, saves=())

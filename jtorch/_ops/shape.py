@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop, function, REGISTRY, apply
+from .._dispatch import GRAD, defop, function, REGISTRY, apply
 from .._size import Size, contiguous_strides
 
 
@@ -199,7 +199,10 @@ def transpose(self, dim0, dim1):
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return apply(_permute, [self], (tuple(dims),))
+    res = apply(_permute, [self], (tuple(dims),))
+    if res._grad_fn is not None:
+        _named(res, "TransposeBackward0")
+    return res
 
 
 @function
@@ -207,7 +210,18 @@ def t(self):
     nd = len(self._shape_dtype()[0])
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
+    res = apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
+    if res._grad_fn is not None:  # (the common case, no autograd, pays one attribute read)
+        _named(res, "TBackward0")
+    return res
+
+
+def _named(res, name):
+    """Name ``res``'s just-recorded grad_fn ``name``: one permute op serves torch's t, transpose and
+    permute, whose nodes torch names apart."""
+    if GRAD.enabled:
+        from ..autograd.graph import rename
+        rename(res._grad_fn, name)
 
 
 @function
@@ -434,7 +448,11 @@ def narrow(self, dim, start, length):
 @function
 def unbind(self, dim=0):
     d = _wrap(dim, self.ndim)
-    return tuple(select(self, d, i) for i in range(self.shape[d]))
+    out = tuple(select(self, d, i) for i in range(self.shape[d]))
+    if GRAD.enabled and self.requires_grad:
+        from ..autograd.next_functions import mark_parts
+        mark_parts(out, "UnbindBackward0")
+    return out
 
 
 @function
@@ -455,6 +473,9 @@ def split(self, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(narrow(self, d, start, s))
         start += s
+    if GRAD.enabled and self.requires_grad:
+        from ..autograd.next_functions import mark_parts
+        mark_parts(out, "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0")
     return tuple(out)
 
 

@@ -117,6 +117,8 @@ class Function(metaclass=FunctionMeta):
         node = cls._backward_cls()
         node.ctx, node.fn_cls = ctx, cls
         node.next_edges = tuple(edge_of(a) for a, m in zip(args, mask) if m)
+        # torch's next_functions: an entry per tensor argument, (None, 0) for one that needs no grad
+        node._nf = tuple(edge_of(a) or (None, 0) for a in args if isinstance(a, T))
         node.out_meta = tuple((o.shape, o.dtype) if isinstance(o, T) else ((), None) for o in outs)
         node.versions = []
         wrapped = []

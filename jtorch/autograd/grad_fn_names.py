@@ -14,22 +14,27 @@ def _ndim(a):
     return getattr(a, "ndim", 0)
 
 
-def _basic_index(statics, inputs):
-    # torch applies the index left to right; the grad_fn is the last step that did something
+def _basic_index_steps(statics, inputs):
+    """torch's nodes for ``x[index]``: it applies the index left to right (a full slice is no step)."""
     struct, x, starts = statics[0], inputs[0], list(inputs[1])
     shape = x.shape
-    name, d = None, 0
+    steps, d = [], 0
     for e in struct:
         if e is None:
-            name = "UnsqueezeBackward0"
+            steps.append("UnsqueezeBackward0")
             continue
         start = starts.pop(0)
         if e == "i":
-            name = "SelectBackward0"
-        elif not (e[1] == 1 and isinstance(start, int) and start == 0 and e[0] == shape[d]) or name is None:
-            name = "SliceBackward0"
+            steps.append("SelectBackward0")
+        elif not (e[1] == 1 and isinstance(start, int) and start == 0 and e[0] == shape[d]):
+            steps.append("SliceBackward0")
         d += 1
-    return name or "SliceBackward0"  # x[:] (x[...] is torch's AliasBackward0, the same index here)
+    return steps or ["SliceBackward0"]  # x[:] (x[...] is torch's AliasBackward0, the same index here)
+
+
+def _basic_index(statics, inputs):
+    # the grad_fn is the last step that did something
+    return _basic_index_steps(statics, inputs)[-1]
 
 
 def _dim_overload(base):
@@ -39,15 +44,19 @@ def _dim_overload(base):
 
 def _matmul(statics, inputs):
     a, b = _ndim(inputs[0]), _ndim(inputs[1])
-    return {(2, 2): "MmBackward0", (3, 3): "BmmBackward0", (2, 1): "MvBackward0",
-            (1, 1): "DotBackward0"}.get((a, b), "UnsafeViewBackward0")
+    # batched products are torch's matmul (expand, reshape, bmm, unsafe view): torch.bmm renames its node
+    return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}.get((a, b), "UnsafeViewBackward0")
 
 
 def _linear(statics, inputs):
+    # torch: a 2-D input is addmm/mm; otherwise the input is viewed as 2-D and the result viewed back
+    # (addmm with a bias), or it goes through matmul (1-D: unsqueeze/squeeze, more dims: unsafe view)
     x, bias = inputs[0], inputs[2]
     if _ndim(x) == 2:
         return "AddmmBackward0" if bias is not None else "MmBackward0"
-    return "ViewBackward0"
+    if bias is not None:
+        return "ViewBackward0"
+    return "SqueezeBackward4" if _ndim(x) == 1 else "UnsafeViewBackward0"
 
 
 def _permute(statics, inputs):
@@ -104,6 +113,7 @@ NAMES = {
     "_avg_pool": _pool("AvgPool", ""),
     "_adaptive_avg_pool": _adaptive_avg,
     "_cast": "ToCopyBackward0",
+    "_reshape_copy": "UnsafeViewBackward0",  # torch: clone, then an unsafe view (next_functions.py)
     "_tile": "RepeatBackward0",
     "_batch_norm_train": "NativeBatchNormBackward0",
     "_batch_norm_eval": "NativeBatchNormBackward0",

@@ -2,7 +2,7 @@
 import functools
 import inspect
 
-from .._dispatch import GRAD
+from .._dispatch import GRAD, set_inference_mode
 
 
 class _Mode:
@@ -42,7 +42,8 @@ class _Mode:
         return self
 
     def __exit__(self, *exc):
-        GRAD.enabled, GRAD.inference = self._prev
+        GRAD.enabled = self._prev[0]
+        set_inference_mode(self._prev[1])
         return False
 
 
@@ -94,9 +95,10 @@ class inference_mode(_Mode):
         return inference_mode(self.mode)
 
     def _apply(self):
-        if self.mode:
-            GRAD.enabled = False
-            GRAD.inference = True
+        # like torch's guard: inference_mode(True) turns grad mode off, inference_mode(False) on
+        mode = bool(self.mode)
+        GRAD.enabled = not mode
+        set_inference_mode(mode)
 
 
 def is_grad_enabled():

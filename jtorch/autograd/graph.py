@@ -19,10 +19,11 @@ class Node:
     None for the k-th differentiable input."""
     __slots__ = ("op", "statics", "dt", "diff", "saved", "inputs", "versions", "next_edges",
                  "out_meta", "freed", "_pre_hooks", "_hooks", "_tensor_hooks", "_retain", "_metadata",
-                 "__weakref__")
+                 "_nf", "__weakref__")
 
     def __init__(self):
         self.freed = False
+        self._nf = None
         self._pre_hooks = self._hooks = self._tensor_hooks = self._retain = self._metadata = None
 
     @property
@@ -40,7 +41,12 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+        # torch's entries (next_functions.py), built on first use and kept
+        nf = self._nf
+        if nf is None:
+            from .next_functions import compute
+            nf = self._nf = compute(self)
+        return nf
 
     def register_hook(self, fn):
         if self._hooks is None:
@@ -92,7 +98,11 @@ class Node:
 
     def release(self):
         self.freed = True
-        self.saved = self.inputs = None
+        if self._nf is None and self.inputs is not None:  # next_functions still answers after backward
+            from .next_functions import light_inputs
+            self.saved, self.inputs = None, light_inputs(self.inputs, self.op.name == "_matmul")
+        else:
+            self.saved = self.inputs = None
 
 
 def _unpack(arr, t, edge):
@@ -142,6 +152,10 @@ class AccumulateGrad(Node):
     def name(self):
         return "torch::autograd::AccumulateGrad"
 
+    @property
+    def next_functions(self):
+        return ()
+
     def _check_saved(self):
         pass
 
@@ -157,6 +171,12 @@ def _named_node_class(name):
     if cls is None:
         cls = _NAMES[name] = type(name, (Node,), {"__slots__": ()})
     return cls
+
+
+def rename(node, name):
+    """Give a just-recorded node torch's name ``name`` (node classes differ only by name)."""
+    if type(node).__name__ != name and type(node).__bases__ == (Node,):
+        node.__class__ = _named_node_class(name)
 
 
 def _node_class(op):
@@ -202,6 +222,8 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(a))
             if saves is None or i in saves:
                 st = a._st
+                if st.inference:
+                    raise _inference_saved_error()
                 versions.append((st, st.version, a))
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             for j, t in enumerate(a):
@@ -217,6 +239,7 @@ def record(op, statics, dt, dyn, arrays, res):
         cls = _named_node_class(cls(statics, dyn))
     node = _new(cls)  # Node.__init__'s fields, set here without the call
     node.freed = False
+    node._nf = None
     node._pre_hooks = node._hooks = node._tensor_hooks = node._retain = node._metadata = None
     node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
     node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), list(dyn), versions, tuple(edges)
@@ -234,6 +257,13 @@ def record(op, statics, dt, dyn, arrays, res):
             res._requires_grad = True
             res._grad_fn = node
     return node
+
+
+def _inference_saved_error():
+    return RuntimeError(
+        "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode "
+        "in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor "
+        "and use it in autograd.")
 
 
 _new = object.__new__

@@ -122,7 +122,10 @@ class SparseCompressedTensor(SparseTensor):
             v = v.transpose(1, 2)
         swapped = {"sparse_csr": "sparse_csc", "sparse_csc": "sparse_csr", "sparse_bsr": "sparse_bsc",
                    "sparse_bsc": "sparse_bsr"}[lay]
-        return make_compressed(swapped, self._compressed, self._plain, v, tuple(reversed(self.shape)))
+        out = make_compressed(swapped, self._compressed, self._plain, v, tuple(reversed(self.shape)))
+        if out.requires_grad and torch.is_grad_enabled():
+            out.__dict__["_dense_of"] = (_dense_t, (self,))  # see _route._REPLAYABLE
+        return out
 
     # ---- conversions
     def to_sparse_coo(self):
@@ -159,6 +162,10 @@ class SparseCompressedTensor(SparseTensor):
     def sparse_mask(self, mask):
         from ._convert import sparse_mask
         return sparse_mask(self, mask)
+
+
+def _dense_t(d):
+    return d.t()
 
 
 def make_compressed(lay, compressed, plain, values, shape):

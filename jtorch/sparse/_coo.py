@@ -81,7 +81,10 @@ class SparseCooTensor(SparseTensor):
         v = self._v
         nv = torch.zeros((idx.shape[1],) + tuple(v.shape[1:]), dtype=v.dtype, device=v.device)
         nv = _index_add0(nv, torch.tensor(inv, device=v.device), v)
-        return make_coo(torch.tensor(idx, device=v.device), nv, self.shape, True)
+        out = make_coo(torch.tensor(idx, device=v.device), nv, self.shape, True)
+        if out.requires_grad and torch.is_grad_enabled():
+            out.__dict__["_dense_of"] = (_same, (self,))  # densely, coalescing changes nothing (_products)
+        return out
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         if masked_grad is False:  # torch then gives the (leaf's) gradient densely, not masked to its entries
@@ -175,6 +178,10 @@ class SparseCooTensor(SparseTensor):
     @property
     def _v(self):
         return self.__dict__["_v"]
+
+
+def _same(d):
+    return d
 
 
 def make_coo(indices, values, shape, coalesced):

@@ -23,7 +23,7 @@ def mm(mat1, mat2, reduce=None):
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
-    return _addmm(None, mat, mat1, mat2, beta, alpha)
+    return _addmm(None, mat, mat1, mat2, beta, alpha, masked=True)
 
 
 def sum(input, dim=None, dtype=None):

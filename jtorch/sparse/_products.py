@@ -16,18 +16,29 @@ def product(a, b):
     leaf routes its gradient through a dense stand-in leaf (``_dense_grad_leaf``)."""
     s = a if isinstance(a, SparseTensor) else b
     if isinstance(a, SparseTensor) and isinstance(b, SparseTensor) or not (
-            s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
+            s.requires_grad and torch.is_grad_enabled()):
         return spmm(a, b)
-    return _leaf_product().apply(_dense_grad_leaf(s), b if a is s else a, _Hold(s), a is s)
+    if "_dense_of" in s.__dict__:  # an intermediate (S * 2 @ D): computed densely, so the gradient stays dense
+        d = dense_value(s)
+        return torch.matmul(d, b) if a is s else torch.matmul(a, d)
+    if s.is_leaf:
+        return _leaf_product().apply(_dense_grad_leaf(s), b if a is s else a, _Hold(s), a is s)
+    return spmm(a, b)
 
 
 def dense_value(s, key="_dense_leaf"):
-    """``s.to_dense()``; for a sparse leaf that requires grad, one whose gradient reaches the leaf's dense
-    stand-in ``key`` unmasked: dense as torch's dense + sparse sends it (``_dense_leaf``), or made sparse
+    """``s.to_dense()``; for a sparse leaf that requires grad (or a result computed from one by the ops of
+    ``_route._REPLAYABLE``), one whose gradient reaches the leaf's dense stand-in ``key`` unmasked: dense as torch's dense + sparse sends it (``_dense_leaf``), or made sparse
     from the dense gradient as ``to_dense(masked_grad=False)`` (``_unmasked_leaf``)."""
-    if not (s.requires_grad and s.is_leaf and torch.is_grad_enabled()):
+    if not (s.requires_grad and torch.is_grad_enabled()):
         return s.to_dense(masked_grad=True)
-    return _leaf_dense().apply(_dense_grad_leaf(s, key), _Hold(s))
+    replay = s.__dict__.get("_dense_of")  # (first: S.t() of a leaf S shares its leaf values)
+    if replay is None:
+        if s.is_leaf:
+            return _leaf_dense().apply(_dense_grad_leaf(s, key), _Hold(s))
+        return s.to_dense(masked_grad=True)  # not made from a leaf by ops with a dense form: masked
+    fn, args = replay  # recompute s densely from its operands' dense values (_route._REPLAYABLE)
+    return fn(*[dense_value(x, key) if isinstance(x, SparseTensor) else x for x in args])
 
 
 _LEAF_DENSE = []
@@ -119,10 +130,11 @@ def spmm(a, b):
 
 
 @kernel("_addmm")
-def _addmm(op, input, mat1, mat2, beta=1, alpha=1, **statics):
+def _addmm(op, input, mat1, mat2, beta=1, alpha=1, masked=False, **statics):
+    # masked: torch.sparse.addmm, whose gradient for the sparse operand is masked (torch.addmm's is dense)
     if isinstance(input, SparseTensor):
         input = input.to_dense()
-    prod = product(mat1, mat2)
+    prod = spmm(mat1, mat2) if masked else product(mat1, mat2)
     if isinstance(prod, SparseTensor):
         prod = prod.to_dense()
     prod = prod if alpha == 1 else prod * alpha

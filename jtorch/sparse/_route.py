@@ -20,11 +20,33 @@ def route(op, dyn, statics):
         fn = KERNELS.get(op.name)
         if fn is None:
             raise not_supported(op.name, dyn)
-        return fn(op, *dyn, **dict(zip(op.static_names, statics)))
+        kw = dict(zip(op.static_names, statics))
+        res = fn(op, *dyn, **kw)
+        if op.name in _REPLAYABLE and isinstance(res, SparseTensor) and res.requires_grad and \
+                torch.is_grad_enabled() and _replayable(op.name, dyn):
+            res.__dict__["_dense_of"] = (lambda *a: op(*a, **kw), dyn)
+        return res
     except Exception as e:
         if isinstance(e.__context__, _dispatch.SparseArgument):
             e.__suppress_context__ = True  # raised while apply handled the reroute: not part of the story
         raise
+
+
+# Ops linear in their sparse operands whose dense form is the same op on dense operands: their sparse
+# result remembers how to recompute it densely (``_dense_of``), so that an op which gives torch's
+# gradient densely (torch.mm, dense + sparse, to_dense(masked_grad=False), ...) can reach the leaf
+# through them unmasked, as torch's gradient does (see _products.dense_value).
+_REPLAYABLE = frozenset(["add", "sub", "mul", "_true_divide", "_true_div", "neg", "_neg", "positive", "clone",
+                         "_permute", "conj", "_conj"])
+
+
+def _replayable(name, dyn):
+    if name in ("mul", "_true_divide", "_true_div"):  # by a number only (sparse * dense is masked)
+        return sum(isinstance(a, SparseTensor) for a in dyn) == 1 and all(
+            isinstance(a, SparseTensor) or _is_scalar(a) for a in dyn)
+    if name in ("add", "sub"):
+        return isinstance(dyn[0], SparseTensor) and isinstance(dyn[1], SparseTensor)
+    return True
 
 
 def not_supported(name, args):

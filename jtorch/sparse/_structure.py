@@ -13,11 +13,17 @@ from ._route import kernel, not_supported, _coo
 def _sum(op, x, dim=None, keepdim=False, dtype=None):
     if type(x) is not SparseCooTensor and dim is not None and not keepdim:
         raise RuntimeError("reduction operations on CSR tensors with keepdim=False is unsupported")
+    full = dim is None or (isinstance(dim, tuple) and len(dim) == x.ndim)
+    if full and x.requires_grad and torch.is_grad_enabled():
+        # torch's Tensor.sum gives a sparse operand a dense gradient (torch.sparse.sum a masked one)
+        from ._products import dense_value
+        d = dense_value(x)
+        return d.sum() if dtype is None else d.sum(dtype=dtype)
     x = _coo(x)
     v = x._v
     if dtype is not None:
         v = v.to(dtype)
-    if dim is None or (isinstance(dim, tuple) and len(dim) == x.ndim):
+    if full:
         return v.sum() if dtype is None else v.sum(dtype=dtype)
     if keepdim:
         raise RuntimeError("sum on a sparse tensor does not support keepdim=True")

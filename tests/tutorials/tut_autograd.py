@@ -132,7 +132,12 @@ torch.set_grad_enabled(True)
 record("set_grad_enabled", (r3.requires_grad, torch.is_grad_enabled()))
 with torch.inference_mode():
     r4 = p * 2
-record("inference_mode", r4.requires_grad)  # Tensor.is_inference() is not tracked by jtorch (always False)
+record("inference_mode", (r4.requires_grad, r4.is_inference(), p.is_inference(), (r4 + 1).is_inference()))
+try:
+    (p * r4).sum().backward()  # an inference tensor saved for backward outside the mode
+    record("inference_saved", "no error")
+except RuntimeError as e:
+    record("inference_saved", str(e)[:40])
 
 # jacobian / vjp / hessian helpers
 fn = lambda v: v.sin() * v.sum()

@@ -15,6 +15,8 @@ def _check_p(p):
 def _run(op, input, p, training, inplace):
     _check_p(p)
     if inplace:
+        if p == 0 or not training:
+            return input  # torch leaves the input untouched (no write, no version bump)
         return getattr(input, op + "_")(p, training)
     return getattr(torch, op)(input, p, training)
 
