@@ -149,7 +149,7 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating")
 
 
@@ -158,6 +158,9 @@ class CompiledFunction:
         self.fn = fn
         self.fullgraph = fullgraph
         self.state = None        # list of (storage, tensor)
+        self.grad_of = {}        # state index -> the tensor whose .grad that state is
+        self.compiles = 0        # programs traced (the entries, and those dropped after one run)
+        self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
         self.eager = False
         self.optimizers = []
@@ -165,6 +168,12 @@ class CompiledFunction:
         self._device = None  # where the state lives (scalars are placed there)
         self._ranks = None  # set when the step runs across processes (see _spmd.trace_step)
         self._fast = None  # _Fast: what the last call left, for a cheap guard on the next (see _call_fast)
+        # optimizer hyper-parameters passed as traced scalars: lr always, any other float (or tuple of
+        # floats, Adam's betas) once it changed between calls (OneCycleLR's momentum), unless tracing
+        # with it failed (a Python branch on its value): those stay static (guarded by value)
+        self.lifted_keys = {"lr"}
+        self._static_keys = set()
+        self._hyper_seen = {}  # (id(group), key) -> value of each unlifted hyper-parameter at the last trace
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -195,6 +204,9 @@ class CompiledFunction:
         except GraphBreak:
             return self.fn(*args, **kwargs)
         entry = self.entries.get(key)
+        if entry is None and self.entries and self._lift_changed():
+            key = self._guard_key(leaves, tree)
+            entry = self.entries.get(key)
         if entry is None:
             if len(self.entries) >= cache_size_limit:
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
@@ -206,9 +218,21 @@ class CompiledFunction:
             except GraphBreak:
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
-            self.entries[self._guard_key(leaves, tree)] = entry
+            entry.key = self._guard_key(leaves, tree)
+            self.entries[entry.key] = entry
+            self.compiles += 1
+            if entry.once and entry.key in self._retraced:
+                entry.once = False  # traced again and still creating tensors: they are made afresh each call
         sig = _arg_sig(args)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) else None
         out = self._run(entry, leaves)
+        if entry.once:
+            # the program created state that later calls must read (an optimizer's buffers made by its
+            # first step()): Python decided that from state it could not see (``len(state) == 0``), so
+            # the next call traces again, with that state lifted
+            self._retraced.add(entry.key)
+            if self.entries.get(entry.key) is entry:
+                del self.entries[entry.key]
+            return out
         # the state as the call left it must select this same entry: then the next call can
         # reuse it after checking only that nothing changed since (see _Fast)
         if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
@@ -229,12 +253,28 @@ class CompiledFunction:
         self.optimizers = _find_optimizers(ids)
         self.modules = _find_modules(ids)
         self.grad_params = list(rec.grad_touched.values())
+        self._note_grads()
         return out
+
+    def _note_grads(self):
+        """Which state entries are some tensor's ``.grad``: that state is found through the tensor
+        (``p.grad``), not the gradient tensor object, since ``zero_grad()`` and a later backward (or
+        another compiled program of this function) give ``p`` a new ``.grad``."""
+        where = {id(st): i for i, (st, _) in enumerate(self.state)}
+        self.grad_of = {}
+        for st, t in self.state:
+            g = t._grad if t is not None and t._requires_grad else None
+            if g is not None and id(g._st) in where:
+                self.grad_of[where[id(g._st)]] = t
 
     def _follow_rebinds(self):
         """A state tensor given another storage since (``p.data = t``): lift that storage in its
         place (the guard then checks its shape), or discover the state afresh if it is a view or
         already lifted."""
+        for i, p in self.grad_of.items():
+            g = p._grad
+            if g is not None and self.state[i][1] is not g:
+                self.state[i] = (self.state[i][0], g)  # rebound below, like p.data = t
         if all(t is None or t._st is st for st, t in self.state):
             return
         ids = {id(st) for st, _ in self.state}
@@ -264,9 +304,12 @@ class CompiledFunction:
         key.append(tuple(p._grad is None for p in self.grad_params))
         key.append(tuple(m.training for m in self.modules))
         key.append(GRAD.enabled)
+        key.append(frozenset(self.lifted_keys))
+        lifted = self.lifted_keys
         for opt in self.optimizers:
             for g in opt.param_groups:
-                vals = tuple([v for k, v in g.items() if k != "params" and k != "lr"])
+                vals = tuple([(k, type(v), len(v) if type(v) is tuple else None) if k in lifted and _liftable(k, v) else v
+                              for k, v in g.items() if k != "params"])
                 try:
                     hash(vals)
                 except TypeError:
@@ -275,24 +318,50 @@ class CompiledFunction:
         return tuple(key)
 
     def _hyper(self):
-        """Optimizer learning rates: lifted to traced scalars (no recompile when a scheduler moves them)."""
+        """The (group, key) of each lifted optimizer hyper-parameter: traced scalars, so a scheduler
+        moving them does not recompile."""
         out = []
+        lifted = self.lifted_keys
         for opt in self.optimizers:
             for g in opt.param_groups:
-                if isinstance(g.get("lr"), (int, float)):
-                    out.append((g, "lr"))
+                for k in lifted:
+                    if k in g and _liftable(k, g[k]):
+                        out.append((g, k))
         return out
+
+    def _lift_changed(self):
+        """On a guard miss: lift the float hyper-parameters whose values changed since the last trace.
+        Returns whether any was."""
+        new = set()
+        for opt in self.optimizers:
+            for g in opt.param_groups:
+                for k, v in g.items():
+                    if k in self.lifted_keys or k in self._static_keys or not _liftable(k, v):
+                        continue
+                    old = self._hyper_seen.get((id(g), k), v)
+                    if old != v:
+                        new.add(k)
+        self.lifted_keys |= new
+        return bool(new)
+
+    def _see_hyper(self):
+        self._hyper_seen = {(id(g), k): v for opt in self.optimizers for g in opt.param_groups
+                            for k, v in g.items() if k != "params" and k not in self.lifted_keys}
 
     # -------------------------------------------------------------- tracing
     def _build(self, args, kwargs):
-        for _ in range(4):
-            entry, missed = self._trace(args, kwargs)
+        for _ in range(5):
+            try:
+                entry, missed = self._trace(args, kwargs)
+            except _Unlift:
+                continue
             if not missed:
                 return entry
             self.state.extend(missed)
             ids = {id(st) for st, _ in self.state}
             self.optimizers = _find_optimizers(ids)
             self.modules = _find_modules(ids)
+            self._note_grads()
         raise self._break("the set of state tensors did not settle")
 
     def _break(self, why, exc=None):
@@ -321,21 +390,24 @@ class CompiledFunction:
         def body(state_arrays, arg_arrays, hyper_vals):
             saved = [(st, st.array, st.version) for st in states]
             saved_hyper = [(g, k, g[k]) for g, k in hyper]
+            it = iter(hyper_vals)
             saved_grads = {id(p): (p, p._grad) for p in self.grad_params}
             tr = _Tracer({id(st) for st in states})
             for st, a in zip(states, state_arrays):
                 st.array = a
                 st.version += 1
-            for (g, k), v in zip(hyper, hyper_vals):
-                g[k] = v
+            for g, k in hyper:
+                g[k] = tuple(next(it) for _ in g[k]) if type(g[k]) is tuple else next(it)
+            # the arguments are wrapped before the tracer listens: not tensors the function created
+            # (that would make one an output of the program if anything kept it alive)
+            lv = list(leaves)
+            for i, a in zip(tensor_pos, arg_arrays):
+                t = _dispatch.Tensor._wrap(a)
+                t._requires_grad = leaves[i]._requires_grad
+                lv[i] = t
             prev = _dispatch.TRACE
             _dispatch.TRACE = tr
             try:
-                lv = list(leaves)
-                for i, a in zip(tensor_pos, arg_arrays):
-                    t = _dispatch.Tensor._wrap(a)
-                    t._requires_grad = leaves[i]._requires_grad
-                    lv[i] = t
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 out = fn(*a2, **k2)
                 out_leaves, out_tree = _flatten(out)
@@ -374,7 +446,8 @@ class CompiledFunction:
         state_arrays = [st.array for st in states]
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays + arg_arrays)
-        hyper_vals = [_scalar_array(g[k], self._device) for g, k in hyper]
+        self._see_hyper()
+        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device)
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -396,6 +469,11 @@ class CompiledFunction:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError) as e:
+            extra = self.lifted_keys - {"lr"}
+            if extra:  # perhaps Python branched on a lifted hyper-parameter: keep those static, retrace
+                self._static_keys |= extra
+                self.lifted_keys = {"lr"}
+                raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
@@ -408,6 +486,8 @@ class CompiledFunction:
         entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
         entry.written = info["written"]
         entry.escaped = info["escaped"]
+        grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
+        entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree = info["out_tree"]
         entry.out_static = info["out_static"]
         # the last assignment of each tensor's .grad is replayed after every call
@@ -428,7 +508,7 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        hyper_vals = [_scalar_array(g[k], self._device) for g, k in self._hyper()]
+        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device)
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
         fn = entry.jitted
@@ -454,6 +534,10 @@ class CompiledFunction:
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
+            # state the program writes (BatchNorm's running statistics) is written back after the call:
+            # not an input the backward checks for in-place changes (its arrays are kept anyway)
+            written = set(entry.written)
+            entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
         dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
@@ -482,6 +566,32 @@ class GraphBreakError(RuntimeError):
     """Raised under fullgraph=True where torch.compile would graph-break."""
 
 
+class _Unlift(Exception):
+    """Tracing failed with lifted hyper-parameters beyond lr: trace again with them static."""
+
+
+def _liftable(k, v):
+    """Whether hyper-parameter ``k`` with value ``v`` can be a traced scalar: lr as any number; others
+    as a nonzero float (optimizers test ``!= 0`` in Python: a zero stays static and guarded) or a
+    tuple of floats (betas)."""
+    t = type(v)
+    if k == "lr":
+        return t is float or t is int
+    if t is float:
+        return v != 0
+    return t is tuple and len(v) > 0 and all(type(e) is float for e in v)
+
+
+def _hyper_arrays(vals, device):
+    out = []
+    for v in vals:
+        if type(v) is tuple:
+            out.extend(_scalar_array(e, device) for e in v)
+        else:
+            out.append(_scalar_array(v, device))
+    return out
+
+
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
@@ -489,7 +599,6 @@ _get_array = attrgetter("array")
 _get_grad = attrgetter("_grad")
 _get_st = attrgetter("_st")
 _get_training = attrgetter("training")
-_get_lr = itemgetter("lr")
 
 
 class _Holder:  # stands for a Storage in _refcount_limits
@@ -544,7 +653,7 @@ class _Fast:
     full guard, which drops this record first.
     """
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads",
-                 "modules", "training", "grad_enabled", "groups", "lr_groups", "lrs", "lr_arrays", "device",
+                 "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
 
     @classmethod
@@ -563,21 +672,21 @@ class _Fast:
         f.modules = list(cf.modules)
         f.training = list(map(_get_training, f.modules))
         f.grad_enabled = GRAD.enabled
-        f.lr_groups = [g for g, _ in cf._hyper()]
-        lifted = {id(g) for g in f.lr_groups}
+        f.hyper = cf._hyper()
+        lifted = {(id(g), k) for g, k in f.hyper}
         f.groups = []
         for opt in cf.optimizers:
             for g in opt.param_groups:
-                # a lifted lr is an input of the program; any other hyper-parameter is guarded
-                keys = tuple(k for k in g if k != "params" and (k != "lr" or id(g) not in lifted))
+                # a lifted hyper-parameter is an input of the program; any other is guarded
+                keys = tuple(k for k in g if k != "params" and (id(g), k) not in lifted)
                 vals = tuple(g[k] for k in keys)
                 by_value = all(type(v) in _SIMPLE or type(v) is tuple and all(type(e) in _SIMPLE for e in v)
                                for v in vals)
                 f.groups.append((opt, len(opt.param_groups), g, len(g), itemgetter(*keys) if keys else None,
                                  vals, by_value))
         f.device = cf._device
-        f.lrs = list(map(_get_lr, f.lr_groups))
-        f.lr_arrays = [_scalar_array(v, f.device) for v in f.lrs]
+        f.lrs = [g[k] for g, k in f.hyper]
+        f.lr_arrays = _hyper_arrays(f.lrs, f.device)
         w = f.written = list(entry.written)
         f.nws = len(w)
         f.wstores = [states[i] for i in w] + f.escaped
@@ -633,11 +742,12 @@ def _call_fast(f, args):
         if not all(map(_same_aval, arrays, f.held)):
             return _MISS
         f.held = arrays[:]
-    lrs = list(map(_get_lr, f.lr_groups))
-    if not all(map(is_, lrs, f.lrs)):  # a scheduler moved an lr: new scalars (cached by value)
-        if not all(isinstance(v, (int, float)) for v in lrs):
+    lrs = [g[k] for g, k in f.hyper]
+    if not all(map(is_, lrs, f.lrs)):  # a scheduler moved a hyper-parameter: new scalars (cached by value)
+        if not all(_liftable(k, v) and type(v) is type(o) and (type(v) is not tuple or len(v) == len(o))
+                   for (_, k), v, o in zip(f.hyper, lrs, f.lrs)):
             return _MISS
-        f.lrs, f.lr_arrays = lrs, [_scalar_array(v, f.device) for v in lrs]
+        f.lrs, f.lr_arrays = lrs, _hyper_arrays(lrs, f.device)
     entry = f.entry
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
