@@ -149,7 +149,7 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating")
 
 
@@ -478,12 +478,24 @@ class CompiledFunction:
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
-        entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
-        # a second program donates the written state buffers (parameters, optimizer state) so XLA
-        # updates them in place; used when nothing else holds those arrays (see _run)
-        entry.donating = jax.jit(program,
-                                 donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
-        entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
+        if place is None and ranks is None:
+            # one device: one program, which donates the written state buffers (parameters, optimizer
+            # state) so XLA updates them in place; a written array something else still holds is copied
+            # first (see _unshared). Compiled ahead of time on its first call: an executable, unlike
+            # jit's cache, does not tell committed arrays from uncommitted ones, so an argument drawn
+            # from the RNG key before the key was pinned (torch.randn between steps) and one drawn after
+            # run the same executable (jit lowered and compiled the whole step again)
+            entry.fallback = jax.jit(program, donate_argnums=tuple(info["written"]))
+            entry.jitted, entry.donating = None, _Once(entry)
+        else:
+            entry.fallback = None
+            entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
+            # a second program donates the written state buffers (parameters, optimizer state) so XLA
+            # updates them in place; used when nothing else holds those arrays (see _run)
+            entry.donating = jax.jit(program,
+                                     donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
+            entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(
+                entry.donating)
         entry.written = info["written"]
         entry.escaped = info["escaped"]
         grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
@@ -512,11 +524,24 @@ class CompiledFunction:
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
         fn = entry.jitted
-        if entry.donating is not None and all(
-                states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written):
+        alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
+        arrays = [st.array for st in states]
+        if entry.donating is not None and all(alone):
             # every written state array is held by its storage alone: let XLA update it in place
             fn = entry.donating
-        flat = fn(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
+        elif fn is None:  # one program that donates: copy what something else holds
+            fn = entry.donating
+            for i, ok in zip(entry.written, alone):
+                if not ok:
+                    arrays[i] = jax.numpy.array(arrays[i], copy=True)
+        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals)
+        del arrays
+        try:
+            flat = fn(*args)
+        except TypeError:
+            if entry.fallback is None:
+                raise
+            flat = entry.fallback(*args)  # arguments of other types than compiled for (weak types)
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
@@ -755,7 +780,15 @@ def _call_fast(f, args):
             max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
             else max(map(sys.getrefcount, f.picked(arrays))) <= _REFS_PICKED):
         fn = entry.donating
-    flat = fn(*arrays, *vals, *f.lr_arrays)
+    elif fn is None:  # one program that donates: copy what something else holds
+        fn = entry.donating
+        _unshare(arrays, f.written)
+    try:
+        flat = fn(*arrays, *vals, *f.lr_arrays)
+    except TypeError:
+        if entry.fallback is None:
+            raise
+        flat = entry.fallback(*arrays, *vals, *f.lr_arrays)
     del arrays
     for st, a in zip(f.wstores, flat):
         st.array = a
@@ -776,6 +809,28 @@ def _call_fast(f, args):
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
     return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+
+
+def _unshare(arrays, written):
+    """Copy each written state array that something besides its storage holds (a user's handle, a
+    second storage sharing it), so that donating it to the program cannot invalidate that holder."""
+    for i in written:
+        if sys.getrefcount(arrays[i]) > _REFS_ALL:
+            arrays[i] = jax.numpy.array(arrays[i], copy=True)
+
+
+class _Once:
+    """An entry's program until its first call: compiled ahead of time for that call's arguments,
+    then the executable itself replaces this in the entry."""
+
+    def __init__(self, entry):
+        self.entry = entry
+
+    def __call__(self, *args):
+        entry = self.entry
+        compiled = entry.fallback.lower(*args).compile()
+        entry.donating = compiled
+        return compiled(*args)
 
 
 _SCALARS = {}
