@@ -58,11 +58,14 @@ def main(argv=None):
     xa, ya = x._value, y._value
     held = {}
 
+    ne = len(entry.escaped) if entry.esc_avals is not None else 0  # donated back into the program
+
     def direct():
         arrs = held["a"]
-        out = prog(*arrs, xa, ya, *hyper)
+        out = prog(*arrs, xa, ya, *hyper, *held["e"])
         for i, v in zip(entry.written, out[:nw]):
             arrs[i] = v
+        held["e"] = list(out[nw:nw + ne])
         return out[-1]
 
     ref = None
@@ -98,10 +101,11 @@ def main(argv=None):
     for _ in range(a.rounds):
         res["compiled"].append(timed(lambda: cs(x, y), n))
         held["a"] = [st.array for st in states]
-        for st in states:
+        held["e"] = [st.array for st in entry.escaped[:ne]]
+        for st in states + entry.escaped[:ne]:
             st.array = None  # the list alone holds the state, so the program donates as bare JAX would
         res["direct"].append(timed(direct, n))
-        for st, v in zip(states, held.pop("a")):
+        for st, v in zip(states + entry.escaped[:ne], held.pop("a") + held.pop("e")):
             st.array = v
         if ref is not None:
             res["jax+optax"].append(timed(ref, n))

@@ -149,7 +149,7 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "fallback", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating")
 
 
@@ -423,6 +423,7 @@ class CompiledFunction:
                 alive = [r() for r in tr.order]
                 escaped = [st for st in alive if st is not None and isinstance(st.array, jax.core.Tracer)
                            and id(st) not in out_ids]
+                info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
                 info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log),
                             out_static=[None if _is_tensor(o) else o for o in out_leaves])
@@ -485,10 +486,21 @@ class CompiledFunction:
             # jit's cache, does not tell committed arrays from uncommitted ones, so an argument drawn
             # from the RNG key before the key was pinned (torch.randn between steps) and one drawn after
             # run the same executable (jit lowered and compiled the whole step again)
-            entry.fallback = jax.jit(program, donate_argnums=tuple(info["written"]))
+            # The tensors it creates that outlive it (the new .grads) come back in fresh buffers: a
+            # 2 MB gradient then costs a new allocation and its page faults at every call (3-10% of
+            # the MLP step). So the program also takes the arrays the last call left in those
+            # tensors, unused but donated: XLA writes the new values into them.
+            n_in, n_esc = len(state_arrays) + len(arg_arrays) + len(hyper_vals), len(info["escaped"])
+
+            def program_esc(*xs, run=program):
+                return run(*xs[:n_in])
+            program_esc.__name__ = program_esc.__qualname__ = program.__name__
+            entry.fallback = jax.jit(program_esc, donate_argnums=tuple(info["written"]) + tuple(
+                range(n_in, n_in + n_esc)))
             entry.jitted, entry.donating = None, _Once(entry)
+            entry.esc_avals = info["esc_avals"]
         else:
-            entry.fallback = None
+            entry.fallback, entry.esc_avals = None, None
             entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
             # a second program donates the written state buffers (parameters, optimizer state) so XLA
             # updates them in place; used when nothing else holds those arrays (see _run)
@@ -534,8 +546,15 @@ class CompiledFunction:
             for i, ok in zip(entry.written, alone):
                 if not ok:
                     arrays[i] = jax.numpy.array(arrays[i], copy=True)
-        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals)
-        del arrays
+        esc = []
+        if entry.esc_avals is not None:
+            # last call's arrays of the tensors the program creates, donated for the new values
+            esc = [st.array if st.array is not None and st.host is None and sys.getrefcount(st.array) <= 2
+                   else None for st in entry.escaped]
+            esc = [a if a is not None and not any(a is b for b in arrays) else _zeros(*av)
+                   for a, av in zip(esc, entry.esc_avals)]
+        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals, *esc)
+        del arrays, esc
         try:
             flat = fn(*args)
         except TypeError:
@@ -646,6 +665,21 @@ def _refcount_limits():
 _REFS_ALL, _REFS_PICKED = _refcount_limits()
 
 
+def _refcount_esc():
+    """sys.getrefcount of an escaped array that nothing but its storage holds, counted the way
+    _call_fast counts it (the storage and the list taken from _Fast.held_esc)."""
+    store = _Holder(object())
+    esc = [store.array]
+    return max(map(sys.getrefcount, esc))
+
+
+_REFS_ESC = _refcount_esc()
+
+
+def _zeros(shape, dtype):
+    return jax.numpy.zeros(shape, dtype)
+
+
 def _arg_sig(args):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad),
     plain Python scalars by type and value; (None, None) for anything else (the full guard's job)."""
@@ -677,7 +711,7 @@ class _Fast:
     re-held) and the ``.grad``s (replayed, the same objects every call). Anything else takes the
     full guard, which drops this record first.
     """
-    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads",
+    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
 
@@ -690,6 +724,7 @@ class _Fast:
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.held = list(map(_get_array, states))
         f.held_esc = list(map(_get_array, f.escaped))
+        f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
         f.gparams = list(cf.grad_params)
@@ -758,7 +793,8 @@ def _call_fast(f, args):
     if sig != f.sig:
         return _MISS
     arrays = list(map(_get_array, f.states))
-    if not (all(map(is_, map(_get_array, f.escaped), f.held_esc)) and f.unchanged()):
+    held_esc = f.held_esc
+    if held_esc is None or not (all(map(is_, map(_get_array, f.escaped), held_esc)) and f.unchanged()):
         return _MISS
     if not all(map(is_, arrays, f.held)):
         # a state array replaced since (an eager random op between steps advanced the generator's
@@ -783,13 +819,20 @@ def _call_fast(f, args):
     elif fn is None:  # one program that donates: copy what something else holds
         fn = entry.donating
         _unshare(arrays, f.written)
+    if f.donate_esc:
+        esc = held_esc
+        f.held_esc = held_esc = None
+        if max(map(sys.getrefcount, esc)) > _REFS_ESC:  # someone else holds one: a fresh buffer for it
+            esc = [a if sys.getrefcount(a) <= _REFS_ESC + 1 else _zeros(*av) for a, av in zip(esc, entry.esc_avals)]
+    else:
+        esc = ()
     try:
-        flat = fn(*arrays, *vals, *f.lr_arrays)
+        flat = fn(*arrays, *vals, *f.lr_arrays, *esc)
     except TypeError:
         if entry.fallback is None:
             raise
-        flat = entry.fallback(*arrays, *vals, *f.lr_arrays)
-    del arrays
+        flat = entry.fallback(*arrays, *vals, *f.lr_arrays, *esc)
+    del arrays, esc
     for st, a in zip(f.wstores, flat):
         st.array = a
         st.version += 1
