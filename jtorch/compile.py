@@ -174,6 +174,7 @@ class CompiledFunction:
         self.lifted_keys = {"lr"}
         self._static_keys = set()
         self._hyper_seen = {}  # (id(group), key) -> value of each unlifted hyper-parameter at the last trace
+        self.py = _PyState(fn)
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -304,6 +305,7 @@ class CompiledFunction:
         key.append(tuple(p._grad is None for p in self.grad_params))
         key.append(tuple(m.training for m in self.modules))
         key.append(GRAD.enabled)
+        key.append(self.py.values())
         key.append(frozenset(self.lifted_keys))
         lifted = self.lifted_keys
         for opt in self.optimizers:
@@ -456,7 +458,14 @@ class CompiledFunction:
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
             # jit's fast path and never rerun the Python function
             # a step with collectives across processes (DDP) is traced under shard_map (_spmd.Ranks)
-            traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
+            before = self.py.values()
+            try:
+                traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
+            finally:
+                changed = self.py.changed(before)
+            if changed:
+                # a compiled call runs no Python: it would not update them (torch replays such writes)
+                raise self._break(f"it changes Python state a compiled call would not update ({', '.join(changed)})")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
@@ -610,6 +619,62 @@ class GraphBreakError(RuntimeError):
     """Raised under fullgraph=True where torch.compile would graph-break."""
 
 
+class _PyState:
+    """The plain Python values (numbers, strings, bools, None) a function can see besides its
+    arguments: its closure cells, the globals its code names, and for a bound method its object's
+    attributes. The trace bakes them in, so they are guarded by value; and a function that changes
+    one (``self.calls += 1``) breaks the graph, since a compiled call would not."""
+    _TYPES = (int, float, bool, str, type(None))
+
+    def __init__(self, fn):
+        self.items = []  # (label, dict or cell, key or None)
+        obj = None
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        if hasattr(fn, "__self__") and hasattr(fn, "__func__"):
+            obj, fn = fn.__self__, fn.__func__
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return
+        names = set(code.co_names)  # the attribute and global names the code uses
+        if obj is not None and isinstance(getattr(obj, "__dict__", None), dict):
+            d = obj.__dict__
+            self.items += [(f"self.{k}", d, k) for k, v in d.items() if k in names and type(v) in self._TYPES]
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                continue
+            if type(v) in self._TYPES:
+                self.items.append((name, cell, None))
+        g = getattr(fn, "__globals__", {})
+        self.items += [(k, g, k) for k in code.co_names if k in g and type(g[k]) in self._TYPES]
+
+    def values(self):
+        out = []
+        for _, c, k in self.items:
+            try:
+                v = c.cell_contents if k is None else c[k]
+            except (KeyError, ValueError):
+                v = _MISS
+            # by value while a plain value; another object is not guarded here (nor was it before)
+            out.append((type(v), v if type(v) in self._TYPES else None))
+        return tuple(out)
+
+    def changed(self, before):
+        """Labels of the values changed since ``before``; each is put back as it was."""
+        names = []
+        for (label, c, k), old, new in zip(self.items, before, self.values()):
+            if old != new:
+                names.append(label)
+                if old[1] is not _MISS:
+                    if k is None:
+                        c.cell_contents = old[1]
+                    else:
+                        c[k] = old[1]
+        return names
+
+
 class _Unlift(Exception):
     """Tracing failed with lifted hyper-parameters beyond lr: trace again with them static."""
 
@@ -640,6 +705,7 @@ def _hyper_arrays(vals, device):
 _MISS = object()
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
 _get_array = attrgetter("array")
+_get_arr = attrgetter("_arr")
 _get_grad = attrgetter("_grad")
 _get_st = attrgetter("_st")
 _get_training = attrgetter("training")
@@ -711,7 +777,7 @@ class _Fast:
     re-held) and the ``.grad``s (replayed, the same objects every call). Anything else takes the
     full guard, which drops this record first.
     """
-    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "owners", "owned", "gparams", "grads",
+    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
 
@@ -724,6 +790,7 @@ class _Fast:
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.held = list(map(_get_array, states))
         f.held_esc = list(map(_get_array, f.escaped))
+        f.py, f.py_vals = cf.py, cf.py.values()
         f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
@@ -762,6 +829,8 @@ class _Fast:
     def unchanged(self):
         if not all(map(is_, map(_get_st, self.owners), self.owned)):
             return False
+        if self.py.items and self.py.values() != self.py_vals:
+            return False
         if GRAD.enabled is not self.grad_enabled or list(map(_get_training, self.modules)) != self.training:
             return False
         if not all(map(is_, map(_get_grad, self.gparams), self.grads)):
@@ -792,11 +861,14 @@ def _call_fast(f, args):
     sig, vals = _arg_sig(args)
     if sig != f.sig:
         return _MISS
-    arrays = list(map(_get_array, f.states))
+    # the storages' slots, not their ``array`` property: in the steady state each holds the very array
+    # the last call left there (a pending lazy value never is; the property computes it below)
+    arrays = list(map(_get_arr, f.states))
     held_esc = f.held_esc
-    if held_esc is None or not (all(map(is_, map(_get_array, f.escaped), held_esc)) and f.unchanged()):
+    if held_esc is None or not (all(map(is_, map(_get_arr, f.escaped), held_esc)) and f.unchanged()):
         return _MISS
     if not all(map(is_, arrays, f.held)):
+        arrays = list(map(_get_array, f.states))
         # a state array replaced since (an eager random op between steps advanced the generator's
         # key; p.data.copy_(...)): the entry still fits while shapes and dtypes are the same, which
         # is all the full guard asks of the state
@@ -834,7 +906,7 @@ def _call_fast(f, args):
         flat = entry.fallback(*arrays, *vals, *f.lr_arrays, *esc)
     del arrays, esc
     for st, a in zip(f.wstores, flat):
-        st.array = a
+        st._arr = a
         st.version += 1
     nws, nw = f.nws, f.nw
     if f.picked is None:

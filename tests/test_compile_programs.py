@@ -385,3 +385,63 @@ def test_gradient_accumulation_inside_the_step():
 def test_compiled_forward_in_an_eager_loop(how):
     check(CNNOneCycle, steps=5, how=how)
     check(MLPAdam, steps=4, how=how)
+
+
+class Counted(MLPAdam):
+    """A Python-side counter in the step: a compiled call runs no Python, so it breaks the graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def step(self, x, y):
+        self.calls += 1
+        return super().step(x, y)
+
+    def loop(self, step, i):
+        return step(*self.data[i % 3]), self.calls
+
+
+class ItemStep(MLPAdam):
+    """A step returning loss.item(): a tensor value needed in Python, so eager with one warning."""
+
+    def step(self, x, y):
+        return super().step(x, y).item()
+
+
+class LossScale(MLPAdam):
+    """The step reads a plain Python attribute the loop changes (not a tensor): guarded by value."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = 1.0
+
+    def step(self, x, y):
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(x), y) * self.scale
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def loop(self, step, i):
+        self.scale = 1.0 if i < 4 else 0.5
+        return step(*self.data[i % 3])
+
+
+@pytest.mark.parametrize("program", [Counted, ItemStep])
+def test_graph_break_runs_the_step_eagerly_with_one_warning(program):
+    oe, se, _, _ = run(program, False, 5)
+    with pytest.warns(UserWarning, match="graph break") as rec:
+        oc, sc, step, _ = run(program, True, 5)
+    assert len([w for w in rec if "graph break" in str(w.message)]) == 1
+    assert step.eager
+    for a, b in zip(oc, oe):
+        np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=1e-6)
+    for (name, a), (_, b) in zip(sc, se):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_python_values_the_step_reads_are_guarded():
+    # grads None then set, then the new scale: three programs, the results eager's
+    check(LossScale, steps=7, entries=3)
