@@ -21,9 +21,14 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 ``print(t)``, Python control flow on tensor values) makes the function fall back
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
-shapes/dtypes, which ``.grad``s are None, and modules' ``training`` flags.
-Optimizer learning rates are lifted as traced scalars, so a scheduler changing
-``lr`` does not recompile.
+shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
+Python values the function reads from its closure, globals and ``self`` (a function
+that changes one breaks the graph). Optimizer learning rates are lifted as traced
+scalars, and so is any other float hyper-parameter once it changes between calls
+(OneCycleLR's momentum), so a scheduler does not recompile.
+On one device each program is one donating executable, compiled on its first call;
+see docs/internals.md ("jtorch.compile") for that, the buffers donated for the
+tensors a step creates, and programs that create state.
 """
 import functools
 import gc
