@@ -247,12 +247,25 @@ class CompiledFunction:
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
+        py_before = self.py.values()
+        groups_before = _group_values()
         prev = _dispatch.TRACE
         _dispatch.TRACE = rec
         try:
             out = self.fn(*args, **kwargs)
         finally:
             _dispatch.TRACE = prev
+        # Python state the function changes: a compiled call would not (it runs no Python). Seen on
+        # this eager call, before any trace could change it twice: from now on the function runs eagerly
+        changed = [label for (label, _, _), a, b in zip(self.py.items, py_before, self.py.values()) if a != b]
+        changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
+                    if k in g and _differs(g[k], v)]
+        if changed:
+            try:
+                raise self._break("it changes Python state a compiled call would not update "
+                                  f"({', '.join(sorted(set(changed)))}; e.g. a counter or a scheduler stepped inside)")
+            except GraphBreak:
+                return out
         arg_ids = {id(t._st) for t in _flatten((args, kwargs))[0] if _is_tensor(t)}
         self.state = [(st, t) for k, (st, t) in rec.reads.items() if k not in arg_ids]
         ids = {id(st) for st, _ in self.state}
@@ -397,6 +410,7 @@ class CompiledFunction:
         def body(state_arrays, arg_arrays, hyper_vals):
             saved = [(st, st.array, st.version) for st in states]
             saved_hyper = [(g, k, g[k]) for g, k in hyper]
+            saved_groups = [(g, dict(g)) for opt in self.optimizers for g in opt.param_groups]
             it = iter(hyper_vals)
             saved_grads = {id(p): (p, p._grad) for p in self.grad_params}
             tr = _Tracer({id(st) for st in states})
@@ -416,7 +430,11 @@ class CompiledFunction:
             _dispatch.TRACE = tr
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
+                expect = {(id(g), k): g[k] for g, k in hyper}
                 out = fn(*a2, **k2)
+                # the function set a hyper-parameter (a scheduler stepped inside): a compiled call would not
+                info["hyper_changed"] = any(_differs(g.get(k, v), expect.get((id(g), k), v))
+                                            for g, vals in saved_groups for k, v in vals.items() if k != "params")
                 out_leaves, out_tree = _flatten(out)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
@@ -446,6 +464,8 @@ class CompiledFunction:
                     # state the trace did not know about may have been written with tracers (e.g. an
                     # optimizer's buffers created by the first, eager call): undo before retracing
                     st.array, st.version = a, st.version + 1
+                for g, vals in saved_groups:
+                    g.update(vals)
                 for g, k, v in saved_hyper:
                     g[k] = v
                 for p, gr in saved_grads.values():
@@ -464,10 +484,17 @@ class CompiledFunction:
             # jit's fast path and never rerun the Python function
             # a step with collectives across processes (DDP) is traced under shard_map (_spmd.Ranks)
             before = self.py.values()
+            scheds = _schedulers(self.optimizers)
             try:
                 traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
             finally:
                 changed = self.py.changed(before)
+                if info.get("hyper_changed"):
+                    changed.append("optimizer hyper-parameters")
+                if changed:
+                    for sch, d in scheds:  # the eager rerun steps them
+                        sch.__dict__.clear()
+                        sch.__dict__.update(d)
             if changed:
                 # a compiled call runs no Python: it would not update them (torch replays such writes)
                 raise self._break(f"it changes Python state a compiled call would not update ({', '.join(changed)})")
@@ -678,6 +705,35 @@ class _PyState:
                     else:
                         c[k] = old[1]
         return names
+
+
+def _schedulers(optimizers):
+    """The LR schedulers of ``optimizers``, each with a shallow copy of its attributes."""
+    try:
+        from .optim.lr_scheduler import LRScheduler
+    except ImportError:
+        return []
+    opts = {id(o) for o in optimizers}
+    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances) if id(getattr(s, "optimizer", None)) in opts]
+
+
+def _differs(a, b):
+    if a is b:
+        return False
+    try:
+        return bool(a != b)
+    except Exception:  # e.g. tensors of several elements
+        return True
+
+
+def _group_values():
+    """Every live optimizer's param groups with their hyper-parameter values (all but the params)."""
+    try:
+        from .optim.optimizer import Optimizer
+    except ImportError:
+        return []
+    return [(g, {k: v for k, v in g.items() if k != "params"})
+            for opt in list(getattr(Optimizer, "_instances", ())) for g in opt.param_groups]
 
 
 class _Unlift(Exception):

@@ -428,7 +428,20 @@ class LossScale(MLPAdam):
         return step(*self.data[i % 3])
 
 
-@pytest.mark.parametrize("program", [Counted, ItemStep])
+class SchedulerInside(MLPAdam):
+    """The scheduler steps inside the step: Python changes the lr, so eager with one warning."""
+
+    def __init__(self):
+        super().__init__()
+        self.sch = torch.optim.lr_scheduler.StepLR(self.opt, 2, 0.5)
+
+    def step(self, x, y):
+        loss = super().step(x, y)
+        self.sch.step()
+        return loss
+
+
+@pytest.mark.parametrize("program", [Counted, ItemStep, SchedulerInside])
 def test_graph_break_runs_the_step_eagerly_with_one_warning(program):
     oe, se, _, _ = run(program, False, 5)
     with pytest.warns(UserWarning, match="graph break") as rec:
