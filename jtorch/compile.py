@@ -946,7 +946,7 @@ def _call_fast(f, args):
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
     if entry.donating is not None and (
-            max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
+            not f.nws or max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
             else max(map(sys.getrefcount, f.picked(arrays))) <= _REFS_PICKED):
         fn = entry.donating
     elif fn is None:  # one program that donates: copy what something else holds
