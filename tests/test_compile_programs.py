@@ -458,3 +458,29 @@ def test_graph_break_runs_the_step_eagerly_with_one_warning(program):
 def test_python_values_the_step_reads_are_guarded():
     # grads None then set, then the new scale: three programs, the results eager's
     check(LossScale, steps=7, entries=3)
+
+
+def test_compiled_gradient_accumulation_matches_torch():
+    """The oracle: the same accumulation loop in PyTorch (zero_grad between compiled calls gives the
+    parameters new .grads that the next compiled call must read)."""
+    import torch as real
+    torch.manual_seed(0)
+    prog = Accumulate()
+    ref = real.nn.Sequential(real.nn.Linear(5, 8), real.nn.Tanh(), real.nn.Linear(8, 2))
+    with real.no_grad():
+        for a, b in zip(ref.parameters(), prog.model.parameters()):
+            a.copy_(real.from_numpy(b.detach().numpy().copy()))
+    ropt = real.optim.RMSprop(ref.parameters(), lr=1e-2, momentum=0.5, centered=True)
+    step = torch.compile(prog.step)
+    for i in range(8):
+        x, y = prog.data[i % prog.k]
+        loss = prog.loop(step, i)
+        rl = real.nn.functional.mse_loss(ref(real.from_numpy(x.numpy().copy())), real.from_numpy(y.numpy().copy()))
+        (rl / prog.k).backward()
+        if (i + 1) % prog.k == 0:
+            ropt.step()
+            ropt.zero_grad()
+        np.testing.assert_allclose(loss.item(), rl.item() / prog.k, rtol=1e-5, atol=1e-7)
+    for a, b in zip(prog.model.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
