@@ -21,9 +21,14 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 ``print(t)``, Python control flow on tensor values) makes the function fall back
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
-shapes/dtypes, which ``.grad``s are None, and modules' ``training`` flags.
-Optimizer learning rates are lifted as traced scalars, so a scheduler changing
-``lr`` does not recompile.
+shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
+Python values the function reads from its closure, globals and ``self`` (a function
+that changes one breaks the graph). Optimizer learning rates are lifted as traced
+scalars, and so is any other float hyper-parameter once it changes between calls
+(OneCycleLR's momentum), so a scheduler does not recompile.
+On one device each program is one donating executable, compiled on its first call;
+see docs/internals.md ("jtorch.compile") for that, the buffers donated for the
+tensors a step creates, and programs that create state.
 """
 import functools
 import gc
@@ -149,7 +154,7 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating")
 
 
@@ -158,6 +163,9 @@ class CompiledFunction:
         self.fn = fn
         self.fullgraph = fullgraph
         self.state = None        # list of (storage, tensor)
+        self.grad_of = {}        # state index -> the tensor whose .grad that state is
+        self.compiles = 0        # programs traced (the entries, and those dropped after one run)
+        self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
         self.eager = False
         self.optimizers = []
@@ -165,6 +173,13 @@ class CompiledFunction:
         self._device = None  # where the state lives (scalars are placed there)
         self._ranks = None  # set when the step runs across processes (see _spmd.trace_step)
         self._fast = None  # _Fast: what the last call left, for a cheap guard on the next (see _call_fast)
+        # optimizer hyper-parameters passed as traced scalars: lr always, any other float (or tuple of
+        # floats, Adam's betas) once it changed between calls (OneCycleLR's momentum), unless tracing
+        # with it failed (a Python branch on its value): those stay static (guarded by value)
+        self.lifted_keys = {"lr"}
+        self._static_keys = set()
+        self._hyper_seen = {}  # (id(group), key) -> value of each unlifted hyper-parameter at the last trace
+        self.py = _PyState(fn)
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, cls=None):
@@ -195,6 +210,9 @@ class CompiledFunction:
         except GraphBreak:
             return self.fn(*args, **kwargs)
         entry = self.entries.get(key)
+        if entry is None and self.entries and self._lift_changed():
+            key = self._guard_key(leaves, tree)
+            entry = self.entries.get(key)
         if entry is None:
             if len(self.entries) >= cache_size_limit:
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
@@ -206,9 +224,21 @@ class CompiledFunction:
             except GraphBreak:
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
-            self.entries[self._guard_key(leaves, tree)] = entry
+            entry.key = self._guard_key(leaves, tree)
+            self.entries[entry.key] = entry
+            self.compiles += 1
+            if entry.once and entry.key in self._retraced:
+                entry.once = False  # traced again and still creating tensors: they are made afresh each call
         sig = _arg_sig(args)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) else None
         out = self._run(entry, leaves)
+        if entry.once:
+            # the program created state that later calls must read (an optimizer's buffers made by its
+            # first step()): Python decided that from state it could not see (``len(state) == 0``), so
+            # the next call traces again, with that state lifted
+            self._retraced.add(entry.key)
+            if self.entries.get(entry.key) is entry:
+                del self.entries[entry.key]
+            return out
         # the state as the call left it must select this same entry: then the next call can
         # reuse it after checking only that nothing changed since (see _Fast)
         if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
@@ -217,24 +247,53 @@ class CompiledFunction:
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
+        py_before = self.py.values()
+        groups_before = _group_values()
         prev = _dispatch.TRACE
         _dispatch.TRACE = rec
         try:
             out = self.fn(*args, **kwargs)
         finally:
             _dispatch.TRACE = prev
+        # Python state the function changes: a compiled call would not (it runs no Python). Seen on
+        # this eager call, before any trace could change it twice: from now on the function runs eagerly
+        changed = [label for (label, _, _), a, b in zip(self.py.items, py_before, self.py.values()) if a != b]
+        changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
+                    if k in g and _differs(g[k], v)]
+        if changed:
+            try:
+                raise self._break("it changes Python state a compiled call would not update "
+                                  f"({', '.join(sorted(set(changed)))}; e.g. a counter or a scheduler stepped inside)")
+            except GraphBreak:
+                return out
         arg_ids = {id(t._st) for t in _flatten((args, kwargs))[0] if _is_tensor(t)}
         self.state = [(st, t) for k, (st, t) in rec.reads.items() if k not in arg_ids]
         ids = {id(st) for st, _ in self.state}
         self.optimizers = _find_optimizers(ids)
         self.modules = _find_modules(ids)
         self.grad_params = list(rec.grad_touched.values())
+        self._note_grads()
         return out
+
+    def _note_grads(self):
+        """Which state entries are some tensor's ``.grad``: that state is found through the tensor
+        (``p.grad``), not the gradient tensor object, since ``zero_grad()`` and a later backward (or
+        another compiled program of this function) give ``p`` a new ``.grad``."""
+        where = {id(st): i for i, (st, _) in enumerate(self.state)}
+        self.grad_of = {}
+        for st, t in self.state:
+            g = t._grad if t is not None and t._requires_grad else None
+            if g is not None and id(g._st) in where:
+                self.grad_of[where[id(g._st)]] = t
 
     def _follow_rebinds(self):
         """A state tensor given another storage since (``p.data = t``): lift that storage in its
         place (the guard then checks its shape), or discover the state afresh if it is a view or
         already lifted."""
+        for i, p in self.grad_of.items():
+            g = p._grad
+            if g is not None and self.state[i][1] is not g:
+                self.state[i] = (self.state[i][0], g)  # rebound below, like p.data = t
         if all(t is None or t._st is st for st, t in self.state):
             return
         ids = {id(st) for st, _ in self.state}
@@ -264,9 +323,13 @@ class CompiledFunction:
         key.append(tuple(p._grad is None for p in self.grad_params))
         key.append(tuple(m.training for m in self.modules))
         key.append(GRAD.enabled)
+        key.append(self.py.values())
+        key.append(frozenset(self.lifted_keys))
+        lifted = self.lifted_keys
         for opt in self.optimizers:
             for g in opt.param_groups:
-                vals = tuple([v for k, v in g.items() if k != "params" and k != "lr"])
+                vals = tuple([(k, type(v), len(v) if type(v) is tuple else None) if k in lifted and _liftable(k, v) else v
+                              for k, v in g.items() if k != "params"])
                 try:
                     hash(vals)
                 except TypeError:
@@ -275,24 +338,50 @@ class CompiledFunction:
         return tuple(key)
 
     def _hyper(self):
-        """Optimizer learning rates: lifted to traced scalars (no recompile when a scheduler moves them)."""
+        """The (group, key) of each lifted optimizer hyper-parameter: traced scalars, so a scheduler
+        moving them does not recompile."""
         out = []
+        lifted = self.lifted_keys
         for opt in self.optimizers:
             for g in opt.param_groups:
-                if isinstance(g.get("lr"), (int, float)):
-                    out.append((g, "lr"))
+                for k in lifted:
+                    if k in g and _liftable(k, g[k]):
+                        out.append((g, k))
         return out
+
+    def _lift_changed(self):
+        """On a guard miss: lift the float hyper-parameters whose values changed since the last trace.
+        Returns whether any was."""
+        new = set()
+        for opt in self.optimizers:
+            for g in opt.param_groups:
+                for k, v in g.items():
+                    if k in self.lifted_keys or k in self._static_keys or not _liftable(k, v):
+                        continue
+                    old = self._hyper_seen.get((id(g), k), v)
+                    if old != v:
+                        new.add(k)
+        self.lifted_keys |= new
+        return bool(new)
+
+    def _see_hyper(self):
+        self._hyper_seen = {(id(g), k): v for opt in self.optimizers for g in opt.param_groups
+                            for k, v in g.items() if k != "params" and k not in self.lifted_keys}
 
     # -------------------------------------------------------------- tracing
     def _build(self, args, kwargs):
-        for _ in range(4):
-            entry, missed = self._trace(args, kwargs)
+        for _ in range(5):
+            try:
+                entry, missed = self._trace(args, kwargs)
+            except _Unlift:
+                continue
             if not missed:
                 return entry
             self.state.extend(missed)
             ids = {id(st) for st, _ in self.state}
             self.optimizers = _find_optimizers(ids)
             self.modules = _find_modules(ids)
+            self._note_grads()
         raise self._break("the set of state tensors did not settle")
 
     def _break(self, why, exc=None):
@@ -321,23 +410,31 @@ class CompiledFunction:
         def body(state_arrays, arg_arrays, hyper_vals):
             saved = [(st, st.array, st.version) for st in states]
             saved_hyper = [(g, k, g[k]) for g, k in hyper]
+            saved_groups = [(g, dict(g)) for opt in self.optimizers for g in opt.param_groups]
+            it = iter(hyper_vals)
             saved_grads = {id(p): (p, p._grad) for p in self.grad_params}
             tr = _Tracer({id(st) for st in states})
             for st, a in zip(states, state_arrays):
                 st.array = a
                 st.version += 1
-            for (g, k), v in zip(hyper, hyper_vals):
-                g[k] = v
+            for g, k in hyper:
+                g[k] = tuple(next(it) for _ in g[k]) if type(g[k]) is tuple else next(it)
+            # the arguments are wrapped before the tracer listens: not tensors the function created
+            # (that would make one an output of the program if anything kept it alive)
+            lv = list(leaves)
+            for i, a in zip(tensor_pos, arg_arrays):
+                t = _dispatch.Tensor._wrap(a)
+                t._requires_grad = leaves[i]._requires_grad
+                lv[i] = t
             prev = _dispatch.TRACE
             _dispatch.TRACE = tr
             try:
-                lv = list(leaves)
-                for i, a in zip(tensor_pos, arg_arrays):
-                    t = _dispatch.Tensor._wrap(a)
-                    t._requires_grad = leaves[i]._requires_grad
-                    lv[i] = t
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
+                expect = {(id(g), k): g[k] for g, k in hyper}
                 out = fn(*a2, **k2)
+                # the function set a hyper-parameter (a scheduler stepped inside): a compiled call would not
+                info["hyper_changed"] = any(_differs(g.get(k, v), expect.get((id(g), k), v))
+                                            for g, vals in saved_groups for k, v in vals.items() if k != "params")
                 out_leaves, out_tree = _flatten(out)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
@@ -351,6 +448,7 @@ class CompiledFunction:
                 alive = [r() for r in tr.order]
                 escaped = [st for st in alive if st is not None and isinstance(st.array, jax.core.Tracer)
                            and id(st) not in out_ids]
+                info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
                 info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log),
                             out_static=[None if _is_tensor(o) else o for o in out_leaves])
@@ -366,6 +464,8 @@ class CompiledFunction:
                     # state the trace did not know about may have been written with tracers (e.g. an
                     # optimizer's buffers created by the first, eager call): undo before retracing
                     st.array, st.version = a, st.version + 1
+                for g, vals in saved_groups:
+                    g.update(vals)
                 for g, k, v in saved_hyper:
                     g[k] = v
                 for p, gr in saved_grads.values():
@@ -374,7 +474,8 @@ class CompiledFunction:
         state_arrays = [st.array for st in states]
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays + arg_arrays)
-        hyper_vals = [_scalar_array(g[k], self._device) for g, k in hyper]
+        self._see_hyper()
+        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device)
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -382,7 +483,21 @@ class CompiledFunction:
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
             # jit's fast path and never rerun the Python function
             # a step with collectives across processes (DDP) is traced under shard_map (_spmd.Ranks)
-            traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
+            before = self.py.values()
+            scheds = _schedulers(self.optimizers)
+            try:
+                traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
+            finally:
+                changed = self.py.changed(before)
+                if info.get("hyper_changed"):
+                    changed.append("optimizer hyper-parameters")
+                if changed:
+                    for sch, d in scheds:  # the eager rerun steps them
+                        sch.__dict__.clear()
+                        sch.__dict__.update(d)
+            if changed:
+                # a compiled call runs no Python: it would not update them (torch replays such writes)
+                raise self._break(f"it changes Python state a compiled call would not update ({', '.join(changed)})")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
@@ -396,18 +511,48 @@ class CompiledFunction:
             raise
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError) as e:
+            extra = self.lifted_keys - {"lr"}
+            if extra:  # perhaps Python branched on a lifted hyper-parameter: keep those static, retrace
+                self._static_keys |= extra
+                self.lifted_keys = {"lr"}
+                raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
-        entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
-        # a second program donates the written state buffers (parameters, optimizer state) so XLA
-        # updates them in place; used when nothing else holds those arrays (see _run)
-        entry.donating = jax.jit(program,
-                                 donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
-        entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(entry.donating)
+        if place is None and ranks is None:
+            # one device: one program, which donates the written state buffers (parameters, optimizer
+            # state) so XLA updates them in place; a written array something else still holds is copied
+            # first (see _unshared). Compiled ahead of time on its first call: an executable, unlike
+            # jit's cache, does not tell committed arrays from uncommitted ones, so an argument drawn
+            # from the RNG key before the key was pinned (torch.randn between steps) and one drawn after
+            # run the same executable (jit lowered and compiled the whole step again)
+            # The tensors it creates that outlive it (the new .grads) came back in fresh buffers, a new
+            # allocation per call (up to 1% of the MLP step on a 2-core CPU, within noise; more where
+            # allocations cost more). So the program also takes the arrays the last call left in those
+            # tensors, unused but donated: XLA writes the new values into them.
+            n_in, n_esc = len(state_arrays) + len(arg_arrays) + len(hyper_vals), len(info["escaped"])
+
+            def program_esc(*xs, run=program):
+                return run(*xs[:n_in])
+            program_esc.__name__ = program_esc.__qualname__ = program.__name__
+            entry.fallback = jax.jit(program_esc, donate_argnums=tuple(info["written"]) + tuple(
+                range(n_in, n_in + n_esc)))
+            entry.jitted, entry.donating = None, _Once(entry)
+            entry.esc_avals = info["esc_avals"]
+        else:
+            entry.fallback, entry.esc_avals = None, None
+            entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
+            # a second program donates the written state buffers (parameters, optimizer state) so XLA
+            # updates them in place; used when nothing else holds those arrays (see _run)
+            entry.donating = jax.jit(program,
+                                     donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
+            entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(
+                entry.donating)
         entry.written = info["written"]
         entry.escaped = info["escaped"]
+        grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
+        entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree = info["out_tree"]
         entry.out_static = info["out_static"]
         # the last assignment of each tensor's .grad is replayed after every call
@@ -428,15 +573,35 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        hyper_vals = [_scalar_array(g[k], self._device) for g, k in self._hyper()]
+        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device)
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals)
         fn = entry.jitted
-        if entry.donating is not None and all(
-                states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written):
+        alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
+        arrays = [st.array for st in states]
+        if entry.donating is not None and all(alone):
             # every written state array is held by its storage alone: let XLA update it in place
             fn = entry.donating
-        flat = fn(*[st.array for st in states], *[x._value for x in arg_tensors], *hyper_vals)
+        elif fn is None:  # one program that donates: copy what something else holds
+            fn = entry.donating
+            for i, ok in zip(entry.written, alone):
+                if not ok:
+                    arrays[i] = jax.numpy.array(arrays[i], copy=True)
+        esc = []
+        if entry.esc_avals is not None:
+            # last call's arrays of the tensors the program creates, donated for the new values
+            esc = [st.array if st.array is not None and st.host is None and sys.getrefcount(st.array) <= 2
+                   else None for st in entry.escaped]
+            esc = [a if a is not None and not any(a is b for b in arrays) else _zeros(*av)
+                   for a, av in zip(esc, entry.esc_avals)]
+        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals, *esc)
+        del arrays, esc
+        try:
+            flat = fn(*args)
+        except TypeError:
+            if entry.fallback is None:
+                raise
+            flat = entry.fallback(*args)  # arguments of other types than compiled for (weak types)
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
@@ -454,6 +619,10 @@ class CompiledFunction:
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
+            # state the program writes (BatchNorm's running statistics) is written back after the call:
+            # not an input the backward checks for in-place changes (its arrays are kept anyway)
+            written = set(entry.written)
+            entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
         dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
@@ -482,14 +651,125 @@ class GraphBreakError(RuntimeError):
     """Raised under fullgraph=True where torch.compile would graph-break."""
 
 
+class _PyState:
+    """The plain Python values (numbers, strings, bools, None) a function can see besides its
+    arguments: its closure cells, the globals its code names, and for a bound method its object's
+    attributes. The trace bakes them in, so they are guarded by value; and a function that changes
+    one (``self.calls += 1``) breaks the graph, since a compiled call would not."""
+    _TYPES = (int, float, bool, str, type(None))
+
+    def __init__(self, fn):
+        self.items = []  # (label, dict or cell, key or None)
+        obj = None
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        if hasattr(fn, "__self__") and hasattr(fn, "__func__"):
+            obj, fn = fn.__self__, fn.__func__
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return
+        names = set(code.co_names)  # the attribute and global names the code uses
+        if obj is not None and isinstance(getattr(obj, "__dict__", None), dict):
+            d = obj.__dict__
+            self.items += [(f"self.{k}", d, k) for k, v in d.items() if k in names and type(v) in self._TYPES]
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                continue
+            if type(v) in self._TYPES:
+                self.items.append((name, cell, None))
+        g = getattr(fn, "__globals__", {})
+        self.items += [(k, g, k) for k in code.co_names if k in g and type(g[k]) in self._TYPES]
+
+    def values(self):
+        out = []
+        for _, c, k in self.items:
+            try:
+                v = c.cell_contents if k is None else c[k]
+            except (KeyError, ValueError):
+                v = _MISS
+            # by value while a plain value; another object is not guarded here (nor was it before)
+            out.append((type(v), v if type(v) in self._TYPES else None))
+        return tuple(out)
+
+    def changed(self, before):
+        """Labels of the values changed since ``before``; each is put back as it was."""
+        names = []
+        for (label, c, k), old, new in zip(self.items, before, self.values()):
+            if old != new:
+                names.append(label)
+                if old[1] is not _MISS:
+                    if k is None:
+                        c.cell_contents = old[1]
+                    else:
+                        c[k] = old[1]
+        return names
+
+
+def _schedulers(optimizers):
+    """The LR schedulers of ``optimizers``, each with a shallow copy of its attributes."""
+    try:
+        from .optim.lr_scheduler import LRScheduler
+    except ImportError:
+        return []
+    opts = {id(o) for o in optimizers}
+    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances) if id(getattr(s, "optimizer", None)) in opts]
+
+
+def _differs(a, b):
+    if a is b:
+        return False
+    try:
+        return bool(a != b)
+    except Exception:  # e.g. tensors of several elements
+        return True
+
+
+def _group_values():
+    """Every live optimizer's param groups with their hyper-parameter values (all but the params)."""
+    try:
+        from .optim.optimizer import Optimizer
+    except ImportError:
+        return []
+    return [(g, {k: v for k, v in g.items() if k != "params"})
+            for opt in list(getattr(Optimizer, "_instances", ())) for g in opt.param_groups]
+
+
+class _Unlift(Exception):
+    """Tracing failed with lifted hyper-parameters beyond lr: trace again with them static."""
+
+
+def _liftable(k, v):
+    """Whether hyper-parameter ``k`` with value ``v`` can be a traced scalar: lr as any number; others
+    as a nonzero float (optimizers test ``!= 0`` in Python: a zero stays static and guarded) or a
+    tuple of floats (betas)."""
+    t = type(v)
+    if k == "lr":
+        return t is float or t is int
+    if t is float:
+        return v != 0
+    return t is tuple and len(v) > 0 and all(type(e) is float for e in v)
+
+
+def _hyper_arrays(vals, device):
+    out = []
+    for v in vals:
+        if type(v) is tuple:
+            out.extend(_scalar_array(e, device) for e in v)
+        else:
+            out.append(_scalar_array(v, device))
+    return out
+
+
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
 _get_array = attrgetter("array")
+_get_arr = attrgetter("_arr")
 _get_grad = attrgetter("_grad")
 _get_st = attrgetter("_st")
 _get_training = attrgetter("training")
-_get_lr = itemgetter("lr")
 
 
 class _Holder:  # stands for a Storage in _refcount_limits
@@ -510,6 +790,21 @@ def _refcount_limits():
 
 
 _REFS_ALL, _REFS_PICKED = _refcount_limits()
+
+
+def _refcount_esc():
+    """sys.getrefcount of an escaped array that nothing but its storage holds, counted the way
+    _call_fast counts it (the storage and the list taken from _Fast.held_esc)."""
+    store = _Holder(object())
+    esc = [store.array]
+    return max(map(sys.getrefcount, esc))
+
+
+_REFS_ESC = _refcount_esc()
+
+
+def _zeros(shape, dtype):
+    return jax.numpy.zeros(shape, dtype)
 
 
 def _arg_sig(args):
@@ -543,8 +838,8 @@ class _Fast:
     re-held) and the ``.grad``s (replayed, the same objects every call). Anything else takes the
     full guard, which drops this record first.
     """
-    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "owners", "owned", "gparams", "grads",
-                 "modules", "training", "grad_enabled", "groups", "lr_groups", "lrs", "lr_arrays", "device",
+    __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
+                 "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
 
     @classmethod
@@ -556,6 +851,8 @@ class _Fast:
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.held = list(map(_get_array, states))
         f.held_esc = list(map(_get_array, f.escaped))
+        f.py, f.py_vals = cf.py, cf.py.values()
+        f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
         f.gparams = list(cf.grad_params)
@@ -563,21 +860,21 @@ class _Fast:
         f.modules = list(cf.modules)
         f.training = list(map(_get_training, f.modules))
         f.grad_enabled = GRAD.enabled
-        f.lr_groups = [g for g, _ in cf._hyper()]
-        lifted = {id(g) for g in f.lr_groups}
+        f.hyper = cf._hyper()
+        lifted = {(id(g), k) for g, k in f.hyper}
         f.groups = []
         for opt in cf.optimizers:
             for g in opt.param_groups:
-                # a lifted lr is an input of the program; any other hyper-parameter is guarded
-                keys = tuple(k for k in g if k != "params" and (k != "lr" or id(g) not in lifted))
+                # a lifted hyper-parameter is an input of the program; any other is guarded
+                keys = tuple(k for k in g if k != "params" and (id(g), k) not in lifted)
                 vals = tuple(g[k] for k in keys)
                 by_value = all(type(v) in _SIMPLE or type(v) is tuple and all(type(e) in _SIMPLE for e in v)
                                for v in vals)
                 f.groups.append((opt, len(opt.param_groups), g, len(g), itemgetter(*keys) if keys else None,
                                  vals, by_value))
         f.device = cf._device
-        f.lrs = list(map(_get_lr, f.lr_groups))
-        f.lr_arrays = [_scalar_array(v, f.device) for v in f.lrs]
+        f.lrs = [g[k] for g, k in f.hyper]
+        f.lr_arrays = _hyper_arrays(f.lrs, f.device)
         w = f.written = list(entry.written)
         f.nws = len(w)
         f.wstores = [states[i] for i in w] + f.escaped
@@ -592,6 +889,8 @@ class _Fast:
 
     def unchanged(self):
         if not all(map(is_, map(_get_st, self.owners), self.owned)):
+            return False
+        if self.py.items and self.py.values() != self.py_vals:
             return False
         if GRAD.enabled is not self.grad_enabled or list(map(_get_training, self.modules)) != self.training:
             return False
@@ -623,32 +922,52 @@ def _call_fast(f, args):
     sig, vals = _arg_sig(args)
     if sig != f.sig:
         return _MISS
-    arrays = list(map(_get_array, f.states))
-    if not (all(map(is_, map(_get_array, f.escaped), f.held_esc)) and f.unchanged()):
+    # the storages' slots, not their ``array`` property: in the steady state each holds the very array
+    # the last call left there (a pending lazy value never is; the property computes it below)
+    arrays = list(map(_get_arr, f.states))
+    held_esc = f.held_esc
+    if held_esc is None or not (all(map(is_, map(_get_arr, f.escaped), held_esc)) and f.unchanged()):
         return _MISS
     if not all(map(is_, arrays, f.held)):
+        arrays = list(map(_get_array, f.states))
         # a state array replaced since (an eager random op between steps advanced the generator's
         # key; p.data.copy_(...)): the entry still fits while shapes and dtypes are the same, which
         # is all the full guard asks of the state
         if not all(map(_same_aval, arrays, f.held)):
             return _MISS
         f.held = arrays[:]
-    lrs = list(map(_get_lr, f.lr_groups))
-    if not all(map(is_, lrs, f.lrs)):  # a scheduler moved an lr: new scalars (cached by value)
-        if not all(isinstance(v, (int, float)) for v in lrs):
+    lrs = [g[k] for g, k in f.hyper]
+    if not all(map(is_, lrs, f.lrs)):  # a scheduler moved a hyper-parameter: new scalars (cached by value)
+        if not all(_liftable(k, v) and type(v) is type(o) and (type(v) is not tuple or len(v) == len(o))
+                   for (_, k), v, o in zip(f.hyper, lrs, f.lrs)):
             return _MISS
-        f.lrs, f.lr_arrays = lrs, [_scalar_array(v, f.device) for v in lrs]
+        f.lrs, f.lr_arrays = lrs, _hyper_arrays(lrs, f.device)
     entry = f.entry
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
     if entry.donating is not None and (
-            max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
+            not f.nws or max(map(sys.getrefcount, arrays)) <= _REFS_ALL if f.picked is None
             else max(map(sys.getrefcount, f.picked(arrays))) <= _REFS_PICKED):
         fn = entry.donating
-    flat = fn(*arrays, *vals, *f.lr_arrays)
-    del arrays
+    elif fn is None:  # one program that donates: copy what something else holds
+        fn = entry.donating
+        _unshare(arrays, f.written)
+    if f.donate_esc:
+        esc = held_esc
+        f.held_esc = held_esc = None
+        if max(map(sys.getrefcount, esc)) > _REFS_ESC:  # someone else holds one: a fresh buffer for it
+            esc = [a if sys.getrefcount(a) <= _REFS_ESC + 1 else _zeros(*av) for a, av in zip(esc, entry.esc_avals)]
+    else:
+        esc = ()
+    try:
+        flat = fn(*arrays, *vals, *f.lr_arrays, *esc)
+    except TypeError:
+        if entry.fallback is None:
+            raise
+        flat = entry.fallback(*arrays, *vals, *f.lr_arrays, *esc)
+    del arrays, esc
     for st, a in zip(f.wstores, flat):
-        st.array = a
+        st._arr = a
         st.version += 1
     nws, nw = f.nws, f.nw
     if f.picked is None:
@@ -666,6 +985,28 @@ def _call_fast(f, args):
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
     return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+
+
+def _unshare(arrays, written):
+    """Copy each written state array that something besides its storage holds (a user's handle, a
+    second storage sharing it), so that donating it to the program cannot invalidate that holder."""
+    for i in written:
+        if sys.getrefcount(arrays[i]) > _REFS_ALL:
+            arrays[i] = jax.numpy.array(arrays[i], copy=True)
+
+
+class _Once:
+    """An entry's program until its first call: compiled ahead of time for that call's arguments,
+    then the executable itself replaces this in the entry."""
+
+    def __init__(self, entry):
+        self.entry = entry
+
+    def __call__(self, *args):
+        entry = self.entry
+        compiled = entry.fallback.lower(*args).compile()
+        entry.donating = compiled
+        return compiled(*args)
 
 
 _SCALARS = {}

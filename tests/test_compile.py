@@ -314,3 +314,47 @@ def test_the_step_program_is_lowered_once():
         assert len(lowered) - n0 == 1
     finally:
         monitoring.unregister_event_duration_listener(listen)
+
+
+def test_a_step_with_dropout_fed_by_randn_is_lowered_once():
+    """Dropout makes the RNG key state; the first compiled call pins it, so a batch drawn with
+    torch.randn before that call is an uncommitted array and every later batch a committed one. jit
+    keyed its cache on that and lowered and compiled the whole step twice; the step's executable
+    takes both. The donating program is the only one (a held state array is copied instead)."""
+    from jax._src import monitoring
+    lowered = []
+
+    def listen(event, duration, **kw):
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and kw.get("fun_name") == "jit(step)":
+            lowered.append(kw["fun_name"])
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        def run(compiled):
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3))
+            opt = torch.optim.Adam(model.parameters(), lr=0.01)
+
+            def step(x, y):
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
+                return loss
+            if compiled:
+                step = torch.compile(step)
+            y = torch.randint(0, 3, (5,))
+            losses = [step(torch.randn(5, 6), y).item() for _ in range(6)]
+            held = model[0].weight.jax()  # a user's handle: the next step must not invalidate it
+            before = np.asarray(held).copy()
+            losses += [step(torch.randn(5, 6), y).item() for _ in range(2)]
+            np.testing.assert_array_equal(np.asarray(held), before)
+            return losses, [p.detach().numpy() for p in model.parameters()]
+        le, pe = run(False)
+        n0 = len(lowered)
+        lc, pc = run(True)
+        assert len(lowered) - n0 == 1
+        np.testing.assert_allclose(lc, le, rtol=1e-5, atol=1e-6)
+        for a, b in zip(pc, pe):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    finally:
+        monitoring.unregister_event_duration_listener(listen)

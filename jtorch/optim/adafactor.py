@@ -1,7 +1,7 @@
 """Adafactor: factored second moments (row and column statistics for matrices)."""
 import jtorch as torch
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _nonzero
 
 __all__ = ["Adafactor"]
 
@@ -57,5 +57,5 @@ class Adafactor(Optimizer):
             hp = {"lr": group["lr"], "beta2_decay": group["beta2_decay"], "eps1": eps1,
                   "eps2": eps2, "d": group["d"], "weight_decay": group["weight_decay"]}
             self._run_kernel("adafactor", tensors, hp, maximize=bool(group["maximize"]),
-                             wd=bool(group["weight_decay"] != 0))
+                             wd=_nonzero(group["weight_decay"]))
         return loss

@@ -1,7 +1,7 @@
 """Adam (and AdamW through ``decoupled_weight_decay``), with amsgrad, weight decay and maximize."""
 import jtorch as torch
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _nonzero
 
 __all__ = ["Adam"]
 
@@ -71,6 +71,6 @@ class Adam(Optimizer):
             hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],
                   "weight_decay": group["weight_decay"]}
             self._run_kernel("adam", tensors, hp, maximize=bool(group["maximize"]),
-                             wd=bool(group["weight_decay"] != 0),
+                             wd=_nonzero(group["weight_decay"]),
                              decoupled=bool(group.get("decoupled_weight_decay", False)), amsgrad=amsgrad)
         return loss

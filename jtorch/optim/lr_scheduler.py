@@ -10,7 +10,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from functools import partial, wraps
-from weakref import ref
+from weakref import WeakSet, ref
 
 import jtorch as torch
 
@@ -81,9 +81,11 @@ def _mark_optimizer_steps(scheduler):
 class LRScheduler:
     _get_lr_called_within_step = False
     _is_initial = False
+    _instances = WeakSet()  # lets jtorch.compile undo a step taken while tracing a function
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
+        LRScheduler._instances.add(self)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:

@@ -10,6 +10,7 @@ from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 
+import jax
 import numpy as np
 
 import jtorch as torch
@@ -26,6 +27,12 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+def _nonzero(v):
+    """A hyper-parameter's ``!= 0`` test. jtorch.compile lifts a hyper-parameter that a scheduler
+    moves (OneCycleLR's momentum) to a traced scalar only while it is nonzero, and guards on that."""
+    return isinstance(v, jax.core.Tracer) or v != 0
 
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()

@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _nonzero
 
 __all__ = ["RMSprop"]
 
@@ -26,13 +26,13 @@ class RMSprop(Optimizer):
         def init(state, p, group):
             state["step"] = self._step_tensor()
             state["square_avg"] = torch.zeros_like(p)
-            if group["momentum"] > 0:
+            if _nonzero(group["momentum"]):
                 state["momentum_buffer"] = torch.zeros_like(p)
             if group["centered"]:
                 state["grad_avg"] = torch.zeros_like(p)
 
         def keys(group):
-            return (("step", "square_avg") + (("momentum_buffer",) if group["momentum"] > 0 else ())
+            return (("step", "square_avg") + (("momentum_buffer",) if _nonzero(group["momentum"]) else ())
                     + (("grad_avg",) if group["centered"] else ()))
 
         self._step_groups(

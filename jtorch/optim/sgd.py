@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize (torch's update rule)."""
 import jtorch as torch
 
-from .optimizer import Optimizer, required
+from .optimizer import Optimizer, required, _nonzero
 
 __all__ = ["SGD"]
 
@@ -33,7 +33,7 @@ class SGD(Optimizer):
                 continue
             tensors = {"param": params, "grad": grads}
             fresh = None
-            if group["momentum"] != 0:
+            if _nonzero(group["momentum"]):
                 bufs = [self.state[p].get("momentum_buffer") for p in params]
                 # a missing buffer starts as the gradient itself (static flag: no recompiles later)
                 fresh = tuple(b is None for b in bufs)
