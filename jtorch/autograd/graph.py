@@ -8,6 +8,9 @@ backward itself is recorded and higher-order gradients come for free.
 """
 import collections
 
+import jax
+import jax.numpy as jnp
+
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
@@ -74,6 +77,10 @@ class Node:
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
         primals = self.saved
+        if type(primals) is _Released:
+            primals = primals.arrays()
+            if create_graph:
+                self.saved = primals  # _unpack needs the values (their graph edges are the node's)
         if create_graph:
             primals = [_unpack(p, t, e) for p, t, e in zip(self.saved, self.inputs, self._input_edges())]
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
@@ -90,9 +97,45 @@ class Node:
                 out.append(m.get((i, None)))
         return out
 
+    def _saves_index_tensor(self):
+        # an integer tensor argument (advanced indices, repeats) is one torch saves
+        T = _dispatch.Tensor
+        diff = set(self.diff)
+        for i, a in enumerate(self.inputs):
+            for j, v in (enumerate(a) if isinstance(a, (tuple, list)) else ((None, a),)):
+                if isinstance(v, T) and (i, j) not in diff and not (v.is_floating_point() or v.is_complex()):
+                    return True
+        return False
+
     def release(self):
+        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed \
+                and not self._saves_index_tensor():
+            # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
+            # graph can be walked again; keep only the shapes of the differentiable inputs
+            self.saved = _Released(self.saved, self.diff)
+            self.inputs = [tuple(None for _ in p) if isinstance(p, tuple) else None for p in self.saved]
+            return
         self.freed = True
         self.saved = self.inputs = None
+
+
+class _Released(tuple):
+    """A released linear node's inputs: differentiable arrays become (shape, dtype) stand-ins (their
+    values do not enter the VJP), other arguments (indices, offsets) are kept as they were."""
+    __slots__ = ()
+
+    def __new__(cls, saved, diff):
+        diff = set(diff)
+
+        def stand(v, key):
+            return jax.ShapeDtypeStruct(v.shape, v.dtype) if key in diff and hasattr(v, "shape") else v
+        return super().__new__(cls, (tuple(stand(v, (i, j)) for j, v in enumerate(p)) if isinstance(p, tuple)
+                                     else stand(p, (i, None)) for i, p in enumerate(saved)))
+
+    def arrays(self):
+        def zero(v):
+            return jnp.zeros(v.shape, v.dtype) if isinstance(v, jax.ShapeDtypeStruct) else v
+        return tuple(tuple(zero(v) for v in p) if isinstance(p, tuple) else zero(p) for p in self)
 
 
 def _unpack(arr, t, edge):
