@@ -8,7 +8,6 @@ backward itself is recorded and higher-order gradients come for free.
 """
 import collections
 
-import jax
 import jax.numpy as jnp
 
 from .. import _dispatch
@@ -97,45 +96,58 @@ class Node:
                 out.append(m.get((i, None)))
         return out
 
-    def _saves_index_tensor(self):
-        # an integer tensor argument (advanced indices, repeats) is one torch saves
-        T = _dispatch.Tensor
-        diff = set(self.diff)
-        for i, a in enumerate(self.inputs):
-            for j, v in (enumerate(a) if isinstance(a, (tuple, list)) else ((None, a),)):
-                if isinstance(v, T) and (i, j) not in diff and not (v.is_floating_point() or v.is_complex()):
-                    return True
-        return False
-
     def release(self):
-        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed \
-                and not self._saves_index_tensor():
-            # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
-            # graph can be walked again; keep only the shapes of the differentiable inputs
-            self.saved = _Released(self.saved, self.diff)
-            self.inputs = [tuple(None for _ in p) if isinstance(p, tuple) else None for p in self.saved]
-            return
+        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed:
+            released = _release_linear(self.saved, self.inputs, self.diff)
+            if released is not None:
+                # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
+                # graph can be walked again; only the shapes of the differentiable inputs are kept
+                self.saved = released
+                self.inputs = [tuple(None for _ in p) if isinstance(p, tuple) else None for p in released]
+                return
         self.freed = True
         self.saved = self.inputs = None
 
 
+class _Shape:
+    """A differentiable input's stand-in in a released linear node (its value never enters the VJP)."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, v):
+        self.shape, self.dtype = v.shape, v.dtype
+
+
 class _Released(tuple):
-    """A released linear node's inputs: differentiable arrays become (shape, dtype) stand-ins (their
-    values do not enter the VJP), other arguments (indices, offsets) are kept as they were."""
+    """A released linear node's inputs: _Shape for the differentiable ones, the rest as they were."""
     __slots__ = ()
-
-    def __new__(cls, saved, diff):
-        diff = set(diff)
-
-        def stand(v, key):
-            return jax.ShapeDtypeStruct(v.shape, v.dtype) if key in diff and hasattr(v, "shape") else v
-        return super().__new__(cls, (tuple(stand(v, (i, j)) for j, v in enumerate(p)) if isinstance(p, tuple)
-                                     else stand(p, (i, None)) for i, p in enumerate(saved)))
 
     def arrays(self):
         def zero(v):
-            return jnp.zeros(v.shape, v.dtype) if isinstance(v, jax.ShapeDtypeStruct) else v
+            return jnp.zeros(v.shape, v.dtype) if type(v) is _Shape else v
         return tuple(tuple(zero(v) for v in p) if isinstance(p, tuple) else zero(p) for p in self)
+
+
+def _release_linear(saved, inputs, diff):
+    """``saved`` with its differentiable arrays replaced by _Shape, or None when an integer tensor
+    argument (advanced indices, repeats: a tensor torch saves) is among the inputs."""
+    T = _dispatch.Tensor
+    for i, a in enumerate(inputs):
+        if type(a) is T or isinstance(a, T):
+            if (i, None) not in diff and a._shape_dtype()[1].kind in "biu":
+                return None
+        elif isinstance(a, (tuple, list)):
+            for j, v in enumerate(a):
+                if isinstance(v, T) and (i, j) not in diff and v._shape_dtype()[1].kind in "biu":
+                    return None
+    out = list(saved)
+    for i, j in diff:
+        if j is None:
+            out[i] = _Shape(out[i])
+        else:
+            p = list(out[i])
+            p[j] = _Shape(p[j])
+            out[i] = tuple(p)
+    return _Released(out)
 
 
 def _unpack(arr, t, edge):
