@@ -52,7 +52,7 @@ def _backward_twice(make, a):
 
 
 @pytest.mark.parametrize("case", ["add", "views_cat", "mean", "basic_index", "affine_grid", "add_const",
-                                  "exp", "mul_scalar", "adv_index", "repeat_interleave"])
+                                  "exp", "mul_scalar", "adv_index", "repeat_interleave", "nansum", "nanmean"])
 def test_second_backward_like_torch(rng, case):
     """torch saves no tensor for linear ops (add, sum, views, cat, affine_grid): their graph can be walked
     again; ops that save a value or an index tensor raise on the second walk."""
@@ -68,6 +68,8 @@ def test_second_backward_like_torch(rng, case):
         "mul_scalar": lambda m, a: (a * 3).sum(),
         "adv_index": lambda m, a: a[:, m.tensor([0, 2, 2])].sum(),
         "repeat_interleave": lambda m, a: a.repeat_interleave(m.tensor([1, 2, 0]), dim=0).sum(),
+        "nansum": lambda m, a: m.where(a > 0, a, m.tensor(float("nan"))).nansum(),
+        "nanmean": lambda m, a: m.where(a > 0, a, m.tensor(float("nan"))).nanmean(),
     }
     t, j = pair(rng)
     rt = _backward_twice(lambda a: makes[case](torch, a), t)
@@ -76,6 +78,16 @@ def test_second_backward_like_torch(rng, case):
         assert rj == rt
     else:
         assert_close(rj, rt)
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanmean"])
+def test_nan_reductions_check_their_input_for_inplace_changes(rng, name):
+    for m, a in zip((torch, jtorch), pair(rng)):
+        y = a * 1
+        z = getattr(y, name)()
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.backward()
 
 
 def test_second_backward_of_released_linear_node_with_create_graph(rng):
