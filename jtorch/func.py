@@ -254,6 +254,46 @@ def hessian(func, argnums=0):
     return jacfwd(jacrev(func, argnums), argnums)
 
 
+# ------------------------------------------------------------------ the eager tape
+def _on_tape(fn, args, arrays):
+    """``fn(arrays)``; when grad mode is on and a tensor in ``args`` requires grad, the outputs are
+    recorded on the eager tape as one node whose backward is JAX's VJP of ``fn`` (torch.func
+    transforms compose with ordinary autograd: a loss of vmap's output backpropagates to the
+    tensors passed in)."""
+    T = _T()
+    leaves, treedef = jax.tree_util.tree_flatten(_ordered(args), is_leaf=lambda x: isinstance(x, T))
+    pos = [i for i, t in enumerate(leaves) if isinstance(t, T) and t.requires_grad and t.is_floating_point()]
+    if not (GRAD.enabled and pos):
+        return fn(arrays)
+    from .autograd.function import Function
+    flat_arrays = jax.tree_util.tree_leaves(arrays)
+
+    def of_diff(*diff):
+        flat = list(flat_arrays)
+        for i, a in zip(pos, diff):
+            flat[i] = a
+        return fn(jax.tree_util.tree_unflatten(treedef, flat))
+
+    holder = {}
+
+    class _Transform(Function):
+        @staticmethod
+        def forward(ctx, *ts):
+            out, ctx.vjp_fn = jax.vjp(of_diff, *(flat_arrays[i] for i in pos))
+            flat_out, holder["def"] = jax.tree_util.tree_flatten(out)
+            ctx.outs = flat_out
+            return tuple(T._wrap(o) for o in flat_out)
+
+        @staticmethod
+        def backward(ctx, *grads):
+            cot = [g._value if g is not None else jnp.zeros_like(o) for g, o in zip(grads, ctx.outs)]
+            return tuple(T._wrap(g) for g in ctx.vjp_fn(jax.tree_util.tree_unflatten(holder["def"], cot)))
+
+    outs = _Transform.apply(*(leaves[i] for i in pos))
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return jax.tree_util.tree_unflatten(holder["def"], list(outs))
+
+
 # ------------------------------------------------------------------ vmap
 def _batch_size(args, in_dims):
     T = _T()
@@ -314,8 +354,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                                                     else (in_dims,) * len(args))
         arrays = _arrays(args)
         # dict prefixes as _Dict (the outputs' dicts are ordered as out_dims lists them)
-        out = jax.vmap(f, in_axes=_dims_like(axes, (keys,) + tuple(arrays)), out_axes=_ordered(out_dims))(
-            keys, *arrays)
+        mapped = jax.vmap(f, in_axes=_dims_like(axes, (keys,) + tuple(arrays)), out_axes=_ordered(out_dims))
+        out = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
         if randomness == "error" and gen._key._st.version != key_before:
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "

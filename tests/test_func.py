@@ -298,3 +298,28 @@ def test_dict_trees_keep_their_key_order():
         assert list(jt) == list(tt)
         for k in tt:
             assert_close(jt[k], tt[k], rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_output_backpropagates_to_its_inputs(rng):
+    """A loss of vmap's outputs reaches the tensors passed in (model ensembling trained through
+    stack_module_state's parameters), with dict outputs, in_dims None, and no graph under no_grad."""
+    w = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    res = []
+    for m in (torch, jtorch):
+        W, X, B = m.tensor(w, requires_grad=True), m.tensor(x), m.tensor(b, requires_grad=True)
+
+        def f(w, x, b):
+            return {"y": m.tanh(x @ w.T + b), "s": (w * w).sum(), "n": (x > 0).sum()}
+
+        out = m.func.vmap(f, in_dims=(0, None, None))(W, X, B)
+        (out["y"].pow(2).sum() + out["s"].sum()).backward()
+        with m.no_grad():
+            no_graph = m.func.vmap(f, in_dims=(0, None, None))(W, X, B)["y"].requires_grad
+        res.append((out["y"], out["n"], W.grad, B.grad, out["y"].requires_grad, no_graph))
+    for a, b_ in zip(res[1], res[0]):
+        if isinstance(b_, bool):
+            assert a == b_
+        else:
+            assert_close(a, b_, atol=1e-5)

@@ -51,7 +51,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(_sum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
-@defop(promote=None, saves=())
+@defop(promote=None)  # the backward needs the input (where its NaNs are)
 def _nansum(input, dim=None, keepdim=False, dtype=None):
     return jnp.nansum(input, axis=dim, keepdims=keepdim, dtype=_sum_dtype(input, dtype))
 
@@ -99,7 +99,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(_mean(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
-@defop(promote=None, saves=())
+@defop(promote=None)  # the backward needs the input (where its NaNs are)
 def _nanmean(input, dim=None, keepdim=False, dtype=None):
     return jnp.nanmean(input, axis=dim, keepdims=keepdim)
 

@@ -254,7 +254,7 @@ def _base_coords(n, align_corners, dtype):
     return r if align_corners else r * ((n - 1) / n)
 
 
-@defop(method=False, function=False, promote=None)
+@defop(method=False, function=False, promote=None, saves=())  # linear in theta: torch saves nothing
 def _affine_grid(theta, size=(), align_corners=False):
     spatial = size[2:]
     dt = theta.dtype

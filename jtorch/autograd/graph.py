@@ -8,6 +8,8 @@ backward itself is recorded and higher-order gradients come for free.
 """
 import collections
 
+import jax.numpy as jnp
+
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
@@ -80,6 +82,10 @@ class Node:
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
         primals = self.saved
+        if type(primals) is _Released:
+            primals = primals.arrays()
+            if create_graph:
+                self.saved = primals  # _unpack needs the values (their graph edges are the node's)
         if create_graph:
             primals = [_unpack(p, t, e) for p, t, e in zip(self.saved, self.inputs, self._input_edges())]
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
@@ -97,12 +103,61 @@ class Node:
         return out
 
     def release(self):
+        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed:
+            released = _release_linear(self.saved, self.inputs, self.diff)
+            if released is not None:
+                # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
+                # graph can be walked again; only the shapes of the differentiable inputs are kept
+                self.saved = released
+                self.inputs = [tuple(None for _ in p) if isinstance(p, tuple) else None for p in released]
+                return
         self.freed = True
         if self._nf is None and self.inputs is not None:  # next_functions still answers after backward
             from .next_functions import light_inputs
             self.saved, self.inputs = None, light_inputs(self.inputs, self.op.name == "_matmul")
         else:
             self.saved = self.inputs = None
+
+
+class _Shape:
+    """A differentiable input's stand-in in a released linear node (its value never enters the VJP)."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, v):
+        self.shape, self.dtype = v.shape, v.dtype
+
+
+class _Released(tuple):
+    """A released linear node's inputs: _Shape for the differentiable ones, the rest as they were."""
+    __slots__ = ()
+
+    def arrays(self):
+        def zero(v):
+            return jnp.zeros(v.shape, v.dtype) if type(v) is _Shape else v
+        return tuple(tuple(zero(v) for v in p) if isinstance(p, tuple) else zero(p) for p in self)
+
+
+def _release_linear(saved, inputs, diff):
+    """``saved`` with its differentiable arrays replaced by _Shape, or None when an integer tensor
+    argument (advanced indices, repeats: a tensor torch saves) is among the inputs."""
+    T = _dispatch.Tensor
+    for i, a in enumerate(inputs):
+        if type(a) is T or isinstance(a, T):
+            if (i, None) not in diff and a._shape_dtype()[1].kind in "biu":
+                return None
+        elif isinstance(a, (tuple, list)):
+            for j, v in enumerate(a):
+                if isinstance(v, T) and (i, j) not in diff and v._shape_dtype()[1].kind in "biu":
+                    return None
+    out = list(saved)
+    for i, j in diff:
+        if j is None:
+            out[i] = _Shape(out[i])
+        else:
+            p = list(out[i])
+            p[j] = _Shape(p[j])
+            out[i] = tuple(p)
+    return _Released(out)
 
 
 def _unpack(arr, t, edge):

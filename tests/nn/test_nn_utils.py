@@ -138,3 +138,68 @@ def test_parametrizations_weight_norm_and_orthogonal(rng):
         o2 = jtorch.nn.utils.parametrizations.orthogonal(jtorch.nn.Linear(6, 4))
         w2 = np.asarray(o2.weight.detach())
         assert np.allclose(w2 @ w2.T, np.eye(4), atol=1e-5)
+
+
+def _orthogonal_pair(rng, shape, orthogonal_map, use_trivialization):
+    w = rng.standard_normal(shape).astype(np.float32)
+    layers = []
+    for m in (torch, jtorch):
+        lin = m.nn.Linear(shape[1], shape[0])
+        lin.weight.data = m.tensor(w)
+        lin.bias.data = m.zeros(shape[0])
+        m.nn.utils.parametrizations.orthogonal(lin, orthogonal_map=orthogonal_map,
+                                               use_trivialization=use_trivialization)
+        layers.append(lin)
+    return layers
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 6), (6, 4)])
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("use_trivialization", [True, False])
+def test_orthogonal_matches_torch(rng, shape, orthogonal_map, use_trivialization):
+    """Same buffers (base with trivialization), same starting original (-I), same weight and gradient
+    of the unconstrained matrix after it moves, and assignment through right_inverse like torch."""
+    t, j = _orthogonal_pair(rng, shape, orthogonal_map, use_trivialization)
+    assert list(j.state_dict()) == list(t.state_dict())
+    if use_trivialization and shape[0] != shape[1]:
+        return  # torch completes the base with randn columns: values depend on the RNG stream
+    assert_close(j.parametrizations.weight.original, t.parametrizations.weight.original, atol=1e-5)
+    step = rng.standard_normal(shape).astype(np.float32) * 0.1
+    x = rng.standard_normal((2, shape[1])).astype(np.float32)
+    for lin, m in ((t, torch), (j, jtorch)):
+        with m.no_grad():
+            lin.parametrizations.weight.original.add_(m.tensor(step))
+        lin(m.tensor(x)).pow(2).sum().backward()
+    assert_close(j.weight, t.weight, atol=1e-5)
+    assert_close(j.parametrizations.weight.original.grad, t.parametrizations.weight.original.grad, atol=1e-4)
+    tall = (max(shape), min(shape))
+    q = np.linalg.qr(rng.standard_normal(tall))[0].astype(np.float32)
+    q = q if shape == tall else q.T
+    if shape[0] == shape[1] or not use_trivialization:
+        results = []
+        for lin, m in ((t, torch), (j, jtorch)):
+            try:
+                lin.weight = m.tensor(q)
+                results.append(lin.weight.detach().numpy())
+            except NotImplementedError:
+                results.append("NotImplementedError")
+        if isinstance(results[0], str):
+            assert results[1] == results[0]
+        else:
+            np.testing.assert_allclose(results[1], results[0], atol=1e-5)
+
+
+def test_assigning_through_a_parametrization_without_right_inverse_raises():
+    class Skew(torch.nn.Module):
+        def forward(self, X):
+            return X.triu(1) - X.triu(1).T
+
+    class JSkew(jtorch.nn.Module):
+        def forward(self, X):
+            return X.triu(1) - X.triu(1).T
+
+    for m, cls in ((torch, Skew), (jtorch, JSkew)):
+        lin = m.nn.Linear(3, 3)
+        m.nn.utils.parametrize.register_parametrization(lin, "weight", cls())
+        with pytest.raises(RuntimeError, match="does not implement right_inverse"):
+            lin.weight = m.eye(3)

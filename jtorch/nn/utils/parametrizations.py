@@ -30,22 +30,85 @@ def weight_norm(module, name="weight", dim=0):
     return module
 
 
+def _orthonormalize(A):
+    """Q of A's QR with the signs that make diag(R) positive (the usual canonical Q)."""
+    Q, R = torch.linalg.qr(A)
+    d = torch.diagonal(R, 0, -2, -1)
+    return Q * (d.sign() + (d == 0).to(d.dtype)).unsqueeze(-2)
+
+
 class _Orthogonal(Module):
-    """Q from a QR of the unconstrained matrix, column signs fixed by diag(R): an
-    orthogonal (semi-orthogonal when non-square) matrix for any input."""
+    """torch's orthogonal parametrization: a skew matrix built from the lower triangle of the
+    unconstrained X goes through matrix_exp or the Cayley map (or X's strict lower triangle through
+    Householder reflections); with use_trivialization the result multiplies a stored orthogonal
+    buffer ``base``, and X starts at -I (which maps to the identity), so the weight starts at base."""
+
+    def __init__(self, weight, orthogonal_map, use_trivialization):
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
 
     def forward(self, X):
-        n, k = X.shape[-2], X.shape[-1]
+        n, k = X.size(-2), X.size(-1)
         transposed = n < k
         if transposed:
             X = X.mT
-        Q, R = torch.linalg.qr(X)
-        d = torch.diagonal(R, 0, -2, -1)
-        Q = Q * (d.sign() + (d == 0).to(d.dtype)).unsqueeze(-2)
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            L = X.tril()
+            if n != k:  # a tall X: pad to square with zero columns
+                L = torch.cat([L, L.new_zeros(n, n - k).expand(*L.shape[:-2], -1, -1)], dim=-1)
+            A = L - L.mH
+            if self.orthogonal_map == "matrix_exp":
+                Q = torch.matrix_exp(A)
+            else:
+                eye = torch.eye(n, dtype=A.dtype, device=A.device)
+                Q = torch.linalg.solve(eye - 0.5 * A, eye + 0.5 * A)
+            if n != k:
+                Q = Q[..., :k]
+        else:
+            V = X.tril(diagonal=-1)
+            tau = 2.0 / (1.0 + (V * V).sum(dim=-2))
+            Q = torch.linalg.householder_product(V, tau)
+            # X's diagonal holds the signs (+-1) of Q's columns; it takes no gradient
+            Q = Q * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        if hasattr(self, "base"):
+            Q = self.base @ Q
         return Q.mT if transposed else Q
 
+    @torch.no_grad()
     def right_inverse(self, Q):
-        return Q
+        if Q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {Q.shape}.")
+        Q_init = Q
+        n, k = Q.size(-2), Q.size(-1)
+        transposed = n < k
+        if transposed:
+            Q = Q.mT
+            n, k = k, n
+        if not hasattr(self, "base"):
+            if self.orthogonal_map in ("matrix_exp", "cayley"):
+                raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
+                                          "parametrizations when use_trivialization=False.")
+            # Householder: reflectors below the diagonal, the column signs on it
+            A, tau = torch.geqrf(Q)
+            A.diagonal(dim1=-2, dim2=-1).sign_()
+            A.diagonal(dim1=-2, dim2=-1)[tau == 0.0] *= -1
+            return A.mT if transposed else A
+        if n == k:
+            eye = torch.eye(k, dtype=Q.dtype, device=Q.device)
+            atol = 10.0 * n * torch.finfo(Q.dtype).eps
+            Q = Q.clone() if torch.allclose(Q.mH @ Q, eye, atol=atol) else _orthonormalize(Q)
+        else:  # complete the columns to a square orthogonal matrix
+            N = torch.randn(*(Q.size()[:-2] + (n, n - k)), dtype=Q.dtype, device=Q.device)
+            Q = _orthonormalize(torch.cat([Q, N], dim=-1))
+        self.base = Q
+        neg_eye = torch.zeros_like(Q_init)
+        neg_eye.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+        return neg_eye
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
@@ -54,7 +117,16 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if weight.ndim < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
-    parametrize.register_parametrization(module, name, _Orthogonal(), unsafe=True)
+    if orthogonal_map is None:
+        square = weight.size(-2) == weight.size(-1)
+        orthogonal_map = "matrix_exp" if square or weight.is_complex() else "householder"
+    if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
+        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+                         f"Got: {orthogonal_map}")
+    if orthogonal_map == "householder" and weight.is_complex():
+        raise ValueError("The householder parametrization does not support complex tensors.")
+    parametrize.register_parametrization(module, name, _Orthogonal(weight, orthogonal_map, use_trivialization),
+                                         unsafe=True)
     return module
 
 

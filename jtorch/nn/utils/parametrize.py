@@ -39,7 +39,10 @@ class ParametrizationList(ModuleList):
         with torch.no_grad():
             for module in reversed(self):
                 if hasattr(module, "right_inverse"):
-                    new = module.right_inverse(new)
+                    try:
+                        new = module.right_inverse(new)
+                    except NotImplementedError:
+                        pass  # registering keeps the original as it is (assigning later raises)
         self.is_tensor = isinstance(new, torch.Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
@@ -76,8 +79,9 @@ class ParametrizationList(ModuleList):
     def right_inverse(self, value):
         with torch.no_grad():
             for module in reversed(self):
-                if hasattr(module, "right_inverse"):
-                    value = module.right_inverse(value)
+                if not hasattr(module, "right_inverse"):
+                    raise RuntimeError(f"parametrization {type(module).__name__} does not implement right_inverse.")
+                value = module.right_inverse(value)
             if self.is_tensor:
                 self.original.copy_(value)
             else:
