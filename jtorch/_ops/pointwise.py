@@ -345,14 +345,22 @@ def xlogy(input, other):
     return jss.xlogy(input, other)
 
 
+@jax.custom_jvp
+def _mantissa(x):
+    return jnp.frexp(x)[0]
+
+
+# torch differentiates the mantissa as x * 2**-exponent with the exponent held fixed
+_mantissa.defjvp(lambda p, t: (_mantissa(p[0]), t[0] / jnp.exp2(jnp.frexp(p[0])[1].astype(p[0].dtype))))
+
+
 def _frexp_kernel(x):
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = jnp.frexp(x)
-    return m, e.astype(jnp.int32)
+    return _mantissa(x), jnp.frexp(x)[1].astype(jnp.int32)
 
 
-frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None, differentiable=False,
+frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None,
               returns=_return_type("frexp", ("mantissa", "exponent")))
 
 
