@@ -278,7 +278,9 @@ erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
 lgamma = unary("lgamma", jss.gammaln)
-digamma = unary("digamma", lambda x: jnp.where(x == 0, -jnp.inf, jss.digamma(x)))  # torch: -inf at 0
+# torch: -inf at 0; the derivative is polygamma(1, x), accurate for negative x too
+digamma = unary("digamma", _kink(lambda x: jnp.where(x == 0, -jnp.inf, _polygamma_fn(0, x)),
+                                  lambda x: _polygamma_fn(1, x)))
 i0 = unary("i0", jss.i0)
 
 

@@ -1,0 +1,68 @@
+"""Gradients that scripts/conformance.py --grad found differing from torch's: the same seeded inputs and
+cotangents through both libraries, gradients of every input compared."""
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from helpers import assert_close
+
+
+def _grads(op, arrays, rng, lib_args=lambda lib: (), int_args=()):
+    """Gradients of sum(op(*inputs, *ints) * cotangent) for torch and jtorch: a list of (jtorch, torch)
+    pairs, one per float input (None where the library gives None)."""
+    res = {}
+    for lib in (torch, jtorch):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        extra = [lib.tensor(a) for a in int_args]
+        out = op(lib, *xs, *extra)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        outs = [o for o in outs if o.is_floating_point() or o.is_complex()]
+        loss = 0
+        cr = np.random.default_rng(7)
+        for o in outs:
+            c = cr.standard_normal(tuple(o.shape))
+            term = (o * lib.tensor(c.astype(np.float64)).to(o.dtype)).sum()
+            loss = loss + (term.real if term.is_complex() else term)
+        res[lib] = lib.autograd.grad(loss, xs, allow_unused=True)
+    return list(zip(res[jtorch], res[torch]))
+
+
+def _check(pairs, rtol=1e-6, atol=1e-8):
+    for j, t in pairs:
+        assert (j is None) == (t is None), (j, t)
+        if t is not None:
+            assert_close(j, t, rtol=rtol, atol=atol)
+
+
+def test_frexp_mantissa_gradient(rng):
+    a = rng.standard_normal(12) * 10.0 ** rng.integers(-5, 5, 12)
+    _check(_grads(lambda lib, x: lib.frexp(x), [a], rng))
+    # the exponent is an integer output: jtorch's mantissa requires grad like torch's
+    m, e = jtorch.frexp(jtorch.tensor(a, requires_grad=True))
+    assert m.requires_grad and not e.requires_grad
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_max_unpool_gradient_reaches_repeated_indices(rng, dim):
+    # overlapping windows (stride < kernel) make max_pool return the same index twice: torch's unpool
+    # backward gathers the output gradient for each of them
+    shape = (2, 3) + (7,) * dim
+    a = rng.standard_normal(shape)
+    pool = getattr(torch.nn.functional, f"max_pool{dim}d")
+    vals, idx = pool(torch.tensor(a), 3, stride=1, return_indices=True)
+    assert len(torch.unique(idx[0, 0])) < idx[0, 0].numel()  # the case under test: repeated indices
+    name = f"max_unpool{dim}d"
+    pairs = _grads(lambda lib, v, i: getattr(lib.nn.functional, name)(v, i, 3, stride=1, output_size=shape[2:]),
+                   [vals.numpy()], rng, int_args=[idx.numpy()])
+    _check(pairs)
+
+
+def test_digamma_gradient_negative_inputs(rng):
+    # JAX's digamma derivative is inaccurate for negative non-integer x; torch's is polygamma(1, x)
+    a = np.concatenate([-rng.uniform(0.05, 9.0, 16), rng.uniform(0.05, 9.0, 8)])
+    _check(_grads(lambda lib, x: lib.digamma(x), [a], rng), rtol=1e-7)
+    # at 0 torch gives an infinite derivative, not nan
+    x = jtorch.tensor([0.0, 1.5], dtype=jtorch.float64, requires_grad=True)
+    jtorch.digamma(x).sum().backward()
+    assert np.isinf(x.grad.numpy()[0])
