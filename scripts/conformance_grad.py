@@ -119,8 +119,33 @@ def _compare_grad(jg, tg, torch, jtorch, dname, values):
     return compare(jg, tg, torch, jtorch, rtol=rtol, atol=atol * max(1.0, scale), values=values)
 
 
+def _aligned_cotangents(j_out, t_out, name, cts, diff_idx, jtorch, C):
+    """Cotangents for jtorch's eigen/singular vectors: torch's, times the unit factor per vector that maps
+    jtorch's vectors onto torch's (as the forward mode's _align_vectors), so that both losses are the same
+    function of the input and the gradients are comparable (a vector's sign or phase is unspecified)."""
+    k, pair, rows = C._UNIT_FACTOR[name]
+    if not isinstance(t_out, tuple) or not isinstance(j_out, tuple) or tuple(j_out[k].shape) != tuple(t_out[k].shape) \
+            or j_out[k].numel() == 0:
+        return cts
+    a, b = np.asarray(j_out[k].detach()), t_out[k].detach().resolve_conj().numpy()
+    inner = np.sum(np.conj(a) * b, axis=-2, keepdims=True)
+    mag = np.abs(inner)
+    unit = np.where(mag > 0, inner / np.where(mag > 0, mag, 1), 1)
+    if not np.iscomplexobj(a):
+        unit = np.sign(unit.real) + (unit.real == 0)
+    factors = {k: unit}
+    if pair is not None:
+        factors[pair] = np.swapaxes(np.conj(unit), -1, -2) if rows else unit
+    out = list(cts)
+    for pos, i in enumerate(diff_idx):
+        if i in factors:
+            out[pos] = (cts[pos] * factors[i]).astype(cts[pos].dtype)
+    return out
+
+
 def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, values, order2):
     """None when the gradients agree, else a message."""
+    import conformance as C
     t_in = _grad_leaves([s.input, s.args, s.kwargs], torch, [])
     if not t_in:
         return "skip"
@@ -175,7 +200,12 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
                 if not jo.requires_grad:
                     return f"output of dtype {jo.dtype} does not require grad"
                 j_outs.append(jo)
-        j_loss = _weighted_loss(j_outs, [jtorch.tensor(c) for c in cts], jtorch)
+        j_cts = cts
+        if info.name in C._UNIT_FACTOR:
+            j_cts = _aligned_cotangents(j_out, t_out, info.name, cts, [i for i, to in enumerate(t_all) if
+                                                                        _is_diff(to, torch) and to.requires_grad],
+                                        jtorch, C)
+        j_loss = _weighted_loss(j_outs, [jtorch.tensor(c) for c in j_cts], jtorch)
         j_grads = jtorch.autograd.grad(j_loss, j_in, allow_unused=True, create_graph=order2)
         if order2:
             j_g2 = [g for g, tg in zip(j_grads, t_first) if tg is not None and tg.requires_grad]

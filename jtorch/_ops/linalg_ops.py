@@ -9,6 +9,7 @@ check, skipped while tracing under ``jtorch.compile``), as torch's LAPACK info c
 """
 import builtins
 import collections
+import functools
 import math
 
 import jax
@@ -147,6 +148,8 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 @defop(method=False, function=False)
 def _det(A):
+    if A.shape[-1] == 0:  # 1 for 0x0 matrices; JAX's LU-based gradient indexes the empty pivots
+        return jnp.ones(A.shape[:-2], A.dtype) + 0 * A.sum((-2, -1))
     return jnp.linalg.det(A)
 
 
@@ -491,21 +494,36 @@ def _default_rtol(A, atol, rtol):
 
 @defop(method=False, function=False)
 def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
-    if hermitian:  # like torch, only the lower triangle is read
-        w, v = jnp.linalg.eigh(_tri_hermitian(A, "L"), symmetrize_input=False)
-        s = jnp.abs(w)
-        cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
-        winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
-        val = jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
-        # torch differentiates the general pseudo-inverse formula, not the eigendecomposition
-        g = jnp.linalg.pinv(A, rtol=rtol)
-        return jax.lax.stop_gradient(val) + g - jax.lax.stop_gradient(g)
+    if hermitian:
+        return _pinv_hermitian(A, atol, rtol)
     if atol == 0.0:
         return jnp.linalg.pinv(A, rtol=rtol)  # has a well-behaved custom JVP
     U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
     cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
     sinv = jnp.where(s > cut, 1 / jnp.where(s > cut, s, 1), 0).astype(U.dtype)
     return jnp.matmul(_mH(Vh) * sinv[..., None, :], _mH(U), precision=_hi())
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _pinv_hermitian(A, atol, rtol):
+    # like torch, only the lower triangle is read
+    w, v = jnp.linalg.eigh(_tri_hermitian(jax.lax.stop_gradient(A), "L"), symmetrize_input=False)
+    s = jnp.abs(w)
+    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
+    winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
+    return jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
+
+
+@_pinv_hermitian.defjvp
+def _pinv_hermitian_jvp(atol, rtol, primals, tangents):
+    # torch differentiates the general pseudo-inverse P of A (the whole matrix, which need not be
+    # Hermitian), at the P it computed: dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
+    (A,), (dA,) = primals, tangents
+    P = _pinv_hermitian(A, atol, rtol)
+    mm = functools.partial(jnp.matmul, precision=_hi())
+    Ph, dAh = _mH(P), _mH(dA)
+    dP = -mm(mm(P, dA), P) + mm(mm(P, Ph), dAh - mm(dAh, mm(A, P))) + mm(dAh - mm(mm(P, A), dAh), mm(Ph, P))
+    return P, dP
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):

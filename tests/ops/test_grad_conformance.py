@@ -66,3 +66,18 @@ def test_digamma_gradient_negative_inputs(rng):
     x = jtorch.tensor([0.0, 1.5], dtype=jtorch.float64, requires_grad=True)
     jtorch.digamma(x).sum().backward()
     assert np.isinf(x.grad.numpy()[0])
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0, 0)])
+def test_det_of_empty_matrices_backward(rng, shape):
+    _check(_grads(lambda lib, x: lib.linalg.det(x), [np.zeros(shape)], rng))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_pinv_hermitian_gradient_of_a_non_hermitian_input(rng, dtype):
+    # hermitian=True reads the lower triangle; torch's gradient is the general pseudo-inverse formula at
+    # the whole (here not Hermitian) input and that result
+    a = rng.standard_normal((2, 4, 4))
+    if dtype == np.complex128:
+        a = a + 1j * rng.standard_normal((2, 4, 4))
+    _check(_grads(lambda lib, x: lib.linalg.pinv(x, hermitian=True), [a], rng), rtol=1e-7, atol=1e-9)
