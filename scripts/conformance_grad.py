@@ -143,6 +143,42 @@ def _aligned_cotangents(j_out, t_out, name, cts, diff_idx, jtorch, C):
     return out
 
 
+_IDENTITY_PROBE = object()
+
+
+def _is_identity(f):
+    try:
+        return f(_IDENTITY_PROBE) is _IDENTITY_PROBE
+    except Exception:
+        return False
+
+
+def _rebind(f, jtorch, memo=None):
+    """op_db's helper function ``f`` (an output_process_fn_grad such as ``abs(eigenvectors)`` or svd's
+    ``uniformize``) with ``torch`` bound to jtorch, closures included; None if it is not op_db's."""
+    import types
+    memo = {} if memo is None else memo
+    if not isinstance(f, types.FunctionType) or not (f.__module__ or "").startswith("torch.testing._internal"):
+        return None
+    if f in memo:
+        return memo[f]
+    g = dict(f.__globals__)
+    g["torch"] = jtorch
+    for k, v in f.__globals__.items():
+        if isinstance(v, types.FunctionType) and v is not f and k in f.__code__.co_names:
+            r = _rebind(v, jtorch, memo)
+            if r is not None:
+                g[k] = r
+    cells = None
+    if f.__closure__:
+        cells = tuple(types.CellType(_rebind(c.cell_contents, jtorch, memo) or c.cell_contents)
+                      if isinstance(getattr(c, "cell_contents", None), types.FunctionType) else c
+                      for c in f.__closure__)
+    h = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, cells)
+    memo[f] = h
+    return h
+
+
 def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, values, order2):
     """None when the gradients agree, else a message."""
     import conformance as C
@@ -150,8 +186,14 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
     if not t_in:
         return "skip"
     rng = np.random.default_rng(seed)
+    proc_t = s.output_process_fn_grad
+    proc_j = _rebind(proc_t, jtorch)
+    if proc_j is None or _is_identity(proc_t):  # op_db's default: lambda x: x
+        proc_t = proc_j = None
     try:
         t_out = call_t()
+        if proc_t is not None:
+            t_out = proc_t(t_out)
         t_outs = [o for o in _flat_outputs(t_out, torch) if _is_diff(o, torch) and o.requires_grad]
         if not t_outs:
             return "skip"
@@ -177,6 +219,8 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
         ji, ja, jk = _to_j_grad([s.input, s.args, s.kwargs], jtorch, torch, to_j, pairs)
         j_in = [j for _, j in pairs]
         j_out = call_j(ji, ja, jk)
+        if proc_j is not None:
+            j_out = proc_j(j_out)
     except Exception as e:
         if t_err is not None:
             return None
@@ -201,7 +245,7 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
                     return f"output of dtype {jo.dtype} does not require grad"
                 j_outs.append(jo)
         j_cts = cts
-        if info.name in C._UNIT_FACTOR:
+        if info.name in C._UNIT_FACTOR and proc_j is None:
             j_cts = _aligned_cotangents(j_out, t_out, info.name, cts, [i for i, to in enumerate(t_all) if
                                                                         _is_diff(to, torch) and to.requires_grad],
                                         jtorch, C)

@@ -465,8 +465,32 @@ def eigvalsh(A, UPLO="L", *, out=None):
 
 @defop(method=False, function=False)
 def _eig(A):
+    return _eig_fn(A)
+
+
+@jax.custom_jvp
+def _eig_fn(A):
     w, v = jnp.linalg.eig(A)
     return w, v
+
+
+@_eig_fn.defjvp
+def _eig_jvp(primals, tangents):
+    # JAX has no eigenvector derivative for general matrices; torch's: with M = V^-1 dA V,
+    # dL = diag(M), dV = V (F o M) with F_ij = 1 / (L_j - L_i) off the diagonal, then the part of each
+    # dv_i that would change its (unit) norm removed: dv_i -= v_i Re(v_i^H dv_i). The phase of each v_i
+    # stays free, as in torch (whose backward requires a loss that does not depend on it)
+    (A,), (dA,) = primals, tangents
+    w, v = _eig_fn(A)
+    M = jnp.linalg.solve(v, jnp.matmul(dA.astype(v.dtype), v, precision=_hi()))
+    dw = jnp.diagonal(M, axis1=-2, axis2=-1)
+    diff = w[..., None, :] - w[..., :, None]
+    n = w.shape[-1]
+    off = ~jnp.eye(n, dtype=bool)
+    F = jnp.where(off, 1 / jnp.where(off, diff, 1), 0)
+    dv = jnp.matmul(v, F * M, precision=_hi())
+    dv = dv - v * jnp.real(jnp.sum(jnp.conj(v) * dv, axis=-2, keepdims=True))
+    return (w, v), (dw, dv)
 
 
 @defop(method=False, function=False)
