@@ -143,14 +143,10 @@ def _aligned_cotangents(j_out, t_out, name, cts, diff_idx, jtorch, C):
     return out
 
 
-_IDENTITY_PROBE = object()
-
-
 def _is_identity(f):
-    try:
-        return f(_IDENTITY_PROBE) is _IDENTITY_PROBE
-    except Exception:
-        return False
+    """op_db's default output_process_fn_grad (``lambda x: x``)."""
+    ident = (lambda x: x).__code__
+    return f.__code__.co_code == ident.co_code and f.__code__.co_argcount == 1 and not f.__closure__
 
 
 def _rebind(f, jtorch, memo=None):

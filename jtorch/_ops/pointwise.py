@@ -281,7 +281,7 @@ lgamma = unary("lgamma", jss.gammaln)
 # torch: -inf at 0; the derivative is polygamma(1, x), accurate for negative x too
 digamma = unary("digamma", _kink(lambda x: jnp.where(x == 0, -jnp.inf, _polygamma_fn(0, x)),
                                   lambda x: _polygamma_fn(1, x)))
-i0 = unary("i0", jss.i0)
+i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
 @defop(promote="float", inplace=True)

@@ -81,3 +81,32 @@ def test_pinv_hermitian_gradient_of_a_non_hermitian_input(rng, dtype):
     if dtype == np.complex128:
         a = a + 1j * rng.standard_normal((2, 4, 4))
     _check(_grads(lambda lib, x: lib.linalg.pinv(x, hermitian=True), [a], rng), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_eigenvector_gradient(rng, complex_input):
+    # JAX has no eigenvector derivative for general matrices; torch's needs a loss that does not depend
+    # on each vector's phase: |V| as op_db's gradient tests use
+    a = rng.standard_normal((2, 4, 4))
+    if complex_input:
+        a = a + 1j * rng.standard_normal((2, 4, 4))
+    _check(_grads(lambda lib, x: (lambda w, v: (w.real, w.imag, v.abs()))(*lib.linalg.eig(x)), [a], rng),
+           rtol=1e-7, atol=1e-9)
+
+
+def test_combinations_empty_result_is_in_the_graph(rng):
+    pairs = _grads(lambda lib, x: lib.combinations(x, r=3), [rng.standard_normal(2)], rng)
+    _check(pairs)
+    assert jtorch.combinations(jtorch.tensor([1.0, 2.0], requires_grad=True), r=3).requires_grad
+
+
+def test_cat_skipping_empty_1d_tensors_backward(rng):
+    # torch skips 1-D empty tensors; jtorch's shape cache was keyed by a list then (TypeError)
+    b = rng.standard_normal((2, 3))
+    _check(_grads(lambda lib, x, y: lib.cat([x, y], dim=1), [np.zeros(0), b], rng))
+    _check(_grads(lambda lib, x, y: lib.cat([x, y]), [np.zeros(0), np.zeros(0)], rng))
+
+
+def test_i0_gradient_at_zero(rng):
+    a = np.concatenate([[0.0], rng.standard_normal(8) * 4]).astype(np.float32)
+    _check(_grads(lambda lib, x: lib.i0(x), [a], rng), rtol=1e-5, atol=1e-6)
