@@ -312,6 +312,8 @@ def run_grad(args, op_db, torch, jtorch):
                     ok += 1
                 elif first is None:
                     first = f"{dt}: {msg}".replace("|", "\\|").replace("\n", " ")
+        if first is not None and _torch_grad_xfail(info):
+            first = "[op_db xfails/skips torch's own gradcheck of this op] " + first
         if n:
             rows.append((label, ok, n, first))
             total_ok += ok
@@ -327,6 +329,15 @@ def run_grad(args, op_db, torch, jtorch):
     for name, ok, n, first in sorted(rows, key=lambda r: (r[1] == r[2], r[0])):
         lines.append(f"| {name} | {ok} | {n} | {first or ''} |")
     return "\n".join(lines) + "\n"
+
+
+def _torch_grad_xfail(info):
+    """Whether op_db itself marks torch's backward gradcheck of this op as failing or skipped (its
+    gradient is then not a reference: as_strided_scatter's is wrong where the scattered region overlaps)."""
+    for d in getattr(info, "skips", ()) or ():
+        if d.cls_name == "TestBwdGradients" and d.test_name in (None, "test_fn_grad"):
+            return True
+    return False
 
 
 def _j_caller(info, name, jtorch, C):
