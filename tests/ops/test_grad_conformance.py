@@ -117,3 +117,13 @@ def test_cat_skipping_empty_1d_tensors_backward(rng):
 def test_i0_gradient_at_zero(rng):
     a = np.concatenate([[0.0], rng.standard_normal(8) * 4]).astype(np.float32)
     _check(_grads(lambda lib, x: lib.i0(x), [a], rng), rtol=1e-5, atol=1e-6)
+
+
+def test_fill_is_differentiable(rng):
+    # torch: zeros for the input, the summed gradient for a 0-dim tensor value
+    _check(_grads(lambda lib, x, v: lib.fill(x, v), [rng.standard_normal((3, 4)), np.float64(rng.standard_normal())],
+                  rng))
+    assert jtorch.fill(jtorch.tensor(rng.standard_normal(3), requires_grad=True), 2.0).requires_grad
+    for lib in (torch, jtorch):
+        with pytest.raises(RuntimeError, match="0-dimension"):
+            lib.fill(lib.zeros(3), lib.ones(2))
