@@ -31,7 +31,10 @@ def _grads(op, arrays, rng, lib_args=lambda lib: (), int_args=()):
 def _check(pairs, rtol=1e-6, atol=1e-8):
     for j, t in pairs:
         assert (j is None) == (t is None), (j, t)
-        if t is not None:
+        if t is not None and t.is_complex():  # real and imaginary parts (numpy's complex compare trips on -0j)
+            assert str(j.dtype) == str(t.dtype)
+            assert_close(jtorch.view_as_real(j), torch.view_as_real(t), rtol=rtol, atol=atol)
+        elif t is not None:
             assert_close(j, t, rtol=rtol, atol=atol)
 
 
@@ -127,3 +130,12 @@ def test_fill_is_differentiable(rng):
     for lib in (torch, jtorch):
         with pytest.raises(RuntimeError, match="0-dimension"):
             lib.fill(lib.zeros(3), lib.ones(2))
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, float("inf")])
+def test_normalize_complex_values_and_gradient(rng, p):
+    # |z| of complex entries was computed as sign(z) * z = z^2 / |z| (a complex number)
+    a = rng.standard_normal((2, 3, 4)) + 1j * rng.standard_normal((2, 3, 4))
+    tx, jx = torch.tensor(a), jtorch.tensor(a)
+    assert_close(jtorch.nn.functional.normalize(jx, p=p), torch.nn.functional.normalize(tx, p=p), rtol=1e-10)
+    _check(_grads(lambda lib, x: lib.nn.functional.normalize(x, p=p), [a], rng), rtol=1e-8, atol=1e-10)
