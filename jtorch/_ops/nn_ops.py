@@ -932,13 +932,13 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def _pnorm(d, p, axis, keepdims=False):
     a = jnp.abs(d)
     if p == 0:
-        return jnp.sum((a != 0).astype(d.dtype), axis=axis, keepdims=keepdims)
+        return jnp.sum((a != 0).astype(a.dtype), axis=axis, keepdims=keepdims)
     if p == math.inf:
         return jnp.max(a, axis=axis, keepdims=keepdims)
     if p == 1:
         return jnp.sum(a, axis=axis, keepdims=keepdims)
     if p == 2:
-        s = jnp.sum(d * d, axis=axis, keepdims=keepdims)
+        s = jnp.sum((d * jnp.conj(d)).real if jnp.iscomplexobj(d) else d * d, axis=axis, keepdims=keepdims)
         # torch's norm has gradient 0 at 0 (sqrt's is inf there)
         safe = jnp.where(s > 0, s, 1)
         return jnp.where(s > 0, jnp.sqrt(safe), 0)

@@ -228,8 +228,22 @@ def _sign(x):
     return x if x.dtype == jnp.bool_ else jnp.sign(x)
 
 
+@jax.custom_jvp
+def _complex_sgn(z):
+    return jnp.sign(z)
+
+
+# torch's derivative of z / |z| (JAX's is 0): (dz - sgn Re(conj(sgn) dz)) / |z|, and 0 at z = 0
+@_complex_sgn.defjvp
+def _complex_sgn_jvp(p, t):
+    (z,), (dz,) = p, t
+    s, a = jnp.sign(z), jnp.abs(z)
+    ds = (dz - s * jnp.real(jnp.conj(s) * dz)) / jnp.where(a == 0, 1, a).astype(z.dtype)
+    return s, jnp.where(a == 0, 0, ds)
+
+
 sign = unary("sign", _sign, promote=None)
-sgn = unary("sgn", _sign, promote=None)
+sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
 def _float_power(a, b):

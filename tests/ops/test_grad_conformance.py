@@ -139,3 +139,23 @@ def test_normalize_complex_values_and_gradient(rng, p):
     tx, jx = torch.tensor(a), jtorch.tensor(a)
     assert_close(jtorch.nn.functional.normalize(jx, p=p), torch.nn.functional.normalize(tx, p=p), rtol=1e-10)
     _check(_grads(lambda lib, x: lib.nn.functional.normalize(x, p=p), [a], rng), rtol=1e-8, atol=1e-10)
+
+
+def test_sgn_complex_gradient(rng):
+    # torch differentiates z / |z| (JAX's sign has derivative 0); 0 at z = 0
+    a = rng.standard_normal((3, 5)) + 1j * rng.standard_normal((3, 5))
+    a[0, 0] = 0
+    _check(_grads(lambda lib, x: lib.sgn(x), [a], rng), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("p", [2.0, 0.0, 1.5])
+def test_pairwise_distance_complex(rng, p):
+    # the 2-norm summed d * d (complex) instead of |d|^2; the 0-"norm" had a complex dtype
+    a, b = (rng.standard_normal((4, 6)) + 1j * rng.standard_normal((4, 6)) for _ in range(2))
+    tx, jx = torch.tensor(a), jtorch.tensor(a)
+    ty, jy = torch.tensor(b), jtorch.tensor(b)
+    assert_close(jtorch.nn.functional.pairwise_distance(jx, jy, p=p), torch.nn.functional.pairwise_distance(tx, ty, p=p),
+                 rtol=1e-10)
+    if p:
+        _check(_grads(lambda lib, x, y: lib.nn.functional.pairwise_distance(x, y, p=p), [a, b], rng), rtol=1e-8,
+               atol=1e-10)
