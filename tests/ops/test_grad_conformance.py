@@ -159,3 +159,15 @@ def test_pairwise_distance_complex(rng, p):
     if p:
         _check(_grads(lambda lib, x, y: lib.nn.functional.pairwise_distance(x, y, p=p), [a, b], rng), rtol=1e-8,
                atol=1e-10)
+
+
+def test_bernoulli_output_in_the_graph_with_zero_gradient(rng):
+    p = rng.uniform(0.1, 0.9, (4, 3))
+    for lib in (torch, jtorch):
+        x = lib.tensor(p, requires_grad=True)
+        y = lib.bernoulli(x)
+        assert y.requires_grad and str(y.dtype) == "torch.float64"
+        (g,) = lib.autograd.grad((y * lib.tensor(rng.standard_normal((4, 3)))).sum(), x)
+        assert tuple(g.shape) == (4, 3) and not bool((g != 0).any())
+        with lib.no_grad():
+            assert not lib.bernoulli(x).requires_grad
