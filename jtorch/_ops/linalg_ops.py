@@ -538,16 +538,41 @@ def _pinv_hermitian(A, atol, rtol):
     return jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
 
 
+def _pinv_differential(A, P, dA):
+    """The differential of the pseudo-inverse P of A (constant rank), torch's rule for pinv and lstsq:
+    dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P."""
+    mm = functools.partial(jnp.matmul, precision=_hi())
+    Ph, dAh = _mH(P), _mH(dA)
+    return -mm(mm(P, dA), P) + mm(mm(P, Ph), dAh - mm(dAh, mm(A, P))) + mm(dAh - mm(mm(P, A), dAh), mm(Ph, P))
+
+
 @_pinv_hermitian.defjvp
 def _pinv_hermitian_jvp(atol, rtol, primals, tangents):
     # torch differentiates the general pseudo-inverse P of A (the whole matrix, which need not be
-    # Hermitian), at the P it computed: dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
+    # Hermitian), at the P it computed
     (A,), (dA,) = primals, tangents
     P = _pinv_hermitian(A, atol, rtol)
-    mm = functools.partial(jnp.matmul, precision=_hi())
-    Ph, dAh = _mH(P), _mH(dA)
-    dP = -mm(mm(P, dA), P) + mm(mm(P, Ph), dAh - mm(dAh, mm(A, P))) + mm(dAh - mm(mm(P, A), dAh), mm(Ph, P))
-    return P, dP
+    return P, _pinv_differential(A, P, dA)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _pinv_svd(A, rcond):
+    """lstsq's pseudo-inverse (singular values at or below rcond * max dropped), differentiated by the
+    pseudo-inverse rule: JAX's SVD derivative divides by s_i^2 - s_j^2, which loses all precision when
+    singular values are close (a well-conditioned A), where torch's lstsq gradient does not."""
+    U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
+    cut = rcond * jnp.max(s, -1, keepdims=True)
+    keep = s > cut
+    sinv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(A.dtype)
+    return jnp.matmul(_mH(Vh) * sinv[..., None, :], _mH(U), precision=_hi()), jnp.sum(keep, -1), s
+
+
+@_pinv_svd.defjvp
+def _pinv_svd_jvp(rcond, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    P, rank, s = _pinv_svd(A, rcond)
+    zero = np.zeros(rank.shape, jax.dtypes.float0)
+    return (P, rank, s), (_pinv_differential(A, P, dA), zero, jnp.zeros_like(s))
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
@@ -587,12 +612,9 @@ def _lstsq(A, B, rcond=0.0, driver="gelsy", vector=False):
         B = B[..., None]
     A, B = _bcast_batch(A, B)
     m, n = A.shape[-2:]
-    U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
-    cut = rcond * jnp.max(s, -1, keepdims=True)
-    keep = s > cut
-    sinv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(A.dtype)
-    X = jnp.matmul(_mH(Vh) * sinv[..., None, :], jnp.matmul(_mH(U), B, precision=_hi()), precision=_hi())
-    rank = jnp.sum(keep, -1).astype(jnp.int64)
+    P, rank, s = _pinv_svd(A, rcond)
+    X = jnp.matmul(P, B, precision=_hi())
+    rank = rank.astype(jnp.int64)
     real = jnp.zeros((), A.dtype).real.dtype
     # torch fills residuals only for m > n full-rank inputs and drivers other than gelsy
     if m > n and driver != "gelsy":

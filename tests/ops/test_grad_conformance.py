@@ -171,3 +171,14 @@ def test_bernoulli_output_in_the_graph_with_zero_gradient(rng):
         assert tuple(g.shape) == (4, 3) and not bool((g != 0).any())
         with lib.no_grad():
             assert not lib.bernoulli(x).requires_grad
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (3, 5)])
+def test_lstsq_float32_gradient_with_close_singular_values(rng, shape):
+    # an orthogonal-like A (all singular values ~1): differentiating through JAX's SVD divides by
+    # s_i^2 - s_j^2 and lost all float32 precision; the pseudo-inverse rule (torch's) does not
+    q, _ = np.linalg.qr(rng.standard_normal((max(shape), max(shape))))
+    a = (q[:shape[0], :shape[1]] + 1e-3 * rng.standard_normal(shape)).astype(np.float32)
+    b = rng.standard_normal((shape[0], 2)).astype(np.float32)
+    _check(_grads(lambda lib, x, y: lib.linalg.lstsq(x, y, driver="gelsd").solution, [a, b], rng),
+           rtol=1e-4, atol=1e-4)
