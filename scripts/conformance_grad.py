@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-# ops whose gradients depend on a random draw (dropout masks, random sampling) or on tie-breaking that
-# torch leaves unspecified: only shapes, dtypes and None-ness are compared
+# ops whose gradients depend on a random draw (dropout masks, random sampling, random projections):
+# only shapes, dtypes and None-ness are compared
 _GRAD_SHAPE_ONLY = {"nn.functional.dropout", "nn.functional.dropout2d", "nn.functional.dropout3d",
                     "nn.functional.alpha_dropout", "nn.functional.feature_alpha_dropout", "nn.functional.rrelu",
                     "svd_lowrank", "pca_lowrank", "nn.functional.fractional_max_pool2d",
@@ -189,6 +189,7 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
     if not t_in:
         return "skip"
     rng = np.random.default_rng(seed)
+    cts = None  # stays None when torch's forward raises
     proc_t = s.output_process_fn_grad
     proc_j = _rebind(proc_t, jtorch)
     if proc_j is None or _is_identity(proc_t):  # op_db's default: lambda x: x
@@ -228,6 +229,8 @@ def _run_grad_sample(info, s, dname, call_t, call_j, to_j, torch, jtorch, seed, 
         if t_err is not None:
             return None
         return f"forward raises {type(e).__name__}: {str(e)[:100]}"
+    if t_err is not None and cts is None:
+        return f"torch's forward raises {type(t_err).__name__} ({str(t_err)[:60]}), jtorch's returns"
     if t_err is not None:
         try:
             j_outs = [o for o in _flat_outputs(j_out, jtorch) if _is_diff(o, jtorch) and o.requires_grad]
