@@ -1,6 +1,7 @@
 """Run PyTorch's own operator database (op_db) through jtorch and report where results differ.
 
     python scripts/conformance.py [--dtypes float32,int64] [--ops add,mul] [--max-samples 8] [--out report.md]
+    python scripts/conformance.py --grad [--grad2] [--grad-dtypes float64,float32] [--ops ...] [--verbose]
 
 For every OpInfo whose name jtorch has (as ``jtorch.<name>``, ``jtorch.linalg.<name>``, ...,
 or a Tensor method; variants included), each sample input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
@@ -200,6 +201,11 @@ def main(argv=None):
     p.add_argument("--top-level-only", action="store_true",
                    help="only op_db names without a dot and without a variant (the original, smaller run)")
     p.add_argument("--out", default="")
+    # gradient mode (scripts/conformance_grad.py)
+    p.add_argument("--grad", action="store_true", help="compare gradients instead of forward values")
+    p.add_argument("--grad2", action="store_true", help="compare second-order gradients (implies --grad)")
+    p.add_argument("--grad-dtypes", default="float64,float32")
+    p.add_argument("--verbose", action="store_true", help="--grad: print each op's result as it finishes")
     args = p.parse_args(argv)
     import warnings
     warnings.filterwarnings("ignore")
@@ -207,6 +213,14 @@ def main(argv=None):
     from torch.testing._internal.common_methods_invocations import op_db
 
     import jtorch
+    if args.grad or args.grad2:
+        from conformance_grad import run_grad
+        text = run_grad(args, op_db, torch, jtorch)
+        print(text)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
+        return
     dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
     wanted = set(filter(None, args.ops.split(",")))
     rows, total_ok, total, absent = [], 0, 0, []

@@ -156,9 +156,8 @@ def combinations(input, r=2, with_replacement=False):
         return empty(0, dtype=input.dtype)
     gen = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     idx = tuple(gen(range(input.shape[0]), r))
-    if not idx:
-        from .creation import empty
-        return empty((0, r), dtype=input.dtype)
+    if not idx:  # taken from the input: in its autograd graph, as torch's is
+        return input[:0].reshape(0, r).clone()
     return _take_rows(input, idx=idx)
 
 

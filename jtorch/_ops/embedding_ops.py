@@ -72,6 +72,9 @@ def _one_hot(input, num_classes=0):
 def _safe_norm(x, p, dim):
     """||x||_p along ``dim`` (keepdim) whose gradient at an all-zero slice is 0, as torch's."""
     a = jnp.sign(x) * x   # |x| with torch's derivative sign(0) = 0 (jnp.abs has 1 there)
+    if jnp.iscomplexobj(x):  # linalg.vector_norm's (|z| is not sign(z) * z there)
+        from .linalg_ops import _vnorm
+        return _vnorm(float(p), dim, True)(x)
     if p == float("inf"):
         return a.max(dim, keepdims=True)
     if p == 0:

@@ -275,7 +275,11 @@ def unravel_index(indices, shape):
 
 @function(method=False)
 def fill(input, value):
-    return REGISTRY["full_like"](input, value.item() if isinstance(value, _T()) else value)
+    # differentiable like torch's: zeros for input, the summed gradient for a tensor value
+    from .pointwise import _fill
+    if isinstance(value, _T()) and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+    return _fill(input, value)
 
 
 def _sum_to_size(self, *size):

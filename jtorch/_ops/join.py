@@ -31,7 +31,8 @@ def cat(tensors, dim=0, *, out=None):
     if d is not None:  # these shapes and dim passed the checks before, nothing skipped
         return apply(_cat, [list(tensors)], (d,))
     keep = [i for i, s in enumerate(shapes) if s != (0,)] or [0]  # torch skips 1-D empty tensors
-    if len(keep) != len(shapes):
+    skipped = len(keep) != len(shapes)  # then the checks below saw fewer shapes: not cached
+    if skipped:
         tensors, shapes = [tensors[i] for i in keep], [shapes[i] for i in keep]
     ref = shapes[0]
     nd = len(ref)
@@ -47,7 +48,7 @@ def cat(tensors, dim=0, *, out=None):
             if k != d and s[k] != ref[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref[k]} but got size {s[k]} for tensor number {i} in the list.")
-    if len(keep) == len(shapes) and type(dim) is int:
+    if not skipped and type(dim) is int:
         if len(_CAT_CHECKED) > 4096:
             _CAT_CHECKED.clear()
         _CAT_CHECKED[(shapes, dim)] = d

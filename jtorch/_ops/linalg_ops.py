@@ -9,6 +9,7 @@ check, skipped while tracing under ``jtorch.compile``), as torch's LAPACK info c
 """
 import builtins
 import collections
+import functools
 import math
 
 import jax
@@ -147,6 +148,8 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 @defop(method=False, function=False)
 def _det(A):
+    if A.shape[-1] == 0:  # 1 for 0x0 matrices; JAX's LU-based gradient indexes the empty pivots
+        return jnp.ones(A.shape[:-2], A.dtype) + 0 * A.sum((-2, -1))
     return jnp.linalg.det(A)
 
 
@@ -462,8 +465,32 @@ def eigvalsh(A, UPLO="L", *, out=None):
 
 @defop(method=False, function=False)
 def _eig(A):
+    return _eig_fn(A)
+
+
+@jax.custom_jvp
+def _eig_fn(A):
     w, v = jnp.linalg.eig(A)
     return w, v
+
+
+@_eig_fn.defjvp
+def _eig_jvp(primals, tangents):
+    # JAX has no eigenvector derivative for general matrices; torch's: with M = V^-1 dA V,
+    # dL = diag(M), dV = V (F o M) with F_ij = 1 / (L_j - L_i) off the diagonal, then the part of each
+    # dv_i that would change its (unit) norm removed: dv_i -= v_i Re(v_i^H dv_i). The phase of each v_i
+    # stays free, as in torch (whose backward requires a loss that does not depend on it)
+    (A,), (dA,) = primals, tangents
+    w, v = _eig_fn(A)
+    M = jnp.linalg.solve(v, jnp.matmul(dA.astype(v.dtype), v, precision=_hi()))
+    dw = jnp.diagonal(M, axis1=-2, axis2=-1)
+    diff = w[..., None, :] - w[..., :, None]
+    n = w.shape[-1]
+    off = ~jnp.eye(n, dtype=bool)
+    F = jnp.where(off, 1 / jnp.where(off, diff, 1), 0)
+    dv = jnp.matmul(v, F * M, precision=_hi())
+    dv = dv - v * jnp.real(jnp.sum(jnp.conj(v) * dv, axis=-2, keepdims=True))
+    return (w, v), (dw, dv)
 
 
 @defop(method=False, function=False)
@@ -491,21 +518,61 @@ def _default_rtol(A, atol, rtol):
 
 @defop(method=False, function=False)
 def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
-    if hermitian:  # like torch, only the lower triangle is read
-        w, v = jnp.linalg.eigh(_tri_hermitian(A, "L"), symmetrize_input=False)
-        s = jnp.abs(w)
-        cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
-        winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
-        val = jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
-        # torch differentiates the general pseudo-inverse formula, not the eigendecomposition
-        g = jnp.linalg.pinv(A, rtol=rtol)
-        return jax.lax.stop_gradient(val) + g - jax.lax.stop_gradient(g)
+    if hermitian:
+        return _pinv_hermitian(A, atol, rtol)
     if atol == 0.0:
         return jnp.linalg.pinv(A, rtol=rtol)  # has a well-behaved custom JVP
     U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
     cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
     sinv = jnp.where(s > cut, 1 / jnp.where(s > cut, s, 1), 0).astype(U.dtype)
     return jnp.matmul(_mH(Vh) * sinv[..., None, :], _mH(U), precision=_hi())
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _pinv_hermitian(A, atol, rtol):
+    # like torch, only the lower triangle is read
+    w, v = jnp.linalg.eigh(_tri_hermitian(jax.lax.stop_gradient(A), "L"), symmetrize_input=False)
+    s = jnp.abs(w)
+    cut = jnp.maximum(atol, rtol * jnp.max(s, -1, keepdims=True, initial=0))
+    winv = jnp.where(s > cut, 1 / jnp.where(s > cut, w, 1), 0)
+    return jnp.matmul(v * winv[..., None, :].astype(v.dtype), _mH(v), precision=_hi())
+
+
+def _pinv_differential(A, P, dA):
+    """The differential of the pseudo-inverse P of A (constant rank), torch's rule for pinv and lstsq:
+    dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P."""
+    mm = functools.partial(jnp.matmul, precision=_hi())
+    Ph, dAh = _mH(P), _mH(dA)
+    return -mm(mm(P, dA), P) + mm(mm(P, Ph), dAh - mm(dAh, mm(A, P))) + mm(dAh - mm(mm(P, A), dAh), mm(Ph, P))
+
+
+@_pinv_hermitian.defjvp
+def _pinv_hermitian_jvp(atol, rtol, primals, tangents):
+    # torch differentiates the general pseudo-inverse P of A (the whole matrix, which need not be
+    # Hermitian), at the P it computed
+    (A,), (dA,) = primals, tangents
+    P = _pinv_hermitian(A, atol, rtol)
+    return P, _pinv_differential(A, P, dA)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _pinv_svd(A, rcond):
+    """lstsq's pseudo-inverse (singular values at or below rcond * max dropped), differentiated by the
+    pseudo-inverse rule: JAX's SVD derivative divides by s_i^2 - s_j^2, which loses all precision when
+    singular values are close (a well-conditioned A), where torch's lstsq gradient does not."""
+    U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
+    cut = rcond * jnp.max(s, -1, keepdims=True)
+    keep = s > cut
+    sinv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(A.dtype)
+    return jnp.matmul(_mH(Vh) * sinv[..., None, :], _mH(U), precision=_hi()), jnp.sum(keep, -1), s
+
+
+@_pinv_svd.defjvp
+def _pinv_svd_jvp(rcond, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    P, rank, s = _pinv_svd(A, rcond)
+    zero = np.zeros(rank.shape, jax.dtypes.float0)
+    return (P, rank, s), (_pinv_differential(A, P, dA), zero, jnp.zeros_like(s))
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
@@ -545,12 +612,9 @@ def _lstsq(A, B, rcond=0.0, driver="gelsy", vector=False):
         B = B[..., None]
     A, B = _bcast_batch(A, B)
     m, n = A.shape[-2:]
-    U, s, Vh = jnp.linalg.svd(A, full_matrices=False)
-    cut = rcond * jnp.max(s, -1, keepdims=True)
-    keep = s > cut
-    sinv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(A.dtype)
-    X = jnp.matmul(_mH(Vh) * sinv[..., None, :], jnp.matmul(_mH(U), B, precision=_hi()), precision=_hi())
-    rank = jnp.sum(keep, -1).astype(jnp.int64)
+    P, rank, s = _pinv_svd(A, rcond)
+    X = jnp.matmul(P, B, precision=_hi())
+    rank = rank.astype(jnp.int64)
     real = jnp.zeros((), A.dtype).real.dtype
     # torch fills residuals only for m > n full-rank inputs and drivers other than gelsy
     if m > n and driver != "gelsy":

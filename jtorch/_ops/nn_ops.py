@@ -590,9 +590,26 @@ def _max_unpool(input, indices, osize=(1,)):
     flat_lead = int(np.prod(lead)) if lead else 1
     x2 = x.reshape(flat_lead, -1)
     i2 = i.reshape(flat_lead, -1)
-    res = jnp.zeros((flat_lead, size), input.dtype)
-    res = res.at[jnp.arange(flat_lead)[:, None], i2].set(x2, mode="drop")
-    return res.reshape(lead + tuple(out))
+    return _unpool_scatter(x2, i2, size).reshape(lead + tuple(out))
+
+
+# torch differentiates max_unpool as a gather of the output gradient at every index: an element whose
+# index repeats (overlapping pooling windows) gets the gradient too, not only the copy the scatter kept
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _unpool_scatter(x2, i2, size):
+    res = jnp.zeros((x2.shape[0], size), x2.dtype)
+    return res.at[jnp.arange(x2.shape[0])[:, None], i2].set(x2, mode="drop")
+
+
+def _unpool_fwd(x2, i2, size):
+    return _unpool_scatter(x2, i2, size), i2
+
+
+def _unpool_bwd(size, i2, g):
+    return jnp.take_along_axis(g, i2, axis=1, mode="fill", fill_value=0), None
+
+
+_unpool_scatter.defvjp(_unpool_fwd, _unpool_bwd)
 
 
 # ---------------------------------------------------------------- normalisation
@@ -914,13 +931,13 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def _pnorm(d, p, axis, keepdims=False):
     a = jnp.abs(d)
     if p == 0:
-        return jnp.sum((a != 0).astype(d.dtype), axis=axis, keepdims=keepdims)
+        return jnp.sum((a != 0).astype(a.dtype), axis=axis, keepdims=keepdims)
     if p == math.inf:
         return jnp.max(a, axis=axis, keepdims=keepdims)
     if p == 1:
         return jnp.sum(a, axis=axis, keepdims=keepdims)
     if p == 2:
-        s = jnp.sum(d * d, axis=axis, keepdims=keepdims)
+        s = jnp.sum((d * jnp.conj(d)).real if jnp.iscomplexobj(d) else d * d, axis=axis, keepdims=keepdims)
         # torch's norm has gradient 0 at 0 (sqrt's is inf there)
         safe = jnp.where(s > 0, s, 1)
         return jnp.where(s > 0, jnp.sqrt(safe), 0)

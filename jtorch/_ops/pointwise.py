@@ -231,8 +231,22 @@ def _sign(x):
     return x if x.dtype == jnp.bool_ else jnp.sign(x)
 
 
+@jax.custom_jvp
+def _complex_sgn(z):
+    return jnp.sign(z)
+
+
+# torch's derivative of z / |z| (JAX's is 0): (dz - sgn Re(conj(sgn) dz)) / |z|, and 0 at z = 0
+@_complex_sgn.defjvp
+def _complex_sgn_jvp(p, t):
+    (z,), (dz,) = p, t
+    s, a = jnp.sign(z), jnp.abs(z)
+    ds = (dz - s * jnp.real(jnp.conj(s) * dz)) / jnp.where(a == 0, 1, a).astype(z.dtype)
+    return s, jnp.where(a == 0, 0, ds)
+
+
 sign = unary("sign", _sign, promote=None)
-sgn = unary("sgn", _sign, promote=None)
+sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
 def _float_power(a, b):
@@ -282,8 +296,10 @@ erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
 lgamma = unary("lgamma", jss.gammaln)
-digamma = unary("digamma", lambda x: jnp.where(x == 0, -jnp.inf, jss.digamma(x)))  # torch: -inf at 0
-i0 = unary("i0", jss.i0)
+# torch: -inf at 0; the derivative is polygamma(1, x), accurate for negative x too
+digamma = unary("digamma", _kink(lambda x: jnp.where(x == 0, -jnp.inf, _polygamma_fn(0, x)),
+                                  lambda x: _polygamma_fn(1, x)))
+i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
 @defop(promote="float", inplace=True)
@@ -349,14 +365,22 @@ def xlogy(input, other):
     return jss.xlogy(input, other)
 
 
+@jax.custom_jvp
+def _mantissa(x):
+    return jnp.frexp(x)[0]
+
+
+# torch differentiates the mantissa as x * 2**-exponent with the exponent held fixed
+_mantissa.defjvp(lambda p, t: (_mantissa(p[0]), t[0] / jnp.exp2(jnp.frexp(p[0])[1].astype(p[0].dtype))))
+
+
 def _frexp_kernel(x):
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = jnp.frexp(x)
-    return m, e.astype(jnp.int32)
+    return _mantissa(x), jnp.frexp(x)[1].astype(jnp.int32)
 
 
-frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None, differentiable=False,
+frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None,
               returns=_return_type("frexp", ("mantissa", "exponent")))
 
 

@@ -148,13 +148,24 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                   dtype=_dt(dtype), device=device, requires_grad=requires_grad)
 
 
+@defop(method=False, function=False, promote=None, saves=())
+def _with_zero_grad(sample, input):
+    """``sample``, joined to ``input``'s autograd graph with a zero gradient (torch's bernoulli output
+    requires grad when its input does; the draw's derivative is 0)."""
+    return sample + jnp.zeros_like(input).astype(sample.dtype)
+
+
 @function
 def bernoulli(input, p=None, *, generator=None, out=None):
     prob = input if p is None else p
     if hasattr(prob, "_value"):
         pv = prob.to(input.dtype if input.dtype.is_floating_point else D.float32)
-        return _bernoulli(_key(generator), pv, shape=tuple(input.shape), dtype=input.dtype)
-    return _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
+        res = _bernoulli(_key(generator), pv, shape=tuple(input.shape), dtype=input.dtype)
+    else:
+        res = _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
+    if input.requires_grad and input.dtype.is_floating_point:
+        res = _with_zero_grad(res, input)
+    return res
 
 
 @function
