@@ -3,6 +3,9 @@ import os as _os
 
 import jax as _jax
 
+from . import _malloc
+
+_malloc.tune()  # XLA's per-call temporary buffers: reused, not page-faulted in at every call (see _malloc)
 _jax.config.update("jax_enable_x64", True)
 # torch creates tensors on the CPU unless told otherwise; .to('cuda') moves them. A platform
 # name (not a Device) keeps import from starting XLA's backends, which must stay down until

@@ -250,21 +250,30 @@ def _conv_out_size(L, k, s, pad, d):
 
 
 def _conv_patches(x, ksize, stride, padding, dilation):
-    """Channels-last patches: (N, *out, K, C), K the kernel offsets in row-major order (a weight's (*k) order)."""
+    """Channels-last patches: (N, *out, K * C), K the kernel offsets in row-major order (a weight's
+    (*k) order), channels fastest. Written as a sum of the K window slices, each zero-padded into its
+    place along the channel axis: XLA's CPU backend emits that as one vectorised loop, where stacking
+    the slices (a concatenate, 7.7 CPU ms for the bench CNN's 12544x288 patches) or a select chain
+    over them (6.5 ms once reshaped to the matmul's 2-d operand) ran 2-3x slower (3.3 ms)."""
     n = len(ksize)
     xp = jnp.pad(x, ((0, 0),) + tuple(padding) + ((0, 0),))
     out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
-    return _windows(xp, ksize, stride, dilation, None, out, lead=1, axis=n + 1)
+    parts = _window_slices(xp, ksize, stride, dilation, out, 1)  # each (N, *out, C)
+    K, C = len(parts), x.shape[-1]
+    cols = None
+    for k, part in enumerate(parts):
+        part = jnp.pad(part, ((0, 0),) * (n + 1) + ((k * C, (K - 1 - k) * C),))
+        cols = part if cols is None else cols + part
+    return cols
 
 
 def _conv_matmul(x, w, stride, padding, dilation):
     """The convolution (groups=1) as im2col + one matmul: the form whose transpose in ``w``
     (patches^T @ grad) XLA's CPU backend runs fast."""
     ksize = w.shape[:-2]
-    cols = _conv_patches(x, ksize, stride, padding, dilation)  # (N, *out, K, C)
-    lead = cols.shape[:-2]
-    K, (ci, co) = cols.shape[-2], w.shape[-2:]
-    return (cols.reshape(-1, K * ci) @ w.reshape(K * ci, co)).reshape(lead + (co,))
+    cols = _conv_patches(x, ksize, stride, padding, dilation)  # (N, *out, K * C)
+    ci, co = w.shape[-2:]
+    return (cols.reshape(-1, cols.shape[-1]) @ w.reshape(-1, co)).reshape(cols.shape[:-1] + (co,))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))

@@ -1,0 +1,40 @@
+"""Keep large freed blocks inside the process (glibc malloc on Linux).
+
+XLA's CPU runtime allocates each program's temporary buffer (all its intermediate arrays, 42 MB
+for the bench CNN's training step) at every call and frees it afterwards. glibc serves blocks above
+32 MB with a fresh ``mmap`` (or a fresh heap of a thread's arena, deleted once empty), so every call
+page-faulted the whole buffer back in: ~10,000 minor faults and 18-29 ms of kernel time per CNN
+step, more than a third of its CPU time (docs/internals.md, "CNN lowerings on CPU", third round).
+Served from the main arena's heap and not given back, the buffer is reused and faults no more.
+
+Applied once, at ``import jtorch`` (before XLA starts its threads, which pick their arena at their
+first allocation): one malloc arena for the process, no ``mmap`` for large blocks, and free memory
+at the top of the heap returned to the system only above 1 GiB. The cost: the process keeps its
+peak heap (as PyTorch's and most allocators' caches do) and threads share one arena's lock.
+``JTORCH_MALLOC_TUNING=0`` leaves malloc as it is.
+"""
+import ctypes
+import os
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parameters (malloc.h)
+_TRIM_THRESHOLD = 1 << 30
+
+applied = False
+
+
+def tune():
+    """Set the malloc parameters above; returns whether they were set (glibc on Linux only)."""
+    global applied
+    if os.environ.get("JTORCH_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018  (absent from musl and other C libraries)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    applied = bool(mallopt(_M_ARENA_MAX, 1) and mallopt(_M_MMAP_MAX, 0)
+                   and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+    return applied
