@@ -8,8 +8,9 @@ step, more than a third of its CPU time (docs/internals.md, "CNN lowerings on CP
 Served from the main arena's heap and not given back, the buffer is reused and faults no more.
 
 Applied once, at ``import jtorch`` (before XLA starts its threads, which pick their arena at their
-first allocation): one malloc arena for the process, no ``mmap`` for large blocks, and free memory
-at the top of the heap returned to the system only above 1 GiB. The cost: the process keeps its
+first allocation): one malloc arena for the process, ``mmap`` only for blocks of 1 GiB and more (so a
+huge array freed is still given back at once), and free memory at the top of the heap returned to the
+system only above 1 GiB. The cost: the process keeps its
 peak heap (as PyTorch's and most allocators' caches do) and threads share one arena's lock.
 ``JTORCH_MALLOC_TUNING=0`` leaves malloc as it is.
 """
@@ -17,8 +18,8 @@ import ctypes
 import os
 import sys
 
-_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parameters (malloc.h)
-_TRIM_THRESHOLD = 1 << 30
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -3, -4, -8  # glibc's mallopt (malloc.h)
+_THRESHOLD = 1 << 30  # blocks this large still get their own mmap (given back when freed)
 
 applied = False
 
@@ -35,6 +36,8 @@ def tune():
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    applied = bool(mallopt(_M_ARENA_MAX, 1) and mallopt(_M_MMAP_MAX, 0)
-                   and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+    # (a glibc that refuses so high an mmap threshold gets no mmap for large blocks at all)
+    applied = bool(mallopt(_M_ARENA_MAX, 1)
+                   and (mallopt(_M_MMAP_THRESHOLD, _THRESHOLD) or mallopt(_M_MMAP_MAX, 0))
+                   and mallopt(_M_TRIM_THRESHOLD, _THRESHOLD))
     return applied
