@@ -102,6 +102,8 @@ def tensordot(a, b, dims=2, out=None):
 
 @defop(promote="common")
 def kron(input, other):
+    if input.dtype == jnp.bool_:  # XLA has no bool multiply: and is the product of bools
+        return jnp.kron(input.astype(jnp.uint8), other.astype(jnp.uint8)).astype(jnp.bool_)
     return jnp.kron(input, other)
 
 

@@ -282,6 +282,8 @@ def _sum_to_size(self, *size):
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
     size = tuple(int(s) for s in size)
+    if not size:  # torch: an empty size is the full sum (a 0-dim bool/int input becomes int64)
+        return self.sum()
     if not self.shape == REGISTRY["broadcast_shapes"](size, self.shape) or len(size) > self.ndim:
         raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
                            f"{{{', '.join(map(str, self.shape))}}}.")

@@ -278,7 +278,12 @@ erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
 lgamma = unary("lgamma", jss.gammaln)
-digamma = unary("digamma", lambda x: jnp.where(x == 0, -jnp.inf, jss.digamma(x)))  # torch: -inf at 0
+def _digamma(x):
+    # torch: -inf at +0 and +inf at -0 (the pole's sides), nan at negative integers
+    return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), jss.digamma(x))
+
+
+digamma = unary("digamma", _digamma)
 i0 = unary("i0", jss.i0)
 
 
@@ -290,9 +295,12 @@ def logit(input, eps=None):
 
 def _polygamma_value(n, x):
     if n == 0:
-        return jss.digamma(x)
+        return _digamma(x)
     # jax's polygamma (a Hurwitz zeta) holds for x > 0 only; below, step up with
-    # psi_n(x) = psi_n(x + k) - (-1)^n n! sum_{j<k} (x + j)^-(n+1)
+    # psi_n(x) = psi_n(x + k) - (-1)^n n! sum_{j<k} (x + j)^-(n+1), in float64: the terms are large and
+    # cancel (psi_4(-1.5): +-768 for a result of -0.31), which float32 cannot carry
+    dt = x.dtype
+    x = x.astype(jnp.float64) if jnp.issubdtype(dt, jnp.floating) else x
     k = jnp.where(x < 0, jnp.ceil(-x), 0)
 
     def body(c):
@@ -303,7 +311,10 @@ def _polygamma_value(n, x):
     fact = 1.0
     for i in range(2, n + 1):
         fact *= i
-    return jss.polygamma(n, x + k) - (-1) ** n * fact * acc
+    v = jss.polygamma(n, x + k) - (-1) ** n * fact * acc
+    # the poles (x = 0, -1, ...): torch's limit from the right, (-1)^(n+1) inf
+    pole = (x == 0) if n == 1 else (x <= 0) & (x == jnp.floor(x))
+    return jnp.where(pole, (-1) ** (n + 1) * jnp.inf, v).astype(dt)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
