@@ -187,7 +187,7 @@ def _lowest(dt, sign):
 
 
 def _scatter_prod_value(input, idx, src, include_self):
-    base = input if include_self else input.at[idx].set(1)
+    base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
     return _mul_at(base, idx, src)
 
 
@@ -204,7 +204,7 @@ def _scatter_prod_bwd(include_self, res, g):
     # d(product)/d(factor) = product of the other factors, computed without dividing by zeros
     input, idx, src = res
     one = jnp.ones((), input.dtype)
-    base = input if include_self else input.at[idx].set(1)
+    base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
     nz = jnp.where(base == 0, one, base).at[idx].multiply(jnp.where(src == 0, one, src))
     zc = (base == 0).astype(jnp.int32).at[idx].add((src == 0).astype(jnp.int32))
 
@@ -225,7 +225,7 @@ def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
     idx = _coords(index, dim)
     src = _crop(src, index.shape)
     if reduce in ("sum", "mean"):
-        base = input if include_self else input.at[idx].set(0)
+        base = input if include_self else input.at[idx].set(jnp.zeros((), input.dtype))
         out = _add_at(base, idx, src)
         if reduce == "mean":
             cnt = jnp.zeros(input.shape, input.dtype).at[idx].add(1) + (1 if include_self else 0)

@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
+import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
@@ -49,23 +50,50 @@ def _dtype_guard(f, reject, kernel):
     return g
 
 
-def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None, **kw):
+def _is_integral(x):
+    return isinstance(x, _dispatch.Tensor) and x.dtype._cat < D._FLOAT or type(x) in (int, bool)
+
+
+def _is_bool(x):
+    return x.dtype is D.bool if isinstance(x, _dispatch.Tensor) else type(x) is bool
+
+
+def _check_int_divisor(input, other):
+    """torch's RuntimeError for an integer division or remainder by zero (a data-dependent check: it reads
+    the divisor on the host; skipped while tracing, where the kernel's value stands)."""
+    if not (_is_integral(input) and _is_integral(other)) or _is_bool(input) and _is_bool(other):
+        return  # a float result divides by zero; a bool one is rejected by the kernel (_dtype_guard)
+    if not isinstance(other, _dispatch.Tensor):
+        zero = other == 0
+    else:
+        v = other._value
+        if isinstance(v, jax.core.Tracer) or v.size == 0:
+            return
+        zero = bool((np.asarray(v) == 0).any() if v.size <= 65536 else (v == 0).any())
+    if zero:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
+           int_divisor=False, **kw):
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
     it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
-    implement (see _dtype_guard)."""
+    implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor)."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
 
     def fn(input, other):
         return g(input, other)
     fn.__name__ = name
-    if not tensor_other:
+    if not tensor_other and not int_divisor:
         return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
-    op = defop(fn, name="_" + name, promote=promote, function=False, method=False, **kw)
+    op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False, **kw)
 
     def wrapper(input, other, *, out=None):
-        if not isinstance(other, _dispatch.Tensor):
+        if tensor_other and not isinstance(other, _dispatch.Tensor):
             raise TypeError(f"{name}(): argument '{tensor_other}' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
+        if int_divisor:
+            _check_int_divisor(input, other)
         return op(input, other) if out is None else op(input, other, out=out)
     wrapper.__name__ = name
     return export(wrapper, name, inplace=inplace, aliases=aliases)
@@ -108,9 +136,10 @@ def _other_operand(mask):
 mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand)
 _true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
-                    jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
+                    jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
+                    reject="b", kernel="div_trunc_cpu")
 _floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
-                    kernel="div_floor_cpu")
+                    kernel="div_floor_cpu", int_divisor=True)
 
 
 def _int_trunc_div(a, b):
@@ -137,8 +166,8 @@ def true_divide(input, other):
 REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b")
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b")
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b", int_divisor=True)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b", int_divisor=True)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage

@@ -1,0 +1,111 @@
+"""Dtype conformance with torch beyond float32/int64 (found by scripts/conformance.py over op_db in every CPU
+dtype): bool accumulation, integer division by zero, half-precision accuracy, promotion. Seeded random
+inputs through torch and jtorch."""
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from tests.helpers import assert_close
+
+INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64")
+
+
+def pair(a):
+    a = np.asarray(a)
+    return torch.from_numpy(a.copy()), jtorch.tensor(a.copy())
+
+
+def raises_like(f_torch, f_jtorch):
+    """Both raise the same exception type, or both return the same result."""
+    try:
+        want = f_torch()
+    except Exception as e:
+        with pytest.raises(type(e)):
+            f_jtorch()
+        return
+    assert_close(f_jtorch(), want)
+
+
+# ---- bool tensors accumulate with `or` (sums) and `and` (products)
+def test_bool_scatter_family(rng):
+    tx, jx = pair(rng.random((5, 4)) < 0.3)
+    tsrc, jsrc = pair(rng.random((6, 4)) < 0.5)
+    ti, ji = pair(rng.integers(0, 5, (6, 4)))
+    tr, jr = pair(rng.integers(0, 5, 6))  # repeated rows accumulate
+    assert_close(jx.index_add(0, jr, jsrc), tx.index_add(0, tr, tsrc))
+    assert_close(jx.index_add(0, jr, jsrc, alpha=0), tx.index_add(0, tr, tsrc, alpha=0))
+    assert_close(jx.scatter_add(0, ji, jsrc), tx.scatter_add(0, ti, tsrc))
+    for reduce in ("sum", "prod", "amax", "amin"):
+        for include_self in (True, False):
+            assert_close(jx.scatter_reduce(0, ji, jsrc, reduce, include_self=include_self),
+                         tx.scatter_reduce(0, ti, tsrc, reduce, include_self=include_self))
+    for reduce in ("add", "multiply"):
+        assert_close(jx.scatter(0, ji, jsrc, reduce=reduce), tx.scatter(0, ti, tsrc, reduce=reduce))
+    raises_like(lambda: tx.scatter_reduce(0, ti, tsrc, "mean"), lambda: jx.scatter_reduce(0, ji, jsrc, "mean"))
+    tv, jv = pair(rng.random(6) < 0.5)
+    assert_close(jx.index_put((jr, jr % 4), jv, accumulate=True), tx.index_put((tr, tr % 4), tv, accumulate=True))
+    tp, jp = pair(rng.integers(0, 20, 6))
+    assert_close(jx.put(jp, jv, accumulate=True), tx.put(tp, tv, accumulate=True))
+    j2 = jx.clone()
+    j2.index_add_(0, jr, jsrc)
+    assert_close(j2, tx.index_add(0, tr, tsrc))
+
+
+def test_bool_kron(rng):
+    (ta, ja), (tb, jb) = pair(rng.random((2, 3)) < 0.5), pair(rng.random((3, 2)) < 0.5)
+    assert_close(jtorch.kron(ja, jb), torch.kron(ta, tb))
+
+
+@pytest.mark.parametrize("dtype", ("bool", "uint8", "int16", "float16", "float64"))
+def test_sum_to_empty_size_is_the_full_sum(rng, dtype):
+    tx, jx = pair((rng.standard_normal((3, 2)) * 4).astype(dtype))
+    for x_t, x_j in ((tx, jx), (tx[0, 0], jx[0, 0])):
+        assert_close(x_j.sum_to_size(()), x_t.sum_to_size(()), rtol=1e-3)
+    assert_close(jx.sum_to_size(1, 2), tx.sum_to_size(1, 2), rtol=1e-3)
+
+
+# ---- digamma/polygamma at the poles: torch's signed infinities
+def test_polygamma_poles(rng):
+    x = np.concatenate([[0.0, -0.0, -1.0, -2.0, -3.0, 1e-30, -1.5, -2.5], rng.uniform(-4, 4, 16)]).astype(np.float32)
+    tx, jx = pair(x)
+    assert_close(jtorch.digamma(jx), torch.digamma(tx), rtol=1e-4, atol=1e-5)
+    for n in range(1, 5):
+        want = torch.polygamma(n, tx)
+        keep = torch.isinf(want) | (tx > 0) | (tx != tx.floor())  # torch's n=1 at negative integers is not a limit
+        got = jtorch.polygamma(n, jx)
+        assert_close(got[jtorch.tensor(keep.numpy())], want[keep], rtol=1e-4, atol=1e-5)
+    tb, jb = pair(rng.random(8) < 0.5)
+    assert_close(jtorch.polygamma(2, jb), torch.polygamma(2, tb), rtol=1e-4)
+
+
+# ---- integer division and remainder by zero raise RuntimeError("ZeroDivisionError")
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_integer_division_by_zero_raises(rng, dtype):
+    lo = 0 if dtype == "uint8" else -9
+    ta, ja = pair(rng.integers(lo, 10, 6).astype(dtype))
+    tb, jb = pair(rng.integers(1, 5, 6).astype(dtype))
+    tz, jz = pair(np.where(rng.random(6) < 0.5, 0, rng.integers(1, 5, 6)).astype(dtype))
+    tz[0], jz[0] = 0, 0
+    ops = [lambda m, a, b: m.floor_divide(a, b), lambda m, a, b: m.remainder(a, b), lambda m, a, b: m.fmod(a, b),
+           lambda m, a, b: m.div(a, b, rounding_mode="trunc"), lambda m, a, b: m.div(a, b, rounding_mode="floor"),
+           lambda m, a, b: a // b, lambda m, a, b: a % b]
+    for f in ops:
+        assert_close(f(jtorch, ja, jb), f(torch, ta, tb))
+        raises_like(lambda: f(torch, ta, tz), lambda: f(jtorch, ja, jz))
+        raises_like(lambda: f(torch, ta, 0), lambda: f(jtorch, ja, 0))
+        raises_like(lambda: f(torch, ta, tz.double()), lambda: f(jtorch, ja, jz.double()))  # float: inf/nan
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        ja.clone().floor_divide_(jz)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        j2 = ja.clone()
+        j2 %= jz
+    raises_like(lambda: 7 // tz, lambda: 7 // jz)
+
+
+def test_bool_division_is_rejected_before_the_zero_check(rng):
+    tb, jb = pair(rng.random(6) < 0.5)
+    tb[0], jb[0] = False, False
+    for f in (lambda m, a: m.floor_divide(a, a), lambda m, a: m.remainder(a, a), lambda m, a: m.fmod(a, a),
+              lambda m, a: m.div(a, a, rounding_mode="trunc"), lambda m, a: m.div(a, 0, rounding_mode="floor")):
+        raises_like(lambda: f(torch, tb), lambda: f(jtorch, jb))
