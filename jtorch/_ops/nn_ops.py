@@ -36,12 +36,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     return jnp.where(input <= lo, lo, jnp.where(input >= hi, hi, input))
 
 
-@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False)
+@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True)
 def leaky_relu(input, negative_slope=0.01):
     return jnp.where(input > 0, input, input * negative_slope)
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False)
+@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False, opmath=True)
 def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
     return jnp.where(input > 0, input * scale, alpha * scale * jnp.expm1(input * input_scale))
 
@@ -50,17 +50,17 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, opmath=True)
 def selu(input):
     return _SELU_SCALE * jnp.where(input > 0, input, _SELU_ALPHA * jnp.expm1(input))
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha",))
+@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True)
 def celu(input, alpha=1.0):
     return jnp.where(input > 0, input, alpha * jnp.expm1(input / alpha))
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def gelu(input, approximate="none"):
     if approximate == "tanh":
         k = math.sqrt(2.0 / math.pi)
@@ -68,45 +68,45 @@ def gelu(input, approximate="none"):
     return 0.5 * input * (1 + jax.scipy.special.erf(input / _SQRT2))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def silu(input):
     return input * jax.nn.sigmoid(input)
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def mish(input):
     return input * jnp.tanh(jax.nn.softplus(input))
 
 
-@defop(promote=None, method=False, dynamic=("beta", "threshold"))
+@defop(promote=None, method=False, dynamic=("beta", "threshold"), opmath=True)
 def softplus(input, beta=1.0, threshold=20.0):
     bx = input * beta
     return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def softsign(input):
     return input / (1 + jnp.abs(input))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def hardsigmoid(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input >= 3, jnp.ones((), input.dtype), input / 6 + 0.5))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def hardswish(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def tanhshrink(input):
     return input - jnp.tanh(input)
 
 
-@defop(promote=None, dynamic=("lambd",))
+@defop(promote=None, dynamic=("lambd",), opmath=True)
 def softshrink(input, lambd=0.5):
     return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd,
                                                            jnp.zeros((), input.dtype)))
@@ -122,7 +122,7 @@ def threshold(input, threshold, value):
     return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def logsigmoid(input):
     return -jnp.logaddexp(-input, 0)
 
@@ -135,13 +135,13 @@ def prelu(input, weight):
     return jnp.where(input > 0, input, w * input)
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def glu(input, dim=-1):
     a, b = jnp.split(input, 2, axis=dim)
     return a * jax.nn.sigmoid(b)
 
 
-@defop(promote=None, method=False, function=False)
+@defop(promote=None, method=False, function=False, opmath=True)
 def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
     slope = jax.random.uniform(R.typed_key(key), input.shape, input.dtype, lower, upper)
     return jnp.where(input >= 0, input, input * slope)
@@ -904,7 +904,7 @@ def _col2im(input, size=(1, 1), kernel=(1, 1), dilation=(1, 1), padding=(0, 0), 
 
 
 # ---------------------------------------------------------------- distances
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=dim))
     n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=dim))
@@ -930,12 +930,12 @@ def _pnorm(d, p, axis, keepdims=False):
     return jnp.where(s > 0, safe ** (1.0 / p), 0)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return _pnorm(x1 - x2 + eps, p, -1, keepdim)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def pdist(input, p=2.0):
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)

@@ -20,11 +20,11 @@ def _kink(f, df):
     return g
 
 
-def unary(name, f, promote="float", inplace=True, aliases=(), **kw):
+def unary(name, f, promote="float", inplace=True, aliases=(), opmath=True, **kw):
     def fn(input):
         return f(input)
     fn.__name__ = name
-    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
 
 
 _KIND_NAMES = {"b": "Bool", "i": "Long", "f": "Float"}
@@ -75,7 +75,7 @@ def _check_int_divisor(input, other):
 
 
 def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
-           int_divisor=False, **kw):
+           int_divisor=False, opmath=True, **kw):
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
     it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
     implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor)."""
@@ -85,8 +85,9 @@ def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=Non
         return g(input, other)
     fn.__name__ = name
     if not tensor_other and not int_divisor:
-        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
-    op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False, **kw)
+        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
+    op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False,
+               opmath=opmath, **kw)
 
     def wrapper(input, other, *, out=None):
         if tensor_other and not isinstance(other, _dispatch.Tensor):
@@ -106,11 +107,20 @@ def _check_alpha(input, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
+def _scaled(other, alpha, dt):
+    """``other * alpha`` for add/sub: alpha rounded to the tensors' type; for half types the product (and the
+    caller's sum) in float32 (torch's kernel), so the result is rounded once."""
+    a = jnp.asarray(alpha, dt)
+    if dt in (jnp.float16, jnp.bfloat16):
+        return other.astype(jnp.float32) * a.astype(jnp.float32)
+    return other * a
+
+
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=())
 def add(input, other, alpha=None):
     # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
     _check_alpha(input, alpha)
-    return input + other if alpha is None else input + other * jnp.asarray(alpha, input.dtype)
+    return input + other if alpha is None else (input + _scaled(other, alpha, input.dtype)).astype(input.dtype)
 
 
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
@@ -120,7 +130,7 @@ def sub(input, other, alpha=None):
     if input.dtype == jnp.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
-    return input - other if alpha is None else input - other * jnp.asarray(alpha, input.dtype)
+    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
 
 
 @function(method=False)
@@ -316,7 +326,7 @@ digamma = unary("digamma", _digamma)
 i0 = unary("i0", jss.i0)
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def logit(input, eps=None):
     x = input if eps is None else jnp.clip(input, eps, 1 - eps)
     return jnp.log(x / (1 - x))
@@ -357,7 +367,7 @@ def _polygamma_jvp(n, primals, tangents):
     return _polygamma_fn(n, x), _polygamma_fn(n + 1, x) * dx
 
 
-@defop(promote="float", method=False, function=False)
+@defop(promote="float", method=False, function=False, opmath=True)
 def _polygamma(input, n=0):
     return _polygamma_fn(n, input)
 
@@ -375,12 +385,12 @@ def _polygamma_method(self, n):
 export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def xlogy(input, other):
     return jss.xlogy(input, other)
 
@@ -460,17 +470,18 @@ def clamp_max(input, max):
     return _clamp_op(input, None, max)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",))
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True)
 def lerp(input, end, weight=0.5):
-    return input + weight * (end - input)
+    # torch's two formulas: from the nearer end, so weight 1 gives end exactly
+    return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
 
 
-@defop(promote="common", inplace=True, dynamic=("value",))
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
 def addcmul(input, tensor1, tensor2, value=1):
     return input + value * tensor1 * tensor2
 
 
-@defop(promote="common", inplace=True, dynamic=("value",))
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
 def addcdiv(input, tensor1, tensor2, value=1):
     if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -491,7 +502,7 @@ copysign = binary("copysign", jnp.copysign, promote="float")
 # torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
-                   tensor_other="other", reject="bi")
+                   tensor_other="other", reject="bi", opmath=False)  # the next value of the argument's own type
 maximum = binary("maximum", jnp.maximum, inplace=False, tensor_other="other")
 minimum = binary("minimum", jnp.minimum, inplace=False, tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input

@@ -109,3 +109,49 @@ def test_bool_division_is_rejected_before_the_zero_check(rng):
     for f in (lambda m, a: m.floor_divide(a, a), lambda m, a: m.remainder(a, a), lambda m, a: m.fmod(a, a),
               lambda m, a: m.div(a, a, rounding_mode="trunc"), lambda m, a: m.div(a, 0, rounding_mode="floor")):
         raises_like(lambda: f(torch, tb), lambda: f(jtorch, jb))
+
+
+# ---- float16/bfloat16: torch computes in float32 and rounds once (pointwise "opmath", float accumulation in
+# reductions, scans and products); compared at torch's own half tolerances (about one rounding)
+HALF_TOL = {"float16": dict(rtol=1e-3, atol=1e-5), "bfloat16": dict(rtol=1.6e-2, atol=1e-5)}
+
+HALF_OPS = {
+    "sum": lambda m, a, b, c: a.sum(1), "sum_all": lambda m, a, b, c: a.sum(),
+    "sum_dtype": lambda m, a, b, c: a.sum(0, dtype=a.dtype), "nansum": lambda m, a, b, c: a.nansum(1),
+    "mean_dtype": lambda m, a, b, c: a.mean(1, dtype=a.dtype), "cumsum": lambda m, a, b, c: a.cumsum(1),
+    "cumprod": lambda m, a, b, c: c[:, :12].cumprod(1), "logcumsumexp": lambda m, a, b, c: a.logcumsumexp(1),
+    "norm": lambda m, a, b, c: (a * 300).norm(dim=1), "vector_norm3": lambda m, a, b, c: m.linalg.vector_norm(a, 3, 1),
+    "matrix_norm": lambda m, a, b, c: m.linalg.matrix_norm(a * 300), "addmm": lambda m, a, b, c: m.addmm(c[:, :32], a, b),
+    "baddbmm": lambda m, a, b, c: m.baddbmm(c[None, :, :32], a[None], b[None], beta=0.5, alpha=1.5),
+    "sdpa": lambda m, a, b, c: m.nn.functional.scaled_dot_product_attention(a[None, :8, :16], b.T[None, :8, :16],
+                                                                          c[None, 8:16, :16]),
+    "gelu": lambda m, a, b, c: m.nn.functional.gelu(a), "silu": lambda m, a, b, c: m.nn.functional.silu(a),
+    "softplus": lambda m, a, b, c: m.nn.functional.softplus(a), "sinc": lambda m, a, b, c: a.sinc(),
+    "lerp": lambda m, a, b, c: m.lerp(a, c, 0.3), "lerp_hi": lambda m, a, b, c: m.lerp(a, c, 0.9),
+    "add_alpha": lambda m, a, b, c: m.add(a, c, alpha=0.1), "mul_scalar": lambda m, a, b, c: a * 0.1,
+    "addcdiv": lambda m, a, b, c: m.addcdiv(a, a, c, value=0.7), "leaky_relu": lambda m, a, b, c: m.nn.functional.leaky_relu(a, 0.1),
+}
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+@pytest.mark.parametrize("name", sorted(HALF_OPS))
+def test_half_precision_computes_in_float(rng, dtype, name):
+    f = HALF_OPS[name]
+    arrays = (rng.standard_normal((32, 128)), rng.standard_normal((128, 32)), rng.uniform(0.5, 1.5, (32, 128)))
+    T = [torch.from_numpy(a.astype(np.float32)).to(getattr(torch, dtype)) for a in arrays]
+    J = [jtorch.tensor(a.astype(np.float32)).to(getattr(jtorch, dtype)) for a in arrays]
+    assert_close(f(jtorch, *J), f(torch, *T), **HALF_TOL[dtype])
+
+
+def test_half_opmath_keeps_types(rng):
+    th, jh = pair(rng.standard_normal(6).astype(np.float16))
+    ti, ji = pair(rng.integers(-5, 5, 6).astype(np.int32))
+    for f in (lambda a, b: a + b, lambda a, b: a * 2, lambda a, b: b / a, lambda a, b: a.exp(), lambda a, b: a > 0.5,
+              lambda a, b: a.to(torch.bfloat16 if isinstance(a, torch.Tensor) else jtorch.bfloat16).sin(),
+              lambda a, b: a.frexp(), lambda a, b: a.nextafter(a + 1), lambda a, b: a.double() + a):
+        assert_close(f(jh, ji), f(th, ti), rtol=1e-3, atol=1e-5)
+    x = jh.clone().requires_grad_(True)
+    jtorch.nn.functional.gelu(x).sum().backward()
+    y = th.clone().requires_grad_(True)
+    torch.nn.functional.gelu(y).sum().backward()
+    assert_close(x.grad, y.grad, rtol=2e-3, atol=1e-4)
