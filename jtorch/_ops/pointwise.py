@@ -190,7 +190,14 @@ def _pow(a, b):
 
 @jax.custom_jvp
 def _fpow(a, b):
-    return jnp.power(a, b)
+    return _power(a, b)
+
+
+def _power(a, b):
+    r = jnp.power(a, b)
+    if jnp.iscomplexobj(r):  # torch: a zero base to a power of positive real part is 0 (jax: nan)
+        r = jnp.where((a == 0) & (jnp.real(b) > 0), jnp.zeros((), r.dtype), r)
+    return r
 
 
 @_fpow.defjvp
@@ -198,7 +205,7 @@ def _fpow_jvp(p, t):
     # torch's conventions: d/da is 0 where the exponent is 0; d/db is 0 where a == 0 and b >= 0
     a, b = p
     da, db = t
-    r = jnp.power(a, b)
+    r = _power(a, b)
     ga = jnp.where(b == 0, 0, b * jnp.power(a, b - 1))
     gb = jnp.where((a == 0) & (jnp.real(b) >= 0), 0, r * jnp.log(jnp.where(a == 0, 1, a)))
     return r, ga * da + gb * db
@@ -328,6 +335,9 @@ i0 = unary("i0", jss.i0)
 
 @defop(promote="float", inplace=True, opmath=True)
 def logit(input, eps=None):
+    if jnp.iscomplexobj(input):
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for "
+                                  f"'{'ComplexFloat' if input.dtype == jnp.complex64 else 'ComplexDouble'}'")
     x = input if eps is None else jnp.clip(input, eps, 1 - eps)
     return jnp.log(x / (1 - x))
 

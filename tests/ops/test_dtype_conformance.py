@@ -155,3 +155,15 @@ def test_half_opmath_keeps_types(rng):
     y = th.clone().requires_grad_(True)
     torch.nn.functional.gelu(y).sum().backward()
     assert_close(x.grad, y.grad, rtol=2e-3, atol=1e-4)
+
+
+# ---- complex
+@pytest.mark.parametrize("dtype", ("complex64", "complex128"))
+def test_complex_zero_base_power_and_logit(rng, dtype):
+    z = (rng.standard_normal(8) + 1j * rng.standard_normal(8)).astype(dtype)
+    z[:3] = 0
+    w = (rng.uniform(0.2, 2, 8) + 1j * rng.standard_normal(8)).astype(dtype)  # positive real parts
+    (tz, jz), (tw, jw) = pair(z), pair(w)
+    assert_close(jz ** jw, tz ** tw, rtol=1e-4, atol=1e-5)
+    assert_close(jz ** 2.5, tz ** 2.5, rtol=1e-4, atol=1e-5)
+    raises_like(lambda: tz.logit(), lambda: jz.logit())
