@@ -706,7 +706,10 @@ def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
 @defop(promote=None, method=False, function=False)
 def _rms_norm(input, weight, nd=1, eps=None):
     axes = tuple(range(input.ndim - nd, input.ndim))
-    e = jnp.finfo(input.dtype).eps if eps is None else eps
+    e = jnp.finfo(input.dtype).eps if eps is None else eps  # the input type's eps, also for half types
+    if input.dtype in (jnp.float16, jnp.bfloat16):  # in float32 as torch (squares of half overflow)
+        return _rms_norm.fn(input.astype(jnp.float32), None if weight is None else weight.astype(jnp.float32),
+                            nd=nd, eps=e).astype(input.dtype)
     y = input * jax.lax.rsqrt(jnp.mean(jnp.square(input), axes, keepdims=True) + e)
     return y if weight is None else y * weight
 

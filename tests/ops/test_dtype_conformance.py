@@ -167,3 +167,19 @@ def test_complex_zero_base_power_and_logit(rng, dtype):
     assert_close(jz ** jw, tz ** tw, rtol=1e-4, atol=1e-5)
     assert_close(jz ** 2.5, tz ** 2.5, rtol=1e-4, atol=1e-5)
     raises_like(lambda: tz.logit(), lambda: jz.logit())
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_linspace_special_and_rms_norm(rng, dtype):
+    tdt, jdt = getattr(torch, dtype), getattr(jtorch, dtype)
+    assert_close(jtorch.linspace(-3, 7.5, 9, dtype=jdt), torch.linspace(-3, 7.5, 9, dtype=tdt), **HALF_TOL[dtype])
+    x = rng.standard_normal(16).astype(np.float32) * 3
+    tx, jx = torch.from_numpy(x).to(tdt), jtorch.tensor(x).to(jdt)
+    for name in ("ndtr", "log_ndtr", "erfcx", "i0e"):
+        assert_close(getattr(jtorch.special, name)(jx), getattr(torch.special, name)(tx), **HALF_TOL[dtype])
+    big = rng.uniform(100, 300, (4, 8)).astype(np.float32)  # squares overflow float16
+    tb, jb = torch.from_numpy(big).to(tdt), jtorch.tensor(big).to(jdt)
+    tw, jw = torch.from_numpy(big[0] / 100).to(tdt), jtorch.tensor(big[0] / 100).to(jdt)
+    assert_close(jtorch.nn.functional.rms_norm(jb, (8,)), torch.nn.functional.rms_norm(tb, (8,)), **HALF_TOL[dtype])
+    assert_close(jtorch.nn.functional.rms_norm(jb, (8,), jw), torch.nn.functional.rms_norm(tb, (8,), tw),
+                 **HALF_TOL[dtype])
