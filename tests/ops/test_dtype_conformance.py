@@ -175,7 +175,7 @@ def test_half_linspace_special_and_rms_norm(rng, dtype):
     assert_close(jtorch.linspace(-3, 7.5, 9, dtype=jdt), torch.linspace(-3, 7.5, 9, dtype=tdt), **HALF_TOL[dtype])
     x = rng.standard_normal(16).astype(np.float32) * 3
     tx, jx = torch.from_numpy(x).to(tdt), jtorch.tensor(x).to(jdt)
-    for name in ("erfcx", "i0e", "ndtr"):
+    for name in ("i0e", "ndtr"):
         # (torch's half ndtr loses small values to 0 in its tail: compared where the result is above 0.05)
         keep = slice(None) if name != "ndtr" else torch.special.ndtr(tx.float()) > 0.05
         jkeep = keep if name != "ndtr" else jtorch.tensor(keep.numpy())
