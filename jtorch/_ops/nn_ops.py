@@ -158,14 +158,21 @@ def _softmax_prep(x, dtype):
     return x if dtype is None else x.astype(dtype.np)
 
 
+def _in_float(f, x, dim):
+    """f(x) over ``dim``, half types in float32 and rounded once (torch's CPU softmax kernels)."""
+    if x.dtype in (jnp.float16, jnp.bfloat16):
+        return f(x.astype(jnp.float32), axis=dim).astype(x.dtype)
+    return f(x, axis=dim)
+
+
 @defop(promote=None)
 def _softmax(input, dim=-1, dtype=None):
-    return jax.nn.softmax(_softmax_prep(input, dtype), axis=dim)
+    return _in_float(jax.nn.softmax, _softmax_prep(input, dtype), dim)
 
 
 @defop(promote=None)
 def _log_softmax(input, dim=-1, dtype=None):
-    return jax.nn.log_softmax(_softmax_prep(input, dtype), axis=dim)
+    return _in_float(jax.nn.log_softmax, _softmax_prep(input, dtype), dim)
 
 
 def _norm_dim(dim, ndim):

@@ -129,6 +129,7 @@ HALF_OPS = {
     "softplus": lambda m, a, b, c: m.nn.functional.softplus(a), "sinc": lambda m, a, b, c: a.sinc(),
     "lerp": lambda m, a, b, c: m.lerp(a, c, 0.3), "lerp_hi": lambda m, a, b, c: m.lerp(a, c, 0.9),
     "add_alpha": lambda m, a, b, c: m.add(a, c, alpha=0.1), "mul_scalar": lambda m, a, b, c: a * 0.1,
+    "softmax": lambda m, a, b, c: (a * 4).softmax(1),
     "addcdiv": lambda m, a, b, c: m.addcdiv(a, a, c, value=0.7), "leaky_relu": lambda m, a, b, c: m.nn.functional.leaky_relu(a, 0.1),
 }
 
@@ -175,7 +176,7 @@ def test_half_linspace_special_and_rms_norm(rng, dtype):
     assert_close(jtorch.linspace(-3, 7.5, 9, dtype=jdt), torch.linspace(-3, 7.5, 9, dtype=tdt), **HALF_TOL[dtype])
     x = rng.standard_normal(16).astype(np.float32) * 3
     tx, jx = torch.from_numpy(x).to(tdt), jtorch.tensor(x).to(jdt)
-    for name in ("i0e", "ndtr"):
+    for name in ("ndtr",):
         # (torch's half ndtr loses small values to 0 in its tail: compared where the result is above 0.05)
         keep = slice(None) if name != "ndtr" else torch.special.ndtr(tx.float()) > 0.05
         jkeep = keep if name != "ndtr" else jtorch.tensor(keep.numpy())
