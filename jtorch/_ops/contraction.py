@@ -279,7 +279,8 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 
 # ---------------------------------------------------------------- statistics
-@defop(method=False, function=False, promote="float", dynamic=("fweights", "aweights"), promote_args=("input",))
+@defop(method=False, function=False, promote="float", dynamic=("fweights", "aweights"),
+       promote_args=("input", "aweights"))  # torch: the result type of input and aweights
 def _cov(input, fweights=None, aweights=None, correction=1):
     x = input if input.ndim == 2 else input[None, :]
     n = x.shape[1]

@@ -188,3 +188,14 @@ def test_half_linspace_special_and_rms_norm(rng, dtype):
     assert_close(jtorch.nn.functional.rms_norm(jb, (8,)), torch.nn.functional.rms_norm(tb, (8,)), **HALF_TOL[dtype])
     assert_close(jtorch.nn.functional.rms_norm(jb, (8,), jw), torch.nn.functional.rms_norm(tb, (8,), tw),
                  **HALF_TOL[dtype])
+
+
+# ---- promotion
+def test_cov_promotes_with_aweights(rng):
+    x = rng.standard_normal((3, 5))
+    w = rng.uniform(0.5, 2, 5)
+    for xd, wd in (("float16", "float32"), ("float32", "float64"), ("int64", "float32"), ("bfloat16", "float64")):
+        tx, jx = torch.from_numpy(x.astype(np.float32)).to(getattr(torch, xd)), \
+            jtorch.tensor(x.astype(np.float32)).to(getattr(jtorch, xd))
+        (tw, jw) = pair(w.astype(wd))
+        assert_close(jtorch.cov(jx, aweights=jw), torch.cov(tx, aweights=tw), rtol=2e-2, atol=1e-3)
