@@ -208,8 +208,12 @@ def log_softmax(input, dim, dtype=None):
 @defop(promote=None, method=False, function=False)
 def _linear(input, weight, bias):
     # one op for x @ W^T + b (one dispatch in eager mode); full float32 precision like torch
-    out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST)
-    return out if bias is None else out + bias
+    # half types: accumulated in float32 and the bias added before the one rounding (torch's addmm epilogue)
+    half = input.dtype in (jnp.float16, jnp.bfloat16)
+    out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST,
+                     preferred_element_type=jnp.float32 if half else None)
+    out = out if bias is None else out + bias
+    return out.astype(input.dtype) if half else out
 
 
 # ---------------------------------------------------------------- convolution

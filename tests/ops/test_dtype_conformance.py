@@ -130,6 +130,7 @@ HALF_OPS = {
     "lerp": lambda m, a, b, c: m.lerp(a, c, 0.3), "lerp_hi": lambda m, a, b, c: m.lerp(a, c, 0.9),
     "add_alpha": lambda m, a, b, c: m.add(a, c, alpha=0.1), "mul_scalar": lambda m, a, b, c: a * 0.1,
     "softmax": lambda m, a, b, c: (a * 4).softmax(1),
+    "linear": lambda m, a, b, c: m.nn.functional.linear(a, b.T.contiguous(), c[0, :32]),
     "addcdiv": lambda m, a, b, c: m.addcdiv(a, a, c, value=0.7), "leaky_relu": lambda m, a, b, c: m.nn.functional.leaky_relu(a, 0.1),
 }
 
