@@ -263,7 +263,8 @@ def unravel_index(indices, shape):
     if builtins.any(s < 0 for s in shape):
         raise ValueError("'shape' cannot have negative values, but got " + str(shape))
     n = math.prod(shape)
-    if indices.numel() and (bool((indices < -n).any()) or bool((indices >= n).any())):
+    wide = indices.long()  # a bound beyond a narrow integer type must not wrap around
+    if indices.numel() and (bool((wide < -n).any()) or bool((wide >= n).any())):
         raise ValueError("'indices' must be in range [-{0}, {1}), but got {2}".format(n, n, indices))
     idx = indices.long() % builtins.max(n, 1)
     out = []

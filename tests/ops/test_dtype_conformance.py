@@ -200,3 +200,10 @@ def test_cov_promotes_with_aweights(rng):
             jtorch.tensor(x.astype(np.float32)).to(getattr(jtorch, xd))
         (tw, jw) = pair(w.astype(wd))
         assert_close(jtorch.cov(jx, aweights=jw), torch.cov(tx, aweights=tw), rtol=2e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ("int8", "uint8", "int16", "int32"))
+def test_unravel_index_of_narrow_integers(rng, dtype):
+    ti, ji = pair(rng.integers(0, 100, (2, 3)).astype(dtype))
+    for shape in ((4, 1 << 30), (1 << 30, 4), (10, 10)):
+        assert_close(jtorch.unravel_index(ji, shape), torch.unravel_index(ti, shape))
