@@ -95,10 +95,15 @@ _PLAIN = frozenset([int, bool, float, str, type(None), tuple])  # static values 
 
 class OpDef:
     """A pure jax function plus what torch's API needs to call it."""
+    # opmath: with a float16/bfloat16 result the function runs on float32 (the promoted arguments are cast
+    # to float32, float32 results rounded back once), as torch's CPU kernels compute half types
+    opmath = False
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
-                 differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False):
+                 differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
+                 opmath=False):
         self.fn = fn
+        self.opmath = opmath
         self.name = name
         params = list(inspect.signature(fn).parameters.values())
         self.names = [p.name for p in params]
@@ -239,6 +244,7 @@ class OpDef:
         ppos = self.promote_pos if dt is not None else ()
         npdt = dt.np if dt is not None else None
         seq = self.seq
+        opmath = self.opmath
 
         def run(*arrays):
             arrays = list(arrays)
@@ -251,8 +257,12 @@ class OpDef:
                 elif getattr(a, "dtype", None) == jnp.bool_ and npdt != jnp.bool_:
                     # via int8: XLA rewrites op(convert(pred), x) into a select, wrong for 0/0, 0*inf
                     arrays[i] = jnp.asarray(a, jnp.int8).astype(npdt)
+                elif opmath and npdt is not None and npdt in _HALF and _is_weak(a):
+                    arrays[i] = jnp.asarray(a, jnp.float32)  # a Python number is not rounded to half first
                 else:
                     arrays[i] = jnp.asarray(a, npdt)
+            if opmath:
+                return _opmath(fn, arrays, kw, npdt)
             return fn(*arrays, **kw)
         return run
 
@@ -264,6 +274,28 @@ class OpDef:
         if op is None:
             op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout)
         return op
+
+
+_HALF = (np.dtype(np.float16), np.dtype(D.bfloat16.np))
+
+
+def _is_weak(a):
+    """A Python number (or the weakly-typed scalar it is passed to jit as)."""
+    return not hasattr(a, "dtype") or getattr(getattr(a, "aval", a), "weak_type", False)
+
+
+def _opmath(fn, arrays, kw, npdt):
+    """``fn`` on float32 where its result type (``npdt``, else the first half-precision argument's dtype) is
+    float16/bfloat16, the float32 results rounded back once (see OpDef.opmath)."""
+    half = npdt if npdt is not None and npdt in _HALF else next((a.dtype for a in arrays if getattr(a, "dtype", None) in _HALF and
+                                            not _is_weak(a)), None)
+    if half is None:
+        return fn(*arrays, **kw)
+    f32 = np.dtype(np.float32)
+    up = [a.astype(f32) if getattr(a, "dtype", None) == half else
+          tuple(x.astype(f32) if x.dtype == half else x for x in a) if isinstance(a, tuple) else a for a in arrays]
+    out = fn(*up, **kw)
+    return jax.tree_util.tree_map(lambda o: o.astype(half) if getattr(o, "dtype", None) == f32 else o, out)
 
 
 def _zeros_ct(o):

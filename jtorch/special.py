@@ -32,7 +32,7 @@ logsumexp = R.logsumexp
 def _unary(name, f):
     def fn(input):
         return f(input)
-    return defop(fn, name="_special_" + name, promote="float", method=False, function=False)
+    return defop(fn, name="_special_" + name, promote="float", method=False, function=False, opmath=True)
 
 
 erfcx = _unary("erfcx", jss.erfcx)

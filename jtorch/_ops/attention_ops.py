@@ -46,7 +46,10 @@ def _attention(query, key, value, attn_mask, rng, dropout_p, scale=None, is_caus
         value = jnp.repeat(value, gqa_groups, axis=-3)
     L, S = query.shape[-2], key.shape[-2]
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    s = (query @ jnp.swapaxes(key, -1, -2)) * jnp.asarray(sc, query.dtype)
+    # half types as torch's CPU kernel: scores, softmax and the product with value in float32, rounded once
+    half = query.dtype in (jnp.float16, jnp.bfloat16)
+    acc = jnp.float32 if half else None
+    s = jnp.matmul(query, jnp.swapaxes(key, -1, -2), preferred_element_type=acc) * jnp.asarray(sc, acc or query.dtype)
     neg = jnp.asarray(-jnp.inf, s.dtype)
     if is_causal:
         s = jnp.where(jnp.tril(jnp.ones((L, S), bool)), s, neg)
@@ -60,7 +63,8 @@ def _attention(query, key, value, attn_mask, rng, dropout_p, scale=None, is_caus
         # ``rng`` is a key, or the mask itself (drawn ahead so the backward does not redraw it)
         keep = rng if rng.dtype == jnp.bool_ else jax.random.bernoulli(R.typed_key(rng), 1 - dropout_p, p.shape)
         p = p * jnp.where(keep, 1 / (1 - dropout_p), 0).astype(p.dtype)
-    out = p @ value
+    out = jnp.matmul(p, value.astype(acc) if half else value).astype(value.dtype)
+    p = p.astype(query.dtype)
     return (out, p) if return_weights else out
 
 

@@ -22,9 +22,15 @@ def _hi(a):
     return jax.lax.Precision.HIGHEST
 
 
+def _acc_type(a):
+    """float32 for half-precision operands: products accumulate in float, as in torch's (and XLA:GPU's)
+    half-precision GEMMs; None (the operands' own type) otherwise."""
+    return jnp.float32 if a.dtype in (jnp.float16, jnp.bfloat16) else None
+
+
 @defop(method=False, function=False, saves=_other_operand)
 def _matmul(input, other):
-    return jnp.matmul(input, other, precision=_hi(input))
+    return jnp.matmul(input, other, precision=_hi(input), preferred_element_type=_acc_type(input)).astype(input.dtype)
 
 
 @function
@@ -135,12 +141,14 @@ def _int_scalars(input, beta, alpha):
 
 @defop(method=False, function=False, dynamic=("beta", "alpha"))
 def _addmm(input, mat1, mat2, beta=1, alpha=1, reduce_batch=False):
-    prod = jnp.matmul(mat1, mat2, precision=_hi(mat1))
+    # half types: the product, its scaling and the sum with input in float32, rounded once (torch's epilogue)
+    prod = jnp.matmul(mat1, mat2, precision=_hi(mat1), preferred_element_type=_acc_type(mat1))
     if reduce_batch:
         prod = prod.sum(0)
     prod = (alpha * prod).astype(prod.dtype)
     # beta == 0: input is ignored (its nan and inf do not propagate)
-    return jnp.where(beta == 0, jnp.zeros((), prod.dtype), beta * input).astype(prod.dtype) + prod
+    out = jnp.where(beta == 0, jnp.zeros((), prod.dtype), beta * input.astype(prod.dtype)).astype(prod.dtype) + prod
+    return out.astype(mat1.dtype)
 
 
 def _check_input_dtype(input, other, name):

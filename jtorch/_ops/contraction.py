@@ -102,6 +102,8 @@ def tensordot(a, b, dims=2, out=None):
 
 @defop(promote="common")
 def kron(input, other):
+    if input.dtype == jnp.bool_:  # XLA has no bool multiply: and is the product of bools
+        return jnp.kron(input.astype(jnp.uint8), other.astype(jnp.uint8)).astype(jnp.bool_)
     return jnp.kron(input, other)
 
 
@@ -276,7 +278,8 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 
 # ---------------------------------------------------------------- statistics
-@defop(method=False, function=False, promote="float", dynamic=("fweights", "aweights"), promote_args=("input",))
+@defop(method=False, function=False, promote="float", dynamic=("fweights", "aweights"),
+       promote_args=("input", "aweights"))  # torch: the result type of input and aweights
 def _cov(input, fweights=None, aweights=None, correction=1):
     x = input if input.ndim == 2 else input[None, :]
     n = x.shape[1]

@@ -370,7 +370,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         arr = np.trunc(arr).astype(dt.np)
         return _finish(jnp.asarray(arr), device, requires_grad)
     # torch computes the first half forward from start and the second half backward from end
-    ct = dt.np if dt not in (D.float16, D.bfloat16) else np.float32
+    ct = dt.np if dt not in (D.float16, D.bfloat16) else np.dtype(np.float32)
     i = np.arange(steps, dtype=ct)
     step = (ct.type(end) - ct.type(start)) / ct.type(max(steps - 1, 1))
     half = steps // 2

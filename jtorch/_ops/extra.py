@@ -263,7 +263,8 @@ def unravel_index(indices, shape):
     if builtins.any(s < 0 for s in shape):
         raise ValueError("'shape' cannot have negative values, but got " + str(shape))
     n = math.prod(shape)
-    if indices.numel() and (bool((indices < -n).any()) or bool((indices >= n).any())):
+    wide = indices.long()  # a bound beyond a narrow integer type must not wrap around
+    if indices.numel() and (bool((wide < -n).any()) or bool((wide >= n).any())):
         raise ValueError("'indices' must be in range [-{0}, {1}), but got {2}".format(n, n, indices))
     idx = indices.long() % builtins.max(n, 1)
     out = []
@@ -286,6 +287,8 @@ def _sum_to_size(self, *size):
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
     size = tuple(int(s) for s in size)
+    if not size:  # torch: an empty size is the full sum (a 0-dim bool/int input becomes int64)
+        return self.sum()
     if not self.shape == REGISTRY["broadcast_shapes"](size, self.shape) or len(size) > self.ndim:
         raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
                            f"{{{', '.join(map(str, self.shape))}}}.")

@@ -121,6 +121,17 @@ def gather(input, dim, index, *, sparse_grad=False):
     return _gather(input, index, dim=d)
 
 
+def _add_at(x, idx, src):
+    """x with src added at idx (repeats accumulate); bool tensors accumulate with `or` as torch does (a sum
+    of bools is true when any is: XLA has no bool add)."""
+    return x.at[idx].max(src) if x.dtype == jnp.bool_ else x.at[idx].add(src)
+
+
+def _mul_at(x, idx, src):
+    """x multiplied by src at idx; bool tensors with `and`."""
+    return x.at[idx].min(src) if x.dtype == jnp.bool_ else x.at[idx].multiply(src)
+
+
 @defop(method=False, function=False, saves=("index",))
 def _scatter(input, index, src, dim=0, reduce=None):
     idx = _coords(index, dim)
@@ -128,10 +139,9 @@ def _scatter(input, index, src, dim=0, reduce=None):
         _crop(src, index.shape)
     if reduce is None:
         return set_at(input, idx, src)
-    at = input.at[idx]
     if reduce == "add":
-        return at.add(src)
-    return at.multiply(src)
+        return _add_at(input, idx, src)
+    return _mul_at(input, idx, src)
 
 
 def _scatter_args(input, dim, index, src, value, name):
@@ -177,8 +187,8 @@ def _lowest(dt, sign):
 
 
 def _scatter_prod_value(input, idx, src, include_self):
-    base = input if include_self else input.at[idx].set(1)
-    return base.at[idx].multiply(src)
+    base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
+    return _mul_at(base, idx, src)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -194,7 +204,7 @@ def _scatter_prod_bwd(include_self, res, g):
     # d(product)/d(factor) = product of the other factors, computed without dividing by zeros
     input, idx, src = res
     one = jnp.ones((), input.dtype)
-    base = input if include_self else input.at[idx].set(1)
+    base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
     nz = jnp.where(base == 0, one, base).at[idx].multiply(jnp.where(src == 0, one, src))
     zc = (base == 0).astype(jnp.int32).at[idx].add((src == 0).astype(jnp.int32))
 
@@ -215,8 +225,8 @@ def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
     idx = _coords(index, dim)
     src = _crop(src, index.shape)
     if reduce in ("sum", "mean"):
-        base = input if include_self else input.at[idx].set(0)
-        out = base.at[idx].add(src)
+        base = input if include_self else input.at[idx].set(jnp.zeros((), input.dtype))
+        out = _add_at(base, idx, src)
         if reduce == "mean":
             cnt = jnp.zeros(input.shape, input.dtype).at[idx].add(1) + (1 if include_self else 0)
             cnt = jnp.maximum(cnt, 1)
@@ -234,6 +244,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d, src = _scatter_args(input, dim, index, src, None, "scatter_reduce")
+    if reduce == "mean" and input.dtype is D.bool:
+        raise NotImplementedError('"scatter_gather_tensor_cpu_reduce_mean" not implemented for \'Bool\'')
     if d is None:
         return input.clone()
     return _scatter_reduce(input, index, src, dim=d, reduce=reduce, include_self=bool(include_self))
@@ -292,6 +304,8 @@ def _index_add(input, index, source, alpha=1, dim=0, copy=False):
     src = jnp.broadcast_to(source, input.shape[:dim] + index.shape + input.shape[dim + 1:])
     if copy:
         return set_at(input, sel, src)
+    if input.dtype == jnp.bool_:
+        return _add_at(input, sel, src & (alpha != 0))
     return input.at[sel].add(src * alpha if not isinstance(alpha, int) or alpha != 1 else src)
 
 
@@ -332,7 +346,7 @@ def index_fill(input, dim, index, value):
 @defop(method=False, function=False, seq=True, saves=("indices",))
 def _index_put(indices, x, values, template=(), accumulate=False):
     idx = _build_index(template, indices)
-    return x.at[idx].add(jnp.asarray(values, x.dtype)) if accumulate else set_at(x, idx, values)
+    return _add_at(x, idx, jnp.asarray(values, x.dtype)) if accumulate else set_at(x, idx, values)
 
 
 @function(inplace=True)
@@ -451,7 +465,7 @@ def take(input, index):
 @defop(method=False, function=False, saves=("index",))
 def _put(input, index, source, accumulate=False):
     flat, idx, src = input.ravel(), index.ravel(), source.ravel()
-    return (flat.at[idx].add(src) if accumulate else set_at(flat, idx, src)).reshape(input.shape)
+    return (_add_at(flat, idx, src) if accumulate else set_at(flat, idx, src)).reshape(input.shape)
 
 
 @function(inplace=True)

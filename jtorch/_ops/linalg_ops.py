@@ -806,6 +806,8 @@ def _vector_norm(x, ord=2.0, dim=None, keepdim=False, dtype=None):
         x = x.astype(dtype.np)
     if dim is not None and len(dim) == 0:
         dim = None
+    if x.dtype in (jnp.float16, jnp.bfloat16):  # torch accumulates half types in float (no overflow of squares)
+        return _vnorm(ord, dim, keepdim)(x.astype(jnp.float32)).astype(x.dtype)
     return _vnorm(ord, dim, keepdim)(x)
 
 
@@ -833,6 +835,8 @@ def _matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     if dtype is not None:
         A = A.astype(dtype.np)
     r, c = dim
+    if A.dtype in (jnp.float16, jnp.bfloat16):
+        return _matrix_norm.fn(A.astype(jnp.float32), ord=ord, dim=dim, keepdim=keepdim).astype(A.dtype)
     if ord == "fro":
         return _vnorm(2.0, (r, c), keepdim)(A)
     if ord in ("nuc", 2, -2):

@@ -37,12 +37,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     return jnp.where(input <= lo, lo, jnp.where(input >= hi, hi, input))
 
 
-@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False)
+@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True)
 def leaky_relu(input, negative_slope=0.01):
     return jnp.where(input > 0, input, input * negative_slope)
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False)
+@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False, opmath=True)
 def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
     return jnp.where(input > 0, input * scale, alpha * scale * jnp.expm1(input * input_scale))
 
@@ -51,17 +51,17 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, opmath=True)
 def selu(input):
     return _SELU_SCALE * jnp.where(input > 0, input, _SELU_ALPHA * jnp.expm1(input))
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha",))
+@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True)
 def celu(input, alpha=1.0):
     return jnp.where(input > 0, input, alpha * jnp.expm1(input / alpha))
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def gelu(input, approximate="none"):
     if approximate == "tanh":
         k = math.sqrt(2.0 / math.pi)
@@ -69,45 +69,45 @@ def gelu(input, approximate="none"):
     return 0.5 * input * (1 + jax.scipy.special.erf(input / _SQRT2))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def silu(input):
     return input * jax.nn.sigmoid(input)
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def mish(input):
     return input * jnp.tanh(jax.nn.softplus(input))
 
 
-@defop(promote=None, method=False, dynamic=("beta", "threshold"))
+@defop(promote=None, method=False, dynamic=("beta", "threshold"), opmath=True)
 def softplus(input, beta=1.0, threshold=20.0):
     bx = input * beta
     return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def softsign(input):
     return input / (1 + jnp.abs(input))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def hardsigmoid(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input >= 3, jnp.ones((), input.dtype), input / 6 + 0.5))
 
 
-@defop(promote=None, inplace=True, method=False)
+@defop(promote=None, inplace=True, method=False, opmath=True)
 def hardswish(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def tanhshrink(input):
     return input - jnp.tanh(input)
 
 
-@defop(promote=None, dynamic=("lambd",))
+@defop(promote=None, dynamic=("lambd",), opmath=True)
 def softshrink(input, lambd=0.5):
     return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd,
                                                            jnp.zeros((), input.dtype)))
@@ -123,7 +123,7 @@ def threshold(input, threshold, value):
     return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def logsigmoid(input):
     return -jnp.logaddexp(-input, 0)
 
@@ -136,13 +136,13 @@ def prelu(input, weight):
     return jnp.where(input > 0, input, w * input)
 
 
-@defop(promote=None, method=False)
+@defop(promote=None, method=False, opmath=True)
 def glu(input, dim=-1):
     a, b = jnp.split(input, 2, axis=dim)
     return a * jax.nn.sigmoid(b)
 
 
-@defop(promote=None, method=False, function=False)
+@defop(promote=None, method=False, function=False, opmath=True)
 def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
     slope = jax.random.uniform(R.typed_key(key), input.shape, input.dtype, lower, upper)
     return jnp.where(input >= 0, input, input * slope)
@@ -159,14 +159,21 @@ def _softmax_prep(x, dtype):
     return x if dtype is None else x.astype(dtype.np)
 
 
+def _in_float(f, x, dim):
+    """f(x) over ``dim``, half types in float32 and rounded once (torch's CPU softmax kernels)."""
+    if x.dtype in (jnp.float16, jnp.bfloat16):
+        return f(x.astype(jnp.float32), axis=dim).astype(x.dtype)
+    return f(x, axis=dim)
+
+
 @defop(promote=None)
 def _softmax(input, dim=-1, dtype=None):
-    return jax.nn.softmax(_softmax_prep(input, dtype), axis=dim)
+    return _in_float(jax.nn.softmax, _softmax_prep(input, dtype), dim)
 
 
 @defop(promote=None)
 def _log_softmax(input, dim=-1, dtype=None):
-    return jax.nn.log_softmax(_softmax_prep(input, dtype), axis=dim)
+    return _in_float(jax.nn.log_softmax, _softmax_prep(input, dtype), dim)
 
 
 def _norm_dim(dim, ndim):
@@ -202,8 +209,12 @@ def log_softmax(input, dim, dtype=None):
 @defop(promote=None, method=False, function=False, saves=_other_operand)  # bias: never needed
 def _linear(input, weight, bias):
     # one op for x @ W^T + b (one dispatch in eager mode); full float32 precision like torch
-    out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST)
-    return out if bias is None else out + bias
+    # half types: accumulated in float32 and the bias added before the one rounding (torch's addmm epilogue)
+    half = input.dtype in (jnp.float16, jnp.bfloat16)
+    out = jnp.matmul(input, weight.T, precision=jax.lax.Precision.HIGHEST,
+                     preferred_element_type=jnp.float32 if half else None)
+    out = out if bias is None else out + bias
+    return out.astype(input.dtype) if half else out
 
 
 # ---------------------------------------------------------------- convolution
@@ -733,7 +744,10 @@ def _layer_norm(input, weight, bias, nd=1, eps=1e-5):
 @defop(promote=None, method=False, function=False)
 def _rms_norm(input, weight, nd=1, eps=None):
     axes = tuple(range(input.ndim - nd, input.ndim))
-    e = jnp.finfo(input.dtype).eps if eps is None else eps
+    e = jnp.finfo(input.dtype).eps if eps is None else eps  # the input type's eps, also for half types
+    if input.dtype in (jnp.float16, jnp.bfloat16):  # in float32 as torch (squares of half overflow)
+        return _rms_norm.fn(input.astype(jnp.float32), None if weight is None else weight.astype(jnp.float32),
+                            nd=nd, eps=e).astype(input.dtype)
     y = input * jax.lax.rsqrt(jnp.mean(jnp.square(input), axes, keepdims=True) + e)
     return y if weight is None else y * weight
 
@@ -929,7 +943,7 @@ def _col2im(input, size=(1, 1), kernel=(1, 1), dilation=(1, 1), padding=(0, 0), 
 
 
 # ---------------------------------------------------------------- distances
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=dim))
     n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=dim))
@@ -955,12 +969,12 @@ def _pnorm(d, p, axis, keepdims=False):
     return jnp.where(s > 0, safe ** (1.0 / p), 0)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return _pnorm(x1 - x2 + eps, p, -1, keepdim)
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, opmath=True)
 def pdist(input, p=2.0):
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)

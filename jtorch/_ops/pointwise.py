@@ -4,8 +4,8 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import jax.scipy.special as jss
+import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
@@ -21,11 +21,11 @@ def _kink(f, df):
     return g
 
 
-def unary(name, f, promote="float", inplace=True, aliases=(), **kw):
+def unary(name, f, promote="float", inplace=True, aliases=(), opmath=True, **kw):
     def fn(input):
         return f(input)
     fn.__name__ = name
-    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
+    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
 
 
 _KIND_NAMES = {"b": "Bool", "i": "Long", "f": "Float"}
@@ -51,23 +51,51 @@ def _dtype_guard(f, reject, kernel):
     return g
 
 
-def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None, **kw):
+def _is_integral(x):
+    return isinstance(x, _dispatch.Tensor) and x.dtype._cat < D._FLOAT or type(x) in (int, bool)
+
+
+def _is_bool(x):
+    return x.dtype is D.bool if isinstance(x, _dispatch.Tensor) else type(x) is bool
+
+
+def _check_int_divisor(input, other):
+    """torch's RuntimeError for an integer division or remainder by zero (a data-dependent check: it reads
+    the divisor on the host; skipped while tracing, where the kernel's value stands)."""
+    if not (_is_integral(input) and _is_integral(other)) or _is_bool(input) and _is_bool(other):
+        return  # a float result divides by zero; a bool one is rejected by the kernel (_dtype_guard)
+    if not isinstance(other, _dispatch.Tensor):
+        zero = other == 0
+    else:
+        v = other._value
+        if isinstance(v, jax.core.Tracer) or v.size == 0:
+            return
+        zero = bool((np.asarray(v) == 0).any() if v.size <= 65536 else (v == 0).any())
+    if zero:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
+           int_divisor=False, opmath=True, **kw):
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
     it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
-    implement (see _dtype_guard)."""
+    implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor)."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
 
     def fn(input, other):
         return g(input, other)
     fn.__name__ = name
-    if not tensor_other:
-        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, **kw)
-    op = defop(fn, name="_" + name, promote=promote, function=False, method=False, **kw)
+    if not tensor_other and not int_divisor:
+        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
+    op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False,
+               opmath=opmath, **kw)
 
     def wrapper(input, other, *, out=None):
-        if not isinstance(other, _dispatch.Tensor):
+        if tensor_other and not isinstance(other, _dispatch.Tensor):
             raise TypeError(f"{name}(): argument '{tensor_other}' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
+        if int_divisor:
+            _check_int_divisor(input, other)
         return op(input, other) if out is None else op(input, other, out=out)
     wrapper.__name__ = name
     return export(wrapper, name, inplace=inplace, aliases=aliases)
@@ -80,11 +108,20 @@ def _check_alpha(input, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
+def _scaled(other, alpha, dt):
+    """``other * alpha`` for add/sub: alpha rounded to the tensors' type; for half types the product (and the
+    caller's sum) in float32 (torch's kernel), so the result is rounded once."""
+    a = jnp.asarray(alpha, dt)
+    if dt in (jnp.float16, jnp.bfloat16):
+        return other.astype(jnp.float32) * a.astype(jnp.float32)
+    return other * a
+
+
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(), library=True)
 def add(input, other, alpha=None):
     # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
     _check_alpha(input, alpha)
-    return input + other if alpha is None else input + other * jnp.asarray(alpha, input.dtype)
+    return input + other if alpha is None else (input + _scaled(other, alpha, input.dtype)).astype(input.dtype)
 
 
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
@@ -94,7 +131,7 @@ def sub(input, other, alpha=None):
     if input.dtype == jnp.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
-    return input - other if alpha is None else input - other * jnp.asarray(alpha, input.dtype)
+    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
 
 
 @function(method=False)
@@ -110,9 +147,10 @@ def _other_operand(mask):
 mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library=True)
 _true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False, library=True)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
-                    jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False)
+                    jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
+                    reject="b", kernel="div_trunc_cpu")
 _floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
-                    kernel="div_floor_cpu")
+                    kernel="div_floor_cpu", int_divisor=True)
 
 
 def _int_trunc_div(a, b):
@@ -139,8 +177,8 @@ def true_divide(input, other):
 REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b")
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b")
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b", int_divisor=True)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b", int_divisor=True)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -153,7 +191,14 @@ def _pow(a, b):
 
 @jax.custom_jvp
 def _fpow(a, b):
-    return jnp.power(a, b)
+    return _power(a, b)
+
+
+def _power(a, b):
+    r = jnp.power(a, b)
+    if jnp.iscomplexobj(r):  # torch: a zero base to a power of positive real part is 0 (jax: nan)
+        r = jnp.where((a == 0) & (jnp.real(b) > 0), jnp.zeros((), r.dtype), r)
+    return r
 
 
 @_fpow.defjvp
@@ -161,7 +206,7 @@ def _fpow_jvp(p, t):
     # torch's conventions: d/da is 0 where the exponent is 0; d/db is 0 where a == 0 and b >= 0
     a, b = p
     da, db = t
-    r = jnp.power(a, b)
+    r = _power(a, b)
     ga = jnp.where(b == 0, 0, b * jnp.power(a, b - 1))
     gb = jnp.where((a == 0) & (jnp.real(b) >= 0), 0, r * jnp.log(jnp.where(a == 0, 1, a)))
     return r, ga * da + gb * db
@@ -296,23 +341,33 @@ erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
 lgamma = unary("lgamma", jss.gammaln)
-# torch: -inf at 0; the derivative is polygamma(1, x), accurate for negative x too
-digamma = unary("digamma", _kink(lambda x: jnp.where(x == 0, -jnp.inf, _polygamma_fn(0, x)),
-                                  lambda x: _polygamma_fn(1, x)))
+def _digamma(x):
+    # torch: -inf at +0 and +inf at -0 (the pole's sides), nan at negative integers
+    return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), jss.digamma(x))
+
+
+# the derivative is polygamma(1, x): accurate for negative x too (JAX's is not)
+digamma = unary("digamma", _kink(_digamma, lambda x: _polygamma_fn(1, x)))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def logit(input, eps=None):
+    if jnp.iscomplexobj(input):
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for "
+                                  f"'{'ComplexFloat' if input.dtype == jnp.complex64 else 'ComplexDouble'}'")
     x = input if eps is None else jnp.clip(input, eps, 1 - eps)
     return jnp.log(x / (1 - x))
 
 
 def _polygamma_value(n, x):
     if n == 0:
-        return jss.digamma(x)
+        return _digamma(x)
     # jax's polygamma (a Hurwitz zeta) holds for x > 0 only; below, step up with
-    # psi_n(x) = psi_n(x + k) - (-1)^n n! sum_{j<k} (x + j)^-(n+1)
+    # psi_n(x) = psi_n(x + k) - (-1)^n n! sum_{j<k} (x + j)^-(n+1), in float64: the terms are large and
+    # cancel (psi_4(-1.5): +-768 for a result of -0.31), which float32 cannot carry
+    dt = x.dtype
+    x = x.astype(jnp.float64) if jnp.issubdtype(dt, jnp.floating) else x
     k = jnp.where(x < 0, jnp.ceil(-x), 0)
 
     def body(c):
@@ -323,7 +378,10 @@ def _polygamma_value(n, x):
     fact = 1.0
     for i in range(2, n + 1):
         fact *= i
-    return jss.polygamma(n, x + k) - (-1) ** n * fact * acc
+    v = jss.polygamma(n, x + k) - (-1) ** n * fact * acc
+    # the poles (x = 0, -1, ...): torch's limit from the right, (-1)^(n+1) inf
+    pole = (x == 0) if n == 1 else (x <= 0) & (x == jnp.floor(x))
+    return jnp.where(pole, (-1) ** (n + 1) * jnp.inf, v).astype(dt)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
@@ -337,7 +395,7 @@ def _polygamma_jvp(n, primals, tangents):
     return _polygamma_fn(n, x), _polygamma_fn(n + 1, x) * dx
 
 
-@defop(promote="float", method=False, function=False)
+@defop(promote="float", method=False, function=False, opmath=True)
 def _polygamma(input, n=0):
     return _polygamma_fn(n, input)
 
@@ -355,12 +413,12 @@ def _polygamma_method(self, n):
 export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, opmath=True)
 def xlogy(input, other):
     return jss.xlogy(input, other)
 
@@ -448,17 +506,18 @@ def clamp_max(input, max):
     return _clamp_op(input, None, max)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",))
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True)
 def lerp(input, end, weight=0.5):
-    return input + weight * (end - input)
+    # torch's two formulas: from the nearer end, so weight 1 gives end exactly
+    return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
 
 
-@defop(promote="common", inplace=True, dynamic=("value",))
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
 def addcmul(input, tensor1, tensor2, value=1):
     return input + value * tensor1 * tensor2
 
 
-@defop(promote="common", inplace=True, dynamic=("value",))
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
 def addcdiv(input, tensor1, tensor2, value=1):
     if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -479,7 +538,7 @@ copysign = binary("copysign", jnp.copysign, promote="float")
 # torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
-                   tensor_other="other", reject="bi")
+                   tensor_other="other", reject="bi", opmath=False)  # the next value of the argument's own type
 maximum = binary("maximum", jnp.maximum, inplace=False, tensor_other="other")
 minimum = binary("minimum", jnp.minimum, inplace=False, tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input

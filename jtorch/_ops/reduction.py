@@ -31,6 +31,17 @@ def _out(res, out):
     return _write_out(out, res)
 
 
+_HALF = (jnp.float16, jnp.bfloat16)
+
+
+def _acc(f, x, rd, **kw):
+    """``f(x, dtype=...)`` accumulated in float32 where the result dtype ``rd`` is float16/bfloat16 (torch's
+    CPU reductions and scans accumulate half types in float), then rounded to ``rd`` once."""
+    if rd is not None and rd in _HALF:
+        return f(x, dtype=jnp.float32, **kw).astype(rd)
+    return f(x, dtype=rd, **kw)
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype.np
@@ -41,7 +52,7 @@ def _sum_dtype(x, dtype):
 
 @defop(promote=None, saves=())
 def _sum(input, dim=None, keepdim=False, dtype=None):
-    return jnp.sum(input, axis=dim, keepdims=keepdim, dtype=_sum_dtype(input, dtype))
+    return _acc(jnp.sum, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
 
 @function
@@ -53,7 +64,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 @defop(promote=None)  # the backward needs the input (where its NaNs are)
 def _nansum(input, dim=None, keepdim=False, dtype=None):
-    return jnp.nansum(input, axis=dim, keepdims=keepdim, dtype=_sum_dtype(input, dtype))
+    return _acc(jnp.nansum, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
 
 @function
@@ -63,7 +74,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 @defop(promote=None)
 def _prod(input, dim=None, keepdim=False, dtype=None):
-    return jnp.prod(input, axis=dim, keepdims=keepdim, dtype=_sum_dtype(input, dtype))
+    return _acc(jnp.prod, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
 
 @function
@@ -90,7 +101,7 @@ def _float_check(x, dtype, name):
 
 @defop(promote=None, saves=())
 def _mean(input, dim=None, keepdim=False, dtype=None):
-    return jnp.mean(input, axis=dim, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
+    return _acc(jnp.mean, input, input.dtype if dtype is None else dtype.np, axis=dim, keepdims=keepdim)
 
 
 @function
@@ -364,7 +375,7 @@ def logsumexp(input, dim, keepdim=False):
 # ---- scans
 @defop(promote=None, saves=())
 def _cumsum(input, dim=0, dtype=None):
-    return jnp.cumsum(input, axis=dim, dtype=_sum_dtype(input, dtype))
+    return _acc(jnp.cumsum, input, _sum_dtype(input, dtype), axis=dim)
 
 
 def _scan(op, input, dim, **kw):
@@ -383,7 +394,7 @@ def cumsum(input, dim, *, dtype=None):
 
 @defop(promote=None)
 def _cumprod(input, dim=0, dtype=None):
-    return jnp.cumprod(input, axis=dim, dtype=_sum_dtype(input, dtype))
+    return _acc(jnp.cumprod, input, _sum_dtype(input, dtype), axis=dim)
 
 
 @function(inplace=True)
@@ -427,6 +438,8 @@ def cummin(input, dim):
 
 @defop(promote="float")
 def _logcumsumexp(input, dim=0):
+    if input.dtype in _HALF:
+        return jax.lax.cumlogsumexp(input.astype(jnp.float32), axis=dim).astype(input.dtype)
     return jax.lax.cumlogsumexp(input, axis=dim)
 
 
