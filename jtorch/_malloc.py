@@ -5,20 +5,21 @@ for the bench CNN's training step) at every call and frees it afterwards. glibc 
 32 MB with a fresh ``mmap`` (or a fresh heap of a thread's arena, deleted once empty), so every call
 page-faulted the whole buffer back in: ~10,000 minor faults and 18-29 ms of kernel time per CNN
 step, more than a third of its CPU time (docs/internals.md, "CNN lowerings on CPU", third round).
-Served from the main arena's heap and not given back, the buffer is reused and faults no more.
+Served from a heap and not given back, the buffer is reused and faults no more.
 
 Applied once, at ``import jtorch`` (before XLA starts its threads, which pick their arena at their
-first allocation): one malloc arena for the process, ``mmap`` only for blocks of 1 GiB and more (so a
-huge array freed is still given back at once), and free memory at the top of the heap returned to the
-system only above 1 GiB. The cost: the process keeps its
-peak heap (as PyTorch's and most allocators' caches do) and threads share one arena's lock.
+first allocation): ``mmap`` only for blocks of 1 GiB and more (so a huge array freed is still given
+back at once), and free memory at the top of a heap returned to the system only above 1 GiB. The cost:
+the process keeps its peak heap (as PyTorch's and most allocators' caches do). Limiting the process to
+one malloc arena as well made no difference to the faults and cost the compiled MLP step ~10% (its
+threads then share one lock), so threads keep their arenas.
 ``JTORCH_MALLOC_TUNING=0`` leaves malloc as it is.
 """
 import ctypes
 import os
 import sys
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -3, -4, -8  # glibc's mallopt (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4  # glibc's mallopt (malloc.h)
 _THRESHOLD = 1 << 30  # blocks this large still get their own mmap (given back when freed)
 
 applied = False
@@ -37,7 +38,6 @@ def tune():
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     # (a glibc that refuses so high an mmap threshold gets no mmap for large blocks at all)
-    applied = bool(mallopt(_M_ARENA_MAX, 1)
-                   and (mallopt(_M_MMAP_THRESHOLD, _THRESHOLD) or mallopt(_M_MMAP_MAX, 0))
+    applied = bool((mallopt(_M_MMAP_THRESHOLD, _THRESHOLD) or mallopt(_M_MMAP_MAX, 0))
                    and mallopt(_M_TRIM_THRESHOLD, _THRESHOLD))
     return applied
