@@ -207,6 +207,50 @@ def _jtorch_op(info, jtorch):
     return types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
 
 
+def _selected(op_db, args):
+    """(info, name, label) of the op_db entries a run covers (``--ops``, ``--top-level-only``), without
+    private aten ops, jiterator (CUDA only) and sparse-tensor entries."""
+    wanted = set(filter(None, args.ops.split(",")))
+    for info in op_db:
+        name = info.name
+        label = f"{name}[{info.variant_test_name}]" if info.variant_test_name else name
+        if wanted and name not in wanted and label not in wanted:
+            continue
+        if args.top_level_only and ("." in name or info.variant_test_name):
+            continue
+        if name.startswith(("torch.", "_", "jiterator_", "sparse.")) and not name.startswith("__"):
+            continue
+        yield info, name, label
+
+
+def _j_caller(info, name, jtorch):
+    """A function (input, args, kwargs) -> jtorch's result for this OpInfo, resolved as the forward mode
+    does (op_db's own lambda re-bound to jtorch, a property, jtorch.<name>, or the Tensor method); None
+    when jtorch lacks the op."""
+    lam = _jtorch_op(info, jtorch)
+    jf = _resolve(jtorch, name)
+    method = getattr(jtorch.Tensor, name, None) if "." not in name else None
+    prop = None
+    if isinstance(method, property):
+        jf, method, prop = None, None, name
+    if jf is not None and not callable(jf) or isinstance(jf, jtorch.dtype):
+        jf = None
+    if jf is None and method is None and prop is None and not (lam and hasattr(jtorch.Tensor, name + "_")):
+        return None
+
+    def call(ji, ja, jk):
+        if lam is not None:
+            return lam(ji, *ja, **jk)
+        if prop is not None:
+            return getattr(ji, prop)
+        if jf is not None and isinstance(ji, jtorch.Tensor):
+            return jf(ji, *ja, **jk)
+        if method is not None:
+            return getattr(ji, name)(*ja, **jk)
+        return jf(ji, *ja, **jk)
+    return call
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--dtypes", default="float32,int64")
@@ -236,26 +280,10 @@ def main(argv=None):
                 f.write(text)
         return
     dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
-    wanted = set(filter(None, args.ops.split(",")))
     rows, total_ok, total, absent = [], 0, 0, []
-    for info in op_db:
-        name = info.name
-        label = f"{name}[{info.variant_test_name}]" if info.variant_test_name else name
-        if wanted and name not in wanted and label not in wanted:
-            continue
-        if args.top_level_only and ("." in name or info.variant_test_name):
-            continue
-        if name.startswith(("torch.", "_", "jiterator_", "sparse.")) and not name.startswith("__"):
-            continue  # private aten ops, jiterator (CUDA only), sparse tensors
-        lam = _jtorch_op(info, jtorch)
-        jf = _resolve(jtorch, name)
-        method = getattr(jtorch.Tensor, name, None) if "." not in name else None
-        prop = None
-        if isinstance(method, property):  # t.T, t.mT, ...
-            jf, method, prop = None, None, name
-        if jf is not None and not callable(jf) or isinstance(jf, jtorch.dtype):
-            jf = None  # jtorch.float is a dtype; the op is the method
-        if jf is None and method is None and prop is None and not (lam and hasattr(jtorch.Tensor, name + "_")):
+    for info, name, label in _selected(op_db, args):
+        call = _j_caller(info, name, jtorch)
+        if call is None:
             absent.append(label)
             continue
         random_values = name in _RANDOM
@@ -279,16 +307,7 @@ def main(argv=None):
                     ji = to_j(s.input, jtorch, torch, keep_views=name in _STORAGE_OPS)
                     ja = to_j(s.args, jtorch, torch)
                     jk = to_j(s.kwargs, jtorch, torch)
-                    if lam is not None:
-                        j_out = lam(ji, *ja, **jk)
-                    elif prop is not None:
-                        j_out = getattr(ji, prop)
-                    elif jf is not None and isinstance(ji, jtorch.Tensor):
-                        j_out = jf(ji, *ja, **jk)
-                    elif method is not None:
-                        j_out = getattr(ji, name)(*ja, **jk)
-                    else:
-                        j_out = jf(ji, *ja, **jk)
+                    j_out = call(ji, ja, jk)
                     if t_err is not None:
                         msg = f"torch raises {type(t_err).__name__}, jtorch returns"
                     elif name in _TIES and isinstance(t_out, tuple) and len(t_out) == 2:

@@ -276,20 +276,11 @@ def run_grad(args, op_db, torch, jtorch):
     """Per-op gradient agreement over op_db; returns the report text (conformance.py prints/writes it)."""
     import conformance as C
     dtypes = [getattr(torch, d) for d in args.grad_dtypes.split(",")]
-    wanted = set(filter(None, args.ops.split(",")))
     rows, absent, total_ok, total, slow = [], [], 0, 0, []
-    for info in op_db:
-        name = info.name
-        label = f"{name}[{info.variant_test_name}]" if info.variant_test_name else name
-        if wanted and name not in wanted and label not in wanted:
-            continue
-        if args.top_level_only and ("." in name or info.variant_test_name):
-            continue
-        if name.startswith(("torch.", "_", "jiterator_", "sparse.")) and not name.startswith("__"):
-            continue
+    for info, name, label in C._selected(op_db, args):
         if not info.supports_autograd:
             continue
-        call = _j_caller(info, name, jtorch, C)
+        call = C._j_caller(info, name, jtorch)
         if call is None:
             absent.append(label)
             continue
@@ -348,29 +339,3 @@ def _torch_grad_xfail(info):
     return False
 
 
-def _j_caller(info, name, jtorch, C):
-    """A function (input, args, kwargs) -> jtorch's result for this OpInfo, resolved as the forward mode
-    does (op_db's own lambda re-bound to jtorch, a property, jtorch.<name>, or the Tensor method); None
-    when jtorch lacks the op."""
-    lam = C._jtorch_op(info, jtorch)
-    jf = C._resolve(jtorch, name)
-    method = getattr(jtorch.Tensor, name, None) if "." not in name else None
-    prop = None
-    if isinstance(method, property):
-        jf, method, prop = None, None, name
-    if jf is not None and not callable(jf) or isinstance(jf, jtorch.dtype):
-        jf = None
-    if jf is None and method is None and prop is None and not (lam and hasattr(jtorch.Tensor, name + "_")):
-        return None
-
-    def call(ji, ja, jk):
-        if lam is not None:
-            return lam(ji, *ja, **jk)
-        if prop is not None:
-            return getattr(ji, prop)
-        if jf is not None and isinstance(ji, jtorch.Tensor):
-            return jf(ji, *ja, **jk)
-        if method is not None:
-            return getattr(ji, name)(*ja, **jk)
-        return jf(ji, *ja, **jk)
-    return call
