@@ -161,6 +161,17 @@ _UNIT_FACTOR = {"linalg.eigh": (1, None, False), "linalg.eig": (1, None, False),
                 "linalg.svd": (0, 2, True), "svd": (0, 2, False)}
 
 
+def _unit_factors(a, b):
+    """Per vector (column) of ``a``, the unit factor (a sign for real vectors, a phase for complex) that best
+    aligns it with the same column of ``b``."""
+    inner = np.sum(np.conj(a) * b, axis=-2, keepdims=True)
+    mag = np.abs(inner)
+    unit = np.where(mag > 0, inner / np.where(mag > 0, mag, 1), 1)
+    if not np.iscomplexobj(a):
+        unit = np.sign(unit.real) + (unit.real == 0)
+    return unit
+
+
 def _align_vectors(j, t, name, jtorch, torch):
     """jtorch's result with each vector (column) multiplied by the unit factor that best aligns it with
     torch's; for SVDs the same factor goes to the paired right singular vector, so U S V^H is unchanged and
@@ -170,11 +181,7 @@ def _align_vectors(j, t, name, jtorch, torch):
             or tuple(j[k].shape) != tuple(t[k].shape) or j[k].numel() == 0:
         return j
     a, b = np.asarray(j[k].detach()), t[k].detach().resolve_conj().numpy()
-    inner = np.sum(np.conj(a) * b, axis=-2, keepdims=True)
-    mag = np.abs(inner)
-    unit = np.where(mag > 0, inner / np.where(mag > 0, mag, 1), 1)
-    if not np.iscomplexobj(a):
-        unit = np.sign(unit.real) + (unit.real == 0)
+    unit = _unit_factors(a, b)
     out = list(j)
     out[k] = jtorch.tensor((a * unit).astype(a.dtype))
     if pair is not None:

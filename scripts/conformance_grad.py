@@ -135,11 +135,7 @@ def _aligned_cotangents(j_out, t_out, name, cts, diff_idx, jtorch, C):
             or j_out[k].numel() == 0:
         return cts
     a, b = np.asarray(j_out[k].detach()), t_out[k].detach().resolve_conj().numpy()
-    inner = np.sum(np.conj(a) * b, axis=-2, keepdims=True)
-    mag = np.abs(inner)
-    unit = np.where(mag > 0, inner / np.where(mag > 0, mag, 1), 1)
-    if not np.iscomplexobj(a):
-        unit = np.sign(unit.real) + (unit.real == 0)
+    unit = C._unit_factors(a, b)
     factors = {k: unit}
     if pair is not None:
         factors[pair] = np.swapaxes(np.conj(unit), -1, -2) if rows else unit
