@@ -34,6 +34,7 @@ def _nonzero(v):
     moves (OneCycleLR's momentum) to a traced scalar only while it is nonzero, and guards on that."""
     return isinstance(v, jax.core.Tracer) or v != 0
 
+
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()
 
