@@ -63,6 +63,8 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 # SparseArgument when an op reads them; ``apply`` catches it (a try costs nothing until something
 # raises) and hands the call to ``SPARSE[0]``, jtorch.sparse's router. Dense calls never test for
 # sparse tensors. (Their storage's raw ``_arr`` is a SparseOperand, which lazy batching declines.)
+# Meta tensors (_meta.py) take the same road: their storage raises MetaArgument, a SparseArgument
+# whose ``route`` is the meta router.
 SPARSE = [None]
 
 
@@ -76,6 +78,10 @@ class SparseArgument(NotImplementedError):
 
     def __init__(self, what="this operation"):
         super().__init__(f"{what} is not supported on sparse tensors")
+
+    def route(self, op, dyn, statics):
+        """Where ``apply`` sends the call (a meta tensor's MetaArgument routes elsewhere, see _meta.py)."""
+        return SPARSE[0](op, dyn, statics)
 
 
 def _hashable(v):
@@ -409,8 +415,8 @@ def apply(op, dyn, statics, raw=False):
     if op.view is not None:
         try:
             return _apply_view(op, dyn, statics)
-        except SparseArgument:
-            return SPARSE[0](op, dyn, statics)
+        except SparseArgument as e:
+            return e.route(op, dyn, statics)
     if AUTOCAST[0] is not None:
         dyn = AUTOCAST[0](op, dyn)
     if LAZY[0] and TRACE is None and op.lazy:
@@ -444,8 +450,8 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True
-    except SparseArgument:
-        return SPARSE[0](op, dyn, statics)
+    except SparseArgument as e:
+        return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     if (raw or op.library) and plain:

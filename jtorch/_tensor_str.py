@@ -113,6 +113,8 @@ def _summarized_values(a):
 
 def tensor_repr(t):
     from .tensor import Tensor
+    if t.is_meta:
+        return _meta_repr(t)
     a = np.asarray(t._value)
     dtype = t.dtype
     summarize = _summarize(a)
@@ -137,3 +139,16 @@ def tensor_repr(t):
     inner = body + "".join(", " + s for s in suffix)
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
     return prefix + "tensor(" + inner + ")"
+
+
+def _meta_repr(t):
+    """A meta tensor has no values: torch prints its size instead (and any dtype but the default)."""
+    suffix = ["device='meta'", f"size={tuple(t.shape)}"]
+    if t.dtype is not D.get_default_dtype():
+        suffix.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffix.append("requires_grad=True")
+    prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
+    return prefix + "tensor(..., " + ", ".join(suffix) + ")"

@@ -19,6 +19,7 @@ from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD, LAZY, OpDef as _OpDef
 from ._lazy import Pending, CONCRETE as _CONCRETE
+from ._meta import MetaArray, MetaArgument
 from ._size import Size, contiguous_strides
 
 
@@ -42,8 +43,11 @@ class Storage:
         """The root jax array; a pending lazy value (see _lazy.py) is computed here, so every reader
         of a storage sees a real array."""
         a = self._arr
-        if type(a) is Pending:
-            a = self._arr = a.get()
+        if type(a) is not _CONCRETE:  # (one test on the common path, as before meta tensors)
+            if type(a) is Pending:
+                a = self._arr = a.get()
+            elif type(a) is MetaArray:
+                raise MetaArgument()  # a meta tensor's data: ``apply`` routes the op to _meta.route
         return a
 
     @array.setter
@@ -181,6 +185,8 @@ class Tensor:
             return self._val
         root = st._arr
         if not LAZY[0] or not _lazy_kind(root) or not _dispatch.lazy_here(root.shape):
+            if type(root) is MetaArray:  # a view of a meta tensor: its shape, no data
+                return MetaArray(*self._shape_dtype())
             return self._value
         self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
         self._valver = st.version
@@ -208,6 +214,8 @@ class Tensor:
                 _dispatch.lazy_here(st._arr.shape):
             st._arr = _dispatch.lazy_scatter(self._vfn, st._arr, arr)
             self._val = arr
+        elif type(st._arr) is MetaArray:
+            pass  # a write through a view of a meta tensor: nothing to store
         else:
             if type(arr) is Pending:
                 arr = arr.get()
@@ -349,7 +357,7 @@ class Tensor:
         try:
             devs = a.devices()
         except AttributeError:
-            return CPU
+            return getattr(a, "torch_device", CPU)  # a meta tensor's MetaArray says 'meta'
         # an array sharded or replicated over a mesh (nn.DataParallel) reports the mesh's first device
         return from_jax_device(next(iter(devs)) if len(devs) == 1 else min(devs, key=_device_id))
 
@@ -363,7 +371,10 @@ class Tensor:
 
     is_sparse = False
     is_quantized = False
-    is_meta = False
+    @property
+    def is_meta(self):
+        return type(self._st._arr) is MetaArray
+
     is_mkldnn = False
     is_nested = False
     is_xla = is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_vulkan = False  # XLA here runs as 'cpu'/'cuda'
@@ -372,7 +383,7 @@ class Tensor:
 
     def get_device(self):
         d = self.device
-        return -1 if d.type == "cpu" else d.index or 0
+        return -1 if d.type in ("cpu", "meta") else d.index or 0
 
     @property
     def ndim(self):
@@ -420,7 +431,7 @@ class Tensor:
         return storage_offset(self)
 
     def data_ptr(self):
-        return id(self._st)
+        return 0 if type(self._st._arr) is MetaArray else id(self._st)
 
     const_data_ptr = data_ptr
 
@@ -606,7 +617,11 @@ class Tensor:
     def item(self):
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return np.asarray(self._value).reshape(()).item()
+        try:
+            v = self._value
+        except MetaArgument:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors") from None
+        return np.asarray(v).reshape(()).item()
 
     def tolist(self):
         return np.asarray(self._value).tolist()
@@ -687,12 +702,12 @@ class Tensor:
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        t = type(self)._wrap(self._value)
+        t = type(self)._wrap(_copied_value(self))
         if type(self) is not Tensor:
             t.__dict__.update(self.__dict__)
         t._requires_grad = self._requires_grad
         if self._grad is not None:
-            t._grad = Tensor._wrap(self._grad._value)
+            t._grad = Tensor._wrap(_copied_value(self._grad))
         memo[id(self)] = t
         return t
 
@@ -846,6 +861,11 @@ def _traced_device():
     return from_jax_device(jax.local_devices()[0])
 
 
+def _copied_value(t):
+    """What a copy of ``t`` holds: its array (jax arrays are immutable), or a meta tensor's shape."""
+    return t._lazy_value() if t.is_meta else t._value
+
+
 def _fix_saved_version(node, st):
     """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
     torch's clone of the original self, so later writes to the target cannot corrupt it."""
@@ -877,6 +897,9 @@ def _on_mesh(t):
 
 
 def _to_device(t, dev):
+    if dev.type == "meta":
+        from ._meta import to_meta
+        return to_meta(t)
     jd = jax_device(dev)
     if t._requires_grad and GRAD.enabled:
         return _device_transfer().apply(t, jd)

@@ -14,6 +14,7 @@ from .. import _dispatch
 from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
 from .._lazy import Pending
+from .. import _meta
 
 
 def _T():
@@ -24,6 +25,8 @@ def _place(arr, device):
     if device is None or isinstance(arr, jax.core.Tracer) or type(arr) is Pending:
         return arr  # a pending lazy value: single-device CPU only, already in place
     d = to_device(device)
+    if d.type == "meta":  # (data made on the host, e.g. torch.tensor(data, device='meta'), is dropped)
+        return _meta.MetaArray(arr.shape, arr.dtype)
     if d.type == "cpu" and not jax_device(d).platform == "gpu":
         jd = jax_device(d)
         try:
@@ -191,6 +194,10 @@ def check_scalar_fits(value, dt):
 
 def _make(kind, size, dtype, device, requires_grad, value=None):
     dt = _dt(dtype)
+    if _meta.is_meta_device(device):
+        if kind == "full":
+            check_scalar_fits(value, dt)
+        return _meta.empty(size, dt, requires_grad)  # no array is made
     if kind == "full":
         check_scalar_fits(value, dt)
         arr = _filler("full")(value, size, dt.np)

@@ -260,6 +260,8 @@ def index_range(a):
 
 
 def _check_bounds(ix, n, d):
+    if ix.is_meta:
+        return  # no values to check (the gather itself is routed to _meta.route)
     r = index_range(ix._value)
     if r is None:
         return

@@ -29,8 +29,8 @@ def _no_value_check(t):
     """Value checks (class targets in range, probabilities in [0, 1], ...) read the data back
     to the host. Skip them while tracing and off the CPU: torch's CUDA kernels check with an
     asynchronous device assert rather than a synchronous error, so a sync there would only
-    cost throughput."""
-    return t.numel() == 0 or _is_tracer(t._value) or t.device.type != "cpu"
+    cost throughput. A meta tensor has no values to check."""
+    return t.numel() == 0 or t.is_meta or _is_tracer(t._value) or t.device.type != "cpu"
 
 
 # ---------------------------------------------------------------- target checks

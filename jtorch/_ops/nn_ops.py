@@ -856,7 +856,8 @@ def _dropout_with(mask_op, shape_of, input, p, train, generator):
     if p == 1:
         return input * 0
     p = float(p)
-    if GRAD.enabled and getattr(input, "requires_grad", False):
+    if GRAD.enabled and getattr(input, "requires_grad", False) and not input.is_meta:
+        # (a meta input: the fused op, whose key is no tensor, so no full-size mask is drawn on the CPU)
         keep = _dropout_keep(R.next_key(generator, lazy=True), p=p, shape=shape_of(input))
         return _SPLIT[mask_op](input, keep, p=p)
     return mask_op(R.next_key(generator, lazy=True), input, p=p, shape=shape_of(input))

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _lazy
+from .._meta import MetaArgument
 
 F64 = jnp.float64
 
@@ -92,6 +93,22 @@ def run(name, tensors, hp, **statics):
     # keyed by list lengths too: a kernel returns a state list only when it got a non-empty one
     key = (name, tuple((k, len(v)) for k, v in tensors.items()), tuple(sorted(statics.items())))
     written = _WRITTEN.get(key)
+    try:
+        _run(name, tensors, hp, statics, key, written)
+    except MetaArgument:
+        # meta parameters (a model built on the meta device): nothing to update, as torch's meta
+        # kernels; a group mixing meta and real tensors is torch's device error
+        _meta_devices(tensors)
+
+
+def _meta_devices(tensors):
+    devs = {t.device for v in tensors.values() for t in v if t.numel() and t.ndim}
+    if len(devs) > 1:
+        a, b = sorted(devs, key=str)
+        raise RuntimeError(f"Tensor on device {a} is not on the expected device {b}!")
+
+
+def _run(name, tensors, hp, statics, key, written):
     if written is not None and _donatable(tensors, written):
         # every overwritten array is held by its storage alone: XLA may update it in place
         # (what torch's in-place foreach kernels do), saving an allocation and a copy per state

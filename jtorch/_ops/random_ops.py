@@ -11,6 +11,7 @@ from .. import _dtype as D
 from .. import random as R
 from .._dispatch import defop, function, METHODS
 from .creation import _size, _dt, _finish, _place
+from .. import _meta
 
 
 def _key(generator):
@@ -63,6 +64,8 @@ def _cauchy(key, median, sigma, shape=(), dtype=None):
 
 
 def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
+    if _meta.is_meta_device(device):
+        return _meta.empty(shape, dtype, requires_grad)  # nothing drawn, as torch's meta kernels
     key = _key(generator)
     if device is not None:
         key = _place(key, device)  # sample where the tensor lives (the key is tiny)
@@ -211,7 +214,8 @@ def _inplace_sampler(name, make):
         def compute(s):
             return make(_key(generator), s, *args, **kwargs)
         self._check_inplace()
-        from .. import _dispatch
+        if self.is_meta:
+            return self  # nothing to draw (nn.init on a model built on the meta device)
         with _no_grad():
             new = compute(self)
         if new._shape_dtype()[1] == self._shape_dtype()[1]:

@@ -4,6 +4,7 @@ hooks and torch's repr tree."""
 import collections
 import itertools
 import weakref
+import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -707,6 +708,10 @@ class Module:
                         else:
                             setattr(self, name, value)
                     else:
+                        if param.is_meta and not value.is_meta:
+                            warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a "
+                                          "meta parameter in the current model is a no-op (pass assign=True to "
+                                          "load_state_dict to take the checkpoint's tensors instead)")
                         param.copy_(value)
             except Exception as ex:  # noqa: BLE001 - reported like torch, after all keys are tried
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '

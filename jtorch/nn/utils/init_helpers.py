@@ -6,15 +6,17 @@ __all__ = ["skip_init", "convert_conv2d_weight_memory_format", "convert_conv3d_w
 
 
 def skip_init(module_cls, *args, **kwargs):
-    """Construct ``module_cls(*args, **kwargs)`` for weights that will be overwritten. torch skips the
-    initialisation through the meta device; here the module is built normally (its values are
-    unspecified either way). Like torch, the class must accept a ``device`` argument."""
+    """Construct ``module_cls(*args, **kwargs)`` without running its initialisation: the module is
+    built on the meta device (no values, nothing drawn) and then given uninitialised storage on the
+    requested device (``to_empty``). Like torch, the class must accept a ``device`` argument."""
     from ..modules.module import Module
     if not issubclass(module_cls, Module):
         raise RuntimeError(f"Expected a Module; got {module_cls}")
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
-    return module_cls(*args, **kwargs)
+    final_device = kwargs.pop("device", "cpu")
+    kwargs["device"] = "meta"
+    return module_cls(*args, **kwargs).to_empty(device=final_device)
 
 
 def _convert(module, memory_format):
