@@ -6,7 +6,10 @@ every jtorch op dispatches through jitted callables, which accept tracers, so th
 function traces like any JAX code. Grad mode is off inside (JAX differentiates; the
 eager tape stays out of it). ``grad``, ``vjp``, ``jvp``, ``vmap``, ``jacrev``,
 ``jacfwd``, ``hessian`` and ``linearize`` are then JAX's own, with torch's signatures
-and errors. ``functional_call`` swaps a module's parameters and buffers for given
+and errors. Their results join the eager tape (``_on_tape``): when grad mode is on and a tensor
+passed in requires grad, the outputs are one recorded node whose backward is JAX's VJP of the
+whole transform, so ``torch.func.grad(f)(x).sum().backward()`` fills ``x.grad`` with second
+derivatives, as torch's functorch does. ``functional_call`` swaps a module's parameters and buffers for given
 tensors (restored afterwards, even on error), so a module is a pure function of its
 parameters: with ``module_function`` it is a JAX function usable with ``jax.jit``,
 ``jax.grad`` and optax.
@@ -16,6 +19,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _dispatch
 from ._dispatch import GRAD
@@ -145,10 +149,14 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 return _scalar_output(out[0]), _unwrap_tree(out[1])
             return _scalar_output(out)
 
-        value, g = jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)(*_arrays(args))
+        vg = jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)
         if has_aux:
-            v, aux = value
+            def split(arrs):  # ((value, aux), g) -> ((value, g), aux): aux stays off the tape
+                (v, aux), g = vg(*arrs)
+                return (v, g), aux
+            (v, g), aux = _on_tape(split, args, _arrays(args), has_aux=True)
             return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
+        value, g = _on_tape(lambda arrs: vg(*arrs), args, _arrays(args))
         return _wrap_tree(g), _wrap_tree(value)
     return run
 
@@ -177,12 +185,21 @@ def vjp(func, *primals, has_aux=False):
             return _unwrap_tree(out[0]), _unwrap_tree(out[1])
         return _unwrap_tree(out)
 
-    res = jax.vjp(f, *_arrays(primals), has_aux=has_aux)
+    pa = _arrays(primals)
+    res = jax.vjp(f, *pa, has_aux=has_aux)
     out, pull = res[0], res[1]
+    if _taped(primals):  # the output joins the tape (the forward runs once more, under jax.vjp)
+        out = _on_tape(lambda arrs: f(*arrs), primals, pa, has_aux)
+        out = out[0] if has_aux else out
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
-        return _wrap_tree(pull(_arrays(ct)))
+        ca = _arrays(ct)
+        if not _taped((primals, ct)):
+            return _wrap_tree(pull(ca))
+        # differentiable in the primals and the cotangents, as torch's
+        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=has_aux)[1](arrs[1]),
+                                   (primals, ct), (pa, ca)))
 
     if has_aux:
         return _wrap_tree(out), vjp_fn, _wrap_tree(res[2])
@@ -208,18 +225,34 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             return _unwrap_tree(out[0]), _unwrap_tree(out[1])
         return _unwrap_tree(out)
 
-    pa = _arrays(primals)
-    ta = tuple(jnp.asarray(t, p.dtype) for t, p in zip(_arrays(tangents), pa))
-    res = jax.jvp(f, pa, ta, has_aux=has_aux)
+    def run(arrs):
+        pa, ta = arrs
+        ta = tuple(jnp.asarray(t, p.dtype) for t, p in zip(ta, pa))
+        res = jax.jvp(f, pa, ta, has_aux=has_aux)
+        return ((res[0], res[1]), res[2]) if has_aux else res
+
+    res = _on_tape(run, (primals, tangents), (_arrays(primals), _arrays(tangents)), has_aux)
     if has_aux:
-        return _wrap_tree(res[0]), _wrap_tree(res[1]), _wrap_tree(res[2])
+        (out, tangent_out), aux = res
+        return _wrap_tree(out), _wrap_tree(tangent_out), _wrap_tree(aux)
     return _wrap_tree(res[0]), _wrap_tree(res[1])
 
 
 def linearize(func, *primals):
     """``(output, jvp_fn)`` with the linearization evaluated once."""
-    out, f_jvp = jax.linearize(jax_function(func), *_arrays(primals))
-    return _wrap_tree(out), lambda *tangents: _wrap_tree(f_jvp(*_arrays(tangents)))
+    jf = jax_function(func)
+    pa = _arrays(primals)
+    out, f_jvp = jax.linearize(jf, *pa)
+    if _taped(primals):
+        out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
+
+    def jvp_fn(*tangents):
+        ta = _arrays(tangents)
+        if not _taped((primals, tangents)):
+            return _wrap_tree(f_jvp(*ta))
+        return _wrap_tree(_on_tape(lambda arrs: jax.jvp(jf, tuple(arrs[0]), tuple(arrs[1]))[1],
+                                   (primals, tangents), (pa, ta)))
+    return _wrap_tree(out), jvp_fn
 
 
 # ------------------------------------------------------------------ jacobians
@@ -243,7 +276,8 @@ def _jac(transform, func, argnums, has_aux, name):
                 return _unwrap_tree(out[0]), _unwrap_tree(out[1])
             return _unwrap_tree(out)
 
-        res = transform(f, argnums=argnums, has_aux=has_aux)(*_arrays(args))
+        jac = transform(f, argnums=argnums, has_aux=has_aux)
+        res = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), has_aux)
         if has_aux:
             return _wrap_tree(res[0]), _wrap_tree(res[1])
         return _wrap_tree(res)
@@ -255,18 +289,50 @@ def hessian(func, argnums=0):
 
 
 # ------------------------------------------------------------------ the eager tape
-def _on_tape(fn, args, arrays):
-    """``fn(arrays)``; when grad mode is on and a tensor in ``args`` requires grad, the outputs are
-    recorded on the eager tape as one node whose backward is JAX's VJP of ``fn`` (torch.func
-    transforms compose with ordinary autograd: a loss of vmap's output backpropagates to the
-    tensors passed in)."""
+def _diff_leaves(args):
+    """(tensor leaves of ``args``, their treedef, positions of those that take part in autograd)."""
     T = _T()
     leaves, treedef = jax.tree_util.tree_flatten(_ordered(args), is_leaf=lambda x: isinstance(x, T))
     pos = [i for i, t in enumerate(leaves) if isinstance(t, T) and t.requires_grad and t.is_floating_point()]
+    return leaves, treedef, pos
+
+
+def _taped(args):
+    """Whether results computed from ``args`` go on the eager tape (grad mode on, one requires grad)."""
+    return GRAD.enabled and bool(_diff_leaves(args)[2])
+
+
+def _cotangent(g, o):
+    """A backward gradient as the cotangent of output array ``o`` (float0 zeros for integer outputs)."""
+    if not jnp.issubdtype(o.dtype, jnp.inexact):
+        return np.zeros(o.shape, jax.dtypes.float0)
+    return g._value if g is not None else jnp.zeros_like(o)
+
+
+def _on_tape(fn, args, arrays, has_aux=False):
+    """``fn(arrays)``; when grad mode is on and a tensor in ``args`` requires grad, the outputs are
+    recorded on the eager tape as one node whose backward is JAX's VJP of ``fn`` (torch.func
+    transforms compose with ordinary autograd: a loss of vmap's output, or of grad's, backpropagates
+    to the tensors passed in). ``has_aux``: ``fn`` returns ``(out, aux)``; aux's floating-point
+    arrays are recorded too (torch hands aux to the outer level), its other leaves pass through.
+    The node's backward is itself taped under ``create_graph`` (any order)."""
+    T = _T()
+    leaves, treedef, pos = _diff_leaves(args)
     if not (GRAD.enabled and pos):
         return fn(arrays)
     from .autograd.function import Function
     flat_arrays = jax.tree_util.tree_leaves(arrays)
+    holder = {}
+    if has_aux:
+        plain_fn = fn
+
+        def fn(arrs):  # ((out, aux's float arrays), aux's other leaves)
+            out, aux = plain_fn(arrs)
+            aux_leaves, holder["aux_def"] = jax.tree_util.tree_flatten(aux)
+            idx = holder["aux_idx"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array)
+                                       and jnp.issubdtype(a.dtype, jnp.inexact)]
+            rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
+            return (out, [aux_leaves[i] for i in idx]), rest
 
     def of_diff(*diff):
         flat = list(flat_arrays)
@@ -274,24 +340,42 @@ def _on_tape(fn, args, arrays):
             flat[i] = a
         return fn(jax.tree_util.tree_unflatten(treedef, flat))
 
-    holder = {}
-
     class _Transform(Function):
         @staticmethod
         def forward(ctx, *ts):
-            out, ctx.vjp_fn = jax.vjp(of_diff, *(flat_arrays[i] for i in pos))
-            flat_out, holder["def"] = jax.tree_util.tree_flatten(out)
+            res = jax.vjp(of_diff, *(flat_arrays[i] for i in pos), has_aux=has_aux)
+            ctx.vjp_fn, ctx.ins = res[1], ts
+            if has_aux:
+                holder["aux"] = res[2]
+            flat_out, holder["def"] = jax.tree_util.tree_flatten(res[0])
             ctx.outs = flat_out
             return tuple(T._wrap(o) for o in flat_out)
 
         @staticmethod
         def backward(ctx, *grads):
-            cot = [g._value if g is not None else jnp.zeros_like(o) for g, o in zip(grads, ctx.outs)]
-            return tuple(T._wrap(g) for g in ctx.vjp_fn(jax.tree_util.tree_unflatten(holder["def"], cot)))
+            cot = [_cotangent(g, o) for g, o in zip(grads, ctx.outs)]
+            tree = holder["def"]
+            if not GRAD.enabled:
+                return tuple(T._wrap(g) for g in ctx.vjp_fn(jax.tree_util.tree_unflatten(tree, cot)))
+
+            # create_graph: the VJP as a function of the inputs and the gradients, itself on the tape
+            def pull(arrs):
+                prim, cts = arrs
+                f = (lambda *d: of_diff(*d)[0]) if has_aux else of_diff
+                return jax.vjp(f, *prim)[1](jax.tree_util.tree_unflatten(tree, list(cts)))
+            # (grads are materialised: one tensor per output, so the leaves line up with ``cot``)
+            res = _on_tape(pull, (tuple(ctx.ins), tuple(grads)), (tuple(flat_arrays[i] for i in pos), tuple(cot)))
+            return tuple(T._wrap(r) if not isinstance(r, T) else r for r in res)
 
     outs = _Transform.apply(*(leaves[i] for i in pos))
     outs = outs if isinstance(outs, tuple) else (outs,)
-    return jax.tree_util.tree_unflatten(holder["def"], list(outs))
+    out = jax.tree_util.tree_unflatten(holder["def"], list(outs))
+    if not has_aux:
+        return out
+    (out, diff_aux), aux_leaves = out, list(holder["aux"])
+    for i, t in zip(holder["aux_idx"], diff_aux):
+        aux_leaves[i] = t
+    return out, jax.tree_util.tree_unflatten(holder["aux_def"], aux_leaves)
 
 
 # ------------------------------------------------------------------ vmap

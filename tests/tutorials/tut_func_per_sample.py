@@ -111,9 +111,11 @@ predictions2 = [model(minibatch) for model in models]
 params, buffers = stack_module_state(models)
 record("stacked_shapes", {k: v.shape for k, v in params.items()})
 record("stacked_requires_grad", [v.requires_grad for v in params.values()])
-# the tutorial moves this copy to the "meta" device (shapes without storage); jtorch has no meta
-# tensors (see README), so the copy keeps its values here, which functional_call replaces anyway
+# as the tutorial: the copy goes to the "meta" device (shapes without storage); functional_call
+# supplies the stacked parameters
 base_model = copy.deepcopy(models[0])
+base_model = base_model.to("meta")
+record("base_model_meta", [p.is_meta for p in base_model.parameters()])
 
 
 def fmodel(params, buffers, x):
