@@ -66,6 +66,7 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 # Meta tensors (_meta.py) take the same road: their storage raises MetaArgument, a SparseArgument
 # whose ``route`` is the meta router.
 SPARSE = [None]
+MetaArray = MetaArgument = None  # set by _meta.py
 
 
 class SparseOperand:
@@ -884,6 +885,8 @@ def _translate_error(op, e, dyn):
 def _as_array(t):
     if isinstance(t, Tensor):
         return t._value
+    if type(t) is MetaArray:  # a seq op's saved meta primal (its VJP): routed like a meta tensor
+        raise MetaArgument()
     return t.get() if type(t) is Pending else jnp.asarray(t)
 
 

@@ -196,3 +196,6 @@ def route(op, dyn, statics):
     if needs_grad and _dispatch.GRAD.enabled and op.differentiable:
         _dispatch._record(op, statics, dt, dyn, raws, res)
     return res
+
+
+_dispatch.MetaArray, _dispatch.MetaArgument = MetaArray, MetaArgument

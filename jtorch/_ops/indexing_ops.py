@@ -32,8 +32,8 @@ def _as_tensor(x, dtype=None):
 
 
 def _minmax_of(index):
-    """Concrete (min, max) of an index tensor, or None when unknown (traced) or empty."""
-    return index_range(index._value)
+    """Concrete (min, max) of an index tensor, or None when unknown (traced, meta) or empty."""
+    return None if index.is_meta else index_range(index._value)
 
 
 def _check_range(index, size, dim, exc=RuntimeError, prefix="", negative=False):

@@ -536,12 +536,24 @@ class Module:
                 continue
             with torch.no_grad():
                 new = fn(param)
+            grad = param.grad
+            if new.is_meta != param.is_meta:
+                # to or from the meta device: a new Parameter, as torch (whose meta and CPU tensors
+                # are different kinds of tensor, so it cannot swap the data in)
+                out = self._parameters[key] = Parameter(new, param.requires_grad)
+                if grad is not None:
+                    with torch.no_grad():
+                        out.grad = fn(grad)
+                continue
             # keep the same Parameter object (optimizers hold references to it)
             param.data = new
-            if param.grad is not None:
+            if grad is not None:
                 with torch.no_grad():
-                    g = fn(param.grad)
-                param.grad.data = g
+                    g = fn(grad)
+                if g.is_meta != grad.is_meta:
+                    param.grad = g
+                else:
+                    param.grad.data = g
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
