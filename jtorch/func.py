@@ -247,11 +247,9 @@ def linearize(func, *primals):
         out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
 
     def jvp_fn(*tangents):
-        ta = _arrays(tangents)
-        if not _taped((primals, tangents)):
-            return _wrap_tree(f_jvp(*ta))
-        return _wrap_tree(_on_tape(lambda arrs: jax.jvp(jf, tuple(arrs[0]), tuple(arrs[1]))[1],
-                                   (primals, tangents), (pa, ta)))
+        # linear in the tangents, the primals fixed at linearization (torch's jvp_fn is a traced graph
+        # with the primal values as constants): on the tape through the tangents only
+        return _wrap_tree(_on_tape(lambda ta: f_jvp(*ta), tangents, _arrays(tangents)))
     return _wrap_tree(out), jvp_fn
 
 
