@@ -397,3 +397,25 @@ def test_deepcopy_and_optimizer_on_meta():
         for opt in (L.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), L.optim.Adam(m.parameters())):
             opt.step()
         assert m.weight.is_meta and m.bias.is_meta
+
+
+def test_save_load_meta_tensors_both_ways(tmp_path):
+    def make(L):
+        return {"a": L.empty(3, 4, device="meta"), "b": L.ones(2),
+                "p": L.nn.Parameter(L.empty(2, device="meta", dtype=L.float64)),
+                "g": L.empty(5, device="meta", requires_grad=True)}
+    torch.save(make(torch), tmp_path / "t.pt")
+    jtorch.save(make(jtorch), tmp_path / "j.pt")
+    for path in ("t.pt", "j.pt"):
+        t = torch.load(tmp_path / path)
+        j = jtorch.load(tmp_path / path)
+        for k in ("a", "p", "g"):
+            assert_same_meta(j[k], t[k])
+            assert type(j[k]).__name__ == type(t[k]).__name__
+        assert_close(j["b"], t["b"])
+    import pickle
+    for k, v in make(jtorch).items():
+        if v.is_meta:
+            r = pickle.loads(pickle.dumps(v))
+            assert r.is_meta and tuple(r.shape) == tuple(v.shape) and r.dtype is v.dtype
+            assert r.requires_grad == v.requires_grad and type(r) is type(v)

@@ -40,9 +40,21 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 # ====================================================================== plain pickle of a Tensor
 def _reduce_tensor(t):
     """``pickle.dumps(tensor)`` outside jtorch.save: by value."""
+    if t.is_meta:
+        return _rebuild_meta_plain, (t.dtype._name, tuple(t.shape), bool(t.requires_grad), _is_parameter(t))
     a = np.asarray(t.detach()._value)
     return _rebuild_plain, (a.tobytes(), t.dtype._name, tuple(a.shape), bool(t.requires_grad),
                             _is_parameter(t))
+
+
+def _rebuild_meta_plain(dtype_name, shape, requires_grad, is_param=False):
+    from .. import _meta
+    t = _meta.empty(shape, D.to_dtype(dtype_name))
+    if is_param:
+        return _parameter(t, requires_grad)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def _rebuild_plain(data, dtype_name, shape, requires_grad, is_param=False):

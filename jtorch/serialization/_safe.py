@@ -164,6 +164,7 @@ def _torch_globals():
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
         "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
+        "torch._utils._rebuild_meta_tensor_no_storage": _rebuild_meta_tensor_no_storage,
         "torch.storage.UntypedStorage": _StorageType(D.uint8),
         "torch.UntypedStorage": _StorageType(D.uint8),
         "_codecs.encode": _encode,
@@ -311,6 +312,14 @@ def _get_layout(name):
     if not isinstance(lay, _legacy.layout):
         raise pickle.UnpicklingError(f"unknown layout {name!r}")
     return lay
+
+
+def _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad=False):
+    """torch's saved meta tensor: dtype, size and stride, no data (strides are contiguous here)."""
+    from .. import _meta
+    if not isinstance(dtype, D.dtype) or not all(isinstance(s, int) and s >= 0 for s in size):
+        raise pickle.UnpicklingError("_rebuild_meta_tensor_no_storage: bad arguments")
+    return _meta.empty(tuple(size), dtype, bool(requires_grad))
 
 
 def _rebuild_sparse_tensor(layout, data):

@@ -127,6 +127,13 @@ class _Pickler(pickle._Pickler):
     def _reduce_tensor(self, t):
         if t.layout is not _layouts.strided:  # torch's form: the layout and the component tensors
             return _ref("torch._utils", "_rebuild_sparse_tensor"), (t.layout, t._sparse_parts())
+        if t.is_meta:  # torch's form: no storage, only the metadata
+            rebuilt = (_ref("torch._utils", "_rebuild_meta_tensor_no_storage"),
+                       (t.dtype, tuple(int(s) for s in t.shape), tuple(t.stride()), bool(t.requires_grad)))
+            if _is_parameter(t):
+                return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
+                                                                   collections.OrderedDict())
+            return rebuilt
         sref, offset, strides = self._storage(t)
         args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
                 collections.OrderedDict())
