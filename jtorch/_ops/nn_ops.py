@@ -27,7 +27,7 @@ _SQRT2 = math.sqrt(2.0)
 # ---------------------------------------------------------------- activations
 @defop(promote=None, inplace=True)
 def relu(input):
-    return jnp.where(input > 0, input, jnp.zeros((), input.dtype))
+    return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
 @defop(promote=None, inplace=True, dynamic=("min_val", "max_val"), method=False)

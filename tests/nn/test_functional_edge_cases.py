@@ -92,3 +92,17 @@ def test_pad_replicate_too_small():
     _raises(RuntimeError, lambda L: L.nn.functional.pad(L.ones(1, 1, 5), (-3, -3), mode="replicate"))
     _raises(RuntimeError, lambda L: L.nn.functional.pad(L.ones(1, 1, 5), (-2, -3), mode="replicate"))
     _raises(RuntimeError, lambda L: L.nn.functional.pad(L.ones(1, 1, 4, 5), (-2, -4, 0, 0), mode="replicate"))
+
+
+def test_relu_keeps_nan_and_its_gradient():
+    x = np.array([np.nan, -1.0, 0.0, 2.0, -np.inf, np.inf], np.float32)
+    for f in (lambda L, a: L.relu(a), lambda L, a: L.nn.functional.relu(a), lambda L, a: L.nn.ReLU()(a)):
+        t = torch.tensor(x, requires_grad=True)
+        j = jtorch.tensor(x, requires_grad=True)
+        tr, jr = f(torch, t), f(jtorch, j)
+        np.testing.assert_array_equal(np.asarray(jr.detach()), tr.detach().numpy())
+        tr.sum().backward()
+        jr.sum().backward()
+        np.testing.assert_array_equal(np.asarray(j.grad), t.grad.numpy())
+    ti, ji = torch.tensor([-2, 0, 3]), jtorch.tensor([-2, 0, 3])
+    np.testing.assert_array_equal(np.asarray(jtorch.relu(ji)), torch.relu(ti).numpy())
