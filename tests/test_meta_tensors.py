@@ -150,6 +150,11 @@ OPS = {
     "sdpa": lambda L: L.nn.functional.scaled_dot_product_attention(*(L.empty(2, 4, 5, 8, device="meta"),) * 3),
     "dropout": lambda L: L.nn.functional.dropout(_x(L), 0.5),
     "einsum": lambda L: L.einsum("ij,jk->ik", _x(L), L.empty(4, 2, device="meta")),
+    "bernoulli": lambda L: _x(L).bernoulli(),
+    "normal_tensor_mean": lambda L: L.normal(_x(L), 2.0),
+    "tensor_of_meta": lambda L: L.tensor(_x(L)),
+    "embedding_bag": lambda L: L.nn.functional.embedding_bag(L.empty(2, 4, dtype=L.int64, device="meta"),
+                                                             L.empty(10, 3, device="meta")),
 }
 
 
@@ -385,6 +390,40 @@ def test_transformer_and_lstm_on_meta_match_torch():
         res[L] = [h, out, hn, cn, emb.weight.grad, lstm.weight_hh_l0.grad]
     for j, t in zip(res[jtorch], res[torch]):
         assert_same_meta(j.detach(), t.detach())
+
+
+MODULES = {
+    "gru": (lambda nn: nn.GRU(4, 6, num_layers=2, bidirectional=True), ((5, 2, 4),)),
+    "mha": (lambda nn: nn.MultiheadAttention(8, 2), ((5, 2, 8), (5, 2, 8), (5, 2, 8))),
+    "decoder": (lambda nn: nn.TransformerDecoderLayer(8, 2, 16), ((5, 2, 8), (4, 2, 8))),
+    "conv_transpose": (lambda nn: nn.ConvTranspose2d(3, 4, 3, stride=2), ((2, 3, 5, 5),)),
+    "group_norm": (lambda nn: nn.GroupNorm(2, 4), ((2, 4, 3, 3),)),
+    "bilinear": (lambda nn: nn.Bilinear(3, 4, 5), ((2, 3), (2, 4))),
+    "lstm_proj": (lambda nn: nn.LSTM(4, 6, proj_size=3), ((5, 2, 4),)),
+    "upsample": (lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"), ((2, 4, 3, 3),)),
+}
+
+
+def _flat(x):
+    if isinstance(x, (tuple, list)):
+        return [y for z in x for y in _flat(z)]
+    return [x] if x is not None else []
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_module_forward_backward_on_meta(name):
+    make, shapes = MODULES[name]
+    res = {}
+    for L, nn in ((torch, torch.nn), (jtorch, jnn)):
+        with L.device("meta"):
+            m = make(nn)
+        outs = _flat(m(*[L.empty(*s, device="meta") for s in shapes]))
+        if outs[0].requires_grad:
+            outs[0].sum().backward()
+        res[L] = [o.detach() for o in outs] + [p.grad for p in m.parameters() if p.grad is not None]
+    assert len(res[jtorch]) == len(res[torch])
+    for j, t in zip(res[jtorch], res[torch]):
+        assert_same_meta(j, t)
 
 
 def test_deepcopy_and_optimizer_on_meta():

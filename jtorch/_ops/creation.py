@@ -89,6 +89,8 @@ def _infer_np(data):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if _is_storage(data):  # torch makes a tensor on the storage itself (they share memory)
         return _on_storage(data, dtype).requires_grad_(requires_grad)
+    if isinstance(data, _T()) and data.is_meta and (device is None or to_device(device).type == "meta"):
+        return _meta.empty(data.shape, D.to_dtype(dtype) if dtype is not None else data.dtype, requires_grad)
     arr, dt = _infer_np(data)
     dt = D.to_dtype(dtype) if dtype is not None else dt
     return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),

@@ -11,7 +11,7 @@ from .. import _dtype as D
 from .. import random as R
 from .._dispatch import defop, function, METHODS
 from .creation import _size, _dt, _finish, _place
-from .. import _meta
+from .. import _dispatch, _meta
 
 
 def _key(generator):
@@ -143,6 +143,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = jnp.broadcast_shapes(*(tuple(x.shape) for x in (mean, std) if isinstance(x, Tensor)))
         ref = mean if isinstance(mean, Tensor) else std
+        if ref.is_meta:
+            return _meta.empty(shape, ref.dtype)
         z = _normal(_key(generator), 0.0, 1.0, shape=shape, dtype=ref.dtype)
         return mean + std * z
     if std < 0:
@@ -161,7 +163,7 @@ def _with_zero_grad(sample, input):
 @function
 def bernoulli(input, p=None, *, generator=None, out=None):
     prob = input if p is None else p
-    if hasattr(prob, "_value"):
+    if isinstance(prob, _dispatch.Tensor):
         pv = prob.to(input.dtype if input.dtype.is_floating_point else D.float32)
         res = _bernoulli(_key(generator), pv, shape=tuple(input.shape), dtype=input.dtype)
     else:

@@ -92,7 +92,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
                              "fixed length sequences. However, found offsets of type Tensor")
         b, length = input.shape
-        offsets = torch.arange(0, b * length, length) if length else torch.zeros(b, dtype=torch.long)
+        offsets = torch.arange(0, b * length, length, device=input.device) if length else \
+            torch.zeros(b, dtype=torch.long, device=input.device)
         nbags = b
     elif input.dim() == 1:
         if offsets is None:
