@@ -121,10 +121,12 @@ class Node:
 
 class _Shape:
     """A differentiable input's stand-in in a released linear node (its value never enters the VJP)."""
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "meta")
 
     def __init__(self, v):
         self.shape, self.dtype = v.shape, v.dtype
+        # a meta input stays meta (no zeros of its size are made for a second walk)
+        self.meta = v if type(v) is _dispatch.MetaArray else None
 
 
 class _Released(tuple):
@@ -133,7 +135,9 @@ class _Released(tuple):
 
     def arrays(self):
         def zero(v):
-            return jnp.zeros(v.shape, v.dtype) if type(v) is _Shape else v
+            if type(v) is _Shape:
+                return jnp.zeros(v.shape, v.dtype) if v.meta is None else v.meta
+            return v
         return tuple(tuple(zero(v) for v in p) if isinstance(p, tuple) else zero(p) for p in self)
 
 
