@@ -636,7 +636,12 @@ class Tensor:
         return shared_numpy(self)
 
     def __array__(self, dtype=None, copy=None):
-        a = np.asarray(self._value)
+        try:
+            v = self._value
+        except MetaArgument:
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.") from None
+        a = np.asarray(v)
         return a if dtype is None else a.astype(dtype)
 
     def jax(self):

@@ -188,6 +188,7 @@ ERRORS = {
     "bool": lambda L: bool(L.empty((), device="meta")),
     "tolist": lambda L: _x(L).tolist(),
     "numpy": lambda L: _x(L).numpy(),
+    "np_asarray": lambda L: np.asarray(_x(L)),
     "cpu": lambda L: _x(L).cpu(),
     "to_cpu_dtype": lambda L: _x(L).to("cpu", L.float64),
     "copy_out": lambda L: L.ones(3, 4).copy_(_x(L)),
@@ -218,6 +219,17 @@ def test_errors_match_torch(name):
             assert key in jmsg, (jmsg, tmsg)
     if "expected device" in tmsg:
         assert jmsg == tmsg
+
+
+def test_testing_assert_close_on_meta():
+    for L in (torch, jtorch):
+        L.testing.assert_close(L.empty(3, device="meta"), L.empty(3, device="meta"))
+        with pytest.raises(AssertionError, match="shape"):
+            L.testing.assert_close(L.empty(3, device="meta"), L.empty(4, device="meta"))
+        with pytest.raises(AssertionError, match="device"):
+            L.testing.assert_close(L.empty(3, device="meta"), L.ones(3))
+        with pytest.raises(AssertionError, match="dtype"):
+            L.testing.assert_close(L.empty(3, device="meta"), L.empty(3, device="meta", dtype=L.float64))
 
 
 def test_repr_like_torch():
