@@ -307,6 +307,25 @@ def _cotangent(g, o):
     return g._value if g is not None else jnp.zeros_like(o)
 
 
+def _rng_key():
+    """The default generator's key value now (a transform's recomputation in backward replays it)."""
+    from .random import default_generator
+    return default_generator._key._lazy_value()  # an immutable array (or pending value)
+
+
+@contextlib.contextmanager
+def _replaying_rng(key):
+    """Random ops draw from a copy of ``key`` (the stream as the forward saw it); the live stream is
+    left as it was."""
+    from .random import default_generator as gen
+    live = gen._key
+    gen._key = _T()._wrap(key)
+    try:
+        yield
+    finally:
+        gen._key = live
+
+
 def _on_tape(fn, args, arrays, has_aux=False):
     """``fn(arrays)``; when grad mode is on and a tensor in ``args`` requires grad, the outputs are
     recorded on the eager tape as one node whose backward is JAX's VJP of ``fn`` (torch.func
@@ -338,14 +357,21 @@ def _on_tape(fn, args, arrays, has_aux=False):
             flat[i] = a
         return fn(jax.tree_util.tree_unflatten(treedef, flat))
 
+    def main(*diff):  # the recorded outputs as a function of the differentiable inputs
+        return of_diff(*diff)[0] if has_aux else of_diff(*diff)
+
+    prims = tuple(flat_arrays[i] for i in pos)
+
     class _Transform(Function):
         @staticmethod
         def forward(ctx, *ts):
-            res = jax.vjp(of_diff, *(flat_arrays[i] for i in pos), has_aux=has_aux)
-            ctx.vjp_fn, ctx.ins = res[1], ts
+            # a plain call: the VJP is built only if a backward comes (most results of grad(f)(params)
+            # never see one), from the same inputs and random stream (_replaying_rng)
+            ctx.ins, ctx.rng = ts, _rng_key()
+            res = of_diff(*prims)
             if has_aux:
-                holder["aux"] = res[2]
-            flat_out, holder["def"] = jax.tree_util.tree_flatten(res[0])
+                res, holder["aux"] = res
+            flat_out, holder["def"] = jax.tree_util.tree_flatten(res)
             ctx.outs = flat_out
             return tuple(T._wrap(o) for o in flat_out)
 
@@ -353,16 +379,17 @@ def _on_tape(fn, args, arrays, has_aux=False):
         def backward(ctx, *grads):
             cot = [_cotangent(g, o) for g, o in zip(grads, ctx.outs)]
             tree = holder["def"]
-            if not GRAD.enabled:
-                return tuple(T._wrap(g) for g in ctx.vjp_fn(jax.tree_util.tree_unflatten(tree, cot)))
+            with _replaying_rng(ctx.rng):
+                if not GRAD.enabled:
+                    pull = jax.vjp(main, *prims)[1]
+                    return tuple(T._wrap(g) for g in pull(jax.tree_util.tree_unflatten(tree, cot)))
 
-            # create_graph: the VJP as a function of the inputs and the gradients, itself on the tape
-            def pull(arrs):
-                prim, cts = arrs
-                f = (lambda *d: of_diff(*d)[0]) if has_aux else of_diff
-                return jax.vjp(f, *prim)[1](jax.tree_util.tree_unflatten(tree, list(cts)))
-            # (grads are materialised: one tensor per output, so the leaves line up with ``cot``)
-            res = _on_tape(pull, (tuple(ctx.ins), tuple(grads)), (tuple(flat_arrays[i] for i in pos), tuple(cot)))
+                # create_graph: the VJP as a function of the inputs and the gradients, itself on the tape
+                def pull(arrs):
+                    prim, cts = arrs
+                    return jax.vjp(main, *prim)[1](jax.tree_util.tree_unflatten(tree, list(cts)))
+                # (grads are materialised: one tensor per output, so the leaves line up with ``cot``)
+                res = _on_tape(pull, (tuple(ctx.ins), tuple(grads)), (prims, tuple(cot)))
             return tuple(T._wrap(r) if not isinstance(r, T) else r for r in res)
 
     outs = _Transform.apply(*(leaves[i] for i in pos))
