@@ -128,7 +128,7 @@ def jax_device(d):
     if d.type == "mps":
         raise RuntimeError("MPS backend is not available on this machine")
     if d.type == "meta":
-        raise NotImplementedError("meta tensors are not supported by jtorch")
+        raise NotImplementedError("the meta device holds no data: there is no JAX device to put an array on")
     raise RuntimeError(f"device type {d.type} is not available")
 
 
