@@ -105,16 +105,21 @@ def _to_meta_fn():
 
 
 # ---------------------------------------------------------------- routing ops
-def _devices_agree(dyn, seq):
+# advanced indexing (x[idx], x[idx] = v, index_put): torch takes CPU index tensors for a tensor on any device
+_INDICES_ANYWHERE = frozenset(["_adv_getitem", "_adv_setitem", "_index_put"])
+
+
+def _devices_agree(op, dyn):
     """torch's device check for an op with a meta operand: every tensor on the first one's device,
-    except 0-dim CPU tensors (wrapped scalars, allowed with any device)."""
+    except 0-dim CPU tensors (wrapped scalars, allowed with any device) and CPU index tensors."""
     T = _dispatch.Tensor
     tensors = []
     for i, a in enumerate(dyn):
         if isinstance(a, T):
             tensors.append(a)
-        elif seq and i == 0 and isinstance(a, (list, tuple)):
-            tensors.extend(x for x in a if isinstance(x, T))
+        elif op.seq and i == 0 and isinstance(a, (list, tuple)):
+            tensors.extend(x for x in a if isinstance(x, T) and not (op.name in _INDICES_ANYWHERE and
+                                                                      x.device.type == "cpu"))
     expected = None
     for t in tensors:
         d = t.device
@@ -157,7 +162,7 @@ def _signature(args):
 def route(op, dyn, statics):
     """Run ``op`` on meta tensors: the result shapes/dtypes of its kernel, as meta tensors."""
     T = _dispatch.Tensor
-    _devices_agree(dyn, op.seq)
+    _devices_agree(op, dyn)
     args, raws = [], []
     needs_grad = False
     for i, a in enumerate(dyn):

@@ -139,6 +139,11 @@ OPS = {
     "clone": lambda L: _x(L).clone(),
     "softmax": lambda L: _x(L).softmax(-1),
     "index_tensor": lambda L: _x(L)[L.empty(5, dtype=L.int64, device="meta")],
+    "index_cpu_indices": lambda L: _x(L)[L.tensor([0, 2]), L.tensor([1, 3])],
+    "index_put_cpu_indices": lambda L: _x(L).index_put((L.tensor([0, 2]),), L.empty(2, 4, device="meta")),
+    "setitem_cpu_mask_rows": lambda L: _x(L).__getitem__(L.tensor([True, False, True])),
+    "randint_like": lambda L: L.randint_like(_x(L), 5),
+    "normal_tensor_std": lambda L: L.normal(_x(L), L.empty(3, 4, device="meta")),
     "gather": lambda L: _x(L).gather(1, L.empty(3, 2, dtype=L.int64, device="meta")),
     "conv2d": lambda L: L.nn.functional.conv2d(L.empty(2, 3, 8, 8, device="meta"),
                                                L.empty(4, 3, 3, 3, device="meta"), padding=1),
@@ -153,6 +158,7 @@ OPS = {
     "einsum": lambda L: L.einsum("ij,jk->ik", _x(L), L.empty(4, 2, device="meta")),
     "inv": lambda L: L.linalg.inv(L.empty(2, 4, 4, device="meta")),
     "cholesky": lambda L: L.linalg.cholesky(L.empty(4, 4, device="meta")),
+    "cholesky_ex": lambda L: tuple(L.linalg.cholesky_ex(L.empty(4, 4, device="meta"))),
     "solve": lambda L: L.linalg.solve(L.empty(4, 4, device="meta"), L.empty(4, 2, device="meta")),
     "sort_indices": lambda L: L.empty(4, 3, device="meta").sort(1)[1],
     "topk": lambda L: tuple(L.empty(4, 3, device="meta").topk(2)),
@@ -168,7 +174,7 @@ OPS = {
 
 
 # torch's LAPACK-backed results are column-major; jtorch's (CPU and meta alike) are row-major
-COLUMN_MAJOR = {"inv", "cholesky", "solve"}
+COLUMN_MAJOR = {"inv", "cholesky", "cholesky_ex", "solve"}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))

@@ -311,7 +311,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
         if check_errors:
             _raise_info(info, A, _NOT_PD)
     from .creation import tensor
-    return _with_out(CholeskyEx(L, tensor(info)), out)
+    return _with_out(CholeskyEx(L, tensor(info, device=A.device)), out)
 
 
 @defop(method=False, function=False)

@@ -131,7 +131,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
     if high is None:
         low, high = 0, low
     return _fresh(_randint, generator, int(low), int(high), shape=tuple(input.shape),
-                  dtype=input.dtype if dtype is None else D.to_dtype(dtype), device=device)
+                  dtype=input.dtype if dtype is None else D.to_dtype(dtype),
+                  device=input.device if device is None else device)
 
 
 @function(method=False)
@@ -139,7 +140,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            requires_grad=False):
     from ..tensor import Tensor
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        if isinstance(std, Tensor) and std.numel() and bool((std < 0).any()):
+        if isinstance(std, Tensor) and std.numel() and not std.is_meta and bool((std < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = jnp.broadcast_shapes(*(tuple(x.shape) for x in (mean, std) if isinstance(x, Tensor)))
         ref = mean if isinstance(mean, Tensor) else std
