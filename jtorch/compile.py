@@ -46,7 +46,8 @@ import numpy as np
 from . import _dispatch, _layout, _lazy, _spmd
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
-from ._symbolic import SYM_TYPES, python_type as _sym_type, wrap as _sym_wrap
+from ._symbolic import SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, python_type as _sym_type, \
+    wrap as _sym_wrap
 
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
 
@@ -157,7 +158,7 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor", "outer_grad", "donating", "dyn_args", "py_in", "py_const", "py_out")
+                 "grad_op", "out_is_tensor", "outer_grad", "donating", "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay")
 
 
 class CompiledFunction:
@@ -265,6 +266,7 @@ class CompiledFunction:
         self.py = _PyState(self.fn)  # what the function sees now (a counter made after compile())
         py_before = self.py.snapshot()
         groups_before = _group_values()
+        moved = _schedulers_moved(None)
         prev = _dispatch.TRACE
         _dispatch.TRACE = rec
         try:
@@ -276,8 +278,10 @@ class CompiledFunction:
         # hyper-parameters set) they cannot: the function then runs eagerly from now on
         written, new, changed = self.py.diff(py_before)
         self.py.items += new
-        changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
-                    if k in g and _differs(g[k], v)]
+        if moved() or any(k in g and _differs(g[k], v) and type(g[k]) not in _PyState._TYPES
+                          for g, vals in groups_before for k, v in vals.items()):
+            changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
+                        if k in g and _differs(g[k], v)]
         if changed:
             try:
                 raise self._break("it changes Python state a compiled call would not update "
@@ -366,11 +370,10 @@ class CompiledFunction:
                 key.append(vals)
         return tuple(key)
 
-    def _scalar_inputs(self, leaves, dyn_args, py_in):
-        """The arrays of the numbers traced as inputs: scalar arguments, then Python items."""
-        dev, py = self._device, self.py
-        return [_scalar_array(leaves[i], dev) for i in dyn_args] + [
-            _scalar_array(py.get(*py.items[i][1:]), dev) for i in py_in]
+    def _scalar_values(self, leaves, dyn_args, py_in):
+        """The numbers traced as inputs: scalar arguments, then Python items."""
+        py = self.py
+        return [leaves[i] for i in dyn_args] + [py.get(*py.items[i][1:]) for i in py_in]
 
     def _dyn_args(self, leaves):
         """The leaf positions of the scalar arguments traced as inputs for these arguments."""
@@ -521,21 +524,24 @@ class CompiledFunction:
                 t = _dispatch.Tensor._wrap(a)
                 t._requires_grad = leaves[i]._requires_grad
                 lv[i] = t
-            for i, a in zip(dyn_args, scalars):
-                lv[i] = _sym_wrap(a)
+            for n, (i, a) in enumerate(zip(dyn_args, scalars)):
+                lv[i] = _sym_wrap(a, _SymInput(n))
             given = {}
-            for i, a in zip(py_in, scalars[nd:]):
-                given[i] = _sym_wrap(a)
+            for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
+                given[i] = _sym_wrap(a, _SymInput(nd + n))
                 py.put(*py.items[i][1:], given[i])
             prev = _dispatch.TRACE
             _dispatch.TRACE = tr
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 expect = {(id(g), k): g[k] for g, k in hyper}
+                moved = _schedulers_moved(self.optimizers)
                 out = fn(*a2, **k2)
-                # the function set a hyper-parameter (a scheduler stepped inside): a compiled call would not
-                info["hyper_changed"] = any(_differs(g.get(k, v), expect.get((id(g), k), v))
-                                            for g, vals in saved_groups for k, v in vals.items() if k != "params")
+                # the function set a hyper-parameter: replayed (a number, or a value computed from the
+                # numbers traced as inputs: ``g["lr"] = lr``), unless a scheduler stepped inside (its
+                # own state would not be) or the value is something else
+                group_writes, bad = _group_writes(saved_groups, expect)
+                info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
@@ -558,16 +564,21 @@ class CompiledFunction:
                 # the Python values written: replayed after each call, a constant as such, a symbolic
                 # value (computed from the numbers traced as inputs) read back from the program
                 pw, pnew, info["py_bad"] = py.diff(py_snap)
-                py_const, py_out, py_nodes = [], [], []
+                py_const, py_expr, py_out, py_nodes = [], [], [], []
                 for c, k in [py.items[i][1:] for i in pw if not (i in given and py.get(*py.items[i][1:]) is given[i])] + \
-                        [(c, k) for _, c, k in pnew]:
+                        [(c, k) for _, c, k in pnew] + group_writes:
                     v = py.get(c, k)
-                    if isinstance(v, SYM_TYPES):
+                    if isinstance(v, SYM_TYPES) and v.expr is not None:
+                        py_expr.append((c, k, v.expr))  # recomputed in Python from the inputs' values
+                    elif isinstance(v, SYM_TYPES):
                         py_out.append((c, k, _sym_type(v)))
                         py_nodes.append(v.node)
+                    elif isinstance(v, jax.core.Tracer):  # a lifted hyper-parameter's value, computed on
+                        py_out.append((c, k, _sym_type(_sym_wrap(v))))
+                        py_nodes.append(v)
                     else:
                         py_const.append((c, k, v))
-                info.update(py_const=py_const, py_out=py_out, py_new=pnew)
+                info.update(py_const=py_const, py_expr=py_expr, py_out=py_out, py_new=pnew)
                 res = ([states[i].array for i in written], [st.array for st in escaped],
                        [o._value if _is_tensor(o) else None for o in out_leaves], py_nodes)
                 return res
@@ -592,8 +603,8 @@ class CompiledFunction:
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
-        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + self._scalar_inputs(
-            leaves, dyn_args, py_in)
+        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + [
+            _scalar_array(v, self._device) for v in self._scalar_values(leaves, dyn_args, py_in)]
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -639,7 +650,8 @@ class CompiledFunction:
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
-        entry.py_const, entry.py_out = info["py_const"], info["py_out"]
+        entry.py_const, entry.py_expr, entry.py_out = info["py_const"], info["py_expr"], info["py_out"]
+        entry.py_replay = bool(entry.py_const or entry.py_expr or entry.py_out)
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
@@ -696,10 +708,11 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + self._scalar_inputs(
-            leaves, entry.dyn_args, entry.py_in)
+        scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
+        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + [
+            _scalar_array(v, self._device) for v in scalars]
         if entry.outer_grad and GRAD.enabled:
-            return self._run_recorded(entry, states, arg_tensors, hyper_vals)
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars)
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
@@ -729,11 +742,11 @@ class CompiledFunction:
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        if entry.py_out or entry.py_const:
-            _replay_py(entry, flat[len(flat) - len(entry.py_out):])
+        if entry.py_replay:
+            _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
         return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs)
 
-    def _run_recorded(self, entry, states, arg_tensors, hyper_vals):
+    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
         backward is the program's VJP (forward-only compiled models trained eagerly)."""
         if entry.grad_op is None:
@@ -757,8 +770,8 @@ class CompiledFunction:
         escaped = [r._value for r in res[nw:nw + ne]]
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        if entry.py_out or entry.py_const:
-            _replay_py(entry, [r._value for r in res[len(res) - len(entry.py_out):]])
+        if entry.py_replay:
+            _replay_py(entry, [r._value for r in res[len(res) - len(entry.py_out):]], scalars)
         return self._finish(entry, states, written, escaped, outs)
 
     def _finish(self, entry, states, written, escaped, outs):
@@ -775,14 +788,20 @@ class CompiledFunction:
         return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
 
 
-def _replay_py(entry, values):
-    """The Python values the step writes, as the traced call wrote them: constants, and the symbolic
-    ones read back from the program's results (a host read: the call waits for the program)."""
+def _replay_py(entry, values, inputs):
+    """The Python values the step writes, as the traced call wrote them: constants; the symbolic ones
+    recomputed in Python from the values of the numbers traced as inputs (``inputs``: Python's own
+    arithmetic, no wait for the program); the rest (computed from a lifted optimizer hyper-parameter)
+    read back from the program's results ``values`` (a host read: the call waits for the program)."""
     for c, k, v in entry.py_const:
         _PyState.put(c, k, v)
-    if entry.py_out:
-        for (c, k, typ), a in zip(entry.py_out, values):
-            _PyState.put(c, k, typ(a))
+    if entry.py_expr:
+        memo = {}
+        new = [(c, k, _sym_eval(e, inputs, memo)) for c, k, e in entry.py_expr]
+        for c, k, v in new:
+            _PyState.put(c, k, v)
+    for (c, k, typ), a in zip(entry.py_out, values):
+        _PyState.put(c, k, typ(a))
 
 
 class GraphBreakError(RuntimeError):
@@ -976,8 +995,40 @@ def _schedulers(optimizers):
         from .optim.lr_scheduler import LRScheduler
     except ImportError:
         return []
-    opts = {id(o) for o in optimizers}
-    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances) if id(getattr(s, "optimizer", None)) in opts]
+    opts = None if optimizers is None else {id(o) for o in optimizers}
+    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances)
+            if opts is None or id(getattr(s, "optimizer", None)) in opts]
+
+
+def _schedulers_moved(optimizers):
+    """A function telling whether an LR scheduler of ``optimizers`` stepped since this call."""
+    before = [(s, s.__dict__.get("last_epoch"), s.__dict__.get("_step_count")) for s, _ in _schedulers(optimizers)]
+    return lambda: any(s.__dict__.get("last_epoch") != e or s.__dict__.get("_step_count") != n for s, e, n in before)
+
+
+def _group_writes(saved_groups, expect):
+    """The (group, key) of each hyper-parameter the function set (from ``saved_groups``: each group's
+    values before, ``expect``: the traced inputs it was given), and whether some write cannot be
+    replayed (a key added or removed, a value other than a number or one computed from traced numbers)."""
+    out, bad = [], False
+    for g, vals in saved_groups:
+        if g.keys() != vals.keys():
+            bad = True
+            continue
+        for k, v in g.items():
+            if k == "params":
+                continue
+            old = expect.get((id(g), k), vals[k])
+            if v is old:
+                continue
+            symbolic = isinstance(v, (jax.core.Tracer, *SYM_TYPES))
+            if not symbolic and not isinstance(old, (jax.core.Tracer, *SYM_TYPES)) and not _differs(v, old):
+                continue
+            if symbolic or type(v) in _PyState._TYPES:
+                out.append((g, k))
+            else:
+                bad = True
+    return out, bad
 
 
 def _differs(a, b):
@@ -1225,13 +1276,13 @@ def _call_fast(f, args):
             return _MISS
         f.lrs, f.lr_arrays = lrs, _hyper_arrays(lrs, f.device)
     if f.dyn or f.py_in:  # numbers traced as inputs: their values now (cached by value)
+        pyvals = [args[j] for j in f.dyn] + [_PyState.get(c, k) for c, k in f.py_in]
         try:
-            scalars = [_scalar_array(args[j], f.device) for j in f.dyn] + [
-                _scalar_array(_PyState.get(c, k), f.device) for c, k in f.py_in]
+            scalars = [_scalar_array(v, f.device) for v in pyvals]
         except OverflowError:
             return _MISS
     else:
-        scalars = ()
+        pyvals = scalars = ()
     entry = f.entry
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
@@ -1269,8 +1320,8 @@ def _call_fast(f, args):
     f.held_esc = flat[nws:nw]
     for t, g in f.replay:
         t._grad = g
-    if entry.py_out or entry.py_const:
-        _replay_py(entry, flat[len(flat) - len(entry.py_out):])
+    if entry.py_replay:
+        _replay_py(entry, flat[len(flat) - len(entry.py_out):], pyvals)
     if f.single:
         return f.T._wrap(flat[nw])
     it = iter(flat[nw:])
