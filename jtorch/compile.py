@@ -276,7 +276,7 @@ class CompiledFunction:
         # Python state the function changes: the compiled calls replay what they can (a number or
         # other plain value written); the rest (a list grown, an object rebound, an optimizer's
         # hyper-parameters set) they cannot: the function then runs eagerly from now on
-        written, new, changed = self.py.diff(py_before)
+        written, new, changed = self.py.diff(py_before, first=True)
         self.py.items += new
         if moved() or any(k in g and _differs(g[k], v) and type(g[k]) not in _PyState._TYPES
                           for g, vals in groups_before for k, v in vals.items()):
@@ -584,7 +584,7 @@ class CompiledFunction:
                 return res
             finally:
                 _dispatch.TRACE = prev
-                py.restore(py_snap, py.diff(py_snap)[1])
+                py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
                     st.array, st.version = a, st.version + 1
@@ -912,12 +912,15 @@ class _PyState:
     def snapshot(self):
         """What a call can change: each item's value, each watched container's size and keys."""
         return ([self.get(c, k) for _, c, k in self.items],
-                [(len(w), set(w) if isinstance(w, dict) else None) for _, w in self.watch])
+                [(len(w), set(w) if isinstance(w, dict) else None) for _, w in self.watch],
+                [w.copy() for _, w in self.watch if not isinstance(w, dict)])
 
-    def diff(self, snap):
+    def diff(self, snap, first=False):
         """Since ``snap``: (indices of the items written, new plain entries (label, dict, key), labels of
-        the writes a compiled call cannot replay)."""
-        vals, sizes = snap
+        the writes a compiled call cannot replay). ``first``: the eager first call, which may create an
+        entry holding a tensor (``self.last = loss.detach()``; state the program then writes each call);
+        a trace creating one more grows a dict each call."""
+        vals, sizes, _ = snap
         written = [i for i, ((_, c, k), old) in enumerate(zip(self.items, vals))
                    if not _same_value(self.get(c, k), old)]
         new, bad = [], []
@@ -930,7 +933,7 @@ class _PyState:
                 v = w[k]
                 if (type(v) in self._TYPES or isinstance(v, SYM_TYPES)) and isinstance(k, str):
                     new.append((f"{label}[{k!r}]", w, k))
-                elif not isinstance(v, _dispatch.Tensor) and not _is_tensor_tuple(v):
+                elif not first or not isinstance(v, _dispatch.Tensor) and not _is_tensor_tuple(v):
                     # a tensor kept by the step (``self.last = loss.detach()``) is program state (escaped)
                     bad.append(f"{label}[{k!r}] added")
             if keys - set(w):
@@ -941,12 +944,21 @@ class _PyState:
                 bad.append(f"{self.items[i][0]} set to a {type(v).__name__}")
         return written, new, bad
 
-    def restore(self, snap, new=()):
+    def restore(self, snap):
+        """Undo what a trace did to the items and watched containers (it ran on symbolic values)."""
         for (_, c, k), old in zip(self.items, snap[0]):
             if self.get(c, k) is not old:
                 self.put(c, k, old)
-        for _, c, k in new:
-            c.pop(k, None)
+        copies = iter(snap[2])
+        for (_, w), (n, keys) in zip(self.watch, snap[1]):
+            if keys is not None:
+                for k in set(w) - keys:
+                    del w[k]
+                continue
+            old = next(copies)
+            if len(w) != n:
+                w.clear()
+                w.update(old) if isinstance(w, set) else w.extend(old)
 
 
 def _plain_dict(v):
