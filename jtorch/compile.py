@@ -22,10 +22,14 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
 shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
-Python values the function reads from its closure, globals and ``self`` (a function
-that changes one breaks the graph). Optimizer learning rates are lifted as traced
-scalars, and so is any other float hyper-parameter once it changes between calls
-(OneCycleLR's momentum), so a scheduler does not recompile.
+Python values the function reads from its closure, globals and ``self`` (``_PyState``).
+Optimizer learning rates are lifted as traced scalars, and so is any other float
+hyper-parameter once it changes between calls (OneCycleLR's momentum), so a scheduler
+does not recompile. A Python number (argument or value read) whose value changes between
+calls becomes an input traced as a SymInt/SymFloat (torch's automatic dynamic; ``dynamic=``),
+specialised again where Python needs its value. Python values the step writes (a counter,
+``g["lr"] = lr``) are replayed after each call; writes that cannot be (a list grown) break
+the graph.
 On one device each program is one donating executable, compiled on its first call;
 see docs/internals.md ("jtorch.compile") for that, the buffers donated for the
 tensors a step creates, and programs that create state.
@@ -603,8 +607,10 @@ class CompiledFunction:
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
-        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + [
-            _scalar_array(v, self._device) for v in self._scalar_values(leaves, dyn_args, py_in)]
+        # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
+        # making it an array first (jnp.asarray, device_put) costs ~50 us per new value
+        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + self._scalar_values(
+            leaves, dyn_args, py_in)
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -709,8 +715,7 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
-        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + [
-            _scalar_array(v, self._device) for v in scalars]
+        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars)
         fn = entry.jitted
@@ -1288,13 +1293,12 @@ def _call_fast(f, args):
             return _MISS
         f.lrs, f.lr_arrays = lrs, _hyper_arrays(lrs, f.device)
     if f.dyn or f.py_in:  # numbers traced as inputs: their values now (cached by value)
-        pyvals = [args[j] for j in f.dyn] + [_PyState.get(c, k) for c, k in f.py_in]
-        try:
-            scalars = [_scalar_array(v, f.device) for v in pyvals]
-        except OverflowError:
-            return _MISS
+        scalars = [args[j] for j in f.dyn] + [_PyState.get(c, k) for c, k in f.py_in]
+        for v in scalars:
+            if type(v) is int and not -(1 << 63) <= v < (1 << 63):
+                return _MISS  # beyond int64: the full guard specialises it
     else:
-        pyvals = scalars = ()
+        scalars = ()
     entry = f.entry
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
@@ -1333,7 +1337,7 @@ def _call_fast(f, args):
     for t, g in f.replay:
         t._grad = g
     if entry.py_replay:
-        _replay_py(entry, flat[len(flat) - len(entry.py_out):], pyvals)
+        _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
     if f.single:
         return f.T._wrap(flat[nw])
     it = iter(flat[nw:])
@@ -1365,16 +1369,25 @@ class _Once:
 
 
 _SCALARS = {}
+_SCALARS_SEEN = {}
 
 
 def _scalar_array(v, device):
     """A learning rate as a weakly typed 0-d array on the program's device, cached by value:
-    a Python float would be placed on JAX's default device at every call."""
+    a Python float would be placed on JAX's default device at every call. On the CPU a value seen
+    for the first time is passed as the number itself (the same weakly typed input to the program):
+    making the array costs ~50 us, jit's conversion of a number a few, and a value that changes every
+    call (ExponentialLR, ``g["lr"] = lr`` in the step) would never be reused."""
     if not isinstance(v, (int, float)):
         return v
     key = (type(v), v, device)
     a = _SCALARS.get(key)
     if a is None:
+        if (device is None or device.platform == "cpu") and _SCALARS_SEEN.pop(key, None) is None:
+            if len(_SCALARS_SEEN) > 4096:
+                _SCALARS_SEEN.clear()
+            _SCALARS_SEEN[key] = True  # the second call with it makes the array
+            return v
         a = jax.numpy.asarray(v)
         if device is not None:
             a = jax.device_put(a, device)
