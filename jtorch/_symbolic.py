@@ -146,10 +146,18 @@ class SymInt(_SymNumber):
     """An int traced as an input of a compiled program (see the module docstring)."""
     __slots__ = ()
 
+    @property
+    def __class__(self):
+        return int  # ``isinstance(n, int)`` holds, as the user's code expects of the int it stands for
+
 
 class SymFloat(_SymNumber):
     """A float traced as an input of a compiled program (see the module docstring)."""
     __slots__ = ()
+
+    @property
+    def __class__(self):
+        return float  # ``isinstance(s, float)`` holds (``type(s)`` is still SymFloat)
 
     def is_integer(self):
         return self._unary(jnp.floor(self.node) == self.node, float.is_integer)

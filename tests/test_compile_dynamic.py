@@ -402,3 +402,77 @@ def test_writes_a_compiled_call_cannot_replay_run_eagerly_with_one_warning(write
     assert g.eager
     assert len(obj_c.losses) == len(obj_e.losses) and len(extra_c) == len(extra_e)
     assert (obj_c.best is None) == (obj_e.best is None)
+
+
+_USES = {
+    "where": lambda t, x, s: t.where(x > 0, x, s),
+    "clamp": lambda t, x, s: x.clamp(min=-s, max=s),
+    "lerp": lambda t, x, s: x.lerp(x * 2, s),
+    "add_alpha": lambda t, x, s: x.add(x * 3, alpha=s),
+    "masked_fill": lambda t, x, s: x.masked_fill(x > 0, s),
+    "leaky_relu": lambda t, x, s: t.nn.functional.leaky_relu(x, s),
+    "rpow": lambda t, x, s: s ** x,
+    "int_tensor": lambda t, x, s: (x * 10).int() * s,
+    "int_tensor_div": lambda t, x, s: (x * 10).int() / s,
+    "setitem": lambda t, x, s: (lambda y: (y.__setitem__(0, s), y)[1])(x.clone()),
+    "tensor": lambda t, x, s: t.tensor(s) * x,
+    "full_like": lambda t, x, s: t.full_like(x, s),
+    "isinstance": lambda t, x, s: x * (2 if isinstance(s, float) else 3),
+    "math_exp": lambda t, x, s: x * math.exp(s),
+    "huber": lambda t, x, s: t.nn.functional.huber_loss(x, x * 0, delta=s),
+}
+
+
+@pytest.mark.parametrize("use", sorted(_USES))
+def test_a_float_argument_in_tensor_code_equals_eager_and_torch(use):
+    """Traced as a SymFloat where jtorch's ops accept it, specialised where they need the value: the
+    same values, dtypes and shapes as eager and PyTorch either way."""
+    fn = _USES[use]
+    g = torch.compile(lambda x, s: fn(torch, x, s))
+    rng = np.random.default_rng(7)
+    xn = rng.standard_normal((3, 4)).astype(np.float32)
+    ctx = _no_warnings()
+    try:
+        for s in (0.5, 0.7, 1.3, 0.9):
+            a = g(torch.from_numpy(xn), s)
+            e = fn(torch, torch.from_numpy(xn), s)
+            r = fn(real, real.from_numpy(xn.copy()), s)
+            assert a.dtype == e.dtype and str(a.dtype) == str(r.dtype) and tuple(a.shape) == tuple(r.shape)
+            _close(a.double().numpy(), e.double().numpy(), 1e-6)
+            _close(a.double().numpy(), r.double().numpy(), 1e-6)
+    finally:
+        ctx.__exit__(None, None, None)
+    assert not g.eager
+    if use in _SPECIALISED:  # the op needs the value (a Python float, a tensor's data): one program per value
+        assert 1 in g._static_pos and g.compiles == 3
+    else:
+        assert 1 in g._dyn_pos and g.compiles == 1
+
+
+_SPECIALISED = {"tensor", "full_like", "math_exp", "huber"}
+
+
+def test_a_compiled_forward_with_a_dynamic_scalar_backpropagates():
+    """A compiled module forward (no backward inside) with a float argument: its outputs carry a graph
+    through the program; the gradients equal eager's for every value."""
+    torch.manual_seed(0)
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(5, 3)
+
+        def forward(self, x, temperature):
+            return F.softmax(self.lin(x) / temperature, -1)
+    model = Scaled()
+    cm = torch.compile(model)
+    x = torch.randn(4, 5)
+    for t in (0.5, 1.0, 2.0, 3.0):
+        model.zero_grad()
+        cm(x, t).pow(2).sum().backward()
+        gc = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        model(x, t).pow(2).sum().backward()
+        for a, p in zip(gc, model.parameters()):
+            _close(a.numpy(), p.grad.numpy(), 1e-5)
+    assert cm._compiled_call.compiles <= 2 and 1 in cm._compiled_call._dyn_pos
