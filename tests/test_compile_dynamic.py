@@ -476,3 +476,32 @@ def test_a_compiled_forward_with_a_dynamic_scalar_backpropagates():
         for a, p in zip(gc, model.parameters()):
             _close(a.numpy(), p.grad.numpy(), 1e-5)
     assert cm._compiled_call.compiles <= 2 and 1 in cm._compiled_call._dyn_pos
+
+
+@pytest.mark.parametrize("dynamic", [None, False])
+def test_a_counter_python_branches_on_is_specialised_and_still_replayed(dynamic):
+    """``if self.t % 2``: the counter cannot stay symbolic, so each value is its own program (its new
+    value replayed as a constant) until the recompile limit, then eager with one warning; with
+    ``dynamic=False`` it is never traced as an input. The values are eager's throughout."""
+    class Step:
+        def __init__(self):
+            self.t = 0
+            self.w = torch.arange(1.0, 4.0)
+
+        def __call__(self, x):
+            self.t += 1
+            return x * self.w * (2 if self.t % 2 else 3) + self.t
+    x = torch.randn(3)
+    se, sc = Step(), Step()
+    g = torch.compile(sc.__call__, dynamic=dynamic)
+    cfg = torch._dynamo.config
+    old = cfg.recompile_limit
+    cfg.recompile_limit = 3
+    try:
+        with pytest.warns(UserWarning, match="cache_size_limit") as rec:
+            for _ in range(7):
+                _close(g(x).numpy(), se(x).numpy(), 1e-6)
+                assert sc.t == se.t
+    finally:
+        cfg.recompile_limit = old
+    assert len(rec) == 1 and g.eager and g.compiles == 3
