@@ -162,7 +162,7 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor", "outer_grad", "donating", "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay")
+                 "grad_op", "out_is_tensor", "outer_grad", "donating", "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")
 
 
 class CompiledFunction:
@@ -562,8 +562,9 @@ class CompiledFunction:
                 info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
                 info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log),
-                            out_static=[None if _is_tensor(o) else o for o in out_leaves])
-                if any(isinstance(o, SYM_TYPES) for o in out_leaves):
+                            out_static=[None if _is_tensor(o) else _SymOut(o.expr) if isinstance(o, SYM_TYPES) else o
+                                        for o in out_leaves])
+                if any(isinstance(o, SYM_TYPES) and o.expr is None for o in out_leaves):
                     raise TypeError("a symbolic number returned")  # (specialised: see _demote)
                 # the Python values written: replayed after each call, a constant as such, a symbolic
                 # value (computed from the numbers traced as inputs) read back from the program
@@ -696,6 +697,7 @@ class CompiledFunction:
         entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree = info["out_tree"]
         entry.out_static = info["out_static"]
+        entry.sym_out = any(type(o) is _SymOut for o in entry.out_static)
         # the last assignment of each tensor's .grad is replayed after every call
         last = {}
         for t, g in info["grad_log"]:
@@ -749,7 +751,7 @@ class CompiledFunction:
         outs = [next(it) if m else None for m in entry.out_is_tensor]
         if entry.py_replay:
             _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
-        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs)
+        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs, scalars)
 
     def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
@@ -777,9 +779,9 @@ class CompiledFunction:
         outs = [next(it) if m else None for m in entry.out_is_tensor]
         if entry.py_replay:
             _replay_py(entry, [r._value for r in res[len(res) - len(entry.py_out):]], scalars)
-        return self._finish(entry, states, written, escaped, outs)
+        return self._finish(entry, states, written, escaped, outs, scalars)
 
-    def _finish(self, entry, states, written, escaped, outs):
+    def _finish(self, entry, states, written, escaped, outs, scalars):
         for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written) + list(escaped)):
             st.array = a
             st.version += 1
@@ -790,7 +792,22 @@ class CompiledFunction:
         T = _dispatch.Tensor
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
+        if entry.sym_out:
+            out_leaves = _sym_outputs(out_leaves, scalars)
         return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+
+
+class _SymOut:
+    """A symbolic number the step returns: recomputed in Python from the inputs' values (as _replay_py)."""
+    __slots__ = ("expr",)
+
+    def __init__(self, expr):
+        self.expr = expr
+
+
+def _sym_outputs(leaves, inputs):
+    memo = {}
+    return [_sym_eval(o.expr, inputs, memo) if type(o) is _SymOut else o for o in leaves]
 
 
 def _replay_py(entry, values, inputs):
@@ -1343,6 +1360,8 @@ def _call_fast(f, args):
     it = iter(flat[nw:])
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
+    if entry.sym_out:
+        out_leaves = _sym_outputs(out_leaves, scalars)
     return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
 
 

@@ -219,16 +219,25 @@ def test_recompile_limit_then_eager_with_one_warning_and_dynamo_config():
     assert torch.compiler.reset is torch._dynamo.reset
 
 
-def test_a_symbolic_number_returned_is_specialised():
-    def f(x, s):
-        return x * s, s * 2
+def test_a_symbolic_number_returned_is_a_python_number():
+    """``return loss, self.t`` or a value computed from a scalar argument: recomputed in Python."""
+    count = {"t": 0}
+
+    def f(x, s, n):
+        count["t"] += 1
+        return x * s, {"double": s * 2, "steps": count["t"], "half": n // 2, "ratio": n / 4}
     g = torch.compile(f)
     x = torch.randn(3)
-    for s in (0.5, 1.5, 2.5):
-        a, b = g(x, s)
-        assert type(b) is float and b == s * 2
-        _close(a.numpy(), (x * s).numpy(), 1e-7)
-    assert not g.eager
+    ctx = _no_warnings()
+    try:
+        for i, s in enumerate((0.5, 1.5, 2.5, 0.1, 0.7)):
+            a, b = g(x, s, 7 + i)
+            assert b == {"double": s * 2, "steps": i + 1, "half": (7 + i) // 2, "ratio": (7 + i) / 4}
+            assert {k: type(v) for k, v in b.items()} == {"double": float, "steps": int, "half": int, "ratio": float}
+            _close(a.numpy(), (x * s).numpy(), 1e-7)
+    finally:
+        ctx.__exit__(None, None, None)
+    assert not g.eager and g.compiles == 1 and g._dyn_pos == {1, 2}
 
 
 _SEEN = []
