@@ -162,7 +162,8 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor", "outer_grad", "donating", "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")
+                 "grad_op", "out_is_tensor", "outer_grad", "donating",
+                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")  # (see _trace)
 
 
 class CompiledFunction:
@@ -1203,7 +1204,7 @@ class _Fast:
     """
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
-                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in", "py_items")
+                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
