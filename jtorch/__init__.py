@@ -81,6 +81,7 @@ from .sparse import (sparse_coo_tensor, sparse_compressed_tensor, sparse_csr_ten
                      sparse_bsr_tensor, sparse_bsc_tensor, _sparse_coo_tensor_unsafe, smm, hspmm, sspaddmm)
 from .compile import compile
 from . import compiler
+from . import _dynamo  # noqa: E402 (torch._dynamo.config, reset)
 from . import nn  # noqa: E402
 from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa
                             max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d,

@@ -25,6 +25,7 @@ from . import _dtype as D
 from . import _lazy
 from ._lazy import Pending, CONCRETE
 from ._size import contiguous_strides
+from ._symbolic import _SymNumber, python_type as _sym_type
 
 Tensor = None  # set by tensor.py (imports point downward; the class registers itself)
 
@@ -369,6 +370,9 @@ def promote_dtype(op, dyn, arrays):
                 sig = a._sig = (v.dtype, v.ndim == 0)
             key.append(sig)
             continue
+        if isinstance(a, _SymNumber):  # promotes as the Python number it stands for
+            key.append(_sym_type(a))
+            continue
         a = arrays[i]
         if op.seq and i == 0 and isinstance(a, tuple):
             for x in a:
@@ -448,6 +452,8 @@ def _apply_eager(op, dyn, statics, raw=False):
             else:
                 if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
                     a = a.get()
+                elif isinstance(a, _SymNumber):  # a Python number traced by jtorch.compile: its jax value
+                    a = a.node
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True

@@ -21,18 +21,9 @@ from .jit import fork, wait  # noqa: F401
 from ._errors import AcceleratorError, OutOfMemoryError  # noqa: F401
 
 
-# torch's symbolic-size types. jtorch has no symbolic shapes: these exist for annotations and
-# isinstance checks (plain ints/floats/bools are not instances, as in torch).
-class SymInt:
-    pass
-
-
-class SymFloat:
-    pass
-
-
-class SymBool:
-    pass
+# torch's symbolic numbers: what jtorch.compile traces a dynamic Python scalar as (see _symbolic.py).
+# jtorch has no symbolic shapes. Plain ints/floats/bools are not instances, as in torch.
+from ._symbolic import SymInt, SymFloat, SymBool  # noqa: E402,F401
 
 
 def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None, pin_memory=False,

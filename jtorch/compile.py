@@ -22,10 +22,14 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
 shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
-Python values the function reads from its closure, globals and ``self`` (a function
-that changes one breaks the graph). Optimizer learning rates are lifted as traced
-scalars, and so is any other float hyper-parameter once it changes between calls
-(OneCycleLR's momentum), so a scheduler does not recompile.
+Python values the function reads from its closure, globals and ``self`` (``_PyState``).
+Optimizer learning rates are lifted as traced scalars, and so is any other float
+hyper-parameter once it changes between calls (OneCycleLR's momentum), so a scheduler
+does not recompile. A Python number (argument or value read) whose value changes between
+calls becomes an input traced as a SymInt/SymFloat (torch's automatic dynamic; ``dynamic=``),
+specialised again where Python needs its value. Python values the step writes (a counter,
+``g["lr"] = lr``) are replayed after each call; writes that cannot be (a list grown) break
+the graph.
 On one device each program is one donating executable, compiled on its first call;
 see docs/internals.md ("jtorch.compile") for that, the buffers donated for the
 tensors a step creates, and programs that create state.
@@ -35,6 +39,7 @@ import gc
 import sys
 from operator import attrgetter, is_, itemgetter
 import traceback
+import types
 import warnings
 import weakref
 
@@ -45,8 +50,10 @@ import numpy as np
 from . import _dispatch, _layout, _lazy, _spmd
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
+from ._symbolic import SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, python_type as _sym_type, \
+    wrap as _sym_wrap
 
-cache_size_limit = 8
+_ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
 
 
 class GraphBreak(RuntimeError):
@@ -155,13 +162,20 @@ def _find_modules(state_ids):
 class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
-                 "grad_op", "out_is_tensor", "outer_grad", "donating")
+                 "grad_op", "out_is_tensor", "outer_grad", "donating",
+                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")  # (see _trace)
 
 
 class CompiledFunction:
     def __init__(self, fn, fullgraph=False, dynamic=None, mode=None, backend=None, options=None):
         self.fn = fn
         self.fullgraph = fullgraph
+        self.dynamic = dynamic  # scalar arguments: None automatic (dynamic after a change), True, False
+        self._forget()
+        _ALL.add(self)
+        functools.update_wrapper(self, fn, updated=())
+
+    def _forget(self):
         self.state = None        # list of (storage, tensor)
         self.grad_of = {}        # state index -> the tensor whose .grad that state is
         self.compiles = 0        # programs traced (the entries, and those dropped after one run)
@@ -179,8 +193,11 @@ class CompiledFunction:
         self.lifted_keys = {"lr"}
         self._static_keys = set()
         self._hyper_seen = {}  # (id(group), key) -> value of each unlifted hyper-parameter at the last trace
-        self.py = _PyState(fn)
-        functools.update_wrapper(self, fn, updated=())
+        self.py = _PyState(self.fn)
+        self._dyn_pos = set()  # leaf positions of scalar arguments traced as inputs (SymInt/SymFloat)
+        self._static_pos = set()  # positions that failed as inputs: guarded by value for good
+        self._arg_seen = None  # (tree, {position: value}) of the scalar arguments at the last trace
+        self._py_seen = None  # the Python items' values at the last trace
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -210,13 +227,15 @@ class CompiledFunction:
         except GraphBreak:
             return self.fn(*args, **kwargs)
         entry = self.entries.get(key)
-        if entry is None and self.entries and self._lift_changed():
+        if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
             entry = self.entries.get(key)
         if entry is None:
-            if len(self.entries) >= cache_size_limit:
+            from ._dynamo import config
+            limit = config.recompile_limit
+            if len(self.entries) >= limit:
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
-                              f"{cache_size_limit} times (cache_size_limit); running it eagerly from now on.")
+                              f"{limit} times (cache_size_limit); running it eagerly from now on.")
                 self.eager = True
                 return self.fn(*args, **kwargs)
             try:
@@ -229,7 +248,9 @@ class CompiledFunction:
             self.compiles += 1
             if entry.once and entry.key in self._retraced:
                 entry.once = False  # traced again and still creating tensors: they are made afresh each call
-        sig = _arg_sig(args)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) else None
+        dyn = _arg_dyn(args, entry.dyn_args)
+        sig = _arg_sig(args, dyn)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
+            len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
             # the program created state that later calls must read (an optimizer's buffers made by its
@@ -242,31 +263,45 @@ class CompiledFunction:
         # the state as the call left it must select this same entry: then the next call can
         # reuse it after checking only that nothing changed since (see _Fast)
         if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
-            self._fast = _Fast.make(self, entry, sig)
+            self._fast = _Fast.make(self, entry, sig, dyn)
         return out
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
-        py_before = self.py.values()
+        self.py = _PyState(self.fn)  # what the function sees now (a counter made after compile())
+        py_before = self.py.snapshot()
         groups_before = _group_values()
+        moved = _schedulers_moved(None)
         prev = _dispatch.TRACE
         _dispatch.TRACE = rec
         try:
             out = self.fn(*args, **kwargs)
         finally:
             _dispatch.TRACE = prev
-        # Python state the function changes: a compiled call would not (it runs no Python). Seen on
-        # this eager call, before any trace could change it twice: from now on the function runs eagerly
-        changed = [label for (label, _, _), a, b in zip(self.py.items, py_before, self.py.values()) if a != b]
-        changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
-                    if k in g and _differs(g[k], v)]
+        # Python state the function changes: the compiled calls replay what they can (a number or
+        # other plain value written); the rest (a list grown, an object rebound, an optimizer's
+        # hyper-parameters set) they cannot: the function then runs eagerly from now on
+        written, new, changed = self.py.diff(py_before, first=True)
+        self.py.items += new
+        if moved() or any(k in g and _differs(g[k], v) and type(g[k]) not in _PyState._TYPES
+                          for g, vals in groups_before for k, v in vals.items()):
+            changed += [f"param_groups[...][{k!r}]" for g, vals in groups_before for k, v in vals.items()
+                        if k in g and _differs(g[k], v)]
         if changed:
             try:
                 raise self._break("it changes Python state a compiled call would not update "
                                   f"({', '.join(sorted(set(changed)))}; e.g. a counter or a scheduler stepped inside)")
             except GraphBreak:
                 return out
-        arg_ids = {id(t._st) for t in _flatten((args, kwargs))[0] if _is_tensor(t)}
+        leaves, tree = _flatten((args, kwargs))
+        if self.dynamic is not False:
+            # a number the function writes (a counter) changes every call: an input from the start
+            self.py.lifted |= {i for i in written + list(range(len(self.py.items) - len(new), len(self.py.items)))
+                               if _dyn_ok(self.py.get(*self.py.items[i][1:]))}
+        if self.dynamic is True:
+            self._dyn_pos = {i for i, x in enumerate(leaves) if _dyn_ok(x)}
+        self._see_scalars(leaves, tree)
+        arg_ids = {id(t._st) for t in leaves if _is_tensor(t)}
         self.state = [(st, t) for k, (st, t) in rec.reads.items() if k not in arg_ids]
         ids = {id(st) for st, _ in self.state}
         self.optimizers = _find_optimizers(ids)
@@ -309,12 +344,15 @@ class CompiledFunction:
 
     def _guard_key(self, leaves, tree):
         key = [tree]
-        for x in leaves:
+        dyn = self._dyn_pos
+        for i, x in enumerate(leaves):
             if _is_tensor(x):
                 if x.layout is not _strided:  # sparse tensors are eager only (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad))
+            elif i in dyn and _dyn_ok(x):
+                key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
                 key.append(_static_key(x))
         for st, _ in self.state:
@@ -336,6 +374,63 @@ class CompiledFunction:
                     vals = tuple(_static_key(v) for v in vals)
                 key.append(vals)
         return tuple(key)
+
+    def _scalar_values(self, leaves, dyn_args, py_in):
+        """The numbers traced as inputs: scalar arguments, then Python items."""
+        py = self.py
+        return [leaves[i] for i in dyn_args] + [py.get(*py.items[i][1:]) for i in py_in]
+
+    def _dyn_args(self, leaves):
+        """The leaf positions of the scalar arguments traced as inputs for these arguments."""
+        dyn = self._dyn_pos
+        return [i for i in sorted(dyn) if i < len(leaves) and _dyn_ok(leaves[i])] if dyn else []
+
+    def _see_scalars(self, leaves, tree):
+        self._arg_seen = (tree, {i: x for i, x in enumerate(leaves) if _dyn_ok(x)})
+        self._py_seen = [self.py.get(c, k) for _, c, k in self.py.items]
+
+    def _dyn_changed(self, leaves, tree):
+        """On a guard miss: torch's automatic dynamic. A scalar argument, or a number the function
+        reads from its closure, globals or ``self``, whose value changed since the last trace becomes
+        an input of the program (one program for all its values instead of one per value). Returns
+        whether any did."""
+        if self.dynamic is False:
+            return False
+        new = False
+        if self._arg_seen is not None and self._arg_seen[0] == tree:
+            seen = self._arg_seen[1]
+            for i, x in enumerate(leaves):
+                if i in seen and i not in self._dyn_pos and i not in self._static_pos and _dyn_ok(x) \
+                        and type(x) is type(seen[i]) and x != seen[i]:
+                    self._dyn_pos.add(i)
+                    new = True
+        py = self.py
+        if self._py_seen is not None and len(self._py_seen) == len(py.items):
+            for i, ((_, c, k), old) in enumerate(zip(py.items, self._py_seen)):
+                if i in py.lifted or i in py.static:
+                    continue
+                v = py.get(c, k)
+                if _dyn_ok(v) and type(v) is type(old) and v != old:
+                    py.lifted.add(i)
+                    new = True
+        return new
+
+    def _demote(self):
+        """Tracing failed with scalars traced as inputs: perhaps one was used where Python needs its
+        value (``range(n)``, a shape, a dim, ``if x > 0``). Specialise them again, ints first (the
+        likelier culprits), as torch does with a SymInt used where a static value is needed. Returns
+        whether any was demoted."""
+        py = self.py
+        for t in (int, float):
+            pos = {i for i in self._dyn_pos if type(self._arg_seen[1].get(i) if self._arg_seen else None) is t}
+            items = {i for i in py.lifted if type(py.get(*py.items[i][1:])) is t}
+            if pos or items:
+                self._dyn_pos -= pos
+                self._static_pos |= pos
+                py.lifted -= items
+                py.static |= items
+                return True
+        return False
 
     def _hyper(self):
         """The (group, key) of each lifted optimizer hyper-parameter: traced scalars, so a scheduler
@@ -406,8 +501,16 @@ class CompiledFunction:
         entry = _Entry()
         info = {}
         fn = self.fn
+        py = self.py
+        self._see_scalars(leaves, tree)
+        # numbers traced as inputs (SymInt/SymFloat): scalar arguments, then Python items (a counter)
+        dyn_args, py_in = self._dyn_args(leaves), py.inputs()
+        nd = len(dyn_args)
 
         def body(state_arrays, arg_arrays, hyper_vals):
+            n_h = len(hyper_vals) - nd - len(py_in)
+            scalars, hyper_vals = hyper_vals[n_h:], hyper_vals[:n_h]
+            py_snap = py.snapshot()
             saved = [(st, st.array, st.version) for st in states]
             saved_hyper = [(g, k, g[k]) for g, k in hyper]
             saved_groups = [(g, dict(g)) for opt in self.optimizers for g in opt.param_groups]
@@ -426,15 +529,24 @@ class CompiledFunction:
                 t = _dispatch.Tensor._wrap(a)
                 t._requires_grad = leaves[i]._requires_grad
                 lv[i] = t
+            for n, (i, a) in enumerate(zip(dyn_args, scalars)):
+                lv[i] = _sym_wrap(a, _SymInput(n))
+            given = {}
+            for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
+                given[i] = _sym_wrap(a, _SymInput(nd + n))
+                py.put(*py.items[i][1:], given[i])
             prev = _dispatch.TRACE
             _dispatch.TRACE = tr
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 expect = {(id(g), k): g[k] for g, k in hyper}
+                moved = _schedulers_moved(self.optimizers)
                 out = fn(*a2, **k2)
-                # the function set a hyper-parameter (a scheduler stepped inside): a compiled call would not
-                info["hyper_changed"] = any(_differs(g.get(k, v), expect.get((id(g), k), v))
-                                            for g, vals in saved_groups for k, v in vals.items() if k != "params")
+                # the function set a hyper-parameter: replayed (a number, or a value computed from the
+                # numbers traced as inputs: ``g["lr"] = lr``), unless a scheduler stepped inside (its
+                # own state would not be) or the value is something else
+                group_writes, bad = _group_writes(saved_groups, expect)
+                info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
@@ -451,12 +563,34 @@ class CompiledFunction:
                 info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
                 info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log),
-                            out_static=[None if _is_tensor(o) else o for o in out_leaves])
+                            out_static=[None if _is_tensor(o) else _SymOut(o.expr) if isinstance(o, SYM_TYPES) else o
+                                        for o in out_leaves])
+                if any(isinstance(o, SYM_TYPES) and o.expr is None for o in out_leaves):
+                    raise TypeError("a symbolic number returned")  # (specialised: see _demote)
+                # the Python values written: replayed after each call, a constant as such, a symbolic
+                # value (computed from the numbers traced as inputs) read back from the program
+                pw, pnew, info["py_bad"] = py.diff(py_snap)
+                py_const, py_expr, py_out, py_nodes = [], [], [], []
+                for c, k in [py.items[i][1:] for i in pw if not (i in given and py.get(*py.items[i][1:]) is given[i])] + \
+                        [(c, k) for _, c, k in pnew] + group_writes:
+                    v = py.get(c, k)
+                    if isinstance(v, SYM_TYPES) and v.expr is not None:
+                        py_expr.append((c, k, v.expr))  # recomputed in Python from the inputs' values
+                    elif isinstance(v, SYM_TYPES):
+                        py_out.append((c, k, _sym_type(v)))
+                        py_nodes.append(v.node)
+                    elif isinstance(v, jax.core.Tracer):  # a lifted hyper-parameter's value, computed on
+                        py_out.append((c, k, _sym_type(_sym_wrap(v))))
+                        py_nodes.append(v)
+                    else:
+                        py_const.append((c, k, v))
+                info.update(py_const=py_const, py_expr=py_expr, py_out=py_out, py_new=pnew)
                 res = ([states[i].array for i in written], [st.array for st in escaped],
-                       [o._value if _is_tensor(o) else None for o in out_leaves])
+                       [o._value if _is_tensor(o) else None for o in out_leaves], py_nodes)
                 return res
             finally:
                 _dispatch.TRACE = prev
+                py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
                     st.array, st.version = a, st.version + 1
@@ -475,7 +609,10 @@ class CompiledFunction:
         arg_arrays = [leaves[i]._value for i in tensor_pos]
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
-        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device)
+        # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
+        # making it an array first (jnp.asarray, device_put) costs ~50 us per new value
+        hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + self._scalar_values(
+            leaves, dyn_args, py_in)
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -483,12 +620,11 @@ class CompiledFunction:
             # program's outputs belong to), then jit the jaxpr: a pure function, so calls take
             # jit's fast path and never rerun the Python function
             # a step with collectives across processes (DDP) is traced under shard_map (_spmd.Ranks)
-            before = self.py.values()
             scheds = _schedulers(self.optimizers)
             try:
                 traced, ranks = _spmd.trace_step(body, state_arrays, arg_arrays, hyper_vals, self._ranks)
             finally:
-                changed = self.py.changed(before)
+                changed = list(info.get("py_bad", ()))
                 if info.get("hyper_changed"):
                     changed.append("optimizer hyper-parameters")
                 if changed:
@@ -507,16 +643,23 @@ class CompiledFunction:
             program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
                                and self._device.platform == "cpu", getattr(fn, "__name__", "step"))
             jitted = jax.jit(program, **spmd)
-        except GraphBreakError:
+        except (GraphBreakError, GraphBreak):
             raise
-        except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError) as e:
+        except Exception as e:
+            if (dyn_args or py_in) and self._demote():
+                raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
+            if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                                  jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)):
+                raise
             extra = self.lifted_keys - {"lr"}
             if extra:  # perhaps Python branched on a lifted hyper-parameter: keep those static, retrace
                 self._static_keys |= extra
                 self.lifted_keys = {"lr"}
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
+        entry.dyn_args, entry.py_in = dyn_args, py_in
+        entry.py_const, entry.py_expr, entry.py_out = info["py_const"], info["py_expr"], info["py_out"]
+        entry.py_replay = bool(entry.py_const or entry.py_expr or entry.py_out)
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
@@ -555,6 +698,7 @@ class CompiledFunction:
         entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree = info["out_tree"]
         entry.out_static = info["out_static"]
+        entry.sym_out = any(type(o) is _SymOut for o in entry.out_static)
         # the last assignment of each tensor's .grad is replayed after every call
         last = {}
         for t, g in info["grad_log"]:
@@ -573,9 +717,10 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device)
+        scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
+        hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
-            return self._run_recorded(entry, states, arg_tensors, hyper_vals)
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars)
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
@@ -605,9 +750,11 @@ class CompiledFunction:
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs)
+        if entry.py_replay:
+            _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
+        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs, scalars)
 
-    def _run_recorded(self, entry, states, arg_tensors, hyper_vals):
+    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
         backward is the program's VJP (forward-only compiled models trained eagerly)."""
         if entry.grad_op is None:
@@ -615,8 +762,8 @@ class CompiledFunction:
             mask = entry.out_is_tensor
 
             def flat(*xs):
-                w, e, o = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
-                return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m)
+                w, e, o, p = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
             # state the program writes (BatchNorm's running statistics) is written back after the call:
@@ -631,9 +778,11 @@ class CompiledFunction:
         escaped = [r._value for r in res[nw:nw + ne]]
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        return self._finish(entry, states, written, escaped, outs)
+        if entry.py_replay:
+            _replay_py(entry, [r._value for r in res[len(res) - len(entry.py_out):]], scalars)
+        return self._finish(entry, states, written, escaped, outs, scalars)
 
-    def _finish(self, entry, states, written, escaped, outs):
+    def _finish(self, entry, states, written, escaped, outs, scalars):
         for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written) + list(escaped)):
             st.array = a
             st.version += 1
@@ -644,7 +793,38 @@ class CompiledFunction:
         T = _dispatch.Tensor
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
+        if entry.sym_out:
+            out_leaves = _sym_outputs(out_leaves, scalars)
         return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+
+
+class _SymOut:
+    """A symbolic number the step returns: recomputed in Python from the inputs' values (as _replay_py)."""
+    __slots__ = ("expr",)
+
+    def __init__(self, expr):
+        self.expr = expr
+
+
+def _sym_outputs(leaves, inputs):
+    memo = {}
+    return [_sym_eval(o.expr, inputs, memo) if type(o) is _SymOut else o for o in leaves]
+
+
+def _replay_py(entry, values, inputs):
+    """The Python values the step writes, as the traced call wrote them: constants; the symbolic ones
+    recomputed in Python from the values of the numbers traced as inputs (``inputs``: Python's own
+    arithmetic, no wait for the program); the rest (computed from a lifted optimizer hyper-parameter)
+    read back from the program's results ``values`` (a host read: the call waits for the program)."""
+    for c, k, v in entry.py_const:
+        _PyState.put(c, k, v)
+    if entry.py_expr:
+        memo = {}
+        new = [(c, k, _sym_eval(e, inputs, memo)) for c, k, e in entry.py_expr]
+        for c, k, v in new:
+            _PyState.put(c, k, v)
+    for (c, k, typ), a in zip(entry.py_out, values):
+        _PyState.put(c, k, typ(a))
 
 
 class GraphBreakError(RuntimeError):
@@ -653,13 +833,23 @@ class GraphBreakError(RuntimeError):
 
 class _PyState:
     """The plain Python values (numbers, strings, bools, None) a function can see besides its
-    arguments: its closure cells, the globals its code names, and for a bound method its object's
-    attributes. The trace bakes them in, so they are guarded by value; and a function that changes
-    one (``self.calls += 1``) breaks the graph, since a compiled call would not."""
+    arguments: its closure cells, the globals its code names, for a bound method its object's
+    attributes, and one level down the entries of the dicts and the attributes of the plain objects
+    found there (``stats["n"]``, ``meter.count``). The trace bakes them in, so they are guarded by
+    value, except the numbers that are *lifted* (``lifted``: traced as SymInt/SymFloat inputs and
+    guarded by type), the ones the step writes (a counter) or that changed between calls.
+
+    A value the step writes is replayed after each compiled call: a constant written back, a
+    symbolic one (computed from lifted values) read back from the program (``_trace``). A write that
+    cannot be replayed (a list or dict grown or shrunk, an attribute rebound to another kind of
+    object) breaks the graph."""
     _TYPES = (int, float, bool, str, type(None))
 
     def __init__(self, fn):
         self.items = []  # (label, dict or cell, key or None)
+        self.lifted = set()  # indices of items traced as inputs
+        self.static = set()  # indices of items that failed as inputs: guarded by value for good
+        self.watch = []  # (label, container): list/dict/set lengths and object attributes watched for writes
         obj = None
         if isinstance(fn, functools.partial):
             fn = fn.func
@@ -669,42 +859,169 @@ class _PyState:
         if code is None:
             return
         names = set(code.co_names)  # the attribute and global names the code uses
+        first = []  # (label, value) of the non-plain values seen at the first level
         if obj is not None and isinstance(getattr(obj, "__dict__", None), dict):
             d = obj.__dict__
-            self.items += [(f"self.{k}", d, k) for k, v in d.items() if k in names and type(v) in self._TYPES]
+            self.watch.append(("self", d))
+            for k, v in d.items():
+                if k in names:
+                    self._add(f"self.{k}", d, k, v, first)
         for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
             try:
                 v = cell.cell_contents
             except ValueError:
                 continue
-            if type(v) in self._TYPES:
-                self.items.append((name, cell, None))
+            self._add(name, cell, None, v, first)
         g = getattr(fn, "__globals__", {})
-        self.items += [(k, g, k) for k in code.co_names if k in g and type(g[k]) in self._TYPES]
+        for k in code.co_names:
+            if k in g:
+                self._add(k, g, k, g[k], first)
+        for label, v in first:
+            inner = _plain_dict(v)
+            if inner is None:
+                continue
+            self.watch.append((label, inner))
+            dot = type(inner) is not type(v) or not isinstance(v, dict)
+            for k, e in list(inner.items()):
+                if type(e) in self._TYPES and (not dot or isinstance(k, str)):
+                    self.items.append((f"{label}.{k}" if dot else f"{label}[{k!r}]", inner, k))
+                elif isinstance(e, (list, set, dict)):
+                    self.watch.append((f"{label}.{k}" if dot else f"{label}[{k!r}]", e))
+
+    def _add(self, label, c, k, v, first):
+        if type(v) in self._TYPES:
+            self.items.append((label, c, k))
+        elif isinstance(v, (list, set)):
+            self.watch.append((label, v))
+        else:
+            first.append((label, v))
+
+    @staticmethod
+    def get(c, k):
+        try:
+            return c.cell_contents if k is None else c[k]
+        except (KeyError, ValueError):
+            return _MISS
+
+    @staticmethod
+    def put(c, k, v):
+        if k is None:
+            c.cell_contents = v
+        elif v is _MISS:
+            c.pop(k, None)
+        else:
+            c[k] = v
 
     def values(self):
         out = []
-        for _, c, k in self.items:
+        lifted = self.lifted
+        for i, (_, c, k) in enumerate(self.items):
             try:
                 v = c.cell_contents if k is None else c[k]
             except (KeyError, ValueError):
                 v = _MISS
-            # by value while a plain value; another object is not guarded here (nor was it before)
-            out.append((type(v), v if type(v) in self._TYPES else None))
+            t = type(v)
+            if i in lifted and (t is float or t is int):
+                out.append((t, _DYN))  # an input of the program: any value of that type
+            else:
+                # by value while a plain value; another object is not guarded here (nor was it before)
+                out.append((t, v if t in self._TYPES else None))
         return tuple(out)
 
-    def changed(self, before):
-        """Labels of the values changed since ``before``; each is put back as it was."""
-        names = []
-        for (label, c, k), old, new in zip(self.items, before, self.values()):
-            if old != new:
-                names.append(label)
-                if old[1] is not _MISS:
-                    if k is None:
-                        c.cell_contents = old[1]
-                    else:
-                        c[k] = old[1]
-        return names
+    def inputs(self):
+        """The items traced as inputs now: lifted and holding a number."""
+        return [i for i in sorted(self.lifted) if _dyn_ok(self.get(*self.items[i][1:]))]
+
+    def snapshot(self):
+        """What a call can change: each item's value, each watched container's size and keys."""
+        return ([self.get(c, k) for _, c, k in self.items],
+                [(len(w), set(w) if isinstance(w, dict) else None) for _, w in self.watch],
+                [w.copy() for _, w in self.watch if not isinstance(w, dict)])
+
+    def diff(self, snap, first=False):
+        """Since ``snap``: (indices of the items written, new plain entries (label, dict, key), labels of
+        the writes a compiled call cannot replay). ``first``: the eager first call, which may create an
+        entry holding a tensor (``self.last = loss.detach()``; state the program then writes each call);
+        a trace creating one more grows a dict each call."""
+        vals, sizes, _ = snap
+        written = [i for i, ((_, c, k), old) in enumerate(zip(self.items, vals))
+                   if not _same_value(self.get(c, k), old)]
+        new, bad = [], []
+        for (label, w), (n, keys) in zip(self.watch, sizes):
+            if keys is None:
+                if len(w) != n:
+                    bad.append(f"{label} changed size")
+                continue
+            for k in set(w) - keys:
+                v = w[k]
+                if (type(v) in self._TYPES or isinstance(v, SYM_TYPES)) and isinstance(k, str):
+                    new.append((f"{label}[{k!r}]", w, k))
+                elif not first or not isinstance(v, _dispatch.Tensor) and not _is_tensor_tuple(v):
+                    # a tensor kept by the step (``self.last = loss.detach()``) is program state (escaped)
+                    bad.append(f"{label}[{k!r}] added")
+            if keys - set(w):
+                bad.append(f"{label}: entries deleted")
+        for i in written:
+            v = self.get(*self.items[i][1:])
+            if type(v) not in self._TYPES and not isinstance(v, SYM_TYPES):
+                bad.append(f"{self.items[i][0]} set to a {type(v).__name__}")
+        return written, new, bad
+
+    def restore(self, snap):
+        """Undo what a trace did to the items and watched containers (it ran on symbolic values)."""
+        for (_, c, k), old in zip(self.items, snap[0]):
+            if self.get(c, k) is not old:
+                self.put(c, k, old)
+        copies = iter(snap[2])
+        for (_, w), (n, keys) in zip(self.watch, snap[1]):
+            if keys is not None:
+                for k in set(w) - keys:
+                    del w[k]
+                continue
+            old = next(copies)
+            if len(w) != n:
+                w.clear()
+                w.update(old) if isinstance(w, set) else w.extend(old)
+
+
+def _plain_dict(v):
+    """The dict of plain values one level down: a dict itself, or a plain object's attributes (not a
+    module, class, function, tensor or jtorch object: those are state or guarded otherwise)."""
+    if type(v) is dict:
+        return v
+    t = type(v)
+    if isinstance(v, (types.ModuleType, type, types.FunctionType, types.MethodType, functools.partial)) or \
+            t.__module__.startswith(("jtorch", "builtins", "jax", "numpy", "torch")):
+        return None
+    d = getattr(v, "__dict__", None)
+    if type(d) is not dict:
+        return None
+    try:
+        from .nn.modules.module import Module
+        from .optim.optimizer import Optimizer
+        if isinstance(v, (Module, Optimizer)):
+            return None
+    except ImportError:
+        pass
+    return d
+
+
+def _is_tensor_tuple(v):
+    return isinstance(v, (tuple, list)) and len(v) > 0 and all(isinstance(e, _dispatch.Tensor) for e in v)
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    if type(a) is not type(b) or type(a) not in _PyState._TYPES:
+        return False
+    return a == b or a != a and b != b  # NaN stays NaN
+
+
+def _dyn_ok(v):
+    """A Python number that can be a traced input (an int that fits in int64; no bools)."""
+    t = type(v)
+    return t is float or t is int and -(1 << 63) <= v < (1 << 63)
 
 
 def _schedulers(optimizers):
@@ -713,8 +1030,40 @@ def _schedulers(optimizers):
         from .optim.lr_scheduler import LRScheduler
     except ImportError:
         return []
-    opts = {id(o) for o in optimizers}
-    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances) if id(getattr(s, "optimizer", None)) in opts]
+    opts = None if optimizers is None else {id(o) for o in optimizers}
+    return [(s, dict(s.__dict__)) for s in list(LRScheduler._instances)
+            if opts is None or id(getattr(s, "optimizer", None)) in opts]
+
+
+def _schedulers_moved(optimizers):
+    """A function telling whether an LR scheduler of ``optimizers`` stepped since this call."""
+    before = [(s, s.__dict__.get("last_epoch"), s.__dict__.get("_step_count")) for s, _ in _schedulers(optimizers)]
+    return lambda: any(s.__dict__.get("last_epoch") != e or s.__dict__.get("_step_count") != n for s, e, n in before)
+
+
+def _group_writes(saved_groups, expect):
+    """The (group, key) of each hyper-parameter the function set (from ``saved_groups``: each group's
+    values before, ``expect``: the traced inputs it was given), and whether some write cannot be
+    replayed (a key added or removed, a value other than a number or one computed from traced numbers)."""
+    out, bad = [], False
+    for g, vals in saved_groups:
+        if g.keys() != vals.keys():
+            bad = True
+            continue
+        for k, v in g.items():
+            if k == "params":
+                continue
+            old = expect.get((id(g), k), vals[k])
+            if v is old:
+                continue
+            symbolic = isinstance(v, (jax.core.Tracer, *SYM_TYPES))
+            if not symbolic and not isinstance(old, (jax.core.Tracer, *SYM_TYPES)) and not _differs(v, old):
+                continue
+            if symbolic or type(v) in _PyState._TYPES:
+                out.append((g, k))
+            else:
+                bad = True
+    return out, bad
 
 
 def _differs(a, b):
@@ -764,6 +1113,7 @@ def _hyper_arrays(vals, device):
 
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
+_DYN = "dynamic"  # the guard of a lifted number: its type only
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
 _get_array = attrgetter("array")
 _get_arr = attrgetter("_arr")
@@ -807,9 +1157,10 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args):
+def _arg_sig(args, dyn=()):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad),
-    plain Python scalars by type and value; (None, None) for anything else (the full guard's job)."""
+    plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
+    type only; (None, None) for anything else (the full guard's job)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
@@ -822,7 +1173,20 @@ def _arg_sig(args):
             sig.append((type(x), x))
         else:
             return None, None
+    for j in dyn:
+        sig[j] = (type(args[j]), _DYN)
     return sig, arrays
+
+
+def _arg_dyn(args, leaf_pos):
+    """The positions in ``args`` (plain tensors and scalars, no keywords) of the leaves ``leaf_pos``."""
+    if not leaf_pos:
+        return ()
+    idx = [j for j, x in enumerate(args) if x is not None]
+    try:
+        return tuple(idx[i] for i in leaf_pos)
+    except IndexError:
+        return ()
 
 
 class _Fast:
@@ -840,10 +1204,10 @@ class _Fast:
     """
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
-                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T")
+                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in")
 
     @classmethod
-    def make(cls, cf, entry, sig):
+    def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
         if sig is None or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages need the host write-back of the full path
@@ -883,8 +1247,10 @@ class _Fast:
                                                                  (lambda a, i=w[0]: (a[i],)))
         gp = {id(p) for p in f.gparams}
         f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
-        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True]
+        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.py_out
         f.T = _dispatch.Tensor
+        f.dyn = dyn
+        f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
     def unchanged(self):
@@ -919,7 +1285,9 @@ def _same_aval(a, b):
 
 def _call_fast(f, args):
     """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
-    sig, vals = _arg_sig(args)
+    if len(args) != len(f.sig):
+        return _MISS
+    sig, vals = _arg_sig(args, f.dyn)
     if sig != f.sig:
         return _MISS
     # the storages' slots, not their ``array`` property: in the steady state each holds the very array
@@ -942,6 +1310,13 @@ def _call_fast(f, args):
                    for (_, k), v, o in zip(f.hyper, lrs, f.lrs)):
             return _MISS
         f.lrs, f.lr_arrays = lrs, _hyper_arrays(lrs, f.device)
+    if f.dyn or f.py_in:  # numbers traced as inputs: their values now (cached by value)
+        scalars = [args[j] for j in f.dyn] + [_PyState.get(c, k) for c, k in f.py_in]
+        for v in scalars:
+            if type(v) is int and not -(1 << 63) <= v < (1 << 63):
+                return _MISS  # beyond int64: the full guard specialises it
+    else:
+        scalars = ()
     entry = f.entry
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
@@ -960,11 +1335,11 @@ def _call_fast(f, args):
     else:
         esc = ()
     try:
-        flat = fn(*arrays, *vals, *f.lr_arrays, *esc)
+        flat = fn(*arrays, *vals, *f.lr_arrays, *scalars, *esc)
     except TypeError:
         if entry.fallback is None:
             raise
-        flat = entry.fallback(*arrays, *vals, *f.lr_arrays, *esc)
+        flat = entry.fallback(*arrays, *vals, *f.lr_arrays, *scalars, *esc)
     del arrays, esc
     for st, a in zip(f.wstores, flat):
         st._arr = a
@@ -979,11 +1354,15 @@ def _call_fast(f, args):
     f.held_esc = flat[nws:nw]
     for t, g in f.replay:
         t._grad = g
+    if entry.py_replay:
+        _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
     if f.single:
         return f.T._wrap(flat[nw])
     it = iter(flat[nw:])
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
+    if entry.sym_out:
+        out_leaves = _sym_outputs(out_leaves, scalars)
     return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
 
 
@@ -1010,16 +1389,25 @@ class _Once:
 
 
 _SCALARS = {}
+_SCALARS_SEEN = {}
 
 
 def _scalar_array(v, device):
     """A learning rate as a weakly typed 0-d array on the program's device, cached by value:
-    a Python float would be placed on JAX's default device at every call."""
+    a Python float would be placed on JAX's default device at every call. On the CPU a value seen
+    for the first time is passed as the number itself (the same weakly typed input to the program):
+    making the array costs ~50 us, jit's conversion of a number a few, and a value that changes every
+    call (ExponentialLR, ``g["lr"] = lr`` in the step) would never be reused."""
     if not isinstance(v, (int, float)):
         return v
     key = (type(v), v, device)
     a = _SCALARS.get(key)
     if a is None:
+        if (device is None or device.platform == "cpu") and _SCALARS_SEEN.pop(key, None) is None:
+            if len(_SCALARS_SEEN) > 4096:
+                _SCALARS_SEEN.clear()
+            _SCALARS_SEEN[key] = True  # the second call with it makes the array
+            return v
         a = jax.numpy.asarray(v)
         if device is not None:
             a = jax.device_put(a, device)
@@ -1114,11 +1502,11 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     except ImportError:
         Module = ()
     if isinstance(model, Module):
-        return _compile_module(model, fullgraph=fullgraph)
+        return _compile_module(model, fullgraph=fullgraph, dynamic=dynamic)
     return CompiledFunction(model, fullgraph=fullgraph, dynamic=dynamic, mode=mode, backend=backend)
 
 
-def _compile_module(module, fullgraph=False):
+def _compile_module(module, fullgraph=False, dynamic=None):
     """``torch.compile(model)``: a wrapper module whose forward is compiled (like OptimizedModule)."""
     from .nn.modules.module import Module
 
@@ -1126,7 +1514,7 @@ def _compile_module(module, fullgraph=False):
         def __init__(self, mod):
             super().__init__()
             self._orig_mod = mod
-            self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph)
+            self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph, dynamic=dynamic)
 
         def __call__(self, *args, **kwargs):
             return self._compiled_call(*args, **kwargs)
@@ -1154,4 +1542,8 @@ def is_compiling():
 
 
 def reset():
-    pass
+    """torch._dynamo.reset / torch.compiler.reset: every compiled function forgets its programs and
+    state (the next call runs eagerly and finds the state again), including the ones that had gone
+    eager after a graph break or too many recompiles."""
+    for cf in list(_ALL):
+        cf._forget()

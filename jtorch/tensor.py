@@ -21,6 +21,7 @@ from ._dispatch import GRAD, LAZY, OpDef as _OpDef
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
 from ._size import Size, contiguous_strides
+from ._symbolic import _SymNumber
 
 
 _new = object.__new__
@@ -968,7 +969,7 @@ def _bind_methods():
 def _binop(op):
     def f(self, other):
         if type(other) is not Tensor and not isinstance(
-                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
             return NotImplemented
         return op(self, other)
     return f
@@ -977,7 +978,7 @@ def _binop(op):
 def _rbinop(op):
     # ``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_)):
+        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
             return NotImplemented
         return op(other, self)
     return f

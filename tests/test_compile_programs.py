@@ -388,7 +388,8 @@ def test_compiled_forward_in_an_eager_loop(how):
 
 
 class Counted(MLPAdam):
-    """A Python-side counter in the step: a compiled call runs no Python, so it breaks the graph."""
+    """A Python-side counter in the step: traced as an input, the new count read back and written
+    after each compiled call (torch replays such writes)."""
 
     def __init__(self):
         super().__init__()
@@ -400,6 +401,22 @@ class Counted(MLPAdam):
 
     def loop(self, step, i):
         return step(*self.data[i % 3]), self.calls
+
+
+class Logged(MLPAdam):
+    """The step appends to a Python list: a write a compiled call cannot replay, so eager with one warning."""
+
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    def step(self, x, y):
+        loss = super().step(x, y)
+        self.log.append(loss.detach())
+        return loss
+
+    def loop(self, step, i):
+        return step(*self.data[i % 3]), len(self.log)
 
 
 class ItemStep(MLPAdam):
@@ -441,7 +458,7 @@ class SchedulerInside(MLPAdam):
         return loss
 
 
-@pytest.mark.parametrize("program", [Counted, ItemStep, SchedulerInside])
+@pytest.mark.parametrize("program", [Logged, ItemStep, SchedulerInside])
 def test_graph_break_runs_the_step_eagerly_with_one_warning(program):
     oe, se, _, _ = run(program, False, 5)
     with pytest.warns(UserWarning, match="graph break") as rec:
@@ -453,6 +470,11 @@ def test_graph_break_runs_the_step_eagerly_with_one_warning(program):
     for (name, a), (_, b) in zip(sc, se):
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_a_counter_in_the_step_is_replayed():
+    # grads None, then set: two programs; the counter an input of both
+    check(Counted, steps=6, entries=2)
 
 
 def test_python_values_the_step_reads_are_guarded():

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from .. import _lazy
 from .._meta import MetaArgument
+from .._symbolic import _SymNumber
 
 F64 = jnp.float64
 
@@ -78,9 +79,12 @@ def kernel(*statics):
 
 
 def _hyper(v):
-    # tensors give their arrays; jax values stay traced (jtorch.compile lifts ``lr``)
+    # tensors give their arrays; jax values stay traced (jtorch.compile lifts ``lr``), and so do the
+    # symbolic numbers it traces (``g["lr"] = lr`` with ``lr`` a SymFloat argument)
     if isinstance(v, (list, tuple)):
         return [_hyper(x) for x in v]
+    if isinstance(v, _SymNumber):
+        return v.node
     return v._value if hasattr(v, "_value") else v if isinstance(v, jax.Array) else float(v)
 
 
