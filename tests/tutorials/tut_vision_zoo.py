@@ -1,10 +1,11 @@
-"""torchvision model zoo as fine-tuning scripts use it, beyond ResNet: mobilenet_v2 (width_mult),
-mobilenet_v3_small (Hardswish, squeeze-excitation with Hardsigmoid), shufflenet_v2 (channel
-shuffle, chunk), squeezenet1_1 (Fire modules, ceil_mode pooling), mnasnet, efficientnet_b0
-(SiLU, StochasticDepth at p=0), a small DenseNet, a small ConvNeXt (LayerNorm2d, layer scale,
-depthwise 7x7), a small RegNet, a small VisionTransformer (class token, encoder) and a small Swin
-Transformer (shifted windows, relative position bias), each built with num_classes set and
-dropout 0, its weights from numpy; for each: eval-mode logits, a train-mode step (BatchNorm batch
+"""torchvision model zoo as fine-tuning scripts use it, beyond ResNet, each model class built small
+from its public config (the stock sizes cost minutes of compilation): MobileNetV2 (width_mult,
+inverted_residual_setting), MobileNetV3 (InvertedResidualConfig: Hardswish, squeeze-excitation
+with Hardsigmoid), ShuffleNetV2 (channel shuffle, chunk), EfficientNet from MBConvConfig and
+FusedMBConvConfig (SiLU, StochasticDepth at p=0), DenseNet, ConvNeXt (CNBlockConfig: LayerNorm2d,
+layer scale, depthwise 7x7), RegNet (BlockParams, grouped convs, SE), VisionTransformer (class
+token, encoder) and SwinTransformer (shifted windows, relative position bias), each with
+num_classes set and dropout 0, its weights from numpy; for each: eval-mode logits, a train-mode step (BatchNorm batch
 statistics, running stats updated, SGD with momentum and weight decay), the classifier replaced
 the way transfer-learning scripts do (model.classifier[-1] / model.fc / model.heads.head) with the
 backbone frozen, and the parameter count and state_dict keys."""
@@ -15,6 +16,8 @@ import torch.nn as nn
 from tut_common import finish, np_params, record  # noqa: I001 (before torchvision: see tut_common)
 import torchvision
 from torchvision.models import convnext as cnx
+from torchvision.models import efficientnet as eff
+from torchvision.models import mobilenetv3 as mnv3
 from torchvision.models import regnet as rgn
 
 rng = np.random.RandomState(0)
@@ -25,13 +28,22 @@ images = (images - mean) / std
 labels = torch.tensor([1, 3, 0, 7])
 M = torchvision.models
 
+V3 = mnv3.InvertedResidualConfig  # (in, kernel, expanded, out, use_se, activation, stride, dilation, width)
 builders = {
-    "mobilenet_v2": lambda: M.mobilenet_v2(width_mult=0.25, num_classes=10, dropout=0.0),
-    "mobilenet_v3_small": lambda: M.mobilenet_v3_small(num_classes=10, dropout=0.0),
-    "shufflenet_v2": lambda: M.shufflenet_v2_x0_5(num_classes=10),
-    "squeezenet1_1": lambda: M.squeezenet1_1(num_classes=10, dropout=0.0),
-    "mnasnet0_5": lambda: M.mnasnet0_5(num_classes=10, dropout=0.0),
-    "efficientnet_b0": lambda: M.efficientnet_b0(num_classes=10, dropout=0.0, stochastic_depth_prob=0.0),
+    "mobilenet_v2": lambda: M.MobileNetV2(num_classes=10, width_mult=0.5, dropout=0.0,
+                                          inverted_residual_setting=[[1, 8, 1, 1], [6, 16, 2, 2]]),
+    "mobilenet_v3": lambda: M.MobileNetV3([V3(8, 3, 16, 8, True, "RE", 2, 1, 1.0),
+                                           V3(8, 5, 24, 16, True, "HS", 2, 1, 1.0),
+                                           V3(16, 3, 32, 16, False, "HS", 1, 1, 1.0)],
+                                          last_channel=32, num_classes=10, dropout=0.0),
+    "shufflenet_v2": lambda: M.ShuffleNetV2([2, 1, 1], [8, 16, 32, 48, 64], num_classes=10),
+    "efficientnet": lambda: M.EfficientNet([eff.MBConvConfig(1, 3, 1, 8, 8, 1), eff.MBConvConfig(4, 5, 2, 8, 16, 2)],
+                                           dropout=0.0, stochastic_depth_prob=0.0, num_classes=10),
+    "efficientnet_v2": lambda: M.EfficientNet([eff.FusedMBConvConfig(1, 3, 1, 8, 8, 1),
+                                               eff.FusedMBConvConfig(4, 3, 2, 8, 16, 1),
+                                               eff.MBConvConfig(4, 3, 2, 16, 24, 1)],
+                                              dropout=0.0, stochastic_depth_prob=0.0, num_classes=10,
+                                              last_channel=32),
     "densenet": lambda: M.DenseNet(growth_rate=8, block_config=(2, 2), num_init_features=16, bn_size=2,
                                    num_classes=10),
     "convnext": lambda: M.ConvNeXt([cnx.CNBlockConfig(8, 16, 1), cnx.CNBlockConfig(16, None, 2)],
@@ -71,7 +83,7 @@ for i, (name, build) in enumerate(builders.items()):
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     losses = []
-    for step in range(2):
+    for step in range(1):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(images), labels)
         loss.backward()
