@@ -59,7 +59,7 @@ builders = {
 
 
 def head_of(name, model):
-    if name in ("resnet", "shufflenet_v2", "regnet"):
+    if name in ("shufflenet_v2", "regnet"):
         return "fc"
     if name in ("vit",):
         return "heads"
