@@ -1528,11 +1528,7 @@ def _compile_module(module, fullgraph=False, dynamic=None):
             except AttributeError:
                 return getattr(self._modules["_orig_mod"], name)
 
-        def state_dict(self, *args, **kwargs):
-            return self._orig_mod.state_dict(*args, **kwargs)
-
-        def load_state_dict(self, *args, **kwargs):
-            return self._orig_mod.load_state_dict(*args, **kwargs)
+        # state_dict / load_state_dict are Module's: the keys carry the "_orig_mod." prefix, as torch's
 
     return OptimizedModule(module)
 

@@ -140,7 +140,24 @@ def test_compile_module_forward_and_gradients():
         for a, p in zip(grads_c, model.parameters()):
             np.testing.assert_allclose(a.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
     assert torch.allclose(cm(x), model(x))
-    assert set(cm.state_dict()) == set(model.state_dict())
+
+
+def test_compiled_module_state_dict_keys_like_torch():
+    """torch's OptimizedModule is a Module holding the model as ``_orig_mod``: its state_dict keys
+    carry that prefix, and loading the plain model's keys into it fails (the known gotcha scripts
+    work around by saving ``model._orig_mod.state_dict()`` or stripping the prefix)."""
+    import torch as real
+    outs = []
+    for lib in (real, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4))
+        cm = lib.compile(model)
+        keys = list(cm.state_dict())
+        with pytest.raises(RuntimeError, match="Missing key"):
+            cm.load_state_dict(model.state_dict())
+        res = cm.load_state_dict({"_orig_mod." + k: v for k, v in model.state_dict().items()})
+        outs.append((keys, [n for n, _ in cm.named_parameters()], [n for n, _ in cm.named_modules()],
+                     list(cm._orig_mod.state_dict()), (list(res.missing_keys), list(res.unexpected_keys))))
+    assert outs[1] == outs[0]
 
 
 def test_decorator_forms_and_disable():

@@ -54,8 +54,36 @@ def _einsum_check(equation, ops):
             raise RuntimeError(f"expected scalar type {_type_name(ops[0])} but found {_type_name(t)}")
 
 
+_SUBSCRIPTS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _sublist_term(sub):
+    out = []
+    for s in sub:
+        if s is Ellipsis:
+            out.append("...")
+        elif isinstance(s, int) and 0 <= s < len(_SUBSCRIPTS):
+            out.append(_SUBSCRIPTS[s])
+        else:
+            raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+    return "".join(out)
+
+
+def _from_sublists(args):
+    """einsum(op1, sublist1, op2, sublist2, ..., [sublist_out]): the equation spelled as integer lists."""
+    operands = list(args[0::2][:len(args) // 2])
+    terms = [_sublist_term(sub) for sub in args[1::2]]
+    equation = ",".join(terms)
+    if len(args) % 2:
+        equation += "->" + _sublist_term(args[-1])
+    return equation, tuple(operands)
+
+
 @function(method=False)
 def einsum(equation, *operands):
+    from ..tensor import Tensor
+    if isinstance(equation, Tensor):  # the sublist form
+        equation, operands = _from_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")

@@ -55,18 +55,31 @@ _WRITTEN = {}  # (name, input keys, statics) -> the keys the kernel returns (the
 _LOW = (jnp.bfloat16, jnp.float16)
 
 
+def _as_real(x):
+    return jnp.stack([x.real, x.imag], -1) if jnp.iscomplexobj(x) else x
+
+
+def _from_real(y, dt):
+    if jnp.issubdtype(dt, jnp.complexfloating):
+        return jax.lax.complex(y[..., 0], y[..., 1]).astype(dt)
+    return y.astype(dt)
+
+
 def kernel(*statics):
     """Declare ``fn(arrays: dict[str, list], hp: dict, **statics) -> dict[str, list]``.
 
     Half-precision tensors are updated in float32 and rounded back, as torch computes its
-    half-precision kernels in float32 (a scalar such as momentum=0.9 is not rounded to bfloat16)."""
+    half-precision kernels in float32 (a scalar such as momentum=0.9 is not rounded to bfloat16).
+    Complex tensors are updated as real tensors with a trailing (real, imag) axis, as torch's
+    kernels do through ``view_as_real``: second moments and signs are taken per component."""
     def deco(fn):
         @functools.wraps(fn)
         def upcast(a, hp, **st):
             dts = {k: [x.dtype for x in v] for k, v in a.items()}
-            a = {k: [x.astype(jnp.float32) if x.dtype in _LOW else x for x in v] for k, v in a.items()}
+            a = {k: [_as_real(x).astype(jnp.float32) if x.dtype in _LOW else _as_real(x) for x in v]
+                 for k, v in a.items()}
             out = fn(a, hp, **st)
-            return {k: [y.astype(dt) for y, dt in zip(v, dts[k])] for k, v in out.items()}
+            return {k: [_from_real(y, dt) for y, dt in zip(v, dts[k])] for k, v in out.items()}
         _KERNELS[fn.__name__] = jax.jit(upcast, static_argnames=statics)
 
         # eager steps donate the state they overwrite (see ``run``): the same kernel over

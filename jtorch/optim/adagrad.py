@@ -31,7 +31,9 @@ class Adagrad(Optimizer):
 
     def _init(self, state, p, group):
         state["step"] = self._step_tensor()
-        state["sum"] = torch.full_like(p, group["initial_accumulator_value"])
+        # complex parameters accumulate per component (view_as_real): both start at the value
+        v = group["initial_accumulator_value"]
+        state["sum"] = torch.full_like(p, complex(v, v) if p.is_complex() else v)
 
     def share_memory(self):
         for group in self.param_groups:

@@ -237,10 +237,14 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
-    @staticmethod
-    def _check_fused(fused, foreach, differentiable):
+    def _check_fused(self, fused, foreach, differentiable):
         """torch's argument checks for optimizers that accept ``fused=``."""
         if fused:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if not p.is_floating_point():  # complex included: torch has no fused complex kernel
+                        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
+                                           f"of supported devices but {p.dtype} and {p.device.type}")
             if differentiable:
                 raise RuntimeError("`fused` does not support `differentiable`")
             if foreach:

@@ -23,7 +23,9 @@ class Rprop(Optimizer):
         def init(state, p, group):
             state["step"] = self._step_tensor()
             state["prev"] = torch.zeros_like(p)
-            state["step_size"] = torch.full_like(p.grad, group["lr"])
+            # complex parameters step per component (view_as_real): both start at lr
+            lr = group["lr"]
+            state["step_size"] = torch.full_like(p.grad, complex(lr, lr) if p.is_complex() else lr)
 
         self._step_groups(
             "rprop", init, lambda g: ("step", "prev", "step_size"),

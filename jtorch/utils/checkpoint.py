@@ -9,7 +9,8 @@ plus those leaves, so the recorded segment graph (the activations) is garbage as
 returns: between forward and backward only the inputs are kept, which is the memory property.
 In backward the Function reruns ``fn`` with grad enabled (same RNG state when
 ``preserve_rng_state``, so dropout draws the same mask) and takes ``autograd.grad`` of the
-recomputed outputs with respect to the arguments and leaves. Peak memory of a segment is the
+recomputed outputs with respect to the arguments and leaves, inside the autocast regions
+that were active in forward. Peak memory of a segment is the
 same as torch's: one segment's activations while it is being (re)computed.
 
 Both ``use_reentrant`` variants use this mechanism, so both give gradients to parameters even when
@@ -136,6 +137,35 @@ class _restored_rng:
         return False
 
 
+class _restored_autocast:
+    """Run with the autocast regions that were active when the segment ran forward (backward
+    usually runs outside them: a float16 segment must recompute in float16), then put back the
+    ones active now."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def _set(self, state):
+        from jtorch import _dispatch, amp
+        amp._ACTIVE.clear()
+        amp._ACTIVE.update(state)
+        _dispatch.AUTOCAST[0] = amp._cast_inputs if amp._ACTIVE else None
+
+    def __enter__(self):
+        from jtorch import amp
+        self.saved = dict(amp._ACTIVE)
+        self._set(self.state)
+
+    def __exit__(self, *exc):
+        self._set(self.saved)
+        return False
+
+
+def _autocast_state():
+    from jtorch import amp
+    return dict(amp._ACTIVE)
+
+
 class CheckpointFunction(torch.autograd.Function):
     """The node that stands for a checkpointed segment: inputs are the segment's tensor arguments
     followed by the leaves it reads; backward recomputes the segment."""
@@ -183,13 +213,14 @@ class _Segment:
 
     def __init__(self, fn, args, kwargs, rng, context_fn):
         self.fn, self.args, self.kwargs, self.rng, self.context_fn = fn, args, kwargs, rng, context_fn
+        self.autocast = _autocast_state()
 
     def recompute(self):
         # under create_graph the recomputation hangs off the real inputs, so the returned gradients
         # are differentiable with respect to them too (double backward)
         args = list(self.args) if torch.is_grad_enabled() else _detach_args(self.args)
         _, recompute_ctx = self.context_fn()
-        with _restored_rng(self.rng):
+        with _restored_rng(self.rng), _restored_autocast(self.autocast):
             with torch.enable_grad(), recompute_ctx:
                 out = self.fn(*args, **self.kwargs)
         return _flatten(out)[0], args

@@ -33,6 +33,18 @@ def test_einsum(rng):
     _both_raise(lambda L: L.einsum("ij,jk->ik", L.ones(2, 2)), "fewer operands")
 
 
+def test_einsum_sublist_form(rng):
+    """einsum(op1, sublist1, op2, sublist2, ..., [out]): subscripts as integers in [0, 52), Ellipsis."""
+    a, b = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
+    c = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    check(lambda L, x, y: L.einsum(x, [0, 1], y, [1, 2], [0, 2]), a, b, grad=(0, 1))
+    check(lambda L, x, y: L.einsum(x, [0, 1], y, [1, 2]), a, b, grad=(0, 1))       # implicit output
+    check(lambda L, x: L.einsum(x, [51, 30]), a, grad=(0,))                          # implicit order of the letters
+    check(lambda L, x, y: L.einsum(x, [Ellipsis, 0, 1], y, [1, 2], [Ellipsis, 0, 2]), c, b, grad=(0, 1))
+    check(lambda L, x: L.einsum(x, [0, 0]), a @ a.T, grad=(0,))
+    _both_raise(lambda L: L.einsum(L.ones(2, 2), [0, 52]), "valid range", exc=ValueError)
+
+
 def test_tensordot_kron(rng):
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4, 5))
     check(lambda L, x, y: L.tensordot(x, y), a, b, grad=(0, 1))

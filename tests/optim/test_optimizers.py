@@ -371,3 +371,26 @@ def test_other_dtypes(rng, dtype):
             assert_close(jp, tp, **tol)
         for k, v in to.state[tp].items():
             assert_close(jo.state[jp][k], v, **tol)
+
+
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_complex_parameters_match_torch(rng, name, kw):
+    """Complex parameters are updated per (real, imag) component, as torch's view_as_real does:
+    second moments are not |g|^2 and signs are per component (Rprop's step sizes and Adagrad's
+    initial sum start at value + value*1j); the state keeps the complex dtype."""
+    init = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+    tp, jp = torch.tensor(init, requires_grad=True), jtorch.tensor(init, requires_grad=True)
+    if kw.get("fused"):  # torch has no fused kernel for complex parameters
+        for lib, p in ((torch, tp), (jtorch, jp)):
+            with pytest.raises(RuntimeError, match="floating point"):
+                p.grad = lib.ones_like(p)
+                getattr(lib.optim, name)([p], **kw).step()  # torch raises at the first step, jtorch before
+        return
+    to, jo = getattr(torch.optim, name)([tp], **kw), getattr(jtorch.optim, name)([jp], **kw)
+    for _ in range(15):
+        g = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+        tp.grad, jp.grad = torch.tensor(g), jtorch.tensor(g)
+        to.step()
+        jo.step()
+        assert_close(jp, tp, rtol=1e-4, atol=1e-5)
+    _assert_same_state(jo.state_dict(), to.state_dict())

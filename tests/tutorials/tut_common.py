@@ -67,7 +67,9 @@ def np_params(model, seed, scale=None):
     """Fill every floating parameter and buffer of `model` with numpy draws (same in both frameworks)."""
     rng = np.random.RandomState(seed)
     state = model.state_dict()
-    new = {}
+    new = type(state)()
+    # the version metadata some modules check when loading (torchvision's MNASNet)
+    new._metadata = getattr(state, "_metadata", None)
     for k, v in state.items():
         if not v.is_floating_point():
             new[k] = v

@@ -216,3 +216,27 @@ def test_compiled_training_step_with_checkpoint(rng):
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     for a, b in zip(results[0][1], results[1][1]):
         _same(a, b)
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_recompute_under_forward_autocast(reentrant, dtype, rng):
+    """The segment ran inside autocast; backward runs outside it: the recomputation must run in the
+    same autocast region (float16 matmuls), or it fails on mixed dtypes / gives other gradients."""
+    tm, jm = _models(rng)
+    x = rng.standard_normal((5, 4)).astype(F32)
+    outs = []
+    for M, m in ((torch, tm), (jtorch, jm)):
+        xi = M.tensor(x, requires_grad=True)
+        with M.autocast("cpu", dtype=getattr(M, dtype)):
+            y = M.utils.checkpoint.checkpoint(m, xi, use_reentrant=reentrant)
+            loss = y.float().pow(2).sum()
+        loss.backward()
+        outs.append((y, xi.grad, [p.grad for p in m.parameters()]))
+        assert not M.is_autocast_enabled("cpu")
+    (ty, tg, tpg), (jy, jg, jpg) = outs
+    assert jy.dtype == jtorch.float16 if dtype == "float16" else jy.dtype == jtorch.bfloat16
+    assert_close(jy, ty, rtol=1e-2, atol=1e-2)
+    assert_close(jg, tg, rtol=2e-2, atol=2e-2)
+    for a, b in zip(jpg, tpg):
+        assert_close(a, b, rtol=2e-2, atol=2e-2)
