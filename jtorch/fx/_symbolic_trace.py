@@ -13,6 +13,7 @@ import builtins
 import inspect
 import math
 import sys
+import types
 import warnings
 
 from .graph import Graph
@@ -236,6 +237,20 @@ class _Recording:
         return False
 
 
+def _all_positional(fn):
+    """``fn`` with its keyword-only and variadic parameters made plain positional ones (the trace passes
+    one Proxy for ``*args`` and one for ``**kwargs``)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and \
+            not code.co_kwonlyargcount:
+        return fn
+    n = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) + \
+        bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    flat = code.replace(co_argcount=n, co_kwonlyargcount=0,
+                        co_flags=code.co_flags & ~(inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
+    return types.FunctionType(flat, fn.__globals__, fn.__name__, None, fn.__closure__)
+
+
 class PH:
     """A placeholder marker for ``concrete_args`` (the argument stays an input of the graph)."""
 
@@ -389,23 +404,29 @@ class Tracer:
             params = params[1:]
             args.append(self.root)
         concrete_args = dict(concrete_args or {})
+        by_name = {}
         for p in params:
             default = () if p.default is inspect.Parameter.empty else (p.default,)
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 if p.name in concrete_args:
                     raise NotImplementedError("concrete_args for *args/**kwargs parameters are not supported")
-                raise NotImplementedError(f"jtorch.fx cannot trace through the variadic parameter "
-                                          f"'{'*' if p.kind == p.VAR_POSITIONAL else '**'}{p.name}' of "
-                                          f"{getattr(root_fn, '__qualname__', root_fn)}: give its values in "
-                                          "concrete_args or wrap the call")
-            if p.name in concrete_args:
-                args.append(self._concrete(p, default, concrete_args.pop(p.name)))
+                star = "*" if p.kind == p.VAR_POSITIONAL else "**"
+                by_name[p.name] = self.create_proxy("placeholder", star + p.name, (), {})
+            elif p.name in concrete_args:
+                by_name[p.name] = self._concrete(p, default, concrete_args.pop(p.name))
             else:
-                args.append(self.create_proxy("placeholder", p.name, default, {}))
+                by_name[p.name] = self.create_proxy("placeholder", p.name, default, {})
         if concrete_args:
             raise RuntimeError(f"concrete_args names {sorted(concrete_args)} that are not parameters of "
                                f"{getattr(root_fn, '__qualname__', root_fn)}")
-        return args
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in params):
+            # the function is called with every parameter positionally, its variadic ones included
+            code = root_fn.__code__
+            names = code.co_varnames[int(is_module):code.co_argcount + code.co_kwonlyargcount +
+                                     bool(code.co_flags & inspect.CO_VARARGS) +
+                                     bool(code.co_flags & inspect.CO_VARKEYWORDS)]
+            return args + [by_name[n] for n in names]
+        return args + list(by_name.values())
 
     def _concrete(self, p, default, value):
         """A concrete argument: still a placeholder of the graph, with a check that later calls pass
@@ -452,7 +473,7 @@ class Tracer:
                     if v is f:
                         rec.patcher.set(g, k, _wrapper_for(f, k), is_dict=True)
             args = self.create_args_for_root(fn, is_module, concrete_args)
-            result = fn(*args)
+            result = _all_positional(fn)(*args)
             self.create_node("output", "output", (self.create_arg(result),), {},
                              type_expr=getattr(fn, "__annotations__", {}).get("return"))
         del jtorch

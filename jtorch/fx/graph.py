@@ -38,7 +38,10 @@ def _qualified_name(fn):
         return f"math.{name}"
     mod = getattr(fn, "__module__", None) or ""
     if mod.startswith("jtorch"):
-        for ns, public in _namespaces():
+        spaces = _namespaces()
+        if mod.startswith("jtorch.nn.functional"):  # re-exported at the top (torch.max_pool2d): F's name first
+            spaces = spaces[1:2] + spaces[:1] + spaces[2:]
+        for ns, public in spaces:
             if getattr(ns, name, None) is fn:
                 _QUALNAMES[id(fn)] = (fn, f"{public}.{name}")
                 return f"{public}.{name}"
@@ -378,6 +381,7 @@ class _CodeGen:
         self.globals = {"torch": jtorch, "inf": math.inf, "nan": math.nan, "NoneType": type(None),
                         "device": jtorch.device}
         self.by_id = {}
+        self.node_names = {n.name for n in graph.nodes}
 
     def add_global(self, hint, obj):
         """A name the code can use for ``obj``."""
@@ -390,11 +394,14 @@ class _CodeGen:
         if q is not None and q.startswith("torch.") and self._resolves(q, obj):
             name = q
         else:
+            if q is not None:
+                hint = q
             base = re.sub(r"[^0-9a-zA-Z_]+", "_", hint) or "_g"
             if base[0].isdigit():
                 base = "_" + base
             name, i = base, 0
-            while name in self.globals or name in builtins.__dict__ or keyword.iskeyword(name):
+            while name in self.globals or name in builtins.__dict__ or keyword.iskeyword(name) or \
+                    name in self.node_names:
                 i += 1
                 name = f"{base}_{i}"
             self.globals[name] = obj
