@@ -20,3 +20,4 @@ def _mark_side_effects():
 
 _mark_side_effects()
 del _mark_side_effects
+proxy.GraphAppendingTracer = GraphAppendingTracer  # where torch keeps it (it needs the Tracer defined later)

@@ -17,7 +17,7 @@ import types
 import warnings
 
 from .graph import Graph
-from .node import Node, map_aggregate, has_side_effect
+from .node import Node, map_aggregate, has_side_effect, _Recorder
 from .proxy import Proxy, Attribute, TraceError, ParameterProxy
 
 __all__ = ["Tracer", "symbolic_trace", "wrap", "PH", "GraphAppendingTracer"]
@@ -43,15 +43,7 @@ def _has_proxy(a):
 
 
 def _function_wrapper(orig, name):
-    """``orig`` that records a call_function node (named after ``name``) when given a Proxy."""
-    def wrapper(*args, **kwargs):
-        if _TRACING and (_has_proxy(args) or (kwargs and _has_proxy(kwargs))):
-            return _TRACING[-1].create_proxy("call_function", orig, args, kwargs, name=name)
-        return orig(*args, **kwargs)
-    wrapper.__name__ = name
-    wrapper.__doc__ = getattr(orig, "__doc__", None)
-    wrapper.__wrapped__ = orig
-    return wrapper
+    return _Recorder(orig, name)
 
 
 def _method_wrapper(orig, name):
@@ -326,6 +318,8 @@ class Tracer:
             return a.node
         if isinstance(a, Node):
             return a
+        if type(a) is _Recorder:
+            return a.orig
         if isinstance(a, Parameter):
             for n, p in self.root.named_parameters():
                 if a is p:

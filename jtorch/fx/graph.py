@@ -6,7 +6,7 @@ import math
 import operator
 import re
 
-from .node import Node, map_arg, _fmt
+from .node import Node, map_arg, _fmt, _Recorder
 
 __all__ = ["Graph", "PythonCode"]
 
@@ -192,6 +192,8 @@ class Graph:
             raise AssertionError("args must be a tuple")
         if not isinstance(kwargs, dict):
             raise AssertionError("kwargs must be a dict")
+        if type(target) is _Recorder:  # torch.add as seen inside a trace: the function itself
+            target = target.orig
         candidate = name if name is not None else self._target_to_str(target)
         name = self._namespace.create_name(candidate, None)
         n = Node(self, name, op, target, args, kwargs, type_expr)

@@ -77,6 +77,42 @@ def _collect_nodes(a, into):
         _collect_nodes((a.start, a.stop, a.step), into)
 
 
+class _Recorder:
+    """A torch function while a trace runs: records a call_function node (named after ``name``) when
+    given a Proxy, else calls the original. It compares and hashes as the original, so a Transformer's
+    ``if target == torch.add`` still holds while ``torch.add`` is patched."""
+    __slots__ = ("orig", "name")
+
+    def __init__(self, orig, name):
+        self.orig = orig
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        from ._symbolic_trace import _TRACING, _has_proxy
+        if _TRACING and (_has_proxy(args) or (kwargs and _has_proxy(kwargs))):
+            return _TRACING[-1].create_proxy("call_function", self.orig, args, kwargs, name=self.name)
+        return self.orig(*args, **kwargs)
+
+    def __eq__(self, other):
+        return other is self.orig or (type(other) is _Recorder and other.orig is self.orig)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(self.orig)
+
+    def __getattr__(self, k):  # __name__, __doc__, ...
+        return getattr(self.orig, k)
+
+    @property
+    def __wrapped__(self):
+        return self.orig
+
+    def __repr__(self):
+        return repr(self.orig)
+
+
 # call_function targets that must stay in a graph although nothing uses their result
 _SIDE_EFFECTS = set()
 
@@ -255,7 +291,7 @@ class Node:
         if self.op == "get_attr":
             return f"%{self.name} : [num_users={len(self.users)}] = get_attr[target={self.target}]"
         if self.op == "output":
-            return f"return {_fmt(self.args[0])}"
+            return f"return {self.args[0]}"
         return (f"%{self.name} : [num_users={len(self.users)}] = {self.op}[target="
                 f"{self._pretty_print_target(self.target)}](args = {_fmt(self.args)}, kwargs = {_fmt(self.kwargs)})")
 
