@@ -142,6 +142,18 @@ class _Patcher:
             if hit is not None and hit[0] is v:
                 self.set(g, k, hit[1], is_dict=True)
 
+    def patch_closure(self, fn, originals):
+        """Torch functions a traced function holds in its closure (``r = torch.relu; lambda x: r(x)``)."""
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                v = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            hit = originals.get(id(v))
+            if hit is not None and hit[0] is v:
+                self.saved.append((cell, "cell_contents", v, False))
+                cell.cell_contents = hit[1]
+
     def restore(self):
         for obj, name, orig, is_dict in reversed(self.saved):
             if is_dict:
@@ -180,6 +192,15 @@ class _Recording:
             w = _wrapper_for(v, k)
             originals.setdefault(id(v), (v, w))
             p.set(ns, k, w)
+        for mod in getattr(self.tracer, "autowrap_modules", ()):
+            if mod is math:
+                continue  # (always wrapped above)
+            for k, v in list(vars(mod).items()):
+                if not k.startswith("_") and callable(v) and not isinstance(v, type) and \
+                        not isinstance(v, types.ModuleType):
+                    w = _wrapper_for(v, k)
+                    originals.setdefault(id(v), (v, w))
+                    p.set(mod, k, w)
         for g, name in _WRAPPED_GLOBALS:
             orig = g[name] if name in g else getattr(builtins, name, None)
             if orig is None:
@@ -217,10 +238,11 @@ class _Recording:
         return self
 
     def watch(self, fn):
-        """Also wrap the torch functions that ``fn``'s module imported by name."""
+        """Also wrap the torch functions that ``fn``'s module imported by name or its closure holds."""
         g = getattr(fn, "__globals__", None)
         if g is not None:
             self.patcher.patch_globals(g, self.originals)
+        self.patcher.patch_closure(fn, self.originals)
 
     def __exit__(self, *exc):
         _TRACING.pop()
@@ -461,6 +483,7 @@ class Tracer:
         for name, m in self.root.named_modules():
             self.submodule_paths.setdefault(id(m), name)
         with _Recording(self, getattr(fn, "__globals__", None)) as rec:
+            rec.watch(fn)
             for f in self.autowrap_functions:
                 g = getattr(f, "__globals__", {})
                 for k, v in list(g.items()):

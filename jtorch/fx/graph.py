@@ -106,11 +106,6 @@ class _Namespace:
     def _illegal(self, name):
         return name in keyword.kwlist or name in builtins.__dict__ or name in self._RESERVED
 
-    def associate(self, name, obj):
-        self.by_obj[id(obj)] = name
-
-    def release(self, name):
-        self.used.discard(name)
 
 
 class PythonCode:
@@ -291,8 +286,7 @@ class Graph:
         to_erase._remove_from_list()
         to_erase._erased = True
         self._len -= 1
-        to_erase._update_args_kwargs((), {})
-        self._namespace.release(to_erase.name)
+        to_erase._update_args_kwargs((), {})  # (its name stays taken, as in torch)
 
     def eliminate_dead_code(self, is_impure_node=None):
         """Remove the nodes nothing uses and that have no side effect; True if any went."""

@@ -257,10 +257,7 @@ class Node:
             return self.target.endswith("_") and not self.target.startswith("_")
         if self.op == "call_module":
             mod = self.graph.owning_module
-            if mod is None:
-                return True
-            sub = _fetch(mod, self.target)
-            return getattr(sub, "_is_impure", False)
+            return mod is not None and getattr(_fetch(mod, self.target), "_is_impure", False)
         return False
 
     @property

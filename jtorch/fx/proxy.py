@@ -15,6 +15,8 @@ class Proxy:
     """Stands for the value of ``node`` while ``tracer`` records a program: operators, method calls,
     attribute reads and torch functions called on it add Nodes to the graph and return new Proxies."""
 
+    _fx_proxy = True  # (jtorch's dispatch names it in the error when one reaches an op unrecorded)
+
     def __init__(self, node, tracer=None):
         if tracer is None:
             from ._symbolic_trace import GraphAppendingTracer
