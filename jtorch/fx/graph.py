@@ -49,7 +49,8 @@ def _qualified_name(fn):
                 if v is fn and not k.startswith("__"):
                     _QUALNAMES[id(fn)] = (fn, f"{public}.{k}")
                     return f"{public}.{k}"
-        mod = "torch" + mod[len("jtorch"):]
+        mod = "torchvision" + mod[len("jtorch.vision"):] if mod.startswith("jtorch.vision") else \
+            "torch" + mod[len("jtorch"):]
     return f"{mod}.{getattr(fn, '__qualname__', name)}" if mod else name
 
 

@@ -115,6 +115,8 @@ def qualified(op, target):
         if q == "torch." + short and getattr(torch.nn.functional, short, None) is target:
             q = "torch.nn.functional." + short  # torch.conv2d is also F.conv2d
     # torch keeps some functional ops in private modules (torch._C._nn.linear): compare the public name
+    if q.startswith("torchvision."):  # the module layouts differ: torchvision's function by name
+        return "torchvision:" + q.rpartition(".")[2]
     return q.replace("torch._C._nn.", "torch.nn.functional.")
 
 
