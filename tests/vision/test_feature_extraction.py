@@ -31,7 +31,7 @@ def _pair(name, **kw):
     return t, j
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "squeezenet1_0"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "squeezenet1_0", "shufflenet_v2_x0_5", "efficientnet_b0"])
 def test_models_trace_like_torchvision(name):
     t, j = _pair(name)
     assert structure(jfx.symbolic_trace(j)) == structure(tfx.symbolic_trace(t))
