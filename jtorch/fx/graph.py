@@ -245,6 +245,16 @@ class Graph:
             val_map[node] = self.node_copy(node, lambda n: val_map[n])
         return None
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_owning_module"] = None  # (the GraphModule pickles its graph, not the other way round)
+        state["_insert"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._insert = self._root.prepend
+
     def __deepcopy__(self, memo=None):
         g = Graph(tracer_cls=self._tracer_cls)
         out = g.graph_copy(self, {}, return_output_node=True)

@@ -1,6 +1,7 @@
 """symbolic_trace against real torch.fx: the same model code traced by both gives the same nodes
 (op, name, target), the GraphModules compute what the models compute, and tracing errors are torch's."""
 import copy
+import pickle
 import math  # noqa: F401  (the traced functions below use it)
 
 import numpy as np
@@ -169,6 +170,9 @@ def test_graph_module_copies_compiles_and_saves(rng, tmp_path):
         dup.head.weight.mul_(2)
     np.testing.assert_allclose(np_of(gm(x)), want, rtol=1e-5, atol=1e-6)
     assert dup.code == gm.code
+    back = pickle.loads(pickle.dumps(gm))
+    assert back.code == gm.code and type(back).__name__ == "CNN"
+    np.testing.assert_allclose(np_of(back(x)), want, rtol=1e-5, atol=1e-6)
     compiled = jtorch.compile(gm)
     for _ in range(2):
         np.testing.assert_allclose(np_of(compiled(x)), want, rtol=1e-4, atol=1e-5)
