@@ -17,7 +17,7 @@ import types
 import warnings
 
 from .graph import Graph
-from .node import Node, map_aggregate, has_side_effect, _Recorder
+from .node import Node, has_side_effect, _Recorder
 from .proxy import Proxy, Attribute, TraceError, ParameterProxy
 
 __all__ = ["Tracer", "symbolic_trace", "wrap", "PH", "GraphAppendingTracer"]
@@ -289,6 +289,7 @@ class Tracer:
         self.graph = None
         self.tensor_attrs = {}
         self._recording = None
+        self._keep = []  # tensors whose ids key tensor_attrs stay alive while the tracer does
         self.traced_func_name = "forward"
 
     # ---- what becomes a node

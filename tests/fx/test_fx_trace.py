@@ -209,3 +209,34 @@ def test_eager_dispatch_untouched_outside_traces():
     with pytest.raises(ValueError):
         jfx.symbolic_trace(lambda x: jtorch.relu(x) if x.sum() > 0 else x)
     assert before == (Module.__call__, Module.__getattr__, jtorch.Tensor.add, jtorch.nn.functional.relu, jtorch.relu)
+
+
+from jtorch.nn.functional import gelu as _jgelu  # noqa: E402  (imported by name, as scripts do)
+from torch.nn.functional import gelu as _tgelu  # noqa: E402
+
+
+def test_functions_imported_by_name_or_held_in_closures(rng):
+    def make(T, gelu):
+        relu = T.relu
+
+        def f(x):
+            return gelu(relu(x)) * 2
+        return f
+    jf = make(jtorch, _jgelu)
+    tg, jg = tfx.symbolic_trace(make(torch, _tgelu)), jfx.symbolic_trace(jf)
+    assert structure(jg) == structure(tg)
+    # the module-level name and the closure cells hold the original functions again afterwards
+    assert _jgelu is jtorch.nn.functional.gelu is globals()["_jgelu"]
+    assert [c.cell_contents for c in jf.__closure__] == [_jgelu, jtorch.relu]
+    assert all(type(c.cell_contents).__name__ != "_Recorder" for c in jf.__closure__)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(np_of(jg(jtorch.tensor(x))), tg(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_proxy_reaching_an_op_unrecorded_says_how_to_call_it():
+    class Holder:
+        pass
+    h = Holder()
+    h.fn = jtorch.relu  # an attribute of some object: not a name the tracer can see
+    with pytest.raises(TypeError, match="torch.fx Proxy"):
+        jfx.symbolic_trace(lambda x: h.fn(x))
