@@ -1,6 +1,7 @@
 """``torch.fx.Graph``: a list of Nodes, their names, and the Python code they stand for."""
 import builtins
 import contextlib
+import inspect
 import keyword
 import math
 import operator
@@ -206,8 +207,8 @@ class Graph:
                 s = s[2:-2]
         return _snake_case(s)
 
-    def placeholder(self, name, type_expr=None, default_value=None):
-        args = () if default_value is None or default_value is _EMPTY else (default_value,)
+    def placeholder(self, name, type_expr=None, default_value=inspect.Signature.empty):
+        args = () if default_value is inspect.Signature.empty else (default_value,)
         return self.create_node("placeholder", name, args, type_expr=type_expr)
 
     def get_attr(self, qualified_name, type_expr=None):
@@ -371,13 +372,6 @@ class Graph:
 
     def on_generate_code(self, make_transformer):
         raise NotImplementedError("Graph.on_generate_code is not supported by jtorch.fx")
-
-
-class _Empty:
-    pass
-
-
-_EMPTY = _Empty()
 
 
 class _CodeGen:

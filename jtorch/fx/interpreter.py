@@ -142,10 +142,7 @@ class Transformer(Interpreter):
 
     def placeholder(self, target, args, kwargs):
         default = args[0] if args else inspect.Signature.empty
-        node = self.new_graph.placeholder(target)
-        if default is not inspect.Signature.empty:
-            node.args = (default,)
-        return Proxy(node, self.tracer)
+        return Proxy(self.new_graph.placeholder(target, default_value=default), self.tracer)
 
     def get_attr(self, target, args, kwargs):
         return self.tracer.create_proxy("get_attr", target, args, kwargs)

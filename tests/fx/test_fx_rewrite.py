@@ -214,3 +214,15 @@ def test_proxy_over_an_existing_graph():
         gm = lib.GraphModule(T.nn.Module(), g)
         outs.append((structure(gm), gm(T.tensor([[-1.0, 2.0]])).tolist()))
     assert outs[0] == outs[1]
+
+
+def test_placeholder_defaults_print_like_torch():
+    texts = []
+    for lib in (tfx, jfx):
+        g = lib.Graph()
+        g.placeholder("a")
+        b = g.placeholder("b", default_value=None)
+        c = g.placeholder("c", default_value=3)
+        g.output((b, c))
+        texts.append((str(g), [n.args for n in g.nodes][:3]))
+    assert texts[0] == texts[1]
