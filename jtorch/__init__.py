@@ -102,6 +102,16 @@ from ._toplevel_runtime import *  # noqa: F401,F403,E402  (Stream, Event, Tag, s
 from ._toplevel_sync_bn import *  # noqa: F401,F403,E402  (batch_norm_stats & co: SyncBatchNorm's kernels)
 from ._toplevel_lobpcg import lobpcg  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
+
+
+def __getattr__(name):
+    # torch.fx loads on first use (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
+    if name == "fx":
+        import importlib
+        return importlib.import_module(".fx", __name__)
+    raise AttributeError(f"module 'jtorch' has no attribute '{name}'")
+
+
 from ._dtype import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,  # noqa: E402,F401
                      int2, int4, uint2, uint4)
 from . import _lazy  # noqa: E402

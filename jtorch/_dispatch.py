@@ -867,6 +867,11 @@ def _device_scalars(arrays):
 def _translate_error(op, e, dyn):
     """JAX's shape/dtype errors become torch's RuntimeError with torch's wording where known."""
     msg = str(e)
+    for a in dyn:
+        if getattr(type(a), "_fx_proxy", False):
+            return TypeError(f"{op.name}() got a torch.fx Proxy ({a!r}): while tracing, jtorch records the torch "
+                             "functions the traced code looks up at call time (torch.relu, F.relu, names it imported, "
+                             "its closure); call it that way, or register the function with torch.fx.wrap")
     if isinstance(e, TypeError) and "abstract array" in msg:
         # an argument that is no tensor and no number (a torch.Size, a string...): torch's TypeError
         for i, a in enumerate(dyn):

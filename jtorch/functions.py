@@ -11,7 +11,7 @@ __all__ = ["is_tensor", "is_storage", "numel", "result_type", "typename", "is_no
            "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
            "get_deterministic_debug_mode", "set_num_threads",
            "get_num_threads", "set_num_interop_threads", "get_num_interop_threads", "is_grad_enabled_",
-           "set_float32_matmul_precision", "get_float32_matmul_precision", "allclose", "equal"]
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "allclose", "equal", "_assert"]
 
 
 def is_tensor(obj):
@@ -121,3 +121,8 @@ def equal(input, other):
     if tuple(input.shape) != tuple(other.shape):
         return False
     return builtins.bool((input == other).all())
+
+
+def _assert(condition, message):
+    """torch._assert: ``assert`` as a function (symbolic tracing records it; ``assert`` statements cannot be)."""
+    assert condition, message

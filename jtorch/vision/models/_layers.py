@@ -77,6 +77,9 @@ def stochastic_depth(input, p, mode, training=True):
     return input * noise
 
 
+torch.fx.wrap("stochastic_depth")  # one call node in fx graphs, as torchvision's
+
+
 class StochasticDepth(nn.Module):
     def __init__(self, p, mode):
         super().__init__()

@@ -11,9 +11,11 @@ __all__ = ["ShuffleNetV2", "ShuffleNet_V2_X0_5_Weights", "ShuffleNet_V2_X1_0_Wei
 
 
 def channel_shuffle(x, groups):
-    n, c, h, w = x.shape
-    x = x.reshape(n, groups, c // groups, h, w).transpose(1, 2)
-    return x.reshape(n, c, h, w)
+    # torchvision's steps (size, view, torch.transpose, contiguous, view): fx graphs match
+    n, c, h, w = x.size()
+    x = x.view(n, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(n, c, h, w)
 
 
 def _depthwise(i, o, kernel_size, stride=1, padding=0, bias=False):
