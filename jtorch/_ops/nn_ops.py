@@ -638,7 +638,12 @@ def _bn_train_jvp(axes, eps, primals, tangents):
     y = xhat * w + b
     t = []
     if not isinstance(dx, SymbolicZero):
-        t.append((w * rstd) * (dx - dx.mean(axes, keepdims=True) - xhat * (dx * xhat).mean(axes, keepdims=True)))
+        # the per-channel factor applied after the means: the transpose then reduces the gradient
+        # itself (sum g, sum g * xhat), the very sums of the weight and bias gradients, which XLA
+        # computes once (scaled first, it reduced w * rstd * g twice more: ~1 ms per layer on CPU)
+        # (sums only, negations on the per-channel vectors: a subtraction's transpose negates g first)
+        a = w * rstd
+        t.append(a * dx + xhat * -(a * (dx * xhat).mean(axes, keepdims=True)) + -(a * dx.mean(axes, keepdims=True)))
     if not isinstance(dw, SymbolicZero):
         t.append(xhat * dw)
     if not isinstance(db, SymbolicZero):
