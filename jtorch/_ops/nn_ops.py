@@ -19,6 +19,7 @@ from jax.custom_derivatives import SymbolicZero
 from .. import _dtype as D
 from .. import random as R
 from .._dispatch import GRAD, defop, function
+from . import conv_cpu
 from .pointwise import _other_operand
 
 _SQRT2 = math.sqrt(2.0)
@@ -239,7 +240,8 @@ def _to_first(x):
 
 # Backend-tuned lowerings. XLA's CPU backend runs some of the textbook lowerings slowly (measured in
 # docs/internals.md, "CNN lowerings on CPU"): the weight gradient of a convolution (a convolution over
-# the batch) runs several times slower than the same product written as im2col + one matmul. The
+# the batch) runs several times slower than the same product written as im2col + one matmul
+# (conv_cpu.py). The
 # choice is made at trace time from JAX's default backend, inside each op (one definition per op);
 # tests turn CPU_LOWERINGS off to run the generic path too.
 CPU_LOWERINGS = True
@@ -256,37 +258,6 @@ def _lax_conv(x, w, stride, padding, dilation, groups):
                                        dimension_numbers=_dimnums(x.ndim - 2), feature_group_count=groups)
 
 
-def _conv_out_size(L, k, s, pad, d):
-    return (L + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
-
-
-def _conv_patches(x, ksize, stride, padding, dilation):
-    """Channels-last patches: (N, *out, K * C), K the kernel offsets in row-major order (a weight's
-    (*k) order), channels fastest. Written as a sum of the K window slices, each zero-padded into its
-    place along the channel axis: XLA's CPU backend emits that as one vectorised loop, where stacking
-    the slices (a concatenate, 7.7 CPU ms for the bench CNN's 12544x288 patches) or a select chain
-    over them (6.5 ms once reshaped to the matmul's 2-d operand) ran 2-3x slower (3.3 ms)."""
-    n = len(ksize)
-    xp = jnp.pad(x, ((0, 0),) + tuple(padding) + ((0, 0),))
-    out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
-    parts = _window_slices(xp, ksize, stride, dilation, out, 1)  # each (N, *out, C)
-    K, C = len(parts), x.shape[-1]
-    cols = None
-    for k, part in enumerate(parts):
-        part = jnp.pad(part, ((0, 0),) * (n + 1) + ((k * C, (K - 1 - k) * C),))
-        cols = part if cols is None else cols + part
-    return cols
-
-
-def _conv_matmul(x, w, stride, padding, dilation):
-    """The convolution (groups=1) as im2col + one matmul: the form whose transpose in ``w``
-    (patches^T @ grad) XLA's CPU backend runs fast."""
-    ksize = w.shape[:-2]
-    cols = _conv_patches(x, ksize, stride, padding, dilation)  # (N, *out, K * C)
-    ci, co = w.shape[-2:]
-    return (cols.reshape(-1, cols.shape[-1]) @ w.reshape(-1, co)).reshape(cols.shape[:-1] + (co,))
-
-
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))
 def _conv_cpu(x, w, stride, padding, dilation, groups):
     return _lax_conv(x, w, stride, padding, dilation, groups)
@@ -294,7 +265,7 @@ def _conv_cpu(x, w, stride, padding, dilation, groups):
 
 def _conv_cpu_jvp(stride, padding, dilation, groups, primals, tangents):
     # value and input tangent by XLA's convolution (its transpose, the input gradient, is fast);
-    # the weight tangent as a matmul over patches, so the weight gradient is patches^T @ grad
+    # the weight tangent as a matmul over patches, so the weight gradient is one matmul
     x, w = primals
     dx, dw = tangents
     out = _lax_conv(x, w, stride, padding, dilation, groups)
@@ -302,7 +273,9 @@ def _conv_cpu_jvp(stride, padding, dilation, groups, primals, tangents):
     if not isinstance(dx, SymbolicZero):
         t = _lax_conv(dx, w, stride, padding, dilation, groups)
     if not isinstance(dw, SymbolicZero):
-        tw = _conv_matmul(x, dw, stride, padding, dilation)
+        # patches_t^T @ dW, whose transpose (the weight gradient) is patches_t @ grad (conv_cpu.py)
+        cols = conv_cpu.patches_t(x, dw.shape[:-2], stride, padding, dilation)
+        tw = conv_cpu.patches_dot(cols, dw.reshape(-1, dw.shape[-1])).reshape(out.shape)
         t = tw if t is None else t + tw
     return out, (jnp.zeros_like(out) if t is None else t)
 
@@ -314,7 +287,7 @@ def _conv_lowering(x, w, stride, padding, dilation, groups):
     if not _cpu_lowerings() or not jnp.issubdtype(x.dtype, jnp.floating) or groups != 1:
         return _lax_conv
     ksize = w.shape[:-2]
-    out = [_conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
+    out = [conv_cpu.conv_out_size(L, k, s, p, d) for L, k, s, p, d in zip(x.shape[1:-1], ksize, stride, padding, dilation)]
     if x.shape[0] * math.prod(out) * math.prod(ksize) * x.shape[-1] * x.dtype.itemsize > _IM2COL_MAX_BYTES:
         return _lax_conv
     return _conv_cpu
@@ -665,7 +638,12 @@ def _bn_train_jvp(axes, eps, primals, tangents):
     y = xhat * w + b
     t = []
     if not isinstance(dx, SymbolicZero):
-        t.append((w * rstd) * (dx - dx.mean(axes, keepdims=True) - xhat * (dx * xhat).mean(axes, keepdims=True)))
+        # the per-channel factor applied after the means: the transpose then reduces the gradient
+        # itself (sum g, sum g * xhat), the very sums of the weight and bias gradients, which XLA
+        # computes once (scaled first, it reduced w * rstd * g twice more: ~1 ms per layer on CPU)
+        # (sums only, negations on the per-channel vectors: a subtraction's transpose negates g first)
+        a = w * rstd
+        t.append(a * dx + xhat * -(a * (dx * xhat).mean(axes, keepdims=True)) + -(a * dx.mean(axes, keepdims=True)))
     if not isinstance(dw, SymbolicZero):
         t.append(xhat * dw)
     if not isinstance(db, SymbolicZero):

@@ -8,7 +8,7 @@ import torch.nn.functional as TF
 
 import jtorch
 import jtorch.nn.functional as F
-from jtorch._ops import nn_ops
+from jtorch._ops import conv_cpu, nn_ops
 from tests.helpers import assert_close
 
 _OPS = (nn_ops._conv, nn_ops._max_pool, nn_ops._batch_norm_train)
@@ -84,18 +84,18 @@ def test_conv_weight_grad_only(lowering, rng):
 @pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(2, 3), stride=(2, 1)),
                                 dict(kernel_size=(3, 2), dilation=(2, 1), padding=(2, 0), stride=(1, 3))])
 def test_conv_patches_match_unfold(rng, kw):
-    # the CPU weight gradient's im2col (a sum of channel-padded window slices) against torch's unfold,
-    # exactly: both only copy input elements (and zeros of the padding)
+    # the CPU weight gradient's transposed im2col (window slices concatenated channels-first) against
+    # torch's unfold, exactly: both only copy input elements (and zeros of the padding)
     x = rng.standard_normal((3, 5, 9, 8)).astype(np.float32)
     t = TF.unfold(torch.from_numpy(x), **kw)  # (N, C * K, L), channel-major
     k = kw["kernel_size"] if isinstance(kw["kernel_size"], tuple) else (kw["kernel_size"],) * 2
     two = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
     pad = [(p, p) for p in two(kw.get("padding", 0))]
-    cols = nn_ops._conv_patches(np.moveaxis(x, 1, -1), k, two(kw.get("stride", 1)), pad, two(kw.get("dilation", 1)))
-    n, oh, ow, kc = cols.shape
+    cols = conv_cpu.patches_t(np.moveaxis(x, 1, -1), k, two(kw.get("stride", 1)), pad, two(kw.get("dilation", 1)))
+    n, L = t.shape[0], t.shape[2]
     K = k[0] * k[1]
-    want = t.numpy().reshape(n, 5, K, oh, ow).transpose(0, 3, 4, 2, 1).reshape(n, oh, ow, K * 5)
-    assert kc == K * 5
+    want = t.numpy().reshape(n, 5, K, L).transpose(2, 1, 0, 3).reshape(K * 5, n * L)
+    assert cols.shape == want.shape
     np.testing.assert_array_equal(np.asarray(cols), want)
 
 
