@@ -298,6 +298,14 @@ def _opmath(fn, arrays, kw, npdt):
     return jax.tree_util.tree_map(lambda o: o.astype(half) if getattr(o, "dtype", None) == f32 else o, out)
 
 
+def round_to(x, half):
+    """float32 ``x`` rounded to the precision and range of the half type ``half``, kept in float32: one
+    rounding per step where torch's CPU kernel computes a half type step by step (XLA's CPU backend may
+    otherwise drop the roundings between fused half-precision ops)."""
+    bits = (5, 10) if np.dtype(half) == np.float16 else (8, 7)
+    return jax.lax.reduce_precision(x, exponent_bits=bits[0], mantissa_bits=bits[1])
+
+
 def _zeros_ct(o):
     if jnp.issubdtype(o.dtype, jnp.inexact):
         return jnp.zeros(o.shape, o.dtype)

@@ -20,6 +20,12 @@ _HI = jax.lax.Precision.HIGHEST
 # ---------------------------------------------------------------- einsum
 @defop(seq=True, method=False, function=False)
 def _einsum(operands, equation=""):
+    # half types: one contraction (or a lone operand's sum) accumulates in float32 and rounds once, as
+    # torch's bmm and sum do; more operands stay jnp's pairwise contractions in the half type
+    if operands and operands[0].dtype in (jnp.float16, jnp.bfloat16):
+        if len(operands) <= 2:
+            return jnp.einsum(equation, *operands, precision=_HI,
+                              preferred_element_type=jnp.float32).astype(operands[0].dtype)
     return jnp.einsum(equation, *operands, precision=_HI)
 
 
