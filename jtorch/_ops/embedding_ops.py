@@ -19,6 +19,9 @@ def _freq_scaled(rows, idx, num):
 def _embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
     idx = input.astype(jnp.int32)
     rows = jnp.take(weight, idx, axis=0)
+    half = weight.dtype in (jnp.float16, jnp.bfloat16) and mode != "max"
+    if half:  # sums (and weights, means) in float32, rounded once, as torch's CPU kernel
+        rows = rows.astype(jnp.float32)
     if scale_grad_by_freq:
         rows = _freq_scaled(rows, idx, weight.shape[0])
     if padding_idx is not None:
@@ -48,6 +51,9 @@ def _embedding_bag(input, weight, offsets, per_sample_weights, mode="mean", padd
     m = idx.shape[0]
     bag = jnp.searchsorted(offsets.astype(jnp.int32), jnp.arange(m, dtype=jnp.int32), side="right") - 1
     rows = jnp.take(weight, idx, axis=0)
+    half = weight.dtype in (jnp.float16, jnp.bfloat16) and mode != "max"
+    if half:  # sums (and weights, means) in float32, rounded once, as torch's CPU kernel
+        rows = rows.astype(jnp.float32)
     if scale_grad_by_freq:
         rows = _freq_scaled(rows, idx, weight.shape[0])
     if per_sample_weights is not None:
@@ -61,7 +67,7 @@ def _embedding_bag(input, weight, offsets, per_sample_weights, mode="mean", padd
     out = jax.ops.segment_sum(jnp.where(valid[:, None], rows, 0), bag, num_bags)
     if mode == "mean":
         out = out / jnp.maximum(count, 1)[:, None]
-    return out
+    return out.astype(weight.dtype) if half else out
 
 
 @defop(method=False, function=False, differentiable=False)

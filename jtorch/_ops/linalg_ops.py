@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype as D
-from .._dispatch import defop, export, _write_out
+from .._dispatch import defop, export, round_to, _write_out
 
 _TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
          "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
@@ -916,6 +916,12 @@ def _dist(input, other, p=2):
 @defop(method=False, function=False, promote="common")
 def _cross(input, other, dim=-1):
     a, b = jnp.broadcast_arrays(input, other)
+    if a.dtype in (jnp.float16, jnp.bfloat16):
+        # torch's CPU kernel rounds each product and the difference to the half type
+        a32, b32 = jnp.moveaxis(a, dim, 0).astype(jnp.float32), jnp.moveaxis(b, dim, 0).astype(jnp.float32)
+        parts = [round_to(a32[j] * b32[k], a.dtype) - round_to(a32[k] * b32[j], a.dtype)
+                 for j, k in ((1, 2), (2, 0), (0, 1))]
+        return jnp.moveaxis(jnp.stack(parts), 0, dim).astype(a.dtype)
     return jnp.cross(a, b, axis=dim)
 
 
