@@ -677,14 +677,20 @@ def _bn_stats(x, axes):
     return mean, jnp.mean(jnp.square(x - mean), axes, keepdims=True)  # two passes: no cancellation
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
-def _bn_train(x, w, b, axes, eps):
+def _stat_round(v, half):
+    """A normalisation's mean or inverse std as torch's CPU kernels of half types use it: rounded to the
+    half type (they keep the statistics in the input's type); unchanged for other types."""
+    return v if half is None else round_to(v, half)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5))
+def _bn_train(x, w, b, axes, eps, half=None):
     """(normalised x * w + b, batch mean, biased batch variance); w, b broadcast against x."""
     mean, var = _bn_stats(x, axes)
-    return (x - mean) * jax.lax.rsqrt(var + eps) * w + b, mean, var
+    return (x - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half) * w + b, mean, var
 
 
-def _bn_train_jvp(axes, eps, primals, tangents):
+def _bn_train_jvp(axes, eps, half, primals, tangents):
     # written so that its transpose (the backward) is the textbook one: two reductions of the
     # gradient (sum g, sum g * xhat) and one elementwise pass, instead of the many passes JAX's
     # differentiation of mean/var/normalise makes (which ran several times slower on CPU)
@@ -693,7 +699,7 @@ def _bn_train_jvp(axes, eps, primals, tangents):
     mean, var = _bn_stats(x, axes)
     rstd = jax.lax.rsqrt(var + eps)
     xhat = (x - mean) * rstd
-    y = xhat * w + b
+    y = (x - _stat_round(mean, half)) * _stat_round(rstd, half) * w + b if half is not None else xhat * w + b
     t = []
     if not isinstance(dx, SymbolicZero):
         t.append((w * rstd) * (dx - dx.mean(axes, keepdims=True) - xhat * (dx * xhat).mean(axes, keepdims=True)))
@@ -716,7 +722,8 @@ def _batch_norm_train(input, weight, bias, eps=1e-5):
     shape = (1, C) + (1,) * (input.ndim - 2)
     w = jnp.ones(C, input.dtype) if weight is None else weight
     b = jnp.zeros(C, input.dtype) if bias is None else bias
-    y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps)
+    half = dt if dt in (jnp.float16, jnp.bfloat16) else None
+    y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps, half)
     n = input.size // C
     mean, var = mean.reshape(C), var.reshape(C)
     unbiased = var * (n / max(n - 1, 1))
@@ -803,9 +810,10 @@ def _group_norm(input, weight, bias, groups=1, eps=1e-5):
 def _instance_norm_train(input, weight, bias, eps=1e-5):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(2, input.ndim))
+    half = dt if dt in (jnp.float16, jnp.bfloat16) else None
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
-    y = (input - mean) * jax.lax.rsqrt(var + eps)
+    y = (input - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
