@@ -98,6 +98,10 @@ class OpDef:
     # opmath: with a float16/bfloat16 result the function runs on float32 (the promoted arguments are cast
     # to float32, float32 results rounded back once), as torch's CPU kernels compute half types
     opmath = False
+    # undefined_grad: a predicate over the statics, true where torch's derivative formula leaves the
+    # inputs' gradients undefined (None, nothing accumulated) though the result is in the graph
+    # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
+    undefined_grad = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,

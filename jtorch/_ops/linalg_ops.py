@@ -811,6 +811,9 @@ def _vector_norm(x, ord=2.0, dim=None, keepdim=False, dtype=None):
     return _vnorm(ord, dim, keepdim)(x)
 
 
+_vector_norm.undefined_grad = lambda statics: statics[0] == 0  # torch: the 0-"norm" has no gradient
+
+
 def _norm_dims(dim, ndim):
     from .reduction import _dims
     if dim is None:
