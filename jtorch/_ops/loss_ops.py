@@ -236,8 +236,10 @@ def _smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
 @defop(method=False, function=False, promote="common", promote_args=("input", "target"))
 def _huber_loss(input, target, weight, reduction="mean", delta=1.0):
-    half = input.dtype if input.dtype in (jnp.float16, jnp.bfloat16) else None
-    if half is not None:  # each element in float32, rounded once (torch's CPU kernel), then reduced
+    # float16: each element in float32, rounded once (torch's CPU kernel), then reduced; torch computes
+    # bfloat16 in its own type (jtorch's plain path matches it)
+    half = input.dtype if input.dtype == jnp.float16 else None
+    if half is not None:
         input, target = input.astype(jnp.float32), target.astype(jnp.float32)
     d = jnp.abs(input - target)
     loss = jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))

@@ -129,8 +129,9 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
             x = jnp.clip(jnp.round(y), info.min, info.max).astype(input.dtype)
         return x
     # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
-    # (bicubic's weights rounded to the half type first, as torch stores them); 1-d linear is left in the
-    # half type: its rounding in torch is matched by neither (README, known differences)
+    # (bicubic's weights rounded to the half type first, as torch stores them). Equal to torch's with
+    # align_corners=True for bilinear/bicubic and for area; trilinear (closer than per-pass rounding) and
+    # 1-d linear (left in the half type) still differ by an ulp in places (README, known differences)
     half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact", "linear") \
         and not antialias
     if half:
