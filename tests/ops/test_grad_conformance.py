@@ -182,3 +182,34 @@ def test_lstsq_float32_gradient_with_close_singular_values(rng, shape):
     b = rng.standard_normal((shape[0], 2)).astype(np.float32)
     _check(_grads(lambda lib, x, y: lib.linalg.lstsq(x, y, driver="gelsd").solution, [a, b], rng),
            rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("call", ["vector_norm", "norm", "linalg_norm", "tensor_norm_dim"])
+def test_zero_norm_gradient_is_undefined(rng, call):
+    # torch's ord=0 "norm" (a count) is in the graph but leaves the input's gradient undefined: None from
+    # autograd.grad, .grad stays None; other terms of the loss still reach the input
+    x = rng.standard_normal((3, 4))
+    x[0, 1] = 0
+    f = {"vector_norm": lambda lib, t: lib.linalg.vector_norm(t, 0),
+         "norm": lambda lib, t: lib.norm(t, p=0),
+         "linalg_norm": lambda lib, t: lib.linalg.norm(t.reshape(-1), 0),
+         "tensor_norm_dim": lambda lib, t: t.norm(0, dim=1)}[call]
+    for jg, tg in _grads(lambda lib, t: f(lib, t), [x], rng):
+        assert jg is None and tg is None
+    for jg, tg in _grads(lambda lib, t: f(lib, t) * 2 + (t * t).sum(), [x], rng):
+        assert_close(jg, tg)
+    res = {}
+    for lib in (torch, jtorch):
+        t = lib.tensor(x, requires_grad=True)
+        y = f(lib, t).sum()
+        assert y.requires_grad
+        y.backward()
+        res[lib] = t.grad
+    assert res[jtorch] is None and res[torch] is None
+    for lib in (torch, jtorch):  # a gradient asked of it alone: torch's "not used in the graph" error
+        t = lib.tensor(x, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            lib.autograd.grad(f(lib, t).sum(), t)
+    # ord != 0 still has its gradient (zeros at a zero slice, as torch's)
+    for jg, tg in _grads(lambda lib, t: lib.linalg.vector_norm(t, 1.5, dim=1), [x], rng):
+        assert_close(jg, tg)
