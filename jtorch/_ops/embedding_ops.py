@@ -3,7 +3,7 @@ plus ``normalize``. Index checks with torch's messages are done by the callers."
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop
+from .._dispatch import defop, round_to
 
 
 def _freq_scaled(rows, idx, num):
@@ -92,4 +92,9 @@ def _safe_norm(x, p, dim):
 
 @defop(method=False, function=False, promote=None)
 def _normalize(input, p=2.0, dim=1, eps=1e-12):
+    if input.dtype in (jnp.float16, jnp.bfloat16):
+        # torch: the norm (accumulated in float32) and its clamp are half tensors, then one division
+        x = input.astype(jnp.float32)
+        n = round_to(jnp.maximum(round_to(_safe_norm(x, p, dim), input.dtype), eps), input.dtype)
+        return (x / n).astype(input.dtype)
     return input / jnp.maximum(_safe_norm(input, p, dim), eps)

@@ -678,8 +678,9 @@ def _bn_stats(x, axes):
 
 
 def _stat_round(v, half):
-    """A normalisation's mean or inverse std as torch's CPU kernels of half types use it: rounded to the
-    half type (they keep the statistics in the input's type); unchanged for other types."""
+    """A normalisation's mean or inverse std as torch's CPU batch-norm kernel uses it for half inputs whose
+    parameters and running statistics (those given) have the input's type too: rounded to it (float32
+    parameters take its mixed-type path, float32 statistics); unchanged where ``half`` is None."""
     return v if half is None else round_to(v, half)
 
 
@@ -715,14 +716,14 @@ _bn_train.defjvp(_bn_train_jvp, symbolic_zeros=True)
 
 
 @defop(promote=None, method=False, function=False)
-def _batch_norm_train(input, weight, bias, eps=1e-5):
+def _batch_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     C = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, C) + (1,) * (input.ndim - 2)
     w = jnp.ones(C, input.dtype) if weight is None else weight
     b = jnp.zeros(C, input.dtype) if bias is None else bias
-    half = dt if dt in (jnp.float16, jnp.bfloat16) else None
+    half = dt if round_stats else None
     y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps, half)
     n = input.size // C
     mean, var = mean.reshape(C), var.reshape(C)
@@ -807,10 +808,10 @@ def _group_norm(input, weight, bias, groups=1, eps=1e-5):
 
 
 @defop(promote=None, method=False, function=False)
-def _instance_norm_train(input, weight, bias, eps=1e-5):
+def _instance_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(2, input.ndim))
-    half = dt if dt in (jnp.float16, jnp.bfloat16) else None
+    half = dt if round_stats else None
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
     y = (input - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half)

@@ -129,3 +129,27 @@ def test_embedding_bag_and_huber_loss_in_float(rng, dtype):
     for red in ("none", "mean", "sum"):
         assert_close(jtorch.nn.functional.huber_loss(ja, jt, reduction=red, delta=8.7),
                      torch.nn.functional.huber_loss(ta, tt, reduction=red, delta=8.7))
+
+
+def test_norms_with_float32_parameters_keep_float32_statistics(rng):
+    # torch's mixed-type path (a float16 input, float32 weight/running stats as in a float32 module)
+    tx, jx = pair(rng, (4, 6, 5), "float16")
+    for mk in (lambda m: m.BatchNorm1d(6), lambda m: m.InstanceNorm1d(6, affine=True)):
+        assert_close(mk(jtorch.nn)(jx), mk(torch.nn)(tx), rtol=0, atol=0)
+    (tw, jw) = pair(rng, (6,), "float16")
+    F, G = jtorch.nn.functional, torch.nn.functional
+    assert_close(F.batch_norm(jx, jtorch.zeros(6), jtorch.ones(6), training=True),
+                 G.batch_norm(tx, torch.zeros(6), torch.ones(6), training=True))
+    assert_close(F.batch_norm(jx, jtorch.zeros(6, dtype=jtorch.float16), jtorch.ones(6, dtype=jtorch.float16), jw,
+                              training=True),
+                 G.batch_norm(tx, torch.zeros(6, dtype=torch.float16), torch.ones(6, dtype=torch.float16), tw,
+                              training=True))
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_normalize_and_renorm_round_the_norm(rng, dtype):
+    tx, jx = pair(rng, (6, 5, 4), dtype)
+    for kw in (dict(), dict(p=1.0, dim=2), dict(p=3.0, dim=0)):
+        assert_close(jtorch.nn.functional.normalize(jx, **kw), torch.nn.functional.normalize(tx, **kw))
+    for p, dim, maxnorm in ((2, 1, 0.5), (1, 0, 3.0), (float("inf"), 2, 1.0)):
+        assert_close(jx.renorm(p, dim, maxnorm), tx.renorm(p, dim, maxnorm), **ULP[dtype])
