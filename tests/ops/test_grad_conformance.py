@@ -213,3 +213,20 @@ def test_zero_norm_gradient_is_undefined(rng, call):
     # ord != 0 still has its gradient (zeros at a zero slice, as torch's)
     for jg, tg in _grads(lambda lib, t: lib.linalg.vector_norm(t, 1.5, dim=1), [x], rng):
         assert_close(jg, tg)
+
+
+def test_as_strided_of_a_leaf_view_reaches_the_view(rng):
+    # a view made a leaf (requires_grad_ on a detached view of a larger storage): as_strided reads the
+    # storage around it, and the gradient reaches the view's own elements (the rest are constants)
+    base = rng.standard_normal(20)
+    res = {}
+    for lib in (torch, jtorch):
+        b = lib.tensor(base)
+        v = b.as_strided((10,), (1,), 5).detach().requires_grad_(True)
+        out = v.as_strided((3, 4), (4, 2), 3)   # storage positions 3..17: some outside the view (5..14)
+        c = lib.tensor(np.random.default_rng(1).standard_normal((3, 4)))
+        assert out.requires_grad
+        (out * c).sum().backward()
+        res[lib] = (out.detach(), v.grad)
+    assert_close(res[jtorch][0], res[torch][0])
+    assert_close(res[jtorch][1], res[torch][1])
