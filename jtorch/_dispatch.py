@@ -106,6 +106,10 @@ class OpDef:
     # opmath: with a float16/bfloat16 result the function runs on float32 (the promoted arguments are cast
     # to float32, float32 results rounded back once), as torch's CPU kernels compute half types
     opmath = False
+    # undefined_grad: a predicate over the statics, true where torch's derivative formula leaves the
+    # inputs' gradients undefined (None, nothing accumulated) though the result is in the graph
+    # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
+    undefined_grad = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
@@ -304,6 +308,14 @@ def _opmath(fn, arrays, kw, npdt):
           tuple(x.astype(f32) if x.dtype == half else x for x in a) if isinstance(a, tuple) else a for a in arrays]
     out = fn(*up, **kw)
     return jax.tree_util.tree_map(lambda o: o.astype(half) if getattr(o, "dtype", None) == f32 else o, out)
+
+
+def round_to(x, half):
+    """float32 ``x`` rounded to the precision and range of the half type ``half``, kept in float32: one
+    rounding per step where torch's CPU kernel computes a half type step by step (XLA's CPU backend may
+    otherwise drop the roundings between fused half-precision ops)."""
+    bits = (5, 10) if np.dtype(half) == np.float16 else (8, 7)
+    return jax.lax.reduce_precision(x, exponent_bits=bits[0], mantissa_bits=bits[1])
 
 
 def _zeros_ct(o):

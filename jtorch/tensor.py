@@ -555,6 +555,12 @@ class Tensor:
 
     @property
     def output_nr(self):
+        fn = self._grad_fn
+        if fn is not None and self._out_idx == 0:  # a split/chunk/unbind piece: its index, as torch's
+            from .autograd.next_functions import part_index
+            k = part_index(fn)
+            if k is not None:
+                return k
         return self._out_idx
 
     @property

@@ -70,6 +70,9 @@ def _cases(lib):
         "conv_nobias": lambda a, b, c, w, bias: F.conv2d(a[None, None], w[None, None, :2, :2]),
         "maxpool": lambda a, b, c, w, bias: F.max_pool2d(a[None, None], 2),
         "mse": lambda a, b, c, w, bias: F.mse_loss(a, c),
+        "l1_loss": lambda a, b, c, w, bias: F.l1_loss(a, c),
+        "l1_loss_sum": lambda a, b, c, w, bias: F.l1_loss(a, b, reduction="sum"),
+        "l1_loss_none": lambda a, b, c, w, bias: F.l1_loss(c, a, reduction="none"),
         "cross_entropy": lambda a, b, c, w, bias: F.cross_entropy(a, i[:2] % 3),
         "addmm": lambda a, b, c, w, bias: lib.addmm(bias[:3], a, w.t()[:, :3]),
         "inplace": lambda a, b, c, w, bias: (a * 1).add_(b),
@@ -95,6 +98,19 @@ def test_single_op_structure(name, rng):
     rt.sum().backward()
     rj.sum().backward()
     assert walk(rj.grad_fn) == expected
+
+
+@pytest.mark.parametrize("how", ["split", "split_sizes", "chunk", "unbind", "tensor_split"])
+def test_pieces_output_nr_is_their_index(how, rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    res = {}
+    for lib in (torch, jtorch):
+        a = lib.tensor(x, requires_grad=True) * 2
+        parts = {"split": lambda: a.split(2, 1), "split_sizes": lambda: a.split([1, 3, 2], 1),
+                 "chunk": lambda: a.chunk(2), "unbind": lambda: a.unbind(1),
+                 "tensor_split": lambda: a.tensor_split(3, 1)}[how]()
+        res[lib.__name__] = [(p.output_nr, p.grad_fn.name()) for p in parts] + [(a.output_nr, a.grad_fn.name())]
+    assert res["jtorch"] == res["torch"]
 
 
 def _mlp(lib):

@@ -2,7 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop, function
+from .._dispatch import defop, function, round_to
 from ..amp import casts_together
 from .pointwise import _other_operand
 
@@ -142,6 +142,8 @@ def _int_scalars(input, beta, alpha):
 @defop(method=False, function=False, dynamic=("beta", "alpha"))
 def _addmm(input, mat1, mat2, beta=1, alpha=1, reduce_batch=False):
     # half types: the product, its scaling and the sum with input in float32, rounded once (torch's epilogue)
+    if reduce_batch and _acc_type(mat1) is not None and mat1.shape[0]:
+        return _addbmm_half(input, mat1, mat2, beta, alpha)
     prod = jnp.matmul(mat1, mat2, precision=_hi(mat1), preferred_element_type=_acc_type(mat1))
     if reduce_batch:
         prod = prod.sum(0)
@@ -149,6 +151,21 @@ def _addmm(input, mat1, mat2, beta=1, alpha=1, reduce_batch=False):
     # beta == 0: input is ignored (its nan and inf do not propagate)
     out = jnp.where(beta == 0, jnp.zeros((), prod.dtype), beta * input.astype(prod.dtype)).astype(prod.dtype) + prod
     return out.astype(mat1.dtype)
+
+
+def _addbmm_half(input, batch1, batch2, beta, alpha):
+    """addbmm of half types as torch's CPU kernel: one addmm per batch into the result, each rounded to the
+    half type (beta scales the input in the first only)."""
+    f, h = jnp.float32, batch1.dtype
+
+    def prod(b1, b2):
+        return alpha * jnp.matmul(b1, b2, precision=_hi(b1), preferred_element_type=f)
+    shape = batch1.shape[1:2] + batch2.shape[2:]
+    # beta == 0: input ignored (its nan and inf do not propagate)
+    first = jnp.where(beta == 0, jnp.zeros((), f), beta * jnp.broadcast_to(input.astype(f), shape))
+    r = round_to(first + prod(batch1[0], batch2[0]), h)
+    r = jax.lax.scan(lambda r, bb: (round_to(r + prod(*bb), h), None), r, (batch1[1:], batch2[1:]))[0]
+    return r.astype(h)
 
 
 def _check_input_dtype(input, other, name):
@@ -210,10 +227,27 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
         for nm, v in (("beta", beta), ("alpha", alpha)):
             if isinstance(v, float):
                 raise RuntimeError(f"For integral input tensors, argument {nm} must not be a floating point number.")
+    if dt in (jtorch.float16, jtorch.bfloat16):
+        return _addr_half(input.to(dt), vec1.to(dt), vec2.to(dt), beta, alpha, skip_input=beta == 0)
     prod = o * alpha
     if beta == 0:  # input ignored: its nan and inf do not propagate
         return jtorch.zeros(shape, dtype=dt) + prod.to(dt)
     return input * beta + prod
+
+
+@defop(method=False, function=False, dynamic=("beta", "alpha"))
+def _addr_half(input, vec1, vec2, beta=1, alpha=1, skip_input=False):
+    # torch's CPU kernel in the half type: beta and alpha rounded to it, then every product and the sum
+    # rounded (beta * input + (alpha * vec1) * vec2)
+    h = vec1.dtype
+    f = jnp.float32
+    al, be = round_to(jnp.asarray(alpha, f), h), round_to(jnp.asarray(beta, f), h)
+    prod = round_to(round_to(al * vec1.astype(f)[:, None], h) * vec2.astype(f)[None, :], h)
+    if skip_input:  # beta == 0: input ignored (its nan and inf do not propagate)
+        out = jnp.broadcast_to(prod, jnp.broadcast_shapes(input.shape, prod.shape))
+    else:
+        out = round_to(be * input.astype(f), h) + prod
+    return out.astype(h)
 
 
 @defop(aliases=("ger",), promote="common")

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dispatch import defop, function
+from .._dispatch import defop, function, round_to
 from .linalg_ops import _type_name, _vnorm
 
 _HI = jax.lax.Precision.HIGHEST
@@ -20,6 +20,12 @@ _HI = jax.lax.Precision.HIGHEST
 # ---------------------------------------------------------------- einsum
 @defop(seq=True, method=False, function=False)
 def _einsum(operands, equation=""):
+    # half types: one contraction (or a lone operand's sum) accumulates in float32 and rounds once, as
+    # torch's bmm and sum do; more operands stay jnp's pairwise contractions in the half type
+    if operands and operands[0].dtype in (jnp.float16, jnp.bfloat16):
+        if len(operands) <= 2:
+            return jnp.einsum(equation, *operands, precision=_HI,
+                              preferred_element_type=jnp.float32).astype(operands[0].dtype)
     return jnp.einsum(equation, *operands, precision=_HI)
 
 
@@ -384,13 +390,24 @@ def corrcoef(input):
 @defop(method=False, function=False, dynamic=("p", "maxnorm"))
 def _renorm(input, p, maxnorm, dim=0):
     axes = tuple(i for i in range(input.ndim) if i != dim)
-    a = jnp.abs(input)
-    pf = jnp.where(jnp.isinf(p), 1.0, p)  # p=inf: the max, without inf powers in the unused branch
-    n = jnp.where(jnp.isinf(p), jnp.max(a, axis=axes, keepdims=True),
-                  jnp.sum(a ** pf, axis=axes, keepdims=True) ** (1.0 / pf))
+    half = input.dtype if input.dtype in (jnp.float16, jnp.bfloat16) else None
+    if half is not None:
+        # torch: the norms accumulate in float32 into a half tensor, the factor computed from it and rounded
+        # to the half type, then one rounded product
+        x = input.astype(jnp.float32)
+        n = round_to(_renorm_norm(jnp.abs(x), p, axes), half)
+        scale = round_to(jnp.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0), half)
+        return (x * scale).astype(half)
+    n = _renorm_norm(jnp.abs(input), p, axes)
     # torch treats the scale factor as a constant w.r.t. the norm only where no clipping happens
     scale = jnp.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
     return input * scale.astype(input.dtype)
+
+
+def _renorm_norm(a, p, axes):
+    pf = jnp.where(jnp.isinf(p), 1.0, p)  # p=inf: the max, without inf powers in the unused branch
+    return jnp.where(jnp.isinf(p), jnp.max(a, axis=axes, keepdims=True),
+                     jnp.sum(a ** pf, axis=axes, keepdims=True) ** (1.0 / pf))
 
 
 @function(inplace=True)

@@ -3,7 +3,7 @@ plus ``normalize``. Index checks with torch's messages are done by the callers."
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import defop
+from .._dispatch import defop, round_to
 
 
 def _freq_scaled(rows, idx, num):
@@ -19,6 +19,9 @@ def _freq_scaled(rows, idx, num):
 def _embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
     idx = input.astype(jnp.int32)
     rows = jnp.take(weight, idx, axis=0)
+    half = weight.dtype in (jnp.float16, jnp.bfloat16) and mode != "max"
+    if half:  # sums (and weights, means) in float32, rounded once, as torch's CPU kernel
+        rows = rows.astype(jnp.float32)
     if scale_grad_by_freq:
         rows = _freq_scaled(rows, idx, weight.shape[0])
     if padding_idx is not None:
@@ -48,6 +51,9 @@ def _embedding_bag(input, weight, offsets, per_sample_weights, mode="mean", padd
     m = idx.shape[0]
     bag = jnp.searchsorted(offsets.astype(jnp.int32), jnp.arange(m, dtype=jnp.int32), side="right") - 1
     rows = jnp.take(weight, idx, axis=0)
+    half = weight.dtype in (jnp.float16, jnp.bfloat16) and mode != "max"
+    if half:  # sums (and weights, means) in float32, rounded once, as torch's CPU kernel
+        rows = rows.astype(jnp.float32)
     if scale_grad_by_freq:
         rows = _freq_scaled(rows, idx, weight.shape[0])
     if per_sample_weights is not None:
@@ -61,7 +67,7 @@ def _embedding_bag(input, weight, offsets, per_sample_weights, mode="mean", padd
     out = jax.ops.segment_sum(jnp.where(valid[:, None], rows, 0), bag, num_bags)
     if mode == "mean":
         out = out / jnp.maximum(count, 1)[:, None]
-    return out
+    return out.astype(weight.dtype) if half else out
 
 
 @defop(method=False, function=False, differentiable=False)
@@ -86,4 +92,9 @@ def _safe_norm(x, p, dim):
 
 @defop(method=False, function=False, promote=None)
 def _normalize(input, p=2.0, dim=1, eps=1e-12):
+    if input.dtype in (jnp.float16, jnp.bfloat16):
+        # torch: the norm (accumulated in float32) and its clamp are half tensors, then one division
+        x = input.astype(jnp.float32)
+        n = round_to(jnp.maximum(round_to(_safe_norm(x, p, dim), input.dtype), eps), input.dtype)
+        return (x / n).astype(input.dtype)
     return input / jnp.maximum(_safe_norm(input, p, dim), eps)

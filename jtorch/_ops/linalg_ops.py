@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype as D
-from .._dispatch import defop, export, _write_out
+from .._dispatch import defop, export, round_to, _write_out
 
 _TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
          "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
@@ -812,6 +812,9 @@ def _vector_norm(x, ord=2.0, dim=None, keepdim=False, dtype=None):
     return _vnorm(ord, dim, keepdim)(x)
 
 
+_vector_norm.undefined_grad = lambda statics: statics[0] == 0  # torch: the 0-"norm" has no gradient
+
+
 def _norm_dims(dim, ndim):
     from .reduction import _dims
     if dim is None:
@@ -917,6 +920,12 @@ def _dist(input, other, p=2):
 @defop(method=False, function=False, promote="common")
 def _cross(input, other, dim=-1):
     a, b = jnp.broadcast_arrays(input, other)
+    if a.dtype in (jnp.float16, jnp.bfloat16):
+        # torch's CPU kernel rounds each product and the difference to the half type
+        a32, b32 = jnp.moveaxis(a, dim, 0).astype(jnp.float32), jnp.moveaxis(b, dim, 0).astype(jnp.float32)
+        parts = [round_to(a32[j] * b32[k], a.dtype) - round_to(a32[k] * b32[j], a.dtype)
+                 for j, k in ((1, 2), (2, 0), (0, 1))]
+        return jnp.moveaxis(jnp.stack(parts), 0, dim).astype(a.dtype)
     return jnp.cross(a, b, axis=dim)
 
 

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dispatch import defop
+from .._dispatch import defop, round_to
 
 _NEG = -1e30  # "log 0" that keeps gradients finite inside the CTC recursion
 
@@ -236,8 +236,16 @@ def _smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
 @defop(method=False, function=False, promote="common", promote_args=("input", "target"))
 def _huber_loss(input, target, weight, reduction="mean", delta=1.0):
+    # float16: each element in float32, rounded once (torch's CPU kernel), then reduced; torch computes
+    # bfloat16 in its own type (jtorch's plain path matches it)
+    half = input.dtype if input.dtype == jnp.float16 else None
+    if half is not None:
+        input, target = input.astype(jnp.float32), target.astype(jnp.float32)
     d = jnp.abs(input - target)
-    return _reduce(_weighted(jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), weight), reduction)
+    loss = jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    if half is not None:
+        loss = round_to(loss, half).astype(half)
+    return _reduce(_weighted(loss, weight), reduction)
 
 
 @defop(method=False, function=False, promote="common")

@@ -18,7 +18,7 @@ from jax.custom_derivatives import SymbolicZero
 
 from .. import _dtype as D
 from .. import random as R
-from .._dispatch import GRAD, defop, function
+from .._dispatch import GRAD, defop, function, round_to
 from . import conv_cpu
 from .pointwise import _other_operand
 
@@ -316,12 +316,15 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
     w = jnp.flip(w, axis=tuple(range(2, 2 + n)))
     w = jnp.moveaxis(w, (0, 1), (-1, -2))
     pads = [(d * (kk - 1) - p, d * (kk - 1) - p + op) for kk, p, op, d in zip(k, padding, output_padding, dilation)]
+    # half types: accumulated in float32 and the bias added before the one rounding, as torch's CPU kernel
+    half = input.dtype in (jnp.float16, jnp.bfloat16)
     out = jax.lax.conv_general_dilated(_to_last(input), w, (1,) * n, pads, lhs_dilation=stride,
                                        rhs_dilation=dilation, dimension_numbers=_dimnums(n),
-                                       feature_group_count=groups)
+                                       feature_group_count=groups,
+                                       preferred_element_type=jnp.float32 if half else None)
     if bias is not None:
         out = out + bias
-    return _to_first(out)
+    return _to_first(out.astype(input.dtype) if half else out)
 
 
 def _stored(x):
@@ -518,23 +521,51 @@ def _adaptive_index(L, o):
     return idx, mask
 
 
+_SEQ_SUM_MAX = 512  # window elements summed one by one at most (larger windows: float32, rounded once)
+
+
+def _adaptive_avg_pool3d_half(x, out):
+    """torch's CPU adaptive_avg_pool3d of half types: each window summed element by element in the half
+    type (t, h, w order), then divided by its size (an all-ones output size is a mean, in float32)."""
+    tabs = [_adaptive_index(L, o) for L, o in zip(x.shape[-3:], out)]
+    ks = [idx.shape[1] for idx, _ in tabs]
+    if math.prod(ks) > _SEQ_SUM_MAX:
+        return _adaptive_avg_pool.fn(x.astype(jnp.float32), osize=out).astype(x.dtype)
+    acc = jnp.zeros(x.shape[:-3] + tuple(out), jnp.float32)
+    for offs in np.ndindex(*ks):
+        v, valid = x, np.ones(out, bool)
+        for d, ((idx, mask), j) in enumerate(zip(tabs, offs)):
+            v = jnp.take(v, jnp.asarray(idx[:, j]), axis=x.ndim - 3 + d)
+            valid = valid & mask[:, j].reshape((-1,) + (1,) * (2 - d))
+        acc = round_to(acc + jnp.where(valid, v.astype(jnp.float32), 0), x.dtype)
+    size = math.prod(m.sum(1).reshape((-1,) + (1,) * (2 - d)) for d, (_, m) in enumerate(tabs))
+    return (acc / jnp.asarray(size, jnp.float32)).astype(x.dtype)
+
+
 @defop(promote=None, method=False, function=False)
 def _adaptive_avg_pool(input, osize=(1,)):
     out = osize
-    # separable: average along each spatial dim with an (out, L) matrix
+    # separable: sum along each spatial dim with an (out, L) 0/1 matrix, then divide by the window sizes
+    # (torch's order: one division of the window's sum); half types in float32, rounded once
     n = len(out)
-    x = input
+    half = input.dtype in (jnp.float16, jnp.bfloat16)
+    if half and n == 3 and any(o != 1 for o in out):
+        return _adaptive_avg_pool3d_half(input, out)
+    x = input.astype(jnp.float32) if half else input
+    counts = []
     for d in range(n):
         ax = x.ndim - n + d
         L = x.shape[ax]
         idx, mask = _adaptive_index(L, out[d])
         m = np.zeros((out[d], L))
         for i in range(out[d]):
-            sel = idx[i][mask[i]]
-            m[i, sel] = 1.0 / len(sel)
+            m[i, idx[i][mask[i]]] = 1.0
         x = jnp.moveaxis(jnp.tensordot(x, jnp.asarray(m, x.dtype), axes=([ax], [1]),
                                        precision=jax.lax.Precision.HIGHEST), -1, ax)
-    return x
+        counts.append(mask.sum(1).reshape((-1,) + (1,) * (n - 1 - d)))
+    for c in counts:  # torch divides by each window extent in turn
+        x = x / jnp.asarray(c, x.dtype)
+    return x.astype(input.dtype) if half else x
 
 
 @defop(promote=None, method=False, function=False)
@@ -619,14 +650,21 @@ def _bn_stats(x, axes):
     return mean, jnp.mean(jnp.square(x - mean), axes, keepdims=True)  # two passes: no cancellation
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
-def _bn_train(x, w, b, axes, eps):
+def _stat_round(v, half):
+    """A normalisation's mean or inverse std as torch's CPU batch-norm kernel uses it for half inputs whose
+    parameters and running statistics (those given) have the input's type too: rounded to it (float32
+    parameters take its mixed-type path, float32 statistics); unchanged where ``half`` is None."""
+    return v if half is None else round_to(v, half)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5))
+def _bn_train(x, w, b, axes, eps, half=None):
     """(normalised x * w + b, batch mean, biased batch variance); w, b broadcast against x."""
     mean, var = _bn_stats(x, axes)
-    return (x - mean) * jax.lax.rsqrt(var + eps) * w + b, mean, var
+    return (x - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half) * w + b, mean, var
 
 
-def _bn_train_jvp(axes, eps, primals, tangents):
+def _bn_train_jvp(axes, eps, half, primals, tangents):
     # written so that its transpose (the backward) is the textbook one: two reductions of the
     # gradient (sum g, sum g * xhat) and one elementwise pass, instead of the many passes JAX's
     # differentiation of mean/var/normalise makes (which ran several times slower on CPU)
@@ -635,7 +673,7 @@ def _bn_train_jvp(axes, eps, primals, tangents):
     mean, var = _bn_stats(x, axes)
     rstd = jax.lax.rsqrt(var + eps)
     xhat = (x - mean) * rstd
-    y = xhat * w + b
+    y = (x - _stat_round(mean, half)) * _stat_round(rstd, half) * w + b if half is not None else xhat * w + b
     t = []
     if not isinstance(dx, SymbolicZero):
         # the per-channel factor applied after the means: the transpose then reduces the gradient
@@ -656,14 +694,15 @@ _bn_train.defjvp(_bn_train_jvp, symbolic_zeros=True)
 
 
 @defop(promote=None, method=False, function=False)
-def _batch_norm_train(input, weight, bias, eps=1e-5):
+def _batch_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     C = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, C) + (1,) * (input.ndim - 2)
     w = jnp.ones(C, input.dtype) if weight is None else weight
     b = jnp.zeros(C, input.dtype) if bias is None else bias
-    y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps)
+    half = dt if round_stats else None
+    y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps, half)
     n = input.size // C
     mean, var = mean.reshape(C), var.reshape(C)
     unbiased = var * (n / max(n - 1, 1))
@@ -747,12 +786,13 @@ def _group_norm(input, weight, bias, groups=1, eps=1e-5):
 
 
 @defop(promote=None, method=False, function=False)
-def _instance_norm_train(input, weight, bias, eps=1e-5):
+def _instance_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     (input, weight, bias), dt = _upcast(input, weight, bias)
     axes = tuple(range(2, input.ndim))
+    half = dt if round_stats else None
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
-    y = (input - mean) * jax.lax.rsqrt(var + eps)
+    y = (input - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     if weight is not None:
         y = y * weight.reshape(shape)

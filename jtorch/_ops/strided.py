@@ -56,6 +56,15 @@ def _storage_view_masked(root, offset=0, size=(), stride=(), outside=()):
     return _gather_masked_grad(root, offset, size, stride, outside)
 
 
+@defop(method=False, function=False, name="_storage_gather_of_view")
+def _storage_gather_of_view(root, input, offset=0, size=(), stride=(), mine=()):
+    """as_strided of a view that is itself a leaf (its root needs no gradient): the storage with the view's
+    elements put in from ``input``, so the gradient reaches ``input`` as in torch (each view element gets
+    the output's gradient at its storage position); the other positions are constants."""
+    buf = jax.lax.stop_gradient(root).reshape(-1).at[jnp.asarray(mine)].set(input.reshape(-1))
+    return buf[jnp.asarray(_flat_index(offset, size, stride))]
+
+
 def _flat_index(offset, size, stride):
     """numpy array of shape ``size``: the buffer position of each element."""
     idx = np.full(size, offset, dtype=np.int64) if size else np.int64(offset)
@@ -108,6 +117,11 @@ def as_strided(input, size, stride, storage_offset=None):
     _check_geometry(size, stride, offset, root.numel(), input.element_size())
     if root is not input and GRAD.enabled and input.requires_grad:
         mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
+        if input._grad_fn is None and not root.requires_grad:
+            # a view made a leaf (requires_grad_ on a detached view): its gradient cannot come through the
+            # root; the result is then computed from the view (not a view of the storage itself)
+            return _storage_gather_of_view(root, input, offset=offset, size=size, stride=stride,
+                                           mine=tuple(int(i) for i in mine.reshape(-1)))
         outside = np.setdiff1d(_flat_index(offset, size, stride), mine)
         if outside.size:
             return _storage_view_masked(root, offset=offset, size=size, stride=stride,

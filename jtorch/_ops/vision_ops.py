@@ -128,14 +128,24 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
             y = _apply_table(x.astype(jnp.float32), axis, idx, w)
             x = jnp.clip(jnp.round(y), info.min, info.max).astype(input.dtype)
         return x
+    # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
+    # (bicubic's weights rounded to the half type first, as torch stores them). Equal to torch's with
+    # align_corners=True for bilinear/bicubic and for area; trilinear (closer than per-pass rounding) and
+    # 1-d linear (left in the half type) still differ by an ulp in places (README, known differences)
+    half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact", "linear") \
+        and not antialias
+    if half:
+        x = x.astype(jnp.float32)
     for d, (n_out, sc) in enumerate(zip(size, scales)):
         axis = 2 + d
         n_in = x.shape[axis]
         if base in ("nearest", "nearest-exact") and n_in == n_out:
             continue
         idx, w = interp_table(base, n_in, n_out, sc, align_corners, antialias, ftype)
+        if half and base == "cubic":
+            w = w.astype(input.dtype).astype(np.float32)
         x = _apply_table(x, axis, idx, w)
-    return x
+    return x.astype(input.dtype) if half else x
 
 
 # ---------------------------------------------------------------- grid_sample

@@ -81,6 +81,8 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
+        if self.op.undefined_grad is not None and self.op.undefined_grad(self.statics):
+            return [None] * len(self.next_edges)
         primals = self.saved
         if type(primals) is _Released:
             primals = primals.arrays()

@@ -162,6 +162,12 @@ def mark_parts(pieces, name):
         PARTS[n] = (group, k)
 
 
+def part_index(node):
+    """k where ``node`` is the node of piece k of a split (torch's output_nr of that piece), else None."""
+    hit = PARTS.get(node) if PARTS else None
+    return None if hit is None else hit[1]
+
+
 def _part(e):
     hit = PARTS.get(e[0]) if e[0] is not None else None
     if hit is None:
@@ -238,7 +244,16 @@ def _basic_index(node, inputs, e):
     return (entry,)
 
 
+def _l1_loss(node, inputs, e):
+    # torch's l1_loss is a composite: (input - target).abs(), then mean or sum (the node's own name)
+    if inputs[2] is not None:  # a weight: another chain, left as one node
+        return None
+    sub = step("SubBackward0", e.get(0, NO_EDGE), e.get(1, NO_EDGE))
+    return (step("AbsBackward0", sub),) if node.statics[0] in ("mean", "sum") else (sub,)
+
+
 _SHAPES = {
+    "_l1_loss": _l1_loss,
     "_linear": _linear,
     "_matmul": _matmul,
     "_reshape_copy": _reshape_copy,

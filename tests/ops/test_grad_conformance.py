@@ -182,3 +182,51 @@ def test_lstsq_float32_gradient_with_close_singular_values(rng, shape):
     b = rng.standard_normal((shape[0], 2)).astype(np.float32)
     _check(_grads(lambda lib, x, y: lib.linalg.lstsq(x, y, driver="gelsd").solution, [a, b], rng),
            rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("call", ["vector_norm", "norm", "linalg_norm", "tensor_norm_dim"])
+def test_zero_norm_gradient_is_undefined(rng, call):
+    # torch's ord=0 "norm" (a count) is in the graph but leaves the input's gradient undefined: None from
+    # autograd.grad, .grad stays None; other terms of the loss still reach the input
+    x = rng.standard_normal((3, 4))
+    x[0, 1] = 0
+    f = {"vector_norm": lambda lib, t: lib.linalg.vector_norm(t, 0),
+         "norm": lambda lib, t: lib.norm(t, p=0),
+         "linalg_norm": lambda lib, t: lib.linalg.norm(t.reshape(-1), 0),
+         "tensor_norm_dim": lambda lib, t: t.norm(0, dim=1)}[call]
+    for jg, tg in _grads(lambda lib, t: f(lib, t), [x], rng):
+        assert jg is None and tg is None
+    for jg, tg in _grads(lambda lib, t: f(lib, t) * 2 + (t * t).sum(), [x], rng):
+        assert_close(jg, tg)
+    res = {}
+    for lib in (torch, jtorch):
+        t = lib.tensor(x, requires_grad=True)
+        y = f(lib, t).sum()
+        assert y.requires_grad
+        y.backward()
+        res[lib] = t.grad
+    assert res[jtorch] is None and res[torch] is None
+    for lib in (torch, jtorch):  # a gradient asked of it alone: torch's "not used in the graph" error
+        t = lib.tensor(x, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            lib.autograd.grad(f(lib, t).sum(), t)
+    # ord != 0 still has its gradient (zeros at a zero slice, as torch's)
+    for jg, tg in _grads(lambda lib, t: lib.linalg.vector_norm(t, 1.5, dim=1), [x], rng):
+        assert_close(jg, tg)
+
+
+def test_as_strided_of_a_leaf_view_reaches_the_view(rng):
+    # a view made a leaf (requires_grad_ on a detached view of a larger storage): as_strided reads the
+    # storage around it, and the gradient reaches the view's own elements (the rest are constants)
+    base = rng.standard_normal(20)
+    res = {}
+    for lib in (torch, jtorch):
+        b = lib.tensor(base)
+        v = b.as_strided((10,), (1,), 5).detach().requires_grad_(True)
+        out = v.as_strided((3, 4), (4, 2), 3)   # storage positions 3..17: some outside the view (5..14)
+        c = lib.tensor(np.random.default_rng(1).standard_normal((3, 4)))
+        assert out.requires_grad
+        (out * c).sum().backward()
+        res[lib] = (out.detach(), v.grad)
+    assert_close(res[jtorch][0], res[torch][0])
+    assert_close(res[jtorch][1], res[torch][1])

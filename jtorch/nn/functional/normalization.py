@@ -10,6 +10,13 @@ def _check_channels(name, t, C):
         raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
 
 
+def _half_stats(input, *params):
+    """Whether torch's CPU kernel keeps the batch statistics in the half type: a float16/bfloat16 input whose
+    given parameters and running statistics have its type too (not its mixed-type float32 path)."""
+    return input.dtype in (torch.float16, torch.bfloat16) and all(p is None or p.dtype is input.dtype
+                                                                  for p in params)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     C = input.shape[1] if input.ndim >= 2 else 0  # torch counts no channels in a 0-/1-dim input
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -22,7 +29,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         if input.numel() // C == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps))
+        y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps),
+                                            round_stats=_half_stats(input, running_mean, running_var, weight, bias))
         if running_mean is not None and momentum is not None:
             with torch.no_grad():
                 running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
@@ -79,7 +87,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats:
         if input.ndim > 2 and input.numel() // (input.shape[0] * input.shape[1]) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
-        y, mean, var = _k._instance_norm_train(input, weight, bias, eps=float(eps))
+        y, mean, var = _k._instance_norm_train(input, weight, bias, eps=float(eps),
+                                               round_stats=_half_stats(input, running_mean, running_var, weight, bias))
         if running_mean is not None:
             with torch.no_grad():
                 running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
