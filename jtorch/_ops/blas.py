@@ -143,12 +143,28 @@ def _int_scalars(input, beta, alpha):
 def _addmm(input, mat1, mat2, beta=1, alpha=1, reduce_batch=False):
     # half types: the product, its scaling and the sum with input in float32, rounded once (torch's epilogue)
     prod = jnp.matmul(mat1, mat2, precision=_hi(mat1), preferred_element_type=_acc_type(mat1))
+    if reduce_batch and prod.dtype != mat1.dtype:
+        return _addbmm_rounded(input, prod, beta, alpha, mat1.dtype)
     if reduce_batch:
         prod = prod.sum(0)
     prod = (alpha * prod).astype(prod.dtype)
     # beta == 0: input is ignored (its nan and inf do not propagate)
     out = jnp.where(beta == 0, jnp.zeros((), prod.dtype), beta * input.astype(prod.dtype)).astype(prod.dtype) + prod
     return out.astype(mat1.dtype)
+
+
+def _addbmm_rounded(input, prods, beta, alpha, dtype):
+    """addbmm of half types as torch computes it: one addmm per batch into the result, each rounded to the half
+    type (``out = beta*input + alpha*p_0``, then ``out += alpha*p_i``), not one float sum of all batches."""
+    first = jnp.where(beta == 0, jnp.zeros((), prods.dtype), beta * input.astype(prods.dtype))
+    first = jnp.broadcast_to(first, prods.shape[1:])
+    if prods.shape[0] == 0:
+        return first.astype(dtype)
+
+    def step(out, p):
+        return (out.astype(prods.dtype) + (alpha * p).astype(prods.dtype)).astype(dtype), None
+    out, _ = jax.lax.scan(step, (first + (alpha * prods[0]).astype(prods.dtype)).astype(dtype), prods[1:])
+    return out
 
 
 def _check_input_dtype(input, other, name):
@@ -210,8 +226,15 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
         for nm, v in (("beta", beta), ("alpha", alpha)):
             if isinstance(v, float):
                 raise RuntimeError(f"For integral input tensors, argument {nm} must not be a floating point number.")
-    prod = o * alpha
-    if beta == 0:  # input ignored: its nan and inf do not propagate
+    drop_input = beta == 0  # input ignored: its nan and inf do not propagate
+    if dt in (jtorch.float16, jtorch.bfloat16):
+        # torch's half kernel: beta*input + (alpha*vec1) outer vec2 with each step rounded to the half type and
+        # beta, alpha rounded to it first
+        beta, alpha = (jtorch.tensor(float(v), dtype=dt) for v in (beta, alpha))
+        prod = outer(vec1 * alpha, vec2)
+    else:
+        prod = o * alpha
+    if drop_input:
         return jtorch.zeros(shape, dtype=dt) + prod.to(dt)
     return input * beta + prod
 

@@ -207,3 +207,27 @@ def test_unravel_index_of_narrow_integers(rng, dtype):
     ti, ji = pair(rng.integers(0, 100, (2, 3)).astype(dtype))
     for shape in ((4, 1 << 30), (1 << 30, 4), (10, 10)):
         assert_close(jtorch.unravel_index(ji, shape), torch.unravel_index(ti, shape))
+
+
+# ---- half-precision addbmm/addr round where torch's kernels do (exactly torch's bits on these inputs)
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+@pytest.mark.parametrize("batches", (4, 1, 0))
+def test_half_addbmm_rounds_per_batch(rng, dtype, batches):
+    arrays = (rng.standard_normal((5, 7)), rng.standard_normal((batches, 5, 3)) * 3,
+              rng.standard_normal((batches, 3, 7)) * 3)
+    T = [torch.from_numpy(a.astype(np.float32)).to(getattr(torch, dtype)) for a in arrays]
+    J = [jtorch.tensor(a.astype(np.float32)).to(getattr(jtorch, dtype)) for a in arrays]
+    for beta, alpha in ((0.5, 0.7), (1, 1), (0, 2.3)):
+        assert_close(jtorch.addbmm(*J, beta=beta, alpha=alpha), torch.addbmm(*T, beta=beta, alpha=alpha), rtol=0, atol=0)
+    assert_close(jtorch.addbmm(J[0][0], *J[1:]), torch.addbmm(T[0][0], *T[1:]), rtol=0, atol=0)  # broadcast input
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_addr_rounds_each_step(rng, dtype):
+    arrays = (rng.standard_normal((5, 7)), rng.standard_normal(5) * 3, rng.standard_normal(7) * 3)
+    T = [torch.from_numpy(a.astype(np.float32)).to(getattr(torch, dtype)) for a in arrays]
+    J = [jtorch.tensor(a.astype(np.float32)).to(getattr(jtorch, dtype)) for a in arrays]
+    for beta, alpha in ((0.5, 0.7), (1, 1), (0, 2.3), (0.3, 0)):
+        assert_close(jtorch.addr(*J, beta=beta, alpha=alpha), torch.addr(*T, beta=beta, alpha=alpha), rtol=0, atol=0)
+        assert_close(jtorch.addr(J[0][0], *J[1:], beta=beta, alpha=alpha),
+                     torch.addr(T[0][0], *T[1:], beta=beta, alpha=alpha), rtol=0, atol=0)
