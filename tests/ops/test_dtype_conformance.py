@@ -231,3 +231,18 @@ def test_half_addr_rounds_each_step(rng, dtype):
         assert_close(jtorch.addr(*J, beta=beta, alpha=alpha), torch.addr(*T, beta=beta, alpha=alpha), rtol=0, atol=0)
         assert_close(jtorch.addr(J[0][0], *J[1:], beta=beta, alpha=alpha),
                      torch.addr(T[0][0], *T[1:], beta=beta, alpha=alpha), rtol=0, atol=0)
+
+
+# ---- torch's half logit computes step by step in the half type (eps and clamp bounds rounded to it too)
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_logit_rounds_each_step(rng, dtype):
+    x = rng.random(2000).astype(np.float32)
+    x[:6] = [0, 1, 0.5, 1e-3, 0.999, 1e-7]
+    tx, jx = torch.from_numpy(x).to(getattr(torch, dtype)), jtorch.tensor(x).to(getattr(jtorch, dtype))
+    for eps in (None, 0.0, 0.05, 0.2, 0.45, 1e-6):
+        assert_close(jtorch.logit(jx, eps), torch.logit(tx, eps), rtol=0, atol=0)
+    jg = jx[6:20].clone().requires_grad_(True)
+    tg = tx[6:20].clone().requires_grad_(True)
+    jtorch.logit(jg).sum().backward()
+    torch.logit(tg).sum().backward()
+    assert_close(jg.grad, tg.grad, **HALF_TOL[dtype])
