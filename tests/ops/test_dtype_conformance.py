@@ -246,3 +246,20 @@ def test_half_logit_rounds_each_step(rng, dtype):
     jtorch.logit(jg).sum().backward()
     torch.logit(tg).sum().backward()
     assert_close(jg.grad, tg.grad, **HALF_TOL[dtype])
+
+
+# ---- integer einsum: torch sums labels only one operand has with `sum` (int64), then combines with mul/bmm
+EINSUM_CASES = ("ij,jk->ik", "ij->", "ij->i", "ii->i", "ii", "ii->", "i,i->", "i,j->ij", "ij->ji", "ij,ij->", "ij,ij->i",
+                "ij,j->i", "ij,k->k", "ij,j->j", "ij,jk->k", "ij,jk->", "ij,k->", "ij,k->ik", "ii,i->i", "ij,jk,k->i",
+                "i,j,k->", "i,j,k->ijk", "...ij,...jk", "i...->...", "ji")
+
+
+@pytest.mark.parametrize("dtype", ("int32", "int8", "uint8", "int16", "bool", "int64", "float32"))
+def test_integer_einsum_result_types(rng, dtype):
+    shapes = {"i": 3, "j": 4, "k": 5}
+    for eq in EINSUM_CASES:
+        terms = eq.split("->")[0].split(",")
+        arrays = [rng.integers(-5, 5, [2] * t.count("...") + [shapes[c] for c in t.replace("...", "")]) for t in terms]
+        T = [torch.from_numpy(a.astype(dtype)) for a in arrays]
+        J = [jtorch.tensor(a.astype(dtype)) for a in arrays]
+        raises_like(lambda: torch.einsum(eq, *T), lambda: jtorch.einsum(eq, *J))
