@@ -127,6 +127,8 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both dimension lists should have same length")
     if a.dtype is not b.dtype:
         raise RuntimeError("both inputs should have same dtype")
+    if a.dtype._name == "bool":  # torch runs every tensordot as a matrix product, which has no bool kernel
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     da = [d % a.ndim for d in da]
     db = [d % b.ndim for d in db]
     for x, y in zip(da, db):

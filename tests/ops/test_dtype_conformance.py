@@ -263,3 +263,10 @@ def test_integer_einsum_result_types(rng, dtype):
         T = [torch.from_numpy(a.astype(dtype)) for a in arrays]
         J = [jtorch.tensor(a.astype(dtype)) for a in arrays]
         raises_like(lambda: torch.einsum(eq, *T), lambda: jtorch.einsum(eq, *J))
+
+
+@pytest.mark.parametrize("dtype", ("int8", "int32", "bool"))
+def test_integer_and_bool_tensordot(rng, dtype):
+    (ta, ja), (tb, jb) = pair(rng.integers(-5, 5, (2, 3, 4)).astype(dtype)), pair(rng.integers(-5, 5, (3, 4, 5)).astype(dtype))
+    for dims in (2, 0, ([1], [0])):
+        raises_like(lambda: torch.tensordot(ta, tb, dims), lambda: jtorch.tensordot(ja, jb, dims))
