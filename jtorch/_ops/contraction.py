@@ -133,9 +133,9 @@ def tensordot(a, b, dims=2, out=None):
     db = [d % b.ndim for d in db]
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y] and a.shape[x] == 1:  # a size-1 dim broadcasts: sum the other side
-            b = b.sum(y, keepdim=True)
+            b = b.sum(y, keepdim=True, dtype=b.dtype)
         elif a.shape[x] != b.shape[y] and b.shape[y] == 1:
-            a = a.sum(x, keepdim=True)
+            a = a.sum(x, keepdim=True, dtype=a.dtype)
         elif a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
                                f"second has size {b.shape[y]} in dim {y}")

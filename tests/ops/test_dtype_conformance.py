@@ -270,3 +270,6 @@ def test_integer_and_bool_tensordot(rng, dtype):
     (ta, ja), (tb, jb) = pair(rng.integers(-5, 5, (2, 3, 4)).astype(dtype)), pair(rng.integers(-5, 5, (3, 4, 5)).astype(dtype))
     for dims in (2, 0, ([1], [0])):
         raises_like(lambda: torch.tensordot(ta, tb, dims), lambda: jtorch.tensordot(ja, jb, dims))
+    # a size-1 contracted dim broadcasts (the other side is summed): the result keeps the integer type
+    (tc, jc), (td, jd) = pair(rng.integers(-5, 5, (1, 1, 1)).astype(dtype)), pair(rng.integers(-5, 5, (2, 1, 2)).astype(dtype))
+    raises_like(lambda: torch.tensordot(tc, td, ([0, 1], [2, 0])), lambda: jtorch.tensordot(jc, jd, ([0, 1], [2, 0])))
