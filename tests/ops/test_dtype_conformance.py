@@ -273,3 +273,10 @@ def test_integer_and_bool_tensordot(rng, dtype):
     # a size-1 contracted dim broadcasts (the other side is summed): the result keeps the integer type
     (tc, jc), (td, jd) = pair(rng.integers(-5, 5, (1, 1, 1)).astype(dtype)), pair(rng.integers(-5, 5, (2, 1, 2)).astype(dtype))
     raises_like(lambda: torch.tensordot(tc, td, ([0, 1], [2, 0])), lambda: jtorch.tensordot(jc, jd, ([0, 1], [2, 0])))
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_tanhshrink_rounds_tanh_first(rng, dtype):
+    x = (rng.standard_normal(2000) * 2).astype(np.float32)
+    tx, jx = torch.from_numpy(x).to(getattr(torch, dtype)), jtorch.tensor(x).to(getattr(jtorch, dtype))
+    assert_close(jtorch.nn.functional.tanhshrink(jx), torch.nn.functional.tanhshrink(tx), rtol=0, atol=0)
