@@ -313,9 +313,12 @@ def _opmath(fn, arrays, kw, npdt):
 def round_to(x, half):
     """float32 ``x`` rounded to the precision and range of the half type ``half``, kept in float32: one
     rounding per step where torch's CPU kernel computes a half type step by step (XLA's CPU backend may
-    otherwise drop the roundings between fused half-precision ops)."""
+    drop a float32 -> half -> float32 round trip between fused ops: excess precision is allowed)."""
     bits = (5, 10) if np.dtype(half) == np.float16 else (8, 7)
-    return jax.lax.reduce_precision(x, exponent_bits=bits[0], mantissa_bits=bits[1])
+    r = jax.lax.reduce_precision(x, exponent_bits=bits[0], mantissa_bits=bits[1])
+    if bits[0] == 5:  # reduce_precision flushes float16's subnormals (|x| < 2**-14, steps of 2**-24) to 0
+        r = jnp.where(jnp.abs(x) < 2.0 ** -14, jnp.round(x * 2.0 ** 24) * 2.0 ** -24, r)
+    return r
 
 
 def _zeros_ct(o):

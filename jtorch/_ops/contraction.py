@@ -94,7 +94,48 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")
     _einsum_check(equation, operands)
-    return _einsum(list(operands), equation=equation)
+    operands = list(operands)
+    if operands and not (operands[0].dtype.is_floating_point or operands[0].dtype.is_complex):
+        operands = _einsum_integer_operands(equation, operands)
+    return _einsum(operands, equation=equation)
+
+
+def _einsum_integer_operands(equation, ops):
+    """torch's einsum first sums each operand over the labels only it has (and the output lacks) with ``sum``,
+    which gives int64 for integer and bool tensors; the partial results are then combined left to right, by
+    ``mul`` (promoting) where a pair shares no summed label, else by ``bmm`` (equal dtypes required, no bool).
+    The operands cast so jtorch's result has torch's dtype, or torch's error for a mixed or bool pair."""
+    import jtorch
+    lhs, _, out = equation.partition("->")
+    terms = [set(t.replace("...", ".")) for t in lhs.split(",")]
+    if "->" not in equation:  # implicit output: labels seen once, and the ellipsis
+        counts = {}
+        for c in lhs.replace("...", ".").replace(",", ""):
+            counts[c] = counts.get(c, 0) + 1
+        out = {c for c, n in counts.items() if n == 1 or c == "."}
+    else:
+        out = set(out.replace("...", "."))
+    dts = []
+    for i, t in enumerate(terms):
+        others = set().union(*(terms[:i] + terms[i + 1:]))
+        dts.append(jtorch.int64 if t - out - others else ops[i].dtype)
+    acc, labels = dts[0], terms[0]
+    for i in range(1, len(ops)):
+        later = set().union(*terms[i + 1:])
+        contracted = (labels & terms[i]) - out - later
+        if contracted and acc is jtorch.bool and dts[i] is jtorch.bool:
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        if contracted and acc is not dts[i]:
+            raise RuntimeError(f"expected scalar type {_TYPE_NAMES.get(acc._name, acc._name)} but found "
+                               f"{_TYPE_NAMES.get(dts[i]._name, dts[i]._name)}")
+        acc = jtorch.promote_types(acc, dts[i])
+        labels = labels | terms[i]
+    if acc is jtorch.int64 and any(t.dtype is not acc for t in ops):
+        return [t.to(acc) for t in ops]
+    return ops
+
+
+_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 # ---------------------------------------------------------------- tensordot / kron
@@ -120,13 +161,15 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both dimension lists should have same length")
     if a.dtype is not b.dtype:
         raise RuntimeError("both inputs should have same dtype")
+    if a.dtype._name == "bool":  # torch runs every tensordot as a matrix product, which has no bool kernel
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     da = [d % a.ndim for d in da]
     db = [d % b.ndim for d in db]
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y] and a.shape[x] == 1:  # a size-1 dim broadcasts: sum the other side
-            b = b.sum(y, keepdim=True)
+            b = b.sum(y, keepdim=True, dtype=b.dtype)
         elif a.shape[x] != b.shape[y] and b.shape[y] == 1:
-            a = a.sum(x, keepdim=True)
+            a = a.sum(x, keepdim=True, dtype=a.dtype)
         elif a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
                                f"second has size {b.shape[y]} in dim {y}")

@@ -20,7 +20,7 @@ from .. import _dtype as D
 from .. import random as R
 from .._dispatch import GRAD, defop, function, round_to
 from . import conv_cpu
-from .pointwise import _other_operand
+from .pointwise import _half_steps, _other_operand
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -103,8 +103,12 @@ def hardswish(input):
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote="float", method=False, opmath=True)
+@defop(promote="float", method=False)
 def tanhshrink(input):
+    r = _half_steps(input.dtype)
+    if r is not None:  # torch's half tanhshrink is x - tanh(x) with tanh rounded to the half type first
+        x = input.astype(jnp.float32)
+        return (x - r(jnp.tanh(x))).astype(input.dtype)
     return input - jnp.tanh(input)
 
 

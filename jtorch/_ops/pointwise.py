@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
-from .._dispatch import defop, function, export, REGISTRY
+from .._dispatch import defop, function, export, REGISTRY, round_to
 from .reduction import return_type as _return_type
 from . import trig_cpu
 
@@ -351,11 +351,27 @@ digamma = unary("digamma", _kink(_digamma, lambda x: _polygamma_fn(1, x)))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
-@defop(promote="float", inplace=True, opmath=True)
+def _half_steps(dtype):
+    """For float16/bfloat16, a function rounding a float32 value to that type while keeping float32 (for torch
+    kernels that compute step by step in the half type, not in float once); None for other types."""
+    if dtype in (jnp.float16, jnp.bfloat16):
+        return lambda v: round_to(jnp.asarray(v, jnp.float32), dtype)
+    return None
+
+
+@defop(promote="float", inplace=True)
 def logit(input, eps=None):
     if jnp.iscomplexobj(input):
         raise NotImplementedError(f"\"logit_cpu\" not implemented for "
                                   f"'{'ComplexFloat' if input.dtype == jnp.complex64 else 'ComplexDouble'}'")
+    r = _half_steps(input.dtype)
+    if r is not None:
+        # torch's half logit: eps, the clamp bounds and each of (1 - x), x / (1 - x), log rounded to the half type
+        dt, x = input.dtype, input.astype(jnp.float32)
+        if eps is not None:
+            lo = r(jnp.float32(eps))
+            x = jnp.clip(x, lo, r(1 - lo))
+        return jnp.log(r(x / r(1 - x))).astype(dt)
     x = input if eps is None else jnp.clip(input, eps, 1 - eps)
     return jnp.log(x / (1 - x))
 

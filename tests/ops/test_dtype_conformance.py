@@ -207,3 +207,76 @@ def test_unravel_index_of_narrow_integers(rng, dtype):
     ti, ji = pair(rng.integers(0, 100, (2, 3)).astype(dtype))
     for shape in ((4, 1 << 30), (1 << 30, 4), (10, 10)):
         assert_close(jtorch.unravel_index(ji, shape), torch.unravel_index(ti, shape))
+
+
+# ---- half-precision addbmm/addr round where torch's kernels do (exactly torch's bits on these inputs)
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+@pytest.mark.parametrize("batches", (4, 1, 0))
+def test_half_addbmm_rounds_per_batch(rng, dtype, batches):
+    arrays = (rng.standard_normal((5, 7)), rng.standard_normal((batches, 5, 3)) * 3,
+              rng.standard_normal((batches, 3, 7)) * 3)
+    T = [torch.from_numpy(a.astype(np.float32)).to(getattr(torch, dtype)) for a in arrays]
+    J = [jtorch.tensor(a.astype(np.float32)).to(getattr(jtorch, dtype)) for a in arrays]
+    for beta, alpha in ((0.5, 0.7), (1, 1), (0, 2.3)):
+        assert_close(jtorch.addbmm(*J, beta=beta, alpha=alpha), torch.addbmm(*T, beta=beta, alpha=alpha), rtol=0, atol=0)
+    assert_close(jtorch.addbmm(J[0][0], *J[1:]), torch.addbmm(T[0][0], *T[1:]), rtol=0, atol=0)  # broadcast input
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_addr_rounds_each_step(rng, dtype):
+    arrays = (rng.standard_normal((5, 7)), rng.standard_normal(5) * 3, rng.standard_normal(7) * 3)
+    T = [torch.from_numpy(a.astype(np.float32)).to(getattr(torch, dtype)) for a in arrays]
+    J = [jtorch.tensor(a.astype(np.float32)).to(getattr(jtorch, dtype)) for a in arrays]
+    for beta, alpha in ((0.5, 0.7), (1, 1), (0, 2.3), (0.3, 0)):
+        assert_close(jtorch.addr(*J, beta=beta, alpha=alpha), torch.addr(*T, beta=beta, alpha=alpha), rtol=0, atol=0)
+        assert_close(jtorch.addr(J[0][0], *J[1:], beta=beta, alpha=alpha),
+                     torch.addr(T[0][0], *T[1:], beta=beta, alpha=alpha), rtol=0, atol=0)
+
+
+# ---- torch's half logit computes step by step in the half type (eps and clamp bounds rounded to it too)
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_logit_rounds_each_step(rng, dtype):
+    x = rng.random(2000).astype(np.float32)
+    x[:6] = [0, 1, 0.5, 1e-3, 0.999, 1e-7]
+    tx, jx = torch.from_numpy(x).to(getattr(torch, dtype)), jtorch.tensor(x).to(getattr(jtorch, dtype))
+    for eps in (None, 0.0, 0.05, 0.2, 0.45, 1e-6):
+        assert_close(jtorch.logit(jx, eps), torch.logit(tx, eps), rtol=0, atol=0)
+    jg = jx[6:20].clone().requires_grad_(True)
+    tg = tx[6:20].clone().requires_grad_(True)
+    jtorch.logit(jg).sum().backward()
+    torch.logit(tg).sum().backward()
+    assert_close(jg.grad, tg.grad, **HALF_TOL[dtype])
+
+
+# ---- integer einsum: torch sums labels only one operand has with `sum` (int64), then combines with mul/bmm
+EINSUM_CASES = ("ij,jk->ik", "ij->", "ij->i", "ii->i", "ii", "ii->", "i,i->", "i,j->ij", "ij->ji", "ij,ij->", "ij,ij->i",
+                "ij,j->i", "ij,k->k", "ij,j->j", "ij,jk->k", "ij,jk->", "ij,k->", "ij,k->ik", "ii,i->i", "ij,jk,k->i",
+                "i,j,k->", "i,j,k->ijk", "...ij,...jk", "i...->...", "ji")
+
+
+@pytest.mark.parametrize("dtype", ("int32", "int8", "uint8", "int16", "bool", "int64", "float32"))
+def test_integer_einsum_result_types(rng, dtype):
+    shapes = {"i": 3, "j": 4, "k": 5}
+    for eq in EINSUM_CASES:
+        terms = eq.split("->")[0].split(",")
+        arrays = [rng.integers(-5, 5, [2] * t.count("...") + [shapes[c] for c in t.replace("...", "")]) for t in terms]
+        T = [torch.from_numpy(a.astype(dtype)) for a in arrays]
+        J = [jtorch.tensor(a.astype(dtype)) for a in arrays]
+        raises_like(lambda: torch.einsum(eq, *T), lambda: jtorch.einsum(eq, *J))
+
+
+@pytest.mark.parametrize("dtype", ("int8", "int32", "bool"))
+def test_integer_and_bool_tensordot(rng, dtype):
+    (ta, ja), (tb, jb) = pair(rng.integers(-5, 5, (2, 3, 4)).astype(dtype)), pair(rng.integers(-5, 5, (3, 4, 5)).astype(dtype))
+    for dims in (2, 0, ([1], [0])):
+        raises_like(lambda: torch.tensordot(ta, tb, dims), lambda: jtorch.tensordot(ja, jb, dims))
+    # a size-1 contracted dim broadcasts (the other side is summed): the result keeps the integer type
+    (tc, jc), (td, jd) = pair(rng.integers(-5, 5, (1, 1, 1)).astype(dtype)), pair(rng.integers(-5, 5, (2, 1, 2)).astype(dtype))
+    raises_like(lambda: torch.tensordot(tc, td, ([0, 1], [2, 0])), lambda: jtorch.tensordot(jc, jd, ([0, 1], [2, 0])))
+
+
+@pytest.mark.parametrize("dtype", ("float16", "bfloat16"))
+def test_half_tanhshrink_rounds_tanh_first(rng, dtype):
+    x = (rng.standard_normal(2000) * 2).astype(np.float32)
+    tx, jx = torch.from_numpy(x).to(getattr(torch, dtype)), jtorch.tensor(x).to(getattr(jtorch, dtype))
+    assert_close(jtorch.nn.functional.tanhshrink(jx), torch.nn.functional.tanhshrink(tx), rtol=0, atol=0)
