@@ -1392,6 +1392,15 @@ _SCALARS = {}
 _SCALARS_SEEN = {}
 
 
+def _on_cpu(device):
+    """Whether the program runs on the CPU; ``device`` is a jax Device, a sharding (a data-parallel
+    program's) or None (the default device)."""
+    if device is None:
+        return jax.default_backend() == "cpu"
+    d = device if hasattr(device, "platform") else next(iter(device.device_set))
+    return d.platform == "cpu"
+
+
 def _scalar_array(v, device):
     """A learning rate as a weakly typed 0-d array on the program's device, cached by value:
     a Python float would be placed on JAX's default device at every call. On the CPU a value seen
@@ -1403,7 +1412,7 @@ def _scalar_array(v, device):
     key = (type(v), v, device)
     a = _SCALARS.get(key)
     if a is None:
-        if (device is None or device.platform == "cpu") and _SCALARS_SEEN.pop(key, None) is None:
+        if _on_cpu(device) and _SCALARS_SEEN.pop(key, None) is None:
             if len(_SCALARS_SEEN) > 4096:
                 _SCALARS_SEEN.clear()
             _SCALARS_SEEN[key] = True  # the second call with it makes the array
