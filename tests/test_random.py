@@ -170,3 +170,32 @@ def test_fused_bits_follow_jax_counter_layout_setting():
                                       np.asarray(jax.random.bits(raw, (5, 7), jnp.uint32)))
     finally:
         jax.config.update("jax_threefry_partitionable", prev)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_uniform_complex_fills_both_parts_like_torch(dtype):
+    # torch: real and imaginary parts each uniform on [from, to) (as through view_as_real)
+    jtorch.manual_seed(3)
+    torch.manual_seed(3)
+    for m in (jtorch, torch):
+        x = m.empty(20000, dtype=getattr(m, dtype)).uniform_(2.0, 3.0)
+        r = m.rand(20000, dtype=getattr(m, dtype))
+        assert str(x.dtype) == f"torch.{dtype}" and str(r.dtype) == f"torch.{dtype}"
+        for part in (x.real, x.imag):
+            v = part.numpy()
+            assert 2.0 <= v.min() and v.max() < 3.0 and abs(v.mean() - 2.5) < 0.01
+        for part in (r.real, r.imag):
+            v = part.numpy()
+            assert 0.0 <= v.min() and v.max() < 1.0 and abs(v.mean() - 0.5) < 0.01
+        assert abs(np.corrcoef(x.real.numpy(), x.imag.numpy())[0, 1]) < 0.05  # independent parts
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_uniform_of_integers_raises_like_torch(dtype):
+    errors = []
+    for m in (jtorch, torch):
+        for call in (lambda: m.empty(3, dtype=getattr(m, dtype)).uniform_(), lambda: m.rand(3, dtype=getattr(m, dtype))):
+            with pytest.raises(NotImplementedError) as e:
+                call()
+            errors.append(str(e.value))
+    assert errors[0] == errors[2] and errors[1] == errors[3]

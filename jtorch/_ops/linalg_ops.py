@@ -654,7 +654,8 @@ def _lu(A):
     f = jax.scipy.linalg.lu
     for _ in range(A.ndim - 2):  # 2-D only: map over batch dims
         f = jax.vmap(f)
-    return tuple(f(A))
+    P, L, U = f(A)
+    return P.astype(A.dtype), L, U  # jax's P is real for complex A; torch's has A's dtype
 
 
 @defop(method=False, function=False)

@@ -344,6 +344,15 @@ def test_lu(rng):
         check(lambda L, x, y: L.linalg.lu_solve(*L.linalg.lu_factor(x), y, **kw), a, bb, grad=(0, 1))
 
 
+
+def test_lu_complex_permutation_dtype(rng):
+    # torch's P has A's dtype for complex A too (jax's permutation matrix is real)
+    a = (rng.standard_normal((2, 3, 3)) + 1j * rng.standard_normal((2, 3, 3))).astype(np.complex64)
+    ours, theirs = jtorch.linalg.lu(jtorch.tensor(a)), torch.linalg.lu(torch.tensor(a))
+    for o, t in zip(ours, theirs):
+        assert str(o.dtype) == str(t.dtype)
+        assert_close(o, t, rtol=1e-5, atol=1e-5)
+
 def test_under_compile(rng):
     # the eager singular / non-PD checks are skipped while tracing; results match eager
     a = jtorch.tensor(_well(rng, 3, 3, dtype=np.float32))
