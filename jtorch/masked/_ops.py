@@ -52,6 +52,10 @@ def _identity(op, dtype, ord=None):
         return 0
     if op == "prod":
         return 1
+    if op == "logsumexp":  # exp(-inf) = 0 adds nothing (complex: -inf + 0j)
+        if dtype.is_floating_point or dtype.is_complex:
+            return -math.inf
+        op = "amax"
     if op in ("amax", "amin"):
         if dtype.is_floating_point:
             return -math.inf if op == "amax" else math.inf
@@ -169,7 +173,7 @@ def median(input, dim=-1, *, keepdim=False, dtype=None, mask=None):
 
 def logsumexp(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     dtype = input.dtype if dtype is None else D.to_dtype(dtype)
-    return _jt().logsumexp(_fill("amax", input, mask), _dims(dim, input.ndim), keepdim=keepdim).to(dtype)
+    return _jt().logsumexp(_fill("logsumexp", input, mask), _dims(dim, input.ndim), keepdim=keepdim).to(dtype)
 
 
 def logaddexp(input, other, *, dtype=None, input_mask=None, other_mask=None):
