@@ -97,7 +97,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
 
 def choose_qparams(min_val, max_val, qmin, qmax, preserve_sparsity=False):
     """(scale, zero_point) mapping [min_val, max_val] (widened to include 0) onto [qmin, qmax], as torch's
-    dynamic quantization chooses them: float scale, the zero point from whichever end loses less, rounded
+    dynamic quantization chooses them: a double scale, the zero point from whichever end loses less, rounded
     half to even and clamped."""
     min_val, max_val = float(np.float32(min_val)), float(np.float32(max_val))
     if preserve_sparsity and min_val < 0 and max_val > 0:
@@ -106,9 +106,6 @@ def choose_qparams(min_val, max_val, qmin, qmax, preserve_sparsity=False):
     min_val, max_val = min(min_val, 0.0), max(max_val, 0.0)
     scale = (max_val - min_val) / (qmax - qmin)
     if float(np.float32(scale)) == 0.0 or math.isinf(1.0 / float(np.float32(scale))):
-        scale = 0.1
-    scale = float(np.float32(scale))
-    if scale == 0 or math.isinf(1.0 / scale):
         scale = 0.1
     zp_from_min = qmin - min_val / scale
     zp_from_max = qmax - max_val / scale

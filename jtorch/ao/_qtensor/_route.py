@@ -38,6 +38,10 @@ def route(op, dyn, statics):
         return fn(op, dyn, statics)
     if op.view is not None or op.name in _MOVES:
         return on_integers(op, dyn, statics)
+    if any(type(a) in (int, float, bool) for a in dyn):
+        # torch allocates a result like the quantized operand for tensor-scalar arithmetic, and fails there
+        raise RuntimeError("empty_strided not supported on quantized tensors yet see "
+                           "https://github.com/pytorch/pytorch/issues/74540")
     raise not_supported(op.name.lstrip("_"))
 
 
