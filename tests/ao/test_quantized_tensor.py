@@ -203,5 +203,5 @@ def test_errors(rng):
             expected = errs
         else:
             assert errs == expected
-    assert expected[0] is RuntimeError and expected[7] is NotImplementedError
+    assert expected[0] is RuntimeError and expected[7] is RuntimeError and expected[8] is NotImplementedError
     assert jtorch.tensor(x).dequantize() is not None
