@@ -117,7 +117,8 @@ from ._dtype import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnu
 from ._dtype import qint8, quint8, qint32, quint4x2, quint2x4  # noqa: E402,F401  (quantized dtypes)
 from .ao._qtensor import (qscheme, per_tensor_affine, per_channel_affine, per_tensor_symmetric,  # noqa: E402,F401
                           per_channel_symmetric, per_channel_affine_float_qparams, quantize_per_tensor,
-                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize, _choose_qparams_per_tensor)
+                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize, _choose_qparams_per_tensor,
+                          _empty_affine_quantized)
 from . import _lazy  # noqa: E402
 # lazy batching of eager ops (jtorch/_lazy.py): on unless JTORCH_LAZY=0
 _lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "1") not in ("", "0"))

@@ -2,5 +2,5 @@
 from ._tensor import (QTensor, qscheme, per_tensor_affine, per_channel_affine, per_tensor_symmetric,
                       per_channel_symmetric, per_channel_affine_float_qparams)
 from ._functions import (quantize_per_tensor, quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
-                         choose_qparams, _choose_qparams_per_tensor)
+                         choose_qparams, _choose_qparams_per_tensor, _empty_affine_quantized)
 from . import _route  # noqa: F401  (the ops torch runs on quantized tensors)

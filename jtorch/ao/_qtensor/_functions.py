@@ -153,6 +153,18 @@ def _choose_qparams_per_tensor(input, reduce_range=False):
     return choose_qparams(*_min_max(input), lo, hi)
 
 
+def _empty_affine_quantized(size, *, scale=1.0, zero_point=0, dtype=None, device=None, layout=None,
+                            pin_memory=False, memory_format=None):
+    """A quantized tensor of ``size`` (its integers all ``zero_point``: torch leaves them uninitialized)."""
+    from ... import zeros
+    dtype = D.quint8 if dtype is None else dtype
+    _check_qdtype(dtype)
+    if isinstance(size, int):
+        size = (size,)
+    ir = zeros(tuple(size), dtype=D.from_numpy_dtype(dtype.np), device=device) + int(zero_point)
+    return QTensor._make(ir.to(D.from_numpy_dtype(dtype.np)), dtype, per_tensor_affine, float(scale), int(zero_point))
+
+
 def dequantize(input):
     """``torch.dequantize``: a quantized tensor (or a list of them) back to float32; a float tensor as is."""
     if isinstance(input, (list, tuple)):
