@@ -146,13 +146,13 @@ class UniformQuantizationObserverBase(ObserverBase):
         mn = np.asarray(min_val.detach().numpy(), np.float32)
         mx = np.asarray(max_val.detach().numpy(), np.float32)
         if not _is_valid_min_max(mn, mx):
-            return torch.tensor([1.0]), torch.tensor([0], dtype=torch.int32)
+            return torch.tensor([1.0]), torch.tensor([0])
         qmin, qmax = self.quant_min, self.quant_max
         min_neg = np.minimum(mn, np.float32(0))
         max_pos = np.maximum(mx, np.float32(0))
         eps = np.asarray(self.eps.numpy(), np.float32).reshape(-1)[0]
         zero_point = np.zeros(min_neg.shape, np.int64)
-        float_zp = False
+        zdt = torch.int64  # torch's zero points: int64 when symmetric, int32 when affine, float for float_qparams
         if _is_symmetric(self.qscheme):
             max_pos = np.maximum(-min_neg, max_pos)
             scale = max_pos / np.float32(float(qmax - qmin) / 2)
@@ -165,16 +165,16 @@ class UniformQuantizationObserverBase(ObserverBase):
             scale = (mx - mn) / np.float32(float(qmax - qmin))
             scale = np.where(scale > eps, scale, np.float32(1))
             zero_point = (np.float32(-1) * mn / scale).astype(np.float32)
-            float_zp = True
+            zdt = torch.float32
         else:
             scale = (max_pos - min_neg) / np.float32(float(qmax - qmin))
             scale = np.maximum(scale, eps)
             zero_point = qmin - np.round(min_neg / scale).astype(np.int64)
             zero_point = np.clip(zero_point, qmin, qmax)
+            zdt = torch.int32
         scale = np.asarray(scale, np.float32)
         if scale.ndim == 0:
             scale, zero_point = scale.reshape(1), np.asarray(zero_point).reshape(1)
-        zdt = torch.float32 if float_zp else torch.int32
         return torch.tensor(scale, dtype=torch.float32), torch.tensor(np.asarray(zero_point), dtype=zdt)
 
     def reset_min_max_vals(self):
