@@ -92,26 +92,21 @@ def _with_qconfig(m, q):
     return m
 
 
-def test_dynamic_state_dict_both_ways(rng):
+def test_dynamic_state_dict_both_ways(rng, tmp_path):
     tm, jm = _models(rng)
     qt = tq.quantize_dynamic(tm, {torch.nn.Linear})
     qj = jq.quantize_dynamic(jm, {jtorch.nn.Linear})
-    # torch's state dict (quantized weights) into jtorch's quantized model
-    sd = qt.state_dict()
-    conv = {}
-    for k, v in sd.items():
-        if k.endswith("_packed_params._packed_params"):
-            w, b = v
-            conv[k] = (jtorch.quantize_per_tensor(jtorch.tensor(w.dequantize().numpy()), w.q_scale(),
-                                                  w.q_zero_point(), jtorch.qint8), jtorch.tensor(b.detach().numpy()))
-        elif k.endswith("_packed_params.dtype"):
-            conv[k] = jtorch.qint8
-        else:
-            conv[k] = jtorch.tensor(v.numpy())
-    fresh = jq.quantize_dynamic(_models(rng)[1], {jtorch.nn.Linear})
-    fresh.load_state_dict(conv)
     x = rng.standard_normal((4, 12)).astype(np.float32)
+    # torch's saved state dict (quantized weights in QInt8Storage) into a fresh jtorch quantized model
+    torch.save(qt.state_dict(), tmp_path / "t.pt")
+    fresh = jq.quantize_dynamic(_models(rng)[1], {jtorch.nn.Linear})
+    fresh.load_state_dict(jtorch.load(tmp_path / "t.pt"))
     np.testing.assert_array_equal(fresh(jtorch.tensor(x)).numpy(), qj(jtorch.tensor(x)).numpy())
+    # and jtorch's into torch
+    jtorch.save(qj.state_dict(), tmp_path / "j.pt")
+    tfresh = tq.quantize_dynamic(_models(rng)[0], {torch.nn.Linear})
+    tfresh.load_state_dict(torch.load(tmp_path / "j.pt"))
+    np.testing.assert_array_equal(tfresh(torch.tensor(x)).numpy(), qt(torch.tensor(x)).numpy())
     with pytest.raises(RuntimeError):
         fresh.load_state_dict({"0.scale": jtorch.tensor(1.0)})
 

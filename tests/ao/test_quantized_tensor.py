@@ -205,3 +205,23 @@ def test_errors(rng):
             assert errs == expected
     assert expected[0] is RuntimeError and expected[7] is RuntimeError and expected[8] is NotImplementedError
     assert jtorch.tensor(x).dequantize() is not None
+
+
+def test_save_load_both_ways(rng, tmp_path):
+    x = _x(rng, (3, 4), ties=False)
+    sc, zp = rng.uniform(0.01, 0.1, 4), rng.integers(-5, 5, 4)
+    mk = [lambda m, a: m.quantize_per_tensor(a, 0.05, 3, m.quint8),
+          lambda m, a: m.quantize_per_tensor(a, 0.02, -7, m.qint8)[1:, ::2],
+          lambda m, a: m.quantize_per_tensor(a, 0.001, 11, m.qint32),
+          lambda m, a: m.quantize_per_channel(a, m.tensor(sc), m.tensor(zp), 1, m.qint8)]
+    ts = {f"k{i}": f(torch, torch.tensor(x)) for i, f in enumerate(mk)}
+    js = {f"k{i}": f(jtorch, jtorch.tensor(x)) for i, f in enumerate(mk)}
+    jtorch.save({**js, "scheme": jtorch.per_channel_affine, "dt": jtorch.quint8}, tmp_path / "j.pt")
+    back = torch.load(tmp_path / "j.pt")
+    assert back["scheme"] is torch.per_channel_affine and back["dt"] is torch.quint8
+    for k in ts:
+        _same_q(js[k], back[k])
+    torch.save(ts, tmp_path / "t.pt")
+    back = jtorch.load(tmp_path / "t.pt")
+    for k in ts:
+        _same_q(back[k], ts[k])

@@ -45,6 +45,19 @@ def _qscheme_by_name(name):
     return _QSCHEMES[name]
 
 
+def _save_qscheme(pickler, obj):  # jtorch.save writes a qscheme as torch's global (torch.per_tensor_affine)
+    from ...serialization._writer import _ref
+    pickler.save(_ref("torch", obj._name))
+
+
+def _register_pickling():
+    from ...serialization._writer import _Pickler
+    _Pickler.dispatch[qscheme] = _save_qscheme
+
+
+_register_pickling()
+
+
 def not_supported(name, backend="QuantizedCPU"):
     return NotImplementedError(
         f"Could not run 'aten::{name}' with arguments from the '{backend}' backend. This could be because the "
