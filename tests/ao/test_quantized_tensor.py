@@ -225,3 +225,21 @@ def test_save_load_both_ways(rng, tmp_path):
     back = jtorch.load(tmp_path / "t.pt")
     for k in ts:
         _same_q(back[k], ts[k])
+
+
+def test_toplevel_functions(rng):
+    x = _x(rng, (2, 3, 6, 6), ties=False)
+    t = torch.quantize_per_tensor(torch.tensor(x), 0.05, 3, torch.quint8)
+    j = jtorch.quantize_per_tensor(jtorch.tensor(x), 0.05, 3, jtorch.quint8)
+    _same_q(jtorch.quantized_max_pool2d(j, [2, 2]), torch.quantized_max_pool2d(t, [2, 2]))
+    _same_q(jtorch.quantized_max_pool2d(j, [3, 3], [2, 2], [1, 1]), torch.quantized_max_pool2d(t, [3, 3], [2, 2], [1, 1]))
+    t1, j1 = t.reshape(2, 3, 36), j.reshape(2, 3, 36)
+    _same_q(jtorch.quantized_max_pool1d(j1, [4]), torch.quantized_max_pool1d(t1, [4]))
+    assert jtorch.q_scale(j) == torch.q_scale(t) and jtorch.q_zero_point(j) == torch.q_zero_point(t)
+    np.testing.assert_array_equal(jtorch.int_repr(j).numpy(), torch.int_repr(t).numpy())
+    e = jtorch.empty_quantized([2, 2], j)
+    assert tuple(e.shape) == (2, 2) and e.q_scale() == 0.05 and e.dtype is jtorch.quint8
+    w, b, m, v = (rng.standard_normal(3).astype(np.float32) for _ in range(4))
+    v = np.abs(v) + 0.5
+    _same_q(jtorch.quantized_batch_norm(j, *(jtorch.tensor(a) for a in (w, b, m, v)), 1e-5, 0.1, 40),
+            torch.quantized_batch_norm(t, *(torch.tensor(a) for a in (w, b, m, v)), 1e-5, 0.1, 40))

@@ -205,3 +205,48 @@ for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales", "q_
               "q_per_channel_axis", "qscheme"):
     setattr(Tensor, _name, _cpu_only(_name))
 Tensor.dequantize = _dense_dequantize
+
+
+# ---- torch-level forms of the quantized tensor methods and ops
+def _method(name):
+    def f(input, *args):
+        return getattr(input, name)(*args)
+    f.__name__ = name
+    f.__doc__ = f"``torch.{name}(t)``: ``t.{name}()``."
+    return f
+
+
+int_repr, q_scale, q_zero_point, q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis = (
+    _method(n) for n in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
+                         "q_per_channel_axis"))
+
+
+def _quantized_max_pool(n):
+    def pool(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+        from ...nn import functional as F
+        if not isinstance(input, QTensor):
+            raise not_supported(f"quantized_max_pool{n}d", "CPU")
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
+        return fn(input, kernel_size, stride if stride else None, padding, dilation, ceil_mode=ceil_mode)
+    pool.__name__ = f"quantized_max_pool{n}d"
+    pool.__doc__ = f"Max pooling ({n}d) of a quantized tensor: on its integers, parameters kept."
+    return pool
+
+
+quantized_max_pool1d, quantized_max_pool2d, quantized_max_pool3d = (_quantized_max_pool(n) for n in (1, 2, 3))
+
+
+def empty_quantized(size, qtensor, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
+    """A quantized tensor of ``size`` with ``qtensor``'s dtype and per-tensor parameters (its integers the
+    zero point)."""
+    if qtensor._per_channel:
+        raise NotImplementedError("empty_quantized with a per-channel quantized tensor is not supported by jtorch")
+    return _empty_affine_quantized(size, scale=qtensor.q_scale(), zero_point=qtensor.q_zero_point(),
+                                   dtype=qtensor.dtype if dtype is None else dtype, device=device)
+
+
+def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point):
+    """Batch norm of a quantized (N, C, ...) tensor in inference form, quantized to the output parameters."""
+    from ...nn import functional as F
+    out = F.batch_norm(input.dequantize(), mean, var, weight, bias, False, 0.0, eps)
+    return quantize_per_tensor(out, float(output_scale), int(output_zero_point), input.dtype)
