@@ -189,14 +189,17 @@ def test_errors(rng):
         a = m.tensor(x)
         q = m.quantize_per_tensor(a, 0.1, 1, m.qint8)
         qc = m.quantize_per_channel(a, m.tensor([0.1, 0.2, 0.3]), m.tensor([1, 2, 3]), 1, m.qint8)
-        cases = [lambda: m.quantize_per_tensor(a, 0.1, 300, m.quint8), lambda: m.quantize_per_tensor(a, 0.1, -1, m.quint8),
-                 lambda: m.quantize_per_tensor(a, 0.1, 1, m.float32), lambda: m.quantize_per_tensor(a.double(), 0.1, 1, m.qint8),
+        cases = [lambda: m.quantize_per_tensor(a, 0.1, 300, m.quint8),
+                 lambda: m.quantize_per_tensor(a, 0.1, -1, m.quint8),
+                 lambda: m.quantize_per_tensor(a, 0.1, 1, m.float32),
+                 lambda: m.quantize_per_tensor(a.double(), 0.1, 1, m.qint8),
                  lambda: m.quantize_per_tensor(a.int(), 0.1, 1, m.qint8),
                  lambda: m.quantize_per_channel(a, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 1, m.qint8),
                  lambda: m.quantize_per_channel(a, m.tensor([0.1, 0.2, .3]), m.tensor([1, 2, 3]), 2, m.qint8),
                  lambda: q + 1, lambda: q.sum(), lambda: q.log(), lambda: q.abs(), lambda: q * q,
                  lambda: q.requires_grad_(), lambda: q.numpy(), lambda: q.tolist(), lambda: q.to(m.float32),
-                 lambda: q.q_per_channel_scales(), lambda: qc.q_scale(), lambda: qc.transpose(0, 1),
+                 lambda: q.q_per_channel_scales(), lambda: qc.q_scale(),
+                 lambda: qc.transpose(0, 1),
                  lambda: a.q_scale(), lambda: a.int_repr(), lambda: a.qscheme()]
         errs = [_err(c) for c in cases]
         if m is torch:
@@ -232,7 +235,8 @@ def test_toplevel_functions(rng):
     t = torch.quantize_per_tensor(torch.tensor(x), 0.05, 3, torch.quint8)
     j = jtorch.quantize_per_tensor(jtorch.tensor(x), 0.05, 3, jtorch.quint8)
     _same_q(jtorch.quantized_max_pool2d(j, [2, 2]), torch.quantized_max_pool2d(t, [2, 2]))
-    _same_q(jtorch.quantized_max_pool2d(j, [3, 3], [2, 2], [1, 1]), torch.quantized_max_pool2d(t, [3, 3], [2, 2], [1, 1]))
+    _same_q(jtorch.quantized_max_pool2d(j, [3, 3], [2, 2], [1, 1]),
+            torch.quantized_max_pool2d(t, [3, 3], [2, 2], [1, 1]))
     t1, j1 = t.reshape(2, 3, 36), j.reshape(2, 3, 36)
     _same_q(jtorch.quantized_max_pool1d(j1, [4]), torch.quantized_max_pool1d(t1, [4]))
     assert jtorch.q_scale(j) == torch.q_scale(t) and jtorch.q_zero_point(j) == torch.q_zero_point(t)

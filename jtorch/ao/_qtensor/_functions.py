@@ -27,7 +27,8 @@ def _check_qdtype(dtype):
 
 def _check_float(x):
     if isinstance(x, QTensor) or x.dtype is not D.float32:
-        raise RuntimeError(f"Quantize only works on Float Tensor, got {scalar_name(x.dtype) if not isinstance(x, QTensor) else 'quantized'}")
+        got = "quantized" if isinstance(x, QTensor) else scalar_name(x.dtype)
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {got}")
 
 
 def _check_zero_point(zp, dtype, fn="quantize_tensor_per_tensor_affine"):

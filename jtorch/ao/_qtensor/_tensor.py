@@ -172,7 +172,9 @@ class QTensor(Tensor):
         return self._ir.stride(dim)
 
     def is_contiguous(self, memory_format=None):
-        return self._ir.is_contiguous() if memory_format is None else self._ir.is_contiguous(memory_format=memory_format)
+        if memory_format is None:
+            return self._ir.is_contiguous()
+        return self._ir.is_contiguous(memory_format=memory_format)
 
     def storage_offset(self):
         return self._ir.storage_offset()

@@ -24,6 +24,11 @@ def _mult(x_scale, w_scales, out_c):
     return torch.tensor(np.broadcast_to(np.float32(x_scale) * w_scales, (out_c,)).astype(np.float32))
 
 
+def _inv(scale):
+    """float32 1 / out_scale: requantization multiplies by it."""
+    return float(np.float32(1) / np.float32(scale))
+
+
 def _zp(z):
     return torch.tensor(z) if np.ndim(z) else int(z)
 
@@ -42,8 +47,8 @@ def qlinear(x, w, bias, scale, zero_point, relu=False, name="linear"):
         raise RuntimeError(f"The number of rows in the packed weight ({w.shape[1]}) doesn't match the number of "
                            f"columns in the input ({x.shape[-1]})")
     wzp, wsc = _weight_params(w)
-    ir = K._qlinear(x._ir, w._ir, bias, x.q_zero_point(), _zp(wzp), _mult(x.q_scale(), wsc, w.shape[0]), float(np.float32(1) / np.float32(scale)),
-                    int(zero_point), relu=relu)
+    ir = K._qlinear(x._ir, w._ir, bias, x.q_zero_point(), _zp(wzp), _mult(x.q_scale(), wsc, w.shape[0]),
+                    _inv(scale), int(zero_point), relu=relu)
     return QTensor._make(ir, torch.quint8, torch.per_tensor_affine, float(scale), int(zero_point))
 
 
@@ -70,8 +75,8 @@ def qconv(x, w, bias, stride, padding, dilation, groups, scale, zero_point, relu
                            f"to have {w.shape[1] * groups} channels, but got {x.shape[1]} channels instead")
     wzp, wsc = _weight_params(w)
     tup = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * n)
-    ir = K._qconv(x._ir, w._ir, bias, x.q_zero_point(), _zp(wzp), _mult(x.q_scale(), wsc, w.shape[0]), float(np.float32(1) / np.float32(scale)),
-                  int(zero_point), stride=tup(stride), padding=tup(padding), dilation=tup(dilation),
+    ir = K._qconv(x._ir, w._ir, bias, x.q_zero_point(), _zp(wzp), _mult(x.q_scale(), wsc, w.shape[0]),
+                  _inv(scale), int(zero_point), stride=tup(stride), padding=tup(padding), dilation=tup(dilation),
                   groups=int(groups), relu=relu)
     return QTensor._make(ir, torch.quint8, torch.per_tensor_affine, float(scale), int(zero_point))
 
