@@ -125,3 +125,30 @@ def test_legacy_namespace():
     assert legacy.quantize_dynamic is jq.quantize_dynamic
     assert jtorch.quantization.default_dynamic_qconfig is jq.default_dynamic_qconfig
     assert jtorch.ao.quantization is jq
+
+
+@pytest.mark.parametrize("cfg", [dict(num_layers=2, batch_first=True), dict(bidirectional=True),
+                                 dict(num_layers=1, bias=False)])
+def test_quantize_dynamic_lstm(rng, cfg):
+    tl, jl = torch.nn.LSTM(5, 7, **cfg), jtorch.nn.LSTM(5, 7, **cfg)
+    if cfg.get("bias") is False:  # torch's dynamic RNNs need biases
+        with pytest.raises(AssertionError):
+            tq.quantize_dynamic(torch.nn.Sequential(tl), {torch.nn.LSTM})
+        with pytest.raises(AssertionError):
+            jq.quantize_dynamic(jtorch.nn.Sequential(jl), {jtorch.nn.LSTM})
+        return
+    sd = {k: (rng.standard_normal(tuple(v.shape)) * 0.4).astype(np.float32) for k, v in tl.state_dict().items()}
+    tl.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    jl.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+    qt = tq.quantize_dynamic(torch.nn.Sequential(tl), {torch.nn.LSTM}, dtype=torch.qint8)
+    qj = jq.quantize_dynamic(jtorch.nn.Sequential(jl), {jtorch.nn.LSTM}, dtype=jtorch.qint8)
+    assert repr(qj) == repr(qt)
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    D = 2 if cfg.get("bidirectional") else 1
+    h0 = rng.standard_normal((cfg.get("num_layers", 1) * D, 3 if cfg.get("batch_first") else 4, 7)).astype(np.float32)
+    for hx in (None, (h0, h0 * 0.5)):
+        yt, (ht, ct) = qt(torch.tensor(x)) if hx is None else qt[0](torch.tensor(x), tuple(map(torch.tensor, hx)))
+        yj, (hj, cj) = qj(jtorch.tensor(x)) if hx is None else qj[0](jtorch.tensor(x), tuple(map(jtorch.tensor, hx)))
+        for a, b in ((yj, yt), (hj, ht), (cj, ct)):
+            assert tuple(a.shape) == tuple(b.shape)
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)

@@ -29,6 +29,7 @@ if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
 
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nn.LSTM: nnqd.LSTM,
     nni.LinearReLU: nniq._DynamicLinearReLU,
 }
 if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
