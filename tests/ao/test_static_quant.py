@@ -245,3 +245,32 @@ def test_quant_wrapper_and_errors(rng):
     np.testing.assert_array_equal(qj(jtorch.tensor(x)).numpy(), qt(torch.tensor(x)).numpy())
     with pytest.raises(NotImplementedError):
         jnnq.Linear(4, 3)(jtorch.tensor(x))  # a float input to a quantized module
+
+
+def test_converted_state_dict_both_ways(rng, tmp_path):
+    """A converted model's state dict (quantized conv weights, packed linear parameters, scales) saved by torch
+    loads into jtorch's converted model and back."""
+    tm, jm = _pair_models(rng)
+    tm.qconfig, jm.qconfig = tq.default_qconfig, jq.default_qconfig
+    fuse = [["conv", "bn", "relu"], ["conv2", "relu2"]]
+    tp, jp = tq.prepare(tq.fuse_modules(tm, fuse)), jq.prepare(jq.fuse_modules(jm, fuse))
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    tp(torch.tensor(x))
+    jp(jtorch.tensor(x))
+    tc, jc = tq.convert(tp), jq.convert(jp)
+    torch.save(tc.state_dict(), tmp_path / "t.pt")
+    jc.load_state_dict(jtorch.load(tmp_path / "t.pt"))
+    _same_q(jc.conv.weight(), tc.conv.weight())
+    _same_q(jc.fc.weight(), tc.fc.weight())
+    assert (jc.conv2.scale, jc.ff.zero_point) == (tc.conv2.scale, tc.ff.zero_point)
+    qt = tc.quant(torch.tensor(x))
+    qj = jtorch.quantize_per_tensor(jtorch.tensor(x), qt.q_scale(), qt.q_zero_point(), jtorch.quint8)
+    _same_q(jc.conv2(jc.pool(jc.conv(qj))), tc.conv2(tc.pool(tc.conv(qt))))
+    jtorch.save(jc.state_dict(), tmp_path / "j.pt")
+    fresh = _pair_models(rng)[0]
+    fresh.qconfig = tq.default_qconfig
+    tp2 = tq.prepare(tq.fuse_modules(fresh, fuse))
+    tp2(torch.tensor(x))
+    tc2 = tq.convert(tp2)
+    tc2.load_state_dict(torch.load(tmp_path / "j.pt"))
+    np.testing.assert_array_equal(tc2(torch.tensor(x)).numpy(), tc(torch.tensor(x)).numpy())
