@@ -106,14 +106,21 @@ from ._control_flow import cond, while_loop  # noqa: F401,E402
 
 def __getattr__(name):
     # torch.fx loads on first use (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name == "fx":
+    if name in ("fx", "ao", "quantization"):  # (torch.ao and its legacy alias torch.quantization too)
         import importlib
-        return importlib.import_module(".fx", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")
 
 
 from ._dtype import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,  # noqa: E402,F401
                      int2, int4, uint2, uint4)
+from ._dtype import qint8, quint8, qint32, quint4x2, quint2x4  # noqa: E402,F401  (quantized dtypes)
+from .ao._qtensor import (qscheme, per_tensor_affine, per_channel_affine, per_tensor_symmetric,  # noqa: E402,F401
+                          per_channel_symmetric, per_channel_affine_float_qparams, quantize_per_tensor,
+                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize, _choose_qparams_per_tensor,
+                          _empty_affine_quantized, int_repr, q_scale, q_zero_point, q_per_channel_scales,
+                          q_per_channel_zero_points, q_per_channel_axis, quantized_max_pool1d, quantized_max_pool2d,
+                          quantized_max_pool3d, empty_quantized, quantized_batch_norm)
 from . import _lazy  # noqa: E402
 # lazy batching of eager ops (jtorch/_lazy.py): on unless JTORCH_LAZY=0
 _lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "1") not in ("", "0"))

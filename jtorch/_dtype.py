@@ -254,3 +254,30 @@ class iinfo:
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+class _QDtype(dtype):
+    """A quantized dtype (torch.qint8 & co): the type of a quantized tensor's elements. ``np`` is the integer
+    type its integer representation is stored in; ``qrange`` the representable integers. torch does no
+    arithmetic or promotion with them (quantized tensors have their own kernels, see jtorch/ao/_qtensor)."""
+    __slots__ = ("qrange", "bits")
+
+    def __init__(self, name, np_dtype, qrange, bits):
+        self._name = name
+        self.np = np.dtype(np_dtype)
+        self._cat = _INT
+        self.itemsize = self.np.itemsize
+        self.qrange = qrange
+        self.bits = bits
+
+    @property
+    def is_signed(self):
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+
+qint8 = _QDtype("qint8", np.int8, (-128, 127), 8)
+quint8 = _QDtype("quint8", np.uint8, (0, 255), 8)
+qint32 = _QDtype("qint32", np.int32, (-2 ** 31, 2 ** 31 - 1), 32)
+quint4x2 = _QDtype("quint4x2", np.uint8, (0, 15), 4)
+quint2x4 = _QDtype("quint2x4", np.uint8, (0, 3), 2)
+QUANTIZED = (qint8, quint8, qint32, quint4x2, quint2x4)

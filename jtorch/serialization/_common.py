@@ -20,6 +20,7 @@ _STORAGE_NAMES = {
     D.bfloat16: "BFloat16Storage", D.int64: "LongStorage", D.int32: "IntStorage",
     D.int16: "ShortStorage", D.int8: "CharStorage", D.uint8: "ByteStorage", D.bool: "BoolStorage",
     D.complex64: "ComplexFloatStorage", D.complex128: "ComplexDoubleStorage",
+    D.qint8: "QInt8Storage", D.quint8: "QUInt8Storage", D.qint32: "QInt32Storage",  # quantized tensors' integers
 }
 _STORAGE_DTYPES = {v: k for k, v in _STORAGE_NAMES.items()}
 # dtypes without a legacy storage class: torch writes them as bytes (UntypedStorage) rebuilt

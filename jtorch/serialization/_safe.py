@@ -145,7 +145,7 @@ class _LoadedStorage:
         return typed
 
 
-_DTYPE_NAMES = {d._name: d for d in D.ALL}
+_DTYPE_NAMES = {d._name: d for d in D.ALL + D.QUANTIZED}
 
 
 def _torch_globals():
@@ -165,6 +165,7 @@ def _torch_globals():
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
         "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
         "torch._utils._rebuild_meta_tensor_no_storage": _rebuild_meta_tensor_no_storage,
+        "torch._utils._rebuild_qtensor": _rebuild_qtensor,
         "torch.storage.UntypedStorage": _StorageType(D.uint8),
         "torch.UntypedStorage": _StorageType(D.uint8),
         "_codecs.encode": _encode,
@@ -178,6 +179,9 @@ def _torch_globals():
     for name, dt in _DTYPE_NAMES.items():
         g["torch." + name] = dt
     g["torch.serialization._get_layout"] = _get_layout
+    from ..ao._qtensor import _tensor as _qt
+    for name, qs in _qt._QSCHEMES.items():
+        g["torch." + name] = qs
     for alias in ("half", "float", "double", "cfloat", "cdouble", "short", "int", "long"):
         g["torch." + alias] = getattr(D, alias)
     return g
@@ -289,6 +293,26 @@ def _tensor_on(storage, offset, size, stride):
     if tuple(root.shape) == size and offset == 0 and root.is_contiguous() and stride == root.stride():
         return root._alias()  # same elements as the root: share it as torch's tensors share a storage
     return _storage_view(root, offset=offset, size=size, stride=stride)
+
+
+def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad, backward_hooks):
+    """torch's quantized tensors: the integers over a QInt8Storage & co, then the quantizer's parameters."""
+    from ..ao._qtensor import _tensor as _qt
+    if not isinstance(storage, _LoadedStorage) or storage.dtype not in D.QUANTIZED:
+        raise RuntimeError("_rebuild_qtensor: expected a quantized storage")
+    if not isinstance(quantizer_params, tuple) or not quantizer_params or \
+            not isinstance(quantizer_params[0], _qt.qscheme):
+        raise RuntimeError("_rebuild_qtensor: bad quantizer parameters")
+    ir = _rebuild_tensor_v2(storage, storage_offset, size, stride)
+    qs = quantizer_params[0]
+    if qs is _qt.per_tensor_affine and len(quantizer_params) == 3:
+        return _qt.QTensor._make(ir, storage.dtype, qs, float(quantizer_params[1]), int(quantizer_params[2]))
+    if qs in (_qt.per_channel_affine, _qt.per_channel_affine_float_qparams) and len(quantizer_params) == 4:
+        scales, zps, axis = quantizer_params[1:]
+        if not isinstance(scales, _T()) or not isinstance(zps, _T()):
+            raise RuntimeError("_rebuild_qtensor: per-channel scales and zero points must be tensors")
+        return _qt.QTensor._make(ir, storage.dtype, qs, scales.to(D.float64), zps, _check_int(axis, "axis"))
+    raise RuntimeError(f"_rebuild_qtensor: unsupported quantization scheme {qs}")
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None):

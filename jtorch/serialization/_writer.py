@@ -84,6 +84,7 @@ class _Pickler(pickle._Pickler):
 
     dispatch[_Ref] = _save_ref
     dispatch[D.dtype] = _save_dtype
+    dispatch[D._QDtype] = _save_dtype
     dispatch[_layouts.layout] = _save_layout
 
     def persistent_id(self, obj):
@@ -125,6 +126,8 @@ class _Pickler(pickle._Pickler):
         return sref, offset, strides
 
     def _reduce_tensor(self, t):
+        if t.is_quantized:
+            return self._reduce_qtensor(t)
         if t.layout is not _layouts.strided:  # torch's form: the layout and the component tensors
             return _ref("torch._utils", "_rebuild_sparse_tensor"), (t.layout, t._sparse_parts())
         if t.is_meta:  # torch's form: no storage, only the metadata
@@ -145,6 +148,27 @@ class _Pickler(pickle._Pickler):
             return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
                                                                collections.OrderedDict())
         return rebuilt
+
+
+    def _reduce_qtensor(self, t):
+        """torch's form: the integers in a quantized storage (QInt8Storage & co), the quantizer's parameters."""
+        if t.dtype not in _STORAGE_NAMES:
+            _unsupported_storage(t.dtype)
+        ir = t._ir
+        sref, offset, strides = self._storage(ir)
+        sref.dtype = t.dtype  # the storage holds the quantized type's integers
+        if t.qscheme() is _qscheme("per_tensor_affine"):
+            params = (_ref("torch", "per_tensor_affine"), t.q_scale(), t.q_zero_point())
+        else:
+            params = (_ref("torch", t.qscheme()._name), t.q_per_channel_scales(), t.q_per_channel_zero_points(),
+                      t.q_per_channel_axis())
+        return _ref("torch._utils", "_rebuild_qtensor"), (sref, offset, tuple(int(s) for s in t.shape), strides,
+                                                           params, False, collections.OrderedDict())
+
+
+def _qscheme(name):
+    from .. import ao
+    return getattr(ao._qtensor, name)
 
 
 class _Rebuild:

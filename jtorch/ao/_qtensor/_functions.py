@@ -1,0 +1,253 @@
+"""torch's functions that make and read quantized tensors: quantize_per_tensor (also with tensor parameters
+and lists of tensors), quantize_per_channel, quantize_per_tensor_dynamic, dequantize, and the parameter
+choice torch's dynamic quantization uses (``choose_qparams``)."""
+import math
+
+import numpy as np
+
+from ... import _dtype as D
+from ...tensor import Tensor
+from . import _kernels as K
+from ._tensor import (QTensor, not_supported, per_tensor_affine, per_channel_affine,
+                      per_channel_affine_float_qparams)
+
+_SCALAR_NAMES = {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.bfloat16: "BFloat16",
+                 D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte", D.bool: "Bool",
+                 D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
+
+
+def scalar_name(dt):
+    return _SCALAR_NAMES.get(dt, str(dt).split(".")[-1])
+
+
+def _check_qdtype(dtype):
+    if dtype not in D.QUANTIZED:
+        raise RuntimeError(f"ScalarType {scalar_name(dtype)} is not supported in new_qtensor.")
+
+
+def _check_float(x):
+    if isinstance(x, QTensor) or x.dtype is not D.float32:
+        got = "quantized" if isinstance(x, QTensor) else scalar_name(x.dtype)
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {got}")
+
+
+def _check_zero_point(zp, dtype, fn="quantize_tensor_per_tensor_affine"):
+    lo, hi = dtype.qrange
+    if zp > hi:
+        raise RuntimeError(f"{fn} zero_point {zp} is above upper bound.")
+    if zp < lo:
+        raise RuntimeError(f"{fn} zero_point {zp} is below lower bound.")
+
+
+def _per_tensor(x, scale, zero_point, dtype):
+    _check_float(x)
+    scale, zero_point = float(scale), int(zero_point)
+    _check_zero_point(zero_point, dtype)
+    lo, hi = dtype.qrange
+    ir = K._q_per_tensor(x.detach(), scale, zero_point, qmin=lo, qmax=hi, np_dtype=dtype.np.name,
+                         fused=dtype is not D.qint32)
+    return QTensor._make(ir, dtype, per_tensor_affine, scale, zero_point)
+
+
+def quantize_per_tensor(input, scale, zero_point, dtype):
+    """``torch.quantize_per_tensor``: a float tensor (or a list of them, with 1-D tensors of scales and zero
+    points) to a quantized tensor with one scale and zero point."""
+    _check_qdtype(dtype)
+    if isinstance(input, (list, tuple)):
+        scales = [float(s) for s in np.asarray(scale.detach()._value).reshape(-1)]
+        zps = [int(z) for z in np.asarray(zero_point.detach()._value).reshape(-1)]
+        if len(scales) != len(input) or len(zps) != len(input):
+            raise RuntimeError("quantize_per_tensor: the number of scales and zero points must match the number "
+                               "of tensors")
+        return [_per_tensor(t, s, z, dtype) for t, s, z in zip(input, scales, zps)]
+    if isinstance(scale, Tensor):
+        scale = scale.item()
+    if isinstance(zero_point, Tensor):
+        zero_point = zero_point.item()
+    return _per_tensor(input, scale, zero_point, dtype)
+
+
+def quantize_per_channel(input, scales, zero_points, axis, dtype):
+    """``torch.quantize_per_channel``: one scale and zero point per slice along ``axis``."""
+    _check_qdtype(dtype)
+    _check_float(input)
+    nd = input.ndim
+    if not 0 <= axis < nd:
+        raise RuntimeError(f"Channel axis out of range in per channel affine quantization. Got: {axis}"
+                           f"Expected: [0, {nd})")
+    c = input.shape[axis]
+    if scales.numel() != c:
+        raise RuntimeError(f"length of scales must equal to channel, expected {c} got, {scales.numel()}")
+    if zero_points.numel() != c:
+        raise RuntimeError(f"length of zero_points must equal to channel expected {c} got, {zero_points.numel()}")
+    scales = scales.detach().reshape(-1).to(D.float64)
+    float_qparams = zero_points.dtype.is_floating_point
+    if float_qparams:
+        raise NotImplementedError("quantize_per_channel with floating zero points (per_channel_affine_float_qparams) "
+                                  "is not supported by jtorch")
+    zps = zero_points.detach().reshape(-1).to(D.int64)
+    zv = np.asarray(zps._value)
+    lo, hi = dtype.qrange
+    if zv.size and zv.max() > hi:
+        raise RuntimeError(f"quantize_tensor_per_channel_affine zero_point {int(zv.max())} is above upper bound.")
+    if zv.size and zv.min() < lo:
+        raise RuntimeError(f"quantize_tensor_per_channel_affine zero_point {int(zv.min())} is below lower bound.")
+    ir = K._q_per_channel(input.detach(), scales, zps, axis=int(axis), qmin=lo, qmax=hi, np_dtype=dtype.np.name)
+    return QTensor._make(ir, dtype, per_channel_affine, scales, zps, axis)
+
+
+def choose_qparams(min_val, max_val, qmin, qmax, preserve_sparsity=False):
+    """(scale, zero_point) mapping [min_val, max_val] (widened to include 0) onto [qmin, qmax], as torch's
+    dynamic quantization chooses them: a double scale, the zero point from whichever end loses less, rounded
+    half to even and clamped."""
+    min_val, max_val = float(np.float32(min_val)), float(np.float32(max_val))
+    if preserve_sparsity and min_val < 0 and max_val > 0:
+        m = max(-min_val, max_val)
+        min_val, max_val = -m, m
+    min_val, max_val = min(min_val, 0.0), max(max_val, 0.0)
+    scale = (max_val - min_val) / (qmax - qmin)
+    if float(np.float32(scale)) == 0.0 or math.isinf(1.0 / float(np.float32(scale))):
+        scale = 0.1
+    zp_from_min = qmin - min_val / scale
+    zp_from_max = qmax - max_val / scale
+    err_min = abs(qmin) - abs(min_val / scale)
+    err_max = abs(qmax) - abs(max_val / scale)
+    initial = zp_from_min if err_min < err_max else zp_from_max
+    if preserve_sparsity:
+        initial = (qmin + qmax) / 2
+    if initial < qmin:
+        zp = qmin
+    elif initial > qmax:
+        zp = qmax
+    else:
+        zp = int(np.rint(initial))
+    return scale, int(zp)
+
+
+def _qrange(dtype, reduce_range):
+    lo, hi = dtype.qrange
+    if reduce_range:
+        lo, hi = lo // 2, hi // 2
+    return lo, hi
+
+
+def _min_max(x):
+    if x.numel() == 0:
+        return 0.0, 0.0
+    return float(x.min().item()), float(x.max().item())
+
+
+def quantize_per_tensor_dynamic(input, dtype, reduce_range):
+    """``torch.quantize_per_tensor_dynamic``: quantize with a scale and zero point chosen from the tensor's own
+    range (quint8 or qint8)."""
+    if dtype not in (D.quint8, D.qint8):
+        raise RuntimeError(f"Expected dtype to be one of torch.quint8 or torch.qint8 for dynamic quantization, "
+                           f"but got {dtype}")
+    _check_float(input)
+    lo, hi = _qrange(dtype, reduce_range)
+    scale, zp = choose_qparams(*_min_max(input), lo, hi)
+    return _per_tensor(input, scale, zp, dtype)
+
+
+def _choose_qparams_per_tensor(input, reduce_range=False):
+    lo, hi = _qrange(D.quint8, reduce_range)
+    return choose_qparams(*_min_max(input), lo, hi)
+
+
+def _empty_affine_quantized(size, *, scale=1.0, zero_point=0, dtype=None, device=None, layout=None,
+                            pin_memory=False, memory_format=None):
+    """A quantized tensor of ``size`` (its integers all ``zero_point``: torch leaves them uninitialized)."""
+    from ... import zeros
+    dtype = D.quint8 if dtype is None else dtype
+    _check_qdtype(dtype)
+    if isinstance(size, int):
+        size = (size,)
+    ir = zeros(tuple(size), dtype=D.from_numpy_dtype(dtype.np), device=device) + int(zero_point)
+    return QTensor._make(ir.to(D.from_numpy_dtype(dtype.np)), dtype, per_tensor_affine, float(scale), int(zero_point))
+
+
+def dequantize(input):
+    """``torch.dequantize``: a quantized tensor (or a list of them) back to float32; a float tensor as is."""
+    if isinstance(input, (list, tuple)):
+        return tuple(dequantize(t) for t in input)
+    if isinstance(input, QTensor):
+        return input.dequantize()
+    return input
+
+
+def _quantize_like(q, x):
+    """``x`` (float) quantized with ``q``'s dtype and parameters."""
+    if isinstance(x, (int, float)):
+        x = Tensor._wrap(np.full(q.shape, x, np.float32))
+    x = x.to(D.float32)
+    if q._per_channel:
+        if q._qscheme is per_channel_affine_float_qparams:
+            raise NotImplementedError("quantizing with per_channel_affine_float_qparams is not supported by jtorch")
+        lo, hi = q._qdtype.qrange
+        ir = K._q_per_channel(x.detach(), q._scales, q._zps, axis=q._axis, qmin=lo, qmax=hi,
+                              np_dtype=q._qdtype.np.name)
+        return q._like(ir)
+    return _per_tensor(x, q._scale, q._zp, q._qdtype)
+
+
+# ---- methods of plain (float) tensors: torch's errors for the quantized-only ones
+def _dense_dequantize(self):
+    return self
+
+
+def _cpu_only(name):
+    def f(self, *args, **kwargs):
+        raise not_supported(name, "CUDA" if self.device.type == "cuda" else "CPU")
+    f.__name__ = name
+    return f
+
+
+for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
+              "q_per_channel_axis", "qscheme"):
+    setattr(Tensor, _name, _cpu_only(_name))
+Tensor.dequantize = _dense_dequantize
+
+
+# ---- torch-level forms of the quantized tensor methods and ops
+def _method(name):
+    def f(input, *args):
+        return getattr(input, name)(*args)
+    f.__name__ = name
+    f.__doc__ = f"``torch.{name}(t)``: ``t.{name}()``."
+    return f
+
+
+int_repr, q_scale, q_zero_point, q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis = (
+    _method(n) for n in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
+                         "q_per_channel_axis"))
+
+
+def _quantized_max_pool(n):
+    def pool(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+        from ...nn import functional as F
+        if not isinstance(input, QTensor):
+            raise not_supported(f"quantized_max_pool{n}d", "CPU")
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
+        return fn(input, kernel_size, stride if stride else None, padding, dilation, ceil_mode=ceil_mode)
+    pool.__name__ = f"quantized_max_pool{n}d"
+    pool.__doc__ = f"Max pooling ({n}d) of a quantized tensor: on its integers, parameters kept."
+    return pool
+
+
+quantized_max_pool1d, quantized_max_pool2d, quantized_max_pool3d = (_quantized_max_pool(n) for n in (1, 2, 3))
+
+
+def empty_quantized(size, qtensor, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
+    """A quantized tensor of ``size`` with ``qtensor``'s dtype and per-tensor parameters (its integers the
+    zero point)."""
+    if qtensor._per_channel:
+        raise NotImplementedError("empty_quantized with a per-channel quantized tensor is not supported by jtorch")
+    return _empty_affine_quantized(size, scale=qtensor.q_scale(), zero_point=qtensor.q_zero_point(),
+                                   dtype=qtensor.dtype if dtype is None else dtype, device=device)
+
+
+def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point):
+    """Batch norm of a quantized (N, C, ...) tensor in inference form, quantized to the output parameters."""
+    from ...nn import functional as F
+    out = F.batch_norm(input.dequantize(), mean, var, weight, bias, False, 0.0, eps)
+    return quantize_per_tensor(out, float(output_scale), int(output_zero_point), input.dtype)

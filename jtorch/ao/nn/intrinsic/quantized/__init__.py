@@ -1,0 +1,27 @@
+"""torch.ao.nn.intrinsic.quantized: quantized fused modules (the ReLU clamps at the output zero point)."""
+from jtorch.ao.nn.quantized.modules.conv import Conv1d as _C1, Conv2d as _C2, Conv3d as _C3
+from jtorch.ao.nn.quantized.modules.linear import Linear as _L
+from jtorch.ao.nn.quantized.dynamic.linear import Linear as _DL
+from jtorch.ao.nn import intrinsic as _nni
+
+__all__ = ["ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU"]
+
+
+class ConvReLU1d(_C1):
+    _NAME, _RELU, _FLOAT_MODULE = "QuantizedConvReLU1d", True, _nni.ConvReLU1d
+
+
+class ConvReLU2d(_C2):
+    _NAME, _RELU, _FLOAT_MODULE = "QuantizedConvReLU2d", True, _nni.ConvReLU2d
+
+
+class ConvReLU3d(_C3):
+    _NAME, _RELU, _FLOAT_MODULE = "QuantizedConvReLU3d", True, _nni.ConvReLU3d
+
+
+class LinearReLU(_L):
+    _NAME, _RELU, _FLOAT_MODULE = "QuantizedLinearReLU", True, _nni.LinearReLU
+
+
+class _DynamicLinearReLU(_DL):
+    _NAME, _RELU, _FLOAT_MODULE = "DynamicQuantizedLinearReLU", True, _nni.LinearReLU

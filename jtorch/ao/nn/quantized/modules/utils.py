@@ -1,0 +1,45 @@
+"""Helpers the quantized modules share: quantizing a float weight with its observer's parameters."""
+import jtorch as torch
+
+
+def _quantize_weight(float_wt, observer):
+    """A float weight quantized with the parameters ``observer`` chose (per tensor or per channel)."""
+    wt_scale, wt_zp = observer.calculate_qparams()
+    qs = observer.qscheme
+    if qs in (torch.per_tensor_symmetric, torch.per_tensor_affine):
+        return torch.quantize_per_tensor(float_wt.detach().float(), float(wt_scale), int(wt_zp), torch.qint8)
+    if qs in (torch.per_channel_symmetric, torch.per_channel_affine):
+        return torch.quantize_per_channel(float_wt.detach().float(), wt_scale.to(torch.float64),
+                                          wt_zp.to(torch.int64), observer.ch_axis, torch.qint8)
+    raise ValueError(f"Unexpected qscheme {qs}")
+
+
+def _activation_qparams(mod):
+    """(scale, zero_point) the observer after a float module chose for its output."""
+    scale, zp = mod.activation_post_process.calculate_qparams()
+    return float(scale), int(zp)
+
+
+def _hide_packed_params_repr(self, params):
+    """A module repr without its packed-parameters child (torch shows only the extra_repr)."""
+    lines = []
+    extra = self.extra_repr()
+    if extra:
+        lines = extra.split("\n")
+    child_lines = []
+    for key, module in self._modules.items():
+        if isinstance(module, params):
+            continue
+        mod_str = repr(module).replace("\n", "\n  ")
+        child_lines.append("(" + key + "): " + mod_str)
+    lines = lines + child_lines
+    main_str = self._get_name() + "("
+    if lines:
+        if len(extra.split("\n")) == 1 and not child_lines:
+            main_str += extra
+        else:
+            main_str += "\n  " + "\n  ".join(lines) + "\n"
+    return main_str + ")"
+
+
+WeightedQuantizedModule = object

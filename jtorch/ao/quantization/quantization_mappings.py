@@ -1,0 +1,120 @@
+"""Which float module becomes which quantized module (static and dynamic), as torch's default mappings."""
+import copy
+
+from jtorch import nn
+import jtorch.ao.nn.quantized as nnq
+import jtorch.ao.nn.quantized.dynamic as nnqd
+import jtorch.ao.nn.intrinsic as nni
+import jtorch.ao.nn.intrinsic.quantized as nniq
+from .stubs import QuantStub, DeQuantStub
+
+DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
+    QuantStub: nnq.Quantize,
+    DeQuantStub: nnq.DeQuantize,
+    nn.Linear: nnq.Linear,
+    nn.Conv1d: nnq.Conv1d,
+    nn.Conv2d: nnq.Conv2d,
+    nn.Conv3d: nnq.Conv3d,
+    nn.ReLU6: nnq.ReLU6,
+    nn.Hardswish: nnq.Hardswish,
+    nn.LeakyReLU: nnq.LeakyReLU,
+    nnq.FloatFunctional: nnq.QFunctional,
+    nni.ConvReLU1d: nniq.ConvReLU1d,
+    nni.ConvReLU2d: nniq.ConvReLU2d,
+    nni.ConvReLU3d: nniq.ConvReLU3d,
+    nni.LinearReLU: nniq.LinearReLU,
+}
+if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
+    DEFAULT_STATIC_QUANT_MODULE_MAPPINGS[nn.modules.linear.NonDynamicallyQuantizableLinear] = nnq.Linear
+
+DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
+    nn.Linear: nnqd.Linear,
+    nn.LSTM: nnqd.LSTM,
+    nni.LinearReLU: nniq._DynamicLinearReLU,
+}
+if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
+    DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS[nn.modules.linear.NonDynamicallyQuantizableLinear] = nnqd.Linear
+
+DEFAULT_QAT_MODULE_MAPPINGS = {}
+DEFAULT_REFERENCE_STATIC_QUANT_MODULE_MAPPINGS = {}
+DEFAULT_STATIC_SPARSE_QUANT_MODULE_MAPPINGS = {}
+DEFAULT_DYNAMIC_SPARSE_QUANT_MODULE_MAPPINGS = {}
+DEFAULT_FLOAT_TO_QUANTIZED_OPERATOR_MAPPINGS = {}
+DEFAULT_MODULE_TO_ACT_POST_PROCESS = {}
+
+# modules that get a qconfig (and an observer) without being swapped themselves
+_INCLUDE_QCONFIG_PROPAGATE_LIST = {DeQuantStub}
+
+
+def no_observer_set():
+    return {nn.quantizable.LSTM, nn.quantizable.MultiheadAttention} if hasattr(nn, "quantizable") else set()
+
+
+def get_default_static_quant_module_mappings():
+    return copy.deepcopy(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
+
+
+def get_default_static_quant_reference_module_mappings():
+    return copy.deepcopy(DEFAULT_REFERENCE_STATIC_QUANT_MODULE_MAPPINGS)
+
+
+def get_default_dynamic_quant_module_mappings():
+    return DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS
+
+
+def get_default_dynamic_sparse_quant_module_mappings():
+    return DEFAULT_DYNAMIC_SPARSE_QUANT_MODULE_MAPPINGS
+
+
+def get_default_static_sparse_quant_module_mappings():
+    return copy.deepcopy(DEFAULT_STATIC_SPARSE_QUANT_MODULE_MAPPINGS)
+
+
+def get_default_qat_module_mappings():
+    return copy.deepcopy(DEFAULT_QAT_MODULE_MAPPINGS)
+
+
+def get_embedding_qat_module_mappings():
+    return {}
+
+
+def get_embedding_static_quant_module_mappings():
+    return {}
+
+
+def get_default_float_to_quantized_operator_mappings():
+    return copy.deepcopy(DEFAULT_FLOAT_TO_QUANTIZED_OPERATOR_MAPPINGS)
+
+
+def get_static_quant_module_class(float_module_class, additional_static_quant_mapping=None, is_reference=False):
+    mapping = {**DEFAULT_STATIC_QUANT_MODULE_MAPPINGS, **(additional_static_quant_mapping or {})}
+    cls = mapping.get(float_module_class)
+    if cls is None:
+        raise AssertionError(f"Floating point module class {float_module_class} does not have a corresponding "
+                             "quantized module class")
+    return copy.deepcopy(cls)
+
+
+def get_dynamic_quant_module_class(float_module_class, additional_dynamic_quant_mapping=None):
+    mapping = {**DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS, **(additional_dynamic_quant_mapping or {})}
+    cls = mapping.get(float_module_class)
+    if cls is None:
+        raise AssertionError(f"Floating point module class {float_module_class} does not have a corresponding "
+                             "quantized module class")
+    return copy.deepcopy(cls)
+
+
+def get_default_qconfig_propagation_list():
+    """Module types that get a qconfig propagated to them (the quantizable ones)."""
+    return (set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS) | set(DEFAULT_QAT_MODULE_MAPPINGS)
+            | set(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS) | _INCLUDE_QCONFIG_PROPAGATE_LIST)
+
+
+def get_default_compare_output_module_list():
+    return (set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS.values()) | set(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS.values())
+            | set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS) | set(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS)
+            | _INCLUDE_QCONFIG_PROPAGATE_LIST)
+
+
+def get_quantized_operator(float_op):
+    raise AssertionError(f"Operator {float_op} does not have corresponding quantized op")

@@ -1,0 +1,41 @@
+"""QuantStub/DeQuantStub: where eager-mode quantization starts and ends (identity until convert)."""
+from jtorch import nn
+
+
+class QuantStub(nn.Module):
+    """Before calibration an identity observed like an activation; convert makes it a Quantize."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class DeQuantStub(nn.Module):
+    """An identity that convert makes a DeQuantize."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class QuantWrapper(nn.Module):
+    """``module`` between a QuantStub and a DeQuantStub."""
+
+    def __init__(self, module):
+        super().__init__()
+        qconfig = getattr(module, "qconfig", None)
+        self.add_module("quant", QuantStub(qconfig))
+        self.add_module("dequant", DeQuantStub(qconfig))
+        self.add_module("module", module)
+        self.train(module.training)
+
+    def forward(self, X):
+        return self.dequant(self.module(self.quant(X)))
