@@ -334,12 +334,14 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 @defop(promote=None, differentiable=False)
 def _all(input, dim=None, keepdim=False):
-    return jnp.all(input, axis=dim, keepdims=keepdim)
+    r = jnp.all(input, axis=dim, keepdims=keepdim)
+    return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r  # torch keeps uint8 (a legacy rule)
 
 
 @defop(promote=None, differentiable=False)
 def _any(input, dim=None, keepdim=False):
-    return jnp.any(input, axis=dim, keepdims=keepdim)
+    r = jnp.any(input, axis=dim, keepdims=keepdim)
+    return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r
 
 
 @function
