@@ -247,6 +247,9 @@ class OpDef:
         key = (statics, dt)
         f = self._jits.get(key)
         if f is None:
+            if dt is D.complex32:  # a float16 tensor and a complex number: no jax complex32 (_chalf.py)
+                from ._chalf import kernel
+                return kernel(self, statics)
             f = self._jits[key] = jax.jit(self.pure(statics, dt))
         return f
 
@@ -950,10 +953,14 @@ def _apply_view(op, dyn, statics):
     meta = _VIEW_META.get(key)
     if meta is None:
         try:
-            out = jax.eval_shape(op.pure(statics, None), jax.ShapeDtypeStruct(src_shape, src_dtype), *extra)
+            if src_dtype == D.complex32.np:  # no jax complex32: the complex64 equivalent's shape
+                from ._chalf import view_meta
+                meta = _VIEW_META[key] = view_meta(op, statics, src_shape, extra)
+            else:
+                out = jax.eval_shape(op.pure(statics, None), jax.ShapeDtypeStruct(src_shape, src_dtype), *extra)
+                meta = _VIEW_META[key] = (tuple(out.shape), out.dtype)
         except (TypeError, ValueError) as e:
             raise _translate_error(op, e, dyn) from None
-        meta = _VIEW_META[key] = (tuple(out.shape), out.dtype)
     link = (op, statics, extra)
     t = object.__new__(Tensor)
     t._st = src._st

@@ -30,10 +30,10 @@ class dtype:
         return self._cat == _COMPLEX
 
     def to_real(self):
-        return {complex64: float32, complex128: float64}.get(self, self)
+        return {complex32: float16, complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self):
-        return {float64: complex128, float16: complex64, bfloat16: complex64, float32: complex64}.get(self, self)
+        return {float64: complex128, float16: complex32, bfloat16: complex64, float32: complex64}.get(self, self)
 
     def __repr__(self):
         return "torch." + self._name
@@ -79,15 +79,15 @@ _NO_PROMOTION = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, f
                  int2, int4, uint2, uint4)
 
 half, float, double = float16, float32, float64
-# complex32 (chalf) is computed and reported as complex64: JAX has no complex32 arrays, and a tensor's dtype
-# is its jax array's (dispatch derives every result dtype from the jax result), so half-precision complex
-# would need a dtype tag carried by every tensor and propagated through promotion and rounding in dispatch.
-cfloat, cdouble, chalf = complex64, complex128, complex64
-complex32 = chalf
+# complex32 (chalf): JAX has no complex32 arrays. Its numpy dtype is a pair of float16s (4 bytes, as torch's
+# element_size), which no jax array has: a complex32 tensor's storage holds a ``_chalf.ChalfArray`` (a
+# complex64 array with float16-rounded parts), see _chalf.py.
+complex32 = dtype("complex32", np.dtype([("real", np.float16), ("imag", np.float16)]), _COMPLEX)
+cfloat, cdouble, chalf = complex64, complex128, complex32
 short, int, long = int16, int32, int64
 
 ALL = (bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
-       float16, bfloat16, float32, float64, complex64, complex128) + _NO_PROMOTION
+       float16, bfloat16, float32, float64, complex32, complex64, complex128) + _NO_PROMOTION
 _FROM_NP = {d.np: d for d in ALL}
 
 
@@ -159,6 +159,11 @@ def promote_types(a, b):
 
 
 def _np_promote(a, b):
+    if complex32 in (a, b):  # with itself or a half/integer/bool type complex32 stays, else complex64 or wider
+        other = b if a is complex32 else a
+        if other is complex32 or other is float16 or other._cat < _FLOAT:
+            return complex32
+        return _np_promote(complex64, other if other._cat == _COMPLEX else other.to_complex())
     if bfloat16 in (a, b):
         other = b if a is bfloat16 else a
         if other is bfloat16:

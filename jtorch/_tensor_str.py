@@ -1,7 +1,7 @@
 """torch's tensor repr: tensor([...], dtype=..., requires_grad=True / grad_fn=<...>)."""
 import numpy as np
 
-from . import _dtype as D
+from . import _chalf, _dtype as D
 
 PRINT = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
 
@@ -115,7 +115,7 @@ def tensor_repr(t):
     from .tensor import Tensor
     if t.is_meta:
         return _meta_repr(t)
-    a = np.asarray(t._value)
+    a = np.asarray(_chalf.value(t) if _chalf.is_chalf_backed(t) else t._value)
     dtype = t.dtype
     summarize = _summarize(a)
     shown = _summarized_values(a) if summarize else a

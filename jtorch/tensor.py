@@ -20,6 +20,7 @@ from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to
 from ._dispatch import GRAD, LAZY, OpDef as _OpDef
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
+from . import _chalf
 from ._size import Size, contiguous_strides
 from ._symbolic import _SymNumber
 
@@ -49,6 +50,8 @@ class Storage:
                 a = self._arr = a.get()
             elif type(a) is MetaArray:
                 raise MetaArgument()  # a meta tensor's data: ``apply`` routes the op to _meta.route
+            elif type(a) is _chalf.ChalfArray:
+                raise _chalf.ChalfArgument()  # a complex32 tensor's data: routed to _chalf.route
         return a
 
     @array.setter
@@ -188,6 +191,8 @@ class Tensor:
         if not LAZY[0] or not _lazy_kind(root) or not _dispatch.lazy_here(root.shape):
             if type(root) is MetaArray:  # a view of a meta tensor: its shape, no data
                 return MetaArray(*self._shape_dtype())
+            if type(root) is _chalf.ChalfArray:  # a view of a complex32 tensor: dispatch routes it
+                return root
             return self._value
         self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
         self._valver = st.version
@@ -217,6 +222,8 @@ class Tensor:
             self._val = arr
         elif type(st._arr) is MetaArray:
             pass  # a write through a view of a meta tensor: nothing to store
+        elif type(st._arr) is _chalf.ChalfArray:
+            st._arr = _chalf.scatter(self._vfn, st._arr, arr)
         else:
             if type(arr) is Pending:
                 arr = arr.get()
@@ -626,12 +633,17 @@ class Tensor:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
         try:
             v = self._value
+        except _chalf.ChalfArgument:
+            v = _chalf.value(self)
         except MetaArgument:
             raise RuntimeError("Tensor.item() cannot be called on meta tensors") from None
         return np.asarray(v).reshape(()).item()
 
     def tolist(self):
-        return np.asarray(self._value).tolist()
+        try:
+            return np.asarray(self._value).tolist()
+        except _chalf.ChalfArgument:
+            return np.asarray(_chalf.value(self)).tolist()
 
     def numpy(self, *, force=False):
         if self._requires_grad and not force:
@@ -639,12 +651,16 @@ class Tensor:
         if self.device.type != "cpu" and not force:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
                             "the tensor to host memory first.")
+        if self.dtype is D.complex32:
+            raise TypeError("Got unsupported ScalarType ComplexHalf")
         from .interop import shared_numpy
         return shared_numpy(self)
 
     def __array__(self, dtype=None, copy=None):
         try:
             v = self._value
+        except _chalf.ChalfArgument:
+            raise TypeError("Got unsupported ScalarType ComplexHalf") from None
         except MetaArgument:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.") from None
@@ -750,7 +766,7 @@ class Tensor:
                                 or _on_mesh(self)):
             r = _to_device(r, dev)
         if dtype is not None and dtype is not r.dtype:
-            r = _dispatch.REGISTRY["_cast"](r, dtype=dtype)
+            r = _chalf.cast(r) if dtype is D.complex32 else _dispatch.REGISTRY["_cast"](r, dtype=dtype)
         if copy and r is self:
             r = r.clone()
         return r
@@ -808,8 +824,8 @@ class Tensor:
     def cdouble(self, memory_format=None):
         return self.to(D.complex128)
 
-    def chalf(self, memory_format=None):  # complex32 is computed as complex64
-        return self.to(D.complex64)
+    def chalf(self, memory_format=None):
+        return self.to(D.complex32)
 
     def type_as(self, other):
         return self.to(other.dtype)

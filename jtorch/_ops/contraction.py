@@ -337,8 +337,9 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 
 
 @defop(method=False, function=False, promote="float", dynamic=("x", "dx"))
-def _cumtrapz(y, x=None, dx=1.0, dim=-1):
-    a = jax.lax.slice_in_dim(y, 1, None, axis=dim) + jax.lax.slice_in_dim(y, 0, -1, axis=dim)
+def _cumtrapz(y, x=None, dx=1.0, dim=-1, summed=False):
+    # summed: y holds the neighbour sums already (integer input, added in its own type as torch does)
+    a = y if summed else jax.lax.slice_in_dim(y, 1, None, axis=dim) + jax.lax.slice_in_dim(y, 0, -1, axis=dim)
     if x is not None:
         step = jnp.diff(x, axis=-1 if x.ndim == 1 else dim)
         if x.ndim == 1:
@@ -351,6 +352,10 @@ def _cumtrapz(y, x=None, dx=1.0, dim=-1):
 @function(method=False)
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "cumulative_trapezoid")
+    if y.dtype._cat == 1 and y.shape[d] > 0:
+        # torch adds neighbours in the integer type (uint8 sums wrap) before the division by 2
+        n = y.shape[d] - 1
+        return _cumtrapz(y.narrow(d, 1, n) + y.narrow(d, 0, n), x, 1.0 if dx is None else dx, dim=d, summed=True)
     return _cumtrapz(y, x, 1.0 if dx is None else dx, dim=d)
 
 

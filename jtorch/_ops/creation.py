@@ -91,6 +91,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         return _on_storage(data, dtype).requires_grad_(requires_grad)
     if isinstance(data, _T()) and data.is_meta and (device is None or to_device(device).type == "meta"):
         return _meta.empty(data.shape, D.to_dtype(dtype) if dtype is not None else data.dtype, requires_grad)
+    if dtype is not None and D.to_dtype(dtype) is D.complex32:
+        return _to_chalf(tensor(data, dtype=D.complex64, device=device), requires_grad)
     arr, dt = _infer_np(data)
     dt = D.to_dtype(dtype) if dtype is not None else dt
     return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
@@ -194,8 +196,16 @@ def check_scalar_fits(value, dt):
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow")
 
 
+def _to_chalf(t, requires_grad):
+    from .._chalf import cast
+    t = cast(t)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def _make(kind, size, dtype, device, requires_grad, value=None):
     dt = _dt(dtype)
+    if dt is D.complex32 and not _meta.is_meta_device(device):  # no jax complex32: made as complex64
+        return _to_chalf(_make(kind, size, D.complex64, device, False, value), requires_grad)
     if _meta.is_meta_device(device):
         if kind == "full":
             check_scalar_fits(value, dt)

@@ -263,8 +263,29 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
 # ---------------------------------------------------------------- cholesky
 @defop(method=False, function=False)
 def _cholesky(A, upper=False):
-    L = jnp.linalg.cholesky(A)
+    L = _cholesky_lower(A) if jnp.iscomplexobj(A) else jnp.linalg.cholesky(A)
     return _mH(L) if upper else L
+
+
+@jax.custom_vjp
+def _cholesky_lower(A):
+    return jnp.linalg.cholesky(A)
+
+
+def _cholesky_bwd(L, gL):
+    # torch's rule (Murray 2016, arXiv:1602.07527): gA = L^-H Phi L^-1 with Phi = (T + tril(T, -1)^H) / 2,
+    # T = tril(L^H gL). Its diagonal keeps T's imaginary part, so for complex inputs gA is not Hermitian;
+    # differentiating JAX's cholesky (which symmetrizes A) gives only the Hermitian part. Written in torch's
+    # convention (the conjugate of JAX's cotangent for complex numbers), hence the conj on the way in and out.
+    gL = jnp.conj(gL)
+    T = jnp.tril(_mH(L) @ gL)
+    phi = 0.5 * (T + _mH(jnp.tril(T, -1)))
+    x = jax.lax.linalg.triangular_solve(L, phi, left_side=True, lower=True, transpose_a=True, conjugate_a=True)
+    gA = jax.lax.linalg.triangular_solve(L, x, left_side=False, lower=True)
+    return (jnp.conj(gA),)
+
+
+_cholesky_lower.defvjp(lambda A: (_cholesky_lower(A),) * 2, _cholesky_bwd)
 
 
 def _pd_order(A):

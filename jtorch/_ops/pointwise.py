@@ -313,7 +313,26 @@ log10 = unary("log10", jnp.log10, library=True)
 log1p = unary("log1p", jnp.log1p, library=True)
 sqrt = unary("sqrt", jnp.sqrt)  # (slower with the library kernels, as tanh, sigmoid, erf, gelu)
 rsqrt = unary("rsqrt", jax.lax.rsqrt, library=True)
-logaddexp = binary("logaddexp", jnp.logaddexp, inplace=False, tensor_other="other", reject="bi")
+def complex_logaddexp(x, y):
+    """torch's complex log(exp(x) + exp(y)): log1p(exp(min - max)) + max with max the operand of larger real
+    part (x on ties), so the imaginary part stays on max's branch (jnp.logaddexp takes the principal log)."""
+    swap = jnp.real(x) < jnp.real(y)
+    hi, lo = jnp.where(swap, y, x), jnp.where(swap, x, y)
+    lo_re, hi_re = jnp.real(lo), jnp.real(hi)
+    r = jnp.log1p(jnp.exp(lo - hi)) + hi
+    both_inf = ~jnp.isfinite(lo_re) & (lo_re == hi_re)
+    # both real parts +inf: log(exp(lo) + exp(hi)), whose modulus is inf (jnp.log of inf + nan*j gives nan)
+    both = jax.lax.complex(jnp.full_like(lo_re, np.inf), jnp.angle(jnp.exp(lo) + jnp.exp(hi)).astype(lo_re.dtype))
+    r = jnp.where(both_inf, jnp.where(lo_re < 0, lo, both), r)
+    nan = jnp.isnan(lo_re) | jnp.isnan(jnp.imag(lo))
+    return jnp.where(nan, jnp.asarray(complex(np.nan, np.nan), r.dtype), r)
+
+
+def _logaddexp(x, y):
+    return complex_logaddexp(x, y) if jnp.iscomplexobj(x) else jnp.logaddexp(x, y)
+
+
+logaddexp = binary("logaddexp", _logaddexp, inplace=False, tensor_other="other", reject="bi")
 logaddexp2 = binary("logaddexp2", jnp.logaddexp2, inplace=False, tensor_other="other", reject="bi")
 
 # ---- trig / hyperbolic
@@ -397,7 +416,15 @@ def _polygamma_value(n, x):
     v = jss.polygamma(n, x + k) - (-1) ** n * fact * acc
     # the poles (x = 0, -1, ...): torch's limit from the right, (-1)^(n+1) inf
     pole = (x == 0) if n == 1 else (x <= 0) & (x == jnp.floor(x))
-    return jnp.where(pole, (-1) ** (n + 1) * jnp.inf, v).astype(dt)
+    v = jnp.where(pole, (-1) ** (n + 1) * jnp.inf, v)
+    if n == 1 and jnp.issubdtype(dt, jnp.floating):
+        # torch's trigamma reflects x < 1/2 to 1 - x with pi^2 / sin(pi x)^2 in the input's type: at a
+        # negative integer sin(pi x) is not exactly 0 there, so the result is large but finite
+        xd = x.astype(dt)
+        pi = jnp.asarray(np.pi, dt)
+        refl = pi * pi / jnp.sin(pi * xd) ** 2
+        v = jnp.where((x < 0) & (x == jnp.floor(x)), refl.astype(v.dtype), v)
+    return v.astype(dt)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))

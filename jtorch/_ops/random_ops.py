@@ -75,7 +75,11 @@ def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
     key = _key(generator)
     if device is not None:
         key = _place(key, device)  # sample where the tensor lives (the key is tiny)
-    t = op(key, *dyn, shape=shape, dtype=dtype)
+    if dtype is D.complex32:  # no jax complex32: drawn as complex64 and rounded (_chalf.py)
+        from .._chalf import cast
+        t = cast(op(key, *dyn, shape=shape, dtype=D.complex64))
+    else:
+        t = op(key, *dyn, shape=shape, dtype=dtype)
     if requires_grad:
         t.requires_grad_(True)
     return t

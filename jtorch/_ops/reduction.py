@@ -334,12 +334,14 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 @defop(promote=None, differentiable=False)
 def _all(input, dim=None, keepdim=False):
-    return jnp.all(input, axis=dim, keepdims=keepdim)
+    r = jnp.all(input, axis=dim, keepdims=keepdim)
+    return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r  # torch keeps uint8 (a legacy rule)
 
 
 @defop(promote=None, differentiable=False)
 def _any(input, dim=None, keepdim=False):
-    return jnp.any(input, axis=dim, keepdims=keepdim)
+    r = jnp.any(input, axis=dim, keepdims=keepdim)
+    return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r
 
 
 @function
@@ -440,6 +442,13 @@ def cummin(input, dim):
 def _logcumsumexp(input, dim=0):
     if input.dtype in _HALF:
         return jax.lax.cumlogsumexp(input.astype(jnp.float32), axis=dim).astype(input.dtype)
+    if jnp.iscomplexobj(input) and input.ndim and input.shape[dim]:
+        # torch's sequential scan, acc = logaddexp(x_i, acc): each step keeps the branch of the complex
+        # log of the operand with the larger real part, so the imaginary part may leave (-pi, pi]
+        from .pointwise import complex_logaddexp
+        x = jnp.moveaxis(input, dim, 0)
+        _, ys = jax.lax.scan(lambda acc, xi: (complex_logaddexp(xi, acc),) * 2, x[0], x[1:])
+        return jnp.moveaxis(jnp.concatenate([x[:1], ys]), 0, dim)
     return jax.lax.cumlogsumexp(input, axis=dim)
 
 
