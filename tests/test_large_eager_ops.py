@@ -164,3 +164,58 @@ def test_compiled_programs_are_unchanged(rng):
     for _ in range(3):
         out = g(j)
     assert_close(out, f(torch, t), rtol=1.3e-6, atol=1e-5)
+
+
+# ---- cat: a large concatenation along the leading dimension as one select loop (join._cat_large)
+def _cat_took_large(dim, dtype):
+    """Whether cat's large-call kernel has been compiled for this dim and result dtype."""
+    from jtorch._ops import join
+    return any(k[0] == "large" and k[1] == (dim,) and str(k[2]) == str(dtype) for k in join._cat._jits)
+
+
+def _exact(j, t):
+    assert tuple(j.shape) == tuple(t.shape) and str(j.dtype) == str(t.dtype)
+    np.testing.assert_array_equal(j.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("shapes, dim", [
+    ([(512, 512), (512, 512)], 0),
+    ([(700, 384), (13, 384), (300, 384)], 0),           # uneven parts
+    ([(1, 300, 1024), (1, 212, 1024), (1, 1, 1024), (1, 50, 1024)], 1),  # leading size-1 dims: still one run
+    ([(64, 4096)] * 8, 0),                                # more inputs than the select form takes
+    ([(512, 512), (512, 512)], 1),                        # inner dimension: XLA's own concatenate
+    ([(300000,), (7,)], 0),                               # rows too narrow for the select form
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_large_cat_matches_torch_exactly(rng, shapes, dim, dtype):
+    xs = [rng.standard_normal(s) * 5 for s in shapes]
+    xs = [x > 0 if dtype == np.bool_ else x.astype(dtype) for x in xs]
+    xs[0].flat[:4] = [np.nan, -0.0, np.inf, -np.inf] if dtype in (np.float32, np.float64) else xs[0].flat[:4]
+    pairs = [both(x) for x in xs]
+    expect = torch.cat([t for t, _ in pairs], dim)
+    _exact(jtorch.cat([j for _, j in pairs], dim), expect)
+    assert _cat_took_large(dim, expect.dtype)
+
+
+@pytest.mark.parametrize("shapes, dim, select", [
+    ([(512, 512), (512, 512)], 0, True), ([(1, 300, 1024), (1, 212, 1024)], 1, True),
+    ([(256, 256), (256, 256)], 0, False),    # output under 2**18 elements
+    ([(64, 4096)] * 8, 0, False), ([(512, 512), (512, 512)], 1, False), ([(300000,), (7,)], 0, False)])
+def test_large_cat_form(shapes, dim, select):
+    import jax
+    from jtorch._ops import join
+    prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._cat_large(a, dim))(
+        *[np.zeros(s, np.float32) for s in shapes]).eqns}
+    assert ("concatenate" not in prims and "select_n" in prims) if select else "concatenate" in prims
+
+
+def test_large_cat_promotes_and_backpropagates(rng):
+    a, b = rng.standard_normal((2, 400, 640))
+    (ta, ja), (tb, jb) = both(a.astype(np.float32), True), both(b.astype(np.float64), True)
+    w = rng.standard_normal((800, 640))
+    out = [m.cat([x, y]) for m, x, y in ((torch, ta, tb), (jtorch, ja, jb))]
+    _exact(out[1].detach(), out[0].detach())  # float32 + float64 -> float64, as torch
+    for o, m in zip(out, (torch, jtorch)):
+        (o * m.tensor(w)).sum().backward()
+    assert_close(ja.grad, ta.grad)
+    assert_close(jb.grad, tb.grad)

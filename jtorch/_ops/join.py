@@ -1,12 +1,44 @@
 """Joining tensors: cat/concat/concatenate, stack, hstack/vstack/dstack/column_stack."""
+import math
+
 import jax.numpy as jnp
+from jax import lax
 
 from .. import _dtype as D
 from .._dispatch import apply, defop, function
 from .shape import _wrap
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=())
+def _cat_large(tensors, dim=0):
+    """``_cat`` for a large eager call on the CPU (``_dispatch._large_alternative``). XLA copies a
+    concatenation whose inputs are whole contiguous runs of the output (along the first dimension
+    that is not 1) with one memcpy per input, on one thread; the same values as a select between the
+    inputs padded to the output's shape are one elementwise loop, which XLA splits over both cores
+    (2x1024x1024 float32: same CPU time, 0.4-0.8x the wall time). Only where it measured faster: the
+    output at least 2**18 elements, at most 4 inputs (each select costs a pass of compares), rows of
+    at least 32 elements (narrower rows cost more CPU than the memcpy)."""
+    shape = tensors[0].shape
+    n = sum(t.shape[dim] for t in tensors)
+    rows = [math.prod(t.shape[dim:]) for t in tensors]  # elements of each input, all contiguous
+    if math.prod(shape[:dim]) != 1 or not 2 <= len(tensors) <= 4 or sum(rows) < 1 << 18:
+        return jnp.concatenate(tensors, axis=dim)
+    width = math.gcd(1024, *rows)  # as rows of `width`: the selects depend on the row only
+    if width < 32:
+        return jnp.concatenate(tensors, axis=dim)
+    ends, pads, off, total = [], [], 0, sum(rows) // width
+    zero = jnp.zeros((), tensors[0].dtype)
+    for t, r in zip(tensors, rows):
+        pads.append(lax.pad(t.reshape(r // width, width), zero, [(off, total - off - r // width, 0), (0, 0, 0)]))
+        off += r // width
+        ends.append(off)
+    row = lax.broadcasted_iota(jnp.int32, (total, width), 0)
+    out = pads[-1]
+    for i in range(len(pads) - 2, -1, -1):
+        out = lax.select(row < ends[i], pads[i], out)
+    return out.reshape(shape[:dim] + (n,) + shape[dim + 1:])
+
+
+@defop(method=False, function=False, seq=True, promote="common", saves=(), large=_cat_large)
 def _cat(tensors, dim=0):
     return jnp.concatenate(tensors, axis=dim)
 
