@@ -591,6 +591,8 @@ def _large_alternative(op, statics, dt, arrays):
         for x in (a if type(a) is tuple else (a,)):
             t = type(x)
             if t is CONCRETE:
+                if type(x.sharding) is not _SingleDevice:
+                    return None  # spread over a mesh: the ordinary kernel keeps its sharding rules
                 av = x.aval
                 k = _SIZES.get(av)
                 if k is None:
@@ -612,6 +614,7 @@ def _large_alternative(op, statics, dt, arrays):
 
 
 _CPU_BACKEND = []  # [bool]: the default backend is the CPU (checked on first use)
+_SingleDevice = jax.sharding.SingleDeviceSharding
 
 
 # ---------------------------------------------------------------- lazy batching (_lazy.py)

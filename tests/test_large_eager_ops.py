@@ -219,3 +219,16 @@ def test_large_cat_promotes_and_backpropagates(rng):
         (o * m.tensor(w)).sum().backward()
     assert_close(ja.grad, ta.grad)
     assert_close(jb.grad, tb.grad)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_large_stack_matches_torch_exactly(rng, dim):
+    xs = [rng.standard_normal((384, 512)).astype(np.float32) for _ in range(3)]
+    pairs = [both(x) for x in xs]
+    expect = torch.stack([t for t, _ in pairs], dim)
+    _exact(jtorch.stack([j for _, j in pairs], dim), expect)
+    from jtorch._ops import join
+    assert any(k[0] == "large" and k[1] == (dim % 3,) for k in join._stack._jits)
+    import jax
+    prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._stack_large(a, dim % 3))(*xs).eqns}
+    assert ("concatenate" not in prims) == (dim == 0)  # along the first dimension: the select form

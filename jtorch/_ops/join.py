@@ -43,7 +43,14 @@ def _cat(tensors, dim=0):
     return jnp.concatenate(tensors, axis=dim)
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=())
+def _stack_large(tensors, dim=0):
+    """``_stack`` for a large eager call on the CPU: the concatenation of the inputs with a new
+    dimension of size 1, as ``_cat_large`` runs it (stacking along the first dimension is the same
+    one-thread memcpy in XLA)."""
+    return _cat_large([jnp.expand_dims(t, dim) for t in tensors], dim)
+
+
+@defop(method=False, function=False, seq=True, promote="common", saves=(), large=_stack_large)
 def _stack(tensors, dim=0):
     return jnp.stack(tensors, axis=dim)
 
