@@ -144,8 +144,9 @@ class OpDef:
         # a large eager call on the CPU compiles with XLA's library kernels for elementwise ops
         # (see _large_kernel): set for the ops where they measured faster
         self.library = library
-        # large: another function of the same arguments for large eager calls on the CPU (see
-        # _large_alternative): a lowering XLA runs on both cores where the op's own runs on one
+        # large: (pays, fn): another function of the same arguments for large eager calls on the
+        # CPU where pays(statics, avals) (see _large_alternative): a lowering XLA runs on both
+        # cores where the op's own runs on one
         self.large = large
         self._plan()
 
@@ -582,37 +583,37 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
 
 
 def _large_alternative(op, statics, dt, arrays):
-    """The kernel of ``op.large`` (compiled beside the ordinary one) for an eager call on the CPU whose
-    array arguments (a sequence argument's elements included) hold at least ``LARGE`` elements in all;
-    None for smaller calls, tracers and other backends. ``op.large`` sees the static shapes and may
-    itself fall back to the op's own lowering where its form does not pay."""
-    n = 0
+    """The kernel of ``op.large`` = (pays, fn) (compiled beside the ordinary one) for an eager call
+    on the CPU where ``pays(statics, avals)`` (the avals of the array arguments, a sequence
+    argument's elements flattened) says that fn's lowering is the faster; None otherwise, and for
+    tracers, arrays spread over a mesh and other backends. Cached per signature."""
+    avals = []
     for a in arrays:
         for x in (a if type(a) is tuple else (a,)):
             t = type(x)
             if t is CONCRETE:
                 if type(x.sharding) is not _SingleDevice:
                     return None  # spread over a mesh: the ordinary kernel keeps its sharding rules
-                av = x.aval
-                k = _SIZES.get(av)
-                if k is None:
-                    k = _SIZES[av] = av.size
-                n += k
+                avals.append(x.aval)
             elif t is not float and t is not int and t is not bool and x is not None:
                 return None  # a tracer or anything else: the ordinary kernel
-    if n < LARGE:
-        return None
-    if not _CPU_BACKEND:
-        _CPU_BACKEND.append(jax.default_backend() == "cpu")
-    if not _CPU_BACKEND[0]:
+    key = (op, statics, dt, *avals)
+    ok = _LARGE_PAYS.get(key)
+    if ok is None:
+        if not _CPU_BACKEND:
+            _CPU_BACKEND.append(jax.default_backend() == "cpu")
+        ok = _LARGE_PAYS[key] = _CPU_BACKEND[0] and sum(av.size for av in avals) >= LARGE and \
+            bool(op.large[0](statics, avals))
+    if not ok:
         return None
     key = ("large", statics, dt)
     f = op._jits.get(key)
     if f is None:
-        f = op._jits[key] = jax.jit(op.pure(statics, dt, op.large))
+        f = op._jits[key] = jax.jit(op.pure(statics, dt, op.large[1]))
     return f
 
 
+_LARGE_PAYS = {}  # (op, statics, dt, argument avals...) -> whether op.large's lowering is taken
 _CPU_BACKEND = []  # [bool]: the default backend is the CPU (checked on first use)
 _SingleDevice = jax.sharding.SingleDeviceSharding
 

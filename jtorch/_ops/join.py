@@ -9,22 +9,28 @@ from .._dispatch import apply, defop, function
 from .shape import _wrap
 
 
+def _cat_select_pays(shapes, dim):
+    """Whether ``_cat_large``'s select form is the faster lowering (measured, docs/internals.md "Large
+    eager ops", third round): the inputs are whole contiguous runs of the output (no dimension before
+    ``dim`` larger than 1), at most 4 of them (each select costs a pass of compares), an output of at
+    least 2**18 elements, and rows of at least 32 elements (narrower rows cost more CPU than the
+    memcpy)."""
+    rows = [math.prod(s[dim:]) for s in shapes]
+    return (math.prod(shapes[0][:dim]) == 1 and 2 <= len(shapes) <= 4 and sum(rows) >= 1 << 18
+            and math.gcd(1024, *rows) >= 32)
+
+
 def _cat_large(tensors, dim=0):
     """``_cat`` for a large eager call on the CPU (``_dispatch._large_alternative``). XLA copies a
-    concatenation whose inputs are whole contiguous runs of the output (along the first dimension
-    that is not 1) with one memcpy per input, on one thread; the same values as a select between the
-    inputs padded to the output's shape are one elementwise loop, which XLA splits over both cores
-    (2x1024x1024 float32: same CPU time, 0.4-0.8x the wall time). Only where it measured faster: the
-    output at least 2**18 elements, at most 4 inputs (each select costs a pass of compares), rows of
-    at least 32 elements (narrower rows cost more CPU than the memcpy)."""
-    shape = tensors[0].shape
-    n = sum(t.shape[dim] for t in tensors)
-    rows = [math.prod(t.shape[dim:]) for t in tensors]  # elements of each input, all contiguous
-    if math.prod(shape[:dim]) != 1 or not 2 <= len(tensors) <= 4 or sum(rows) < 1 << 18:
+    concatenation whose inputs are whole contiguous runs of the output with one memcpy per input, on
+    one thread; the same values as a select between the inputs padded to the output's shape are one
+    elementwise loop, which XLA splits over both cores (2x1024x1024 float32: the same CPU time, half
+    the wall time when both cores are free). Bit-exact: a select only picks."""
+    shapes = [t.shape for t in tensors]
+    if not _cat_select_pays(shapes, dim):
         return jnp.concatenate(tensors, axis=dim)
-    width = math.gcd(1024, *rows)  # as rows of `width`: the selects depend on the row only
-    if width < 32:
-        return jnp.concatenate(tensors, axis=dim)
+    rows = [math.prod(s[dim:]) for s in shapes]
+    width = math.gcd(1024, *rows)  # viewed as rows of `width`: the selects depend on the row only
     ends, pads, off, total = [], [], 0, sum(rows) // width
     zero = jnp.zeros((), tensors[0].dtype)
     for t, r in zip(tensors, rows):
@@ -35,10 +41,12 @@ def _cat_large(tensors, dim=0):
     out = pads[-1]
     for i in range(len(pads) - 2, -1, -1):
         out = lax.select(row < ends[i], pads[i], out)
-    return out.reshape(shape[:dim] + (n,) + shape[dim + 1:])
+    shape = shapes[0]
+    return out.reshape(shape[:dim] + (sum(s[dim] for s in shapes),) + shape[dim + 1:])
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=(), large=_cat_large)
+@defop(method=False, function=False, seq=True, promote="common", saves=(),
+       large=(lambda statics, avals: _cat_select_pays([a.shape for a in avals], statics[0]), _cat_large))
 def _cat(tensors, dim=0):
     return jnp.concatenate(tensors, axis=dim)
 
@@ -50,7 +58,12 @@ def _stack_large(tensors, dim=0):
     return _cat_large([jnp.expand_dims(t, dim) for t in tensors], dim)
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=(), large=_stack_large)
+def _stack_pays(statics, avals):
+    d = statics[0]
+    return _cat_select_pays([a.shape[:d] + (1,) + a.shape[d:] for a in avals], d)
+
+
+@defop(method=False, function=False, seq=True, promote="common", saves=(), large=(_stack_pays, _stack_large))
 def _stack(tensors, dim=0):
     return jnp.stack(tensors, axis=dim)
 
