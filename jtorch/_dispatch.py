@@ -589,23 +589,30 @@ def _large_alternative(op, statics, dt, arrays):
     tracers, arrays spread over a mesh and other backends. Cached per signature."""
     avals = []
     for a in arrays:
-        for x in (a if type(a) is tuple else (a,)):
-            t = type(x)
-            if t is CONCRETE:
-                if type(x.sharding) is not _SingleDevice:
-                    return None  # spread over a mesh: the ordinary kernel keeps its sharding rules
+        if type(a) is tuple:
+            for x in a:
+                if type(x) is not CONCRETE:
+                    return None  # a tracer or anything else: the ordinary kernel
                 avals.append(x.aval)
-            elif t is not float and t is not int and t is not bool and x is not None:
-                return None  # a tracer or anything else: the ordinary kernel
+        elif type(a) is CONCRETE:
+            avals.append(a.aval)
+        elif a is not None and type(a) not in _SCALAR_TYPES:
+            return None
     key = (op, statics, dt, *avals)
     ok = _LARGE_PAYS.get(key)
     if ok is None:
         if not _CPU_BACKEND:
             _CPU_BACKEND.append(jax.default_backend() == "cpu")
+        if len(_LARGE_PAYS) > 4096:  # (a loop over ever new shapes)
+            _LARGE_PAYS.clear()
         ok = _LARGE_PAYS[key] = _CPU_BACKEND[0] and sum(av.size for av in avals) >= LARGE and \
             bool(op.large[0](statics, avals))
     if not ok:
         return None
+    for a in arrays:  # (large calls only) arrays spread over a mesh keep the ordinary kernel's sharding rules
+        for x in (a if type(a) is tuple else (a,)):
+            if type(x) is CONCRETE and type(x.sharding) is not _SingleDevice:
+                return None
     key = ("large", statics, dt)
     f = op._jits.get(key)
     if f is None:
