@@ -110,10 +110,11 @@ class OpDef:
     # inputs' gradients undefined (None, nothing accumulated) though the result is in the graph
     # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
     undefined_grad = None
+    large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
-                 opmath=False):
+                 opmath=False, large=None):
         self.fn = fn
         self.opmath = opmath
         self.name = name
@@ -143,6 +144,10 @@ class OpDef:
         # a large eager call on the CPU compiles with XLA's library kernels for elementwise ops
         # (see _large_kernel): set for the ops where they measured faster
         self.library = library
+        # large: (pays, fn): another function of the same arguments for large eager calls on the
+        # CPU where pays(statics, avals) (see _large_alternative): a lowering XLA runs on both
+        # cores where the op's own runs on one
+        self.large = large
         self._plan()
 
     def _plan(self):
@@ -253,9 +258,10 @@ class OpDef:
             f = self._jits[key] = jax.jit(self.pure(statics, dt))
         return f
 
-    def pure(self, statics, dt):
-        """The op as a function of its dynamic arguments only (casting included)."""
-        fn, kw = self.fn, dict(zip(self.static_names, statics))
+    def pure(self, statics, dt, fn=None):
+        """The op as a function of its dynamic arguments only (casting included); ``fn``: another
+        function of the same arguments in place of the op's own (``large``)."""
+        fn, kw = fn or self.fn, dict(zip(self.static_names, statics))
         ppos = self.promote_pos if dt is not None else ()
         npdt = dt.np if dt is not None else None
         seq = self.seq
@@ -479,7 +485,7 @@ def _apply_eager(op, dyn, statics, raw=False):
         return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
-    if (raw or op.library) and plain:
+    if (raw or op.library or op.large is not None) and plain:
         # (an in-place call that records autograd saves its inputs: nothing to donate)
         kernel = _large_kernel(op, statics, dt, dyn, arrays,
                                raw and not (needs_grad and GRAD.enabled and op.differentiable)) or kernel
@@ -534,7 +540,9 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
     op writing into its first argument's storage): when nothing but that storage holds the array,
     it is donated, so XLA writes the result into the same (cache-warm) buffer instead of a fresh
     one: 30-40% faster for a 4 MB ``add_`` on the CPU. ``op.library`` on the CPU: compiled with
-    XLA's library elementwise kernels."""
+    XLA's library elementwise kernels. ``op.large``: see _large_alternative."""
+    if op.large is not None:
+        return _large_alternative(op, statics, dt, arrays)
     a0 = arrays[0]
     if type(a0) is not CONCRETE:
         return None
@@ -575,6 +583,49 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
         f = op._jits[key] = jax.jit(op.pure(statics, dt), donate_argnums=(0,) if donate else (),
                                     compiler_options=_LIBRARY_OPTIONS if library else None)
     return f
+
+
+def _large_alternative(op, statics, dt, arrays):
+    """The kernel of ``op.large`` = (pays, fn) (compiled beside the ordinary one) for an eager call
+    on the CPU where ``pays(statics, avals)`` (the avals of the array arguments, a sequence
+    argument's elements flattened) says that fn's lowering is the faster; None otherwise, and for
+    tracers, arrays spread over a mesh and other backends. Cached per signature."""
+    avals = []
+    for a in arrays:
+        if type(a) is tuple:
+            for x in a:
+                if type(x) is not CONCRETE:
+                    return None  # a tracer or anything else: the ordinary kernel
+                avals.append(x.aval)
+        elif type(a) is CONCRETE:
+            avals.append(a.aval)
+        elif a is not None and type(a) not in _SCALAR_TYPES:
+            return None
+    key = (op, statics, dt, *avals)
+    ok = _LARGE_PAYS.get(key)
+    if ok is None:
+        if not _CPU_BACKEND:
+            _CPU_BACKEND.append(jax.default_backend() == "cpu")
+        if len(_LARGE_PAYS) > 4096:  # (a loop over ever new shapes)
+            _LARGE_PAYS.clear()
+        ok = _LARGE_PAYS[key] = _CPU_BACKEND[0] and sum(av.size for av in avals) >= LARGE and \
+            bool(op.large[0](statics, avals))
+    if not ok:
+        return None
+    for a in arrays:  # (large calls only) arrays spread over a mesh keep the ordinary kernel's sharding rules
+        for x in (a if type(a) is tuple else (a,)):
+            if type(x) is CONCRETE and type(x.sharding) is not _SingleDevice:
+                return None
+    key = ("large", statics, dt)
+    f = op._jits.get(key)
+    if f is None:
+        f = op._jits[key] = jax.jit(op.pure(statics, dt, op.large[1]))
+    return f
+
+
+_LARGE_PAYS = {}  # (op, statics, dt, argument avals...) -> whether op.large's lowering is taken
+_CPU_BACKEND = []  # [bool]: the default backend is the CPU (checked on first use)
+_SingleDevice = jax.sharding.SingleDeviceSharding
 
 
 # ---------------------------------------------------------------- lazy batching (_lazy.py)

@@ -164,3 +164,83 @@ def test_compiled_programs_are_unchanged(rng):
     for _ in range(3):
         out = g(j)
     assert_close(out, f(torch, t), rtol=1.3e-6, atol=1e-5)
+
+
+# ---- cat/stack: a large concatenation along the leading dimension as one select loop (join._cat_large)
+def _large_calls(op, call):
+    """Run ``call`` with ``op``'s large-call kernels dropped first: whether it compiled one again."""
+    for k in [k for k in op._jits if k[0] == "large"]:
+        del op._jits[k]
+    out = call()
+    return out, any(k[0] == "large" for k in op._jits)
+
+
+def _exact(j, t):
+    assert tuple(j.shape) == tuple(t.shape) and str(j.dtype) == str(t.dtype)
+    np.testing.assert_array_equal(j.numpy(), t.numpy())
+
+
+CAT_CASES = [
+    ([(512, 512), (512, 512)], 0, True),
+    ([(700, 384), (13, 384), (300, 384)], 0, True),             # uneven parts
+    ([(1, 300, 1024), (1, 212, 1024), (1, 1, 1024), (1, 50, 1024)], 1, True),  # leading size-1 dims: one run each
+    ([(256, 256), (256, 256)], 0, False),                       # output under 2**18 elements
+    ([(64, 4096)] * 8, 0, False),                               # more inputs than the select form takes
+    ([(512, 512), (512, 512)], 1, False),                       # inner dimension: XLA's own concatenate
+    ([(300000,), (7,)], 0, False),                              # rows too narrow for the select form
+]
+
+
+@pytest.mark.parametrize("shapes, dim, select", CAT_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_large_cat_matches_torch_exactly(rng, shapes, dim, select, dtype):
+    from jtorch._ops import join
+    xs = [rng.standard_normal(s) * 5 for s in shapes]
+    xs = [x > 0 if dtype == np.bool_ else x.astype(dtype) for x in xs]
+    if dtype in (np.float32, np.float64):
+        xs[0].flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    pairs = [both(x) for x in xs]
+    out, took = _large_calls(join._cat, lambda: jtorch.cat([j for _, j in pairs], dim))
+    _exact(out, torch.cat([t for t, _ in pairs], dim))
+    assert took == select
+
+
+@pytest.mark.parametrize("shapes, dim, select", CAT_CASES)
+def test_large_cat_form(shapes, dim, select):
+    import jax
+    from jtorch._ops import join
+    prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._cat_large(a, dim))(
+        *[np.zeros(s, np.float32) for s in shapes]).eqns}
+    assert ("concatenate" not in prims and "select_n" in prims) if select else "concatenate" in prims
+
+
+def test_large_cat_promotes_and_backpropagates(rng):
+    a, b = rng.standard_normal((2, 400, 640))
+    (ta, ja), (tb, jb) = both(a.astype(np.float32), True), both(b.astype(np.float64), True)
+    w = rng.standard_normal((800, 640))
+    out = [m.cat([x, y]) for m, x, y in ((torch, ta, tb), (jtorch, ja, jb))]
+    _exact(out[1].detach(), out[0].detach())  # float32 + float64 -> float64, as torch
+    for o, m in zip(out, (torch, jtorch)):
+        (o * m.tensor(w)).sum().backward()
+    assert_close(ja.grad, ta.grad)
+    assert_close(jb.grad, tb.grad)
+
+
+def test_large_cat_under_compile_is_plain(rng):
+    x, y = rng.standard_normal((2, 512, 512)).astype(np.float32)
+    (ta, ja), (tb, jb) = both(x), both(y)
+    g = jtorch.compile(lambda a, b: jtorch.cat([a, b]) * 2)
+    _exact(g(ja, jb), torch.cat([ta, tb]) * 2)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_large_stack_matches_torch_exactly(rng, dim):
+    import jax
+    from jtorch._ops import join
+    xs = [rng.standard_normal((384, 512)).astype(np.float32) for _ in range(3)]
+    pairs = [both(x) for x in xs]
+    out, took = _large_calls(join._stack, lambda: jtorch.stack([j for _, j in pairs], dim))
+    _exact(out, torch.stack([t for t, _ in pairs], dim))
+    assert took == (dim == 0)  # along the first dimension: the select form
+    prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._stack_large(a, dim % 3))(*xs).eqns}
+    assert ("concatenate" not in prims) == (dim == 0)

@@ -1,17 +1,69 @@
 """Joining tensors: cat/concat/concatenate, stack, hstack/vstack/dstack/column_stack."""
+import math
+
 import jax.numpy as jnp
+from jax import lax
 
 from .. import _dtype as D
 from .._dispatch import apply, defop, function
 from .shape import _wrap
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=())
+def _cat_select_pays(shapes, dim):
+    """Whether ``_cat_large``'s select form is the faster lowering (measured, docs/internals.md "Large
+    eager ops", third round): the inputs are whole contiguous runs of the output (no dimension before
+    ``dim`` larger than 1), at most 4 of them (each select costs a pass of compares), an output of at
+    least 2**18 elements, and rows of at least 32 elements (narrower rows cost more CPU than the
+    memcpy)."""
+    rows = [math.prod(s[dim:]) for s in shapes]
+    return (math.prod(shapes[0][:dim]) == 1 and 2 <= len(shapes) <= 4 and sum(rows) >= 1 << 18
+            and math.gcd(1024, *rows) >= 32)
+
+
+def _cat_large(tensors, dim=0):
+    """``_cat`` for a large eager call on the CPU (``_dispatch._large_alternative``). XLA copies a
+    concatenation whose inputs are whole contiguous runs of the output with one memcpy per input, on
+    one thread; the same values as a select between the inputs padded to the output's shape are one
+    elementwise loop, which XLA splits over both cores (2x1024x1024 float32: the same CPU time, half
+    the wall time when both cores are free). Bit-exact: a select only picks."""
+    shapes = [t.shape for t in tensors]
+    if not _cat_select_pays(shapes, dim):
+        return jnp.concatenate(tensors, axis=dim)
+    rows = [math.prod(s[dim:]) for s in shapes]
+    width = math.gcd(1024, *rows)  # viewed as rows of `width`: the selects depend on the row only
+    ends, pads, off, total = [], [], 0, sum(rows) // width
+    zero = jnp.zeros((), tensors[0].dtype)
+    for t, r in zip(tensors, rows):
+        pads.append(lax.pad(t.reshape(r // width, width), zero, [(off, total - off - r // width, 0), (0, 0, 0)]))
+        off += r // width
+        ends.append(off)
+    row = lax.broadcasted_iota(jnp.int32, (total, width), 0)
+    out = pads[-1]
+    for i in range(len(pads) - 2, -1, -1):
+        out = lax.select(row < ends[i], pads[i], out)
+    shape = shapes[0]
+    return out.reshape(shape[:dim] + (sum(s[dim] for s in shapes),) + shape[dim + 1:])
+
+
+@defop(method=False, function=False, seq=True, promote="common", saves=(),
+       large=(lambda statics, avals: _cat_select_pays([a.shape for a in avals], statics[0]), _cat_large))
 def _cat(tensors, dim=0):
     return jnp.concatenate(tensors, axis=dim)
 
 
-@defop(method=False, function=False, seq=True, promote="common", saves=())
+def _stack_large(tensors, dim=0):
+    """``_stack`` for a large eager call on the CPU: the concatenation of the inputs with a new
+    dimension of size 1, as ``_cat_large`` runs it (stacking along the first dimension is the same
+    one-thread memcpy in XLA)."""
+    return _cat_large([jnp.expand_dims(t, dim) for t in tensors], dim)
+
+
+def _stack_pays(statics, avals):
+    d = statics[0]
+    return _cat_select_pays([a.shape[:d] + (1,) + a.shape[d:] for a in avals], d)
+
+
+@defop(method=False, function=False, seq=True, promote="common", saves=(), large=(_stack_pays, _stack_large))
 def _stack(tensors, dim=0):
     return jnp.stack(tensors, axis=dim)
 
