@@ -22,6 +22,9 @@ _STACK = []           # open ranges: [name, start_us, input_shapes, children, is
 _SAVED = {}           # what was swapped out while something records
 _IDS = [0]
 _NAMES = {}           # op name -> reported name
+# jtorch ops that fuse what torch's top-level op of another name does
+_TORCH_NAMES = {"cross_entropy_index": "cross_entropy_loss", "cross_entropy_prob": "cross_entropy_loss",
+                "batch_norm_train": "batch_norm", "batch_norm_eval": "batch_norm"}
 
 
 def _now_us():
@@ -31,7 +34,8 @@ def _now_us():
 def _op_name(op):
     n = _NAMES.get(op.name)
     if n is None:
-        n = _NAMES[op.name] = "aten::" + op.name.lstrip("_")
+        base = op.name.lstrip("_")
+        n = _NAMES[op.name] = "aten::" + _TORCH_NAMES.get(base, base)
     return n
 
 

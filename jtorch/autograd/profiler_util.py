@@ -84,7 +84,7 @@ class FunctionEventAvg:
         self.count = 0
         self.cpu_time_total = 0.0
         self.self_cpu_time_total = 0.0
-        self.input_shapes = None
+        self.input_shapes = []
         self.is_user_annotation = False
         self.cpu_memory_usage = self.self_cpu_memory_usage = 0
         self.device_memory_usage = self.self_device_memory_usage = 0
@@ -104,7 +104,6 @@ class FunctionEventAvg:
     def add(self, other):
         if self.key is None:
             self.key = other.key
-            self.input_shapes = other.input_shapes
             self.is_user_annotation = other.is_user_annotation
         self.count += other.count
         self.cpu_time_total += other.cpu_time_total
@@ -164,12 +163,10 @@ class EventList(list):
             if avg is None:
                 avg = groups[k] = FunctionEventAvg()
                 avg.key = key
-                avg.input_shapes = e.input_shapes
+                avg.input_shapes = e.input_shapes if group_by_input_shapes else []
                 avg.is_user_annotation = e.is_user_annotation
             avg.add(e)
-        out = EventList(groups.values())
-        out._grouped_by_shapes = group_by_input_shapes
-        return out
+        return EventList(groups.values())
 
     def total_average(self):
         total = FunctionEventAvg()
@@ -189,7 +186,8 @@ class EventList(list):
             rows.sort(key=lambda e: getattr(e, sort_by, 0.0), reverse=True)
         if row_limit is not None and row_limit > 0:
             rows = rows[:row_limit]
-        with_shapes = getattr(self, "_grouped_by_shapes", False)
+        # an Input Shapes column where shapes were recorded (plain events, or averages grouped by them)
+        with_shapes = any(e.input_shapes for e in self)
         # the name column fits the longest name of the whole list (4 spaces more), up to a maximum
         name_w = min(max([len(e.key) for e in self] + [4]) + 4, max_name_column_width)
         cols = [("Name", name_w)] + [(h, 12) for h in ("Self CPU %", "Self CPU", "CPU total %", "CPU total",

@@ -79,11 +79,12 @@ def _always_record(step):
 
 def tensorboard_trace_handler(dir_name, worker_name=None, use_gzip=False):
     """on_trace_ready callable: writes each finished trace as
-    ``dir_name/<worker>.<ms>.pt.trace.json[.gz]`` (Chrome trace format)."""
+    ``dir_name/<worker>.<ns>.pt.trace.json[.gz]`` (Chrome trace format; torch uses milliseconds,
+    which can name two quick traces alike)."""
     def handler(prof):
         os.makedirs(dir_name, exist_ok=True)
         name = worker_name or f"{socket.gethostname()}_{os.getpid()}"
-        path = os.path.join(dir_name, f"{name}.{time.time_ns() // 1000000}.pt.trace.json")
+        path = os.path.join(dir_name, f"{name}.{time.time_ns()}.pt.trace.json")
         prof.export_chrome_trace(path)
         if use_gzip:
             with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as g:
