@@ -63,6 +63,8 @@ from . import random
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled)
 from . import autograd
+from .autograd import profiler as _autograd_profiler  # noqa: F401  (torch.autograd.profiler)
+from . import profiler
 from ._tensor_str import set_printoptions
 from .interop import from_jax, from_dlpack
 from . import serialization

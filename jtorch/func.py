@@ -227,7 +227,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 
     def run(arrs):
         pa, ta = arrs
-        ta = tuple(jnp.asarray(t, p.dtype) for t, p in zip(ta, pa))
+        # (primals may be trees: a dict of parameters, as in torch.func's model examples)
+        ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
         res = jax.jvp(f, pa, ta, has_aux=has_aux)
         return ((res[0], res[1]), res[2]) if has_aux else res
 

@@ -199,3 +199,13 @@ def test_uniform_of_integers_raises_like_torch(dtype):
                 call()
             errors.append(str(e.value))
     assert errors[0] == errors[2] and errors[1] == errors[3]
+
+
+def test_randint_high_with_size_keyword_like_torch():
+    import torch
+    for m in (torch, jtorch):
+        a = m.randint(5, size=(200,))
+        assert a.dtype == m.int64 and tuple(a.shape) == (200,)
+        assert int(a.min()) >= 0 and int(a.max()) <= 4 and int(a.max()) > 0
+        b = m.randint(3, 7, size=(50,))
+        assert int(b.min()) >= 3 and int(b.max()) <= 6

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from .. import _dtype as D
-from .._dispatch import apply, defop, function
+from .. import _dispatch
+from .._dispatch import defop, function
 from .shape import _wrap
 
 
@@ -81,7 +82,7 @@ def cat(tensors, dim=0, *, out=None):
     shapes = tuple([t._shape_dtype()[0] for t in tensors])  # raw shapes: one lookup per tensor
     d = _CAT_CHECKED.get((shapes, dim))
     if d is not None:  # these shapes and dim passed the checks before, nothing skipped
-        return apply(_cat, [list(tensors)], (d,))
+        return _dispatch.apply(_cat, [list(tensors)], (d,))
     keep = [i for i, s in enumerate(shapes) if s != (0,)] or [0]  # torch skips 1-D empty tensors
     skipped = len(keep) != len(shapes)  # then the checks below saw fewer shapes: not cached
     if skipped:
@@ -104,7 +105,7 @@ def cat(tensors, dim=0, *, out=None):
         if len(_CAT_CHECKED) > 4096:
             _CAT_CHECKED.clear()
         _CAT_CHECKED[(shapes, dim)] = d
-    return apply(_cat, [list(tensors)], (d,))  # the op's call path, minus keyword binding
+    return _dispatch.apply(_cat, [list(tensors)], (d,))  # the op's call path, minus keyword binding
 
 
 _CAT_CHECKED = {}  # (input shapes, dim) -> the wrapped dim, for calls that passed cat's checks

@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
+from jax.custom_derivatives import SymbolicZero
 import numpy as np
 
 from .. import _dtype as D
@@ -201,15 +202,26 @@ def _power(a, b):
     return r
 
 
-@_fpow.defjvp
 def _fpow_jvp(p, t):
-    # torch's conventions: d/da is 0 where the exponent is 0; d/db is 0 where a == 0 and b >= 0
+    # torch's conventions: d/da is 0 where the exponent is 0; d/db is 0 where a == 0 and b >= 0.
+    # A term whose tangent is a symbolic zero (an argument not differentiated) is left out: its
+    # factor may be nan (log of a negative base), and nan * 0 would poison the other term
     a, b = p
     da, db = t
     r = _power(a, b)
-    ga = jnp.where(b == 0, 0, b * jnp.power(a, b - 1))
-    gb = jnp.where((a == 0) & (jnp.real(b) >= 0), 0, r * jnp.log(jnp.where(a == 0, 1, a)))
-    return r, ga * da + gb * db
+    out = None
+    if type(da) is not SymbolicZero:
+        ga = jnp.where(b == 0, 0, b * jnp.power(a, b - 1))
+        out = ga * da
+    if type(db) is not SymbolicZero:
+        gb = jnp.where((a == 0) & (jnp.real(b) >= 0), 0, r * jnp.log(jnp.where(a == 0, 1, a)))
+        out = gb * db if out is None else out + gb * db
+    if out is None:
+        out = jnp.zeros_like(r)
+    return r, jnp.broadcast_to(out, r.shape).astype(r.dtype)
+
+
+_fpow.defjvp(_fpow_jvp, symbolic_zeros=True)
 
 
 def _pow_any(a, b):

@@ -8,7 +8,8 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._dispatch import GRAD, defop, function, REGISTRY, apply
+from .. import _dispatch
+from .._dispatch import GRAD, defop, function, REGISTRY
 from .._size import Size, contiguous_strides
 
 
@@ -113,7 +114,7 @@ def view(self, *shape, dtype=None):
             if len(_VIEWS_CHECKED) > 4096:
                 _VIEWS_CHECKED.clear()
             _VIEWS_CHECKED[key] = new
-    return apply(_view, [self], (new,))  # the op's call path, minus keyword binding
+    return _dispatch.apply(_view, [self], (new,))  # the op's call path, minus keyword binding
 
 
 _VIEWS_CHECKED = {}  # (requested shape, source shape, source strides) -> the checked view shape
@@ -199,7 +200,7 @@ def transpose(self, dim0, dim1):
     d0, d1 = _wrap(dim0, nd), _wrap(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    res = apply(_permute, [self], (tuple(dims),))
+    res = _dispatch.apply(_permute, [self], (tuple(dims),))
     if res._grad_fn is not None:
         _named(res, "TransposeBackward0")
     return res
@@ -210,7 +211,7 @@ def t(self):
     nd = len(self._shape_dtype()[0])
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    res = apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
+    res = _dispatch.apply(_permute, [self], ((1, 0) if nd == 2 else tuple(range(nd)),))
     if res._grad_fn is not None:  # (the common case, no autograd, pays one attribute read)
         _named(res, "TBackward0")
     return res
@@ -412,7 +413,7 @@ def _basic_index(x, index=()):
             struct.append((size, step or 1))
             starts.append(start if size else 0)
             d += 1
-    return apply(_basic_index_op, [x, tuple(starts)], (tuple(struct),))
+    return _dispatch.apply(_basic_index_op, [x, tuple(starts)], (tuple(struct),))
 
 
 @function

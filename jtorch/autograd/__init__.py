@@ -8,7 +8,7 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, 
                         is_inference_mode_enabled)
 from .function import Function, FunctionCtx, once_differentiable, InplaceFunction, NestedIOFunction
 from .graph import Node, run_backward
-from . import graph, functional
+from . import graph, functional, forward_ad
 from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly, variable
 from .engine_flags import (is_multithreading_enabled, set_multithreading_enabled, is_view_replay_enabled,

@@ -334,6 +334,7 @@ _DIFF = [(i, None) for i in range(8)]
 
 # ---------------------------------------------------------------- the engine
 _FINAL_CALLBACKS = []  # one list per running backward (nested backwards stack)
+NODE_HOOK = [None]  # set by jtorch.profiler while a profile records: hook(node, run) times ``run()``
 
 
 def queue_callback(fn):
@@ -460,7 +461,10 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                         captured[pos] = grads[k]
             if type(node) is AccumulateGrad:
                 if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets):
-                    _accumulate_leaf(node.variable, grads[0], create_graph)
+                    if NODE_HOOK[0] is None:
+                        _accumulate_leaf(node.variable, grads[0], create_graph)
+                    else:
+                        NODE_HOOK[0](node, lambda: _accumulate_leaf(node.variable, grads[0], create_graph))
                 if node._hooks:
                     for h in node._hooks:
                         h(tuple(grads), ())
@@ -473,7 +477,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             if not any_grad or (useful is not None and not useful.get(id(node))):
                 in_grads = [None] * len(node.next_edges)
             else:
-                in_grads = node.apply(grads, create_graph)
+                in_grads = node.apply(grads, create_graph) if NODE_HOOK[0] is None else \
+                    NODE_HOOK[0](node, lambda: node.apply(grads, create_graph))
                 if _anomaly.STATE[0]:
                     _anomaly.check_nan(node, in_grads)
             if node._hooks:

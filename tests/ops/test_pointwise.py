@@ -300,3 +300,15 @@ def test_complex_gradients(rng):
     check(lambda L, a: (L.exp(a), L.sin(a), L.abs(a), a.conj() * a, L.sqrt(a), L.angle(a)), z, grad=(0,),
           rtol=1e-4)
     check(lambda L, a: (a.real * 2, a.imag * 3), z, grad=(0,))
+
+
+def test_pow_forward_mode_negative_base_like_torch():
+    # the exponent's term (log of a negative base: nan) times its zero tangent poisoned d/dbase
+    import torch
+    import jtorch
+    x = np.array([-1.5, 2.0, -0.3, 0.0], np.float32)
+    v = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    for f in (lambda m, t: t ** 3, lambda m, t: (t ** 2).prod(), lambda m, t: m.pow(t, 2.0)):
+        _, tj = jtorch.func.jvp(lambda t: f(jtorch, t), (jtorch.from_numpy(x),), (jtorch.from_numpy(v),))
+        _, tt = torch.func.jvp(lambda t: f(torch, t), (torch.from_numpy(x),), (torch.from_numpy(v),))
+        np.testing.assert_allclose(tj.numpy(), tt.numpy(), rtol=1e-6)

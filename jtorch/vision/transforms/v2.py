@@ -32,3 +32,6 @@ class ToDtype(_Transform):
 
     def __repr__(self):
         return f"{self.__class__.__name__}(dtype={self.dtype}, scale={self.scale})"
+
+
+from ._v2_mix import CutMix, MixUp  # noqa: E402,F401
