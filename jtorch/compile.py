@@ -50,8 +50,8 @@ import numpy as np
 from . import _dispatch, _layout, _lazy, _spmd
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
-from ._symbolic import SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, python_type as _sym_type, \
-    wrap as _sym_wrap
+from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
+    python_type as _sym_type, wrap as _sym_wrap
 
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
 
@@ -174,7 +174,8 @@ class _Entry:
     """One traced program for one guard key."""
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
-                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")  # (see _trace)
+                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out",
+                 "guards", "other")  # (see _trace)
 
 
 class CompiledFunction:
@@ -239,14 +240,14 @@ class CompiledFunction:
             key = self._guard_key(leaves, tree)
         except GraphBreak:
             return self.fn(*args, **kwargs)
-        entry = self.entries.get(key)
+        entry = self._lookup(key, leaves)
         if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
-            entry = self.entries.get(key)
+            entry = self._lookup(key, leaves)
         if entry is None:
             from ._dynamo import config
             limit = config.recompile_limit
-            if len(self.entries) >= limit:
+            if sum(len(self._chain(e)) for e in self.entries.values()) >= limit:
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
                               f"{limit} times (cache_size_limit); running it eagerly from now on.")
                 self.eager = True
@@ -257,6 +258,9 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
             entry.key = self._guard_key(leaves, tree)
+            head = self.entries.get(entry.key)
+            # programs of one key that differ in their symbolic guards (a branch on a SymInt) chain
+            entry.other = head if head is not None and entry.guards else None
             self.entries[entry.key] = entry
             self.compiles += 1
             if entry.once and entry.key in self._retraced:
@@ -270,14 +274,37 @@ class CompiledFunction:
             # first step()): Python decided that from state it could not see (``len(state) == 0``), so
             # the next call traces again, with that state lifted
             self._retraced.add(entry.key)
-            if self.entries.get(entry.key) is entry:
-                del self.entries[entry.key]
+            self._remove(entry)
             return out
         # the state as the call left it must select this same entry: then the next call can
         # reuse it after checking only that nothing changed since (see _Fast)
-        if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
+        if sig is not None and self._lookup(self._guard_key(leaves, tree), leaves) is entry:
             self._fast = _Fast.make(self, entry, sig, dyn)
         return out
+
+    def _lookup(self, key, leaves):
+        """The entry for guard key ``key`` whose symbolic guards hold for these arguments, or None."""
+        entry = self.entries.get(key)
+        while entry is not None and entry.guards and not _guards_hold(
+                entry.guards, self._scalar_values(leaves, entry.dyn_args, entry.py_in)):
+            entry = entry.other
+        return entry
+
+    def _chain(self, entry):
+        out = []
+        while entry is not None:
+            out.append(entry)
+            entry = entry.other
+        return out
+
+    def _remove(self, entry):
+        chain = [e for e in self._chain(self.entries.get(entry.key)) if e is not entry]
+        for a, b in zip(chain, chain[1:] + [None]):
+            a.other = b
+        if chain:
+            self.entries[entry.key] = chain[0]
+        else:
+            self.entries.pop(entry.key, None)
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
@@ -531,12 +558,20 @@ class CompiledFunction:
         hyper = self._hyper()
         entry = _Entry()
         info = {}
+        guards = []  # (expression, truth value) decided by the trace (see decide)
         fn = self.fn
         py = self.py
         self._see_scalars(leaves, tree)
         # numbers traced as inputs (SymInt/SymFloat): scalar arguments, then Python items (a counter)
         dyn_args, py_in = self._dyn_args(leaves), py.inputs()
         nd = len(dyn_args)
+        concrete = self._scalar_values(leaves, dyn_args, py_in)
+
+        def decide(expr):
+            # a branch on the traced numbers: taken as for the values traced for, and guarded on
+            v = bool(_sym_eval(expr, concrete))
+            guards.append((expr, v))
+            return v
 
         def body(state_arrays, arg_arrays, hyper_vals):
             n_h = len(hyper_vals) - nd - len(py_in)
@@ -566,8 +601,9 @@ class CompiledFunction:
             for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
                 given[i] = _sym_wrap(a, _SymInput(nd + n))
                 py.put(*py.items[i][1:], given[i])
-            prev = _dispatch.TRACE
-            _dispatch.TRACE = tr
+            prev, prev_decide = _dispatch.TRACE, _sym_decide[0]
+            _dispatch.TRACE, _sym_decide[0] = tr, decide
+            guards.clear()
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 expect = {(id(g), k): g[k] for g, k in hyper}
@@ -618,7 +654,7 @@ class CompiledFunction:
                        [_out_node(o) for o in out_leaves], py_nodes)
                 return res
             finally:
-                _dispatch.TRACE = prev
+                _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
                 py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
@@ -687,6 +723,7 @@ class CompiledFunction:
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
+        entry.guards, entry.other = list(guards), None
         entry.py_const, entry.py_expr, entry.py_out = info["py_const"], info["py_expr"], info["py_out"]
         entry.py_replay = bool(entry.py_const or entry.py_expr or entry.py_out)
         if info.get("missed"):
@@ -826,6 +863,12 @@ class CompiledFunction:
             out_leaves = _sym_outputs(out_leaves, entry.out_static, scalars)
         out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
         return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+def _guards_hold(guards, inputs):
+    """Whether each branch a program took on its traced numbers goes the same way for ``inputs``."""
+    memo = {}
+    return all(bool(_sym_eval(e, inputs, memo)) is v for e, v in guards)
 
 
 class _SymOut:
@@ -1410,6 +1453,8 @@ def _call_fast(f, args):
     else:
         scalars = ()
     entry = f.entry
+    if entry.guards and not _guards_hold(entry.guards, scalars):
+        return _MISS
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
     if entry.donating is not None and (
