@@ -60,6 +60,11 @@ class GraphBreak(RuntimeError):
     pass
 
 
+class EagerThisCall(Exception):
+    """Raised while tracing by code that cannot be traced this time but may be on a later call (a
+    GradScaler step before the optimizer has state): this call runs eagerly, the next traces again."""
+
+
 class _Recorder:
     """Collects storage reads/writes while the first (eager) call runs."""
 
@@ -254,7 +259,7 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)
             try:
                 entry = self._build(args, kwargs)
-            except GraphBreak:
+            except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
             entry.key = self._guard_key(leaves, tree)
@@ -708,7 +713,7 @@ class CompiledFunction:
             program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
                                and self._device.platform == "cpu", getattr(fn, "__name__", "step"))
             jitted = jax.jit(program, **spmd)
-        except (GraphBreakError, GraphBreak):
+        except (GraphBreakError, GraphBreak, EagerThisCall):
             raise
         except Exception as e:
             if (dyn_args or py_in) and self._demote():

@@ -113,7 +113,7 @@ def check(loop, max_programs, torch_oracle=True, tol=2e-5):
         assert_same(eager, values(loop(Run(real, False))), tol, "jtorch vs torch")
     assert run.fns, "nothing was compiled"
     for f in run.fns:
-        assert not f.eager, f"{f.__name__} went eager"
+        assert not f.eager and f.entries, f"{f.__name__} went eager"
         limit = max_programs if isinstance(max_programs, int) else max_programs[f.__name__]
         assert f.compiles <= limit, f"{f.__name__}: {f.compiles} programs traced, expected at most {limit}"
     return run
@@ -215,7 +215,7 @@ def test_train_and_eval_steps_alternate_without_recompiling(mode):
 
 
 # ------------------------------------------------------------------ AMP
-def amp_loop(run):
+def amp_loop(run, overflow=(5,)):
     L = run.lib
     model = mlp(L)
     opt = L.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -237,7 +237,7 @@ def amp_loop(run):
     out = []
     for i in range(10):
         x, y = batches[i % 4]
-        if i == 5:  # an overflowing batch: the scaler skips the step and backs off
+        if i in overflow:  # an overflowing batch: the scaler skips the step and backs off
             x = x.clone()
             x[0, 0] = float("inf")
         loss, norm = step(x, y)
@@ -245,10 +245,43 @@ def amp_loop(run):
     return out, snapshot(model, opt)
 
 
-def test_autocast_and_grad_scaler_inside_the_compiled_step():
+@pytest.mark.parametrize("overflow", [(5,), (0, 1, 6)])
+def test_autocast_and_grad_scaler_inside_the_compiled_step(overflow):
     # torch.compile graph-breaks at scaler.step (it reads found_inf with .item()); jtorch traces the
-    # skip as a select, so the whole step is one program. bfloat16: XLA fuses and rounds differently
-    check(amp_loop, 2, tol=2e-2)
+    # skip as a select, so the whole step is one program. Skipped first steps (0, 1: no optimizer
+    # state yet, which a select cannot un-create) run eagerly until a step made the state.
+    # bfloat16: XLA fuses and rounds differently
+    check(lambda run: amp_loop(run, overflow), 2, tol=2e-2)
+
+
+def test_grad_scaler_misuse_raises_like_torch():
+    def misuse(L, what):
+        model = mlp(L)
+        opt = L.optim.SGD(model.parameters(), lr=0.1)
+        scaler = L.amp.GradScaler("cpu")
+        x = L.from_numpy(np.ones((2, 6), np.float32))
+        if what == "update first":
+            scaler.scale(model(x).sum())
+            scaler.update()
+        scaler.scale(model(x).sum()).backward()
+        scaler.unscale_(opt)
+        if what == "unscale twice":
+            scaler.unscale_(opt)
+        scaler.step(opt)
+        if what == "step twice":
+            scaler.step(opt)
+        if what == "unscale after step":
+            scaler.unscale_(opt)
+        scaler.update()
+        return scaler.state_dict()
+    for what in ["update first", "unscale twice", "step twice", "unscale after step"]:
+        errors = []
+        for L in (real, torch):
+            with pytest.raises((RuntimeError, AssertionError)) as e:
+                misuse(L, what)
+            errors.append(e.type)
+        assert errors[0] is errors[1], what
+    assert misuse(torch, "") == misuse(real, "")
 
 
 # ------------------------------------------------------------------ optimizers and groups
