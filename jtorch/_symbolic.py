@@ -8,8 +8,10 @@ Each also records how it was computed from the inputs (``expr``), so a Python va
 writes (``self.calls += 1``) is recomputed after each call in Python itself (``evaluate``): Python's
 exact arithmetic, and no wait for the program.
 
-Anything that needs the concrete value (``bool``/``int``/``float``, ``range(n)``, a shape, a dim)
-raises jax's concretization error while tracing; ``jtorch.compile`` then specialises that value
+A truth value (``if (i + 1) % k == 0``) is decided from the values the program is traced for, and the
+program is guarded on that decision (one program per branch, as torch's symbolic guards). Anything
+else that needs the concrete value (``int``/``float``, ``range(n)``, a shape, a dim) raises jax's
+concretization error while tracing; ``jtorch.compile`` then specialises that value
 (traces it as a constant and guards on it), as torch does when a SymInt is used where a static value
 is needed. Plain ints, floats and bools are not instances, as in torch."""
 import math
@@ -17,6 +19,11 @@ import operator
 
 import jax.numpy as jnp
 import numpy as np
+
+
+# while jtorch.compile traces: a function deciding the truth value of an expression (``if (i + 1) %
+# k == 0``) from the values the trace was made for, and recording it as a guard of the program
+DECIDE = [None]
 
 
 class Input:
@@ -58,8 +65,12 @@ class _SymNumber:
     def __repr__(self):
         return f"{type(self).__name__}({self.node!r})"
 
-    # the concrete value: raises while tracing (see the module docstring)
+    # the concrete value: raises while tracing (see the module docstring), except a truth value of
+    # known expression, which the compiling trace decides from the inputs' values and guards on
     def __bool__(self):
+        decide = DECIDE[0]
+        if decide is not None and self.expr is not None:
+            return decide(self.expr)
         return bool(self.node)
 
     def __int__(self):

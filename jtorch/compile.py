@@ -50,14 +50,19 @@ import numpy as np
 from . import _dispatch, _layout, _lazy, _spmd
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
-from ._symbolic import SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, python_type as _sym_type, \
-    wrap as _sym_wrap
+from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
+    python_type as _sym_type, wrap as _sym_wrap
 
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
 
 
 class GraphBreak(RuntimeError):
     pass
+
+
+class EagerThisCall(Exception):
+    """Raised while tracing by code that cannot be traced this time but may be on a later call (a
+    GradScaler step before the optimizer has state): this call runs eagerly, the next traces again."""
 
 
 class _Recorder:
@@ -146,6 +151,17 @@ def _find_optimizers(state_ids):
     return found
 
 
+def _opt_identity(optimizers):
+    """What load_state_dict replaces in each optimizer: its state dict and param_groups list (held,
+    compared by identity)."""
+    return [(o.state, o.param_groups) for o in optimizers]
+
+
+def _opt_same(seen, optimizers):
+    return len(seen) == len(optimizers) and all(
+        o.state is s and o.param_groups is g for o, (s, g) in zip(optimizers, seen))
+
+
 def _find_modules(state_ids):
     try:
         from .nn.modules.module import Module
@@ -161,9 +177,10 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order", "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
-                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out")  # (see _trace)
+                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out",
+                 "guards", "other")  # (see _trace)
 
 
 class CompiledFunction:
@@ -178,6 +195,8 @@ class CompiledFunction:
     def _forget(self):
         self.state = None        # list of (storage, tensor)
         self.grad_of = {}        # state index -> the tensor whose .grad that state is
+        self.opt_slots = {}      # state index -> (optimizer, param, key) of optimizer state
+        self.opt_seen = []       # the optimizers' state dicts and param_groups lists (see _note_grads)
         self.compiles = 0        # programs traced (the entries, and those dropped after one run)
         self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
@@ -226,24 +245,27 @@ class CompiledFunction:
             key = self._guard_key(leaves, tree)
         except GraphBreak:
             return self.fn(*args, **kwargs)
-        entry = self.entries.get(key)
+        entry = self._lookup(key, leaves)
         if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
-            entry = self.entries.get(key)
+            entry = self._lookup(key, leaves)
         if entry is None:
             from ._dynamo import config
             limit = config.recompile_limit
-            if len(self.entries) >= limit:
+            if sum(len(self._chain(e)) for e in self.entries.values()) >= limit:
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
                               f"{limit} times (cache_size_limit); running it eagerly from now on.")
                 self.eager = True
                 return self.fn(*args, **kwargs)
             try:
                 entry = self._build(args, kwargs)
-            except GraphBreak:
+            except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
             # building may have found more state: key the entry by the settled state
             entry.key = self._guard_key(leaves, tree)
+            head = self.entries.get(entry.key)
+            # programs of one key that differ in their symbolic guards (a branch on a SymInt) chain
+            entry.other = head if head is not None and entry.guards else None
             self.entries[entry.key] = entry
             self.compiles += 1
             if entry.once and entry.key in self._retraced:
@@ -257,14 +279,37 @@ class CompiledFunction:
             # first step()): Python decided that from state it could not see (``len(state) == 0``), so
             # the next call traces again, with that state lifted
             self._retraced.add(entry.key)
-            if self.entries.get(entry.key) is entry:
-                del self.entries[entry.key]
+            self._remove(entry)
             return out
         # the state as the call left it must select this same entry: then the next call can
         # reuse it after checking only that nothing changed since (see _Fast)
-        if sig is not None and self.entries.get(self._guard_key(leaves, tree)) is entry:
+        if sig is not None and self._lookup(self._guard_key(leaves, tree), leaves) is entry:
             self._fast = _Fast.make(self, entry, sig, dyn)
         return out
+
+    def _lookup(self, key, leaves):
+        """The entry for guard key ``key`` whose symbolic guards hold for these arguments, or None."""
+        entry = self.entries.get(key)
+        while entry is not None and entry.guards and not _guards_hold(
+                entry.guards, self._scalar_values(leaves, entry.dyn_args, entry.py_in)):
+            entry = entry.other
+        return entry
+
+    def _chain(self, entry):
+        out = []
+        while entry is not None:
+            out.append(entry)
+            entry = entry.other
+        return out
+
+    def _remove(self, entry):
+        chain = [e for e in self._chain(self.entries.get(entry.key)) if e is not entry]
+        for a, b in zip(chain, chain[1:] + [None]):
+            a.other = b
+        if chain:
+            self.entries[entry.key] = chain[0]
+        else:
+            self.entries.pop(entry.key, None)
 
     def _discover(self, args, kwargs):
         rec = _Recorder()
@@ -320,6 +365,15 @@ class CompiledFunction:
             g = t._grad if t is not None and t._requires_grad else None
             if g is not None and id(g._st) in where:
                 self.grad_of[where[id(g._st)]] = t
+        # optimizer state is found through its optimizer (``opt.state[p][k]``): load_state_dict gives
+        # it new tensors (and new param_groups), which the program then reads in place of the old ones
+        self.opt_slots = {}
+        for opt in self.optimizers:
+            for p, st in opt.state.items():
+                for k, v in st.items():
+                    if isinstance(v, _dispatch.Tensor) and id(v._st) in where:
+                        self.opt_slots[where[id(v._st)]] = (opt, p, k)
+        self.opt_seen = _opt_identity(self.optimizers)
 
     def _follow_rebinds(self):
         """A state tensor given another storage since (``p.data = t``): lift that storage in its
@@ -329,6 +383,14 @@ class CompiledFunction:
             g = p._grad
             if g is not None and self.state[i][1] is not g:
                 self.state[i] = (self.state[i][0], g)  # rebound below, like p.data = t
+        if not _opt_same(self.opt_seen, self.optimizers):
+            for i, (opt, p, k) in self.opt_slots.items():
+                t = opt.state.get(p, {}).get(k)
+                if not isinstance(t, _dispatch.Tensor):
+                    self.state, self.entries = None, {}  # the state changed shape: discover it again
+                    return
+                self.state[i] = (self.state[i][0], t)
+            self.opt_seen = _opt_identity(self.optimizers)
         if all(t is None or t._st is st for st, t in self.state):
             return
         ids = {id(st) for st, _ in self.state}
@@ -359,6 +421,7 @@ class CompiledFunction:
             a = st.array
             key.append((getattr(a, "shape", None), getattr(a, "dtype", None)))
         key.append(tuple(p._grad is None for p in self.grad_params))
+        key.append(tuple(t is not None and t._requires_grad for _, t in self.state))  # frozen parameters
         key.append(tuple(m.training for m in self.modules))
         key.append(GRAD.enabled)
         key.append(self.py.values())
@@ -500,12 +563,20 @@ class CompiledFunction:
         hyper = self._hyper()
         entry = _Entry()
         info = {}
+        guards = []  # (expression, truth value) decided by the trace (see decide)
         fn = self.fn
         py = self.py
         self._see_scalars(leaves, tree)
         # numbers traced as inputs (SymInt/SymFloat): scalar arguments, then Python items (a counter)
         dyn_args, py_in = self._dyn_args(leaves), py.inputs()
         nd = len(dyn_args)
+        concrete = self._scalar_values(leaves, dyn_args, py_in)
+
+        def decide(expr):
+            # a branch on the traced numbers: taken as for the values traced for, and guarded on
+            v = bool(_sym_eval(expr, concrete))
+            guards.append((expr, v))
+            return v
 
         def body(state_arrays, arg_arrays, hyper_vals):
             n_h = len(hyper_vals) - nd - len(py_in)
@@ -535,8 +606,9 @@ class CompiledFunction:
             for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
                 given[i] = _sym_wrap(a, _SymInput(nd + n))
                 py.put(*py.items[i][1:], given[i])
-            prev = _dispatch.TRACE
-            _dispatch.TRACE = tr
+            prev, prev_decide = _dispatch.TRACE, _sym_decide[0]
+            _dispatch.TRACE, _sym_decide[0] = tr, decide
+            guards.clear()
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
                 expect = {(id(g), k): g[k] for g, k in hyper}
@@ -548,6 +620,7 @@ class CompiledFunction:
                 group_writes, bad = _group_writes(saved_groups, expect)
                 info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
+                info["out_order"] = _dict_order(out)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 for o in out_leaves:
@@ -563,10 +636,7 @@ class CompiledFunction:
                 info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
                 info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log),
-                            out_static=[None if _is_tensor(o) else _SymOut(o.expr) if isinstance(o, SYM_TYPES) else o
-                                        for o in out_leaves])
-                if any(isinstance(o, SYM_TYPES) and o.expr is None for o in out_leaves):
-                    raise TypeError("a symbolic number returned")  # (specialised: see _demote)
+                            out_static=[_out_static(o) for o in out_leaves])
                 # the Python values written: replayed after each call, a constant as such, a symbolic
                 # value (computed from the numbers traced as inputs) read back from the program
                 pw, pnew, info["py_bad"] = py.diff(py_snap)
@@ -586,10 +656,10 @@ class CompiledFunction:
                         py_const.append((c, k, v))
                 info.update(py_const=py_const, py_expr=py_expr, py_out=py_out, py_new=pnew)
                 res = ([states[i].array for i in written], [st.array for st in escaped],
-                       [o._value if _is_tensor(o) else None for o in out_leaves], py_nodes)
+                       [_out_node(o) for o in out_leaves], py_nodes)
                 return res
             finally:
-                _dispatch.TRACE = prev
+                _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
                 py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
@@ -643,7 +713,7 @@ class CompiledFunction:
             program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
                                and self._device.platform == "cpu", getattr(fn, "__name__", "step"))
             jitted = jax.jit(program, **spmd)
-        except (GraphBreakError, GraphBreak):
+        except (GraphBreakError, GraphBreak, EagerThisCall):
             raise
         except Exception as e:
             if (dyn_args or py_in) and self._demote():
@@ -658,6 +728,7 @@ class CompiledFunction:
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
+        entry.guards, entry.other = list(guards), None
         entry.py_const, entry.py_expr, entry.py_out = info["py_const"], info["py_expr"], info["py_out"]
         entry.py_replay = bool(entry.py_const or entry.py_expr or entry.py_out)
         if info.get("missed"):
@@ -696,9 +767,9 @@ class CompiledFunction:
         entry.escaped = info["escaped"]
         grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
         entry.once = any(id(st) not in grads for st in entry.escaped)
-        entry.out_tree = info["out_tree"]
+        entry.out_tree, entry.out_order = info["out_tree"], info["out_order"]
         entry.out_static = info["out_static"]
-        entry.sym_out = any(type(o) is _SymOut for o in entry.out_static)
+        entry.sym_out = any(type(o) in (_SymOut, _ReadOut) for o in entry.out_static)
         # the last assignment of each tensor's .grad is replayed after every call
         last = {}
         for t, g in info["grad_log"]:
@@ -707,7 +778,7 @@ class CompiledFunction:
         for st in entry.escaped:
             st.array = None  # filled by the first run
         entry.n_out = len(entry.out_static)
-        entry.out_is_tensor = [s is None for s in entry.out_static]
+        entry.out_is_tensor = [s is None or type(s) is _ReadOut for s in entry.out_static]
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
         entry.body, entry.grad_op = body, None
@@ -794,8 +865,15 @@ class CompiledFunction:
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
         if entry.sym_out:
-            out_leaves = _sym_outputs(out_leaves, scalars)
-        return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+            out_leaves = _sym_outputs(out_leaves, entry.out_static, scalars)
+        out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+        return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+def _guards_hold(guards, inputs):
+    """Whether each branch a program took on its traced numbers goes the same way for ``inputs``."""
+    memo = {}
+    return all(bool(_sym_eval(e, inputs, memo)) is v for e, v in guards)
 
 
 class _SymOut:
@@ -806,9 +884,40 @@ class _SymOut:
         self.expr = expr
 
 
-def _sym_outputs(leaves, inputs):
+class _ReadOut:
+    """A number the step returns that only the program computes (a lifted learning rate, a symbolic
+    number of unknown expression): a program output read back as this Python type."""
+    __slots__ = ("type",)
+
+    def __init__(self, typ):
+        self.type = typ
+
+
+def _out_static(o):
+    """What the entry keeps of a returned leaf: None for a tensor (a program output), _SymOut /
+    _ReadOut for a traced number, the value itself for anything else."""
+    if _is_tensor(o):
+        return None
+    if isinstance(o, SYM_TYPES):
+        return _SymOut(o.expr) if o.expr is not None else _ReadOut(_sym_type(o))
+    if isinstance(o, jax.core.Tracer):
+        return _ReadOut(_sym_type(_sym_wrap(o)))
+    return o
+
+
+def _out_node(o):
+    """The program output of a returned leaf (see _out_static), None where it is none."""
+    if _is_tensor(o):
+        return o._value
+    if isinstance(o, SYM_TYPES) and o.expr is None:
+        return o.node
+    return o if isinstance(o, jax.core.Tracer) else None
+
+
+def _sym_outputs(leaves, statics, inputs):
     memo = {}
-    return [_sym_eval(o.expr, inputs, memo) if type(o) is _SymOut else o for o in leaves]
+    return [_sym_eval(s.expr, inputs, memo) if type(s) is _SymOut else s.type(o._value) if type(s) is _ReadOut
+            else o for o, s in zip(leaves, statics)]
 
 
 def _replay_py(entry, values, inputs):
@@ -825,6 +934,31 @@ def _replay_py(entry, values, inputs):
             _PyState.put(c, k, v)
     for (c, k, typ), a in zip(entry.py_out, values):
         _PyState.put(c, k, typ(a))
+
+
+def _dict_order(x):
+    """The key order of the dicts in a returned structure (jax's pytrees sort dict keys), None if there
+    is no dict to put back in order."""
+    if isinstance(x, dict):
+        return list(x), {k: _dict_order(v) for k, v in x.items()}
+    if type(x) in (tuple, list):
+        sub = [_dict_order(v) for v in x]
+        return None if all(o is None for o in sub) else sub
+    return None
+
+
+def _reorder(x, order):
+    if order is None:
+        return x
+    if isinstance(x, dict):
+        keys, sub = order
+        out = {k: _reorder(x[k], sub[k]) for k in keys}
+        if type(x) is dict:
+            return out
+        x.clear()  # a dict subclass (defaultdict): the same object type, its keys in order again
+        x.update(out)
+        return x
+    return type(x)(_reorder(v, o) for v, o in zip(x, order))
 
 
 class GraphBreakError(RuntimeError):
@@ -1119,6 +1253,7 @@ _get_array = attrgetter("array")
 _get_arr = attrgetter("_arr")
 _get_grad = attrgetter("_grad")
 _get_st = attrgetter("_st")
+_get_requires = attrgetter("_requires_grad")
 _get_training = attrgetter("training")
 
 
@@ -1204,7 +1339,8 @@ class _Fast:
     """
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
-                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in")
+                 "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
+                 "requires", "opts", "opt_seen")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1219,6 +1355,8 @@ class _Fast:
         f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
+        f.requires = list(map(_get_requires, f.owners))  # requires_grad_(False) freezes: another program
+        f.opts, f.opt_seen = list(cf.optimizers), cf.opt_seen
         f.gparams = list(cf.grad_params)
         f.grads = list(map(_get_grad, f.gparams))
         f.modules = list(cf.modules)
@@ -1247,14 +1385,16 @@ class _Fast:
                                                                  (lambda a, i=w[0]: (a[i],)))
         gp = {id(p) for p in f.gparams}
         f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
-        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.py_out
+        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.py_out and \
+            not entry.sym_out
         f.T = _dispatch.Tensor
         f.dyn = dyn
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
     def unchanged(self):
-        if not all(map(is_, map(_get_st, self.owners), self.owned)):
+        if not all(map(is_, map(_get_st, self.owners), self.owned)) or \
+                list(map(_get_requires, self.owners)) != self.requires or not _opt_same(self.opt_seen, self.opts):
             return False
         if self.py.items and self.py.values() != self.py_vals:
             return False
@@ -1318,6 +1458,8 @@ def _call_fast(f, args):
     else:
         scalars = ()
     entry = f.entry
+    if entry.guards and not _guards_hold(entry.guards, scalars):
+        return _MISS
     fn = entry.jitted
     # donate the written state when nothing but its storage holds it (the same test as _run's)
     if entry.donating is not None and (
@@ -1362,8 +1504,9 @@ def _call_fast(f, args):
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
     if entry.sym_out:
-        out_leaves = _sym_outputs(out_leaves, scalars)
-    return jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+        out_leaves = _sym_outputs(out_leaves, entry.out_static, scalars)
+    out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
+    return out if entry.out_order is None else _reorder(out, entry.out_order)
 
 
 def _unshare(arrays, written):

@@ -166,8 +166,9 @@ def test_int_arguments_used_as_values_are_dynamic_and_follow_python_arithmetic()
 
 @pytest.mark.parametrize("use", ["range", "view", "slice", "branch", "dim"])
 def test_an_int_python_needs_the_value_of_specialises(use):
-    """``range(n)``, a shape, a slice bound, ``if n > 2`` or a dim need the value: tracing with a
-    SymInt fails, so that argument is specialised again (one program per value), as torch does."""
+    """``range(n)``, a shape, a slice bound or a dim need the value: tracing with a SymInt fails, so
+    that argument is specialised again (one program per value), as torch does. ``if n > 2`` is a
+    guard instead: n stays symbolic, one program per branch (torch's symbolic guard)."""
     def f(x, n, s):
         if use == "range":
             y = sum(x[i] for i in range(n))
@@ -190,7 +191,10 @@ def test_an_int_python_needs_the_value_of_specialises(use):
     finally:
         ctx.__exit__(None, None, None)
     assert not g.eager
-    assert 1 not in g._dyn_pos and 1 in g._static_pos and 2 in g._dyn_pos  # n specialised, s still dynamic
+    if use == "branch":
+        assert g._dyn_pos == {1, 2}  # n and s dynamic; the branch guarded
+    else:
+        assert 1 not in g._dyn_pos and 1 in g._static_pos and 2 in g._dyn_pos  # n specialised, s dynamic
     assert g.compiles <= 4
 
 
@@ -488,10 +492,11 @@ def test_a_compiled_forward_with_a_dynamic_scalar_backpropagates():
 
 
 @pytest.mark.parametrize("dynamic", [None, False])
-def test_a_counter_python_branches_on_is_specialised_and_still_replayed(dynamic):
-    """``if self.t % 2``: the counter cannot stay symbolic, so each value is its own program (its new
-    value replayed as a constant) until the recompile limit, then eager with one warning; with
-    ``dynamic=False`` it is never traced as an input. The values are eager's throughout."""
+def test_a_counter_python_branches_on_is_guarded_and_still_replayed(dynamic):
+    """``if self.t % 2``: the counter stays symbolic and the branch is a guard: one program per
+    branch, the new count replayed after each call (torch's symbolic guard). With ``dynamic=False``
+    it is never traced as an input: each value is its own program (its new value replayed as a
+    constant) until the recompile limit, then eager with one warning. The values are eager's."""
     class Step:
         def __init__(self):
             self.t = 0
@@ -507,10 +512,14 @@ def test_a_counter_python_branches_on_is_specialised_and_still_replayed(dynamic)
     old = cfg.recompile_limit
     cfg.recompile_limit = 3
     try:
-        with pytest.warns(UserWarning, match="cache_size_limit") as rec:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
             for _ in range(7):
                 _close(g(x).numpy(), se(x).numpy(), 1e-6)
                 assert sc.t == se.t
     finally:
         cfg.recompile_limit = old
-    assert len(rec) == 1 and g.eager and g.compiles == 3
+    if dynamic is None:
+        assert not rec and not g.eager and g.compiles == 2
+    else:
+        assert len(rec) == 1 and "cache_size_limit" in str(rec[0].message) and g.eager and g.compiles == 3
