@@ -17,3 +17,4 @@ from .regnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .swin_transformer import *  # noqa: F401,F403
 from .maxvit import *  # noqa: F401,F403
+from . import segmentation  # noqa: E402,F401

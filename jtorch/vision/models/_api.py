@@ -81,7 +81,11 @@ def _make_enum(name, module):
             aliases.append((key, rec))
             continue
         meta = dict(rec["meta"])
-        meta["categories"] = list(_IMAGENET_CATEGORIES) if meta["categories"] == "IMAGENET" else None
+        cats = meta["categories"]  # a named list: ImageNet, VOC, COCO, Kinetics-400
+        meta["categories"] = list(_IMAGENET_CATEGORIES) if cats == "IMAGENET" else (
+            list(_DATA["category_sets"][cats]) if cats in _DATA.get("category_sets", {}) else None)
+        if "keypoint_names" in meta:
+            meta["keypoint_names"] = list(_DATA["keypoint_names"][meta["keypoint_names"]])
         if "min_size" in meta:  # JSON has no tuples
             meta["min_size"] = tuple(meta["min_size"])
         members.append((key, Weights(rec["url"], _make_transforms(rec["transforms"]), meta)))
@@ -146,6 +150,9 @@ def get_weight(name):
         raise ValueError(f"Invalid weight name provided: '{name}'.")
     import jtorch.vision.models as models
     enum = getattr(models, enum_name, None)
+    for sub in ("segmentation", "detection", "video"):  # the task subpackages have their own enums
+        if enum is None and hasattr(models, sub):
+            enum = getattr(getattr(models, sub), enum_name, None)
     if enum is None or not (isinstance(enum, type) and issubclass(enum, WeightsEnum)):
         raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be retrieved.")
     return enum[value_name]

@@ -2,10 +2,14 @@
 weights verification, ``num_classes`` checks, and loading the checkpoint from the hub cache."""
 import functools
 import warnings
+from collections import OrderedDict
+
+import jtorch.nn as nn
 
 from ._api import register_model
 
-__all__ = ["builder", "_ovewrite_named_param", "_make_divisible", "load_weights"]
+__all__ = ["builder", "_ovewrite_named_param", "_ovewrite_value_param", "_make_divisible", "load_weights",
+           "IntermediateLayerGetter"]
 
 
 def _ovewrite_named_param(kwargs, param, new_value):
@@ -26,11 +30,35 @@ def _make_divisible(v, divisor, min_value=None):
     return new_v
 
 
-def builder(weights_enum, legacy="IMAGENET1K_V1"):
+def _legacy_weights(kwargs, param, old_param, weights_enum, legacy):
+    """``old_param=True`` / ``param=True`` (deprecated) -> ``weights_enum.<legacy>``; names -> members."""
+    if old_param in kwargs:
+        warnings.warn(f"The parameter '{old_param}' is deprecated since 0.13 and may be removed in the "
+                      f"future, please use '{param}' instead.")
+        pretrained = kwargs.pop(old_param)
+        if param not in kwargs:
+            kwargs[param] = pretrained if pretrained else None
+    w = kwargs.get(param)
+    if isinstance(w, bool):
+        if w:
+            default = weights_enum[legacy] if legacy is not None else None  # no legacy weights
+            warnings.warn(f"Arguments other than a weight enum or `None` for '{param}' are deprecated since "
+                          "0.13 and may be removed in the future. The current behavior is equivalent to "
+                          f"passing `{param}={default!r}`. You can also use "
+                          f"`{param}={weights_enum.__name__}.DEFAULT` to get the most up-to-date weights.")
+            kwargs[param] = default
+        else:
+            kwargs[param] = None
+    if param in kwargs:
+        kwargs[param] = weights_enum.verify(kwargs[param])
+
+
+def builder(weights_enum, legacy="IMAGENET1K_V1", backbone=None):
     """Decorate a model builder ``fn(*, weights=None, progress=True, **kwargs)``:
     registers it, maps ``pretrained=True`` / ``weights=True`` (deprecated, with torchvision's
     warnings) to ``weights_enum.<legacy>``, turns weight names into enum members, and
-    rejects a num_classes that does not match the weights."""
+    rejects a num_classes that does not match the weights. ``backbone=(enum, legacy)`` does the
+    same for ``weights_backbone`` / ``pretrained_backbone`` (segmentation and detection)."""
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
@@ -41,24 +69,10 @@ def builder(weights_enum, legacy="IMAGENET1K_V1"):
                               "positional parameter(s) is deprecated since 0.13 and may be removed in the future. "
                               "Please use keyword parameter(s) instead.")
                 kwargs.update(zip(("weights", "progress"), args))
-            if "pretrained" in kwargs:
-                warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the "
-                              "future, please use 'weights' instead.")
-                pretrained = kwargs.pop("pretrained")
-                if "weights" not in kwargs:
-                    kwargs["weights"] = pretrained if pretrained else None
-            w = kwargs.get("weights")
-            if isinstance(w, bool):
-                if w:
-                    default = weights_enum[legacy] if legacy is not None else None  # no legacy weights
-                    warnings.warn("Arguments other than a weight enum or `None` for 'weights' are deprecated since "
-                                  "0.13 and may be removed in the future. The current behavior is equivalent to "
-                                  f"passing `weights={default!r}`. You can also use "
-                                  f"`weights={weights_enum.__name__}.DEFAULT` to get the most up-to-date weights.")
-                    kwargs["weights"] = default
-                else:
-                    kwargs["weights"] = None
-            kwargs["weights"] = weights_enum.verify(kwargs.get("weights"))
+            _legacy_weights(kwargs, "weights", "pretrained", weights_enum, legacy)
+            kwargs.setdefault("weights", None)
+            if backbone is not None:
+                _legacy_weights(kwargs, "weights_backbone", "pretrained_backbone", *backbone)
             return fn(**kwargs)
         inner._weights_enum = weights_enum
         register_model()(inner)
@@ -80,3 +94,36 @@ def load_weights(model, weights, progress, remap=None):
             state = remap(state)
         model.load_state_dict(state)
     return model
+
+
+class IntermediateLayerGetter(nn.ModuleDict):
+    """Run a model's direct children in registration order, returning the outputs of those named
+    in ``return_layers`` ({child name: output name}); children after the last one are dropped."""
+    _version = 2
+
+    def __init__(self, model, return_layers):
+        if not set(return_layers).issubset([name for name, _ in model.named_children()]):
+            raise ValueError("return_layers are not present in model")
+        wanted = {str(k): str(v) for k, v in return_layers.items()}
+        layers, left = OrderedDict(), set(wanted)
+        for name, module in model.named_children():
+            layers[name] = module
+            left.discard(name)
+            if not left:
+                break
+        super().__init__(layers)
+        self.return_layers = wanted
+
+    def forward(self, x):
+        out = OrderedDict()
+        for name, module in self.items():
+            x = module(x)
+            if name in self.return_layers:
+                out[self.return_layers[name]] = x
+        return out
+
+
+def _ovewrite_value_param(param, actual, expected):
+    if actual is not None and actual != expected:
+        raise ValueError(f"The parameter '{param}' expected value {expected} but got {actual} instead.")
+    return expected
