@@ -105,10 +105,11 @@ from ._control_flow import cond, while_loop  # noqa: F401,E402
 
 
 def __getattr__(name):
-    # torch.fx loads on first use (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name == "fx":
+    # torch.fx and torch.export load on first use (``torch.fx.symbolic_trace`` without ``import torch.fx``
+    # works, as in torch)
+    if name in ("fx", "export"):
         import importlib
-        return importlib.import_module(".fx", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")
 
 
