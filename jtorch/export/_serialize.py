@@ -12,6 +12,7 @@ import os
 import pickle
 import sys
 import tempfile
+import types
 import zipfile
 
 FORMAT = b"jtorch-export-1"
@@ -43,7 +44,11 @@ class _Pickler(pickle.Pickler):
             if obj.device.type != "meta":
                 raise pickle.PicklingError("a tensor inside the program's structure (not lifted): cannot save it")
             return _meta_tensor, (tuple(obj.shape), str(obj.dtype).split(".")[-1])
-        if callable(obj) and not isinstance(obj, type) and (getattr(obj, "__module__", "") or "").startswith("jtorch"):
+        from .._dispatch import OpDef
+        if obj is _resolve_target or obj is _meta_tensor:
+            return NotImplemented
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, OpDef)) and \
+                (getattr(obj, "__module__", "") or "").startswith("jtorch"):
             q = _qualified_name(obj)
             if q.startswith("torch."):
                 try:
@@ -81,7 +86,7 @@ def save(ep, f, *, extra_files=None, opset_version=None, pickle_protocol=2):
                         "instead.")
     program = {"graph": ep.graph, "signature": ep.graph_signature, "ranges": ep.range_constraints, "io": ep._io}
     buf = io.BytesIO()
-    _Pickler(buf, protocol=max(pickle_protocol, 2)).dump(program)
+    _Pickler(buf, protocol=max(pickle_protocol, 4)).dump(program)
     weights = io.BytesIO()
     jtorch.save({"state_dict": dict(ep.state_dict), "constants": dict(ep.constants),
                  "example_inputs": ep.example_inputs}, weights)

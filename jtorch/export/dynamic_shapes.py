@@ -54,7 +54,7 @@ class Dim:
 
     def __repr__(self):
         parts = [repr(self.__name__)]
-        if self.min > 2:
+        if self.min != 2:
             parts.append(f"min={self.min}")
         if self.max != math.inf:
             parts.append(f"max={self.max}")
