@@ -9,7 +9,8 @@ from .proxy import Proxy, Attribute, TraceError  # noqa: F401
 from ._symbolic_trace import Tracer, symbolic_trace, wrap, PH, GraphAppendingTracer  # noqa: F401
 from .graph_module import GraphModule  # noqa: F401
 from .interpreter import Interpreter, Transformer  # noqa: F401
-from . import node, graph, proxy, graph_module, interpreter, passes  # noqa: F401
+from . import node, graph, proxy, graph_module, interpreter, passes, subgraph_rewriter  # noqa: F401
+from .subgraph_rewriter import replace_pattern  # noqa: F401
 from . import _symbolic_trace  # noqa: F401
 
 

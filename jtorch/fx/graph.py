@@ -165,6 +165,7 @@ class Graph:
         self._tracer_cls = tracer_cls
         self._tracer_extras = tracer_extras
         self._codegen_globals = None
+        self._body_transformer = None  # on_generate_code's function: body lines -> body lines
 
     @property
     def owning_module(self):
@@ -258,6 +259,7 @@ class Graph:
 
     def __deepcopy__(self, memo=None):
         g = Graph(tracer_cls=self._tracer_cls)
+        g._body_transformer = self._body_transformer
         out = g.graph_copy(self, {}, return_output_node=True)
         if out is not None:
             rv, onode = out
@@ -371,7 +373,19 @@ class Graph:
         return _CodeGen(self, root_module).run()
 
     def on_generate_code(self, make_transformer):
-        raise NotImplementedError("Graph.on_generate_code is not supported by jtorch.fx")
+        """Register ``make_transformer(current)``'s result as the transformer of the generated forward's
+        body (a list of lines, each ending in a newline); usable as a context manager that puts the
+        previous transformer back on exit."""
+        old = self._body_transformer
+        self._body_transformer = make_transformer(old)
+
+        @contextlib.contextmanager
+        def restore():
+            try:
+                yield
+            finally:
+                self._body_transformer = old
+        return restore()
 
 
 class _CodeGen:
@@ -482,6 +496,11 @@ class _CodeGen:
             body.append(line)
         if not body or not body[-1].startswith("return"):
             body.append("return None")
+        transform = getattr(self.graph, "_body_transformer", None)
+        if transform is not None:
+            body = "".join(transform([b + "\n" for b in body])).split("\n")
+            while body and not body[-1]:
+                body.pop()
         src = "\n\n\ndef forward(" + ", ".join([self.root] + params) + "):\n" + \
             "".join(f"    {b}\n" for b in body) + "    "
         return PythonCode(src, self.globals)

@@ -139,6 +139,7 @@ class Transformer(Interpreter):
         self.tracer = _TransformerTracer(self.new_graph)
         self.tracer.root = module
         self.tracer.submodule_paths = {id(m): name for name, m in module.named_modules()}
+        self._recording = None
 
     def placeholder(self, target, args, kwargs):
         default = args[0] if args else inspect.Signature.empty
@@ -154,10 +155,33 @@ class Transformer(Interpreter):
     def call_function(self, target, args, kwargs):
         return self.tracer.create_proxy("call_function", target, args, kwargs)
 
+    def run_node(self, n):
+        if n.op != "call_function":
+            return super().run_node(n)
+        # While the graph is rebuilt, ``torch.add`` names the recorder that stands in for it: the target
+        # handed to the override is that same object, so ``target is torch.add`` holds as in torch.
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        target = n.target
+        hit = self._recording.originals.get(id(target)) if self._recording is not None else None
+        if hit is not None and hit[0] is target:
+            target = hit[1]
+        return self.call_function(target, args, kwargs)
+
     def transform(self):
         """The transformed program as a GraphModule (over the same submodules and parameters)."""
-        with _Recording(self.tracer, modules=False):
-            result = super().run(enable_io_processing=False)
+        self._recording = None
+        with _Recording(self.tracer, modules=False) as rec:
+            self._recording = rec
+            for klass in type(self).__mro__:  # names the override imported (``from torch import add``)
+                if klass is Transformer:
+                    break
+                for v in vars(klass).values():
+                    if callable(v) and hasattr(v, "__globals__"):
+                        rec.watch(v)
+            try:
+                result = super().run(enable_io_processing=False)
+            finally:
+                self._recording = None
         if result is not None:
             self.new_graph.output(map_aggregate(result, lambda a: a.node if isinstance(a, Proxy) else a))
         return GraphModule(self.module, self.new_graph)

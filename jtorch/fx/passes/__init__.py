@@ -1,2 +1,2 @@
 """``torch.fx.passes``: graph passes (``shape_prop.ShapeProp``)."""
-from . import shape_prop  # noqa: F401
+from . import shape_prop, utils  # noqa: F401

@@ -1,0 +1,2 @@
+"""``torch.fx.passes.utils``."""
+from . import matcher_utils  # noqa: F401
