@@ -39,13 +39,13 @@ def _check_zero_point(zp, dtype, fn="quantize_tensor_per_tensor_affine"):
         raise RuntimeError(f"{fn} zero_point {zp} is below lower bound.")
 
 
-def _per_tensor(x, scale, zero_point, dtype):
+def _per_tensor(x, scale, zero_point, dtype, mode=None):
     _check_float(x)
     scale, zero_point = float(scale), int(zero_point)
     _check_zero_point(zero_point, dtype)
     lo, hi = dtype.qrange
-    ir = K._q_per_tensor(x.detach(), scale, zero_point, qmin=lo, qmax=hi, np_dtype=dtype.np.name,
-                         fused=dtype is not D.qint32)
+    mode = mode or ("add" if dtype is D.qint32 else "fma")
+    ir = K._q_per_tensor(x.detach(), scale, zero_point, qmin=lo, qmax=hi, np_dtype=dtype.np.name, mode=mode)
     return QTensor._make(ir, dtype, per_tensor_affine, scale, zero_point)
 
 
@@ -173,6 +173,11 @@ def dequantize(input):
     if isinstance(input, QTensor):
         return input.dequantize()
     return input
+
+
+def requantize(x, scale, zero_point, dtype):
+    """A float result quantized as torch's quantized kernels do (add, mul, cat...): round(x / scale) + zp."""
+    return _per_tensor(x, scale, zero_point, dtype, mode="round")
 
 
 def _quantize_like(q, x):

@@ -18,16 +18,20 @@ def _channel_shape(ndim, axis):
 
 
 @defop(method=False, function=False, differentiable=False)
-def _q_per_tensor(x, scale, zero_point, qmin=0, qmax=255, np_dtype="uint8", fused=True):
+def _q_per_tensor(x, scale, zero_point, qmin=0, qmax=255, np_dtype="uint8", mode="fma"):
+    """mode: "fma" (8-bit quantize_per_tensor), "add" (qint32: zp + float32 product, then round), "round"
+    (torch's requantizing kernels, e.g. quantized add: round the float32 product, then add zp)."""
     s = jnp.asarray(scale, jnp.float32)
     inv = jnp.float32(1) / s
     zp = jnp.asarray(zero_point, jnp.int64)
     x = x.astype(jnp.float32)
-    if fused:  # one rounding of x * inv + zp (the product of two float32 is exact in float64)
-        v = (x.astype(jnp.float64) * inv.astype(jnp.float64) + zp.astype(jnp.float64)).astype(jnp.float32)
+    if mode == "fma":  # one rounding of x * inv + zp (the product of two float32 is exact in float64)
+        v = jnp.round((x.astype(jnp.float64) * inv.astype(jnp.float64) + zp.astype(jnp.float64)).astype(jnp.float32))
+    elif mode == "add":
+        v = jnp.round(zp.astype(jnp.float32) + x * inv)
     else:
-        v = zp.astype(jnp.float32) + x * inv
-    q = jnp.clip(jnp.round(v), qmin, qmax)
+        v = jnp.round(x * inv) + zp.astype(jnp.float32)
+    q = jnp.clip(v, qmin, qmax)
     return q.astype(np_dtype)
 
 

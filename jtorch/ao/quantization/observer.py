@@ -181,9 +181,6 @@ class UniformQuantizationObserverBase(ObserverBase):
         raise NotImplementedError("Cannot reset min/max values in the given observer.")
 
 
-_ObserverBase = UniformQuantizationObserverBase
-
-
 def _is_valid_min_max(mn, mx):
     if mn.size == 0 or mx.size == 0:
         return False

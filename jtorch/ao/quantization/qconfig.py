@@ -5,15 +5,13 @@ import jtorch as torch
 from .observer import (default_observer, default_weight_observer, default_dynamic_quant_observer,
                        default_per_channel_weight_observer, default_placeholder_observer, default_debug_observer,
                        default_float_qparams_observer, default_float_qparams_observer_4bit, HistogramObserver,
-                       MinMaxObserver, PlaceholderObserver, NoopObserver, PerChannelMinMaxObserver,
+                       MinMaxObserver, PlaceholderObserver, NoopObserver, MovingAverageMinMaxObserver,
                        weight_observer_range_neg_127_to_127, per_channel_weight_observer_range_neg_127_to_127,
-                       ObserverBase, _PartialWrapper)
-from .fake_quantize import (FakeQuantize, FakeQuantizeBase, default_fake_quant, default_weight_fake_quant,
+                       _PartialWrapper)
+from .fake_quantize import (FakeQuantize, default_fake_quant, default_weight_fake_quant,
                             default_per_channel_weight_fake_quant, default_fused_act_fake_quant,
                             default_fused_wt_fake_quant, default_fused_per_channel_wt_fake_quant,
-                            default_dynamic_fake_quant, fused_wt_fake_quant_range_neg_127_to_127,
-                            fused_per_channel_wt_fake_quant_range_neg_127_to_127)
-from .observer import MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver
+                            default_dynamic_fake_quant)
 
 
 class QConfig(namedtuple("QConfig", ["activation", "weight"])):
@@ -21,7 +19,7 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
     __slots__ = ()
 
     def __new__(cls, activation, weight):
-        if isinstance(activation, nn_Module()) or isinstance(weight, nn_Module()):
+        if isinstance(activation, torch.nn.Module) or isinstance(weight, torch.nn.Module):
             raise ValueError("QConfig received observer instance, please pass observer class instead. Use "
                              "MyObserver.with_args(x=1) to override arguments to constructor if needed")
         return super().__new__(cls, activation, weight)
@@ -32,14 +30,10 @@ class QConfigDynamic(namedtuple("QConfigDynamic", ["activation", "weight"])):
     __slots__ = ()
 
     def __new__(cls, activation=torch.nn.Identity, weight=torch.nn.Identity):
-        if isinstance(weight, nn_Module()):
+        if isinstance(weight, torch.nn.Module):
             raise ValueError("QConfigDynamic received observer instance, please pass observer class instead. Use "
                              "MyObserver.with_args(x=1) to override arguments to constructor if needed")
         return super().__new__(cls, activation, weight)
-
-
-def nn_Module():
-    return torch.nn.Module
 
 
 default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
@@ -123,7 +117,3 @@ def qconfig_equals(q1, q2):
 
 
 QConfigAny = QConfig
-_ = (FakeQuantizeBase, ObserverBase, PerChannelMinMaxObserver, MovingAveragePerChannelMinMaxObserver,
-     default_dynamic_fake_quant, fused_wt_fake_quant_range_neg_127_to_127,
-     fused_per_channel_wt_fake_quant_range_neg_127_to_127, default_fused_per_channel_wt_fake_quant,
-     default_per_channel_weight_fake_quant)

@@ -8,8 +8,7 @@ from jtorch import nn
 from .observer import _is_activation_post_process
 from .qconfig import default_dynamic_qconfig, float16_dynamic_qconfig
 from .quantization_mappings import (get_default_static_quant_module_mappings, get_default_dynamic_quant_module_mappings,
-                                    get_default_qconfig_propagation_list, get_default_qat_module_mappings,
-                                    _INCLUDE_QCONFIG_PROPAGATE_LIST, no_observer_set)
+                                    get_default_qconfig_propagation_list, no_observer_set)
 from .stubs import DeQuantStub, QuantWrapper
 
 __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "quantize_dynamic", "prepare_qat",
@@ -255,6 +254,3 @@ def get_observer_dict(mod, target_dict, prefix=""):
     for name, child in mod.named_children():
         module_prefix = get_prefix(prefix) + name if prefix else name
         get_observer_dict(child, target_dict, module_prefix)
-
-
-_ = (get_default_qat_module_mappings, _INCLUDE_QCONFIG_PROPAGATE_LIST)

@@ -2,6 +2,7 @@
 (the same ops on quantized tensors, requantized to the observed scale and zero point)."""
 import jtorch as torch
 from jtorch import nn
+from jtorch.ao._qtensor._functions import requantize
 
 
 class FloatFunctional(nn.Module):
@@ -75,7 +76,7 @@ class QFunctional(nn.Module):
         raise RuntimeError("Functional is not intended to use the 'forward'. Please use the underlying operation")
 
     def _out(self, v, like):
-        return torch.quantize_per_tensor(v, float(self.scale), int(self.zero_point), like.dtype)
+        return requantize(v, self.scale, self.zero_point, like.dtype)
 
     def add(self, x, y):
         return self._out(x.dequantize() + y.dequantize(), x)

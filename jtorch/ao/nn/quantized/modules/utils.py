@@ -40,6 +40,3 @@ def _hide_packed_params_repr(self, params):
         else:
             main_str += "\n  " + "\n  ".join(lines) + "\n"
     return main_str + ")"
-
-
-WeightedQuantizedModule = object
