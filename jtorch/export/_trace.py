@@ -188,9 +188,16 @@ def _vals(x):
     return _walk(x, lambda a: a.val if isinstance(a, _ExportProxy) else a)
 
 
+def _internal_modules():
+    """jtorch's own op modules: nn modules call some of their functions directly (``K.rnn_forward``), so
+    the trace records those calls as it records torch functions."""
+    import sys
+    return tuple(m for k, m in list(sys.modules.items()) if k.startswith("jtorch._ops.") and m is not None)
+
+
 class _ExportTracer(Tracer):
     def __init__(self):
-        super().__init__()
+        super().__init__(autowrap_modules=(math,) + _internal_modules())
         self.guards = []  # (node, conversion, value Python took)
         self.state = {}  # id(parameter/buffer/constant) -> (tensor, proxy)
         self.constants = []  # (placeholder proxy, target, tensor)
@@ -203,6 +210,7 @@ class _ExportTracer(Tracer):
     def call_module(self, m, forward, args, kwargs):
         if self._recording is not None:
             self._recording.watch(type(m).forward)
+            self._recording.watch_instance(m)
         return forward(*args, **kwargs)
 
     def getattr(self, attr, attr_val, parameter_proxy_cache):

@@ -237,6 +237,24 @@ class _Recording:
         _TRACING.append(tracer)
         return self
 
+    def watch_instance(self, m):
+        """Torch functions a module holds as plain attributes (``self.act = F.relu``)."""
+        for k, v in list(vars(m).items()):
+            hit = self.originals.get(id(v))
+            if hit is not None and hit[0] is v:
+                self.patcher.set(m, k, hit[1])
+        seen = self.__dict__.setdefault("_classes_seen", set())
+        for klass in type(m).__mro__:  # and as static methods of its class (``_fn = staticmethod(F.x)``)
+            if klass in seen or not klass.__module__.startswith(("jtorch.nn", "torch.nn")) and \
+                    klass.__module__ in ("builtins",):
+                continue
+            seen.add(klass)
+            for k, v in list(vars(klass).items()):
+                if isinstance(v, staticmethod):
+                    hit = self.originals.get(id(v.__func__))
+                    if hit is not None and hit[0] is v.__func__:
+                        self.patcher.set(klass, k, staticmethod(hit[1]))
+
     def watch(self, fn):
         """Also wrap the torch functions that ``fn``'s module imported by name or its closure holds."""
         g = getattr(fn, "__globals__", None)
@@ -313,6 +331,7 @@ class Tracer:
         if not self.is_leaf_module(m, qualname):
             if self._recording is not None:
                 self._recording.watch(type(m).forward)
+                self._recording.watch_instance(m)
             return forward(*args, **kwargs)
         return self.create_proxy("call_module", qualname, args, kwargs)
 
@@ -485,6 +504,8 @@ class Tracer:
             self.submodule_paths.setdefault(id(m), name)
         with _Recording(self, getattr(fn, "__globals__", None)) as rec:
             rec.watch(fn)
+            if is_module:
+                rec.watch_instance(root)
             for f in self.autowrap_functions:
                 g = getattr(f, "__globals__", {})
                 for k, v in list(g.items()):
