@@ -311,6 +311,11 @@ class Tracer:
         self.traced_func_name = "forward"
 
     # ---- what becomes a node
+    def records_call(self, name):
+        """Whether a torch function called without Proxy arguments is recorded (torch.export records
+        tensor factories; symbolic_trace, as torch.fx, runs them)."""
+        return False
+
     def is_leaf_module(self, m, module_qualified_name):
         """torch.nn's own modules (not Sequential) are recorded as call_module; others are traced through."""
         from ..nn import Sequential
