@@ -28,7 +28,7 @@ from ..fx.proxy import Proxy
 from ..fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
 from .._dynamo.exc import UserError, UserErrorType
 from ..utils import _pytree as pytree
-from .dynamic_shapes import Dim, DimHint, _DimHintType, Symbol, ValueRanges
+from .dynamic_shapes import Dim, DimHint, _DimHintType, Symbol
 
 # functions and methods whose Python result depends on shapes only, never on tensor data
 _SHAPE_ONLY = {"size", "dim", "ndimension", "numel", "nelement", "is_contiguous", "stride", "element_size",
