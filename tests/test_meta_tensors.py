@@ -501,3 +501,15 @@ def test_save_load_meta_tensors_both_ways(tmp_path):
             r = pickle.loads(pickle.dumps(v))
             assert r.is_meta and tuple(r.shape) == tuple(v.shape) and r.dtype is v.dtype
             assert r.requires_grad == v.requires_grad and type(r) is type(v)
+
+
+@pytest.mark.parametrize("dim", [1, -1, None])
+def test_take_along_dim_on_meta_like_torch(dim):
+    """take_along_dim checks negative indices by value on real tensors only: meta gives torch's meta result."""
+    outs = []
+    for lib in (torch, jtorch):
+        x = lib.empty(3, 4, device="meta")
+        idx = lib.empty((3, 2) if dim is not None else (5,), dtype=lib.long, device="meta")
+        outs.append(lib.take_along_dim(x, idx, dim=dim) if dim is not None else lib.take_along_dim(x, idx))
+    t, j = outs
+    assert j.device.type == "meta" and tuple(j.shape) == tuple(t.shape) and str(j.dtype) == str(t.dtype)

@@ -494,7 +494,7 @@ def take_along_dim(input, indices, dim=None):
                            "dimensions for indices")
     # torch broadcasts every dim but ``dim``
     n = input.shape[d]
-    if not _is_tracer(indices._value):  # torch wraps negative indices here (not in gather)
+    if not indices.is_meta and not _is_tracer(indices._value):  # torch wraps negative indices here (not in gather)
         r = index_range(indices._value)
         if r is not None and -n <= r[0] < 0:
             indices = _where(indices < 0, indices + n, indices)

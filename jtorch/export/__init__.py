@@ -2,8 +2,6 @@
 buffers and constants as inputs, its signature, and the state), with dynamic dimensions (``Dim``),
 and ``save``/``load`` of programs. How the trace works: ``_trace.py``; what differs from torch:
 README, "torch.export"."""
-import math
-
 from . import graph_signature, dynamic_shapes  # noqa: F401
 from .dynamic_shapes import Dim, dims, DimHint  # noqa: F401
 from .exported_program import ExportedProgram  # noqa: F401
@@ -24,11 +22,10 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
     range raises torch._dynamo.exc.UserError (constraint violation). ``strict`` is accepted and traces
     the same way (jtorch has no separate bytecode tracer)."""
     from . import _trace
-    from .graph_signature import ExportGraphSignature, InputSpec, OutputSpec
     import jtorch
+    from ..fx.node import Node
     kwargs = dict(kwargs or {})
     t = _trace.trace(mod, args, kwargs, dynamic_shapes)
-    live = set(t.graph.nodes)
     input_specs, state_dict, constants = [], {}, {}
     for kind, node, target, persistent, tensor in t.input_state:
         input_specs.append(InputSpec(kind, TensorArgument(node.name), target, persistent))
@@ -48,12 +45,10 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
             checks.append((src, "const", leaf))
     output_specs = []
     for x in t.out_args:
-        from ..fx.node import Node
         if isinstance(x, Node):
             output_specs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(x.name), None))
         else:
             output_specs.append(OutputSpec(OutputKind.USER_OUTPUT, ConstantArgument("", x), None))
-    del live
     from .dynamic_shapes import ValueRanges
     ranges = {info.symbol: ValueRanges(info.lo, info.hi) for info in t.symbols if info.lo != info.hi}
     io = {"in_spec": t.in_spec, "out_spec": t.out_spec, "forward_arg_names": t.forward_arg_names,
@@ -71,5 +66,3 @@ def export_for_training(mod, args, kwargs=None, *, dynamic_shapes=None, strict=F
     """``export`` (torch 2.13's export already gives the training-level program)."""
     return export(mod, args, kwargs, dynamic_shapes=dynamic_shapes, strict=strict)
 
-
-del math

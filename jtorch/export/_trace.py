@@ -28,13 +28,16 @@ from ..fx.proxy import Proxy
 from ..fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
 from .._dynamo.exc import UserError, UserErrorType
 from ..utils import _pytree as pytree
-from .dynamic_shapes import Dim, DimHint, _DimHintType, Symbol, ValueRanges
+from .dynamic_shapes import Dim, DimHint, _DimHintType, Symbol
 
 # functions and methods whose Python result depends on shapes only, never on tensor data
 _SHAPE_ONLY = {"size", "dim", "ndimension", "numel", "nelement", "is_contiguous", "stride", "element_size",
                "is_floating_point", "is_complex", "is_signed", "get_device", "storage_offset", "is_inference",
                "is_tensor", "is_same_size", "is_set_to", "data_ptr", "is_pinned", "is_shared",
                "is_conj", "is_neg", "is_nonzero_size", "result_type", "can_cast", "promote_types"}
+# tensor factories: recorded even without proxy arguments (torch.export records them as ops)
+_FACTORIES = {"zeros", "ones", "full", "empty", "arange", "eye", "linspace", "logspace", "rand", "randn", "randint",
+              "randperm", "empty_strided", "scalar_tensor", "tril_indices", "triu_indices"}
 # ops whose result's shape depends on the data
 _DATA_SHAPE = {"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere", "bincount",
                "repeat_interleave"}
@@ -62,7 +65,8 @@ def _meta_of(v):
     """``node.meta['val']``: a meta tensor of the value's shape and dtype (torch keeps a fake tensor)."""
     import jtorch
     if isinstance(v, jtorch.Tensor):
-        return jtorch.empty(tuple(v.shape), dtype=v.dtype, device="meta")
+        from .. import _meta
+        return _meta.empty(tuple(v.shape), v.dtype)  # (not jtorch.empty: that is recorded while tracing)
     if isinstance(v, (tuple, list)):
         return type(v)(_meta_of(x) for x in v) if type(v) in (tuple, list) else tuple(_meta_of(x) for x in v)
     return v
@@ -188,21 +192,33 @@ def _vals(x):
     return _walk(x, lambda a: a.val if isinstance(a, _ExportProxy) else a)
 
 
+def _internal_modules():
+    """jtorch's own op modules: nn modules call some of their functions directly (``K.rnn_forward``), so
+    the trace records those calls as it records torch functions."""
+    import sys
+    return tuple(m for k, m in list(sys.modules.items()) if k.startswith("jtorch._ops.") and m is not None)
+
+
 class _ExportTracer(Tracer):
     def __init__(self):
-        super().__init__()
+        super().__init__(autowrap_modules=(math,) + _internal_modules())
         self.guards = []  # (node, conversion, value Python took)
         self.state = {}  # id(parameter/buffer/constant) -> (tensor, proxy)
         self.constants = []  # (placeholder proxy, target, tensor)
         self.ph_dynamic = {}  # placeholder node -> {dim: Symbol}
         self.size_nodes = {}
+        self.computing = 0  # > 0 while a recorded call runs on the example values (its inner calls are not nodes)
 
     def is_leaf_module(self, m, module_qualified_name):
         return False
 
+    def records_call(self, name):
+        return self.computing == 0 and name in _FACTORIES
+
     def call_module(self, m, forward, args, kwargs):
         if self._recording is not None:
             self._recording.watch(type(m).forward)
+            self._recording.watch_instance(m)
         return forward(*args, **kwargs)
 
     def getattr(self, attr, attr_val, parameter_proxy_cache):
@@ -223,7 +239,7 @@ class _ExportTracer(Tracer):
         path = self.tensor_attrs.get(id(t))
         if path is None:
             path = f"lifted_tensor_{sum(1 for c in self.constants if c[1].startswith('lifted_tensor_'))}"
-        node = self.graph.placeholder("c_" + path.replace(".", "_"))
+        node = self.graph.placeholder("c_" + _state_name(path))
         proxy = _ExportProxy(node, self, t.detach().clone())
         self.state[id(t)] = (t, proxy)
         self.constants.append((proxy, path, t))
@@ -238,11 +254,15 @@ class _ExportTracer(Tracer):
             target = target.orig
         ins = _proxies((args, kwargs))
         vargs, vkwargs = _vals(args), _vals(kwargs)
-        with jtorch.no_grad():
-            if kind == "call_method":
-                result = getattr(vargs[0], target)(*vargs[1:], **vkwargs)
-            else:
-                result = target(*vargs, **vkwargs)
+        self.computing += 1
+        try:
+            with jtorch.no_grad():
+                if kind == "call_method":
+                    result = getattr(vargs[0], target)(*vargs[1:], **vkwargs)
+                else:
+                    result = target(*vargs, **vkwargs)
+        finally:
+            self.computing -= 1
         tname = target if isinstance(target, str) else getattr(target, "__name__", "")
         dyn = any(p.dyn for p in ins)
         dd = any(p.dd for p in ins)
@@ -314,6 +334,13 @@ def _bool_index(vargs):
 
 
 # ---------------------------------------------------------------- inputs
+def _state_name(fqn):
+    """The placeholder name of a parameter/buffer/constant after its prefix: torch's (dots become
+    underscores, and a leading ``self_`` goes, as torch strips its ``self`` prefix)."""
+    name = fqn.replace(".", "_")
+    return name[len("self_"):] if name.startswith("self_") else name
+
+
 def _leaf_name(argname, path):
     parts = [argname]
     for k in path:
@@ -467,7 +494,7 @@ def trace(mod, args, kwargs, dynamic_shapes):
     input_specs = []  # (kind, placeholder name, target, persistent, value)
     from .graph_signature import InputKind
     for n, p in mod.named_parameters():
-        node = graph.placeholder("p_" + n.replace(".", "_"))
+        node = graph.placeholder("p_" + _state_name(n))
         tracer.state[id(p)] = (p, _ExportProxy(node, tracer, p.detach().clone()))
         input_specs.append((InputKind.PARAMETER, node, n, None, p))
     for prefix, m in mod.named_modules():
@@ -475,7 +502,7 @@ def trace(mod, args, kwargs, dynamic_shapes):
             if b is None or id(b) in tracer.state:
                 continue
             n = f"{prefix}.{bn}" if prefix else bn
-            node = graph.placeholder("b_" + n.replace(".", "_"))
+            node = graph.placeholder("b_" + _state_name(n))
             tracer.state[id(b)] = (b, _ExportProxy(node, tracer, b.detach().clone()))
             input_specs.append((InputKind.BUFFER, node, n, bn not in m._non_persistent_buffers_set, b))
     first_state_end = len(input_specs)
@@ -491,7 +518,11 @@ def trace(mod, args, kwargs, dynamic_shapes):
         out = []
         for path, leaf in leaves:
             src = _source(argname, path)
-            node = graph.placeholder(_leaf_name(argname, path))
+            want = _leaf_name(argname, path)
+            node = graph.placeholder(want)
+            if node.name != want and want.isidentifier() and want not in graph._namespace.used:
+                node.name = want  # torch.export keeps a builtin's name (``input``) for an input
+                graph._namespace.used.add(want)
             dims = {}
             if isinstance(leaf, T):
                 for d, s in specs.get(id(leaf), {}).items():

@@ -237,6 +237,24 @@ class _Recording:
         _TRACING.append(tracer)
         return self
 
+    def watch_instance(self, m):
+        """Torch functions a module holds as plain attributes (``self.act = F.relu``)."""
+        for k, v in list(vars(m).items()):
+            hit = self.originals.get(id(v))
+            if hit is not None and hit[0] is v:
+                self.patcher.set(m, k, hit[1])
+        seen = self.__dict__.setdefault("_classes_seen", set())
+        for klass in type(m).__mro__:  # and as static methods of its class (``_fn = staticmethod(F.x)``)
+            if klass in seen or not klass.__module__.startswith(("jtorch.nn", "torch.nn")) and \
+                    klass.__module__ in ("builtins",):
+                continue
+            seen.add(klass)
+            for k, v in list(vars(klass).items()):
+                if isinstance(v, staticmethod):
+                    hit = self.originals.get(id(v.__func__))
+                    if hit is not None and hit[0] is v.__func__:
+                        self.patcher.set(klass, k, staticmethod(hit[1]))
+
     def watch(self, fn):
         """Also wrap the torch functions that ``fn``'s module imported by name or its closure holds."""
         g = getattr(fn, "__globals__", None)
@@ -293,6 +311,11 @@ class Tracer:
         self.traced_func_name = "forward"
 
     # ---- what becomes a node
+    def records_call(self, name):
+        """Whether a torch function called without Proxy arguments is recorded (torch.export records
+        tensor factories; symbolic_trace, as torch.fx, runs them)."""
+        return False
+
     def is_leaf_module(self, m, module_qualified_name):
         """torch.nn's own modules (not Sequential) are recorded as call_module; others are traced through."""
         from ..nn import Sequential
@@ -313,6 +336,7 @@ class Tracer:
         if not self.is_leaf_module(m, qualname):
             if self._recording is not None:
                 self._recording.watch(type(m).forward)
+                self._recording.watch_instance(m)
             return forward(*args, **kwargs)
         return self.create_proxy("call_module", qualname, args, kwargs)
 
@@ -485,6 +509,8 @@ class Tracer:
             self.submodule_paths.setdefault(id(m), name)
         with _Recording(self, getattr(fn, "__globals__", None)) as rec:
             rec.watch(fn)
+            if is_module:
+                rec.watch_instance(root)
             for f in self.autowrap_functions:
                 g = getattr(f, "__globals__", {})
                 for k, v in list(g.items()):

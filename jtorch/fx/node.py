@@ -89,7 +89,8 @@ class _Recorder:
 
     def __call__(self, *args, **kwargs):
         from ._symbolic_trace import _TRACING, _has_proxy
-        if _TRACING and (_has_proxy(args) or (kwargs and _has_proxy(kwargs))):
+        if _TRACING and (_has_proxy(args) or (kwargs and _has_proxy(kwargs)) or
+                         _TRACING[-1].records_call(self.name)):
             return _TRACING[-1].create_proxy("call_function", self.orig, args, kwargs, name=self.name)
         return self.orig(*args, **kwargs)
 
