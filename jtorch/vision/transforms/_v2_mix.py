@@ -14,8 +14,6 @@ class _BaseMix:
     def __init__(self, *, alpha=1.0, num_classes=None, labels_getter="default"):
         if alpha <= 0:
             raise ValueError("Alpha param must be positive.")
-        if num_classes is not None and num_classes < 1:
-            raise ValueError(f"num_classes should be a positive integer, got num_classes={num_classes}")
         self.alpha = float(alpha)
         self.num_classes = num_classes
         self.labels_getter = labels_getter
