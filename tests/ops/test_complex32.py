@@ -116,6 +116,7 @@ def test_views_and_indexing(rng):
     check(j.masked_fill(jtorch.tensor(m), 2 + 1j), t.masked_fill(torch.tensor(m), 2 + 1j))
     check(j.tril(), t.tril())
     check(j.roll(1, 0), t.roll(1, 0))
+    check(jtorch.nonzero(j * jtorch.tensor(m)), torch.nonzero(t * torch.tensor(m)))
     v, tv = j[1], t[1]  # a write through a view reaches the base
     v[2] = 0.3 + 7j
     tv[2] = 0.3 + 7j
