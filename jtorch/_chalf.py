@@ -113,20 +113,66 @@ def scatter(vfn, root, new):
 
 # ---------------------------------------------------------------- routing ops
 # ops torch 2.13's CPU build has no ComplexHalf kernel for (found by running op_db's complex samples as
-# complex32): jtorch op name -> torch's kernel name in the error
-_UNSUPPORTED = {}
+# complex32 through torch): op name -> torch's kernel name in its NotImplementedError. An op reaches ``route``
+# under its jtorch OpDef name (often the public name with a leading underscore; ``linalg.`` names without
+# the prefix), see ``_unsupported``.
+_UNSUPPORTED = {
+    "acos": "acos_vml_cpu", "acosh": "acosh_cpu", "addbmm": "addmm_impl_cpu_", "addcdiv": "addcdiv_cpu_out",
+    "addmm": "addmm_impl_cpu_", "addmv": "addmv_impl_cpu", "addr": "addr_cpu", "angle": "angle_cpu",
+    "asin": "asin_vml_cpu", "asinh": "asinh_cpu", "atan": "atan_vml_cpu", "atanh": "atanh_cpu",
+    "baddbmm": "baddbmm", "bmm": "bmm", "cholesky": "cholesky_cpu", "cholesky_inverse": "cholesky_inverse_out_cpu",
+    "cholesky_solve": "cholesky_solve_cpu", "corrcoef": "sum_cpu", "cos": "cos_vml_cpu", "cosh": "cosh_cpu",
+    "cross": "cross", "cumprod": "cumprod_out_cpu", "cumsum": "cumsum_out_cpu",
+    "cumulative_trapezoid": "cumsum_out_cpu", "div": "div_cpu", "dot": "dot", "exp": "exp_vml_cpu",
+    "exp2": "exp2", "expm1": "expm1_vml_cpu", "gather": "scatter_gather_tensor_cpu", "geqrf": "geqrf_cpu",
+    "gradient": "div_cpu", "inner": "dot", "ldexp": "pow", "lerp": "lerp_kernel_scalar",
+    "linalg.cholesky": "cholesky_cpu", "linalg.cholesky_ex": "cholesky_cpu", "linalg.cond": "linalg_svd_cpu",
+    "linalg.cross": "cross", "linalg.det": "lu_cpu", "linalg.eig": "linalg_eig_out_cpu",
+    "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvals": "linalg_eig_out_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
+    "linalg.householder_product": "orgqr_cpu", "linalg.ldl_factor": "ldl_factor_kernel_cpu",
+    "linalg.ldl_factor_ex": "ldl_factor_kernel_cpu", "linalg.ldl_solve": "ldl_solve_kernel_cpu",
+    "linalg.lu": "lu_cpu", "linalg.lu_factor": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu",
+    "linalg.lu_solve": "linalg.lu_solve_cpu", "linalg.matrix_power": "addmm_impl_cpu_", "linalg.qr": "geqrf_cpu",
+    "linalg.solve": "lu_cpu", "linalg.solve_ex": "lu_cpu", "linalg.solve_triangular": "triangular_solve_cpu",
+    "linalg.svdvals": "linalg_svd_cpu", "linalg.tensorsolve": "lu_cpu", "linalg.vecdot": "vdot",
+    "log": "log_vml_cpu", "log10": "log10_vml_cpu", "log1p": "log1p_vml_cpu", "log2": "log2_vml_cpu",
+    "logaddexp": "logaddexp_cpu", "logcumsumexp": "logcumsumexp_out_cpu", "logical_and": "logical_and_cpu",
+    "logical_not": "logical_not_cpu", "logical_or": "logical_or_cpu", "logical_xor": "logical_xor_cpu",
+    "logsumexp": "exp_vml_cpu", "lu": "lu_cpu", "lu_solve": "linalg.lu_solve_cpu",
+    "lu_unpack": "scatter_gather_scalar_cpu", "masked.cumprod": "cumprod_out_cpu",
+    "masked.cumsum": "cumsum_out_cpu", "masked.logsumexp": "exp_vml_cpu", "masked.mean": "sum_cpu",
+    "masked.normalize": "div_cpu", "masked.prod": "prod_out_cpu", "masked.std": "sum_cpu", "masked.sum": "sum_cpu",
+    "masked.var": "sum_cpu", "masked_scatter": "masked_scatter", "matmul": "addmm_impl_cpu_", "matrix_exp": "bmm",
+    "mean": "sum_cpu", "mm": "addmm_impl_cpu_", "mv": "addmv_impl_cpu", "nansum": "sum_cpu",
+    "nn.functional.channel_shuffle": "channel_shuffle", "nn.functional.normalize": "div_cpu",
+    "nn.functional.rms_norm": "rms_norm", "nn.functional.silu": "silu_cpu", "nn.functional.softsign": "div_cpu",
+    "nn.functional.tanhshrink": "tanh_vml_cpu", "nn.functional.unfold": "im2col_out_cpu", "ormqr": "ormqr_cpu",
+    "pow": "pow", "prod": "prod_out_cpu", "put": "take_put_cpu", "qr": "geqrf_cpu", "reciprocal": "reciprocal_cpu",
+    "rsqrt": "rsqrt_cpu", "scatter": "scatter_gather_tensor_cpu", "scatter_add": "scatter_gather_tensor_cpu",
+    "sigmoid": "sigmoid_cpu", "sin": "sin_vml_cpu", "sinc": "sinc_cpu", "sinh": "sinh_cpu", "sqrt": "sqrt_vml_cpu",
+    "square": "pow", "sum": "sum_cpu", "sum_to_size": "sum_cpu", "take": "take_cpu",
+    "take_along_dim": "scatter_gather_tensor_cpu", "tan": "tan_vml_cpu", "tanh": "tanh_vml_cpu",
+    "tensordot": "addmm_impl_cpu_", "trace": "trace", "trapezoid": "sum_cpu", "trapz": "sum_cpu",
+    "triangular_solve": "triangular_solve_cpu", "true_divide": "div_cpu", "vdot": "vdot",
+}
 
 
-def _unsupported(names, kernel=None):
-    for n in names.split():
-        _UNSUPPORTED[n] = kernel or n + "_cpu"
+def _unsupported(name):
+    """torch's kernel name when torch has no ComplexHalf kernel for the op ``name``, else None."""
+    n = name.lstrip("_")
+    return _UNSUPPORTED.get(name) or _UNSUPPORTED.get(n) or _UNSUPPORTED.get("linalg." + n)
+
+
+def _raise(kernel):
+    raise NotImplementedError(f"\"{kernel}\" not implemented for 'ComplexHalf'")
 
 
 def kernel(op, statics):
     """The kernel for a call of ``op`` promoted to complex32 (no complex32 operand: float16 and a complex
     Python number): the complex64 kernel, its result rounded back."""
-    if op.name in _UNSUPPORTED:
-        raise NotImplementedError(f"\"{_UNSUPPORTED[op.name]}\" not implemented for 'ComplexHalf'")
+    k = _unsupported(op.name)
+    if k:
+        _raise(k)
     k = op.kernel(statics, D.complex64)
 
     def run(*arrays):
@@ -151,8 +197,9 @@ def _dtype_of(a):
 
 def route(op, dyn, statics):
     """Run ``op`` with complex32 operands: on their complex64 values, results rounded back."""
-    if op.name in _UNSUPPORTED:
-        raise NotImplementedError(f"\"{_UNSUPPORTED[op.name]}\" not implemented for 'ComplexHalf'")
+    k = _unsupported(op.name)
+    if k:
+        _raise(k)
     T = _dispatch.Tensor
     dims, zeros, scalars = [], [], []
 
@@ -198,15 +245,3 @@ def _narrow(o):
 def _no_grad():
     from .autograd import no_grad
     return no_grad()
-
-
-_unsupported("exp", "exp_vml_cpu")
-_unsupported("log", "log_vml_cpu")
-_unsupported("sin", "sin_vml_cpu")
-_unsupported("cos", "cos_vml_cpu")
-_unsupported("tan", "tan_vml_cpu")
-_unsupported("sqrt", "sqrt_vml_cpu")
-_unsupported("sum nansum mean", "sum_cpu")
-_unsupported("prod", "prod_out_cpu")
-_unsupported("reciprocal", "reciprocal_cpu")
-_unsupported("div true_divide _div", "div_true_cpu")

@@ -355,7 +355,13 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     if y.dtype._cat == 1 and y.shape[d] > 0:
         # torch adds neighbours in the integer type (uint8 sums wrap) before the division by 2
         n = y.shape[d] - 1
-        return _cumtrapz(y.narrow(d, 1, n) + y.narrow(d, 0, n), x, 1.0 if dx is None else dx, dim=d, summed=True)
+        s = y.narrow(d, 1, n) + y.narrow(d, 0, n)
+        if x is not None and x.dtype._cat == 1:  # integer x too: the steps and products wrap as well
+            step = x.diff(dim=-1 if x.ndim == 1 else d)
+            if x.ndim == 1:
+                step = step.reshape((-1,) + (1,) * (y.ndim - d - 1))
+            return _cumtrapz(s * step, None, 1.0, dim=d, summed=True)
+        return _cumtrapz(s, x, 1.0 if dx is None else dx, dim=d, summed=True)
     return _cumtrapz(y, x, 1.0 if dx is None else dx, dim=d)
 
 

@@ -415,7 +415,8 @@ def _polygamma_value(n, x):
     # cancel (psi_4(-1.5): +-768 for a result of -0.31), which float32 cannot carry
     dt = x.dtype
     x = x.astype(jnp.float64) if jnp.issubdtype(dt, jnp.floating) else x
-    k = jnp.where(x < 0, jnp.ceil(-x), 0)
+    # (not at the poles, whose value is set below, nor at -inf: a step count of inf never ends)
+    k = jnp.where((x < 0) & (x != jnp.floor(x)) & jnp.isfinite(x), jnp.ceil(-x), 0)
 
     def body(c):
         j, acc = c
@@ -436,6 +437,7 @@ def _polygamma_value(n, x):
         pi = jnp.asarray(np.pi, dt)
         refl = pi * pi / jnp.sin(pi * xd) ** 2
         v = jnp.where((x < 0) & (x == jnp.floor(x)), refl.astype(v.dtype), v)
+        v = jnp.where(x == jnp.inf, 0, v)  # torch's trigamma(+inf) is its limit, 0
     return v.astype(dt)
 
 

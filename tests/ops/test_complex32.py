@@ -89,6 +89,11 @@ def test_promotion_and_arithmetic(rng):
         check(op(j, jtorch.tensor(1.5)), op(t, torch.tensor(1.5)))    # 0-dim float32: complex32
         check(op(j, 2.5 - 1j), op(t, 2.5 - 1j))
     check(jtorch.tensor(h) * 1j, torch.tensor(h) * 1j)                # float16 and a complex number
+    check(jtorch.tensor(h) + jtorch.tensor(2j), torch.tensor(h) + torch.tensor(2j))  # and a 0-dim complex64
+    with pytest.raises(NotImplementedError, match="div_cpu"):
+        torch.tensor(h) / 1j
+    with pytest.raises(NotImplementedError, match="div_cpu"):
+        jtorch.tensor(h) / 1j
     check(j.add(j2, alpha=2), t.add(t2, alpha=2))
     check(-j, -t)
     check(j.conj(), t.conj())
@@ -111,6 +116,7 @@ def test_views_and_indexing(rng):
     check(j.masked_fill(jtorch.tensor(m), 2 + 1j), t.masked_fill(torch.tensor(m), 2 + 1j))
     check(j.tril(), t.tril())
     check(j.roll(1, 0), t.roll(1, 0))
+    check(jtorch.nonzero(j * jtorch.tensor(m)), torch.nonzero(t * torch.tensor(m)))
     v, tv = j[1], t[1]  # a write through a view reaches the base
     v[2] = 0.3 + 7j
     tv[2] = 0.3 + 7j

@@ -56,6 +56,16 @@ def test_trigamma_at_negative_integers(rng, dt):
     assert_close(j.polygamma(1), t.polygamma(1), rtol=rtol, atol=1e-5)
 
 
+@pytest.mark.parametrize("dt", ["float64", "float32", "float16"])
+def test_polygamma_at_infinities_and_huge_negative(dt):
+    # -inf and huge negative inputs used to loop without end (the step-up count was inf)
+    x = np.array([-np.inf, np.inf, np.nan, -1e30, -3.0, -2.5, 0.5])
+    for n in (1, 2, 3):
+        want = torch.polygamma(n, torch.tensor(x).to(getattr(torch, dt)))
+        got = jtorch.polygamma(n, jtorch.tensor(x).to(getattr(jtorch, dt)))
+        assert_close(got, want, rtol=2.5e-3 if dt == "float16" else 1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("upper", [False, True])
 @pytest.mark.parametrize("dt", ["complex128", "complex64", "float64"])
 def test_complex_cholesky_gradient(rng, dt, upper):
