@@ -215,6 +215,10 @@ def route(op, dyn, statics):
 
     args = [type(a)(sub(x) for x in a) if op.seq and i == 0 and isinstance(a, (list, tuple)) else sub(a)
             for i, a in enumerate(dyn)]
+    if _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn):
+        # (the values below run detached: never leave a result silently out of the graph)
+        raise NotImplementedError(f"jtorch: autograd through complex32 (ComplexHalf) operands is not supported "
+                                  f"yet ({op.name}); compute in complex64 or under torch.no_grad()")
     # results are complex32/float16 where torch's result type of the operands is complex32 (a float32
     # operand makes complex64) and the op was not given a dtype
     narrow = D.result_type_of(dims, zeros, scalars) is D.complex32 and \
@@ -240,6 +244,15 @@ def _narrow(o):
     if d is D.float32:
         return o.to(D.float16)
     return o
+
+
+def _any_requires_grad(dyn):
+    T = _dispatch.Tensor
+    for a in dyn:
+        for x in (a if isinstance(a, (list, tuple)) else (a,)):
+            if isinstance(x, T) and x.requires_grad:
+                return True
+    return False
 
 
 def _no_grad():

@@ -146,3 +146,12 @@ def test_binary_not_implemented(rng):
             f(t)
         with pytest.raises(NotImplementedError):
             f(j)
+
+
+def test_autograd_through_complex32_raises_not_silently_detached():
+    # torch differentiates complex32 ops; jtorch does not yet and must say so rather than drop the graph
+    x = jtorch.tensor([1 + 1j, 2 - 1j], dtype=jtorch.chalf, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="complex32"):
+        x * x
+    with jtorch.no_grad():
+        assert (x * x).dtype is jtorch.complex32
