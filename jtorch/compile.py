@@ -21,13 +21,16 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 ``print(t)``, Python control flow on tensor values) makes the function fall back
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
-shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
-Python values the function reads from its closure, globals and ``self`` (``_PyState``).
+shapes/dtypes and requires_grad (``requires_grad_(False)`` freezing), which ``.grad``s are None,
+modules' ``training`` flags, and the plain Python values the function reads from its closure,
+globals and ``self`` (``_PyState``). Optimizer state is found through its optimizer, so tensors
+``opt.load_state_dict`` puts there replace the old ones as program inputs (no recompile).
 Optimizer learning rates are lifted as traced scalars, and so is any other float
 hyper-parameter once it changes between calls (OneCycleLR's momentum), so a scheduler
 does not recompile. A Python number (argument or value read) whose value changes between
 calls becomes an input traced as a SymInt/SymFloat (torch's automatic dynamic; ``dynamic=``),
-specialised again where Python needs its value. Python values the step writes (a counter,
+specialised again where Python needs its value; a branch on one (``if (i + 1) % k == 0``) is a
+guard instead, one program per branch (torch's symbolic guards). Python values the step writes (a counter,
 ``g["lr"] = lr``) are replayed after each call; writes that cannot be (a list grown) break
 the graph.
 On one device each program is one donating executable, compiled on its first call;
