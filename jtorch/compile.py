@@ -180,7 +180,8 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order",
+                 "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other")  # (see _trace)
 
