@@ -165,6 +165,21 @@ def _opt_same(seen, optimizers):
         o.state is s and o.param_groups is g for o, (s, g) in zip(optimizers, seen))
 
 
+def _mod_identity(modules):
+    """Each module's parameters and buffers (held): one replaced by another tensor object
+    (``load_state_dict(assign=True)``, ``m.weight = Parameter(...)``) is state the program does not read."""
+    return [(m, list(m._parameters.values()), list(m._buffers.values())) for m in modules]
+
+
+def _mod_same(seen):
+    for m, ps, bs in seen:
+        p, b = m._parameters, m._buffers
+        if len(p) != len(ps) or len(b) != len(bs) or not all(map(is_, p.values(), ps)) or \
+                not all(map(is_, b.values(), bs)):
+            return False
+    return True
+
+
 def _find_modules(state_ids):
     try:
         from .nn.modules.module import Module
@@ -200,6 +215,7 @@ class CompiledFunction:
         self.grad_of = {}        # state index -> the tensor whose .grad that state is
         self.opt_slots = {}      # state index -> (optimizer, param, key) of optimizer state
         self.opt_seen = []       # the optimizers' state dicts and param_groups lists (see _note_grads)
+        self.mod_seen = []       # the modules' parameters and buffers (see _mod_identity)
         self.compiles = 0        # programs traced (the entries, and those dropped after one run)
         self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
@@ -377,6 +393,7 @@ class CompiledFunction:
                     if isinstance(v, _dispatch.Tensor) and id(v._st) in where:
                         self.opt_slots[where[id(v._st)]] = (opt, p, k)
         self.opt_seen = _opt_identity(self.optimizers)
+        self.mod_seen = _mod_identity(self.modules)
 
     def _follow_rebinds(self):
         """A state tensor given another storage since (``p.data = t``): lift that storage in its
@@ -394,6 +411,9 @@ class CompiledFunction:
                     return
                 self.state[i] = (self.state[i][0], t)
             self.opt_seen = _opt_identity(self.optimizers)
+        if not _mod_same(self.mod_seen):
+            self.state, self.entries = None, {}  # a parameter replaced (assign=True): discover the state again
+            return
         if all(t is None or t._st is st for st, t in self.state):
             return
         ids = {id(st) for st, _ in self.state}
@@ -1318,7 +1338,7 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "requires", "opts", "opt_seen")
+                 "requires", "opts", "opt_seen", "mod_seen")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1334,7 +1354,7 @@ class _Fast:
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
         f.requires = list(map(_get_requires, f.owners))  # requires_grad_(False) freezes: another program
-        f.opts, f.opt_seen = list(cf.optimizers), cf.opt_seen
+        f.opts, f.opt_seen, f.mod_seen = list(cf.optimizers), cf.opt_seen, cf.mod_seen
         f.gparams = list(cf.grad_params)
         f.grads = list(map(_get_grad, f.gparams))
         f.modules = list(cf.modules)
@@ -1371,7 +1391,8 @@ class _Fast:
 
     def unchanged(self):
         if not all(map(is_, map(_get_st, self.owners), self.owned)) or \
-                list(map(_get_requires, self.owners)) != self.requires or not _opt_same(self.opt_seen, self.opts):
+                list(map(_get_requires, self.owners)) != self.requires or not _opt_same(self.opt_seen, self.opts) \
+                or not _mod_same(self.mod_seen):
             return False
         if self.py.items and self.py.values() != self.py_vals:
             return False
