@@ -1338,7 +1338,7 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "requires", "opts", "opt_seen", "mod_seen")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1353,7 +1353,11 @@ class _Fast:
         f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
-        f.requires = list(map(_get_requires, f.owners))  # requires_grad_(False) freezes: another program
+        # requires_grad_(False) freezes a parameter: another program (the modules' parameters only:
+        # gradients and optimizer state never require grad)
+        params = {id(p) for m in cf.modules for p in m._parameters.values() if p is not None}
+        f.frozen = [t for t in f.owners if id(t) in params]
+        f.requires = list(map(_get_requires, f.frozen))
         f.opts, f.opt_seen, f.mod_seen = list(cf.optimizers), cf.opt_seen, cf.mod_seen
         f.gparams = list(cf.grad_params)
         f.grads = list(map(_get_grad, f.gparams))
@@ -1391,7 +1395,7 @@ class _Fast:
 
     def unchanged(self):
         if not all(map(is_, map(_get_st, self.owners), self.owned)) or \
-                list(map(_get_requires, self.owners)) != self.requires or not _opt_same(self.opt_seen, self.opts) \
+                list(map(_get_requires, self.frozen)) != self.requires or not _opt_same(self.opt_seen, self.opts) \
                 or not _mod_same(self.mod_seen):
             return False
         if self.py.items and self.py.values() != self.py_vals:
