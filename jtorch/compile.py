@@ -21,13 +21,16 @@ triggers one retrace with it lifted. Something that cannot be traced (``.item()`
 ``print(t)``, Python control flow on tensor values) makes the function fall back
 to eager with one warning naming the line, or raises with ``fullgraph=True``.
 Guards: argument shapes/dtypes/requires_grad, Python scalar arguments, state
-shapes/dtypes, which ``.grad``s are None, modules' ``training`` flags, and the plain
-Python values the function reads from its closure, globals and ``self`` (``_PyState``).
+shapes/dtypes and requires_grad (``requires_grad_(False)`` freezing), which ``.grad``s are None,
+modules' ``training`` flags, and the plain Python values the function reads from its closure,
+globals and ``self`` (``_PyState``). Optimizer state is found through its optimizer, so tensors
+``opt.load_state_dict`` puts there replace the old ones as program inputs (no recompile).
 Optimizer learning rates are lifted as traced scalars, and so is any other float
 hyper-parameter once it changes between calls (OneCycleLR's momentum), so a scheduler
 does not recompile. A Python number (argument or value read) whose value changes between
 calls becomes an input traced as a SymInt/SymFloat (torch's automatic dynamic; ``dynamic=``),
-specialised again where Python needs its value. Python values the step writes (a counter,
+specialised again where Python needs its value; a branch on one (``if (i + 1) % k == 0``) is a
+guard instead, one program per branch (torch's symbolic guards). Python values the step writes (a counter,
 ``g["lr"] = lr``) are replayed after each call; writes that cannot be (a list grown) break
 the graph.
 On one device each program is one donating executable, compiled on its first call;
@@ -162,6 +165,21 @@ def _opt_same(seen, optimizers):
         o.state is s and o.param_groups is g for o, (s, g) in zip(optimizers, seen))
 
 
+def _mod_identity(modules):
+    """Each module's parameters and buffers (held): one replaced by another tensor object
+    (``load_state_dict(assign=True)``, ``m.weight = Parameter(...)``) is state the program does not read."""
+    return [(m, list(m._parameters.values()), list(m._buffers.values())) for m in modules]
+
+
+def _mod_same(seen):
+    for m, ps, bs in seen:
+        p, b = m._parameters, m._buffers
+        if len(p) != len(ps) or len(b) != len(bs) or not all(map(is_, p.values(), ps)) or \
+                not all(map(is_, b.values(), bs)):
+            return False
+    return True
+
+
 def _find_modules(state_ids):
     try:
         from .nn.modules.module import Module
@@ -177,10 +195,10 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order", "out_static", "grad_replay", "n_out", "body",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order",
+                 "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
-                 "dyn_args", "py_in", "py_const", "py_expr", "py_out", "py_replay", "sym_out",
-                 "guards", "other")  # (see _trace)
+                 "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other")  # (see _trace)
 
 
 class CompiledFunction:
@@ -197,6 +215,7 @@ class CompiledFunction:
         self.grad_of = {}        # state index -> the tensor whose .grad that state is
         self.opt_slots = {}      # state index -> (optimizer, param, key) of optimizer state
         self.opt_seen = []       # the optimizers' state dicts and param_groups lists (see _note_grads)
+        self.mod_seen = []       # the modules' parameters and buffers (see _mod_identity)
         self.compiles = 0        # programs traced (the entries, and those dropped after one run)
         self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
@@ -374,6 +393,7 @@ class CompiledFunction:
                     if isinstance(v, _dispatch.Tensor) and id(v._st) in where:
                         self.opt_slots[where[id(v._st)]] = (opt, p, k)
         self.opt_seen = _opt_identity(self.optimizers)
+        self.mod_seen = _mod_identity(self.modules)
 
     def _follow_rebinds(self):
         """A state tensor given another storage since (``p.data = t``): lift that storage in its
@@ -391,6 +411,9 @@ class CompiledFunction:
                     return
                 self.state[i] = (self.state[i][0], t)
             self.opt_seen = _opt_identity(self.optimizers)
+        if not _mod_same(self.mod_seen):
+            self.state, self.entries = None, {}  # a parameter replaced (assign=True): discover the state again
+            return
         if all(t is None or t._st is st for st, t in self.state):
             return
         ids = {id(st) for st, _ in self.state}
@@ -634,30 +657,21 @@ class CompiledFunction:
                 escaped = [st for st in alive if st is not None and isinstance(st.array, jax.core.Tracer)
                            and id(st) not in out_ids]
                 info.update(esc_avals=[(st.array.shape, st.array.dtype) for st in escaped])
-                info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
-                            grad_log=list(tr.grad_log),
-                            out_static=[_out_static(o) for o in out_leaves])
-                # the Python values written: replayed after each call, a constant as such, a symbolic
-                # value (computed from the numbers traced as inputs) read back from the program
+                # the Python numbers the step returns and the Python values it writes (replayed after
+                # each call): each a constant, an expression of the numbers traced as inputs, or a
+                # program output read back (see _number)
+                reads = []
+                out_static = [None if _is_tensor(o) else _number(o, reads) or o for o in out_leaves]
                 pw, pnew, info["py_bad"] = py.diff(py_snap)
-                py_const, py_expr, py_out, py_nodes = [], [], [], []
-                for c, k in [py.items[i][1:] for i in pw if not (i in given and py.get(*py.items[i][1:]) is given[i])] + \
-                        [(c, k) for _, c, k in pnew] + group_writes:
-                    v = py.get(c, k)
-                    if isinstance(v, SYM_TYPES) and v.expr is not None:
-                        py_expr.append((c, k, v.expr))  # recomputed in Python from the inputs' values
-                    elif isinstance(v, SYM_TYPES):
-                        py_out.append((c, k, _sym_type(v)))
-                        py_nodes.append(v.node)
-                    elif isinstance(v, jax.core.Tracer):  # a lifted hyper-parameter's value, computed on
-                        py_out.append((c, k, _sym_type(_sym_wrap(v))))
-                        py_nodes.append(v)
-                    else:
-                        py_const.append((c, k, v))
-                info.update(py_const=py_const, py_expr=py_expr, py_out=py_out, py_new=pnew)
-                res = ([states[i].array for i in written], [st.array for st in escaped],
-                       [_out_node(o) for o in out_leaves], py_nodes)
-                return res
+                py_writes = [(c, k, _number(py.get(c, k), reads) or _SymOut(py.get(c, k)))
+                             for c, k in [py.items[i][1:] for i in pw if not (i in given and py.get(*py.items[i][1:])
+                                                                            is given[i])]
+                             + [(c, k) for _, c, k in pnew] + group_writes]
+                info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
+                            grad_log=list(tr.grad_log), out_static=out_static, py_writes=py_writes,
+                            n_reads=len(reads))
+                return ([states[i].array for i in written], [st.array for st in escaped],
+                        [o._value if _is_tensor(o) else None for o in out_leaves], reads)
             finally:
                 _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
                 py.restore(py_snap)
@@ -729,8 +743,7 @@ class CompiledFunction:
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
         entry.guards, entry.other = list(guards), None
-        entry.py_const, entry.py_expr, entry.py_out = info["py_const"], info["py_expr"], info["py_out"]
-        entry.py_replay = bool(entry.py_const or entry.py_expr or entry.py_out)
+        entry.py_writes, entry.n_reads = info["py_writes"], info["n_reads"]
         if info.get("missed"):
             # escaped tensors may hold tracers now; the retrace recreates them
             return None, info["missed"]
@@ -769,7 +782,7 @@ class CompiledFunction:
         entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree, entry.out_order = info["out_tree"], info["out_order"]
         entry.out_static = info["out_static"]
-        entry.sym_out = any(type(o) in (_SymOut, _ReadOut) for o in entry.out_static)
+        entry.numbers = bool(entry.py_writes) or any(type(o) in _NUMBER_SPECS for o in entry.out_static)
         # the last assignment of each tensor's .grad is replayed after every call
         last = {}
         for t, g in info["grad_log"]:
@@ -778,7 +791,7 @@ class CompiledFunction:
         for st in entry.escaped:
             st.array = None  # filled by the first run
         entry.n_out = len(entry.out_static)
-        entry.out_is_tensor = [s is None or type(s) is _ReadOut for s in entry.out_static]
+        entry.out_is_tensor = [s is None for s in entry.out_static]
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
         entry.body, entry.grad_op = body, None
@@ -821,9 +834,8 @@ class CompiledFunction:
         nw, ne = len(entry.written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        if entry.py_replay:
-            _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
-        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs, scalars)
+        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs, scalars,
+                            flat[len(flat) - entry.n_reads:])
 
     def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
@@ -849,11 +861,10 @@ class CompiledFunction:
         escaped = [r._value for r in res[nw:nw + ne]]
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        if entry.py_replay:
-            _replay_py(entry, [r._value for r in res[len(res) - len(entry.py_out):]], scalars)
-        return self._finish(entry, states, written, escaped, outs, scalars)
+        return self._finish(entry, states, written, escaped, outs, scalars,
+                            [r._value for r in res[len(res) - entry.n_reads:]])
 
-    def _finish(self, entry, states, written, escaped, outs, scalars):
+    def _finish(self, entry, states, written, escaped, outs, scalars, reads):
         for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written) + list(escaped)):
             st.array = a
             st.version += 1
@@ -864,8 +875,8 @@ class CompiledFunction:
         T = _dispatch.Tensor
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
-        if entry.sym_out:
-            out_leaves = _sym_outputs(out_leaves, entry.out_static, scalars)
+        if entry.numbers:
+            out_leaves = _numbers(entry, reads, scalars, out_leaves)
         out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
         return out if entry.out_order is None else _reorder(out, entry.out_order)
 
@@ -877,7 +888,9 @@ def _guards_hold(guards, inputs):
 
 
 class _SymOut:
-    """A symbolic number the step returns: recomputed in Python from the inputs' values (as _replay_py)."""
+    """A Python value the step returns or writes, computed in Python after each call from the values of
+    the numbers traced as inputs (``expr``, Python's own arithmetic: no wait for the program); a
+    constant is its own expression."""
     __slots__ = ("expr",)
 
     def __init__(self, expr):
@@ -885,55 +898,40 @@ class _SymOut:
 
 
 class _ReadOut:
-    """A number the step returns that only the program computes (a lifted learning rate, a symbolic
-    number of unknown expression): a program output read back as this Python type."""
-    __slots__ = ("type",)
+    """A number the step returns or writes that only the program computes (from a lifted learning
+    rate, a symbolic number of unknown expression): program output ``index`` of the numbers read
+    back, as this Python type (a host read: the call waits for the program)."""
+    __slots__ = ("type", "index")
 
-    def __init__(self, typ):
-        self.type = typ
+    def __init__(self, typ, index):
+        self.type, self.index = typ, index
 
 
-def _out_static(o):
-    """What the entry keeps of a returned leaf: None for a tensor (a program output), _SymOut /
-    _ReadOut for a traced number, the value itself for anything else."""
-    if _is_tensor(o):
+_NUMBER_SPECS = (_SymOut, _ReadOut)
+
+
+def _number(v, reads):
+    """How a traced call's Python number ``v`` is had after each compiled call: a _SymOut or _ReadOut
+    (its jax value appended to ``reads``, the program outputs read back); None for a plain value."""
+    if isinstance(v, SYM_TYPES):
+        if v.expr is not None:
+            return _SymOut(v.expr)
+        v = v.node
+    elif not isinstance(v, jax.core.Tracer):
         return None
-    if isinstance(o, SYM_TYPES):
-        return _SymOut(o.expr) if o.expr is not None else _ReadOut(_sym_type(o))
-    if isinstance(o, jax.core.Tracer):
-        return _ReadOut(_sym_type(_sym_wrap(o)))
-    return o
+    reads.append(v)
+    return _ReadOut(_sym_type(_sym_wrap(v)), len(reads) - 1)
 
 
-def _out_node(o):
-    """The program output of a returned leaf (see _out_static), None where it is none."""
-    if _is_tensor(o):
-        return o._value
-    if isinstance(o, SYM_TYPES) and o.expr is None:
-        return o.node
-    return o if isinstance(o, jax.core.Tracer) else None
-
-
-def _sym_outputs(leaves, statics, inputs):
+def _numbers(entry, reads, inputs, out_leaves):
+    """After a call: write the Python values the step writes, and fill in the numbers it returns."""
     memo = {}
-    return [_sym_eval(s.expr, inputs, memo) if type(s) is _SymOut else s.type(o._value) if type(s) is _ReadOut
-            else o for o, s in zip(leaves, statics)]
 
-
-def _replay_py(entry, values, inputs):
-    """The Python values the step writes, as the traced call wrote them: constants; the symbolic ones
-    recomputed in Python from the values of the numbers traced as inputs (``inputs``: Python's own
-    arithmetic, no wait for the program); the rest (computed from a lifted optimizer hyper-parameter)
-    read back from the program's results ``values`` (a host read: the call waits for the program)."""
-    for c, k, v in entry.py_const:
-        _PyState.put(c, k, v)
-    if entry.py_expr:
-        memo = {}
-        new = [(c, k, _sym_eval(e, inputs, memo)) for c, k, e in entry.py_expr]
-        for c, k, v in new:
-            _PyState.put(c, k, v)
-    for (c, k, typ), a in zip(entry.py_out, values):
-        _PyState.put(c, k, typ(a))
+    def value(s):
+        return _sym_eval(s.expr, inputs, memo) if type(s) is _SymOut else s.type(reads[s.index])
+    for c, k, s in entry.py_writes:
+        _PyState.put(c, k, value(s))
+    return [value(s) if type(s) in _NUMBER_SPECS else o for o, s in zip(out_leaves, entry.out_static)]
 
 
 def _dict_order(x):
@@ -1340,7 +1338,7 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "requires", "opts", "opt_seen")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1355,8 +1353,12 @@ class _Fast:
         f.donate_esc = entry.esc_avals is not None and bool(f.escaped)
         f.owners = [t for _, t in cf.state if t is not None]  # p.data = ... rebinds p to another storage
         f.owned = [t._st for t in f.owners]
-        f.requires = list(map(_get_requires, f.owners))  # requires_grad_(False) freezes: another program
-        f.opts, f.opt_seen = list(cf.optimizers), cf.opt_seen
+        # requires_grad_(False) freezes a parameter: another program (the modules' parameters only:
+        # gradients and optimizer state never require grad)
+        params = {id(p) for m in cf.modules for p in m._parameters.values() if p is not None}
+        f.frozen = [t for t in f.owners if id(t) in params]
+        f.requires = list(map(_get_requires, f.frozen))
+        f.opts, f.opt_seen, f.mod_seen = list(cf.optimizers), cf.opt_seen, cf.mod_seen
         f.gparams = list(cf.grad_params)
         f.grads = list(map(_get_grad, f.gparams))
         f.modules = list(cf.modules)
@@ -1385,8 +1387,7 @@ class _Fast:
                                                                  (lambda a, i=w[0]: (a[i],)))
         gp = {id(p) for p in f.gparams}
         f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
-        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.py_out and \
-            not entry.sym_out
+        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.numbers
         f.T = _dispatch.Tensor
         f.dyn = dyn
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
@@ -1394,7 +1395,8 @@ class _Fast:
 
     def unchanged(self):
         if not all(map(is_, map(_get_st, self.owners), self.owned)) or \
-                list(map(_get_requires, self.owners)) != self.requires or not _opt_same(self.opt_seen, self.opts):
+                list(map(_get_requires, self.frozen)) != self.requires or not _opt_same(self.opt_seen, self.opts) \
+                or not _mod_same(self.mod_seen):
             return False
         if self.py.items and self.py.values() != self.py_vals:
             return False
@@ -1496,15 +1498,13 @@ def _call_fast(f, args):
     f.held_esc = flat[nws:nw]
     for t, g in f.replay:
         t._grad = g
-    if entry.py_replay:
-        _replay_py(entry, flat[len(flat) - len(entry.py_out):], scalars)
     if f.single:
         return f.T._wrap(flat[nw])
     it = iter(flat[nw:])
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
-    if entry.sym_out:
-        out_leaves = _sym_outputs(out_leaves, entry.out_static, scalars)
+    if entry.numbers:
+        out_leaves = _numbers(entry, flat[len(flat) - entry.n_reads:], scalars, out_leaves)
     out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
     return out if entry.out_order is None else _reorder(out, entry.out_order)
 

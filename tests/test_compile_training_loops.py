@@ -503,3 +503,23 @@ def test_freezing_parameters_between_calls_recompiles_and_matches():
     # program; frozen with the old grads still set; frozen with them None (zero_grad); unfrozen with
     # them None; then the steady program again, no new one
     check(freezing, 4)
+
+
+def test_parameters_replaced_by_assign_between_calls_are_read():
+    # load_state_dict(assign=True) puts new tensor objects in the module: the compiled function reads
+    # them (its state is found again), as eager does
+    def loop(run):
+        L = run.lib
+        model = mlp(L, bn=True)
+        model.eval()
+        f = run.compile(lambda x: model(x).sum())
+        rng = np.random.default_rng(3)
+        out = []
+        for i, (x, _) in enumerate(data(run, 6)):
+            if i == 3:
+                new = {k: run.tensor((rng.standard_normal(tuple(v.shape)) * 0.3).astype(np.float32))
+                       if v.is_floating_point() else v.clone() for k, v in model.state_dict().items()}
+                model.load_state_dict(new, assign=True)
+            out.append(f(x).item())
+        return out, snapshot(model)
+    check(loop, 2)
