@@ -312,7 +312,7 @@ def test_finetune_loop_decreases_loss(rng, no_random_init):
         optimizer.step()
         losses.append(loss.item())
     assert np.isfinite(losses).all()
-    assert losses[-1] < 0.8 * losses[0], losses
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.97 * losses[0], losses
     model.eval()
     with jtorch.no_grad():
         out = model(images[:1])
