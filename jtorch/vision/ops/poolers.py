@@ -56,7 +56,8 @@ class MultiScaleRoIAlign(nn.Module):
         self.canonical_scale, self.canonical_level = canonical_scale, canonical_level
 
     def forward(self, x, boxes, image_shapes):
-        feats = [x[k] for k in self.featmap_names]
+        # the maps named in featmap_names that x has, in x's order (mobilenet FPNs have only '0', '1')
+        feats = [v for k, v in x.items() if k in self.featmap_names]
         self.scales, self.map_levels = _setup_scales(feats, image_shapes, self.canonical_scale, self.canonical_level)
         rois = _convert_to_roi_format(boxes)
         if len(feats) == 1:
