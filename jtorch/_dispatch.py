@@ -340,27 +340,32 @@ def _conj(x):
     return jnp.conj(x) if jnp.iscomplexobj(x) else x
 
 
+def of_diff_args(fwd, primals, diff, seq):
+    """``fwd`` as a function of the arguments at ``diff``'s positions ((i, None): argument i; (0, j):
+    element j of a sequence op's first argument), the other ``primals`` fixed; and those arguments."""
+    def f(*dps):
+        full = list(primals)
+        if seq:
+            inner = list(full[0])
+        for (i, j), v in zip(diff, dps):
+            if j is None:
+                full[i] = v
+            else:
+                inner[j] = v
+        if seq:
+            full[0] = tuple(inner)
+        return fwd(*full)
+
+    return f, [primals[i] if j is None else primals[i][j] for i, j in diff]
+
+
 def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
     fwd = op.pure(statics, dt)
     seq = op.seq
 
     def vjp(*flat):
         primals, cts = list(flat[:nprimals]), flat[nprimals:]
-
-        def f(*dps):
-            full = list(primals)
-            if seq:
-                inner = list(full[0])
-            for (i, j), v in zip(diff, dps):
-                if j is None:
-                    full[i] = v
-                else:
-                    inner[j] = v
-            if seq:
-                full[0] = tuple(inner)
-            return fwd(*full)
-
-        args = [primals[i] if j is None else primals[i][j] for i, j in diff]
+        f, args = of_diff_args(fwd, primals, diff, seq)
         out, pull = jax.vjp(f, *args)
         # torch's complex gradients are the conjugates of JAX's cotangents: conj(vjp(conj(g)))
         if isinstance(out, (tuple, list)):

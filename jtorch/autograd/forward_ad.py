@@ -140,21 +140,7 @@ def _jvp_op(op, statics, dt, diff):
 
     def jvp(*flat):
         primals, tans = list(flat[:nprimals]), flat[nprimals:]
-
-        def f(*dps):
-            full = list(primals)
-            if seq:
-                inner = list(full[0])
-            for (i, j), v in zip(diff, dps):
-                if j is None:
-                    full[i] = v
-                else:
-                    inner[j] = v
-            if seq:
-                full[0] = tuple(inner)
-            return fwd(*full)
-
-        args = [primals[i] if j is None else primals[i][j] for i, j in diff]
+        f, args = _dispatch.of_diff_args(fwd, primals, diff, seq)
         tans = [jnp.asarray(t, a.dtype) for t, a in zip(tans, args)]
         out, tout = jax.jvp(f, tuple(args), tuple(tans))
         if isinstance(out, (tuple, list)):
