@@ -42,6 +42,9 @@ def test_mix_invariants_like_torchvision(name, rng):
 
 
 def test_mix_errors_like_torchvision():
+    # torchvision's alpha check is torch.distributions' argument validation: on by default, but global
+    # state another test in the same process may have switched off
+    torch.distributions.Distribution.set_default_validate_args(True)
     for m, v2mod in ((torch, V2), (jtorch, J2)):
         with pytest.raises(ValueError):
             v2mod.MixUp(alpha=0.0, num_classes=3)
