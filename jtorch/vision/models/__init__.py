@@ -23,7 +23,7 @@ from . import segmentation  # noqa: E402,F401
 def __getattr__(name):
     # detection needs jtorch.vision.ops, which itself imports this package's layers: loaded on
     # first use (jtorch.vision imports it once ops is complete)
-    if name in ("detection", "video"):
+    if name == "detection":
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
