@@ -166,16 +166,18 @@ def _opt_same(seen, optimizers):
 
 
 def _mod_identity(modules):
-    """Each module's parameters and buffers (held): one replaced by another tensor object
-    (``load_state_dict(assign=True)``, ``m.weight = Parameter(...)``) is state the program does not read."""
-    return [(m, list(m._parameters.values()), list(m._buffers.values())) for m in modules]
+    """Each module's parameters, buffers and submodules (held): one replaced by another object
+    (``load_state_dict(assign=True)``, ``m.weight = Parameter(...)``, ``model.fc = nn.Linear(...)``) is
+    state the program does not read."""
+    return [(m, list(m._parameters.values()), list(m._buffers.values()), list(m._modules.values()))
+            for m in modules]
 
 
 def _mod_same(seen):
-    for m, ps, bs in seen:
-        p, b = m._parameters, m._buffers
-        if len(p) != len(ps) or len(b) != len(bs) or not all(map(is_, p.values(), ps)) or \
-                not all(map(is_, b.values(), bs)):
+    for m, ps, bs, cs in seen:
+        p, b, c = m._parameters, m._buffers, m._modules
+        if len(p) != len(ps) or len(b) != len(bs) or len(c) != len(cs) or not all(map(is_, p.values(), ps)) \
+                or not all(map(is_, b.values(), bs)) or not all(map(is_, c.values(), cs)):
             return False
     return True
 
@@ -185,11 +187,22 @@ def _find_modules(state_ids):
         from .nn.modules.module import Module
     except ImportError:
         return []
-    mods = []
-    for m in list(getattr(Module, "_instances", ())):
+    mods, every = [], list(getattr(Module, "_instances", ()))
+    for m in every:
         own = list(m._parameters.values()) + list(m._buffers.values())
         if any(t is not None and id(t._st) in state_ids for t in own):
             mods.append(m)
+    # and the modules above them (a parent holding no state of its own, e.g. a Sequential): whether
+    # their submodules are the same objects is guarded too
+    found = {id(m) for m in mods}
+    grew = True
+    while grew:
+        grew = False
+        for m in every:
+            if id(m) not in found and any(id(c) in found for c in m._modules.values() if c is not None):
+                found.add(id(m))
+                mods.append(m)
+                grew = True
     return mods
 
 

@@ -523,3 +523,26 @@ def test_parameters_replaced_by_assign_between_calls_are_read():
             out.append(f(x).item())
         return out, snapshot(model)
     check(loop, 2)
+
+
+def test_submodule_replaced_between_calls_is_read():
+    # ``model[2] = nn.Linear(...)`` replaces a submodule of a container holding no state of its own: the
+    # compiled function reads the new layer (its state is found again), as eager does
+    def loop(run):
+        L = run.lib
+        model = mlp(L)
+        model.eval()
+        f = run.compile(lambda x: model(x).sum())
+        rng = np.random.default_rng(4)
+        out = []
+        for i, (x, _) in enumerate(data(run, 6)):
+            if i == 3:
+                old = model[-1]
+                new = L.nn.Linear(old.in_features, old.out_features)
+                with L.no_grad():
+                    for p in new.parameters():
+                        p.copy_(run.tensor((rng.standard_normal(tuple(p.shape)) * 0.3).astype(np.float32)))
+                model[-1] = new
+            out.append(f(x).item())
+        return out, snapshot(model)
+    check(loop, 2)
