@@ -639,11 +639,11 @@ def _check_guards(traced):
         def ok(v, info=info):
             return v == e or _guards_hold(traced, gm, info, v)
         lo, hi = info.lo, info.hi
-        new_lo = lo if ok(lo) else _first_ok(ok, lo, e)
+        new_lo = lo if ok(lo) else _edge(ok, e, lo)
         if new_lo == lo and e - 1 > lo and not ok(e - 1):
             new_lo = e
         cap = hi if hi != math.inf else max(4 * e + 16, 64)
-        new_hi = hi if ok(cap) else _last_ok(ok, e, cap)
+        new_hi = hi if ok(cap) else _edge(ok, e, cap)
         if new_hi == hi and e + 1 < cap and not ok(e + 1):
             new_hi = e
         if (new_lo, new_hi) == (lo, hi):
@@ -671,27 +671,16 @@ def _check_guards(traced):
                         "\n".join(lines) + "\nSuggested fixes:\n" + "\n".join(fixes))
 
 
-def _first_ok(ok, lo, e):
-    """The smallest size in (lo, e] the program accepts (its decisions change once in between)."""
-    a, b = lo, e  # ok(a) is False, ok(b) is True
-    while b - a > 1:
-        m = (a + b) // 2
+def _edge(ok, good, bad):
+    """The accepted size nearest `bad` between `good` (accepted) and `bad` (refused): the program's
+    decisions change once in between, so a bisection finds where."""
+    while abs(bad - good) > 1:
+        m = (good + bad) // 2
         if ok(m):
-            b = m
+            good = m
         else:
-            a = m
-    return b
-
-
-def _last_ok(ok, e, cap):
-    a, b = e, cap  # ok(a) is True, ok(b) is False
-    while b - a > 1:
-        m = (a + b) // 2
-        if ok(m):
-            a = m
-        else:
-            b = m
-    return a
+            bad = m
+    return good
 
 
 def _empty_module():
