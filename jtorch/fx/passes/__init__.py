@@ -1,2 +1,2 @@
-"""``torch.fx.passes``: graph passes (``shape_prop.ShapeProp``)."""
-from . import shape_prop, utils  # noqa: F401
+"""``torch.fx.passes``: graph passes (``shape_prop.ShapeProp``, ``split_module.split_module``)."""
+from . import shape_prop, split_module, utils  # noqa: F401
