@@ -19,8 +19,9 @@ import warnings
 from .graph import Graph
 from .node import Node, has_side_effect, _Recorder
 from .proxy import Proxy, Attribute, TraceError, ParameterProxy
+from ..utils import _pytree
 
-__all__ = ["Tracer", "symbolic_trace", "wrap", "PH", "GraphAppendingTracer"]
+__all__ = ["Tracer", "symbolic_trace", "wrap", "PH", "PHBase", "PHWithMeta", "GraphAppendingTracer"]
 
 _TRACING = []  # stack of the tracers recording now; the wrappers record into the last one
 
@@ -283,8 +284,23 @@ def _all_positional(fn):
     return types.FunctionType(flat, fn.__globals__, fn.__name__, None, fn.__closure__)
 
 
-class PH:
-    """A placeholder marker for ``concrete_args`` (the argument stays an input of the graph)."""
+class PHBase:
+    """A placeholder marker for ``concrete_args``: that argument (or leaf of one) stays an input of the
+    graph. ``PH`` is the plain one; subclasses' attributes are copied onto the placeholder node."""
+
+    def __repr__(self):
+        return "PH"
+
+
+PH = PHBase()
+
+
+class PHWithMeta(PHBase):
+    """A placeholder marker carrying ``ph_key`` to find its placeholder node by."""
+
+    def __init__(self, ph_key=None):
+        super().__init__()
+        self.ph_key = ph_key
 
 
 def _assert_is_none(value, msg):
@@ -445,6 +461,14 @@ class Tracer:
             params = params[1:]
             args.append(self.root)
         concrete_args = dict(concrete_args or {})
+        # a container among the concrete args (with PH leaves, say) makes forward take the original
+        # arguments and flatten them by a spec (torch's pytree code generation)
+        tree_mode = any(v is not None and not _pytree.tree_structure(v).is_leaf() for v in concrete_args.values())
+        if tree_mode:
+            spec_of = {p.name: concrete_args.get(p.name, PH) for p in params}
+            self.graph._pytree_info = (["self"] * is_module + list(spec_of),
+                                       _pytree.tree_structure(tuple([PH] * is_module + list(spec_of.values()))),
+                                       None)
         by_name = {}
         for p in params:
             default = () if p.default is inspect.Parameter.empty else (p.default,)
@@ -454,7 +478,13 @@ class Tracer:
                 star = "*" if p.kind == p.VAR_POSITIONAL else "**"
                 by_name[p.name] = self.create_proxy("placeholder", star + p.name, (), {})
             elif p.name in concrete_args:
-                by_name[p.name] = self._concrete(p, default, concrete_args.pop(p.name))
+                value = concrete_args.pop(p.name)
+                leaves, spec = _pytree.tree_flatten(value)
+                if spec.is_leaf() or value is None:
+                    by_name[p.name] = self._concrete(p, default, value, p.name if value is PH else f"{p.name}_1")
+                else:  # each leaf its own input, PH or specialized
+                    by_name[p.name] = _pytree.tree_unflatten(
+                        [self._concrete(p, (), leaf, f"{p.name}_{i + 1}") for i, leaf in enumerate(leaves)], spec)
             else:
                 by_name[p.name] = self.create_proxy("placeholder", p.name, default, {})
         if concrete_args:
@@ -469,12 +499,15 @@ class Tracer:
             return args + [by_name[n] for n in names]
         return args + list(by_name.values())
 
-    def _concrete(self, p, default, value):
-        """A concrete argument: still a placeholder of the graph, with a check that later calls pass
-        the value it was specialized to (as torch's)."""
-        if isinstance(value, PH) or value is PH:
-            return self.create_proxy("placeholder", p.name, default, {})
-        out = self.create_proxy("placeholder", f"{p.name}_1", default, {})
+    def _concrete(self, p, default, value, name):
+        """A concrete argument (or a leaf of one): still a placeholder of the graph, with a check that
+        later calls pass the value it was specialized to (as torch's)."""
+        if isinstance(value, PHBase):
+            out = self.create_proxy("placeholder", name, default, {})
+            for k, v in vars(value).items():
+                setattr(out.node, k, v)
+            return out
+        out = self.create_proxy("placeholder", name, default, {})
         msg = f"{p.name} has been specialized to have value {value} but got another value"
         import jtorch
         if value is None:
@@ -518,6 +551,10 @@ class Tracer:
                         rec.patcher.set(g, k, _wrapper_for(f, k), is_dict=True)
             args = self.create_args_for_root(fn, is_module, concrete_args)
             result = _all_positional(fn)(*args)
+            info = getattr(self.graph, "_pytree_info", None)
+            if info is not None:  # the result is returned flat and rebuilt by its spec
+                result, out_spec = _pytree.tree_flatten(result)
+                self.graph._pytree_info = info[:2] + (out_spec,)
             self.create_node("output", "output", (self.create_arg(result),), {},
                              type_expr=getattr(fn, "__annotations__", {}).get("return"))
         del jtorch

@@ -166,6 +166,9 @@ class Graph:
         self._tracer_extras = tracer_extras
         self._codegen_globals = None
         self._body_transformer = None  # on_generate_code's function: body lines -> body lines
+        # (forward's argument names, their TreeSpec, the result's TreeSpec) when forward takes pytrees
+        # and flattens them into the placeholders (concrete_args with containers), else None
+        self._pytree_info = None
 
     @property
     def owning_module(self):
@@ -260,6 +263,7 @@ class Graph:
     def __deepcopy__(self, memo=None):
         g = Graph(tracer_cls=self._tracer_cls)
         g._body_transformer = self._body_transformer
+        g._pytree_info = self._pytree_info
         out = g.graph_copy(self, {}, return_output_node=True)
         if out is not None:
             rv, onode = out
@@ -485,7 +489,10 @@ class _CodeGen:
                     body.append(f"{node.name} = {t}")
                 continue
             if node.op == "output":
-                body.append(f"return {self.arg(node.args[0])}")
+                if self.graph._pytree_info is not None:
+                    body.append(f"return pytree.tree_unflatten({self.arg(node.args[0])}, self._out_spec)")
+                else:
+                    body.append(f"return {self.arg(node.args[0])}")
                 continue
             line = f"{node.name} = {self.expr(node)}"
             dead = [n.name for n in frees.get(node, []) if n.op != "placeholder" or True]
@@ -496,6 +503,8 @@ class _CodeGen:
             body.append(line)
         if not body or not body[-1].startswith("return"):
             body.append("return None")
+        if self.graph._pytree_info is not None:
+            params, body = self._flatten_inputs(params, body)
         transform = getattr(self.graph, "_body_transformer", None)
         if transform is not None:
             body = "".join(transform([b + "\n" for b in body])).split("\n")
@@ -504,6 +513,16 @@ class _CodeGen:
         src = "\n\n\ndef forward(" + ", ".join([self.root] + params) + "):\n" + \
             "".join(f"    {b}\n" for b in body) + "    "
         return PythonCode(src, self.globals)
+
+    def _flatten_inputs(self, placeholders, body):
+        """forward takes the original arguments and flattens them into the placeholders by the spec."""
+        import jtorch.utils._pytree as pytree
+        from . import _pytree as fx_pytree
+        self.globals.update(pytree=pytree, fx_pytree=fx_pytree)
+        names = self.graph._pytree_info[0]
+        flat = ["self"] * (names[:1] == ["self"]) + [p.split(" = ")[0] for p in placeholders]
+        line = f"{', '.join(flat)}, = fx_pytree.tree_flatten_spec([{', '.join(names)}], self._in_spec)"
+        return [n for n in names if n != "self"], [line] + body
 
     def expr(self, node):
         op, t, args, kwargs = node.op, node.target, node.args, node.kwargs

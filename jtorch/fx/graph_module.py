@@ -109,6 +109,8 @@ class GraphModule(Module):
     def recompile(self):
         """Generate forward again from ``self.graph`` (after changing the graph)."""
         pc = self.graph.python_code(root_module="self")
+        if self.graph._pytree_info is not None:
+            self._in_spec, self._out_spec = self.graph._pytree_info[1:]
         self.__dict__["_code"] = pc.src
         type(self).forward = _exec_forward(pc.src, pc.globals)
         return pc

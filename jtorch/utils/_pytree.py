@@ -41,6 +41,12 @@ class TreeSpec:
     def is_leaf(self):
         return False
 
+    def children(self):
+        return list(self.children_specs)
+
+    def child(self, index):
+        return self.children_specs[index]
+
     def __eq__(self, other):
         return isinstance(other, TreeSpec) and type(other) is type(self) and self.type is other.type and \
             self.context == other.context and self.children_specs == other.children_specs
