@@ -4,7 +4,6 @@ out[m] = sum_s weights[m, s] * table[rows[m, s]]. Gathering all (M, S, C) sample
 summing them holds S times the output (16 for roi_align's 2x2 grid of bilinear samples, hundreds
 with adaptive sampling); here a scan over s adds one (M, C) gather at a time, and the backward
 scatters one (M, C) slice at a time, keeping only the inputs (no gathered samples) for it."""
-import functools
 
 import jax
 import jax.numpy as jnp
