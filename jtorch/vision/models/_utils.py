@@ -39,8 +39,10 @@ def _legacy_weights(kwargs, param, old_param, weights_enum, legacy):
         if param not in kwargs:
             kwargs[param] = pretrained if pretrained else None
     w = kwargs.get(param)
-    if isinstance(w, bool):
+    if isinstance(w, bool) or (isinstance(w, str) and w == "legacy"):  # 'legacy': Keypoint R-CNN's old checkpoint
         if w:
+            if callable(legacy):  # the member's name depends on the value passed
+                legacy = legacy(w)
             default = weights_enum[legacy] if legacy is not None else None  # no legacy weights
             warnings.warn(f"Arguments other than a weight enum or `None` for '{param}' are deprecated since "
                           "0.13 and may be removed in the future. The current behavior is equivalent to "
@@ -57,7 +59,8 @@ def builder(weights_enum, legacy="IMAGENET1K_V1", backbone=None):
     """Decorate a model builder ``fn(*, weights=None, progress=True, **kwargs)``:
     registers it, maps ``pretrained=True`` / ``weights=True`` (deprecated, with torchvision's
     warnings) to ``weights_enum.<legacy>``, turns weight names into enum members, and
-    rejects a num_classes that does not match the weights. ``backbone=(enum, legacy)`` does the
+    rejects a num_classes that does not match the weights. ``legacy`` may be a function of the
+    value passed (True or 'legacy') returning the member's name. ``backbone=(enum, legacy)`` does the
     same for ``weights_backbone`` / ``pretrained_backbone`` (segmentation and detection)."""
     def wrap(fn):
         @functools.wraps(fn)

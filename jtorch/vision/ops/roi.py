@@ -11,6 +11,8 @@ import numpy as np
 import jtorch as torch
 import jtorch.nn as nn
 
+from ..._ops import roi_ops as _roi_ops
+
 __all__ = ["roi_align", "RoIAlign", "roi_pool", "RoIPool", "ps_roi_align", "PSRoIAlign", "ps_roi_pool", "PSRoIPool"]
 
 
@@ -147,6 +149,14 @@ def _align(input, boxes, output_size, spatial_scale, sampling_ratio, offset, min
     plans = _align_plan(rois, input.shape[2], input.shape[3], ph, pw, spatial_scale, sampling_ratio, offset, min_one,
                         clamp_count)
     idx, wts = _stack_plans(plans, 0.0)
+    if not ps:
+        # one weighted sum of pixel-table rows per (roi, bin): the (K, P, S, C) samples are never held
+        n, c, h, w = input.shape
+        k, p, s = idx.shape
+        rows = torch.from_numpy((rois[:, 0].astype(np.int64) * (h * w))[:, None, None] + idx).reshape(k * p, s)
+        table = input.permute(0, 2, 3, 1).reshape(n * h * w, c)
+        out = _roi_ops._weighted_row_sum(table, rows, torch.from_numpy(wts.reshape(k * p, s)).to(input.dtype))
+        return out.reshape(k, p, c).permute(0, 2, 1).reshape(k, c, ph, pw)
     vals, c = _gather(input, rois, idx, ps, ph, pw)
     weights = torch.from_numpy(wts).to(input.dtype)[:, None]
     return (vals * weights).sum(-1).reshape(len(rois), c, ph, pw)

@@ -1,4 +1,6 @@
 """torchvision.models.detection for jtorch: Faster R-CNN (ResNet-50 FPN v1/v2, MobileNetV3-Large
-FPN) and its parts (transform, anchors, RPN, RoI heads), with torchvision's module names and
-weights enums."""
+FPN), Mask R-CNN (ResNet-50 FPN v1/v2), Keypoint R-CNN (ResNet-50 FPN) and their parts (transform,
+anchors, RPN, RoI heads), with torchvision's module names and weights enums."""
 from .faster_rcnn import *  # noqa: F401,F403
+from .keypoint_rcnn import *  # noqa: F401,F403
+from .mask_rcnn import *  # noqa: F401,F403

@@ -1,14 +1,18 @@
 """RoIHeads (Fast R-CNN's second stage): sample proposals against the ground truth, pool their
 features, classify and refine them; the losses in training, scored and nms-filtered detections
-in eval. The mask and keypoint branches (Mask / Keypoint R-CNN) are not implemented yet."""
+in eval; with the mask / keypoint parts (Mask / Keypoint R-CNN, in mask_keypoint_ops) also those
+branches on the positive proposals (training) or the detections (eval)."""
 import jtorch as torch
 import jtorch.nn as nn
 import jtorch.nn.functional as F
 
 from ...ops import boxes as box_ops
 from . import _utils as det_utils
+from .mask_keypoint_ops import *  # noqa: F401,F403  (torchvision has them in roi_heads)
+from .mask_keypoint_ops import keypointrcnn_inference, keypointrcnn_loss, maskrcnn_inference, maskrcnn_loss
+from .mask_keypoint_ops import __all__ as _mask_keypoint_all
 
-__all__ = ["RoIHeads", "fastrcnn_loss"]
+__all__ = ["RoIHeads", "fastrcnn_loss"] + _mask_keypoint_all
 
 
 def fastrcnn_loss(class_logits, box_regression, labels, regression_targets):
@@ -136,8 +140,9 @@ class RoIHeads(nn.Module):
                     raise TypeError(f"target boxes must of float type, instead got {t['boxes'].dtype}")
                 if t["labels"].dtype != torch.int64:
                     raise TypeError(f"target labels must of int64 type, instead got {t['labels'].dtype}")
-        if self.has_mask() or self.has_keypoint():
-            raise NotImplementedError("jtorch's RoIHeads has no mask or keypoint branch yet")
+                if self.has_keypoint() and t["keypoints"].dtype != torch.float32:
+                    raise TypeError(f"target keypoints must of float type, instead got {t['keypoints'].dtype}")
+        matched_idxs = labels = None
         if self.training:
             proposals, matched_idxs, labels, regression_targets = self.select_training_samples(proposals, targets)
         features_ = self.box_roi_pool(features, proposals, image_shapes)
@@ -149,4 +154,41 @@ class RoIHeads(nn.Module):
         else:
             boxes, scores, labels = self.postprocess_detections(class_logits, box_regression, proposals, image_shapes)
             result = [{"boxes": b, "labels": lab, "scores": s} for b, s, lab in zip(boxes, scores, labels)]
+        if self.has_mask():
+            losses.update(self._mask_branch(features, proposals, image_shapes, targets, result, labels, matched_idxs))
+        if self.has_keypoint():
+            losses.update(self._keypoint_branch(features, proposals, image_shapes, targets, result, labels,
+                                                matched_idxs))
         return result, losses
+
+    def _positives(self, proposals, labels, matched_idxs):
+        """Training: the positive proposals of each image and their matched gt indices."""
+        pos = [torch.where(lab > 0)[0] for lab in labels]
+        return [p[i] for p, i in zip(proposals, pos)], [m[i] for m, i in zip(matched_idxs, pos)]
+
+    def _mask_branch(self, features, proposals, image_shapes, targets, result, labels, matched_idxs):
+        if self.training:
+            boxes, pos_matched = self._positives(proposals, labels, matched_idxs)
+        else:
+            boxes = [r["boxes"] for r in result]
+        logits = self.mask_predictor(self.mask_head(self.mask_roi_pool(features, boxes, image_shapes)))
+        if self.training:
+            return {"loss_mask": maskrcnn_loss(logits, boxes, [t["masks"] for t in targets],
+                                               [t["labels"] for t in targets], pos_matched)}
+        for prob, r in zip(maskrcnn_inference(logits, [r["labels"] for r in result]), result):
+            r["masks"] = prob
+        return {}
+
+    def _keypoint_branch(self, features, proposals, image_shapes, targets, result, labels, matched_idxs):
+        if self.training:
+            boxes, pos_matched = self._positives(proposals, labels, matched_idxs)
+        else:
+            boxes = [r["boxes"] for r in result]
+        logits = self.keypoint_predictor(self.keypoint_head(self.keypoint_roi_pool(features, boxes, image_shapes)))
+        if self.training:
+            return {"loss_keypoint": keypointrcnn_loss(logits, boxes, [t["keypoints"] for t in targets], pos_matched)}
+        keypoints, scores = keypointrcnn_inference(logits, boxes)
+        for kp, sc, r in zip(keypoints, scores, result):
+            r["keypoints"] = kp
+            r["keypoints_scores"] = sc
+        return {}
