@@ -1,8 +1,9 @@
-"""torch.ao.nn: quantized (``quantized``, ``quantized.dynamic``) and fused (``intrinsic``) modules."""
+"""torch.ao.nn: quantized (``quantized``, ``quantized.dynamic``), quantization-aware training (``qat``) and fused
+(``intrinsic``, ``intrinsic.qat``) modules."""
 import importlib as _importlib
 
 
 def __getattr__(name):
-    if name in ("quantized", "intrinsic"):
+    if name in ("quantized", "intrinsic", "qat"):
         return _importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch.ao.nn' has no attribute '{name}'")

@@ -4,7 +4,8 @@ import jtorch as torch
 from jtorch import _dtype as D
 from jtorch import nn
 from .observer import (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver, HistogramObserver,
-                       FixedQParamsObserver, _with_args, _with_callable_args, _is_per_channel, _is_symmetric)
+                       FixedQParamsObserver, default_fixed_qparams_range_0to1_observer,
+                       default_fixed_qparams_range_neg1to1_observer, _with_args, _with_callable_args, _is_per_channel, _is_symmetric)
 
 
 class FakeQuantizeBase(nn.Module):
@@ -193,6 +194,14 @@ fused_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_ar
 fused_per_channel_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-127, quant_max=127, dtype=torch.qint8,
     qscheme=torch.per_channel_symmetric, eps=2 ** -12)
+
+
+default_fixed_qparams_range_neg1to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_neg1to1_observer)
+default_fixed_qparams_range_0to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_0to1_observer)
+default_symmetric_fixed_qparams_fake_quant = default_fixed_qparams_range_neg1to1_fake_quant
+default_affine_fixed_qparams_fake_quant = default_fixed_qparams_range_0to1_fake_quant
 
 
 def _is_fake_quant_script_module(mod):

@@ -2,7 +2,7 @@
 import jtorch as torch
 from jtorch import nn
 from .. import functional as qF
-from .utils import _quantize_weight, _activation_qparams, _observed_weight_post_process
+from .utils import _quantize_weight, _activation_qparams, _observed_weight_post_process, _weighted_module
 
 
 def _ntuple(v, n):
@@ -104,8 +104,7 @@ class _ConvNd(nn.Module):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized form of a float conv (or fused ConvReLU) that went through prepare and calibration."""
-        from jtorch.ao.nn import intrinsic as nni
-        float_mod = mod[0] if isinstance(mod, nni._FusedModule) else mod
+        float_mod = _weighted_module(mod)
         weight_post_process = _observed_weight_post_process(mod, float_mod, use_precomputed_fake_quant)
         qweight = _quantize_weight(float_mod.weight.float(), weight_post_process)
         qconv = cls(float_mod.in_channels, float_mod.out_channels, float_mod.kernel_size, float_mod.stride,

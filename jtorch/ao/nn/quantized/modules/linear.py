@@ -3,7 +3,7 @@ import jtorch as torch
 from jtorch import nn
 from .. import functional as qF
 from .utils import (_quantize_weight, _activation_qparams, _hide_packed_params_repr,
-                    _observed_weight_post_process)
+                    _observed_weight_post_process, _weighted_module)
 
 
 class LinearPackedParams(nn.Module):
@@ -124,8 +124,7 @@ class Linear(nn.Module):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized form of a float Linear (or fused LinearReLU) that went through prepare and calibration."""
-        from jtorch.ao.nn.intrinsic import LinearReLU
-        float_mod = mod[0] if isinstance(mod, LinearReLU) else mod
+        float_mod = _weighted_module(mod)
         weight_post_process = _observed_weight_post_process(mod, float_mod, use_precomputed_fake_quant)
         act_scale, act_zp = _activation_qparams(mod)
         qweight = _quantize_weight(float_mod.weight.float(), weight_post_process)
