@@ -64,8 +64,8 @@ class _ConvBnReLU:
         return F.relu(self._forward(input))
 
 
-class _ConvReLU(nni._FusedModule):
-    """QAT conv + ReLU: the QAT conv's forward, then ReLU."""
+class _ConvReLU:
+    """QAT conv + ReLU: the QAT conv's forward, then ReLU (bases: this, the QAT conv, _FusedModule)."""
     _FLOAT_RELU_MODULE = nn.ReLU
 
     def forward(self, input):
@@ -96,15 +96,15 @@ class ConvBnReLU3d(_ConvBnReLU, ConvBn3d):
     _FLOAT_MODULE, _FUSED_FLOAT_MODULE = nni.ConvBnReLU3d, nni.ConvReLU3d
 
 
-class ConvReLU1d(_ConvReLU, qat_conv.Conv1d):
+class ConvReLU1d(_ConvReLU, qat_conv.Conv1d, nni._FusedModule):
     _FLOAT_MODULE, _FLOAT_CONV_MODULE = nni.ConvReLU1d, nn.Conv1d
 
 
-class ConvReLU2d(_ConvReLU, qat_conv.Conv2d):
+class ConvReLU2d(_ConvReLU, qat_conv.Conv2d, nni._FusedModule):
     _FLOAT_MODULE, _FLOAT_CONV_MODULE = nni.ConvReLU2d, nn.Conv2d
 
 
-class ConvReLU3d(_ConvReLU, qat_conv.Conv3d):
+class ConvReLU3d(_ConvReLU, qat_conv.Conv3d, nni._FusedModule):
     _FLOAT_MODULE, _FLOAT_CONV_MODULE = nni.ConvReLU3d, nn.Conv3d
 
 
