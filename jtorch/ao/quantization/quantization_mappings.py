@@ -47,6 +47,10 @@ if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
     nn.LSTM: nnqd.LSTM,
+    nn.GRU: nnqd.GRU,
+    nn.LSTMCell: nnqd.LSTMCell,
+    nn.GRUCell: nnqd.GRUCell,
+    nn.RNNCell: nnqd.RNNCell,
     nni.LinearReLU: nniq._DynamicLinearReLU,
 }
 if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
