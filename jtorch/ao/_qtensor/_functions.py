@@ -1,8 +1,7 @@
 """torch's functions that make and read quantized tensors: quantize_per_tensor (also with tensor parameters
-and lists of tensors), quantize_per_channel, quantize_per_tensor_dynamic, dequantize, and the parameter
-choice torch's dynamic quantization uses (``choose_qparams``)."""
-import math
-
+and lists of tensors), quantize_per_channel, quantize_per_tensor_dynamic, dequantize, the parameter choice
+torch's dynamic quantization and fused fake quantization use (``choose_qparams``) and
+fused_moving_avg_obs_fake_quant."""
 import numpy as np
 
 from ... import _dtype as D

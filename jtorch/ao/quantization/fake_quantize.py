@@ -5,7 +5,8 @@ from jtorch import _dtype as D
 from jtorch import nn
 from .observer import (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver, HistogramObserver,
                        FixedQParamsObserver, default_fixed_qparams_range_0to1_observer,
-                       default_fixed_qparams_range_neg1to1_observer, _with_args, _with_callable_args, _is_per_channel, _is_symmetric)
+                       default_fixed_qparams_range_neg1to1_observer, _with_args, _with_callable_args,
+                       _is_per_channel, _is_symmetric)
 
 
 class FakeQuantizeBase(nn.Module):
