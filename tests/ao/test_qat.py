@@ -124,17 +124,23 @@ def _build(m, linear_bn=False):
     return Net()
 
 
-def _pair(rng, linear_bn=False):
-    tm, jm = _build(torch, linear_bn), _build(jtorch, linear_bn)
+def _same_random_state(rng, mt, mj, scale):
+    """The same random float parameters and statistics (positive running variances) in torch's and jtorch's
+    module."""
     sd = {}
-    for k, v in tm.state_dict().items():
+    for k, v in mt.state_dict().items():
         if v.dtype == torch.float32:
-            a = (rng.standard_normal(tuple(v.shape)) * 0.3).astype(np.float32)
+            a = (rng.standard_normal(tuple(v.shape)) * scale).astype(np.float32)
             sd[k] = np.abs(a) + 0.5 if k.endswith("running_var") else a
         else:
             sd[k] = v.numpy()
-    tm.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
-    jm.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+    mt.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    mj.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+
+
+def _pair(rng, linear_bn=False):
+    tm, jm = _build(torch, linear_bn), _build(jtorch, linear_bn)
+    _same_random_state(rng, tm, jm, 0.3)
     return tm.train(), jm.train()
 
 
@@ -226,11 +232,7 @@ def test_conv_bn_modules(rng, name, shape):
         mods = (conv, bn, m.nn.ReLU()) if relu else (conv, bn)
         return getattr(m.ao.nn.intrinsic, name)(*mods)
     ft, fj = float_fused(torch), float_fused(jtorch)
-    sd = {k: (rng.standard_normal(tuple(v.shape)) * 0.4).astype(np.float32) if v.dtype == torch.float32
-          else v.numpy() for k, v in ft.state_dict().items()}
-    sd = {k: np.abs(v) + 0.5 if k.endswith("running_var") else v for k, v in sd.items()}
-    ft.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
-    fj.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+    _same_random_state(rng, ft, fj, 0.4)
     ft.qconfig, fj.qconfig = tq.get_default_qat_qconfig("x86"), jq.get_default_qat_qconfig("x86")
     mt, mj = getattr(tnniqat, name).from_float(ft), getattr(jnniqat, name).from_float(fj)
     assert repr(mj) == repr(mt)
@@ -278,11 +280,7 @@ def test_qat_module_forms(rng, kind):
         conv = (m.nn.Conv3d if kind == "Conv3d" else m.nn.Conv2d)(3, 4, 3, stride=2)
         return m.ao.nn.intrinsic.ConvReLU2d(conv, m.nn.ReLU()) if kind == "ConvReLU2d" else conv
     ft, fj = float_mod(torch), float_mod(jtorch)
-    sd = {k: (rng.standard_normal(tuple(v.shape)) * 0.4).astype(np.float32) if v.dtype == torch.float32
-          else v.numpy() for k, v in ft.state_dict().items()}
-    sd = {k: np.abs(v) + 0.5 if k.endswith("running_var") else v for k, v in sd.items()}
-    ft.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
-    fj.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+    _same_random_state(rng, ft, fj, 0.4)
     ns_t = tnniqat if kind in ("ConvReLU2d", "LinearReLU", "LinearBn1d") else tnnqat
     ns_j = jnniqat if kind in ("ConvReLU2d", "LinearReLU", "LinearBn1d") else jnnqat
     with pytest.raises(AssertionError):
