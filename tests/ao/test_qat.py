@@ -156,7 +156,7 @@ def _qparams_close(mj, mt):
 
 
 @pytest.mark.parametrize("backend,version,linear_bn", [("x86", 1, False), ("x86", 0, False), ("qnnpack", 1, True)])
-def test_qat_training_loop_and_convert(rng, backend, version, linear_bn):
+def test_qat_training_loop_and_convert(rng, tmp_path, backend, version, linear_bn):
     tm, jm = _pair(rng, linear_bn)
     tm.qconfig = tq.get_default_qat_qconfig(backend, version)
     jm.qconfig = jq.get_default_qat_qconfig(backend, version)
@@ -213,6 +213,19 @@ def test_qat_training_loop_and_convert(rng, backend, version, linear_bn):
     jc.fc1.scale, jc.fc2.scale = tc.fc1.scale, tc.fc2.scale
     fj = jc.fc2(jc.fc1(cj.flatten(1)))
     np.testing.assert_array_equal(fj.int_repr().numpy(), ft.int_repr().numpy())
+    # torch's trained QAT state dict (torch.save) loads into a fresh jtorch QAT model: the same function, and
+    # after convert the same quantized model
+    fresh = _pair(rng, linear_bn)[1]
+    fresh.qconfig = jq.get_default_qat_qconfig(backend, version)
+    jp2 = jq.prepare_qat(jq.fuse_modules_qat(fresh, fuse))
+    torch.save(tp.state_dict(), tmp_path / "qat.pt")
+    jp2.load_state_dict(jtorch.load(tmp_path / "qat.pt"))
+    jp2.eval()
+    np.testing.assert_allclose(jp2(jtorch.tensor(x)).detach().numpy(), tp(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    jc2 = jq.convert(jp2)
+    assert repr(jc2) == repr(tc)
+    np.testing.assert_array_equal(jc2(jtorch.tensor(x)).numpy(), tc(torch.tensor(x)).numpy())
 
 
 CONVBN = [("ConvBn1d", (2, 3, 9)), ("ConvBnReLU1d", (2, 3, 9)), ("ConvBn2d", (2, 3, 7, 7)),
