@@ -229,7 +229,8 @@ def test_qat_training_loop_and_convert(rng, tmp_path, backend, version, linear_b
 
 
 CONVBN = [("ConvBn1d", (2, 3, 9)), ("ConvBnReLU1d", (2, 3, 9)), ("ConvBn2d", (2, 3, 7, 7)),
-          ("ConvBnReLU2d", (2, 3, 7, 7)), ("ConvBn3d", (2, 3, 5, 5, 5)), ("ConvBnReLU3d", (2, 3, 5, 5, 5))]
+          ("ConvBnReLU2d", (2, 3, 7, 7)), ("ConvBn3d", (2, 3, 5, 5, 5)), ("ConvBnReLU3d", (2, 3, 5, 5, 5)),
+          ("ConvBnReLU2d-slow", (2, 3, 7, 7)), ("ConvBn1d-slow", (2, 3, 9))]
 
 
 @pytest.mark.parametrize("name,shape", CONVBN)
@@ -238,6 +239,7 @@ def test_conv_bn_modules(rng, name, shape):
     statistics), to_float; gradients of every parameter as torch's."""
     n = len(shape) - 2
     relu = "ReLU" in name
+    name, _, slow = name.partition("-")  # slow: torch's exact two-pass fold
 
     def float_fused(m):
         conv = getattr(m.nn, f"Conv{n}d")(3, 4, 3, padding=1, bias=True)
@@ -249,6 +251,8 @@ def test_conv_bn_modules(rng, name, shape):
     ft.qconfig, fj.qconfig = tq.get_default_qat_qconfig("x86"), jq.get_default_qat_qconfig("x86")
     mt, mj = getattr(tnniqat, name).from_float(ft), getattr(jnniqat, name).from_float(fj)
     assert repr(mj) == repr(mt)
+    mt._enable_slow_path_for_better_numerical_stability = bool(slow)
+    mj._enable_slow_path_for_better_numerical_stability = bool(slow)
     for step in range(3):
         if step == 2:
             mt.freeze_bn_stats()

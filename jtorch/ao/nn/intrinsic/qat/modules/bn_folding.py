@@ -75,6 +75,41 @@ class BnFolding:
             out = out + self.bias.reshape(out_shape)
         return self.bn(out)
 
+    def _exact_folded_forward(self, input, product):
+        """torch's "slow path" (``_enable_slow_path_for_better_numerical_stability``): while training, one
+        product with the float weight gives the batch statistics (and updates the running ones), a second with
+        the fake-quantized folded weight is rescaled from the running to the batch deviation; the batch norm's
+        shift is added as a fused bias. Exact also where ``bn.weight`` is 0."""
+        bn = self.bn
+        if bn.running_var is None or bn.running_mean is None:
+            raise AssertionError("self.bn.running_var and self.bn.running_mean must not be None")
+        nd = self.weight.dim()
+        weight_shape = [-1] + [1] * (nd - 1)
+        out_shape = [1, -1] + [1] * (nd - 2)
+        zero_bias = torch.zeros(self.weight.shape[0], dtype=input.dtype)
+
+        def folded_product():
+            running_std = torch.sqrt(bn.running_var + bn.eps)
+            scaled = self.weight_fake_quant(self.weight * (bn.weight / running_std).reshape(weight_shape))
+            return product(input, scaled, zero_bias), running_std
+
+        if bn.training:
+            plain = product(input, self.weight, zero_bias)
+            with torch.no_grad():  # the running statistics see the true (biased) output
+                bn(plain if self.bias is None else plain + self.bias.reshape(out_shape))
+            out, running_std = folded_product()
+            dims = [0] + list(range(2, nd))
+            mean = plain.mean(dims)
+            std = torch.sqrt(torch.square(plain - mean.reshape(out_shape)).mean(dims) + bn.eps)
+            out = out * (running_std / std).reshape(out_shape)
+        else:
+            out, std = folded_product()
+            mean = bn.running_mean - (self.bias if self.bias is not None else 0)
+        out = out + (bn.bias - bn.weight * mean / std).reshape(out_shape)
+        if self.bias is not None:  # the bias takes part in the graph (a zero gradient), as torch's
+            out = out + (self.bias - self.bias).reshape(out_shape)
+        return out
+
     def _take_float(self, main, bn):
         """Share the parameters and statistics of the float module ``main`` and batch norm ``bn``."""
         self.weight = main.weight

@@ -25,8 +25,7 @@ class _ConvBnNd(BnFolding, nn.modules.conv._ConvNd, nni._FusedModule):
 
     def _forward(self, input):
         if self._enable_slow_path_for_better_numerical_stability:
-            raise NotImplementedError("jtorch's QAT conv-bn modules fold the batch norm the approximate way only "
-                                      "(_enable_slow_path_for_better_numerical_stability is not supported)")
+            return self._exact_folded_forward(input, self._conv_forward)
         return self._folded_forward(input, self._conv_forward)
 
     def forward(self, input):
