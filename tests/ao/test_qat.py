@@ -337,3 +337,25 @@ def test_prepare_qat_errors_and_special_outputs(rng):
     with pytest.raises(AssertionError):
         jq.fuse_modules_qat(jtorch.nn.Sequential(jtorch.nn.Conv2d(3, 4, 3), jtorch.nn.BatchNorm2d(5)), [["0", "1"]])
     assert jtorch.quantization.prepare_qat is jq.prepare_qat
+
+
+def test_dynamic_qat_linear(rng):
+    """torch.ao.nn.qat.dynamic.Linear: fake-quantized weight in training, then the dynamic quantized Linear."""
+    import torch.ao.nn.qat.dynamic as tnnqatd
+    import jtorch.ao.nn.qat.dynamic as jnnqatd
+    ft, fj = torch.nn.Linear(6, 4), jtorch.nn.Linear(6, 4)
+    _same_random_state(rng, ft, fj, 0.5)
+    ft.qconfig, fj.qconfig = tq.default_dynamic_qat_qconfig, jq.default_dynamic_qat_qconfig
+    mt, mj = tnnqatd.Linear.from_float(ft), jnnqatd.Linear.from_float(fj)
+    assert repr(mj) == repr(mt)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    np.testing.assert_allclose(mj(jtorch.tensor(x)).detach().numpy(), mt(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    _same_state(mj, mt)
+    qt = tq.convert(torch.nn.Sequential(mt), mapping=tq.get_default_dynamic_quant_module_mappings())
+    qj = jq.convert(jtorch.nn.Sequential(mj), mapping=jq.get_default_dynamic_quant_module_mappings())
+    assert repr(qj) == repr(qt)
+    np.testing.assert_allclose(qj(jtorch.tensor(x)).numpy(), qt(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    for ns, qc in ((tnnqatd, tq.default_qat_qconfig), (jnnqatd, jq.default_qat_qconfig)):
+        with pytest.raises(ValueError):
+            ns.Linear(6, 4, qconfig=qc)  # the activation observer keeps history: not dynamic

@@ -8,6 +8,7 @@ import jtorch.ao.nn.intrinsic as nni
 import jtorch.ao.nn.intrinsic.quantized as nniq
 import jtorch.ao.nn.intrinsic.qat as nniqat
 import jtorch.ao.nn.qat as nnqat
+import jtorch.ao.nn.qat.dynamic as nnqatd
 from .stubs import QuantStub, DeQuantStub
 from .fake_quantize import default_fixed_qparams_range_0to1_fake_quant, default_fixed_qparams_range_neg1to1_fake_quant
 
@@ -46,6 +47,7 @@ if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
 
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nnqatd.Linear: nnqd.Linear,
     nn.LSTM: nnqd.LSTM,
     nn.GRU: nnqd.GRU,
     nn.LSTMCell: nnqd.LSTMCell,
