@@ -359,3 +359,16 @@ def test_dynamic_qat_linear(rng):
     for ns, qc in ((tnnqatd, tq.default_qat_qconfig), (jnnqatd, jq.default_qat_qconfig)):
         with pytest.raises(ValueError):
             ns.Linear(6, 4, qconfig=qc)  # the activation observer keeps history: not dynamic
+
+
+def test_legacy_nn_names():
+    """torch.nn.quantized / qat / intrinsic are torch.ao.nn's modules under their old names (the same classes)."""
+    import jtorch.nn.intrinsic.qat as legacy_iqat
+    import jtorch.nn.quantized.dynamic as legacy_qd
+    import jtorch.ao.nn.quantized.dynamic as qd
+    assert legacy_qd.LSTM is qd.LSTM and legacy_iqat.ConvBn2d is jnniqat.ConvBn2d
+    assert jtorch.nn.qat.Linear is jnnqat.Linear
+    assert jtorch.nn.quantized.functional.conv2d is jtorch.ao.nn.quantized.functional.conv2d
+    assert jtorch.nn.intrinsic.ConvReLU2d is jtorch.ao.nn.intrinsic.ConvReLU2d
+    with pytest.raises(AttributeError):
+        jtorch.nn.not_a_submodule
