@@ -123,7 +123,8 @@ from .ao._qtensor import (qscheme, per_tensor_affine, per_channel_affine, per_te
                           quantize_per_channel, quantize_per_tensor_dynamic, dequantize, _choose_qparams_per_tensor,
                           _empty_affine_quantized, int_repr, q_scale, q_zero_point, q_per_channel_scales,
                           q_per_channel_zero_points, q_per_channel_axis, quantized_max_pool1d, quantized_max_pool2d,
-                          quantized_max_pool3d, empty_quantized, quantized_batch_norm)
+                          quantized_max_pool3d, empty_quantized, quantized_batch_norm,
+                          fused_moving_avg_obs_fake_quant)
 from . import _lazy  # noqa: E402
 # lazy batching of eager ops (jtorch/_lazy.py): on unless JTORCH_LAZY=0
 _lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "1") not in ("", "0"))

@@ -168,6 +168,8 @@ def shared_numpy(t):
 def _host_view(t, host):
     """The ndarray view of ``host`` holding view tensor ``t``'s elements."""
     shape = tuple(t.shape)
+    if host.ndim == 0:  # a view of a 0-d tensor (reshape, expand): its one element at every index
+        return np.lib.stride_tricks.as_strided(host, shape, (0,) * len(shape))
     idx = np.asarray(_dispatch.chain_fn(t._vfn)(jnp.arange(host.size, dtype=jnp.int64).reshape(host.shape)))
     if idx.size == 0:
         return np.empty(shape, host.dtype)

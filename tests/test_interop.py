@@ -96,6 +96,19 @@ def test_numpy_shares_memory_both_ways(rng):
     assert b.tolist() == [False, False, True]
 
 
+def test_numpy_of_views_of_a_scalar():
+    """reshape/expand views of a 0-d tensor: .numpy() shares the one element, as torch's."""
+    for lib in (torch, jtorch):
+        s = lib.tensor(3.0)
+        r, e = s.reshape(1, 1), s.expand(2, 3)
+        ra, ea = r.numpy(), e.numpy()
+        assert ra.shape == (1, 1) and ea.shape == (2, 3) and ea.strides == (0, 0)
+        ra[0, 0] = 7.0
+        assert s.item() == 7.0 and ea[1, 2] == 7.0
+        s.fill_(-2.0)
+        assert ra[0, 0] == -2.0 and (e.numpy() == -2.0).all()
+
+
 def test_numpy_errors_like_torch(rng):
     x = rng.standard_normal(3).astype(np.float32)
     for lib in (torch, jtorch):

@@ -29,3 +29,11 @@ def factory_kwargs(kwargs):
                 raise TypeError(f"{k} specified twice, in **kwargs and in factory_kwargs")
             r[k] = kwargs[k]
     return r
+
+
+def __getattr__(name):
+    # torch.nn.quantized / qat / intrinsic: torch.ao.nn's modules under their legacy names, loaded on first use
+    if name in ("quantized", "qat", "intrinsic"):
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -152,3 +152,73 @@ def test_quantize_dynamic_lstm(rng, cfg):
         for a, b in ((yj, yt), (hj, ht), (cj, ct)):
             assert tuple(a.shape) == tuple(b.shape)
             np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _same_weights(rng, tm, jm):
+    sd = {k: (rng.standard_normal(tuple(v.shape)) * 0.4).astype(np.float32) for k, v in tm.state_dict().items()}
+    tm.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    jm.load_state_dict({k: jtorch.tensor(v) for k, v in sd.items()})
+
+
+def _close_t(a, b):
+    assert tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", [dict(num_layers=2, batch_first=True), dict(bidirectional=True), dict()])
+def test_quantize_dynamic_gru(rng, cfg):
+    tg, jg = torch.nn.GRU(5, 7, **cfg), jtorch.nn.GRU(5, 7, **cfg)
+    _same_weights(rng, tg, jg)
+    qt = tq.quantize_dynamic(torch.nn.Sequential(tg))  # the default spec includes nn.GRU
+    qj = jq.quantize_dynamic(jtorch.nn.Sequential(jg))
+    assert repr(qj) == repr(qt)
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    D = 2 if cfg.get("bidirectional") else 1
+    h0 = rng.standard_normal((cfg.get("num_layers", 1) * D, 3 if cfg.get("batch_first") else 4, 7)).astype(np.float32)
+    for hx in (None, h0):
+        yt, ht = qt(torch.tensor(x)) if hx is None else qt[0](torch.tensor(x), torch.tensor(hx))
+        yj, hj = qj(jtorch.tensor(x)) if hx is None else qj[0](jtorch.tensor(x), jtorch.tensor(hx))
+        _close_t(yj, yt)
+        _close_t(hj, ht)
+    for lib, q in ((torch, qt), (jtorch, qj)):  # torch's dynamic RNNs take batches only
+        with pytest.raises(RuntimeError):
+            q(lib.tensor(x[:, 0]))
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell", "RNNCell", "RNNCell-relu"])
+def test_quantize_dynamic_cells(rng, kind):
+    name, _, act = kind.partition("-")
+    kw = {"nonlinearity": act} if act else {}
+    tc, jc = getattr(torch.nn, name)(5, 6, **kw), getattr(jtorch.nn, name)(5, 6, **kw)
+    _same_weights(rng, tc, jc)
+    qt, qj = tq.quantize_dynamic(torch.nn.Sequential(tc)), jq.quantize_dynamic(jtorch.nn.Sequential(jc))
+    assert repr(qj) == repr(qt)
+    x = (rng.standard_normal((4, 5)) * 2).astype(np.float32)
+    h = rng.standard_normal((4, 6)).astype(np.float32)
+    state_t = (torch.tensor(h), torch.tensor(h * 0.5)) if name == "LSTMCell" else torch.tensor(h)
+    state_j = (jtorch.tensor(h), jtorch.tensor(h * 0.5)) if name == "LSTMCell" else jtorch.tensor(h)
+    for args_t, args_j in (((torch.tensor(x),), (jtorch.tensor(x),)),
+                           ((torch.tensor(x), state_t), (jtorch.tensor(x), state_j))):
+        ot, oj = qt[0](*args_t), qj[0](*args_j)
+        for a, b in zip(oj if isinstance(oj, tuple) else (oj,), ot if isinstance(ot, tuple) else (ot,)):
+            _close_t(a, b)
+    for bad, err in ((x[0], IndexError), (x[:, :4], RuntimeError)):  # 2-D inputs of input_size only
+        for lib, q in ((torch, qt), (jtorch, qj)):
+            with pytest.raises(err):
+                q(lib.tensor(bad))
+
+
+def test_dynamic_linear_tiny_ranges(rng):
+    """Inputs whose range would give a scale under 6.1e-5: torch raises the scale to it (tiny inputs quantize to
+    the zero point), in quantize_per_tensor_dynamic and the dynamic linear."""
+    tl, jl = torch.nn.Linear(16, 4), jtorch.nn.Linear(16, 4)
+    _same_weights(rng, tl, jl)
+    qt, qj = tq.quantize_dynamic(torch.nn.Sequential(tl)), jq.quantize_dynamic(jtorch.nn.Sequential(jl))
+    for mag in (1e-7, 1e-5, 1e-4):
+        for shift in (0.0, 3.0):
+            x = ((rng.standard_normal((3, 16)) + shift) * mag).astype(np.float32)
+            np.testing.assert_array_equal(qj(jtorch.tensor(x)).numpy(), qt(torch.tensor(x)).numpy())
+            a = torch.quantize_per_tensor_dynamic(torch.tensor(x), torch.quint8, False)
+            b = jtorch.quantize_per_tensor_dynamic(jtorch.tensor(x), jtorch.quint8, False)
+            assert (a.q_scale(), a.q_zero_point()) == (b.q_scale(), b.q_zero_point())
+            np.testing.assert_array_equal(b.int_repr().numpy(), a.int_repr().numpy())

@@ -5,5 +5,5 @@ from ._functions import (quantize_per_tensor, quantize_per_channel, quantize_per
                          choose_qparams, _choose_qparams_per_tensor, _empty_affine_quantized, int_repr, q_scale,
                          q_zero_point, q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis,
                          quantized_max_pool1d, quantized_max_pool2d, quantized_max_pool3d, empty_quantized,
-                         quantized_batch_norm)
+                         quantized_batch_norm, fused_moving_avg_obs_fake_quant)
 from . import _route  # noqa: F401  (the ops torch runs on quantized tensors)

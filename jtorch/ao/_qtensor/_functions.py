@@ -1,8 +1,7 @@
 """torch's functions that make and read quantized tensors: quantize_per_tensor (also with tensor parameters
-and lists of tensors), quantize_per_channel, quantize_per_tensor_dynamic, dequantize, and the parameter
-choice torch's dynamic quantization uses (``choose_qparams``)."""
-import math
-
+and lists of tensors), quantize_per_channel, quantize_per_tensor_dynamic, dequantize, the parameter choice
+torch's dynamic quantization and fused fake quantization use (``choose_qparams``) and
+fused_moving_avg_obs_fake_quant."""
 import numpy as np
 
 from ... import _dtype as D
@@ -96,31 +95,42 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     return QTensor._make(ir, dtype, per_channel_affine, scales, zps, axis)
 
 
+_SMALL_SCALE = float(np.float32(6.1e-5))  # torch raises smaller scales to this (the range widened with them)
+
+
 def choose_qparams(min_val, max_val, qmin, qmax, preserve_sparsity=False):
-    """(scale, zero_point) mapping [min_val, max_val] (widened to include 0) onto [qmin, qmax], as torch's
-    dynamic quantization chooses them: a double scale, the zero point from whichever end loses less, rounded
-    half to even and clamped."""
-    min_val, max_val = float(np.float32(min_val)), float(np.float32(max_val))
-    if preserve_sparsity and min_val < 0 and max_val > 0:
-        m = max(-min_val, max_val)
-        min_val, max_val = -m, m
-    min_val, max_val = min(min_val, 0.0), max(max_val, 0.0)
-    scale = (max_val - min_val) / (qmax - qmin)
-    if float(np.float32(scale)) == 0.0 or math.isinf(1.0 / float(np.float32(scale))):
-        scale = 0.1
-    zp_from_min = qmin - min_val / scale
-    zp_from_max = qmax - max_val / scale
-    err_min = abs(qmin) - abs(min_val / scale)
-    err_max = abs(qmax) - abs(max_val / scale)
-    initial = zp_from_min if err_min < err_max else zp_from_max
-    if preserve_sparsity:
+    """(scale, zero_point) mapping [min_val, max_val] onto [qmin, qmax] as torch's ChooseQuantizationParams
+    (dynamic quantization, fused observer + fake quantization): with ``preserve_sparsity`` a range around 0 is
+    made symmetric (zero point the middle of the range); the range is widened to include 0; a double scale
+    (0.1 where float32 makes it 0 or its inverse infinite, at least 6.1e-5); the zero point from whichever end
+    loses less, rounded half to even and clamped. Host arithmetic in float32/float64 as torch's C++."""
+    f = np.float32
+    mn, mx = f(min_val), f(max_val)
+    symmetric = preserve_sparsity and mn < 0 < mx
+    if symmetric:
+        sym_min, sym_max = -((qmax - qmin) // 2 + 1), (qmax - qmin) // 2
+        m = max(abs(float(mn / f(sym_min))), abs(float(mx / f(sym_max))))
+        mn, mx = f(m * sym_min), f(m * sym_max)
+    mn, mx = min(mn, f(0)), max(mx, f(0))
+    scale = (float(mx) - float(mn)) / (qmax - qmin)
+    with np.errstate(over="ignore", divide="ignore"):
+        if f(scale) == 0 or np.isinf(f(1) / f(scale)):
+            scale = 0.1
+    if scale < _SMALL_SCALE:
+        grow = f(f(_SMALL_SCALE) / f(scale))
+        scale = _SMALL_SCALE
+        if mn == 0:
+            mx = f(_SMALL_SCALE * (qmax - qmin))
+        elif mx == 0:
+            mn = f(-_SMALL_SCALE * (qmax - qmin))
+        else:
+            mn, mx = f(mn * grow), f(mx * grow)
+    from_min, from_max = qmin - float(mn) / scale, qmax - float(mx) / scale
+    err_min, err_max = abs(qmin) - abs(float(mn) / scale), abs(qmax) - abs(float(mx) / scale)
+    initial = from_min if err_min < err_max else from_max
+    if symmetric:
         initial = (qmin + qmax) / 2
-    if initial < qmin:
-        zp = qmin
-    elif initial > qmax:
-        zp = qmax
-    else:
-        zp = int(np.rint(initial))
+    zp = qmin if initial < qmin else qmax if initial > qmax else int(np.rint(initial))
     return scale, int(zp)
 
 
@@ -256,3 +266,47 @@ def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, outp
     from ...nn import functional as F
     out = F.batch_norm(input.dequantize(), mean, var, weight, bias, False, 0.0, eps)
     return quantize_per_tensor(out, float(output_scale), int(output_zero_point), input.dtype)
+
+
+def fused_moving_avg_obs_fake_quant(input, observer_on, fake_quant_on, running_min, running_max, scale, zero_point,
+                                    averaging_const, quant_min, quant_max, ch_axis, per_row_fake_quant=False,
+                                    symmetric_quant=False):
+    """``torch.fused_moving_avg_obs_fake_quant`` (what FusedMovingAvgObsFakeQuantize runs): with the observer on,
+    ``running_min``/``running_max`` move towards the input's minimum and maximum (per row of the flattened
+    input with ``per_row_fake_quant``; set outright while still infinite or empty) and ``scale``/``zero_point``
+    are chosen from them by ``choose_qparams`` (``symmetric_quant``: preserve sparsity); with fake quantization
+    on, the input fake-quantized with them (straight-through gradient), else a copy. The buffers are written
+    in place; the statistics run on the host in float32, as torch's CPU kernel."""
+    from ... import fake_quantize_per_tensor_affine, fake_quantize_per_channel_affine
+    if int(observer_on.item()):
+        x = input.detach().to(D.float32)
+        if per_row_fake_quant:
+            if ch_axis != 0:
+                raise RuntimeError("Per-channel FakeQuant in fused_moving_avg_obs_fake_quant is only supported on "
+                                   "axis == 0")
+            lo, hi = x.reshape(x.shape[0], -1).aminmax(dim=1)
+        else:
+            lo, hi = x.aminmax()
+        f = np.float32
+        c = f(averaging_const)
+        for buf, cur in ((running_min, lo), (running_max, hi)):
+            cur = np.asarray(cur._value, f).reshape(-1)
+            old = np.asarray(buf.detach()._value, f).reshape(-1)
+            if old.size != cur.size:  # an empty per-channel buffer: sized on the first batch
+                old = np.full(cur.shape, np.inf, f)
+                buf.resize_(cur.shape)
+            new = np.where(np.isinf(old), cur, old + c * (cur - old)).astype(f)
+            buf.copy_(Tensor._wrap(new.reshape(tuple(buf.shape))))
+    if not int(fake_quant_on.item()):
+        return input.clone()
+    mins = np.asarray(running_min.detach()._value, np.float32).reshape(-1)
+    maxs = np.asarray(running_max.detach()._value, np.float32).reshape(-1)
+    params = [choose_qparams(a, b, quant_min, quant_max, symmetric_quant) for a, b in zip(mins, maxs)]
+    if scale.numel() != len(params):
+        scale.resize_((len(params),))
+        zero_point.resize_((len(params),))
+    scale.copy_(Tensor._wrap(np.array([p[0] for p in params], np.float32)))
+    zero_point.copy_(Tensor._wrap(np.array([p[1] for p in params], np.int64)).to(zero_point.dtype))
+    if per_row_fake_quant:
+        return fake_quantize_per_channel_affine(input, scale, zero_point.to(D.int32), ch_axis, quant_min, quant_max)
+    return fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_max)

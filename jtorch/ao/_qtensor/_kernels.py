@@ -76,3 +76,9 @@ def _pack_nibbles(q, bits=4):
     for k in range(per):
         out = out | (flat[:, k] << (bits * k))
     return out
+
+
+@defop(method=False, function=False, differentiable=False)
+def _round_clamp(x, qmin=0, qmax=255, np_dtype="uint8"):
+    """Round half to even and clamp to the integer type's range."""
+    return jnp.clip(jnp.round(x), qmin, qmax).astype(np_dtype)

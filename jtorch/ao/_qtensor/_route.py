@@ -3,10 +3,12 @@
 View and layout ops (view, reshape, transpose, slicing, select, squeeze, expand, unbind, split, ...) and
 value-moving ops (clone, contiguous, indexing, flip, ...) run on the integer tensor and keep the quantization
 parameters (per tensor only, as torch: per-channel tensors refuse strided views). Ops that commute with an
-affine map of the integers (relu, max pooling, max/min) run on the integers too. Everything else raises torch's
-NotImplementedError for an operator without a QuantizedCPU kernel.
+affine map of the integers (relu, max pooling, max/min) run on the integers too; average pooling averages
+them; sigmoid/tanh/hardsigmoid/leaky_relu/hardtanh/clamp requantize the float result as torch's kernels.
+Everything else raises torch's NotImplementedError for an operator without a QuantizedCPU kernel.
 """
 from ... import _dispatch
+from ... import _dtype as D
 from ...tensor import Tensor
 from . import _kernels as K
 from ._tensor import QTensor, not_supported
@@ -109,3 +111,49 @@ def _join(op, dyn, statics):
     irs = [t._ir if (t._scale, t._zp) == (first._scale, first._zp) else _quantize_like(first, t.dequantize())._ir
            for t in ts]
     return first._like(_dispatch.apply(op, [irs, *dyn[1:]], statics))
+
+
+def _float_result(op, dyn, statics):
+    """``op`` on the dequantized arguments (the float result torch's quantized kernels requantize)."""
+    return _dispatch.apply(op, [a.dequantize() if isinstance(a, QTensor) else a for a in dyn], statics)
+
+
+# outputs in a known range get torch's fixed parameters: (scale, zero point) for quint8 / qint8
+_FIXED_OUT = {"sigmoid": ((1 / 256, 0), (1 / 256, -128)), "hardsigmoid": ((1 / 256, 0), (1 / 256, -128)),
+              "tanh": ((2 / 256, 128), (2 / 256, 0))}
+
+
+@kernel("sigmoid", "_sigmoid", "tanh", "_tanh", "hardsigmoid", "_hardsigmoid")
+def _fixed_range(op, dyn, statics):
+    """sigmoid/tanh/hardsigmoid of a quantized tensor: the float function of its values, quantized with torch's
+    fixed output parameters (sigmoid: scale 1/256 over [0, 1])."""
+    from ._functions import requantize
+    q = _first_q(dyn)
+    if q._per_channel or q._qdtype not in (D.quint8, D.qint8):
+        raise not_supported(op.name.lstrip("_"))
+    scale, zp = _FIXED_OUT[op.name.lstrip("_")][q._qdtype is D.qint8]
+    return requantize(_float_result(op, dyn, statics), scale, zp, q._qdtype)
+
+
+@kernel("leaky_relu", "_leaky_relu", "hardtanh", "_hardtanh", "clamp", "_clamp", "_clamp_op")
+def _same_params(op, dyn, statics):
+    """leaky_relu/hardtanh (relu6)/clamp of a quantized tensor: the float result requantized with the input's
+    parameters (round(y / scale) + zero_point, as torch's kernels)."""
+    from ._functions import requantize
+    q = _first_q(dyn)
+    if q._per_channel:
+        raise not_supported(op.name.lstrip("_"))
+    return requantize(_float_result(op, dyn, statics), q._scale, q._zp, q._qdtype)
+
+
+@kernel("_avg_pool", "_adaptive_avg_pool")
+def _avg_pool(op, dyn, statics):
+    """Average pooling of a quantized tensor: torch's kernels average the integers (padding counts as the zero
+    point) and round half to even; the parameters are kept."""
+    q = _first_q(dyn)
+    if q._per_channel:
+        raise not_supported(op.name.lstrip("_"))
+    shifted = q._ir.to(D.float64) - q._zp  # padding is then 0: the zero point
+    avg = _dispatch.apply(op, [shifted, *dyn[1:]], statics)
+    lo, hi = q._qdtype.qrange
+    return q._like(K._round_clamp(avg + q._zp, qmin=lo, qmax=hi, np_dtype=q._ir.dtype.np.name))

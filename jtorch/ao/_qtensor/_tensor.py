@@ -12,10 +12,9 @@ import math
 import numpy as np
 
 from ... import _dtype as D
-from ..._dispatch import SparseArgument, SparseOperand
-from ...tensor import Storage, Tensor
-
-_OPERAND = SparseOperand()
+from ..._dispatch import SparseArgument
+from ...sparse._base import _SparseStorage
+from ...tensor import Tensor
 
 
 class qscheme:
@@ -76,15 +75,9 @@ class QuantizedArgument(SparseArgument):
         return route(op, dyn, statics)
 
 
-class _QStorage(Storage):
+class _QStorage(_SparseStorage):
+    """A storage with no array (as a sparse tensor's); reading it routes the op to the quantized kernels."""
     __slots__ = ()
-
-    def __init__(self):
-        self._arr = _OPERAND  # lazy batching declines it
-        self.version = 0
-        self.host = None
-        self.alias = False
-        self.shadow = None
 
     @property
     def array(self):
@@ -104,21 +97,8 @@ class QTensor(Tensor):
 
     @classmethod
     def _make(cls, ir, qdtype, qscheme_, scale=None, zero_point=None, axis=None):
-        t = object.__new__(cls)
+        t = cls._wrap_untraced(None)  # the Tensor fields (no autograd of its own); the storage replaced
         t._st = _QStorage()
-        t._vfn = ()
-        t._val = None
-        t._valver = 0
-        t._base = None
-        t._avfn = ()
-        t._gver = 0
-        t._gver_seen = 0
-        t._requires_grad = False
-        t._grad_fn = None
-        t._out_idx = 0
-        t._grad = None
-        t._accumulator = None
-        t._retains = False
         shape = tuple(ir.shape)
         t._sig = (ir._shape_dtype()[1], len(shape) == 0)
         t._meta = (shape, ir._shape_dtype()[1])
@@ -337,24 +317,6 @@ class QTensor(Tensor):
     def __repr__(self, *, tensor_contents=None):
         from ._repr import qtensor_repr
         return qtensor_repr(self)
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._meta[0][0]
-
-    def __bool__(self):
-        if self.numel() != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self.item())
-
-    def __iter__(self):
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return iter(self.unbind(0))
-
-    def __hash__(self):
-        return id(self)
 
     def __deepcopy__(self, memo):
         if id(self) in memo:

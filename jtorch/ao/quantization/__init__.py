@@ -1,5 +1,5 @@
-"""torch.ao.quantization: eager-mode post-training quantization (static and dynamic), observers, fake
-quantization and qconfigs. See docs/quantization.md."""
+"""torch.ao.quantization: eager-mode quantization (post-training static and dynamic, quantization-aware
+training), observers, fake quantization and qconfigs. See docs/quantization.md."""
 from .observer import *  # noqa: F401,F403
 from .observer import (ObserverBase, UniformQuantizationObserverBase, MinMaxObserver, MovingAverageMinMaxObserver,
                        PerChannelMinMaxObserver, MovingAveragePerChannelMinMaxObserver, HistogramObserver,
@@ -17,7 +17,9 @@ from .fake_quantize import (FakeQuantizeBase, FakeQuantize, FixedQParamsFakeQuan
                             default_fused_act_fake_quant, default_fused_wt_fake_quant,
                             default_fused_per_channel_wt_fake_quant, fused_wt_fake_quant_range_neg_127_to_127,
                             fused_per_channel_wt_fake_quant_range_neg_127_to_127, disable_fake_quant,
-                            enable_fake_quant, disable_observer, enable_observer)
+                            enable_fake_quant, disable_observer, enable_observer,
+                            default_fixed_qparams_range_0to1_fake_quant, default_fixed_qparams_range_neg1to1_fake_quant,
+                            default_affine_fixed_qparams_fake_quant, default_symmetric_fixed_qparams_fake_quant)
 from .qconfig import (QConfig, QConfigDynamic, QConfigAny, default_qconfig, default_debug_qconfig,
                       default_per_channel_qconfig, default_dynamic_qconfig, float16_dynamic_qconfig,
                       float16_static_qconfig, per_channel_dynamic_qconfig, float_qparams_weight_only_qconfig,

@@ -4,7 +4,9 @@ import jtorch as torch
 from jtorch import _dtype as D
 from jtorch import nn
 from .observer import (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver, HistogramObserver,
-                       FixedQParamsObserver, _with_args, _with_callable_args, _is_per_channel, _is_symmetric)
+                       FixedQParamsObserver, default_fixed_qparams_range_0to1_observer,
+                       default_fixed_qparams_range_neg1to1_observer, _with_args, _with_callable_args,
+                       _is_per_channel, _is_symmetric)
 
 
 class FakeQuantizeBase(nn.Module):
@@ -58,7 +60,7 @@ class FakeQuantize(FakeQuantizeBase):
         self.quant_min = self.activation_post_process.quant_min
         self.quant_max = self.activation_post_process.quant_max
         self.is_dynamic = self.activation_post_process.is_dynamic
-        if _is_per_channel(self.activation_post_process.qscheme):
+        if self.activation_post_process.qscheme is torch.per_channel_affine_float_qparams:
             zp_dtype = torch.float32
         else:
             zp_dtype = torch.int32
@@ -134,16 +136,26 @@ class FixedQParamsFakeQuantize(FakeQuantize):
 
 
 class FusedMovingAvgObsFakeQuantize(FakeQuantize):
-    """torch's fused observer + fake quantization: the same numbers as FakeQuantize with a moving-average
-    observer (here not fused into one kernel)."""
+    """torch's fused observer + fake quantization (``torch.fused_moving_avg_obs_fake_quant``): a moving-average
+    observer whose parameters, while training, come from torch's ChooseQuantizationParams (symmetric schemes
+    keep the range symmetric around zero) rather than the observer's own formula, which ``calculate_qparams``
+    (used by convert) still gives."""
 
     def __init__(self, observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, **observer_kwargs):
         super().__init__(observer, quant_min, quant_max, **observer_kwargs)
         if not isinstance(self.activation_post_process, (MovingAverageMinMaxObserver,
                                                          MovingAveragePerChannelMinMaxObserver)):
             raise AssertionError("Fused observer+fake_quant module only works with MovingAverageMinMaxObserver")
-        self.register_buffer("eps", torch.tensor([self.activation_post_process.eps.item()]))
+        self.register_buffer("fake_quant_enabled", torch.tensor([1], dtype=torch.long))
+        self.register_buffer("observer_enabled", torch.tensor([1], dtype=torch.long))
         self.is_symmetric_quant = _is_symmetric(self.activation_post_process.qscheme)
+
+    def forward(self, X):
+        obs = self.activation_post_process
+        return torch.fused_moving_avg_obs_fake_quant(
+            X, self.observer_enabled, self.fake_quant_enabled, obs.min_val, obs.max_val, self.scale,
+            self.zero_point, obs.averaging_constant, obs.quant_min, obs.quant_max, self.ch_axis, self.is_per_channel,
+            self.is_symmetric_quant)
 
     def calculate_qparams(self):
         return self.activation_post_process.calculate_qparams()
@@ -183,6 +195,14 @@ fused_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_ar
 fused_per_channel_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-127, quant_max=127, dtype=torch.qint8,
     qscheme=torch.per_channel_symmetric, eps=2 ** -12)
+
+
+default_fixed_qparams_range_neg1to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_neg1to1_observer)
+default_fixed_qparams_range_0to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_0to1_observer)
+default_symmetric_fixed_qparams_fake_quant = default_fixed_qparams_range_neg1to1_fake_quant
+default_affine_fixed_qparams_fake_quant = default_fixed_qparams_range_0to1_fake_quant
 
 
 def _is_fake_quant_script_module(mod):

@@ -11,34 +11,52 @@ __all__ = ["fuse_modules", "fuse_modules_qat", "fuse_known_modules", "get_fuser_
            "fuse_conv_bn_relu", "fuse_linear_bn"]
 
 
+def _check_qat_bn(main, bn, out_features, kind):
+    """torch's checks before a batch norm is kept (QAT) rather than folded: it matches and has parameters and
+    running statistics."""
+    name = type(bn).__name__
+    if bn.num_features != out_features:
+        raise AssertionError(f"Output {kind} of {type(main).__name__} must match num_features of {name}")
+    if not bn.affine:
+        raise AssertionError(f"Only support fusing {name} with affine set to True")
+    if not bn.track_running_stats:
+        raise AssertionError(f"Only support fusing {name} with tracking_running_stats set to True")
+
+
 def fuse_conv_bn(is_qat, conv, bn):
+    """conv + bn: for QAT the fused ConvBn module (batch norm kept), else the conv with the batch norm folded in."""
     if conv.training != bn.training:
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
     if is_qat:
-        if type(conv) is nn.Conv1d:
-            return nni.ConvBn1d(conv, bn)
-        if type(conv) is nn.Conv2d:
-            return nni.ConvBn2d(conv, bn)
-        raise NotImplementedError(f"Cannot fuse train modules: {(conv, bn)}")
+        _check_qat_bn(conv, bn, conv.out_channels, "channel")
+        fused = {nn.Conv1d: nni.ConvBn1d, nn.Conv2d: nni.ConvBn2d, nn.Conv3d: nni.ConvBn3d}.get(type(conv))
+        if fused is None:
+            raise NotImplementedError(f"Cannot fuse train modules: {(conv, bn)}")
+        return fused(conv, bn)
     return fuse_conv_bn_eval(conv, bn)
 
 
 def fuse_conv_bn_relu(is_qat, conv, bn, relu):
+    """conv + bn + relu: for QAT the fused ConvBnReLU module, else ConvReLU of the conv with the batch norm folded."""
     if not (conv.training == bn.training == relu.training):
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
     if is_qat:
-        if type(conv) is nn.Conv2d:
-            return nni.ConvBnReLU2d(conv, bn, relu)
-        raise NotImplementedError(f"Cannot fuse train modules: {(conv, bn, relu)}")
+        _check_qat_bn(conv, bn, conv.out_channels, "channel")
+        fused = {nn.Conv1d: nni.ConvBnReLU1d, nn.Conv2d: nni.ConvBnReLU2d, nn.Conv3d: nni.ConvBnReLU3d}.get(type(conv))
+        if fused is None:
+            raise NotImplementedError(f"Cannot fuse train modules: {(conv, bn, relu)}")
+        return fused(conv, bn, relu)
     fused_conv = fuse_conv_bn_eval(conv, bn)
     return {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d, nn.Conv3d: nni.ConvReLU3d}[type(conv)](
         fused_conv, relu)
 
 
 def fuse_linear_bn(is_qat, linear, bn):
+    """linear + BatchNorm1d: for QAT the fused LinearBn1d, else the linear with the batch norm folded in."""
     if linear.training != bn.training:
         raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
     if is_qat:
+        _check_qat_bn(linear, bn, linear.out_features, "features")
         return nni.LinearBn1d(linear, bn)
     return fuse_linear_bn_eval(linear, bn)
 
@@ -60,6 +78,7 @@ _FUSERS = {
     (nn.Linear, nn.BatchNorm1d): fuse_linear_bn,
     (nn.Linear, nn.ReLU): _seq(nni.LinearReLU),
     (nn.BatchNorm2d, nn.ReLU): _seq(nni.BNReLU2d),
+    (nn.BatchNorm3d, nn.ReLU): _seq(nni.BNReLU3d),
 }
 
 

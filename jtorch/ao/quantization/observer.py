@@ -199,7 +199,42 @@ def _float(t):
     return float(np.asarray(t.detach().numpy()).reshape(-1)[0]) if t.numel() else float("nan")
 
 
-class MinMaxObserver(UniformQuantizationObserverBase):
+class _RunningMinMax:
+    """``forward`` of the min/max observers: the batch's minimum and maximum (per tensor or per channel) set
+    ``min_val``/``max_val`` on the first batch and are combined with them after (``_update``: running extremes
+    here, moving averages in the subclasses)."""
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        mn, mx = self._batch_min_max(x_orig.detach().to(self.min_val.dtype))
+        if not self._observed():
+            self._set(mn, mx)
+        else:
+            self._set(*self._update(mn, mx))
+        return x_orig
+
+    def _batch_min_max(self, x):
+        return torch.aminmax(x)
+
+    def _observed(self):
+        return not (math.isinf(_float(self.min_val)) and math.isinf(_float(self.max_val)))
+
+    def _update(self, mn, mx):
+        return torch.min(mn, self.min_val), torch.max(mx, self.max_val)
+
+    def _set(self, mn, mx):
+        self.min_val.copy_(mn)
+        self.max_val.copy_(mx)
+
+
+def _moving_average(self, mn, mx):
+    """The moving-average observers' update: ``min_val + c * (batch min - min_val)`` (likewise max)."""
+    c = self.averaging_constant
+    return self.min_val + c * (mn - self.min_val), self.max_val + c * (mx - self.max_val)
+
+
+class MinMaxObserver(_RunningMinMax, UniformQuantizationObserverBase):
     """Running minimum and maximum of everything seen; parameters from them."""
 
     def __init__(self, dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=False, quant_min=None,
@@ -216,15 +251,6 @@ class MinMaxObserver(UniformQuantizationObserverBase):
         self.register_buffer("max_val", torch.tensor(float("-inf")))
         if self.qscheme is torch.per_tensor_symmetric and self.reduce_range and self.dtype is torch.quint8:
             raise NotImplementedError("Cannot reduce range for symmetric quantization for quint8")
-
-    def forward(self, x_orig):
-        if x_orig.numel() == 0:
-            return x_orig
-        x = x_orig.detach().to(self.min_val.dtype)
-        mn, mx = torch.aminmax(x)
-        self.min_val.copy_(torch.min(mn, self.min_val))
-        self.max_val.copy_(torch.max(mx, self.max_val))
-        return x_orig
 
     def calculate_qparams(self):
         return self._calculate_qparams(self.min_val, self.max_val)
@@ -256,24 +282,10 @@ class MovingAverageMinMaxObserver(MinMaxObserver):
         super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range, quant_min=quant_min,
                          quant_max=quant_max, eps=eps, **kwargs)
 
-    def forward(self, x_orig):
-        if x_orig.numel() == 0:
-            return x_orig
-        x = x_orig.detach().to(self.min_val.dtype)
-        mn0, mx0 = self.min_val, self.max_val
-        mn, mx = torch.aminmax(x)
-        if math.isinf(_float(mn0)) and math.isinf(_float(mx0)):
-            new_mn, new_mx = mn, mx
-        else:
-            c = self.averaging_constant
-            new_mn = mn0 + c * (mn - mn0)
-            new_mx = mx0 + c * (mx - mx0)
-        self.min_val.copy_(new_mn)
-        self.max_val.copy_(new_mx)
-        return x_orig
+    _update = _moving_average
 
 
-class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
+class PerChannelMinMaxObserver(_RunningMinMax, UniformQuantizationObserverBase):
     """Running minimum and maximum per slice along ``ch_axis``."""
 
     def __init__(self, ch_axis=0, dtype=torch.quint8, qscheme=torch.per_channel_affine, reduce_range=False,
@@ -292,24 +304,12 @@ class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
         if self.qscheme is torch.per_channel_symmetric and self.reduce_range and self.dtype is torch.quint8:
             raise NotImplementedError("Cannot reduce range for symmetric quantization for quint8")
 
-    def _channel_min_max(self, x):
-        x = x.detach().to(self.min_val.dtype)
+    def _batch_min_max(self, x):
         y = x.movedim(self.ch_axis, 0).reshape(x.shape[self.ch_axis], -1)
         return torch.aminmax(y, dim=1)
 
-    def forward(self, x_orig):
-        if x_orig.numel() == 0:
-            return x_orig
-        mn, mx = self._channel_min_max(x_orig)
-        if self.min_val.numel() == 0 or self.max_val.numel() == 0:
-            new_mn, new_mx = mn, mx
-        else:
-            new_mn, new_mx = self._update(mn, mx)
-        self._set(new_mn, new_mx)
-        return x_orig
-
-    def _update(self, mn, mx):
-        return torch.min(mn, self.min_val), torch.max(mx, self.max_val)
+    def _observed(self):
+        return self.min_val.numel() != 0 and self.max_val.numel() != 0
 
     def _set(self, mn, mx):
         if tuple(self.min_val.shape) != tuple(mn.shape):
@@ -357,9 +357,7 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
                          quant_min=quant_min, quant_max=quant_max, eps=eps, is_dynamic=is_dynamic, **kwargs)
         self.averaging_constant = averaging_constant
 
-    def _update(self, mn, mx):
-        c = self.averaging_constant
-        return self.min_val + c * (mn - self.min_val), self.max_val + c * (mx - self.max_val)
+    _update = _moving_average
 
 
 class PlaceholderObserver(ObserverBase):

@@ -104,6 +104,14 @@ def get_default_qat_qconfig(backend="x86", version=1):
     return QConfig(activation=act, weight=wt)
 
 
+def _activation_is_memoryless(qconfig):
+    """Whether the qconfig's activation observer (inside its fake quantization, if any) keeps no history: a
+    moving average with averaging constant 1 (what dynamic QAT needs)."""
+    act = qconfig.activation()
+    obs = getattr(act, "activation_post_process", act)
+    return getattr(obs, "averaging_constant", None) == 1
+
+
 def qconfig_equals(q1, q2):
     """Whether two qconfigs make the same observers (their factories compared by class and arguments)."""
     if q1 is None or q2 is None:

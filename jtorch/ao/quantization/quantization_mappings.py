@@ -6,7 +6,11 @@ import jtorch.ao.nn.quantized as nnq
 import jtorch.ao.nn.quantized.dynamic as nnqd
 import jtorch.ao.nn.intrinsic as nni
 import jtorch.ao.nn.intrinsic.quantized as nniq
+import jtorch.ao.nn.intrinsic.qat as nniqat
+import jtorch.ao.nn.qat as nnqat
+import jtorch.ao.nn.qat.dynamic as nnqatd
 from .stubs import QuantStub, DeQuantStub
+from .fake_quantize import default_fixed_qparams_range_0to1_fake_quant, default_fixed_qparams_range_neg1to1_fake_quant
 
 DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     QuantStub: nnq.Quantize,
@@ -23,24 +27,66 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     nni.ConvReLU2d: nniq.ConvReLU2d,
     nni.ConvReLU3d: nniq.ConvReLU3d,
     nni.LinearReLU: nniq.LinearReLU,
+    # quantization-aware training modules (after prepare_qat and training)
+    nniqat.ConvBn1d: nnq.Conv1d,
+    nniqat.ConvBn2d: nnq.Conv2d,
+    nniqat.ConvBn3d: nnq.Conv3d,
+    nniqat.ConvBnReLU1d: nniq.ConvReLU1d,
+    nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
+    nniqat.ConvBnReLU3d: nniq.ConvReLU3d,
+    nniqat.ConvReLU2d: nniq.ConvReLU2d,
+    nniqat.ConvReLU3d: nniq.ConvReLU3d,
+    nniqat.LinearReLU: nniq.LinearReLU,
+    nniqat.LinearBn1d: nnq.Linear,
+    nnqat.Linear: nnq.Linear,
+    nnqat.Conv2d: nnq.Conv2d,
+    nnqat.Conv3d: nnq.Conv3d,
 }
 if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
     DEFAULT_STATIC_QUANT_MODULE_MAPPINGS[nn.modules.linear.NonDynamicallyQuantizableLinear] = nnq.Linear
 
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nnqatd.Linear: nnqd.Linear,
     nn.LSTM: nnqd.LSTM,
+    nn.GRU: nnqd.GRU,
+    nn.LSTMCell: nnqd.LSTMCell,
+    nn.GRUCell: nnqd.GRUCell,
+    nn.RNNCell: nnqd.RNNCell,
     nni.LinearReLU: nniq._DynamicLinearReLU,
 }
 if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
     DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS[nn.modules.linear.NonDynamicallyQuantizableLinear] = nnqd.Linear
 
-DEFAULT_QAT_MODULE_MAPPINGS = {}
+# float (and fused float) modules -> their quantization-aware training forms (prepare_qat)
+DEFAULT_QAT_MODULE_MAPPINGS = {
+    nn.Conv2d: nnqat.Conv2d,
+    nn.Conv3d: nnqat.Conv3d,
+    nn.Linear: nnqat.Linear,
+    nni.ConvBn1d: nniqat.ConvBn1d,
+    nni.ConvBn2d: nniqat.ConvBn2d,
+    nni.ConvBn3d: nniqat.ConvBn3d,
+    nni.ConvBnReLU1d: nniqat.ConvBnReLU1d,
+    nni.ConvBnReLU2d: nniqat.ConvBnReLU2d,
+    nni.ConvBnReLU3d: nniqat.ConvBnReLU3d,
+    nni.ConvReLU2d: nniqat.ConvReLU2d,
+    nni.ConvReLU3d: nniqat.ConvReLU3d,
+    nni.LinearReLU: nniqat.LinearReLU,
+    nni.LinearBn1d: nniqat.LinearBn1d,
+}
+if hasattr(nn.modules.linear, "NonDynamicallyQuantizableLinear"):
+    DEFAULT_QAT_MODULE_MAPPINGS[nn.modules.linear.NonDynamicallyQuantizableLinear] = nnqat.Linear
 DEFAULT_REFERENCE_STATIC_QUANT_MODULE_MAPPINGS = {}
 DEFAULT_STATIC_SPARSE_QUANT_MODULE_MAPPINGS = {}
 DEFAULT_DYNAMIC_SPARSE_QUANT_MODULE_MAPPINGS = {}
 DEFAULT_FLOAT_TO_QUANTIZED_OPERATOR_MAPPINGS = {}
-DEFAULT_MODULE_TO_ACT_POST_PROCESS = {}
+# modules with a known output range: in training (QAT) their output gets fixed-parameter fake quantization
+DEFAULT_MODULE_TO_ACT_POST_PROCESS = {
+    nn.Hardsigmoid: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Sigmoid: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Softmax: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Tanh: default_fixed_qparams_range_neg1to1_fake_quant,
+}
 
 # modules that get a qconfig (and an observer) without being swapped themselves
 _INCLUDE_QCONFIG_PROPAGATE_LIST = {DeQuantStub}
@@ -68,6 +114,14 @@ def get_default_dynamic_sparse_quant_module_mappings():
 
 def get_default_static_sparse_quant_module_mappings():
     return copy.deepcopy(DEFAULT_STATIC_SPARSE_QUANT_MODULE_MAPPINGS)
+
+
+def _has_special_act_post_process(module):
+    return module.training and type(module) in DEFAULT_MODULE_TO_ACT_POST_PROCESS
+
+
+def _get_special_act_post_process(module):
+    return DEFAULT_MODULE_TO_ACT_POST_PROCESS.get(type(module))
 
 
 def get_default_qat_module_mappings():

@@ -8,7 +8,8 @@ from jtorch import nn
 from .observer import _is_activation_post_process
 from .qconfig import default_dynamic_qconfig, float16_dynamic_qconfig
 from .quantization_mappings import (get_default_static_quant_module_mappings, get_default_dynamic_quant_module_mappings,
-                                    get_default_qconfig_propagation_list, no_observer_set)
+                                    get_default_qat_module_mappings, get_default_qconfig_propagation_list,
+                                    no_observer_set, _has_special_act_post_process, _get_special_act_post_process)
 from .stubs import DeQuantStub, QuantWrapper
 
 __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "quantize_dynamic", "prepare_qat",
@@ -64,15 +65,15 @@ def _add_observer_(module, qconfig_propagation_list=None, non_leaf_module_list=N
     if qconfig_propagation_list is None:
         qconfig_propagation_list = get_default_qconfig_propagation_list()
 
-    def make_observer(qconfig):
-        return qconfig.activation()
+    def make_observer(qconfig, special=None):
+        return qconfig.activation() if special is None else special()
 
     def needs_observation(m):
         return getattr(m, "qconfig", None) is not None and type(m) not in no_observer_set()
 
-    def insert_activation_post_process(m):
+    def insert_activation_post_process(m, special=None):
         if needs_observation(m) and not isinstance(m, DeQuantStub):
-            m.add_module("activation_post_process", make_observer(m.qconfig))
+            m.add_module("activation_post_process", make_observer(m.qconfig, special))
             _register_activation_post_process_hook(m)
 
     for name, child in module.named_children():
@@ -87,6 +88,8 @@ def _add_observer_(module, qconfig_propagation_list=None, non_leaf_module_list=N
         elif non_leaf_module_list is not None and type(child) in non_leaf_module_list:
             if needs_observation(child):
                 insert_activation_post_process(child)
+        elif _has_special_act_post_process(child):  # sigmoid/tanh/... in training: fixed-parameter fake quant
+            insert_activation_post_process(child, _get_special_act_post_process(child))
         else:
             _add_observer_(child, qconfig_propagation_list, non_leaf_module_list, device, custom_module_class_mapping)
     if _has_no_children_ignoring_parametrizations(module) and not isinstance(module, nn.Sequential) and \
@@ -188,13 +191,30 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, 
 
 
 def prepare_qat(model, mapping=None, inplace=False):
-    """Quantization-aware training preparation: not supported (jtorch has no QAT modules yet)."""
-    raise NotImplementedError("prepare_qat: jtorch has no quantization-aware training modules (torch.ao.nn.qat) "
-                              "yet; FakeQuantize and torch.fake_quantize_* are available")
+    """Quantization-aware training: swap the modules with a qconfig for their QAT forms (weights fake-quantized
+    in forward; by default torch's QAT mapping: Linear, Conv2d/3d and the fused modules) and insert fake
+    quantization after them (``prepare``). Train the result, then ``convert``. The model must be training."""
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
 
 
 def quantize_qat(model, run_fn, run_args, inplace=False):
-    return prepare_qat(model, inplace=inplace)
+    """prepare_qat, ``run_fn(model, *run_args)`` (the training), convert."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
+    return model
 
 
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,

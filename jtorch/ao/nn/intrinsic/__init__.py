@@ -2,8 +2,8 @@
 one module."""
 from jtorch import nn
 
-__all__ = ["ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU", "ConvBn1d", "ConvBn2d", "ConvBnReLU2d",
-           "BNReLU2d", "LinearBn1d"]
+__all__ = ["ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU", "ConvBn1d", "ConvBn2d", "ConvBn3d",
+           "ConvBnReLU1d", "ConvBnReLU2d", "ConvBnReLU3d", "BNReLU2d", "BNReLU3d", "LinearBn1d"]
 
 
 class _FusedModule(nn.Sequential):
@@ -25,13 +25,17 @@ ConvReLU3d = _fused("ConvReLU3d", (nn.Conv3d, nn.ReLU))
 LinearReLU = _fused("LinearReLU", (nn.Linear, nn.ReLU))
 ConvBn1d = _fused("ConvBn1d", (nn.Conv1d, nn.BatchNorm1d))
 ConvBn2d = _fused("ConvBn2d", (nn.Conv2d, nn.BatchNorm2d))
+ConvBn3d = _fused("ConvBn3d", (nn.Conv3d, nn.BatchNorm3d))
+ConvBnReLU1d = _fused("ConvBnReLU1d", (nn.Conv1d, nn.BatchNorm1d, nn.ReLU))
 ConvBnReLU2d = _fused("ConvBnReLU2d", (nn.Conv2d, nn.BatchNorm2d, nn.ReLU))
+ConvBnReLU3d = _fused("ConvBnReLU3d", (nn.Conv3d, nn.BatchNorm3d, nn.ReLU))
 BNReLU2d = _fused("BNReLU2d", (nn.BatchNorm2d, nn.ReLU))
+BNReLU3d = _fused("BNReLU3d", (nn.BatchNorm3d, nn.ReLU))
 LinearBn1d = _fused("LinearBn1d", (nn.Linear, nn.BatchNorm1d))
 
 
 def __getattr__(name):
-    if name == "quantized":
+    if name in ("quantized", "qat"):
         import importlib
-        return importlib.import_module(".quantized", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

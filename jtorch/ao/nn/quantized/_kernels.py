@@ -35,13 +35,26 @@ def _qlinear(xq, wq, bias, x_zp, w_zp, mult, inv_out_scale, out_zp, qmin=0, qmax
     return _requantize(_scaled(acc, mult, bias), inv_out_scale, out_zp, qmin, qmax, relu, np_dtype)
 
 
+_SMALL_SCALE = float(jnp.float32(6.1e-5))
+
+
 def _choose_qparams(x, qmin, qmax):
-    """torch's dynamic activation parameters, in-graph: (float64 scale, int zero point) from x's range."""
+    """torch's dynamic activation parameters, in-graph (``_qtensor._functions.choose_qparams`` without
+    preserve_sparsity): (float64 scale, int zero point) from x's range."""
+    f32 = (lambda v: v.astype(jnp.float32).astype(jnp.float64))
     mn = jnp.minimum(jnp.min(x).astype(jnp.float64), 0.0)
     mx = jnp.maximum(jnp.max(x).astype(jnp.float64), 0.0)
     scale = (mx - mn) / (qmax - qmin)
     s32 = scale.astype(jnp.float32)
     scale = jnp.where((s32 == 0) | jnp.isinf(jnp.float32(1) / s32), 0.1, scale)
+    # scales under 6.1e-5 are raised to it, the range widened with them
+    small = scale < _SMALL_SCALE
+    grow = (jnp.float32(_SMALL_SCALE) / scale.astype(jnp.float32)).astype(jnp.float64)
+    span = f32(jnp.float64(_SMALL_SCALE * (qmax - qmin)))
+    new_mn = jnp.where(mn == 0, mn, jnp.where(mx == 0, -span, f32(mn * grow)))
+    new_mx = jnp.where(mn == 0, span, jnp.where(mx == 0, mx, f32(mx * grow)))
+    mn, mx = jnp.where(small, new_mn, mn), jnp.where(small, new_mx, mx)
+    scale = jnp.where(small, _SMALL_SCALE, scale)
     zp_min = qmin - mn / scale
     zp_max = qmax - mx / scale
     err_min = abs(qmin) - jnp.abs(mn / scale)

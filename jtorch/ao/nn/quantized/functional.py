@@ -6,8 +6,9 @@ from jtorch.ao._qtensor import QTensor
 from jtorch.ao._qtensor._kernels import _q_relu
 from . import _kernels as K
 
-__all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "hardtanh", "clamp", "threshold",
-           "relu"]
+__all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "hardtanh", "clamp", "threshold", "relu", "leaky_relu",
+           "hardsigmoid"]
 
 
 def _weight_params(w):
@@ -148,3 +149,50 @@ def threshold(input, threshold, value):
 def relu(input, inplace=False):
     out = input._like(_q_relu(input._ir, input.q_zero_point()))
     return input.copy_(out) if inplace else out
+
+
+def _quantized_input(input, name):
+    if not isinstance(input, QTensor):
+        raise ValueError(f"Input to 'quantized.{name}' must be quantized!")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Average pooling of a quantized tensor (its integers averaged, rounded half to even; parameters kept)."""
+    _quantized_input(input, "avg_pool2d")
+    return torch.nn.functional.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                          divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    _quantized_input(input, "avg_pool3d")
+    return torch.nn.functional.avg_pool3d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                          divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    _quantized_input(input, "functional.adaptive_avg_pool2d")
+    return torch.nn.functional.adaptive_avg_pool2d(input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    _quantized_input(input, "functional.adaptive_avg_pool3d")
+    return torch.nn.functional.adaptive_avg_pool3d(input, output_size)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False, scale=None, zero_point=None):
+    """Quantized leaky ReLU: with ``scale``/``zero_point`` the result takes those parameters, else the input's."""
+    if scale is None or zero_point is None:
+        return torch.nn.functional.leaky_relu(input, negative_slope, inplace)
+    from jtorch.ao._qtensor._functions import requantize
+    out = requantize(torch.nn.functional.leaky_relu(input.dequantize(), negative_slope), scale, zero_point,
+                     input.dtype)
+    return input.copy_(out) if inplace else out
+
+
+def hardsigmoid(input, inplace=False):
+    """Quantized hardsigmoid: torch's fixed output parameters (scale 1/256)."""
+    if not isinstance(input, QTensor):
+        raise ValueError("Input to 'quantized.hardsigmoid' must be quantized!")
+    return torch.nn.functional.hardsigmoid(input)

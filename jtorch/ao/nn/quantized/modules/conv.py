@@ -2,7 +2,7 @@
 import jtorch as torch
 from jtorch import nn
 from .. import functional as qF
-from .utils import _quantize_weight, _activation_qparams
+from .utils import _quantize_weight, _activation_qparams, _observed_weight_post_process, _weighted_module
 
 
 def _ntuple(v, n):
@@ -104,21 +104,8 @@ class _ConvNd(nn.Module):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized form of a float conv (or fused ConvReLU) that went through prepare and calibration."""
-        from jtorch.ao.nn import intrinsic as nni
-        float_mod = mod[0] if isinstance(mod, nni._FusedModule) else mod
-        if hasattr(mod, "weight_fake_quant"):
-            weight_post_process = mod.weight_fake_quant
-        else:
-            if not hasattr(mod, "qconfig") or mod.qconfig is None:
-                raise AssertionError("Input float module must have qconfig defined.")
-            weight_post_process = mod.qconfig.weight()
-        if not hasattr(mod, "activation_post_process"):
-            raise AssertionError("Input float module must have activation_post_process attribute; call prepare "
-                                 "and calibrate first")
-        if not use_precomputed_fake_quant:
-            weight_post_process(float_mod.weight)
-        if weight_post_process.dtype is not torch.qint8:
-            raise AssertionError("Weight observer must have a dtype of qint8")
+        float_mod = _weighted_module(mod)
+        weight_post_process = _observed_weight_post_process(mod, float_mod, use_precomputed_fake_quant)
         qweight = _quantize_weight(float_mod.weight.float(), weight_post_process)
         qconv = cls(float_mod.in_channels, float_mod.out_channels, float_mod.kernel_size, float_mod.stride,
                     float_mod.padding, float_mod.dilation, float_mod.groups, float_mod.bias is not None,

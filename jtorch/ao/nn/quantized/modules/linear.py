@@ -2,7 +2,8 @@
 import jtorch as torch
 from jtorch import nn
 from .. import functional as qF
-from .utils import _quantize_weight, _activation_qparams, _hide_packed_params_repr
+from .utils import (_quantize_weight, _activation_qparams, _hide_packed_params_repr,
+                    _observed_weight_post_process, _weighted_module)
 
 
 class LinearPackedParams(nn.Module):
@@ -123,25 +124,11 @@ class Linear(nn.Module):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized form of a float Linear (or fused LinearReLU) that went through prepare and calibration."""
-        from jtorch.ao.nn.intrinsic import LinearReLU
-        float_mod = mod[0] if isinstance(mod, LinearReLU) else mod
-        if hasattr(mod, "weight_fake_quant"):  # a QAT module
-            weight_post_process = mod.weight_fake_quant
-        else:
-            if not hasattr(mod, "qconfig") or mod.qconfig is None:
-                raise AssertionError("Input float module must have qconfig defined")
-            weight_post_process = mod.qconfig.weight()
-        if not hasattr(mod, "activation_post_process"):
-            raise AssertionError("Input float module must have activation_post_process attribute; call prepare "
-                                 "and calibrate first")
-        if not use_precomputed_fake_quant:
-            weight_post_process(float_mod.weight)
-        dtype = weight_post_process.dtype
+        float_mod = _weighted_module(mod)
+        weight_post_process = _observed_weight_post_process(mod, float_mod, use_precomputed_fake_quant)
         act_scale, act_zp = _activation_qparams(mod)
-        if dtype is not torch.qint8:
-            raise AssertionError("Weight observer must have dtype torch.qint8")
         qweight = _quantize_weight(float_mod.weight.float(), weight_post_process)
-        qlinear = cls(float_mod.in_features, float_mod.out_features, dtype=dtype)
+        qlinear = cls(float_mod.in_features, float_mod.out_features, dtype=torch.qint8)
         qlinear.set_weight_bias(qweight, float_mod.bias)
         qlinear.scale = float(act_scale)
         qlinear.zero_point = int(act_zp)

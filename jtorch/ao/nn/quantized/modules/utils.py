@@ -14,6 +14,42 @@ def _quantize_weight(float_wt, observer):
     raise ValueError(f"Unexpected qscheme {qs}")
 
 
+def _weighted_module(mod):
+    """The module whose weight and bias a quantized conv/linear takes: a QAT module itself (a QAT conv-bn or
+    linear-bn first gets its batch norm's running statistics folded into them, as torch's convert does), the
+    first of a fused float module, else ``mod``."""
+    from jtorch.ao.nn import intrinsic as nni
+    from jtorch.nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
+    if hasattr(mod, "weight_fake_quant"):
+        bn = getattr(mod, "bn", None)
+        if bn is not None:
+            fold = fuse_linear_bn_weights if isinstance(mod, torch.nn.Linear) else fuse_conv_bn_weights
+            mod.weight, mod.bias = fold(mod.weight, mod.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight,
+                                        bn.bias)
+        return mod
+    return mod[0] if isinstance(mod, nni._FusedModule) else mod
+
+
+def _observed_weight_post_process(mod, float_mod, use_precomputed_fake_quant=False):
+    """The weight observer of a module to convert (a QAT module's ``weight_fake_quant``, else a new one from its
+    qconfig), having observed ``float_mod.weight``; checks the module went through prepare (and that the weight
+    quantizes to qint8)."""
+    if hasattr(mod, "weight_fake_quant"):
+        weight_post_process = mod.weight_fake_quant
+    else:
+        if getattr(mod, "qconfig", None) is None:
+            raise AssertionError("Input float module must have qconfig defined.")
+        weight_post_process = mod.qconfig.weight()
+    if not hasattr(mod, "activation_post_process"):
+        raise AssertionError("Input float module must have activation_post_process attribute; call prepare "
+                             "and calibrate first")
+    if not use_precomputed_fake_quant:
+        weight_post_process(float_mod.weight)
+    if weight_post_process.dtype is not torch.qint8:
+        raise AssertionError("Weight observer must have a dtype of qint8")
+    return weight_post_process
+
+
 def _activation_qparams(mod):
     """(scale, zero_point) the observer after a float module chose for its output."""
     scale, zp = mod.activation_post_process.calculate_qparams()
