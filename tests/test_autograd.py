@@ -378,3 +378,18 @@ def test_no_grad_through_non_float_outputs(rng):
     assert v.requires_grad and not i.requires_grad
     v.sum().backward()
     assert j.grad.shape == j.shape
+
+
+def test_post_accumulate_grad_hook_errors_like_torch(rng):
+    t, j = pair(rng)
+    for lib, leaf in ((torch, t), (jtorch, j)):
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (leaf * 2).register_post_accumulate_grad_hook(lambda p: None)
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            lib.ones(2).register_post_accumulate_grad_hook(lambda p: None)
+    # on a leaf it runs after the gradient is accumulated, with the leaf itself
+    seen = []
+    for leaf in (t, j):
+        leaf.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+        (leaf * leaf).sum().backward()
+    assert_close(seen[1], seen[0])
