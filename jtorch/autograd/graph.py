@@ -89,7 +89,7 @@ class Node:
             primals = primals.arrays()
             if create_graph:
                 self.saved = primals  # _unpack needs the values (their graph edges are the node's)
-        packed = _PACKED.get(self) if _PACKED else None
+        packed = _PACKED.get(self) if _HOOKS_USED else None
         if packed is not None:
             primals = list(primals)
             for i, (unpack, obj) in packed.items():
@@ -335,6 +335,7 @@ def record(op, statics, dt, dyn, arrays, res):
 # torch saves (torch's exp saves its result).
 _SAVED_HOOKS = []
 _PACKED = weakref.WeakKeyDictionary()
+_HOOKS_USED = False  # set once anything was packed: backward looks packed values up only after that
 
 
 def _pack_saved(node, saves, dyn):
@@ -347,6 +348,8 @@ def _pack_saved(node, saves, dyn):
         if isinstance(a, T) and (saves is None or i in saves):
             packed[i] = (unpack, pack(a))
     if packed:
+        global _HOOKS_USED
+        _HOOKS_USED = True
         _PACKED[node] = packed
 
 
