@@ -54,6 +54,7 @@ def test_sdpa_kernel_allows_what_torch_allows_on_cpu(rng, backends, dropout_p):
             assert_close(j_out, t_out, rtol=1e-5, atol=1e-6)
     assert jtorch.backends.cuda.math_sdp_enabled() and jtorch.backends.cuda.flash_sdp_enabled()
     assert not jtorch.backends.cuda._sdp_restricted
+    assert [str(JB(b)) for b in backends] == [str(TB(b)) for b in backends]
 
 
 @pytest.mark.parametrize("lq,lkv", [(3, 5), (5, 5), (2, 7)])
