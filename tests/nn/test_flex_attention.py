@@ -111,6 +111,14 @@ def test_create_block_mask_like_torch(mask, block):
                               tflex.create_mask(tm[mask], B, H, L, L - 2, "cpu").numpy())
 
 
+def test_create_mask_of_a_score_mod_like_torch():
+    def make(lib):
+        return lambda s, b, h, q, kv: lib.where(q >= kv + h, s + 1.0, -float("inf"))
+    t = tflex.create_mask(make(torch), 2, 3, 6, 5, "cpu")
+    j = jflex.create_mask(make(jtorch), 2, 3, 6, 5, "cpu")
+    assert j.dtype == jtorch.bool and np.array_equal(j.numpy(), t.numpy())
+
+
 @pytest.mark.parametrize("mask", [None, "causal", "window", "document", "per_batch", "per_head", "dead_rows"])
 @pytest.mark.parametrize("score", ["identity", "relative", "softcap", "table", "head_batch"])
 def test_flex_attention_like_torch(rng, mask, score):

@@ -72,7 +72,7 @@ def _grid(B, H, Q, KV, device):
 
 
 def create_mask(mod_fn, B, H, Q_LEN, KV_LEN, device=None):
-    """The dense (B, H, Q_LEN, KV_LEN) mask of a mask_mod (bool); for a score_mod, its values on zero scores."""
+    """The dense (B, H, Q_LEN, KV_LEN) bool mask of a mask_mod, or of a score_mod (False where it gives -inf)."""
     B = 1 if B is None else B
     H = 1 if H is None else H
     b, h, q, kv = _grid(B, H, Q_LEN, KV_LEN, device)
@@ -82,8 +82,8 @@ def create_mask(mod_fn, B, H, Q_LEN, KV_LEN, device=None):
         if not isinstance(out, torch.Tensor):
             out = torch.tensor(bool(out), device=device)
         return out.expand(B, H, Q_LEN, KV_LEN).clone()
-    out = mod_fn(torch.zeros((), device=device), b, h, q, kv)
-    return out.expand(B, H, Q_LEN, KV_LEN).clone()
+    out = mod_fn(torch.zeros(B, H, Q_LEN, KV_LEN, device=device), b, h, q, kv)
+    return ~torch.isneginf(out.expand(B, H, Q_LEN, KV_LEN))  # a score_mod masks where it gives -inf
 
 
 def _arity(fn):
