@@ -623,6 +623,10 @@ class Tensor:
         return _Handle(lst, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         from .autograd.graph import edge_of
         node = edge_of(self)[0]
         return node.register_hook(lambda gi, go: hook(self))

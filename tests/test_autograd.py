@@ -378,3 +378,79 @@ def test_no_grad_through_non_float_outputs(rng):
     assert v.requires_grad and not i.requires_grad
     v.sum().backward()
     assert j.grad.shape == j.shape
+
+
+def test_post_accumulate_grad_hook_errors_like_torch(rng):
+    t, j = pair(rng)
+    for lib, leaf in ((torch, t), (jtorch, j)):
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (leaf * 2).register_post_accumulate_grad_hook(lambda p: None)
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            lib.ones(2).register_post_accumulate_grad_hook(lambda p: None)
+    # on a leaf it runs after the gradient is accumulated, with the leaf itself
+    seen = []
+    for leaf in (t, j):
+        leaf.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+        (leaf * leaf).sum().backward()
+    assert_close(seen[1], seen[0])
+
+
+@pytest.mark.parametrize("kind", ["copy", "on_cpu", "to_numpy"])
+def test_saved_tensors_hooks_gradients_like_torch(rng, kind):
+    a_np, b_np = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)
+    grads, counts = [], []
+    for lib in (torch, jtorch):
+        a = lib.tensor(a_np, requires_grad=True)
+        b = lib.tensor(b_np, requires_grad=True)
+        n = {"pack": 0, "unpack": 0}
+
+        def pack(t):
+            n["pack"] += 1
+            return t.detach().numpy().copy() if kind == "to_numpy" else t.detach().clone()
+
+        def unpack(p):
+            n["unpack"] += 1
+            return lib.from_numpy(p) if kind == "to_numpy" else p
+
+        hooks = lib.autograd.graph.save_on_cpu() if kind == "on_cpu" else \
+            lib.autograd.graph.saved_tensors_hooks(pack, unpack)
+        with hooks:
+            y = ((a @ b).tanh() * (a.sum(1, keepdim=True)).exp()).sum() + (a * a).mean()
+        y.backward()
+        grads.append((a.grad, b.grad))
+        counts.append(n)
+    assert_close(grads[1][0], grads[0][0])
+    assert_close(grads[1][1], grads[0][1])
+    if kind != "on_cpu":  # both pack and unpack ran (jtorch packs the inputs its VJPs read: other counts)
+        assert all(c["pack"] > 0 and c["unpack"] > 0 for c in counts)
+
+
+def test_saved_tensors_hooks_function_and_disable_like_torch(rng):
+    x_np = rng.standard_normal(5).astype(np.float32)
+    results = []
+    for lib in (torch, jtorch):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x * x * g
+
+        x = lib.tensor(x_np, requires_grad=True)
+        seen = []
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: (seen.append("pack"), t * 2)[1],
+                                                    lambda t: (seen.append("unpack"), t / 2)[1]):
+            y = Cube.apply(x)
+        y.sum().backward()
+        results.append((x.grad, seen))
+        with lib.autograd.graph.disable_saved_tensors_hooks("hooks are off here"):
+            (x * x).sum().backward()  # ops still record
+            with pytest.raises(RuntimeError, match="hooks are off here"):
+                with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+                    pass
+    assert_close(results[1][0], results[0][0])
+    assert results[1][1] == results[0][1] == ["pack", "unpack"]

@@ -268,3 +268,20 @@ def test_non_tensor_argument_is_a_type_error():
             m.relu(m.ones(2).shape)
         with pytest.raises(TypeError):
             m.nn.functional.relu(m.Size([2]))
+
+
+def test_new_constructors_take_size_by_keyword():
+    t, j = torch.ones(2, dtype=torch.float64), jtorch.ones(2, dtype=jtorch.float64)
+    for name in ("new_zeros", "new_ones", "new_empty"):
+        for kw in ({"size": (2, 3)}, {"size": ()}, {"size": [4]}):
+            a, b = getattr(t, name)(**kw), getattr(j, name)(**kw)
+            assert tuple(b.shape) == tuple(a.shape) and str(b.dtype) == str(a.dtype)
+            if name != "new_empty":
+                np.testing.assert_array_equal(b.numpy(), a.numpy())
+        a, b = getattr(t, name)(size=(), dtype=torch.bool), getattr(j, name)(size=(), dtype=jtorch.bool)
+        assert b.dtype == jtorch.bool and b.shape == () and (name == "new_empty" or b.item() == a.item())
+        for lib_t in (t, j):
+            with pytest.raises(TypeError, match="multiple values for argument 'size'"):
+                getattr(lib_t, name)((2,), size=(3,))
+            with pytest.raises(TypeError, match="must be tuple of ints"):
+                getattr(lib_t, name)(size=4)

@@ -299,8 +299,20 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     return _like("full")(input, dtype=dtype, device=device, requires_grad=requires_grad, fill_value=fill_value)
 
 
-def _new(kind):
-    def f(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, fill_value=None):
+def _new(kind, name):
+    def f(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, fill_value=None,
+          **size_kw):
+        # `size` may also be given by keyword (x.new_ones(size=(), dtype=torch.bool)), as in torch
+        if size_kw:
+            extra = set(size_kw) - {"size"}
+            if extra:
+                raise TypeError(f"{name}() got an unexpected keyword argument '{extra.pop()}'")
+            if size:
+                raise TypeError(f"{name}() got multiple values for argument 'size'")
+            if not isinstance(size_kw["size"], (tuple, list)):
+                raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                                f"{type(size_kw['size']).__name__}")
+            size = (size_kw["size"],)
         if kind == "full":
             fill_value = _fill_scalar(fill_value, "new_full")[0]
         return _make(kind, _size(size), self.dtype if dtype is None else dtype,
@@ -308,9 +320,9 @@ def _new(kind):
     return f
 
 
-METHODS["new_zeros"] = _new("zeros")
-METHODS["new_ones"] = _new("ones")
-METHODS["new_empty"] = _new("zeros")
+METHODS["new_zeros"] = _new("zeros", "new_zeros")
+METHODS["new_ones"] = _new("ones", "new_ones")
+METHODS["new_empty"] = _new("zeros", "new_empty")
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):

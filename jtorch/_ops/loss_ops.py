@@ -153,8 +153,10 @@ def _binary_cross_entropy(input, target, weight, reduction="mean"):
 
 @defop(method=False, function=False, promote="common", promote_args=("input", "target"))
 def _bce_with_logits(input, target, weight, pos_weight, reduction="mean"):
-    # log(1 + exp(-x)) computed stably as max(-x, 0) + log1p(exp(-|x|))
-    softplus_neg = jnp.maximum(-input, 0) + jnp.log1p(jnp.exp(-jnp.abs(input)))
+    # log(1 + exp(-x)), stably; logaddexp's derivative is -sigmoid(-x) everywhere (written as
+    # max(-x, 0) + log1p(exp(-|x|)), JAX's derivative of |x| at 0 is 1 and the gradient at a logit
+    # of exactly 0 came out as -target instead of torch's sigmoid(0) - target)
+    softplus_neg = jnp.logaddexp(-input, 0)
     if pos_weight is None:
         loss = (1 - target) * input + softplus_neg
     else:

@@ -1,6 +1,7 @@
 """Custom autograd Functions: user-written forward/backward in terms of Tensors."""
 from .. import _dispatch
 from .._dispatch import GRAD
+from . import graph as _graph
 from .graph import Node, edge_of
 
 
@@ -8,6 +9,10 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         self._saved = tensors
         self._saved_versions = [(t._st, t._st.version) if t is not None else None for t in tensors]
+        if _graph._SAVED_HOOKS and _graph._SAVED_HOOKS[-1][0] is not None:
+            # saved_tensors_hooks: saved_tensors gives back what unpack_hook returns
+            pack, unpack = _graph._SAVED_HOOKS[-1]
+            self._packed = [None if t is None else (unpack, pack(t)) for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -20,6 +25,9 @@ class FunctionCtx:
                 raise RuntimeError("one of the variables needed for gradient computation has been modified by "
                                    f"an inplace operation: [{t.type_name()} {list(t.shape)}] is at version "
                                    f"{v[0].version}; expected version {v[1]} instead.")
+        packed = getattr(self, "_packed", None)
+        if packed is not None:
+            return tuple(None if p is None else p[0](p[1]) for p in packed)
         return getattr(self, "_saved", ())
 
     def mark_non_differentiable(self, *tensors):

@@ -7,6 +7,7 @@ node is its op's VJP dispatched as an op, so with ``create_graph=True`` the
 backward itself is recorded and higher-order gradients come for free.
 """
 import collections
+import weakref
 
 import jax.numpy as jnp
 
@@ -88,8 +89,13 @@ class Node:
             primals = primals.arrays()
             if create_graph:
                 self.saved = primals  # _unpack needs the values (their graph edges are the node's)
+        packed = _PACKED.get(self) if _HOOKS_USED else None
+        if packed is not None:
+            primals = list(primals)
+            for i, (unpack, obj) in packed.items():
+                primals[i] = _unpacked_array(unpack, obj, primals[i])
         if create_graph:
-            primals = [_unpack(p, t, e) for p, t, e in zip(self.saved, self.inputs, self._input_edges())]
+            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._input_edges())]
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
@@ -304,6 +310,8 @@ def record(op, statics, dt, dyn, arrays, res):
     node._pre_hooks = node._hooks = node._tensor_hooks = node._retain = node._metadata = None
     node.op, node.statics, node.dt, node.diff = op, statics, dt, tuple(diff)
     node.saved, node.inputs, node.versions, node.next_edges = tuple(arrays), list(dyn), versions, tuple(edges)
+    if _SAVED_HOOKS:
+        _pack_saved(node, saves, dyn)
     if isinstance(res, tuple):
         node.out_meta = tuple((o.shape, o.dtype) for o in res)
         for k, o in enumerate(res):
@@ -318,6 +326,43 @@ def record(op, statics, dt, dyn, arrays, res):
             res._requires_grad = True
             res._grad_fn = node
     return node
+
+
+# torch.autograd.graph.saved_tensors_hooks: the innermost (pack, unpack) pair, and per node the packed
+# objects of the inputs its backward reads (the positions its op declares in `saves=`). The node keeps
+# its own arrays too (the tape also holds its inputs), so hooks change what backward computes from, not
+# what memory is held; and they see the inputs jtorch's VJPs read, which are not always the tensors
+# torch saves (torch's exp saves its result).
+_SAVED_HOOKS = []
+_PACKED = weakref.WeakKeyDictionary()
+_HOOKS_USED = False  # set once anything was packed: backward looks packed values up only after that
+
+
+def _pack_saved(node, saves, dyn):
+    pack, unpack = _SAVED_HOOKS[-1]
+    if pack is None:  # disable_saved_tensors_hooks: no hooks to run
+        return
+    T = _dispatch.Tensor
+    packed = {}
+    for i, a in enumerate(dyn):
+        if isinstance(a, T) and (saves is None or i in saves):
+            packed[i] = (unpack, pack(a))
+    if packed:
+        global _HOOKS_USED
+        _HOOKS_USED = True
+        _PACKED[node] = packed
+
+
+def _unpacked_array(unpack, obj, original):
+    t = unpack(obj)
+    if not isinstance(t, _dispatch.Tensor):
+        raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                        f"{type(t).__name__}")
+    arr = t._value
+    if tuple(arr.shape) != tuple(original.shape):
+        raise RuntimeError("unpack_hook must return a tensor of the shape of the tensor that was packed: "
+                           f"got {tuple(arr.shape)}, expected {tuple(original.shape)}")
+    return arr
 
 
 def _inference_saved_error():
@@ -551,3 +596,51 @@ def _add():
         from .._ops.pointwise import add
         _ADD.append(add)
     return _ADD[0]
+
+
+class saved_tensors_hooks:
+    """Inside the block, each tensor an op saves for backward goes through ``pack_hook`` when the op
+    runs, and backward computes from ``unpack_hook(packed)``."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        if _SAVED_HOOKS and _SAVED_HOOKS[-1][0] is None:
+            raise RuntimeError(_SAVED_HOOKS[-1][1])
+        _SAVED_HOOKS.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc):
+        _SAVED_HOOKS.pop()
+        return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are moved to the CPU when packed and back to their device when unpacked."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack(t):
+            return t.device, (t.cpu().pin_memory() if pin_memory and not t.is_sparse else t.cpu())
+
+        def unpack(packed):
+            device, t = packed
+            return t.to(device, non_blocking=pin_memory)
+
+        super().__init__(pack, unpack)
+
+
+class disable_saved_tensors_hooks:
+    """Inside the block, saving a tensor with hooks (or entering saved_tensors_hooks) raises RuntimeError
+    with ``error_message``."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        _SAVED_HOOKS.append((None, self.error_message))
+        return self
+
+    def __exit__(self, *exc):
+        _SAVED_HOOKS.pop()
+        return False

@@ -151,6 +151,17 @@ def test_bce_with_logits(rng):
         F.binary_cross_entropy_with_logits(jtorch.rand(3), jtorch.rand(3, 1))
 
 
+def test_bce_with_logits_gradient_at_zero_logits(rng):
+    # the derivative at a logit of exactly 0 is sigmoid(0) - target (a logistic regression's first
+    # step from zero weights); |x|'s kink must not leak into it
+    x = np.zeros((4, 3), np.float32)
+    x[0, :] = [-30.0, 30.0, 1e-3]
+    y = prob(rng, 4, 3)
+    y[1, :] = [0.0, 1.0, 0.5]
+    check("binary_cross_entropy_with_logits", [x, y])
+    check("binary_cross_entropy_with_logits", [x, y], dict(pos_weight=2 * prob(rng, 3), reduction="sum"))
+
+
 def test_kl_div_poisson_gaussian(rng):
     x = np.log(prob(rng, 4, 5))
     y = prob(rng, 4, 5)

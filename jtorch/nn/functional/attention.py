@@ -5,6 +5,8 @@ import warnings
 
 import jtorch as torch
 from ..._ops import attention_ops as K
+from ...backends import cuda as _cuda_backends
+from ..attention.bias import CausalBias
 from .linear import casts_together, linear
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -12,6 +14,10 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
+    if _cuda_backends._sdp_restricted:
+        _cuda_backends._check_sdp(query.device.type, dropout_p)
+    if isinstance(attn_mask, CausalBias):
+        attn_mask = attn_mask._materialize(query.device)
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must be at least 2-D")
     if query.size(-1) != key.size(-1):
