@@ -2,3 +2,4 @@
 FPN) and its parts (transform, anchors, RPN, RoI heads), with torchvision's module names and
 weights enums."""
 from .faster_rcnn import *  # noqa: F401,F403
+from .retinanet import *  # noqa: F401,F403
