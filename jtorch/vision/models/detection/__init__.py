@@ -3,3 +3,4 @@ FPN) and its parts (transform, anchors, RPN, RoI heads), with torchvision's modu
 weights enums."""
 from .faster_rcnn import *  # noqa: F401,F403
 from .retinanet import *  # noqa: F401,F403
+from .fcos import *  # noqa: F401,F403
