@@ -4,3 +4,4 @@ weights enums."""
 from .faster_rcnn import *  # noqa: F401,F403
 from .retinanet import *  # noqa: F401,F403
 from .fcos import *  # noqa: F401,F403
+from .ssd import *  # noqa: F401,F403
