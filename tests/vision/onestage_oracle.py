@@ -1,6 +1,8 @@
 """Shared by the one-stage detector tests (RetinaNet, FCOS, SSD): torchvision as the oracle with
 its compiled nms replaced by a greedy pure-torch one (it cannot run beside the CPU torch here, see
 tv.py), seeded inputs, and the comparisons."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -47,7 +49,7 @@ def shapes(model):
 
 def spread_and_copy(tmodel, jmodel, rng, stds):
     """Random norm statistics, and random weights of the given spread for the parameters whose
-    names contain a key of ``stds`` (scores far apart: no near-ties for sorting, top-k and nms to
+    names match a key (regex) of ``stds`` (scores far apart: no near-ties for sorting, top-k and nms to
     break differently, and no saturated sigmoids); then copy torchvision's state_dict into jtorch's."""
     with torch.no_grad():
         for name, b in tmodel.named_buffers():
@@ -56,7 +58,7 @@ def spread_and_copy(tmodel, jmodel, rng, stds):
             elif name.endswith("running_var"):
                 b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
         for name, p in tmodel.named_parameters():
-            std = next((v for k, v in stds.items() if k in name), None)
+            std = next((v for k, v in stds.items() if re.search(k, name)), None)
             if std is not None:
                 p.copy_(torch.from_numpy(rng.normal(0, std, p.shape).astype(np.float32)))
     jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})

@@ -5,3 +5,4 @@ from .faster_rcnn import *  # noqa: F401,F403
 from .retinanet import *  # noqa: F401,F403
 from .fcos import *  # noqa: F401,F403
 from .ssd import *  # noqa: F401,F403
+from .ssdlite import *  # noqa: F401,F403
