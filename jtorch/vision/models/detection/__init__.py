@@ -1,6 +1,6 @@
 """torchvision.models.detection for jtorch: Faster R-CNN (ResNet-50 FPN v1/v2, MobileNetV3-Large
-FPN) and its parts (transform, anchors, RPN, RoI heads), with torchvision's module names and
-weights enums."""
+FPN) and its parts (transform, anchors, RPN, RoI heads), the one-stage RetinaNet, FCOS, SSD and
+SSDlite, with torchvision's module names and weights enums."""
 from .faster_rcnn import *  # noqa: F401,F403
 from .retinanet import *  # noqa: F401,F403
 from .fcos import *  # noqa: F401,F403
