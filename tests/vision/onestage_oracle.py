@@ -111,7 +111,8 @@ def same_grads(jmodel, tmodel, prefixes, rel=1e-2):
     for name, p in tmodel.named_parameters():
         if name.startswith(prefixes) and p.grad is not None:
             a, b = np.asarray(jparams[name].grad), p.grad.numpy()
-            assert np.linalg.norm(a - b) <= rel * np.linalg.norm(b) + 1e-7, (name, np.linalg.norm(a - b) / np.linalg.norm(b))
+            err = np.linalg.norm(a - b) / (np.linalg.norm(b) + 1e-12)
+            assert np.linalg.norm(a - b) <= rel * np.linalg.norm(b) + 1e-7, (name, err)
             checked += 1
     assert checked > 0
 

@@ -55,9 +55,9 @@ def test_train_losses_and_grads_match_torchvision(rng, no_random_init):
     tgts = [{"boxes": boxes, "labels": rng.integers(1, 4, 4)},
             {"boxes": np.zeros((0, 4), np.float32), "labels": np.zeros((0,), np.int64)}]
     expected = run(torch, tmodel, imgs, tgts)
+    sum(expected.values()).backward()  # before jtorch's forward: torch's graph freed first (peak memory)
     got = run(jtorch, jmodel, imgs, tgts)
     same_losses(got, expected, ["classification", "bbox_regression", "bbox_ctrness"])
-    sum(expected.values()).backward()
     sum(got.values()).backward()
     same_grads(jmodel, tmodel, ("head", "backbone.fpn"))
     assert frozen(jmodel) == frozen(tmodel) == []

@@ -58,9 +58,9 @@ def test_train_losses_and_grads_match_torchvision(rng, name, no_random_init):
     imgs, tgts = images(rng, sizes), targets(rng, sizes, n=3)
     tgts[1] = {"boxes": np.zeros((0, 4), np.float32), "labels": np.zeros((0,), np.int64)}
     expected = run(torch, tmodel, imgs, tgts)
+    sum(expected.values()).backward()  # before jtorch's forward: torch's graph freed first (peak memory)
     got = run(jtorch, jmodel, imgs, tgts)
     same_losses(got, expected, ["classification", "bbox_regression"])
-    sum(expected.values()).backward()
     sum(got.values()).backward()
     same_grads(jmodel, tmodel, ("head",))
     # v1's features are in the hundreds (no norm in its head): ReLU kinks of the four-conv towers
