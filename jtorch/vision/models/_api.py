@@ -81,9 +81,10 @@ def _make_enum(name, module):
             aliases.append((key, rec))
             continue
         meta = dict(rec["meta"])
-        cats = meta["categories"]  # a named list: ImageNet, VOC, COCO, Kinetics-400
-        meta["categories"] = list(_IMAGENET_CATEGORIES) if cats == "IMAGENET" else (
-            list(_DATA["category_sets"][cats]) if cats in _DATA.get("category_sets", {}) else None)
+        if "categories" in meta:  # a named list: ImageNet, VOC, COCO, Kinetics-400 (optical flow has none)
+            cats = meta["categories"]
+            meta["categories"] = list(_IMAGENET_CATEGORIES) if cats == "IMAGENET" else (
+                list(_DATA["category_sets"][cats]) if cats in _DATA.get("category_sets", {}) else None)
         if "keypoint_names" in meta:
             meta["keypoint_names"] = list(_DATA["keypoint_names"][meta["keypoint_names"]])
         if "min_size" in meta:  # JSON has no tuples
