@@ -163,7 +163,8 @@ def test_s3d_structure_and_norm_settings(no_random_init):
     assert sum(p.numel() for p in jmodel.parameters()) == JV.S3D_Weights.DEFAULT.meta["num_params"]
 
 
-ENUMS = ["R3D_18_Weights", "MC3_18_Weights", "R2Plus1D_18_Weights", "S3D_Weights"]
+ENUMS = ["R3D_18_Weights", "MC3_18_Weights", "R2Plus1D_18_Weights", "S3D_Weights", "Swin3D_T_Weights",
+         "Swin3D_S_Weights", "Swin3D_B_Weights"]
 
 
 @pytest.mark.parametrize("enum_name", ENUMS)
@@ -180,8 +181,8 @@ def test_weights_enums_match_torchvision(enum_name):
 
 def test_registry_and_builder_rules(no_random_init):
     assert JM.list_models(JV) == [n for n in tv.models.list_models(TV) if n in set(JM.list_models(JV))]
-    assert set(RESNETS + ["s3d"]) <= set(JM.list_models(JV))
-    for name in RESNETS + ["s3d"]:
+    assert set(RESNETS + ["s3d", "swin3d_t", "swin3d_s", "swin3d_b"]) <= set(JM.list_models(JV))
+    for name in RESNETS + ["s3d", "swin3d_t", "swin3d_s", "swin3d_b"]:
         assert JM.get_model_weights(name).__name__ == tv.models.get_model_weights(name).__name__
         assert sum(p.numel() for p in JM.get_model(name).parameters()) == \
             JM.get_model_weights(name).DEFAULT.meta["num_params"]
@@ -226,3 +227,49 @@ def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng, name, no_random_i
         expected = tmodel.eval()(torch.from_numpy(x))
     with jtorch.no_grad():
         assert_close(loaded(jtorch.from_numpy(x)), expected, rtol=1e-4, atol=1e-4)
+
+
+SWIN_CLIPS = [(1, 3, 4, 32, 32),  # 2x8x8 tokens: the window shrinks to 2 frames; 7x7 windows padded and shifted
+              (2, 3, 3, 30, 36)]  # clips padded to whole 2x4x4 patches, odd token maps padded by patch merging
+
+
+@pytest.mark.parametrize("shape", SWIN_CLIPS, ids=["4x32x32", "3x30x36"])
+def test_swin3d_eval_matches_torchvision(rng, shape, no_random_init):
+    tmodel, jmodel = _pair("swin3d_t", num_classes=5)
+    _copy_weights(tmodel, jmodel, rng)
+    tmodel.eval(), jmodel.eval()
+    x = rng.normal(size=shape).astype(np.float32)
+    with torch.no_grad():
+        expected = tmodel(torch.from_numpy(x))
+    with jtorch.no_grad():
+        got = jmodel(jtorch.from_numpy(x))
+    assert tuple(got.shape) == (shape[0], 5)
+    assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_swin3d_attention_window_mask_and_index(rng):
+    """The attention function alone, with a shift along all three axes (mask with 27 regions),
+    and the relative position index against torchvision's."""
+    from jtorch.vision.models.video import swin_transformer as js
+    from torchvision.models.video import swin_transformer as ts
+    ta = ts.ShiftedWindowAttention3d(16, [2, 3, 3], [1, 1, 1], 4)
+    ja = js.ShiftedWindowAttention3d(16, [2, 3, 3], [1, 1, 1], 4)
+    assert np.array_equal(np.asarray(ja.relative_position_index), ta.relative_position_index.numpy())
+    ja.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in ta.state_dict().items()})
+    x = rng.normal(size=(2, 4, 6, 5, 16)).astype(np.float32)
+    with torch.no_grad():
+        expected = ta(torch.from_numpy(x))
+    assert_close(ja(jtorch.from_numpy(x)), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="length 3"):
+        js.ShiftedWindowAttention3d(16, [7, 7], [0, 0], 4)
+
+
+@pytest.mark.parametrize("name", ["swin3d_t", "swin3d_s", "swin3d_b"])
+def test_swin3d_structure(name, no_random_init):
+    tmodel, jmodel = _pair(name)
+    assert _shapes(jmodel) == _shapes(tmodel)
+    tsd = [m.p for m in tmodel.modules() if type(m).__name__ == "StochasticDepth"]
+    jsd = [m.p for m in jmodel.modules() if type(m).__name__ == "StochasticDepth"]
+    assert jsd == tsd
+    with pytest.raises(TypeError):
+        getattr(JV, name)(stochastic_depth_prob=0.2)

@@ -2,3 +2,4 @@
 from .resnet import *  # noqa: F401,F403
 from .s3d import *  # noqa: F401,F403
 from .swin_transformer import *  # noqa: F401,F403
+from .mvit import *  # noqa: F401,F403
