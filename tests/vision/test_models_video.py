@@ -70,13 +70,27 @@ def test_video_resnet_eval_matches_torchvision(rng, name, no_random_init):
     assert_close(got, expected, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", RESNETS)
-def test_video_resnet_train_step_float64_gradients(rng, name, no_random_init):
+MAKERS = {"r3d": (["Conv3DSimple"] * 4, "BasicStem"),
+          "mc3": (["Conv3DSimple"] + ["Conv3DNoTemporal"] * 3, "BasicStem"),
+          "r2plus1d": (["Conv2Plus1D"] * 4, "R2Plus1dStem")}
+
+
+def _small_video_resnet(M, kind):
+    """The builders' configuration with one block per stage (the same code at half the cost)."""
+    makers, stem = MAKERS[kind]
+    return M.VideoResNet(M.BasicBlock, [getattr(M, m) for m in makers], [1, 1, 1, 1], getattr(M, stem), num_classes=5)
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_video_resnet_train_step_float64_gradients(rng, kind, no_random_init):
     """Train mode (batch statistics over N, T, H, W; running statistics updated) and the
     gradients of a cross-entropy step, in float64, for every parameter. 24x24 frames: at 16x16
     the last stage's batch norms see 2 values per channel, whose normalisation amplifies even
     float64 rounding (up to 1/sqrt(eps) per layer) past any useful tolerance."""
-    tmodel, jmodel = _pair(name, num_classes=5)
+    from jtorch.vision.models.video import resnet as jr
+    from torchvision.models.video import resnet as tr
+    torch.manual_seed(0)
+    tmodel, jmodel = _small_video_resnet(tr, kind), _small_video_resnet(jr, kind)
     _copy_weights(tmodel, jmodel, rng)
     tmodel.double().train(), jmodel.double().train()
     x = rng.normal(size=(2, 3, 2, 24, 24))
@@ -164,7 +178,7 @@ def test_s3d_structure_and_norm_settings(no_random_init):
 
 
 ENUMS = ["R3D_18_Weights", "MC3_18_Weights", "R2Plus1D_18_Weights", "S3D_Weights", "Swin3D_T_Weights",
-         "Swin3D_S_Weights", "Swin3D_B_Weights"]
+         "Swin3D_S_Weights", "Swin3D_B_Weights", "MViT_V1_B_Weights", "MViT_V2_S_Weights"]
 
 
 @pytest.mark.parametrize("enum_name", ENUMS)
@@ -179,10 +193,13 @@ def test_weights_enums_match_torchvision(enum_name):
         assert repr(jw.transforms()) == repr(tw.transforms())
 
 
+ALL = RESNETS + ["s3d", "swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s"]
+
+
 def test_registry_and_builder_rules(no_random_init):
     assert JM.list_models(JV) == [n for n in tv.models.list_models(TV) if n in set(JM.list_models(JV))]
-    assert set(RESNETS + ["s3d", "swin3d_t", "swin3d_s", "swin3d_b"]) <= set(JM.list_models(JV))
-    for name in RESNETS + ["s3d", "swin3d_t", "swin3d_s", "swin3d_b"]:
+    assert set(ALL) <= set(JM.list_models(JV))
+    for name in ALL:
         assert JM.get_model_weights(name).__name__ == tv.models.get_model_weights(name).__name__
         assert sum(p.numel() for p in JM.get_model(name).parameters()) == \
             JM.get_model_weights(name).DEFAULT.meta["num_params"]
@@ -273,3 +290,58 @@ def test_swin3d_structure(name, no_random_init):
     assert jsd == tsd
     with pytest.raises(TypeError):
         getattr(JV, name)(stochastic_depth_prob=0.2)
+
+
+MVIT_KINDS = {"v1": dict(residual_pool=False, residual_with_cls_embed=False, rel_pos_embed=False, proj_after_attn=False),
+              "v2": dict(residual_pool=True, residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True),
+              "v2-cls": dict(residual_pool=True, residual_with_cls_embed=True, rel_pos_embed=True,
+                             proj_after_attn=False)}
+
+
+def _mvit_setting(M):
+    """Four small blocks: keys pooled (1, 4, 4); queries strided in space, then in time too;
+    a block without query pooling; channel changes before and in the downsampling blocks."""
+    return [M.MSBlockConfig(1, 16, 16, [3, 3, 3], [3, 3, 3], [1, 1, 1], [1, 4, 4]),
+            M.MSBlockConfig(2, 16, 32, [3, 3, 3], [3, 3, 3], [1, 2, 2], [1, 2, 2]),
+            M.MSBlockConfig(2, 32, 32, [], [3, 3, 3], [], [1, 1, 1]),
+            M.MSBlockConfig(4, 32, 64, [3, 3, 3], [3, 3, 3], [2, 2, 2], [1, 1, 1])]
+
+
+@pytest.mark.parametrize("kind", list(MVIT_KINDS))
+def test_mvit_small_matches_torchvision(rng, kind, no_random_init):
+    """The MViT class at a small clip (8x32x32; the builders fix 16x224x224): v1's absolute
+    positions, v2's relative positions and pooled-query residuals, with and without the class token."""
+    from jtorch.vision.models.video import mvit as jm
+    from torchvision.models.video import mvit as tm
+    torch.manual_seed(0)
+    tmodel = tm.MViT((32, 32), 8, _mvit_setting(tm), num_classes=5, **MVIT_KINDS[kind]).eval()
+    jmodel = jm.MViT((32, 32), 8, _mvit_setting(jm), num_classes=5, **MVIT_KINDS[kind]).eval()
+    _copy_weights(tmodel, jmodel, rng)
+    x = rng.normal(size=(2, 3, 8, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = tmodel(torch.from_numpy(x))
+    with jtorch.no_grad():
+        got = jmodel(jtorch.from_numpy(x))
+    assert tuple(got.shape) == (2, 5)
+    assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mvit_v1_b", "mvit_v2_s"])
+def test_mvit_builders_structure(name, no_random_init):
+    tmodel, jmodel = _pair(name)
+    assert _shapes(jmodel) == _shapes(tmodel)
+    for tb, jb in zip(tmodel.blocks, jmodel.blocks):
+        for part in ("pool_q", "pool_k", "pool_v"):
+            tp, jp = getattr(tb.attn, part), getattr(jb.attn, part)
+            assert (tp is None) == (jp is None)
+            if tp is not None:
+                assert (jp.pool.stride, jp.pool.padding, jp.pool.groups) == (tp.pool.stride, tp.pool.padding,
+                                                                            tp.pool.groups)
+        assert (tb.pool_skip is None) == (jb.pool_skip is None)
+        assert jb.stochastic_depth.p == tb.stochastic_depth.p
+    assert jmodel.head[0].p == tmodel.head[0].p == 0.5
+    with pytest.raises(TypeError):  # the clip size is the checkpoints', fixed by the builder
+        getattr(JV, name)(spatial_size=(112, 112))
+    from jtorch.vision.models.video import mvit as jm
+    with pytest.raises(ValueError, match="can't be empty"):
+        jm.MViT((32, 32), 4, [], False, False, False, False)
