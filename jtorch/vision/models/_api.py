@@ -151,7 +151,7 @@ def get_weight(name):
         raise ValueError(f"Invalid weight name provided: '{name}'.")
     import jtorch.vision.models as models
     enum = getattr(models, enum_name, None)
-    for sub in ("segmentation", "detection", "video"):  # the task subpackages have their own enums
+    for sub in ("segmentation", "detection", "video", "optical_flow"):  # the task subpackages have their own enums
         if enum is None and hasattr(models, sub):
             enum = getattr(getattr(models, sub), enum_name, None)
     if enum is None or not (isinstance(enum, type) and issubclass(enum, WeightsEnum)):
