@@ -292,7 +292,8 @@ def test_swin3d_structure(name, no_random_init):
         getattr(JV, name)(stochastic_depth_prob=0.2)
 
 
-MVIT_KINDS = {"v1": dict(residual_pool=False, residual_with_cls_embed=False, rel_pos_embed=False, proj_after_attn=False),
+MVIT_KINDS = {"v1": dict(residual_pool=False, residual_with_cls_embed=False, rel_pos_embed=False,
+                         proj_after_attn=False),
               "v2": dict(residual_pool=True, residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True),
               "v2-cls": dict(residual_pool=True, residual_with_cls_embed=True, rel_pos_embed=True,
                              proj_after_attn=False)}

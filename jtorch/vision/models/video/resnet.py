@@ -146,7 +146,8 @@ class VideoResNet(nn.Module):
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.constant_(m.bias, 0)
-        if zero_init_residual:  # each Bottleneck's residual branch starts as zero (BasicBlocks untouched, as torchvision)
+        # each Bottleneck's residual branch starts as zero (BasicBlocks untouched, as torchvision's)
+        if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, Bottleneck):
                     nn.init.constant_(m.conv3[1].weight, 0)
