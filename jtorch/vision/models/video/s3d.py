@@ -54,8 +54,8 @@ _BLOCKS = [(192, 64, 96, 128, 16, 32, 32), (256, 128, 128, 192, 32, 96, 64), _PO
 
 
 class S3D(nn.Module):
-    """Clips (N, 3, T, H, W) -> (N, num_classes). The final 2x7x7 average pool needs T >= 9 and
-    H, W >= 193 (the checkpoint was trained at 224). Batch norms default to eps=1e-3, momentum=1e-3."""
+    """Clips (N, 3, T, H, W) -> (N, num_classes). The final 2x7x7 average pool needs T >= 13 and
+    H, W >= 209 (the checkpoint was trained at 224). Batch norms default to eps=1e-3, momentum=1e-3."""
 
     def __init__(self, num_classes=400, dropout=0.2, norm_layer=None):
         super().__init__()
