@@ -30,6 +30,7 @@ def _best(fn, rounds=5, n=3):
 
 
 def _jax_conv(x, w):
+    """Raw JAX: one 3-D convolution (what jtorch ran before its CPU lowering splits it into 2-D ones)."""
     return jax.lax.conv_general_dilated(x, w, (1, 1, 1), [(1, 1)] * 3, dimension_numbers=("NCDHW", "OIDHW", "NCDHW"))
 
 
@@ -40,22 +41,28 @@ def main():
     rows = []
 
     def op_row(name, tfn, jfn, xfn):
+        # the backward of a random output gradient (a sum's would be constant-folded by XLA)
+        with torch.no_grad():
+            g = rng.normal(size=tuple(tfn(torch.from_numpy(x)).shape)).astype(np.float32)
+
         def run(lib, fn, grad):
             xt = lib.from_numpy(x).requires_grad_(grad)
+            gt = lib.from_numpy(g)
 
             def go():
                 out = fn(xt)
                 if grad:
-                    out.sum().backward()
+                    xt.grad = None
+                    out.backward(gt)
                     return xt.grad
                 return out
             return go
+        xf, gf = jnp.asarray(x), jnp.asarray(g)
         for grad in (False, True):
             tt = _best(run(torch, tfn, grad))
             jt = _best(lambda f=run(jtorch, jfn, grad): np.asarray(f()))
-            xf = jnp.asarray(x)
-            jx = jax.jit(jax.grad(lambda a: xfn(a).sum()) if grad else xfn)
-            xa = _best(lambda: jx(xf).block_until_ready())
+            jx = jax.jit(lambda a, c: jax.vjp(xfn, a)[1](c)[0]) if grad else jax.jit(lambda a, c: xfn(a))
+            xa = _best(lambda: jx(xf, gf).block_until_ready())
             rows.append((name + (" fwd+bwd" if grad else " fwd"), tt, jt, xa))
 
     tw, jw, xw = torch.from_numpy(w), jtorch.from_numpy(w), jnp.asarray(w)

@@ -153,7 +153,7 @@ def test_video_resnet_default_init_statistics():
     assert float((bn.weight - 1).abs().max()) == 0.0 and float(bn.bias.abs().max()) == 0.0
 
 
-def test_s3d_eval_and_train_match_torchvision(rng, no_random_init):
+def test_s3d_eval_matches_torchvision(rng, no_random_init):
     """S3D at its smallest clip (13 frames, 209x209: the final 2x7x7 pool then has one window)."""
     tmodel, jmodel = _pair("s3d", num_classes=6)
     _copy_weights(tmodel, jmodel, rng)
