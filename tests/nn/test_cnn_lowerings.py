@@ -50,6 +50,11 @@ CONVS = [
     ("conv1d", (4, 2, 13), (2, 2, 3), False, dict(dilation=3, padding="same"), np.float32),
     ("conv3d", (1, 2, 5, 4, 6), (3, 2, 2, 3, 2), True, dict(stride=(1, 2, 1), padding=(1, 0, 1)), np.float32),
     ("conv3d", (2, 1, 4, 5, 3), (2, 1, 3, 2, 2), False, dict(dilation=(1, 2, 1)), np.float64),
+    # (on CPU a 3-D convolution runs as 2-D ones per temporal tap: temporal stride, dilation, padding, groups)
+    ("conv3d", (2, 4, 7, 6, 5), (6, 2, 3, 3, 2), True, dict(stride=(2, 1, 2), padding=(2, 1, 0), dilation=(2, 1, 1),
+                                                             groups=2), np.float64),
+    ("conv3d", (3, 5, 4, 6), (2, 3, 1, 3, 3), False, dict(padding="same"), np.float32),  # unbatched, 1x3x3
+    ("conv3d", (1, 2, 6, 5, 5), (3, 2, 3, 1, 1), True, dict(stride=(2, 1, 1), padding=(1, 0, 0)), np.float64),
 ]
 
 

@@ -81,9 +81,10 @@ def _make_enum(name, module):
             aliases.append((key, rec))
             continue
         meta = dict(rec["meta"])
-        cats = meta["categories"]  # a named list: ImageNet, VOC, COCO, Kinetics-400
-        meta["categories"] = list(_IMAGENET_CATEGORIES) if cats == "IMAGENET" else (
-            list(_DATA["category_sets"][cats]) if cats in _DATA.get("category_sets", {}) else None)
+        if "categories" in meta:  # a named list: ImageNet, VOC, COCO, Kinetics-400 (optical flow has none)
+            cats = meta["categories"]
+            meta["categories"] = list(_IMAGENET_CATEGORIES) if cats == "IMAGENET" else (
+                list(_DATA["category_sets"][cats]) if cats in _DATA.get("category_sets", {}) else None)
         if "keypoint_names" in meta:
             meta["keypoint_names"] = list(_DATA["keypoint_names"][meta["keypoint_names"]])
         if "min_size" in meta:  # JSON has no tuples
@@ -150,7 +151,7 @@ def get_weight(name):
         raise ValueError(f"Invalid weight name provided: '{name}'.")
     import jtorch.vision.models as models
     enum = getattr(models, enum_name, None)
-    for sub in ("segmentation", "detection", "video"):  # the task subpackages have their own enums
+    for sub in ("segmentation", "detection", "video", "optical_flow"):  # the task subpackages have their own enums
         if enum is None and hasattr(models, sub):
             enum = getattr(getattr(models, sub), enum_name, None)
     if enum is None or not (isinstance(enum, type) and issubclass(enum, WeightsEnum)):

@@ -5,7 +5,8 @@ import jtorch.nn as nn
 from . import functional as F
 from .functional import InterpolationMode, _interp
 
-__all__ = ["ObjectDetection", "ImageClassification", "SemanticSegmentation", "VideoClassification"]
+__all__ = ["ObjectDetection", "ImageClassification", "SemanticSegmentation", "VideoClassification",
+           "OpticalFlow"]
 
 
 class ImageClassification(nn.Module):
@@ -113,3 +114,19 @@ class VideoClassification(nn.Module):
     def __repr__(self):
         return (f"{self.__class__.__name__}(\n    crop_size={self.crop_size}\n    resize_size={self.resize_size}\n"
                 f"    mean={self.mean}\n    std={self.std}\n    interpolation={self.interpolation}\n)")
+
+
+class OpticalFlow(nn.Module):
+    """An image pair (PIL or tensors): float in [0, 1], then mapped to [-1, 1]."""
+
+    def forward(self, img1, img2):
+        out = []
+        for img in (img1, img2):
+            if not isinstance(img, torch.Tensor):
+                img = F.pil_to_tensor(img)
+            img = F.normalize(F.convert_image_dtype(img, torch.float), mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+            out.append(img.contiguous())
+        return tuple(out)
+
+    def __repr__(self):
+        return self.__class__.__name__ + "()"
