@@ -78,6 +78,8 @@ def cast(t):
     """``t.to(torch.complex32)``."""
     if t.dtype is D.complex32:
         return t
+    if t.requires_grad and _dispatch.GRAD.enabled:
+        return _Down.apply(t)
     return from_array(value(t) if is_chalf_backed(t) else t._value)
 
 
@@ -95,6 +97,13 @@ def value(t):
     if t._shape_dtype()[1] == _F16:
         v = v.astype(jnp.float16)
     return v
+
+
+def view_value(t):
+    """A view's value where a jax value is expected (a saved primal): a ChalfArray for a complex32 view,
+    the float16 values of a real one."""
+    v = value(t)
+    return ChalfArray(v) if v.dtype == np.complex64 else v
 
 
 def view_meta(op, statics, shape, extra):
@@ -211,39 +220,173 @@ def route(op, dyn, statics):
             return a
         if isinstance(a, (bool, int, float, complex)):
             scalars.append(D.scalar_dtype(a))
+        if type(a) is ChalfArray:  # a saved primal handed to a backward op: its complex64 values
+            return a.data
         return a
 
+    grad = _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn)
+    formula = grad and _BACKWARD_STEPS.get(op.name.lstrip("_"))
+    if formula:  # torch's backward formula, step by step in complex32 kernels
+        with _no_grad():
+            out = route(op, dyn, statics)
+        return _Formula.apply(formula, out, *dyn)
+    if grad:
+        # differentiable: a complex32 operand that requires grad enters through ``_Up`` (its gradient is
+        # rounded back to complex32), the complex64 op records its own node, ``_Down`` rounds the result
+        def sub(a, _plain=sub):
+            if isinstance(a, T) and a.requires_grad and is_chalf_backed(a):
+                (zeros if a.ndim == 0 else dims).append(_dtype_of(a))
+                return _Up.apply(a)
+            return _plain(a)
     args = [type(a)(sub(x) for x in a) if op.seq and i == 0 and isinstance(a, (list, tuple)) else sub(a)
             for i, a in enumerate(dyn)]
-    if _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn):
-        # (the values below run detached: never leave a result silently out of the graph)
-        raise NotImplementedError(f"jtorch: autograd through complex32 (ComplexHalf) operands is not supported "
-                                  f"yet ({op.name}); compute in complex64 or under torch.no_grad()")
     # results are complex32/float16 where torch's result type of the operands is complex32 (a float32
     # operand makes complex64) and the op was not given a dtype
     narrow = D.result_type_of(dims, zeros, scalars) is D.complex32 and \
         not any(isinstance(s, D.dtype) for s in statics)
-    with _no_grad():
+    if grad:
         out = _dispatch.apply(op, args, statics)
-    if not narrow:
+    else:
+        with _no_grad():
+            out = _dispatch.apply(op, args, statics)
+    bad = grad and _BACKWARD_UNSUPPORTED.get(op.name.lstrip("_"))
+    if not narrow and not bad:
         return out
+    fix = (lambda o: _narrow(o, bad)) if narrow else (lambda o: _fail_backward(o, bad))
     if isinstance(out, tuple):
-        return type(out)(*[_narrow(o) for o in out]) if hasattr(out, "_fields") else \
-            tuple(_narrow(o) for o in out)
+        return type(out)(*[fix(o) for o in out]) if hasattr(out, "_fields") else tuple(fix(o) for o in out)
     if isinstance(out, list):
-        return [_narrow(o) for o in out]
-    return _narrow(out)
+        return [fix(o) for o in out]
+    return fix(out)
 
 
-def _narrow(o):
+def _narrow(o, bad=None):
     if not isinstance(o, _dispatch.Tensor):
         return o
     d = o.dtype
     if d is D.complex64:
-        return from_array(o._value)
+        if not o.requires_grad:
+            return from_array(o._value)
+        name = type(o.grad_fn).__name__ if o.grad_fn is not None else None
+        r = _Down.apply(_fail_backward(o, bad))
+        if name is not None and name != "UnsupportedBackward":
+            rename_node(r, name)
+        return r
     if d is D.float32:
-        return o.to(D.float16)
-    return o
+        return _fail_backward(o, bad).to(D.float16)
+    return _fail_backward(o, bad)
+
+
+def _fail_backward(o, kernel):
+    """``o`` unchanged, but a backward through it raises torch's error for ``kernel`` (torch computes the
+    forward of these ops in complex32 but its backward formula calls an op with no ComplexHalf kernel)."""
+    if not kernel or not isinstance(o, _dispatch.Tensor) or not o.requires_grad:
+        return o
+    return _Unsupported.apply(o, kernel)
+
+
+def rename_node(t, name):
+    """Name ``t``'s grad_fn (a cast's node) like torch's node for the op that made it."""
+    t.grad_fn.__class__ = _renamed(type(t.grad_fn), name)
+
+
+_RENAMED = {}
+
+
+def _renamed(cls, name):
+    c = _RENAMED.get((cls, name))
+    if c is None:
+        c = _RENAMED[(cls, name)] = type(name, (cls,), {"__slots__": ()})
+    return c
+
+
+# ---------------------------------------------------------------- autograd
+# ops whose forward torch 2.13 runs in complex32 but whose backward formula calls a kernel without
+# ComplexHalf support (found by running op_db's complex samples as complex32 with requires_grad through
+# torch): backward raises NotImplementedError naming that kernel, as torch's does
+_BACKWARD_UNSUPPORTED = {"sgn": "div_cpu"}
+
+
+# ops whose torch backward formula takes several complex32 steps, each rounded: the formula in jtorch ops on
+# the complex32 values (each routed op rounds as torch's kernel does), gradients for the inputs
+_BACKWARD_STEPS = {
+    "abs": lambda g, x: (g * x.sgn(),),  # torch's abs_backward: the rounded sgn, then the product
+}
+
+
+def _function():
+    from .autograd.function import Function
+    return Function
+
+
+class _Casts:
+    """complex32 <-> complex64 as differentiable steps (built lazily: autograd imports after this module)."""
+    up = down = unsupported = formula = None
+
+
+def _build():
+    F = _function()
+
+    class Up(F):
+        """A complex32 tensor's complex64 value (float16 for a real view); gradient rounded to complex32."""
+        @staticmethod
+        def forward(ctx, x):
+            return _dispatch.Tensor._wrap(value(x))
+
+        @staticmethod
+        def backward(ctx, g):
+            return Down.apply(g) if g is not None and g.dtype is D.complex64 else g
+
+    class Down(F):
+        """A complex32 tensor rounded from ``y``; the gradient flows back as ``y``'s dtype (the real part
+        for a real ``y``, as torch's ``to`` does)."""
+        @staticmethod
+        def forward(ctx, y):
+            ctx.src = y.dtype
+            return from_array(value(y) if is_chalf_backed(y) else y._value)
+
+        @staticmethod
+        def backward(ctx, g):
+            g = Up.apply(g)
+            if not ctx.src.is_complex:
+                g = g.real
+            return g.to(ctx.src) if g.dtype is not ctx.src else g
+
+    class Formula(F):
+        """``out`` (computed without a graph) differentiated by ``formula(grad, *inputs)``."""
+        @staticmethod
+        def forward(ctx, formula, out, *inputs):
+            ctx.formula, ctx.inputs = formula, inputs
+            return out.view_as(out)
+
+        @staticmethod
+        def backward(ctx, g):
+            return (None, None, *ctx.formula(g, *ctx.inputs))
+
+    class Unsupported(F):
+        @staticmethod
+        def forward(ctx, x, kernel):
+            ctx.kernel = kernel
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            _raise(ctx.kernel)
+
+    _Casts.up, _Casts.down, _Casts.unsupported, _Casts.formula = Up, Down, Unsupported, Formula
+
+
+class _Lazy:
+    def __init__(self, attr):
+        self.attr = attr
+
+    def apply(self, *args):
+        if _Casts.up is None:
+            _build()
+        return getattr(_Casts, self.attr).apply(*args)
+
+
+_Up, _Down, _Unsupported, _Formula = _Lazy("up"), _Lazy("down"), _Lazy("unsupported"), _Lazy("formula")
 
 
 def _any_requires_grad(dyn):
