@@ -178,7 +178,20 @@ def _softmax(input, dim=-1, dtype=None):
 
 @defop(promote=None)
 def _log_softmax(input, dim=-1, dtype=None):
-    return _in_float(jax.nn.log_softmax, _softmax_prep(input, dtype), dim)
+    x = _softmax_prep(input, dtype)
+    if x.dtype in (jnp.float16, jnp.bfloat16) and dim == x.ndim - 1 and x.shape[-1]:
+        return _log_softmax_half_lastdim(x)
+    return _in_float(jax.nn.log_softmax, x, dim)
+
+
+def _log_softmax_half_lastdim(x):
+    """torch's CPU kernel along the last dim of a half type: float32 max and sum of exps, the sum stored in the
+    half type, its log rounded again, then x - max - log(sum) in float32 rounded once (other dims stay in
+    float32 throughout, as ``_in_float``)."""
+    f = x.astype(jnp.float32)
+    m = jnp.max(f, axis=-1, keepdims=True)
+    s = round_to(jnp.sum(jnp.exp(f - m), axis=-1, keepdims=True), x.dtype)
+    return (f - m - round_to(jnp.log(s), x.dtype)).astype(x.dtype)
 
 
 def _norm_dim(dim, ndim):
