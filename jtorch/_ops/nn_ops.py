@@ -190,8 +190,29 @@ def _log_softmax_half_lastdim(x):
     float32 throughout, as ``_in_float``)."""
     f = x.astype(jnp.float32)
     m = jnp.max(f, axis=-1, keepdims=True)
-    s = round_to(jnp.sum(jnp.exp(f - m), axis=-1, keepdims=True), x.dtype)
+    s = round_to(_vec16_sum(jnp.exp(f - m))[..., None], x.dtype)
     return (f - m - round_to(jnp.log(s), x.dtype)).astype(x.dtype)
+
+
+def _vec16_sum(e):
+    """The sum over the last axis in the order of torch's vectorized float reduction (16 lanes, as on AVX512):
+    lane-wise over the full 16-wide chunks in turn, the tail added into the first lanes, then the lanes halved
+    (8, 4, 2, 1); fewer than 16 values: left to right. The sum is rounded to the half type next, so a tie there
+    depends on this order."""
+    n = e.shape[-1]
+    if n < 16:
+        acc = e[..., 0]
+        for i in range(1, n):
+            acc = acc + e[..., i]
+        return acc
+    full = n // 16 * 16
+    chunks = jnp.moveaxis(e[..., :full].reshape(e.shape[:-1] + (full // 16, 16)), -2, 0)
+    acc = jax.lax.scan(lambda a, c: (a + c, None), chunks[0], chunks[1:])[0]
+    if n > full:
+        acc = acc.at[..., :n - full].add(e[..., full:])
+    for h in (8, 4, 2, 1):
+        acc = acc[..., :h] + acc[..., h:2 * h]
+    return acc[..., 0]
 
 
 def _norm_dim(dim, ndim):
