@@ -751,12 +751,27 @@ def _batch_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
 def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
     (input, running_mean, running_var, weight, bias), dt = _upcast(input, running_mean, running_var, weight, bias)
     shape = (1, -1) + (1,) * (input.ndim - 2)
+    if dt == jnp.float16:
+        return _half_bn_eval(input, running_mean, running_var, weight, bias, eps, shape).astype(dt)
     y = (input - running_mean.reshape(shape)) * jax.lax.rsqrt(running_var.reshape(shape) + eps)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
     return y.astype(dt)
+
+
+def _half_bn_eval(x, mean, var, weight, bias, eps, shape):
+    """torch's float16 eval kernel: alpha = w / sqrt(var + eps), beta = b - mean * alpha, x * alpha + beta, each
+    step a float32 operation rounded. Written in float64 with each step rounded to float32 explicitly: in float32
+    XLA turns 1/sqrt into its approximate rsqrt and contracts x * alpha + beta into one fma."""
+    f32 = lambda v: jax.lax.reduce_precision(v, exponent_bits=8, mantissa_bits=23)
+    x, mean, var = (v.astype(jnp.float64) for v in (x, mean, var))
+    alpha = f32(1 / f32(jnp.sqrt(f32(var + np.float32(eps)))))
+    if weight is not None:
+        alpha = f32(alpha * weight.astype(jnp.float64))
+    beta = -f32(mean * alpha) if bias is None else f32(bias.astype(jnp.float64) - f32(mean * alpha))
+    return f32(f32(x * alpha.reshape(shape)) + beta.reshape(shape)).astype(jnp.float32)
 
 
 def _normalized(x, axes, eps):
