@@ -11,8 +11,15 @@ to complex32 (and float results to float16, e.g. ``abs``, ``real``), as torch co
 and rounds once. View ops make ordinary views (shared storage, ``_apply_view`` takes their shapes from the
 complex64 equivalent). A promotion to complex32 without a complex32 operand (a float16 tensor times ``1j``)
 gets a kernel that rounds its complex64 result (``OpDef.kernel``).
-Not done: autograd through complex32 ops (torch's own support is partial), writes through ``real``/``imag``
-views, ``out=`` with a complex32 ``out``.
+Autograd: a complex32 operand that requires grad enters the complex64 op through ``_Up`` (a differentiable
+cast whose backward rounds the gradient to complex32), the op records its own node, and ``_Down`` rounds the
+result (its backward widens the gradient): torch's complex32 backward formulas run in complex32 kernels
+(float32 opmath, one rounding), so a one-step formula gives the same bits. Where torch's formula takes several
+rounded steps (``abs``: the rounded ``sgn`` times the gradient) ``_BACKWARD_STEPS`` writes it out in complex32
+ops; where torch's backward calls a kernel with no ComplexHalf support (``sgn``), ``_BACKWARD_UNSUPPORTED``
+raises its NotImplementedError at backward time, as torch does.
+Not done: ``real``/``imag`` are copies, not views (a write into them does not reach the complex32 tensor; a
+view would need a float16 view chain over the complex64 root), ``out=`` with a complex32 ``out``.
 """
 import jax
 import jax.numpy as jnp
