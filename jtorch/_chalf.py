@@ -256,7 +256,7 @@ def route(op, dyn, statics):
     else:
         with _no_grad():
             out = _dispatch.apply(op, args, statics)
-    bad = grad and _BACKWARD_UNSUPPORTED.get(op.name.lstrip("_"))
+    bad = grad and (_BACKWARD_UNSUPPORTED.get(op.name.lstrip("_")) or _broadcast_backward(op, dyn, out))
     if not narrow and not bad:
         return out
     fix = (lambda o: _narrow(o, bad)) if narrow else (lambda o: _fail_backward(o, bad))
@@ -319,6 +319,21 @@ _BACKWARD_UNSUPPORTED = {"sgn": "div_cpu"}
 _BACKWARD_STEPS = {
     "abs": lambda g, x: (g * x.sgn(),),  # torch's abs_backward: the rounded sgn, then the product
 }
+
+
+# elementwise ops whose backward sums the gradient over broadcast dims: torch sums it in complex32, which has
+# no sum kernel ("sum_cpu"), so its backward raises when an operand that requires grad was broadcast
+_BROADCASTING = {"add", "sub", "mul", "where", "addcmul", "masked_fill"}
+
+
+def _broadcast_backward(op, dyn, out):
+    if op.name.lstrip("_") not in _BROADCASTING or not isinstance(out, _dispatch.Tensor):
+        return None
+    shape = tuple(out.shape)
+    for a in dyn:
+        if isinstance(a, _dispatch.Tensor) and a.requires_grad and tuple(a.shape) != shape:
+            return "sum_cpu"
+    return None
 
 
 def _function():

@@ -244,3 +244,18 @@ def test_save_load_both_ways(rng, tmp_path):
     check(jtorch.real(j), torch.load(tmp_path / "r.pt"))
     with open(tmp_path / "j.pt", "rb") as f:  # the same bytes as torch writes for the same tensors
         assert f.read(2) == b"PK"
+
+
+def test_autograd_broadcast_backward_raises_as_torch(rng):
+    # a broadcast operand's gradient is summed over the broadcast dims: torch has no ComplexHalf sum kernel
+    ta, ja = leaf_pair(rng, (3, 4))
+    tb, jb = leaf_pair(rng, (4,))
+    for L, a, b in ((torch, ta, tb), (jtorch, ja, jb)):
+        for f in (lambda: a * b, lambda: a + b, lambda: b - a):
+            out = f()
+            with pytest.raises(NotImplementedError, match="sum_cpu"):
+                out.backward(L.ones_like(out))
+    tc, jc = pair(rng, (4,))  # broadcast, but needs no grad: the gradient of the other operand is fine
+    tg = torch.autograd.grad(ta * tc, [ta], torch.ones(3, 4, dtype=torch.chalf))[0]
+    jg = jtorch.autograd.grad(ja * jc, [ja], jtorch.ones(3, 4, dtype=jtorch.chalf))[0]
+    check(jg, tg)
