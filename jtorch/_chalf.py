@@ -232,7 +232,19 @@ def route(op, dyn, statics):
         return a
 
     grad = _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn)
-    formula = grad and _BACKWARD_STEPS.get(op.name.lstrip("_"))
+    name = op.name.lstrip("_")
+    forward = _FORWARD_STEPS.get(name)
+    if forward and not statics:  # torch's kernel in several rounded complex32 steps
+        with _no_grad():
+            out = forward(*dyn)
+        if not grad:
+            return out
+        if _broadcast_backward(op, dyn, None):
+            return _Unsupported.apply(_Formula.apply(_BACKWARD_STEPS[name], out, *dyn), "sum_cpu")
+        return _Formula.apply(_BACKWARD_STEPS[name], out, *dyn)
+    formula = grad and _BACKWARD_STEPS.get(name)
+    if formula and _broadcast_backward(op, dyn, None):
+        formula = None  # torch's backward raises there (below)
     if formula:  # torch's backward formula, step by step in complex32 kernels
         with _no_grad():
             out = route(op, dyn, statics)
@@ -314,10 +326,18 @@ def _renamed(cls, name):
 _BACKWARD_UNSUPPORTED = {"sgn": "div_cpu"}
 
 
+# ops whose torch forward kernel for complex32 takes several rounded steps: written in complex32 ops (each
+# routed op rounds once); their backward is in _BACKWARD_STEPS
+_FORWARD_STEPS = {
+    "addcmul": lambda x, t1, t2, value=1: x + value * (t1 * t2),  # the product rounded first
+}
+
 # ops whose torch backward formula takes several complex32 steps, each rounded: the formula in jtorch ops on
 # the complex32 values (each routed op rounds as torch's kernel does), gradients for the inputs
 _BACKWARD_STEPS = {
     "abs": lambda g, x: (g * x.sgn(),),  # torch's abs_backward: the rounded sgn, then the product
+    # addcmul(input, t1, t2, value): each factor's gradient is grad * conj(other * value), the product rounded
+    "addcmul": lambda g, x, t1, t2, value=1: (g, g * (t2 * value).conj(), g * (t1 * value).conj(), None),
 }
 
 
@@ -327,9 +347,15 @@ _BROADCASTING = {"add", "sub", "mul", "where", "addcmul", "masked_fill"}
 
 
 def _broadcast_backward(op, dyn, out):
-    if op.name.lstrip("_") not in _BROADCASTING or not isinstance(out, _dispatch.Tensor):
+    if op.name.lstrip("_") not in _BROADCASTING:
         return None
-    shape = tuple(out.shape)
+    if out is None:  # (before the op runs) the broadcast shape of the tensor operands
+        import numpy as _np
+        shape = _np.broadcast_shapes(*[tuple(a.shape) for a in dyn if isinstance(a, _dispatch.Tensor)])
+    elif isinstance(out, _dispatch.Tensor):
+        shape = tuple(out.shape)
+    else:
+        return None
     for a in dyn:
         if isinstance(a, _dispatch.Tensor) and a.requires_grad and tuple(a.shape) != shape:
             return "sum_cpu"

@@ -175,6 +175,7 @@ AUTOGRAD_CASES = {
     "to_complex64": lambda L, a, b: a.to(L.complex64) * 3 + b,
     "mul_float16": lambda L, a, b: a * b.real,
     "unbind_select": lambda L, a, b: a.unbind(0)[1] * b[2],
+    "addcmul": lambda L, a, b: L.addcmul(a, b, L.ones_like(b) * (1.5 - 2j), value=2),
 }
 
 
