@@ -342,8 +342,9 @@ _BACKWARD_STEPS = {
 
 
 # elementwise ops whose backward sums the gradient over broadcast dims: torch sums it in complex32, which has
-# no sum kernel ("sum_cpu"), so its backward raises when an operand that requires grad was broadcast
-_BROADCASTING = {"add", "sub", "mul", "where", "addcmul", "masked_fill"}
+# no sum kernel ("sum_cpu"), so its backward raises when an operand that requires grad was broadcast (for
+# index_fill/masked_fill: a tensor value filled in at several places)
+_BROADCASTING = {"add", "sub", "mul", "where", "addcmul", "masked_fill", "index_fill"}
 
 
 def _broadcast_backward(op, dyn, out):

@@ -256,6 +256,11 @@ def test_autograd_broadcast_backward_raises_as_torch(rng):
             out = f()
             with pytest.raises(NotImplementedError, match="sum_cpu"):
                 out.backward(L.ones_like(out))
+    for L, a in ((torch, ta), (jtorch, ja)):  # a 0-dim value filled in at several places: summed too
+        v = L.tensor(1.5 - 2j, dtype=L.chalf, requires_grad=True)
+        out = a.index_fill(1, L.tensor([0, 2]), v)
+        with pytest.raises(NotImplementedError, match="sum_cpu"):
+            out.backward(L.ones_like(out))
     tc, jc = pair(rng, (4,))  # broadcast, but needs no grad: the gradient of the other operand is fine
     tg = torch.autograd.grad(ta * tc, [ta], torch.ones(3, 4, dtype=torch.chalf))[0]
     jg = jtorch.autograd.grad(ja * jc, [ja], jtorch.ones(3, 4, dtype=jtorch.chalf))[0]
