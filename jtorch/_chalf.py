@@ -323,7 +323,7 @@ def _renamed(cls, name):
 # ops whose forward torch 2.13 runs in complex32 but whose backward formula calls a kernel without
 # ComplexHalf support (found by running op_db's complex samples as complex32 with requires_grad through
 # torch): backward raises NotImplementedError naming that kernel, as torch's does
-_BACKWARD_UNSUPPORTED = {"sgn": "div_cpu"}
+_BACKWARD_UNSUPPORTED = {"sgn": "div_cpu", "kron": "sum_cpu"}
 
 
 # ops whose torch forward kernel for complex32 takes several rounded steps: written in complex32 ops (each
