@@ -329,15 +329,23 @@ _BACKWARD_UNSUPPORTED = {"sgn": "div_cpu", "kron": "sum_cpu"}
 # ops whose torch forward kernel for complex32 takes several rounded steps: written in complex32 ops (each
 # routed op rounds once); their backward is in _BACKWARD_STEPS
 _FORWARD_STEPS = {
-    "addcmul": lambda x, t1, t2, value=1: x + value * (t1 * t2),  # the product rounded first
+    # torch's complex32 kernel: value (as a complex32 number) * t1, times t2, plus input, each step rounded
+    "addcmul": lambda x, t1, t2, value=1: x + (t1 * _as_chalf_scalar(value)) * t2,
 }
+
+
+def _as_chalf_scalar(v):
+    """A Python number rounded as torch converts a Scalar to complex32 (float16 real and imaginary parts)."""
+    v = complex(v)
+    return complex(float(np.float16(v.real)), float(np.float16(v.imag)))
 
 # ops whose torch backward formula takes several complex32 steps, each rounded: the formula in jtorch ops on
 # the complex32 values (each routed op rounds as torch's kernel does), gradients for the inputs
 _BACKWARD_STEPS = {
     "abs": lambda g, x: (g * x.sgn(),),  # torch's abs_backward: the rounded sgn, then the product
     # addcmul(input, t1, t2, value): each factor's gradient is grad * conj(other * value), the product rounded
-    "addcmul": lambda g, x, t1, t2, value=1: (g, g * (t2 * value).conj(), g * (t1 * value).conj(), None),
+    "addcmul": lambda g, x, t1, t2, value=1: (g, g * (t2 * _as_chalf_scalar(value)).conj(),
+                                              g * (t1 * _as_chalf_scalar(value)).conj(), None),
 }
 
 

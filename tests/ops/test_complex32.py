@@ -176,6 +176,8 @@ AUTOGRAD_CASES = {
     "mul_float16": lambda L, a, b: a * b.real,
     "unbind_select": lambda L, a, b: a.unbind(0)[1] * b[2],
     "addcmul": lambda L, a, b: L.addcmul(a, b, L.ones_like(b) * (1.5 - 2j), value=2),
+    "addcmul_value": lambda L, a, b: L.addcmul(a, b, L.ones_like(b) * (0.3 + 1j), value=3.14),
+    "addcmul_complex_value": lambda L, a, b: L.addcmul(b, a, b.conj().detach(), value=-0.7 + 0.2j),
 }
 
 
