@@ -11,8 +11,15 @@ to complex32 (and float results to float16, e.g. ``abs``, ``real``), as torch co
 and rounds once. View ops make ordinary views (shared storage, ``_apply_view`` takes their shapes from the
 complex64 equivalent). A promotion to complex32 without a complex32 operand (a float16 tensor times ``1j``)
 gets a kernel that rounds its complex64 result (``OpDef.kernel``).
-Not done: autograd through complex32 ops (torch's own support is partial), writes through ``real``/``imag``
-views, ``out=`` with a complex32 ``out``.
+Autograd: a complex32 operand that requires grad enters the complex64 op through ``_Up`` (a differentiable
+cast whose backward rounds the gradient to complex32), the op records its own node, and ``_Down`` rounds the
+result (its backward widens the gradient): torch's complex32 backward formulas run in complex32 kernels
+(float32 opmath, one rounding), so a one-step formula gives the same bits. Where torch's formula takes several
+rounded steps (``abs``: the rounded ``sgn`` times the gradient) ``_BACKWARD_STEPS`` writes it out in complex32
+ops; where torch's backward calls a kernel with no ComplexHalf support (``sgn``), ``_BACKWARD_UNSUPPORTED``
+raises its NotImplementedError at backward time, as torch does.
+Not done: ``real``/``imag`` are copies, not views (a write into them does not reach the complex32 tensor; a
+view would need a float16 view chain over the complex64 root), ``out=`` with a complex32 ``out``.
 """
 import jax
 import jax.numpy as jnp
@@ -78,6 +85,8 @@ def cast(t):
     """``t.to(torch.complex32)``."""
     if t.dtype is D.complex32:
         return t
+    if t.requires_grad and _dispatch.GRAD.enabled:
+        return _Down.apply(t)
     return from_array(value(t) if is_chalf_backed(t) else t._value)
 
 
@@ -95,6 +104,13 @@ def value(t):
     if t._shape_dtype()[1] == _F16:
         v = v.astype(jnp.float16)
     return v
+
+
+def view_value(t):
+    """A view's value where a jax value is expected (a saved primal): a ChalfArray for a complex32 view,
+    the float16 values of a real one."""
+    v = value(t)
+    return ChalfArray(v) if v.dtype == np.complex64 else v
 
 
 def view_meta(op, statics, shape, extra):
@@ -211,39 +227,223 @@ def route(op, dyn, statics):
             return a
         if isinstance(a, (bool, int, float, complex)):
             scalars.append(D.scalar_dtype(a))
+        if type(a) is ChalfArray:  # a saved primal handed to a backward op: its complex64 values
+            return a.data
         return a
 
+    grad = _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn)
+    name = op.name.lstrip("_")
+    forward = _FORWARD_STEPS.get(name)
+    if forward and not statics:  # torch's kernel in several rounded complex32 steps
+        with _no_grad():
+            out = forward(*dyn)
+        if not grad:
+            return out
+        if _broadcast_backward(op, dyn, None):
+            return _Unsupported.apply(_Formula.apply(_BACKWARD_STEPS[name], out, *dyn), "sum_cpu")
+        return _Formula.apply(_BACKWARD_STEPS[name], out, *dyn)
+    formula = grad and _BACKWARD_STEPS.get(name)
+    if formula and _broadcast_backward(op, dyn, None):
+        formula = None  # torch's backward raises there (below)
+    if formula:  # torch's backward formula, step by step in complex32 kernels
+        with _no_grad():
+            out = route(op, dyn, statics)
+        return _Formula.apply(formula, out, *dyn)
+    if grad:
+        # differentiable: a complex32 operand that requires grad enters through ``_Up`` (its gradient is
+        # rounded back to complex32), the complex64 op records its own node, ``_Down`` rounds the result
+        def sub(a, _plain=sub):
+            if isinstance(a, T) and a.requires_grad and is_chalf_backed(a):
+                (zeros if a.ndim == 0 else dims).append(_dtype_of(a))
+                return _Up.apply(a)
+            return _plain(a)
     args = [type(a)(sub(x) for x in a) if op.seq and i == 0 and isinstance(a, (list, tuple)) else sub(a)
             for i, a in enumerate(dyn)]
-    if _dispatch.GRAD.enabled and op.differentiable and _any_requires_grad(dyn):
-        # (the values below run detached: never leave a result silently out of the graph)
-        raise NotImplementedError(f"jtorch: autograd through complex32 (ComplexHalf) operands is not supported "
-                                  f"yet ({op.name}); compute in complex64 or under torch.no_grad()")
     # results are complex32/float16 where torch's result type of the operands is complex32 (a float32
     # operand makes complex64) and the op was not given a dtype
     narrow = D.result_type_of(dims, zeros, scalars) is D.complex32 and \
         not any(isinstance(s, D.dtype) for s in statics)
-    with _no_grad():
+    if grad:
         out = _dispatch.apply(op, args, statics)
-    if not narrow:
+    else:
+        with _no_grad():
+            out = _dispatch.apply(op, args, statics)
+    bad = grad and (_BACKWARD_UNSUPPORTED.get(op.name.lstrip("_")) or _broadcast_backward(op, dyn, out))
+    if not narrow and not bad:
         return out
+    fix = (lambda o: _narrow(o, bad)) if narrow else (lambda o: _fail_backward(o, bad))
     if isinstance(out, tuple):
-        return type(out)(*[_narrow(o) for o in out]) if hasattr(out, "_fields") else \
-            tuple(_narrow(o) for o in out)
+        return type(out)(*[fix(o) for o in out]) if hasattr(out, "_fields") else tuple(fix(o) for o in out)
     if isinstance(out, list):
-        return [_narrow(o) for o in out]
-    return _narrow(out)
+        return [fix(o) for o in out]
+    return fix(out)
 
 
-def _narrow(o):
+def _narrow(o, bad=None):
     if not isinstance(o, _dispatch.Tensor):
         return o
     d = o.dtype
     if d is D.complex64:
-        return from_array(o._value)
+        if not o.requires_grad:
+            return from_array(o._value)
+        name = type(o.grad_fn).__name__ if o.grad_fn is not None else None
+        r = _Down.apply(_fail_backward(o, bad))
+        if name is not None and name != "UnsupportedBackward":
+            rename_node(r, name)
+        return r
     if d is D.float32:
-        return o.to(D.float16)
-    return o
+        return _fail_backward(o, bad).to(D.float16)
+    return _fail_backward(o, bad)
+
+
+def _fail_backward(o, kernel):
+    """``o`` unchanged, but a backward through it raises torch's error for ``kernel`` (torch computes the
+    forward of these ops in complex32 but its backward formula calls an op with no ComplexHalf kernel)."""
+    if not kernel or not isinstance(o, _dispatch.Tensor) or not o.requires_grad:
+        return o
+    return _Unsupported.apply(o, kernel)
+
+
+def rename_node(t, name):
+    """Name ``t``'s grad_fn (a cast's node) like torch's node for the op that made it."""
+    t.grad_fn.__class__ = _renamed(type(t.grad_fn), name)
+
+
+_RENAMED = {}
+
+
+def _renamed(cls, name):
+    c = _RENAMED.get((cls, name))
+    if c is None:
+        c = _RENAMED[(cls, name)] = type(name, (cls,), {"__slots__": ()})
+    return c
+
+
+# ---------------------------------------------------------------- autograd
+# ops whose forward torch 2.13 runs in complex32 but whose backward formula calls a kernel without
+# ComplexHalf support (found by running op_db's complex samples as complex32 with requires_grad through
+# torch): backward raises NotImplementedError naming that kernel, as torch's does
+_BACKWARD_UNSUPPORTED = {"sgn": "div_cpu", "kron": "sum_cpu"}
+
+
+# ops whose torch forward kernel for complex32 takes several rounded steps: written in complex32 ops (each
+# routed op rounds once); their backward is in _BACKWARD_STEPS
+_FORWARD_STEPS = {
+    # torch's complex32 kernel: value (as a complex32 number) * t1, times t2, plus input, each step rounded
+    "addcmul": lambda x, t1, t2, value=1: x + (t1 * _as_chalf_scalar(value)) * t2,
+}
+
+
+def _as_chalf_scalar(v):
+    """A Python number rounded as torch converts a Scalar to complex32 (float16 real and imaginary parts)."""
+    v = complex(v)
+    return complex(float(np.float16(v.real)), float(np.float16(v.imag)))
+
+# ops whose torch backward formula takes several complex32 steps, each rounded: the formula in jtorch ops on
+# the complex32 values (each routed op rounds as torch's kernel does), gradients for the inputs
+_BACKWARD_STEPS = {
+    "abs": lambda g, x: (g * x.sgn(),),  # torch's abs_backward: the rounded sgn, then the product
+    # addcmul(input, t1, t2, value): each factor's gradient is grad * conj(other * value), the product rounded
+    "addcmul": lambda g, x, t1, t2, value=1: (g, g * (t2 * _as_chalf_scalar(value)).conj(),
+                                              g * (t1 * _as_chalf_scalar(value)).conj(), None),
+}
+
+
+# elementwise ops whose backward sums the gradient over broadcast dims: torch sums it in complex32, which has
+# no sum kernel ("sum_cpu"), so its backward raises when an operand that requires grad was broadcast (for
+# index_fill/masked_fill: a tensor value filled in at several places)
+_BROADCASTING = {"add", "sub", "mul", "where", "addcmul", "masked_fill", "index_fill"}
+
+
+def _broadcast_backward(op, dyn, out):
+    if op.name.lstrip("_") not in _BROADCASTING:
+        return None
+    if out is None:  # (before the op runs) the broadcast shape of the tensor operands
+        import numpy as _np
+        shape = _np.broadcast_shapes(*[tuple(a.shape) for a in dyn if isinstance(a, _dispatch.Tensor)])
+    elif isinstance(out, _dispatch.Tensor):
+        shape = tuple(out.shape)
+    else:
+        return None
+    for a in dyn:
+        if isinstance(a, _dispatch.Tensor) and a.requires_grad and tuple(a.shape) != shape:
+            return "sum_cpu"
+    return None
+
+
+def _function():
+    from .autograd.function import Function
+    return Function
+
+
+class _Casts:
+    """complex32 <-> complex64 as differentiable steps (built lazily: autograd imports after this module)."""
+    up = down = unsupported = formula = None
+
+
+def _build():
+    F = _function()
+
+    class Up(F):
+        """A complex32 tensor's complex64 value (float16 for a real view); gradient rounded to complex32."""
+        @staticmethod
+        def forward(ctx, x):
+            return _dispatch.Tensor._wrap(value(x))
+
+        @staticmethod
+        def backward(ctx, g):
+            return Down.apply(g) if g is not None and g.dtype is D.complex64 else g
+
+    class Down(F):
+        """A complex32 tensor rounded from ``y``; the gradient flows back as ``y``'s dtype (the real part
+        for a real ``y``, as torch's ``to`` does)."""
+        @staticmethod
+        def forward(ctx, y):
+            ctx.src = y.dtype
+            return from_array(value(y) if is_chalf_backed(y) else y._value)
+
+        @staticmethod
+        def backward(ctx, g):
+            g = Up.apply(g)
+            if not ctx.src.is_complex:
+                g = g.real
+            return g.to(ctx.src) if g.dtype is not ctx.src else g
+
+    class Formula(F):
+        """``out`` (computed without a graph) differentiated by ``formula(grad, *inputs)``."""
+        @staticmethod
+        def forward(ctx, formula, out, *inputs):
+            ctx.formula, ctx.inputs = formula, inputs
+            return out.view_as(out)
+
+        @staticmethod
+        def backward(ctx, g):
+            return (None, None, *ctx.formula(g, *ctx.inputs))
+
+    class Unsupported(F):
+        @staticmethod
+        def forward(ctx, x, kernel):
+            ctx.kernel = kernel
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            _raise(ctx.kernel)
+
+    _Casts.up, _Casts.down, _Casts.unsupported, _Casts.formula = Up, Down, Unsupported, Formula
+
+
+class _Lazy:
+    def __init__(self, attr):
+        self.attr = attr
+
+    def apply(self, *args):
+        if _Casts.up is None:
+            _build()
+        return getattr(_Casts, self.attr).apply(*args)
+
+
+_Up, _Down, _Unsupported, _Formula = _Lazy("up"), _Lazy("down"), _Lazy("unsupported"), _Lazy("formula")
 
 
 def _any_requires_grad(dyn):

@@ -192,7 +192,7 @@ class Tensor:
             if type(root) is MetaArray:  # a view of a meta tensor: its shape, no data
                 return MetaArray(*self._shape_dtype())
             if type(root) is _chalf.ChalfArray:  # a view of a complex32 tensor: dispatch routes it
-                return root
+                return _chalf.view_value(self)
             return self._value
         self._val = _dispatch.lazy_chain(self._vfn, st._arr, self._meta)
         self._valver = st.version

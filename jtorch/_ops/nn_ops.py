@@ -178,7 +178,41 @@ def _softmax(input, dim=-1, dtype=None):
 
 @defop(promote=None)
 def _log_softmax(input, dim=-1, dtype=None):
-    return _in_float(jax.nn.log_softmax, _softmax_prep(input, dtype), dim)
+    x = _softmax_prep(input, dtype)
+    if x.dtype in (jnp.float16, jnp.bfloat16) and dim == x.ndim - 1 and x.shape[-1]:
+        return _log_softmax_half_lastdim(x)
+    return _in_float(jax.nn.log_softmax, x, dim)
+
+
+def _log_softmax_half_lastdim(x):
+    """torch's CPU kernel along the last dim of a half type: float32 max and sum of exps, the sum stored in the
+    half type, its log rounded again, then x - max - log(sum) in float32 rounded once (other dims stay in
+    float32 throughout, as ``_in_float``)."""
+    f = x.astype(jnp.float32)
+    m = jnp.max(f, axis=-1, keepdims=True)
+    s = round_to(_vec16_sum(jnp.exp(f - m))[..., None], x.dtype)
+    return (f - m - round_to(jnp.log(s), x.dtype)).astype(x.dtype)
+
+
+def _vec16_sum(e):
+    """The sum over the last axis in the order of torch's vectorized float reduction (16 lanes, as on AVX512):
+    lane-wise over the full 16-wide chunks in turn, the tail added into the first lanes, then the lanes halved
+    (8, 4, 2, 1); fewer than 16 values: left to right. The sum is rounded to the half type next, so a tie there
+    depends on this order."""
+    n = e.shape[-1]
+    if n < 16:
+        acc = e[..., 0]
+        for i in range(1, n):
+            acc = acc + e[..., i]
+        return acc
+    full = n // 16 * 16
+    chunks = jnp.moveaxis(e[..., :full].reshape(e.shape[:-1] + (full // 16, 16)), -2, 0)
+    acc = jax.lax.scan(lambda a, c: (a + c, None), chunks[0], chunks[1:])[0]
+    if n > full:
+        acc = acc.at[..., :n - full].add(e[..., full:])
+    for h in (8, 4, 2, 1):
+        acc = acc[..., :h] + acc[..., h:2 * h]
+    return acc[..., 0]
 
 
 def _norm_dim(dim, ndim):
@@ -738,12 +772,27 @@ def _batch_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
 def _batch_norm_eval(input, running_mean, running_var, weight, bias, eps=1e-5):
     (input, running_mean, running_var, weight, bias), dt = _upcast(input, running_mean, running_var, weight, bias)
     shape = (1, -1) + (1,) * (input.ndim - 2)
+    if dt == jnp.float16:
+        return _half_bn_eval(input, running_mean, running_var, weight, bias, eps, shape).astype(dt)
     y = (input - running_mean.reshape(shape)) * jax.lax.rsqrt(running_var.reshape(shape) + eps)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
     return y.astype(dt)
+
+
+def _half_bn_eval(x, mean, var, weight, bias, eps, shape):
+    """torch's float16 eval kernel: alpha = w / sqrt(var + eps), beta = b - mean * alpha, x * alpha + beta, each
+    step a float32 operation rounded. Written in float64 with each step rounded to float32 explicitly: in float32
+    XLA turns 1/sqrt into its approximate rsqrt and contracts x * alpha + beta into one fma."""
+    f32 = lambda v: jax.lax.reduce_precision(v, exponent_bits=8, mantissa_bits=23)
+    x, mean, var = (v.astype(jnp.float64) for v in (x, mean, var))
+    alpha = f32(1 / f32(jnp.sqrt(f32(var + np.float32(eps)))))
+    if weight is not None:
+        alpha = f32(alpha * weight.astype(jnp.float64))
+    beta = -f32(mean * alpha) if bias is None else f32(bias.astype(jnp.float64) - f32(mean * alpha))
+    return f32(f32(x * alpha.reshape(shape)) + beta.reshape(shape)).astype(jnp.float32)
 
 
 def _normalized(x, axes, eps):

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _dispatch
 from .. import _dtype as D
+from .._chalf import ChalfArray
 from .._size import contiguous_strides
 
 
@@ -24,8 +25,8 @@ _STORAGE_NAMES = {
 }
 _STORAGE_DTYPES = {v: k for k, v in _STORAGE_NAMES.items()}
 # dtypes without a legacy storage class: torch writes them as bytes (UntypedStorage) rebuilt
-# by _rebuild_tensor_v3, which names the dtype
-_UNTYPED = (D.uint16, D.uint32, D.uint64)
+# by _rebuild_tensor_v3, which names the dtype (complex32 too: a pair of float16s per element)
+_UNTYPED = (D.uint16, D.uint32, D.uint64, D.complex32)
 
 
 def _T():
@@ -39,16 +40,20 @@ _contiguous = contiguous_strides  # the name the serialization modules use
 def _layout(t):
     """(root array, storage offset, strides) of tensor ``t`` over its storage's root array,
     in elements; None when the view's elements do not form a strided pattern."""
-    t._value  # brings a numpy-shared storage up to date
     st = t._st
-    root = st.array
+    chalf = type(st._arr) is ChalfArray
+    if chalf:  # (no jax value to read: the root's complex64 values, _chalf.py)
+        root = st._arr
+    else:
+        t._value  # brings a numpy-shared storage up to date
+        root = st.array
     if not t._vfn:
         return root, 0, _contiguous(root.shape)
     shape = tuple(t.shape)
     n = math.prod(shape)
     if n == 0:
         return root, 0, t.stride()
-    if root.dtype != t._value.dtype:
+    if root.dtype != t._shape_dtype()[1]:
         return None
     f = _dispatch.chain_fn(t._vfn)
     idx = np.asarray(f(jnp.arange(root.size, dtype=jnp.int64).reshape(root.shape)))

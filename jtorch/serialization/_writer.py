@@ -12,6 +12,7 @@ import zipfile
 
 import numpy as np
 
+from .. import _chalf
 from .. import _dtype as D
 from .. import _legacy as _layouts
 from .._device import device as _device_cls
@@ -112,7 +113,7 @@ class _Pickler(pickle._Pickler):
     def _storage(self, t):
         lay = _layout(t)
         if lay is None:  # not a strided view of its root: write its own copy
-            root, offset, strides = t._value, 0, _contiguous(t.shape)
+            root, offset, strides = _own_value(t), 0, _contiguous(t.shape)
             key_obj = object()
         else:
             root, offset, strides = lay
@@ -186,8 +187,18 @@ def _unsupported_storage(dtype):
     raise pickle.PicklingError(f"jtorch.save: tensors of dtype {dtype} can't be written in torch's format")
 
 
+def _own_value(t):
+    if _chalf.is_chalf_backed(t):
+        v = _chalf.value(t)
+        return _chalf.ChalfArray(v) if v.dtype == np.complex64 else v
+    return t._value
+
+
 def _storage_bytes(sref):
-    a = np.asarray(sref.array).reshape(-1)
+    a = sref.array
+    if type(a) is _chalf.ChalfArray:  # complex32: (real, imag) float16 pairs, as torch stores them
+        a = np.asarray(a.data).view(np.float32).astype(np.float16).view(_chalf.NP)
+    a = np.asarray(a).reshape(-1)
     if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
         a = a.astype(a.dtype.newbyteorder("<"))
     return memoryview(np.ascontiguousarray(a).view(np.uint8))

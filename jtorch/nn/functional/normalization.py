@@ -31,16 +31,23 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
         y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps),
                                             round_stats=_half_stats(input, running_mean, running_var, weight, bias))
-        if running_mean is not None and momentum is not None:
-            with torch.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
-        if running_var is not None and momentum is not None:
-            with torch.no_grad():
-                running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+        for run, stat in ((running_mean, mean), (running_var, var)):
+            if run is not None and momentum is not None:
+                _update_running(run, stat, momentum)
         return y
     if running_mean is None or running_var is None:
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     return _k._batch_norm_eval(input, running_mean, running_var, weight, bias, eps=float(eps))
+
+
+def _update_running(run, stat, momentum):
+    """run = (1 - momentum) * run + momentum * stat in place. A float16 statistic is updated in float32 and
+    rounded once, as torch's CPU kernel does (two float16 steps differed by an ulp)."""
+    with torch.no_grad():
+        if run.dtype is torch.float16:
+            run.copy_((run.float() * (1 - momentum) + stat.float() * momentum).to(run.dtype))
+        else:
+            run.mul_(1 - momentum).add_(stat.to(run.dtype), alpha=momentum)
 
 
 def _shape_tuple(normalized_shape):
