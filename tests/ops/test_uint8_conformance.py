@@ -77,3 +77,38 @@ def test_trapezoid_bool_raises_like_torch(rng, name):
             getattr(torch, name)(torch.tensor(y), *(() if x is None else (torch.tensor(x),)))
         with pytest.raises(RuntimeError, match="bool"):
             getattr(jtorch, name)(jtorch.tensor(y), *(() if x is None else (jtorch.tensor(x),)))
+
+
+@pytest.mark.parametrize("dt", ["uint8", "int16", "int32"])
+def test_integer_distances_and_losses_subtract_in_the_integer_type(rng, dt):
+    # torch takes x1 - x2 (and -target * ...) in the operands' integer type, so uint8 differences wrap,
+    # before eps/margin make them float
+    a, b, c = (_ints(rng, dt, (4, 6)) for _ in range(3))
+    tgt = rng.choice([-1, 1], size=4).astype(dt if dt != "uint8" else "int16").astype(dt)
+    T = [torch.tensor(v) for v in (a, b, c, tgt)]
+    J = [jtorch.tensor(v) for v in (a, b, c, tgt)]
+    tF, jF = torch.nn.functional, jtorch.nn.functional
+    for p in (2.0, 1.0, 3.0):
+        assert_close(jF.pairwise_distance(J[0], J[1], p=p), tF.pairwise_distance(T[0], T[1], p=p), rtol=1e-5)
+    assert_close(jtorch.pairwise_distance(J[0], J[1], keepdim=True), torch.pairwise_distance(T[0], T[1], keepdim=True),
+                 rtol=1e-5)
+    for red in ("none", "mean", "sum"):
+        assert_close(jF.margin_ranking_loss(J[0][:, 0], J[1][:, 0], J[3], margin=0.5, reduction=red),
+                     tF.margin_ranking_loss(T[0][:, 0], T[1][:, 0], T[3], margin=0.5, reduction=red), rtol=1e-5)
+        for swap in (False, True):
+            assert_close(jF.triplet_margin_loss(J[0], J[1], J[2], swap=swap, reduction=red),
+                         tF.triplet_margin_loss(T[0], T[1], T[2], swap=swap, reduction=red), rtol=1e-5)
+            assert_close(jF.triplet_margin_with_distance_loss(J[0], J[1], J[2], swap=swap, reduction=red),
+                         tF.triplet_margin_with_distance_loss(T[0], T[1], T[2], swap=swap, reduction=red), rtol=1e-5)
+
+
+def test_softmin_with_dtype_negates_in_the_input_type(rng):
+    # -x of uint8 wraps (0 stays the smallest), and only then is cast to dtype
+    a = rng.integers(0, 6, size=(5, 5)).astype(np.uint8)
+    a[0, 0] = 0
+    for dim in (0, 1):
+        assert_close(jtorch.nn.functional.softmin(jtorch.tensor(a), dim, dtype=jtorch.float64),
+                     torch.nn.functional.softmin(torch.tensor(a), dim, dtype=torch.float64))
+    f = rng.normal(size=(3, 4)).astype(np.float16)
+    assert_close(jtorch.nn.functional.softmin(jtorch.tensor(f), 1, dtype=jtorch.float32),
+                 torch.nn.functional.softmin(torch.tensor(f), 1, dtype=torch.float32))
