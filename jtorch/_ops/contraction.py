@@ -310,19 +310,40 @@ def _trapz_args(y, x, dx, dim, name):
     from ..tensor import Tensor
     d = _dim(dim, y.ndim)
     if isinstance(x, Tensor):
+        if y.dtype._cat == 0 or x.dtype._cat == 0:
+            raise RuntimeError(f"{name}: received a bool input for `x` or `y`, but bool is not supported")
         if x.ndim != 1 and x.ndim != y.ndim:
             raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
         if (x.shape[0] if x.ndim == 1 else x.shape[d]) != y.shape[d]:
             raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
         return d, x, None
+    if y.dtype._cat == 0:
+        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
     if x is not None:
         dx = x
     return d, None, 1.0 if dx is None else dx
 
 
+def _steps(x, d, ndim):
+    """x's differences along the integration dim, in x's own type (integer steps wrap, as torch's), shaped to
+    broadcast against y's neighbour sums."""
+    step = x.diff(dim=-1 if x.ndim == 1 else d)
+    return step.reshape((-1,) + (1,) * (ndim - d - 1)) if x.ndim == 1 else step
+
+
 @function(method=False)
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "trapezoid")
+    if y.shape[d] == 0:  # torch: zeros of y's own type, whatever x is
+        return y.sum(d).to(y.dtype)
+    if y.dtype._cat == 1 or (x is not None and x.dtype._cat == 1):
+        # torch works step by step in the operands' types: neighbour sums of integer y and steps of integer x
+        # wrap; the products sum to int64, halved into the default float type
+        n = y.shape[d] - 1
+        ends = y.narrow(d, 0, 1).squeeze(d) + y.narrow(d, n, 1).squeeze(d)
+        if x is None:
+            return (y.sum(d) - ends * 0.5) * dx
+        return (_steps(x, d, y.ndim) * (y.narrow(d, 1, n) + y.narrow(d, 0, n))).sum(d) / 2.0
     if x is not None:
         if x.ndim == 1:
             yy = y.movedim(d, -1)
@@ -338,7 +359,9 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 
 @defop(method=False, function=False, promote="float", dynamic=("x", "dx"))
 def _cumtrapz(y, x=None, dx=1.0, dim=-1, summed=False):
-    # summed: y holds the neighbour sums already (integer input, added in its own type as torch does)
+    # summed: y holds the neighbour sums already (integer operands, added in their own type as torch does)
+    if y.shape[dim] == 0:  # an empty result of the promoted type
+        return y if x is None else y * jnp.zeros((), x.dtype)
     a = y if summed else jax.lax.slice_in_dim(y, 1, None, axis=dim) + jax.lax.slice_in_dim(y, 0, -1, axis=dim)
     if x is not None:
         step = jnp.diff(x, axis=-1 if x.ndim == 1 else dim)
@@ -352,17 +375,17 @@ def _cumtrapz(y, x=None, dx=1.0, dim=-1, summed=False):
 @function(method=False)
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "cumulative_trapezoid")
-    if y.dtype._cat == 1 and y.shape[d] > 0:
-        # torch adds neighbours in the integer type (uint8 sums wrap) before the division by 2
+    dx = 1.0 if dx is None else dx
+    int_y, int_x = y.dtype._cat == 1, x is not None and x.dtype._cat == 1
+    if (int_y or int_x) and y.shape[d] > 0:
+        # torch adds neighbours in y's type (uint8 sums wrap) and takes integer x's steps in x's type (they
+        # wrap too, and so does their product with integer sums) before the division by 2
         n = y.shape[d] - 1
         s = y.narrow(d, 1, n) + y.narrow(d, 0, n)
-        if x is not None and x.dtype._cat == 1:  # integer x too: the steps and products wrap as well
-            step = x.diff(dim=-1 if x.ndim == 1 else d)
-            if x.ndim == 1:
-                step = step.reshape((-1,) + (1,) * (y.ndim - d - 1))
-            return _cumtrapz(s * step, None, 1.0, dim=d, summed=True)
-        return _cumtrapz(s, x, 1.0 if dx is None else dx, dim=d, summed=True)
-    return _cumtrapz(y, x, 1.0 if dx is None else dx, dim=d)
+        if int_x:
+            return _cumtrapz(s * _steps(x, d, y.ndim), None, 1.0, dim=d, summed=True)
+        return _cumtrapz(s, x, dx, dim=d, summed=True)
+    return _cumtrapz(y, x, dx, dim=d)
 
 
 # ---------------------------------------------------------------- statistics

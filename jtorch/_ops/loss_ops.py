@@ -303,8 +303,9 @@ def _cosine_embedding(input1, input2, target, margin=0.0, reduction="mean"):
 
 
 @defop(method=False, function=False, promote="float")
-def _margin_ranking(input1, input2, target, margin=0.0, reduction="mean"):
-    return _reduce(jnp.maximum(-target * (input1 - input2) + margin, 0), reduction)
+def _margin_ranking(scaled_diff, margin=0.0, reduction="mean"):
+    # scaled_diff = -target * (input1 - input2), taken in the operands' types (integer steps wrap, as torch's)
+    return _reduce(jnp.maximum(scaled_diff + margin, 0), reduction)
 
 
 @defop(method=False, function=False, promote="common", promote_args=("input",))
@@ -313,19 +314,21 @@ def _hinge_embedding(input, target, margin=1.0, reduction="mean"):
     return _reduce(loss, reduction)
 
 
-def _pdist(a, b, p, eps):
-    d = jnp.abs(a - b + eps)
+def _pdist(diff, p, eps):
+    d = jnp.abs(diff + eps)
     if p == float("inf"):
         return d.max(-1)
     return (d ** p).sum(-1) ** (1.0 / p)
 
 
-@defop(method=False, function=False, promote="float")
-def _triplet_margin(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
-    d_ap = _pdist(anchor, positive, p, eps)
-    d_an = _pdist(anchor, negative, p, eps)
+@defop(method=False, function=False, promote="float", dynamic=("diff_pn",))
+def _triplet_margin(diff_ap, diff_an, diff_pn=None, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+    # the differences anchor - positive, anchor - negative (and positive - negative for swap) come in the
+    # operands' types: integer differences wrap, as in torch's pairwise_distance
+    d_ap = _pdist(diff_ap, p, eps)
+    d_an = _pdist(diff_an, p, eps)
     if swap:
-        d_an = jnp.minimum(d_an, _pdist(positive, negative, p, eps))
+        d_an = jnp.minimum(d_an, _pdist(diff_pn, p, eps))
     return _reduce(jnp.maximum(margin + d_ap - d_an, 0), reduction)
 
 

@@ -1062,9 +1062,15 @@ def _pnorm(d, p, axis, keepdims=False):
     return jnp.where(s > 0, safe ** (1.0 / p), 0)
 
 
-@defop(promote="float", method=False, opmath=True)
+@defop(promote="float", method=False, function=False, opmath=True)
+def _difference_norm(diff, p=2.0, eps=1e-6, keepdim=False):
+    return _pnorm(diff + eps, p, -1, keepdim)
+
+
+@function(method=False)
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    return _pnorm(x1 - x2 + eps, p, -1, keepdim)
+    # torch subtracts in the operands' own type (integer differences wrap) and only then adds eps
+    return _difference_norm(x1 - x2, p=p, eps=eps, keepdim=keepdim)
 
 
 @defop(promote="float", method=False, opmath=True)

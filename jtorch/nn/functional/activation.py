@@ -131,7 +131,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.ndim)
-    return torch.softmax(-input if dtype is None else -input.to(dtype), dim)
+    return torch.softmax(-input, dim, dtype=dtype)  # torch negates in the input's type (uint8 wraps), then casts
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):

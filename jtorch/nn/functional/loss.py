@@ -246,7 +246,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {input1.size()}, input2: {input2.size()}, target: {target.size()} ")
-    return K._margin_ranking(input1, input2, target, margin=float(margin), reduction=reduction)
+    return K._margin_ranking(-target * (input1 - input2), margin=float(margin), reduction=reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
@@ -263,8 +263,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                            f"negative {negative.dim()}D inputs")
     if margin <= 0:
         raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
-    return K._triplet_margin(anchor, positive, negative, margin=float(margin), p=float(p), eps=float(eps),
-                             swap=bool(swap), reduction=reduction)
+    return K._triplet_margin(anchor - positive, anchor - negative, positive - negative if swap else None,
+                             margin=float(margin), p=float(p), eps=float(eps), swap=bool(swap), reduction=reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
