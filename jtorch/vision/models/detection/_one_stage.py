@@ -1,8 +1,11 @@
 """What the one-stage detectors (RetinaNet, FCOS, SSD) share around their heads: the checks of
-the inputs and targets, the transform and backbone step, and the per-level split of the outputs."""
+the inputs and targets, the transform and backbone step, the per-level split of the outputs and
+the selection of detections from them."""
 from collections import OrderedDict
 
 import jtorch as torch
+
+from ...ops import boxes as box_ops
 
 
 def check_targets(training, targets):
@@ -63,3 +66,23 @@ def sum_list(values):
     for v in values[1:]:
         total = total + v
     return total
+
+
+def level_candidates(scores, regression, level_anchors, num_classes, model, decode, image_shape):
+    """One level of one image: of the flattened (anchor, class) ``scores``, those over the model's
+    ``score_thresh``, its best ``topk_candidates``; their boxes decoded from their anchors and clipped
+    to the image, their scores and their labels."""
+    candidates = torch.where(scores > model.score_thresh)[0]
+    scores, order = scores[candidates].topk(min(model.topk_candidates, candidates.numel()))
+    candidates = candidates[order]
+    anchor_idx = torch.div(candidates, num_classes, rounding_mode="floor")
+    boxes = decode(regression[anchor_idx], level_anchors[anchor_idx])
+    return box_ops.clip_boxes_to_image(boxes, image_shape), scores, candidates % num_classes
+
+
+def nms_detections(per_level, model):
+    """The levels' candidates of one image joined, class-wise nms at the model's ``nms_thresh``, its
+    ``detections_per_img`` best kept."""
+    boxes, scores, labels = (torch.cat(list(x)) for x in zip(*per_level))
+    keep = box_ops.batched_nms(boxes, scores, labels, model.nms_thresh)[:model.detections_per_img]
+    return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}

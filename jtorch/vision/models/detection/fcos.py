@@ -196,25 +196,13 @@ class FCOS(nn.Module):
         best ``topk_candidates``, decoded and clipped; then class-wise nms, ``detections_per_img``."""
         detections = []
         for index, image_shape in enumerate(image_shapes):
-            boxes, scores, labels = [], [], []
-            for regression, logits, ctrness, level_anchors in zip(
+            per_level = [one_stage.level_candidates(
+                torch.sqrt(torch.sigmoid(logits[index]) * torch.sigmoid(ctrness[index])).flatten(), regression[index],
+                level_anchors, logits.shape[-1], self, self.box_coder.decode, image_shape)
+                for regression, logits, ctrness, level_anchors in zip(
                     head_outputs["bbox_regression"], head_outputs["cls_logits"], head_outputs["bbox_ctrness"],
-                    anchors[index]):
-                regression, logits, ctrness = regression[index], logits[index], ctrness[index]
-                num_classes = logits.shape[-1]
-                level_scores = torch.sqrt(torch.sigmoid(logits) * torch.sigmoid(ctrness)).flatten()
-                candidates = torch.where(level_scores > self.score_thresh)[0]
-                level_scores = level_scores[candidates]
-                level_scores, order = level_scores.topk(min(self.topk_candidates, candidates.numel()))
-                candidates = candidates[order]
-                anchor_idx = torch.div(candidates, num_classes, rounding_mode="floor")
-                level_boxes = self.box_coder.decode(regression[anchor_idx], level_anchors[anchor_idx])
-                boxes.append(box_ops.clip_boxes_to_image(level_boxes, image_shape))
-                scores.append(level_scores)
-                labels.append(candidates % num_classes)
-            boxes, scores, labels = torch.cat(boxes), torch.cat(scores), torch.cat(labels)
-            keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[:self.detections_per_img]
-            detections.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+                    anchors[index])]
+            detections.append(one_stage.nms_detections(per_level, self))
         return detections
 
     def forward(self, images, targets=None):

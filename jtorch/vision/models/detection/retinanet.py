@@ -193,24 +193,12 @@ class RetinaNet(nn.Module):
         clipped; then class-wise nms over the levels, ``detections_per_img`` at most."""
         detections = []
         for index, image_shape in enumerate(image_shapes):
-            boxes, scores, labels = [], [], []
-            for regression, logits, level_anchors in zip(head_outputs["bbox_regression"],
-                                                         head_outputs["cls_logits"], anchors[index]):
-                regression, logits = regression[index], logits[index]
-                num_classes = logits.shape[-1]
-                level_scores = torch.sigmoid(logits).flatten()
-                candidates = torch.where(level_scores > self.score_thresh)[0]
-                level_scores = level_scores[candidates]
-                level_scores, order = level_scores.topk(min(self.topk_candidates, candidates.numel()))
-                candidates = candidates[order]
-                anchor_idx = torch.div(candidates, num_classes, rounding_mode="floor")
-                level_boxes = self.box_coder.decode_single(regression[anchor_idx], level_anchors[anchor_idx])
-                boxes.append(box_ops.clip_boxes_to_image(level_boxes, image_shape))
-                scores.append(level_scores)
-                labels.append(candidates % num_classes)
-            boxes, scores, labels = torch.cat(boxes), torch.cat(scores), torch.cat(labels)
-            keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[:self.detections_per_img]
-            detections.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+            per_level = [one_stage.level_candidates(torch.sigmoid(logits[index]).flatten(), regression[index],
+                                                    level_anchors, logits.shape[-1], self,
+                                                    self.box_coder.decode_single, image_shape)
+                         for regression, logits, level_anchors in zip(head_outputs["bbox_regression"],
+                                                                      head_outputs["cls_logits"], anchors[index])]
+            detections.append(one_stage.nms_detections(per_level, self))
         return detections
 
     def forward(self, images, targets=None):
