@@ -7,7 +7,6 @@ import jtorch as torch
 import jtorch.nn as nn
 import jtorch.nn.functional as F
 
-from ...ops import boxes as box_ops
 from ...ops import misc as misc_nn_ops
 from ...ops.box_losses import generalized_box_iou_loss
 from ...ops.boxes import sigmoid_focal_loss
