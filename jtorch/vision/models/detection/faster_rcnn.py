@@ -136,22 +136,44 @@ def _classes(weights, num_classes):
     return 91 if num_classes is None else num_classes
 
 
+def _resnet50_fpn_v1(model_cls, weights, progress, weights_backbone, trainable_backbone_layers, eps_zero_weights,
+                     *args, **kwargs):
+    """The v1 R-CNN builders' body: a ResNet-50 FPN (batch norms frozen when anything is pretrained),
+    the model on it, its weights, and eps 0 for the checkpoint that was trained with it."""
+    is_trained = weights is not None or weights_backbone is not None
+    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
+    norm_layer = misc_nn_ops.FrozenBatchNorm2d if is_trained else nn.BatchNorm2d
+    backbone = resnet50(weights=weights_backbone, progress=progress, norm_layer=norm_layer)
+    model = model_cls(_resnet_fpn_extractor(backbone, trainable), *args, **kwargs)
+    load_weights(model, weights, progress)
+    if weights is not None and weights == eps_zero_weights:
+        overwrite_eps(model, 0.0)  # trained with eps 0
+    return model
+
+
+def _resnet50_fpn_v2_parts(weights, progress, weights_backbone, trainable_backbone_layers):
+    """The v2 R-CNN builders' shared parts: a ResNet-50 FPN with batch norm, its anchors, a two-conv
+    RPN head and a four-conv box head."""
+    is_trained = weights is not None or weights_backbone is not None
+    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
+    backbone = _resnet_fpn_extractor(resnet50(weights=weights_backbone, progress=progress), trainable,
+                                     norm_layer=nn.BatchNorm2d)
+    anchors = _default_anchorgen()
+    rpn_head = RPNHead(backbone.out_channels, anchors.num_anchors_per_location()[0], conv_depth=2)
+    box_head = FastRCNNConvFCHead((backbone.out_channels, 7, 7), [256, 256, 256, 256], [1024],
+                                  norm_layer=nn.BatchNorm2d)
+    return backbone, dict(rpn_anchor_generator=anchors, rpn_head=rpn_head, box_head=box_head)
+
+
 @builder(FasterRCNN_ResNet50_FPN_Weights, "COCO_V1", backbone=(ResNet50_Weights, "IMAGENET1K_V1"))
 def fasterrcnn_resnet50_fpn(*, weights=None, progress=True, num_classes=None,
                             weights_backbone=ResNet50_Weights.IMAGENET1K_V1, trainable_backbone_layers=None, **kwargs):
     """Faster R-CNN, ResNet-50 FPN. With pretrained weights the backbone's batch norms are frozen."""
     if weights is not None:
         weights_backbone = None
-    num_classes = _classes(weights, num_classes)
-    is_trained = weights is not None or weights_backbone is not None
-    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
-    norm_layer = misc_nn_ops.FrozenBatchNorm2d if is_trained else nn.BatchNorm2d
-    backbone = resnet50(weights=weights_backbone, progress=progress, norm_layer=norm_layer)
-    model = FasterRCNN(_resnet_fpn_extractor(backbone, trainable), num_classes=num_classes, **kwargs)
-    load_weights(model, weights, progress)
-    if weights is not None and weights == FasterRCNN_ResNet50_FPN_Weights.COCO_V1:
-        overwrite_eps(model, 0.0)  # trained with eps 0
-    return model
+    return _resnet50_fpn_v1(FasterRCNN, weights, progress, weights_backbone, trainable_backbone_layers,
+                            FasterRCNN_ResNet50_FPN_Weights.COCO_V1, num_classes=_classes(weights, num_classes),
+                            **kwargs)
 
 
 @builder(FasterRCNN_ResNet50_FPN_V2_Weights, "COCO_V1", backbone=(ResNet50_Weights, "IMAGENET1K_V1"))
@@ -161,17 +183,8 @@ def fasterrcnn_resnet50_fpn_v2(*, weights=None, progress=True, num_classes=None,
     norm in the FPN and the heads, two RPN convs, a four-conv box head."""
     if weights is not None:
         weights_backbone = None
-    num_classes = _classes(weights, num_classes)
-    is_trained = weights is not None or weights_backbone is not None
-    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
-    backbone = _resnet_fpn_extractor(resnet50(weights=weights_backbone, progress=progress), trainable,
-                                     norm_layer=nn.BatchNorm2d)
-    anchors = _default_anchorgen()
-    rpn_head = RPNHead(backbone.out_channels, anchors.num_anchors_per_location()[0], conv_depth=2)
-    box_head = FastRCNNConvFCHead((backbone.out_channels, 7, 7), [256, 256, 256, 256], [1024],
-                                  norm_layer=nn.BatchNorm2d)
-    model = FasterRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors, rpn_head=rpn_head,
-                       box_head=box_head, **kwargs)
+    backbone, parts = _resnet50_fpn_v2_parts(weights, progress, weights_backbone, trainable_backbone_layers)
+    model = FasterRCNN(backbone, num_classes=_classes(weights, num_classes), **parts, **kwargs)
     return load_weights(model, weights, progress)
 
 

@@ -4,14 +4,11 @@ builder (ResNet-50 FPN, COCO person keypoints)."""
 import jtorch.nn as nn
 import jtorch.nn.functional as F
 
-from ...ops import misc as misc_nn_ops
 from ...ops.poolers import MultiScaleRoIAlign
 from .._api import _make_enum
-from .._utils import _ovewrite_value_param, builder, load_weights
-from ..resnet import ResNet50_Weights, resnet50
-from ._utils import overwrite_eps
-from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
-from .faster_rcnn import FasterRCNN
+from .._utils import _ovewrite_value_param, builder
+from ..resnet import ResNet50_Weights
+from .faster_rcnn import FasterRCNN, _resnet50_fpn_v1
 
 __all__ = ["KeypointRCNN", "KeypointRCNN_ResNet50_FPN_Weights", "keypointrcnn_resnet50_fpn"]
 
@@ -116,13 +113,6 @@ def keypointrcnn_resnet50_fpn(*, weights=None, progress=True, num_classes=None, 
     else:
         num_classes = 2 if num_classes is None else num_classes
         num_keypoints = 17 if num_keypoints is None else num_keypoints
-    is_trained = weights is not None or weights_backbone is not None
-    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
-    norm_layer = misc_nn_ops.FrozenBatchNorm2d if is_trained else nn.BatchNorm2d
-    backbone = resnet50(weights=weights_backbone, progress=progress, norm_layer=norm_layer)
-    model = KeypointRCNN(_resnet_fpn_extractor(backbone, trainable), num_classes, num_keypoints=num_keypoints,
-                         **kwargs)
-    load_weights(model, weights, progress)
-    if weights is not None and weights == KeypointRCNN_ResNet50_FPN_Weights.COCO_V1:
-        overwrite_eps(model, 0.0)
-    return model
+    return _resnet50_fpn_v1(KeypointRCNN, weights, progress, weights_backbone, trainable_backbone_layers,
+                            KeypointRCNN_ResNet50_FPN_Weights.COCO_V1, num_classes, num_keypoints=num_keypoints,
+                            **kwargs)

@@ -5,15 +5,12 @@ from collections import OrderedDict
 
 import jtorch.nn as nn
 
-from ...ops import misc as misc_nn_ops
 from ...ops.poolers import MultiScaleRoIAlign
 from .._api import _make_enum
 from .._layers import Conv2dNormActivation
 from .._utils import builder, load_weights
-from ..resnet import ResNet50_Weights, resnet50
-from ._utils import overwrite_eps
-from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
-from .faster_rcnn import FasterRCNN, FastRCNNConvFCHead, RPNHead, _classes, _default_anchorgen
+from ..resnet import ResNet50_Weights
+from .faster_rcnn import FasterRCNN, _classes, _resnet50_fpn_v1, _resnet50_fpn_v2_parts
 
 __all__ = ["MaskRCNN", "MaskRCNN_ResNet50_FPN_Weights", "MaskRCNN_ResNet50_FPN_V2_Weights", "maskrcnn_resnet50_fpn",
            "maskrcnn_resnet50_fpn_v2"]
@@ -116,16 +113,9 @@ def maskrcnn_resnet50_fpn(*, weights=None, progress=True, num_classes=None,
     """Mask R-CNN, ResNet-50 FPN. With pretrained weights the backbone's batch norms are frozen."""
     if weights is not None:
         weights_backbone = None
-    num_classes = _classes(weights, num_classes)
-    is_trained = weights is not None or weights_backbone is not None
-    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
-    norm_layer = misc_nn_ops.FrozenBatchNorm2d if is_trained else nn.BatchNorm2d
-    backbone = resnet50(weights=weights_backbone, progress=progress, norm_layer=norm_layer)
-    model = MaskRCNN(_resnet_fpn_extractor(backbone, trainable), num_classes=num_classes, **kwargs)
-    load_weights(model, weights, progress)
-    if weights is not None and weights == MaskRCNN_ResNet50_FPN_Weights.COCO_V1:
-        overwrite_eps(model, 0.0)  # trained with eps 0
-    return model
+    return _resnet50_fpn_v1(MaskRCNN, weights, progress, weights_backbone, trainable_backbone_layers,
+                            MaskRCNN_ResNet50_FPN_Weights.COCO_V1, num_classes=_classes(weights, num_classes),
+                            **kwargs)
 
 
 @builder(MaskRCNN_ResNet50_FPN_V2_Weights, "COCO_V1", backbone=(ResNet50_Weights, "IMAGENET1K_V1"))
@@ -135,16 +125,7 @@ def maskrcnn_resnet50_fpn_v2(*, weights=None, progress=True, num_classes=None, w
     in the FPN and every head, two RPN convs, a four-conv box head."""
     if weights is not None:
         weights_backbone = None
-    num_classes = _classes(weights, num_classes)
-    is_trained = weights is not None or weights_backbone is not None
-    trainable = _validate_trainable_layers(is_trained, trainable_backbone_layers, 5, 3)
-    backbone = _resnet_fpn_extractor(resnet50(weights=weights_backbone, progress=progress), trainable,
-                                     norm_layer=nn.BatchNorm2d)
-    anchors = _default_anchorgen()
-    rpn_head = RPNHead(backbone.out_channels, anchors.num_anchors_per_location()[0], conv_depth=2)
-    box_head = FastRCNNConvFCHead((backbone.out_channels, 7, 7), [256, 256, 256, 256], [1024],
-                                  norm_layer=nn.BatchNorm2d)
+    backbone, parts = _resnet50_fpn_v2_parts(weights, progress, weights_backbone, trainable_backbone_layers)
     mask_head = MaskRCNNHeads(backbone.out_channels, [256, 256, 256, 256], 1, norm_layer=nn.BatchNorm2d)
-    model = MaskRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors, rpn_head=rpn_head,
-                     box_head=box_head, mask_head=mask_head, **kwargs)
+    model = MaskRCNN(backbone, num_classes=_classes(weights, num_classes), mask_head=mask_head, **parts, **kwargs)
     return load_weights(model, weights, progress)
