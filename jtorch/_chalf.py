@@ -359,8 +359,7 @@ def _broadcast_backward(op, dyn, out):
     if op.name.lstrip("_") not in _BROADCASTING:
         return None
     if out is None:  # (before the op runs) the broadcast shape of the tensor operands
-        import numpy as _np
-        shape = _np.broadcast_shapes(*[tuple(a.shape) for a in dyn if isinstance(a, _dispatch.Tensor)])
+        shape = np.broadcast_shapes(*[tuple(a.shape) for a in dyn if isinstance(a, _dispatch.Tensor)])
     elif isinstance(out, _dispatch.Tensor):
         shape = tuple(out.shape)
     else:
