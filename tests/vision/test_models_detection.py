@@ -11,26 +11,14 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+# the harness the one-stage detector tests share (greedy pure-torch nms, seeded inputs, comparisons)
+from onestage_oracle import images as _images, nms_reference as _nms_reference, run as _run
+from onestage_oracle import same_detections as _same_detections, shapes as _shapes, targets as _targets
 from tv import torchvision
 
 tv = torchvision()
 TD = tv.models.detection
 JD = JM.detection
-
-
-def _nms_reference(boxes, scores, iou_threshold):
-    """Greedy nms: visit boxes by decreasing score, keep one unless it overlaps a kept box by more
-    than iou_threshold (IoU)."""
-    order = torch.argsort(scores, descending=True, stable=True)
-    keep = []
-    suppressed = torch.zeros(len(boxes), dtype=torch.bool)
-    for i in order.tolist():
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        iou = tv.ops.box_iou(boxes[i:i + 1], boxes)[0]
-        suppressed |= iou > iou_threshold
-    return torch.tensor(keep, dtype=torch.int64)
 
 
 def _roi_align_reference(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, aligned=False):
@@ -59,10 +47,6 @@ def no_random_init(monkeypatch):
         monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
 
 
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
 def _spread_and_copy(tmodel, jmodel, rng):
     """Random BN statistics, and wide random weights for the score layers so that scores are far
     apart (no near-ties for sorting, top-k and nms to break differently); then copy over."""
@@ -78,39 +62,6 @@ def _spread_and_copy(tmodel, jmodel, rng):
             elif "bbox_pred" in name:
                 p.copy_(torch.from_numpy(rng.normal(0, 0.02, p.shape).astype(np.float32)))
     jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
-
-
-def _images(rng, sizes):
-    return [rng.uniform(0, 1, (3, h, w)).astype(np.float32) for h, w in sizes]
-
-
-def _targets(rng, sizes, n=2, num_classes=4):
-    out = []
-    for h, w in sizes:
-        x1 = rng.uniform(0, w / 2, n)
-        y1 = rng.uniform(0, h / 2, n)
-        boxes = np.stack([x1, y1, x1 + rng.uniform(8, w / 2, n), y1 + rng.uniform(8, h / 2, n)], 1)
-        out.append({"boxes": boxes.astype(np.float32), "labels": rng.integers(1, num_classes, n)})
-    return out
-
-
-def _run(lib, model, images, targets=None):
-    imgs = [lib.from_numpy(i) for i in images]
-    if targets is None:
-        return model(imgs)
-    return model(imgs, [{k: lib.from_numpy(v) for k, v in t.items()} for t in targets])
-
-
-def _same_detections(got, expected, atol=1e-2):  # boxes in pixels, through 50 float32 layers
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected):
-        assert set(g) == set(e) == {"boxes", "labels", "scores"}
-        assert g["labels"].dtype == jtorch.int64 and g["boxes"].dtype == jtorch.float32
-        assert tuple(g["boxes"].shape) == tuple(e["boxes"].shape)
-        assert len(e["scores"]) > 0
-        assert_close(g["labels"], e["labels"])
-        assert_close(g["scores"], e["scores"], rtol=1e-3, atol=1e-5)
-        assert_close(g["boxes"], e["boxes"], rtol=1e-3, atol=atol)
 
 
 SMALL = dict(min_size=64, max_size=96)
