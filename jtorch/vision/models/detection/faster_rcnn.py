@@ -16,7 +16,7 @@ from .backbone_utils import _mobilenet_extractor, _resnet_fpn_extractor, _valida
 from .generalized_rcnn import GeneralizedRCNN
 from .roi_heads import RoIHeads
 from .rpn import RegionProposalNetwork, RPNHead
-from .transform import GeneralizedRCNNTransform
+from .transform import imagenet_transform
 
 __all__ = ["FasterRCNN", "FasterRCNN_ResNet50_FPN_Weights", "FasterRCNN_ResNet50_FPN_V2_Weights",
            "FasterRCNN_MobileNet_V3_Large_FPN_Weights", "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights",
@@ -70,9 +70,7 @@ class FasterRCNN(GeneralizedRCNN):
         roi_heads = RoIHeads(box_roi_pool, box_head, box_predictor, box_fg_iou_thresh, box_bg_iou_thresh,
                              box_batch_size_per_image, box_positive_fraction, bbox_reg_weights, box_score_thresh,
                              box_nms_thresh, box_detections_per_img)
-        image_mean = image_mean if image_mean is not None else [0.485, 0.456, 0.406]
-        image_std = image_std if image_std is not None else [0.229, 0.224, 0.225]
-        transform = GeneralizedRCNNTransform(min_size, max_size, image_mean, image_std, **kwargs)
+        transform = imagenet_transform(min_size, max_size, image_mean, image_std, **kwargs)
         super().__init__(backbone, rpn, roi_heads, transform)
 
 

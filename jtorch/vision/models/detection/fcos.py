@@ -19,7 +19,7 @@ from ._utils import BoxLinearCoder
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
 from .retinanet import _per_anchor
-from .transform import GeneralizedRCNNTransform
+from .transform import imagenet_transform
 
 __all__ = ["FCOS", "FCOS_ResNet50_FPN_Weights", "fcos_resnet50_fpn"]
 
@@ -141,9 +141,7 @@ class FCOS(nn.Module):
                              f"{anchor_generator.num_anchors_per_location()[0]}")
         self.head = head or FCOSHead(backbone.out_channels, 1, num_classes)
         self.box_coder = BoxLinearCoder(normalize_by_size=True)
-        image_mean = image_mean if image_mean is not None else [0.485, 0.456, 0.406]
-        image_std = image_std if image_std is not None else [0.229, 0.224, 0.225]
-        self.transform = GeneralizedRCNNTransform(min_size, max_size, image_mean, image_std, **kwargs)
+        self.transform = imagenet_transform(min_size, max_size, image_mean, image_std, **kwargs)
         self.center_sampling_radius = center_sampling_radius
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh

@@ -19,7 +19,7 @@ from . import _one_stage as one_stage
 from ._utils import BoxCoder, Matcher, _box_loss, overwrite_eps
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
-from .transform import GeneralizedRCNNTransform
+from .transform import imagenet_transform
 
 __all__ = ["RetinaNet", "RetinaNet_ResNet50_FPN_Weights", "RetinaNet_ResNet50_FPN_V2_Weights",
            "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2"]
@@ -167,9 +167,7 @@ class RetinaNet(nn.Module):
         self.proposal_matcher = proposal_matcher or Matcher(fg_iou_thresh, bg_iou_thresh,
                                                             allow_low_quality_matches=True)
         self.box_coder = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
-        image_mean = image_mean if image_mean is not None else [0.485, 0.456, 0.406]
-        image_std = image_std if image_std is not None else [0.229, 0.224, 0.225]
-        self.transform = GeneralizedRCNNTransform(min_size, max_size, image_mean, image_std, **kwargs)
+        self.transform = imagenet_transform(min_size, max_size, image_mean, image_std, **kwargs)
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh
         self.detections_per_img = detections_per_img

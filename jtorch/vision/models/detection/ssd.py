@@ -17,7 +17,7 @@ from ._utils import BoxCoder, SSDMatcher, retrieve_out_channels
 from .anchor_utils import DefaultBoxGenerator
 from .backbone_utils import _validate_trainable_layers
 from .retinanet import _per_anchor
-from .transform import GeneralizedRCNNTransform
+from .transform import imagenet_transform
 
 __all__ = ["SSD300_VGG16_Weights", "ssd300_vgg16", "SSD", "SSDHead", "SSDClassificationHead",
            "SSDRegressionHead", "SSDScoringHead", "SSDFeatureExtractorVGG"]
@@ -94,10 +94,8 @@ class SSD(nn.Module):
             head = SSDHead(out_channels, anchor_generator.num_anchors_per_location(), num_classes)
         self.head = head
         self.proposal_matcher = SSDMatcher(iou_thresh)
-        image_mean = image_mean if image_mean is not None else [0.485, 0.456, 0.406]
-        image_std = image_std if image_std is not None else [0.229, 0.224, 0.225]
-        self.transform = GeneralizedRCNNTransform(min(size), max(size), image_mean, image_std, size_divisible=1,
-                                                  fixed_size=size, **kwargs)
+        self.transform = imagenet_transform(min(size), max(size), image_mean, image_std, size_divisible=1,
+                                            fixed_size=size, **kwargs)
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh
         self.detections_per_img = detections_per_img

@@ -11,6 +11,13 @@ from .image_list import ImageList
 __all__ = ["GeneralizedRCNNTransform", "resize_boxes", "resize_keypoints"]
 
 
+def imagenet_transform(min_size, max_size, image_mean=None, image_std=None, **kwargs):
+    """The detectors' transform: ImageNet's normalisation wherever the model is not given its own mean/std."""
+    return GeneralizedRCNNTransform(min_size, max_size,
+                                    [0.485, 0.456, 0.406] if image_mean is None else image_mean,
+                                    [0.229, 0.224, 0.225] if image_std is None else image_std, **kwargs)
+
+
 def _resize_image_and_masks(image, self_min_size, self_max_size, target=None, fixed_size=None):
     size = scale = recompute = None
     if fixed_size is not None:
