@@ -6,6 +6,7 @@ from . import ops  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401
+from . import io  # noqa: E402,F401
 from .models import detection as _detection  # noqa: E402,F401  (registers its builders)
 
 
