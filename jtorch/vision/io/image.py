@@ -100,8 +100,13 @@ def _open(data, kind):
     return im
 
 
+def _tensor(array):
+    """A tensor owning a contiguous copy (Pillow's arrays are read-only views)."""
+    return torch.from_numpy(np.array(array, order="C"))
+
+
 def _to_tensor(hwc):
-    return torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1)))
+    return _tensor(hwc.transpose(2, 0, 1))
 
 
 def _hwc(array):
@@ -128,10 +133,8 @@ def _orient(chw, im):
 
 
 def _finish(hwc, im, apply_exif_orientation):
-    chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
-    if apply_exif_orientation:
-        chw = np.ascontiguousarray(_orient(chw, im))
-    return torch.from_numpy(chw)
+    chw = hwc.transpose(2, 0, 1)
+    return _tensor(_orient(chw, im) if apply_exif_orientation else chw)
 
 
 # libpng's rgb_to_gray with the weights torchvision asks for (0.2989, 0.587): 15-bit integer
@@ -165,10 +168,11 @@ def _png_pixels(data):
     return _hwc(np.asarray(im)), depth, colour, im
 
 
-def _png_convert(pixels, colour, im, mode):
+def _png_convert(pixels, depth, colour, im, mode):
     """torchvision's libpng transforms for each read mode (tRNS is used for palettes only)."""
     sixteen_bit = pixels.dtype == np.uint16
-    opaque = np.iinfo(pixels.dtype).max
+    # the filler alpha is (1 << bit depth) - 1 of the file: 1, 3 or 15 for 1/2/4-bit gray images
+    opaque = (1 << depth) - 1 if depth < 8 else np.iinfo(pixels.dtype).max
     if colour == 3:  # palette: expand to RGBA (alpha from tRNS), then treat as RGBA
         pixels, colour = np.asarray(im.convert("RGBA")), 6
     channels = pixels.shape[2]
@@ -190,7 +194,7 @@ def decode_png(input, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False
     mode = _mode(mode)
     pixels, depth, colour, im = _png_pixels(_encoded_bytes(input))
     if mode != ImageReadMode.UNCHANGED:
-        pixels = _png_convert(pixels, colour, im, mode)
+        pixels = _png_convert(pixels, depth, colour, im, mode)
     return _finish(pixels, im, apply_exif_orientation)
 
 
@@ -249,7 +253,7 @@ def decode_gif(input):
         raise RuntimeError("DGifOpenFileName() failed - 103")  # giflib's "not a GIF file"
     frames = [np.asarray(frame.convert("RGB")).transpose(2, 0, 1) for frame in ImageSequence.Iterator(im)]
     out = frames[0] if len(frames) == 1 else np.stack(frames)
-    return torch.from_numpy(np.ascontiguousarray(out))
+    return _tensor(out)
 
 
 def decode_webp(input, mode=ImageReadMode.UNCHANGED):
