@@ -80,6 +80,7 @@ class VideoReader:
     def set_current_stream(self, stream):
         """Switch to ``stream`` ('video', 'audio', 'video:1', ...), from its beginning."""
         self._stream = _parse_stream(stream)
+        self.container.seek(0)  # the demuxer may be at the end of the file after another stream
         self._frames = self.container.decode(**self._stream)
         return True
 
