@@ -230,3 +230,81 @@ def read_video_timestamps(filename, pts_unit="pts"):
     if pts_unit == "sec":
         pts = [p * time_base for p in pts]
     return pts, fps
+
+
+# ---- frame-indexed access (what VideoClips needs) ---------------------------------------------
+
+def _frame_pts(container, stream):
+    """The sorted pts of every frame of ``stream``, from its packets (nothing is decoded)."""
+    container.seek(0)
+    pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None)
+    container.seek(0)
+    return pts
+
+
+def _count_frames(filename):
+    """(number of video frames, average frame rate) of a file; (0, None) when it has no readable
+    video stream."""
+    av = _av()
+    try:
+        with av.open(os.fspath(filename), metadata_errors="ignore") as container:
+            if not container.streams.video:
+                return 0, None
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate) if stream.average_rate is not None else None
+            return len(_frame_pts(container, stream)), fps
+    except _av_error(av):
+        warnings.warn(f"Failed decoding frames for file {filename}")
+        return 0, None
+
+
+def _decode_frame_range(filename, first, last, output_format="THWC"):
+    """Frames ``first`` to ``last`` (inclusive, counted in presentation order) as uint8 THWC/TCHW,
+    and the stream's average frame rate."""
+    av = _av()
+    with av.open(os.fspath(filename), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate)
+        wanted = _frame_pts(container, stream)[first:last + 1]
+        frames = {}
+        if wanted:
+            container.seek(wanted[0], backward=True, any_frame=False, stream=stream)  # the key frame before
+            for frame in container.decode(stream):
+                if frame.pts in frames or frame.pts is None:
+                    continue
+                if wanted[0] <= frame.pts <= wanted[-1]:
+                    frames[frame.pts] = frame.to_rgb().to_ndarray()
+                if len(frames) == len(wanted):
+                    break
+        video = np.stack([frames[p] for p in wanted if p in frames]) if frames else np.zeros((0, 1, 1, 3), np.uint8)
+    if output_format == "TCHW":
+        video = video.transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(video)), fps
+
+
+def _audio_between(filename, start_sec, stop_sec):
+    """The float32 (channels, samples) audio samples played in [start_sec, stop_sec) of the first
+    audio stream; (1, 0) when there is none."""
+    av = _av()
+    empty = torch.empty((1, 0), dtype=torch.float32)
+    try:
+        with av.open(os.fspath(filename), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                return empty
+            stream = container.streams.audio[0]
+            to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+            pieces = []
+            for frame in container.decode(stream):
+                begin = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                if begin >= stop_sec:
+                    break
+                for out in to_float.resample(frame):
+                    samples = out.to_ndarray()
+                    times = begin + np.arange(samples.shape[1]) / stream.rate
+                    pieces.append(samples[:, (times >= start_sec) & (times < stop_sec)])
+                    begin = times[-1] + 1 / stream.rate if len(times) else begin
+    except _av_error(av):
+        return empty
+    if not pieces:
+        return empty
+    return torch.from_numpy(np.ascontiguousarray(np.concatenate(pieces, axis=1), dtype=np.float32))
