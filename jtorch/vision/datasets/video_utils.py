@@ -70,7 +70,9 @@ class VideoClips:
 
     def _compute_frame_pts(self):
         self.video_pts, self.video_fps = [], []
-        loader = DataLoader(_VideoFrameCounts(self.video_paths), batch_size=16, num_workers=self.num_workers,
+        # one worker process cannot overlap anything with the waiting main process: read here then
+        workers = self.num_workers if self.num_workers > 1 else 0
+        loader = DataLoader(_VideoFrameCounts(self.video_paths), batch_size=16, num_workers=workers,
                             collate_fn=_as_is)
         for batch in loader:
             for pts, fps in batch:
