@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import jtorch
+import jtorch.vision
 import jtorch.vision.io as tio
+from tv import torchvision
 
 av = pytest.importorskip("av")
 
@@ -164,6 +166,12 @@ def test_video_reader(videos):
         assert metadata["video"]["fps"] == [8.0] and metadata["audio"]["framerate"] == [8000.0]
         reader.set_current_stream("video:0")
         assert tuple(next(reader)["data"].shape) == (3, 16, 24)
+
+
+def test_video_backend():
+    assert jtorch.vision.get_video_backend() == torchvision().get_video_backend() == "pyav"
+    jtorch.vision.set_video_backend("pyav")
+    assert jtorch.vision.get_video_backend() == "pyav"
 
 
 def test_av_missing(monkeypatch, tmp_path):
