@@ -147,6 +147,18 @@ def test_jpeg_decode_is_pillows_decode(rng):
     _same(out[1], expected_gray[None])
 
 
+def test_cmyk_jpeg(rng):
+    cmyk = Image.fromarray(rng.integers(0, 256, (8, 6, 4), dtype=np.uint8), "CMYK")
+    data = _pil_bytes(cmyk, format="JPEG", quality=95)
+    with Image.open(pyio.BytesIO(data)) as im:
+        stored = np.asarray(im)  # Pillow inverts libjpeg's (Adobe) CMYK samples
+        rgb = im.convert("RGB")
+    tensor = _bytes_tensor(data)
+    _same(tio.decode_jpeg(tensor), _chw(255 - stored))  # UNCHANGED: libjpeg's 4 channels
+    _same(tio.decode_jpeg(tensor, "RGB"), _chw(np.asarray(rgb)))  # converted as Pillow converts
+    _same(tio.decode_image(tensor, "GRAY"), _chw(np.asarray(rgb.convert("L"))))
+
+
 def test_encode_jpeg_matches_pillow(rng):
     pixels = rng.integers(0, 256, (3, 16, 12), dtype=np.uint8)
     image = jtorch.from_numpy(pixels)

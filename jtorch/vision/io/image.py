@@ -198,12 +198,6 @@ def decode_png(input, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False
     return _finish(pixels, im, apply_exif_orientation)
 
 
-def _cmyk_to_rgb(cmyk):
-    """torchvision's conversion of (Adobe, inverted) CMYK: each channel times K, over 255."""
-    inverted = 255 - cmyk.astype(np.int32)  # Pillow stores the inverse of what libjpeg returns
-    return (inverted[..., :3] * inverted[..., 3:] // 255).astype(np.uint8)
-
-
 def _decode_one_jpeg(data, mode, apply_exif_orientation):
     if len(data) < 2 or data[:2] != b"\xff\xd8":
         head = data[:2] + b"\x00" * (2 - len(data[:2]))
@@ -217,11 +211,16 @@ def _decode_one_jpeg(data, mode, apply_exif_orientation):
         im.load()
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise RuntimeError(f"Could not decode the JPEG image: {e}") from None
-    pixels = np.asarray(im)
     if im.mode == "CMYK":
-        pixels = _cmyk_to_rgb(pixels)
-        if mode == ImageReadMode.GRAY:
-            pixels = np.asarray(Image.fromarray(pixels).convert("L"))
+        # UNCHANGED: libjpeg's 4 channels, which Pillow stores inverted (Adobe's convention); RGB
+        # and GRAY: torchvision converts with Pillow's own formulas
+        if mode == ImageReadMode.UNCHANGED:
+            pixels = 255 - np.asarray(im)
+        else:
+            rgb = im.convert("RGB")
+            pixels = np.asarray(rgb.convert("L") if mode == ImageReadMode.GRAY else rgb)
+    else:
+        pixels = np.asarray(im)
     pixels = _hwc(pixels)
     if mode == ImageReadMode.RGB and pixels.shape[2] == 1:
         pixels = np.repeat(pixels, 3, axis=2)
