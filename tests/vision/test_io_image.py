@@ -250,6 +250,10 @@ def test_errors(tmp_path, rng):
     jpeg = tio.encode_jpeg(image)
     with pytest.raises(RuntimeError):
         tio.read_file(tmp_path / "missing.png")
+    with pytest.raises(RuntimeError):
+        tio.read_file(tmp_path)  # a directory
+    with pytest.raises(RuntimeError):
+        tio.write_file(tmp_path / "no_such_dir" / "a.png", png)
     (tmp_path / "empty").write_bytes(b"")
     with pytest.raises(RuntimeError):
         tio.read_file(tmp_path / "empty")

@@ -43,15 +43,21 @@ def read_file(path):
         raise RuntimeError(f"[Errno {e.errno}] {e.strerror}: '{path}'") from None
     if size == 0:
         raise RuntimeError("Expected a non empty file")
-    with open(path, "rb") as f:
-        return torch.from_numpy(np.frombuffer(f.read(), np.uint8).copy())
+    try:
+        with open(path, "rb") as f:
+            return torch.from_numpy(np.frombuffer(f.read(), np.uint8).copy())
+    except OSError as e:  # a directory, no permission
+        raise RuntimeError(f"[Errno {e.errno}] {e.strerror}: '{path}'") from None
 
 
 def _atomic_write(filename, data):
     """Write ``data`` beside ``filename`` first, then rename: readers never see half a file."""
     filename = os.fspath(filename)
     folder, name = os.path.split(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    except OSError:
+        raise RuntimeError("Error opening output file") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -25,7 +25,6 @@ def _av():
         import av
     except ImportError:
         raise ImportError(_NO_AV) from None
-    av.logging.set_level(av.logging.ERROR)  # FFmpeg's warnings about odd files are not errors here
     return av
 
 
