@@ -190,25 +190,99 @@ def test_exif_orientation(rng, fmt):
         _same(decoder(tensor, apply_exif_orientation=True), oriented)
 
 
-def test_decode_gif(rng):
-    frames = [rng.integers(0, 4, (5, 6), dtype=np.uint8) for _ in range(3)]
-    palette = rng.integers(0, 256, 12).tolist()
+def _palette_frames(rng, count, colours=6, shape=(7, 9)):
+    palette = rng.integers(0, 256, (colours, 3), dtype=np.uint8)
+    indices = [rng.integers(0, colours, shape, dtype=np.uint8) for _ in range(count)]
+    for later in indices[1:]:  # later frames change a block only: the writer stores just that part
+        keep = np.ones(shape, bool)
+        keep[2:5, 3:7] = False
+        later[keep] = indices[0][keep]
     images = []
-    for f in frames:
-        im = Image.fromarray(f, "P")
-        im.putpalette(palette)
+    for frame in indices:
+        im = Image.fromarray(frame, "P")
+        im.putpalette(palette.reshape(-1).tolist())
         images.append(im)
-    data = _pil_bytes(images[0], format="GIF", save_all=True, append_images=images[1:], disposal=1)
+    return palette, indices, images
+
+
+@pytest.mark.parametrize("disposal", [1, 2])
+def test_decode_gif_animation(rng, disposal):
+    """Whatever the writer's partial frames and transparency, the frames come back as drawn."""
+    palette, indices, images = _palette_frames(rng, 4)
+    data = _pil_bytes(images[0], format="GIF", save_all=True, append_images=images[1:], disposal=disposal,
+                      optimize=False)
+    out = tio.decode_gif(_bytes_tensor(data))
+    _same(out, np.stack([palette[i].transpose(2, 0, 1) for i in indices]))
+    _same(tio.decode_image(_bytes_tensor(data), "GRAY"), out.numpy())  # GIFs ignore the mode
+
+
+def test_decode_gif_single_frame_and_transparency(rng):
+    palette, indices, images = _palette_frames(rng, 1)
+    data = _pil_bytes(images[0], format="GIF")
+    out = tio.decode_gif(_bytes_tensor(data))
+    _same(out, palette[indices[0]].transpose(2, 0, 1))  # one frame: (3, H, W)
     with Image.open(pyio.BytesIO(data)) as im:
-        expected = []
-        for i in range(im.n_frames):
-            im.seek(i)
-            expected.append(np.asarray(im.convert("RGB")).transpose(2, 0, 1))
-    _same(tio.decode_gif(_bytes_tensor(data)), np.stack(expected))
-    _same(tio.decode_image(_bytes_tensor(data), "GRAY"), np.stack(expected))  # GIFs ignore the mode
-    single = _pil_bytes(images[0], format="GIF")
-    with Image.open(pyio.BytesIO(single)) as im:
-        _same(tio.decode_gif(_bytes_tensor(single)), np.asarray(im.convert("RGB")).transpose(2, 0, 1))
+        np.testing.assert_array_equal(out.numpy(), np.asarray(im.convert("RGB")).transpose(2, 0, 1))
+    # transparent pixels of the first frame show the background colour (the screen's entry)
+    data = _pil_bytes(images[0], format="GIF", transparency=2, background=4)
+    expected = palette[np.where(indices[0] == 2, 4, indices[0])]
+    _same(tio.decode_gif(_bytes_tensor(data)), expected.transpose(2, 0, 1))
+
+
+def _lzw(indices, min_size=3):
+    """GIF LZW data that never grows its 4-bit codes: a clear code before every 6 pixels."""
+    clear, end, bits = 1 << min_size, (1 << min_size) + 1, []
+    flat = [int(v) for v in np.asarray(indices).reshape(-1)]
+    for start in range(0, len(flat), 6):
+        for code in [clear] + flat[start:start + 6]:
+            bits += [(code >> k) & 1 for k in range(4)]
+    bits += [(end >> k) & 1 for k in range(4)]
+    bits += [0] * (-len(bits) % 8)
+    raw = bytes(sum(bit << k for k, bit in enumerate(bits[i:i + 8])) for i in range(0, len(bits), 8))
+    blocks = b"".join(bytes([len(raw[i:i + 255])]) + raw[i:i + 255] for i in range(0, len(raw), 255))
+    return bytes([min_size]) + blocks + b"\x00"
+
+
+def _gif_frame(indices, left=0, top=0, disposal=0, transparent=None, local_table=None):
+    flags = (disposal << 2) | (transparent is not None)
+    control = b"\x21\xf9\x04" + bytes([flags, 0, 0, transparent or 0, 0])
+    h, w = indices.shape
+    packed = 0x82 if local_table is not None else 0
+    table = local_table.tobytes() if local_table is not None else b""
+    return control + b"\x2c" + struct.pack("<HHHHB", left, top, w, h, packed) + table + _lzw(indices)
+
+
+def test_decode_gif_compositing(rng):
+    """torchvision's rules on a hand-made GIF: a frame starts from the previous one when its own
+    disposal is 'do not dispose', else from the background colour; transparent pixels are
+    skipped; frames may be smaller than the screen, placed at an offset, with their own colours."""
+    palette = rng.integers(0, 256, (8, 3), dtype=np.uint8)
+    local = rng.integers(0, 256, (8, 3), dtype=np.uint8)
+    h, w, background = 4, 5, 6
+    first = rng.integers(0, 6, (h, w), dtype=np.uint8)
+    patch = np.array([[1, 7, 2], [7, 7, 3]], np.uint8)  # 7: transparent
+    corner = np.array([[4, 5], [0, 1]], np.uint8)
+    data = (b"GIF89a" + struct.pack("<HHBBB", w, h, 0xF2, background, 0) + palette.tobytes()
+            + _gif_frame(first) + _gif_frame(patch, left=2, top=1, disposal=1, transparent=7)
+            + _gif_frame(corner, disposal=2) + _gif_frame(corner, left=3, top=2, disposal=1, local_table=local)
+            + b"\x3b")
+    frames = [palette[first]]
+    second = frames[0].copy()
+    second[1:3, 2:5] = np.where((patch == 7)[..., None], second[1:3, 2:5], palette[patch])
+    frames.append(second)
+    third = np.broadcast_to(palette[background], (h, w, 3)).copy()
+    third[:2, :2] = palette[corner]
+    frames.append(third)
+    fourth = third.copy()
+    fourth[2:4, 3:5] = local[corner]
+    frames.append(fourth)
+    _same(tio.decode_gif(_bytes_tensor(data)), np.stack(frames).transpose(0, 3, 1, 2))
+    with Image.open(pyio.BytesIO(data)) as im:  # the hand-made file is a valid GIF
+        assert im.n_frames == 4
+    with pytest.raises(RuntimeError):
+        tio.decode_gif(_bytes_tensor(data[:40]))  # truncated
+    with pytest.raises(RuntimeError):
+        tio.decode_gif(_bytes_tensor(b"GIF90a" + data[6:]))  # not a GIF
 
 
 def test_decode_webp(rng):

@@ -1,7 +1,8 @@
 """torchvision.io's image functions: encoded bytes as uint8 1-D tensors, images as CHW tensors.
 
 torchvision decodes with libjpeg-turbo, libpng, giflib and libwebp; Pillow wraps the same
-libraries for JPEG, GIF and WebP, so its pixels are used directly. The colour conversions that
+libraries for JPEG and WebP, so its pixels are used directly (GIF frames are composited in
+``_gif`` by torchvision's rules). The colour conversions that
 torchvision asks libpng for (its own gray weights, filler alpha) are done here in numpy, and
 16-bit PNGs, which Pillow reduces to 8 bits, are decoded by ``datasets._png16``.
 """
@@ -12,10 +13,11 @@ import struct
 import tempfile
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 import jtorch as torch
 from ..datasets._png16 import read_png_16
+from ._gif import decode_gif_frames
 
 
 class ImageReadMode(enum.Enum):
@@ -253,12 +255,8 @@ def decode_jpeg(input, mode=ImageReadMode.UNCHANGED, device="cpu", apply_exif_or
 
 def decode_gif(input):
     """A GIF's frames as uint8 RGB: (3, H, W) for one frame, (N, 3, H, W) for several."""
-    im = _open(_encoded_bytes(input), "GIF")
-    if im.format != "GIF":
-        raise RuntimeError("DGifOpenFileName() failed - 103")  # giflib's "not a GIF file"
-    frames = [np.asarray(frame.convert("RGB")).transpose(2, 0, 1) for frame in ImageSequence.Iterator(im)]
-    out = frames[0] if len(frames) == 1 else np.stack(frames)
-    return _tensor(out)
+    frames = decode_gif_frames(_encoded_bytes(input))
+    return _tensor(frames[0] if len(frames) == 1 else frames)
 
 
 def decode_webp(input, mode=ImageReadMode.UNCHANGED):
