@@ -296,8 +296,12 @@ def test_decode_webp(rng):
     rgba_out = tio.decode_webp(no_alpha, tio.ImageReadMode.RGB_ALPHA).numpy()
     np.testing.assert_array_equal(rgba_out[:3], _chw(rgba[..., :3]))
     assert (rgba_out[3] == 255).all()
-    with pytest.raises(RuntimeError):
-        tio.decode_webp(no_alpha, "GRAY")
+    _same(tio.decode_webp(no_alpha, "GRAY"), _chw(rgba[..., :3]))  # gray modes: as UNCHANGED
+    _same(tio.decode_webp(with_alpha, "GRAY_ALPHA"), _chw(rgba))
+    frames = [Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)) for _ in range(2)]
+    animated = _pil_bytes(frames[0], format="WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    with pytest.raises(RuntimeError, match="Animated"):
+        tio.decode_webp(_bytes_tensor(animated))
 
 
 def test_files_and_atomic_writes(tmp_path, rng):

@@ -160,8 +160,10 @@ def _png_rgb_to_gray(rgb, sixteen_bit):
 
 def _png_pixels(data):
     """(H, W, C) samples as stored (palette images: their indices), bit depth, colour type, image."""
-    if len(data) < 8 or data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise RuntimeError("Content is not png")
+    if len(data) < 8:
+        raise RuntimeError("Content is too small for png!")
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise RuntimeError("Content is not png!")
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise RuntimeError("Out of bound read in decode_png. Probably, the input image is corrupted")
     depth, colour = struct.unpack(">BB", data[24:26])
@@ -260,18 +262,17 @@ def decode_gif(input):
 
 
 def decode_webp(input, mode=ImageReadMode.UNCHANGED):
-    """A (still) WebP as a uint8 (C, H, W) tensor: RGB, or RGBA when the file has alpha."""
+    """A (still) WebP as a uint8 (C, H, W) tensor: RGB, or RGBA when the file has alpha (RGB and
+    RGB_ALPHA force either; the gray modes read as UNCHANGED, as in torchvision)."""
     mode = _mode(mode)
     data = _encoded_bytes(input)
-    if mode not in (ImageReadMode.UNCHANGED, ImageReadMode.RGB, ImageReadMode.RGB_ALPHA):
-        raise RuntimeError(f"Unsupported mode for webp: {mode.value}")
     im = _open(data, "WebP")
     if im.format != "WEBP":
-        raise RuntimeError("WebPGetFeatures failed.")
+        raise RuntimeError("WebPGetFeatures failed with error code 3")  # VP8_STATUS_BITSTREAM_ERROR
     if getattr(im, "n_frames", 1) > 1:
         raise RuntimeError("Animated webp files are not supported.")
     has_alpha = im.mode in ("RGBA", "LA") or "transparency" in im.info
-    if mode == ImageReadMode.RGB_ALPHA or (mode == ImageReadMode.UNCHANGED and has_alpha):
+    if mode == ImageReadMode.RGB_ALPHA or (mode != ImageReadMode.RGB and has_alpha):
         return _to_tensor(np.asarray(im.convert("RGBA")))
     return _to_tensor(np.asarray(im.convert("RGB")))
 
