@@ -320,6 +320,9 @@ def test_files_and_atomic_writes(tmp_path, rng):
     tio.write_file(tmp_path / "b.bin", raw[:10])  # overwriting replaces the file
     assert (tmp_path / "b.bin").read_bytes() == raw.numpy().tobytes()[:10]
     assert sorted(os.listdir(tmp_path)) == ["a.jpg", "a.png", "b.bin"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert os.stat(tmp_path / "a.png").st_mode & 0o777 == 0o666 & ~umask  # a normal file, not a private temp
 
 
 def test_errors(tmp_path, rng):

@@ -123,6 +123,9 @@ def test_read_video_errors(videos, tmp_path):
         tio.read_video(str(tmp_path / "missing.mp4"))
     with pytest.raises(ValueError):
         tio.read_video(videos["lossless"], 5, 2)
+    with pytest.raises(ValueError):  # PyAV's UnknownCodecError
+        tio.write_video(str(tmp_path / "bad.mp4"), np.zeros((2, 16, 16, 3), np.uint8), 8, video_codec="no-such-codec")
+    assert os.listdir(tmp_path) == []  # neither the file nor its temporary
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 100)
     video, audio, info = tio.read_video(str(broken), pts_unit="sec")  # unreadable: empty, like torchvision

@@ -10,13 +10,13 @@ import enum
 import io
 import os
 import struct
-import tempfile
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import jtorch as torch
 from ..datasets._png16 import read_png_16
+from ._atomic import replaced_on_success
 from ._gif import decode_gif_frames
 
 
@@ -53,21 +53,13 @@ def read_file(path):
 
 
 def _atomic_write(filename, data):
-    """Write ``data`` beside ``filename`` first, then rename: readers never see half a file."""
-    filename = os.fspath(filename)
-    folder, name = os.path.split(os.path.abspath(filename))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    except OSError:
-        raise RuntimeError("Error opening output file") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with replaced_on_success(filename) as tmp:
+        try:
+            f = open(tmp, "xb")
+        except OSError:
+            raise RuntimeError("Error opening output file") from None
+        with f:
             f.write(data)
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _check_cpu(tensor, message):

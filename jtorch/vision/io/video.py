@@ -6,13 +6,13 @@ is reported with torchvision's message.
 import math
 import os
 import re
-import tempfile
 import warnings
 from fractions import Fraction
 
 import numpy as np
 
 import jtorch as torch
+from ._atomic import replaced_on_success
 
 _NO_AV = ("PyAV is not installed, and is necessary for the video operations in torchvision.\n"
           "See https://github.com/mikeboers/PyAV#installation for instructions on how to\n"
@@ -52,29 +52,18 @@ def write_video(filename, video_array, fps, video_codec="libx264", options=None,
     frames = _numpy(video_array, np.uint8)
     if isinstance(fps, float):
         fps = int(np.round(fps))  # PyAV takes whole frame rates (or Fractions) only
-    filename = os.fspath(filename)
-    folder, name = os.path.split(os.path.abspath(filename))
-    stem, ext = os.path.splitext(name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=ext, dir=folder)  # the extension picks the muxer
-    os.close(fd)
-    try:
-        with av.open(tmp, mode="w") as container:
-            stream = container.add_stream(video_codec, rate=fps)
-            stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = "rgb24" if video_codec == "libx264rgb" else "yuv420p"
-            stream.options = options or {}
-            if audio_array is not None:
-                _write_audio(av, container, audio_array, audio_fps, audio_codec, audio_options)
-            for image in frames:
-                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode())  # flush
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with replaced_on_success(filename) as tmp, av.open(tmp, mode="w") as container:  # format from the extension
+        stream = container.add_stream(video_codec, rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "rgb24" if video_codec == "libx264rgb" else "yuv420p"
+        stream.options = options or {}
+        if audio_array is not None:
+            _write_audio(av, container, audio_array, audio_fps, audio_codec, audio_options)
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())  # flush
 
 
 def _write_audio(av, container, audio_array, audio_fps, audio_codec, audio_options):
