@@ -183,6 +183,44 @@ def test_video_clips_recompute_subset_pickle(clip_videos, fake_torchcodec):
         VideoClips(clip_videos, 2, output_format="HWC", num_workers=0)
 
 
+def test_clip_samplers(clip_videos, fake_torchcodec):
+    from torchvision.datasets import samplers as tv_samplers
+    from jtorch.vision.datasets import samplers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = VideoClips(clip_videos, 3, 1, num_workers=0)
+        theirs = tv_video_utils.VideoClips(clip_videos, 3, 1, num_workers=0)
+    for per_video in (1, 2, 7):
+        uniform = samplers.UniformClipSampler(ours, per_video)
+        expected = tv_samplers.UniformClipSampler(theirs, per_video)
+        assert list(uniform) == list(expected) and len(uniform) == len(expected)
+        randomly = samplers.RandomClipSampler(ours, per_video)
+        picked = list(randomly)
+        assert len(picked) == len(randomly) == len(tv_samplers.RandomClipSampler(theirs, per_video))
+        assert len(set(picked)) == len(picked)
+        for video in range(ours.num_videos()):  # at most per_video clips of each video
+            start = ours.cumulative_sizes[video - 1] if video else 0
+            mine = [i for i in picked if start <= i < ours.cumulative_sizes[video]]
+            assert len(mine) == min(per_video, len(ours.clips[video]))
+    with pytest.raises(TypeError):
+        samplers.UniformClipSampler(theirs, 2)
+
+    dataset = list(range(14))
+    inner = tv_samplers.UniformClipSampler(theirs, 2)
+    for replicas, group in [(4, 1), (4, 2), (3, 7), (5, 1)]:
+        for rank in range(replicas):
+            mine = samplers.DistributedSampler(dataset, replicas, rank, group_size=group)
+            expected = tv_samplers.DistributedSampler(dataset, replicas, rank, group_size=group)
+            assert list(mine) == list(expected) and len(mine) == len(expected)
+        shuffled = [list(samplers.DistributedSampler(dataset, replicas, r, shuffle=True, group_size=group))
+                    for r in range(replicas)]
+        assert sorted(set(sum(shuffled, []))) == dataset and all(len(s) == len(mine) for s in shuffled)
+    sampler_of_sampler = samplers.DistributedSampler(samplers.UniformClipSampler(ours, 2), 2, 1)
+    assert list(sampler_of_sampler) == list(tv_samplers.DistributedSampler(inner, 2, 1))
+    with pytest.raises(ValueError):
+        samplers.DistributedSampler(dataset, 2, 0, group_size=4)
+
+
 # ---- the datasets ------------------------------------------------------------------------------
 
 def _class_tree(root, rng, layout, ext):

@@ -49,7 +49,7 @@ from ._stereo_matching import CarlaStereo, CREStereo, ETH3DStereo, FallingThings
 from .hmdb51 import HMDB51
 from .ucf101 import UCF101
 from .kinetics import Kinetics
-from . import utils, video_utils
+from . import samplers, utils, video_utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
            "ImageFolder", "FakeData", "Digits", "SVHN", "STL10", "ImageNet", "Caltech101", "Caltech256",
