@@ -1,10 +1,10 @@
 """torchvision.io's image functions: encoded bytes as uint8 1-D tensors, images as CHW tensors.
 
-torchvision decodes with libjpeg-turbo, libpng, giflib and libwebp; Pillow wraps the same
-libraries for JPEG and WebP, so its pixels are used directly (GIF frames are composited in
-``_gif`` by torchvision's rules). The colour conversions that
-torchvision asks libpng for (its own gray weights, filler alpha) are done here in numpy, and
-16-bit PNGs, which Pillow reduces to 8 bits, are decoded by ``datasets._png16``.
+torchvision decodes with libjpeg-turbo, libpng, giflib and libwebp. Pillow wraps the same
+libjpeg-turbo and libwebp, so JPEG and WebP pixels are Pillow's; PNG colour conversions follow
+the libpng transforms torchvision asks for (done here in numpy), 16-bit PNGs, which Pillow
+reduces to 8 bits, are decoded by ``datasets._png16``, and GIF frames are composited by
+torchvision's rules in ``_gif``.
 """
 import enum
 import io
@@ -120,7 +120,7 @@ def _orient(chw, im):
     """Apply the image's EXIF orientation (1-8) to a (C, H, W) array."""
     try:
         orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # a malformed EXIF block is ignored, as libexif-less decoders do
+    except Exception:  # a malformed EXIF block leaves the image as it is
         return chw
     flip_w = lambda a: a[:, :, ::-1]  # noqa: E731
     flip_h = lambda a: a[:, ::-1, :]  # noqa: E731

@@ -38,6 +38,12 @@ _SAMPLE_DTYPES = {"dbl": "<f8", "dblp": "<f8", "flt": "<f4", "fltp": "<f4", "s16
                   "s32": "<i4", "s32p": "<i4", "u8": "u1", "u8p": "u1"}
 
 
+def _no_picture_type(av):
+    """PyAV's "no picture type": an enum member in recent PyAV, a string in older ones."""
+    picture_type = getattr(av.video.frame, "PictureType", None)
+    return picture_type.NONE if picture_type is not None else "NONE"
+
+
 def _numpy(array, dtype=None):
     array = array.numpy() if hasattr(array, "numpy") else np.asarray(array)
     return array if dtype is None else array.astype(dtype)
@@ -61,7 +67,7 @@ def write_video(filename, video_array, fps, video_codec="libx264", options=None,
             _write_audio(av, container, audio_array, audio_fps, audio_codec, audio_options)
         for image in frames:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose
+            frame.pict_type = _no_picture_type(av)  # let the encoder choose
             container.mux(stream.encode(frame))
         container.mux(stream.encode())  # flush
 
