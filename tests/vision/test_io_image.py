@@ -205,10 +205,10 @@ def _palette_frames(rng, count, colours=6, shape=(7, 9)):
     return palette, indices, images
 
 
-@pytest.mark.parametrize("disposal", [1, 2])
-def test_decode_gif_animation(rng, disposal):
+@pytest.mark.parametrize("disposal,shape", [(1, (7, 9)), (2, (7, 9)), (1, (20, 18))])  # 16+ rows: interlaced
+def test_decode_gif_animation(rng, disposal, shape):
     """Whatever the writer's partial frames and transparency, the frames come back as drawn."""
-    palette, indices, images = _palette_frames(rng, 4)
+    palette, indices, images = _palette_frames(rng, 4, shape=shape)
     data = _pil_bytes(images[0], format="GIF", save_all=True, append_images=images[1:], disposal=disposal,
                       optimize=False)
     out = tio.decode_gif(_bytes_tensor(data))
