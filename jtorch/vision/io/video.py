@@ -3,6 +3,7 @@
 PyAV is optional (``pip install jtorch[video]``): it is imported on first use, and its absence
 is reported with torchvision's message.
 """
+import functools
 import math
 import os
 import re
@@ -236,6 +237,14 @@ def _frame_pts(container, stream):
     return pts
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_frame_pts(filename, size, mtime):
+    """``_frame_pts`` of a file's first video stream, kept while the file is unchanged: every
+    clip of a video needs it to find its frames."""
+    with _av().open(filename, metadata_errors="ignore") as container:
+        return tuple(_frame_pts(container, container.streams.video[0]))
+
+
 def _count_frames(filename):
     """(number of video frames, average frame rate) of a file; (0, None) when it has no readable
     video stream."""
@@ -259,7 +268,8 @@ def _decode_frame_range(filename, first, last, output_format="THWC"):
     with av.open(os.fspath(filename), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate)
-        wanted = _frame_pts(container, stream)[first:last + 1]
+        status = os.stat(filename)
+        wanted = _cached_frame_pts(os.fspath(filename), status.st_size, status.st_mtime_ns)[first:last + 1]
         frames = {}
         if wanted:
             container.seek(wanted[0], backward=True, any_frame=False, stream=stream)  # the key frame before
@@ -287,6 +297,8 @@ def _audio_between(filename, start_sec, stop_sec):
                 return empty
             stream = container.streams.audio[0]
             to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+            # decoded from the start: after a seek, codecs with overlapping frames (AAC, MP3)
+            # give different first samples
             pieces = []
             for frame in container.decode(stream):
                 begin = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
