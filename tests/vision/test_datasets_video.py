@@ -12,6 +12,7 @@ import tarfile
 import types
 import warnings
 
+import av  # in the "test" extra: these tests never skip for want of it
 import numpy as np
 import pytest
 
@@ -20,7 +21,6 @@ import jtorch.vision.datasets as JD
 from jtorch.vision.datasets.video_utils import VideoClips, unfold
 from tv import torchvision
 
-av = pytest.importorskip("av")
 tv = torchvision()
 import torch  # noqa: E402  (after tv.py has prepared it)
 from torchvision.datasets import video_utils as tv_video_utils  # noqa: E402

@@ -6,6 +6,7 @@ import sys
 import warnings
 from fractions import Fraction
 
+import av  # in the "test" extra: these tests never skip for want of it
 import numpy as np
 import pytest
 
@@ -14,7 +15,6 @@ import jtorch.vision
 import jtorch.vision.io as tio
 from tv import torchvision
 
-av = pytest.importorskip("av")
 
 
 def _av_frames(path):
