@@ -6,6 +6,7 @@ from . import ops  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401
+from . import io  # noqa: E402,F401
 from .models import detection as _detection  # noqa: E402,F401  (registers its builders)
 
 
@@ -16,3 +17,11 @@ def get_image_backend():
 def set_image_backend(backend):
     if backend not in ("PIL", "accimage"):
         raise ValueError(f"Invalid backend '{backend}'. Options are 'PIL' and 'accimage'")
+
+
+def set_video_backend(backend):
+    """Videos are always decoded with PyAV ('pyav'); like torchvision 0.28 this changes nothing."""
+
+
+def get_video_backend():
+    return "pyav"

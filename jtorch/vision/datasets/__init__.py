@@ -46,7 +46,10 @@ from .phototour import PhotoTour
 from .lsun import LSUN, LSUNClass
 from ._stereo_matching import CarlaStereo, CREStereo, ETH3DStereo, FallingThingsStereo, InStereo2k, \
     Kitti2012Stereo, Kitti2015Stereo, Middlebury2014Stereo, SceneFlowStereo, SintelStereo
-from . import utils
+from .hmdb51 import HMDB51
+from .ucf101 import UCF101
+from .kinetics import Kinetics
+from . import samplers, utils, video_utils
 
 __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
            "ImageFolder", "FakeData", "Digits", "SVHN", "STL10", "ImageNet", "Caltech101", "Caltech256",
@@ -58,4 +61,4 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "FlyingChairs", "FlyingThings3D", "HD1K", "KittiFlow", "Sintel",
            "PhotoTour", "LSUN", "LSUNClass", "CarlaStereo", "CREStereo", "ETH3DStereo", "FallingThingsStereo",
            "InStereo2k", "Kitti2012Stereo", "Kitti2015Stereo", "Middlebury2014Stereo", "SceneFlowStereo",
-           "SintelStereo"]
+           "SintelStereo", "HMDB51", "UCF101", "Kinetics"]

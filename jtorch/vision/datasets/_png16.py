@@ -1,5 +1,6 @@
 """Decoding 16-bit PNGs, which PIL reduces to 8 bits for colour images (KITTI and HD1K store
 optical flow in the 3 channels of 16-bit RGB PNGs)."""
+import io
 import struct
 import zlib
 
@@ -44,8 +45,13 @@ def _unfilter(raw, height, row_bytes, bpp):
     return out
 
 
+def _opened(source):
+    """``Image.open`` of a path, or of the encoded bytes themselves."""
+    return Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
+
+
 def read_png_16(path):
-    """A 16-bit PNG as a uint16 (C, H, W) array.
+    """A 16-bit PNG (a path, or its bytes) as a uint16 (C, H, W) array.
 
     Pillow's C decoder undoes the row filters; for 16-bit RGB it keeps only each sample's high
     byte, so the image is decoded twice, unpacking the high bytes and then (reading the samples
@@ -60,7 +66,7 @@ def _with_rawmode(tile, rawmode):
 
 
 def _read_with_pillow(path):
-    with Image.open(path) as im:
+    with _opened(path) as im:
         if im.format != "PNG":
             return None
         if im.mode in ("I;16", "I;16B"):  # 16-bit gray: Pillow keeps all 16 bits
@@ -70,7 +76,7 @@ def _read_with_pillow(path):
             return None
     planes = []
     for rawmode in ("RGB;16B", "RGB;16L"):  # the high bytes, then the low bytes
-        with Image.open(path) as im:
+        with _opened(path) as im:
             im.tile = [_with_rawmode(tiles[0], rawmode)]
             try:
                 im.load()
@@ -81,9 +87,12 @@ def _read_with_pillow(path):
 
 
 def decode_png_16(path):
-    """A non-interlaced 16-bit PNG as a uint16 (C, H, W) array, decoded in numpy."""
-    with open(path, "rb") as f:
-        data = f.read()
+    """A non-interlaced 16-bit PNG (a path, or its bytes) as a uint16 (C, H, W) array, decoded in numpy."""
+    if isinstance(path, (bytes, bytearray)):
+        data = bytes(path)
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
     if data[:8] != _SIGNATURE:
         raise ValueError(f"{path} is not a PNG file")
     pos, idat, header = 8, [], None
