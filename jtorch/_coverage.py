@@ -7,6 +7,8 @@ import importlib
 import json
 import os
 
+from ._atomic import atomic_open
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _MAP = {"torch": "jtorch", "torchvision": "jtorch.vision"}
 
@@ -54,8 +56,6 @@ def report(write_docs=True, show_missing=False):
     if write_docs:
         path = os.path.join(_HERE, "..", "docs", "coverage.md")
         if os.path.isdir(os.path.dirname(path)):
-            tmp = path + ".tmp"
-            with open(tmp, "w") as f:
+            with atomic_open(path, "w") as f:
                 f.write(text)
-            os.replace(tmp, path)
     return text

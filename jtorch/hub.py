@@ -8,12 +8,12 @@ import hashlib
 import importlib.util
 import os
 import re
-import shutil
 import sys
-import tempfile
 import urllib.request
 import warnings
 from urllib.parse import urlparse
+
+from ._atomic import atomic_open
 
 __all__ = ["get_dir", "set_dir", "download_url_to_file", "load_state_dict_from_url", "load", "list", "help"]
 
@@ -45,38 +45,31 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True):
     """Download ``url`` to ``dst`` through a temporary file in the same folder (so a
     half-written file never appears under the final name); check the sha256 prefix."""
     dst = os.path.expanduser(dst)
-    dst_dir = os.path.dirname(os.path.abspath(dst))
     req = urllib.request.Request(url, headers={"User-Agent": "jtorch.hub"})
     with urllib.request.urlopen(req) as u:
         meta = u.info()
         total = meta.get("Content-Length") if hasattr(meta, "get") else None
         total = int(total) if total else None
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(dst) + ".", suffix=".partial", dir=dst_dir)
-        try:
+        with atomic_open(dst) as f:
             sha = hashlib.sha256() if hash_prefix is not None else None
             done = 0
-            with os.fdopen(fd, "wb") as f:
-                while True:
-                    buf = u.read(_READ_SIZE)
-                    if not buf:
-                        break
-                    f.write(buf)
-                    if sha is not None:
-                        sha.update(buf)
-                    done += len(buf)
-                    if progress:
-                        pct = f" {100 * done // total}%" if total else ""
-                        sys.stderr.write(f"\r{done / 1e6:.1f} MB{pct}")
+            while True:
+                buf = u.read(_READ_SIZE)
+                if not buf:
+                    break
+                f.write(buf)
+                if sha is not None:
+                    sha.update(buf)
+                done += len(buf)
+                if progress:
+                    pct = f" {100 * done // total}%" if total else ""
+                    sys.stderr.write(f"\r{done / 1e6:.1f} MB{pct}")
             if progress:
                 sys.stderr.write("\n")
             if sha is not None:
                 digest = sha.hexdigest()
                 if digest[:len(hash_prefix)] != hash_prefix:
                     raise RuntimeError(f'invalid hash value (expected "{hash_prefix}", got "{digest}")')
-            shutil.move(tmp, dst)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=True, check_hash=False,

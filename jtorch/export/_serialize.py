@@ -11,9 +11,10 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 import types
 import zipfile
+
+from .._atomic import atomic_open
 
 FORMAT = b"jtorch-export-1"
 _PREFIX = "jtorch_export/"
@@ -100,17 +101,8 @@ def save(ep, f, *, extra_files=None, opset_version=None, pickle_protocol=2):
                 z.writestr(_PREFIX + "extra/" + k, v.encode() if isinstance(v, str) else v)
 
     if isinstance(f, (str, os.PathLike)):
-        path = os.fspath(f)
-        d = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-" + os.path.basename(path))
-        try:
-            with os.fdopen(fd, "wb") as fobj:
-                write(fobj)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(f) as fobj:
+            write(fobj)
     else:
         write(f)
 

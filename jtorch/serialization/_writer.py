@@ -1,18 +1,17 @@
 """Writing torch's checkpoint formats (zip and legacy) with torch's pickle names, without torch."""
 import collections
-import contextlib
 import io
 import os
 import pathlib
 import pickle
 import struct
 import sys
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .. import _chalf
+from .._atomic import atomic_open
 from .. import _dtype as D
 from .. import _legacy as _layouts
 from .._device import device as _device_cls
@@ -276,32 +275,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_
 
 
 def _atomic_write(path, write):
-    """Write to a temporary file beside ``path``, fsync, then rename over it: an interrupted
-    save never leaves a truncated checkpoint where a good one was."""
+    """An interrupted save never leaves a truncated checkpoint where a good one was (_atomic.py)."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise RuntimeError(f"Parent directory {directory} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fobj:
-            write(fobj)
-            fobj.flush()
-            os.fsync(fobj.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            mask = os.umask(0)
-            os.umask(mask)
-            mode = 0o666 & ~mask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    with atomic_open(path) as fobj:
+        write(fobj)

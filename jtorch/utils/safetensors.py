@@ -16,6 +16,7 @@ import struct
 import numpy as np
 
 import jtorch as torch
+from .._atomic import atomic_open
 
 __all__ = ["save_file", "load_file", "save", "load", "safe_open", "SafetensorError"]
 
@@ -90,12 +91,8 @@ def save(tensors, metadata=None):
 
 def save_file(tensors, filename, metadata=None):
     data = save(tensors, metadata)
-    tmp = os.fspath(filename) + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_open(filename) as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, filename)
 
 
 def _parse(buf):

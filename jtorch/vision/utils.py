@@ -1,12 +1,12 @@
 """torchvision.utils: make_grid and save_image."""
 import math
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 
 import jtorch as torch
+from .._atomic import atomic_open
 
 __all__ = ["make_grid", "save_image"]
 
@@ -76,12 +76,5 @@ def save_image(tensor, fp, format=None, **kwargs):
         format = Image.registered_extensions().get(ext)
         if format is None:
             raise ValueError(f"unknown file extension: {ext}")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            im.save(f, format=format)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path) as f:
+        im.save(f, format=format)

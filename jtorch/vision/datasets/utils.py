@@ -12,6 +12,8 @@ import urllib.request
 import zipfile
 from urllib.parse import urlparse
 
+from ..._atomic import atomic_open
+
 USER_AGENT = "pytorch/vision"
 
 
@@ -36,8 +38,7 @@ def check_integrity(fpath, md5=None):
 
 def _urlretrieve(url, filename, chunk_size=1024 * 32):
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    tmp = f"{filename}.part"
-    with urllib.request.urlopen(request) as response, open(tmp, "wb") as fh:
+    with urllib.request.urlopen(request) as response, atomic_open(filename) as fh:  # never a truncated file
         total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
         done = 0
         while chunk := response.read(chunk_size):
@@ -45,7 +46,6 @@ def _urlretrieve(url, filename, chunk_size=1024 * 32):
             done += len(chunk)
         if total is not None and done < int(total):
             raise urllib.error.URLError(f"incomplete download of {url}: {done} of {total} bytes")
-    os.replace(tmp, filename)  # never leave a truncated file under the final name
 
 
 def download_url(url, root, filename=None, md5=None, max_redirect_hops=3):

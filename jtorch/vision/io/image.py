@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 import jtorch as torch
 from ..datasets._png16 import read_png_16
-from ._atomic import replaced_on_success
+from ..._atomic import atomic_path
 from ._gif import decode_gif_frames
 
 
@@ -53,13 +53,15 @@ def read_file(path):
 
 
 def _atomic_write(filename, data):
-    with replaced_on_success(filename) as tmp:
+    with atomic_path(filename) as tmp:
         try:
             f = open(tmp, "xb")
         except OSError:
             raise RuntimeError("Error opening output file") from None
         with f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _check_cpu(tensor, message):

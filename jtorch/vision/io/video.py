@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 import jtorch as torch
-from ._atomic import replaced_on_success
+from ..._atomic import atomic_path
 
 _NO_AV = ("PyAV is not installed, and is necessary for the video operations in torchvision.\n"
           "See https://github.com/mikeboers/PyAV#installation for instructions on how to\n"
@@ -59,7 +59,7 @@ def write_video(filename, video_array, fps, video_codec="libx264", options=None,
     frames = _numpy(video_array, np.uint8)
     if isinstance(fps, float):
         fps = int(np.round(fps))  # PyAV takes whole frame rates (or Fractions) only
-    with replaced_on_success(filename) as tmp, av.open(tmp, mode="w") as container:  # format from the extension
+    with atomic_path(filename) as tmp, av.open(tmp, mode="w") as container:  # format from the extension
         stream = container.add_stream(video_codec, rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "rgb24" if video_codec == "libx264rgb" else "yuv420p"
