@@ -13,38 +13,12 @@ import jtorch as torch
 from jtorch.tensor import Tensor
 
 from ..parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from ...utils.hooks import RemovableHandle
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_hook", "register_module_forward_pre_hook"]
 
 _global_forward_hooks = OrderedDict()
 _global_forward_pre_hooks = OrderedDict()
-
-
-class RemovableHandle:
-    """Removes a hook from the dicts it was added to (``handle.remove()`` or ``with``)."""
-    _next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in (
-            extra_dict if isinstance(extra_dict, (list, tuple)) else ([extra_dict] if extra_dict is not None else [])))
-
-    def remove(self):
-        d = self.hooks_dict_ref()
-        if d is not None and self.id in d:
-            del d[self.id]
-        for ref in self.extra_dict_ref:
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        self.remove()
 
 
 def register_module_forward_pre_hook(hook):
