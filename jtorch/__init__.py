@@ -108,9 +108,9 @@ from ._control_flow import cond, while_loop  # noqa: F401,E402
 
 
 def __getattr__(name):
-    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization load on first use
+    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization, torch.functional load on first use
     # (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name in ("fx", "export", "ao", "quantization"):
+    if name in ("fx", "export", "ao", "quantization", "functional"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")
