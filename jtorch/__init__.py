@@ -76,7 +76,7 @@ from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
 from . import cpu  # noqa: E402
-from . import mps, xpu, version, types, storage, quasirandom  # noqa: E402,F401
+from . import mps, xpu, version, types, storage, quasirandom, __future__  # noqa: E402,F401
 from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
 from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from . import sparse  # noqa: E402  (also binds Tensor.to_sparse & co and the sparse router)

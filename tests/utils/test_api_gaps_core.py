@@ -194,3 +194,49 @@ def test_swap_tensors_errors(lib):
                                lib.ones(1))
     with pytest.raises(AttributeError):
         lib.utils.swap_tensors(lib.ones(1), 3)
+
+
+@pytest.fixture
+def _future_flags():
+    yield
+    for lib in (torch, jtorch):
+        lib.__future__.set_swap_module_params_on_conversion(False)
+        lib.__future__.set_overwrite_module_params_on_conversion(False)
+
+
+def _convert(lib, weight, swap, overwrite):
+    """A module converted to float64 under the given switches: what stayed the same object, and the values."""
+    lib.__future__.set_swap_module_params_on_conversion(swap)
+    lib.__future__.set_overwrite_module_params_on_conversion(overwrite)
+    m = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        m.weight.copy_(lib.tensor(weight))
+        m.bias.zero_()
+    m(lib.ones(1, 3)).sum().backward()
+    w, g = m.weight, m.weight.grad
+    opt = lib.optim.SGD(m.parameters(), lr=0.5)
+    m.double()
+    seen = (m.weight is w, m.weight.grad is g, type(m.weight).__name__, str(m.weight.dtype), str(m.weight.grad.dtype),
+            m.weight.requires_grad, m.weight.grad.requires_grad, opt.param_groups[0]["params"][0] is m.weight,
+            lib.__future__.get_swap_module_params_on_conversion(),
+            lib.__future__.get_overwrite_module_params_on_conversion())
+    return seen, to_np(m.weight), to_np(m(lib.ones(1, 3, dtype=lib.float64)))
+
+
+@pytest.mark.parametrize("swap,overwrite", [(False, False), (True, False), (False, True), (True, True)])
+def test_future_switches_for_module_conversion(swap, overwrite, rng, _future_flags):
+    weight = rng.standard_normal((2, 3)).astype(np.float32)
+    (ts, tw, ty), (js, jw, jy) = _convert(torch, weight, swap, overwrite), _convert(jtorch, weight, swap, overwrite)
+    assert js == ts
+    np.testing.assert_array_equal(jw, tw)
+    np.testing.assert_allclose(jy, ty, rtol=1e-12)
+
+
+def test_swapping_conversion_fails_like_torch_on_a_weakly_referenced_parameter(_future_flags):
+    import weakref
+    for lib in (torch, jtorch):
+        lib.__future__.set_swap_module_params_on_conversion(True)
+        m = lib.nn.Linear(2, 2)
+        ref = weakref.ref(m.weight)  # noqa: F841
+        with pytest.raises(RuntimeError, match=r"_apply\(\): Couldn't swap Linear.weight"):
+            m.double()

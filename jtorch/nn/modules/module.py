@@ -502,22 +502,42 @@ class Module:
 
     # ---------------------------------------------------------------- moves
     def _apply(self, fn, recurse=True):
+        from ... import __future__ as future
         if recurse:
             for m in self.children():
                 m._apply(fn)
+        swap = future.get_swap_module_params_on_conversion()
+        overwrite = future.get_overwrite_module_params_on_conversion()
         for key, param in self._parameters.items():
             if param is None:
                 continue
             with torch.no_grad():
                 new = fn(param)
             grad = param.grad
-            if new.is_meta != param.is_meta:
-                # to or from the meta device: a new Parameter, as torch (whose meta and CPU tensors
-                # are different kinds of tensor, so it cannot swap the data in)
+            if swap:
+                # the Parameter object stays and takes the converted tensor's place (torch.__future__)
+                param.grad = None  # the grad is swapped on its own below
+                try:
+                    torch.utils.swap_tensors(param, Parameter(new, param.requires_grad))
+                except Exception as e:
+                    raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}") from e
+                if grad is not None:
+                    with torch.no_grad():
+                        g = fn(grad)
+                    g.requires_grad_(grad.requires_grad)
+                    try:
+                        torch.utils.swap_tensors(grad, g)
+                    except Exception as e:
+                        raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}.grad") from e
+                    param.grad = grad
+                continue
+            if overwrite or new.is_meta != param.is_meta:
+                # a new Parameter: asked for, or to or from the meta device (torch's meta and CPU tensors are
+                # different kinds of tensor, so it cannot put the data in the old one)
                 out = self._parameters[key] = Parameter(new, param.requires_grad)
                 if grad is not None:
                     with torch.no_grad():
-                        out.grad = fn(grad)
+                        out.grad = fn(grad).requires_grad_(grad.requires_grad)
                 continue
             # keep the same Parameter object (optimizers hold references to it)
             param.data = new
