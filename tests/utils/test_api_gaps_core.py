@@ -240,3 +240,51 @@ def test_swapping_conversion_fails_like_torch_on_a_weakly_referenced_parameter(_
         ref = weakref.ref(m.weight)  # noqa: F841
         with pytest.raises(RuntimeError, match=r"_apply\(\): Couldn't swap Linear.weight"):
             m.double()
+
+
+def _manual_backward_hook(lib, a, w, scale_input):
+    """torch.utils.hooks.BackwardHook used by hand, as Module.__call__ uses it: what the hooks saw and the grads."""
+    lin = lib.nn.Linear(3, 2, bias=False)
+    with lib.no_grad():
+        lin.weight.copy_(lib.tensor(w))
+    seen = {}
+
+    def hook(module, grad_input, grad_output):
+        seen["grad_input"] = [None if g is None else to_np(g) for g in grad_input]
+        seen["grad_output"] = [to_np(g) for g in grad_output]
+        return tuple(g * 3 for g in grad_input) if scale_input else None
+
+    def pre_hook(module, grad_output):
+        seen["pre"] = [to_np(g) for g in grad_output]
+        return (grad_output[0] * 2,)
+    bw = lib.utils.hooks.BackwardHook(lin, [hook], [pre_hook])
+    x = lib.tensor(a, requires_grad=True)
+    (xin,) = bw.setup_input_hook((x,))
+    out = bw.setup_output_hook(lin(xin))
+    assert type(out.grad_fn).__name__ == "BackwardHookFunctionBackward"
+    out.sum().backward()
+    return seen, to_np(x.grad), to_np(lin.weight.grad)
+
+
+@pytest.mark.parametrize("scale_input", [False, True])
+def test_backward_hook_class(scale_input, rng):
+    a, w = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((2, 3)).astype(np.float32)
+    (ts, tx, tw), (js, jx, jw) = (_manual_backward_hook(torch, a, w, scale_input),
+                                  _manual_backward_hook(jtorch, a, w, scale_input))
+    assert js.keys() == ts.keys()
+    for k in ts:
+        for t, j in zip(ts[k], js[k]):
+            np.testing.assert_allclose(j, t, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jx, tx, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jw, tw, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("lib", [torch, jtorch], ids=["torch", "jtorch"])
+def test_module_backward_hooks_registered_after_forward_do_not_run(lib):
+    m = lib.nn.Linear(2, 2)
+    calls = []
+    m.register_full_backward_hook(lambda *a: calls.append("first"))
+    y = m(lib.ones(1, 2, requires_grad=True))
+    m.register_full_backward_hook(lambda *a: calls.append("late"))
+    y.sum().backward()
+    assert calls == ["first"]

@@ -13,7 +13,7 @@ import jtorch as torch
 from jtorch.tensor import Tensor
 
 from ..parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
-from ...utils.hooks import RemovableHandle
+from ...utils.hooks import BackwardHook, RemovableHandle
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_hook", "register_module_forward_pre_hook"]
 
@@ -75,101 +75,6 @@ class _WrappedHook:
         if self.module is not None:
             return self.hook(self.module(), *args, **kwargs)
         return self.hook(*args, **kwargs)
-
-
-class _BackwardHookState:
-    """Full backward hooks: identity autograd Functions around the module's tensor
-    inputs and outputs catch grad_output and grad_input (torch's BackwardHook)."""
-
-    def __init__(self, module):
-        self.module = module
-        self.grad_outputs = None
-        self.n_inputs = 0
-        self.input_mask = ()
-
-    def setup_input(self, args):
-        mask = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        self.input_mask = tuple(isinstance(a, Tensor) for a in args)
-        if not any(mask) or not torch.is_grad_enabled():
-            return args
-        state = self
-        # every tensor argument goes through the hook (as torch's BackwardHook does), so one
-        # that does not require grad still gets a (zero) grad_input entry
-        idx = [i for i, m in enumerate(self.input_mask) if m]
-
-        class _InputHook(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *ts):
-                return tuple(t.view_as(t) for t in ts)
-
-            @staticmethod
-            def backward(ctx, *grads):
-                full = [None] * len(args)
-                for i, g in zip(idx, grads):
-                    full[i] = g
-                res = state._run_hooks(tuple(full))
-                if res is not None:
-                    return tuple(res[i] for i in idx)
-                return grads
-
-        outs = _InputHook.apply(*[args[i] for i in idx])
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        new = list(args)
-        for i, o in zip(idx, outs):
-            new[i] = o
-        self.n_inputs = len(idx)
-        return tuple(new)
-
-    def _run_hooks(self, grad_input):
-        m = self.module
-        res = None
-        for hook in list(m._backward_hooks.values()):
-            out = hook(m, grad_input if res is None else res, self.grad_outputs)
-            if out is not None:
-                res = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-                if len(res) != len(grad_input):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(res)}, "
-                                       f"but expected {len(grad_input)}")
-        return res
-
-    def setup_output(self, result):
-        is_tuple = isinstance(result, tuple)
-        outs = result if is_tuple else (result,)
-        idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
-        if not idx or not torch.is_grad_enabled():
-            return result
-        state = self
-        n = len(outs)
-
-        class _OutputHook(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *ts):
-                return tuple(t.view_as(t) for t in ts)
-
-            @staticmethod
-            def backward(ctx, *grads):
-                full = [None] * n
-                for i, g in zip(idx, grads):
-                    full[i] = g
-                go = tuple(full)
-                m = state.module
-                for hook in list(m._backward_pre_hooks.values()):
-                    r = hook(m, go)
-                    if r is not None:
-                        go = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-                state.grad_outputs = go
-                if state.n_inputs == 0:
-                    state._run_hooks((None,) * len(state.input_mask))
-                return tuple(go[i] for i in idx)
-
-        wrapped = _OutputHook.apply(*[outs[i] for i in idx])
-        if not isinstance(wrapped, tuple):
-            wrapped = (wrapped,)
-        new = list(outs)
-        for i, w in zip(idx, wrapped):
-            new[i] = w
-        return tuple(new) if is_tuple else new[0]
 
 
 class Module:
@@ -845,8 +750,8 @@ class Module:
                     args = res if isinstance(res, tuple) else (res,)
         bw = None
         if self._backward_hooks or self._backward_pre_hooks:
-            bw = _BackwardHookState(self)
-            args = bw.setup_input(args)
+            bw = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
+            args = bw.setup_input_hook(args)
         try:
             result = self.forward(*args, **kwargs)
         except Exception:
@@ -869,7 +774,7 @@ class Module:
             if res is not None:
                 result = res
         if bw is not None:
-            result = bw.setup_output(result)
+            result = bw.setup_output_hook(result)
         return result
 
     def __call__(self, *args, **kwargs):
