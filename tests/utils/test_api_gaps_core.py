@@ -288,3 +288,24 @@ def test_module_backward_hooks_registered_after_forward_do_not_run(lib):
     m.register_full_backward_hook(lambda *a: calls.append("late"))
     y.sum().backward()
     assert calls == ["first"]
+
+
+def _load_swapped(lib, weight, assign):
+    lib.__future__.set_swap_module_params_on_conversion(True)
+    m = lib.nn.BatchNorm1d(3)
+    w, buf = m.weight, m.running_mean
+    sd = {"weight": lib.tensor(weight, dtype=lib.float64), "bias": lib.zeros(3), "running_mean": lib.tensor(weight),
+          "running_var": lib.ones(3), "num_batches_tracked": lib.tensor(4)}
+    m.load_state_dict(sd, assign=assign)
+    seen = (m.weight is w, m.running_mean is buf, type(m.weight).__name__, str(m.weight.dtype),
+            m.weight.requires_grad, m.weight is sd["weight"], int(m.num_batches_tracked))
+    return seen, to_np(m.weight), to_np(m.running_mean)
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_load_state_dict_swaps_under_the_future_switch(assign, rng, _future_flags):
+    weight = rng.standard_normal(3).astype(np.float32)
+    (ts, tw, tb), (js, jw, jb) = _load_swapped(torch, weight, assign), _load_swapped(jtorch, weight, assign)
+    assert js == ts
+    np.testing.assert_array_equal(jw, tw)
+    np.testing.assert_array_equal(jb, tb)

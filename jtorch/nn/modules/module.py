@@ -584,6 +584,21 @@ class Module:
         self._load_state_dict_post_hooks[h.id] = hook
         return h
 
+    @staticmethod
+    def _swap_in_loaded(param, value, assign):
+        """load_state_dict under torch.__future__'s swap switch: the tensor ``module_load`` makes from the checkpoint
+        value trades places with ``param``, so the module keeps its Parameter object (and its class)."""
+        loaded = param.module_load(value, assign=assign)
+        if loaded is value or loaded is param:
+            raise RuntimeError("module_load returned one of self or other, please .detach() the result if returning "
+                               "one of the inputs in module_load")
+        if isinstance(param, Parameter):
+            if isinstance(loaded, Parameter):
+                loaded.requires_grad_(param.requires_grad)
+            else:
+                loaded = Parameter(loaded, requires_grad=param.requires_grad)
+        torch.utils.swap_tensors(param, loaded)
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
         for hook in self._load_state_dict_pre_hooks.values():
@@ -612,7 +627,9 @@ class Module:
                 continue
             try:
                 with torch.no_grad():
-                    if assign:
+                    if torch.__future__.get_swap_module_params_on_conversion():
+                        self._swap_in_loaded(param, value, assign)
+                    elif assign:
                         if isinstance(param, Parameter):
                             new = value if isinstance(value, Parameter) else Parameter(value, param.requires_grad)
                             setattr(self, name, new)
