@@ -309,3 +309,20 @@ def test_load_state_dict_swaps_under_the_future_switch(assign, rng, _future_flag
     assert js == ts
     np.testing.assert_array_equal(jw, tw)
     np.testing.assert_array_equal(jb, tb)
+
+
+@pytest.mark.parametrize("how", ["save", "pickle", "deepcopy"])
+@pytest.mark.parametrize("parameter", [False, True])
+def test_saving_a_tensor_with_hooks_warns_like_torch(how, parameter):
+    import copy
+    import io
+
+    def run(lib):
+        t = lib.nn.Parameter(lib.ones(2)) if parameter else lib.ones(2, requires_grad=True)
+        t.register_hook(lambda g: g)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            {"save": lambda: lib.save(t, io.BytesIO()), "pickle": lambda: pickle.dumps(t),
+             "deepcopy": lambda: copy.deepcopy(t)}[how]()
+        return [str(m.message).split(" on tensor")[1] for m in w if "backward hook" in str(m.message)]
+    assert run(jtorch) == run(torch)
