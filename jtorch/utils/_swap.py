@@ -32,10 +32,14 @@ def swap_tensors(t1, t2):
     if t1 is t2:
         return
     # graphs already built accumulate into the old leaves: running them now would write a gradient into the
-    # wrong object, so their accumulators refuse (as torch's do) and each tensor gets a fresh one on next use
+    # wrong object, so their accumulators refuse (as torch's do) and each tensor gets a fresh one on next use;
+    # the hooks registered on a tensor go with its data (torch keeps them with the data too)
+    hooks = []
     for t in (t1, t2):
-        if t._accumulator is not None:
-            t._accumulator.register_prehook(_refuse_backward)
+        acc = t._accumulator
+        hooks.append(acc._tensor_hooks if acc is not None else None)
+        if acc is not None:
+            acc.register_prehook(_refuse_backward)
             t._accumulator = None
     cls1, cls2 = type(t1), type(t2)
     t1.__class__, t2.__class__ = cls2, cls1
@@ -49,3 +53,7 @@ def swap_tensors(t1, t2):
                     delattr(t, name)
             else:
                 setattr(t, name, v)
+    from ..autograd.graph import edge_of
+    for t, moved in ((t2, hooks[0]), (t1, hooks[1])):
+        if moved and t.requires_grad:
+            edge_of(t)[0]._tensor_hooks = {k: list(v) for k, v in moved.items()}

@@ -326,3 +326,17 @@ def test_saving_a_tensor_with_hooks_warns_like_torch(how, parameter):
              "deepcopy": lambda: copy.deepcopy(t)}[how]()
         return [str(m.message).split(" on tensor")[1] for m in w if "backward hook" in str(m.message)]
     assert run(jtorch) == run(torch)
+
+
+def _hooks_after_swap(lib):
+    a, b = lib.ones(2, requires_grad=True), lib.zeros(2, requires_grad=True)
+    calls = []
+    a.register_hook(lambda g: calls.append(("a", to_np(g).tolist())))
+    lib.utils.swap_tensors(a, b)
+    (b * 2).sum().backward()  # b holds what a was, hooks included
+    (a * 3).sum().backward()
+    return calls, to_np(a.grad).tolist(), to_np(b.grad).tolist()
+
+
+def test_swap_tensors_moves_tensor_hooks_with_the_data():
+    assert _hooks_after_swap(jtorch) == _hooks_after_swap(torch)
