@@ -1,14 +1,14 @@
 """torch.types: the type aliases torch's signatures are written with."""
-import os
+import os  # noqa: F401  (FileLike names os.PathLike)
 from collections.abc import Sequence
 from typing import IO, Any, TypeAlias, Union  # noqa: F401
 
 from ._device import device as _device
 from ._dtype import dtype as _dtype
-from ._legacy import layout as _layout
+from ._legacy import layout as _layout  # noqa: F401
 from ._size import Size
 from ._symbolic import SymBool, SymFloat, SymInt
-from .ao._qtensor import qscheme as _qscheme
+from .ao._qtensor import qscheme as _qscheme  # noqa: F401
 from .tensor import Tensor
 
 _bool, _bytes, _complex, _float, _int, _str = bool, bytes, complex, float, int, str
