@@ -76,6 +76,7 @@ from .functions import *  # noqa: F401,F403  (result_type, is_tensor, numel, ...
 from . import functions as _functions
 from . import cuda, backends, accelerator, amp
 from . import cpu  # noqa: E402
+from . import mps, xpu, version, types, storage, quasirandom, __future__  # noqa: E402,F401
 from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
 from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from . import sparse  # noqa: E402  (also binds Tensor.to_sparse & co and the sparse router)
@@ -107,9 +108,9 @@ from ._control_flow import cond, while_loop  # noqa: F401,E402
 
 
 def __getattr__(name):
-    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization load on first use
+    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization, torch.functional load on first use
     # (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name in ("fx", "export", "ao", "quantization"):
+    if name in ("fx", "export", "ao", "quantization", "functional"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")

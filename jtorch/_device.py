@@ -20,7 +20,7 @@ class device:
             if not idx.isdigit():
                 raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
             index = int(idx)
-        if type not in ("cpu", "cuda", "mps", "meta", "xla", "tpu"):
+        if type not in ("cpu", "cuda", "mps", "xpu", "meta", "xla", "tpu"):
             raise RuntimeError(
                 "Expected one of cpu, cuda, mps, meta, xla device type at start of device string: " + type)
         if index is not None and index < 0:
@@ -127,6 +127,8 @@ def jax_device(d):
         return gpus[idx]
     if d.type == "mps":
         raise RuntimeError("MPS backend is not available on this machine")
+    if d.type == "xpu":
+        raise AssertionError("Torch not compiled with XPU enabled")
     if d.type == "meta":
         raise NotImplementedError("the meta device holds no data: there is no JAX device to put an array on")
     raise RuntimeError(f"device type {d.type} is not available")

@@ -58,28 +58,47 @@ def get_device(input):
 from ._device import get_default_device, set_default_device  # noqa: E402,F401
 
 
-def is_autocast_enabled(device_type=None):
-    from .amp import _ACTIVE
-    return (device_type or "cuda") in _ACTIVE
+from .amp.autocast_mode import (is_autocast_enabled, get_autocast_dtype, set_autocast_enabled,  # noqa: E402,F401
+                                set_autocast_dtype, is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                autocast_increment_nesting, autocast_decrement_nesting)
 
 
-def get_autocast_dtype(device_type):
-    from . import _dtype as D
-    from .amp import _ACTIVE
-    return _ACTIVE.get(device_type) or (D.bfloat16 if device_type == "cpu" else D.float16)
+def _per_device_form(device_type, kind, alias=None):
+    """torch's older one-device forms of the autocast state functions (deprecated there, so here too)."""
+    import warnings
+    alias = alias or device_type  # the name the function has: "gpu" for CUDA
+    if kind == "is":
+        def fn():
+            warnings.warn(f"torch.is_autocast_{alias}_enabled() is deprecated. Please use "
+                          f"torch.is_autocast_enabled('{device_type}') instead.", DeprecationWarning, stacklevel=2)
+            return is_autocast_enabled(device_type)
+    elif kind == "get":
+        def fn():
+            warnings.warn(f"torch.get_autocast_{alias}_dtype() is deprecated. Please use "
+                          f"torch.get_autocast_dtype('{device_type}') instead.", DeprecationWarning, stacklevel=2)
+            return get_autocast_dtype(device_type)
+    elif kind == "set_enabled":
+        def fn(enabled):
+            warnings.warn(f"torch.set_autocast_{alias}_enabled(enabled) is deprecated. Please use "
+                          f"torch.set_autocast_enabled('{device_type}', enabled) instead.", DeprecationWarning,
+                          stacklevel=2)
+            set_autocast_enabled(device_type, enabled)
+    else:
+        def fn(dtype):
+            warnings.warn(f"torch.set_autocast_{alias}_dtype(dtype) is deprecated. Please use "
+                          f"torch.set_autocast_dtype('{device_type}', dtype) instead.", DeprecationWarning,
+                          stacklevel=2)
+            set_autocast_dtype(device_type, dtype)
+    return fn
 
 
-def get_autocast_gpu_dtype():
-    return get_autocast_dtype("cuda")
-
-
-def get_autocast_cpu_dtype():
-    return get_autocast_dtype("cpu")
-
-
-def is_autocast_cpu_enabled():
-    return is_autocast_enabled("cpu")
-
-
-def is_autocast_cache_enabled():
-    return True
+# torch names CUDA "gpu" in these (and has no is/set_autocast_gpu_enabled: the device-less forms are CUDA's)
+_FORMS = (("is", "is_autocast_{}_enabled"), ("get", "get_autocast_{}_dtype"), ("set_enabled", "set_autocast_{}_enabled"),
+          ("set_dtype", "set_autocast_{}_dtype"))
+for _dev, _alias, _kinds in (("cuda", "gpu", ("get", "set_dtype")), ("cpu", "cpu", None), ("ipu", "ipu", None),
+                             ("xla", "xla", None)):
+    for _kind, _name in _FORMS:
+        if _kinds is None or _kind in _kinds:
+            globals()[_name.format(_alias)] = _f = _per_device_form(_dev, _kind, _alias)
+            _f.__name__ = _name.format(_alias)
+del _dev, _alias, _kinds, _kind, _name, _f

@@ -12,7 +12,9 @@ from . import graph, functional, forward_ad
 from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly, variable
 from .engine_flags import (is_multithreading_enabled, set_multithreading_enabled, is_view_replay_enabled,
-                           kineto_available, is_tensor_like)
+                           kineto_available, is_tensor_like, enforce_grad_layout_policy)
+from ._enums import DeviceType, ProfilerState  # noqa: F401,E402
+from ..profiler import ProfilerActivity  # noqa: F401,E402
 
 
 def _T():

@@ -348,3 +348,21 @@ class amp:
     def GradScaler(*args, **kwargs):  # noqa: N802
         from ..amp import GradScaler
         return GradScaler(*args, **kwargs)
+
+    @staticmethod
+    def custom_fwd(fwd=None, *, cast_inputs=None):
+        """Deprecated torch.cuda.amp form of torch.amp.custom_fwd(device_type='cuda')."""
+        import warnings
+        from ..amp import custom_fwd
+        warnings.warn("`torch.cuda.amp.custom_fwd(args...)` is deprecated. Please use "
+                      "`torch.amp.custom_fwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+        return custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+    @staticmethod
+    def custom_bwd(bwd):
+        """Deprecated torch.cuda.amp form of torch.amp.custom_bwd(device_type='cuda')."""
+        import warnings
+        from ..amp import custom_bwd
+        warnings.warn("`torch.cuda.amp.custom_bwd(args...)` is deprecated. Please use "
+                      "`torch.amp.custom_bwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+        return custom_bwd(bwd, device_type="cuda")

@@ -14,3 +14,10 @@ def load_digits():
     """
     with np.load(os.path.join(_HERE, "digits.npz")) as f:
         return f["images"].copy(), f["labels"].copy()
+
+
+def load_sobol_directions(dimension):
+    """The first ``dimension`` rows of the Joe–Kuo Sobol' table (see ``sobol_joe_kuo.txt``):
+    ``(poly, minit)`` as int64 arrays of shapes ``(dimension,)`` and ``(dimension, 18)``."""
+    with np.load(os.path.join(_HERE, "sobol_joe_kuo.npz")) as f:
+        return f["poly"][:dimension].astype(np.int64), f["minit"][:dimension].astype(np.int64)

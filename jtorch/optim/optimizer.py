@@ -15,6 +15,7 @@ import numpy as np
 
 import jtorch as torch
 from jtorch._ops import optim_ops
+from jtorch.utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
@@ -37,24 +38,6 @@ def _nonzero(v):
 
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()
-
-
-class RemovableHandle:
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _register(hooks, hook, prepend=False):

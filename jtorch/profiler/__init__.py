@@ -22,11 +22,11 @@ __all__ = ["profile", "record_function", "ProfilerActivity", "ProfilerAction", "
 
 
 class ProfilerActivity(enum.Enum):
-    CPU = 0
+    CPU = 0  # torch's members, in its order, with its values
     XPU = 1
-    MTIA = 2
-    CUDA = 3
-    HPU = 4
+    MTIA = 4
+    CUDA = 2
+    HPU = 3
     PrivateUse1 = 5
 
     @property

@@ -40,6 +40,9 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 # ====================================================================== plain pickle of a Tensor
 def _reduce_tensor(t):
     """``pickle.dumps(tensor)`` outside jtorch.save: by value."""
+    if not _is_parameter(t):  # torch warns for a plain tensor's hooks (a Parameter's are dropped silently)
+        from ..utils.hooks import warn_if_has_hooks
+        warn_if_has_hooks(t)
     if t.is_meta:
         return _rebuild_meta_plain, (t.dtype._name, tuple(t.shape), bool(t.requires_grad), _is_parameter(t))
     a = np.asarray(t.detach()._value)

@@ -126,6 +126,9 @@ class _Pickler(pickle._Pickler):
         return sref, offset, strides
 
     def _reduce_tensor(self, t):
+        if not _is_parameter(t):  # torch warns for a plain tensor's hooks (a Parameter's are dropped silently)
+            from ..utils.hooks import warn_if_has_hooks
+            warn_if_has_hooks(t)
         if t.is_quantized:
             return self._reduce_qtensor(t)
         if t.layout is not _layouts.strided:  # torch's form: the layout and the component tensors

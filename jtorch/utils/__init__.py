@@ -2,3 +2,5 @@
 from . import data
 from . import safetensors, dlpack
 from . import checkpoint  # noqa: E402
+from . import hooks  # noqa: E402
+from ._swap import swap_tensors  # noqa: E402

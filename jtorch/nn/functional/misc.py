@@ -1,7 +1,9 @@
 """``normalize``: Lp-normalisation along a dimension (torch.nn.functional)."""
 from ..._ops import embedding_ops as K
 
-__all__ = ["normalize"]
+__all__ = ["normalize", "assert_int_or_pair", "boolean_dispatch", "DType"]
+
+DType = int  # torch's annotation for a dtype given as its number
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -17,3 +19,22 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         return out.copy_(res)
     return res
+
+
+def assert_int_or_pair(arg, arg_name, message):
+    """Asserts that ``arg`` is an int or has two entries; ``message`` is formatted with ``arg_name``."""
+    assert isinstance(arg, int) or len(arg) == 2, message.format(arg_name)
+
+
+def boolean_dispatch(arg_name, arg_index, default, if_true, if_false, module_name, func_name):
+    """One function calling ``if_true`` or ``if_false`` by a flag argument (given by keyword ``arg_name``, at
+    position ``arg_index``, or else ``default``): how torch makes e.g. a pooling with and without indices one name."""
+    def dispatch(*args, **kwargs):
+        flag = kwargs[arg_name] if arg_name in kwargs else args[arg_index] if arg_index < len(args) else default
+        return (if_true if flag else if_false)(*args, **kwargs)
+    if if_true.__doc__ is not None and if_false.__doc__ is not None:
+        raise RuntimeError("only one function can have a docstring")
+    dispatch.__doc__ = if_true.__doc__ if if_true.__doc__ is not None else if_false.__doc__
+    dispatch.__module__ = module_name
+    dispatch.__name__ = func_name
+    return dispatch

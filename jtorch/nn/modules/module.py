@@ -13,38 +13,12 @@ import jtorch as torch
 from jtorch.tensor import Tensor
 
 from ..parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from ...utils.hooks import BackwardHook, RemovableHandle
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_hook", "register_module_forward_pre_hook"]
 
 _global_forward_hooks = OrderedDict()
 _global_forward_pre_hooks = OrderedDict()
-
-
-class RemovableHandle:
-    """Removes a hook from the dicts it was added to (``handle.remove()`` or ``with``)."""
-    _next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in (
-            extra_dict if isinstance(extra_dict, (list, tuple)) else ([extra_dict] if extra_dict is not None else [])))
-
-    def remove(self):
-        d = self.hooks_dict_ref()
-        if d is not None and self.id in d:
-            del d[self.id]
-        for ref in self.extra_dict_ref:
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        self.remove()
 
 
 def register_module_forward_pre_hook(hook):
@@ -101,101 +75,6 @@ class _WrappedHook:
         if self.module is not None:
             return self.hook(self.module(), *args, **kwargs)
         return self.hook(*args, **kwargs)
-
-
-class _BackwardHookState:
-    """Full backward hooks: identity autograd Functions around the module's tensor
-    inputs and outputs catch grad_output and grad_input (torch's BackwardHook)."""
-
-    def __init__(self, module):
-        self.module = module
-        self.grad_outputs = None
-        self.n_inputs = 0
-        self.input_mask = ()
-
-    def setup_input(self, args):
-        mask = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        self.input_mask = tuple(isinstance(a, Tensor) for a in args)
-        if not any(mask) or not torch.is_grad_enabled():
-            return args
-        state = self
-        # every tensor argument goes through the hook (as torch's BackwardHook does), so one
-        # that does not require grad still gets a (zero) grad_input entry
-        idx = [i for i, m in enumerate(self.input_mask) if m]
-
-        class _InputHook(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *ts):
-                return tuple(t.view_as(t) for t in ts)
-
-            @staticmethod
-            def backward(ctx, *grads):
-                full = [None] * len(args)
-                for i, g in zip(idx, grads):
-                    full[i] = g
-                res = state._run_hooks(tuple(full))
-                if res is not None:
-                    return tuple(res[i] for i in idx)
-                return grads
-
-        outs = _InputHook.apply(*[args[i] for i in idx])
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        new = list(args)
-        for i, o in zip(idx, outs):
-            new[i] = o
-        self.n_inputs = len(idx)
-        return tuple(new)
-
-    def _run_hooks(self, grad_input):
-        m = self.module
-        res = None
-        for hook in list(m._backward_hooks.values()):
-            out = hook(m, grad_input if res is None else res, self.grad_outputs)
-            if out is not None:
-                res = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-                if len(res) != len(grad_input):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(res)}, "
-                                       f"but expected {len(grad_input)}")
-        return res
-
-    def setup_output(self, result):
-        is_tuple = isinstance(result, tuple)
-        outs = result if is_tuple else (result,)
-        idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
-        if not idx or not torch.is_grad_enabled():
-            return result
-        state = self
-        n = len(outs)
-
-        class _OutputHook(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *ts):
-                return tuple(t.view_as(t) for t in ts)
-
-            @staticmethod
-            def backward(ctx, *grads):
-                full = [None] * n
-                for i, g in zip(idx, grads):
-                    full[i] = g
-                go = tuple(full)
-                m = state.module
-                for hook in list(m._backward_pre_hooks.values()):
-                    r = hook(m, go)
-                    if r is not None:
-                        go = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-                state.grad_outputs = go
-                if state.n_inputs == 0:
-                    state._run_hooks((None,) * len(state.input_mask))
-                return tuple(go[i] for i in idx)
-
-        wrapped = _OutputHook.apply(*[outs[i] for i in idx])
-        if not isinstance(wrapped, tuple):
-            wrapped = (wrapped,)
-        new = list(outs)
-        for i, w in zip(idx, wrapped):
-            new[i] = w
-        return tuple(new) if is_tuple else new[0]
 
 
 class Module:
@@ -528,22 +407,42 @@ class Module:
 
     # ---------------------------------------------------------------- moves
     def _apply(self, fn, recurse=True):
+        from ... import __future__ as future
         if recurse:
             for m in self.children():
                 m._apply(fn)
+        swap = future.get_swap_module_params_on_conversion()
+        overwrite = future.get_overwrite_module_params_on_conversion()
         for key, param in self._parameters.items():
             if param is None:
                 continue
             with torch.no_grad():
                 new = fn(param)
             grad = param.grad
-            if new.is_meta != param.is_meta:
-                # to or from the meta device: a new Parameter, as torch (whose meta and CPU tensors
-                # are different kinds of tensor, so it cannot swap the data in)
+            if swap:
+                # the Parameter object stays and takes the converted tensor's place (torch.__future__)
+                param.grad = None  # the grad is swapped on its own below
+                try:
+                    torch.utils.swap_tensors(param, Parameter(new, param.requires_grad))
+                except Exception as e:
+                    raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}") from e
+                if grad is not None:
+                    with torch.no_grad():
+                        g = fn(grad)
+                    g.requires_grad_(grad.requires_grad)
+                    try:
+                        torch.utils.swap_tensors(grad, g)
+                    except Exception as e:
+                        raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}.grad") from e
+                    param.grad = grad
+                continue
+            if overwrite or new.is_meta != param.is_meta:
+                # a new Parameter: asked for, or to or from the meta device (torch's meta and CPU tensors are
+                # different kinds of tensor, so it cannot put the data in the old one)
                 out = self._parameters[key] = Parameter(new, param.requires_grad)
                 if grad is not None:
                     with torch.no_grad():
-                        out.grad = fn(grad)
+                        out.grad = fn(grad).requires_grad_(grad.requires_grad)
                 continue
             # keep the same Parameter object (optimizers hold references to it)
             param.data = new
@@ -685,6 +584,21 @@ class Module:
         self._load_state_dict_post_hooks[h.id] = hook
         return h
 
+    @staticmethod
+    def _swap_in_loaded(param, value, assign):
+        """load_state_dict under torch.__future__'s swap switch: the tensor ``module_load`` makes from the checkpoint
+        value trades places with ``param``, so the module keeps its Parameter object (and its class)."""
+        loaded = param.module_load(value, assign=assign)
+        if loaded is value or loaded is param:
+            raise RuntimeError("module_load returned one of self or other, please .detach() the result if returning "
+                               "one of the inputs in module_load")
+        if isinstance(param, Parameter):
+            if isinstance(loaded, Parameter):
+                loaded.requires_grad_(param.requires_grad)
+            else:
+                loaded = Parameter(loaded, requires_grad=param.requires_grad)
+        torch.utils.swap_tensors(param, loaded)
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
         for hook in self._load_state_dict_pre_hooks.values():
@@ -713,7 +627,9 @@ class Module:
                 continue
             try:
                 with torch.no_grad():
-                    if assign:
+                    if torch.__future__.get_swap_module_params_on_conversion():
+                        self._swap_in_loaded(param, value, assign)
+                    elif assign:
                         if isinstance(param, Parameter):
                             new = value if isinstance(value, Parameter) else Parameter(value, param.requires_grad)
                             setattr(self, name, new)
@@ -851,8 +767,8 @@ class Module:
                     args = res if isinstance(res, tuple) else (res,)
         bw = None
         if self._backward_hooks or self._backward_pre_hooks:
-            bw = _BackwardHookState(self)
-            args = bw.setup_input(args)
+            bw = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
+            args = bw.setup_input_hook(args)
         try:
             result = self.forward(*args, **kwargs)
         except Exception:
@@ -875,7 +791,7 @@ class Module:
             if res is not None:
                 result = res
         if bw is not None:
-            result = bw.setup_output(result)
+            result = bw.setup_output_hook(result)
         return result
 
     def __call__(self, *args, **kwargs):

@@ -8,3 +8,4 @@ from . import parametrizations  # noqa: F401
 from . import rnn  # noqa: F401
 from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa
 from .init_helpers import skip_init, convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format  # noqa
+from . import stateless  # noqa: F401,E402

@@ -1,108 +1,7 @@
-"""torch.amp: autocast (ops cast their inputs like torch's autocast) and GradScaler (real loss scaling).
-
-Autocast follows torch's op lists (aten/src/ATen/autocast_mode.cpp, as documented in torch.amp):
-inside an enabled region for a device type, the ops of LOWER run in the region's dtype (their
-float32 tensor inputs on that device are cast, so a Linear gives bfloat16 on the CPU), the ops of
-FP32 run in float32 (float16/bfloat16 inputs are cast up, so losses are float32), and every other
-op runs in its inputs' dtype (a softmax of bfloat16 is bfloat16 on the CPU). The casts are
-ordinary recorded ops, so gradients flow back to float32 parameters in float32. float64 tensors
-are never cast. The hook is ``_dispatch.AUTOCAST``: None outside every region (one check per op).
-"""
-import contextlib
+"""torch.amp.grad_scaler: GradScaler, loss scaling for float16 training."""
 import warnings
 
-from . import _dispatch
-
-# jtorch op names (the kernels behind torch's functions) in torch's autocast lists
-LOWER = frozenset({"_linear", "_matmul", "_addmm", "_conv", "_conv_transpose", "_attention", "prelu"})
-_FP32_LOSSES = {"_nll_loss", "_cross_entropy_index", "_cross_entropy_prob", "_binary_cross_entropy",
-                "_bce_with_logits", "_mse_loss", "_l1_loss", "_smooth_l1_loss", "_huber_loss", "_kl_div",
-                "_poisson_nll", "_cosine_embedding", "_margin_ranking", "_hinge_embedding", "_soft_margin",
-                "_triplet_margin", "_multi_margin", "_multilabel_margin", "_ctc_loss", "_pdist"}
-FP32 = {
-    "cpu": frozenset(_FP32_LOSSES),
-    # CUDA also keeps exponentials, norms, softmax and sums in float32
-    "cuda": frozenset(_FP32_LOSSES | {"_softmax", "_log_softmax", "_layer_norm", "_group_norm", "exp", "log",
-                                      "log1p", "expm1", "log2", "log10", "reciprocal", "rsqrt", "_pow", "_sum",
-                                      "_cumsum", "_logsumexp", "_vector_norm", "softplus"}),
-}
-_ACTIVE = {}  # device type -> autocast dtype, for the enabled regions now open
-
-
-def _cast_inputs(op, dyn):
-    """``_dispatch.AUTOCAST``: the op's arguments cast as torch's autocast would."""
-    name = op.name
-    for dev, dtype in _ACTIVE.items():
-        if name in LOWER:
-            return [_cast(a, dev, dtype, False) for a in dyn] if not op.seq else dyn
-        if name in FP32[dev]:
-            from ._dtype import float32
-            return [_cast(a, dev, float32, True) for a in dyn] if not op.seq else dyn
-    return dyn
-
-
-def _cast(a, dev, dtype, up):
-    from ._dtype import float16, float32, bfloat16
-    if not isinstance(a, _dispatch.Tensor) or a.dtype is dtype:
-        return a
-    if (a.dtype in (float16, bfloat16) if up else a.dtype in (float32, float16, bfloat16)) \
-            and a.device.type == dev:
-        return a.to(dtype)
-    return a
-
-
-def casts_together(*tensors):
-    """Whether an enabled autocast region will bring these mixed float dtypes to one (torch checks a
-    matmul's or a convolution's dtypes after autocast cast them)."""
-    if not _ACTIVE:
-        return False
-    from ._dtype import float16, float32, bfloat16
-    return all(t.dtype in (float32, float16, bfloat16) and t.device.type in _ACTIVE for t in tensors)
-
-
-class autocast(contextlib.ContextDecorator):
-    def __init__(self, device_type="cuda", dtype=None, enabled=True, cache_enabled=None):
-        from . import _dtype as D
-        if not isinstance(device_type, str):
-            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
-        self.device_type = device_type
-        self.fast_dtype = dtype if dtype is not None else (D.bfloat16 if device_type == "cpu" else D.float16)
-        self.dtype = self.fast_dtype
-        self._enabled = bool(enabled)
-        if self._enabled and device_type == "cuda":
-            from . import cuda
-            if not cuda.is_available():
-                warnings.warn("User provided device_type of 'cuda', but CUDA is not available. Disabling")
-                self._enabled = False
-        if self._enabled and device_type == "cpu" and self.fast_dtype not in (D.bfloat16, D.float16):
-            warnings.warn("In CPU autocast, but the target dtype is not supported. Disabling autocast.\n"
-                          "CPU Autocast only supports dtype of torch.bfloat16, torch.float16 currently.")
-            self._enabled = False
-        self.enabled = self._enabled
-        self._prev = []
-
-    def __enter__(self):
-        dev = "cuda" if self.device_type == "cuda" else self.device_type
-        self._prev.append((dev, _ACTIVE.get(dev)))
-        if self._enabled:
-            _ACTIVE[dev] = self.fast_dtype
-        else:
-            _ACTIVE.pop(dev, None)
-        _dispatch.AUTOCAST[0] = _cast_inputs if _ACTIVE else None
-        return self
-
-    def __exit__(self, *exc):
-        dev, prev = self._prev.pop()
-        if prev is None:
-            _ACTIVE.pop(dev, None)
-        else:
-            _ACTIVE[dev] = prev
-        _dispatch.AUTOCAST[0] = _cast_inputs if _ACTIVE else None
-        return False
-
-
-def is_autocast_available(device_type):
-    return device_type in ("cpu", "cuda")
+__all__ = ["GradScaler"]
 
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2  # where each optimizer is between two update()s
@@ -121,7 +20,7 @@ class GradScaler:
 
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):
-        from . import cuda
+        from .. import cuda
         if enabled and device == "cuda" and not cuda.is_available():
             warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.")
             enabled = False
@@ -144,7 +43,7 @@ class GradScaler:
 
     def _lazy_init(self):
         if self._scale is None:
-            from . import full, float32, int32
+            from .. import full, float32, int32
             self._scale = full((), float(self._init_scale), dtype=float32)
             self._growth_tracker = full((), self._init_growth_tracker, dtype=int32)
 
@@ -155,7 +54,7 @@ class GradScaler:
         if not self._enabled:
             return outputs
         self._lazy_init()
-        from . import Tensor
+        from .. import Tensor
         if isinstance(outputs, Tensor):
             return outputs * self._scale
         if isinstance(outputs, (list, tuple)):
@@ -175,7 +74,7 @@ class GradScaler:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
         if st["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
-        from . import no_grad, isfinite, float16, zeros, float32, stack
+        from .. import no_grad, isfinite, float16, zeros, float32, stack
         inv = self._scale.double().reciprocal().float()
         flags = []
         with no_grad():
@@ -203,7 +102,7 @@ class GradScaler:
             self.unscale_(optimizer)
         if st["found_inf"] is None:
             raise AssertionError("No inf checks were recorded for this optimizer.")
-        from .compile import is_compiling
+        from ..compile import is_compiling
         if is_compiling():
             try:
                 retval = _step_unless(optimizer, st["found_inf"], args, kwargs)
@@ -224,7 +123,7 @@ class GradScaler:
         if self._scale is None:
             raise AssertionError("Attempted update but _scale is None.  This may indicate your script did "
                                  "not use scaler.scale(loss or outputs) earlier in the iteration.")
-        from . import Tensor, no_grad, where, isfinite
+        from .. import Tensor, no_grad, where, isfinite
         with no_grad():
             if new_scale is not None:
                 if isinstance(new_scale, Tensor):
@@ -306,9 +205,9 @@ def _step_unless(optimizer, found_inf, args, kwargs):
     optimizer state keep their old values (a select, since the program cannot branch in Python). The
     state a first step would create cannot be un-created: such a call runs eagerly (compile's
     EagerThisCall), and later calls, with the state made, compile."""
-    from . import no_grad, where
-    from .compile import EagerThisCall
-    from . import Tensor
+    from .. import no_grad, where
+    from ..compile import EagerThisCall
+    from .. import Tensor
     params = [p for g in optimizer.param_groups for p in g["params"]]
     if any(p.grad is not None and not optimizer.state.get(p) for p in params):
         raise EagerThisCall("a GradScaler step that may be an optimizer's first")
