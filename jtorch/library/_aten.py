@@ -1,0 +1,5 @@
+"""placeholder"""
+def packet(name):
+    return None
+def names():
+    return []

@@ -1,0 +1,268 @@
+"""Custom operators: the kernels registered for each operator overload and how a call picks one.
+
+An operator overload (``OpEntry``) has a schema and kernels by slot: a device type (``cpu``/``cuda``),
+``default`` (every device), ``implicit`` (CompositeImplicitAutograd: written in differentiable jtorch ops,
+also serves meta tensors), ``autograd`` (handles gradients itself) and ``fake`` (shapes only: meta tensors
+and tracing). A call binds its arguments to the schema (torch's checks), then:
+
+- meta inputs run the fake kernel;
+- operators made by ``custom_op`` run their kernel below autograd (inputs detached, grad off, so the
+  body may call ``.numpy()``); gradients come from ``register_autograd`` through an autograd Function
+  (``GeneratedBackwardFor_<ns>_<name>_<overload>``), or backward raises torch's error when none is registered;
+- under ``jtorch.compile`` (tensor values are jax tracers) a kernel with a fake registered runs as a
+  ``jax.pure_callback``: the fake gives the result shapes, the real kernel runs on host values when the
+  compiled program runs, so an opaque (numpy) body stays in the one XLA program. Without a fake the
+  kernel is traced as ordinary jtorch code; a body that needs concrete values makes compile fall back to
+  eager for that function (a graph break), as for any untraceable code.
+"""
+import jax
+import numpy as np
+
+from .. import _dispatch
+from .._dispatch import GRAD
+from ._schema import bind
+
+# dispatch keys -> kernel slots
+_SLOTS = {"cpu": "cpu", "CPU": "cpu", "cuda": "cuda", "CUDA": "cuda", "Meta": "fake", "meta": "fake",
+          "default": "default", "CompositeExplicitAutograd": "default", "": "implicit",
+          "CompositeImplicitAutograd": "implicit", "Autograd": "autograd", "AutogradCPU": "autograd",
+          "AutogradCUDA": "autograd"}
+
+ENTRIES = {}  # "ns::name.overload" (overload '' for default) -> OpEntry
+
+
+def slot(dispatch_key):
+    try:
+        return _SLOTS[dispatch_key]
+    except KeyError:
+        raise RuntimeError(f"could not parse dispatch key: {dispatch_key}") from None
+
+
+class OpEntry:
+    """One operator overload: schema, kernels, fake, autograd formula."""
+
+    def __init__(self, schema, custom, tags=()):
+        from .._ops_namespace import OpOverload, packet
+        self.schema = schema
+        self.custom = custom          # made by custom_op (kernel runs below autograd; outputs may not alias inputs)
+        self.kernels = {}
+        self.autograd = None          # (backward, setup_context)
+        self.fn_cls = None
+        self.opdef = None             # the CustomOpDef, for messages
+        ns, name = schema.name.split("::")
+        pk = packet(ns, name)
+        self.overload = OpOverload(pk, schema.overload_name, schema, self, tags)
+        pk._add(self.overload)
+
+    @property
+    def key(self):
+        s = self.schema
+        return s.name + ("." + s.overload_name if s.overload_name else "")
+
+    def __call__(self, *args, **kwargs):
+        return call(self, args, kwargs)
+
+    def reset(self, schema):
+        """A custom_op defined again under the same name: the old definition goes (as in torch)."""
+        self.schema = self.overload._schema = schema
+        self.kernels, self.autograd, self.fn_cls = {}, None, None
+
+
+def lookup(qualname):
+    """The entry for ``ns::name`` or ``ns::name.overload``, or None."""
+    if qualname.endswith(".default"):
+        qualname = qualname[:-len(".default")]
+    return ENTRIES.get(qualname)
+
+
+# ---------------------------------------------------------------- calling
+def _leaves(vals):
+    T = _dispatch.Tensor
+    for v in vals:
+        if isinstance(v, T):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            yield from (x for x in v if isinstance(x, T))
+
+
+def invoke(fn, schema, vals):
+    """``fn`` called with schema-ordered ``vals``: positional arguments by position, keyword-only by name."""
+    args, kwargs = [], {}
+    for a, v in zip(schema.arguments, vals):
+        if a.kwarg_only:
+            kwargs[a.name] = v
+        else:
+            args.append(v)
+    return fn(*args, **kwargs)
+
+
+def _no_kernel(entry, backend):
+    name = entry.key
+    return NotImplementedError(
+        f"Could not run '{name}' with arguments from the '{backend}' backend. This could be because the operator "
+        f"doesn't exist for this backend. '{name}' is only available for these backends: "
+        f"[{', '.join(sorted(k for k in entry.kernels))}].")
+
+
+def _select(entry, tensors):
+    """(kernel, kind): kind 'fake' for meta inputs, 'implicit' for a composite kernel, else 'backend'."""
+    k = entry.kernels
+    if any(t.is_meta for t in tensors):
+        if "fake" in k:
+            return k["fake"], "fake"
+        if "implicit" in k:
+            return k["implicit"], "implicit"
+        if entry.custom:
+            raise RuntimeError(f"There was no fake impl registered for {entry.opdef!r}. This is necessary for "
+                               "torch.compile/export/fx tracing to work. Please use "
+                               f"`{entry.opdef._name}.register_fake` to add an fake impl.")
+        raise _no_kernel(entry, "Meta")
+    device = tensors[0].device.type if tensors else "cpu"
+    for s in (device, "default"):
+        if s in k:
+            return k[s], "backend"
+    if "implicit" in k:
+        return k["implicit"], "implicit"
+    raise _no_kernel(entry, device.upper())
+
+
+def call(entry, args, kwargs):
+    schema = entry.schema
+    vals = bind(schema, args, kwargs)
+    if "autograd" in entry.kernels:
+        return invoke(entry.kernels["autograd"], schema, vals)
+    tensors = list(_leaves(vals))
+    kernel, kind = _select(entry, tensors)
+    if kind == "implicit" or not entry.custom:
+        return invoke(kernel, schema, vals)  # gradients flow through the kernel's own ops
+    if GRAD.enabled and any(t.requires_grad for t in tensors):
+        return _function(entry).apply(*vals)
+    prev = GRAD.enabled
+    GRAD.enabled = False
+    try:
+        return run_below_autograd(entry, vals)
+    finally:
+        GRAD.enabled = prev
+
+
+def run_below_autograd(entry, vals):
+    """The custom op's kernel on detached inputs (grad off): what torch runs below the Autograd key."""
+    schema = entry.schema
+    tensors = list(_leaves(vals))
+    kernel, kind = _select(entry, tensors)
+    if kind == "backend" and "fake" in entry.kernels:
+        out = _as_callback(entry, kernel, vals)
+        if out is not _NOT_TRACED:
+            return out
+    T = _dispatch.Tensor
+
+    def detach(v):
+        if isinstance(v, T):
+            return v.detach()
+        if isinstance(v, (list, tuple)):
+            return type(v)(detach(x) for x in v)
+        return v
+
+    out = invoke(kernel, schema, [detach(v) for v in vals])
+    if kind == "backend":
+        _check_outputs(entry, tensors, out)
+    return out
+
+
+def _check_outputs(entry, tensors, out):
+    T = _dispatch.Tensor
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    storages = {id(t._st) for t in tensors}
+    seen = set()
+    for o in outs:
+        if isinstance(o, T):
+            if id(o._st) in storages or id(o._st) in seen:
+                raise RuntimeError(
+                    f"{entry.opdef._name}: The output of this custom operator (1) must not also be an input to this "
+                    "custom operator and (2) may not alias any inputs to this custom operator or other returns. The "
+                    "most common way to trigger this error is if we have y = custom_op(x) and y and x are the same "
+                    "Tensor. Please instead return a clone of the offending output tensor(s) (e.g. return x.clone()) "
+                    "or refactor the custom operator to not return y.")
+            seen.add(id(o._st))
+
+
+# ---------------------------------------------------------------- autograd
+def _function(entry):
+    """The autograd Function class that carries this op's registered formula."""
+    if entry.fn_cls is None:
+        from ..autograd.function import Function
+
+        def forward(*vals):
+            return run_below_autograd(entry, vals)
+
+        def setup_context(ctx, inputs, output):
+            if entry.autograd is not None and entry.autograd[1] is not None:
+                entry.autograd[1](ctx, inputs, output)
+
+        def backward(ctx, *grads):
+            if entry.autograd is None:
+                raise RuntimeError(f"Trying to backward through {entry.overload} but no autograd formula was "
+                                   "registered. Please use register_autograd to add one.")
+            return entry.autograd[0](ctx, *grads)
+
+        ns, name = entry.schema.name.split("::")
+        cls_name = f"GeneratedBackwardFor_{ns}_{name}_{entry.overload._overloadname}"
+        entry.fn_cls = type(Function)(cls_name, (Function,), {
+            "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
+            "backward": staticmethod(backward)})
+    return entry.fn_cls
+
+
+# ---------------------------------------------------------------- tracing (jtorch.compile)
+_NOT_TRACED = object()
+
+
+def _as_callback(entry, kernel, vals):
+    """Under a jax trace: the kernel as a ``jax.pure_callback`` whose result shapes come from the fake.
+    Returns _NOT_TRACED when the inputs are concrete (or the results are not all tensors)."""
+    T = _dispatch.Tensor
+    tensors = list(_leaves(vals))
+    arrays = [t._value for t in tensors]
+    if not any(isinstance(a, jax.core.Tracer) for a in arrays):
+        return _NOT_TRACED
+    from .. import _meta
+    schema = entry.schema
+
+    def rebuild(make):
+        it = iter(make)
+
+        def one(v):
+            if isinstance(v, T):
+                return next(it)
+            if isinstance(v, (list, tuple)):
+                return type(v)(one(x) for x in v)
+            return v
+        return [one(v) for v in vals]
+
+    fake_out = invoke(entry.kernels["fake"], schema, rebuild(_meta.empty(t.shape, t.dtype) for t in tensors))
+    multi = isinstance(fake_out, (tuple, list))
+    fakes = list(fake_out) if multi else [fake_out]
+    if not all(isinstance(f, T) for f in fakes):
+        return _NOT_TRACED
+    written = [v for a, v in zip(schema.arguments, vals) if a.is_write and isinstance(v, T)]
+    specs = tuple(jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.np) for t in fakes + written)
+    n_out = len(fakes)
+
+    def host(*arrs):
+        import jtorch
+        real = rebuild(jtorch.from_numpy(np.array(a)) for a in arrs)
+        prev = GRAD.enabled
+        GRAD.enabled = False
+        try:
+            out = invoke(kernel, schema, real)
+        finally:
+            GRAD.enabled = prev
+        outs = list(out) if multi else [out]
+        outs += [v for a, v in zip(schema.arguments, real) if a.is_write and isinstance(v, T)]
+        return tuple(np.asarray(o.numpy(), dtype=s.dtype).reshape(s.shape) for o, s in zip(outs, specs))
+
+    res = jax.pure_callback(host, specs, *arrays, vmap_method="sequential")
+    for t, new in zip(written, res[n_out:]):
+        t.copy_(T._wrap(new))
+    outs = [T._wrap(r) for r in res[:n_out]]
+    return (type(fake_out)(outs) if multi else outs[0])
