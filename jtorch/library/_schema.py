@@ -17,11 +17,12 @@ _BASE_TYPES = {"Tensor", "int", "SymInt", "float", "bool", "str", "Scalar", "Sca
 
 class Argument:
     """One argument (or return) of a schema: its name, type text, alias annotation and default."""
-    __slots__ = ("name", "type", "alias", "default_text", "kwarg_only")
+    __slots__ = ("name", "type", "alias", "default_text", "kwarg_only", "alias_at")
 
-    def __init__(self, name, type, alias=None, default_text=None, kwarg_only=False):
+    def __init__(self, name, type, alias=None, default_text=None, kwarg_only=False, alias_at=None):
         self.name, self.type, self.alias = name, type, alias
         self.default_text, self.kwarg_only = default_text, kwarg_only
+        self.alias_at = alias_at  # where the alias annotation sits in the type text (``Tensor(a!)?``, ``Tensor[](a!)``)
 
     @property
     def base(self):
@@ -54,7 +55,8 @@ class Argument:
         """The type as the schema spells it, alias included (``Tensor(a!)?``)."""
         if self.alias is None:
             return self.type
-        return self.base + f"({self.alias})" + self.type[len(self.base):]
+        at = len(self.base) if self.alias_at is None else self.alias_at
+        return self.type[:at] + f"({self.alias})" + self.type[at:]
 
     def __str__(self):
         s = self.type_text()
@@ -149,14 +151,13 @@ class _Parser:
             _fail(self.text, start, "\nunknown type specifier. Common valid schema types include Tensor, SymInt, "
                                     "int, float, bool, Scalar; for a full list, please see "
                                     "https://github.com/pytorch/pytorch/blob/main/aten/src/ATen/native/README.md#func")
-        alias = None
-        if self.take("("):
-            end = self.text.index(")", self.pos)
-            alias = self.text[self.pos:end].strip()
-            self.pos = end + 1
-        suffix = ""
+        alias, alias_at, suffix = None, None, ""
         while True:
-            if self.take("?"):
+            if alias is None and self.take("("):
+                end = self.text.index(")", self.pos)
+                alias, alias_at = self.text[self.pos:end].strip(), len(base + suffix)
+                self.pos = end + 1
+            elif self.take("?"):
                 suffix += "?"
             elif self.take("["):
                 end = self.text.index("]", self.pos)
@@ -164,7 +165,7 @@ class _Parser:
                 self.pos = end + 1
             else:
                 break
-        return base + suffix, alias
+        return base + suffix, alias, alias_at
 
     def default(self):
         self.ws()
@@ -206,10 +207,10 @@ def parse_schema(text, name=None):
             if p.take("*"):
                 kwarg_only = True
             else:
-                typ, alias = p.type_()
+                typ, alias, alias_at = p.type_()
                 arg_name = p.ident()
                 default = p.default() if p.take("=") else None
-                args.append(Argument(arg_name, typ, alias, default, kwarg_only))
+                args.append(Argument(arg_name, typ, alias, default, kwarg_only, alias_at))
             if p.take(")"):
                 break
             p.expect(",")
@@ -231,14 +232,14 @@ def parse_schema(text, name=None):
 
 
 def _return(p):
-    typ, alias = p.type_()
+    typ, alias, alias_at = p.type_()
     p.ws()
     m = re.compile(r"[A-Za-z_]\w*").match(p.text, p.pos)
     rname = ""
     if m:
         rname = m.group(0)
         p.pos = m.end()
-    return Argument(rname, typ, alias)
+    return Argument(rname, typ, alias, alias_at=alias_at)
 
 
 # identifiers torch writes as defaults, and the jtorch values they stand for
