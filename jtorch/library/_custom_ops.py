@@ -239,13 +239,19 @@ def _as_callback(entry, kernel, vals):
             return v
         return [one(v) for v in vals]
 
-    fake_out = invoke(entry.kernels["fake"], schema, rebuild(_meta.empty(t.shape, t.dtype) for t in tensors))
-    multi = isinstance(fake_out, (tuple, list))
-    fakes = list(fake_out) if multi else [fake_out]
-    if not all(isinstance(f, T) for f in fakes):
-        return _NOT_TRACED
+    metas = rebuild(_meta.empty(t.shape, t.dtype) for t in tensors)
+    trace, _dispatch.TRACE = _dispatch.TRACE, None  # the fake reads only shapes: nothing for compile to record
+    try:
+        fake_out = invoke(entry.kernels["fake"], schema, metas)
+        multi = isinstance(fake_out, (tuple, list))
+        fakes = list(fake_out) if multi else [] if fake_out is None and not schema.returns else [fake_out]
+        if not all(isinstance(f, T) for f in fakes):
+            return _NOT_TRACED
+        fake_specs = [jax.ShapeDtypeStruct(tuple(f.shape), f.dtype.np) for f in fakes]
+    finally:
+        _dispatch.TRACE = trace
     written = [v for a, v in zip(schema.arguments, vals) if a.is_write and isinstance(v, T)]
-    specs = tuple(jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.np) for t in fakes + written)
+    specs = tuple(fake_specs + [jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.np) for t in written])
     n_out = len(fakes)
 
     def host(*arrs):
@@ -257,7 +263,7 @@ def _as_callback(entry, kernel, vals):
             out = invoke(kernel, schema, real)
         finally:
             GRAD.enabled = prev
-        outs = list(out) if multi else [out]
+        outs = list(out) if multi else [out] if fakes else []
         outs += [v for a, v in zip(schema.arguments, real) if a.is_write and isinstance(v, T)]
         return tuple(np.asarray(o.numpy(), dtype=s.dtype).reshape(s.shape) for o, s in zip(outs, specs))
 
@@ -265,4 +271,4 @@ def _as_callback(entry, kernel, vals):
     for t, new in zip(written, res[n_out:]):
         t.copy_(T._wrap(new))
     outs = [T._wrap(r) for r in res[:n_out]]
-    return (type(fake_out)(outs) if multi else outs[0])
+    return type(fake_out)(outs) if multi else outs[0] if fakes else None
