@@ -195,15 +195,29 @@ def _function(entry):
         def forward(*vals):
             return run_below_autograd(entry, vals)
 
+        args = entry.schema.arguments
+        n_pos = sum(1 for a in args if not a.kwarg_only)
+
         def setup_context(ctx, inputs, output):
-            if entry.autograd is not None and entry.autograd[1] is not None:
-                entry.autograd[1](ctx, inputs, output)
+            if entry.autograd is None or entry.autograd[1] is None:
+                return
+            if n_pos == len(args):
+                entry.autograd[1](ctx=ctx, inputs=tuple(inputs), output=output)
+            else:  # keyword-only arguments come separately, by name (as in torch)
+                kw = {a.name: v for a, v in zip(args[n_pos:], inputs[n_pos:])}
+                entry.autograd[1](ctx=ctx, inputs=tuple(inputs[:n_pos]), keyword_only_inputs=kw, output=output)
 
         def backward(ctx, *grads):
             if entry.autograd is None:
                 raise RuntimeError(f"Trying to backward through {entry.overload} but no autograd formula was "
                                    "registered. Please use register_autograd to add one.")
-            return entry.autograd[0](ctx, *grads)
+            res = entry.autograd[0](ctx, *grads)
+            res = res if isinstance(res, tuple) else (res,)
+            if len(res) != n_pos:
+                raise RuntimeError(f"{entry.overload}: the backward registered with register_autograd returned "
+                                   f"{len(res)} gradients; expected {n_pos} (one per positional input, None for "
+                                   "the ones that are not Tensors)")
+            return res + (None,) * (len(args) - n_pos)
 
         ns, name = entry.schema.name.split("::")
         cls_name = f"GeneratedBackwardFor_{ns}_{name}_{entry.overload._overloadname}"

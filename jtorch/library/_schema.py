@@ -210,6 +210,8 @@ def parse_schema(text, name=None):
                 typ, alias, alias_at = p.type_()
                 arg_name = p.ident()
                 default = p.default() if p.take("=") else None
+                if default is not None and typ in ("float", "float?"):
+                    default = _float_text(default)
                 args.append(Argument(arg_name, typ, alias, default, kwarg_only, alias_at))
             if p.take(")"):
                 break
@@ -229,6 +231,16 @@ def parse_schema(text, name=None):
     if p.pos != len(text):
         _fail(text, p.pos, "expected eof but found 'ident' here")
     return FunctionSchema(name, overload, args, returns)
+
+
+def _float_text(text):
+    """A float default as torch prints it back (17 significant digits; ``2.0`` -> ``2.``)."""
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    out = "%.17g" % v
+    return out if any(c in out for c in ".en") else out + "."
 
 
 def _return(p):
