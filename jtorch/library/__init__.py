@@ -3,7 +3,7 @@
 ``custom_op`` is the modern API (a decorated Python function becomes ``torch.ops.<ns>.<name>``);
 ``Library(ns, kind).define/impl`` and ``define``/``impl`` are the older schema-first ones. How a call
 picks a kernel, and how ``jtorch.compile`` treats an opaque kernel, is in ``_custom_ops``."""
-import inspect
+import weakref
 
 from .. import _dispatch
 from .._ops_namespace import OpOverload
@@ -184,8 +184,9 @@ def fallthrough_kernel():
 
 class Library:
     """A group of registrations for namespace ``ns``: 'DEF' (the one block that defines operators),
-    'FRAGMENT' (more definitions), 'IMPL' (kernels only)."""
-    _defs = {}  # ns -> the live DEF library
+    'FRAGMENT' (more definitions), 'IMPL' (kernels only). As in torch, its definitions and kernels go
+    when the object does (keep a reference while the operators are in use)."""
+    _defs = weakref.WeakValueDictionary()  # ns -> the live DEF library
 
     def __init__(self, ns, kind, dispatch_key=""):
         if kind not in ("IMPL", "DEF", "FRAGMENT"):
@@ -203,6 +204,7 @@ class Library:
             Library._defs[ns] = self
         self.ns, self.kind, self.dispatch_key = ns, kind, dispatch_key
         self._op_defs = []
+        self._kernels = []  # (entry, slot, fn) registered through this library
 
     def __repr__(self):
         return f"Library(kind={self.kind}, ns={self.ns}, dispatch_key={self.dispatch_key})>"
@@ -242,11 +244,16 @@ class Library:
             raise RuntimeError(f"Could not find operator {qual}: define it (Library.define or torch.library.define) "
                                "before registering kernels for it")
         e.kernels[where] = fn
+        self._kernels.append((e, where, fn))
 
     def fallback(self, fn, dispatch_key="", *, with_keyset=False):
         raise NotImplementedError("Library.fallback: jtorch has no dispatcher keys to register a fallback for")
 
     def _destroy(self):
+        for e, where, fn in self._kernels:
+            if e.kernels.get(where) is fn:
+                del e.kernels[where]
+        self._kernels = []
         for key in self._op_defs:
             e = ENTRIES.pop(key, None)
             if e is not None:
@@ -258,6 +265,12 @@ class Library:
         self._op_defs = []
         if Library._defs.get(self.ns) is self:
             del Library._defs[self.ns]
+
+    def __del__(self):
+        try:
+            self._destroy()
+        except Exception:  # interpreter shutdown
+            pass
 
 
 _KEEP = {}  # ns -> FRAGMENT library kept alive for torch.library.define / impl without ``lib``
