@@ -141,8 +141,10 @@ def _generic(name, schema):
 _REQUIRED = object()
 
 
-def _plain(out):
-    # aten returns plain tuples (the public functions return named ones)
+def _plain(out, list_result):
+    # aten returns plain tuples (the public functions return named ones), and lists for Tensor[] results
+    if list_result:
+        return list(out)
     if isinstance(out, tuple) and type(out) is not tuple:
         return tuple(out)
     return out
@@ -154,8 +156,10 @@ def _overload(pk, text, tags):
     adapter = ADAPTERS.get(key)
     run = (lambda vals: _call_adapter(adapter, schema, vals)) if adapter is not None else _generic(pk._name, schema)
 
+    list_result = len(schema.returns) == 1 and schema.returns[0].type == "Tensor[]"
+
     def call(*args, **kwargs):
-        return _plain(run(bind(schema, args, kwargs, numbers_as_tensors=True)))
+        return _plain(run(bind(schema, args, kwargs, numbers_as_tensors=True)), list_result)
 
     import jtorch
     tag_objs = [getattr(jtorch.Tag, t) for t in tags.split(",") if hasattr(jtorch.Tag, t)] if tags else []
