@@ -3,6 +3,7 @@ of one name), ``torch.ops.<ns>.<name>.<overload>`` an OpOverload (one schema). C
 (jtorch.library) register their packets here; ``torch.ops.aten`` is built on first use from jtorch's aten
 table (jtorch/library/_aten.py)."""
 import os
+import sys
 import types
 
 # ns -> {name: OpOverloadPacket} for operators defined through jtorch.library
@@ -20,10 +21,14 @@ class OpOverload:
         self._tags = list(tags)
         self._namespace, self._opname = packet._namespace, packet._name
         self.__name__ = f"{self._opname}.{self._overloadname}"
-        self.__qualname__ = self._schema.name + ("." + schema.overload_name if schema.overload_name else "")
-        self.__module__ = f"torch._ops.{self._namespace}"
+        # so an fx graph names the target torch.ops.<ns>.<name>.<overload>, as torch's graphs do
+        self.__module__ = f"torch.ops.{self._namespace}.{self._opname}"
+        self.__qualname__ = self._overloadname
 
     def __call__(self, /, *args, **kwargs):
+        rec = _fx_recording(self, args, kwargs)
+        if rec is not None:
+            return rec
         return self._call(*args, **kwargs)
 
     def name(self):
@@ -63,6 +68,15 @@ class OpOverload:
         return _overload_by_name, (self._namespace, self._opname, self._overloadname)
 
 
+def _fx_recording(op, args, kwargs):
+    """Under fx/export tracing with proxy arguments: the call as one call_function node on ``op`` (an
+    operator is opaque to the trace, as in torch); None otherwise."""
+    fx = sys.modules.get("jtorch.fx._symbolic_trace")
+    if fx is None or not fx._TRACING or not (fx._has_proxy(args) or kwargs and fx._has_proxy(kwargs)):
+        return None
+    return fx._TRACING[-1].create_proxy("call_function", op, args, kwargs)
+
+
 def _overload_by_name(ns, name, overload):
     return getattr(getattr(getattr(ops, ns), name), overload)
 
@@ -75,7 +89,7 @@ class OpOverloadPacket:
         self._overloads = {}  # overload name ('default' for the unnamed one) -> OpOverload
         self.__name__ = name
         self.__qualname__ = name
-        self.__module__ = f"torch._ops.{namespace}"
+        self.__module__ = f"torch.ops.{namespace}"
 
     @property
     def _qualified_op_name(self):
@@ -100,6 +114,9 @@ class OpOverloadPacket:
         return list(self._overloads) + list(super().__dir__())
 
     def __call__(self, /, *args, **kwargs):
+        rec = _fx_recording(self, args, kwargs)
+        if rec is not None:
+            return rec
         overloads = list(self._overloads.values())
         if len(overloads) == 1:
             return overloads[0](*args, **kwargs)

@@ -401,3 +401,28 @@ def test_compile_without_fake_breaks_graph(rng):
         strict = jtorch.compile(lambda x: nofake(x) + 1, fullgraph=True)
         for _ in range(2):
             strict(jtorch.tensor(x_np))
+
+
+# ---------------------------------------------------------------- fx / export
+def test_fx_and_export_record_the_op(rng, ops):
+    """A custom op (and a torch.ops.aten overload) is one call_function node on its OpOverload, as in torch."""
+    T, J = ops
+    x_np = rng.standard_normal((2, 3)).astype(np.float32)
+    targets, outs = [], []
+    for m, o in ((torch, T), (jtorch, J)):
+        m.manual_seed(0)
+
+        class M(m.nn.Module):
+            def forward(self, x):
+                return o.mysin(x * 2) + m.ops.aten.relu.default(x)
+
+        x = m.tensor(x_np)
+        gm = m.fx.symbolic_trace(M())
+        targets.append([str(n.target) for n in gm.graph.nodes if n.op == "call_function" and "." in str(n.target)
+                        and "built-in" not in str(n.target)])
+        ep = m.export.export(M(), (x,))
+        assert any(n.target is getattr(m.ops, NS).mysin.default for n in ep.graph.nodes)
+        outs.append((gm(x), ep.module()(x)))
+    assert targets[1] == targets[0] == [f"{NS}.mysin.default", "aten.relu.default"]
+    assert_close(outs[1][0], outs[0][0])
+    assert_close(outs[1][1], outs[0][1])

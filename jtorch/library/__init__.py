@@ -51,7 +51,7 @@ class CustomOpDef:
         return f"<CustomOpDef({self._qualname})>"
 
     def __call__(self, *args, **kwargs):
-        return self._entry(*args, **kwargs)
+        return self._entry.overload(*args, **kwargs)
 
     def register_kernel(self, device_types, fn=None, /):
         def register(f):
