@@ -426,3 +426,19 @@ def test_fx_and_export_record_the_op(rng, ops):
     assert targets[1] == targets[0] == [f"{NS}.mysin.default", "aten.relu.default"]
     assert_close(outs[1][0], outs[0][0])
     assert_close(outs[1][1], outs[0][1])
+
+
+# ---------------------------------------------------------------- jtorch.func transforms
+def test_func_vmap_and_grad(rng, ops):
+    """vmap runs the opaque kernel per example (torch: its sequential fallback); func.grad uses the registered
+    formula. torch 2.13's func.grad refuses custom ops, so its eager backward is the oracle for the gradient."""
+    T, J = ops
+    t, j = both(rng.standard_normal((4, 3)).astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = torch.func.vmap(T.mysin)(t)
+    assert_close(jtorch.func.vmap(J.mysin)(j), ref)
+    tg = t.clone().requires_grad_(True)
+    (T.mysin(tg) ** 2).sum().backward()
+    assert_close(jtorch.func.grad(lambda v: (J.mysin(v) ** 2).sum())(j), tg.grad, rtol=1e-5)
+    assert_close(jtorch.func.vmap(jtorch.func.grad(lambda v: (J.mysin(v) ** 2).sum()))(j), tg.grad, rtol=1e-5)

@@ -187,43 +187,45 @@ def _check_outputs(entry, tensors, out):
 
 
 # ---------------------------------------------------------------- autograd
+def setup_context(entry, ctx, inputs, output):
+    """The registered setup_context; keyword-only arguments come separately, by name (as in torch)."""
+    if entry.autograd is None or entry.autograd[1] is None:
+        return
+    args = entry.schema.arguments
+    n_pos = sum(1 for a in args if not a.kwarg_only)
+    if n_pos == len(args):
+        entry.autograd[1](ctx=ctx, inputs=tuple(inputs), output=output)
+    else:
+        kw = {a.name: v for a, v in zip(args[n_pos:], inputs[n_pos:])}
+        entry.autograd[1](ctx=ctx, inputs=tuple(inputs[:n_pos]), keyword_only_inputs=kw, output=output)
+
+
+def backward(entry, ctx, grads):
+    """The registered backward: one gradient per schema argument (None for keyword-only ones)."""
+    if entry.autograd is None:
+        raise RuntimeError(f"Trying to backward through {entry.overload} but no autograd formula was "
+                           "registered. Please use register_autograd to add one.")
+    args = entry.schema.arguments
+    n_pos = sum(1 for a in args if not a.kwarg_only)
+    res = entry.autograd[0](ctx, *grads)
+    res = res if isinstance(res, tuple) else (res,)
+    if len(res) != n_pos:
+        raise RuntimeError(f"{entry.overload}: the backward registered with register_autograd returned {len(res)} "
+                           f"gradients; expected {n_pos} (one per positional input, None for the ones that are not "
+                           "Tensors)")
+    return res + (None,) * (len(args) - n_pos)
+
+
 def _function(entry):
-    """The autograd Function class that carries this op's registered formula."""
+    """The autograd Function class that carries this op's registered formula (eager tape)."""
     if entry.fn_cls is None:
         from ..autograd.function import Function
-
-        def forward(*vals):
-            return run_below_autograd(entry, vals)
-
-        args = entry.schema.arguments
-        n_pos = sum(1 for a in args if not a.kwarg_only)
-
-        def setup_context(ctx, inputs, output):
-            if entry.autograd is None or entry.autograd[1] is None:
-                return
-            if n_pos == len(args):
-                entry.autograd[1](ctx=ctx, inputs=tuple(inputs), output=output)
-            else:  # keyword-only arguments come separately, by name (as in torch)
-                kw = {a.name: v for a, v in zip(args[n_pos:], inputs[n_pos:])}
-                entry.autograd[1](ctx=ctx, inputs=tuple(inputs[:n_pos]), keyword_only_inputs=kw, output=output)
-
-        def backward(ctx, *grads):
-            if entry.autograd is None:
-                raise RuntimeError(f"Trying to backward through {entry.overload} but no autograd formula was "
-                                   "registered. Please use register_autograd to add one.")
-            res = entry.autograd[0](ctx, *grads)
-            res = res if isinstance(res, tuple) else (res,)
-            if len(res) != n_pos:
-                raise RuntimeError(f"{entry.overload}: the backward registered with register_autograd returned "
-                                   f"{len(res)} gradients; expected {n_pos} (one per positional input, None for "
-                                   "the ones that are not Tensors)")
-            return res + (None,) * (len(args) - n_pos)
-
         ns, name = entry.schema.name.split("::")
         cls_name = f"GeneratedBackwardFor_{ns}_{name}_{entry.overload._overloadname}"
         entry.fn_cls = type(Function)(cls_name, (Function,), {
-            "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
-            "backward": staticmethod(backward)})
+            "forward": staticmethod(lambda *vals: run_below_autograd(entry, vals)),
+            "setup_context": staticmethod(lambda ctx, inputs, output: setup_context(entry, ctx, inputs, output)),
+            "backward": staticmethod(lambda ctx, *grads: backward(entry, ctx, grads))})
     return entry.fn_cls
 
 
@@ -281,8 +283,45 @@ def _as_callback(entry, kernel, vals):
         outs += [v for a, v in zip(schema.arguments, real) if a.is_write and isinstance(v, T)]
         return tuple(np.asarray(o.numpy(), dtype=s.dtype).reshape(s.shape) for o, s in zip(outs, specs))
 
-    res = jax.pure_callback(host, specs, *arrays, vmap_method="sequential")
+    def opaque(*arrs):
+        return jax.pure_callback(host, specs, *arrs, vmap_method="sequential")
+
+    if entry.autograd is not None and not written:
+        opaque = _differentiable(entry, opaque, vals, rebuild, multi, n_out)
+    res = opaque(*arrays)
     for t, new in zip(written, res[n_out:]):
         t.copy_(T._wrap(new))
     outs = [T._wrap(r) for r in res[:n_out]]
     return type(fake_out)(outs) if multi else outs[0] if fakes else None
+
+
+def _differentiable(entry, opaque, vals, rebuild, multi, n_out):
+    """``opaque`` with the op's registered formula as its JAX VJP, so JAX transforms (jtorch.func.grad, vjp)
+    differentiate through the callback as the eager tape does."""
+    T = _dispatch.Tensor
+    from ..autograd.function import FunctionCtx
+
+    def fwd(*arrs):
+        out = opaque(*arrs)
+        return out, (arrs, out)
+
+    def bwd(saved, cts):
+        arrs, out = saved
+        inputs = rebuild(T._wrap(a) for a in arrs)
+        outs = [T._wrap(o) for o in out[:n_out]]
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(v, T) for v in inputs)
+        ctx.materialize_grads = True
+        setup_context(entry, ctx, inputs, tuple(outs) if multi else outs[0])
+        grads = backward(entry, ctx, [T._wrap(c) for c in cts[:n_out]])
+        res = []
+        for v, g in zip(inputs, grads):
+            if isinstance(v, T):
+                res.append(jax.numpy.zeros(v.shape, v.dtype.np) if g is None else g._value)
+            elif isinstance(v, (list, tuple)):
+                res.extend(jax.numpy.zeros(x.shape, x.dtype.np) for x in v if isinstance(x, T))
+        return tuple(res)
+
+    f = jax.custom_vjp(opaque)
+    f.defvjp(fwd, bwd)
+    return f
