@@ -442,3 +442,33 @@ def test_func_vmap_and_grad(rng, ops):
     (T.mysin(tg) ** 2).sum().backward()
     assert_close(jtorch.func.grad(lambda v: (J.mysin(v) ** 2).sum())(j), tg.grad, rtol=1e-5)
     assert_close(jtorch.func.vmap(jtorch.func.grad(lambda v: (J.mysin(v) ** 2).sum()))(j), tg.grad, rtol=1e-5)
+
+
+def test_data_dependent_output_size(rng):
+    """A fake that asks get_ctx() for a data-dependent size: meta inputs raise torch's error; under
+    jtorch.compile the function runs eagerly (its result shape is not static)."""
+    x_np = (rng.standard_normal(6) > 0).astype(np.float32)
+    outs = []
+    for m in (torch, jtorch):
+        Tensor = m.Tensor
+
+        @m.library.custom_op(f"{NS}::nonzero_np", mutates_args=())
+        def nonzero_np(x: Tensor) -> Tensor:
+            return m.from_numpy(np.stack(np.nonzero(x.numpy()), axis=1).astype(np.int64))
+
+        @nonzero_np.register_fake
+        def _(x):
+            n = m.library.get_ctx().new_dynamic_size()
+            return x.new_empty(n, x.dim(), dtype=m.int64)
+
+        with pytest.raises(RuntimeError, match="data-dependent shape"):
+            nonzero_np(m.empty(3, device="meta"))
+        outs.append(nonzero_np(m.tensor(x_np)))
+        if m is jtorch:
+            cf = jtorch.compile(lambda v: nonzero_np(v * 1))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                for _ in range(2):
+                    assert_close(cf(m.tensor(x_np)), outs[0])
+            assert any("graph break" in str(w.message) for w in caught)
+    assert_close(outs[1], outs[0])

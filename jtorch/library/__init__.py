@@ -8,12 +8,12 @@ import weakref
 from .. import _dispatch
 from .._ops_namespace import OpOverload
 from . import _custom_ops
-from ._custom_ops import ENTRIES, OpEntry, lookup, slot
+from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx
 from ._schema import FunctionSchema, infer_schema, parse_schema
 from ._opcheck import opcheck, OpCheckError
 
 __all__ = ["Library", "impl", "define", "impl_abstract", "register_fake", "register_kernel", "register_autograd",
-           "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel"]
+           "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel", "get_ctx"]
 
 _RESERVED = {"aten", "prim", "prims", "_", "cuda", "torch", "mkldnn", "_caffe2", "_prims_common"}
 
@@ -175,6 +175,11 @@ def register_autograd(op, backward, /, *, setup_context=None, lib=None):
                            "gradient through an 'Autograd' kernel or a CompositeImplicitAutograd one")
     _check_autograd(e, backward, setup_context)
     e.autograd = (backward, setup_context)
+
+
+def get_ctx():
+    """The context of the running fake kernel (``get_ctx().new_dynamic_size()``, see FakeImplCtx)."""
+    return FakeImplCtx()
 
 
 def fallthrough_kernel():

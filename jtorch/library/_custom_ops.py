@@ -126,6 +126,38 @@ def _select(entry, tensors):
     raise _no_kernel(entry, device.upper())
 
 
+class DataDependentSize(RuntimeError):
+    """A fake kernel asked for a size only the data decides (``get_ctx().new_dynamic_size()``)."""
+
+
+class FakeImplCtx:
+    """What ``torch.library.get_ctx()`` gives a fake kernel. jtorch's fakes run on meta tensors (eager) and
+    under jax tracing, where every size is static: a data-dependent size cannot be made, so asking for one
+    raises (eager: torch's meta-tensor error; jtorch.compile: the function falls back to eager)."""
+
+    def new_dynamic_size(self, *, min=0, max=None):
+        op = _FAKE_RUNNING[-1] if _FAKE_RUNNING else "this operator"
+        raise DataDependentSize(
+            f"{op}: You're trying to run this operator with meta Tensors (as opposed to FakeTensors), but this "
+            "operator may return an output Tensor with data-dependent shape. Meta Tensors don't support operators "
+            "with outputs that have data-dependent shapes but FakeTensors do. If your operator does not return an "
+            "output with data-dependent shape, make sure the FakeTensor and/or meta kernel does not call "
+            "torch.library.get_ctx(). Otherwise, please use FakeTensors.")
+
+    new_data_dependent_symint = new_dynamic_size
+
+
+_FAKE_RUNNING = []  # names of the ops whose fake kernel is running (for get_ctx's message)
+
+
+def run_fake(entry, fake, vals):
+    _FAKE_RUNNING.append(entry.key)
+    try:
+        return invoke(fake, entry.schema, vals)
+    finally:
+        _FAKE_RUNNING.pop()
+
+
 def call(entry, args, kwargs):
     schema = entry.schema
     vals = bind(schema, args, kwargs)
@@ -133,6 +165,8 @@ def call(entry, args, kwargs):
         return invoke(entry.kernels["autograd"], schema, vals)
     tensors = list(_leaves(vals))
     kernel, kind = _select(entry, tensors)
+    if kind == "fake" and not entry.custom:
+        return run_fake(entry, kernel, vals)
     if kind == "implicit" or not entry.custom:
         return invoke(kernel, schema, vals)  # gradients flow through the kernel's own ops
     if GRAD.enabled and any(t.requires_grad for t in tensors):
@@ -163,7 +197,8 @@ def run_below_autograd(entry, vals):
             return type(v)(detach(x) for x in v)
         return v
 
-    out = invoke(kernel, schema, [detach(v) for v in vals])
+    detached = [detach(v) for v in vals]
+    out = run_fake(entry, kernel, detached) if kind == "fake" else invoke(kernel, schema, detached)
     if kind == "backend":
         _check_outputs(entry, tensors, out)
     return out
@@ -258,7 +293,13 @@ def _as_callback(entry, kernel, vals):
     metas = rebuild(_meta.empty(t.shape, t.dtype) for t in tensors)
     trace, _dispatch.TRACE = _dispatch.TRACE, None  # the fake reads only shapes: nothing for compile to record
     try:
-        fake_out = invoke(entry.kernels["fake"], schema, metas)
+        try:
+            fake_out = run_fake(entry, entry.kernels["fake"], metas)
+        except DataDependentSize:
+            # the result's shape depends on the data: not one XLA program (compile runs the function eagerly)
+            raise jax.errors.ConcretizationTypeError(
+                next(a for a in arrays if isinstance(a, jax.core.Tracer)),
+                f"{entry.key} returns a tensor whose shape depends on its input data") from None
         multi = isinstance(fake_out, (tuple, list))
         fakes = list(fake_out) if multi else [] if fake_out is None and not schema.returns else [fake_out]
         if not all(isinstance(f, T) for f in fakes):
