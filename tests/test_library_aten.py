@@ -129,6 +129,12 @@ def test_overload_objects_match_torch(name):
         assert str(j) == str(t) and repr(j) == repr(t)
         assert [x.name for x in j.tags] == [x.name for x in t.tags]
         assert j.overloadpacket is jp
+        for ja, ta in zip(j._schema.arguments, t._schema.arguments, strict=True):
+            assert (ja.name, ja.kwarg_only, ja.has_default_value()) == (ta.name, ta.kwarg_only,
+                                                                        ta.has_default_value())
+            assert (ja.alias_info is None) == (ta.alias_info is None)
+            assert ja.alias_info is None or ja.alias_info.is_write == ta.alias_info.is_write
+        assert j._schema.name == t._schema.name and j._schema.overload_name == t._schema.overload_name
 
 
 def test_common_overloads_present():

@@ -44,6 +44,13 @@ class Argument:
     def is_write(self):
         return self.alias is not None and self.alias.endswith("!")
 
+    @property
+    def alias_info(self):
+        """torch's AliasInfo view of the annotation: ``is_write`` and the alias set, or None."""
+        if self.alias is None:
+            return None
+        return AliasInfo(self.alias)
+
     def has_default_value(self):
         return self.default_text is not None
 
@@ -67,6 +74,16 @@ class Argument:
         return s
 
     __repr__ = __str__
+
+
+class AliasInfo:
+    __slots__ = ("is_write", "before_set", "after_set")
+
+    def __init__(self, text):
+        self.is_write = text.endswith("!")
+        names = text.rstrip("!").split("->")
+        self.before_set = {n.strip() for n in names[0].split("|")}
+        self.after_set = {n.strip() for n in names[-1].split("|")}
 
 
 class FunctionSchema:
