@@ -472,3 +472,30 @@ def test_data_dependent_output_size(rng):
                     assert_close(cf(m.tensor(x_np)), outs[0])
             assert any("graph break" in str(w.message) for w in caught)
     assert_close(outs[1], outs[0])
+
+
+def test_list_optional_and_explicit_schema(rng):
+    xs_np = [rng.standard_normal(3).astype(np.float32) for _ in range(3)]
+    w_np = rng.standard_normal(3).astype(np.float32)
+    res = []
+    for m in (torch, jtorch):
+        Tensor = m.Tensor
+
+        @m.library.custom_op(f"{NS}::weighted_sum", mutates_args=(), device_types="cpu")
+        def weighted_sum(xs: list[Tensor], w: Tensor | None = None, *, bias: float = 0.0) -> Tensor:
+            s = m.stack(xs).sum(0)
+            return (s if w is None else s * w) + bias
+
+        @m.library.custom_op(f"{NS}::scaled", mutates_args=(), schema="(Tensor x, float s) -> Tensor")
+        def scaled(x, s):
+            return x * s
+
+        xs = [m.tensor(a) for a in xs_np]
+        res.append((weighted_sum(xs), weighted_sum(xs, m.tensor(w_np), bias=0.5), scaled(xs[0], 3.0),
+                    str(getattr(m.ops, NS).weighted_sum.default._schema),
+                    str(getattr(m.ops, NS).scaled.default._schema)))
+    for a, b in zip(res[1], res[0]):
+        if isinstance(b, str):
+            assert a == b
+        else:
+            assert_close(a, b)
