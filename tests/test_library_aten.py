@@ -156,29 +156,52 @@ def test_packet_call_resolves_overloads(rng):
     assert_close(jm, tm)
 
 
-def test_unary_sweep(rng):
-    """Every (Tensor self) -> Tensor overload jtorch runs, on one input, against torch."""
+_SWEEPS = {"unary": "Tensor self) -> Tensor", "binary": "Tensor self, Tensor other) -> Tensor",
+           "scalar": "Tensor self, Scalar other) -> Tensor"}
+
+
+@pytest.mark.parametrize("kind", list(_SWEEPS))
+def test_overload_sweep(rng, kind):
+    """Every overload jtorch runs with the signature of ``kind``, on one pair of inputs, against torch."""
     from jtorch.library._aten_schemas import SCHEMAS
     x = rng.uniform(0.1, 0.9, (2, 3)).astype(np.float32)
+    y = rng.uniform(0.1, 0.9, (2, 3)).astype(np.float32)
     random_ops = ("empty", "rand", "normal", "bernoulli", "poisson", "exponential", "geometric", "new_empty")
+
+    def args(m):
+        a = [m.from_numpy(x.copy())]
+        return a + ([m.from_numpy(y.copy())] if kind == "binary" else [0.7] if kind == "scalar" else [])
+
     checked = 0
     for name, entries in SCHEMAS.items():
         for e in entries:
             text = e if isinstance(e, str) else e[0]
-            if not text.split("(", 1)[1].startswith("Tensor self) -> Tensor") or "(a" in text:
+            if not text.split("(", 1)[1].startswith(_SWEEPS[kind]) or "(a" in text:
                 continue
             ov = text.split("(")[0].split(".")[1] if "." in text.split("(")[0] else "default"
             try:
-                t = getattr(getattr(torch.ops.aten, name), ov)(torch.from_numpy(x.copy()))
+                t = getattr(getattr(torch.ops.aten, name), ov)(*args(torch))
             except (RuntimeError, NotImplementedError):
                 continue  # no float kernel in torch for this op
-            j = getattr(getattr(jtorch.ops.aten, name), ov)(jtorch.from_numpy(x.copy()))
+            j = getattr(getattr(jtorch.ops.aten, name), ov)(*args(jtorch))
             if name.startswith(random_ops):
                 assert tuple(j.shape) == tuple(t.shape) and str(j.dtype) == str(t.dtype)
             else:
                 assert_close(j, t, rtol=1e-4, atol=1e-5)
             checked += 1
-    assert checked > 60
+    assert checked > {"unary": 60, "binary": 30, "scalar": 15}[kind]
+
+
+def test_aten_ops_under_compile(rng):
+    x_np = rng.standard_normal((3, 4)).astype(np.float32)
+
+    def f(m, x):
+        a = m.ops.aten
+        return a.sum.dim_IntList(a.relu.default(a.mm.default(x, a.t.default(x))), [1])
+
+    cf = jtorch.compile(lambda x: f(jtorch, x), fullgraph=True)
+    for _ in range(2):
+        assert_close(cf(jtorch.tensor(x_np)), f(torch, torch.tensor(x_np)))
 
 
 def test_errors(rng):
