@@ -5,11 +5,9 @@
 picks a kernel, and how ``jtorch.compile`` treats an opaque kernel, is in ``_custom_ops``."""
 import weakref
 
-from .. import _dispatch
 from .._ops_namespace import OpOverload
-from . import _custom_ops
 from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx
-from ._schema import FunctionSchema, infer_schema, parse_schema
+from ._schema import infer_schema, parse_schema
 from ._opcheck import opcheck, OpCheckError
 
 __all__ = ["Library", "impl", "define", "impl_abstract", "register_fake", "register_kernel", "register_autograd",

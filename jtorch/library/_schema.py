@@ -29,18 +29,6 @@ class Argument:
         return re.match(r"\w+", self.type).group(0)
 
     @property
-    def is_optional(self):
-        return self.type.endswith("?")
-
-    @property
-    def is_list(self):
-        return "[" in self.type
-
-    @property
-    def is_tensor_like(self):
-        return self.base == "Tensor"
-
-    @property
     def is_write(self):
         return self.alias is not None and self.alias.endswith("!")
 
@@ -118,8 +106,7 @@ def returns_text(returns):
 
 # ---------------------------------------------------------------- parsing
 def _fail(text, pos, what):
-    line = text
-    raise RuntimeError(f"{what}:\n{line}\n{' ' * pos}{'~' * max(1, _word_end(text, pos) - pos)} <--- HERE\n")
+    raise RuntimeError(f"{what}:\n{text}\n{' ' * pos}{'~' * max(1, _word_end(text, pos) - pos)} <--- HERE\n")
 
 
 def _word_end(text, pos):
@@ -380,11 +367,6 @@ def accepts(arg, v, numbers_as_tensors=False):
     return _accepts_scalar(base, v, numbers_as_tensors)
 
 
-def _short(v):
-    s = repr(v)
-    return s
-
-
 def bind(schema, args, kwargs, numbers_as_tensors=False):
     """The call's values in schema order (defaults filled in), or torch's RuntimeError for a bad call."""
     op = schema.name
@@ -412,7 +394,7 @@ def bind(schema, args, kwargs, numbers_as_tensors=False):
             raise RuntimeError(f"{op}() is missing value for argument '{a.name}'. Declaration: {decl}")
         if not accepts(a, v, numbers_as_tensors):
             raise RuntimeError(f"{op}() Expected a value of type '{_type_name(a.type)}' for argument '{a.name}' "
-                               f"but instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {_short(v)}\n"
+                               f"but instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}\n"
                                f"Declaration: {decl}")
         values.append(v)
     return values
