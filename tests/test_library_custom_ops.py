@@ -499,3 +499,33 @@ def test_list_optional_and_explicit_schema(rng):
             assert a == b
         else:
             assert_close(a, b)
+
+
+def test_out_style_op_without_fake(rng):
+    """The tutorial's ``numpy_sin(x, out)``: an op that returns nothing needs no fake (torch makes one), so
+    opcheck passes and jtorch.compile keeps it in the program."""
+    x_np = rng.standard_normal(5).astype(np.float32)
+    results = []
+    for m in (torch, jtorch):
+        Tensor = m.Tensor
+
+        @m.library.custom_op(f"{NS}::numpy_sin_out", mutates_args={"out"})
+        def numpy_sin_out(x: Tensor, out: Tensor) -> None:
+            np.sin(x.numpy(), out=out.numpy())
+
+        x, out = m.tensor(x_np), m.empty(5)
+        numpy_sin_out(x, out)
+        results.append((out, m.library.opcheck(numpy_sin_out, (x, m.empty(5)))))
+        meta_out = m.empty(5, device="meta")
+        assert numpy_sin_out(m.empty(5, device="meta"), meta_out) is None
+    assert_close(results[1][0], results[0][0])
+    assert results[1][1] == results[0][1]
+
+    def f(x):
+        out = jtorch.zeros(5)
+        jtorch.ops.jt_lib_test.numpy_sin_out(x * 2, out)
+        return out + 1
+
+    cf = jtorch.compile(f, fullgraph=True)
+    for _ in range(2):
+        assert_close(cf(jtorch.tensor(x_np)), torch.sin(torch.tensor(x_np) * 2) + 1)

@@ -104,12 +104,24 @@ def _no_kernel(entry, backend):
         f"[{', '.join(sorted(k for k in entry.kernels))}].")
 
 
+def _nothing(*args, **kwargs):
+    return None
+
+
+def fake_kernel(entry):
+    """The registered fake; a custom op that returns nothing gets one that does nothing (as in torch)."""
+    fake = entry.kernels.get("fake")
+    if fake is None and entry.custom and not entry.schema.returns:
+        return _nothing
+    return fake
+
+
 def _select(entry, tensors):
     """(kernel, kind): kind 'fake' for meta inputs, 'implicit' for a composite kernel, else 'backend'."""
     k = entry.kernels
     if any(t.is_meta for t in tensors):
-        if "fake" in k:
-            return k["fake"], "fake"
+        if fake_kernel(entry) is not None:
+            return fake_kernel(entry), "fake"
         if "implicit" in k:
             return k["implicit"], "implicit"
         if entry.custom:
@@ -184,7 +196,7 @@ def run_below_autograd(entry, vals):
     schema = entry.schema
     tensors = list(_leaves(vals))
     kernel, kind = _select(entry, tensors)
-    if kind == "backend" and "fake" in entry.kernels:
+    if kind == "backend" and fake_kernel(entry) is not None:
         out = _as_callback(entry, kernel, vals)
         if out is not _NOT_TRACED:
             return out
@@ -294,7 +306,7 @@ def _as_callback(entry, kernel, vals):
     trace, _dispatch.TRACE = _dispatch.TRACE, None  # the fake reads only shapes: nothing for compile to record
     try:
         try:
-            fake_out = run_fake(entry, entry.kernels["fake"], metas)
+            fake_out = run_fake(entry, fake_kernel(entry), metas)
         except DataDependentSize:
             # the result's shape depends on the data: not one XLA program (compile runs the function eagerly)
             raise jax.errors.ConcretizationTypeError(
