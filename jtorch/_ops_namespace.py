@@ -13,8 +13,9 @@ CUSTOM = {}
 class OpOverload:
     """One overload of an operator: a schema and the callable that runs it."""
 
-    def __init__(self, packet, overload_name, schema, call, tags=()):
+    def __init__(self, packet, overload_name, schema, call, tags=(), numbers_as_tensors=False):
         self._overloadpacket = packet
+        self._numbers_as_tensors = numbers_as_tensors  # a Python number may stand for a Tensor argument
         self._overloadname = overload_name or "default"
         self._schema = schema
         self._call = call
@@ -124,7 +125,7 @@ class OpOverloadPacket:
         errors = []
         for ov in overloads:
             try:
-                bind(ov._schema, args, kwargs, numbers_as_tensors=self._namespace == "aten")
+                bind(ov._schema, args, kwargs, numbers_as_tensors=ov._numbers_as_tensors)
             except RuntimeError as e:
                 errors.append(str(e))
                 continue

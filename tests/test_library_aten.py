@@ -215,6 +215,8 @@ def test_errors(rng):
             m.ops.aten.add.Tensor(_convert(m, x))
         with pytest.raises(RuntimeError, match="failed to match any schema"):
             m.ops.aten.add(_convert(m, x))
+        with pytest.raises(RuntimeError, match="Expected a value of type 'Tensor' for argument 'other'"):
+            m.ops.aten.max.other(_convert(m, x), 1)  # numbers stand for tensors only in add/mul/... (torch's list)
         with pytest.raises(OSError, match="Could not load this library"):
             m.ops.load_library("/nonexistent/libmyops.so")
 

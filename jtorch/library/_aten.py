@@ -150,6 +150,11 @@ def _plain(out, list_result):
     return out
 
 
+# the operators whose Tensor arguments also take Python numbers (torch converts those for these names only)
+_NUMBERS_AS_TENSORS = {"add", "sub", "mul", "div", "divide", "multiply", "subtract", "true_divide", "floor_divide",
+                       "to", "copy", "_to_copy", "_conj"}
+
+
 def _overload(pk, text, tags):
     schema = parse_schema(text)
     key = f"{pk._name}.{schema.overload_name or 'default'}"
@@ -157,13 +162,14 @@ def _overload(pk, text, tags):
     run = (lambda vals: _call_adapter(adapter, schema, vals)) if adapter is not None else _generic(pk._name, schema)
 
     list_result = len(schema.returns) == 1 and schema.returns[0].type == "Tensor[]"
+    numbers = pk._name.rstrip("_") in _NUMBERS_AS_TENSORS
 
     def call(*args, **kwargs):
-        return _plain(run(bind(schema, args, kwargs, numbers_as_tensors=True)), list_result)
+        return _plain(run(bind(schema, args, kwargs, numbers_as_tensors=numbers)), list_result)
 
     import jtorch
     tag_objs = [getattr(jtorch.Tag, t) for t in tags.split(",") if hasattr(jtorch.Tag, t)] if tags else []
-    return OpOverload(pk, schema.overload_name, schema, call, tag_objs)
+    return OpOverload(pk, schema.overload_name, schema, call, tag_objs, numbers)
 
 
 def _call_adapter(adapter, schema, vals):
