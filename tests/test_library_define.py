@@ -106,11 +106,12 @@ def test_impl_library_adds_a_kernel(rng, libs):
     assert_close(getattr(jtorch.ops, NS).later(j), getattr(torch.ops, NS).later(t))
 
 
-def test_register_fake_on_defined_op(rng):
-    """torch.library.register_fake by qualified name on a Library-defined op with a numpy CPU kernel."""
+def test_register_fake_and_autograd_on_defined_op(rng):
+    """torch.library.register_fake / register_autograd by qualified name on a Library-defined op with a numpy
+    CPU kernel (which then runs below autograd)."""
     ns = NS + "_reg"
     x = rng.standard_normal(4)
-    outs = []
+    outs, grads = [], []
     for m in (torch, jtorch):
         lib = m.library.Library(ns, "DEF")
         lib.define("numpy_exp(Tensor x) -> Tensor")
@@ -120,4 +121,10 @@ def test_register_fake_on_defined_op(rng):
         assert y.is_meta and tuple(y.shape) == (2, 2)
         inp = m.tensor(x, dtype=m.float32)
         outs.append(getattr(m.ops, ns).numpy_exp(inp))
+        m.library.register_autograd(f"{ns}::numpy_exp", lambda ctx, g: g * ctx.saved_tensors[0],
+                                    setup_context=lambda ctx, inputs, output: ctx.save_for_backward(output))
+        inp.requires_grad_(True)
+        (getattr(m.ops, ns).numpy_exp(inp) * 3).sum().backward()
+        grads.append(inp.grad)
     assert_close(outs[1], outs[0])
+    assert_close(grads[1], grads[0])

@@ -168,9 +168,6 @@ def register_kernel(op, device_types, fn=None, /, *, lib=None):
 def register_autograd(op, backward, /, *, setup_context=None, lib=None):
     """Register ``backward(ctx, *grads)`` (and ``setup_context(ctx, inputs, output)``) as ``op``'s gradient."""
     e = _entry_of(op)
-    if not e.custom:
-        raise RuntimeError(f"register_autograd: {e.key} was defined with Library.define; register its "
-                           "gradient through an 'Autograd' kernel or a CompositeImplicitAutograd one")
     _check_autograd(e, backward, setup_context)
     e.autograd = (backward, setup_context)
 

@@ -179,7 +179,7 @@ def call(entry, args, kwargs):
     kernel, kind = _select(entry, tensors)
     if kind == "fake" and not entry.custom:
         return run_fake(entry, kernel, vals)
-    if kind == "implicit" or not entry.custom:
+    if kind == "implicit" or not entry.custom and entry.autograd is None:
         return invoke(kernel, schema, vals)  # gradients flow through the kernel's own ops
     if GRAD.enabled and any(t.requires_grad for t in tensors):
         return _function(entry).apply(*vals)
@@ -211,7 +211,7 @@ def run_below_autograd(entry, vals):
 
     detached = [detach(v) for v in vals]
     out = run_fake(entry, kernel, detached) if kind == "fake" else invoke(kernel, schema, detached)
-    if kind == "backend":
+    if kind == "backend" and entry.custom:
         _check_outputs(entry, tensors, out)
     return out
 
