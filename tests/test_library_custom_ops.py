@@ -529,3 +529,29 @@ def test_out_style_op_without_fake(rng):
     cf = jtorch.compile(f, fullgraph=True)
     for _ in range(2):
         assert_close(cf(jtorch.tensor(x_np)), torch.sin(torch.tensor(x_np) * 2) + 1)
+
+
+def test_register_vmap(rng):
+    """With a registered rule, vmap calls the kernel once on the whole batch (the rule here), in both."""
+    x_np = rng.standard_normal((4, 3)).astype(np.float32)
+    outs, counts = [], []
+    for m in (torch, jtorch):
+        Tensor = m.Tensor
+        calls = []
+
+        @m.library.custom_op(f"{NS}::vsin", mutates_args=())
+        def vsin(x: Tensor) -> Tensor:
+            calls.append(tuple(x.shape))
+            return m.from_numpy(np.sin(x.numpy()))
+
+        vsin.register_fake(lambda x: m.empty_like(x))
+
+        def rule(info, in_dims, x):
+            assert info.batch_size == 3
+            return vsin(x), in_dims[0]
+
+        m.library.register_vmap(f"{NS}::vsin", rule)
+        outs.append(m.vmap(vsin, in_dims=1)(m.tensor(x_np)))
+        counts.append(len(calls))
+    assert_close(outs[1], outs[0])
+    assert counts == [1, 1]

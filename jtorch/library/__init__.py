@@ -11,7 +11,8 @@ from ._schema import infer_schema, parse_schema
 from ._opcheck import opcheck, OpCheckError
 
 __all__ = ["Library", "impl", "define", "impl_abstract", "register_fake", "register_kernel", "register_autograd",
-           "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel", "get_ctx"]
+           "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel", "get_ctx",
+           "register_vmap"]
 
 _RESERVED = {"aten", "prim", "prims", "_", "cuda", "torch", "mkldnn", "_caffe2", "_prims_common"}
 
@@ -61,6 +62,9 @@ class CustomOpDef:
     def register_fake(self, fn, /):
         self._entry.kernels["fake"] = fn
         return fn
+
+    def register_vmap(self, func=None, /):
+        return register_vmap(self, func)
 
     def register_autograd(self, backward, /, *, setup_context=None):
         _check_autograd(self._entry, backward, setup_context)
@@ -175,6 +179,16 @@ def register_autograd(op, backward, /, *, setup_context=None, lib=None):
 def get_ctx():
     """The context of the running fake kernel (``get_ctx().new_dynamic_size()``, see FakeImplCtx)."""
     return FakeImplCtx()
+
+
+def register_vmap(op, func=None, /, *, lib=None):
+    """Register ``func(info, in_dims, *args, **kwargs) -> (output, out_dims)`` as ``op``'s batching rule under
+    jtorch.func.vmap (without one, vmap runs the kernel once per example). The op needs a fake: the rule
+    applies where the op runs traced (see _custom_ops)."""
+    def register(f):
+        _entry_of(op).vmap = f
+        return f
+    return register if func is None else register(func)
 
 
 def fallthrough_kernel():

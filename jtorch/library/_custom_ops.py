@@ -47,6 +47,7 @@ class OpEntry:
         self.custom = custom          # made by custom_op (kernel runs below autograd; outputs may not alias inputs)
         self.kernels = {}
         self.autograd = None          # (backward, setup_context)
+        self.vmap = None              # register_vmap's rule
         self.fn_cls = None
         self.opdef = None             # the CustomOpDef, for messages
         ns, name = schema.name.split("::")
@@ -65,7 +66,7 @@ class OpEntry:
     def reset(self, schema):
         """A custom_op defined again under the same name: the old definition goes (as in torch)."""
         self.schema = self.overload._schema = schema
-        self.kernels, self.autograd, self.fn_cls = {}, None, None
+        self.kernels, self.autograd, self.vmap, self.fn_cls = {}, None, None, None
 
 
 def lookup(qualname):
@@ -339,6 +340,8 @@ def _as_callback(entry, kernel, vals):
     def opaque(*arrs):
         return jax.pure_callback(host, specs, *arrs, vmap_method="sequential")
 
+    if entry.vmap is not None and not written:
+        opaque = _batched(entry, opaque, vals, rebuild, multi, n_out)
     if entry.autograd is not None and not written:
         opaque = _differentiable(entry, opaque, vals, rebuild, multi, n_out)
     res = opaque(*arrays)
@@ -346,6 +349,48 @@ def _as_callback(entry, kernel, vals):
         t.copy_(T._wrap(new))
     outs = [T._wrap(r) for r in res[:n_out]]
     return type(fake_out)(outs) if multi else outs[0] if fakes else None
+
+
+class VmapInfo:
+    """What a ``register_vmap`` rule gets first: the batch size and the randomness mode."""
+
+    def __init__(self, batch_size, randomness="error"):
+        self.batch_size, self.randomness = batch_size, randomness
+
+
+def _batched(entry, opaque, vals, rebuild, multi, n_out):
+    """``opaque`` with the op's ``register_vmap`` rule as its JAX batching rule (jtorch.func.vmap calls the
+    rule once on the whole batch instead of the kernel once per example). Batched inputs arrive with the
+    batch at dim 0 (their in_dims entry is 0), as jax batches them."""
+    from jax.custom_batching import custom_vmap
+    T = _dispatch.Tensor
+    schema = entry.schema
+    f = custom_vmap(opaque)
+
+    @f.def_vmap
+    def rule(axis_size, in_batched, *arrs):
+        inputs = rebuild(T._wrap(a) for a in arrs)
+        flags = iter(in_batched)
+        dims = []
+        for v in inputs:
+            if isinstance(v, T):
+                dims.append(0 if next(flags) else None)
+            elif isinstance(v, (list, tuple)):
+                dims.append([0 if next(flags) else None for x in v if isinstance(x, T)])
+            else:
+                dims.append(None)
+        pos = [(a, v, d) for a, v, d in zip(schema.arguments, inputs, dims) if not a.kwarg_only]
+        kw = {a.name: v for a, v in zip(schema.arguments, inputs) if a.kwarg_only}
+        out, out_dims = entry.vmap(VmapInfo(axis_size), tuple(d for _, _, d in pos), *[v for _, v, _ in pos], **kw)
+        outs = list(out) if multi else [out]
+        out_dims = list(out_dims) if isinstance(out_dims, (tuple, list)) else [out_dims] * len(outs)
+        res = []
+        for o, d in zip(outs[:n_out], out_dims):
+            o = o.unsqueeze(0).expand(axis_size, *o.shape) if d is None else o.movedim(d, 0)
+            res.append(o._value)
+        return tuple(res), (True,) * len(res)
+
+    return f
 
 
 def _differentiable(entry, opaque, vals, rebuild, multi, n_out):
