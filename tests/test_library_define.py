@@ -128,3 +128,16 @@ def test_register_fake_and_autograd_on_defined_op(rng):
         grads.append(inp.grad)
     assert_close(outs[1], outs[0])
     assert_close(grads[1], grads[0])
+
+
+def test_defined_op_with_fake_under_compile(rng):
+    """A Library-defined op with a numpy kernel and a fake stays in the compiled program (no graph break)."""
+    ns = NS + "_compile"
+    lib = jtorch.library.Library(ns, "DEF")
+    lib.define("numpy_tanh(Tensor x) -> Tensor")
+    lib.impl("numpy_tanh", lambda x: jtorch.from_numpy(np.tanh(x.numpy())), "CPU")
+    jtorch.library.register_fake(f"{ns}::numpy_tanh", lambda x: jtorch.empty_like(x))
+    cf = jtorch.compile(lambda x: getattr(jtorch.ops, ns).numpy_tanh(x * 2) + 1, fullgraph=True)
+    x_np = rng.standard_normal(4).astype(np.float32)
+    for _ in range(2):
+        assert_close(cf(jtorch.tensor(x_np)), torch.tanh(torch.tensor(x_np) * 2) + 1)

@@ -180,9 +180,14 @@ def call(entry, args, kwargs):
     kernel, kind = _select(entry, tensors)
     if kind == "fake" and not entry.custom:
         return run_fake(entry, kernel, vals)
+    needs_grad = GRAD.enabled and any(t.requires_grad for t in tensors)
     if kind == "implicit" or not entry.custom and entry.autograd is None:
+        if kind == "backend" and not needs_grad and fake_kernel(entry) is not None:
+            out = _as_callback(entry, kernel, vals)  # traced: an opaque kernel stays in the program
+            if out is not _NOT_TRACED:
+                return out
         return invoke(kernel, schema, vals)  # gradients flow through the kernel's own ops
-    if GRAD.enabled and any(t.requires_grad for t in tensors):
+    if needs_grad:
         return _function(entry).apply(*vals)
     prev = GRAD.enabled
     GRAD.enabled = False
