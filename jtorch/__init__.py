@@ -105,13 +105,12 @@ from ._toplevel_sync_bn import *  # noqa: F401,F403,E402  (batch_norm_stats & co
 from ._toplevel_lobpcg import lobpcg  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
 from ._ops_namespace import ops  # noqa: E402  (torch.ops.<ns>.<op>; torch.ops.aten from jtorch/library/_aten.py)
-from . import library  # noqa: E402
 
 
 def __getattr__(name):
-    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization load on first use
-    # (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name in ("fx", "export", "ao", "quantization"):
+    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization, torch.library load on first
+    # use (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
+    if name in ("fx", "export", "ao", "quantization", "library"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")

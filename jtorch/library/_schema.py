@@ -7,7 +7,7 @@ import re
 import types
 import typing
 
-from .. import _dtype as D
+from .. import _dispatch, _dtype as D
 
 # type names a schema may use (torch's full list is longer; these cover aten's and custom ops' schemas)
 _BASE_TYPES = {"Tensor", "int", "SymInt", "float", "bool", "str", "Scalar", "ScalarType", "Layout", "Device",
@@ -17,12 +17,13 @@ _BASE_TYPES = {"Tensor", "int", "SymInt", "float", "bool", "str", "Scalar", "Sca
 
 class Argument:
     """One argument (or return) of a schema: its name, type text, alias annotation and default."""
-    __slots__ = ("name", "type", "alias", "default_text", "kwarg_only", "alias_at")
+    __slots__ = ("name", "type", "alias", "default_text", "kwarg_only", "alias_at", "_parts")
 
     def __init__(self, name, type, alias=None, default_text=None, kwarg_only=False, alias_at=None):
         self.name, self.type, self.alias = name, type, alias
         self.default_text, self.kwarg_only = default_text, kwarg_only
         self.alias_at = alias_at  # where the alias annotation sits in the type text (``Tensor(a!)?``, ``Tensor[](a!)``)
+        self._parts = None  # accepts()'s view of the type, filled on first use
 
     @property
     def base(self):
@@ -316,8 +317,7 @@ def _type_name(typ):
 
 
 def _is_tensor(v):
-    from .._dispatch import Tensor
-    return isinstance(v, Tensor)
+    return isinstance(v, _dispatch.Tensor)
 
 
 def _accepts_scalar(base, v, numbers_as_tensors):
@@ -344,58 +344,77 @@ def _accepts_scalar(base, v, numbers_as_tensors):
     return True
 
 
+def _type_parts(arg):
+    """(base, optional, list size or None, optional elements) of an argument's type, computed once."""
+    parts = arg._parts
+    if parts is None:
+        typ, base = arg.type, arg.base
+        rest = typ[len(base):]
+        elem_optional = rest.startswith("?") and "[" in rest
+        rest = rest.lstrip("?") if elem_optional else rest
+        size = rest[1:rest.index("]")] if rest.startswith("[") else None
+        parts = arg._parts = (base, typ.endswith("?"), size, elem_optional)
+    return parts
+
+
 def accepts(arg, v, numbers_as_tensors=False):
     """Whether ``v`` can be passed for ``arg`` (torch's schema matching, for the types jtorch sees)."""
-    typ = arg.type
-    base = arg.base
+    base, optional, size, elem_optional = arg._parts or _type_parts(arg)
     if v is None:
-        return "?" in typ
-    rest = typ[len(base):].rstrip("?")
-    if rest.startswith("?"):
-        rest = rest[1:]
-    if rest.startswith("["):
-        size = rest[1:rest.index("]")]
-        if isinstance(v, (list, tuple)):
-            elem_optional = typ[len(base):].startswith("?")
-            return all(x is None and elem_optional or x is not None and _accepts_scalar(base, x, False) for x in v)
-        # int[2] stride=1: a single value stands for the whole list
-        if size and base in ("int", "SymInt", "float", "bool") and _accepts_scalar(base, v, False):
-            return True
-        if base in ("int", "SymInt") and _is_tensor(v) and v.ndim == 1 and not v.dtype.is_floating_point:
-            return True
-        return False
-    return _accepts_scalar(base, v, numbers_as_tensors)
+        return optional
+    if size is None:
+        if base == "Tensor":  # the common case first
+            return isinstance(v, _dispatch.Tensor) or numbers_as_tensors and isinstance(v, (int, float, complex))
+        return _accepts_scalar(base, v, numbers_as_tensors)
+    if isinstance(v, (list, tuple)):
+        return all(x is None and elem_optional or x is not None and _accepts_scalar(base, x, False) for x in v)
+    # int[2] stride=1: a single value stands for the whole list
+    if size and base in ("int", "SymInt", "float", "bool") and _accepts_scalar(base, v, False):
+        return True
+    return base in ("int", "SymInt") and _is_tensor(v) and v.ndim == 1 and not v.dtype.is_floating_point
+
+
+def _plan(schema):
+    """Per schema, computed once: the number of positional arguments, the argument names, the defaults."""
+    plan = schema.__dict__.get("_plan")
+    if plan is None:
+        n_pos = sum(1 for a in schema.arguments if not a.kwarg_only)
+        defaults = [a.default_value if a.default_text is not None else _NO_DEFAULT for a in schema.arguments]
+        plan = schema._plan = (n_pos, frozenset(a.name for a in schema.arguments), defaults)
+    return plan
+
+
+_NO_DEFAULT = object()
 
 
 def bind(schema, args, kwargs, numbers_as_tensors=False):
     """The call's values in schema order (defaults filled in), or torch's RuntimeError for a bad call."""
     op = schema.name
-    decl = str(schema)
-    positional = [a for a in schema.arguments if not a.kwarg_only]
-    if len(args) > len(positional):
-        raise RuntimeError(f"{op}() expected at most {len(positional)} argument(s) but received {len(args)} "
-                           f"argument(s). Declaration: {decl}")
-    names = {a.name for a in schema.arguments}
+    n_pos, names, defaults = _plan(schema)
+    if len(args) > n_pos:
+        raise RuntimeError(f"{op}() expected at most {n_pos} argument(s) but received {len(args)} "
+                           f"argument(s). Declaration: {schema}")
     for k in kwargs:
         if k not in names:
-            raise RuntimeError(f"Unknown keyword argument '{k}' for operator '{op}'. Schema: {decl}")
+            raise RuntimeError(f"Unknown keyword argument '{k}' for operator '{op}'. Schema: {schema}")
     values = []
     for i, a in enumerate(schema.arguments):
         if i < len(args) and not a.kwarg_only:
-            if a.name in kwargs:
-                raise RuntimeError(f"{op}() got multiple values for argument '{a.name}'. Declaration: {decl}")
+            if kwargs and a.name in kwargs:
+                raise RuntimeError(f"{op}() got multiple values for argument '{a.name}'. Declaration: {schema}")
             v = args[i]
         elif a.name in kwargs:
             v = kwargs[a.name]
-        elif a.default_text is not None:
-            values.append(a.default_value)
+        elif defaults[i] is not _NO_DEFAULT:
+            d = defaults[i]
+            values.append(list(d) if type(d) is list else d)  # a fresh list: the callee may keep it
             continue
         else:
-            raise RuntimeError(f"{op}() is missing value for argument '{a.name}'. Declaration: {decl}")
+            raise RuntimeError(f"{op}() is missing value for argument '{a.name}'. Declaration: {schema}")
         if not accepts(a, v, numbers_as_tensors):
             raise RuntimeError(f"{op}() Expected a value of type '{_type_name(a.type)}' for argument '{a.name}' "
                                f"but instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}\n"
-                               f"Declaration: {decl}")
+                               f"Declaration: {schema}")
         values.append(v)
     return values
 
