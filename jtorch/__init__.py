@@ -105,12 +105,13 @@ from ._toplevel_runtime import *  # noqa: F401,F403,E402  (Stream, Event, Tag, s
 from ._toplevel_sync_bn import *  # noqa: F401,F403,E402  (batch_norm_stats & co: SyncBatchNorm's kernels)
 from ._toplevel_lobpcg import lobpcg  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
+from ._ops_namespace import ops  # noqa: E402  (torch.ops.<ns>.<op>; torch.ops.aten from jtorch/library/_aten.py)
 
 
 def __getattr__(name):
-    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization, torch.functional load on first use
-    # (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
-    if name in ("fx", "export", "ao", "quantization", "functional"):
+    # torch.fx, torch.export, torch.ao and its legacy alias torch.quantization, torch.functional, torch.library
+    # load on first use (``torch.fx.symbolic_trace`` without ``import torch.fx`` works, as in torch)
+    if name in ("fx", "export", "ao", "quantization", "functional", "library"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'jtorch' has no attribute '{name}'")

@@ -1,0 +1,338 @@
+"""torch.library: define operators in Python and register their kernels, fakes and gradients.
+
+``custom_op`` is the modern API (a decorated Python function becomes ``torch.ops.<ns>.<name>``);
+``Library(ns, kind).define/impl`` and ``define``/``impl`` are the older schema-first ones. How a call
+picks a kernel, and how ``jtorch.compile`` treats an opaque kernel, is in ``_custom_ops``."""
+import weakref
+
+from .._ops_namespace import OpOverload
+from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx
+from ._schema import infer_schema, parse_schema
+from ._opcheck import opcheck, OpCheckError
+
+__all__ = ["Library", "impl", "define", "impl_abstract", "register_fake", "register_kernel", "register_autograd",
+           "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel", "get_ctx",
+           "register_vmap"]
+
+_RESERVED = {"aten", "prim", "prims", "_", "cuda", "torch", "mkldnn", "_caffe2", "_prims_common"}
+
+
+def _split(qualname):
+    if not isinstance(qualname, str) or "::" not in qualname:
+        raise ValueError(f"Expected there to be a namespace in {qualname!r}, i.e. the op name should look like "
+                         "'namespace::name' (e.g. 'mylib::foo').")
+    ns, name = qualname.split("::", 1)
+    return ns, name
+
+
+class CustomOpDef:
+    """What ``custom_op`` returns: callable like the operator, with ``register_*`` methods."""
+
+    def __init__(self, entry, fn):
+        self._entry = entry
+        self._namespace, self._name = entry.schema.name.split("::")
+        self._init_fn = fn
+        entry.opdef = self
+
+    @property
+    def _qualname(self):
+        return f"{self._namespace}::{self._name}"
+
+    @property
+    def _opoverload(self):
+        return self._entry.overload
+
+    @property
+    def _schema(self):
+        return self._entry.schema
+
+    def __repr__(self):
+        return f"<CustomOpDef({self._qualname})>"
+
+    def __call__(self, *args, **kwargs):
+        return self._entry.overload(*args, **kwargs)
+
+    def register_kernel(self, device_types, fn=None, /):
+        def register(f):
+            for d in _device_types(device_types):
+                self._entry.kernels[d] = f
+            return f
+        return register if fn is None else register(fn)
+
+    def register_fake(self, fn, /):
+        self._entry.kernels["fake"] = fn
+        return fn
+
+    def register_vmap(self, func=None, /):
+        return register_vmap(self, func)
+
+    def register_autograd(self, backward, /, *, setup_context=None):
+        _check_autograd(self._entry, backward, setup_context)
+        self._entry.autograd = (backward, setup_context)
+
+
+def _device_types(device_types):
+    if device_types is None:
+        return ["default"]
+    if isinstance(device_types, str):
+        device_types = [device_types]
+    out = []
+    for d in device_types:
+        if d not in ("cpu", "cuda", "meta", "xpu", "mps"):
+            raise ValueError(f"Unknown device type: {d}")
+        out.append("fake" if d == "meta" else d)
+    return out
+
+
+def _check_autograd(entry, backward, setup_context):
+    if not callable(backward):
+        raise TypeError(f"Expected backward to be a function, got {type(backward)}")
+    if setup_context is not None and not callable(setup_context):
+        raise TypeError(f"Expected setup_context to be a function, got {type(setup_context)}")
+    if any(r.alias is not None for r in entry.schema.returns):
+        raise RuntimeError(f"register_autograd: operator {entry.key} returns an alias of an input; "
+                           "autograd is not supported for it")
+
+
+def _define(schema, custom, tags=()):
+    key = schema.name + ("." + schema.overload_name if schema.overload_name else "")
+    entry = ENTRIES.get(key)
+    if entry is not None:
+        if not (custom and entry.custom):
+            raise RuntimeError(f"Tried to register an operator ({schema}) with the same name and overload name "
+                               "multiple times. Each overload's schema should only be registered with a single "
+                               "call to def().")
+        entry.reset(schema)
+        return entry
+    entry = ENTRIES[key] = OpEntry(schema, custom, tags)
+    return entry
+
+
+def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None, tags=None):
+    """Wrap ``fn`` as the operator ``name`` ('ns::op'); usable as ``@custom_op(name, mutates_args=...)``."""
+    if not isinstance(mutates_args, str) and not isinstance(mutates_args, (tuple, list, set, frozenset)):
+        raise ValueError("mutates_args must be a tuple, list or set of argument names, or the string 'unknown'")
+    if isinstance(mutates_args, str) and mutates_args != "unknown":
+        raise ValueError("mutates_args must be a tuple/list/set of argument names, or 'unknown'; got the "
+                         f"string {mutates_args!r}")
+
+    def wrap(f):
+        ns, opname = _split(name)
+        if "." in opname:
+            raise ValueError(f"custom_op(name): {name!r} should not contain an overload name")
+        text = schema if schema is not None else infer_schema(f, mutates_args=mutates_args)
+        sch = parse_schema(text, name=f"{ns}::{opname}")
+        entry = _define(sch, custom=True, tags=tags or ())
+        for d in _device_types(device_types):
+            entry.kernels[d] = f
+        return CustomOpDef(entry, f)
+
+    return wrap if fn is None else wrap(fn)
+
+
+def _entry_of(op):
+    """The OpEntry for a CustomOpDef, OpOverload, packet or qualified name."""
+    if isinstance(op, CustomOpDef):
+        return op._entry
+    if isinstance(op, OpOverload):
+        e = op._call if isinstance(op._call, OpEntry) else None
+    elif isinstance(op, str):
+        _split(op)
+        e = lookup(op)
+    else:
+        e = getattr(op, "_overloads", {}).get("default")
+        e = e._call if e is not None and isinstance(e._call, OpEntry) else None
+    if e is None:
+        raise ValueError(f"register: operator {op} was not defined with torch.library (jtorch cannot register "
+                         "kernels for its built-in aten operators)")
+    return e
+
+
+def register_fake(op, fn=None, /, *, lib=None, _stacklevel=1, allow_override=False):
+    """Register the fake (meta) kernel of ``op``: output shapes and dtypes without data."""
+    def register(f):
+        _entry_of(op).kernels["fake"] = f
+        return f
+    return register if fn is None else register(fn)
+
+
+impl_abstract = register_fake
+
+
+def register_kernel(op, device_types, fn=None, /, *, lib=None):
+    """Register ``fn`` as the kernel of ``op`` for ``device_types`` ('cpu', 'cuda', None: all)."""
+    def register(f):
+        e = _entry_of(op)
+        for d in _device_types(device_types):
+            e.kernels[d] = f
+        return f
+    return register if fn is None else register(fn)
+
+
+def register_autograd(op, backward, /, *, setup_context=None, lib=None):
+    """Register ``backward(ctx, *grads)`` (and ``setup_context(ctx, inputs, output)``) as ``op``'s gradient."""
+    e = _entry_of(op)
+    _check_autograd(e, backward, setup_context)
+    e.autograd = (backward, setup_context)
+
+
+def get_ctx():
+    """The context of the running fake kernel (``get_ctx().new_dynamic_size()``, see FakeImplCtx)."""
+    return FakeImplCtx()
+
+
+def register_vmap(op, func=None, /, *, lib=None):
+    """Register ``func(info, in_dims, *args, **kwargs) -> (output, out_dims)`` as ``op``'s batching rule under
+    jtorch.func.vmap (without one, vmap runs the kernel once per example). The op needs a fake: the rule
+    applies where the op runs traced (see _custom_ops)."""
+    def register(f):
+        _entry_of(op).vmap = f
+        return f
+    return register if func is None else register(func)
+
+
+def fallthrough_kernel():
+    """A placeholder kernel (torch's fallthrough); jtorch's dispatcher has no keys to fall through."""
+    raise NotImplementedError("fallthrough_kernel() should never be called.")
+
+
+class Library:
+    """A group of registrations for namespace ``ns``: 'DEF' (the one block that defines operators),
+    'FRAGMENT' (more definitions), 'IMPL' (kernels only). As in torch, its definitions and kernels go
+    when the object does (keep a reference while the operators are in use)."""
+    _defs = weakref.WeakValueDictionary()  # ns -> the live DEF library
+
+    def __init__(self, ns, kind, dispatch_key=""):
+        if kind not in ("IMPL", "DEF", "FRAGMENT"):
+            raise ValueError(f"Unsupported kind: {kind}")
+        if ns in _RESERVED and kind in ("DEF", "FRAGMENT"):
+            raise ValueError(f"{ns} is a reserved namespace. Please try creating a library with another name.")
+        if kind == "DEF":
+            if ns in Library._defs:
+                raise RuntimeError(
+                    f"Only a single TORCH_LIBRARY can be used to register the namespace {ns}; please put all of "
+                    "your definitions in a single TORCH_LIBRARY block.  If you were trying to specify "
+                    "implementations, consider using TORCH_LIBRARY_IMPL (which can be duplicated).  If you really "
+                    "intended to define operators for a single namespace in a distributed way, you can use "
+                    "TORCH_LIBRARY_FRAGMENT to explicitly indicate this.")
+            Library._defs[ns] = self
+        self.ns, self.kind, self.dispatch_key = ns, kind, dispatch_key
+        self._op_defs = []
+        self._kernels = []  # (entry, slot, fn) registered through this library
+
+    def __repr__(self):
+        return f"Library(kind={self.kind}, ns={self.ns}, dispatch_key={self.dispatch_key})>"
+
+    def define(self, schema, alias_analysis="", *, tags=()):
+        """Define an operator from its schema (``"name.overload(Tensor x) -> Tensor"``); returns its name."""
+        if self.kind == "IMPL":
+            raise RuntimeError(f'def("{schema.split("(")[0]}"): Cannot define an operator inside of a '
+                               "TORCH_LIBRARY_IMPL block.  All def()s should be placed in the (unique) "
+                               "TORCH_LIBRARY block for their namespace.")
+        if alias_analysis not in ("", "FROM_SCHEMA", "CONSERVATIVE"):
+            raise RuntimeError(f"Invalid alias_analysis type {alias_analysis}")
+        sch = parse_schema(schema if "::" in schema.split("(")[0] else f"{self.ns}::{schema}")
+        if isinstance(tags, (list, tuple)) is False:
+            tags = (tags,)
+        entry = _define(sch, custom=False, tags=tags)
+        self._op_defs.append(entry.key)
+        return sch.name.split("::")[1]
+
+    def impl(self, op_name, fn, dispatch_key="", *, with_keyset=False, allow_override=False):
+        """Register ``fn`` as the kernel of ``op_name`` (in this namespace) for ``dispatch_key``."""
+        if not callable(fn):
+            raise TypeError(f"Input function is required to be a callable but found type {type(fn)}")
+        key = dispatch_key or self.dispatch_key
+        where = slot(key or "CompositeImplicitAutograd")
+        if isinstance(op_name, OpOverload):
+            qual = op_name.name()
+        elif isinstance(op_name, str):
+            qual = op_name if "::" in op_name else f"{self.ns}::{op_name}"
+        else:
+            raise RuntimeError("impl should be passed either a name or an OpOverload object as the first argument")
+        if qual.split("::")[0] in _RESERVED:
+            raise NotImplementedError(f"jtorch cannot replace the kernels of its built-in operator {qual}: they are "
+                                      "jtorch functions, not dispatcher entries")
+        e = lookup(qual)
+        if e is None:
+            raise RuntimeError(f"Could not find operator {qual}: define it (Library.define or torch.library.define) "
+                               "before registering kernels for it")
+        e.kernels[where] = fn
+        self._kernels.append((e, where, fn))
+
+    def fallback(self, fn, dispatch_key="", *, with_keyset=False):
+        raise NotImplementedError("Library.fallback: jtorch has no dispatcher keys to register a fallback for")
+
+    def _destroy(self):
+        for e, where, fn in self._kernels:
+            if e.kernels.get(where) is fn:
+                del e.kernels[where]
+        self._kernels = []
+        for key in self._op_defs:
+            e = ENTRIES.pop(key, None)
+            if e is not None:
+                pk = e.overload._overloadpacket
+                pk._overloads.pop(e.overload._overloadname, None)
+                if not pk._overloads:
+                    from .._ops_namespace import CUSTOM
+                    CUSTOM.get(pk._namespace, {}).pop(pk._name, None)
+        self._op_defs = []
+        if Library._defs.get(self.ns) is self:
+            del Library._defs[self.ns]
+
+    def __del__(self):
+        try:
+            self._destroy()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+_KEEP = {}  # ns -> FRAGMENT library kept alive for torch.library.define / impl without ``lib``
+
+
+def _fragment(ns):
+    lib = _KEEP.get(ns)
+    if lib is None:
+        lib = _KEEP[ns] = Library(ns, "FRAGMENT")
+    return lib
+
+
+def define(qualname, schema, *, lib=None, tags=()):
+    """``define("ns::name", "(Tensor x) -> Tensor")``: define an operator (kernels come from ``impl``)."""
+    ns, name = _split(qualname)
+    if lib is None:
+        lib = _fragment(ns)
+    lib.define(name + schema, tags=tags)
+
+
+def impl(qualname, types, func=None, *, lib=None):
+    """``@impl("ns::name", "cpu")``: register a kernel for device types ('cpu', 'cuda', 'default', or a
+    dispatch key); also the older ``impl(lib, name, dispatch_key)`` form."""
+    if isinstance(qualname, Library):
+        target, name, key = qualname, types, func or ""
+
+        def register_lib(f):
+            target.impl(name, f, key)
+            return f
+        return register_lib
+    if isinstance(types, str):
+        types = (types,)
+    keys = [{"cpu": "CPU", "cuda": "CUDA", "meta": "Meta", "default": "CompositeExplicitAutograd"}.get(t, t)
+            for t in types]
+    ns, name = _split(qualname) if isinstance(qualname, str) else (qualname.namespace, qualname.name())
+
+    def register(f):
+        target = lib if lib is not None else _fragment(ns)
+        for k in keys:
+            target.impl(qualname if isinstance(qualname, OpOverload) else name, f, k)
+        return f
+    return register if func is None else register(func)
+
+
+def get_kernel(op, dispatch_key):
+    """The kernel registered for ``op`` under ``dispatch_key`` (a plain callable here)."""
+    e = _entry_of(op)
+    fn = e.kernels.get(slot(dispatch_key if isinstance(dispatch_key, str) else str(dispatch_key)))
+    if fn is None:
+        raise RuntimeError(f"no kernel registered for {e.key} under {dispatch_key}")
+    return fn
