@@ -208,7 +208,7 @@ def _find_modules(state_ids):
 
 class _Entry:
     """One traced program for one guard key."""
-    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "escaped", "out_tree", "out_order",
+    __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "arg_written", "escaped", "out_tree", "out_order",
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other")  # (see _trace)
@@ -662,6 +662,10 @@ class CompiledFunction:
                 for o in out_leaves:
                     if _is_tensor(o):
                         o._grad_fn = None  # the program is one op; drop the inner graph
+                # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
+                # values are program outputs, written back into the caller's tensors after each call
+                arg_written = [k for k, i in enumerate(tensor_pos) if lv[i]._st.array is not arg_arrays[k]]
+                arg_new = [lv[tensor_pos[k]]._st.array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
                 gc.collect()
@@ -680,10 +684,10 @@ class CompiledFunction:
                              for c, k in [py.items[i][1:] for i in pw if not (i in given and py.get(*py.items[i][1:])
                                                                             is given[i])]
                              + [(c, k) for _, c, k in pnew] + group_writes]
-                info.update(written=written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
+                info.update(written=written, arg_written=arg_written, escaped=escaped, out_tree=out_tree, missed=list(tr.missed.values()),
                             grad_log=list(tr.grad_log), out_static=out_static, py_writes=py_writes,
                             n_reads=len(reads))
-                return ([states[i].array for i in written], [st.array for st in escaped],
+                return ([states[i].array for i in written] + arg_new, [st.array for st in escaped],
                         [o._value if _is_tensor(o) else None for o in out_leaves], reads)
             finally:
                 _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
@@ -789,7 +793,7 @@ class CompiledFunction:
                                      donate_argnums=tuple(info["written"]), **spmd) if info["written"] else None
             entry.donating = _spmd.cpu_safe(entry.donating, place) if ranks is None else ranks.runner(
                 entry.donating)
-        entry.written = info["written"]
+        entry.written, entry.arg_written = info["written"], info["arg_written"]
         entry.escaped = info["escaped"]
         grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
         entry.once = any(id(st) not in grads for st in entry.escaped)
@@ -844,10 +848,10 @@ class CompiledFunction:
             if entry.fallback is None:
                 raise
             flat = entry.fallback(*args)  # arguments of other types than compiled for (weak types)
-        nw, ne = len(entry.written), len(entry.escaped)
+        nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         it = iter(flat[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        return self._finish(entry, states, flat[:nw], flat[nw:nw + ne], outs, scalars,
+        return self._finish(entry, states, arg_tensors, flat[:nw], flat[nw:nw + ne], outs, scalars,
                             flat[len(flat) - entry.n_reads:])
 
     def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
@@ -869,20 +873,34 @@ class CompiledFunction:
         T = _dispatch.Tensor
         dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
-        nw, ne = len(entry.written), len(entry.escaped)
+        nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
         escaped = [r._value for r in res[nw:nw + ne]]
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
-        return self._finish(entry, states, written, escaped, outs, scalars,
+        return self._finish(entry, states, arg_tensors, written, escaped, outs, scalars,
                             [r._value for r in res[len(res) - entry.n_reads:]])
 
-    def _finish(self, entry, states, written, escaped, outs, scalars, reads):
-        for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written) + list(escaped)):
+    def _finish(self, entry, states, arg_tensors, written, escaped, outs, scalars, reads):
+        nw = len(entry.written)
+        for st, a in zip([states[i] for i in entry.written] + entry.escaped, list(written[:nw]) + list(escaped)):
             st.array = a
             st.version += 1
             if st.host is not None:
                 _store_host(st)
+        for k, a in zip(entry.arg_written, written[nw:]):
+            t = arg_tensors[k]
+            if t._vfn:  # a view: written through to its base, as the function's in-place op did
+                was, GRAD.enabled = GRAD.enabled, False
+                try:
+                    t.copy_(_dispatch.Tensor._wrap(a))
+                finally:
+                    GRAD.enabled = was
+            else:
+                t._st.array = a
+                t._st.version += 1
+                if t._st.host is not None:
+                    _store_host(t._st)
         for t, g in entry.grad_replay:
             t._grad = g
         T = _dispatch.Tensor
@@ -1356,8 +1374,8 @@ class _Fast:
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
-        if sig is None or any(st.host is not None for st in states + entry.escaped):
-            return None  # numpy-shared storages need the host write-back of the full path
+        if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
+            return None  # numpy-shared storages and written arguments need the write-backs of the full path
         f = cls()
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.held = list(map(_get_array, states))
