@@ -32,8 +32,8 @@ _COUNTER = itertools.count(1)
 class NestedArgument(SparseArgument):
     """Raised when a dense kernel reads a nested tensor's storage: ``apply`` routes the call here."""
 
-    def __init__(self):
-        NotImplementedError.__init__(self, "this operation is not supported on nested tensors")
+    def __init__(self, msg="this operation is not supported on nested tensors"):
+        NotImplementedError.__init__(self, msg)
 
     def route(self, op, dyn, statics):
         from ._route import route
@@ -79,7 +79,9 @@ class NestedInt:
     __rmul__ = __mul__
 
     def __index__(self):
-        raise RuntimeError(f"the ragged size {self} has no integer value (a nested tensor's ragged dimension)")
+        # (a NestedArgument: when dense code inside an op's dispatch needs the value, the op is routed to
+        # the nested kernels like one that read a nested tensor's storage)
+        raise NestedArgument(f"the ragged size {self} has no integer value (a nested tensor's ragged dimension)")
 
     __int__ = __index__
 
