@@ -127,8 +127,7 @@ def _strided_reduction_checks(op, nt, dims, keepdim):
 _PAD_NEUTRAL = {"_sum": 0.0, "_mean": 0.0, "_amax": float("-inf"), "_amin": float("inf")}
 
 
-@kernel("_sum", "_mean", "_amax", "_amin", "_prod", "_max_dim", "_min_dim", "_argmax", "_argmin", "_any", "_all",
-        "_std", "_var", "_logsumexp", "_norm")
+@kernel("_sum", "_mean", "_amax", "_amin", "_prod", "_max_dim", "_min_dim", "_argmax", "_argmin", "_any", "_all")
 def reduction(op, input, **kw):
     nt = input
     dim = kw.get("dim")

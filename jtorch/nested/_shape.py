@@ -144,7 +144,12 @@ def t(self):
     raise not_supported("t", (self,))
 
 
-for _f in (transpose, permute, unsqueeze, squeeze, unflatten, flatten, reshape, narrow, expand, chunk, split, t):
+def mm(self, mat2):
+    from ._route import not_supported
+    raise not_supported("mm", (self,))
+
+
+for _f in (transpose, permute, unsqueeze, squeeze, unflatten, flatten, reshape, narrow, expand, chunk, split, t, mm):
     setattr(NestedTensor, _f.__name__, _f)
 NestedTensor.view = reshape
 NestedTensor.swapaxes = NestedTensor.swapdims = transpose

@@ -158,7 +158,9 @@ class NestedTensor(Tensor):
         d["_lens"] = np.diff(off) if lengths is None else np.asarray(lengths.detach()._value, dtype=np.int64)
         d["_jint"] = jint if jint is not None else nested_int(offsets, lengths)
         shape = list(values.shape)
-        shape[ragged_idx - 1] = d["_jint"]
+        lens = d["_lens"]
+        regular = layout is _legacy.strided and len(lens) and (lens == lens[0]).all()
+        shape[ragged_idx - 1] = int(lens[0]) if regular else d["_jint"]  # (strided: an int where all agree)
         np_dt = values._shape_dtype()[1]
         t._sig = (np.dtype(np_dt), False)
         t._meta = (tuple([len(off) - 1] + shape), np.dtype(np_dt))
