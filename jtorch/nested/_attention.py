@@ -18,6 +18,10 @@ def attention(op, query, key, value, attn_mask, rng, dropout_p, scale=None, is_c
     if rng is not None and rng.dtype == torch.bool:
         raise RuntimeError("scaled_dot_product_attention(): dropout with autograd is not supported for nested "
                            "tensors in jtorch")
+    if all(t._ragged_idx < t.dim() - 2 and t._jint == query._jint for t in (key, value)) and \
+            query._ragged_idx < query.dim() - 2:  # the ragged dim is a batch dim of the attention: values alone
+        return query._rebuild(op(query._values, key._values, value._values, None, rng, dropout_p, scale=scale,
+                                 is_causal=False, gqa_groups=gqa_groups, safe=safe, return_weights=False))
     for t in (query, key, value):
         if t._ragged_idx != t.dim() - 2:
             raise RuntimeError("scaled_dot_product_attention(): the ragged dim of query, key and value must be the "

@@ -89,15 +89,17 @@ class NestedInt:
         return f"j{self.id}" if self.coeff == 1 else f"{self.coeff}*j{self.id}"
 
 
-# the NestedInt of an offsets tensor (and lengths, when given): nested tensors derived from one another share it
-_JINTS = weakref.WeakKeyDictionary()
+# the NestedInt of an offsets tensor (of the lengths, when given), by the tensor's id while it lives: nested
+# tensors derived from one another share it (a tensor cannot key a dict: == is elementwise)
+_JINTS = {}
 
 
 def nested_int(offsets, lengths=None):
     key = offsets if lengths is None else lengths
-    j = _JINTS.get(key)
+    j = _JINTS.get(id(key))
     if j is None:
-        j = _JINTS[key] = NestedInt(next(_COUNTER))
+        j = _JINTS[id(key)] = NestedInt(next(_COUNTER))
+        weakref.finalize(key, _JINTS.pop, id(key), None)
     return j
 
 
