@@ -1,5 +1,7 @@
 """Making nested tensors: from a list of tensors (or nested lists of numbers), from packed values and
 offsets, by narrowing a padded tensor, and by masking."""
+import warnings
+
 import numpy as np
 
 import jtorch as torch
@@ -7,6 +9,7 @@ from .. import _legacy
 from ._tensor import NestedTensor
 
 _LAYOUTS = (_legacy.strided, _legacy.jagged)
+_WARNED = [False]
 
 
 def _check_layout(layout):
@@ -67,6 +70,12 @@ def _as_tensors(tensor_list, dtype, device):
 def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf nested tensor copying ``tensor_list`` (tensors, or nested lists of numbers)."""
     layout = _check_layout(layout)
+    if layout is _legacy.strided and not _WARNED[0]:  # (once per process, as torch)
+        _WARNED[0] = True
+        warnings.warn("The PyTorch API of nested tensors is in prototype stage and will change in the near future. "
+                      "We recommend specifying layout=torch.jagged when constructing a nested tensor, as this layout "
+                      "receives active development, has better operator coverage, and works with torch.compile.",
+                      UserWarning, stacklevel=2)
     if isinstance(tensor_list, torch.Tensor) and not isinstance(tensor_list, NestedTensor):
         if layout is _legacy.strided:
             raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in nested_tensor")

@@ -1,5 +1,6 @@
 """torch.nested constructors and the nested tensor's attributes, against torch."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -212,3 +213,25 @@ def test_unsupported_conversions(rng):
         raises_same(lambda: j.tolist(), lambda: t.tolist())
         raises_same(lambda: j.item(), lambda: t.item())
         raises_same(lambda: j.unbind(1), lambda: t.unbind(1))
+
+
+def test_strided_layout_warns_once_like_torch(rng, monkeypatch):
+    # (torch warns once per process, so it cannot be made to warn again here: jtorch's flag is reset instead)
+    from jtorch.nested import _construct
+    monkeypatch.setattr(_construct, "_WARNED", [False])
+    comps = components(rng)
+    with pytest.warns(UserWarning, match="nested tensors is in prototype stage"):
+        jtorch.nested.nested_tensor([jtorch.tensor(c) for c in comps])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jtorch.nested.nested_tensor([jtorch.tensor(c) for c in comps])
+
+
+def test_backward_with_nested_gradient(rng):
+    t, j = pair(components(rng), requires_grad=True)
+    g = rng.standard_normal((10, 4)).astype(np.float32)
+    to, jo = t * t, j * j
+    to.backward(torch.nested.nested_tensor_from_jagged(torch.tensor(g), to.offsets()))
+    jo.backward(jtorch.nested.nested_tensor_from_jagged(jtorch.tensor(g), jo.offsets()))
+    assert_nested_same(j.grad, t.grad, padded=False)
+    raises_same(lambda: (j * 3).backward(), lambda: (t * 3).backward())
