@@ -69,8 +69,17 @@ def _dense_operand(d, nt, name):
     return per_row.movedim(0, r - 1)
 
 
+def _same_structure(a, b):
+    """Jagged: the same ragged size (made from the same offsets); strided: the same component sizes."""
+    if a._ragged_idx != b._ragged_idx:
+        return False
+    if a._layout is _STRIDED and b._layout is _STRIDED:
+        return np.array_equal(a._lens, b._lens) and np.array_equal(a._starts, b._starts)
+    return a._jint == b._jint
+
+
 def _check_same(a, b, name):
-    if a._jint is not b._jint and a._jint != b._jint or a._ragged_idx != b._ragged_idx:
+    if not _same_structure(a, b):
         raise RuntimeError(f"cannot call binary pointwise function {name} with inputs of shapes {_shape_str(a)} "
                            f"and {_shape_str(b)}")
 

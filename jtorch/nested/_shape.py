@@ -85,18 +85,15 @@ def reshape(self, *shape):
     shape = list(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else list(shape)
     r = self._ragged_idx
     B = self._meta[0][0]
-    name = "view"
     if not shape or shape[0] not in (B, -1):
         if not _jagged(self):
             raise RuntimeError("view: For now nested view cannot change or infer the implicit batch dimension")
-        raise RuntimeError(f"{name}(): cannot view shape {_shape_str(self)} as {shape}")
-    if len(shape) <= r or not (shape[r] == -1 or shape[r] == self._jint):
-        raise RuntimeError(f"{name}(): cannot view shape {_shape_str(self)} as {shape}: the ragged dim must "
+        raise RuntimeError(f"view(): cannot view shape {_shape_str(self)} as {shape}")
+    if len(shape) <= r or not (shape[r] == -1 or shape[r] == self._meta[0][r]):
+        raise RuntimeError(f"view(): cannot view shape {_shape_str(self)} as {shape}: the ragged dim must "
                            "stay in place")
-    target = [s for s in shape[1:]]
-    target[r - 1] = self._values.shape[r - 1]
-    if -1 in target:  # (a -1 besides the ragged dim's: inferred from the values)
-        return self._rebuild(self._values.reshape(target))
+    target = list(shape[1:])
+    target[r - 1] = self._values.shape[r - 1]  # (another -1 is inferred from the values)
     return self._rebuild(self._values.reshape(target))
 
 

@@ -279,8 +279,11 @@ class NestedTensor(Tensor):
         raise RuntimeError("jtorch does not give strides of a nested tensor (torch's are symbolic)")
 
     def is_contiguous(self, memory_format=None):
-        return self._lengths is None and self._values.is_contiguous() and self._ragged_idx == 1 or \
-            self._lengths is None and self._layout is _legacy.strided and self._values.is_contiguous()
+        # packed without gaps, in the order of the components' elements (a transposed jagged tensor is not,
+        # nor are chunks of the last dim)
+        if self._lengths is not None or not self._values.is_contiguous():
+            return False
+        return self._ragged_idx == 1 or self._layout is _legacy.strided
 
     def contiguous(self, memory_format=None):
         if self.is_contiguous():

@@ -91,6 +91,16 @@ def test_binary_with_per_component_scalars(rng):
     assert_nested_same(j * jtorch.tensor(d) - jtorch.tensor(d), t * torch.tensor(d) - torch.tensor(d))
 
 
+def test_strided_binary_ops_match_by_sizes(rng):
+    # (the strided layout compares component sizes; the jagged one, where the ragged size came from)
+    comps = components(rng)
+    t, j = pair(comps, "strided")
+    t2, j2 = pair([np.ascontiguousarray(c[::-1]) for c in comps], "strided")
+    assert_nested_same(j * j2, t * t2)
+    t3, j3 = pair(components(rng, lengths=(2, 4, 3)), "strided")
+    raises_same(lambda: j + j3, lambda: t + t3)
+
+
 def test_binary_errors(rng):
     t, j = pair(components(rng))
     t2, j2 = pair(components(rng))
