@@ -279,15 +279,14 @@ class NestedTensor(Tensor):
         raise RuntimeError("jtorch does not give strides of a nested tensor (torch's are symbolic)")
 
     def is_contiguous(self, memory_format=None):
-        # packed without gaps, in the order of the components' elements (a transposed jagged tensor is not,
-        # nor are chunks of the last dim)
-        if self._lengths is not None or not self._values.is_contiguous():
-            return False
-        return self._ragged_idx == 1 or self._layout is _legacy.strided
+        # packed without gaps (a transposed tensor, chunks of a regular dim and narrowed ones are not)
+        return self._lengths is None and self._values.is_contiguous()
 
     def contiguous(self, memory_format=None):
         if self.is_contiguous():
             return self
+        if self._lengths is None:  # same structure (same ragged size), values copied in order
+            return self._rebuild(self._values.contiguous())
         from ._construct import from_components
         return from_components(self.unbind(), self._layout, ragged_idx=self._ragged_idx)
 

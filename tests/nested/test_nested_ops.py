@@ -260,6 +260,8 @@ def test_transpose_chunk_split(rng, layout):
     tt, jt = t.transpose(1, 2), j.transpose(1, 2)
     assert_nested_same(jt, tt, padded=layout == "jagged")  # (torch pads no non-contiguous strided tensor)
     assert jt.is_contiguous() == tt.is_contiguous()
+    assert_nested_same(jt.contiguous(), tt.contiguous())
+    assert jt.contiguous().is_contiguous()
     tc, jc = torch.chunk(t, 3, dim=-1), jtorch.chunk(j, 3, dim=-1)
     assert len(jc) == len(tc) == 3
     for a, b in zip(jc, tc):
