@@ -135,8 +135,9 @@ class NestedTensor(Tensor):
 
     # ---- construction
     @classmethod
-    def _make(cls, values, offsets, lengths=None, ragged_idx=1, layout=_legacy.jagged, jint=None):
-        """A nested tensor over ``values`` (ragged dim at ``ragged_idx - 1``) and int64 ``offsets``."""
+    def _make(cls, values, offsets, lengths=None, ragged_idx=1, layout=_legacy.jagged, jint=None, host=None):
+        """A nested tensor over ``values`` (ragged dim at ``ragged_idx - 1``) and int64 ``offsets``
+        (``host``: their (starts, lengths) in numpy when known, else read from the offsets)."""
         t = object.__new__(cls)
         t._st = _NestedStorage()
         t._vfn = ()
@@ -155,9 +156,10 @@ class NestedTensor(Tensor):
         d = t.__dict__
         d["_values"], d["_offsets"], d["_lengths"] = values, offsets, lengths
         d["_ragged_idx"], d["_layout"] = ragged_idx, layout
-        off = np.asarray(offsets.detach()._value, dtype=np.int64)
-        d["_starts"] = off[:-1]
-        d["_lens"] = np.diff(off) if lengths is None else np.asarray(lengths.detach()._value, dtype=np.int64)
+        if host is None:
+            off = np.asarray(offsets.detach()._value, dtype=np.int64)
+            host = off[:-1], np.diff(off) if lengths is None else np.asarray(lengths.detach()._value, dtype=np.int64)
+        d["_starts"], d["_lens"] = host
         d["_jint"] = jint if jint is not None else nested_int(offsets, lengths)
         shape = list(values.shape)
         lens = d["_lens"]
@@ -165,13 +167,14 @@ class NestedTensor(Tensor):
         shape[ragged_idx - 1] = int(lens[0]) if regular else d["_jint"]  # (strided: an int where all agree)
         np_dt = values._shape_dtype()[1]
         t._sig = (np.dtype(np_dt), False)
-        t._meta = (tuple([len(off) - 1] + shape), np.dtype(np_dt))
+        t._meta = (tuple([len(lens)] + shape), np.dtype(np_dt))
         return t
 
     def _rebuild(self, values, ragged_idx=None):
         """The same structure over other values (same offsets: same NestedInt)."""
         return NestedTensor._make(values, self._offsets, self._lengths,
-                                  self._ragged_idx if ragged_idx is None else ragged_idx, self._layout, self._jint)
+                                  self._ragged_idx if ragged_idx is None else ragged_idx, self._layout, self._jint,
+                                  (self._starts, self._lens))
 
     # ---- what dense code must not touch
     @property
