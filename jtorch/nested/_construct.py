@@ -51,9 +51,9 @@ def from_components(components, layout, ragged_idx=None):
     shapes = [tuple(c.shape) for c in components]
     r = _ragged_dim(shapes, layout) if ragged_idx is None else ragged_idx - 1
     lens = np.array([s[r] for s in shapes], dtype=np.int64)
-    offsets = torch.tensor(np.concatenate([[0], np.cumsum(lens)]), dtype=torch.int64)
+    off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     values = torch.cat(list(components), dim=r)
-    return NestedTensor._make(values, offsets, None, r + 1, layout)
+    return NestedTensor._make(values, torch.tensor(off), None, r + 1, layout, host=(off[:-1], lens))
 
 
 def _as_tensors(tensor_list, dtype, device):

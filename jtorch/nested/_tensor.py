@@ -432,6 +432,15 @@ class NestedTensor(Tensor):
         from ._repr import nested_repr
         return nested_repr(self)
 
+    def __reduce_ex__(self, proto):
+        # plain pickle: by value (values, offsets, lengths and the layout)
+        return _unpickle, (self._layout.name, self._values.detach(), self._offsets, self._lengths, self._ragged_idx,
+                           self.requires_grad)
+
+    def _sparse_parts(self):  # (what jtorch.save asks a non-strided tensor for)
+        raise NotImplementedError("jtorch.save does not write nested tensors in torch's format yet: save values() "
+                                  "and offsets() instead")
+
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
@@ -439,3 +448,8 @@ class NestedTensor(Tensor):
         out = self._rebuild(v.detach().clone().requires_grad_(v.requires_grad) if v.is_leaf else v.clone())
         memo[id(self)] = out
         return out
+
+
+def _unpickle(layout_name, values, offsets, lengths, ragged_idx, requires_grad):
+    nt = NestedTensor._make(values, offsets, lengths, ragged_idx, getattr(_legacy, layout_name))
+    return nt.requires_grad_(requires_grad) if requires_grad else nt

@@ -235,3 +235,13 @@ def test_backward_with_nested_gradient(rng):
     jo.backward(jtorch.nested.nested_tensor_from_jagged(jtorch.tensor(g), jo.offsets()))
     assert_nested_same(j.grad, t.grad, padded=False)
     raises_same(lambda: (j * 3).backward(), lambda: (t * 3).backward())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_pickle_and_deepcopy_by_value(rng, layout):
+    import copy
+    import pickle
+    t, j = pair(components(rng), layout, requires_grad=True)
+    for k in (pickle.loads(pickle.dumps(j)), copy.deepcopy(j)):
+        assert_nested_same(k, t)
+        assert k.is_leaf and k.requires_grad
