@@ -282,3 +282,14 @@ def _fallback(op, *args, **kw):
 
 
 _route.FALLBACK[0] = _fallback
+
+
+def dropout(self, p=0.5, train=True, generator=None):
+    """``torch.dropout`` of a nested tensor: of its values (jtorch's dense dropout reads the shape, which for a
+    nested tensor is symbolic)."""
+    if not train or p == 0:
+        return self
+    return self._rebuild(torch.dropout(self._values, p, train, generator=generator))
+
+
+NestedTensor.dropout = dropout

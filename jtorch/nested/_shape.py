@@ -152,8 +152,8 @@ NestedTensor.view = reshape
 NestedTensor.swapaxes = NestedTensor.swapdims = transpose
 
 
-# ---- the function forms (torch.transpose(nt, ...), torch.chunk(nt, ...)): jtorch's are Python functions
-# that read sizes before any op runs, so a nested first argument goes to its method instead
+# ---- the function forms (torch.transpose(nt, ...), torch.chunk(nt, ...), torch.dropout): jtorch's are Python
+# functions that read sizes before any op runs, so a nested first argument goes to its method instead
 def _nested_first(fn, name):
     def f(input, *args, **kwargs):
         if type(input) is NestedTensor:
@@ -166,7 +166,7 @@ def _nested_first(fn, name):
 def _install_function_forms():
     import jtorch
     for name in ("transpose", "swapaxes", "swapdims", "permute", "unsqueeze", "squeeze", "unflatten", "flatten",
-                 "reshape", "narrow", "chunk", "split"):
+                 "reshape", "narrow", "chunk", "split", "dropout"):
         fn = getattr(jtorch, name, None)
         if fn is not None and not hasattr(fn, "__wrapped__"):
             setattr(jtorch, name, _nested_first(fn, name))

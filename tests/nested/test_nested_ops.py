@@ -220,6 +220,12 @@ def test_dropout(rng, layout):
     for a, x in zip(out.unbind(), j.unbind()):  # each element dropped or scaled by 1 / (1 - p)
         a, x = np.asarray(a), np.asarray(x)
         assert np.all(np.isclose(a, 0) | np.isclose(a, 2 * x))
+    # with autograd: the gradient is the same mask, scaled
+    j.requires_grad_()
+    out = jtorch.nn.Dropout(0.5)(j)
+    (out * 3).to_padded_tensor(0.0).sum().backward()
+    for g, a in zip(j.grad.unbind(), out.unbind()):
+        np.testing.assert_allclose(np.asarray(g), np.where(np.asarray(a.detach()) != 0, 6.0, 0.0))
 
 
 def test_reductions_jagged(rng):
