@@ -58,7 +58,7 @@ def test_strided_irregular_size_and_shape_errors(rng):
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_dtype_requires_grad_and_lists(rng, layout):
     comps = components(rng)
-    t, j = pair(comps, layout, dtype=torch.float64 if False else None)
+    t, j = pair(comps, layout)
     tt = torch.nested.nested_tensor([torch.tensor(c) for c in comps], layout=getattr(torch, layout),
                                     dtype=torch.float64, requires_grad=True)
     jj = jtorch.nested.nested_tensor([jtorch.tensor(c) for c in comps], layout=getattr(jtorch, layout),
@@ -86,7 +86,8 @@ def test_constructor_errors(rng):
                     lambda: T.nested.nested_tensor([T.tensor(a), T.tensor(c)], layout=getattr(T, layout)))
     raises_same(lambda: J.nested.nested_tensor([J.tensor(a), J.tensor(b)], layout=J.jagged),
                 lambda: T.nested.nested_tensor([T.tensor(a), T.tensor(b)], layout=T.jagged))
-    raises_same(lambda: J.nested.nested_tensor([], layout=J.jagged), lambda: T.nested.nested_tensor([], layout=T.jagged))
+    raises_same(lambda: J.nested.nested_tensor([], layout=J.jagged),
+                lambda: T.nested.nested_tensor([], layout=T.jagged))
     raises_same(lambda: J.nested.nested_tensor([J.tensor(a), J.tensor(a).double()], layout=J.jagged),
                 lambda: T.nested.nested_tensor([T.tensor(a), T.tensor(a).double()], layout=T.jagged))
     raises_same(lambda: J.nested.nested_tensor([J.tensor(a)], layout=J.sparse_coo),

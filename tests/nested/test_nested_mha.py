@@ -2,7 +2,6 @@
 from nn.Linear and scaled_dot_product_attention on jagged tensors, against torch (outputs, gradients
 of the input components and of the weights), and nested SDPA itself."""
 import numpy as np
-import pytest
 import torch
 
 import jtorch
@@ -108,8 +107,10 @@ def test_cross_attention_separate_projections(rng):
     tk, jk = leaf_components(rng, (5, 1), E_k)
     tv = [torch.tensor(rng.standard_normal((len(k), E_v)).astype(np.float32)) for k in tk]
     jv = [jtorch.tensor(v.numpy()) for v in tv]
-    Tq, Jq = torch.nested.as_nested_tensor(tq, layout=torch.jagged), jtorch.nested.as_nested_tensor(jq, layout=jtorch.jagged)
-    Tk, Jk = torch.nested.as_nested_tensor(tk, layout=torch.jagged), jtorch.nested.as_nested_tensor(jk, layout=jtorch.jagged)
+    Tq = torch.nested.as_nested_tensor(tq, layout=torch.jagged)
+    Jq = jtorch.nested.as_nested_tensor(jq, layout=jtorch.jagged)
+    Tk = torch.nested.as_nested_tensor(tk, layout=torch.jagged)
+    Jk = jtorch.nested.as_nested_tensor(jk, layout=jtorch.jagged)
     # value shares the key's structure: built from the key's offsets
     Tv = torch.nested.nested_tensor_from_jagged(torch.cat(tv), Tk.offsets())
     Jv = jtorch.nested.nested_tensor_from_jagged(jtorch.cat(jv), Jk.offsets())
