@@ -80,6 +80,7 @@ from . import mps, xpu, version, types, storage, quasirandom, __future__  # noqa
 from ._flags import *  # noqa: F401,F403  (has_lapack, autocast, is_anomaly_enabled, ...)
 from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from . import sparse  # noqa: E402  (also binds Tensor.to_sparse & co and the sparse router)
+from . import nested  # noqa: E402  (torch.nested: jagged/strided nested tensors)
 from .sparse import (sparse_coo_tensor, sparse_compressed_tensor, sparse_csr_tensor, sparse_csc_tensor,  # noqa
                      sparse_bsr_tensor, sparse_bsc_tensor, _sparse_coo_tensor_unsafe, smm, hspmm, sspaddmm)
 from .compile import compile
