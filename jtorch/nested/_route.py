@@ -1,9 +1,11 @@
 """Where ``_dispatch.apply`` sends an op that met a nested tensor: the kernel registered for the op's
 name (``kernel``), else torch's NotImplementedError for an op without a nested kernel."""
 from .. import _dispatch, _legacy
+from .._tensor_kinds import KernelTable, flat_args
 from ._tensor import NestedTensor
 
-KERNELS = {}
+KERNELS = KernelTable()
+kernel = KERNELS.kernel
 FALLBACK = [None]  # for ops without a kernel here (set by _ops: elementwise ones run on the values)
 
 
@@ -18,7 +20,7 @@ def route(op, dyn, statics):
 
 
 def not_supported(name, args):
-    nt = next((a for a in _flat(args) if isinstance(a, NestedTensor)), None)
+    nt = next((a for a in flat_args(args) if isinstance(a, NestedTensor)), None)
     name = name.lstrip("_")
     if nt is not None and nt._layout is _legacy.jagged:
         return NotImplementedError(f"aten.{name}.default")
@@ -26,19 +28,3 @@ def not_supported(name, args):
         f"Could not run 'aten::{name}' with arguments from the 'NestedTensorCPU' backend. This could be because "
         "the operator doesn't exist for this backend, or was omitted during the selective/custom build process "
         "(if using custom build).")
-
-
-def _flat(args):
-    for a in args:
-        if isinstance(a, (list, tuple)):
-            yield from a
-        else:
-            yield a
-
-
-def kernel(*names):
-    def deco(fn):
-        for n in names:
-            KERNELS[n] = fn
-        return fn
-    return deco

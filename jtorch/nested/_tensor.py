@@ -22,6 +22,7 @@ import weakref
 import numpy as np
 
 from .._dispatch import SparseArgument, SparseOperand
+from .._tensor_kinds import AutogradOnValues
 from ..tensor import Storage, Tensor
 from .. import _legacy
 
@@ -130,7 +131,7 @@ def _irregular_error(dim):
 _NO_SIZES = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
 
 
-class NestedTensor(Tensor):
+class NestedTensor(AutogradOnValues, Tensor):
     is_nested = True
 
     # ---- construction
@@ -314,25 +315,8 @@ class NestedTensor(Tensor):
         return to_padded_tensor(self, padding, output_size)
 
     # ---- autograd: the values tensor carries it
-    @property
-    def requires_grad(self):
-        return self._values.requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, flag):
-        self._values.requires_grad = flag
-
-    def requires_grad_(self, requires_grad=True):
-        self.requires_grad = requires_grad
-        return self
-
-    @property
-    def grad_fn(self):
-        return self._values.grad_fn
-
-    @property
-    def is_leaf(self):
-        return self._values.is_leaf
+    def _autograd_values(self):
+        return self._values
 
     @property
     def grad(self):

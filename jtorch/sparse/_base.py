@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .._dispatch import SparseArgument, SparseOperand
+from .._tensor_kinds import AutogradOnValues
 from ..tensor import Storage, Tensor
 
 _OPERAND = SparseOperand()
@@ -59,7 +60,7 @@ def _init(t, shape, np_dtype):
     t._meta = (tuple(int(s) for s in shape), np.dtype(np_dtype))
 
 
-class SparseTensor(Tensor):
+class SparseTensor(AutogradOnValues, Tensor):
     """Base of the sparse layouts. Subclasses keep their component tensors in ``__dict__`` (named in
     ``_COMPONENTS``) and define ``_values_t`` (the values tensor), ``_rebuild(values)`` (the same
     structure over other values), ``_leaf_grad(g)`` (a leaf's gradient from its values' gradient)
@@ -153,25 +154,8 @@ class SparseTensor(Tensor):
     nelement = numel
 
     # ---- autograd: the values tensor carries it
-    @property
-    def requires_grad(self):
-        return self._values_t.requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, flag):
-        self._values_t.requires_grad = flag
-
-    def requires_grad_(self, requires_grad=True):
-        self.requires_grad = requires_grad
-        return self
-
-    @property
-    def grad_fn(self):
-        return self._values_t.grad_fn
-
-    @property
-    def is_leaf(self):
-        return self._values_t.is_leaf
+    def _autograd_values(self):
+        return self._values_t
 
     @property
     def grad(self):

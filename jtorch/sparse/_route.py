@@ -9,10 +9,12 @@ raises torch's NotImplementedError for a missing sparse kernel. The kernels live
 """
 import jtorch as torch
 from .. import _dispatch
+from .._tensor_kinds import KernelTable, flat_args
 from ._base import SparseTensor
 from ._coo import SparseCooTensor
 
-KERNELS = {}
+KERNELS = KernelTable()
+kernel = KERNELS.kernel
 
 
 def route(op, dyn, statics):
@@ -50,7 +52,7 @@ def _replayable(name, dyn):
 
 
 def not_supported(name, args):
-    s = next((a for a in _flat(args) if isinstance(a, SparseTensor)), None)
+    s = next((a for a in flat_args(args) if isinstance(a, SparseTensor)), None)
     backend = {"sparse_coo": "Sparse", "sparse_csr": "SparseCsr", "sparse_csc": "SparseCsr",
                "sparse_bsr": "SparseCsr", "sparse_bsc": "SparseCsr"}[s.layout.name] if s is not None else "Sparse"
     dev = "CUDA" if s is not None and s.device.type == "cuda" else "CPU"
@@ -60,20 +62,6 @@ def not_supported(name, args):
         "process (if using custom build).")
 
 
-def _flat(args):
-    for a in args:
-        if isinstance(a, (list, tuple)):
-            yield from a
-        else:
-            yield a
-
-
-def kernel(*names):
-    def deco(fn):
-        for n in names:
-            KERNELS[n] = fn
-        return fn
-    return deco
 
 
 def _coo(x):

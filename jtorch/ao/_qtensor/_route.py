@@ -9,11 +9,13 @@ Everything else raises torch's NotImplementedError for an operator without a Qua
 """
 from ... import _dispatch
 from ... import _dtype as D
+from ..._tensor_kinds import KernelTable
 from ...tensor import Tensor
 from . import _kernels as K
 from ._tensor import QTensor, not_supported
 
-KERNELS = {}
+KERNELS = KernelTable()
+kernel = KERNELS.kernel
 
 # non-view ops that only move or select values: the same op on the integers is the quantized result
 _MOVES = frozenset(["clone", "_clone", "contiguous", "_contiguous", "_adv_getitem", "index_select", "_index_select",
@@ -24,14 +26,6 @@ _MOVES = frozenset(["clone", "_clone", "contiguous", "_contiguous", "_adv_getite
                     "_getitem", "_basic_getitem", "_unbind", "_split", "_chunk", "_t", "_swapaxes",
                     "_max_pool", "_amax", "_amin", "_max", "_min", "max", "min", "_max_dim", "_min_dim", "_sort",
                     "sort", "_topk", "topk", "_kthvalue", "_median", "_adv_getitem"])
-
-
-def kernel(*names):
-    def deco(fn):
-        for n in names:
-            KERNELS[n] = fn
-        return fn
-    return deco
 
 
 def route(op, dyn, statics):
