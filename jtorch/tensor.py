@@ -59,6 +59,7 @@ class Storage:
         self._arr = a
 
     inference = False  # a class attribute: InferenceStorage says True
+    layout = None  # the flat buffer's dim order where not row-major (_memfmt.LaidStorage)
 
 
 class InferenceStorage(Storage):
@@ -428,6 +429,9 @@ class Tensor:
         return s if dim is None else s[_wrap_dim(dim, len(s))]
 
     def is_contiguous(self, memory_format=None):
+        if memory_format is not None:
+            from ._memfmt import is_contiguous
+            return is_contiguous(self, memory_format)
         if self._strides is None:
             return True
         shape = self._shape_dtype()[0]
@@ -771,6 +775,10 @@ class Tensor:
             r = _to_device(r, dev)
         if dtype is not None and dtype is not r.dtype:
             r = _chalf.cast(r) if dtype is D.complex32 else _dispatch.REGISTRY["_cast"](r, dtype=dtype)
+        fmt = kwargs.get("memory_format")
+        if fmt is not None and getattr(fmt, "name", None) != "preserve_format":
+            from ._memfmt import to_format
+            r = to_format(r, fmt, suggested=True)
         if copy and r is self:
             r = r.clone()
         return r
@@ -847,7 +855,10 @@ class Tensor:
         return False
 
     def contiguous(self, memory_format=None):
-        return self if self.is_contiguous() else self.clone()
+        if memory_format is not None:
+            from ._memfmt import to_format
+            return to_format(self, memory_format)
+        return self if self.is_contiguous() else self.clone(memory_format=_layouts.contiguous_format)
 
     @property
     def T(self):

@@ -703,9 +703,20 @@ def _bad_view_dtype():
     raise RuntimeError("view(dtype) with a different element size is not supported")
 
 
-@defop(promote=None, inplace=False)
-def clone(input, memory_format=None):
+@defop(promote=None, method=False, function=False, name="clone")
+def _clone(input):
     return jnp.array(input, copy=True)
+
+
+@function
+def clone(input, *, memory_format=None):
+    """A copy laid out in ``memory_format``; the default (preserve_format) keeps the input's strides
+    where it is dense (see _memfmt.py)."""
+    out = _clone(input)
+    if memory_format is None and input._strides is None:
+        return out
+    from .._memfmt import lay, order_for
+    return lay(out, order_for(input, memory_format))
 
 
 @defop(promote=None, method=False)

@@ -1,0 +1,306 @@
+"""Memory formats: dense tensors whose strides nest the dims in another order than row-major
+(``torch.channels_last``, ``channels_last_3d``, and whatever order ``preserve_format`` keeps).
+
+The value stays the logical jax array (NCHW for channels_last); the layout is metadata. A *laid*
+storage (``LaidStorage``, ``Storage.layout`` not None) records the order of its flat buffer: its dims
+from outer to inner, so the buffer is ``root.transpose(layout).ravel()``. The tensor owning it reports
+the matching dense strides (``Tensor._strides``, a tuple); its views derive theirs from those as
+usual. Storage-level readers (``as_strided``, ``untyped_storage``, ``storage_offset``, ``torch.save``)
+go through ``buffer_order``. A plain storage (row-major) keeps ``_strides`` None: the eager fast path
+tests only ``Storage.layout`` (a class attribute, None) on the inputs of each op.
+
+Which results are laid follows torch on the CPU:
+- pointwise ops (TensorIterator): the dims ordered by the inputs' strides, the first input deciding
+  first, broadcast (zero-stride) dims not deciding (``_iter_order``);
+- conv, batch norm, pooling, interpolation: channels_last(_3d) when ``suggest_memory_format`` of the
+  input (for conv: or of the weight) says so;
+- clone/empty_like/*_like with ``preserve_format``: the input's strides when it is dense and
+  non-overlapping, else dense strides in the order of the input's (``infer_order``);
+- a leaf's ``.grad`` takes the leaf's strides (torch's gradient layout contract).
+"""
+from .tensor import Tensor, Storage, InferenceStorage
+from ._size import contiguous_strides
+
+
+class LaidStorage(Storage):
+    """A storage whose flat buffer holds the root's elements in the dim order ``layout``."""
+    __slots__ = ("layout",)
+
+
+class LaidInferenceStorage(InferenceStorage):
+    __slots__ = ("layout",)
+
+
+# ---------------------------------------------------------------- strides and orders
+def dense_strides(shape, order):
+    """Strides of a dense layout nesting the dims as ``order`` (outer to inner), as torch computes
+    them (size-0 and size-1 dims count as 1)."""
+    out = [0] * len(shape)
+    acc = 1
+    for d in reversed(order):
+        out[d] = acc
+        acc *= max(shape[d], 1)
+    return tuple(out)
+
+
+def format_order(fmt, ndim):
+    """The dim order of memory format ``fmt`` for a tensor of ``ndim`` dims (None: row-major);
+    torch's error for channels_last(_3d) on another rank. ``preserve_format`` is the caller's."""
+    name = getattr(fmt, "name", None)
+    if fmt is None or name in ("contiguous_format", "legacy_contiguous_format"):
+        return None
+    if name == "channels_last":
+        if ndim != 4:
+            raise RuntimeError("required rank 4 tensor to use channels_last format")
+        return (0, 2, 3, 1)
+    if name == "channels_last_3d":
+        if ndim != 5:
+            raise RuntimeError("required rank 5 tensor to use channels_last_3d format")
+        return (0, 2, 3, 4, 1)
+    raise RuntimeError(f"unsupported memory format {fmt}")
+
+
+def dense_in(shape, strides, order):
+    """Whether the strides are dense with dims nested as ``order``; size-1 dims may have any stride."""
+    expect = 1
+    for d in reversed(order):
+        n = shape[d]
+        if n != 1:
+            if strides[d] != expect:
+                return False
+            expect *= n
+    return True
+
+
+def is_contiguous(t, fmt):
+    """``t.is_contiguous(memory_format=fmt)``."""
+    shape = t._shape_dtype()[0]
+    name = getattr(fmt, "name", None)
+    if name == "channels_last" or name == "channels_last_3d":
+        if len(shape) != (4 if name == "channels_last" else 5):
+            return False
+        return dense_in(shape, t.stride(), (0, *range(2, len(shape)), 1))
+    if name == "preserve_format":
+        raise RuntimeError("Unsupported memory format. Preserve")
+    return t._strides is None or dense_in(shape, t.stride(), range(len(shape)))
+
+
+def _strides_like_cl(shape, strides, dims):
+    """torch's ``is_channels_last_strides_*``: the strides rank the dims as channels_last(_3d) does."""
+    low = 0
+    if strides[1] == 0:
+        return False
+    for d in dims:
+        if shape[d] == 0 or strides[d] < low:
+            return False
+        if d == 0 and low == strides[1]:  # (N, 1, H, W)-like: contiguous wins the tie
+            return False
+        low = strides[d] * (shape[d] if shape[d] > 1 else 1)
+    return True
+
+
+def suggest_order(t):
+    """The dim order of ``t.suggest_memory_format()``: channels_last(_3d)'s or None (contiguous)."""
+    if t._strides is None:
+        return None
+    shape = t._shape_dtype()[0]
+    n = len(shape)
+    if n == 4 and _strides_like_cl(shape, t.stride(), (1, 3, 2, 0)):
+        return (0, 2, 3, 1)
+    if n == 5 and _strides_like_cl(shape, t.stride(), (1, 4, 3, 2, 0)):
+        return (0, 2, 3, 4, 1)
+    return None
+
+
+def _iter_order(shape, operands):
+    """TensorIterator's dim order for an output of ``shape`` from ``operands`` ((shape, strides) each,
+    broadcast to ``shape`` with zero strides): an insertion sort, innermost first, the first operand
+    with distinct nonzero strides for two dims deciding; equal strides put the longer dim outside."""
+    n = len(shape)
+    strides = []
+    for s, st in operands:
+        off = n - len(s)
+        strides.append([0] * off + [0 if s[i] == 1 and shape[off + i] != 1 else st[i] for i in range(len(s))])
+
+    def swap(d0, d1):
+        for st in strides:
+            a, b = st[d0], st[d1]
+            if a == 0 or b == 0:
+                continue
+            if a != b:
+                return -1 if a < b else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+    perm = list(range(n - 1, -1, -1))
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def infer_order(shape, strides):
+    """The order of torch's ``infer_dense_strides``: the dims by decreasing stride (zero strides and
+    ties keep their place)."""
+    return _iter_order(shape, [(shape, strides)])
+
+
+def preserve_order(t):
+    """The dim order ``preserve_format`` gives a copy of ``t`` (None: row-major)."""
+    if t._strides is None:
+        return None
+    shape = tuple(t._shape_dtype()[0])
+    order = infer_order(shape, t.stride())
+    return None if order == tuple(range(len(shape))) else order
+
+
+# ---------------------------------------------------------------- making laid tensors
+def lay(t, order):
+    """Give the fresh tensor ``t`` (no views of it yet) a storage in dim ``order``; returns ``t``.
+    A row-major order (or None) leaves it plain."""
+    if order is None:
+        return t
+    shape = tuple(t._shape_dtype()[0])
+    strides = dense_strides(shape, order)
+    if strides == contiguous_strides(shape):
+        return t
+    old = t._st
+    st = (LaidInferenceStorage if old.inference else LaidStorage)(old._arr)
+    st.layout = tuple(order)
+    t._st = st
+    t._strides = strides
+    return t
+
+
+def copy_as(t, order):
+    """``t.clone()`` laid out in ``order`` (None: row-major), recorded for autograd like clone."""
+    from ._ops.pointwise import _clone
+    return lay(_clone(t), order)
+
+
+def to_format(t, fmt, suggested=False):
+    """``t`` in memory format ``fmt``, itself where it already is: ``contiguous(memory_format=)``
+    asks ``is_contiguous(memory_format=)``; ``to(memory_format=)`` (``suggested``) asks whether
+    ``suggest_memory_format()`` names ``fmt``, so an ambiguous (N, C, 1, 1) tensor is copied."""
+    shape = t._shape_dtype()[0]
+    if getattr(fmt, "name", None) == "preserve_format":
+        return t
+    order = format_order(fmt, len(shape))
+    if suggested:
+        if suggest_order(t) == order:
+            return t
+    elif is_contiguous(t, fmt):
+        return t
+    return copy_as(t, order)
+
+
+def order_for(t, fmt):
+    """The dim order of a new tensor like ``t`` in memory format ``fmt`` (``*_like``, ``clone``)."""
+    if fmt is None or getattr(fmt, "name", None) == "preserve_format":
+        return preserve_order(t)
+    return format_order(fmt, t.ndim)
+
+
+def lay_like(out, t, fmt):
+    """The fresh ``out`` (of ``t``'s shape) laid out as a ``*_like(t, memory_format=fmt)`` result."""
+    if fmt is None and t._strides is None:
+        return out
+    return lay(out, order_for(t, fmt))
+
+
+def lay_strided(out, stride):
+    """The fresh ``out`` with ``stride`` when those are dense in some order (``empty_strided``);
+    other strides (gaps, overlaps) are not modelled: ``out`` stays row-major."""
+    shape = tuple(out.shape)
+    stride = tuple(int(s) for s in stride)
+    order = infer_order(shape, stride)
+    return lay(out, order) if dense_strides(shape, order) == stride else out
+
+
+# ---------------------------------------------------------------- op results
+def relayout(op, dyn, statics, res):
+    """The result of ``op`` on inputs of which one has a laid storage, laid as torch lays it."""
+    order = op.layout(dyn, res)
+    if order is not None:
+        if isinstance(res, tuple):
+            for r in res:
+                if isinstance(r, Tensor) and r._strides is None and r.ndim == len(order):
+                    lay(r, order)
+        elif res._strides is None and res.ndim == len(order):
+            lay(res, order)
+    return res
+
+
+def _pointwise(dyn, res):
+    out = res[0] if isinstance(res, tuple) else res
+    shape = tuple(out._shape_dtype()[0])
+    ops = [(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)]
+    if any(len(s) > len(shape) for s, _ in ops):
+        return None
+    order = _iter_order(shape, ops)
+    return None if order == tuple(range(len(shape))) else order
+
+
+def _pointwise_of(*positions):
+    """Pointwise over the inputs at ``positions`` only (the others: random keys, masks)."""
+    def rule(dyn, res):
+        return _pointwise([dyn[i] for i in positions], res)
+    return rule
+
+
+def _suggest_first(dyn, res):
+    return suggest_order(dyn[0]) if isinstance(dyn[0], Tensor) else None
+
+
+def _suggest_conv(dyn, res):
+    """CPU convolution: channels_last(_3d) when the input or the weight suggests it."""
+    for a in dyn[:2]:
+        if isinstance(a, Tensor):
+            order = suggest_order(a)
+            if order is not None and len(order) == res.ndim:
+                return order
+    return None
+
+
+def _cat(dyn, res):
+    """cat: the first input's suggested format when every input suggests the same."""
+    tensors = [t for t in dyn[0] if isinstance(t, Tensor)]
+    if not tensors:
+        return None
+    order = suggest_order(tensors[0])
+    if order is None or any(suggest_order(t) != order for t in tensors[1:]) or len(order) != res.ndim:
+        return None
+    return order
+
+
+def _install():
+    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops
+    from ._dispatch import OpDef, REGISTRY
+    skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
+    for name, op in list(REGISTRY.items()) + list(vars(pointwise).items()):
+        if isinstance(op, OpDef) and op.fn.__module__ == pointwise.__name__ and op.view is None \
+                and op.name not in skip:
+            op.layout = _pointwise
+    for name in ("celu", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+                 "leaky_relu", "logsigmoid", "mish", "prelu", "relu", "selu", "silu", "softplus",
+                 "softshrink", "softsign", "tanhshrink", "threshold", "_clamp"):
+        op = getattr(nn_ops, name, None) or getattr(pointwise, name, None) or REGISTRY.get(name)
+        if isinstance(op, OpDef):
+            op.layout = _pointwise
+    indexing_ops._where.layout = _pointwise
+    nn_ops._dropout_mask.layout = nn_ops._alpha_dropout_mask.layout = _pointwise_of(1)
+    nn_ops._dropout_apply.layout = nn_ops._alpha_dropout_apply.layout = _pointwise_of(0)
+    nn_ops._conv.layout = nn_ops._conv_transpose.layout = _suggest_conv
+    for op in (nn_ops._batch_norm_train, nn_ops._batch_norm_eval, nn_ops._max_pool, nn_ops._avg_pool,
+               nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool, vision_ops._interpolate):
+        op.layout = _suggest_first
+    join._cat.layout = _cat
+
+
+_install()
