@@ -279,7 +279,8 @@ def _cat(dyn, res):
     return order
 
 
-def _install():
+def install():
+    """Give the ops their layout rules (called once the ops are defined)."""
     from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops
     from ._dispatch import OpDef, REGISTRY
     skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
@@ -303,4 +304,40 @@ def _install():
     join._cat.layout = _cat
 
 
-_install()
+
+# ---------------------------------------------------------------- the flat buffer of a laid storage
+def buffer_array(root, order):
+    """The root's elements as its storage's flat buffer holds them (shaped, not yet raveled)."""
+    if order is None:
+        return root
+    import numpy as np
+    return root.transpose(order) if isinstance(root, np.ndarray) else _jnp().transpose(root, order)
+
+
+def from_buffer(flat, shape, order):
+    """The root (logical shape ``shape``) from its storage's flat buffer ``flat`` (a numpy array)."""
+    if order is None:
+        return flat.reshape(shape)
+    inv = [0] * len(order)
+    for i, d in enumerate(order):
+        inv[d] = i
+    return flat.reshape([shape[d] for d in order]).transpose(inv)
+
+
+def buffer_positions(shape, order):
+    """numpy array of ``shape``: the flat-buffer position of each root element."""
+    import numpy as np
+    return from_buffer(np.arange(int(np.prod(shape)), dtype=np.int64), tuple(shape), order)
+
+
+def logical_index(idx, shape, order):
+    """Buffer positions ``idx`` (numpy) as row-major positions in the root of ``shape``."""
+    if order is None:
+        return idx
+    import numpy as np
+    return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(order).reshape(-1)[idx]
+
+
+def _jnp():
+    import jax.numpy as jnp
+    return jnp
