@@ -13,7 +13,7 @@ Which results are laid follows torch on the CPU:
 - pointwise ops (TensorIterator): the dims ordered by the inputs' strides, the first input deciding
   first, broadcast (zero-stride) dims not deciding (``_iter_order``);
 - conv, batch norm, pooling, interpolation: channels_last(_3d) when ``suggest_memory_format`` of the
-  input (for conv: or of the weight) says so;
+  input (for conv: or of the weight) says so, for the ranks where torch's CPU kernels keep it;
 - clone/empty_like/*_like with ``preserve_format``: the input's strides when it is dense and
   non-overlapping, else dense strides in the order of the input's (``infer_order``);
 - a leaf's ``.grad`` takes the leaf's strides (torch's gradient layout contract).
@@ -82,7 +82,7 @@ def is_contiguous(t, fmt):
         return dense_in(shape, t.stride(), (0, *range(2, len(shape)), 1))
     if name == "preserve_format":
         raise RuntimeError("Unsupported memory format. Preserve")
-    return t._strides is None or dense_in(shape, t.stride(), range(len(shape)))
+    return t._strides is None or 0 in shape or dense_in(shape, t.stride(), range(len(shape)))
 
 
 def _strides_like_cl(shape, strides, dims):
@@ -258,12 +258,18 @@ def _suggest_first(dyn, res):
     return suggest_order(dyn[0]) if isinstance(dyn[0], Tensor) else None
 
 
+def _suggest_first_2d(dyn, res):
+    """As torch's CPU kernels with a channels_last path for 4-D tensors only (avg and adaptive pooling)."""
+    return _suggest_first(dyn, res) if dyn[0].ndim == 4 else None
+
+
 def _suggest_conv(dyn, res):
-    """CPU convolution: channels_last(_3d) when the input or the weight suggests it."""
+    """CPU convolution: channels_last when the input or the weight suggests it (4-D only: torch's
+    3-D convolutions return contiguous results)."""
     for a in dyn[:2]:
         if isinstance(a, Tensor):
             order = suggest_order(a)
-            if order is not None and len(order) == res.ndim:
+            if order is not None and len(order) == 4:
                 return order
     return None
 
@@ -298,9 +304,10 @@ def install():
     nn_ops._dropout_mask.layout = nn_ops._alpha_dropout_mask.layout = _pointwise_of(1)
     nn_ops._dropout_apply.layout = nn_ops._alpha_dropout_apply.layout = _pointwise_of(0)
     nn_ops._conv.layout = nn_ops._conv_transpose.layout = _suggest_conv
-    for op in (nn_ops._batch_norm_train, nn_ops._batch_norm_eval, nn_ops._max_pool, nn_ops._avg_pool,
-               nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool, vision_ops._interpolate):
+    for op in (nn_ops._batch_norm_train, nn_ops._batch_norm_eval, nn_ops._max_pool, vision_ops._interpolate):
         op.layout = _suggest_first
+    for op in (nn_ops._avg_pool, nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool):
+        op.layout = _suggest_first_2d
     join._cat.layout = _cat
 
 

@@ -429,14 +429,10 @@ class Tensor:
         return s if dim is None else s[_wrap_dim(dim, len(s))]
 
     def is_contiguous(self, memory_format=None):
-        if memory_format is not None:
-            from ._memfmt import is_contiguous
-            return is_contiguous(self, memory_format)
-        if self._strides is None:
+        if self._strides is None and memory_format is None:
             return True
-        shape = self._shape_dtype()[0]
-        expect = contiguous_strides(shape)
-        return all(st == e for st, e, n in zip(self.stride(), expect, shape) if n != 1)
+        from ._memfmt import is_contiguous
+        return is_contiguous(self, memory_format)
 
     def storage_offset(self):
         from .serialization import storage_offset

@@ -296,9 +296,9 @@ def _tensor_on(storage, offset, size, stride):
             storage.root = lay(T._wrap(from_buffer(storage.array(None), size, order)), order)
             return storage.root
     root = storage.root
-    if tuple(root.shape) == size and offset == 0 and root.is_contiguous() and stride == root.stride():
+    if tuple(root.shape) == size and offset == 0 and stride == root.stride():
         return root._alias()  # same elements as the root: share it as torch's tensors share a storage
-    return _storage_view(root, offset=offset, size=size, stride=stride)
+    return _storage_view(root, offset=offset, size=size, stride=stride, order=root._st.layout)
 
 
 def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad, backward_hooks):
