@@ -167,8 +167,14 @@ def lay(t, order):
     if order is None:
         return t
     shape = tuple(t._shape_dtype()[0])
-    strides = dense_strides(shape, order)
-    if strides == contiguous_strides(shape):
+    key = (shape, order)
+    strides = _DENSE.get(key)
+    if strides is None:
+        strides = dense_strides(shape, order)
+        if len(_DENSE) > 4096:
+            _DENSE.clear()
+        strides = _DENSE[key] = strides if strides != contiguous_strides(shape) else ()
+    if not strides:  # the row-major strides
         return t
     old = t._st
     st = (LaidInferenceStorage if old.inference else LaidStorage)(old._arr)
@@ -176,6 +182,9 @@ def lay(t, order):
     t._st = st
     t._strides = strides
     return t
+
+
+_DENSE = {}  # (shape, order) -> its dense strides, () where those are the row-major ones
 
 
 def copy_as(t, order):
@@ -240,11 +249,21 @@ def relayout(op, dyn, statics, res):
 def _pointwise(dyn, res):
     out = res[0] if isinstance(res, tuple) else res
     shape = tuple(out._shape_dtype()[0])
-    ops = [(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)]
-    if any(len(s) > len(shape) for s, _ in ops):
-        return None
-    order = _iter_order(shape, ops)
-    return None if order == tuple(range(len(shape))) else order
+    key = (shape, *[(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)])
+    order = _ORDERS.get(key, False)
+    if order is False:
+        if any(len(s) > len(shape) for s, _ in key[1:]):
+            order = None
+        else:
+            order = _iter_order(shape, key[1:])
+            order = None if order == tuple(range(len(shape))) else order
+        if len(_ORDERS) > 4096:
+            _ORDERS.clear()
+        _ORDERS[key] = order
+    return order
+
+
+_ORDERS = {}  # (output shape, (shape, strides) of each input) -> the pointwise result's dim order
 
 
 def _pointwise_of(*positions):

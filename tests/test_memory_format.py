@@ -115,7 +115,8 @@ def test_like_and_clone(rng, shape):
         same(ty.clone(**kw_t), jy.clone(**kw_j))
         same(t.clone(**kw_t), j.clone(**kw_j))
     # preserve_format on other dense orders and on non-dense views keeps the order of the strides
-    for view in (lambda x: x.transpose(1, 2), lambda x: x[:, :, ::2].transpose(2, 3), lambda x: x.flatten(0, -3)[0].t()):
+    for view in (lambda x: x.transpose(1, 2), lambda x: x[:, :, ::2].transpose(2, 3),
+                 lambda x: x.flatten(0, -3)[0].t()):
         same(view(t).clone(), view(j).clone())
         assert jtorch.empty_like(view(j)).stride() == torch.empty_like(view(t)).stride()
     assert jtorch.empty_strided(shape, ty.stride()).is_contiguous(memory_format=fmt(jtorch, name))
