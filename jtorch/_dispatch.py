@@ -111,7 +111,7 @@ class OpDef:
     # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
     undefined_grad = None
     large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
-    # layout: (dyn, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
+    # layout: (dyn, statics, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
     layout = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,

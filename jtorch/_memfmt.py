@@ -235,7 +235,7 @@ def lay_strided(out, stride):
 # ---------------------------------------------------------------- op results
 def relayout(op, dyn, statics, res):
     """The result of ``op`` on inputs of which one has a laid storage, laid as torch lays it."""
-    order = op.layout(dyn, res)
+    order = op.layout(dyn, statics, res)
     if order is not None:
         if isinstance(res, tuple):
             for r in res:
@@ -246,7 +246,7 @@ def relayout(op, dyn, statics, res):
     return res
 
 
-def _pointwise(dyn, res):
+def _pointwise(dyn, statics, res):
     out = res[0] if isinstance(res, tuple) else res
     shape = tuple(out._shape_dtype()[0])
     key = (shape, *[(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)])
@@ -266,23 +266,29 @@ def _pointwise(dyn, res):
 _ORDERS = {}  # (output shape, (shape, strides) of each input) -> the pointwise result's dim order
 
 
+def _pad_mode(dyn, statics, res):
+    """reflect and replicate padding keep the suggested format; circular padding (built from
+    slices and cat in torch) does not."""
+    return None if "circular" in statics else _suggest_first(dyn, statics, res)
+
+
 def _pointwise_of(*positions):
     """Pointwise over the inputs at ``positions`` only (the others: random keys, masks)."""
-    def rule(dyn, res):
-        return _pointwise([dyn[i] for i in positions], res)
+    def rule(dyn, statics, res):
+        return _pointwise([dyn[i] for i in positions], statics, res)
     return rule
 
 
-def _suggest_first(dyn, res):
+def _suggest_first(dyn, statics, res):
     return suggest_order(dyn[0]) if isinstance(dyn[0], Tensor) else None
 
 
-def _suggest_first_2d(dyn, res):
+def _suggest_first_2d(dyn, statics, res):
     """As torch's CPU kernels with a channels_last path for 4-D tensors only (avg and adaptive pooling)."""
-    return _suggest_first(dyn, res) if dyn[0].ndim == 4 else None
+    return _suggest_first(dyn, statics, res) if dyn[0].ndim == 4 else None
 
 
-def _suggest_conv(dyn, res):
+def _suggest_conv(dyn, statics, res):
     """CPU convolution: channels_last when the input or the weight suggests it (4-D only: torch's
     3-D convolutions return contiguous results)."""
     for a in dyn[:2]:
@@ -293,7 +299,7 @@ def _suggest_conv(dyn, res):
     return None
 
 
-def _cat(dyn, res):
+def _cat(dyn, statics, res):
     """cat: the first input's suggested format when every input suggests the same."""
     tensors = [t for t in dyn[0] if isinstance(t, Tensor)]
     if not tensors:
@@ -306,7 +312,7 @@ def _cat(dyn, res):
 
 def install():
     """Give the ops their layout rules (called once the ops are defined)."""
-    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops
+    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip
     from ._dispatch import OpDef, REGISTRY
     skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
     for name, op in list(REGISTRY.items()) + list(vars(pointwise).items()):
@@ -323,8 +329,11 @@ def install():
     nn_ops._dropout_mask.layout = nn_ops._alpha_dropout_mask.layout = _pointwise_of(1)
     nn_ops._dropout_apply.layout = nn_ops._alpha_dropout_apply.layout = _pointwise_of(0)
     nn_ops._conv.layout = nn_ops._conv_transpose.layout = _suggest_conv
-    for op in (nn_ops._batch_norm_train, nn_ops._batch_norm_eval, nn_ops._max_pool, vision_ops._interpolate):
+    for op in (nn_ops._batch_norm_train, nn_ops._batch_norm_eval, nn_ops._max_pool, vision_ops._interpolate,
+               nn_ops._group_norm, nn_ops._pad_constant):
         op.layout = _suggest_first
+    nn_ops._pad_mode.layout = _pad_mode
+    manip._flip.layout = manip._roll.layout = _pointwise  # (one input: its own dim order)
     for op in (nn_ops._avg_pool, nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool):
         op.layout = _suggest_first_2d
     join._cat.layout = _cat

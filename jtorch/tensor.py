@@ -735,6 +735,9 @@ class Tensor:
         if id(self) in memo:
             return memo[id(self)]
         t = type(self)._wrap(_copied_value(self))
+        if self._strides is not None:  # torch copies the storage: a dense layout stays (_memfmt.py)
+            from ._memfmt import lay, preserve_order
+            lay(t, preserve_order(self))
         if type(self) is not Tensor:
             t.__dict__.update(self.__dict__)
         t._requires_grad = self._requires_grad

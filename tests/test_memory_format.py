@@ -1,5 +1,6 @@
 """Memory formats (channels_last, channels_last_3d, preserve_format) against torch: strides,
 is_contiguous answers, values, errors, layouts of op results, storage order, save/load, gradients."""
+import copy
 import io
 
 import numpy as np
@@ -178,6 +179,13 @@ def test_nn_layouts(rng):
     same(torch.nn.BatchNorm2d(3).eval()(ty), jtorch.nn.BatchNorm2d(3).eval()(jy))
     for mode in ("nearest", "bilinear"):
         same(F.interpolate(ty, scale_factor=2, mode=mode), G.interpolate(jy, scale_factor=2, mode=mode))
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        same(F.pad(ty, (1, 1, 2, 1), mode=mode), G.pad(jy, (1, 1, 2, 1), mode=mode))
+    same(F.group_norm(ty, 1), G.group_norm(jy, 1))
+    same(F.layer_norm(ty, (7,)), G.layer_norm(jy, (7,)))
+    same(torch.flip(ty, [2]), jtorch.flip(jy, [2]))
+    same(torch.roll(ty, 1, 2), jtorch.roll(jy, 1, 2))
+    same(copy.deepcopy(ty), copy.deepcopy(jy))
     t5, j5 = both(rng, (1, 2, 3, 4, 5))
     t5, j5 = t5.to(memory_format=torch.channels_last_3d), j5.to(memory_format=jtorch.channels_last_3d)
     c3 = torch.nn.Conv3d(2, 3, 2)
