@@ -270,10 +270,21 @@ def test_save_load(rng, shape, tmp_path):
     assert back["v"].storage_offset() == ty[:, 1:].storage_offset()
 
 
-def test_compile_keeps_working(rng):
+def test_compile(rng):
+    """Compiled programs keep the formats eager gives: an argument's format is part of the guard."""
     t, j = both(rng, (2, 3, 4, 5))
     jy = j.to(memory_format=jtorch.channels_last)
     ty = t.to(memory_format=torch.channels_last)
-    f = jtorch.compile(lambda x: (x * 2).relu() + 1)
-    for _ in range(2):
-        np.testing.assert_allclose(f(jy).numpy(), ((ty * 2).relu() + 1).numpy(), rtol=1e-6)
+    f = jtorch.compile(lambda x: ((x * 2).relu() + 1, x.sum()))
+    for _ in range(3):
+        for a, b in ((ty, jy), (t, j)):
+            want, got = (a * 2).relu() + 1, f(b)
+            same(want, got[0])
+            np.testing.assert_allclose(got[1].numpy(), a.sum().numpy(), rtol=1e-5)
+    torch.manual_seed(0)
+    tconv = torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
+    jconv = jtorch.nn.Conv2d(3, 4, 3).to(memory_format=jtorch.channels_last)
+    jconv.load_state_dict({k: v.numpy() for k, v in tconv.state_dict().items()})
+    g = jtorch.compile(jconv)
+    for _ in range(3):
+        same(tconv(t), g(j))
