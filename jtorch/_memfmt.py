@@ -6,7 +6,7 @@ storage (``LaidStorage``, ``Storage.layout`` not None) records the order of its 
 from outer to inner, so the buffer is ``root.transpose(layout).ravel()``. The tensor owning it reports
 the matching dense strides (``Tensor._strides``, a tuple); its views derive theirs from those as
 usual. Storage-level readers (``as_strided``, ``untyped_storage``, ``storage_offset``, ``torch.save``)
-go through ``buffer_order``. A plain storage (row-major) keeps ``_strides`` None: the eager fast path
+translate between buffer and root positions with the helpers at the end. A plain storage (row-major) keeps ``_strides`` None: the eager fast path
 tests only ``Storage.layout`` (a class attribute, None) on the inputs of each op.
 
 Which results are laid follows torch on the CPU:
@@ -18,6 +18,8 @@ Which results are laid follows torch on the CPU:
   non-overlapping, else dense strides in the order of the input's (``infer_order``);
 - a leaf's ``.grad`` takes the leaf's strides (torch's gradient layout contract).
 """
+import numpy as np
+
 from .tensor import Tensor, Storage, InferenceStorage
 from ._size import contiguous_strides
 
@@ -315,7 +317,7 @@ def install():
     from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip
     from ._dispatch import OpDef, REGISTRY
     skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
-    for name, op in list(REGISTRY.items()) + list(vars(pointwise).items()):
+    for op in list(REGISTRY.values()) + list(vars(pointwise).values()):
         if isinstance(op, OpDef) and op.fn.__module__ == pointwise.__name__ and op.view is None \
                 and op.name not in skip:
             op.layout = _pointwise
@@ -339,14 +341,11 @@ def install():
     join._cat.layout = _cat
 
 
-
 # ---------------------------------------------------------------- the flat buffer of a laid storage
 def buffer_array(root, order):
-    """The root's elements as its storage's flat buffer holds them (shaped, not yet raveled)."""
-    if order is None:
-        return root
-    import numpy as np
-    return root.transpose(order) if isinstance(root, np.ndarray) else _jnp().transpose(root, order)
+    """The root's elements (a numpy or jax array) as its storage's flat buffer holds them (shaped, not
+    yet raveled)."""
+    return root if order is None else root.transpose(order)
 
 
 def from_buffer(flat, shape, order):
@@ -361,7 +360,6 @@ def from_buffer(flat, shape, order):
 
 def buffer_positions(shape, order):
     """numpy array of ``shape``: the flat-buffer position of each root element."""
-    import numpy as np
     return from_buffer(np.arange(int(np.prod(shape)), dtype=np.int64), tuple(shape), order)
 
 
@@ -369,10 +367,4 @@ def logical_index(idx, shape, order):
     """Buffer positions ``idx`` (numpy) as row-major positions in the root of ``shape``."""
     if order is None:
         return idx
-    import numpy as np
     return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(order).reshape(-1)[idx]
-
-
-def _jnp():
-    import jax.numpy as jnp
-    return jnp
