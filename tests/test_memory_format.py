@@ -288,3 +288,18 @@ def test_compile(rng):
     g = jtorch.compile(jconv)
     for _ in range(3):
         same(tconv(t), g(j))
+
+
+def test_lazy_batching(rng):
+    """The lazy batching road of the dispatcher lays out results like the eager one."""
+    from jtorch import _lazy
+    t, j = both(rng, (2, 3, 4, 5))
+    ty, jy = t.to(memory_format=torch.channels_last), j.to(memory_format=jtorch.channels_last)
+    was = _lazy.enabled()
+    assert _lazy.set_enabled(True)
+    try:
+        got = [(jy * 2).relu() + j, j + jy, jtorch.cat([jy, jy], 1)]
+    finally:
+        _lazy.set_enabled(was)
+    for want, g in zip([(ty * 2).relu() + t, t + ty, torch.cat([ty, ty], 1)], got):
+        same(want, g)
