@@ -713,7 +713,7 @@ def clone(input, *, memory_format=None):
     """A copy laid out in ``memory_format``; the default (preserve_format) keeps the input's strides
     where it is dense (see _memfmt.py)."""
     out = _clone(input)
-    if memory_format is None and input._strides is None:
+    if memory_format is None and (out.is_sparse or input._strides is None):  # (sparse: no strides)
         return out
     from .._memfmt import lay, order_for
     return lay(out, order_for(input, memory_format))
