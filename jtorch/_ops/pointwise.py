@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
+from .._legacy import strided as _strided
 from .._dispatch import defop, function, export, REGISTRY, round_to
 from .reduction import return_type as _return_type
 from . import trig_cpu
@@ -713,7 +714,8 @@ def clone(input, *, memory_format=None):
     """A copy laid out in ``memory_format``; the default (preserve_format) keeps the input's strides
     where it is dense (see _memfmt.py)."""
     out = _clone(input)
-    if memory_format is None and (out.is_sparse or input._strides is None):  # (sparse: no strides)
+    if memory_format is None and (type(out) is not _dispatch.Tensor and out.layout is not _strided or
+                                  input._strides is None):  # (sparse layouts: no strides)
         return out
     from .._memfmt import lay, order_for
     return lay(out, order_for(input, memory_format))
