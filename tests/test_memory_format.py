@@ -303,3 +303,26 @@ def test_lazy_batching(rng):
         _lazy.set_enabled(was)
     for want, g in zip([(ty * 2).relu() + t, t + ty, torch.cat([ty, ty], 1)], got):
         same(want, g)
+
+
+def test_training_step_keeps_formats(rng):
+    """A channels_last model trains like torch's: weights, grads and optimizer state keep the format."""
+    t, j = both(rng, (2, 3, 6, 6))
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3))
+    jm = jtorch.nn.Sequential(jtorch.nn.Conv2d(3, 4, 3), jtorch.nn.ReLU(), jtorch.nn.Conv2d(4, 2, 3))
+    jm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    tm, jm = tm.to(memory_format=torch.channels_last), jm.to(memory_format=jtorch.channels_last)
+    topt = torch.optim.Adam(tm.parameters(), lr=0.01)
+    jopt = jtorch.optim.Adam(jm.parameters(), lr=0.01)
+    for _ in range(2):
+        for m, opt, x in ((tm, topt, t.to(memory_format=torch.channels_last)),
+                          (jm, jopt, j.to(memory_format=jtorch.channels_last))):
+            opt.zero_grad()
+            (m(x) ** 2).mean().backward()
+            opt.step()
+    for (k, a), (_, b) in zip(tm.named_parameters(), jm.named_parameters()):
+        same(a, b)
+        same(a.grad, b.grad)
+        for s in ("exp_avg", "exp_avg_sq"):
+            same(topt.state[a][s], jopt.state[b][s])
