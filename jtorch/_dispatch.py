@@ -111,6 +111,8 @@ class OpDef:
     # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
     undefined_grad = None
     large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
+    # layout: (dyn, statics, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
+    layout = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
@@ -442,6 +444,13 @@ def _record(*args):
     return record(*args)
 
 
+def _relayout(*args):
+    global _relayout
+    from ._memfmt import relayout
+    _relayout = relayout
+    return relayout(*args)
+
+
 def apply(op, dyn, statics, raw=False):
     """Run ``op`` eagerly on dynamic args ``dyn`` (Tensors, numbers, None, or a
     sequence of Tensors for seq ops), record autograd, wrap results. ``raw`` (single-output ops,
@@ -467,10 +476,13 @@ def _apply_eager(op, dyn, statics, raw=False):
     needs_grad = False
     scalars = False
     plain = TRACE is None  # outside jtorch.compile a base tensor's value is its storage's array
+    laid = False  # an input's storage has a memory format (_memfmt.py)
     try:
         for a in dyn:
             if isinstance(a, T):
                 st = a._st
+                if st.layout is not None:
+                    laid = True
                 arrays.append(st.array if plain and not a._vfn and st.host is None else a._value)
                 if a._requires_grad or (a._base is not None and a.requires_grad):
                     needs_grad = True
@@ -478,6 +490,8 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(tuple(_as_array(t) for t in a))
                 if any(isinstance(t, T) and t.requires_grad for t in a):
                     needs_grad = True
+                if any(isinstance(t, T) and t._st.layout is not None for t in a):
+                    laid = True
             else:
                 if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
                     a = a.get()
@@ -511,6 +525,8 @@ def _apply_eager(op, dyn, statics, raw=False):
         return out
     else:
         res = T._wrap(out)
+    if laid and op.layout is not None:
+        res = _relayout(op, dyn, statics, res)
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
     return res
@@ -653,11 +669,14 @@ def _apply_lazy(op, dyn, statics, raw=False):
     needs_grad = False
     seqlen = -1
     seg = _lazy._CUR[0]
+    laid = False
     for a in dyn:
         if type(a) is T or isinstance(a, T):
             st = a._st
             if st.host is not None:
                 return NotImplemented
+            if st.layout is not None:
+                laid = True
             v = a._lazy_value() if a._vfn else st._arr
             if a._requires_grad or (a._base is not None and a.requires_grad):
                 needs_grad = True
@@ -687,6 +706,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     continue
                 if t._st.host is not None:
                     return NotImplemented
+                if t._st.layout is not None:
+                    laid = True
                 vs.append(t._lazy_value() if t._vfn else t._st._arr)
                 if t._requires_grad or (t._base is not None and t.requires_grad):
                     needs_grad = True
@@ -780,6 +801,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
         res._retains = False
         res._sig = None
         res._meta = None
+    if laid and op.layout is not None:
+        res = _relayout(op, dyn, statics, res)
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, meta.dt, dyn, arrays, res)
     return res

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._device import device as _device, jax_device, from_jax_device
+from ._memfmt import buffer_array, from_buffer
 
 _FRESH = weakref.WeakSet()  # byte storages made by UntypedStorage(...) that no tensor has used yet
 _WARNED = [False]
@@ -137,7 +138,7 @@ class UntypedStorage(StorageBase, _StorageCommon):
         return _root_tensor(self._st)._value
 
     def _all_bytes(self):
-        return np.asarray(self._root()).reshape(-1).view(np.uint8)
+        return np.ascontiguousarray(buffer_array(np.asarray(self._root()), self._st.layout)).reshape(-1).view(np.uint8)
 
     def _bytes(self):
         return self._all_bytes()[self._off:self._off + self.nbytes()]
@@ -145,9 +146,11 @@ class UntypedStorage(StorageBase, _StorageCommon):
     def _write_bytes(self, start, new):
         """Overwrite this storage's bytes [start, start + len(new)) and store the root back."""
         root = self._root()
-        full = np.array(root).reshape(-1).view(np.uint8)
+        order = self._st.layout
+        full = self._all_bytes().copy()
         full[self._off + start:self._off + start + len(new)] = new
-        arr = jax.device_put(jnp.asarray(full.view(root.dtype).reshape(root.shape)), next(iter(root.devices())))
+        arr = jax.device_put(jnp.asarray(from_buffer(full.view(root.dtype), root.shape, order)),
+                             next(iter(root.devices())))
         _root_tensor(self._st)._set_array(arr)
 
     # ---- torch's API
@@ -524,7 +527,7 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
         from ._ops.creation import zeros
         from ._ops.join import cat
         root = cat([root.detach(), zeros(need - root.numel(), dtype=self.dtype, device=root.device)])
-    self.data = _storage_view(root, offset=offset, size=size, stride=stride)
+    self.data = _storage_view(root, offset=offset, size=size, stride=stride, order=root._st.layout)
     return self
 
 

@@ -211,7 +211,8 @@ class _Entry:
     __slots__ = ("key", "once", "fallback", "esc_avals", "jitted", "written", "arg_written", "escaped", "out_tree", "out_order",
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
-                 "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other")  # (see _trace)
+                 "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
+                 "out_layouts")  # (see _trace)
 
 
 class CompiledFunction:
@@ -448,7 +449,7 @@ class CompiledFunction:
                 if x.layout is not _strided:  # sparse tensors are eager only (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
                 a = x._value
-                key.append((a.shape, a.dtype, x._requires_grad))
+                key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
             elif i in dyn and _dyn_ok(x):
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
@@ -635,6 +636,8 @@ class CompiledFunction:
             for i, a in zip(tensor_pos, arg_arrays):
                 t = _dispatch.Tensor._wrap(a)
                 t._requires_grad = leaves[i]._requires_grad
+                if leaves[i]._st.layout is not None and not leaves[i]._vfn:  # a memory format (_memfmt.py)
+                    _lay_outputs([t], [leaves[i]._st.layout])
                 lv[i] = t
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
                 lv[i] = _sym_wrap(a, _SymInput(n))
@@ -657,6 +660,9 @@ class CompiledFunction:
                 info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
                 info["out_order"] = _dict_order(out)
+                # outputs in a memory format (_memfmt.py): the program returns logical arrays, laid again
+                lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
+                info["out_layouts"] = lays if any(la is not None for la in lays) else None
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 for o in out_leaves:
@@ -798,6 +804,7 @@ class CompiledFunction:
         grads = {id(g._st) for _, g in info["grad_log"] if g is not None}
         entry.once = any(id(st) not in grads for st in entry.escaped)
         entry.out_tree, entry.out_order = info["out_tree"], info["out_order"]
+        entry.out_layouts = info["out_layouts"]
         entry.out_static = info["out_static"]
         entry.numbers = bool(entry.py_writes) or any(type(o) in _NUMBER_SPECS for o in entry.out_static)
         # the last assignment of each tensor's .grad is replayed after every call
@@ -906,6 +913,8 @@ class CompiledFunction:
         T = _dispatch.Tensor
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
+        if entry.out_layouts is not None:
+            _lay_outputs(out_leaves, entry.out_layouts)
         if entry.numbers:
             out_leaves = _numbers(entry, reads, scalars, out_leaves)
         out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
@@ -1322,7 +1331,7 @@ def _zeros(shape, dtype):
 
 
 def _arg_sig(args, dyn=()):
-    """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad),
+    """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job)."""
     sig = []
@@ -1332,7 +1341,7 @@ def _arg_sig(args, dyn=()):
         if isinstance(x, T):
             a = x._value
             arrays.append(a)
-            sig.append((a.shape, a.dtype, x._requires_grad))
+            sig.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
         elif type(x) in _SIMPLE:
             sig.append((type(x), x))
         else:
@@ -1418,7 +1427,8 @@ class _Fast:
                                                                  (lambda a, i=w[0]: (a[i],)))
         gp = {id(p) for p in f.gparams}
         f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
-        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.numbers
+        f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.numbers and \
+            entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
@@ -1534,10 +1544,19 @@ def _call_fast(f, args):
     it = iter(flat[nw:])
     T = f.T
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
+    if entry.out_layouts is not None:
+        _lay_outputs(out_leaves, entry.out_layouts)
     if entry.numbers:
         out_leaves = _numbers(entry, flat[len(flat) - entry.n_reads:], scalars, out_leaves)
     out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
     return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+def _lay_outputs(out_leaves, layouts):
+    from ._memfmt import lay
+    for o, order in zip(out_leaves, layouts):
+        if order is not None:
+            lay(o, order)
 
 
 def _unshare(arrays, written):

@@ -59,6 +59,7 @@ class Storage:
         self._arr = a
 
     inference = False  # a class attribute: InferenceStorage says True
+    layout = None  # the flat buffer's dim order where not row-major (_memfmt.LaidStorage)
 
 
 class InferenceStorage(Storage):
@@ -428,11 +429,10 @@ class Tensor:
         return s if dim is None else s[_wrap_dim(dim, len(s))]
 
     def is_contiguous(self, memory_format=None):
-        if self._strides is None:
+        if self._strides is None and memory_format is None:
             return True
-        shape = self._shape_dtype()[0]
-        expect = contiguous_strides(shape)
-        return all(st == e for st, e, n in zip(self.stride(), expect, shape) if n != 1)
+        from ._memfmt import is_contiguous
+        return is_contiguous(self, memory_format)
 
     def storage_offset(self):
         from .serialization import storage_offset
@@ -735,6 +735,9 @@ class Tensor:
         if id(self) in memo:
             return memo[id(self)]
         t = type(self)._wrap(_copied_value(self))
+        if self._strides is not None:  # torch copies the storage: a dense layout stays (_memfmt.py)
+            from ._memfmt import lay, preserve_order
+            lay(t, preserve_order(self))
         if type(self) is not Tensor:
             t.__dict__.update(self.__dict__)
         t._requires_grad = self._requires_grad
@@ -771,6 +774,10 @@ class Tensor:
             r = _to_device(r, dev)
         if dtype is not None and dtype is not r.dtype:
             r = _chalf.cast(r) if dtype is D.complex32 else _dispatch.REGISTRY["_cast"](r, dtype=dtype)
+        fmt = kwargs.get("memory_format")
+        if fmt is not None and getattr(fmt, "name", None) != "preserve_format":
+            from ._memfmt import to_format
+            r = to_format(r, fmt, suggested=True)
         if copy and r is self:
             r = r.clone()
         return r
@@ -847,7 +854,10 @@ class Tensor:
         return False
 
     def contiguous(self, memory_format=None):
-        return self if self.is_contiguous() else self.clone()
+        if memory_format is not None:
+            from ._memfmt import to_format
+            return to_format(self, memory_format)
+        return self if self.is_contiguous() else self.clone(memory_format=_layouts.contiguous_format)
 
     @property
     def T(self):

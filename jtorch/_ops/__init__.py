@@ -16,3 +16,5 @@ from . import lowrank  # noqa: F401
 from . import ldl  # noqa: F401
 from . import tensor_misc  # noqa: F401
 from . import quant_ops  # noqa: F401
+from .. import _memfmt  # noqa: E402
+_memfmt.install()  # the memory-format rules of the ops above

@@ -233,7 +233,11 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 @function(method=False)
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
-    return _make("zeros", _size(size), dtype, device, requires_grad)
+    out = _make("zeros", _size(size), dtype, device, requires_grad)
+    if memory_format is None:
+        return out
+    from .._memfmt import lay, format_order
+    return lay(out, format_order(memory_format, out.ndim))
 
 
 def _fill_scalar(fill_value, fn="full"):
@@ -280,7 +284,11 @@ def _like(kind):
                                 requires_grad, input)
         if kind == "full":
             fill_value = _fill_scalar(fill_value, "full_like")[0]
-        return _make(kind, tuple(input.shape), dt, dev, requires_grad, fill_value)
+        out = _make(kind, tuple(input.shape), dt, dev, requires_grad, fill_value)
+        if memory_format is None and input._strides is None:
+            return out
+        from .._memfmt import lay_like
+        return lay_like(out, input, memory_format)
     return f
 
 
@@ -296,7 +304,8 @@ empty_like = function(_like("zeros"), name="empty_like", method=False)
 
 @function(method=False)
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return _like("full")(input, dtype=dtype, device=device, requires_grad=requires_grad, fill_value=fill_value)
+    return _like("full")(input, dtype=dtype, device=device, requires_grad=requires_grad, fill_value=fill_value,
+                         memory_format=memory_format)
 
 
 def _new(kind, name):

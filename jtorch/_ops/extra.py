@@ -373,13 +373,17 @@ export(_new_empty_strided, "new_empty_strided", function=False)
 
 @function(method=False)
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+    from .._memfmt import lay_strided
+    out = REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+    return lay_strided(out, stride)
 
 
 @function(method=False)
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
                    pin_memory=False):
-    return REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+    from .._memfmt import lay
+    out = REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+    return lay(out, tuple(int(d) for d in physical_layout))
 
 
 # ---------------------------------------------------------------- block_diag

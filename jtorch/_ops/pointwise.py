@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _dispatch
+from .._legacy import strided as _strided
 from .._dispatch import defop, function, export, REGISTRY, round_to
 from .reduction import return_type as _return_type
 from . import trig_cpu
@@ -703,9 +704,21 @@ def _bad_view_dtype():
     raise RuntimeError("view(dtype) with a different element size is not supported")
 
 
-@defop(promote=None, inplace=False)
-def clone(input, memory_format=None):
+@defop(promote=None, method=False, function=False, name="clone")
+def _clone(input):
     return jnp.array(input, copy=True)
+
+
+@function
+def clone(input, *, memory_format=None):
+    """A copy laid out in ``memory_format``; the default (preserve_format) keeps the input's strides
+    where it is dense (see _memfmt.py)."""
+    out = _clone(input)
+    if memory_format is None and (type(out) is not _dispatch.Tensor and out.layout is not _strided or
+                                  input._strides is None):  # (sparse layouts: no strides)
+        return out
+    from .._memfmt import lay, order_for
+    return lay(out, order_for(input, memory_format))
 
 
 @defop(promote=None, method=False)

@@ -127,10 +127,18 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 
 def _like(op, *dyn):
     def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, generator=None):
-        return _fresh(op, generator, *dyn, shape=tuple(input.shape), dtype=input.dtype if dtype is None else
-                      D.to_dtype(dtype), device=input.device if device is None else device,
-                      requires_grad=requires_grad)
+        out = _fresh(op, generator, *dyn, shape=tuple(input.shape), dtype=input.dtype if dtype is None else
+                     D.to_dtype(dtype), device=input.device if device is None else device,
+                     requires_grad=requires_grad)
+        return _lay_like(out, input, memory_format)
     return f
+
+
+def _lay_like(out, input, memory_format):
+    if memory_format is None and input._strides is None:
+        return out
+    from .._memfmt import lay_like
+    return lay_like(out, input, memory_format)
 
 
 rand_like = function(_like(_uniform, 0.0, 1.0), name="rand_like", method=False)
@@ -142,9 +150,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
                  memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return _fresh(_randint, generator, int(low), int(high), shape=tuple(input.shape),
-                  dtype=input.dtype if dtype is None else D.to_dtype(dtype),
-                  device=input.device if device is None else device)
+    return _lay_like(_fresh(_randint, generator, int(low), int(high), shape=tuple(input.shape),
+                            dtype=input.dtype if dtype is None else D.to_dtype(dtype),
+                            device=input.device if device is None else device), input, memory_format)
 
 
 @function(method=False)

@@ -17,23 +17,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dispatch
+from .. import _dispatch, _memfmt
 from .._dispatch import GRAD, defop, export, function
 from .._size import contiguous_strides
 
 
-def _view_strides(shape, strides, offset, size, stride):
+def _view_strides(shape, strides, offset, size, stride, order=None):
     return stride
 
 
 @defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view")
-def _storage_view(root, offset=0, size=(), stride=()):
-    """The elements ``offset + sum(i_k * stride_k)`` of the flattened root."""
-    return root.reshape(-1)[jnp.asarray(_flat_index(offset, size, stride))]
+def _storage_view(root, offset=0, size=(), stride=(), order=None):
+    """The elements ``offset + sum(i_k * stride_k)`` of the root's flat buffer (``order``: the dim order
+    of a laid storage's buffer, _memfmt.py)."""
+    return root.reshape(-1)[jnp.asarray(_flat_index(offset, size, stride, root.shape, order))]
 
 
-def _gather_masked_grad(root, offset, size, stride, outside):
-    idx = jnp.asarray(_flat_index(offset, size, stride))
+def _gather_masked_grad(root, offset, size, stride, outside, order):
+    idx = jnp.asarray(_flat_index(offset, size, stride, root.shape, order))
 
     @jax.custom_vjp
     def gather(r):
@@ -51,26 +52,27 @@ def _gather_masked_grad(root, offset, size, stride, outside):
 
 
 @defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view_masked")
-def _storage_view_masked(root, offset=0, size=(), stride=(), outside=()):
-    """_storage_view whose gradient leaves out the storage positions ``outside`` (those not in the input)."""
-    return _gather_masked_grad(root, offset, size, stride, outside)
+def _storage_view_masked(root, offset=0, size=(), stride=(), outside=(), order=None):
+    """_storage_view whose gradient leaves out the root positions ``outside`` (those not in the input)."""
+    return _gather_masked_grad(root, offset, size, stride, outside, order)
 
 
 @defop(method=False, function=False, name="_storage_gather_of_view")
-def _storage_gather_of_view(root, input, offset=0, size=(), stride=(), mine=()):
+def _storage_gather_of_view(root, input, offset=0, size=(), stride=(), mine=(), order=None):
     """as_strided of a view that is itself a leaf (its root needs no gradient): the storage with the view's
     elements put in from ``input``, so the gradient reaches ``input`` as in torch (each view element gets
     the output's gradient at its storage position); the other positions are constants."""
     buf = jax.lax.stop_gradient(root).reshape(-1).at[jnp.asarray(mine)].set(input.reshape(-1))
-    return buf[jnp.asarray(_flat_index(offset, size, stride))]
+    return buf[jnp.asarray(_flat_index(offset, size, stride, root.shape, order))]
 
 
-def _flat_index(offset, size, stride):
-    """numpy array of shape ``size``: the buffer position of each element."""
+def _flat_index(offset, size, stride, root_shape=None, order=None):
+    """numpy array of shape ``size``: the buffer position of each element; given the root's shape and
+    its storage's dim order, its row-major position in the root instead."""
     idx = np.full(size, offset, dtype=np.int64) if size else np.int64(offset)
     for d, (s, st) in enumerate(zip(size, stride)):
         idx = idx + (np.arange(s, dtype=np.int64) * st).reshape([-1 if i == d else 1 for i in range(len(size))])
-    return idx
+    return idx if order is None else _memfmt.logical_index(idx, tuple(root_shape), order)
 
 
 def _check_geometry(size, stride, offset, numel, itemsize):
@@ -115,18 +117,19 @@ def as_strided(input, size, stride, storage_offset=None):
                            "call .clone() first")
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
     _check_geometry(size, stride, offset, root.numel(), input.element_size())
+    order = root._st.layout
     if root is not input and GRAD.enabled and input.requires_grad:
         mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
         if input._grad_fn is None and not root.requires_grad:
             # a view made a leaf (requires_grad_ on a detached view): its gradient cannot come through the
             # root; the result is then computed from the view (not a view of the storage itself)
             return _storage_gather_of_view(root, input, offset=offset, size=size, stride=stride,
-                                           mine=tuple(int(i) for i in mine.reshape(-1)))
-        outside = np.setdiff1d(_flat_index(offset, size, stride), mine)
+                                           mine=tuple(int(i) for i in mine.reshape(-1)), order=order)
+        outside = np.setdiff1d(_flat_index(offset, size, stride, tuple(root.shape), order), mine)
         if outside.size:
             return _storage_view_masked(root, offset=offset, size=size, stride=stride,
-                                        outside=tuple(int(i) for i in outside))
-    return _storage_view(root, offset=offset, size=size, stride=stride)
+                                        outside=tuple(int(i) for i in outside), order=order)
+    return _storage_view(root, offset=offset, size=size, stride=stride, order=order)
 
 
 @function
@@ -186,7 +189,7 @@ def resize_(self, *size, memory_format=None):
     n = math.prod(size)
     if offset + n > root.numel():
         root = cat([root.reshape(-1), zeros(offset + n - root.numel(), dtype=self.dtype)])
-    self.data = _storage_view(root, offset=offset, size=size, stride=contiguous_strides(size))
+    self.data = _storage_view(root, offset=offset, size=size, stride=contiguous_strides(size), order=root._st.layout)
     return self
 
 

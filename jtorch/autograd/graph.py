@@ -574,6 +574,8 @@ def _accumulate_leaf(var, g, create_graph):
         # a fresh Tensor over the same immutable array: a free copy, so in-place
         # accumulation never touches the tensor that flowed here
         var.grad = g if create_graph or g.is_sparse else _dispatch.Tensor._wrap(g._lazy_value())
+        if var._st.layout is not None and not var._vfn:
+            _grad_layout(var)
     elif create_graph or g.is_sparse or grad.is_sparse:
         # a sparse gradient (nn.Embedding(sparse=True)) joins or replaces the leaf's (sparse + sparse is sparse)
         var.grad = grad + g if not grad.is_sparse or g.is_sparse else g + grad
@@ -586,6 +588,16 @@ def _accumulate_leaf(var, g, create_graph):
             grad._set_array(new if type(new) is not _dispatch.Tensor else new._lazy_value())
         else:
             grad._set_array(_add()(grad, g)._lazy_value())
+
+
+def _grad_layout(var):
+    """torch's gradient layout contract: a dense leaf's new ``.grad`` has the leaf's strides."""
+    from .._memfmt import lay, copy_as
+    g = var._grad
+    if g.is_sparse or g.stride() == var.stride():
+        return
+    order = var._st.layout
+    var.grad = copy_as(g, order) if g._strides is not None or g._grad_fn is not None else lay(g, order)
 
 
 _ADD = []

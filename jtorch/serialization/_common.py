@@ -8,6 +8,7 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._chalf import ChalfArray
 from .._size import contiguous_strides
+from .._memfmt import buffer_array, buffer_positions
 
 
 DEFAULT_PROTOCOL = 2
@@ -47,8 +48,9 @@ def _layout(t):
     else:
         t._value  # brings a numpy-shared storage up to date
         root = st.array
+    order = None if chalf else st.layout  # a laid storage (_memfmt.py): its buffer in its dim order
     if not t._vfn:
-        return root, 0, _contiguous(root.shape)
+        return (root, 0, _contiguous(root.shape)) if order is None else (buffer_array(root, order), 0, t.stride())
     shape = tuple(t.shape)
     n = math.prod(shape)
     if n == 0:
@@ -56,7 +58,7 @@ def _layout(t):
     if root.dtype != t._shape_dtype()[1]:
         return None
     f = _dispatch.chain_fn(t._vfn)
-    idx = np.asarray(f(jnp.arange(root.size, dtype=jnp.int64).reshape(root.shape)))
+    idx = np.asarray(f(jnp.asarray(buffer_positions(root.shape, order))))
     offset = int(idx.reshape(-1)[0])
     strides = []
     for d, size in enumerate(shape):
@@ -70,7 +72,7 @@ def _layout(t):
                           for d, (s, st_) in enumerate(zip(shape, strides))) if shape else np.int64(offset)
     if not np.array_equal(np.broadcast_to(expect, shape), idx) or min(strides, default=0) < 0:
         return None
-    return root, offset, tuple(strides)
+    return buffer_array(root, order), offset, tuple(strides)
 
 
 def storage_offset(t):

@@ -14,6 +14,7 @@ from .. import _dtype as D
 from .._device import device as _device_cls, to_device
 from .._size import Size
 from ._common import _STORAGE_DTYPES, _T, _contiguous, _parameter, _storage_view
+from .._memfmt import dense_strides, from_buffer, infer_order, lay
 
 
 # ====================================================================== safe globals
@@ -289,10 +290,15 @@ def _tensor_on(storage, offset, size, stride):
         storage.root = T._wrap(storage.array(size if whole else None))
         if whole:
             return storage.root
+        order = infer_order(size, stride) if offset == 0 and math.prod(size) == storage.numel else None
+        if order is not None and dense_strides(size, order) == stride:
+            # the whole storage, dense in another dim order (channels_last): a laid tensor, as saved
+            storage.root = lay(T._wrap(from_buffer(storage.array(None), size, order)), order)
+            return storage.root
     root = storage.root
-    if tuple(root.shape) == size and offset == 0 and root.is_contiguous() and stride == root.stride():
+    if tuple(root.shape) == size and offset == 0 and stride == root.stride():
         return root._alias()  # same elements as the root: share it as torch's tensors share a storage
-    return _storage_view(root, offset=offset, size=size, stride=stride)
+    return _storage_view(root, offset=offset, size=size, stride=stride, order=root._st.layout)
 
 
 def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad, backward_hooks):

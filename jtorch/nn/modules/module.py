@@ -481,6 +481,8 @@ class Module:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                             f"dtype={dtype}")
 
+        memory_format = kwargs.get("memory_format")
+
         def convert(t):
             dt = dtype if dtype is not None and (t.is_floating_point() or t.is_complex()) else None
             r = t
@@ -488,6 +490,8 @@ class Module:
                 r = r.to(device)
             if dt is not None:
                 r = r.to(dt)
+            if memory_format is not None and t.dim() in (4, 5):  # torch converts only 4-D and 5-D tensors
+                r = r.to(memory_format=memory_format)
             return r
         return self._apply(convert)
 
