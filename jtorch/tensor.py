@@ -18,6 +18,7 @@ from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD, LAZY, OpDef as _OpDef
+from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
 from . import _chalf
@@ -149,6 +150,40 @@ class Tensor:
 
     def __init__(self, *args, **kwargs):
         pass
+
+    # ---------------------------------------------------------------- __torch_function__ (_torch_function.py)
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """The default: run ``func`` with subclass dispatch off and hand Tensor results back as ``cls``."""
+        if not all(issubclass(cls, t) for t in types):
+            return NotImplemented
+        with _tf.DisableTorchFunctionSubclass():
+            ret = func(*args, **(kwargs or {}))
+            if func in _NO_CONVERT:
+                return ret
+            return _tf.convert(ret, cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__torch_function__" not in cls.__dict__ and cls.__module__.startswith("jtorch."):
+            # jtorch's own subclasses (Parameter, sparse, quantized) behave as plain Tensors in ops
+            cls.__torch_function__ = _tf._disabled_torch_function_impl
+        if _tf.subclass_defined(cls):
+            _overridable_members(cls)
+
+    def as_subclass(self, cls):
+        """This tensor as an instance of ``cls``: an alias sharing its data and autograd history."""
+        with _tf.DisableTorchFunction():
+            r = Tensor.view(self, self._shape_dtype()[0])
+        r.__class__ = cls
+        return r
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False):
+        """A new leaf ``cls`` instance sharing ``data``'s storage (how nn.Parameter-like classes are made)."""
+        t = Tensor._alias(data, cls)
+        Tensor.requires_grad.fset(t, require_grad)
+        return t
 
     def _alias(self, cls=None):
         """A new tensor object sharing this one's storage and layout (no autograd)."""
@@ -988,8 +1023,12 @@ def _bind_methods():
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: R["abs"](self)
     Tensor.__invert__ = lambda self: R["bitwise_not"](self)
-    Tensor.__getitem__ = R["_getitem"]
-    Tensor.__setitem__ = R["_setitem"]
+    for name in ["__neg__", "__pos__", "__abs__", "__invert__"] + [f"__{p}{k}__" for k in _BINARY for p in ("", "r", "i")] + \
+            [f"__{k}__" for k in _COMPARE]:
+        getattr(Tensor, name)._torch_function_public = True  # (they call ops, which dispatch)
+    # (named as torch's __torch_function__ sees them)
+    Tensor.__getitem__ = _tf.public(R["_getitem"].__wrapped__, "__getitem__")
+    Tensor.__setitem__ = _tf.public(R["_setitem"].__wrapped__, "__setitem__")
 
 
 def _binop(op):
@@ -1011,10 +1050,58 @@ def _rbinop(op):
 
 
 def _ibinop(op):
+    name = (getattr(op, "name", None) or op.__name__) + "_"
+
     def f(self, other):
+        if _dispatch.TORCH_FUNCTION is True and name in _dispatch.METHODS:
+            return _dispatch.METHODS[name](self, other)  # (``x += 1`` is ``x.add_(1)`` to __torch_function__)
         return self._inplace(op, (other,), {})
     return f
 
+
+# members of Tensor's own class body that a subclass with __torch_function__ does not dispatch
+_NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
+                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
+                             "__dlpack_device__", "as_subclass", "_make_subclass"])
+
+
+def _overridable_members(cls):
+    """On a subclass with __torch_function__, Tensor's methods and properties written in this file (ops
+    check in their own public entry) become public entries too: only such subclasses pay for it."""
+    for name, member in list(Tensor.__dict__.items()):
+        if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")) or \
+                any(name in k.__dict__ for k in cls.__mro__[:cls.__mro__.index(Tensor)]):
+            continue
+        if isinstance(member, property):
+            setattr(cls, name, _dispatched_property(member))
+        elif type(member) is type(_overridable_members) and not getattr(member, "_torch_function_public", False) \
+                and not getattr(member, "_from_registry", False):
+            setattr(cls, name, _dispatched_method(member))
+
+
+def _dispatched_method(func):
+    def method(self, *args, **kwargs):
+        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, *args), kwargs):
+            return _tf.handle(func, (self, *args), kwargs)
+        return func(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = func.__name__
+    return method
+
+
+def _dispatched_property(prop):
+    def fget(self):
+        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self,), None):
+            return _tf.handle(prop.__get__, (self,), {})
+        return prop.fget(self)
+
+    def fset(self, value):
+        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, value), None):
+            return _tf.handle(prop.__set__, (self, value), {})
+        return prop.fset(self, value)
+    return property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
+
+
+_NO_CONVERT = [Tensor.grad.__get__]  # results the default __torch_function__ hands back as they are
 
 _dispatch.Tensor = Tensor
 _dispatch._Storage = Storage

@@ -1,0 +1,219 @@
+"""The ``__torch_function__`` protocol's machinery (the public API is ``jtorch.overrides``).
+
+Every public entry (an op's ``OpDef.__call__``, an exported Python function's wrapper, a Tensor subclass's
+methods and properties) starts with ``if _dispatch.TORCH_FUNCTION is True and wants(args, kwargs)``. The flag
+stays False until a Tensor subclass with an enabled ``__torch_function__`` is defined or a
+``TorchFunctionMode`` is entered, so plain-Tensor code pays one global read per call. A non-Tensor object
+with ``__torch_function__`` (a "tensor-like") never sets the flag: the eager road meets it where it sorts
+its arguments (an argument that is no Tensor and no number) and raises ``TensorLikeArgument``, which the
+public entry turns into ``handle(func, args, kwargs)``.
+"""
+import functools
+
+from . import _dispatch
+
+
+class _State:
+    __slots__ = ("subclass_off", "all_off")
+
+    def __init__(self):
+        self.subclass_off = False  # inside DisableTorchFunctionSubclass (and the default __torch_function__)
+        self.all_off = False       # inside DisableTorchFunction: modes and tensor-likes too
+
+
+STATE = _State()
+MODES = []  # the TorchFunctionMode stack (innermost last); a mode is off the stack while it handles a call
+_ENABLED_SUBCLASS = [False]  # a Tensor subclass with an enabled __torch_function__ was defined
+_OVERLOADS = {}  # type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own)
+_PLAIN = frozenset([int, float, bool, complex, str, type(None)])
+
+
+class TensorLikeArgument(TypeError):
+    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring)."""
+
+
+def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
+    """The ``__torch_function__`` of classes that opt out (nn.Parameter, jtorch's own subclasses): the op
+    runs as on a plain Tensor and the result is not converted."""
+    with DisableTorchFunctionSubclass():
+        return func(*args, **(kwargs or {}))
+
+
+def refresh_flag():
+    _dispatch.TORCH_FUNCTION = _ENABLED_SUBCLASS[0] or bool(MODES)
+
+
+def subclass_defined(cls):
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol turns the flag on."""
+    _OVERLOADS.clear()
+    if overloads(cls):
+        _ENABLED_SUBCLASS[0] = True
+        refresh_flag()
+        return True
+    return False
+
+
+def overloads(t):
+    """Whether instances of type ``t`` take part in dispatch (an enabled ``__torch_function__``)."""
+    r = _OVERLOADS.get(t)
+    if r is None:
+        f = getattr(t, "__torch_function__", None)
+        f = getattr(f, "__func__", f)
+        # (a plain Tensor's own protocol is the op itself: it never overloads)
+        r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor
+        _OVERLOADS[t] = r
+    return r
+
+
+def _is_tensor_subclass(t):
+    return issubclass(t, _dispatch.Tensor)
+
+
+def overloaded_args(args, kwargs=None):
+    """The arguments whose types take part (one per type, subclasses before their bases, else in order),
+    looking into lists and tuples, as torch's argument parser does for tensor lists."""
+    found = []
+    seen = set()
+
+    def visit(a):
+        t = type(a)
+        if t is _dispatch.Tensor or t in _PLAIN:
+            return
+        if t is list or t is tuple:
+            for x in a:
+                visit(x)
+            return
+        if t in seen or not overloads(t):
+            return
+        if STATE.subclass_off and _is_tensor_subclass(t):
+            return
+        seen.add(t)
+        # a subclass goes before its bases, otherwise left to right
+        for i, other in enumerate(found):
+            if issubclass(t, type(other)):
+                found.insert(i, a)
+                return
+        found.append(a)
+
+    for a in args:
+        visit(a)
+    if kwargs:
+        for a in kwargs.values():
+            visit(a)
+    return found
+
+
+def wants(args, kwargs):
+    """Whether a call with these arguments goes to a mode or to an argument's ``__torch_function__``."""
+    if STATE.all_off:
+        return False
+    if MODES:
+        return True
+    return bool(overloaded_args(args, kwargs))
+
+
+def _name(func):
+    mod = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return f"{mod.replace('jtorch', 'torch')}.{name}" if mod else name
+
+
+def handle(func, args, kwargs=None):
+    """Run ``func`` through the innermost mode, then the overloading arguments' ``__torch_function__``
+    (the first result that is not NotImplemented wins); TypeError when all decline."""
+    kwargs = kwargs or {}
+    overloaded = overloaded_args(args, kwargs) if not STATE.all_off else []
+    types = tuple(type(a) for a in overloaded)
+    if MODES and not STATE.all_off:
+        mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
+        try:
+            r = mode.__torch_function__(func, types, args, kwargs)
+        finally:
+            MODES.append(mode)
+        if r is not NotImplemented:
+            return r
+    for a in overloaded:
+        r = type(a).__torch_function__(func, types, args, kwargs)
+        if r is not NotImplemented:
+            return r
+    if not overloaded:  # (a mode declined and nothing else overloads: the op itself)
+        with _ModesOff():
+            return func(*args, **kwargs)
+    raise TypeError(f"no implementation found for '{_name(func)}' on types that implement __torch_function__: "
+                    f"{[type(a) for a in overloaded]}")
+
+
+def public(fn, name=None):
+    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees. The check costs
+    plain-Tensor calls one flag read; a tensor-like argument is found by the inner op (TensorLikeArgument)
+    or, for a first positional argument that is no Tensor, here."""
+    if getattr(fn, "_torch_function_public", False):
+        return fn
+    T = _dispatch.Tensor
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and
+                                                type(args[0]) not in _PLAIN and not STATE.all_off):
+            if wants(args, kwargs):
+                return handle(entry, args, kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except TensorLikeArgument:
+            if STATE.all_off or not overloaded_args(args, kwargs):
+                raise
+            return handle(entry, args, kwargs)
+
+    if name is not None:
+        entry.__name__ = entry.__qualname__ = name
+    entry._torch_function_public = True
+    return entry
+
+
+class _Switch:
+    """A context that sets one of STATE's switches and restores it."""
+    _attr = None
+
+    def __enter__(self):
+        self._prev = getattr(STATE, self._attr)
+        setattr(STATE, self._attr, True)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(STATE, self._attr, self._prev)
+        return False
+
+
+class DisableTorchFunctionSubclass(_Switch):
+    """Tensor subclasses' ``__torch_function__`` is skipped inside (modes and tensor-likes still run)."""
+    _attr = "subclass_off"
+
+
+class DisableTorchFunction(_Switch):
+    """Every ``__torch_function__`` (subclasses, tensor-likes and modes) is skipped inside."""
+    _attr = "all_off"
+
+
+class _ModesOff:
+    """The modes stack emptied for the duration (a declined mode's call runs the op itself)."""
+
+    def __enter__(self):
+        self._saved = MODES[:]
+        del MODES[:]
+
+    def __exit__(self, *exc):
+        MODES[:] = self._saved
+        return False
+
+
+def convert(ret, cls):
+    """Tensor results as ``cls`` (torch's default ``__torch_function__``), into lists and tuples."""
+    T = _dispatch.Tensor
+    if isinstance(ret, T) and not isinstance(ret, cls):
+        return ret.as_subclass(cls)
+    if isinstance(ret, (tuple, list)):
+        items = [convert(r, cls) for r in ret]
+        if hasattr(ret, "_fields"):  # a namedtuple (max, sort, ... results)
+            return type(ret)(*items)
+        return type(ret)(items)
+    return ret
