@@ -181,6 +181,10 @@ class OpDef:
     def __repr__(self):
         return f"<op {self.name}>"
 
+    @property
+    def __name__(self):  # (what __torch_function__ implementations and fx read)
+        return self.name
+
     def __get__(self, obj, cls=None):
         # bound as a Tensor method: t.op(...) == op(t, ...)
         return self if obj is None else types.MethodType(self, obj)
@@ -1178,7 +1182,7 @@ def export(f, name, method=True, function=True, inplace=False, aliases=()):
     """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
     exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
     if not isinstance(f, OpDef):
-        f = TF.public(f)
+        f = TF.public(f, name if name != getattr(f, "__name__", name) else None)
     for n in (name,) + tuple(aliases):
         if function:
             REGISTRY[n] = f
@@ -1194,7 +1198,8 @@ def _make_inplace(f, name):
         if TORCH_FUNCTION is True and TF.wants((self, *args), kwargs):
             return TF.handle(inplace, (self, *args), kwargs)
         return self._inplace(f, args, kwargs)
-    inplace.__name__ = name + "_"
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    inplace._torch_function_public = True
     return inplace
 
 

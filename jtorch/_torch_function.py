@@ -39,8 +39,15 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
         return func(*args, **(kwargs or {}))
 
 
+FLAG_HOOK = [None]  # tensor.py's: Tensor's own methods and properties dispatch while the flag is on
+
+
 def refresh_flag():
-    _dispatch.TORCH_FUNCTION = _ENABLED_SUBCLASS[0] or bool(MODES)
+    """After a subclass definition or a mode's enter/exit (not the pop while a mode handles a call)."""
+    on = _ENABLED_SUBCLASS[0] or bool(MODES)
+    if on is not _dispatch.TORCH_FUNCTION:
+        _dispatch.TORCH_FUNCTION = on
+        FLAG_HOOK[0](on)
 
 
 def subclass_defined(cls):
@@ -113,16 +120,23 @@ def wants(args, kwargs):
 
 
 def _name(func):
+    """``torch.add``, ``torch.nn.functional.relu``, ``Tensor.__get__``: for messages."""
     mod = getattr(func, "__module__", None) or ""
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-    return f"{mod.replace('jtorch', 'torch')}.{name}" if mod else name
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._"):
+        mod = "jtorch"
+    return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
 
 
-def handle(func, args, kwargs=None):
+def handle(func, args, kwargs=None, relevant=None):
     """Run ``func`` through the innermost mode, then the overloading arguments' ``__torch_function__``
-    (the first result that is not NotImplemented wins); TypeError when all decline."""
+    (the first result that is not NotImplemented wins); TypeError when all decline. ``relevant``: the
+    arguments to look at (default: all of ``args`` and ``kwargs``)."""
     kwargs = kwargs or {}
-    overloaded = overloaded_args(args, kwargs) if not STATE.all_off else []
+    if STATE.all_off:
+        overloaded = []
+    else:
+        overloaded = overloaded_args(args, kwargs) if relevant is None else overloaded_args(relevant)
     types = tuple(type(a) for a in overloaded)
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
@@ -168,6 +182,37 @@ def public(fn, name=None):
         entry.__name__ = entry.__qualname__ = name
     entry._torch_function_public = True
     return entry
+
+
+# public functions that take part in no dispatch (settings, queries, serialization, transforms)
+NOT_OVERRIDABLE = frozenset(
+    "compile cond while_loop vmap fork wait manual_seed seed initial_seed save load install_as_torch typename "
+    "from_numpy from_jax from_dlpack from_file frombuffer promote_types can_cast compiled_with_cxx11_abi "
+    "init_num_threads clear_autocast_cache defop function export is_tensor is_storage is_grad_enabled "
+    "is_inference_mode_enabled is_anomaly_enabled is_anomaly_check_nan_enabled is_warn_always_enabled "
+    "is_deterministic_algorithms_warn_only_enabled is_vulkan_available is_autocast_enabled "
+    "is_autocast_cpu_enabled is_autocast_cache_enabled".split())
+
+
+def _overridable_name(name):
+    return not name.startswith(("_", "set_", "get_", "use_", "are_")) and name not in NOT_OVERRIDABLE
+
+
+def install(namespace):
+    """Make the public Python functions of a torch namespace (jtorch, nn.functional, linalg, ...) public
+    entries of the protocol; ops and exported functions are ones already."""
+    import types
+    entries = []
+    for name, f in list(vars(namespace).items()):
+        if type(f) is types.FunctionType and _overridable_name(name) and \
+                (f.__module__ or "").startswith("jtorch") and f.__module__ not in ("jtorch.overrides", __name__) and \
+                f.__code__.co_argcount + f.__code__.co_kwonlyargcount:
+            f = public(f)
+            f.__module__ = namespace.__name__  # (its public home, as torch names it)
+            setattr(namespace, name, f)
+        if _overridable_name(name) and (isinstance(f, _dispatch.OpDef) or getattr(f, "_torch_function_public", 0)):
+            entries.append(f)
+    return entries
 
 
 class _Switch:

@@ -159,7 +159,7 @@ class Tensor:
             return NotImplemented
         with _tf.DisableTorchFunctionSubclass():
             ret = func(*args, **(kwargs or {}))
-            if func in _NO_CONVERT:
+            if getattr(func, "__self__", None) in _NO_CONVERT:
                 return ret
             return _tf.convert(ret, cls)
 
@@ -168,8 +168,7 @@ class Tensor:
         if "__torch_function__" not in cls.__dict__ and cls.__module__.startswith("jtorch."):
             # jtorch's own subclasses (Parameter, sparse, quantized) behave as plain Tensors in ops
             cls.__torch_function__ = _tf._disabled_torch_function_impl
-        if _tf.subclass_defined(cls):
-            _overridable_members(cls)
+        _tf.subclass_defined(cls)
 
     def as_subclass(self, cls):
         """This tensor as an instance of ``cls``: an alias sharing its data and autograd history."""
@@ -1006,6 +1005,8 @@ def _bind_methods():
     """Bind every registered op as a Tensor method, and Python's operators onto ops."""
     R, M = _dispatch.REGISTRY, _dispatch.METHODS
     for name, f in M.items():
+        if not isinstance(f, _OpDef):
+            f = M[name] = _tf.public(f, name)  # (methods set into METHODS directly: Tensor.new_zeros & co)
         if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_from_registry", False):
             try:
                 f._from_registry = True
@@ -1019,6 +1020,7 @@ def _bind_methods():
         setattr(Tensor, f"__i{py}__", _ibinop(op))
     for py, opname in _COMPARE.items():
         setattr(Tensor, f"__{py}__", _binop(R[opname]))
+    Tensor.__eq__ = _tf.public(Tensor.__eq__, "__eq__")  # (torch's __torch_function__ sees ``Tensor.__eq__``)
     Tensor.__neg__ = lambda self: R["neg"](self)
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: R["abs"](self)
@@ -1065,44 +1067,70 @@ _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torc
                              "__dlpack_device__", "as_subclass", "_make_subclass"])
 
 
-def _overridable_members(cls):
-    """On a subclass with __torch_function__, Tensor's methods and properties written in this file (ops
-    check in their own public entry) become public entries too: only such subclasses pay for it."""
-    for name, member in list(Tensor.__dict__.items()):
-        if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")) or \
-                any(name in k.__dict__ for k in cls.__mro__[:cls.__mro__.index(Tensor)]):
-            continue
-        if isinstance(member, property):
-            setattr(cls, name, _dispatched_property(member))
-        elif type(member) is type(_overridable_members) and not getattr(member, "_torch_function_public", False) \
-                and not getattr(member, "_from_registry", False):
-            setattr(cls, name, _dispatched_method(member))
+_MEMBERS = {}  # name -> Tensor's own member (before any patching), see _class_body_members
+
+
+def _class_body_members():
+    """Tensor's methods and properties written in this file (ops and exported functions check in their own
+    public entry; operators call ops)."""
+    if not _MEMBERS:
+        for name, member in Tensor.__dict__.items():
+            if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
+                continue
+            if isinstance(member, property) or (type(member) is type(_class_body_members) and not getattr(
+                    member, "_torch_function_public", False) and not getattr(member, "_from_registry", False)):
+                _MEMBERS[name] = member
+    return _MEMBERS
+
+
+_DISPATCHED = {}  # Tensor's member -> its dispatching version
+
+
+def _members_dispatch(on):
+    """While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
+    methods and properties are public entries too (``x.shape``, ``x.tolist()``, ``repr(x)``); until then
+    they are the plain members and cost nothing."""
+    for name, member in _class_body_members().items():
+        setattr(Tensor, name, _dispatched(member) if on else member)
+
+
+def _dispatched(member):
+    f = _DISPATCHED.get(member)
+    if f is None:
+        f = _DISPATCHED[member] = (_dispatched_property if isinstance(member, property) else _dispatched_method)(member)
+    return f
 
 
 def _dispatched_method(func):
     def method(self, *args, **kwargs):
         if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, *args), kwargs):
-            return _tf.handle(func, (self, *args), kwargs)
+            return _tf.handle(method, (self, *args), kwargs)
         return func(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = func.__name__
+    method.__doc__ = func.__doc__
+    method.__module__ = "jtorch.Tensor"
     return method
 
 
 def _dispatched_property(prop):
+    # (what __torch_function__ gets is this property's __get__/__set__, as torch passes Tensor.shape.__get__)
     def fget(self):
         if _dispatch.TORCH_FUNCTION is True and _tf.wants((self,), None):
-            return _tf.handle(prop.__get__, (self,), {})
+            return _tf.handle(new.__get__, (self,), {})
         return prop.fget(self)
 
     def fset(self, value):
         if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, value), None):
-            return _tf.handle(prop.__set__, (self, value), {})
+            return _tf.handle(new.__set__, (self, value), {})
         return prop.fset(self, value)
-    return property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
+    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
+    return new
 
 
-_NO_CONVERT = [Tensor.grad.__get__]  # results the default __torch_function__ hands back as they are
+_NO_CONVERT = [Tensor.grad, _dispatched(Tensor.grad)]  # properties whose values the default
+# __torch_function__ hands back as they are
 
 _dispatch.Tensor = Tensor
+_tf.FLAG_HOOK[0] = _members_dispatch
 _dispatch._Storage = Storage
 _dispatch._INFERENCE_HOOKS.append(_set_storage_class)

@@ -13,6 +13,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly, variable
 from .engine_flags import (is_multithreading_enabled, set_multithreading_enabled, is_view_replay_enabled,
                            kineto_available, is_tensor_like)
+from ..overrides import has_torch_function, handle_torch_function  # noqa: F401  (as torch.autograd has them)
 
 
 def _T():
