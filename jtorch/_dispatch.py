@@ -1195,8 +1195,9 @@ def export(f, name, method=True, function=True, inplace=False, aliases=()):
 
 def _make_inplace(f, name):
     def inplace(self, *args, **kwargs):
-        if TORCH_FUNCTION is True and TF.wants((self, *args), kwargs):
-            return TF.handle(inplace, (self, *args), kwargs)
+        if TORCH_FUNCTION is True or (type(self) is not Tensor and not isinstance(self, Tensor)):
+            if TF.wants((self, *args), kwargs):  # (``torch.abs_(tensor_like)`` too)
+                return TF.handle(inplace, (self, *args), kwargs)
         return self._inplace(f, args, kwargs)
     inplace.__name__ = inplace.__qualname__ = name + "_"
     inplace._torch_function_public = True

@@ -246,17 +246,34 @@ def _compile_template(structure):
            f" def _entry({', '.join(head)}):\n"
            f"  if TORCH_FUNCTION is True or ({probe}):\n"
            f"   if TF.wants({args}, {kwargs}):\n"
-           f"    return TF.handle(_entry, {args}, {kwargs})\n"
+           f"    return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
            f"  try:\n"
            f"   return _impl({call})\n"
            f"  except TF.TensorLikeArgument:\n"
            f"   if TF.STATE.all_off or not TF.overloaded_args({args}, {kwargs}):\n"
            f"    raise\n"
-           f"   return TF.handle(_entry, {args}, {kwargs})\n"
+           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
            f" return _entry\n")
     ns = {}
     exec(compile(src, "<torch_function entry>", "exec"), _dispatch.__dict__, ns)
     return ns["_make"]
+
+
+def given(entry, args, kwargs):
+    """An entry's arguments as the caller gave them, near enough: trailing positional arguments and
+    keyword-only ones that are their defaults (the same objects) are left out, as torch's handlers get them."""
+    code = entry.__code__
+    d = entry.__defaults__
+    if d and len(args) <= code.co_argcount:  # (with extra *args nothing trails)
+        first = code.co_argcount - len(d)
+        n = len(args)
+        while n > first and args[n - 1] is d[n - 1 - first]:
+            n -= 1
+        args = args[:n]
+    kd = entry.__kwdefaults__
+    if kd and kwargs:
+        kwargs = {k: v for k, v in kwargs.items() if k not in kd or v is not kd[k]}
+    return args, kwargs
 
 
 def _generic_entry(fn):

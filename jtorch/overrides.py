@@ -116,7 +116,9 @@ def _is_torch_function_mode_enabled():
 
 @contextlib.contextmanager
 def enable_reentrant_dispatch():
-    """(torch's re-enters its dispatcher; jtorch's ops need nothing)"""
+    """torch's lets a ``__torch_dispatch__`` handler re-enter the dispatcher; jtorch has no
+    ``__torch_dispatch__`` level, so (as torch outside one) it is an error."""
+    raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is not allowed.")
     yield
 
 
