@@ -502,8 +502,8 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True
-                elif hasattr(type(a), "__torch_function__"):  # a tensor-like: its public entry dispatches
-                    raise TF.TensorLikeArgument()
+                elif a is not None and type(a) is not CONCRETE and hasattr(type(a), "__torch_function__"):
+                    raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
     except SparseArgument as e:
         return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
@@ -992,9 +992,11 @@ def _as_array(t):
         return t._value
     if type(t) is MetaArray:  # a seq op's saved meta primal (its VJP): routed like a meta tensor
         raise MetaArgument()
+    if type(t) is Pending:
+        return t.get()
     if hasattr(type(t), "__torch_function__"):  # a tensor-like in a tensor list (torch.cat([obj]))
         raise TF.TensorLikeArgument()
-    return t.get() if type(t) is Pending else jnp.asarray(t)
+    return jnp.asarray(t)
 
 
 def _wrap_outputs(op, out):

@@ -171,11 +171,14 @@ class Tensor:
         _tf.subclass_defined(cls)
 
     def as_subclass(self, cls):
-        """This tensor as an instance of ``cls``: an alias sharing its data and autograd history."""
-        with _tf.DisableTorchFunction():
-            r = Tensor.view(self, self._shape_dtype()[0])
-        r.__class__ = cls
-        return r
+        """This tensor as an instance of ``cls``: an alias sharing its data and autograd history (a view
+        where there is history to share, so gradients reach this tensor; else a plain alias)."""
+        if self._requires_grad or (self._base is not None and self.requires_grad):
+            with _tf.DisableTorchFunction():
+                r = Tensor.view(self, self._shape_dtype()[0])
+            r.__class__ = cls
+            return r
+        return self._alias(cls)
 
     @staticmethod
     def _make_subclass(cls, data, require_grad=False):
