@@ -1015,6 +1015,9 @@ def _bind_methods():
                 f._from_registry = True
             except AttributeError:
                 pass
+            if hasattr(f, "__wrapped__"):  # a public entry: the plain function while the protocol is off
+                _SWAPPED[name] = (f.__wrapped__, f)
+                f = f.__wrapped__
             setattr(Tensor, name, f)
     for py, opname in _BINARY.items():
         op = R[opname]
@@ -1031,9 +1034,10 @@ def _bind_methods():
     for name in ["__neg__", "__pos__", "__abs__", "__invert__"] + [f"__{p}{k}__" for k in _BINARY for p in ("", "r", "i")] + \
             [f"__{k}__" for k in _COMPARE]:
         getattr(Tensor, name)._torch_function_public = True  # (they call ops, which dispatch)
-    # (named as torch's __torch_function__ sees them)
-    Tensor.__getitem__ = _tf.public(R["_getitem"].__wrapped__, "__getitem__")
-    Tensor.__setitem__ = _tf.public(R["_setitem"].__wrapped__, "__setitem__")
+    # (named as torch's __torch_function__ sees them; plain functions while the protocol is off)
+    for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
+        _SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
+        setattr(Tensor, name, f.__wrapped__)
 
 
 def _binop(op):
@@ -1078,7 +1082,7 @@ def _class_body_members():
     public entry; operators call ops)."""
     if not _MEMBERS:
         for name, member in Tensor.__dict__.items():
-            if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
+            if name in _NOT_DISPATCHED or name in _SWAPPED or (name.startswith("_") and not name.startswith("__")):
                 continue
             if isinstance(member, property) or (type(member) is type(_class_body_members) and not getattr(
                     member, "_torch_function_public", False) and not getattr(member, "_from_registry", False)):
@@ -1089,12 +1093,19 @@ def _class_body_members():
 _DISPATCHED = {}  # Tensor's member -> its dispatching version
 
 
+_SWAPPED = {}  # Tensor method name -> (plain function, its public entry), see _bind_methods
+
+
 def _members_dispatch(on):
     """While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
-    methods and properties are public entries too (``x.shape``, ``x.tolist()``, ``repr(x)``); until then
-    they are the plain members and cost nothing."""
+    methods and properties are public entries too (``x.shape``, ``x.tolist()``, ``repr(x)``), and so are the
+    methods that are exported Python functions (``x.sum()``, ``x[0]``); until then they are the plain
+    members and functions, and cost nothing (a method's first argument is a Tensor: no tensor-like to find)."""
     for name, member in _class_body_members().items():
         setattr(Tensor, name, _dispatched(member) if on else member)
+    for name, (plain, entry) in _SWAPPED.items():
+        if Tensor.__dict__.get(name) is (plain if on else entry):  # (unless something rebound it since)
+            setattr(Tensor, name, entry if on else plain)
 
 
 def _dispatched(member):
