@@ -502,7 +502,7 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True
-                elif a is not None and type(a) is not CONCRETE and hasattr(type(a), "__torch_function__"):
+                elif a is not None and type(a) is not CONCRETE and TF.overloads(type(a)):
                     raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
     except SparseArgument as e:
         return e.route(op, dyn, statics)
@@ -994,7 +994,7 @@ def _as_array(t):
         raise MetaArgument()
     if type(t) is Pending:
         return t.get()
-    if hasattr(type(t), "__torch_function__"):  # a tensor-like in a tensor list (torch.cat([obj]))
+    if TF.overloads(type(t)):  # a tensor-like in a tensor list (torch.cat([obj]))
         raise TF.TensorLikeArgument()
     return jnp.asarray(t)
 
@@ -1022,7 +1022,7 @@ def _apply_view(op, dyn, statics):
     try:
         src_shape, src_dtype = src._shape_dtype()
     except AttributeError:
-        if hasattr(type(src), "__torch_function__"):  # a tensor-like: its public entry dispatches
+        if TF.overloads(type(src)):  # a tensor-like: its public entry dispatches
             raise TF.TensorLikeArgument() from None
         raise
     if len(dyn) == 2:  # extra dynamic args of view ops are Python numbers (or tuples of them)

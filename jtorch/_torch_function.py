@@ -68,8 +68,10 @@ def overloads(t):
     if r is None:
         f = getattr(t, "__torch_function__", None)
         f = getattr(f, "__func__", f)
-        # (a plain Tensor's own protocol is the op itself: it never overloads)
-        r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor
+        # (a plain Tensor's own protocol is the op itself: it never overloads; nor does real torch's
+        # Tensor, whose default would only call the jtorch function again)
+        r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
+            getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
         _OVERLOADS[t] = r
     return r
 

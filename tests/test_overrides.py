@@ -513,3 +513,11 @@ def test_compile_and_grad_with_protocol_on(rng):
     f(x).backward()
     f(x)
     np.testing.assert_allclose(x.grad.numpy(), 2 * data + np.cos(data), rtol=1e-5)
+
+
+def test_real_torch_tensor_is_no_tensor_like():
+    """A real torch.Tensor handed to jtorch is an argument jtorch cannot read (TypeError), not a tensor-like
+    whose torch default would call the jtorch function back forever."""
+    with pytest.raises(TypeError):
+        jtorch.add(jtorch.ones(2), torch.ones(2))
+    assert not jtorch.overrides.has_torch_function((torch.ones(2),))
