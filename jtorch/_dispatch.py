@@ -72,7 +72,7 @@ MetaArray = MetaArgument = None  # set by _meta.py
 # The __torch_function__ protocol (_torch_function.py): True once a Tensor subclass with an enabled
 # __torch_function__ exists or a TorchFunctionMode is entered; until then a public entry's check is this read.
 TORCH_FUNCTION = False
-TF = None  # the _torch_function module (it sets this on import)
+TF = None  # the _torch_function module (imported at the end of this one)
 
 
 class SparseOperand:
@@ -1184,7 +1184,7 @@ def export(f, name, method=True, function=True, inplace=False, aliases=()):
     """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
     exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
     if not isinstance(f, OpDef):
-        f = TF.public(f, name if name != getattr(f, "__name__", name) else None)
+        f = TF.public(f, name)
     for n in (name,) + tuple(aliases):
         if function:
             REGISTRY[n] = f

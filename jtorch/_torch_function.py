@@ -41,15 +41,12 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
         return func(*args, **(kwargs or {}))
 
 
-FLAG_HOOK = [None]  # tensor.py's: Tensor's own methods and properties dispatch while the flag is on
-
-
 def refresh_flag():
     """After a subclass definition or a mode's enter/exit (not the pop while a mode handles a call)."""
     on = _ENABLED_SUBCLASS[0] or bool(MODES)
     if on is not _dispatch.TORCH_FUNCTION:
         _dispatch.TORCH_FUNCTION = on
-        FLAG_HOOK[0](on)
+        _members_dispatch(on)
 
 
 def subclass_defined(cls):
@@ -372,3 +369,69 @@ def convert(ret, cls):
             return type(ret)(*items)
         return type(ret)(items)
     return ret
+
+
+# ---------------------------------------------------------------- Tensor's own methods and properties
+# While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
+# methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) are public entries, and so are its
+# methods that are exported Python functions (``x.sum()``, ``x[0]``); while it is off they are the plain
+# members and functions and cost nothing (a method's first argument is a Tensor: no tensor-like to find).
+_NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
+                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
+                             "__dlpack_device__", "as_subclass", "_make_subclass"])
+MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
+SWAPPED = {}  # name -> (plain function, its public entry): Tensor methods that are exported functions
+NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
+_DISPATCHED = {}  # member -> its dispatching version
+
+
+def tensor_defined(T):
+    """Called once Tensor's class body is complete (before ops are bound onto it)."""
+    for name, member in T.__dict__.items():
+        if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
+            continue
+        if isinstance(member, property) or type(member) is types.FunctionType:
+            MEMBERS[name] = member
+    NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+
+
+def _members_dispatch(on):
+    T = _dispatch.Tensor
+    pairs = [(name, member, _dispatched(member)) for name, member in MEMBERS.items()]
+    pairs += [(name, plain, entry) for name, (plain, entry) in SWAPPED.items()]
+    for name, plain, entry in pairs:
+        if T.__dict__.get(name) is (plain if on else entry):  # (unless something rebound it since)
+            setattr(T, name, entry if on else plain)
+
+
+def _dispatched(member):
+    f = _DISPATCHED.get(member)
+    if f is None:
+        f = _DISPATCHED[member] = (_dispatched_property if isinstance(member, property) else _dispatched_method)(member)
+    return f
+
+
+def _dispatched_method(func):
+    def method(self, *args, **kwargs):
+        if _dispatch.TORCH_FUNCTION is True and wants((self, *args), kwargs):
+            return handle(method, (self, *args), kwargs)
+        return func(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = func.__name__
+    method.__doc__ = func.__doc__
+    method.__module__ = "jtorch.Tensor"
+    return method
+
+
+def _dispatched_property(prop):
+    # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
+    def fget(self):
+        if _dispatch.TORCH_FUNCTION is True and wants((self,), None):
+            return handle(new.__get__, (self,), {})
+        return prop.fget(self)
+
+    def fset(self, value):
+        if _dispatch.TORCH_FUNCTION is True and wants((self, value), None):
+            return handle(new.__set__, (self, value), {})
+        return prop.fset(self, value)
+    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
+    return new

@@ -159,7 +159,7 @@ class Tensor:
             return NotImplemented
         with _tf.DisableTorchFunctionSubclass():
             ret = func(*args, **(kwargs or {}))
-            if getattr(func, "__self__", None) in _NO_CONVERT:
+            if getattr(func, "__self__", None) in _tf.NO_CONVERT:
                 return ret
             return _tf.convert(ret, cls)
 
@@ -1016,7 +1016,7 @@ def _bind_methods():
             except AttributeError:
                 pass
             if hasattr(f, "__wrapped__"):  # a public entry: the plain function while the protocol is off
-                _SWAPPED[name] = (f.__wrapped__, f)
+                _tf.SWAPPED[name] = (f.__wrapped__, f)
                 f = f.__wrapped__
             setattr(Tensor, name, f)
     for py, opname in _BINARY.items():
@@ -1031,12 +1031,9 @@ def _bind_methods():
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: R["abs"](self)
     Tensor.__invert__ = lambda self: R["bitwise_not"](self)
-    for name in ["__neg__", "__pos__", "__abs__", "__invert__"] + [f"__{p}{k}__" for k in _BINARY for p in ("", "r", "i")] + \
-            [f"__{k}__" for k in _COMPARE]:
-        getattr(Tensor, name)._torch_function_public = True  # (they call ops, which dispatch)
     # (named as torch's __torch_function__ sees them; plain functions while the protocol is off)
     for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
-        _SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
+        _tf.SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
         setattr(Tensor, name, f.__wrapped__)
 
 
@@ -1068,83 +1065,7 @@ def _ibinop(op):
     return f
 
 
-# members of Tensor's own class body that a subclass with __torch_function__ does not dispatch
-_NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
-                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
-                             "__dlpack_device__", "as_subclass", "_make_subclass"])
-
-
-_MEMBERS = {}  # name -> Tensor's own member (before any patching), see _class_body_members
-
-
-def _class_body_members():
-    """Tensor's methods and properties written in this file (ops and exported functions check in their own
-    public entry; operators call ops)."""
-    if not _MEMBERS:
-        for name, member in Tensor.__dict__.items():
-            if name in _NOT_DISPATCHED or name in _SWAPPED or (name.startswith("_") and not name.startswith("__")):
-                continue
-            if isinstance(member, property) or (type(member) is type(_class_body_members) and not getattr(
-                    member, "_torch_function_public", False) and not getattr(member, "_from_registry", False)):
-                _MEMBERS[name] = member
-    return _MEMBERS
-
-
-_DISPATCHED = {}  # Tensor's member -> its dispatching version
-
-
-_SWAPPED = {}  # Tensor method name -> (plain function, its public entry), see _bind_methods
-
-
-def _members_dispatch(on):
-    """While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
-    methods and properties are public entries too (``x.shape``, ``x.tolist()``, ``repr(x)``), and so are the
-    methods that are exported Python functions (``x.sum()``, ``x[0]``); until then they are the plain
-    members and functions, and cost nothing (a method's first argument is a Tensor: no tensor-like to find)."""
-    for name, member in _class_body_members().items():
-        setattr(Tensor, name, _dispatched(member) if on else member)
-    for name, (plain, entry) in _SWAPPED.items():
-        if Tensor.__dict__.get(name) is (plain if on else entry):  # (unless something rebound it since)
-            setattr(Tensor, name, entry if on else plain)
-
-
-def _dispatched(member):
-    f = _DISPATCHED.get(member)
-    if f is None:
-        f = _DISPATCHED[member] = (_dispatched_property if isinstance(member, property) else _dispatched_method)(member)
-    return f
-
-
-def _dispatched_method(func):
-    def method(self, *args, **kwargs):
-        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, *args), kwargs):
-            return _tf.handle(method, (self, *args), kwargs)
-        return func(self, *args, **kwargs)
-    method.__name__ = method.__qualname__ = func.__name__
-    method.__doc__ = func.__doc__
-    method.__module__ = "jtorch.Tensor"
-    return method
-
-
-def _dispatched_property(prop):
-    # (what __torch_function__ gets is this property's __get__/__set__, as torch passes Tensor.shape.__get__)
-    def fget(self):
-        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self,), None):
-            return _tf.handle(new.__get__, (self,), {})
-        return prop.fget(self)
-
-    def fset(self, value):
-        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, value), None):
-            return _tf.handle(new.__set__, (self, value), {})
-        return prop.fset(self, value)
-    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
-    return new
-
-
-_NO_CONVERT = [Tensor.grad, _dispatched(Tensor.grad)]  # properties whose values the default
-# __torch_function__ hands back as they are
-
 _dispatch.Tensor = Tensor
-_tf.FLAG_HOOK[0] = _members_dispatch
+_tf.tensor_defined(Tensor)
 _dispatch._Storage = Storage
 _dispatch._INFERENCE_HOOKS.append(_set_storage_class)
