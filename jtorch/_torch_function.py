@@ -1,12 +1,14 @@
 """The ``__torch_function__`` protocol's machinery (the public API is ``jtorch.overrides``).
 
-Every public entry (an op's ``OpDef.__call__``, an exported Python function's wrapper, a Tensor subclass's
-methods and properties) starts with ``if _dispatch.TORCH_FUNCTION is True and wants(args, kwargs)``. The flag
-stays False until a Tensor subclass with an enabled ``__torch_function__`` is defined or a
-``TorchFunctionMode`` is entered, so plain-Tensor code pays one global read per call. A non-Tensor object
-with ``__torch_function__`` (a "tensor-like") never sets the flag: the eager road meets it where it sorts
-its arguments (an argument that is no Tensor and no number) and raises ``TensorLikeArgument``, which the
-public entry turns into ``handle(func, args, kwargs)``.
+Public entries: an op's ``OpDef.__call__``; the entry ``public`` makes for each exported Python function
+(``export``) and each Python function of the torch namespaces (``overrides._install_namespaces``); in-place
+methods; and, while the protocol is on, Tensor's own methods and properties (the end of this file). Each
+starts with ``if TORCH_FUNCTION is True and wants(args, kwargs)``. The flag (in _dispatch) turns on when a
+Tensor subclass with an enabled ``__torch_function__`` is defined or a ``TorchFunctionMode`` is entered;
+until then plain-Tensor code pays that one read (a Python-function entry also one type test of its first
+argument). A non-Tensor object with ``__torch_function__`` (a "tensor-like") sets no flag: a function's entry
+sees it as its first argument, or the eager road meets it where it sorts an op's arguments and raises
+``TensorLikeArgument``, which the public entry turns into ``handle(func, args, kwargs)``.
 """
 import functools
 import inspect
