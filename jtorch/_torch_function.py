@@ -119,6 +119,14 @@ def wants(args, kwargs):
         return False
     if MODES:
         return True
+    T = _dispatch.Tensor
+    for a in args:  # (plain Tensors and numbers only, the common case: no search)
+        t = type(a)
+        if t is not T and t not in _PLAIN:
+            break
+    else:
+        if not kwargs:
+            return False
     return bool(overloaded_args(args, kwargs))
 
 
