@@ -128,6 +128,9 @@ from .ao._qtensor import (qscheme, per_tensor_affine, per_channel_affine, per_te
                           q_per_channel_zero_points, q_per_channel_axis, quantized_max_pool1d, quantized_max_pool2d,
                           quantized_max_pool3d, empty_quantized, quantized_batch_norm,
                           fused_moving_avg_obs_fake_quant)
+from . import _C, overrides  # noqa: E402  (the __torch_function__ protocol)
+from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass  # noqa: E402,F401
+overrides._install_namespaces()  # (last: every public function of the namespaces is defined by now)
 from . import _lazy  # noqa: E402
 # lazy batching of eager ops (jtorch/_lazy.py): on unless JTORCH_LAZY=0
 _lazy.request_at_import(_os.environ.get("JTORCH_LAZY", "1") not in ("", "0"))

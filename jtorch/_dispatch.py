@@ -69,6 +69,11 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 SPARSE = [None]
 MetaArray = MetaArgument = None  # set by _meta.py
 
+# The __torch_function__ protocol (_torch_function.py): True once a Tensor subclass with an enabled
+# __torch_function__ exists or a TorchFunctionMode is entered; until then a public entry's check is this read.
+TORCH_FUNCTION = False
+TF = None  # the _torch_function module (imported at the end of this one)
+
 
 class SparseOperand:
     __slots__ = ()
@@ -178,6 +183,10 @@ class OpDef:
     def __repr__(self):
         return f"<op {self.name}>"
 
+    @property
+    def __name__(self):  # (what __torch_function__ implementations and fx read)
+        return self.name
+
     def __get__(self, obj, cls=None):
         # bound as a Tensor method: t.op(...) == op(t, ...)
         return self if obj is None else types.MethodType(self, obj)
@@ -209,32 +218,39 @@ class OpDef:
         return dyn, statics
 
     def __call__(self, *args, **kwargs):
-        if not kwargs:
-            # fast path: only dynamic arguments given, positionally; statics are the defaults
-            n = len(args)
-            if self._nreq <= n <= self._ndyn and self._sdef is not None:
-                dyn = [*args, *self._pads[n]]
-                if LAZY[0] is True and TRACE is None and AUTOCAST[0] is None and self.lazy and self.view is None:
-                    res = _apply_lazy(self, dyn, self._sdef)
-                    return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef)
-                return apply(self, dyn, self._sdef)
-        elif len(args) == self._ndyn and self._sdef is not None:
-            # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
-            statics = list(self._sdef)
-            spos = self._spos
-            for k, v in kwargs.items():
-                i = spos.get(k)
-                if i is None:
-                    break
-                statics[i] = v if type(v) in _PLAIN else _hashable(v)
-            else:
-                return apply(self, list(args), tuple(statics))
-        out = kwargs.pop("out", None) if kwargs else None
-        dyn, statics = self.bind(args, kwargs)
-        res = apply(self, dyn, statics)
-        if out is not None:
-            return _write_out(out, res)
-        return res
+        if TORCH_FUNCTION is True and TF.wants(args, kwargs):
+            return TF.handle(self, args, kwargs)
+        try:
+            if not kwargs:
+                # fast path: only dynamic arguments given, positionally; statics are the defaults
+                n = len(args)
+                if self._nreq <= n <= self._ndyn and self._sdef is not None:
+                    dyn = [*args, *self._pads[n]]
+                    if LAZY[0] is True and TRACE is None and AUTOCAST[0] is None and self.lazy and self.view is None:
+                        res = _apply_lazy(self, dyn, self._sdef)
+                        return res if res is not NotImplemented else _apply_eager(self, dyn, self._sdef)
+                    return apply(self, dyn, self._sdef)
+            elif len(args) == self._ndyn and self._sdef is not None:
+                # fast path: all dynamic arguments positionally, statics by keyword (``_permute(x, dims=d)``)
+                statics = list(self._sdef)
+                spos = self._spos
+                for k, v in kwargs.items():
+                    i = spos.get(k)
+                    if i is None:
+                        break
+                    statics[i] = v if type(v) in _PLAIN else _hashable(v)
+                else:
+                    return apply(self, list(args), tuple(statics))
+            out = kwargs.pop("out", None) if kwargs else None
+            dyn, statics = self.bind(args, kwargs)
+            res = apply(self, dyn, statics)
+            if out is not None:
+                return _write_out(out, res)
+            return res
+        except TF.TensorLikeArgument:  # an argument with __torch_function__ met on the road (_torch_function.py)
+            if TF.STATE.all_off or not TF.overloaded_args(args, kwargs):
+                raise
+            return TF.handle(self, args, kwargs)
 
     def call_raw(self, args):
         """``self(*args)`` for an in-place write (``Tensor._inplace``): the bare result value (jax
@@ -500,6 +516,8 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True
+                elif a is not None and type(a) is not CONCRETE and TF.overloads(type(a)):
+                    raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
     except SparseArgument as e:
         return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
@@ -997,7 +1015,11 @@ def _as_array(t):
         return t._value
     if type(t) is MetaArray:  # a seq op's saved meta primal (its VJP): routed like a meta tensor
         raise MetaArgument()
-    return t.get() if type(t) is Pending else jnp.asarray(t)
+    if type(t) is Pending:
+        return t.get()
+    if TF.overloads(type(t)):  # a tensor-like in a tensor list (torch.cat([obj]))
+        raise TF.TensorLikeArgument()
+    return jnp.asarray(t)
 
 
 def _wrap_outputs(op, out):
@@ -1020,7 +1042,12 @@ def _apply_view(op, dyn, statics):
     program and a view that is only inspected costs none). Shape and dtype come from a cached
     abstract evaluation."""
     src = dyn[0]
-    src_shape, src_dtype = src._shape_dtype()
+    try:
+        src_shape, src_dtype = src._shape_dtype()
+    except AttributeError:
+        if TF.overloads(type(src)):  # a tensor-like: its public entry dispatches
+            raise TF.TensorLikeArgument() from None
+        raise
     if len(dyn) == 2:  # extra dynamic args of view ops are Python numbers (or tuples of them)
         e = dyn[1]
         extra = (e,)
@@ -1177,7 +1204,10 @@ def defop(fn=None, *, name=None, method=True, function=True, inplace=False, alia
 
 
 def export(f, name, method=True, function=True, inplace=False, aliases=()):
-    """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place)."""
+    """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
+    exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
+    if not isinstance(f, OpDef):
+        f = TF.public(f, name)
     for n in (name,) + tuple(aliases):
         if function:
             REGISTRY[n] = f
@@ -1190,8 +1220,12 @@ def export(f, name, method=True, function=True, inplace=False, aliases=()):
 
 def _make_inplace(f, name):
     def inplace(self, *args, **kwargs):
+        if TORCH_FUNCTION is True or (type(self) is not Tensor and not isinstance(self, Tensor)):
+            if TF.wants((self, *args), kwargs):  # (``torch.abs_(tensor_like)`` too)
+                return TF.handle(inplace, (self, *args), kwargs)
         return self._inplace(f, args, kwargs)
-    inplace.__name__ = name + "_"
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    inplace._torch_function_public = True
     return inplace
 
 
@@ -1201,3 +1235,6 @@ def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):
         return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases)
     export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases)
     return fn
+
+
+from . import _torch_function as TF  # noqa: E402  (it reads this module's flag; imports point downward from it)

@@ -18,6 +18,7 @@ from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
 from ._dispatch import GRAD, LAZY, OpDef as _OpDef
+from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
 from . import _chalf
@@ -150,6 +151,42 @@ class Tensor:
 
     def __init__(self, *args, **kwargs):
         pass
+
+    # ---------------------------------------------------------------- __torch_function__ (_torch_function.py)
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """The default: run ``func`` with subclass dispatch off and hand Tensor results back as ``cls``."""
+        if not all(issubclass(cls, t) for t in types):
+            return NotImplemented
+        with _tf.DisableTorchFunctionSubclass():
+            ret = func(*args, **(kwargs or {}))
+            if getattr(func, "__self__", None) in _tf.NO_CONVERT:
+                return ret
+            return _tf.convert(ret, cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__torch_function__" not in cls.__dict__ and cls.__module__.startswith("jtorch."):
+            # jtorch's own subclasses (Parameter, sparse, quantized) behave as plain Tensors in ops
+            cls.__torch_function__ = _tf._disabled_torch_function_impl
+        _tf.subclass_defined(cls)
+
+    def as_subclass(self, cls):
+        """This tensor as an instance of ``cls``: an alias sharing its data and autograd history (a view
+        where there is history to share, so gradients reach this tensor; else a plain alias)."""
+        if self._requires_grad or (self._base is not None and self.requires_grad):
+            with _tf.DisableTorchFunction():
+                r = Tensor.view(self, self._shape_dtype()[0])
+            r.__class__ = cls
+            return r
+        return self._alias(cls)
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False):
+        """A new leaf ``cls`` instance sharing ``data``'s storage (how nn.Parameter-like classes are made)."""
+        t = Tensor._alias(data, cls)
+        Tensor.requires_grad.fset(t, require_grad)
+        return t
 
     def _alias(self, cls=None):
         """A new tensor object sharing this one's storage and layout (no autograd)."""
@@ -981,11 +1018,16 @@ def _bind_methods():
     """Bind every registered op as a Tensor method, and Python's operators onto ops."""
     R, M = _dispatch.REGISTRY, _dispatch.METHODS
     for name, f in M.items():
+        if not isinstance(f, _OpDef):
+            f = M[name] = _tf.public(f, name)  # (methods set into METHODS directly: Tensor.new_zeros & co)
         if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_from_registry", False):
             try:
                 f._from_registry = True
             except AttributeError:
                 pass
+            if hasattr(f, "__wrapped__"):  # a public entry: the plain function while the protocol is off
+                _tf.SWAPPED[name] = (f.__wrapped__, f)
+                f = f.__wrapped__
             setattr(Tensor, name, f)
     for py, opname in _BINARY.items():
         op = R[opname]
@@ -994,12 +1036,15 @@ def _bind_methods():
         setattr(Tensor, f"__i{py}__", _ibinop(op))
     for py, opname in _COMPARE.items():
         setattr(Tensor, f"__{py}__", _binop(R[opname]))
+    Tensor.__eq__ = _tf.public(Tensor.__eq__, "__eq__")  # (torch's __torch_function__ sees ``Tensor.__eq__``)
     Tensor.__neg__ = lambda self: R["neg"](self)
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: R["abs"](self)
     Tensor.__invert__ = lambda self: R["bitwise_not"](self)
-    Tensor.__getitem__ = R["_getitem"]
-    Tensor.__setitem__ = R["_setitem"]
+    # (named as torch's __torch_function__ sees them; plain functions while the protocol is off)
+    for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
+        _tf.SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
+        setattr(Tensor, name, f.__wrapped__)
 
 
 def _binop(op):
@@ -1021,11 +1066,16 @@ def _rbinop(op):
 
 
 def _ibinop(op):
+    name = (getattr(op, "name", None) or op.__name__) + "_"
+
     def f(self, other):
+        if _dispatch.TORCH_FUNCTION is True and name in _dispatch.METHODS:
+            return _dispatch.METHODS[name](self, other)  # (``x += 1`` is ``x.add_(1)`` to __torch_function__)
         return self._inplace(op, (other,), {})
     return f
 
 
 _dispatch.Tensor = Tensor
+_tf.tensor_defined(Tensor)
 _dispatch._Storage = Storage
 _dispatch._INFERENCE_HOOKS.append(_set_storage_class)

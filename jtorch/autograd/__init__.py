@@ -15,6 +15,7 @@ from .engine_flags import (is_multithreading_enabled, set_multithreading_enabled
                            kineto_available, is_tensor_like, enforce_grad_layout_policy)
 from ._enums import DeviceType, ProfilerState  # noqa: F401,E402
 from ..profiler import ProfilerActivity  # noqa: F401,E402
+from ..overrides import has_torch_function, handle_torch_function  # noqa: F401  (as torch.autograd has them)
 
 
 def _T():

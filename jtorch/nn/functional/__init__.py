@@ -15,3 +15,5 @@ from .sparse import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
+from ...overrides import has_torch_function, has_torch_function_unary, has_torch_function_variadic  # noqa: F401
+from ...overrides import handle_torch_function  # noqa: F401

@@ -1,0 +1,447 @@
+"""The ``__torch_function__`` protocol's machinery (the public API is ``jtorch.overrides``).
+
+Public entries: an op's ``OpDef.__call__``; the entry ``public`` makes for each exported Python function
+(``export``) and each Python function of the torch namespaces (``overrides._install_namespaces``); in-place
+methods; and, while the protocol is on, Tensor's own methods and properties (the end of this file). Each
+starts with ``if TORCH_FUNCTION is True and wants(args, kwargs)``. The flag (in _dispatch) turns on when a
+Tensor subclass with an enabled ``__torch_function__`` is defined or a ``TorchFunctionMode`` is entered;
+until then plain-Tensor code pays that one read (a Python-function entry also one type test of its first
+argument). A non-Tensor object with ``__torch_function__`` (a "tensor-like") sets no flag: a function's entry
+sees it as its first argument, or the eager road meets it where it sorts an op's arguments and raises
+``TensorLikeArgument``, which the public entry turns into ``handle(func, args, kwargs)``.
+"""
+import functools
+import inspect
+import types
+
+from . import _dispatch
+
+
+class _State:
+    __slots__ = ("subclass_off", "all_off")
+
+    def __init__(self):
+        self.subclass_off = False  # inside DisableTorchFunctionSubclass (and the default __torch_function__)
+        self.all_off = False       # inside DisableTorchFunction: modes and tensor-likes too
+
+
+STATE = _State()
+MODES = []  # the TorchFunctionMode stack (innermost last); a mode is off the stack while it handles a call
+_ENABLED_SUBCLASS = [False]  # a Tensor subclass with an enabled __torch_function__ was defined
+_OVERLOADS = {}  # type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own)
+_PLAIN = frozenset([int, float, bool, complex, str, type(None)])
+
+
+class TensorLikeArgument(TypeError):
+    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring)."""
+
+
+def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
+    """The ``__torch_function__`` of classes that opt out (nn.Parameter, jtorch's own subclasses): the op
+    runs as on a plain Tensor and the result is not converted."""
+    with DisableTorchFunctionSubclass():
+        return func(*args, **(kwargs or {}))
+
+
+def refresh_flag():
+    """After a subclass definition or a mode's enter/exit (not the pop while a mode handles a call)."""
+    on = _ENABLED_SUBCLASS[0] or bool(MODES)
+    if on is not _dispatch.TORCH_FUNCTION:
+        _dispatch.TORCH_FUNCTION = on
+        _members_dispatch(on)
+
+
+def subclass_defined(cls):
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol turns the flag on."""
+    _OVERLOADS.clear()
+    if overloads(cls):
+        _ENABLED_SUBCLASS[0] = True
+        refresh_flag()
+        return True
+    return False
+
+
+def overloads(t):
+    """Whether instances of type ``t`` take part in dispatch (an enabled ``__torch_function__``)."""
+    r = _OVERLOADS.get(t)
+    if r is None:
+        f = getattr(t, "__torch_function__", None)
+        f = getattr(f, "__func__", f)
+        # (a plain Tensor's own protocol is the op itself: it never overloads; nor does real torch's
+        # Tensor, whose default would only call the jtorch function again)
+        r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
+            getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
+        _OVERLOADS[t] = r
+    return r
+
+
+def _is_tensor_subclass(t):
+    return issubclass(t, _dispatch.Tensor)
+
+
+def overloaded_args(args, kwargs=None):
+    """The arguments whose types take part (one per type, subclasses before their bases, else in order),
+    looking into lists and tuples, as torch's argument parser does for tensor lists."""
+    found = []
+    seen = set()
+
+    def visit(a):
+        t = type(a)
+        if t is _dispatch.Tensor or t in _PLAIN:
+            return
+        if t is list or t is tuple:
+            for x in a:
+                visit(x)
+            return
+        if t in seen or not overloads(t):
+            return
+        if STATE.subclass_off and _is_tensor_subclass(t):
+            return
+        seen.add(t)
+        # a subclass goes before its bases, otherwise left to right
+        for i, other in enumerate(found):
+            if issubclass(t, type(other)):
+                found.insert(i, a)
+                return
+        found.append(a)
+
+    for a in args:
+        visit(a)
+    if kwargs:
+        for a in kwargs.values():
+            visit(a)
+    return found
+
+
+def wants(args, kwargs):
+    """Whether a call with these arguments goes to a mode or to an argument's ``__torch_function__``."""
+    if STATE.all_off:
+        return False
+    if MODES:
+        return True
+    T = _dispatch.Tensor
+    for a in args:  # (plain Tensors and numbers only, the common case: no search)
+        t = type(a)
+        if t is not T and t not in _PLAIN:
+            break
+    else:
+        if not kwargs:
+            return False
+    return bool(overloaded_args(args, kwargs))
+
+
+def _name(func):
+    """``torch.add``, ``torch.nn.functional.relu``, ``Tensor.__get__``: for messages."""
+    mod = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._"):
+        mod = "jtorch"
+    return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
+
+
+def handle(func, args, kwargs=None, relevant=None):
+    """Run ``func`` through the innermost mode, then the overloading arguments' ``__torch_function__``
+    (the first result that is not NotImplemented wins); TypeError when all decline. ``relevant``: the
+    arguments to look at (default: all of ``args`` and ``kwargs``)."""
+    kwargs = kwargs or {}
+    if STATE.all_off:
+        overloaded = []
+    else:
+        overloaded = overloaded_args(args, kwargs) if relevant is None else overloaded_args(relevant)
+    types = tuple(type(a) for a in overloaded)
+    if MODES and not STATE.all_off:
+        mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
+        try:
+            r = mode.__torch_function__(func, types, args, kwargs)
+        finally:
+            MODES.append(mode)
+        if r is not NotImplemented:
+            return r
+    for a in overloaded:
+        r = type(a).__torch_function__(func, types, args, kwargs)
+        if r is not NotImplemented:
+            return r
+    if not overloaded:  # (a mode declined and nothing else overloads: the op itself)
+        with _ModesOff():
+            return func(*args, **kwargs)
+    raise TypeError(f"no implementation found for '{_name(func)}' on types that implement __torch_function__: "
+                    f"{[type(a) for a in overloaded]}")
+
+
+def public(fn, name=None):
+    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees. Plain-Tensor calls
+    pay one flag read and one type test of the first argument (a tensor-like found there dispatches here;
+    one elsewhere is found by the inner op: TensorLikeArgument). The entry has ``fn``'s own signature
+    (generated: forwarding ``*args, **kwargs`` would cost plain calls about 0.3 us more)."""
+    if getattr(fn, "_torch_function_public", False):
+        return fn
+    entry = _entry_with_signature(fn) or _generic_entry(fn)
+    functools.update_wrapper(entry, fn)
+    if name is not None:
+        entry.__name__ = entry.__qualname__ = name
+    entry._torch_function_public = True
+    return entry
+
+
+_TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
+
+
+def _entry_with_signature(fn):
+    """The entry with ``fn``'s signature: ``def _entry(a, b=_d1, *args, c=_d2, **kw)`` calling ``_impl(a, b,
+    *args, c=c, **kw)``. Its source is compiled once per signature structure (parameters named p0, p1, ...)
+    in _dispatch's namespace (the flag and Tensor are plain globals there); each function's entry is that
+    code with its own parameter names. None where the signature cannot be read."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    P = inspect.Parameter
+    structure = tuple((p.kind, p.default is not P.empty) for p in params)
+    factory = _TEMPLATES.get(structure)
+    if factory is None:
+        factory = _TEMPLATES[structure] = _compile_template(structure)
+    entry = factory(fn, *[p.default for p in params if p.default is not P.empty])
+    names = {f"p{i}": p.name for i, p in enumerate(params)}
+    code = entry.__code__
+    # (keyword names are constants too: the {'p3': p3} handed to handle, the ('p3',) of a keyword call)
+    consts = tuple(names.get(c, c) if type(c) is str else
+                   tuple(names.get(n, n) for n in c) if type(c) is tuple and all(type(n) is str for n in c) else c
+                   for c in code.co_consts)
+    code = code.replace(co_varnames=tuple(names.get(n, n) for n in code.co_varnames), co_consts=consts)
+    named = types.FunctionType(code, entry.__globals__, entry.__name__, entry.__defaults__, entry.__closure__)
+    if entry.__kwdefaults__:
+        named.__kwdefaults__ = {names[k]: v for k, v in entry.__kwdefaults__.items()}
+    named.__closure__[code.co_freevars.index("_entry")].cell_contents = named  # (the func handle receives)
+    return named
+
+
+def _compile_template(structure):
+    P = inspect.Parameter
+    head, pos, kwonly, ndef = [], [], [], 0
+    varkw = None
+    for i, (kind, has_default) in enumerate(structure):
+        name = f"p{i}"
+        d = ""
+        if has_default:
+            d = f"=_d{ndef}"
+            ndef += 1
+        if kind is P.VAR_POSITIONAL:
+            head.append("*" + name)
+            pos.append("*" + name)
+        elif kind is P.VAR_KEYWORD:
+            head.append("**" + name)
+            varkw = name
+        elif kind is P.KEYWORD_ONLY:
+            if not any(h.startswith("*") for h in head):
+                head.append("*")
+            head.append(name + d)
+            kwonly.append(name)
+        else:
+            head.append(name + d)
+            pos.append(name)
+            if kind is P.POSITIONAL_ONLY and (i + 1 == len(structure) or structure[i + 1][0] is not P.POSITIONAL_ONLY):
+                head.append("/")
+    first = structure[0][0] if structure else None
+    if first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+        probe = "type(p0) is not Tensor and type(p0) not in TF._PLAIN"
+    elif first is P.VAR_POSITIONAL:
+        probe = "p0 and type(p0[0]) is not Tensor and type(p0[0]) not in TF._PLAIN"
+    else:
+        probe = "False"
+    args = "(" + "".join(a + ", " for a in pos) + ")"
+    kwargs = "{" + ", ".join([f"'{k}': {k}" for k in kwonly] + ([f"**{varkw}"] if varkw else [])) + "}"
+    call = ", ".join(pos + [f"{k}={k}" for k in kwonly] + ([f"**{varkw}"] if varkw else []))
+    src = (f"def _make(_impl, {''.join(f'_d{i}, ' for i in range(ndef))}):\n"
+           f" def _entry({', '.join(head)}):\n"
+           f"  if TORCH_FUNCTION is True or ({probe}):\n"
+           f"   if TF.wants({args}, {kwargs}):\n"
+           f"    return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
+           f"  try:\n"
+           f"   return _impl({call})\n"
+           f"  except TF.TensorLikeArgument:\n"
+           f"   if TF.STATE.all_off or not TF.overloaded_args({args}, {kwargs}):\n"
+           f"    raise\n"
+           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
+           f" return _entry\n")
+    ns = {}
+    exec(compile(src, "<torch_function entry>", "exec"), _dispatch.__dict__, ns)
+    return ns["_make"]
+
+
+def given(entry, args, kwargs):
+    """An entry's arguments as the caller gave them, near enough: trailing positional arguments and
+    keyword-only ones that are their defaults (the same objects) are left out, as torch's handlers get them."""
+    code = entry.__code__
+    d = entry.__defaults__
+    if d and len(args) <= code.co_argcount:  # (with extra *args nothing trails)
+        first = code.co_argcount - len(d)
+        n = len(args)
+        while n > first and args[n - 1] is d[n - 1 - first]:
+            n -= 1
+        args = args[:n]
+    kd = entry.__kwdefaults__
+    if kd and kwargs:
+        kwargs = {k: v for k, v in kwargs.items() if k not in kd or v is not kd[k]}
+    return args, kwargs
+
+
+def _generic_entry(fn):
+    T = _dispatch.Tensor
+
+    def entry(*args, **kwargs):
+        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and type(args[0]) not in _PLAIN):
+            if wants(args, kwargs):
+                return handle(entry, args, kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except TensorLikeArgument:
+            if STATE.all_off or not overloaded_args(args, kwargs):
+                raise
+            return handle(entry, args, kwargs)
+    return entry
+
+
+# public functions that take part in no dispatch (settings, queries, serialization, transforms)
+NOT_OVERRIDABLE = frozenset(
+    "compile cond while_loop vmap fork wait manual_seed seed initial_seed save load install_as_torch typename "
+    "from_numpy from_jax from_dlpack from_file frombuffer promote_types can_cast compiled_with_cxx11_abi "
+    "init_num_threads clear_autocast_cache defop function export is_tensor is_storage is_grad_enabled "
+    "is_inference_mode_enabled is_anomaly_enabled is_anomaly_check_nan_enabled is_warn_always_enabled "
+    "is_deterministic_algorithms_warn_only_enabled is_vulkan_available is_autocast_enabled "
+    "is_autocast_cpu_enabled is_autocast_cache_enabled".split())
+
+
+def _overridable_name(name):
+    return not name.startswith(("_", "set_", "get_", "use_", "are_")) and name not in NOT_OVERRIDABLE
+
+
+def install(namespace):
+    """Make the public Python functions of a torch namespace (jtorch, nn.functional, linalg, ...) public
+    entries of the protocol; ops and exported functions are ones already."""
+    import types
+    entries = []
+    for name, f in list(vars(namespace).items()):
+        if type(f) is types.FunctionType and _overridable_name(name) and \
+                (f.__module__ or "").startswith("jtorch") and f.__module__ not in ("jtorch.overrides", __name__) and \
+                f.__code__.co_argcount + f.__code__.co_kwonlyargcount:
+            f = public(f)
+            f.__module__ = namespace.__name__  # (its public home, as torch names it)
+            setattr(namespace, name, f)
+        if _overridable_name(name) and (isinstance(f, _dispatch.OpDef) or getattr(f, "_torch_function_public", 0)):
+            entries.append(f)
+    return entries
+
+
+class _Switch:
+    """A context that sets one of STATE's switches and restores it."""
+    _attr = None
+
+    def __enter__(self):
+        self._prev = getattr(STATE, self._attr)
+        setattr(STATE, self._attr, True)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(STATE, self._attr, self._prev)
+        return False
+
+
+class DisableTorchFunctionSubclass(_Switch):
+    """Tensor subclasses' ``__torch_function__`` is skipped inside (modes and tensor-likes still run)."""
+    _attr = "subclass_off"
+
+
+class DisableTorchFunction(_Switch):
+    """Every ``__torch_function__`` (subclasses, tensor-likes and modes) is skipped inside."""
+    _attr = "all_off"
+
+
+class _ModesOff:
+    """The modes stack emptied for the duration (a declined mode's call runs the op itself)."""
+
+    def __enter__(self):
+        self._saved = MODES[:]
+        del MODES[:]
+
+    def __exit__(self, *exc):
+        MODES[:] = self._saved
+        return False
+
+
+def convert(ret, cls):
+    """Tensor results as ``cls`` (torch's default ``__torch_function__``), into lists and tuples."""
+    T = _dispatch.Tensor
+    if isinstance(ret, T) and not isinstance(ret, cls):
+        return ret.as_subclass(cls)
+    if isinstance(ret, (tuple, list)):
+        items = [convert(r, cls) for r in ret]
+        if hasattr(ret, "_fields"):  # a namedtuple (max, sort, ... results)
+            return type(ret)(*items)
+        return type(ret)(items)
+    return ret
+
+
+# ---------------------------------------------------------------- Tensor's own methods and properties
+# While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
+# methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) are public entries, and so are its
+# methods that are exported Python functions (``x.sum()``, ``x[0]``); while it is off they are the plain
+# members and functions and cost nothing (a method's first argument is a Tensor: no tensor-like to find).
+_NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
+                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
+                             "__dlpack_device__", "as_subclass", "_make_subclass"])
+MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
+SWAPPED = {}  # name -> (plain function, its public entry): Tensor methods that are exported functions
+NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
+_DISPATCHED = {}  # member -> its dispatching version
+
+
+def tensor_defined(T):
+    """Called once Tensor's class body is complete (before ops are bound onto it)."""
+    for name, member in T.__dict__.items():
+        if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
+            continue
+        if isinstance(member, property) or type(member) is types.FunctionType:
+            MEMBERS[name] = member
+    NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+
+
+def _members_dispatch(on):
+    T = _dispatch.Tensor
+    pairs = [(name, member, _dispatched(member)) for name, member in MEMBERS.items()]
+    pairs += [(name, plain, entry) for name, (plain, entry) in SWAPPED.items()]
+    for name, plain, entry in pairs:
+        if T.__dict__.get(name) is (plain if on else entry):  # (unless something rebound it since)
+            setattr(T, name, entry if on else plain)
+
+
+def _dispatched(member):
+    f = _DISPATCHED.get(member)
+    if f is None:
+        f = _DISPATCHED[member] = (_dispatched_property if isinstance(member, property) else _dispatched_method)(member)
+    return f
+
+
+def _dispatched_method(func):
+    def method(self, *args, **kwargs):
+        if _dispatch.TORCH_FUNCTION is True and wants((self, *args), kwargs):
+            return handle(method, (self, *args), kwargs)
+        return func(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = func.__name__
+    method.__doc__ = func.__doc__
+    method.__module__ = "jtorch.Tensor"
+    return method
+
+
+def _dispatched_property(prop):
+    # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
+    def fget(self):
+        if _dispatch.TORCH_FUNCTION is True and wants((self,), None):
+            return handle(new.__get__, (self,), {})
+        return prop.fget(self)
+
+    def fset(self, value):
+        if _dispatch.TORCH_FUNCTION is True and wants((self, value), None):
+            return handle(new.__set__, (self, value), {})
+        return prop.fset(self, value)
+    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
+    return new

@@ -1,0 +1,207 @@
+"""torch.overrides: the ``__torch_function__`` protocol's public API.
+
+A Tensor subclass or any object whose class defines ``__torch_function__(cls, func, types, args, kwargs)``
+takes over the public functions called with it (``jtorch.X``, ``Tensor.X`` methods, properties and
+operators, ``nn.functional.X``, ``linalg``/``fft``/``special``); a ``TorchFunctionMode`` sees every such
+call while it is entered. The machinery lives in ``jtorch/_torch_function.py``.
+
+One difference from torch: an op is one object, so ``torch.add`` and ``Tensor.add`` are the same ``func``.
+"""
+import contextlib
+import functools
+import inspect
+
+from . import _dispatch
+from . import _torch_function as _tf
+from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass, _disabled_torch_function_impl
+
+__all__ = ["get_ignored_functions", "get_overridable_functions", "get_testing_overrides", "handle_torch_function",
+           "has_torch_function", "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like",
+           "is_tensor_method_or_property", "wrap_torch_function", "TorchFunctionMode", "enable_reentrant_dispatch",
+           "resolve_name"]
+
+
+def _enabled():
+    return not _tf.STATE.all_off
+
+
+def has_torch_function(relevant_args):
+    """Whether a mode is active or an element of ``relevant_args`` overrides (a plain Tensor does not)."""
+    return _enabled() and (bool(_tf.MODES) or bool(_tf.overloaded_args(tuple(relevant_args))))
+
+
+def has_torch_function_unary(a):
+    return _enabled() and (bool(_tf.MODES) or bool(_tf.overloaded_args((a,))))
+
+
+def has_torch_function_variadic(*args):
+    return _enabled() and (bool(_tf.MODES) or bool(_tf.overloaded_args(args)))
+
+
+def handle_torch_function(public_api, relevant_args, *args, **kwargs):
+    """Call ``public_api``'s overrides: the innermost mode, then the ``__torch_function__`` of the
+    overriding types among ``relevant_args``; TypeError when every one returns NotImplemented."""
+    return _tf.handle(public_api, args, kwargs, relevant=tuple(relevant_args))
+
+
+def is_tensor_like(inp):
+    """A Tensor (or subclass), or an object or type with ``__torch_function__``."""
+    return type(inp) is _dispatch.Tensor or hasattr(inp, "__torch_function__")
+
+
+def _tensor_members():
+    T = _dispatch.Tensor
+    return {id(v): v for v in vars(T).values() if callable(v)}
+
+
+def is_tensor_method_or_property(func):
+    """Whether ``func`` is a method of Tensor, or a property's ``__get__`` (as ``__torch_function__`` gets
+    it for ``x.shape``). (An op is also its ``jtorch.X`` function: ``torch.add`` counts as ``Tensor.add``.)"""
+    return id(func) in _tensor_members() or getattr(func, "__name__", None) == "__get__"
+
+
+def wrap_torch_function(dispatcher):
+    """Decorator: the function dispatches to ``__torch_function__`` on the arguments ``dispatcher(*args,
+    **kwargs)`` returns."""
+    def inner(func):
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
+            return func(*args, **kwargs)
+        return wrapped
+    return inner
+
+
+class TorchFunctionMode:
+    """Entered as a context manager, its ``__torch_function__(func, types, args=(), kwargs=None)`` sees every
+    public call (the innermost mode first; calls it makes go to the modes outside it, then to the op)."""
+
+    def __init__(self):
+        pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        _tf.MODES.append(self)
+        _tf.refresh_flag()
+        return self
+
+    def __exit__(self, *exc):
+        for i in range(len(_tf.MODES) - 1, -1, -1):
+            if _tf.MODES[i] is self:
+                del _tf.MODES[i]
+                break
+        _tf.refresh_flag()
+        return False
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        return cls(*args, **kwargs)
+
+
+def _get_current_function_mode():
+    return _tf.MODES[-1] if _tf.MODES else None
+
+
+def _get_current_function_mode_stack():
+    return list(_tf.MODES)
+
+
+def _is_torch_function_mode_enabled():
+    return _enabled() and bool(_tf.MODES)
+
+
+@contextlib.contextmanager
+def enable_reentrant_dispatch():
+    """torch's lets a ``__torch_dispatch__`` handler re-enter the dispatcher; jtorch has no
+    ``__torch_dispatch__`` level, so (as torch outside one) it is an error."""
+    raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is not allowed.")
+    yield
+
+
+def resolve_name(f):
+    """A function's public torch name (``torch.add``, ``torch.Tensor.add``), or None."""
+    for mod, funcs in get_overridable_functions().items():
+        for g in funcs:
+            if g is f:
+                return f"{getattr(mod, '__name__', 'torch')}.{getattr(f, '__name__', '')}".replace("jtorch", "torch")
+    return None
+
+
+# ---------------------------------------------------------------- the lists
+_NAMESPACES = []  # [(namespace, its public entries)], filled by _install_namespaces
+
+
+def _install_namespaces():
+    """Called once the jtorch namespace is complete: its Python functions become public entries."""
+    import jtorch
+    from jtorch import linalg, fft, special
+    from jtorch.nn import functional
+    for ns in (jtorch, functional, linalg, fft, special):
+        _NAMESPACES.append((ns, _tf.install(ns)))
+
+
+def get_overridable_functions():
+    """{namespace: [functions that dispatch to __torch_function__]} (Tensor's methods under Tensor)."""
+    out = {ns: list(entries) for ns, entries in _NAMESPACES}
+    T = _dispatch.Tensor
+    out[T] = [v for k, v in vars(T).items() if callable(v) and not isinstance(v, type) and
+              (not k.startswith("_") or k.startswith("__")) and k not in _NOT_METHOD] + \
+        [v.__get__ for k, v in vars(T).items() if isinstance(v, property) and not k.startswith("_")]
+    return out
+
+
+_NOT_METHOD = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__class__",
+                         "__getstate__", "__reduce_ex__", "__hash__", "as_subclass", "_make_subclass"])
+
+
+def get_ignored_functions():
+    """Public functions that never dispatch to __torch_function__."""
+    import jtorch
+    out = set()
+    for name in _tf.NOT_OVERRIDABLE:
+        f = getattr(jtorch, name, None)
+        if callable(f) and not isinstance(f, type):
+            out.add(f)
+    for name, f in vars(jtorch).items():
+        if name.startswith(("set_", "get_", "use_", "are_")) and callable(f) and not isinstance(f, type):
+            out.add(f)
+    T = _dispatch.Tensor
+    out.update([T.as_subclass, T._make_subclass, T.__torch_function__, T.__init_subclass__])
+    return out
+
+
+def _signature(f):
+    if isinstance(f, _dispatch.OpDef):
+        params = []
+        for n, d in zip(f.names, f.defaults):
+            default = inspect.Parameter.empty if d is _dispatch._REQUIRED else d
+            params.append(inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
+        return inspect.Signature(params)
+    try:
+        return inspect.signature(f)
+    except (TypeError, ValueError):
+        return inspect.Signature([inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                                  inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+
+
+def get_testing_overrides():
+    """{overridable function: a dummy of the same signature returning -1} (to test overrides with)."""
+    out = {}
+    for funcs in get_overridable_functions().values():
+        for f in funcs:
+            if f in out:
+                continue
+
+            def dummy(*args, **kwargs):
+                return -1
+            dummy.__signature__ = _signature(f)
+            dummy.__name__ = getattr(f, "__name__", "dummy")
+            out[f] = dummy
+    return out
+
+
+__all__ += ["DisableTorchFunction", "DisableTorchFunctionSubclass", "_disabled_torch_function_impl"]
