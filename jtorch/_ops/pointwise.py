@@ -714,9 +714,8 @@ def clone(input, *, memory_format=None):
     """A copy laid out in ``memory_format``; the default (preserve_format) keeps the input's strides
     where it is dense (see _memfmt.py)."""
     out = _clone(input)
-    if memory_format is None and (type(out) is not _dispatch.Tensor and out.layout is not _strided or
-                                  input._strides is None):  # (sparse layouts: no strides)
-        return out
+    if memory_format is None and (type(out) is not _dispatch.Tensor or input._strides is None):
+        return out  # (sparse, nested, quantized: their own kinds, no dense strides to keep)
     from .._memfmt import lay, order_for
     return lay(out, order_for(input, memory_format))
 

@@ -160,6 +160,7 @@ def _nested_first(fn, name):
             return getattr(input, name)(*args, **kwargs)
         return fn(input, *args, **kwargs)
     f.__name__, f.__qualname__, f.__doc__, f.__wrapped__ = fn.__name__, fn.__qualname__, fn.__doc__, fn
+    f._nested_form = True
     return f
 
 
@@ -168,7 +169,7 @@ def _install_function_forms():
     for name in ("transpose", "swapaxes", "swapdims", "permute", "unsqueeze", "squeeze", "unflatten", "flatten",
                  "reshape", "narrow", "chunk", "split", "dropout"):
         fn = getattr(jtorch, name, None)
-        if fn is not None and not hasattr(fn, "__wrapped__"):
+        if fn is not None and not getattr(fn, "_nested_form", False):
             setattr(jtorch, name, _nested_first(fn, name))
 
 
