@@ -10,33 +10,11 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_weights, no_random_init  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
 TM = tv.models
-
-
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip jtorch's random parameter init while building a model whose weights the test
-    overwrites anyway: the tests' cheap XLA codegen makes drawing ~10^8 random numbers
-    (VGG's classifier) take most of a minute. test_init_statistics checks the real init."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _copy_weights(tmodel, jmodel, rng):
-    """Give the torchvision model random (non-trivial) BN statistics, then copy every
-    parameter and buffer into the jtorch model through numpy."""
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-    state = {k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()}
-    jmodel.load_state_dict(state, strict=True)
 
 
 def _same_structure(jmodel, tmodel):
@@ -56,7 +34,7 @@ def test_forward_matches_torchvision(rng, name, no_random_init):
     tmodel = getattr(TM, name)(**kwargs).eval()
     jmodel = getattr(JM, name)(**kwargs).eval()
     _same_structure(jmodel, tmodel)
-    _copy_weights(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng)
     side = kwargs.get("image_size", 64)
     x = rng.normal(size=(1, 3, side, side)).astype(np.float32)
     with torch.no_grad():

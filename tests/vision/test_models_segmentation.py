@@ -10,41 +10,12 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_weights, no_dropout, no_random_init, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
 TS = tv.models.segmentation
 JS = JM.segmentation
-
-
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
-def _copy_weights(tmodel, jmodel, rng):
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
-
-
-def _no_dropout(*models):
-    """Dropout draws differ between the libraries; p=0 keeps train mode's batch-norm path comparable."""
-    for model in models:
-        for m in model.modules():
-            if type(m).__name__ == "Dropout":
-                m.p = 0.0
 
 
 CASES = [("fcn_resnet50", {"aux_loss": True}), ("fcn_resnet50", {"num_classes": 5}),
@@ -59,9 +30,9 @@ def test_forward_matches_torchvision(rng, name, kwargs, no_random_init):
     torch.manual_seed(0)
     tmodel = getattr(TS, name)(**kwargs)
     jmodel = getattr(JS, name)(**kwargs)
-    assert _shapes(jmodel) == _shapes(tmodel)
+    assert shapes(jmodel) == shapes(tmodel)
     assert type(jmodel).__name__ == type(tmodel).__name__
-    _copy_weights(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng)
     x = rng.normal(size=(2, 3, 64, 72)).astype(np.float32)
     tmodel.eval(), jmodel.eval()
     with torch.no_grad():
@@ -74,7 +45,7 @@ def test_forward_matches_torchvision(rng, name, kwargs, no_random_init):
         assert_close(got[key], expected[key], rtol=1e-3, atol=1e-4)
     # train mode: batch statistics, and the running statistics they update
     tmodel.train(), jmodel.train()
-    _no_dropout(tmodel, jmodel)
+    no_dropout(tmodel, jmodel)
     expected = tmodel(torch.from_numpy(x))
     got = jmodel(jtorch.from_numpy(x))
     for key in expected:
@@ -92,9 +63,9 @@ def test_train_step_gradients(rng, no_random_init):
     torch.manual_seed(0)
     tmodel = TS.fcn_resnet50(weights_backbone=None, aux_loss=True, num_classes=3).train()
     jmodel = JS.fcn_resnet50(weights_backbone=None, aux_loss=True, num_classes=3).train()
-    _copy_weights(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng)
     tmodel.double(), jmodel.double()
-    _no_dropout(tmodel, jmodel)
+    no_dropout(tmodel, jmodel)
     x = rng.normal(size=(2, 3, 48, 48))
     y = rng.integers(0, 3, (2, 48, 48))
     losses = []
@@ -115,7 +86,7 @@ def test_train_step_gradients(rng, no_random_init):
 @pytest.mark.parametrize("name", ["fcn_resnet101", "deeplabv3_resnet101"])
 def test_state_dict_keys_and_shapes(name, no_random_init):
     for kwargs in ({}, {"aux_loss": True}):
-        assert _shapes(getattr(JS, name)(weights_backbone=None, **kwargs)) == _shapes(
+        assert shapes(getattr(JS, name)(weights_backbone=None, **kwargs)) == shapes(
             getattr(TS, name)(weights_backbone=None, **kwargs))
 
 
@@ -125,7 +96,7 @@ def test_intermediate_layer_getter(rng, no_random_init):
     torch.manual_seed(0)
     tnet = tv.models.resnet18().eval()
     jnet = JM.resnet18().eval()
-    _copy_weights(tnet, jnet, rng)
+    copy_weights(tnet, jnet, rng)
     tget = TGetter(tnet, {"layer1": "feat1", "layer3": "feat2"})
     jget = IntermediateLayerGetter(jnet, {"layer1": "feat1", "layer3": "feat2"})
     assert list(dict(jget.named_children())) == list(dict(tget.named_children()))  # layer4, avgpool, fc dropped
@@ -184,7 +155,7 @@ def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng, no_random_init):
     """weights=... loads torchvision's checkpoint format (with the aux head) from the hub cache."""
     torch.manual_seed(1)
     tmodel = TS.lraspp_mobilenet_v3_large(weights_backbone=None).eval()
-    _copy_weights(tmodel, JS.lraspp_mobilenet_v3_large(weights_backbone=None), rng)
+    copy_weights(tmodel, JS.lraspp_mobilenet_v3_large(weights_backbone=None), rng)
     url = JS.LRASPP_MobileNet_V3_Large_Weights.DEFAULT.url
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)

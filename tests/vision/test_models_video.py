@@ -12,6 +12,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_state, no_random_init, randomize, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -19,33 +20,16 @@ TV = tv.models.video
 JV = JM.video
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
 def _copy_weights(tmodel, jmodel, rng):
     """Random batch-norm statistics and affine terms in torchvision's model, then all copied over."""
+    randomize(tmodel, rng)
     with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
         for m in tmodel.modules():
             if isinstance(m, torch.nn.BatchNorm3d):
                 m.weight.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, m.weight.shape).astype(np.float32)))
                 m.bias.copy_(torch.from_numpy(rng.normal(0, 0.1, m.bias.shape).astype(np.float32)))
-    assert _shapes(jmodel) == _shapes(tmodel)
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()},
-                           strict=True)
+    assert shapes(jmodel) == shapes(tmodel)
+    copy_state(tmodel, jmodel)
 
 
 def _pair(name, **kwargs):
@@ -138,7 +122,7 @@ def test_video_resnet_blocks_and_stems(rng, no_random_init):
     # a Bottleneck VideoResNet: same structure
     t = tr.VideoResNet(tr.Bottleneck, [tr.Conv3DSimple] * 4, [1, 1, 1, 1], tr.BasicStem, num_classes=3)
     j = jr.VideoResNet(jr.Bottleneck, [jr.Conv3DSimple] * 4, [1, 1, 1, 1], jr.BasicStem, num_classes=3)
-    assert _shapes(j) == _shapes(t)
+    assert shapes(j) == shapes(t)
 
 
 def test_video_resnet_default_init_statistics():
@@ -169,7 +153,7 @@ def test_s3d_eval_matches_torchvision(rng, no_random_init):
 
 def test_s3d_structure_and_norm_settings(no_random_init):
     tmodel, jmodel = _pair("s3d")
-    assert _shapes(jmodel) == _shapes(tmodel)
+    assert shapes(jmodel) == shapes(tmodel)
     tn = [(m.eps, m.momentum) for m in tmodel.modules() if isinstance(m, torch.nn.BatchNorm3d)]
     jn = [(m.eps, m.momentum) for m in jmodel.modules() if isinstance(m, jtorch.nn.BatchNorm3d)]
     assert jn == tn and tn[0] == (0.001, 0.001)
@@ -284,7 +268,7 @@ def test_swin3d_attention_window_mask_and_index(rng):
 @pytest.mark.parametrize("name", ["swin3d_t", "swin3d_s", "swin3d_b"])
 def test_swin3d_structure(name, no_random_init):
     tmodel, jmodel = _pair(name)
-    assert _shapes(jmodel) == _shapes(tmodel)
+    assert shapes(jmodel) == shapes(tmodel)
     tsd = [m.p for m in tmodel.modules() if type(m).__name__ == "StochasticDepth"]
     jsd = [m.p for m in jmodel.modules() if type(m).__name__ == "StochasticDepth"]
     assert jsd == tsd
@@ -330,7 +314,7 @@ def test_mvit_small_matches_torchvision(rng, kind, no_random_init):
 @pytest.mark.parametrize("name", ["mvit_v1_b", "mvit_v2_s"])
 def test_mvit_builders_structure(name, no_random_init):
     tmodel, jmodel = _pair(name)
-    assert _shapes(jmodel) == _shapes(tmodel)
+    assert shapes(jmodel) == shapes(tmodel)
     for tb, jb in zip(tmodel.blocks, jmodel.blocks):
         for part in ("pool_q", "pool_k", "pool_v"):
             tp, jp = getattr(tb.attn, part), getattr(jb.attn, part)
