@@ -37,6 +37,13 @@ def _pair(name, **kwargs):
     return getattr(TV, name)(**kwargs), getattr(JV, name)(**kwargs)
 
 
+def _structure_pair(name, **kwargs):
+    """For the tests of names, shapes and settings only: both models on the meta device (no
+    memory, no init)."""
+    with torch.device("meta"), jtorch.device("meta"):
+        return getattr(TV, name)(**kwargs), getattr(JV, name)(**kwargs)
+
+
 RESNETS = ["r3d_18", "mc3_18", "r2plus1d_18"]
 
 
@@ -151,13 +158,14 @@ def test_s3d_eval_matches_torchvision(rng, no_random_init):
     assert_close(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_s3d_structure_and_norm_settings(no_random_init):
-    tmodel, jmodel = _pair("s3d")
+def test_s3d_structure_and_norm_settings():
+    tmodel, jmodel = _structure_pair("s3d")
     assert shapes(jmodel) == shapes(tmodel)
     tn = [(m.eps, m.momentum) for m in tmodel.modules() if isinstance(m, torch.nn.BatchNorm3d)]
     jn = [(m.eps, m.momentum) for m in jmodel.modules() if isinstance(m, jtorch.nn.BatchNorm3d)]
     assert jn == tn and tn[0] == (0.001, 0.001)
-    assert jmodel.classifier[0].p == 0.2 and JV.s3d(dropout=0.5).classifier[0].p == 0.5
+    with jtorch.device("meta"):
+        assert jmodel.classifier[0].p == 0.2 and JV.s3d(dropout=0.5).classifier[0].p == 0.5
     assert sum(p.numel() for p in jmodel.parameters()) == JV.S3D_Weights.DEFAULT.meta["num_params"]
 
 
@@ -266,8 +274,8 @@ def test_swin3d_attention_window_mask_and_index(rng):
 
 
 @pytest.mark.parametrize("name", ["swin3d_t", "swin3d_s", "swin3d_b"])
-def test_swin3d_structure(name, no_random_init):
-    tmodel, jmodel = _pair(name)
+def test_swin3d_structure(name):
+    tmodel, jmodel = _structure_pair(name)
     assert shapes(jmodel) == shapes(tmodel)
     tsd = [m.p for m in tmodel.modules() if type(m).__name__ == "StochasticDepth"]
     jsd = [m.p for m in jmodel.modules() if type(m).__name__ == "StochasticDepth"]
@@ -312,8 +320,8 @@ def test_mvit_small_matches_torchvision(rng, kind, no_random_init):
 
 
 @pytest.mark.parametrize("name", ["mvit_v1_b", "mvit_v2_s"])
-def test_mvit_builders_structure(name, no_random_init):
-    tmodel, jmodel = _pair(name)
+def test_mvit_builders_structure(name):
+    tmodel, jmodel = _structure_pair(name)
     assert shapes(jmodel) == shapes(tmodel)
     for tb, jb in zip(tmodel.blocks, jmodel.blocks):
         for part in ("pool_q", "pool_k", "pool_v"):

@@ -57,8 +57,10 @@ def test_forward_matches_torchvision(rng, name, kwargs, side, no_random_init):
                                   "shufflenet_v2_x2_0", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "regnet_y_800mf",
                                   "regnet_y_1_6gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "efficientnet_b3",
                                   "efficientnet_b5", "convnext_small"])
-def test_structure_matches_torchvision(name, no_random_init):
-    tmodel, jmodel = getattr(TM, name)(), getattr(JM, name)()
+def test_structure_matches_torchvision(name):
+    tmodel = getattr(TM, name)()
+    with jtorch.device("meta"):  # names, shapes and settings only: no memory, no init
+        jmodel = getattr(JM, name)()
     assert shapes(jmodel) == shapes(tmodel)
     # eps/momentum of every norm layer too (B5+ and V2 use TF-style batch norm)
     tn = [(m.eps, m.momentum) for m in tmodel.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -74,12 +76,14 @@ BIG = ["regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regn
 
 
 @pytest.mark.parametrize("name", BIG)
-def test_parameter_count_of_big_variants(name, no_random_init):
-    """The released checkpoints' parameter counts (torchvision's weights metadata)."""
+def test_parameter_count_of_big_variants(name):
+    """The released checkpoints' parameter counts (torchvision's weights metadata), built on the
+    meta device (ViT-H alone has 632M parameters)."""
     kwargs = {"init_weights": False} if name in ("googlenet", "inception_v3") else {}
     if name == "vit_h_14":
         kwargs["image_size"] = 518  # the only released checkpoint's size (its position embedding)
-    model = getattr(JM, name)(**kwargs)
+    with jtorch.device("meta"):
+        model = getattr(JM, name)(**kwargs)
     if name == "googlenet":
         model.aux1 = model.aux2 = None  # the metadata counts the model without its auxiliary heads
     enum = JM.get_model_weights(name)
