@@ -63,3 +63,11 @@ def no_dropout(*models):
         for m in model.modules():
             if type(m).__name__ == "Dropout":
                 m.p = 0.0
+
+
+@pytest.fixture
+def on_meta():
+    """Every model the test builds, in both libraries, on the meta device: the tests of builder
+    rules, names, shapes and flags need neither the memory nor the init of full-size models."""
+    with torch.device("meta"), jtorch.device("meta"):
+        yield

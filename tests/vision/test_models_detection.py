@@ -14,7 +14,7 @@ from helpers import assert_close
 # the harness the one-stage detector tests share (greedy pure-torch nms, seeded inputs, comparisons)
 from onestage_oracle import images as _images, nms_reference as _nms_reference, run as _run
 from onestage_oracle import same_detections as _same_detections, targets as _targets
-from model_oracle import copy_weights, no_random_init, shapes  # noqa: F401
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -181,7 +181,7 @@ def test_sampler_counts(rng):
     assert np.asarray(pos[0]).tolist() == [1, 0, 0, 0] and np.asarray(neg[0]).tolist() == [0, 1, 1, 0]
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     pairs = [(JD.FasterRCNN_ResNet50_FPN_Weights, TD.FasterRCNN_ResNet50_FPN_Weights),
              (JD.FasterRCNN_ResNet50_FPN_V2_Weights, TD.FasterRCNN_ResNet50_FPN_V2_Weights),
              (JD.FasterRCNN_MobileNet_V3_Large_FPN_Weights, TD.FasterRCNN_MobileNet_V3_Large_FPN_Weights),

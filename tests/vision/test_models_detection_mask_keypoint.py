@@ -14,7 +14,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from model_oracle import copy_state, no_random_init, randomize, shapes  # noqa: F401
+from model_oracle import copy_state, no_random_init, on_meta, randomize, shapes  # noqa: F401
 from onestage_oracle import images as _images, nms_reference as _nms_reference, run as _run, targets as _targets
 from test_models_detection import SCORES, _roi_align_reference
 from tv import torchvision
@@ -256,7 +256,7 @@ def test_keypoint_heatmap_functions(rng):
     assert float(none) == 0.0
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     pairs = [(JD.MaskRCNN_ResNet50_FPN_Weights, TD.MaskRCNN_ResNet50_FPN_Weights),
              (JD.MaskRCNN_ResNet50_FPN_V2_Weights, TD.MaskRCNN_ResNet50_FPN_V2_Weights),
              (JD.KeypointRCNN_ResNet50_FPN_Weights, TD.KeypointRCNN_ResNet50_FPN_Weights)]

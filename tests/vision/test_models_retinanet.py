@@ -10,7 +10,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from model_oracle import copy_weights, no_random_init, shapes  # noqa: F401
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
 from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
                              torch_reference_nms, tv)
 
@@ -105,7 +105,7 @@ def test_head_init_matches_torchvision():
     assert abs(w.std() - 0.01) < 0.002
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     for n in ("RetinaNet_ResNet50_FPN_Weights", "RetinaNet_ResNet50_FPN_V2_Weights"):
         j, t = getattr(JD, n), getattr(TD, n)
         assert [m.name for m in j] == [m.name for m in t]

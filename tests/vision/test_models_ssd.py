@@ -11,7 +11,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from model_oracle import copy_weights, no_random_init, shapes  # noqa: F401
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
 from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
                              torch_reference_nms, tv)
 
@@ -84,7 +84,7 @@ def test_parts_match_torchvision(rng):
         assert_close(got[k], expected[k], rtol=1e-4, atol=1e-5)
 
 
-def test_weights_enum_and_builder_rules(no_random_init):
+def test_weights_enum_and_builder_rules(on_meta):
     j, t = JD.SSD300_VGG16_Weights, TD.SSD300_VGG16_Weights
     assert [m.name for m in j] == [m.name for m in t]
     assert repr(j.DEFAULT) == repr(t.DEFAULT) and j.DEFAULT.url == t.DEFAULT.url
