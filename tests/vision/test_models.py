@@ -10,7 +10,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from model_oracle import copy_weights, no_random_init  # noqa: F401
+from model_oracle import built_on_meta, copy_weights, no_random_init  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -32,7 +32,7 @@ def test_forward_matches_torchvision(rng, name, no_random_init):
         kwargs["image_size"] = 32
     torch.manual_seed(0)
     tmodel = getattr(TM, name)(**kwargs).eval()
-    jmodel = getattr(JM, name)(**kwargs).eval()
+    jmodel = built_on_meta(getattr(JM, name), **kwargs).eval()
     _same_structure(jmodel, tmodel)
     copy_weights(tmodel, jmodel, rng)
     side = kwargs.get("image_size", 64)
