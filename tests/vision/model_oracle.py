@@ -57,11 +57,14 @@ def built_on_meta(builder, *args, **kwargs):
 def copy_state(tmodel, jmodel):
     """torchvision's state_dict (parameters and buffers) into jtorch's model, every key; into a
     model built on the meta device by assignment (load_state_dict(assign=True))."""
-    tensors = lambda: [*jmodel.parameters(), *jmodel.buffers()]  # noqa: E731
-    on_meta = any(t.is_meta for t in tensors())
+    on_meta = _any_meta(jmodel)
     jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()},
                            strict=True, assign=on_meta)
-    assert not any(t.is_meta for t in tensors()), "a buffer outside the state_dict: build this model for real"
+    assert not _any_meta(jmodel), "a buffer outside the state_dict stayed on the meta device: build this model for real"
+
+
+def _any_meta(model):
+    return any(t.is_meta for t in [*model.parameters(), *model.buffers()])
 
 
 def copy_weights(tmodel, jmodel, rng, normal=None, uniform=None):

@@ -12,7 +12,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from model_oracle import copy_weights as _copy_all, no_random_init, shapes  # noqa: F401
+from model_oracle import built_on_meta, copy_weights as _copy_all, no_random_init, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -42,7 +42,7 @@ def test_forward_matches_torchvision(rng, name, kwargs, side, no_random_init):
     kwargs = dict(kwargs, num_classes=10)
     torch.manual_seed(0)
     tmodel = getattr(TM, name)(**kwargs).eval()
-    jmodel = getattr(JM, name)(**kwargs).eval()
+    jmodel = built_on_meta(getattr(JM, name), **kwargs).eval()
     assert shapes(jmodel) == shapes(tmodel)
     _copy_weights(tmodel, jmodel, rng)
     x = rng.normal(size=(2, 3, side, side)).astype(np.float32)
