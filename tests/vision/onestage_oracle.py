@@ -1,8 +1,6 @@
 """Shared by the one-stage detector tests (RetinaNet, FCOS, SSD): torchvision as the oracle with
 its compiled nms replaced by a greedy pure-torch one (it cannot run beside the CPU torch here, see
 tv.py), seeded inputs, and the comparisons."""
-import re
-
 import numpy as np
 import pytest
 import torch
@@ -32,36 +30,6 @@ def nms_reference(boxes, scores, iou_threshold):
 def torch_reference_nms(monkeypatch):
     import torchvision.ops.boxes as tboxes
     monkeypatch.setattr(tboxes, "nms", nms_reference)
-
-
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_",
-                 "constant_", "zeros_", "ones_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
-def spread_and_copy(tmodel, jmodel, rng, stds):
-    """Random norm statistics, and random weights of the given spread for the parameters whose
-    names match a key (regex) of ``stds`` (scores far apart: no near-ties for sorting, top-k and nms to
-    break differently, and no saturated sigmoids); then copy torchvision's state_dict into jtorch's."""
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-        for name, p in tmodel.named_parameters():
-            std = next((v for k, v in stds.items() if re.search(k, name)), None)
-            if std is not None:
-                p.copy_(torch.from_numpy(rng.normal(0, std, p.shape).astype(np.float32)))
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
 
 
 def images(rng, sizes):

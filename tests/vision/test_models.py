@@ -10,33 +10,11 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import built_on_meta, copy_weights, no_random_init  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
 TM = tv.models
-
-
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip jtorch's random parameter init while building a model whose weights the test
-    overwrites anyway: the tests' cheap XLA codegen makes drawing ~10^8 random numbers
-    (VGG's classifier) take most of a minute. test_init_statistics checks the real init."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _copy_weights(tmodel, jmodel, rng):
-    """Give the torchvision model random (non-trivial) BN statistics, then copy every
-    parameter and buffer into the jtorch model through numpy."""
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-    state = {k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()}
-    jmodel.load_state_dict(state, strict=True)
 
 
 def _same_structure(jmodel, tmodel):
@@ -54,9 +32,9 @@ def test_forward_matches_torchvision(rng, name, no_random_init):
         kwargs["image_size"] = 32
     torch.manual_seed(0)
     tmodel = getattr(TM, name)(**kwargs).eval()
-    jmodel = getattr(JM, name)(**kwargs).eval()
+    jmodel = built_on_meta(getattr(JM, name), **kwargs).eval()
     _same_structure(jmodel, tmodel)
-    _copy_weights(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng)
     side = kwargs.get("image_size", 64)
     x = rng.normal(size=(1, 3, side, side)).astype(np.float32)
     with torch.no_grad():
@@ -67,9 +45,9 @@ def test_forward_matches_torchvision(rng, name, no_random_init):
 
 
 @pytest.mark.parametrize("name", ["resnet34", "resnet50", "resnext50_32x4d", "wide_resnet50_2"])
-def test_state_dict_keys_and_shapes(name, no_random_init):
-    tmodel = getattr(TM, name)()
-    jmodel = getattr(JM, name)()
+def test_state_dict_keys_and_shapes(name):
+    with torch.device("meta"), jtorch.device("meta"):  # names and shapes only: no memory, no init
+        tmodel, jmodel = getattr(TM, name)(), getattr(JM, name)()
     _same_structure(jmodel, tmodel)
     assert sum(p.numel() for p in jmodel.parameters()) == sum(p.numel() for p in tmodel.parameters())
 

@@ -13,7 +13,8 @@ import jtorch.vision.models as JM
 from helpers import assert_close
 # the harness the one-stage detector tests share (greedy pure-torch nms, seeded inputs, comparisons)
 from onestage_oracle import images as _images, nms_reference as _nms_reference, run as _run
-from onestage_oracle import same_detections as _same_detections, shapes as _shapes, targets as _targets
+from onestage_oracle import same_detections as _same_detections, targets as _targets
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -39,29 +40,9 @@ def torch_reference_ops(monkeypatch):
     monkeypatch.setattr(tpoolers, "roi_align", _roi_align_reference)
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _spread_and_copy(tmodel, jmodel, rng):
-    """Random BN statistics, and wide random weights for the score layers so that scores are far
-    apart (no near-ties for sorting, top-k and nms to break differently); then copy over."""
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-        for name, p in tmodel.named_parameters():
-            if "cls_logits" in name or "cls_score" in name:
-                p.copy_(torch.from_numpy(rng.normal(0, 0.3, p.shape).astype(np.float32)))
-            elif "bbox_pred" in name:
-                p.copy_(torch.from_numpy(rng.normal(0, 0.02, p.shape).astype(np.float32)))
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
+# wide random weights for the score layers: scores far apart (no near-ties for sorting, top-k and nms
+# to break differently)
+SCORES = {"cls_logits|cls_score": 0.3, "bbox_pred": 0.02}
 
 
 SMALL = dict(min_size=64, max_size=96)
@@ -75,8 +56,8 @@ def test_eval_detections_match_torchvision(rng, name, no_random_init):
     torch.manual_seed(0)
     tmodel = getattr(TD, name)(**kwargs).eval()
     jmodel = getattr(JD, name)(**kwargs).eval()
-    assert _shapes(jmodel) == _shapes(tmodel)
-    _spread_and_copy(tmodel, jmodel, rng)
+    assert shapes(jmodel) == shapes(tmodel)
+    copy_weights(tmodel, jmodel, rng, SCORES)
     images = _images(rng, [(60, 80), (72, 56)])
     with torch.no_grad():
         expected = _run(torch, tmodel, images)
@@ -95,7 +76,7 @@ def test_train_losses_match_torchvision(rng, no_random_init):
     torch.manual_seed(0)
     tmodel = TD.fasterrcnn_resnet50_fpn(**kwargs).train()
     jmodel = JD.fasterrcnn_resnet50_fpn(**kwargs).train()
-    _spread_and_copy(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng, SCORES)
     sizes = [(60, 80), (72, 56)]
     images, targets = _images(rng, sizes), _targets(rng, sizes)
     expected = _run(torch, tmodel, images, targets)
@@ -200,7 +181,7 @@ def test_sampler_counts(rng):
     assert np.asarray(pos[0]).tolist() == [1, 0, 0, 0] and np.asarray(neg[0]).tolist() == [0, 1, 1, 0]
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     pairs = [(JD.FasterRCNN_ResNet50_FPN_Weights, TD.FasterRCNN_ResNet50_FPN_Weights),
              (JD.FasterRCNN_ResNet50_FPN_V2_Weights, TD.FasterRCNN_ResNet50_FPN_V2_Weights),
              (JD.FasterRCNN_MobileNet_V3_Large_FPN_Weights, TD.FasterRCNN_MobileNet_V3_Large_FPN_Weights),
@@ -223,9 +204,9 @@ def test_weights_enums_and_builder_rules(no_random_init):
         m = JD.fasterrcnn_mobilenet_v3_large_320_fpn(weights_backbone=None, trainable_backbone_layers=2)
     assert m.transform.min_size == (320,) and m.rpn._pre_nms_top_n["testing"] == 150
     t = TD.fasterrcnn_mobilenet_v3_large_320_fpn(weights_backbone=None)
-    assert _shapes(m) == _shapes(t)
+    assert shapes(m) == shapes(t)
     m, t = JD.fasterrcnn_resnet50_fpn_v2(num_classes=3), TD.fasterrcnn_resnet50_fpn_v2(num_classes=3)
-    assert _shapes(m) == _shapes(t)
+    assert shapes(m) == shapes(t)
     # a backbone frozen as torchvision's (pretrained weights would use 3 trainable layers)
     jb = JD.backbone_utils._resnet_fpn_extractor(JM.resnet18(), 2)
     tb = TD.backbone_utils._resnet_fpn_extractor(tv.models.resnet18(), 2)
@@ -254,10 +235,10 @@ def test_finetune_loop_decreases_loss(rng, no_random_init):
         targets.append({"boxes": jtorch.tensor([[float(x1), float(y1), float(x2), float(y2)]]),
                         "labels": jtorch.tensor([1])})
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = jtorch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=0.0005)
+    optimizer = jtorch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=0.0005)
     model.train()
     losses = []
-    for _ in range(6):
+    for _ in range(4):  # each step's proposals differ in number: new shapes, new compiles
         loss_dict = model(images, targets)
         loss = sum(loss_dict.values())
         optimizer.zero_grad()

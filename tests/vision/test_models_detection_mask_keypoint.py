@@ -14,8 +14,9 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from test_models_detection import _images, _nms_reference, _roi_align_reference, _run, _shapes, _spread_and_copy
-from test_models_detection import _targets
+from model_oracle import copy_state, no_random_init, on_meta, randomize, shapes  # noqa: F401
+from onestage_oracle import images as _images, nms_reference as _nms_reference, run as _run, targets as _targets
+from test_models_detection import SCORES, _roi_align_reference
 from tv import torchvision
 
 tv = torchvision()
@@ -32,13 +33,6 @@ def torch_reference_ops(monkeypatch):
     monkeypatch.setattr(tboxes, "nms", _nms_reference)
     monkeypatch.setattr(tpoolers, "roi_align", _roi_align_reference)
     monkeypatch.setattr(TR, "roi_align", _roi_align_reference)
-
-
-@pytest.fixture
-def no_random_init(monkeypatch):
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
 
 
 SIZES = [(60, 80), (72, 56)]
@@ -72,8 +66,8 @@ def _keypoint_targets(rng, sizes, num_keypoints):
 
 
 def _copy_and_check_keys(tmodel, jmodel, rng):
-    assert _shapes(jmodel) == _shapes(tmodel)
-    _spread_and_copy(tmodel, jmodel, rng)
+    assert shapes(jmodel) == shapes(tmodel)
+    randomize(tmodel, rng, SCORES)
     with torch.no_grad():
         for name, p in tmodel.named_parameters():
             # the random backbone's features reach hundreds: smaller box logits and deltas (else every
@@ -81,7 +75,7 @@ def _copy_and_check_keys(tmodel, jmodel, rng):
             # mask logits of a few units (else float32 rounding of logits in the hundreds shows)
             if "box_predictor" in name or "mask_fcn_logits" in name:
                 p.mul_(0.01)
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
+    copy_state(tmodel, jmodel)
 
 
 def _same_outputs(got, expected, keys):
@@ -262,7 +256,7 @@ def test_keypoint_heatmap_functions(rng):
     assert float(none) == 0.0
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     pairs = [(JD.MaskRCNN_ResNet50_FPN_Weights, TD.MaskRCNN_ResNet50_FPN_Weights),
              (JD.MaskRCNN_ResNet50_FPN_V2_Weights, TD.MaskRCNN_ResNet50_FPN_V2_Weights),
              (JD.KeypointRCNN_ResNet50_FPN_Weights, TD.KeypointRCNN_ResNet50_FPN_Weights)]
@@ -294,7 +288,7 @@ def test_weights_enums_and_builder_rules(no_random_init):
     assert m.transform.min_size == (640, 672, 704, 736, 768, 800)
     assert m.roi_heads.keypoint_predictor.out_channels == 17
     m, t = JD.maskrcnn_resnet50_fpn_v2(num_classes=3), TD.maskrcnn_resnet50_fpn_v2(num_classes=3)
-    assert _shapes(m) == _shapes(t)
+    assert shapes(m) == shapes(t)
     assert [n for n, p in m.named_parameters() if not p.requires_grad] == [
         n for n, p in t.named_parameters() if not p.requires_grad]
 

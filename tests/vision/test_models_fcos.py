@@ -10,8 +10,9 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from onestage_oracle import (frozen, images, no_random_init, run, same_detections, same_grads,  # noqa: F401
-                             same_losses, shapes, spread_and_copy, targets, torch_reference_nms, tv)
+from model_oracle import copy_weights, no_random_init, shapes  # noqa: F401
+from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
+                             torch_reference_nms, tv)
 
 TD = tv.models.detection
 JD = JM.detection
@@ -33,7 +34,7 @@ def _pair(**kwargs):
 def test_eval_detections_match_torchvision(rng, no_random_init):
     tmodel, jmodel = _pair(score_thresh=0.5, detections_per_img=12, topk_candidates=40)
     tmodel.eval(), jmodel.eval()
-    spread_and_copy(tmodel, jmodel, rng, STDS)
+    copy_weights(tmodel, jmodel, rng, STDS)
     imgs = images(rng, [(60, 80), (72, 56)])
     with torch.no_grad():
         expected = run(torch, tmodel, imgs)
@@ -47,7 +48,7 @@ def test_train_losses_and_grads_match_torchvision(rng, no_random_init):
     """Boxes of several sizes (so several levels get foreground), one image without objects."""
     tmodel, jmodel = _pair()
     tmodel.train(), jmodel.train()
-    spread_and_copy(tmodel, jmodel, rng, STDS)
+    copy_weights(tmodel, jmodel, rng, STDS)
     sizes = [(64, 96), (48, 56)]
     imgs = images(rng, sizes)
     boxes = np.array([[4, 6, 20, 18], [10, 8, 70, 60], [30, 2, 62, 40], [0, 0, 96, 64]], np.float32)

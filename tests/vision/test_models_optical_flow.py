@@ -11,6 +11,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_weights, no_random_init, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -18,31 +19,12 @@ TF = tv.models.optical_flow
 JF = JM.optical_flow
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
 def _pair(name, rng, **kwargs):
     """torchvision's model (random batch-norm statistics) and jtorch's with its state_dict."""
     torch.manual_seed(0)
     tmodel, jmodel = getattr(TF, name)(**kwargs), getattr(JF, name)(**kwargs)
-    with torch.no_grad():
-        for bname, b in tmodel.named_buffers():
-            if bname.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif bname.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-    assert _shapes(jmodel) == _shapes(tmodel)
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()},
-                           strict=True)
+    assert shapes(jmodel) == shapes(tmodel)
+    copy_weights(tmodel, jmodel, rng)
     return tmodel, jmodel
 
 
@@ -150,12 +132,13 @@ def test_weights_enums_match_torchvision(enum_name):
         assert repr(jw.transforms()) == repr(tw.transforms())
 
 
-def test_registry_builder_rules_and_preset(rng, no_random_init):
+def test_registry_builder_rules_and_preset(rng):
     assert JM.list_models(JF) == tv.models.list_models(TF) == ["raft_large", "raft_small"]
     for name in ("raft_large", "raft_small"):
         assert JM.get_model_weights(name).__name__ == tv.models.get_model_weights(name).__name__
-        assert sum(p.numel() for p in JM.get_model(name).parameters()) == \
-            JM.get_model_weights(name).DEFAULT.meta["num_params"]
+        with jtorch.device("meta"):  # counted only: no memory, no init
+            model = JM.get_model(name)
+        assert sum(p.numel() for p in model.parameters()) == JM.get_model_weights(name).DEFAULT.meta["num_params"]
     assert JM.get_weight("Raft_Small_Weights.C_T_V1") is JF.Raft_Small_Weights.C_T_V1
     with pytest.raises(TypeError):
         JF.raft_small(weights=JF.Raft_Large_Weights.DEFAULT)

@@ -10,8 +10,9 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from onestage_oracle import (frozen, images, no_random_init, run, same_detections, same_grads,  # noqa: F401
-                             same_losses, shapes, spread_and_copy, targets, torch_reference_nms, tv)
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
+from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
+                             torch_reference_nms, tv)
 
 TD = tv.models.detection
 JD = JM.detection
@@ -37,7 +38,7 @@ def _pair(name, **kwargs):
 def test_eval_detections_match_torchvision(rng, name, no_random_init):
     tmodel, jmodel = _pair(name, score_thresh=0.3, detections_per_img=12, topk_candidates=50)
     tmodel.eval(), jmodel.eval()
-    spread_and_copy(tmodel, jmodel, rng, STDS[name])
+    copy_weights(tmodel, jmodel, rng, STDS[name])
     imgs = images(rng, [(60, 80), (72, 56)])
     with torch.no_grad():
         expected = run(torch, tmodel, imgs)
@@ -53,7 +54,7 @@ def test_train_losses_and_grads_match_torchvision(rng, name, no_random_init):
     and the gradients of the heads and the FPN."""
     tmodel, jmodel = _pair(name)
     tmodel.train(), jmodel.train()
-    spread_and_copy(tmodel, jmodel, rng, STDS[name])
+    copy_weights(tmodel, jmodel, rng, STDS[name])
     sizes = [(60, 80), (48, 56)]
     imgs, tgts = images(rng, sizes), targets(rng, sizes, n=3)
     tgts[1] = {"boxes": np.zeros((0, 4), np.float32), "labels": np.zeros((0,), np.int64)}
@@ -74,7 +75,7 @@ def test_parts_and_v1_checkpoint_keys(rng, no_random_init):
     th = TD.retinanet.RetinaNetHead(8, 3, 5)
     jh = JD.retinanet.RetinaNetHead(8, 3, 5)
     assert shapes(jh) == shapes(th)
-    spread_and_copy(th, jh, rng, {"": 0.2})
+    copy_weights(th, jh, rng, {"": 0.2})
     feats = [rng.normal(size=(2, 8, 6, 5)).astype(np.float32), rng.normal(size=(2, 8, 3, 3)).astype(np.float32)]
     with torch.no_grad():
         expected = th([torch.from_numpy(f) for f in feats])
@@ -104,7 +105,7 @@ def test_head_init_matches_torchvision():
     assert abs(w.std() - 0.01) < 0.002
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     for n in ("RetinaNet_ResNet50_FPN_Weights", "RetinaNet_ResNet50_FPN_V2_Weights"):
         j, t = getattr(JD, n), getattr(TD, n)
         assert [m.name for m in j] == [m.name for m in t]

@@ -10,6 +10,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_weights, no_dropout, no_random_init, on_meta, randomize, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -17,52 +18,15 @@ TS = tv.models.segmentation
 JS = JM.segmentation
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
+# (builder, its keyword arguments, and those of a second build without the aux head or None): the
+# second model runs the same layers at the same shapes, so it costs the first one's compiles once
+CASES = [("fcn_resnet50", {"aux_loss": True}, {"num_classes": 5}),
+         ("deeplabv3_resnet50", {"aux_loss": True, "num_classes": 4}, None),
+         ("deeplabv3_mobilenet_v3_large", {"aux_loss": True}, {}),
+         ("lraspp_mobilenet_v3_large", {"num_classes": 3}, None)]
 
 
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
-def _copy_weights(tmodel, jmodel, rng):
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()})
-
-
-def _no_dropout(*models):
-    """Dropout draws differ between the libraries; p=0 keeps train mode's batch-norm path comparable."""
-    for model in models:
-        for m in model.modules():
-            if type(m).__name__ == "Dropout":
-                m.p = 0.0
-
-
-CASES = [("fcn_resnet50", {"aux_loss": True}), ("fcn_resnet50", {"num_classes": 5}),
-         ("deeplabv3_resnet50", {"aux_loss": True, "num_classes": 4}),
-         ("deeplabv3_mobilenet_v3_large", {"aux_loss": True}), ("deeplabv3_mobilenet_v3_large", {}),
-         ("lraspp_mobilenet_v3_large", {"num_classes": 3})]
-
-
-@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
-def test_forward_matches_torchvision(rng, name, kwargs, no_random_init):
-    kwargs = dict(kwargs, weights_backbone=None)
-    torch.manual_seed(0)
-    tmodel = getattr(TS, name)(**kwargs)
-    jmodel = getattr(JS, name)(**kwargs)
-    assert _shapes(jmodel) == _shapes(tmodel)
-    assert type(jmodel).__name__ == type(tmodel).__name__
-    _copy_weights(tmodel, jmodel, rng)
-    x = rng.normal(size=(2, 3, 64, 72)).astype(np.float32)
+def _same_maps_eval_and_train(tmodel, jmodel, x):
     tmodel.eval(), jmodel.eval()
     with torch.no_grad():
         expected = tmodel(torch.from_numpy(x))
@@ -74,7 +38,7 @@ def test_forward_matches_torchvision(rng, name, kwargs, no_random_init):
         assert_close(got[key], expected[key], rtol=1e-3, atol=1e-4)
     # train mode: batch statistics, and the running statistics they update
     tmodel.train(), jmodel.train()
-    _no_dropout(tmodel, jmodel)
+    no_dropout(tmodel, jmodel)
     expected = tmodel(torch.from_numpy(x))
     got = jmodel(jtorch.from_numpy(x))
     for key in expected:
@@ -85,6 +49,20 @@ def test_forward_matches_torchvision(rng, name, kwargs, no_random_init):
             assert_close(jstate[k], v, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("name,kwargs,plain", CASES, ids=[n for n, _, _ in CASES])
+def test_forward_matches_torchvision(rng, name, kwargs, plain, no_random_init):
+    x = rng.normal(size=(2, 3, 64, 72)).astype(np.float32)
+    for kw in [kwargs] + ([] if plain is None else [plain]):
+        kw = dict(kw, weights_backbone=None)
+        torch.manual_seed(0)
+        tmodel = getattr(TS, name)(**kw)
+        jmodel = getattr(JS, name)(**kw)
+        assert shapes(jmodel) == shapes(tmodel)
+        assert type(jmodel).__name__ == type(tmodel).__name__
+        copy_weights(tmodel, jmodel, rng)
+        _same_maps_eval_and_train(tmodel, jmodel, x)
+
+
 def test_train_step_gradients(rng, no_random_init):
     """A cross-entropy step on 'out' + 0.5 'aux' gives torchvision's gradients. In float64: in float32
     the rounding through train-mode batch norms of 2x6x6 values flips ReLU kinks and reaches
@@ -92,9 +70,9 @@ def test_train_step_gradients(rng, no_random_init):
     torch.manual_seed(0)
     tmodel = TS.fcn_resnet50(weights_backbone=None, aux_loss=True, num_classes=3).train()
     jmodel = JS.fcn_resnet50(weights_backbone=None, aux_loss=True, num_classes=3).train()
-    _copy_weights(tmodel, jmodel, rng)
+    copy_weights(tmodel, jmodel, rng)
     tmodel.double(), jmodel.double()
-    _no_dropout(tmodel, jmodel)
+    no_dropout(tmodel, jmodel)
     x = rng.normal(size=(2, 3, 48, 48))
     y = rng.integers(0, 3, (2, 48, 48))
     losses = []
@@ -113,10 +91,11 @@ def test_train_step_gradients(rng, no_random_init):
 
 
 @pytest.mark.parametrize("name", ["fcn_resnet101", "deeplabv3_resnet101"])
-def test_state_dict_keys_and_shapes(name, no_random_init):
+def test_state_dict_keys_and_shapes(name):
     for kwargs in ({}, {"aux_loss": True}):
-        assert _shapes(getattr(JS, name)(weights_backbone=None, **kwargs)) == _shapes(
-            getattr(TS, name)(weights_backbone=None, **kwargs))
+        with torch.device("meta"), jtorch.device("meta"):  # names and shapes only: no memory, no init
+            assert shapes(getattr(JS, name)(weights_backbone=None, **kwargs)) == shapes(
+                getattr(TS, name)(weights_backbone=None, **kwargs))
 
 
 def test_intermediate_layer_getter(rng, no_random_init):
@@ -125,7 +104,7 @@ def test_intermediate_layer_getter(rng, no_random_init):
     torch.manual_seed(0)
     tnet = tv.models.resnet18().eval()
     jnet = JM.resnet18().eval()
-    _copy_weights(tnet, jnet, rng)
+    copy_weights(tnet, jnet, rng)
     tget = TGetter(tnet, {"layer1": "feat1", "layer3": "feat2"})
     jget = IntermediateLayerGetter(jnet, {"layer1": "feat1", "layer3": "feat2"})
     assert list(dict(jget.named_children())) == list(dict(tget.named_children()))  # layer4, avgpool, fc dropped
@@ -140,7 +119,7 @@ def test_intermediate_layer_getter(rng, no_random_init):
         IntermediateLayerGetter(jnet, {"layer1.0": "x"})
 
 
-def test_weights_enums_and_builder_rules(no_random_init):
+def test_weights_enums_and_builder_rules(on_meta):
     pairs = [(JS.FCN_ResNet50_Weights, TS.FCN_ResNet50_Weights), (JS.FCN_ResNet101_Weights, TS.FCN_ResNet101_Weights),
              (JS.DeepLabV3_ResNet50_Weights, TS.DeepLabV3_ResNet50_Weights),
              (JS.DeepLabV3_ResNet101_Weights, TS.DeepLabV3_ResNet101_Weights),
@@ -184,13 +163,13 @@ def test_pretrained_from_hub_cache(tmp_path, monkeypatch, rng, no_random_init):
     """weights=... loads torchvision's checkpoint format (with the aux head) from the hub cache."""
     torch.manual_seed(1)
     tmodel = TS.lraspp_mobilenet_v3_large(weights_backbone=None).eval()
-    _copy_weights(tmodel, JS.lraspp_mobilenet_v3_large(weights_backbone=None), rng)
+    randomize(tmodel, rng)
     url = JS.LRASPP_MobileNet_V3_Large_Weights.DEFAULT.url
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     torch.save(tmodel.state_dict(), tmp_path / "hub" / "checkpoints" / os.path.basename(url))
     jmodel = JS.lraspp_mobilenet_v3_large(weights="DEFAULT").eval()
-    x = rng.normal(size=(1, 3, 40, 40)).astype(np.float32)
+    x = rng.normal(size=(2, 3, 64, 72)).astype(np.float32)  # test_forward's shape: its compiled programs
     with torch.no_grad():
         expected = tmodel(torch.from_numpy(x))["out"]
     with jtorch.no_grad():

@@ -11,8 +11,9 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from onestage_oracle import (frozen, images, no_random_init, run, same_detections, same_grads,  # noqa: F401
-                             same_losses, shapes, spread_and_copy, targets, torch_reference_nms, tv)
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
+from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
+                             torch_reference_nms, tv)
 
 TD = tv.models.detection
 JD = JM.detection
@@ -30,7 +31,7 @@ def _pair(**kwargs):
 def test_eval_detections_match_torchvision(rng, no_random_init):
     tmodel, jmodel = _pair(score_thresh=0.4, detections_per_img=10, topk_candidates=30)
     tmodel.eval(), jmodel.eval()
-    spread_and_copy(tmodel, jmodel, rng, STDS)
+    copy_weights(tmodel, jmodel, rng, STDS)
     imgs = images(rng, [(60, 80), (72, 56)])
     with torch.no_grad():
         expected = run(torch, tmodel, imgs)
@@ -44,7 +45,7 @@ def test_train_losses_and_grads_match_torchvision(rng, no_random_init):
     """One image with boxes, one without (its negatives are not mined: no positives)."""
     tmodel, jmodel = _pair()
     tmodel.train(), jmodel.train()
-    spread_and_copy(tmodel, jmodel, rng, STDS)
+    copy_weights(tmodel, jmodel, rng, STDS)
     for model in (tmodel, jmodel):  # VGG up to conv4_3 frozen: its 300 px backward is most of the peak memory
         model.backbone.features.requires_grad_(False)
     sizes = [(60, 80), (48, 56)]
@@ -74,7 +75,7 @@ def test_parts_match_torchvision(rng):
         assert_close(got[0], expected[0], rtol=1e-5, atol=1e-4)
     th, jh = TD.ssd.SSDHead([8, 16], [4, 6], 3), JD.ssd.SSDHead([8, 16], [4, 6], 3)
     assert shapes(jh) == shapes(th)
-    spread_and_copy(th, jh, rng, {"": 0.2})
+    copy_weights(th, jh, rng, {"": 0.2})
     with torch.no_grad():
         expected = th([torch.from_numpy(f) for f in feats])
     got = jh([jtorch.from_numpy(f) for f in feats])
@@ -83,7 +84,7 @@ def test_parts_match_torchvision(rng):
         assert_close(got[k], expected[k], rtol=1e-4, atol=1e-5)
 
 
-def test_weights_enum_and_builder_rules(no_random_init):
+def test_weights_enum_and_builder_rules(on_meta):
     j, t = JD.SSD300_VGG16_Weights, TD.SSD300_VGG16_Weights
     assert [m.name for m in j] == [m.name for m in t]
     assert repr(j.DEFAULT) == repr(t.DEFAULT) and j.DEFAULT.url == t.DEFAULT.url

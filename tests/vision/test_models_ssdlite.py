@@ -10,8 +10,9 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
-from onestage_oracle import (frozen, images, no_random_init, run, same_detections, same_grads,  # noqa: F401
-                             same_losses, shapes, spread_and_copy, targets, torch_reference_nms, tv)
+from model_oracle import copy_weights, no_random_init, on_meta, shapes  # noqa: F401
+from onestage_oracle import (frozen, images, run, same_detections, same_grads, same_losses, targets,  # noqa: F401
+                             torch_reference_nms, tv)
 
 TD = tv.models.detection
 JD = JM.detection
@@ -42,7 +43,7 @@ def test_eval_detections_match_torchvision(rng, no_random_init):
     tmodel, jmodel = _pair(score_thresh=0.5, detections_per_img=10, topk_candidates=30)
     tmodel.eval(), jmodel.eval()
     _he_init(tmodel, rng)
-    spread_and_copy(tmodel, jmodel, rng, SCORES)
+    copy_weights(tmodel, jmodel, rng, SCORES)
     imgs = images(rng, [(60, 80), (72, 56)])
     with torch.no_grad():
         expected = run(torch, tmodel, imgs)
@@ -57,7 +58,7 @@ def test_train_losses_and_grads_match_torchvision(rng, no_random_init):
     tmodel, jmodel = _pair()
     tmodel.train(), jmodel.train()
     _he_init(tmodel, rng)
-    spread_and_copy(tmodel, jmodel, rng, SCORES)
+    copy_weights(tmodel, jmodel, rng, SCORES)
     sizes = [(60, 80), (48, 56)]
     imgs, tgts = images(rng, sizes), targets(rng, sizes, n=3)
     expected = run(torch, tmodel, imgs, tgts)
@@ -73,7 +74,7 @@ def test_train_losses_and_grads_match_torchvision(rng, no_random_init):
             assert_close(jbn[name], b, rtol=1e-3, atol=1e-4)
 
 
-def test_weights_enum_and_builder_rules(no_random_init):
+def test_weights_enum_and_builder_rules(on_meta):
     j, t = JD.SSDLite320_MobileNet_V3_Large_Weights, TD.SSDLite320_MobileNet_V3_Large_Weights
     assert [m.name for m in j] == [m.name for m in t]
     assert repr(j.DEFAULT) == repr(t.DEFAULT) and j.DEFAULT.url == t.DEFAULT.url

@@ -12,6 +12,7 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import copy_state, no_random_init, randomize, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
@@ -19,38 +20,28 @@ TV = tv.models.video
 JV = JM.video
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-
-
 def _copy_weights(tmodel, jmodel, rng):
     """Random batch-norm statistics and affine terms in torchvision's model, then all copied over."""
+    randomize(tmodel, rng)
     with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
         for m in tmodel.modules():
             if isinstance(m, torch.nn.BatchNorm3d):
                 m.weight.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, m.weight.shape).astype(np.float32)))
                 m.bias.copy_(torch.from_numpy(rng.normal(0, 0.1, m.bias.shape).astype(np.float32)))
-    assert _shapes(jmodel) == _shapes(tmodel)
-    jmodel.load_state_dict({k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()},
-                           strict=True)
+    assert shapes(jmodel) == shapes(tmodel)
+    copy_state(tmodel, jmodel)
 
 
 def _pair(name, **kwargs):
     torch.manual_seed(0)
     return getattr(TV, name)(**kwargs), getattr(JV, name)(**kwargs)
+
+
+def _structure_pair(name, **kwargs):
+    """For the tests of names, shapes and settings only: both models on the meta device (no
+    memory, no init)."""
+    with torch.device("meta"), jtorch.device("meta"):
+        return getattr(TV, name)(**kwargs), getattr(JV, name)(**kwargs)
 
 
 RESNETS = ["r3d_18", "mc3_18", "r2plus1d_18"]
@@ -138,7 +129,7 @@ def test_video_resnet_blocks_and_stems(rng, no_random_init):
     # a Bottleneck VideoResNet: same structure
     t = tr.VideoResNet(tr.Bottleneck, [tr.Conv3DSimple] * 4, [1, 1, 1, 1], tr.BasicStem, num_classes=3)
     j = jr.VideoResNet(jr.Bottleneck, [jr.Conv3DSimple] * 4, [1, 1, 1, 1], jr.BasicStem, num_classes=3)
-    assert _shapes(j) == _shapes(t)
+    assert shapes(j) == shapes(t)
 
 
 def test_video_resnet_default_init_statistics():
@@ -167,13 +158,14 @@ def test_s3d_eval_matches_torchvision(rng, no_random_init):
     assert_close(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_s3d_structure_and_norm_settings(no_random_init):
-    tmodel, jmodel = _pair("s3d")
-    assert _shapes(jmodel) == _shapes(tmodel)
+def test_s3d_structure_and_norm_settings():
+    tmodel, jmodel = _structure_pair("s3d")
+    assert shapes(jmodel) == shapes(tmodel)
     tn = [(m.eps, m.momentum) for m in tmodel.modules() if isinstance(m, torch.nn.BatchNorm3d)]
     jn = [(m.eps, m.momentum) for m in jmodel.modules() if isinstance(m, jtorch.nn.BatchNorm3d)]
     assert jn == tn and tn[0] == (0.001, 0.001)
-    assert jmodel.classifier[0].p == 0.2 and JV.s3d(dropout=0.5).classifier[0].p == 0.5
+    with jtorch.device("meta"):
+        assert jmodel.classifier[0].p == 0.2 and JV.s3d(dropout=0.5).classifier[0].p == 0.5
     assert sum(p.numel() for p in jmodel.parameters()) == JV.S3D_Weights.DEFAULT.meta["num_params"]
 
 
@@ -282,9 +274,9 @@ def test_swin3d_attention_window_mask_and_index(rng):
 
 
 @pytest.mark.parametrize("name", ["swin3d_t", "swin3d_s", "swin3d_b"])
-def test_swin3d_structure(name, no_random_init):
-    tmodel, jmodel = _pair(name)
-    assert _shapes(jmodel) == _shapes(tmodel)
+def test_swin3d_structure(name):
+    tmodel, jmodel = _structure_pair(name)
+    assert shapes(jmodel) == shapes(tmodel)
     tsd = [m.p for m in tmodel.modules() if type(m).__name__ == "StochasticDepth"]
     jsd = [m.p for m in jmodel.modules() if type(m).__name__ == "StochasticDepth"]
     assert jsd == tsd
@@ -328,9 +320,9 @@ def test_mvit_small_matches_torchvision(rng, kind, no_random_init):
 
 
 @pytest.mark.parametrize("name", ["mvit_v1_b", "mvit_v2_s"])
-def test_mvit_builders_structure(name, no_random_init):
-    tmodel, jmodel = _pair(name)
-    assert _shapes(jmodel) == _shapes(tmodel)
+def test_mvit_builders_structure(name):
+    tmodel, jmodel = _structure_pair(name)
+    assert shapes(jmodel) == shapes(tmodel)
     for tb, jb in zip(tmodel.blocks, jmodel.blocks):
         for part in ("pool_q", "pool_k", "pool_v"):
             tp, jp = getattr(tb.attn, part), getattr(jb.attn, part)

@@ -12,37 +12,16 @@ import torch
 import jtorch
 import jtorch.vision.models as JM
 from helpers import assert_close
+from model_oracle import built_on_meta, copy_weights as _copy_all, no_random_init, shapes  # noqa: F401
 from tv import torchvision
 
 tv = torchvision()
 TM = tv.models
 
 
-@pytest.fixture
-def no_random_init(monkeypatch):
-    """Skip the random init of models whose weights the test overwrites (test_models.py has the why)."""
-    import jtorch.nn.init as init
-    for name in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *a, **k: tensor)
-
-
 def _copy_weights(tmodel, jmodel, rng):
-    """Random BN statistics and layer scales in torchvision's model, then everything copied over."""
-    with torch.no_grad():
-        for name, b in tmodel.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.from_numpy(rng.normal(0, 0.1, b.shape).astype(np.float32)))
-            elif name.endswith("running_var"):
-                b.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, b.shape).astype(np.float32)))
-        for name, p in tmodel.named_parameters():
-            if name.endswith("layer_scale"):  # 1e-6 would hide the blocks
-                p.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, p.shape).astype(np.float32)))
-    state = {k: jtorch.from_numpy(v.detach().numpy().copy()) for k, v in tmodel.state_dict().items()}
-    jmodel.load_state_dict(state, strict=True)
-
-
-def _shapes(model):
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    """Layer scales random too (their 1e-6 init would hide the blocks)."""
+    _copy_all(tmodel, jmodel, rng, uniform={"layer_scale$": (0.5, 1.5)})
 
 
 FORWARD = [
@@ -63,8 +42,8 @@ def test_forward_matches_torchvision(rng, name, kwargs, side, no_random_init):
     kwargs = dict(kwargs, num_classes=10)
     torch.manual_seed(0)
     tmodel = getattr(TM, name)(**kwargs).eval()
-    jmodel = getattr(JM, name)(**kwargs).eval()
-    assert _shapes(jmodel) == _shapes(tmodel)
+    jmodel = built_on_meta(getattr(JM, name), **kwargs).eval()
+    assert shapes(jmodel) == shapes(tmodel)
     _copy_weights(tmodel, jmodel, rng)
     x = rng.normal(size=(2, 3, side, side)).astype(np.float32)
     with torch.no_grad():
@@ -78,9 +57,11 @@ def test_forward_matches_torchvision(rng, name, kwargs, side, no_random_init):
                                   "shufflenet_v2_x2_0", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "regnet_y_800mf",
                                   "regnet_y_1_6gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "efficientnet_b3",
                                   "efficientnet_b5", "convnext_small"])
-def test_structure_matches_torchvision(name, no_random_init):
-    tmodel, jmodel = getattr(TM, name)(), getattr(JM, name)()
-    assert _shapes(jmodel) == _shapes(tmodel)
+def test_structure_matches_torchvision(name):
+    tmodel = getattr(TM, name)()
+    with jtorch.device("meta"):  # names, shapes and settings only: no memory, no init
+        jmodel = getattr(JM, name)()
+    assert shapes(jmodel) == shapes(tmodel)
     # eps/momentum of every norm layer too (B5+ and V2 use TF-style batch norm)
     tn = [(m.eps, m.momentum) for m in tmodel.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     jn = [(m.eps, m.momentum) for m in jmodel.modules() if isinstance(m, jtorch.nn.BatchNorm2d)]
@@ -95,12 +76,14 @@ BIG = ["regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regn
 
 
 @pytest.mark.parametrize("name", BIG)
-def test_parameter_count_of_big_variants(name, no_random_init):
-    """The released checkpoints' parameter counts (torchvision's weights metadata)."""
+def test_parameter_count_of_big_variants(name):
+    """The released checkpoints' parameter counts (torchvision's weights metadata), built on the
+    meta device (ViT-H alone has 632M parameters)."""
     kwargs = {"init_weights": False} if name in ("googlenet", "inception_v3") else {}
     if name == "vit_h_14":
         kwargs["image_size"] = 518  # the only released checkpoint's size (its position embedding)
-    model = getattr(JM, name)(**kwargs)
+    with jtorch.device("meta"):
+        model = getattr(JM, name)(**kwargs)
     if name == "googlenet":
         model.aux1 = model.aux2 = None  # the metadata counts the model without its auxiliary heads
     enum = JM.get_model_weights(name)
@@ -195,7 +178,7 @@ def test_inception_family_pretrained_drops_aux_heads(tmp_path, monkeypatch, rng,
     tref.load_state_dict(tmodel.state_dict())
     assert jmodel.transform_input and jmodel.aux_logits == (name == "inception_v3")
     keep = name == "inception_v3"
-    assert _shapes(jmodel) == [s for s in _shapes(tref) if keep or not s[0].startswith("aux")]
+    assert shapes(jmodel) == [s for s in shapes(tref) if keep or not s[0].startswith("aux")]
     if name == "inception_v3":
         for builder in (TM.inception_v3, JM.inception_v3):
             with pytest.raises(ValueError, match="aux_logits"):
@@ -272,7 +255,7 @@ def test_maxvit_matches_torchvision(rng, no_random_init):
                head_dim=8, stochastic_depth_prob=0.2, num_classes=10)
     torch.manual_seed(0)
     tmodel, jmodel = TM.MaxVit(**cfg).eval(), JM.MaxVit(**cfg).eval()
-    assert _shapes(jmodel) == _shapes(tmodel)
+    assert shapes(jmodel) == shapes(tmodel)
     _copy_weights(tmodel, jmodel, rng)
     x = rng.normal(size=(2, 3, 64, 64)).astype(np.float32)
     with torch.no_grad():
@@ -280,7 +263,7 @@ def test_maxvit_matches_torchvision(rng, no_random_init):
     with jtorch.no_grad():
         got = jmodel(jtorch.from_numpy(x))
     assert_close(got, expected, rtol=1e-4, atol=1e-6)  # the logits are small (0.02-std head)
-    assert _shapes(JM.maxvit_t()) == _shapes(TM.maxvit_t())
+    assert shapes(JM.maxvit_t()) == shapes(TM.maxvit_t())
     with pytest.raises(ValueError, match="divisible by partition size"):
         JM.MaxVit(**dict(cfg, input_size=(60, 60)))
 
