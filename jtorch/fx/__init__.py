@@ -1,7 +1,7 @@
 """``torch.fx``: symbolic tracing of Modules and functions into Graphs, Python code generated from
 them (GraphModule), and the Interpreter/Transformer that run or rewrite them node by node.
 
-How torch functions see Proxies without a ``__torch_function__`` protocol: ``_symbolic_trace.py``.
+How torch functions see Proxies (patched namespaces during a trace, not ``__torch_function__``): ``_symbolic_trace.py``.
 """
 from .node import Node, map_arg, map_aggregate, has_side_effect  # noqa: F401
 from .graph import Graph, PythonCode  # noqa: F401

@@ -1,9 +1,9 @@
 """``torch.fx.symbolic_trace`` and ``Tracer``.
 
 The traced function runs once with Proxies in place of its tensor inputs. Operators, method calls and
-attribute reads on a Proxy record Nodes by themselves (``proxy.py``). jtorch has no ``__torch_function__``
-protocol, and adding a proxy test to every op would cost the eager path, so torch functions see
-proxies this way instead: while a trace runs (and only then), the public functions of ``torch``,
+attribute reads on a Proxy record Nodes by themselves (``proxy.py``). Torch functions see proxies by
+patching, not through jtorch's ``__torch_function__`` protocol (``_torch_function.py``; a Proxy with it
+could replace the patching, a possible simplification not yet made): while a trace runs (and only then), the public functions of ``torch``,
 ``torch.nn.functional``, ``torch.special``, ``torch.linalg``, ``torch.fft`` and ``math``, the functions
 the traced code imported by name, ``Tensor``'s methods, ``Module.__call__`` and ``Module.__getattr__``
 are replaced by wrappers that record a node when a Proxy is among the arguments and otherwise call
