@@ -5,7 +5,7 @@ outputs agree, ``fuse_model`` + ``prepare`` + calibration + ``convert`` give the
 (keys, integer weights, scales, zero points) and quantized outputs, torchvision's quantized state dict loaded into
 jtorch's converted model gives torchvision's integers, and the ``quantize=True`` builders read torchvision's
 quantized checkpoints (post-training and, for MobileNetV3, QAT) from the hub cache. Inputs are 1-2 images of
-32x32 (75x75 for Inception v3, its minimum)."""
+32x32 (64x64 for ShuffleNetV2, 75x75 for Inception v3, its minimum)."""
 import os
 import warnings
 
@@ -28,7 +28,7 @@ MODELS = {
     "resnet18": (32, "fbgemm", {}),
     "mobilenet_v2": (32, "fbgemm", {}),
     "mobilenet_v3_large": (32, "fbgemm", {}),
-    "shufflenet_v2_x0_5": (32, "fbgemm", {}),
+    "shufflenet_v2_x0_5": (64, "fbgemm", {}),  # torch's quantized mean fails on a 1x1 map (32x32 inputs)
     "googlenet": (32, "fbgemm", {"init_weights": True}),
     "inception_v3": (75, "fbgemm", {"init_weights": True}),
 }
@@ -164,8 +164,12 @@ def test_float_then_post_training_quantization(name, rng, engine, no_random_init
     with jtorch.no_grad():
         q_j = j(x_j)
     assert np.abs(q_t.numpy()).max() > 0  # the quantized model computes something
-    st = np.abs(q_j.numpy() - q_t.numpy()) / np.diff(np.unique(q_t.numpy())).min()
-    print("STATS", name, st.max(), st.mean(), (st < 0.5).mean(), np.abs(q_t.numpy()).max() / np.diff(np.unique(q_t.numpy())).min(), np.abs(q_t.numpy()).mean() / np.diff(np.unique(q_t.numpy())).min())
+    # the float convolutions feeding each observer differ from torch's in the last bits, so each observed scale
+    # is a few float32 steps off torch's (checked above) and a few integers round the other way; a randomly
+    # initialised network amplifies these through its depth, so only the outputs' scale is compared here; the
+    # exact check is the next one, with torch's parameters
+    assert np.abs(q_j.numpy() - q_t.numpy()).mean() <= 0.75 * np.abs(q_t.numpy()).mean()
+    np.testing.assert_allclose(np.abs(q_j.numpy()).max(), np.abs(q_t.numpy()).max(), rtol=0.5)
 
     # torchvision's quantized state dict, through torch's file format: then the integer kernels alone decide
     import io
@@ -185,18 +189,23 @@ def _hub(tmp_path, monkeypatch, weights, state):
     torch.save(state, tmp_path / "hub" / "checkpoints" / os.path.basename(weights.url))
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
-def test_quantize_true_loads_post_training_checkpoint(name, rng, engine, tmp_path, monkeypatch, no_random_init):
+@pytest.mark.parametrize("name,backend", [("resnet18", "fbgemm"), ("mobilenet_v2", "qnnpack")])
+def test_quantize_true_loads_post_training_checkpoint(name, backend, rng, engine, tmp_path, monkeypatch,
+                                                      no_random_init):
     """quantize=True quantizes the fresh model (calibrating on one random 299x299 image), then the quantized
     checkpoint replaces every weight and parameter: torchvision's outputs."""
-    side, backend, _ = MODELS[name]
+    side = MODELS[name][0]
     torch.manual_seed(0)
     t = getattr(TQ, name)(quantize=True)
     jw = getattr(JQ, name)._weights_enum.DEFAULT
     _hub(tmp_path, monkeypatch, jw, t.state_dict())
     j = getattr(JQ, name)(weights=jw, quantize=True)
-    assert jtorch.backends.quantized.engine == backend
+    assert jtorch.backends.quantized.engine == torch.backends.quantized.engine == backend
     assert _types(j) == _types(t)
+    _compare_state(j.state_dict(), t.state_dict())
+    # torch's weights repacked for fbgemm, whose arithmetic jtorch computes (docs/vision_models.md)
+    torch.backends.quantized.engine = "x86"
+    t.load_state_dict(t.state_dict())
     x_t, x_j = _inputs(rng, side, 1)
     with torch.no_grad():
         q_t = t(x_t)
@@ -218,6 +227,7 @@ def test_mobilenet_v3_quantize_true_loads_qat_checkpoint(rng, engine, tmp_path, 
         t(_inputs(rng, side, 4)[0])  # observers and batch-norm statistics see one batch
     w = JQ.MobileNet_V3_Large_QuantizedWeights.DEFAULT
     _hub(tmp_path, monkeypatch, w, t.state_dict())
+    torch.backends.quantized.engine = "x86"  # torch packs fbgemm weights: the arithmetic jtorch computes
     torch.ao.quantization.convert(t.eval(), inplace=True)
     j = JQ.mobilenet_v3_large(weights=w, quantize=True)
     assert not j.training and _types(j) == _types(t)
