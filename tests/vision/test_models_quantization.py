@@ -30,7 +30,7 @@ MODELS = {
     "mobilenet_v3_large": (32, "fbgemm", {}),
     "shufflenet_v2_x0_5": (64, "fbgemm", {}),  # torch's quantized mean fails on a 1x1 map (32x32 inputs)
     "googlenet": (32, "fbgemm", {"init_weights": True}),
-    "inception_v3": (75, "fbgemm", {"init_weights": True}),
+    "inception_v3": (75, "fbgemm", {"init_weights": True, "aux_logits": False}),  # aux head: larger inputs
 }
 
 
