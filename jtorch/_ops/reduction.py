@@ -91,7 +91,7 @@ _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bflo
 
 
 def _float_check(x, dtype, name):
-    if dtype is None and not (x.dtype.is_floating_point or x.dtype.is_complex):
+    if dtype is None and not (x.dtype.is_floating_point or x.dtype.is_complex or x.is_quantized):
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {x.type_name()[:-6]}")
     if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):

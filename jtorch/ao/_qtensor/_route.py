@@ -4,7 +4,8 @@ View and layout ops (view, reshape, transpose, slicing, select, squeeze, expand,
 value-moving ops (clone, contiguous, indexing, flip, ...) run on the integer tensor and keep the quantization
 parameters (per tensor only, as torch: per-channel tensors refuse strided views). Ops that commute with an
 affine map of the integers (relu, max pooling, max/min) run on the integers too; average pooling averages
-them; sigmoid/tanh/hardsigmoid/leaky_relu/hardtanh/clamp requantize the float result as torch's kernels.
+them; sigmoid/tanh/hardsigmoid/leaky_relu/hardtanh/clamp requantize the float result as torch's kernels; mean
+averages the integers.
 Everything else raises torch's NotImplementedError for an operator without a QuantizedCPU kernel.
 """
 from ... import _dispatch
@@ -151,3 +152,19 @@ def _avg_pool(op, dyn, statics):
     avg = _dispatch.apply(op, [shifted, *dyn[1:]], statics)
     lo, hi = q._qdtype.qrange
     return q._like(K._round_clamp(avg + q._zp, qmin=lo, qmax=hi, np_dtype=q._ir.dtype.np.name))
+
+
+@kernel("_mean")
+def _mean(op, dyn, statics):
+    """mean of a quantized tensor, its parameters kept. Over the innermost dims (or all) torch averages the
+    integers and rounds half to even; over others it quantizes the mean of the dequantized values."""
+    from ._functions import _quantize_like
+    q = _first_q(dyn)
+    if q._per_channel:
+        raise not_supported("mean")
+    dim = dict(zip(op.static_names, statics))["dim"]
+    if dim is None or sorted(dim) == list(range(q.ndim - len(dim), q.ndim)):
+        avg = _dispatch.apply(op, [q._ir.to(D.float64)], statics)
+        lo, hi = q._qdtype.qrange
+        return q._like(K._round_clamp(avg, qmin=lo, qmax=hi, np_dtype=q._ir.dtype.np.name))
+    return _quantize_like(q, _float_result(op, dyn, statics))

@@ -17,6 +17,7 @@ from .regnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .swin_transformer import *  # noqa: F401,F403
 from .maxvit import *  # noqa: F401,F403
+from . import quantization  # noqa: E402,F401
 from . import segmentation  # noqa: E402,F401
 from . import video  # noqa: E402,F401
 from . import optical_flow  # noqa: E402,F401

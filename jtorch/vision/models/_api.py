@@ -89,6 +89,8 @@ def _make_enum(name, module):
             meta["keypoint_names"] = list(_DATA["keypoint_names"][meta["keypoint_names"]])
         if "min_size" in meta:  # JSON has no tuples
             meta["min_size"] = tuple(meta["min_size"])
+        if "unquantized" in meta:  # a quantized checkpoint names the float one it was made from
+            meta["unquantized"] = get_weight(meta["unquantized"])
         members.append((key, Weights(rec["url"], _make_transforms(rec["transforms"]), meta)))
     by_name = dict(members)
     members += [(key, by_name[target]) for key, target in aliases]
@@ -151,7 +153,8 @@ def get_weight(name):
         raise ValueError(f"Invalid weight name provided: '{name}'.")
     import jtorch.vision.models as models
     enum = getattr(models, enum_name, None)
-    for sub in ("segmentation", "detection", "video", "optical_flow"):  # the task subpackages have their own enums
+    # the task subpackages have their own enums
+    for sub in ("quantization", "segmentation", "detection", "video", "optical_flow"):
         if enum is None and hasattr(models, sub):
             enum = getattr(getattr(models, sub), enum_name, None)
     if enum is None or not (isinstance(enum, type) and issubclass(enum, WeightsEnum)):

@@ -56,9 +56,11 @@ class SqueezeExcitation(nn.Module):
         self.activation = activation()
         self.scale_activation = scale_activation()
 
+    def _scale(self, input):
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(input)))))
+
     def forward(self, input):
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(input)))))
-        return scale * input
+        return self._scale(input) * input
 
 
 def stochastic_depth(input, p, mode, training=True):

@@ -55,13 +55,15 @@ def _legacy_weights(kwargs, param, old_param, weights_enum, legacy):
         kwargs[param] = weights_enum.verify(kwargs[param])
 
 
-def builder(weights_enum, legacy="IMAGENET1K_V1", backbone=None):
+def builder(weights_enum, legacy="IMAGENET1K_V1", backbone=None, quantized=None):
     """Decorate a model builder ``fn(*, weights=None, progress=True, **kwargs)``:
     registers it, maps ``pretrained=True`` / ``weights=True`` (deprecated, with torchvision's
     warnings) to ``weights_enum.<legacy>``, turns weight names into enum members, and
     rejects a num_classes that does not match the weights. ``legacy`` may be a function of the
     value passed (True or 'legacy') returning the member's name. ``backbone=(enum, legacy)`` does the
-    same for ``weights_backbone`` / ``pretrained_backbone`` (segmentation and detection)."""
+    same for ``weights_backbone`` / ``pretrained_backbone`` (segmentation and detection).
+    ``quantized``: the quantized models' enum, used instead (its first member as the legacy one) when
+    ``quantize=True`` is passed; the builder is then registered as ``quantized_<name>``."""
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
@@ -72,13 +74,16 @@ def builder(weights_enum, legacy="IMAGENET1K_V1", backbone=None):
                               "positional parameter(s) is deprecated since 0.13 and may be removed in the future. "
                               "Please use keyword parameter(s) instead.")
                 kwargs.update(zip(("weights", "progress"), args))
-            _legacy_weights(kwargs, "weights", "pretrained", weights_enum, legacy)
+            if quantized is not None and kwargs.get("quantize", False):
+                _legacy_weights(kwargs, "weights", "pretrained", quantized, next(iter(quantized)).name)
+            else:
+                _legacy_weights(kwargs, "weights", "pretrained", weights_enum, legacy)
             kwargs.setdefault("weights", None)
             if backbone is not None:
                 _legacy_weights(kwargs, "weights_backbone", "pretrained_backbone", *backbone)
             return fn(**kwargs)
-        inner._weights_enum = weights_enum
-        register_model()(inner)
+        inner._weights_enum = weights_enum if quantized is None else quantized
+        register_model(None if quantized is None else "quantized_" + fn.__name__)(inner)
         return inner
     return wrap
 

@@ -32,10 +32,12 @@ class InceptionA(nn.Module):
         self.branch3x3dbl_3 = cb(96, 96, kernel_size=3, padding=1)
         self.branch_pool = cb(in_channels, pool_features, kernel_size=1)
 
+    def _forward(self, x):  # the branches, concatenated by forward (a FloatFunctional in the quantizable form)
+        return [self.branch1x1(x), self.branch5x5_2(self.branch5x5_1(x)),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))), self.branch_pool(_pool3(x))]
+
     def forward(self, x):
-        return torch.cat([self.branch1x1(x), self.branch5x5_2(self.branch5x5_1(x)),
-                          self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                          self.branch_pool(_pool3(x))], 1)
+        return torch.cat(self._forward(x), 1)
 
 
 class InceptionB(nn.Module):
@@ -47,9 +49,12 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_2 = cb(64, 96, kernel_size=3, padding=1)
         self.branch3x3dbl_3 = cb(96, 96, kernel_size=3, stride=2)
 
+    def _forward(self, x):
+        return [self.branch3x3(x), self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                F.max_pool2d(x, kernel_size=3, stride=2)]
+
     def forward(self, x):
-        return torch.cat([self.branch3x3(x), self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                          F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+        return torch.cat(self._forward(x), 1)
 
 
 class InceptionC(nn.Module):
@@ -68,13 +73,16 @@ class InceptionC(nn.Module):
         self.branch7x7dbl_5 = cb(c7, 192, kernel_size=(1, 7), padding=(0, 3))
         self.branch_pool = cb(in_channels, 192, kernel_size=1)
 
-    def forward(self, x):
+    def _forward(self, x):
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         d = x
         for conv in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
                      self.branch7x7dbl_5):
             d = conv(d)
-        return torch.cat([self.branch1x1(x), b7, d, self.branch_pool(_pool3(x))], 1)
+        return [self.branch1x1(x), b7, d, self.branch_pool(_pool3(x))]
+
+    def forward(self, x):
+        return torch.cat(self._forward(x), 1)
 
 
 class InceptionD(nn.Module):
@@ -88,9 +96,12 @@ class InceptionD(nn.Module):
         self.branch7x7x3_3 = cb(192, 192, kernel_size=(7, 1), padding=(3, 0))
         self.branch7x7x3_4 = cb(192, 192, kernel_size=3, stride=2)
 
-    def forward(self, x):
+    def _forward(self, x):
         b7 = self.branch7x7x3_4(self.branch7x7x3_3(self.branch7x7x3_2(self.branch7x7x3_1(x))))
-        return torch.cat([self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+        return [self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, kernel_size=3, stride=2)]
+
+    def forward(self, x):
+        return torch.cat(self._forward(x), 1)
 
 
 class InceptionE(nn.Module):
@@ -107,12 +118,16 @@ class InceptionE(nn.Module):
         self.branch3x3dbl_3b = cb(384, 384, kernel_size=(3, 1), padding=(1, 0))
         self.branch_pool = cb(in_channels, 192, kernel_size=1)
 
-    def forward(self, x):
+    def _forward(self, x, cat3x3=None, cat3x3dbl=None):
+        """The branches; the two split branches are joined by the given cats (torch.cat by default)."""
         b3 = self.branch3x3_1(x)
-        b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+        b3 = (cat3x3 or torch.cat)([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
         d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        d = torch.cat([self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d)], 1)
-        return torch.cat([self.branch1x1(x), b3, d, self.branch_pool(_pool3(x))], 1)
+        d = (cat3x3dbl or torch.cat)([self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d)], 1)
+        return [self.branch1x1(x), b3, d, self.branch_pool(_pool3(x))]
+
+    def forward(self, x):
+        return torch.cat(self._forward(x), 1)
 
 
 class InceptionAux(nn.Module):

@@ -23,10 +23,16 @@ def _requantized(fn, scale, zero_point, x):
     return torch.quantize_per_tensor(fn(x.dequantize()), float(scale), int(zero_point), x.dtype)
 
 
+def _output_params(mod, scale, zero_point):
+    """The output's parameters as buffers (in the state dict, as torch's)."""
+    mod.register_buffer("scale", torch.tensor(scale))
+    mod.register_buffer("zero_point", torch.tensor(zero_point))
+
+
 class Hardswish(nn.Hardswish):
     def __init__(self, scale, zero_point, device=None, dtype=None):
         super().__init__()
-        self.scale, self.zero_point = scale, zero_point
+        _output_params(self, scale, zero_point)
 
     def _get_name(self):
         return "QuantizedHardswish"
@@ -43,7 +49,7 @@ class Hardswish(nn.Hardswish):
 class LeakyReLU(nn.LeakyReLU):
     def __init__(self, scale, zero_point, negative_slope=1e-2, inplace=False, device=None, dtype=None):
         super().__init__(negative_slope, inplace)
-        self.scale, self.zero_point = scale, zero_point
+        _output_params(self, scale, zero_point)
 
     def _get_name(self):
         return "QuantizedLeakyReLU"
