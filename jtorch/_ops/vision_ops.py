@@ -112,6 +112,20 @@ def _apply_table(x, axis, idx, w):
     return out
 
 
+def _fixed_point_matrix(idx, w, n_in):
+    """The (n_out, n_in) int32 weight matrix of a table, as torch's uint8 kernels hold it: taps that land on
+    the same input (clamped borders) summed first, then scaled by 2**bits, the most that keeps the largest
+    weight below 2**15 (at most 2**22), and rounded half away from zero."""
+    dense = np.zeros((idx.shape[0], n_in))
+    for k in range(idx.shape[1]):
+        np.add.at(dense, (np.arange(idx.shape[0]), idx[:, k]), w[:, k])
+    largest, bits = np.abs(dense).max(), 0
+    while largest * (1 << (bits + 1)) < (1 << 15) and bits < 22:
+        bits += 1
+    scaled = dense * (1 << bits)
+    return np.trunc(scaled + np.where(scaled < 0, -0.5, 0.5)).astype(np.int32), bits
+
+
 @defop(method=False, function=False, promote=None)
 def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False, antialias=False):
     x = input
@@ -119,14 +133,19 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
     base = "linear" if mode in ("linear", "bilinear", "trilinear") else "cubic" if mode == "bicubic" else mode
     integer = not jnp.issubdtype(x.dtype, jnp.inexact)
     if integer and base not in ("nearest", "nearest-exact"):
-        # uint8 images (torchvision's Resize): filter in float, then round and saturate like torch
-        # one separable pass per dim, last dim first, rounding after each pass as torch's kernels do
+        # uint8 images (torchvision's Resize): torch filters with fixed-point weights, one separable pass per
+        # dim, last dim first, rounding to the integer type after each pass (a pass whose size is unchanged
+        # is skipped)
         info = jnp.iinfo(x.dtype)
         for d in reversed(range(len(size))):
             axis = 2 + d
-            idx, w = interp_table(base, x.shape[axis], size[d], scales[d], align_corners, antialias, np.float32)
-            y = _apply_table(x.astype(jnp.float32), axis, idx, w)
-            x = jnp.clip(jnp.round(y), info.min, info.max).astype(input.dtype)
+            if x.shape[axis] == size[d]:
+                continue
+            idx, w = interp_table(base, x.shape[axis], size[d], scales[d], align_corners, antialias, np.float64)
+            weights, bits = _fixed_point_matrix(idx, w, x.shape[axis])
+            y = jnp.moveaxis(jnp.tensordot(x.astype(jnp.int32), jnp.asarray(weights.T), axes=[[axis], [0]]),
+                             -1, axis)
+            x = jnp.clip((y + (1 << (bits - 1))) >> bits, info.min, info.max).astype(input.dtype)
         return x
     # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
     # (bicubic's weights rounded to the half type first, as torch stores them). Equal to torch's with
