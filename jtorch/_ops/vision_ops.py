@@ -148,14 +148,14 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
             x = jnp.clip((y + (1 << (bits - 1))) >> bits, info.min, info.max).astype(input.dtype)
         return x
     # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
-    # (bicubic's weights rounded to the half type first, as torch stores them). Equal to torch's with
-    # align_corners=True for bilinear/bicubic and for area; trilinear (closer than per-pass rounding) and
-    # 1-d linear (left in the half type) still differ by an ulp in places (README, known differences)
-    half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact", "linear") \
-        and not antialias
+    # (bicubic's weights rounded to the half type first, as torch stores them). 1-d linear and trilinear
+    # store lambda in the half type and 1 - lambda rounded again, and nest the sums innermost dim first
+    half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact") and not antialias
     if half:
         x = x.astype(jnp.float32)
-    for d, (n_out, sc) in enumerate(zip(size, scales)):
+    dims = list(enumerate(zip(size, scales)))
+    nested = half and mode in ("linear", "trilinear")
+    for d, (n_out, sc) in reversed(dims) if nested else dims:
         axis = 2 + d
         n_in = x.shape[axis]
         if base in ("nearest", "nearest-exact") and n_in == n_out:
@@ -163,6 +163,9 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
         idx, w = interp_table(base, n_in, n_out, sc, align_corners, antialias, ftype)
         if half and base == "cubic":
             w = w.astype(input.dtype).astype(np.float32)
+        if nested:
+            lam = w[:, 1].astype(input.dtype)
+            w = np.stack([(1 - lam).astype(input.dtype), lam], 1).astype(np.float32)
         x = _apply_table(x, axis, idx, w)
     return x.astype(input.dtype) if half else x
 

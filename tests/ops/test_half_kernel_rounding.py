@@ -89,6 +89,22 @@ def test_interpolate_rounds_once(rng, dtype, mode, size):
 
 
 @pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_linear_trilinear_round_lambda(rng, dtype, align_corners):
+    # torch's 1-d linear and trilinear kernels keep lambda in the half type (and 1 - lambda rounded again),
+    # sum in float32, innermost dim first: equal bits
+    F, G = jtorch.nn.functional, torch.nn.functional
+    for shape, mode, sizes in [((2, 3, 7), "linear", [(11,), (4,), (6,)]),
+                               ((2, 2, 4, 3, 5), "trilinear", [(5, 4, 7), (3, 2, 4)])]:
+        tx, jx = pair(rng, shape, dtype)
+        for size in sizes:
+            kw = dict(size=size, mode=mode, align_corners=align_corners)
+            assert_close(F.interpolate(jx, **kw), G.interpolate(tx, **kw))
+        kw = dict(scale_factor=1.7, mode=mode, align_corners=align_corners)
+        assert_close(F.interpolate(jx, **kw), G.interpolate(tx, **kw))
+
+
+@pytest.mark.parametrize("dtype", HALF)
 def test_adaptive_avg_pool(rng, dtype):
     tx, jx = pair(rng, (2, 8, 9, 11), dtype)
     assert_close(jtorch.nn.functional.adaptive_avg_pool2d(jx, (4, 5)),
