@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dispatch import defop
+from .nn_ops import _adaptive_avg_pool
 
 
 # ---------------------------------------------------------------- interpolate tables
@@ -147,6 +148,9 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
                              -1, axis)
             x = jnp.clip((y + (1 << (bits - 1))) >> bits, info.min, info.max).astype(input.dtype)
         return x
+    if mode == "area" and len(size) == 3 and x.dtype in (jnp.float16, jnp.bfloat16):
+        # torch's 3-d area resize is its adaptive average pool, whose half kernel sums in the half type
+        return _adaptive_avg_pool.fn(x, osize=tuple(size))
     # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
     # (bicubic's weights rounded to the half type first, as torch stores them). 1-d linear and trilinear
     # store lambda in the half type and 1 - lambda rounded again, and nest the sums innermost dim first

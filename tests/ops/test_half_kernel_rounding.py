@@ -105,6 +105,16 @@ def test_interpolate_linear_trilinear_round_lambda(rng, dtype, align_corners):
 
 
 @pytest.mark.parametrize("dtype", HALF)
+def test_interpolate_area_3d_is_the_adaptive_pool(rng, dtype):
+    # torch's 3-d area resize runs adaptive_avg_pool3d, which sums each window in the half type
+    tx, jx = pair(rng, (2, 2, 4, 3, 5), dtype)
+    # (an output dim of 1, e.g. size=(2, 1, 3), still differs by an ulp in places: so does adaptive_avg_pool3d)
+    for kw in [dict(size=(3, 2, 4)), dict(size=(5, 4, 6)), dict(size=(2, 2, 3)), dict(scale_factor=1.7)]:
+        assert_close(jtorch.nn.functional.interpolate(jx, mode="area", **kw),
+                     torch.nn.functional.interpolate(tx, mode="area", **kw))
+
+
+@pytest.mark.parametrize("dtype", HALF)
 def test_adaptive_avg_pool(rng, dtype):
     tx, jx = pair(rng, (2, 8, 9, 11), dtype)
     assert_close(jtorch.nn.functional.adaptive_avg_pool2d(jx, (4, 5)),
