@@ -1,9 +1,10 @@
 """float16/bfloat16 results rounded where torch's CPU kernels round them (found by
-``scripts/conformance.py --dtypes float16``): one rounding of a float32 computation (conv_transpose,
+``scripts/conformance.py --dtypes float16``): one rounding of a float32 computation (bfloat16 conv_transpose,
 interpolate, adaptive_avg_pool2d, embedding_bag, huber_loss, einsum), or one per step in the half type
-(cross, addr, addbmm's batches, adaptive_avg_pool3d's sums, batch/instance norm's statistics). Seeded
-inputs through torch and jtorch; the results must be equal (assert_close's 1e-5 is below half an ulp), or
-within torch's own half tolerance (ULP) where float32 sums run in another order than torch's."""
+(float16 conv_transpose's kernel taps, cross, addr, addbmm's batches, adaptive_avg_pool3d's sums, batch/instance
+norm's statistics). Seeded inputs through torch and jtorch; the results must be equal (assert_close's 1e-5 is
+below half an ulp), or within torch's own half tolerance (ULP) where float32 sums run in another order than
+torch's."""
 import numpy as np
 import pytest
 import torch
@@ -73,6 +74,10 @@ def test_conv_transpose_accumulates_in_float(rng, dtype, n):
     f = "conv_transpose%dd" % n
     kw = dict(stride=2, padding=1, output_padding=1, dilation=2)
     assert_close(getattr(jtorch.nn.functional, f)(jx, jw, jb, **kw), getattr(torch.nn.functional, f)(tx, tw, tb, **kw))
+    # groups, no bias, stride 1 (float16: each kernel tap's product rounded, the taps summed in float16)
+    (tw, jw) = pair(rng, (4, 2) + (2,) * n, dtype)
+    kw = dict(groups=2, dilation=3, padding=1)
+    assert_close(getattr(jtorch.nn.functional, f)(jx, jw, **kw), getattr(torch.nn.functional, f)(tx, tw, **kw))
 
 
 @pytest.mark.parametrize("dtype", HALF)
