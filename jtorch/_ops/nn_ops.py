@@ -362,6 +362,29 @@ def _conv(input, weight, bias, stride=(1,), padding=((0, 0),), dilation=(1,), gr
     return _to_first(out)
 
 
+def _conv_transpose_f16_taps(input, w, bias, stride, pads, dilation, groups):
+    """torch's float16 CPU transposed convolution: each kernel tap's product (summed over input channels in
+    float32) is rounded to float16, the taps are added into the output one by one in kernel order, in
+    float16, and the bias is added last. ``w`` is the flipped (*k, I, O) kernel of the direct form."""
+    n = input.ndim - 2
+    k = w.shape[:n]
+    x = _to_last(input)
+    out = None
+    for tap in np.ndindex(*k):
+        # tap t of the transposed kernel is tap k - 1 - t of the flipped one; it alone writes output
+        # position i * stride + t * dilation - padding: a 1-wide kernel, padded to that offset
+        flipped = tuple(kk - 1 - t for kk, t in zip(k, tap))
+        tap_pads = [(lo - f * d, hi - (kk - 1 - f) * d) for (lo, hi), f, kk, d in zip(pads, flipped, k, dilation)]
+        wk = w[flipped][(None,) * n]
+        y = jax.lax.conv_general_dilated(x, wk, (1,) * n, tap_pads, lhs_dilation=stride,
+                                         dimension_numbers=_dimnums(n), feature_group_count=groups,
+                                         preferred_element_type=jnp.float32).astype(jnp.float16)
+        out = y if out is None else out + y
+    if bias is not None:
+        out = out + bias
+    return _to_first(out)
+
+
 @defop(promote=None, method=False, function=False)
 def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_padding=(0,), dilation=(1,),
                     groups=1):
@@ -375,8 +398,10 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
     w = jnp.flip(w, axis=tuple(range(2, 2 + n)))
     w = jnp.moveaxis(w, (0, 1), (-1, -2))
     pads = [(d * (kk - 1) - p, d * (kk - 1) - p + op) for kk, p, op, d in zip(k, padding, output_padding, dilation)]
-    # half types: accumulated in float32 and the bias added before the one rounding, as torch's CPU kernel
-    half = input.dtype in (jnp.float16, jnp.bfloat16)
+    if input.dtype == jnp.float16:
+        return _conv_transpose_f16_taps(input, w, bias, stride, pads, dilation, groups)
+    # bfloat16: accumulated in float32 and the bias added before the one rounding, as torch's CPU kernel
+    half = input.dtype == jnp.bfloat16
     out = jax.lax.conv_general_dilated(_to_last(input), w, (1,) * n, pads, lhs_dilation=stride,
                                        rhs_dilation=dilation, dimension_numbers=_dimnums(n),
                                        feature_group_count=groups,

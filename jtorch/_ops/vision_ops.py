@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dispatch import defop
+from .nn_ops import _adaptive_avg_pool
 
 
 # ---------------------------------------------------------------- interpolate tables
@@ -112,6 +113,20 @@ def _apply_table(x, axis, idx, w):
     return out
 
 
+def _fixed_point_matrix(idx, w, n_in):
+    """The (n_out, n_in) int32 weight matrix of a table, as torch's uint8 kernels hold it: taps that land on
+    the same input (clamped borders) summed first, then scaled by 2**bits, the most that keeps the largest
+    weight below 2**15 (at most 2**22), and rounded half away from zero."""
+    dense = np.zeros((idx.shape[0], n_in))
+    for k in range(idx.shape[1]):
+        np.add.at(dense, (np.arange(idx.shape[0]), idx[:, k]), w[:, k])
+    largest, bits = np.abs(dense).max(), 0
+    while largest * (1 << (bits + 1)) < (1 << 15) and bits < 22:
+        bits += 1
+    scaled = dense * (1 << bits)
+    return np.trunc(scaled + np.where(scaled < 0, -0.5, 0.5)).astype(np.int32), bits
+
+
 @defop(method=False, function=False, promote=None)
 def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False, antialias=False):
     x = input
@@ -119,24 +134,32 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
     base = "linear" if mode in ("linear", "bilinear", "trilinear") else "cubic" if mode == "bicubic" else mode
     integer = not jnp.issubdtype(x.dtype, jnp.inexact)
     if integer and base not in ("nearest", "nearest-exact"):
-        # uint8 images (torchvision's Resize): filter in float, then round and saturate like torch
-        # one separable pass per dim, last dim first, rounding after each pass as torch's kernels do
+        # uint8 images (torchvision's Resize): torch filters with fixed-point weights, one separable pass per
+        # dim, last dim first, rounding to the integer type after each pass (a pass whose size is unchanged
+        # is skipped)
         info = jnp.iinfo(x.dtype)
         for d in reversed(range(len(size))):
             axis = 2 + d
-            idx, w = interp_table(base, x.shape[axis], size[d], scales[d], align_corners, antialias, np.float32)
-            y = _apply_table(x.astype(jnp.float32), axis, idx, w)
-            x = jnp.clip(jnp.round(y), info.min, info.max).astype(input.dtype)
+            if x.shape[axis] == size[d]:
+                continue
+            idx, w = interp_table(base, x.shape[axis], size[d], scales[d], align_corners, antialias, np.float64)
+            weights, bits = _fixed_point_matrix(idx, w, x.shape[axis])
+            y = jnp.moveaxis(jnp.tensordot(x.astype(jnp.int32), jnp.asarray(weights.T), axes=[[axis], [0]]),
+                             -1, axis)
+            x = jnp.clip((y + (1 << (bits - 1))) >> bits, info.min, info.max).astype(input.dtype)
         return x
+    if mode == "area" and len(size) == 3 and x.dtype in (jnp.float16, jnp.bfloat16):
+        # torch's 3-d area resize is its adaptive average pool, whose half kernel sums in the half type
+        return _adaptive_avg_pool.fn(x, osize=tuple(size))
     # half types: every pass in float32, rounded once at the end, as torch's CPU kernels sum in float
-    # (bicubic's weights rounded to the half type first, as torch stores them). Equal to torch's with
-    # align_corners=True for bilinear/bicubic and for area; trilinear (closer than per-pass rounding) and
-    # 1-d linear (left in the half type) still differ by an ulp in places (README, known differences)
-    half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact", "linear") \
-        and not antialias
+    # (bicubic's weights rounded to the half type first, as torch stores them). 1-d linear and trilinear
+    # store lambda in the half type and 1 - lambda rounded again, and nest the sums innermost dim first
+    half = x.dtype in (jnp.float16, jnp.bfloat16) and mode not in ("nearest", "nearest-exact") and not antialias
     if half:
         x = x.astype(jnp.float32)
-    for d, (n_out, sc) in enumerate(zip(size, scales)):
+    dims = list(enumerate(zip(size, scales)))
+    nested = half and mode in ("linear", "trilinear")
+    for d, (n_out, sc) in reversed(dims) if nested else dims:
         axis = 2 + d
         n_in = x.shape[axis]
         if base in ("nearest", "nearest-exact") and n_in == n_out:
@@ -144,6 +167,9 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
         idx, w = interp_table(base, n_in, n_out, sc, align_corners, antialias, ftype)
         if half and base == "cubic":
             w = w.astype(input.dtype).astype(np.float32)
+        if nested:
+            lam = w[:, 1].astype(input.dtype)
+            w = np.stack([(1 - lam).astype(input.dtype), lam], 1).astype(np.float32)
         x = _apply_table(x, axis, idx, w)
     return x.astype(input.dtype) if half else x
 

@@ -1,9 +1,10 @@
 """float16/bfloat16 results rounded where torch's CPU kernels round them (found by
-``scripts/conformance.py --dtypes float16``): one rounding of a float32 computation (conv_transpose,
+``scripts/conformance.py --dtypes float16``): one rounding of a float32 computation (bfloat16 conv_transpose,
 interpolate, adaptive_avg_pool2d, embedding_bag, huber_loss, einsum), or one per step in the half type
-(cross, addr, addbmm's batches, adaptive_avg_pool3d's sums, batch/instance norm's statistics). Seeded
-inputs through torch and jtorch; the results must be equal (assert_close's 1e-5 is below half an ulp), or
-within torch's own half tolerance (ULP) where float32 sums run in another order than torch's."""
+(float16 conv_transpose's kernel taps, cross, addr, addbmm's batches, adaptive_avg_pool3d's sums, batch/instance
+norm's statistics). Seeded inputs through torch and jtorch; the results must be equal (assert_close's 1e-5 is
+below half an ulp), or within torch's own half tolerance (ULP) where float32 sums run in another order than
+torch's."""
 import numpy as np
 import pytest
 import torch
@@ -73,6 +74,10 @@ def test_conv_transpose_accumulates_in_float(rng, dtype, n):
     f = "conv_transpose%dd" % n
     kw = dict(stride=2, padding=1, output_padding=1, dilation=2)
     assert_close(getattr(jtorch.nn.functional, f)(jx, jw, jb, **kw), getattr(torch.nn.functional, f)(tx, tw, tb, **kw))
+    # groups, no bias, stride 1 (float16: each kernel tap's product rounded, the taps summed in float16)
+    (tw, jw) = pair(rng, (4, 2) + (2,) * n, dtype)
+    kw = dict(groups=2, dilation=3, padding=1)
+    assert_close(getattr(jtorch.nn.functional, f)(jx, jw, **kw), getattr(torch.nn.functional, f)(tx, tw, **kw))
 
 
 @pytest.mark.parametrize("dtype", HALF)
@@ -86,6 +91,32 @@ def test_interpolate_rounds_once(rng, dtype, mode, size):
     else:
         kw["size"] = size
     assert_close(jtorch.nn.functional.interpolate(jx, **kw), torch.nn.functional.interpolate(tx, **kw), **ULP[dtype])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_linear_trilinear_round_lambda(rng, dtype, align_corners):
+    # torch's 1-d linear and trilinear kernels keep lambda in the half type (and 1 - lambda rounded again),
+    # sum in float32, innermost dim first: equal bits
+    F, G = jtorch.nn.functional, torch.nn.functional
+    for shape, mode, sizes in [((2, 3, 7), "linear", [(11,), (4,), (6,)]),
+                               ((2, 2, 4, 3, 5), "trilinear", [(5, 4, 7), (3, 2, 4)])]:
+        tx, jx = pair(rng, shape, dtype)
+        for size in sizes:
+            kw = dict(size=size, mode=mode, align_corners=align_corners)
+            assert_close(F.interpolate(jx, **kw), G.interpolate(tx, **kw))
+        kw = dict(scale_factor=1.7, mode=mode, align_corners=align_corners)
+        assert_close(F.interpolate(jx, **kw), G.interpolate(tx, **kw))
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_interpolate_area_3d_is_the_adaptive_pool(rng, dtype):
+    # torch's 3-d area resize runs adaptive_avg_pool3d, which sums each window in the half type
+    tx, jx = pair(rng, (2, 2, 4, 3, 5), dtype)
+    # (an output dim of 1, e.g. size=(2, 1, 3), still differs by an ulp in places: so does adaptive_avg_pool3d)
+    for kw in [dict(size=(3, 2, 4)), dict(size=(5, 4, 6)), dict(size=(2, 2, 3)), dict(scale_factor=1.7)]:
+        assert_close(jtorch.nn.functional.interpolate(jx, mode="area", **kw),
+                     torch.nn.functional.interpolate(tx, mode="area", **kw))
 
 
 @pytest.mark.parametrize("dtype", HALF)
