@@ -192,7 +192,7 @@ def _entry_with_signature(fn):
     in _dispatch's namespace (the flag and Tensor are plain globals there); each function's entry is that
     code with its own parameter names. None where the signature cannot be read."""
     try:
-        params = list(inspect.signature(fn).parameters.values())
+        params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())  # (what fn itself accepts)
     except (TypeError, ValueError):
         return None
     P = inspect.Parameter
@@ -315,6 +315,16 @@ def _overridable_name(name):
     return not name.startswith(("_", "set_", "get_", "use_", "are_")) and name not in NOT_OVERRIDABLE
 
 
+_INSTALLED = {}  # function -> its (first) public entry
+# the functions torch.nn.functional shares with torch (``F.conv2d is torch.conv2d``): one entry for both; the
+# rest get an entry per namespace even where jtorch defines one function for both (``F.max_pool2d`` is
+# torch.nn.functional's own in torch, which torch.fx names so)
+_SAME_IN_TORCH = frozenset(["adaptive_avg_pool1d", "avg_pool1d", "bilinear", "celu_", "channel_shuffle", "conv1d",
+                            "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                            "cosine_similarity", "hardshrink", "native_channel_shuffle", "pairwise_distance", "pdist",
+                            "pixel_shuffle", "pixel_unshuffle", "prelu", "relu_", "rrelu_", "selu_", "threshold_"])
+
+
 def install(namespace):
     """Make the public Python functions of a torch namespace (jtorch, nn.functional, linalg, ...) public
     entries of the protocol; ops and exported functions are ones already."""
@@ -324,12 +334,39 @@ def install(namespace):
         if type(f) is types.FunctionType and _overridable_name(name) and \
                 (f.__module__ or "").startswith("jtorch") and f.__module__ not in ("jtorch.overrides", __name__) and \
                 f.__code__.co_argcount + f.__code__.co_kwonlyargcount:
-            f = public(f)
-            f.__module__ = namespace.__name__  # (its public home, as torch names it)
+            entry = _INSTALLED.get(f) if name in _SAME_IN_TORCH else None
+            if entry is None:
+                entry = public(f)
+                entry.__module__ = namespace.__name__  # (its public home, as torch names it)
+                _INSTALLED.setdefault(f, entry)
+            f = entry
             setattr(namespace, name, f)
         if _overridable_name(name) and (isinstance(f, _dispatch.OpDef) or getattr(f, "_torch_function_public", 0)):
             entries.append(f)
     return entries
+
+
+def retarget_references(modules):
+    """Default arguments and static methods of jtorch's modules that hold a function by now replaced by its
+    entry take the entry instead: ``activation=F.relu`` in a signature and ``_fn = staticmethod(F.avg_pool2d)``
+    were evaluated before ``install`` (so ``TransformerEncoderLayer(...).activation is F.relu`` as in torch,
+    and torch.fx, which patches the namespaces' entries, finds them)."""
+    import types
+
+    def fix(fn):
+        d = fn.__defaults__
+        if d and any(type(v) is types.FunctionType and v in _INSTALLED for v in d):
+            fn.__defaults__ = tuple(_INSTALLED.get(v, v) if type(v) is types.FunctionType else v for v in d)
+    for m in modules:
+        for v in list(vars(m).values()):
+            if type(v) is types.FunctionType:
+                fix(v)
+            elif isinstance(v, type) and v.__module__ == m.__name__:
+                for k, a in list(vars(v).items()):
+                    if type(a) is types.FunctionType:
+                        fix(a)
+                    elif isinstance(a, staticmethod) and a.__func__ in _INSTALLED:  # ``_fn = staticmethod(F.x)``
+                        setattr(v, k, staticmethod(_INSTALLED[a.__func__]))
 
 
 class _Switch:

@@ -142,6 +142,8 @@ def _install_namespaces():
     from jtorch.nn import functional
     for ns in (jtorch, functional, linalg, fft, special):
         _NAMESPACES.append((ns, _tf.install(ns)))
+    import sys
+    _tf.retarget_references([m for n, m in list(sys.modules.items()) if n.startswith("jtorch.") and m is not None])
 
 
 def get_overridable_functions():

@@ -174,6 +174,9 @@ class Tensor:
     def as_subclass(self, cls):
         """This tensor as an instance of ``cls``: an alias sharing its data and autograd history (a view
         where there is history to share, so gradients reach this tensor; else a plain alias)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not "
+                            "possible. Make sure your class inherits from Tensor.")
         if self._requires_grad or (self._base is not None and self.requires_grad):
             with _tf.DisableTorchFunction():
                 r = Tensor.view(self, self._shape_dtype()[0])
