@@ -74,8 +74,9 @@ def _compare_printed(j_out, t_out, rtol, atol):
         for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)):
             frac = y.split(".")[1] if "." in y and "e" not in y.lower() else None
             if frac is not None and len(frac) <= 6:
-                # rounded for printing (4 decimals by default): one unit of the last digit
-                ok = abs(float(x) - float(y)) <= 1.01 * 10.0 ** -len(frac)
+                # rounded for printing (4 decimals by default): one unit of the last digit, or the tolerance
+                ok = abs(float(x) - float(y)) <= 1.01 * 10.0 ** -len(frac) or \
+                    np.isclose(float(x), float(y), rtol=rtol, atol=atol)
             elif frac is None and "e" not in y.lower() and y not in ("nan", "inf"):
                 ok = x == y  # integers: counts, indices, shapes
             else:
