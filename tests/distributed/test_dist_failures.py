@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from dist_procs import HERE, env_for, free_port, once_per_session, run_all
+from dist_procs import HERE, env_for, free_ports, once_per_session, run_all
 
 TIMEOUT = 10  # the process group's timeout (seconds) in the init scenarios
 SHORT = 4  # ... in the scenarios where a rank stops taking part
@@ -41,8 +41,7 @@ def _run_scenarios(folder):
     for mode in ("hang", "stopped", "recv_timeout", "spmd_hang"):
         runs[mode] = [(mode, 0, 2, SHORT), (mode, 1, 2, SHORT)]
     cmds, envs, names = [], [], []
-    for name, ranks in runs.items():
-        port = free_port()
+    for (name, ranks), port in zip(runs.items(), free_ports(len(runs))):
         for mode, rank, world, secs in ranks:
             cmds.append([sys.executable, script, mode])
             extra = {"ORACLE": "torch"} if name.startswith("torch_") else {}
