@@ -784,6 +784,9 @@ class Tensor:
         if self._grad is not None:
             t._grad = Tensor._wrap(_copied_value(self._grad))
         memo[id(self)] = t
+        if type(self) is Tensor and self.__dict__:  # a plain tensor's own attributes: deep-copied, as torch's
+            import copy
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return t
 
     def __reduce_ex__(self, proto):

@@ -23,11 +23,16 @@ class Parameter(Tensor):
         pass
 
     def __reduce_ex__(self, proto):
-        return (_rebuild_parameter, (self.detach(), self.requires_grad))
+        # (a Parameter's own Python attributes travel with it, as torch's pickles carry them)
+        state = dict(self.__dict__) if type(self) is Parameter and self.__dict__ else None
+        return (_rebuild_parameter, (self.detach(), self.requires_grad, state))
 
 
-def _rebuild_parameter(data, requires_grad):
-    return Parameter(data, requires_grad)
+def _rebuild_parameter(data, requires_grad, state=None):
+    p = Parameter(data, requires_grad)
+    if state:
+        p.__dict__.update(state)
+    return p
 
 
 class UninitializedParameter(Parameter):

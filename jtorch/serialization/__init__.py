@@ -22,7 +22,8 @@ allow-list of globals (and those added with ``add_safe_globals``); anything else
 refused with torch's message and nothing is executed. The pre-1.6 (legacy, non-zip)
 format is read too, and written with ``_use_new_zipfile_serialization=False``.
 """
-from ._common import DEFAULT_PROTOCOL, storage_offset, _layout, _parameter, _is_parameter, _T  # noqa: F401
+from ._common import (DEFAULT_PROTOCOL, storage_offset, _layout, _parameter, _is_parameter, _T,  # noqa: F401
+                      _attribute_state, _set_attribute_state)
 from ._writer import save  # noqa: F401
 from ._reader import load  # noqa: F401
 from ._safe import add_safe_globals, get_safe_globals, clear_safe_globals, safe_globals  # noqa: F401
@@ -43,28 +44,28 @@ def _reduce_tensor(t):
     if not _is_parameter(t):  # torch warns for a plain tensor's hooks (a Parameter's are dropped silently)
         from ..utils.hooks import warn_if_has_hooks
         warn_if_has_hooks(t)
+    state = _attribute_state(t)  # (its Python attributes travel with it, as torch's pickles carry them)
     if t.is_meta:
-        return _rebuild_meta_plain, (t.dtype._name, tuple(t.shape), bool(t.requires_grad), _is_parameter(t))
+        return _rebuild_meta_plain, (t.dtype._name, tuple(t.shape), bool(t.requires_grad), _is_parameter(t), state)
     a = np.asarray(t.detach()._value)
     return _rebuild_plain, (a.tobytes(), t.dtype._name, tuple(a.shape), bool(t.requires_grad),
-                            _is_parameter(t))
+                            _is_parameter(t), state)
 
 
-def _rebuild_meta_plain(dtype_name, shape, requires_grad, is_param=False):
+def _rebuild_meta_plain(dtype_name, shape, requires_grad, is_param=False, state=None):
     from .. import _meta
-    t = _meta.empty(shape, D.to_dtype(dtype_name))
-    if is_param:
-        return _parameter(t, requires_grad)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _finish_plain(_meta.empty(shape, D.to_dtype(dtype_name)), requires_grad, is_param, state)
 
 
-def _rebuild_plain(data, dtype_name, shape, requires_grad, is_param=False):
+def _rebuild_plain(data, dtype_name, shape, requires_grad, is_param=False, state=None):
     dt = D.to_dtype(dtype_name)
     t = _T()._wrap(jnp.asarray(np.frombuffer(data, dt.np).reshape(shape)))
+    return _finish_plain(t, requires_grad, is_param, state)
+
+
+def _finish_plain(t, requires_grad, is_param, state):
     if is_param:
-        return _parameter(t, requires_grad)
-    if requires_grad:
+        t = _parameter(t, requires_grad)
+    elif requires_grad:
         t.requires_grad_(True)
-    return t
+    return t if state is None else _set_attribute_state(t, state)

@@ -89,6 +89,30 @@ def _is_parameter(obj):
     return any(c.__name__ == "Parameter" and c.__module__.startswith("jtorch") for c in type(obj).__mro__)
 
 
+def _attribute_state(t):
+    """The Python attributes a user set on a plain Tensor or Parameter (``t.tag = ...``; what code that
+    named its dims before torch 2.13 removed named tensors keeps, e.g. ``t.names``), which torch's save,
+    pickle and deepcopy carry along: a copy of ``t.__dict__``, or None when there are none. jtorch's own
+    subclasses (sparse, quantized, uninitialized) keep their internals there and are left out."""
+    d = t.__dict__
+    if not d:
+        return None
+    cls = type(t)
+    if cls is not _T() and not (cls.__name__ == "Parameter" and cls.__module__ == "jtorch.nn.parameter"):
+        return None
+    return dict(d)
+
+
+def _set_attribute_state(t, state):
+    """Restore what ``_attribute_state`` saved (torch's state: a dict, or (dict, slots) for classes with
+    slots). Into the instance dict: a key naming one of Tensor's own slots or properties cannot shadow it."""
+    if isinstance(state, tuple) and len(state) == 2:
+        state = state[0]
+    if isinstance(state, dict):
+        t.__dict__.update((k, v) for k, v in state.items() if isinstance(k, str))
+    return t
+
+
 
 def _parameter(t, requires_grad):
     try:

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _dtype as D
 from .._device import device as _device_cls, to_device
 from .._size import Size
-from ._common import _STORAGE_DTYPES, _T, _contiguous, _parameter, _storage_view
+from ._common import _STORAGE_DTYPES, _T, _contiguous, _parameter, _set_attribute_state, _storage_view
 from .._memfmt import dense_strides, from_buffer, infer_order, lay
 
 
@@ -328,12 +328,7 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None):
 
 
 def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
-    p = _rebuild_parameter(data, requires_grad, backward_hooks)
-    if isinstance(state, dict):
-        for k, v in state.items():
-            if isinstance(k, str) and not k.startswith("_"):
-                setattr(p, k, v)
-    return p
+    return _set_attribute_state(_rebuild_parameter(data, requires_grad, backward_hooks), state)
 
 
 def _get_layout(name):
@@ -370,11 +365,7 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     if not callable(func) or not isinstance(args, tuple):
         raise RuntimeError("_rebuild_from_type_v2: bad arguments")
     t = func(*args)
-    if isinstance(state, dict) and isinstance(t, _T()):
-        for k, v in state.items():
-            if isinstance(k, str) and not k.startswith("_"):
-                setattr(t, k, v)
-    return t
+    return _set_attribute_state(t, state) if isinstance(t, _T()) else t
 
 
 class _Unpickler(pickle.Unpickler):

@@ -17,7 +17,7 @@ from .. import _legacy as _layouts
 from .._device import device as _device_cls
 from .._size import Size
 from ._common import (DEFAULT_PROTOCOL, _ALIGN, _LEGACY_MAGIC, _LEGACY_PROTOCOL, _STORAGE_NAMES, _UNTYPED, _T,
-                      _contiguous, _layout, _is_parameter)
+                      _contiguous, _layout, _is_parameter, _attribute_state)
 
 
 # ====================================================================== writing
@@ -136,20 +136,25 @@ class _Pickler(pickle._Pickler):
         if t.is_meta:  # torch's form: no storage, only the metadata
             rebuilt = (_ref("torch._utils", "_rebuild_meta_tensor_no_storage"),
                        (t.dtype, tuple(int(s) for s in t.shape), tuple(t.stride()), bool(t.requires_grad)))
-            if _is_parameter(t):
-                return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
-                                                                   collections.OrderedDict())
-            return rebuilt
-        sref, offset, strides = self._storage(t)
-        args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
-                collections.OrderedDict())
-        if sref.dtype in _UNTYPED:
-            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v3"), args + (sref.dtype,))
         else:
-            rebuilt = (_ref("torch._utils", "_rebuild_tensor_v2"), args)
+            sref, offset, strides = self._storage(t)
+            args = (sref, offset, tuple(int(s) for s in t.shape), strides, bool(t.requires_grad),
+                    collections.OrderedDict())
+            if sref.dtype in _UNTYPED:
+                rebuilt = (_ref("torch._utils", "_rebuild_tensor_v3"), args + (sref.dtype,))
+            else:
+                rebuilt = (_ref("torch._utils", "_rebuild_tensor_v2"), args)
+        # the tensor's own Python attributes (``t.tag = ...``) travel as torch writes them
+        state = _attribute_state(t)
         if _is_parameter(t):
-            return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad),
-                                                               collections.OrderedDict())
+            hooks = collections.OrderedDict()
+            if state:
+                return _ref("torch._utils", "_rebuild_parameter_with_state"), (
+                    _Rebuild(rebuilt), bool(t.requires_grad), hooks, state)
+            return _ref("torch._utils", "_rebuild_parameter"), (_Rebuild(rebuilt), bool(t.requires_grad), hooks)
+        if state:
+            return _ref("torch._tensor", "_rebuild_from_type_v2"), (rebuilt[0], _ref("torch", "Tensor"),
+                                                                     rebuilt[1], state)
         return rebuilt
 
 
