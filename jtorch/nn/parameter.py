@@ -22,6 +22,14 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         pass
 
+    def __deepcopy__(self, memo):
+        # torch's: a new Parameter over a copy of the data; its .grad and Python attributes stay behind
+        # (``copy.deepcopy(model)`` after a backward gives parameters without gradients)
+        r = memo.get(id(self))
+        if r is None:
+            r = memo[id(self)] = type(self)(self.data.clone(memory_format=torch.preserve_format), self.requires_grad)
+        return r
+
     def __reduce_ex__(self, proto):
         # (a Parameter's own Python attributes travel with it, as torch's pickles carry them)
         state = dict(self.__dict__) if type(self) is Parameter and self.__dict__ else None
