@@ -99,6 +99,3 @@ class ShufflerIterDataPipe(IterDataPipe):
         self.__dict__.update(state)
         self._rng = random.Random()
         self._rng.setstate(rng_state)
-
-    def __del__(self):
-        self._buffer.clear()

@@ -132,6 +132,3 @@ class GrouperIterDataPipe(IterDataPipe):
         state["buffer_elements"] = defaultdict(list)
         state["curr_buffer_size"] = 0
         return state
-
-    def __del__(self):
-        self.buffer_elements.clear()

@@ -38,15 +38,17 @@ def basichandlers(extension, data):
 
 
 def handle_extension(extensions, f):
-    """A handler applying ``f`` to data whose key ends with one of the space-separated ``extensions``
-    (``"jpg jpeg"``; multi-part ones like ``"seg.png"`` too)."""
+    """A handler applying ``f`` to data whose key (an extension, as the Decoder passes it) ends
+    with one of the space-separated ``extensions`` (``"jpg jpeg"``; multi-part ones like
+    ``"seg.png"`` too). As in torch, the first extension at most as long as the key decides."""
     wanted = [e.lower().split(".") for e in extensions.split()]
 
     def handler(key, data):
         parts = key.lower().split(".")
         for target in wanted:
-            if parts[-len(target):] == target:
-                return f(data)
+            if len(target) > len(parts):
+                continue
+            return f(data) if parts[-len(target):] == target else None
         return None
 
     return handler
