@@ -146,6 +146,13 @@ PIPELINES = {
         times10, input_col=0, output_col=[1]),
     "dict_cols": lambda d: lambda I, M: I.IterableWrapper([{"a": a, "b": 2 * a} for a in d]).map(
         add, input_col=["a", "b"], output_col="c"),
+    "dict_append": lambda d: lambda I, M: I.IterableWrapper([{"a": a} for a in d]).map(
+        times10, input_col="a", output_col=-1),
+    "mux_none": lambda d: lambda I, M: I.Multiplexer(),
+    "zip_none": lambda d: lambda I, M: I.Zipper(),
+    "concat_none": lambda d: lambda I, M: I.Concater(),
+    "fork_restart": lambda d: lambda I, M: _fork_restart(I, d),
+    "demux_restart": lambda d: lambda I, M: _demux_restart(I, d),
     "dict_cols_replace": lambda d: lambda I, M: I.IterableWrapper([{"a": a, "b": 2 * a} for a in d]).map(
         add, input_col=["a", "b"]),
     "filter_col": lambda d: lambda I, M: I.IterableWrapper([(a, a % 4) for a in d]).filter(is_even, input_col=1),
@@ -167,6 +174,18 @@ PIPELINES = {
     "wrapper_not_iterable": lambda d: lambda I, M: I.IterableWrapper(5),
     "wrapper_iterator": lambda d: lambda I, M: I.IterableWrapper(iter(d)),
 }
+
+
+def _fork_restart(I, d):
+    a, b = I.IterableWrapper(d).fork(2)
+    first = iter(a)
+    head = [next(first), next(first)]
+    return I.IterableWrapper([head, list(b), list(first), list(a), list(zip(a, b)), list(zip(a, b))])
+
+
+def _demux_restart(I, d):
+    a, b = I.IterableWrapper(d).demux(2, is_even)
+    return I.IterableWrapper([list(a), list(b), list(a), list(zip(a, b)), list(b)])
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))

@@ -23,7 +23,7 @@ def _apply_on_columns(fn, data, input_col, output_col):
                 del data[col]
         else:
             data[input_col] = result
-    elif output_col == -1 and isinstance(data, list):
+    elif output_col == -1:
         data.append(result)
     else:
         data[output_col] = result

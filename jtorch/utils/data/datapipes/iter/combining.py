@@ -69,8 +69,6 @@ class MultiplexerIterDataPipe(IterDataPipe):
 
     def __len__(self):
         if all(hasattr(dp, "__len__") for dp in self.datapipes):
-            if not self.datapipes:
-                return 0
             return min(len(dp) for dp in self.datapipes) * len(self.datapipes)
         raise _no_length(self)
 
