@@ -1,6 +1,6 @@
 """Mapper and Collator: apply a function to each sample (or to some of its columns)."""
 from ..._collate import default_collate
-from ..datapipe import DataChunk, IterDataPipe
+from ..datapipe import IterDataPipe
 from ..utils.common import _check_unpickable_fn, validate_input_col
 
 
@@ -86,5 +86,3 @@ class CollatorIterDataPipe(MapperIterDataPipe):
             raise TypeError(f"conversion should be a callable or a dict, but got {type(conversion)}")
         super().__init__(datapipe, fn=fn)
 
-
-__all__ = ["CollatorIterDataPipe", "MapperIterDataPipe", "DataChunk"]
