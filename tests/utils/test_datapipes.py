@@ -820,6 +820,16 @@ def test_dataloader_iterdatapipe(rng):
     for D, I in ((tdata, TI), (jdata, JI)):
         with pytest.raises(TypeError):
             len(D.DataLoader(I.IterableWrapper(d).filter(is_even), batch_size=3))
+    # without workers the loader shards for the ranks (one here): earlier DEFAULT sharding is replaced
+    results = []
+    for D, I, _, S, _ in SIDES.values():
+        sharded = I.IterableWrapper(d).sharding_filter()
+        S.apply_sharding(sharded, 2, 1)
+        by_rank = I.IterableWrapper(d).sharding_filter()
+        S.apply_sharding(by_rank, 2, 1, S.SHARDING_PRIORITIES.DISTRIBUTED)
+        results.append((_batches(D.DataLoader(sharded, batch_size=3)),
+                        outcome(lambda: list(D.DataLoader(by_rank, batch_size=3)))))
+    assert results[0] == results[1]
 
 
 def test_dataloader_mapdatapipe(rng):

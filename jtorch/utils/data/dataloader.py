@@ -13,7 +13,7 @@ from ._collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .datapipes.datapipe import (IterDataPipe, MapDataPipe, _IterDataPipeSerializationWrapper,
                                  _MapDataPipeSerializationWrapper)
-from .graph_settings import apply_random_seed, apply_shuffle_settings
+from .graph_settings import apply_random_seed, apply_sharding, apply_shuffle_settings
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 # the start method used when none is given: fork is unsafe once JAX runs threads (see _worker)
@@ -248,6 +248,10 @@ class _BaseIter:
 class _SingleProcessIter(_BaseIter):
     def __init__(self, loader):
         super().__init__(loader)
+        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+            # a pipeline's ShardingFilters give this rank its share (all of it without distributed),
+            # replacing any DEFAULT sharding applied before, as torch does
+            apply_sharding(self._dataset, *_world())
         self._fetcher = _worker.make_fetcher(self._iterable, self._dataset, self._auto_collation,
                                              self._collate_fn, self._drop_last)
 
