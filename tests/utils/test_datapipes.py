@@ -845,10 +845,14 @@ def test_dataloader_mapdatapipe(rng):
 
 
 def test_dataloader_workers_shard_and_share_the_shuffle():
-    # torch's loader over positions 0..11: which positions each batch holds when two workers
-    # shard a pipeline (each keeps every second sample; batches alternate between workers)
-    positions = [b.tolist() for b in tdata.DataLoader(TI.IterableWrapper(range(12)).sharding_filter(), batch_size=2,
-                                                      num_workers=2)]
+    # which positions of a 12-sample pipeline each batch holds when two workers shard it: worker k
+    # keeps torch's shard k (every second sample), and batches alternate between the workers
+    shards = []
+    for k in range(2):
+        shard = TI.IterableWrapper(range(12)).sharding_filter()
+        tsettings.apply_sharding(shard, 2, k)
+        shards.append(list(shard.batch(2)))
+    positions = [shards[i % 2][i // 2] for i in range(6)]
     d = [v * 10 for v in range(12)]
     jtorch.manual_seed(7)
     draws = [int(jtorch.empty((), dtype=jtorch.int64).random_().item()) for _ in range(3)]

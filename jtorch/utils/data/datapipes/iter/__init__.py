@@ -6,8 +6,10 @@ from .combinatorics import SamplerIterDataPipe as Sampler, ShufflerIterDataPipe 
 from .combining import (ConcaterIterDataPipe as Concater, DemultiplexerIterDataPipe as Demultiplexer,
                         ForkerIterDataPipe as Forker, MultiplexerIterDataPipe as Multiplexer,
                         ZipperIterDataPipe as Zipper)
-from .files import (FileListerIterDataPipe as FileLister, FileOpenerIterDataPipe as FileOpener,
-                    RoutedDecoderIterDataPipe as RoutedDecoder, StreamReaderIterDataPipe as StreamReader)
+from .filelister import FileListerIterDataPipe as FileLister
+from .fileopener import FileOpenerIterDataPipe as FileOpener
+from .routeddecoder import RoutedDecoderIterDataPipe as RoutedDecoder
+from .streamreader import StreamReaderIterDataPipe as StreamReader
 from .grouping import (BatcherIterDataPipe as Batcher, GrouperIterDataPipe as Grouper,
                        UnBatcherIterDataPipe as UnBatcher)
 from .selecting import FilterIterDataPipe as Filter
