@@ -54,10 +54,8 @@ class _DataPipeBase:
         cls.functions[function_name] = build
 
     def __getstate__(self):
-        state = self.__dict__
-        if type(self).getstate_hook is not None:
-            return type(self).getstate_hook(self)
-        return state
+        hook = type(self).getstate_hook
+        return hook(self) if hook is not None else self.__dict__
 
     def __reduce_ex__(self, *args, **kwargs):
         hook = type(self).reduce_ex_hook
@@ -81,14 +79,12 @@ class _DataPipeBase:
         cls.reduce_ex_hook = hook_fn
 
     def __repr__(self):
-        if self.repr_hook is not None:
-            return self.repr_hook(self)
-        return type(self).__qualname__
+        hook = type(self).repr_hook
+        return hook(self) if hook is not None else type(self).__qualname__
 
     def __str__(self):
-        if self.str_hook is not None:
-            return self.str_hook(self)
-        return type(self).__qualname__
+        hook = type(self).str_hook
+        return hook(self) if hook is not None else type(self).__qualname__
 
     def __dir__(self):
         return list(super().__dir__()) + list(type(self).functions)
