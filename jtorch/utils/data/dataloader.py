@@ -190,6 +190,18 @@ def _draw_seed(generator):
     return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
 
 
+def _shared_seed(generator):
+    """The epoch's seed for a pipeline's random pipes: drawn here, and rank 0's across ranks (every
+    rank shuffles alike before its ShardingFilters keep its share)."""
+    seed = _draw_seed(generator)
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        t = torch.tensor([seed], dtype=torch.int64)
+        dist.broadcast(t, src=0)
+        seed = int(t.item())
+    return seed
+
+
 def _world():
     """(world size, rank) of torch.distributed, or (1, 0)."""
     dist = torch.distributed
@@ -224,7 +236,7 @@ class _BaseIter:
         if isinstance(self._dataset, IterDataPipe):
             # a pipeline's random pipes get one seed per epoch, the same in every worker, so that
             # sharded workers split one shuffled order
-            self._shared_seed = _draw_seed(self._generator)
+            self._shared_seed = _shared_seed(self._generator)
             if self._num_workers == 0:
                 apply_random_seed(self._dataset, torch.Generator().manual_seed(self._shared_seed))
         # one draw per epoch seeds the workers (torch draws it even without workers)
