@@ -739,6 +739,43 @@ def test_decoders_match_torch():
     for key in ("a.seg.png", "b.png", "c.JPG", "d.jpg", "jpg", "JPG", "seg.PNG", "png"):
         assert handler_j(key, b"abc") == handler_t(key, b"abc")
 
+    def decoder_story(dec):
+        D = dec.Decoder(dec.basichandlers)
+        first = dec.Decoder(dec.basichandlers)
+        first.add_handler(lambda key, value: "first")
+        steps = [lambda: D({"a.txt": b"x", "b.id": b"4"}), lambda: D([("a.txt", b"x"), ("_meta", b"m")]),
+                 lambda: D(("b.id", b"4")), lambda: D.decode1("txt", io.BytesIO(b"y")), lambda: D.decode1("txt", b""),
+                 lambda: dec.Decoder()(("a.txt", b"x")), lambda: first(("a.txt", b"x")),
+                 lambda: dec.Decoder(dec.basichandlers, key_fn=lambda p: p)(("a.txt", b"x"))]
+        return [outcome(step) for step in steps]
+
+    assert decoder_story(jdec) == decoder_story(tdec)
+
+
+def test_mat_audio_video_handlers(tmp_path):
+    sio = pytest.importorskip("scipy.io")
+    from jtorch.utils.data.datapipes.utils import decoder as jdec
+    from torch.utils.data.datapipes.utils import decoder as tdec
+    buf = io.BytesIO()
+    sio.savemat(buf, {"x": np.random.default_rng(1).standard_normal((2, 3))})
+    raw = buf.getvalue()
+    j, t = jdec.mathandler()("mat", raw), tdec.mathandler()("mat", raw)
+    assert sorted(j) == sorted(t)
+    np.testing.assert_array_equal(j["x"], t["x"])
+    assert jdec.mathandler()("txt", raw) is tdec.mathandler()("txt", raw) is None
+    # torch without torchaudio refuses audio the same way; neither takes other extensions
+    assert outcome(lambda: jdec.audiohandler("wav", b"xx")) == outcome(lambda: tdec.audiohandler("wav", b"xx"))
+    assert jdec.audiohandler("txt", b"xx") is tdec.audiohandler("txt", b"xx") is None
+    assert jdec.videohandler("txt", b"xx") is tdec.videohandler("txt", b"xx") is None
+    # (torchvision's own video handler needs its compiled ops; jtorch's reads with jtorch.vision.io)
+    pytest.importorskip("av")
+    from jtorch.vision.io import read_video, write_video
+    frames = jtorch.tensor(np.random.default_rng(2).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8))
+    path = tmp_path / "clip.mp4"
+    write_video(str(path), frames, fps=5)
+    got, want = jdec.videohandler("mp4", path.read_bytes()), read_video(str(path), pts_unit="sec")
+    assert np.array_equal(np.asarray(got[0]), np.asarray(want[0])) and got[2] == want[2]
+
 
 def test_image_decoding_matches_torch():
     PIL = pytest.importorskip("PIL.Image")

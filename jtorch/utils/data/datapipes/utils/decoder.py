@@ -3,10 +3,12 @@ import io
 import json
 import os
 import pickle
+import tempfile
 
 import numpy as np
 
-__all__ = ["Decoder", "ImageHandler", "basichandlers", "extension_extract_fn", "handle_extension", "imagehandler"]
+__all__ = ["Decoder", "ImageHandler", "MatHandler", "audiohandler", "basichandlers", "extension_extract_fn",
+           "handle_extension", "imagehandler", "mathandler", "videohandler"]
 
 
 def extension_extract_fn(pathname):
@@ -104,6 +106,53 @@ class ImageHandler:
 
 def imagehandler(imagespec):
     return ImageHandler(imagespec)
+
+
+_VIDEO = {"mp4", "ogv", "mjpeg", "avi", "mov", "h264", "mpg", "webm", "wmv"}
+_AUDIO = {"flac", "mp3", "sox", "wav", "m4a", "ogg", "wma"}
+
+
+def videohandler(extension, data):
+    """Video files: ``jtorch.vision.io.read_video`` (seconds as the unit) of the bytes."""
+    if extension not in _VIDEO:
+        return None
+    from jtorch.vision.io import read_video
+    with tempfile.TemporaryDirectory() as dirname:
+        path = os.path.join(dirname, f"file.{extension}")
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return read_video(path, pts_unit="sec")
+
+
+def audiohandler(extension, data):
+    """Audio files need torchaudio, which jtorch does not provide (torch without it raises the same)."""
+    if extension not in _AUDIO:
+        return None
+    raise ModuleNotFoundError("Package `torchaudio` is required to be installed for default audio file loader."
+                              "Please use `pip install torchaudio`to install the package")
+
+
+class MatHandler:
+    """MATLAB ``.mat`` files, with ``scipy.io.loadmat(**loadmat_kwargs)``."""
+
+    def __init__(self, **loadmat_kwargs):
+        try:
+            import scipy.io as sio
+        except ImportError as e:
+            raise ModuleNotFoundError("Package `scipy` is required to be installed for mat file.Please use "
+                                      "`pip install scipy` to install the package") from e
+        self.sio = sio
+        self.loadmat_kwargs = loadmat_kwargs
+
+    def __call__(self, extension, data):
+        if extension != "mat":
+            return None
+        with io.BytesIO(data) as stream:
+            return self.sio.loadmat(stream, **self.loadmat_kwargs)
+
+
+def mathandler(**loadmat_kwargs):
+    return MatHandler(**loadmat_kwargs)
 
 
 class Decoder:
