@@ -179,3 +179,18 @@ def test_distributed_sampler_from_the_group(results):
                 assert len(set(union)) == len(union) == 10  # disjoint, one index dropped
             else:
                 assert set(union) == set(ds) and len(union) == 12  # covers, padded with one repeat
+
+
+def test_datapipe_loader_shards_one_order_across_ranks(results):
+    # rank 0's epoch seed (its first draw after manual_seed(0)) seeds the Shuffler on both ranks,
+    # whose order is torch's Shuffler's for that seed; each rank keeps torch's shard of it
+    import jtorch
+    from torch.utils.data.datapipes.iter import IterableWrapper
+    from torch.utils.data.graph_settings import apply_sharding
+    jtorch.manual_seed(0)
+    shared = int(jtorch.empty((), dtype=jtorch.int64).random_().item())
+    seed = int(jtorch.empty((), dtype=jtorch.int64).random_(generator=jtorch.Generator().manual_seed(shared)).item())
+    for r, res in enumerate(results):
+        ref = IterableWrapper(range(10)).shuffle().set_seed(seed).sharding_filter()
+        apply_sharding(ref, WORLD, r)
+        assert res["datapipe"] == list(ref)

@@ -166,6 +166,12 @@ for shuffle in (False, True):
         samp[(shuffle, drop_last)] = (s.num_replicas, s.rank, list(s), len(s))
 res["sampler"] = samp
 
+# ---- a DataPipe through the DataLoader: each rank its shard of one order, shuffled with rank 0's seed
+from jtorch.utils.data import DataLoader  # noqa: E402
+from jtorch.utils.data.datapipes.iter import IterableWrapper  # noqa: E402
+torch.manual_seed(rank)  # the ranks' streams differ; the broadcast seed makes their order common
+res["datapipe"] = [int(x) for x in DataLoader(IterableWrapper(range(10)).shuffle().sharding_filter(), batch_size=None)]
+
 with open(os.path.join(out_dir, f"rank{rank}.pkl"), "wb") as f:
     pickle.dump(res, f)
 dist.destroy_process_group()

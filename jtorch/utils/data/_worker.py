@@ -214,7 +214,11 @@ def make_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last):
 # ---------------------------------------------------------------- the worker process
 
 class ResumeIteration:
-    """Sent to persistent workers at the start of each epoch after the first."""
+    """Sent to persistent workers at the start of each epoch after the first (with the epoch's
+    seed for a DataPipe's random pipes)."""
+
+    def __init__(self, shared_seed=None):
+        self.shared_seed = shared_seed
 
 
 class WorkerReady:
@@ -236,7 +240,24 @@ def _seed_worker(seed, worker_id):
     np.random.seed([worker_id, seed & 0xFFFF_FFFF, (seed >> 32) & 0xFFFF_FFFF])
 
 
-def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_workers, seed, parent_pid):
+def _seed_datapipe(dataset, shared_seed):
+    """Seed a DataPipe's random pipes alike in every worker (one shuffled order to shard)."""
+    from .datapipes.datapipe import IterDataPipe
+    from .graph_settings import apply_random_seed
+    if shared_seed is not None and isinstance(dataset, IterDataPipe):
+        apply_random_seed(dataset, torch.Generator().manual_seed(shared_seed))
+
+
+def _shard_datapipe(dataset, worker_id, num_workers, world_size, rank):
+    """Each worker of each rank keeps its own share of a DataPipe's samples (at its ShardingFilters)."""
+    from .datapipes.datapipe import IterDataPipe
+    from .graph_settings import apply_sharding
+    if isinstance(dataset, IterDataPipe):
+        apply_sharding(dataset, num_workers * world_size, worker_id * world_size + rank)
+
+
+def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_workers, seed, parent_pid,
+                shared_seed=None, world_size=1, rank=0):
     global _WORKER_INFO
     where = f"in DataLoader worker process {worker_id}"
 
@@ -252,6 +273,8 @@ def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_w
         _seed_worker(seed, worker_id)
         args = pickle.loads(payload)  # (iterable, dataset, auto_collation, collate_fn, drop_last, init_fn)
         _WORKER_INFO = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=args[1])
+        _seed_datapipe(args[1], shared_seed)
+        _shard_datapipe(args[1], worker_id, num_workers, world_size, rank)
         if args[5] is not None:
             args[5](worker_id)
         fetcher = make_fetcher(*args[:5])
@@ -274,6 +297,7 @@ def worker_loop(payload, index_queue, result_queue, done_event, worker_id, num_w
                 iteration_end = False
                 if init_error is None and args[0]:
                     try:
+                        _seed_datapipe(args[1], task.shared_seed)
                         fetcher = make_fetcher(*args[:5])  # a fresh iterator over the dataset
                     except Exception:
                         init_error = ExceptionWrapper(where=where)

@@ -11,6 +11,9 @@ import jtorch as torch
 from . import _worker
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset
+from .datapipes.datapipe import (IterDataPipe, MapDataPipe, _IterDataPipeSerializationWrapper,
+                                 _MapDataPipeSerializationWrapper)
+from .graph_settings import apply_random_seed, apply_sharding, apply_shuffle_settings
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 # the start method used when none is given: fork is unsafe once JAX runs threads (see _worker)
@@ -71,7 +74,17 @@ class DataLoader:
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
 
+        # pipes travel to workers wrapped (pickled with dill where installed and plain pickle fails)
+        if isinstance(dataset, IterDataPipe):
+            dataset = _IterDataPipeSerializationWrapper(dataset)
+        elif isinstance(dataset, MapDataPipe):
+            dataset = _MapDataPipeSerializationWrapper(dataset)
         self._iterable = isinstance(dataset, IterableDataset)
+        if isinstance(dataset, IterDataPipe):
+            # shuffle turns the pipeline's Shufflers on or off (None leaves them). As in torch, a
+            # Shuffler added for a pipeline without one is not kept: such a pipeline stays in order.
+            apply_shuffle_settings(dataset, shuffle=shuffle)
+            shuffle = None
         if self._iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
                 if value not in (None, False):
@@ -173,6 +186,30 @@ class DataLoader:
         return cls
 
 
+def _draw_seed(generator):
+    return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
+
+
+def _shared_seed(generator):
+    """The epoch's seed for a pipeline's random pipes: drawn here, and rank 0's across ranks (every
+    rank shuffles alike before its ShardingFilters keep its share)."""
+    seed = _draw_seed(generator)
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        t = torch.tensor([seed], dtype=torch.int64)
+        dist.broadcast(t, src=0)
+        seed = int(t.item())
+    return seed
+
+
+def _world():
+    """(world size, rank) of torch.distributed, or (1, 0)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
 class _BaseIter:
     def __init__(self, loader):
         self._dataset = loader.dataset
@@ -195,8 +232,15 @@ class _BaseIter:
     def _reset(self, loader, first_iter=False):
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._shared_seed = None
+        if isinstance(self._dataset, IterDataPipe):
+            # a pipeline's random pipes get one seed per epoch, the same in every worker, so that
+            # sharded workers split one shuffled order
+            self._shared_seed = _shared_seed(self._generator)
+            if self._num_workers == 0:
+                apply_random_seed(self._dataset, torch.Generator().manual_seed(self._shared_seed))
         # one draw per epoch seeds the workers (torch draws it even without workers)
-        self._base_seed = int(torch.empty((), dtype=torch.int64).random_(generator=self._generator).item())
+        self._base_seed = _draw_seed(self._generator)
 
     def _next_index(self):
         return next(self._sampler_iter)
@@ -216,6 +260,10 @@ class _BaseIter:
 class _SingleProcessIter(_BaseIter):
     def __init__(self, loader):
         super().__init__(loader)
+        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+            # a pipeline's ShardingFilters give this rank its share (all of it without distributed),
+            # replacing any DEFAULT sharding applied before, as torch does
+            apply_sharding(self._dataset, *_world())
         self._fetcher = _worker.make_fetcher(self._iterable, self._dataset, self._auto_collation,
                                              self._collate_fn, self._drop_last)
 
@@ -238,13 +286,14 @@ class _MultiProcessIter(_BaseIter):
         self._index_queues, self._workers = [], []
         self._ready = 0  # workers that finished starting up
         self._shutdown = False
+        world_size, rank = _world()
         with _worker.main_not_reimported(_worker.payload_by_value()):
             for wid in range(n):
                 iq = ctx.Queue()
                 iq.cancel_join_thread()  # never block our exit on unsent indices
                 w = ctx.Process(target=_worker.worker_loop,
                                 args=(payload, iq, self._result_queue, self._done_event, wid, n,
-                                      self._base_seed + wid, os.getpid()),
+                                      self._base_seed + wid, os.getpid(), self._shared_seed, world_size, rank),
                                 daemon=True)
                 w.start()
                 self._index_queues.append(iq)
@@ -264,7 +313,7 @@ class _MultiProcessIter(_BaseIter):
         self._worker_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:  # persistent workers: start a new epoch and wait until all are ready
             for q in self._index_queues:
-                q.put(_worker.ResumeIteration())
+                q.put(_worker.ResumeIteration(self._shared_seed))
             waiting = self._num_workers
             while waiting:
                 idx, _ = self._get_data()
