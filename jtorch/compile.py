@@ -446,7 +446,9 @@ class CompiledFunction:
         dyn = self._dyn_pos
         for i, x in enumerate(leaves):
             if _is_tensor(x):
-                if x.layout is not _strided:  # sparse tensors are eager only (docs/sparse.md)
+                if x.is_nested:  # nested tensors are eager only (docs/nested.md), either layout
+                    raise self._break("a nested tensor argument")
+                if x.layout is not _strided:  # so are sparse ones (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
@@ -659,6 +661,8 @@ class CompiledFunction:
                 group_writes, bad = _group_writes(saved_groups, expect)
                 info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
+                if any(_is_tensor(o) and o.is_nested for o in out_leaves):  # eager only (docs/nested.md)
+                    raise self._break("it returns a nested tensor")
                 info["out_order"] = _dict_order(out)
                 # outputs in a memory format (_memfmt.py): the program returns logical arrays, laid again
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
