@@ -359,10 +359,6 @@ class Library:
         qual = op_name if "::" in op_name else f"{self.ns}::{op_name}"
         register_torch_dispatch(qual, torch_dispatch_class, fn, lib=self)
 
-    def _register_autocast(self, op_name, device_type, cast_inputs):
-        qual = op_name if "::" in op_name else f"{self.ns}::{op_name}"
-        register_autocast(qual, device_type, cast_inputs, lib=self)
-
     def fallback(self, fn, dispatch_key="", *, with_keyset=False):
         raise NotImplementedError("Library.fallback: jtorch has no dispatcher keys to register a fallback for")
 

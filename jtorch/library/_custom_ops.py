@@ -114,6 +114,7 @@ def _nothing(*args, **kwargs):
 def fake_kernel(entry):
     """The registered fake; a custom op that returns nothing gets one that does nothing (as in torch)."""
     fake = entry.kernels.get("fake")
+    fake = None if fake is fallthrough_kernel else fake
     if fake is None and entry.custom and not entry.schema.returns:
         return _nothing
     return fake
@@ -130,6 +131,8 @@ def _select(entry, tensors):
     if any(t.is_meta for t in tensors):
         if fake_kernel(entry) is not None:
             return fake_kernel(entry), "fake"
+        if "default" in k and not entry.custom:  # CompositeExplicitAutograd serves the Meta key too
+            return k["default"], "backend"
         if "implicit" in k:
             return k["implicit"], "implicit"
         if entry.custom:

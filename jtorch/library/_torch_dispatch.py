@@ -3,7 +3,7 @@
 
 A call reaches it below autograd, when a kernel of the op would run (``_custom_ops.call``). As in torch, the
 innermost mode goes first (off while it runs); else each tensor subclass among the arguments in turn until
-one does not return NotImplemented. A rule registered for the mode's or subclass's class (or a base) runs
+one does not return NotImplemented. A rule registered for the mode's or subclass's own class runs
 instead of its ``__torch_dispatch__``: ``rule(mode_or_class, func, types, args, kwargs)``."""
 from .. import _dispatch
 from ..utils import _python_dispatch as PD
@@ -14,11 +14,7 @@ _NOT_CLAIMED = object()
 
 def _rule(key, cls):
     rules = RULES.get(key)
-    if rules:
-        for c in cls.__mro__:
-            if c in rules:
-                return rules[c]
-    return None
+    return rules.get(cls) if rules else None  # (the class itself, not its bases: as torch)
 
 
 def _handled_types(tensors):
