@@ -139,3 +139,15 @@ def test_nested_mha_module_trains_with_dropout(rng):
     out.transpose(1, 2).flatten(-2).values().sum().backward()
     assert lin.weight.grad is not None and np.isfinite(np.asarray(lin.weight.grad)).all()
     assert np.abs(np.asarray(lin.weight.grad)).sum() > 0
+
+
+def test_strided_layout_attention(rng):
+    # (B, H, j, D) components given directly: torch's strided kernel takes them (contiguous)
+    comps = components(rng, lengths=(3, 5), inner=(2, 4), ragged=1)
+    t, j = pair(comps, layout="strided")
+    assert_nested_same(JF.scaled_dot_product_attention(j, j, j, scale=0.7),
+                       F.scaled_dot_product_attention(t, t, t, scale=0.7), rtol=1e-4, atol=1e-5, padded=False)
+    m = np.ones((1, 1, 1, 1), bool)
+    e = raises_same(lambda: JF.scaled_dot_product_attention(j, j, j, attn_mask=jtorch.tensor(m)),
+                    lambda: F.scaled_dot_product_attention(t, t, t, attn_mask=torch.tensor(m)))
+    assert "attn_mask" in str(e)
