@@ -209,3 +209,50 @@ def test_custom_op_mutates_args_forms():
 def test_public_names_like_torch():
     missing = [n for n in torch.library.__all__ if not hasattr(jtorch.library, n)]
     assert missing == []
+
+
+def kernel_table(m):
+    ns = NS + "_getk"
+    lib = m.library.Library(ns, "DEF")
+    lib.define("e(Tensor x) -> Tensor")
+    lib.impl("e", lambda x: x * 4, "CompositeExplicitAutograd")
+    lib.define("i(Tensor x) -> Tensor")
+    lib.impl("i", lambda x: x * 5, "CompositeImplicitAutograd")
+    lib.define("c(Tensor x, *, float k=3.0) -> Tensor")
+    lib.impl("c", lambda x, k=3.0: x * k, "CPU")
+    keyset = m._C.DispatchKeySet("CPU")
+    out = []
+    for op in ("e", "i", "c"):
+        for key in ("CPU", "Meta", "CUDA", "CompositeExplicitAutograd", "CompositeImplicitAutograd", "AutogradCPU",
+                    m._C.DispatchKey.CPU):
+            try:
+                kernel = m.library.get_kernel(f"{ns}::{op}", key)
+                out.append((op, str(key), kernel.call_boxed(keyset, m.ones(2)).tolist()))
+                if op == "c" and key == "CPU":
+                    out.append(kernel.call_boxed(keyset, m.ones(2), k=0.5).tolist())
+            except Exception as e:  # noqa: BLE001
+                out.append((op, str(key), type(e).__name__))
+    del lib
+    return out
+
+
+def test_get_kernel_resolves_like_the_dispatcher():
+    assert kernel_table(jtorch) == kernel_table(torch)
+
+
+def test_impl_with_keyset(rng):
+    v = rng.standard_normal(3).astype(np.float32)
+    res = []
+    for m in (torch, jtorch):
+        lib = m.library.Library(NS + "_ks", "DEF")
+        lib.define("f(Tensor x) -> Tensor")
+        seen = []
+
+        def kernel(keyset, x):
+            seen.append((repr(keyset), keyset.has(m._C.DispatchKey.CPU), keyset.has(m._C.DispatchKey.CUDA)))
+            return x * 2
+        lib.impl("f", kernel, "CPU", with_keyset=True)
+        res.append((getattr(m.ops, NS + "_ks").f(m.tensor(v)), seen))
+        del lib
+    assert res[1][1] == res[0][1]
+    assert_close(res[1][0], res[0][0])

@@ -3,11 +3,13 @@
 ``custom_op`` is the modern API (a decorated Python function becomes ``torch.ops.<ns>.<name>``);
 ``Library(ns, kind).define/impl`` and ``define``/``impl`` are the older schema-first ones. How a call
 picks a kernel, and how ``jtorch.compile`` treats an opaque kernel, is in ``_custom_ops``."""
+import functools
 import weakref
 
 from .._ops_namespace import OpOverload
 from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx, fallthrough_kernel
 from ._torch_dispatch import RULES as _DISPATCH_RULES
+from .._dispatch_keys import DispatchKeySet, SafeKernelFunction, key_name
 from ._schema import infer_schema, parse_schema
 from ._opcheck import opcheck, OpCheckError
 
@@ -325,7 +327,9 @@ class Library:
         """Register ``fn`` as the kernel of ``op_name`` (in this namespace) for ``dispatch_key``."""
         if not callable(fn):
             raise TypeError(f"Input function is required to be a callable but found type {type(fn)}")
-        key = dispatch_key or self.dispatch_key
+        key = key_name(dispatch_key or self.dispatch_key)
+        if with_keyset and fn is not fallthrough_kernel:  # the kernel takes the keyset it runs at first
+            fn = functools.partial(fn, DispatchKeySet(key or "CompositeImplicitAutograd"))
         if key in _NO_LEVEL:  # a dispatch level jtorch does not have: skipping it is what a fallthrough asks
             if fn is fallthrough_kernel:
                 return
@@ -441,9 +445,29 @@ def impl(qualname, types, func=None, *, lib=None):
 
 
 def get_kernel(op, dispatch_key):
-    """The kernel registered for ``op`` under ``dispatch_key`` (a plain callable here)."""
+    """The kernel that runs for ``op`` at the runtime ``dispatch_key`` ('CPU', 'CUDA', 'Meta', 'AutogradCPU',
+    ...; a DispatchKey too), resolved as the dispatcher does: call it with ``call_boxed(keyset, *args)``."""
+    key = key_name(dispatch_key)
+    if key in ("CompositeExplicitAutograd", "CompositeImplicitAutograd", "Autograd",
+               "CompositeExplicitAutogradNonFunctional"):
+        raise RuntimeError("Alias keys do not have runtime kernel registrations.")
     e = _entry_of(op)
-    fn = e.kernels.get(slot(dispatch_key if isinstance(dispatch_key, str) else str(dispatch_key)))
+    k = {s: f for s, f in e.kernels.items() if f is not fallthrough_kernel}
+    device = {"CPU": "cpu", "CUDA": "cuda", "AutogradCPU": "cpu", "AutogradCUDA": "cuda"}.get(key)
+    fn = None
+    if key.startswith("Autograd"):
+        # a registered Autograd kernel; else the composite one where no backend kernel takes the device;
+        # else the fallback, which runs the backend kernel
+        fn = k.get("autograd") or (k.get("implicit") if device not in k and "default" not in k else None) or \
+            k.get(device) or k.get("default")
+    elif key == "Meta":
+        fn = k.get("fake") or k.get("default") or k.get("implicit")
+        if fn is None:
+            def fn(*args, **kwargs):
+                raise NotImplementedError(f"{e.key}: attempted to run this operator with Meta tensors, but there "
+                                          "was no fake impl or Meta kernel registered.")
+    elif device is not None:
+        fn = k.get(device) or k.get("default") or k.get("implicit")
     if fn is None:
-        raise RuntimeError(f"no kernel registered for {e.key} under {dispatch_key}")
-    return fn
+        raise RuntimeError(f"no kernel for {key} for {e.key}")
+    return SafeKernelFunction(fn, e, key)
