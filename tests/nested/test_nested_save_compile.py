@@ -1,6 +1,6 @@
 """Nested tensors through torch.save/torch.load (torch's file formats, read and written both ways) and
-through jtorch.compile (a nested argument or result: the function runs eagerly, one graph-break warning;
-nested tensors made and consumed inside: compiled)."""
+through jtorch.compile (nested arguments: a program per ragged structure over their values, nested results
+rebuilt; made and consumed inside: compiled; a nested result of dense arguments: eager, one warning)."""
 import io
 import warnings
 
@@ -10,7 +10,7 @@ import torch
 
 import jtorch
 from helpers import assert_close
-from nested_check import assert_nested_same, components, pair
+from nested_check import assert_nested_same, components, pair, raises_same
 
 
 def saved(mod, obj, **kw):
@@ -94,8 +94,8 @@ def test_loaded_nested_tensor_computes_like_torch(rng):
 
 
 def compiled_calls(fn, *args, calls=3):
-    """``fn`` compiled and called ``calls`` times: (last result, the warnings' messages)."""
-    c = jtorch.compile(fn)
+    """``fn`` (compiled here unless it is) called ``calls`` times: (last result, the warnings' messages)."""
+    c = fn if hasattr(fn, "_nested") else jtorch.compile(fn)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         for _ in range(calls):
@@ -103,16 +103,69 @@ def compiled_calls(fn, *args, calls=3):
     return out, [str(x.message) for x in w if "jtorch.compile" in str(x.message)]
 
 
+def programs(c):
+    """The programs a compiled function traced for its nested-argument structures (one count each)."""
+    return [inner.compiles for inner, _ in c._nested.values()]
+
+
 @pytest.mark.parametrize("layout", ["jagged", "strided"])
-def test_compile_nested_argument_runs_eagerly_with_one_warning(rng, layout):
+def test_compile_nested_argument(rng, layout):
     t, j = pair(components(rng, lengths=(2, 5, 3), inner=(4,)), layout=layout)
 
     def fn(T, x):
         return T.nn.functional.relu(x * 2 - 0.5) * x  # (ops torch also has for the strided layout)
 
-    out, msgs = compiled_calls(lambda x: fn(jtorch, x), j)
-    assert len(msgs) == 1 and "graph break" in msgs[0] and "nested tensor argument" in msgs[0], msgs
-    assert_nested_same(out, fn(torch, t))
+    c = jtorch.compile(lambda x: fn(jtorch, x))
+    out, msgs = compiled_calls(c, j)
+    assert msgs == [] and programs(c) == [1]
+    ref = fn(torch, t)
+    assert_nested_same(out, ref)
+    if layout == "jagged":  # the result shares the argument's ragged size, as torch's
+        assert out.shape[1] == j.shape[1] and ref.shape[1] == t.shape[1]
+
+
+def test_compile_nested_arguments_sharing_a_ragged_size(rng):
+    t, j = pair(components(rng, lengths=(3, 1, 4), inner=(2, 3)))
+    w = rng.standard_normal((3, 5)).astype(np.float32)
+
+    def fn(T, x, y, w):
+        h = T.nn.functional.gelu(x @ w) + y.sum(-1, keepdim=True)
+        return h.softmax(-1), h.transpose(1, 2).mean(-1)
+
+    c = jtorch.compile(lambda x, y: fn(jtorch, x, y, jtorch.tensor(w)))
+    (o1, o2), msgs = compiled_calls(c, j, j * 3)
+    r1, r2 = fn(torch, t, t * 3, torch.tensor(w))
+    assert msgs == [] and programs(c) == [1]
+    assert_nested_same(o1, r1, rtol=1e-5, atol=1e-6)
+    assert_nested_same(o2, r2, rtol=1e-5, atol=1e-6)
+    # tensors built apart never share a ragged size: torch's error, compiled or not
+    t2, j2 = pair(components(rng, lengths=(3, 1, 4), inner=(2, 3)))
+    raises_same(lambda: c(j, j2), lambda: fn(torch, t, t2, torch.tensor(w)))
+
+
+def test_compile_nested_new_structure_recompiles(rng):
+    c = jtorch.compile(lambda x: (x.cos() * 2).to_padded_tensor(0.5))
+    pairs = [pair(components(rng, lengths=n, inner=(3,))) for n in ((2, 4), (5, 1, 2), (2, 4))]
+    for t, j in pairs:
+        out, _ = compiled_calls(c, j)
+        assert_close(out, (t.cos() * 2).to_padded_tensor(0.5))
+    assert programs(c) == [1, 1]  # the third call's structure is the first's: its program again
+
+
+def test_compile_nested_gradients(rng):
+    comps = components(rng, lengths=(2, 5, 3), inner=(4,))
+    w = rng.standard_normal(4).astype(np.float32)
+    c = jtorch.compile(lambda x, w: ((x.sin() * w).relu() ** 2).values().sum())
+    for _ in range(3):
+        tl = [torch.tensor(a, requires_grad=True) for a in comps]
+        jl = [jtorch.tensor(a, requires_grad=True) for a in comps]
+        tw, jw = torch.tensor(w, requires_grad=True), jtorch.tensor(w, requires_grad=True)
+        ((torch.nested.as_nested_tensor(tl, layout=torch.jagged).sin() * tw).relu() ** 2).values().sum().backward()
+        c(jtorch.nested.as_nested_tensor(jl, layout=jtorch.jagged), jw).backward()
+        for a, b in zip(jl, tl):
+            assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-5)
+        assert_close(jw.grad, tw.grad, rtol=1e-5, atol=1e-5)
+    assert programs(c) == [1]
 
 
 def test_compile_nested_argument_dense_result(rng):
@@ -122,9 +175,17 @@ def test_compile_nested_argument_dense_result(rng):
     def fn(T, x, w):
         return (x @ w).softmax(-1).to_padded_tensor(0.0).sum(1)
 
-    out, msgs = compiled_calls(lambda x: fn(jtorch, x, jtorch.tensor(w)), j)
-    assert len(msgs) == 1
+    c = jtorch.compile(lambda x: fn(jtorch, x, jtorch.tensor(w)))
+    out, msgs = compiled_calls(c, j)
+    assert msgs == [] and programs(c) == [1]
     assert_close(out, fn(torch, t, torch.tensor(w)), rtol=1e-5, atol=1e-6)
+    # the same compiled function given a dense tensor first, then a nested one
+    d = rng.standard_normal((3, 4)).astype(np.float32)
+    c2 = jtorch.compile(lambda x: (x * 2).sum(-1))
+    compiled_calls(c2, jtorch.tensor(d))
+    out, msgs = compiled_calls(c2, j)
+    assert msgs == []
+    assert_nested_same(out, (t * 2).sum(-1))
 
 
 def test_compile_nested_made_inside(rng):
@@ -138,7 +199,7 @@ def test_compile_nested_made_inside(rng):
     assert msgs == []
     assert_close(out, padded(torch, torch.tensor(dense)))
 
-    def nested_out(T, v):  # a nested result: eagerly, one warning
+    def nested_out(T, v):  # a nested result from dense arguments: eagerly, one warning
         return T.nested.as_nested_tensor([v[:2], v[2:]], layout=T.jagged).cos()
 
     out, msgs = compiled_calls(lambda v: nested_out(jtorch, v), jtorch.tensor(dense))
@@ -146,10 +207,13 @@ def test_compile_nested_made_inside(rng):
     assert_nested_same(out, nested_out(torch, torch.tensor(dense)))
 
 
-def test_compile_fullgraph_refuses_nested(rng):
-    _, j = pair(components(rng, lengths=(2, 3), inner=(4,)))
-    c = jtorch.compile(lambda x: x * 2, fullgraph=True)
+def test_compile_fullgraph_with_nested(rng):
     from jtorch.compile import GraphBreakError
-    with pytest.raises(GraphBreakError, match="nested tensor argument"):
-        for _ in range(3):
-            c(j)
+    t, j = pair(components(rng, lengths=(2, 3), inner=(4,)))
+    c = jtorch.compile(lambda x: x * 2, fullgraph=True)
+    out, _ = compiled_calls(c, j)
+    assert_nested_same(out, t * 2)
+    dense = jtorch.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    c = jtorch.compile(lambda v: jtorch.nested.as_nested_tensor([v[:2], v[2:]], layout=jtorch.jagged), fullgraph=True)
+    with pytest.raises(GraphBreakError, match="returns a nested tensor"):
+        compiled_calls(c, dense)
