@@ -159,8 +159,7 @@ def _entry_of(op):
 def register_fake(op, fn=None, /, *, lib=None, _stacklevel=1, allow_override=False):
     """Register the fake (meta) kernel of ``op``: output shapes and dtypes without data. With ``lib``, the
     registration goes when that Library does."""
-    if isinstance(op, str) and lookup(op) is None and not op.split("::")[0] in _RESERVED:
-        _split(op)
+    if isinstance(op, str) and _split(op)[0] not in _RESERVED and lookup(op) is None:
         raise RuntimeError(f"operator {op} does not exist")
 
     def register(f):
