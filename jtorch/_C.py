@@ -1,6 +1,7 @@
 """torch._C: the parts of torch's C module that Python code reaches for (the __torch_function__ switches)."""
 from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass, _disabled_torch_function_impl  # noqa
 from . import _torch_function as _tf
+from ._dispatch_keys import DispatchKey, DispatchKeySet  # noqa: F401  (torch.library's dispatch key names)
 
 
 def _is_torch_function_enabled():

@@ -59,6 +59,10 @@ from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, eva
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
 
 
+class _NestedArgs(Exception):
+    """Nested tensor arguments: the call goes to the per-structure programs of nested/_compile.py."""
+
+
 class GraphBreak(RuntimeError):
     pass
 
@@ -233,6 +237,7 @@ class CompiledFunction:
         self.compiles = 0        # programs traced (the entries, and those dropped after one run)
         self._retraced = set()   # guard keys whose first program ran once only (see entry.once)
         self.entries = {}
+        self._nested = {}  # nested-argument structure -> (CompiledFunction over the values, its _Call)
         self.eager = False
         self.optimizers = []
         self.modules = []
@@ -278,6 +283,9 @@ class CompiledFunction:
             key = self._guard_key(leaves, tree)
         except GraphBreak:
             return self.fn(*args, **kwargs)
+        except _NestedArgs:
+            from .nested._compile import compiled_call
+            return compiled_call(self, args, kwargs)
         entry = self._lookup(key, leaves)
         if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
@@ -446,7 +454,9 @@ class CompiledFunction:
         dyn = self._dyn_pos
         for i, x in enumerate(leaves):
             if _is_tensor(x):
-                if x.layout is not _strided:  # sparse tensors are eager only (docs/sparse.md)
+                if x.is_nested:  # a program per ragged structure, over the values (nested/_compile.py)
+                    raise _NestedArgs()
+                if x.layout is not _strided:  # so are sparse ones (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
@@ -659,6 +669,8 @@ class CompiledFunction:
                 group_writes, bad = _group_writes(saved_groups, expect)
                 info["hyper_changed"] = bad or moved()
                 out_leaves, out_tree = _flatten(out)
+                if any(_is_tensor(o) and o.is_nested for o in out_leaves):  # eager only (docs/nested.md)
+                    raise self._break("it returns a nested tensor")
                 info["out_order"] = _dict_order(out)
                 # outputs in a memory format (_memfmt.py): the program returns logical arrays, laid again
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
@@ -1470,7 +1482,10 @@ def _call_fast(f, args):
     """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
     if len(args) != len(f.sig):
         return _MISS
-    sig, vals = _arg_sig(args, f.dyn)
+    try:
+        sig, vals = _arg_sig(args, f.dyn)
+    except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
+        return _MISS
     if sig != f.sig:
         return _MISS
     # the storages' slots, not their ``array`` property: in the steady state each holds the very array

@@ -74,7 +74,9 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, scale=None, is_c
     use = dropout_p is not None and dropout_p > 0
     rng = R.next_key(None, lazy=True) if use else None
     if use and GRAD.enabled and any(getattr(t, "requires_grad", False) for t in (query, key, value, attn_mask)) \
-            and not query.is_meta:  # (meta: the key goes in, no full-size mask is drawn on the CPU)
+            and not query.is_meta and not query.is_nested:
+        # (meta: the key goes in, no full-size mask is drawn on the CPU; nested: the weights' shape is ragged,
+        # the nested kernel's dense attention draws the mask from the key)
         # with autograd, the dropout mask is drawn by its own op and passed in: the VJP then
         # reuses it instead of drawing the random bits again in the backward
         shape = _weights_shape(query, key, attn_mask, int(gqa_groups))

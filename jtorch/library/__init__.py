@@ -3,16 +3,19 @@
 ``custom_op`` is the modern API (a decorated Python function becomes ``torch.ops.<ns>.<name>``);
 ``Library(ns, kind).define/impl`` and ``define``/``impl`` are the older schema-first ones. How a call
 picks a kernel, and how ``jtorch.compile`` treats an opaque kernel, is in ``_custom_ops``."""
+import functools
 import weakref
 
 from .._ops_namespace import OpOverload
-from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx
+from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx, fallthrough_kernel
+from ._torch_dispatch import RULES as _DISPATCH_RULES
+from .._dispatch_keys import DispatchKeySet, SafeKernelFunction, key_name
 from ._schema import infer_schema, parse_schema
 from ._opcheck import opcheck, OpCheckError
 
 __all__ = ["Library", "impl", "define", "impl_abstract", "register_fake", "register_kernel", "register_autograd",
            "custom_op", "infer_schema", "opcheck", "CustomOpDef", "fallthrough_kernel", "get_kernel", "get_ctx",
-           "register_vmap"]
+           "register_vmap", "register_torch_dispatch", "register_autocast", "triton_op", "wrap_triton"]
 
 _RESERVED = {"aten", "prim", "prims", "_", "cuda", "torch", "mkldnn", "_caffe2", "_prims_common"}
 
@@ -78,10 +81,14 @@ def _device_types(device_types):
         device_types = [device_types]
     out = []
     for d in device_types:
-        if d not in ("cpu", "cuda", "meta", "xpu", "mps"):
-            raise ValueError(f"Unknown device type: {d}")
+        if d not in _DEVICE_TYPES.split(", "):
+            raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device string: {d}")
         out.append("fake" if d == "meta" else d)
     return out
+
+
+_DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, vulkan, mps, "
+                 "meta, hpu, mtia, privateuseone")
 
 
 def _check_autograd(entry, backward, setup_context):
@@ -110,11 +117,12 @@ def _define(schema, custom, tags=()):
 
 def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None, tags=None):
     """Wrap ``fn`` as the operator ``name`` ('ns::op'); usable as ``@custom_op(name, mutates_args=...)``."""
-    if not isinstance(mutates_args, str) and not isinstance(mutates_args, (tuple, list, set, frozenset)):
-        raise ValueError("mutates_args must be a tuple, list or set of argument names, or the string 'unknown'")
-    if isinstance(mutates_args, str) and mutates_args != "unknown":
-        raise ValueError("mutates_args must be a tuple/list/set of argument names, or 'unknown'; got the "
-                         f"string {mutates_args!r}")
+    if isinstance(mutates_args, str):
+        if mutates_args != "unknown":
+            raise ValueError("mutates_args must either be a sequence of the names of the arguments that are "
+                             "mutated or the string 'unknown'. ")
+    else:
+        mutates_args = tuple(mutates_args)  # any iterable of names (TypeError for a non-iterable, as torch)
 
     def wrap(f):
         ns, opname = _split(name)
@@ -149,11 +157,29 @@ def _entry_of(op):
 
 
 def register_fake(op, fn=None, /, *, lib=None, _stacklevel=1, allow_override=False):
-    """Register the fake (meta) kernel of ``op``: output shapes and dtypes without data."""
+    """Register the fake (meta) kernel of ``op``: output shapes and dtypes without data. With ``lib``, the
+    registration goes when that Library does."""
+    if isinstance(op, str) and _split(op)[0] not in _RESERVED and lookup(op) is None:
+        raise RuntimeError(f"operator {op} does not exist")
+
     def register(f):
-        _entry_of(op).kernels["fake"] = f
+        e = _entry_of(op)
+        _check_fake(e)
+        e.kernels["fake"] = f
+        if lib is not None:
+            lib._kernels.append((e, "fake", f))
         return f
     return register if fn is None else register(fn)
+
+
+def _check_fake(entry):
+    k = entry.kernels
+    if k.get("implicit", fallthrough_kernel) is not fallthrough_kernel and \
+            not any(s in k for s in ("default", "cpu", "cuda")):
+        raise RuntimeError(f"We should not register a meta kernel directly to the operator '{entry.schema.name}', "
+                           "because it has a CompositeImplicitAutograd kernel in core. Instead we should let the "
+                           "operator decompose, and ensure that we have meta kernels for the base ops that it "
+                           "decomposes into.")
 
 
 impl_abstract = register_fake
@@ -191,9 +217,65 @@ def register_vmap(op, func=None, /, *, lib=None):
     return register if func is None else register(func)
 
 
-def fallthrough_kernel():
-    """A placeholder kernel (torch's fallthrough); jtorch's dispatcher has no keys to fall through."""
-    raise NotImplementedError("fallthrough_kernel() should never be called.")
+def register_torch_dispatch(op, torch_dispatch_class, func=None, /, *, lib=None):
+    """Register ``func`` as what ``op`` does under a ``TorchDispatchMode`` of class ``torch_dispatch_class``
+    (``func(mode, op, types, args, kwargs)``) or with a tensor argument of that Tensor subclass
+    (``func(cls, op, types, args, kwargs)``), in place of the class's ``__torch_dispatch__``. For the
+    operators of torch.library only: jtorch's built-in ops have no dispatcher (see _torch_dispatch)."""
+    key = _op_key(op)
+
+    def register(f):
+        _DISPATCH_RULES.setdefault(key, {})[torch_dispatch_class] = f
+        if lib is not None:
+            lib._rules.append((key, torch_dispatch_class, f))
+        return f
+    return register if func is None else register(func)
+
+
+def _op_key(op):
+    """``ns::name.overload`` (no ".default") of a CustomOpDef, OpOverload or qualified name (which need not
+    be defined yet, as in torch)."""
+    if isinstance(op, CustomOpDef):
+        return op._entry.key
+    if isinstance(op, OpOverload):
+        return op.name()
+    if isinstance(op, str):
+        _split(op)
+        return op[:-len(".default")] if op.endswith(".default") else op
+    return _entry_of(op).key
+
+
+# the device types with an autocast dispatch key in torch (register_autocast's)
+_AUTOCAST_DEVICES = ("cpu", "cuda", "xpu", "mps", "mtia", "maia", "hpu", "privateuseone")
+
+
+def register_autocast(op, device_type, cast_inputs, /, *, lib=None):
+    """Under ``autocast(device_type)``, ``op`` gets its floating-point inputs on that device (float64 excepted)
+    cast to ``cast_inputs`` and runs with autocast off, as torch's custom autocast rule."""
+    if not isinstance(device_type, str) or device_type not in _AUTOCAST_DEVICES:
+        raise AttributeError(f"register_autocast: there is no autocast dispatch key for device type "
+                             f"{device_type!r}; expected one of {', '.join(_AUTOCAST_DEVICES)}")
+    e = _entry_of(op)
+    e.autocast[device_type] = cast_inputs
+    if lib is not None:
+        lib._autocasts.append((e, device_type))
+
+
+def triton_op(name, fn=None, /, *, mutates_args, schema=None):
+    """torch's custom operator whose body launches Triton kernels through ``wrap_triton``. jtorch runs no
+    Triton (``wrap_triton`` raises); the op itself is a ``custom_op`` whose body runs as its kernel on every
+    device, as torch's does when Triton is missing."""
+    return custom_op(name, fn, mutates_args=mutates_args, schema=schema)
+
+
+def wrap_triton(triton_kernel, /):
+    """torch's launcher for a Triton kernel inside a triton_op. jtorch cannot launch Triton kernels: without
+    the triton package this is torch's ModuleNotFoundError, with it a NotImplementedError."""
+    import importlib.util
+    if importlib.util.find_spec("triton") is None:
+        raise ModuleNotFoundError("No module named 'triton'", name="triton")
+    raise NotImplementedError("wrap_triton: jtorch runs on XLA and cannot launch Triton kernels; write the "
+                              "triton_op's body in jtorch ops (or register a kernel with register_kernel)")
 
 
 class Library:
@@ -219,6 +301,8 @@ class Library:
         self.ns, self.kind, self.dispatch_key = ns, kind, dispatch_key
         self._op_defs = []
         self._kernels = []  # (entry, slot, fn) registered through this library
+        self._rules = []  # (op key, class, rule) of register_torch_dispatch(lib=self)
+        self._autocasts = []  # (entry, device type) of register_autocast(lib=self)
 
     def __repr__(self):
         return f"Library(kind={self.kind}, ns={self.ns}, dispatch_key={self.dispatch_key})>"
@@ -242,7 +326,15 @@ class Library:
         """Register ``fn`` as the kernel of ``op_name`` (in this namespace) for ``dispatch_key``."""
         if not callable(fn):
             raise TypeError(f"Input function is required to be a callable but found type {type(fn)}")
-        key = dispatch_key or self.dispatch_key
+        key = key_name(dispatch_key or self.dispatch_key)
+        if with_keyset and fn is not fallthrough_kernel:  # the kernel takes the keyset it runs at first
+            fn = functools.partial(fn, DispatchKeySet(key or "CompositeImplicitAutograd"))
+        if key in _NO_LEVEL:  # a dispatch level jtorch does not have: skipping it is what a fallthrough asks
+            if fn is fallthrough_kernel:
+                return
+            raise NotImplementedError(f"Library.impl: jtorch has no {key} dispatch level to register a kernel at "
+                                      "(it has CPU/CUDA/CompositeExplicitAutograd, CompositeImplicitAutograd, "
+                                      "Autograd and Meta)")
         where = slot(key or "CompositeImplicitAutograd")
         if isinstance(op_name, OpOverload):
             qual = op_name.name()
@@ -260,6 +352,16 @@ class Library:
         e.kernels[where] = fn
         self._kernels.append((e, where, fn))
 
+    def _register_fake(self, op_name, fn, _stacklevel=1, *, allow_override=True):
+        """``op_name``'s fake kernel, for as long as this library lives."""
+        qual = op_name.name() if isinstance(op_name, OpOverload) else \
+            op_name if "::" in op_name else f"{self.ns}::{op_name}"
+        register_fake(qual, fn, lib=self)
+
+    def _register_torch_dispatch_rule(self, op_name, torch_dispatch_class, fn):
+        qual = op_name if "::" in op_name else f"{self.ns}::{op_name}"
+        register_torch_dispatch(qual, torch_dispatch_class, fn, lib=self)
+
     def fallback(self, fn, dispatch_key="", *, with_keyset=False):
         raise NotImplementedError("Library.fallback: jtorch has no dispatcher keys to register a fallback for")
 
@@ -268,6 +370,12 @@ class Library:
             if e.kernels.get(where) is fn:
                 del e.kernels[where]
         self._kernels = []
+        for key, cls, rule in self._rules:
+            if _DISPATCH_RULES.get(key, {}).get(cls) is rule:
+                del _DISPATCH_RULES[key][cls]
+        for e, dev in self._autocasts:
+            e.autocast.pop(dev, None)
+        self._rules, self._autocasts = [], []
         for key in self._op_defs:
             e = ENTRIES.pop(key, None)
             if e is not None:
@@ -286,6 +394,12 @@ class Library:
         except Exception:  # interpreter shutdown
             pass
 
+
+# torch dispatch keys with no counterpart in jtorch's library dispatch (_custom_ops._SLOTS has the ones it has)
+_NO_LEVEL = frozenset({"Autocast", "AutocastCPU", "AutocastCUDA", "AutocastXPU", "AutocastMPS", "ADInplaceOrView",
+                       "Python", "PythonTLSSnapshot", "PythonDispatcher", "PreDispatch", "FuncTorchBatched",
+                       "FuncTorchDynamicLayerFrontMode", "FuncTorchDynamicLayerBackMode", "Functionalize",
+                       "BackendSelect", "Batched", "Conjugate", "Negative", "ZeroTensor", "Tracer"})
 
 _KEEP = {}  # ns -> FRAGMENT library kept alive for torch.library.define / impl without ``lib``
 
@@ -330,9 +444,29 @@ def impl(qualname, types, func=None, *, lib=None):
 
 
 def get_kernel(op, dispatch_key):
-    """The kernel registered for ``op`` under ``dispatch_key`` (a plain callable here)."""
+    """The kernel that runs for ``op`` at the runtime ``dispatch_key`` ('CPU', 'CUDA', 'Meta', 'AutogradCPU',
+    ...; a DispatchKey too), resolved as the dispatcher does: call it with ``call_boxed(keyset, *args)``."""
+    key = key_name(dispatch_key)
+    if key in ("CompositeExplicitAutograd", "CompositeImplicitAutograd", "Autograd",
+               "CompositeExplicitAutogradNonFunctional"):
+        raise RuntimeError("Alias keys do not have runtime kernel registrations.")
     e = _entry_of(op)
-    fn = e.kernels.get(slot(dispatch_key if isinstance(dispatch_key, str) else str(dispatch_key)))
+    k = {s: f for s, f in e.kernels.items() if f is not fallthrough_kernel}
+    device = {"CPU": "cpu", "CUDA": "cuda", "AutogradCPU": "cpu", "AutogradCUDA": "cuda"}.get(key)
+    fn = None
+    if key.startswith("Autograd"):
+        # a registered Autograd kernel; else the composite one where no backend kernel takes the device;
+        # else the fallback, which runs the backend kernel
+        fn = k.get("autograd") or (k.get("implicit") if device not in k and "default" not in k else None) or \
+            k.get(device) or k.get("default")
+    elif key == "Meta":
+        fn = k.get("fake") or k.get("default") or k.get("implicit")
+        if fn is None:
+            def fn(*args, **kwargs):
+                raise NotImplementedError(f"{e.key}: attempted to run this operator with Meta tensors, but there "
+                                          "was no fake impl or Meta kernel registered.")
+    elif device is not None:
+        fn = k.get(device) or k.get("default") or k.get("implicit")
     if fn is None:
-        raise RuntimeError(f"no kernel registered for {e.key} under {dispatch_key}")
-    return fn
+        raise RuntimeError(f"no kernel for {key} for {e.key}")
+    return SafeKernelFunction(fn, e, key)

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _dispatch
 from .._dispatch import GRAD
 from ._schema import bind
+from ._torch_dispatch import python_dispatch, _NOT_CLAIMED
 
 # dispatch keys -> kernel slots
 _SLOTS = {"cpu": "cpu", "CPU": "cpu", "cuda": "cuda", "CUDA": "cuda", "Meta": "fake", "meta": "fake",
@@ -48,6 +49,7 @@ class OpEntry:
         self.kernels = {}
         self.autograd = None          # (backward, setup_context)
         self.vmap = None              # register_vmap's rule
+        self.autocast = {}            # register_autocast: device type -> the dtype its inputs are cast to
         self.fn_cls = None
         self.opdef = None             # the CustomOpDef, for messages
         ns, name = schema.name.split("::")
@@ -66,7 +68,7 @@ class OpEntry:
     def reset(self, schema):
         """A custom_op defined again under the same name: the old definition goes (as in torch)."""
         self.schema = self.overload._schema = schema
-        self.kernels, self.autograd, self.vmap, self.fn_cls = {}, None, None, None
+        self.kernels, self.autograd, self.vmap, self.fn_cls, self.autocast = {}, None, None, None, {}
 
 
 def lookup(qualname):
@@ -112,17 +114,25 @@ def _nothing(*args, **kwargs):
 def fake_kernel(entry):
     """The registered fake; a custom op that returns nothing gets one that does nothing (as in torch)."""
     fake = entry.kernels.get("fake")
+    fake = None if fake is fallthrough_kernel else fake
     if fake is None and entry.custom and not entry.schema.returns:
         return _nothing
     return fake
 
 
+def fallthrough_kernel():
+    """A kernel that is no kernel: registered for a dispatch key, calls skip that key (torch's fallthrough)."""
+    raise NotImplementedError("fallthrough_kernel() should never be called.")
+
+
 def _select(entry, tensors):
     """(kernel, kind): kind 'fake' for meta inputs, 'implicit' for a composite kernel, else 'backend'."""
-    k = entry.kernels
+    k = {s: f for s, f in entry.kernels.items() if f is not fallthrough_kernel}
     if any(t.is_meta for t in tensors):
         if fake_kernel(entry) is not None:
             return fake_kernel(entry), "fake"
+        if "default" in k and not entry.custom:  # CompositeExplicitAutograd serves the Meta key too
+            return k["default"], "backend"
         if "implicit" in k:
             return k["implicit"], "implicit"
         if entry.custom:
@@ -172,12 +182,27 @@ def run_fake(entry, fake, vals):
 
 
 def call(entry, args, kwargs):
+    vals = bind(entry.schema, args, kwargs)
+    if entry.autocast:
+        from ..amp import autocast_mode as A
+        dev = next((d for d in entry.autocast if d in A._ACTIVE), None)
+        if dev is not None:  # register_autocast: floating inputs cast, the op runs with autocast off
+            vals = [A._cast_to(v, dev, entry.autocast[dev]) for v in vals]
+            with A.autocast(dev, enabled=False):
+                return _call(entry, vals)
+    return _call(entry, vals)
+
+
+def _call(entry, vals):
     schema = entry.schema
-    vals = bind(schema, args, kwargs)
-    if "autograd" in entry.kernels:
+    if entry.kernels.get("autograd", fallthrough_kernel) is not fallthrough_kernel:
         return invoke(entry.kernels["autograd"], schema, vals)
     tensors = list(_leaves(vals))
     kernel, kind = _select(entry, tensors)
+    if not entry.custom and kind != "implicit":  # (custom ops: below autograd, in run_below_autograd)
+        out = python_dispatch(entry, vals, tensors)
+        if out is not _NOT_CLAIMED:
+            return out
     if kind == "fake" and not entry.custom:
         return run_fake(entry, kernel, vals)
     needs_grad = GRAD.enabled and any(t.requires_grad for t in tensors)
@@ -202,6 +227,9 @@ def run_below_autograd(entry, vals):
     schema = entry.schema
     tensors = list(_leaves(vals))
     kernel, kind = _select(entry, tensors)
+    out = python_dispatch(entry, vals, tensors)
+    if out is not _NOT_CLAIMED:
+        return out
     if kind == "backend" and fake_kernel(entry) is not None:
         out = _as_callback(entry, kernel, vals)
         if out is not _NOT_TRACED:

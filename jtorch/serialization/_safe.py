@@ -165,6 +165,10 @@ def _torch_globals():
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
         "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
+        "torch._utils._rebuild_nested_tensor": _rebuild_nested_tensor,
+        "torch.nested._internal.nested_tensor._rebuild_njt": _rebuild_njt,
+        "torch.nested._internal.nested_tensor.NestedTensor": _NestedRef,
+        "torch._dynamo.decorators._DimRange": _Ignored,  # (torch's compile hints on a jagged tensor's values)
         "torch._utils._rebuild_meta_tensor_no_storage": _rebuild_meta_tensor_no_storage,
         "torch._utils._rebuild_qtensor": _rebuild_qtensor,
         "torch.storage.UntypedStorage": _StorageType(D.uint8),
@@ -359,6 +363,42 @@ def _rebuild_sparse_tensor(layout, data):
     if layout.name in ("sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"):
         return sparse.sparse_compressed_tensor(*data[:4], layout=layout)
     raise pickle.UnpicklingError(f"_rebuild_sparse_tensor: unsupported layout {layout}")
+
+
+def _rebuild_njt(kwargs):
+    """torch's jagged nested tensor: its constructor's arguments (the cached sequence lengths are not needed)."""
+    from ..nested._tensor import NestedTensor
+    T = _T()
+    if not isinstance(kwargs, dict) or not isinstance(kwargs.get("values"), T) or \
+            not isinstance(kwargs.get("offsets"), T):
+        raise pickle.UnpicklingError("_rebuild_njt: bad arguments")
+    lengths, ragged_idx = kwargs.get("lengths"), kwargs.get("_ragged_idx", 1)
+    if lengths is not None and not isinstance(lengths, T) or not isinstance(ragged_idx, int):
+        raise pickle.UnpicklingError("_rebuild_njt: bad arguments")
+    nt = NestedTensor._make(kwargs["values"], kwargs["offsets"], lengths, ragged_idx)
+    return nt.requires_grad_() if kwargs.get("requires_grad") else nt
+
+
+def _rebuild_nested_tensor(buffer, sizes, strides, offsets):
+    """torch's strided nested tensor: one flat buffer, each component's size, strides and offset in it."""
+    from .. import nested, strided
+    T = _T()
+    if not all(isinstance(x, T) for x in (buffer, sizes, strides, offsets)) or buffer.dim() != 1:
+        raise pickle.UnpicklingError("_rebuild_nested_tensor: bad arguments")
+    comps = [buffer.as_strided(tuple(sz), tuple(st), int(o))
+             for sz, st, o in zip(sizes.tolist(), strides.tolist(), offsets.tolist())]
+    return nested.nested_tensor(comps, dtype=buffer.dtype, layout=strided)
+
+
+class _NestedRef:
+    """torch's NestedTensor class, named in a jagged tensor's pickle (the rebuild function makes the tensor)."""
+
+
+class _Ignored:
+    """An object of torch's that carries no data jtorch uses: built and dropped."""
+
+    def __setstate__(self, state):
+        pass
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):

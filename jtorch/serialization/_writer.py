@@ -131,6 +131,8 @@ class _Pickler(pickle._Pickler):
             warn_if_has_hooks(t)
         if t.is_quantized:
             return self._reduce_qtensor(t)
+        if t.is_nested:
+            return _reduce_nested(t)
         if t.layout is not _layouts.strided:  # torch's form: the layout and the component tensors
             return _ref("torch._utils", "_rebuild_sparse_tensor"), (t.layout, t._sparse_parts())
         if t.is_meta:  # torch's form: no storage, only the metadata
@@ -172,6 +174,24 @@ class _Pickler(pickle._Pickler):
                       t.q_per_channel_axis())
         return _ref("torch._utils", "_rebuild_qtensor"), (sref, offset, tuple(int(s) for s in t.shape), strides,
                                                            params, False, collections.OrderedDict())
+
+
+def _reduce_nested(t):
+    """torch's forms: a jagged tensor is rebuilt from its constructor's arguments (values, offsets, lengths,
+    ragged dim); a strided one from one flat buffer and each component's size, strides and offset in it."""
+    if t.layout is _layouts.jagged:
+        kwargs = {"values": t._values.detach(), "offsets": t._offsets, "lengths": t._lengths,
+                  "_ragged_idx": t._ragged_idx, "requires_grad": bool(t.requires_grad)}
+        return _ref("torch._tensor", "_rebuild_from_type_v2"), (
+            _ref("torch.nested._internal.nested_tensor", "_rebuild_njt"),
+            _ref("torch.nested._internal.nested_tensor", "NestedTensor"), (kwargs,), {})
+    from .. import tensor as _tensor, int64
+    comps = t.detach().unbind()
+    sizes = [tuple(int(s) for s in c.shape) for c in comps]
+    numels = [int(np.prod(s, dtype=np.int64)) for s in sizes]
+    return _ref("torch._utils", "_rebuild_nested_tensor"), (
+        t.detach().values(), _tensor(sizes, dtype=int64), _tensor([_contiguous(s) for s in sizes], dtype=int64),
+        _tensor(np.cumsum([0] + numels[:-1], dtype=np.int64)))
 
 
 def _qscheme(name):

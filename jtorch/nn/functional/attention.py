@@ -23,7 +23,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if query.size(-1) != key.size(-1):
         raise RuntimeError(f"Expected query and key to have the same embedding dimension, got {query.size(-1)} "
                            f"and {key.size(-1)}")
-    if key.size(-2) != value.size(-2):
+    if not (key.is_nested and value.is_nested) and key.size(-2) != value.size(-2):  # (nested: by lengths)
         raise RuntimeError(f"Expected key and value to have the same sequence length, got {key.size(-2)} and "
                            f"{value.size(-2)}")
     if not (query.dtype == key.dtype == value.dtype) and not casts_together(query, key, value):
