@@ -15,9 +15,9 @@ import functools
 import typing
 import warnings
 
-from . import nn as _nn
+from .. import nn as _nn
 
-__all__ = ["Attribute", "CompilationUnit", "Error", "Future", "ScriptFunction", "ScriptModule", "annotate",
+__all__ = ["Attribute", "CompilationUnit", "Error", "Future", "RecursiveScriptModule", "ScriptFunction", "ScriptModule", "annotate",
            "enable_onednn_fusion", "export", "export_opnames", "fork", "freeze", "interface", "ignore",
            "isinstance", "load", "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
            "script_if_tracing", "set_fusion_strategy", "strict_fusion", "trace", "trace_module", "unused", "wait",
@@ -32,6 +32,49 @@ class Error(RuntimeError):
 
 class ScriptModule(_nn.Module):
     """Base class kept for ``isinstance`` checks and for subclasses using ``@script_method``."""
+
+
+class RecursiveScriptModule(ScriptModule):
+    """A module loaded from a TorchScript archive (``load``): each TorchScript class of the archive is a
+    subclass whose methods are the archive's code; unpickling sets its attributes (``__setstate__``)."""
+
+    def __setstate__(self, state):
+        _nn.Module.__init__(self)
+        cls = type(self)
+        params, buffers = set(getattr(cls, "__parameters__", ())), set(getattr(cls, "__buffers__", ()))
+        for name, value in state.items():
+            if name == "training":
+                self.__dict__["training"] = bool(value)
+            elif name == "_is_full_backward_hook":
+                continue  # the eager module's hook bookkeeping, not the archive's
+            elif name in params:
+                self.register_parameter(name, None if value is None else
+                                        _nn.Parameter(value, requires_grad=value.requires_grad))
+            elif name in buffers:
+                self.register_buffer(name, value)
+            elif builtins.isinstance(value, _nn.Module):
+                self._modules[name] = value
+            else:
+                object.__setattr__(self, name, value)
+
+    @property
+    def original_name(self):
+        return type(self).__name__
+
+    @property
+    def code(self):
+        """The TorchScript source of ``forward``, as the archive holds it."""
+        from ._archive import method_code
+        return method_code(self.__dict__.get("_class_source"), "forward")
+
+    def _get_name(self):
+        return "RecursiveScriptModule"
+
+    def extra_repr(self):
+        return f"original_name={self.original_name}"
+
+    def save(self, f, _extra_files=None):
+        save(self, f, _extra_files)
 
 
 class ScriptFunction:
@@ -242,14 +285,13 @@ class CompilationUnit:
                                   "define the functions in Python")
 
 
-_NO_ARCHIVE = ("TorchScript archives hold TorchScript code that only libtorch can run, and jtorch has no "
-               "TorchScript. Save the weights with jtorch.save(model.state_dict(), path) (PyTorch's checkpoint "
-               "format) and rebuild the model in Python, or use jtorch.compile for speed.")
-
-
 def save(m, f, _extra_files=None):
-    raise NotImplementedError("jtorch.jit.save is not supported: " + _NO_ARCHIVE)
+    """Write ``m`` as a TorchScript archive that ``torch.jit.load`` (and ``load``) reads (see ``_save``)."""
+    from ._save import save as _save
+    _save(m, f, _extra_files)
 
 
 def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
-    raise NotImplementedError("jtorch.jit.load is not supported: " + _NO_ARCHIVE)
+    """Read a TorchScript archive (written by ``torch.jit.save`` or ``save``) as a ``RecursiveScriptModule``."""
+    from ._archive import load as _load
+    return _load(f, map_location, _extra_files)
