@@ -118,7 +118,15 @@ def _deprecated(name):
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """A callable behaving like ``obj`` (see the module docstring)."""
     _deprecated("script")
+    if example_inputs and builtins.isinstance(obj, _nn.Module):
+        _remember_example(obj, example_inputs[0])
     return _wrap(obj)
+
+
+def _remember_example(module, example):
+    """The inputs ``save`` traces the module with (a module has no TorchScript code until then)."""
+    from ._save import EXAMPLES
+    EXAMPLES[module] = _as_tuple(example)
 
 
 def script_method(fn):
@@ -145,6 +153,8 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         func(**example_kwarg_inputs)
     else:
         func(*_as_tuple(example_inputs))
+        if builtins.isinstance(func, _nn.Module):
+            _remember_example(func, example_inputs)
     return _wrap(func)
 
 
@@ -161,6 +171,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
             method(**example)
         else:
             method(*_as_tuple(example))
+            if name == "forward":
+                _remember_example(mod, example)
     return mod
 
 

@@ -215,6 +215,10 @@ def load(f, map_location=None, _extra_files=None):
     from . import RecursiveScriptModule
     if not isinstance(module, RecursiveScriptModule):
         raise RuntimeError("jtorch.jit.load: data.pkl does not hold a TorchScript module")
+    for rec in ("version", ".data/version"):
+        if archive.has(rec):
+            module.__dict__["_archive_version"] = (rec, archive.read(rec))
+    module.__dict__["_archive_constants"] = tuple(consts) if isinstance(consts, tuple) else ()
     module.__dict__["_archive_code"] = {name: archive.read(name) for name in archive.records
                                         if name.startswith("code/") and name.endswith(".py")}
     for m in module.modules():

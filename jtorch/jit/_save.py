@@ -1,0 +1,431 @@
+"""Writing TorchScript archives that ``torch.jit.load`` reads and runs.
+
+A module loaded from an archive (``RecursiveScriptModule``) is written back with its own code and its
+current tensors and attributes. Any other ``nn.Module`` is traced with ``jtorch.export`` on example inputs
+(those given to ``jit.trace``, or ``example_inputs`` of ``jit.script``), and the traced program becomes
+the ``forward`` of the top class, written as TorchScript: a ``torch.<aten op>(...)`` call, Tensor method
+call or Python operator per node, parameters and buffers read from their submodules (the module tree is
+kept, so ``state_dict`` keys are the original ones). Like ``torch.jit.trace``'s, the code is what ran on
+the example: sizes are those of the example inputs, and branches on tensor data cannot be written (the
+trace raises). Submodules carry their tensors but no ``forward`` of their own.
+"""
+import builtins
+import inspect
+import io
+import keyword
+import math
+import operator
+import os
+import pickle
+import zipfile
+
+from .. import _dtype as D
+from .. import _legacy
+from .._atomic import atomic_open
+from ..serialization._writer import _Pickler, _ref, _storage_bytes, _write_record, _serialization_id
+from ._runtime import dtype_code, _DTYPE_CODES, _MEMORY_FORMATS
+
+# example inputs of modules given to jit.trace / jit.script(example_inputs=...), by module id (weakly)
+import weakref
+EXAMPLES = weakref.WeakKeyDictionary()
+
+
+# ====================================================================== pickling the module tree
+class _ModuleRecord:
+    """A module as TorchScript pickles it: an instance of its class, then its attributes (BUILD)."""
+    __slots__ = ("qualname", "state")
+
+    def __init__(self, qualname, state):
+        self.qualname, self.state = qualname, state
+
+
+class _ArchivePickler(_Pickler):
+    dispatch = _Pickler.dispatch.copy()
+
+    def _save_module(self, obj):
+        module, _, name = obj.qualname.rpartition(".")
+        self.save(_ref(module, name))
+        self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+        self.memoize(obj)
+        self.save(obj.state)
+        self.write(pickle.BUILD)
+
+    dispatch[_ModuleRecord] = _save_module
+
+    def _reduce_tensor(self, t):
+        from ..serialization._common import _is_parameter
+        if not _is_parameter(t):
+            return super()._reduce_tensor(t)
+        fn, args = super()._reduce_tensor(t.detach())  # torch's archives hold parameters as plain tensors
+        return fn, args[:4] + (bool(t.requires_grad),) + args[5:]
+
+
+def _pickled(obj):
+    buf = io.BytesIO()
+    p = _ArchivePickler(buf, 2)
+    p.dump(obj)
+    return buf.getvalue(), p.order
+
+
+# ====================================================================== writing the archive
+# the operator version torch 2.13 writes (as ``.data/version``): aten's current schemas, no upgraders
+_VERSION = (".data/version", b"10\n")
+
+
+def _write(f, name, code_files, data, constants, extra_files, version):
+    zf = zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True)
+    data_pkl, data_storages = _pickled(data)
+    const_pkl, const_storages = _pickled(tuple(constants))
+    with zf:
+        for key, value in (extra_files or {}).items():
+            _write_record(zf, f"{name}/extra/{key}", value.encode() if isinstance(value, str) else bytes(value))
+        for sref, _ in data_storages:
+            _write_record(zf, f"{name}/data/{sref.key}", _storage_bytes(sref), align=True)
+        _write_record(zf, f"{name}/data.pkl", data_pkl)
+        for path, src in code_files.items():
+            _write_record(zf, f"{name}/{path}", src.encode() if isinstance(src, str) else src)
+        for sref, _ in const_storages:
+            _write_record(zf, f"{name}/constants/{sref.key}", _storage_bytes(sref), align=True)
+        _write_record(zf, f"{name}/constants.pkl", const_pkl)
+        _write_record(zf, f"{name}/{version[0]}", version[1])
+        _write_record(zf, f"{name}/byteorder", b"little")
+        _write_record(zf, f"{name}/.data/serialization_id", _serialization_id().encode())
+
+
+def save(m, f, _extra_files=None):
+    from . import RecursiveScriptModule, ScriptFunction
+    from .. import nn
+    if isinstance(m, ScriptFunction):
+        raise RuntimeError("jtorch.jit.save: a scripted function has no TorchScript code in jtorch; save a module "
+                           "traced with jtorch.jit.trace(module, example_inputs)")
+    if not isinstance(m, nn.Module):
+        raise AttributeError(f"'{type(m).__name__}' object has no attribute 'save'")
+    if isinstance(m, RecursiveScriptModule):
+        code_files, data, constants = _from_archive_module(m)
+        version = m.__dict__.get("_archive_version") or _VERSION
+    else:
+        code_files, data, constants = _from_module(m)
+        version = _VERSION
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        name = os.path.splitext(os.path.basename(path))[0] or "archive"
+        with atomic_open(path) as fobj:
+            _write(fobj, name, code_files, data, constants, _extra_files, version)
+    elif hasattr(f, "write"):
+        _write(f, "archive", code_files, data, constants, _extra_files, version)
+    else:
+        raise AttributeError(f"'{type(f).__name__}' object has no attribute 'write'")
+
+
+# ====================================================================== a module loaded from an archive
+_MODULE_INTERNALS = None
+
+
+def _module_internals():
+    global _MODULE_INTERNALS
+    if _MODULE_INTERNALS is None:
+        from .. import nn
+        _MODULE_INTERNALS = set(nn.Module().__dict__) | {"_class_source", "_archive_code", "_archive_constants",
+                                                    "_archive_version"}
+    return _MODULE_INTERNALS
+
+
+def _from_archive_module(m):
+    def record(mod):
+        cls = type(mod)
+        state = {"training": mod.training}
+        for k, v in mod.__dict__.items():
+            if k not in _module_internals():
+                state[k] = v
+        state.update(mod._parameters)
+        state.update(mod._buffers)
+        state.update({k: record(c) for k, c in mod._modules.items()})
+        return _ModuleRecord(f"{cls.__module__}.{cls.__name__}", state)
+    return m.__dict__.get("_archive_code", {}), record(m), m.__dict__.get("_archive_constants", ())
+
+
+# ====================================================================== code from a traced module
+def _ident(name):
+    s = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    if not s or s[0].isdigit() or keyword.iskeyword(s):
+        s = "_" + s
+    return s
+
+
+def _class_names(m):
+    """A TorchScript class per module instance: ``__torch__.<module path>.___torch_mangle_<i>.<Class>``."""
+    names = {}
+    for i, (path, mod) in enumerate(m.named_modules(remove_duplicate=False)):
+        if id(mod) in names:
+            continue
+        pkg = type(mod).__module__
+        if pkg == "jtorch" or pkg.startswith("jtorch."):
+            pkg = "torch" + pkg[len("jtorch"):]
+        parts = [] if pkg in ("__main__", "builtins") else [_ident(p) for p in pkg.split(".")]
+        names[id(mod)] = ".".join(["__torch__", *parts, f"___torch_mangle_{i}", _ident(type(mod).__name__)])
+    return names
+
+
+def _attr(base, name):
+    return f"{base}.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f'getattr({base}, "{name}")'
+
+
+def _declare(name, type_text):
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"  {name} : {type_text}"
+    return f'  __annotations__["{name}"] = {type_text}'
+
+
+def _class_source(mod, qualname, names, forward=None):
+    cls = qualname.rpartition(".")[2]
+    params = [k for k, v in mod._parameters.items() if v is not None]
+    buffers = [k for k, v in mod._buffers.items() if v is not None]
+    lines = [f"class {cls}(Module):",
+             "  __parameters__ = [" + "".join(f'"{k}", ' for k in params) + "]",
+             "  __buffers__ = [" + "".join(f'"{k}", ' for k in buffers) + "]"]
+    lines += [_declare(k, "Tensor") for k in params + buffers]
+    lines.append("  training : bool")
+    lines += [_declare(k, names[id(c)]) for k, c in mod._modules.items() if c is not None]
+    if forward:
+        lines += ["  " + ln for ln in forward]
+    return "\n".join(lines) + "\n"
+
+
+def _from_module(m):
+    example = EXAMPLES.get(m)
+    if example is None:
+        raise RuntimeError("jtorch.jit.save needs example inputs to write TorchScript code for a module: trace it "
+                           "with jtorch.jit.trace(module, example_inputs) (or jtorch.jit.script(module, "
+                           "example_inputs=[(x,)])) before saving")
+    names = _class_names(m)
+    forward, constants = _Emitter(m, example, names[id(m)]).forward()
+    files = {}
+    for path, mod in m.named_modules():
+        qual = names[id(mod)]
+        src = _class_source(mod, qual, names, forward if mod is m else None)
+        file = "code/" + qual.rpartition(".")[0].replace(".", "/") + ".py"
+        files[file] = files.get(file, "") + src
+
+    def record(mod):
+        state = {"training": mod.training}
+        state.update((k, v) for k, v in mod._parameters.items() if v is not None)
+        state.update((k, v) for k, v in mod._buffers.items() if v is not None)
+        state.update((k, record(c)) for k, c in mod._modules.items() if c is not None)
+        return _ModuleRecord(names[id(mod)], state)
+    return files, record(m), constants
+
+
+# ---------------------------------------------------------------- the forward's code
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
+          operator.mod: "%", operator.pow: "**", operator.matmul: "@", operator.and_: "&", operator.or_: "|",
+          operator.xor: "^", operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=",
+          operator.gt: ">", operator.ge: ">=", operator.lshift: "<<", operator.rshift: ">>"}
+_UNARY = {operator.neg: "-", operator.invert: "~", operator.pos: "+"}
+# Tensor methods whose sizes Python takes as separate arguments and TorchScript as one list
+_SIZE_VARARGS = {"view", "reshape", "permute", "repeat", "expand", "tile", "new_zeros", "new_ones", "new_empty"}
+_FACTORY_VARARGS = {"zeros", "ones", "empty", "rand", "randn"}
+# F.<name> arguments that only steer Python (never part of aten's schema)
+_PYTHON_ONLY = {"inplace", "_stacklevel"}
+# F.<name> argument -> aten's name for it
+_RENAMES = {"training": "train", "input": "self"}
+
+
+class _Emitter:
+    def __init__(self, m, example, qualname):
+        self.m, self.example, self.qualname = m, example, qualname
+        self.constants = []
+        self.vars = {}
+
+    # ------------------------------------------------------------ the trace
+    def forward(self):
+        from .. import export as jexport
+        from ..fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+        args = self.example if isinstance(self.example, tuple) else (self.example,)
+        try:
+            ep = jexport.export(self.m, args)
+        except GuardOnDataDependentSymNode as e:
+            raise RuntimeError("jtorch.jit.save: the module's forward branches on tensor data, which a trace cannot "
+                               f"write as TorchScript (torch.jit.trace would bake in one branch): {e}") from None
+        specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
+        lines, inputs = [], []
+        for node in ep.graph.nodes:
+            v = self.vars[node.name] = _ident(node.name)
+            if node.op == "placeholder":
+                spec = specs[node.name]
+                kind = spec.kind.name
+                if kind == "USER_INPUT":
+                    inputs.append(v)
+                elif kind in ("PARAMETER", "BUFFER"):
+                    expr = "self"
+                    for part in spec.target.split("."):
+                        expr = _attr(expr, part)
+                    lines.append(f"{v} = {expr}")
+                elif kind == "CONSTANT_TENSOR":
+                    lines.append(f"{v} = {self._constant(ep.constants[spec.target])}")
+                else:
+                    raise RuntimeError(f"jtorch.jit.save: can't write an input of kind {kind}")
+            elif node.op == "call_function" or node.op == "call_method":
+                lines.append(f"{v} = {self._call(node)}")
+            elif node.op == "output":
+                from ..utils import _pytree
+                outs = _pytree.tree_unflatten(list(node.args[0]), ep.call_spec.out_spec)
+                lines.append(f"return {self._result(outs)}")
+            else:
+                raise RuntimeError(f"jtorch.jit.save: can't write a graph node of kind {node.op}")
+        sig = ", ".join([f"self: {self.qualname}"] + [f"{v}: Tensor" for v in inputs])
+        return [f"def forward({sig}):"] + ["  " + ln for ln in lines], self.constants
+
+    def _result(self, outs):
+        if isinstance(outs, tuple):
+            return "(" + "".join(self._result(o) + ", " for o in outs) + ")"
+        if isinstance(outs, list):
+            return "[" + ", ".join(self._result(o) for o in outs) + "]"
+        if isinstance(outs, dict):
+            return "{" + ", ".join(f"{self._fmt(k)}: {self._result(v)}" for k, v in outs.items()) + "}"
+        return self._fmt(outs)
+
+    def _constant(self, t):
+        self.constants.append(t)
+        return f"CONSTANTS.c{len(self.constants) - 1}"
+
+    # ------------------------------------------------------------ values
+    def _fmt(self, v):
+        from ..fx.node import Node
+        from .._dispatch import Tensor
+        if isinstance(v, Node):
+            return self.vars[v.name]
+        if v is None or isinstance(v, bool):
+            return repr(v)
+        if isinstance(v, int):
+            return str(int(v))
+        if isinstance(v, float):
+            if math.isnan(v):
+                return "nan"
+            if math.isinf(v):
+                return "inf" if v > 0 else "-inf"
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (D.dtype, D._QDtype)):
+            return str(dtype_code(v))
+        if isinstance(v, _legacy.memory_format):
+            return str({n: c for c, n in _MEMORY_FORMATS.items()}[v.name])
+        if isinstance(v, _legacy.layout):
+            return "0"
+        from .._device import device
+        if isinstance(v, device):
+            return f'torch.device("{v}")'
+        if isinstance(v, Tensor):
+            return self._constant(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(self._fmt(x) for x in v) + "]"
+        raise RuntimeError(f"jtorch.jit.save: can't write the value {v!r} ({type(v).__name__}) as TorchScript")
+
+    def _index(self, idx):
+        def one(i):
+            if isinstance(i, slice):
+                parts = ["" if x is None else self._fmt(x) for x in (i.start, i.stop)]
+                return ":".join(parts) + ("" if i.step is None else ":" + self._fmt(i.step))
+            if i is Ellipsis:
+                return "..."
+            return self._fmt(i)
+        if isinstance(idx, tuple):
+            return ", ".join(one(i) for i in idx) if idx else "()"
+        return one(idx)
+
+    def _args(self, args, kwargs):
+        return ", ".join([self._fmt(a) for a in args] + [f"{k}={self._fmt(v)}" for k, v in kwargs.items()])
+
+    # ------------------------------------------------------------ calls
+    def _call(self, node):
+        t, args, kwargs = node.target, node.args, dict(node.kwargs)
+        if node.op == "call_method":
+            if t in _SIZE_VARARGS and len(args) > 2 or t in _SIZE_VARARGS and len(args) == 2 and \
+                    not isinstance(args[1], (list, tuple)):
+                args = (args[0], list(args[1:]))
+            return f"{self._fmt(args[0])}.{t}({self._args(args[1:], kwargs)})"
+        if t in _INFIX:
+            return f"({self._fmt(args[0])} {_INFIX[t]} {self._fmt(args[1])})"
+        if t in _UNARY:
+            return f"({_UNARY[t]}{self._fmt(args[0])})"
+        if t is operator.getitem:
+            return f"{self._fmt(args[0])}[{self._index(args[1])}]"
+        if t is builtins.getattr:
+            return f"{self._fmt(args[0])}.{args[1]}"
+        import jtorch
+        from ..nn import functional as F
+        from .._ops_namespace import OpOverload, OpOverloadPacket
+        name = getattr(t, "__name__", "")
+        if isinstance(t, (OpOverload, OpOverloadPacket)):
+            return f"ops.{t._namespace}.{t._opname if isinstance(t, OpOverload) else t._name}({self._args(args, kwargs)})"
+        if getattr(jtorch, name, None) is t:
+            if name in _FACTORY_VARARGS and args and all(isinstance(a, int) for a in args):
+                args = (list(args),)
+            return f"torch.{name}({self._args(args, kwargs)})"
+        if getattr(F, name, None) is t:
+            return self._functional(name, t, args, kwargs)
+        raise RuntimeError(f"jtorch.jit.save: can't write a call of {getattr(t, '__module__', '')}.{name} as "
+                           "TorchScript")
+
+    def _functional(self, name, fn, args, kwargs):
+        """``F.<name>(...)`` as aten's ``torch.<name>(...)``: the arguments by name, in aten's schema order."""
+        from ..library import _aten
+        from ..library._schema import _NO_DEFAULT, _plan
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        given = {}
+        for k, v in bound.arguments.items():
+            if k in _PYTHON_ONLY:
+                if k == "inplace" and v:
+                    name += "_"
+                continue
+            given[k] = v
+        if name.startswith("max_pool") and given.pop("return_indices", False):
+            name += "_with_indices"
+        given.pop("return_indices", None)
+        pk = _aten.packet(name)
+        if pk is None:
+            raise RuntimeError(f"jtorch.jit.save: F.{name} has no aten operator of that name to write in TorchScript")
+        errors = []
+        for ov in pk._overloads.values():
+            schema = ov._schema
+            if any(a.kwarg_only and a.name == "out" for a in schema.arguments):
+                continue
+            vals = dict(given)
+            names = [a.name for a in schema.arguments]
+            for ours, atens in _RENAMES.items():
+                if ours in vals and ours not in names and atens in names:
+                    vals[atens] = vals.pop(ours)
+            extra = [k for k in vals if k not in names]
+            if extra:
+                # arguments left at harmless defaults that aten does not take (F.embedding's max_norm=None)
+                if all(vals[k] is None or vals[k] is False for k in extra):
+                    for k in extra:
+                        del vals[k]
+                else:
+                    errors.append(f"{schema}: no argument {extra}")
+                    continue
+            _, _, defaults = _plan(schema)
+            out = []
+            ok = True
+            for a, d in zip(schema.arguments, defaults):
+                if a.name in vals:
+                    v = vals[a.name]
+                    if v is None and a.name == "stride" and "int[" in a.type:
+                        v = []
+                    if isinstance(v, int) and not isinstance(v, bool) and a.type.startswith("int[") and \
+                            a.type[4:-1].isdigit():
+                        v = [v] * int(a.type[4:-1])
+                    out.append((a, v))
+                elif a.name in ("cudnn_enabled", "cudnn_enable"):
+                    out.append((a, True))
+                elif d is _NO_DEFAULT:
+                    ok = False
+                    errors.append(f"{schema}: missing {a.name}")
+                    break
+                else:
+                    out.append((a, d))
+            if ok:
+                text = ", ".join(f"{a.name}={self._fmt(v)}" if a.kwarg_only else self._fmt(v) for a, v in out)
+                return f"torch.{name}({text})"
+        raise RuntimeError(f"jtorch.jit.save: can't write F.{name} as aten's {name}: " + "; ".join(errors))
