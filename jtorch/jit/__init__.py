@@ -42,6 +42,7 @@ class RecursiveScriptModule(ScriptModule):
         _nn.Module.__init__(self)
         cls = type(self)
         params, buffers = set(getattr(cls, "__parameters__", ())), set(getattr(cls, "__buffers__", ()))
+        self.__dict__["_archive_keys"] = list(state)  # the attributes its TorchScript class declares
         for name, value in state.items():
             if name == "training":
                 self.__dict__["training"] = bool(value)

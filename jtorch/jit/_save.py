@@ -60,6 +60,35 @@ class _ArchivePickler(_Pickler):
         return fn, args[:4] + (bool(t.requires_grad),) + args[5:]
 
 
+class _Tagged:
+    """A list or dict attribute with its TorchScript type: torch's unpickler needs it to rebuild the value."""
+    __slots__ = ("value", "type_text")
+
+    def __init__(self, value, type_text):
+        self.value, self.type_text = value, type_text
+
+    def __reduce__(self):
+        builder = _LIST_BUILDERS.get(self.type_text.replace(" ", ""))
+        if builder is not None:
+            return _ref("torch.jit._pickle", builder), (self.value,)
+        return _ref("torch.jit._pickle", "restore_type_tag"), (self.value, self.type_text)
+
+
+_LIST_BUILDERS = {"List[int]": "build_intlist", "List[float]": "build_doublelist", "List[bool]": "build_boollist",
+                  "List[Tensor]": "build_tensorlist"}
+
+
+def _tagged(cls, name, value):
+    """``value`` with the type its archive class declares for ``name`` (lists and dicts only)."""
+    if not isinstance(value, (list, dict)):
+        return value
+    for klass in cls.__mro__:
+        ann = klass.__dict__.get("__annotations__", {}).get(name)
+        if isinstance(ann, str):
+            return _Tagged(value, ann)
+    return value
+
+
 def _pickled(obj):
     buf = io.BytesIO()
     p = _ArchivePickler(buf, 2)
@@ -118,28 +147,17 @@ def save(m, f, _extra_files=None):
 
 
 # ====================================================================== a module loaded from an archive
-_MODULE_INTERNALS = None
-
-
-def _module_internals():
-    global _MODULE_INTERNALS
-    if _MODULE_INTERNALS is None:
-        from .. import nn
-        _MODULE_INTERNALS = set(nn.Module().__dict__) | {"_class_source", "_archive_code", "_archive_constants",
-                                                    "_archive_version"}
-    return _MODULE_INTERNALS
-
-
 def _from_archive_module(m):
     def record(mod):
         cls = type(mod)
-        state = {"training": mod.training}
-        for k, v in mod.__dict__.items():
-            if k not in _module_internals():
-                state[k] = v
-        state.update(mod._parameters)
-        state.update(mod._buffers)
-        state.update({k: record(c) for k, c in mod._modules.items()})
+        state = {}
+        for k in mod.__dict__.get("_archive_keys", ()):
+            if k in mod._modules:
+                state[k] = record(mod._modules[k])
+            elif k in mod._parameters or k in mod._buffers:
+                state[k] = getattr(mod, k)
+            elif k in mod.__dict__:
+                state[k] = _tagged(cls, k, mod.__dict__[k])
         return _ModuleRecord(f"{cls.__module__}.{cls.__name__}", state)
     return m.__dict__.get("_archive_code", {}), record(m), m.__dict__.get("_archive_constants", ())
 
