@@ -26,8 +26,8 @@ __all__ = ["Attribute", "CompilationUnit", "Error", "Future", "RecursiveScriptMo
 Final = typing.Final
 
 
-class Error(RuntimeError):
-    pass
+class Error(Exception):
+    """What an exception raised by TorchScript code surfaces as (an Exception, not a RuntimeError, as torch's)."""
 
 
 class ScriptModule(_nn.Module):

@@ -258,9 +258,18 @@ class _Emitter:
     def forward(self):
         from .. import export as jexport
         from ..fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+        from .._dispatch import Tensor
         args = self.example if isinstance(self.example, tuple) else (self.example,)
+        if not all(isinstance(a, Tensor) for a in args):
+            raise RuntimeError("jtorch.jit.save: the example inputs must be tensors")
         try:
-            ep = jexport.export(self.m, args)
+            try:  # the first dimension (the batch) left free, as torch.jit.trace's code reads sizes at run time
+                ep = jexport.export(self.m, args, dynamic_shapes=tuple({0: jexport.Dim.AUTO} if a.dim() else None
+                                                                        for a in args))
+            except GuardOnDataDependentSymNode:
+                raise
+            except Exception:  # the module needs that size fixed: the example's, as torch's export would
+                ep = jexport.export(self.m, args)
         except GuardOnDataDependentSymNode as e:
             raise RuntimeError("jtorch.jit.save: the module's forward branches on tensor data, which a trace cannot "
                                f"write as TorchScript (torch.jit.trace would bake in one branch): {e}") from None

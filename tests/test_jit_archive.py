@@ -1,0 +1,319 @@
+"""TorchScript archives: torch.jit.save's files run by jtorch.jit.load, and jtorch.jit.save's files run by
+torch.jit.load, with the same outputs and parameters on seeded inputs."""
+import io
+import os
+import sys
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+from helpers import assert_close
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # torch 2.13's jit.script/trace deprecation
+
+
+# ---------------------------------------------------------------- models, defined for both libraries
+def _models(lib):
+    nn = lib.nn
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.act, self.fc2 = nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.MaxPool2d(2)
+            self.head = nn.Sequential(nn.Linear(64, 5), nn.Dropout(0.2), nn.GELU())
+
+        def forward(self, x):
+            x = self.pool(lib.relu(self.bn(self.conv(x))))
+            return self.head(lib.flatten(x, 1)), x[:, 0].mean(dim=(1, 2), keepdim=True)
+
+    class Views(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(12, 2)
+            self.register_buffer("k", lib.arange(3.0))
+
+        def forward(self, x):
+            y = x.view(x.size(0), -1) * lib.tensor([1.0, 2.0, 3.0]).repeat(4)
+            z = self.fc(y[:, :12]).softmax(-1)
+            return z + self.k[:2], x.mean(dim=(1, 2), keepdim=True).transpose(0, 1)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 5, batch_first=True)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            return out, h
+
+    class Methods(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.scale = 2.0
+
+        def forward(self, x):
+            return self.lin(x) + 1
+
+        @lib.jit.export
+        def scaled(self, x: torch.Tensor, n: int = 2) -> torch.Tensor:  # (TorchScript reads the annotations)
+            y = self.lin(x) * self.scale
+            for i in range(n):
+                y = y + i
+            return y
+
+    return {"mlp": (MLP, (2, 4)), "cnn": (CNN, (2, 3, 8, 8)), "views": (Views, (2, 3, 4)),
+            "lstm": (Recurrent, (2, 4, 3)), "methods": (Methods, (2, 3))}
+
+
+def _control_flow(x: torch.Tensor, n: int):
+    if x.sum() > 0:
+        y = x * 2
+    else:
+        y = x - 1
+    for i in range(n):
+        y = y + i
+    return y
+
+
+TORCH_MODELS = _models(torch)
+JT_MODELS = _models(jtorch)
+
+
+def _outputs(out):
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _assert_same_state(jm, tm):
+    js, ts = jm.state_dict(), tm.state_dict()
+    assert list(js) == list(ts)
+    for k in ts:
+        assert_close(js[k], ts[k], rtol=0, atol=0)
+
+
+@pytest.fixture(scope="module")
+def torch_archives(tmp_path_factory):
+    """Archives written by real torch: (name, how) -> path."""
+    folder = tmp_path_factory.mktemp("torch_archives")
+    torch.manual_seed(0)
+    paths = {}
+    for name, (cls, shape) in TORCH_MODELS.items():
+        m = cls().eval() if name == "cnn" else cls()
+        kinds = ("script", "trace") if name != "methods" else ("script",)
+        for how in kinds:
+            sm = torch.jit.script(m) if how == "script" else torch.jit.trace(m, torch.randn(*shape))
+            paths[name, how] = str(folder / f"{name}_{how}.pt")
+            torch.jit.save(sm, paths[name, how])
+    paths["fn", "script"] = str(folder / "fn_script.pt")
+    torch.jit.save(torch.jit.script(_control_flow), paths["fn", "script"])
+    return paths
+
+
+# ---------------------------------------------------------------- torch's archives in jtorch
+@pytest.mark.parametrize("name,how", [(n, h) for n in TORCH_MODELS for h in ("script", "trace")
+                                      if not (n == "methods" and h == "trace")])
+def test_torch_archive_runs_in_jtorch(torch_archives, rng, name, how):
+    path = torch_archives[name, how]
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    assert isinstance(jm, jtorch.jit.RecursiveScriptModule) and isinstance(jm, jtorch.nn.Module)
+    _assert_same_state(jm, tm)
+    assert all(type(p) is jtorch.nn.Parameter for p in jm.parameters())
+    assert [n for n, _ in jm.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    assert [n for n, _ in jm.named_buffers()] == [n for n, _ in tm.named_buffers()]
+    x = rng.standard_normal(TORCH_MODELS[name][1]).astype(np.float32)
+    assert_close(_outputs(jm(jtorch.tensor(x))), _outputs(tm(torch.tensor(x))), rtol=1e-5, atol=1e-5)
+    assert jm.code == tm.code
+    assert jm.original_name == tm.original_name
+    assert repr(jm) == repr(tm)
+
+
+def test_script_method_and_function(torch_archives, rng):
+    tm, jm = torch.jit.load(torch_archives["methods", "script"]), jtorch.jit.load(torch_archives["methods", "script"])
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    assert_close(jm.scaled(jtorch.tensor(x), 3), tm.scaled(torch.tensor(x), 3))
+    assert_close(jm.scaled(jtorch.tensor(x)), tm.scaled(torch.tensor(x)))
+    assert jm.scale == tm.scale == 2.0
+    tf, jf = torch.jit.load(torch_archives["fn", "script"]), jtorch.jit.load(torch_archives["fn", "script"])
+    for sign in (1, -1):  # both branches of the `if`
+        v = sign * np.abs(rng.standard_normal(5)).astype(np.float32)
+        assert_close(jf(jtorch.tensor(v), 3), tf(torch.tensor(v), 3))
+    assert jf.code == tf.code
+
+
+def test_train_mode_batch_norm_updates_buffers(torch_archives, rng):
+    path = torch_archives["cnn", "script"]
+    tm, jm = torch.jit.load(path).train(), jtorch.jit.load(path).train()
+    assert all(m.training for m in jm.modules())
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    assert_close(_outputs(jm(jtorch.tensor(x)))[1], _outputs(tm(torch.tensor(x)))[1], rtol=1e-5, atol=1e-5)
+    for k in ("bn.running_mean", "bn.running_var", "bn.num_batches_tracked"):
+        assert_close(jm.state_dict()[k], tm.state_dict()[k], rtol=1e-5, atol=1e-6)
+    jm.eval()
+    assert not any(m.training for m in jm.modules())
+
+
+def test_gradients_flow_to_loaded_parameters(torch_archives, rng):
+    path = torch_archives["mlp", "trace"]
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    tm(torch.tensor(x)).square().sum().backward()
+    jm(jtorch.tensor(x)).square().sum().backward()
+    for (n, jp), (_, tp) in zip(jm.named_parameters(), tm.named_parameters()):
+        assert_close(jp.grad, tp.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_map_location_file_objects_to_and_extra_files(torch_archives, tmp_path, rng):
+    m = torch.jit.script(TORCH_MODELS["mlp"][0]())
+    path = str(tmp_path / "extra.pt")
+    torch.jit.save(m, path, _extra_files={"meta.json": '{"a": 1}'})
+    extra = {"meta.json": "", "absent.txt": ""}
+    with open(path, "rb") as f:
+        jm = jtorch.jit.load(io.BytesIO(f.read()), map_location="cpu", _extra_files=extra)
+    textra = {"meta.json": "", "absent.txt": ""}
+    tm = torch.jit.load(path, map_location=torch.device("cpu"), _extra_files=textra)
+    assert extra == textra
+    assert all(p.device.type == "cpu" for p in jm.parameters())
+    jm64, tm64 = jm.to(jtorch.float64), tm.to(torch.float64)
+    assert all(p.dtype == jtorch.float64 for p in jm64.parameters())
+    x = rng.standard_normal((3, 4))
+    assert_close(jm64(jtorch.tensor(x)), tm64(torch.tensor(x)))
+
+
+def test_resnet18_script_archive(tmp_path, rng):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vision"))
+    from tv import torchvision
+    tv = torchvision()
+    if tv is None:
+        pytest.skip("torchvision is not installed")
+    torch.manual_seed(0)
+    path = str(tmp_path / "resnet18.pt")
+    torch.jit.save(torch.jit.script(tv.models.resnet18(num_classes=10).eval()), path)
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    _assert_same_state(jm, tm)
+    x = rng.standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad(), jtorch.no_grad():
+        assert_close(jm(jtorch.tensor(x)), tm(torch.tensor(x)), rtol=1e-4, atol=1e-4)
+
+
+def test_script_errors_surface_as_torch_does(torch_archives, rng):
+    path = torch_archives["lstm", "script"]
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    x = rng.standard_normal((1, 2, 4, 3)).astype(np.float32)
+    with pytest.raises(torch.jit.Error, match="Expected input to be 2D or 3D") as te:
+        tm(torch.tensor(x))
+    with pytest.raises(jtorch.jit.Error, match="Expected input to be 2D or 3D") as je:
+        jm(jtorch.tensor(x))
+    assert not isinstance(je.value, RuntimeError) and not isinstance(te.value, RuntimeError)
+    assert "ValueError" in str(te.value) and "ValueError" in str(je.value)
+
+
+# ---------------------------------------------------------------- bad files: torch's exception types
+def _errors(fn, arg):
+    try:
+        fn(arg)
+    except Exception as e:  # noqa: BLE001 (we compare the types)
+        return type(e)
+    return None
+
+
+def test_bad_archives_raise_torch_errors(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a zip file at all")
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"w": torch.ones(2)}, str(checkpoint))
+    for bad in (str(tmp_path / "missing.pt"), str(tmp_path), str(junk), str(checkpoint)):
+        t, j = _errors(torch.jit.load, bad), _errors(jtorch.jit.load, bad)
+        assert t is not None and t is j, (bad, t, j)
+    with pytest.raises(ValueError, match="does not exist"):
+        jtorch.jit.load(str(tmp_path / "missing.pt"))
+    with pytest.raises(RuntimeError, match="constants.pkl"):
+        jtorch.jit.load(str(checkpoint))
+
+
+# ---------------------------------------------------------------- jtorch's archives in torch
+@pytest.mark.parametrize("name", ["mlp", "cnn", "views"])
+def test_jtorch_archive_runs_in_torch(tmp_path, rng, name):
+    cls, shape = JT_MODELS[name]
+    jtorch.manual_seed(0)
+    m = cls().eval() if name == "cnn" else cls()
+    x = rng.standard_normal(shape).astype(np.float32)
+    path = str(tmp_path / f"{name}.pt")
+    jtorch.jit.save(jtorch.jit.trace(m, jtorch.tensor(x)), path, _extra_files={"note.txt": "from jtorch"})
+    extra = {"note.txt": ""}
+    tm = torch.jit.load(path, _extra_files=extra)
+    assert extra["note.txt"] == b"from jtorch"
+    _assert_same_state(m, tm)
+    assert_close(_outputs(m(jtorch.tensor(x))), _outputs(tm(torch.tensor(x))), rtol=1e-5, atol=1e-5)
+    other = rng.standard_normal((5, *shape[1:])).astype(np.float32)  # the batch size is not baked in
+    assert_close(_outputs(m(jtorch.tensor(other))), _outputs(tm(torch.tensor(other))), rtol=1e-5, atol=1e-5)
+    back = jtorch.jit.load(path)  # and jtorch reads its own archive
+    _assert_same_state(back, tm)
+    assert_close(_outputs(back(jtorch.tensor(other))), _outputs(tm(torch.tensor(other))), rtol=1e-5, atol=1e-5)
+
+
+def test_script_with_example_inputs_saves(tmp_path, rng):
+    m = JT_MODELS["mlp"][0]()
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    buf = io.BytesIO()
+    jtorch.jit.save(jtorch.jit.script(m, example_inputs=[(jtorch.tensor(x),)]), buf)
+    buf.seek(0)
+    tm = torch.jit.load(buf)
+    assert_close(m(jtorch.tensor(x)), tm(torch.tensor(x)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lstm", "methods", "fn"])
+def test_loaded_archive_saves_back_for_torch(torch_archives, tmp_path, rng, name):
+    """A torch archive loaded, changed in jtorch and saved again: torch runs it with the new weights."""
+    jm = jtorch.jit.load(torch_archives[name, "script"])
+    with jtorch.no_grad():
+        for p in jm.parameters():
+            p.mul_(0.5)
+    path = str(tmp_path / "again.pt")
+    jm.save(path)
+    tm = torch.jit.load(path)
+    _assert_same_state(jm, tm)
+    if name == "fn":
+        v = rng.standard_normal(4).astype(np.float32)
+        assert_close(jm(jtorch.tensor(v), 2), tm(torch.tensor(v), 2))
+        return
+    x = rng.standard_normal(TORCH_MODELS[name][1]).astype(np.float32)
+    assert_close(_outputs(jm(jtorch.tensor(x))), _outputs(tm(torch.tensor(x))), rtol=1e-5, atol=1e-5)
+    if name == "methods":
+        assert_close(jm.scaled(jtorch.tensor(x), 3), tm.scaled(torch.tensor(x), 3), rtol=1e-5, atol=1e-5)
+
+
+def test_save_errors(tmp_path, rng):
+    m = JT_MODELS["mlp"][0]()
+    with pytest.raises(RuntimeError, match="example inputs"):
+        jtorch.jit.save(jtorch.jit.script(m), str(tmp_path / "a.pt"))
+
+    class Branchy(jtorch.nn.Module):
+        def forward(self, x):
+            return x * 2 if x.sum() > 0 else x - 1
+
+    x = jtorch.tensor(rng.standard_normal(3).astype(np.float32))
+    with pytest.raises(RuntimeError, match="branches on tensor data"):
+        jtorch.jit.save(jtorch.jit.trace(Branchy(), x), str(tmp_path / "b.pt"))
+    assert not os.path.exists(tmp_path / "b.pt")  # nothing half-written
+
+
+def test_archive_layout_is_torchs(tmp_path, rng):
+    m = JT_MODELS["mlp"][0]()
+    path = str(tmp_path / "layout.pt")
+    jtorch.jit.save(jtorch.jit.trace(m, jtorch.tensor(rng.standard_normal((2, 4)).astype(np.float32))), path)
+    names = zipfile.ZipFile(path).namelist()
+    assert {"layout/data.pkl", "layout/constants.pkl", "layout/.data/version", "layout/byteorder"} <= set(names)
+    assert any(n.startswith("layout/code/__torch__/") and n.endswith(".py") for n in names)
+    assert sum(n.startswith("layout/data/") for n in names) == 4
