@@ -40,9 +40,13 @@ class _Namespace:
 
     def __getattr__(self, name):
         if name.startswith("_"):
-            d = self.__dict__
-            if "_children" in d and name in d["_children"]:
-                return d["_children"][name]
+            children = self.__dict__.get("_children", {})
+            if name in children:
+                return children[name]
+            for k, v in children.items():
+                # inside a class body Python rewrites ``.___torch_mangle_1`` as ``._<Class>___torch_mangle_1``
+                if k.startswith("__") and name.endswith(k) and len(name) > len(k) + 1:
+                    return v
             raise AttributeError(name)
         try:
             return self._children[name]

@@ -67,9 +67,9 @@ def _format(fmt, *args):
 
 def _ts_str(v):
     if isinstance(v, tuple):
-        return "(" + ", ".join(_ts_str(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+        return "(" + ", ".join(str(_ts_str(x)) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, list):
-        return "[" + ", ".join(_ts_str(x) for x in v) + "]"
+        return "[" + ", ".join(str(_ts_str(x)) for x in v) + "]"
     return v
 
 
@@ -106,7 +106,7 @@ _PLAIN = {
     "index": lambda xs, v: xs.index(v), "count": lambda xs, v: xs.count(v), "sort": lambda xs, reverse=False:
     xs.sort(reverse=reverse), "keys": lambda d: list(d.keys()), "values": lambda d: list(d.values()),
     "items": lambda d: list(d.items()), "get": lambda d, k, default=None: d.get(k, default),
-    "dict": dict, "slice": _slice_list, "abs": abs, "floor": math.floor, "ceil": math.ceil,
+    "dict": dict, "slice": _slice_list, "all": all, "any": any, "abs": abs, "floor": math.floor, "ceil": math.ceil,
     "sqrt": math.sqrt, "log": math.log, "exp": math.exp, "min": min, "max": max, "round": round,
     "str": str, "manual_seed": lambda s: _jt().manual_seed(s), "__range_length": _range_length,
     "__derive_index": lambda i, start, step: start + i * step, "isnan": math.isnan, "isinf": math.isinf,
@@ -140,6 +140,43 @@ def _to_number(kind):
     return lambda x: kind(x.item() if _is_tensor(x) else x)
 
 
+def _upsample(mode, antialias=False):
+    """aten's upsample_<mode> overloads (``.vec``: output_size, [align_corners], scale_factors; the default one:
+    output_size, [align_corners], per-dimension scales) as F.interpolate."""
+    aligned = mode in ("linear", "bilinear", "bicubic", "trilinear")
+
+    def run(input, output_size, *rest):
+        align_corners = rest[0] if aligned else None
+        scales = rest[1:] if aligned else rest
+        scale_factor = None
+        if output_size is None:
+            scale_factor = scales[0] if len(scales) == 1 and isinstance(scales[0], (list, tuple)) else list(scales)
+        extra = {"antialias": True} if antialias else {}
+        return _jt().nn.functional.interpolate(input, size=output_size, scale_factor=scale_factor, mode=mode,
+                                               align_corners=align_corners, **extra)
+    return run
+
+
+def _native_mha(query, key, value, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask=None,
+                need_weights=True, average_attn_weights=True, mask_type=None):
+    """The fused attention of nn.MultiheadAttention's inference fast path (batch-first inputs)."""
+    F = _jt().nn.functional
+    masks = {"key_padding_mask": mask} if mask_type == 1 else {"attn_mask": mask}
+    out, weights = F.multi_head_attention_forward(
+        query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1), embed_dim, num_heads, qkv_weight,
+        qkv_bias, None, None, False, 0.0, proj_weight, proj_bias, training=False, need_weights=need_weights,
+        average_attn_weights=average_attn_weights, **masks)
+    return out.transpose(0, 1), weights
+
+
+_UPSAMPLES = {f"{pre}{name}{nd}d": _upsample(mode, pre == "_" and "aa" in name)
+              for pre, name, mode, nd in [("", "upsample_nearest", "nearest", n) for n in (1, 2, 3)]
+              + [("_", "upsample_nearest_exact", "nearest-exact", n) for n in (1, 2, 3)]
+              + [("", "upsample_linear", "linear", 1), ("", "upsample_bilinear", "bilinear", 2),
+                 ("", "upsample_bicubic", "bicubic", 2), ("", "upsample_trilinear", "trilinear", 3)]}
+_UPSAMPLES["_upsample_bilinear2d_aa"] = _upsample("bilinear", True)
+_UPSAMPLES["_upsample_bicubic2d_aa"] = _upsample("bicubic", True)
+
 # what aten spells differently from jtorch's public functions (or jtorch's aten table lacks)
 _TENSOR_SPECIAL = {
     "_convolution": _convolution, "tensor": _tensor, "size": _size, "dim": lambda x: x.dim(),
@@ -148,7 +185,8 @@ _TENSOR_SPECIAL = {
     "list": lambda x: list(x.unbind(0)) if _is_tensor(x) else list(x), "numel": lambda x: x.numel(),
     "__getitem__": operator.getitem, "__contains__": lambda xs, v: v in xs,
     "_set_item": _set_item, "append": _append, "format": _format, "copy": list,
-    "__is__": operator.is_, "__isnot__": operator.is_not,
+    "__is__": operator.is_, "__isnot__": operator.is_not, "_native_multi_head_attention": _native_mha,
+    **_UPSAMPLES,
 }
 
 
@@ -192,6 +230,9 @@ class _AtenOp:
         if self._overloads is None:
             from ..library import _aten
             pk = _aten.packet(self.name)
+            if pk is None and callable(getattr(_jt(), self.name, None)):  # no schema: jtorch's function of the name
+                self._overloads = [(None, getattr(_jt(), self.name))]
+                return self._overloads
             if pk is None:
                 raise RuntimeError(f"jtorch.jit.load: the TorchScript code calls aten::{self.name}, which jtorch "
                                    "does not run")
@@ -209,6 +250,8 @@ class _AtenOp:
         from ..library._schema import bind
         errors = []
         for ov, conv in self._resolve():
+            if ov is None:
+                return conv(*args, **kwargs)
             a, k = args, kwargs
             if conv:
                 a, k = list(args), dict(kwargs)
@@ -262,7 +305,7 @@ _PRIM = {
     "shape": lambda x: list(x.shape), "data": lambda x: x.detach(), "requires_grad": lambda x: x.requires_grad,
     "unchecked_unwrap_optional": lambda x: x, "TupleIndex": operator.getitem, "min": min, "max": max,
     "abs": abs, "Uninitialized": lambda: None, "rangelist": lambda n: list(range(n)), "index": operator.getitem,
-    "isinstance": lambda x, *types: True, "unchecked_cast": lambda x: x, "AutogradAnyNonZero": lambda xs: any(
+    "isinstance": lambda x, *types: True, "type": lambda d: d.type, "name": lambda x: None, "unchecked_cast": lambda x: x, "AutogradAnyNonZero": lambda xs: any(
         x is not None and bool((x != 0).any()) for x in xs),
 }
 
@@ -270,6 +313,8 @@ _PRIM = {
 class _PrimNamespace:
     def __getattr__(self, name):
         f = _PRIM.get(name)
+        if f is None and name.startswith("is_"):  # the Tensor's own flag (is_nested, is_sparse, is_meta, ...)
+            return lambda x: bool(getattr(x, name, False))
         if f is None:
             raise RuntimeError(f"jtorch.jit.load: TorchScript's prim::{name} is not supported")
         return f
