@@ -5,6 +5,7 @@ import os
 import sys
 import warnings
 import zipfile
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -217,6 +218,120 @@ def test_script_errors_surface_as_torch_does(torch_archives, rng):
         jm(jtorch.tensor(x))
     assert not isinstance(je.value, RuntimeError) and not isinstance(te.value, RuntimeError)
     assert "ValueError" in str(te.value) and "ValueError" in str(je.value)
+
+
+# ---------------------------------------------------------------- more of TorchScript's language
+class _Pair(NamedTuple):
+    a: torch.Tensor
+    b: torch.Tensor
+
+
+@torch.jit.script
+class _Counter:
+    def __init__(self, n: int):
+        self.n = n
+
+    def bump(self, k: int) -> int:
+        self.n += k
+        return self.n
+
+
+class _Language(torch.nn.Module):
+    """ModuleList loops, dict/str/Optional attributes, while, list append, isinstance, dict results."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.layers = nn.ModuleList([nn.Linear(6, 6) for _ in range(2)])
+        self.emb, self.ln, self.gru = nn.Embedding(10, 6), nn.LayerNorm(6), nn.GRU(6, 4, batch_first=True)
+        self.table: Dict[str, int] = {"a": 1, "b": 2}
+        self.name = "hello"
+
+    def forward(self, idx: torch.Tensor, mask: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        x = self.ln(self.emb(idx))
+        outs: List[torch.Tensor] = []
+        for layer in self.layers:
+            x = torch.nn.functional.gelu(layer(x))
+            outs.append(x.mean())
+        if mask is not None:
+            x = x.masked_fill(mask.unsqueeze(-1), 0.0)
+        i = 0
+        while i < self.table["b"]:
+            x = x * 0.5
+            i += 1
+        y, h = self.gru(x)
+        z = torch.nn.functional.interpolate(y.transpose(1, 2), scale_factor=2.0, mode="linear", align_corners=False)
+        r = {"y": y, "h": h[0], "z": z, "s": torch.stack(outs), "c": torch.cat([x[:, 0], x[:, -1]], 1)}
+        if isinstance(mask, torch.Tensor):
+            r["m"] = mask.float().sum(1, keepdim=True)
+        return r
+
+
+class _Layers(torch.nn.Module):
+    """Attention, a Transformer layer, grouped and transposed convolutions, upsampling, a NamedTuple result."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.att = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.c1, self.ct = nn.Conv1d(8, 8, 3, padding=1, groups=2), nn.ConvTranspose2d(2, 3, 3, stride=2)
+        self.up, self.pool = nn.Upsample(scale_factor=2, mode="nearest"), nn.AdaptiveAvgPool2d((2, 2))
+
+    def forward(self, x: torch.Tensor, img: torch.Tensor) -> _Pair:
+        a, w = self.att(x, x, x)
+        e = self.enc(a)
+        c = self.c1(e.transpose(1, 2)).transpose(1, 2)
+        return _Pair(c + e, torch.nn.functional.softmax(self.pool(self.up(self.ct(img))).flatten(1), dim=-1))
+
+
+class _Values(torch.nn.Module):
+    """A TorchScript class, str.format, chunk, indexing with slices and ellipsis, int and str results."""
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, int, str]:
+        c = _Counter(2)
+        k = c.bump(3)
+        parts = x.chunk(2, dim=0)
+        msg = "n={} shape={}".format(k, x.shape)
+        v = x[0, 1:] + x[1, :-1].clamp(min=0.0) + x[..., 0:1]
+        return torch.where(x > 0, x, -x).sum() + parts[0].sum() + v.sum(), k // 2 + len(x.shape), msg
+
+
+def _same(j, t):
+    if isinstance(t, dict):
+        assert list(j) == list(t)
+        for k in t:
+            _same(j[k], t[k])
+    elif isinstance(t, (tuple, list)):
+        assert len(j) == len(t)
+        for a, b in zip(j, t):
+            _same(a, b)
+    elif isinstance(t, torch.Tensor):
+        assert_close(j, t, rtol=1e-5, atol=1e-5)
+    else:
+        assert j == t
+
+
+# without grad, attention and the Transformer layer take their fused inference paths
+@pytest.mark.parametrize("name,grad", [("language", True), ("layers", True), ("layers", False), ("values", True)])
+def test_torchscript_language(tmp_path, rng, name, grad):
+    torch.manual_seed(0)
+    cls = {"language": _Language, "layers": _Layers, "values": _Values}[name]
+    path = str(tmp_path / f"{name}.pt")
+    torch.jit.save(torch.jit.script(cls().eval()), path)
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    if name == "language":
+        idx = rng.integers(0, 10, (2, 5))
+        mask = rng.random((2, 5)) > 0.5
+        calls = [(idx,), (idx, mask)]
+    elif name == "layers":
+        calls = [(rng.standard_normal((2, 5, 8)).astype(np.float32),
+                  rng.standard_normal((1, 2, 4, 4)).astype(np.float32))]
+    else:
+        calls = [(rng.standard_normal((2, 3)).astype(np.float32),)]
+    for args in calls:
+        with torch.set_grad_enabled(grad), jtorch.set_grad_enabled(grad):
+            _same(jm(*[jtorch.tensor(a) for a in args]), tm(*[torch.tensor(a) for a in args]))
 
 
 # ---------------------------------------------------------------- bad files: torch's exception types

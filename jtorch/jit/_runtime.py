@@ -169,6 +169,30 @@ def _native_mha(query, key, value, embed_dim, num_heads, qkv_weight, qkv_bias, p
     return out.transpose(0, 1), weights
 
 
+def _encoder_layer(src, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, use_gelu, norm_first,
+                   eps, norm_weight_1, norm_bias_1, norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2,
+                   ffn_bias_2, mask=None, mask_type=None):
+    """nn.TransformerEncoderLayer's inference fast path (batch-first), as its unfused steps."""
+    F = _jt().nn.functional
+
+    def attend(x):
+        return _native_mha(x, x, x, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, False,
+                           True, mask_type)[0]
+
+    def feed_forward(x):
+        h = F.linear(x, ffn_weight_1, ffn_bias_1)
+        return F.linear(F.gelu(h) if use_gelu else F.relu(h), ffn_weight_2, ffn_bias_2)
+
+    def norm(x, w, b):
+        return F.layer_norm(x, (embed_dim,), w, b, eps)
+
+    if norm_first:
+        x = src + attend(norm(src, norm_weight_1, norm_bias_1))
+        return x + feed_forward(norm(x, norm_weight_2, norm_bias_2))
+    x = norm(src + attend(src), norm_weight_1, norm_bias_1)
+    return norm(x + feed_forward(x), norm_weight_2, norm_bias_2)
+
+
 _UPSAMPLES = {f"{pre}{name}{nd}d": _upsample(mode, pre == "_" and "aa" in name)
               for pre, name, mode, nd in [("", "upsample_nearest", "nearest", n) for n in (1, 2, 3)]
               + [("_", "upsample_nearest_exact", "nearest-exact", n) for n in (1, 2, 3)]
@@ -186,6 +210,7 @@ _TENSOR_SPECIAL = {
     "__getitem__": operator.getitem, "__contains__": lambda xs, v: v in xs,
     "_set_item": _set_item, "append": _append, "format": _format, "copy": list,
     "__is__": operator.is_, "__isnot__": operator.is_not, "_native_multi_head_attention": _native_mha,
+    "_transformer_encoder_layer_fwd": _encoder_layer,
     **_UPSAMPLES,
 }
 
