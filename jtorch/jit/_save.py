@@ -253,6 +253,13 @@ class _Emitter:
         self.m, self.example, self.qualname = m, example, qualname
         self.constants = []
         self.vars = {}
+        self.pending = []  # lines a writer needs before its node's line
+
+    def temp(self, expr):
+        """A fresh variable holding ``expr``, written before the current node."""
+        name = f"_t{len(self.vars)}_{len(self.pending)}"
+        self.pending.append(f"{name} = {expr}")
+        return name
 
     # ------------------------------------------------------------ the trace
     def forward(self):
@@ -292,7 +299,10 @@ class _Emitter:
                 else:
                     raise RuntimeError(f"jtorch.jit.save: can't write an input of kind {kind}")
             elif node.op == "call_function" or node.op == "call_method":
-                lines.append(f"{v} = {self._call(node)}")
+                expr = self._call(node)
+                lines += self.pending
+                self.pending = []
+                lines.append(f"{v} = {expr}")
             elif node.op == "output":
                 from ..utils import _pytree
                 outs = _pytree.tree_unflatten(list(node.args[0]), ep.call_spec.out_spec)
@@ -389,6 +399,11 @@ class _Emitter:
             if name in _FACTORY_VARARGS and args and all(isinstance(a, int) for a in args):
                 args = (list(args),)
             return f"torch.{name}({self._args(args, kwargs)})"
+        writer = _writers().get(t)
+        if writer is not None:
+            bound = inspect.signature(t).bind(*args, **kwargs)
+            bound.apply_defaults()
+            return writer(self, **bound.arguments)
         if getattr(F, name, None) is t:
             return self._functional(name, t, args, kwargs)
         raise RuntimeError(f"jtorch.jit.save: can't write a call of {getattr(t, '__module__', '')}.{name} as "
@@ -456,3 +471,96 @@ class _Emitter:
                 text = ", ".join(f"{a.name}={self._fmt(v)}" if a.kwarg_only else self._fmt(v) for a, v in out)
                 return f"torch.{name}({text})"
         raise RuntimeError(f"jtorch.jit.save: can't write F.{name} as aten's {name}: " + "; ".join(errors))
+
+
+# ---------------------------------------------------------------- functions with no aten operator of their name
+def _write_embedding(e, input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                     sparse=False):
+    if max_norm is not None:
+        raise RuntimeError("jtorch.jit.save: F.embedding with max_norm renormalizes the weight in place; "
+                           "TorchScript's aten::embedding does not")
+    pad = -1 if padding_idx is None else padding_idx
+    return f"torch.embedding({e._fmt(weight)}, {e._fmt(input)}, {e._fmt(pad)}, {e._fmt(scale_grad_by_freq)}, " \
+           f"{e._fmt(sparse)})"
+
+
+_UPSAMPLE_OPS = {"nearest": "upsample_nearest{}d", "nearest-exact": "_upsample_nearest_exact{}d",
+                 "linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d", "bicubic": "upsample_bicubic2d",
+                 "trilinear": "upsample_trilinear3d"}
+
+
+def _write_interpolate(e, input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                       recompute_scale_factor=None, antialias=False):
+    nd = input.meta["val"].dim() - 2 if hasattr(input, "meta") and "val" in input.meta else None
+    if mode not in _UPSAMPLE_OPS or antialias or nd not in (1, 2, 3):
+        raise RuntimeError(f"jtorch.jit.save: can't write F.interpolate(mode={mode!r}, antialias={antialias}) as "
+                           "TorchScript")
+    op = _UPSAMPLE_OPS[mode].format(nd)
+    if size is not None:
+        size = [size] * nd if isinstance(size, int) else list(size)
+        scales = None
+    else:
+        scales = [float(scale_factor)] * nd if isinstance(scale_factor, (int, float)) else \
+            [float(x) for x in scale_factor]
+        if recompute_scale_factor:  # the size the scale gives, from the input's sizes at run time
+            x = e._fmt(input)
+            size = "[" + ", ".join(f"int(torch.floor(float({x}.size({d + 2})) * {sc!r}))"
+                                   for d, sc in enumerate(scales)) + "]"
+            return _upsample_call(e, op, input, size, align_corners, mode, raw_size=True)
+    return _upsample_call(e, op, input, size, align_corners, mode, scales=scales)
+
+
+def _upsample_call(e, op, input, size, align_corners, mode, scales=None, raw_size=False):
+    parts = [e._fmt(input), size if raw_size else e._fmt(size)]
+    if mode in ("linear", "bilinear", "bicubic", "trilinear"):
+        parts.append(e._fmt(bool(align_corners)))
+    parts.append(e._fmt(scales))
+    return f"torch.{op}({', '.join(parts)})"
+
+
+def _write_mha(e, query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
+               add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True, key_padding_mask=None,
+               need_weights=True, attn_mask=None, use_separate_proj_weight=False, q_proj_weight=None,
+               k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+               is_causal=False):
+    """nn.MultiheadAttention's computation as aten's fused ``_native_multi_head_attention`` (batch first)."""
+    if use_separate_proj_weight or bias_k is not None or bias_v is not None or add_zero_attn or is_causal or \
+            static_k is not None or static_v is not None or (training and dropout_p > 0) or in_proj_bias is None:
+        raise RuntimeError("jtorch.jit.save: this configuration of multi-head attention has no TorchScript "
+                           "operator to write (separate q/k/v weights, bias_k/bias_v, add_zero_attn, is_causal, "
+                           "no in_proj bias or dropout in training)")
+    if key_padding_mask is not None and attn_mask is not None:
+        raise RuntimeError("jtorch.jit.save: multi-head attention with both a key padding mask and an attention mask "
+                           "can't be written as TorchScript")
+    mask, mask_type = (key_padding_mask, 1) if key_padding_mask is not None else (attn_mask, 0)
+    q, k, v = (f"{e._fmt(x)}.transpose(0, 1)" for x in (query, key, value))
+    res = e.temp(f"torch._native_multi_head_attention({q}, {k}, {v}, {e._fmt(embed_dim_to_check)}, "
+                 f"{e._fmt(num_heads)}, {e._fmt(in_proj_weight)}, {e._fmt(in_proj_bias)}, {e._fmt(out_proj_weight)}, "
+                 f"{e._fmt(out_proj_bias)}, {e._fmt(mask)}, {e._fmt(need_weights)}, {e._fmt(average_attn_weights)}, "
+                 f"{e._fmt(None if mask is None else mask_type)})")
+    return f"({res}[0].transpose(0, 1), {res}[1])"
+
+
+_RNN_OPS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
+
+
+def _write_rnn(e, weights, input, hx, cx, lengths, mode, num_layers, bidirectional, has_bias, proj, dropout, train):
+    if lengths is not None:
+        raise RuntimeError("jtorch.jit.save: an RNN over a PackedSequence can't be written as TorchScript yet")
+    state = f"[{e._fmt(hx)}, {e._fmt(cx)}]" if mode == "LSTM" else e._fmt(hx)
+    return (f"torch.{_RNN_OPS[mode]}({e._fmt(input)}, {state}, {e._fmt(list(weights))}, {e._fmt(bool(has_bias))}, "
+            f"{e._fmt(num_layers)}, {e._fmt(float(dropout))}, {e._fmt(bool(train))}, {e._fmt(bool(bidirectional))}, "
+            "False)")
+
+
+_WRITERS = None
+
+
+def _writers():
+    global _WRITERS
+    if _WRITERS is None:
+        from ..nn import functional as F
+        from .._ops import rnn_ops
+        _WRITERS = {F.embedding: _write_embedding, F.interpolate: _write_interpolate,
+                    F.multi_head_attention_forward: _write_mha, rnn_ops.rnn_forward: _write_rnn}
+    return _WRITERS
