@@ -378,6 +378,72 @@ def test_jtorch_archive_runs_in_torch(tmp_path, rng, name):
     assert_close(_outputs(back(jtorch.tensor(other))), _outputs(tm(torch.tensor(other))), rtol=1e-5, atol=1e-5)
 
 
+def _layer_models():
+    nn, F = jtorch.nn, jtorch.nn.functional
+
+    class Embed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.e, self.ln, self.fc = nn.Embedding(10, 6, padding_idx=0), nn.LayerNorm(6), nn.Linear(6, 6)
+
+        def forward(self, idx):
+            x = self.ln(self.e(idx))
+            a, b = x.chunk(2, -1)
+            return jtorch.cat([F.silu(a), jtorch.tanh(b)], -1).sum(1) + self.fc(x).max(1).values
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.gru = nn.LSTM(3, 5, batch_first=True), nn.GRU(5, 4, num_layers=2)
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return self.gru(y)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.att = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+
+        def forward(self, x):
+            a, w = self.att(x, x, x)
+            return self.enc(a), w
+
+    class Image(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c, self.gn = nn.Conv2d(3, 4, 3, stride=2, bias=False), nn.GroupNorm(2, 4)
+            self.ct = nn.ConvTranspose2d(4, 2, 2, stride=2)
+
+        def forward(self, x):
+            y = F.interpolate(self.gn(self.c(x)), scale_factor=2, mode="bilinear", align_corners=False)
+            y = F.avg_pool2d(F.leaky_relu(y, 0.1), 2) + F.adaptive_avg_pool2d(y, (3, 3))[..., :1, :1]
+            return self.ct(y).permute(0, 2, 3, 1).reshape(x.shape[0], -1), jtorch.stack([y.amax((2, 3)),
+                                                                                         y.std((2, 3))], 1)
+
+    return {"embed": (Embed, lambda r: r.integers(0, 10, (2, 5))),
+            "recurrent": (Recurrent, lambda r: r.standard_normal((2, 4, 3)).astype(np.float32)),
+            "attention": (Attention, lambda r: r.standard_normal((2, 5, 8)).astype(np.float32)),
+            "image": (Image, lambda r: r.standard_normal((2, 3, 9, 9)).astype(np.float32))}
+
+
+LAYER_MODELS = _layer_models()
+
+
+@pytest.mark.parametrize("name", list(LAYER_MODELS))
+def test_jtorch_layers_archive_runs_in_torch(tmp_path, rng, name):
+    cls, make = LAYER_MODELS[name]
+    jtorch.manual_seed(0)
+    m = cls().eval()
+    x = make(rng)
+    path = str(tmp_path / f"{name}.pt")
+    jtorch.jit.save(jtorch.jit.trace(m, jtorch.tensor(x)), path)
+    tm = torch.jit.load(path)
+    _assert_same_state(m, tm)
+    assert_close(_outputs(m(jtorch.tensor(x))), _outputs(tm(torch.tensor(x))), rtol=1e-5, atol=1e-5)
+
+
 def test_script_with_example_inputs_saves(tmp_path, rng):
     m = JT_MODELS["mlp"][0]()
     x = rng.standard_normal((2, 4)).astype(np.float32)

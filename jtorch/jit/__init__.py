@@ -1,14 +1,25 @@
-"""torch.jit as a shim: code that scripts or traces functions and modules keeps running.
+"""torch.jit: scripting and tracing as a shim, and TorchScript archives read and written in torch's format.
 
-There is no TorchScript here. Everything jtorch runs is already compiled by XLA op by op, and
+There is no TorchScript compiler here. Everything jtorch runs is already compiled by XLA op by op, and
 ``jtorch.compile`` turns whole functions into one program. So ``script``/``trace`` give back a
 callable that behaves the same as what they were given: a module stays the very same module
 (parameters, state_dict, train/eval, hooks all unchanged); a function is returned as a
 ``ScriptFunction`` that calls it. ``trace`` runs the function once on its example inputs, like
-torch, so errors surface at the same place. ``is_scripting()`` and ``is_tracing()`` are False, so
-code paths written for eager PyTorch are the ones taken. ``save``/``load`` of TorchScript archives
-raise NotImplementedError (an archive holds TorchScript code that only libtorch can run); save a
-``state_dict`` with ``jtorch.save`` instead, which reads and writes PyTorch's checkpoint format.
+torch, so errors surface at the same place (and remembers them for ``save``). ``is_scripting()`` and
+``is_tracing()`` are False, so code paths written for eager PyTorch are the ones taken.
+
+Archives (``.pt`` files of ``torch.jit.save``):
+
+* ``load(f, map_location, _extra_files)`` reads an archive written by torch (scripted or traced) or by
+  ``save``: a ``RecursiveScriptModule`` (a jtorch ``nn.Module``) whose parameters and buffers are jtorch
+  tensors and whose ``forward`` and other methods run the archive's TorchScript code as Python on jtorch
+  (``_archive.py``, names bound in ``_runtime.py``). ``.code`` is torch's text of ``forward``.
+* ``save(m, f, _extra_files)`` writes an archive ``torch.jit.load`` runs (``_save.py``). A module loaded
+  from an archive is written with its own code. Any other module is traced with ``jtorch.export`` on the
+  example inputs given to ``trace`` (or ``script(m, example_inputs=[(x,)])``) and the trace is written as
+  TorchScript: like ``torch.jit.trace``'s, the code is what ran on the example (the first dimension stays
+  free where the model allows), and a forward that branches on tensor data raises a RuntimeError
+  instead of baking one branch in. A scripted function (no module) can't be saved.
 """
 import builtins
 import functools
