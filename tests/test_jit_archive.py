@@ -475,10 +475,24 @@ def test_loaded_archive_saves_back_for_torch(torch_archives, tmp_path, rng, name
         assert_close(jm.scaled(jtorch.tensor(x), 3), tm.scaled(torch.tensor(x), 3), rtol=1e-5, atol=1e-5)
 
 
+def test_traced_function_saves_as_a_module(tmp_path, rng):
+    def fn(x, y):
+        return (x * y).relu().sum(-1), x - y
+
+    a, b = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(2))
+    path = str(tmp_path / "fn.pt")
+    jtorch.jit.trace(fn, (jtorch.tensor(a), jtorch.tensor(b))).save(path)
+    tm = torch.jit.load(path)
+    assert_close(fn(jtorch.tensor(a), jtorch.tensor(b)), tm(torch.tensor(a), torch.tensor(b)))
+    assert_close(jtorch.jit.load(path)(jtorch.tensor(a), jtorch.tensor(b)), tm(torch.tensor(a), torch.tensor(b)))
+
+
 def test_save_errors(tmp_path, rng):
     m = JT_MODELS["mlp"][0]()
     with pytest.raises(RuntimeError, match="example inputs"):
         jtorch.jit.save(jtorch.jit.script(m), str(tmp_path / "a.pt"))
+    with pytest.raises(RuntimeError, match="trace it"):
+        jtorch.jit.save(jtorch.jit.script(lambda x: x + 1), str(tmp_path / "a.pt"))
 
     class Branchy(jtorch.nn.Module):
         def forward(self, x):

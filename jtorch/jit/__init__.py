@@ -19,7 +19,8 @@ Archives (``.pt`` files of ``torch.jit.save``):
   example inputs given to ``trace`` (or ``script(m, example_inputs=[(x,)])``) and the trace is written as
   TorchScript: like ``torch.jit.trace``'s, the code is what ran on the example (the first dimension stays
   free where the model allows), and a forward that branches on tensor data raises a RuntimeError
-  instead of baking one branch in. A scripted function (no module) can't be saved.
+  instead of baking one branch in. A traced function is saved as torch does, as a module whose ``forward``
+  it is; a scripted one (no example inputs) can't be.
 """
 import builtins
 import functools
@@ -94,6 +95,7 @@ class ScriptFunction:
 
     def __init__(self, fn):
         self._fn = fn
+        self._example = None
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -167,6 +169,10 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         func(*_as_tuple(example_inputs))
         if builtins.isinstance(func, _nn.Module):
             _remember_example(func, example_inputs)
+        elif callable(func) and not builtins.isinstance(func, type):
+            traced = _wrap(func)
+            traced._example = _as_tuple(example_inputs)  # what ``save`` traces it with
+            return traced
     return _wrap(func)
 
 

@@ -125,8 +125,10 @@ def save(m, f, _extra_files=None):
     from . import RecursiveScriptModule, ScriptFunction
     from .. import nn
     if isinstance(m, ScriptFunction):
-        raise RuntimeError("jtorch.jit.save: a scripted function has no TorchScript code in jtorch; save a module "
-                           "traced with jtorch.jit.trace(module, example_inputs)")
+        if m._example is None:
+            raise RuntimeError("jtorch.jit.save: a scripted function has no TorchScript code in jtorch; trace it "
+                               "with jtorch.jit.trace(function, example_inputs) to save it")
+        m = _function_module(m)
     if not isinstance(m, nn.Module):
         raise AttributeError(f"'{type(m).__name__}' object has no attribute 'save'")
     if isinstance(m, RecursiveScriptModule):
@@ -144,6 +146,19 @@ def save(m, f, _extra_files=None):
         _write(f, "archive", code_files, data, constants, _extra_files, version)
     else:
         raise AttributeError(f"'{type(f).__name__}' object has no attribute 'write'")
+
+
+def _function_module(fn):
+    """A traced function as torch saves one: a module whose ``forward`` it is."""
+    from .. import nn
+
+    class PlaceholderModule(nn.Module):
+        def forward(self, *args):
+            return fn._fn(*args)
+    PlaceholderModule.__module__ = "__main__"
+    m = PlaceholderModule()
+    EXAMPLES[m] = fn._example
+    return m
 
 
 # ====================================================================== a module loaded from an archive
