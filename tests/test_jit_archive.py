@@ -192,6 +192,15 @@ def test_map_location_file_objects_to_and_extra_files(torch_archives, tmp_path, 
     assert_close(jm64(jtorch.tensor(x)), tm64(torch.tensor(x)))
 
 
+def test_to_converts_parameters_the_code_reads_through_lists(torch_archives, rng):
+    """A scripted LSTM reads its weights through the list ``_flat_weights``; ``to`` must reach them there too."""
+    path = torch_archives["lstm", "script"]
+    jm, tm = jtorch.jit.load(path).to(jtorch.float64), torch.jit.load(path).to(torch.float64)
+    assert jm.lstm._flat_weights[0] is jm.lstm.weight_ih_l0
+    x = rng.standard_normal((2, 4, 3))
+    assert_close(jm(jtorch.tensor(x)), tm(torch.tensor(x)))
+
+
 def test_resnet18_script_archive(tmp_path, rng):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vision"))
     from tv import torchvision

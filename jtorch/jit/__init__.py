@@ -55,19 +55,24 @@ class RecursiveScriptModule(ScriptModule):
         cls = type(self)
         params, buffers = set(getattr(cls, "__parameters__", ())), set(getattr(cls, "__buffers__", ()))
         self.__dict__["_archive_keys"] = list(state)  # the attributes its TorchScript class declares
+        made = {}  # id(pickled tensor) -> its Parameter, so lists holding it (an LSTM's _flat_weights) hold that
+        for name, value in state.items():
+            if name in params and value is not None:
+                made[id(value)] = _nn.Parameter(value, requires_grad=value.requires_grad)
         for name, value in state.items():
             if name == "training":
                 self.__dict__["training"] = bool(value)
             elif name == "_is_full_backward_hook":
                 continue  # the eager module's hook bookkeeping, not the archive's
             elif name in params:
-                self.register_parameter(name, None if value is None else
-                                        _nn.Parameter(value, requires_grad=value.requires_grad))
+                self.register_parameter(name, None if value is None else made[id(value)])
             elif name in buffers:
                 self.register_buffer(name, value)
             elif builtins.isinstance(value, _nn.Module):
                 self._modules[name] = value
             else:
+                if type(value) is list and made:
+                    value = [made.get(id(v), v) for v in value]
                 object.__setattr__(self, name, value)
 
     @property
