@@ -366,6 +366,29 @@ def test_bad_archives_raise_torch_errors(tmp_path):
         jtorch.jit.load(str(checkpoint))
 
 
+def _with_code(src_path, dst_path, extra_line):
+    """A copy of an archive whose top code file starts with ``extra_line``."""
+    with zipfile.ZipFile(src_path) as zin, zipfile.ZipFile(dst_path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith(".py") and "/code/__torch__" in info.filename:
+                data = extra_line.encode() + b"\n" + data
+            zout.writestr(info, data)
+
+
+@pytest.mark.parametrize("line", ["import os", "_x = ().__class__.__bases__[0].__subclasses__()",
+                                  "_f = open(MARKER, 'w')", "_g = getattr(torch, '__class__')",
+                                  "_h = __import__('os')"])
+def test_code_that_is_not_torchscript_is_refused(torch_archives, tmp_path, line):
+    """An archive's code runs with only TorchScript's names: Python that reaches files or modules is refused."""
+    marker = tmp_path / "touched"
+    bad = str(tmp_path / "bad.pt")
+    _with_code(torch_archives["mlp", "script"], bad, line.replace("MARKER", repr(str(marker))))
+    with pytest.raises(RuntimeError, match="jtorch.jit.load"):
+        jtorch.jit.load(bad)
+    assert not marker.exists()
+
+
 # ---------------------------------------------------------------- jtorch's archives in torch
 @pytest.mark.parametrize("name", ["mlp", "cnn", "views"])
 def test_jtorch_archive_runs_in_torch(tmp_path, rng, name):

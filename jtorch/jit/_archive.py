@@ -18,6 +18,7 @@ import ast
 import io
 import os
 import pickle
+import re
 import textwrap
 import zipfile
 
@@ -161,11 +162,16 @@ def _compile_code(archive, constants):
         except SyntaxError as e:
             raise RuntimeError(f"jtorch.jit.load: the code of {modname} is not TorchScript jtorch can read: {e}") \
                 from None
+        _check_code(tree, modname)
         for node in tree.body:
             if isinstance(node, ast.ClassDef):  # attribute types (``__annotations__["0"] = ...``) are not run
                 node.body = [st for st in node.body if not _sets_annotation(st)] or [ast.Pass()]
         ast.fix_missing_locations(tree)
-        exec(compile(tree, f"<archive code {modname}>", "exec", flags=_FUTURE, dont_inherit=True), g)
+        try:
+            exec(compile(tree, f"<archive code {modname}>", "exec", flags=_FUTURE, dont_inherit=True), g)
+        except Exception as e:  # a name TorchScript does not have (open, __import__), or a malformed definition
+            raise RuntimeError(f"jtorch.jit.load: running the code of {modname} failed: {type(e).__name__}: {e}") \
+                from None
         for node in tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                 obj = g[node.name]
@@ -175,6 +181,43 @@ def _compile_code(archive, constants):
                     obj.__qualname__ = node.name
                     sources[f"{modname}.{node.name}"] = ast.get_source_segment(src, node)
     return root, sources
+
+
+# Python that TorchScript's printer never writes: refused, so an archive's code can reach nothing but the names
+# bound for it (``_runtime.namespace``), as libtorch's interpreter would
+_FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await,
+              ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Try, ast.Delete)
+_DUNDER_NAMES = {"__torch__", "__annotations__", "__parameters__", "__buffers__", "__init__", "__len__",
+                 "__getitem__", "__contains__", "__setstate__", "__getstate__"}
+
+
+_MANGLED = re.compile(r"___torch_mangle_\d+")
+_PYTHON_INTERNALS = set(dir(object)) | set(dir(type)) | set(dir(lambda: 0)) | {"__builtins__"}
+
+
+def _check_code(tree, modname):
+    def refuse(what):
+        raise RuntimeError(f"jtorch.jit.load: the code of {modname} uses {what}, which TorchScript code never "
+                           "does; refusing to run it")
+    for node in ast.walk(tree):
+        if isinstance(node, _FORBIDDEN):
+            refuse(type(node).__name__)
+        if isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in _DUNDER_NAMES:
+            refuse(f"the name {node.id}")
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.startswith("__") and \
+                node.name not in _DUNDER_NAMES:
+            refuse(f"the definition {node.name}")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("__") and not _MANGLED.fullmatch(node.attr) \
+                and node.attr not in ("__init__", "__new__"):
+            base = node.value
+            on_ops = isinstance(base, ast.Name) and base.id == "torch" or \
+                isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "ops"
+            if not on_ops or node.attr in _PYTHON_INTERNALS:  # torch.__is__ & co are operators; __class__ is not
+                refuse(f"the attribute {node.attr}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
+            name = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("__")):
+                refuse(f"{node.func.id} with a name that is not a plain constant")
 
 
 def _sets_annotation(st):

@@ -379,12 +379,23 @@ def _script_isinstance(obj, the_type):
     return jit_isinstance(obj, the_type)
 
 
+# the Python builtins TorchScript's code calls (nothing that reaches files, modules or object internals)
+_SAFE_BUILTINS = ("range", "len", "int", "float", "bool", "str", "list", "tuple", "dict", "min", "max", "abs", "round",
+                  "enumerate", "zip", "sum", "all", "any", "print", "divmod", "sorted", "reversed", "chr", "ord",
+                  "hasattr", "complex", "hash", "object", "staticmethod", "property", "AssertionError",
+                  "Exception", "RuntimeError", "ValueError", "TypeError", "IndexError", "KeyError",
+                  "StopIteration", "NotImplementedError", "ZeroDivisionError")
+
+
 def namespace():
     """The globals every code file of an archive runs with (plus ``__torch__`` and ``CONSTANTS``)."""
     from . import RecursiveScriptModule, fork, wait
     jt = _jt()
     torch_ns = _TorchNamespace()
+    safe = {name: getattr(builtins, name) for name in _SAFE_BUILTINS}
+    safe["__build_class__"] = builtins.__build_class__
     return {
+        "__builtins__": safe,
         "torch": torch_ns, "ops": _OpsNamespace(torch_ns), "Tensor": jt.Tensor, "List": typing.List,
         "Dict": typing.Dict, "Tuple": typing.Tuple, "Optional": typing.Optional, "Union": typing.Union,
         "Final": typing.Final, "Any": typing.Any, "NoneType": type(None), "number": float, "Device": jt.device,
