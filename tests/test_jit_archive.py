@@ -343,6 +343,25 @@ def test_torchscript_language(tmp_path, rng, name, grad):
             _same(jm(*[jtorch.tensor(a) for a in args]), tm(*[torch.tensor(a) for a in args]))
 
 
+def test_frozen_archive_reads_weights_from_constants(tmp_path, rng):
+    torch.manual_seed(0)
+    path = str(tmp_path / "frozen.pt")
+    torch.jit.save(torch.jit.freeze(torch.jit.script(TORCH_MODELS["cnn"][0]().eval())), path)
+    tm, jm = torch.jit.load(path), jtorch.jit.load(path)
+    assert "CONSTANTS.c0" in jm.code and not list(jm.parameters())
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    assert_close(_outputs(jm(jtorch.tensor(x))), _outputs(tm(torch.tensor(x))), rtol=1e-5, atol=1e-5)
+
+
+def test_custom_cpp_classes_are_refused_clearly(tmp_path):
+    q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(4, 4)), {torch.nn.Linear},
+                                               dtype=torch.qint8)
+    path = str(tmp_path / "quantized.pt")
+    torch.jit.save(torch.jit.script(q), path)
+    with pytest.raises(RuntimeError, match="C\\+\\+ custom classes"):
+        jtorch.jit.load(path)
+
+
 # ---------------------------------------------------------------- bad files: torch's exception types
 def _errors(fn, arg):
     try:

@@ -52,6 +52,10 @@ class _Namespace:
         try:
             return self._children[name]
         except KeyError:
+            if f"{self._qualname}.{name}".startswith("__torch__.torch.classes"):
+                raise RuntimeError("jtorch.jit.load: the archive uses TorchScript's C++ custom classes "
+                                   "(__torch__.torch.classes, e.g. quantized packed weights), which jtorch can't "
+                                   "run") from None
             raise AttributeError(f"the archive's code defines no {self._qualname}.{name}") from None
 
     def lookup(self, qualname):
