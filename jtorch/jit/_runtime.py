@@ -235,6 +235,10 @@ def _convert(base, v):
 _CONVERTED = ("ScalarType", "MemoryFormat", "Layout")
 
 
+def _queries(name):
+    return name.startswith("is_") or name in ("result_type", "can_cast", "promote_types")
+
+
 class _AtenOp:
     """``torch.<name>`` / ``ops.aten.<name>`` in TorchScript code."""
 
@@ -255,7 +259,8 @@ class _AtenOp:
         if self._overloads is None:
             from ..library import _aten
             pk = _aten.packet(self.name)
-            if pk is None and callable(getattr(_jt(), self.name, None)):  # no schema: jtorch's function of the name
+            if pk is None and _queries(self.name) and callable(getattr(_jt(), self.name, None)):
+                # no schema here: jtorch's function of the name, for state queries only (never torch.save & co)
                 self._overloads = [(None, getattr(_jt(), self.name))]
                 return self._overloads
             if pk is None:
@@ -354,7 +359,11 @@ class _OpsNamespace:
         self.aten = torch_ns
 
     def __getattr__(self, name):
-        return getattr(_jt().ops, name)
+        from .._ops_namespace import _OpNamespace
+        ns = getattr(_jt().ops, name)
+        if not isinstance(ns, _OpNamespace):  # ops.load_library & co are not operator namespaces
+            raise RuntimeError(f"jtorch.jit.load: ops.{name} is not an operator namespace")
+        return ns
 
 
 # ---------------------------------------------------------------- typing and helpers
