@@ -59,8 +59,11 @@ class _Namespace:
             raise AttributeError(f"the archive's code defines no {self._qualname}.{name}") from None
 
     def lookup(self, qualname):
+        """The class or function the archive's code defined under ``qualname`` (a pickle's GLOBAL)."""
         obj = self
         for part in qualname.split(".")[1:]:
+            if not isinstance(obj, _Namespace) or part.startswith("__") and not _MANGLED.fullmatch(part):
+                raise pickle.UnpicklingError(f"jtorch.jit.load: {qualname} is not a class of the archive's code")
             obj = getattr(obj, part)
         return obj
 
