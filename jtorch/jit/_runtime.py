@@ -335,8 +335,8 @@ _PRIM = {
     "shape": lambda x: list(x.shape), "data": lambda x: x.detach(), "requires_grad": lambda x: x.requires_grad,
     "unchecked_unwrap_optional": lambda x: x, "TupleIndex": operator.getitem, "min": min, "max": max,
     "abs": abs, "Uninitialized": lambda: None, "rangelist": lambda n: list(range(n)), "index": operator.getitem,
-    "isinstance": lambda x, *types: True, "type": lambda d: d.type, "name": lambda x: None, "unchecked_cast": lambda x: x, "AutogradAnyNonZero": lambda xs: any(
-        x is not None and bool((x != 0).any()) for x in xs),
+    "type": lambda d: d.type, "name": lambda x: None, "unchecked_cast": lambda x: x,
+    "AutogradAnyNonZero": lambda xs: any(x is not None and bool((x != 0).any()) for x in xs),
 }
 
 
@@ -377,10 +377,6 @@ def unchecked_cast(the_type, value):
 
 def uninitialized(the_type):
     return None
-
-
-class _AnyType:
-    pass
 
 
 def _script_isinstance(obj, the_type):

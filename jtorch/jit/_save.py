@@ -17,16 +17,16 @@ import math
 import operator
 import os
 import pickle
+import weakref
 import zipfile
 
 from .. import _dtype as D
 from .. import _legacy
 from .._atomic import atomic_open
 from ..serialization._writer import _Pickler, _ref, _storage_bytes, _write_record, _serialization_id
-from ._runtime import dtype_code, _DTYPE_CODES, _MEMORY_FORMATS
+from ._runtime import dtype_code, _MEMORY_FORMATS
 
-# example inputs of modules given to jit.trace / jit.script(example_inputs=...), by module id (weakly)
-import weakref
+# example inputs of modules given to jit.trace / jit.script(example_inputs=...), kept weakly
 EXAMPLES = weakref.WeakKeyDictionary()
 
 
@@ -409,7 +409,8 @@ class _Emitter:
         from .._ops_namespace import OpOverload, OpOverloadPacket
         name = getattr(t, "__name__", "")
         if isinstance(t, (OpOverload, OpOverloadPacket)):
-            return f"ops.{t._namespace}.{t._opname if isinstance(t, OpOverload) else t._name}({self._args(args, kwargs)})"
+            op = t._opname if isinstance(t, OpOverload) else t._name
+            return f"ops.{t._namespace}.{op}({self._args(args, kwargs)})"
         if getattr(jtorch, name, None) is t:
             if name in _FACTORY_VARARGS and args and all(isinstance(a, int) for a in args):
                 args = (list(args),)
