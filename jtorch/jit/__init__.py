@@ -13,7 +13,8 @@ Archives (``.pt`` files of ``torch.jit.save``):
 * ``load(f, map_location, _extra_files)`` reads an archive written by torch (scripted or traced) or by
   ``save``: a ``RecursiveScriptModule`` (a jtorch ``nn.Module``) whose parameters and buffers are jtorch
   tensors and whose ``forward`` and other methods run the archive's TorchScript code as Python on jtorch
-  (``_archive.py``, names bound in ``_runtime.py``). ``.code`` is torch's text of ``forward``.
+  (``_archive.py``, names bound in ``_runtime.py``). ``.code`` is torch's text of ``forward``. The code
+  runs with TorchScript's names only: Python it never contains (imports, ``__class__`` & co) is refused.
 * ``save(m, f, _extra_files)`` writes an archive ``torch.jit.load`` runs (``_save.py``). A module loaded
   from an archive is written with its own code. Any other module is traced with ``jtorch.export`` on the
   example inputs given to ``trace`` (or ``script(m, example_inputs=[(x,)])``) and the trace is written as

@@ -193,7 +193,7 @@ def _compile_code(archive, constants):
 # Python that TorchScript's printer never writes: refused, so an archive's code can reach nothing but the names
 # bound for it (``_runtime.namespace``), as libtorch's interpreter would
 _FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await,
-              ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Try, ast.Delete)
+              ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Try)
 _DUNDER_NAMES = {"__torch__", "__annotations__", "__parameters__", "__buffers__", "__init__", "__len__",
                  "__getitem__", "__contains__", "__setstate__", "__getstate__"}
 
