@@ -1,23 +1,37 @@
-"""torch.jit as a shim: code that scripts or traces functions and modules keeps running.
+"""torch.jit: scripting and tracing as a shim, and TorchScript archives read and written in torch's format.
 
-There is no TorchScript here. Everything jtorch runs is already compiled by XLA op by op, and
+There is no TorchScript compiler here. Everything jtorch runs is already compiled by XLA op by op, and
 ``jtorch.compile`` turns whole functions into one program. So ``script``/``trace`` give back a
 callable that behaves the same as what they were given: a module stays the very same module
 (parameters, state_dict, train/eval, hooks all unchanged); a function is returned as a
 ``ScriptFunction`` that calls it. ``trace`` runs the function once on its example inputs, like
-torch, so errors surface at the same place. ``is_scripting()`` and ``is_tracing()`` are False, so
-code paths written for eager PyTorch are the ones taken. ``save``/``load`` of TorchScript archives
-raise NotImplementedError (an archive holds TorchScript code that only libtorch can run); save a
-``state_dict`` with ``jtorch.save`` instead, which reads and writes PyTorch's checkpoint format.
+torch, so errors surface at the same place (and remembers them for ``save``). ``is_scripting()`` and
+``is_tracing()`` are False, so code paths written for eager PyTorch are the ones taken.
+
+Archives (``.pt`` files of ``torch.jit.save``):
+
+* ``load(f, map_location, _extra_files)`` reads an archive written by torch (scripted or traced) or by
+  ``save``: a ``RecursiveScriptModule`` (a jtorch ``nn.Module``) whose parameters and buffers are jtorch
+  tensors and whose ``forward`` and other methods run the archive's TorchScript code as Python on jtorch
+  (``_archive.py``, names bound in ``_runtime.py``). ``.code`` is torch's text of ``forward``. The code
+  runs with TorchScript's names only: Python it never contains (imports, ``__class__`` & co) is refused.
+* ``save(m, f, _extra_files)`` writes an archive ``torch.jit.load`` runs (``_save.py``). A module loaded
+  from an archive is written with its own code. Any other module is traced with ``jtorch.export`` on the
+  example inputs given to ``trace`` (or ``script(m, example_inputs=[(x,)])``) and the trace is written as
+  TorchScript: like ``torch.jit.trace``'s, the code is what ran on the example (the first dimension stays
+  free where the model allows), and a forward that branches on tensor data raises a RuntimeError
+  instead of baking one branch in. A traced function is saved as torch does, as a module whose ``forward``
+  it is; a scripted one (no example inputs) can't be.
 """
 import builtins
 import functools
 import typing
 import warnings
 
-from . import nn as _nn
+from .. import nn as _nn
 
-__all__ = ["Attribute", "CompilationUnit", "Error", "Future", "ScriptFunction", "ScriptModule", "annotate",
+__all__ = ["Attribute", "CompilationUnit", "Error", "Future", "RecursiveScriptModule", "ScriptFunction", "ScriptModule",
+           "annotate",
            "enable_onednn_fusion", "export", "export_opnames", "fork", "freeze", "interface", "ignore",
            "isinstance", "load", "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
            "script_if_tracing", "set_fusion_strategy", "strict_fusion", "trace", "trace_module", "unused", "wait",
@@ -26,12 +40,61 @@ __all__ = ["Attribute", "CompilationUnit", "Error", "Future", "ScriptFunction", 
 Final = typing.Final
 
 
-class Error(RuntimeError):
-    pass
+class Error(Exception):
+    """What an exception raised by TorchScript code surfaces as (an Exception, not a RuntimeError, as torch's)."""
 
 
 class ScriptModule(_nn.Module):
     """Base class kept for ``isinstance`` checks and for subclasses using ``@script_method``."""
+
+
+class RecursiveScriptModule(ScriptModule):
+    """A module loaded from a TorchScript archive (``load``): each TorchScript class of the archive is a
+    subclass whose methods are the archive's code; unpickling sets its attributes (``__setstate__``)."""
+
+    def __setstate__(self, state):
+        _nn.Module.__init__(self)
+        cls = type(self)
+        params, buffers = set(getattr(cls, "__parameters__", ())), set(getattr(cls, "__buffers__", ()))
+        self.__dict__["_archive_keys"] = list(state)  # the attributes its TorchScript class declares
+        made = {}  # id(pickled tensor) -> its Parameter, so lists holding it (an LSTM's _flat_weights) hold that
+        for name, value in state.items():
+            if name in params and value is not None:
+                made[id(value)] = _nn.Parameter(value, requires_grad=value.requires_grad)
+        for name, value in state.items():
+            if name == "training":
+                self.__dict__["training"] = bool(value)
+            elif name == "_is_full_backward_hook":
+                continue  # the eager module's hook bookkeeping, not the archive's
+            elif name in params:
+                self.register_parameter(name, None if value is None else made[id(value)])
+            elif name in buffers:
+                self.register_buffer(name, value)
+            elif builtins.isinstance(value, _nn.Module):
+                self._modules[name] = value
+            else:
+                if type(value) is list and made:
+                    value = [made.get(id(v), v) for v in value]
+                object.__setattr__(self, name, value)
+
+    @property
+    def original_name(self):
+        return type(self).__name__
+
+    @property
+    def code(self):
+        """The TorchScript source of ``forward``, as the archive holds it."""
+        from ._archive import method_code
+        return method_code(self.__dict__.get("_class_source"), "forward")
+
+    def _get_name(self):
+        return "RecursiveScriptModule"
+
+    def extra_repr(self):
+        return f"original_name={self.original_name}"
+
+    def save(self, f, _extra_files=None):
+        save(self, f, _extra_files)
 
 
 class ScriptFunction:
@@ -39,6 +102,7 @@ class ScriptFunction:
 
     def __init__(self, fn):
         self._fn = fn
+        self._example = None
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -75,7 +139,15 @@ def _deprecated(name):
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """A callable behaving like ``obj`` (see the module docstring)."""
     _deprecated("script")
+    if example_inputs and builtins.isinstance(obj, _nn.Module):
+        _remember_example(obj, example_inputs[0])
     return _wrap(obj)
+
+
+def _remember_example(module, example):
+    """The inputs ``save`` traces the module with (a module has no TorchScript code until then)."""
+    from ._save import EXAMPLES
+    EXAMPLES[module] = _as_tuple(example)
 
 
 def script_method(fn):
@@ -102,6 +174,12 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         func(**example_kwarg_inputs)
     else:
         func(*_as_tuple(example_inputs))
+        if builtins.isinstance(func, _nn.Module):
+            _remember_example(func, example_inputs)
+        elif callable(func) and not builtins.isinstance(func, type):
+            traced = _wrap(func)
+            traced._example = _as_tuple(example_inputs)  # what ``save`` traces it with
+            return traced
     return _wrap(func)
 
 
@@ -118,6 +196,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
             method(**example)
         else:
             method(*_as_tuple(example))
+            if name == "forward":
+                _remember_example(mod, example)
     return mod
 
 
@@ -242,14 +322,13 @@ class CompilationUnit:
                                   "define the functions in Python")
 
 
-_NO_ARCHIVE = ("TorchScript archives hold TorchScript code that only libtorch can run, and jtorch has no "
-               "TorchScript. Save the weights with jtorch.save(model.state_dict(), path) (PyTorch's checkpoint "
-               "format) and rebuild the model in Python, or use jtorch.compile for speed.")
-
-
 def save(m, f, _extra_files=None):
-    raise NotImplementedError("jtorch.jit.save is not supported: " + _NO_ARCHIVE)
+    """Write ``m`` as a TorchScript archive that ``torch.jit.load`` (and ``load``) reads (see ``_save``)."""
+    from ._save import save as _save
+    _save(m, f, _extra_files)
 
 
 def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
-    raise NotImplementedError("jtorch.jit.load is not supported: " + _NO_ARCHIVE)
+    """Read a TorchScript archive (written by ``torch.jit.save`` or ``save``) as a ``RecursiveScriptModule``."""
+    from ._archive import load as _load
+    return _load(f, map_location, _extra_files)
