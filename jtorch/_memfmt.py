@@ -197,12 +197,13 @@ def preserve_order(t):
 # ---------------------------------------------------------------- making laid tensors
 def lay(t, order, strides=None):
     """Give the fresh tensor ``t`` (no views of it yet) a storage in dim ``order``; returns ``t``.
-    ``strides``: the exact strides to report (dense in ``order``; torch keeps an input's strides of
-    size-1 dims), else the dense strides of ``order``. The row-major strides leave it plain."""
+    ``strides``: the exact strides to report (dense in ``order``, not the row-major ones; torch keeps
+    an input's strides of size-1 dims), else the dense strides of ``order`` (the row-major ones leave
+    ``t`` plain)."""
     if order is None:
         return t
-    shape = tuple(t._shape_dtype()[0])
     if strides is None:
+        shape = tuple(t._shape_dtype()[0])
         key = (shape, order)
         strides = _DENSE.get(key)
         if strides is None:
@@ -210,10 +211,8 @@ def lay(t, order, strides=None):
             if len(_DENSE) > 4096:
                 _DENSE.clear()
             strides = _DENSE[key] = strides if strides != contiguous_strides(shape) else ()
-    elif strides == contiguous_strides(shape):
-        strides = ()
-    if not strides:  # the row-major strides
-        return t
+        if not strides:  # the row-major strides
+            return t
     old = t._st
     st = (LaidInferenceStorage if old.inference else LaidStorage)(old._arr)
     st.layout = tuple(order)
@@ -311,7 +310,11 @@ def relayout(op, dyn, statics, res):
         strides = None
         if type(got) is Exact:
             got, strides = got
-        for r in (res if isinstance(res, tuple) else (res,)):
+        if type(res) is not tuple:
+            if res._strides is None and len(res._shape_dtype()[0]) == len(got):
+                lay(res, got, strides)
+            return res
+        for r in res:
             if isinstance(r, Tensor) and r._strides is None and r.ndim == len(got):
                 lay(r, got, strides)
     return res
@@ -329,16 +332,22 @@ def _pointwise_rule(scalars=()):
     """TensorIterator's output layout over an op's tensor inputs; a Python number at a position in
     ``scalars`` is an operand too (torch wraps it as a 0-dim tensor: the inputs' shapes then differ)."""
     def rule(dyn, statics, res):
-        out = res[0] if isinstance(res, tuple) else res
-        shape = tuple(out._shape_dtype()[0])
+        out = res[0] if type(res) is tuple else res
         scalar = False
         for i in scalars:
             if i < len(dyn) and type(dyn[i]) in _NUMBERS:
                 scalar = True
-        key = (shape, scalar, *[(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)])
+        key = [out._shape_dtype()[0], scalar]
+        for a in dyn:
+            if isinstance(a, Tensor):
+                st = a._strides
+                key.append(a._shape_dtype()[0])
+                key.append(st if st is None or type(st) is tuple else st.get())  # (None: row-major)
+        key = tuple(key)
         got = _LAYOUTS.get(key, False)
         if got is False:
-            got = _iter_layout(shape, key[2:], scalar)
+            got = _iter_layout(tuple(key[0]), [(tuple(s), contiguous_strides(s) if st is None else st)
+                                               for s, st in zip(key[2::2], key[3::2])], scalar)
             if len(_LAYOUTS) > 4096:
                 _LAYOUTS.clear()
             _LAYOUTS[key] = got
@@ -371,7 +380,8 @@ def _iter_layout(shape, operands, scalar):
     for d in reversed(order):  # (as torch: a size-0 dim gives its outer dims stride 0)
         strides[d] = acc
         acc *= shape[d]
-    return Exact((order, tuple(strides)))
+    strides = tuple(strides)
+    return None if strides == contiguous_strides(shape) else Exact((order, strides))
 
 
 _LAYOUTS = {}  # (output shape, scalar operand, (shape, strides) of each input) -> _iter_layout's answer
