@@ -7,15 +7,22 @@ from outer to inner, so the buffer is ``root.transpose(layout).ravel()``. The te
 the matching dense strides (``Tensor._strides``, a tuple); its views derive theirs from those as
 usual. Storage-level readers (``as_strided``, ``untyped_storage``, ``storage_offset``, ``torch.save``)
 translate between buffer and root positions with the helpers at the end. A plain storage (row-major) keeps ``_strides`` None: the eager fast path
-tests only ``Storage.layout`` (a class attribute, None) on the inputs of each op.
+tests only ``Storage.layout`` (a class attribute, None) and ``Tensor._vfn`` (a view: its strides may
+be anything) on the inputs of each op; an op with such an input asks its ``OpDef.layout`` rule.
 
 Which results are laid follows torch on the CPU:
-- pointwise ops (TensorIterator): the dims ordered by the inputs' strides, the first input deciding
-  first, broadcast (zero-stride) dims not deciding (``_iter_order``);
+- pointwise ops (TensorIterator, ``_iter_layout``): where every operand has the output's shape and
+  all are contiguous, all channels_last, or all dense with the same strides, the result takes that
+  layout (exact strides, size-1 dims included); otherwise the dims ordered by the inputs' strides,
+  the first input deciding first, broadcast (zero-stride) dims not deciding (``_iter_order``). A
+  Python number is an operand of torch's binary ops (``x + 1``: a 0-dim tensor), not of ``clamp``;
 - conv, batch norm, pooling, interpolation: channels_last(_3d) when ``suggest_memory_format`` of the
   input (for conv: or of the weight) says so, for the ranks where torch's CPU kernels keep it;
-- clone/empty_like/*_like with ``preserve_format``: the input's strides when it is dense and
-  non-overlapping, else dense strides in the order of the input's (``infer_order``);
+- clone/empty_like/*_like with ``preserve_format`` (and ``to``, ``nan_to_num``, ``hardtanh``): the
+  input's strides when it is dense and non-overlapping, else dense strides in the order of the
+  input's (``infer_order``);
+- composite functions with a channels_last kernel in torch (``pixel_shuffle``): ``with_suggested``;
+- a resized ``out=`` tensor: the result's strides (``restride_resized``);
 - a leaf's ``.grad`` takes the leaf's strides (torch's gradient layout contract).
 """
 import numpy as np

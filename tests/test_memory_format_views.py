@@ -247,3 +247,17 @@ def test_nn_layouts_random_and_3d(rng):
     same(F.channel_shuffle(_cl(torch, torch.tensor(c)), 2), G.channel_shuffle(_cl(jtorch, jtorch.tensor(c)), 2))
     d = rng.standard_normal((2, 8, 2, 2)).astype(np.float32)
     same(F.pixel_unshuffle(_cl(torch, torch.tensor(d)), 2), G.pixel_unshuffle(_cl(jtorch, jtorch.tensor(d)), 2))
+
+
+def test_channels_last_like_views_feed_nn(rng):
+    """An NHWC array permuted to NCHW is a channels_last view: torch's kernels keep that format."""
+    a = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    t, j = torch.tensor(a).permute(0, 3, 1, 2), jtorch.tensor(a).permute(0, 3, 1, 2)
+    for f in (lambda lib, x: lib.nn.functional.conv2d(x, lib.tensor(w)),
+              lambda lib, x: lib.nn.functional.batch_norm(x, None, None, training=True),
+              lambda lib, x: lib.nn.functional.max_pool2d(x, 2), lambda lib, x: lib.cat([x, x], 1),
+              lambda lib, x: lib.nn.functional.group_norm(x, 1), lambda lib, x: x.sum(1, keepdim=True)):
+        a_, b_ = f(torch, t), f(jtorch, j)
+        assert tuple(b_.stride()) == tuple(a_.stride())
+        np.testing.assert_allclose(b_.numpy(), a_.numpy(), rtol=1e-4, atol=1e-4)
