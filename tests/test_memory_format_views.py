@@ -261,3 +261,22 @@ def test_channels_last_like_views_feed_nn(rng):
         a_, b_ = f(torch, t), f(jtorch, j)
         assert tuple(b_.stride()) == tuple(a_.stride())
         np.testing.assert_allclose(b_.numpy(), a_.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_eager_road_lays_view_results_alike(rng):
+    """Without lazy batching (the dispatcher's eager road) view results are laid out the same."""
+    from jtorch import _lazy
+    t, j = pair(rng, (2, 3, 4, 5))
+    was = _lazy.enabled()
+    _lazy.set_enabled(False)
+    try:
+        got = [f(jtorch, VIEWS[v](jtorch, j)) for v in ("t", "permute", "size1_permute")
+               for f in (UNARY["exp"], UNARY["add_scalar"], UNARY["where_scalar"], UNARY["double"])]
+        got.append(jtorch.cat([j.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)] * 2, 1))  # channels_last-like
+    finally:
+        _lazy.set_enabled(was)
+    want = [f(torch, VIEWS[v](torch, t)) for v in ("t", "permute", "size1_permute")
+            for f in (UNARY["exp"], UNARY["add_scalar"], UNARY["where_scalar"], UNARY["double"])]
+    want.append(torch.cat([t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)] * 2, 1))
+    for a, b in zip(want, got):
+        same(a, b)
