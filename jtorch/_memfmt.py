@@ -317,7 +317,7 @@ def relayout(op, dyn, statics, res):
         strides = None
         if type(got) is Exact:
             got, strides = got
-        if type(res) is not tuple:
+        if isinstance(res, Tensor):
             if res._strides is None and len(res._shape_dtype()[0]) == len(got):
                 lay(res, got, strides)
             return res
@@ -339,7 +339,7 @@ def _pointwise_rule(scalars=()):
     """TensorIterator's output layout over an op's tensor inputs; a Python number at a position in
     ``scalars`` is an operand too (torch wraps it as a 0-dim tensor: the inputs' shapes then differ)."""
     def rule(dyn, statics, res):
-        out = res[0] if type(res) is tuple else res
+        out = res if isinstance(res, Tensor) else res[0]
         scalar = False
         for i in scalars:
             if i < len(dyn) and type(dyn[i]) in _NUMBERS:
@@ -455,7 +455,7 @@ def _cat(dyn, statics, res):
 
 def install():
     """Give the ops their layout rules (called once the ops are defined)."""
-    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip, embedding_ops
+    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip, embedding_ops, sorting
     from ._dispatch import OpDef, REGISTRY
     skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
     for op in list(REGISTRY.values()) + list(vars(pointwise).values()) + pointwise.WRAPPED:
@@ -484,6 +484,7 @@ def install():
     nn_ops._pad_mode.layout = _pad_mode
     manip._flip.layout = manip._roll.layout = _pointwise  # (one input: its own dim order)
     pointwise._cast.layout = pointwise.nan_to_num.layout = nn_ops.hardtanh.layout = _preserve_first
+    sorting._sort.layout = _preserve_first  # (torch sorts a preserve_format copy in place)
     # computed by torch as pointwise arithmetic on the input (``input / norm``): the input's layout
     nn_ops._local_response_norm.layout = embedding_ops._normalize.layout = _pointwise_of(0)
     for op in (nn_ops._avg_pool, nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool):

@@ -280,3 +280,16 @@ def test_eager_road_lays_view_results_alike(rng):
     want.append(torch.cat([t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)] * 2, 1))
     for a, b in zip(want, got):
         same(a, b)
+
+
+def test_multi_output_results(rng):
+    t, j = pair(rng, (2, 3, 4, 5))
+    for view in (lambda lib, x: x.contiguous(memory_format=lib.channels_last), lambda lib, x: x.transpose(2, 3),
+                 lambda lib, x: x[:, ::2]):
+        vt, vj = view(torch, t), view(jtorch, j)
+        for f in (lambda lib, x: x.sort(1), lambda lib, x: x.sort(-1, descending=True), lambda lib, x: x.topk(2, 1),
+                  lambda lib, x: lib.frexp(x)):
+            for a, b in zip(f(torch, vt), f(jtorch, vj)):
+                same(a, b)
+        same(vt.argsort(1), vj.argsort(1))
+        same(torch.msort(vt), jtorch.msort(vj))
