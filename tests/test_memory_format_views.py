@@ -293,3 +293,13 @@ def test_multi_output_results(rng):
                 same(a, b)
         same(vt.argsort(1), vj.argsort(1))
         same(torch.msort(vt), jtorch.msort(vj))
+
+
+def test_pixel_unshuffle_errors(rng):
+    for shape in ((1, 2, 5, 6), (1, 2, 4, 7)):
+        t, j = pair(rng, shape)
+        with pytest.raises(RuntimeError) as te:
+            torch.nn.functional.pixel_unshuffle(t, 2)
+        with pytest.raises(RuntimeError) as je:
+            jtorch.nn.functional.pixel_unshuffle(j, 2)
+        assert str(je.value) == str(te.value)

@@ -83,9 +83,10 @@ def pixel_unshuffle(input, downscale_factor):
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
                            f"{input.ndim} dimension(s)")
     *lead, C, H, W = input.shape
-    if H % r or W % r:
-        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, but got "
-                           f"height={H}, width={W}, downscale_factor={r}")
+    for name, n, d in (("height", H, -2), ("width", W, -1)):
+        if n % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                               f"input.size({d})={n} is not divisible by {r}")
     _no_channels_last_3d(input)
     n = len(lead)
     x = input.reshape(*lead, C, H // r, r, W // r, r)
