@@ -492,12 +492,12 @@ def _apply_eager(op, dyn, statics, raw=False):
     needs_grad = False
     scalars = False
     plain = TRACE is None  # outside jtorch.compile a base tensor's value is its storage's array
-    laid = False  # an input's storage has a memory format (_memfmt.py)
+    laid = False  # an input is a view or its storage has a memory format: its strides may lay the result (_memfmt.py)
     try:
         for a in dyn:
             if isinstance(a, T):
                 st = a._st
-                if st.layout is not None:
+                if st.layout is not None or a._vfn:
                     laid = True
                 arrays.append(st.array if plain and not a._vfn and st.host is None else a._value)
                 if a._requires_grad or (a._base is not None and a.requires_grad):
@@ -506,7 +506,7 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(tuple(_as_array(t) for t in a))
                 if any(isinstance(t, T) and t.requires_grad for t in a):
                     needs_grad = True
-                if any(isinstance(t, T) and t._st.layout is not None for t in a):
+                if any(isinstance(t, T) and (t._st.layout is not None or t._vfn) for t in a):
                     laid = True
             else:
                 if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
@@ -693,7 +693,7 @@ def _apply_lazy(op, dyn, statics, raw=False):
             st = a._st
             if st.host is not None:
                 return NotImplemented
-            if st.layout is not None:
+            if st.layout is not None or a._vfn:
                 laid = True
             v = a._lazy_value() if a._vfn else st._arr
             if a._requires_grad or (a._base is not None and a.requires_grad):
@@ -724,7 +724,7 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     continue
                 if t._st.host is not None:
                     return NotImplemented
-                if t._st.layout is not None:
+                if t._st.layout is not None or t._vfn:
                     laid = True
                 vs.append(t._lazy_value() if t._vfn else t._st._arr)
                 if t._requires_grad or (t._base is not None and t.requires_grad):
@@ -1135,6 +1135,8 @@ def _write_out(out, res):
         return out
     if out.shape != res.shape:
         out._set_array(res._value.astype(out.dtype.np))
+        from ._memfmt import restride_resized
+        restride_resized(out, res)  # (torch restrides a resized out= tensor as the result)
     else:
         out.copy_(res)
     return out

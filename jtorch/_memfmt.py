@@ -7,15 +7,22 @@ from outer to inner, so the buffer is ``root.transpose(layout).ravel()``. The te
 the matching dense strides (``Tensor._strides``, a tuple); its views derive theirs from those as
 usual. Storage-level readers (``as_strided``, ``untyped_storage``, ``storage_offset``, ``torch.save``)
 translate between buffer and root positions with the helpers at the end. A plain storage (row-major) keeps ``_strides`` None: the eager fast path
-tests only ``Storage.layout`` (a class attribute, None) on the inputs of each op.
+tests only ``Storage.layout`` (a class attribute, None) and ``Tensor._vfn`` (a view: its strides may
+be anything) on the inputs of each op; an op with such an input asks its ``OpDef.layout`` rule.
 
 Which results are laid follows torch on the CPU:
-- pointwise ops (TensorIterator): the dims ordered by the inputs' strides, the first input deciding
-  first, broadcast (zero-stride) dims not deciding (``_iter_order``);
+- pointwise ops (TensorIterator, ``_iter_layout``): where every operand has the output's shape and
+  all are contiguous, all channels_last, or all dense with the same strides, the result takes that
+  layout (exact strides, size-1 dims included); otherwise the dims ordered by the inputs' strides,
+  the first input deciding first, broadcast (zero-stride) dims not deciding (``_iter_order``). A
+  Python number is an operand of torch's binary ops (``x + 1``: a 0-dim tensor), not of ``clamp``;
 - conv, batch norm, pooling, interpolation: channels_last(_3d) when ``suggest_memory_format`` of the
   input (for conv: or of the weight) says so, for the ranks where torch's CPU kernels keep it;
-- clone/empty_like/*_like with ``preserve_format``: the input's strides when it is dense and
-  non-overlapping, else dense strides in the order of the input's (``infer_order``);
+- clone/empty_like/*_like with ``preserve_format`` (and ``to``, ``nan_to_num``, ``hardtanh``): the
+  input's strides when it is dense and non-overlapping, else dense strides in the order of the
+  input's (``infer_order``);
+- composite functions with a channels_last kernel in torch (``pixel_shuffle``): ``with_suggested``;
+- a resized ``out=`` tensor: the result's strides (``restride_resized``);
 - a leaf's ``.grad`` takes the leaf's strides (torch's gradient layout contract).
 """
 import numpy as np
@@ -153,31 +160,66 @@ def infer_order(shape, strides):
     return _iter_order(shape, [(shape, strides)])
 
 
-def preserve_order(t):
-    """The dim order ``preserve_format`` gives a copy of ``t`` (None: row-major)."""
+def non_overlapping_dense(shape, strides):
+    """torch's ``is_non_overlapping_and_dense``: the dims of size > 1, by increasing stride, nest densely."""
+    expect = 1
+    for d in sorted((d for d in range(len(shape)) if shape[d] > 1), key=lambda d: strides[d]):
+        if strides[d] != expect:
+            return False
+        expect *= shape[d]
+    return True
+
+
+def preserve_layout(t):
+    """(dim order, exact strides or None) that ``preserve_format`` gives a copy of ``t``: its own
+    strides where it is dense and non-overlapping, else dense strides in the order of its strides;
+    None: row-major."""
     if t._strides is None:
         return None
     shape = tuple(t._shape_dtype()[0])
-    order = infer_order(shape, t.stride())
-    return None if order == tuple(range(len(shape))) else order
+    strides = t.stride()
+    key = (shape, strides)
+    got = _PRESERVE.get(key, False)
+    if got is False:
+        order = infer_order(shape, strides)
+        if non_overlapping_dense(shape, strides):
+            got = None if strides == contiguous_strides(shape) else (order, strides)
+        else:
+            got = None if order == tuple(range(len(shape))) else (order, None)
+        if len(_PRESERVE) > 4096:
+            _PRESERVE.clear()
+        _PRESERVE[key] = got
+    return got
+
+
+_PRESERVE = {}  # (shape, strides) -> preserve_layout's answer
+
+
+def preserve_order(t):
+    """The dim order ``preserve_format`` gives a copy of ``t`` (None: row-major)."""
+    got = preserve_layout(t)
+    return None if got is None else got[0]
 
 
 # ---------------------------------------------------------------- making laid tensors
-def lay(t, order):
+def lay(t, order, strides=None):
     """Give the fresh tensor ``t`` (no views of it yet) a storage in dim ``order``; returns ``t``.
-    A row-major order (or None) leaves it plain."""
+    ``strides``: the exact strides to report (dense in ``order``, not the row-major ones; torch keeps
+    an input's strides of size-1 dims), else the dense strides of ``order`` (the row-major ones leave
+    ``t`` plain)."""
     if order is None:
         return t
-    shape = tuple(t._shape_dtype()[0])
-    key = (shape, order)
-    strides = _DENSE.get(key)
     if strides is None:
-        strides = dense_strides(shape, order)
-        if len(_DENSE) > 4096:
-            _DENSE.clear()
-        strides = _DENSE[key] = strides if strides != contiguous_strides(shape) else ()
-    if not strides:  # the row-major strides
-        return t
+        shape = tuple(t._shape_dtype()[0])
+        key = (shape, order)
+        strides = _DENSE.get(key)
+        if strides is None:
+            strides = dense_strides(shape, order)
+            if len(_DENSE) > 4096:
+                _DENSE.clear()
+            strides = _DENSE[key] = strides if strides != contiguous_strides(shape) else ()
+        if not strides:  # the row-major strides
+            return t
     old = t._st
     st = (LaidInferenceStorage if old.inference else LaidStorage)(old._arr)
     st.layout = tuple(order)
@@ -193,6 +235,35 @@ def copy_as(t, order):
     """``t.clone()`` laid out in ``order`` (None: row-major), recorded for autograd like clone."""
     from ._ops.pointwise import _clone
     return lay(_clone(t), order)
+
+
+def restride_resized(out, res):
+    """``out``, an ``out=`` tensor just resized to hold ``res``, takes ``res``'s strides, as torch
+    restrides a resized output to the op's result layout (a base tensor not shared with numpy)."""
+    st = out._st
+    want = res._st.layout if not res._vfn else None
+    if (want is None and st.layout is None) or out._vfn or st.host is not None or not isinstance(res, Tensor):
+        return
+    if want is None:
+        new = (InferenceStorage if st.inference else Storage)(st._arr)
+    else:
+        new = (LaidInferenceStorage if st.inference else LaidStorage)(st._arr)
+        new.layout = want
+    new.version = st.version
+    out._st = new
+    out._strides = None if want is None else res._strides
+
+
+def with_suggested(input, res, ranks=(4,)):
+    """``res``, computed from ``input`` by a composite function (``pixel_shuffle``), laid out in the
+    memory format ``input`` suggests, as torch's CPU kernel with a channels_last path allocates it
+    (for inputs of ``ranks`` dims); a copy where it does not have those strides already."""
+    order = suggest_order(input)
+    if order is None or len(order) not in ranks or res.ndim != len(order):
+        return res
+    if res.stride() == dense_strides(tuple(res.shape), order):
+        return res
+    return copy_as(res, order)
 
 
 def to_format(t, fmt, suggested=False):
@@ -211,18 +282,21 @@ def to_format(t, fmt, suggested=False):
     return copy_as(t, order)
 
 
-def order_for(t, fmt):
-    """The dim order of a new tensor like ``t`` in memory format ``fmt`` (``*_like``, ``clone``)."""
+def layout_for(t, fmt):
+    """(dim order, exact strides or None) of a new tensor like ``t`` in memory format ``fmt``
+    (``*_like``, ``clone``); None: row-major."""
     if fmt is None or getattr(fmt, "name", None) == "preserve_format":
-        return preserve_order(t)
-    return format_order(fmt, t.ndim)
+        return preserve_layout(t)
+    order = format_order(fmt, t.ndim)
+    return None if order is None else (order, None)
 
 
 def lay_like(out, t, fmt):
     """The fresh ``out`` (of ``t``'s shape) laid out as a ``*_like(t, memory_format=fmt)`` result."""
     if fmt is None and t._strides is None:
         return out
-    return lay(out, order_for(t, fmt))
+    got = layout_for(t, fmt)
+    return out if got is None else lay(out, *got)
 
 
 def lay_strided(out, stride):
@@ -236,36 +310,89 @@ def lay_strided(out, stride):
 
 # ---------------------------------------------------------------- op results
 def relayout(op, dyn, statics, res):
-    """The result of ``op`` on inputs of which one has a laid storage, laid as torch lays it."""
-    order = op.layout(dyn, statics, res)
-    if order is not None:
-        if isinstance(res, tuple):
-            for r in res:
-                if isinstance(r, Tensor) and r._strides is None and r.ndim == len(order):
-                    lay(r, order)
-        elif res._strides is None and res.ndim == len(order):
-            lay(res, order)
+    """The result of ``op`` on inputs of which one is laid or a view, laid as torch lays it. A rule
+    answers a dim order, or (dim order, exact strides) (``_pointwise``), or None (row-major)."""
+    got = op.layout(dyn, statics, res)
+    if got is not None:
+        strides = None
+        if type(got) is Exact:
+            got, strides = got
+        if isinstance(res, Tensor):
+            if res._strides is None and len(res._shape_dtype()[0]) == len(got):
+                lay(res, got, strides)
+            return res
+        for r in res:
+            if isinstance(r, Tensor) and r._strides is None and r.ndim == len(got):
+                lay(r, got, strides)
     return res
 
 
-def _pointwise(dyn, statics, res):
-    out = res[0] if isinstance(res, tuple) else res
-    shape = tuple(out._shape_dtype()[0])
-    key = (shape, *[(tuple(a._shape_dtype()[0]), a.stride()) for a in dyn if isinstance(a, Tensor)])
-    order = _ORDERS.get(key, False)
-    if order is False:
-        if any(len(s) > len(shape) for s, _ in key[1:]):
-            order = None
-        else:
-            order = _iter_order(shape, key[1:])
-            order = None if order == tuple(range(len(shape))) else order
-        if len(_ORDERS) > 4096:
-            _ORDERS.clear()
-        _ORDERS[key] = order
-    return order
+class Exact(tuple):
+    """A layout rule's (dim order, strides) answer: the result takes these strides as they are."""
+    __slots__ = ()
 
 
-_ORDERS = {}  # (output shape, (shape, strides) of each input) -> the pointwise result's dim order
+_NUMBERS = (int, float, bool, complex)
+
+
+def _pointwise_rule(scalars=()):
+    """TensorIterator's output layout over an op's tensor inputs; a Python number at a position in
+    ``scalars`` is an operand too (torch wraps it as a 0-dim tensor: the inputs' shapes then differ)."""
+    def rule(dyn, statics, res):
+        out = res if isinstance(res, Tensor) else res[0]
+        scalar = False
+        for i in scalars:
+            if i < len(dyn) and type(dyn[i]) in _NUMBERS:
+                scalar = True
+        key = [out._shape_dtype()[0], scalar]
+        for a in dyn:
+            if isinstance(a, Tensor):
+                st = a._strides
+                key.append(a._shape_dtype()[0])
+                key.append(st if st is None or type(st) is tuple else st.get())  # (None: row-major)
+        key = tuple(key)
+        got = _LAYOUTS.get(key, False)
+        if got is False:
+            got = _iter_layout(tuple(key[0]), [(tuple(s), contiguous_strides(s) if st is None else st)
+                                               for s, st in zip(key[2::2], key[3::2])], scalar)
+            if len(_LAYOUTS) > 4096:
+                _LAYOUTS.clear()
+            _LAYOUTS[key] = got
+        return got
+    return rule
+
+
+def _iter_layout(shape, operands, scalar):
+    """TensorIterator's output strides (as an ``Exact``, None where row-major) for ``operands``
+    ((shape, strides) each): inputs all of the output's shape keep their common layout (contiguous,
+    channels_last, or the same dense strides); else the dims ordered by ``_iter_order``, strided densely."""
+    n = len(shape)
+    if any(len(s) > n for s, _ in operands):
+        return None
+    if not scalar and all(s == shape for s, _ in operands):
+        if 0 in shape or all(dense_in(shape, st, range(n)) for _, st in operands):
+            return None
+        if n == 4:  # (torch's fast setup asks channels_last only; channels_last_3d inputs share strides below)
+            cl = (0, 2, 3, 1)
+            if all(dense_in(shape, st, cl) for _, st in operands):
+                return Exact((cl, dense_strides(shape, cl)))
+        first = operands[0][1]
+        if all(st == first for _, st in operands) and non_overlapping_dense(shape, first):
+            return Exact((infer_order(shape, first), first))
+    order = _iter_order(shape, operands)
+    if order == tuple(range(n)):
+        return None
+    strides = [0] * n
+    acc = 1
+    for d in reversed(order):  # (as torch: a size-0 dim gives its outer dims stride 0)
+        strides[d] = acc
+        acc *= shape[d]
+    strides = tuple(strides)
+    return None if strides == contiguous_strides(shape) else Exact((order, strides))
+
+
+_LAYOUTS = {}  # (output shape, scalar operand, (shape, strides) of each input) -> _iter_layout's answer
+_pointwise = _pointwise_rule()
 
 
 def _pad_mode(dyn, statics, res):
@@ -279,6 +406,20 @@ def _pointwise_of(*positions):
     def rule(dyn, statics, res):
         return _pointwise([dyn[i] for i in positions], statics, res)
     return rule
+
+
+# ops whose Python-number arguments at these positions torch wraps as 0-dim tensor operands
+# (``x + 1``); other numbers (``clamp``'s bounds, ``pow``'s exponent, ``2 / x``) are kernel constants
+_SCALAR_OPERANDS = {(0, 1): ("add", "sub", "mul", "remainder", "fmod", "floor_divide", "eq", "ne",
+                             "lt", "le", "gt", "ge", "copysign", "xlogy", "bitwise_and", "bitwise_or",
+                             "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"),
+                    (1,): ("_true_divide", "_trunc_divide"), (1, 2): ("_where",)}
+
+
+def _preserve_first(dyn, statics, res):
+    """A copy made by ``empty_like(input)`` (``to``, ``nan_to_num``, ``hardtanh``): ``preserve_format``."""
+    got = preserve_layout(dyn[0])
+    return None if got is None else Exact(got) if got[1] is not None else got[0]
 
 
 def _suggest_first(dyn, statics, res):
@@ -314,10 +455,10 @@ def _cat(dyn, statics, res):
 
 def install():
     """Give the ops their layout rules (called once the ops are defined)."""
-    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip
+    from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip, embedding_ops, sorting
     from ._dispatch import OpDef, REGISTRY
     skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
-    for op in list(REGISTRY.values()) + list(vars(pointwise).values()):
+    for op in list(REGISTRY.values()) + list(vars(pointwise).values()) + pointwise.WRAPPED:
         if isinstance(op, OpDef) and op.fn.__module__ == pointwise.__name__ and op.view is None \
                 and op.name not in skip:
             op.layout = _pointwise
@@ -327,7 +468,13 @@ def install():
         op = getattr(nn_ops, name, None) or getattr(pointwise, name, None) or REGISTRY.get(name)
         if isinstance(op, OpDef):
             op.layout = _pointwise
-    indexing_ops._where.layout = _pointwise
+    by_name = {op.name: op for op in list(REGISTRY.values()) + list(vars(pointwise).values()) + pointwise.WRAPPED
+               + [indexing_ops._where] if isinstance(op, OpDef)}
+    for positions, names in _SCALAR_OPERANDS.items():
+        rule = _pointwise_rule(positions)
+        for name in names:
+            op = by_name[name]  # (a KeyError: an op renamed, keep the table in step)
+            op.layout = rule
     nn_ops._dropout_mask.layout = nn_ops._alpha_dropout_mask.layout = _pointwise_of(1)
     nn_ops._dropout_apply.layout = nn_ops._alpha_dropout_apply.layout = _pointwise_of(0)
     nn_ops._conv.layout = nn_ops._conv_transpose.layout = _suggest_conv
@@ -336,6 +483,10 @@ def install():
         op.layout = _suggest_first
     nn_ops._pad_mode.layout = _pad_mode
     manip._flip.layout = manip._roll.layout = _pointwise  # (one input: its own dim order)
+    pointwise._cast.layout = pointwise.nan_to_num.layout = nn_ops.hardtanh.layout = _preserve_first
+    sorting._sort.layout = _preserve_first  # (torch sorts a preserve_format copy in place)
+    # computed by torch as pointwise arithmetic on the input (``input / norm``): the input's layout
+    nn_ops._local_response_norm.layout = embedding_ops._normalize.layout = _pointwise_of(0)
     for op in (nn_ops._avg_pool, nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool):
         op.layout = _suggest_first_2d
     join._cat.layout = _cat

@@ -30,6 +30,12 @@ The guarantee, for a tensor ``t`` and an ndarray ``a`` that share memory
   ordered: the buffer is written only after the new value is computed, and XLA's CPU
   client runs computations in dispatch order, so earlier readers are done by then.
 
+A tensor in a memory format (``channels_last``, a pointwise result of a transposed tensor:
+_memfmt.py) of at most ``REREAD_LIMIT`` bytes gets a buffer in its own dim order, so the
+ndarray has the tensor's strides as torch's does; XLA cannot alias such a buffer, so it is
+re-read as above. A larger one keeps a row-major buffer (shared both ways without copies;
+the ndarray's strides are then the row-major ones, unlike torch's).
+
 Tensors that never met numpy pay nothing: ``Storage.host`` is None and reads stay a
 plain attribute load. ``np.asarray(t)`` on such a tensor gives a read-only zero-copy
 view of its jax array (writing it raises); ``t.numpy()`` gives a writable shared array.
@@ -156,13 +162,45 @@ def shared_numpy(t):
     st = t._st
     if st.host is None:
         arr = st.array
-        host = _aligned_empty(arr.shape, arr.dtype)
-        host[...] = np.asarray(arr)
+        order = st.layout  # a memory format (_memfmt.py): a small buffer is laid out as torch's, with its strides
+        if order is not None and arr.nbytes <= REREAD_LIMIT:
+            inv = np.argsort(order)
+            host = _aligned_empty([arr.shape[d] for d in order], arr.dtype)
+            host[...] = np.asarray(arr).transpose(order)
+            host = host.transpose(inv)  # (not C-contiguous: XLA cannot alias it, re-read on access)
+        else:
+            host = _aligned_empty(arr.shape, arr.dtype)
+            host[...] = np.asarray(arr)
         _attach_host(st, host)
     host = st.host
     if not t._vfn:
         return host
     return _host_view(t, host)
+
+
+def strided_array(t):
+    """``np.asarray(t)`` for a tensor whose strides are not row-major (a view, a memory format): an
+    ndarray with torch's strides, as torch's shares the tensor's memory. Over the numpy buffer
+    ``t.numpy()`` shares where there is one; else read-only, over the root's jax array (no copy)
+    or, for a laid storage, over a copy in its buffer order. None where the plain value serves."""
+    st = t._st
+    if st.host is not None and not t._requires_grad:
+        return shared_numpy(t)
+    if t.is_contiguous() or t.numel() == 0:
+        return None
+    from .serialization._common import _layout
+    from ._meta import MetaArray
+    from ._chalf import ChalfArray
+    if type(st._arr) in (MetaArray, ChalfArray):
+        return None  # (their errors come from the plain road)
+    got = _layout(t)
+    if got is None:
+        return None
+    buf, offset, strides = got
+    flat = np.asarray(buf).reshape(-1)
+    size = flat.itemsize
+    return np.lib.stride_tricks.as_strided(flat[offset:], tuple(t.shape), [s * size for s in strides],
+                                           writeable=False)
 
 
 def _host_view(t, host):

@@ -701,6 +701,11 @@ class Tensor:
         return shared_numpy(self)
 
     def __array__(self, dtype=None, copy=None):
+        if self._strides is not None:  # a view or a memory format: torch's strides (interop.strided_array)
+            from .interop import strided_array
+            a = strided_array(self)
+            if a is not None:
+                return a if dtype is None else a.astype(dtype)
         try:
             v = self._value
         except _chalf.ChalfArgument:

@@ -77,6 +77,9 @@ def _check_int_divisor(input, other):
         raise RuntimeError("ZeroDivisionError")
 
 
+WRAPPED = []  # the ops of binary() that a checking wrapper exports
+
+
 def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
            int_divisor=False, opmath=True, **kw):
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
@@ -91,6 +94,7 @@ def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=Non
         return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
     op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False,
                opmath=opmath, **kw)
+    WRAPPED.append(op)  # (reached through the wrapper only: _memfmt.install finds it here)
 
     def wrapper(input, other, *, out=None):
         if tensor_other and not isinstance(other, _dispatch.Tensor):
@@ -716,8 +720,8 @@ def clone(input, *, memory_format=None):
     out = _clone(input)
     if memory_format is None and (type(out) is not _dispatch.Tensor or input._strides is None):
         return out  # (sparse, nested, quantized: their own kinds, no dense strides to keep)
-    from .._memfmt import lay, order_for
-    return lay(out, order_for(input, memory_format))
+    from .._memfmt import lay_like
+    return lay_like(out, input, memory_format)
 
 
 @defop(promote=None, method=False)

@@ -1,5 +1,6 @@
 """im2col / col2im (torch.nn.functional.unfold / fold) and pixel/channel shuffles."""
 from jtorch._ops import nn_ops as _k
+from jtorch._memfmt import suggest_order, with_suggested
 
 from ._utils import ntuple
 
@@ -63,10 +64,17 @@ def pixel_shuffle(input, upscale_factor):
     if C % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
                            f"upscale_factor, but input.size(-3)={C} is not divisible by {r * r}")
+    _no_channels_last_3d(input)
     n = len(lead)
     x = input.reshape(*lead, C // (r * r), r, r, H, W)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return x.reshape(*lead, C // (r * r), H * r, W * r)
+    return with_suggested(input, x.reshape(*lead, C // (r * r), H * r, W * r))
+
+
+def _no_channels_last_3d(input):
+    # torch's CPU pixel_(un)shuffle kernels refuse a channels_last_3d input
+    if input.ndim == 5 and suggest_order(input) is not None:
+        raise RuntimeError("Unsupported memory format. Supports only ChannelsLast, Contiguous")
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -75,13 +83,15 @@ def pixel_unshuffle(input, downscale_factor):
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
                            f"{input.ndim} dimension(s)")
     *lead, C, H, W = input.shape
-    if H % r or W % r:
-        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, but got "
-                           f"height={H}, width={W}, downscale_factor={r}")
+    for name, n, d in (("height", H, -2), ("width", W, -1)):
+        if n % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                               f"input.size({d})={n} is not divisible by {r}")
+    _no_channels_last_3d(input)
     n = len(lead)
     x = input.reshape(*lead, C, H // r, r, W // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return x.reshape(*lead, C * r * r, H // r, W // r)
+    return with_suggested(input, x.reshape(*lead, C * r * r, H // r, W // r))
 
 
 def channel_shuffle(input, groups):
@@ -95,7 +105,7 @@ def channel_shuffle(input, groups):
     if C % g:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {C} channels and {g} groups.")
     rest = list(input.shape[2:])
-    return input.reshape(N, g, C // g, *rest).transpose(1, 2).reshape(N, C, *rest)
+    return with_suggested(input, input.reshape(N, g, C // g, *rest).transpose(1, 2).reshape(N, C, *rest), (4, 5))
 
 
 native_channel_shuffle = channel_shuffle
