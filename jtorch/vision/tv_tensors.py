@@ -259,7 +259,8 @@ class KeyPoints(TVTensor):
         if isinstance(output, torch.Tensor) and not isinstance(output, KeyPoints):
             return KeyPoints._wrap_meta(output, canvas_size=canvas_size, check_dims=False)
         if isinstance(output, (tuple, list)):
-            return type(output)(KeyPoints._wrap_meta(part, canvas_size=canvas_size, check_dims=False) for part in output)
+            return type(output)(KeyPoints._wrap_meta(part, canvas_size=canvas_size, check_dims=False)
+                                for part in output)
         return output
 
     def __repr__(self, *, tensor_contents=None):

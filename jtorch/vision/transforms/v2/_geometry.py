@@ -1,7 +1,6 @@
 """Geometry transforms: one set of parameters per call, applied to every image, video, mask, box set and
 key-point set of the sample through the per-type kernels of v2.functional."""
 import math
-import numbers
 import warnings
 from collections.abc import Sequence
 

@@ -37,9 +37,9 @@ adjust_gamma, _ = _define("adjust_gamma", F1.adjust_gamma, "gain * image ** gamm
 adjust_sharpness, adjust_sharpness_image = _define("adjust_sharpness", F1.adjust_sharpness,
                                                    "Blend with a smoothed image by sharpness_factor.")
 autocontrast, _ = _define("autocontrast", F1.autocontrast, "Stretch each channel to the full range.")
-equalize, equalize_image = _define("equalize", F1.equalize, "Equalize the histogram of each channel.")
+equalize, _ = _define("equalize", F1.equalize, "Equalize the histogram of each channel.")
 invert, invert_image = _define("invert", F1.invert, "max - image.")
-posterize, posterize_image = _define("posterize", F1.posterize, "Keep the top ``bits`` bits.")
+posterize, _ = _define("posterize", F1.posterize, "Keep the top ``bits`` bits.")
 solarize, solarize_image = _define("solarize", F1.solarize, "Invert the values at or above ``threshold``.")
 
 
@@ -104,6 +104,34 @@ def autocontrast_image(image):
     return (work - lo).div_(inv_scale).clamp_(0, bound).to(image.dtype)
 
 
+@_tensor_only(posterize, "posterize_image")
+def posterize_image(image, bits):
+    """Integer images keep their top bits; float images are quantised to 2**bits levels."""
+    if not isinstance(bits, int) or not 0 <= bits <= 8:
+        raise TypeError(f"bits must be a positive integer in the range [0, 8], got {bits} instead.")
+    if image.is_floating_point():
+        levels = 1 << bits
+        return image.mul(levels).floor_().clamp_(0, levels - 1).mul_(1.0 / levels)
+    if image.dtype == torch.uint8:
+        return F1.posterize(image, bits)
+    from ._misc import _value_bits
+    value_bits = _value_bits(image.dtype)
+    if bits >= value_bits:
+        return image
+    return image & (((1 << bits) - 1) << (value_bits - bits))
+
+
+@_tensor_only(equalize, "equalize_image")
+def equalize_image(image):
+    """Any dtype: equalized as uint8 (to_dtype with scaling there and back)."""
+    if image.numel() == 0:
+        return image
+    from ._misc import to_dtype_image
+    if image.dtype == torch.uint8:
+        return F1.equalize(image)
+    return to_dtype_image(F1.equalize(to_dtype_image(image, torch.uint8, scale=True)), image.dtype, scale=True)
+
+
 (adjust_brightness_video, adjust_contrast_video, adjust_saturation_video, adjust_hue_video, adjust_gamma_video,
  adjust_sharpness_video, autocontrast_video, equalize_video, invert_video, posterize_video, solarize_video) = (
     adjust_brightness_image, adjust_contrast_image, adjust_saturation_image, adjust_hue_image, adjust_gamma_image,
@@ -115,7 +143,7 @@ def rgb_to_grayscale(inpt, num_output_channels=1):
     """Greyscale with 1 or 3 channels."""
 
 
-@_register(rgb_to_grayscale, *_IMAGES)
+@_register(rgb_to_grayscale, torch.Tensor, tv_tensors.Image, _PIL.Image)  # no video kernel (as torchvision)
 def rgb_to_grayscale_image(image, num_output_channels=1):
     if isinstance(image, _PIL.Image):
         return F1.rgb_to_grayscale(image, num_output_channels)
@@ -134,7 +162,7 @@ def grayscale_to_rgb(inpt):
     """One channel repeated to three."""
 
 
-@_register(grayscale_to_rgb, *_IMAGES)
+@_register(grayscale_to_rgb, torch.Tensor, tv_tensors.Image, _PIL.Image)
 def grayscale_to_rgb_image(image):
     if isinstance(image, _PIL.Image):
         return image.convert(mode="RGB")

@@ -14,7 +14,7 @@ from jtorch.vision.transforms import functional as F1
 from jtorch.vision.transforms._functional_enhance_api import _get_perspective_coeffs
 from jtorch.vision.transforms.functional import InterpolationMode, _compute_resized_output_size
 
-from ._meta import _clamp, _convert_format, _to_xyxy, _from_xyxy
+from ._meta import _clamp, _from_xyxy, _to_xyxy
 from ._utils import _register, _squeezed, dispatcher
 
 BoundingBoxFormat = tv_tensors.BoundingBoxFormat
@@ -771,7 +771,8 @@ def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement, cl
         return bounding_boxes
     dtype = bounding_boxes.dtype if bounding_boxes.is_floating_point() else torch.float32
     xyxy = _to_xyxy(bounding_boxes, format).reshape(-1, 4)
-    out = _enclosing(_elastic_inverse_at(_corners(xyxy), canvas_size, displacement, dtype, True)).to(bounding_boxes.dtype)
+    corners = _elastic_inverse_at(_corners(xyxy), canvas_size, displacement, dtype, True)
+    out = _enclosing(corners).to(bounding_boxes.dtype)
     out = _clamp(out, BoundingBoxFormat.XYXY, canvas_size, clamping_mode)
     return _from_xyxy(out, format).reshape(bounding_boxes.shape)
 
