@@ -554,3 +554,29 @@ def test_detection_finetuning_tutorial_pipeline(rng):
         image, target = out_j
         assert type(image) is jtorch.Tensor and image.dtype == jtorch.float32
         assert type(target["boxes"]) is jtorch.Tensor and target["masks"].dtype == jtorch.uint8
+
+
+def test_jpeg_and_deprecated_to_tensor(rng):
+    """torchvision's tensor JPEG needs its C++ image extension (absent here): its PIL kernel is the oracle."""
+    a = rng.integers(0, 256, (3, 16, 16)).astype(np.uint8)
+    pil = PILImage.fromarray(a.transpose(1, 2, 0))
+    jtorch.manual_seed(0)
+    t = J2.JPEG((30, 60))
+    drawn = {}
+    make = t.make_params
+    t.make_params = lambda flat: drawn.setdefault("p", make(flat))
+    out = t(JVT.Image(jtorch.from_numpy(a.copy())))
+    assert isinstance(out, JVT.Image) and 30 <= drawn["p"]["quality"] <= 60
+    ref = np.asarray(VF.jpeg(pil, drawn["p"]["quality"])).transpose(2, 0, 1)
+    np.testing.assert_array_equal(np.asarray(out.as_subclass(jtorch.Tensor)), ref)
+    _same(JF.jpeg(pil, 40), VF.jpeg(pil, 40))
+    for mod in (J2, V2):
+        with pytest.raises(ValueError, match="quality must be"):
+            mod.JPEG(0)
+        with pytest.raises(TypeError):
+            mod.JPEG(True)
+    with pytest.warns(UserWarning, match="deprecated"):
+        tj = J2.ToTensor()
+    with pytest.warns(UserWarning, match="deprecated"):
+        tt = V2.ToTensor()
+    _same(tj({"x": pil, "y": a.transpose(1, 2, 0).copy()})["x"], tt({"x": pil, "y": a.transpose(1, 2, 0).copy()})["x"])

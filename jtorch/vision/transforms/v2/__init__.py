@@ -6,7 +6,7 @@ from jtorch.vision.transforms.functional import InterpolationMode  # noqa: F401
 
 from . import functional  # noqa: F401
 from ._transform import Transform  # noqa: F401
-from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor  # noqa: F401
+from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor  # noqa: F401
 from ._container import Compose, RandomApply, RandomChoice, RandomOrder  # noqa: F401
 from ._geometry import (CenterCrop, ElasticTransform, FiveCrop, Pad, RandomAffine, RandomCrop,  # noqa: F401
                         RandomHorizontalFlip, RandomIoUCrop, RandomPerspective, RandomResize, RandomResizedCrop,
@@ -18,7 +18,7 @@ from ._color import (ColorJitter, Grayscale, RandomAdjustSharpness, RandomAutoco
 from ._meta import ClampBoundingBoxes, ClampKeyPoints, ConvertBoundingBoxFormat, SetClampingMode  # noqa: F401
 from ._misc import (ConvertImageDtype, GaussianBlur, GaussianNoise, Identity, Lambda,  # noqa: F401
                     LinearTransformation, Normalize, SanitizeBoundingBoxes, SanitizeKeyPoints, ToDtype)
-from ._augment import CutMix, MixUp, RandomErasing  # noqa: F401
+from ._augment import JPEG, CutMix, MixUp, RandomErasing  # noqa: F401
 from ._auto_augment import AugMix, AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide  # noqa: F401
 from ._temporal import UniformTemporalSubsample  # noqa: F401
-from ._utils import check_type, get_bounding_boxes, has_all, has_any, query_chw, query_size  # noqa: F401
+from ._utils import check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw, query_size  # noqa: F401,E501

@@ -16,8 +16,9 @@ from jtorch.vision.transforms import transforms as _v1
 from . import functional as F
 from ._misc import _parse_labels_getter
 from ._transform import Transform, _RandomApplyTransform, has_any, is_pure_tensor, query_chw, query_size
+from ._utils import _check_sequence_input
 
-__all__ = ["RandomErasing", "MixUp", "CutMix"]
+__all__ = ["RandomErasing", "MixUp", "CutMix", "JPEG"]
 
 
 class RandomErasing(_RandomApplyTransform):
@@ -176,3 +177,25 @@ class CutMix(_BaseMixUpCutMix):
             out[..., y1:y2, x1:x2] = x.roll(1, 0)[..., y1:y2, x1:x2]
             return out
         return self._mix(inpt, params, paste)
+
+
+class JPEG(Transform):
+    """JPEG compression at a quality drawn from [quality[0], quality[1]]."""
+
+    def __init__(self, quality):
+        super().__init__()
+        if isinstance(quality, int):
+            if isinstance(quality, bool):
+                raise TypeError("quality can't be bool")
+            quality = [quality, quality]
+        else:
+            _check_sequence_input(quality, "quality", req_sizes=(2,))
+        if not (1 <= quality[0] <= quality[1] <= 100 and isinstance(quality[0], int) and isinstance(quality[1], int)):
+            raise ValueError(f"quality must be an integer from 1 to 100, got {quality =}")
+        self.quality = quality
+
+    def make_params(self, flat_inputs):
+        return dict(quality=int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item()))
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.jpeg, inpt, quality=params["quality"])

@@ -77,6 +77,13 @@ def get_bounding_boxes(flat_inputs):
         raise ValueError("No bounding boxes were found in the sample") from None
 
 
+def get_keypoints(flat_inputs):
+    try:
+        return next(x for x in flat_inputs if isinstance(x, tv_tensors.KeyPoints))
+    except StopIteration:
+        raise ValueError("No keypoints were found in the sample") from None
+
+
 class Transform(nn.Module):
     """Base of the v2 transforms: override ``make_params`` and ``transform``."""
 

@@ -1,4 +1,6 @@
 """Conversions between PIL images, ndarrays, plain tensors and tv_tensors."""
+import warnings
+
 import numpy as np
 from PIL import Image as _PIL
 
@@ -8,7 +10,7 @@ from jtorch.vision import tv_tensors
 from . import functional as F
 from ._transform import Transform, is_pure_tensor
 
-__all__ = ["PILToTensor", "ToImage", "ToPILImage", "ToPureTensor"]
+__all__ = ["PILToTensor", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor"]
 
 
 class PILToTensor(Transform):
@@ -43,3 +45,17 @@ class ToPureTensor(Transform):
 
     def transform(self, inpt, params):
         return inpt.as_subclass(torch.Tensor)
+
+
+class ToTensor(Transform):
+    """Deprecated: v1's to_tensor (float in [0, 1]); use Compose([ToImage(), ToDtype(torch.float32, scale=True)])."""
+    _transformed_types = (_PIL.Image, np.ndarray)
+
+    def __init__(self):
+        warnings.warn("The transform `ToTensor()` is deprecated and will be removed in a future release. Instead, "
+                      "please use `v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`.Output is "
+                      "equivalent up to float precision.")
+        super().__init__()
+
+    def transform(self, inpt, params):
+        return F.to_tensor(inpt)

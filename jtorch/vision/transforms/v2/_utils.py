@@ -65,4 +65,5 @@ def _check_padding_mode_arg(padding_mode):
         raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
 
 
-from ._transform import check_type, get_bounding_boxes, has_all, has_any, query_chw, query_size  # noqa: E402,F401
+from ._transform import (check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw,  # noqa: E402,F401
+                         query_size)

@@ -201,3 +201,31 @@ erase_video = erase_image
 @_register(erase, _PIL.Image)
 def _erase_pil(image, i, j, h, w, v, inplace=False):
     return F1.to_pil_image(erase_image(F1.pil_to_tensor(image), i, j, h, w, v), mode=image.mode)
+
+
+# ---------------------------------------------------------------------------- jpeg
+@dispatcher
+def jpeg(image, quality):
+    """Encode to JPEG at ``quality`` and decode back (compression artefacts as augmentation)."""
+
+
+@_register(jpeg, *_TENSORS)
+def jpeg_image(image, quality):
+    from jtorch.vision.io import decode_jpeg, encode_jpeg
+    shape = image.shape
+    flat = image.reshape(-1, *shape[-3:])
+    if flat.shape[0] == 0:
+        return image.clone()
+    return torch.stack([decode_jpeg(encode_jpeg(x, quality=quality)) for x in flat]).reshape(shape)
+
+
+jpeg_video = jpeg_image
+
+
+@_register(jpeg, _PIL.Image)
+def _jpeg_pil(image, quality):
+    import io
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    return _PIL.open(buffer).copy()
