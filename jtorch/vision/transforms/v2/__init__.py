@@ -21,4 +21,5 @@ from ._misc import (ConvertImageDtype, GaussianBlur, GaussianNoise, Identity, La
 from ._augment import JPEG, CutMix, MixUp, RandomErasing  # noqa: F401
 from ._auto_augment import AugMix, AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide  # noqa: F401
 from ._temporal import UniformTemporalSubsample  # noqa: F401
-from ._utils import check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw, query_size  # noqa: F401,E501
+from ._utils import (check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw,  # noqa: F401
+                     query_size)
