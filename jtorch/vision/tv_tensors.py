@@ -8,7 +8,7 @@ for every op. ``wrap(tensor, like=tv)`` re-dresses a plain result as ``tv``'s ty
 from enum import Enum
 
 import jtorch as torch
-from jtorch._torch_function import DisableTorchFunctionSubclass
+from jtorch._C import DisableTorchFunctionSubclass
 from jtorch.utils._pytree import tree_flatten
 
 __all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "KeyPoints",

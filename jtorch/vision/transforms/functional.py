@@ -2,8 +2,9 @@
 of shape (..., C, H, W) and returns the same kind.
 
 PIL images go to Pillow (_functional_pil); tensor images go through numpy kernels
-(_functional_tensor) and come back as jtorch tensors of the input's dtype. normalize and
-erase use jtorch ops so that their in-place semantics are torch's.
+(_functional_tensor) and come back as jtorch tensors of the input's dtype. resize is
+nn.functional.interpolate as torchvision's; normalize and erase use jtorch ops so that their
+in-place semantics are torch's.
 """
 import numbers
 import warnings
