@@ -636,3 +636,37 @@ def test_wrap_coco_for_transforms_v2(tmp_path, rng):
         np.testing.assert_allclose(np.asarray(boxes.as_subclass(jtorch.Tensor)), ref, rtol=1e-6)
         assert target["labels"].tolist() == [a["category_id"] for a in mine]
         assert target["area"] == [a["area"] for a in mine] and target["image_id"] == image_id
+
+
+def test_keypoints_clamping_mode_and_misc(rng):
+    pts = rng.uniform(-3, 20, (5, 2)).astype(np.float32)
+    labels = np.arange(5)
+    pj = {"points": JVT.KeyPoints(jtorch.from_numpy(pts.copy()), canvas_size=(H, W)),
+          "labels": jtorch.from_numpy(labels.copy())}
+    pt = {"points": TVT.KeyPoints(torch.from_numpy(pts.copy()), canvas_size=(H, W)),
+          "labels": torch.from_numpy(labels.copy())}
+    _same(J2.ClampKeyPoints()(pj), V2.ClampKeyPoints()(pt))
+    _same(J2.SanitizeKeyPoints(labels_getter="default")(pj), V2.SanitizeKeyPoints(labels_getter="default")(pt))
+    _same(JF.sanitize_keypoints(jtorch.from_numpy(pts.copy()), canvas_size=(H, W)),
+          VF.sanitize_keypoints(torch.from_numpy(pts.copy()), canvas_size=(H, W)))
+    sj, st = _sample(rng)
+    out_j, out_t = J2.SetClampingMode("hard")(sj), V2.SetClampingMode("hard")(st)
+    _same(out_j, out_t)
+    assert out_j[1]["boxes"].clamping_mode == "hard" and sj[1]["boxes"].clamping_mode == "soft"
+    # video time subsampling, a linear transformation, noise
+    v = rng.random((6, 3, 4, 5), dtype=np.float32)
+    _same(J2.UniformTemporalSubsample(3)(JVT.Video(jtorch.from_numpy(v.copy()))),
+          V2.UniformTemporalSubsample(3)(TVT.Video(torch.from_numpy(v.copy()))))
+    m = rng.random((12, 12), dtype=np.float32)
+    mean = rng.random(12, dtype=np.float32)
+    img = rng.random((3, 2, 2), dtype=np.float32)
+    _same(J2.LinearTransformation(jtorch.from_numpy(m), jtorch.from_numpy(mean))(JVT.Image(jtorch.from_numpy(img))),
+          V2.LinearTransformation(torch.from_numpy(m), torch.from_numpy(mean))(TVT.Image(torch.from_numpy(img))))
+    noisy = J2.GaussianNoise(sigma=0.2)(JVT.Image(jtorch.full((3, 40, 40), 0.5)))
+    assert isinstance(noisy, JVT.Image) and 0.15 < float(noisy.std()) < 0.25 and float(noisy.min()) >= 0
+    noisy = J2.GaussianNoise(sigma=0.2)(JVT.Image(jtorch.full((3, 40, 40), 128, dtype=jtorch.uint8)))
+    assert noisy.dtype == jtorch.uint8 and 40 < float(noisy.float().std()) < 62
+    with pytest.raises(ValueError, match="uint8 or float dtype"):
+        J2.GaussianNoise()(JVT.Image(jtorch.zeros(3, 2, 2, dtype=jtorch.int32)))
+    with pytest.raises(ValueError, match="uint8 or float dtype"):
+        V2.GaussianNoise()(TVT.Image(torch.zeros(3, 2, 2, dtype=torch.int32)))

@@ -52,18 +52,22 @@ gaussian_blur_video = gaussian_blur_image
 
 @dispatcher
 def gaussian_noise(inpt, mean=0.0, sigma=0.1, clip=True):
-    """Add N(mean, sigma) noise to a float image (clipped to [0, 1])."""
+    """Add N(mean, sigma) noise (in [0, 1] units; uint8 images scaled by 255), clipped to the range."""
 
 
 @_register(gaussian_noise, *_TENSORS)
 def gaussian_noise_image(image, mean=0.0, sigma=0.1, clip=True):
-    if not image.is_floating_point():
-        raise ValueError(f"Input tensor is expected to be in float dtype, got dtype={image.dtype}")
     if sigma < 0:
         raise ValueError(f"sigma shouldn't be negative. Got {sigma}")
-    noise = mean + torch.randn_like(image) * sigma
-    out = image + noise
-    return out.clamp_(0, 1) if clip else out
+    if image.is_floating_point():
+        out = image + (mean + torch.randn_like(image) * sigma)
+        return out.clamp(0, 1) if clip else out
+    if image.dtype == torch.uint8:
+        # the noise truncated to int16, added there, clipped, back to uint8
+        noise = (mean * 255 + torch.randn_like(image, dtype=torch.float32) * (sigma * 255)).to(torch.int16)
+        out = image + noise
+        return (out.clamp(0, 255) if clip else out).to(torch.uint8)
+    raise ValueError(f"Input tensor is expected to be in uint8 or float dtype, got dtype={image.dtype}")
 
 
 gaussian_noise_video = gaussian_noise_image
