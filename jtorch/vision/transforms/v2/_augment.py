@@ -11,7 +11,7 @@ import jtorch as torch
 from jtorch.nn.functional import one_hot
 from jtorch.utils._pytree import tree_flatten, tree_unflatten
 from jtorch.vision import tv_tensors
-from jtorch.vision.transforms import transforms as _v1
+from jtorch.vision import transforms as _v1  # the v1 classes, for their get_params
 
 from . import functional as F
 from ._misc import _parse_labels_getter

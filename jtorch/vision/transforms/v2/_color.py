@@ -2,8 +2,7 @@
 import collections.abc
 
 import jtorch as torch
-from jtorch.vision.transforms import transforms as _v1
-from jtorch.vision.transforms import _enhance_transforms as _v1e
+from jtorch.vision import transforms as _v1  # the v1 classes, for their get_params
 
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform, query_chw
@@ -136,7 +135,7 @@ class RandomPhotometricDistort(Transform):
 
 
 class RandomEqualize(_RandomApplyTransform):
-    _v1_transform_cls = _v1e.RandomEqualize
+    _v1_transform_cls = _v1.RandomEqualize
 
     def transform(self, inpt, params):
         return self._call_kernel(F.equalize, inpt)
@@ -150,7 +149,7 @@ class RandomInvert(_RandomApplyTransform):
 
 
 class RandomPosterize(_RandomApplyTransform):
-    _v1_transform_cls = _v1e.RandomPosterize
+    _v1_transform_cls = _v1.RandomPosterize
 
     def __init__(self, bits, p=0.5):
         super().__init__(p=p)
@@ -161,7 +160,7 @@ class RandomPosterize(_RandomApplyTransform):
 
 
 class RandomSolarize(_RandomApplyTransform):
-    _v1_transform_cls = _v1e.RandomSolarize
+    _v1_transform_cls = _v1.RandomSolarize
 
     def __init__(self, threshold, p=0.5):
         super().__init__(p=p)
@@ -172,14 +171,14 @@ class RandomSolarize(_RandomApplyTransform):
 
 
 class RandomAutocontrast(_RandomApplyTransform):
-    _v1_transform_cls = _v1e.RandomAutocontrast
+    _v1_transform_cls = _v1.RandomAutocontrast
 
     def transform(self, inpt, params):
         return self._call_kernel(F.autocontrast, inpt)
 
 
 class RandomAdjustSharpness(_RandomApplyTransform):
-    _v1_transform_cls = _v1e.RandomAdjustSharpness
+    _v1_transform_cls = _v1.RandomAdjustSharpness
 
     def __init__(self, sharpness_factor, p=0.5):
         super().__init__(p=p)

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 import jtorch as torch
 import jtorch.nn as nn
-from jtorch.vision.transforms import transforms as _v1
+from jtorch.vision import transforms as _v1  # the v1 classes, for their get_params
 
 from ._transform import Transform
 

@@ -9,7 +9,7 @@ from PIL import Image as _PIL
 import jtorch as torch
 from jtorch.vision import tv_tensors
 from jtorch.vision.ops import box_iou
-from jtorch.vision.transforms import transforms as _v1
+from jtorch.vision import transforms as _v1  # the v1 classes, for their get_params
 from jtorch.vision.transforms._functional_enhance_api import _get_perspective_coeffs
 
 from . import functional as F
@@ -314,7 +314,7 @@ class RandomCrop(Transform):
 
 
 class RandomPerspective(_RandomApplyTransform):
-    _v1_transform_cls = _v1.RandomPerspective if hasattr(_v1, "RandomPerspective") else None
+    _v1_transform_cls = _v1.RandomPerspective
 
     def __init__(self, distortion_scale=0.5, p=0.5, interpolation="bilinear", fill=0):
         super().__init__(p=p)
@@ -346,7 +346,7 @@ class RandomPerspective(_RandomApplyTransform):
 
 
 class ElasticTransform(Transform):
-    _v1_transform_cls = getattr(_v1, "ElasticTransform", None)
+    _v1_transform_cls = _v1.ElasticTransform
 
     def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear", fill=0):
         super().__init__()

@@ -9,7 +9,7 @@ from PIL import Image as _PIL
 import jtorch as torch
 from jtorch.utils._pytree import tree_flatten, tree_unflatten
 from jtorch.vision import tv_tensors
-from jtorch.vision.transforms import transforms as _v1
+from jtorch.vision import transforms as _v1  # the v1 classes, for their get_params
 
 from . import functional as F
 from .functional._misc import _sanitize_mask

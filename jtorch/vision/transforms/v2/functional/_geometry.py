@@ -38,24 +38,6 @@ def _plain(t):
     return t.as_subclass(torch.Tensor)
 
 
-def _wrap_boxes(kernel):
-    """Dispatch wrapper for box kernels that return (boxes, canvas_size)."""
-    def dispatch(inpt, *args, **kwargs):
-        kwargs = {k: v for k, v in kwargs.items() if k in kernel.__code__.co_varnames}
-        out, canvas_size = kernel(_plain(inpt), inpt.format, inpt.canvas_size, *args,
-                                  clamping_mode=inpt.clamping_mode, **kwargs)
-        return tv_tensors.wrap(out, like=inpt, canvas_size=canvas_size)
-    return dispatch
-
-
-def _wrap_points(kernel):
-    def dispatch(inpt, *args, **kwargs):
-        kwargs = {k: v for k, v in kwargs.items() if k in kernel.__code__.co_varnames}
-        out, canvas_size = kernel(_plain(inpt), inpt.canvas_size, *args, **kwargs)
-        return tv_tensors.wrap(out, like=inpt, canvas_size=canvas_size)
-    return dispatch
-
-
 def _corners(xyxy):
     """(N, 4) boxes -> (N * 4, 2) corners: top-left, top-right, bottom-right, bottom-left."""
     return xyxy[:, [[0, 1], [2, 1], [2, 3], [0, 3]]].reshape(-1, 2)
@@ -312,8 +294,17 @@ def center_crop_keypoints(keypoints, canvas_size, output_size):
     return crop_keypoints(keypoints, top, left, ch, cw)
 
 
-_register(center_crop, _BOXES, tv_tensor_wrapper=False)(_wrap_boxes(center_crop_bounding_boxes))
-_register(center_crop, _POINTS, tv_tensor_wrapper=False)(_wrap_points(center_crop_keypoints))
+@_register(center_crop, _BOXES, tv_tensor_wrapper=False)
+def _center_crop_boxes(inpt, output_size):
+    out, canvas = center_crop_bounding_boxes(_plain(inpt), inpt.format, inpt.canvas_size, output_size,
+                                             inpt.clamping_mode)
+    return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
+
+
+@_register(center_crop, _POINTS, tv_tensor_wrapper=False)
+def _center_crop_points(inpt, output_size):
+    out, canvas = center_crop_keypoints(_plain(inpt), inpt.canvas_size, output_size)
+    return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
 
 
 @dispatcher
@@ -434,8 +425,17 @@ def pad_keypoints(keypoints, canvas_size, padding, padding_mode="constant"):
     return keypoints + torch.tensor([left, top], dtype=keypoints.dtype), canvas
 
 
-_register(pad, _BOXES, tv_tensor_wrapper=False)(_wrap_boxes(pad_bounding_boxes))
-_register(pad, _POINTS, tv_tensor_wrapper=False)(_wrap_points(pad_keypoints))
+@_register(pad, _BOXES, tv_tensor_wrapper=False)
+def _pad_boxes(inpt, padding, fill=None, padding_mode="constant"):
+    out, canvas = pad_bounding_boxes(_plain(inpt), inpt.format, inpt.canvas_size, padding, padding_mode,
+                                     inpt.clamping_mode)
+    return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
+
+
+@_register(pad, _POINTS, tv_tensor_wrapper=False)
+def _pad_points(inpt, padding, fill=None, padding_mode="constant"):
+    out, canvas = pad_keypoints(_plain(inpt), inpt.canvas_size, padding, padding_mode)
+    return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
 
 
 # ---------------------------------------------------------------------------- affine / rotate
