@@ -670,3 +670,13 @@ def test_keypoints_clamping_mode_and_misc(rng):
         J2.GaussianNoise()(JVT.Image(jtorch.zeros(3, 2, 2, dtype=jtorch.int32)))
     with pytest.raises(ValueError, match="uint8 or float dtype"):
         V2.GaussianNoise()(TVT.Image(torch.zeros(3, 2, 2, dtype=torch.int32)))
+
+
+def test_transforms_are_modules(rng):
+    """v2 transforms are nn.Modules: .to() / .eval() work, and they sit in nn.Sequential."""
+    t = J2.Compose([J2.Resize(8), J2.CenterCrop(6)]).to("cpu").eval()
+    seq = jtorch.nn.Sequential(J2.Resize(8), J2.CenterCrop(6))
+    a = rng.random((3, H, W), dtype=np.float32)
+    ref = V2.Compose([V2.Resize(8), V2.CenterCrop(6)])(torch.from_numpy(a.copy()))
+    _same(t(jtorch.from_numpy(a.copy())), ref)
+    _same(seq(jtorch.from_numpy(a.copy())), ref)

@@ -118,7 +118,7 @@ class Transform(nn.Module):
             needs.append(need)
         return needs
 
-    def _apply(self, flat_inputs, spec):
+    def _transform_flat(self, flat_inputs, spec):
         needs = self._needs_transform_list(flat_inputs)
         params = self.make_params([x for x, n in zip(flat_inputs, needs) if n])
         out = [self.transform(x, params) if n else x for x, n in zip(flat_inputs, needs)]
@@ -127,7 +127,7 @@ class Transform(nn.Module):
     def forward(self, *inputs):
         flat_inputs, spec = tree_flatten(inputs if len(inputs) > 1 else inputs[0])
         self.check_inputs(flat_inputs)
-        return self._apply(flat_inputs, spec)
+        return self._transform_flat(flat_inputs, spec)
 
     def extra_repr(self):
         extra = []
@@ -155,4 +155,4 @@ class _RandomApplyTransform(Transform):
         self.check_inputs(flat_inputs)
         if torch.rand(1) >= self.p:
             return inputs
-        return self._apply(flat_inputs, spec)
+        return self._transform_flat(flat_inputs, spec)
