@@ -680,3 +680,44 @@ def test_transforms_are_modules(rng):
     ref = V2.Compose([V2.Resize(8), V2.CenterCrop(6)])(torch.from_numpy(a.copy()))
     _same(t(jtorch.from_numpy(a.copy())), ref)
     _same(seq(jtorch.from_numpy(a.copy())), ref)
+
+
+def test_end_to_end_detection_example_pipeline(rng):
+    """The "Transforms v2: End-to-end object detection/segmentation example" pipeline, step by step (each
+    random step gets jtorch's parameters): PIL image in, photometric distortion, zoom-out with a per-type
+    fill, IoU crop, flip, sanitize, float."""
+    a = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+    pil = PILImage.fromarray(a)
+    _, (_, target_t) = _sample(rng)
+    target_j = {k: _from_torch(v) if isinstance(v, torch.Tensor) else v for k, v in target_t.items()}
+    steps = [
+        (J2.ToImage(), V2.ToImage()),
+        (J2.RandomPhotometricDistort(p=1), V2.RandomPhotometricDistort(p=1)),
+        (J2.RandomZoomOut(fill={JVT.Image: (123, 117, 104), "others": 0}, p=1.0),
+         V2.RandomZoomOut(fill={TVT.Image: (123, 117, 104), "others": 0}, p=1.0)),
+        (J2.RandomIoUCrop(), V2.RandomIoUCrop()),
+        (J2.RandomHorizontalFlip(p=1), V2.RandomHorizontalFlip(p=1)),
+        (J2.SanitizeBoundingBoxes(), V2.SanitizeBoundingBoxes()),
+        (J2.ToDtype(jtorch.float32, scale=True), V2.ToDtype(torch.float32, scale=True)),
+    ]
+    sj, st = (pil, target_j), (pil, target_t)
+    for k, (jt, tt) in enumerate(steps):
+        if type(jt).make_params is not J2.Transform.make_params:
+            sj, st, _ = _with_jtorch_params(jt, tt, sj, st, seed=k)
+        else:
+            sj, st = jt(sj), tt(st)
+        _same(sj, st, atol=1e-5)
+    assert isinstance(sj[0], JVT.Image) and sj[0].dtype == jtorch.float32
+
+
+def _from_torch(t):
+    """A torchvision tv_tensor (or tensor) as the same jtorch one."""
+    plain = jtorch.from_numpy(t.as_subclass(torch.Tensor).numpy().copy())
+    if isinstance(t, TVT.BoundingBoxes):
+        return JVT.BoundingBoxes(plain, format=t.format.name, canvas_size=t.canvas_size, clamping_mode=t.clamping_mode)
+    if isinstance(t, TVT.KeyPoints):
+        return JVT.KeyPoints(plain, canvas_size=t.canvas_size)
+    for name in ("Image", "Video", "Mask"):
+        if isinstance(t, getattr(TVT, name)):
+            return getattr(JVT, name)(plain)
+    return plain
