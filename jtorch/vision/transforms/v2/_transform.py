@@ -60,14 +60,8 @@ def query_chw(flat_inputs):
     return chws.pop()
 
 
-def _seq_str(seq, separate_last=""):
-    if not seq:
-        return ""
-    if len(seq) == 1:
-        return f"'{seq[0]}'"
-    head = "'" + "', '".join(str(item) for item in seq[:-1]) + "'"
-    tail = f"{'' if separate_last and len(seq) == 2 else ','} {separate_last}'{seq[-1]}'"
-    return head + tail
+def _seq_str(seq):
+    return ", ".join(f"'{item}'" for item in seq)
 
 
 def get_bounding_boxes(flat_inputs):
