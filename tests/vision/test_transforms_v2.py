@@ -721,3 +721,26 @@ def _from_torch(t):
         if isinstance(t, getattr(TVT, name)):
             return getattr(JVT, name)(plain)
     return plain
+
+
+def test_rotated_box_formats_convert_and_flip(rng):
+    """Rotated boxes: conversions between XYWHR / CXCYWHR / XYXYXYXY and flips (other kernels: not yet)."""
+    b = np.concatenate([_boxes(rng, 5), rng.uniform(-60, 60, (5, 1)).astype(np.float32)], 1)
+    b[:, 2:4] -= b[:, :2]  # XYWHR: corner, size, angle
+    for fmt in ("XYWHR", "CXCYWHR", "XYXYXYXY"):
+        bj = JF.convert_bounding_box_format(JVT.BoundingBoxes(jtorch.from_numpy(b.copy()), format="XYWHR",
+                                                              canvas_size=(H, W)), new_format=fmt)
+        bt = VF.convert_bounding_box_format(TVT.BoundingBoxes(torch.from_numpy(b.copy()), format="XYWHR",
+                                                              canvas_size=(H, W)), new_format=fmt)
+        _same(bj, bt, atol=1e-4)
+        for back in ("XYWHR", "CXCYWHR", "XYXYXYXY"):
+            _same(JF.convert_bounding_box_format(bj, new_format=back),
+                  VF.convert_bounding_box_format(bt, new_format=back), atol=1e-4)
+        _same(J2.RandomHorizontalFlip(p=1.0)(bj), V2.RandomHorizontalFlip(p=1.0)(bt), atol=1e-4)
+        _same(J2.RandomVerticalFlip(p=1.0)(bj), V2.RandomVerticalFlip(p=1.0)(bt), atol=1e-4)
+    for mod, T, m in ((JF, JVT, jtorch), (VF, TVT, torch)):
+        boxes = T.BoundingBoxes(m.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W))
+        with pytest.raises(ValueError, match="rotated and unrotated"):
+            mod.convert_bounding_box_format(boxes, new_format="XYXY")
+    with pytest.raises(NotImplementedError):
+        JF.resize(JVT.BoundingBoxes(jtorch.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W)), [5, 5])

@@ -64,9 +64,17 @@ horizontal_flip_mask = horizontal_flip_video = horizontal_flip_image
 
 
 def horizontal_flip_bounding_boxes(bounding_boxes, format, canvas_size):
-    b = bounding_boxes.clone().reshape(-1, 4)
+    b = bounding_boxes.clone().reshape(-1, bounding_boxes.shape[-1])
     w = canvas_size[1]
-    if format == BoundingBoxFormat.XYXY:
+    if format == BoundingBoxFormat.XYXYXYXY:  # mirrored corners, reordered to stay clockwise
+        b = torch.stack([w - b[:, k] if k % 2 == 0 else b[:, k] for k in range(8)], 1)[:, [2, 3, 0, 1, 6, 7, 4, 5]]
+    elif format == BoundingBoxFormat.XYWHR:  # the mirrored top-right corner becomes the top-left one
+        r = b[:, 4].mul(math.pi).div(180)
+        b = torch.stack([w - (b[:, 0] + b[:, 2] * r.cos()), b[:, 1] - b[:, 2] * r.sin(), b[:, 2], b[:, 3],
+                         -b[:, 4]], 1)
+    elif format == BoundingBoxFormat.CXCYWHR:
+        b = torch.stack([w - b[:, 0], b[:, 1], b[:, 2], b[:, 3], -b[:, 4]], 1)
+    elif format == BoundingBoxFormat.XYXY:
         b = torch.stack([w - b[:, 2], b[:, 1], w - b[:, 0], b[:, 3]], 1)
     elif format == BoundingBoxFormat.XYWH:
         b = torch.stack([w - (b[:, 0] + b[:, 2]), b[:, 1], b[:, 2], b[:, 3]], 1)
@@ -76,9 +84,17 @@ def horizontal_flip_bounding_boxes(bounding_boxes, format, canvas_size):
 
 
 def vertical_flip_bounding_boxes(bounding_boxes, format, canvas_size):
-    b = bounding_boxes.clone().reshape(-1, 4)
+    b = bounding_boxes.clone().reshape(-1, bounding_boxes.shape[-1])
     h = canvas_size[0]
-    if format == BoundingBoxFormat.XYXY:
+    if format == BoundingBoxFormat.XYXYXYXY:
+        b = torch.stack([h - b[:, k] if k % 2 == 1 else b[:, k] for k in range(8)], 1)[:, [2, 3, 0, 1, 6, 7, 4, 5]]
+    elif format == BoundingBoxFormat.XYWHR:
+        r = b[:, 4].mul(math.pi).div(180)
+        b = torch.stack([b[:, 0] + b[:, 2] * r.cos(), h - (b[:, 1] - b[:, 2] * r.sin()), b[:, 2], b[:, 3],
+                         180 - b[:, 4]], 1)
+    elif format == BoundingBoxFormat.CXCYWHR:
+        b = torch.stack([b[:, 0], h - b[:, 1], b[:, 2], b[:, 3], 180 - b[:, 4]], 1)
+    elif format == BoundingBoxFormat.XYXY:
         b = torch.stack([b[:, 0], h - b[:, 3], b[:, 2], h - b[:, 1]], 1)
     elif format == BoundingBoxFormat.XYWH:
         b = torch.stack([b[:, 0], h - (b[:, 1] + b[:, 3]), b[:, 2], b[:, 3]], 1)
@@ -104,7 +120,6 @@ def _no_rotated(fmt):
 
 @_register(horizontal_flip, _BOXES, tv_tensor_wrapper=False)
 def _hflip_boxes(inpt):
-    _no_rotated(inpt.format)
     return tv_tensors.wrap(horizontal_flip_bounding_boxes(_plain(inpt), inpt.format, inpt.canvas_size), like=inpt)
 
 
@@ -128,7 +143,6 @@ vertical_flip_mask = vertical_flip_video = vertical_flip_image
 
 @_register(vertical_flip, _BOXES, tv_tensor_wrapper=False)
 def _vflip_boxes(inpt):
-    _no_rotated(inpt.format)
     return tv_tensors.wrap(vertical_flip_bounding_boxes(_plain(inpt), inpt.format, inpt.canvas_size), like=inpt)
 
 

@@ -1,5 +1,7 @@
 """Sizes and bounding-box metadata: get_dimensions / get_size / get_num_channels / get_num_frames,
-convert_bounding_box_format, clamp_bounding_boxes (axis-aligned formats)."""
+convert_bounding_box_format (all formats), clamp_bounding_boxes (axis-aligned formats)."""
+import math
+
 from PIL import Image as _PIL
 
 import jtorch as torch
@@ -106,12 +108,63 @@ def _from_xyxy(boxes, fmt):
     return torch.cat([_floor_half(boxes[..., :2] * 2 + wh), wh], -1)
 
 
+# rotated boxes go through XYWHR (top-left corner, width, height, angle in degrees counter-clockwise)
+def _radians(boxes):
+    return boxes[..., 4].mul(math.pi).div(180.0)
+
+
+def _cxcywhr_to_xywhr(b):
+    hw, hh = b[..., 2].div(-2).abs(), b[..., 3].div(-2).abs()
+    r = _radians(b)
+    cos, sin = r.cos(), r.sin()
+    x = b[..., 0].sub(hw.mul(cos)).sub(hh.mul(sin))
+    y = b[..., 1].add(hw.mul(sin)).sub(hh.mul(cos))
+    return torch.stack([x, y, b[..., 2], b[..., 3], b[..., 4]], -1)
+
+
+def _xywhr_to_cxcywhr(b):
+    hw, hh = b[..., 2].div(-2).abs(), b[..., 3].div(-2).abs()
+    r = _radians(b)
+    cos, sin = r.cos(), r.sin()
+    cx = b[..., 0].add(hw.mul(cos)).add(hh.mul(sin))
+    cy = b[..., 1].sub(hw.mul(sin)).add(hh.mul(cos))
+    return torch.stack([cx, cy, b[..., 2], b[..., 3], b[..., 4]], -1)
+
+
+def _xywhr_to_xyxyxyxy(b):
+    x, y, w, h = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    r = _radians(b)
+    cos, sin = r.cos(), r.sin()
+    return torch.stack([x, y, x.add(w.mul(cos)), y.sub(w.mul(sin)), x.add(w.mul(cos).add(h.mul(sin))),
+                        y.sub(w.mul(sin).sub(h.mul(cos))), x.add(h.mul(sin)), y.add(h.mul(cos))], -1)
+
+
+def _xyxyxyxy_to_xywhr(b):
+    dtype = b.dtype
+    if dtype not in (torch.float32, torch.float64):
+        b = b.to(torch.float32)
+    r = torch.atan2(b[..., 1].sub(b[..., 3]), b[..., 2].sub(b[..., 0]))
+    dx1, dy1 = b[..., 2] - b[..., 0], b[..., 3] - b[..., 1]
+    dx2, dy2 = b[..., 4] - b[..., 2], b[..., 5] - b[..., 3]
+    w = dx1.pow(2).add(dy1.pow(2)).sqrt()
+    h = dx2.pow(2).add(dy2.pow(2)).sqrt()
+    return torch.stack([b[..., 0], b[..., 1], w, h, r.div(math.pi).mul(180.0)], -1).to(dtype)
+
+
+_TO_XYWHR = {BoundingBoxFormat.XYWHR: lambda b: b, BoundingBoxFormat.CXCYWHR: _cxcywhr_to_xywhr,
+             BoundingBoxFormat.XYXYXYXY: _xyxyxyxy_to_xywhr}
+_FROM_XYWHR = {BoundingBoxFormat.XYWHR: lambda b: b, BoundingBoxFormat.CXCYWHR: _xywhr_to_cxcywhr,
+               BoundingBoxFormat.XYXYXYXY: _xywhr_to_xyxyxyxy}
+
+
 def _convert_format(boxes, old_format, new_format):
-    for f in (old_format, new_format):
-        if tv_tensors.is_rotated_bounding_format(f):
-            raise NotImplementedError("rotated bounding box formats are not supported by jtorch's transforms v2")
     if old_format == new_format:
         return boxes.clone()
+    rotated = tv_tensors.is_rotated_bounding_format(old_format)
+    if rotated != tv_tensors.is_rotated_bounding_format(new_format):
+        raise ValueError("Cannot convert between rotated and unrotated bounding boxes.")
+    if rotated:
+        return _FROM_XYWHR[new_format](_TO_XYWHR[old_format](boxes))
     if old_format == BoundingBoxFormat.XYWH and new_format == BoundingBoxFormat.CXCYWH:
         return torch.cat([boxes[..., :2] + _floor_half(boxes[..., 2:]), boxes[..., 2:]], -1)
     if old_format == BoundingBoxFormat.CXCYWH and new_format == BoundingBoxFormat.XYWH and \
