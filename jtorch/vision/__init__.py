@@ -10,6 +10,14 @@ from . import io  # noqa: E402,F401
 from .models import detection as _detection  # noqa: E402,F401  (registers its builders)
 
 
+def __getattr__(name):
+    # imported on first use: its Tensor subclasses turn on __torch_function__ dispatch (a cost on every op)
+    if name == "tv_tensors":
+        import importlib
+        return importlib.import_module(".tv_tensors", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def get_image_backend():
     return "PIL"
 

@@ -128,7 +128,9 @@ def test_resize_tensor(rng, interp, antialias):
         for size in ([9, 13], [31, 40], 11):
             out_j = JF.resize(j, size, getattr(JT.InterpolationMode, interp), antialias=antialias)
             out_t = TF.resize(t, size, getattr(TT.InterpolationMode, interp), antialias=antialias)
-            _close(out_j, out_t, atol=1e-4)
+            # the same interpolate in float32, rounded alike; jtorch's float interpolate sums in another order
+            # (about 1e-6 relative), which can tip a uint8 value that sits at .5 by one step
+            _close(out_j, out_t, atol=1e-5)
 
 
 def test_resize_max_size_and_pil_constant(rng):

@@ -62,3 +62,13 @@ __all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR1
            "PhotoTour", "LSUN", "LSUNClass", "CarlaStereo", "CREStereo", "ETH3DStereo", "FallingThingsStereo",
            "InStereo2k", "Kitti2012Stereo", "Kitti2015Stereo", "Middlebury2014Stereo", "SceneFlowStereo",
            "SintelStereo", "HMDB51", "UCF101", "Kinetics"]
+
+
+def wrap_dataset_for_transforms_v2(dataset, target_keys=None):
+    """Samples as tv_tensors for transforms.v2 (see _wrap_v2; loaded on use, as tv_tensors switch on
+    __torch_function__ dispatch)."""
+    from ._wrap_v2 import wrap_dataset_for_transforms_v2 as wrap
+    return wrap(dataset, target_keys)
+
+
+__all__.append("wrap_dataset_for_transforms_v2")

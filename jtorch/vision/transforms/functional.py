@@ -2,8 +2,9 @@
 of shape (..., C, H, W) and returns the same kind.
 
 PIL images go to Pillow (_functional_pil); tensor images go through numpy kernels
-(_functional_tensor) and come back as jtorch tensors of the input's dtype. normalize and
-erase use jtorch ops so that their in-place semantics are torch's.
+(_functional_tensor) and come back as jtorch tensors of the input's dtype. resize is
+nn.functional.interpolate as torchvision's; normalize and erase use jtorch ops so that their
+in-place semantics are torch's.
 """
 import numbers
 import warnings
@@ -255,7 +256,35 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if interpolation.value not in ("nearest", "nearest-exact", "bilinear", "bicubic"):
         raise ValueError("Input tensor should be resized with nearest, nearest-exact, bilinear or bicubic "
                          f"interpolation, got {interpolation.value}")
-    return _tensor_op(img, F_t.resize, out_size, interpolation.value, bool(antialias))
+    _check_tensor_image(img)
+    return interpolate_image(img, out_size, interpolation.value, bool(antialias))
+
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def interpolate_image(img, size, mode, antialias, native_uint8=False):
+    """Resize a tensor image (..., C, H, W) with nn.functional.interpolate as torchvision does: other
+    dtypes than float32/float64 work in float32 and come back rounded (bicubic clamped to [0, 255] for
+    uint8), unless ``native_uint8`` lets uint8 go through interpolate's own uint8 kernel (v2 does that
+    for bilinear and bicubic) or the mode is nearest (exact on any dtype)."""
+    smooth = mode in ("bilinear", "bicubic")
+    shape = img.shape
+    x = img.reshape(-1, *shape[-3:]) if img.ndim > 2 else img.reshape(1, 1, *shape)
+    dtype = x.dtype
+    keep = dtype in (torch.float32, torch.float64) or (
+        dtype == torch.uint8 and (not smooth or native_uint8))
+    if not keep:
+        x = x.to(torch.float32)
+    x = torch.nn.functional.interpolate(x, size=list(size), mode=mode, align_corners=False if smooth else None,
+                                        antialias=bool(antialias) and smooth)
+    if not keep:
+        if mode == "bicubic" and dtype == torch.uint8:
+            x = x.clamp_(min=0, max=255)
+        if dtype in _INTEGER_DTYPES:
+            x = x.round_()
+        x = x.to(dtype)
+    return x.reshape(*shape[:-2], *size)
 
 
 def crop(img, top, left, height, width):
