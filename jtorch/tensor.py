@@ -1043,7 +1043,7 @@ def _bind_methods():
     for py, opname in _BINARY.items():
         op = R[opname]
         setattr(Tensor, f"__{py}__", _binop(op))
-        setattr(Tensor, f"__r{py}__", _rbinop(op))
+        setattr(Tensor, f"__r{py}__", _rbinop(op if py != "truediv" else _reciprocal_times))
         setattr(Tensor, f"__i{py}__", _ibinop(op))
     for py, opname in _COMPARE.items():
         setattr(Tensor, f"__{py}__", _binop(R[opname]))
@@ -1065,6 +1065,11 @@ def _binop(op):
             return NotImplemented
         return op(self, other)
     return f
+
+
+def _reciprocal_times(other, self):
+    """``2 / t`` as torch computes it: ``t.reciprocal() * 2`` (not a division: the two round differently)."""
+    return _dispatch.METHODS["__rdiv__"](self, other)
 
 
 def _rbinop(op):

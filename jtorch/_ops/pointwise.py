@@ -151,7 +151,20 @@ def _other_operand(mask):
 
 
 mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library=True)
-_true_div = binary("_true_divide", lambda a, b: a / b, promote="float", inplace=False, library=True)
+def _divide(a, b):
+    """``a / b`` divided exactly like torch: XLA's simplifier turns a division by a broadcast divisor (a
+    scalar, a keepdim reduction) into a product with its reciprocal, one ulp off for about a quarter of
+    the elements (``x / 255``, ``x / x.norm(dim=1, keepdim=True)``). The barrier hides the broadcast from
+    that rewrite; XLA still fuses it into the division loop (no materialised divisor)."""
+    shape = jnp.broadcast_shapes(jnp.shape(a), jnp.shape(b))
+    if jnp.shape(b) != shape:
+        dt = jnp.result_type(a, b)
+        b = jax.lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, dt), shape))
+        a = jnp.asarray(a, dt)
+    return a / b
+
+
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library=True)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="b", kernel="div_trunc_cpu")

@@ -312,3 +312,23 @@ def test_pow_forward_mode_negative_base_like_torch():
         _, tj = jtorch.func.jvp(lambda t: f(jtorch, t), (jtorch.from_numpy(x),), (jtorch.from_numpy(v),))
         _, tt = torch.func.jvp(lambda t: f(torch, t), (torch.from_numpy(x),), (torch.from_numpy(v),))
         np.testing.assert_allclose(tj.numpy(), tt.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (300, 700)])
+def test_division_rounds_like_torch(rng, shape):
+    """Bit-equal quotients: XLA rewrites a division by a broadcast divisor as a product with its reciprocal
+    (one ulp off for about a quarter of the elements); torch divides. ``2 / t`` is torch's
+    ``t.reciprocal() * 2``, which rounds twice."""
+    x = rng.random(shape).astype(np.float32)
+    d = (rng.random((shape[0], 1)) + 0.5).astype(np.float32)
+    cases = [
+        (lambda a, b: a / b, (x, d)), (lambda a, b: a / 3.7, (x, d)), (lambda a, b: 3.7 / (a + 0.1), (x, d)),
+        (lambda a, b: a.div_(b), (x, d)), (lambda a, b: a.div(b[0, 0]), (x, d)),
+        (lambda a, b: a.double() / 0.3, (x, d)), (lambda a, b: a.half() / b.half(), (x, d)),
+        (lambda a, b: (a * 1000).long() / 7, (x, d)),
+    ]
+    for f, (a, b) in cases:
+        want = f(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
+        got = f(jtorch.from_numpy(a.copy()), jtorch.from_numpy(b.copy()))
+        assert got.dtype == getattr(jtorch, str(want.dtype).split(".")[1])
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
