@@ -97,8 +97,10 @@ def test_functional_scaled_mm(rng):
                         swizzle_a=TF.SwizzleType.NO_SWIZZLE, contraction_dim=(1, 0)))
     tra, jra, trb, jrb = _scales(rng, (M, 1), (1, N))
     bias = rng.standard_normal(N).astype(np.float32)
-    _close(JF.scaled_mm(ja, jb, jra, JS.RowWise, jrb, JS.RowWise, bias=jtorch.tensor(bias), output_dtype=jtorch.float32),
-           TF.scaled_mm(ta, tb, tra, TS.RowWise, trb, TS.RowWise, bias=torch.tensor(bias), output_dtype=torch.float32))
+    _close(JF.scaled_mm(ja, jb, jra, JS.RowWise, jrb, JS.RowWise, bias=jtorch.tensor(bias),
+                        output_dtype=jtorch.float32),
+           TF.scaled_mm(ta, tb, tra, TS.RowWise, trb, TS.RowWise, bias=torch.tensor(bias),
+                        output_dtype=torch.float32))
 
 
 def _f8(m, *shape):
