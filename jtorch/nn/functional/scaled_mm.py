@@ -92,18 +92,24 @@ def _config_error(a, b, scale_a, scale_b):
         f"{' and ' if scale_b is None else ', '}{got('scale_b', scale_b)}")
 
 
-def _dequantized_product(a, b, scale_a, scale_b, bias, error):
-    """(a * scale_a) @ (b * scale_b) + bias in float32, as torch's CPU kernel computes it."""
+def _check_bias(b, bias, error):
     if bias is not None and bias.numel() != b.shape[1]:
         raise error(f"Bias must be size {b.shape[1]} but got {bias.numel()}")
-    _recipe(a, b, scale_a, scale_b)
+
+
+def _dequantized_product(a, b, scale_a, scale_b, bias):
+    """(a * scale_a) @ (b * scale_b) + bias in float32, as torch's CPU kernel computes it."""
     out = torch.matmul(a.float() * scale_a, b.float() * scale_b)
     if bias is not None:
         out = (out + bias).float()  # in place in torch: float32 whatever the bias's dtype
     return out
 
 
-def _check_matrices(a, b, error, contraction=None):
+def _cannot_multiply(a, b):
+    return f"mat_a and mat_b shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
+
+
+def _check_matrices(a, b, error):
     if a.dim() != 2:
         raise error("mat_a must be a matrix" if error is ValueError else "mat1 must be a matrix")
     if b.dim() != 2:
@@ -111,8 +117,7 @@ def _check_matrices(a, b, error, contraction=None):
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {b.dim()}D")
         raise ValueError("mat_b must be a matrix")
     if a.shape[1] != b.shape[0]:
-        raise error(f"mat_a and mat_b shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
-                    f"{b.shape[0]}x{b.shape[1]}){contraction or ''}")
+        raise error(_cannot_multiply(a, b))
 
 
 def _scaled_mm(self, mat2, scale_a, scale_b, bias=None, scale_result=None, out_dtype=None, use_fast_accum=False,
@@ -124,7 +129,9 @@ def _scaled_mm(self, mat2, scale_a, scale_b, bias=None, scale_result=None, out_d
     if scale_result is not None and (scale_result.dtype != torch.float32 or scale_result.numel() != 1):
         raise RuntimeError("scale_result must be a float scalar")
     dtype = out_dtype if out_dtype is not None else out.dtype if out is not None else self.dtype
-    res = _dequantized_product(self, mat2, scale_a, scale_b, bias, RuntimeError)
+    _check_bias(mat2, bias, RuntimeError)
+    _recipe(self, mat2, scale_a, scale_b)
+    res = _dequantized_product(self, mat2, scale_a, scale_b, bias)
     if scale_result is not None and out_dtype in _FP8_RESULT:  # (an explicit out_dtype only, as in torch)
         res = res * (1 / scale_result.reshape(()))
     res = res.to(dtype)
@@ -140,17 +147,16 @@ def _as_list(v):
 def _scaled_mm_v2(self, mat2, scale_a, recipe_a, swizzle_a, scale_b, recipe_b, swizzle_b, bias, out_dtype,
                   contraction_dim=(), use_fast_accum=False, *, out=None):
     """torch._scaled_mm_v2: scales, recipes and swizzles as lists (the recipes as ScalingType values)."""
-    contraction = None
+    error = ValueError
     if len(contraction_dim):
         if len(contraction_dim) != 2:
             raise ValueError("contraction_dim must have exactly 2 elements")
         ka, kb = contraction_dim
         if self.size(ka) != mat2.size(kb):
-            raise ValueError(f"mat_a and mat_b shapes cannot be multiplied ({self.shape[0]}x{self.shape[1]} and "
-                             f"{mat2.shape[0]}x{mat2.shape[1]}) with contraction dims mat_a: {ka}, mat_b: {kb}")
-        contraction = True
-    # torch only takes the layout it multiplies anyway; other contraction dims reach its matmul's error
-    _check_matrices(self, mat2, RuntimeError if contraction else ValueError)
+            raise ValueError(f"{_cannot_multiply(self, mat2)} with contraction dims mat_a: {ka}, mat_b: {kb}")
+        # torch multiplies the usual layout whatever the dims: others reach its matmul's RuntimeError
+        error = RuntimeError
+    _check_matrices(self, mat2, error)
     recipe_a, recipe_b = [int(r) for r in recipe_a], [int(r) for r in recipe_b]
     if any(int(w) for w in list(swizzle_a) + list(swizzle_b)) and {2, 3, 4, 5} & set(recipe_a + recipe_b):
         raise ValueError("CPU does not support swizzle.")
@@ -165,7 +171,8 @@ def _scaled_mm_v2(self, mat2, scale_a, recipe_a, swizzle_a, scale_b, recipe_b, s
         if sa.dim() == 0:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         raise _config_error(self, mat2, sa, sb)
-    res = _dequantized_product(self, mat2, sa, sb, bias, ValueError)
+    _check_bias(mat2, bias, ValueError)
+    res = _dequantized_product(self, mat2, sa, sb, bias)
     res = res.to(out_dtype if out_dtype is not None else self.dtype)
     if out is None:
         return res
