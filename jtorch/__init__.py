@@ -82,7 +82,8 @@ from . import linalg, fft, special, testing, signal, masked  # noqa: E402
 from . import sparse  # noqa: E402  (also binds Tensor.to_sparse & co and the sparse router)
 from . import nested  # noqa: E402  (torch.nested: jagged/strided nested tensors)
 from .sparse import (sparse_coo_tensor, sparse_compressed_tensor, sparse_csr_tensor, sparse_csc_tensor,  # noqa
-                     sparse_bsr_tensor, sparse_bsc_tensor, _sparse_coo_tensor_unsafe, smm, hspmm, sspaddmm)
+                     sparse_bsr_tensor, sparse_bsc_tensor, _sparse_coo_tensor_unsafe, smm, hspmm, sspaddmm,
+                     dsmm, hsmm, saddmm, spmm_alias as spmm)
 from .compile import compile
 from . import compiler
 from . import _dynamo  # noqa: E402 (torch._dynamo.config, reset)

@@ -8,11 +8,14 @@ import jtorch as torch
 from jtorch.nn import functional as F
 from jtorch._ops import rnn_ops as _rnn
 from jtorch.nn.functional import conv_tbc  # noqa: F401 (torch.conv_tbc is F.conv_tbc)
+from jtorch.nn.functional.scaled_mm import (_scaled_mm, _scaled_mm_v2, _scaled_grouped_mm,  # noqa: F401
+                                            _scaled_grouped_mm_v2)
 
 __all__ = ["binary_cross_entropy_with_logits", "cosine_embedding_loss", "ctc_loss", "embedding", "embedding_bag",
            "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
            "native_dropout", "native_channel_shuffle", "max_pool1d_with_indices", "convolution", "gru_cell",
-           "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu", "conv_tbc"]
+           "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu", "conv_tbc",
+           "_grouped_mm", "_scaled_mm", "_scaled_mm_v2", "_scaled_grouped_mm", "_scaled_grouped_mm_v2"]
 
 # ATen's reduction enum (at::Reduction): 1 mean, 2 sum; torch's kernels treat any other int as none.
 _REDUCTION = {1: "mean", 2: "sum"}
@@ -215,3 +218,7 @@ def rnn_tanh(input, hx, params, has_biases, num_layers, dropout, train, bidirect
 def rnn_relu(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
     return _full_rnn("RNN_RELU", input, hx, None, params, has_biases, num_layers, dropout, train, bidirectional,
                      batch_first)
+
+
+def _grouped_mm(self, mat2, offs=None, bias=None, out_dtype=None):
+    return F.grouped_mm(self, mat2, offs=offs, bias=bias, out_dtype=out_dtype)

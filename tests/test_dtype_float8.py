@@ -35,6 +35,27 @@ def test_float8_conversions_match_torch(rng, name):
 
 
 @pytest.mark.parametrize("name", F8)
+@pytest.mark.parametrize("src", ["float64", "float32", "float16", "bfloat16", "int64"])
+def test_float8_out_of_range_and_signs_match_torch(rng, name, src):
+    """Wide magnitudes, infinities, NaN, zeros and negatives: float8_e4m3fn saturates at ±448 (inf too) and
+    float8_e8m0fnu drops the sign and sends 0 to 2**-127 in torch, unlike a plain ml_dtypes cast."""
+    vals = rng.standard_normal(300) * 10.0 ** rng.uniform(-10, 6, 300)
+    special = [np.inf, -np.inf, np.nan, 0.0, -0.0, 448, 464, 465, 480, 57344, 61440, 1e30]
+    vals = np.concatenate([vals, special]) if src != "int64" else np.round(np.clip(vals, -1e9, 1e9))
+    t = torch.from_numpy(vals).to(getattr(torch, src))
+    j = jtorch.tensor(vals).to(getattr(jtorch, src))
+    td, jd = getattr(torch, name), getattr(jtorch, name)
+    np.testing.assert_array_equal(j.to(jd).double().numpy(), t.to(td).double().numpy())
+    # creating one from data, and copying into one, convert the same way
+    np.testing.assert_array_equal(jtorch.tensor(vals[:40], dtype=jd).double().numpy(),
+                                  torch.tensor(vals[:40], dtype=td).double().numpy())
+    jz, tz = jtorch.zeros(40, dtype=jd), torch.zeros(40, dtype=td)
+    jz.copy_(j[:40])
+    tz.copy_(t[:40])
+    np.testing.assert_array_equal(jz.double().numpy(), tz.double().numpy())
+
+
+@pytest.mark.parametrize("name", F8)
 def test_float8_promotion_raises(name):
     for m in (torch, jtorch):
         d = getattr(m, name)

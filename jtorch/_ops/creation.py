@@ -95,6 +95,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         return _to_chalf(tensor(data, dtype=D.complex64, device=device), requires_grad)
     arr, dt = _infer_np(data)
     dt = D.to_dtype(dtype) if dtype is not None else dt
+    if dt in (D.float8_e4m3fn, D.float8_e8m0fnu):  # torch's own conversions (pointwise.cast_array)
+        from .pointwise import cast_array
+        return _finish(cast_array(arr, dt.np), device, requires_grad)
     return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
                    device, requires_grad)
 

@@ -362,10 +362,11 @@ def _conv(input, weight, bias, stride=(1,), padding=((0, 0),), dilation=(1,), gr
     return _to_first(out)
 
 
-def _conv_transpose_f16_taps(input, w, bias, stride, pads, dilation, groups):
-    """torch's float16 CPU transposed convolution: each kernel tap's product (summed over input channels in
-    float32) is rounded to float16, the taps are added into the output one by one in kernel order, in
-    float16, and the bias is added last. ``w`` is the flipped (*k, I, O) kernel of the direct form."""
+def _conv_transpose_taps(input, w, bias, stride, pads, dilation, groups):
+    """torch's float16 CPU transposed convolution (and its bfloat16 one where oneDNN is not used): each kernel
+    tap's product (summed over input channels in float32) is rounded to the input's dtype, the taps are added
+    into the output one by one in kernel order in that dtype, and the bias is added last. ``w`` is the
+    flipped (*k, I, O) kernel of the direct form."""
     n = input.ndim - 2
     k = w.shape[:n]
     x = _to_last(input)
@@ -378,7 +379,7 @@ def _conv_transpose_f16_taps(input, w, bias, stride, pads, dilation, groups):
         wk = w[flipped][(None,) * n]
         y = jax.lax.conv_general_dilated(x, wk, (1,) * n, tap_pads, lhs_dilation=stride,
                                          dimension_numbers=_dimnums(n), feature_group_count=groups,
-                                         preferred_element_type=jnp.float32).astype(jnp.float16)
+                                         preferred_element_type=jnp.float32).astype(input.dtype)
         out = y if out is None else out + y
     if bias is not None:
         out = out + bias
@@ -398,10 +399,11 @@ def _conv_transpose(input, weight, bias, stride=(1,), padding=(0,), output_paddi
     w = jnp.flip(w, axis=tuple(range(2, 2 + n)))
     w = jnp.moveaxis(w, (0, 1), (-1, -2))
     pads = [(d * (kk - 1) - p, d * (kk - 1) - p + op) for kk, p, op, d in zip(k, padding, output_padding, dilation)]
-    if input.dtype == jnp.float16:
-        return _conv_transpose_f16_taps(input, w, bias, stride, pads, dilation, groups)
-    # bfloat16: accumulated in float32 and the bias added before the one rounding, as torch's CPU kernel
     half = input.dtype == jnp.bfloat16
+    # torch runs bfloat16 through oneDNN unless an output padding reaches its stride
+    if input.dtype == jnp.float16 or (half and any(op >= s for op, s in zip(output_padding, stride))):
+        return _conv_transpose_taps(input, w, bias, stride, pads, dilation, groups)
+    # bfloat16 by oneDNN: accumulated in float32 and the bias added before the one rounding
     out = jax.lax.conv_general_dilated(_to_last(input), w, (1,) * n, pads, lhs_dilation=stride,
                                        rhs_dilation=dilation, dimension_numbers=_dimnums(n),
                                        feature_group_count=groups,

@@ -703,12 +703,26 @@ angle = unary("angle", jnp.angle)
 conj_physical = unary("conj_physical", jnp.conj, promote=None)
 
 
+def cast_array(x, np_dtype):
+    """``x`` (a jax or numpy array) as ``np_dtype`` the way torch converts. Two float8 targets differ from a plain
+    cast: float8_e4m3fn saturates (±inf too) at ±448 where ml_dtypes gives NaN, and float8_e8m0fnu reads the
+    magnitude of the float32 value and sends 0 to its smallest power, 2**-127."""
+    x = jnp.asarray(x)
+    real = not jnp.issubdtype(x.dtype, jnp.complexfloating)
+    if np_dtype == D.float8_e4m3fn.np and real:
+        x = jnp.clip(x.astype(jnp.promote_types(x.dtype, jnp.float16)), -448, 448)
+    elif np_dtype == D.float8_e8m0fnu.np and real:
+        x = jnp.abs(x.astype(jnp.float32))
+        x = jnp.where(x == 0, np.float32(2.0 ** -127), x)
+    return x.astype(np_dtype)
+
+
 @defop(promote=None)
 def _cast(input, dtype=None):
     if dtype.np.kind in "iu" and input.dtype.kind == "f":
         # torch converts through a wide integer, so out-of-range values wrap instead of saturating
         return input.astype(jnp.int64).astype(dtype.np)
-    return input.astype(dtype.np)
+    return cast_array(input, dtype.np)
 
 
 @defop(promote=None, differentiable=False, method=False, function=False)
@@ -778,7 +792,7 @@ def _named(res, name):
 
 @defop(method=False, function=False, promote=None, saves=())
 def _copy_from(input, src):
-    return jnp.broadcast_to(jnp.asarray(src, input.dtype), input.shape)
+    return jnp.broadcast_to(cast_array(src, input.dtype), input.shape)
 
 
 @function(method=True)

@@ -7,11 +7,13 @@ same float precision torch uses), so one gather-and-sum per dim serves nearest,
 linear, cubic, area and antialiased filters, and its VJP is the matching scatter.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dispatch import defop
+from .._dispatch import defop, round_to
 from .nn_ops import _adaptive_avg_pool
 
 
@@ -259,6 +261,8 @@ def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corne
         cx = jnp.tile(taps[1], (4,) + (1,) * (taps[1].ndim - 1))
         ws = jnp.stack([wy[i] * wx[j] for i in range(4) for j in range(4)])
         return _gather_taps(input, [cy, cx], sizes, ws)
+    if input.dtype in (jnp.float16, jnp.bfloat16) and nsp == 2 and padding_mode != "reflection":
+        return _grid_sample_bilinear_half_steps(input, g, sizes, padding_mode, align_corners)
     # bilinear / trilinear: 2**nsp corners
     coords = [_source(gd, sizes[d], padding_mode, align_corners) for d, gd in enumerate(g)]
     lo = [jnp.floor(c) for c in coords]
@@ -273,6 +277,35 @@ def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corne
             w = w * (frac[d] if hi else 1 - frac[d])
         ws.append(w)
     return _gather_taps(input, [jnp.stack(i) for i in idx], sizes, jnp.stack(ws))
+
+
+def _grid_sample_bilinear_half_steps(input, g, sizes, padding_mode, align_corners):
+    """Bilinear sampling of a float16/bfloat16 input as torch's vectorized 2-d CPU kernel computes it: every
+    step in the half type (rounded): the source coordinate ((g + 1) * size - 1) / 2, or ((g + 1) / 2) * (size - 1)
+    for align_corners, each corner's weight a product of the per-dimension weights, and the
+    corners added one by one. (Reflection padding, bicubic and 3-d sampling round elsewhere: not matched yet.)"""
+    half = input.dtype
+    r = functools.partial(round_to, half=half)
+    nsp = len(sizes)
+    coords = []
+    for d, gd in enumerate(g):
+        gd, size = gd.astype(jnp.float32), sizes[d]
+        c = r(r(r(gd + 1) / 2) * (size - 1)) if align_corners else r(r(r(r(gd + 1) * size) - 1) / 2)
+        coords.append(_clip(c, size - 1) if padding_mode == "border" else c)
+    lo = [jnp.floor(c) for c in coords]
+    frac = [r(c - f) for c, f in zip(coords, lo)]
+    x = input.astype(jnp.float32)
+    out = None
+    for corner in range(2 ** nsp):
+        w, idx = None, []
+        for d in range(nsp):
+            hi = (corner >> (nsp - 1 - d)) & 1
+            idx.append((lo[d] + hi).astype(jnp.int32)[None])
+            wd = frac[d] if hi else r(1 - frac[d])
+            w = wd if w is None else r(w * wd)
+        term = r(_gather_taps(x, idx, sizes, w[None]))
+        out = term if out is None else r(out + term)
+    return out.astype(half)
 
 
 def _pad_tap(c, size, padding_mode, align_corners):

@@ -131,6 +131,8 @@ class check_sparse_tensor_invariants:
 # ---------------------------------------------------------------- sparse-result products
 def _rows_product(mat1, mat2, name):
     """(distinct rows of the sparse mat1, (mat1 @ mat2) at those rows)."""
+    if name == "hspmm" and not isinstance(mat1, SparseTensor):  # torch has no dense hspmm kernel at all
+        raise NotImplementedError("Could not run 'aten::hspmm' with arguments from the 'CPU' backend")
     if type(mat1) is not SparseCooTensor or isinstance(mat2, SparseTensor):
         raise RuntimeError(f"{name}: expected a sparse COO mat1 and a dense mat2")
     out = mm(mat1, mat2)
@@ -165,6 +167,26 @@ def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1):
                            f"{list(prod.shape)}")
     vals = torch.cat([input._v * beta, prod._v * alpha])
     return make_coo(torch.cat([input._indices(), prod._indices()], 1), vals, tuple(input.shape), vals.shape[0] < 2)
+
+
+# torch's older names for these products
+def dsmm(input, mat2):
+    """torch.dsmm: torch.mm (a sparse @ dense product is dense)."""
+    return torch.mm(input, mat2)
+
+
+def spmm_alias(input, mat2):
+    """torch.spmm: torch.mm."""
+    return torch.mm(input, mat2)
+
+
+hsmm = hspmm
+
+
+def saddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """torch.saddmm: sspaddmm with an ``out=``."""
+    res = sspaddmm(input, mat1, mat2, beta=beta, alpha=alpha)
+    return res if out is None else out.copy_(res)
 
 
 def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):

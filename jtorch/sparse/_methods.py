@@ -33,6 +33,10 @@ def _dense_dim(self):
     return self.ndim
 
 
+def _sspaddmm_dense(self, *args, **kwargs):
+    raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+
+
 def _bind():
     import jtorch as torch
     methods = {
@@ -49,6 +53,8 @@ def _bind():
         "row_indices": _dense_only("row_indices", "sparse column compressed"),
         "sparse_resize_": _dense_only("sparse_resize_"),
         "sparse_resize_and_clear_": _dense_only("sparse_resize_and_clear_"),
+        # a dense self: torch's smm runs sspaddmm, which wants a sparse self (SparseCooTensor has its own)
+        "smm": _sspaddmm_dense, "sspaddmm": _sspaddmm_dense,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

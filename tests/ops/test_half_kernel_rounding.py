@@ -78,6 +78,12 @@ def test_conv_transpose_accumulates_in_float(rng, dtype, n):
     (tw, jw) = pair(rng, (4, 2) + (2,) * n, dtype)
     kw = dict(groups=2, dilation=3, padding=1)
     assert_close(getattr(jtorch.nn.functional, f)(jx, jw, **kw), getattr(torch.nn.functional, f)(tx, tw, **kw))
+    # an output padding reaching its stride (allowed below the dilation): torch's bfloat16 leaves oneDNN for
+    # the tap-by-tap kernel float16 always takes
+    (tw, jw) = pair(rng, (4, 2) + (4,) * n, dtype)
+    kw = dict(groups=2, stride=2, padding=1, output_padding=2, dilation=3)
+    assert_close(getattr(jtorch.nn.functional, f)(jx, jw, jb[:2].repeat(2), **kw),
+                 getattr(torch.nn.functional, f)(tx, tw, tb[:2].repeat(2), **kw))
 
 
 @pytest.mark.parametrize("dtype", HALF)
@@ -184,3 +190,15 @@ def test_normalize_and_renorm_round_the_norm(rng, dtype):
         assert_close(jtorch.nn.functional.normalize(jx, **kw), torch.nn.functional.normalize(tx, **kw))
     for p, dim, maxnorm in ((2, 1, 0.5), (1, 0, 3.0), (float("inf"), 2, 1.0)):
         assert_close(jx.renorm(p, dim, maxnorm), tx.renorm(p, dim, maxnorm), **ULP[dtype])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_bilinear_rounds_each_step(rng, dtype, padding_mode, align_corners):
+    # torch's vectorized 2-d kernel: source coordinates, weights and the sum over the corners in the half type
+    tx, jx = pair(rng, (2, 3, 5, 6), dtype)
+    g = (rng.random((2, 4, 7, 2)) * 2.4 - 1.2).astype(np.float32)
+    tg, jg = torch.from_numpy(g).to(getattr(torch, dtype)), jtorch.tensor(g).to(getattr(jtorch, dtype))
+    kw = dict(mode="bilinear", padding_mode=padding_mode, align_corners=align_corners)
+    assert_close(jtorch.nn.functional.grid_sample(jx, jg, **kw), torch.nn.functional.grid_sample(tx, tg, **kw))

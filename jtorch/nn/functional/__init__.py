@@ -1,6 +1,7 @@
 """torch.nn.functional: each topic lives in its own submodule."""
 from .activation import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .scaled_mm import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .fractional_pooling import *  # noqa: F401,F403
