@@ -184,3 +184,18 @@ def test_matmul_folding_follows_torch():
 
     t, j = run_both(build)
     assert counts(j) == counts(t)
+
+
+def test_with_the_profiler_both_ways():
+    """The profiler and the counter both watch jtorch's dispatch; nested either way both see the ops."""
+    a, b = jtorch.randn(4, 5), jtorch.randn(5, 6)
+    apply = _dispatch.apply
+    with jtorch.profiler.profile() as prof:
+        with FlopCounterMode(display=False) as fc:
+            jtorch.mm(a, b)
+    assert fc.get_total_flops() == 240 and any("matmul" in e.name for e in prof.events())
+    with FlopCounterMode(display=False) as fc:
+        with jtorch.profiler.profile() as prof:
+            jtorch.mm(a, b)
+    assert fc.get_total_flops() == 240 and any("matmul" in e.name for e in prof.events())
+    assert _dispatch.apply is apply
