@@ -1,6 +1,5 @@
 """torch.utils.collect_env for jtorch: the versions that matter when reporting a jtorch problem (jtorch, JAX,
 jaxlib, NumPy, Python, the OS, JAX's devices). ``python -m jtorch.utils.collect_env`` prints them."""
-import locale
 import platform
 import sys
 from collections import namedtuple

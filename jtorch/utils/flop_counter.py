@@ -71,7 +71,7 @@ def _prod(xs):
 
 def mm_flop(a_shape, b_shape, *args, out_shape=None, **kwargs):
     m, k = a_shape
-    k2, n = b_shape
+    n = b_shape[1]
     return 2 * m * k * n
 
 

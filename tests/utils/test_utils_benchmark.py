@@ -27,7 +27,8 @@ def masked(text):
 
 def test_measurement_like_torch(rng):
     cases = [(rng.random(1) * 1e-3, 100, dict(stmt="x + y")),
-             (1e-6 * (1 + 0.01 * rng.random(16)), 1000, dict(stmt="x + y", label="add", sub_label="s", description="d")),
+             (1e-6 * (1 + 0.01 * rng.random(16)), 1000,
+              dict(stmt="x + y", label="add", sub_label="s", description="d")),
              (1e-6 * (1 + rng.random(8)), 10, dict(stmt="f()", setup="import math\nx = 1", num_threads=4)),
              (rng.random(2) * 2, 1, dict(stmt="g()", sub_label="only")),
              (1e-3 * (1 + 0.15 * rng.random(6)), 7, dict(stmt="h()", setup="y = 2", label="L", env="E"))]

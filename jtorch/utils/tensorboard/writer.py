@@ -221,6 +221,7 @@ class SummaryWriter:
         if self.all_writers is None:
             return
         _close_all(self.all_writers)
+        self._finalizer.detach()
         self.file_writer = self.all_writers = None
 
     def __enter__(self):
