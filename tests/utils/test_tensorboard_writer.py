@@ -264,16 +264,20 @@ def test_figure_needs_matplotlib(tmp_path):
         with SummaryWriter(str(tmp_path)) as w, pytest.raises(ImportError):
             w.add_figure("f", object())
         return
+    import matplotlib
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figs = []
-    for name, W in (("t", TorchWriter), ("j", SummaryWriter)):
+    def figure(k):
         fig = plt.figure(figsize=(1, 1))
-        plt.plot([0, 1], [1, 0])
-        with W(str(tmp_path / name)) as w:
-            w.add_figure("fig", fig, 0)
-        figs.append(read_run(str(tmp_path / name)))
-    assert figs[0] == figs[1]
+        plt.plot([0, 1], [k, 0])
+        return fig
+
+    def calls(w, lib):
+        w.add_figure("fig", figure(1), 0)
+        w.add_figure("figs", [figure(1), figure(2), figure(3)], 1)
+
+    assert_same_runs(tmp_path, calls)
 
 
 def test_works_without_tensorboard_package(tmp_path, monkeypatch):

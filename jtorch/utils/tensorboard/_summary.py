@@ -130,7 +130,7 @@ def image_proto(value, dataformats="CHW", rescale=1):
 
 
 def figure_to_chw(figure, close=True):
-    """A matplotlib figure rendered to a uint8 RGBA image (C, H, W)."""
+    """A matplotlib figure rendered to a uint8 RGB image (C, H, W) (alpha dropped, as torch's writer does)."""
     import matplotlib.pyplot as plt
     from matplotlib.backends import backend_agg
 
@@ -139,7 +139,7 @@ def figure_to_chw(figure, close=True):
     rgba = np.asarray(canvas.buffer_rgba(), dtype=np.uint8)
     if close:
         plt.close(figure)
-    return rgba.transpose(2, 0, 1)
+    return rgba[:, :, :3].transpose(2, 0, 1)
 
 
 # --- text, PR curves -------------------------------------------------------------------------------
