@@ -170,6 +170,24 @@ def test_images(tmp_path, rng):
                 w.add_image("bad", chw, 0, dataformats="HWC1")
 
 
+def test_audio_and_custom_scalars(tmp_path, rng, capsys):
+    loud = rng.standard_normal(40) * 1.5  # partly outside [-1, 1]: clipped, with torch's notice
+    quiet = rng.uniform(-1, 1, (1, 30)).astype(np.float32)
+
+    def calls(w, lib):
+        w.add_audio("loud", loud, 2, sample_rate=8000)
+        w.add_audio("quiet", lib.tensor(quiet), 3)
+        w.add_custom_scalars({"Taiwan": {"twse": ["Multiline", ["twse/0050", "twse/2330"]]},
+                              "USA": {"dow": ["Margin", ["dow/aaa", "dow/bbb", "dow/ccc"]],
+                                      "nasdaq": ["Margin", ["nasdaq/aaa", "nasdaq/bbb", "nasdaq/ccc"]]}})
+        w.add_custom_scalars_multilinechart(["a", "b"], category="cat", title="t")
+        w.add_custom_scalars_marginchart(["v", "lo", "hi"])
+
+    assert_same_runs(tmp_path, calls)
+    out = capsys.readouterr().out
+    assert out.count("warning: audio amplitude out of range, auto clipped.") == 2  # torch's, then jtorch's
+
+
 def test_pr_curves(tmp_path, rng):
     labels = rng.integers(0, 2, 40)
     preds = rng.random(40)

@@ -70,9 +70,14 @@ def summary(values):
     return b"".join(blob(1, v) for v in values)
 
 
-def summary_value(tag, simple_value=None, image=None, histo=None, tensor=None, metadata=None):
-    return (blob(1, tag) + float32(2, simple_value) + blob(4, image) + blob(5, histo) + blob(8, tensor)
-            + blob(9, metadata))
+def summary_value(tag, simple_value=None, image=None, histo=None, audio=None, tensor=None, metadata=None):
+    return (blob(1, tag) + float32(2, simple_value) + blob(4, image) + blob(5, histo) + blob(6, audio)
+            + blob(8, tensor) + blob(9, metadata))
+
+
+def audio(sample_rate, num_channels, length_frames, encoded, content_type):
+    return (float32(1, sample_rate) + varint(2, num_channels) + varint(3, length_frames) + blob(4, encoded)
+            + blob(5, content_type))
 
 
 def plugin_metadata(plugin_name, content=None):
@@ -89,8 +94,9 @@ def histogram(min, max, num, sum, sum_squares, bucket_limit, bucket):
 
 
 def tensor(dtype, shape=None, float_val=(), double_val=(), string_val=()):
+    """``shape`` None leaves the shape out; ``[]`` writes an empty one (a scalar)."""
     dims = b"".join(blob(2, varint(1, d)) for d in shape) if shape else b""
-    return (varint(1, dtype) + (blob(2, dims) if dims else b"") + packed(5, float_val, "f")
+    return (varint(1, dtype) + (blob(2, dims) if shape is not None else b"") + packed(5, float_val, "f")
             + packed(6, double_val, "d") + b"".join(blob(8, s) for s in string_val))
 
 
@@ -129,3 +135,24 @@ def hparams_session_start(hparams):
 
 def hparams_session_end(status=1):  # STATUS_SUCCESS
     return varint(1, status)
+
+
+# --- custom_scalars plugin (tensorboard/plugins/custom_scalar/layout.proto) -----------------------
+
+def custom_scalars_layout(layout):
+    """{category: {chart title: ["Multiline", [tags]] or ["Margin", [value, lower, upper]]}}."""
+    categories = []
+    for title, charts in layout.items():
+        encoded = []
+        for chart_title, (kind, tags) in charts.items():
+            if kind == "Multiline":
+                content = blob(2, b"".join(blob(1, t) for t in tags))
+            elif kind == "Margin":
+                if len(tags) != 3:
+                    raise AssertionError("a Margin chart takes [value, lower, upper] tags")
+                content = blob(3, blob(1, blob(1, tags[0]) + blob(2, tags[1]) + blob(3, tags[2])))
+            else:
+                raise AssertionError(f"chart type {kind!r}: expected 'Multiline' or 'Margin'")
+            encoded.append(blob(2, blob(1, chart_title) + content))
+        categories.append(blob(2, blob(1, title) + b"".join(encoded)))
+    return b"".join(categories)

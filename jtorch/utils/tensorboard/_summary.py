@@ -142,6 +142,26 @@ def figure_to_chw(figure, close=True):
     return rgba[:, :, :3].transpose(2, 0, 1)
 
 
+def audio_proto(value, sample_rate):
+    """Mono samples in [-1, 1] (clipped, as torch's writer does, with its notice) as 16-bit PCM WAV."""
+    import wave
+
+    samples = to_numpy(value).squeeze()  # scaled in its own precision, as torch does
+    if samples.ndim != 1:
+        raise AssertionError("input tensor should be 1 dimensional.")
+    if np.abs(samples).max(initial=0) > 1:
+        print("warning: audio amplitude out of range, auto clipped.")
+        samples = samples.clip(-1, 1)
+    pcm = (samples * np.iinfo(np.int16).max).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+    return _proto.audio(float(sample_rate), 1, len(pcm), buf.getvalue(), "audio/wav")
+
+
 # --- text, PR curves -------------------------------------------------------------------------------
 
 def text(tag, text_string):

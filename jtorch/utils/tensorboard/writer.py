@@ -136,6 +136,26 @@ class SummaryWriter:
         else:
             self.add_image(tag, _summary.figure_to_chw(figure, close), global_step, walltime, dataformats="CHW")
 
+    def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100, walltime=None):
+        value = _proto.summary_value(tag, audio=_summary.audio_proto(snd_tensor, sample_rate))
+        self._write([value], global_step, walltime)
+
+    def add_custom_scalars(self, layout):
+        """A TensorBoard Custom Scalars layout: {category: {chart: ["Multiline", [tags]] or
+        ["Margin", [value_tag, lower_tag, upper_tag]]}}."""
+        tensor = _proto.tensor(_proto.DT_STRING, shape=[],
+                               string_val=[_proto.custom_scalars_layout(layout)])
+        self._write([_proto.summary_value("custom_scalars__config__", tensor=tensor,
+                                          metadata=_proto.plugin_metadata("custom_scalars"))])
+
+    def add_custom_scalars_multilinechart(self, tags, category="default", title="untitled"):
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(self, tags, category="default", title="untitled"):
+        if len(tags) != 3:
+            raise AssertionError("a margin chart takes [value, lower, upper] tags")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
     # --- text, PR curves, hparams -----------------------------------------------------------------
 
     def add_text(self, tag, text_string, global_step=None, walltime=None):
