@@ -52,6 +52,8 @@ def clear_autocast_cache():
 
 
 _det = [False, False]  # [enabled, warn_only]
+# torch.utils.deterministic.fill_uninitialized_memory: with deterministic algorithms on, empty() fills
+_fill_uninitialized = [True]
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):

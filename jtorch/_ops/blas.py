@@ -81,8 +81,7 @@ def mm(input, mat2):
     return matmul(input, mat2)
 
 
-@function
-def bmm(input, mat2):
+def _check_bmm(input, mat2):
     if input.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -91,6 +90,11 @@ def bmm(input, mat2):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
     _same_dtype(input, mat2, "batch1 and batch2")
+
+
+@function
+def bmm(input, mat2):
+    _check_bmm(input, mat2)
     res = _matmul(input, mat2)
     if res._grad_fn is not None:
         from ..autograd.graph import rename
@@ -188,7 +192,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 @function(inplace=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    bmm(batch1, batch2)  # shape and dtype checks
+    _check_bmm(batch1, batch2)  # (checks only: no product computed and thrown away)
     _same_dtype(input, batch1, "self and batch1")
     beta, alpha = _int_scalars(batch1, beta, alpha)
     return _addmm(input, batch1, batch2, beta, alpha)
@@ -196,7 +200,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 @function(inplace=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    bmm(batch1, batch2)
+    _check_bmm(batch1, batch2)
     _same_dtype(input, batch1, "self and batch1")
     beta, alpha = _int_scalars(batch1, beta, alpha)
     return _addmm(input, batch1, batch2, beta, alpha, reduce_batch=True)

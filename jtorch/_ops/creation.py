@@ -205,8 +205,23 @@ def _to_chalf(t, requires_grad):
     return t.requires_grad_(True) if requires_grad else t
 
 
+def _empty_fill(dt):
+    """What torch's empty() holds: unspecified (here zeros), or, with deterministic algorithms on and
+    torch.utils.deterministic.fill_uninitialized_memory set, NaN (floats) or the largest value (ints)."""
+    from ..functions import _det, _fill_uninitialized
+    if not (_det[0] and _fill_uninitialized[0]):
+        return "zeros", None
+    if dt is D.bool:
+        return "full", True
+    if dt.is_floating_point or dt.is_complex:
+        return "full", float("nan")
+    return "full", int(np.iinfo(dt.np).max)
+
+
 def _make(kind, size, dtype, device, requires_grad, value=None):
     dt = _dt(dtype)
+    if kind == "empty":
+        kind, value = _empty_fill(dt)
     if dt is D.complex32 and not _meta.is_meta_device(device):  # no jax complex32: made as complex64
         return _to_chalf(_make(kind, size, D.complex64, device, False, value), requires_grad)
     if _meta.is_meta_device(device):
@@ -236,7 +251,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 @function(method=False)
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
-    out = _make("zeros", _size(size), dtype, device, requires_grad)
+    out = _make("empty", _size(size), dtype, device, requires_grad)
     if memory_format is None:
         return out
     from .._memfmt import lay, format_order
@@ -283,7 +298,8 @@ def _like(kind):
         dt = input.dtype if dtype is None else dtype
         dev = input.device if device is None else device
         if (input.layout if layout is None else layout) is not _strided:
-            return _sparse_make(kind, tuple(input.shape), input.layout if layout is None else layout, dt, dev,
+            return _sparse_make("zeros" if kind == "empty" else kind, tuple(input.shape),
+                                input.layout if layout is None else layout, dt, dev,
                                 requires_grad, input)
         if kind == "full":
             fill_value = _fill_scalar(fill_value, "full_like")[0]
@@ -302,7 +318,7 @@ def _sparse_make(kind, size, layout, dtype, device, requires_grad, like=None):
 
 zeros_like = function(_like("zeros"), name="zeros_like", method=False)
 ones_like = function(_like("ones"), name="ones_like", method=False)
-empty_like = function(_like("zeros"), name="empty_like", method=False)
+empty_like = function(_like("empty"), name="empty_like", method=False)
 
 
 @function(method=False)
@@ -334,7 +350,7 @@ def _new(kind, name):
 
 METHODS["new_zeros"] = _new("zeros", "new_zeros")
 METHODS["new_ones"] = _new("ones", "new_ones")
-METHODS["new_empty"] = _new("zeros", "new_empty")
+METHODS["new_empty"] = _new("empty", "new_empty")
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
