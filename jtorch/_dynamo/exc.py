@@ -4,12 +4,7 @@ from enum import Enum
 __all__ = ["TorchDynamoException", "UserError", "UserErrorType", "Unsupported"]
 
 
-class TorchDynamoException(RuntimeError):
-    pass
-
-
-class Unsupported(TorchDynamoException):
-    pass
+from .._errors import TorchDynamoException, Unsupported  # noqa: F401 (jtorch.compile raises Unsupported)
 
 
 class UserErrorType(Enum):
