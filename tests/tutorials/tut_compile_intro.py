@@ -2,7 +2,7 @@
 eager ones), a module compiled with `torch.compile(model)` and in place with `model.compile()`,
 `mode="reduce-overhead"` / `"max-autotune"` and `dynamic=True` accepted, recompiling for new input
 shapes and dtypes, a graph break from `print` inside the compiled function (the print still runs at
-every call), `fullgraph=True` turning a graph break (`float(tensor)`) into an error at the first call, a data-dependent branch compiled
+every call), `fullgraph=True` turning a graph break (`tensor.tolist()`) into an error at the first call, a data-dependent branch compiled
 without fullgraph (both sides taken), `torch.compiler.disable` on a helper, `torch._dynamo.reset()` /
 `torch.compiler.reset()`, `torch.compiler.is_compiling()` inside and outside, and a compiled
 training loop (forward + backward + SGD) whose losses and weights equal eager training."""
@@ -104,11 +104,11 @@ def branchy(x):
 pos, neg = randn(5).abs() + 0.1, -randn(5).abs() - 0.1
 loose = torch.compile(branchy)
 record("branch_both", (loose(pos), loose(neg), loose(pos)))
-def scaled_by_sum(x):
-    return x * float(x.sum())  # a Python number from a tensor: a graph break
+def via_list(x):
+    return torch.tensor(x.tolist()) * 2  # Python values out of a tensor: a graph break
 
 
-strict = torch.compile(scaled_by_sum, fullgraph=True)  # the graph break is now an error
+strict = torch.compile(via_list, fullgraph=True)  # the graph break is now an error
 try:
     strict(pos)
     record("fullgraph_error", None)
