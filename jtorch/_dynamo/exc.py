@@ -1,4 +1,4 @@
-"""``torch._dynamo.exc``: the user-facing error types torch.export raises."""
+"""``torch._dynamo.exc``: the user-facing error types torch.export and torch.compile(fullgraph=True) raise."""
 from enum import Enum
 
 __all__ = ["TorchDynamoException", "UserError", "UserErrorType", "Unsupported"]
