@@ -2,8 +2,9 @@
 inputs, the ExportedProgram's graph signature (input kinds, parameter / buffer / user-input targets,
 outputs), its state_dict, `ep.module()` called like the original (and refusing a wrong shape), a
 batch dimension made dynamic with `torch.export.Dim` (min/max, range_constraints, other batch sizes
-run, a size outside the range refused), two inputs sharing one Dim, `Dim.AUTO`, data-dependent control flow that fails to export and the same with `torch.cond`, a
-constant (non-tensor) argument baked in, a buffer updated in forward (BUFFER_MUTATION output),
+run, a size outside the range refused), two inputs sharing one Dim (unequal sizes refused), `Dim.AUTO`,
+data-dependent control flow that fails to export and the same with `torch.cond`, a constant
+(non-tensor) argument baked in, a buffer updated in forward (its output specs, the count it keeps),
 `run_decompositions()`, and `torch.export.save` / `load` round trips. Only outputs, signatures and
 error types are compared: the printed graphs name nodes by each framework's tracer."""
 import io
