@@ -7,3 +7,11 @@ class AcceleratorError(RuntimeError):
 
 class OutOfMemoryError(RuntimeError):
     """Raised when a device runs out of memory."""
+
+
+class TorchDynamoException(RuntimeError):
+    """torch._dynamo.exc's base (defined here so that jtorch.compile can raise its subclasses)."""
+
+
+class Unsupported(TorchDynamoException):
+    """What torch.compile(fullgraph=True) raises at a graph break."""

@@ -51,6 +51,7 @@ import jax.extend.core as jax_core
 import numpy as np
 
 from . import _dispatch, _layout, _lazy, _spmd
+from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
 from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
@@ -277,7 +278,16 @@ class CompiledFunction:
         if self.state is not None:
             self._follow_rebinds()
         if self.state is None:
-            return self._discover(args, kwargs)
+            out = self._discover(args, kwargs)
+            if self.fullgraph and not self.eager and self.state is not None:
+                # torch reports a graph break under fullgraph=True at the first call: trace it now
+                # (the next call runs this program) rather than at the second call
+                leaves, tree = _flatten((args, kwargs))
+                try:
+                    self._add_entry(args, kwargs, leaves, tree)
+                except (GraphBreak, EagerThisCall):
+                    pass
+            return out
         leaves, tree = _flatten((args, kwargs))
         try:
             key = self._guard_key(leaves, tree)
@@ -299,18 +309,9 @@ class CompiledFunction:
                 self.eager = True
                 return self.fn(*args, **kwargs)
             try:
-                entry = self._build(args, kwargs)
+                entry = self._add_entry(args, kwargs, leaves, tree)
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
-            # building may have found more state: key the entry by the settled state
-            entry.key = self._guard_key(leaves, tree)
-            head = self.entries.get(entry.key)
-            # programs of one key that differ in their symbolic guards (a branch on a SymInt) chain
-            entry.other = head if head is not None and entry.guards else None
-            self.entries[entry.key] = entry
-            self.compiles += 1
-            if entry.once and entry.key in self._retraced:
-                entry.once = False  # traced again and still creating tensors: they are made afresh each call
         dyn = _arg_dyn(args, entry.dyn_args)
         sig = _arg_sig(args, dyn)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
             len(dyn) == len(entry.dyn_args) else None
@@ -327,6 +328,20 @@ class CompiledFunction:
         if sig is not None and self._lookup(self._guard_key(leaves, tree), leaves) is entry:
             self._fast = _Fast.make(self, entry, sig, dyn)
         return out
+
+    def _add_entry(self, args, kwargs, leaves, tree):
+        """Trace and keep the program for these arguments."""
+        entry = self._build(args, kwargs)
+        # building may have found more state: key the entry by the settled state
+        entry.key = self._guard_key(leaves, tree)
+        head = self.entries.get(entry.key)
+        # programs of one key that differ in their symbolic guards (a branch on a SymInt) chain
+        entry.other = head if head is not None and entry.guards else None
+        self.entries[entry.key] = entry
+        self.compiles += 1
+        if entry.once and entry.key in self._retraced:
+            entry.once = False  # traced again and still creating tensors: they are made afresh each call
+        return entry
 
     def _lookup(self, key, leaves):
         """The entry for guard key ``key`` whose symbolic guards hold for these arguments, or None."""
@@ -595,10 +610,10 @@ class CompiledFunction:
             fr = _user_frame(exc.__traceback__)
             if fr is not None:
                 where = f" at {fr.filename}:{fr.lineno} ({fr.line})"
-        msg = (f"jtorch.compile: graph break in {getattr(self.fn, '__qualname__', self.fn)}{where}: {why}. "
-               "Running this function eagerly.")
+        msg = f"jtorch.compile: graph break in {getattr(self.fn, '__qualname__', self.fn)}{where}: {why}."
         if self.fullgraph:
-            return GraphBreakError(msg)
+            return GraphBreakError(msg + " (fullgraph=True)")
+        msg += " Running this function eagerly."
         warnings.warn(msg)
         self.eager = True
         return GraphBreak(msg)
@@ -1011,8 +1026,8 @@ def _reorder(x, order):
     return type(x)(_reorder(v, o) for v, o in zip(x, order))
 
 
-class GraphBreakError(RuntimeError):
-    """Raised under fullgraph=True where torch.compile would graph-break."""
+class GraphBreakError(Unsupported):
+    """Raised under fullgraph=True where torch.compile would graph-break (torch._dynamo.exc.Unsupported)."""
 
 
 class _PyState:

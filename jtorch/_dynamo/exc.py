@@ -1,15 +1,10 @@
-"""``torch._dynamo.exc``: the user-facing error types torch.export raises."""
+"""``torch._dynamo.exc``: the user-facing error types torch.export and torch.compile(fullgraph=True) raise."""
 from enum import Enum
 
 __all__ = ["TorchDynamoException", "UserError", "UserErrorType", "Unsupported"]
 
 
-class TorchDynamoException(RuntimeError):
-    pass
-
-
-class Unsupported(TorchDynamoException):
-    pass
+from .._errors import TorchDynamoException, Unsupported  # noqa: F401 (jtorch.compile raises Unsupported)
 
 
 class UserErrorType(Enum):

@@ -217,6 +217,7 @@ class _UnliftedModule(GraphModule):
 
     def _check_inputs(self, leaves):
         import jtorch
+        first_use = {}  # symbol -> (source, dim, size) where it was first seen: one Dim, one size
         for value, (src, kind, info) in zip(leaves, self._io["checks"]):
             if kind == "const":
                 if not isinstance(value, type(info)) or value != info:
@@ -233,6 +234,9 @@ class _UnliftedModule(GraphModule):
                     if n != what:
                         raise AssertionError(f"Guard failed: {src}.size()[{d}] == {what}")
                 else:
+                    seen = first_use.setdefault(what, (src, d, n))
+                    if seen[2] != n:
+                        raise AssertionError(f"Guard failed: {src}.size()[{d}] == {seen[0]}.size()[{seen[1]}]")
                     vr = self._ranges.get(what)
                     if vr is None:
                         continue

@@ -222,3 +222,27 @@ def test_dynamic_linear_tiny_ranges(rng):
             b = jtorch.quantize_per_tensor_dynamic(jtorch.tensor(x), jtorch.quint8, False)
             assert (a.q_scale(), a.q_zero_point()) == (b.q_scale(), b.q_zero_point())
             np.testing.assert_array_equal(b.int_repr().numpy(), a.int_repr().numpy())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"])
+def test_float16_dynamic_rnns(rng, kind):
+    """float16 dynamic RNNs: weights rounded to float16 once, projections and gates in float32."""
+    layered = kind in ("LSTM", "GRU")
+    args = (5, 7, 2) if layered else (5, 7)
+    tm, jm = getattr(torch.nn, kind)(*args), getattr(jtorch.nn, kind)(*args)
+    _same_weights(rng, tm, jm)
+    qt = tq.quantize_dynamic(torch.nn.Sequential(tm), {getattr(torch.nn, kind)}, dtype=torch.float16)
+    qj = jq.quantize_dynamic(jtorch.nn.Sequential(jm), {getattr(jtorch.nn, kind)}, dtype=jtorch.float16)
+    assert repr(qj) == repr(qt)
+    attr = "dtype" if layered else "weight_dtype"
+    assert str(getattr(qj[0], attr)) == str(getattr(qt[0], attr)) == "torch.float16"
+    x = rng.standard_normal((4, 3, 5) if layered else (3, 5)).astype(np.float32)
+    ot, oj = qt(torch.tensor(x)), qj(jtorch.tensor(x))
+    flat_t = ot[:1] + tuple(ot[1]) if layered and kind == "LSTM" else (ot if isinstance(ot, tuple) else (ot,))
+    flat_j = oj[:1] + tuple(oj[1]) if layered and kind == "LSTM" else (oj if isinstance(oj, tuple) else (oj,))
+    for a, b in zip(flat_j, flat_t):
+        _close_t(a, b)
+    # float32 weights give other numbers: the rounding to float16 is part of the result
+    float_out = tm(torch.tensor(x))
+    float_out = float_out[0] if isinstance(float_out, tuple) else float_out
+    assert not np.allclose(float_out.detach().numpy(), flat_t[0].detach().numpy(), rtol=0, atol=1e-7)

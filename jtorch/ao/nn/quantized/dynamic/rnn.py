@@ -1,7 +1,8 @@
 """Dynamically quantized LSTM and GRU, and the LSTMCell/GRUCell/RNNCell: qint8 weights; as torch's, each layer's
 input projection quantizes the whole input sequence at once (one range over all steps) and the hidden projection
 quantizes the hidden state at each step (a cell: the input and the hidden state at each call), both with the
-dynamic linear kernel; the gate arithmetic is float32."""
+dynamic linear kernel; the gate arithmetic is float32. With float16 weights (the float16 dynamic qconfig) the
+weights are rounded to float16 once and the projections run in float32, as fbgemm's fp16 kernel."""
 import jtorch as torch
 from jtorch import nn
 from .. import _kernels as K
@@ -21,6 +22,16 @@ class _DynWeight:
     def __call__(self, x):
         return K._qlinear_dynamic(x, self.qweight._ir, self.bias, self.scale, self.zp,
                                   qmax=127 if _reduce_range() else 255)
+
+
+class _Fp16Weight:
+    """One weight matrix rounded to float16, multiplied in float32, and its float bias."""
+
+    def __init__(self, weight, bias):
+        self.weight, self.bias = weight.detach().to(torch.float16).float(), bias
+
+    def __call__(self, x):
+        return torch.nn.functional.linear(x, self.weight, self.bias)
 
 
 def _lstm_step(gi, proj_h, state):
@@ -58,9 +69,13 @@ def _quantized_pair(mod, sfx, weight_observer_method):
     for kind in ("ih", "hh"):
         w = getattr(mod, f"weight_{kind}{sfx}")
         b = getattr(mod, f"bias_{kind}{sfx}") if mod.bias else None
+        bias = None if b is None else b.detach()
         obs = weight_observer_method()
+        if obs.dtype is torch.float16:
+            parts.append(_Fp16Weight(w, bias))
+            continue
         obs(w)
-        parts.append(_DynWeight(_quantize_weight(w.float(), obs), None if b is None else b.detach()))
+        parts.append(_DynWeight(_quantize_weight(w.float(), obs), bias))
     return tuple(parts)
 
 
@@ -71,8 +86,8 @@ def _weight_observer_method(mod, name):
         from jtorch.ao.quantization.qconfig import default_dynamic_qconfig
         method = default_dynamic_qconfig.weight
     dtype = method().dtype
-    if dtype is not torch.qint8:
-        raise NotImplementedError(f"jtorch's dynamic quantized {name} supports qint8 weights, got {dtype}")
+    if dtype not in (torch.qint8, torch.float16):
+        raise RuntimeError(f"Unsupported dtype for dynamic RNN quantization: {dtype}")
     return method
 
 
@@ -164,7 +179,7 @@ class _RNNBase(nn.Module):
             raise NotImplementedError("jtorch's dynamic quantized LSTM does not support proj_size")
         method = _weight_observer_method(mod, cls._NAME)
         q = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first, mod.dropout,
-                mod.bidirectional, torch.qint8)
+                mod.bidirectional, method().dtype)
         for layer in range(mod.num_layers):
             for d in range(2 if mod.bidirectional else 1):
                 q._cells.append(_quantized_pair(mod, f"_l{layer}" + ("_reverse" if d else ""), method))
@@ -235,7 +250,7 @@ class _CellBase(nn.Module):
                                  f"nn.{cls._FLOAT_MODULE.__name__}")
         method = _weight_observer_method(mod, cls.__name__)
         kw = {"nonlinearity": mod.nonlinearity} if hasattr(mod, "nonlinearity") else {}
-        q = cls(mod.input_size, mod.hidden_size, bias=mod.bias, **kw)
+        q = cls(mod.input_size, mod.hidden_size, bias=mod.bias, dtype=method().dtype, **kw)
         object.__setattr__(q, "_pair", _quantized_pair(mod, "", method))
         return q
 
