@@ -607,13 +607,15 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
                                         getattr(out, "dtype", None) == a0.dtype)
             donate = ok
     library = False
-    ad = a0.dtype
+    ad = av.dtype
     if op.library and (ad == np.float32 or ad == np.float64):
         if not _ON_CPU:
             _ON_CPU.append(jax.default_backend() == "cpu" and _library_options_known())
-        # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions)
+        # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions), none
+        # of them a scalar: with a Python number or 0-dim operand (``x * 2.5``, ``x.mul_(0.9)``) XLA's
+        # own loop costs less CPU on two cores (docs/internals.md, "Large eager ops, fourth round")
         library = _ON_CPU[0] and (dt is None or dt.np == ad) and all(
-            getattr(a, "dtype", ad) == ad for a in arrays)
+            a is None or (type(a) is CONCRETE and a.aval.dtype == ad and a.aval.shape) for a in arrays)
     if not (donate or library):
         return None
     key = (statics, dt, donate, library)

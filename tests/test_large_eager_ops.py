@@ -69,6 +69,20 @@ def test_library_not_used_for_mixed_or_integer_dtypes(rng):
     assert not any(len(k) == 4 and k[3] for k in new)
 
 
+def test_library_not_used_with_a_scalar_operand(rng):
+    # a Python number or 0-dim operand: XLA's own loop (cheaper on two cores), values unchanged
+    x = rng.standard_normal(SHAPE).astype(np.float32) * 3
+    t, j = both(x)
+    ts, js = both(np.array(2.5, np.float32))
+    ops = [_dispatch.REGISTRY.get(n) or getattr(pointwise, n) for n in ("add", "sub", "mul", "_true_div")]
+    before = {op: set(op._jits) for op in ops}
+    for f in (lambda m, a, s: a * 2.5, lambda m, a, s: a / 7, lambda m, a, s: a + 1.5, lambda m, a, s: a - 3,
+              lambda m, a, s: a * s, lambda m, a, s: a.clone().mul_(0.9), lambda m, a, s: a.clone().add_(-2.0)):
+        assert_close(f(jtorch, j, js), f(torch, t, ts), rtol=1.3e-6, atol=1e-6)  # (torch divides by 1/7)
+    for op, keys in before.items():
+        assert not any(len(k) == 4 and k[3] for k in set(op._jits) - keys)
+
+
 def test_small_tensors_keep_the_ordinary_kernel(rng):
     n = int(np.sqrt(_dispatch.LARGE)) - 1  # just below the threshold
     t, j = both(rng.standard_normal((n, n)).astype(np.float32))
