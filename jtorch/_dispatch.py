@@ -149,7 +149,8 @@ class OpDef:
         self._vjps = {}
         self.lazy = True  # may be recorded lazily (False: its function has Python side effects)
         # a large eager call on the CPU compiles with XLA's library kernels for elementwise ops
-        # (see _large_kernel): set for the ops where they measured faster
+        # (see _large_kernel): set for the ops where they measured faster; "inplace": only for an
+        # in-place call that donates its buffer
         self.library = library
         # large: (pays, fn): another function of the same arguments for large eager calls on the
         # CPU where pays(statics, avals) (see _large_alternative): a lowering XLA runs on both
@@ -608,7 +609,7 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
             donate = ok
     library = False
     ad = av.dtype
-    if op.library and (ad == np.float32 or ad == np.float64):
+    if op.library and (donate or op.library is True) and (ad == np.float32 or ad == np.float64):
         if not _ON_CPU:
             _ON_CPU.append(jax.default_backend() == "cpu" and _library_options_known())
         # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions), none

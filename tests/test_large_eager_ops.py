@@ -52,7 +52,16 @@ def test_library_binary_matches_torch(rng, dtype):
               lambda m, a, b: m.add(a, b, alpha=2.5), lambda m, a, b: m.sub(a, b, alpha=0.5),
               lambda m, a, b: a * 2.5 + 1, lambda m, a, b: 3 - a / 7):
         assert_close(f(jtorch, ja, jb), f(torch, ta, tb), rtol=rtol, atol=1e-5)
-    assert _took("add", library=True) and _took("mul", library=True) and _took("_true_div", library=True)
+    # out of place, arithmetic keeps XLA's own loop (library="inplace"); an in-place call that donates
+    # takes the library kernel (div_ computes out of place and writes back: no donation)
+    ops = {n: _dispatch.REGISTRY.get(n) or getattr(pointwise, n) for n in ("add", "mul", "_true_div")}
+    assert not any(_took(n, donate=False, library=True) for n in ops)
+    ja2, ta2 = ja.clone(), ta.clone()
+    for f in (lambda a, b: a.add_(b), lambda a, b: a.mul_(b), lambda a, b: a.div_(b)):
+        f(ja2, jb)
+        f(ta2, tb)
+    assert_close(ja2, ta2, rtol=rtol, atol=1e-5)
+    assert _took("add", donate=True, library=True) and _took("mul", donate=True, library=True)
 
 
 def test_library_not_used_for_mixed_or_integer_dtypes(rng):
