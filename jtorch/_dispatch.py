@@ -554,9 +554,11 @@ def _apply_eager(op, dyn, statics, raw=False):
 # ---------------------------------------------------------------- large eager ops (issue #2)
 LARGE = 1 << 16  # elements: an eager op on an input this large may take a kernel of _large_kernel
 # XLA CPU's library (YNNPACK) kernels for elementwise fusions: per thread 15-70% faster than XLA's
-# own loops for exp, expm1, log, log1p, rsqrt and plain arithmetic, but slower for sqrt, tanh,
-# sigmoid, erf and exact gelu (18x), so only ops declared ``library=True`` use them (docs/internals.md,
-# "Large eager ops"). Reductions and dots use the library by default already.
+# own loops for exp, expm1, log, log1p, rsqrt, but slower for sqrt, tanh, sigmoid, erf and exact gelu
+# (18x), so only ops declared ``library=True`` use them; plain arithmetic (``library="inplace"``) only
+# where an in-place call donates its buffer: out of place, and with a scalar operand, XLA's own loop
+# costs less CPU on two cores (docs/internals.md, "Large eager ops", second and fourth rounds).
+# Reductions and dots use the library by default already.
 _LIBRARY_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type":
                     "LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_ELTWISE"}
 _ON_CPU = []  # [bool]: the default backend is the CPU (checked on first use)
