@@ -306,13 +306,14 @@ class OpDef:
             return fn(*arrays, **kw)
         return run
 
-    def vjp_op(self, statics, dt, diff, nout):
+    def vjp_op(self, statics, dt, diff, nout, bcast=()):
         """The backward of this op as an op itself: (*primals, *cotangents) -> grads of ``diff``
-        (positions (i, j): dynamic argument i, element j of a sequence argument or None)."""
-        key = (statics, dt, diff, nout)
+        (positions (i, j): dynamic argument i, element j of a sequence argument or None).
+        ``bcast``: the outputs whose cotangent comes as a 0-dim value, broadcast in the program."""
+        key = (statics, dt, diff, nout, bcast) if bcast else (statics, dt, diff, nout)
         op = self._vjps.get(key)
         if op is None:
-            op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout)
+            op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout, bcast)
         return op
 
 
@@ -378,7 +379,7 @@ def of_diff_args(fwd, primals, diff, seq):
     return f, [primals[i] if j is None else primals[i][j] for i, j in diff]
 
 
-def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
+def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
     fwd = op.pure(statics, dt)
     seq = op.seq
 
@@ -386,6 +387,11 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
         primals, cts = list(flat[:nprimals]), flat[nprimals:]
         f, args = of_diff_args(fwd, primals, diff, seq)
         out, pull = jax.vjp(f, *args)
+        if bcast:  # (the engine passes a broadcast cotangent's 0-dim value: no 4 MB seed to read)
+            cts = list(cts)
+            outs = out if isinstance(out, (tuple, list)) else (out,)
+            for k in bcast:
+                cts[k] = jnp.broadcast_to(cts[k], outs[k].shape)
         # torch's complex gradients are the conjugates of JAX's cotangents: conj(vjp(conj(g)))
         if isinstance(out, (tuple, list)):
             cts = tuple(_zeros_ct(o) if c is None else _conj(c.astype(o.dtype)) for o, c in zip(out, cts))

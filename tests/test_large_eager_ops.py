@@ -267,3 +267,38 @@ def test_large_stack_matches_torch_exactly(rng, dim):
     assert took == (dim == 0)  # along the first dimension: the select form
     prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._stack_large(a, dim % 3))(*xs).eqns}
     assert ("concatenate" not in prims) == (dim == 0)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_full_sum_gradient_is_a_broadcast_view(rng, lazy):
+    # x.sum()'s gradient is the seed expanded (stride 0, as torch's); the next VJP takes its 0-dim
+    # value and broadcasts it in its own program (no broadcast written out, no 4 MB cotangent read)
+    from jtorch import _lazy
+    was = _lazy.enabled()
+    _lazy.set_enabled(lazy)
+    try:
+        x, y = rng.standard_normal((2,) + SHAPE).astype(np.float32)
+        (ta, ja), (tb, jb) = both(x, requires_grad=True), both(y, requires_grad=True)
+        seen, tseen = [], []
+        jp, tp = ja * jb, ta * tb
+        jp.register_hook(lambda g: seen.append((tuple(g.shape), g.stride())))
+        tp.register_hook(lambda g: tseen.append((tuple(g.shape), g.stride())))
+        jp.sum().backward()
+        tp.sum().backward()
+        (ja * jb).sum().backward()  # accumulated into the leaves' .grad
+        (ta * tb).sum().backward()
+        assert seen == tseen
+        assert_close(ja.grad, ta.grad, rtol=0, atol=0)
+        assert_close(jb.grad, tb.grad, rtol=0, atol=0)
+        assert any(len(k) == 5 and k[4] == (0,) for k in pointwise.mul._vjps)
+        g, tg = jtorch.autograd.grad(ja.sum(), ja)[0], torch.autograd.grad(ta.sum(), ta)[0]
+        assert g.stride() == tg.stride()
+        assert_close(g, tg, rtol=0, atol=0)
+        # create_graph: the ordinary road, differentiable again
+        g = jtorch.autograd.grad((ja * jb).sum(), ja, create_graph=True)[0]
+        tg = torch.autograd.grad((ta * tb).sum(), ta, create_graph=True)[0]
+        (g * g).sum().backward()
+        (tg * tg).sum().backward()
+        assert_close(jb.grad, tb.grad, rtol=1.3e-6, atol=1e-5)
+    finally:
+        _lazy.set_enabled(was)
