@@ -7,6 +7,7 @@ node is its op's VJP dispatched as an op, so with ``create_graph=True`` the
 backward itself is recorded and higher-order gradients come for free.
 """
 import collections
+import math
 import weakref
 
 import jax.numpy as jnp
@@ -137,10 +138,12 @@ class Node:
 
 
 def _full_sum_grad(statics, primal, g):
-    """The gradient of a full float sum (``x.sum()``) as ``g.expand(x.shape)``, a stride-0 view as
-    torch's, instead of a broadcast written out: an op consuming it gets the 0-dim value
-    (_broadcast_cotangents). None where the VJP does more than broadcast (a dtype cast, complex)."""
-    if statics != (None, False, None) or g is None or g._vfn or g.ndim != 0:
+    """The gradient of a large full float sum (``x.sum()``) as ``g.expand(x.shape)``, a stride-0 view
+    as torch's, instead of a broadcast written out: an op consuming it gets the 0-dim value
+    (_broadcast_cotangents). None where the VJP does more than broadcast (a dtype cast, complex), and
+    below ``_dispatch.LARGE`` elements (there the view costs more Python than the broadcast saves)."""
+    if math.prod(primal.shape) < _dispatch.LARGE or statics != (None, False, None) or g is None or \
+            g._vfn or g.ndim != 0:
         return None
     dt = g._shape_dtype()[1]
     if dt != primal.dtype or dt.kind != "f":
