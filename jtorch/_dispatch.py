@@ -149,7 +149,8 @@ class OpDef:
         self._vjps = {}
         self.lazy = True  # may be recorded lazily (False: its function has Python side effects)
         # a large eager call on the CPU compiles with XLA's library kernels for elementwise ops
-        # (see _large_kernel): set for the ops where they measured faster
+        # (see _large_kernel): set for the ops where they measured faster; "inplace": only for an
+        # in-place call that donates its buffer
         self.library = library
         # large: (pays, fn): another function of the same arguments for large eager calls on the
         # CPU where pays(statics, avals) (see _large_alternative): a lowering XLA runs on both
@@ -305,13 +306,14 @@ class OpDef:
             return fn(*arrays, **kw)
         return run
 
-    def vjp_op(self, statics, dt, diff, nout):
+    def vjp_op(self, statics, dt, diff, nout, bcast=()):
         """The backward of this op as an op itself: (*primals, *cotangents) -> grads of ``diff``
-        (positions (i, j): dynamic argument i, element j of a sequence argument or None)."""
-        key = (statics, dt, diff, nout)
+        (positions (i, j): dynamic argument i, element j of a sequence argument or None).
+        ``bcast``: the outputs whose cotangent comes as a 0-dim value, broadcast in the program."""
+        key = (statics, dt, diff, nout, bcast) if bcast else (statics, dt, diff, nout)
         op = self._vjps.get(key)
         if op is None:
-            op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout)
+            op = self._vjps[key] = _make_vjp_op(self, statics, dt, diff, len(self.dyn_idx), nout, bcast)
         return op
 
 
@@ -377,7 +379,7 @@ def of_diff_args(fwd, primals, diff, seq):
     return f, [primals[i] if j is None else primals[i][j] for i, j in diff]
 
 
-def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
+def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
     fwd = op.pure(statics, dt)
     seq = op.seq
 
@@ -385,6 +387,11 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout):
         primals, cts = list(flat[:nprimals]), flat[nprimals:]
         f, args = of_diff_args(fwd, primals, diff, seq)
         out, pull = jax.vjp(f, *args)
+        if bcast:  # (the engine passes a broadcast cotangent's 0-dim value: no 4 MB seed to read)
+            cts = list(cts)
+            outs = out if isinstance(out, (tuple, list)) else (out,)
+            for k in bcast:
+                cts[k] = jnp.broadcast_to(cts[k], outs[k].shape)
         # torch's complex gradients are the conjugates of JAX's cotangents: conj(vjp(conj(g)))
         if isinstance(out, (tuple, list)):
             cts = tuple(_zeros_ct(o) if c is None else _conj(c.astype(o.dtype)) for o, c in zip(out, cts))
@@ -553,9 +560,11 @@ def _apply_eager(op, dyn, statics, raw=False):
 # ---------------------------------------------------------------- large eager ops (issue #2)
 LARGE = 1 << 16  # elements: an eager op on an input this large may take a kernel of _large_kernel
 # XLA CPU's library (YNNPACK) kernels for elementwise fusions: per thread 15-70% faster than XLA's
-# own loops for exp, expm1, log, log1p, rsqrt and plain arithmetic, but slower for sqrt, tanh,
-# sigmoid, erf and exact gelu (18x), so only ops declared ``library=True`` use them (docs/internals.md,
-# "Large eager ops"). Reductions and dots use the library by default already.
+# own loops for exp, expm1, log, log1p, rsqrt, but slower for sqrt, tanh, sigmoid, erf and exact gelu
+# (18x), so only ops declared ``library=True`` use them; plain arithmetic (``library="inplace"``) only
+# where an in-place call donates its buffer: out of place, and with a scalar operand, XLA's own loop
+# costs less CPU on two cores (docs/internals.md, "Large eager ops", second and fourth rounds).
+# Reductions and dots use the library by default already.
 _LIBRARY_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type":
                     "LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_ELTWISE"}
 _ON_CPU = []  # [bool]: the default backend is the CPU (checked on first use)
@@ -607,13 +616,15 @@ def _large_kernel(op, statics, dt, dyn, arrays, raw):
                                         getattr(out, "dtype", None) == a0.dtype)
             donate = ok
     library = False
-    ad = a0.dtype
-    if op.library and (ad == np.float32 or ad == np.float64):
+    ad = av.dtype
+    if op.library and (donate or op.library is True) and (ad == np.float32 or ad == np.float64):
         if not _ON_CPU:
             _ON_CPU.append(jax.default_backend() == "cpu" and _library_options_known())
-        # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions)
+        # float32/float64 arrays of one dtype (measured; no integer or mixed-dtype conversions), none
+        # of them a scalar: with a Python number or 0-dim operand (``x * 2.5``, ``x.mul_(0.9)``) XLA's
+        # own loop costs less CPU on two cores (docs/internals.md, "Large eager ops, fourth round")
         library = _ON_CPU[0] and (dt is None or dt.np == ad) and all(
-            getattr(a, "dtype", ad) == ad for a in arrays)
+            a is None or (type(a) is CONCRETE and a.aval.dtype == ad and a.aval.shape) for a in arrays)
     if not (donate or library):
         return None
     key = (statics, dt, donate, library)

@@ -52,7 +52,16 @@ def test_library_binary_matches_torch(rng, dtype):
               lambda m, a, b: m.add(a, b, alpha=2.5), lambda m, a, b: m.sub(a, b, alpha=0.5),
               lambda m, a, b: a * 2.5 + 1, lambda m, a, b: 3 - a / 7):
         assert_close(f(jtorch, ja, jb), f(torch, ta, tb), rtol=rtol, atol=1e-5)
-    assert _took("add", library=True) and _took("mul", library=True) and _took("_true_div", library=True)
+    # out of place, arithmetic keeps XLA's own loop (library="inplace"); an in-place call that donates
+    # takes the library kernel (div_ computes out of place and writes back: no donation)
+    ops = {n: _dispatch.REGISTRY.get(n) or getattr(pointwise, n) for n in ("add", "mul", "_true_div")}
+    assert not any(_took(n, donate=False, library=True) for n in ops)
+    ja2, ta2 = ja.clone(), ta.clone()
+    for f in (lambda a, b: a.add_(b), lambda a, b: a.mul_(b), lambda a, b: a.div_(b)):
+        f(ja2, jb)
+        f(ta2, tb)
+    assert_close(ja2, ta2, rtol=rtol, atol=1e-5)
+    assert _took("add", donate=True, library=True) and _took("mul", donate=True, library=True)
 
 
 def test_library_not_used_for_mixed_or_integer_dtypes(rng):
@@ -67,6 +76,20 @@ def test_library_not_used_for_mixed_or_integer_dtypes(rng):
     assert_close(jtorch.exp(ji.clamp(-20, 20)), torch.exp(ti.clamp(-20, 20)), rtol=1.3e-6, atol=1e-5)
     new = set(_dispatch.REGISTRY["add"]._jits) - before
     assert not any(len(k) == 4 and k[3] for k in new)
+
+
+def test_library_not_used_with_a_scalar_operand(rng):
+    # a Python number or 0-dim operand: XLA's own loop (cheaper on two cores), values unchanged
+    x = rng.standard_normal(SHAPE).astype(np.float32) * 3
+    t, j = both(x)
+    ts, js = both(np.array(2.5, np.float32))
+    ops = [_dispatch.REGISTRY.get(n) or getattr(pointwise, n) for n in ("add", "sub", "mul", "_true_div")]
+    before = {op: set(op._jits) for op in ops}
+    for f in (lambda m, a, s: a * 2.5, lambda m, a, s: a / 7, lambda m, a, s: a + 1.5, lambda m, a, s: a - 3,
+              lambda m, a, s: a * s, lambda m, a, s: a.clone().mul_(0.9), lambda m, a, s: a.clone().add_(-2.0)):
+        assert_close(f(jtorch, j, js), f(torch, t, ts), rtol=1.3e-6, atol=1e-6)  # (torch divides by 1/7)
+    for op, keys in before.items():
+        assert not any(len(k) == 4 and k[3] for k in set(op._jits) - keys)
 
 
 def test_small_tensors_keep_the_ordinary_kernel(rng):
@@ -244,3 +267,38 @@ def test_large_stack_matches_torch_exactly(rng, dim):
     assert took == (dim == 0)  # along the first dimension: the select form
     prims = {e.primitive.name for e in jax.make_jaxpr(lambda *a: join._stack_large(a, dim % 3))(*xs).eqns}
     assert ("concatenate" not in prims) == (dim == 0)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_full_sum_gradient_is_a_broadcast_view(rng, lazy):
+    # x.sum()'s gradient is the seed expanded (stride 0, as torch's); the next VJP takes its 0-dim
+    # value and broadcasts it in its own program (no broadcast written out, no 4 MB cotangent read)
+    from jtorch import _lazy
+    was = _lazy.enabled()
+    _lazy.set_enabled(lazy)
+    try:
+        x, y = rng.standard_normal((2,) + SHAPE).astype(np.float32)
+        (ta, ja), (tb, jb) = both(x, requires_grad=True), both(y, requires_grad=True)
+        seen, tseen = [], []
+        jp, tp = ja * jb, ta * tb
+        jp.register_hook(lambda g: seen.append((tuple(g.shape), g.stride())))
+        tp.register_hook(lambda g: tseen.append((tuple(g.shape), g.stride())))
+        jp.sum().backward()
+        tp.sum().backward()
+        (ja * jb).sum().backward()  # accumulated into the leaves' .grad
+        (ta * tb).sum().backward()
+        assert seen == tseen
+        assert_close(ja.grad, ta.grad, rtol=0, atol=0)
+        assert_close(jb.grad, tb.grad, rtol=0, atol=0)
+        assert any(len(k) == 5 and k[4] == (0,) for k in pointwise.mul._vjps)
+        g, tg = jtorch.autograd.grad(ja.sum(), ja)[0], torch.autograd.grad(ta.sum(), ta)[0]
+        assert g.stride() == tg.stride()
+        assert_close(g, tg, rtol=0, atol=0)
+        # create_graph: the ordinary road, differentiable again
+        g = jtorch.autograd.grad((ja * jb).sum(), ja, create_graph=True)[0]
+        tg = torch.autograd.grad((ta * tb).sum(), ta, create_graph=True)[0]
+        (g * g).sum().backward()
+        (tg * tg).sum().backward()
+        assert_close(jb.grad, tb.grad, rtol=1.3e-6, atol=1e-5)
+    finally:
+        _lazy.set_enabled(was)

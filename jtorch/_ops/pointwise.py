@@ -123,7 +123,10 @@ def _scaled(other, alpha, dt):
     return other * a
 
 
-@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(), library=True)
+# library="inplace": XLA's library kernels only for an in-place call that donates its buffer (see
+# _dispatch._large_kernel); out of place, XLA's own loop costs less CPU on two cores
+@defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
+       library="inplace")
 def add(input, other, alpha=None):
     # alpha is dynamic (no recompile per value); None means 1 and keeps bool + bool a bool
     _check_alpha(input, alpha)
@@ -131,7 +134,7 @@ def add(input, other, alpha=None):
 
 
 @defop(promote="common", promote_args=("input", "other"), inplace=True, dynamic=("alpha",), saves=(),
-       aliases=("subtract",), library=True)
+       aliases=("subtract",), library="inplace")
 def sub(input, other, alpha=None):
     _check_alpha(input, alpha)
     if input.dtype == jnp.bool_:
@@ -150,7 +153,9 @@ def _other_operand(mask):
     return [i for i in (0, 1) if mask[1 - i]]
 
 
-mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library=True)
+mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library="inplace")
+
+
 def _divide(a, b):
     """``a / b`` divided exactly like torch: XLA's simplifier turns a division by a broadcast divisor (a
     scalar, a keepdim reduction) into a product with its reciprocal, one ulp off for about a quarter of
@@ -164,7 +169,7 @@ def _divide(a, b):
     return a / b
 
 
-_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library=True)
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace")
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="b", kernel="div_trunc_cpu")

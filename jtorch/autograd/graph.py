@@ -7,6 +7,7 @@ node is its op's VJP dispatched as an op, so with ``create_graph=True`` the
 backward itself is recorded and higher-order gradients come for free.
 """
 import collections
+import math
 import weakref
 
 import jax.numpy as jnp
@@ -96,7 +97,16 @@ class Node:
                 primals[i] = _unpacked_array(unpack, obj, primals[i])
         if create_graph:
             primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._input_edges())]
-        vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
+            bcast = ()
+        elif _dispatch.TRACE is None:
+            if self.op.name == "_sum" and packed is None:
+                g = _full_sum_grad(self.statics, primals[0], grads[0])
+                if g is not None:
+                    return [g]
+            grads, bcast = _broadcast_cotangents(grads)
+        else:
+            bcast = ()
+        vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
     def _input_edges(self):
@@ -125,6 +135,37 @@ class Node:
             self.saved, self.inputs = None, light_inputs(self.inputs, self.op.name == "_matmul")
         else:
             self.saved = self.inputs = None
+
+
+def _full_sum_grad(statics, primal, g):
+    """The gradient of a large full float sum (``x.sum()``) as ``g.expand(x.shape)``, a stride-0 view
+    as torch's, instead of a broadcast written out: an op consuming it gets the 0-dim value
+    (_broadcast_cotangents). None where the VJP does more than broadcast (a dtype cast, complex), and
+    below ``_dispatch.LARGE`` elements (there the view costs more Python than the broadcast saves)."""
+    if math.prod(primal.shape) < _dispatch.LARGE or statics != (None, False, None) or g is None or \
+            g._vfn or g.ndim != 0:
+        return None
+    dt = g._shape_dtype()[1]
+    if dt != primal.dtype or dt.kind != "f":
+        return None
+    return g.expand(primal.shape)
+
+
+def _broadcast_cotangents(grads):
+    """``grads`` with each cotangent that is a broadcast of a 0-dim tensor (an expand view of it, as
+    _full_sum_grad makes) replaced by that tensor (a new list: the engine's hooks see the
+    cotangents as they were), and those positions, for ``vjp_op``'s ``bcast``."""
+    bcast = ()
+    for k, g in enumerate(grads):
+        if g is not None and g._vfn:
+            b = g._base
+            if b is not None and not b._vfn and b.ndim == 0 and b._shape_dtype()[1] == g._shape_dtype()[1] \
+                    and g.ndim:
+                if not bcast:
+                    grads = list(grads)
+                grads[k] = b
+                bcast += (k,)
+    return grads, bcast
 
 
 class _Shape:
