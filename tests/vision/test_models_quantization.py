@@ -146,7 +146,8 @@ def _same_output(yj, yt, max_steps=1):
     return np.round(steps)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+# (MobileNetV2 is left out here for time: its quantizable blocks run in the qnnpack checkpoint test below)
+@pytest.mark.parametrize("name", [m for m in MODELS if m != "mobilenet_v2"])
 def test_float_then_post_training_quantization(name, rng, engine, no_random_init):
     side, backend, _ = MODELS[name]
     t, j = _pair(name, rng)
