@@ -284,8 +284,9 @@ class CompiledFunction:
                 # (the next call runs this program) rather than at the second call
                 leaves, tree = _flatten((args, kwargs))
                 try:
+                    self._guard_key(leaves, tree)  # (nested arguments: their own programs, nested/_compile.py)
                     self._add_entry(args, kwargs, leaves, tree)
-                except (GraphBreak, EagerThisCall):
+                except (GraphBreak, EagerThisCall, _NestedArgs):
                     pass
             return out
         leaves, tree = _flatten((args, kwargs))

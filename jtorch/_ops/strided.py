@@ -22,8 +22,8 @@ from .._dispatch import GRAD, defop, export, function
 from .._size import contiguous_strides
 
 
-def _view_strides(shape, strides, offset, size, stride, order=None):
-    return stride
+def _view_strides(shape, strides, offset, size, stride, *rest):
+    return stride  # (rest: _storage_view_masked's ``outside``, the storage's dim ``order``)
 
 
 @defop(method=False, function=False, view=_view_strides, saves=(), name="_storage_view")
