@@ -776,6 +776,20 @@ class Tensor:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
+    def __copy__(self):
+        """torch's ``copy.copy``: a leaf over the same storage (writes show in both), keeping
+        ``requires_grad`` and sharing the Python attributes' values."""
+        cls = type(self)
+        if cls is not Tensor and cls.__module__.startswith("jtorch.") and cls.__name__ != "Parameter":
+            import copy  # (jtorch's sparse and quantized kinds keep their internals: their pickling rules)
+            return copy._reconstruct(self, None, *self.__reduce_ex__(4))
+        t = self._alias(None if cls is Tensor else cls)
+        if self.requires_grad:
+            t._requires_grad = True
+        if self.__dict__:
+            t.__dict__.update(self.__dict__)
+        return t
+
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]

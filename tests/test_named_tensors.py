@@ -227,3 +227,25 @@ def test_plain_tensor_deepcopy_keeps_grad_and_attributes(rng):
     np.testing.assert_array_equal(rj.grad.numpy(), rt.grad.numpy())
     assert rj.names == rt.names and (rj.names is j.names) == (rt.names is t.names)
     assert rj.requires_grad == rt.requires_grad and rj.is_leaf == rt.is_leaf
+
+
+def test_shallow_copy_aliases_like_torch(rng):
+    """``copy.copy`` of a tensor, a view, a non-leaf and a Parameter: torch gives a leaf over the same storage
+    (a write shows in both), with requires_grad kept and the attribute values shared."""
+    a = rng.standard_normal(6).astype(np.float32)
+    results = []
+    for lib in (torch, jtorch):
+        t = lib.tensor(a)
+        t.tag = [1]
+        c = copy.copy(t)
+        c[0] = 7.0
+        v = copy.copy(t[2:4])
+        v[0] = -1.0
+        x = lib.tensor(a, requires_grad=True)
+        y = copy.copy(x * 2)
+        p = lib.nn.Parameter(lib.tensor(a))
+        q = copy.copy(p)
+        q.data[1] = 3.0
+        results.append((t.tolist(), c.tolist(), c.tag is t.tag, type(c).__name__, y.requires_grad, y.is_leaf,
+                        y.grad_fn is None, type(q).__name__, q.requires_grad, p.tolist()))
+    assert results[0] == results[1]

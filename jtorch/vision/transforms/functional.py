@@ -421,9 +421,8 @@ def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, ce
     return _tensor_op(img, F_t.affine_sample, matrix, (oh, ow), interpolation.value, _tensor_fill(fill, c))
 
 
-def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.NEAREST, fill=None, center=None):
-    """Rotation (degrees), translation (pixels), scale and shear (degrees) about the centre."""
-    interpolation = _interp(interpolation)
+def _affine_args(angle, translate, scale, shear, center):
+    """affine's arguments checked as torchvision does: (angle, translate, shear as two floats, center)."""
     if not isinstance(angle, (int, float)):
         raise TypeError("Argument angle should be int or float")
     if not isinstance(translate, (list, tuple)):
@@ -443,9 +442,16 @@ def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.
         raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
     if center is not None and not isinstance(center, (list, tuple)):
         raise TypeError("Argument center should be a sequence")
+    return float(angle), [float(t) for t in translate], [float(v) for v in shear], center
+
+
+def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.NEAREST, fill=None, center=None):
+    """Rotation (degrees), translation (pixels), scale and shear (degrees) about the centre."""
+    interpolation = _interp(interpolation)
+    angle, translate, shear, center = _affine_args(angle, translate, scale, shear, center)
     _check_image(img)
     c, h, w = get_dimensions(img)
-    translate_f = [1.0 * t for t in translate]
+    translate_f = translate
     if _is_pil_image(img):
         center_p = [w * 0.5, h * 0.5] if center is None else center
         matrix = F_t.inverse_affine_matrix(center_p, angle, translate_f, scale, shear)

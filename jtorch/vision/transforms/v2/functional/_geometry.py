@@ -453,29 +453,6 @@ def _pad_points(inpt, padding, fill=None, padding_mode="constant"):
 
 
 # ---------------------------------------------------------------------------- affine / rotate
-def _affine_parse_args(angle, translate, scale, shear, center):
-    if not isinstance(angle, (int, float)):
-        raise TypeError("Argument angle should be int or float")
-    if not isinstance(translate, (list, tuple)):
-        raise TypeError("Argument translate should be a sequence")
-    if len(translate) != 2:
-        raise ValueError("Argument translate should be a sequence of length 2")
-    if scale <= 0.0:
-        raise ValueError("Argument scale should be positive")
-    if not isinstance(shear, (numbers.Number, list, tuple)):
-        raise TypeError("Shear should be either a single value or a sequence of two values")
-    if isinstance(shear, numbers.Number):
-        shear = [shear, 0.0]
-    shear = list(shear)
-    if len(shear) == 1:
-        shear = [shear[0], shear[0]]
-    if len(shear) != 2:
-        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
-    if center is not None and not isinstance(center, (list, tuple)):
-        raise TypeError("Argument center should be a sequence")
-    return float(angle), [float(t) for t in translate], [float(s) for s in shear], center
-
-
 def _forward_affine_matrix(center, angle, translate, scale, shear):
     """T(translate) C(center) R(angle) Sh(shear) S(scale) C(center)^-1 as a flat 2x3 list (the direction
     points move, the inverse of the one images are sampled with)."""
@@ -516,7 +493,7 @@ def _affine_boxes(bounding_boxes, format, canvas_size, angle, translate, scale, 
     _no_rotated(format)
     if bounding_boxes.numel() == 0:
         return bounding_boxes, canvas_size
-    angle, translate, shear, center = _affine_parse_args(angle, translate, scale, shear, center)
+    angle, translate, shear, center = F1._affine_args(angle, translate, scale, shear, center)
     if center is None:
         center = [canvas_size[1] * 0.5, canvas_size[0] * 0.5]
     dtype = bounding_boxes.dtype if bounding_boxes.is_floating_point() else torch.float32
@@ -533,7 +510,7 @@ def _affine_boxes(bounding_boxes, format, canvas_size, angle, translate, scale, 
 def _affine_points(keypoints, canvas_size, angle, translate, scale, shear, center=None, expand=False):
     if keypoints.numel() == 0:
         return keypoints, canvas_size
-    angle, translate, shear, center = _affine_parse_args(angle, translate, scale, shear, center)
+    angle, translate, shear, center = F1._affine_args(angle, translate, scale, shear, center)
     if center is None:
         center = [canvas_size[1] * 0.5, canvas_size[0] * 0.5]
     dtype = keypoints.dtype if keypoints.is_floating_point() else torch.float32
