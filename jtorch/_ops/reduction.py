@@ -1,6 +1,7 @@
 """Reductions with torch's dim/keepdim/dtype semantics and result types."""
 import builtins
 import collections
+import math
 
 import jax
 import jax.numpy as jnp
@@ -99,9 +100,18 @@ def _float_check(x, dtype, name):
                            f"or complex dtype. Got: {_TYPE_NAMES.get(dtype._name, dtype._name)}")
 
 
+def _sum_over_count(x, dtype=None, axis=None, keepdims=False):
+    """torch's mean: the sum divided by the count (jnp.mean's division by a constant would become a
+    product with its reciprocal in XLA, one ulp off; see pointwise._divide)."""
+    s = jnp.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    count = math.prod(x.shape[a] for a in axes)
+    return s / jax.lax.optimization_barrier(jnp.full(s.shape, count, s.dtype))
+
+
 @defop(promote=None, saves=())
 def _mean(input, dim=None, keepdim=False, dtype=None):
-    return _acc(jnp.mean, input, input.dtype if dtype is None else dtype.np, axis=dim, keepdims=keepdim)
+    return _acc(_sum_over_count, input, input.dtype if dtype is None else dtype.np, axis=dim, keepdims=keepdim)
 
 
 @function

@@ -88,7 +88,9 @@ def _same_outputs(got, expected, keys):
         assert_close(g["boxes"], e["boxes"], rtol=1e-3, atol=1e-2)
         if "masks" in keys:
             assert g["masks"].dtype == jtorch.float32 and tuple(g["masks"].shape) == tuple(e["masks"].shape)
-            assert_close(g["masks"], e["masks"], rtol=1e-3, atol=1e-4)
+            # (pasting interpolates each 28x28 mask at box positions computed with divisions: an ulp in a
+            # position moves a border pixel's weight; one pixel in 48384 was 2.4e-4 off after exact division)
+            assert_close(g["masks"], e["masks"], rtol=1e-3, atol=5e-4)
         if "keypoints" in keys:
             assert tuple(g["keypoints"].shape) == tuple(e["keypoints"].shape)
             assert_close(g["keypoints"], e["keypoints"], rtol=1e-4, atol=1e-3)
