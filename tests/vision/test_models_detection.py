@@ -238,7 +238,7 @@ def test_finetune_loop_decreases_loss(rng, no_random_init):
     optimizer = jtorch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=0.0005)
     model.train()
     losses = []
-    for _ in range(3):  # each step's proposals differ in number: new shapes, new compiles
+    for _ in range(4):  # each step's proposals differ in number: new shapes, new compiles
         loss_dict = model(images, targets)
         loss = sum(loss_dict.values())
         optimizer.zero_grad()
@@ -246,7 +246,7 @@ def test_finetune_loop_decreases_loss(rng, no_random_init):
         optimizer.step()
         losses.append(loss.item())
     assert np.isfinite(losses).all()
-    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.98 * losses[0], losses
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.97 * losses[0], losses
     model.eval()
     with jtorch.no_grad():
         out = model(images[:1])
