@@ -40,7 +40,22 @@ class SamplerIterDataPipe(IterDataPipe):
         raise _no_length(self)
 
 
-class ShufflerIterDataPipe(IterDataPipe):
+class _PicklesItsRandom:
+    """A pipe whose ``self._rng`` (a ``random.Random``) pickles as its state, as torch's Shufflers do."""
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_rng"] = self._rng.getstate()
+        return state
+
+    def __setstate__(self, state):
+        rng_state = state.pop("_rng")
+        self.__dict__.update(state)
+        self._rng = random.Random()
+        self._rng.setstate(rng_state)
+
+
+class ShufflerIterDataPipe(_PicklesItsRandom, IterDataPipe):
     """Samples in random order, through a buffer of ``buffer_size`` (a full shuffle when it holds
     them all). ``unbatch_level`` unbatches first. ``set_shuffle(False)`` turns it off."""
 
@@ -88,14 +103,3 @@ class ShufflerIterDataPipe(IterDataPipe):
                 self._seed = _draw_seed()
             self._rng.seed(self._seed)
             self._seed = None  # the next pass draws a new seed unless one is set again
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_rng"] = self._rng.getstate()
-        return state
-
-    def __setstate__(self, state):
-        rng_state = state.pop("_rng")
-        self.__dict__.update(state)
-        self._rng = random.Random()
-        self._rng.setstate(rng_state)

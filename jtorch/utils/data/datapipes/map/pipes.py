@@ -4,7 +4,7 @@ import copy
 import random
 
 from ..datapipe import DataChunk, IterDataPipe, MapDataPipe
-from ..iter.combinatorics import _draw_seed
+from ..iter.combinatorics import _PicklesItsRandom, _draw_seed
 from ..utils.common import _check_unpickable_fn
 
 
@@ -75,17 +75,22 @@ class BatcherMapDataPipe(MapDataPipe):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+def _sized_map_pipes(datapipes):
+    """Concater's and Zipper's inputs checked as torch does: at least one, all sized MapDataPipes."""
+    if len(datapipes) == 0:
+        raise ValueError("Expected at least one DataPipe, but got nothing")
+    if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
+        raise TypeError("Expected all inputs to be `MapDataPipe`")
+    if not all(hasattr(dp, "__len__") for dp in datapipes):
+        raise TypeError("Expected all inputs to be `Sized`")
+    return datapipes
+
+
 class ConcaterMapDataPipe(MapDataPipe):
     """Keys ``0..len-1`` run through the pipes one after another."""
 
     def __init__(self, *datapipes):
-        if len(datapipes) == 0:
-            raise ValueError("Expected at least one DataPipe, but got nothing")
-        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
-            raise TypeError("Expected all inputs to be `MapDataPipe`")
-        if not all(hasattr(dp, "__len__") for dp in datapipes):
-            raise TypeError("Expected all inputs to be `Sized`")
-        self.datapipes = datapipes
+        self.datapipes = _sized_map_pipes(datapipes)
 
     def __getitem__(self, index):
         offset = 0
@@ -103,13 +108,7 @@ class ZipperMapDataPipe(MapDataPipe):
     """``(dp0[i], dp1[i], ...)``; as long as the shortest pipe."""
 
     def __init__(self, *datapipes):
-        if len(datapipes) == 0:
-            raise ValueError("Expected at least one DataPipe, but got nothing")
-        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
-            raise TypeError("Expected all inputs to be `MapDataPipe`")
-        if not all(hasattr(dp, "__len__") for dp in datapipes):
-            raise TypeError("Expected all inputs to be `Sized`")
-        self.datapipes = datapipes
+        self.datapipes = _sized_map_pipes(datapipes)
 
     def __getitem__(self, index):
         items = []
@@ -124,7 +123,7 @@ class ZipperMapDataPipe(MapDataPipe):
         return min(len(dp) for dp in self.datapipes)
 
 
-class ShufflerIterDataPipe(IterDataPipe):
+class ShufflerIterDataPipe(_PicklesItsRandom, IterDataPipe):
     """``datapipe[k]`` for the keys ``indices`` (default ``range(len(datapipe))``) in a random
     order: ``random.Random(seed).shuffle`` of them, seeded like the iterable Shuffler."""
 
@@ -162,14 +161,3 @@ class ShufflerIterDataPipe(IterDataPipe):
     def __len__(self):
         # torch's length is the source's even when ``indices`` picks fewer keys
         return len(self.datapipe)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_rng"] = self._rng.getstate()
-        return state
-
-    def __setstate__(self, state):
-        rng_state = state.pop("_rng")
-        self.__dict__.update(state)
-        self._rng = random.Random()
-        self._rng.setstate(rng_state)
