@@ -1,11 +1,13 @@
 """Per-call overhead of a compiled training step: jtorch's Python work around the XLA program.
 
-    python -m bench.overhead [--device cuda] [--model mlp|tiny] [--profile]
+    python -m bench.overhead [--device cuda] [--model mlp|cnn|transformer|tiny] [--profile] [--dump DIR]
 
 Times, interleaved in rounds (minimum of each), the compiled step ``step(x, y)``; the very same
 XLA program called directly on the same arrays (state kept in a list, donated and replaced, as
-bare JAX would); and for the MLP the hand-written JAX + optax step. compiled - direct is what the
-guards, state gathering and write-back cost per call.
+bare JAX would); and the hand-written JAX + optax step (bench/jax_ref.py) from the same weights and
+batch. compiled - direct is what the guards, state gathering and write-back cost per call;
+direct - jax+optax is the program itself (its work, and the dispatch of its inputs and outputs).
+``--dump DIR`` writes both programs' optimized HLO there, to compare what XLA made of them.
 """
 import argparse
 import importlib
@@ -19,10 +21,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu")
-    p.add_argument("--model", default="mlp", choices=["mlp", "tiny"])
+    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "transformer", "tiny"])
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--calls", type=int, default=0)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--dump", help="write the optimized HLO of the jtorch and JAX programs into this folder")
     a = p.parse_args(argv)
     import jax
 
@@ -32,22 +35,28 @@ def main(argv=None):
     nn = torch.nn
     torch.manual_seed(0)
     if a.model == "tiny":  # small enough that the overhead is most of the step
-        net, batch, feat = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), 4, 8
-    else:
-        net, batch, feat = SPECS["mlp"][0](torch), 128, 784
+        net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        x, y = torch.randn(4, 8), torch.randint(0, 4, (4,))
+    else:  # as bench.run's training rows: the same weights and batch as the JAX reference below
+        build, make_opt, make_input, batch = SPECS[a.model]
+        net = build(torch)
+        opt = make_opt(torch, net.parameters())
+        x, y = make_input(torch, batch)
     net = net.to(a.device)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x, y = x.to(a.device), y.to(a.device)
+    if a.model != "tiny":  # the optimizer was made on the CPU parameters: remake it on the moved ones
+        opt = SPECS[a.model][1](torch, net.parameters())
     crit = nn.CrossEntropyLoss()
 
     def step(x, y):
         opt.zero_grad()
-        loss = crit(net(x), y)
+        out = net(x)
+        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
         loss.backward()
         opt.step()
         return loss
     cs = torch.compile(step)
-    x = torch.randn(batch, feat).to(a.device)
-    y = torch.randint(0, 4, (batch,)).to(a.device)
     for _ in range(5):
         cs(x, y)
     entry = next(iter(cs.entries.values()))
@@ -84,19 +93,25 @@ def main(argv=None):
             return out[-1]
 
     ref = None
-    if a.model == "mlp":
+    if a.model != "tiny":
         import jax.numpy as jnp
 
         from bench.jax_ref import REF, make_step, split_state
         from jtorch._device import jax_device
-        apply, opt_f, _ = REF["mlp"]
+        apply, opt_f, layout = REF[a.model]
         torch.manual_seed(0)
-        params, bufs = jax.device_put(split_state(SPECS["mlp"][0](torch)), jax_device(torch.device(a.device)))
+        params, bufs = jax.device_put(split_state(SPECS[a.model][0](torch)), jax_device(torch.device(a.device)))
+        if layout is not None:
+            params = layout(params)
         o = opt_f()
         rs = {"p": params, "b": bufs, "s": o.init(params), "k": jax.random.PRNGKey(0)}
+        del params, bufs
         rstep = make_step(apply, o)
         xr = jax.device_put(jnp.asarray(x.cpu().numpy()), xa.devices().pop())
         yr = jax.device_put(jnp.asarray(y.cpu().numpy()), xa.devices().pop())
+        if a.dump:
+            _dump(a.dump, a.model, prog, [st.array for st in states], (xa, ya), hyper,
+                  [st.array for st in entry.escaped[:ne]], rstep, (rs["p"], rs["b"], rs["s"], xr, yr, rs["k"]))
 
         def ref():
             rs["p"], rs["b"], rs["s"], loss, rs["k"] = rstep(rs["p"], rs["b"], rs["s"], xr, yr, rs["k"])
@@ -111,7 +126,7 @@ def main(argv=None):
         jax.block_until_ready(r._value if hasattr(r, "_value") else r)
         return (time.perf_counter() - t) / n * 1e6
 
-    n = a.calls or (400 if a.model == "tiny" or a.device != "cpu" else 40)
+    n = a.calls or (400 if a.model == "tiny" or a.device != "cpu" else 40 if a.model == "mlp" else 5)
     res = {"compiled": [], "direct": [], "jax+optax": []}
     for _ in range(a.rounds):
         res["compiled"].append(timed(lambda: cs(x, y), n))
@@ -160,7 +175,25 @@ def main(argv=None):
         import cProfile
         import pstats
         cProfile.runctx("for _ in range(n): cs(x, y)", globals(), {"cs": cs, "x": x, "y": y, "n": n}, "/tmp/ovh.prof")
-        pstats.Stats("/tmp/ovh.prof").sort_stats("tottime").print_stats(12)
+        pstats.Stats("/tmp/ovh.prof").sort_stats("tottime").print_stats(25)
+        pstats.Stats("/tmp/ovh.prof").sort_stats("cumulative").print_stats(25)
+
+
+def _dump(folder, model, prog, states, args, hyper, escaped, rstep, rargs):
+    """Both programs' optimized HLO, and a one-line count of their parameters, results and kernels."""
+    os.makedirs(folder, exist_ok=True)
+    texts = {}
+    if hasattr(prog, "as_text"):  # the entry's ahead-of-time executable
+        texts["jtorch"] = prog.as_text()
+    else:
+        texts["jtorch"] = prog.lower(*states, *args, *hyper, *escaped).compile().as_text()
+    texts["jax"] = rstep.lower(*rargs).compile().as_text()
+    for who, text in texts.items():
+        with open(os.path.join(folder, f"{model}_{who}.hlo"), "w") as f:
+            f.write(text)
+        entry = text[text.find("ENTRY"):]
+        print(f"  {who:7s} HLO: {entry.count(' parameter(')} parameters, {text.count(' fusion(')} fusions, "
+              f"{text.count('custom-call(')} custom calls, {len(text)} chars")
 
 
 if __name__ == "__main__":
