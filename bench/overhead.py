@@ -25,6 +25,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--calls", type=int, default=0)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--donate-escaped", choices=["auto", "yes", "no"], default="auto",
+                   help="jtorch.compile.DONATE_ESCAPED: the .grads' last buffers donated (auto: on the CPU)")
     p.add_argument("--dump", help="write the optimized HLO of the jtorch and JAX programs into this folder")
     a = p.parse_args(argv)
     import jax
@@ -33,6 +35,7 @@ def main(argv=None):
     from bench.models import SPECS
     C = importlib.import_module("jtorch.compile")
     nn = torch.nn
+    C.DONATE_ESCAPED = {"auto": None, "yes": True, "no": False}[a.donate_escaped]
     torch.manual_seed(0)
     if a.model == "tiny":  # small enough that the overhead is most of the step
         net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
@@ -145,8 +148,8 @@ def main(argv=None):
             res["jax+optax"].append(timed(ref, n))
     best = {k: min(v) for k, v in res.items() if v}
     dev = jax.devices()[0] if a.device != "cpu" else jax.devices("cpu")[0]
-    print(f"{a.model} step on {dev.device_kind} ({len(states)} state tensors), us per call, min of {a.rounds} "
-          f"rounds of {n}:")
+    print(f"{a.model} step on {dev.device_kind} ({len(states)} state tensors, .grad buffers "
+          f"{'donated' if ne else 'fresh'}), us per call, min of {a.rounds} rounds of {n}:")
     for k, v in best.items():
         print(f"  {k:10s} {v:9.1f}")
     print(f"  overhead   {best['compiled'] - best['direct']:9.1f}  (compiled - direct)")

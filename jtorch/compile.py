@@ -807,9 +807,14 @@ class CompiledFunction:
             # run the same executable (jit lowered and compiled the whole step again)
             # The tensors it creates that outlive it (the new .grads) came back in fresh buffers, a new
             # allocation per call (up to 1% of the MLP step on a 2-core CPU, within noise; more where
-            # allocations cost more). So the program also takes the arrays the last call left in those
-            # tensors, unused but donated: XLA writes the new values into them.
-            n_in, n_esc = len(state_arrays) + len(arg_arrays) + len(hyper_vals), len(info["escaped"])
+            # allocations cost more). So on the CPU the program also takes the arrays the last call left
+            # in those tensors, unused but donated: XLA writes the new values into them. Not on a GPU:
+            # there those donations made the step slower (H100: MLP 192 against 164 us, CNN 588 against
+            # 311 us for the same program without them; bench.overhead, docs/internals.md)
+            cpu = self._device is not None and self._device.platform == "cpu"
+            donate_esc = cpu if DONATE_ESCAPED is None else DONATE_ESCAPED
+            n_in = len(state_arrays) + len(arg_arrays) + len(hyper_vals)
+            n_esc = len(info["escaped"]) if donate_esc else 0
 
             def program_esc(*xs, run=program):
                 return run(*xs[:n_in])
@@ -817,7 +822,7 @@ class CompiledFunction:
             entry.fallback = jax.jit(program_esc, donate_argnums=tuple(info["written"]) + tuple(
                 range(n_in, n_in + n_esc)))
             entry.jitted, entry.donating = None, _Once(entry)
-            entry.esc_avals = info["esc_avals"]
+            entry.esc_avals = info["esc_avals"] if donate_esc else None
         else:
             entry.fallback, entry.esc_avals = None, None
             entry.jitted = _spmd.cpu_safe(jitted, place) if ranks is None else ranks.runner(jitted)
@@ -1614,6 +1619,9 @@ class _Once:
 
 _SCALARS = {}
 _SCALARS_SEEN = {}
+# whether a one-device program takes last call's arrays of the tensors it creates (the .grads) as donated
+# buffers for their new values: None = on the CPU only (see _trace)
+DONATE_ESCAPED = None
 
 
 def _on_cpu(device):
