@@ -962,31 +962,44 @@ _NODE_METAS = {}  # view chain / scatter node keys -> their interned _lazy.Meta
 
 
 # Python numbers reach jit as weakly-typed traced arguments (no recompile per value), but jit
-# converts each one to a device buffer on every call (about 3 us here). The same weakly-typed
-# buffer, made once per value with ``device_put`` and reused, hits the same compiled program
-# and skips that conversion. Only on a single-device CPU backend (the buffer is uncommitted:
-# elsewhere jit would copy it to the tensors' device each call); not for 0 and NaN (keyed by
-# equality, 0.0 == -0.0 and NaN != NaN) nor for large ints (left to jit's own overflow check).
+# converts each one to a device buffer on every call (about 3 us on a CPU; about 90 us per number on
+# an H100 machine, ``python -m bench.dispatch_cost --device cuda``). The same weakly-typed buffer,
+# made once per value with ``device_put`` and reused, hits the same compiled program and skips that
+# conversion. On a single-device CPU backend the buffer is uncommitted; elsewhere (a GPU) it is
+# committed to the device of the op's tensors (an uncommitted one would be copied there at every
+# call), and numbers meeting tensors spread over several devices are left to jit. Not for NaN (keyed
+# by equality: NaN != NaN) nor for large ints (left to jit's own overflow check).
 _SCALARS = {}
-_SCALAR_CACHE_ON = [None]
+_SCALAR_CACHE_ON = [None]  # None: not known yet; "cpu": one CPU device; "device": per tensor device
 
 
 def _device_scalars(arrays):
     on = _SCALAR_CACHE_ON[0]
     if on is None:
-        on = _SCALAR_CACHE_ON[0] = jax.default_backend() == "cpu" and len(jax.devices()) == 1
-    if not on:
+        on = _SCALAR_CACHE_ON[0] = "cpu" if jax.default_backend() == "cpu" and len(jax.devices()) == 1 else "device"
+    if on is False:
         return arrays
+    dev = None
+    if on == "device":
+        for a in arrays:
+            sh = getattr(a, "sharding", None)
+            if sh is not None:
+                if type(sh) is not _SingleDevice or not a.committed:
+                    return arrays
+                dev = sh._device
+                break
+        else:
+            return arrays
     out = []
     for a in arrays:
         t = type(a)
-        if (t is float or t is int) and a and a == a and -2147483648 <= a <= 2147483647:
-            key = (t, a)
+        if (t is float or t is int) and a == a and -2147483648 <= a <= 2147483647:
+            key = (t, a, dev) if a else (t, repr(a), dev)  # 0.0 == -0.0: told apart by their text
             b = _SCALARS.get(key)
             if b is None:
                 if len(_SCALARS) > 4096:
                     _SCALARS.clear()
-                b = _SCALARS[key] = jax.device_put(a)
+                b = _SCALARS[key] = jax.device_put(a, dev)
             a = b
         out.append(a)
     return out
