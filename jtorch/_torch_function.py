@@ -2,16 +2,25 @@
 
 Public entries: an op's ``OpDef.__call__``; the entry ``public`` makes for each exported Python function
 (``export``) and each Python function of the torch namespaces (``overrides._install_namespaces``); in-place
-methods; and, while the protocol is on, Tensor's own methods and properties (the end of this file). Each
-starts with ``if TORCH_FUNCTION is True and wants(args, kwargs)``. The flag (in _dispatch) turns on when a
-Tensor subclass with an enabled ``__torch_function__`` is defined or a ``TorchFunctionMode`` is entered;
-until then plain-Tensor code pays that one read (a Python-function entry also one type test of its first
-argument). A non-Tensor object with ``__torch_function__`` (a "tensor-like") sets no flag: a function's entry
-sees it as its first argument, or the eager road meets it where it sorts an op's arguments and raises
-``TensorLikeArgument``, which the public entry turns into ``handle(func, args, kwargs)``.
+methods; and Tensor's own methods and properties (the end of this file). Plain-Tensor code pays nothing for
+the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the dispatch is found by type.
+
+- A Tensor subclass with an enabled ``__torch_function__`` gets dispatching versions of Tensor's own methods
+  and properties set on its class (``install_members``): plain Tensors keep the plain ones.
+- Where the eager road sorts an op's arguments (``_dispatch._apply_eager``/``_apply_lazy``/``_apply_view``),
+  a plain Tensor is recognised by ``type(a) is Tensor`` before anything else; any other Tensor instance is
+  looked up in ``OVERLOADS`` (a dict hit for nn.Parameter) and, where its type overloads, the road raises
+  ``TensorLikeArgument``, as it does for a non-Tensor object with ``__torch_function__`` (a "tensor-like").
+  The public entry around the call (the op, or the exported Python function) catches it and turns it into
+  ``handle(func, args, kwargs)``; nothing has run or been recorded before the raise.
+- A Python-function entry also looks at its first argument's type (one test), so a subclass there
+  dispatches the function itself rather than the first op inside it.
+- ``_dispatch.TORCH_FUNCTION`` is True only while a ``TorchFunctionMode`` is entered: modes see every call,
+  plain Tensors' included, so then every entry checks and Tensor's own members are the dispatching ones.
 """
 import functools
 import inspect
+import sys
 import types
 
 from . import _dispatch
@@ -27,13 +36,43 @@ class _State:
 
 STATE = _State()
 MODES = []  # the TorchFunctionMode stack (innermost last); a mode is off the stack while it handles a call
-_ENABLED_SUBCLASS = [False]  # a Tensor subclass with an enabled __torch_function__ was defined
-_OVERLOADS = {}  # type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own)
 _PLAIN = frozenset([int, float, bool, complex, str, type(None)])
+# type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own); the road and
+# the entries read it directly (``OVERLOADS.get(t) is not False``), so it is never rebound, only refilled
+OVERLOADS = {}
+SUBCLASSES = []  # the Tensor subclasses that overload (their members dispatch: install_members)
 
 
 class TensorLikeArgument(TypeError):
-    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring)."""
+    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring).
+    ``frame``: the public entry that handles it (None: the first entry it reaches)."""
+    frame = None
+
+
+CATCHERS = set()  # the code of the public entries that catch TensorLikeArgument (besides generated ones)
+DELEGATES = set()  # the code of catchers that hand a call on to another public entry (``x += y``)
+
+
+def _is_catcher(code):
+    return code in CATCHERS or code.co_filename == "<torch_function entry>"
+
+
+def _holds(v, a, depth=2):
+    if v is a:
+        return True
+    if depth and type(v) in (list, tuple):
+        return any(_holds(x, a, depth - 1) for x in v)
+    if depth and type(v) is dict:
+        return any(_holds(x, a, depth - 1) for x in v.values())
+    return False
+
+
+def declines(e, args, kwargs):
+    """In a public entry's ``except TensorLikeArgument as e``: whether the entry lets it go on (dispatch is
+    off, nothing among its arguments overloads, or an entry further out is the one torch would dispatch)."""
+    if STATE.all_off or (e.frame is not None and e.frame is not sys._getframe(1)):
+        return True
+    return not overloaded_args(args, kwargs)
 
 
 def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
@@ -44,26 +83,66 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
 
 
 def refresh_flag():
-    """After a subclass definition or a mode's enter/exit (not the pop while a mode handles a call)."""
-    on = _ENABLED_SUBCLASS[0] or bool(MODES)
+    """After a mode's enter/exit (not the pop while a mode handles a call)."""
+    on = bool(MODES)
     if on is not _dispatch.TORCH_FUNCTION:
         _dispatch.TORCH_FUNCTION = on
         _members_dispatch(on)
 
 
+def _reset_overloads():
+    OVERLOADS.clear()
+    OVERLOADS.update(dict.fromkeys(_PLAIN, False))
+    if _dispatch.Tensor is not None:
+        OVERLOADS[_dispatch.Tensor] = False
+
+
 def subclass_defined(cls):
-    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol turns the flag on."""
-    _OVERLOADS.clear()
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members."""
+    _reset_overloads()  # (a redefinition may have changed what an earlier answer depended on)
     if overloads(cls):
-        _ENABLED_SUBCLASS[0] = True
-        refresh_flag()
+        SUBCLASSES.append(cls)
+        install_members(cls)
         return True
     return False
 
 
+def subclass_met(a):
+    """The road met ``a``, an instance of a Tensor subclass not known not to overload: True where it runs as
+    a plain Tensor (its type does not overload, or subclass dispatch is off, or no public entry was given
+    it: jtorch's own code, as the autograd engine's); else TensorLikeArgument for the outermost public entry
+    given ``a`` (as torch dispatches ``F.mse_loss(x, sub)`` itself, not the ops it runs), looking no further
+    out than a call being handled."""
+    if STATE.subclass_off or STATE.all_off or not overloads(type(a)):
+        return True
+    target = _outer_entry((a,), sys._getframe(1))
+    if target is None:
+        return True
+    e = TensorLikeArgument()
+    e.frame = target
+    raise e
+
+
+def _outer_entry(objs, f):
+    """The outermost frame from ``f`` out of a public entry (one that catches TensorLikeArgument) given one
+    of ``objs``, looking no further out than a call being handled; None if there is none."""
+    target = None
+    stop = handle.__code__
+    while f is not None:
+        code = f.f_code
+        if code is stop:
+            break
+        if _is_catcher(code):
+            local = f.f_locals.values()
+            if any(_holds(v, a) for a in objs for v in local):
+                target = f
+        f = f.f_back
+    return target
+
+
 def overloads(t):
     """Whether instances of type ``t`` take part in dispatch (an enabled ``__torch_function__``)."""
-    r = _OVERLOADS.get(t)
+    r = OVERLOADS.get(t)
     if r is None:
         f = getattr(t, "__torch_function__", None)
         f = getattr(f, "__func__", f)
@@ -71,7 +150,7 @@ def overloads(t):
         # Tensor, whose default would only call the jtorch function again)
         r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
             getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
-        _OVERLOADS[t] = r
+        OVERLOADS[t] = r
     return r
 
 
@@ -149,6 +228,15 @@ def handle(func, args, kwargs=None, relevant=None):
     else:
         overloaded = overloaded_args(args, kwargs) if relevant is None else overloaded_args(relevant)
     types = tuple(type(a) for a in overloaded)
+    subs = [a for a in overloaded if isinstance(a, _dispatch.Tensor)]
+    if subs and not MODES:
+        # (``x.shape`` read inside ``F.mse_loss(x_plain, sub)``: the function is what torch dispatches)
+        f = sys._getframe(2)  # (the caller's caller; past ``x += y``'s operator, which hands on to ``add_``)
+        outer = _outer_entry(subs, f.f_back if f is not None and f.f_code in DELEGATES else f)
+        if outer is not None:
+            e = TensorLikeArgument()
+            e.frame = outer
+            raise e
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
         try:
@@ -243,9 +331,9 @@ def _compile_template(structure):
                 head.append("/")
     first = structure[0][0] if structure else None
     if first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
-        probe = "type(p0) is not Tensor and type(p0) not in TF._PLAIN"
+        probe = "type(p0) is not Tensor and TF.OVERLOADS.get(type(p0)) is not False"
     elif first is P.VAR_POSITIONAL:
-        probe = "p0 and type(p0[0]) is not Tensor and type(p0[0]) not in TF._PLAIN"
+        probe = "p0 and type(p0[0]) is not Tensor and TF.OVERLOADS.get(type(p0[0])) is not False"
     else:
         probe = "False"
     args = "(" + "".join(a + ", " for a in pos) + ")"
@@ -258,8 +346,8 @@ def _compile_template(structure):
            f"    return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
            f"  try:\n"
            f"   return _impl({call})\n"
-           f"  except TF.TensorLikeArgument:\n"
-           f"   if TF.STATE.all_off or not TF.overloaded_args({args}, {kwargs}):\n"
+           f"  except TF.TensorLikeArgument as _e:\n"
+           f"   if TF.declines(_e, {args}, {kwargs}):\n"
            f"    raise\n"
            f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
            f" return _entry\n")
@@ -289,15 +377,17 @@ def _generic_entry(fn):
     T = _dispatch.Tensor
 
     def entry(*args, **kwargs):
-        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and type(args[0]) not in _PLAIN):
+        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and
+                                                OVERLOADS.get(type(args[0])) is not False):
             if wants(args, kwargs):
                 return handle(entry, args, kwargs)
         try:
             return fn(*args, **kwargs)
-        except TensorLikeArgument:
-            if STATE.all_off or not overloaded_args(args, kwargs):
+        except TensorLikeArgument as e:
+            if declines(e, args, kwargs):
                 raise
             return handle(entry, args, kwargs)
+    CATCHERS.add(entry.__code__)
     return entry
 
 
@@ -419,10 +509,10 @@ def convert(ret, cls):
 
 
 # ---------------------------------------------------------------- Tensor's own methods and properties
-# While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
-# methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) are public entries, and so are its
-# methods that are exported Python functions (``x.sum()``, ``x[0]``); while it is off they are the plain
-# members and functions and cost nothing (a method's first argument is a Tensor: no tensor-like to find).
+# Tensor's own methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) and its methods that are
+# exported Python functions (``x.sum()``, ``x[0]``) are public entries on the classes whose instances may
+# dispatch: each overloading subclass (install_members), and Tensor itself while a mode is entered
+# (_members_dispatch). Elsewhere they are the plain members and functions and cost nothing.
 _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
                              "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
                              "__dlpack_device__", "as_subclass", "_make_subclass"])
@@ -440,6 +530,28 @@ def tensor_defined(T):
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
     NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+    _reset_overloads()
+
+
+def methods_bound():
+    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
+    for cls in SUBCLASSES:
+        install_members(cls)
+
+
+def install_members(cls):
+    """The dispatching members on an overloading subclass, where neither it nor a class between it and
+    Tensor defines that name (a subclass's own method runs as it is, as in torch)."""
+    T = _dispatch.Tensor
+    if T is None:
+        return
+    pairs = [(name, _dispatched(member)) for name, member in MEMBERS.items()]
+    pairs += [(name, entry) for name, (plain, entry) in SWAPPED.items()]
+    mro = cls.__mro__
+    between = mro[:mro.index(T)] if T in mro else mro
+    for name, entry in pairs:
+        if not any(name in k.__dict__ for k in between):  # (an overloading parent's entry counts too)
+            setattr(cls, name, entry)
 
 
 def _members_dispatch(on):
@@ -460,7 +572,7 @@ def _dispatched(member):
 
 def _dispatched_method(func):
     def method(self, *args, **kwargs):
-        if _dispatch.TORCH_FUNCTION is True and wants((self, *args), kwargs):
+        if wants((self, *args), kwargs):
             return handle(method, (self, *args), kwargs)
         return func(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = func.__name__
@@ -472,12 +584,12 @@ def _dispatched_method(func):
 def _dispatched_property(prop):
     # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
     def fget(self):
-        if _dispatch.TORCH_FUNCTION is True and wants((self,), None):
+        if wants((self,), None):
             return handle(new.__get__, (self,), {})
         return prop.fget(self)
 
     def fset(self, value):
-        if _dispatch.TORCH_FUNCTION is True and wants((self, value), None):
+        if wants((self, value), None):
             return handle(new.__set__, (self, value), {})
         return prop.fset(self, value)
     new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
