@@ -261,7 +261,8 @@ def _basic_index(op, dyn, statics):
             continue
         size, step = item
         if not (start == 0 and size == n and step == 1):
-            cur = _to_mode(A.slice.Tensor, (cur, dim, start, start + size * step, step), {})
+            stop = start + size * step
+            cur = _to_mode(A.slice.Tensor, (cur, dim, start, stop) + ((step,) if step != 1 else ()), {})
         dim += 1
     return cur
 
