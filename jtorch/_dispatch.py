@@ -251,7 +251,7 @@ class OpDef:
         except TF.TensorLikeArgument as e:  # an argument with __torch_function__ met on the road (_torch_function.py)
             if TF.declines(e, args, kwargs):
                 raise
-            return TF.handle(self, args, kwargs)
+        return TF.handle(self, args, kwargs, caught=True)  # (out of the except: no exception context kept)
 
     def call_raw(self, args):
         """``self(*args)`` for an in-place write (``Tensor._inplace``): the bare result value (jax
@@ -1254,7 +1254,7 @@ def _make_inplace(f, name):
         except TF.TensorLikeArgument as e:  # (an argument that dispatches, met before anything was written)
             if TF.declines(e, (self, *args), kwargs):
                 raise
-            return TF.handle(inplace, (self, *args), kwargs)
+            return TF.handle(inplace, (self, *args), kwargs, caught=True)
     TF.CATCHERS.add(inplace.__code__)
     inplace.__name__ = inplace.__qualname__ = name + "_"
     inplace._torch_function_public = True

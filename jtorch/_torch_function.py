@@ -20,6 +20,7 @@ the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the di
 """
 import functools
 import inspect
+import os
 import sys
 import types
 
@@ -45,16 +46,37 @@ SUBCLASSES = []  # the Tensor subclasses that overload (their members dispatch: 
 
 class TensorLikeArgument(TypeError):
     """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring).
-    ``frame``: the public entry that handles it (None: the first entry it reaches)."""
+    ``frame``: the id of the frame of the public entry that handles it (None: the first entry it reaches;
+    an id, not the frame: a frame held by the exception makes a reference cycle, costly to collect)."""
     frame = None
+
+
+def _for_entry(frame_id):
+    e = TensorLikeArgument()
+    e.frame = frame_id
+    return e
 
 
 CATCHERS = set()  # the code of the public entries that catch TensorLikeArgument (besides generated ones)
 DELEGATES = set()  # the code of catchers that hand a call on to another public entry (``x += y``)
 
 
-def _is_catcher(code):
-    return code in CATCHERS or code.co_filename == "<torch_function entry>"
+_KINDS = {}  # code -> _CATCHER, _INSIDE (other jtorch code) or _OUTSIDE (user code: the search stops there)
+_OUTSIDE, _INSIDE, _CATCHER = 0, 1, 2
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _kind(code):
+    k = _KINDS.get(code)
+    if k is None:
+        if code in CATCHERS or code.co_filename == "<torch_function entry>":
+            k = _CATCHER
+        elif code is handle.__code__:
+            k = _OUTSIDE  # (a call being handled: what it runs dispatches on its own)
+        else:
+            k = _INSIDE if code.co_filename.startswith(_PACKAGE) else _OUTSIDE
+        _KINDS[code] = k
+    return k
 
 
 def _holds(v, a, depth=2):
@@ -70,7 +92,7 @@ def _holds(v, a, depth=2):
 def declines(e, args, kwargs):
     """In a public entry's ``except TensorLikeArgument as e``: whether the entry lets it go on (dispatch is
     off, nothing among its arguments overloads, or an entry further out is the one torch would dispatch)."""
-    if STATE.all_off or (e.frame is not None and e.frame is not sys._getframe(1)):
+    if STATE.all_off or (e.frame is not None and e.frame != id(sys._getframe(1))):
         return True
     return not overloaded_args(args, kwargs)
 
@@ -115,29 +137,39 @@ def subclass_met(a):
     out than a call being handled."""
     if STATE.subclass_off or STATE.all_off or not overloads(type(a)):
         return True
-    target = _outer_entry((a,), sys._getframe(1))
+    target = _outer_entry((a,), sys._getframe(1), True)
     if target is None:
         return True
-    e = TensorLikeArgument()
-    e.frame = target
-    raise e
+    raise _for_entry(target)
 
 
-def _outer_entry(objs, f):
-    """The outermost frame from ``f`` out of a public entry (one that catches TensorLikeArgument) given one
-    of ``objs``, looking no further out than a call being handled; None if there is none."""
-    target = None
-    stop = handle.__code__
+def _outer_entry(objs, f, objs_met=False):
+    """The id of the outermost frame from ``f`` out of a public entry (one that catches TensorLikeArgument)
+    given one of ``objs`` (``objs_met``: the road met them, so a lone entry is given them), looking no
+    further out than a call being handled or jtorch's own code; None if there is none."""
+    # (jtorch's own frames only: a public function given the argument calls no user code in between)
+    catchers = []
     while f is not None:
-        code = f.f_code
-        if code is stop:
+        k = _kind(f.f_code)
+        if k is _OUTSIDE:
             break
-        if _is_catcher(code):
-            local = f.f_locals.values()
-            if any(_holds(v, a) for a in objs for v in local):
-                target = f
+        if k is _CATCHER:
+            catchers.append(f)
         f = f.f_back
-    return target
+    if len(catchers) == 1 and objs_met:  # (the entry whose road met it: no other to choose from)
+        return id(catchers[0])
+    for f in reversed(catchers):
+        local = f.f_locals.values()
+        if any(_holds(v, a) for a in objs for v in local):
+            return id(f)
+    return None
+
+
+def _callers_caller():
+    """The frame out of the entry that called ``handle`` (past ``x += y``'s operator, which hands on to
+    ``add_``)."""
+    f = sys._getframe(3)
+    return f.f_back if f is not None and f.f_code in DELEGATES else f
 
 
 def overloads(t):
@@ -218,10 +250,11 @@ def _name(func):
     return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
 
 
-def handle(func, args, kwargs=None, relevant=None):
+def handle(func, args, kwargs=None, relevant=None, caught=False):
     """Run ``func`` through the innermost mode, then the overloading arguments' ``__torch_function__``
     (the first result that is not NotImplemented wins); TypeError when all decline. ``relevant``: the
-    arguments to look at (default: all of ``args`` and ``kwargs``)."""
+    arguments to look at (default: all of ``args`` and ``kwargs``); ``caught``: called by the entry a
+    TensorLikeArgument was meant for (no entry further out is one to defer to)."""
     kwargs = kwargs or {}
     if STATE.all_off:
         overloaded = []
@@ -229,14 +262,11 @@ def handle(func, args, kwargs=None, relevant=None):
         overloaded = overloaded_args(args, kwargs) if relevant is None else overloaded_args(relevant)
     types = tuple(type(a) for a in overloaded)
     subs = [a for a in overloaded if isinstance(a, _dispatch.Tensor)]
-    if subs and not MODES:
+    if subs and not MODES and not caught:
         # (``x.shape`` read inside ``F.mse_loss(x_plain, sub)``: the function is what torch dispatches)
-        f = sys._getframe(2)  # (the caller's caller; past ``x += y``'s operator, which hands on to ``add_``)
-        outer = _outer_entry(subs, f.f_back if f is not None and f.f_code in DELEGATES else f)
+        outer = _outer_entry(subs, _callers_caller())
         if outer is not None:
-            e = TensorLikeArgument()
-            e.frame = outer
-            raise e
+            raise _for_entry(outer)
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
         try:
@@ -349,7 +379,7 @@ def _compile_template(structure):
            f"  except TF.TensorLikeArgument as _e:\n"
            f"   if TF.declines(_e, {args}, {kwargs}):\n"
            f"    raise\n"
-           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
+           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}), caught=True)\n"
            f" return _entry\n")
     ns = {}
     exec(compile(src, "<torch_function entry>", "exec"), _dispatch.__dict__, ns)
@@ -386,7 +416,7 @@ def _generic_entry(fn):
         except TensorLikeArgument as e:
             if declines(e, args, kwargs):
                 raise
-            return handle(entry, args, kwargs)
+            return handle(entry, args, kwargs, caught=True)
     CATCHERS.add(entry.__code__)
     return entry
 

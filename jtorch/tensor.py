@@ -1107,7 +1107,7 @@ def _ibinop(op):
         except _tf.TensorLikeArgument as e:  # ``other`` dispatches (found before anything was written)
             if name not in _dispatch.METHODS or _tf.declines(e, (self, other), None):
                 raise
-            return _tf.handle(_dispatch.METHODS[name], (self, other))
+            return _tf.handle(_dispatch.METHODS[name], (self, other), caught=True)
     _tf.CATCHERS.add(f.__code__)
     _tf.DELEGATES.add(f.__code__)
     return f
