@@ -56,7 +56,20 @@ PROGRAM = ["x + y", "x + 1", "x * 2.0", "x.relu()", "torch.matmul(x, y.T)", "x.s
            "x.sum(1, keepdim=True)", "torch.mm(x, y.T)", "x.exp()", "-x", "x[0]", "x[1:3]", "x[:, 2]", "x.view(16)",
            "x.T", "x.sigmoid()", "x.mean()", "x.mean(1)", "torch.tanh(x)", "x - y", "x / y", "x.pow(2)", "x.clone()",
            "x.add(y, alpha=2)", "x > 0", "torch.matmul(x[0], y[0])", "torch.bmm(x.view(2, 2, 4), y.view(2, 4, 2))", "x.abs()",
-           "torch.maximum(x, y)", "x.sqrt()"]
+           "torch.maximum(x, y)", "x.sqrt()", "torch.cat([x, y])", "torch.stack([x, y])", "x.max(0)", "x.softmax(1)",
+           "x.log_softmax(1)", "torch.nn.functional.gelu(x)", "x.reshape(16)", "x.unsqueeze(0)", "x.flatten()",
+           "x.expand(2, 4, 4)", "torch.where(x > 0, x, y)", "x.argmax()", "x.var()", "x.std()", "x.masked_fill(x > 0, 0.0)",
+           "x.amax(1)", "x.min(1)", "x.sort(1)", "x.cumsum(0)", "x.prod()", "x.clamp(-0.5, 0.5)", "x.ne(0)",
+           "x.mean(0, keepdim=True)", "x.sum(dtype=torch.float64)", "x.flip(0)", "x.roll(1)", "x.tril()", "x.trace()",
+           "torch.nn.functional.silu(x)", "torch.nn.functional.mse_loss(x, y)", "x.index_select(0, i)", "x.gather(1, j)"]
+# where jtorch's ops are not torch's aten ops one for one: the results under a mode are still the op's
+DIFFERENT = ["x[None]", "x[None].squeeze(0)", "x[1:, None]", "x.chunk(2)", "x.split(3)", "torch.einsum('ij,jk->ik', x, y)",
+             "x.norm()", "torch.nn.functional.layer_norm(x, (4,))", "x.repeat(2, 1)", "x.round()", "x[i]", "x.transpose(0, 1)",
+             "x.add_(1)", "x.max()", "x.topk(2)", "torch.nn.functional.cross_entropy(x, i.repeat(2))"]
+
+
+def _inputs(T, xd, yd):
+    return {"torch": T, "x": T.tensor(xd), "y": T.tensor(yd), "i": T.tensor([0, 2]), "j": T.tensor([[0], [1], [2], [3]])}
 
 
 @pytest.mark.parametrize("expr", PROGRAM)
@@ -65,16 +78,37 @@ def test_logging_mode_sees_torchs_aten_ops(expr, rng):
     yd = rng.standard_normal((4, 4)).astype(np.float32)
     out = {}
     for T in (torch, jtorch):
-        x, y = T.tensor(xd), T.tensor(yd)
-        plain = eval(expr, {"torch": T, "x": x, "y": y})
+        plain = eval(expr, _inputs(T, xd, yd))
+        ns = _inputs(T, xd, yd)
         with logging_mode(T) as m:
-            r = eval(expr, {"torch": T, "x": x, "y": y})
+            r = eval(expr, ns)
         kinds = [[type(a).__name__ for a in args] for _, _, args, _ in m.calls]
-        out[T] = (m.seen, kinds, _np(r), _np(plain))
+        out[T] = (m.seen, kinds, _np_all(r), _np_all(plain))
     assert out[jtorch][0] == out[torch][0]
     assert out[jtorch][1] == out[torch][1]
-    np.testing.assert_allclose(out[jtorch][2], out[torch][2], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out[jtorch][2], out[jtorch][3], rtol=0, atol=0)  # the mode changes nothing
+    for a, b, c in zip(out[jtorch][2], out[torch][2], out[jtorch][3]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a, c, rtol=0, atol=0)  # the mode changes nothing
+
+
+@pytest.mark.parametrize("expr", DIFFERENT)
+def test_logging_mode_keeps_results_where_ops_differ(expr, rng):
+    xd = rng.standard_normal((4, 4)).astype(np.float32)
+    yd = rng.standard_normal((4, 4)).astype(np.float32)
+    out = {}
+    for T in (torch, jtorch):
+        ns = _inputs(T, xd, yd)
+        with logging_mode(T) as m:
+            r = eval(expr, ns)
+        out[T] = (_np_all(r), _np(ns["x"]), m.seen)
+    assert out[jtorch][2]  # the mode saw the call
+    for a, b in zip(out[jtorch][0], out[torch][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[jtorch][1], out[torch][1], rtol=1e-6)
+
+
+def _np_all(r):
+    return [_np(t) for t in r] if isinstance(r, (tuple, list)) else [_np(r)]
 
 
 def test_func_is_torchs_overload_object():

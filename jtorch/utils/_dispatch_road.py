@@ -124,7 +124,7 @@ def _to_mode(func, args, kwargs):
 _ATEN = [None]
 _RENAME = {"true_divide": "div", "max_dim": "max", "min_dim": "min"}
 _WRAPPED_SCALAR = frozenset(["add", "sub", "mul", "div"])  # torch's Python binding wraps the number: .Tensor
-_PARAM_ALIASES = {"shape": "size", "dims": "dims", "input": "self", "x": "self"}
+_PARAM_ALIASES = {"shape": "size", "dims": "dim", "input": "self", "x": "self"}
 
 
 def _aten():
@@ -166,63 +166,83 @@ def _tensors(a):
 
 
 def _as_aten(op, dyn, statics):
+    """The aten overload of the op's name whose schema takes this call's values by name (the op's parameter
+    names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static is preferred
+    to one that leaves out those at their defaults. None where no overload fits."""
     from ..library._schema import bind
     name = op.name.lstrip("_")
-    if name.endswith("_backward") and op.name not in ("threshold_backward",):
+    if name.endswith("_backward"):
         return None
     name = _RENAME.get(name, name)
     packet = _packet(name)
     if packet is None:
         return None
-    args = list(dyn)
-    while args and args[-1] is None:
-        args.pop()
-    kwargs = {}
-    if name in ("add", "sub") and len(args) == 3:
-        kwargs["alpha"] = args.pop()
-    defaults = {op.names[i]: op.defaults[i] for i in op.static_idx}
-    for n, v in zip(op.static_names, statics):
-        d = defaults.get(n)
-        if v is d or (type(v) is type(d) and v == d):
-            continue
-        kwargs[n] = _listed(v)
-    if op.seq and args:
-        args[0] = list(args[0])
-    names = packet.overloads()
-    order = (["Tensor"] if name in _WRAPPED_SCALAR else []) + \
-        [n for n in (["default"] + names) if "out" not in n.split("_")]
-    seen = set()
-    for ov_name in order:
-        if ov_name in seen or ov_name not in names:
-            continue
-        seen.add(ov_name)
-        ov = getattr(packet, ov_name)
-        schema = ov._schema
-        arg_names = {a.name for a in schema.arguments}
-        kw = {}
-        for k, v in kwargs.items():
-            k2 = k if k in arg_names else _PARAM_ALIASES.get(k)
-            if k2 not in arg_names:
-                break
-            kw[k2] = v
-        else:
-            try:
-                bind(schema, args, kw, numbers_as_tensors=name in _WRAPPED_SCALAR)
-            except (RuntimeError, TypeError):
-                continue
-            return ov, *_positional(schema, args, kw)
+    dyn_names = [op.names[i] for i in op.dyn_idx][:len(dyn)]
+    values = {}
+    for n, v in zip(dyn_names, dyn):
+        if v is not None:
+            values[n] = list(v) if op.seq and n == dyn_names[0] else v
+    statics_d = {}
+    for i, v in zip(op.static_idx, statics):
+        statics_d[op.names[i]] = (_listed(v), op.defaults[i])
+    numbers = name in _WRAPPED_SCALAR
+    overloads = packet.overloads()
+    order = (["Tensor"] if numbers else []) + ["default"] + overloads
+    order = [n for i, n in enumerate(order) if n in overloads and n not in order[:i] and "out" not in n.split("_")]
+    # first pass: a static the overload does not name may be left out only where it is None or False (an
+    # absent dim, keepdim, dtype); second pass: any static at the op's default may be left out
+    for loose in (False, True):
+        for ov_name in order:
+            ov = getattr(packet, ov_name)
+            schema = ov._schema
+            arg_names = {a.name for a in schema.arguments}
+            kw = {}
+            for pos, (n, v) in enumerate(values.items()):
+                k = n if n in arg_names else _PARAM_ALIASES.get(n)
+                if k not in arg_names:  # (``_pow(input, other)``: aten's ``exponent``) by position instead
+                    k = schema.arguments[pos].name if pos < len(schema.arguments) else None
+                    if k is None or k in kw or k in values:
+                        break
+                kw[k] = v
+            else:
+                for n, (v, d) in statics_d.items():
+                    k = n if n in arg_names else _PARAM_ALIASES.get(n)
+                    at_default = v is d or (type(v) is type(d) and v == d)
+                    if loose and at_default:
+                        continue
+                    if k in arg_names:
+                        kw[k] = v
+                    elif not (v is None or v is False):
+                        break
+                else:
+                    try:
+                        vals = bind(schema, (), kw, numbers_as_tensors=numbers)
+                    except (RuntimeError, TypeError):
+                        continue
+                    return ov, *_reported(schema, vals)
     return None
 
 
-def _positional(schema, args, kw):
-    """Keyword values of positional schema arguments moved into the positional list, as torch reports them
-    (up to the first one left at its default)."""
-    args, kw = list(args), dict(kw)
-    for a in schema.arguments[len(args):]:
-        if a.kwarg_only or a.name not in kw:
-            break
-        args.append(kw.pop(a.name))
-    return tuple(args), kw
+def _reported(schema, vals):
+    """The bound values as torch reports a call: positional arguments in order up to the first left at its
+    default, keyword-only ones only where not at their default."""
+    from ..library._schema import _plan
+    defaults = _plan(schema)[2]
+    args, kwargs = [], {}
+
+    def at_default(i, v):
+        d = defaults[i]
+        return d is not None and type(d) is type(v) and d == v or (d is None and v is None)
+    positional = [i for i, a in enumerate(schema.arguments) if not a.kwarg_only]
+    last = max([i for i in positional if not at_default(i, vals[i]) or
+                schema.arguments[i].default_text is None], default=-1)
+    for i, a in enumerate(schema.arguments):
+        if not a.kwarg_only:
+            if i <= last:
+                args.append(vals[i])
+        elif not at_default(i, vals[i]):
+            kwargs[a.name] = vals[i]
+    return tuple(args), kwargs
 
 
 def _matmul(op, dyn, statics):
@@ -255,7 +275,11 @@ def _basic_index(op, dyn, statics):
     A = _aten()
     cur, dim = dyn[0], 0
     shape = cur.shape
-    for item, start, n in zip(statics[0], dyn[1], shape):
+    items, starts = statics[0], dyn[1]
+    if len(items) != len(starts) or len(items) > len(shape) or not all(
+            i == "i" or (type(i) is tuple and len(i) == 2) for i in items):
+        return None  # (another kind of index: the op itself)
+    for item, start, n in zip(items, starts, shape):
         if item == "i":
             cur = _to_mode(A.select.int, (cur, dim, start), {})
             continue
@@ -267,7 +291,20 @@ def _basic_index(op, dyn, statics):
     return cur
 
 
-_SPECIAL = {"_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
+def _softmax(op, dyn, statics):
+    """``_softmax(x, dim, half_to_float)`` as torch's softmax runs it (with a dtype: the cast first)."""
+    dim, dtype = statics
+    if dtype is not None:
+        return None
+    return _to_mode(getattr(_aten(), op.name).default, (dyn[0], dim, False), {})
+
+
+def _tri(op, dyn, statics):
+    diagonal, upper = statics
+    return _to_mode((_aten().triu if upper else _aten().tril).default, (dyn[0],) + ((diagonal,) if diagonal else ()), {})
+
+
+_SPECIAL = {"_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
 
 
 # ---------------------------------------------------------------- ops torch has no overload for
