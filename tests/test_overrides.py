@@ -229,6 +229,9 @@ def test_disable_subclass_and_all(T):
     with T._C.DisableTorchFunctionSubclass():
         Sub.seen.clear()
         assert type(s + 1) is T.Tensor and Sub.seen == []
+        # (the subclass after a plain tensor, and inside a Python function, too)
+        assert type(T.ones(2) * s) is T.Tensor and type(T.nn.functional.mse_loss(T.ones(2), s)) is T.Tensor
+        assert Sub.seen == []
         with recording_mode(T, "m", log):
             s + 1
     assert [e[:2] for e in log] == [("m", "add")]  # modes still run
