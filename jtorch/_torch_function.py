@@ -156,8 +156,8 @@ def _outer_entry(objs, f, objs_met=False):
         if k is _CATCHER:
             catchers.append(f)
         f = f.f_back
-    if len(catchers) == 1 and objs_met:  # (the entry whose road met it: no other to choose from)
-        return id(catchers[0])
+    if len(catchers) == 1 and objs_met and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
+        return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
     for f in reversed(catchers):
         local = f.f_locals.values()
         if any(_holds(v, a) for a in objs for v in local):
