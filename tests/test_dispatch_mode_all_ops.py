@@ -233,3 +233,20 @@ def test_no_mode_leaves_the_road_as_it_was():
         with logging_mode(jtorch):
             jtorch.mm(jtorch.ones(2, 3), jtorch.ones(2, 3))
     assert (_dispatch.apply, _dispatch._apply_view, _dispatch.LAZY[0]) == (road, view, lazy)
+
+
+def test_higher_order_gradients_under_a_mode(rng):
+    """create_graph: the backward nodes the mode runs are recorded like any op (gradients as torch's)."""
+    xd = rng.standard_normal(5).astype(np.float32)
+    out = {}
+    for T in (torch, jtorch):
+        x = T.tensor(xd, requires_grad=True)
+        with logging_mode(T) as m:
+            y = (x.sin() * x).sum()
+            g, = T.autograd.grad(y, x, create_graph=True)
+            g2, = T.autograd.grad(g.sum(), x)
+        out[T] = (_np(g), _np(g2), m.seen[:3], getattr(type(y.grad_fn), "__name__", None))
+    np.testing.assert_allclose(out[jtorch][0], out[torch][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[jtorch][1], out[torch][1], rtol=1e-5, atol=1e-6)
+    assert out[jtorch][2] == out[torch][2] == ["aten.sin.default", "aten.mul.Tensor", "aten.sum.default"]
+    assert out[jtorch][3] == out[torch][3]
