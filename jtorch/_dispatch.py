@@ -69,8 +69,8 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 SPARSE = [None]
 MetaArray = MetaArgument = None  # set by _meta.py
 
-# The __torch_function__ protocol (_torch_function.py): True once a Tensor subclass with an enabled
-# __torch_function__ exists or a TorchFunctionMode is entered; until then a public entry's check is this read.
+# The __torch_function__ protocol (_torch_function.py): True while a TorchFunctionMode is entered; until
+# then a public entry's check is this read (Tensor subclasses that dispatch are found by type on the road).
 TORCH_FUNCTION = False
 TF = None  # the _torch_function module (imported at the end of this one)
 
@@ -248,10 +248,10 @@ class OpDef:
             if out is not None:
                 return _write_out(out, res)
             return res
-        except TF.TensorLikeArgument:  # an argument with __torch_function__ met on the road (_torch_function.py)
-            if TF.STATE.all_off or not TF.overloaded_args(args, kwargs):
+        except TF.TensorLikeArgument as e:  # an argument with __torch_function__ met on the road (_torch_function.py)
+            if TF.declines(e, args, kwargs):
                 raise
-            return TF.handle(self, args, kwargs)
+        return TF.handle(self, args, kwargs, caught=True)  # (out of the except: no exception context kept)
 
     def call_raw(self, args):
         """``self(*args)`` for an in-place write (``Tensor._inplace``): the bare result value (jax
@@ -502,7 +502,9 @@ def _apply_eager(op, dyn, statics, raw=False):
     laid = False  # an input is a view or its storage has a memory format: its strides may lay the result (_memfmt.py)
     try:
         for a in dyn:
-            if isinstance(a, T):
+            t = type(a)
+            # (a plain Tensor is known by its type; another Tensor may be a subclass that dispatches)
+            if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.subclass_met(a)):
                 st = a._st
                 if st.layout is not None or a._vfn:
                     laid = True
@@ -516,14 +518,16 @@ def _apply_eager(op, dyn, statics, raw=False):
                 if any(isinstance(t, T) and (t._st.layout is not None or t._vfn) for t in a):
                     laid = True
             else:
-                if type(a) is Pending:  # a saved autograd value handed back raw (a VJP's primal)
+                if t is Pending:  # a saved autograd value handed back raw (a VJP's primal)
                     a = a.get()
+                    t = type(a)
                 elif isinstance(a, _SymNumber):  # a Python number traced by jtorch.compile: its jax value
                     a = a.node
+                    t = type(a)
                 arrays.append(a)
-                if type(a) is float or type(a) is int:
+                if t is float or t is int:
                     scalars = True
-                elif a is not None and type(a) is not CONCRETE and TF.overloads(type(a)):
+                elif a is not None and t is not CONCRETE and TF.overloads(t):
                     raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
     except SparseArgument as e:
         return e.route(op, dyn, statics)
@@ -700,7 +704,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
     seg = _lazy._CUR[0]
     laid = False
     for a in dyn:
-        if type(a) is T or isinstance(a, T):
+        t = type(a)
+        if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.subclass_met(a)):
             st = a._st
             if st.host is not None:
                 return NotImplemented
@@ -730,9 +735,12 @@ def _apply_lazy(op, dyn, statics, raw=False):
         elif op.seq and seqlen < 0 and not wires and isinstance(a, (list, tuple)):
             vs = []
             for t in a:
-                if type(t) is not T and not isinstance(t, T):
-                    vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
-                    continue
+                if type(t) is not T:
+                    if not isinstance(t, T):
+                        vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
+                        continue
+                    if OVERLOADS.get(type(t)) is not False:
+                        TF.subclass_met(t)
                 if t._st.host is not None:
                     return NotImplemented
                 if t._st.layout is not None or t._vfn:
@@ -755,7 +763,6 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     return NotImplemented
         else:
             arrays.append(a)
-            t = type(a)
             if t is int or t is float:  # a Python number: an argument of the segment
                 sig.append(t)
                 wires.append(a)
@@ -1035,7 +1042,11 @@ def _translate_error(op, e, dyn):
 
 
 def _as_array(t):
+    if type(t) is Tensor:
+        return t._value
     if isinstance(t, Tensor):
+        if OVERLOADS.get(type(t)) is not False:
+            TF.subclass_met(t)
         return t._value
     if type(t) is MetaArray:  # a seq op's saved meta primal (its VJP): routed like a meta tensor
         raise MetaArgument()
@@ -1066,6 +1077,8 @@ def _apply_view(op, dyn, statics):
     program and a view that is only inspected costs none). Shape and dtype come from a cached
     abstract evaluation."""
     src = dyn[0]
+    if type(src) is not Tensor and OVERLOADS.get(type(src)) is not False:
+        TF.subclass_met(src)  # (a tensor-like raises below)
     try:
         src_shape, src_dtype = src._shape_dtype()
     except AttributeError:
@@ -1246,10 +1259,16 @@ def export(f, name, method=True, function=True, inplace=False, aliases=()):
 
 def _make_inplace(f, name):
     def inplace(self, *args, **kwargs):
-        if TORCH_FUNCTION is True or (type(self) is not Tensor and not isinstance(self, Tensor)):
+        if TORCH_FUNCTION is True or (type(self) is not Tensor and OVERLOADS.get(type(self)) is not False):
             if TF.wants((self, *args), kwargs):  # (``torch.abs_(tensor_like)`` too)
                 return TF.handle(inplace, (self, *args), kwargs)
-        return self._inplace(f, args, kwargs)
+        try:
+            return self._inplace(f, args, kwargs)
+        except TF.TensorLikeArgument as e:  # (an argument that dispatches, met before anything was written)
+            if TF.declines(e, (self, *args), kwargs):
+                raise
+            return TF.handle(inplace, (self, *args), kwargs, caught=True)
+    TF.CATCHERS.add(inplace.__code__)
     inplace.__name__ = inplace.__qualname__ = name + "_"
     inplace._torch_function_public = True
     return inplace
@@ -1264,3 +1283,5 @@ def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):
 
 
 from . import _torch_function as TF  # noqa: E402  (it reads this module's flag; imports point downward from it)
+OVERLOADS = TF.OVERLOADS  # type -> whether its instances dispatch (never rebound)
+TF.CATCHERS.add(OpDef.__call__.__code__)

@@ -2,16 +2,26 @@
 
 Public entries: an op's ``OpDef.__call__``; the entry ``public`` makes for each exported Python function
 (``export``) and each Python function of the torch namespaces (``overrides._install_namespaces``); in-place
-methods; and, while the protocol is on, Tensor's own methods and properties (the end of this file). Each
-starts with ``if TORCH_FUNCTION is True and wants(args, kwargs)``. The flag (in _dispatch) turns on when a
-Tensor subclass with an enabled ``__torch_function__`` is defined or a ``TorchFunctionMode`` is entered;
-until then plain-Tensor code pays that one read (a Python-function entry also one type test of its first
-argument). A non-Tensor object with ``__torch_function__`` (a "tensor-like") sets no flag: a function's entry
-sees it as its first argument, or the eager road meets it where it sorts an op's arguments and raises
-``TensorLikeArgument``, which the public entry turns into ``handle(func, args, kwargs)``.
+methods; and Tensor's own methods and properties (the end of this file). Plain-Tensor code pays nothing for
+the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the dispatch is found by type.
+
+- A Tensor subclass with an enabled ``__torch_function__`` gets dispatching versions of Tensor's own methods
+  and properties set on its class (``install_members``): plain Tensors keep the plain ones.
+- Where the eager road sorts an op's arguments (``_dispatch._apply_eager``/``_apply_lazy``/``_apply_view``),
+  a plain Tensor is recognised by ``type(a) is Tensor`` before anything else; any other Tensor instance is
+  looked up in ``OVERLOADS`` (a dict hit for nn.Parameter) and, where its type overloads, the road raises
+  ``TensorLikeArgument``, as it does for a non-Tensor object with ``__torch_function__`` (a "tensor-like").
+  The public entry around the call (the op, or the exported Python function) catches it and turns it into
+  ``handle(func, args, kwargs)``; nothing has run or been recorded before the raise.
+- A Python-function entry also looks at its first argument's type (one test), so a subclass there
+  dispatches the function itself rather than the first op inside it.
+- ``_dispatch.TORCH_FUNCTION`` is True only while a ``TorchFunctionMode`` is entered: modes see every call,
+  plain Tensors' included, so then every entry checks and Tensor's own members are the dispatching ones.
 """
 import functools
 import inspect
+import os
+import sys
 import types
 
 from . import _dispatch
@@ -27,13 +37,64 @@ class _State:
 
 STATE = _State()
 MODES = []  # the TorchFunctionMode stack (innermost last); a mode is off the stack while it handles a call
-_ENABLED_SUBCLASS = [False]  # a Tensor subclass with an enabled __torch_function__ was defined
-_OVERLOADS = {}  # type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own)
 _PLAIN = frozenset([int, float, bool, complex, str, type(None)])
+# type -> whether its __torch_function__ is enabled (not the disabled impl, not Tensor's own); the road and
+# the entries read it directly (``OVERLOADS.get(t) is not False``), so it is never rebound, only refilled
+OVERLOADS = {}
+SUBCLASSES = []  # the Tensor subclasses that overload (their members dispatch: install_members)
 
 
 class TensorLikeArgument(TypeError):
-    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring)."""
+    """Raised where the eager road meets an argument with ``__torch_function__`` (see the module docstring).
+    ``frame``: the id of the frame of the public entry that handles it (None: the first entry it reaches;
+    an id, not the frame: a frame held by the exception makes a reference cycle, costly to collect)."""
+    frame = None
+
+
+def _for_entry(frame_id):
+    e = TensorLikeArgument()
+    e.frame = frame_id
+    return e
+
+
+CATCHERS = set()  # the code of the public entries that catch TensorLikeArgument (besides generated ones)
+DELEGATES = set()  # the code of catchers that hand a call on to another public entry (``x += y``)
+
+
+_KINDS = {}  # code -> _CATCHER, _INSIDE (other jtorch code) or _OUTSIDE (user code: the search stops there)
+_OUTSIDE, _INSIDE, _CATCHER = 0, 1, 2
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _kind(code):
+    k = _KINDS.get(code)
+    if k is None:
+        if code in CATCHERS or code.co_filename == "<torch_function entry>":
+            k = _CATCHER
+        elif code is handle.__code__:
+            k = _OUTSIDE  # (a call being handled: what it runs dispatches on its own)
+        else:
+            k = _INSIDE if code.co_filename.startswith(_PACKAGE) else _OUTSIDE
+        _KINDS[code] = k
+    return k
+
+
+def _holds(v, a, depth=2):
+    if v is a:
+        return True
+    if depth and type(v) in (list, tuple):
+        return any(_holds(x, a, depth - 1) for x in v)
+    if depth and type(v) is dict:
+        return any(_holds(x, a, depth - 1) for x in v.values())
+    return False
+
+
+def declines(e, args, kwargs):
+    """In a public entry's ``except TensorLikeArgument as e``: whether the entry lets it go on (dispatch is
+    off, nothing among its arguments overloads, or an entry further out is the one torch would dispatch)."""
+    if STATE.all_off or (e.frame is not None and e.frame != id(sys._getframe(1))):
+        return True
+    return not overloaded_args(args, kwargs)
 
 
 def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
@@ -44,26 +105,76 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
 
 
 def refresh_flag():
-    """After a subclass definition or a mode's enter/exit (not the pop while a mode handles a call)."""
-    on = _ENABLED_SUBCLASS[0] or bool(MODES)
+    """After a mode's enter/exit (not the pop while a mode handles a call)."""
+    on = bool(MODES)
     if on is not _dispatch.TORCH_FUNCTION:
         _dispatch.TORCH_FUNCTION = on
         _members_dispatch(on)
 
 
+def _reset_overloads():
+    OVERLOADS.clear()
+    OVERLOADS.update(dict.fromkeys(_PLAIN, False))
+    if _dispatch.Tensor is not None:
+        OVERLOADS[_dispatch.Tensor] = False
+
+
 def subclass_defined(cls):
-    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol turns the flag on."""
-    _OVERLOADS.clear()
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members."""
+    _reset_overloads()  # (a redefinition may have changed what an earlier answer depended on)
     if overloads(cls):
-        _ENABLED_SUBCLASS[0] = True
-        refresh_flag()
+        SUBCLASSES.append(cls)
+        install_members(cls)
         return True
     return False
 
 
+def subclass_met(a):
+    """The road met ``a``, an instance of a Tensor subclass not known not to overload: True where it runs as
+    a plain Tensor (its type does not overload, or subclass dispatch is off, or no public entry was given
+    it: jtorch's own code, as the autograd engine's); else TensorLikeArgument for the outermost public entry
+    given ``a`` (as torch dispatches ``F.mse_loss(x, sub)`` itself, not the ops it runs), looking no further
+    out than a call being handled."""
+    if STATE.subclass_off or STATE.all_off or not overloads(type(a)):
+        return True
+    target = _outer_entry((a,), sys._getframe(1), True)
+    if target is None:
+        return True
+    raise _for_entry(target)
+
+
+def _outer_entry(objs, f, objs_met=False):
+    """The id of the outermost frame from ``f`` out of a public entry (one that catches TensorLikeArgument)
+    given one of ``objs`` (``objs_met``: the road met them, so a lone entry is given them), looking no
+    further out than a call being handled or jtorch's own code; None if there is none."""
+    # (jtorch's own frames only: a public function given the argument calls no user code in between)
+    catchers = []
+    while f is not None:
+        k = _kind(f.f_code)
+        if k is _OUTSIDE:
+            break
+        if k is _CATCHER:
+            catchers.append(f)
+        f = f.f_back
+    if len(catchers) == 1 and objs_met and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
+        return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
+    for f in reversed(catchers):
+        local = f.f_locals.values()
+        if any(_holds(v, a) for a in objs for v in local):
+            return id(f)
+    return None
+
+
+def _callers_caller():
+    """The frame out of the entry that called ``handle`` (past ``x += y``'s operator, which hands on to
+    ``add_``)."""
+    f = sys._getframe(3)
+    return f.f_back if f is not None and f.f_code in DELEGATES else f
+
+
 def overloads(t):
     """Whether instances of type ``t`` take part in dispatch (an enabled ``__torch_function__``)."""
-    r = _OVERLOADS.get(t)
+    r = OVERLOADS.get(t)
     if r is None:
         f = getattr(t, "__torch_function__", None)
         f = getattr(f, "__func__", f)
@@ -71,7 +182,7 @@ def overloads(t):
         # Tensor, whose default would only call the jtorch function again)
         r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
             getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
-        _OVERLOADS[t] = r
+        OVERLOADS[t] = r
     return r
 
 
@@ -139,16 +250,23 @@ def _name(func):
     return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
 
 
-def handle(func, args, kwargs=None, relevant=None):
+def handle(func, args, kwargs=None, relevant=None, caught=False):
     """Run ``func`` through the innermost mode, then the overloading arguments' ``__torch_function__``
     (the first result that is not NotImplemented wins); TypeError when all decline. ``relevant``: the
-    arguments to look at (default: all of ``args`` and ``kwargs``)."""
+    arguments to look at (default: all of ``args`` and ``kwargs``); ``caught``: called by the entry a
+    TensorLikeArgument was meant for (no entry further out is one to defer to)."""
     kwargs = kwargs or {}
     if STATE.all_off:
         overloaded = []
     else:
         overloaded = overloaded_args(args, kwargs) if relevant is None else overloaded_args(relevant)
     types = tuple(type(a) for a in overloaded)
+    subs = [a for a in overloaded if isinstance(a, _dispatch.Tensor)]
+    if subs and not MODES and not caught:
+        # (``x.shape`` read inside ``F.mse_loss(x_plain, sub)``: the function is what torch dispatches)
+        outer = _outer_entry(subs, _callers_caller())
+        if outer is not None:
+            raise _for_entry(outer)
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
         try:
@@ -243,9 +361,9 @@ def _compile_template(structure):
                 head.append("/")
     first = structure[0][0] if structure else None
     if first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
-        probe = "type(p0) is not Tensor and type(p0) not in TF._PLAIN"
+        probe = "type(p0) is not Tensor and TF.OVERLOADS.get(type(p0)) is not False"
     elif first is P.VAR_POSITIONAL:
-        probe = "p0 and type(p0[0]) is not Tensor and type(p0[0]) not in TF._PLAIN"
+        probe = "p0 and type(p0[0]) is not Tensor and TF.OVERLOADS.get(type(p0[0])) is not False"
     else:
         probe = "False"
     args = "(" + "".join(a + ", " for a in pos) + ")"
@@ -258,10 +376,10 @@ def _compile_template(structure):
            f"    return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
            f"  try:\n"
            f"   return _impl({call})\n"
-           f"  except TF.TensorLikeArgument:\n"
-           f"   if TF.STATE.all_off or not TF.overloaded_args({args}, {kwargs}):\n"
+           f"  except TF.TensorLikeArgument as _e:\n"
+           f"   if TF.declines(_e, {args}, {kwargs}):\n"
            f"    raise\n"
-           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
+           f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}), caught=True)\n"
            f" return _entry\n")
     ns = {}
     exec(compile(src, "<torch_function entry>", "exec"), _dispatch.__dict__, ns)
@@ -289,15 +407,17 @@ def _generic_entry(fn):
     T = _dispatch.Tensor
 
     def entry(*args, **kwargs):
-        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and type(args[0]) not in _PLAIN):
+        if _dispatch.TORCH_FUNCTION is True or (args and type(args[0]) is not T and
+                                                OVERLOADS.get(type(args[0])) is not False):
             if wants(args, kwargs):
                 return handle(entry, args, kwargs)
         try:
             return fn(*args, **kwargs)
-        except TensorLikeArgument:
-            if STATE.all_off or not overloaded_args(args, kwargs):
+        except TensorLikeArgument as e:
+            if declines(e, args, kwargs):
                 raise
-            return handle(entry, args, kwargs)
+            return handle(entry, args, kwargs, caught=True)
+    CATCHERS.add(entry.__code__)
     return entry
 
 
@@ -419,10 +539,10 @@ def convert(ret, cls):
 
 
 # ---------------------------------------------------------------- Tensor's own methods and properties
-# While the protocol is on (a subclass with __torch_function__ exists, a mode is entered), Tensor's own
-# methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) are public entries, and so are its
-# methods that are exported Python functions (``x.sum()``, ``x[0]``); while it is off they are the plain
-# members and functions and cost nothing (a method's first argument is a Tensor: no tensor-like to find).
+# Tensor's own methods and properties (``x.shape``, ``x.tolist()``, ``repr(x)``) and its methods that are
+# exported Python functions (``x.sum()``, ``x[0]``) are public entries on the classes whose instances may
+# dispatch: each overloading subclass (install_members), and Tensor itself while a mode is entered
+# (_members_dispatch). Elsewhere they are the plain members and functions and cost nothing.
 _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
                              "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
                              "__dlpack_device__", "as_subclass", "_make_subclass"])
@@ -440,6 +560,28 @@ def tensor_defined(T):
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
     NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+    _reset_overloads()
+
+
+def methods_bound():
+    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
+    for cls in SUBCLASSES:
+        install_members(cls)
+
+
+def install_members(cls):
+    """The dispatching members on an overloading subclass, where neither it nor a class between it and
+    Tensor defines that name (a subclass's own method runs as it is, as in torch)."""
+    T = _dispatch.Tensor
+    if T is None:
+        return
+    pairs = [(name, _dispatched(member)) for name, member in MEMBERS.items()]
+    pairs += [(name, entry) for name, (plain, entry) in SWAPPED.items()]
+    mro = cls.__mro__
+    between = mro[:mro.index(T)] if T in mro else mro
+    for name, entry in pairs:
+        if not any(name in k.__dict__ for k in between):  # (an overloading parent's entry counts too)
+            setattr(cls, name, entry)
 
 
 def _members_dispatch(on):
@@ -460,7 +602,7 @@ def _dispatched(member):
 
 def _dispatched_method(func):
     def method(self, *args, **kwargs):
-        if _dispatch.TORCH_FUNCTION is True and wants((self, *args), kwargs):
+        if wants((self, *args), kwargs):
             return handle(method, (self, *args), kwargs)
         return func(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = func.__name__
@@ -472,12 +614,12 @@ def _dispatched_method(func):
 def _dispatched_property(prop):
     # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
     def fget(self):
-        if _dispatch.TORCH_FUNCTION is True and wants((self,), None):
+        if wants((self,), None):
             return handle(new.__get__, (self,), {})
         return prop.fget(self)
 
     def fset(self, value):
-        if _dispatch.TORCH_FUNCTION is True and wants((self, value), None):
+        if wants((self, value), None):
             return handle(new.__set__, (self, value), {})
         return prop.fset(self, value)
     new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)

@@ -1070,6 +1070,7 @@ def _bind_methods():
     for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
         _tf.SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
         setattr(Tensor, name, f.__wrapped__)
+    _tf.methods_bound()
 
 
 def _binop(op):
@@ -1099,9 +1100,16 @@ def _ibinop(op):
     name = (getattr(op, "name", None) or op.__name__) + "_"
 
     def f(self, other):
-        if _dispatch.TORCH_FUNCTION is True and name in _dispatch.METHODS:
+        if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and name in _dispatch.METHODS:
             return _dispatch.METHODS[name](self, other)  # (``x += 1`` is ``x.add_(1)`` to __torch_function__)
-        return self._inplace(op, (other,), {})
+        try:
+            return self._inplace(op, (other,), {})
+        except _tf.TensorLikeArgument as e:  # ``other`` dispatches (found before anything was written)
+            if name not in _dispatch.METHODS or _tf.declines(e, (self, other), None):
+                raise
+            return _tf.handle(_dispatch.METHODS[name], (self, other), caught=True)
+    _tf.CATCHERS.add(f.__code__)
+    _tf.DELEGATES.add(f.__code__)
     return f
 
 

@@ -17,15 +17,6 @@ torch = pytest.importorskip("torch")
 BOTH = pytest.mark.parametrize("T", [torch, jtorch], ids=["torch", "jtorch"])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _protocol_off_afterwards():
-    """The subclasses defined here turn the protocol's flag on for the process; later test files run as
-    they would without them (the classes are not used again)."""
-    yield
-    _tf._ENABLED_SUBCLASS[0] = False
-    _tf.refresh_flag()
-
-
 def _names(seen):
     return [getattr(f, "__name__", repr(f)) for f in seen]
 
@@ -129,6 +120,9 @@ SUBCLASS_EXPRS = [
     "T.stack([y, y])", "y.unbind()", "y.max(0)", "y @ y.T", "T.matmul(y, y.T)", "y.new_zeros(2)",
     "T.zeros_like(y)", "y.requires_grad", "y.is_leaf", "float(y[0, 0])", "bool(y[0, 0] > 0)",
     "T.nn.functional.linear(y, w)", "T.where(y > 0, y, w[0])",
+    # the subclass after a plain Tensor: the public function given it is what dispatches, not the ops inside
+    "w[:2] * y", "T.add(w[:2], y)", "T.cat([w[:2], y])", "T.where(w[:2] > 0, y, 0.0)",
+    "T.nn.functional.mse_loss(w[:2], y)", "T.nn.functional.linear(w, y)", "T.matmul(w, y.T)", "w[:2] == y",
 ]
 
 
@@ -159,7 +153,8 @@ def test_subclass_dispatch(expr, rng):
 
 
 @pytest.mark.parametrize("stmt,expected", [("w += 1", "add_"), ("w.add_(1)", "add_"), ("w[0] = 5.0", "__setitem__"),
-                                           ("w.mul_(2)", "mul_"), ("w.zero_()", "zero_")])
+                                           ("w.mul_(2)", "mul_"), ("w.zero_()", "zero_"),
+                                           ("w = T.zeros(3); w += v", "add_"), ("w = T.ones(3); w.mul_(v)", "mul_")])
 def test_subclass_inplace(stmt, expected, rng):
     data = rng.standard_normal(3).astype(np.float32)
     results = {}
@@ -167,7 +162,7 @@ def test_subclass_inplace(stmt, expected, rng):
         Sub = logging_subclass(T)
         w = T.tensor(data).as_subclass(Sub)
         Sub.seen.clear()
-        ns = {"w": w}
+        ns = {"w": w, "T": T, "v": T.tensor(data[::-1].copy()).as_subclass(Sub)}
         exec(stmt, ns)
         results[T] = (_names(Sub.seen), type(ns["w"]).__name__, _np(ns["w"]))
     assert results[jtorch][:2] == results[torch][:2]
@@ -234,6 +229,9 @@ def test_disable_subclass_and_all(T):
     with T._C.DisableTorchFunctionSubclass():
         Sub.seen.clear()
         assert type(s + 1) is T.Tensor and Sub.seen == []
+        # (the subclass after a plain tensor, and inside a Python function, too)
+        assert type(T.ones(2) * s) is T.Tensor and type(T.nn.functional.mse_loss(T.ones(2), s)) is T.Tensor
+        assert Sub.seen == []
         with recording_mode(T, "m", log):
             s + 1
     assert [e[:2] for e in log] == [("m", "add")]  # modes still run
@@ -504,9 +502,8 @@ def test_enable_reentrant_dispatch_and_mode_helpers(T):
 
 
 def test_compile_and_grad_with_protocol_on(rng):
-    """With subclasses defined (the protocol's flag on), plain tensors still compile and differentiate."""
+    """With subclasses defined, plain tensors still compile and differentiate."""
     logging_subclass(jtorch)
-    assert jtorch._dispatch.TORCH_FUNCTION
     data = rng.standard_normal(4).astype(np.float32)
     x = jtorch.tensor(data, requires_grad=True)
     f = jtorch.compile(lambda a: (a * a + jtorch.sin(a)).sum())
@@ -521,3 +518,20 @@ def test_real_torch_tensor_is_no_tensor_like():
     with pytest.raises(TypeError):
         jtorch.add(jtorch.ones(2), torch.ones(2))
     assert not jtorch.overrides.has_torch_function((torch.ones(2),))
+
+
+def test_subclass_higher_order_grad(rng):
+    """Backward over a subclass's ops (create_graph: the engine's own calls take the saved subclass tensors)
+    gives torch's gradients and raises nothing."""
+    data = rng.standard_normal(5).astype(np.float32)
+    grads = {}
+    for T in (torch, jtorch):
+        Sub = logging_subclass(T)
+        x = T.tensor(data, requires_grad=True)
+        y = x.as_subclass(Sub)
+        loss = (y * y.sin()).sum()
+        g, = T.autograd.grad(loss, x, create_graph=True)
+        g.sum().backward()
+        grads[T] = (_np(g), _np(x.grad))
+    np.testing.assert_allclose(grads[jtorch][0], grads[torch][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grads[jtorch][1], grads[torch][1], rtol=1e-5, atol=1e-6)

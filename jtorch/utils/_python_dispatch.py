@@ -1,10 +1,10 @@
-"""torch.utils._python_dispatch: ``TorchDispatchMode``, as far as jtorch has a dispatcher to hook.
+"""torch.utils._python_dispatch: ``TorchDispatchMode``.
 
-jtorch's built-in operators are jtorch functions that run JAX code directly, with no per-op dispatcher to
-intercept: a mode does not see them. It does see the operators defined with ``torch.library`` (``custom_op``,
-``Library.define``) where torch's mode would: below autograd, when a kernel of the op runs (a
-CompositeImplicitAutograd kernel decomposes into built-in ops first, so there torch's mode sees those and
-jtorch's nothing). ``torch.library.register_torch_dispatch`` rules for a mode's class run in place of its
+While a mode is entered it sees every jtorch op as it runs eagerly, as the aten overload torch would run
+(``aten.add.Tensor``, ``aten.mm.default``, ...; jtorch/utils/_dispatch_road.py), and what it returns is the
+op's result; with no mode entered this costs nothing. It also sees the operators defined with
+``torch.library`` (``custom_op``, ``Library.define``) where torch's mode would: below autograd, when a kernel
+of the op runs. ``torch.library.register_torch_dispatch`` rules for a mode's class run in place of its
 ``__torch_dispatch__`` (jtorch/library/_torch_dispatch.py)."""
 
 _STACK = []  # the active modes, innermost last
@@ -23,6 +23,8 @@ class TorchDispatchMode:
 
     def __enter__(self):
         _STACK.append(self)
+        from . import _dispatch_road
+        _dispatch_road.start()
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
@@ -30,6 +32,9 @@ class TorchDispatchMode:
             _STACK.pop()
         elif self in _STACK:
             _STACK.remove(self)
+        if not _STACK:
+            from . import _dispatch_road
+            _dispatch_road.stop()
 
     @classmethod
     def push(cls, *args, **kwargs):

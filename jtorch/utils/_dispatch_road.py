@@ -1,0 +1,353 @@
+"""Every jtorch op through the active ``TorchDispatchMode``s, as torch's modes see every aten op.
+
+While a mode is entered, the one road every op takes (``_dispatch.apply``) is swapped for ``_mode_apply``
+(lazy batching off meanwhile, as for the op observer); with no mode entered nothing here runs. Each call is
+shown to the innermost mode as the aten overload torch would run (``aten.add.Tensor``, ``aten.mm.default``,
+``aten.sum.dim_IntList``; ``_aten_call``), with jtorch Tensors and Python values as its arguments, and what the
+mode returns is the op's result. As in torch the mode runs below autograd: grad mode is off while it runs, the
+op's own autograd node is recorded over its result afterwards (so a mode that changes results changes what
+flows forward, and gradients are the op's), and calls the mode makes reach the modes outside it, then the op.
+
+Where jtorch's op has no aten overload with the same meaning (its own fused kernels, the backward of a
+recorded node: one call per node, where torch runs the backward formula's aten ops), the mode gets a
+``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``)."""
+import types as _types
+
+from .. import _dispatch
+from . import _python_dispatch as PD
+
+_SAVED = {}  # what the swap replaced
+_SKIP = frozenset(["_cast", "_identity_to"])  # (plumbing of .to(): torch's _to_copy is shown by ``to`` itself)
+
+
+def start():
+    if "apply" in _SAVED:
+        return
+    from .. import _lazy
+    if _dispatch.LAZY[0]:
+        _lazy.flush()
+    _SAVED.update(apply=_dispatch.apply, view=_dispatch._apply_view, lazy=_dispatch.LAZY[0])
+    _dispatch.LAZY[0] = False
+    _dispatch.apply = _mode_apply
+    _dispatch._apply_view = _mode_view  # (basic indexing, ``x[0]``, takes this road directly)
+
+
+def stop():
+    if "apply" not in _SAVED:
+        return
+    if _dispatch.apply is _mode_apply:
+        _dispatch.apply = _SAVED["apply"]
+    if _dispatch._apply_view is _mode_view:
+        _dispatch._apply_view = _SAVED["view"]
+    _dispatch.LAZY[0] = _SAVED["lazy"]
+    _SAVED.clear()
+
+
+def _run(op, dyn, statics, raw=False):
+    """The op itself, past the modes (the road as it was before any mode was entered)."""
+    return (_SAVED.get("apply") or _dispatch.apply)(op, dyn, statics, raw)
+
+
+def _mode_view(op, dyn, statics):
+    if not PD._STACK or _dispatch.TRACE is not None:
+        return (_SAVED.get("view") or _dispatch._apply_view)(op, dyn, statics)
+    return _mode_apply(op, dyn, statics)
+
+
+def _mode_apply(op, dyn, statics, raw=False):
+    stack = PD._STACK
+    if not stack or _dispatch.TRACE is not None or op.name in _SKIP:
+        return _run(op, dyn, statics, raw)
+    T = _dispatch.Tensor
+    if op.view is not None:  # (a view keeps its own autograd and aliasing: the mode's call makes it)
+        special = _SPECIAL.get(op.name)
+        out = special(op, dyn, statics) if special is not None else None
+        return out if out is not None else _to_mode(*_aten_call(op, dyn, statics))
+    GRAD = _dispatch.GRAD
+    needs_grad = GRAD.enabled and op.differentiable and any(
+        (isinstance(a, T) and a.requires_grad) or
+        (op.seq and isinstance(a, (list, tuple)) and any(isinstance(t, T) and t.requires_grad for t in a))
+        for a in dyn)
+    prev = GRAD.enabled
+    GRAD.enabled = False
+    try:
+        special = _SPECIAL.get(op.name)
+        out = special(op, dyn, statics) if special is not None else None
+        if out is None:
+            out = _to_mode(*_aten_call(op, dyn, statics))
+    finally:
+        GRAD.enabled = prev
+    if isinstance(out, list):
+        out = tuple(out)
+    if op.returns is not None and isinstance(out, tuple):
+        out = op.returns(*out)
+    if needs_grad:
+        out = _fresh(out, dyn)
+        arrays = [_values(a) for a in dyn]
+        dt = _dispatch.promote_dtype(op, dyn, arrays) if op.promote else None
+        _dispatch._record(op, statics, dt, dyn, arrays, out)
+    return out
+
+
+def _values(a):
+    T = _dispatch.Tensor
+    if isinstance(a, T):
+        return a._value
+    if isinstance(a, (list, tuple)) and any(isinstance(t, T) for t in a):
+        return tuple(t._value if isinstance(t, T) else t for t in a)
+    return a
+
+
+def _fresh(out, dyn):
+    """The mode's result with autograd of its own: an input handed back is aliased, not re-recorded."""
+    T = _dispatch.Tensor
+    ids = {id(a) for a in dyn if isinstance(a, T)}
+    if isinstance(out, T):
+        return out._alias() if id(out) in ids or out._grad_fn is not None else out
+    if isinstance(out, tuple):
+        items = [o._alias() if isinstance(o, T) and (id(o) in ids or o._grad_fn is not None) else o for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
+    return out
+
+
+def _to_mode(func, args, kwargs):
+    """One call through the innermost mode (off the stack while it runs)."""
+    stack = PD._STACK
+    mode = stack.pop()
+    try:
+        return mode.__torch_dispatch__(func, (), args, kwargs)
+    finally:
+        stack.append(mode)
+
+
+# ---------------------------------------------------------------- which aten overload a jtorch op is
+_ATEN = [None]
+_RENAME = {"true_divide": "div", "max_dim": "max", "min_dim": "min"}
+_WRAPPED_SCALAR = frozenset(["add", "sub", "mul", "div"])  # torch's Python binding wraps the number: .Tensor
+_PARAM_ALIASES = {"shape": "size", "dims": "dim", "input": "self", "x": "self"}
+
+
+def _aten():
+    if _ATEN[0] is None:
+        import jtorch
+        _ATEN[0] = jtorch.ops.aten
+    return _ATEN[0]
+
+
+def _packet(name):
+    try:
+        return getattr(_aten(), name)
+    except AttributeError:
+        return None
+
+
+def _listed(v):
+    return list(v) if type(v) is tuple else v
+
+
+def _aten_call(op, dyn, statics):
+    """(func, args, kwargs) for this call: torch's aten overload where one has the same meaning, else the op
+    itself as a JtorchOverload."""
+    found = _as_aten(op, dyn, statics)
+    if found is not None:
+        return found
+    return _standin(op, statics), tuple(_tensors(a) for a in dyn), {}
+
+
+def _tensors(a):
+    """A raw value the backward engine hands a VJP (a jax array) as a Tensor, for the mode."""
+    if a is None or isinstance(a, (_dispatch.Tensor, int, float, bool, complex, list, tuple, str)):
+        return a
+    if type(a) is _dispatch.Pending:
+        a = a.get()
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        return _dispatch.Tensor._wrap(a)
+    return a
+
+
+def _as_aten(op, dyn, statics):
+    """The aten overload of the op's name whose schema takes this call's values by name (the op's parameter
+    names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static is preferred
+    to one that leaves out those at their defaults. None where no overload fits."""
+    from ..library._schema import bind
+    name = op.name.lstrip("_")
+    if name.endswith("_backward"):
+        return None
+    name = _RENAME.get(name, name)
+    packet = _packet(name)
+    if packet is None:
+        return None
+    dyn_names = [op.names[i] for i in op.dyn_idx][:len(dyn)]
+    values = {}
+    for n, v in zip(dyn_names, dyn):
+        if v is not None:
+            values[n] = list(v) if op.seq and n == dyn_names[0] else v
+    statics_d = {}
+    for i, v in zip(op.static_idx, statics):
+        statics_d[op.names[i]] = (_listed(v), op.defaults[i])
+    numbers = name in _WRAPPED_SCALAR
+    overloads = packet.overloads()
+    order = (["Tensor"] if numbers else []) + ["default"] + overloads
+    order = [n for i, n in enumerate(order) if n in overloads and n not in order[:i] and "out" not in n.split("_")]
+    # first pass: a static the overload does not name may be left out only where it is None or False (an
+    # absent dim, keepdim, dtype); second pass: any static at the op's default may be left out
+    for loose in (False, True):
+        for ov_name in order:
+            ov = getattr(packet, ov_name)
+            schema = ov._schema
+            arg_names = {a.name for a in schema.arguments}
+            kw = {}
+            for pos, (n, v) in enumerate(values.items()):
+                k = n if n in arg_names else _PARAM_ALIASES.get(n)
+                if k not in arg_names:  # (``_pow(input, other)``: aten's ``exponent``) by position instead
+                    k = schema.arguments[pos].name if pos < len(schema.arguments) else None
+                    if k is None or k in kw or k in values:
+                        break
+                kw[k] = v
+            else:
+                for n, (v, d) in statics_d.items():
+                    k = n if n in arg_names else _PARAM_ALIASES.get(n)
+                    at_default = v is d or (type(v) is type(d) and v == d)
+                    if loose and at_default:
+                        continue
+                    if k in arg_names:
+                        kw[k] = v
+                    elif not (v is None or v is False):
+                        break
+                else:
+                    try:
+                        vals = bind(schema, (), kw, numbers_as_tensors=numbers)
+                    except (RuntimeError, TypeError):
+                        continue
+                    return ov, *_reported(schema, vals)
+    return None
+
+
+def _reported(schema, vals):
+    """The bound values as torch reports a call: positional arguments in order up to the first left at its
+    default, keyword-only ones only where not at their default."""
+    from ..library._schema import _plan
+    defaults = _plan(schema)[2]
+    args, kwargs = [], {}
+
+    def at_default(i, v):
+        d = defaults[i]
+        return d is not None and type(d) is type(v) and d == v or (d is None and v is None)
+    positional = [i for i, a in enumerate(schema.arguments) if not a.kwarg_only]
+    last = max([i for i in positional if not at_default(i, vals[i]) or
+                schema.arguments[i].default_text is None], default=-1)
+    for i, a in enumerate(schema.arguments):
+        if not a.kwarg_only:
+            if i <= last:
+                args.append(vals[i])
+        elif not at_default(i, vals[i]):
+            kwargs[a.name] = vals[i]
+    return tuple(args), kwargs
+
+
+def _matmul(op, dyn, statics):
+    a, b = dyn[0], dyn[1]
+    T = _dispatch.Tensor
+    if not (isinstance(a, T) and isinstance(b, T)):
+        return None
+    which = {(1, 1): "dot", (2, 2): "mm", (3, 3): "bmm", (2, 1): "mv"}.get((a.ndim, b.ndim))
+    if which is None:
+        return None
+    return _to_mode(getattr(_aten(), which).default, (a, b), {})
+
+
+def _linear(op, dyn, statics):
+    """torch's decomposition of a 2-D linear: ``t`` of the weight, then ``addmm`` (``mm`` without a bias)."""
+    x, w = dyn[0], dyn[1]
+    b = dyn[2] if len(dyn) > 2 else None
+    if x.ndim != 2 or w.ndim != 2:
+        return None
+    A = _aten()
+    wt = _to_mode(A.t.default, (w,), {})
+    if b is None:
+        return _to_mode(A.mm.default, (x, wt), {})
+    return _to_mode(A.addmm.default, (b, x, wt), {})
+
+
+def _basic_index(op, dyn, statics):
+    """``x[0, 1:3]`` as torch runs it: ``select.int`` per integer, ``slice.Tensor`` per slice that is not the
+    whole dimension, left to right."""
+    A = _aten()
+    cur, dim = dyn[0], 0
+    shape = cur.shape
+    items, starts = statics[0], dyn[1]
+    if len(items) != len(starts) or len(items) > len(shape) or not all(
+            i == "i" or (type(i) is tuple and len(i) == 2) for i in items):
+        return None  # (another kind of index: the op itself)
+    for item, start, n in zip(items, starts, shape):
+        if item == "i":
+            cur = _to_mode(A.select.int, (cur, dim, start), {})
+            continue
+        size, step = item
+        if not (start == 0 and size == n and step == 1):
+            stop = start + size * step
+            cur = _to_mode(A.slice.Tensor, (cur, dim, start, stop) + ((step,) if step != 1 else ()), {})
+        dim += 1
+    return cur
+
+
+def _softmax(op, dyn, statics):
+    """``_softmax(x, dim, half_to_float)`` as torch's softmax runs it (with a dtype: the cast first)."""
+    dim, dtype = statics
+    if dtype is not None:
+        return None
+    return _to_mode(getattr(_aten(), op.name).default, (dyn[0], dim, False), {})
+
+
+def _tri(op, dyn, statics):
+    diagonal, upper = statics
+    return _to_mode((_aten().triu if upper else _aten().tril).default, (dyn[0],) + ((diagonal,) if diagonal else ()), {})
+
+
+_SPECIAL = {"_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
+
+
+# ---------------------------------------------------------------- ops torch has no overload for
+_STANDINS = {}
+
+
+class _Schema:
+    def __init__(self, name):
+        self.name, self.overload_name, self.arguments, self.returns = name, "", [], []
+
+    def __str__(self):
+        return f"{self.name}(...)"
+
+
+class JtorchOverload:
+    """Stands for a jtorch op where torch's aten has no overload of the same meaning: prints as
+    ``jtorch.<name>.default``; calling it runs the op (through the modes outside the one handling it)."""
+
+    def __init__(self, op, statics):
+        self._op, self._statics = op, statics
+        self.__name__ = f"{op.name}.default"
+        self.__qualname__ = "default"
+        self._schema = _Schema(f"jtorch::{op.name}")
+        self._overloadname = "default"
+        self.overloadpacket = _types.SimpleNamespace(__name__=op.name)
+        self.namespace = "jtorch"
+
+    def name(self):
+        return f"jtorch::{self._op.name}"
+
+    def __call__(self, *args, **kwargs):
+        return _dispatch.apply(self._op, list(args), self._statics)
+
+    def __str__(self):
+        return f"jtorch.{self._op.name}.default"
+
+    def __repr__(self):
+        return f"<JtorchOverload(op='jtorch.{self._op.name}', overload='default')>"
+
+
+def _standin(op, statics):
+    key = (op, statics)
+    f = _STANDINS.get(key)
+    if f is None:
+        f = _STANDINS[key] = JtorchOverload(op, statics)
+    return f
