@@ -68,6 +68,10 @@ class GraphBreak(RuntimeError):
     pass
 
 
+class UserGraphBreak(Exception):
+    """``torch._dynamo.graph_break()`` met while tracing: a graph break like any other."""
+
+
 class EagerThisCall(Exception):
     """Raised while tracing by code that cannot be traced this time but may be on a later call (a
     GradScaler step before the optimizer has state): this call runs eagerly, the next traces again."""
@@ -781,6 +785,8 @@ class CompiledFunction:
         except (GraphBreakError, GraphBreak, EagerThisCall):
             raise
         except Exception as e:
+            if isinstance(e, UserGraphBreak):
+                raise self._break("torch._dynamo.graph_break() called", e)
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
             if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
