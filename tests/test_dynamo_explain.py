@@ -1,0 +1,197 @@
+"""torch._dynamo.explain and graph_break against real torch: the same functions (written once, over
+either library) give torch's graph and break counts, ops per graph and break reasons."""
+import logging
+import warnings
+
+import numpy as np
+import pytest
+import torch as real
+
+import jtorch as torch
+
+
+def _program(T, name):
+    """Test functions over library ``T`` (real torch or jtorch), by name."""
+    def no_break(x):
+        return T.sin(x) + x * 2
+
+    def user_break(x):
+        y = T.sin(x)
+        T._dynamo.graph_break()
+        return T.cos(y)
+
+    def break_first(x):
+        T._dynamo.graph_break()
+        return x.sin()
+
+    def item_break(x):
+        y = T.sin(x)
+        v = y.sum().item()
+        return y * v
+
+    def two_items(x):
+        y = T.sin(x)
+        z = y * y.sum().item()
+        return z + z.max().item()
+
+    def float_break(x):
+        return x * float(x.sum())
+
+    def branch(x):
+        y = x.sin()
+        if (y * 0 + 1).sum() > 0:  # always taken, in both libraries
+            y = T.tanh(y)
+        return y.cos()
+
+    def tolist_break(x):
+        y = T.sin(x)
+        return T.cos(y), y.tolist()
+
+    def printing(x):
+        y = T.sin(x)
+        print(end="")
+        return T.cos(y)
+
+    def identity(x):
+        return x
+
+    def inner(x):
+        y = T.sin(x)
+        T._dynamo.graph_break()
+        return T.cos(y)
+
+    def nested(x):
+        return inner(x) + 1
+
+    def nested_twice(x):
+        return T.exp(inner(inner(T.tan(x))))
+
+    def loop_break(x):
+        x = T.sin(x)
+        for _ in range(2):
+            x = T.cos(x)
+            T._dynamo.graph_break()
+        return T.tan(x)
+
+    def calls_in_loop(x):
+        x = T.tan(x)
+        for _ in range(2):
+            x = inner(x)
+        return T.exp(x)
+
+    def inner_loop(x):
+        y = T.sin(x)
+        for _ in range(2):
+            T._dynamo.graph_break()
+        return T.cos(y)
+
+    def calls_inner_loop(x):
+        return T.exp(inner_loop(T.tan(x)))
+
+    lin = T.nn.Linear(3, 2)
+
+    def module_ops(x):
+        return T.nn.functional.relu(lin(x)).sum()
+
+    def operators(x):
+        return 2 * x, x[0], -x, x @ x
+
+    def backward(x):
+        y = T.sin(x).sum()
+        y.backward()
+        return x.grad * 2
+    return locals()[name]
+
+
+NAMES = ["no_break", "user_break", "break_first", "item_break", "two_items", "float_break", "branch",
+         "tolist_break", "printing", "identity", "nested", "nested_twice", "loop_break", "calls_in_loop",
+         "calls_inner_loop", "module_ops", "operators", "backward"]
+
+
+def _summary(e):
+    return (e.graph_count, e.graph_break_count, e.op_count, len(e.graphs),
+            [[getattr(op, "__name__", str(op)) for op in ops] for ops in e.ops_per_graph],
+            [br.reason.splitlines()[0] for br in e.break_reasons])
+
+
+@pytest.fixture(scope="module")
+def quiet_torch():
+    real._logging.set_logs(dynamo=logging.ERROR)
+    yield
+    real._logging.set_logs()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explain_counts_match_torch(name, rng, quiet_torch):
+    x = rng.standard_normal(3).astype(np.float32)
+    grad = name == "backward"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = real._dynamo.explain(_program(real, name))(real.tensor(x, requires_grad=grad))
+    got = torch._dynamo.explain(_program(torch, name))(torch.tensor(x, requires_grad=grad))
+    assert type(got).__name__ == "ExplainOutput"
+    assert _summary(got) == _summary(want)
+
+
+def test_explain_output_report(rng):
+    x = torch.tensor(rng.standard_normal(4).astype(np.float32))
+    e = torch._dynamo.explain(_program(torch, "item_break"))(x)
+    text = str(e)
+    lines = text.splitlines()
+    assert lines[:4] == ["Graph Count: 2", "Graph Break Count: 1", "Op Count: 2", "Break Reasons:"]
+    assert "  Break Reason 1:" in lines and "    User Stack:" in lines
+    assert "Ops per Graph:" in lines and "  Ops 2:" in lines and "Out Guards:" in lines
+    assert any(line.startswith("Compile Times: ") for line in lines)
+    # the user frame of the break, as torch's FrameSummary prints it
+    assert "in item_break>" in text and __file__ in text
+    assert {g.create_fn_name for g in e.out_guards} >= {"GRAD_MODE", "TENSOR_MATCH"}
+    assert isinstance(e.compile_times, str)
+
+
+def test_explain_graphs_are_graph_modules(rng):
+    x = rng.standard_normal(3).astype(np.float32)
+    e = torch._dynamo.explain(_program(torch, "user_break"))(torch.tensor(x))
+    first, second = e.graphs
+    assert [n.op for n in first.graph.nodes] == ["placeholder", "call_function", "output"]
+    assert next(iter(first.graph.nodes)).target == "L_x_"  # (torch names its placeholders so)
+    # the pieces run: the second graph on the first one's output gives the function's result
+    (mid,) = first(torch.tensor(x))
+    (out,) = second(mid)
+    np.testing.assert_allclose(out.numpy(), np.cos(np.sin(x)), rtol=1e-6)
+
+
+def test_explain_deprecated_form_and_compiled_function(rng):
+    x = torch.tensor(rng.standard_normal(3).astype(np.float32))
+    f = _program(torch, "item_break")
+    with pytest.warns(FutureWarning):
+        e = torch._dynamo.explain(f, x)
+    assert (e.graph_count, e.graph_break_count) == (2, 1)
+    e = torch._dynamo.explain(torch.compile(f))(x)  # the compiled function's own function is explained
+    assert (e.graph_count, e.graph_break_count) == (2, 1)
+    # explain leaves Tensor's methods as they were
+    assert torch.Tensor.item.__name__ == "item" and (x * 2).sum().item() == pytest.approx(float(x.sum()) * 2)
+
+
+def test_graph_break_eager_is_noop(rng):
+    x = rng.standard_normal(3).astype(np.float32)
+    want = _program(real, "user_break")(real.tensor(x))
+    got = _program(torch, "user_break")(torch.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_graph_break_under_compile(rng):
+    x = rng.standard_normal(3).astype(np.float32)
+    want = _program(real, "user_break")(real.tensor(x))
+    f = torch.compile(_program(torch, "user_break"))
+    with pytest.warns(UserWarning, match="graph_break"):
+        outs = [f(torch.tensor(x)) for _ in range(3)]  # the first call is eager; the second breaks
+    for out in outs:
+        np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_graph_break_fullgraph_raises_like_torch(rng):
+    x = rng.standard_normal(3).astype(np.float32)
+    with pytest.raises(real._dynamo.exc.Unsupported):
+        real.compile(_program(real, "user_break"), fullgraph=True)(real.tensor(x))
+    with pytest.raises(torch._dynamo.exc.Unsupported, match="graph_break"):
+        torch.compile(_program(torch, "user_break"), fullgraph=True)(torch.tensor(x))
