@@ -58,6 +58,14 @@ from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, eva
     python_type as _sym_type, wrap as _sym_wrap
 
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
+# torch.compiler.set_stance (compiler.py): "default"; "force_eager" (compiled functions run eagerly);
+# "eager_on_recompile"/"fail_on_recompile" (a call that needs a new program runs eagerly / raises);
+# "eager_then_compile" and "aot_eager_then_compile" are jtorch's default (its first call is eager anyway)
+_STANCE = ["default"]
+_STANCES = frozenset(["default", "force_eager", "eager_on_recompile", "fail_on_recompile", "eager_then_compile",
+                      "aot_eager_then_compile"])
+_COMPILING_STANCES = frozenset(["eager_then_compile", "aot_eager_then_compile"])
+_NO_RECOMPILE = frozenset(["eager_on_recompile", "fail_on_recompile"])
 
 
 class _NestedArgs(Exception):
@@ -268,6 +276,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager or _dispatch.TRACE is not None:
             return self.fn(*args, **kwargs)
+        if _STANCE[0] != "default" and _STANCE[0] not in _COMPILING_STANCES:
+            if _STANCE[0] == "force_eager":
+                return self.fn(*args, **kwargs)
+            if _STANCE[0] not in _STANCES:
+                raise RuntimeError(f"invalid torch.compile stance '{_STANCE[0]}'")
         if _lazy._CUR[0].nodes:
             _lazy.flush()  # pending eager ops first: the state is read (and donated) as real arrays
         fast = self._fast
@@ -282,6 +295,8 @@ class CompiledFunction:
         if self.state is not None:
             self._follow_rebinds()
         if self.state is None:
+            if _STANCE[0] in _NO_RECOMPILE:  # (torch would compile at this call)
+                return self._no_recompile(args, kwargs)
             out = self._discover(args, kwargs)
             if self.fullgraph and not self.eager and self.state is not None:
                 # torch reports a graph break under fullgraph=True at the first call: trace it now
@@ -305,6 +320,10 @@ class CompiledFunction:
         if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
             entry = self._lookup(key, leaves)
+        if entry is None and _STANCE[0] in _NO_RECOMPILE and (self.compiles or self.entries) and \
+                key not in self._retraced:
+            # (the first trace is allowed: it is the program of the first call, which ran eagerly)
+            return self._no_recompile(args, kwargs)
         if entry is None:
             from ._dynamo import config
             limit = config.recompile_limit
@@ -333,6 +352,17 @@ class CompiledFunction:
         if sig is not None and self._lookup(self._guard_key(leaves, tree), leaves) is entry:
             self._fast = _Fast.make(self, entry, sig, dyn)
         return out
+
+    def _no_recompile(self, args, kwargs):
+        """A call that needs a new program under set_stance("eager_on_recompile"/"fail_on_recompile")."""
+        if _STANCE[0] == "eager_on_recompile":
+            return self.fn(*args, **kwargs)
+        fn = getattr(self.fn, "__func__", self.fn)
+        fn = getattr(getattr(fn, "__self__", None), "forward", fn)  # a module: its forward
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        where = "" if code is None else (f" filename: '{code.co_filename}', function name: '{code.co_name}', "
+                                         f"line number: {code.co_firstlineno}")
+        raise RuntimeError(f"Detected recompile when torch.compile stance is 'fail_on_recompile'.{where}")
 
     def _add_entry(self, args, kwargs, leaves, tree):
         """Trace and keep the program for these arguments."""
@@ -1734,7 +1764,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
                                  options=options, disable=disable)
-    if disable:
+    if disable or getattr(model, "_torchdynamo_disable", False):  # (torch.compiler.disable)
         return model
     try:
         from .nn.modules.module import Module
@@ -1772,8 +1802,11 @@ def _compile_module(module, fullgraph=False, dynamic=None):
     return OptimizedModule(module)
 
 
+_IN_DISABLED = [0]  # calls of torch.compiler.disable'd functions running now (they see no compile)
+
+
 def is_compiling():
-    return isinstance(_dispatch.TRACE, _Tracer)
+    return isinstance(_dispatch.TRACE, _Tracer) and not _IN_DISABLED[0]
 
 
 def reset():

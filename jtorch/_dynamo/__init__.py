@@ -1,7 +1,9 @@
-"""torch._dynamo: the settings, reset, graph breaks and explain of ``jtorch.compile``."""
+"""torch._dynamo: the settings, reset, markers, graph breaks and explain of ``jtorch.compile``."""
 from . import config, exc  # noqa: F401
 from ..compile import is_compiling, reset  # noqa: F401
-from ..compiler import disable  # noqa: F401
+from .decorators import (allow_in_graph, assume_constant_result, disable, disallow_in_graph,  # noqa: F401
+                         forbid_in_graph, mark_dynamic, mark_static, mark_static_address, maybe_mark_dynamic,
+                         nonstrict_trace, set_stance)
 from ._explain import explain  # noqa: F401
 
 
@@ -14,3 +16,12 @@ def graph_break(msg=""):
         _explain._ACTIVE[-1].brk("Call to `torch._dynamo.graph_break()`")
     elif is_compiling():
         raise UserGraphBreak(msg)
+
+
+def list_backends(exclude_tags=("debug", "experimental")):
+    from ..compiler import list_backends as backends
+    return backends(exclude_tags)
+
+
+def is_dynamo_supported():
+    return True

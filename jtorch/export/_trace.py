@@ -473,6 +473,9 @@ class Traced:
     """What the trace found: the graph and how its inputs and outputs correspond to the module's."""
 
 
+EXPORTING = [False]  # torch.compiler.is_exporting()
+
+
 def trace(mod, args, kwargs, dynamic_shapes):
     import jtorch
     from ..nn import Module
@@ -552,7 +555,11 @@ def trace(mod, args, kwargs, dynamic_shapes):
     fn = type(mod).forward
     with _Recording(tracer, getattr(fn, "__globals__", None)) as rec, jtorch.no_grad():
         rec.watch(fn)
-        result = mod(*call_args, **call_kwargs)
+        EXPORTING[0] = True
+        try:
+            result = mod(*call_args, **call_kwargs)
+        finally:
+            EXPORTING[0] = False
         out_leaves, out_spec = pytree.tree_flatten(result, is_leaf=lambda a: isinstance(a, Proxy))
         out_args = tuple(tracer.create_arg(x) for x in out_leaves)
         graph.output(out_args)
