@@ -328,6 +328,9 @@ class CompiledFunction:
             from ._dynamo import config
             limit = config.recompile_limit
             if sum(len(self._chain(e)) for e in self.entries.values()) >= limit:
+                if config.fail_on_recompile_limit_hit:
+                    from ._dynamo.exc import FailOnRecompileLimitHit
+                    raise FailOnRecompileLimitHit("Hard failure due to fail_on_recompile_limit_hit")
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
                               f"{limit} times (cache_size_limit); running it eagerly from now on.")
                 self.eager = True

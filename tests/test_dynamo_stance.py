@@ -200,3 +200,22 @@ def test_is_exporting(rng):
     torch.export.export(module(torch, got), (b,))
     assert want[-1] is got[-1] is True
     assert real.compiler.is_exporting() is torch.compiler.is_exporting() is False
+
+
+def test_fail_on_recompile_limit_hit(rng):
+    def run(T, f):
+        cfg = T._dynamo.config
+        old = cfg.recompile_limit, cfg.fail_on_recompile_limit_hit
+        cfg.recompile_limit, cfg.fail_on_recompile_limit_hit = 2, True
+        try:
+            with pytest.raises(T._dynamo.exc.FailOnRecompileLimitHit) as err:
+                for n in range(1, 6):  # a new shape each call
+                    f(T.ones(n))
+        finally:
+            cfg.recompile_limit, cfg.fail_on_recompile_limit_hit = old
+        return str(err.value), n
+    want, n_real = run(real, real.compile(lambda x: x + 1, backend=CompileCounter(), dynamic=False))
+    got, n = run(torch, torch.compile(lambda x: x + 1, dynamic=False))
+    assert got == want == "Hard failure due to fail_on_recompile_limit_hit"
+    # torch compiles at the first call; jtorch runs that one eagerly and has one program fewer by then
+    assert (n_real, n) == (3, 4)

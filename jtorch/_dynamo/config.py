@@ -11,6 +11,8 @@ recompile_limit = 8
 automatic_dynamic_shapes = True
 assume_static_by_default = True
 suppress_errors = False
+# at the recompile limit: raise exc.FailOnRecompileLimitHit instead of running eagerly
+fail_on_recompile_limit_hit = False
 
 
 class _Config(types.ModuleType):
