@@ -1,42 +1,21 @@
-import jtorch as torch
-from jtorch.export import Dim, export
-class M(torch.nn.Module):
-    def forward(self, x, y):
-        return x.sum() + y[: x.shape[0]].sum() + y[x.shape[0]:].sum()
-class S(torch.nn.Module):
-    def forward(self, x, y):
-        return x.sum() + y.sum()
-class N(torch.nn.Module):
-    def forward(self, x):
-        return x * 2
-class C(torch.nn.Module):
-    def forward(self, x, y):
-        return torch.cat([x, x]) + y
-dx = Dim("dx", min=2, max=32)
-ep = export(M(), (torch.randn(4), torch.randn(8)), dynamic_shapes={"x": {0: dx}, "y": {0: 2 * dx}})
-print(ep.range_constraints)
-print(ep.module()(torch.randn(5), torch.randn(10)))
-for bad in [(torch.randn(5), torch.randn(11)), (torch.randn(40), torch.randn(80))]:
-    try: ep.module()(*bad)
-    except Exception as e: print("RUNERR", type(e).__name__, e)
-for m, args, dyn in [(M(), (torch.randn(4), torch.randn(9)), {"x": {0: dx}, "y": {0: 2 * dx}}),
-                  (M(), (torch.randn(4), torch.randn(4)), {"x": {0: dx}, "y": {0: dx + 1}}),
-                  (N(), (torch.randn(40),), {"x": {0: dx}}),
-                  (N(), (torch.randn(7),), {"x": {0: 2 * dx}}),
-                  (N(), (torch.randn(70),), {"x": {0: 2 * dx}})]:
-    try:
-        export(m, args, dynamic_shapes=dyn); print("ok")
-    except Exception as e: print("ERR", type(e).__name__, getattr(e, "error_type", None), e)
-for m, args, dyn, bad in [(S(), (torch.randn(4), torch.randn(5)), {"x": {0: dx}, "y": {0: dx + 1}}, (torch.randn(4), torch.randn(6))),
-                     (S(), (torch.randn(4), torch.randn(7)), {"x": {0: dx}, "y": {0: 2*dx - 1}}, (torch.randn(4), torch.randn(6))),
-                     (N(), (torch.randn(8),), {"x": {0: 2 * dx}}, (torch.randn(9),)),
-                     (N(), (torch.randn(8),), {"x": {0: 2 * dx}}, (torch.randn(80),)),
-                     (N(), (torch.randn(8),), {"x": {0: 2 * dx}}, (torch.randn(2),)),
-                     (S(), (torch.randn(8), torch.randn(9)), {"x": {0: 2*dx}, "y": {0: 2*dx + 1}}, (torch.randn(8), torch.randn(8))),
-                     (S(), (torch.randn(4), torch.randn(12)), {"x": {0: Dim("a")}, "y": {0: Dim("a")*3}}, (torch.randn(4), torch.randn(13))),
-                     (C(), (torch.randn(4), torch.randn(8)), {"x": {0: dx}, "y": {0: 2*dx}}, (torch.randn(5), torch.randn(10))),
-                     ]:
-    ep = export(m, args, dynamic_shapes=dyn); print("RC", ep.range_constraints)
-    try: ep.module()(*bad); print("ran")
-    except Exception as e: print("RUNERR", type(e).__name__, e)
-print(ep)
+import jtorch as torch, jtorch.nn as nn, jtorch.nn.functional as F
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4); self.bn = nn.BatchNorm1d(4)
+    def forward(self, x, scale=2.0):
+        y = F.softmax(self.bn(self.lin(x)), dim=-1)
+        z = y[:, 1:].to(torch.float64) * scale
+        return torch.zeros(2, dtype=torch.float32), z.sum(dim=1, keepdim=True)
+m = Block()
+x = torch.randn(3, 4)
+e = torch._dynamo.explain(m)(x, scale=3.0)
+print(e.graph_count, e.graph_break_count, e.op_count, e.ops_per_graph)
+print(e.graphs[0].code)
+e = torch._dynamo.explain(nn.Linear(4, 2))(x)
+print(e.graph_count, e.ops_per_graph)
+def f(x):
+    m = x.max(dim=0)
+    v, i = m
+    return v + i.float(), x.chunk(2, dim=1)
+e = torch._dynamo.explain(f)(x)
+print(e.graph_count, e.ops_per_graph); print(e.graphs[0].code)

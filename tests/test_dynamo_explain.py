@@ -94,7 +94,16 @@ def _program(T, name):
         return T.nn.functional.relu(lin(x)).sum()
 
     def operators(x):
-        return 2 * x, x[0], -x, x @ x
+        return 2 * x, x[0], -x, x @ x, x.T, x.shape[0] * x
+
+    def tuples(x):
+        v, i = x.max(dim=0)
+        return v + i.float(), x.chunk(2)
+
+    def setitem(x):
+        y = x.clone()
+        y[0] = 1.0
+        return T.sin(y) + x.dim()
 
     def backward(x):
         y = T.sin(x).sum()
@@ -105,7 +114,7 @@ def _program(T, name):
 
 NAMES = ["no_break", "user_break", "break_first", "item_break", "two_items", "float_break", "branch",
          "tolist_break", "printing", "identity", "nested", "nested_twice", "loop_break", "calls_in_loop",
-         "calls_inner_loop", "module_ops", "operators", "backward"]
+         "calls_inner_loop", "module_ops", "operators", "tuples", "setitem", "backward"]
 
 
 def _summary(e):
@@ -195,3 +204,39 @@ def test_graph_break_fullgraph_raises_like_torch(rng):
         real.compile(_program(real, "user_break"), fullgraph=True)(real.tensor(x))
     with pytest.raises(torch._dynamo.exc.Unsupported, match="graph_break"):
         torch.compile(_program(torch, "user_break"), fullgraph=True)(torch.tensor(x))
+
+
+def _block(T, with_break):
+    class Block(T.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = T.nn.Linear(4, 4)
+            self.bn = T.nn.BatchNorm1d(4)
+
+        def forward(self, x, scale=2.0):
+            y = T.nn.functional.softmax(self.bn(self.lin(x)), dim=-1)
+            if with_break:
+                scale = scale * y.max().item()
+            z = y[:, 1:].to(T.float64) * scale
+            return T.zeros(2, dtype=T.float32), z.sum(dim=1, keepdim=True)
+    return Block()
+
+
+@pytest.mark.parametrize("with_break", [False, True])
+def test_explain_module_matches_torch(with_break, rng, quiet_torch):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = real._dynamo.explain(_block(real, with_break))(real.tensor(x), scale=3.0)
+    got = torch._dynamo.explain(_block(torch, with_break))(torch.tensor(x), scale=3.0)
+    assert _summary(got) == _summary(want)
+    # the module's own tensors are placeholders named as torch names them
+    names = [n.target for n in got.graphs[0].graph.nodes if n.op == "placeholder"]
+    assert "L_self_modules_lin_parameters_weight_" in names
+
+
+def test_explain_torch_module_directly(rng, quiet_torch):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    want = real._dynamo.explain(real.nn.Linear(4, 2))(real.tensor(x))
+    got = torch._dynamo.explain(torch.nn.Linear(4, 2))(torch.tensor(x))
+    assert _summary(got) == _summary(want)

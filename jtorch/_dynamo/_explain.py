@@ -63,6 +63,18 @@ _BREAKS = {
     "backward": "Unsupported Tensor.backward() call",
 }
 
+_TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag")  # (x.shape, x.dtype: static, no node)
+
+
+def _tensor_property(getter):
+    """The name of the tensor-valued Tensor property whose ``__get__`` this is, else None."""
+    prop = getattr(getter, "__self__", None)
+    for name in _TENSOR_PROPERTIES:
+        if _dispatch.Tensor.__dict__.get(name) is prop:
+            return name
+    return None
+
+
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the jtorch package
 _ACTIVE = []  # the recorder of the running explain (graph_break() reports to it)
 
@@ -153,6 +165,9 @@ def _recorder_class():
                 if not _internal(f.f_code):
                     out.append((f, f.f_lasti))
                 f = f.f_back
+            # explain's own frame is the outermost: the compiled one where no user frame runs (a
+            # torch module explained directly)
+            out.append((self.base, self.base.f_lasti))
             return tuple(reversed(out))
 
         def brk(self, reason):
@@ -167,9 +182,18 @@ def _recorder_class():
             if name in _BREAKS:
                 self.events.append(("break", self.chain(), _BREAKS[name]))
             out = func(*args, **kwargs)
+            if name == "__get__" and args:  # a property: the tensor-valued ones are getattr nodes
+                prop = _tensor_property(func)
+                if prop is not None:
+                    self.events.append(("op", self.chain(), _Op("call_function", getattr, (args[0], prop), {}, out)))
+                return out
             if name not in _BREAKS and name not in _METADATA:
                 kind, target = pending or ("call_function", func)
-                self.events.append(("op", self.chain(), _Op(kind, target, args, kwargs, out)))
+                chain = self.chain()
+                self.events.append(("op", chain, _Op(kind, target, args, kwargs, out)))
+                if isinstance(out, (tuple, list)):  # Dynamo takes a tuple result apart: one getitem each
+                    self.events += [("op", chain, _Op("call_function", operator.getitem, (out, i), {}, o))
+                                    for i, o in enumerate(out)]
             return out
     return Recorder
 
@@ -228,15 +252,12 @@ class _Piece:
 
 def _split(events):
     """Dynamo's graphs for the recorded events: a list of _Piece with ops, in order (module docstring)."""
-    broken, points = set(), {}
+    broken, points = {ev[1][0][0] for ev in events}, {}  # (explain's frame: the compiled one)
     for kind, chain, _ in events:
-        if kind == "break" and chain:
-            for i, (f, lasti) in enumerate(chain):
-                if i:
-                    broken.add(f)
+        if kind == "break":
+            for f, lasti in chain:
+                broken.add(f)
                 points.setdefault(f, []).append(lasti)
-    if events and events[0][1]:
-        broken |= {ev[1][0][0] for ev in events if ev[1]}  # the compiled frame(s)
     skipped = {f for f in broken if any(_in_loop(f.f_code, o) for o in points.get(f, ()))}
     current = {}  # frame -> its open _Piece
     after_call = {}  # frame -> offset of the call into a breaking function it made since its last op
@@ -302,7 +323,7 @@ def _reason(text, chain, frame):
 def _tensors(x, out):
     if isinstance(x, _dispatch.Tensor):
         out.append(x)
-    elif type(x) in (list, tuple):
+    elif isinstance(x, (list, tuple)):
         for v in x:
             _tensors(v, out)
     elif type(x) is dict:
@@ -318,19 +339,31 @@ def _graph_module(piece, arg_names, used):
     from ..fx.graph_module import GraphModule
     from ..nn import Module
     made, outside = set(), {}
+
+    def scan(a):  # the tensors an op reads that no earlier op of the piece made
+        if id(a) in made:
+            return
+        if isinstance(a, _dispatch.Tensor):
+            outside.setdefault(id(a), a)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                scan(x)
+        elif type(a) is dict:
+            for x in a.values():
+                scan(x)
     for op in piece.ops:
-        for t in _tensors((op.args, op.kwargs), []):
-            if id(t) not in made:
-                outside.setdefault(id(t), t)
-        made |= {id(t) for t in _tensors(op.out, [])}
+        scan((op.args, op.kwargs))
+        if isinstance(op.out, (_dispatch.Tensor, tuple, list)):  # (not a shared small int or None)
+            made.add(id(op.out))
     g = Graph()
-    nodes = {}
+    nodes = {}  # id(value) -> its node: a tensor, or an op's tuple result
     for k, tid in enumerate(outside):
         nodes[tid] = g.placeholder(f"L_{arg_names.get(tid, f'stack{k}')}_")
 
     def arg(a):
-        if isinstance(a, _dispatch.Tensor):
-            return nodes[id(a)]
+        n = nodes.get(id(a))
+        if n is not None:
+            return n
         if type(a) in (list, tuple):
             return type(a)(arg(x) for x in a)
         if type(a) is dict:
@@ -341,16 +374,10 @@ def _graph_module(piece, arg_names, used):
         args, kwargs = arg(op.args), arg(op.kwargs)
         make = g.call_method if op.kind == "call_method" else g.call_function
         n = make(op.target, args, kwargs)
-        outs = _tensors(op.out, [])
-        if len(outs) == 1:
-            nodes[id(outs[0])] = n
-            results.append((outs[0], n))
-        else:  # a tuple of tensors: one getitem node each
-            for i, o in enumerate(op.out if type(op.out) in (list, tuple) else ()):
-                if isinstance(o, _dispatch.Tensor):
-                    nodes[id(o)] = g.call_function(operator.getitem, (n, i))
-                    results.append((o, nodes[id(o)]))
-    out = [n for t, n in results if id(t) in used]
+        if id(op.out) in made:
+            nodes[id(op.out)] = n
+        results.append((op.out, n))
+    out = [n for t, n in results if isinstance(t, _dispatch.Tensor) and id(t) in used]
     g.output(tuple(out))
     return GraphModule(Module(), g)
 
@@ -419,6 +446,12 @@ def _arg_names(fn, args, kwargs):
     except (TypeError, ValueError):
         items = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
     names = {}
+    module = getattr(fn, "__self__", fn)
+    if hasattr(module, "named_parameters"):  # a module's own tensors: L_self_modules_lin_parameters_weight_
+        for kind, pairs in (("parameters", module.named_parameters()), ("buffers", module.named_buffers())):
+            for qual, t in pairs:
+                *path, leaf = qual.split(".")
+                names.setdefault(id(t), "self_" + "".join(f"modules_{m}_" for m in path) + f"{kind}_{leaf}")
     for name, v in items:
         for i, t in enumerate(_tensors(v, [])):
             names.setdefault(id(t), name if isinstance(v, _dispatch.Tensor) else f"{name}_{i}_")
