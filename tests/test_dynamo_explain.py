@@ -177,8 +177,18 @@ def test_explain_deprecated_form_and_compiled_function(rng):
     assert (e.graph_count, e.graph_break_count) == (2, 1)
     e = torch._dynamo.explain(torch.compile(f))(x)  # the compiled function's own function is explained
     assert (e.graph_count, e.graph_break_count) == (2, 1)
-    # explain leaves Tensor's methods as they were
+    # explain leaves Tensor's methods and the __torch_function__ switch as they were
+    from jtorch import _dispatch
+    assert _dispatch.TORCH_FUNCTION is False
     assert torch.Tensor.item.__name__ == "item" and (x * 2).sum().item() == pytest.approx(float(x.sum()) * 2)
+
+
+def test_explain_break_reason_user_stack(rng, quiet_torch):
+    x = rng.standard_normal(3).astype(np.float32)
+    want = real._dynamo.explain(_program(real, "nested"))(real.tensor(x))
+    got = torch._dynamo.explain(_program(torch, "nested"))(torch.tensor(x))
+    assert [[(fs.name, fs.lineno) for fs in br.user_stack] for br in got.break_reasons] == \
+        [[(fs.name, fs.lineno) for fs in br.user_stack] for br in want.break_reasons]
 
 
 def test_graph_break_eager_is_noop(rng):

@@ -244,8 +244,8 @@ def _in_loop(code, offset):
 class _Piece:
     """The ops of one frame between two of its breaks."""
 
-    def __init__(self, key, order):
-        self.key, self.order = key, order
+    def __init__(self, key):
+        self.key = key
         self.ops = []
         self.reason = None  # what ended it, where that was a graph break
 
@@ -274,7 +274,7 @@ def _split(events):
 
     def piece(f, marker):
         key = (f.f_code, marker)
-        p = _Piece(key, len(pieces))
+        p = _Piece(key)
         pieces.append(p)
         current[f] = p
         return p
@@ -312,11 +312,22 @@ def _split(events):
     return graphs
 
 
+def _line(code, offset):
+    """The source line of the instruction at ``offset``."""
+    line = code.co_firstlineno
+    for start, n in dis.findlinestarts(code):
+        if start > offset:
+            break
+        if n is not None:
+            line = n
+    return line
+
+
 def _reason(text, chain, frame):
-    frames = [f for f, _ in chain]
-    start = frames.index(frame) if frame in frames else 0
-    stack = [traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name, lookup_line=False)
-             for f in frames[start:]]
+    """The reason of a break in ``chain``, with the user's frames from ``frame`` (the compiled one) down."""
+    start = next(i for i, (f, _) in enumerate(chain) if f is frame)
+    stack = [traceback.FrameSummary(f.f_code.co_filename, _line(f.f_code, lasti), f.f_code.co_name,
+                                    lookup_line=False) for f, lasti in chain[max(start, 1):]]
     return GraphCompileReason(text, stack, True)
 
 
