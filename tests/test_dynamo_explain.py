@@ -250,3 +250,17 @@ def test_explain_torch_module_directly(rng, quiet_torch):
     want = real._dynamo.explain(real.nn.Linear(4, 2))(real.tensor(x))
     got = torch._dynamo.explain(torch.nn.Linear(4, 2))(torch.tensor(x))
     assert _summary(got) == _summary(want)
+
+
+@pytest.mark.parametrize("name", ["item_break", "float_break", "tolist_break", "branch"])
+def test_explain_capture_scalar_outputs(name, rng, quiet_torch):
+    x = rng.standard_normal(3).astype(np.float32)
+    summaries = []
+    for T, t in ((real, real.tensor(x)), (torch, torch.tensor(x))):
+        T._dynamo.config.capture_scalar_outputs = True
+        try:
+            summaries.append(_summary(T._dynamo.explain(_program(T, name))(t)))
+        finally:
+            T._dynamo.config.capture_scalar_outputs = False
+    want, got = summaries
+    assert got == want

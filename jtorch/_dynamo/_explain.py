@@ -31,7 +31,7 @@ import traceback
 import warnings
 
 from .. import _dispatch
-from .. import _torch_function as _tf
+from . import config
 
 __all__ = ["explain", "ExplainOutput", "GraphCompileReason", "Guard"]
 
@@ -62,6 +62,9 @@ _BREAKS = {
     "__complex__": "Unsupported Tensor.item() call with capture_scalar_outputs=False",
     "backward": "Unsupported Tensor.backward() call",
 }
+
+# the reads of a tensor's value that config.capture_scalar_outputs lets Dynamo trace
+_SCALAR_READS = frozenset(["item", "__int__", "__float__", "__index__", "__complex__"])
 
 _TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag")  # (x.shape, x.dtype: static, no node)
 
@@ -179,6 +182,8 @@ def _recorder_class():
             name = getattr(func, "__name__", "")
             if pending is not None and pending[0] == "call_method":
                 name = pending[1]
+            if name in _SCALAR_READS and config.capture_scalar_outputs:  # traced: a call_method node
+                pending, name = ("call_method", "item"), None
             if name in _BREAKS:
                 self.events.append(("break", self.chain(), _BREAKS[name]))
             out = func(*args, **kwargs)
@@ -191,7 +196,8 @@ def _recorder_class():
                 kind, target = pending or ("call_function", func)
                 chain = self.chain()
                 self.events.append(("op", chain, _Op(kind, target, args, kwargs, out)))
-                if isinstance(out, (tuple, list)):  # Dynamo takes a tuple result apart: one getitem each
+                if isinstance(out, (tuple, list)) and all(isinstance(o, _dispatch.Tensor) for o in out):
+                    # Dynamo takes a tuple of tensors apart: one getitem each
                     self.events += [("op", chain, _Op("call_function", operator.getitem, (out, i), {}, o))
                                     for i, o in enumerate(out)]
             return out

@@ -11,6 +11,9 @@ recompile_limit = 8
 automatic_dynamic_shapes = True
 assume_static_by_default = True
 suppress_errors = False
+# explain reports ``.item()``/``float(t)`` as traced calls, not graph breaks (torch's setting;
+# jtorch.compile itself does not read it)
+capture_scalar_outputs = False
 # at the recompile limit: raise exc.FailOnRecompileLimitHit instead of running eagerly
 fail_on_recompile_limit_hit = False
 

@@ -1,8 +1,8 @@
 """torch._dynamo's decorators and markers (``torch.compiler`` re-exports several).
 
 jtorch.compile traces the Python it runs, so marking a function as graph-safe (``allow_in_graph``) or
-constant (``assume_constant_result``) changes nothing: its calls are traced, and Python values it
-returns are baked into the program and guarded, as Dynamo does with a constant result. The dimension
+constant (``assume_constant_result``) changes nothing: its calls are traced, and the Python values it
+returns while tracing are constants of the program, as Dynamo assumes for a constant result. The dimension
 markers set the attributes torch sets; jtorch compiles one program per input shape all the same (XLA's
 shapes are static), so ``mark_dynamic`` saves no recompiles and ``mark_static`` is what it does anyway.
 """
@@ -45,7 +45,7 @@ def nonstrict_trace(fn):
 
 
 def assume_constant_result(fn):
-    """``fn`` marked as torch does; its Python results are constants of the program (and guarded) anyway."""
+    """``fn`` marked as torch does; the Python values it returns while tracing are constants anyway."""
     return _each(fn, "_dynamo_marked_constant")
 
 
