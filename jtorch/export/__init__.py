@@ -51,8 +51,8 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
     from .dynamic_shapes import ValueRanges
     # a named Dim keeps the user's lower bound (torch 2.13: 0 by default); the guard analysis in _trace
     # starts at 2 all the same (sizes 0 and 1 are specialized), as torch's does
-    ranges = {info.symbol: ValueRanges(info.spec.min if isinstance(info.spec, Dim) else info.lo,
-                                       info.spec.max if isinstance(info.spec, Dim) else info.hi)
+    ranges = {info.symbol: ValueRanges(info.spec.min, info.spec.max) if isinstance(info.spec, Dim) and not
+              getattr(info, "narrowed", False) else ValueRanges(info.lo, info.hi)
               for info in t.ranges_order if info.lo != info.hi}
     io = {"in_spec": t.in_spec, "out_spec": t.out_spec, "forward_arg_names": t.forward_arg_names,
           "n_args": len(args), "kwarg_names": list(kwargs), "checks": checks}

@@ -431,6 +431,7 @@ class _SymInfo:
         self.hi = hi
         self.uses = []  # (source string, dim)
         self.implicit = None  # (source, dim, size, name) of the derived dimension it was solved from
+        self.narrowed = False  # its range narrowed by the guards (not a named Dim's own)
 
 
 class _DerivedInfo:
@@ -723,10 +724,11 @@ def _check_guards(traced):
             new_hi = e
         if (new_lo, new_hi) == (lo, hi):
             continue
-        if isinstance(info.spec, Dim):
+        if isinstance(info.spec, Dim) and info.uses:
             problems.append((info, new_lo, new_hi))
-        else:
+        else:  # a hint, or a Dim known only through dims derived from it (torch narrows that silently too)
             info.lo, info.hi = new_lo, new_hi
+            info.narrowed = True
     if problems:
         lines, fixes = [], []
         for info, lo, hi in problems:

@@ -31,10 +31,14 @@ def _modules(T):
         def forward(self, x):
             return x * 2
 
+    class Branch(T.nn.Module):  # a guard on the size narrows the range of dx (known through 2 * dx only)
+        def forward(self, x):
+            return x * 2 if x.shape[0] > 10 else x + 1
+
     class Concat(T.nn.Module):  # needs len(y) == 2 * len(x)
         def forward(self, x, y):
             return T.cat([x, x.flip(0)]) * y
-    return dict(halves=Halves(), sums=Sums(), double=Double(), concat=Concat())
+    return dict(halves=Halves(), sums=Sums(), double=Double(), concat=Concat(), branch=Branch())
 
 
 def _canon(text):
@@ -104,6 +108,16 @@ def test_derived_dims_match_torch(mod, kind, sizes, other, bad, rng):
 def _sides(message):
     """A failed guard's two sides (torch writes an equality either way round, as its solver found it)."""
     return sorted(message.removeprefix("Guard failed: ").split(" == "))
+
+
+def test_guard_narrows_a_root_known_through_derived_dims_only(rng):
+    eps = []
+    for (T, ex), args in zip(LIBS, _inputs(rng, 8)):
+        eps.append(_export(ex, _modules(T)["branch"], args, _dims(ex, "only_derived")))
+    want, got = eps
+    assert str(got.range_constraints) == _canon(str(want.range_constraints))  # {2*s0: VR[4, 64], s0: VR[2, 5]}
+    t_args, j_args = _inputs(rng, 6)
+    np.testing.assert_allclose(got.module()(*j_args).numpy(), want.module()(*t_args).numpy(), rtol=1e-6)
 
 
 def test_derived_dims_survive_save_and_load(rng):
