@@ -96,6 +96,11 @@ def _program(T, name):
     def operators(x):
         return 2 * x, x[0], -x, x @ x, x.T, x.shape[0] * x
 
+    def grad_mode(x):
+        with T.no_grad():
+            y = x * 2
+        return y + 1
+
     def tuples(x):
         v, i = x.max(dim=0)
         return v + i.float(), x.chunk(2)
@@ -114,7 +119,7 @@ def _program(T, name):
 
 NAMES = ["no_break", "user_break", "break_first", "item_break", "two_items", "float_break", "branch",
          "tolist_break", "printing", "identity", "nested", "nested_twice", "loop_break", "calls_in_loop",
-         "calls_inner_loop", "module_ops", "operators", "tuples", "setitem", "backward"]
+         "calls_inner_loop", "module_ops", "operators", "grad_mode", "tuples", "setitem", "backward"]
 
 
 def _summary(e):
@@ -262,5 +267,21 @@ def test_explain_capture_scalar_outputs(name, rng, quiet_torch):
             summaries.append(_summary(T._dynamo.explain(_program(T, name))(t)))
         finally:
             T._dynamo.config.capture_scalar_outputs = False
+    want, got = summaries
+    assert got == want
+
+
+def test_explain_traces_into_compiled_functions(rng, quiet_torch):
+    x = rng.standard_normal(3).astype(np.float32)
+
+    def outer(T):
+        helper = T.compile(lambda x: x.sin() * 2)
+        return lambda x: helper(helper(x)) + 1
+    summaries = []
+    for T, t in ((real, real.tensor(x)), (torch, torch.tensor(x))):
+        f = outer(T)
+        f(t)
+        f(t)  # (jtorch's helper has its program by now)
+        summaries.append(_summary(T._dynamo.explain(f)(t)))
     want, got = summaries
     assert got == want

@@ -160,21 +160,34 @@ def _recorder_class():
             self.base = base  # the frame explain runs the function from: user frames are below it
             self.events = []  # ("op", chain, _Op) and ("break", chain, reason), in order
             self.pending = None  # (kind, target) set by the Tensor method/operator wrappers
+            self.grad = _dispatch.GRAD.enabled  # the grad mode as the last event saw it
+
+        def grad_switch(self, chain):
+            """``with torch.no_grad():`` in the function: Dynamo's graph calls _set_grad_enabled where
+            the mode changed (noticed at the next event)."""
+            if _dispatch.GRAD.enabled != self.grad:
+                from .._C import _set_grad_enabled
+                self.grad = _dispatch.GRAD.enabled
+                self.events.append(("op", chain, _Op("call_function", _set_grad_enabled, (self.grad,), {}, None)))
 
         def chain(self):
             """The user frames (frame, offset of its current instruction) from the outermost down."""
-            out, f = [], sys._getframe(2)
+            out, f = [], sys._getframe(1)
             while f is not None and f is not self.base:
                 if not _internal(f.f_code):
                     out.append((f, f.f_lasti))
                 f = f.f_back
+            if f is None:  # (asked from explain's own frame)
+                out = []
             # explain's own frame is the outermost: the compiled one where no user frame runs (a
             # torch module explained directly)
             out.append((self.base, self.base.f_lasti))
             return tuple(reversed(out))
 
         def brk(self, reason):
-            self.events.append(("break", self.chain(), reason))
+            chain = self.chain()
+            self.grad_switch(chain)
+            self.events.append(("break", chain, reason))
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
@@ -185,7 +198,9 @@ def _recorder_class():
             if name in _SCALAR_READS and config.capture_scalar_outputs:  # traced: a call_method node
                 pending, name = ("call_method", "item"), None
             if name in _BREAKS:
-                self.events.append(("break", self.chain(), _BREAKS[name]))
+                self.brk(_BREAKS[name])
+            else:
+                self.grad_switch(self.chain())
             out = func(*args, **kwargs)
             if name == "__get__" and args:  # a property: the tensor-valued ones are getattr nodes
                 prop = _tensor_property(func)
@@ -416,6 +431,8 @@ def explain(f, *extra_args, **extra_kwargs):
         def print_(*a, **k):  # Dynamo breaks the graph at print
             rec.brk("Failed to trace builtin operator")
             return real_print(*a, **k)
+        from ..compile import _STANCE
+        stance, _STANCE[0] = _STANCE[0], "force_eager"  # compiled functions it calls run (and record) eagerly
         start = time.perf_counter()
         with rec:
             saved = _method_wrappers(rec)
@@ -423,7 +440,9 @@ def explain(f, *extra_args, **extra_kwargs):
             builtins.print = print_
             try:
                 out = fn(*args, **kwargs)
+                rec.grad_switch(rec.chain())  # (a block the function left last)
             finally:
+                _STANCE[0] = stance
                 builtins.print = real_print
                 _ACTIVE.pop()
                 _restore(saved)
