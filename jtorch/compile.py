@@ -1779,30 +1779,42 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
 
 def _compile_module(module, fullgraph=False, dynamic=None):
-    """``torch.compile(model)``: a wrapper module whose forward is compiled (like OptimizedModule)."""
-    from .nn.modules.module import Module
+    """``torch.compile(model)``: a wrapper module whose forward is compiled (torch's OptimizedModule)."""
+    return optimized_module_class()(module, fullgraph, dynamic)
 
-    class OptimizedModule(Module):
-        def __init__(self, mod):
-            super().__init__()
-            self._orig_mod = mod
-            self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph, dynamic=dynamic)
 
-        def __call__(self, *args, **kwargs):
-            return self._compiled_call(*args, **kwargs)
+_OPTIMIZED_MODULE = []
 
-        def forward(self, *args, **kwargs):
-            return self._compiled_call(*args, **kwargs)
 
-        def __getattr__(self, name):
-            try:
-                return super().__getattr__(name)
-            except AttributeError:
-                return getattr(self._modules["_orig_mod"], name)
+def optimized_module_class():
+    """torch._dynamo.eval_frame.OptimizedModule, one class for every compiled module (``isinstance``
+    checks before unwrapping ``_orig_mod``); made at first use, as nn is imported after this module."""
+    if not _OPTIMIZED_MODULE:
+        from .nn.modules.module import Module
 
-        # state_dict / load_state_dict are Module's: the keys carry the "_orig_mod." prefix, as torch's
+        class OptimizedModule(Module):
+            def __init__(self, mod, fullgraph=False, dynamic=None):
+                super().__init__()
+                self._orig_mod = mod
+                self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph, dynamic=dynamic)
 
-    return OptimizedModule(module)
+            def __call__(self, *args, **kwargs):
+                return self._compiled_call(*args, **kwargs)
+
+            def forward(self, *args, **kwargs):
+                return self._compiled_call(*args, **kwargs)
+
+            def __getattr__(self, name):
+                try:
+                    return super().__getattr__(name)
+                except AttributeError:
+                    return getattr(self._modules["_orig_mod"], name)
+
+            # state_dict / load_state_dict are Module's: the keys carry the "_orig_mod." prefix, as torch's
+        OptimizedModule.__module__ = "jtorch._dynamo.eval_frame"
+        OptimizedModule.__qualname__ = "OptimizedModule"  # (pickle finds it there)
+        _OPTIMIZED_MODULE.append(OptimizedModule)
+    return _OPTIMIZED_MODULE[0]
 
 
 _IN_DISABLED = [0]  # calls of torch.compiler.disable'd functions running now (they see no compile)

@@ -219,3 +219,21 @@ def test_fail_on_recompile_limit_hit(rng):
     assert got == want == "Hard failure due to fail_on_recompile_limit_hit"
     # torch compiles at the first call; jtorch runs that one eagerly and has one program fewer by then
     assert (n_real, n) == (3, 4)
+
+
+def test_optimized_module_type(rng):
+    a, b = _pair(rng, 3, 2)
+    results = []
+    for T, x in ((real, a), (torch, b)):
+        T.manual_seed(0)
+        model = T.nn.Linear(2, 2)
+        compiled = T.compile(model)
+        OptimizedModule = T._dynamo.eval_frame.OptimizedModule
+        assert OptimizedModule is T._dynamo.OptimizedModule
+        assert isinstance(compiled, OptimizedModule) and isinstance(T.compile(T.nn.ReLU()), OptimizedModule)
+        assert not isinstance(model, OptimizedModule)
+        # the idiom scripts use before saving: unwrap the compiled module
+        plain = compiled._orig_mod if isinstance(compiled, OptimizedModule) else compiled
+        assert plain is model
+        results.append((type(compiled).__name__, repr(compiled), list(compiled.state_dict())))
+    assert results[0] == results[1]

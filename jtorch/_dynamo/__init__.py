@@ -1,5 +1,5 @@
 """torch._dynamo: the settings, reset, markers, graph breaks and explain of ``jtorch.compile``."""
-from . import config, exc  # noqa: F401
+from . import config, eval_frame, exc  # noqa: F401
 from ..compile import is_compiling, reset  # noqa: F401
 from .decorators import (allow_in_graph, assume_constant_result, disable, disallow_in_graph,  # noqa: F401
                          forbid_in_graph, mark_dynamic, mark_static, mark_static_address, maybe_mark_dynamic,
@@ -25,3 +25,9 @@ def list_backends(exclude_tags=("debug", "experimental")):
 
 def is_dynamo_supported():
     return True
+
+
+def __getattr__(name):
+    if name == "OptimizedModule":
+        return eval_frame.OptimizedModule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
