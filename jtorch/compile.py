@@ -320,12 +320,12 @@ class CompiledFunction:
         if entry is None and (self._dyn_changed(leaves, tree) | (bool(self.entries) and self._lift_changed())):
             key = self._guard_key(leaves, tree)
             entry = self._lookup(key, leaves)
-        if entry is None and _STANCE[0] in _NO_RECOMPILE and (self.compiles or self.entries) and \
-                key not in self._retraced:
-            # (the first trace is allowed: it is the program of the first call, which ran eagerly)
-            return self._no_recompile(args, kwargs)
         if entry is None:
             from ._dynamo import config
+            # (the first trace is allowed: it is the program of the first call, which ran eagerly)
+            if (_STANCE[0] in _NO_RECOMPILE or config.error_on_recompile) and (self.compiles or self.entries) \
+                    and key not in self._retraced:
+                return self._no_recompile(args, kwargs)
             limit = config.recompile_limit
             if sum(len(self._chain(e)) for e in self.entries.values()) >= limit:
                 if config.fail_on_recompile_limit_hit:
@@ -363,6 +363,10 @@ class CompiledFunction:
         fn = getattr(self.fn, "__func__", self.fn)
         fn = getattr(getattr(fn, "__self__", None), "forward", fn)  # a module: its forward
         code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        if _STANCE[0] != "fail_on_recompile":  # config.error_on_recompile
+            from ._dynamo.exc import RecompileError
+            where = "" if code is None else f" in {code.co_filename}:{code.co_firstlineno}"
+            raise RecompileError(f"Recompiling function {getattr(fn, '__name__', 'function')}{where}")
         where = "" if code is None else (f" filename: '{code.co_filename}', function name: '{code.co_name}', "
                                          f"line number: {code.co_firstlineno}")
         raise RuntimeError(f"Detected recompile when torch.compile stance is 'fail_on_recompile'.{where}")

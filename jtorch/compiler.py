@@ -17,3 +17,22 @@ def is_exporting():
 def list_backends(exclude_tags=("debug", "experimental")):
     """The backends torch.compile accepts by name (jtorch compiles with XLA whichever is named)."""
     return ["cudagraphs", "inductor", "openxla", "tvm"]
+
+
+def cudagraph_mark_step_begin():
+    """Marks a new iteration for CUDA graphs (mode="reduce-overhead"); jtorch has none: nothing to do."""
+
+
+def nested_compile_region(fn=None, *, options=None, max_reuse_entries=8, reuse_hash_fn=None):
+    """A region torch compiles once and reuses; jtorch traces whole functions: ``fn`` as it is."""
+    if fn is None:
+        return lambda f: f
+    return fn
+
+
+def substitute_in_graph(original_fn, *, can_constant_fold_through=False, skip_signature_check=False):
+    """Registers a Python version of ``original_fn`` for Dynamo to trace; jtorch calls the original (it
+    runs Python as it is), so the decorator gives the substitute back unchanged."""
+    def register(fn):
+        return fn
+    return register

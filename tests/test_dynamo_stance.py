@@ -237,3 +237,40 @@ def test_optimized_module_type(rng):
         assert plain is model
         results.append((type(compiled).__name__, repr(compiled), list(compiled.state_dict())))
     assert results[0] == results[1]
+
+
+def test_error_on_recompile(rng):
+    def run(T, f):
+        cfg = T._dynamo.config
+        cfg.error_on_recompile = True
+        try:
+            outs = [f(T.ones(2)) for _ in range(3)]  # one shape: never a recompile
+            with pytest.raises(T._dynamo.exc.RecompileError) as err:
+                f(T.ones(3))
+        finally:
+            cfg.error_on_recompile = False
+        return outs[-1], str(err.value)
+
+    def step(x):
+        return x * 3
+    want, want_msg = run(real, real.compile(step, backend=CompileCounter(), dynamic=False))
+    got, msg = run(torch, torch.compile(step, dynamic=False))
+    np.testing.assert_allclose(got.numpy(), want.numpy())
+    assert msg.splitlines()[0] == want_msg.splitlines()[0]  # Recompiling function step in <file>:<line>
+    assert issubclass(torch._dynamo.exc.RecompileError, torch._dynamo.exc.TorchDynamoException)
+
+
+def test_config_defaults_and_compiler_helpers():
+    for name in ["optimize_ddp", "capture_dynamic_output_shape_ops", "verbose", "accumulated_recompile_limit",
+                 "accumulated_cache_size_limit", "compiled_autograd", "force_parameter_static_shapes",
+                 "guard_nn_modules", "error_on_recompile", "suppress_errors", "automatic_dynamic_shapes",
+                 "assume_static_by_default", "specialize_int", "specialize_float", "recompile_limit",
+                 "cache_size_limit", "fail_on_recompile_limit_hit", "capture_scalar_outputs"]:
+        assert getattr(torch._dynamo.config, name) == getattr(real._dynamo.config, name), name
+    assert torch.compiler.cudagraph_mark_step_begin() is real.compiler.cudagraph_mark_step_begin() is None
+
+    def index_of(a, b):
+        return list(a).index(b)
+    assert torch.compiler.substitute_in_graph(index_of)(index_of)([3, 4], 4) == 1
+    region = torch.compiler.nested_compile_region(lambda x: x * 2)
+    assert region(3) == real.compiler.nested_compile_region(lambda x: x * 2)(3) == 6
