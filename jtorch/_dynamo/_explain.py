@@ -416,7 +416,8 @@ def _graph_module(piece, arg_names, used):
 
 def explain(f, *extra_args, **extra_kwargs):
     """``explain(fn)(*args, **kwargs)``: run ``fn`` once and report the graphs torch.compile would make of
-    it (an ExplainOutput; see the module docstring for how, and where it differs from torch)."""
+    it (an ExplainOutput; see the module docstring for how, and where it differs from torch). As torch's,
+    it resets every compiled function before and after (``torch._dynamo.reset()``)."""
     def inner(*args, **kwargs):
         from ..compile import CompiledFunction, reset
         fn = f
@@ -432,13 +433,14 @@ def explain(f, *extra_args, **extra_kwargs):
             rec.brk("Failed to trace builtin operator")
             return real_print(*a, **k)
         from ..compile import _STANCE
-        stance, _STANCE[0] = _STANCE[0], "force_eager"  # compiled functions it calls run (and record) eagerly
+        stance = _STANCE[0]
         start = time.perf_counter()
         with rec:
             saved = _method_wrappers(rec)
             _ACTIVE.append(rec)
             builtins.print = print_
             try:
+                _STANCE[0] = "force_eager"  # compiled functions it calls run (and are recorded) eagerly
                 out = fn(*args, **kwargs)
                 rec.grad_switch(rec.chain())  # (a block the function left last)
             finally:
