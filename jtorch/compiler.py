@@ -1,11 +1,19 @@
 """torch.compiler: helpers around jtorch.compile."""
-from .compile import is_compiling, reset, compile  # noqa: F401
+from .compile import reset, compile  # noqa: F401
 from ._dynamo.decorators import (allow_in_graph, assume_constant_result, disable, set_stance,  # noqa: F401
                                  nonstrict_trace)
 
 
+def is_compiling():
+    """Whether jtorch.compile is tracing the code that asks, or torch.export is (as in torch)."""
+    from .compile import is_compiling as tracing
+    return tracing() or is_exporting()
+
+
 def is_dynamo_compiling():
-    return is_compiling()
+    """Whether jtorch.compile is tracing the code that asks (not torch.export)."""
+    from .compile import is_compiling as tracing
+    return tracing()
 
 
 def is_exporting():
