@@ -25,3 +25,10 @@ def _has_torch_function_unary(a):
 def _has_torch_function_variadic(*args):
     from .overrides import has_torch_function_variadic
     return has_torch_function_variadic(*args)
+
+
+def _set_grad_enabled(mode):
+    """Turn gradient recording on or off (what torch.set_grad_enabled's blocks call; explain's graphs
+    record it where a function switches the mode)."""
+    from ._dispatch import GRAD
+    GRAD.enabled = bool(mode)

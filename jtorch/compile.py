@@ -58,6 +58,14 @@ from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, eva
     python_type as _sym_type, wrap as _sym_wrap
 
 _ALL = weakref.WeakSet()  # every CompiledFunction (``reset`` forgets their programs)
+# torch.compiler.set_stance (compiler.py): "default"; "force_eager" (compiled functions run eagerly);
+# "eager_on_recompile"/"fail_on_recompile" (a call that needs a new program runs eagerly / raises);
+# "eager_then_compile" and "aot_eager_then_compile" are jtorch's default (its first call is eager anyway)
+_STANCE = ["default"]
+_STANCES = frozenset(["default", "force_eager", "eager_on_recompile", "fail_on_recompile", "eager_then_compile",
+                      "aot_eager_then_compile"])
+_COMPILING_STANCES = frozenset(["eager_then_compile", "aot_eager_then_compile"])
+_NO_RECOMPILE = frozenset(["eager_on_recompile", "fail_on_recompile"])
 
 
 class _NestedArgs(Exception):
@@ -66,6 +74,10 @@ class _NestedArgs(Exception):
 
 class GraphBreak(RuntimeError):
     pass
+
+
+class UserGraphBreak(Exception):
+    """``torch._dynamo.graph_break()`` met while tracing: a graph break like any other."""
 
 
 class EagerThisCall(Exception):
@@ -139,7 +151,7 @@ def _flatten(tree):
 
 def _user_frame(tb):
     """The innermost traceback frame outside jtorch and jax: the line that broke the graph."""
-    here = __file__.rsplit("/", 2)[0]
+    here = __file__.rsplit("/", 1)[0] + "/"  # the jtorch package (not the folder it is in: scripts there)
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(here) and "/jax/" not in f.filename
               and "/jax_" not in f.filename]
     return frames[-1] if frames else None
@@ -264,6 +276,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager or _dispatch.TRACE is not None:
             return self.fn(*args, **kwargs)
+        if _STANCE[0] != "default" and _STANCE[0] not in _COMPILING_STANCES:
+            if _STANCE[0] == "force_eager":
+                return self.fn(*args, **kwargs)
+            if _STANCE[0] not in _STANCES:
+                raise RuntimeError(f"invalid torch.compile stance '{_STANCE[0]}'")
         if _lazy._CUR[0].nodes:
             _lazy.flush()  # pending eager ops first: the state is read (and donated) as real arrays
         fast = self._fast
@@ -278,6 +295,8 @@ class CompiledFunction:
         if self.state is not None:
             self._follow_rebinds()
         if self.state is None:
+            if _STANCE[0] in _NO_RECOMPILE:  # (torch would compile at this call)
+                return self._no_recompile(args, kwargs)
             out = self._discover(args, kwargs)
             if self.fullgraph and not self.eager and self.state is not None:
                 # torch reports a graph break under fullgraph=True at the first call: trace it now
@@ -303,8 +322,15 @@ class CompiledFunction:
             entry = self._lookup(key, leaves)
         if entry is None:
             from ._dynamo import config
+            # (the first trace is allowed: it is the program of the first call, which ran eagerly)
+            if (_STANCE[0] in _NO_RECOMPILE or config.error_on_recompile) and (self.compiles or self.entries) \
+                    and key not in self._retraced:
+                return self._no_recompile(args, kwargs)
             limit = config.recompile_limit
             if sum(len(self._chain(e)) for e in self.entries.values()) >= limit:
+                if config.fail_on_recompile_limit_hit:
+                    from ._dynamo.exc import FailOnRecompileLimitHit
+                    raise FailOnRecompileLimitHit("Hard failure due to fail_on_recompile_limit_hit")
                 warnings.warn(f"jtorch.compile: {getattr(self.fn, '__name__', 'function')} recompiled "
                               f"{limit} times (cache_size_limit); running it eagerly from now on.")
                 self.eager = True
@@ -329,6 +355,21 @@ class CompiledFunction:
         if sig is not None and self._lookup(self._guard_key(leaves, tree), leaves) is entry:
             self._fast = _Fast.make(self, entry, sig, dyn)
         return out
+
+    def _no_recompile(self, args, kwargs):
+        """A call that needs a new program under set_stance("eager_on_recompile"/"fail_on_recompile")."""
+        if _STANCE[0] == "eager_on_recompile":
+            return self.fn(*args, **kwargs)
+        fn = getattr(self.fn, "__func__", self.fn)
+        fn = getattr(getattr(fn, "__self__", None), "forward", fn)  # a module: its forward
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        if _STANCE[0] != "fail_on_recompile":  # config.error_on_recompile
+            from ._dynamo.exc import RecompileError
+            where = "" if code is None else f" in {code.co_filename}:{code.co_firstlineno}"
+            raise RecompileError(f"Recompiling function {getattr(fn, '__name__', 'function')}{where}")
+        where = "" if code is None else (f" filename: '{code.co_filename}', function name: '{code.co_name}', "
+                                         f"line number: {code.co_firstlineno}")
+        raise RuntimeError(f"Detected recompile when torch.compile stance is 'fail_on_recompile'.{where}")
 
     def _add_entry(self, args, kwargs, leaves, tree):
         """Trace and keep the program for these arguments."""
@@ -781,6 +822,8 @@ class CompiledFunction:
         except (GraphBreakError, GraphBreak, EagerThisCall):
             raise
         except Exception as e:
+            if isinstance(e, UserGraphBreak):
+                raise self._break("torch._dynamo.graph_break() called", e)
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
             if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -1736,7 +1779,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
                                  options=options, disable=disable)
-    if disable:
+    if disable or getattr(model, "_torchdynamo_disable", False):  # (torch.compiler.disable)
         return model
     try:
         from .nn.modules.module import Module
@@ -1748,34 +1791,49 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
 
 def _compile_module(module, fullgraph=False, dynamic=None):
-    """``torch.compile(model)``: a wrapper module whose forward is compiled (like OptimizedModule)."""
-    from .nn.modules.module import Module
+    """``torch.compile(model)``: a wrapper module whose forward is compiled (torch's OptimizedModule)."""
+    return optimized_module_class()(module, fullgraph, dynamic)
 
-    class OptimizedModule(Module):
-        def __init__(self, mod):
-            super().__init__()
-            self._orig_mod = mod
-            self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph, dynamic=dynamic)
 
-        def __call__(self, *args, **kwargs):
-            return self._compiled_call(*args, **kwargs)
+_OPTIMIZED_MODULE = []
 
-        def forward(self, *args, **kwargs):
-            return self._compiled_call(*args, **kwargs)
 
-        def __getattr__(self, name):
-            try:
-                return super().__getattr__(name)
-            except AttributeError:
-                return getattr(self._modules["_orig_mod"], name)
+def optimized_module_class():
+    """torch._dynamo.eval_frame.OptimizedModule, one class for every compiled module (``isinstance``
+    checks before unwrapping ``_orig_mod``); made at first use, as nn is imported after this module."""
+    if not _OPTIMIZED_MODULE:
+        from .nn.modules.module import Module
 
-        # state_dict / load_state_dict are Module's: the keys carry the "_orig_mod." prefix, as torch's
+        class OptimizedModule(Module):
+            def __init__(self, mod, fullgraph=False, dynamic=None):
+                super().__init__()
+                self._orig_mod = mod
+                self._compiled_call = CompiledFunction(mod.__call__, fullgraph=fullgraph, dynamic=dynamic)
 
-    return OptimizedModule(module)
+            def __call__(self, *args, **kwargs):
+                return self._compiled_call(*args, **kwargs)
+
+            def forward(self, *args, **kwargs):
+                return self._compiled_call(*args, **kwargs)
+
+            def __getattr__(self, name):
+                try:
+                    return super().__getattr__(name)
+                except AttributeError:
+                    return getattr(self._modules["_orig_mod"], name)
+
+            # state_dict / load_state_dict are Module's: the keys carry the "_orig_mod." prefix, as torch's
+        OptimizedModule.__module__ = "jtorch._dynamo.eval_frame"
+        OptimizedModule.__qualname__ = "OptimizedModule"  # (pickle finds it there)
+        _OPTIMIZED_MODULE.append(OptimizedModule)
+    return _OPTIMIZED_MODULE[0]
+
+
+_IN_DISABLED = [0]  # calls of torch.compiler.disable'd functions running now (they see no compile)
 
 
 def is_compiling():
-    return isinstance(_dispatch.TRACE, _Tracer)
+    return isinstance(_dispatch.TRACE, _Tracer) and not _IN_DISABLED[0]
 
 
 def reset():

@@ -1,7 +1,8 @@
 """``torch._dynamo.exc``: the user-facing error types torch.export and torch.compile(fullgraph=True) raise."""
 from enum import Enum
 
-__all__ = ["TorchDynamoException", "UserError", "UserErrorType", "Unsupported"]
+__all__ = ["TorchDynamoException", "UserError", "UserErrorType", "Unsupported", "FailOnRecompileLimitHit",
+           "RecompileError"]
 
 
 from .._errors import TorchDynamoException, Unsupported  # noqa: F401 (jtorch.compile raises Unsupported)
@@ -24,3 +25,11 @@ class UserError(TorchDynamoException):
         self.error_type = error_type
         self.message = msg
         self.case_name = case_name
+
+
+class FailOnRecompileLimitHit(Exception):
+    """Raised instead of running eagerly at the recompile limit when config.fail_on_recompile_limit_hit."""
+
+
+class RecompileError(TorchDynamoException):
+    """Raised at a recompile when config.error_on_recompile."""

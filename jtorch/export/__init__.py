@@ -37,9 +37,8 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
     for node, src, leaf, dims_ in t.user:
         if isinstance(leaf, jtorch.Tensor):
             input_specs.append(InputSpec(InputKind.USER_INPUT, TensorArgument(node.name), None))
-            checks.append((src, "tensor", [("sym", str(dims_[d].symbol)) if d in dims_ and
-                                           dims_[d].lo != dims_[d].hi else ("eq", s)
-                                           for d, s in enumerate(leaf.shape)]))
+            checks.append((src, "tensor", [_dim_check(dims_[d]) if d in dims_ and dims_[d].lo != dims_[d].hi
+                                           else ("eq", s) for d, s in enumerate(leaf.shape)]))
         else:
             input_specs.append(InputSpec(InputKind.USER_INPUT, ConstantArgument(node.name, leaf), None))
             checks.append((src, "const", leaf))
@@ -52,8 +51,9 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
     from .dynamic_shapes import ValueRanges
     # a named Dim keeps the user's lower bound (torch 2.13: 0 by default); the guard analysis in _trace
     # starts at 2 all the same (sizes 0 and 1 are specialized), as torch's does
-    ranges = {info.symbol: ValueRanges(info.spec.min if isinstance(info.spec, Dim) else info.lo, info.hi)
-              for info in t.symbols if info.lo != info.hi}
+    ranges = {info.symbol: ValueRanges(info.spec.min, info.spec.max) if isinstance(info.spec, Dim) and not
+              getattr(info, "narrowed", False) else ValueRanges(info.lo, info.hi)
+              for info in t.ranges_order if info.lo != info.hi}
     io = {"in_spec": t.in_spec, "out_spec": t.out_spec, "forward_arg_names": t.forward_arg_names,
           "n_args": len(args), "kwarg_names": list(kwargs), "checks": checks}
     from ..nn import Module
@@ -62,6 +62,14 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False, preserv
     gm.meta = {}
     return ExportedProgram(gm, t.graph, ExportGraphSignature(input_specs, output_specs), state_dict, ranges,
                            None, (tuple(args), kwargs), constants, _io=io)
+
+
+def _dim_check(info):
+    """How the unlifted module checks a dynamic dimension: ("sym", symbol) of a root Dim, or ("derived",
+    (root symbol, a, b, symbol)) of ``a * root + b``."""
+    if hasattr(info, "root"):
+        return ("derived", (str(info.root.symbol), info.a, info.b, str(info.symbol)))
+    return ("sym", str(info.symbol))
 
 
 def export_for_training(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,

@@ -25,10 +25,10 @@ from ..fx.graph_module import GraphModule
 from ..fx.interpreter import Interpreter
 from ..fx.node import _Recorder
 from ..fx.proxy import Proxy
-from ..fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+from ..fx.experimental.symbolic_shapes import ConstraintViolationError, GuardOnDataDependentSymNode
 from .._dynamo.exc import UserError, UserErrorType
 from ..utils import _pytree as pytree
-from .dynamic_shapes import Dim, DimHint, _DimHintType, Symbol
+from .dynamic_shapes import Dim, DimHint, _DerivedDim, _DimHintType, Symbol
 
 # functions and methods whose Python result depends on shapes only, never on tensor data
 _SHAPE_ONLY = {"size", "dim", "ndimension", "numel", "nelement", "is_contiguous", "stride", "element_size",
@@ -430,22 +430,86 @@ class _SymInfo:
         self.lo = lo
         self.hi = hi
         self.uses = []  # (source string, dim)
+        self.implicit = None  # (source, dim, size, name) of the derived dimension it was solved from
+        self.narrowed = False  # its range narrowed by the guards (not a named Dim's own)
 
 
-def _make_symbol(spec, size, source, d, by_dim, symbols):
+class _DerivedInfo:
+    """A dimension derived from a root Dim's symbol: ``a * root + b`` (``2*s0``, ``s0 + 1``)."""
+
+    def __init__(self, root, a, b, spec):
+        self.root, self.a, self.b, self.spec = root, a, b, spec
+        self.symbol = Symbol(_DerivedDim(_Named(str(root.symbol)), a, b).__name__)
+        self.uses = []
+
+    example = property(lambda self: self.a * self.root.example + self.b)
+    lo = property(lambda self: self.a * self.root.lo + self.b)
+    hi = property(lambda self: self.a * self.root.hi + self.b)
+
+
+class _Named:
+    def __init__(self, name):
+        self.__name__ = name
+
+
+def _range_error(size, lo, hi):
+    up = "int_oo" if hi == math.inf else hi
+    return ConstraintViolationError(f"{size} not in range [{lo}, {up}]")
+
+
+def _make_derived(spec, size, source, d, by_dim, symbols, order):
+    """The info of a derived dimension (``2 * dx``) of this example size; its root's, made here when
+    the root Dim has not been met yet (its size is then solved from this one)."""
+    root = by_dim.get(spec.root.__name__)
+    if root is None:
+        if (size - spec.b) % spec.a:
+            raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
+                            f"Expected shape[{d}] = {size} of input Tensor to be of the form {spec.__name__}, "
+                            f"where {spec.root.__name__} is an integer")
+        if not spec.min <= size <= spec.max:
+            raise _range_error(size, spec.min, spec.max)
+        r = (size - spec.b) // spec.a
+        root = _SymInfo(Symbol(f"s{len(symbols)}"), spec.root, r, max(spec.root.min, 2), spec.root.max)
+        symbols.append(root)
+        by_dim[spec.root.__name__] = root
+        root.implicit = (source, d, size, spec.__name__)  # (in range_constraints after its derived dims)
+    elif root.example * spec.a + spec.b != size:
+        raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
+                        f"Expected input {source}.size()[{d}] to be equal to {spec.__name__}, where "
+                        f"{spec.root.__name__} = {root.example}, but got {size}")
+    key = (spec.root.__name__, spec.a, spec.b)
+    info = by_dim.get(key)
+    if info is None:
+        info = by_dim[key] = _DerivedInfo(root, spec.a, spec.b, spec)
+        order.append(info)
+    info.uses.append((source, d))
+    return info
+
+
+def _make_symbol(spec, size, source, d, by_dim, symbols, order):
+    if isinstance(spec, _DerivedDim):
+        return _make_derived(spec, size, source, d, by_dim, symbols, order)
     if isinstance(spec, Dim):
-        info = by_dim.get(id(spec))
+        info = by_dim.get(spec.__name__)  # (Dims are one by name, as in torch)
+        if info is not None and (info.spec.min, info.spec.max) != (spec.min, spec.max):
+            raise UserError(UserErrorType.INVALID_INPUT, f"Found different definitions {info.spec!r} and {spec!r} "
+                            f"for the same symbolic dimension {spec!r}!")
         if info is not None:
             if info.example != size:
+                if not info.uses:  # known from a derived dimension only
+                    src, dd, n, name = info.implicit
+                    raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
+                                    f"Expected input {source}.size()[{d}] to be equal to {spec.__name__} = "
+                                    f"{info.example} (from {src}.size()[{dd}] = {n} = {name}), but got {size}")
                 raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
-                                f"Dim '{spec.__name__}' is used for {info.uses[0][0]}.size()[{info.uses[0][1]}] "
-                                f"= {info.example} and {source}.size()[{d}] = {size}, which differ")
+                                f"{source}.size()[{d}] = {size} is not equal to {info.uses[0][0]}.size()"
+                                f"[{info.uses[0][1]}] = {info.example}")
+            if not info.uses and info not in order:
+                order.append(info)
             info.uses.append((source, d))
             return info
         if not spec.min <= size <= spec.max:
-            raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
-                            f"Expected input {source}.shape[{d}] = {size} to be of the range of Dim "
-                            f"'{spec.__name__}' [{spec.min}, {spec.max}]")
+            raise _range_error(size, spec.min, spec.max)
         if size in (0, 1):
             raise UserError(UserErrorType.CONSTRAINT_VIOLATION,
                             f"{source}.size()[{d}] = {size} is marked dynamic ({spec.__name__}), but export "
@@ -463,14 +527,18 @@ def _make_symbol(spec, size, source, d, by_dim, symbols):
     info = _SymInfo(Symbol(f"s{len(symbols)}"), spec, size, lo, hi)
     info.uses.append((source, d))
     symbols.append(info)
+    order.append(info)
     if isinstance(spec, Dim):
-        by_dim[id(spec)] = info
+        by_dim[spec.__name__] = info
     return info
 
 
 # ---------------------------------------------------------------- the trace
 class Traced:
     """What the trace found: the graph and how its inputs and outputs correspond to the module's."""
+
+
+EXPORTING = [False]  # torch.compiler.is_exporting()
 
 
 def trace(mod, args, kwargs, dynamic_shapes):
@@ -510,6 +578,7 @@ def trace(mod, args, kwargs, dynamic_shapes):
     # the user's inputs: one placeholder per leaf of (args, kwargs)
     T = jtorch.Tensor
     symbols, by_dim = [], {}
+    order = []  # the dynamic dimensions' infos (roots and derived), in torch's range_constraints order
     user = []  # (placeholder node, source, example value, {dim: _SymInfo})
     names = list(sig.parameters)
 
@@ -526,7 +595,7 @@ def trace(mod, args, kwargs, dynamic_shapes):
             dims = {}
             if isinstance(leaf, T):
                 for d, s in specs.get(id(leaf), {}).items():
-                    info = _make_symbol(s, leaf.shape[d], src, d, by_dim, symbols)
+                    info = _make_symbol(s, leaf.shape[d], src, d, by_dim, symbols, order)
                     if info is not None:
                         dims[d] = info
                 proxy = _ExportProxy(node, tracer, leaf.detach().clone(), dyn=bool(dims))
@@ -552,7 +621,11 @@ def trace(mod, args, kwargs, dynamic_shapes):
     fn = type(mod).forward
     with _Recording(tracer, getattr(fn, "__globals__", None)) as rec, jtorch.no_grad():
         rec.watch(fn)
-        result = mod(*call_args, **call_kwargs)
+        EXPORTING[0] = True
+        try:
+            result = mod(*call_args, **call_kwargs)
+        finally:
+            EXPORTING[0] = False
         out_leaves, out_spec = pytree.tree_flatten(result, is_leaf=lambda a: isinstance(a, Proxy))
         out_args = tuple(tracer.create_arg(x) for x in out_leaves)
         graph.output(out_args)
@@ -575,6 +648,7 @@ def trace(mod, args, kwargs, dynamic_shapes):
     traced.out_spec = out_spec
     traced.in_spec = pytree.tree_structure((tuple(args), kwargs))
     traced.symbols = symbols
+    traced.ranges_order = order + [info for info in symbols if info not in order]
     traced.forward_arg_names = names
     _check_guards(traced)
     graph.eliminate_dead_code()
@@ -590,7 +664,9 @@ def _probe_inputs(traced, sym, value):
         if not isinstance(leaf, jtorch.Tensor):
             vals.append(leaf)
             continue
-        shape = [value if (d in dims and dims[d] is sym) else s for d, s in enumerate(leaf.shape)]
+        shape = [value if (d in dims and dims[d] is sym) else
+                 dims[d].a * value + dims[d].b if (d in dims and getattr(dims[d], "root", None) is sym) else s
+                 for d, s in enumerate(leaf.shape)]
         if leaf.dtype.is_floating_point or leaf.dtype.is_complex:
             vals.append(jtorch.randn(shape, dtype=leaf.dtype))
         else:
@@ -648,10 +724,11 @@ def _check_guards(traced):
             new_hi = e
         if (new_lo, new_hi) == (lo, hi):
             continue
-        if isinstance(info.spec, Dim):
+        if isinstance(info.spec, Dim) and info.uses:
             problems.append((info, new_lo, new_hi))
-        else:
+        else:  # a hint, or a Dim known only through dims derived from it (torch narrows that silently too)
             info.lo, info.hi = new_lo, new_hi
+            info.narrowed = True
     if problems:
         lines, fixes = [], []
         for info, lo, hi in problems:

@@ -218,6 +218,7 @@ class _UnliftedModule(GraphModule):
     def _check_inputs(self, leaves):
         import jtorch
         first_use = {}  # symbol -> (source, dim, size) where it was first seen: one Dim, one size
+        derived = []  # (source, dim, size, (root symbol, a, b, symbol)) of the derived dimensions
         for value, (src, kind, info) in zip(leaves, self._io["checks"]):
             if kind == "const":
                 if not isinstance(value, type(info)) or value != info:
@@ -233,14 +234,37 @@ class _UnliftedModule(GraphModule):
                 if how == "eq":
                     if n != what:
                         raise AssertionError(f"Guard failed: {src}.size()[{d}] == {what}")
+                    continue
+                if how == "derived":  # checked once every root size is known (below)
+                    derived.append((src, d, n, what))
+                    what = what[3]
                 else:
                     seen = first_use.setdefault(what, (src, d, n))
                     if seen[2] != n:
                         raise AssertionError(f"Guard failed: {src}.size()[{d}] == {seen[0]}.size()[{seen[1]}]")
-                    vr = self._ranges.get(what)
-                    if vr is None:
-                        continue
-                    if n < vr.lower and vr.lower > 2:  # (as torch: sizes 0 and 1 are not checked against 2)
-                        raise AssertionError(f"Guard failed: {src}.size()[{d}] >= {vr.lower}")
-                    if vr.upper != math.inf and n > vr.upper:
-                        raise AssertionError(f"Guard failed: {src}.size()[{d}] <= {vr.upper}")
+                self._check_range(src, d, n, what)
+        first_derived = {}
+        for src, d, n, (root, a, b, _) in derived:
+            if root in first_use:  # a root Dim's own dimension: y.size()[0] == 1 + 2 * x.size()[0]
+                rsrc, rd, r = first_use[root]
+                if a * r + b != n:
+                    rhs = f"{rsrc}.size()[{rd}]" if a == 1 else f"{a} * {rsrc}.size()[{rd}]"
+                    raise AssertionError(f"Guard failed: {src}.size()[{d}] == " + (f"{b} + " if b else "") + rhs)
+                continue
+            # only derived dimensions of this root: each must give the first one's root size
+            fsrc, fd, fn, fa, fb = first_derived.setdefault(root, (src, d, n, a, b))
+            if (fn - fb) * a != (n - b) * fa:
+                if a == fa:
+                    lhs = f"{b - fb} + {fsrc}.size()[{fd}]" if b != fb else f"{fsrc}.size()[{fd}]"
+                    raise AssertionError(f"Guard failed: {lhs} == {src}.size()[{d}]")
+                raise AssertionError(f"Guard failed: {fa} * ({src}.size()[{d}] - {b}) == "
+                                     f"{a} * ({fsrc}.size()[{fd}] - {fb})")
+
+    def _check_range(self, src, d, n, symbol):
+        vr = self._ranges.get(symbol)
+        if vr is None:
+            return
+        if n < vr.lower and vr.lower > 2:  # (as torch: sizes 0 and 1 are not checked against 2)
+            raise AssertionError(f"Guard failed: {src}.size()[{d}] >= {vr.lower}")
+        if vr.upper != math.inf and n > vr.upper:
+            raise AssertionError(f"Guard failed: {src}.size()[{d}] <= {vr.upper}")
