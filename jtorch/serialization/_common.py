@@ -55,8 +55,8 @@ def _layout(t):
     n = math.prod(shape)
     if n == 0:
         return root, 0, t.stride()
-    if root.dtype != t._shape_dtype()[1]:
-        return None
+    if root.dtype != t._shape_dtype()[1] or _through_parts(t):
+        return None  # (a view of complex elements' float parts, or floats as complex: see storage_offset)
     f = _dispatch.chain_fn(t._vfn)
     idx = np.asarray(f(jnp.asarray(buffer_positions(root.shape, order))))
     offset = int(idx.reshape(-1)[0])
@@ -76,8 +76,26 @@ def _layout(t):
 
 
 def storage_offset(t):
+    if _through_parts(t):
+        return _parts_offset(t)
     lay = _layout(t)
     return 0 if lay is None else lay[1]
+
+
+def _through_parts(t):
+    return any(op.parts for op, _, _ in t._vfn)
+
+
+def _parts_offset(t):
+    """storage_offset of a view through complex views (real, imag, view_as_real, view_as_complex), in its
+    own elements: the root's float parts for a real view, pairs of them for a complex one."""
+    st = t._st
+    if t.numel() == 0:
+        return 0
+    root = st._arr.data if type(st._arr) is ChalfArray else (t._value, st.array)[1]
+    pos = _dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, jnp.iscomplexobj(root)))
+    first = np.asarray(pos).reshape(-1)[0]
+    return int(first.real) // 2 if np.iscomplexobj(first) else int(first)
 
 
 # torch's storage-level view (offset + sum(i_k * stride_k) of the flat root), used to rebuild loaded
