@@ -72,6 +72,9 @@ class ChalfArgument(_dispatch.SparseArgument):
         return route(op, dyn, statics)
 
 
+_dispatch.ChalfArray, _dispatch.ChalfArgument = ChalfArray, ChalfArgument
+
+
 @jax.jit
 def _round(x):
     x = jnp.asarray(x, jnp.complex64)
@@ -230,6 +233,7 @@ def route(op, dyn, statics):
         if isinstance(a, (bool, int, float, complex)):
             scalars.append(D.scalar_dtype(a))
         if type(a) is ChalfArray:  # a saved primal handed to a backward op: its complex64 values
+            (zeros if a.ndim == 0 else dims).append(D.complex32)  # (its gradient is complex32)
             return a.data
         return a
 

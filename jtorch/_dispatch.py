@@ -68,6 +68,7 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 # whose ``route`` is the meta router.
 SPARSE = [None]
 MetaArray = MetaArgument = None  # set by _meta.py
+ChalfArray = ChalfArgument = None  # set by _chalf.py (complex32 tensors: the same road)
 
 # The __torch_function__ protocol (_torch_function.py): True once a Tensor subclass with an enabled
 # __torch_function__ exists or a TorchFunctionMode is entered; until then a public entry's check is this read.
@@ -524,8 +525,11 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if type(a) is float or type(a) is int:
                     scalars = True
-                elif a is not None and type(a) is not CONCRETE and TF.overloads(type(a)):
-                    raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
+                elif a is not None and type(a) is not CONCRETE:
+                    if TF.overloads(type(a)):
+                        raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
+                    if type(a) is ChalfArray:  # a complex32 primal handed to a VJP (a float16 view's)
+                        raise ChalfArgument()
     except SparseArgument as e:
         return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
