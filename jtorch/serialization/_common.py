@@ -7,6 +7,7 @@ import numpy as np
 from .. import _dispatch
 from .. import _dtype as D
 from .._chalf import ChalfArray
+from .._meta import MetaArray
 from .._size import contiguous_strides
 from .._memfmt import buffer_array, buffer_positions
 
@@ -76,8 +77,8 @@ def _layout(t):
 
 
 def storage_offset(t):
-    if _through_parts(t):
-        return _parts_offset(t)
+    if _through_parts(t) or (t._vfn and type(t._st._arr) is MetaArray):
+        return _position_offset(t)
     lay = _layout(t)
     return 0 if lay is None else lay[1]
 
@@ -86,14 +87,14 @@ def _through_parts(t):
     return any(op.parts for op, _, _ in t._vfn)
 
 
-def _parts_offset(t):
-    """storage_offset of a view through complex views (real, imag, view_as_real, view_as_complex), in its
-    own elements: the root's float parts for a real view, pairs of them for a complex one."""
-    st = t._st
+def _position_offset(t):
+    """storage_offset of a view from its root's shape and dtype alone (a meta root has no values): for a
+    view through complex views (real, imag, view_as_real, view_as_complex) in its own elements, the root's
+    float parts for a real view, pairs of them for a complex one."""
     if t.numel() == 0:
         return 0
-    root = st._arr.data if type(st._arr) is ChalfArray else (t._value, st.array)[1]
-    pos = _dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, jnp.iscomplexobj(root)))
+    root = t._st._arr  # (only its shape and dtype: a pending, meta or complex32 root serves as well)
+    pos = _dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, D._FROM_NP[root.dtype].is_complex))
     first = np.asarray(pos).reshape(-1)[0]
     return int(first.real) // 2 if np.iscomplexobj(first) else int(first)
 
