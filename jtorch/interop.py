@@ -250,8 +250,8 @@ def _host_parts_view(t, host, shape):
     coords = np.unravel_index(elem, host.shape)
     byte = sum((c * s for c, s in zip(coords, host.strides)), half * (host.itemsize // 2))
     b0 = int(byte.reshape(-1)[0])
-    strides = tuple(int(byte[tuple(1 if i == d else 0 for i in range(len(shape)))]) - b0 if n > 1 else dt.itemsize
-                    for d, n in enumerate(shape))
+    strides = tuple(int(byte[tuple(1 if i == d else 0 for i in range(len(shape)))]) - b0 if n > 1
+                    else s * dt.itemsize for d, (n, s) in enumerate(zip(shape, t.stride())))
     return np.asarray(_Memory(host, shape, strides, dt, b0))
 
 

@@ -146,6 +146,38 @@ def test_view_as_complex_strides_and_offsets(rng, name):
     assert j.storage_offset() == t.storage_offset()
 
 
+def test_as_strided_of_a_float_view_addresses_floats(rng):
+    """as_strided of z.real / z.imag reads and writes torch's storage as floats; its gradient too."""
+    za, ga = _complex(rng, (2, 3)), rng.standard_normal((2, 2)).astype(np.float32)
+    got = []
+    for m, z in zip(LIBS, _pair(za)):
+        a = z.imag.as_strided((2, 2), (2, 5), 1)
+        facts = (a.stride(), a.storage_offset())
+        a[0, 1] = 100
+        w = m.tensor(za, requires_grad=True)
+        v = (w * 2).real.as_strided((2, 2), (3, 2), 1)  # imaginary parts too, outside the real view
+        (v * m.tensor(ga)).sum().backward()
+        got.append((facts, a.clone(), z, z[1].real.as_strided((3,), (1,)), w.grad))
+    assert got[1][0] == got[0][0]
+    assert_close(got[1][1:], got[0][1:])
+
+
+def test_numpy_shares_memory_with_the_views(rng):
+    za = _complex(rng, (2, 3))
+    got = []
+    for m, z in zip(LIBS, _pair(za)):
+        n_imag, n_pairs = z.imag.numpy(), m.view_as_real(z[1:]).numpy()
+        facts = (n_imag.strides, n_pairs.strides)
+        n_imag[0, 1] = 100  # numpy-side writes show in the tensor
+        z.real.add_(10)  # tensor-side writes show in the arrays
+        arr = za.copy()
+        f = m.from_numpy(arr)
+        f.imag[1] = -1
+        got.append((facts, z.clone(), m.tensor(n_pairs.copy()), m.tensor(arr)))
+    assert got[1][0] == got[0][0]
+    assert_close(got[1][1:], got[0][1:])
+
+
 # ---------------------------------------------------------------- real tensors and errors
 def test_real_of_a_real_tensor_is_itself(rng):
     x = jtorch.tensor(rng.standard_normal(3).astype(np.float32))
