@@ -1192,7 +1192,7 @@ def chain_fn(vfn):
 
 def scatter_into(root, new, structure, args):
     """``root`` with the elements a view chain selects replaced by ``new`` (inside a trace)."""
-    if jnp.iscomplexobj(root) or any(op.parts for op, _ in structure):
+    if any(op.parts for op, _ in structure):  # (decided once per chain structure, when traced)
         return _scatter_parts(root, new, structure, args)
     idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
     new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
@@ -1207,8 +1207,8 @@ def part_positions(shape, complex_root):
 
 
 def _scatter_parts(root, new, structure, args):
-    """scatter_into for a complex root or a chain through complex views (real, imag, view_as_real,
-    view_as_complex): the index array counts float parts, so a view may cover half of a complex element."""
+    """scatter_into for a chain through complex views (real, imag, view_as_real, view_as_complex): the
+    index array counts float parts, so a view may cover half of a complex element."""
     complex_root = jnp.iscomplexobj(root)
     pos = apply_chain(part_positions(root.shape, complex_root), structure, args)
     new = jnp.broadcast_to(jnp.asarray(new), pos.shape)
