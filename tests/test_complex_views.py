@@ -280,6 +280,23 @@ def test_complex32_views(rng):
     assert_close(got[1][1:], got[0][1:])
 
 
+def test_complex32_gradients_through_writes(rng):
+    za = _complex(rng, 3)
+    sa = rng.standard_normal(3).astype(np.float16)
+    got = []
+    for m in LIBS:
+        a = m.tensor(za).to(m.complex32).requires_grad_()
+        s = m.tensor(sa).requires_grad_()
+        y = a * a
+        y.real.mul_(s)
+        y.imag[0] = s[1]
+        g = m.view_as_real(y)
+        g.backward(m.ones_like(g))
+        assert a.grad.dtype is m.complex32
+        got.append((a.grad.to(m.complex64), s.grad))
+    assert_close(got[1], got[0], rtol=1e-3, atol=1e-3)
+
+
 def test_view_as_complex_of_half(rng):
     xa = rng.standard_normal((3, 2)).astype(np.float16)
     t, j = (m.view_as_complex(x) for m, x in zip(LIBS, _pair(xa)))
