@@ -178,6 +178,24 @@ def test_numpy_shares_memory_with_the_views(rng):
     assert_close(got[1][1:], got[0][1:])
 
 
+def test_save_writes_the_storage_as_floats(rng, tmp_path):
+    """A saved float view of complex data keeps torch's storage (the floats), offset and strides, as torch
+    reads them back; one storage saved as two dtypes raises torch's error."""
+    za = _complex(rng, (3, 2))
+    facts, values = [], []
+    for m, z in zip(LIBS, _pair(za)):
+        for k, v in enumerate([z.imag, m.view_as_real(z[1:]), m.view_as_complex(m.view_as_real(z)[1:])]):
+            m.save(v, tmp_path / f"{k}.pt")
+            back = torch.load(tmp_path / f"{k}.pt")
+            facts.append((back.storage_offset(), back.stride(), back.untyped_storage().nbytes()))
+            values.append(back)
+        with pytest.raises(RuntimeError, match="view the same data as different types"):
+            m.save([z, z.real], tmp_path / "w.pt")
+    assert facts[3:] == facts[:3]
+    for j, t in zip(values[3:], values[:3]):
+        np.testing.assert_array_equal(j.numpy(), t.numpy())
+
+
 # ---------------------------------------------------------------- real tensors and errors
 def test_real_of_a_real_tensor_is_itself(rng):
     x = jtorch.tensor(rng.standard_normal(3).astype(np.float32))
