@@ -196,6 +196,22 @@ def test_save_writes_the_storage_as_floats(rng, tmp_path):
         np.testing.assert_array_equal(j.numpy(), t.numpy())
 
 
+def _rotate(m, x, f):
+    v = m.view_as_complex(x[1:, :, 2:])  # its storage offset checked without reading values
+    z = v * f
+    z.imag.add_(1)
+    return m.view_as_real(z).flatten(1) + z.real.sum()
+
+
+def test_compiled_without_graph_break(rng):
+    xa = rng.standard_normal((3, 4, 4)).astype(np.float32)
+    fa = _complex(rng, (4,))
+    step = jtorch.compile(lambda x, f: _rotate(jtorch, x, f), fullgraph=True)
+    for k in range(2):  # (the second call runs the traced program)
+        got = step(jtorch.tensor(xa + k), jtorch.tensor(fa))
+    assert_close(got, _rotate(torch, torch.tensor(xa + 1), torch.tensor(fa)), rtol=1e-5, atol=1e-5)
+
+
 # ---------------------------------------------------------------- real tensors and errors
 def test_real_of_a_real_tensor_is_itself(rng):
     x = jtorch.tensor(rng.standard_normal(3).astype(np.float32))

@@ -7,8 +7,11 @@ strides are in float units (a complex tensor's doubled; ``imag`` starts one floa
 carry ``parts = True``: a write through a chain holding one scatters into the root by components
 (``_dispatch.scatter_into``), and ``storage_offset`` counts in the view's own units (serialization._common).
 """
+import jax
 import jax.numpy as jnp
+import numpy as np
 
+from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import defop, function
 
@@ -54,6 +57,24 @@ for _op in (_real_part, _imag_part, _view_as_real, _view_as_complex):
 del _op
 
 
+def position_offset(t):
+    """storage_offset of view ``t`` from its root's shape and dtype alone (no values read: a meta or traced
+    root serves as well); through complex views, in the view's own elements: the root's float parts for a
+    real view, pairs of them for a complex one."""
+    if t.numel() == 0:
+        return 0
+    root = t._st._arr
+    with jax.ensure_compile_time_eval():  # (concrete inside jtorch.compile's trace too)
+        pos = _dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, D._FROM_NP[root.dtype].is_complex))
+        first = np.asarray(pos).reshape(-1)[0]
+    return int(first.real) // 2 if np.iscomplexobj(first) else int(first)
+
+
+# view ops after which an even storage offset stays even (view_as_complex checks the others' offset)
+_EVEN_OFFSET = frozenset(("_view", "_permute", "_unsqueeze", "_squeeze", "_expand", "_real_part", "_view_as_real",
+                          "_view_as_complex"))
+
+
 @function(method=False)
 def real(input):
     """The real parts of a complex tensor as a float view of it; a real tensor itself."""
@@ -94,7 +115,7 @@ def view_as_complex(input):
         raise RuntimeError("Tensor must have a last dimension with stride 1")
     if any(s % 2 for s in strides[:-1]):
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
-    if input._vfn and input.storage_offset() % 2:
+    if any(op.name not in _EVEN_OFFSET for op, _, _ in input._vfn) and position_offset(input) % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
     if dt is D.float16:  # (a complex32 tensor's storage holds complex64 values: no float16 root to view)
         from .._chalf import cast

@@ -8,7 +8,7 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._chalf import ChalfArray
 from .._meta import MetaArray
-from .._ops.complex_views import jax_complex
+from .._ops.complex_views import jax_complex, position_offset
 from .._size import contiguous_strides
 from .._memfmt import buffer_array, buffer_positions
 
@@ -108,25 +108,13 @@ def _strided(t, idx, buffer, shape):
 
 def storage_offset(t):
     if _through_parts(t) or (t._vfn and type(t._st._arr) is MetaArray):
-        return _position_offset(t)
+        return position_offset(t)
     lay = _layout(t)
     return 0 if lay is None else lay[1]
 
 
 def _through_parts(t):
     return any(op.parts for op, _, _ in t._vfn)
-
-
-def _position_offset(t):
-    """storage_offset of a view from its root's shape and dtype alone (a meta root has no values): for a
-    view through complex views (real, imag, view_as_real, view_as_complex) in its own elements, the root's
-    float parts for a real view, pairs of them for a complex one."""
-    if t.numel() == 0:
-        return 0
-    root = t._st._arr  # (only its shape and dtype: a pending, meta or complex32 root serves as well)
-    pos = _dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, D._FROM_NP[root.dtype].is_complex))
-    first = np.asarray(pos).reshape(-1)[0]
-    return int(first.real) // 2 if np.iscomplexobj(first) else int(first)
 
 
 # torch's storage-level view (offset + sum(i_k * stride_k) of the flat root), used to rebuild loaded
