@@ -242,6 +242,10 @@ _ERRORS = {
     "view_as_complex_odd_stride": lambda m: m.view_as_complex(m.ones(3, 3)[:, 1:]),
     "view_as_complex_odd_offset": lambda m: m.view_as_complex(m.ones(7)[1:5].view(2, 2)),
     "view_as_complex_int": lambda m: m.view_as_complex(m.ones(3, 2, dtype=m.int64)),
+    "real_of_a_number": lambda m: m.real(5),
+    "imag_of_a_number": lambda m: m.imag(2.5),
+    "view_as_real_of_a_list": lambda m: m.view_as_real([1j]),
+    "view_as_complex_of_a_number": lambda m: m.view_as_complex(1.0),
 }
 
 

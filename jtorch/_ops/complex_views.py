@@ -75,16 +75,22 @@ _EVEN_OFFSET = frozenset(("_view", "_permute", "_unsqueeze", "_squeeze", "_expan
                           "_view_as_complex"))
 
 
+def _dtype(name, input):
+    if not isinstance(input, _dispatch.Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input.dtype
+
+
 @function(method=False)
 def real(input):
     """The real parts of a complex tensor as a float view of it; a real tensor itself."""
-    return _real_part(input) if input.dtype.is_complex else input
+    return _real_part(input) if _dtype("real", input).is_complex else input
 
 
 @function(method=False)
 def imag(input):
     """The imaginary parts of a complex tensor as a float view of it."""
-    if not input.dtype.is_complex:
+    if not _dtype("imag", input).is_complex:
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
     return _imag_part(input)
 
@@ -92,7 +98,7 @@ def imag(input):
 @function
 def view_as_real(input):
     """The real and imaginary parts as a last dimension of size 2 (a view)."""
-    if not input.dtype.is_complex:
+    if not _dtype("view_as_real", input).is_complex:
         raise RuntimeError("view_as_real is only supported for complex tensors")
     return _view_as_real(input)
 
@@ -101,7 +107,7 @@ def view_as_real(input):
 def view_as_complex(input):
     """Pairs along a last dimension of size 2 as complex numbers (a view; a float16 input's complex32
     result is a copy)."""
-    dt = input.dtype
+    dt = _dtype("view_as_complex", input)
     if dt not in (D.float32, D.float64, D.float16):
         from .indexing import scalar_name
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a "
