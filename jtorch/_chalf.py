@@ -18,8 +18,9 @@ result (its backward widens the gradient): torch's complex32 backward formulas r
 rounded steps (``abs``: the rounded ``sgn`` times the gradient) ``_BACKWARD_STEPS`` writes it out in complex32
 ops; where torch's backward calls a kernel with no ComplexHalf support (``sgn``), ``_BACKWARD_UNSUPPORTED``
 raises its NotImplementedError at backward time, as torch does.
-Not done: ``real``/``imag`` are copies, not views (a write into them does not reach the complex32 tensor; a
-view would need a float16 view chain over the complex64 root), ``out=`` with a complex32 ``out``.
+``real``, ``imag`` and ``view_as_real`` are float16 views over the complex64 root (a write through them
+scatters into its parts and rounds, ``scatter``); ``view_as_complex`` of a float16 tensor is a copy.
+Not done: ``out=`` with a complex32 ``out``.
 """
 import jax
 import jax.numpy as jnp
@@ -27,6 +28,7 @@ import numpy as np
 
 from . import _dispatch
 from . import _dtype as D
+from . import _lazy
 
 NP = D.complex32.np
 _F16 = np.dtype(np.float16)
@@ -68,6 +70,9 @@ class ChalfArgument(_dispatch.SparseArgument):
 
     def route(self, op, dyn, statics):
         return route(op, dyn, statics)
+
+
+_dispatch.ChalfArray, _dispatch.ChalfArgument = ChalfArray, ChalfArgument
 
 
 @jax.jit
@@ -123,7 +128,7 @@ def view_meta(op, statics, shape, extra):
 
 def scatter(vfn, root, new):
     """A ChalfArray ``root`` with the elements the view chain ``vfn`` selects replaced by ``new``."""
-    new = new.data if type(new) is ChalfArray else new
+    new = new.data if type(new) is ChalfArray else new.get() if type(new) is _lazy.Pending else new
     return ChalfArray(_round(_dispatch.scatter_fn(vfn)(root.data, jnp.asarray(new, jnp.complex64))))
 
 
@@ -228,6 +233,7 @@ def route(op, dyn, statics):
         if isinstance(a, (bool, int, float, complex)):
             scalars.append(D.scalar_dtype(a))
         if type(a) is ChalfArray:  # a saved primal handed to a backward op: its complex64 values
+            (zeros if a.ndim == 0 else dims).append(D.complex32)  # (its gradient is complex32)
             return a.data
         return a
 

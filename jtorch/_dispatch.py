@@ -68,6 +68,7 @@ AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) ->
 # whose ``route`` is the meta router.
 SPARSE = [None]
 MetaArray = MetaArgument = None  # set by _meta.py
+ChalfArray = ChalfArgument = None  # set by _chalf.py (complex32 tensors: the same road)
 
 # The __torch_function__ protocol (_torch_function.py): True while a TorchFunctionMode is entered; until
 # then a public entry's check is this read (Tensor subclasses that dispatch are found by type on the road).
@@ -118,6 +119,7 @@ class OpDef:
     large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
     # layout: (dyn, statics, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
     layout = None
+    parts = False  # a view op between complex elements and their float parts (_ops/complex_views.py)
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
@@ -527,8 +529,11 @@ def _apply_eager(op, dyn, statics, raw=False):
                 arrays.append(a)
                 if t is float or t is int:
                     scalars = True
-                elif a is not None and t is not CONCRETE and TF.overloads(t):
-                    raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
+                elif a is not None and t is not CONCRETE:
+                    if TF.overloads(t):
+                        raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
+                    if t is ChalfArray:  # a complex32 primal handed to a VJP (a float16 view's)
+                        raise ChalfArgument()
     except SparseArgument as e:
         return e.route(op, dyn, statics)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
@@ -1213,9 +1218,36 @@ def chain_fn(vfn):
 
 def scatter_into(root, new, structure, args):
     """``root`` with the elements a view chain selects replaced by ``new`` (inside a trace)."""
+    if any(op.parts for op, _ in structure):  # (decided once per chain structure, when traced)
+        return _scatter_parts(root, new, structure, args)
     idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
     new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
     return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
+
+
+def part_positions(shape, complex_root):
+    """Each root element's place among the root's float parts, as the view chain's index array: float64 k
+    for a real root, complex128 (2k, 2k+1) for a complex one (exact below 2**53 parts)."""
+    k = jnp.arange(math.prod(shape), dtype=jnp.float64).reshape(shape)
+    return jax.lax.complex(2 * k, 2 * k + 1) if complex_root else k
+
+
+def _scatter_parts(root, new, structure, args):
+    """scatter_into for a chain through complex views (real, imag, view_as_real, view_as_complex): the
+    index array counts float parts, so a view may cover half of a complex element."""
+    complex_root = jnp.iscomplexobj(root)
+    pos = apply_chain(part_positions(root.shape, complex_root), structure, args)
+    new = jnp.broadcast_to(jnp.asarray(new), pos.shape)
+    if jnp.iscomplexobj(pos):
+        at = jnp.concatenate([jnp.real(pos).ravel(), jnp.imag(pos).ravel()])
+        vals = jnp.concatenate([jnp.real(new).ravel(), jnp.imag(new).ravel()])
+    else:
+        at, vals = pos.ravel(), jnp.real(new).ravel()
+    flat = jnp.stack([jnp.real(root), jnp.imag(root)], -1).ravel() if complex_root else root.ravel()
+    flat = flat.at[at.astype(jnp.int64)].set(vals.astype(flat.dtype))
+    if complex_root:
+        return jax.lax.complex(flat[0::2], flat[1::2]).reshape(root.shape)
+    return flat.reshape(root.shape)
 
 
 _SCATTERS = {}

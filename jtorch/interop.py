@@ -47,6 +47,7 @@ DLPack and JAX
 ``to_jax``/``from_jax`` map a whole pytree.
 """
 import ctypes
+import math
 import warnings
 
 import jax
@@ -54,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dispatch
+from . import _chalf
 from . import _dtype as D
 
 _ALIGN = 64
@@ -160,6 +162,8 @@ def from_numpy_shared(a):
 def shared_numpy(t):
     """``t.numpy()``: a writable ndarray sharing memory with ``t`` (see the module docstring)."""
     st = t._st
+    if type(st._arr) is _chalf.ChalfArray:  # a float16 view of complex32 data: no numpy buffer to share
+        return np.array(_chalf.value(t))
     if st.host is None:
         arr = st.array
         order = st.layout  # a memory format (_memfmt.py): a small buffer is laid out as torch's, with its strides
@@ -208,6 +212,8 @@ def _host_view(t, host):
     shape = tuple(t.shape)
     if host.ndim == 0:  # a view of a 0-d tensor (reshape, expand): its one element at every index
         return np.lib.stride_tricks.as_strided(host, shape, (0,) * len(shape))
+    if any(op.parts for op, _, _ in t._vfn):
+        return _host_parts_view(t, host, shape)
     idx = np.asarray(_dispatch.chain_fn(t._vfn)(jnp.arange(host.size, dtype=jnp.int64).reshape(host.shape)))
     if idx.size == 0:
         return np.empty(shape, host.dtype)
@@ -229,6 +235,35 @@ def _host_view(t, host):
         return np.array(t._value)
     start = host[tuple(slice(int(c.reshape(-1)[0]), None) for c in coords)] if host.ndim else host
     return np.lib.stride_tricks.as_strided(start, shape, strides)
+
+
+def _host_parts_view(t, host, shape):
+    """_host_view of a view through complex views (real, imag, view_as_real, view_as_complex): its elements
+    are float parts of ``host``'s complex elements, or pairs of ``host``'s floats."""
+    dt = np.dtype(t._shape_dtype()[1])
+    if math.prod(shape) == 0:
+        return np.empty(shape, dt)
+    complex_host = np.iscomplexobj(host)
+    pos = np.asarray(_dispatch.chain_fn(t._vfn)(_dispatch.part_positions(host.shape, complex_host)))
+    part = (pos.real if np.iscomplexobj(pos) else pos).astype(np.int64)  # (a complex element: its real part's)
+    elem, half = (part // 2, part % 2) if complex_host else (part, 0)
+    coords = np.unravel_index(elem, host.shape)
+    byte = sum((c * s for c, s in zip(coords, host.strides)), half * (host.itemsize // 2))
+    b0 = int(byte.reshape(-1)[0])
+    strides = tuple(int(byte[tuple(1 if i == d else 0 for i in range(len(shape)))]) - b0 if n > 1
+                    else s * dt.itemsize for d, (n, s) in enumerate(zip(shape, t.stride())))
+    return np.asarray(_Memory(host, shape, strides, dt, b0))
+
+
+class _Memory:
+    """An ndarray's memory seen as ``shape``/``strides``/``dtype`` from byte ``offset`` (numpy's array
+    interface; the result keeps ``owner`` alive)."""
+
+    def __init__(self, owner, shape, strides, dtype, offset):
+        iface = owner.__array_interface__
+        self.owner = owner
+        self.__array_interface__ = {"shape": tuple(shape), "strides": tuple(strides), "typestr": dtype.str,
+                                    "data": (iface["data"][0] + offset, False), "version": 3}
 
 
 # ------------------------------------------------------------------ jax

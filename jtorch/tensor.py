@@ -791,6 +791,11 @@ class Tensor:
         return t
 
     def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the "
+                "moment.  If you were attempting to deepcopy a module, this may be because of a "
+                "torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
         t = type(self)._wrap(_copied_value(self))
@@ -944,9 +949,25 @@ class Tensor:
     def real(self):
         return _dispatch.REGISTRY["real"](self)
 
+    @real.setter
+    def real(self, value):
+        _assign(_dispatch.REGISTRY["real"](self), value)
+
     @property
     def imag(self):
         return _dispatch.REGISTRY["imag"](self)
+
+    @imag.setter
+    def imag(self, value):
+        _assign(_dispatch.REGISTRY["imag"](self), value)
+
+
+def _assign(view, value):
+    """``z.real = value``: written into the view (a number fills it)."""
+    if isinstance(value, Tensor):
+        view.copy_(value)
+    else:
+        view.fill_(value)
 
 
 _TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bfloat16: "BFloat16",

@@ -1,4 +1,4 @@
-"""Ops written with other ops: complex views, splits, *_scatter and *_copy variants, isin, windows,
+"""Ops written with other ops: complex numbers, splits, *_scatter and *_copy variants, isin, windows,
 histogram, index_reduce, ... (each as jtorch.X and, where torch has one, Tensor.X)."""
 import builtins
 import collections
@@ -10,6 +10,7 @@ import numpy as np
 from .. import _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
 from . import reduction as _reduction
+from .complex_views import jax_complex
 
 
 def _T():
@@ -31,39 +32,6 @@ def vdot(input, other):
         raise RuntimeError(f"vdot : expected both vectors to have same dtype, but found {str(input.dtype)[6:].title()}"
                            f" and {str(other.dtype)[6:].title()}")
     return REGISTRY["dot"](input.conj() if input.dtype.is_complex else input, other)
-
-
-@defop(method=False, function=False)
-def _view_as_real(input):
-    return jnp.stack([jnp.real(input), jnp.imag(input)], axis=-1)
-
-
-@function
-def view_as_real(input):
-    """The real and imaginary parts as a last dimension of size 2 (a copy in jtorch, not a view)."""
-    if not input.dtype.is_complex:
-        raise RuntimeError("view_as_real is only supported for complex tensors")
-    return _view_as_real(input)
-
-
-@defop(method=False, function=False)
-def _view_as_complex(input):
-    return jax_complex(input[..., 0], input[..., 1])
-
-
-def jax_complex(re, im):
-    return jnp.asarray(re + 1j * im, dtype=jnp.complex128 if re.dtype == jnp.float64 else jnp.complex64)
-
-
-@function
-def view_as_complex(input):
-    """Pairs along a last dimension of size 2 as complex numbers (a copy in jtorch, not a view)."""
-    if input.dtype not in (D.float32, D.float64, D.float16):
-        raise RuntimeError("view_as_complex is only supported for float and double tensors, but got a tensor of "
-                           f"scalar type: {str(input.dtype)[6:].title()}")
-    if input.ndim == 0 or input.shape[-1] != 2:
-        raise RuntimeError("Tensor must have a last dimension of size 2")
-    return _view_as_complex(input)
 
 
 @defop(method=False, function=False)

@@ -701,8 +701,6 @@ bitwise_right_shift = binary("bitwise_right_shift", jnp.right_shift, differentia
 
 
 # ---- complex
-real = unary("real", jnp.real, promote=None, inplace=False, method=False)
-imag = unary("imag", jnp.imag, promote=None, inplace=False, method=False)
 conj = unary("conj", jnp.conj, promote=None, inplace=False)
 angle = unary("angle", jnp.angle)
 conj_physical = unary("conj_physical", jnp.conj, promote=None)

@@ -112,14 +112,21 @@ def _ints(seq):
 def as_strided(input, size, stride, storage_offset=None):
     size, stride = _ints(size), _ints(stride)
     root = _storage_root(input)
+    parts = root.dtype.is_complex and not input.dtype.is_complex  # a float view of complex elements (real...)
+    if parts:  # torch's storage as floats: the root's parts, flat (a view of it)
+        root = _dispatch.REGISTRY["view_as_real"](root).reshape(-1)
     if root.dtype != input.dtype:
         raise RuntimeError("as_strided: the tensor reinterprets its storage's dtype (view(dtype)); "
                            "call .clone() first")
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
     _check_geometry(size, stride, offset, root.numel(), input.element_size())
-    order = root._st.layout
+    order = None if parts else root._st.layout
     if root is not input and GRAD.enabled and input.requires_grad:
-        mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
+        if parts:  # input's elements among the root's parts
+            pos = _dispatch.part_positions(tuple(root._base.shape), True)
+            mine = np.asarray(_dispatch.chain_fn(input._vfn)(pos)).astype(np.int64)
+        else:
+            mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
         if input._grad_fn is None and not root.requires_grad:
             # a view made a leaf (requires_grad_ on a detached view): its gradient cannot come through the
             # root; the result is then computed from the view (not a view of the storage itself)

@@ -124,4 +124,6 @@ NAMES = {
     "_dropout_apply": "MulBackward0",
     "_bce_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
     "_l1_loss": lambda s, i: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(s[0], "AbsBackward0"),
+    "_real_part": "SelectBackward0",  # torch: a select on view_as_real
+    "_imag_part": "SelectBackward0",
 }

@@ -252,7 +252,14 @@ def _l1_loss(node, inputs, e):
     return (step("AbsBackward0", sub),) if node.statics[0] in ("mean", "sum") else (sub,)
 
 
+def _complex_part(node, inputs, e):
+    # torch's z.real / z.imag select from view_as_real(z)
+    return (step("ViewAsRealBackward0", e.get(0, NO_EDGE)),)
+
+
 _SHAPES = {
+    "_real_part": _complex_part,
+    "_imag_part": _complex_part,
     "_l1_loss": _l1_loss,
     "_linear": _linear,
     "_matmul": _matmul,

@@ -118,6 +118,9 @@ class _Pickler(pickle._Pickler):
             root, offset, strides = lay
             key_obj = t._st
         sref = self.storages.get(id(key_obj))
+        if sref is not None and sref.array.dtype != root.dtype:  # (z and z.real: one storage, two dtypes)
+            raise RuntimeError("Cannot save multiple tensors or storages that view the same data as different "
+                               "types")
         if sref is None:
             sref = _StorageRef(str(len(self.order)), D._FROM_NP[root.dtype], _location(root),
                                int(root.size), root)
