@@ -996,9 +996,9 @@ def _device_scalars(arrays):
         for a in arrays:
             sh = getattr(a, "sharding", None)
             if sh is not None:
-                if type(sh) is not _SingleDevice or not a.committed:
+                dev = getattr(sh, "_device", None) if type(sh) is _SingleDevice and a.committed else None
+                if dev is None:
                     return arrays
-                dev = sh._device
                 break
         else:
             return arrays
