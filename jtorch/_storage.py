@@ -180,7 +180,8 @@ class UntypedStorage(StorageBase, _StorageCommon):
         return self.device.type == "cuda"
 
     def data_ptr(self):
-        return id(self._st) + self._off
+        from .tensor import address
+        return address(self._st) + self._off
 
     def _index(self, idx):
         n = self.nbytes()

@@ -8,6 +8,7 @@ root through the chain (``_dispatch.scatter_fn``), so every alias sees it.
 """
 import builtins
 import math
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +28,21 @@ from ._symbolic import _SymNumber
 
 
 _new = object.__new__
+
+
+_ADDRESSES = weakref.WeakKeyDictionary()  # Storage -> the address its data_ptr() reports
+_NEXT_ADDRESS = [1 << 32]
+
+
+def address(st):
+    """A storage's ``data_ptr()``: given on first request from a counter that steps over each storage's
+    bytes, so that pointers into different live storages never coincide (as real addresses) while
+    views of one storage differ by their byte offsets, as torch's do."""
+    a = _ADDRESSES.get(st)
+    if a is None:
+        a = _ADDRESSES[st] = _NEXT_ADDRESS[0]
+        _NEXT_ADDRESS[0] += (getattr(st.array, "nbytes", 0) + 127) // 64 * 64
+    return a
 
 
 class Storage:
@@ -479,7 +495,9 @@ class Tensor:
         return storage_offset(self)
 
     def data_ptr(self):
-        return 0 if type(self._st._arr) is MetaArray else id(self._st)
+        if type(self._st._arr) is MetaArray:
+            return 0
+        return address(self._st) + self.storage_offset() * self.element_size()
 
     const_data_ptr = data_ptr
 

@@ -191,3 +191,20 @@ def test_tensor_from_storage_shares(make):
     for f in (lambda m: m.tensor(m.DoubleStorage([1, 2])), lambda m: m.FloatTensor(m.UntypedStorage([0, 0, 128, 63]))):
         j, t = outcome(lambda: f(jtorch)), outcome(lambda: f(torch))
         assert j[0] == t[0] and (j[0] == "raise" and j == t or j[1].tolist() == t[1].tolist())
+
+
+def test_data_ptr_offsets_and_distinct_storages_as_torch():
+    import torch as T
+    got = {}
+    for m in (T, torch):
+        m.manual_seed(0)
+        x, y = m.randn(4, 6), m.randn(10)
+        z = m.randn(3, dtype=m.complex64)
+        base = x.data_ptr()
+        got[m] = [x[1:].data_ptr() - base, x[:, 2].data_ptr() - base, x.t().data_ptr() - base,
+                  x.view(-1)[5:].data_ptr() - base, z.imag.data_ptr() - z.data_ptr(),
+                  x[2:].untyped_storage().data_ptr() - base, x.detach()[3].data_ptr() - base,
+                  y.data_ptr() == base, x.clone().data_ptr() == base,
+                  # another live storage never starts inside this one's bytes
+                  not 0 <= y.data_ptr() - base < x.numel() * x.element_size()]
+    assert got[torch] == got[T]
