@@ -16,24 +16,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _steps(torch, model, device, lazy=False):
-    from bench.models import SPECS
-    build, make_opt, make_input, batch = SPECS[model]
-    torch.manual_seed(0)
-    net = build(torch).to(device)
-    opt = make_opt(torch, net.parameters())
-    crit = torch.nn.CrossEntropyLoss()
+def _steps(torch, model, device):
+    from bench.models import SPECS, build_on
+    _, _, step = build_on(torch, model, device)
+    make_input, batch = SPECS[model][2:]
     data = [tuple(t.to(device) for t in make_input(torch, batch)) for _ in range(2)]
-
-    def step(i):
-        x, y = data[i % 2]
-        opt.zero_grad()
-        out = net(x)
-        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return lambda i: step(*data[i % 2])
 
 
 def _time(step, n, rounds=5):

@@ -45,3 +45,28 @@ SPECS = {
     "transformer": (transformer, lambda torch, p: torch.optim.AdamW(p, lr=3e-4),
                     lambda torch, b: (torch.randint(0, 256, (b, 64)), torch.randint(0, 256, (b, 64))), 16),
 }
+
+
+def train_step(torch, net, opt):
+    """The benchmarks' training step (one definition for every runner): cross-entropy over the last
+    dimension, backward, optimizer step."""
+    crit = torch.nn.CrossEntropyLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        out = net(x)
+        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def build_on(torch, model, device):
+    """``model`` of SPECS on ``device`` with its optimizer and training step (seeded: the same initial
+    weights in every runner)."""
+    build, make_opt, make_input, batch = SPECS[model]
+    torch.manual_seed(0)
+    net = build(torch).to(device)
+    opt = make_opt(torch, net.parameters())
+    return net, opt, train_step(torch, net, opt)

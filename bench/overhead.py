@@ -32,7 +32,7 @@ def main(argv=None):
     import jax
 
     import jtorch as torch
-    from bench.models import SPECS
+    from bench.models import SPECS, train_step
     C = importlib.import_module("jtorch.compile")
     nn = torch.nn
     C.DONATE_ESCAPED = {"auto": None, "yes": True, "no": False}[a.donate_escaped]
@@ -50,15 +50,7 @@ def main(argv=None):
     x, y = x.to(a.device), y.to(a.device)
     if a.model != "tiny":  # the optimizer was made on the CPU parameters: remake it on the moved ones
         opt = SPECS[a.model][1](torch, net.parameters())
-    crit = nn.CrossEntropyLoss()
-
-    def step(x, y):
-        opt.zero_grad()
-        out = net(x)
-        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        return loss
+    step = train_step(torch, net, opt)
     cs = torch.compile(step)
     for _ in range(5):
         cs(x, y)

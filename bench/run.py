@@ -144,8 +144,8 @@ CONFIGS = ["jtorch-eager", "jtorch-compile", "torch-eager", "torch-compile", "ja
 def _run_one(model, config, steps, warm, device="cpu"):
     """In a subprocess: time ``steps`` training steps after ``warm`` warm-up steps."""
     sys.path.insert(0, ROOT)
-    from bench.models import SPECS
-    build, make_opt, make_input, batch = SPECS[model]
+    from bench.models import SPECS, build_on
+    make_input, batch = SPECS[model][2:]
     if config == "jax":
         return _run_jax(model, steps, warm, make_input, batch, device)
     if config.startswith("jtorch"):
@@ -153,19 +153,8 @@ def _run_one(model, config, steps, warm, device="cpu"):
     else:
         import torch
         torch.set_num_threads(os.cpu_count())
-    torch.manual_seed(0)
-    net = build(torch).to(device)
-    opt = make_opt(torch, net.parameters())
-    crit = torch.nn.CrossEntropyLoss()
+    net, opt, step = build_on(torch, model, device)
     data = [tuple(t.to(device) for t in make_input(torch, batch)) for _ in range(4)]
-
-    def step(x, y):
-        opt.zero_grad()
-        out = net(x)
-        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        return loss
     if config.endswith("compile"):
         step = torch.compile(step)
     lazy = sys.modules.get("jtorch._lazy") if config.startswith("jtorch") else None

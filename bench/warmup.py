@@ -33,7 +33,7 @@ def main(argv=None):
     from jax._src import monitoring
 
     import jtorch as torch
-    from bench.models import SPECS
+    from bench.models import SPECS, build_on
     seen = {"n": 0, "s": 0.0}
 
     def listen(event, duration, **kw):
@@ -41,21 +41,10 @@ def main(argv=None):
             seen["n"] += 1
             seen["s"] += duration
     monitoring.register_event_duration_secs_listener(listen)
-    build, make_opt, make_input, batch = SPECS[a.model]
+    make_input, batch = SPECS[a.model][2:]
     compiled = a.mode == "compiled"
-    torch.manual_seed(0)
-    net = build(torch).to(a.device)
-    opt = make_opt(torch, net.parameters())
-    crit = torch.nn.CrossEntropyLoss()
+    net, opt, step = build_on(torch, a.model, a.device)
     data = [tuple(t.to(a.device) for t in make_input(torch, batch)) for _ in range(2)]
-
-    def step(x, y):
-        opt.zero_grad()
-        out = net(x)
-        loss = crit(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        return loss
     fn = torch.compile(step) if compiled else step
     cells = []
     for i in range(a.calls):

@@ -9,15 +9,7 @@ mkdir -p "$OUT"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 PY=${PY:-python3}
 
-step() {  # step NAME SECONDS command...
-    local name=$1 limit=$2; shift 2
-    local t0=$SECONDS
-    echo "=== $name (limit ${limit}s)"
-    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
-    local rc=$?
-    tail -n 25 "$OUT/$name.log"
-    echo "=== $name: rc=$rc in $((SECONDS - t0))s"
-}
+. scripts/gpu_step.sh
 
 step info 30 $PY -m jtorch info
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
