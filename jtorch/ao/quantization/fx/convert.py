@@ -70,7 +70,8 @@ class _Converter:
         if n not in self.quantized:
             return n
         if n not in self.dequantized:
-            self.dequantized[n] = self.graph.call_method("dequantize", (n,))
+            with self.graph.inserting_after(n):  # right after the value, where torch's reference graph has it
+                self.dequantized[n] = self.graph.call_method("dequantize", (n,))
         return self.dequantized[n]
 
     def load(self, a, raw=False):

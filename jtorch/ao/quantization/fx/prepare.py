@@ -37,9 +37,12 @@ def _tensor_inputs(node, kind):
     return [node.args[0]] if node.args else []
 
 
+def _is_fixed_observer(module):
+    return isinstance(module, (FixedQParamsObserver, FixedQParamsFakeQuantize))
+
+
 def _is_fixed(qconfig):
-    act = qconfig.activation()
-    return isinstance(act, (FixedQParamsObserver, FixedQParamsFakeQuantize))
+    return _is_fixed_observer(qconfig.activation())
 
 
 def _is_static_int8(qconfig):
@@ -132,7 +135,15 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             if len(users) == 1 and is_relu(users[0], modules) and qconfigs.get(users[0].name) is not None:
                 out = users[0]
                 kinds[out.name] = "fused_relu"
-        if kind == "shared":
+        if kind == "cat":
+            # torch's cat shares one observer among its inputs and output: the first input's
+            module = gm.get_submodule(observed[inputs[0]].target)
+            if not any(_is_fixed_observer(gm.get_submodule(observed[a].target)) for a in inputs):
+                for a in inputs[1:]:
+                    gm.add_submodule(observed[a].target, module)
+            else:
+                module = qconfig.activation()
+        elif kind == "shared":
             module = gm.get_submodule(observed[inputs[0]].target)
         else:
             module = qconfig.activation()
