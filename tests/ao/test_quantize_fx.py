@@ -143,3 +143,35 @@ def test_ptq_matches_torch(rng, name):
     xt, xj = _inputs(rng, shape, 2)
     for a, b in zip(xt, xj):
         _close(qj(b), qt(a))
+
+
+def _train_steps(model, lib, xs, steps=3):
+    opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for i in range(steps):
+        opt.zero_grad()
+        out = _flat(model(xs[i % len(xs)]))[0]
+        loss = (out ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    return losses
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+def test_qat_matches_torch(rng, name):
+    mt, mj, shape = _pair(name, rng, train=True)
+    xt, xj = _inputs(rng, shape, 3)
+    pt = tqfx.prepare_qat_fx(mt, tq.get_default_qat_qconfig_mapping(), (xt[0],))
+    pj = jqfx.prepare_qat_fx(mj, jq.get_default_qat_qconfig_mapping(), (xj[0],))
+    assert _module_types(pj) == _module_types(pt)
+    lt, lj = _train_steps(pt, torch, xt), _train_steps(pj, jtorch, xj)
+    np.testing.assert_allclose(lj, lt, rtol=1e-4)
+    pt.eval()
+    pj.eval()
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_types(qj) == _module_types(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    with torch.no_grad():
+        ot = qt(xt[0])
+    _close(qj(xj[0]), ot)

@@ -60,7 +60,8 @@ def _swap_qat_modules(gm, qconfigs, modules):
         qconfig = qconfigs.get(node.name)
         if qconfig is None or type(mod) not in mapping:
             continue
-        mod.qconfig = qconfig
+        for m in mod.modules():  # a fused module's parts too, as eager propagation gives them
+            m.qconfig = qconfig
         qat = mapping[type(mod)].from_float(mod)
         *path, field = node.target.split(".")
         parent = gm.get_submodule(".".join(path))

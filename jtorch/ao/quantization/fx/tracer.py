@@ -1,6 +1,8 @@
 """Tracing for FX graph mode quantization: torch.fx's symbolic trace that also remembers, for every node, the
 module whose forward made it (so qconfigs by module name apply to functions called inside that module), and
 treats quantization's own modules (fused, QAT, observers) as leaves."""
+import copy
+
 import jtorch as torch
 from jtorch.fx import Tracer, GraphModule
 from jtorch.fx.interpreter import Interpreter
@@ -54,6 +56,6 @@ def float_tensor_nodes(gm, example_inputs):
                 names.add(n.name)
             return out
 
-    with torch.no_grad():
-        _Probe(gm).run(*example_inputs)
+    with torch.no_grad():  # on a copy: a training model's batch norms would update their statistics
+        _Probe(copy.deepcopy(gm)).run(*example_inputs)
     return names
