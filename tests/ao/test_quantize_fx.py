@@ -175,3 +175,92 @@ def test_qat_matches_torch(rng, name):
     with torch.no_grad():
         ot = qt(xt[0])
     _close(qj(xj[0]), ot)
+
+
+def _qmaps(lib):
+    """QConfigMappings exercising each kind of entry (None leaves that part in float)."""
+    aq = lib.ao.quantization
+    default = aq.get_default_qconfig("x86")
+    return {
+        "object_type_none": aq.QConfigMapping().set_global(default).set_object_type(lib.nn.Conv2d, None),
+        "module_name_none": aq.QConfigMapping().set_global(aq.default_qconfig).set_module_name("fc2", None),
+        "only_linear": aq.QConfigMapping().set_object_type(lib.nn.Linear, aq.default_per_channel_qconfig)
+        .set_object_type(lib.nn.ReLU, aq.default_per_channel_qconfig),
+        "regex": aq.QConfigMapping().set_global(default).set_module_name_regex("l[12]", None),
+        "function_none": aq.QConfigMapping().set_global(default).set_object_type(lib.add, None)
+        .set_object_type(operator.mul, None),
+        "dict": {"": aq.default_qconfig, "module_name": [("fc3", None)]},
+    }
+
+
+@pytest.mark.parametrize("name,qmap", [("cnn", "object_type_none"), ("mlp", "module_name_none"),
+                                       ("mlp", "only_linear"), ("functional", "regex"),
+                                       ("functional", "function_none"), ("mlp", "dict")])
+def test_qconfig_mapping_matches_torch(rng, name, qmap):
+    pt, pj, shape = _quantize_both(name, rng, lambda lib: _qmaps(lib)[qmap])
+    assert _module_types(pj) == _module_types(pt)
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_types(qj) == _module_types(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    xt, xj = _inputs(rng, shape, 1)
+    _close(qj(xj[0]), qt(xt[0]))
+
+
+def _raises(fn_t, fn_j):
+    with pytest.raises(Exception) as et:
+        fn_t()
+    with pytest.raises(et.type) as ej:
+        fn_j()
+    return et.value, ej.value
+
+
+def test_bad_input_errors_match_torch(rng):
+    mt, mj, shape = _pair("mlp", rng)
+    xt, xj = _inputs(rng, shape, 1)
+    qt, qj = tq.get_default_qconfig_mapping(), jq.get_default_qconfig_mapping()
+    _raises(lambda: tqfx.prepare_fx(mt, qt), lambda: jqfx.prepare_fx(mj, qj))  # no example_inputs: TypeError
+    et, ej = _raises(lambda: tqfx.prepare_fx(mt, 3, (xt[0],)), lambda: jqfx.prepare_fx(mj, 3, (xj[0],)))
+    assert str(ej) == str(et)
+    # a fused module's parts need the same object type qconfig
+    et, ej = _raises(lambda: tqfx.prepare_fx(mt, tq.QConfigMapping().set_object_type(torch.nn.Linear,
+                                                                                      tq.default_qconfig), xt),
+                     lambda: jqfx.prepare_fx(mj, jq.QConfigMapping().set_object_type(jtorch.nn.Linear,
+                                                                                      jq.default_qconfig), xj))
+    assert str(ej).split(" in ")[0] == str(et).split(" in ")[0]
+    et, ej = _raises(lambda: tqfx.convert_fx(mt), lambda: jqfx.convert_fx(mj))
+    assert str(ej).replace("jtorch", "torch") == str(et)
+    et, ej = _raises(lambda: tqfx.convert_fx(torch.fx.symbolic_trace(mt)),
+                     lambda: jqfx.convert_fx(jtorch.fx.symbolic_trace(mj)))
+    assert str(ej) == str(et)
+    _raises(lambda: tqfx.prepare_fx(mt, qt, (xt[0],), backend_config=3),
+            lambda: jqfx.prepare_fx(mj, qj, (xj[0],), backend_config=3))
+
+
+def test_fuse_fx_matches_torch(rng):
+    mt, mj, shape = _pair("cnn", rng)
+    ft, fj = tqfx.fuse_fx(mt), jqfx.fuse_fx(mj)
+    assert _module_types(fj) == _module_types(ft)
+    assert _graph_ops(fj) == _graph_ops(ft)
+    xt, xj = _inputs(rng, shape, 1)
+    np.testing.assert_allclose(fj(xj[0]).detach().numpy(), ft(xt[0]).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_qconfig_mapping_api():
+    aq = jq
+    m = (aq.QConfigMapping().set_global(aq.default_qconfig).set_object_type(jtorch.nn.Linear, None)
+         .set_module_name_regex("foo.*", aq.default_qconfig).set_module_name("bar", None)
+         .set_module_name_object_type_order("baz", jtorch.add, 1, aq.default_qconfig))
+    d = m.to_dict()
+    assert d[""] is aq.default_qconfig and d["object_type"] == [(jtorch.nn.Linear, None)]
+    assert d["module_name_object_type_order"] == [("baz", jtorch.add, 1, aq.default_qconfig)]
+    back = aq.QConfigMapping.from_dict(d)
+    assert back.module_name_qconfigs == m.module_name_qconfigs and back.global_qconfig is aq.default_qconfig
+    tm, jm = tq.get_default_qconfig_mapping("qnnpack"), aq.get_default_qconfig_mapping("qnnpack")
+    assert len(jm.object_type_qconfigs) == len(tm.object_type_qconfigs)
+    assert repr(jm.global_qconfig).replace("jtorch", "torch") == repr(tm.global_qconfig)
+    tqat, jqat = tq.get_default_qat_qconfig_mapping(), aq.get_default_qat_qconfig_mapping()
+    assert repr(jqat.global_qconfig).replace("jtorch", "torch") == repr(tqat.global_qconfig)
+    assert (repr(jqat.object_type_qconfigs[jtorch.nn.Sigmoid]).replace("jtorch", "torch")
+            == repr(tqat.object_type_qconfigs[torch.nn.Sigmoid]))
+    from jtorch.ao.quantization.backend_config import get_native_backend_config, BackendConfig
+    assert isinstance(get_native_backend_config(), BackendConfig)

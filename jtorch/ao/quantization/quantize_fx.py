@@ -3,6 +3,7 @@ conv-bn-relu and linear-relu chains and inserts observers as the QConfigMapping 
 ``convert_fx`` lowers it to quantized modules and ops (torch's x86/fbgemm lowering). See docs/quantization.md."""
 
 from jtorch import nn
+from jtorch.fx import GraphModule
 from .fx.tracer import trace
 from .fx.fuse import fuse_graph_module
 from .fx.prepare import prepare
@@ -14,9 +15,17 @@ __all__ = ["fuse_fx", "prepare_fx", "prepare_qat_fx", "convert_fx", "convert_to_
 
 def _check(model, backend_config):
     if not isinstance(model, nn.Module):
-        raise AttributeError(f"'{type(model).__name__}' object has no attribute 'training'")
+        raise AttributeError(f"'{type(model).__name__}' object has no attribute 'named_children'")
     if backend_config is not None and not isinstance(backend_config, (BackendConfig, dict)):
-        raise ValueError(f"Expected backend_config to be BackendConfig, got {type(backend_config)}")
+        raise AttributeError(f"'{type(backend_config).__name__}' object has no attribute "
+                             "'_pattern_complex_format_to_config'")
+
+
+def _check_prepared(model, backend_config):
+    if not isinstance(model, GraphModule):
+        raise ValueError(f"input model must be a GraphModule, Got type:{type(model)} Please make sure to follow the "
+                         "tutorials.")
+    _check(model, backend_config)
 
 
 def fuse_fx(model, fuse_custom_config=None, backend_config=None):
@@ -44,14 +53,14 @@ def prepare_qat_fx(model, qconfig_mapping, example_inputs, prepare_custom_config
 def convert_fx(graph_module, convert_custom_config=None, _remove_qconfig=True, qconfig_mapping=None,
                backend_config=None):
     """The quantized model of a calibrated (or trained) ``prepare_fx``/``prepare_qat_fx`` result."""
-    _check(graph_module, backend_config)
+    _check_prepared(graph_module, backend_config)
     return convert(graph_module, is_reference=False)
 
 
 def convert_to_reference_fx(graph_module, convert_custom_config=None, _remove_qconfig=True, qconfig_mapping=None,
                             backend_config=None):
     """The reference quantized model: quantize/dequantize pairs around float ops."""
-    _check(graph_module, backend_config)
+    _check_prepared(graph_module, backend_config)
     return convert(graph_module, is_reference=True)
 
 

@@ -36,7 +36,7 @@ class _Converter:
                         if n.op == "call_module"}
         meta = prepared.meta.get(META_KEY)
         if meta is None:
-            raise AssertionError("convert_fx expects a model returned by prepare_fx or prepare_qat_fx")
+            raise AssertionError("incoming model must be produced by prepare_fx")
         self.kinds = meta.kinds
         self.scopes = meta.node_name_to_scope
         self.is_reference = is_reference
@@ -157,6 +157,4 @@ class _Converter:
 
 
 def convert(prepared, is_reference=False):
-    if not isinstance(prepared, GraphModule):
-        raise AssertionError("convert_fx expects a model returned by prepare_fx or prepare_qat_fx")
     return _Converter(prepared, is_reference).run()

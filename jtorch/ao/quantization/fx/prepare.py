@@ -10,7 +10,7 @@ from ..observer import FixedQParamsObserver, ReuseInputObserver
 from .tracer import trace, float_tensor_nodes
 from .fuse import fuse_graph_module
 from .patterns import classify, is_relu
-from .qconfig_utils import as_mapping, module_qconfigs, node_qconfigs
+from .qconfig_utils import as_mapping, module_qconfigs, node_qconfigs, check_fused_qconfigs
 
 META_KEY = "_observed_graph_module_attrs"
 
@@ -51,6 +51,12 @@ def _is_static_int8(qconfig):
     return getattr(act, "dtype", None) in (torch.quint8, torch.qint8) and not getattr(act, "is_dynamic", False)
 
 
+def _fusable_relu(node, modules):
+    """The relu that is ``node``'s only user, if any."""
+    users = list(node.users)
+    return users[0] if len(users) == 1 and is_relu(users[0], modules) else None
+
+
 def _swap_qat_modules(gm, qconfigs, modules):
     mapping = get_default_qat_module_mappings()
     for node in gm.graph.nodes:
@@ -78,8 +84,9 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
         custom = custom.to_dict()
     gm, scopes = trace(model, custom.get("non_traceable_module_name", ()),
                        custom.get("non_traceable_module_class", ()))
-    by_module = module_qconfigs(gm, mapping)
     fuse_graph_module(gm, is_qat)
+    check_fused_qconfigs(gm, mapping)
+    by_module = module_qconfigs(gm, mapping)
     modules = dict(gm.named_modules())
     qconfigs = node_qconfigs(gm.graph, mapping, by_module, scopes)
     if is_qat:
@@ -106,14 +113,23 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             observed[arg] = add_observer(arg, qconfig.activation())
         node.replace_input_with(arg, observed[arg])
 
+    done = set()
     for node in list(graph.nodes):
-        if node.op not in ("call_module", "call_function", "call_method") or node.name in kinds:
+        if node.op not in ("call_module", "call_function", "call_method") or node in done:
             continue
         qconfig = qconfigs.get(node.name)
-        if qconfig is None or node.name not in floats:
-            continue
-        kind = classify(node, modules)
-        if kind is None:
+        kind = classify(node, modules) if node.name in floats else None
+        relu = _fusable_relu(node, modules) if kind == "binary" else None
+        lowered = True
+        if relu is not None:
+            # add/mul + relu is one pattern with the relu's qconfig; lowered to add_relu only when the add's
+            # qconfig is set too (else both stay float, the relu's output observed)
+            if qconfigs.get(relu.name) is None:
+                relu = None
+            else:
+                lowered, qconfig = qconfig is not None, qconfigs[relu.name]
+                done.add(relu)
+        if qconfig is None or kind is None:
             continue
         inputs = _tensor_inputs(node, kind)
         if not inputs or not all(getattr(a, "name", None) in floats for a in inputs):
@@ -127,14 +143,14 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                 continue
         elif not _is_static_int8(qconfig):
             continue
-        kinds[node.name] = kind
+        if lowered:
+            kinds[node.name] = kind
         for a in dict.fromkeys(inputs):
             observe_input(node, a, qconfig)
         out = node
-        if kind == "binary":
-            users = list(node.users)
-            if len(users) == 1 and is_relu(users[0], modules) and qconfigs.get(users[0].name) is not None:
-                out = users[0]
+        if relu is not None:
+            out = relu
+            if lowered:
                 kinds[out.name] = "fused_relu"
         if kind == "cat":
             # torch's cat shares one observer among its inputs and output: the first input's

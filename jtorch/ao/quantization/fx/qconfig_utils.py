@@ -40,12 +40,38 @@ def _adjust(mapping, object_type, name, fallback):
     return _by_name(mapping, name, q)
 
 
+def check_fused_qconfigs(root, mapping):
+    """torch's rule for a fused module: the object type qconfigs of its parts must agree (an absent one counts as
+    None); the fused module then has that qconfig as its own type's."""
+    from jtorch.ao.nn.intrinsic import _FusedModule
+    from ..qconfig import qconfig_equals
+    types = mapping.object_type_qconfigs
+    for mod in root.modules():
+        if isinstance(mod, _FusedModule):
+            parts = [type(c) for c in mod.children()]
+            first = types.get(parts[0])
+            for t in parts[1:]:
+                if not qconfig_equals(types.get(t), first):
+                    raise LookupError("During fusion, we need to specify the same qconfigs for all module types in "
+                                      f"{type(mod)} offending type: {t}")
+
+
+def _module_type_qconfig(mapping, mod, fallback):
+    from jtorch.ao.nn.intrinsic import _FusedModule
+    types = mapping.object_type_qconfigs
+    if type(mod) in types:
+        return types[type(mod)]
+    if isinstance(mod, _FusedModule) and types.get(type(mod[0])) is not None:
+        return types[type(mod[0])]
+    return fallback
+
+
 def module_qconfigs(root, mapping):
     """{qualified module name: qconfig}, propagated from parents to children."""
     out = {}
 
     def visit(mod, name, parent_qconfig):
-        q = mapping.object_type_qconfigs.get(type(mod), parent_qconfig)
+        q = _module_type_qconfig(mapping, mod, parent_qconfig)
         q = _by_regex(mapping, name, q) if name else q
         q = mapping.module_name_qconfigs.get(name, q) if name else q
         out[name] = q
