@@ -264,3 +264,18 @@ def test_qconfig_mapping_api():
             == repr(tqat.object_type_qconfigs[torch.nn.Sigmoid]))
     from jtorch.ao.quantization.backend_config import get_native_backend_config, BackendConfig
     assert isinstance(get_native_backend_config(), BackendConfig)
+
+
+@pytest.mark.parametrize("name", ["cnn", "functional"])
+def test_reference_model_matches_torch(rng, name):
+    pt, pj, shape = _quantize_both(name, rng)
+    rt, rj = tqfx.convert_to_reference_fx(pt), jqfx.convert_to_reference_fx(pj)
+    assert _module_types(rj) == _module_types(rt)
+    assert _graph_ops(rj) == _graph_ops(rt)
+    assert repr(rj.fc if name == "cnn" else rj.l1) == repr(rt.fc if name == "cnn" else rt.l1)
+    ref_t = rt.fc if name == "cnn" else rt.l1
+    ref_j = rj.fc if name == "cnn" else rj.l1
+    np.testing.assert_allclose(ref_j.weight_scale.numpy(), ref_t.weight_scale.numpy(), rtol=1e-6)
+    assert ref_j.weight_qscheme == getattr(jtorch, str(ref_t.weight_qscheme).split(".")[-1])
+    xt, xj = _inputs(rng, shape, 1)
+    _close(rj(xj[0]), rt(xt[0]))

@@ -7,6 +7,9 @@ ops stay float (torch's reference model; modules keep their float weights)."""
 import operator
 
 import jtorch as torch
+from jtorch import nn
+from jtorch.ao.nn.intrinsic import _FusedModule
+import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
 from ..observer import ObserverBase
 from ..fake_quantize import FakeQuantizeBase
@@ -15,6 +18,7 @@ from .prepare import META_KEY
 from .patterns import PASSTHROUGH_METHODS
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
+_REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
 _BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu"}
 
 
@@ -131,10 +135,13 @@ class _Converter:
             kind = self.kinds.get(node.name)
             if node.op == "call_module" and _is_observer(self.modules.get(node.target)):
                 self.observer(node)
-            elif kind == "fused_relu":
+            elif kind == "fused_relu" and not self.is_reference:
                 self.env[node] = self.env[node.args[0]]
             elif node.op == "output":
                 self.graph.output(self.load(node.args[0]))
+            elif kind == "weighted" and self.is_reference:
+                self.swap_reference(node)
+                self.env[node] = self.graph.node_copy(node, lambda n: self.env[n])
             elif kind is not None and not self.is_reference and self.inputs_quantized(node, kind):
                 self.env[node] = new = self.quantized_op(node, kind)
                 self.quantized.add(new)
@@ -145,6 +152,28 @@ class _Converter:
         out = GraphModule(self.gm, self.graph, "GraphModule")
         out.meta = {}
         return out
+
+    def swap_reference(self, node):
+        """The module of a quantized conv/linear node replaced by its reference form (the float module, or the
+        first of a fused one, becomes torch.ao.nn.quantized.reference.*; a QAT module first becomes float)."""
+        mod = self.modules[node.target]
+        if hasattr(mod, "weight_fake_quant"):
+            weight_observer = mod.weight_fake_quant
+            mod = mod.to_float()
+        else:
+            weight_observer = mod.qconfig.weight()
+            weight_observer((mod[0] if isinstance(mod, _FusedModule) else mod).weight)
+        float_mod = mod[0] if isinstance(mod, _FusedModule) else mod
+        scale, zero_point = weight_observer.calculate_qparams()
+        qparams = {"qscheme": weight_observer.qscheme, "dtype": weight_observer.dtype, "scale": scale,
+                   "zero_point": zero_point, "axis": getattr(weight_observer, "ch_axis", 0)}
+        ref = _REFERENCE[type(float_mod)].from_float(float_mod, qparams)
+        if isinstance(mod, _FusedModule):
+            mod[0] = ref
+        else:
+            mod = ref
+        *path, field = node.target.split(".")
+        setattr(self.gm.get_submodule(".".join(path)), field, mod)
 
     def inputs_quantized(self, node, kind):
         from .prepare import _tensor_inputs
