@@ -61,7 +61,7 @@ def _models(lib):
             a, b = self.l1(x), self.l2(x)
             c = F.relu(lib.add(a, b))
             d = lib.cat([a, c], 1)
-            return self.l3(d), a * b, lib.sigmoid(d)
+            return self.l3(d), a * b, lib.sigmoid(d), (c + 1.0) * -2.0 + b * 3
 
     return {"cnn": (CNN, (2, 3, 8, 8)), "mlp": (MLP, (5, 6)), "functional": (Functional, (5, 4))}
 
@@ -279,3 +279,21 @@ def test_reference_model_matches_torch(rng, name):
     assert ref_j.weight_qscheme == getattr(jtorch, str(ref_t.weight_qscheme).split(".")[-1])
     xt, xj = _inputs(rng, shape, 1)
     _close(rj(xj[0]), rt(xt[0]))
+
+
+def test_quantized_scalar_ops_match_torch(rng):
+    import jtorch.ao.quantization.fx.quantized_ops  # noqa: F401  (torch.ops.quantized.add & co)
+    for dtype, zps in (("quint8", (0, 40, 128, 255)), ("qint8", (-128, -20, 0, 127))):
+        for zp in zps:
+            x = (rng.standard_normal(64) * 3).astype(np.float32)
+            scale = float(rng.uniform(0.01, 0.08))
+            qt = torch.quantize_per_tensor(torch.tensor(x), scale, zp, getattr(torch, dtype))
+            qj = jtorch.quantize_per_tensor(jtorch.tensor(x), scale, zp, getattr(jtorch, dtype))
+            for b in (0.7, -0.4, 9.0, -9.0, 0.0, 2.5):
+                for op in ("add", "mul"):
+                    rt = getattr(torch.ops.quantized, op)(qt, b)
+                    rj = getattr(jtorch.ops.quantized, op)(qj, b)
+                    assert rj.q_zero_point() == rt.q_zero_point()
+                    np.testing.assert_allclose(rj.q_scale(), rt.q_scale(), rtol=1e-6)
+                    diff = np.abs(rj.int_repr().numpy().astype(int) - rt.int_repr().numpy().astype(int))
+                    assert diff.max() <= 1 and (diff > 0).mean() < 0.05

@@ -128,6 +128,11 @@ class _Converter:
             scale, zp = self.qparams_nodes(self.observer_after(out), prefix)
             op = getattr(torch.ops.quantized, _BINARY_OPS[(_binary_name(node), bool(relu))])
             return g.call_function(op, (self.env[node.args[0]], self.env[node.args[1]], scale, zp))
+        if kind == "binary_scalar":  # the quantized op chooses its output parameters itself
+            tensor = next(a for a in node.args[:2] if hasattr(a, "op"))
+            number = next(a for a in node.args[:2] if not hasattr(a, "op"))
+            op = getattr(torch.ops.quantized, _binary_name(node))
+            return g.call_function(op, (self.env[tensor], number))
         return g.node_copy(node, lambda n: self.env[n])  # cat, shared and fixed ops run on quantized tensors
 
     def run(self):

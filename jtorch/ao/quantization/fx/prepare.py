@@ -34,6 +34,8 @@ def _tensor_inputs(node, kind):
         return list(tensors)
     if kind == "binary":
         return list(node.args[:2])
+    if kind == "binary_scalar":
+        return [a for a in node.args[:2] if hasattr(a, "op")]
     return [node.args[0]] if node.args else []
 
 
@@ -49,6 +51,14 @@ def _is_static_int8(qconfig):
     import jtorch as torch
     act = qconfig.activation()
     return getattr(act, "dtype", None) in (torch.quint8, torch.qint8) and not getattr(act, "is_dynamic", False)
+
+
+def _scalar_operand(node, floats):
+    """Whether ``node`` (add/mul) has one tensor operand and one number."""
+    a, b = (list(node.args) + [None, None])[:2]
+    is_tensor = [getattr(x, "name", None) in floats for x in (a, b)]
+    return sum(is_tensor) == 1 and all(t or isinstance(x, (int, float)) and not isinstance(x, bool)
+                                       for t, x in zip(is_tensor, (a, b)))
 
 
 def _fusable_relu(node, modules):
@@ -119,6 +129,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue
         qconfig = qconfigs.get(node.name)
         kind = classify(node, modules) if node.name in floats else None
+        if kind == "binary" and _scalar_operand(node, floats):
+            kind = "binary_scalar"
         relu = _fusable_relu(node, modules) if kind == "binary" else None
         lowered = True
         if relu is not None:
@@ -160,7 +172,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                     gm.add_submodule(observed[a].target, module)
             else:
                 module = qconfig.activation()
-        elif kind == "shared":
+        elif kind in ("shared", "binary_scalar"):  # (torch observes add/mul of a number with the input's too)
             module = gm.get_submodule(observed[inputs[0]].target)
         else:
             module = qconfig.activation()
