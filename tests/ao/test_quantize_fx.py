@@ -103,7 +103,8 @@ def _close(oj, ot, steps=1):
 
 
 def _module_types(gm):
-    return [(n, type(m).__name__) for n, m in gm.named_modules() if n]
+    """(qualified name, the name its repr shows) of each submodule."""
+    return [(n, m._get_name()) for n, m in gm.named_modules() if n]
 
 
 def _graph_ops(gm):
@@ -297,3 +298,15 @@ def test_quantized_scalar_ops_match_torch(rng):
                     np.testing.assert_allclose(rj.q_scale(), rt.q_scale(), rtol=1e-6)
                     diff = np.abs(rj.int_repr().numpy().astype(int) - rt.int_repr().numpy().astype(int))
                     assert diff.max() <= 1 and (diff > 0).mean() < 0.05
+
+
+def test_dynamic_qconfig_matches_torch(rng):
+    pt, pj, shape = _quantize_both(
+        "mlp", rng, lambda lib: lib.ao.quantization.QConfigMapping().set_global(
+            lib.ao.quantization.default_dynamic_qconfig))
+    assert _module_types(pj) == _module_types(pt)
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_types(qj) == _module_types(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    xt, xj = _inputs(rng, shape, 1)
+    np.testing.assert_allclose(qj(xj[0]).numpy(), qt(xt[0]).numpy(), rtol=1e-4, atol=1e-5)

@@ -13,7 +13,8 @@ import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
 from ..observer import ObserverBase
 from ..fake_quantize import FakeQuantizeBase
-from ..quantization_mappings import get_default_static_quant_module_mappings
+from ..quantization_mappings import get_default_static_quant_module_mappings, \
+    get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
 from .patterns import PASSTHROUGH_METHODS
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
@@ -98,7 +99,7 @@ class _Converter:
         src = self.env[node.args[0]]
         obs = self.modules[node.target]
         dtype = getattr(obs, "dtype", None)
-        if src in self.quantized or dtype not in (torch.quint8, torch.qint8):
+        if src in self.quantized or dtype not in (torch.quint8, torch.qint8) or getattr(obs, "is_dynamic", False):
             self.env[node] = src
             return
         scale, zp = self.qparams_nodes(obs, self.prefix(node))
@@ -144,6 +145,12 @@ class _Converter:
                 self.env[node] = self.env[node.args[0]]
             elif node.op == "output":
                 self.graph.output(self.load(node.args[0]))
+            elif kind == "dynamic":
+                mod = self.modules[node.target]
+                qmod = get_default_dynamic_quant_module_mappings()[type(mod)].from_float(mod)
+                *path, field = node.target.split(".")
+                setattr(self.gm.get_submodule(".".join(path)), field, qmod)
+                self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
             elif kind == "weighted" and self.is_reference:
                 self.swap_reference(node)
                 self.env[node] = self.graph.node_copy(node, lambda n: self.env[n])

@@ -4,7 +4,7 @@ parameters: before a quantized op's inputs that are not observed yet, and after 
 input's parameters reuse the input's observer instance)."""
 from jtorch import nn
 from jtorch.fx import GraphModule
-from ..quantization_mappings import get_default_qat_module_mappings
+from ..quantization_mappings import get_default_qat_module_mappings, get_default_dynamic_quant_module_mappings
 from ..fake_quantize import FixedQParamsFakeQuantize
 from ..observer import FixedQParamsObserver, ReuseInputObserver
 from .tracer import trace, float_tensor_nodes
@@ -45,6 +45,10 @@ def _is_fixed_observer(module):
 
 def _is_fixed(qconfig):
     return _is_fixed_observer(qconfig.activation())
+
+
+def _is_dynamic(qconfig):
+    return getattr(qconfig.activation(), "is_dynamic", False)
 
 
 def _is_static_int8(qconfig):
@@ -143,6 +147,12 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                 done.add(relu)
         if qconfig is None or kind is None:
             continue
+        if _is_dynamic(qconfig):
+            # dynamic quantization: linear-like modules only, their input marked by a dynamic placeholder
+            if kind == "weighted" and type(modules[node.target]) in get_default_dynamic_quant_module_mappings():
+                kinds[node.name] = "dynamic"
+                observe_input(node, node.args[0], qconfig)
+            continue
         inputs = _tensor_inputs(node, kind)
         if not inputs or not all(getattr(a, "name", None) in floats for a in inputs):
             continue  # e.g. add of a tensor and a number: stays in float
@@ -183,7 +193,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             u.replace_input_with(out, obs)
 
     for node in graph.nodes:  # quantized modules convert with their qconfig's weight observer
-        if kinds.get(node.name) == "weighted":
+        if kinds.get(node.name) in ("weighted", "dynamic"):
             modules[node.target].qconfig = qconfigs[node.name]
     graph.lint()
     gm = GraphModule(gm, graph, "GraphModule")  # submodules in graph order, as torch's
