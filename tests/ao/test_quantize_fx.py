@@ -310,3 +310,45 @@ def test_dynamic_qconfig_matches_torch(rng):
     assert _graph_ops(qj) == _graph_ops(qt)
     xt, xj = _inputs(rng, shape, 1)
     np.testing.assert_allclose(qj(xj[0]).numpy(), qt(xt[0]).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _untraceable(lib):
+    nn = lib.nn
+
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x * 2 if x.sum() > 0 else x - 1  # data-dependent: symbolic tracing cannot go through
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.branchy = Branchy()
+            self.fc2 = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc2(self.branchy(self.fc(x)))
+    return Outer
+
+
+def test_non_traceable_module_matches_torch(rng):
+    mt, mj = _untraceable(torch)(), _untraceable(jtorch)()
+    mj.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in mt.state_dict().items()})
+    mt.eval()
+    mj.eval()
+    xt, xj = _inputs(rng, (3, 4), 2)
+    from torch.ao.quantization.fx.custom_config import PrepareCustomConfig as TConfig
+    from jtorch.ao.quantization.fx.custom_config import PrepareCustomConfig as JConfig
+    pt = tqfx.prepare_fx(mt, tq.get_default_qconfig_mapping(), (xt[0],),
+                         prepare_custom_config=TConfig().set_non_traceable_module_names(["branchy"]))
+    pj = jqfx.prepare_fx(mj, jq.get_default_qconfig_mapping(), (xj[0],),
+                         prepare_custom_config=JConfig().set_non_traceable_module_names(["branchy"]))
+    # the older dict form
+    jqfx.prepare_fx(mj, jq.get_default_qconfig_mapping(), (xj[0],),
+                    prepare_custom_config={"non_traceable_module_name": ["branchy"]})
+    assert _module_types(pj) == _module_types(pt)
+    pt(xt[0])
+    pj(xj[0])
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    _close(qj(xj[1]), qt(xt[1]))
