@@ -121,7 +121,7 @@ def _graph_ops(gm):
 
 def _quantize_both(name, rng, qmap_fn=lambda lib: lib.ao.quantization.get_default_qconfig_mapping()):
     mt, mj, shape = _pair(name, rng)
-    cal_t, cal_j = _inputs(rng, shape, 3)
+    cal_t, cal_j = _inputs(rng, shape, 2)
     pt = tqfx.prepare_fx(mt, qmap_fn(torch), (cal_t[0],))
     pj = jqfx.prepare_fx(mj, qmap_fn(jtorch), (cal_j[0],))
     with torch.no_grad():
@@ -159,7 +159,7 @@ def _train_steps(model, lib, xs, steps=3):
     return losses
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp"])
+@pytest.mark.parametrize("name", ["cnn", "mlp", "functional"])
 def test_qat_matches_torch(rng, name):
     mt, mj, shape = _pair(name, rng, train=True)
     xt, xj = _inputs(rng, shape, 3)
