@@ -63,7 +63,26 @@ def _models(lib):
             d = lib.cat([a, c], 1)
             return self.l3(d), a * b, lib.sigmoid(d), (c + 1.0) * -2.0 + b * 3
 
-    return {"cnn": (CNN, (2, 3, 8, 8)), "mlp": (MLP, (5, 6)), "functional": (Functional, (5, 4))}
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return F.relu(lib.add(self.fc(x), x)) * x
+
+    class Nested(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.block = Block()
+
+        def forward(self, x):
+            y = self.block(self.fc(x))
+            return lib.add(y, x) * y
+
+    return {"cnn": (CNN, (2, 3, 8, 8)), "mlp": (MLP, (5, 6)), "functional": (Functional, (5, 4)),
+            "nested": (Nested, (5, 4))}
 
 
 def _pair(name, rng, train=False):
@@ -191,12 +210,17 @@ def _qmaps(lib):
         "function_none": aq.QConfigMapping().set_global(default).set_object_type(lib.add, None)
         .set_object_type(operator.mul, None),
         "dict": {"": aq.default_qconfig, "module_name": [("fc3", None)]},
+        "order": aq.QConfigMapping().set_global(default).set_module_name_object_type_order("", operator.mul, 1, None),
+        "scope": aq.QConfigMapping().set_global(default).set_module_name("block", None),
+        "scope_type": aq.QConfigMapping().set_global(default).set_module_name_object_type_order(
+            "block", operator.mul, 0, None),
     }
 
 
 @pytest.mark.parametrize("name,qmap", [("cnn", "object_type_none"), ("mlp", "module_name_none"),
                                        ("mlp", "only_linear"), ("functional", "regex"),
-                                       ("functional", "function_none"), ("mlp", "dict")])
+                                       ("functional", "function_none"), ("mlp", "dict"), ("functional", "order"),
+                                       ("nested", "scope"), ("nested", "scope_type")])
 def test_qconfig_mapping_matches_torch(rng, name, qmap):
     pt, pj, shape = _quantize_both(name, rng, lambda lib: _qmaps(lib)[qmap])
     assert _module_types(pj) == _module_types(pt)
