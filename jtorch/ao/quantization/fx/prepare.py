@@ -144,7 +144,6 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                 relu = None
             else:
                 lowered, qconfig = qconfig is not None, qconfigs[relu.name]
-                done.add(relu)
         if qconfig is None or kind is None:
             continue
         if _is_dynamic(qconfig):
@@ -155,7 +154,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue
         inputs = _tensor_inputs(node, kind)
         if not inputs or not all(getattr(a, "name", None) in floats for a in inputs):
-            continue  # e.g. add of a tensor and a number: stays in float
+            continue  # an operand that is not a float tensor
         if kind == "fixed" and not _is_fixed(qconfig):
             continue
         if kind == "shared":
@@ -172,6 +171,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
         out = node
         if relu is not None:
             out = relu
+            done.add(relu)
             if lowered:
                 kinds[out.name] = "fused_relu"
         if kind == "cat":
