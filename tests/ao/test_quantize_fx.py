@@ -45,11 +45,12 @@ def _models(lib):
             self.relu = nn.ReLU()
             self.fc2 = nn.Linear(8, 8)
             self.fc3 = nn.Linear(8, 3)
+            self.act = nn.Sequential(nn.Hardswish(), nn.LeakyReLU(0.2))
 
         def forward(self, x):
             x = self.relu(self.fc1(x))
             x = F.relu(self.fc2(x))
-            return self.fc3(x)
+            return self.fc3(self.act(x))
 
     class Functional(nn.Module):
         def __init__(self):

@@ -151,7 +151,7 @@ class _Converter:
                 *path, field = node.target.split(".")
                 setattr(self.gm.get_submodule(".".join(path)), field, qmod)
                 self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
-            elif kind == "weighted" and self.is_reference:
+            elif kind == "weighted" and self.is_reference and self.has_reference(node):
                 self.swap_reference(node)
                 self.env[node] = self.graph.node_copy(node, lambda n: self.env[n])
             elif kind is not None and not self.is_reference and self.inputs_quantized(node, kind):
@@ -164,6 +164,12 @@ class _Converter:
         out = GraphModule(self.gm, self.graph, "GraphModule")
         out.meta = {}
         return out
+
+    def has_reference(self, node):
+        mod = self.modules[node.target]
+        if hasattr(mod, "to_float"):
+            return True
+        return type(mod[0] if isinstance(mod, _FusedModule) else mod) in _REFERENCE
 
     def swap_reference(self, node):
         """The module of a quantized conv/linear node replaced by its reference form (the float module, or the

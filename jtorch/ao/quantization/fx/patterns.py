@@ -1,7 +1,7 @@
 """Which graph nodes FX graph mode quantization quantizes, and how (the fbgemm/x86 lowering torch does):
 
-* weighted: conv/linear modules (plain, fused, QAT): inputs observed, output observed, swapped for the quantized
-  module;
+* weighted: conv/linear modules (plain, fused, QAT), Hardswish and LeakyReLU: inputs observed, output observed,
+  swapped for the quantized module;
 * binary: add/mul of two tensors (optionally followed by relu): ``torch.ops.quantized.add`` & co with the output
   observer's parameters;
 * cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
@@ -18,7 +18,8 @@ from ..quantization_mappings import DEFAULT_STATIC_QUANT_MODULE_MAPPINGS
 from ..stubs import QuantStub, DeQuantStub
 from jtorch.ao.nn import quantized as nnq
 
-_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, nn.Hardswish, nn.LeakyReLU, QuantStub, DeQuantStub}
+# (Hardswish and LeakyReLU are swapped like conv/linear: quantized modules with their output's parameters)
+_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub}
 
 SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
                   nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
