@@ -8,6 +8,7 @@ import operator
 
 import jtorch as torch
 from jtorch import nn
+import jtorch.nn.functional as F
 from jtorch.ao.nn.intrinsic import _FusedModule
 import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
@@ -16,7 +17,7 @@ from ..fake_quantize import FakeQuantizeBase
 from ..quantization_mappings import get_default_static_quant_module_mappings, \
     get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
-from .patterns import PASSTHROUGH_METHODS
+from .patterns import PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
 _REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
@@ -129,6 +130,16 @@ class _Converter:
             scale, zp = self.qparams_nodes(self.observer_after(out), prefix)
             op = getattr(torch.ops.quantized, _BINARY_OPS[(_binary_name(node), bool(relu))])
             return g.call_function(op, (self.env[node.args[0]], self.env[node.args[1]], scale, zp))
+        if kind == "requantizing":
+            prefix = self.scopes.get(node.name, ("", None))[0].replace(".", "_") + "_"
+            scale, zp = self.qparams_nodes(self.observer_after(node), prefix)
+            op = getattr(torch.ops.quantized, REQUANTIZING_FUNCTIONS[node.target])
+            args = self.load(node.args, raw=True)
+            kwargs = {}
+            if node.target is F.leaky_relu:  # torch's lowered call names every argument
+                given = {**dict(zip(("negative_slope", "inplace"), args[1:])), **node.kwargs}
+                kwargs = {"negative_slope": given.get("negative_slope", 0.01), "inplace": given.get("inplace", False)}
+            return g.call_function(op, args[:1], {**kwargs, "output_scale": scale, "output_zero_point": zp})
         if kind == "binary_scalar":  # the quantized op chooses its output parameters itself
             tensor = next(a for a in node.args[:2] if hasattr(a, "op"))
             number = next(a for a in node.args[:2] if not hasattr(a, "op"))

@@ -7,6 +7,8 @@
 * cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
 * shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
   observer is the input's;
+* requantizing: F.hardswish/F.leaky_relu, lowered to ``torch.ops.quantized.*`` with the output observer's
+  parameters;
 * fixed: sigmoid-like ops whose quantized output has fixed parameters (FixedQParamsObserver in the qconfig).
 """
 import operator
@@ -33,6 +35,8 @@ SHARED_METHODS = ("relu", "relu_", "reshape", "view", "flatten", "transpose", "p
 FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)
 FIXED_FUNCTIONS = (torch.sigmoid, torch.tanh, F.hardsigmoid)
 FIXED_METHODS = ("sigmoid", "tanh", "hardsigmoid")
+# functions lowered to torch.ops.quantized.<name>(x, ..., output_scale=, output_zero_point=)
+REQUANTIZING_FUNCTIONS = {F.hardswish: "hardswish", F.leaky_relu: "leaky_relu"}
 BINARY_FUNCTIONS = {torch.add: "add", operator.add: "add", torch.mul: "mul", operator.mul: "mul"}
 BINARY_METHODS = {"add": "add", "mul": "mul"}
 RELU_FUNCTIONS = (F.relu, torch.relu)
@@ -69,6 +73,8 @@ def classify(node, modules):
             return "binary"
         if node.target is torch.cat:
             return "cat"
+        if node.target in REQUANTIZING_FUNCTIONS:
+            return "requantizing"
         if node.target in SHARED_FUNCTIONS:
             return "shared"
         if node.target in FIXED_FUNCTIONS:
@@ -88,6 +94,7 @@ def pattern_table():
     """(pattern, kind) pairs for the backend config listing."""
     out = [(t, "weighted") for t in weighted_module_types()]
     out += [(t, "binary") for t in BINARY_FUNCTIONS] + [(torch.cat, "cat")]
+    out += [(t, "requantizing") for t in REQUANTIZING_FUNCTIONS]
     out += [(t, "shared") for t in SHARED_MODULES + SHARED_FUNCTIONS + SHARED_METHODS]
     out += [(t, "fixed") for t in FIXED_MODULES + FIXED_FUNCTIONS + FIXED_METHODS]
     return out

@@ -1,7 +1,8 @@
 """``torch.ops.quantized.add/add_relu/mul/mul_relu(qa, qb, scale, zero_point)``: what a converted FX graph calls
 for add and mul of quantized tensors. The float result of the dequantized inputs is requantized to the given
 parameters (torch's fbgemm kernels' rounding, as QFunctional). ``add(qa, number)``/``mul(qa, number)`` choose
-their output parameters from the input's, as torch's add_scalar/mul_scalar kernels."""
+their output parameters from the input's, as torch's add_scalar/mul_scalar kernels. ``hardswish`` and
+``leaky_relu`` requantize the float result to the given output parameters (as the quantized modules)."""
 import numpy as np
 
 import jtorch as torch
@@ -56,6 +57,24 @@ def _binary(fn, relu, scalar_fn=None):
     return run
 
 
+def _hardswish(qx, output_scale, output_zero_point):
+    return torch.quantize_per_tensor(torch.nn.functional.hardswish(qx.dequantize()), float(output_scale),
+                                     int(output_zero_point), qx.dtype)
+
+
+def _leaky_relu(qx, negative_slope=0.01, inplace=False, output_scale=None, output_zero_point=None):
+    out = torch.nn.functional.leaky_relu(qx.dequantize(), negative_slope)
+    return torch.quantize_per_tensor(out, float(output_scale), int(output_zero_point), qx.dtype)
+
+
+_UNARY = {
+    "hardswish": ("quantized::hardswish(Tensor input, float output_scale, int output_zero_point) -> Tensor",
+                  _hardswish),
+    "leaky_relu": ("quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, float output_scale, "
+                   "int output_zero_point) -> Tensor", _leaky_relu),
+}
+
+
 def _register():
     table = _ns.CUSTOM.setdefault("quantized", {})
     for name, fn, relu, scalar_fn in (("add", torch.add, False, _add_scalar), ("add_relu", torch.add, True, None),
@@ -65,6 +84,10 @@ def _register():
         packet = _ns.packet("quantized", name)
         packet._add(_ns.OpOverload(packet, "default", parse_schema(_SCHEMA.format(name)),
                                    _binary(fn, relu, scalar_fn)))
+    for name, (schema, fn) in _UNARY.items():
+        if name not in table:
+            packet = _ns.packet("quantized", name)
+            packet._add(_ns.OpOverload(packet, "default", parse_schema(schema), fn))
 
 
 _register()
