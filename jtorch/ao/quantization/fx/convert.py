@@ -2,10 +2,8 @@
 quantized region is quantized with its observer's parameters (``torch.quantize_per_tensor`` with the scale and
 zero point as buffers), conv/linear modules become quantized modules, add/mul become ``torch.ops.quantized.*``,
 ops that run on quantized tensors stay as they are, and a quantized value going to a float op or the output is
-dequantized (``.dequantize()``). With ``is_reference`` every observer becomes a quantize-dequantize pair and the
-ops stay float (torch's reference model; modules keep their float weights)."""
-import operator
-
+dequantized (``.dequantize()``). With ``is_reference`` every observer becomes a quantize-dequantize pair, the
+ops stay float and conv/linear modules become reference quantized modules (torch's reference model)."""
 import jtorch as torch
 from jtorch import nn
 import jtorch.nn.functional as F
@@ -17,7 +15,7 @@ from ..fake_quantize import FakeQuantizeBase
 from ..quantization_mappings import get_default_static_quant_module_mappings, \
     get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
-from .patterns import PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS
+from .patterns import PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS, BINARY_METHODS
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
 _REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
@@ -29,9 +27,8 @@ def _is_observer(module):
 
 
 def _binary_name(node):
-    t = node.target
-    name = t if isinstance(t, str) else ("add" if t in (torch.add, operator.add) else "mul")
-    return name
+    """'add' or 'mul'."""
+    return BINARY_METHODS[node.target] if node.op == "call_method" else BINARY_FUNCTIONS[node.target]
 
 
 class _Converter:
@@ -92,8 +89,11 @@ class _Converter:
         users = [u for u in obs_node.users if u.op == "call_module"]
         if src.op == "placeholder" and users:
             return users[0].target.replace(".", "_") + "_input_"
-        path = self.scopes.get(src.name, ("", None))[0]
-        return path.replace(".", "_") + "_"
+        return self.scope_prefix(src)
+
+    def scope_prefix(self, node):
+        """'<path of the module whose forward made node>_' ('_' at the top level)."""
+        return self.scopes.get(node.name, ("", None))[0].replace(".", "_") + "_"
 
     # ---- nodes
     def observer(self, node):
@@ -126,13 +126,11 @@ class _Converter:
         if kind == "binary":
             relu = [u for u in node.users if self.kinds.get(u.name) == "fused_relu"]
             out = relu[0] if relu else node
-            prefix = self.scopes.get(node.name, ("", None))[0].replace(".", "_") + "_"
-            scale, zp = self.qparams_nodes(self.observer_after(out), prefix)
+            scale, zp = self.qparams_nodes(self.observer_after(out), self.scope_prefix(node))
             op = getattr(torch.ops.quantized, _BINARY_OPS[(_binary_name(node), bool(relu))])
             return g.call_function(op, (self.env[node.args[0]], self.env[node.args[1]], scale, zp))
         if kind == "requantizing":
-            prefix = self.scopes.get(node.name, ("", None))[0].replace(".", "_") + "_"
-            scale, zp = self.qparams_nodes(self.observer_after(node), prefix)
+            scale, zp = self.qparams_nodes(self.observer_after(node), self.scope_prefix(node))
             op = getattr(torch.ops.quantized, REQUANTIZING_FUNCTIONS[node.target])
             args = self.load(node.args, raw=True)
             kwargs = {}
