@@ -83,8 +83,25 @@ def _models(lib):
             y = self.block(self.fc(x))
             return lib.add(y, x) * y
 
+    class Residual(nn.Module):
+        """A ResNet basic block: one ReLU module called twice (fused with conv-bn, then after the += add)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn1 = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+            self.conv2, self.bn2 = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+            self.relu = nn.ReLU(inplace=True)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += x
+            return lib.flatten(self.pool(self.relu(out)), 1)
+
     return {"cnn": (CNN, (2, 3, 8, 8)), "mlp": (MLP, (5, 6)), "functional": (Functional, (5, 4)),
-            "nested": (Nested, (5, 4))}
+            "nested": (Nested, (5, 4)), "residual": (Residual, (2, 3, 6, 6))}
+
 
 
 def _pair(name, rng, train=False):
@@ -161,7 +178,7 @@ def _quantize_both(name, rng, qmap_fn=lambda lib: lib.ao.quantization.get_defaul
     return pt, pj, shape
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp", "functional", "nested"])
+@pytest.mark.parametrize("name", ["cnn", "mlp", "functional", "nested", "residual"])
 def test_ptq_matches_torch(rng, name):
     pt, pj, shape = _quantize_both(name, rng)
     assert _module_repr(pj) == _module_repr(pt)

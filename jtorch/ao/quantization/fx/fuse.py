@@ -46,7 +46,7 @@ def _set_module(root, qualified_name, module):
 
 def fuse_graph_module(gm, is_qat, fuse_custom_config=None):
     """Fuse ``gm`` in place (its graph and its modules) and return it."""
-    modules = dict(gm.named_modules())
+    modules = dict(gm.named_modules(remove_duplicate=False))  # a module called at two places has two names
     additional = {}
     if isinstance(fuse_custom_config, dict):
         additional = fuse_custom_config.get("additional_fuser_method_mapping", {})

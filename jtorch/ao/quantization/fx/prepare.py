@@ -101,7 +101,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
     fuse_graph_module(gm, is_qat)
     check_fused_qconfigs(gm, mapping)
     by_module = module_qconfigs(gm, mapping)
-    modules = dict(gm.named_modules())
+    modules = dict(gm.named_modules(remove_duplicate=False))  # a module called at two places has two names
     qconfigs = node_qconfigs(gm.graph, mapping, by_module, scopes)
     if is_qat:
         _swap_qat_modules(gm, qconfigs, modules)
