@@ -204,7 +204,7 @@ def _train_steps(model, lib, xs, steps=3):
     return losses
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp", "functional"])
+@pytest.mark.parametrize("name", ["cnn", "mlp", "functional", "residual"])
 def test_qat_matches_torch(rng, name):
     mt, mj, shape = _pair(name, rng, train=True)
     xt, xj = _inputs(rng, shape, 3)
