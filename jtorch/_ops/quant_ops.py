@@ -80,8 +80,10 @@ def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_m
         fn = "_fake_quantize_per_tensor_affine_cachemask_tensor_qparams"
         _no_grad_qparam(scale, "scale", fn)
         _no_grad_qparam(zero_point, "zero_point", fn)
-        scale = scale.detach().to(D.float32) if isinstance(scale, Tensor) else float(scale)
-        zero_point = zero_point.detach().to(D.int64) if isinstance(zero_point, Tensor) else int(zero_point)
+        # copies: the tape must not tie the result to a buffer an observer rewrites in place (a fake
+        # quantization called twice in one forward, as a shared FX observer is)
+        scale = scale.detach().to(D.float32, copy=True) if isinstance(scale, Tensor) else float(scale)
+        zero_point = zero_point.detach().to(D.int64, copy=True) if isinstance(zero_point, Tensor) else int(zero_point)
     else:
         if not isinstance(zero_point, int) or isinstance(zero_point, bool):
             raise TypeError("fake_quantize_per_tensor_affine() received an invalid combination of arguments - "

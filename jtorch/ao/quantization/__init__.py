@@ -1,5 +1,6 @@
 """torch.ao.quantization: eager-mode quantization (post-training static and dynamic, quantization-aware
-training), observers, fake quantization and qconfigs. See docs/quantization.md."""
+training), FX graph mode quantization (``quantize_fx``, ``QConfigMapping``), observers, fake quantization and
+qconfigs. See docs/quantization.md."""
 from .observer import *  # noqa: F401,F403
 from .observer import (ObserverBase, UniformQuantizationObserverBase, MinMaxObserver, MovingAverageMinMaxObserver,
                        PerChannelMinMaxObserver, MovingAveragePerChannelMinMaxObserver, HistogramObserver,
@@ -29,6 +30,7 @@ from .qconfig import (QConfig, QConfigDynamic, QConfigAny, default_qconfig, defa
                       default_per_channel_symmetric_qnnpack_qconfig, get_default_qconfig, get_default_qat_qconfig,
                       qconfig_equals)
 from .stubs import QuantStub, DeQuantStub, QuantWrapper
+from .qconfig_mapping import QConfigMapping, get_default_qconfig_mapping, get_default_qat_qconfig_mapping
 from .quantization_mappings import (DEFAULT_STATIC_QUANT_MODULE_MAPPINGS, DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS,
                                     DEFAULT_QAT_MODULE_MAPPINGS, DEFAULT_REFERENCE_STATIC_QUANT_MODULE_MAPPINGS,
                                     DEFAULT_FLOAT_TO_QUANTIZED_OPERATOR_MAPPINGS, DEFAULT_MODULE_TO_ACT_POST_PROCESS,

@@ -405,6 +405,19 @@ class NoopObserver(ObserverBase):
         raise Exception("calculate_qparams should not be called for NoopObserver")  # noqa: TRY002
 
 
+class ReuseInputObserver(ObserverBase):
+    """Observes nothing: graph mode quantization gives the op's output its input's parameters (reshape)."""
+
+    def __init__(self):
+        super().__init__(torch.quint8, is_dynamic=False)
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise AssertionError("calculate_qparams should not be called for ReuseInputObserver")
+
+
 class RecordingObserver(ObserverBase):
     """Keeps every tensor it sees (debugging)."""
 

@@ -5,7 +5,7 @@ import jtorch as torch
 from .observer import (default_observer, default_weight_observer, default_dynamic_quant_observer,
                        default_per_channel_weight_observer, default_placeholder_observer, default_debug_observer,
                        default_float_qparams_observer, default_float_qparams_observer_4bit, HistogramObserver,
-                       MinMaxObserver, PlaceholderObserver, NoopObserver, MovingAverageMinMaxObserver,
+                       MinMaxObserver, PlaceholderObserver, NoopObserver, ReuseInputObserver, MovingAverageMinMaxObserver,
                        weight_observer_range_neg_127_to_127, per_channel_weight_observer_range_neg_127_to_127,
                        _PartialWrapper)
 from .fake_quantize import (FakeQuantize, default_fake_quant, default_weight_fake_quant,
@@ -55,7 +55,7 @@ default_dynamic_qat_qconfig = QConfig(activation=default_dynamic_fake_quant, wei
 default_weight_only_qconfig = QConfig(activation=torch.nn.Identity, weight=default_weight_fake_quant)
 default_activation_only_qconfig = QConfig(activation=default_fake_quant, weight=torch.nn.Identity)
 default_qat_qconfig_v2 = QConfig(activation=default_fused_act_fake_quant, weight=default_fused_wt_fake_quant)
-default_reuse_input_qconfig = QConfig(activation=default_placeholder_observer, weight=NoopObserver)
+default_reuse_input_qconfig = QConfig(activation=ReuseInputObserver, weight=NoopObserver)
 default_quint8_weight_qconfig = QConfig(activation=HistogramObserver,
                                         weight=MinMaxObserver.with_args(dtype=torch.quint8))
 default_symmetric_qnnpack_qconfig = QConfig(

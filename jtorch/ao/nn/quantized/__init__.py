@@ -1,7 +1,7 @@
 """torch.ao.nn.quantized: modules and functions on quantized tensors."""
 from .modules import (Quantize, DeQuantize, Linear, LinearPackedParams, Conv1d, Conv2d, Conv3d, ReLU6,  # noqa: F401
                       Hardswish, LeakyReLU, Sigmoid, FloatFunctional, FXFloatFunctional, QFunctional)
-from . import functional, dynamic, modules  # noqa: F401
+from . import functional, dynamic, modules, reference  # noqa: F401
 
 __all__ = ["Quantize", "DeQuantize", "Linear", "Conv1d", "Conv2d", "Conv3d", "ReLU6", "Hardswish", "LeakyReLU",
            "Sigmoid", "FloatFunctional", "FXFloatFunctional", "QFunctional"]

@@ -1,0 +1,100 @@
+"""Which graph nodes FX graph mode quantization quantizes, and how (the fbgemm/x86 lowering torch does):
+
+* weighted: conv/linear modules (plain, fused, QAT), Hardswish and LeakyReLU: inputs observed, output observed,
+  swapped for the quantized module;
+* binary: add/mul of two tensors (optionally followed by relu): ``torch.ops.quantized.add`` & co with the output
+  observer's parameters;
+* cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
+* shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
+  observer is the input's;
+* requantizing: F.hardswish/F.leaky_relu, lowered to ``torch.ops.quantized.*`` with the output observer's
+  parameters;
+* fixed: sigmoid-like ops whose quantized output has fixed parameters (FixedQParamsObserver in the qconfig).
+"""
+import operator
+
+import jtorch as torch
+from jtorch import nn
+import jtorch.nn.functional as F
+from ..quantization_mappings import DEFAULT_STATIC_QUANT_MODULE_MAPPINGS
+from ..stubs import QuantStub, DeQuantStub
+from jtorch.ao.nn import quantized as nnq
+
+# (Hardswish and LeakyReLU are swapped like conv/linear: quantized modules with their output's parameters)
+_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub}
+
+SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+                  nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
+                  nn.AdaptiveAvgPool3d)
+SHARED_FUNCTIONS = (F.relu, torch.relu, F.relu6, F.hardtanh, F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d,
+                    F.avg_pool2d, F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
+                    torch.flatten, torch.transpose, torch.squeeze, torch.unsqueeze, torch.mean, torch.clamp,
+                    torch.narrow, operator.getitem)
+SHARED_METHODS = ("relu", "relu_", "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze",
+                  "contiguous", "mean", "clamp", "detach", "narrow", "t")
+FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)
+FIXED_FUNCTIONS = (torch.sigmoid, torch.tanh, F.hardsigmoid)
+FIXED_METHODS = ("sigmoid", "tanh", "hardsigmoid")
+# functions lowered to torch.ops.quantized.<name>(x, ..., output_scale=, output_zero_point=)
+REQUANTIZING_FUNCTIONS = {F.hardswish: "hardswish", F.leaky_relu: "leaky_relu"}
+BINARY_FUNCTIONS = {torch.add: "add", operator.add: "add", torch.mul: "mul", operator.mul: "mul"}
+BINARY_METHODS = {"add": "add", "mul": "mul"}
+RELU_FUNCTIONS = (F.relu, torch.relu)
+# reads of a quantized tensor that need no dequantization (shape, size, dtype...)
+PASSTHROUGH_METHODS = ("size", "dim")
+
+
+def weighted_module_types():
+    return tuple(t for t in DEFAULT_STATIC_QUANT_MODULE_MAPPINGS if t not in _NOT_WEIGHTED)
+
+
+def is_relu(node, modules):
+    """Whether ``node`` is a relu (module, function or method) that does nothing else."""
+    if node.op == "call_module":
+        return type(modules.get(node.target)) is nn.ReLU
+    if node.op == "call_function":
+        return node.target in RELU_FUNCTIONS
+    return node.op == "call_method" and node.target in ("relu", "relu_")
+
+
+def classify(node, modules):
+    """The kind (above) of ``node``, or None for an op that stays in float."""
+    if node.op == "call_module":
+        t = type(modules.get(node.target))
+        if t in weighted_module_types():
+            return "weighted"
+        if t in SHARED_MODULES:
+            return "shared"
+        if t in FIXED_MODULES:
+            return "fixed"
+        return None
+    if node.op == "call_function":
+        if node.target in BINARY_FUNCTIONS:
+            return "binary"
+        if node.target is torch.cat:
+            return "cat"
+        if node.target in REQUANTIZING_FUNCTIONS:
+            return "requantizing"
+        if node.target in SHARED_FUNCTIONS:
+            return "shared"
+        if node.target in FIXED_FUNCTIONS:
+            return "fixed"
+        return None
+    if node.op == "call_method":
+        if node.target in BINARY_METHODS:
+            return "binary"
+        if node.target in SHARED_METHODS:
+            return "shared"
+        if node.target in FIXED_METHODS:
+            return "fixed"
+    return None
+
+
+def pattern_table():
+    """(pattern, kind) pairs for the backend config listing."""
+    out = [(t, "weighted") for t in weighted_module_types()]
+    out += [(t, "binary") for t in BINARY_FUNCTIONS] + [(torch.cat, "cat")]
+    out += [(t, "requantizing") for t in REQUANTIZING_FUNCTIONS]
+    out += [(t, "shared") for t in SHARED_MODULES + SHARED_FUNCTIONS + SHARED_METHODS]
+    out += [(t, "fixed") for t in FIXED_MODULES + FIXED_FUNCTIONS + FIXED_METHODS]
+    return out
