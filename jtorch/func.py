@@ -451,6 +451,23 @@ def _batch_size(args, in_dims):
     return None
 
 
+def _check_no_batched_writes(inputs, arrays):
+    """An input vmap does not map over (in_dims None) cannot take a per-sample value in place (``y.add_(x)``
+    with x batched): torch refuses, as one tensor cannot hold a value per batch element."""
+    try:
+        from jax._src.interpreters.batching import BatchTracer  # (JAX keeps the class private)
+    except ImportError:
+        return
+    T = _T()
+    leaves = jax.tree_util.tree_leaves(inputs, is_leaf=lambda x: isinstance(x, T))
+    for t, a in zip(leaves, jax.tree_util.tree_leaves(arrays)):
+        if isinstance(t, T) and not isinstance(a, BatchTracer) and isinstance(t._value, BatchTracer):
+            raise RuntimeError("vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a "
+                               "Tensor `other` in extra_args that has more elements than `self`. This happened "
+                               "due to `other` being vmapped over but `self` not being vmapped over in a vmap. "
+                               "Please try to use out-of-place operators instead of inplace arithmetic.")
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """Map ``func`` over a batch dimension of its inputs (JAX's vmap)."""
     if randomness not in ("error", "different", "same"):
@@ -478,8 +495,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             if keys is not None:
                 gen._key = _T()._wrap(keys)  # each batch element draws from its own key
             try:
+                inputs = _wrap_tree(arrays)
                 with _tape_off(), _values_unreadable("vmap"):
-                    out = func(*_wrap_tree(arrays), **kwargs)
+                    out = func(*inputs, **kwargs)
+                _check_no_batched_writes(inputs, arrays)
             finally:
                 gen._key = saved
             return _unwrap_tree(out)

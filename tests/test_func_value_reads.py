@@ -1,5 +1,6 @@
 """torch.func transforms and Python reads of tensor values (.item(), .tolist(), bool(), float()) and
-integer inputs to grad: torch's RuntimeError, not JAX's tracer errors."""
+integer inputs to grad: torch's RuntimeError, not JAX's tracer errors; an in-place write of a per-sample
+value into an input vmap does not map over is torch's RuntimeError too."""
 import pytest
 import torch
 
@@ -39,3 +40,13 @@ def test_compiled_vmap_still_works():
     x = jtorch.arange(6.).view(2, 3)
     assert jtorch.allclose(f(x), x.sin() * 2)
     assert jtorch.allclose(f(x), x.sin() * 2)
+
+
+def test_vmap_inplace_into_unbatched_input():
+    for lib in (torch, jtorch):
+        a, b = lib.arange(6.).view(2, 3), lib.zeros(3)
+        with pytest.raises(RuntimeError):
+            lib.func.vmap(lambda x, y: y.add_(x), in_dims=(0, None))(a, b)
+        # the other way round, and out of place, are fine
+        assert lib.func.vmap(lambda x, y: x.add_(y), in_dims=(0, None))(a.clone(), b).tolist() == a.tolist()
+        assert lib.func.vmap(lambda x, y: y * x, in_dims=(0, None))(a, b + 1).tolist() == a.tolist()
