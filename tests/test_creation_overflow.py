@@ -15,7 +15,7 @@ CASES = [([300], "int8"), ([-129], "int8"), ([128], "int8"), ([[1, 2], [3, 400]]
          ([True, 2], "bool"), ([70000.0], "float16"), ([2 ** 64], "float32"), ([2 ** 70], "float64")]
 
 
-def _outcome(lib, fn):
+def _outcome(fn):
     try:
         return fn()
     except Exception as e:  # noqa: BLE001  (the exception type is what is compared)
@@ -25,8 +25,8 @@ def _outcome(lib, fn):
 @pytest.mark.parametrize("data,dtype", CASES)
 def test_tensor_and_as_tensor(data, dtype):
     for make in ("tensor", "as_tensor"):
-        rt = _outcome(torch, lambda: getattr(torch, make)(data, dtype=getattr(torch, dtype) if dtype else None))
-        rj = _outcome(jtorch, lambda: getattr(jtorch, make)(data, dtype=getattr(jtorch, dtype) if dtype else None))
+        rt = _outcome(lambda: getattr(torch, make)(data, dtype=getattr(torch, dtype) if dtype else None))
+        rj = _outcome(lambda: getattr(jtorch, make)(data, dtype=getattr(jtorch, dtype) if dtype else None))
         if isinstance(rt, type):
             assert rj is rt, (make, data, dtype, rj)
         else:
@@ -41,7 +41,7 @@ def test_fill_ops(op, value, dtype):
     for lib in (torch, jtorch):
         x = lib.zeros(3, dtype=getattr(lib, dtype))
         args = (lib.tensor([True, False, True]),) if op.startswith("masked") else (0, lib.tensor([0, 2]))
-        res.append(_outcome(lib, lambda: getattr(x, op)(*args, value)))
+        res.append(_outcome(lambda: getattr(x, op)(*args, value)))
     if isinstance(res[0], type):
         assert res[1] is res[0]
     else:
