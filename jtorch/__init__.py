@@ -107,6 +107,7 @@ from ._toplevel_runtime import *  # noqa: F401,F403,E402  (Stream, Event, Tag, s
 from ._toplevel_sync_bn import *  # noqa: F401,F403,E402  (batch_norm_stats & co: SyncBatchNorm's kernels)
 from ._toplevel_lobpcg import lobpcg  # noqa: F401,E402
 from ._control_flow import cond, while_loop  # noqa: F401,E402
+from ._foreach import *  # noqa: F401,F403,E402  (torch._foreach_add_ & co: list-at-once ops)
 from ._ops_namespace import ops  # noqa: E402  (torch.ops.<ns>.<op>; torch.ops.aten from jtorch/library/_aten.py)
 
 

@@ -119,11 +119,12 @@ def tensor_repr(t):
     dtype = t.dtype
     summarize = _summarize(a)
     shown = _summarized_values(a) if summarize else a
+    name = _prefix_name(t)
     if shown.size == 0 and a.ndim:
         body = "[]"
     else:
         strs, width = _fmt_array(shown, dtype)
-        body = _render(shown, a.shape, strs, width, 7)
+        body = _render(shown, a.shape, strs, width, len(name) + 1)
     suffix = []
     if t.device.type != "cpu":
         suffix.append(f"device='{t.device}'")
@@ -138,7 +139,14 @@ def tensor_repr(t):
         suffix.append("requires_grad=True")
     inner = body + "".join(", " + s for s in suffix)
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
-    return prefix + "tensor(" + inner + ")"
+    return prefix + name + "(" + inner + ")"
+
+
+def _prefix_name(t):
+    """A user's Tensor subclass prints under its class name (``MyTensor([1., 2.])``), as in torch;
+    plain tensors and jtorch's own kinds (Parameter, ...) print as ``tensor(...)``."""
+    cls = type(t)
+    return "tensor" if cls.__module__.split(".")[0] == "jtorch" else cls.__name__
 
 
 def _meta_repr(t):
@@ -151,4 +159,4 @@ def _meta_repr(t):
     elif t.requires_grad:
         suffix.append("requires_grad=True")
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
-    return prefix + "tensor(..., " + ", ".join(suffix) + ")"
+    return prefix + _prefix_name(t) + "(..., " + ", ".join(suffix) + ")"

@@ -95,6 +95,33 @@ def _tape_off():
         GRAD.enabled = prev
 
 
+_VALUE_READS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)
+
+
+@contextlib.contextmanager
+def _values_unreadable(transform):
+    """Inside a transform a tensor's values do not exist yet: reading them in Python (.item(), .tolist(),
+    bool(), float(), .numpy()) is torch's RuntimeError, not JAX's tracer error."""
+    try:
+        yield
+    except _VALUE_READS as e:
+        from .compile import is_compiling
+        if is_compiling():  # maybe the compiled step's own tracer: torch.compile breaks the graph on it
+            raise
+        raise RuntimeError(f"{transform}: a Tensor's values were read in Python (.item(), .tolist(), bool(), "
+                           "float(), .numpy() or data-dependent control flow) inside the transformed function; "
+                           "this is not supported, write it with tensor operations instead") from e
+
+
+def _check_differentiable(args, argnums, name):
+    T = _T()
+    for a in (argnums if isinstance(argnums, tuple) else (argnums,)):
+        for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, T)):
+            if isinstance(leaf, T) and not (leaf.is_floating_point() or leaf.is_complex()):
+                raise RuntimeError("only Tensors of floating point dtype can require gradients")
+
+
 def jax_function(func):
     """``func`` of jtorch Tensors (pytrees) as a function of jax arrays, traceable by JAX."""
     @functools.wraps(func)
@@ -138,9 +165,10 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
     def run(*args, **kwargs):
         _check_argnums(argnums, len(args), "grad_and_value")
+        _check_differentiable(args, argnums, "grad_and_value")
 
         def f(*arrays):
-            with _tape_off():
+            with _tape_off(), _values_unreadable("grad_and_value(f)(*args)"):
                 out = func(*_wrap_tree(arrays), **kwargs)
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -423,6 +451,23 @@ def _batch_size(args, in_dims):
     return None
 
 
+def _check_no_batched_writes(inputs, arrays):
+    """An input vmap does not map over (in_dims None) cannot take a per-sample value in place (``y.add_(x)``
+    with x batched): torch refuses, as one tensor cannot hold a value per batch element."""
+    try:
+        from jax._src.interpreters.batching import BatchTracer  # (JAX keeps the class private)
+    except ImportError:
+        return
+    T = _T()
+    leaves = jax.tree_util.tree_leaves(inputs, is_leaf=lambda x: isinstance(x, T))
+    for t, a in zip(leaves, jax.tree_util.tree_leaves(arrays)):
+        if isinstance(t, T) and not isinstance(a, BatchTracer) and isinstance(t._value, BatchTracer):
+            raise RuntimeError("vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a "
+                               "Tensor `other` in extra_args that has more elements than `self`. This happened "
+                               "due to `other` being vmapped over but `self` not being vmapped over in a vmap. "
+                               "Please try to use out-of-place operators instead of inplace arithmetic.")
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """Map ``func`` over a batch dimension of its inputs (JAX's vmap)."""
     if randomness not in ("error", "different", "same"):
@@ -450,8 +495,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             if keys is not None:
                 gen._key = _T()._wrap(keys)  # each batch element draws from its own key
             try:
-                with _tape_off():
-                    out = func(*_wrap_tree(arrays), **kwargs)
+                inputs = _wrap_tree(arrays)
+                with _tape_off(), _values_unreadable("vmap"):
+                    out = func(*inputs, **kwargs)
+                _check_no_batched_writes(inputs, arrays)
             finally:
                 gen._key = saved
             return _unwrap_tree(out)

@@ -124,10 +124,17 @@ def enable_reentrant_dispatch():
 
 def resolve_name(f):
     """A function's public torch name (``torch.add``, ``torch.Tensor.add``), or None."""
-    for mod, funcs in get_overridable_functions().items():
-        for g in funcs:
-            if g is f:
-                return f"{getattr(mod, '__name__', 'torch')}.{getattr(f, '__name__', '')}".replace("jtorch", "torch")
+    # names come from where the function is found, not its __name__ (Tensor.__add__ is a shared helper)
+    for ns, entries in _NAMESPACES:
+        if any(g is f for g in entries):
+            for name, g in vars(ns).items():
+                if g is f:
+                    return f"{ns.__name__.replace('jtorch', 'torch', 1)}.{name}"
+    for name, g in vars(_dispatch.Tensor).items():
+        if g is f and name not in _NOT_METHOD:
+            return f"torch.Tensor.{name}"
+        if isinstance(g, property) and getattr(f, "__self__", None) is g:  # Tensor.shape.__get__
+            return f"torch.Tensor.{name}.{f.__name__}"
     return None
 
 

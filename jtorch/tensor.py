@@ -161,9 +161,13 @@ class Tensor:
         return t
 
     def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and isinstance(args[0], Tensor):
+            # torch.Tensor(t) / MyTensor(t): an alias of t (its dtype, storage and autograd history)
+            return args[0].as_subclass(cls)
         # torch.Tensor(data) / torch.Tensor(2, 3): float tensors of the default dtype
         from ._ops.creation import _legacy_new
-        return _legacy_new(cls, *args, **kwargs)
+        t = _legacy_new(cls, *args, **kwargs)
+        return t if type(t) is cls else t.as_subclass(cls)  # MyTensor([1., 2.]) is a MyTensor
 
     def __init__(self, *args, **kwargs):
         pass
@@ -204,7 +208,10 @@ class Tensor:
     def _make_subclass(cls, data, require_grad=False):
         """A new leaf ``cls`` instance sharing ``data``'s storage (how nn.Parameter-like classes are made)."""
         t = Tensor._alias(data, cls)
-        Tensor.requires_grad.fset(t, require_grad)
+        # not an op: cls's __torch_function__ must not see it (it runs before the subclass's __new__
+        # has set the attributes its handler reads)
+        with _tf.DisableTorchFunction():
+            Tensor.requires_grad.fset(t, require_grad)
         return t
 
     def _alias(self, cls=None):

@@ -69,8 +69,11 @@ def _infer_np(data):
     except ValueError as e:
         raise ValueError(f"expected sequence of length {len(data[0]) if data else 0} at dim 1 (got "
                          f"{len(data[-1]) if data else 0})") from e
-    if arr.dtype == object:
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if arr.dtype == object or arr.dtype == np.uint64:  # Python ints past int64's range
+        try:
+            return np.asarray(data, dtype=np.float64), None  # usable only as floats (tensor() decides)
+        except (TypeError, ValueError):
+            raise TypeError(f"new(): invalid data type '{type(data).__name__}'") from None
     k = arr.dtype.kind
     if k == "f":
         return arr, D.get_default_dtype()
@@ -94,12 +97,18 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is not None and D.to_dtype(dtype) is D.complex32:
         return _to_chalf(tensor(data, dtype=D.complex64, device=device), requires_grad)
     arr, dt = _infer_np(data)
+    if dt is None:  # integers too big for int64: torch reads Python ints as 64-bit unless it wants floats
+        if dtype is None or not (D.to_dtype(dtype).is_floating_point or D.to_dtype(dtype).is_complex):
+            raise ValueError("Overflow when unpacking long long")
     dt = D.to_dtype(dtype) if dtype is not None else dt
+    if isinstance(data, (list, tuple, int, float)):
+        _check_values_fit(np.asarray(arr), dt)
     if dt in (D.float8_e4m3fn, D.float8_e8m0fnu):  # torch's own conversions (pointwise.cast_array)
         from .pointwise import cast_array
         return _finish(cast_array(arr, dt.np), device, requires_grad)
-    return _finish(jnp.asarray(np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)),
-                   device, requires_grad)
+    with np.errstate(over="ignore"):  # Python floats past float16's range become inf, as in torch
+        arr = np.asarray(arr).astype(dt.np) if not isinstance(arr, jax.Array) else arr.astype(dt.np)
+    return _finish(jnp.asarray(arr), device, requires_grad)
 
 
 @function(method=False)
@@ -191,12 +200,26 @@ def check_scalar_fits(value, dt):
         info = np.iinfo(dt.np)
         if isinstance(value, float) and not math.isfinite(value):
             bad = True
-        elif info.min == 0:
+        elif info.min == 0 and isinstance(value, int):
             bad = value > info.max or -value > info.max
         else:
             bad = value > info.max or value < info.min
     if bad:
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow")
+
+
+def _check_values_fit(arr, dt):
+    """torch.tensor(Python numbers, dtype=an integer type): the same check for every element, where numpy's
+    cast would wrap (300 -> 44 in int8) or turn NaN into the minimum."""
+    if dt is D.bool or dt.is_floating_point or dt.is_complex or arr.size == 0 or arr.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(dt.np)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr < info.min) | (arr > info.max)
+    else:  # Python ints: unsigned types also take negatives down to -max (they wrap)
+        bad = (arr < (-int(info.max) if info.min == 0 else int(info.min))) | (arr > int(info.max))
+    if bad.any():
+        raise RuntimeError(f"value cannot be converted to type {dt.np} without overflow")
 
 
 def _to_chalf(t, requires_grad):

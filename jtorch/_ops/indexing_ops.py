@@ -338,6 +338,9 @@ def index_fill(input, dim, index, value):
     if isinstance(value, _T()) and value.ndim:
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    if not isinstance(value, _T()):
+        from .creation import check_scalar_fits
+        check_scalar_fits(value, input.dtype)
     _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, negative=True)
     return _index_fill(_as_1d(input) if input.ndim == 0 else input, _as_1d(index), value,
                        dim=d).reshape(tuple(input.shape))
@@ -402,6 +405,9 @@ def masked_fill(input, mask, value):
     if isinstance(value, _T()) and value.ndim:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    if not isinstance(value, _T()):
+        from .creation import check_scalar_fits
+        check_scalar_fits(value, input.dtype)
     return _masked_fill(input, mask, value)
 
 

@@ -8,7 +8,10 @@ def _tup(x):
 
 
 def _prep(inputs, create_graph):
-    return tuple(i.detach().requires_grad_(True) for i in _tup(inputs))
+    """Inputs the function sees. With create_graph, an input that requires grad stays connected (an
+    alias of it), so what is computed from the results can be differentiated back to it."""
+    return tuple(i.view_as(i) if create_graph and i.requires_grad else i.detach().requires_grad_(True)
+                 for i in _tup(inputs))
 
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
@@ -69,7 +72,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     from . import grad
     from .._ops.creation import zeros_like
     single = isinstance(inputs, _dispatch.Tensor)
-    xs = _prep(inputs, True)
+    xs = _prep(inputs, create_graph)
     out = func(*xs)
     outs = _tup(out)
     us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
@@ -84,12 +87,13 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     from . import grad
     single = isinstance(inputs, _dispatch.Tensor)
-    xs = _prep(inputs, True)
+    xs = _prep(inputs, create_graph)
     out = func(*xs)
     gs = grad(out, xs, create_graph=True, allow_unused=True, materialize_grads=True)
     vs = _tup(v)
     h = grad(gs, xs, vs, create_graph=create_graph, allow_unused=True, materialize_grads=True)
-    return out.detach(), (h[0].detach() if single else tuple(x.detach() for x in h))
+    keep = (lambda t: t) if create_graph else (lambda t: t.detach())
+    return keep(out), (keep(h[0]) if single else tuple(keep(x) for x in h))
 
 
 vhp = hvp

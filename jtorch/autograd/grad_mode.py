@@ -73,6 +73,9 @@ class set_grad_enabled(_Mode):
     def clone(self):
         return set_grad_enabled(self.mode)
 
+    def __repr__(self):  # scripts print `torch.set_grad_enabled(False)` at a REPL or by accident
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self.mode})"
+
     def __enter__(self):
         return self
 
