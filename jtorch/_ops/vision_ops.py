@@ -177,33 +177,43 @@ def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False,
 
 
 # ---------------------------------------------------------------- grid_sample
+def _exact(x):
+    return x
+
+
 def _clip(x, hi):
     # torch's clip: gradient 1 inside and on the bounds, 0 outside
     return jnp.where(x < 0, 0.0, jnp.where(x > hi, hi, x)).astype(x.dtype)
 
 
-def _reflect(x, twice_low, twice_high):
+def _reflect(x, twice_low, twice_high, r=_exact):
+    """Reflect x into [twice_low / 2, twice_high / 2]; ``r`` rounds each step (the half types)."""
     if twice_low == twice_high:
         return jnp.zeros_like(x)
     mn = twice_low / 2
     span = (twice_high - twice_low) / 2
-    x = jnp.abs(x - mn)
-    extra = jnp.fmod(x, span)
-    flips = jnp.floor(x / span)
-    return jnp.where(jnp.fmod(flips, 2) == 0, extra + mn, span - extra + mn).astype(x.dtype)
+    x = r(jnp.abs(r(x - mn)))
+    extra = r(jnp.fmod(x, span))
+    flips = jnp.floor(r(x / span))
+    return jnp.where(jnp.fmod(flips, 2) == 0, r(extra + mn), r(r(span - extra) + mn)).astype(x.dtype)
 
 
-def _source(coord, size, padding_mode, align_corners):
+def _unnormalize(coord, size, align_corners, r=_exact):
     if align_corners:
-        c = (coord + 1) / 2 * (size - 1)
-    else:
-        c = ((coord + 1) * size - 1) / 2
-    if padding_mode == "border":
-        c = _clip(c, size - 1)
-    elif padding_mode == "reflection":
-        c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
-        c = _clip(c, size - 1)
-    return c
+        return r(r(r(coord + 1) / 2) * (size - 1))
+    return r(r(r(r(coord + 1) * size) - 1) / 2)
+
+
+def _pad_coord(c, size, padding_mode, align_corners, r=_exact):
+    if padding_mode == "zeros":
+        return c
+    if padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (size - 1), r) if align_corners else _reflect(c, -1, 2 * size - 1, r)
+    return _clip(c, size - 1)
+
+
+def _source(coord, size, padding_mode, align_corners, r=_exact):
+    return _pad_coord(_unnormalize(coord, size, align_corners, r), size, padding_mode, align_corners, r)
 
 
 def _gather_taps(x, coords, sizes, weights):
@@ -225,46 +235,48 @@ def _gather_taps(x, coords, sizes, weights):
     return (vals * w).sum(2)
 
 
-def _cubic_coeffs(t, a=-0.75):
+def _cubic_coeffs(t, a=-0.75, r=_exact):
     def c1(x):
-        return ((a + 2) * x - (a + 3)) * x * x + 1
+        return r(r(r(r(r((a + 2) * x) - (a + 3)) * x) * x) + 1)
 
     def c2(x):
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)]
+        return r(r(r(r(r(r(a * x) - 5 * a) * x) + 8 * a) * x) - 4 * a)
+    return [c2(r(t + 1)), c1(t), c1(r(1 - t)), c2(r(r(1 - t) + 1))]
 
 
 @defop(method=False, function=False, promote=None)
 def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
+    if input.dtype in (jnp.float16, jnp.bfloat16):
+        return _grid_sample_half(input, grid, mode, padding_mode, align_corners)
+    return _grid_sample_f(input, grid, mode, padding_mode, align_corners)
+
+
+def _grid_sample_f(input, grid, mode, padding_mode, align_corners, r=_exact):
+    """``r`` rounds the source coordinates' steps (the half types' backward)."""
     nsp = input.ndim - 2
     sizes = input.shape[2:]
     # grid's last dim is (x, y[, z]): x indexes the last spatial dim
     g = [grid[..., nsp - 1 - d] for d in range(nsp)]
     if mode == "nearest":
-        coords = [jnp.round(_source(gd, sizes[d], padding_mode, align_corners)).astype(jnp.int32)[None]
+        coords = [jnp.round(_source(gd, sizes[d], padding_mode, align_corners, r)).astype(jnp.int32)[None]
                   for d, gd in enumerate(g)]
         return _gather_taps(input, coords, sizes, jnp.ones_like(coords[0], dtype=input.dtype))
     if mode == "bicubic":
         # bicubic weights come from unclipped coordinates; padding applies to each tap's index
-        raw = [(gd + 1) / 2 * (sizes[d] - 1) if align_corners else ((gd + 1) * sizes[d] - 1) / 2
-               for d, gd in enumerate(g)]
-        base = [jnp.floor(r) for r in raw]
-        wy, wx = (_cubic_coeffs(r - b) for r, b in zip(raw, base))
+        raw = [_unnormalize(gd, sizes[d], align_corners, r) for d, gd in enumerate(g)]
+        base = [jnp.floor(c) for c in raw]
+        wy, wx = (_cubic_coeffs(c - b) for c, b in zip(raw, base))
         taps = []
         for d in range(2):
             t = jax.lax.stop_gradient(base[d])[None] + jnp.arange(-1, 3, dtype=base[d].dtype).reshape(
                 (4,) + (1,) * base[d].ndim)
-            if padding_mode != "zeros":
-                t = _pad_tap(t, sizes[d], padding_mode, align_corners)
-            taps.append(t.astype(jnp.int32))
+            taps.append(_pad_coord(t, sizes[d], padding_mode, align_corners, r).astype(jnp.int32))
         cy = jnp.repeat(taps[0], 4, axis=0)      # tap (i, j) -> row i, column j
         cx = jnp.tile(taps[1], (4,) + (1,) * (taps[1].ndim - 1))
         ws = jnp.stack([wy[i] * wx[j] for i in range(4) for j in range(4)])
         return _gather_taps(input, [cy, cx], sizes, ws)
-    if input.dtype in (jnp.float16, jnp.bfloat16) and nsp == 2 and padding_mode != "reflection":
-        return _grid_sample_bilinear_half_steps(input, g, sizes, padding_mode, align_corners)
     # bilinear / trilinear: 2**nsp corners
-    coords = [_source(gd, sizes[d], padding_mode, align_corners) for d, gd in enumerate(g)]
+    coords = [_source(gd, sizes[d], padding_mode, align_corners, r) for d, gd in enumerate(g)]
     lo = [jnp.floor(c) for c in coords]
     frac = [c - f for c, f in zip(coords, lo)]
     idx = [[] for _ in range(nsp)]
@@ -279,40 +291,79 @@ def _grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corne
     return _gather_taps(input, [jnp.stack(i) for i in idx], sizes, jnp.stack(ws))
 
 
-def _grid_sample_bilinear_half_steps(input, g, sizes, padding_mode, align_corners):
-    """Bilinear sampling of a float16/bfloat16 input as torch's vectorized 2-d CPU kernel computes it: every
-    step in the half type (rounded): the source coordinate ((g + 1) * size - 1) / 2, or ((g + 1) / 2) * (size - 1)
-    for align_corners, each corner's weight a product of the per-dimension weights, and the
-    corners added one by one. (Reflection padding, bicubic and 3-d sampling round elsewhere: not matched yet.)"""
+def _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners):
+    """float16/bfloat16 sampling as torch's CPU kernels compute it: every arithmetic step rounded to the half
+    type (source coordinates, reflection, bilinear / bicubic weights, each tap's product and the running
+    sum over the taps, in torch's tap order). Bilinear weights multiply x's, y's[, z's] in that order."""
     half = input.dtype
     r = functools.partial(round_to, half=half)
-    nsp = len(sizes)
-    coords = []
-    for d, gd in enumerate(g):
-        gd, size = gd.astype(jnp.float32), sizes[d]
-        c = r(r(r(gd + 1) / 2) * (size - 1)) if align_corners else r(r(r(r(gd + 1) * size) - 1) / 2)
-        coords.append(_clip(c, size - 1) if padding_mode == "border" else c)
+    nsp = input.ndim - 2
+    sizes = input.shape[2:]
+    g = [grid[..., nsp - 1 - d].astype(jnp.float32) for d in range(nsp)]
+    x = input.astype(jnp.float32)
+
+    def tap_sum(taps):
+        # taps: (per-dim int index arrays, weight) in torch's order; rounded products and running sum
+        out = None
+        for idx, w in taps:
+            term = r(_gather_taps(x, [i[None] for i in idx], sizes, w[None]))
+            out = term if out is None else r(out + term)
+        return out
+
+    if mode == "nearest":
+        idx = [jnp.round(_source(gd, sizes[d], padding_mode, align_corners, r)).astype(jnp.int32)
+               for d, gd in enumerate(g)]
+        return _gather_taps(x, [i[None] for i in idx], sizes, jnp.ones((1,) + idx[0].shape, x.dtype)).astype(half)
+    if mode == "bicubic":
+        raw = [_unnormalize(gd, sizes[d], align_corners, r) for d, gd in enumerate(g)]
+        base = [jnp.floor(c) for c in raw]
+        cy, cx = (_cubic_coeffs(r(c - b), r=r) for c, b in zip(raw, base))
+        taps = [[_pad_coord(base[d] + k, sizes[d], padding_mode, align_corners, r).astype(jnp.int32)
+                 for k in range(-1, 3)] for d in range(2)]
+        out = None
+        for i in range(4):     # each row along x, then the rows along y
+            row = tap_sum([((taps[0][i], taps[1][j]), cx[j]) for j in range(4)])
+            term = r(row * cy[i][:, None])
+            out = term if out is None else r(out + term)
+        return out.astype(half)
+    coords = [_source(gd, sizes[d], padding_mode, align_corners, r) for d, gd in enumerate(g)]
     lo = [jnp.floor(c) for c in coords]
     frac = [r(c - f) for c, f in zip(coords, lo)]
-    x = input.astype(jnp.float32)
-    out = None
+    taps = []
     for corner in range(2 ** nsp):
-        w, idx = None, []
-        for d in range(nsp):
-            hi = (corner >> (nsp - 1 - d)) & 1
-            idx.append((lo[d] + hi).astype(jnp.int32)[None])
-            wd = frac[d] if hi else r(1 - frac[d])
+        hi = [(corner >> (nsp - 1 - d)) & 1 for d in range(nsp)]
+        w = None
+        for d in reversed(range(nsp)):
+            wd = frac[d] if hi[d] else r(1 - frac[d])
             w = wd if w is None else r(w * wd)
-        term = r(_gather_taps(x, idx, sizes, w[None]))
-        out = term if out is None else r(out + term)
-    return out.astype(half)
+        taps.append(([(lo[d] + hi[d]).astype(jnp.int32) for d in range(nsp)], w))
+    return tap_sum(taps).astype(half)
 
 
-def _pad_tap(c, size, padding_mode, align_corners):
-    if padding_mode == "border":
-        return _clip(c, size - 1)
-    c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
-    return _clip(c, size - 1)
+def _rounded_straight_through(x, half):
+    return x + jax.lax.stop_gradient(round_to(x, half) - x)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _grid_sample_half(input, grid, mode, padding_mode, align_corners):
+    return _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners)
+
+
+def _grid_sample_half_fwd(input, grid, mode, padding_mode, align_corners):
+    return _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners), (input, grid)
+
+
+def _grid_sample_half_bwd(mode, padding_mode, align_corners, saved, ct):
+    # float32 gradients at the half path's source coordinates (rounded values, unrounded derivatives)
+    input, grid = saved
+    r = functools.partial(_rounded_straight_through, half=input.dtype)
+    _, vjp = jax.vjp(lambda i, g: _grid_sample_f(i, g, mode, padding_mode, align_corners, r),
+                     input.astype(jnp.float32), grid.astype(jnp.float32))
+    gi, gg = vjp(ct.astype(jnp.float32))
+    return gi.astype(input.dtype), gg.astype(grid.dtype)
+
+
+_grid_sample_half.defvjp(_grid_sample_half_fwd, _grid_sample_half_bwd)
 
 
 # ---------------------------------------------------------------- affine_grid
