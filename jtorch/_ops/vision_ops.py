@@ -182,8 +182,8 @@ def _exact(x):
 
 
 def _clip(x, hi):
-    # torch's clip: gradient 1 inside and on the bounds, 0 outside
-    return jnp.where(x < 0, 0.0, jnp.where(x > hi, hi, x)).astype(x.dtype)
+    # torch's clip: gradient 1 strictly inside, 0 on the bounds and outside
+    return jnp.where(x <= 0, 0.0, jnp.where(x >= hi, hi, x)).astype(x.dtype)
 
 
 def _reflect(x, twice_low, twice_high, r=_exact):
@@ -291,41 +291,23 @@ def _grid_sample_f(input, grid, mode, padding_mode, align_corners, r=_exact):
     return _gather_taps(input, [jnp.stack(i) for i in idx], sizes, jnp.stack(ws))
 
 
-def _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners):
-    """float16/bfloat16 sampling as torch's CPU kernels compute it: every arithmetic step rounded to the half
-    type (source coordinates, reflection, bilinear / bicubic weights, each tap's product and the running
-    sum over the taps, in torch's tap order). Bilinear weights multiply x's, y's[, z's] in that order."""
-    half = input.dtype
-    r = functools.partial(round_to, half=half)
-    nsp = input.ndim - 2
-    sizes = input.shape[2:]
+def _grid_sample_half_taps(grid, sizes, mode, padding_mode, align_corners, r):
+    """The taps of a half-type sampling in torch's order, each step rounded by ``r``: for nearest and
+    bilinear a list of (per-dim index arrays, weight); bicubic: (per-dim lists of the 4 tap indices,
+    [y coefficients, x coefficients]). Bilinear weights multiply x's, y's[, z's] in that order."""
+    nsp = len(sizes)
     g = [grid[..., nsp - 1 - d].astype(jnp.float32) for d in range(nsp)]
-    x = input.astype(jnp.float32)
-
-    def tap_sum(taps):
-        # taps: (per-dim int index arrays, weight) in torch's order; rounded products and running sum
-        out = None
-        for idx, w in taps:
-            term = r(_gather_taps(x, [i[None] for i in idx], sizes, w[None]))
-            out = term if out is None else r(out + term)
-        return out
-
     if mode == "nearest":
         idx = [jnp.round(_source(gd, sizes[d], padding_mode, align_corners, r)).astype(jnp.int32)
                for d, gd in enumerate(g)]
-        return _gather_taps(x, [i[None] for i in idx], sizes, jnp.ones((1,) + idx[0].shape, x.dtype)).astype(half)
+        return [(idx, jnp.ones(idx[0].shape, jnp.float32))]
     if mode == "bicubic":
         raw = [_unnormalize(gd, sizes[d], align_corners, r) for d, gd in enumerate(g)]
         base = [jnp.floor(c) for c in raw]
-        cy, cx = (_cubic_coeffs(r(c - b), r=r) for c, b in zip(raw, base))
+        coeffs = [_cubic_coeffs(r(c - b), r=r) for c, b in zip(raw, base)]
         taps = [[_pad_coord(base[d] + k, sizes[d], padding_mode, align_corners, r).astype(jnp.int32)
                  for k in range(-1, 3)] for d in range(2)]
-        out = None
-        for i in range(4):     # each row along x, then the rows along y
-            row = tap_sum([((taps[0][i], taps[1][j]), cx[j]) for j in range(4)])
-            term = r(row * cy[i][:, None])
-            out = term if out is None else r(out + term)
-        return out.astype(half)
+        return taps, coeffs
     coords = [_source(gd, sizes[d], padding_mode, align_corners, r) for d, gd in enumerate(g)]
     lo = [jnp.floor(c) for c in coords]
     frac = [r(c - f) for c, f in zip(coords, lo)]
@@ -337,7 +319,63 @@ def _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners):
             wd = frac[d] if hi[d] else r(1 - frac[d])
             w = wd if w is None else r(w * wd)
         taps.append(([(lo[d] + hi[d]).astype(jnp.int32) for d in range(nsp)], w))
-    return tap_sum(taps).astype(half)
+    return taps
+
+
+def _grid_sample_half_forward(input, grid, mode, padding_mode, align_corners):
+    """float16/bfloat16 sampling as torch's CPU kernels compute it: every arithmetic step rounded to the half
+    type (source coordinates, reflection, bilinear / bicubic weights, each tap's product and the running
+    sum over the taps, in torch's tap order)."""
+    half = input.dtype
+    r = functools.partial(round_to, half=half)
+    sizes = input.shape[2:]
+    x = input.astype(jnp.float32)
+
+    def tap_sum(taps):
+        out = None
+        for idx, w in taps:
+            term = r(_gather_taps(x, [i[None] for i in idx], sizes, w[None]))
+            out = term if out is None else r(out + term)
+        return out
+
+    taps = _grid_sample_half_taps(grid, sizes, mode, padding_mode, align_corners, r)
+    if mode != "bicubic":
+        return tap_sum(taps).astype(half)
+    (ty, tx), (cy, cx) = taps
+    out = None
+    for i in range(4):     # each row along x, then the rows along y
+        term = r(tap_sum([((ty[i], tx[j]), cx[j]) for j in range(4)]) * cy[i][:, None])
+        out = term if out is None else r(out + term)
+    return out.astype(half)
+
+
+def _scatter_taps_half(shape, taps, half, chunk):
+    """grad_input as torch's CPU kernels accumulate it: each tap's rounded product added to the half-type
+    gradient one at a time. taps: list of (per-dim index arrays (N, *O), values (N, C, *O)). The order:
+    output points in chunks of ``chunk`` (the vectorized 2-d kernels' vector width), within a chunk tap by
+    tap, within a tap point by point. XLA's CPU scatter-add applies updates in order, rounding each."""
+    n, c = shape[:2]
+    sizes = shape[2:]
+    cells = int(np.prod(sizes))
+    flat, vals = [], []
+    for idx, v in taps:
+        ok, f = None, None
+        for i, s in zip(idx, sizes):
+            good = (i >= 0) & (i < s)
+            ok = good if ok is None else ok & good
+            f = i if f is None else f * s + i
+        flat.append(jnp.where(ok, f, cells).reshape(n, 1, -1))
+        vals.append(v.reshape(n, c, -1))
+    p = flat[0].shape[-1]
+    pad = -p % chunk
+    flat = jnp.pad(jnp.stack(flat, 2), ((0, 0), (0, 0), (0, 0), (0, pad)), constant_values=cells)
+    vals = jnp.pad(jnp.stack(vals, 2), ((0, 0), (0, 0), (0, 0), (0, pad)))
+    t = len(taps)
+    order = lambda a: jnp.moveaxis(a.reshape(a.shape[:3] + (-1, chunk)), 2, 3).reshape(a.shape[0], a.shape[1], -1)
+    flat, vals = order(flat), order(vals)                          # (N, 1 | C, chunks * T * chunk)
+    dest = jnp.where(flat < cells, (jnp.arange(n * c).reshape(n, c, 1)) * cells + flat, n * c * cells)
+    out = jnp.zeros(n * c * cells, half).at[dest.reshape(-1)].add(vals.reshape(-1).astype(half), mode="drop")
+    return out.reshape(shape)
 
 
 def _rounded_straight_through(x, half):
@@ -354,13 +392,25 @@ def _grid_sample_half_fwd(input, grid, mode, padding_mode, align_corners):
 
 
 def _grid_sample_half_bwd(mode, padding_mode, align_corners, saved, ct):
-    # float32 gradients at the half path's source coordinates (rounded values, unrounded derivatives)
     input, grid = saved
-    r = functools.partial(_rounded_straight_through, half=input.dtype)
-    _, vjp = jax.vjp(lambda i, g: _grid_sample_f(i, g, mode, padding_mode, align_corners, r),
-                     input.astype(jnp.float32), grid.astype(jnp.float32))
-    gi, gg = vjp(ct.astype(jnp.float32))
-    return gi.astype(input.dtype), gg.astype(grid.dtype)
+    half = input.dtype
+    r = functools.partial(round_to, half=half)
+    sizes = input.shape[2:]
+    g32 = ct.astype(jnp.float32)
+    taps = _grid_sample_half_taps(grid, sizes, mode, padding_mode, align_corners, r)
+    if mode == "bicubic":
+        (ty, tx), (cy, cx) = taps
+        # torch's bicubic backward: tap columns outer, rows inner; the output gradient times x's, then y's weight
+        vals = [((ty[i], tx[j]), r(r(g32 * cx[j][:, None]) * cy[i][:, None])) for j in range(4) for i in range(4)]
+    else:
+        vals = [(idx, r(g32 * w[:, None])) for idx, w in taps]
+    gi = _scatter_taps_half(input.shape, vals, half, 16 if len(sizes) == 2 else 1)
+    # grad_grid: float32 at the half path's source coordinates (rounded values, unrounded derivatives)
+    rs = functools.partial(_rounded_straight_through, half=half)
+    _, vjp = jax.vjp(lambda g: _grid_sample_f(input.astype(jnp.float32), g, mode, padding_mode, align_corners, rs),
+                     grid.astype(jnp.float32))
+    (gg,) = vjp(g32)
+    return gi, gg.astype(grid.dtype)
 
 
 _grid_sample_half.defvjp(_grid_sample_half_fwd, _grid_sample_half_bwd)
