@@ -378,6 +378,37 @@ def _scatter_taps_half(shape, taps, half, chunk):
     return out.reshape(shape)
 
 
+def _grid_grad_bilinear_2d_half(input, grid, ct, padding_mode, align_corners, r, rs):
+    """grad_grid of half bilinear 2-d sampling as torch's vectorized kernel computes it, in the half type step
+    by step: per channel x's derivative ((ne - nw) * n + (se - sw) * s) * grad_out (y's alike), summed over the
+    channels in order, times the source coordinate's derivative (the unnormalizing scale, reflection's sign,
+    0 where clipped)."""
+    sizes = input.shape[2:]
+    corners = [idx for idx, _ in _grid_sample_half_taps(grid, sizes, "bilinear", padding_mode, align_corners, r)]
+    x = input.astype(jnp.float32)
+    one = jnp.ones((1,) + corners[0][0].shape, jnp.float32)
+    nw, ne, sw, se = (_gather_taps(x, [i[None] for i in idx], sizes, one) for idx in corners)
+    g = [grid[..., 1].astype(jnp.float32), grid[..., 0].astype(jnp.float32)]
+    coords = [_source(gd, sizes[d], padding_mode, align_corners, r) for d, gd in enumerate(g)]
+    fy, fx = (r(c - jnp.floor(c)) for c in coords)
+    n_, s_, w_, e_ = r(1 - fy), fy, r(1 - fx), fx
+    go = ct.astype(jnp.float32)
+
+    def channel(acc, v):
+        a, b, c, d, o = v
+        gx = r(r(r(r(b - a) * n_) + r(r(d - c) * s_)) * o)
+        gy = r(r(r(r(c - a) * w_) + r(r(d - b) * e_)) * o)
+        return (r(acc[0] + gx), r(acc[1] + gy)), None
+
+    per_channel = tuple(jnp.moveaxis(v, 1, 0) for v in (nw, ne, sw, se, go))
+    zero = jnp.zeros(fx.shape, jnp.float32)
+    (gx, gy), _ = jax.lax.scan(channel, (zero, zero), per_channel)
+    # d(source coordinate)/d(grid): scale * reflection sign * (0 where clipped), exact in float32
+    mult = [jax.jvp(lambda t, d=d: _source(t, sizes[d], padding_mode, align_corners, rs), (gd,),
+                    (jnp.ones_like(gd),))[1] for d, gd in enumerate(g)]
+    return jnp.stack([r(gx * mult[1]), r(gy * mult[0])], -1).astype(grid.dtype)
+
+
 def _rounded_straight_through(x, half):
     return x + jax.lax.stop_gradient(round_to(x, half) - x)
 
@@ -405,8 +436,11 @@ def _grid_sample_half_bwd(mode, padding_mode, align_corners, saved, ct):
     else:
         vals = [(idx, r(g32 * w[:, None])) for idx, w in taps]
     gi = _scatter_taps_half(input.shape, vals, half, 16 if len(sizes) == 2 else 1)
-    # grad_grid: float32 at the half path's source coordinates (rounded values, unrounded derivatives)
     rs = functools.partial(_rounded_straight_through, half=half)
+    if mode == "bilinear" and len(sizes) == 2:
+        return gi, _grid_grad_bilinear_2d_half(input, grid, ct, padding_mode, align_corners, r, rs)
+    # other modes' grad_grid: float32 at the half path's source coordinates (rounded values, unrounded
+    # derivatives), rounded once
     _, vjp = jax.vjp(lambda g: _grid_sample_f(input.astype(jnp.float32), g, mode, padding_mode, align_corners, rs),
                      grid.astype(jnp.float32))
     (gg,) = vjp(g32)
