@@ -409,6 +409,43 @@ def _grid_grad_bilinear_2d_half(input, grid, ct, padding_mode, align_corners, r,
     return jnp.stack([r(gx * mult[1]), r(gy * mult[0])], -1).astype(grid.dtype)
 
 
+def _grid_grad_trilinear_half(input, grid, ct, padding_mode, align_corners, r, rs):
+    """grad_grid of half trilinear sampling as torch's 3-d kernel computes it, in the half type step by step:
+    for each channel, corner by corner (z, then y, then x slowest to fastest), each dimension's running
+    gradient gains +-value * (the other two dims' weight factors, x's before y's before z's) * grad_out."""
+    sizes = input.shape[2:]
+    corners = [idx for idx, _ in _grid_sample_half_taps(grid, sizes, "bilinear", padding_mode, align_corners, r)]
+    x = input.astype(jnp.float32)
+    one = jnp.ones((1,) + corners[0][0].shape, jnp.float32)
+    vals = [_gather_taps(x, [i[None] for i in idx], sizes, one) for idx in corners]
+    g = [grid[..., 2 - d].astype(jnp.float32) for d in range(3)]           # z, y, x
+    coords = [_source(gd, sizes[d], padding_mode, align_corners, r) for d, gd in enumerate(g)]
+    frac = [r(c - jnp.floor(c)) for c in coords]
+    factor = [(r(1 - f), f) for f in frac]                                  # (low corner's, high corner's)
+    go = ct.astype(jnp.float32)
+
+    def channel(acc, v):
+        acc = list(acc)
+        o = v[-1]
+        for corner in range(8):
+            hi = [(corner >> (2 - d)) & 1 for d in range(3)]
+            for d in range(3):
+                term = v[corner]
+                for other in (2, 1, 0):                                      # x, y, z order
+                    if other != d:
+                        term = r(term * factor[other][hi[other]])
+                term = r(term * o)
+                acc[d] = r(acc[d] + term) if hi[d] else r(acc[d] - term)
+        return tuple(acc), None
+
+    per_channel = tuple(jnp.moveaxis(v, 1, 0) for v in vals + [go])
+    zero = jnp.zeros(frac[0].shape, jnp.float32)
+    (gz, gy, gx), _ = jax.lax.scan(channel, (zero, zero, zero), per_channel)
+    mult = [jax.jvp(lambda t, d=d: _source(t, sizes[d], padding_mode, align_corners, rs), (gd,),
+                    (jnp.ones_like(gd),))[1] for d, gd in enumerate(g)]
+    return jnp.stack([r(gx * mult[2]), r(gy * mult[1]), r(gz * mult[0])], -1).astype(grid.dtype)
+
+
 def _rounded_straight_through(x, half):
     return x + jax.lax.stop_gradient(round_to(x, half) - x)
 
@@ -439,6 +476,8 @@ def _grid_sample_half_bwd(mode, padding_mode, align_corners, saved, ct):
     rs = functools.partial(_rounded_straight_through, half=half)
     if mode == "bilinear" and len(sizes) == 2:
         return gi, _grid_grad_bilinear_2d_half(input, grid, ct, padding_mode, align_corners, r, rs)
+    if mode == "bilinear":
+        return gi, _grid_grad_trilinear_half(input, grid, ct, padding_mode, align_corners, r, rs)
     # other modes' grad_grid: float32 at the half path's source coordinates (rounded values, unrounded
     # derivatives), rounded once
     _, vjp = jax.vjp(lambda g: _grid_sample_f(input.astype(jnp.float32), g, mode, padding_mode, align_corners, rs),
