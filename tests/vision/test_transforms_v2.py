@@ -724,7 +724,7 @@ def _from_torch(t):
 
 
 def test_rotated_box_formats_convert_and_flip(rng):
-    """Rotated boxes: conversions between XYWHR / CXCYWHR / XYXYXYXY and flips (other kernels: not yet)."""
+    """Rotated boxes: conversions between XYWHR / CXCYWHR / XYXYXYXY, flips, resize."""
     b = np.concatenate([_boxes(rng, 5), rng.uniform(-60, 60, (5, 1)).astype(np.float32)], 1)
     b[:, 2:4] -= b[:, :2]  # XYWHR: corner, size, angle
     for fmt in ("XYWHR", "CXCYWHR", "XYXYXYXY"):
@@ -742,5 +742,7 @@ def test_rotated_box_formats_convert_and_flip(rng):
         boxes = T.BoundingBoxes(m.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W))
         with pytest.raises(ValueError, match="rotated and unrotated"):
             mod.convert_bounding_box_format(boxes, new_format="XYXY")
-    with pytest.raises(NotImplementedError):
-        JF.resize(JVT.BoundingBoxes(jtorch.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W)), [5, 5])
+    # the other kernels: tests/vision/test_transforms_v2_rotated.py
+    _same(JF.resize(JVT.BoundingBoxes(jtorch.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W)), [5, 5]),
+          VF.resize(TVT.BoundingBoxes(torch.from_numpy(b.copy()), format="XYWHR", canvas_size=(H, W)), [5, 5]),
+          atol=1e-4)

@@ -1,7 +1,8 @@
 """Geometry functionals and their kernels per input type. Image (and video, mask) kernels are the v1
 functionals of jtorch.vision.transforms.functional; boxes and key points move their corners / points
 through the same geometry, as torchvision does (boxes: the four corners transformed, then their
-enclosing box, clamped by the boxes' clamping_mode)."""
+enclosing box, clamped by the boxes' clamping_mode; rotated boxes: the four corners transformed, then the
+rectangle torchvision makes of the parallelogram, see _rotated.py)."""
 import math
 import numbers
 
@@ -14,7 +15,8 @@ from jtorch.vision.transforms import functional as F1
 from jtorch.vision.transforms._functional_enhance_api import _get_perspective_coeffs
 from jtorch.vision.transforms.functional import InterpolationMode, _compute_resized_output_size
 
-from ._meta import _clamp, _from_xyxy, _to_xyxy
+from ._meta import _clamp, _convert_format, _from_xyxy, _to_xyxy
+from ._rotated import parallelogram_to_rectangle
 from ._utils import _register, _squeezed, dispatcher
 
 BoundingBoxFormat = tv_tensors.BoundingBoxFormat
@@ -113,9 +115,20 @@ def vertical_flip_keypoints(keypoints, canvas_size):
     return torch.stack([p[:, 0], canvas_size[0] - 1 - p[:, 1]], 1).reshape(keypoints.shape)
 
 
-def _no_rotated(fmt):
-    if tv_tensors.is_rotated_bounding_format(fmt):
-        raise NotImplementedError("rotated bounding box formats are not supported by jtorch's transforms v2")
+def _is_rotated(fmt):
+    return tv_tensors.is_rotated_bounding_format(fmt)
+
+
+def _rotated_through(bounding_boxes, format, canvas_size, move_corners, clamping_mode, shift=None):
+    """Rotated boxes through a map of their corners ((N * 4, 2) -> (N * 4, 2)): the moved parallelogram made a
+    rectangle, less ``shift`` (1, 2), clamped into ``canvas_size`` and back in ``format`` and dtype."""
+    corners = _convert_format(bounding_boxes, format, BoundingBoxFormat.XYXYXYXY).reshape(-1, 8)
+    out = parallelogram_to_rectangle(move_corners(corners.reshape(-1, 2)).reshape(-1, 8))
+    if shift is not None:
+        out = out - shift.repeat(1, 4)
+    out = _clamp(out, BoundingBoxFormat.XYXYXYXY, canvas_size, clamping_mode)
+    out = _convert_format(out, BoundingBoxFormat.XYXYXYXY, format)
+    return out.to(bounding_boxes.dtype).reshape(bounding_boxes.shape)
 
 
 @_register(horizontal_flip, _BOXES, tv_tensor_wrapper=False)
@@ -200,11 +213,13 @@ def resize_mask(mask, size, interpolation=InterpolationMode.NEAREST, max_size=No
 
 def resize_bounding_boxes(bounding_boxes, canvas_size, size, max_size=None, format=BoundingBoxFormat.XYXY,
                           clamping_mode="soft"):
-    _no_rotated(format)
     new = _output_size(canvas_size, size, max_size)
     if new == tuple(canvas_size):
         return bounding_boxes, canvas_size
     rw, rh = new[1] / canvas_size[1], new[0] / canvas_size[0]
+    if _is_rotated(format):
+        ratios = torch.tensor([rw, rh])
+        return _rotated_through(bounding_boxes, format, new, lambda p: p.mul(ratios), clamping_mode), new
     ratios = torch.tensor([rw, rh, rw, rh])
     return bounding_boxes.mul(ratios).to(bounding_boxes.dtype), new
 
@@ -245,11 +260,19 @@ crop_video = crop_image
 crop_mask = _register(crop, tv_tensors.Mask)(_squeezed(crop_image))
 
 
+def _shift_vector(format, dx, dy):
+    """What moving boxes by (dx, dy) adds to each coordinate of ``format``."""
+    if format in (BoundingBoxFormat.XYXY, BoundingBoxFormat.XYXYXYXY):
+        return [dx, dy] * (4 if format == BoundingBoxFormat.XYXYXYXY else 2)
+    return [dx, dy, 0, 0, 0] if _is_rotated(format) else [dx, dy, 0, 0]
+
+
 def crop_bounding_boxes(bounding_boxes, format, top, left, height, width, clamping_mode="soft"):
-    _no_rotated(format)
-    sub = [left, top, left, top] if format == BoundingBoxFormat.XYXY else [left, top, 0, 0]
+    sub = _shift_vector(format, left, top)
     out = bounding_boxes - torch.tensor(sub, dtype=bounding_boxes.dtype)
     canvas = (height, width)
+    if format == BoundingBoxFormat.XYXYXYXY:
+        out = parallelogram_to_rectangle(out)
     return _clamp(out, format, canvas, clamping_mode), canvas
 
 
@@ -422,9 +445,8 @@ def pad_mask(mask, padding, fill=None, padding_mode="constant"):
 def pad_bounding_boxes(bounding_boxes, format, canvas_size, padding, padding_mode="constant", clamping_mode="soft"):
     if padding_mode != "constant":
         raise ValueError(f"Padding mode '{padding_mode}' is not supported with bounding boxes")
-    _no_rotated(format)
     left, right, top, bottom = _parse_pad_padding(padding)
-    add = [left, top, left, top] if format == BoundingBoxFormat.XYXY else [left, top, 0, 0]
+    add = _shift_vector(format, left, top)
     out = bounding_boxes + torch.tensor(add, dtype=bounding_boxes.dtype)
     canvas = (canvas_size[0] + top + bottom, canvas_size[1] + left + right)
     return _clamp(out, format, canvas, clamping_mode), canvas
@@ -490,18 +512,22 @@ def _expanded_canvas(matrix, center, angle, translate, scale, shear, canvas_size
 
 def _affine_boxes(bounding_boxes, format, canvas_size, angle, translate, scale, shear, center=None, expand=False,
                   clamping_mode="soft"):
-    _no_rotated(format)
     if bounding_boxes.numel() == 0:
         return bounding_boxes, canvas_size
     angle, translate, shear, center = F1._affine_args(angle, translate, scale, shear, center)
     if center is None:
         center = [canvas_size[1] * 0.5, canvas_size[0] * 0.5]
     dtype = bounding_boxes.dtype if bounding_boxes.is_floating_point() else torch.float32
-    xyxy = _to_xyxy(bounding_boxes.to(dtype), format).reshape(-1, 4)
     matrix = _forward_affine_matrix(center, angle, translate, scale, shear)
-    out = _enclosing(_move_points(_corners(xyxy), matrix, dtype))
+    shift = None
     if expand:
         shift, canvas_size = _expanded_canvas(matrix, center, angle, translate, scale, shear, canvas_size, dtype)
+    if _is_rotated(format):
+        return _rotated_through(bounding_boxes, format, canvas_size, lambda p: _move_points(p, matrix, dtype),
+                                clamping_mode, shift), canvas_size
+    xyxy = _to_xyxy(bounding_boxes.to(dtype), format).reshape(-1, 4)
+    out = _enclosing(_move_points(_corners(xyxy), matrix, dtype))
+    if expand:
         out = out - shift.repeat(1, 2)
     out = _clamp(out, BoundingBoxFormat.XYXY, canvas_size, clamping_mode)
     return _from_xyxy(out, format).reshape(bounding_boxes.shape).to(bounding_boxes.dtype), canvas_size
@@ -676,10 +702,13 @@ def _perspective_points(points, coeffs, dtype):
 
 def perspective_bounding_boxes(bounding_boxes, format, canvas_size, startpoints, endpoints, coefficients=None,
                                clamping_mode="soft"):
-    _no_rotated(format)
     if bounding_boxes.numel() == 0:
         return bounding_boxes
     coeffs = _perspective_coefficients(startpoints, endpoints, coefficients)
+    if _is_rotated(format):
+        dtype = bounding_boxes.dtype
+        return _rotated_through(bounding_boxes, format, canvas_size, lambda p: _perspective_points(p, coeffs, dtype),
+                                clamping_mode)
     xyxy = _to_xyxy(bounding_boxes, format).reshape(-1, 4)
     dtype = bounding_boxes.dtype if bounding_boxes.is_floating_point() else torch.float32
     out = _enclosing(_perspective_points(_corners(xyxy), coeffs, dtype))
@@ -757,10 +786,15 @@ def _check_displacement(displacement, canvas_size):
 
 def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement, clamping_mode="soft"):
     _check_displacement(displacement, canvas_size)
-    _no_rotated(format)
     if bounding_boxes.numel() == 0:
         return bounding_boxes
     dtype = bounding_boxes.dtype if bounding_boxes.is_floating_point() else torch.float32
+    if _is_rotated(format):  # the centre moves; size and angle stay
+        cxcywhr = _convert_format(bounding_boxes, format, BoundingBoxFormat.CXCYWHR).reshape(-1, 5)
+        centres = _elastic_inverse_at(cxcywhr[:, :2], canvas_size, displacement, dtype, True)
+        out = torch.cat([centres, cxcywhr[:, 2:]], 1).to(bounding_boxes.dtype)
+        out = _clamp(out, BoundingBoxFormat.CXCYWHR, canvas_size, clamping_mode)
+        return _convert_format(out, BoundingBoxFormat.CXCYWHR, format).reshape(bounding_boxes.shape)
     xyxy = _to_xyxy(bounding_boxes, format).reshape(-1, 4)
     corners = _elastic_inverse_at(_corners(xyxy), canvas_size, displacement, dtype, True)
     out = _enclosing(corners).to(bounding_boxes.dtype)

@@ -1,5 +1,5 @@
 """Sizes and bounding-box metadata: get_dimensions / get_size / get_num_channels / get_num_frames,
-convert_bounding_box_format (all formats), clamp_bounding_boxes (axis-aligned formats)."""
+convert_bounding_box_format, clamp_bounding_boxes (all formats; rotated clamping in _rotated.py)."""
 import math
 
 from PIL import Image as _PIL
@@ -9,6 +9,7 @@ from jtorch.vision import tv_tensors
 from jtorch.vision.tv_tensors import BoundingBoxFormat
 from jtorch.vision.transforms import functional as F1
 
+from ._rotated import clamp_corners
 from ._utils import _register, dispatcher, is_pure_tensor
 
 _TENSORS = (torch.Tensor, tv_tensors.Image, tv_tensors.Video)
@@ -203,7 +204,9 @@ def _clamp(boxes, format, canvas_size, clamping_mode):
     if clamping_mode is None:
         return boxes.clone()
     if tv_tensors.is_rotated_bounding_format(format):
-        raise NotImplementedError("rotated bounding box formats are not supported by jtorch's transforms v2")
+        corners = _convert_format(boxes, format, BoundingBoxFormat.XYXYXYXY).reshape(-1, 8)
+        corners = clamp_corners(corners, canvas_size, clamping_mode)
+        return _convert_format(corners, BoundingBoxFormat.XYXYXYXY, format).reshape(boxes.shape)
     work = boxes if boxes.is_floating_point() else boxes.float()
     xyxy = _to_xyxy(work, format)
     h, w = canvas_size

@@ -133,13 +133,20 @@ def convert_image_dtype(image, dtype=torch.float32):
 
 # ---------------------------------------------------------------------------- boxes
 def _sanitize_mask(boxes, format, canvas_size, min_size, min_area):
-    if tv_tensors.is_rotated_bounding_format(format):
-        raise NotImplementedError("rotated bounding box formats are not supported by jtorch's transforms v2")
-    b = _convert_format(boxes, format, tv_tensors.BoundingBoxFormat.XYXY)
     h, w = canvas_size
-    ws, hs = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    if tv_tensors.is_rotated_bounding_format(format):
+        b = _convert_format(boxes, format, tv_tensors.BoundingBoxFormat.XYXYXYXY)
+        # torchvision 0.28's side lengths: the first side, then a "side" from coordinates 3..6 (y2 - x3,
+        # x3 - y3), not the second side; kept for the same boxes kept
+        ws = (b[..., 0] - b[..., 2]).pow(2).add((b[..., 1] - b[..., 3]).pow(2)).sqrt()
+        hs = (b[..., 3] - b[..., 5]).pow(2).add((b[..., 4] - b[..., 6]).pow(2)).sqrt()
+    else:
+        b = _convert_format(boxes, format, tv_tensors.BoundingBoxFormat.XYXY)
+        ws, hs = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     valid = (ws >= min_size) & (hs >= min_size) & (b >= 0).all(dim=-1) & (ws * hs >= min_area)
     valid &= (b[:, 0] <= w) & (b[:, 2] <= w) & (b[:, 1] <= h) & (b[:, 3] <= h)
+    if tv_tensors.is_rotated_bounding_format(format):
+        valid &= (b[..., 4] <= w) & (b[..., 5] <= h) & (b[..., 6] <= w) & (b[..., 7] <= h)
     return valid
 
 
