@@ -45,6 +45,8 @@ def to_j(x, jtorch, torch, keep_views=False):
         return getattr(jtorch, str(x).split(".")[-1])
     if isinstance(x, torch.device):
         return jtorch.device(str(x))
+    if isinstance(x, torch.memory_format):
+        return getattr(jtorch, str(x).split(".")[-1])
     if isinstance(x, torch.nn.Module) and not any(True for _ in x.parameters()):
         # a parameter-free module passed as an argument (a distance_function): jtorch's module of that name,
         # with the same settings
