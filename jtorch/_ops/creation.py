@@ -14,6 +14,7 @@ from .. import _dispatch
 from .._device import to_device, jax_device, DEFAULT as _DEFAULT_DEVICE
 from .._dispatch import function, REGISTRY, METHODS
 from .._lazy import Pending
+from .._symbolic import _SymNumber
 from .. import _meta
 
 
@@ -184,7 +185,8 @@ def check_scalar_fits(value, dt):
     """torch's check when a Python number becomes an element of dtype ``dt`` (full, fill_): a value
     outside the type's range (unsigned types also take negatives down to -max, which wrap), NaN or inf
     into an integer type, and a complex value into a real type raise; floats may round."""
-    if type(value) is bool or dt is D.bool or not isinstance(value, (int, float, complex)):
+    if type(value) is bool or dt is D.bool or not isinstance(value, (int, float, complex)) or \
+            isinstance(value, _SymNumber):  # (a number jtorch.compile traces: its value is not known here)
         return
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
         raise OverflowError("int too big to convert")  # torch's argument parser: a Scalar is at most 64 bits
