@@ -58,34 +58,31 @@ class PrepareCustomConfig:
         return d
 
 
-class ConvertCustomConfig:
+class _KeepsAttributes:
+    """The preserved attributes (the settings fuse_fx and convert_fx share)."""
+
     def __init__(self):
+        self.preserved_attributes = []
+
+    def set_preserved_attributes(self, attributes):
+        self.preserved_attributes = list(attributes)
+        return self
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls().set_preserved_attributes(d.get("preserved_attributes", []))
+
+    def to_dict(self):
+        return {"preserved_attributes": self.preserved_attributes} if self.preserved_attributes else {}
+
+
+class FuseCustomConfig(_KeepsAttributes):
+    """fuse_fx's settings: the attributes kept on the fused GraphModule."""
+
+
+class ConvertCustomConfig(_KeepsAttributes):
+    """convert_fx's settings: the preserved attributes, and observed-to-quantized module classes."""
+
+    def __init__(self):
+        super().__init__()
         self.observed_to_quantized_mapping = {}
-        self.preserved_attributes = []
-
-    def set_preserved_attributes(self, attributes):
-        self.preserved_attributes = list(attributes)
-        return self
-
-    @classmethod
-    def from_dict(cls, d):
-        return cls().set_preserved_attributes(d.get("preserved_attributes", []))
-
-    def to_dict(self):
-        return {"preserved_attributes": self.preserved_attributes} if self.preserved_attributes else {}
-
-
-class FuseCustomConfig:
-    def __init__(self):
-        self.preserved_attributes = []
-
-    def set_preserved_attributes(self, attributes):
-        self.preserved_attributes = list(attributes)
-        return self
-
-    @classmethod
-    def from_dict(cls, d):
-        return cls().set_preserved_attributes(d.get("preserved_attributes", []))
-
-    def to_dict(self):
-        return {"preserved_attributes": self.preserved_attributes} if self.preserved_attributes else {}
