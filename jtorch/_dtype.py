@@ -286,3 +286,20 @@ qint32 = _QDtype("qint32", np.int32, (-2 ** 31, 2 ** 31 - 1), 32)
 quint4x2 = _QDtype("quint4x2", np.uint8, (0, 15), 4)
 quint2x4 = _QDtype("quint2x4", np.uint8, (0, 3), 2)
 QUANTIZED = (qint8, quint8, qint32, quint4x2, quint2x4)
+
+# torch's C++ ScalarType names, which its error messages and legacy type names ("torch.FloatTensor") use
+_SCALAR_TYPE_NAMES = {
+    "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+    "float16": "Half", "float32": "Float", "float64": "Double", "bfloat16": "BFloat16",
+    "complex32": "ComplexHalf", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "int2": "Int2", "int4": "Int4",
+    "uint2": "UInt2", "uint4": "UInt4", "float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2",
+    "float8_e4m3fnuz": "Float8_e4m3fnuz", "float8_e5m2fnuz": "Float8_e5m2fnuz",
+    "float8_e8m0fnu": "Float8_e8m0fnu", "qint8": "QInt8", "quint8": "QUInt8", "qint32": "QInt32",
+    "quint4x2": "QUInt4x2", "quint2x4": "QUInt2x4"}
+
+
+def scalar_type_name(dt):
+    """torch's ScalarType name of a dtype ("Float", "Long", "ComplexHalf", ...)."""
+    name = getattr(dt, "_name", None)
+    return _SCALAR_TYPE_NAMES.get(name, str(dt))

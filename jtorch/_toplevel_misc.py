@@ -121,11 +121,10 @@ def binomial(count, prob, generator=None):
     """Samples of Binomial(count, prob), elementwise; count and prob floating and of one dtype."""
     if not count.dtype.is_floating_point:
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
-                         f"{str(count.dtype).split('.')[-1].capitalize() if count.dtype is not D.int64 else 'Long'}")
+                         f"{D.scalar_type_name(count.dtype)}")
     if prob.dtype is not count.dtype:
-        names = {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.bfloat16: "BFloat16"}
-        raise RuntimeError(f"Found dtype {names.get(prob.dtype, prob.dtype)} but expected "
-                           f"{names.get(count.dtype, count.dtype)}")
+        raise RuntimeError(f"Found dtype {D.scalar_type_name(prob.dtype)} but expected "
+                           f"{D.scalar_type_name(count.dtype)}")
     torch.broadcast_shapes(count.shape, prob.shape)  # torch's size-mismatch RuntimeError
     return _B._binomial(R.next_key(generator, lazy=True), count, prob)
 

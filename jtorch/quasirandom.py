@@ -111,8 +111,8 @@ class SobolEngine:
             raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}, {self.dimension}]")
         dtype = get_default_dtype() if dtype is None else dtype
         if dtype not in (D.float32, D.float64) and not (self.num_generated == 0 and n == 1):
-            from .tensor import _TYPE_PREFIX  # torch's kernel has float and double only (its first point is a cast)
-            raise NotImplementedError(f'"_sobol_engine_draw" not implemented for \'{_TYPE_PREFIX.get(dtype, dtype)}\'')
+            # torch's kernel has float and double only (its first point is a cast)
+            raise NotImplementedError(f'"_sobol_engine_draw" not implemented for \'{D.scalar_type_name(dtype)}\'')
         points = (self._shift ^ _gray_xor(self._v, self.num_generated, n)) * 2.0 ** -self.MAXBIT
         result = tensor(points, dtype=dtype)
         self.num_generated += n

@@ -642,7 +642,7 @@ class Tensor:
         return self._st.version
 
     def type_name(self):
-        return _TYPE_PREFIX.get(self.dtype, "Tensor") + "Tensor" if self.dtype in _TYPE_PREFIX else "Tensor"
+        return D.scalar_type_name(self.dtype) + "Tensor"
 
     # ---------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -887,7 +887,7 @@ class Tensor:
             return "torch." + self.type_name()
         if isinstance(dtype, str):
             name = dtype.split(".")[-1]
-            dtype = {v + "Tensor": k for k, v in _TYPE_PREFIX.items()}.get(name) or D.to_dtype(dtype)
+            dtype = _LEGACY_TYPES.get(name) or D.to_dtype(dtype)
         dtype = getattr(dtype, "_legacy_dtype", dtype)  # x.type(torch.IntTensor)
         return self.to(dtype)
 
@@ -995,9 +995,7 @@ def _assign(view, value):
         view.fill_(value)
 
 
-_TYPE_PREFIX = {D.float32: "Float", D.float64: "Double", D.float16: "Half", D.bfloat16: "BFloat16",
-                D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
-                D.bool: "Bool", D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
+_LEGACY_TYPES = {D.scalar_type_name(d) + "Tensor": d for d in D.ALL}  # x.type("torch.IntTensor")
 _TYPE_NAMES = {0: "Bool", 1: "Long", 2: "Float", 3: "ComplexFloat"}
 
 

@@ -97,3 +97,31 @@ def test_can_cast_and_is_floating_point():
         assert jtorch.can_cast(jt(a), jt(b)) == torch.can_cast(tt(a), tt(b)), (a, b)
     assert jtorch.is_floating_point(jtorch.ones(1)) and not jtorch.is_floating_point(jtorch.ones(1).long())
     assert jtorch.is_complex(jtorch.ones(1, dtype=jtorch.complex64))
+
+
+ALL_DTYPES = NAMES + ["uint16", "uint32", "uint64", "complex32", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                      "float8_e5m2fnuz", "float8_e8m0fnu", "int2", "int4", "uint2", "uint4"]
+
+
+@pytest.mark.parametrize("name", ALL_DTYPES)
+def test_legacy_type_names(name):
+    """x.type() is torch's ScalarType name + "Tensor", and x.type(that name) converts back."""
+    want = torch.empty(1, dtype=tt(name)).type()
+    x = jtorch.zeros(2)
+    assert jtorch.empty(1, dtype=jt(name)).type() == want
+    if name in ("int2", "int4", "uint2", "uint4"):  # torch has no copy kernel into its sub-byte shell dtypes
+        with pytest.raises(NotImplementedError):
+            torch.zeros(2).type(want)
+    else:
+        assert x.type(want).dtype is jt(name) and torch.zeros(2).type(want).dtype is tt(name)
+
+
+@pytest.mark.parametrize("name", ["uint16", "float8_e4m3fn", "complex32", "int32", "bfloat16"])
+def test_scalar_type_names_in_errors(name):
+    """Error messages name dtypes as torch's (UInt16, Float8_e4m3fn, ComplexHalf, ...)."""
+    def msg(lib):
+        try:
+            lib.zeros(2, dtype=getattr(lib, name)).index_add_(0, lib.tensor([0]), lib.zeros(1, dtype=lib.float64))
+        except RuntimeError as e:
+            return str(e)
+    assert msg(jtorch) == msg(torch) is not None

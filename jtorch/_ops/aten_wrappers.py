@@ -26,8 +26,7 @@ def hash_tensor(input, dim=None, *, keepdim=False, mode=0):
         raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
     dt = input.dtype
     if dt.is_complex or dt in (D.uint16, D.uint32, D.uint64):
-        name = {D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}.get(dt, str(dt)[6:].capitalize())
-        raise NotImplementedError(f'"xor_sum_cpu" not implemented for \'{name}\'')
+        raise NotImplementedError(f'"xor_sum_cpu" not implemented for \'{D.scalar_type_name(dt)}\'')
     nd = input.ndim
     if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
         if input.numel() == 0:

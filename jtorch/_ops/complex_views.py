@@ -109,9 +109,8 @@ def view_as_complex(input):
     result is a copy)."""
     dt = _dtype("view_as_complex", input)
     if dt not in (D.float32, D.float64, D.float16):
-        from .indexing import scalar_name
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a "
-                           f"tensor of scalar type: {scalar_name(dt)}")
+                           f"tensor of scalar type: {D.scalar_type_name(dt)}")
     if input.ndim == 0:
         raise RuntimeError("Input tensor must have one or more dimensions")
     if input.shape[-1] != 2:

@@ -38,16 +38,6 @@ def view_scatter(base, new, args, chain=()):
     return _dispatch.scatter_into(base, new, chain, args)
 
 
-_SCALAR_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
-                 "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint8": "Byte", "int8": "Char",
-                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
-
-
-def scalar_name(dt):
-    """torch's ScalarType name in error messages (Float, Long, ...)."""
-    return _SCALAR_NAMES.get(dt._name, dt._name)
-
-
 # ---- parsing an index
 # torch applies the basic part of an index (ints, slices, None, ...) first, as a view,
 # then the advanced part (tensors, lists, masks) on that view; we do the same, so
@@ -373,10 +363,9 @@ def _setitem(self, idx, value):
     T = _dispatch.Tensor
     if not isinstance(value, (T, int, float, complex, jax.Array)) or isinstance(value, np.generic):
         # like torch: only numbers and tensors (not lists, tuples or numpy values)
-        from ..tensor import _TYPE_PREFIX
         mod = type(value).__module__
         kind = type(value).__name__ if mod == "builtins" else f"{mod}.{type(value).__name__}"
-        raise TypeError(f"can't assign a {kind} to a torch.{_TYPE_PREFIX.get(self.dtype, '')}Tensor")
+        raise TypeError(f"can't assign a {kind} to a torch.{self.type_name()}")
     # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \
@@ -395,7 +384,7 @@ def _setitem(self, idx, value):
     if isinstance(value, T):
         if value.dtype is not self.dtype:
             raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                               f"{scalar_name(self.dtype)} for the destination and {scalar_name(value.dtype)} "
+                               f"{D.scalar_type_name(self.dtype)} for the destination and {D.scalar_type_name(value.dtype)} "
                                "for the source.")
         value = _strip_leading_ones(value, view.ndim)
     template, tensors = _adv_template(adv)

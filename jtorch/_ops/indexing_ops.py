@@ -15,7 +15,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, METHODS
-from .indexing import (_adv_template, _build_index, _check_bounds, _is_tracer, index_range, scalar_name, set_at,
+from .indexing import (_adv_template, _build_index, _check_bounds, _is_tracer, index_range, set_at,
                        with_out)
 from .shape import _wrap
 
@@ -62,7 +62,7 @@ def _check_int_index(index, name):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if name in _LONG_ONLY and index.dtype is not D.int64:
         exc, msg = _LONG_ONLY[name]
-        raise exc(msg.format(scalar_name(index.dtype)))
+        raise exc(msg.format(D.scalar_type_name(index.dtype)))
     if index.dtype not in (D.int32, D.int64):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
 
@@ -280,10 +280,10 @@ def index_select(input, dim, index):
 def _source_checks(input, d, index, source, name):
     if source.dtype is not input.dtype:
         if name == "index_add":
-            raise RuntimeError(f"index_add_(): self ({scalar_name(input.dtype)}) and source "
-                               f"({scalar_name(source.dtype)}) must have the same scalar type")
+            raise RuntimeError(f"index_add_(): self ({D.scalar_type_name(input.dtype)}) and source "
+                               f"({D.scalar_type_name(source.dtype)}) must have the same scalar type")
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
-                           f"{scalar_name(input.dtype)} and (source) {scalar_name(source.dtype)}")
+                           f"{D.scalar_type_name(input.dtype)} and (source) {D.scalar_type_name(source.dtype)}")
     if not input.ndim or not source.ndim:
         return
     xs, ss = list(input.shape), list(source.shape)
@@ -361,7 +361,7 @@ def index_put(input, indices, values, accumulate=False):
         raise IndexError(f"too many indices for tensor of dimension {input.ndim} (got {len(indices)})")
     if isinstance(values, T) and values.dtype is not input.dtype:
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{scalar_name(input.dtype)} for the destination and {scalar_name(values.dtype)} "
+                           f"{D.scalar_type_name(input.dtype)} for the destination and {D.scalar_type_name(values.dtype)} "
                            "for the source.")
     adv, d = [], 0
     for ix in indices:
@@ -440,7 +440,7 @@ def masked_scatter(input, mask, source):
     _check_mask(mask, "masked_scatter_")
     if source.dtype is not input.dtype:
         raise RuntimeError("masked_scatter_: expected self and source to have same dtypes but got "
-                           f"{scalar_name(input.dtype)} and {scalar_name(source.dtype)}")
+                           f"{D.scalar_type_name(input.dtype)} and {D.scalar_type_name(source.dtype)}")
     if not _is_tracer(mask._value):
         if int(jnp.sum(jnp.broadcast_to(mask._value, jnp.broadcast_shapes(input.shape, mask.shape)))) > \
                 source.numel():
@@ -482,7 +482,7 @@ def put(input, index, source, accumulate=False):
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
     if source.dtype is not input.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {scalar_name(input.dtype)} and source.dtype = {scalar_name(source.dtype)}")
+                           f"self.dtype = {D.scalar_type_name(input.dtype)} and source.dtype = {D.scalar_type_name(source.dtype)}")
     _check_flat(index, input.numel())
     return _put(input, index, source, accumulate=bool(accumulate))
 
@@ -549,7 +549,7 @@ def where(condition, input=None, other=None):
         raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
     if condition.dtype not in (D.bool, D.uint8):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{scalar_name(condition.dtype)}")
+                           f"{D.scalar_type_name(condition.dtype)}")
     return _where(condition, input, other)
 
 

@@ -19,11 +19,6 @@ import numpy as np
 from .. import _dtype as D
 from .._dispatch import defop, export, round_to, _write_out
 
-_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-         "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-         "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-
 class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: a RuntimeError raised when a decomposition fails."""
 
@@ -49,7 +44,7 @@ def _mH(x):
 
 
 def _type_name(t):
-    return _TYPE.get(t.dtype._name, t.dtype._name)
+    return D.scalar_type_name(t.dtype)
 
 
 # ---------------------------------------------------------------- argument checks

@@ -30,9 +30,6 @@ def unary(name, f, promote="float", inplace=True, aliases=(), opmath=True, **kw)
     return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
 
 
-_KIND_NAMES = {"b": "Bool", "i": "Long", "f": "Float"}
-
-
 def _dtype_guard(f, reject, kernel):
     """f, raising torch's NotImplementedError for dtype kinds it does not implement ('b', 'i', 'f':
     bool, integer, floating; checked on the promoted inputs at trace time)."""
@@ -44,8 +41,7 @@ def _dtype_guard(f, reject, kernel):
         kind = "b" if dt == jnp.bool_ else "i" if jnp.issubdtype(dt, jnp.integer) else \
             "f" if jnp.issubdtype(dt, jnp.floating) else "c"
         if kind in reject:
-            name = {"b": "Bool", "i": "Long" if dt == jnp.int64 else "Int", "f": "Float" if dt == jnp.float32 else
-                    "Double"}[kind]
+            name = D.scalar_type_name(D.from_numpy_dtype(dt))
             if kernel.startswith("Subtraction"):
                 raise RuntimeError(kernel)
             raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
@@ -269,13 +265,11 @@ def _float_power_inplace(self, exponent):
     want = D.complex128 if self.dtype.is_complex or (isinstance(exponent, _dispatch.Tensor) and
                                                       exponent.dtype.is_complex) else D.float64
     if self.dtype is not want:
-        raise RuntimeError(f"the base given to float_power_ has dtype {_TYPE_NAME.get(self.dtype._name)} but the "
-                           f"operation's result requires dtype {_TYPE_NAME.get(want._name)}")
+        raise RuntimeError(f"the base given to float_power_ has dtype {D.scalar_type_name(self.dtype)} but the "
+                           f"operation's result requires dtype {D.scalar_type_name(want)}")
     return self._inplace(float_power, (exponent,), {})
 
 
-_TYPE_NAME = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-              "int64": "Long", "int32": "Int", "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16"}
 def _reject(f, msg, kinds=(jnp.bool_,)):
     """f, raising torch's error for input dtypes torch does not implement (checked at trace time)."""
     def g(x):

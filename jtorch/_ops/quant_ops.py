@@ -98,9 +98,9 @@ def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_m
 def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
     _check_common(input, quant_min, quant_max, "fake_quantize_channel_cachemask_kernel_type_handling")
     if scale.dtype not in (D.float32, D.bfloat16):
-        raise RuntimeError(f"Scale must be Float or BFloat16, found {_name(scale.dtype)}")
+        raise RuntimeError(f"Scale must be Float or BFloat16, found {D.scalar_type_name(scale.dtype)}")
     if zero_point.dtype not in (D.int32, D.float32, D.float16):
-        raise RuntimeError(f"Zero-point must be Int32, Float or Half, found {_name(zero_point.dtype)}")
+        raise RuntimeError(f"Zero-point must be Int32, Float or Half, found {D.scalar_type_name(zero_point.dtype)}")
     nd = input.ndim
     if not -max(nd, 1) <= axis < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(nd, 1)}, {max(nd, 1) - 1}], "
@@ -122,7 +122,3 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
     return _fake_quantize(input, scale.detach(), zero_point.detach(), quant_min=int(quant_min),
                           quant_max=int(quant_max), axis=int(axis), float_zp=float_zp)
 
-
-def _name(dt):
-    return {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.bfloat16: "BFloat16", D.int64: "Long",
-            D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte", D.bool: "Bool"}.get(dt, str(dt))

@@ -11,7 +11,6 @@ from .. import _dtype as D
 from .. import random as R
 from .._dispatch import defop, function, METHODS
 from .creation import _size, _dt, _finish, _place
-from .indexing import scalar_name
 from .. import _dispatch, _meta
 
 
@@ -22,7 +21,7 @@ def _key(generator):
 @defop(method=False, function=False, differentiable=False)
 def _uniform(key, low, high, shape=(), dtype=None):
     if not jnp.issubdtype(dtype.np, jnp.inexact):
-        raise NotImplementedError(f'"check_uniform_bounds" not implemented for \'{scalar_name(dtype)}\'')
+        raise NotImplementedError(f'"check_uniform_bounds" not implemented for \'{D.scalar_type_name(dtype)}\'')
     if jnp.issubdtype(dtype.np, jnp.complexfloating):  # torch: real and imaginary parts each uniform
         parts = jax.random.uniform(R.typed_key(key), tuple(shape) + (2,), jnp.finfo(dtype.np).dtype, low, high)
         return jax.lax.complex(parts[..., 0], parts[..., 1])

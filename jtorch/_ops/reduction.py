@@ -87,17 +87,13 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(_prod(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
 def _float_check(x, dtype, name):
     if dtype is None and not (x.dtype.is_floating_point or x.dtype.is_complex or x.is_quantized):
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {x.type_name()[:-6]}")
     if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
         raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be either a floating point "
-                           f"or complex dtype. Got: {_TYPE_NAMES.get(dtype._name, dtype._name)}")
+                           f"or complex dtype. Got: {D.scalar_type_name(dtype)}")
 
 
 def _sum_over_count(x, dtype=None, axis=None, keepdims=False):
@@ -466,7 +462,7 @@ def _logcumsumexp(input, dim=0):
 def logcumsumexp(input, dim):
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for '
-                                  f"'{_TYPE_NAMES.get(input.dtype._name, input.dtype._name)}'")
+                                  f"'{D.scalar_type_name(input.dtype)}'")
     return _scan(_logcumsumexp, input, dim)
 
 

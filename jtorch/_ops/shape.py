@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _dispatch
+from .. import _dtype as D
 from .._dispatch import GRAD, defop, function, REGISTRY
 from .._size import Size, contiguous_strides
 
@@ -92,11 +93,10 @@ def infer_shape(shape, numel):
 
 def _view_as_dtype(self, dtype):
     """``view(dtype)``: torch's conditions for a different element size, then the bit cast."""
-    from .indexing import scalar_name
     from .pointwise import _view_dtype
     a, b = self.dtype.itemsize, dtype.itemsize
     if a != b:
-        what = f"to view {scalar_name(self.dtype)} as {scalar_name(dtype)} (different element sizes)"
+        what = f"to view {D.scalar_type_name(self.dtype)} as {D.scalar_type_name(dtype)} (different element sizes)"
         if self.dim() == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {what}")
         if self.stride(-1) != 1:

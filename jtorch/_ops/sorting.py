@@ -296,7 +296,7 @@ def _histc(input, min, max, bins=100):
 @with_out
 def histc(input, bins=100, min=0, max=0):
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_scalar(input.dtype)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{D.scalar_type_name(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0, but got " + str(bins) + " for bins")
     if max < min:
@@ -304,11 +304,6 @@ def histc(input, bins=100, min=0, max=0):
     if input.numel() == 0:
         return _T()._wrap(jnp.zeros((int(bins),), input.dtype.np))
     return _histc(input, min, max, bins=int(bins))
-
-
-def _scalar(dt):
-    from .indexing import scalar_name
-    return scalar_name(dt)
 
 
 @defop(method=False, function=False, differentiable=False)

@@ -10,23 +10,14 @@ from . import _kernels as K
 from ._tensor import (QTensor, not_supported, per_tensor_affine, per_channel_affine,
                       per_channel_affine_float_qparams)
 
-_SCALAR_NAMES = {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.bfloat16: "BFloat16",
-                 D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte", D.bool: "Bool",
-                 D.complex64: "ComplexFloat", D.complex128: "ComplexDouble"}
-
-
-def scalar_name(dt):
-    return _SCALAR_NAMES.get(dt, str(dt).split(".")[-1])
-
-
 def _check_qdtype(dtype):
     if dtype not in D.QUANTIZED:
-        raise RuntimeError(f"ScalarType {scalar_name(dtype)} is not supported in new_qtensor.")
+        raise RuntimeError(f"ScalarType {D.scalar_type_name(dtype)} is not supported in new_qtensor.")
 
 
 def _check_float(x):
     if isinstance(x, QTensor) or x.dtype is not D.float32:
-        got = "quantized" if isinstance(x, QTensor) else scalar_name(x.dtype)
+        got = "quantized" if isinstance(x, QTensor) else D.scalar_type_name(x.dtype)
         raise RuntimeError(f"Quantize only works on Float Tensor, got {got}")
 
 

@@ -2,6 +2,7 @@
 import jtorch as torch
 from jtorch._ops import nn_ops as _k
 from jtorch.amp import casts_together
+from jtorch._dtype import scalar_type_name
 
 __all__ = ["linear", "bilinear", "grouped_mm"]
 
@@ -13,17 +14,12 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{last} and "
                            f"{weight.shape[-1]}x{weight.shape[0]})")
     if input.dtype != weight.dtype and not casts_together(input, weight):
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_name(input.dtype)} and "
-                           f"{_name(weight.dtype)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {scalar_type_name(input.dtype)} and "
+                           f"{scalar_type_name(weight.dtype)}")
     if weight.ndim == 2 and input.ndim >= 1:
         return _k._linear(input, weight, bias)
     out = torch.matmul(input, weight.t() if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
-
-
-def _name(dt):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(
-        str(dt).split(".")[-1], str(dt).split(".")[-1])
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -12,7 +12,7 @@ recipe, float8_e4m3fn operands with float32 row/column scales per group, into bf
 import enum
 
 import jtorch as torch
-from jtorch._dtype import float8_e4m3fn, float8_e5m2  # (bound on jtorch after nn is imported)
+from jtorch._dtype import float8_e4m3fn, float8_e5m2, scalar_type_name  # (bound on jtorch after nn is imported)
 from .linear import grouped_mm
 
 __all__ = ["ScalingType", "SwizzleType", "scaled_mm", "scaled_grouped_mm"]
@@ -43,15 +43,6 @@ _ScalingType.__module__ = _SwizzleType.__module__ = "torch.nn.functional"
 ScalingType, SwizzleType = _ScalingType, _SwizzleType
 
 _FP8_RESULT = (float8_e4m3fn, float8_e5m2)  # the outputs scale_result applies to
-_C10 = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-        "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
-def _c10(dt):
-    n = str(dt).split(".")[-1]
-    return _C10.get(n, n[0].upper() + n[1:])
-
-
 def _is_float8(t):
     return t.dtype.is_floating_point and t.element_size() == 1
 
@@ -80,7 +71,7 @@ def _kind(a, b, scale_a, scale_b):
 
 def _config_error(a, b, scale_a, scale_b):
     def got(name, s):
-        return f"{name}=None" if s is None else (f"{name}.dtype()={_c10(s.dtype)}, {name}.size()={list(s.shape)}"
+        return f"{name}=None" if s is None else (f"{name}.dtype()={scalar_type_name(s.dtype)}, {name}.size()={list(s.shape)}"
                                                  f"{' and' if name == 'scale_b' else ','} {name}.stride()="
                                                  f"{list(s.stride())}")
     return ValueError(
@@ -88,7 +79,7 @@ def _config_error(a, b, scale_a, scale_b):
         "- For TensorWise scaling, a and b should be float8, scales should be float and singletons.\n"
         f"- For RowWise scaling, a and b should be float8, scales should be float, scale_a should be ({a.shape[0]}, "
         f"1) and scale_b should be (1, {b.shape[1]}), and both should be contiguous.\n"
-        f"Got mat_a.dtype()={_c10(a.dtype)}, {got('scale_a', scale_a)}, mat_b.dtype()={_c10(b.dtype)}"
+        f"Got mat_a.dtype()={scalar_type_name(a.dtype)}, {got('scale_a', scale_a)}, mat_b.dtype()={scalar_type_name(b.dtype)}"
         f"{' and ' if scale_b is None else ', '}{got('scale_b', scale_b)}")
 
 
