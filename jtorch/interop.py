@@ -244,7 +244,7 @@ def _host_reinterpreted_view(t, host, shape):
     if math.prod(shape) == 0:
         return np.empty(shape, dt)
     elem, within = np.divmod(_dispatch.view_bytes(t._vfn, host.shape, host.itemsize), host.itemsize)
-    coords = np.unravel_index(elem, host.shape)
+    coords = np.unravel_index(elem, host.shape) if host.ndim else ()
     byte = sum((c * s for c, s in zip(coords, host.strides)), within)
     b0 = int(byte.reshape(-1)[0])
     strides = tuple(int(byte[tuple(1 if i == d else 0 for i in range(len(shape)))]) - b0 if n > 1

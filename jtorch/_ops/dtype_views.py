@@ -47,7 +47,9 @@ def _view_as_real(x):
 
 
 def jax_complex(re, im):
-    return jnp.asarray(re + 1j * im, dtype=jnp.complex128 if re.dtype == jnp.float64 else jnp.complex64)
+    """Complex numbers from their parts, bits kept (``re + 1j * im`` would turn -0.0 and inf+nan parts)."""
+    part = jnp.float64 if re.dtype == jnp.float64 else jnp.float32
+    return jax.lax.complex(*jnp.broadcast_arrays(re.astype(part), im.astype(part)))
 
 
 @defop(method=False, function=False, view=_complex_strides, saves=())
@@ -123,7 +125,20 @@ def view_dtype(self, dtype):
             for d in range(self.dim() - 1):
                 if self.stride(d) % k:
                     raise RuntimeError(f"self.stride({d}) must be divisible by {k} {what}, but got {self.stride(d)}")
+    if D.complex32 in (self.dtype, dtype):
+        return _through_half_pairs(self, dtype)
     return _view_dtype(self, dtype=dtype, size=a)._alias()
+
+
+def _through_half_pairs(self, dtype):
+    """view(dtype) from or to complex32, whose storage holds complex64 values (_chalf.py): a copy, through
+    the float16 pairs that are its bytes in torch."""
+    a, b = self.dtype.itemsize, dtype.itemsize
+    shape = tuple(self.shape) if a == b else tuple(self.shape[:-1]) + (self.shape[-1] * a // b,)
+    flat = self.reshape(-1)
+    if self.dtype is D.complex32:
+        return view_dtype(view_as_real(flat).reshape(-1).clone(), dtype).reshape(shape)
+    return view_as_complex(view_dtype(flat, D.float16).reshape(-1, 2)).reshape(shape)
 
 
 def _dtype(name, input):

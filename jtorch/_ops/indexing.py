@@ -39,8 +39,8 @@ def view_scatter(base, new, args, chain=()):
 
 
 _SCALAR_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
-                 "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint8": "Byte", "int8": "Char",
-                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+                 "complex32": "ComplexHalf", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+                 "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
 def scalar_name(dt):

@@ -273,3 +273,24 @@ def test_compiled_write_through(rng):
     f(got)
     np.testing.assert_array_equal(_raw(got, torch), _raw(want, T))
     np.testing.assert_array_equal(got_out.numpy(), want_out.numpy())
+
+
+@pytest.mark.parametrize("dst", ["float32", "int32", "float16", "int16", "uint8", "float64", "complex64"])
+def test_complex32_bits(rng, dst):
+    """view(dtype) from and to complex32 (a copy in jtorch: its storage holds complex64 values): torch's bits,
+    shapes and errors."""
+    z = (rng.standard_normal((2, 4)) + 1j * rng.standard_normal((2, 4))).astype(np.complex64)
+    x = _make(rng, dst, (2, 8))
+    for make in (lambda m: m.from_numpy(z).to(m.complex32).view(getattr(m, dst)),
+                 lambda m: m.from_numpy(z).to(m.complex32)[0, 1].view(getattr(m, dst)),
+                 lambda m: _tensor(m, x, dst).view(m.complex32).view(m.int16)):
+        try:
+            want = make(T)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError) as got:
+                make(torch)
+            assert str(got.value) == str(e)
+            continue
+        got = make(torch)
+        assert got.shape == want.shape and str(got.dtype) == str(want.dtype)
+        np.testing.assert_array_equal(_raw(got, torch), _raw(want, T))
