@@ -294,3 +294,33 @@ def test_complex32_bits(rng, dst):
         got = make(torch)
         assert got.shape == want.shape and str(got.dtype) == str(want.dtype)
         np.testing.assert_array_equal(_raw(got, torch), _raw(want, T))
+
+
+def _readers(m, arr):
+    x = m.from_numpy(arr.copy())
+    a = np.asarray(x[:, 2:].view(m.int16))  # a strided view's array: torch's strides over the same bytes
+    meta = m.empty(4, 6, device="meta")[1:].view(m.int16)
+    laid = m.from_numpy(arr.copy()).reshape(1, 2, 2, 6).to(memory_format=m.channels_last).view(m.int32)
+    y = x.view(m.int32)
+    return [a.shape, a.strides, a.copy(), (tuple(meta.shape), meta.stride(), meta.storage_offset()),
+            (laid.stride(), laid.is_contiguous(memory_format=m.channels_last)),
+            (y.is_set_to(x), x.view(m.float32).is_set_to(x)),
+            tuple(m.view_as_real(x.view(m.complex64)).view(m.int64).shape)]
+
+
+def test_metadata_readers(rng):
+    arr = _make(rng, "float32", (4, 6))
+    _same(*(_readers(m, arr) for m in LIBS))
+
+
+def test_lazy_batching_writes(rng):
+    """With lazy batching on, writes through dtype views are recorded lazily and still alias."""
+    from jtorch import _lazy
+    arr = _make(rng, "float32", (4, 8))
+    was = _lazy.enabled()
+    assert _lazy.set_enabled(True)
+    try:
+        got = _writes_both_ways(torch, arr, "float32", "int16")
+    finally:
+        _lazy.set_enabled(was)
+    _same(_writes_both_ways(T, arr, "float32", "int16"), got)
