@@ -17,6 +17,7 @@ from .. import _bits
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import defop, function
+from .._memfmt import buffer_positions
 
 
 def _part_strides(shape, strides):
@@ -94,9 +95,11 @@ def position_offset(t):
     and dtype alone (no values read: a meta or traced root serves as well)."""
     if t.numel() == 0:
         return 0
-    root = t._st._arr
-    first = _dispatch.view_bytes(t._vfn, tuple(root.shape), D._FROM_NP[root.dtype].itemsize).reshape(-1)[0]
-    return int(first) // t.element_size()
+    st = t._st
+    root, order = st._arr, st.layout
+    elements = None if order is None else buffer_positions(tuple(root.shape), order)  # (a memory format)
+    first = _dispatch.view_bytes(t._vfn, tuple(root.shape), D._FROM_NP[root.dtype].itemsize, elements)
+    return int(first.reshape(-1)[0]) // t.element_size()
 
 
 # view ops after which an even storage offset stays even (view_as_complex checks the others' offset)

@@ -302,7 +302,12 @@ def _readers(m, arr):
     meta = m.empty(4, 6, device="meta")[1:].view(m.int16)
     laid = m.from_numpy(arr.copy()).reshape(1, 2, 2, 6).to(memory_format=m.channels_last).view(m.int32)
     y = x.view(m.int32)
-    return [a.shape, a.strides, a.copy(), (tuple(meta.shape), meta.stride(), meta.storage_offset()),
+    cl = m.from_numpy(arr.copy()).reshape(2, 3, 2, 2).to(memory_format=m.channels_last)
+    cl_views = []
+    for v in (cl[:, :, :, 1:].view(m.int32), cl[1].view(m.int32), cl[:, 1:].view(m.float32)):
+        v.fill_(7)  # offsets count in the storage's order, not the logical one
+        cl_views += [(v.stride(), v.storage_offset()), _raw(cl, m)]
+    return [*cl_views, a.shape, a.strides, a.copy(), (tuple(meta.shape), meta.stride(), meta.storage_offset()),
             (laid.stride(), laid.is_contiguous(memory_format=m.channels_last)),
             (y.is_set_to(x), x.view(m.float32).is_set_to(x)),
             tuple(m.view_as_real(x.view(m.complex64)).view(m.int64).shape)]
