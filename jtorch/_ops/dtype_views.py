@@ -105,6 +105,8 @@ def position_offset(t):
 # view ops after which an even storage offset stays even (view_as_complex checks the others' offset)
 _EVEN_OFFSET = frozenset(("_view", "_permute", "_unsqueeze", "_squeeze", "_expand", "_real_part", "_view_as_real",
                           "_view_as_complex"))
+
+
 def view_dtype(self, dtype):
     """``Tensor.view(dtype)``: torch's conditions for a different element size, then the view. As torch's it
     is no autograd view: no ``_base``, no gradient (a tensor sharing the storage, as ``detach()``)."""
@@ -131,6 +133,7 @@ def view_dtype(self, dtype):
     if D.complex32 in (self.dtype, dtype):
         return _through_half_pairs(self, dtype)
     return _view_dtype(self, dtype=dtype, size=a)._alias()
+
 
 
 def _through_half_pairs(self, dtype):

@@ -133,7 +133,10 @@ def _through_views(m, arr):
     for make in (lambda: x[1:, 2:].view(m.int16), lambda: x[2:].view(m.float64), lambda: x.t().view(m.int32),
                  lambda: x[::2, 4:].view(m.uint8), lambda: x.view(m.int32)[1:].view(m.float32),
                  lambda: x.view(m.uint8)[:, 4:].view(m.int16).view(m.float16)[1:3],
-                 lambda: x.view(m.float64)[:, 1:].view(m.int32).t()):
+                 lambda: x.view(m.float64)[:, 1:].view(m.int32).t(),
+                 lambda: m.view_as_complex(x.view(m.int32)[1:].view(m.float32).reshape(5, 4, 2)),
+                 lambda: m.view_as_real(x.view(m.complex64)[:, 1:]).view(m.int16),
+                 lambda: x.view(m.complex64).imag.view(m.int32)):
         v = make()
         out.append(_geometry(v))
         out.append(_raw(v, m))
