@@ -1,6 +1,7 @@
-"""An array's bytes as unsigned words and back, as torch's storage holds them (little-endian; a complex
-element is its real part then its imaginary part; a bool is one byte, nonzero read as True). What
-``view(dtype)`` reads and what a write through a reinterpreting view scatters (_dispatch.scatter_into)."""
+"""An array's bytes as words (unsigned ints, or float parts) and back, as torch's storage holds them
+(little-endian; a complex element is its real part then its imaginary part; a bool is one byte, nonzero read
+as True). What ``view(dtype)`` reads and what a write through a reinterpreting view scatters
+(_dispatch.scatter_into)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
