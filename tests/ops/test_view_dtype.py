@@ -1,4 +1,6 @@
-"""Tensor.view(dtype): the bits read as another dtype, against torch (values, shapes, errors)."""
+"""Tensor.view(dtype), against torch: the bits read as another dtype (values, shapes, errors), and a view
+sharing the storage (writes both ways, views of views and chains with complex views, strides and offsets,
+untyped storage, numpy, save/load, as_strided, compile, lazy batching; no autograd view, as torch's)."""
 import numpy as np
 import pytest
 import torch as T
@@ -250,13 +252,21 @@ def test_save_as_torch(rng, tmp_path):
 
 
 def test_as_strided_of_dtype_view(rng):
-    arr = _make(rng, "float32", (4, 6))
+    arr, carr, barr = _make(rng, "float32", (4, 6)), _make(rng, "complex64", (6,)), _make(rng, "int8", (10,))
     out = []
     for m in LIBS:
         x = m.from_numpy(arr.copy())
         s = x.view(m.int16).as_strided((2, 3), (1, 4), 3)
         s.fill_(9)
-        out.append((_geometry(s)[:4], _raw(x, m)))
+        out.append([_geometry(s)[:4], _raw(x, m)])
+        z = m.from_numpy(carr.copy())
+        s = z.view(m.int32).as_strided((3,), (2,), 1)  # (storage of complex elements read as int32)
+        s.fill_(0)
+        out[-1] += [_geometry(s)[:4], _raw(z, m)]
+        b = m.from_numpy(barr.copy())
+        s = b[2:].view(m.int16).as_strided((2,), (2,), 1)
+        s.fill_(-1)
+        out[-1] += [_geometry(s)[:4], _raw(b, m)]
     _same(*out)
 
 
