@@ -11,7 +11,6 @@ int8); strides and ``storage_offset`` count in the view's own elements, as torch
 """
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import _bits
 from .. import _dispatch
