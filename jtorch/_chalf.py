@@ -19,7 +19,8 @@ rounded steps (``abs``: the rounded ``sgn`` times the gradient) ``_BACKWARD_STEP
 ops; where torch's backward calls a kernel with no ComplexHalf support (``sgn``), ``_BACKWARD_UNSUPPORTED``
 raises its NotImplementedError at backward time, as torch does.
 ``real``, ``imag`` and ``view_as_real`` are float16 views over the complex64 root (a write through them
-scatters into its parts and rounds, ``scatter``); ``view_as_complex`` of a float16 tensor is a copy.
+scatters into its parts and rounds, ``scatter``); ``view_as_complex`` of a float16 tensor and ``view(dtype)``
+from or to complex32 are copies (_ops/dtype_views.py).
 Not done: ``out=`` with a complex32 ``out``.
 """
 import jax
@@ -129,7 +130,8 @@ def view_meta(op, statics, shape, extra):
 def scatter(vfn, root, new):
     """A ChalfArray ``root`` with the elements the view chain ``vfn`` selects replaced by ``new``."""
     new = new.data if type(new) is ChalfArray else new.get() if type(new) is _lazy.Pending else new
-    return ChalfArray(_round(_dispatch.scatter_fn(vfn)(root.data, jnp.asarray(new, jnp.complex64))))
+    new = jnp.asarray(new, jnp.complex64 if jnp.iscomplexobj(new) else jnp.float32)  # (a real view's: float16)
+    return ChalfArray(_round(_dispatch.scatter_fn(vfn)(root.data, new)))
 
 
 # ---------------------------------------------------------------- routing ops

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype as D
+from . import _bits
 from . import _lazy
 from ._lazy import Pending, CONCRETE
 from ._size import contiguous_strides
@@ -119,7 +120,9 @@ class OpDef:
     large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
     # layout: (dyn, statics, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
     layout = None
-    parts = False  # a view op between complex elements and their float parts (_ops/complex_views.py)
+    # positions: for a view op that reinterprets its input's bytes as another dtype (_ops/dtype_views.py),
+    # (first byte of each input element, input element size, *statics) -> the same for the view's elements
+    positions = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
@@ -1218,36 +1221,57 @@ def chain_fn(vfn):
 
 def scatter_into(root, new, structure, args):
     """``root`` with the elements a view chain selects replaced by ``new`` (inside a trace)."""
-    if any(op.parts for op, _ in structure):  # (decided once per chain structure, when traced)
-        return _scatter_parts(root, new, structure, args)
+    if any(op.positions for op, _ in structure):  # (decided once per chain structure, when traced)
+        return _scatter_bytes(root, new, structure, args)
     idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
     new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
     return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
 
 
-def part_positions(shape, complex_root):
-    """Each root element's place among the root's float parts, as the view chain's index array: float64 k
-    for a real root, complex128 (2k, 2k+1) for a complex one (exact below 2**53 parts)."""
-    k = jnp.arange(math.prod(shape), dtype=jnp.float64).reshape(shape)
-    return jax.lax.complex(2 * k, 2 * k + 1) if complex_root else k
+def byte_positions(first, size, structure, args):
+    """The first byte of each element of a view chain in its root's storage, from ``first`` (the root
+    elements' byte offsets) and the root's element ``size``; and the view's element size. Reinterpreting
+    links map positions with their own rule, the others are applied to the positions as to values."""
+    for (op, statics), d in zip(structure, args):
+        if op.positions is None:
+            first = op.pure(statics, None)(first, *d)
+        else:
+            first, size = op.positions(first, size, *statics)
+    return first, size
 
 
-def _scatter_parts(root, new, structure, args):
-    """scatter_into for a chain through complex views (real, imag, view_as_real, view_as_complex): the
-    index array counts float parts, so a view may cover half of a complex element."""
-    complex_root = jnp.iscomplexobj(root)
-    pos = apply_chain(part_positions(root.shape, complex_root), structure, args)
-    new = jnp.broadcast_to(jnp.asarray(new), pos.shape)
-    if jnp.iscomplexobj(pos):
-        at = jnp.concatenate([jnp.real(pos).ravel(), jnp.imag(pos).ravel()])
-        vals = jnp.concatenate([jnp.real(new).ravel(), jnp.imag(new).ravel()])
-    else:
-        at, vals = pos.ravel(), jnp.real(new).ravel()
-    flat = jnp.stack([jnp.real(root), jnp.imag(root)], -1).ravel() if complex_root else root.ravel()
-    flat = flat.at[at.astype(jnp.int64)].set(vals.astype(flat.dtype))
-    if complex_root:
-        return jax.lax.complex(flat[0::2], flat[1::2]).reshape(root.shape)
-    return flat.reshape(root.shape)
+_BYTES = {}
+
+
+def view_bytes(vfn, shape, size, elements=None):
+    """``byte_positions`` of view chain ``vfn`` over a root of ``shape`` and element ``size`` (numpy; from
+    metadata alone, so a meta or traced root serves as well); ``elements``: the root elements' places in
+    its buffer where they are not row-major (a memory format)."""
+    key = (chain_structure(vfn), size)
+    f = _BYTES.get(key)
+    if f is None:
+        f = _BYTES[key] = jax.jit(lambda p, args: byte_positions(p * size, size, key[0], args)[0])
+    if elements is None:
+        elements = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+    with jax.ensure_compile_time_eval():  # (concrete inside jtorch.compile's trace too)
+        return np.asarray(f(jnp.asarray(elements, jnp.int64), chain_args(vfn)))
+
+
+def _scatter_bytes(root, new, structure, args):
+    """scatter_into for a chain through reinterpreting views (view(dtype), real, imag, view_as_real,
+    view_as_complex): the root's and the new values' bytes, as words both sizes divide (their float parts
+    where they share them, so gradients flow), scattered at the view elements' byte positions (a view may
+    cover part of a root element, or several)."""
+    size = root.dtype.itemsize
+    pos, t = byte_positions(jnp.arange(root.size, dtype=jnp.int64).reshape(root.shape) * size, size,
+                            structure, args)
+    view_dtype = jax.eval_shape(lambda r: apply_chain(r, structure, args), root).dtype
+    new = jnp.broadcast_to(jnp.asarray(new).astype(view_dtype), pos.shape)
+    word = _bits.word_type(root.dtype, view_dtype)
+    w = word.itemsize
+    at = (pos // w)[..., None] + jnp.arange(t // w)
+    flat = _bits.to_words(root, word).reshape(-1).at[at.reshape(-1)].set(_bits.to_words(new, word).reshape(-1))
+    return _bits.from_words(flat.reshape(*root.shape, -1), root.dtype)
 
 
 _SCATTERS = {}

@@ -457,7 +457,7 @@ def install():
     """Give the ops their layout rules (called once the ops are defined)."""
     from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip, embedding_ops, sorting
     from ._dispatch import OpDef, REGISTRY
-    skip = {"clone", "_identity_to", "_view_dtype"}  # clone: its memory_format argument decides
+    skip = {"clone", "_identity_to"}  # clone: its memory_format argument decides
     for op in list(REGISTRY.values()) + list(vars(pointwise).values()) + pointwise.WRAPPED:
         if isinstance(op, OpDef) and op.fn.__module__ == pointwise.__name__ and op.view is None \
                 and op.name not in skip:

@@ -210,10 +210,10 @@ def strided_array(t):
 def _host_view(t, host):
     """The ndarray view of ``host`` holding view tensor ``t``'s elements."""
     shape = tuple(t.shape)
+    if any(op.positions for op, _, _ in t._vfn):
+        return _host_reinterpreted_view(t, host, shape)
     if host.ndim == 0:  # a view of a 0-d tensor (reshape, expand): its one element at every index
         return np.lib.stride_tricks.as_strided(host, shape, (0,) * len(shape))
-    if any(op.parts for op, _, _ in t._vfn):
-        return _host_parts_view(t, host, shape)
     idx = np.asarray(_dispatch.chain_fn(t._vfn)(jnp.arange(host.size, dtype=jnp.int64).reshape(host.shape)))
     if idx.size == 0:
         return np.empty(shape, host.dtype)
@@ -237,18 +237,15 @@ def _host_view(t, host):
     return np.lib.stride_tricks.as_strided(start, shape, strides)
 
 
-def _host_parts_view(t, host, shape):
-    """_host_view of a view through complex views (real, imag, view_as_real, view_as_complex): its elements
-    are float parts of ``host``'s complex elements, or pairs of ``host``'s floats."""
+def _host_reinterpreted_view(t, host, shape):
+    """_host_view of a view through reinterpreting views (view(dtype), real, imag, view_as_real,
+    view_as_complex): its elements' bytes among ``host``'s."""
     dt = np.dtype(t._shape_dtype()[1])
     if math.prod(shape) == 0:
         return np.empty(shape, dt)
-    complex_host = np.iscomplexobj(host)
-    pos = np.asarray(_dispatch.chain_fn(t._vfn)(_dispatch.part_positions(host.shape, complex_host)))
-    part = (pos.real if np.iscomplexobj(pos) else pos).astype(np.int64)  # (a complex element: its real part's)
-    elem, half = (part // 2, part % 2) if complex_host else (part, 0)
-    coords = np.unravel_index(elem, host.shape)
-    byte = sum((c * s for c, s in zip(coords, host.strides)), half * (host.itemsize // 2))
+    elem, within = np.divmod(_dispatch.view_bytes(t._vfn, host.shape, host.itemsize), host.itemsize)
+    coords = np.unravel_index(elem, host.shape) if host.ndim else ()
+    byte = sum((c * s for c, s in zip(coords, host.strides)), within)
     b0 = int(byte.reshape(-1)[0])
     strides = tuple(int(byte[tuple(1 if i == d else 0 for i in range(len(shape)))]) - b0 if n > 1
                     else s * dt.itemsize for d, (n, s) in enumerate(zip(shape, t.stride())))

@@ -3,7 +3,7 @@ from . import (pointwise, reduction, shape, indexing, join, creation, random_ops
 from . import nn_ops  # noqa: F401
 from . import linalg_ops, contraction  # noqa: F401
 from . import indexing_ops, sorting, manip  # noqa: F401
-from . import complex_views, extra  # noqa: F401
+from . import dtype_views, extra  # noqa: F401
 from . import spectral_ops, fractional_pool_ops  # noqa: F401
 from . import special_polynomials  # noqa: F401
 from . import special_bessel  # noqa: F401

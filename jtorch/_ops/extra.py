@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
 from . import reduction as _reduction
-from .complex_views import jax_complex
+from .dtype_views import jax_complex
 
 
 def _T():

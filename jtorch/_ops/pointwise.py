@@ -722,29 +722,6 @@ def _cast(input, dtype=None):
     return cast_array(input, dtype.np)
 
 
-@defop(promote=None, differentiable=False, method=False, function=False)
-def _view_dtype(input, dtype=None):
-    """The bits of ``input`` read as ``dtype``; a different element size scales the last dimension
-    (shape.view checks torch's conditions first)."""
-    src, dst = input.dtype, dtype.np
-    if src == dst:
-        return input
-    as_bool = dst == np.bool_  # lax has no bitcast to bool: its bytes, nonzero
-    if as_bool:
-        dst = np.dtype(np.uint8)
-    if src == np.bool_:
-        input, src = input.astype(np.uint8), np.dtype(np.uint8)
-    if src.itemsize > dst.itemsize:  # each element becomes several: (..., n) -> (..., n * k)
-        out = jax.lax.bitcast_convert_type(input, dst)
-        out = out.reshape(*input.shape[:-1], -1)
-    elif src.itemsize < dst.itemsize:  # several elements become one: (..., n * k) -> (..., n)
-        k = dst.itemsize // src.itemsize
-        out = jax.lax.bitcast_convert_type(input.reshape(*input.shape[:-1], -1, k), dst)
-    else:
-        out = jax.lax.bitcast_convert_type(input, dst)
-    return out != 0 if as_bool else out
-
-
 @defop(promote=None, method=False, function=False, name="clone")
 def _clone(input):
     return jnp.array(input, copy=True)

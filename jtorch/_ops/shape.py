@@ -91,35 +91,13 @@ def infer_shape(shape, numel):
     return tuple(shape)
 
 
-def _view_as_dtype(self, dtype):
-    """``view(dtype)``: torch's conditions for a different element size, then the bit cast."""
-    from .pointwise import _view_dtype
-    a, b = self.dtype.itemsize, dtype.itemsize
-    if a != b:
-        what = f"to view {D.scalar_type_name(self.dtype)} as {D.scalar_type_name(dtype)} (different element sizes)"
-        if self.dim() == 0:
-            raise RuntimeError(f"self.dim() cannot be 0 {what}")
-        if self.stride(-1) != 1:
-            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {self.stride(-1)}")
-        if a < b:
-            k = b // a
-            if self.shape[-1] % k:
-                raise RuntimeError(f"self.size(-1) must be divisible by {k} {what}, but got {self.shape[-1]}")
-            if self.storage_offset() % k:
-                raise RuntimeError(f"self.storage_offset() must be divisible by {k} {what}, "
-                                   f"but got {self.storage_offset()}")
-            for d in range(self.dim() - 1):
-                if self.stride(d) % k:
-                    raise RuntimeError(f"self.stride({d}) must be divisible by {k} {what}, but got {self.stride(d)}")
-    return _view_dtype(self, dtype=dtype)
-
-
 @function
 def view(self, *shape, dtype=None):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "__index__"):
         dtype = shape[0]
     if dtype is not None:
-        return _view_as_dtype(self, dtype)
+        from .dtype_views import view_dtype
+        return view_dtype(self, dtype)
     src_shape = self._shape_dtype()[0]
     strides = self._strides
     if strides is not None:  # strides are computed lazily: check view-compatibility here

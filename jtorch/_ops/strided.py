@@ -115,16 +115,15 @@ def as_strided(input, size, stride, storage_offset=None):
     parts = root.dtype.is_complex and not input.dtype.is_complex  # a float view of complex elements (real...)
     if parts:  # torch's storage as floats: the root's parts, flat (a view of it)
         root = _dispatch.REGISTRY["view_as_real"](root).reshape(-1)
-    if root.dtype != input.dtype:
-        raise RuntimeError("as_strided: the tensor reinterprets its storage's dtype (view(dtype)); "
-                           "call .clone() first")
+    if root.dtype != input.dtype:  # (view(dtype)): torch's storage read as the tensor's dtype, flat
+        root = _reinterpreted_storage(root, input)
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
     _check_geometry(size, stride, offset, root.numel(), input.element_size())
     order = None if parts else root._st.layout
     if root is not input and GRAD.enabled and input.requires_grad:
         if parts:  # input's elements among the root's parts
-            pos = _dispatch.part_positions(tuple(root._base.shape), True)
-            mine = np.asarray(_dispatch.chain_fn(input._vfn)(pos)).astype(np.int64)
+            base = root._base
+            mine = _dispatch.view_bytes(input._vfn, tuple(base.shape), base.element_size()) // input.element_size()
         else:
             mine = np.asarray(_dispatch.chain_fn(input._vfn)(jnp.arange(root.numel()).reshape(tuple(root.shape))))
         if input._grad_fn is None and not root.requires_grad:
@@ -137,6 +136,17 @@ def as_strided(input, size, stride, storage_offset=None):
             return _storage_view_masked(root, offset=offset, size=size, stride=stride,
                                         outside=tuple(int(i) for i in outside), order=order)
     return _storage_view(root, offset=offset, size=size, stride=stride, order=order)
+
+
+def _reinterpreted_storage(root, input):
+    """The whole storage of ``root`` (a row-major tensor) as a flat view of ``input``'s dtype (whole elements)."""
+    if root._st.layout is not None or input.requires_grad:
+        raise RuntimeError("as_strided: a tensor that reinterprets a storage in a memory format, or that "
+                           "requires grad, is not supported; call .clone() first")
+    from .dtype_views import view_dtype
+    flat = root.reshape(-1)
+    n, k = flat.numel(), input.element_size() // root.element_size()
+    return view_dtype(flat[:n - n % k] if k > 1 and n % k else flat, input.dtype)
 
 
 @function

@@ -8,7 +8,8 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._chalf import ChalfArray
 from .._meta import MetaArray
-from .._ops.complex_views import jax_complex, position_offset
+from .._bits import from_words, to_words, word_type
+from .._ops.dtype_views import position_offset
 from .._size import contiguous_strides
 from .._memfmt import buffer_array, buffer_positions
 
@@ -57,8 +58,8 @@ def _layout(t):
     n = math.prod(shape)
     if n == 0:
         return root, 0, t.stride()
-    if _through_parts(t):
-        return None if chalf or order is not None else _parts_layout(t, root, shape)
+    if _reinterprets(t):
+        return None if chalf or order is not None else _reinterpreted_layout(t, root, shape)
     if root.dtype != t._shape_dtype()[1]:
         return None
     f = _dispatch.chain_fn(t._vfn)
@@ -66,26 +67,16 @@ def _layout(t):
     return _strided(t, idx, buffer_array(root, order), shape)
 
 
-def _parts_layout(t, root, shape):
-    """_layout of a view through complex views (real, imag, view_as_real, view_as_complex): over torch's
-    storage read as the view's dtype, the root's float parts (a real view of a complex root) or its float
-    pairs (a complex view of a real root)."""
-    complex_root, complex_view = jnp.iscomplexobj(root), t.dtype.is_complex
-    pos = np.asarray(_dispatch.chain_fn(t._vfn)(_dispatch.part_positions(root.shape, complex_root)))
-    if complex_view:
-        if not complex_root and root.size % 2:
-            return None  # (no whole pairs to read the storage as)
-        idx = pos.real.astype(np.int64) // 2  # (its real part's float; pairs start at even ones)
-        buf = root if complex_root else _pairs(root)
-    else:
-        idx = pos.astype(np.int64)
-        buf = jnp.stack([jnp.real(root), jnp.imag(root)], -1).reshape(-1) if complex_root else root
-    return _strided(t, idx, buf, shape)
-
-
-def _pairs(root):
-    flat = root.reshape(-1)
-    return jax_complex(flat[0::2], flat[1::2])
+def _reinterpreted_layout(t, root, shape):
+    """_layout of a view through reinterpreting views (view(dtype), real, imag, view_as_real, view_as_complex):
+    over torch's storage read as the view's dtype, the root's bytes."""
+    dt = np.dtype(t._shape_dtype()[1])
+    if root.nbytes % dt.itemsize:
+        return None  # (no whole elements to read the storage as)
+    pos = _dispatch.view_bytes(t._vfn, root.shape, root.dtype.itemsize)
+    word = word_type(root.dtype, dt)
+    buf = from_words(to_words(root, word).reshape(-1, dt.itemsize // word.itemsize), dt)
+    return _strided(t, pos // dt.itemsize, buf, shape)
 
 
 def _strided(t, idx, buffer, shape):
@@ -107,14 +98,14 @@ def _strided(t, idx, buffer, shape):
 
 
 def storage_offset(t):
-    if _through_parts(t) or (t._vfn and type(t._st._arr) is MetaArray):
+    if _reinterprets(t) or (t._vfn and type(t._st._arr) is MetaArray):
         return position_offset(t)
     lay = _layout(t)
     return 0 if lay is None else lay[1]
 
 
-def _through_parts(t):
-    return any(op.parts for op, _, _ in t._vfn)
+def _reinterprets(t):
+    return any(op.positions for op, _, _ in t._vfn)
 
 
 # torch's storage-level view (offset + sum(i_k * stride_k) of the flat root), used to rebuild loaded

@@ -1,0 +1,198 @@
+"""Views that read their input's bytes as another dtype: ``Tensor.view(dtype)``, and complex tensors' ``real``,
+``imag``, ``view_as_real`` and ``view_as_complex``. They share storage with their input, as in torch (an
+in-place write through any of them reaches the root and every other view of it).
+
+Each is a view op with a ``positions`` rule: from the first byte of each input element in the root's storage
+(and the input's element size) to the same for the view's elements. A write through a chain holding one
+scatters the new values' bytes at those positions (``_dispatch.scatter_into``), so a view may cover half of a
+root element (``imag``, ``view(torch.uint8)``) or several (``view_as_complex``, ``view(torch.int64)`` of
+int8); strides and ``storage_offset`` count in the view's own elements, as torch's
+(``_dispatch.view_bytes``, serialization._common).
+"""
+import jax
+import jax.numpy as jnp
+
+from .. import _bits
+from .. import _dispatch
+from .. import _dtype as D
+from .._dispatch import defop, function
+from .._memfmt import buffer_positions
+
+
+def _part_strides(shape, strides):
+    return tuple(2 * s for s in strides)
+
+
+def _pair_strides(shape, strides):
+    return tuple(2 * s for s in strides) + (1,)
+
+
+def _complex_strides(shape, strides):
+    return tuple(s // 2 for s in strides[:-1])
+
+
+@defop(method=False, function=False, view=_part_strides, saves=())
+def _real_part(x):
+    return jnp.real(x)
+
+
+@defop(method=False, function=False, view=_part_strides, saves=())
+def _imag_part(x):
+    return jnp.imag(x)
+
+
+@defop(method=False, function=False, view=_pair_strides, saves=())
+def _view_as_real(x):
+    return jnp.stack([jnp.real(x), jnp.imag(x)], axis=-1)
+
+
+def jax_complex(re, im):
+    """Complex numbers from their parts, bits kept (``re + 1j * im`` would turn -0.0 and inf+nan parts)."""
+    part = jnp.float64 if re.dtype == jnp.float64 else jnp.float32
+    return jax.lax.complex(*jnp.broadcast_arrays(re.astype(part), im.astype(part)))
+
+
+@defop(method=False, function=False, view=_complex_strides, saves=())
+def _view_as_complex(x):
+    return jax_complex(x[..., 0], x[..., 1])
+
+
+def _dtype_strides(shape, strides, dtype, size):
+    """A different element size scales the other dims' strides; the last stays 1 (torch's conditions)."""
+    if dtype.itemsize == size:
+        return strides
+    return tuple(s * size // dtype.itemsize for s in strides[:-1]) + (1,)
+
+
+@defop(promote=None, differentiable=False, method=False, function=False, view=_dtype_strides, saves=())
+def _view_dtype(input, dtype=None, size=None):
+    """The bytes of ``input`` (elements of ``size`` bytes) read as ``dtype``."""
+    return _bits.reinterpret(input, dtype.np)
+
+
+# positions rules (see the module docstring): (first bytes, element size, *statics) -> the view's
+_real_part.positions = lambda pos, size: (pos, size // 2)
+_imag_part.positions = lambda pos, size: (pos + size // 2, size // 2)
+_view_as_real.positions = lambda pos, size: (jnp.stack([pos, pos + size // 2], -1), size // 2)
+_view_as_complex.positions = lambda pos, size: (pos[..., 0], 2 * size)
+
+
+def _dtype_positions(pos, size, dtype, _size):
+    t = dtype.itemsize
+    if t < size:  # each element becomes several along the last dim
+        return (pos[..., None] + jnp.arange(0, size, t)).reshape(*pos.shape[:-1], -1), t
+    if t > size:  # several become one: the first one's position
+        return pos.reshape(*pos.shape[:-1], -1, t // size)[..., 0], t
+    return pos, t
+
+
+_view_dtype.positions = _dtype_positions
+
+
+def position_offset(t):
+    """storage_offset of view ``t`` through reinterpreting views, in its own elements, from its root's shape
+    and dtype alone (no values read: a meta or traced root serves as well)."""
+    if t.numel() == 0:
+        return 0
+    st = t._st
+    root, order = st._arr, st.layout
+    elements = None if order is None else buffer_positions(tuple(root.shape), order)  # (a memory format)
+    first = _dispatch.view_bytes(t._vfn, tuple(root.shape), D._FROM_NP[root.dtype].itemsize, elements)
+    return int(first.reshape(-1)[0]) // t.element_size()
+
+
+# view ops after which an even storage offset stays even (view_as_complex checks the others' offset)
+_EVEN_OFFSET = frozenset(("_view", "_permute", "_unsqueeze", "_squeeze", "_expand", "_real_part", "_view_as_real",
+                          "_view_as_complex"))
+
+
+def view_dtype(self, dtype):
+    """``Tensor.view(dtype)``: torch's conditions for a different element size, then the view. As torch's it
+    is no autograd view: no ``_base``, no gradient (a tensor sharing the storage, as ``detach()``)."""
+    if dtype is self.dtype:
+        return self._alias()
+    a, b = self.dtype.itemsize, dtype.itemsize
+    if a != b:
+        what = f"to view {D.scalar_type_name(self.dtype)} as {D.scalar_type_name(dtype)} (different element sizes)"
+        if self.dim() == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if self.stride(-1) != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {self.stride(-1)}")
+        if a < b:
+            k = b // a
+            if self.shape[-1] % k:
+                raise RuntimeError(f"self.size(-1) must be divisible by {k} {what}, but got {self.shape[-1]}")
+            if self.storage_offset() % k:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {k} {what}, "
+                                   f"but got {self.storage_offset()}")
+            for d in range(self.dim() - 1):
+                if self.stride(d) % k:
+                    raise RuntimeError(f"self.stride({d}) must be divisible by {k} {what}, but got {self.stride(d)}")
+    if D.complex32 in (self.dtype, dtype):
+        return _through_half_pairs(self, dtype)
+    return _view_dtype(self, dtype=dtype, size=a)._alias()
+
+
+
+def _through_half_pairs(self, dtype):
+    """view(dtype) from or to complex32, whose storage holds complex64 values (_chalf.py): a copy, through
+    the float16 pairs that are its bytes in torch."""
+    a, b = self.dtype.itemsize, dtype.itemsize
+    shape = tuple(self.shape) if a == b else tuple(self.shape[:-1]) + (self.shape[-1] * a // b,)
+    flat = self.reshape(-1)
+    if self.dtype is D.complex32:
+        return view_dtype(view_as_real(flat).reshape(-1).clone(), dtype).reshape(shape)
+    return view_as_complex(view_dtype(flat, D.float16).reshape(-1, 2)).reshape(shape)
+
+
+def _dtype(name, input):
+    if not isinstance(input, _dispatch.Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input.dtype
+
+
+@function(method=False)
+def real(input):
+    """The real parts of a complex tensor as a float view of it; a real tensor itself."""
+    return _real_part(input) if _dtype("real", input).is_complex else input
+
+
+@function(method=False)
+def imag(input):
+    """The imaginary parts of a complex tensor as a float view of it."""
+    if not _dtype("imag", input).is_complex:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _imag_part(input)
+
+
+@function
+def view_as_real(input):
+    """The real and imaginary parts as a last dimension of size 2 (a view)."""
+    if not _dtype("view_as_real", input).is_complex:
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    return _view_as_real(input)
+
+
+@function
+def view_as_complex(input):
+    """Pairs along a last dimension of size 2 as complex numbers (a view; a float16 input's complex32
+    result is a copy)."""
+    dt = _dtype("view_as_complex", input)
+    if dt not in (D.float32, D.float64, D.float16):
+        raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a "
+                           f"tensor of scalar type: {D.scalar_type_name(dt)}")
+    if input.ndim == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    strides = input.stride()
+    if strides[-1] != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in strides[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if any(op.name not in _EVEN_OFFSET for op, _, _ in input._vfn) and position_offset(input) % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    if dt is D.float16:  # (a complex32 tensor's storage holds complex64 values: no float16 root to view)
+        from .._chalf import cast
+        return cast(_view_as_complex(input.float()))
+    return _view_as_complex(input)
