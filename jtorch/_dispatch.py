@@ -710,7 +710,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
     laid = False
     for a in dyn:
         t = type(a)
-        if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.subclass_met(a)):
+        # (a subclass instance with __torch_dispatch__: lazy_met is False, the value no input: eager routes it)
+        if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.lazy_met(a)):
             st = a._st
             if st.host is not None:
                 return NotImplemented
@@ -744,8 +745,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     if not isinstance(t, T):
                         vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
                         continue
-                    if OVERLOADS.get(type(t)) is not False:
-                        TF.subclass_met(t)
+                    if OVERLOADS.get(type(t)) is not False and not TF.lazy_met(t):
+                        return NotImplemented
                 if t._st.host is not None:
                     return NotImplemented
                 if t._st.layout is not None or t._vfn:

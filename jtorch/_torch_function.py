@@ -120,7 +120,10 @@ def _reset_overloads():
 
 
 def subclass_defined(cls):
-    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members."""
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members
+    (and one with a ``__torch_dispatch__`` its own: _subclass_dispatch.py)."""
+    from . import _subclass_dispatch
+    _subclass_dispatch.subclass_defined(cls)
     _reset_overloads()  # (a redefinition may have changed what an earlier answer depended on)
     if overloads(cls):
         SUBCLASSES.append(cls)
@@ -136,11 +139,44 @@ def subclass_met(a):
     given ``a`` (as torch dispatches ``F.mse_loss(x, sub)`` itself, not the ops it runs), looking no further
     out than a call being handled."""
     if STATE.subclass_off or STATE.all_off or not overloads(type(a)):
-        return True
+        return _dispatch_met(a)
     target = _outer_entry((a,), sys._getframe(1), True)
     if target is None:
-        return True
+        return _dispatch_met(a)
     raise _for_entry(target)
+
+
+def lazy_met(a):
+    """subclass_met for the lazy road: False where ``a`` goes to its __torch_dispatch__ (the eager road, which
+    lazy batching then takes, routes the call)."""
+    try:
+        return subclass_met(a)
+    except _dispatch.SparseArgument:
+        return False
+
+
+class _DispatchOnly:
+    """OVERLOADS' answer for a class whose ``__torch_function__`` is off but whose ``__torch_dispatch__`` is
+    on: false (it takes no part in __torch_function__), yet not ``False``, so the road calls subclass_met."""
+    __slots__ = ()
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return "DISPATCH_ONLY"
+
+
+_DISPATCH_ONLY = _DispatchOnly()
+
+
+def _dispatch_met(a):
+    """``a``'s __torch_function__ is done with: its __torch_dispatch__, if it has one, gets the call (True: it
+    runs as a plain Tensor). Bound to _subclass_dispatch.met on first use."""
+    global _dispatch_met
+    from ._subclass_dispatch import met
+    _dispatch_met = met
+    return met(a)
 
 
 def _outer_entry(objs, f, objs_met=False):
@@ -182,6 +218,10 @@ def overloads(t):
         # Tensor, whose default would only call the jtorch function again)
         r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
             getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
+        if not r and getattr(t, "__torch_dispatch__", None) is not None:
+            from ._subclass_dispatch import dispatches
+            if dispatches(t):
+                r = _DISPATCH_ONLY
         OVERLOADS[t] = r
     return r
 

@@ -11,13 +11,17 @@ flows forward, and gradients are the op's), and calls the mode makes reach the m
 Where jtorch's op has no aten overload with the same meaning (its own fused kernels, the backward of a
 recorded node: one call per node, where torch runs the backward formula's aten ops), the mode gets a
 ``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``)."""
+import sys
 import types as _types
 
+import jax
+
 from .. import _dispatch
+from .. import _subclass_dispatch as SD
 from . import _python_dispatch as PD
 
 _SAVED = {}  # what the swap replaced
-_SKIP = frozenset(["_cast", "_identity_to"])  # (plumbing of .to(): torch's _to_copy is shown by ``to`` itself)
+_SKIP = frozenset(["_identity_to"])  # (plumbing of .to() between devices)
 
 
 def start():
@@ -58,11 +62,27 @@ def _mode_apply(op, dyn, statics, raw=False):
     stack = PD._STACK
     if not stack or _dispatch.TRACE is not None or op.name in _SKIP:
         return _run(op, dyn, statics, raw)
+    if sys._getframe(2).f_code is (_INPLACE_CODE[0] or _inplace_code()) and _inplace_call(op, dyn):
+        raise SD.InplaceDispatch()  # (``x.add_(y)``: the mode gets ``add_.Tensor``, see inplace_apply)
+    return _python_level(op, dyn, statics, False)
+
+
+def subclass_apply(op, dyn, statics):
+    """Where the road sends a call that met an instance of a Tensor subclass with ``__torch_dispatch__``
+    (_subclass_dispatch.DispatchArgument): as a mode's call, and autograd recorded over the handler's result
+    for views too (the handler makes a new tensor, not a view of jtorch's), with the subclass instances
+    themselves as the saved inputs, so the backward reaches the handler as well."""
+    if _inplace_call(op, dyn, 6):
+        raise SD.InplaceDispatch()
+    return _python_level(op, dyn, statics, True)
+
+
+def _python_level(op, dyn, statics, subclass):
     T = _dispatch.Tensor
-    if op.view is not None:  # (a view keeps its own autograd and aliasing: the mode's call makes it)
+    if op.view is not None and not subclass:  # (a view keeps its own autograd and aliasing: the mode's call makes it)
         special = _SPECIAL.get(op.name)
         out = special(op, dyn, statics) if special is not None else None
-        return out if out is not None else _to_mode(*_aten_call(op, dyn, statics))
+        return out if out is not None else python_key(*_aten_call(op, dyn, statics))
     GRAD = _dispatch.GRAD
     needs_grad = GRAD.enabled and op.differentiable and any(
         (isinstance(a, T) and a.requires_grad) or
@@ -74,7 +94,7 @@ def _mode_apply(op, dyn, statics, raw=False):
         special = _SPECIAL.get(op.name)
         out = special(op, dyn, statics) if special is not None else None
         if out is None:
-            out = _to_mode(*_aten_call(op, dyn, statics))
+            out = python_key(*_aten_call(op, dyn, statics))
     finally:
         GRAD.enabled = prev
     if isinstance(out, list):
@@ -84,40 +104,189 @@ def _mode_apply(op, dyn, statics, raw=False):
     if needs_grad:
         out = _fresh(out, dyn)
         arrays = [_values(a) for a in dyn]
-        dt = _dispatch.promote_dtype(op, dyn, arrays) if op.promote else None
+        dt = _dispatch.promote_dtype(op, dyn, [_abstract(a) for a in arrays]) if op.promote else None
         _dispatch._record(op, statics, dt, dyn, arrays, out)
     return out
 
 
 def _values(a):
+    """What a node keeps of an input: a plain tensor's value; a dispatching subclass's instance itself (its
+    handler gets the backward's call)."""
     T = _dispatch.Tensor
     if isinstance(a, T):
-        return a._value
+        return a if type(a) is not T and SD.dispatches(type(a)) else a._value
     if isinstance(a, (list, tuple)) and any(isinstance(t, T) for t in a):
-        return tuple(t._value if isinstance(t, T) else t for t in a)
+        return tuple(_values(t) if isinstance(t, T) else t for t in a)
     return a
 
 
+def _abstract(v):
+    if isinstance(v, _dispatch.Tensor):
+        return jax.ShapeDtypeStruct(*v._shape_dtype())
+    if type(v) is tuple:
+        return tuple(_abstract(x) for x in v)
+    return v
+
+
 def _fresh(out, dyn):
-    """The mode's result with autograd of its own: an input handed back is aliased, not re-recorded."""
+    """The handler's result with autograd of its own: an input handed back is aliased, not re-recorded."""
     T = _dispatch.Tensor
     ids = {id(a) for a in dyn if isinstance(a, T)}
-    if isinstance(out, T):
-        return out._alias() if id(out) in ids or out._grad_fn is not None else out
+
+    def fresh(o):
+        if not isinstance(o, T) or (id(o) not in ids and o._grad_fn is None):
+            return o
+        if type(o) is T:
+            return o._alias()
+        c = o._alias(type(o))  # (a subclass's alias keeps its attributes: a wrapper's inner tensor)
+        c.__dict__.update(o.__dict__)
+        return c
     if isinstance(out, tuple):
-        items = [o._alias() if isinstance(o, T) and (id(o) in ids or o._grad_fn is not None) else o for o in out]
+        items = [fresh(o) for o in out]
         return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
-    return out
+    return fresh(out)
 
 
-def _to_mode(func, args, kwargs):
-    """One call through the innermost mode (off the stack while it runs)."""
+def _handled_types(args, kwargs):
+    """torch's ``types``: the classes with a __torch_dispatch__ among the tensors in the call, in order."""
+    T = _dispatch.Tensor
+    found = []
+
+    def visit(a):
+        t = type(a)
+        if t is list or t is tuple:
+            for x in a:
+                visit(x)
+        elif t is not T and isinstance(a, T) and t not in found and SD.dispatches(t):
+            found.append(t)
+    visit(args)
+    if kwargs:
+        visit(tuple(kwargs.values()))
+    return tuple(found)
+
+
+def python_key(func, args, kwargs):
+    """One call at the Python dispatch level: the innermost mode (off the stack while it runs), else each
+    dispatching subclass among the arguments until one does not return NotImplemented (then TypeError)."""
+    kwargs = kwargs or {}
+    types = _handled_types(args, kwargs)
     stack = PD._STACK
-    mode = stack.pop()
+    if stack:
+        mode = stack.pop()
+        try:
+            return mode.__torch_dispatch__(func, types, args, kwargs)
+        finally:
+            stack.append(mode)
+    if not types or SD._Off.off:
+        return func(*args, **kwargs)
+    for cls in types:
+        out = cls.__torch_dispatch__(func, types, args, kwargs)
+        if out is not NotImplemented:
+            return out
+    raise TypeError(f"Multiple dispatch failed for '{func}'; all __torch_dispatch__ handlers returned "
+                    f"NotImplemented:\n\n" + "".join(f"  - tensor subclass {c}\n" for c in types))
+
+
+_to_mode = python_key  # (the innermost mode: only called while one is entered)
+
+
+# ---------------------------------------------------------------- in-place ops
+_INPLACE_CODE = [None]  # Tensor._inplace's code (set on first use)
+_ROAD_CODES = set()  # the road's functions between an in-place call and the Python dispatch level
+
+
+def _inplace_code():
+    if _INPLACE_CODE[0] is None:
+        _INPLACE_CODE[0] = _dispatch.Tensor._inplace.__code__
+        _ROAD_CODES.update(f.__code__ for f in (_dispatch.apply, _dispatch._apply_eager, _dispatch._apply_lazy,
+                                                _dispatch.OpDef.__call__, _dispatch.OpDef.call_raw,
+                                                SD.DispatchArgument.route, subclass_apply, _mode_apply,
+                                                _python_level))
+    return _INPLACE_CODE[0]
+
+
+def _caller(codes, depth):
+    """The nearest frame out of the road (within ``depth`` frames) if its code is one of ``codes``, else None."""
+    _inplace_code()
+    f = sys._getframe(2)
+    for _ in range(depth):
+        if f is None:
+            return None
+        if f.f_code in codes:
+            return f
+        if f.f_code not in _ROAD_CODES:
+            return None
+        f = f.f_back
+    return None
+
+
+def _inplace_call(op, dyn, depth=2):
+    """Whether this call of ``op`` is the one ``Tensor._inplace`` makes for ``dyn[0].op_(...)`` (found on the
+    stack within ``depth`` frames of the road)."""
+    code = _inplace_code()
+    if not code:  # (inplace_apply running the op out of place for a mode)
+        return False
+    f = _caller((code,), depth + 1)
+    if f is None:
+        return False
+    loc = f.f_locals
+    return loc.get("f") is op and bool(dyn) and loc.get("self") is dyn[0]
+
+
+_INPLACE_NAMES = {"_copy_from": "copy_", "_fill": "fill_"}
+
+
+def _inplace_aten(op, dyn, statics):
+    """(func, args, kwargs) of the aten in-place overload of ``op`` for this call, or None."""
+    name = _INPLACE_NAMES.get(op.name) or op.name.lstrip("_") + "_"
+    return _as_aten(op, dyn, statics, name)
+
+
+def inplace_apply(self, f, args, kwargs):
+    """``self.op_(...)`` where ``self`` or an argument dispatches, or a mode is entered: the in-place aten
+    overload goes to the mode or handler below autograd; then the op's node is recorded over ``self``, its
+    saved value of ``self`` the one before the write (a plain tensor's array; a subclass's clone, as torch's
+    ``original_self``, where the op's backward reads it)."""
+    T = _dispatch.Tensor
+    GRAD = _dispatch.GRAD
+    dyn, statics = f.bind((self, *args), kwargs) if isinstance(f, _dispatch.OpDef) else (None, None)
+    found = _inplace_aten(f, dyn, statics) if dyn is not None else None
+    if found is None:
+        if PD._STACK:  # (no aten twin: the mode sees the out-of-place op, as before)
+            _INPLACE_CODE[0] = False
+            try:
+                return T._inplace(self, f, args, kwargs)
+            finally:
+                _INPLACE_CODE[0] = None
+        raise NotImplementedError(f"{getattr(f, 'name', f)}_: no in-place aten operator to dispatch")
+    if self._st.inference and not GRAD.inference:
+        from ..tensor import _inference_inplace_error
+        raise _inference_inplace_error()
+    needs_grad = GRAD.enabled and f.differentiable and any(isinstance(a, T) and a.requires_grad for a in dyn)
+    if needs_grad:
+        self._check_inplace()
+    sub = type(self) is not T and SD.dispatches(type(self))
+    saves = f.saves(tuple(isinstance(a, T) and a.requires_grad for a in dyn)) if callable(f.saves) else f.saves
+    prev = GRAD.enabled
+    GRAD.enabled = False
     try:
-        return mode.__torch_dispatch__(func, (), args, kwargs)
+        old = None
+        if needs_grad:
+            old = (python_key(_aten().clone.default, (self,), {}) if saves is None or 0 in saves else self) \
+                if sub else self._value
+        python_key(*found)
     finally:
-        stack.append(mode)
+        GRAD.enabled = prev
+    if needs_grad:
+        arrays = [old] + [_values(a) for a in dyn[1:]]
+        dt = _dispatch.promote_dtype(f, dyn, [_abstract(a) for a in arrays]) if f.promote else None
+        if sub:
+            _dispatch._record(f, statics, dt, dyn, arrays, self)
+        else:
+            res = T._wrap(self._value)
+            _dispatch._record(f, statics, dt, dyn, arrays, res)
+            self._write(res, True)
+    return self
 
 
 # ---------------------------------------------------------------- which aten overload a jtorch op is
@@ -165,15 +334,16 @@ def _tensors(a):
     return a
 
 
-def _as_aten(op, dyn, statics):
-    """The aten overload of the op's name whose schema takes this call's values by name (the op's parameter
-    names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static is preferred
-    to one that leaves out those at their defaults. None where no overload fits."""
+def _as_aten(op, dyn, statics, name=None):
+    """The aten overload of the op's name (or ``name``) whose schema takes this call's values by name (the
+    op's parameter names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static
+    is preferred to one that leaves out those at their defaults. None where no overload fits."""
     from ..library._schema import bind
-    name = op.name.lstrip("_")
-    if name.endswith("_backward"):
-        return None
-    name = _RENAME.get(name, name)
+    if name is None:
+        name = op.name.lstrip("_")
+        if name.endswith("_backward"):
+            return None
+        name = _RENAME.get(name, name)
     packet = _packet(name)
     if packet is None:
         return None
@@ -185,7 +355,7 @@ def _as_aten(op, dyn, statics):
     statics_d = {}
     for i, v in zip(op.static_idx, statics):
         statics_d[op.names[i]] = (_listed(v), op.defaults[i])
-    numbers = name in _WRAPPED_SCALAR
+    numbers = name.rstrip("_") in _WRAPPED_SCALAR
     overloads = packet.overloads()
     order = (["Tensor"] if numbers else []) + ["default"] + overloads
     order = [n for i, n in enumerate(order) if n in overloads and n not in order[:i] and "out" not in n.split("_")]
@@ -304,7 +474,35 @@ def _tri(op, dyn, statics):
     return _to_mode((_aten().triu if upper else _aten().tril).default, (dyn[0],) + ((diagonal,) if diagonal else ()), {})
 
 
-_SPECIAL = {"_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
+def _cast(op, dyn, statics):
+    """``x.to(dtype)``, ``x.double()``: torch's ``_to_copy`` with the dtype."""
+    return python_key(_aten()._to_copy.default, (dyn[0],), {"dtype": statics[0]})
+
+
+def _permute(op, dyn, statics):
+    """jtorch's ``t``/``transpose`` are a permute: shown as the aten op the user called."""
+    f = _caller(_T_CODES[0] or _t_codes(), 8)
+    if f is None:
+        return None
+    A = _aten()
+    if f.f_code.co_name == "t":
+        return python_key(A.t.default, (dyn[0],), {})
+    loc = f.f_locals
+    return python_key(A.transpose.int, (dyn[0], loc["dim0"], loc["dim1"]), {})
+
+
+_T_CODES = [None]
+
+
+def _t_codes():
+    from .._ops import shape
+    _T_CODES[0] = (shape.t.__wrapped__.__code__ if hasattr(shape.t, "__wrapped__") else shape.t.__code__,
+                   shape.transpose.__wrapped__.__code__ if hasattr(shape.transpose, "__wrapped__")
+                   else shape.transpose.__code__)
+    return _T_CODES[0]
+
+
+_SPECIAL = {"_cast": _cast, "_permute": _permute, "_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
 
 
 # ---------------------------------------------------------------- ops torch has no overload for
