@@ -403,6 +403,7 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
 
     vop = OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
     vop.lazy = op.lazy
+    vop.forward = (op, statics, diff, bcast)  # (where the Python dispatch level shows torch's formula: _dispatch_road)
     return vop
 
 

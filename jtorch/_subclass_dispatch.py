@@ -158,6 +158,12 @@ def _item(self):
     return _call(_aten()._local_scalar_dense.default, self)
 
 
+def ones_like_dispatched(t):
+    """backward()'s implicit seed for a dispatching instance: ``aten.ones_like`` through its handler."""
+    import jtorch
+    return _call(_aten().ones_like.default, t, memory_format=jtorch.preserve_format)
+
+
 def _tolist(self):
     raise RuntimeError(f".tolist() is not supported for tensor subclasses, got {type(self).__name__}")
 

@@ -613,7 +613,10 @@ def _accumulate_leaf(var, g, create_graph):
     grad = var._grad
     if type(g) is not _dispatch.Tensor and _dispatch.OVERLOADS.get(type(g)) is not False and _dispatches(g):
         # a tensor subclass with __torch_dispatch__ (its data may be elsewhere): torch's detach, then its add
-        var.grad = g.detach() if grad is None else grad + g
+        if grad is None:
+            var.grad = g.detach()
+        else:
+            grad.add_(g)
         return
     if grad is None:
         # a fresh Tensor over the same immutable array: a free copy, so in-place

@@ -99,6 +99,7 @@ ADAPTERS = {
     "_adaptive_avg_pool2d.default": _adaptive("avg", 2),
     "_adaptive_avg_pool3d.default": _adaptive("avg", 3),
     "native_dropout.default": _native_dropout,
+    "threshold_backward.default": lambda grad_output, self, threshold: grad_output.where(self > threshold, 0),
 }
 
 

@@ -2671,6 +2671,8 @@ SCHEMAS = {'__and__': [('aten::__and__.Scalar(Tensor self, Scalar other) -> Tens
                 'out,pt2_compliant_tag')],
  'threshold_': [('aten::threshold_(Tensor(a!) self, Scalar threshold, Scalar value) -> Tensor(a!)',
                  'inplace,pt2_compliant_tag')],
+ 'threshold_backward': [('aten::threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor',
+                          'pointwise,pt2_compliant_tag')],
  'tile': [('aten::tile(Tensor self, SymInt[] dims) -> Tensor', 'pt2_compliant_tag')],
  'to': [('aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, '
          'MemoryFormat? memory_format=None) -> Tensor(a)',

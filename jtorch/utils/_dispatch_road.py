@@ -18,7 +18,9 @@ import jax
 
 from .. import _dispatch
 from .. import _subclass_dispatch as SD
+from .. import _torch_function as TF
 from . import _python_dispatch as PD
+from . import _dispatch_backward as _backward
 
 _SAVED = {}  # what the swap replaced
 _SKIP = frozenset(["_identity_to"])  # (plumbing of .to() between devices)
@@ -34,6 +36,9 @@ def start():
     _dispatch.LAZY[0] = False
     _dispatch.apply = _mode_apply
     _dispatch._apply_view = _mode_view  # (basic indexing, ``x[0]``, takes this road directly)
+    T = _dispatch.Tensor
+    _SAVED["detach"] = T.__dict__["detach"]
+    T.detach = _mode_detach  # (no op on the road: a new alias)
 
 
 def stop():
@@ -43,8 +48,17 @@ def stop():
         _dispatch.apply = _SAVED["apply"]
     if _dispatch._apply_view is _mode_view:
         _dispatch._apply_view = _SAVED["view"]
+    if _dispatch.Tensor.__dict__.get("detach") is _mode_detach:
+        _dispatch.Tensor.detach = _SAVED["detach"]
     _dispatch.LAZY[0] = _SAVED["lazy"]
     _SAVED.clear()
+
+
+def _mode_detach(self):
+    """``Tensor.detach`` while a mode is entered: ``aten.detach.default`` through it."""
+    if not PD._STACK:
+        return _SAVED["detach"](self)
+    return _untracked(_aten().detach.default, self)
 
 
 def _run(op, dyn, statics, raw=False):
@@ -62,7 +76,7 @@ def _mode_apply(op, dyn, statics, raw=False):
     stack = PD._STACK
     if not stack or _dispatch.TRACE is not None or op.name in _SKIP:
         return _run(op, dyn, statics, raw)
-    if sys._getframe(2).f_code is (_INPLACE_CODE[0] or _inplace_code()) and _inplace_call(op, dyn):
+    if _inplace_call(op, dyn):
         raise SD.InplaceDispatch()  # (``x.add_(y)``: the mode gets ``add_.Tensor``, see inplace_apply)
     return _python_level(op, dyn, statics, False)
 
@@ -72,7 +86,7 @@ def subclass_apply(op, dyn, statics):
     (_subclass_dispatch.DispatchArgument): as a mode's call, and autograd recorded over the handler's result
     for views too (the handler makes a new tensor, not a view of jtorch's), with the subclass instances
     themselves as the saved inputs, so the backward reaches the handler as well."""
-    if _inplace_call(op, dyn, 6):
+    if _inplace_call(op, dyn):
         raise SD.InplaceDispatch()
     return _python_level(op, dyn, statics, True)
 
@@ -93,6 +107,8 @@ def _python_level(op, dyn, statics, subclass):
     try:
         special = _SPECIAL.get(op.name)
         out = special(op, dyn, statics) if special is not None else None
+        if out is None and "forward" in op.__dict__:  # a node's backward: torch's formula where listed
+            out = _backward.run(op, dyn, _tensors, _key_call)
         if out is None:
             out = python_key(*_aten_call(op, dyn, statics))
     finally:
@@ -106,7 +122,18 @@ def _python_level(op, dyn, statics, subclass):
         arrays = [_values(a) for a in dyn]
         dt = _dispatch.promote_dtype(op, dyn, [_abstract(a) for a in arrays]) if op.promote else None
         _dispatch._record(op, statics, dt, dyn, arrays, out)
+        if op.name in _backward.SAVES_RESULT:  # torch saves the result for the backward: a detach of it
+            _untracked(_aten().detach.default, out)
     return out
+
+
+def _untracked(func, *args):
+    prev = _dispatch.GRAD.enabled
+    _dispatch.GRAD.enabled = False
+    try:
+        return python_key(func, args, {})
+    finally:
+        _dispatch.GRAD.enabled = prev
 
 
 def _values(a):
@@ -190,6 +217,10 @@ def python_key(func, args, kwargs):
 _to_mode = python_key  # (the innermost mode: only called while one is entered)
 
 
+def _key_call(func, *args, **kwargs):
+    return python_key(func, args, kwargs)
+
+
 # ---------------------------------------------------------------- in-place ops
 _INPLACE_CODE = [None]  # Tensor._inplace's code (set on first use)
 _ROAD_CODES = set()  # the road's functions between an in-place call and the Python dispatch level
@@ -220,26 +251,68 @@ def _caller(codes, depth):
     return None
 
 
-def _inplace_call(op, dyn, depth=2):
-    """Whether this call of ``op`` is the one ``Tensor._inplace`` makes for ``dyn[0].op_(...)`` (found on the
-    stack within ``depth`` frames of the road)."""
+def _inplace_call(op, dyn):
+    """Whether this call of ``op`` computes the value of an in-place op on ``dyn[0]``: the nearest
+    ``Tensor._inplace`` frame out (through jtorch's own frames: an in-place op may be a Python function,
+    ``clamp_``) is ``dyn[0].op_(...)`` still computing its result, and calls ``op`` itself or a Python function."""
     code = _inplace_code()
-    if not code:  # (inplace_apply running the op out of place for a mode)
+    if not code or not dyn:  # (inplace_apply running the op out of place for a mode)
         return False
-    f = _caller((code,), depth + 1)
-    if f is None:
-        return False
-    loc = f.f_locals
-    return loc.get("f") is op and bool(dyn) and loc.get("self") is dyn[0]
+    f = sys._getframe(2)
+    for _ in range(12):
+        if f is None:
+            return False
+        c = f.f_code
+        if c is code:
+            loc = f.f_locals
+            g = loc.get("f")
+            return loc.get("self") is dyn[0] and loc.get("out") is None and (
+                g is op or not isinstance(g, _dispatch.OpDef))
+        if c not in _ROAD_CODES and TF._kind(c) is TF._OUTSIDE:
+            return False
+        f = f.f_back
+    return False
 
 
 _INPLACE_NAMES = {"_copy_from": "copy_", "_fill": "fill_"}
 
 
-def _inplace_aten(op, dyn, statics):
-    """(func, args, kwargs) of the aten in-place overload of ``op`` for this call, or None."""
-    name = _INPLACE_NAMES.get(op.name) or op.name.lstrip("_") + "_"
-    return _as_aten(op, dyn, statics, name)
+def _inplace_aten(self, f, args, kwargs):
+    """(func, args, kwargs) of the aten in-place overload for ``self.f_(*args, **kwargs)``, or None. An op's
+    call binds by its parameter names (as _as_aten); a Python function's (``clamp``) by the overload's schema."""
+    from ..library._schema import bind
+    A = _aten()
+    if sys._getframe(3).f_code is _zero_code():
+        return A.zero_.default, (self,), {}
+    if isinstance(f, _dispatch.OpDef):
+        dyn, statics = f.bind((self, *args), kwargs)
+        if f.name == "_copy_from" and not isinstance(dyn[1], _dispatch.Tensor):
+            return A.fill_.Scalar, (self, dyn[1]), {}  # (``x[0] = 1``; torch: fill_.Tensor of a lifted scalar)
+        return _as_aten(f, dyn, statics, _INPLACE_NAMES.get(f.name) or f.name.lstrip("_") + "_")
+    packet = _packet(getattr(f, "__name__", "").lstrip("_") + "_")
+    if packet is None:
+        return None
+    for ov_name in packet.overloads():
+        ov = getattr(packet, ov_name)
+        schema = ov._schema
+        if not (schema.arguments and schema.arguments[0].type == "Tensor"):
+            continue
+        try:
+            vals = bind(schema, (self, *args), kwargs)
+        except (RuntimeError, TypeError):
+            continue
+        return ov, *_reported(schema, vals)
+    return None
+
+
+_ZERO = [None]
+
+
+def _zero_code():
+    if _ZERO[0] is None:
+        from .._ops.pointwise import zero_
+        _ZERO[0] = getattr(zero_, "__wrapped__", zero_).__code__
+    return _ZERO[0]
 
 
 def inplace_apply(self, f, args, kwargs):
@@ -249,23 +322,26 @@ def inplace_apply(self, f, args, kwargs):
     ``original_self``, where the op's backward reads it)."""
     T = _dispatch.Tensor
     GRAD = _dispatch.GRAD
-    dyn, statics = f.bind((self, *args), kwargs) if isinstance(f, _dispatch.OpDef) else (None, None)
-    found = _inplace_aten(f, dyn, statics) if dyn is not None else None
-    if found is None:
-        if PD._STACK:  # (no aten twin: the mode sees the out-of-place op, as before)
-            _INPLACE_CODE[0] = False
-            try:
-                return T._inplace(self, f, args, kwargs)
-            finally:
-                _INPLACE_CODE[0] = None
-        raise NotImplementedError(f"{getattr(f, 'name', f)}_: no in-place aten operator to dispatch")
+    found = _inplace_aten(self, f, args, kwargs)
+    sub = type(self) is not T and SD.dispatches(type(self))
+    if found is None or not isinstance(f, _dispatch.OpDef):
+        tracked = GRAD.enabled and any(isinstance(a, T) and a.requires_grad for a in (self, *args))
+        if found is not None and (sub or not tracked):  # (a Python function with an aten twin: no node)
+            return _inplace_untracked(self, found)
+        if sub:  # the out-of-place op, then ``copy_`` of its result
+            return T.copy_(self, f(self, *args, **kwargs))
+        _INPLACE_CODE[0] = False  # (no aten twin: the mode sees the out-of-place op, as before)
+        try:
+            return T._inplace(self, f, args, kwargs)
+        finally:
+            _INPLACE_CODE[0] = None
+    dyn, statics = f.bind((self, *args), kwargs)
     if self._st.inference and not GRAD.inference:
         from ..tensor import _inference_inplace_error
         raise _inference_inplace_error()
     needs_grad = GRAD.enabled and f.differentiable and any(isinstance(a, T) and a.requires_grad for a in dyn)
     if needs_grad:
         self._check_inplace()
-    sub = type(self) is not T and SD.dispatches(type(self))
     saves = f.saves(tuple(isinstance(a, T) and a.requires_grad for a in dyn)) if callable(f.saves) else f.saves
     prev = GRAD.enabled
     GRAD.enabled = False
@@ -286,6 +362,16 @@ def inplace_apply(self, f, args, kwargs):
             res = T._wrap(self._value)
             _dispatch._record(f, statics, dt, dyn, arrays, res)
             self._write(res, True)
+    return self
+
+
+def _inplace_untracked(self, found):
+    prev = _dispatch.GRAD.enabled
+    _dispatch.GRAD.enabled = False
+    try:
+        python_key(*found)
+    finally:
+        _dispatch.GRAD.enabled = prev
     return self
 
 
@@ -339,6 +425,7 @@ def _as_aten(op, dyn, statics, name=None):
     op's parameter names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static
     is preferred to one that leaves out those at their defaults. None where no overload fits."""
     from ..library._schema import bind
+    inplace = name is not None
     if name is None:
         name = op.name.lstrip("_")
         if name.endswith("_backward"):
@@ -365,6 +452,8 @@ def _as_aten(op, dyn, statics, name=None):
         for ov_name in order:
             ov = getattr(packet, ov_name)
             schema = ov._schema
+            if inplace and not (schema.arguments and schema.arguments[0].type == "Tensor"):
+                continue  # (``copy_.int``: a list op's)
             arg_names = {a.name for a in schema.arguments}
             kw = {}
             for pos, (n, v) in enumerate(values.items()):
