@@ -344,7 +344,7 @@ def public(fn, name=None):
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
 
 
-def _entry_with_signature(fn):
+def _entry_with_signature(fn, probe=True):
     """The entry with ``fn``'s signature: ``def _entry(a, b=_d1, *args, c=_d2, **kw)`` calling ``_impl(a, b,
     *args, c=c, **kw)``. Its source is compiled once per signature structure (parameters named p0, p1, ...)
     in _dispatch's namespace (the flag and Tensor are plain globals there); each function's entry is that
@@ -355,9 +355,9 @@ def _entry_with_signature(fn):
         return None
     P = inspect.Parameter
     structure = tuple((p.kind, p.default is not P.empty) for p in params)
-    factory = _TEMPLATES.get(structure)
+    factory = _TEMPLATES.get((structure, probe))
     if factory is None:
-        factory = _TEMPLATES[structure] = _compile_template(structure)
+        factory = _TEMPLATES[(structure, probe)] = _compile_template(structure, probe)
     entry = factory(fn, *[p.default for p in params if p.default is not P.empty])
     names = {f"p{i}": p.name for i, p in enumerate(params)}
     code = entry.__code__
@@ -373,7 +373,7 @@ def _entry_with_signature(fn):
     return named
 
 
-def _compile_template(structure):
+def _compile_template(structure, probe=True):
     P = inspect.Parameter
     head, pos, kwonly, ndef = [], [], [], 0
     varkw = None
@@ -400,7 +400,9 @@ def _compile_template(structure):
             if kind is P.POSITIONAL_ONLY and (i + 1 == len(structure) or structure[i + 1][0] is not P.POSITIONAL_ONLY):
                 head.append("/")
     first = structure[0][0] if structure else None
-    if first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+    if not probe:
+        probe = "False"
+    elif first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
         probe = "type(p0) is not Tensor and TF.OVERLOADS.get(type(p0)) is not False"
     elif first is P.VAR_POSITIONAL:
         probe = "p0 and type(p0[0]) is not Tensor and TF.OVERLOADS.get(type(p0[0])) is not False"
@@ -603,8 +605,33 @@ def tensor_defined(T):
     _reset_overloads()
 
 
+# Tensor's Python-function methods whose other arguments are tensors in torch (``plain.copy_(sub)``): on a plain
+# Tensor each is a catching entry (the function in a ``try``, no test of its first argument: one frame more), so
+# a tensor-like argument met inside dispatches the method itself, as torch's does, not the ops it runs
+CATCHING = frozenset(
+    "copy_ fill_ masked_fill masked_scatter masked_select where div divide true_divide floor_divide remainder fmod "
+    "pow atan2 arctan2 hypot maximum minimum fmax fmin logaddexp logaddexp2 logical_and logical_or logical_xor clamp "
+    "clip clamp_min clamp_max isclose allclose equal expand_as view_as reshape_as matmul mm bmm mv dot inner vdot "
+    "addmm baddbmm addbmm addmv addr gather scatter scatter_add scatter_reduce index_select index_add index_copy "
+    "index_fill index_put index_reduce take put take_along_dim isin cross dist heaviside gcd lcm ldexp nextafter "
+    "cholesky_solve triangular_solve lu_solve is_same_size resize_as_ resize_as diagonal_scatter select_scatter "
+    "slice_scatter igamma igammac".split())
+
+
 def methods_bound():
-    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
+    """Called once Tensor's methods are bound (SWAPPED complete): the catching entries on Tensor (CATCHING);
+    subclasses defined earlier catch up."""
+    T = _dispatch.Tensor
+    for name in CATCHING:
+        pair = SWAPPED.get(name)
+        if pair is not None and T.__dict__.get(name) is pair[0]:
+            catcher = _entry_with_signature(pair[0], probe=False)
+            if catcher is not None:
+                functools.update_wrapper(catcher, pair[0])
+                catcher.__name__ = catcher.__qualname__ = name
+                catcher._torch_function_public = True
+                SWAPPED[name] = (catcher, pair[1])
+                setattr(T, name, catcher)
     for cls in SUBCLASSES:
         install_members(cls)
 
