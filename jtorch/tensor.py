@@ -511,7 +511,7 @@ class Tensor:
         return storage_offset(self)
 
     def data_ptr(self):
-        if type(self._st._arr) is MetaArray:
+        if isinstance(self._st._arr, MetaArray):  # (a wrapper subclass's NoData too)
             return 0
         return address(self._st) + self.storage_offset() * self.element_size()
 

@@ -100,6 +100,7 @@ ADAPTERS = {
     "_adaptive_avg_pool3d.default": _adaptive("avg", 3),
     "native_dropout.default": _native_dropout,
     "threshold_backward.default": lambda grad_output, self, threshold: grad_output.where(self > threshold, 0),
+    "_local_scalar_dense.default": lambda self: self.item(),
 }
 
 

@@ -51,6 +51,7 @@ SCHEMAS = {'__and__': [('aten::__and__.Scalar(Tensor self, Scalar other) -> Tens
                               'MemoryFormat? memory_format=0, Tensor(a!) out) -> Tensor(a!)',
                               'generated,out,pt2_compliant_tag')],
  '_indices': [('aten::_indices(Tensor(a) self) -> Tensor(a)', 'pt2_compliant_tag')],
+ '_local_scalar_dense': [('aten::_local_scalar_dense(Tensor self) -> Scalar', 'core,data_dependent_output,pt2_compliant_tag')],
  '_log_softmax': [('aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor', 'core,pt2_compliant_tag'),
                   ('aten::_log_softmax.out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',
                    'out,pt2_compliant_tag')],

@@ -40,7 +40,7 @@ def _reduce_to(call, g, shape):
 def _add(call, p, s, g, want, sign=1):
     A = _A()
     out = {}
-    alpha = s.get("alpha", 1) if len(p) < 3 else p[2]
+    alpha = 1 if len(p) < 3 or p[2] is None else p[2]
     if 0 in want:
         out[0] = _reduce_to(call, g, _shape(p[0]))
     if 1 in want:
@@ -59,6 +59,8 @@ def _sub(call, p, s, g, want):
 
 
 def _mul(call, p, s, g, want):
+    if (0 in want and p[1] is None) or (1 in want and p[0] is None):
+        return None  # (a value the node did not keep: create_graph)
     A = _A()
     out = {}
     if 0 in want:
@@ -73,6 +75,8 @@ def _neg(call, p, s, g, want):
 
 
 def _relu(call, p, s, g, want):
+    if p[0] is None:
+        return None
     # torch's reads the saved result (a detach of it); the input's sign is the same mask
     A = _A()
     return {0: call(A.threshold_backward.default, g, call(A.detach.default, p[0]), 0)}
@@ -90,7 +94,7 @@ def _sum(call, p, s, g, want):
 
 def _matmul(call, p, s, g, want):
     a, b = p[0], p[1]
-    if len(_shape(a)) != 2 or len(_shape(b)) != 2:
+    if a is None or b is None or len(_shape(a)) != 2 or len(_shape(b)) != 2:
         return None
     A = _A()
     out = {}
@@ -150,8 +154,8 @@ def run(vop, dyn, tensors, call):
     if f is None or op.seq or any(j is not None for _, j in diff):
         return None
     n = len(op.dyn_idx)
-    if any(a is None or type(a).__name__ == "_Shape" for a in dyn[:n]):
-        return None  # (a value the node did not keep)
+    if any(type(a).__name__ == "_Shape" for a in dyn[:n]):
+        return None  # (a released node's values)
     primals = [tensors(a) for a in dyn[:n]]
     cts = [tensors(a) for a in dyn[n:]]
     if len(cts) != 1 or cts[0] is None:

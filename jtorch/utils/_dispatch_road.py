@@ -287,7 +287,10 @@ def _inplace_aten(self, f, args, kwargs):
     if isinstance(f, _dispatch.OpDef):
         dyn, statics = f.bind((self, *args), kwargs)
         if f.name == "_copy_from" and not isinstance(dyn[1], _dispatch.Tensor):
-            return A.fill_.Scalar, (self, dyn[1]), {}  # (``x[0] = 1``; torch: fill_.Tensor of a lifted scalar)
+            # ``x[0] = 1``: as torch, a 0-dim tensor of the number (lift_fresh: a mode sees it) fills the view
+            import jtorch
+            value = python_key(A.lift_fresh.default, (jtorch.tensor(dyn[1]),), {})
+            return A.fill_.Tensor, (self, value), {}
         return _as_aten(f, dyn, statics, _INPLACE_NAMES.get(f.name) or f.name.lstrip("_") + "_")
     packet = _packet(getattr(f, "__name__", "").lstrip("_") + "_")
     if packet is None:
