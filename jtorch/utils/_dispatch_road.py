@@ -9,8 +9,12 @@ op's own autograd node is recorded over its result afterwards (so a mode that ch
 flows forward, and gradients are the op's), and calls the mode makes reach the modes outside it, then the op.
 
 Where jtorch's op has no aten overload with the same meaning (its own fused kernels, the backward of a
-recorded node: one call per node, where torch runs the backward formula's aten ops), the mode gets a
-``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``)."""
+recorded node whose op has no formula in _dispatch_backward.py: one call per node), the mode gets a
+``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``).
+
+The same level serves Tensor subclasses with ``__torch_dispatch__`` (``subclass_apply``, where the road routes a
+call that met one: _subclass_dispatch.py) and in-place ops (``inplace_apply``: the in-place aten overload, caught
+from ``Tensor._inplace``). docs/internals.md describes both."""
 import sys
 import types as _types
 
