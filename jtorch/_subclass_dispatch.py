@@ -97,6 +97,21 @@ def met(a):
     return True
 
 
+SUBCLASSES_DEFINED = [False]  # whether a dispatching class exists (aten overload calls look only then)
+
+
+def among(args, kwargs):
+    """Whether an instance of a dispatching class is among a call's arguments (lists and tuples looked into)."""
+    T = _dispatch.Tensor
+
+    def found(a):
+        t = type(a)
+        if t is list or t is tuple:
+            return any(found(x) for x in a)
+        return t is not T and isinstance(a, T) and dispatches(t)
+    return not _Off.off and (found(args) or bool(kwargs) and found(tuple(kwargs.values())))
+
+
 def subclass_defined(cls):
     """From ``Tensor.__init_subclass__``: torch turns ``__torch_function__`` off for a class defining
     ``__torch_dispatch__`` but not ``__torch_function__``; its instances' members that are no ops get
@@ -105,6 +120,7 @@ def subclass_defined(cls):
     if "__torch_dispatch__" in cls.__dict__ and "__torch_function__" not in cls.__dict__ and dispatches(cls):
         cls.__torch_function__ = TF._disabled_torch_function_impl
     if dispatches(cls):
+        SUBCLASSES_DEFINED[0] = True
         for name, member in _MEMBERS.items():
             if not any(name in k.__dict__ for k in cls.__mro__[:cls.__mro__.index(_dispatch.Tensor)]):
                 setattr(cls, name, member)

@@ -395,3 +395,19 @@ def test_plain_method_with_a_subclass_argument_dispatches_the_method(expr, rng):
     for (jt, js, jv), (tt, ts, tv) in zip(out[jtorch], out[torch]):
         assert (jt, js) == (tt, ts)
         np.testing.assert_allclose(jv, tv, rtol=1e-6)
+
+
+def test_mode_over_wrapper_instances(rng):
+    """A mode entered around ops on wrappers sees them first (the handler, below it, the calls the mode makes)."""
+    xd, wd = _data(None, rng, (3, 4), (4, 2))
+    out = {}
+    for T in LIBS:
+        log, seen = [], []
+        W = wrapper_class(T, log)
+        x, w = W(T.tensor(xd)), W(T.tensor(wd, requires_grad=True))
+        with logging_mode(T, seen):
+            y = (x @ w).relu().sum()
+            y.backward()
+        out[T] = (seen, log, _np(w.grad.elem))
+    assert out[jtorch][:2] == out[torch][:2]
+    np.testing.assert_allclose(out[jtorch][2], out[torch][2], rtol=1e-5, atol=1e-6)
