@@ -180,6 +180,26 @@ def ones_like_dispatched(t):
     return _call(_aten().ones_like.default, t, memory_format=jtorch.preserve_format)
 
 
+def factory(name, args, **kwargs):
+    """``zeros_like(sub)``, ``sub.new_zeros(2)``: the aten factory through the handler (keywords given only)."""
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    return _call(getattr(_aten(), name).default, *args, **kwargs)
+
+
+def _new(kind):
+    def new(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        size = kw.pop("size", size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)
+        out = factory(f"new_{kind}", (self, list(size)) + ((kw.pop("fill_value"),) if kind == "full" else ()),
+                      dtype=dtype, device=device, layout=layout)
+        return out.requires_grad_() if requires_grad else out
+    new.__name__ = f"new_{kind}"
+    return new
+
+
+def _new_full(self, size, fill_value, **kwargs):
+    return _new("full")(self, size, fill_value=fill_value, **kwargs)
+
+
 def _tolist(self):
     raise RuntimeError(f".tolist() is not supported for tensor subclasses, got {type(self).__name__}")
 
@@ -197,4 +217,5 @@ def _data_set(self, other):
 
 
 _MEMBERS = {"detach": _detach, "item": _item, "tolist": _tolist, "numpy": _numpy,
-            "data": property(_data_get, _data_set)}
+            "data": property(_data_get, _data_set), "new_zeros": _new("zeros"), "new_ones": _new("ones"),
+            "new_empty": _new("empty"), "new_full": _new_full}

@@ -411,3 +411,59 @@ def test_mode_over_wrapper_instances(rng):
         out[T] = (seen, log, _np(w.grad.elem))
     assert out[jtorch][:2] == out[torch][:2]
     np.testing.assert_allclose(out[jtorch][2], out[torch][2], rtol=1e-5, atol=1e-6)
+
+
+def logging_tensor_class(T, log):
+    """torch's documentation-style LoggingTensor: ``__slots__``, strides and offset of the inner tensor, the
+    repr through ``Tensor.__repr__(tensor_contents=...)``, __torch_function__ off explicitly."""
+    tree_map = _pytree(T).tree_map
+
+    class LoggingTensor(T.Tensor):
+        __slots__ = ["elem"]
+        __torch_function__ = T._C._disabled_torch_function_impl
+
+        @staticmethod
+        def __new__(cls, elem, *args, **kwargs):
+            r = T.Tensor._make_wrapper_subclass(
+                cls, elem.size(), strides=elem.stride(), storage_offset=elem.storage_offset(), dtype=elem.dtype,
+                layout=elem.layout, device=elem.device, requires_grad=kwargs.get("requires_grad", False))
+            r.elem = elem.detach() if r.requires_grad else elem
+            return r
+
+        def __repr__(self):
+            return super().__repr__(tensor_contents=f"{self.elem}")
+
+        @classmethod
+        def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+            def unwrap(e):
+                return e.elem if isinstance(e, cls) else e
+
+            def wrap(e):
+                return cls(e) if isinstance(e, T.Tensor) else e
+            out = tree_map(wrap, func(*tree_map(unwrap, args), **tree_map(unwrap, kwargs or {})))
+            log.append(str(func))
+            return out
+    return LoggingTensor
+
+
+def test_logging_tensor_saved_results_factories_and_repr(rng):
+    xd, yd = _data(None, rng, (2, 3), (3, 2))
+    out = {}
+    for T in LIBS:
+        log = []
+        L = logging_tensor_class(T, log)
+        x, y = L(T.tensor(xd), requires_grad=True), L(T.tensor(yd))
+        z = (x @ y).tanh().sigmoid().sum()
+        z.backward()
+        steps = list(log)
+        del log[:]
+        made = [T.zeros_like(x), T.ones_like(y, dtype=T.float64), x.new_zeros(2, 3), y.new_full((2,), 3.0),
+                T.full_like(y, 2.0)]
+        out[T] = (steps, list(log), [type(m).__name__ for m in made], [str(m.dtype) for m in made], repr(x), repr(z),
+                  _np(x.grad.elem), [_np(m.elem) for m in made])
+    j, t = out[jtorch], out[torch]
+    assert j[:5] == t[:5]
+    assert j[5].split("(")[0] == t[5].split("(")[0] and j[5].endswith("grad_fn=<SumBackward0>)")
+    np.testing.assert_allclose(j[6], t[6], rtol=1e-5, atol=1e-6)
+    for a, b in zip(j[7], t[7]):
+        np.testing.assert_array_equal(a, b)

@@ -102,6 +102,8 @@ ADAPTERS = {
     "native_dropout.default": _native_dropout,
     "threshold_backward.default": lambda grad_output, self, threshold: grad_output.where(self > threshold, 0),
     "_local_scalar_dense.default": lambda self: self.item(),
+    "tanh_backward.default": lambda grad_output, output: grad_output * (1 - output * output),
+    "sigmoid_backward.default": lambda grad_output, output: grad_output * output * (1 - output),
 }
 
 

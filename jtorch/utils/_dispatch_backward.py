@@ -7,6 +7,9 @@ through the mode or handler, so a subclass that implements only those ops gets i
 listed here keep the fused VJP (a ``jtorch.<op>_backward`` call). Each formula gets the forward's dynamic
 arguments (Tensors or numbers), its statics by name, the cotangents, and the wanted positions; it returns
 one gradient per position."""
+import sys
+import weakref
+
 from .. import _dispatch
 
 
@@ -74,12 +77,53 @@ def _neg(call, p, s, g, want):
     return {0: call(_A().neg.default, g)}
 
 
+# ops whose torch formula reads the saved result: their forward shows a ``detach`` of it (kept per node here,
+# as torch's saved variable), their backward another, then the formula
+_RESULTS = weakref.WeakKeyDictionary()  # node -> the detached result its forward saved
+
+
+def save_result(out, saved):
+    node = getattr(out, "_grad_fn", None)
+    if node is not None:
+        _RESULTS[node] = saved
+
+
+def _saved_result(p):
+    """The running node's saved result (the node is ``Node.apply``'s ``self`` on the stack), or None."""
+    from ..autograd.graph import Node
+    code = Node.apply.__code__
+    f = sys._getframe(2)
+    for _ in range(12):
+        if f is None:
+            return None
+        if f.f_code is code:
+            return _RESULTS.get(f.f_locals.get("self"))
+        f = f.f_back
+    return None
+
+
 def _relu(call, p, s, g, want):
-    if p[0] is None:
+    r = _saved_result(p)
+    if r is None:
+        r = p[0]  # (the input's sign is the same mask)
+    if r is None:
         return None
-    # torch's reads the saved result (a detach of it); the input's sign is the same mask
     A = _A()
-    return {0: call(A.threshold_backward.default, g, call(A.detach.default, p[0]), 0)}
+    return {0: call(A.threshold_backward.default, g, call(A.detach.default, r), 0)}
+
+
+def _of_result(formula):
+    def backward(call, p, s, g, want):
+        r = _saved_result(p)
+        if r is None:
+            return None
+        return {0: formula(call, _A(), g, call(_A().detach.default, r))}
+    return backward
+
+
+_tanh = _of_result(lambda call, A, g, r: call(A.tanh_backward.default, g, r))
+_sigmoid = _of_result(lambda call, A, g, r: call(A.sigmoid_backward.default, g, r))
+_exp = _of_result(lambda call, A, g, r: call(A.mul.Tensor, g, r))
 
 
 def _sum(call, p, s, g, want):
@@ -128,7 +172,6 @@ def _clone(call, p, s, g, want):
     return {0: g}
 
 
-SAVES_RESULT = frozenset(["relu"])  # ops whose torch formula saves the result (its forward shows a detach)
 def _broadcast(op, statics, primals, c):
     import jax
     from . import _python_dispatch as PD
@@ -142,8 +185,10 @@ def _broadcast(op, statics, primals, c):
         PD._STACK[:] = saved
 
 
-FORMULAS = {"add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "relu": _relu, "_sum": _sum, "_matmul": _matmul,
-            "_view": _view, "_permute": _permute, "_cast": _cast, "clone": _clone}
+SAVES_RESULT = frozenset(["relu", "tanh", "sigmoid", "exp"])
+FORMULAS = {"add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid,
+            "exp": _exp, "_sum": _sum, "_matmul": _matmul, "_view": _view, "_permute": _permute, "_cast": _cast,
+            "clone": _clone}
 
 
 def run(vop, dyn, tensors, call):

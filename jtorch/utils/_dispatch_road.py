@@ -127,7 +127,7 @@ def _python_level(op, dyn, statics, subclass):
         dt = _dispatch.promote_dtype(op, dyn, [_abstract(a) for a in arrays]) if op.promote else None
         _dispatch._record(op, statics, dt, dyn, arrays, out)
         if op.name in _backward.SAVES_RESULT:  # torch saves the result for the backward: a detach of it
-            _untracked(_aten().detach.default, out)
+            _backward.save_result(out, _untracked(_aten().detach.default, out))
     return out
 
 
