@@ -467,3 +467,25 @@ def test_logging_tensor_saved_results_factories_and_repr(rng):
     np.testing.assert_allclose(j[6], t[6], rtol=1e-5, atol=1e-6)
     for a, b in zip(j[7], t[7]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_linear_layer_on_wrappers(rng):
+    """nn.functional.linear as torch runs it (``t`` + ``addmm``; its backward: ``t`` + ``mm`` for the weight,
+    ``sum`` + ``view`` for the bias); broadcasting adds reduce their gradients as torch's ``sum_to``."""
+    xd, wd, bd, cd = _data(None, rng, (4, 3), (2, 3), (2,), (1, 2))
+    out = {}
+    for T in LIBS:
+        log = []
+        W = wrapper_class(T, log)
+        x = W(T.tensor(xd))
+        w, b, c = (W(T.tensor(v, requires_grad=True)) for v in (wd, bd, cd))
+        y = (T.nn.functional.linear(x, w, b) + c).sum()
+        forward = list(log)
+        del log[:]
+        y.backward()
+        out[T] = (forward, sorted(log), [_np(p.grad.elem) for p in (w, b, c)])
+    j, t = out[jtorch], out[torch]
+    assert j[0] == t[0] == ["aten.t.default", "aten.addmm.default", "aten.add.Tensor", "aten.sum.default"]
+    assert j[1] == t[1]  # (the same calls; the engines order the weight's and the bias's nodes differently)
+    for a, b in zip(j[2], t[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

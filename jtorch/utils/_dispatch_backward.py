@@ -23,19 +23,18 @@ def _shape(t):
 
 
 def _reduce_to(call, g, shape):
-    """``g`` summed down to ``shape`` (the broadcast an elementwise op made): torch's ``sum_to``."""
+    """``g`` summed down to ``shape`` (the broadcast an elementwise op made), as torch's ``sum_to``: one sum
+    over the leading and the broadcast dimensions, keeping them, then a ``view`` where leading ones go."""
     gs = tuple(g.shape)
-    if gs == tuple(shape):
+    shape = tuple(shape)
+    if gs == shape:
         return g
     lead = len(gs) - len(shape)
     dims = list(range(lead)) + [lead + i for i, n in enumerate(shape) if n == 1 and gs[lead + i] != 1]
     A = _A()
-    if lead:
-        g = call(A.sum.dim_IntList, g, list(range(lead)))
-        dims = [d - lead for d in dims if d >= lead]
     if dims:
         g = call(A.sum.dim_IntList, g, dims, True)
-    if tuple(g.shape) != tuple(shape):
+    if lead:
         g = call(A.view.default, g, list(shape))
     return g
 
@@ -149,6 +148,25 @@ def _matmul(call, p, s, g, want):
     return out
 
 
+def _linear(call, p, s, g, want):
+    """torch runs a 2-D linear as ``t`` + ``addmm``: addmm's formula (the weight's through the ``t``)."""
+    x, w = p[0], p[1]
+    b = p[2] if len(p) > 2 else None
+    if x is None or w is None or len(_shape(x)) != 2 or len(_shape(w)) != 2:
+        return None
+    A = _A()
+    out = {}
+    if 0 in want:
+        out[0] = call(A.mm.default, g, call(A.t.default, call(A.t.default, w)))
+    if 1 in want:
+        gw = call(A.mm.default, call(A.t.default, x), g)
+    if 2 in want and b is not None:
+        out[2] = _reduce_to(call, g, _shape(b))
+    if 1 in want:
+        out[1] = call(A.t.default, gw)
+    return out
+
+
 def _view(call, p, s, g, want):
     return {0: call(_A().view.default, g, list(_shape(p[0])))}
 
@@ -187,7 +205,8 @@ def _broadcast(op, statics, primals, c):
 
 SAVES_RESULT = frozenset(["relu", "tanh", "sigmoid", "exp"])
 FORMULAS = {"add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid,
-            "exp": _exp, "_sum": _sum, "_matmul": _matmul, "_view": _view, "_permute": _permute, "_cast": _cast,
+            "exp": _exp, "_sum": _sum, "_matmul": _matmul, "_linear": _linear,
+            "_view": _view, "_permute": _permute, "_cast": _cast,
             "clone": _clone}
 
 
