@@ -489,3 +489,22 @@ def test_linear_layer_on_wrappers(rng):
     assert j[1] == t[1]  # (the same calls; the engines order the weight's and the bias's nodes differently)
     for a, b in zip(j[2], t[2]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_inplace_ops_on_wrappers_keep_their_gradient(rng):
+    wd, xd = _data(None, rng, (2, 3), (2, 3))
+    out = {}
+    for T in LIBS:
+        log = []
+        W = wrapper_class(T, log)
+        w, x = W(T.tensor(wd, requires_grad=True)), W(T.tensor(xd))
+        h = w * 1
+        h.mul_(x)
+        h.add_(w)
+        forward = list(log)
+        del log[:]
+        h.sum().backward()
+        out[T] = (forward, type(h.grad_fn).__name__, list(log), _np(w.grad.elem))
+    j, t = out[jtorch], out[torch]
+    assert j[:3] == t[:3]
+    np.testing.assert_allclose(j[3], t[3], rtol=1e-6)

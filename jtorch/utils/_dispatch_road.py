@@ -335,11 +335,11 @@ def inplace_apply(self, f, args, kwargs):
         tracked = GRAD.enabled and any(isinstance(a, T) and a.requires_grad for a in (self, *args))
         if found is not None and (sub or not tracked):  # (a Python function with an aten twin: no node)
             return _inplace_untracked(self, found)
-        if sub:  # the out-of-place op, then ``copy_`` of its result
-            return T.copy_(self, f(self, *args, **kwargs))
-        _INPLACE_CODE[0] = False  # (no aten twin: the mode sees the out-of-place op, as before)
+        _INPLACE_CODE[0] = False  # (the calls below are not taken for the in-place op again)
         try:
-            return T._inplace(self, f, args, kwargs)
+            if sub:  # no aten twin: the out-of-place op, then ``copy_`` of its result, both through the handler
+                return _inplace_untracked(self, (_aten().copy_.default, (self, f(self, *args, **kwargs)), {}))
+            return T._inplace(self, f, args, kwargs)  # (a mode sees the out-of-place op)
         finally:
             _INPLACE_CODE[0] = None
     dyn, statics = f.bind((self, *args), kwargs)
