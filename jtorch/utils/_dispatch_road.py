@@ -43,6 +43,10 @@ def start():
     T = _dispatch.Tensor
     _SAVED["detach"] = T.__dict__["detach"]
     T.detach = _mode_detach  # (no op on the road: a new alias)
+    from .. import autograd
+    from ..autograd import graph
+    _SAVED.update(seed=autograd._ones_seed, accumulate=graph._accumulate_leaf)
+    autograd._ones_seed, graph._accumulate_leaf = _mode_ones_seed, _mode_accumulate_leaf
 
 
 def stop():
@@ -54,6 +58,12 @@ def stop():
         _dispatch._apply_view = _SAVED["view"]
     if _dispatch.Tensor.__dict__.get("detach") is _mode_detach:
         _dispatch.Tensor.detach = _SAVED["detach"]
+    from .. import autograd
+    from ..autograd import graph
+    if autograd._ones_seed is _mode_ones_seed:
+        autograd._ones_seed = _SAVED["seed"]
+    if graph._accumulate_leaf is _mode_accumulate_leaf:
+        graph._accumulate_leaf = _SAVED["accumulate"]
     _dispatch.LAZY[0] = _SAVED["lazy"]
     _SAVED.clear()
 
@@ -63,6 +73,27 @@ def _mode_detach(self):
     if not PD._STACK:
         return _SAVED["detach"](self)
     return _untracked(_aten().detach.default, self)
+
+
+def _mode_ones_seed(t):
+    """backward()'s implicit seed while a mode is entered: ``aten.ones_like`` through it, as torch's."""
+    if not PD._STACK:
+        return _SAVED["seed"](t)
+    import jtorch
+    return python_key(_aten().ones_like.default, (t,), {"memory_format": jtorch.preserve_format})
+
+
+def _mode_accumulate_leaf(var, g, create_graph):
+    """A leaf's gradient while a mode is entered: torch's ``detach`` of the first, ``add_`` of the next ones."""
+    grad = var._grad
+    if not PD._STACK or create_graph or g.is_sparse or g._shape_dtype() != var._shape_dtype() or \
+            var._st.layout is not None or (grad is not None and grad.is_sparse):
+        return _SAVED["accumulate"](var, g, create_graph)
+    g = g.detach() if g._requires_grad else g
+    if grad is None:
+        var.grad = _untracked(_aten().detach.default, g)
+    else:
+        _untracked(_aten().add_.Tensor, grad, g)
 
 
 def _run(op, dyn, statics, raw=False):
@@ -233,7 +264,8 @@ _ROAD_CODES = set()  # the road's functions between an in-place call and the Pyt
 def _inplace_code():
     if _INPLACE_CODE[0] is None:
         _INPLACE_CODE[0] = _dispatch.Tensor._inplace.__code__
-        _ROAD_CODES.update(f.__code__ for f in (_dispatch.apply, _dispatch._apply_eager, _dispatch._apply_lazy,
+        _ROAD_CODES.update(f.__code__ for f in (_SAVED.get("apply") or _dispatch.apply, _dispatch._apply_eager,
+                                                _dispatch._apply_lazy,
                                                 _dispatch.OpDef.__call__, _dispatch.OpDef.call_raw,
                                                 SD.DispatchArgument.route, subclass_apply, _mode_apply,
                                                 _python_level))
