@@ -2,6 +2,7 @@
 from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass, _disabled_torch_function_impl  # noqa
 from . import _torch_function as _tf
 from ._dispatch_keys import DispatchKey, DispatchKeySet  # noqa: F401  (torch.library's dispatch key names)
+from ._subclass_dispatch import DisableTorchDispatch, _disabled_torch_dispatch_impl  # noqa: F401
 
 
 def _is_torch_function_enabled():

@@ -406,6 +406,7 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
 
     vop = OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
     vop.lazy = op.lazy
+    vop.forward = (op, statics, diff, bcast)  # (where the Python dispatch level shows torch's formula: _dispatch_road)
     return vop
 
 
@@ -713,7 +714,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
     laid = False
     for a in dyn:
         t = type(a)
-        if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.subclass_met(a)):
+        # (a subclass instance with __torch_dispatch__: lazy_met is False, the value no input: eager routes it)
+        if t is T or isinstance(a, T) and (OVERLOADS.get(t) is False or TF.lazy_met(a)):
             st = a._st
             if st.host is not None:
                 return NotImplemented
@@ -747,8 +749,8 @@ def _apply_lazy(op, dyn, statics, raw=False):
                     if not isinstance(t, T):
                         vs.append(t)  # raw arrays (a seq op's VJP gets its saved primals)
                         continue
-                    if OVERLOADS.get(type(t)) is not False:
-                        TF.subclass_met(t)
+                    if OVERLOADS.get(type(t)) is not False and not TF.lazy_met(t):
+                        return NotImplemented
                 if t._st.host is not None:
                     return NotImplemented
                 if t._st.layout is not None or t._vfn:

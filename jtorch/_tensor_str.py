@@ -111,8 +111,10 @@ def _summarized_values(a):
     return a
 
 
-def tensor_repr(t):
+def tensor_repr(t, tensor_contents=None):
     from .tensor import Tensor
+    if tensor_contents is not None:
+        return _contents_repr(t, tensor_contents)
     if t.is_meta:
         return _meta_repr(t)
     a = np.asarray(_chalf.value(t) if _chalf.is_chalf_backed(t) else t._value)
@@ -140,6 +142,21 @@ def tensor_repr(t):
     inner = body + "".join(", " + s for s in suffix)
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
     return prefix + name + "(" + inner + ")"
+
+
+def _contents_repr(t, contents):
+    """``Tensor.__repr__(tensor_contents=s)`` (a wrapper subclass's own ``__repr__`` calls it with its inner
+    tensor's text): the class name around ``s``, with the suffixes read from the metadata alone."""
+    suffix = []
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device}'")
+    if t.dtype not in (D.get_default_dtype(), D.get_default_dtype().to_complex(), D.int64, D.bool):
+        suffix.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffix.append("requires_grad=True")
+    return _prefix_name(t) + "(" + contents + "".join(", " + s for s in suffix) + ")"
 
 
 def _prefix_name(t):

@@ -120,7 +120,10 @@ def _reset_overloads():
 
 
 def subclass_defined(cls):
-    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members."""
+    """Called by ``Tensor.__init_subclass__``: a subclass with an enabled protocol gets dispatching members
+    (and one with a ``__torch_dispatch__`` its own: _subclass_dispatch.py)."""
+    from . import _subclass_dispatch
+    _subclass_dispatch.subclass_defined(cls)
     _reset_overloads()  # (a redefinition may have changed what an earlier answer depended on)
     if overloads(cls):
         SUBCLASSES.append(cls)
@@ -136,11 +139,44 @@ def subclass_met(a):
     given ``a`` (as torch dispatches ``F.mse_loss(x, sub)`` itself, not the ops it runs), looking no further
     out than a call being handled."""
     if STATE.subclass_off or STATE.all_off or not overloads(type(a)):
-        return True
+        return _dispatch_met(a)
     target = _outer_entry((a,), sys._getframe(1), True)
     if target is None:
-        return True
+        return _dispatch_met(a)
     raise _for_entry(target)
+
+
+def lazy_met(a):
+    """subclass_met for the lazy road: False where ``a`` goes to its __torch_dispatch__ (the eager road, which
+    lazy batching then takes, routes the call)."""
+    try:
+        return subclass_met(a)
+    except _dispatch.SparseArgument:
+        return False
+
+
+class _DispatchOnly:
+    """OVERLOADS' answer for a class whose ``__torch_function__`` is off but whose ``__torch_dispatch__`` is
+    on: false (it takes no part in __torch_function__), yet not ``False``, so the road calls subclass_met."""
+    __slots__ = ()
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return "DISPATCH_ONLY"
+
+
+_DISPATCH_ONLY = _DispatchOnly()
+
+
+def _dispatch_met(a):
+    """``a``'s __torch_function__ is done with: its __torch_dispatch__, if it has one, gets the call (True: it
+    runs as a plain Tensor). Bound to _subclass_dispatch.met on first use."""
+    global _dispatch_met
+    from ._subclass_dispatch import met
+    _dispatch_met = met
+    return met(a)
 
 
 def _outer_entry(objs, f, objs_met=False):
@@ -182,6 +218,10 @@ def overloads(t):
         # Tensor, whose default would only call the jtorch function again)
         r = f is not None and f is not _disabled_torch_function_impl and t is not _dispatch.Tensor and not (
             getattr(f, "__module__", None) == "torch._tensor" and f.__qualname__ == "Tensor.__torch_function__")
+        if not r and getattr(t, "__torch_dispatch__", None) is not None:
+            from ._subclass_dispatch import dispatches
+            if dispatches(t):
+                r = _DISPATCH_ONLY
         OVERLOADS[t] = r
     return r
 
@@ -304,7 +344,7 @@ def public(fn, name=None):
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
 
 
-def _entry_with_signature(fn):
+def _entry_with_signature(fn, probe=True):
     """The entry with ``fn``'s signature: ``def _entry(a, b=_d1, *args, c=_d2, **kw)`` calling ``_impl(a, b,
     *args, c=c, **kw)``. Its source is compiled once per signature structure (parameters named p0, p1, ...)
     in _dispatch's namespace (the flag and Tensor are plain globals there); each function's entry is that
@@ -315,9 +355,9 @@ def _entry_with_signature(fn):
         return None
     P = inspect.Parameter
     structure = tuple((p.kind, p.default is not P.empty) for p in params)
-    factory = _TEMPLATES.get(structure)
+    factory = _TEMPLATES.get((structure, probe))
     if factory is None:
-        factory = _TEMPLATES[structure] = _compile_template(structure)
+        factory = _TEMPLATES[(structure, probe)] = _compile_template(structure, probe)
     entry = factory(fn, *[p.default for p in params if p.default is not P.empty])
     names = {f"p{i}": p.name for i, p in enumerate(params)}
     code = entry.__code__
@@ -333,7 +373,7 @@ def _entry_with_signature(fn):
     return named
 
 
-def _compile_template(structure):
+def _compile_template(structure, probe=True):
     P = inspect.Parameter
     head, pos, kwonly, ndef = [], [], [], 0
     varkw = None
@@ -360,7 +400,9 @@ def _compile_template(structure):
             if kind is P.POSITIONAL_ONLY and (i + 1 == len(structure) or structure[i + 1][0] is not P.POSITIONAL_ONLY):
                 head.append("/")
     first = structure[0][0] if structure else None
-    if first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+    if not probe:
+        probe = "False"
+    elif first in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
         probe = "type(p0) is not Tensor and TF.OVERLOADS.get(type(p0)) is not False"
     elif first is P.VAR_POSITIONAL:
         probe = "p0 and type(p0[0]) is not Tensor and TF.OVERLOADS.get(type(p0[0])) is not False"
@@ -563,8 +605,33 @@ def tensor_defined(T):
     _reset_overloads()
 
 
+# Tensor's Python-function methods whose other arguments are tensors in torch (``plain.copy_(sub)``): on a plain
+# Tensor each is a catching entry (the function in a ``try``, no test of its first argument: one frame more), so
+# a tensor-like argument met inside dispatches the method itself, as torch's does, not the ops it runs
+CATCHING = frozenset(
+    "copy_ fill_ masked_fill masked_scatter masked_select where div divide true_divide floor_divide remainder fmod "
+    "pow atan2 arctan2 hypot maximum minimum fmax fmin logaddexp logaddexp2 logical_and logical_or logical_xor clamp "
+    "clip clamp_min clamp_max isclose allclose equal expand_as view_as reshape_as matmul mm bmm mv dot inner vdot "
+    "addmm baddbmm addbmm addmv addr gather scatter scatter_add scatter_reduce index_select index_add index_copy "
+    "index_fill index_put index_reduce take put take_along_dim isin cross dist heaviside gcd lcm ldexp nextafter "
+    "cholesky_solve triangular_solve lu_solve is_same_size resize_as_ resize_as diagonal_scatter select_scatter "
+    "slice_scatter igamma igammac".split())
+
+
 def methods_bound():
-    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
+    """Called once Tensor's methods are bound (SWAPPED complete): the catching entries on Tensor (CATCHING);
+    subclasses defined earlier catch up."""
+    T = _dispatch.Tensor
+    for name in CATCHING:
+        pair = SWAPPED.get(name)
+        if pair is not None and T.__dict__.get(name) is pair[0]:
+            catcher = _entry_with_signature(pair[0], probe=False)
+            if catcher is not None:
+                functools.update_wrapper(catcher, pair[0])
+                catcher.__name__ = catcher.__qualname__ = name
+                catcher._torch_function_public = True
+                SWAPPED[name] = (catcher, pair[1])
+                setattr(T, name, catcher)
     for cls in SUBCLASSES:
         install_members(cls)
 

@@ -23,6 +23,7 @@ from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
 from . import _chalf
+from . import _subclass_dispatch as _sd
 from ._size import Size, contiguous_strides
 from ._symbolic import _SymNumber
 
@@ -69,6 +70,8 @@ class Storage:
                 raise MetaArgument()  # a meta tensor's data: ``apply`` routes the op to _meta.route
             elif type(a) is _chalf.ChalfArray:
                 raise _chalf.ChalfArgument()  # a complex32 tensor's data: routed to _chalf.route
+            elif type(a) is _sd.NoData:
+                raise _sd.NoDataArgument()  # a wrapper subclass's (its __torch_dispatch__ holds the data)
         return a
 
     @array.setter
@@ -214,6 +217,8 @@ class Tensor:
             Tensor.requires_grad.fset(t, require_grad)
         return t
 
+    _make_wrapper_subclass = staticmethod(_sd.make_wrapper_subclass)
+
     def _alias(self, cls=None):
         """A new tensor object sharing this one's storage and layout (no autograd)."""
         t = Tensor._wrap(None) if cls is None else cls._wrap(None)
@@ -340,47 +345,51 @@ class Tensor:
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
-        if self._st.inference and not GRAD.inference:
-            raise _inference_inplace_error()
-        if GRAD.enabled and self._requires_grad:
-            self._check_inplace()
-        if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
-            # fast road: the op's bare result value; written straight into the storage when no
-            # autograd node was recorded and its shape and dtype are self's
-            out = f.call_raw((self, *args))
-            if out is not None and type(out) is not Tensor and type(out) is not tuple:
-                m = self._meta
-                if m is None:
-                    m = self._st._arr
-                    sshape, sdt = m.shape, m.dtype
-                else:
-                    sshape, sdt = m
-                if out.shape == sshape and (out.dtype is sdt or out.dtype == sdt):
-                    st = self._st
-                    if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
-                        st._arr = out
-                        self._sig = None
-                        st.version += 1
-                        self._valver = st.version
+        try:
+            if self._st.inference and not GRAD.inference:
+                raise _inference_inplace_error()
+            if GRAD.enabled and self._requires_grad:
+                self._check_inplace()
+            if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
+                # fast road: the op's bare result value; written straight into the storage when no
+                # autograd node was recorded and its shape and dtype are self's
+                out = f.call_raw((self, *args))
+                if out is not None and type(out) is not Tensor and type(out) is not tuple:
+                    m = self._meta
+                    if m is None:
+                        m = self._st._arr
+                        sshape, sdt = m.shape, m.dtype
                     else:
-                        self._set_array(out)
-                    return self
-                out = Tensor._wrap(out)
-        else:
-            out = None
-        if out is None:
-            out = f(self, *args, **kwargs)
-        oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
-        sshape, sdt = self._shape_dtype()
-        if odt != sdt and out.dtype._cat > self.dtype._cat:
-            raise RuntimeError(f"result type {_TYPE_NAMES[out.dtype._cat]} can't be cast to the desired "
-                               f"output type {self.type_name()[:-6]}")
-        if oshape != sshape:
-            if jnp.broadcast_shapes(out.shape, self.shape) != self.shape:
-                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
-                                   f"shape {list(out.shape)}")
-            out = out.expand(self.shape)
-        return self._write(out, odt == sdt)
+                        sshape, sdt = m
+                    if out.shape == sshape and (out.dtype is sdt or out.dtype == sdt):
+                        st = self._st
+                        if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
+                            st._arr = out
+                            self._sig = None
+                            st.version += 1
+                            self._valver = st.version
+                        else:
+                            self._set_array(out)
+                        return self
+                    out = Tensor._wrap(out)
+            else:
+                out = None
+            if out is None:
+                out = f(self, *args, **kwargs)
+            oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
+            sshape, sdt = self._shape_dtype()
+            if odt != sdt and out.dtype._cat > self.dtype._cat:
+                raise RuntimeError(f"result type {_TYPE_NAMES[out.dtype._cat]} can't be cast to the desired "
+                                   f"output type {self.type_name()[:-6]}")
+            if oshape != sshape:
+                if jnp.broadcast_shapes(out.shape, self.shape) != self.shape:
+                    raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                                       f"shape {list(out.shape)}")
+                out = out.expand(self.shape)
+            return self._write(out, odt == sdt)
+        except _sd.InplaceDispatch:  # (a try costs nothing) an argument or a mode takes the in-place op itself
+            from .utils._dispatch_road import inplace_apply
+            return inplace_apply(self, f, args, kwargs)
 
     def _check_inplace(self):
         if GRAD.enabled and self._requires_grad:
@@ -502,7 +511,7 @@ class Tensor:
         return storage_offset(self)
 
     def data_ptr(self):
-        if type(self._st._arr) is MetaArray:
+        if isinstance(self._st._arr, MetaArray):  # (a wrapper subclass's NoData too)
             return 0
         return address(self._st) + self.storage_offset() * self.element_size()
 
@@ -791,7 +800,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents)
 
     def __str__(self):
         return self.__repr__()

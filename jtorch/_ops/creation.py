@@ -320,6 +320,10 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 
 def _like(kind):
     def f(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, fill_value=None):
+        if type(input) is not _dispatch.Tensor and _dispatches(input):  # (its __torch_dispatch__ makes it)
+            from .._subclass_dispatch import factory
+            return factory(f"{kind}_like", (input,) + ((fill_value,) if kind == "full" else ()),
+                           dtype=dtype, layout=layout, device=device, memory_format=memory_format)
         dt = input.dtype if dtype is None else dtype
         dev = input.device if device is None else device
         if (input.layout if layout is None else layout) is not _strided:
@@ -334,6 +338,11 @@ def _like(kind):
         from .._memfmt import lay_like
         return lay_like(out, input, memory_format)
     return f
+
+
+def _dispatches(t):
+    from .._subclass_dispatch import dispatches
+    return dispatches(type(t))
 
 
 def _sparse_make(kind, size, layout, dtype, device, requires_grad, like=None):

@@ -51,6 +51,9 @@ def _ones_seed(t):
     if type(v) is Pending:  # lazy batching: single-device CPU, the default placement
         key = (v.dtype, v.shape, None)
     elif isinstance(v, jax.core.Tracer) or not isinstance(v, jax.Array):
+        from .._subclass_dispatch import dispatches, ones_like_dispatched
+        if dispatches(type(t)):  # a tensor subclass with __torch_dispatch__ makes its own seed, as in torch
+            return ones_like_dispatched(t)
         from .._ops.creation import ones_like
         return ones_like(t)
     else:

@@ -611,6 +611,13 @@ def _accumulate_leaf(var, g, create_graph):
     if g.dtype != var.dtype:
         g = g.to(var.dtype)
     grad = var._grad
+    if type(g) is not _dispatch.Tensor and _dispatch.OVERLOADS.get(type(g)) is not False and _dispatches(g):
+        # a tensor subclass with __torch_dispatch__ (its data may be elsewhere): torch's detach, then its add
+        if grad is None:
+            var.grad = g.detach()
+        else:
+            grad.add_(g)
+        return
     if grad is None:
         # a fresh Tensor over the same immutable array: a free copy, so in-place
         # accumulation never touches the tensor that flowed here
@@ -639,6 +646,11 @@ def _grad_layout(var):
         return
     order = var._st.layout
     var.grad = copy_as(g, order) if g._strides is not None or g._grad_fn is not None else lay(g, order)
+
+
+def _dispatches(g):
+    from .._subclass_dispatch import dispatches
+    return dispatches(type(g))
 
 
 _ADD = []

@@ -7,6 +7,7 @@ import functools
 import weakref
 
 from .._ops_namespace import OpOverload
+from . import _custom_ops
 from ._custom_ops import ENTRIES, OpEntry, lookup, slot, FakeImplCtx, fallthrough_kernel
 from ._torch_dispatch import RULES as _DISPATCH_RULES
 from .._dispatch_keys import DispatchKeySet, SafeKernelFunction, key_name
@@ -303,6 +304,7 @@ class Library:
         self._kernels = []  # (entry, slot, fn) registered through this library
         self._rules = []  # (op key, class, rule) of register_torch_dispatch(lib=self)
         self._autocasts = []  # (entry, device type) of register_autocast(lib=self)
+        self._fallbacks = []  # (dispatch key, fn) of fallback()
 
     def __repr__(self):
         return f"Library(kind={self.kind}, ns={self.ns}, dispatch_key={self.dispatch_key})>"
@@ -363,7 +365,20 @@ class Library:
         register_torch_dispatch(qual, torch_dispatch_class, fn, lib=self)
 
     def fallback(self, fn, dispatch_key="", *, with_keyset=False):
-        raise NotImplementedError("Library.fallback: jtorch has no dispatcher keys to register a fallback for")
+        """Register ``fn(op, *args, **kwargs)`` (``fn(op, keyset, ...)`` with ``with_keyset``) as the backend
+        fallback of ``dispatch_key``: called for the operators that have no kernel of their own for that key
+        (jtorch's aten operators have one for every device; a library operator without a ``CPU``/``CUDA``
+        kernel reaches the fallback of its device). Only on the global namespace ``"_"``; keys torch already
+        holds a fallback for raise torch's error."""
+        if dispatch_key == "":
+            dispatch_key = self.dispatch_key
+        if self.ns != "_":
+            raise RuntimeError(f'Fallback can only be registered using library fragment on the global namespace "_" '
+                               f"but it is {self.ns}")
+        assert dispatch_key != "", "dispatch_key must not be empty for fallback"
+        key = key_name(dispatch_key)
+        _custom_ops.register_fallback(key, fn, with_keyset)
+        self._fallbacks.append((key, fn))
 
     def _destroy(self):
         for e, where, fn in self._kernels:
@@ -376,6 +391,9 @@ class Library:
         for e, dev in self._autocasts:
             e.autocast.pop(dev, None)
         self._rules, self._autocasts = [], []
+        for key, fn in self._fallbacks:
+            _custom_ops.drop_fallback(key, fn)
+        self._fallbacks = []
         for key in self._op_defs:
             e = ENTRIES.pop(key, None)
             if e is not None:

@@ -7,6 +7,7 @@ ones by name; arguments left at the schema's default are not passed (the public 
 defaults, and some do not take aten-only arguments such as ``layout`` or ``pin_memory``). ``ADAPTERS`` holds
 the few overloads whose public spelling differs from aten's."""
 from .. import _dispatch
+from .. import _subclass_dispatch
 from .._ops_namespace import OpOverload, OpOverloadPacket
 from ._schema import bind, parse_schema
 
@@ -99,6 +100,10 @@ ADAPTERS = {
     "_adaptive_avg_pool2d.default": _adaptive("avg", 2),
     "_adaptive_avg_pool3d.default": _adaptive("avg", 3),
     "native_dropout.default": _native_dropout,
+    "threshold_backward.default": lambda grad_output, self, threshold: grad_output.where(self > threshold, 0),
+    "_local_scalar_dense.default": lambda self: self.item(),
+    "tanh_backward.default": lambda grad_output, output: grad_output * (1 - output * output),
+    "sigmoid_backward.default": lambda grad_output, output: grad_output * output * (1 - output),
 }
 
 
@@ -165,11 +170,17 @@ def _overload(pk, text, tags):
     numbers = pk._name.rstrip("_") in _NUMBERS_AS_TENSORS
 
     def call(*args, **kwargs):
+        if _subclass_dispatch.SUBCLASSES_DEFINED[0] and _subclass_dispatch.among(args, kwargs):
+            # an instance of a subclass with __torch_dispatch__ (a mode's call, a handler's on its own
+            # instances): the overload itself goes to its handler, as torch redispatches it
+            from ..utils._dispatch_road import python_key
+            return python_key(overload, args, kwargs)
         return _plain(run(bind(schema, args, kwargs, numbers_as_tensors=numbers)), list_result)
 
     import jtorch
     tag_objs = [getattr(jtorch.Tag, t) for t in tags.split(",") if hasattr(jtorch.Tag, t)] if tags else []
-    return OpOverload(pk, schema.overload_name, schema, call, tag_objs, numbers)
+    overload = OpOverload(pk, schema.overload_name, schema, call, tag_objs, numbers)
+    return overload
 
 
 def _call_adapter(adapter, schema, vals):

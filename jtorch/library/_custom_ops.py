@@ -146,7 +146,54 @@ def _select(entry, tensors):
             return k[s], "backend"
     if "implicit" in k:
         return k["implicit"], "implicit"
+    fallback = FALLBACKS.get(device.upper())
+    if fallback is not None and fallback[0] is not fallthrough_kernel:
+        return _fallback_kernel(entry, device.upper(), *fallback), "backend"
     raise _no_kernel(entry, device.upper())
+
+
+# ---------------------------------------------------------------- Library("_", "IMPL").fallback
+FALLBACKS = {}  # dispatch key name -> (fn, with_keyset)
+# the keys torch 2.13 itself holds a backend fallback for (registering another raises)
+_TORCH_FALLBACKS = frozenset(
+    "ADInplaceOrView AutocastCPU AutocastCUDA AutocastMPS AutocastXPU Autograd AutogradCPU AutogradCUDA AutogradHPU "
+    "AutogradLazy AutogradMPS AutogradMeta AutogradOther AutogradXLA AutogradXPU BackendSelect "
+    "CompositeExplicitAutograd CompositeExplicitAutogradNonFunctional CompositeImplicitAutograd Conjugate "
+    "FuncTorchBatched FuncTorchBatchedDecomposition FuncTorchDynamicLayerBackMode FuncTorchDynamicLayerFrontMode "
+    "FuncTorchGradWrapper FuncTorchVmapMode Functionalize Meta Negative PreDispatch Python PythonDispatcher "
+    "PythonTLSSnapshot ZeroTensor".split())
+# the other keys a fallback may be registered for (runtime backend keys and their functionality keys)
+_FALLBACK_KEYS = frozenset(
+    "AutocastHPU AutocastIPU AutocastPrivateUse1 AutogradFunctionality AutogradIPU AutogradNestedTensor "
+    "AutogradPrivateUse1 AutogradPrivateUse2 AutogradPrivateUse3 CPU CUDA CompositeImplicitAutogradNestedTensor Dense "
+    "HIP HPU IPU Lazy MAIA MPS MTIA NestedTensor NestedTensorCPU NestedTensorCUDA NestedTensorHPU NestedTensorMeta "
+    "NestedTensorPrivateUse1 NestedTensorXPU PrivateUse1 PrivateUse2 PrivateUse3 Quantized QuantizedCPU QuantizedCUDA "
+    "QuantizedPrivateUse1 QuantizedXPU Sparse SparseCPU SparseCUDA SparseCsr SparseCsrCPU SparseCsrCUDA SparseCsrHIP "
+    "SparseCsrMPS SparseCsrMeta SparseCsrPrivateUse1 SparseCsrVE SparseCsrXPU SparseHIP SparseMPS SparseMeta "
+    "SparsePrivateUse1 SparseVE SparseXPU VE XLA XPU".split())
+
+
+def register_fallback(key, fn, with_keyset):
+    if key in _TORCH_FALLBACKS or key in FALLBACKS:
+        raise RuntimeError(f"Tried to register multiple backend fallbacks for the same dispatch key {key}; previous "
+                           "registration registered at " + ("torch" if key in _TORCH_FALLBACKS else "a Library") +
+                           ", new registration registered at a Library")
+    if key not in _FALLBACK_KEYS:
+        raise RuntimeError(f"could not parse dispatch key: {key}")
+    FALLBACKS[key] = (fn, with_keyset)
+
+
+def drop_fallback(key, fn):
+    if FALLBACKS.get(key, (None,))[0] is fn:
+        del FALLBACKS[key]
+
+
+def _fallback_kernel(entry, key, fn, with_keyset):
+    """The kernel a fallback gives an operator without one: ``fn(op, [keyset,] *args, **kwargs)``."""
+    from .._dispatch_keys import DispatchKeySet
+    if with_keyset:
+        return lambda *args, **kwargs: fn(entry.overload, DispatchKeySet(key), *args, **kwargs)
+    return lambda *args, **kwargs: fn(entry.overload, *args, **kwargs)
 
 
 class DataDependentSize(RuntimeError):

@@ -9,15 +9,25 @@ op's own autograd node is recorded over its result afterwards (so a mode that ch
 flows forward, and gradients are the op's), and calls the mode makes reach the modes outside it, then the op.
 
 Where jtorch's op has no aten overload with the same meaning (its own fused kernels, the backward of a
-recorded node: one call per node, where torch runs the backward formula's aten ops), the mode gets a
-``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``)."""
+recorded node whose op has no formula in _dispatch_backward.py: one call per node), the mode gets a
+``JtorchOverload`` that runs the op itself (``jtorch.<op name>.default``).
+
+The same level serves Tensor subclasses with ``__torch_dispatch__`` (``subclass_apply``, where the road routes a
+call that met one: _subclass_dispatch.py) and in-place ops (``inplace_apply``: the in-place aten overload, caught
+from ``Tensor._inplace``). docs/internals.md describes both."""
+import sys
 import types as _types
 
+import jax
+
 from .. import _dispatch
+from .. import _subclass_dispatch as SD
+from .. import _torch_function as TF
 from . import _python_dispatch as PD
+from . import _dispatch_backward as _backward
 
 _SAVED = {}  # what the swap replaced
-_SKIP = frozenset(["_cast", "_identity_to"])  # (plumbing of .to(): torch's _to_copy is shown by ``to`` itself)
+_SKIP = frozenset(["_identity_to"])  # (plumbing of .to() between devices)
 
 
 def start():
@@ -30,6 +40,13 @@ def start():
     _dispatch.LAZY[0] = False
     _dispatch.apply = _mode_apply
     _dispatch._apply_view = _mode_view  # (basic indexing, ``x[0]``, takes this road directly)
+    T = _dispatch.Tensor
+    _SAVED["detach"] = T.__dict__["detach"]
+    T.detach = _mode_detach  # (no op on the road: a new alias)
+    from .. import autograd
+    from ..autograd import graph
+    _SAVED.update(seed=autograd._ones_seed, accumulate=graph._accumulate_leaf)
+    autograd._ones_seed, graph._accumulate_leaf = _mode_ones_seed, _mode_accumulate_leaf
 
 
 def stop():
@@ -39,8 +56,44 @@ def stop():
         _dispatch.apply = _SAVED["apply"]
     if _dispatch._apply_view is _mode_view:
         _dispatch._apply_view = _SAVED["view"]
+    if _dispatch.Tensor.__dict__.get("detach") is _mode_detach:
+        _dispatch.Tensor.detach = _SAVED["detach"]
+    from .. import autograd
+    from ..autograd import graph
+    if autograd._ones_seed is _mode_ones_seed:
+        autograd._ones_seed = _SAVED["seed"]
+    if graph._accumulate_leaf is _mode_accumulate_leaf:
+        graph._accumulate_leaf = _SAVED["accumulate"]
     _dispatch.LAZY[0] = _SAVED["lazy"]
     _SAVED.clear()
+
+
+def _mode_detach(self):
+    """``Tensor.detach`` while a mode is entered: ``aten.detach.default`` through it."""
+    if not PD._STACK:
+        return _SAVED["detach"](self)
+    return _untracked(_aten().detach.default, self)
+
+
+def _mode_ones_seed(t):
+    """backward()'s implicit seed while a mode is entered: ``aten.ones_like`` through it, as torch's."""
+    if not PD._STACK:
+        return _SAVED["seed"](t)
+    import jtorch
+    return python_key(_aten().ones_like.default, (t,), {"memory_format": jtorch.preserve_format})
+
+
+def _mode_accumulate_leaf(var, g, create_graph):
+    """A leaf's gradient while a mode is entered: torch's ``detach`` of the first, ``add_`` of the next ones."""
+    grad = var._grad
+    if not PD._STACK or create_graph or g.is_sparse or g._shape_dtype() != var._shape_dtype() or \
+            var._st.layout is not None or (grad is not None and grad.is_sparse):
+        return _SAVED["accumulate"](var, g, create_graph)
+    g = g.detach() if g._requires_grad else g
+    if grad is None:
+        var.grad = _untracked(_aten().detach.default, g)
+    else:
+        _untracked(_aten().add_.Tensor, grad, g)
 
 
 def _run(op, dyn, statics, raw=False):
@@ -58,11 +111,27 @@ def _mode_apply(op, dyn, statics, raw=False):
     stack = PD._STACK
     if not stack or _dispatch.TRACE is not None or op.name in _SKIP:
         return _run(op, dyn, statics, raw)
+    if _inplace_call(op, dyn):
+        raise SD.InplaceDispatch()  # (``x.add_(y)``: the mode gets ``add_.Tensor``, see inplace_apply)
+    return _python_level(op, dyn, statics, False)
+
+
+def subclass_apply(op, dyn, statics):
+    """Where the road sends a call that met an instance of a Tensor subclass with ``__torch_dispatch__``
+    (_subclass_dispatch.DispatchArgument): as a mode's call, and autograd recorded over the handler's result
+    for views too (the handler makes a new tensor, not a view of jtorch's), with the subclass instances
+    themselves as the saved inputs, so the backward reaches the handler as well."""
+    if _inplace_call(op, dyn):
+        raise SD.InplaceDispatch()
+    return _python_level(op, dyn, statics, True)
+
+
+def _python_level(op, dyn, statics, subclass):
     T = _dispatch.Tensor
-    if op.view is not None:  # (a view keeps its own autograd and aliasing: the mode's call makes it)
+    if op.view is not None and not subclass:  # (a view keeps its own autograd and aliasing: the mode's call makes it)
         special = _SPECIAL.get(op.name)
         out = special(op, dyn, statics) if special is not None else None
-        return out if out is not None else _to_mode(*_aten_call(op, dyn, statics))
+        return out if out is not None else python_key(*_aten_call(op, dyn, statics))
     GRAD = _dispatch.GRAD
     needs_grad = GRAD.enabled and op.differentiable and any(
         (isinstance(a, T) and a.requires_grad) or
@@ -73,8 +142,10 @@ def _mode_apply(op, dyn, statics, raw=False):
     try:
         special = _SPECIAL.get(op.name)
         out = special(op, dyn, statics) if special is not None else None
+        if out is None and "forward" in op.__dict__:  # a node's backward: torch's formula where listed
+            out = _backward.run(op, dyn, _tensors, _key_call)
         if out is None:
-            out = _to_mode(*_aten_call(op, dyn, statics))
+            out = python_key(*_aten_call(op, dyn, statics))
     finally:
         GRAD.enabled = prev
     if isinstance(out, list):
@@ -84,40 +155,263 @@ def _mode_apply(op, dyn, statics, raw=False):
     if needs_grad:
         out = _fresh(out, dyn)
         arrays = [_values(a) for a in dyn]
-        dt = _dispatch.promote_dtype(op, dyn, arrays) if op.promote else None
+        dt = _dispatch.promote_dtype(op, dyn, [_abstract(a) for a in arrays]) if op.promote else None
         _dispatch._record(op, statics, dt, dyn, arrays, out)
+        if op.name in _backward.SAVES_RESULT:  # torch saves the result for the backward: a detach of it
+            _backward.save_result(out, _untracked(_aten().detach.default, out))
     return out
+
+
+def _untracked(func, *args):
+    prev = _dispatch.GRAD.enabled
+    _dispatch.GRAD.enabled = False
+    try:
+        return python_key(func, args, {})
+    finally:
+        _dispatch.GRAD.enabled = prev
 
 
 def _values(a):
+    """What a node keeps of an input: a plain tensor's value; a dispatching subclass's instance itself (its
+    handler gets the backward's call)."""
     T = _dispatch.Tensor
     if isinstance(a, T):
-        return a._value
+        return a if type(a) is not T and SD.dispatches(type(a)) else a._value
     if isinstance(a, (list, tuple)) and any(isinstance(t, T) for t in a):
-        return tuple(t._value if isinstance(t, T) else t for t in a)
+        return tuple(_values(t) if isinstance(t, T) else t for t in a)
     return a
 
 
+def _abstract(v):
+    if isinstance(v, _dispatch.Tensor):
+        return jax.ShapeDtypeStruct(*v._shape_dtype())
+    if type(v) is tuple:
+        return tuple(_abstract(x) for x in v)
+    return v
+
+
 def _fresh(out, dyn):
-    """The mode's result with autograd of its own: an input handed back is aliased, not re-recorded."""
+    """The handler's result with autograd of its own: an input handed back is aliased, not re-recorded."""
     T = _dispatch.Tensor
     ids = {id(a) for a in dyn if isinstance(a, T)}
-    if isinstance(out, T):
-        return out._alias() if id(out) in ids or out._grad_fn is not None else out
+
+    def fresh(o):
+        if not isinstance(o, T) or (id(o) not in ids and o._grad_fn is None):
+            return o
+        if type(o) is T:
+            return o._alias()
+        c = o._alias(type(o))  # (a subclass's alias keeps its attributes: a wrapper's inner tensor)
+        c.__dict__.update(o.__dict__)
+        return c
     if isinstance(out, tuple):
-        items = [o._alias() if isinstance(o, T) and (id(o) in ids or o._grad_fn is not None) else o for o in out]
+        items = [fresh(o) for o in out]
         return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
-    return out
+    return fresh(out)
 
 
-def _to_mode(func, args, kwargs):
-    """One call through the innermost mode (off the stack while it runs)."""
+def _handled_types(args, kwargs):
+    """torch's ``types``: the classes with a __torch_dispatch__ among the tensors in the call, in order."""
+    T = _dispatch.Tensor
+    found = []
+
+    def visit(a):
+        t = type(a)
+        if t is list or t is tuple:
+            for x in a:
+                visit(x)
+        elif t is not T and isinstance(a, T) and t not in found and SD.dispatches(t):
+            found.append(t)
+    visit(args)
+    if kwargs:
+        visit(tuple(kwargs.values()))
+    return tuple(found)
+
+
+def python_key(func, args, kwargs):
+    """One call at the Python dispatch level: the innermost mode (off the stack while it runs), else each
+    dispatching subclass among the arguments until one does not return NotImplemented (then TypeError)."""
+    kwargs = kwargs or {}
+    types = _handled_types(args, kwargs)
     stack = PD._STACK
-    mode = stack.pop()
+    if stack:
+        mode = stack.pop()
+        try:
+            return mode.__torch_dispatch__(func, types, args, kwargs)
+        finally:
+            stack.append(mode)
+    if not types or SD._Off.off:
+        return func(*args, **kwargs)
+    for cls in types:
+        out = cls.__torch_dispatch__(func, types, args, kwargs)
+        if out is not NotImplemented:
+            return out
+    raise TypeError(f"Multiple dispatch failed for '{func}'; all __torch_dispatch__ handlers returned "
+                    f"NotImplemented:\n\n" + "".join(f"  - tensor subclass {c}\n" for c in types))
+
+
+_to_mode = python_key  # (the innermost mode: only called while one is entered)
+
+
+def _key_call(func, *args, **kwargs):
+    return python_key(func, args, kwargs)
+
+
+# ---------------------------------------------------------------- in-place ops
+_INPLACE_CODE = [None]  # Tensor._inplace's code (set on first use)
+_ROAD_CODES = set()  # the road's functions between an in-place call and the Python dispatch level
+
+
+def _inplace_code():
+    if _INPLACE_CODE[0] is None:
+        _INPLACE_CODE[0] = _dispatch.Tensor._inplace.__code__
+        _ROAD_CODES.update(f.__code__ for f in (_SAVED.get("apply") or _dispatch.apply, _dispatch._apply_eager,
+                                                _dispatch._apply_lazy,
+                                                _dispatch.OpDef.__call__, _dispatch.OpDef.call_raw,
+                                                SD.DispatchArgument.route, subclass_apply, _mode_apply,
+                                                _python_level))
+    return _INPLACE_CODE[0]
+
+
+def _caller(codes, depth):
+    """The nearest frame out of the road (within ``depth`` frames) if its code is one of ``codes``, else None."""
+    _inplace_code()
+    f = sys._getframe(2)
+    for _ in range(depth):
+        if f is None:
+            return None
+        if f.f_code in codes:
+            return f
+        if f.f_code not in _ROAD_CODES:
+            return None
+        f = f.f_back
+    return None
+
+
+def _inplace_call(op, dyn):
+    """Whether this call of ``op`` computes the value of an in-place op on ``dyn[0]``: the nearest
+    ``Tensor._inplace`` frame out (through jtorch's own frames: an in-place op may be a Python function,
+    ``clamp_``) is ``dyn[0].op_(...)`` still computing its result, and calls ``op`` itself or a Python function."""
+    code = _inplace_code()
+    if not code or not dyn:  # (inplace_apply running the op out of place for a mode)
+        return False
+    f = sys._getframe(2)
+    for _ in range(12):
+        if f is None:
+            return False
+        c = f.f_code
+        if c is code:
+            loc = f.f_locals
+            g = loc.get("f")
+            return loc.get("self") is dyn[0] and loc.get("out") is None and (
+                g is op or not isinstance(g, _dispatch.OpDef))
+        if c not in _ROAD_CODES and TF._kind(c) is TF._OUTSIDE:
+            return False
+        f = f.f_back
+    return False
+
+
+_INPLACE_NAMES = {"_copy_from": "copy_", "_fill": "fill_"}
+
+
+def _inplace_aten(self, f, args, kwargs):
+    """(func, args, kwargs) of the aten in-place overload for ``self.f_(*args, **kwargs)``, or None. An op's
+    call binds by its parameter names (as _as_aten); a Python function's (``clamp``) by the overload's schema."""
+    from ..library._schema import bind
+    A = _aten()
+    if sys._getframe(3).f_code is _zero_code():
+        return A.zero_.default, (self,), {}
+    if isinstance(f, _dispatch.OpDef):
+        dyn, statics = f.bind((self, *args), kwargs)
+        if f.name == "_copy_from" and not isinstance(dyn[1], _dispatch.Tensor):
+            # ``x[0] = 1``: as torch, a 0-dim tensor of the number (lift_fresh: a mode sees it) fills the view
+            import jtorch
+            value = python_key(A.lift_fresh.default, (jtorch.tensor(dyn[1]),), {})
+            return A.fill_.Tensor, (self, value), {}
+        return _as_aten(f, dyn, statics, _INPLACE_NAMES.get(f.name) or f.name.lstrip("_") + "_")
+    packet = _packet(getattr(f, "__name__", "").lstrip("_") + "_")
+    if packet is None:
+        return None
+    for ov_name in packet.overloads():
+        ov = getattr(packet, ov_name)
+        schema = ov._schema
+        if not (schema.arguments and schema.arguments[0].type == "Tensor"):
+            continue
+        try:
+            vals = bind(schema, (self, *args), kwargs)
+        except (RuntimeError, TypeError):
+            continue
+        return ov, *_reported(schema, vals)
+    return None
+
+
+_ZERO = [None]
+
+
+def _zero_code():
+    if _ZERO[0] is None:
+        from .._ops.pointwise import zero_
+        _ZERO[0] = getattr(zero_, "__wrapped__", zero_).__code__
+    return _ZERO[0]
+
+
+def inplace_apply(self, f, args, kwargs):
+    """``self.op_(...)`` where ``self`` or an argument dispatches, or a mode is entered: the in-place aten
+    overload goes to the mode or handler below autograd; then the op's node is recorded over ``self``, its
+    saved value of ``self`` the one before the write (a plain tensor's array; a subclass's clone, as torch's
+    ``original_self``, where the op's backward reads it)."""
+    T = _dispatch.Tensor
+    GRAD = _dispatch.GRAD
+    found = _inplace_aten(self, f, args, kwargs)
+    sub = type(self) is not T and SD.dispatches(type(self))
+    if found is None or not isinstance(f, _dispatch.OpDef):
+        tracked = GRAD.enabled and any(isinstance(a, T) and a.requires_grad for a in (self, *args))
+        if found is not None and (sub or not tracked):  # (a Python function with an aten twin: no node)
+            return _inplace_untracked(self, found)
+        _INPLACE_CODE[0] = False  # (the calls below are not taken for the in-place op again)
+        try:
+            if sub:  # no aten twin: the out-of-place op, then ``copy_`` of its result, both through the handler
+                return _inplace_untracked(self, (_aten().copy_.default, (self, f(self, *args, **kwargs)), {}))
+            return T._inplace(self, f, args, kwargs)  # (a mode sees the out-of-place op)
+        finally:
+            _INPLACE_CODE[0] = None
+    dyn, statics = f.bind((self, *args), kwargs)
+    if self._st.inference and not GRAD.inference:
+        from ..tensor import _inference_inplace_error
+        raise _inference_inplace_error()
+    needs_grad = GRAD.enabled and f.differentiable and any(isinstance(a, T) and a.requires_grad for a in dyn)
+    if needs_grad:
+        self._check_inplace()
+    saves = f.saves(tuple(isinstance(a, T) and a.requires_grad for a in dyn)) if callable(f.saves) else f.saves
+    prev = GRAD.enabled
+    GRAD.enabled = False
     try:
-        return mode.__torch_dispatch__(func, (), args, kwargs)
+        old = None
+        if needs_grad:
+            old = (python_key(_aten().clone.default, (self,), {}) if saves is None or 0 in saves else self) \
+                if sub else self._value
+        python_key(*found)
     finally:
-        stack.append(mode)
+        GRAD.enabled = prev
+    if needs_grad:
+        arrays = [old] + [_values(a) for a in dyn[1:]]
+        dt = _dispatch.promote_dtype(f, dyn, [_abstract(a) for a in arrays]) if f.promote else None
+        if sub:
+            _dispatch._record(f, statics, dt, dyn, arrays, self)
+        else:
+            res = T._wrap(self._value)
+            _dispatch._record(f, statics, dt, dyn, arrays, res)
+            self._write(res, True)
+    return self
+
+
+def _inplace_untracked(self, found):
+    prev = _dispatch.GRAD.enabled
+    _dispatch.GRAD.enabled = False
+    try:
+        python_key(*found)
+    finally:
+        _dispatch.GRAD.enabled = prev
+    return self
 
 
 # ---------------------------------------------------------------- which aten overload a jtorch op is
@@ -165,15 +459,17 @@ def _tensors(a):
     return a
 
 
-def _as_aten(op, dyn, statics):
-    """The aten overload of the op's name whose schema takes this call's values by name (the op's parameter
-    names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static is preferred
-    to one that leaves out those at their defaults. None where no overload fits."""
+def _as_aten(op, dyn, statics, name=None):
+    """The aten overload of the op's name (or ``name``) whose schema takes this call's values by name (the
+    op's parameter names are torch's, ``input``/``x`` being aten's ``self``); an overload naming every static
+    is preferred to one that leaves out those at their defaults. None where no overload fits."""
     from ..library._schema import bind
-    name = op.name.lstrip("_")
-    if name.endswith("_backward"):
-        return None
-    name = _RENAME.get(name, name)
+    inplace = name is not None
+    if name is None:
+        name = op.name.lstrip("_")
+        if name.endswith("_backward"):
+            return None
+        name = _RENAME.get(name, name)
     packet = _packet(name)
     if packet is None:
         return None
@@ -185,7 +481,7 @@ def _as_aten(op, dyn, statics):
     statics_d = {}
     for i, v in zip(op.static_idx, statics):
         statics_d[op.names[i]] = (_listed(v), op.defaults[i])
-    numbers = name in _WRAPPED_SCALAR
+    numbers = name.rstrip("_") in _WRAPPED_SCALAR
     overloads = packet.overloads()
     order = (["Tensor"] if numbers else []) + ["default"] + overloads
     order = [n for i, n in enumerate(order) if n in overloads and n not in order[:i] and "out" not in n.split("_")]
@@ -195,6 +491,8 @@ def _as_aten(op, dyn, statics):
         for ov_name in order:
             ov = getattr(packet, ov_name)
             schema = ov._schema
+            if inplace and not (schema.arguments and schema.arguments[0].type == "Tensor"):
+                continue  # (``copy_.int``: a list op's)
             arg_names = {a.name for a in schema.arguments}
             kw = {}
             for pos, (n, v) in enumerate(values.items()):
@@ -304,7 +602,35 @@ def _tri(op, dyn, statics):
     return _to_mode((_aten().triu if upper else _aten().tril).default, (dyn[0],) + ((diagonal,) if diagonal else ()), {})
 
 
-_SPECIAL = {"_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
+def _cast(op, dyn, statics):
+    """``x.to(dtype)``, ``x.double()``: torch's ``_to_copy`` with the dtype."""
+    return python_key(_aten()._to_copy.default, (dyn[0],), {"dtype": statics[0]})
+
+
+def _permute(op, dyn, statics):
+    """jtorch's ``t``/``transpose`` are a permute: shown as the aten op the user called."""
+    f = _caller(_T_CODES[0] or _t_codes(), 8)
+    if f is None:
+        return None
+    A = _aten()
+    if f.f_code.co_name == "t":
+        return python_key(A.t.default, (dyn[0],), {})
+    loc = f.f_locals
+    return python_key(A.transpose.int, (dyn[0], loc["dim0"], loc["dim1"]), {})
+
+
+_T_CODES = [None]
+
+
+def _t_codes():
+    from .._ops import shape
+    _T_CODES[0] = (shape.t.__wrapped__.__code__ if hasattr(shape.t, "__wrapped__") else shape.t.__code__,
+                   shape.transpose.__wrapped__.__code__ if hasattr(shape.transpose, "__wrapped__")
+                   else shape.transpose.__code__)
+    return _T_CODES[0]
+
+
+_SPECIAL = {"_cast": _cast, "_permute": _permute, "_softmax": _softmax, "_log_softmax": _softmax, "_tri": _tri, "_matmul": _matmul, "matmul": _matmul, "_linear": _linear, "_basic_index_op": _basic_index}
 
 
 # ---------------------------------------------------------------- ops torch has no overload for

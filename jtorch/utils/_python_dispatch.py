@@ -1,6 +1,7 @@
 """torch.utils._python_dispatch: ``TorchDispatchMode``.
 
-While a mode is entered it sees every jtorch op as it runs eagerly, as the aten overload torch would run
+While a mode is entered it sees every jtorch op as it runs eagerly (a Tensor subclass's ``__torch_dispatch__``
+sees every op on its instances the same way), as the aten overload torch would run
 (``aten.add.Tensor``, ``aten.mm.default``, ...; jtorch/utils/_dispatch_road.py), and what it returns is the
 op's result; with no mode entered this costs nothing. It also sees the operators defined with
 ``torch.library`` (``custom_op``, ``Library.define``) where torch's mode would: below autograd, when a kernel
