@@ -118,6 +118,9 @@ class _Level:
     def captured(self, st):
         return st not in self.new and st not in KEY_STORAGES
 
+    def batched(self, a):  # (vmap's level: whether ``a`` holds a value per batch element)
+        return False
+
     def created(self, st):
         self.new.add(st)
         if self.outer is not None:
@@ -326,27 +329,32 @@ def grad_and_value(func, argnums=0, has_aux=False):
         _check_argnums(argnums, len(args), "grad_and_value")
         _check_differentiable(args, argnums, "grad_and_value")
 
+        counts = {}
+
         def f(*arrays):
             with _GradLevel() as level, _tape_off(), _values_unreadable("grad_and_value(f)(*args)"):
                 inputs = _wrap_tree(arrays)
                 level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
+                written = _written_inputs(inputs, arrays, level, counts)
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
-                return _scalar_output(out[0]), _unwrap_tree(out[1])
-            return _scalar_output(out)
+                return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
+            return _scalar_output(out), (None, written)
 
-        vg = jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)
+        # (the inputs written in place ride in aux: their values, not differentiated)
+        vg = jax.value_and_grad(f, argnums=argnums, has_aux=True)
+
+        def split(arrs):  # ((value, aux), g) -> ((value, g), aux)
+            (v, aux), g = vg(*arrs)
+            return (v, g), aux
+        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True)
+        _write_back(args, written, counts)
         if has_aux:
-            def split(arrs):  # ((value, aux), g) -> ((value, g), aux): aux stays off the tape
-                (v, aux), g = vg(*arrs)
-                return (v, g), aux
-            (v, g), aux = _on_tape(split, args, _arrays(args), has_aux=True)
             return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
-        value, g = _on_tape(lambda arrs: vg(*arrs), args, _arrays(args))
-        return _wrap_tree(g), _wrap_tree(value)
+        return _wrap_tree(g), _wrap_tree(v)
     return run
 
 
@@ -412,25 +420,31 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         if isinstance(p, _T()) and (not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape)):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
 
+    counts = {}
+
     def f(*arrays):
-        with _GradLevel(), _tape_off():
-            out = func(*_wrap_tree(arrays))
+        with _GradLevel() as level, _tape_off():
+            inputs = _wrap_tree(arrays)
+            out = func(*inputs)
+            # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
+            written = _written_inputs(inputs, arrays, level, counts)
         if has_aux:
-            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-        return _unwrap_tree(out)
+            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
+        return _unwrap_tree(out), (None, written)
 
     def run(arrs):
         pa, ta = arrs
         # (primals may be trees: a dict of parameters, as in torch.func's model examples)
         ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
-        res = jax.jvp(f, pa, ta, has_aux=has_aux)
-        return ((res[0], res[1]), res[2]) if has_aux else res
+        res = jax.jvp(f, pa, ta, has_aux=True)
+        return (res[0], res[1]), res[2]
 
-    res = _on_tape(run, (primals, tangents), (_arrays(primals), _arrays(tangents)), has_aux)
+    (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
+                                                  (_arrays(primals), _arrays(tangents)), True)
+    _write_back(primals, written, counts)
     if has_aux:
-        (out, tangent_out), aux = res
         return _wrap_tree(out), _wrap_tree(tangent_out), _wrap_tree(aux)
-    return _wrap_tree(res[0]), _wrap_tree(res[1])
+    return _wrap_tree(out), _wrap_tree(tangent_out)
 
 
 def linearize(func, *primals):
@@ -467,20 +481,24 @@ def _jac(transform, func, argnums, has_aux, name):
     def run(*args, **kwargs):
         _check_argnums(argnums, len(args), name)
 
+        counts = {}
+
         def f(*arrays):
             with _GradLevel() as level, _tape_off():
                 inputs = _wrap_tree(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
+                written = _written_inputs(inputs, arrays, level, counts)  # (their values ride in aux)
             if has_aux:
-                return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-            return _unwrap_tree(out)
+                return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
+            return _unwrap_tree(out), (None, written)
 
-        jac = transform(f, argnums=argnums, has_aux=has_aux)
-        res = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), has_aux)
+        jac = transform(f, argnums=argnums, has_aux=True)
+        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
+        _write_back(args, written, counts)
         if has_aux:
-            return _wrap_tree(res[0]), _wrap_tree(res[1])
+            return _wrap_tree(res), _wrap_tree(aux)
         return _wrap_tree(res)
     return run
 
@@ -658,6 +676,7 @@ def _written_inputs(inputs, arrays, level, counts):
     per-sample value (``y.add_(x)`` with x batched): torch refuses, as one tensor cannot hold a value
     per batch element."""
     T = _T()
+    counts.clear()
     leaves, tree = jax.tree_util.tree_flatten(_ordered(inputs), is_leaf=lambda x: isinstance(x, T))
     finals = []
     for i, (t, a) in enumerate(zip(leaves, jax.tree_util.tree_leaves(arrays))):
@@ -675,6 +694,8 @@ def _written_inputs(inputs, arrays, level, counts):
 def _write_back(args, written, counts):
     """The caller's tensors get what the mapped function wrote into its inputs (``_written_inputs``),
     with autograd and one version step per write, as torch's in-place ops on them."""
+    if not counts:
+        return
     T = _T()
     leaves, tree = jax.tree_util.tree_flatten(_ordered(args), is_leaf=lambda x: isinstance(x, T))
     finals = tree.flatten_up_to(written)
@@ -725,7 +746,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     batched_write = level.undo_batched_writes()
                 if batched_write:
                     raise RuntimeError(_BATCHED_WRITE)
-                counts.clear()
                 written = _written_inputs(inputs, arrays, level, counts)
             return _unwrap_tree(out), written
 
@@ -745,8 +765,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "
                                "operation out of vmap")
-        if counts:
-            _write_back(args, written, counts)
+        _write_back(args, written, counts)
         return _wrap_tree(out)
     return run
 

@@ -258,15 +258,32 @@ def _captured_write_no_grad_in(name):
 
 def _input_write_in(name):
     def case(c):
-        x = c.t("x")
-        if name in ("jvp", "jacfwd"):  # (torch writes those through to the caller's tensor: not compared)
-            x = x.clone()
-        return _grad_transform(name)(c, lambda x: x.mul_(2).sin(), x)
+        # (grad, vjp, jacrev refuse it; jvp and jacfwd write the primal through to the caller's tensor)
+        return _grad_transform(name)(c, lambda x: x.mul_(2).sin(), c.t("x"))
     return case
 
 
 def _grad_random_draw(c):
     return c.F.grad(lambda x: (x * x).sum() + 0 * c.L.rand(3).sum())(c.t("x"))
+
+
+def _grad_undifferentiated_input_write(c):
+    y = c.t("y")
+    return c.F.grad(lambda x, y: (x.sin() * y.add_(x)).sum())(c.t("x"), y)
+
+
+def _jacrev_undifferentiated_input_write(c):
+    y = c.t("y")
+    return c.F.jacrev(lambda x, y: x.sin() * y.mul_(2), argnums=0)(c.t("x"), y)
+
+
+def _functional_call_bn_buffers_in_grad(c):
+    m = _bn(c)
+    params = {k: v.detach().clone() for k, v in m.named_parameters()}
+    bufs = {k: v.clone() for k, v in m.named_buffers()}
+    x = c.t("bx")[0]
+    g = c.F.grad(lambda p, b: c.F.functional_call(m, (p, b), (x,)).pow(2).sum())(params, bufs)
+    return g, bufs
 
 
 def _grad_undifferentiated_input_read(c):
@@ -419,6 +436,9 @@ CASES = {
     "vmap_nonleaf_captured_write_backward": _vmap_nonleaf_captured_write_backward,
     "grad_random_draw": _grad_random_draw,
     "grad_undifferentiated_input_read": _grad_undifferentiated_input_read,
+    "grad_undifferentiated_input_write": _grad_undifferentiated_input_write,
+    "jacrev_undifferentiated_input_write": _jacrev_undifferentiated_input_write,
+    "functional_call_bn_buffers_in_grad": _functional_call_bn_buffers_in_grad,
     "functional_call_bn_in_grad": _functional_call_bn_in_grad,
     "functional_call_bn_vmap_unmapped_buffers": _functional_call_bn_vmap_unmapped_buffers,
     "functional_call_bn_vmap_mapped_buffers": _functional_call_bn_vmap_mapped_buffers,
