@@ -16,6 +16,7 @@ parameters: with ``module_function`` it is a JAX function usable with ``jax.jit`
 """
 import contextlib
 import functools
+import itertools
 import weakref
 
 import jax
@@ -25,6 +26,7 @@ import numpy as np
 from . import _dispatch
 from ._dispatch import GRAD
 from .interop import to_jax
+from ._lazy import Pending as _Pending
 from .random import KEY_STORAGES
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
@@ -149,26 +151,49 @@ class _Level:
 
 
 class _Seen(_Level):
-    """Around a transform whose results may join the tape: the captured tensors its function touches,
-    with their values at the first touch (the backward replays the function on those values, the
-    ones that require grad as traced inputs)."""
+    """Around a transform whose results may join the tape: the captured storages its function touches,
+    with their arrays at the first touch and the tensors that read them. The backward replays the
+    function on those arrays, traced where a reader's root tensor (itself or its view base) requires
+    grad: that root is an input of the transform's node; readers of other lineages (a ``.data``
+    alias) read the array as a constant."""
 
     def __init__(self, skip=()):
         super().__init__()
-        self.touched = {}  # id(tensor) -> (tensor, value) or None while the value is read
-        self.skip = {id(t) for t in skip}  # the transform's own arguments
+        self.touched = {}  # id(storage) -> (storage, array, {id(reader): reader})
+        self.skip = skip  # the storages of the transform's own arguments
 
     def read(self, t):
-        i = id(t)
-        if i not in self.touched and i not in self.skip and self.captured(t._st):
-            self.touched[i] = None
-            self.touched[i] = (t, t._value)
+        st = t._st
+        seen = self.touched.get(id(st))
+        if seen is None:
+            if st not in self.skip and self.captured(st) and isinstance(st._arr, (jax.Array, _Pending)):
+                self.touched[id(st)] = (st, st.array, {id(t): t})  # (meta and complex32 storages: left alone)
+        else:
+            seen[2][id(t)] = t
         super().read(t)
 
     def write(self, t):
         self.read(t)
         if self.outer is not None:
             self.outer.write(t)
+
+    def held(self):
+        """(storages, their first arrays, positions of the differentiated ones, their roots, the readers
+        of other lineages)."""
+        sts, arrs, pos, roots, others = [], [], [], [], []
+        for k, (st, arr, readers) in enumerate(self.touched.values()):
+            sts.append(st)
+            arrs.append(arr)
+            root = None
+            for t in readers.values():
+                r = t if t._base is None else t._base
+                if root is None and r._requires_grad and (r.is_floating_point() or r.is_complex()):
+                    root = r
+            if root is not None:
+                pos.append(k)
+                roots.append(root)
+                others += [(t, arr) for t in readers.values() if (t if t._base is None else t._base) is not root]
+        return sts, arrs, pos, roots, others
 
 
 def _leaf_error(t):
@@ -207,6 +232,7 @@ class _VmapLevel(_Level):
         self.trace = _current_trace()
         self.grad_on = grad_on  # grad mode outside the transform (off inside)
         self.before = {}  # id(storage) -> (storage, its array before the function's first write)
+        self.taped = {}  # id(tensor) -> captured tensor written that requires grad (its history moves on)
 
     def batched(self, a):
         return isinstance(a, jax.core.Tracer) and a._trace is self.trace
@@ -214,8 +240,11 @@ class _VmapLevel(_Level):
     def write(self, t):
         st = t._st
         if self.captured(st):
-            if self.grad_on and t.requires_grad and (t._base if t._base is not None else t).is_leaf:
-                raise _leaf_error(t)
+            root = t if t._base is None else t._base
+            if self.grad_on and root.requires_grad:
+                if root.is_leaf:
+                    raise _leaf_error(t)
+                self.taped[id(root)] = root
             self.before.setdefault(id(st), (st, st._arr))
         super().write(t)
 
@@ -241,20 +270,30 @@ _BATCHED_WRITE = ("vmap: inplace arithmetic(self, *extra_args) is not possible b
                   "operators instead of inplace arithmetic.")
 
 
+_REPLAY = itertools.count(1)
+
+
 @contextlib.contextmanager
-def _standing_in(tensors, values):
-    """Each of ``tensors`` holds its ``values`` entry (a fresh storage) for the block: a transform's
-    replay in backward sees the captured tensors as its forward did (traced where they are
-    differentiated), and the replay's in-place writes stay off them."""
+def _standing_in(storages, arrays, others=()):
+    """Each storage holds its ``arrays`` entry for the block: a transform's replay in backward sees the
+    captured tensors as its forward did (traced where they are differentiated), and the replay's
+    in-place writes stay off them. Meanwhile a storage's version is one no write reaches (views
+    recompute their values from the stand-in, and again after). ``others``: (tensor, array) pairs of
+    readers that get a storage of their own, holding the constant ``array``."""
     T = _T()
-    saved = [(t, t._st, t._vfn, t._val, t._valver) for t in tensors]
+    saved = [(st, st._arr, st.version) for st in storages]
+    saved_readers = [(t, t._st, t._val) for t, _ in others]
     try:
-        for t, v in zip(tensors, values):
-            t._st, t._vfn, t._val, t._valver = T._wrap(v)._st, (), None, 0
+        for st, a in zip(storages, arrays):
+            st._arr, st.version = a, -next(_REPLAY) << 32
+        for t, a in others:
+            t._st, t._val = T._wrap(a)._st, None
         yield
     finally:
-        for t, st, vfn, val, valver in saved:
-            t._st, t._vfn, t._val, t._valver = st, vfn, val, valver
+        for st, a, v in saved:
+            st._arr, st.version = a, v
+        for t, st, val in saved_readers:
+            t._st, t._val = st, val
 
 
 _VALUE_READS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -527,7 +566,7 @@ def _storages(tree):
 
 def _grad_captured(seen):
     """Whether the function ``seen`` watched read a captured tensor that requires grad."""
-    return GRAD.enabled and any(v is not None and v[0].requires_grad for v in seen.touched.values())
+    return GRAD.enabled and bool(seen.held()[2])
 
 
 def _taped(args):
@@ -574,12 +613,10 @@ def _on_tape(fn, args, arrays, has_aux=False):
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
     rng = _rng_key()
-    with _Seen(skip=[t for t in leaves if isinstance(t, T)]) as seen:
+    with _Seen(skip={t._st for t in leaves if isinstance(t, T)}) as seen:
         res = fn(arrays)
-    # the captured tensors: replayed at their first values; those that require grad are inputs of the node
-    held = [v for v in seen.touched.values() if v is not None]
-    held_ts, held_vals = [t for t, _ in held], [v for _, v in held]
-    caught = [k for k, t in enumerate(held_ts) if t.requires_grad and (t.is_floating_point() or t.is_complex())]
+    # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
+    held_sts, held_vals, caught, roots, others = seen.held()
     if not (pos or caught):
         return res
     from .autograd.function import Function
@@ -601,7 +638,7 @@ def _on_tape(fn, args, arrays, has_aux=False):
         vals = list(held_vals)
         for k, a in zip(caught, diff[len(pos):]):
             vals[k] = a
-        with _standing_in(held_ts, vals):
+        with _standing_in(held_sts, vals, others):
             r = fn(jax.tree_util.tree_unflatten(treedef, flat))
         return split_aux(r) if has_aux else r
 
@@ -639,7 +676,7 @@ def _on_tape(fn, args, arrays, has_aux=False):
                 res = _on_tape(pull, (tuple(ctx.ins), tuple(grads)), (prims, tuple(cot)))
             return tuple(T._wrap(r) if not isinstance(r, T) else r for r in res)
 
-    outs = _Transform.apply(*(leaves[i] for i in pos), *(held_ts[k] for k in caught))
+    outs = _Transform.apply(*(leaves[i] for i in pos), *roots)
     outs = outs if isinstance(outs, tuple) else (outs,)
     out = jax.tree_util.tree_unflatten(holder["def"], list(outs))
     if not has_aux:
@@ -707,6 +744,18 @@ def _write_back(args, written, counts):
         t._st.version += n - 1
 
 
+def _rerecord(tensors, finals):
+    """Captured tensors that require grad, written in place inside vmap, hold their new values already;
+    their autograd history moves on to the transform's node as torch's in-place ops would (``finals``:
+    those values on the tape), without another version step."""
+    versions = [(t._st, t._st.version) for t in tensors]
+    for t, new in zip(tensors, finals):
+        if isinstance(new, _T()) and new.requires_grad:
+            t._write(new)
+    for st, v in versions:
+        st.version = v  # (the values are the same: views' cached values stay right)
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """Map ``func`` over a batch dimension of its inputs (JAX's vmap)."""
     if randomness not in ("error", "different", "same"):
@@ -731,6 +780,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
         grad_on = GRAD.enabled
         counts = {}  # input leaf -> in-place writes the function made to it
+        taped = []  # captured tensors that require grad and were written
 
         def f(keys, *arrays):
             saved = gen._key
@@ -747,7 +797,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 if batched_write:
                     raise RuntimeError(_BATCHED_WRITE)
                 written = _written_inputs(inputs, arrays, level, counts)
-            return _unwrap_tree(out), written
+                taped[:] = level.taped.values()
+                finals = [t._value for t in taped]
+            return _unwrap_tree(out), written, finals
 
         keys = None
         if randomness == "different":
@@ -759,13 +811,14 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         # dict prefixes as _Dict (the outputs' dicts are ordered as out_dims lists them)
         in_axes = _dims_like(axes, (keys,) + tuple(arrays))
         # the inputs written in place come back mapped as they went in
-        mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:]))
-        out, written = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
+        mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
+        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
         if randomness == "error" and gen._key._st.version != key_before:
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "
                                "operation out of vmap")
         _write_back(args, written, counts)
+        _rerecord(taped, finals)
         return _wrap_tree(out)
     return run
 

@@ -220,6 +220,24 @@ def _vmap_nonleaf_captured_write_backward(c):
     return out, y.detach()
 
 
+def _vmap_nonleaf_captured_mul_history(c):
+    w = c.t("w", requires_grad=True)
+    y = w * 2
+    v0 = y._version
+    out = c.F.vmap(lambda x: x * y.mul_(3))(c.t("xs"))
+    (out.sum() + y.pow(2).sum()).backward()  # y's own history moved on with the write
+    return out, y.detach(), y._version - v0
+
+
+def _vmap_nonleaf_captured_view_write(c):
+    w = c.t("w", requires_grad=True)
+    m = w * 1
+    row = m.view(1, 4)  # a view made outside, written through a view of it made inside
+    out = c.F.vmap(lambda x: x * row[0].mul_(2))(c.t("xs"))
+    (out.sum() + m.sin().sum()).backward()
+    return out, m.detach()
+
+
 def _grad_transform(name):
     def call(c, f, x):
         F = c.F
@@ -402,6 +420,14 @@ def _per_sample_grads_captured_bias(c):
     return g
 
 
+def _captured_parameter_and_its_data(c):
+    w = c.t("w", requires_grad=True)
+    d = w.data  # read first: the same storage, not differentiable; w itself is read after
+    out = c.F.vmap(lambda x: (x * d).sum() + (x * w).sum())(c.t("xs"))
+    out.sum().backward()
+    return out
+
+
 def _no_grad_outside(c):
     w = c.t("w", requires_grad=True)
     with c.L.no_grad():
@@ -434,6 +460,8 @@ CASES = {
     "vmap_captured_leaf_requires_grad": _vmap_captured_leaf_requires_grad,
     "vmap_captured_write_survives_backward": _vmap_captured_write_survives_backward,
     "vmap_nonleaf_captured_write_backward": _vmap_nonleaf_captured_write_backward,
+    "vmap_nonleaf_captured_mul_history": _vmap_nonleaf_captured_mul_history,
+    "vmap_nonleaf_captured_view_write": _vmap_nonleaf_captured_view_write,
     "grad_random_draw": _grad_random_draw,
     "grad_undifferentiated_input_read": _grad_undifferentiated_input_read,
     "grad_undifferentiated_input_write": _grad_undifferentiated_input_write,
@@ -452,6 +480,7 @@ CASES = {
     "functional_call_other_parameters": _functional_call_other_parameters,
     "per_sample_grads_captured_bias": _per_sample_grads_captured_bias,
     "no_grad_outside": _no_grad_outside,
+    "captured_parameter_and_its_data": _captured_parameter_and_its_data,
 }
 for _n in GRAD_TRANSFORMS:
     CASES[f"{_n}_captured_write"] = _captured_write_in(_n)
