@@ -7,9 +7,11 @@ function traces like any JAX code. Grad mode is off inside (JAX differentiates; 
 eager tape stays out of it). ``grad``, ``vjp``, ``jvp``, ``vmap``, ``jacrev``,
 ``jacfwd``, ``hessian`` and ``linearize`` are then JAX's own, with torch's signatures
 and errors. Their results join the eager tape (``_on_tape``): when grad mode is on and a tensor
-passed in requires grad, the outputs are one recorded node whose backward is JAX's VJP of the
-whole transform, so ``torch.func.grad(f)(x).sum().backward()`` fills ``x.grad`` with second
-derivatives, as torch's functorch does. ``functional_call`` swaps a module's parameters and buffers for given
+passed in, or one the function captures (``_Seen``), requires grad, the outputs are one recorded
+node whose backward is JAX's VJP of the whole transform, so ``torch.func.grad(f)(x).sum().backward()``
+fills ``x.grad`` with second derivatives, as torch's functorch does. In-place writes follow torch's
+rules (``_Level``): inside vmap they reach the caller's tensors, grad-type transforms refuse them on
+captured tensors. ``functional_call`` swaps a module's parameters and buffers for given
 tensors (restored afterwards, even on error), so a module is a pure function of its
 parameters: with ``module_function`` it is a JAX function usable with ``jax.jit``,
 ``jax.grad`` and optax.
