@@ -125,6 +125,12 @@ class _Level:
     def batched(self, a):  # (vmap's level: whether ``a`` holds a value per batch element)
         return False
 
+    def detached(self, t):
+        """``t.detach()`` inside the function: JAX differentiates the arrays, so a traced value detaches
+        as JAX's stop_gradient, in a tensor of its own (its in-place writes do not reach ``t``)."""
+        v = t._value
+        return _T()._wrap(jax.lax.stop_gradient(v)) if isinstance(v, jax.core.Tracer) else None
+
     def created(self, st):
         self.new.add(st)
         if self.outer is not None:

@@ -428,6 +428,17 @@ def _captured_parameter_and_its_data(c):
     return out
 
 
+def _captured_weight_detached_inside(c):
+    w = c.t("w", requires_grad=True)
+    out = c.F.vmap(lambda x: (x * w * w.detach()).sum())(c.t("xs"))
+    out.sum().backward()
+    return out
+
+
+def _grad_input_detached_inside(c):
+    return c.F.grad(lambda x: (x.sin() * x.detach()).sum())(c.t("x"))
+
+
 def _no_grad_outside(c):
     w = c.t("w", requires_grad=True)
     with c.L.no_grad():
@@ -480,6 +491,8 @@ CASES = {
     "functional_call_other_parameters": _functional_call_other_parameters,
     "per_sample_grads_captured_bias": _per_sample_grads_captured_bias,
     "no_grad_outside": _no_grad_outside,
+    "captured_weight_detached_inside": _captured_weight_detached_inside,
+    "grad_input_detached_inside": _grad_input_detached_inside,
     "captured_parameter_and_its_data": _captured_parameter_and_its_data,
 }
 for _n in GRAD_TRANSFORMS:
