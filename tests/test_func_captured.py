@@ -29,14 +29,13 @@ class Case:
 
 def _outcome(case_fn, L, F, arrays):
     c = Case(L, F, arrays)
-    before = None
     try:
         res = case_fn(c)
         err = None
     except Exception as e:  # the exception's type is compared with torch's
         res, err = None, type(e)
-    before = [(t.detach().clone(), t._version, None if t.grad is None else t.grad.clone()) for t in c.made]
-    return res, err, before
+    made = [(t.detach().clone(), t._version, None if t.grad is None else t.grad.clone()) for t in c.made]
+    return res, err, made
 
 
 def _flat(res):
@@ -52,6 +51,7 @@ def _compare(case_fn, rng):
     t_res, t_err, t_made = _outcome(case_fn, torch, torch.func, arrays)
     j_res, j_err, j_made = _outcome(case_fn, jtorch, jfunc, arrays)
     assert j_err is t_err, (j_err, t_err)
+    assert len(_flat(j_res)) == len(_flat(t_res))
     for a, b in zip(_flat(j_res), _flat(t_res)):
         if isinstance(b, torch.Tensor):
             assert_close(a.detach(), b.detach(), atol=1e-5, rtol=1e-5)
