@@ -1833,7 +1833,10 @@ _IN_DISABLED = [0]  # calls of torch.compiler.disable'd functions running now (t
 
 
 def is_compiling():
-    return isinstance(_dispatch.TRACE, _Tracer) and not _IN_DISABLED[0]
+    tr = _dispatch.TRACE
+    while hasattr(tr, "outer"):  # a torch.func transform's level inside the compiled step (func._Level)
+        tr = tr.outer
+    return isinstance(tr, _Tracer) and not _IN_DISABLED[0]
 
 
 def reset():

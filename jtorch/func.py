@@ -7,15 +7,19 @@ function traces like any JAX code. Grad mode is off inside (JAX differentiates; 
 eager tape stays out of it). ``grad``, ``vjp``, ``jvp``, ``vmap``, ``jacrev``,
 ``jacfwd``, ``hessian`` and ``linearize`` are then JAX's own, with torch's signatures
 and errors. Their results join the eager tape (``_on_tape``): when grad mode is on and a tensor
-passed in requires grad, the outputs are one recorded node whose backward is JAX's VJP of the
-whole transform, so ``torch.func.grad(f)(x).sum().backward()`` fills ``x.grad`` with second
-derivatives, as torch's functorch does. ``functional_call`` swaps a module's parameters and buffers for given
+passed in, or one the function captures (``_Seen``), requires grad, the outputs are one recorded
+node whose backward is JAX's VJP of the whole transform, so ``torch.func.grad(f)(x).sum().backward()``
+fills ``x.grad`` with second derivatives, as torch's functorch does. In-place writes follow torch's
+rules (``_Level``): inside vmap they reach the caller's tensors, grad-type transforms refuse them on
+captured tensors. ``functional_call`` swaps a module's parameters and buffers for given
 tensors (restored afterwards, even on error), so a module is a pure function of its
 parameters: with ``module_function`` it is a JAX function usable with ``jax.jit``,
 ``jax.grad`` and optax.
 """
 import contextlib
 import functools
+import itertools
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +28,8 @@ import numpy as np
 from . import _dispatch
 from ._dispatch import GRAD
 from .interop import to_jax
+from ._lazy import Pending as _Pending
+from .random import KEY_STORAGES
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
            "linearize", "stack_module_state", "functionalize", "replace_all_batch_norm_modules_", "jax_function",
@@ -93,6 +99,209 @@ def _tape_off():
         yield
     finally:
         GRAD.enabled = prev
+
+
+# ------------------------------------------------------------------ what the function captures
+class _Level:
+    """``_dispatch.TRACE`` while a transform runs its function (nested transforms nest levels): the
+    storages made meanwhile (``new``: the wrapped arguments and everything computed from them) are told
+    apart from those the function captured from outside. Every event is passed on to the enclosing
+    recorder (an outer level, jtorch.compile's), so compile still sees the state a transform reads."""
+
+    def __init__(self):
+        self.outer = _dispatch.TRACE
+        self.new = weakref.WeakSet()
+
+    def __enter__(self):
+        _dispatch.TRACE = self
+        return self
+
+    def __exit__(self, *exc):
+        _dispatch.TRACE = self.outer
+
+    def captured(self, st):
+        return st not in self.new and st not in KEY_STORAGES
+
+    def batched(self, a):  # (vmap's level: whether ``a`` holds a value per batch element)
+        return False
+
+    def detached(self, t):
+        """``t.detach()`` inside the function: JAX differentiates the arrays, so a traced value detaches
+        as JAX's stop_gradient, in a tensor of its own (its in-place writes do not reach ``t``)."""
+        v = t._value
+        return _T()._wrap(jax.lax.stop_gradient(v)) if isinstance(v, jax.core.Tracer) else None
+
+    def created(self, st):
+        self.new.add(st)
+        if self.outer is not None:
+            self.outer.created(st)
+
+    def read(self, t):
+        if self.outer is not None:
+            self.outer.read(t)
+
+    def write(self, t):
+        if self.outer is not None:
+            self.outer.write(t)
+
+    def grad_set(self, t, g):
+        if self.outer is not None:
+            self.outer.grad_set(t, g)
+
+    @property
+    def backward_ran(self):
+        return getattr(self.outer, "backward_ran", False)
+
+    @backward_ran.setter
+    def backward_ran(self, v):
+        if self.outer is not None:
+            self.outer.backward_ran = v
+
+
+class _Seen(_Level):
+    """Around a transform whose results may join the tape: the captured storages its function touches,
+    with their arrays at the first touch and the tensors that read them. The backward replays the
+    function on those arrays, traced where a reader's root tensor (itself or its view base) requires
+    grad: that root is an input of the transform's node; readers of other lineages (a ``.data``
+    alias) read the array as a constant."""
+
+    def __init__(self, skip=()):
+        super().__init__()
+        self.touched = {}  # id(storage) -> (storage, array, {id(reader): reader})
+        self.skip = skip  # the storages of the transform's own arguments
+
+    def read(self, t):
+        st = t._st
+        seen = self.touched.get(id(st))
+        if seen is None:
+            if st not in self.skip and self.captured(st) and isinstance(st._arr, (jax.Array, _Pending)):
+                self.touched[id(st)] = (st, st.array, {id(t): t})  # (meta and complex32 storages: left alone)
+        else:
+            seen[2][id(t)] = t
+        super().read(t)
+
+    def write(self, t):
+        self.read(t)
+        if self.outer is not None:
+            self.outer.write(t)
+
+    def held(self):
+        """(storages, their first arrays, positions of the differentiated ones, their roots, the readers
+        of other lineages)."""
+        sts, arrs, pos, roots, others = [], [], [], [], []
+        for k, (st, arr, readers) in enumerate(self.touched.values()):
+            sts.append(st)
+            arrs.append(arr)
+            root = None
+            for t in readers.values():
+                r = t if t._base is None else t._base
+                if root is None and r._requires_grad and (r.is_floating_point() or r.is_complex()):
+                    root = r
+            if root is not None:
+                pos.append(k)
+                roots.append(root)
+                others += [(t, arr) for t in readers.values() if (t if t._base is None else t._base) is not root]
+        return sts, arrs, pos, roots, others
+
+
+def _leaf_error(t):
+    what = "a view of a leaf Variable" if t._base is not None else "a leaf Variable"
+    return RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
+
+
+class _GradLevel(_Level):
+    """A grad-type transform's function (grad, vjp, jvp, jacrev, jacfwd) may not write in place to a
+    tensor it captured (torch's functorch refuses it), nor to an input it differentiates (``refuse``:
+    their storages; torch's inputs there are leaves that require grad)."""
+
+    def __init__(self):
+        super().__init__()
+        self.refuse = ()
+
+    def write(self, t):
+        st = t._st
+        if st in self.refuse:
+            raise _leaf_error(t)
+        if self.captured(st):
+            raise RuntimeError("During a grad (vjp, jvp, grad, etc) transform, the function provided attempted "
+                               "to call an in-place operation that would mutate a captured Tensor. This is not "
+                               "supported; please rewrite the function being transformed to explicitly accept "
+                               "the mutated Tensor(s) as inputs.")
+        super().write(t)
+
+
+class _VmapLevel(_Level):
+    """vmap's function may write in place to a tensor it captured: a value that is the same for every
+    batch element lands in the caller's tensor (once per call, as torch's), one that differs per
+    element cannot (``undo_batched_writes`` puts the tensor back and vmap raises torch's error)."""
+
+    def __init__(self, grad_on):
+        super().__init__()
+        self.trace = _current_trace()
+        self.grad_on = grad_on  # grad mode outside the transform (off inside)
+        self.before = {}  # id(storage) -> (storage, its array before the function's first write)
+        self.taped = {}  # id(tensor) -> captured tensor written that requires grad (its history moves on)
+
+    def batched(self, a):
+        return isinstance(a, jax.core.Tracer) and a._trace is self.trace
+
+    def write(self, t):
+        st = t._st
+        if self.captured(st):
+            root = t if t._base is None else t._base
+            if self.grad_on and root.requires_grad:
+                if root.is_leaf:
+                    raise _leaf_error(t)
+                self.taped[id(root)] = root
+            self.before.setdefault(id(st), (st, st._arr))
+        super().write(t)
+
+    def undo_batched_writes(self):
+        """Captured storages holding a per-element value get their arrays back; whether there were any."""
+        undone = False
+        for st, arr in self.before.values():
+            if self.batched(st._arr):
+                st._arr = arr
+                st.version += 1  # (a view's cached per-element value is stale now)
+                undone = True
+        return undone
+
+
+def _current_trace():
+    from jax._src.core import trace_ctx  # (JAX keeps the current trace private)
+    return trace_ctx.trace
+
+
+_BATCHED_WRITE = ("vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor "
+                  "`other` in extra_args that has more elements than `self`. This happened due to `other` being "
+                  "vmapped over but `self` not being vmapped over in a vmap. Please try to use out-of-place "
+                  "operators instead of inplace arithmetic.")
+
+
+_REPLAY = itertools.count(1)
+
+
+@contextlib.contextmanager
+def _standing_in(storages, arrays, others=()):
+    """Each storage holds its ``arrays`` entry for the block: a transform's replay in backward sees the
+    captured tensors as its forward did (traced where they are differentiated), and the replay's
+    in-place writes stay off them. Meanwhile a storage's version is one no write reaches (views
+    recompute their values from the stand-in, and again after). ``others``: (tensor, array) pairs of
+    readers that get a storage of their own, holding the constant ``array``."""
+    T = _T()
+    saved = [(st, st._arr, st.version) for st in storages]
+    saved_readers = [(t, t._st, t._val) for t, _ in others]
+    try:
+        for st, a in zip(storages, arrays):
+            st._arr, st.version = a, -next(_REPLAY) << 32
+        for t, a in others:
+            t._st, t._val = T._wrap(a)._st, None
+        yield
+    finally:
+        for st, a, v in saved:
+            st._arr, st.version = a, v
+        for t, st, val in saved_readers:
+            t._st, t._val = st, val
 
 
 _VALUE_READS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -167,25 +376,32 @@ def grad_and_value(func, argnums=0, has_aux=False):
         _check_argnums(argnums, len(args), "grad_and_value")
         _check_differentiable(args, argnums, "grad_and_value")
 
+        counts = {}
+
         def f(*arrays):
-            with _tape_off(), _values_unreadable("grad_and_value(f)(*args)"):
-                out = func(*_wrap_tree(arrays), **kwargs)
+            with _GradLevel() as level, _tape_off(), _values_unreadable("grad_and_value(f)(*args)"):
+                inputs = _wrap_tree(arrays)
+                level.refuse = _storages([inputs[a] for a in _nums(argnums)])
+                out = func(*inputs, **kwargs)
+                written = _written_inputs(inputs, arrays, level, counts)
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
-                return _scalar_output(out[0]), _unwrap_tree(out[1])
-            return _scalar_output(out)
+                return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
+            return _scalar_output(out), (None, written)
 
-        vg = jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)
+        # (the inputs written in place ride in aux: their values, not differentiated)
+        vg = jax.value_and_grad(f, argnums=argnums, has_aux=True)
+
+        def split(arrs):  # ((value, aux), g) -> ((value, g), aux)
+            (v, aux), g = vg(*arrs)
+            return (v, g), aux
+        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True)
+        _write_back(args, written, counts)
         if has_aux:
-            def split(arrs):  # ((value, aux), g) -> ((value, g), aux): aux stays off the tape
-                (v, aux), g = vg(*arrs)
-                return (v, g), aux
-            (v, g), aux = _on_tape(split, args, _arrays(args), has_aux=True)
             return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
-        value, g = _on_tape(lambda arrs: vg(*arrs), args, _arrays(args))
-        return _wrap_tree(g), _wrap_tree(value)
+        return _wrap_tree(g), _wrap_tree(v)
     return run
 
 
@@ -204,8 +420,10 @@ def grad(func, argnums=0, has_aux=False):
 def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
     def f(*arrays):
-        with _tape_off():
-            out = func(*_wrap_tree(arrays))
+        with _GradLevel() as level, _tape_off():
+            inputs = _wrap_tree(arrays)
+            level.refuse = _storages(inputs)
+            out = func(*inputs)
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
@@ -214,16 +432,19 @@ def vjp(func, *primals, has_aux=False):
         return _unwrap_tree(out)
 
     pa = _arrays(primals)
-    res = jax.vjp(f, *pa, has_aux=has_aux)
+    with _Seen() as seen:
+        res = jax.vjp(f, *pa, has_aux=has_aux)
     out, pull = res[0], res[1]
-    if _taped(primals):  # the output joins the tape (the forward runs once more, under jax.vjp)
+    captured_grad = _grad_captured(seen)
+    if _taped(primals) or captured_grad:
+        # the output joins the tape (the forward runs once more, under jax.vjp)
         out = _on_tape(lambda arrs: f(*arrs), primals, pa, has_aux)
         out = out[0] if has_aux else out
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
         ca = _arrays(ct)
-        if not _taped((primals, ct)):
+        if not (_taped((primals, ct)) or captured_grad):
             return _wrap_tree(pull(ca))
         # differentiable in the primals and the cotangents, as torch's
         return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=has_aux)[1](arrs[1]),
@@ -246,33 +467,44 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         if isinstance(p, _T()) and (not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape)):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
 
+    counts = {}
+
     def f(*arrays):
-        with _tape_off():
-            out = func(*_wrap_tree(arrays))
+        with _GradLevel() as level, _tape_off():
+            inputs = _wrap_tree(arrays)
+            out = func(*inputs)
+            # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
+            written = _written_inputs(inputs, arrays, level, counts)
         if has_aux:
-            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-        return _unwrap_tree(out)
+            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
+        return _unwrap_tree(out), (None, written)
 
     def run(arrs):
         pa, ta = arrs
         # (primals may be trees: a dict of parameters, as in torch.func's model examples)
         ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
-        res = jax.jvp(f, pa, ta, has_aux=has_aux)
-        return ((res[0], res[1]), res[2]) if has_aux else res
+        res = jax.jvp(f, pa, ta, has_aux=True)
+        return (res[0], res[1]), res[2]
 
-    res = _on_tape(run, (primals, tangents), (_arrays(primals), _arrays(tangents)), has_aux)
+    (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
+                                                  (_arrays(primals), _arrays(tangents)), True)
+    _write_back(primals, written, counts)
     if has_aux:
-        (out, tangent_out), aux = res
         return _wrap_tree(out), _wrap_tree(tangent_out), _wrap_tree(aux)
-    return _wrap_tree(res[0]), _wrap_tree(res[1])
+    return _wrap_tree(out), _wrap_tree(tangent_out)
 
 
 def linearize(func, *primals):
     """``(output, jvp_fn)`` with the linearization evaluated once."""
-    jf = jax_function(func)
+    def jf(*arrays):
+        with _GradLevel(), _tape_off():
+            out = func(*_wrap_tree(arrays))
+        return _unwrap_tree(out)
+
     pa = _arrays(primals)
-    out, f_jvp = jax.linearize(jf, *pa)
-    if _taped(primals):
+    with _Seen() as seen:
+        out, f_jvp = jax.linearize(jf, *pa)
+    if _taped(primals) or _grad_captured(seen):
         out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
 
     def jvp_fn(*tangents):
@@ -296,17 +528,24 @@ def _jac(transform, func, argnums, has_aux, name):
     def run(*args, **kwargs):
         _check_argnums(argnums, len(args), name)
 
-        def f(*arrays):
-            with _tape_off():
-                out = func(*_wrap_tree(arrays), **kwargs)
-            if has_aux:
-                return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-            return _unwrap_tree(out)
+        counts = {}
 
-        jac = transform(f, argnums=argnums, has_aux=has_aux)
-        res = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), has_aux)
+        def f(*arrays):
+            with _GradLevel() as level, _tape_off():
+                inputs = _wrap_tree(arrays)
+                if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
+                    level.refuse = _storages([inputs[a] for a in _nums(argnums)])
+                out = func(*inputs, **kwargs)
+                written = _written_inputs(inputs, arrays, level, counts)  # (their values ride in aux)
+            if has_aux:
+                return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
+            return _unwrap_tree(out), (None, written)
+
+        jac = transform(f, argnums=argnums, has_aux=True)
+        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
+        _write_back(args, written, counts)
         if has_aux:
-            return _wrap_tree(res[0]), _wrap_tree(res[1])
+            return _wrap_tree(res), _wrap_tree(aux)
         return _wrap_tree(res)
     return run
 
@@ -322,6 +561,20 @@ def _diff_leaves(args):
     leaves, treedef = jax.tree_util.tree_flatten(_ordered(args), is_leaf=lambda x: isinstance(x, T))
     pos = [i for i, t in enumerate(leaves) if isinstance(t, T) and t.requires_grad and t.is_floating_point()]
     return leaves, treedef, pos
+
+
+def _nums(argnums):
+    return argnums if isinstance(argnums, tuple) else (argnums,)
+
+
+def _storages(tree):
+    T = _T()
+    return {t._st for t in jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, T)) if isinstance(t, T)}
+
+
+def _grad_captured(seen):
+    """Whether the function ``seen`` watched read a captured tensor that requires grad."""
+    return GRAD.enabled and bool(seen.held()[2])
 
 
 def _taped(args):
@@ -356,50 +609,60 @@ def _replaying_rng(key):
 
 
 def _on_tape(fn, args, arrays, has_aux=False):
-    """``fn(arrays)``; when grad mode is on and a tensor in ``args`` requires grad, the outputs are
-    recorded on the eager tape as one node whose backward is JAX's VJP of ``fn`` (torch.func
-    transforms compose with ordinary autograd: a loss of vmap's output, or of grad's, backpropagates
-    to the tensors passed in). ``has_aux``: ``fn`` returns ``(out, aux)``; aux's floating-point
-    arrays are recorded too (torch hands aux to the outer level), its other leaves pass through.
-    The node's backward is itself taped under ``create_graph`` (any order)."""
+    """``fn(arrays)``; when grad mode is on and a tensor in ``args``, or a tensor the transformed function
+    captured, requires grad, the outputs are recorded on the eager tape as one node whose backward is
+    JAX's VJP of ``fn`` (torch.func transforms compose with ordinary autograd: a loss of vmap's output,
+    or of grad's, backpropagates to the tensors passed in and to the parameters a closure or module
+    reads). ``has_aux``: ``fn`` returns ``(out, aux)``; aux's floating-point arrays are recorded too
+    (torch hands aux to the outer level), its other leaves pass through. The node's backward is itself
+    taped under ``create_graph`` (any order)."""
+    if not GRAD.enabled:
+        return fn(arrays)
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
-    if not (GRAD.enabled and pos):
-        return fn(arrays)
+    rng = _rng_key()
+    with _Seen(skip={t._st for t in leaves if isinstance(t, T)}) as seen:
+        res = fn(arrays)
+    # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
+    held_sts, held_vals, caught, roots, others = seen.held()
+    if not (pos or caught):
+        return res
     from .autograd.function import Function
     flat_arrays = jax.tree_util.tree_leaves(arrays)
     holder = {}
-    if has_aux:
-        plain_fn = fn
 
-        def fn(arrs):  # ((out, aux's float arrays), aux's other leaves)
-            out, aux = plain_fn(arrs)
-            aux_leaves, holder["aux_def"] = jax.tree_util.tree_flatten(aux)
-            idx = holder["aux_idx"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array)
-                                       and jnp.issubdtype(a.dtype, jnp.inexact)]
-            rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
-            return (out, [aux_leaves[i] for i in idx]), rest
+    def split_aux(res):  # (out, aux) -> ((out, aux's float arrays), aux's other leaves)
+        out, aux = res
+        aux_leaves, holder["aux_def"] = jax.tree_util.tree_flatten(aux)
+        idx = holder["aux_idx"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array)
+                                   and jnp.issubdtype(a.dtype, jnp.inexact)]
+        rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
+        return (out, [aux_leaves[i] for i in idx]), rest
 
     def of_diff(*diff):
         flat = list(flat_arrays)
         for i, a in zip(pos, diff):
             flat[i] = a
-        return fn(jax.tree_util.tree_unflatten(treedef, flat))
+        vals = list(held_vals)
+        for k, a in zip(caught, diff[len(pos):]):
+            vals[k] = a
+        with _standing_in(held_sts, vals, others):
+            r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        return split_aux(r) if has_aux else r
 
     def main(*diff):  # the recorded outputs as a function of the differentiable inputs
         return of_diff(*diff)[0] if has_aux else of_diff(*diff)
 
-    prims = tuple(flat_arrays[i] for i in pos)
+    prims = tuple(flat_arrays[i] for i in pos) + tuple(held_vals[k] for k in caught)
+    if has_aux:
+        res, holder["aux"] = split_aux(res)
 
     class _Transform(Function):
         @staticmethod
         def forward(ctx, *ts):
-            # a plain call: the VJP is built only if a backward comes (most results of grad(f)(params)
-            # never see one), from the same inputs and random stream (_replaying_rng)
-            ctx.ins, ctx.rng = ts, _rng_key()
-            res = of_diff(*prims)
-            if has_aux:
-                res, holder["aux"] = res
+            # the outputs of the plain call above: the VJP is built only if a backward comes (most results
+            # of grad(f)(params) never see one), from the same inputs and random stream (_replaying_rng)
+            ctx.ins, ctx.rng = ts, rng
             flat_out, holder["def"] = jax.tree_util.tree_flatten(res)
             ctx.outs = flat_out
             return tuple(T._wrap(o) for o in flat_out)
@@ -421,7 +684,7 @@ def _on_tape(fn, args, arrays, has_aux=False):
                 res = _on_tape(pull, (tuple(ctx.ins), tuple(grads)), (prims, tuple(cot)))
             return tuple(T._wrap(r) if not isinstance(r, T) else r for r in res)
 
-    outs = _Transform.apply(*(leaves[i] for i in pos))
+    outs = _Transform.apply(*(leaves[i] for i in pos), *roots)
     outs = outs if isinstance(outs, tuple) else (outs,)
     out = jax.tree_util.tree_unflatten(holder["def"], list(outs))
     if not has_aux:
@@ -451,21 +714,54 @@ def _batch_size(args, in_dims):
     return None
 
 
-def _check_no_batched_writes(inputs, arrays):
-    """An input vmap does not map over (in_dims None) cannot take a per-sample value in place (``y.add_(x)``
-    with x batched): torch refuses, as one tensor cannot hold a value per batch element."""
-    try:
-        from jax._src.interpreters.batching import BatchTracer  # (JAX keeps the class private)
-    except ImportError:
+def _written_inputs(inputs, arrays, level, counts):
+    """The inputs the function wrote in place, as a tree like theirs: each written tensor's final value
+    (None elsewhere), mapped back into the caller's tensor after the call (``_write_back``); ``counts``
+    gets their number of writes by leaf. An input vmap does not map over (in_dims None) cannot take a
+    per-sample value (``y.add_(x)`` with x batched): torch refuses, as one tensor cannot hold a value
+    per batch element."""
+    T = _T()
+    counts.clear()
+    leaves, tree = jax.tree_util.tree_flatten(_ordered(inputs), is_leaf=lambda x: isinstance(x, T))
+    finals = []
+    for i, (t, a) in enumerate(zip(leaves, jax.tree_util.tree_leaves(arrays))):
+        if isinstance(t, T) and t._st.version:
+            v = t._value
+            if level.batched(v) and not level.batched(a):
+                raise RuntimeError(_BATCHED_WRITE)
+            counts[i] = t._st.version
+            finals.append(v)
+        else:
+            finals.append(None)
+    return jax.tree_util.tree_unflatten(tree, finals)
+
+
+def _write_back(args, written, counts):
+    """The caller's tensors get what the mapped function wrote into its inputs (``_written_inputs``),
+    with autograd and one version step per write, as torch's in-place ops on them."""
+    if not counts:
         return
     T = _T()
-    leaves = jax.tree_util.tree_leaves(inputs, is_leaf=lambda x: isinstance(x, T))
-    for t, a in zip(leaves, jax.tree_util.tree_leaves(arrays)):
-        if isinstance(t, T) and not isinstance(a, BatchTracer) and isinstance(t._value, BatchTracer):
-            raise RuntimeError("vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a "
-                               "Tensor `other` in extra_args that has more elements than `self`. This happened "
-                               "due to `other` being vmapped over but `self` not being vmapped over in a vmap. "
-                               "Please try to use out-of-place operators instead of inplace arithmetic.")
+    leaves, tree = jax.tree_util.tree_flatten(_ordered(args), is_leaf=lambda x: isinstance(x, T))
+    finals = tree.flatten_up_to(written)
+    for i, n in counts.items():
+        t, new = leaves[i], finals[i]
+        if GRAD.enabled and t.requires_grad and (t._base if t._base is not None else t).is_leaf:
+            raise _leaf_error(t)
+        t._write(new if isinstance(new, T) else T._wrap(new))
+        t._st.version += n - 1
+
+
+def _rerecord(tensors, finals):
+    """Captured tensors that require grad, written in place inside vmap, hold their new values already;
+    their autograd history moves on to the transform's node as torch's in-place ops would (``finals``:
+    those values on the tape), without another version step."""
+    versions = [(t._st, t._st.version) for t in tensors]
+    for t, new in zip(tensors, finals):
+        if isinstance(new, _T()) and new.requires_grad:
+            t._write(new)
+    for st, v in versions:
+        st.version = v  # (the values are the same: views' cached values stay right)
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
@@ -490,18 +786,28 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if n is None:
             raise ValueError("vmap: at least one input must be a Tensor mapped over a dimension (in_dims)")
 
+        grad_on = GRAD.enabled
+        counts = {}  # input leaf -> in-place writes the function made to it
+        taped = []  # captured tensors that require grad and were written
+
         def f(keys, *arrays):
             saved = gen._key
-            if keys is not None:
-                gen._key = _T()._wrap(keys)  # each batch element draws from its own key
-            try:
-                inputs = _wrap_tree(arrays)
-                with _tape_off(), _values_unreadable("vmap"):
-                    out = func(*inputs, **kwargs)
-                _check_no_batched_writes(inputs, arrays)
-            finally:
-                gen._key = saved
-            return _unwrap_tree(out)
+            with _VmapLevel(grad_on) as level:
+                try:
+                    if keys is not None:
+                        gen._key = _T()._wrap(keys)  # each batch element draws from its own key
+                    inputs = _wrap_tree(arrays)
+                    with _tape_off(), _values_unreadable("vmap"):
+                        out = func(*inputs, **kwargs)
+                finally:
+                    gen._key = saved
+                    batched_write = level.undo_batched_writes()
+                if batched_write:
+                    raise RuntimeError(_BATCHED_WRITE)
+                written = _written_inputs(inputs, arrays, level, counts)
+                taped[:] = level.taped.values()
+                finals = [t._value for t in taped]
+            return _unwrap_tree(out), written, finals
 
         keys = None
         if randomness == "different":
@@ -511,12 +817,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                                                     else (in_dims,) * len(args))
         arrays = _arrays(args)
         # dict prefixes as _Dict (the outputs' dicts are ordered as out_dims lists them)
-        mapped = jax.vmap(f, in_axes=_dims_like(axes, (keys,) + tuple(arrays)), out_axes=_ordered(out_dims))
-        out = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
+        in_axes = _dims_like(axes, (keys,) + tuple(arrays))
+        # the inputs written in place come back mapped as they went in
+        mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
+        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
         if randomness == "error" and gen._key._st.version != key_before:
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "
                                "operation out of vmap")
+        _write_back(args, written, counts)
+        _rerecord(taped, finals)
         return _wrap_tree(out)
     return run
 

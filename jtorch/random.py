@@ -4,6 +4,7 @@ streams; distributions, shapes and dtypes match."""
 import functools
 import math
 import time
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -178,6 +179,11 @@ def _key_data(seed):
 default_generator = Generator()
 
 
+# generators' key storages: a random draw inside a torch.func transform writes one, which is not a user's
+# in-place write to a captured tensor (func.py)
+KEY_STORAGES = weakref.WeakSet()
+
+
 def _state_tensor(t):
     """``t`` as generator state: never an inference tensor (torch's generator state is no tensor, so a
     first random draw inside ``inference_mode`` must not make later draws' keys inference tensors)."""
@@ -186,6 +192,7 @@ def _state_tensor(t):
         t = _dispatch.Tensor._wrap(t._lazy_value())
         from .tensor import Storage
         t._st.__class__ = Storage
+    KEY_STORAGES.add(t._st)
     return t
 
 

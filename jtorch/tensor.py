@@ -659,8 +659,12 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        t = self._alias()
-        return t
+        tr = _dispatch.TRACE
+        if tr is not None and hasattr(tr, "detached"):  # inside a torch.func transform (func._Level)
+            t = tr.detached(self)
+            if t is not None:
+                return t
+        return self._alias()
 
     def detach_(self):
         if self._base is not None:
