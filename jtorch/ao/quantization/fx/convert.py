@@ -12,10 +12,9 @@ import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
 from ..observer import ObserverBase
 from ..fake_quantize import FakeQuantizeBase
-from ..quantization_mappings import get_default_static_quant_module_mappings, \
-    get_default_dynamic_quant_module_mappings
+from ..quantization_mappings import get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
-from .patterns import PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS, BINARY_METHODS
+from .patterns import quantized_module_class, PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS, BINARY_METHODS
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
 _REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
@@ -117,7 +116,7 @@ class _Converter:
         if kind == "weighted":
             float_mod = self.modules[node.target]
             float_mod.activation_post_process = self.observer_after(node)
-            qcls = get_default_static_quant_module_mappings()[type(float_mod)]
+            qcls = quantized_module_class(type(float_mod))
             qmod = qcls.from_float(float_mod)
             del float_mod.activation_post_process
             *path, field = node.target.split(".")

@@ -20,8 +20,9 @@ from ..quantization_mappings import DEFAULT_STATIC_QUANT_MODULE_MAPPINGS
 from ..stubs import QuantStub, DeQuantStub
 from jtorch.ao.nn import quantized as nnq
 
-# (Hardswish and LeakyReLU are swapped like conv/linear: quantized modules with their output's parameters)
-_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub}
+# (activations, normalizations, dropout are swapped like conv/linear: quantized modules with their output's
+# parameters; torch's x86 lowering leaves GroupNorm in float)
+_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub, nn.GroupNorm}
 
 SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
                   nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
@@ -32,7 +33,7 @@ SHARED_FUNCTIONS = (F.relu, torch.relu, F.relu6, F.hardtanh, F.max_pool1d, F.max
                     torch.narrow, operator.getitem)
 SHARED_METHODS = ("relu", "relu_", "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze",
                   "contiguous", "mean", "clamp", "detach", "narrow", "t")
-FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)
+FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)  # (Softmax: a quantized module with fixed parameters)
 FIXED_FUNCTIONS = (torch.sigmoid, torch.tanh, F.hardsigmoid)
 FIXED_METHODS = ("sigmoid", "tanh", "hardsigmoid")
 # functions lowered to torch.ops.quantized.<name>(x, ..., output_scale=, output_zero_point=)
@@ -44,8 +45,18 @@ RELU_FUNCTIONS = (F.relu, torch.relu)
 PASSTHROUGH_METHODS = ("size", "dim")
 
 
+# modules torch's FX lowering swaps beyond the eager mapping
+_FX_ONLY_QUANTIZED_MODULES = {nn.Softmax: nnq.Softmax}
+
+
+def quantized_module_class(float_type):
+    """The quantized module a float (fused, QAT) module of ``float_type`` becomes in convert_fx."""
+    return _FX_ONLY_QUANTIZED_MODULES.get(float_type) or DEFAULT_STATIC_QUANT_MODULE_MAPPINGS[float_type]
+
+
 def weighted_module_types():
-    return tuple(t for t in DEFAULT_STATIC_QUANT_MODULE_MAPPINGS if t not in _NOT_WEIGHTED)
+    return tuple(t for t in DEFAULT_STATIC_QUANT_MODULE_MAPPINGS if t not in _NOT_WEIGHTED) + tuple(
+        _FX_ONLY_QUANTIZED_MODULES)
 
 
 def is_relu(node, modules):

@@ -1,0 +1,117 @@
+"""FX graph mode quantization of the patterns beyond conv/linear/add (tests/ao/test_quantize_fx.py): normalizations,
+activations with their own output parameters, dropout, standalone batch norm, transposed convolutions, functional
+linear/conv with weights as graph values, embeddings, dynamic RNNs, custom configs. The same float weights and
+calibration data go through torch's and jtorch's prepare_fx / calibrate / convert_fx; module reprs (scales and zero
+points included), graph ops and quantized weights are compared, outputs within one quantization step."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.ao.quantization as tq
+import torch.ao.quantization.quantize_fx as tqfx
+
+import jtorch
+import jtorch.ao.quantization as jq
+import jtorch.ao.quantization.quantize_fx as jqfx
+from test_quantize_fx import _close, _graph_ops, _module_repr, _module_types
+
+warnings.filterwarnings("ignore")
+
+
+def _same_weights(mt, mj, rng):
+    """Random float weights (and batch norm statistics) loaded into both models."""
+    state = {}
+    for k, v in mt.state_dict().items():
+        v = v.detach().numpy()
+        if k.endswith("running_var"):
+            state[k] = rng.uniform(0.5, 1.5, v.shape).astype(np.float32)
+        elif v.dtype == np.float32:
+            state[k] = (rng.standard_normal(v.shape) * 0.3).astype(np.float32)
+        else:
+            state[k] = v
+    mt.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    mj.load_state_dict({k: jtorch.tensor(v) for k, v in state.items()})
+    mt.eval()
+    mj.eval()
+
+
+def _seq(lib, name):
+    """(model, input shape): a quantized conv/linear feeding the module under test, then its user."""
+    nn = lib.nn
+    models = {
+        "layer_norm": (lambda: nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Linear(6, 3)), (5, 4)),
+        "instance_norm1d": (lambda: nn.Sequential(nn.Conv1d(3, 4, 1), nn.InstanceNorm1d(4)), (2, 3, 7)),
+        "instance_norm2d": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.InstanceNorm2d(4, affine=True)),
+                            (2, 3, 4, 4)),
+        "instance_norm3d": (lambda: nn.Sequential(nn.Conv3d(3, 4, 1), nn.InstanceNorm3d(4)), (2, 3, 3, 3, 3)),
+        "group_norm": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.GroupNorm(2, 4)), (2, 3, 4, 4)),
+        "prelu": (lambda: nn.Sequential(nn.Linear(4, 6), nn.PReLU(6)), (5, 4)),
+        "elu": (lambda: nn.Sequential(nn.Linear(4, 6), nn.ELU(0.7), nn.Linear(6, 2)), (5, 4)),
+        "softmax": (lambda: nn.Sequential(nn.Linear(4, 6), nn.Softmax(dim=1)), (5, 4)),
+        "dropout": (lambda: nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.3), nn.Linear(6, 2)), (5, 4)),
+        "batch_norm2d": (lambda: nn.Sequential(nn.BatchNorm2d(3), nn.Conv2d(3, 2, 1)), (2, 3, 4, 4)),
+        "batch_norm3d": (lambda: nn.Sequential(nn.BatchNorm3d(3)), (2, 3, 2, 3, 3)),
+        "bn_relu2d": (lambda: nn.Sequential(nn.BatchNorm2d(3), nn.ReLU()), (2, 3, 4, 4)),
+        "conv_transpose1d": (lambda: nn.Sequential(nn.ConvTranspose1d(3, 4, 3, stride=2)), (2, 3, 5)),
+        "conv_transpose2d": (lambda: nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                                                      output_padding=1), nn.ReLU()), (2, 3, 4, 4)),
+        "conv_transpose3d": (lambda: nn.Sequential(nn.ConvTranspose3d(4, 4, 2, groups=2, bias=False)),
+                             (1, 4, 2, 3, 3)),
+        "conv_transpose2d_bn": (lambda: nn.Sequential(nn.ConvTranspose2d(3, 4, 3), nn.BatchNorm2d(4)),
+                                (2, 3, 3, 3)),
+    }
+    factory, shape = models[name]
+    return factory(), shape
+
+
+def _calibrated(mt, mj, shape, rng, qmap_fn, n=2, prepare_custom=lambda lib: None):
+    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(n + 1)]
+    pt = tqfx.prepare_fx(mt, qmap_fn(torch), (torch.tensor(xs[0]),), prepare_custom_config=prepare_custom(torch))
+    pj = jqfx.prepare_fx(mj, qmap_fn(jtorch), (jtorch.tensor(xs[0]),), prepare_custom_config=prepare_custom(jtorch))
+    with torch.no_grad():
+        for x in xs[:n]:
+            pt(torch.tensor(x))
+    with jtorch.no_grad():
+        for x in xs[:n]:
+            pj(jtorch.tensor(x))
+    return pt, pj, xs[n]
+
+
+@pytest.fixture
+def fbgemm():
+    """torch's fbgemm engine: jtorch computes its arithmetic (torch's default x86 engine runs transposed
+    convolutions through onednn, whose results are wrong when in_channels != out_channels)."""
+    engine = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "fbgemm"
+    yield
+    torch.backends.quantized.engine = engine
+
+
+def _default(lib):
+    return lib.ao.quantization.get_default_qconfig_mapping("x86")
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "instance_norm1d", "instance_norm2d", "instance_norm3d",
+                                  "group_norm", "prelu", "elu", "softmax", "dropout", "batch_norm2d",
+                                  "batch_norm3d", "bn_relu2d", "conv_transpose1d", "conv_transpose2d",
+                                  "conv_transpose3d", "conv_transpose2d_bn"])
+def test_default_mapping_modules_match_torch(rng, name, fbgemm):
+    (mt, shape), (mj, _) = _seq(torch, name), _seq(jtorch, name)
+    _same_weights(mt, mj, rng)
+    pt, pj, x = _calibrated(mt, mj, shape, rng, _default)
+    assert _module_repr(pj) == _module_repr(pt)
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_repr(qj) == _module_repr(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    for (n, a), (_, b) in zip(qt.named_modules(), qj.named_modules()):
+        if hasattr(a, "_weight_bias"):  # quantized convolutions: torch's integer weights
+            wt, wj = a._weight_bias()[0], b._weight_bias()[0]
+            np.testing.assert_array_equal(wj.int_repr().numpy(), wt.int_repr().numpy())
+            np.testing.assert_allclose(wj.dequantize().numpy(), wt.dequantize().numpy(), rtol=1e-6)
+        if type(a).__name__ == "PReLU":  # a quint8 weight of its own
+            np.testing.assert_array_equal(b.weight.int_repr().numpy(), a.weight.int_repr().numpy())
+        if hasattr(a, "scale") and not n == "":
+            assert float(b.scale) == pytest.approx(float(a.scale), rel=1e-5)
+            assert int(b.zero_point) == int(a.zero_point)
+    _close(qj(jtorch.tensor(x)), qt(torch.tensor(x)))
