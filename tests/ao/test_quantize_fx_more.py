@@ -115,3 +115,85 @@ def test_default_mapping_modules_match_torch(rng, name, fbgemm):
             assert float(b.scale) == pytest.approx(float(a.scale), rel=1e-5)
             assert int(b.zero_point) == int(a.zero_point)
     _close(qj(jtorch.tensor(x)), qt(torch.tensor(x)))
+
+
+def _functional(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    class Functional(nn.Module):
+        """F.linear/F.conv2d with parameters read in forward, and the functional forms torch lowers."""
+
+        def __init__(self):
+            super().__init__()
+            self.w1, self.b1 = nn.Parameter(lib.randn(6, 4)), nn.Parameter(lib.randn(6))
+            self.w2 = nn.Parameter(lib.randn(5, 6))
+            self.cw, self.cb = nn.Parameter(lib.randn(3, 2, 3, 3)), nn.Parameter(lib.randn(3))
+            self.ln_w = nn.Parameter(lib.randn(6))
+
+        def forward(self, x, y):
+            a = F.relu(F.linear(x, self.w1, self.b1))
+            b = F.linear(a, self.w2)
+            # (torch's lowering needs the geometry as lists)
+            c = F.conv2d(y, self.cw, self.cb, [1, 1], [1, 1], [1, 1], 1)
+            d = F.layer_norm(a, (6,), self.ln_w)
+            e = F.elu(a, 0.5)
+            f = F.dropout(a, 0.2, False)
+            g = F.instance_norm(c)
+            return b, c, d, e, f, g
+    return Functional
+
+
+def test_functional_ops_match_torch(rng):
+    mt, mj = _functional(torch)(), _functional(jtorch)()
+    _same_weights(mt, mj, rng)
+    xs = [(rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((2, 2, 4, 4)).astype(np.float32))
+          for _ in range(3)]
+    pt = tqfx.prepare_fx(mt, _default(torch), tuple(torch.tensor(v) for v in xs[0]))
+    pj = jqfx.prepare_fx(mj, _default(jtorch), tuple(jtorch.tensor(v) for v in xs[0]))
+    assert _module_repr(pj) == _module_repr(pt)
+    for x, y in xs[:2]:
+        pt(torch.tensor(x), torch.tensor(y))
+        pj(jtorch.tensor(x), jtorch.tensor(y))
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    packed_t = [v for k, v in vars(qt).items() if k.startswith("_packed_weight")]
+    packed_j = [v for k, v in vars(qj).items() if k.startswith("_packed_weight")]
+    assert len(packed_j) == len(packed_t) == 3
+    for pt_, pj_ in zip(packed_t, packed_j):
+        wt, wj = pt_.unpack()[0], pj_.unpack()[0]
+        np.testing.assert_array_equal(wj.int_repr().numpy(), wt.int_repr().numpy())
+        np.testing.assert_allclose(wj.dequantize().numpy(), wt.dequantize().numpy(), rtol=1e-6)
+    x, y = xs[2]
+    _close(qj(jtorch.tensor(x), jtorch.tensor(y)), qt(torch.tensor(x), torch.tensor(y)))
+
+
+def _rnns(lib):
+    nn = lib.nn
+
+    class RNNs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 5, num_layers=2)
+            self.gru = nn.GRU(4, 5, bidirectional=True)
+            self.cell = nn.LSTMCell(4, 5)
+            self.fc = nn.Linear(5, 3)
+
+        def forward(self, x):
+            y, (h, c) = self.lstm(x)
+            z, _ = self.gru(x)
+            hc = self.cell(x[0])
+            return self.fc(y), h, c, z, hc[0]
+    return RNNs
+
+
+def test_dynamic_rnns_match_torch(rng):
+    mt, mj = _rnns(torch)(), _rnns(jtorch)()
+    _same_weights(mt, mj, rng)
+    qmap = (lambda lib: lib.ao.quantization.QConfigMapping().set_global(lib.ao.quantization.default_dynamic_qconfig))
+    pt, pj, x = _calibrated(mt, mj, (3, 2, 4), rng, qmap, n=1)
+    assert _module_repr(pj) == _module_repr(pt)
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_repr(qj) == _module_repr(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    for j, t in zip(qj(jtorch.tensor(x)), qt(torch.tensor(x))):
+        np.testing.assert_allclose(j.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-5)

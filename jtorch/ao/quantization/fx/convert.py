@@ -4,9 +4,10 @@ zero point as buffers), conv/linear modules become quantized modules, add/mul be
 ops that run on quantized tensors stay as they are, and a quantized value going to a float op or the output is
 dequantized (``.dequantize()``). With ``is_reference`` every observer becomes a quantize-dequantize pair, the
 ops stay float and conv/linear modules become reference quantized modules (torch's reference model)."""
+import inspect
+
 import jtorch as torch
 from jtorch import nn
-import jtorch.nn.functional as F
 from jtorch.ao.nn.intrinsic import _FusedModule
 import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
@@ -14,7 +15,10 @@ from ..observer import ObserverBase
 from ..fake_quantize import FakeQuantizeBase
 from ..quantization_mappings import get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
-from .patterns import quantized_module_class, PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS, BINARY_METHODS
+from .patterns import (quantized_module_class, PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS,
+                       BINARY_METHODS, FUNCTIONAL_WEIGHTED)
+from .quantized_ops import PackedWeight
+from ...nn.quantized.modules.utils import _quantize_weight
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
 _REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
@@ -86,8 +90,8 @@ class _Converter:
         if src.op == "call_module" and not _is_observer(self.modules.get(src.target)):
             return src.target.replace(".", "_") + "_"
         users = [u for u in obs_node.users if u.op == "call_module"]
-        if src.op == "placeholder" and users:
-            return users[0].target.replace(".", "_") + "_input_"
+        if src.op == "placeholder":
+            return (users[0].target.replace(".", "_") + "_" if users else self.scope_prefix(src)) + "input_"
         return self.scope_prefix(src)
 
     def scope_prefix(self, node):
@@ -98,6 +102,9 @@ class _Converter:
     def observer(self, node):
         src = self.env[node.args[0]]
         obs = self.modules[node.target]
+        if self.kinds.get(node.name) == "weight":  # a functional linear/conv's weight: quantized when packed
+            self.env[node] = src
+            return
         dtype = getattr(obs, "dtype", None)
         if src in self.quantized or dtype not in (torch.quint8, torch.qint8) or getattr(obs, "is_dynamic", False):
             self.env[node] = src
@@ -130,19 +137,50 @@ class _Converter:
             return g.call_function(op, (self.env[node.args[0]], self.env[node.args[1]], scale, zp))
         if kind == "requantizing":
             scale, zp = self.qparams_nodes(self.observer_after(node), self.scope_prefix(node))
-            op = getattr(torch.ops.quantized, REQUANTIZING_FUNCTIONS[node.target])
-            args = self.load(node.args, raw=True)
-            kwargs = {}
-            if node.target is F.leaky_relu:  # torch's lowered call names every argument
-                given = {**dict(zip(("negative_slope", "inplace"), args[1:])), **node.kwargs}
-                kwargs = {"negative_slope": given.get("negative_slope", 0.01), "inplace": given.get("inplace", False)}
-            return g.call_function(op, args[:1], {**kwargs, "output_scale": scale, "output_zero_point": zp})
+            name, positional, named = REQUANTIZING_FUNCTIONS[node.target]
+            given = _bound_arguments(node.target, self.load(node.args, raw=True), self.load(node.kwargs, raw=True))
+            first = next(iter(given.values()))
+            return g.call_function(getattr(torch.ops.quantized, name), (first, *(given[a] for a in positional)),
+                                   {**{a: given[a] for a in named}, "output_scale": scale, "output_zero_point": zp})
+        if kind == "functional":
+            return self.functional_weighted(node)
         if kind == "binary_scalar":  # the quantized op chooses its output parameters itself
             tensor = next(a for a in node.args[:2] if hasattr(a, "op"))
             number = next(a for a in node.args[:2] if not hasattr(a, "op"))
             op = getattr(torch.ops.quantized, _binary_name(node))
             return g.call_function(op, (self.env[tensor], number))
         return g.node_copy(node, lambda n: self.env[n])  # cat, shared and fixed ops run on quantized tensors
+
+    def functional_weighted(self, node):
+        """F.linear/F.conv*d(x, weight attribute, bias attribute, ...) as torch.ops.quantized.linear/conv*d(qx,
+        packed quantized weight, scale, zero_point) (``_relu`` when a relu is fused after it)."""
+        relu = [u for u in node.users if self.kinds.get(u.name) == "fused_relu"]
+        given = _bound_arguments(node.target, node.args, node.kwargs)
+        weight_observer = given["weight"]
+        qweight = _quantize_weight(self.attribute(weight_observer.args[0]), self.modules[weight_observer.target])
+        bias = given["bias"] if given["bias"] is None else self.attribute(given["bias"]).detach()
+        name = FUNCTIONAL_WEIGHTED[node.target]
+        if name == "linear":
+            packed = PackedWeight(qweight, bias)
+        else:
+            n = int(name[4])
+            tup = (lambda v: list(v) if isinstance(v, (tuple, list)) else [v] * n)
+            packed = PackedWeight(qweight, bias, tup(given["stride"]), tup(given["padding"]), tup(given["dilation"]),
+                                  int(given["groups"]))
+        i = 0
+        while hasattr(self.gm, f"_packed_weight_{i}"):
+            i += 1
+        setattr(self.gm, f"_packed_weight_{i}", packed)
+        packed_node = self.graph.get_attr(f"_packed_weight_{i}")
+        scale, zp = self.qparams_nodes(self.observer_after(relu[0] if relu else node), self.scope_prefix(node))
+        op = getattr(torch.ops.quantized, name + ("_relu" if relu else ""))
+        return self.graph.call_function(op, (self.env[given["input"]], packed_node, scale, zp))
+
+    def attribute(self, get_attr_node):
+        value = self.gm
+        for atom in get_attr_node.target.split("."):
+            value = getattr(value, atom)
+        return value
 
     def run(self):
         for node in self.gm.graph.nodes:
@@ -169,6 +207,7 @@ class _Converter:
                 self.env[node] = self.graph.node_copy(node, lambda n: self.env[n])
             else:
                 self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
+        self.graph.eliminate_dead_code()  # (as torch's: unused reads, float weights now packed)
         out = GraphModule(self.gm, self.graph, "GraphModule")
         out.meta = {}
         return out
@@ -209,6 +248,13 @@ class _Converter:
         """Reads of a tensor's metadata (``x.shape``, ``x.size()``) work on quantized tensors as they are."""
         return (node.op == "call_function" and node.target is getattr
                 or node.op == "call_method" and node.target in PASSTHROUGH_METHODS)
+
+
+def _bound_arguments(fn, args, kwargs):
+    """{parameter name: value} of the call fn(*args, **kwargs), defaults included."""
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
 
 
 def convert(prepared, is_reference=False):

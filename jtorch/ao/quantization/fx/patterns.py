@@ -7,7 +7,9 @@
 * cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
 * shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
   observer is the input's;
-* requantizing: F.hardswish/F.leaky_relu, lowered to ``torch.ops.quantized.*`` with the output observer's
+* functional: F.linear/F.conv*d with a weight read from an attribute: input and weight observed, lowered to
+  ``torch.ops.quantized.linear/conv*d`` (``_relu`` with a following relu) with a packed quantized weight;
+* requantizing: F.hardswish/leaky_relu/elu/dropout/layer_norm/instance_norm, lowered to ``torch.ops.quantized.*`` with the output observer's
   parameters;
 * fixed: sigmoid-like ops whose quantized output has fixed parameters (FixedQParamsObserver in the qconfig).
 """
@@ -36,8 +38,19 @@ SHARED_METHODS = ("relu", "relu_", "reshape", "view", "flatten", "transpose", "p
 FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)  # (Softmax: a quantized module with fixed parameters)
 FIXED_FUNCTIONS = (torch.sigmoid, torch.tanh, F.hardsigmoid)
 FIXED_METHODS = ("sigmoid", "tanh", "hardsigmoid")
-# functions lowered to torch.ops.quantized.<name>(x, ..., output_scale=, output_zero_point=)
-REQUANTIZING_FUNCTIONS = {F.hardswish: "hardswish", F.leaky_relu: "leaky_relu"}
+# functions lowered to torch.ops.quantized.<name>(x, *positional, **named, output_scale=, output_zero_point=):
+# {function: (name, positional argument names, named argument names)}, as torch's lowered call writes them
+REQUANTIZING_FUNCTIONS = {
+    F.hardswish: ("hardswish", (), ()),
+    F.leaky_relu: ("leaky_relu", (), ("negative_slope", "inplace")),
+    F.elu: ("elu", (), ("alpha",)),
+    F.dropout: ("dropout", (), ("p", "training")),
+    F.layer_norm: ("layer_norm", ("normalized_shape",), ("weight", "bias", "eps")),
+    F.instance_norm: ("instance_norm", (), ("weight", "bias", "eps")),
+}
+# linear/conv functions whose weight is a graph value (a parameter read in forward): the weight quantized and
+# packed at convert, lowered to torch.ops.quantized.<name>(x, packed weight, scale, zero_point)
+FUNCTIONAL_WEIGHTED = {F.linear: "linear", F.conv1d: "conv1d", F.conv2d: "conv2d", F.conv3d: "conv3d"}
 BINARY_FUNCTIONS = {torch.add: "add", operator.add: "add", torch.mul: "mul", operator.mul: "mul"}
 BINARY_METHODS = {"add": "add", "mul": "mul"}
 RELU_FUNCTIONS = (F.relu, torch.relu)
@@ -86,6 +99,8 @@ def classify(node, modules):
             return "cat"
         if node.target in REQUANTIZING_FUNCTIONS:
             return "requantizing"
+        if node.target in FUNCTIONAL_WEIGHTED:
+            return "functional"
         if node.target in SHARED_FUNCTIONS:
             return "shared"
         if node.target in FIXED_FUNCTIONS:
@@ -106,6 +121,7 @@ def pattern_table():
     out = [(t, "weighted") for t in weighted_module_types()]
     out += [(t, "binary") for t in BINARY_FUNCTIONS] + [(torch.cat, "cat")]
     out += [(t, "requantizing") for t in REQUANTIZING_FUNCTIONS]
+    out += [(t, "weighted") for t in FUNCTIONAL_WEIGHTED]
     out += [(t, "shared") for t in SHARED_MODULES + SHARED_FUNCTIONS + SHARED_METHODS]
     out += [(t, "fixed") for t in FIXED_MODULES + FIXED_FUNCTIONS + FIXED_METHODS]
     return out

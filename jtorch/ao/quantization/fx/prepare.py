@@ -39,6 +39,19 @@ def _tensor_inputs(node, kind):
     return [node.args[0]] if node.args else []
 
 
+def _weight_arg(node):
+    return node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+
+
+def _functional_weights_are_attributes(node, floats):
+    """Whether F.linear/F.conv*d ``node`` reads its weight (a float tensor) and bias from attributes: what
+    convert can quantize and pack."""
+    weight = _weight_arg(node)
+    bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+    return (getattr(weight, "op", None) == "get_attr" and weight.name in floats
+            and (bias is None or getattr(bias, "op", None) == "get_attr"))
+
+
 def _is_fixed_observer(module):
     return isinstance(module, (FixedQParamsObserver, FixedQParamsFakeQuantize))
 
@@ -135,7 +148,9 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
         kind = classify(node, modules) if node.name in floats else None
         if kind == "binary" and _scalar_operand(node, floats):
             kind = "binary_scalar"
-        relu = _fusable_relu(node, modules) if kind == "binary" else None
+        if kind == "functional" and not _functional_weights_are_attributes(node, floats):
+            kind = None
+        relu = _fusable_relu(node, modules) if kind == "binary" or kind == "functional" and qconfig else None
         lowered = True
         if relu is not None:
             # add/mul + relu is one pattern with the relu's qconfig; lowered to add_relu only when the add's
@@ -144,13 +159,15 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                 relu = None
             else:
                 lowered, qconfig = qconfig is not None, qconfigs[relu.name]
-        if qconfig is None or kind is None:
-            continue
-        if _is_dynamic(qconfig):
-            # dynamic quantization: linear-like modules only, their input marked by a dynamic placeholder
-            if kind == "weighted" and type(modules[node.target]) in get_default_dynamic_quant_module_mappings():
+        if qconfig is not None and _is_dynamic(qconfig):
+            # dynamic quantization: linear-like modules and RNNs only (whose outputs are tuples), their input
+            # marked by a dynamic placeholder
+            if (node.op == "call_module" and type(modules[node.target]) in get_default_dynamic_quant_module_mappings()
+                    and getattr(node.args[0], "name", None) in floats):
                 kinds[node.name] = "dynamic"
                 observe_input(node, node.args[0], qconfig)
+            continue
+        if qconfig is None or kind is None:
             continue
         inputs = _tensor_inputs(node, kind)
         if not inputs or not all(getattr(a, "name", None) in floats for a in inputs):
@@ -168,6 +185,11 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             kinds[node.name] = kind
         for a in dict.fromkeys(inputs):
             observe_input(node, a, qconfig)
+        if kind == "functional":  # the weight gets a weight observer of its own
+            weight = _weight_arg(node)
+            obs = add_observer(weight, qconfig.weight())
+            node.replace_input_with(weight, obs)
+            kinds[obs.name] = "weight"
         out = node
         if relu is not None:
             out = relu
