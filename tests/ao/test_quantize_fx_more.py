@@ -197,3 +197,51 @@ def test_dynamic_rnns_match_torch(rng):
     assert _graph_ops(qj) == _graph_ops(qt)
     for j, t in zip(qj(jtorch.tensor(x)), qt(torch.tensor(x))):
         np.testing.assert_allclose(j.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _two_inputs(lib):
+    nn = lib.nn
+
+    class TwoInputs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.fc2 = nn.Linear(4, 4), nn.Linear(4, 4)
+
+        def forward(self, x, y):
+            return self.fc(x) + y, lib.sigmoid(self.fc2(x)), lib.cat([x, self.fc(x)], 1)
+    return TwoInputs
+
+
+def test_quantized_input_output_indexes_match_torch(rng):
+    """input_quantized_idxs: that input comes quantized (no observer, no quantize); output_quantized_idxs: that
+    output is returned quantized."""
+    from torch.ao.quantization.fx.custom_config import PrepareCustomConfig as TConfig
+    from jtorch.ao.quantization.fx.custom_config import PrepareCustomConfig as JConfig
+    mt, mj = _two_inputs(torch)(), _two_inputs(jtorch)()
+    _same_weights(mt, mj, rng)
+    xs = [(rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32))
+          for _ in range(3)]
+    pt = tqfx.prepare_fx(mt, _default(torch), tuple(torch.tensor(v) for v in xs[0]),
+                         prepare_custom_config=TConfig().set_input_quantized_indexes([0])
+                         .set_output_quantized_indexes([0, 2]))
+    pj = jqfx.prepare_fx(mj, _default(jtorch), tuple(jtorch.tensor(v) for v in xs[0]),
+                         prepare_custom_config=JConfig().set_input_quantized_indexes([0])
+                         .set_output_quantized_indexes([0, 2]))
+    assert _module_repr(pj) == _module_repr(pt)
+    scale, zp = 0.03, 120
+    for x, y in xs[:2]:  # (calibration with the float input: the observers see it, as torch's)
+        pt(torch.tensor(x), torch.tensor(y))
+        pj(jtorch.tensor(x), jtorch.tensor(y))
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    x, y = xs[2]
+    ot = qt(torch.quantize_per_tensor(torch.tensor(x), scale, zp, torch.quint8), torch.tensor(y))
+    oj = qj(jtorch.quantize_per_tensor(jtorch.tensor(x), scale, zp, jtorch.quint8), jtorch.tensor(y))
+    # (torch leaves the cat of the quantized input in float: that output is float though its index is listed)
+    assert [o.is_quantized for o in oj] == [o.is_quantized for o in ot] == [True, False, False]
+    for j, t in zip(oj, ot):
+        if t.is_quantized:
+            assert j.q_zero_point() == t.q_zero_point()
+            assert j.q_scale() == pytest.approx(t.q_scale(), rel=1e-5)
+            j, t = j.dequantize(), t.dequantize()
+        np.testing.assert_allclose(j.numpy(), t.numpy(), atol=0.06)

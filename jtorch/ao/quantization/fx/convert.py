@@ -44,6 +44,8 @@ class _Converter:
         if meta is None:
             raise AssertionError("incoming model must be produced by prepare_fx")
         self.kinds = meta.kinds
+        self.quantized_inputs = getattr(meta, "quantized_inputs", set())
+        self.output_quantized_idxs = getattr(meta, "output_quantized_idxs", set())
         self.scopes = meta.node_name_to_scope
         self.is_reference = is_reference
         self.graph = Graph()
@@ -151,6 +153,16 @@ class _Converter:
             return g.call_function(op, (self.env[tensor], number))
         return g.node_copy(node, lambda n: self.env[n])  # cat, shared and fixed ops run on quantized tensors
 
+    def output(self, value):
+        """The graph's output: values dequantized, but those at output_quantized_idxs (of a tuple or list, or 0 for
+        one value) returned quantized."""
+        keep = self.output_quantized_idxs
+        if isinstance(value, (tuple, list)):
+            value = type(value)(self.load(v, raw=i in keep) for i, v in enumerate(value))
+        else:
+            value = self.load(value, raw=0 in keep)
+        self.graph.output(value)
+
     def functional_weighted(self, node):
         """F.linear/F.conv*d(x, weight attribute, bias attribute, ...) as torch.ops.quantized.linear/conv*d(qx,
         packed quantized weight, scale, zero_point) (``_relu`` when a relu is fused after it)."""
@@ -190,7 +202,10 @@ class _Converter:
             elif kind == "fused_relu" and not self.is_reference:
                 self.env[node] = self.env[node.args[0]]
             elif node.op == "output":
-                self.graph.output(self.load(node.args[0]))
+                self.output(node.args[0])
+            elif node.op == "placeholder" and node.name in self.quantized_inputs:
+                self.env[node] = self.graph.node_copy(node)
+                self.quantized.add(self.env[node])
             elif kind == "dynamic":
                 mod = self.modules[node.target]
                 qmod = get_default_dynamic_quant_module_mappings()[type(mod)].from_float(mod)

@@ -1,7 +1,8 @@
 """prepare_fx / prepare_qat_fx: trace, fuse, (QAT: swap modules for their QAT forms), then insert observers
 (``activation_post_process_<i>`` modules called in the graph) where torch's x86/fbgemm lowering needs
 parameters: before a quantized op's inputs that are not observed yet, and after its output (ops that keep their
-input's parameters reuse the input's observer instance)."""
+input's parameters reuse the input's observer instance). Inputs named by the custom config's
+``input_quantized_idxs`` come quantized: they count as observed."""
 from jtorch import nn
 from jtorch.fx import GraphModule
 from ..quantization_mappings import get_default_qat_module_mappings, get_default_dynamic_quant_module_mappings
@@ -19,12 +20,15 @@ class ObservedGraphModuleAttrs:
     """What convert needs to know about a prepared model: each quantized node's kind, relus folded into the op
     before them, the observer module names, the module scopes and whether this is QAT."""
 
-    def __init__(self, kinds, observer_names, node_name_to_scope, is_qat, qconfig_mapping):
+    def __init__(self, kinds, observer_names, node_name_to_scope, is_qat, qconfig_mapping, quantized_inputs=(),
+                 output_quantized_idxs=()):
         self.kinds = kinds
         self.observer_names = observer_names
         self.node_name_to_scope = node_name_to_scope
         self.is_qat = is_qat
         self.qconfig_mapping = qconfig_mapping
+        self.quantized_inputs = set(quantized_inputs)  # names of the placeholders given quantized tensors
+        self.output_quantized_idxs = set(output_quantized_idxs)  # outputs returned quantized
 
 
 def _tensor_inputs(node, kind):
@@ -140,6 +144,15 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             observed[arg] = add_observer(arg, qconfig.activation())
         node.replace_input_with(arg, observed[arg])
 
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    quantized_inputs = [placeholders[i] for i in custom.get("input_quantized_idxs", ())]
+    for p in quantized_inputs:
+        observed[p] = p
+
+    def observer_of(node):
+        """The observer module whose parameters ``node`` (observed) has; None for a quantized input."""
+        return gm.get_submodule(observed[node].target) if observed[node].op == "call_module" else None
+
     done = set()
     for node in list(graph.nodes):
         if node.op not in ("call_module", "call_function", "call_method") or node in done:
@@ -174,6 +187,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue  # an operand that is not a float tensor
         if kind == "fixed" and not _is_fixed(qconfig):
             continue
+        if kind == "cat" and any(observer_of(a) is None for a in inputs if a in observed):
+            continue  # (torch leaves a cat of a quantized input in float)
         if kind == "shared":
             # keeps its input's parameters: needs an observed input, or a qconfig to observe the input with
             if inputs[0] not in observed and (not _is_static_int8(qconfig)
@@ -198,14 +213,15 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
                 kinds[out.name] = "fused_relu"
         if kind == "cat":
             # torch's cat shares one observer among its inputs and output: the first input's
-            module = gm.get_submodule(observed[inputs[0]].target)
-            if not any(_is_fixed_observer(gm.get_submodule(observed[a].target)) for a in inputs):
+            module = observer_of(inputs[0])
+            if module is not None and not any(_is_fixed_observer(observer_of(a)) for a in inputs):
                 for a in inputs[1:]:
-                    gm.add_submodule(observed[a].target, module)
+                    if observer_of(a) is not None:
+                        gm.add_submodule(observed[a].target, module)
             else:
                 module = qconfig.activation()
         elif kind in ("shared", "binary_scalar"):  # (torch observes add/mul of a number with the input's too)
-            module = gm.get_submodule(observed[inputs[0]].target)
+            module = observer_of(inputs[0]) or qconfig.activation()
         else:
             module = qconfig.activation()
         users = list(out.users)
@@ -219,7 +235,9 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             modules[node.target].qconfig = qconfigs[node.name]
     graph.lint()
     gm = GraphModule(gm, graph, "GraphModule")  # submodules in graph order, as torch's
-    gm.meta[META_KEY] = ObservedGraphModuleAttrs(kinds, observer_names, scopes, is_qat, mapping)
+    gm.meta[META_KEY] = ObservedGraphModuleAttrs(kinds, observer_names, scopes, is_qat, mapping,
+                                                 [p.name for p in quantized_inputs],
+                                                 custom.get("output_quantized_idxs", ()))
     if isinstance(model, nn.Module):
         gm.train(model.training)
     return gm
