@@ -245,3 +245,71 @@ def test_quantized_input_output_indexes_match_torch(rng):
             assert j.q_scale() == pytest.approx(t.q_scale(), rel=1e-5)
             j, t = j.dequantize(), t.dequantize()
         np.testing.assert_allclose(j.numpy(), t.numpy(), atol=0.06)
+
+
+def _custom(lib):
+    nn = lib.nn
+
+    class Custom(nn.Module):
+        """Not symbolically traceable (data-dependent branch): a custom module has its own observed and quantized
+        forms."""
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(lib.randn(4, 4))
+
+        def forward(self, x):
+            return x @ self.w if x.sum() > -100 else x
+
+    class ObservedCustom(Custom):
+        @classmethod
+        def from_float(cls, mod):
+            out = cls()
+            out.w, out.qconfig = mod.w, mod.qconfig
+            return out
+
+    class QuantizedCustom(nn.Module):
+        """Its input quantized; its output quantized with the parameters observed after it."""
+
+        def __init__(self, w, scale, zero_point):
+            super().__init__()
+            self.w, self.scale, self.zero_point = w, scale, zero_point
+
+        def forward(self, x):
+            return lib.quantize_per_tensor(x.dequantize() @ self.w, self.scale, self.zero_point, lib.quint8)
+
+        @classmethod
+        def from_observed(cls, mod):
+            scale, zero_point = mod.activation_post_process.calculate_qparams()
+            return cls(mod.w.detach(), float(scale), int(zero_point))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.custom, self.fc2 = nn.Linear(4, 4), Custom(), nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc2(self.custom(self.fc(x)))
+    return Model, Custom, ObservedCustom, QuantizedCustom
+
+
+def test_custom_module_matches_torch(rng):
+    from torch.ao.quantization.fx.custom_config import PrepareCustomConfig as TP, ConvertCustomConfig as TC
+    from jtorch.ao.quantization.fx.custom_config import PrepareCustomConfig as JP, ConvertCustomConfig as JC
+    (Mt, Ct, Ot, Qt), (Mj, Cj, Oj, Qj) = _custom(torch), _custom(jtorch)
+    mt, mj = Mt(), Mj()
+    _same_weights(mt, mj, rng)
+    pt, pj, x = _calibrated(mt, mj, (3, 4), rng, _default, prepare_custom=lambda lib: (
+        TP().set_float_to_observed_mapping(Ct, Ot) if lib is torch else JP().set_float_to_observed_mapping(Cj, Oj)))
+    assert _module_repr(pj) == _module_repr(pt)
+    assert type(pj.custom) is Oj and pj.custom.qconfig is not None
+    qt = tqfx.convert_fx(pt, convert_custom_config=TC().set_observed_to_quantized_mapping(Ot, Qt))
+    # (the dict form)
+    qj = jqfx.convert_fx(pj, convert_custom_config={"observed_to_quantized_custom_module_class": {"static": {Oj: Qj}}})
+    assert _module_repr(qj) == _module_repr(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    assert qj.custom.scale == pytest.approx(qt.custom.scale, rel=1e-5) and qj.custom.zero_point == qt.custom.zero_point
+    _close(qj(jtorch.tensor(x)), qt(torch.tensor(x)))
+    d = JP().set_float_to_observed_mapping(Cj, Oj).to_dict()
+    assert d == {"float_to_observed_custom_module_class": {"static": {Cj: Oj}}}
+    assert JP.from_dict(d).float_to_observed_mapping == {jq.QuantType.STATIC: {Cj: Oj}}

@@ -35,7 +35,7 @@ def _binary_name(node):
 
 
 class _Converter:
-    def __init__(self, prepared, is_reference):
+    def __init__(self, prepared, is_reference, convert_custom_config=None):
         self.gm = prepared
         # (named_modules would list an observer shared by several ops under one name only)
         self.modules = {n.target: prepared.get_submodule(n.target) for n in prepared.graph.nodes
@@ -48,6 +48,10 @@ class _Converter:
         self.output_quantized_idxs = getattr(meta, "output_quantized_idxs", set())
         self.scopes = meta.node_name_to_scope
         self.is_reference = is_reference
+        custom = convert_custom_config or {}
+        if not isinstance(custom, dict):
+            custom = custom.to_dict()
+        self.observed_to_quantized = custom.get("observed_to_quantized_custom_module_class", {}).get("static", {})
         self.graph = Graph()
         self.env = {}
         self.quantized = set()  # new-graph nodes holding quantized tensors
@@ -146,6 +150,16 @@ class _Converter:
                                    {**{a: given[a] for a in named}, "output_scale": scale, "output_zero_point": zp})
         if kind == "functional":
             return self.functional_weighted(node)
+        if kind == "custom":  # its quantized form from the convert custom config, given the output observer
+            mod = self.modules[node.target]
+            if type(mod) not in self.observed_to_quantized:
+                raise KeyError(f"no observed_to_quantized_custom_module_class mapping for {type(mod)} in "
+                               "convert_custom_config")
+            mod.activation_post_process = self.observer_after(node)
+            qmod = self.observed_to_quantized[type(mod)].from_observed(mod)
+            *path, field = node.target.split(".")
+            setattr(self.gm.get_submodule(".".join(path)), field, qmod)
+            return g.call_module(node.target, self.load(node.args, raw=True), self.load(node.kwargs, raw=True))
         if kind == "binary_scalar":  # the quantized op chooses its output parameters itself
             tensor = next(a for a in node.args[:2] if hasattr(a, "op"))
             number = next(a for a in node.args[:2] if not hasattr(a, "op"))
@@ -272,5 +286,5 @@ def _bound_arguments(fn, args, kwargs):
     return bound.arguments
 
 
-def convert(prepared, is_reference=False):
-    return _Converter(prepared, is_reference).run()
+def convert(prepared, is_reference=False, convert_custom_config=None):
+    return _Converter(prepared, is_reference, convert_custom_config).run()

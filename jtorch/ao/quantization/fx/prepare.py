@@ -40,6 +40,8 @@ def _tensor_inputs(node, kind):
         return list(node.args[:2])
     if kind == "binary_scalar":
         return [a for a in node.args[:2] if hasattr(a, "op")]
+    if kind == "custom":
+        return [a for a in node.args if hasattr(a, "op")]
     return [node.args[0]] if node.args else []
 
 
@@ -100,10 +102,13 @@ def _swap_qat_modules(gm, qconfigs, modules):
         for m in mod.modules():  # a fused module's parts too, as eager propagation gives them
             m.qconfig = qconfig
         qat = mapping[type(mod)].from_float(mod)
-        *path, field = node.target.split(".")
-        parent = gm.get_submodule(".".join(path))
-        setattr(parent, field, qat)
+        _set_module(gm, node.target, qat)
         modules[node.target] = qat
+
+
+def _set_module(root, qualified_name, module):
+    *path, field = qualified_name.split(".")
+    setattr(root.get_submodule(".".join(path)), field, module)
 
 
 def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_config=None, backend_config=None):
@@ -113,8 +118,9 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
     custom = prepare_custom_config or {}
     if not isinstance(custom, dict):
         custom = custom.to_dict()
+    float_to_observed = custom.get("float_to_observed_custom_module_class", {}).get("static", {})
     gm, scopes = trace(model, custom.get("non_traceable_module_name", ()),
-                       custom.get("non_traceable_module_class", ()))
+                       (*custom.get("non_traceable_module_class", ()), *float_to_observed))
     fuse_graph_module(gm, is_qat)
     check_fused_qconfigs(gm, mapping)
     by_module = module_qconfigs(gm, mapping)
@@ -159,6 +165,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue
         qconfig = qconfigs.get(node.name)
         kind = classify(node, modules) if node.name in floats else None
+        if node.op == "call_module" and type(modules[node.target]) in float_to_observed and node.name in floats:
+            kind = "custom"
         if kind == "binary" and _scalar_operand(node, floats):
             kind = "binary_scalar"
         if kind == "functional" and not _functional_weights_are_attributes(node, floats):
@@ -198,6 +206,11 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue
         if lowered:
             kinds[node.name] = kind
+        if kind == "custom":  # swapped for its observed form, which keeps the qconfig
+            mod = modules[node.target]
+            mod.qconfig = qconfig
+            _set_module(gm, node.target, float_to_observed[type(mod)].from_float(mod))
+            modules[node.target] = gm.get_submodule(node.target)
         for a in dict.fromkeys(inputs):
             observe_input(node, a, qconfig)
         if kind == "functional":  # the weight gets a weight observer of its own
