@@ -313,3 +313,56 @@ def test_custom_module_matches_torch(rng):
     d = JP().set_float_to_observed_mapping(Cj, Oj).to_dict()
     assert d == {"float_to_observed_custom_module_class": {"static": {Cj: Oj}}}
     assert JP.from_dict(d).float_to_observed_mapping == {jq.QuantType.STATIC: {Cj: Oj}}
+
+
+def _embeddings(lib):
+    nn = lib.nn
+
+    class Embeddings(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.bag = nn.EmbeddingBag(10, 4, mode="mean", include_last_offset=True)
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, idx, offsets):
+            return self.fc(self.emb(idx)), self.bag(idx.flatten(), offsets)
+    return Embeddings
+
+
+@pytest.mark.parametrize("with_global", [False, True])
+def test_embedding_weight_only_matches_torch(rng, with_global):
+    """Embeddings with torch's float_qparams weight-only qconfig (per-row float scale and zero point); with a
+    global static qconfig the linear after them is quantized too."""
+    mt, mj = _embeddings(torch)(), _embeddings(jtorch)()
+    _same_weights(mt, mj, rng)
+
+    def qmap(lib):
+        aq = lib.ao.quantization
+        m = aq.QConfigMapping().set_object_type(lib.nn.Embedding, aq.float_qparams_weight_only_qconfig)
+        m.set_object_type(lib.nn.EmbeddingBag, aq.float_qparams_weight_only_qconfig)
+        return m.set_global(aq.default_qconfig) if with_global else m
+    idx = rng.integers(0, 10, (3, 4))
+    offsets = np.array([0, 5, 7, 12])
+    pt = tqfx.prepare_fx(mt, qmap(torch), (torch.tensor(idx), torch.tensor(offsets)))
+    pj = jqfx.prepare_fx(mj, qmap(jtorch), (jtorch.tensor(idx), jtorch.tensor(offsets)))
+    assert _module_repr(pj) == _module_repr(pt)
+    pt(torch.tensor(idx), torch.tensor(offsets))
+    pj(jtorch.tensor(idx), jtorch.tensor(offsets))
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_repr(qj) == _module_repr(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    for name in ("emb", "bag"):
+        wt, wj = getattr(qt, name).weight(), getattr(qj, name).weight()
+        assert wj.qscheme() == jtorch.per_channel_affine_float_qparams and wt.qscheme() == torch.per_channel_affine_float_qparams
+        np.testing.assert_array_equal(wj.int_repr().numpy(), wt.int_repr().numpy())
+        np.testing.assert_allclose(wj.q_per_channel_scales().numpy(), wt.q_per_channel_scales().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(wj.q_per_channel_zero_points().numpy(), wt.q_per_channel_zero_points().numpy(),
+                                   rtol=1e-6)
+    ot, oj = qt(torch.tensor(idx), torch.tensor(offsets)), qj(jtorch.tensor(idx), jtorch.tensor(offsets))
+    if with_global:
+        _close(oj[0], ot[0])
+    else:
+        np.testing.assert_allclose(oj[0].detach().numpy(), ot[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    # (torch's quantized embedding bag sums whatever its mode)
+    np.testing.assert_allclose(oj[1].numpy(), ot[1].numpy(), rtol=1e-5, atol=1e-6)

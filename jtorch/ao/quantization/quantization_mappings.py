@@ -26,6 +26,8 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     nn.BatchNorm3d: nnq.BatchNorm3d,
     nn.Dropout: nnq.Dropout,
     nn.ELU: nnq.ELU,
+    nn.Embedding: nnq.Embedding,
+    nn.EmbeddingBag: nnq.EmbeddingBag,
     nn.GroupNorm: nnq.GroupNorm,
     nn.InstanceNorm1d: nnq.InstanceNorm1d,
     nn.InstanceNorm2d: nnq.InstanceNorm2d,
@@ -148,7 +150,7 @@ def get_embedding_qat_module_mappings():
 
 
 def get_embedding_static_quant_module_mappings():
-    return {}
+    return copy.deepcopy(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
 
 
 def get_default_float_to_quantized_operator_mappings():

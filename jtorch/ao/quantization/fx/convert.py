@@ -220,9 +220,10 @@ class _Converter:
             elif node.op == "placeholder" and node.name in self.quantized_inputs:
                 self.env[node] = self.graph.node_copy(node)
                 self.quantized.add(self.env[node])
-            elif kind == "dynamic":
+            elif kind in ("dynamic", "embedding"):
                 mod = self.modules[node.target]
-                qmod = get_default_dynamic_quant_module_mappings()[type(mod)].from_float(mod)
+                mapping = get_default_dynamic_quant_module_mappings() if kind == "dynamic" else None
+                qmod = (mapping[type(mod)] if mapping else quantized_module_class(type(mod))).from_float(mod)
                 *path, field = node.target.split(".")
                 setattr(self.gm.get_submodule(".".join(path)), field, qmod)
                 self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))

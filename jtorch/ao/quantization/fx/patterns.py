@@ -7,6 +7,7 @@
 * cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
 * shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
   observer is the input's;
+* embedding: Embedding/EmbeddingBag with a weight-only (float_qparams) qconfig: swapped, nothing observed;
 * functional: F.linear/F.conv*d with a weight read from an attribute: input and weight observed, lowered to
   ``torch.ops.quantized.linear/conv*d`` (``_relu`` with a following relu) with a packed quantized weight;
 * requantizing: F.hardswish/leaky_relu/elu/dropout/layer_norm/instance_norm, lowered to ``torch.ops.quantized.*`` with the output observer's
@@ -24,7 +25,9 @@ from jtorch.ao.nn import quantized as nnq
 
 # (activations, normalizations, dropout are swapped like conv/linear: quantized modules with their output's
 # parameters; torch's x86 lowering leaves GroupNorm in float)
-_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub, nn.GroupNorm}
+_NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub, nn.GroupNorm, nn.Embedding, nn.EmbeddingBag}
+# weight-only quantized (a float_qparams weight qconfig): no observers, the float output stays float
+EMBEDDING_MODULES = (nn.Embedding, nn.EmbeddingBag)
 
 SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
                   nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
@@ -87,6 +90,8 @@ def classify(node, modules):
         t = type(modules.get(node.target))
         if t in weighted_module_types():
             return "weighted"
+        if t in EMBEDDING_MODULES:
+            return "embedding"
         if t in SHARED_MODULES:
             return "shared"
         if t in FIXED_MODULES:

@@ -3,7 +3,7 @@
 parameters: before a quantized op's inputs that are not observed yet, and after its output (ops that keep their
 input's parameters reuse the input's observer instance). Inputs named by the custom config's
 ``input_quantized_idxs`` come quantized: they count as observed."""
-from jtorch import nn
+from jtorch import nn, per_channel_affine_float_qparams
 from jtorch.fx import GraphModule
 from ..quantization_mappings import get_default_qat_module_mappings, get_default_dynamic_quant_module_mappings
 from ..fake_quantize import FixedQParamsFakeQuantize
@@ -190,6 +190,10 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             continue
         if qconfig is None or kind is None:
             continue
+        if kind == "embedding":
+            if qconfig.weight().qscheme is per_channel_affine_float_qparams:
+                kinds[node.name] = kind
+            continue
         inputs = _tensor_inputs(node, kind)
         if not inputs or not all(getattr(a, "name", None) in floats for a in inputs):
             continue  # an operand that is not a float tensor
@@ -244,7 +248,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             u.replace_input_with(out, obs)
 
     for node in graph.nodes:  # quantized modules convert with their qconfig's weight observer
-        if kinds.get(node.name) in ("weighted", "dynamic"):
+        if kinds.get(node.name) in ("weighted", "dynamic", "embedding"):
             modules[node.target].qconfig = qconfigs[node.name]
     graph.lint()
     gm = GraphModule(gm, graph, "GraphModule")  # submodules in graph order, as torch's

@@ -7,13 +7,14 @@ from .conv import Conv1d, Conv2d, Conv3d
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .activation import ReLU6, Hardswish, LeakyReLU, Sigmoid, ELU, Softmax, PReLU, Dropout
 from .conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
 from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, BatchNorm2d,
                             BatchNorm3d)
 
 __all__ = ["Quantize", "DeQuantize", "Linear", "LinearPackedParams", "Conv1d", "Conv2d", "Conv3d", "ReLU6",
            "Hardswish", "LeakyReLU", "Sigmoid", "FloatFunctional", "FXFloatFunctional", "QFunctional", "ELU",
            "Softmax", "PReLU", "Dropout", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LayerNorm",
-           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm2d", "BatchNorm3d"]
+           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm2d", "BatchNorm3d", "Embedding", "EmbeddingBag"]
 
 
 class Quantize(nn.Module):
