@@ -366,3 +366,33 @@ def test_embedding_weight_only_matches_torch(rng, with_global):
         np.testing.assert_allclose(oj[0].detach().numpy(), ot[0].detach().numpy(), rtol=1e-5, atol=1e-6)
     # (torch's quantized embedding bag sums whatever its mode)
     np.testing.assert_allclose(oj[1].numpy(), ot[1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _tensor_ops(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    class TensorOps(nn.Module):
+        """Ops torch's lowering runs on quantized tensors (interpolate, stack, repeat, matmul) next to ones it
+        leaves in float (indexing, nn.Flatten, pad)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 1)
+            self.flatten = nn.Flatten()
+
+        def forward(self, x):
+            y = self.conv(x)
+            return (F.interpolate(y, scale_factor=2), F.interpolate(y, size=(4, 5), mode="bilinear"),
+                    lib.stack([y, y], 1), y.repeat(1, 2, 1, 1), y.repeat_interleave(2, 1), lib.matmul(y, y),
+                    y[:, :1], self.flatten(y), F.pad(y, (1, 1)))
+    return TensorOps
+
+
+def test_tensor_ops_match_torch(rng):
+    mt, mj = _tensor_ops(torch)(), _tensor_ops(jtorch)()
+    _same_weights(mt, mj, rng)
+    pt, pj, x = _calibrated(mt, mj, (2, 2, 3, 3), rng, _default)
+    assert _module_repr(pj) == _module_repr(pt)
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    _close(qj(jtorch.tensor(x)), qt(torch.tensor(x)))

@@ -22,7 +22,8 @@ from ...nn.quantized.modules.utils import _quantize_weight
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
 _REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
-_BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu"}
+_BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu",
+               ("matmul", False): "matmul"}
 
 
 def _is_observer(module):

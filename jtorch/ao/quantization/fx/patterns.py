@@ -2,9 +2,9 @@
 
 * weighted: conv/linear modules (plain, fused, QAT), Hardswish and LeakyReLU: inputs observed, output observed,
   swapped for the quantized module;
-* binary: add/mul of two tensors (optionally followed by relu): ``torch.ops.quantized.add`` & co with the output
+* binary: add/mul (optionally followed by relu) and matmul of two tensors: ``torch.ops.quantized.add`` & co with the output
   observer's parameters;
-* cat: ``torch.cat`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
+* cat: ``torch.cat``/``torch.stack`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
 * shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
   observer is the input's;
 * embedding: Embedding/EmbeddingBag with a weight-only (float_qparams) qconfig: swapped, nothing observed;
@@ -29,15 +29,15 @@ _NOT_WEIGHTED = {nnq.FloatFunctional, nn.ReLU6, QuantStub, DeQuantStub, nn.Group
 # weight-only quantized (a float_qparams weight qconfig): no observers, the float output stays float
 EMBEDDING_MODULES = (nn.Embedding, nn.EmbeddingBag)
 
-SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+SHARED_MODULES = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
                   nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
                   nn.AdaptiveAvgPool3d)
 SHARED_FUNCTIONS = (F.relu, torch.relu, F.relu6, F.hardtanh, F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d,
                     F.avg_pool2d, F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
                     torch.flatten, torch.transpose, torch.squeeze, torch.unsqueeze, torch.mean, torch.clamp,
-                    torch.narrow, operator.getitem)
+                    torch.narrow, F.interpolate)
 SHARED_METHODS = ("relu", "relu_", "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze",
-                  "contiguous", "mean", "clamp", "detach", "narrow", "t")
+                  "contiguous", "mean", "clamp", "detach", "narrow", "t", "repeat", "repeat_interleave")
 FIXED_MODULES = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)  # (Softmax: a quantized module with fixed parameters)
 FIXED_FUNCTIONS = (torch.sigmoid, torch.tanh, F.hardsigmoid)
 FIXED_METHODS = ("sigmoid", "tanh", "hardsigmoid")
@@ -54,7 +54,9 @@ REQUANTIZING_FUNCTIONS = {
 # linear/conv functions whose weight is a graph value (a parameter read in forward): the weight quantized and
 # packed at convert, lowered to torch.ops.quantized.<name>(x, packed weight, scale, zero_point)
 FUNCTIONAL_WEIGHTED = {F.linear: "linear", F.conv1d: "conv1d", F.conv2d: "conv2d", F.conv3d: "conv3d"}
-BINARY_FUNCTIONS = {torch.add: "add", operator.add: "add", torch.mul: "mul", operator.mul: "mul"}
+BINARY_FUNCTIONS = {torch.add: "add", operator.add: "add", torch.mul: "mul", operator.mul: "mul",
+                    torch.matmul: "matmul"}
+JOIN_FUNCTIONS = (torch.cat, torch.stack)  # one observer shared by the inputs and the output
 BINARY_METHODS = {"add": "add", "mul": "mul"}
 RELU_FUNCTIONS = (F.relu, torch.relu)
 # reads of a quantized tensor that need no dequantization (shape, size, dtype...)
@@ -100,7 +102,7 @@ def classify(node, modules):
     if node.op == "call_function":
         if node.target in BINARY_FUNCTIONS:
             return "binary"
-        if node.target is torch.cat:
+        if node.target in JOIN_FUNCTIONS:
             return "cat"
         if node.target in REQUANTIZING_FUNCTIONS:
             return "requantizing"
@@ -124,7 +126,7 @@ def classify(node, modules):
 def pattern_table():
     """(pattern, kind) pairs for the backend config listing."""
     out = [(t, "weighted") for t in weighted_module_types()]
-    out += [(t, "binary") for t in BINARY_FUNCTIONS] + [(torch.cat, "cat")]
+    out += [(t, "binary") for t in BINARY_FUNCTIONS] + [(t, "cat") for t in JOIN_FUNCTIONS]
     out += [(t, "requantizing") for t in REQUANTIZING_FUNCTIONS]
     out += [(t, "weighted") for t in FUNCTIONAL_WEIGHTED]
     out += [(t, "shared") for t in SHARED_MODULES + SHARED_FUNCTIONS + SHARED_METHODS]

@@ -3,6 +3,7 @@
 parameters: before a quantized op's inputs that are not observed yet, and after its output (ops that keep their
 input's parameters reuse the input's observer instance). Inputs named by the custom config's
 ``input_quantized_idxs`` come quantized: they count as observed."""
+import jtorch as torch
 from jtorch import nn, per_channel_affine_float_qparams
 from jtorch.fx import GraphModule
 from ..quantization_mappings import get_default_qat_module_mappings, get_default_dynamic_quant_module_mappings
@@ -171,7 +172,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             kind = "binary_scalar"
         if kind == "functional" and not _functional_weights_are_attributes(node, floats):
             kind = None
-        relu = _fusable_relu(node, modules) if kind == "binary" or kind == "functional" and qconfig else None
+        fuses_relu = kind == "binary" and node.target not in (torch.matmul, "matmul") or kind == "functional" and qconfig
+        relu = _fusable_relu(node, modules) if fuses_relu else None
         lowered = True
         if relu is not None:
             # add/mul + relu is one pattern with the relu's qconfig; lowered to add_relu only when the add's

@@ -1,4 +1,4 @@
-"""``torch.ops.quantized.add/add_relu/mul/mul_relu(qa, qb, scale, zero_point)``: what a converted FX graph calls
+"""``torch.ops.quantized.add/add_relu/mul/mul_relu/matmul(qa, qb, scale, zero_point)``: what a converted FX graph calls
 for add and mul of quantized tensors. The float result of the dequantized inputs is requantized to the given
 parameters (torch's fbgemm kernels' rounding, as QFunctional). ``add(qa, number)``/``mul(qa, number)`` choose
 their output parameters from the input's, as torch's add_scalar/mul_scalar kernels. ``hardswish``, ``leaky_relu``,
@@ -173,7 +173,8 @@ for _n in (1, 2, 3):
 def _register():
     table = _ns.CUSTOM.setdefault("quantized", {})
     for name, fn, relu, scalar_fn in (("add", torch.add, False, _add_scalar), ("add_relu", torch.add, True, None),
-                                      ("mul", torch.mul, False, _mul_scalar), ("mul_relu", torch.mul, True, None)):
+                                      ("mul", torch.mul, False, _mul_scalar), ("mul_relu", torch.mul, True, None),
+                                      ("matmul", torch.matmul, False, None)):
         if name in table:
             continue
         packet = _ns.packet("quantized", name)
