@@ -396,3 +396,39 @@ def test_tensor_ops_match_torch(rng):
     qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
     assert _graph_ops(qj) == _graph_ops(qt)
     _close(qj(jtorch.tensor(x)), qt(torch.tensor(x)))
+
+
+def _eager(lib):
+    nn, aq = lib.nn, lib.ao.quantization
+
+    class Eager(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.dequant = aq.QuantStub(), aq.DeQuantStub()
+            self.conv = nn.Conv2d(3, 4, 1)
+            self.norm = nn.InstanceNorm2d(4, affine=True)
+            self.elu = nn.ELU()
+            self.up = nn.ConvTranspose2d(4, 2, 2, stride=2)
+            self.bn = nn.BatchNorm2d(2)
+            self.ln = nn.LayerNorm(6)
+            self.drop = nn.Dropout()
+
+        def forward(self, x):
+            x = self.bn(self.up(self.elu(self.norm(self.conv(self.quant(x))))))
+            return self.dequant(self.drop(self.ln(x)))
+    return Eager
+
+
+def test_eager_mode_new_modules_match_torch(rng, fbgemm):
+    """The new quantized modules are in the default mapping: eager prepare/convert swap them as torch's."""
+    mt, mj = _eager(torch)(), _eager(jtorch)()
+    _same_weights(mt, mj, rng)
+    mt.qconfig, mj.qconfig = tq.default_qconfig, jq.default_qconfig
+    pt, pj = tq.prepare(mt), jq.prepare(mj)
+    xs = [rng.standard_normal((2, 3, 3, 3)).astype(np.float32) for _ in range(3)]
+    for x in xs[:2]:
+        pt(torch.tensor(x))
+        pj(jtorch.tensor(x))
+    qt, qj = tq.convert(pt), jq.convert(pj)
+    assert _module_repr(qj) == _module_repr(qt)
+    _close(qj(jtorch.tensor(xs[2])), qt(torch.tensor(xs[2])))
