@@ -432,3 +432,23 @@ def test_eager_mode_new_modules_match_torch(rng, fbgemm):
     qt, qj = tq.convert(pt), jq.convert(pj)
     assert _module_repr(qj) == _module_repr(qt)
     _close(qj(jtorch.tensor(xs[2])), qt(torch.tensor(xs[2])))
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "prelu", "softmax", "bn_relu2d", "conv_transpose2d"])
+def test_qat_modules_match_torch(rng, name, fbgemm):
+    (mt, shape), (mj, _) = _seq(torch, name), _seq(jtorch, name)
+    _same_weights(mt, mj, rng)
+    mt.train()
+    mj.train()
+    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+    pt = tqfx.prepare_qat_fx(mt, tq.get_default_qat_qconfig_mapping(), (torch.tensor(xs[0]),))
+    pj = jqfx.prepare_qat_fx(mj, jq.get_default_qat_qconfig_mapping(), (jtorch.tensor(xs[0]),))
+    assert _module_types(pj) == _module_types(pt)
+    pt(torch.tensor(xs[0]))
+    pj(jtorch.tensor(xs[0]))
+    pt.eval()
+    pj.eval()
+    qt, qj = tqfx.convert_fx(pt), jqfx.convert_fx(pj)
+    assert _module_repr(qj) == _module_repr(qt)
+    assert _graph_ops(qj) == _graph_ops(qt)
+    _close(qj(jtorch.tensor(xs[1])), qt(torch.tensor(xs[1])))
