@@ -452,3 +452,26 @@ def test_qat_modules_match_torch(rng, name, fbgemm):
     assert _module_repr(qj) == _module_repr(qt)
     assert _graph_ops(qj) == _graph_ops(qt)
     _close(qj(jtorch.tensor(xs[1])), qt(torch.tensor(xs[1])))
+
+
+@pytest.mark.parametrize("name", ["conv_transpose2d", "layer_norm", "functional"])
+def test_reference_models_match_torch(rng, name, fbgemm):
+    """convert_to_reference_fx: transposed convolutions as reference modules, functional weights quantized and
+    dequantized in the graph."""
+    if name == "functional":
+        mt, mj = _functional(torch)(), _functional(jtorch)()
+        _same_weights(mt, mj, rng)
+        xs = (rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((2, 2, 4, 4)).astype(np.float32))
+        args_t, args_j = tuple(torch.tensor(v) for v in xs), tuple(jtorch.tensor(v) for v in xs)
+        pt, pj = tqfx.prepare_fx(mt, _default(torch), args_t), jqfx.prepare_fx(mj, _default(jtorch), args_j)
+        pt(*args_t)
+        pj(*args_j)
+    else:
+        (mt, shape), (mj, _) = _seq(torch, name), _seq(jtorch, name)
+        _same_weights(mt, mj, rng)
+        pt, pj, x = _calibrated(mt, mj, shape, rng, _default)
+        args_t, args_j = (torch.tensor(x),), (jtorch.tensor(x),)
+    rt, rj = tqfx.convert_to_reference_fx(pt), jqfx.convert_to_reference_fx(pj)
+    assert _module_types(rj) == _module_types(rt)
+    assert _graph_ops(rj) == _graph_ops(rt)
+    _close(rj(*args_j), rt(*args_t))

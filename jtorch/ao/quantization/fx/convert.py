@@ -21,7 +21,9 @@ from .quantized_ops import PackedWeight
 from ...nn.quantized.modules.utils import _quantize_weight
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
-_REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
+_REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d,
+              nn.ConvTranspose1d: nnqr.ConvTranspose1d, nn.ConvTranspose2d: nnqr.ConvTranspose2d,
+              nn.ConvTranspose3d: nnqr.ConvTranspose3d}
 _BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu",
                ("matmul", False): "matmul"}
 
@@ -110,7 +112,7 @@ class _Converter:
         src = self.env[node.args[0]]
         obs = self.modules[node.target]
         if self.kinds.get(node.name) == "weight":  # a functional linear/conv's weight: quantized when packed
-            self.env[node] = src
+            self.env[node] = self.reference_weight(src, obs, self.prefix(node)) if self.is_reference else src
             return
         dtype = getattr(obs, "dtype", None)
         if src in self.quantized or dtype not in (torch.quint8, torch.qint8) or getattr(obs, "is_dynamic", False):
@@ -123,6 +125,18 @@ class _Converter:
         else:
             self.quantized.add(q)
             self.env[node] = q
+
+    def reference_weight(self, src, obs, prefix):
+        """The reference model's weight: quantized with its observer's parameters and dequantized in the graph."""
+        scale, zero_point = obs.calculate_qparams()
+        if obs.qscheme in (torch.per_channel_affine, torch.per_channel_symmetric):
+            args = (src, self.new_attr(prefix + "scale_", scale), self.new_attr(prefix + "zero_point_", zero_point),
+                    obs.ch_axis, obs.dtype)
+            q = self.graph.call_function(torch.quantize_per_channel, args)
+        else:
+            scale_node, zp_node = self.qparams_nodes(obs, prefix)
+            q = self.graph.call_function(torch.quantize_per_tensor, (src, scale_node, zp_node, obs.dtype))
+        return self.graph.call_method("dequantize", (q,))
 
     def quantized_op(self, node, kind):
         """The lowered form of a quantized op whose inputs are quantized."""
@@ -221,6 +235,11 @@ class _Converter:
             elif node.op == "placeholder" and node.name in self.quantized_inputs:
                 self.env[node] = self.graph.node_copy(node)
                 self.quantized.add(self.env[node])
+            elif kind == "embedding" and self.is_reference:  # the float module, its weight quantized-dequantized
+                mod = self.modules[node.target]
+                qweight = quantized_module_class(type(mod)).from_float(mod).weight()
+                mod.weight = nn.Parameter(qweight.dequantize(), requires_grad=False)
+                self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
             elif kind in ("dynamic", "embedding"):
                 mod = self.modules[node.target]
                 mapping = get_default_dynamic_quant_module_mappings() if kind == "dynamic" else None
