@@ -295,7 +295,7 @@ def _custom(lib):
 
 def test_custom_module_matches_torch(rng):
     from torch.ao.quantization.fx.custom_config import PrepareCustomConfig as TP, ConvertCustomConfig as TC
-    from jtorch.ao.quantization.fx.custom_config import PrepareCustomConfig as JP, ConvertCustomConfig as JC
+    from jtorch.ao.quantization.fx.custom_config import PrepareCustomConfig as JP
     (Mt, Ct, Ot, Qt), (Mj, Cj, Oj, Qj) = _custom(torch), _custom(jtorch)
     mt, mj = Mt(), Mj()
     _same_weights(mt, mj, rng)
@@ -354,7 +354,8 @@ def test_embedding_weight_only_matches_torch(rng, with_global):
     assert _graph_ops(qj) == _graph_ops(qt)
     for name in ("emb", "bag"):
         wt, wj = getattr(qt, name).weight(), getattr(qj, name).weight()
-        assert wj.qscheme() == jtorch.per_channel_affine_float_qparams and wt.qscheme() == torch.per_channel_affine_float_qparams
+        assert wj.qscheme() == jtorch.per_channel_affine_float_qparams
+        assert wt.qscheme() == torch.per_channel_affine_float_qparams
         np.testing.assert_array_equal(wj.int_repr().numpy(), wt.int_repr().numpy())
         np.testing.assert_allclose(wj.q_per_channel_scales().numpy(), wt.q_per_channel_scales().numpy(), rtol=1e-6)
         np.testing.assert_allclose(wj.q_per_channel_zero_points().numpy(), wt.q_per_channel_zero_points().numpy(),

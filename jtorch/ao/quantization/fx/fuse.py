@@ -1,6 +1,6 @@
-"""Fusion on a traced graph: conv-bn(-relu), transposed conv-bn, conv-relu, linear-relu, linear-bn and bn-relu chains (relu as a module,
-``F.relu``/``torch.relu`` or ``.relu()``) become one fused module in the first module's place, with the eager
-fuser methods (batch norm folded into the weights outside QAT)."""
+"""Fusion on a traced graph: conv-bn(-relu), transposed conv-bn, conv-relu, linear-relu, linear-bn and bn-relu chains
+(relu as a module, ``F.relu``/``torch.relu`` or ``.relu()``) become one fused module in the first module's place,
+with the eager fuser methods (batch norm folded into the weights outside QAT)."""
 from jtorch import nn
 from ..fuse_modules import get_fuser_method
 from .patterns import is_relu

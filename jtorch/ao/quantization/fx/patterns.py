@@ -2,16 +2,17 @@
 
 * weighted: conv/linear modules (plain, fused, QAT), Hardswish and LeakyReLU: inputs observed, output observed,
   swapped for the quantized module;
-* binary: add/mul (optionally followed by relu) and matmul of two tensors: ``torch.ops.quantized.add`` & co with the output
-  observer's parameters;
-* cat: ``torch.cat``/``torch.stack`` of quantized tensors (the result keeps the first input's parameters, as torch's kernel);
+* binary: add/mul (optionally followed by relu) and matmul of two tensors: ``torch.ops.quantized.add`` & co with
+  the output observer's parameters;
+* cat: ``torch.cat``/``torch.stack`` of quantized tensors (the result keeps the first input's parameters, as
+  torch's kernel);
 * shared: ops that work on quantized tensors and keep their parameters (relu, pooling, reshapes...): the output
   observer is the input's;
 * embedding: Embedding/EmbeddingBag with a weight-only (float_qparams) qconfig: swapped, nothing observed;
 * functional: F.linear/F.conv*d with a weight read from an attribute: input and weight observed, lowered to
   ``torch.ops.quantized.linear/conv*d`` (``_relu`` with a following relu) with a packed quantized weight;
-* requantizing: F.hardswish/leaky_relu/elu/dropout/layer_norm/instance_norm, lowered to ``torch.ops.quantized.*`` with the output observer's
-  parameters;
+* requantizing: F.hardswish/leaky_relu/elu/dropout/layer_norm/instance_norm, lowered to ``torch.ops.quantized.*``
+  with the output observer's parameters;
 * fixed: sigmoid-like ops whose quantized output has fixed parameters (FixedQParamsObserver in the qconfig).
 """
 import operator

@@ -172,7 +172,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_confi
             kind = "binary_scalar"
         if kind == "functional" and not _functional_weights_are_attributes(node, floats):
             kind = None
-        fuses_relu = kind == "binary" and node.target not in (torch.matmul, "matmul") or kind == "functional" and qconfig
+        fuses_relu = ((kind == "binary" and node.target is not torch.matmul)  # add/mul + relu
+                      or (kind == "functional" and qconfig is not None))  # linear/conv + relu
         relu = _fusable_relu(node, modules) if fuses_relu else None
         lowered = True
         if relu is not None:

@@ -14,7 +14,8 @@ from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d
 __all__ = ["Quantize", "DeQuantize", "Linear", "LinearPackedParams", "Conv1d", "Conv2d", "Conv3d", "ReLU6",
            "Hardswish", "LeakyReLU", "Sigmoid", "FloatFunctional", "FXFloatFunctional", "QFunctional", "ELU",
            "Softmax", "PReLU", "Dropout", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LayerNorm",
-           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm2d", "BatchNorm3d", "Embedding", "EmbeddingBag"]
+           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm2d", "BatchNorm3d", "Embedding",
+           "EmbeddingBag"]
 
 
 class Quantize(nn.Module):

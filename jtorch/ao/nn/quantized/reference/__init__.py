@@ -1,5 +1,5 @@
-"""torch.ao.nn.quantized.reference: float Linear/Conv/ConvTranspose modules that carry their weight's quantization parameters
-and run with the weight quantized and dequantized again (what convert_to_reference_fx puts in a model)."""
+"""torch.ao.nn.quantized.reference: float Linear/Conv/ConvTranspose modules that carry their weight's quantization
+parameters and run with the weight quantized and dequantized again (what convert_to_reference_fx puts in a model)."""
 import jtorch as torch
 from jtorch import nn
 
