@@ -71,13 +71,15 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     if zero_points.numel() != c:
         raise RuntimeError(f"length of zero_points must equal to channel expected {c} got, {zero_points.numel()}")
     scales = scales.detach().reshape(-1).to(D.float64)
-    float_qparams = zero_points.dtype.is_floating_point
-    if float_qparams:
-        raise NotImplementedError("quantize_per_channel with floating zero points (per_channel_affine_float_qparams) "
-                                  "is not supported by jtorch")
+    lo, hi = dtype.qrange
+    if zero_points.dtype.is_floating_point:
+        # per_channel_affine_float_qparams (embedding weights): round(x / scale + zero point), float zero points
+        zps = zero_points.detach().reshape(-1).to(D.float32)
+        scales = scales.to(D.float32)  # (torch keeps float32 scales here)
+        ir = K._q_per_channel(input.detach(), scales, zps, axis=int(axis), qmin=lo, qmax=hi, np_dtype=dtype.np.name)
+        return QTensor._make(ir, dtype, per_channel_affine_float_qparams, scales, zps, axis)
     zps = zero_points.detach().reshape(-1).to(D.int64)
     zv = np.asarray(zps._value)
-    lo, hi = dtype.qrange
     if zv.size and zv.max() > hi:
         raise RuntimeError(f"quantize_tensor_per_channel_affine zero_point {int(zv.max())} is above upper bound.")
     if zv.size and zv.min() < lo:

@@ -4,8 +4,8 @@ View and layout ops (view, reshape, transpose, slicing, select, squeeze, expand,
 value-moving ops (clone, contiguous, indexing, flip, ...) run on the integer tensor and keep the quantization
 parameters (per tensor only, as torch: per-channel tensors refuse strided views). Ops that commute with an
 affine map of the integers (relu, max pooling, max/min) run on the integers too; average pooling averages
-them; sigmoid/tanh/hardsigmoid/leaky_relu/hardtanh/clamp requantize the float result as torch's kernels; mean
-averages the integers.
+them; sigmoid/tanh/hardsigmoid/leaky_relu/hardtanh/clamp/interpolate requantize the float result as torch's
+kernels; mean averages the integers.
 Everything else raises torch's NotImplementedError for an operator without a QuantizedCPU kernel.
 """
 from ... import _dispatch
@@ -26,7 +26,8 @@ _MOVES = frozenset(["clone", "_clone", "contiguous", "_contiguous", "_adv_getite
                     "_permute", "_transpose", "_squeeze", "_unsqueeze", "_narrow", "_select", "_slice",
                     "_getitem", "_basic_getitem", "_unbind", "_split", "_chunk", "_t", "_swapaxes",
                     "_max_pool", "_amax", "_amin", "_max", "_min", "max", "min", "_max_dim", "_min_dim", "_sort",
-                    "sort", "_topk", "topk", "_kthvalue", "_median", "_adv_getitem"])
+                    "sort", "_topk", "topk", "_kthvalue", "_median", "_adv_getitem", "_reshape_copy",
+                    "_repeat_interleave"])
 
 
 def route(op, dyn, statics):
@@ -130,10 +131,11 @@ def _fixed_range(op, dyn, statics):
     return requantize(_float_result(op, dyn, statics), scale, zp, q._qdtype)
 
 
-@kernel("leaky_relu", "_leaky_relu", "hardtanh", "_hardtanh", "clamp", "_clamp", "_clamp_op")
+@kernel("leaky_relu", "_leaky_relu", "hardtanh", "_hardtanh", "clamp", "_clamp", "_clamp_op", "_interpolate")
 def _same_params(op, dyn, statics):
-    """leaky_relu/hardtanh (relu6)/clamp of a quantized tensor: the float result requantized with the input's
-    parameters (round(y / scale) + zero_point, as torch's kernels)."""
+    """leaky_relu/hardtanh (relu6)/clamp/interpolate of a quantized tensor: the float result requantized with the
+    input's parameters (round(y / scale) + zero_point, as torch's kernels; nearest interpolation gives back the
+    integers exactly, the linear modes are within one step of torch's integer kernels)."""
     from ._functions import requantize
     q = _first_q(dyn)
     if q._per_channel:

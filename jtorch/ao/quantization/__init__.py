@@ -49,7 +49,9 @@ from .quantize import (propagate_qconfig_, add_quant_dequant, prepare, quantize,
                        quantize_qat, convert, swap_module, get_default_custom_config_dict)
 from .fuse_modules import fuse_modules, fuse_modules_qat, get_fuser_method, fuse_conv_bn, fuse_conv_bn_relu, \
     fuse_linear_bn
-from . import observer, fake_quantize, qconfig, stubs, quantization_mappings, fuse_modules as _fm  # noqa: F401
+from .quant_type import QuantType
+from . import (observer, fake_quantize, qconfig, stubs, quantization_mappings, quant_type,  # noqa: F401
+               fuse_modules as _fm)
 
 
 def default_eval_fn(model, calib_data):

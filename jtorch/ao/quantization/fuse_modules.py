@@ -8,7 +8,7 @@ from jtorch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 import jtorch.ao.nn.intrinsic as nni
 
 __all__ = ["fuse_modules", "fuse_modules_qat", "fuse_known_modules", "get_fuser_method", "fuse_conv_bn",
-           "fuse_conv_bn_relu", "fuse_linear_bn"]
+           "fuse_conv_bn_relu", "fuse_linear_bn", "fuse_convtranspose_bn"]
 
 
 def _check_qat_bn(main, bn, out_features, kind):
@@ -61,6 +61,15 @@ def fuse_linear_bn(is_qat, linear, bn):
     return fuse_linear_bn_eval(linear, bn)
 
 
+def fuse_convtranspose_bn(is_qat, convt, bn):
+    """transposed conv + bn: the batch norm folded into the weight (over its output-channel dim 1); not in QAT."""
+    if convt.training != bn.training:
+        raise AssertionError("ConvTranspose and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        raise Exception("Fusing ConvTranspose+BatchNorm not yet supported in QAT.")
+    return fuse_conv_bn_eval(convt, bn, transpose=True)
+
+
 def _seq(cls):
     return lambda is_qat, *mods: cls(*mods)
 
@@ -79,6 +88,9 @@ _FUSERS = {
     (nn.Linear, nn.ReLU): _seq(nni.LinearReLU),
     (nn.BatchNorm2d, nn.ReLU): _seq(nni.BNReLU2d),
     (nn.BatchNorm3d, nn.ReLU): _seq(nni.BNReLU3d),
+    (nn.ConvTranspose1d, nn.BatchNorm1d): fuse_convtranspose_bn,
+    (nn.ConvTranspose2d, nn.BatchNorm2d): fuse_convtranspose_bn,
+    (nn.ConvTranspose3d, nn.BatchNorm3d): fuse_convtranspose_bn,
 }
 
 

@@ -54,7 +54,7 @@ def convert_fx(graph_module, convert_custom_config=None, _remove_qconfig=True, q
                backend_config=None):
     """The quantized model of a calibrated (or trained) ``prepare_fx``/``prepare_qat_fx`` result."""
     _check_prepared(graph_module, backend_config)
-    return convert(graph_module, is_reference=False)
+    return convert(graph_module, is_reference=False, convert_custom_config=convert_custom_config)
 
 
 def convert_to_reference_fx(graph_module, convert_custom_config=None, _remove_qconfig=True, qconfig_mapping=None,

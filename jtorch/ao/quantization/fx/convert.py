@@ -4,22 +4,28 @@ zero point as buffers), conv/linear modules become quantized modules, add/mul be
 ops that run on quantized tensors stay as they are, and a quantized value going to a float op or the output is
 dequantized (``.dequantize()``). With ``is_reference`` every observer becomes a quantize-dequantize pair, the
 ops stay float and conv/linear modules become reference quantized modules (torch's reference model)."""
+import inspect
+
 import jtorch as torch
 from jtorch import nn
-import jtorch.nn.functional as F
 from jtorch.ao.nn.intrinsic import _FusedModule
 import jtorch.ao.nn.quantized.reference as nnqr
 from jtorch.fx import Graph, GraphModule, map_arg
 from ..observer import ObserverBase
 from ..fake_quantize import FakeQuantizeBase
-from ..quantization_mappings import get_default_static_quant_module_mappings, \
-    get_default_dynamic_quant_module_mappings
+from ..quantization_mappings import get_default_dynamic_quant_module_mappings
 from .prepare import META_KEY
-from .patterns import PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS, BINARY_METHODS
+from .patterns import (quantized_module_class, PASSTHROUGH_METHODS, REQUANTIZING_FUNCTIONS, BINARY_FUNCTIONS,
+                       BINARY_METHODS, FUNCTIONAL_WEIGHTED)
+from .quantized_ops import PackedWeight
+from ...nn.quantized.modules.utils import _quantize_weight
 from . import quantized_ops  # noqa: F401  (registers torch.ops.quantized.add & co)
 
-_REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d}
-_BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu"}
+_REFERENCE = {nn.Linear: nnqr.Linear, nn.Conv1d: nnqr.Conv1d, nn.Conv2d: nnqr.Conv2d, nn.Conv3d: nnqr.Conv3d,
+              nn.ConvTranspose1d: nnqr.ConvTranspose1d, nn.ConvTranspose2d: nnqr.ConvTranspose2d,
+              nn.ConvTranspose3d: nnqr.ConvTranspose3d}
+_BINARY_OPS = {("add", False): "add", ("add", True): "add_relu", ("mul", False): "mul", ("mul", True): "mul_relu",
+               ("matmul", False): "matmul"}
 
 
 def _is_observer(module):
@@ -32,7 +38,7 @@ def _binary_name(node):
 
 
 class _Converter:
-    def __init__(self, prepared, is_reference):
+    def __init__(self, prepared, is_reference, convert_custom_config=None):
         self.gm = prepared
         # (named_modules would list an observer shared by several ops under one name only)
         self.modules = {n.target: prepared.get_submodule(n.target) for n in prepared.graph.nodes
@@ -41,8 +47,14 @@ class _Converter:
         if meta is None:
             raise AssertionError("incoming model must be produced by prepare_fx")
         self.kinds = meta.kinds
+        self.quantized_inputs = getattr(meta, "quantized_inputs", set())
+        self.output_quantized_idxs = getattr(meta, "output_quantized_idxs", set())
         self.scopes = meta.node_name_to_scope
         self.is_reference = is_reference
+        custom = convert_custom_config or {}
+        if not isinstance(custom, dict):
+            custom = custom.to_dict()
+        self.observed_to_quantized = custom.get("observed_to_quantized_custom_module_class", {}).get("static", {})
         self.graph = Graph()
         self.env = {}
         self.quantized = set()  # new-graph nodes holding quantized tensors
@@ -87,8 +99,8 @@ class _Converter:
         if src.op == "call_module" and not _is_observer(self.modules.get(src.target)):
             return src.target.replace(".", "_") + "_"
         users = [u for u in obs_node.users if u.op == "call_module"]
-        if src.op == "placeholder" and users:
-            return users[0].target.replace(".", "_") + "_input_"
+        if src.op == "placeholder":
+            return (users[0].target.replace(".", "_") + "_" if users else self.scope_prefix(src)) + "input_"
         return self.scope_prefix(src)
 
     def scope_prefix(self, node):
@@ -99,6 +111,9 @@ class _Converter:
     def observer(self, node):
         src = self.env[node.args[0]]
         obs = self.modules[node.target]
+        if self.kinds.get(node.name) == "weight":  # a functional linear/conv's weight: quantized when packed
+            self.env[node] = self.reference_weight(src, obs, self.prefix(node)) if self.is_reference else src
+            return
         dtype = getattr(obs, "dtype", None)
         if src in self.quantized or dtype not in (torch.quint8, torch.qint8) or getattr(obs, "is_dynamic", False):
             self.env[node] = src
@@ -111,13 +126,25 @@ class _Converter:
             self.quantized.add(q)
             self.env[node] = q
 
+    def reference_weight(self, src, obs, prefix):
+        """The reference model's weight: quantized with its observer's parameters and dequantized in the graph."""
+        scale, zero_point = obs.calculate_qparams()
+        if obs.qscheme in (torch.per_channel_affine, torch.per_channel_symmetric):
+            args = (src, self.new_attr(prefix + "scale_", scale), self.new_attr(prefix + "zero_point_", zero_point),
+                    obs.ch_axis, obs.dtype)
+            q = self.graph.call_function(torch.quantize_per_channel, args)
+        else:
+            scale_node, zp_node = self.qparams_nodes(obs, prefix)
+            q = self.graph.call_function(torch.quantize_per_tensor, (src, scale_node, zp_node, obs.dtype))
+        return self.graph.call_method("dequantize", (q,))
+
     def quantized_op(self, node, kind):
         """The lowered form of a quantized op whose inputs are quantized."""
         g = self.graph
         if kind == "weighted":
             float_mod = self.modules[node.target]
             float_mod.activation_post_process = self.observer_after(node)
-            qcls = get_default_static_quant_module_mappings()[type(float_mod)]
+            qcls = quantized_module_class(type(float_mod))
             qmod = qcls.from_float(float_mod)
             del float_mod.activation_post_process
             *path, field = node.target.split(".")
@@ -131,19 +158,70 @@ class _Converter:
             return g.call_function(op, (self.env[node.args[0]], self.env[node.args[1]], scale, zp))
         if kind == "requantizing":
             scale, zp = self.qparams_nodes(self.observer_after(node), self.scope_prefix(node))
-            op = getattr(torch.ops.quantized, REQUANTIZING_FUNCTIONS[node.target])
-            args = self.load(node.args, raw=True)
-            kwargs = {}
-            if node.target is F.leaky_relu:  # torch's lowered call names every argument
-                given = {**dict(zip(("negative_slope", "inplace"), args[1:])), **node.kwargs}
-                kwargs = {"negative_slope": given.get("negative_slope", 0.01), "inplace": given.get("inplace", False)}
-            return g.call_function(op, args[:1], {**kwargs, "output_scale": scale, "output_zero_point": zp})
+            name, positional, named = REQUANTIZING_FUNCTIONS[node.target]
+            given = _bound_arguments(node.target, self.load(node.args, raw=True), self.load(node.kwargs, raw=True))
+            first = next(iter(given.values()))
+            return g.call_function(getattr(torch.ops.quantized, name), (first, *(given[a] for a in positional)),
+                                   {**{a: given[a] for a in named}, "output_scale": scale, "output_zero_point": zp})
+        if kind == "functional":
+            return self.functional_weighted(node)
+        if kind == "custom":  # its quantized form from the convert custom config, given the output observer
+            mod = self.modules[node.target]
+            if type(mod) not in self.observed_to_quantized:
+                raise KeyError(f"no observed_to_quantized_custom_module_class mapping for {type(mod)} in "
+                               "convert_custom_config")
+            mod.activation_post_process = self.observer_after(node)
+            qmod = self.observed_to_quantized[type(mod)].from_observed(mod)
+            *path, field = node.target.split(".")
+            setattr(self.gm.get_submodule(".".join(path)), field, qmod)
+            return g.call_module(node.target, self.load(node.args, raw=True), self.load(node.kwargs, raw=True))
         if kind == "binary_scalar":  # the quantized op chooses its output parameters itself
             tensor = next(a for a in node.args[:2] if hasattr(a, "op"))
             number = next(a for a in node.args[:2] if not hasattr(a, "op"))
             op = getattr(torch.ops.quantized, _binary_name(node))
             return g.call_function(op, (self.env[tensor], number))
         return g.node_copy(node, lambda n: self.env[n])  # cat, shared and fixed ops run on quantized tensors
+
+    def output(self, value):
+        """The graph's output: values dequantized, but those at output_quantized_idxs (of a tuple or list, or 0 for
+        one value) returned quantized."""
+        keep = self.output_quantized_idxs
+        if isinstance(value, (tuple, list)):
+            value = type(value)(self.load(v, raw=i in keep) for i, v in enumerate(value))
+        else:
+            value = self.load(value, raw=0 in keep)
+        self.graph.output(value)
+
+    def functional_weighted(self, node):
+        """F.linear/F.conv*d(x, weight attribute, bias attribute, ...) as torch.ops.quantized.linear/conv*d(qx,
+        packed quantized weight, scale, zero_point) (``_relu`` when a relu is fused after it)."""
+        relu = [u for u in node.users if self.kinds.get(u.name) == "fused_relu"]
+        given = _bound_arguments(node.target, node.args, node.kwargs)
+        weight_observer = given["weight"]
+        qweight = _quantize_weight(self.attribute(weight_observer.args[0]), self.modules[weight_observer.target])
+        bias = given["bias"] if given["bias"] is None else self.attribute(given["bias"]).detach()
+        name = FUNCTIONAL_WEIGHTED[node.target]
+        if name == "linear":
+            packed = PackedWeight(qweight, bias)
+        else:
+            n = int(name[4])
+            tup = (lambda v: list(v) if isinstance(v, (tuple, list)) else [v] * n)
+            packed = PackedWeight(qweight, bias, tup(given["stride"]), tup(given["padding"]), tup(given["dilation"]),
+                                  int(given["groups"]))
+        i = 0
+        while hasattr(self.gm, f"_packed_weight_{i}"):
+            i += 1
+        setattr(self.gm, f"_packed_weight_{i}", packed)
+        packed_node = self.graph.get_attr(f"_packed_weight_{i}")
+        scale, zp = self.qparams_nodes(self.observer_after(relu[0] if relu else node), self.scope_prefix(node))
+        op = getattr(torch.ops.quantized, name + ("_relu" if relu else ""))
+        return self.graph.call_function(op, (self.env[given["input"]], packed_node, scale, zp))
+
+    def attribute(self, get_attr_node):
+        value = self.gm
+        for atom in get_attr_node.target.split("."):
+            value = getattr(value, atom)
+        return value
 
     def run(self):
         for node in self.gm.graph.nodes:
@@ -153,10 +231,19 @@ class _Converter:
             elif kind == "fused_relu" and not self.is_reference:
                 self.env[node] = self.env[node.args[0]]
             elif node.op == "output":
-                self.graph.output(self.load(node.args[0]))
-            elif kind == "dynamic":
+                self.output(node.args[0])
+            elif node.op == "placeholder" and node.name in self.quantized_inputs:
+                self.env[node] = self.graph.node_copy(node)
+                self.quantized.add(self.env[node])
+            elif kind == "embedding" and self.is_reference:  # the float module, its weight quantized-dequantized
                 mod = self.modules[node.target]
-                qmod = get_default_dynamic_quant_module_mappings()[type(mod)].from_float(mod)
+                qweight = quantized_module_class(type(mod)).from_float(mod).weight()
+                mod.weight = nn.Parameter(qweight.dequantize(), requires_grad=False)
+                self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
+            elif kind in ("dynamic", "embedding"):
+                mod = self.modules[node.target]
+                mapping = get_default_dynamic_quant_module_mappings() if kind == "dynamic" else None
+                qmod = (mapping[type(mod)] if mapping else quantized_module_class(type(mod))).from_float(mod)
                 *path, field = node.target.split(".")
                 setattr(self.gm.get_submodule(".".join(path)), field, qmod)
                 self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
@@ -170,6 +257,7 @@ class _Converter:
                 self.env[node] = self.graph.node_copy(node, lambda n: self.env[n])
             else:
                 self.env[node] = self.graph.node_copy(node, lambda n: self.dequantize(self.env[n]))
+        self.graph.eliminate_dead_code()  # (as torch's: unused reads, float weights now packed)
         out = GraphModule(self.gm, self.graph, "GraphModule")
         out.meta = {}
         return out
@@ -212,5 +300,12 @@ class _Converter:
                 or node.op == "call_method" and node.target in PASSTHROUGH_METHODS)
 
 
-def convert(prepared, is_reference=False):
-    return _Converter(prepared, is_reference).run()
+def _bound_arguments(fn, args, kwargs):
+    """{parameter name: value} of the call fn(*args, **kwargs), defaults included."""
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def convert(prepared, is_reference=False, convert_custom_config=None):
+    return _Converter(prepared, is_reference, convert_custom_config).run()

@@ -1,12 +1,14 @@
-"""Fusion on a traced graph: conv-bn(-relu), conv-relu, linear-relu, linear-bn and bn-relu chains (relu as a module,
-``F.relu``/``torch.relu`` or ``.relu()``) become one fused module in the first module's place, with the eager
-fuser methods (batch norm folded into the weights outside QAT)."""
+"""Fusion on a traced graph: conv-bn(-relu), transposed conv-bn, conv-relu, linear-relu, linear-bn and bn-relu chains
+(relu as a module, ``F.relu``/``torch.relu`` or ``.relu()``) become one fused module in the first module's place,
+with the eager fuser methods (batch norm folded into the weights outside QAT)."""
 from jtorch import nn
 from ..fuse_modules import get_fuser_method
 from .patterns import is_relu
 
 _CONV_BN = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d,
-            nn.Linear: nn.BatchNorm1d}
+            nn.Linear: nn.BatchNorm1d, nn.ConvTranspose1d: nn.BatchNorm1d, nn.ConvTranspose2d: nn.BatchNorm2d,
+            nn.ConvTranspose3d: nn.BatchNorm3d}
+_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)  # fused with a batch norm only
 _BN_RELU = (nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -28,7 +30,8 @@ def _chain(node, modules):
         if nxt is not None and type(_module(nxt, modules)) is _CONV_BN[type(first)]:
             chain.append(nxt)
             nxt = _only_user(nxt)
-        if nxt is not None and is_relu(nxt, modules) and not (type(first) is nn.Linear and len(chain) == 2):
+        no_relu = type(first) is nn.Linear and len(chain) == 2 or type(first) in _TRANSPOSED  # (no such fusers)
+        if nxt is not None and is_relu(nxt, modules) and not no_relu:
             chain.append(nxt)
     elif type(first) in _BN_RELU:
         nxt = _only_user(node)

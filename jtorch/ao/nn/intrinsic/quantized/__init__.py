@@ -3,8 +3,10 @@ from jtorch.ao.nn.quantized.modules.conv import Conv1d as _C1, Conv2d as _C2, Co
 from jtorch.ao.nn.quantized.modules.linear import Linear as _L
 from jtorch.ao.nn.quantized.dynamic.linear import Linear as _DL
 from jtorch.ao.nn import intrinsic as _nni
+from jtorch.ao.nn.quantized.modules.normalization import _batch_norm
+from jtorch import nn as _nn
 
-__all__ = ["ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU"]
+__all__ = ["ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU", "BNReLU2d", "BNReLU3d"]
 
 
 class ConvReLU1d(_C1):
@@ -25,3 +27,7 @@ class LinearReLU(_L):
 
 class _DynamicLinearReLU(_DL):
     _NAME, _RELU, _FLOAT_MODULE = "DynamicQuantizedLinearReLU", True, _nni.LinearReLU
+
+
+BNReLU2d = _batch_norm(_nn.BatchNorm2d, "BatchNorm2d", 4, relu=True)
+BNReLU3d = _batch_norm(_nn.BatchNorm3d, "BatchNorm3d", 5, relu=True)

@@ -1,13 +1,21 @@
-"""torch.ao.nn.quantized modules: Quantize/DeQuantize, Linear, Conv1d/2d/3d, ReLU6, FloatFunctional/QFunctional."""
+"""torch.ao.nn.quantized modules: Quantize/DeQuantize, Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, activations,
+normalizations, Dropout, FloatFunctional/QFunctional."""
 import jtorch as torch
 from jtorch import nn
 from .linear import Linear, LinearPackedParams
 from .conv import Conv1d, Conv2d, Conv3d
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
-from .activation import ReLU6, Hardswish, LeakyReLU, Sigmoid
+from .activation import ReLU6, Hardswish, LeakyReLU, Sigmoid, ELU, Softmax, PReLU, Dropout
+from .conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
+from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, BatchNorm2d,
+                            BatchNorm3d)
 
 __all__ = ["Quantize", "DeQuantize", "Linear", "LinearPackedParams", "Conv1d", "Conv2d", "Conv3d", "ReLU6",
-           "Hardswish", "LeakyReLU", "Sigmoid", "FloatFunctional", "FXFloatFunctional", "QFunctional"]
+           "Hardswish", "LeakyReLU", "Sigmoid", "FloatFunctional", "FXFloatFunctional", "QFunctional", "ELU",
+           "Softmax", "PReLU", "Dropout", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LayerNorm",
+           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm2d", "BatchNorm3d", "Embedding",
+           "EmbeddingBag"]
 
 
 class Quantize(nn.Module):

@@ -1,4 +1,5 @@
-"""torch.ao.nn.quantized.Conv1d/2d/3d: quint8 activations, qint8 weight (per tensor or per channel), float bias."""
+"""torch.ao.nn.quantized.Conv1d/2d/3d and ConvTranspose1d/2d/3d: quint8 activations, qint8 weight (per tensor or
+per channel; transposed: per tensor), float bias."""
 import jtorch as torch
 from jtorch import nn
 from .. import functional as qF
@@ -131,3 +132,79 @@ class Conv3d(_ConvNd):
     _N = 3
     _NAME = "QuantizedConv3d"
     _FLOAT_MODULE = nn.Conv3d
+
+
+def qconv_transpose(x, w, bias, stride, padding, output_padding, groups, dilation, scale, zero_point, name):
+    """fbgemm's quantized transposed convolution: the zero-point-shifted integers convolved exactly (float64), the
+    sum scaled by x_scale * w_scale (float32) plus the bias, requantized as the other quantized convolutions."""
+    import numpy as np
+    from jtorch.ao._qtensor._functions import requantize
+    qF._check_act(x, name)
+    if w.qscheme() not in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+        raise NotImplementedError(f"quantized::{name}: jtorch quantizes transposed convolution weights per tensor")
+    xs = x.int_repr().to(torch.float64) - x.q_zero_point()
+    ws = w.int_repr().to(torch.float64) - w.q_zero_point()
+    conv = getattr(torch.nn.functional, f"conv_transpose{x.ndim - 2}d")
+    acc = conv(xs, ws, None, stride, padding, output_padding, groups, dilation)
+    y = acc.to(torch.float32) * float(np.float32(x.q_scale()) * np.float32(w.q_scale()))
+    if bias is not None:
+        y = y + bias.detach().to(torch.float32).reshape((1, -1) + (1,) * (x.ndim - 2))
+    return requantize(y, float(scale), int(zero_point), torch.quint8)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Quantized ConvTranspose1d/2d/3d: weight (in_channels, out_channels / groups, *kernel) qint8 per tensor."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode)
+        n = self._N
+        self.transposed = True
+        self.output_padding = _ntuple(output_padding, n)
+        qweight = torch._empty_affine_quantized([in_channels, out_channels // groups, *self.kernel_size], scale=1,
+                                                zero_point=0, dtype=torch.qint8)
+        self.set_weight_bias(qweight, self._bias)
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        if self.output_padding != (0,) * self._N:
+            s += f", output_padding={self.output_padding}"
+        return s
+
+    def forward(self, input):
+        if input.ndim != self._N + 2:
+            raise ValueError(f"Input shape must be `(N, C, {'D, ' if self._N == 3 else ''}"
+                             f"{'H, ' if self._N >= 2 else ''}W)`!")
+        return qconv_transpose(input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
+                               self.groups, self.dilation, self.scale, self.zero_point,
+                               f"conv_transpose{self._N}d")
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        weight_post_process = _observed_weight_post_process(mod, mod, use_precomputed_fake_quant)
+        qweight = _quantize_weight(mod.weight.float(), weight_post_process)
+        q = cls(mod.in_channels, mod.out_channels, mod.kernel_size, mod.stride, mod.padding, mod.output_padding,
+                mod.groups, mod.bias is not None, mod.dilation, mod.padding_mode)
+        q.set_weight_bias(qweight, mod.bias)
+        q.scale, q.zero_point = _activation_qparams(mod)
+        return q
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _N = 1
+    _NAME = "QuantizedConvTranspose1d"
+    _FLOAT_MODULE = nn.ConvTranspose1d
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    _N = 2
+    _NAME = "QuantizedConvTranspose2d"
+    _FLOAT_MODULE = nn.ConvTranspose2d
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _N = 3
+    _NAME = "QuantizedConvTranspose3d"
+    _FLOAT_MODULE = nn.ConvTranspose3d

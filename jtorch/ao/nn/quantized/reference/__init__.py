@@ -1,9 +1,9 @@
-"""torch.ao.nn.quantized.reference: float Linear/Conv modules that carry their weight's quantization parameters
-and run with the weight quantized and dequantized again (what convert_to_reference_fx puts in a model)."""
+"""torch.ao.nn.quantized.reference: float Linear/Conv/ConvTranspose modules that carry their weight's quantization
+parameters and run with the weight quantized and dequantized again (what convert_to_reference_fx puts in a model)."""
 import jtorch as torch
 from jtorch import nn
 
-__all__ = ["Linear", "Conv1d", "Conv2d", "Conv3d"]
+__all__ = ["Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _RANGES = {torch.qint8: (-128, 127), torch.quint8: (0, 255), torch.qint32: (-2 ** 31, 2 ** 31 - 1)}
 _AFFINE = {torch.per_tensor_symmetric: torch.per_tensor_affine,
@@ -115,3 +115,38 @@ def _conv(name, base):
 Conv1d = _conv("Conv1d", nn.Conv1d)
 Conv2d = _conv("Conv2d", nn.Conv2d)
 Conv3d = _conv("Conv3d", nn.Conv3d)
+
+
+def _conv_transpose(name, base, n):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None, weight_qparams=None):
+        base.__init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                      dilation, padding_mode, device=device, dtype=dtype)
+        self._init_weight_qparams(weight_qparams, device)
+
+    def forward(self, x, output_size=None):
+        conv = getattr(nn.functional, f"conv_transpose{n}d")
+        return conv(x, self.get_weight(), self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                    self.dilation)
+
+    def _get_name(self):
+        return f"Quantized{name}(Reference)"
+
+    @classmethod
+    def from_float(cls, float_conv, weight_qparams):
+        ref = cls(float_conv.in_channels, float_conv.out_channels, float_conv.kernel_size, float_conv.stride,
+                  float_conv.padding, float_conv.output_padding, float_conv.groups, float_conv.bias is not None,
+                  float_conv.dilation, float_conv.padding_mode, weight_qparams=weight_qparams)
+        ref.weight = nn.Parameter(float_conv.weight.detach())
+        if float_conv.bias is not None:
+            ref.bias = nn.Parameter(float_conv.bias.detach())
+        return ref
+
+    return type(name, (base, ReferenceQuantizedModule),
+                {"__init__": __init__, "forward": forward, "_get_name": _get_name,
+                 "from_float": from_float, "__module__": __name__})
+
+
+ConvTranspose1d = _conv_transpose("ConvTranspose1d", nn.ConvTranspose1d, 1)
+ConvTranspose2d = _conv_transpose("ConvTranspose2d", nn.ConvTranspose2d, 2)
+ConvTranspose3d = _conv_transpose("ConvTranspose3d", nn.ConvTranspose3d, 3)
