@@ -153,7 +153,7 @@ def _user_frame(tb):
     """The innermost traceback frame outside jtorch and jax: the line that broke the graph."""
     here = __file__.rsplit("/", 1)[0] + "/"  # the jtorch package (not the folder it is in: scripts there)
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(here) and "/jax/" not in f.filename
-              and "/jax_" not in f.filename]
+              and "/jax_" not in f.filename and f.filename != "<torch_function entry>"]  # (jtorch's generated entries)
     return frames[-1] if frames else None
 
 

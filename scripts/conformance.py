@@ -301,6 +301,8 @@ def main(argv=None):
     # compile mode (scripts/conformance_compile.py)
     p.add_argument("--compile", action="store_true", help="compare jtorch.compile'd calls with eager and torch")
     args = p.parse_args(argv)
+    if args.compile:  # hundreds of small programs: cheap XLA codegen, as the tests use (tests/conftest.py)
+        os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
     import warnings
     warnings.filterwarnings("ignore")
     import torch
