@@ -121,8 +121,9 @@ def _short(msg):
     return str(msg).replace("|", "\\|").replace("\n", " ")[:240]
 
 
-def run_sample(info, name, s, call, torch, jtorch):
-    """(verdict, message) of one sample under jtorch.compile (see the module docstring)."""
+def run_sample(info, name, s, call, torch, jtorch, modes=(False, True)):
+    """(verdict, message) of one sample under jtorch.compile (see the module docstring); ``modes``: the
+    ``fullgraph`` settings tried."""
     import conformance as C
     try:
         t_out, t_err = info.op(s.input, *s.args, **s.kwargs), None
@@ -148,7 +149,7 @@ def run_sample(info, name, s, call, torch, jtorch):
 
     values = not (name in C._RANDOM or (name in C._RANDOM_SAMPLE and C._RANDOM_SAMPLE[name](s)))
     verdict, note = "ok", None
-    for fullgraph in (False, True):
+    for fullgraph in modes:
         mode = "fullgraph" if fullgraph else "compile"
         outs, counts, breaks, cf = _run_compiled(jtorch, f, lambda: fresh()[1], fullgraph)
         if isinstance(outs, Exception):
