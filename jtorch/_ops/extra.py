@@ -322,14 +322,19 @@ export(_equal, "equal", function=False)
 export(_allclose, "allclose", function=False)
 
 
+@defop(promote=None, differentiable=False, method=False, function=False)
+def _nonzero_static(input, size=0, fill_value=-1):
+    if input.ndim == 0:
+        return jnp.zeros((size, 0), jnp.int64)
+    return jnp.stack(jnp.nonzero(input, size=size, fill_value=fill_value), axis=1).astype(jnp.int64)
+
+
 @function
 def nonzero_static(input, *, size, fill_value=-1):
-    nz = REGISTRY["nonzero"](input)
-    n = nz.shape[0]
-    if n >= size:
-        return nz[:size]
-    pad = REGISTRY["full"]((size - n, input.ndim), fill_value, dtype=D.int64)
-    return REGISTRY["cat"]([nz, pad])
+    """nonzero cut or padded to ``size`` rows: its shape needs no values (it traces under jtorch.compile)."""
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    return _nonzero_static(input, size=int(size), fill_value=int(fill_value))
 
 
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, **kw):
