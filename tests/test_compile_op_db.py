@@ -18,25 +18,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import conformance as C  # noqa: E402
 import conformance_compile as CC  # noqa: E402
 
-_POINTWISE = ["abs", "add", "div[no_rounding_mode]", "div[floor_rounding]", "pow", "exp",
-              "sin", "tanh", "sigmoid", "clamp", "where", "lerp", "addcmul", "atan2",
-              "nan_to_num", "logit", "xlogy", "polar"]
-_REDUCTION = ["sum", "mean", "argmax", "std", "var_mean", "logsumexp", "norm", "cumsum",
-              "count_nonzero", "median", "aminmax", "max[reduction_with_dim]", "sort", "topk"]
+_POINTWISE = ["abs", "add", "div[no_rounding_mode]", "div[floor_rounding]", "pow", "exp", "sin", "tanh", "sigmoid",
+              "clamp", "where", "lerp", "addcmul", "atan2", "nan_to_num", "logit", "xlogy", "polar"]
+_REDUCTION = ["sum", "mean", "argmax", "std", "var_mean", "logsumexp", "norm", "cumsum", "count_nonzero", "median",
+              "aminmax", "max[reduction_with_dim]", "sort", "topk"]
 _INDEXING = ["gather", "scatter", "scatter_reduce[sum]", "index_select", "index_add", "index_put", "masked_fill",
-             "take_along_dim", "__getitem__", "searchsorted", "slice_scatter", "index_copy"]
-_SHAPE = ["cat", "stack", "reshape", "permute", "transpose", "squeeze", "repeat",
-          "roll", "flip", "diagonal", "movedim", "kron", "as_strided", "linspace",
-          "linspace[tensor_overload]", "arange", "nonzero_static"]
-_LINALG = ["matmul", "addmm", "einsum", "linalg.solve", "linalg.inv", "linalg.cholesky",
-           "linalg.qr", "linalg.svd", "linalg.eigh", "linalg.vector_norm", "matrix_exp"]
-_NN = ["nn.functional.relu", "softmax",
-       "nn.functional.layer_norm", "nn.functional.group_norm", "nn.functional.batch_norm", "nn.functional.conv2d",
-       "nn.functional.linear", "nn.functional.max_pool2d",
-       "nn.functional.adaptive_avg_pool2d", "nn.functional.interpolate[bilinear]",
-       "nn.functional.pad[reflect]", "nn.functional.embedding", "nn.functional.cross_entropy",
-       "nn.functional.scaled_dot_product_attention",
-       "nn.functional.max_unpool2d", "nn.functional.dropout", "multinomial", "normal"]
+             "take_along_dim", "__getitem__", "searchsorted", "slice_scatter", "index_copy", "nonzero_static"]
+_SHAPE = ["cat", "stack", "reshape", "permute", "transpose", "t", "squeeze", "repeat", "roll", "flip", "diagonal",
+          "movedim", "kron", "as_strided", "linspace", "linspace[tensor_overload]", "arange"]
+_LINALG = ["matmul", "addmm", "einsum", "linalg.solve", "linalg.inv", "linalg.cholesky", "linalg.qr", "linalg.svd",
+           "linalg.eigh", "linalg.vector_norm", "linalg.ldl_factor", "matrix_exp"]
+_NN = ["nn.functional.relu", "softmax", "nn.functional.layer_norm", "nn.functional.group_norm",
+       "nn.functional.batch_norm", "nn.functional.conv2d", "nn.functional.linear", "nn.functional.max_pool2d",
+       "nn.functional.adaptive_avg_pool2d", "nn.functional.interpolate[bilinear]", "nn.functional.pad[reflect]",
+       "nn.functional.embedding", "nn.functional.cross_entropy", "nn.functional.scaled_dot_product_attention",
+       "nn.functional.max_unpool2d"]
+_RANDOM = ["nn.functional.dropout", "multinomial", "normal"]  # (shapes and dtypes only)
 
 # ops that still differ under compile, with the reason; each is asserted to still give this verdict
 _KNOWN = {
@@ -51,7 +48,7 @@ _KNOWN = {
                            "depends on the bins only"),
 }
 
-_OPS = _POINTWISE + _REDUCTION + _INDEXING + _SHAPE + _LINALG + _NN + sorted(_KNOWN)
+_OPS = _POINTWISE + _REDUCTION + _INDEXING + _SHAPE + _LINALG + _NN + _RANDOM + sorted(_KNOWN)
 
 
 @pytest.fixture(scope="module")
