@@ -73,3 +73,30 @@ def test_first_float32_sample_compiled_matches_eager_and_torch(label, infos, rng
     verdict, msg = CC.run_sample(info, name, s, call, torch, jtorch,
                                  modes=(True,) if expected == "ok" else (False, True))
     assert verdict == expected, f"{label}: {verdict}: {msg}"
+
+
+def test_nonzero_static_pads_cuts_and_checks_size_like_torch(rng):
+    a = (rng.standard_normal((3, 4)) > 0.3).astype("float32")
+    for size, fill in [(0, -1), (2, -1), (12, 7)]:
+        want = torch.nonzero_static(torch.from_numpy(a), size=size, fill_value=fill)
+        got = jtorch.nonzero_static(jtorch.tensor(a), size=size, fill_value=fill)
+        assert got.dtype == jtorch.int64 and got.tolist() == want.tolist()
+    assert tuple(jtorch.tensor(1.5).nonzero_static(size=2).shape) == tuple(torch.tensor(1.5).nonzero_static(size=2).shape)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        jtorch.nonzero_static(jtorch.tensor(a), size=-1)
+
+
+def test_complex32_argument_breaks_the_graph_with_eagers_result(rng):
+    """(A known limitation: complex32 tensors hold no jax array, jtorch/_chalf.py; this was a crash inside
+    jtorch.compile's recording call.)"""
+    a = rng.standard_normal((2, 3)).astype("float32")
+    x = jtorch.tensor(a).chalf()
+    f = jtorch.compile(lambda x: x * 2)
+    with pytest.warns(UserWarning, match="complex32 argument"):
+        outs = [f(x) for _ in range(3)]
+    want = (torch.from_numpy(a).chalf() * 2).to(torch.complex64).numpy()
+    for o in outs:
+        assert o.dtype == jtorch.complex32
+        assert (o.to(jtorch.complex64).numpy() == want).all()
+    with pytest.raises(jtorch._dynamo.exc.Unsupported, match="complex32 argument"):  # (fullgraph=True)
+        jtorch.compile(lambda x: x * 2, fullgraph=True)(x)
