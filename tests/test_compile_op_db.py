@@ -21,7 +21,7 @@ import conformance_compile as CC  # noqa: E402
 _POINTWISE = ["abs", "add", "div[no_rounding_mode]", "div[floor_rounding]", "pow", "exp", "sin", "tanh", "sigmoid",
               "clamp", "where", "lerp", "addcmul", "atan2", "nan_to_num", "logit", "xlogy", "polar"]
 _REDUCTION = ["sum", "mean", "argmax", "std", "var_mean", "logsumexp", "norm", "cumsum", "count_nonzero", "median",
-              "aminmax", "max[reduction_with_dim]", "sort", "topk"]
+              "aminmax", "max[reduction_with_dim]", "sort", "topk", "histogram"]
 _INDEXING = ["gather", "scatter", "scatter_reduce[sum]", "index_select", "index_add", "index_put", "masked_fill",
              "take_along_dim", "__getitem__", "searchsorted", "slice_scatter", "index_copy", "nonzero_static"]
 _SHAPE = ["cat", "stack", "reshape", "permute", "transpose", "t", "squeeze", "repeat", "roll", "flip", "diagonal",
@@ -44,8 +44,8 @@ _KNOWN = {
     "item": ("break", "returns a Python number read from the tensor"),
     "equal": ("break", "returns a Python bool read from the tensors"),
     "chalf": ("break", "complex32 tensors hold no jax array (jtorch/_chalf.py): not traced"),
-    "histogram": ("break", "computed on the host with numpy (jtorch/_ops/histograms.py), though its shape "
-                           "depends on the bins only"),
+    "histogramdd": ("break", "computed on the host with numpy (jtorch/_ops/histograms.py), though its shapes "
+                             "depend on the bins only"),
 }
 
 _OPS = _POINTWISE + _REDUCTION + _INDEXING + _SHAPE + _LINALG + _NN + _RANDOM + sorted(_KNOWN)
