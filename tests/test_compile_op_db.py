@@ -74,6 +74,22 @@ def test_first_float32_sample_compiled_matches_eager_and_torch(label, infos, rng
     assert verdict == expected, f"{label}: {verdict}: {msg}"
 
 
+# a few integer ops (first int64 sample): integer arithmetic and index checks that a trace cannot read
+_INT64 = ["bitwise_left_shift", "floor_divide", "unravel_index", "bincount"]
+_KNOWN_INT64 = {"bincount": ("break", "output length is the largest value plus one")}
+
+
+@pytest.mark.parametrize("label", _INT64)
+def test_first_int64_sample_compiled_matches_eager_and_torch(label, infos, rng):
+    info, name = infos[label]
+    torch.manual_seed(int(rng.integers(2 ** 31)))
+    s = next(iter(info.sample_inputs("cpu", torch.int64, requires_grad=False)))
+    expected = _KNOWN_INT64.get(label, ("ok", None))[0]
+    verdict, msg = CC.run_sample(info, name, s, C._j_caller(info, name, jtorch), torch, jtorch,
+                                 modes=(True,) if expected == "ok" else (False, True))
+    assert verdict == expected, f"{label}: {verdict}: {msg}"
+
+
 def test_nonzero_static_pads_cuts_and_checks_size_like_torch(rng):
     a = (rng.standard_normal((3, 4)) > 0.3).astype("float32")
     for size, fill in [(0, -1), (2, -1), (12, 7)]:

@@ -233,7 +233,8 @@ def unravel_index(indices, shape):
         raise ValueError("'shape' cannot have negative values, but got " + str(shape))
     n = math.prod(shape)
     wide = indices.long()  # a bound beyond a narrow integer type must not wrap around
-    if indices.numel() and (bool((wide < -n).any()) or bool((wide >= n).any())):
+    traced = isinstance(indices._value, jax.core.Tracer)  # (jtorch.compile: the range is not checked)
+    if indices.numel() and not traced and (bool((wide < -n).any()) or bool((wide >= n).any())):
         raise ValueError("'indices' must be in range [-{0}, {1}), but got {2}".format(n, n, indices))
     idx = indices.long() % builtins.max(n, 1)
     out = []
