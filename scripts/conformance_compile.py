@@ -217,7 +217,7 @@ def run_compile(args, op_db, torch, jtorch):
         n = sum(counts.values())
         if n:
             rows.append((label, worst, counts, first))
-        if args.verbose:
+        if n and args.verbose:
             print(f"{label}: {worst} {counts} ({time.time() - t0:.1f}s) {first.get(worst, '')}", flush=True)
     by = {v: [r for r in rows if r[1] == v] for v in _ORDER}
     lines = [f"# op_db under jtorch.compile: {len(by['ok'])} ops clean, {len(by['break'])} graph-break, "
