@@ -50,7 +50,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _dispatch, _layout, _lazy, _spmd
+from . import _chalf, _dispatch, _layout, _lazy, _spmd
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
@@ -153,7 +153,7 @@ def _user_frame(tb):
     """The innermost traceback frame outside jtorch and jax: the line that broke the graph."""
     here = __file__.rsplit("/", 1)[0] + "/"  # the jtorch package (not the folder it is in: scripts there)
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(here) and "/jax/" not in f.filename
-              and "/jax_" not in f.filename]
+              and "/jax_" not in f.filename and f.filename != "<torch_function entry>"]  # (jtorch's generated entries)
     return frames[-1] if frames else None
 
 
@@ -515,6 +515,8 @@ class CompiledFunction:
                     raise _NestedArgs()
                 if x.layout is not _strided:  # so are sparse ones (docs/sparse.md)
                     raise self._break(f"a {x.layout} argument")
+                if type(x._st._arr) is _chalf.ChalfArray:  # (its storage holds no jax array: _chalf.py)
+                    raise self._break("a complex32 argument")
                 a = x._value
                 key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
             elif i in dyn and _dyn_ok(x):
@@ -824,6 +826,8 @@ class CompiledFunction:
         except Exception as e:
             if isinstance(e, UserGraphBreak):
                 raise self._break("torch._dynamo.graph_break() called", e)
+            if isinstance(e, _chalf.ChalfArgument):  # (its storage holds no jax array: _chalf.py)
+                raise self._break("a complex32 tensor is not traced", e)
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
             if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,

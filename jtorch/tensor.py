@@ -406,7 +406,13 @@ class Tensor:
         if m is not None:
             return m
         st = self._st
-        v = st._arr if _dispatch.TRACE is None and st.host is None else self._value
+        if _dispatch.TRACE is None and st.host is None:
+            v = st._arr
+        else:
+            try:
+                v = self._value  # (recorded as a read: jtorch.compile)
+            except _chalf.ChalfArgument:
+                v = st._arr  # a complex32 root: its ChalfArray has the shape and dtype
         t = type(v)
         if t is _CONCRETE:
             v = v.aval  # its shape and dtype are plain attributes (the array's are properties)

@@ -2,6 +2,7 @@
 
     python scripts/conformance.py [--dtypes float32,int64] [--ops add,mul] [--max-samples 8] [--out report.md]
     python scripts/conformance.py --grad [--grad2] [--grad-dtypes float64,float32] [--ops ...] [--verbose]
+    python scripts/conformance.py --compile [--dtypes float32] [--ops ...] [--verbose]
 
 For every OpInfo whose name jtorch has (as ``jtorch.<name>``, ``jtorch.linalg.<name>``, ...,
 or a Tensor method; variants included), each sample input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
@@ -193,6 +194,30 @@ def _align_vectors(j, t, name, jtorch, torch):
     return type(j)(*out) if hasattr(j, "_fields") else tuple(out)
 
 
+def judge(name, s, ji, ja, jk, j_out, t_out, t_err, torch, jtorch):
+    """None when jtorch's result ``j_out`` of sample ``s`` (converted to ``ji, ja, jk``) agrees with torch's
+    ``t_out`` (or torch raised ``t_err``), else what differs; the op-specific rules above apply."""
+    if t_err is not None:
+        return f"torch raises {type(t_err).__name__}, jtorch returns"
+    if name in _TIES and isinstance(t_out, tuple) and len(t_out) == 2:
+        dim = jk.get("dim", ja[1] if name in ("topk", "kthvalue") and len(ja) > 1 else
+                     ja[0] if name not in ("topk", "kthvalue") and ja else None)
+        return _compare_ties(j_out, t_out, ji, dim, torch, jtorch)
+    if name in ("sort", "argsort") and not jk.get("stable", False):
+        # an unstable sort orders equal values as it likes (torch's CPU sort of bools does)
+        d = jk.get("dim", ja[0] if ja else -1)
+        if name == "sort":
+            return _compare_ties(j_out, t_out, ji, d, torch, jtorch)
+        return compare(j_out, t_out, torch, jtorch, values=False) or (
+            compare(ji.gather(d, j_out), s.input.gather(d, t_out), torch, jtorch)
+            if ji.ndim else compare(j_out, t_out, torch, jtorch))
+    if name in _UNIT_FACTOR:
+        return compare(_align_vectors(j_out, t_out, name, jtorch, torch), t_out, torch, jtorch)
+    if name in _RANDOM or (name in _RANDOM_SAMPLE and _RANDOM_SAMPLE[name](s)):
+        return compare(j_out, t_out, torch, jtorch, values=False)
+    return compare(j_out, t_out, torch, jtorch, normwise=name in _NORMWISE)
+
+
 def _resolve(jtorch, name):
     """jtorch's object for an op_db name ("add", "linalg.norm", "nn.functional.relu"), or None."""
     obj = jtorch
@@ -272,8 +297,12 @@ def main(argv=None):
     p.add_argument("--grad", action="store_true", help="compare gradients instead of forward values")
     p.add_argument("--grad2", action="store_true", help="compare second-order gradients (implies --grad)")
     p.add_argument("--grad-dtypes", default="float64,float32")
-    p.add_argument("--verbose", action="store_true", help="--grad: print each op's result as it finishes")
+    p.add_argument("--verbose", action="store_true", help="--grad/--compile: print each op's result as it finishes")
+    # compile mode (scripts/conformance_compile.py)
+    p.add_argument("--compile", action="store_true", help="compare jtorch.compile'd calls with eager and torch")
     args = p.parse_args(argv)
+    if args.compile:  # hundreds of small programs: cheap XLA codegen, as the tests use (tests/conftest.py)
+        os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
     import warnings
     warnings.filterwarnings("ignore")
     import torch
@@ -288,6 +317,14 @@ def main(argv=None):
             with open(args.out, "w") as f:
                 f.write(text)
         return
+    if args.compile:
+        from conformance_compile import run_compile
+        text = run_compile(args, op_db, torch, jtorch)
+        print(text)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
+        return
     dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
     rows, total_ok, total, absent = [], 0, 0, []
     for info, name, label in _selected(op_db, args):
@@ -295,7 +332,6 @@ def main(argv=None):
         if call is None:
             absent.append(label)
             continue
-        random_values = name in _RANDOM
         ok = n = 0
         first = None
         for dt in dtypes:
@@ -317,27 +353,7 @@ def main(argv=None):
                     ja = to_j(s.args, jtorch, torch)
                     jk = to_j(s.kwargs, jtorch, torch)
                     j_out = call(ji, ja, jk)
-                    if t_err is not None:
-                        msg = f"torch raises {type(t_err).__name__}, jtorch returns"
-                    elif name in _TIES and isinstance(t_out, tuple) and len(t_out) == 2:
-                        dim = jk.get("dim", ja[1] if name in ("topk", "kthvalue") and len(ja) > 1 else
-                                     ja[0] if name not in ("topk", "kthvalue") and ja else None)
-                        msg = _compare_ties(j_out, t_out, ji, dim, torch, jtorch)
-                    elif name in ("sort", "argsort") and not jk.get("stable", False):
-                        # an unstable sort orders equal values as it likes (torch's CPU sort of bools does)
-                        d = jk.get("dim", ja[0] if ja else -1)
-                        if name == "sort":
-                            msg = _compare_ties(j_out, t_out, ji, d, torch, jtorch)
-                        else:
-                            msg = compare(j_out, t_out, torch, jtorch, values=False) or (
-                                compare(ji.gather(d, j_out), s.input.gather(d, t_out), torch, jtorch)
-                                if ji.ndim else compare(j_out, t_out, torch, jtorch))
-                    elif name in _UNIT_FACTOR:
-                        msg = compare(_align_vectors(j_out, t_out, name, jtorch, torch), t_out, torch, jtorch)
-                    elif random_values or (name in _RANDOM_SAMPLE and _RANDOM_SAMPLE[name](s)):
-                        msg = compare(j_out, t_out, torch, jtorch, values=False)
-                    else:
-                        msg = compare(j_out, t_out, torch, jtorch, normwise=name in _NORMWISE)
+                    msg = judge(name, s, ji, ja, jk, j_out, t_out, t_err, torch, jtorch)
                 except Exception as e:
                     msg = None if t_err is not None else f"raises {type(e).__name__}: {str(e)[:100]}"
                 if msg is None:

@@ -450,24 +450,34 @@ def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fal
     return _finish(jnp.asarray(arr.astype(_dt(dtype).np)), device, requires_grad)
 
 
+def _endpoint(v):
+    """A linspace end point: a Python number, or a tensor's traced value under jtorch.compile (the
+    values are computed in the program, not read: the output's shape depends on ``steps`` only)."""
+    if hasattr(v, "_value") and isinstance(v._value, jax.core.Tracer):
+        return v._value
+    return _num(v)
+
+
 @function(method=False)
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    start, end = _num(start), _num(end)
+    start, end = _endpoint(start), _endpoint(end)
+    xp = jnp if isinstance(start, jax.core.Tracer) or isinstance(end, jax.core.Tracer) else np
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dt(dtype)
     if steps == 1:  # torch: just start
         end = start
     if dt._cat < 2:
-        arr = np.linspace(start, end, steps).astype(np.float64)
-        arr = np.trunc(arr).astype(dt.np)
+        arr = xp.linspace(xp.asarray(start, np.float64), xp.asarray(end, np.float64), steps).astype(np.float64)
+        arr = xp.trunc(arr).astype(dt.np)
         return _finish(jnp.asarray(arr), device, requires_grad)
     # torch computes the first half forward from start and the second half backward from end
     ct = dt.np if dt not in (D.float16, D.bfloat16) else np.dtype(np.float32)
-    i = np.arange(steps, dtype=ct)
-    step = (ct.type(end) - ct.type(start)) / ct.type(max(steps - 1, 1))
+    i = xp.arange(steps, dtype=ct)
+    start, end = xp.asarray(start).astype(ct), xp.asarray(end).astype(ct)
+    step = (end - start) / ct.type(max(steps - 1, 1))
     half = steps // 2
-    arr = np.where(i < half, ct.type(start) + step * i, ct.type(end) - step * (steps - 1 - i)).astype(dt.np)
+    arr = xp.where(i < half, start + step * i, end - step * (steps - 1 - i)).astype(dt.np)
     return _finish(jnp.asarray(arr), device, requires_grad)
 
 

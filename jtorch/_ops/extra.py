@@ -4,10 +4,11 @@ import builtins
 import collections
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype as D
+from .. import _dispatch, _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
 from . import reduction as _reduction
 from .dtype_views import jax_complex
@@ -232,7 +233,8 @@ def unravel_index(indices, shape):
         raise ValueError("'shape' cannot have negative values, but got " + str(shape))
     n = math.prod(shape)
     wide = indices.long()  # a bound beyond a narrow integer type must not wrap around
-    if indices.numel() and (bool((wide < -n).any()) or bool((wide >= n).any())):
+    traced = isinstance(indices._value, jax.core.Tracer)  # (jtorch.compile: the range is not checked)
+    if indices.numel() and not traced and (bool((wide < -n).any()) or bool((wide >= n).any())):
         raise ValueError("'indices' must be in range [-{0}, {1}), but got {2}".format(n, n, indices))
     idx = indices.long() % builtins.max(n, 1)
     out = []
@@ -322,14 +324,19 @@ export(_equal, "equal", function=False)
 export(_allclose, "allclose", function=False)
 
 
+@defop(promote=None, differentiable=False, method=False, function=False)
+def _nonzero_static(input, size=0, fill_value=-1):
+    if input.ndim == 0:
+        return jnp.zeros((size, 0), jnp.int64)
+    return jnp.stack(jnp.nonzero(input, size=size, fill_value=fill_value), axis=1).astype(jnp.int64)
+
+
 @function
 def nonzero_static(input, *, size, fill_value=-1):
-    nz = REGISTRY["nonzero"](input)
-    n = nz.shape[0]
-    if n >= size:
-        return nz[:size]
-    pad = REGISTRY["full"]((size - n, input.ndim), fill_value, dtype=D.int64)
-    return REGISTRY["cat"]([nz, pad])
+    """nonzero cut or padded to ``size`` rows: its shape needs no values (it traces under jtorch.compile)."""
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    return _nonzero_static(input, size=int(size), fill_value=int(fill_value))
 
 
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, **kw):
@@ -449,26 +456,37 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
                            f"input {str(input.dtype)[6:]} and bins {str(input.dtype)[6:]}")
-    x = np.asarray(input.detach().reshape(-1))
-    w = None if weight is None else np.asarray(weight.detach().reshape(-1))
+    # under jtorch.compile the same computation is traced (jnp), its value checks skipped: the shapes
+    # depend on the bins only
+    traced = any(isinstance(t, _T()) and isinstance(t._value, jax.core.Tracer) for t in (input, weight, bins))
+    xp = jnp if traced else np
+
+    def flat(t):
+        t = t.detach().reshape(-1)
+        return t._value if traced else np.asarray(t)
+    x = flat(input)
+    w = None if weight is None else flat(weight).astype(np.float64)
     if isinstance(bins, _T()):
-        edges = np.asarray(bins.detach(), dtype=np.float64)
+        edges = flat(bins).astype(np.float64)
     else:
-        if range is None:
-            lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-        else:
+        if range is not None:
             lo, hi = float(range[0]), float(range[1])
-        if lo > hi:
+        elif x.size:
+            lo, hi = (x.min(), x.max()) if traced else (float(x.min()), float(x.max()))
+        else:
+            lo, hi = 0.0, 0.0
+        if not traced and lo > hi:
             raise RuntimeError(f"torch.histogram: min should not exceed max, but got min {lo} max {hi}")
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, int(bins) + 1)
+        lo, hi = xp.asarray(lo, np.float64), xp.asarray(hi, np.float64)
+        same = lo == hi
+        lo, hi = xp.where(same, lo - 0.5, lo), xp.where(same, hi + 0.5, hi)
+        edges = xp.linspace(lo, hi, int(bins) + 1)
         edges = edges.astype(input.dtype.np).astype(np.float64)
-    hist, _ = np.histogram(x.astype(np.float64), bins=edges, weights=None if w is None else w.astype(np.float64),
-                           density=bool(density))
-    h = jt.tensor(hist.astype(input.dtype.np))
-    e = jt.tensor(edges.astype(input.dtype.np))
-    return histogram_return(h, e)
+    hist, _ = xp.histogram(x.astype(np.float64), bins=edges, weights=w, density=bool(density))
+    if traced:
+        return histogram_return(_dispatch.Tensor._wrap(hist.astype(input.dtype.np)),
+                                _dispatch.Tensor._wrap(edges.astype(input.dtype.np)))
+    return histogram_return(jt.tensor(hist.astype(input.dtype.np)), jt.tensor(edges.astype(input.dtype.np)))
 
 
 # ---------------------------------------------------------------- windows

@@ -113,7 +113,9 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
 
 
 def _raise_singular(info, name):
-    from .linalg_ops import LinAlgError
+    from .linalg_ops import LinAlgError, _concrete
+    if not _concrete(info):  # (not checked while traced under jtorch.compile, as linalg_ops' checks)
+        return
     bad = info.reshape(-1)
     if bool((bad > 0).any()):
         k = int(bad[(bad > 0).nonzero()[0, 0]])

@@ -154,12 +154,17 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
                             device=input.device if device is None else device), input, memory_format)
 
 
+def _traced(t):
+    """Whether ``t`` holds a tracer (jtorch.compile): its values are not checked, as they cannot be read."""
+    return isinstance(t._value, jax.core.Tracer)
+
+
 @function(method=False)
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     from ..tensor import Tensor
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        if isinstance(std, Tensor) and std.numel() and not std.is_meta and bool((std < 0).any()):
+        if isinstance(std, Tensor) and std.numel() and not std.is_meta and not _traced(std) and bool((std < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = jnp.broadcast_shapes(*(tuple(x.shape) for x in (mean, std) if isinstance(x, Tensor)))
         ref = mean if isinstance(mean, Tensor) else std
@@ -208,6 +213,16 @@ def _multinomial(key, probs, num_samples=1, replacement=False):
     return jax.lax.top_k(jnp.where(probs > 0, logits + g, -jnp.inf), num_samples)[1].astype(jnp.int64)
 
 
+def _check_distribution(v, num_samples, replacement):
+    if (v < 0).any() or not np.isfinite(v).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (v.sum(-1) == 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and ((v > 0).sum(-1) < num_samples).any():
+        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
+                           "category to sample)")
+
+
 @function
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     if input.ndim not in (1, 2):
@@ -219,14 +234,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
-    v = np.asarray(input._value)
-    if (v < 0).any() or not np.isfinite(v).all():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if (v.sum(-1) == 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and ((v > 0).sum(-1) < num_samples).any():
-        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                           "category to sample)")
+    if not _traced(input):
+        _check_distribution(np.asarray(input._value), num_samples, replacement)
     return _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
 
 

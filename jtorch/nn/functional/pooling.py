@@ -1,6 +1,7 @@
 """Pooling (torch.nn.functional.*pool*)."""
 import jtorch as torch
 from jtorch._ops import nn_ops as _k
+from jtorch._ops.loss_ops import concrete_min_max
 
 from ._utils import ntuple
 
@@ -215,8 +216,9 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n):
     total = 1
     for o in out:
         total *= o
-    if indices.numel() and (int(indices.max()) >= total or int(indices.min()) < 0):
-        raise RuntimeError(f"Found an invalid max index: {int(indices.max())} (output volumes are of size "
+    mm = concrete_min_max(indices)  # (not read while traced: indices out of range are dropped)
+    if mm is not None and (mm[1] >= total or mm[0] < 0):
+        raise RuntimeError(f"Found an invalid max index: {mm[1]} (output volumes are of size "
                            f"{'x'.join(map(str, out))}")
     return _k._max_unpool(input, indices, osize=out)
 
