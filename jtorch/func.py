@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _dispatch
 from ._dispatch import GRAD
+from .autograd.grad_mode import transform_running
 from .interop import to_jax
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
@@ -75,9 +76,11 @@ def _dims_like(dims, value):
 
 
 def _wrap_tree(tree):
-    """jax arrays / tracers -> Tensors over them (no copies)."""
+    """jax arrays / tracers -> Tensors over them (no copies). A transform's results inside another's
+    no_grad are constants for the outer one."""
     T = _T()
-    return _plain(jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree,
+    stop = jax.lax.stop_gradient if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
+    return _plain(jax.tree_util.tree_map(lambda x: T._wrap(stop(x)) if isinstance(x, jax.Array) else x, tree,
                                          is_leaf=lambda x: isinstance(x, T)))
 
 
@@ -85,14 +88,8 @@ def _unwrap_tree(tree):
     return to_jax(_ordered(tree))
 
 
-@contextlib.contextmanager
-def _tape_off():
-    prev = GRAD.enabled
-    GRAD.enabled = False
-    try:
-        yield
-    finally:
-        GRAD.enabled = prev
+# a transform's body: jtorch's tape off, the user's grad mode and detach() as JAX's stop_gradient
+_tape_off = transform_running
 
 
 _VALUE_READS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -496,7 +493,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 gen._key = _T()._wrap(keys)  # each batch element draws from its own key
             try:
                 inputs = _wrap_tree(arrays)
-                with _tape_off(), _values_unreadable("vmap"):
+                with _tape_off(differentiates=False), _values_unreadable("vmap"):
                     out = func(*inputs, **kwargs)
                 _check_no_batched_writes(inputs, arrays)
             finally:

@@ -592,6 +592,8 @@ class Tensor:
 
     @property
     def data(self):
+        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
+            return self.detach()
         return self._alias()
 
     @data.setter
@@ -650,8 +652,11 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        t = self._alias()
-        return t
+        if _dispatch.TRANSFORMS.depth:
+            # inside a torch.func transform JAX differentiates: the value cut from it, in a new
+            # storage (an in-place write to the detached tensor does not reach this one there)
+            return Tensor._wrap(jax.lax.stop_gradient(self._value))
+        return self._alias()
 
     def detach_(self):
         if self._base is not None:
