@@ -54,12 +54,14 @@ def set_inference_mode(on):
 
 class _Transforms:
     """torch.func transforms running (func.py): their functions run with the tape off while JAX
-    differentiates them; there the user's grad mode is ``enabled`` (autograd/grad_mode.py)."""
-    __slots__ = ("depth", "enabled")
+    differentiates them; there the user's grad mode is ``enabled``, and it stops gradients where the
+    innermost differentiates in ``reverse`` mode (autograd/grad_mode.py)."""
+    __slots__ = ("depth", "enabled", "reverse")
 
     def __init__(self):
         self.depth = 0
         self.enabled = True
+        self.reverse = False
 
 
 TRANSFORMS = _Transforms()

@@ -244,7 +244,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
 
     def f(*arrays):
-        with _tape_off():
+        with _tape_off("forward"):
             out = func(*_wrap_tree(arrays))
         if has_aux:
             return _unwrap_tree(out[0]), _unwrap_tree(out[1])
@@ -266,7 +266,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 
 def linearize(func, *primals):
     """``(output, jvp_fn)`` with the linearization evaluated once."""
-    jf = jax_function(func)
+    def jf(*arrays):
+        with _tape_off("forward"):
+            out = func(*_wrap_tree(arrays))
+        return _unwrap_tree(out)
     pa = _arrays(primals)
     out, f_jvp = jax.linearize(jf, *pa)
     if _taped(primals):
@@ -294,7 +297,7 @@ def _jac(transform, func, argnums, has_aux, name):
         _check_argnums(argnums, len(args), name)
 
         def f(*arrays):
-            with _tape_off():
+            with _tape_off("forward" if transform is jax.jacfwd else "reverse"):
                 out = func(*_wrap_tree(arrays), **kwargs)
             if has_aux:
                 return _unwrap_tree(out[0]), _unwrap_tree(out[1])
@@ -493,7 +496,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 gen._key = _T()._wrap(keys)  # each batch element draws from its own key
             try:
                 inputs = _wrap_tree(arrays)
-                with _tape_off(differentiates=False), _values_unreadable("vmap"):
+                with _tape_off("batch"), _values_unreadable("vmap"):
                     out = func(*inputs, **kwargs)
                 _check_no_batched_writes(inputs, arrays)
             finally:

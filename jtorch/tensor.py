@@ -560,6 +560,11 @@ class Tensor:
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
+        if _dispatch.TRANSFORMS.depth:  # (JAX differentiates there: jtorch's tape is off)
+            raise RuntimeError("You are attempting to call Tensor.requires_grad_() inside of a function being "
+                               "transformed by a torch.func transform. This is unsupported: use the transforms "
+                               "(grad, vjp, jacrev, jacfwd, hessian) instead, or call requires_grad_() outside "
+                               "of the transformed function.")
         self.requires_grad = requires_grad
         return self
 

@@ -22,18 +22,23 @@ def _grad_mode():
 def _set_grad_mode(on):
     if _FUNC.depth:
         _FUNC.enabled = on
-        _dispatch.STOP_GRADIENT[0] = None if on else _stopped
+        _dispatch.STOP_GRADIENT[0] = None if on or not _FUNC.reverse else _stopped
     else:
         GRAD.enabled = on
 
 
 @contextlib.contextmanager
-def transform_running(differentiates=True):
-    """The body of a torch.func transform: the tape off; grad mode on inside one that differentiates
-    (torch's grad transforms ignore an outer no_grad), else (vmap) the caller's. Lazy batching off:
-    it takes no JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
-    prev = GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0]
-    mode = True if differentiates else _grad_mode()
+def transform_running(kind="reverse"):
+    """The body of a torch.func transform: the tape off. As torch's: a ``"reverse"`` one (grad, vjp,
+    jacrev) turns grad mode on (an outer no_grad is ignored) and grad mode off inside stops
+    gradients; a ``"forward"`` one (jvp, jacfwd) keeps the caller's grad mode and no_grad does not
+    stop its derivatives (detach() does); a ``"batch"`` one (vmap) changes neither. Lazy batching
+    off: it takes no JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
+    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
+            _dispatch.LAZY[0])
+    mode = True if kind == "reverse" else _grad_mode()
+    if kind != "batch" or not _FUNC.depth:
+        _FUNC.reverse = kind == "reverse"
     GRAD.enabled = False
     _dispatch.LAZY[0] = False
     _FUNC.depth += 1
@@ -41,7 +46,8 @@ def transform_running(differentiates=True):
     try:
         yield
     finally:
-        GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0] = prev
+        (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
+         _dispatch.LAZY[0]) = prev
 
 
 def in_transform():
