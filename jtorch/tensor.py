@@ -603,6 +603,8 @@ class Tensor:
 
     @data.setter
     def data(self, other):
+        if _dispatch.TRANSFORMS.depth:
+            raise RuntimeError("mutating directly with `.data` inside functorch transform is not allowed.")
         self._sig = None
         self._meta = other._meta
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
@@ -666,6 +668,10 @@ class Tensor:
     def detach_(self):
         if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if _dispatch.TRANSFORMS.depth:  # its value cut from JAX's differentiation, in a storage of its own
+            d = self.detach()
+            self._st, self._vfn, self._val, self._valver, self._strides, self._meta = d._st, (), None, 0, None, None
+            self._sig = None
         self._grad_fn = None
         self._requires_grad = False
         return self

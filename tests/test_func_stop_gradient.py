@@ -99,6 +99,14 @@ def grad_detach_then_ops(L, x):
     return L.func.grad(f)(x)
 
 
+def grad_detach_in_place(L, x):
+    def f(x):
+        y = x * 2
+        y.detach_()
+        return (y * x.sin()).sum()
+    return L.func.grad(f)(x)
+
+
 def grad_has_aux_detach(L, x):
     return L.func.grad(lambda x: ((x * x.detach()).sum(), x.detach() * 2), has_aux=True)(x)
 
@@ -200,7 +208,7 @@ def _module_grads(L, net, x, batch):
 
 CASES = [grad_detach, grad_data, grad_no_grad_inside, grad_no_grad_decorator, grad_outer_no_grad_ignored,
          grad_enable_grad_in_no_grad, grad_set_grad_enabled_call, grad_set_grad_enabled_context,
-         grad_views_in_no_grad, grad_inplace_in_no_grad, grad_detach_then_ops, grad_has_aux_detach,
+         grad_views_in_no_grad, grad_inplace_in_no_grad, grad_detach_then_ops, grad_detach_in_place, grad_has_aux_detach,
          vmap_grad_detach, vmap_grad_no_grad, jacrev_detach, jacrev_no_grad, vjp_no_grad, jvp_detach,
          jvp_no_grad_not_stopped, jacfwd_detach, nested_detach_inner, nested_detach_captured,
          nested_no_grad_around_inner, nested_no_grad_in_inner]
@@ -272,6 +280,8 @@ def test_requires_grad_inside_transform_is_an_error():
             L.func.grad(lambda x: (x * x.detach().requires_grad_()).sum())(L.ones(3))
         with pytest.raises(RuntimeError, match="requires_grad_"):
             L.func.vmap(lambda x: x * L.zeros(3).requires_grad_())(L.ones(2, 3))
+        with pytest.raises(RuntimeError, match="mutating directly with `.data`"):
+            L.func.grad(lambda x: (setattr(x, "data", x.sin()) or x).sum())(L.ones(3))
         assert L.is_grad_enabled()
 
 
