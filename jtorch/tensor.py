@@ -670,8 +670,8 @@ class Tensor:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         if _dispatch.TRANSFORMS.depth:  # its value cut from JAX's differentiation, in a storage of its own
             d = self.detach()
-            self._st, self._vfn, self._val, self._valver, self._strides, self._meta = d._st, (), None, 0, None, None
-            self._sig = None
+            self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
+            self._strides = self._meta = self._sig = None
         self._grad_fn = None
         self._requires_grad = False
         return self

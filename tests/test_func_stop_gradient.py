@@ -9,10 +9,6 @@ import jtorch
 from helpers import assert_close
 
 
-def _x(L, a):
-    return L.tensor(a)
-
-
 def grad_detach(L, x):
     return L.func.grad(lambda x: (x * x.detach()).sum())(x)
 
@@ -187,14 +183,14 @@ def nested_no_grad_in_inner(L, x):
     return L.func.grad(lambda x: L.func.grad(inner)(x).exp().sum())(x)
 
 
-def module_eval_no_grad(L, x):
-    """A target network under no_grad and a BatchNorm in eval mode inside the transform."""
+def _net(L):
     L.manual_seed(0)
     net = L.nn.Sequential(L.nn.Linear(5, 4), L.nn.BatchNorm1d(4), L.nn.Tanh())
     return net
 
 
 def _module_grads(L, net, x, batch):
+    """A target network under no_grad and a BatchNorm in eval mode inside the transform."""
     net.eval()
     params = {k: v.detach() for k, v in net.named_parameters()}
 
@@ -208,7 +204,8 @@ def _module_grads(L, net, x, batch):
 
 CASES = [grad_detach, grad_data, grad_no_grad_inside, grad_no_grad_decorator, grad_outer_no_grad_ignored,
          grad_enable_grad_in_no_grad, grad_set_grad_enabled_call, grad_set_grad_enabled_context,
-         grad_views_in_no_grad, grad_inplace_in_no_grad, grad_detach_then_ops, grad_detach_in_place, grad_has_aux_detach,
+         grad_views_in_no_grad, grad_inplace_in_no_grad, grad_detach_then_ops, grad_detach_in_place,
+         grad_has_aux_detach,
          vmap_grad_detach, vmap_grad_no_grad, jacrev_detach, jacrev_no_grad, vjp_no_grad, jvp_detach,
          jvp_no_grad_not_stopped, jacfwd_detach, nested_detach_inner, nested_detach_captured,
          nested_no_grad_around_inner, nested_no_grad_in_inner]
@@ -218,11 +215,11 @@ CASES = [grad_detach, grad_data, grad_no_grad_inside, grad_no_grad_decorator, gr
 def test_matches_torch(case, rng):
     a = rng.standard_normal(5).astype(np.float32)
     try:
-        want = case(torch, _x(torch, a))
+        want = case(torch, torch.tensor(a))
     finally:
         torch.set_grad_enabled(True)
     try:
-        got = case(jtorch, _x(jtorch, a))
+        got = case(jtorch, jtorch.tensor(a))
     finally:
         jtorch.set_grad_enabled(True)
     assert_close(got, want, rtol=1e-5, atol=1e-5)
@@ -231,7 +228,7 @@ def test_matches_torch(case, rng):
 def test_module_in_eval_under_no_grad(rng):
     a = rng.standard_normal(5).astype(np.float32)
     batch = rng.standard_normal((3, 5)).astype(np.float32)
-    tnet, jnet = module_eval_no_grad(torch, None), module_eval_no_grad(jtorch, None)
+    tnet, jnet = _net(torch), _net(jtorch)
     jnet.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in tnet.state_dict().items()})
     with torch.no_grad():  # running statistics that are not the defaults
         tnet[1].running_mean.copy_(torch.tensor(rng.standard_normal(4).astype(np.float32)))

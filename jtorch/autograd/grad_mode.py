@@ -4,6 +4,7 @@ import functools
 import inspect
 
 import jax
+import jax.numpy as jnp
 
 from .. import _dispatch
 from .._dispatch import GRAD, set_inference_mode
@@ -50,19 +51,6 @@ def transform_running(kind="reverse"):
          _dispatch.LAZY[0]) = prev
 
 
-def in_transform():
-    return _FUNC.depth > 0
-
-
-def stop_gradient(t):
-    """``t``'s value cut from JAX's differentiation, as a new tensor (inside a transform)."""
-    return t.detach()  # (what detach() is inside a transform)
-
-
-def _stop_array(a):
-    return jax.lax.stop_gradient(a) if isinstance(a, jax.Array) else a
-
-
 def _stopped(op, dyn, statics, raw):
     """``_dispatch.apply`` inside a transform with grad mode off: the op's results are constants for
     JAX's differentiation. An in-place result (``raw``) keeps its destination's derivative, as torch's
@@ -80,7 +68,7 @@ def _stopped(op, dyn, statics, raw):
         if not isinstance(t, Tensor):
             return t
         if op.view is not None or t._vfn or id(t._st) in inputs:  # its storage is an input's: a new one
-            return stop_gradient(t)
+            return t.detach()  # (inside a transform: stop_gradient)
         t._st.array = jax.lax.stop_gradient(t._st.array)  # a new result: stopped in place
         return t
     if isinstance(res, Tensor):
@@ -92,7 +80,7 @@ def _stopped(op, dyn, statics, raw):
         return type(res)(*items) if hasattr(res, "_fields") else type(res)(items)
     if raw and isinstance(res, jax.Array):
         dest = dyn[0]._value
-        if dest.shape == res.shape and dest.dtype == res.dtype and jax.numpy.issubdtype(res.dtype, jax.numpy.inexact):
+        if dest.shape == res.shape and dest.dtype == res.dtype and jnp.issubdtype(res.dtype, jnp.inexact):
             return dest + jax.lax.stop_gradient(res - dest)
         return jax.lax.stop_gradient(res)
     return res
