@@ -53,6 +53,23 @@ def set_inference_mode(on):
         for h in _INFERENCE_HOOKS:
             h(on)
 
+class _Transforms:
+    """torch.func transforms running (func.py): their functions run with the tape off while JAX
+    differentiates them; there the user's grad mode is ``enabled``, and it stops gradients where the
+    innermost differentiates in ``reverse`` mode (autograd/grad_mode.py)."""
+    __slots__ = ("depth", "enabled", "reverse")
+
+    def __init__(self):
+        self.depth = 0
+        self.enabled = True
+        self.reverse = False
+
+
+TRANSFORMS = _Transforms()
+# grad_mode's ``_stopped`` while grad mode is off inside a transform: ``apply`` hands the op to it,
+# which makes the results constants for JAX's differentiation. None otherwise.
+STOP_GRADIENT = [None]
+
 # Lazy batching of eager ops (_lazy.py): set by jtorch._flags.set_lazy / JTORCH_LAZY=1.
 LAZY = [False]
 
@@ -489,6 +506,8 @@ def apply(op, dyn, statics, raw=False):
             return _apply_view(op, dyn, statics)
         except SparseArgument as e:
             return e.route(op, dyn, statics)
+    if STOP_GRADIENT[0] is not None:  # (a view op's check is _apply_view's)
+        return STOP_GRADIENT[0](op, dyn, statics, raw)
     if AUTOCAST[0] is not None:
         dyn = AUTOCAST[0](op, dyn)
     if LAZY[0] and TRACE is None and op.lazy:
@@ -1086,6 +1105,8 @@ def _apply_view(op, dyn, statics):
     from the root through the whole view chain, when first read (so chains of views cost one
     program and a view that is only inspected costs none). Shape and dtype come from a cached
     abstract evaluation."""
+    if STOP_GRADIENT[0] is not None:
+        return STOP_GRADIENT[0](op, dyn, statics, False)
     src = dyn[0]
     if type(src) is not Tensor and OVERLOADS.get(type(src)) is not False:
         TF.subclass_met(src)  # (a tensor-like raises below)

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _dispatch
 from ._dispatch import GRAD
+from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
 from .random import KEY_STORAGES
@@ -81,9 +82,11 @@ def _dims_like(dims, value):
 
 
 def _wrap_tree(tree):
-    """jax arrays / tracers -> Tensors over them (no copies)."""
+    """jax arrays / tracers -> Tensors over them (no copies). A transform's results inside another's
+    no_grad are constants for the outer one."""
     T = _T()
-    return _plain(jax.tree_util.tree_map(lambda x: T._wrap(x) if isinstance(x, jax.Array) else x, tree,
+    stop = jax.lax.stop_gradient if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
+    return _plain(jax.tree_util.tree_map(lambda x: T._wrap(stop(x)) if isinstance(x, jax.Array) else x, tree,
                                          is_leaf=lambda x: isinstance(x, T)))
 
 
@@ -91,14 +94,8 @@ def _unwrap_tree(tree):
     return to_jax(_ordered(tree))
 
 
-@contextlib.contextmanager
-def _tape_off():
-    prev = GRAD.enabled
-    GRAD.enabled = False
-    try:
-        yield
-    finally:
-        GRAD.enabled = prev
+# a transform's body: jtorch's tape off, the user's grad mode and detach() as JAX's stop_gradient
+_tape_off = transform_running
 
 
 # ------------------------------------------------------------------ what the function captures
@@ -124,12 +121,6 @@ class _Level:
 
     def batched(self, a):  # (vmap's level: whether ``a`` holds a value per batch element)
         return False
-
-    def detached(self, t):
-        """``t.detach()`` inside the function: JAX differentiates the arrays, so a traced value detaches
-        as JAX's stop_gradient, in a tensor of its own (its in-place writes do not reach ``t``)."""
-        v = t._value
-        return _T()._wrap(jax.lax.stop_gradient(v)) if isinstance(v, jax.core.Tracer) else None
 
     def created(self, st):
         self.new.add(st)
@@ -470,7 +461,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     counts = {}
 
     def f(*arrays):
-        with _GradLevel() as level, _tape_off():
+        with _GradLevel() as level, _tape_off("forward"):
             inputs = _wrap_tree(arrays)
             out = func(*inputs)
             # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
@@ -497,7 +488,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 def linearize(func, *primals):
     """``(output, jvp_fn)`` with the linearization evaluated once."""
     def jf(*arrays):
-        with _GradLevel(), _tape_off():
+        with _GradLevel(), _tape_off("forward"):
             out = func(*_wrap_tree(arrays))
         return _unwrap_tree(out)
 
@@ -531,7 +522,7 @@ def _jac(transform, func, argnums, has_aux, name):
         counts = {}
 
         def f(*arrays):
-            with _GradLevel() as level, _tape_off():
+            with _GradLevel() as level, _tape_off("forward" if transform is jax.jacfwd else "reverse"):
                 inputs = _wrap_tree(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
@@ -797,7 +788,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
                     inputs = _wrap_tree(arrays)
-                    with _tape_off(), _values_unreadable("vmap"):
+                    with _tape_off("batch"), _values_unreadable("vmap"):
                         out = func(*inputs, **kwargs)
                 finally:
                     gen._key = saved

@@ -575,6 +575,11 @@ class Tensor:
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
+        if _dispatch.TRANSFORMS.depth:  # (JAX differentiates there: jtorch's tape is off)
+            raise RuntimeError("You are attempting to call Tensor.requires_grad_() inside of a function being "
+                               "transformed by a torch.func transform. This is unsupported: use the transforms "
+                               "(grad, vjp, jacrev, jacfwd, hessian) instead, or call requires_grad_() outside "
+                               "of the transformed function.")
         self.requires_grad = requires_grad
         return self
 
@@ -607,10 +612,14 @@ class Tensor:
 
     @property
     def data(self):
+        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
+            return self.detach()
         return self._alias()
 
     @data.setter
     def data(self, other):
+        if _dispatch.TRANSFORMS.depth:
+            raise RuntimeError("mutating directly with `.data` inside functorch transform is not allowed.")
         self._sig = None
         self._meta = other._meta
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver
@@ -665,16 +674,19 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        tr = _dispatch.TRACE
-        if tr is not None and hasattr(tr, "detached"):  # inside a torch.func transform (func._Level)
-            t = tr.detached(self)
-            if t is not None:
-                return t
+        if _dispatch.TRANSFORMS.depth:
+            # inside a torch.func transform JAX differentiates: the value cut from it, in a new
+            # storage (an in-place write to the detached tensor does not reach this one there)
+            return Tensor._wrap(jax.lax.stop_gradient(self._value))
         return self._alias()
 
     def detach_(self):
         if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if _dispatch.TRANSFORMS.depth:  # its value cut from JAX's differentiation, in a storage of its own
+            d = self.detach()
+            self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
+            self._strides = self._meta = self._sig = None
         self._grad_fn = None
         self._requires_grad = False
         return self

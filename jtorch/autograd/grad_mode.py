@@ -1,8 +1,89 @@
 """Grad modes: context managers that are also decorators, like torch's."""
+import contextlib
 import functools
 import inspect
 
+import jax
+import jax.numpy as jnp
+
+from .. import _dispatch
 from .._dispatch import GRAD, set_inference_mode
+
+
+# The user's grad mode inside torch.func transforms: their functions run with jtorch's tape off while JAX
+# differentiates them, so there grad mode is kept in _FUNC (what is_grad_enabled() says) and grad mode
+# off, like detach(), is JAX's stop_gradient (``_stopped``).
+_FUNC = _dispatch.TRANSFORMS
+
+
+def _grad_mode():
+    return _FUNC.enabled if _FUNC.depth else GRAD.enabled
+
+
+def _set_grad_mode(on):
+    if _FUNC.depth:
+        _FUNC.enabled = on
+        _dispatch.STOP_GRADIENT[0] = None if on or not _FUNC.reverse else _stopped
+    else:
+        GRAD.enabled = on
+
+
+@contextlib.contextmanager
+def transform_running(kind="reverse"):
+    """The body of a torch.func transform: the tape off. As torch's: a ``"reverse"`` one (grad, vjp,
+    jacrev) turns grad mode on (an outer no_grad is ignored) and grad mode off inside stops
+    gradients; a ``"forward"`` one (jvp, jacfwd) keeps the caller's grad mode and no_grad does not
+    stop its derivatives (detach() does); a ``"batch"`` one (vmap) changes neither. Lazy batching
+    off: it takes no JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
+    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
+            _dispatch.LAZY[0])
+    mode = True if kind == "reverse" else _grad_mode()
+    if kind != "batch" or not _FUNC.depth:
+        _FUNC.reverse = kind == "reverse"
+    GRAD.enabled = False
+    _dispatch.LAZY[0] = False
+    _FUNC.depth += 1
+    _set_grad_mode(mode)
+    try:
+        yield
+    finally:
+        (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
+         _dispatch.LAZY[0]) = prev
+
+
+def _stopped(op, dyn, statics, raw):
+    """``_dispatch.apply`` inside a transform with grad mode off: the op's results are constants for
+    JAX's differentiation. An in-place result (``raw``) keeps its destination's derivative, as torch's
+    untracked in-place write does: ``dest + stop_gradient(result - dest)``. A view op's result is a
+    new tensor (it no longer shares its input's storage: writes through it are not seen there)."""
+    from ..tensor import Tensor
+    _dispatch.STOP_GRADIENT[0] = None
+    try:
+        res = _dispatch.apply(op, dyn, statics, raw)
+    finally:
+        _dispatch.STOP_GRADIENT[0] = _stopped
+    inputs = {id(a._st) for a in dyn if isinstance(a, Tensor)}
+
+    def stop(t):
+        if not isinstance(t, Tensor):
+            return t
+        if op.view is not None or t._vfn or id(t._st) in inputs:  # its storage is an input's: a new one
+            return t.detach()  # (inside a transform: stop_gradient)
+        t._st.array = jax.lax.stop_gradient(t._st.array)  # a new result: stopped in place
+        return t
+    if isinstance(res, Tensor):
+        return stop(res)
+    if isinstance(res, (tuple, list)):
+        items = [stop(t) for t in res]
+        if all(a is b for a, b in zip(items, res)):
+            return res
+        return type(res)(*items) if hasattr(res, "_fields") else type(res)(items)
+    if raw and isinstance(res, jax.Array):
+        dest = dyn[0]._value
+        if dest.shape == res.shape and dest.dtype == res.dtype and jnp.issubdtype(res.dtype, jnp.inexact):
+            return dest + jax.lax.stop_gradient(res - dest)
+        return jax.lax.stop_gradient(res)
+    return res
 
 
 class _Mode:
@@ -37,12 +118,12 @@ class _Mode:
         return self.__class__()
 
     def __enter__(self):
-        self._prev = (GRAD.enabled, GRAD.inference)
+        self._prev = (_grad_mode(), GRAD.inference)
         self._apply()
         return self
 
     def __exit__(self, *exc):
-        GRAD.enabled = self._prev[0]
+        _set_grad_mode(self._prev[0])
         set_inference_mode(self._prev[1])
         return False
 
@@ -56,19 +137,19 @@ class no_grad(_Mode):
         return self
 
     def _apply(self):
-        GRAD.enabled = False
+        _set_grad_mode(False)
 
 
 class enable_grad(_Mode):
     def _apply(self):
-        GRAD.enabled = True
+        _set_grad_mode(True)
 
 
 class set_grad_enabled(_Mode):
     def __init__(self, mode):
         self.mode = bool(mode)
-        self._prev = (GRAD.enabled, GRAD.inference)
-        GRAD.enabled = self.mode  # takes effect immediately, like torch's function form
+        self._prev = (_grad_mode(), GRAD.inference)
+        _set_grad_mode(self.mode)  # takes effect immediately, like torch's function form
 
     def clone(self):
         return set_grad_enabled(self.mode)
@@ -80,7 +161,7 @@ class set_grad_enabled(_Mode):
         return self
 
     def _apply(self):
-        GRAD.enabled = self.mode
+        _set_grad_mode(self.mode)
 
 
 class inference_mode(_Mode):
@@ -100,12 +181,12 @@ class inference_mode(_Mode):
     def _apply(self):
         # like torch's guard: inference_mode(True) turns grad mode off, inference_mode(False) on
         mode = bool(self.mode)
-        GRAD.enabled = not mode
+        _set_grad_mode(not mode)
         set_inference_mode(mode)
 
 
 def is_grad_enabled():
-    return GRAD.enabled
+    return _grad_mode()
 
 
 def is_inference_mode_enabled():
