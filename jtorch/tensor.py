@@ -376,6 +376,9 @@ class Tensor:
                 out = None
             if out is None:
                 out = f(self, *args, **kwargs)
+                if _dispatch.STOP_GRADIENT[0] is not None and out._st is not self._st:  # inside a transform
+                    from .autograd.grad_mode import untracked_write
+                    out = Tensor._wrap(untracked_write(self._value, out._value))
             oshape, odt = out._shape_dtype()  # raw (shape, numpy dtype): cheaper than .shape/.dtype
             sshape, sdt = self._shape_dtype()
             if odt != sdt and out.dtype._cat > self.dtype._cat:

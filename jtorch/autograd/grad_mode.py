@@ -79,11 +79,16 @@ def _stopped(op, dyn, statics, raw):
             return res
         return type(res)(*items) if hasattr(res, "_fields") else type(res)(items)
     if raw and isinstance(res, jax.Array):
-        dest = dyn[0]._value
-        if dest.shape == res.shape and dest.dtype == res.dtype and jnp.issubdtype(res.dtype, jnp.inexact):
-            return dest + jax.lax.stop_gradient(res - dest)
-        return jax.lax.stop_gradient(res)
+        return untracked_write(dyn[0]._value, res)
     return res
+
+
+def untracked_write(dest, res):
+    """The value an in-place write with grad mode off inside a transform leaves: ``res``, with the
+    destination's derivative (torch's untracked in-place write keeps the tensor's history)."""
+    if dest.shape == res.shape and dest.dtype == res.dtype and jnp.issubdtype(res.dtype, jnp.inexact):
+        return dest + jax.lax.stop_gradient(res - dest)
+    return jax.lax.stop_gradient(res)
 
 
 class _Mode:
