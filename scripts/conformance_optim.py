@@ -216,13 +216,25 @@ def _same_raise(te, je, where):
     return None
 
 
+def _quiet(fn):
+    """fn with warnings silenced (torch's and jtorch's deprecation notes on these configs) and restored after."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    return run
+
+
+@_quiet
 def run_config(info, config, steps=5, dtype="float32", seed=0):
     """Run one config through both libraries; the first difference as a string, or None when they agree
     (including both raising the same exception type at the same point)."""
     import torch
 
     import jtorch
-    warnings.filterwarnings("ignore")
     rng = np.random.default_rng(seed)
     kwargs = config.kwargs
     if info.step_requires_closure:
@@ -426,13 +438,13 @@ def scheduler_label(scheds):
     return "+".join(names)
 
 
+@_quiet
 def run_schedulers(info, scheds, steps=5, seed=0):
     """The optimizer's first CPU config with a combination of its LR schedulers stepped after each optimizer
     step (ReduceLROnPlateau with a seeded metric): parameters and learning rates compared."""
     import torch
 
     import jtorch
-    warnings.filterwarnings("ignore")
     rng = np.random.default_rng(seed)
     config = Config("scheduler", {})
     specs = _param_specs(info, config, "float32")
