@@ -44,10 +44,11 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            with_grad = [p for p in group["params"] if p.grad is not None]
-            self._check_fused_params(group, with_grad)
-            if group.get("fused") and any(p.grad.is_sparse for p in with_grad):
-                raise RuntimeError(self._fused_complex_error[1])
+            if group.get("fused"):
+                with_grad = [p for p in group["params"] if p.grad is not None]
+                self._check_fused_params(group, with_grad)
+                if any(p.grad.is_sparse for p in with_grad):
+                    raise RuntimeError(self._fused_complex_error[1])
         self._step_groups(
             "adagrad", self._init, lambda g: ("step", "sum"),
             lambda g: {k: g[k] for k in ("lr", "lr_decay", "eps", "weight_decay")},
