@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import conformance_optim as co  # noqa: E402
 
-STEPS = 3
+STEPS = 3  # the state dict reloads after step 1 and must continue identically at steps 2 and 3
 
 _NO_GRAPH = ("jtorch's update kernels run outside autograd: differentiable=True updates the values as torch "
              "does but records no graph through the step, so the gradient with respect to the starting "
