@@ -461,20 +461,29 @@ def sparse_adam(a, hp, maximize):
 
 
 # ---------------------------------------------------------------- Muon
+def _bf16(x):
+    """x rounded to bfloat16, a rounding XLA keeps: under jit it may otherwise carry bfloat16 intermediates
+    in float32 (excess precision), and the iteration amplifies that into differences from torch's."""
+    return jax.lax.reduce_precision(x.astype(jnp.bfloat16), exponent_bits=8, mantissa_bits=7)
+
+
 def _newton_schulz(x, coeffs, steps, eps):
     """Approximate orthogonalisation U V^T of x (quintic Newton-Schulz, in bfloat16 like torch)."""
-    a, b, c = coeffs
-    y = x.astype(jnp.bfloat16)
+    f32 = jnp.float32
+    # the hyper-parameters arrive as float64 device buffers: cast them as torch casts Python scalars (to the
+    # float32 op math of bfloat16 matmuls, to bfloat16 for the clamp), or they would promote the iteration
+    a, b, c = (jnp.asarray(k).astype(f32) for k in coeffs)
+    y = _bf16(x)
     tall = x.shape[0] > x.shape[1]
     if tall:
         y = y.T
-    y = y / jnp.maximum(jnp.sqrt(jnp.sum(y.astype(jnp.float32) ** 2)).astype(jnp.bfloat16), eps)
-    f32 = jnp.float32
+    norm = _bf16(jnp.sqrt(jnp.sum(y.astype(f32) ** 2)))
+    y = _bf16(y.astype(f32) / jnp.maximum(norm, _bf16(jnp.asarray(eps))).astype(f32))
     for _ in range(steps):
         # each addmm accumulates in float32 and rounds once to bfloat16, as torch's does
-        gram = jnp.matmul(y, y.T, preferred_element_type=f32).astype(jnp.bfloat16)
-        upd = (b * gram.astype(f32) + c * jnp.matmul(gram, gram, preferred_element_type=f32)).astype(jnp.bfloat16)
-        y = (a * y.astype(f32) + jnp.matmul(upd, y, preferred_element_type=f32)).astype(jnp.bfloat16)
+        gram = _bf16(jnp.matmul(y, y.T, preferred_element_type=f32))
+        upd = _bf16(b * gram.astype(f32) + c * jnp.matmul(gram, gram, preferred_element_type=f32))
+        y = _bf16(a * y.astype(f32) + jnp.matmul(upd, y, preferred_element_type=f32))
     return y.T if tall else y
 
 

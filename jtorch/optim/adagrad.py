@@ -9,6 +9,7 @@ __all__ = ["Adagrad"]
 
 class Adagrad(Optimizer):
     _sparse_ok = True  # entries a sparse gradient lacks get a zero update, as torch's sparse path
+    _fused_complex_error = (RuntimeError, "`fused` does not support sparse grad or complex param")
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
         _check_common(lr)
@@ -42,6 +43,12 @@ class Adagrad(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            if group.get("fused"):
+                with_grad = [p for p in group["params"] if p.grad is not None]
+                self._check_fused_params(group, with_grad)
+                if any(p.grad.is_sparse for p in with_grad):
+                    raise RuntimeError(self._fused_complex_error[1])
         self._step_groups(
             "adagrad", self._init, lambda g: ("step", "sum"),
             lambda g: {k: g[k] for k in ("lr", "lr_decay", "eps", "weight_decay")},

@@ -28,7 +28,18 @@ def _check_wd(weight_decay):
 
 
 def _scalar(x):
-    return x.item() if isinstance(x, torch.Tensor) else x
+    """A 1-element tensor hyper-parameter as a 0-dim tensor (torch keeps it a tensor); numbers as they are."""
+    return x.reshape(()) if isinstance(x, torch.Tensor) else x
+
+
+def _check_tensor_hyper(name, value, foreach, capturable):
+    """torch's foreach kernels take a tensor hyper-parameter only when capturable (jtorch has no separate
+    foreach path, but refuses what torch refuses)."""
+    if isinstance(value, torch.Tensor):
+        if foreach and not capturable:
+            raise ValueError(f"{name} as a Tensor is not supported for capturable=False and foreach=True")
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
 
 
 class Adam(Optimizer):
@@ -36,12 +47,16 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
+        if isinstance(lr, torch.Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         _check_common(lr, eps)
         _check_betas(betas)
         _check_wd(weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], torch.Tensor) and isinstance(betas[1], torch.Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
+        _check_tensor_hyper("betas[0]", betas[0], foreach, capturable)
+        _check_tensor_hyper("betas[1]", betas[1], foreach, capturable)
         betas = tuple(_scalar(b) for b in betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
@@ -59,11 +74,13 @@ class Adam(Optimizer):
             for p in params:
                 state = self.state[p]
                 if len(state) == 0:
+                    self._check_fused_params(group, [p])
                     state["step"] = self._step_tensor()
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_avg_sq"] = torch.zeros_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = torch.zeros_like(p)
+            self._check_capturable(group, params)
             keys = ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
             tensors = {"param": params, "grad": grads}
             tensors.update({k: [self.state[p][k] for p in params] for k in keys})

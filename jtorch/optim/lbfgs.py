@@ -129,13 +129,20 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     # ---- flat views of all parameters
+    # complex parameters take part as their (real, imag) pairs, as in torch
     def _flat_grad(self):
-        return torch.cat([p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1) for p in self._params], 0)
+        views = []
+        for p in self._params:
+            g = p.new_zeros(p.shape) if p.grad is None else p.grad.to_dense() if p.grad.is_sparse else p.grad
+            views.append((torch.view_as_real(g) if g.is_complex() else g).reshape(-1))
+        return torch.cat(views, 0)
 
     def _add_grad(self, step, update):
         step = float(step)
         offset = 0
         for p in self._params:
+            if p.is_complex():
+                p = torch.view_as_real(p)
             n = p.numel()
             p.add_(update[offset:offset + n].view_as(p), alpha=step)
             offset += n
@@ -172,7 +179,7 @@ class LBFGS(Optimizer):
 
     def _step(self, closure):
         group = self.param_groups[0]
-        lr = group["lr"].item() if isinstance(group["lr"], torch.Tensor) else group["lr"]
+        lr = group["lr"]  # a tensor lr stays one: torch's state["t"] is then a tensor too
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         history_size = group["history_size"]

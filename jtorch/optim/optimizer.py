@@ -36,6 +36,10 @@ def _nonzero(v):
     return isinstance(v, jax.core.Tracer) or v != 0
 
 
+# devices of jtorch tensors that fused kernels and CUDA-graph capture (capturable=True) support
+_FUSED_DEVICES = ("cpu", "cuda")
+_CAPTURABLE_DEVICES = ("cuda",)
+
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()
 
@@ -133,13 +137,15 @@ class Optimizer:
                      "_optimizer_load_state_dict_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
         self._patch_step_function()
-        self.defaults.setdefault("differentiable", False)
         # state dicts from older torch versions: options added since get their defaults, and a
         # Python-number ``step`` becomes torch 2.x's 0-dim float32 tensor
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 if v is not required:
                     group.setdefault(k, v)
+        # torch's base class adds ``differentiable`` to the defaults only: an optimizer without that option
+        # (Adafactor, SparseAdam, LBFGS) keeps its param groups' keys
+        self.defaults.setdefault("differentiable", False)
         if self._tensor_step:
             for st in self.state.values():
                 if isinstance(st, dict) and "step" in st and not isinstance(st["step"], torch.Tensor):
@@ -221,17 +227,40 @@ class Optimizer:
         raise NotImplementedError
 
     def _check_fused(self, fused, foreach, differentiable):
-        """torch's argument checks for optimizers that accept ``fused=``."""
+        """torch's argument checks for optimizers that accept ``fused=`` (the parameters' dtypes are checked
+        at the first step, by ``_check_fused_params``, as torch does)."""
         if fused:
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if not p.is_floating_point():  # complex included: torch has no fused complex kernel
-                        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
-                                           f"of supported devices but {p.dtype} and {p.device.type}")
             if differentiable:
                 raise RuntimeError("`fused` does not support `differentiable`")
             if foreach:
                 raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    # the error a fused kernel gives for a complex parameter (SGD's and Adagrad's differ from the dtype check)
+    _fused_complex_error = None
+
+    def _check_fused_params(self, group, params):
+        """``fused=True`` at step time: floating-point parameters only, with torch's error for the others."""
+        if not group.get("fused"):
+            return
+        for p in params:
+            if p.is_complex() and self._fused_complex_error is not None:
+                exc, msg = self._fused_complex_error
+                raise exc(msg.format(dtype="ComplexFloat" if p.dtype == torch.complex64 else "ComplexDouble"))
+            if not p.is_floating_point():
+                raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported "
+                                   f"devices: {list(_FUSED_DEVICES)} but {p.dtype} and {p.device.type}")
+
+    # what torch's capturable assertion names besides the parameters (ASGD: "params, mus, etas,")
+    _capturable_tensors = "params"
+
+    def _check_capturable(self, group, params):
+        """``capturable=True`` keeps the step count on the parameters' device for CUDA-graph capture; torch
+        asserts at each eager step that this device supports capture (the CPU does not), and skips the check
+        while compiling, as jtorch.compile does here."""
+        if group.get("capturable") and not torch.compiler.is_compiling():
+            if any(p.device.type not in _CAPTURABLE_DEVICES for p in params):
+                raise AssertionError(f"If capturable=True, {self._capturable_tensors} and state_steps must be on "
+                                     f"supported devices: {list(_CAPTURABLE_DEVICES)}.")
 
     def _closure_loss(self, closure):
         if closure is None:
@@ -256,6 +285,7 @@ class Optimizer:
                 state = self.state[p]
                 if len(state) == 0:
                     init(state, p, group)
+            self._check_capturable(group, params)
             tensors = {"param": params, "grad": grads}
             tensors.update({k: [self.state[p][k] for p in params] for k in keys(group)})
             self._run_kernel(kernel, tensors, hp(group), **statics(group))

@@ -8,6 +8,7 @@ __all__ = ["SGD"]
 
 class SGD(Optimizer):
     _sparse_ok = True  # a sparse gradient's update is the dense update of its sum
+    _fused_complex_error = (NotImplementedError, "\"fused_sgd_kernel\" not implemented for '{dtype}'")
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
@@ -31,6 +32,7 @@ class SGD(Optimizer):
             params, grads = self._with_grad(group)
             if not params:
                 continue
+            self._check_fused_params(group, params)
             tensors = {"param": params, "grad": grads}
             fresh = None
             if _nonzero(group["momentum"]):

@@ -21,8 +21,12 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         _check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, maximize=maximize))
+        sparse_params = [[i, j] for i, g in enumerate(self.param_groups)
+                         for j, p in enumerate(g["params"]) if p.is_sparse]
         complex_params = [[i, j] for i, g in enumerate(self.param_groups)
                           for j, p in enumerate(g["params"]) if p.is_complex()]
+        if sparse_params:
+            raise ValueError(f"Sparse params at indices {sparse_params}: SparseAdam requires dense parameter tensors")
         if complex_params:
             raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
                              "parameters")

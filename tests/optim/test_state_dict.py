@@ -161,3 +161,16 @@ def test_pickle_round_trip(rng):
     jo2 = jtorch.optim.SGD.__new__(jtorch.optim.SGD)
     jo2.__setstate__(pickle.loads(pickle.dumps({"defaults": jo.defaults, "state": {}, "param_groups": []})))
     assert jo2._optimizer_step_pre_hooks == {} and jo2.defaults["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("name", ["Adafactor", "SparseAdam", "LBFGS"])
+def test_load_state_dict_keeps_group_keys_like_torch(rng, name):
+    # torch adds ``differentiable`` to an optimizer's defaults on load, never to its param groups
+    a = rng.standard_normal((2, 2)).astype(np.float32)
+    keys = []
+    for lib in (torch, jtorch):
+        opt = getattr(lib.optim, name)([lib.tensor(a, requires_grad=True)])
+        fresh = getattr(lib.optim, name)([lib.tensor(a, requires_grad=True)])
+        fresh.load_state_dict(opt.state_dict())
+        keys.append((sorted(fresh.param_groups[0]), sorted(fresh.state_dict()["param_groups"][0])))
+    assert keys[1] == keys[0]
