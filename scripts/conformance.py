@@ -309,17 +309,12 @@ def main(argv=None):
     from torch.testing._internal.common_methods_invocations import op_db
 
     import jtorch
-    if args.grad or args.grad2:
-        from conformance_grad import run_grad
-        text = run_grad(args, op_db, torch, jtorch)
-        print(text)
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text)
-        return
-    if args.compile:
-        from conformance_compile import run_compile
-        text = run_compile(args, op_db, torch, jtorch)
+    if args.grad or args.grad2 or args.compile:  # the other modes' own runners
+        if args.compile:
+            from conformance_compile import run_compile as run
+        else:
+            from conformance_grad import run_grad as run
+        text = run(args, op_db, torch, jtorch)
         print(text)
         if args.out:
             with open(args.out, "w") as f:
