@@ -109,7 +109,17 @@ class RNNBase(Module):
         return s.format(**self.__dict__)
 
     # ---- forward
+    def _check_dtype(self, input, error=ValueError):
+        # torch refuses a silent promotion between the input and the weights (a float64 batch into a float32
+        # model), unless autocast is on to cast them
+        weight = self._flat_weights[0] if self._flat_weights else None
+        autocast = any(torch.is_autocast_enabled(d) for d in ("cpu", "cuda"))
+        if weight is not None and input.dtype != weight.dtype and not autocast:
+            raise error(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
+                         f"input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+
     def _check_input(self, input, batched):
+        self._check_dtype(input)
         expected = 3 if batched else 2
         if input.dim() != expected:
             raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
@@ -142,6 +152,8 @@ class RNNBase(Module):
             x = _gather_rows(torch.cat([data, pad_row]), idx.reshape(-1)).reshape(T, B, data.size(1))
             lengths = torch.tensor(_lengths_from_batch_sizes(bs), dtype=torch.long)
             batched = True
+            # torch's packed LSTM without hx skips this check and its kernel raises RuntimeError instead
+            self._check_dtype(data, RuntimeError if is_lstm and hx is None else ValueError)
             if self.input_size != data.size(-1):
                 raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                    f"got {data.size(-1)}")
