@@ -99,7 +99,7 @@ def convert(x, torch, jtorch):
         m = getattr(jtorch.nn, type(x).__name__)(*convert(args, torch, jtorch), **convert(kwargs, torch, jtorch))
         m.load_state_dict(to_j(dict(x.state_dict()), jtorch, torch))
         return m
-    if callable(x) and getattr(x, "__module__", "") == "torch.nn.functional":
+    if callable(x) and getattr(torch.nn.functional, getattr(x, "__name__", ""), None) is x:
         return getattr(jtorch.nn.functional, x.__name__)
     if isinstance(x, (list, tuple)) and not isinstance(x, torch.Size):
         return type(x)(convert(v, torch, jtorch) for v in x)
@@ -120,12 +120,23 @@ def _leaves(x, torch, out):
     return out
 
 
+def _fresh(x, torch):
+    """A copy of ``x`` whose tensors are new leaves (requiring grad as the originals do)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone().requires_grad_(x.requires_grad)
+    if isinstance(x, (list, tuple)) and not isinstance(x, torch.Size):
+        return type(x)(_fresh(v, torch) for v in x)
+    if isinstance(x, dict):
+        return {k: _fresh(v, torch) for k, v in x.items()}
+    return copy.deepcopy(x)
+
+
 def _forward_inputs(sample, torch, jtorch):
     """(torch args, torch kwargs, jtorch args, jtorch kwargs): fresh copies of the sample's forward input
     (in-place modules write to their input); torch leaves that require grad stay leaves that require grad
     on both sides."""
     fi = sample.forward_input
-    t_args, t_kwargs = copy.deepcopy(fi.args), copy.deepcopy(fi.kwargs)
+    t_args, t_kwargs = _fresh(fi.args, torch), _fresh(fi.kwargs, torch)
     j_args, j_kwargs = convert(t_args, torch, jtorch), convert(t_kwargs, torch, jtorch)
     for t, j in zip(_leaves((t_args, t_kwargs), torch, []), _leaves((j_args, j_kwargs), jtorch, [])):
         if t.requires_grad and t.is_leaf:

@@ -29,3 +29,41 @@ def test_batch_norm_eps_zero_in_eval_is_allowed(rng):
     t = torch.nn.BatchNorm1d(3, eps=0.0).eval()(torch.tensor(x))
     j = jtorch.nn.BatchNorm1d(3, eps=0.0).eval()(jtorch.tensor(x))
     np.testing.assert_allclose(j.detach().numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("delta", [1 + 0j, "1.0", None])
+def test_huber_loss_delta_must_be_a_number(delta):
+    _same_error(lambda lib: lib.nn.HuberLoss(delta=delta))
+
+
+@pytest.mark.parametrize("delta", [2, 0.5, True])
+def test_huber_loss_int_and_float_delta(rng, delta):
+    x, y = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((2, 3)).astype(np.float32)
+    t = torch.nn.HuberLoss(delta=delta)(torch.tensor(x), torch.tensor(y))
+    j = jtorch.nn.HuberLoss(delta=delta)(jtorch.tensor(x), jtorch.tensor(y))
+    np.testing.assert_allclose(j.numpy(), t.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["NLLLoss", "CrossEntropyLoss"])
+@pytest.mark.parametrize("shape,weight_dtype", [((2, 3), "float64"), ((2, 3, 4), "float16"), ((0, 0), "float16")])
+def test_class_loss_weight_dtype_must_match_input(rng, loss, shape, weight_dtype):
+    # torch's nll_loss kernel does not promote: float32 scores with float64/float16 class weights raise
+    x = rng.standard_normal(shape).astype(np.float32)
+    c = shape[1]
+    target = rng.integers(0, max(c, 1), (shape[0],) + shape[2:])
+    w = rng.random(c)
+    _same_error(lambda lib: getattr(lib.nn, loss)(weight=lib.tensor(w, dtype=getattr(lib, weight_dtype)))(
+        lib.tensor(x), lib.tensor(target)))
+
+
+def test_cross_entropy_float32_weight_under_autocast(rng):
+    # autocast runs the class losses in float32: bfloat16 scores with float32 weights are fine
+    x, w = rng.standard_normal((4, 3)).astype(np.float32), rng.random(3).astype(np.float32)
+    target = rng.integers(0, 3, (4,))
+    out = {}
+    for lib in (torch, jtorch):
+        with lib.autocast("cpu"):
+            out[lib] = lib.nn.functional.cross_entropy(lib.tensor(x).bfloat16(), lib.tensor(target),
+                                                       weight=lib.tensor(w))
+    assert str(out[jtorch].dtype) == str(out[torch].dtype)
+    np.testing.assert_allclose(out[jtorch].float().numpy(), out[torch].float().numpy(), rtol=1e-2)

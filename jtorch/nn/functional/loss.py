@@ -58,6 +58,10 @@ def _type_name(dt):
     return _TYPE_NAMES.get(n, n)
 
 
+def _autocast_on():
+    return torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+
+
 def _check_class_input(input, target, weight, name):
     if input.dim() == 0:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
@@ -73,6 +77,9 @@ def _check_class_input(input, target, weight, name):
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
+    # torch's kernel does not promote the weights (autocast casts both to float32 first)
+    if weight is not None and weight.dtype != input.dtype and not _autocast_on():
+        raise RuntimeError(f"expected scalar type {_type_name(input.dtype)} but found {_type_name(weight.dtype)}")
     return c
 
 

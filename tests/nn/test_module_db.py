@@ -1,0 +1,33 @@
+"""PyTorch's module database (module_db) through jtorch: the first samples of every module class, float32,
+compared with torch by scripts/conformance_modules.py's functions (outputs, state after forward, input and
+parameter gradients, module_error_inputs' exception types). The script runs every sample and float64."""
+import pytest
+import torch
+from torch.testing._internal.common_modules import module_db
+
+import jtorch
+from scripts import conformance_modules as cm
+
+SAMPLES = 2  # per module, mode and error kind: enough to catch a regression, cheap enough for the suite
+
+INFOS, ABSENT = cm.selected(module_db, jtorch)
+
+# module_db classes whose first samples still differ from torch, and why. The test asserts they STILL differ,
+# so a fix is noticed (and the entry removed).
+KNOWN_DIFFERENCES = {
+}
+
+
+def test_jtorch_has_every_module_db_class():
+    assert ABSENT == []
+
+
+@pytest.mark.parametrize("info", INFOS, ids=cm.module_name)
+def test_module_db(info):
+    ok, n, first = cm.run_module(info, (torch.float32,), torch, jtorch, max_samples=SAMPLES)
+    assert n > 0
+    name = cm.module_name(info)
+    if name in KNOWN_DIFFERENCES:
+        assert ok < n, f"{name} now agrees with torch: remove it from KNOWN_DIFFERENCES"
+    else:
+        assert ok == n, first
