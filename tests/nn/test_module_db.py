@@ -9,6 +9,7 @@ import jtorch
 from scripts import conformance_modules as cm
 
 SAMPLES = 2  # per module, mode and error kind: enough to catch a regression, cheap enough for the suite
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # torch's and jtorch's own advice (nested tensors, kl_div)
 
 INFOS, ABSENT = cm.selected(module_db, jtorch)
 

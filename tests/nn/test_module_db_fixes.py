@@ -67,3 +67,34 @@ def test_cross_entropy_float32_weight_under_autocast(rng):
                                                        weight=lib.tensor(w))
     assert str(out[jtorch].dtype) == str(out[torch].dtype)
     np.testing.assert_allclose(out[jtorch].float().numpy(), out[torch].float().numpy(), rtol=1e-2)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda lib: lib.nn.LazyConv1d(4, 2), (2, 3, 5)),
+    (lambda lib: lib.nn.LazyConvTranspose2d(4, 2), (2, 3, 4, 4)),
+    (lambda lib: lib.nn.LazyLinear(3), (2, 5)),
+    (lambda lib: lib.nn.LazyBatchNorm1d(), (4, 3)),
+])
+def test_lazy_module_converted_before_its_first_forward(rng, make, shape):
+    # .double() before the first forward: the parameters and buffers materialise in float64
+    x = rng.standard_normal(shape)
+    out, mods = {}, {}
+    for lib in (torch, jtorch):
+        lib.manual_seed(0)
+        mods[lib] = make(lib).double()
+        mods[lib](lib.tensor(x))  # materialises
+    mods[jtorch].load_state_dict({k: jtorch.tensor(v.numpy()) for k, v in mods[torch].state_dict().items()})
+    for lib in (torch, jtorch):
+        out[lib] = mods[lib](lib.tensor(x))
+    for (jn, jv), (tn, tv) in zip(mods[jtorch].state_dict().items(), mods[torch].state_dict().items()):
+        assert (jn, str(jv.dtype)) == (tn, str(tv.dtype))
+    assert str(out[jtorch].dtype) == str(out[torch].dtype) == "torch.float64"
+    np.testing.assert_allclose(out[jtorch].detach().numpy(), out[torch].detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lazy_module_deepcopy_keeps_converted_dtype(rng):
+    import copy
+    x = rng.standard_normal((2, 3, 5))
+    for lib in (torch, jtorch):
+        m = copy.deepcopy(lib.nn.LazyConv1d(4, 2).to(lib.float64))
+        assert str(m(lib.tensor(x)).dtype) == "torch.float64"
