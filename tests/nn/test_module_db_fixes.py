@@ -98,3 +98,46 @@ def test_lazy_module_deepcopy_keeps_converted_dtype(rng):
     for lib in (torch, jtorch):
         m = copy.deepcopy(lib.nn.LazyConv1d(4, 2).to(lib.float64))
         assert str(m(lib.tensor(x)).dtype) == "torch.float64"
+
+
+@pytest.mark.parametrize("shape,var_shape", [((4, 3), (1, 3)), ((4, 3, 5), (4, 1, 5)), ((4, 3), (4, 1)),
+                                             ((4, 3), (4,)), ((4, 3), (2, 3)), ((4, 3, 5), (1, 1, 5))])
+def test_gaussian_nll_loss_variance_broadcast(rng, shape, var_shape):
+    # one variance shared along any single dimension (var 1 there) is homoscedastic; two such dims are refused
+    x, y, v = rng.standard_normal(shape), rng.standard_normal(shape), rng.random(var_shape) + 0.1
+    res = {}
+    for lib in (torch, jtorch):
+        xi = lib.tensor(x, requires_grad=True)
+        try:
+            loss = lib.nn.GaussianNLLLoss()(xi, lib.tensor(y), lib.tensor(v))
+        except ValueError as e:
+            res[lib] = str(e)
+            continue
+        loss.backward()
+        res[lib] = (loss.item(), xi.grad.numpy())
+    if isinstance(res[torch], str):
+        assert res[jtorch] == res[torch]
+    else:
+        np.testing.assert_allclose(res[jtorch][0], res[torch][0], rtol=1e-10)
+        np.testing.assert_allclose(res[jtorch][1], res[torch][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["nll_loss", "cross_entropy", "cross_entropy_smoothed", "cross_entropy_weighted"])
+def test_class_loss_every_target_ignored(rng, loss):
+    # mean over no counted targets: torch gives nan, and a zero gradient (jax's 0 * inf would be nan)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    w = rng.random(4).astype(np.float32)
+    res = {}
+    for lib in (torch, jtorch):
+        xi = lib.tensor(x, requires_grad=True)
+        target = lib.tensor([2, 2, 2])
+        f = lib.nn.functional
+        out = {"nll_loss": lambda: f.nll_loss(xi, target, ignore_index=2),
+               "cross_entropy": lambda: f.cross_entropy(xi, target, ignore_index=2),
+               "cross_entropy_smoothed": lambda: f.cross_entropy(xi, target, ignore_index=2, label_smoothing=0.2),
+               "cross_entropy_weighted": lambda: f.cross_entropy(xi, target, weight=lib.tensor(w), ignore_index=2),
+               }[loss]()
+        out.backward()
+        res[lib] = (out.item(), xi.grad.numpy())
+    assert np.isnan(res[torch][0]) and np.isnan(res[jtorch][0])
+    np.testing.assert_array_equal(res[jtorch][1], res[torch][1])

@@ -227,8 +227,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if var.size() != input.size():
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)      # one variance per sample, heteroscedastic over the last dim
-        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.size(-1) == 1:
-            pass                         # homoscedastic: broadcast
+        elif var.dim() == input.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+            pass  # homoscedastic: var is 1 along the one dimension where it differs ((4, 1, 32, 32)), broadcast
         else:
             raise ValueError("var is of incorrect size")
     if reduction not in _REDUCTIONS:
