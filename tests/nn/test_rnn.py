@@ -285,3 +285,14 @@ def test_compiled_step_matches_eager(rng):
     assert abs(got.item() - eager) < 1e-5
     for p, g in zip(params, grads):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("args,kwargs", [((3, 5), {"bias": 0}), ((3, 5), {"bias": "True"}),
+                                         ((3, 5), {"batch_first": 1}), ((0, 5), {}), ((-1, 5), {})])
+def test_rnn_constructor_argument_errors(cls, args, kwargs):
+    with pytest.raises(Exception) as expected:
+        getattr(torch.nn, cls)(*args, **kwargs)
+    with pytest.raises(type(expected.value)) as got:
+        getattr(nn, cls)(*args, **kwargs)
+    assert str(got.value) == str(expected.value)
