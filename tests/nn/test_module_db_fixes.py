@@ -141,3 +141,8 @@ def test_class_loss_every_target_ignored(rng, loss):
         res[lib] = (out.item(), xi.grad.numpy())
     assert np.isnan(res[torch][0]) and np.isnan(res[jtorch][0])
     np.testing.assert_array_equal(res[jtorch][1], res[torch][1])
+
+
+def test_cross_entropy_probability_target_refuses_ignore_index(rng):
+    x, p = rng.standard_normal((2, 3)).astype(np.float32), rng.random((2, 3)).astype(np.float32)
+    _same_error(lambda lib: lib.nn.CrossEntropyLoss(ignore_index=1)(lib.tensor(x), lib.tensor(p)))

@@ -96,7 +96,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if target.dtype.is_floating_point:
-        # class probabilities: same shape as the input
+        # class probabilities: same shape as the input, and no class to ignore
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if tuple(target.shape) != tuple(input.shape):
             if input.dim() >= 2 and target.dim() >= 1 and input.size(0) != target.size(0):
                 raise ValueError(f"Expected input batch_size ({input.size(0)}) to match target batch_size "
