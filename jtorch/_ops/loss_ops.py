@@ -101,11 +101,18 @@ def _nll_core(logp, target, weight, ignore_index):
     return -picked * w, w, valid
 
 
+def _weighted_mean(total, weight_sum):
+    """total / weight_sum; when every target is ignored (weight_sum 0) the value is torch's 0/0 = nan and the
+    gradient is 0, not jax's 0 * inf = nan."""
+    none = weight_sum == 0
+    return jnp.where(none, jax.lax.stop_gradient(total / weight_sum), total / jnp.where(none, 1, weight_sum))
+
+
 @defop(method=False, function=False, promote=None)
 def _nll_loss(input, target, weight, ignore_index=-100, reduction="mean"):
     loss, w, _ = _nll_core(_class_last(input), target, weight, ignore_index)
     if reduction == "mean":
-        return jnp.sum(loss) / jnp.sum(w)
+        return _weighted_mean(jnp.sum(loss), jnp.sum(w))
     return _reduce(loss, reduction)
 
 
@@ -115,7 +122,7 @@ def _cross_entropy_index(input, target, weight, ignore_index=-100, reduction="me
     loss, w, valid = _nll_core(logp, target, weight, ignore_index)
     if label_smoothing <= 0:
         if reduction == "mean":
-            return jnp.sum(loss) / jnp.sum(w)
+            return _weighted_mean(jnp.sum(loss), jnp.sum(w))
         return _reduce(loss, reduction)
     c = logp.shape[-1]
     # smoothing term: cross entropy against the uniform distribution (class-weighted)
@@ -123,8 +130,7 @@ def _cross_entropy_index(input, target, weight, ignore_index=-100, reduction="me
     smooth = jnp.where(valid, smooth, 0)
     eps = label_smoothing
     if reduction == "mean":
-        denom = jnp.sum(w)
-        return (1 - eps) * jnp.sum(loss) / denom + eps / c * jnp.sum(smooth) / denom
+        return _weighted_mean((1 - eps) * jnp.sum(loss) + eps / c * jnp.sum(smooth), jnp.sum(w))
     return _reduce((1 - eps) * loss + eps / c * smooth, reduction)
 
 

@@ -49,18 +49,14 @@ class UninitializedParameter(Parameter):
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad=True, device=None, dtype=None):
-        p = Parameter.__new__(cls, torch.empty(0, device=device, dtype=dtype), requires_grad)
-        p.__dict__["_lazy_dtype"] = dtype
-        p.__dict__["_lazy_device"] = device
-        return p
+        return Parameter.__new__(cls, torch.empty(0, device=device, dtype=dtype), requires_grad)
 
     def __init__(self, requires_grad=True, device=None, dtype=None):
         pass
 
     def materialize(self, shape, device=None, dtype=None):
-        dtype = dtype or self.__dict__.get("_lazy_dtype")
-        device = device or self.__dict__.get("_lazy_device")
-        self.data = torch.empty(tuple(shape), device=device, dtype=dtype)
+        # the empty placeholder's dtype and device, which module.to(...) converts before the first forward
+        self.data = torch.empty(tuple(shape), device=device or self.device, dtype=dtype or self.dtype)
         self.__class__ = self.cls_to_become
 
     def __repr__(self):
@@ -74,7 +70,7 @@ class UninitializedParameter(Parameter):
                            "attributes.")
 
     def __deepcopy__(self, memo):
-        r = type(self)(self.requires_grad, self.__dict__.get("_lazy_device"), self.__dict__.get("_lazy_dtype"))
+        r = type(self)(self.requires_grad, self.device, self.dtype)
         memo[id(self)] = r
         return r
 
@@ -83,15 +79,13 @@ class UninitializedBuffer(Tensor):
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad=False, device=None, dtype=None):
-        t = torch.empty(0, device=device, dtype=dtype)._alias(cls)
-        t.__dict__["_lazy_dtype"] = dtype
-        return t
+        return torch.empty(0, device=device, dtype=dtype)._alias(cls)
 
     def __init__(self, *args, **kwargs):
         pass
 
     def materialize(self, shape, device=None, dtype=None):
-        self.data = torch.empty(tuple(shape), device=device, dtype=dtype or self.__dict__.get("_lazy_dtype"))
+        self.data = torch.empty(tuple(shape), device=device or self.device, dtype=dtype or self.dtype)
         self.__class__ = self.cls_to_become
 
 

@@ -149,6 +149,27 @@ def test_rnn_errors():
         nn.LSTM(3, 4, dropout=1.5)
 
 
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("weights,inputs", [("float32", "float64"), ("float64", "float32")])
+def test_rnn_input_dtype_must_match_weights(rng, cls, weights, inputs):
+    # torch raises ValueError naming both dtypes instead of promoting; packed input too
+    x = rng.standard_normal((2, 4, 3))
+    t = getattr(torch.nn, cls)(3, 5).to(getattr(torch, weights))
+    j = getattr(nn, cls)(3, 5).to(getattr(jtorch, weights))
+    tx, jx = torch.tensor(x, dtype=getattr(torch, inputs)), jtorch.tensor(x, dtype=getattr(jtorch, inputs))
+    with pytest.raises(ValueError) as expected:
+        t(tx)
+    with pytest.raises(ValueError) as got:
+        j(jx)
+    assert str(got.value) == str(expected.value)
+    # packed: torch's LSTM without hx leaves the mismatch to its kernel (RuntimeError)
+    error = RuntimeError if cls == "LSTM" else ValueError
+    with pytest.raises(error):
+        t(trnn.pack_padded_sequence(tx, [2, 1], batch_first=True))
+    with pytest.raises(error):
+        j(jrnn.pack_padded_sequence(jx, [2, 1], batch_first=True))
+
+
 def test_rnn_default_init():
     m = nn.LSTM(10, 64, num_layers=2)
     bound = 1 / math.sqrt(64)
@@ -264,3 +285,14 @@ def test_compiled_step_matches_eager(rng):
     assert abs(got.item() - eager) < 1e-5
     for p, g in zip(params, grads):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("args,kwargs", [((3, 5), {"bias": 0}), ((3, 5), {"bias": "True"}),
+                                         ((3, 5), {"batch_first": 1}), ((0, 5), {}), ((-1, 5), {})])
+def test_rnn_constructor_argument_errors(cls, args, kwargs):
+    with pytest.raises(Exception) as expected:
+        getattr(torch.nn, cls)(*args, **kwargs)
+    with pytest.raises(type(expected.value)) as got:
+        getattr(nn, cls)(*args, **kwargs)
+    assert str(got.value) == str(expected.value)

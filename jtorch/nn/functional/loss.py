@@ -50,6 +50,10 @@ def _warn_size(input, target):
 
 
 # ---------------------------------------------------------------- classification
+def _autocast_on():
+    return torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+
+
 def _check_class_input(input, target, weight, name):
     if input.dim() == 0:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
@@ -65,6 +69,9 @@ def _check_class_input(input, target, weight, name):
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
+    # torch's kernel does not promote the weights (autocast casts both to float32 first)
+    if weight is not None and weight.dtype != input.dtype and not _autocast_on():
+        raise RuntimeError(f"expected scalar type {scalar_type_name(input.dtype)} but found {scalar_type_name(weight.dtype)}")
     return c
 
 
@@ -81,7 +88,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if target.dtype.is_floating_point:
-        # class probabilities: same shape as the input
+        # class probabilities: same shape as the input, and no class to ignore
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if tuple(target.shape) != tuple(input.shape):
             if input.dim() >= 2 and target.dim() >= 1 and input.size(0) != target.size(0):
                 raise ValueError(f"Expected input batch_size ({input.size(0)}) to match target batch_size "
@@ -212,8 +221,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if var.size() != input.size():
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)      # one variance per sample, heteroscedastic over the last dim
-        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.size(-1) == 1:
-            pass                         # homoscedastic: broadcast
+        elif var.dim() == input.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+            pass  # homoscedastic: var is 1 along the one dimension where it differs ((4, 1, 32, 32)), broadcast
         else:
             raise ValueError("var is of incorrect size")
     if reduction not in _REDUCTIONS:

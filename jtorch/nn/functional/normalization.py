@@ -19,6 +19,10 @@ def _half_stats(input, *params):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     C = input.shape[1] if input.ndim >= 2 else 0  # torch counts no channels in a 0-/1-dim input
+    if training and eps <= 0.0:  # a zero batch variance would divide by zero
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_channels(name, t, C)

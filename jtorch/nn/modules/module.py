@@ -454,7 +454,9 @@ class Module:
                 else:
                     param.grad.data = g
         for key, buf in self._buffers.items():
-            if buf is not None:
+            if isinstance(buf, UninitializedBuffer):  # stays a placeholder, in the new dtype and device
+                buf.data = fn(buf)
+            elif buf is not None:
                 self._buffers[key] = fn(buf)
         return self
 

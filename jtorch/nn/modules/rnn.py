@@ -39,8 +39,13 @@ class RNNBase(Module):
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        for flag, value in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(value, bool):  # 0/1 or "True" are refused, not read as truthy
+                raise TypeError(f"{flag} should be of type bool, got: {type(value).__name__}")
         if not isinstance(hidden_size, int):
             raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+        if input_size <= 0:
+            raise ValueError("input_size must be greater than zero")
         if hidden_size <= 0:
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
@@ -109,7 +114,17 @@ class RNNBase(Module):
         return s.format(**self.__dict__)
 
     # ---- forward
+    def _check_dtype(self, input, error=ValueError):
+        # torch refuses a silent promotion between the input and the weights (a float64 batch into a float32
+        # model), unless autocast is on to cast them
+        weight = self._flat_weights[0] if self._flat_weights else None
+        autocast = any(torch.is_autocast_enabled(d) for d in ("cpu", "cuda"))
+        if weight is not None and input.dtype != weight.dtype and not autocast:
+            raise error(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
+                         f"input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+
     def _check_input(self, input, batched):
+        self._check_dtype(input)
         expected = 3 if batched else 2
         if input.dim() != expected:
             raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
@@ -142,6 +157,8 @@ class RNNBase(Module):
             x = _gather_rows(torch.cat([data, pad_row]), idx.reshape(-1)).reshape(T, B, data.size(1))
             lengths = torch.tensor(_lengths_from_batch_sizes(bs), dtype=torch.long)
             batched = True
+            # torch's packed LSTM without hx skips this check and its kernel raises RuntimeError instead
+            self._check_dtype(data, RuntimeError if is_lstm and hx is None else ValueError)
             if self.input_size != data.size(-1):
                 raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                    f"got {data.size(-1)}")
