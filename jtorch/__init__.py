@@ -12,28 +12,8 @@ _jax.config.update("jax_enable_x64", True)
 # jax.distributed.initialize has run (see jtorch/distributed/_runtime.py).
 _jax.config.update("jax_default_device", "cpu")
 
-
-def _persistent_compilation_cache():
-    """Compiled XLA programs are kept on disk between runs: jtorch compiles every eager op and
-    every compiled step once per shape, which dominates a script's first seconds (on a GPU, most
-    of its warm-up). JTORCH_COMPILATION_CACHE names the folder ('' or 0 turns the cache off);
-    a cache folder set for JAX itself is left as it is."""
-    path = _os.environ.get("JTORCH_COMPILATION_CACHE")
-    if path in ("", "0") or path is None and _jax.config.jax_compilation_cache_dir is not None:
-        return
-    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small programs are most of them
-    if path is None:
-        base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
-        path = _os.path.join(base, "jtorch", "xla")
-        import importlib.util
-        # our own folder is bounded (least recently used entries go); JAX needs filelock to evict, and
-        # every process using a folder must agree on it (evicting ones keep access times the others do not)
-        if importlib.util.find_spec("filelock") is not None:
-            _jax.config.update("jax_compilation_cache_max_size", 2 << 30)
-    _jax.config.update("jax_compilation_cache_dir", path)
-
-
-_persistent_compilation_cache()
+from . import _compilation_cache
+_compilation_cache.configure(_jax)  # (see there: where compiled programs persist)
 
 __version__ = "0.1.0"
 
