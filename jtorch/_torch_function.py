@@ -270,15 +270,24 @@ def wants(args, kwargs):
         return False
     if MODES:
         return True
+    if _plain(args) and (not kwargs or _plain(kwargs.values())):  # the common case: no search
+        return False
+    return bool(overloaded_args(args, kwargs))
+
+
+def _plain(values):
+    """Whether all are plain Tensors, numbers, None or strings, or lists of plain Tensors (cat's)."""
     T = _dispatch.Tensor
-    for a in args:  # (plain Tensors and numbers only, the common case: no search)
+    for a in values:
         t = type(a)
         if t is not T and t not in _PLAIN:
-            break
-    else:
-        if not kwargs:
+            if t is list or t is tuple:
+                for x in a:
+                    if type(x) is not T:
+                        return False
+                continue
             return False
-    return bool(overloaded_args(args, kwargs))
+    return True
 
 
 def _name(func):
