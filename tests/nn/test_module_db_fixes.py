@@ -146,3 +146,36 @@ def test_class_loss_every_target_ignored(rng, loss):
 def test_cross_entropy_probability_target_refuses_ignore_index(rng):
     x, p = rng.standard_normal((2, 3)).astype(np.float32), rng.random((2, 3)).astype(np.float32)
     _same_error(lambda lib: lib.nn.CrossEntropyLoss(ignore_index=1)(lib.tensor(x), lib.tensor(p)))
+
+
+@pytest.mark.parametrize("kw", [dict(weight=[1.0, 2.0, 3.0]), dict(weight=[[1.0], [2.0]]), dict(weight=[0.5, 2.0]),
+                                dict(label_smoothing=2.0), dict(label_smoothing=-0.1), dict(label_smoothing=1.0)])
+def test_linear_cross_entropy_loss_constructor_checks(kw):
+    def build(lib):
+        args = {k: lib.tensor(v) if k == "weight" else v for k, v in kw.items()}
+        try:
+            return lib.nn.LinearCrossEntropyLoss(3, 2, **args).weight is not None
+        except RuntimeError as e:
+            return str(e)
+    assert build(jtorch) == build(torch)
+
+
+CELL_CASES = [((4,), (2, 5)), ((3, 4), (5,)), ((3, 4), (3, 1, 5)), ((4,), (1, 1, 5)), ((3, 4), (3, 6)),
+              ((3, 4), (3, 5))]
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("shapes", CELL_CASES)
+def test_rnn_cell_hidden_checks(cls, shapes, rng):
+    xs, hs = shapes
+    x, h = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(hs).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        cell = getattr(lib.nn, cls)(4, 5)
+        hx = (lib.tensor(h), lib.tensor(h)) if cls == "LSTMCell" else lib.tensor(h)
+        try:
+            return type(cell(lib.tensor(x), hx)).__name__
+        except (RuntimeError, ValueError) as e:
+            return type(e).__name__, str(e)
+    assert run(jtorch) == run(torch)

@@ -295,18 +295,22 @@ class RNNCellBase(Module):
             raise RuntimeError(f"input has inconsistent input_size: got {input.size(-1)} expected {self.input_size}")
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
+        given = (hx, cx) if mode == "LSTM" else (hx,)
+        for i, h in enumerate(given):
+            if h is not None and h.dim() not in (1, 2):
+                what = f"hx[{i}]" if mode == "LSTM" else "hidden"
+                raise ValueError(f"{type(self).__name__}: Expected {what} to be 1D or 2D, got {h.dim()}D instead")
         states = []
-        for h in (hx, cx) if mode == "LSTM" else (hx,):
+        for i, h in enumerate(given):
             if h is None:
                 h = torch.zeros(x.size(0), self.hidden_size, dtype=x.dtype, device=x.device)
             elif not batched:
-                if h.dim() != 1:
-                    raise RuntimeError(f"{type(self).__name__}: Expected hidden to be 1D, got {h.dim()}D instead")
                 h = h.unsqueeze(0)
-            if tuple(h.shape) != (x.size(0), self.hidden_size):
-                raise RuntimeError(f"hidden{'' if not states else '[1]'} has inconsistent hidden_size: got "
-                                   f"{h.size(-1)}, expected {self.hidden_size}" if h.size(-1) != self.hidden_size
-                                   else f"Input batch size {x.size(0)} doesn't match hidden batch size {h.size(0)}")
+            if h.size(0) != x.size(0):
+                raise RuntimeError(f"Input batch size {x.size(0)} doesn't match hidden{i} batch size {h.size(0)}")
+            if h.size(1) != self.hidden_size:
+                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {h.size(1)}, expected "
+                                   f"{self.hidden_size}")
             states.append(h)
         cx = states[1] if mode == "LSTM" else None
         out = K._rnn_cell(x, states[0], cx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, mode=mode)
