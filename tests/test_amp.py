@@ -73,3 +73,27 @@ def test_autocast_as_decorator_and_cuda_without_gpu():
     with ctx:
         assert not jtorch.is_autocast_enabled("cuda")
         assert (jtorch.ones(2, 2) @ jtorch.ones(2, 2)).dtype == jtorch.float32
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("in_dtype", ["float32", "bfloat16"])
+def test_cpu_autocast_recurrent_modules(cls, in_dtype, rng):
+    """nn.RNN and nn.LSTM are in torch's CPU lower-precision list (weights, input and states in bfloat16); GRU
+    is not: it runs in its input's dtype."""
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    results = []
+    for lib in (torch, jtorch):
+        lib.manual_seed(0)
+        m = getattr(lib.nn, cls)(4, 6, num_layers=2, batch_first=True)
+        if lib is jtorch:
+            m.load_state_dict({k: jtorch.tensor(v.detach().numpy()) for k, v in results[0][0].items()})
+        inp = lib.tensor(x).to(getattr(lib, in_dtype)).requires_grad_()
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            out, state = m(inp)
+        h = state[0] if cls == "LSTM" else state
+        out.float().sum().backward()
+        results.append((m.state_dict(), out, h, inp.grad, m.weight_ih_l0.grad))
+    (_, t_out, t_h, t_gx, t_gw), (_, j_out, j_h, j_gx, j_gw) = results
+    for j, t in ((j_out, t_out), (j_h, t_h), (j_gx, t_gx), (j_gw, t_gw)):
+        assert str(j.dtype) == str(t.dtype)
+        assert_close(j.float(), t.float(), rtol=0.05, atol=0.05)

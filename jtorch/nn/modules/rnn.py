@@ -123,6 +123,14 @@ class RNNBase(Module):
             raise error(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
                          f"input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
 
+    def _autocast_dtype(self, x):
+        """The dtype an autocast region runs this module in: torch's lower-precision list has the RNNs (on
+        the CPU LSTM and the plain RNNs; GRU there runs in its input's dtype); None outside autocast."""
+        dev = x.device.type
+        if not torch.is_autocast_enabled(dev) or not x.is_floating_point():
+            return None
+        return x.dtype if dev == "cpu" and self.mode == "GRU" else torch.get_autocast_dtype(dev)
+
     def _check_input(self, input, batched):
         self._check_dtype(input)
         expected = 3 if batched else 2
@@ -204,7 +212,12 @@ class RNNBase(Module):
             if c0 is not None:
                 self._check_hidden(c0, (self.num_layers * D, B, self.hidden_size),
                                    "Expected hidden[1] size {}, got {}")
-        res = K.rnn_forward(self._flat_weights, x, h0, c0, lengths, self.mode, self.num_layers, self.bidirectional,
+        weights = self._flat_weights
+        low = self._autocast_dtype(x)
+        if low is not None:
+            weights, x, h0 = [w.to(low) for w in weights], x.to(low), h0.to(low)
+            c0 = c0.to(low) if c0 is not None else None
+        res = K.rnn_forward(weights, x, h0, c0, lengths, self.mode, self.num_layers, self.bidirectional,
                             self.bias, self.proj_size > 0, self.dropout, self.training)
         out, h_n = res[0], res[1]
         c_n = res[2] if is_lstm else None
