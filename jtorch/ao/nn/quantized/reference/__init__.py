@@ -10,6 +10,14 @@ _AFFINE = {torch.per_tensor_symmetric: torch.per_tensor_affine,
            torch.per_channel_symmetric: torch.per_channel_affine}
 
 
+def _with_float_params(ref, float_mod):
+    """``ref`` holding the float module's weight and bias (detached), as torch's reference modules do."""
+    ref.weight = nn.Parameter(float_mod.weight.detach())
+    if float_mod.bias is not None:
+        ref.bias = nn.Parameter(float_mod.bias.detach())
+    return ref
+
+
 class ReferenceQuantizedModule(nn.Module):
     """The weight parameters as buffers (``weight_scale``, ``weight_zero_point``, ``weight_axis``) and attributes
     (``weight_qscheme``, ``weight_dtype``)."""
@@ -78,10 +86,7 @@ class Linear(nn.Linear, ReferenceQuantizedModule):
     def from_float(cls, float_linear, weight_qparams):
         ref = cls(float_linear.in_features, float_linear.out_features, float_linear.bias is not None,
                   weight_qparams=weight_qparams)
-        ref.weight = nn.Parameter(float_linear.weight.detach())
-        if float_linear.bias is not None:
-            ref.bias = nn.Parameter(float_linear.bias.detach())
-        return ref
+        return _with_float_params(ref, float_linear)
 
 
 def _conv(name, base):
@@ -102,10 +107,7 @@ def _conv(name, base):
         ref = cls(float_conv.in_channels, float_conv.out_channels, float_conv.kernel_size, float_conv.stride,
                   float_conv.padding, float_conv.dilation, float_conv.groups, float_conv.bias is not None,
                   float_conv.padding_mode, weight_qparams=weight_qparams)
-        ref.weight = nn.Parameter(float_conv.weight.detach())
-        if float_conv.bias is not None:
-            ref.bias = nn.Parameter(float_conv.bias.detach())
-        return ref
+        return _with_float_params(ref, float_conv)
 
     return type(name, (base, ReferenceQuantizedModule),
                 {"__init__": __init__, "forward": forward, "_get_name": _get_name,
@@ -137,10 +139,7 @@ def _conv_transpose(name, base, n):
         ref = cls(float_conv.in_channels, float_conv.out_channels, float_conv.kernel_size, float_conv.stride,
                   float_conv.padding, float_conv.output_padding, float_conv.groups, float_conv.bias is not None,
                   float_conv.dilation, float_conv.padding_mode, weight_qparams=weight_qparams)
-        ref.weight = nn.Parameter(float_conv.weight.detach())
-        if float_conv.bias is not None:
-            ref.bias = nn.Parameter(float_conv.bias.detach())
-        return ref
+        return _with_float_params(ref, float_conv)
 
     return type(name, (base, ReferenceQuantizedModule),
                 {"__init__": __init__, "forward": forward, "_get_name": _get_name,
