@@ -127,7 +127,11 @@ class RNNBase(Module):
         """The dtype an autocast region runs this module in: torch's lower-precision list has the RNNs (on
         the CPU LSTM and the plain RNNs; GRU there runs in its input's dtype); None outside autocast."""
         dev = x.device.type
-        if not torch.is_autocast_enabled(dev) or not x.is_floating_point():
+        try:
+            on = torch.is_autocast_enabled(dev)
+        except RuntimeError:  # a device type autocast does not know (meta)
+            return None
+        if not on or not x.is_floating_point():
             return None
         return x.dtype if dev == "cpu" and self.mode == "GRU" else torch.get_autocast_dtype(dev)
 
