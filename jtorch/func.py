@@ -94,10 +94,6 @@ def _unwrap_tree(tree):
     return to_jax(_ordered(tree))
 
 
-# a transform's body: jtorch's tape off, the user's grad mode and detach() as JAX's stop_gradient
-_tape_off = transform_running
-
-
 # ------------------------------------------------------------------ what the function captures
 class _Level:
     """``_dispatch.TRACE`` while a transform runs its function (nested transforms nest levels): the
@@ -326,7 +322,7 @@ def jax_function(func):
     """``func`` of jtorch Tensors (pytrees) as a function of jax arrays, traceable by JAX."""
     @functools.wraps(func)
     def run(*args, **kwargs):
-        with _tape_off():
+        with transform_running():
             out = func(*_wrap_tree(args), **_wrap_tree(kwargs))
         return _unwrap_tree(out)
     return run
@@ -370,7 +366,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         counts = {}
 
         def f(*arrays):
-            with _GradLevel() as level, _tape_off(), _values_unreadable("grad_and_value(f)(*args)"):
+            with _GradLevel() as level, transform_running(), _values_unreadable("grad_and_value(f)(*args)"):
                 inputs = _wrap_tree(arrays)
                 level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
@@ -411,7 +407,7 @@ def grad(func, argnums=0, has_aux=False):
 def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
     def f(*arrays):
-        with _GradLevel() as level, _tape_off():
+        with _GradLevel() as level, transform_running():
             inputs = _wrap_tree(arrays)
             level.refuse = _storages(inputs)
             out = func(*inputs)
@@ -461,7 +457,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     counts = {}
 
     def f(*arrays):
-        with _GradLevel() as level, _tape_off("forward"):
+        with _GradLevel() as level, transform_running("forward"):
             inputs = _wrap_tree(arrays)
             out = func(*inputs)
             # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
@@ -488,7 +484,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 def linearize(func, *primals):
     """``(output, jvp_fn)`` with the linearization evaluated once."""
     def jf(*arrays):
-        with _GradLevel(), _tape_off("forward"):
+        with _GradLevel(), transform_running("forward"):
             out = func(*_wrap_tree(arrays))
         return _unwrap_tree(out)
 
@@ -522,7 +518,7 @@ def _jac(transform, func, argnums, has_aux, name):
         counts = {}
 
         def f(*arrays):
-            with _GradLevel() as level, _tape_off("forward" if transform is jax.jacfwd else "reverse"):
+            with _GradLevel() as level, transform_running("forward" if transform is jax.jacfwd else "reverse"):
                 inputs = _wrap_tree(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
@@ -788,7 +784,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
                     inputs = _wrap_tree(arrays)
-                    with _tape_off("batch"), _values_unreadable("vmap"):
+                    with transform_running("batch"), _values_unreadable("vmap"):
                         out = func(*inputs, **kwargs)
                 finally:
                     gen._key = saved
@@ -906,7 +902,7 @@ def module_function(module):
     params.update({n: t.detach().jax() for n, t in module.named_buffers()})
 
     def apply(params, *args, **kwargs):
-        with _tape_off():
+        with transform_running():
             out = functional_call(module, _wrap_tree(params), _wrap_tree(args), _wrap_tree(kwargs))
         return _unwrap_tree(out)
     return apply, params
