@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 import jtorch as torch
+from jtorch._dtype import scalar_type_name
 from jtorch._ops import optim_ops
 from jtorch.utils.hooks import RemovableHandle
 
@@ -245,7 +246,7 @@ class Optimizer:
         for p in params:
             if p.is_complex() and self._fused_complex_error is not None:
                 exc, msg = self._fused_complex_error
-                raise exc(msg.format(dtype="ComplexFloat" if p.dtype == torch.complex64 else "ComplexDouble"))
+                raise exc(msg.format(dtype=scalar_type_name(p.dtype)))
             if not p.is_floating_point():
                 raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported "
                                    f"devices: {list(_FUSED_DEVICES)} but {p.dtype} and {p.device.type}")
