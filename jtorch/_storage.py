@@ -14,6 +14,7 @@ a new UntypedStorage that no tensor uses yet (its bytes are then re-read as that
 geometry reaching past the storage gives the tensor a new, larger storage (zeros beyond the old
 elements), as ``resize_`` does here, where torch grows the shared storage in place.
 """
+import copy
 import warnings
 import weakref
 
@@ -78,11 +79,6 @@ class _StorageCommon:
 
     def __copy__(self):
         return self.clone()
-
-    def __deepcopy__(self, memo):
-        if id(self) not in memo:
-            memo[id(self)] = self.clone()
-        return memo[id(self)]
 
 
 class StorageBase:
@@ -225,6 +221,11 @@ class UntypedStorage(StorageBase, _StorageCommon):
         out = UntypedStorage(self.nbytes(), device=self.device)
         return out.copy_(self) if self.nbytes() else out
 
+    def __deepcopy__(self, memo):
+        if self._off == 0 and self._len is None:  # a whole storage: the copy its tensors get too
+            return UntypedStorage._of(copied_storage(self._st, memo))
+        return memo.setdefault(id(self), self.clone())
+
     def untyped(self):
         return self
 
@@ -358,6 +359,9 @@ class TypedStorage(_StorageCommon):
 
     def clone(self):
         return _typed(self._untyped_storage.clone(), self.dtype)
+
+    def __deepcopy__(self, memo):
+        return _typed(copy.deepcopy(self._untyped_storage, memo), self.dtype)
 
     def untyped(self):
         return self._untyped_storage
@@ -536,3 +540,93 @@ def is_set_to(self, tensor):
     """Whether both tensors use the same storage with the same offset, sizes and strides."""
     return (self._st is tensor._st and self.storage_offset() == tensor.storage_offset()
             and tuple(self.shape) == tuple(tensor.shape) and tuple(self.stride()) == tuple(tensor.stride()))
+
+
+# ---------------------------------------------------------------- deepcopy
+# ``copy.deepcopy`` copies each storage once (its memo maps a storage to its copy, as torch's does) and
+# rebuilds every tensor over the copy with the same view chain: views of one storage (``base``, ``base[1:]``,
+# ``base.t()``, ``x.view(torch.int32)``, a buffer that is a view of another) stay views of one storage in the
+# copy, with the same offsets and strides. As in torch, the copies are base tensors (no ``_base``) and leaves.
+_COPIES = "jtorch.storages"  # the memo's entry: id(storage) -> (storage, its copy)
+
+
+def copied_storage(st, memo):
+    """This deepcopy's copy of Storage ``st`` (made on first request)."""
+    copies = memo.setdefault(_COPIES, {})
+    hit = copies.get(id(st))
+    if hit is not None:
+        return hit[1]
+    arr = st._arr
+    if st.host is not None:  # shared with a numpy array: the copy owns its data
+        arr = jnp.array(_root_tensor(st)._value, copy=True)
+    if st.layout is None:
+        from .tensor import Storage
+        new = Storage(arr)
+    else:
+        from ._memfmt import LaidStorage
+        new = LaidStorage(arr)
+        new.layout = st.layout
+    new.version = 1  # (torch's copy is made by an in-place set_)
+    if st in _FRESH:
+        _FRESH.add(new)
+    copies[id(st)] = (st, new)  # (the source kept alive: its id stays its own)
+    return new
+
+
+_NEW_EMPTY_MESSAGE = (
+    "The default implementation of __deepcopy__() for non-wrapper subclasses only works for subclass types that "
+    "implement new_empty() and for which that function returns another instance of the same subclass. You should "
+    "either properly implement new_empty() for your subclass or override __deepcopy__() if it is intended behavior "
+    "for new_empty() to return an instance of a different type.")
+_CLONE_MESSAGE = (
+    "The default implementation of __deepcopy__() for wrapper subclasses only works for subclass types that "
+    "implement clone() and for which cloning returns another instance of the same subclass. You should either "
+    "properly implement clone() for your subclass or override __deepcopy__() if it is intended behavior for clone() "
+    "to return an instance of a different type.")
+
+
+def deepcopy_tensor(self, memo):
+    """``Tensor.__deepcopy__`` of a leaf not yet in ``memo``: torch's rules (see above). A user subclass is
+    rebuilt from its ``new_empty`` (torch's error where that gives another type); its slots and every
+    tensor's Python attributes are deep-copied; ``requires_grad`` kept, ``.grad`` deep-copied too."""
+    from . import _torch_function as _tf
+    from ._meta import MetaArray
+    from ._subclass_dispatch import NoData
+    T = _Tensor()
+    cls = type(self)
+    root = self._st._arr
+    if type(root) is NoData:  # a wrapper subclass (no storage): torch clones it
+        from .autograd import no_grad
+        with no_grad():
+            t = self.clone()
+        if type(t) is not cls:
+            raise RuntimeError(_CLONE_MESSAGE)
+    elif type(root) is MetaArray:  # torch clones meta tensors too (a dense layout kept)
+        t = cls._wrap(self._lazy_value())
+        if self._strides is not None:
+            from ._memfmt import lay, preserve_order
+            lay(t, preserve_order(self))
+    else:
+        if cls is T or cls.__module__.startswith("jtorch."):
+            t = cls._wrap(None)
+        else:
+            with _tf.DisableTorchFunctionSubclass():
+                t = self.new_empty([])
+            if type(t) is not cls:
+                raise RuntimeError(_NEW_EMPTY_MESSAGE)
+        st = copied_storage(self._st, memo)
+        t._st, t._vfn, t._strides, t._meta, t._sig = st, self._vfn, self._strides, self._meta, None
+        fresh = self._vfn and self._val is not None and self._valver == self._st.version
+        t._val, t._valver = (self._val, st.version) if fresh and self._st.host is None else (None, 0)
+    if self.requires_grad:
+        t._requires_grad = True
+    if self._grad is not None:
+        t._grad = copy.deepcopy(self._grad, memo)
+    memo[id(self)] = t
+    for klass in cls.__mro__[:cls.__mro__.index(T)]:  # a subclass's own slots
+        for name in klass.__dict__.get("__slots__", ()):
+            if name not in ("__dict__", "__weakref__") and hasattr(self, name):
+                setattr(t, name, copy.deepcopy(getattr(self, name), memo))
+    if self.__dict__ or t.__dict__:
+        t.__dict__ = copy.deepcopy(self.__dict__, memo)
+    return t

@@ -857,20 +857,8 @@ class Tensor:
                 "torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
-        t = type(self)._wrap(_copied_value(self))
-        if self._strides is not None:  # torch copies the storage: a dense layout stays (_memfmt.py)
-            from ._memfmt import lay, preserve_order
-            lay(t, preserve_order(self))
-        if type(self) is not Tensor:
-            t.__dict__.update(self.__dict__)
-        t._requires_grad = self._requires_grad
-        if self._grad is not None:
-            t._grad = Tensor._wrap(_copied_value(self._grad))
-        memo[id(self)] = t
-        if type(self) is Tensor and self.__dict__:  # a plain tensor's own attributes: deep-copied, as torch's
-            import copy
-            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return t
+        from ._storage import deepcopy_tensor  # (one copy per storage: views stay views of one storage)
+        return deepcopy_tensor(self, memo)
 
     def __reduce_ex__(self, proto):
         from .serialization import _reduce_tensor
@@ -1041,11 +1029,6 @@ def _lazy_kind(a):
 def _traced_device():
     """Inside jtorch.compile/jax transforms: the device the program will run on."""
     return from_jax_device(jax.local_devices()[0])
-
-
-def _copied_value(t):
-    """What a copy of ``t`` holds: its array (jax arrays are immutable), or a meta tensor's shape."""
-    return t._lazy_value() if t.is_meta else t._value
 
 
 def _fix_saved_version(node, st):
