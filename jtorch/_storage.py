@@ -456,7 +456,8 @@ _BY_DTYPE = {dt: CPU_CLASSES[n] for dt, n in _LEGACY_NAME.items()}
 
 # ---------------------------------------------------------------- tensor methods
 def untyped_storage(self):
-    return UntypedStorage._of(self._st)
+    st = self._st
+    return UntypedStorage._of(getattr(st, "src", st))  # (a complex32 dtype view's: its source's, _byte_views.py)
 
 
 def storage(self):
@@ -556,6 +557,10 @@ def copied_storage(st, memo):
     hit = copies.get(id(st))
     if hit is not None:
         return hit[1]
+    src = getattr(st, "src", None)
+    if src is not None:  # another storage's bytes as another dtype (_byte_views.py): the same over the copy
+        from ._byte_views import _storage_as
+        return _storage_as(copied_storage(src, memo), st.dtype)
     arr = st._arr
     if st.host is not None:  # shared with a numpy array: the copy owns its data
         arr = jnp.array(_root_tensor(st)._value, copy=True)

@@ -42,7 +42,8 @@ def address(st):
     a = _ADDRESSES.get(st)
     if a is None:
         a = _ADDRESSES[st] = _NEXT_ADDRESS[0]
-        _NEXT_ADDRESS[0] += (getattr(st.array, "nbytes", 0) + 127) // 64 * 64
+        arr = st._arr  # (shape and dtype only: no pending value forced, complex32 counts 4 bytes)
+        _NEXT_ADDRESS[0] += (math.prod(arr.shape) * np.dtype(arr.dtype).itemsize + 127) // 64 * 64
     return a
 
 

@@ -128,15 +128,15 @@ def view_dtype(self, dtype):
             for d in range(self.dim() - 1):
                 if self.stride(d) % k:
                     raise RuntimeError(f"self.stride({d}) must be divisible by {k} {what}, but got {self.stride(d)}")
-    if D.complex32 in (self.dtype, dtype):
-        return _through_half_pairs(self, dtype)
+    if D.complex32 in (self.dtype, dtype):  # (a complex32 storage holds complex64 values: _byte_views.py)
+        from .._byte_views import reinterpreted_view, supported
+        return reinterpreted_view(self, dtype) if supported(self) else _through_half_pairs(self, dtype)
     return _view_dtype(self, dtype=dtype, size=a)._alias()
 
 
-
 def _through_half_pairs(self, dtype):
-    """view(dtype) from or to complex32, whose storage holds complex64 values (_chalf.py): a copy, through
-    the float16 pairs that are its bytes in torch."""
+    """view(dtype) from or to complex32 of a meta or traced tensor: a copy, through the float16 pairs that
+    are its bytes in torch."""
     a, b = self.dtype.itemsize, dtype.itemsize
     shape = tuple(self.shape) if a == b else tuple(self.shape[:-1]) + (self.shape[-1] * a // b,)
     flat = self.reshape(-1)
@@ -176,7 +176,7 @@ def view_as_real(input):
 @function
 def view_as_complex(input):
     """Pairs along a last dimension of size 2 as complex numbers (a view; a float16 input's complex32
-    result is a copy)."""
+    result is a copy where it requires grad)."""
     dt = _dtype("view_as_complex", input)
     if dt not in (D.float32, D.float64, D.float16):
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a "
@@ -192,7 +192,10 @@ def view_as_complex(input):
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     if any(op.name not in _EVEN_OFFSET for op, _, _ in input._vfn) and position_offset(input) % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
-    if dt is D.float16:  # (a complex32 tensor's storage holds complex64 values: no float16 root to view)
-        from .._chalf import cast
-        return cast(_view_as_complex(input.float()))
+    if dt is D.float16:  # (a complex32 tensor's storage holds complex64 values: _byte_views.py)
+        from .._byte_views import supported
+        if input.requires_grad and _dispatch.GRAD.enabled or not supported(input):
+            from .._chalf import cast  # a differentiable copy (the byte view has no autograd history)
+            return cast(_view_as_complex(input.float()))
+        return view_dtype(input, D.complex32).squeeze(-1)
     return _view_as_complex(input)

@@ -116,7 +116,7 @@ class _Pickler(pickle._Pickler):
             key_obj = object()
         else:
             root, offset, strides = lay
-            key_obj = t._st
+            key_obj = getattr(t._st, "src", t._st)  # (a complex32 dtype view: its source's bytes, _byte_views.py)
         sref = self.storages.get(id(key_obj))
         if sref is not None and sref.array.dtype != root.dtype:  # (z and z.real: one storage, two dtypes)
             raise RuntimeError("Cannot save multiple tensors or storages that view the same data as different "
