@@ -303,3 +303,16 @@ def scalar_type_name(dt):
     """torch's ScalarType name of a dtype ("Float", "Long", "ComplexHalf", ...)."""
     name = getattr(dt, "_name", None)
     return _SCALAR_TYPE_NAMES.get(name, str(dt))
+
+
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "uint16": "short unsigned int", "uint32": "unsigned int",
+              "uint64": "long unsigned int", "bool": "bool", "complex64": "c10::complex<float>",
+              "complex128": "c10::complex<double>", "complex32": "c10::complex<c10::Half>"}
+
+
+def cpp_type_name(dt):
+    """The C++ element type torch's messages name a dtype by ("float", "long int", "c10::Half", ...)."""
+    name = getattr(dt, "_name", None)
+    return _CPP_NAMES.get(name, str(dt))

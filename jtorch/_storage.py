@@ -494,7 +494,8 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
         return self
     if isinstance(source, T):
         if source.dtype != self.dtype:
-            raise RuntimeError(f"Could not set tensor of type {source.dtype} to a tensor of type {self.dtype}")
+            raise RuntimeError(f"Could not set tensor of type {D.cpp_type_name(source.dtype)} to a tensor of type "
+                               f"{D.cpp_type_name(self.dtype)}")
         if size is None and storage_offset == 0 and stride is None:
             self.data = source
             return self

@@ -131,7 +131,30 @@ def view_dtype(self, dtype):
     if D.complex32 in (self.dtype, dtype):  # (a complex32 storage holds complex64 values: _byte_views.py)
         from .._byte_views import reinterpreted_view, supported
         return reinterpreted_view(self, dtype) if supported(self) else _through_half_pairs(self, dtype)
+    if any(op is _view_dtype and statics[0] is D.bool for op, statics, _ in self._vfn):
+        return _from_root_bytes(self, dtype)
     return _view_dtype(self, dtype=dtype, size=a)._alias()
+
+
+def _from_root_bytes(self, dtype):
+    """view(dtype) of a view through a bool view: read from the root's bytes, as torch's storage keeps them (a
+    bool view holds 0/1, so ``u.view(torch.bool).view(torch.uint8)`` would lose a byte such as 2). torch's ops
+    on a bool holding another byte read it as True (elementwise ops, sums, casts, clone all give 0/1 here as
+    they do in torch); only reinterpreting it again sees the byte."""
+    if self._st.layout is not None:
+        return _view_dtype(self, dtype=dtype, size=self.dtype.itemsize)._alias()  # (0/1 bytes)
+    from .strided import _storage_root, _storage_view
+    a, b = self.dtype.itemsize, dtype.itemsize
+    flat = _storage_root(self).detach().reshape(-1)
+    k = b // flat.element_size()
+    if k > 1 and flat.numel() % k:
+        flat = flat[:flat.numel() - flat.numel() % k]
+    flat = view_dtype(flat, dtype) if flat.dtype is not dtype else flat
+    shape, strides = tuple(self.shape), tuple(self.stride())
+    if a != b:
+        shape = shape[:-1] + (shape[-1] * a // b,)
+        strides = tuple(s * a // b for s in strides[:-1]) + (1,)
+    return _storage_view(flat, offset=self.storage_offset() * a // b, size=shape, stride=strides)._alias()
 
 
 def _through_half_pairs(self, dtype):

@@ -384,13 +384,9 @@ def index_put(input, indices, values, accumulate=False):
 
 
 # ---------------------------------------------------------------- masked_*
-_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
-
-
 def _check_mask(mask, name):
     if not isinstance(mask, _T()) or mask.dtype is not D.bool:
-        dt = _C_NAMES.get(mask.dtype._name, mask.dtype._name) if isinstance(mask, _T()) else type(mask).__name__
+        dt = D.cpp_type_name(mask.dtype) if isinstance(mask, _T()) else type(mask).__name__
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dt}")
 
 
