@@ -10,9 +10,9 @@ source write), writing it puts the changed elements' bytes back into the source,
 both, and ``untyped_storage()`` is the same, as in torch.
 
 Plain storages pay nothing for this: only this subclass's ``_arr`` and ``version`` are properties.
-Limit: complex32 values live as complex64 here, so a signalling-NaN half read through a complex32 view comes
-back quieted when that element is written or read back through another dtype of the complex32 view's own
-storage; elements not written keep their source bytes exactly.
+Limit: complex32 values live as complex64 here, so a half whose bits are a signalling NaN reads quieted
+through a complex32 view (and through views of a complex32 tensor's own storage). A write through such a view
+puts back only the elements it changed: the others keep their source bytes exactly.
 """
 import functools
 import weakref

@@ -769,7 +769,9 @@ class Tensor:
         try:
             v = self._value
         except _chalf.ChalfArgument:
-            raise TypeError("Got unsupported ScalarType ComplexHalf") from None
+            if self.dtype is D.complex32:
+                raise TypeError("Got unsupported ScalarType ComplexHalf") from None
+            v = _chalf.value(self)  # a float16 view of a complex32 tensor (real, imag, view_as_real)
         except MetaArgument:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.") from None
