@@ -224,7 +224,7 @@ class UntypedStorage(StorageBase, _StorageCommon):
     def __deepcopy__(self, memo):
         if self._off == 0 and self._len is None:  # a whole storage: the copy its tensors get too
             return UntypedStorage._of(copied_storage(self._st, memo))
-        return memo.setdefault(id(self), self.clone())
+        return self.clone()
 
     def untyped(self):
         return self

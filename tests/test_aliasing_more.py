@@ -87,6 +87,19 @@ def test_deepcopy_keeps_views_of_one_storage(rng):
     _same(run, rng.standard_normal((3, 4)).astype(np.float32))
 
 
+def test_deepcopy_keeps_complex_part_views_and_bool_byte_views(rng):
+    z = (rng.standard_normal(6) + 1j * rng.standard_normal(6)).astype(np.complex64)
+    u = rng.integers(0, 256, (2, 2)).astype(np.uint8)
+
+    def run(m, z, u):
+        c = copy.deepcopy([z, z.real, z.imag, m.view_as_real(z), z[1:].imag])
+        c[0][2] = -1 - 1j
+        cu, cb = copy.deepcopy([u, u.view(m.bool)])
+        cu[0, 0] = 3
+        return [_snap(x) for x in c] + [_snap(cb.view(m.uint8)), _ptrs(c)]
+    _same(run, z, u)
+
+
 def test_deepcopy_of_a_lone_view_copies_its_whole_storage(rng):
     def run(m, base):
         c = copy.deepcopy(base[1:, 1:3])
