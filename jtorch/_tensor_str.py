@@ -68,10 +68,10 @@ def _fmt_array(a, dtype):
     vals = a.astype(np.float64).ravel() if dtype.is_floating_point else a.ravel()
     flat = [f(x) for x in vals]
     if dtype.is_floating_point:
-        # torch sizes columns by the nonzero finite values only (a -0. or a nan may stick out)
-        width = max((len(s) for s, v in zip(flat, vals) if np.isfinite(v) and v != 0), default=0)
+        # torch sizes columns by the nonzero finite values only (a -0. or a nan may stick out), at least 1
+        width = max((len(s) for s, v in zip(flat, vals) if np.isfinite(v) and v != 0), default=1)
     else:
-        width = max((len(s) for s in flat), default=0)
+        width = max((len(s) for s in flat), default=1)
     return flat, width
 
 
@@ -139,9 +139,8 @@ def tensor_repr(t, tensor_contents=None):
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffix.append("requires_grad=True")
-    inner = body + "".join(", " + s for s in suffix)
     prefix = "Parameter containing:\n" if type(t).__name__ == "Parameter" else ""
-    return prefix + name + "(" + inner + ")"
+    return prefix + _with_suffixes(name + "(" + body, suffix, len(name) + 1)
 
 
 def _contents_repr(t, contents):
@@ -156,7 +155,22 @@ def _contents_repr(t, contents):
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffix.append("requires_grad=True")
-    return _prefix_name(t) + "(" + contents + "".join(", " + s for s in suffix) + ")"
+    name = _prefix_name(t)
+    return _with_suffixes(name + "(" + contents, suffix, len(name) + 1)
+
+
+def _with_suffixes(text, suffixes, indent):
+    """``text`` (``tensor([...``) closed with its suffixes (dtype=..., grad_fn=...): as torch, a suffix that
+    would take the last line past the line width starts a line of its own."""
+    used = len(text) - text.rfind("\n") + 1  # (torch's count: the last line's length plus 2)
+    for s in suffixes:
+        if used + len(s) + 2 > PRINT["linewidth"]:
+            text += ",\n" + " " * indent + s
+            used = indent + len(s)
+        else:
+            text += ", " + s
+            used += len(s) + 2
+    return text + ")"
 
 
 def _prefix_name(t):
