@@ -86,16 +86,15 @@ class ReinterpretedStorage(Storage):
         return self.src.inference
 
 
-_DERIVED = weakref.WeakKeyDictionary()  # source storage -> {numpy dtype: its ReinterpretedStorage}
+# (id(source storage), numpy dtype) -> its ReinterpretedStorage while a tensor uses it (which keeps the source
+# alive, so the id stays the source's)
+_DERIVED = weakref.WeakValueDictionary()
 
 
 def _storage_as(src, dtype):
-    per = _DERIVED.get(src)
-    if per is None:
-        per = _DERIVED[src] = {}
-    st = per.get(dtype)
+    st = _DERIVED.get((id(src), dtype))
     if st is None:
-        st = per[dtype] = ReinterpretedStorage(src, dtype)
+        st = _DERIVED[(id(src), dtype)] = ReinterpretedStorage(src, dtype)
     return st
 
 
