@@ -630,7 +630,8 @@ def deepcopy_tensor(self, memo):
         t._grad = copy.deepcopy(self._grad, memo)
     memo[id(self)] = t
     for klass in cls.__mro__[:cls.__mro__.index(T)]:  # a subclass's own slots
-        for name in klass.__dict__.get("__slots__", ()):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
             if name not in ("__dict__", "__weakref__") and hasattr(self, name):
                 setattr(t, name, copy.deepcopy(getattr(self, name), memo))
     if self.__dict__ or t.__dict__:

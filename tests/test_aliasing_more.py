@@ -171,6 +171,8 @@ def test_deepcopy_keeps_a_tensor_and_its_storage_object_together(rng):
 def test_deepcopy_of_subclasses(rng):
     def run(m, a):
         class WithNewEmpty(m.Tensor):
+            __slots__ = "note"
+
             def new_empty(self, *args, **kwargs):
                 return super().new_empty(*args, **kwargs).as_subclass(WithNewEmpty)
 
@@ -178,9 +180,11 @@ def test_deepcopy_of_subclasses(rng):
             pass
         x = a.clone().as_subclass(WithNewEmpty)
         x.tags = ["a"]
+        x.note = {"k": 1}
         v = x[1:]
         cx, cv = copy.deepcopy([x, v])
-        rec = [type(cx).__name__, type(cv).__name__, cx.tags, cx.tags is x.tags, cv.storage_offset()]
+        rec = [type(cx).__name__, type(cv).__name__, cx.tags, cx.tags is x.tags, cv.storage_offset(),
+               cx.note, cx.note is x.note, hasattr(cv, "note")]
         cx[1] = 5.0
         rec.append(float(cv[0]))
         rec.append(_error(lambda: copy.deepcopy(a.clone().as_subclass(Plain))))
