@@ -510,7 +510,9 @@ def rprop(a, hp, maximize):
         s, _ = _step(s)
         sign = jnp.sign(g * prev)
         up, down = sign > 0, sign < 0
-        factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g), jnp.ones_like(g)))
+        # torch's factor is the sign with its values replaced (a NaN stays NaN)
+        factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g),
+                                                              jnp.where(sign == 0, jnp.ones_like(g), sign)))
         size = _clamp(size * factor, _c(hp["step_size_min"], size), _c(hp["step_size_max"], size))
         g = jnp.where(down, jnp.zeros_like(g), g)
         p = p - jnp.sign(g) * size
