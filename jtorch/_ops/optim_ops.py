@@ -241,9 +241,10 @@ def _dependence(op, name, tree, statics, leaves, diff):
     if hit is None:
         from jax.extend.core import Literal
         rule = _RULES[name]
-        shapes = jax.eval_shape(lambda *xs: rule(*jax.tree_util.tree_unflatten(tree, xs), **dict(statics)), *avals)
-        outs = [(k, i) for k in sorted(shapes) for i in range(len(shapes[k]))]
-        jaxpr = jax.make_jaxpr(op.fn)(*avals).jaxpr
+        closed, shapes = jax.make_jaxpr(lambda *xs: rule(*jax.tree_util.tree_unflatten(tree, xs), **dict(statics)),
+                                        return_shape=True)(*avals)
+        jaxpr = closed.jaxpr
+        outs = [(k, i) for k in sorted(shapes) for i in range(len(shapes[k]))]  # (the op's order: tree_leaves)
         live = {v for v, d in zip(jaxpr.invars, diff) if d}
         for eqn in jaxpr.eqns:
             if eqn.primitive.name != "stop_gradient" and any(
@@ -513,6 +514,7 @@ def rprop(a, hp, maximize):
         # torch's factor is the sign with its values replaced (a NaN stays NaN)
         factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g),
                                                               jnp.where(sign == 0, jnp.ones_like(g), sign)))
+        # (torch's clamp: the gradient passes at the bounds, where a step size stays once it reaches one)
         size = _clamp(size * factor, _c(hp["step_size_min"], size), _c(hp["step_size_max"], size))
         g = jnp.where(down, jnp.zeros_like(g), g)
         p = p - jnp.sign(g) * size
