@@ -4,7 +4,8 @@ Each kernel takes lists of arrays (params, grads, state) and a dict of hyper-par
 (traced scalars, so changing ``lr`` never recompiles) and returns the new arrays; structural
 options (maximize, amsgrad, nesterov, ...) are static. ``run`` writes the results back into
 the same tensor objects (``_set_array``), so optimizer state keeps its identity and
-``jtorch.compile`` can trace a whole training step including ``optimizer.step()``.
+``jtorch.compile`` can trace a whole training step including ``optimizer.step()``. With
+``differentiable=True``, ``run_differentiable`` records the same rule as one autograd op instead.
 
 The arithmetic follows torch's single-tensor CPU path operation by operation (same
 scalar rounding: scalars torch computes in Python doubles are computed here in float64,
