@@ -299,12 +299,18 @@ def _reload(jcls, jside, jo, jkwargs, jtorch):
     """A fresh jtorch optimizer over copies of the parameters, loaded from jo's state dict through
     jtorch.save/load."""
     buf = io.BytesIO()
-    jtorch.save(jo.state_dict(), buf)
+    sd = jo.state_dict()
+    if jkwargs.get("differentiable"):  # state in the graph of the steps: saved as a checkpoint would, detached
+        sd = {"state": {k: {n: v.detach() if isinstance(v, jtorch.Tensor) else v for n, v in st.items()}
+                        for k, st in sd["state"].items()}, "param_groups": sd["param_groups"]}
+    jtorch.save(sd, buf)
     buf.seek(0)
     sd = jtorch.load(buf, weights_only=False)
     fside = _Side.__new__(_Side)
     fside.lib = jtorch
-    fside.leaves = fside.params = [p.detach().clone().requires_grad_() for p in jside.params]
+    fside.leaves = [p.detach().clone().requires_grad_() for p in jside.params]
+    # (differentiable=True updates its parameters in place with autograd: non-leaf clones, as _Side's)
+    fside.params = [w.clone() for w in fside.leaves] if jkwargs.get("differentiable") else fside.leaves
     fo = jcls(fside.params, **jkwargs)
     try:
         fo.load_state_dict(sd)

@@ -4,7 +4,8 @@ Each kernel takes lists of arrays (params, grads, state) and a dict of hyper-par
 (traced scalars, so changing ``lr`` never recompiles) and returns the new arrays; structural
 options (maximize, amsgrad, nesterov, ...) are static. ``run`` writes the results back into
 the same tensor objects (``_set_array``), so optimizer state keeps its identity and
-``jtorch.compile`` can trace a whole training step including ``optimizer.step()``.
+``jtorch.compile`` can trace a whole training step including ``optimizer.step()``. With
+``differentiable=True``, ``run_differentiable`` records the same rule as one autograd op instead.
 
 The arithmetic follows torch's single-tensor CPU path operation by operation (same
 scalar rounding: scalars torch computes in Python doubles are computed here in float64,
@@ -19,6 +20,7 @@ import jax.numpy as jnp
 from .. import _lazy
 from .._meta import MetaArgument
 from .._symbolic import _SymNumber
+from .pointwise import _clamp
 
 F64 = jnp.float64
 
@@ -49,6 +51,7 @@ def _step(s):
 
 _KERNELS = {}
 _DONATING = {}
+_RULES = {}    # name -> the update rule unjitted (differentiable=True records it as one op)
 _WRITTEN = {}  # (name, input keys, statics) -> the keys the kernel returns (the state it overwrites)
 
 
@@ -80,6 +83,7 @@ def kernel(*statics):
                  for k, v in a.items()}
             out = fn(a, hp, **st)
             return {k: [_from_real(y, dt) for y, dt in zip(v, dts[k])] for k, v in out.items()}
+        _RULES[fn.__name__] = upcast
         _KERNELS[fn.__name__] = jax.jit(upcast, static_argnames=statics)
 
         # eager steps donate the state they overwrite (see ``run``): the same kernel over
@@ -172,6 +176,118 @@ def _donatable(tensors, written):
     return not any(id(t._st) in seen for k, v in tensors.items() if k not in written for t in v)
 
 
+# ---------------------------------------------------------------- differentiable=True
+def run_differentiable(name, tensors, hp, **statics):
+    """``run`` for ``differentiable=True``: update rule ``name`` is recorded in autograd as one op over the
+    group's tensors and hyper-parameters (its backward is the rule's own VJP, itself an op, so gradients of
+    any order flow to parameters, gradients, state and tensor hyper-parameters), and its results are
+    copied into the same tensors in place, recorded as torch records its in-place updates. The values
+    are ``run``'s; with nothing requiring grad it is ``run``."""
+    from .. import _dispatch
+    T = _dispatch.Tensor
+    leaves, tree = jax.tree_util.tree_flatten((tensors, hp))
+    diff = tuple(isinstance(x, T) and x.requires_grad for x in leaves)
+    if not (_dispatch.GRAD.enabled and any(diff)):
+        return run(name, tensors, hp, **statics)
+    leaves = [x if isinstance(x, T) else _hyper(x) for x in leaves]
+    statics = tuple(sorted(statics.items()))
+    op = _recorded_op(name, tree, statics)
+    outs, recorded = _dependence(op, name, tree, statics, leaves, diff)
+    for k, i in outs:
+        t = tensors[k][i]
+        if t.is_leaf and t.requires_grad:  # (checked before anything is written)
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    try:
+        res = _dispatch.apply(op, leaves, ())
+    except MetaArgument:
+        return _meta_devices(tensors)
+    node = None
+    for (k, i), rec, new in zip(outs, recorded, res):
+        # an output computed without the inputs that require grad (the step count) stays out of the graph
+        tensors[k][i].copy_(new if rec else new.detach())
+        node = new.grad_fn if rec else node
+    _keep_like_torch(name, dict(statics), tensors, hp, node)
+
+
+_RECORDED_OPS = {}
+_DEPENDENCE = {}
+
+
+def _recorded_op(name, tree, statics):
+    op = _RECORDED_OPS.get((name, tree, statics))
+    if op is None:
+        from .. import _dispatch
+        rule, kw = _RULES[name], dict(statics)
+
+        def step(*leaves):
+            tensors, hp = jax.tree_util.tree_unflatten(tree, leaves)
+            return tuple(jax.tree_util.tree_leaves(rule(tensors, hp, **kw)))  # (keys in sorted order)
+        op = _RECORDED_OPS[(name, tree, statics)] = _dispatch.OpDef.raw(step, name + "_step", tree.num_leaves)
+        # the inputs' values are kept by the node (jax arrays do not change), and the step writes some of
+        # them in place right after: no version checks on them (see _keep_like_torch for torch's)
+        op.saves = frozenset()
+    return op
+
+
+def _dependence(op, name, tree, statics, leaves, diff):
+    """The rule's outputs as (key, index) in the op's order, and which of them are computed from the inputs
+    that require grad: torch's ``requires_grad`` flows through every op but ``detach`` (here stop_gradient),
+    and never to integer or bool values. Read from the rule's jaxpr (nested calls taken whole)."""
+    from .._dispatch import Tensor
+    avals = tuple(jax.ShapeDtypeStruct(tuple(x.shape), x.dtype.np) if isinstance(x, Tensor)
+                  else x if isinstance(x, float) else jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x))
+                  for x in leaves)
+    key = (name, tree, statics, tuple(a if isinstance(a, float) else (a.shape, a.dtype) for a in avals), diff)
+    hit = _DEPENDENCE.get(key)
+    if hit is None:
+        from jax.extend.core import Literal
+        rule = _RULES[name]
+        closed, shapes = jax.make_jaxpr(lambda *xs: rule(*jax.tree_util.tree_unflatten(tree, xs), **dict(statics)),
+                                        return_shape=True)(*avals)
+        jaxpr = closed.jaxpr
+        outs = [(k, i) for k in sorted(shapes) for i in range(len(shapes[k]))]  # (the op's order: tree_leaves)
+        live = {v for v, d in zip(jaxpr.invars, diff) if d}
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name != "stop_gradient" and any(
+                    not isinstance(v, Literal) and v in live for v in eqn.invars):
+                live.update(v for v in eqn.outvars if jnp.issubdtype(v.aval.dtype, jnp.inexact))
+        hit = _DEPENDENCE[key] = (outs, tuple(not isinstance(v, Literal) and v in live for v in jaxpr.outvars))
+    return hit
+
+
+# torch's differentiable steps keep some of the new state in their graph (an input of a later op: ``keeps``)
+# and update it in place at the next step, so a backward through two steps raises torch's in-place error.
+# Per rule and options: (keeps, the tensors or hyper-parameters whose requiring grad makes torch record that op).
+_TORCH_KEEPS = {
+    # param.addcmul_(buf, lr, value=-1): the buffer is the update itself without Nesterov
+    "sgd": lambda st: (("momentum_buffer",), ("lr",)) if st["fresh"] is not None and not st["nesterov"] else None,
+    # torch.maximum(max_exp_avg_sq, exp_avg_sq)
+    "adam": lambda st: (("exp_avg_sq",), ("exp_avg_sq", "max_exp_avg_sq")) if st["amsgrad"] else None,
+    # param.addcdiv_(exp_avg, exp_inf, value=-clr)
+    "adamax": lambda st: (("exp_avg", "exp_inf"), ("param", "exp_avg", "exp_inf")),
+    # exp_avg * (-lr * mu_next / (1 - mu_product_next))
+    "nadam": lambda st: (("exp_avg",), ("lr", "mu_product")),
+    # square_avg.addcmul(grad_avg, grad_avg, value=-1)
+    "rmsprop": lambda st: (("grad_avg",), ("square_avg", "grad_avg")) if st["centered"] else None,
+    # param.addcmul_(grad.sign(), step_size, value=-1)
+    "rprop": lambda st: (("step_size",), ("grad",)),
+}
+
+
+def _keep_like_torch(name, statics, tensors, hp, node):
+    """Have ``node``'s backward check, as torch's does, that the state torch's graph keeps is not modified
+    in place later (by the next step)."""
+    rule = _TORCH_KEEPS.get(name)
+    rule = rule and rule(statics)
+    if rule is None or node is None:
+        return
+    keeps, triggers = rule
+    for i in range(len(tensors["param"])):
+        if any(tensors[k][i].requires_grad if k in tensors else getattr(hp.get(k), "requires_grad", False)
+               for k in triggers):
+            node.versions.extend((t._st, t._st.version, t) for t in (tensors[k][i] for k in keeps))
+
+
 # ---------------------------------------------------------------- SGD
 @kernel("maximize", "wd", "nesterov", "fresh")
 def sgd(a, hp, maximize, wd, nesterov, fresh):
@@ -181,7 +297,7 @@ def sgd(a, hp, maximize, wd, nesterov, fresh):
         g = _grad(g, p, hp, maximize, wd)
         if mom:
             if fresh[i]:
-                b = g
+                b = jax.lax.stop_gradient(g)  # torch starts the buffer as a detached copy of the gradient
             else:
                 b = a["momentum_buffer"][i]
                 b = b * _c(hp["momentum"], b) + _c(1 - hp["dampening"], b) * g
@@ -356,7 +472,8 @@ def radam(a, hp, maximize, wd, decoupled):
         # rectification only once the variance estimate is tractable (rho_t > 5), as torch
         safe = jnp.where(rho_t > 5.0, rho_t, 6.0)
         rect = ((safe - 4) * (safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe)) ** 0.5
-        adaptive = _c(bc2 ** 0.5, v) / (jnp.sqrt(v) + _c(hp["eps"], v))
+        # (the rectified branch's v only where it is taken: a zero v elsewhere would make its gradient NaN)
+        adaptive = _c(bc2 ** 0.5, v) / (jnp.sqrt(jnp.where(rho_t > 5.0, v, 1)) + _c(hp["eps"], v))
         upd_rect = corrected * _c(lr, p) * adaptive * _c(rect, p)
         upd_plain = corrected * _c(lr, p)
         p = p - jnp.where(rho_t > 5.0, upd_rect, upd_plain)
@@ -375,7 +492,7 @@ def asgd(a, hp, maximize, wd):
         s, n = _step(s)
         if wd:
             g = g + _c(hp["weight_decay"], p) * p
-        e = eta.astype(F64)
+        e = jax.lax.stop_gradient(eta).astype(F64)  # torch reads eta as a Python number (``.item()``)
         p = p * _c(1 - lambd * e, p)
         p = p + _c(-e, p) * g
         ax = jnp.where(mu != 1, ax + (p - ax) * mu.astype(ax.dtype), p)
@@ -395,8 +512,11 @@ def rprop(a, hp, maximize):
         s, _ = _step(s)
         sign = jnp.sign(g * prev)
         up, down = sign > 0, sign < 0
-        factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g), jnp.ones_like(g)))
-        size = jnp.clip(size * factor, _c(hp["step_size_min"], size), _c(hp["step_size_max"], size))
+        # torch's factor is the sign with its values replaced (a NaN stays NaN)
+        factor = jnp.where(up, _c(hp["etaplus"], g), jnp.where(down, _c(hp["etaminus"], g),
+                                                              jnp.where(sign == 0, jnp.ones_like(g), sign)))
+        # (torch's clamp: the gradient passes at the bounds, where a step size stays once it reaches one)
+        size = _clamp(size * factor, _c(hp["step_size_min"], size), _c(hp["step_size_max"], size))
         g = jnp.where(down, jnp.zeros_like(g), g)
         p = p - jnp.sign(g) * size
         for k, x in (("param", p), ("step", s), ("prev", g), ("step_size", size)):

@@ -722,7 +722,7 @@ def _cast(input, dtype=None):
     return cast_array(input, dtype.np)
 
 
-@defop(promote=None, method=False, function=False, name="clone")
+@defop(promote=None, method=False, function=False, name="clone", saves=())  # (torch's clone saves nothing)
 def _clone(input):
     return jnp.array(input, copy=True)
 

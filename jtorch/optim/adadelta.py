@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADD_ALPHA, ADD_ALPHA_, ADDCMUL_VALUE, Optimizer
 
 __all__ = ["Adadelta"]
 
@@ -19,6 +19,10 @@ class Adadelta(Optimizer):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
                         foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        recorded = {"lr": ADD_ALPHA_, "rho": ADDCMUL_VALUE} if group["differentiable"] else {}
+        return {"weight_decay": ADD_ALPHA, **recorded}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

@@ -56,6 +56,6 @@ class Adafactor(Optimizer):
             eps1 = [torch.finfo(p.dtype).eps if eps1 is None else eps1 for p in params]
             hp = {"lr": group["lr"], "beta2_decay": group["beta2_decay"], "eps1": eps1,
                   "eps2": eps2, "d": group["d"], "weight_decay": group["weight_decay"]}
-            self._run_kernel("adafactor", tensors, hp, maximize=bool(group["maximize"]),
+            self._run_kernel("adafactor", group, tensors, hp, maximize=bool(group["maximize"]),
                              wd=_nonzero(group["weight_decay"]))
         return loss

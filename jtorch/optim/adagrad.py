@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADD_ALPHA, ADDCDIV_VALUE, Optimizer
 
 __all__ = ["Adagrad"]
 
@@ -40,6 +40,10 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["sum"].share_memory_()
+
+    def _number_hypers(self, group):
+        recorded = {"lr": ADDCDIV_VALUE, "lr_decay": ADDCDIV_VALUE} if group["differentiable"] else {}
+        return {"weight_decay": ADD_ALPHA, **recorded}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

@@ -1,7 +1,7 @@
 """Adam (and AdamW through ``decoupled_weight_decay``), with amsgrad, weight decay and maximize."""
 import jtorch as torch
 
-from .optimizer import Optimizer, _nonzero
+from .optimizer import Optimizer, _coupled_wd, _nonzero
 
 __all__ = ["Adam"]
 
@@ -64,6 +64,10 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
         self._check_fused(fused, foreach, differentiable)
 
+    def _number_hypers(self, group):
+        # (torch's differentiable step takes a tensor weight decay as a tensor)
+        return {} if group["differentiable"] else _coupled_wd(group)
+
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
@@ -87,7 +91,7 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
             hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],
                   "weight_decay": group["weight_decay"]}
-            self._run_kernel("adam", tensors, hp, maximize=bool(group["maximize"]),
+            self._run_kernel("adam", group, tensors, hp, maximize=bool(group["maximize"]),
                              wd=_nonzero(group["weight_decay"]),
                              decoupled=bool(group.get("decoupled_weight_decay", False)), amsgrad=amsgrad)
         return loss

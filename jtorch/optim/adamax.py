@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_betas, _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADD_ALPHA, ADDCDIV_VALUE, Optimizer
 
 __all__ = ["Adamax"]
 
@@ -16,6 +16,10 @@ class Adamax(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        recorded = {"lr": ADDCDIV_VALUE, "betas": ADDCDIV_VALUE} if group["differentiable"] else {}
+        return {"weight_decay": ADD_ALPHA, **recorded}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

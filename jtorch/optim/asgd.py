@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADD_ALPHA, Optimizer
 
 __all__ = ["ASGD"]
 
@@ -17,6 +17,9 @@ class ASGD(Optimizer):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        return {"weight_decay": ADD_ALPHA}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

@@ -65,5 +65,6 @@ class Muon(Optimizer):
             hp = {"lr": group["lr"], "weight_decay": group["weight_decay"], "momentum": group["momentum"],
                   "ns_coefficients": list(group["ns_coefficients"]), "eps": group["eps"],
                   "lr_scale": [_lr_ratio(group["adjust_lr_fn"], p.shape) for p in params]}
-            self._run_kernel("muon", tensors, hp, nesterov=bool(group["nesterov"]), ns_steps=int(group["ns_steps"]))
+            self._run_kernel("muon", group, tensors, hp, nesterov=bool(group["nesterov"]),
+                             ns_steps=int(group["ns_steps"]))
         return loss

@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_betas, _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADDCMUL_VALUE, Optimizer, _coupled_wd
 
 __all__ = ["NAdam"]
 
@@ -22,6 +22,9 @@ class NAdam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        return {**_coupled_wd(group), **({"betas": ADDCMUL_VALUE} if group["differentiable"] else {})}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

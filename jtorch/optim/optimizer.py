@@ -34,7 +34,22 @@ required = _RequiredParameter()
 def _nonzero(v):
     """A hyper-parameter's ``!= 0`` test. jtorch.compile lifts a hyper-parameter that a scheduler
     moves (OneCycleLR's momentum) to a traced scalar only while it is nonzero, and guards on that."""
+    if isinstance(v, torch.Tensor):  # a tensor hyper-parameter's test is a static option too
+        return bool(v != 0)
     return isinstance(v, jax.core.Tracer) or v != 0
+
+
+# the arguments torch's steps hand hyper-parameters to as numbers, as its TypeError names them
+# (see Optimizer._number_hypers)
+ADD_ALPHA = "add(): argument 'alpha'"  # grad.add(param, alpha=weight_decay)
+ADD_ALPHA_ = "add_(): argument 'alpha'"
+ADDCDIV_VALUE = "addcdiv_(): argument 'value'"
+ADDCMUL_VALUE = "addcmul_(): argument 'value'"
+
+
+def _coupled_wd(group):
+    """The weight decay torch adds to the gradient (``grad.add(param, alpha=weight_decay)``), if coupled."""
+    return {} if group.get("decoupled_weight_decay") else {"weight_decay": ADD_ALPHA}
 
 
 # devices of jtorch tensors that fused kernels and CUDA-graph capture (capturable=True) support
@@ -269,10 +284,36 @@ class Optimizer:
         with torch.enable_grad():
             return closure()
 
-    def _run_kernel(self, name, tensors, hp, **statics):
-        """Apply update rule ``name`` (jtorch/_ops/optim_ops.py) to one group, in place."""
-        with torch.no_grad():
-            optim_ops.run(name, tensors, hp, **statics)
+    def _number_hypers(self, group):
+        """The hyper-parameters torch's step hands to an op as a Python number with ``group``'s options, and
+        that op's argument: a tensor there that requires grad is torch's TypeError. (A number computed from
+        one, such as ``-lr``, requires grad only when the step records autograd: ``differentiable=True``.)"""
+        return {}
+
+    def _check_number_hypers(self, group):
+        for name, where in self._number_hypers(group).items():
+            v = group[name]
+            if name == "weight_decay" and not _nonzero(v):
+                continue  # (torch applies no weight decay of 0)
+            if any(isinstance(x, torch.Tensor) and x.requires_grad for x in (v if isinstance(v, tuple) else (v,))):
+                raise TypeError(f"{where} must be Number, not Tensor")
+
+    # whether a ``foreach=True`` step records autograd (torch's foreach SGD does; its other foreach kernels
+    # refuse ``differentiable=True``)
+    _foreach_differentiable = False
+
+    def _run_kernel(self, name, group, tensors, hp, **statics):
+        """Apply update rule ``name`` (jtorch/_ops/optim_ops.py) to ``group``'s ``tensors``, in place; with
+        ``differentiable=True`` recorded in autograd (grad mode on, as torch runs such a step)."""
+        self._check_number_hypers(group)
+        if not group.get("differentiable"):
+            with torch.no_grad():
+                optim_ops.run(name, tensors, hp, **statics)
+            return
+        if group.get("foreach") and not self._foreach_differentiable:
+            raise AssertionError("_foreach ops don't support autograd")
+        with torch.enable_grad():
+            optim_ops.run_differentiable(name, tensors, hp, **statics)
 
     def _step_groups(self, kernel, init, keys, hp, statics):
         """The common step: lazily initialise each parameter's state with ``init(state, p, group)``,
@@ -289,7 +330,7 @@ class Optimizer:
             self._check_capturable(group, params)
             tensors = {"param": params, "grad": grads}
             tensors.update({k: [self.state[p][k] for p in params] for k in keys(group)})
-            self._run_kernel(kernel, tensors, hp(group), **statics(group))
+            self._run_kernel(kernel, group, tensors, hp(group), **statics(group))
 
     # sparse gradients (nn.Embedding(sparse=True)): optimizers whose update on the summed dense gradient
     # is torch's sparse update set _sparse_ok (SGD, Adagrad); the others raise torch's message

@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_betas, _check_common, _check_wd
-from .optimizer import Optimizer
+from .optimizer import ADDCMUL_VALUE, Optimizer, _coupled_wd
 
 __all__ = ["RAdam"]
 
@@ -17,6 +17,9 @@ class RAdam(Optimizer):
                         capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
                         differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        return {**_coupled_wd(group), **({"betas": ADDCMUL_VALUE} if group["differentiable"] else {})}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

@@ -2,7 +2,7 @@
 import jtorch as torch
 
 from .adam import _check_common, _check_wd
-from .optimizer import Optimizer, _nonzero
+from .optimizer import ADD_ALPHA, ADD_ALPHA_, ADDCDIV_VALUE, ADDCMUL_VALUE, Optimizer, _nonzero
 
 __all__ = ["RMSprop"]
 
@@ -19,6 +19,10 @@ class RMSprop(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _number_hypers(self, group):
+        recorded = {"lr": ADD_ALPHA_ if group["momentum"] > 0 else ADDCDIV_VALUE, "alpha": ADDCMUL_VALUE}
+        return {"weight_decay": ADD_ALPHA, **(recorded if group["differentiable"] else {})}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

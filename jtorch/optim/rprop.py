@@ -25,6 +25,8 @@ class Rprop(Optimizer):
             state["prev"] = torch.zeros_like(p)
             # complex parameters step per component (view_as_real): both start at lr
             lr = group["lr"]
+            if isinstance(lr, torch.Tensor) and lr.requires_grad:  # (torch fills step_size with lr as a number)
+                raise TypeError("full_like(): argument 'fill_value' (position 2) must be Number, not Tensor")
             state["step_size"] = torch.full_like(p.grad, complex(lr, lr) if p.is_complex() else lr)
 
         self._step_groups(

@@ -8,6 +8,7 @@ __all__ = ["SGD"]
 
 class SGD(Optimizer):
     _sparse_ok = True  # a sparse gradient's update is the dense update of its sum
+    _foreach_differentiable = True
     _fused_complex_error = (NotImplementedError, "\"fused_sgd_kernel\" not implemented for '{dtype}'")
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
@@ -45,6 +46,6 @@ class SGD(Optimizer):
                 tensors["momentum_buffer"] = bufs
             hp = {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
                   "weight_decay": group["weight_decay"]}
-            self._run_kernel("sgd", tensors, hp, maximize=bool(group["maximize"]),
+            self._run_kernel("sgd", group, tensors, hp, maximize=bool(group["maximize"]),
                              wd=bool(group["weight_decay"] != 0), nesterov=bool(group["nesterov"]), fresh=fresh)
         return loss

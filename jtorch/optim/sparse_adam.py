@@ -57,5 +57,5 @@ class SparseAdam(Optimizer):
             beta1, beta2 = group["betas"]
             hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],
                   "steps": [self.state[p]["step"] for p in params]}
-            self._run_kernel("sparse_adam", tensors, hp, maximize=bool(group.get("maximize", False)))
+            self._run_kernel("sparse_adam", group, tensors, hp, maximize=bool(group.get("maximize", False)))
         return loss

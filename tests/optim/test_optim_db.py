@@ -12,37 +12,8 @@ import conformance_optim as co  # noqa: E402
 
 STEPS = 3  # the state dict reloads after step 1 and must continue identically at steps 2 and 3
 
-_NO_GRAPH = ("jtorch's update kernels run outside autograd: differentiable=True updates the values as torch "
-             "does but records no graph through the step, so the gradient with respect to the starting "
-             "parameters misses the step's own dependence on them (weight decay, adaptive denominators)")
-_TORCH_BACKWARD_FAILS = ("torch's own differentiable step overwrites in place a tensor its graph saved (a 0-dim "
-                         "parameter's state), so backward through it raises; jtorch records no graph (see _NO_GRAPH)")
-
 # (optimizer, config label) -> why jtorch still differs; each must still differ (a fix removes its entry)
-KNOWN_DIFFERENCES = {
-    **{(name, f"{desc} & differentiable"): _NO_GRAPH for name, desc in [
-        ("Adadelta", "nonzero weight_decay"), ("Adadelta", "maximize, weight_decay"), ("Adadelta", "rho"),
-        ("Adagrad", "nonzero weight_decay"), ("Adagrad", "maximize"), ("Adagrad", "initial_accumulator_value"),
-        ("Adagrad", "lr_decay"),
-        ("Adam", "nonzero weight_decay"), ("Adam", "maximize"),
-        ("AdamW", "non-default lr"), ("AdamW", "nonzero weight_decay"), ("AdamW", "maximize"),
-        ("AdamW", "amsgrad"),
-        ("ASGD", "non-default lambd"), ("ASGD", "nonzero weight_decay"),
-        ("ASGD", "maximize, nonzero weight_decay"),
-        ("NAdam", "weight_decay"), ("NAdam", "weight_decay, momentum_decay"), ("NAdam", "decoupled_weight_decay"),
-        ("NAdam", "maximize"),
-        ("RAdam", "nonzero weight_decay"), ("RAdam", "decoupled_weight_decay"), ("RAdam", "maximize"),
-        ("RMSprop", "nonzero weight_decay"), ("RMSprop", "maximize, weight_decay"),
-        ("SGD", "non-zero weight_decay"), ("SGD", "maximize"), ("SGD", "weight_decay w/ momentum"),
-        ("SGD", "nesterov"),
-    ]},
-    **{(name, f"{desc} & differentiable"): _TORCH_BACKWARD_FAILS for name, desc in [
-        ("Adam", "amsgrad"),
-        ("Adamax", "default"), ("Adamax", "non-default lr"), ("Adamax", "nonzero weight_decay"),
-        ("Adamax", "maximize"), ("Adamax", "maximize, weight_decay"),
-        ("RMSprop", "centered"), ("RMSprop", "momentum"), ("RMSprop", "maximize, centered, weight_decay, w/ momentum"),
-    ]},
-}
+KNOWN_DIFFERENCES = {}
 
 _INFOS = co.optim_infos()
 CONFIGS = [(info, c) for info in _INFOS for c in co.optim_configs(info)]
