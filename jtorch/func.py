@@ -30,6 +30,8 @@ from ._dispatch import GRAD
 from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
+from ._untracked import untracked, reverse_traced
+from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
@@ -85,7 +87,7 @@ def _wrap_tree(tree):
     """jax arrays / tracers -> Tensors over them (no copies). A transform's results inside another's
     no_grad are constants for the outer one."""
     T = _T()
-    stop = jax.lax.stop_gradient if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
+    stop = untracked if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
     return _plain(jax.tree_util.tree_map(lambda x: T._wrap(stop(x)) if isinstance(x, jax.Array) else x, tree,
                                          is_leaf=lambda x: isinstance(x, T)))
 
@@ -128,6 +130,13 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
+        if _dispatch.TRANSFORMS.enabled and any(op is _untracked_alias for op, _, _ in t._vfn) and \
+                reverse_traced(t._st.array):
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                               "You can clarify your code by moving both the view and the inplace either both "
+                               "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                               "outside (if you want the inplace to be tracked).")
         if self.outer is not None:
             self.outer.write(t)
 
@@ -207,14 +216,19 @@ class _GradLevel(_Level):
 
     def write(self, t):
         st = t._st
-        if st in self.refuse:
-            raise _leaf_error(t)
+        if st in self.refuse and _dispatch.TRANSFORMS.enabled and not _untracked_link(t):
+            raise _leaf_error(t)  # (a write grad mode or a detached alias does not track is allowed)
         if self.captured(st):
             raise RuntimeError("During a grad (vjp, jvp, grad, etc) transform, the function provided attempted "
                                "to call an in-place operation that would mutate a captured Tensor. This is not "
                                "supported; please rewrite the function being transformed to explicitly accept "
                                "the mutated Tensor(s) as inputs.")
         super().write(t)
+
+
+def _untracked_link(t):
+    """Whether ``t`` is (a view of) an untracked alias: detached, or made under no_grad (_ops/shape.py)."""
+    return any(op.untracked is not None for op, _, _ in t._vfn)
 
 
 class _VmapLevel(_Level):
@@ -236,8 +250,8 @@ class _VmapLevel(_Level):
         st = t._st
         if self.captured(st):
             root = t if t._base is None else t._base
-            if self.grad_on and root.requires_grad:
-                if root.is_leaf:
+            if self.grad_on and root._requires_grad:
+                if root._grad_fn is None:
                     raise _leaf_error(t)
                 self.taped[id(root)] = root
             self.before.setdefault(id(st), (st, st._arr))
@@ -406,27 +420,29 @@ def grad(func, argnums=0, has_aux=False):
 # ------------------------------------------------------------------ vjp / jvp / linearize
 def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
-    def f(*arrays):
+    counts = {}
+
+    def f(*arrays):  # -> (output, (aux, the primals written in place))
         with _GradLevel() as level, transform_running():
             inputs = _wrap_tree(arrays)
             level.refuse = _storages(inputs)
             out = func(*inputs)
+            written = _written_inputs(inputs, arrays, level, counts)
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
                                    "if has_aux is True")
-            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-        return _unwrap_tree(out)
+            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
+        return _unwrap_tree(out), (None, written)
 
     pa = _arrays(primals)
     with _Seen() as seen:
-        res = jax.vjp(f, *pa, has_aux=has_aux)
-    out, pull = res[0], res[1]
+        out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
+    _write_back(primals, written, dict(counts))
     captured_grad = _grad_captured(seen)
     if _taped(primals) or captured_grad:
         # the output joins the tape (the forward runs once more, under jax.vjp)
-        out = _on_tape(lambda arrs: f(*arrs), primals, pa, has_aux)
-        out = out[0] if has_aux else out
+        out, (aux, _) = _on_tape(lambda arrs: f(*arrs), primals, pa, True)
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
@@ -434,11 +450,11 @@ def vjp(func, *primals, has_aux=False):
         if not (_taped((primals, ct)) or captured_grad):
             return _wrap_tree(pull(ca))
         # differentiable in the primals and the cotangents, as torch's
-        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=has_aux)[1](arrs[1]),
+        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1]),
                                    (primals, ct), (pa, ca)))
 
     if has_aux:
-        return _wrap_tree(out), vjp_fn, _wrap_tree(res[2])
+        return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
     return _wrap_tree(out), vjp_fn
 
 
@@ -633,8 +649,13 @@ def _on_tape(fn, args, arrays, has_aux=False):
         vals = list(held_vals)
         for k, a in zip(caught, diff[len(pos):]):
             vals[k] = a
-        with _standing_in(held_sts, vals, others):
-            r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        grad_was = GRAD.enabled
+        GRAD.enabled = True  # (the grad mode the forward ran in: a transform inside reads it)
+        try:
+            with _standing_in(held_sts, vals, others):
+                r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        finally:
+            GRAD.enabled = grad_was
         return split_aux(r) if has_aux else r
 
     def main(*diff):  # the recorded outputs as a function of the differentiable inputs

@@ -677,17 +677,16 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        if _dispatch.TRANSFORMS.depth:
-            # inside a torch.func transform JAX differentiates: the value cut from it, in a new
-            # storage (an in-place write to the detached tensor does not reach this one there)
-            return Tensor._wrap(jax.lax.stop_gradient(self._value))
+        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform JAX differentiates: cut from it
+            from .autograd.grad_mode import detached
+            return detached(self)
         return self._alias()
 
     def detach_(self):
         if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         if _dispatch.TRANSFORMS.depth:  # its value cut from JAX's differentiation, in a storage of its own
-            d = self.detach()
+            d = Tensor._wrap(jax.lax.stop_gradient(self._value))
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
         self._grad_fn = None
