@@ -45,6 +45,25 @@ def reverse_traced(a):
     return False
 
 
+def level_requires_grad(a):
+    """What ``requires_grad`` says of jax value ``a`` inside torch.func: True where the innermost level
+    that holds it differentiates in reverse mode (grad's inputs and what is computed from them), False
+    where it is vmap's (a batched tensor says False, as torch's); forward-mode levels look through to
+    the level outside. None for a value no level holds (a captured tensor: its own flag answers)."""
+    while isinstance(a, core.Tracer):
+        if type(a) is ad.LinearizeTracer:
+            if a._trace.is_vjp:
+                return True
+            a = a.primal
+        elif type(a) is ad.JVPTracer:
+            a = a.primal
+        elif type(a) is batching.BatchTracer:
+            return False
+        else:
+            return None
+    return None
+
+
 def _zero(x):
     return ad.Zero(core.typeof(x).to_tangent_aval())
 

@@ -30,7 +30,7 @@ from ._dispatch import GRAD
 from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
-from ._untracked import untracked, reverse_traced
+from ._untracked import untracked, reverse_traced, level_requires_grad
 from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
 
@@ -106,6 +106,7 @@ class _Level:
     def __init__(self):
         self.outer = _dispatch.TRACE
         self.new = weakref.WeakSet()
+        self.inputs = ()  # the jax values the transform passed in (its leaves: grad_fn_inside)
 
     def __enter__(self):
         _dispatch.TRACE = self
@@ -198,6 +199,42 @@ class _Seen(_Level):
                 roots.append(root)
                 others += [(t, arr) for t in readers.values() if (t if t._base is None else t._base) is not root]
         return sts, arrs, pos, roots, others
+
+
+class _LevelNode:
+    """``grad_fn`` inside a reverse-mode transform of a tensor computed from what it differentiates: JAX
+    keeps that history, so this node only says there is one (torch's names the op)."""
+    next_functions = ()
+    metadata = {}
+
+    def name(self):
+        return "TransformBackward"
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def requires_grad_inside(t):
+    """``t.requires_grad`` while a transform runs (tensor.py): whether a reverse-mode level differentiates
+    its value (see _untracked.level_requires_grad); a tensor none holds answers with its own flag."""
+    r = level_requires_grad(t._value)
+    return t._requires_grad if r is None else r
+
+
+def grad_fn_inside(t):
+    """``t.grad_fn`` while a transform runs: None for a transform's own inputs (leaves there, as torch's)
+    and for what no reverse level differentiates."""
+    r = level_requires_grad(t._value)
+    if r is None:
+        return t._grad_fn
+    if not r:
+        return None
+    v, level = t._value, _dispatch.TRACE
+    while isinstance(level, _Level):
+        if any(v is a for a in level.inputs):
+            return None
+        level = level.outer
+    return _LevelNode()
 
 
 def _leaf_error(t):
@@ -382,6 +419,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         def f(*arrays):
             with _GradLevel() as level, transform_running(), _values_unreadable("grad_and_value(f)(*args)"):
                 inputs = _wrap_tree(arrays)
+                level.inputs = jax.tree_util.tree_leaves(arrays)
                 level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
                 written = _written_inputs(inputs, arrays, level, counts)
@@ -425,6 +463,7 @@ def vjp(func, *primals, has_aux=False):
     def f(*arrays):  # -> (output, (aux, the primals written in place))
         with _GradLevel() as level, transform_running():
             inputs = _wrap_tree(arrays)
+            level.inputs = jax.tree_util.tree_leaves(arrays)
             level.refuse = _storages(inputs)
             out = func(*inputs)
             written = _written_inputs(inputs, arrays, level, counts)
@@ -475,6 +514,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     def f(*arrays):
         with _GradLevel() as level, transform_running("forward"):
             inputs = _wrap_tree(arrays)
+            level.inputs = jax.tree_util.tree_leaves(arrays)
             out = func(*inputs)
             # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
             written = _written_inputs(inputs, arrays, level, counts)
@@ -536,6 +576,7 @@ def _jac(transform, func, argnums, has_aux, name):
         def f(*arrays):
             with _GradLevel() as level, transform_running("forward" if transform is jax.jacfwd else "reverse"):
                 inputs = _wrap_tree(arrays)
+                level.inputs = jax.tree_util.tree_leaves(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
@@ -788,12 +829,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             raise ValueError(f"vmap(func, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
                              f"structure of `inputs`. in_dims has structure {len(in_dims)} but inputs has "
                              f"structure {len(args)}.")
-        from .random import default_generator as gen
-        key_before = gen._key._st.version
         n = _batch_size(args, in_dims)
         if n is None:
             raise ValueError("vmap: at least one input must be a Tensor mapped over a dimension (in_dims)")
+        if chunk_size is None or chunk_size >= n:
+            return run_chunk(n, args, kwargs)
+        return _chunked(run_chunk, n, chunk_size, args, in_dims, out_dims, randomness, kwargs)
 
+    def run_chunk(n, args, kwargs):
+        from .random import default_generator as gen
+        key_before = gen._key._st.version
         grad_on = GRAD.enabled
         counts = {}  # input leaf -> in-place writes the function made to it
         taped = []  # captured tensors that require grad and were written
@@ -805,6 +850,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
                     inputs = _wrap_tree(arrays)
+                    level.inputs = jax.tree_util.tree_leaves(arrays)
                     with transform_running("batch"), _values_unreadable("vmap"):
                         out = func(*inputs, **kwargs)
                 finally:
@@ -837,6 +883,38 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         _rerecord(taped, finals)
         return _wrap_tree(out)
     return run
+
+
+def _chunked(run_chunk, n, size, args, in_dims, out_dims, randomness, kwargs):
+    """vmap with ``chunk_size``: the function mapped over one chunk of the batch after another, as torch
+    does (a captured tensor written in place changes between chunks), the outputs concatenated along
+    ``out_dims``. With randomness 'same' every chunk draws the same values."""
+    from .random import default_generator as gen
+    from ._dispatch import REGISTRY
+    T = _T()
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    key = gen._key.clone()
+    outs = []
+    for start in range(0, n, size):
+        k = min(size, n - start)
+
+        def part(d, sub):  # (a view: in-place writes to the inputs reach the caller's tensors)
+            if d is None:
+                return sub
+            return jax.tree_util.tree_map(lambda t: t.narrow(d, start, k) if isinstance(t, T) else t, sub,
+                                          is_leaf=lambda x: isinstance(x, T))
+        chunk = jax.tree_util.tree_map(part, _ordered(dims), _ordered(args), is_leaf=lambda x: x is None)
+        if randomness == "same" and start:
+            gen._key.copy_(key)
+        outs.append(_ordered(run_chunk(k, _plain(chunk), kwargs)))
+    cat = REGISTRY["cat"]
+
+    def join(d, *subs):
+        if d is None:
+            return subs[0]
+        return jax.tree_util.tree_map(lambda *ts: cat(ts, d) if isinstance(ts[0], T) else ts[0], *subs,
+                                      is_leaf=lambda x: isinstance(x, T))
+    return _plain(jax.tree_util.tree_map(join, _dims_like(out_dims, outs[0]), *outs, is_leaf=lambda x: x is None))
 
 
 # ------------------------------------------------------------------ modules

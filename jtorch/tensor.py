@@ -557,12 +557,17 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        if _dispatch.TRANSFORMS.depth:
+            return self.grad_fn is None
         return self._grad_fn is None or not self._requires_grad
 
     @property
     def requires_grad(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
+        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform JAX differentiates: ask its levels
+            from .func import requires_grad_inside
+            return requires_grad_inside(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -590,6 +595,9 @@ class Tensor:
     def grad_fn(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
+        if _dispatch.TRANSFORMS.depth:
+            from .func import grad_fn_inside
+            return grad_fn_inside(self)
         return self._grad_fn
 
     @property
