@@ -277,6 +277,30 @@ def vmap_inference_mode(L, x, c):
     return L.func.vmap(f)(x)
 
 
+def _im_then(L, op):
+    def f(x):
+        with L.inference_mode():
+            k = x.sin()
+        return op(k, x).sum()
+    return f
+
+
+def grad_inference_tensor_added(L, x, c):
+    return L.func.grad(_im_then(L, lambda k, x: k + x * c))(x)  # add saves neither: no error
+
+
+def grad_inference_tensor_cloned(L, x, c):
+    return L.func.grad(_im_then(L, lambda k, x: k.clone() * x))(x)  # the clone is a normal tensor
+
+
+def grad_inference_tensor_scaled(L, x, c):
+    return L.func.grad(_im_then(L, lambda k, x: (k * c) * x))(x)  # k * c: nothing tracked is involved
+
+
+def vmap_grad_inference_tensor_saved(L, x, c):
+    return L.func.vmap(L.func.grad(_im_then(L, lambda k, x: k * x)))(x)
+
+
 def grad_inference_mode_write_input(L, x, c):
     def f(x):
         with L.inference_mode():
@@ -375,6 +399,8 @@ CASES = [grad_input_detach_write, vjp_input_detach_write, jacrev_input_detach_wr
          jvp_no_grad_in_place, jacrev_jvp_no_grad_in_place, vjp_no_grad_backward_through_tape,
          grad_inference_mode, vjp_inference_mode, jvp_inference_mode, jacfwd_inference_mode, vmap_inference_mode,
          grad_inference_mode_write_input, grad_inference_tensor_written_outside, grad_inference_mode_false,
+         grad_inference_tensor_added, grad_inference_tensor_cloned, grad_inference_tensor_scaled,
+         vmap_grad_inference_tensor_saved,
          vmap_chunks_write_captured, vmap_chunks_batched_write_captured, vmap_chunks_write_input,
          vmap_chunks_in_out_dims, vmap_chunks_dict_input, vmap_chunks_backward, vmap_chunks_random_same,
          vmap_chunks_random_different, vmap_chunks_random_error]

@@ -20,10 +20,15 @@ def _grad_mode():
     return _FUNC.enabled if _FUNC.depth else GRAD.enabled
 
 
+# Whether an inference_mode block ran inside the running transforms: from then on, with grad mode on,
+# every op is checked (``_inference_guard``) for an inference tensor a reverse level would save.
+_INFERENCE_SEEN = [False]
+
+
 def _set_grad_mode(on):
     if _FUNC.depth:
         _FUNC.enabled = on
-        _dispatch.STOP_GRADIENT[0] = None if on else _stopped
+        _dispatch.STOP_GRADIENT[0] = _stopped if not on else _inference_guard if _INFERENCE_SEEN[0] else None
     else:
         GRAD.enabled = on
 
@@ -35,7 +40,8 @@ def transform_running(kind="reverse"):
     ``"batch"`` (vmap) one keeps the caller's. Grad mode off inside stops the derivatives of the reverse
     levels only (forward ones see through no_grad; detach() stops all). Lazy batching off: it takes no
     JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
-    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0])
+    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0],
+            _INFERENCE_SEEN[0])
     mode = True if kind == "reverse" else _grad_mode()
     outermost = not _FUNC.depth
     GRAD.enabled = False
@@ -47,7 +53,8 @@ def transform_running(kind="reverse"):
     try:
         yield
     finally:
-        GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0] = prev
+        (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0],
+         _INFERENCE_SEEN[0]) = prev
 
 
 def untracked_alias(t):
@@ -75,15 +82,17 @@ def detached(t):
 
 def _stopped(op, dyn, statics, raw):
     """``_dispatch.apply`` inside a transform with grad mode off: the op's results are constants for the
-    reverse levels. A view op views an untracked alias of its source (writes through it reach the
-    source); an in-place result (``raw``) keeps its destination's derivative, as torch's untracked
-    in-place write does (``untracked_write``)."""
+    reverse levels (for every level in inference mode, as torch's). A view op views an untracked alias of
+    its source (writes through it reach the source); an in-place result (``raw``) keeps its destination's
+    derivative, as torch's untracked in-place write does (``untracked_write``)."""
     from ..tensor import Tensor
     from .._untracked import untracked
+    everywhere = GRAD.inference
     _dispatch.STOP_GRADIENT[0] = None
     try:
         if op.view is not None and isinstance(dyn[0], Tensor):
-            return _dispatch._apply_view(op, [untracked_alias(dyn[0]), *dyn[1:]], statics)
+            src = detached(dyn[0]) if everywhere else untracked_alias(dyn[0])
+            return _dispatch._apply_view(op, [src, *dyn[1:]], statics)
         res = _dispatch.apply(op, dyn, statics, raw)
     finally:
         _dispatch.STOP_GRADIENT[0] = _stopped
@@ -93,8 +102,8 @@ def _stopped(op, dyn, statics, raw):
         if not isinstance(t, Tensor):
             return t
         if t._vfn or id(t._st) in inputs:  # its storage is an input's: an alias of it
-            return untracked_alias(t)
-        t._st.array = untracked(t._st.array)  # a new result: stopped in place
+            return detached(t) if everywhere else untracked_alias(t)
+        t._st.array = untracked(t._st.array, everywhere=everywhere)  # a new result: stopped in place
         return t
     if isinstance(res, Tensor):
         return stop(res)
@@ -114,7 +123,32 @@ def untracked_write(dest, res):
     history)."""
     from .._untracked import untracked
     same = dest.shape == res.shape and dest.dtype == res.dtype
-    return untracked(res, dest if same else None)
+    return untracked(res, dest if same else None, everywhere=GRAD.inference)
+
+
+def _inference_guard(op, dyn, statics, raw):
+    """``_dispatch.apply`` inside a transform, grad mode on, after an inference_mode block there: an op
+    that would save an inference tensor for a reverse level's backward (an input that level
+    differentiates beside it) raises torch's error."""
+    from ..tensor import Tensor
+    from .._untracked import level_requires_grad
+    from .graph import _inference_saved_error
+    if op.view is None and op.differentiable:
+        tensors = [isinstance(a, Tensor) for a in dyn]
+        if any(is_t and a._st.inference for a, is_t in zip(dyn, tensors)):
+            tracked = [is_t and not a._st.inference and bool(level_requires_grad(a._value))
+                       for a, is_t in zip(dyn, tensors)]
+            saves = op.saves(tracked) if callable(op.saves) else op.saves
+            if any(tracked) and any(is_t and a._st.inference and (saves is None or i in saves)
+                                    for i, (a, is_t) in enumerate(zip(dyn, tensors))):
+                raise _inference_saved_error()
+    _dispatch.STOP_GRADIENT[0] = None
+    try:
+        if op.view is not None:
+            return _dispatch._apply_view(op, dyn, statics)
+        return _dispatch.apply(op, dyn, statics, raw)
+    finally:
+        _dispatch.STOP_GRADIENT[0] = _inference_guard
 
 
 class _Mode:
@@ -212,6 +246,8 @@ class inference_mode(_Mode):
     def _apply(self):
         # like torch's guard: inference_mode(True) turns grad mode off, inference_mode(False) on
         mode = bool(self.mode)
+        if mode and _FUNC.depth:
+            _INFERENCE_SEEN[0] = True
         _set_grad_mode(not mode)
         set_inference_mode(mode)
 
