@@ -18,7 +18,7 @@ from . import _dispatch
 from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD, LAZY, OpDef as _OpDef
+from ._dispatch import GRAD, LAZY, TRANSFORMS as _FUNC, OpDef as _OpDef
 from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
@@ -557,7 +557,7 @@ class Tensor:
 
     @property
     def is_leaf(self):
-        if _dispatch.TRANSFORMS.depth:
+        if _FUNC.depth:
             return self.grad_fn is None
         return self._grad_fn is None or not self._requires_grad
 
@@ -565,7 +565,7 @@ class Tensor:
     def requires_grad(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
-        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform JAX differentiates: ask its levels
+        if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
             from .func import requires_grad_inside
             return requires_grad_inside(self)
         return self._requires_grad
@@ -595,7 +595,7 @@ class Tensor:
     def grad_fn(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
-        if _dispatch.TRANSFORMS.depth:
+        if _FUNC.depth:
             from .func import grad_fn_inside
             return grad_fn_inside(self)
         return self._grad_fn
