@@ -745,22 +745,75 @@ def _on_tape(fn, args, arrays, has_aux=False):
 
 
 # ------------------------------------------------------------------ vmap
-def _batch_size(args, in_dims):
+def _batch_size(args, in_dims, name):
+    """The size of the mapped dimension, with torch's errors for in_dims that do not fit the inputs."""
     T = _T()
+    where = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+        raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching the "
+                         f"structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+                         "trying to vmap over a function with no inputs. The latter is unsupported.")
     dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
-    for a, d in zip(args, dims):
+    if len(dims) != len(args):
+        raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
+                         f"structure {len(dims)} but inputs has structure {len(args)}.")
+    sizes = []
+
+    def visit(d, a):
         if d is None:
-            continue
-        if isinstance(d, int):
+            return
+        if isinstance(d, int) and not isinstance(d, bool):
             for leaf in jax.tree_util.tree_leaves(a, is_leaf=lambda x: isinstance(x, T)):
-                if isinstance(leaf, (T, jax.Array)):
-                    return leaf.shape[d]
+                if not isinstance(leaf, T):
+                    raise ValueError(f"{where}: Got in_dim={d} for an input but the input is of type "
+                                     f"{type(leaf)}. We cannot vmap over non-Tensor arguments, please use None "
+                                     "as the respective in_dim")
+                if not -leaf.ndim <= d < leaf.ndim:
+                    raise ValueError(f"{where}: Got in_dim={d} for some input, but that input is a Tensor of "
+                                     f"dimension {leaf.ndim}. Please use in_dim=None or a dimension in "
+                                     f"[-{leaf.ndim}, {leaf.ndim})" if leaf.ndim else
+                                     f"{where}: Got in_dim={d} for some input, but that input is a Tensor of "
+                                     "dimension 0. A 0-dim Tensor has no dimension to map over: use in_dim=None")
+                sizes.append(leaf.shape[d])
+        elif isinstance(d, (tuple, list)) and isinstance(a, (tuple, list)) and len(d) == len(a):
+            for di, ai in zip(d, a):
+                visit(di, ai)
+        elif isinstance(d, dict) and isinstance(a, dict) and set(d) == set(a):
+            for k in a:
+                visit(d[k], a[k])
         else:
-            n = _batch_size(tuple(a) if isinstance(a, (list, tuple)) else tuple(a.values()),
-                            tuple(d) if isinstance(d, (list, tuple)) else tuple(d.values()))
-            if n is not None:
-                return n
-    return None
+            raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
+                             f"structure {jax.tree_util.tree_structure(d)} but inputs has structure "
+                             f"{jax.tree_util.tree_structure(a, is_leaf=lambda x: isinstance(x, T))}.")
+    for d, a in zip(dims, args):
+        visit(d, a)
+    if not sizes:
+        raise ValueError(f"{where}: at least one input must be a Tensor mapped over a dimension (in_dims)")
+    if len(set(sizes)) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                         f"{sizes} for the mapped dimension")
+    return sizes[0]
+
+
+def _check_outputs(out, out_dims, name):
+    """vmap's outputs must be tensors (torch's ValueError), with out_dims fitting their structure."""
+    T = _T()
+    for leaf in jax.tree_util.tree_leaves(out, is_leaf=lambda x: x is None or isinstance(x, T)):
+        if not isinstance(leaf, T):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}. Did "
+                             "you mean to set out_dims= to None for output?")
+    pairs = [(out_dims, out)]
+    if isinstance(out_dims, tuple) and isinstance(out, (tuple, list)) and len(out_dims) == len(out):
+        pairs = list(zip(out_dims, out))
+    for d, o in pairs:
+        if isinstance(d, int):
+            for leaf in jax.tree_util.tree_leaves(o, is_leaf=lambda x: isinstance(x, T)):
+                nd = leaf.ndim + 1  # (with the batch dimension)
+                if not -nd <= d < nd:
+                    raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but "
+                                     f"got {d})")
 
 
 def _written_inputs(inputs, arrays, level, counts):
@@ -820,18 +873,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                            f"Got {randomness}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    if isinstance(in_dims, list):
-        in_dims = tuple(in_dims)
+    name = getattr(func, "__name__", type(func).__name__)
 
     @functools.wraps(func)
     def run(*args, **kwargs):
-        if isinstance(in_dims, tuple) and len(in_dims) != len(args):
-            raise ValueError(f"vmap(func, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
-                             f"structure of `inputs`. in_dims has structure {len(in_dims)} but inputs has "
-                             f"structure {len(args)}.")
-        n = _batch_size(args, in_dims)
-        if n is None:
-            raise ValueError("vmap: at least one input must be a Tensor mapped over a dimension (in_dims)")
+        n = _batch_size(args, in_dims, name)
         if chunk_size is None or chunk_size >= n:
             return run_chunk(n, args, kwargs)
         return _chunked(run_chunk, n, chunk_size, args, in_dims, out_dims, randomness, kwargs)
@@ -853,6 +899,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     level.inputs = jax.tree_util.tree_leaves(arrays)
                     with transform_running("batch"), _values_unreadable("vmap"):
                         out = func(*inputs, **kwargs)
+                    _check_outputs(out, out_dims, name)
                 finally:
                     gen._key = saved
                     batched_write = level.undo_batched_writes()
