@@ -316,6 +316,10 @@ _BATCHED_WRITE = ("vmap: inplace arithmetic(self, *extra_args) is not possible b
                   "operators instead of inplace arithmetic.")
 
 
+_RANDOM_IN_ERROR_MODE = ("vmap: called random operation while in randomness error mode. Please either use the "
+                         "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+                         "of vmap")
+
 _REPLAY = itertools.count(1)
 
 
@@ -393,7 +397,29 @@ def _check_argnums(argnums, nargs, name):
             raise RuntimeError(f"{name}: argnums must be int or Tuple[int, ...], got: {type(a).__name__}")
         if not -nargs <= a < nargs:
             raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
+    if len({a % nargs for a in nums}) != len(nums):
+        raise RuntimeError(f"argnums elements must be unique, got {tuple(a % nargs for a in nums)}")
     return argnums
+
+
+def _split_output(out, has_aux, where):
+    """(output, aux) of a transformed function's result, with torch's errors: a pair when has_aux, only
+    tensors in the output (``where``: the transform as torch's messages name it) and in aux."""
+    T = _T()
+    is_t = lambda x: isinstance(x, T)  # noqa: E731
+    aux = None
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise RuntimeError(f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True")
+        out, aux = out
+        for leaf in jax.tree_util.tree_leaves(aux, is_leaf=is_t):
+            if not is_t(leaf):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+    for leaf in jax.tree_util.tree_leaves(out, is_leaf=is_t):
+        if not is_t(leaf):
+            raise RuntimeError(f"{where}: expected f(*primals) to return only tensors, got unsupported type "
+                               f"{type(leaf)}")
+    return out, aux
 
 
 def _scalar_output(out, name="grad_and_value(f)(*args)"):
@@ -427,6 +453,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
+                _split_output((out[1], out[1]), True, "grad_and_value(f)(*args)")  # (aux: tensors only)
                 return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
             return _scalar_output(out), (None, written)
 
@@ -465,14 +492,9 @@ def vjp(func, *primals, has_aux=False):
             inputs = _wrap_tree(arrays)
             level.inputs = jax.tree_util.tree_leaves(arrays)
             level.refuse = _storages(inputs)
-            out = func(*inputs)
+            out, aux = _split_output(func(*inputs), has_aux, "vjp(f, *primals)")
             written = _written_inputs(inputs, arrays, level, counts)
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
-                                   "if has_aux is True")
-            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
-        return _unwrap_tree(out), (None, written)
+        return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
     with _Seen() as seen:
@@ -486,6 +508,7 @@ def vjp(func, *primals, has_aux=False):
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
         ca = _arrays(ct)
+        _check_cotangents(ca, out)
         if not (_taped((primals, ct)) or captured_grad):
             return _wrap_tree(pull(ca))
         # differentiable in the primals and the cotangents, as torch's
@@ -497,6 +520,19 @@ def vjp(func, *primals, has_aux=False):
     return _wrap_tree(out), vjp_fn
 
 
+def _check_cotangents(ca, out):
+    """vjp_fn's cotangents must have the outputs' structure and shapes (torch's RuntimeErrors)."""
+    c_leaves, c_def = jax.tree_util.tree_flatten(ca)
+    o_leaves, o_def = jax.tree_util.tree_flatten(out)
+    if c_def.num_leaves != o_def.num_leaves or (c_def != o_def and len(o_leaves) > 1):
+        raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of outputs "
+                           f"to the function. cotangents: {c_def}, primal output: {o_def}")
+    for i, (c, o) in enumerate(zip(c_leaves, o_leaves)):
+        if tuple(np.shape(c)) != tuple(o.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(np.shape(c))}) "
+                               f"and output[{i}] has a shape of torch.Size({list(o.shape)}).")
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """``(output, jvp_out)``: the forward-mode derivative along ``tangents``."""
     if not isinstance(primals, tuple):
@@ -505,8 +541,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if not isinstance(tangents, tuple) or len(tangents) != len(primals):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
                            "structure.")
-    for p, t in zip(primals, tangents):
-        if isinstance(p, _T()) and (not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape)):
+    for p, t in zip(jax.tree_util.tree_leaves(primals, is_leaf=lambda x: isinstance(x, _T())),
+                    jax.tree_util.tree_leaves(tangents, is_leaf=lambda x: isinstance(x, _T()))):
+        if not isinstance(p, _T()):
+            raise RuntimeError(f"jvp(f, primals, tangents): Expected primals to only contain Tensors, got {type(p)}")
+        if not (p.is_floating_point() or p.is_complex()):
+            raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+        if not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
 
     counts = {}
@@ -515,12 +556,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         with _GradLevel() as level, transform_running("forward"):
             inputs = _wrap_tree(arrays)
             level.inputs = jax.tree_util.tree_leaves(arrays)
-            out = func(*inputs)
+            out, aux = _split_output(func(*inputs), has_aux, "jvp(f, primals, tangents)")
             # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
             written = _written_inputs(inputs, arrays, level, counts)
-        if has_aux:
-            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
-        return _unwrap_tree(out), (None, written)
+        return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     def run(arrs):
         pa, ta = arrs
@@ -551,6 +590,13 @@ def linearize(func, *primals):
         out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
 
     def jvp_fn(*tangents):
+        for i, (t, p) in enumerate(zip(jax.tree_util.tree_leaves(_arrays(tangents)), jax.tree_util.tree_leaves(pa))):
+            for what, a, b in (("shape", tuple(np.shape(t)), tuple(p.shape)), ("dtype", t.dtype, p.dtype)):
+                if a != b:
+                    from ._dtype import _FROM_NP
+                    show = (lambda v: f"torch.Size({list(v)})") if what == "shape" else (lambda v: _FROM_NP[v])
+                    raise RuntimeError(f"tangent:{i} with {what} {show(a)} in flattened pytree doesn't match the "
+                                       f"{what} {show(b)} of the corresponding primal.")
         # linear in the tangents, the primals fixed at linearization (torch's jvp_fn is a traced graph
         # with the primal values as constants): on the tape through the tangents only
         return _wrap_tree(_on_tape(lambda ta: f_jvp(*ta), tangents, _arrays(tangents)))
@@ -559,14 +605,22 @@ def linearize(func, *primals):
 
 # ------------------------------------------------------------------ jacobians
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
-    return _jac(jax.jacrev, func, argnums, has_aux, "jacrev")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    return _jac(jax.jacrev, func, argnums, has_aux, "jacrev", None)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    return _jac(jax.jacfwd, func, argnums, has_aux, "jacfwd")
+    if randomness not in ("error", "different", "same"):
+        @functools.wraps(func)
+        def refuse(*args, **kwargs):  # (torch refuses it when called)
+            raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                               f"Got {randomness}")
+        return refuse
+    return _jac(jax.jacfwd, func, argnums, has_aux, "jacfwd", randomness)
 
 
-def _jac(transform, func, argnums, has_aux, name):
+def _jac(transform, func, argnums, has_aux, name, randomness):
     @functools.wraps(func)
     def run(*args, **kwargs):
         _check_argnums(argnums, len(args), name)
@@ -579,14 +633,24 @@ def _jac(transform, func, argnums, has_aux, name):
                 level.inputs = jax.tree_util.tree_leaves(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
-                out = func(*inputs, **kwargs)
+                out, aux = _split_output(func(*inputs, **kwargs), has_aux, "jvp(f, primals, tangents)"
+                                         if transform is jax.jacfwd else "vjp(f, *primals)")
                 written = _written_inputs(inputs, arrays, level, counts)  # (their values ride in aux)
-            if has_aux:
-                return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
-            return _unwrap_tree(out), (None, written)
+            return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
+        if transform is jax.jacrev:
+            _check_differentiable(args, argnums, name)
+        else:
+            for a in _nums(argnums):
+                for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
+                    if isinstance(leaf, _T()) and not (leaf.is_floating_point() or leaf.is_complex()):
+                        raise ValueError(f"Expected primal to be floating point or complex, but got: {leaf.dtype}")
+        from .random import default_generator as gen
+        key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)
         res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
+        if randomness == "error" and gen._key._st.version != key_before:  # (jacfwd maps over the tangents)
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(res), _wrap_tree(aux)
@@ -923,9 +987,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
         out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
         if randomness == "error" and gen._key._st.version != key_before:
-            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
-                               "the 'same' or 'different' randomness flags on vmap or perform the randomness "
-                               "operation out of vmap")
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         _rerecord(taped, finals)
         return _wrap_tree(out)
@@ -1011,6 +1073,9 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             by_id.setdefault(id(t), []).append(n)
         for names in by_id.values():
             given = [n for n in names if n in values]
+            if any(values[n] is not values[given[0]] for n in given):
+                raise ValueError(f"functional_call got multiple values for keys {sorted(given)}, which are tied. "
+                                 "Consider using tie_weights=False")
             if given:
                 for n in names:
                     if n not in values:
