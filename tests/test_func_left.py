@@ -18,8 +18,21 @@ def _outcome(case, L, data):
         return type(e)
 
 
+def _flat(res, keys):
+    """Dicts (at any depth) as tuples of their values in key order, for assert_close; their keys go to
+    ``keys``."""
+    if isinstance(res, dict):
+        keys.append(list(res))
+        return tuple(_flat(res[k], keys) for k in sorted(res))
+    if isinstance(res, (tuple, list)) and not isinstance(res, torch.Size):
+        return tuple(_flat(r, keys) for r in res)
+    return res
+
+
 def _compare(case, data):
-    want, got = _outcome(case, torch, data), _outcome(case, jtorch, data)
+    want_keys, got_keys = [], []
+    want, got = _flat(_outcome(case, torch, data), want_keys), _flat(_outcome(case, jtorch, data), got_keys)
+    assert got_keys == want_keys
     if isinstance(want, type):
         assert got is want, (got, want)
     else:
@@ -452,3 +465,254 @@ def _flags_seen(L, data):
 def test_autograd_flags_inside_transforms(rng):
     data = (rng.standard_normal(4).astype(np.float32), rng.uniform(0.5, 2.0, 4).astype(np.float32))
     assert _flags_seen(jtorch, data) == _flags_seen(torch, data)
+
+
+# ------------------------------------------------------------------ 6. the rest of the API surface
+class _Tied:
+    """A module whose second layer shares the first's weight, with a buffer (built per library)."""
+
+    @staticmethod
+    def make(L, w):
+        class Tied(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = L.nn.Linear(4, 4, bias=False)
+                self.b = L.nn.Linear(4, 4, bias=False)
+                self.b.weight = self.a.weight
+                self.register_buffer("buf", L.ones(4))
+
+            def forward(self, x):
+                return self.b(self.a(x).tanh()) + self.buf
+        m = Tied()
+        with L.no_grad():
+            m.a.weight.copy_(L.tensor(w))
+        return m
+
+
+def functional_call_tied(L, x, c):
+    m = _Tied.make(L, np.outer(x.numpy(), c.numpy()) / 4)
+    w = L.outer(c, x)
+    tied = L.func.functional_call(m, {"a.weight": w}, (x,))  # b.weight follows a.weight
+    untied = L.func.functional_call(m, {"a.weight": w}, (x,), tie_weights=False)
+    both = L.func.functional_call(m, {"a.weight": w, "b.weight": w, "buf": c}, (x,), strict=True)
+    return tied, untied, both
+
+
+def functional_call_tied_conflict(L, x, c):
+    m = _Tied.make(L, np.outer(x.numpy(), c.numpy()))
+    return L.func.functional_call(m, {"a.weight": L.outer(c, x), "b.weight": L.outer(x, c)}, (x,))
+
+
+def functional_call_strict_missing(L, x, c):
+    m = _Tied.make(L, np.outer(x.numpy(), c.numpy()))
+    return L.func.functional_call(m, {"a.weight": L.outer(c, x)}, (x,), strict=True)
+
+
+def functional_call_strict_unexpected(L, x, c):
+    m = _Tied.make(L, np.outer(x.numpy(), c.numpy()))
+    return L.func.functional_call(m, {"a.weight": L.outer(c, x), "buf": c, "other": c}, (x,), strict=True)
+
+
+def functional_call_grad_through_tied(L, x, c):
+    m = _Tied.make(L, np.outer(x.numpy(), c.numpy()) / 4)
+    params = {"a.weight": L.outer(c, x)}
+    return L.func.grad(lambda p: L.func.functional_call(m, p, (x,)).pow(2).sum())(params)["a.weight"]
+
+
+def stack_module_state_shapes(L, x, c):
+    L.manual_seed(0)
+    models = [L.nn.BatchNorm1d(4) for _ in range(3)]
+    params, buffers = L.func.stack_module_state(models)
+    flags = [(k, list(v.shape), v.requires_grad, v.is_leaf) for k, v in sorted({**params, **buffers}.items())]
+    return L.tensor([[len(k), *s, float(r), float(lf)] for k, s, r, lf in flags])
+
+
+def stack_module_state_mixed_modes(L, x, c):
+    models = [L.nn.Linear(4, 2), L.nn.Linear(4, 2)]
+    models[1].eval()
+    return L.func.stack_module_state(models)
+
+
+def linearize_two_inputs(L, x, c):
+    out, fn = L.func.linearize(lambda a, b: a.sin() * b.exp(), x, c)
+    return out, fn(c, x), fn(x, x)
+
+
+def linearize_bad_tangent(L, x, c):
+    return L.func.linearize(lambda a: a.sin(), x)[1](c[:2])
+
+
+def linearize_tangent_dtype(L, x, c):
+    return L.func.linearize(lambda a: a.sin(), x)[1](c.double())
+
+
+def jvp_has_aux(L, x, c):
+    return L.func.jvp(lambda a: (a.sin() * a, {"c": a.cos(), "n": a.sum()}), (x,), (c,), has_aux=True)
+
+
+def jvp_has_aux_not_pair(L, x, c):
+    return L.func.jvp(lambda a: a.sin(), (x,), (c,), has_aux=True)
+
+
+def jvp_aux_not_tensor(L, x, c):
+    return L.func.jvp(lambda a: (a.sin(), 3), (x,), (c,), has_aux=True)
+
+
+def jvp_output_not_tensor(L, x, c):
+    return L.func.jvp(lambda a: 3, (x,), (c,))
+
+
+def jvp_integer_primal(L, x, c):
+    return L.func.jvp(lambda a: a * 2, (x.long(),), (c.long(),))
+
+
+def jvp_primal_not_tensor(L, x, c):
+    return L.func.jvp(lambda a: a * 2, (2.0,), (1.0,))
+
+
+def vjp_has_aux(L, x, c):
+    out, fn, aux = L.func.vjp(lambda a: (a.sin() * a, (a.cos(), a * 2)), x, has_aux=True)
+    return out, fn(c), aux
+
+
+def vjp_aux_not_tensor(L, x, c):
+    return L.func.vjp(lambda a: (a.sin(), "aux"), x, has_aux=True)
+
+
+def vjp_output_not_tensor(L, x, c):
+    return L.func.vjp(lambda a: 3, x)
+
+
+def vjp_cotangent_shape(L, x, c):
+    return L.func.vjp(lambda a: a.sin(), x)[1](c[:2])
+
+
+def vjp_cotangent_structure(L, x, c):
+    return L.func.vjp(lambda a: (a.sin(), a), x)[1](c)
+
+
+def vjp_tuple_output(L, x, c):
+    out, fn = L.func.vjp(lambda a, b: (a.sin() * b, a + b), x, c)
+    return out, fn((c, x))
+
+
+def grad_and_value_argnums_tuple(L, x, c):
+    return L.func.grad_and_value(lambda a, b, k: (a * b.sin() * k).sum(), argnums=(0, 1))(x, c, c * 2)
+
+
+def grad_argnums_negative(L, x, c):
+    return L.func.grad(lambda a, b: (a * b.exp()).sum(), argnums=-1)(x, c)
+
+
+def grad_argnums_duplicate(L, x, c):
+    return L.func.grad(lambda a, b: (a * b).sum(), argnums=(0, -2))(x, c)
+
+
+def grad_argnums_out_of_range(L, x, c):
+    return L.func.grad(lambda a, b: (a * b).sum(), argnums=2)(x, c)
+
+
+def grad_aux_not_tensor(L, x, c):
+    return L.func.grad(lambda a: ((a * c).sum(), 3), has_aux=True)(x)
+
+
+def grad_dict_input_and_aux(L, x, c):
+    return L.func.grad(lambda d: ((d["a"] * d["b"].sin()).sum(), {"p": d["a"] * 2}), has_aux=True)(
+        {"a": x, "b": c})
+
+
+def jacrev_chunked_has_aux(L, x, c):
+    return L.func.jacrev(lambda a: (a.sin() * c, a.cos()), has_aux=True, chunk_size=2)(x)
+
+
+def jacrev_chunk_size_zero(L, x, c):
+    return L.func.jacrev(lambda a: a.sin(), chunk_size=0)(x)
+
+
+def jacrev_argnums_tuple_outputs(L, x, c):
+    return L.func.jacrev(lambda a, b: (a * b, (a * b).sum()), argnums=(0, 1))(x, c)
+
+
+def jacrev_integer_input(L, x, c):
+    return L.func.jacrev(lambda a: a * 2)(x.long())
+
+
+def jacfwd_has_aux(L, x, c):
+    return L.func.jacfwd(lambda a: (a.sin() * c, {"k": a.cos()}), has_aux=True)(x)
+
+
+def jacfwd_integer_input(L, x, c):
+    return L.func.jacfwd(lambda a: a * 2)(x.long())
+
+
+def jacfwd_random_in_error_mode(L, x, c):
+    return L.func.jacfwd(lambda a: a * L.rand(4))(x)
+
+
+def jacfwd_random_same(L, x, c):
+    return L.func.jacfwd(lambda a: a * L.rand(()), randomness="same")(x).shape
+
+
+def jacfwd_bad_randomness(L, x, c):
+    return L.func.jacfwd(lambda a: a, randomness="sometimes")(x)
+
+
+def jacrev_has_aux_not_pair(L, x, c):
+    return L.func.jacrev(lambda a: a.sin(), has_aux=True)(x)
+
+
+def vmap_nested_in_dims(L, x, c):
+    xs = _rows(x, c)
+    return L.func.vmap(lambda d, t: d["a"] * t[0] + t[1], in_dims=({"a": 0}, (None, 1)))({"a": xs}, (c, xs.T))
+
+
+def vmap_out_dims_tuple(L, x, c):
+    return L.func.vmap(lambda r: (r * c, r.sum(), c * 2), out_dims=(1, 0, None))(_rows(x, c))
+
+
+def vmap_bad_in_dims(L, x, c):
+    return [type(_outcome(lambda L, xs: L.func.vmap(lambda *a: a[0], in_dims=d)(*xs), L, args)).__name__
+            for d, args in [("a", (x,)), (0.5, (x,)), (None, (x,)), (3, (x,)), ((0,), (x, x)), ([0, None], (x, c)),
+                            ((0, 0), (x, 2.0)), ((0, ({"a": 0},)), (x, ({"b": x},))), (0, (x[0],))]]
+
+
+def vmap_bad_outputs(L, x, c):
+    xs = _rows(x, c)
+    return [type(_outcome(lambda L, t: L.func.vmap(f, out_dims=o)(t), L, (xs,))).__name__
+            for f, o in [(lambda r: None, 0), (lambda r: (r, None), 0), (lambda r: 1, 0), (lambda r: r, 5),
+                         (lambda r: r, None), (lambda r: (r, r), (0, 0, 0))]]
+
+
+def vmap_size_mismatch(L, x, c):
+    return L.func.vmap(lambda a, b: a + b)(_rows(x, c), L.ones(3, 4))
+
+
+def vmap_no_inputs(L, x, c):
+    return L.func.vmap(lambda: L.ones(2))()
+
+
+CASES_API = [functional_call_tied, functional_call_tied_conflict, functional_call_strict_missing,
+             functional_call_strict_unexpected, functional_call_grad_through_tied, stack_module_state_shapes,
+             stack_module_state_mixed_modes, linearize_two_inputs, linearize_bad_tangent, linearize_tangent_dtype,
+             jvp_has_aux, jvp_has_aux_not_pair, jvp_aux_not_tensor, jvp_output_not_tensor, jvp_integer_primal,
+             jvp_primal_not_tensor, vjp_has_aux, vjp_aux_not_tensor, vjp_output_not_tensor, vjp_cotangent_shape,
+             vjp_cotangent_structure, vjp_tuple_output, grad_and_value_argnums_tuple, grad_argnums_negative,
+             grad_argnums_duplicate, grad_argnums_out_of_range, grad_aux_not_tensor, grad_dict_input_and_aux,
+             jacrev_chunked_has_aux, jacrev_chunk_size_zero, jacrev_argnums_tuple_outputs, jacrev_integer_input,
+             jacfwd_has_aux, jacfwd_integer_input, jacfwd_random_in_error_mode, jacfwd_random_same,
+             jacfwd_bad_randomness, jacrev_has_aux_not_pair, vmap_nested_in_dims, vmap_out_dims_tuple,
+             vmap_size_mismatch, vmap_no_inputs]
+
+
+@pytest.mark.parametrize("case", CASES_API, ids=lambda c: c.__name__)
+def test_api_like_torch(case, rng):
+    x = rng.standard_normal(4).astype(np.float32)
+    c = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    _compare(case, (x, c))
+
+
+@pytest.mark.parametrize("case", [vmap_bad_in_dims, vmap_bad_outputs], ids=lambda c: c.__name__)
+def test_vmap_errors_like_torch(case, rng):
+    x = rng.standard_normal(4).astype(np.float32)
+    c = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    assert case(jtorch, jtorch.tensor(x), jtorch.tensor(c)) == case(torch, torch.tensor(x), torch.tensor(c))
