@@ -1002,7 +1002,7 @@ def _chunked(run_chunk, n, size, args, in_dims, out_dims, randomness, kwargs):
     from ._dispatch import REGISTRY
     T = _T()
     dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
-    key = gen._key.clone()
+    key = gen._key.clone() if randomness == "same" else None
     outs = []
     for start in range(0, n, size):
         k = min(size, n - start)

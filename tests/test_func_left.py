@@ -716,3 +716,22 @@ def test_vmap_errors_like_torch(case, rng):
     x = rng.standard_normal(4).astype(np.float32)
     c = rng.uniform(0.5, 2.0, 4).astype(np.float32)
     assert case(jtorch, jtorch.tensor(x), jtorch.tensor(c)) == case(torch, torch.tensor(x), torch.tensor(c))
+
+
+def test_detach_write_and_no_grad_under_compile(rng):
+    """The untracked primitive and a write through a detached view inside grad, compiled by jtorch.compile
+    (traced by jax.jit) as well as eager."""
+    a = rng.standard_normal(4).astype(np.float32)
+
+    def step(L):
+        def f(x):
+            y = x * 2
+            y.detach()[1:].mul_(3)
+            with L.no_grad():
+                k = x.sin()
+            return (y * x * k).sum()
+        return lambda x: L.func.grad(f)(x)
+    want = step(torch)(torch.tensor(a))
+    compiled = jtorch.compile(step(jtorch))
+    for _ in range(2):  # (the first call runs eagerly, the second traced)
+        assert_close(compiled(jtorch.tensor(a)), want, rtol=1e-5, atol=1e-5)
