@@ -401,6 +401,32 @@ def vmap_chunks_random_error(L, x, c):
     return _random_rows(L, "error")
 
 
+def vmap_hessian_no_grad_norm(L, x, c):
+    def f(v):
+        with L.no_grad():
+            n = v.norm()
+        return (v / n).sin().sum()
+    return L.func.vmap(L.func.hessian(f))(_rows(x, c))
+
+
+def hessian_setitem_no_grad(L, x, c):
+    def f(v):
+        y = v * c
+        with L.no_grad():
+            y[0] = 5.0
+        return (y * v.sin()).sum()
+    return L.func.hessian(f)(x), L.func.jacfwd(L.func.jacrev(f))(x)
+
+
+def hessians_in_place_clamp_no_grad(L, x, c):
+    def f(v):
+        y = v * c
+        with L.no_grad():
+            y.clamp_(min=0)
+        return (y * y * v).sum()
+    return L.func.jacfwd(L.func.jacrev(f))(x), L.func.jacrev(L.func.jacrev(f))(x)
+
+
 CASES = [grad_input_detach_write, vjp_input_detach_write, jacrev_input_detach_write, jacfwd_input_detach_write,
          grad_intermediate_detach_write, grad_intermediate_data_write, grad_detached_view_write,
          jvp_detach_write, grad_detach_then_tracked_write, vmap_input_detach_write, vmap_captured_detach_write,
@@ -410,6 +436,7 @@ CASES = [grad_input_detach_write, vjp_input_detach_write, jacrev_input_detach_wr
          hessian_no_grad, jacfwd_jacrev_no_grad, jacrev_jacrev_no_grad, jacrev_jacfwd_no_grad, grad_grad_no_grad,
          jvp_grad_no_grad, jvp_no_grad, grad_no_grad_around_inner_grad, grad_of_inner_no_grad_on_outer_value,
          jvp_no_grad_in_place, jacrev_jvp_no_grad_in_place, vjp_no_grad_backward_through_tape,
+         vmap_hessian_no_grad_norm, hessian_setitem_no_grad, hessians_in_place_clamp_no_grad,
          grad_inference_mode, vjp_inference_mode, jvp_inference_mode, jacfwd_inference_mode, vmap_inference_mode,
          grad_inference_mode_write_input, grad_inference_tensor_written_outside, grad_inference_mode_false,
          grad_inference_tensor_added, grad_inference_tensor_cloned, grad_inference_tensor_scaled,
