@@ -4,7 +4,6 @@ import functools
 import inspect
 
 import jax
-import jax.numpy as jnp
 
 from .. import _dispatch
 from .._dispatch import GRAD, set_inference_mode
