@@ -55,19 +55,17 @@ def set_inference_mode(on):
 
 class _Transforms:
     """torch.func transforms running (func.py): their functions run with the tape off while JAX
-    differentiates them; there the user's grad mode is ``enabled``, and it stops gradients where the
-    innermost differentiates in ``reverse`` mode (autograd/grad_mode.py)."""
-    __slots__ = ("depth", "enabled", "reverse")
+    differentiates them; there the user's grad mode is ``enabled`` (autograd/grad_mode.py)."""
+    __slots__ = ("depth", "enabled")
 
     def __init__(self):
         self.depth = 0
         self.enabled = True
-        self.reverse = False
 
 
 TRANSFORMS = _Transforms()
 # grad_mode's ``_stopped`` while grad mode is off inside a transform: ``apply`` hands the op to it,
-# which makes the results constants for JAX's differentiation. None otherwise.
+# which makes the results constants for the reverse-mode levels (_untracked.py). None otherwise.
 STOP_GRADIENT = [None]
 
 # Lazy batching of eager ops (_lazy.py): set by jtorch._flags.set_lazy / JTORCH_LAZY=1.
@@ -140,6 +138,9 @@ class OpDef:
     # positions: for a view op that reinterprets its input's bytes as another dtype (_ops/dtype_views.py),
     # (first byte of each input element, input element size, *statics) -> the same for the view's elements
     positions = None
+    # untracked: for the alias links of torch.func transforms (_ops/shape.py), whether a write through
+    # them is untracked at every level (detach) or at the reverse-mode ones (no_grad); None elsewhere
+    untracked = None
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
                  differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
@@ -1244,11 +1245,18 @@ def chain_fn(vfn):
 
 def scatter_into(root, new, structure, args):
     """``root`` with the elements a view chain selects replaced by ``new`` (inside a trace)."""
-    if any(op.positions for op, _ in structure):  # (decided once per chain structure, when traced)
-        return _scatter_bytes(root, new, structure, args)
-    idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
-    new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
-    return root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
+    # (decided once per chain structure, when traced)
+    cut = [op.untracked for op, _ in structure if op.untracked is not None]
+    if any(op.positions for op, _ in structure):
+        out = _scatter_bytes(root, new, structure, args)
+    else:
+        idx = apply_chain(jnp.arange(root.size).reshape(root.shape), structure, args)
+        new = jnp.broadcast_to(jnp.asarray(new, root.dtype), idx.shape)
+        out = root.ravel().at[idx.ravel()].set(new.ravel()).reshape(root.shape)
+    if cut:  # through an untracked alias (torch.func): the root keeps its derivative
+        from ._untracked import untracked
+        out = untracked(out, root, everywhere=any(cut))
+    return out
 
 
 def byte_positions(first, size, structure, args):

@@ -30,6 +30,8 @@ from ._dispatch import GRAD
 from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
+from ._untracked import untracked, reverse_traced, level_requires_grad
+from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
@@ -85,7 +87,7 @@ def _wrap_tree(tree):
     """jax arrays / tracers -> Tensors over them (no copies). A transform's results inside another's
     no_grad are constants for the outer one."""
     T = _T()
-    stop = jax.lax.stop_gradient if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
+    stop = untracked if _dispatch.STOP_GRADIENT[0] is not None else (lambda x: x)
     return _plain(jax.tree_util.tree_map(lambda x: T._wrap(stop(x)) if isinstance(x, jax.Array) else x, tree,
                                          is_leaf=lambda x: isinstance(x, T)))
 
@@ -104,6 +106,7 @@ class _Level:
     def __init__(self):
         self.outer = _dispatch.TRACE
         self.new = weakref.WeakSet()
+        self.inputs = ()  # the jax values the transform passed in (its leaves: grad_fn_inside)
 
     def __enter__(self):
         _dispatch.TRACE = self
@@ -128,6 +131,13 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
+        if _dispatch.TRANSFORMS.enabled and any(op is _untracked_alias for op, _, _ in t._vfn) and \
+                reverse_traced(t._st.array):
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                               "You can clarify your code by moving both the view and the inplace either both "
+                               "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                               "outside (if you want the inplace to be tracked).")
         if self.outer is not None:
             self.outer.write(t)
 
@@ -191,6 +201,42 @@ class _Seen(_Level):
         return sts, arrs, pos, roots, others
 
 
+class _LevelNode:
+    """``grad_fn`` inside a reverse-mode transform of a tensor computed from what it differentiates: JAX
+    keeps that history, so this node only says there is one (torch's names the op)."""
+    next_functions = ()
+    metadata = {}
+
+    def name(self):
+        return "TransformBackward"
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def requires_grad_inside(t):
+    """``t.requires_grad`` while a transform runs (tensor.py): whether a reverse-mode level differentiates
+    its value (see _untracked.level_requires_grad); a tensor none holds answers with its own flag."""
+    r = level_requires_grad(t._value)
+    return t._requires_grad if r is None else r
+
+
+def grad_fn_inside(t):
+    """``t.grad_fn`` while a transform runs: None for a transform's own inputs (leaves there, as torch's)
+    and for what no reverse level differentiates."""
+    r = level_requires_grad(t._value)
+    if r is None:
+        return t._grad_fn
+    if not r:
+        return None
+    v, level = t._value, _dispatch.TRACE
+    while isinstance(level, _Level):
+        if any(v is a for a in level.inputs):
+            return None
+        level = level.outer
+    return _LevelNode()
+
+
 def _leaf_error(t):
     what = "a view of a leaf Variable" if t._base is not None else "a leaf Variable"
     return RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
@@ -207,14 +253,19 @@ class _GradLevel(_Level):
 
     def write(self, t):
         st = t._st
-        if st in self.refuse:
-            raise _leaf_error(t)
+        if st in self.refuse and _dispatch.TRANSFORMS.enabled and not _untracked_link(t):
+            raise _leaf_error(t)  # (a write grad mode or a detached alias does not track is allowed)
         if self.captured(st):
             raise RuntimeError("During a grad (vjp, jvp, grad, etc) transform, the function provided attempted "
                                "to call an in-place operation that would mutate a captured Tensor. This is not "
                                "supported; please rewrite the function being transformed to explicitly accept "
                                "the mutated Tensor(s) as inputs.")
         super().write(t)
+
+
+def _untracked_link(t):
+    """Whether ``t`` is (a view of) an untracked alias: detached, or made under no_grad (_ops/shape.py)."""
+    return any(op.untracked is not None for op, _, _ in t._vfn)
 
 
 class _VmapLevel(_Level):
@@ -236,8 +287,8 @@ class _VmapLevel(_Level):
         st = t._st
         if self.captured(st):
             root = t if t._base is None else t._base
-            if self.grad_on and root.requires_grad:
-                if root.is_leaf:
+            if self.grad_on and root._requires_grad:
+                if root._grad_fn is None:
                     raise _leaf_error(t)
                 self.taped[id(root)] = root
             self.before.setdefault(id(st), (st, st._arr))
@@ -264,6 +315,10 @@ _BATCHED_WRITE = ("vmap: inplace arithmetic(self, *extra_args) is not possible b
                   "vmapped over but `self` not being vmapped over in a vmap. Please try to use out-of-place "
                   "operators instead of inplace arithmetic.")
 
+
+_RANDOM_IN_ERROR_MODE = ("vmap: called random operation while in randomness error mode. Please either use the "
+                         "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+                         "of vmap")
 
 _REPLAY = itertools.count(1)
 
@@ -342,7 +397,29 @@ def _check_argnums(argnums, nargs, name):
             raise RuntimeError(f"{name}: argnums must be int or Tuple[int, ...], got: {type(a).__name__}")
         if not -nargs <= a < nargs:
             raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
+    if len({a % nargs for a in nums}) != len(nums):
+        raise RuntimeError(f"argnums elements must be unique, got {tuple(a % nargs for a in nums)}")
     return argnums
+
+
+def _split_output(out, has_aux, where):
+    """(output, aux) of a transformed function's result, with torch's errors: a pair when has_aux, only
+    tensors in the output (``where``: the transform as torch's messages name it) and in aux."""
+    T = _T()
+    is_t = lambda x: isinstance(x, T)  # noqa: E731
+    aux = None
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise RuntimeError(f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True")
+        out, aux = out
+        for leaf in jax.tree_util.tree_leaves(aux, is_leaf=is_t):
+            if not is_t(leaf):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+    for leaf in jax.tree_util.tree_leaves(out, is_leaf=is_t):
+        if not is_t(leaf):
+            raise RuntimeError(f"{where}: expected f(*primals) to return only tensors, got unsupported type "
+                               f"{type(leaf)}")
+    return out, aux
 
 
 def _scalar_output(out, name="grad_and_value(f)(*args)"):
@@ -368,6 +445,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         def f(*arrays):
             with _GradLevel() as level, transform_running(), _values_unreadable("grad_and_value(f)(*args)"):
                 inputs = _wrap_tree(arrays)
+                level.inputs = jax.tree_util.tree_leaves(arrays)
                 level.refuse = _storages([inputs[a] for a in _nums(argnums)])
                 out = func(*inputs, **kwargs)
                 written = _written_inputs(inputs, arrays, level, counts)
@@ -375,6 +453,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
+                _split_output((out[1], out[1]), True, "grad_and_value(f)(*args)")  # (aux: tensors only)
                 return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
             return _scalar_output(out), (None, written)
 
@@ -406,40 +485,52 @@ def grad(func, argnums=0, has_aux=False):
 # ------------------------------------------------------------------ vjp / jvp / linearize
 def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
-    def f(*arrays):
+    counts = {}
+
+    def f(*arrays):  # -> (output, (aux, the primals written in place))
         with _GradLevel() as level, transform_running():
             inputs = _wrap_tree(arrays)
+            level.inputs = jax.tree_util.tree_leaves(arrays)
             level.refuse = _storages(inputs)
-            out = func(*inputs)
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
-                                   "if has_aux is True")
-            return _unwrap_tree(out[0]), _unwrap_tree(out[1])
-        return _unwrap_tree(out)
+            out, aux = _split_output(func(*inputs), has_aux, "vjp(f, *primals)")
+            written = _written_inputs(inputs, arrays, level, counts)
+        return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
     with _Seen() as seen:
-        res = jax.vjp(f, *pa, has_aux=has_aux)
-    out, pull = res[0], res[1]
+        out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
+    _write_back(primals, written, dict(counts))
     captured_grad = _grad_captured(seen)
     if _taped(primals) or captured_grad:
         # the output joins the tape (the forward runs once more, under jax.vjp)
-        out = _on_tape(lambda arrs: f(*arrs), primals, pa, has_aux)
-        out = out[0] if has_aux else out
+        out, (aux, _) = _on_tape(lambda arrs: f(*arrs), primals, pa, True)
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
         ca = _arrays(ct)
+        _check_cotangents(ca, out)
         if not (_taped((primals, ct)) or captured_grad):
             return _wrap_tree(pull(ca))
         # differentiable in the primals and the cotangents, as torch's
-        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=has_aux)[1](arrs[1]),
+        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1]),
                                    (primals, ct), (pa, ca)))
 
     if has_aux:
-        return _wrap_tree(out), vjp_fn, _wrap_tree(res[2])
+        return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
     return _wrap_tree(out), vjp_fn
+
+
+def _check_cotangents(ca, out):
+    """vjp_fn's cotangents must have the outputs' structure and shapes (torch's RuntimeErrors)."""
+    c_leaves, c_def = jax.tree_util.tree_flatten(ca)
+    o_leaves, o_def = jax.tree_util.tree_flatten(out)
+    if c_def.num_leaves != o_def.num_leaves or (c_def != o_def and len(o_leaves) > 1):
+        raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of outputs "
+                           f"to the function. cotangents: {c_def}, primal output: {o_def}")
+    for i, (c, o) in enumerate(zip(c_leaves, o_leaves)):
+        if tuple(np.shape(c)) != tuple(o.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(np.shape(c))}) "
+                               f"and output[{i}] has a shape of torch.Size({list(o.shape)}).")
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -450,8 +541,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if not isinstance(tangents, tuple) or len(tangents) != len(primals):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
                            "structure.")
-    for p, t in zip(primals, tangents):
-        if isinstance(p, _T()) and (not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape)):
+    for p, t in zip(jax.tree_util.tree_leaves(primals, is_leaf=lambda x: isinstance(x, _T())),
+                    jax.tree_util.tree_leaves(tangents, is_leaf=lambda x: isinstance(x, _T()))):
+        if not isinstance(p, _T()):
+            raise RuntimeError(f"jvp(f, primals, tangents): Expected primals to only contain Tensors, got {type(p)}")
+        if not (p.is_floating_point() or p.is_complex()):
+            raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+        if not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
 
     counts = {}
@@ -459,12 +555,11 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     def f(*arrays):
         with _GradLevel() as level, transform_running("forward"):
             inputs = _wrap_tree(arrays)
-            out = func(*inputs)
+            level.inputs = jax.tree_util.tree_leaves(arrays)
+            out, aux = _split_output(func(*inputs), has_aux, "jvp(f, primals, tangents)")
             # (torch writes a primal written in place through to the caller's tensor: its value rides in aux)
             written = _written_inputs(inputs, arrays, level, counts)
-        if has_aux:
-            return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
-        return _unwrap_tree(out), (None, written)
+        return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     def run(arrs):
         pa, ta = arrs
@@ -495,6 +590,13 @@ def linearize(func, *primals):
         out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
 
     def jvp_fn(*tangents):
+        for i, (t, p) in enumerate(zip(jax.tree_util.tree_leaves(_arrays(tangents)), jax.tree_util.tree_leaves(pa))):
+            for what, a, b in (("shape", tuple(np.shape(t)), tuple(p.shape)), ("dtype", t.dtype, p.dtype)):
+                if a != b:
+                    from ._dtype import _FROM_NP
+                    show = (lambda v: f"torch.Size({list(v)})") if what == "shape" else (lambda v: _FROM_NP[v])
+                    raise RuntimeError(f"tangent:{i} with {what} {show(a)} in flattened pytree doesn't match the "
+                                       f"{what} {show(b)} of the corresponding primal.")
         # linear in the tangents, the primals fixed at linearization (torch's jvp_fn is a traced graph
         # with the primal values as constants): on the tape through the tangents only
         return _wrap_tree(_on_tape(lambda ta: f_jvp(*ta), tangents, _arrays(tangents)))
@@ -503,14 +605,22 @@ def linearize(func, *primals):
 
 # ------------------------------------------------------------------ jacobians
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
-    return _jac(jax.jacrev, func, argnums, has_aux, "jacrev")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    return _jac(jax.jacrev, func, argnums, has_aux, "jacrev", None)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    return _jac(jax.jacfwd, func, argnums, has_aux, "jacfwd")
+    if randomness not in ("error", "different", "same"):
+        @functools.wraps(func)
+        def refuse(*args, **kwargs):  # (torch refuses it when called)
+            raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                               f"Got {randomness}")
+        return refuse
+    return _jac(jax.jacfwd, func, argnums, has_aux, "jacfwd", randomness)
 
 
-def _jac(transform, func, argnums, has_aux, name):
+def _jac(transform, func, argnums, has_aux, name, randomness):
     @functools.wraps(func)
     def run(*args, **kwargs):
         _check_argnums(argnums, len(args), name)
@@ -520,16 +630,27 @@ def _jac(transform, func, argnums, has_aux, name):
         def f(*arrays):
             with _GradLevel() as level, transform_running("forward" if transform is jax.jacfwd else "reverse"):
                 inputs = _wrap_tree(arrays)
+                level.inputs = jax.tree_util.tree_leaves(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
                     level.refuse = _storages([inputs[a] for a in _nums(argnums)])
-                out = func(*inputs, **kwargs)
+                out, aux = _split_output(func(*inputs, **kwargs), has_aux, "jvp(f, primals, tangents)"
+                                         if transform is jax.jacfwd else "vjp(f, *primals)")
                 written = _written_inputs(inputs, arrays, level, counts)  # (their values ride in aux)
-            if has_aux:
-                return _unwrap_tree(out[0]), (_unwrap_tree(out[1]), written)
-            return _unwrap_tree(out), (None, written)
+            return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
+        if transform is jax.jacrev:
+            _check_differentiable(args, argnums, name)
+        else:
+            for a in _nums(argnums):
+                for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
+                    if isinstance(leaf, _T()) and not (leaf.is_floating_point() or leaf.is_complex()):
+                        raise ValueError(f"Expected primal to be floating point or complex, but got: {leaf.dtype}")
+        from .random import default_generator as gen
+        key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)
         res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
+        if randomness == "error" and gen._key._st.version != key_before:  # (jacfwd maps over the tangents)
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(res), _wrap_tree(aux)
@@ -633,8 +754,13 @@ def _on_tape(fn, args, arrays, has_aux=False):
         vals = list(held_vals)
         for k, a in zip(caught, diff[len(pos):]):
             vals[k] = a
-        with _standing_in(held_sts, vals, others):
-            r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        grad_was = GRAD.enabled
+        GRAD.enabled = True  # (the grad mode the forward ran in: a transform inside reads it)
+        try:
+            with _standing_in(held_sts, vals, others):
+                r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        finally:
+            GRAD.enabled = grad_was
         return split_aux(r) if has_aux else r
 
     def main(*diff):  # the recorded outputs as a function of the differentiable inputs
@@ -683,22 +809,75 @@ def _on_tape(fn, args, arrays, has_aux=False):
 
 
 # ------------------------------------------------------------------ vmap
-def _batch_size(args, in_dims):
+def _batch_size(args, in_dims, name):
+    """The size of the mapped dimension, with torch's errors for in_dims that do not fit the inputs."""
     T = _T()
+    where = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+        raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching the "
+                         f"structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+                         "trying to vmap over a function with no inputs. The latter is unsupported.")
     dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
-    for a, d in zip(args, dims):
+    if len(dims) != len(args):
+        raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
+                         f"structure {len(dims)} but inputs has structure {len(args)}.")
+    sizes = []
+
+    def visit(d, a):
         if d is None:
-            continue
-        if isinstance(d, int):
+            return
+        if isinstance(d, int) and not isinstance(d, bool):
             for leaf in jax.tree_util.tree_leaves(a, is_leaf=lambda x: isinstance(x, T)):
-                if isinstance(leaf, (T, jax.Array)):
-                    return leaf.shape[d]
+                if not isinstance(leaf, T):
+                    raise ValueError(f"{where}: Got in_dim={d} for an input but the input is of type "
+                                     f"{type(leaf)}. We cannot vmap over non-Tensor arguments, please use None "
+                                     "as the respective in_dim")
+                if not -leaf.ndim <= d < leaf.ndim:
+                    raise ValueError(f"{where}: Got in_dim={d} for some input, but that input is a Tensor of "
+                                     f"dimension {leaf.ndim}. Please use in_dim=None or a dimension in "
+                                     f"[-{leaf.ndim}, {leaf.ndim})" if leaf.ndim else
+                                     f"{where}: Got in_dim={d} for some input, but that input is a Tensor of "
+                                     "dimension 0. A 0-dim Tensor has no dimension to map over: use in_dim=None")
+                sizes.append(leaf.shape[d])
+        elif isinstance(d, (tuple, list)) and isinstance(a, (tuple, list)) and len(d) == len(a):
+            for di, ai in zip(d, a):
+                visit(di, ai)
+        elif isinstance(d, dict) and isinstance(a, dict) and set(d) == set(a):
+            for k in a:
+                visit(d[k], a[k])
         else:
-            n = _batch_size(tuple(a) if isinstance(a, (list, tuple)) else tuple(a.values()),
-                            tuple(d) if isinstance(d, (list, tuple)) else tuple(d.values()))
-            if n is not None:
-                return n
-    return None
+            raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
+                             f"structure {jax.tree_util.tree_structure(d)} but inputs has structure "
+                             f"{jax.tree_util.tree_structure(a, is_leaf=lambda x: isinstance(x, T))}.")
+    for d, a in zip(dims, args):
+        visit(d, a)
+    if not sizes:
+        raise ValueError(f"{where}: at least one input must be a Tensor mapped over a dimension (in_dims)")
+    if len(set(sizes)) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                         f"{sizes} for the mapped dimension")
+    return sizes[0]
+
+
+def _check_outputs(out, out_dims, name):
+    """vmap's outputs must be tensors (torch's ValueError), with out_dims fitting their structure."""
+    T = _T()
+    for leaf in jax.tree_util.tree_leaves(out, is_leaf=lambda x: x is None or isinstance(x, T)):
+        if not isinstance(leaf, T):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}. Did "
+                             "you mean to set out_dims= to None for output?")
+    pairs = [(out_dims, out)]
+    if isinstance(out_dims, tuple) and isinstance(out, (tuple, list)) and len(out_dims) == len(out):
+        pairs = list(zip(out_dims, out))
+    for d, o in pairs:
+        if isinstance(d, int):
+            for leaf in jax.tree_util.tree_leaves(o, is_leaf=lambda x: isinstance(x, T)):
+                nd = leaf.ndim + 1  # (with the batch dimension)
+                if not -nd <= d < nd:
+                    raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but "
+                                     f"got {d})")
 
 
 def _written_inputs(inputs, arrays, level, counts):
@@ -758,21 +937,18 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                            f"Got {randomness}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    if isinstance(in_dims, list):
-        in_dims = tuple(in_dims)
+    name = getattr(func, "__name__", type(func).__name__)
 
     @functools.wraps(func)
     def run(*args, **kwargs):
-        if isinstance(in_dims, tuple) and len(in_dims) != len(args):
-            raise ValueError(f"vmap(func, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
-                             f"structure of `inputs`. in_dims has structure {len(in_dims)} but inputs has "
-                             f"structure {len(args)}.")
+        n = _batch_size(args, in_dims, name)
+        if chunk_size is None or chunk_size >= n:
+            return run_chunk(n, args, kwargs)
+        return _chunked(run_chunk, n, chunk_size, args, in_dims, out_dims, randomness, kwargs)
+
+    def run_chunk(n, args, kwargs):
         from .random import default_generator as gen
         key_before = gen._key._st.version
-        n = _batch_size(args, in_dims)
-        if n is None:
-            raise ValueError("vmap: at least one input must be a Tensor mapped over a dimension (in_dims)")
-
         grad_on = GRAD.enabled
         counts = {}  # input leaf -> in-place writes the function made to it
         taped = []  # captured tensors that require grad and were written
@@ -784,8 +960,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
                     inputs = _wrap_tree(arrays)
+                    level.inputs = jax.tree_util.tree_leaves(arrays)
                     with transform_running("batch"), _values_unreadable("vmap"):
                         out = func(*inputs, **kwargs)
+                    _check_outputs(out, out_dims, name)
                 finally:
                     gen._key = saved
                     batched_write = level.undo_batched_writes()
@@ -809,13 +987,43 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
         out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
         if randomness == "error" and gen._key._st.version != key_before:
-            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
-                               "the 'same' or 'different' randomness flags on vmap or perform the randomness "
-                               "operation out of vmap")
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         _rerecord(taped, finals)
         return _wrap_tree(out)
     return run
+
+
+def _chunked(run_chunk, n, size, args, in_dims, out_dims, randomness, kwargs):
+    """vmap with ``chunk_size``: the function mapped over one chunk of the batch after another, as torch
+    does (a captured tensor written in place changes between chunks), the outputs concatenated along
+    ``out_dims``. With randomness 'same' every chunk draws the same values."""
+    from .random import default_generator as gen
+    from ._dispatch import REGISTRY
+    T = _T()
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    key = gen._key.clone() if randomness == "same" else None
+    outs = []
+    for start in range(0, n, size):
+        k = min(size, n - start)
+
+        def part(d, sub):  # (a view: in-place writes to the inputs reach the caller's tensors)
+            if d is None:
+                return sub
+            return jax.tree_util.tree_map(lambda t: t.narrow(d, start, k) if isinstance(t, T) else t, sub,
+                                          is_leaf=lambda x: isinstance(x, T))
+        chunk = jax.tree_util.tree_map(part, _ordered(dims), _ordered(args), is_leaf=lambda x: x is None)
+        if randomness == "same" and start:
+            gen._key.copy_(key)
+        outs.append(_ordered(run_chunk(k, _plain(chunk), kwargs)))
+    cat = REGISTRY["cat"]
+
+    def join(d, *subs):
+        if d is None:
+            return subs[0]
+        return jax.tree_util.tree_map(lambda *ts: cat(ts, d) if isinstance(ts[0], T) else ts[0], *subs,
+                                      is_leaf=lambda x: isinstance(x, T))
+    return _plain(jax.tree_util.tree_map(join, _dims_like(out_dims, outs[0]), *outs, is_leaf=lambda x: x is None))
 
 
 # ------------------------------------------------------------------ modules
@@ -865,6 +1073,9 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             by_id.setdefault(id(t), []).append(n)
         for names in by_id.values():
             given = [n for n in names if n in values]
+            if any(values[n] is not values[given[0]] for n in given):
+                raise ValueError(f"functional_call got multiple values for keys {sorted(given)}, which are tied. "
+                                 "Consider using tie_weights=False")
             if given:
                 for n in names:
                     if n not in values:

@@ -18,7 +18,7 @@ from . import _dispatch
 from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD, LAZY, OpDef as _OpDef
+from ._dispatch import GRAD, LAZY, TRANSFORMS as _FUNC, OpDef as _OpDef
 from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
@@ -558,12 +558,17 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        if _FUNC.depth:
+            return self.grad_fn is None
         return self._grad_fn is None or not self._requires_grad
 
     @property
     def requires_grad(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
+        if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
+            from .func import requires_grad_inside
+            return requires_grad_inside(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -591,6 +596,9 @@ class Tensor:
     def grad_fn(self):
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
+        if _FUNC.depth:
+            from .func import grad_fn_inside
+            return grad_fn_inside(self)
         return self._grad_fn
 
     @property
@@ -678,17 +686,16 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        if _dispatch.TRANSFORMS.depth:
-            # inside a torch.func transform JAX differentiates: the value cut from it, in a new
-            # storage (an in-place write to the detached tensor does not reach this one there)
-            return Tensor._wrap(jax.lax.stop_gradient(self._value))
+        if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform JAX differentiates: cut from it
+            from .autograd.grad_mode import detached
+            return detached(self)
         return self._alias()
 
     def detach_(self):
         if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         if _dispatch.TRANSFORMS.depth:  # its value cut from JAX's differentiation, in a storage of its own
-            d = self.detach()
+            d = Tensor._wrap(jax.lax.stop_gradient(self._value))
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
         self._grad_fn = None

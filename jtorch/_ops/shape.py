@@ -555,3 +555,26 @@ def unfold(self, dimension, size, step):
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     return _unfold(self, dimension=d, size=size, step=step)
+
+
+# Aliases inside torch.func transforms: ``Tensor.detach()`` there, and the source of a view made under
+# no_grad, share the tensor's storage with a value JAX's differentiation does not track (_untracked.py):
+# ``detach`` at every level, no_grad at the reverse-mode ones. A write through one keeps its root's
+# derivative (``OpDef.untracked``, read by _dispatch.scatter_into), as torch's untracked in-place writes.
+def _same_strides(shape, strides):
+    return strides
+
+
+@defop(method=False, function=False, view=_same_strides, saves=(), differentiable=False)
+def _detached(x):
+    return jax.lax.stop_gradient(x)
+
+
+@defop(method=False, function=False, view=_same_strides, saves=(), differentiable=False)
+def _untracked_alias(x):
+    from .._untracked import untracked
+    return untracked(x)
+
+
+_detached.untracked = True  # (everywhere)
+_untracked_alias.untracked = False

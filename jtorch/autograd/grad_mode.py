@@ -4,7 +4,6 @@ import functools
 import inspect
 
 import jax
-import jax.numpy as jnp
 
 from .. import _dispatch
 from .._dispatch import GRAD, set_inference_mode
@@ -12,7 +11,7 @@ from .._dispatch import GRAD, set_inference_mode
 
 # The user's grad mode inside torch.func transforms: their functions run with jtorch's tape off while JAX
 # differentiates them, so there grad mode is kept in _FUNC (what is_grad_enabled() says) and grad mode
-# off, like detach(), is JAX's stop_gradient (``_stopped``).
+# off makes what is computed a constant for the reverse-mode levels (``_stopped``, _untracked.py).
 _FUNC = _dispatch.TRANSFORMS
 
 
@@ -20,10 +19,15 @@ def _grad_mode():
     return _FUNC.enabled if _FUNC.depth else GRAD.enabled
 
 
+# Whether an inference_mode block ran inside the running transforms: from then on, with grad mode on,
+# every op is checked (``_inference_guard``) for an inference tensor a reverse level would save.
+_INFERENCE_SEEN = [False]
+
+
 def _set_grad_mode(on):
     if _FUNC.depth:
         _FUNC.enabled = on
-        _dispatch.STOP_GRADIENT[0] = None if on or not _FUNC.reverse else _stopped
+        _dispatch.STOP_GRADIENT[0] = _stopped if not on else _inference_guard if _INFERENCE_SEEN[0] else None
     else:
         GRAD.enabled = on
 
@@ -31,34 +35,63 @@ def _set_grad_mode(on):
 @contextlib.contextmanager
 def transform_running(kind="reverse"):
     """The body of a torch.func transform: the tape off. As torch's: a ``"reverse"`` one (grad, vjp,
-    jacrev) turns grad mode on (an outer no_grad is ignored) and grad mode off inside stops
-    gradients; a ``"forward"`` one (jvp, jacfwd) keeps the caller's grad mode and no_grad does not
-    stop its derivatives (detach() does); a ``"batch"`` one (vmap) changes neither. Lazy batching
-    off: it takes no JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
-    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
-            _dispatch.LAZY[0])
+    jacrev) turns grad mode on (an outer no_grad is ignored); a ``"forward"`` (jvp, jacfwd) or
+    ``"batch"`` (vmap) one keeps the caller's. Grad mode off inside stops the derivatives of the reverse
+    levels only (forward ones see through no_grad; detach() stops all). Lazy batching off: it takes no
+    JAX tracers, and every op then goes through ``_dispatch.apply`` (``_stopped``)."""
+    prev = (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0],
+            _INFERENCE_SEEN[0])
     mode = True if kind == "reverse" else _grad_mode()
-    if kind != "batch" or not _FUNC.depth:
-        _FUNC.reverse = kind == "reverse"
+    outermost = not _FUNC.depth
     GRAD.enabled = False
     _dispatch.LAZY[0] = False
     _FUNC.depth += 1
     _set_grad_mode(mode)
+    if outermost:  # the caller's grad mode off: no reverse level outside to stop for (the tape is off)
+        _dispatch.STOP_GRADIENT[0] = None
     try:
         yield
     finally:
-        (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _FUNC.reverse, _dispatch.STOP_GRADIENT[0],
-         _dispatch.LAZY[0]) = prev
+        (GRAD.enabled, _FUNC.depth, _FUNC.enabled, _dispatch.STOP_GRADIENT[0], _dispatch.LAZY[0],
+         _INFERENCE_SEEN[0]) = prev
+
+
+def untracked_alias(t):
+    """``t``'s storage seen as grad mode off sees it inside a transform: a constant for the reverse
+    levels; writes through it keep ``t``'s derivative (a view link, _ops/shape.py)."""
+    from .._ops.shape import _untracked_alias
+    if t._vfn and t._vfn[-1][0].untracked is not None:
+        return t
+    return _dispatch._apply_view(_untracked_alias, [t], ())
+
+
+def detached(t):
+    """``t.detach()`` inside a transform: an alias of ``t``'s storage whose value no level differentiates
+    (writes through it reach ``t``, untracked); no view, as torch's."""
+    from .._ops.shape import _detached
+    prev = _dispatch.STOP_GRADIENT[0]
+    _dispatch.STOP_GRADIENT[0] = None
+    try:
+        d = _dispatch._apply_view(_detached, [t], ())
+    finally:
+        _dispatch.STOP_GRADIENT[0] = prev
+    d._base, d._avfn = None, ()
+    return d
 
 
 def _stopped(op, dyn, statics, raw):
-    """``_dispatch.apply`` inside a transform with grad mode off: the op's results are constants for
-    JAX's differentiation. An in-place result (``raw``) keeps its destination's derivative, as torch's
-    untracked in-place write does: ``dest + stop_gradient(result - dest)``. A view op's result is a
-    new tensor (it no longer shares its input's storage: writes through it are not seen there)."""
+    """``_dispatch.apply`` inside a transform with grad mode off: the op's results are constants for the
+    reverse levels (for every level in inference mode, as torch's). A view op views an untracked alias of
+    its source (writes through it reach the source); an in-place result (``raw``) keeps its destination's
+    derivative, as torch's untracked in-place write does (``untracked_write``)."""
     from ..tensor import Tensor
+    from .._untracked import untracked
+    everywhere = GRAD.inference
     _dispatch.STOP_GRADIENT[0] = None
     try:
+        if op.view is not None and isinstance(dyn[0], Tensor):
+            src = detached(dyn[0]) if everywhere else untracked_alias(dyn[0])
+            return _dispatch._apply_view(op, [src, *dyn[1:]], statics)
         res = _dispatch.apply(op, dyn, statics, raw)
     finally:
         _dispatch.STOP_GRADIENT[0] = _stopped
@@ -67,9 +100,9 @@ def _stopped(op, dyn, statics, raw):
     def stop(t):
         if not isinstance(t, Tensor):
             return t
-        if op.view is not None or t._vfn or id(t._st) in inputs:  # its storage is an input's: a new one
-            return t.detach()  # (inside a transform: stop_gradient)
-        t._st.array = jax.lax.stop_gradient(t._st.array)  # a new result: stopped in place
+        if t._vfn or id(t._st) in inputs:  # its storage is an input's: an alias of it
+            return detached(t) if everywhere else untracked_alias(t)
+        t._st.array = untracked(t._st.array, everywhere=everywhere)  # a new result: stopped in place
         return t
     if isinstance(res, Tensor):
         return stop(res)
@@ -85,10 +118,36 @@ def _stopped(op, dyn, statics, raw):
 
 def untracked_write(dest, res):
     """The value an in-place write with grad mode off inside a transform leaves: ``res``, with the
-    destination's derivative (torch's untracked in-place write keeps the tensor's history)."""
-    if dest.shape == res.shape and dest.dtype == res.dtype and jnp.issubdtype(res.dtype, jnp.inexact):
-        return dest + jax.lax.stop_gradient(res - dest)
-    return jax.lax.stop_gradient(res)
+    destination's derivative at the reverse levels (torch's untracked in-place write keeps the tensor's
+    history)."""
+    from .._untracked import untracked
+    same = dest.shape == res.shape and dest.dtype == res.dtype
+    return untracked(res, dest if same else None, everywhere=GRAD.inference)
+
+
+def _inference_guard(op, dyn, statics, raw):
+    """``_dispatch.apply`` inside a transform, grad mode on, after an inference_mode block there: an op
+    that would save an inference tensor for a reverse level's backward (an input that level
+    differentiates beside it) raises torch's error."""
+    from ..tensor import Tensor
+    from .._untracked import level_requires_grad
+    from .graph import _inference_saved_error
+    if op.view is None and op.differentiable:
+        tensors = [isinstance(a, Tensor) for a in dyn]
+        if any(is_t and a._st.inference for a, is_t in zip(dyn, tensors)):
+            tracked = [is_t and not a._st.inference and bool(level_requires_grad(a._value))
+                       for a, is_t in zip(dyn, tensors)]
+            saves = op.saves(tracked) if callable(op.saves) else op.saves
+            if any(tracked) and any(is_t and a._st.inference and (saves is None or i in saves)
+                                    for i, (a, is_t) in enumerate(zip(dyn, tensors))):
+                raise _inference_saved_error()
+    _dispatch.STOP_GRADIENT[0] = None
+    try:
+        if op.view is not None:
+            return _dispatch._apply_view(op, dyn, statics)
+        return _dispatch.apply(op, dyn, statics, raw)
+    finally:
+        _dispatch.STOP_GRADIENT[0] = _inference_guard
 
 
 class _Mode:
@@ -186,6 +245,8 @@ class inference_mode(_Mode):
     def _apply(self):
         # like torch's guard: inference_mode(True) turns grad mode off, inference_mode(False) on
         mode = bool(self.mode)
+        if mode and _FUNC.depth:
+            _INFERENCE_SEEN[0] = True
         _set_grad_mode(not mode)
         set_inference_mode(mode)
 

@@ -1,0 +1,114 @@
+"""Values torch.func's levels do not track, as a JAX primitive.
+
+Inside a torch.func transform JAX differentiates, so torch's grad modes become rules about derivatives:
+``no_grad`` makes what it computes a constant for the reverse-mode levels (grad, vjp, jacrev, and the
+eager tape around a transform) while forward-mode levels (jvp, jacfwd, linearize) still see through it;
+an in-place write that autograd does not track leaves the destination's derivative where it was, with
+the new value. ``jax.lax.stop_gradient`` cuts every level at once, so these need a primitive of their
+own, ``untracked(res, dest)``: the value of ``res``; at a reverse level the derivative of ``dest`` (none
+without one); at a forward level the derivative of ``res`` (or ``dest``'s with ``everywhere``), that
+derivative itself untracked for the levels outside. JAX tells a rule whether its level is reverse
+(``is_vjp`` of a linearize rule); jax.jvp's levels use the JVP rule.
+"""
+import jax
+import jax.numpy as jnp
+from jax._src import core
+from jax._src.interpreters import ad, batching, mlir
+
+untracked_p = core.Primitive("jtorch_untracked")
+
+
+def untracked(res, dest=None, everywhere=False):
+    """``res`` with ``dest``'s derivative at the reverse-mode levels (at all levels if ``everywhere``);
+    see the module docstring. ``dest``: an array of ``res``'s shape and dtype, or None."""
+    if not jnp.issubdtype(res.dtype, jnp.inexact):
+        return res
+    if dest is None:
+        return jax.lax.stop_gradient(res) if everywhere else untracked_p.bind(res, everywhere=False)
+    return untracked_p.bind(res, dest, everywhere=everywhere)
+
+
+def reverse_traced(a):
+    """Whether jax value ``a`` carries a derivative of a reverse-mode level (what ``requires_grad`` means
+    inside torch.func's grad, vjp and jacrev): JAX's tracers nest one per level around it."""
+    while isinstance(a, core.Tracer):
+        if type(a) is ad.LinearizeTracer:
+            if a._trace.is_vjp:
+                return True
+            a = a.primal
+        elif type(a) is ad.JVPTracer:
+            a = a.primal
+        elif type(a) is batching.BatchTracer:
+            a = a.val
+        else:
+            return False
+    return False
+
+
+def level_requires_grad(a):
+    """What ``requires_grad`` says of jax value ``a`` inside torch.func: True where the innermost level
+    that holds it differentiates in reverse mode (grad's inputs and what is computed from them), False
+    where it is vmap's (a batched tensor says False, as torch's); forward-mode levels look through to
+    the level outside. None for a value no level holds (a captured tensor: its own flag answers)."""
+    while isinstance(a, core.Tracer):
+        if type(a) is ad.LinearizeTracer:
+            if a._trace.is_vjp:
+                return True
+            a = a.primal
+        elif type(a) is ad.JVPTracer:
+            a = a.primal
+        elif type(a) is batching.BatchTracer:
+            return False
+        else:
+            return None
+    return None
+
+
+def _zero(x):
+    return ad.Zero(core.typeof(x).to_tangent_aval())
+
+
+def _jvp(primals, tangents, *, everywhere):
+    out = untracked_p.bind(*primals, everywhere=everywhere)
+    res_t = tangents[0]
+    dest_t = tangents[1] if len(tangents) > 1 else None
+    if dest_t is not None and type(dest_t) is ad.Zero:
+        dest_t = None
+    if everywhere:
+        return out, dest_t if dest_t is not None else _zero(out)
+    if type(res_t) is ad.Zero:
+        if dest_t is None:
+            return out, res_t
+        res_t = res_t.instantiate()
+    # forward levels track it; the levels outside see this derivative untracked in turn
+    return out, untracked(res_t, dest_t)
+
+
+def _linearize(is_vjp, nonzeros, *primals, everywhere):
+    out = untracked_p.bind(*primals, everywhere=everywhere)
+    k = 1 if is_vjp or everywhere else 0  # whose derivative: dest's (position 1) or res's
+    if k >= len(nonzeros) or not nonzeros[k]:
+        return out, False, None, lambda _, *ts: _zero(out)
+    return out, True, None, lambda _, *ts: ts[k]
+
+
+def _transpose(ct, *args, everywhere):
+    # (only a forward level's derivative, linear in ``res``, is ever transposed)
+    return [ct] + [None] * (len(args) - 1)
+
+
+def _batch(args, dims, *, everywhere):
+    if len(args) == 1 or dims[0] == dims[1]:
+        return untracked_p.bind(*args, everywhere=everywhere), dims[0]
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)  # (None: not mapped)
+    args = [batching.bdim_at_front(a, d, size) for a, d in zip(args, dims)]
+    return untracked_p.bind(*args, everywhere=everywhere), 0
+
+
+untracked_p.def_impl(lambda res, *dest, everywhere: res)
+untracked_p.def_abstract_eval(lambda res, *dest, everywhere: res)
+mlir.register_lowering(untracked_p, lambda ctx, res, *dest, everywhere: [res])
+ad.primitive_jvps[untracked_p] = _jvp
+ad.primitive_linearizations[untracked_p] = _linearize
+ad.primitive_transposes[untracked_p] = _transpose
+batching.primitive_batchers[untracked_p] = _batch
