@@ -319,7 +319,7 @@ def handle(func, args, kwargs=None, relevant=None, caught=False):
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
         try:
-            r = mode.__torch_function__(func, types, args, kwargs)
+            r = mode.__torch_function__(_for_mode(func) if MODES else func, types, args, kwargs)
         finally:
             MODES.append(mode)
         if r is not NotImplemented:
@@ -335,19 +335,86 @@ def handle(func, args, kwargs=None, relevant=None, caught=False):
                     f"{[type(a) for a in overloaded]}")
 
 
-def public(fn, name=None):
-    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees. Plain-Tensor calls
-    pay one flag read and one type test of the first argument (a tensor-like found there dispatches here;
-    one elsewhere is found by the inner op: TensorLikeArgument). The entry has ``fn``'s own signature
-    (generated: forwarding ``*args, **kwargs`` would cost plain calls about 0.3 us more)."""
-    if getattr(fn, "_torch_function_public", False):
+# a Tensor method's plain function (or a property's __get__/__set__) -> its dispatching version: what a mode
+# with modes below it receives, so that its call of it reaches them as the method (the plain one, which a
+# mode alone receives, as torch's ``Tensor.sum``, runs no dispatch of its own)
+DISPATCHING = {}
+
+
+def _for_mode(func):
+    try:
+        return DISPATCHING.get(func, func)
+    except TypeError:  # (an unhashable callable given to handle_torch_function)
+        return func
+
+
+def public(fn, name=None, func=None):
+    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees (or ``func``: a
+    Tensor method's entry hands the method itself). Plain-Tensor calls pay one flag read and one type test
+    of the first argument (a tensor-like found there dispatches here; one elsewhere is found by the inner
+    op: TensorLikeArgument). The entry has ``fn``'s own signature (generated: forwarding ``*args, **kwargs``
+    would cost plain calls about 0.3 us more)."""
+    if getattr(fn, "_torch_function_public", False) and func is None:
         return fn
     entry = _entry_with_signature(fn) or _generic_entry(fn)
     functools.update_wrapper(entry, fn)
     if name is not None:
         entry.__name__ = entry.__qualname__ = name
     entry._torch_function_public = True
+    if func is not None:
+        _refer(entry, entry, func)
     return entry
+
+
+def _refer(fn, old, new):
+    """The cells of ``fn``'s closure that hold ``old`` hold ``new`` (an entry's reference to itself: the
+    ``func`` it hands to ``handle``)."""
+    for cell in fn.__closure__ or ():
+        try:
+            if cell.cell_contents is old:
+                cell.cell_contents = new
+        except ValueError:  # (an empty cell)
+            pass
+
+
+def own_copy(fn, name):
+    """A copy of function ``fn`` as Tensor's method ``name``: the same code (so the same cost), its own
+    object and name; where ``fn`` is an entry that hands itself to __torch_function__, the copy hands
+    itself (``Tensor.abs_`` is not ``torch.abs_``, as in torch)."""
+    cells = None
+    if fn.__closure__:
+        cells = []
+        for c in fn.__closure__:
+            try:
+                cells.append(types.CellType(c.cell_contents))
+            except ValueError:
+                cells.append(types.CellType())
+        cells = tuple(cells)
+    g = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, cells)
+    g.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
+    g.__dict__.update(fn.__dict__)
+    g.__module__, g.__doc__, g.__qualname__ = fn.__module__, fn.__doc__, "Tensor." + name
+    _refer(g, fn, g)
+    return g
+
+
+def method(f, name):
+    """Tensor's method ``name`` made from the function ``f`` (an op or a public entry): an object of its
+    own, which __torch_function__ receives for method calls. An op gets a method that dispatches itself
+    (``_dispatch.op_method``), as does an in-place entry (a copy); a Python function's entry leaves Tensor
+    the plain function (a copy), and its dispatching version, which hands the plain one to
+    __torch_function__, goes on while a mode is entered and on overloading subclasses (SWAPPED)."""
+    if isinstance(f, _dispatch.OpDef):
+        return _dispatch.op_method(f, name)
+    plain = getattr(f, "__wrapped__", None)
+    if plain is None:  # an entry that checks on every call (in-place methods)
+        m = own_copy(f, name)
+        m.__wrapped__ = f
+        return m
+    m = own_copy(plain, name)
+    entry = DISPATCHING[m] = public(m, name, func=m)
+    SWAPPED[name] = (m, _Dispatching(m, entry))
+    return m
 
 
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
@@ -598,7 +665,7 @@ _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torc
                              "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
                              "__dlpack_device__", "as_subclass", "_make_subclass"])
 MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
-SWAPPED = {}  # name -> (plain function, its public entry): Tensor methods that are exported functions
+SWAPPED = {}  # name -> (plain function, its _Dispatching): Tensor methods that are exported functions
 NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
 _DISPATCHED = {}  # member -> its dispatching version
 
@@ -610,7 +677,7 @@ def tensor_defined(T):
             continue
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
-    NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+    NO_CONVERT[:] = [T.grad]
     _reset_overloads()
 
 
@@ -637,9 +704,11 @@ def methods_bound():
             catcher = _entry_with_signature(pair[0], probe=False)
             if catcher is not None:
                 functools.update_wrapper(catcher, pair[0])
-                catcher.__name__ = catcher.__qualname__ = name
+                catcher.__name__, catcher.__qualname__ = name, pair[0].__qualname__
                 catcher._torch_function_public = True
-                SWAPPED[name] = (catcher, pair[1])
+                entry = pair[1].entry
+                _refer(entry, pair[0], catcher)  # (the method __torch_function__ receives is the catcher now)
+                SWAPPED[name] = (catcher, _Dispatching(catcher, entry))
                 setattr(T, name, catcher)
     for cls in SUBCLASSES:
         install_members(cls)
@@ -679,24 +748,59 @@ def _dispatched(member):
 def _dispatched_method(func):
     def method(self, *args, **kwargs):
         if wants((self, *args), kwargs):
-            return handle(method, (self, *args), kwargs)
+            return handle(func, (self, *args), kwargs)
         return func(self, *args, **kwargs)
-    method.__name__ = method.__qualname__ = func.__name__
+    method.__name__, method.__qualname__ = func.__name__, func.__qualname__
     method.__doc__ = func.__doc__
-    method.__module__ = "jtorch.Tensor"
-    return method
+    DISPATCHING[func] = method
+    return _Dispatching(func, method)
 
 
 def _dispatched_property(prop):
-    # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
-    def fget(self):
-        if wants((self,), None):
-            return handle(new.__get__, (self,), {})
-        return prop.fget(self)
+    d = _DispatchingProperty(prop)
 
-    def fset(self, value):
-        if wants((self, value), None):
-            return handle(new.__set__, (self, value), {})
-        return prop.fset(self, value)
-    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
-    return new
+    def __get__(obj, cls=None):
+        return d.__get__(obj, type(obj))
+    __get__.__qualname__ = "property.__get__"
+    DISPATCHING[prop.__get__], DISPATCHING[prop.__set__] = __get__, d.__set__
+    return d
+
+
+class _Dispatching:
+    """What Tensor holds in place of a method while a mode is entered, and an overloading subclass for
+    good: bound to an instance, the dispatching version (``entry``); looked up on the class, the method
+    itself, so ``Tensor.sum`` is one object, the one __torch_function__ receives."""
+    __slots__ = ("method", "entry")
+
+    def __init__(self, method, entry):
+        self.method, self.entry = method, entry
+
+    def __get__(self, obj, cls=None):
+        return self.method if obj is None else types.MethodType(self.entry, obj)
+
+
+class _DispatchingProperty:
+    """A property's dispatching version: __torch_function__ receives the property's own ``__get__`` and
+    ``__set__`` (as torch passes ``Tensor.shape.__get__``); looked up on the class, the property."""
+    __slots__ = ("prop",)
+
+    def __init__(self, prop):
+        self.prop = prop
+
+    def __get__(self, obj, cls=None):
+        prop = self.prop
+        if obj is None:
+            return prop
+        if wants((obj,), None):
+            return handle(prop.__get__, (obj,), {})
+        return prop.fget(obj)
+
+    def __set__(self, obj, value):
+        prop = self.prop
+        if wants((obj, value), None):
+            return handle(prop.__set__, (obj, value), {})
+        prop.__set__(obj, value)
+
+    def __delete__(self, obj):
+        self.prop.__delete__(obj)
+

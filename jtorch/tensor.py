@@ -1115,49 +1115,90 @@ _BINARY = {  # python operator -> op name (reflected handled below)
     "xor": "bitwise_xor", "lshift": "bitwise_left_shift", "rshift": "bitwise_right_shift",
 }
 _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
+# the Tensor method torch's __torch_function__ receives for an operator (the others receive the operator)
+_OPERATOR_METHODS = {
+    "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub", "__isub__": "sub_", "__mul__": "mul",
+    "__rmul__": "mul", "__imul__": "mul_", "__truediv__": "div", "__itruediv__": "div_",
+    "__ifloordiv__": "floor_divide_", "__mod__": "remainder", "__imod__": "remainder_", "__matmul__": "matmul",
+    "__rand__": "bitwise_and", "__ror__": "bitwise_or", "__rxor__": "bitwise_xor", "__ne__": "ne", "__lt__": "lt",
+    "__le__": "le", "__gt__": "gt", "__ge__": "ge"}
 
 
 def _bind_methods():
-    """Bind every registered op as a Tensor method, and Python's operators onto ops."""
+    """Bind every registered op as a Tensor method, and Python's operators onto ops. Each method is an
+    object of its own, made from the one definition (``_tf.method``): ``Tensor.add is not torch.add``."""
     R, M = _dispatch.REGISTRY, _dispatch.METHODS
     for name, f in M.items():
         if not isinstance(f, _OpDef):
             f = M[name] = _tf.public(f, name)  # (methods set into METHODS directly: Tensor.new_zeros & co)
         if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_from_registry", False):
-            try:
-                f._from_registry = True
-            except AttributeError:
-                pass
-            if hasattr(f, "__wrapped__"):  # a public entry: the plain function while the protocol is off
-                _tf.SWAPPED[name] = (f.__wrapped__, f)
-                f = f.__wrapped__
-            setattr(Tensor, name, f)
+            m = _tf.method(f, name)
+            m._from_registry = True
+            setattr(Tensor, name, m)
+    for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
+        setattr(Tensor, name, _tf.method(f, name))
+    _tf.methods_bound()
+    methods = Tensor.__dict__
     for py, opname in _BINARY.items():
         op = R[opname]
-        setattr(Tensor, f"__{py}__", _binop(op))
-        setattr(Tensor, f"__r{py}__", _rbinop(op if py != "truediv" else _reciprocal_times))
-        setattr(Tensor, f"__i{py}__", _ibinop(op))
+        for d in ("", "r", "i"):
+            name = f"__{d}{py}__"
+            func = methods.get(_OPERATOR_METHODS.get(name))
+            if d == "i":
+                _operator(name, _ibinop(op, func))
+            else:
+                _operator(name, _binop(op if name != "__rtruediv__" else _reciprocal_times, func, d == "r"))
     for py, opname in _COMPARE.items():
-        setattr(Tensor, f"__{py}__", _binop(R[opname]))
-    Tensor.__eq__ = _tf.public(Tensor.__eq__, "__eq__")  # (torch's __torch_function__ sees ``Tensor.__eq__``)
-    Tensor.__neg__ = lambda self: R["neg"](self)
-    Tensor.__pos__ = lambda self: self
-    Tensor.__abs__ = lambda self: R["abs"](self)
-    Tensor.__invert__ = lambda self: R["bitwise_not"](self)
-    # (named as torch's __torch_function__ sees them; plain functions while the protocol is off)
-    for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
-        _tf.SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
-        setattr(Tensor, name, f.__wrapped__)
-    _tf.methods_bound()
+        _operator(f"__{py}__", _binop(R[opname], methods.get(_OPERATOR_METHODS.get(f"__{py}__"))))
+    Tensor.__neg__, Tensor.__abs__ = Tensor.neg, Tensor.abs  # (the methods themselves, as in torch)
+    _operator("__pos__", _pos)
+    _operator("__invert__", _unop(R["bitwise_not"]))
 
 
-def _binop(op):
+def _operator(name, f):
+    f.__name__, f.__qualname__ = name, "Tensor." + name
+    setattr(Tensor, name, f)
+
+
+def _binop(op, method, reflected=False):
+    """A binary operator over ``op`` (``reflected``: ``2 - t``, the scalar goes first as a wrapped number,
+    which every binary op accepts). __torch_function__ receives ``method`` (``Tensor.add`` for ``x + y``),
+    or the operator itself where torch's does."""
     def f(self, other):
         if type(other) is not Tensor and not isinstance(
                 other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
             return NotImplemented
-        return op(self, other)
+        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, other), None):
+            return _tf.handle(method or f, (self, other))
+        try:
+            return op(other, self) if reflected else op(self, other)
+        except _tf.TensorLikeArgument as e:  # (an argument that dispatches: this operator is its entry)
+            if _tf.declines(e, (self, other), None):
+                raise
+        return _tf.handle(method or f, (self, other), caught=True)
+    _tf.CATCHERS.add(f.__code__)
     return f
+
+
+def _unop(op):
+    def f(self):
+        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self,), None):
+            return _tf.handle(f, (self,))
+        try:
+            return op(self)
+        except _tf.TensorLikeArgument as e:
+            if _tf.declines(e, (self,), None):
+                raise
+        return _tf.handle(f, (self,), caught=True)
+    _tf.CATCHERS.add(f.__code__)
+    return f
+
+
+def _pos(self):
+    """``+t``: ``t`` itself; __torch_function__ receives ``Tensor.positive``, as torch's."""
+    if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and _tf.wants((self,), None):
+        return _tf.handle(Tensor.positive, (self,))
+    return self
 
 
 def _reciprocal_times(other, self):
@@ -1165,29 +1206,19 @@ def _reciprocal_times(other, self):
     return _dispatch.METHODS["__rdiv__"](self, other)
 
 
-def _rbinop(op):
-    # ``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts
+def _ibinop(op, method):
+    """``x += y``: in place; __torch_function__ receives ``method`` (``Tensor.add_``), or the operator
+    itself where torch's does (``x **= 2``)."""
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
-            return NotImplemented
-        return op(other, self)
-    return f
-
-
-def _ibinop(op):
-    name = (getattr(op, "name", None) or op.__name__) + "_"
-
-    def f(self, other):
-        if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and name in _dispatch.METHODS:
-            return _dispatch.METHODS[name](self, other)  # (``x += 1`` is ``x.add_(1)`` to __torch_function__)
+        if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and _tf.wants((self, other), None):
+            return _tf.handle(method or f, (self, other))
         try:
             return self._inplace(op, (other,), {})
         except _tf.TensorLikeArgument as e:  # ``other`` dispatches (found before anything was written)
-            if name not in _dispatch.METHODS or _tf.declines(e, (self, other), None):
+            if _tf.declines(e, (self, other), None):
                 raise
-            return _tf.handle(_dispatch.METHODS[name], (self, other), caught=True)
+        return _tf.handle(method or f, (self, other), caught=True)
     _tf.CATCHERS.add(f.__code__)
-    _tf.DELEGATES.add(f.__code__)
     return f
 
 
