@@ -135,6 +135,10 @@ def enable_reentrant_dispatch():
 def resolve_name(f):
     """A function's public torch name (``torch.add``, ``torch.Tensor.add``), or None."""
     # names come from where the function is found (``Tensor.__neg__`` is ``Tensor.neg``, as in torch)
+    for plain, dispatching in _tf.DISPATCHING.items():  # (what a mode with modes below it receives)
+        if dispatching is f:
+            f = plain
+            break
     for ns, entries in _NAMESPACES:
         if any(g is f for g in entries):
             for name, g in vars(ns).items():
@@ -167,8 +171,10 @@ def get_overridable_functions():
     """{namespace: [functions that dispatch to __torch_function__]} (Tensor's methods under Tensor)."""
     out = {ns: list(entries) for ns, entries in _NAMESPACES}
     members = _tensor_members()
-    out[_dispatch.Tensor] = [v for _, v in members if not isinstance(v, property)] + \
-        [v.__get__ for k, v in members if isinstance(v, property) and not k.startswith("_")]
+    out[_dispatch.Tensor] = [v for _, v in members if not isinstance(v, property)]
+    for k, v in members:  # (a property's __get__ under the property, as torch lists it)
+        if isinstance(v, property) and not k.startswith("_"):
+            out[v] = [v.__get__]
     return out
 
 
