@@ -58,7 +58,6 @@ def _for_entry(frame_id):
 
 
 CATCHERS = set()  # the code of the public entries that catch TensorLikeArgument (besides generated ones)
-DELEGATES = set()  # the code of catchers that hand a call on to another public entry (``x += y``)
 
 
 _KINDS = {}  # code -> _CATCHER, _INSIDE (other jtorch code) or _OUTSIDE (user code: the search stops there)
@@ -202,10 +201,8 @@ def _outer_entry(objs, f, objs_met=False):
 
 
 def _callers_caller():
-    """The frame out of the entry that called ``handle`` (past ``x += y``'s operator, which hands on to
-    ``add_``)."""
-    f = sys._getframe(3)
-    return f.f_back if f is not None and f.f_code in DELEGATES else f
+    """The frame out of the entry that called ``handle``."""
+    return sys._getframe(3)
 
 
 def overloads(t):
@@ -778,6 +775,9 @@ class _Dispatching:
     def __get__(self, obj, cls=None):
         return self.method if obj is None else types.MethodType(self.entry, obj)
 
+    def __call__(self, *args, **kwargs):  # (called as it is found in the class's dict: the dispatching version)
+        return self.entry(*args, **kwargs)
+
 
 class _DispatchingProperty:
     """A property's dispatching version: __torch_function__ receives the property's own ``__get__`` and
@@ -803,4 +803,3 @@ class _DispatchingProperty:
 
     def __delete__(self, obj):
         self.prop.__delete__(obj)
-
