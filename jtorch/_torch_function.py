@@ -399,8 +399,8 @@ def method(f, name):
     """Tensor's method ``name`` made from the function ``f`` (an op or a public entry): an object of its
     own, which __torch_function__ receives for method calls. An op gets a method that dispatches itself
     (``_dispatch.op_method``), as does an in-place entry (a copy); a Python function's entry leaves Tensor
-    the plain function (a copy), and its dispatching version, which hands the plain one to
-    __torch_function__, goes on while a mode is entered and on overloading subclasses (SWAPPED)."""
+    the plain function (a copy; a catching entry for CATCHING), and its dispatching version, which hands
+    that to __torch_function__, goes on while a mode is entered and on overloading subclasses (SWAPPED)."""
     if isinstance(f, _dispatch.OpDef):
         return _dispatch.op_method(f, name)
     plain = getattr(f, "__wrapped__", None)
@@ -409,9 +409,30 @@ def method(f, name):
         m.__wrapped__ = f
         return m
     m = own_copy(plain, name)
-    entry = DISPATCHING[m] = public(m, name, func=m)
+    entry = public(m, name, func=m)
+    catcher = _entry_with_signature(m, probe=False) if name in CATCHING else None
+    if catcher is not None:
+        functools.update_wrapper(catcher, m)
+        catcher.__name__, catcher.__qualname__ = name, m.__qualname__
+        catcher._torch_function_public = True
+        _refer(entry, m, catcher)  # (the method __torch_function__ receives: the catcher, which dispatches itself)
+        m = catcher
+    else:
+        DISPATCHING[m] = entry
     SWAPPED[name] = (m, _Dispatching(m, entry))
     return m
+
+
+def operator(name, plain, func, dispatching):
+    """Tensor's operator ``name``: ``plain`` (no test on plain Tensors; it catches a tensor-like argument),
+    and, while a mode is entered and on overloading subclasses, ``dispatching``, which hands ``func`` (the
+    method torch's __torch_function__ receives, or the operator itself) to __torch_function__."""
+    plain.__name__, plain.__qualname__ = name, "Tensor." + name
+    CATCHERS.add(plain.__code__)
+    if func is plain:
+        DISPATCHING[plain] = dispatching
+    SWAPPED[name] = (plain, _Dispatching(plain, dispatching))
+    setattr(_dispatch.Tensor, name, plain)
 
 
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
@@ -692,21 +713,7 @@ CATCHING = frozenset(
 
 
 def methods_bound():
-    """Called once Tensor's methods are bound (SWAPPED complete): the catching entries on Tensor (CATCHING);
-    subclasses defined earlier catch up."""
-    T = _dispatch.Tensor
-    for name in CATCHING:
-        pair = SWAPPED.get(name)
-        if pair is not None and T.__dict__.get(name) is pair[0]:
-            catcher = _entry_with_signature(pair[0], probe=False)
-            if catcher is not None:
-                functools.update_wrapper(catcher, pair[0])
-                catcher.__name__, catcher.__qualname__ = name, pair[0].__qualname__
-                catcher._torch_function_public = True
-                entry = pair[1].entry
-                _refer(entry, pair[0], catcher)  # (the method __torch_function__ receives is the catcher now)
-                SWAPPED[name] = (catcher, _Dispatching(catcher, entry))
-                setattr(T, name, catcher)
+    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
     for cls in SUBCLASSES:
         install_members(cls)
 

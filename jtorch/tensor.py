@@ -1137,68 +1137,83 @@ def _bind_methods():
             setattr(Tensor, name, m)
     for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
         setattr(Tensor, name, _tf.method(f, name))
-    _tf.methods_bound()
     methods = Tensor.__dict__
-    for py, opname in _BINARY.items():
+    for py, opname in list(_BINARY.items()) + list(_COMPARE.items()):
         op = R[opname]
-        for d in ("", "r", "i"):
+        for d in ("", "r", "i") if py in _BINARY else ("",):
             name = f"__{d}{py}__"
-            func = methods.get(_OPERATOR_METHODS.get(name))
+            method = methods.get(_OPERATOR_METHODS.get(name))
             if d == "i":
-                _operator(name, _ibinop(op, func))
-            else:
-                _operator(name, _binop(op if name != "__rtruediv__" else _reciprocal_times, func, d == "r"))
-    for py, opname in _COMPARE.items():
-        _operator(f"__{py}__", _binop(R[opname], methods.get(_OPERATOR_METHODS.get(f"__{py}__"))))
+                setattr(Tensor, name, _ibinop(op, method))
+                continue
+            f = _rbinop(op if name != "__rtruediv__" else _reciprocal_times, method) if d else _binop(op, method)
+            _tf.operator(name, f, method or f, _dispatching(f, method or f, _operand))
     Tensor.__neg__, Tensor.__abs__ = Tensor.neg, Tensor.abs  # (the methods themselves, as in torch)
-    _operator("__pos__", _pos)
-    _operator("__invert__", _unop(R["bitwise_not"]))
+    _tf.operator("__pos__", _pos, Tensor.positive, _dispatching(_pos, Tensor.positive))
+    f = _unop(R["bitwise_not"])
+    _tf.operator("__invert__", f, f, _dispatching(f, f))
+    _tf.methods_bound()
 
 
-def _operator(name, f):
-    f.__name__, f.__qualname__ = name, "Tensor." + name
-    setattr(Tensor, name, f)
+def _operand(other):
+    return type(other) is Tensor or isinstance(
+        other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber))
 
 
-def _binop(op, method, reflected=False):
-    """A binary operator over ``op`` (``reflected``: ``2 - t``, the scalar goes first as a wrapped number,
-    which every binary op accepts). __torch_function__ receives ``method`` (``Tensor.add`` for ``x + y``),
-    or the operator itself where torch's does."""
+def _binop(op, method):
+    """A binary operator over ``op``; __torch_function__ receives ``method`` (``Tensor.add`` for ``x + y``),
+    or the operator itself where torch's does. A plain Tensor pays no test for __torch_function__: a mode
+    puts the dispatching version on (``_dispatching``)."""
     def f(self, other):
         if type(other) is not Tensor and not isinstance(
                 other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
             return NotImplemented
-        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self, other), None):
-            return _tf.handle(method or f, (self, other))
         try:
-            return op(other, self) if reflected else op(self, other)
+            return op(self, other)
         except _tf.TensorLikeArgument as e:  # (an argument that dispatches: this operator is its entry)
             if _tf.declines(e, (self, other), None):
                 raise
         return _tf.handle(method or f, (self, other), caught=True)
-    _tf.CATCHERS.add(f.__code__)
+    return f
+
+
+def _rbinop(op, method):
+    """``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts (else as _binop)."""
+    def f(self, other):
+        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+            return NotImplemented
+        try:
+            return op(other, self)
+        except _tf.TensorLikeArgument as e:
+            if _tf.declines(e, (self, other), None):
+                raise
+        return _tf.handle(method or f, (self, other), caught=True)
     return f
 
 
 def _unop(op):
     def f(self):
-        if _dispatch.TORCH_FUNCTION is True and _tf.wants((self,), None):
-            return _tf.handle(f, (self,))
         try:
             return op(self)
         except _tf.TensorLikeArgument as e:
             if _tf.declines(e, (self,), None):
                 raise
         return _tf.handle(f, (self,), caught=True)
-    _tf.CATCHERS.add(f.__code__)
     return f
 
 
 def _pos(self):
-    """``+t``: ``t`` itself; __torch_function__ receives ``Tensor.positive``, as torch's."""
-    if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and _tf.wants((self,), None):
-        return _tf.handle(Tensor.positive, (self,))
     return self
+
+
+def _dispatching(plain, func, operand=None):
+    """An operator's version while a mode is entered and on overloading subclasses: ``func`` (the method
+    torch's __torch_function__ receives for it, or the operator) goes to __torch_function__."""
+    def f(self, *other):
+        if _tf.wants((self, *other), None) and (operand is None or operand(other[0])):
+            return _tf.handle(func, (self, *other))
+        return plain(self, *other)
+    return f
 
 
 def _reciprocal_times(other, self):
