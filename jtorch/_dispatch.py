@@ -1367,7 +1367,8 @@ def op_method(op, name):
                 raise
         return TF.handle(method, args, kwargs, caught=True)
     TF.CATCHERS.add(method.__code__)
-    method.__name__, method.__qualname__, method.__wrapped__ = name, "Tensor." + name, op
+    method.__name__, method.__qualname__, method.__module__ = name, "Tensor." + name, "jtorch"
+    method.__wrapped__ = op
     method._torch_function_public = True
     return method
 

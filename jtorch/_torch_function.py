@@ -291,7 +291,7 @@ def _name(func):
     """``torch.add``, ``torch.nn.functional.relu``, ``Tensor.__get__``: for messages."""
     mod = getattr(func, "__module__", None) or ""
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
-    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._"):
+    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._") or name.startswith("Tensor."):
         mod = "jtorch"
     return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
 
@@ -390,7 +390,7 @@ def own_copy(fn, name):
     g = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, cells)
     g.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
     g.__dict__.update(fn.__dict__)
-    g.__module__, g.__doc__, g.__qualname__ = fn.__module__, fn.__doc__, "Tensor." + name
+    g.__module__, g.__doc__, g.__qualname__ = "jtorch", fn.__doc__, "Tensor." + name  # (pickled as jtorch.Tensor.<name>)
     _refer(g, fn, g)
     return g
 
@@ -427,7 +427,7 @@ def operator(name, plain, func, dispatching):
     """Tensor's operator ``name``: ``plain`` (no test on plain Tensors; it catches a tensor-like argument),
     and, while a mode is entered and on overloading subclasses, ``dispatching``, which hands ``func`` (the
     method torch's __torch_function__ receives, or the operator itself) to __torch_function__."""
-    plain.__name__, plain.__qualname__ = name, "Tensor." + name
+    plain.__name__, plain.__qualname__, plain.__module__ = name, "Tensor." + name, "jtorch"
     CATCHERS.add(plain.__code__)
     if func is plain:
         DISPATCHING[plain] = dispatching

@@ -3,6 +3,8 @@
 ``torch.add`` for ``torch.add(x, y)``, ``Tensor.__getitem__`` for ``x[0]``, ``Tensor.shape.__get__`` for
 ``x.shape``. The same calls run under torch and jtorch; the functions seen are compared by
 ``torch.overrides.resolve_name`` and by identity with the library's own objects."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -37,12 +39,10 @@ CALLS = {
     "x.dtype": lambda T, x, y, i: x.dtype, "x.T": lambda T, x, y, i: x.T, "x.grad": lambda T, x, y, i: x.grad,
     "x.requires_grad": lambda T, x, y, i: x.requires_grad, "x.tolist()": lambda T, x, y, i: x.tolist(),
     "x.size()": lambda T, x, y, i: x.size(), "x.dim()": lambda T, x, y, i: x.dim(),
-    "x.float()": lambda T, x, y, i: x.float(), "len(x)": lambda T, x, y, i: len(x),
+    "x.float()": lambda T, x, y, i: x.float(), "len(x)": lambda T, x, y, i: len(x), "+x": lambda T, x, y, i: +x,
 }
-# the calls made with ``x`` a subclass instance (``i`` stays plain)
-SUBCLASS_CALLS = [k for k in CALLS if "i" not in k.replace("dim", "").replace("requires", "").replace("size", "")
-                  .replace("relu", "").replace("softmax", "").replace("float", "").replace("clamp", "")
-                  .replace("matmul", "").replace("len", "").replace("tolist", "")]
+# the calls made with ``x`` a subclass instance (those of the integer ``i`` alone are left out)
+SUBCLASS_CALLS = [k for k in CALLS if k not in ("i & i", "1 | i", "i << 1", "~i", "i &= i")]
 
 
 def _inputs(T, data):
@@ -127,7 +127,9 @@ def test_methods_are_not_the_functions():
     for name in ("add", "relu", "sum", "view", "matmul", "clamp", "abs_", "relu_"):
         assert getattr(T.Tensor, name) is not getattr(T, name), name
         assert getattr(T.Tensor, name).__name__ == getattr(T, name).__name__ == name
-    assert T.Tensor.add.__qualname__ == "Tensor.add"
+    assert T.Tensor.add.__qualname__ == "Tensor.add" and T.Tensor.sum.__qualname__ == "Tensor.sum"
+    for m in (T.Tensor.add, T.Tensor.sum, T.Tensor.abs_, T.Tensor.__getitem__, T.Tensor.__add__):  # (by name)
+        assert pickle.loads(pickle.dumps(m)) is m
     assert T.Tensor.__neg__ is T.Tensor.neg and T.Tensor.__abs__ is T.Tensor.abs  # (as torch's)
     assert torch.Tensor.__neg__ is torch.Tensor.neg and torch.Tensor.__abs__ is torch.Tensor.abs
 
