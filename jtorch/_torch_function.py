@@ -423,7 +423,7 @@ def method(f, name):
     return m
 
 
-def operator(name, plain, func, dispatching):
+def operator(name, plain, func=None, dispatching=None):
     """Tensor's operator ``name``: ``plain`` (no test on plain Tensors; it catches a tensor-like argument),
     and, while a mode is entered and on overloading subclasses, ``dispatching``, which hands ``func`` (the
     method torch's __torch_function__ receives, or the operator itself) to __torch_function__."""
@@ -431,7 +431,8 @@ def operator(name, plain, func, dispatching):
     CATCHERS.add(plain.__code__)
     if func is plain:
         DISPATCHING[plain] = dispatching
-    SWAPPED[name] = (plain, _Dispatching(plain, dispatching))
+    if dispatching is not None:
+        SWAPPED[name] = (plain, _Dispatching(plain, dispatching))
     setattr(_dispatch.Tensor, name, plain)
 
 

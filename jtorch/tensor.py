@@ -1143,8 +1143,8 @@ def _bind_methods():
         for d in ("", "r", "i") if py in _BINARY else ("",):
             name = f"__{d}{py}__"
             method = methods.get(_OPERATOR_METHODS.get(name))
-            if d == "i":
-                setattr(Tensor, name, _ibinop(op, method))
+            if d == "i":  # (checks for itself, as before: it writes in place)
+                _tf.operator(name, _ibinop(op, method))
                 continue
             f = _rbinop(op if name != "__rtruediv__" else _reciprocal_times, method) if d else _binop(op, method)
             _tf.operator(name, f, method or f, _dispatching(f, method or f, _operand))
@@ -1233,7 +1233,6 @@ def _ibinop(op, method):
             if _tf.declines(e, (self, other), None):
                 raise
         return _tf.handle(method or f, (self, other), caught=True)
-    _tf.CATCHERS.add(f.__code__)
     return f
 
 
