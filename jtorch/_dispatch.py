@@ -1356,21 +1356,27 @@ def _make_inplace(f, name):
 def op_method(op, name):
     """``Tensor.<name>`` for an op: an object of its own (``Tensor.add is not torch.add``, as in torch) that
     __torch_function__ receives for ``x.add(y)``, as the op receives itself for ``torch.add(x, y)``. A
-    plain call costs what the op bound as a method did (this frame instead of the op's ``__get__``)."""
-    def method(*args, **kwargs):
-        if TORCH_FUNCTION is True and TF.wants(args, kwargs):
-            return TF.handle(method, args, kwargs)
+    plain call costs less than the op bound as a method did (this frame instead of the op's ``__get__``
+    and a bound method); like a Python function's public entry it tests its first argument's type, so a
+    subclass there dispatches here without the op's road raising for it."""
+    def method(self, *args, **kwargs):
+        if TORCH_FUNCTION is True or (type(self) is not Tensor and OVERLOADS.get(type(self)) is not False):
+            if TF.wants((self, *args), kwargs):
+                return TF.handle(method, (self, *args), kwargs)
         try:
-            return op(*args, **kwargs)
+            return op(self, *args, **kwargs)
         except TF.TensorLikeArgument as e:  # (the op declines: this frame is the entry its argument was given to)
-            if TF.declines(e, args, kwargs):
+            if TF.declines(e, (self, *args), kwargs):
                 raise
-        return TF.handle(method, args, kwargs, caught=True)
+        return TF.handle(method, (self, *args), kwargs, caught=True)
     TF.CATCHERS.add(method.__code__)
     method.__name__, method.__qualname__, method.__module__ = name, "Tensor." + name, "jtorch"
     method.__wrapped__ = op
     method._torch_function_public = True
     return method
+
+
+OP_METHOD_CODE = next(c for c in op_method.__code__.co_consts if isinstance(c, types.CodeType))
 
 
 def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):

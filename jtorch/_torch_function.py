@@ -191,8 +191,11 @@ def _outer_entry(objs, f, objs_met=False):
         if k is _CATCHER:
             catchers.append(f)
         f = f.f_back
-    if len(catchers) == 1 and objs_met and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
-        return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
+    if objs_met and catchers and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
+        if len(catchers) == 1:
+            return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
+        if len(catchers) == 2 and catchers[1].f_code is _dispatch.OP_METHOD_CODE and catchers[0].f_back is catchers[1]:
+            return id(catchers[1])  # (the op's Tensor method, which called it)
     for f in reversed(catchers):
         local = f.f_locals.values()
         if any(_holds(v, a) for a in objs for v in local):
