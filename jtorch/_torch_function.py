@@ -17,6 +17,10 @@ the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the di
   dispatches the function itself rather than the first op inside it.
 - ``_dispatch.TORCH_FUNCTION`` is True only while a ``TorchFunctionMode`` is entered: modes see every call,
   plain Tensors' included, so then every entry checks and Tensor's own members are the dispatching ones.
+- Tensor's methods are objects of their own, made from the functions (``method``): ``x.add(y)`` and
+  ``x + y`` hand ``Tensor.add`` to ``__torch_function__``, ``torch.add(x, y)`` hands ``torch.add``, as in
+  torch. The object is the same whether or not a mode is entered: what a mode or subclass puts on for a
+  plain method (``_Dispatching``) is, looked up on the class, that method.
 """
 import functools
 import inspect
