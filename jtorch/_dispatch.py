@@ -1356,15 +1356,17 @@ def _make_inplace(f, name):
 def op_method(op, name):
     """``Tensor.<name>`` for an op: an object of its own (``Tensor.add is not torch.add``, as in torch) that
     __torch_function__ receives for ``x.add(y)``, as the op receives itself for ``torch.add(x, y)``. A
-    plain call costs less than the op bound as a method did (this frame instead of the op's ``__get__``
-    and a bound method); like a Python function's public entry it tests its first argument's type, so a
+    plain call costs what the op bound as a method did (this frame in place of the op's ``__get__`` and a
+    bound method); like a Python function's public entry it tests its first argument's type, so a
     subclass there dispatches here without the op's road raising for it."""
     def method(self, *args, **kwargs):
         if TORCH_FUNCTION is True or (type(self) is not Tensor and OVERLOADS.get(type(self)) is not False):
             if TF.wants((self, *args), kwargs):
                 return TF.handle(method, (self, *args), kwargs)
         try:
-            return op(self, *args, **kwargs)
+            if kwargs:
+                return op(self, *args, **kwargs)
+            return op(self, *args)  # (no empty keyword dict to copy)
         except TF.TensorLikeArgument as e:  # (the op declines: this frame is the entry its argument was given to)
             if TF.declines(e, (self, *args), kwargs):
                 raise

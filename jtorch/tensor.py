@@ -1148,10 +1148,11 @@ def _bind_methods():
                 continue
             f = _rbinop(op if name != "__rtruediv__" else _reciprocal_times, method) if d else _binop(op, method)
             _tf.operator(name, f, method or f, _dispatching(f, method or f, _operand))
-    Tensor.__neg__, Tensor.__abs__ = Tensor.neg, Tensor.abs  # (the methods themselves, as in torch)
+    for name, opname, method in (("__neg__", "neg", Tensor.neg), ("__abs__", "abs", Tensor.abs),
+                                 ("__invert__", "bitwise_not", None)):
+        f = _unop(R[opname], method)
+        _tf.operator(name, f, method or f, _dispatching(f, method or f))
     _tf.operator("__pos__", _pos, Tensor.positive, _dispatching(_pos, Tensor.positive))
-    f = _unop(R["bitwise_not"])
-    _tf.operator("__invert__", f, f, _dispatching(f, f))
     _tf.methods_bound()
 
 
@@ -1191,14 +1192,15 @@ def _rbinop(op, method):
     return f
 
 
-def _unop(op):
+def _unop(op, method):
+    """``-t``: as _binop (__torch_function__ receives ``Tensor.neg``, as torch's)."""
     def f(self):
         try:
             return op(self)
         except _tf.TensorLikeArgument as e:
             if _tf.declines(e, (self,), None):
                 raise
-        return _tf.handle(f, (self,), caught=True)
+        return _tf.handle(method or f, (self,), caught=True)
     return f
 
 

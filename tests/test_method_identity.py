@@ -130,8 +130,6 @@ def test_methods_are_not_the_functions():
     assert T.Tensor.add.__qualname__ == "Tensor.add" and T.Tensor.sum.__qualname__ == "Tensor.sum"
     for m in (T.Tensor.add, T.Tensor.sum, T.Tensor.abs_, T.Tensor.__getitem__, T.Tensor.__add__):  # (by name)
         assert pickle.loads(pickle.dumps(m)) is m
-    assert T.Tensor.__neg__ is T.Tensor.neg and T.Tensor.__abs__ is T.Tensor.abs  # (as torch's)
-    assert torch.Tensor.__neg__ is torch.Tensor.neg and torch.Tensor.__abs__ is torch.Tensor.abs
 
 
 @LIBS
@@ -186,7 +184,7 @@ def _overrides_sample(T):
     F = T.nn.functional
     return [T.add, T.Tensor.add, T.Tensor.__add__, T.Tensor.__radd__, T.Tensor.__iadd__, T.Tensor.add_, T.abs_,
             T.Tensor.abs_, T.sum, T.Tensor.sum, T.Tensor.__getitem__, T.Tensor.__setitem__, T.Tensor.neg,
-            T.Tensor.__neg__, T.Tensor.__invert__, T.Tensor.__rtruediv__, T.Tensor.__lt__, T.Tensor.size,
+            T.Tensor.__invert__, T.Tensor.__rtruediv__, T.Tensor.__lt__, T.Tensor.size,
             T.Tensor.tolist, T.Tensor.__len__, T.Tensor.shape.__get__, T.Tensor.grad.__get__, T.Tensor.grad.__set__,
             F.relu, T.relu, T.matmul, T.Tensor.matmul, T.linalg.norm]
 
