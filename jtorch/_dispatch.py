@@ -147,7 +147,7 @@ class OpDef:
                  opmath=False, large=None):
         self.fn = fn
         self.opmath = opmath
-        self.name = name
+        self.name = self.__qualname__ = name
         params = list(inspect.signature(fn).parameters.values())
         self.names = [p.name for p in params]
         self.index = {n: i for i, n in enumerate(self.names)}
@@ -197,7 +197,7 @@ class OpDef:
     def raw(cls, fn, name, nargs, seq=False):
         """An op over ``nargs`` dynamic positional arguments, no statics."""
         op = cls.__new__(cls)
-        op.__dict__.update(fn=fn, name=name, names=[f"a{i}" for i in range(nargs)], index={},
+        op.__dict__.update(fn=fn, name=name, __qualname__=name, names=[f"a{i}" for i in range(nargs)], index={},
                            defaults=[_REQUIRED] * nargs, dyn_idx=tuple(range(nargs)), static_idx=(),
                            static_names=(), promote=None, promote_pos=(), saves=None, differentiable=True,
                            view=None, returns=None, seq=seq, _jits={}, _vjps={}, lazy=True, library=False)
@@ -1359,6 +1359,34 @@ def _make_inplace(f, name):
     inplace.__name__ = inplace.__qualname__ = name + "_"
     inplace._torch_function_public = True
     return inplace
+
+
+def op_method(op, name):
+    """``Tensor.<name>`` for an op: an object of its own (``Tensor.add is not torch.add``, as in torch) that
+    __torch_function__ receives for ``x.add(y)``, as the op receives itself for ``torch.add(x, y)``. A
+    plain call costs what the op bound as a method did (this frame in place of the op's ``__get__`` and a
+    bound method); like a Python function's public entry it tests its first argument's type, so a
+    subclass there dispatches here without the op's road raising for it."""
+    def method(self, *args, **kwargs):
+        if TORCH_FUNCTION is True or (type(self) is not Tensor and OVERLOADS.get(type(self)) is not False):
+            if TF.wants((self, *args), kwargs):
+                return TF.handle(method, (self, *args), kwargs)
+        try:
+            if kwargs:
+                return op(self, *args, **kwargs)
+            return op(self, *args)  # (no empty keyword dict to copy)
+        except TF.TensorLikeArgument as e:  # (the op declines: this frame is the entry its argument was given to)
+            if TF.declines(e, (self, *args), kwargs):
+                raise
+        return TF.handle(method, (self, *args), kwargs, caught=True)
+    TF.CATCHERS.add(method.__code__)
+    method.__name__, method.__qualname__, method.__module__ = name, "Tensor." + name, "jtorch"
+    method.__wrapped__ = op
+    method._torch_function_public = True
+    return method
+
+
+OP_METHOD_CODE = next(c for c in op_method.__code__.co_consts if isinstance(c, types.CodeType))
 
 
 def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):

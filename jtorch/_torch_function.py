@@ -17,6 +17,10 @@ the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the di
   dispatches the function itself rather than the first op inside it.
 - ``_dispatch.TORCH_FUNCTION`` is True only while a ``TorchFunctionMode`` is entered: modes see every call,
   plain Tensors' included, so then every entry checks and Tensor's own members are the dispatching ones.
+- Tensor's methods are objects of their own, made from the functions (``method``): ``x.add(y)`` and
+  ``x + y`` hand ``Tensor.add`` to ``__torch_function__``, ``torch.add(x, y)`` hands ``torch.add``, as in
+  torch. The object is the same whether or not a mode is entered: what a mode or subclass puts on for a
+  plain method (``_Dispatching``) is, looked up on the class, that method.
 """
 import functools
 import inspect
@@ -58,7 +62,6 @@ def _for_entry(frame_id):
 
 
 CATCHERS = set()  # the code of the public entries that catch TensorLikeArgument (besides generated ones)
-DELEGATES = set()  # the code of catchers that hand a call on to another public entry (``x += y``)
 
 
 _KINDS = {}  # code -> _CATCHER, _INSIDE (other jtorch code) or _OUTSIDE (user code: the search stops there)
@@ -192,8 +195,11 @@ def _outer_entry(objs, f, objs_met=False):
         if k is _CATCHER:
             catchers.append(f)
         f = f.f_back
-    if len(catchers) == 1 and objs_met and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
-        return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
+    if objs_met and catchers and catchers[0].f_code is _dispatch.OpDef.__call__.__code__:
+        if len(catchers) == 1:
+            return id(catchers[0])  # (the op whose road met it, given it: no other to choose from)
+        if len(catchers) == 2 and catchers[1].f_code is _dispatch.OP_METHOD_CODE and catchers[0].f_back is catchers[1]:
+            return id(catchers[1])  # (the op's Tensor method, which called it)
     for f in reversed(catchers):
         local = f.f_locals.values()
         if any(_holds(v, a) for a in objs for v in local):
@@ -202,10 +208,8 @@ def _outer_entry(objs, f, objs_met=False):
 
 
 def _callers_caller():
-    """The frame out of the entry that called ``handle`` (past ``x += y``'s operator, which hands on to
-    ``add_``)."""
-    f = sys._getframe(3)
-    return f.f_back if f is not None and f.f_code in DELEGATES else f
+    """The frame out of the entry that called ``handle``."""
+    return sys._getframe(3)
 
 
 def overloads(t):
@@ -294,7 +298,7 @@ def _name(func):
     """``torch.add``, ``torch.nn.functional.relu``, ``Tensor.__get__``: for messages."""
     mod = getattr(func, "__module__", None) or ""
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
-    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._"):
+    if isinstance(func, _dispatch.OpDef) or mod.startswith("jtorch._") or name.startswith("Tensor."):
         mod = "jtorch"
     return f"{mod.replace('jtorch', 'torch', 1)}.{name}" if mod else name
 
@@ -319,7 +323,7 @@ def handle(func, args, kwargs=None, relevant=None, caught=False):
     if MODES and not STATE.all_off:
         mode = MODES.pop()  # while a mode handles a call, calls it makes reach the modes below it
         try:
-            r = mode.__torch_function__(func, types, args, kwargs)
+            r = mode.__torch_function__(_for_mode(func) if MODES else func, types, args, kwargs)
         finally:
             MODES.append(mode)
         if r is not NotImplemented:
@@ -335,19 +339,108 @@ def handle(func, args, kwargs=None, relevant=None, caught=False):
                     f"{[type(a) for a in overloaded]}")
 
 
-def public(fn, name=None):
-    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees. Plain-Tensor calls
-    pay one flag read and one type test of the first argument (a tensor-like found there dispatches here;
-    one elsewhere is found by the inner op: TensorLikeArgument). The entry has ``fn``'s own signature
-    (generated: forwarding ``*args, **kwargs`` would cost plain calls about 0.3 us more)."""
-    if getattr(fn, "_torch_function_public", False):
+# a Tensor method's plain function (or a property's __get__/__set__) -> its dispatching version: what a mode
+# with modes below it receives, so that its call of it reaches them as the method (the plain one, which a
+# mode alone receives, as torch's ``Tensor.sum``, runs no dispatch of its own)
+DISPATCHING = {}
+
+
+def _for_mode(func):
+    try:
+        return DISPATCHING.get(func, func)
+    except TypeError:  # (an unhashable callable given to handle_torch_function)
+        return func
+
+
+def public(fn, name=None, func=None):
+    """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees (or ``func``: a
+    Tensor method's entry hands the method itself). Plain-Tensor calls pay one flag read and one type test
+    of the first argument (a tensor-like found there dispatches here; one elsewhere is found by the inner
+    op: TensorLikeArgument). The entry has ``fn``'s own signature (generated: forwarding ``*args, **kwargs``
+    would cost plain calls about 0.3 us more)."""
+    if getattr(fn, "_torch_function_public", False) and func is None:
         return fn
     entry = _entry_with_signature(fn) or _generic_entry(fn)
     functools.update_wrapper(entry, fn)
     if name is not None:
         entry.__name__ = entry.__qualname__ = name
     entry._torch_function_public = True
+    if func is not None:
+        _refer(entry, entry, func)
     return entry
+
+
+def _refer(fn, old, new):
+    """The cells of ``fn``'s closure that hold ``old`` hold ``new`` (an entry's reference to itself: the
+    ``func`` it hands to ``handle``)."""
+    for cell in fn.__closure__ or ():
+        try:
+            if cell.cell_contents is old:
+                cell.cell_contents = new
+        except ValueError:  # (an empty cell)
+            pass
+
+
+def own_copy(fn, name):
+    """A copy of function ``fn`` as Tensor's method ``name``: the same code (so the same cost), its own
+    object and name; where ``fn`` is an entry that hands itself to __torch_function__, the copy hands
+    itself (``Tensor.abs_`` is not ``torch.abs_``, as in torch)."""
+    cells = None
+    if fn.__closure__:
+        cells = []
+        for c in fn.__closure__:
+            try:
+                cells.append(types.CellType(c.cell_contents))
+            except ValueError:
+                cells.append(types.CellType())
+        cells = tuple(cells)
+    g = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, cells)
+    g.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
+    g.__dict__.update(fn.__dict__)
+    g.__module__, g.__doc__, g.__qualname__ = "jtorch", fn.__doc__, "Tensor." + name  # (pickled as jtorch.Tensor.<name>)
+    _refer(g, fn, g)
+    return g
+
+
+def method(f, name):
+    """Tensor's method ``name`` made from the function ``f`` (an op or a public entry): an object of its
+    own, which __torch_function__ receives for method calls. An op gets a method that dispatches itself
+    (``_dispatch.op_method``), as does an in-place entry (a copy); a Python function's entry leaves Tensor
+    the plain function (a copy; a catching entry for CATCHING), and its dispatching version, which hands
+    that to __torch_function__, goes on while a mode is entered and on overloading subclasses (SWAPPED)."""
+    if isinstance(f, _dispatch.OpDef):
+        return _dispatch.op_method(f, name)
+    plain = getattr(f, "__wrapped__", None)
+    if plain is None:  # an entry that checks on every call (in-place methods)
+        m = own_copy(f, name)
+        m.__wrapped__ = f
+        return m
+    m = own_copy(plain, name)
+    entry = public(m, name, func=m)
+    catcher = _entry_with_signature(m, probe=False) if name in CATCHING else None
+    if catcher is not None:
+        functools.update_wrapper(catcher, m)
+        catcher.__name__, catcher.__qualname__ = name, m.__qualname__
+        catcher._torch_function_public = True
+        _refer(entry, m, catcher)  # (the method __torch_function__ receives: the catcher, which dispatches itself)
+        m = catcher
+    else:
+        DISPATCHING[m] = entry
+    SWAPPED[name] = (m, _Dispatching(m, entry))
+    return m
+
+
+def operator(name, plain, func=None, dispatching=None):
+    """Tensor's operator ``name``: ``plain`` (no test on plain Tensors; it catches a tensor-like argument),
+    and, while a mode is entered and on overloading subclasses, ``dispatching``, which hands ``func`` (the
+    method torch's __torch_function__ receives, or the operator itself) to __torch_function__."""
+    plain.__name__, plain.__qualname__, plain.__module__ = name, "Tensor." + name, "jtorch"
+    CATCHERS.add(plain.__code__)
+    if func is plain:
+        DISPATCHING[plain] = dispatching
+    if dispatching is not None:
+        SWAPPED[name] = (plain, _Dispatching(plain, dispatching))
+    setattr(_dispatch.Tensor, name, plain)
 
 
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
@@ -598,7 +691,7 @@ _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torc
                              "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
                              "__dlpack_device__", "as_subclass", "_make_subclass"])
 MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
-SWAPPED = {}  # name -> (plain function, its public entry): Tensor methods that are exported functions
+SWAPPED = {}  # name -> (plain function, its _Dispatching): Tensor methods that are exported functions
 NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
 _DISPATCHED = {}  # member -> its dispatching version
 
@@ -610,7 +703,7 @@ def tensor_defined(T):
             continue
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
-    NO_CONVERT[:] = [T.grad, _dispatched(T.grad)]
+    NO_CONVERT[:] = [T.grad]
     _reset_overloads()
 
 
@@ -628,19 +721,7 @@ CATCHING = frozenset(
 
 
 def methods_bound():
-    """Called once Tensor's methods are bound (SWAPPED complete): the catching entries on Tensor (CATCHING);
-    subclasses defined earlier catch up."""
-    T = _dispatch.Tensor
-    for name in CATCHING:
-        pair = SWAPPED.get(name)
-        if pair is not None and T.__dict__.get(name) is pair[0]:
-            catcher = _entry_with_signature(pair[0], probe=False)
-            if catcher is not None:
-                functools.update_wrapper(catcher, pair[0])
-                catcher.__name__ = catcher.__qualname__ = name
-                catcher._torch_function_public = True
-                SWAPPED[name] = (catcher, pair[1])
-                setattr(T, name, catcher)
+    """Called once Tensor's methods are bound (SWAPPED complete): subclasses defined earlier catch up."""
     for cls in SUBCLASSES:
         install_members(cls)
 
@@ -679,24 +760,61 @@ def _dispatched(member):
 def _dispatched_method(func):
     def method(self, *args, **kwargs):
         if wants((self, *args), kwargs):
-            return handle(method, (self, *args), kwargs)
+            return handle(func, (self, *args), kwargs)
         return func(self, *args, **kwargs)
-    method.__name__ = method.__qualname__ = func.__name__
+    method.__name__, method.__qualname__ = func.__name__, func.__qualname__
     method.__doc__ = func.__doc__
-    method.__module__ = "jtorch.Tensor"
-    return method
+    DISPATCHING[func] = method
+    return _Dispatching(func, method)
 
 
 def _dispatched_property(prop):
-    # (__torch_function__ gets this property's __get__/__set__, as torch passes Tensor.shape.__get__)
-    def fget(self):
-        if wants((self,), None):
-            return handle(new.__get__, (self,), {})
-        return prop.fget(self)
+    d = _DispatchingProperty(prop)
 
-    def fset(self, value):
-        if wants((self, value), None):
-            return handle(new.__set__, (self, value), {})
-        return prop.fset(self, value)
-    new = property(fget, fset if prop.fset is not None else None, prop.fdel, prop.__doc__)
-    return new
+    def __get__(obj, cls=None):
+        return d.__get__(obj, type(obj))
+    __get__.__qualname__ = "property.__get__"
+    DISPATCHING[prop.__get__], DISPATCHING[prop.__set__] = __get__, d.__set__
+    return d
+
+
+class _Dispatching:
+    """What Tensor holds in place of a method while a mode is entered, and an overloading subclass for
+    good: bound to an instance, the dispatching version (``entry``); looked up on the class, the method
+    itself, so ``Tensor.sum`` is one object, the one __torch_function__ receives."""
+    __slots__ = ("method", "entry")
+
+    def __init__(self, method, entry):
+        self.method, self.entry = method, entry
+
+    def __get__(self, obj, cls=None):
+        return self.method if obj is None else types.MethodType(self.entry, obj)
+
+    def __call__(self, *args, **kwargs):  # (called as it is found in the class's dict: the dispatching version)
+        return self.entry(*args, **kwargs)
+
+
+class _DispatchingProperty:
+    """A property's dispatching version: __torch_function__ receives the property's own ``__get__`` and
+    ``__set__`` (as torch passes ``Tensor.shape.__get__``); looked up on the class, the property."""
+    __slots__ = ("prop",)
+
+    def __init__(self, prop):
+        self.prop = prop
+
+    def __get__(self, obj, cls=None):
+        prop = self.prop
+        if obj is None:
+            return prop
+        if wants((obj,), None):
+            return handle(prop.__get__, (obj,), {})
+        return prop.fget(obj)
+
+    def __set__(self, obj, value):
+        prop = self.prop
+        if wants((obj, value), None):
+            return handle(prop.__set__, (obj, value), {})
+        prop.__set__(obj, value)
+
+    def __delete__(self, obj):
+        self.prop.__delete__(obj)

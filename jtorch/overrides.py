@@ -5,7 +5,8 @@ takes over the public functions called with it (``jtorch.X``, ``Tensor.X`` metho
 operators, ``nn.functional.X``, ``linalg``/``fft``/``special``); a ``TorchFunctionMode`` sees every such
 call while it is entered. The machinery lives in ``jtorch/_torch_function.py``.
 
-One difference from torch: an op is one object, so ``torch.add`` and ``Tensor.add`` are the same ``func``.
+As in torch, a method is an object of its own: ``x.add(y)`` and ``x + y`` hand ``Tensor.add`` to
+``__torch_function__``, ``torch.add(x, y)`` hands ``torch.add``, ``x.shape`` hands ``Tensor.shape.__get__``.
 """
 import contextlib
 import functools
@@ -50,14 +51,23 @@ def is_tensor_like(inp):
 
 
 def _tensor_members():
+    """[(name, member)]: Tensor's public methods and properties, as looked up on the class (the methods
+    themselves while a mode has their dispatching versions on: _torch_function._Dispatching)."""
     T = _dispatch.Tensor
-    return {id(v): v for v in vars(T).values() if callable(v)}
+    out = []
+    for k in vars(T):
+        if (k.startswith("_") and not k.startswith("__")) or k in _NOT_METHOD:
+            continue
+        v = getattr(T, k)
+        if isinstance(v, property) or (callable(v) and not isinstance(v, type)):
+            out.append((k, v))
+    return out
 
 
 def is_tensor_method_or_property(func):
     """Whether ``func`` is a method of Tensor, or a property's ``__get__`` (as ``__torch_function__`` gets
-    it for ``x.shape``). (An op is also its ``jtorch.X`` function: ``torch.add`` counts as ``Tensor.add``.)"""
-    return id(func) in _tensor_members() or getattr(func, "__name__", None) == "__get__"
+    it for ``x.shape``)."""
+    return any(v is func for _, v in _tensor_members()) or getattr(func, "__name__", None) == "__get__"
 
 
 def wrap_torch_function(dispatcher):
@@ -124,14 +134,18 @@ def enable_reentrant_dispatch():
 
 def resolve_name(f):
     """A function's public torch name (``torch.add``, ``torch.Tensor.add``), or None."""
-    # names come from where the function is found, not its __name__ (Tensor.__add__ is a shared helper)
+    # names come from where the function is found (``Tensor.__neg__`` is ``Tensor.neg``, as in torch)
+    for plain, dispatching in _tf.DISPATCHING.items():  # (what a mode with modes below it receives)
+        if dispatching is f:
+            f = plain
+            break
     for ns, entries in _NAMESPACES:
         if any(g is f for g in entries):
             for name, g in vars(ns).items():
                 if g is f:
                     return f"{ns.__name__.replace('jtorch', 'torch', 1)}.{name}"
-    for name, g in vars(_dispatch.Tensor).items():
-        if g is f and name not in _NOT_METHOD:
+    for name, g in _tensor_members():
+        if g is f:
             return f"torch.Tensor.{name}"
         if isinstance(g, property) and getattr(f, "__self__", None) is g:  # Tensor.shape.__get__
             return f"torch.Tensor.{name}.{f.__name__}"
@@ -156,10 +170,11 @@ def _install_namespaces():
 def get_overridable_functions():
     """{namespace: [functions that dispatch to __torch_function__]} (Tensor's methods under Tensor)."""
     out = {ns: list(entries) for ns, entries in _NAMESPACES}
-    T = _dispatch.Tensor
-    out[T] = [v for k, v in vars(T).items() if callable(v) and not isinstance(v, type) and
-              (not k.startswith("_") or k.startswith("__")) and k not in _NOT_METHOD] + \
-        [v.__get__ for k, v in vars(T).items() if isinstance(v, property) and not k.startswith("_")]
+    members = _tensor_members()
+    out[_dispatch.Tensor] = [v for _, v in members if not isinstance(v, property)]
+    for k, v in members:  # (a property's __get__ under the property, as torch lists it)
+        if isinstance(v, property) and not k.startswith("_"):
+            out[v] = [v.__get__]
     return out
 
 
@@ -184,6 +199,7 @@ def get_ignored_functions():
 
 
 def _signature(f):
+    f = getattr(f, "__wrapped__", f) if isinstance(getattr(f, "__wrapped__", None), _dispatch.OpDef) else f
     if isinstance(f, _dispatch.OpDef):
         params = []
         for n, d in zip(f.names, f.defaults):

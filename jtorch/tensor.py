@@ -1108,48 +1108,106 @@ _BINARY = {  # python operator -> op name (reflected handled below)
     "xor": "bitwise_xor", "lshift": "bitwise_left_shift", "rshift": "bitwise_right_shift",
 }
 _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
+# the Tensor method torch's __torch_function__ receives for an operator (the others receive the operator)
+_OPERATOR_METHODS = {
+    "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub", "__isub__": "sub_", "__mul__": "mul",
+    "__rmul__": "mul", "__imul__": "mul_", "__truediv__": "div", "__itruediv__": "div_",
+    "__ifloordiv__": "floor_divide_", "__mod__": "remainder", "__imod__": "remainder_", "__matmul__": "matmul",
+    "__rand__": "bitwise_and", "__ror__": "bitwise_or", "__rxor__": "bitwise_xor", "__ne__": "ne", "__lt__": "lt",
+    "__le__": "le", "__gt__": "gt", "__ge__": "ge"}
 
 
 def _bind_methods():
-    """Bind every registered op as a Tensor method, and Python's operators onto ops."""
+    """Bind every registered op as a Tensor method, and Python's operators onto ops. Each method is an
+    object of its own, made from the one definition (``_tf.method``): ``Tensor.add is not torch.add``."""
     R, M = _dispatch.REGISTRY, _dispatch.METHODS
     for name, f in M.items():
         if not isinstance(f, _OpDef):
             f = M[name] = _tf.public(f, name)  # (methods set into METHODS directly: Tensor.new_zeros & co)
         if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_from_registry", False):
-            try:
-                f._from_registry = True
-            except AttributeError:
-                pass
-            if hasattr(f, "__wrapped__"):  # a public entry: the plain function while the protocol is off
-                _tf.SWAPPED[name] = (f.__wrapped__, f)
-                f = f.__wrapped__
-            setattr(Tensor, name, f)
-    for py, opname in _BINARY.items():
-        op = R[opname]
-        setattr(Tensor, f"__{py}__", _binop(op))
-        setattr(Tensor, f"__r{py}__", _rbinop(op if py != "truediv" else _reciprocal_times))
-        setattr(Tensor, f"__i{py}__", _ibinop(op))
-    for py, opname in _COMPARE.items():
-        setattr(Tensor, f"__{py}__", _binop(R[opname]))
-    Tensor.__eq__ = _tf.public(Tensor.__eq__, "__eq__")  # (torch's __torch_function__ sees ``Tensor.__eq__``)
-    Tensor.__neg__ = lambda self: R["neg"](self)
-    Tensor.__pos__ = lambda self: self
-    Tensor.__abs__ = lambda self: R["abs"](self)
-    Tensor.__invert__ = lambda self: R["bitwise_not"](self)
-    # (named as torch's __torch_function__ sees them; plain functions while the protocol is off)
+            m = _tf.method(f, name)
+            m._from_registry = True
+            setattr(Tensor, name, m)
     for name, f in (("__getitem__", R["_getitem"]), ("__setitem__", R["_setitem"])):
-        _tf.SWAPPED[name] = (f.__wrapped__, _tf.public(f.__wrapped__, name))
-        setattr(Tensor, name, f.__wrapped__)
+        setattr(Tensor, name, _tf.method(f, name))
+    methods = Tensor.__dict__
+    for py, opname in list(_BINARY.items()) + list(_COMPARE.items()):
+        op = R[opname]
+        for d in ("", "r", "i") if py in _BINARY else ("",):
+            name = f"__{d}{py}__"
+            method = methods.get(_OPERATOR_METHODS.get(name))
+            if d == "i":  # (checks for itself, as before: it writes in place)
+                _tf.operator(name, _ibinop(op, method))
+                continue
+            f = _rbinop(op if name != "__rtruediv__" else _reciprocal_times, method) if d else _binop(op, method)
+            _tf.operator(name, f, method or f, _dispatching(f, method or f, _operand))
+    for name, opname, method in (("__neg__", "neg", Tensor.neg), ("__abs__", "abs", Tensor.abs),
+                                 ("__invert__", "bitwise_not", None)):
+        f = _unop(R[opname], method)
+        _tf.operator(name, f, method or f, _dispatching(f, method or f))
+    _tf.operator("__pos__", _pos, Tensor.positive, _dispatching(_pos, Tensor.positive))
     _tf.methods_bound()
 
 
-def _binop(op):
+def _operand(other):
+    return type(other) is Tensor or isinstance(
+        other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber))
+
+
+def _binop(op, method):
+    """A binary operator over ``op``; __torch_function__ receives ``method`` (``Tensor.add`` for ``x + y``),
+    or the operator itself where torch's does. A plain Tensor pays no test for __torch_function__: a mode
+    puts the dispatching version on (``_dispatching``)."""
     def f(self, other):
         if type(other) is not Tensor and not isinstance(
                 other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
             return NotImplemented
-        return op(self, other)
+        try:
+            return op(self, other)
+        except _tf.TensorLikeArgument as e:  # (an argument that dispatches: this operator is its entry)
+            if _tf.declines(e, (self, other), None):
+                raise
+        return _tf.handle(method or f, (self, other), caught=True)
+    return f
+
+
+def _rbinop(op, method):
+    """``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts (else as _binop)."""
+    def f(self, other):
+        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+            return NotImplemented
+        try:
+            return op(other, self)
+        except _tf.TensorLikeArgument as e:
+            if _tf.declines(e, (self, other), None):
+                raise
+        return _tf.handle(method or f, (self, other), caught=True)
+    return f
+
+
+def _unop(op, method):
+    """``-t``: as _binop (__torch_function__ receives ``Tensor.neg``, as torch's)."""
+    def f(self):
+        try:
+            return op(self)
+        except _tf.TensorLikeArgument as e:
+            if _tf.declines(e, (self,), None):
+                raise
+        return _tf.handle(method or f, (self,), caught=True)
+    return f
+
+
+def _pos(self):
+    return self
+
+
+def _dispatching(plain, func, operand=None):
+    """An operator's version while a mode is entered and on overloading subclasses: ``func`` (the method
+    torch's __torch_function__ receives for it, or the operator) goes to __torch_function__."""
+    def f(self, *other):
+        if _tf.wants((self, *other), None) and (operand is None or operand(other[0])):
+            return _tf.handle(func, (self, *other))
+        return plain(self, *other)
     return f
 
 
@@ -1158,29 +1216,18 @@ def _reciprocal_times(other, self):
     return _dispatch.METHODS["__rdiv__"](self, other)
 
 
-def _rbinop(op):
-    # ``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts
+def _ibinop(op, method):
+    """``x += y``: in place; __torch_function__ receives ``method`` (``Tensor.add_``), or the operator
+    itself where torch's does (``x **= 2``)."""
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
-            return NotImplemented
-        return op(other, self)
-    return f
-
-
-def _ibinop(op):
-    name = (getattr(op, "name", None) or op.__name__) + "_"
-
-    def f(self, other):
-        if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and name in _dispatch.METHODS:
-            return _dispatch.METHODS[name](self, other)  # (``x += 1`` is ``x.add_(1)`` to __torch_function__)
+        if (_dispatch.TORCH_FUNCTION is True or type(self) is not Tensor) and _tf.wants((self, other), None):
+            return _tf.handle(method or f, (self, other))
         try:
             return self._inplace(op, (other,), {})
         except _tf.TensorLikeArgument as e:  # ``other`` dispatches (found before anything was written)
-            if name not in _dispatch.METHODS or _tf.declines(e, (self, other), None):
+            if _tf.declines(e, (self, other), None):
                 raise
-            return _tf.handle(_dispatch.METHODS[name], (self, other), caught=True)
-    _tf.CATCHERS.add(f.__code__)
-    _tf.DELEGATES.add(f.__code__)
+        return _tf.handle(method or f, (self, other), caught=True)
     return f
 
 

@@ -73,7 +73,7 @@ def _tensor_property(getter):
     """The name of the tensor-valued Tensor property whose ``__get__`` this is, else None."""
     prop = getattr(getter, "__self__", None)
     for name in _TENSOR_PROPERTIES:
-        if _dispatch.Tensor.__dict__.get(name) is prop:
+        if getattr(_dispatch.Tensor, name) is prop:  # (the property itself, also while a mode is entered)
             return name
     return None
 

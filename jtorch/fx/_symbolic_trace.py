@@ -207,9 +207,10 @@ class _Recording:
             if orig is None:
                 continue
             p.set(g, name, _wrapper_for(orig, name), is_dict=True)
-        for k, f in _dispatch.METHODS.items():
-            if not k.startswith("_") and jtorch.Tensor.__dict__.get(k) is f:
-                p.set(jtorch.Tensor, k, _method_wrapper(f, k))
+        for k, f in _dispatch.METHODS.items():  # (an op's method, an in-place method: made from f)
+            m = jtorch.Tensor.__dict__.get(k)
+            if not k.startswith("_") and m is not None and getattr(m, "__wrapped__", None) is f:
+                p.set(jtorch.Tensor, k, _method_wrapper(m, k))
         self.originals = originals
         if self.fn_globals is not None:
             p.patch_globals(self.fn_globals, originals)
