@@ -50,7 +50,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _chalf, _dispatch, _layout, _lazy, _spmd
+from . import _chalf, _compile_args, _dispatch, _layout, _lazy, _spmd
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts")  # (see _trace)
+                 "out_layouts", "views")  # (see _trace)
 
 
 class CompiledFunction:
@@ -509,8 +509,10 @@ class CompiledFunction:
     def _guard_key(self, leaves, tree):
         key = [tree]
         dyn = self._dyn_pos
+        tensors = []
         for i, x in enumerate(leaves):
             if _is_tensor(x):
+                tensors.append(x)
                 if x.is_nested:  # a program per ragged structure, over the values (nested/_compile.py)
                     raise _NestedArgs()
                 if x.layout is not _strided:  # so are sparse ones (docs/sparse.md)
@@ -523,6 +525,9 @@ class CompiledFunction:
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
                 key.append(_static_key(x))
+        views = _compile_args.plan(tensors)  # views and arguments sharing a storage: their geometry
+        if views is not None:
+            key.append(views.key)
         for st, _ in self.state:
             a = st.array
             key.append((getattr(a, "shape", None), getattr(a, "dtype", None)))
@@ -702,12 +707,14 @@ class CompiledFunction:
             # the arguments are wrapped before the tracer listens: not tensors the function created
             # (that would make one an output of the program if anything kept it alive)
             lv = list(leaves)
-            for i, a in zip(tensor_pos, arg_arrays):
-                t = _dispatch.Tensor._wrap(a)
-                t._requires_grad = leaves[i]._requires_grad
-                if leaves[i]._st.layout is not None and not leaves[i]._vfn:  # a memory format (_memfmt.py)
-                    _lay_outputs([t], [leaves[i]._st.layout])
-                lv[i] = t
+            if views is None:
+                for i, a in zip(tensor_pos, arg_arrays):
+                    lv[i] = _compile_args.wrap(leaves[i], a)
+                arg_stores = [lv[i]._st for i in tensor_pos]
+            else:  # views rebuilt on their storages' roots (_compile_args.py)
+                traced, arg_stores = views.rebuild(arg_arrays)
+                for i, t in zip(tensor_pos, traced):
+                    lv[i] = t
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
                 lv[i] = _sym_wrap(a, _SymInput(n))
             given = {}
@@ -741,8 +748,8 @@ class CompiledFunction:
                         o._grad_fn = None  # the program is one op; drop the inner graph
                 # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
                 # values are program outputs, written back into the caller's tensors after each call
-                arg_written = [k for k, i in enumerate(tensor_pos) if lv[i]._st.array is not arg_arrays[k]]
-                arg_new = [lv[tensor_pos[k]]._st.array for k in arg_written]
+                arg_written = [k for k, st in enumerate(arg_stores) if st.array is not arg_arrays[k]]
+                arg_new = [arg_stores[k].array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
                 gc.collect()
@@ -784,7 +791,8 @@ class CompiledFunction:
                     p._grad = gr
 
         state_arrays = [st.array for st in states]
-        arg_arrays = [leaves[i]._value for i in tensor_pos]
+        views = _compile_args.plan([leaves[i] for i in tensor_pos])
+        arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
         # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
@@ -840,6 +848,7 @@ class CompiledFunction:
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
+        entry.views = views is not None
         entry.guards, entry.other = list(guards), None
         entry.py_writes, entry.n_reads = info["py_writes"], info["n_reads"]
         if info.get("missed"):
@@ -905,6 +914,11 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
+        if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
+            views = _compile_args.plan(arg_tensors)
+            arg_arrays, arg_tensors = views.arrays(), views.targets()
+        else:
+            arg_arrays = [x._value for x in arg_tensors]
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
@@ -927,8 +941,8 @@ class CompiledFunction:
                    else None for st in entry.escaped]
             esc = [a if a is not None and not any(a is b for b in arrays) else _zeros(*av)
                    for a, av in zip(esc, entry.esc_avals)]
-        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals, *esc)
-        del arrays, esc
+        args = (*arrays, *arg_arrays, *hyper_vals, *esc)
+        del arrays, esc, arg_arrays
         try:
             flat = fn(*args)
         except TypeError:
@@ -1413,12 +1427,18 @@ def _zeros(shape, dtype):
 def _arg_sig(args, dyn=()):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
-    type only; (None, None) for anything else (the full guard's job)."""
+    type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
+    takes storage roots, and the last item is ("views", their geometry) (see _compile_args.py)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
+    views = False
     for x in args:
         if isinstance(x, T):
+            if x._vfn:
+                views = True
+                sig.append((*x._shape_dtype(), x._requires_grad, x._st.layout))
+                continue
             a = x._value
             arrays.append(a)
             sig.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
@@ -1428,6 +1448,10 @@ def _arg_sig(args, dyn=()):
             return None, None
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
+    if views:
+        plan = _compile_args.plan([x for x in args if isinstance(x, T)])
+        sig.append(("views", plan.key))
+        arrays = plan.arrays()
     return sig, arrays
 
 
@@ -1465,6 +1489,8 @@ class _Fast:
         states = [st for st, _ in cf.state]
         if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages and written arguments need the write-backs of the full path
+        if entry.views and not (sig and sig[-1][0] == "views"):
+            return None  # arguments sharing a storage with no view among them: the full guard tells them apart
         f = cls()
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.held = list(map(_get_array, states))
