@@ -268,6 +268,7 @@ class CompiledFunction:
         self._static_pos = set()  # positions that failed as inputs: guarded by value for good
         self._arg_seen = None  # (tree, {position: value}) of the scalar arguments at the last trace
         self._py_seen = None  # the Python items' values at the last trace
+        self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -340,7 +341,7 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
+        sig = _arg_sig(args, dyn, self._static_views)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
             len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
@@ -525,7 +526,8 @@ class CompiledFunction:
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
                 key.append(_static_key(x))
-        views = _compile_args.plan(tensors)  # views and arguments sharing a storage: their geometry
+        # views, arguments sharing a storage (with each other or the state): their geometry
+        views = _compile_args.plan(tensors, self._static_views, {id(st) for st, _ in self.state})
         if views is not None:
             key.append(views.key)
         for st, _ in self.state:
@@ -748,7 +750,7 @@ class CompiledFunction:
                         o._grad_fn = None  # the program is one op; drop the inner graph
                 # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
                 # values are program outputs, written back into the caller's tensors after each call
-                arg_written = [k for k, st in enumerate(arg_stores) if st.array is not arg_arrays[k]]
+                arg_written = [k for k, st in enumerate(arg_stores) if st is not None and st.array is not arg_arrays[k]]
                 arg_new = [arg_stores[k].array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
@@ -791,7 +793,7 @@ class CompiledFunction:
                     p._grad = gr
 
         state_arrays = [st.array for st in states]
-        views = _compile_args.plan([leaves[i] for i in tensor_pos])
+        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, {id(st) for st in states})
         arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
@@ -836,6 +838,10 @@ class CompiledFunction:
                 raise self._break("torch._dynamo.graph_break() called", e)
             if isinstance(e, _chalf.ChalfArgument):  # (its storage holds no jax array: _chalf.py)
                 raise self._break("a complex32 tensor is not traced", e)
+            if views is not None and views.numbers:
+                # Python needed a view argument's position (its storage offset): guard them by value
+                self._static_views = True
+                raise _Unlift() from e
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
             if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -915,7 +921,7 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = _compile_args.plan(arg_tensors)
+            views = _compile_args.plan(arg_tensors, self._static_views, {id(st) for st in states})
             arg_arrays, arg_tensors = views.arrays(), views.targets()
         else:
             arg_arrays = [x._value for x in arg_tensors]
@@ -1424,7 +1430,7 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=()):
+def _arg_sig(args, dyn=(), static_views=False):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
@@ -1449,7 +1455,7 @@ def _arg_sig(args, dyn=()):
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
     if views:
-        plan = _compile_args.plan([x for x in args if isinstance(x, T)])
+        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views)
         sig.append(("views", plan.key))
         arrays = plan.arrays()
     return sig, arrays
@@ -1482,7 +1488,7 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1537,6 +1543,7 @@ class _Fast:
             entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
+        f.static_views = cf._static_views
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
@@ -1577,7 +1584,7 @@ def _call_fast(f, args):
     if len(args) != len(f.sig):
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn)
+        sig, vals = _arg_sig(args, f.dyn, f.static_views)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:
