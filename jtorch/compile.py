@@ -341,7 +341,7 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn, self._static_views)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
+        sig = _arg_sig(args, dyn, self._static_views, self._device)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
             len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
@@ -922,7 +922,7 @@ class CompiledFunction:
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
             views = _compile_args.plan(arg_tensors, self._static_views, {id(st) for st in states})
-            arg_arrays, arg_tensors = views.arrays(), views.targets()
+            arg_arrays, arg_tensors = _view_inputs(views, self._device), views.targets()
         else:
             arg_arrays = [x._value for x in arg_tensors]
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
@@ -1430,7 +1430,7 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=(), static_views=False):
+def _arg_sig(args, dyn=(), static_views=False, device=None):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
@@ -1457,8 +1457,18 @@ def _arg_sig(args, dyn=(), static_views=False):
     if views:
         plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views)
         sig.append(("views", plan.key))
-        arrays = plan.arrays()
+        arrays = _view_inputs(plan, device)
     return sig, arrays
+
+
+def _view_inputs(views, device):
+    """The program's inputs for the tensor arguments of a _compile_args.Plan, the views' positions as
+    scalars cached by value (a Python int costs the call ~15 us more than an array)."""
+    arrays = views.arrays()
+    n = len(views.numbers)
+    if n:
+        arrays[len(arrays) - n:] = _hyper_arrays(views.numbers, device)
+    return arrays
 
 
 def _arg_dyn(args, leaf_pos):
@@ -1488,17 +1498,19 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "nargs")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
         if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages and written arguments need the write-backs of the full path
-        if entry.views and not (sig and sig[-1][0] == "views"):
+        views = bool(sig) and sig[-1][0] == "views"
+        if entry.views and not views:
             return None  # arguments sharing a storage with no view among them: the full guard tells them apart
         f = cls()
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
+        f.nargs = len(sig) - views
         f.held = list(map(_get_array, states))
         f.held_esc = list(map(_get_array, f.escaped))
         f.py, f.py_vals = cf.py, cf.py.values()
@@ -1581,10 +1593,10 @@ def _same_aval(a, b):
 
 def _call_fast(f, args):
     """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
-    if len(args) != len(f.sig):
+    if len(args) != f.nargs:
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn, f.static_views)
+        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.device)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:
