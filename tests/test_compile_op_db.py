@@ -90,6 +90,17 @@ def test_first_int64_sample_compiled_matches_eager_and_torch(label, infos, rng):
     assert verdict == expected, f"{label}: {verdict}: {msg}"
 
 
+def test_as_strided_of_partial_views_compiled_matches_eager_and_torch(infos, rng):
+    """Every partial_views sample (a view of base[5:15], as_strided at its own offset, at 0 and at 10: outside
+    the view's elements). A compiled function's view argument is its base's storage (jtorch/_compile_args.py)."""
+    info, name = infos["as_strided[partial_views]"]
+    torch.manual_seed(int(rng.integers(2 ** 31)))
+    for dtype in (torch.float32, torch.int64):
+        for s in info.sample_inputs("cpu", dtype, requires_grad=False):
+            verdict, msg = CC.run_sample(info, name, s, C._j_caller(info, name, jtorch), torch, jtorch, modes=(True,))
+            assert verdict == "ok", f"{dtype} {s.kwargs}: {verdict}: {msg}"
+
+
 def test_nonzero_static_pads_cuts_and_checks_size_like_torch(rng):
     a = (rng.standard_normal((3, 4)) > 0.3).astype("float32")
     for size, fill in [(0, -1), (2, -1), (12, 7)]:
