@@ -269,6 +269,7 @@ class CompiledFunction:
         self._arg_seen = None  # (tree, {position: value}) of the scalar arguments at the last trace
         self._py_seen = None  # the Python items' values at the last trace
         self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
+        self._ids = None  # (state list, its length, ids of its storages): see _state_ids
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -527,7 +528,7 @@ class CompiledFunction:
             else:
                 key.append(_static_key(x))
         # views, arguments sharing a storage (with each other or the state): their geometry
-        views = _compile_args.plan(tensors, self._static_views, {id(st) for st, _ in self.state})
+        views = _compile_args.plan(tensors, self._static_views, self._state_ids())
         if views is not None:
             key.append(views.key)
         for st, _ in self.state:
@@ -550,6 +551,14 @@ class CompiledFunction:
                     vals = tuple(_static_key(v) for v in vals)
                 key.append(vals)
         return tuple(key)
+
+    def _state_ids(self):
+        """The ids of the state storages, kept while the state list is the same object of the same length
+        (its storages change only with a new list or more entries; rebinds replace entries in a new list)."""
+        ids, state = self._ids, self.state
+        if ids is None or ids[0] is not state or ids[1] != len(state):
+            ids = self._ids = (state, len(state), frozenset(id(st) for st, _ in state))
+        return ids[2]
 
     def _scalar_values(self, leaves, dyn_args, py_in):
         """The numbers traced as inputs: scalar arguments, then Python items."""
@@ -793,7 +802,7 @@ class CompiledFunction:
                     p._grad = gr
 
         state_arrays = [st.array for st in states]
-        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, {id(st) for st in states})
+        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids())
         arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
@@ -921,7 +930,7 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = _compile_args.plan(arg_tensors, self._static_views, {id(st) for st in states})
+            views = _compile_args.plan(arg_tensors, self._static_views, self._state_ids())
             arg_arrays, arg_tensors = _view_inputs(views, self._device), views.targets()
         else:
             arg_arrays = [x._value for x in arg_tensors]
