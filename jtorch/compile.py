@@ -802,7 +802,9 @@ class CompiledFunction:
                     p._grad = gr
 
         state_arrays = [st.array for st in states]
-        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids())
+        # (across processes each tensor argument is this rank's shard of the batch: passed as its own value)
+        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids()) \
+            if self._ranks is None and _spmd._ranks() is None else None
         arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
@@ -1515,8 +1517,10 @@ class _Fast:
         if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages and written arguments need the write-backs of the full path
         views = bool(sig) and sig[-1][0] == "views"
-        if entry.views and not views:
-            return None  # arguments sharing a storage with no view among them: the full guard tells them apart
+        if entry.views != views:
+            # arguments sharing a storage with no view among them (the full guard tells them apart), or
+            # views a program across processes takes by value
+            return None
         f = cls()
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
         f.nargs = len(sig) - views
