@@ -342,8 +342,8 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn, self._static_views, self._device)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
-            len(dyn) == len(entry.dyn_args) else None
+        sig = _arg_sig(args, dyn, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
+            not (entry.outer_grad and GRAD.enabled) and len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
             # the program created state that later calls must read (an optimizer's buffers made by its
@@ -1441,11 +1441,12 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=(), static_views=False, device=None):
+def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
-    takes storage roots, and the last item is ("views", their geometry) (see _compile_args.py)."""
+    takes storage roots, and the last item is ("views", their geometry; ``state``: the state storages' ids)
+    (see _compile_args.py)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
@@ -1466,7 +1467,7 @@ def _arg_sig(args, dyn=(), static_views=False, device=None):
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
     if views:
-        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views)
+        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views, state)
         sig.append(("views", plan.key))
         arrays = _view_inputs(plan, device)
     return sig, arrays
@@ -1509,7 +1510,7 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "nargs")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "state_ids", "nargs")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
@@ -1568,7 +1569,7 @@ class _Fast:
             entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
-        f.static_views = cf._static_views
+        f.static_views, f.state_ids = cf._static_views, cf._state_ids()
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
@@ -1609,7 +1610,7 @@ def _call_fast(f, args):
     if len(args) != f.nargs:
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.device)
+        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.state_ids, f.device)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:

@@ -180,6 +180,24 @@ def test_view_argument_whose_base_the_function_also_reads(rng):
     _assert_same(results[jtorch], results[torch])
 
 
+def _plus_closure_sum(v):
+    return v * 2 + _HELD["base"].sum()
+
+
+def test_view_of_state_then_of_another_tensor(rng):
+    """A view of a tensor the function also reads (inside the program: the state's own storage), then a view
+    of another tensor: another program, not the first one's on the fast path."""
+    data, other = rng.standard_normal((2, 2, 3)).astype(np.float32)
+    results = {}
+    for lib in (torch, jtorch):
+        f = _compiled(lib, _plus_closure_sum)
+        _HELD["base"] = lib.tensor(data)
+        h = lib.tensor(other)
+        results[lib] = [_np(f(_HELD["base"][0])) for _ in range(3)] + [_np(f(h[0])) for _ in range(3)] + \
+            [_np(f(_HELD["base"][1]))]
+    _assert_same(results[jtorch], results[torch])
+
+
 def test_view_argument_of_a_numpy_shared_tensor_writes_the_array(rng):
     data = rng.standard_normal((3, 3)).astype(np.float32)
     results = {}
