@@ -44,6 +44,14 @@ def _tail(x):
     return len(x._avfn) if base is not None and base._st is x._st and base._vfn + x._avfn == x._vfn else None
 
 
+def _hashable(chain):
+    try:
+        hash(chain)
+    except TypeError:
+        return False
+    return True
+
+
 def _positions(vfn):
     """The numbers a view chain takes besides its ops and their static parameters (slice starts, select
     indices), flat, and the chain with each replaced by its place in that list; None where one is not a
@@ -76,21 +84,15 @@ class Plan:
         for k, x in enumerate(tensors):
             if x._vfn:
                 nums, chain = _positions(x._vfn)
-                if chain is None or _leaf_view(x):
+                if chain is not None and static:
+                    chain = x._vfn
+                if chain is None or _leaf_view(x) or not _hashable(chain):
                     self.by_value.append(k)
                     key.append(-1)
                     continue
-                if static:
-                    chain = x._vfn
-                else:  # the positions are inputs: (their first index, the chain over them)
+                if not static:  # the positions are inputs: (their first index, the chain over them)
                     self.chains[k] = (len(self.numbers), chain)
                     self.numbers.extend(nums)
-                try:
-                    hash(chain)
-                except TypeError:
-                    self.by_value.append(k)
-                    key.append(-1)
-                    continue
             else:
                 chain = ()
             g = where.get(id(x._st))
@@ -144,9 +146,7 @@ class Plan:
                 root = owner if owner is not None else _bare(st)
             else:
                 root = wrap(owner, a) if owner is not None else _wrap_root(st, a)
-            memo = {id(st): root}
-            if owner is not None:
-                memo[id(owner)] = root
+            memo = {} if owner is None else {id(owner): root}  # each tensor rebuilt once (its _base too)
             for k in members:
                 x = t[k]
                 if k in self.chains:  # its view chain over the traced positions
