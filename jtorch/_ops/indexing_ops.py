@@ -402,7 +402,7 @@ def index_put(input, indices, values, accumulate=False):
             _check_bounds(ix, input.shape[d], d)
             adv.append((d, ix))
             d += 1
-    if len(adv) == 1 and adv[0][1].dtype is D.bool and adv[0][1].ndim:
+    if len(adv) == 1 and adv[0][1].dtype is D.bool and adv[0][1].ndim and adv[0][1].device == input.device:
         row = _row_values(input, adv[0][1], values)
         if row is not None:
             return _mask_put(input, adv[0][1], row, accumulate=bool(accumulate))
