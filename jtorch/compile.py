@@ -50,7 +50,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _chalf, _dispatch, _layout, _lazy, _spmd
+from . import _chalf, _compile_args, _dispatch, _layout, _lazy, _spmd
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts")  # (see _trace)
+                 "out_layouts", "views")  # (see _trace)
 
 
 class CompiledFunction:
@@ -268,6 +268,8 @@ class CompiledFunction:
         self._static_pos = set()  # positions that failed as inputs: guarded by value for good
         self._arg_seen = None  # (tree, {position: value}) of the scalar arguments at the last trace
         self._py_seen = None  # the Python items' values at the last trace
+        self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
+        self._ids = None  # (state list, its length, ids of its storages): see _state_ids
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -340,8 +342,8 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn)[0] if not kwargs and not (entry.outer_grad and GRAD.enabled) and \
-            len(dyn) == len(entry.dyn_args) else None
+        sig = _arg_sig(args, dyn, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
+            not (entry.outer_grad and GRAD.enabled) and len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
             # the program created state that later calls must read (an optimizer's buffers made by its
@@ -509,8 +511,10 @@ class CompiledFunction:
     def _guard_key(self, leaves, tree):
         key = [tree]
         dyn = self._dyn_pos
+        tensors = []
         for i, x in enumerate(leaves):
             if _is_tensor(x):
+                tensors.append(x)
                 if x.is_nested:  # a program per ragged structure, over the values (nested/_compile.py)
                     raise _NestedArgs()
                 if x.layout is not _strided:  # so are sparse ones (docs/sparse.md)
@@ -523,6 +527,10 @@ class CompiledFunction:
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
                 key.append(_static_key(x))
+        # views, arguments sharing a storage (with each other or the state): their geometry
+        views = _compile_args.plan(tensors, self._static_views, self._state_ids())
+        if views is not None:
+            key.append(views.key)
         for st, _ in self.state:
             a = st.array
             key.append((getattr(a, "shape", None), getattr(a, "dtype", None)))
@@ -543,6 +551,14 @@ class CompiledFunction:
                     vals = tuple(_static_key(v) for v in vals)
                 key.append(vals)
         return tuple(key)
+
+    def _state_ids(self):
+        """The ids of the state storages, kept while the state list is the same object of the same length
+        (its storages change only with a new list or more entries; rebinds replace entries in a new list)."""
+        ids, state = self._ids, self.state
+        if ids is None or ids[0] is not state or ids[1] != len(state):
+            ids = self._ids = (state, len(state), frozenset(id(st) for st, _ in state))
+        return ids[2]
 
     def _scalar_values(self, leaves, dyn_args, py_in):
         """The numbers traced as inputs: scalar arguments, then Python items."""
@@ -702,12 +718,14 @@ class CompiledFunction:
             # the arguments are wrapped before the tracer listens: not tensors the function created
             # (that would make one an output of the program if anything kept it alive)
             lv = list(leaves)
-            for i, a in zip(tensor_pos, arg_arrays):
-                t = _dispatch.Tensor._wrap(a)
-                t._requires_grad = leaves[i]._requires_grad
-                if leaves[i]._st.layout is not None and not leaves[i]._vfn:  # a memory format (_memfmt.py)
-                    _lay_outputs([t], [leaves[i]._st.layout])
-                lv[i] = t
+            if views is None:
+                for i, a in zip(tensor_pos, arg_arrays):
+                    lv[i] = _compile_args.wrap(leaves[i], a)
+                arg_stores = [lv[i]._st for i in tensor_pos]
+            else:  # views rebuilt on their storages' roots (_compile_args.py)
+                traced, arg_stores = views.rebuild(arg_arrays)
+                for i, t in zip(tensor_pos, traced):
+                    lv[i] = t
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
                 lv[i] = _sym_wrap(a, _SymInput(n))
             given = {}
@@ -741,8 +759,8 @@ class CompiledFunction:
                         o._grad_fn = None  # the program is one op; drop the inner graph
                 # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
                 # values are program outputs, written back into the caller's tensors after each call
-                arg_written = [k for k, i in enumerate(tensor_pos) if lv[i]._st.array is not arg_arrays[k]]
-                arg_new = [lv[tensor_pos[k]]._st.array for k in arg_written]
+                arg_written = [k for k, st in enumerate(arg_stores) if st is not None and st.array is not arg_arrays[k]]
+                arg_new = [arg_stores[k].array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
                 gc.collect()
@@ -784,7 +802,10 @@ class CompiledFunction:
                     p._grad = gr
 
         state_arrays = [st.array for st in states]
-        arg_arrays = [leaves[i]._value for i in tensor_pos]
+        # (across processes each tensor argument is this rank's shard of the batch: passed as its own value)
+        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids()) \
+            if self._ranks is None and _spmd._ranks() is None else None
+        arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
         # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
@@ -828,6 +849,10 @@ class CompiledFunction:
                 raise self._break("torch._dynamo.graph_break() called", e)
             if isinstance(e, _chalf.ChalfArgument):  # (its storage holds no jax array: _chalf.py)
                 raise self._break("a complex32 tensor is not traced", e)
+            if views is not None and views.numbers:
+                # Python needed a view argument's position (its storage offset): guard them by value
+                self._static_views = True
+                raise _Unlift() from e
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
             if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
@@ -840,6 +865,7 @@ class CompiledFunction:
                 raise _Unlift() from e
             raise self._break(type(e).__name__.replace("Error", "") + ": a tensor value was needed in Python", e)
         entry.dyn_args, entry.py_in = dyn_args, py_in
+        entry.views = views is not None
         entry.guards, entry.other = list(guards), None
         entry.py_writes, entry.n_reads = info["py_writes"], info["n_reads"]
         if info.get("missed"):
@@ -905,6 +931,11 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
+        if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
+            views = _compile_args.plan(arg_tensors, self._static_views, self._state_ids())
+            arg_arrays, arg_tensors = _view_inputs(views, self._device), views.targets()
+        else:
+            arg_arrays = [x._value for x in arg_tensors]
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
@@ -927,8 +958,8 @@ class CompiledFunction:
                    else None for st in entry.escaped]
             esc = [a if a is not None and not any(a is b for b in arrays) else _zeros(*av)
                    for a, av in zip(esc, entry.esc_avals)]
-        args = (*arrays, *[x._value for x in arg_tensors], *hyper_vals, *esc)
-        del arrays, esc
+        args = (*arrays, *arg_arrays, *hyper_vals, *esc)
+        del arrays, esc, arg_arrays
         try:
             flat = fn(*args)
         except TypeError:
@@ -1410,15 +1441,22 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=()):
+def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
-    type only; (None, None) for anything else (the full guard's job)."""
+    type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
+    takes storage roots, and the last item is ("views", their geometry; ``state``: the state storages' ids)
+    (see _compile_args.py)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
+    views = False
     for x in args:
         if isinstance(x, T):
+            if x._vfn:
+                views = True
+                sig.append((*x._shape_dtype(), x._requires_grad, x._st.layout))
+                continue
             a = x._value
             arrays.append(a)
             sig.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
@@ -1428,7 +1466,21 @@ def _arg_sig(args, dyn=()):
             return None, None
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
+    if views:
+        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views, state)
+        sig.append(("views", plan.key))
+        arrays = _view_inputs(plan, device)
     return sig, arrays
+
+
+def _view_inputs(views, device):
+    """The program's inputs for the tensor arguments of a _compile_args.Plan, the views' positions as
+    scalars cached by value (a Python int costs the call ~15 us more than an array)."""
+    arrays = views.arrays()
+    n = len(views.numbers)
+    if n:
+        arrays[len(arrays) - n:] = _hyper_arrays(views.numbers, device)
+    return arrays
 
 
 def _arg_dyn(args, leaf_pos):
@@ -1458,15 +1510,21 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "state_ids", "nargs")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
         if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages and written arguments need the write-backs of the full path
+        views = bool(sig) and sig[-1][0] == "views"
+        if entry.views != views:
+            # arguments sharing a storage with no view among them (the full guard tells them apart), or
+            # views a program across processes takes by value
+            return None
         f = cls()
         f.entry, f.sig, f.states, f.escaped = entry, sig, states, list(entry.escaped)
+        f.nargs = len(sig) - views
         f.held = list(map(_get_array, states))
         f.held_esc = list(map(_get_array, f.escaped))
         f.py, f.py_vals = cf.py, cf.py.values()
@@ -1511,6 +1569,7 @@ class _Fast:
             entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
+        f.static_views, f.state_ids = cf._static_views, cf._state_ids()
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
@@ -1548,10 +1607,10 @@ def _same_aval(a, b):
 
 def _call_fast(f, args):
     """One compiled call after the cheap guard of _Fast; _MISS sends it to the full guard."""
-    if len(args) != len(f.sig):
+    if len(args) != f.nargs:
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn)
+        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.state_ids, f.device)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:

@@ -90,6 +90,32 @@ def test_first_int64_sample_compiled_matches_eager_and_torch(label, infos, rng):
     assert verdict == expected, f"{label}: {verdict}: {msg}"
 
 
+def test_as_strided_of_partial_views_compiled_matches_eager_and_torch(infos, rng):
+    """Every partial_views sample (a view of base[5:15], as_strided at its own offset, at 0 and at 10: outside
+    the view's elements). A compiled function's view argument is its base's storage (jtorch/_compile_args.py)."""
+    info, name = infos["as_strided[partial_views]"]
+    torch.manual_seed(int(rng.integers(2 ** 31)))
+    for dtype in (torch.float32, torch.int64):
+        for s in info.sample_inputs("cpu", dtype, requires_grad=False):
+            verdict, msg = CC.run_sample(info, name, s, C._j_caller(info, name, jtorch), torch, jtorch, modes=(True,))
+            assert verdict == "ok", f"{dtype} {s.kwargs}: {verdict}: {msg}"
+
+
+def test_narrow_tensor_start_and_index_put_mask_compiled_match_eager_and_torch(infos, rng):
+    """int64 samples that read a tensor's value where torch's trace does not: narrow's 0-dim tensor start (a
+    traced slice start) and index_put's bool mask with row-shaped values (a where())."""
+    torch.manual_seed(int(rng.integers(2 ** 31)))
+    picked = []
+    for label, want in (("narrow", lambda s: isinstance(s.args[1], torch.Tensor)),
+                        ("index_put", lambda s: s.args[0][0].dtype == torch.bool)):
+        info, name = infos[label]
+        picked += [(info, name, s) for s in info.sample_inputs("cpu", torch.int64, requires_grad=False) if want(s)]
+    assert len(picked) >= 3
+    for info, name, s in picked[:1] + [p for p in picked if p[1] == "index_put"]:
+        verdict, msg = CC.run_sample(info, name, s, C._j_caller(info, name, jtorch), torch, jtorch, modes=(True,))
+        assert verdict == "ok", f"{name} {s.args}: {verdict}: {msg}"
+
+
 def test_nonzero_static_pads_cuts_and_checks_size_like_torch(rng):
     a = (rng.standard_normal((3, 4)) > 0.3).astype("float32")
     for size, fill in [(0, -1), (2, -1), (12, 7)]:

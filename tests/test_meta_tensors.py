@@ -141,6 +141,8 @@ OPS = {
     "index_tensor": lambda L: _x(L)[L.empty(5, dtype=L.int64, device="meta")],
     "index_cpu_indices": lambda L: _x(L)[L.tensor([0, 2]), L.tensor([1, 3])],
     "index_put_cpu_indices": lambda L: _x(L).index_put((L.tensor([0, 2]),), L.empty(2, 4, device="meta")),
+    "index_put_cpu_mask": lambda L: _x(L).index_put((L.tensor([True, False, True]),), L.empty(4, device="meta")),
+    "index_put_meta_mask": lambda L: _x(L).index_put((L.empty(3, dtype=L.bool, device="meta"),), L.empty(4, device="meta")),
     "setitem_cpu_mask_rows": lambda L: _x(L).__getitem__(L.tensor([True, False, True])),
     "randint_like": lambda L: L.randint_like(_x(L), 5),
     "normal_tensor_std": lambda L: L.normal(_x(L), L.empty(3, 4, device="meta")),

@@ -352,6 +352,29 @@ def _index_put(indices, x, values, template=(), accumulate=False):
     return _add_at(x, idx, jnp.asarray(values, x.dtype)) if accumulate else set_at(x, idx, values)
 
 
+@defop(method=False, function=False, saves=("mask",))
+def _mask_put(x, mask, values, accumulate=False):
+    """index_put with one bool mask over x's leading dims and values that fill every selected row alike:
+    a where(), so no host sync and no shape that depends on how many elements the mask selects."""
+    m = mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim))
+    v = jnp.asarray(values, x.dtype)
+    if accumulate:
+        v = (x | v) if x.dtype == jnp.bool_ else x + v  # (a mask selects each element once)
+    return jnp.where(m, v, x)
+
+
+def _row_values(input, mask, values):
+    """``values`` as one row for every element a bool ``mask`` selects (its leading 1-dims dropped), or None
+    where it does not broadcast to a row (one value per selected element: the count depends on the mask)."""
+    rest = tuple(input.shape[mask.ndim:])
+    shape = tuple(values.shape) if isinstance(values, _T()) else ()
+    while shape and shape[0] == 1 and len(shape) > len(rest):
+        shape = shape[1:]
+    if len(shape) > len(rest) or any(a not in (1, b) for a, b in zip(shape[::-1], rest[::-1])):
+        return None
+    return values.reshape(shape) if isinstance(values, _T()) else values
+
+
 @function(inplace=True)
 def index_put(input, indices, values, accumulate=False):
     T = _T()
@@ -379,6 +402,10 @@ def index_put(input, indices, values, accumulate=False):
             _check_bounds(ix, input.shape[d], d)
             adv.append((d, ix))
             d += 1
+    if len(adv) == 1 and adv[0][1].dtype is D.bool and adv[0][1].ndim and adv[0][1].device == input.device:
+        row = _row_values(input, adv[0][1], values)
+        if row is not None:
+            return _mask_put(input, adv[0][1], row, accumulate=bool(accumulate))
     template, tensors = _adv_template(adv)
     return _index_put(tensors, input, values, template=template, accumulate=bool(accumulate))
 

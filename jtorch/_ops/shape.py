@@ -439,6 +439,12 @@ def slice_all():
 def narrow(self, dim, start, length):
     d = _wrap(dim, self.ndim)
     n = self.shape[d]
+    if isinstance(start, _dispatch.Tensor):
+        if start.ndim or start.dtype._cat != D._INT:
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        s = start._value
+        if isinstance(s, jax.core.Tracer):  # inside jtorch.compile: a traced start, as torch's SymInt one
+            return _narrow_traced(self, d, n, s, length)
     start = int(start)
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
@@ -446,6 +452,17 @@ def narrow(self, dim, start, length):
     if start + length > n or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return _basic_index(self, index=(slice_all(),) * d + ((start, start + length, 1),))
+
+
+def _narrow_traced(x, d, n, start, length):
+    """narrow with a start known only when the program runs: a view whose slice start is that traced value
+    (jtorch's basic indexing takes its starts traced). Its range cannot be checked while tracing: a start
+    past the end is clamped, as the dynamic slice does."""
+    if length < 0 or length > n:
+        raise RuntimeError(f"start (0) + length ({length}) exceeds dimension size ({n}).")
+    start = jnp.where(start < 0, start + n, start).astype(jnp.int64)
+    struct = tuple((k, 1) for k in x.shape[:d]) + ((length, 1),)
+    return _dispatch.apply(_basic_index_op, [x, (0,) * d + (start,)], (struct,))
 
 
 @function

@@ -1,6 +1,7 @@
 """Shared by writing and reading: torch's storage names, tensor layouts over a storage, Parameters."""
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -63,7 +64,8 @@ def _layout(t):
     if root.dtype != t._shape_dtype()[1]:
         return None
     f = _dispatch.chain_fn(t._vfn)
-    idx = np.asarray(f(jnp.asarray(buffer_positions(root.shape, order))))
+    with jax.ensure_compile_time_eval():  # (metadata: concrete inside jtorch.compile's trace too)
+        idx = np.asarray(f(jnp.asarray(buffer_positions(root.shape, order))))
     return _strided(t, idx, buffer_array(root, order), shape)
 
 

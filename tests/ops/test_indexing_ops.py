@@ -107,6 +107,22 @@ def test_index_put(xs):
     raises(lambda m, x: x.index_put((m.tensor([1]),), m.tensor(1.0, dtype=m.float64)), x)
 
 
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_bool_mask_with_row_values(xs, rng, accumulate):
+    """One bool mask over the leading dims and values that fill each selected row alike (a where(): no host
+    sync, so jtorch.compile traces it); values with one row per selected element take the general path."""
+    x, _ = xs
+    rows, cells = rng.random(4) > 0.4, rng.random((4, 3)) > 0.5
+    for mask, v in [(rows, rng.standard_normal(3)), (rows, rng.standard_normal((1, 3))), (rows, rng.standard_normal(())),
+                    (rows, rng.standard_normal((1, 1))), (cells, rng.standard_normal(1)),
+                    (rows, rng.standard_normal((int(rows.sum()), 3)))]:
+        check(lambda m, x, v: x.index_put((m.tensor(mask),), v, accumulate=accumulate), x, v.astype(np.float32),
+              grad=(0, 1))
+    check(lambda m, x: x.index_put((m.tensor(rows),), m.tensor([True, False, True]), accumulate=accumulate),
+          cells)
+    raises(lambda m, x: x.index_put((m.tensor(rows),), m.ones(2)), x, match=False)
+
+
 def test_accumulate_adds_duplicates_setitem_does_not(xs):
     x, _ = xs
     check(lambda m, x: x.index_put((m.tensor([1, 1, 1]),), m.tensor(1.0), accumulate=True), x)

@@ -159,3 +159,30 @@ def test_gradients_through_views(rng):
 def test_view_of_leaf_inplace_raises():
     raises(lambda m: m.ones(3, requires_grad=True)[0:2].add_(1))
     raises(lambda m: m.ones(3, requires_grad=True).t().zero_())
+
+
+def test_narrow_with_a_tensor_start(rng):
+    a = rng.standard_normal((4, 6)).astype(np.float32)
+    for start in (2, -3, 0):
+        check(lambda m, x: x.narrow(1, m.tensor(start), 3) * 2, a, grad=(0,))
+    for bad in (lambda m: m.tensor([1]), lambda m: m.tensor(1.0)):
+        raises(lambda m, x: x.narrow(0, bad(m), 2), a)
+
+
+def test_narrow_with_a_tensor_start_under_compile(rng):
+    """The start stays traced (torch's compiles it as a SymInt): one program for every start, a view whose
+    writes reach the base."""
+    a = rng.standard_normal((4, 6)).astype(np.float32)
+
+    def f(x, s):
+        v = x.narrow(1, s, 2)
+        v.mul_(-1)
+        return v * 1, tuple(v.stride()), x * 1
+    g = jtorch.compile(f, fullgraph=True)
+    for start in (1, 3, -2, 0):
+        want = f(torch.tensor(a), torch.tensor(start))
+        got = g(jtorch.tensor(a), jtorch.tensor(start))
+        assert_close(got[0], want[0])
+        assert got[1] == want[1]
+        assert_close(got[2], want[2])
+    assert g.compiles == 1
