@@ -30,22 +30,11 @@ def untracked(res, dest=None, everywhere=False):
 
 def reverse_traced(a):
     """Whether jax value ``a`` carries a derivative of a reverse-mode level (what ``requires_grad`` means
-    inside torch.func's grad, vjp and jacrev): JAX's tracers nest one per level around it."""
-    while isinstance(a, core.Tracer):
-        if type(a) is ad.LinearizeTracer:
-            if a._trace.is_vjp:
-                return True
-            a = a.primal
-        elif type(a) is ad.JVPTracer:
-            a = a.primal
-        elif type(a) is batching.BatchTracer:
-            a = a.val
-        else:
-            return False
-    return False
+    inside torch.func's grad, vjp and jacrev), vmap's levels looked through."""
+    return bool(level_requires_grad(a, through_vmap=True))
 
 
-def level_requires_grad(a):
+def level_requires_grad(a, through_vmap=False):
     """What ``requires_grad`` says of jax value ``a`` inside torch.func: True where the innermost level
     that holds it differentiates in reverse mode (grad's inputs and what is computed from them), False
     where it is vmap's (a batched tensor says False, as torch's); forward-mode levels look through to
@@ -58,7 +47,9 @@ def level_requires_grad(a):
         elif type(a) is ad.JVPTracer:
             a = a.primal
         elif type(a) is batching.BatchTracer:
-            return False
+            if not through_vmap:
+                return False
+            a = a.val
         else:
             return None
     return None

@@ -1,6 +1,6 @@
 """torch's repr of a quantized tensor: its dequantized values, then size, dtype, quantization scheme and
 parameters as suffixes wrapped at the print width."""
-from ..._tensor_str import PRINT, tensor_repr
+from ..._tensor_str import _with_suffixes, tensor_repr
 from ._tensor import per_channel_affine, per_channel_affine_float_qparams, per_channel_symmetric
 
 _INDENT = len("tensor(")
@@ -18,15 +18,7 @@ def qtensor_repr(t):
                    f"axis={t.q_per_channel_axis()}"]
     else:
         suffix += [f"scale={t.q_scale()}", f"zero_point={t.q_zero_point()}"]
-    line = len(body) - body.rfind("\n") + 1
-    for s in suffix:
-        if line + len(s) + 2 > PRINT["linewidth"]:
-            body += ",\n" + " " * _INDENT + s
-            line = _INDENT + len(s)
-        else:
-            body += ", " + s
-            line += len(s) + 2
-    return body + ")"
+    return _with_suffixes(body, suffix, _INDENT)
 
 
 def _values_only(r):
