@@ -197,7 +197,8 @@ def _scatter_prod(input, idx, src, include_self):
 
 
 def _scatter_prod_fwd(input, idx, src, include_self):
-    return _scatter_prod_value(input, idx, src, include_self), (input, idx, src)
+    # (the product through _scatter_prod: a second order differentiates this forward too)
+    return _scatter_prod(input, idx, src, include_self), (input, idx, src)
 
 
 def _scatter_prod_bwd(include_self, res, g):
@@ -205,7 +206,9 @@ def _scatter_prod_bwd(include_self, res, g):
     input, idx, src = res
     one = jnp.ones((), input.dtype)
     base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
-    nz = jnp.where(base == 0, one, base).at[idx].multiply(jnp.where(src == 0, one, src))
+    # (through _scatter_prod itself: XLA's scatter-multiply has no derivative for repeated indices, which
+    # double backward needs)
+    nz = _scatter_prod(jnp.where(base == 0, one, base), idx, jnp.where(src == 0, one, src), True)
     zc = (base == 0).astype(jnp.int32).at[idx].add((src == 0).astype(jnp.int32))
 
     def others(v, nz_v, zc_v):

@@ -294,9 +294,11 @@ def _abs(x):
 @_abs.defjvp
 def _abs_jvp(p, t):
     # torch: abs'(0) = 0; for complex z, d|z| = Re(conj(sgn z) dz)
+    # (complex: sgn with torch's own derivative, so that second orders are right; JAX's sign has none)
     x, = p
-    s = jnp.sign(x)
-    return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
+    if jnp.iscomplexobj(x):
+        return jnp.abs(x), jnp.real(jnp.conj(_complex_sgn(x)) * t[0])
+    return jnp.abs(x), jnp.sign(x) * t[0]
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
@@ -388,14 +390,16 @@ erf = unary("erf", jss.erf)
 erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
-lgamma = unary("lgamma", jss.gammaln)
 def _digamma(x):
     # torch: -inf at +0 and +inf at -0 (the pole's sides), nan at negative integers
     return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), jss.digamma(x))
 
 
 # the derivative is polygamma(1, x): accurate for negative x too (JAX's is not)
-digamma = unary("digamma", _kink(_digamma, lambda x: _polygamma_fn(1, x)))
+_digamma_fn = _kink(_digamma, lambda x: _polygamma_fn(1, x))
+digamma = unary("digamma", _digamma_fn)
+# lgamma's derivative is that digamma, so its second derivative is right for negative x too
+lgamma = unary("lgamma", _kink(jss.gammaln, _digamma_fn))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
