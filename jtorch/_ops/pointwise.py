@@ -353,7 +353,10 @@ def complex_logaddexp(x, y):
     r = jnp.log1p(jnp.exp(lo - hi)) + hi
     both_inf = ~jnp.isfinite(lo_re) & (lo_re == hi_re)
     # both real parts +inf: log(exp(lo) + exp(hi)), whose modulus is inf (jnp.log of inf + nan*j gives nan)
-    both = jax.lax.complex(jnp.full_like(lo_re, np.inf), jnp.angle(jnp.exp(lo) + jnp.exp(hi)).astype(lo_re.dtype))
+    # (its operands zeroed elsewhere: exp of a large finite real part overflows, and the gradient of that
+    # unused branch would be nan)
+    lo_s, hi_s = jnp.where(both_inf, lo, 0), jnp.where(both_inf, hi, 0)
+    both = jax.lax.complex(jnp.full_like(lo_re, np.inf), jnp.angle(jnp.exp(lo_s) + jnp.exp(hi_s)).astype(lo_re.dtype))
     r = jnp.where(both_inf, jnp.where(lo_re < 0, lo, both), r)
     nan = jnp.isnan(lo_re) | jnp.isnan(jnp.imag(lo))
     return jnp.where(nan, jnp.asarray(complex(np.nan, np.nan), r.dtype), r)

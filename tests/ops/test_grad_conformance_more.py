@@ -80,3 +80,23 @@ def test_complex_abs_second_order(rng):
         for j, t in _grads2(f, [z], rng):
             assert str(j.dtype) == str(t.dtype)
             assert_close(jtorch.view_as_real(j), torch.view_as_real(t), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("op", ["logcumsumexp", "logaddexp"])
+def test_complex_logaddexp_gradient_with_large_real_parts(rng, op):
+    # the branch for two infinite real parts computed exp of the operands everywhere: at large finite real
+    # parts it overflowed, and its (unused) gradient turned the whole gradient to nan
+    a = (rng.standard_normal((4, 5)) * 3 + 1j * rng.standard_normal((4, 5)))
+    a[0, :] += 1e4
+    b = rng.standard_normal((4, 5)) + 1j * rng.standard_normal((4, 5))
+    b[0, :] += 1e4  # (close to a's: torch's own complex gradient is nan when exp of the gap overflows)
+    res = {}
+    for lib in (torch, jtorch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = lib.logcumsumexp(x, 1) if op == "logcumsumexp" else lib.logaddexp(x, y)
+        c = lib.tensor(np.random.default_rng(3).standard_normal((4, 5)))
+        res[lib] = [out.detach()] + [g for g in lib.autograd.grad((out * c).sum().real, [x, y], allow_unused=True)]
+    for j, t in zip(res[jtorch], res[torch]):
+        assert (j is None) == (t is None)
+        if t is not None:
+            assert_close(jtorch.view_as_real(j), torch.view_as_real(t.resolve_conj()), rtol=1e-9, atol=1e-9)
