@@ -315,8 +315,9 @@ def _complex_sgn(z):
 # torch's derivative of z / |z| (JAX's is 0): (dz - sgn Re(conj(sgn) dz)) / |z|, and 0 at z = 0
 @_complex_sgn.defjvp
 def _complex_sgn_jvp(p, t):
+    # (sgn and |z| through their own rules: a second order differentiates this one)
     (z,), (dz,) = p, t
-    s, a = jnp.sign(z), jnp.abs(z)
+    s, a = _complex_sgn(z), _abs(z)
     ds = (dz - s * jnp.real(jnp.conj(s) * dz)) / jnp.where(a == 0, 1, a).astype(z.dtype)
     return s, jnp.where(a == 0, 0, ds)
 

@@ -100,3 +100,12 @@ def test_complex_logaddexp_gradient_with_large_real_parts(rng, op):
         assert (j is None) == (t is None)
         if t is not None:
             assert_close(jtorch.view_as_real(j), torch.view_as_real(t.resolve_conj()), rtol=1e-9, atol=1e-9)
+
+
+def test_complex_sgn_second_order(rng):
+    # sgn's rule used JAX's sign and abs, whose derivatives (0 for sign) a second order then took.
+    # (at z = 0 torch's second order is nan, jtorch's 0: not compared)
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    for f in (lambda lib, x: x.sgn(), lambda lib, x: x.sgn() * x.abs() ** 2):
+        for j, t in _grads2(f, [z], rng):
+            assert_close(jtorch.view_as_real(j), torch.view_as_real(t.resolve_conj()), rtol=1e-7, atol=1e-9)
