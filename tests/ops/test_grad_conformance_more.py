@@ -109,3 +109,32 @@ def test_complex_sgn_second_order(rng):
     for f in (lambda lib, x: x.sgn(), lambda lib, x: x.sgn() * x.abs() ** 2):
         for j, t in _grads2(f, [z], rng):
             assert_close(jtorch.view_as_real(j), torch.view_as_real(t.resolve_conj()), rtol=1e-7, atol=1e-9)
+
+
+def _grads1(op, arrays, int_args=()):
+    """First-order gradients of sum(op(*xs) * c) in both libraries: (jtorch, torch) pairs per float input."""
+    res = {}
+    for lib in (torch, jtorch):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = op(lib, *xs, *[lib.tensor(a) for a in int_args])
+        assert out.requires_grad
+        c = lib.tensor(np.random.default_rng(7).standard_normal(tuple(out.shape)))
+        res[lib] = lib.autograd.grad((out * c).sum(), xs)
+    return list(zip(res[jtorch], res[torch]))
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_index_fill_value_gradient_with_repeated_indices(rng, dim):
+    # a repeated index fills its slice once: the value's gradient sums each filled element once (the
+    # scatter it was written with counted the repeats)
+    x, v = rng.standard_normal((5, 5)), np.float64(rng.standard_normal())
+    idx = np.array([4, 3, 3, 4, 0])
+    for j, t in _grads1(lambda lib, a, b, i: a.index_fill(dim, i, b), [x, v], int_args=[idx]):
+        assert_close(j, t, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("index_shape", [(0,), (2, 0)])
+def test_gather_with_an_empty_index_is_in_the_graph(rng, index_shape):
+    x = rng.standard_normal(5)
+    for j, t in _grads1(lambda lib, a, i: a.gather(0, i), [x], int_args=[np.zeros(index_shape, np.int64)]):
+        assert_close(j, t)
