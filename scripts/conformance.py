@@ -103,8 +103,12 @@ def compare(j, t, torch, jtorch, rtol=None, atol=None, values=True, normwise=Fal
             scale = np.max(np.abs(b), axis=(-2, -1), keepdims=True)
             ok = np.all((np.abs(a - b) <= atol + rtol * scale) | (np.isnan(a) & np.isnan(b)))
             return None if ok else f"values differ (max abs {np.nanmax(np.abs(a - b)):.3g}, normwise)"
-        return None if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True) else \
-            f"values differ (max abs {np.nanmax(np.abs(a - b)):.3g})"
+        if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True):
+            return None
+        if (np.isnan(a) != np.isnan(b)).any():  # (a max abs difference would hide these)
+            first, second = ("jtorch", "torch") if np.isnan(a).sum() > np.isnan(b).sum() else ("torch", "jtorch")
+            return f"nan in {first}'s values where {second}'s are numbers"
+        return f"values differ (max abs {np.nanmax(np.abs(a - b)):.3g})"
     if isinstance(t, (list, tuple)):
         if not isinstance(j, (list, tuple)) or len(j) != len(t):
             return "sequence result differs"

@@ -274,8 +274,8 @@ def run_grad(args, op_db, torch, jtorch):
     dtypes = [getattr(torch, d) for d in args.grad_dtypes.split(",")]
     rows, absent, total_ok, total, slow = [], [], 0, 0, []
     for info, name, label in C._selected(op_db, args):
-        if not info.supports_autograd:
-            continue
+        if not info.supports_autograd or (args.grad2 and not info.supports_gradgrad):
+            continue  # second order only where op_db says torch supports it
         call = C._j_caller(info, name, jtorch)
         if call is None:
             absent.append(label)

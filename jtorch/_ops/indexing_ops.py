@@ -114,8 +114,8 @@ def _as_1d(t):
 @with_out
 def gather(input, dim, index, *, sparse_grad=False):
     d = _gather_checks(input, dim, index, "gather")
-    if d is None:
-        return input.new_zeros(tuple(index.shape))
+    if d is None:  # an empty result, in the graph as torch's (the input's gradient is zeros)
+        return input.reshape(-1)[:0].reshape(tuple(index.shape)).clone()
     if input.ndim == 0:
         return _gather(_as_1d(input), _as_1d(index), dim=0).reshape(tuple(index.shape))
     return _gather(input, index, dim=d)
@@ -197,7 +197,8 @@ def _scatter_prod(input, idx, src, include_self):
 
 
 def _scatter_prod_fwd(input, idx, src, include_self):
-    return _scatter_prod_value(input, idx, src, include_self), (input, idx, src)
+    # (the product through _scatter_prod: a second order differentiates this forward too)
+    return _scatter_prod(input, idx, src, include_self), (input, idx, src)
 
 
 def _scatter_prod_bwd(include_self, res, g):
@@ -205,7 +206,9 @@ def _scatter_prod_bwd(include_self, res, g):
     input, idx, src = res
     one = jnp.ones((), input.dtype)
     base = input if include_self else input.at[idx].set(jnp.ones((), input.dtype))
-    nz = jnp.where(base == 0, one, base).at[idx].multiply(jnp.where(src == 0, one, src))
+    # (through _scatter_prod itself: XLA's scatter-multiply has no derivative for repeated indices, which
+    # double backward needs)
+    nz = _scatter_prod(jnp.where(base == 0, one, base), idx, jnp.where(src == 0, one, src), True)
     zc = (base == 0).astype(jnp.int32).at[idx].add((src == 0).astype(jnp.int32))
 
     def others(v, nz_v, zc_v):
@@ -329,7 +332,12 @@ def index_copy(input, dim, index, source):
 
 @defop(method=False, function=False, saves=("index",))
 def _index_fill(input, index, value, dim=0):
-    return set_at(input, (slice(None),) * dim + (index,), value)
+    # a mask, not a scatter: a repeated index fills its slice once, so a tensor value's gradient sums
+    # each filled element once (torch's; a scatter's would count the repeats)
+    mask = jnp.zeros(input.shape[dim], bool).at[index].set(True)
+    mask = mask.reshape((-1,) + (1,) * (input.ndim - dim - 1))
+    v = jnp.asarray(value, input.dtype) if jnp.issubdtype(input.dtype, jnp.inexact) else jnp.asarray(value).astype(input.dtype)
+    return jnp.where(mask, v, input)
 
 
 @function(inplace=True)

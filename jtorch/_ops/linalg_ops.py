@@ -510,9 +510,24 @@ def _eig_jvp(primals, tangents):
     return (w, v), (dw, dv)
 
 
+@jax.custom_jvp
+def _eigvals_fn(A):
+    return jnp.linalg.eigvals(A)
+
+
+@_eigvals_fn.defjvp
+def _eigvals_jvp(primals, tangents):
+    # dL = diag(V^-1 dA V) with V from _eig_fn, whose own rule makes this differentiable again (JAX's
+    # eigenvalue derivative needs eigenvector derivatives, which it lacks, for a second order)
+    (A,), (dA,) = primals, tangents
+    w, v = _eig_fn(A)
+    M = jnp.linalg.solve(v, jnp.matmul(dA.astype(v.dtype), v, precision=_hi()))
+    return w, jnp.diagonal(M, axis1=-2, axis2=-1)
+
+
 @defop(method=False, function=False)
 def _eigvals(A):
-    return jnp.linalg.eigvals(A)
+    return _eigvals_fn(A)
 
 
 def eig(A, *, out=None):

@@ -294,9 +294,11 @@ def _abs(x):
 @_abs.defjvp
 def _abs_jvp(p, t):
     # torch: abs'(0) = 0; for complex z, d|z| = Re(conj(sgn z) dz)
+    # (complex: sgn with torch's own derivative, so that second orders are right; JAX's sign has none)
     x, = p
-    s = jnp.sign(x)
-    return jnp.abs(x), (jnp.real(jnp.conj(s) * t[0]) if jnp.iscomplexobj(x) else s * t[0])
+    if jnp.iscomplexobj(x):
+        return jnp.abs(x), jnp.real(jnp.conj(_complex_sgn(x)) * t[0])
+    return jnp.abs(x), jnp.sign(x) * t[0]
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
@@ -313,8 +315,9 @@ def _complex_sgn(z):
 # torch's derivative of z / |z| (JAX's is 0): (dz - sgn Re(conj(sgn) dz)) / |z|, and 0 at z = 0
 @_complex_sgn.defjvp
 def _complex_sgn_jvp(p, t):
+    # (sgn and |z| through their own rules: a second order differentiates this one)
     (z,), (dz,) = p, t
-    s, a = jnp.sign(z), jnp.abs(z)
+    s, a = _complex_sgn(z), _abs(z)
     ds = (dz - s * jnp.real(jnp.conj(s) * dz)) / jnp.where(a == 0, 1, a).astype(z.dtype)
     return s, jnp.where(a == 0, 0, ds)
 
@@ -351,7 +354,10 @@ def complex_logaddexp(x, y):
     r = jnp.log1p(jnp.exp(lo - hi)) + hi
     both_inf = ~jnp.isfinite(lo_re) & (lo_re == hi_re)
     # both real parts +inf: log(exp(lo) + exp(hi)), whose modulus is inf (jnp.log of inf + nan*j gives nan)
-    both = jax.lax.complex(jnp.full_like(lo_re, np.inf), jnp.angle(jnp.exp(lo) + jnp.exp(hi)).astype(lo_re.dtype))
+    # (its operands zeroed elsewhere: exp of a large finite real part overflows, and the gradient of that
+    # unused branch would be nan)
+    lo_s, hi_s = jnp.where(both_inf, lo, 0), jnp.where(both_inf, hi, 0)
+    both = jax.lax.complex(jnp.full_like(lo_re, np.inf), jnp.angle(jnp.exp(lo_s) + jnp.exp(hi_s)).astype(lo_re.dtype))
     r = jnp.where(both_inf, jnp.where(lo_re < 0, lo, both), r)
     nan = jnp.isnan(lo_re) | jnp.isnan(jnp.imag(lo))
     return jnp.where(nan, jnp.asarray(complex(np.nan, np.nan), r.dtype), r)
@@ -388,14 +394,16 @@ erf = unary("erf", jss.erf)
 erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid)
-lgamma = unary("lgamma", jss.gammaln)
 def _digamma(x):
     # torch: -inf at +0 and +inf at -0 (the pole's sides), nan at negative integers
     return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), jss.digamma(x))
 
 
 # the derivative is polygamma(1, x): accurate for negative x too (JAX's is not)
-digamma = unary("digamma", _kink(_digamma, lambda x: _polygamma_fn(1, x)))
+_digamma_fn = _kink(_digamma, lambda x: _polygamma_fn(1, x))
+digamma = unary("digamma", _digamma_fn)
+# lgamma's derivative is that digamma, so its second derivative is right for negative x too
+lgamma = unary("lgamma", _kink(jss.gammaln, _digamma_fn))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
