@@ -1116,8 +1116,17 @@ def _col2im(input, size=(1, 1), kernel=(1, 1), dilation=(1, 1), padding=(0, 0), 
 
 
 # ---------------------------------------------------------------- distances
-@defop(promote="float", method=False, opmath=True)
+@defop(promote="float", method=False)
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    r = _half_steps(x1.dtype)
+    if r is not None:
+        # torch's half kernel: each norm, each input divided by its (clamped) norm and their product rounded to
+        # the half type; the sum in float32, rounded once
+        dt = x1.dtype
+        x1, x2 = x1.astype(jnp.float32), x2.astype(jnp.float32)
+        y1, y2 = (r(x / r(jnp.maximum(r(jnp.sqrt(jnp.sum(x * x, axis=dim, keepdims=True))), eps)))
+                  for x in (x1, x2))
+        return jnp.sum(r(y1 * y2), axis=dim).astype(dt)
     n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=dim))
     n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=dim))
     num = jnp.sum(x1 * x2, axis=dim)
