@@ -142,3 +142,18 @@ def test_cosine_similarity_rounds_each_step(rng, dtype):
     a = ja.detach().requires_grad_(True)
     jtorch.nn.functional.cosine_similarity(a, jb, dim=0).float().backward()
     assert a.grad.dtype == getattr(jtorch, dtype) and bool(jtorch.isfinite(a.grad).all())
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_ndtr_rounds_each_step(rng, dtype):
+    # torch's half kernel: (1 + erf(x / sqrt(2))) / 2, each step rounded (one float32 evaluation rounded once
+    # differed on 40% of the values)
+    tx, jx = pair(rng, (400,), dtype)
+    same_bits(jtorch.special.ndtr(jx), torch.special.ndtr(tx))
+
+
+def test_complex_of_float16_parts_is_complex32(rng):
+    (tr, jr), (ti, ji) = pair(rng, (5, 3), "float16"), pair(rng, (5, 3), "float16")
+    j, t = jtorch.complex(jr, ji), torch.complex(tr, ti)
+    assert str(j.dtype) == str(t.dtype) == "torch.complex32"
+    same_bits(jtorch.view_as_real(j), torch.view_as_real(t))
