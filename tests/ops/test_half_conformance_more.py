@@ -157,3 +157,20 @@ def test_complex_of_float16_parts_is_complex32(rng):
     j, t = jtorch.complex(jr, ji), torch.complex(tr, ti)
     assert str(j.dtype) == str(t.dtype) == "torch.complex32"
     same_bits(jtorch.view_as_real(j), torch.view_as_real(t))
+
+
+def test_half_roundings_kept_in_lazy_segments(rng, monkeypatch):
+    # a repeated op sequence is compiled into one program (jtorch/_lazy.py); XLA's CPU backend would drop the
+    # bfloat16 roundings between its fused ops (excess precision, turned off at import): the values must stay
+    # those of the ops run one by one, as torch's
+    import jtorch._lazy as lazy
+    monkeypatch.setattr(lazy, "BACKGROUND_COMPILE", False)  # the compiled segment is used at once
+    for _ in range(lazy.COMPILE_AFTER + 4):
+        x = (rng.standard_normal((16, 10)) * 3).astype(np.float32)
+        w = rng.random(10).astype(np.float32)
+        tg = rng.integers(0, 10, 16)
+        j = jtorch.nn.functional.cross_entropy(jtorch.tensor(x).to(jtorch.bfloat16), jtorch.tensor(tg),
+                                               weight=jtorch.tensor(w).to(jtorch.bfloat16), reduction="none").float()
+        t = torch.nn.functional.cross_entropy(torch.from_numpy(x).bfloat16(), torch.from_numpy(tg),
+                                              weight=torch.from_numpy(w).bfloat16(), reduction="none").float()
+        np.testing.assert_array_equal(j.numpy(), t.numpy())
