@@ -1,6 +1,12 @@
 """jtorch: the PyTorch API on JAX. ``import jtorch as torch``."""
 import os as _os
 
+# torch rounds the result of every float16/bfloat16 op; XLA's CPU backend may otherwise skip a half-type
+# round trip between the ops it fuses ("excess precision"), so a lazily batched segment (or a compiled step)
+# computed other values than the same ops run one by one (set before XLA's backends start; a flag given wins)
+if "xla_allow_excess_precision" not in _os.environ.get("XLA_FLAGS", ""):
+    _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_allow_excess_precision=false").strip()
+
 import jax as _jax
 
 from . import _malloc

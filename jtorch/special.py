@@ -2,6 +2,7 @@
 are the same op objects as ``jtorch.erf`` etc.; the rest are declared here once."""
 import jax.numpy as jnp
 import jax.scipy.special as jss
+import numpy as np
 
 from ._dispatch import REGISTRY, defop
 from ._ops import pointwise as P
@@ -39,7 +40,18 @@ erfcx = _unary("erfcx", jss.erfcx)
 i0e = _unary("i0e", jss.i0e)
 i1 = _unary("i1", jss.i1)
 i1e = _unary("i1e", jss.i1e)
-ndtr = _unary("ndtr", jss.ndtr)
+
+
+def _ndtr(input):
+    r = P._half_steps(input.dtype)
+    if r is None:
+        return jss.ndtr(input)
+    # torch's half kernel: (1 + erf(x / sqrt(2))) / 2 with each step rounded to the half type
+    x = input.astype(jnp.float32)
+    return r(0.5 * r(1 + r(jss.erf(r(x * np.float32(0.7071067811865476)))))).astype(input.dtype)
+
+
+ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, function=False)
 ndtri = _unary("ndtri", jss.ndtri)
 log_ndtr = _unary("log_ndtr", jss.log_ndtr)
 spherical_bessel_j0 = _unary("spherical_bessel_j0", lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(

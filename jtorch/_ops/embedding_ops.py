@@ -19,9 +19,6 @@ def _freq_scaled(rows, idx, num):
 def _embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
     idx = input.astype(jnp.int32)
     rows = jnp.take(weight, idx, axis=0)
-    half = weight.dtype in (jnp.float16, jnp.bfloat16) and mode != "max"
-    if half:  # sums (and weights, means) in float32, rounded once, as torch's CPU kernel
-        rows = rows.astype(jnp.float32)
     if scale_grad_by_freq:
         rows = _freq_scaled(rows, idx, weight.shape[0])
     if padding_idx is not None:

@@ -49,6 +49,8 @@ def complex(real, imag, *, out=None):
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
                            f"{str(real.dtype)[6:].title()} and {str(imag.dtype)[6:].title()}")
     r = _complex(real, imag)
+    if real.dtype is D.float16:  # torch's complex of float16 parts is complex32 (exact: the parts are float16)
+        r = r.to(D.complex32)
     return r if out is None else out.copy_(r)
 
 

@@ -20,6 +20,7 @@ from .. import _dtype as D
 from .. import random as R
 from .._dispatch import GRAD, defop, function, round_to
 from . import conv_cpu
+from .blas import _acc_type
 from .pointwise import _half_steps, _other_operand
 
 _SQRT2 = math.sqrt(2.0)
@@ -295,7 +296,8 @@ def _lax_conv(x, w, stride, padding, dilation, groups):
     if x.ndim == 5 and _cpu_lowerings():
         return _conv3d_as_2d(x, w, stride, padding, dilation, groups)
     return jax.lax.conv_general_dilated(x, w, stride, padding, rhs_dilation=dilation,
-                                       dimension_numbers=_dimnums(x.ndim - 2), feature_group_count=groups)
+                                       dimension_numbers=_dimnums(x.ndim - 2), feature_group_count=groups,
+                                       preferred_element_type=_acc_type(x))
 
 
 def _conv3d_as_2d(x, w, stride, padding, dilation, groups):
@@ -356,10 +358,15 @@ def _conv_lowering(x, w, stride, padding, dilation, groups):
 def _conv(input, weight, bias, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
     x = _to_last(input)
     w = jnp.moveaxis(weight, (0, 1), (-1, -2))  # (O, I, *k) -> (*k, I, O)
+    # half types as torch's CPU kernels: accumulated in float32, the bias added before the one rounding
+    # (on the CPU in float32 throughout, so that conv3d's temporal taps are summed in float32 too)
+    half = input.dtype in (jnp.float16, jnp.bfloat16)
+    if half and _cpu_lowerings():
+        x, w = x.astype(jnp.float32), w.astype(jnp.float32)
     out = _conv_lowering(x, w, stride, padding, dilation, groups)(x, w, stride, padding, dilation, groups)
     if bias is not None:
         out = out + bias
-    return _to_first(out)
+    return _to_first(out.astype(input.dtype) if half else out)
 
 
 def _conv_transpose_taps(input, w, bias, stride, pads, dilation, groups):
@@ -743,11 +750,36 @@ def _stat_round(v, half):
     return v if half is None else round_to(v, half)
 
 
+def _div_exact(x, n):
+    """float32 ``x / n`` correctly rounded. XLA multiplies by the reciprocal of a constant divisor instead, an
+    ulp off at times: a batch mean of half-type inputs that lies exactly on a rounding tie of the half type
+    (frequent for bfloat16) then rounded the other way than torch's."""
+    return (x.astype(jnp.float64) / n).astype(x.dtype)
+
+
+def _stat_mean(x, mean, axes, half):
+    """The mean as torch's CPU batch-norm kernel subtracts it (see ``_stat_round``): for half statistics the
+    float32 sum divided by the count, rounded to the half type."""
+    if half is None:
+        return mean
+    return round_to(_div_exact(jnp.sum(x, axes, keepdims=True), x.size // mean.size), half)
+
+
+def _stat_rstd(x, mean, var, axes, eps, half):
+    """1 / sqrt(var + eps) as torch's CPU batch-norm kernel normalises with (see ``_stat_round``). With
+    bfloat16 statistics it stores the sum of squared deviations in bfloat16 and divides it by the count in
+    bfloat16 (float16 keeps the float32 variance)."""
+    if half == jnp.bfloat16:
+        ss = round_to(jnp.sum(jnp.square(x - mean), axes, keepdims=True), half)
+        var = round_to(_div_exact(ss, x.size // mean.size), half)
+    return _stat_round(jax.lax.rsqrt(var + eps), half)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5))
 def _bn_train(x, w, b, axes, eps, half=None):
     """(normalised x * w + b, batch mean, biased batch variance); w, b broadcast against x."""
     mean, var = _bn_stats(x, axes)
-    return (x - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half) * w + b, mean, var
+    return (x - _stat_mean(x, mean, axes, half)) * _stat_rstd(x, mean, var, axes, eps, half) * w + b, mean, var
 
 
 def _bn_train_jvp(axes, eps, half, primals, tangents):
@@ -759,7 +791,8 @@ def _bn_train_jvp(axes, eps, half, primals, tangents):
     mean, var = _bn_stats(x, axes)
     rstd = jax.lax.rsqrt(var + eps)
     xhat = (x - mean) * rstd
-    y = (x - _stat_round(mean, half)) * _stat_round(rstd, half) * w + b if half is not None else xhat * w + b
+    y = (x - _stat_mean(x, mean, axes, half)) * _stat_rstd(x, mean, var, axes, eps, half) * w + b if half is not None \
+        else xhat * w + b
     t = []
     if not isinstance(dx, SymbolicZero):
         # the per-channel factor applied after the means: the transpose then reduces the gradient
@@ -790,9 +823,24 @@ def _batch_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     half = dt if round_stats else None
     y, mean, var = _bn_train(input, w.reshape(shape), b.reshape(shape), axes, eps, half)
     n = input.size // C
-    mean, var = mean.reshape(C), var.reshape(C)
-    unbiased = var * (n / max(n - 1, 1))
+    if half == jnp.bfloat16:  # the statistics as torch's bfloat16 kernel stores them (see _stat_rstd)
+        ss = round_to(jnp.sum(jnp.square(input - mean), axes), half)
+        mean = _stat_mean(input, mean, axes, half).reshape(C)
+        unbiased = round_to(_div_exact(ss, max(n - 1, 1)), half)
+    else:
+        mean, unbiased = mean.reshape(C), var.reshape(C) * (n / max(n - 1, 1))
     return y.astype(dt), jax.lax.stop_gradient(mean), jax.lax.stop_gradient(unbiased)
+
+
+@defop(promote=None, method=False, function=False, differentiable=False)
+def _bfloat16_running_update(run, stat, momentum=0.1, round_product=True):
+    """(1 - momentum) * run + momentum * stat as torch's CPU batch-norm kernel updates a bfloat16 running
+    statistic: momentum and 1 - momentum rounded to bfloat16, each product and the sum rounded, except the
+    variance's momentum * stat (``round_product=False``), which goes into the sum unrounded."""
+    m, m1 = (float(jnp.dtype(jnp.bfloat16).type(v)) for v in (momentum, 1 - momentum))
+    new = stat.astype(jnp.float32) * m
+    new = round_to(new, jnp.bfloat16) if round_product else new
+    return (new + round_to(run.astype(jnp.float32) * m1, jnp.bfloat16)).astype(jnp.bfloat16)
 
 
 @defop(promote=None, method=False, function=False)
@@ -893,16 +941,21 @@ def _instance_norm_train(input, weight, bias, eps=1e-5, round_stats=False):
     half = dt if round_stats else None
     mean = input.mean(axes, keepdims=True)
     var = jnp.mean(jnp.square(input - mean), axes, keepdims=True)
-    y = (input - _stat_round(mean, half)) * _stat_round(jax.lax.rsqrt(var + eps), half)
+    y = (input - _stat_mean(input, mean, axes, half)) * _stat_rstd(input, mean, var, axes, eps, half)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
+    # each instance's statistics (N, C): torch updates a running copy per instance and averages those
     n = int(np.prod(input.shape[2:]))
-    unbiased = var.reshape(input.shape[:2]) * (n / max(n - 1, 1))
-    return (y.astype(dt), jax.lax.stop_gradient(mean.reshape(input.shape[:2]).mean(0)),
-            jax.lax.stop_gradient(unbiased.mean(0)))
+    if half == jnp.bfloat16:  # stored as torch's bfloat16 kernel stores them (see _stat_rstd)
+        ss = round_to(jnp.sum(jnp.square(input - mean), axes), half)
+        mean = _stat_mean(input, mean, axes, half)
+        unbiased = round_to(_div_exact(ss, max(n - 1, 1)), half)
+    else:
+        unbiased = var.reshape(input.shape[:2]) * (n / max(n - 1, 1))
+    return (y.astype(dt), jax.lax.stop_gradient(mean.reshape(input.shape[:2])), jax.lax.stop_gradient(unbiased))
 
 
 @defop(promote="float", method=False, function=False)
@@ -1063,8 +1116,17 @@ def _col2im(input, size=(1, 1), kernel=(1, 1), dilation=(1, 1), padding=(0, 0), 
 
 
 # ---------------------------------------------------------------- distances
-@defop(promote="float", method=False, opmath=True)
+@defop(promote="float", method=False)
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    r = _half_steps(x1.dtype)
+    if r is not None:
+        # torch's half kernel: each norm, each input divided by its (clamped) norm and their product rounded to
+        # the half type; the sum in float32, rounded once
+        dt = x1.dtype
+        x1, x2 = x1.astype(jnp.float32), x2.astype(jnp.float32)
+        y1, y2 = (r(x / r(jnp.maximum(r(jnp.sqrt(jnp.sum(x * x, axis=dim, keepdims=True))), eps)))
+                  for x in (x1, x2))
+        return jnp.sum(r(y1 * y2), axis=dim).astype(dt)
     n1 = jnp.sqrt(jnp.sum(x1 * x1, axis=dim))
     n2 = jnp.sqrt(jnp.sum(x2 * x2, axis=dim))
     num = jnp.sum(x1 * x2, axis=dim)

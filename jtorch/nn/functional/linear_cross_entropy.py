@@ -43,9 +43,28 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     probabilities = tuple(target.shape) == (*batches, classes, *out_features)
     if probabilities and ignore_index is not None:
         raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    dtype = input.dtype
+    if _float32_accumulation(options, dtype, reduction, label_smoothing, target, out_features):
+        # torch's chunked path with a float32 accumulator: logits and loss in float32, rounded once
+        input, linear_weight = input.float(), linear_weight.float()
+        linear_bias = None if linear_bias is None else linear_bias.float()
+        weight = None if weight is None else weight.float()
     # (..., in) x (C, d1.., in) -> (..., C, d1..): a linear layer per output position
     logits = torch.tensordot(input, linear_weight, dims=([input.dim() - 1], [linear_weight.dim() - 1]))
     if linear_bias is not None:
         logits = logits + linear_bias
-    return cross_entropy(logits, target, weight=weight, ignore_index=-100 if ignore_index is None else ignore_index,
+    loss = cross_entropy(logits, target, weight=weight, ignore_index=-100 if ignore_index is None else ignore_index,
                          reduction=reduction, label_smoothing=label_smoothing)
+    return loss.to(dtype)
+
+
+def _float32_accumulation(options, dtype, reduction, label_smoothing, target, out_features):
+    """Whether torch takes its chunked path (``options`` given, class-index targets, no label smoothing, no
+    extra output dims) with a float32 accumulator for a float16/bfloat16 input: ``acc_dtype=float32``, or
+    ``acc_dtype=None`` under ``acc_policy="auto"`` (float32 on the CPU)."""
+    if options is None or dtype not in (torch.float16, torch.bfloat16):
+        return False
+    if reduction not in ("mean", "sum", "none") or label_smoothing != 0.0 or target.dtype != torch.int64 or out_features:
+        return False
+    acc = options.acc_dtype
+    return acc == torch.float32 or (acc is None and options.acc_policy == "auto")

@@ -105,6 +105,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                      label_smoothing=float(label_smoothing))
     c = _check_class_input(input, target, weight, "cross_entropy")
     K.check_class_targets(target, c, ignore_index)
+    if input.dtype in (torch.float16, torch.bfloat16) and label_smoothing == 0.0:
+        # torch's composition: log_softmax rounded to the half type (its own kernel's rounding), then nll_loss
+        logp = torch.log_softmax(input, 1 if input.dim() >= 2 else 0)
+        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     return K._cross_entropy_index(input, target, weight, ignore_index=int(ignore_index), reduction=reduction,
                                   label_smoothing=float(label_smoothing))
 

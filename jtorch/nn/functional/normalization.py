@@ -33,23 +33,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         if input.numel() // C == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps),
-                                            round_stats=_half_stats(input, running_mean, running_var, weight, bias))
-        for run, stat in ((running_mean, mean), (running_var, var)):
+        half = _half_stats(input, running_mean, running_var, weight, bias)
+        y, mean, var = _k._batch_norm_train(input, weight, bias, eps=float(eps), round_stats=half)
+        for run, stat, is_var in ((running_mean, mean, False), (running_var, var, True)):
             if run is not None and momentum is not None:
-                _update_running(run, stat, momentum)
+                _update_running(run, stat, momentum, is_var if half else None)
         return y
     if running_mean is None or running_var is None:
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     return _k._batch_norm_eval(input, running_mean, running_var, weight, bias, eps=float(eps))
 
 
-def _update_running(run, stat, momentum):
+def _update_running(run, stat, momentum, is_var=None):
     """run = (1 - momentum) * run + momentum * stat in place. A float16 statistic is updated in float32 and
-    rounded once, as torch's CPU kernel does (two float16 steps differed by an ulp)."""
+    rounded once, as torch's CPU kernel does (two float16 steps differed by an ulp); a bfloat16 one of the
+    all-bfloat16 kernel (``is_var`` not None: the variance or the mean) step by step
+    (``_bfloat16_running_update``)."""
     with torch.no_grad():
         if run.dtype is torch.float16:
             run.copy_((run.float() * (1 - momentum) + stat.float() * momentum).to(run.dtype))
+        elif run.dtype is torch.bfloat16 and is_var is not None:
+            run.copy_(_k._bfloat16_running_update(run, stat, momentum=float(momentum), round_product=not is_var))
         else:
             run.mul_(1 - momentum).add_(stat.to(run.dtype), alpha=momentum)
 
@@ -98,12 +102,16 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats:
         if input.ndim > 2 and input.numel() // (input.shape[0] * input.shape[1]) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
-        y, mean, var = _k._instance_norm_train(input, weight, bias, eps=float(eps),
-                                               round_stats=_half_stats(input, running_mean, running_var, weight, bias))
+        half = _half_stats(input, running_mean, running_var, weight, bias)
+        y, mean, var = _k._instance_norm_train(input, weight, bias, eps=float(eps), round_stats=half)
         if running_mean is not None:
-            with torch.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
-                running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+            # as torch: a copy of the running statistics per instance, each updated with its instance's
+            # statistics (a batch norm over N * C channels), then averaged over the batch
+            for run, stat, is_var in ((running_mean, mean, False), (running_var, var, True)):
+                per = run.expand(stat.shape).clone()
+                _update_running(per, stat, momentum, is_var if half else None)
+                with torch.no_grad():
+                    run.copy_(per.mean(0))
         return y
     return _k._batch_norm_eval(input, running_mean, running_var, weight, bias, eps=float(eps))
 
