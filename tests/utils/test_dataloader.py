@@ -181,8 +181,9 @@ def test_iterable_dataset_in_persistent_workers():
 
 
 def test_worker_timeout_raises(rng):
-    # the timeout counts from when the workers are up (spawning them takes longer than this)
-    loader = jdata.DataLoader(Pairs(rng.standard_normal((4, 2)), range(4), sleep=1.0), batch_size=1, num_workers=2,
+    # the timeout counts from when the workers are up (spawning them takes longer than this); the sleep is
+    # long enough that a worker that came up late on a loaded machine cannot deliver within the timeout
+    loader = jdata.DataLoader(Pairs(rng.standard_normal((4, 2)), range(4), sleep=3.0), batch_size=1, num_workers=2,
                               timeout=0.3)
     it = iter(loader)
     with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.3 seconds"):
