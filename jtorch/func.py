@@ -237,6 +237,24 @@ def grad_fn_inside(t):
     return _LevelNode()
 
 
+def record_inside_vmap(op, statics, dt, dyn, arrays, res):
+    """An op on tensors that require grad, run inside transforms (_dispatch.py): where only vmap's levels
+    run, grad mode is on and no input is batched, torch's vmap runs it as the plain op, recorded on the
+    tape (``cap * 2`` of a captured ``cap`` requires grad there, with a grad_fn). Grad-type levels (and
+    values a transform traces) leave it to JAX."""
+    if not (op.differentiable and _dispatch.TRANSFORMS.enabled):
+        return
+    level, vmapped = _dispatch.TRACE, False
+    while isinstance(level, _Level):
+        if isinstance(level, _GradLevel):
+            return
+        vmapped = vmapped or isinstance(level, _VmapLevel)
+        level = level.outer
+    if vmapped and not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
+        from .autograd.graph import record
+        record(op, statics, dt, dyn, arrays, res)
+
+
 def _leaf_error(t):
     what = "a view of a leaf Variable" if t._base is not None else "a leaf Variable"
     return RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
@@ -497,23 +515,26 @@ def vjp(func, *primals, has_aux=False):
         return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
-    with _Seen() as seen:
+    # the function runs once, under jax.vjp; its output joins the tape (replayed only if a backward comes)
+    watch = _Watch(primals)
+    with watch:
         out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
     _write_back(primals, written, dict(counts))
-    captured_grad = _grad_captured(seen)
-    if _taped(primals) or captured_grad:
-        # the output joins the tape (the forward runs once more, under jax.vjp)
-        out, (aux, _) = _on_tape(lambda arrs: f(*arrs), primals, pa, True)
+    if GRAD.enabled:
+        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True)
+    if _taped(primals) or _grad_captured(watch):
+        replay = lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1])  # noqa: E731
+    else:  # (differentiable in the cotangents only: no need to run the function again)
+        replay = lambda arrs: pull(arrs[1])  # noqa: E731
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
         ca = _arrays(ct)
         _check_cotangents(ca, out)
-        if not (_taped((primals, ct)) or captured_grad):
-            return _wrap_tree(pull(ca))
-        # differentiable in the primals and the cotangents, as torch's
-        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1]),
-                                   (primals, ct), (pa, ca)))
+        grads = pull(ca)
+        if GRAD.enabled:  # differentiable in the primals, the captured tensors and the cotangents, as torch's
+            grads = _record(replay, (primals, ct), (pa, ca), grads, watch)
+        return _wrap_tree(grads)
 
     if has_aux:
         return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
@@ -726,13 +747,29 @@ def _on_tape(fn, args, arrays, has_aux=False):
     taped under ``create_graph`` (any order)."""
     if not GRAD.enabled:
         return fn(arrays)
+    watch = _Watch(args)
+    with watch:
+        res = fn(arrays)
+    return _record(fn, args, arrays, res, watch, has_aux)
+
+
+class _Watch(_Seen):
+    """``_Seen`` around a transform's one run, for ``_record``: the storages of its arguments skipped, the
+    random stream as the run found it (a backward's replay draws the same values)."""
+
+    def __init__(self, args):
+        super().__init__(skip=_storages(args))
+        self.rng = _rng_key()
+
+
+def _record(fn, args, arrays, res, watch, has_aux=False):
+    """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
+    records it (the run is not repeated: ``fn`` is replayed only if a backward comes)."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
-    rng = _rng_key()
-    with _Seen(skip={t._st for t in leaves if isinstance(t, T)}) as seen:
-        res = fn(arrays)
+    rng = watch.rng
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
-    held_sts, held_vals, caught, roots, others = seen.held()
+    held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):
         return res
     from .autograd.function import Function
