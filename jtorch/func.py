@@ -31,6 +31,7 @@ from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
 from ._untracked import untracked, reverse_traced, level_requires_grad
+from . import _wide_tangents
 from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
 
@@ -585,9 +586,16 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     def run(arrs):
         pa, ta = arrs
         # (primals may be trees: a dict of parameters, as in torch.func's model examples)
-        ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
-        res = jax.jvp(f, pa, ta, has_aux=True)
-        return (res[0], res[1]), res[2]
+        leaves = jax.tree_util.tree_leaves
+        if any(_wide_tangents.is_wider(t.dtype, p.dtype) for t, p in zip(leaves(ta), leaves(pa))):
+            out, tangent_out, aux = _wide_tangents.jvp(f, pa, ta)  # (a float64 tangent stays float64, as torch's)
+        else:
+            ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
+            out, tangent_out, aux = jax.jvp(f, pa, ta, has_aux=True)
+        # an integer or bool output's tangent: zeros of its dtype, as torch's (JAX's is float0)
+        tangent_out = jax.tree_util.tree_map(lambda t, o: jnp.zeros(o.shape, o.dtype) if t.dtype == jax.dtypes.float0
+                                             else t, tangent_out, out)
+        return (out, tangent_out), aux
 
     (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
                                                   (_arrays(primals), _arrays(tangents)), True)
