@@ -132,8 +132,7 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
-        if _dispatch.TRANSFORMS.enabled and any(op is _untracked_alias for op, _, _ in t._vfn) and \
-                reverse_traced(t._st.array):
+        if _dispatch.TRANSFORMS.enabled and _no_grad_view(t) and reverse_traced(t._st.array):
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
                                "You can clarify your code by moving both the view and the inplace either both "
@@ -206,7 +205,9 @@ class _LevelNode:
     """``grad_fn`` inside a reverse-mode transform of a tensor computed from what it differentiates: JAX
     keeps that history, so this node only says there is one (torch's names the op)."""
     next_functions = ()
-    metadata = {}
+
+    def __init__(self):
+        self.metadata = {}  # (each node its own, as torch's)
 
     def name(self):
         return "TransformBackward"
@@ -235,7 +236,10 @@ def grad_fn_inside(t):
         if any(v is a for a in level.inputs):
             return None
         level = level.outer
-    return _LevelNode()
+    node = t.__dict__.get("_level_node")
+    if node is None:  # (the same node at every look, as torch's)
+        node = t.__dict__["_level_node"] = _LevelNode()
+    return node
 
 
 def record_inside_vmap(op, statics, dt, dyn, arrays, res):
@@ -280,6 +284,11 @@ class _GradLevel(_Level):
                                "supported; please rewrite the function being transformed to explicitly accept "
                                "the mutated Tensor(s) as inputs.")
         super().write(t)
+
+
+def _no_grad_view(t):
+    """Whether ``t`` is (a view of) an alias made under no_grad inside a transform (_ops/shape.py)."""
+    return any(op is _untracked_alias for op, _, _ in t._vfn)
 
 
 def _untracked_link(t):
@@ -431,14 +440,19 @@ def _split_output(out, has_aux, where):
         if not (isinstance(out, tuple) and len(out) == 2):
             raise RuntimeError(f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True")
         out, aux = out
-        for leaf in jax.tree_util.tree_leaves(aux, is_leaf=is_t):
-            if not is_t(leaf):
-                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+        _check_aux(aux)
     for leaf in jax.tree_util.tree_leaves(out, is_leaf=is_t):
         if not is_t(leaf):
             raise RuntimeError(f"{where}: expected f(*primals) to return only tensors, got unsupported type "
                                f"{type(leaf)}")
     return out, aux
+
+
+def _check_aux(aux):
+    T = _T()
+    for leaf in jax.tree_util.tree_leaves(aux, is_leaf=lambda x: isinstance(x, T)):
+        if not isinstance(leaf, T):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
 
 
 def _scalar_output(out, name="grad_and_value(f)(*args)"):
@@ -472,7 +486,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
-                _split_output((out[1], out[1]), True, "grad_and_value(f)(*args)")  # (aux: tensors only)
+                _check_aux(out[1])
                 return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
             return _scalar_output(out), (None, written)
 
@@ -555,6 +569,12 @@ def _check_cotangents(ca, out):
                                f"and output[{i}] has a shape of torch.Size({list(o.shape)}).")
 
 
+def _check_inexact(t, what):
+    """Forward mode's primals and tangents are floating point or complex (torch's ValueError)."""
+    if not (t.is_floating_point() or t.is_complex()):
+        raise ValueError(f"Expected {what} to be floating point or complex, but got: {t.dtype}")
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """``(output, jvp_out)``: the forward-mode derivative along ``tangents``."""
     if not isinstance(primals, tuple):
@@ -567,10 +587,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                     jax.tree_util.tree_leaves(tangents, is_leaf=lambda x: isinstance(x, _T()))):
         if not isinstance(p, _T()):
             raise RuntimeError(f"jvp(f, primals, tangents): Expected primals to only contain Tensors, got {type(p)}")
-        if not (p.is_floating_point() or p.is_complex()):
-            raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+        _check_inexact(p, "primal")
         if not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
+        _check_inexact(t, "tangent")
 
     counts = {}
 
@@ -672,8 +692,8 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
         else:
             for a in _nums(argnums):
                 for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
-                    if isinstance(leaf, _T()) and not (leaf.is_floating_point() or leaf.is_complex()):
-                        raise ValueError(f"Expected primal to be floating point or complex, but got: {leaf.dtype}")
+                    if isinstance(leaf, _T()):
+                        _check_inexact(leaf, "primal")
         from .random import default_generator as gen
         key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)

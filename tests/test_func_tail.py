@@ -213,3 +213,44 @@ def test_vjp_without_grad_calls_once(rng):
         return len(calls), out, g
     want, got = _both(case, x, ct)
     assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ 4. found in review
+@pytest.mark.parametrize("tangent_dtype", ["float32", "float64"])
+def test_grad_of_jvp_with_no_grad_inside(rng, tangent_dtype):
+    # no_grad inside jvp: the forward level still sees through it, but the derivative it computes there is
+    # a constant for the grad level outside (also when jvp linearizes: a float64 tangent)
+    x = rng.standard_normal(3).astype(np.float32)
+    t = rng.standard_normal(3).astype(tangent_dtype)
+
+    def case(L, x, t):
+        def inner(y):
+            with L.no_grad():
+                z = y * y
+            return z * y + y.detach() * y
+        return L.func.grad(lambda a: L.func.jvp(inner, (a,), (t,))[1].sum())(x)
+    want, got = _both(case, x, t)
+    assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_jvp_integer_tangent_raises_like_torch(rng, dtype):
+    x = rng.standard_normal(3).astype(np.float32)
+    t = (rng.integers(0, 2, 3)).astype(dtype)
+    want, got = _both(lambda L, x, t: L.func.jvp(lambda a: a * 2, (x,), (t,)), x, t)
+    assert want is ValueError and got is ValueError
+
+
+def test_grad_fn_inside_grad_is_one_node_with_its_own_metadata(rng):
+    x = rng.standard_normal(2).astype(np.float32)
+    seen = {}
+    for L in (torch, jtorch):
+        seen[L] = []
+
+        def f(a):
+            p, q = a * 2, a * 3
+            p.grad_fn.metadata["tag"] = 1
+            seen[L].append(("tag" in q.grad_fn.metadata, dict(p.grad_fn.metadata), p.grad_fn is p.grad_fn))
+            return (p * q).sum()
+        L.func.grad(f)(L.tensor(x))
+    assert seen[jtorch] == seen[torch]
