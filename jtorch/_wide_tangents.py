@@ -27,7 +27,10 @@ def jvp(f, primals, tangents):
     out, linear, aux = jax.linearize(f, *primals, has_aux=True)
     narrow = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), tangents, primals)
     closed = jax.make_jaxpr(linear)(*narrow)
-    flat = _evaluate(closed.jaxpr, closed.consts, jax.tree_util.tree_leaves(tangents))
+    leaves = jax.tree_util.tree_leaves
+    args = [t if is_wider(t.dtype, p.dtype) else n
+            for t, n, p in zip(leaves(tangents), leaves(narrow), leaves(primals))]
+    flat = _evaluate(closed.jaxpr, closed.consts, args)
     return out, jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(out), flat), aux
 
 

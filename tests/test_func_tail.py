@@ -80,7 +80,9 @@ def test_jvp_mixed_tangents_aux_and_narrow(rng):
         aux = L.func.jvp(lambda a: (a.sin(), a.cos()), (x,), (t64,), has_aux=True)
         wide_primal = L.func.jvp(lambda a: a.sin(), (x.double(),), (t32,))
         half = [L.func.jvp(f, (x,), (t64.half(),)) for f in (lambda a: a * 2, lambda a: a.sin())]
-        return two, aux, wide_primal, half
+        wide_and_half = L.func.jvp(lambda a, b: (a * b, b * 2, b.sin()), (x, y), (t64, t64.half()))
+        params = L.func.jvp(lambda d: d["w"] * d["b"], ({"w": x, "b": y},), ({"w": t64, "b": t32},))
+        return two, aux, wide_primal, half, wide_and_half, params
     want, got = _both(case, x, y, t64, t32)
     assert_close(got, want, rtol=1e-3, atol=1e-3)  # (half tangents)
 
