@@ -247,17 +247,27 @@ def record_inside_vmap(op, statics, dt, dyn, arrays, res):
     run, grad mode is on and no input is batched, torch's vmap runs it as the plain op, recorded on the
     tape (``cap * 2`` of a captured ``cap`` requires grad there, with a grad_fn). Grad-type levels (and
     values a transform traces) leave it to JAX."""
-    if not (op.differentiable and _dispatch.TRANSFORMS.enabled):
-        return
-    level, vmapped = _dispatch.TRACE, False
-    while isinstance(level, _Level):
-        if isinstance(level, _GradLevel):
-            return
-        vmapped = vmapped or isinstance(level, _VmapLevel)
-        level = level.outer
-    if vmapped and not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
+    if op.differentiable and tape_inside() and \
+            not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
         from .autograd.graph import record
         record(op, statics, dt, dyn, arrays, res)
+
+
+def tape_inside(target=None):
+    """Whether the eager tape records unbatched ops here, as torch's vmap does: grad mode on, and every
+    transform running is a vmap (record_inside_vmap). tensor.py's in-place writes then move the history
+    of their ``target`` on too, where the function made it: a captured one's moves on to vmap's node
+    after the call (_VmapLevel.taped)."""
+    if not _dispatch.TRANSFORMS.enabled:
+        return False
+    level, inner = _dispatch.TRACE, None
+    while isinstance(level, _Level):
+        if isinstance(level, _GradLevel):
+            return False
+        if inner is None and isinstance(level, _VmapLevel):
+            inner = level
+        level = level.outer
+    return inner is not None and (target is None or target._st in inner.new)
 
 
 def _leaf_error(t):

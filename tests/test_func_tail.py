@@ -156,6 +156,31 @@ def test_vmap_unbatched_result_backpropagates(rng):
     assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_vmap_unbatched_in_place_moves_history_on(rng):
+    c = rng.standard_normal(3).astype(np.float32)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+
+    def case(L, c, x):
+        cap = c.clone().requires_grad_()
+        kept = []
+
+        def f(a):
+            y = cap * cap
+            y.mul_(3)
+            y.add_(cap)
+            name = y.grad_fn.name()
+            y[1:].mul_(cap[:2])  # (through a view: the base's history moves on)
+            kept.append((y, name, y._version))
+            return a * y
+        out = L.func.vmap(f)(x)
+        y, name, version = kept[0]
+        (y.sum() + out.sum()).backward()
+        return (name, version), (out, y, cap.grad)
+    want, got = _both(case, c, x)
+    assert got[0] == want[0]
+    assert_close(got[1], want[1], rtol=1e-5, atol=1e-6)
+
+
 # ------------------------------------------------------------------ 3. vjp calls the function once
 def test_vjp_with_captured_requires_grad_calls_once(rng):
     c, x, ct, w = rng.standard_normal((4, 3)).astype(np.float32)
