@@ -1,8 +1,9 @@
 """torch.func leftovers compared with torch: jvp with tangents of another dtype than their primals (a
 float64 tangent of a float32 input stays float64), what tensors computed inside vmap from a captured tensor
-that requires grad report (requires_grad, is_leaf, grad_fn), and vjp running the function once when a
-captured tensor requires grad, with its values and gradients. Each case runs the same seeded inputs through
-torch (the oracle) and jtorch."""
+that requires grad report (requires_grad, is_leaf, grad_fn) and their gradients when they leave it, vjp
+running the function once when a captured tensor requires grad (with its values and gradients), and what a
+review of the torch.func code found (grad over a linearized jvp with no_grad inside, integer tangents,
+grad_fn nodes inside grad). Each case runs the same seeded inputs through torch (the oracle) and jtorch."""
 import numpy as np
 import pytest
 import torch
