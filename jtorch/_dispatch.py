@@ -587,7 +587,16 @@ def _apply_eager(op, dyn, statics, raw=False):
         res = _relayout(op, dyn, statics, res)
     if needs_grad and GRAD.enabled and op.differentiable:
         _record(op, statics, dt, dyn, arrays, res)
+    elif needs_grad and TRANSFORMS.depth:  # (inside vmap an unbatched op records as torch's: func.py)
+        _record_inside(op, statics, dt, dyn, arrays, res)
     return res
+
+
+def _record_inside(*args):
+    global _record_inside
+    from .func import record_inside_vmap
+    _record_inside = record_inside_vmap
+    return record_inside_vmap(*args)
 
 
 # ---------------------------------------------------------------- large eager ops (issue #2)
@@ -1166,6 +1175,8 @@ def _apply_view(op, dyn, statics):
     t._sig = None
     if GRAD.enabled and op.differentiable and (src._requires_grad or (src._base is not None and src.requires_grad)):
         _record(op, statics, None, dyn, [src._lazy_value(), *extra], t)
+    elif TRANSFORMS.depth and (src._requires_grad or src._base is not None and src._base._requires_grad):
+        _record_inside(op, statics, None, dyn, [src._lazy_value(), *extra], t)
     return t
 
 

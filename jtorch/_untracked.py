@@ -59,28 +59,35 @@ def _zero(x):
     return ad.Zero(core.typeof(x).to_tangent_aval())
 
 
-def _jvp(primals, tangents, *, everywhere):
-    out = untracked_p.bind(*primals, everywhere=everywhere)
-    res_t = tangents[0]
-    dest_t = tangents[1] if len(tangents) > 1 else None
+def _forward_tangent(res_t, dest_t):
+    """A forward level's derivative of ``untracked(res, dest)``: ``res``'s, itself untracked for the levels
+    outside (``dest``'s derivative at their reverse levels)."""
     if dest_t is not None and type(dest_t) is ad.Zero:
         dest_t = None
-    if everywhere:
-        return out, dest_t if dest_t is not None else _zero(out)
     if type(res_t) is ad.Zero:
         if dest_t is None:
-            return out, res_t
+            return res_t
         res_t = res_t.instantiate()
-    # forward levels track it; the levels outside see this derivative untracked in turn
-    return out, untracked(res_t, dest_t)
+    return untracked(res_t, dest_t)
+
+
+def _jvp(primals, tangents, *, everywhere):
+    out = untracked_p.bind(*primals, everywhere=everywhere)
+    dest_t = tangents[1] if len(tangents) > 1 else None
+    if everywhere:
+        return out, dest_t if dest_t is not None and type(dest_t) is not ad.Zero else _zero(out)
+    return out, _forward_tangent(tangents[0], dest_t)
 
 
 def _linearize(is_vjp, nonzeros, *primals, everywhere):
     out = untracked_p.bind(*primals, everywhere=everywhere)
-    k = 1 if is_vjp or everywhere else 0  # whose derivative: dest's (position 1) or res's
-    if k >= len(nonzeros) or not nonzeros[k]:
+    if is_vjp or everywhere:  # dest's derivative (position 1)
+        if len(nonzeros) < 2 or not nonzeros[1]:
+            return out, False, None, lambda _, *ts: _zero(out)
+        return out, True, None, lambda _, *ts: ts[1]
+    if not any(nonzeros):  # (a forward level, as _jvp's: jax.linearize)
         return out, False, None, lambda _, *ts: _zero(out)
-    return out, True, None, lambda _, *ts: ts[k]
+    return out, True, None, lambda _, *ts: _forward_tangent(ts[0], ts[1] if len(ts) > 1 else None)
 
 
 def _transpose(ct, *args, everywhere):

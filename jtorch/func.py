@@ -31,6 +31,7 @@ from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
 from ._untracked import untracked, reverse_traced, level_requires_grad
+from . import _wide_tangents
 from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
 
@@ -131,8 +132,7 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
-        if _dispatch.TRANSFORMS.enabled and any(op is _untracked_alias for op, _, _ in t._vfn) and \
-                reverse_traced(t._st.array):
+        if _dispatch.TRANSFORMS.enabled and _no_grad_view(t) and reverse_traced(t._st.array):
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
                                "You can clarify your code by moving both the view and the inplace either both "
@@ -205,7 +205,9 @@ class _LevelNode:
     """``grad_fn`` inside a reverse-mode transform of a tensor computed from what it differentiates: JAX
     keeps that history, so this node only says there is one (torch's names the op)."""
     next_functions = ()
-    metadata = {}
+
+    def __init__(self):
+        self.metadata = {}  # (each node its own, as torch's)
 
     def name(self):
         return "TransformBackward"
@@ -234,7 +236,38 @@ def grad_fn_inside(t):
         if any(v is a for a in level.inputs):
             return None
         level = level.outer
-    return _LevelNode()
+    node = t.__dict__.get("_level_node")
+    if node is None:  # (the same node at every look, as torch's)
+        node = t.__dict__["_level_node"] = _LevelNode()
+    return node
+
+
+def record_inside_vmap(op, statics, dt, dyn, arrays, res):
+    """An op on tensors that require grad, run inside transforms (_dispatch.py): where only vmap's levels
+    run, grad mode is on and no input is batched, torch's vmap runs it as the plain op, recorded on the
+    tape (``cap * 2`` of a captured ``cap`` requires grad there, with a grad_fn). Grad-type levels (and
+    values a transform traces) leave it to JAX."""
+    if op.differentiable and tape_inside() and \
+            not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
+        from .autograd.graph import record
+        record(op, statics, dt, dyn, arrays, res)
+
+
+def tape_inside(target=None):
+    """Whether the eager tape records unbatched ops here, as torch's vmap does: grad mode on, and every
+    transform running is a vmap (record_inside_vmap). tensor.py's in-place writes then move the history
+    of their ``target`` on too, where the function made it: a captured one's moves on to vmap's node
+    after the call (_VmapLevel.taped)."""
+    if not _dispatch.TRANSFORMS.enabled:
+        return False
+    level, inner = _dispatch.TRACE, None
+    while isinstance(level, _Level):
+        if isinstance(level, _GradLevel):
+            return False
+        if inner is None and isinstance(level, _VmapLevel):
+            inner = level
+        level = level.outer
+    return inner is not None and (target is None or target._st in inner.new)
 
 
 def _leaf_error(t):
@@ -261,6 +294,11 @@ class _GradLevel(_Level):
                                "supported; please rewrite the function being transformed to explicitly accept "
                                "the mutated Tensor(s) as inputs.")
         super().write(t)
+
+
+def _no_grad_view(t):
+    """Whether ``t`` is (a view of) an alias made under no_grad inside a transform (_ops/shape.py)."""
+    return any(op is _untracked_alias for op, _, _ in t._vfn)
 
 
 def _untracked_link(t):
@@ -412,14 +450,19 @@ def _split_output(out, has_aux, where):
         if not (isinstance(out, tuple) and len(out) == 2):
             raise RuntimeError(f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True")
         out, aux = out
-        for leaf in jax.tree_util.tree_leaves(aux, is_leaf=is_t):
-            if not is_t(leaf):
-                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+        _check_aux(aux)
     for leaf in jax.tree_util.tree_leaves(out, is_leaf=is_t):
         if not is_t(leaf):
             raise RuntimeError(f"{where}: expected f(*primals) to return only tensors, got unsupported type "
                                f"{type(leaf)}")
     return out, aux
+
+
+def _check_aux(aux):
+    T = _T()
+    for leaf in jax.tree_util.tree_leaves(aux, is_leaf=lambda x: isinstance(x, T)):
+        if not isinstance(leaf, T):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
 
 
 def _scalar_output(out, name="grad_and_value(f)(*args)"):
@@ -453,7 +496,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
                                        "(output, aux) if has_aux is True")
-                _split_output((out[1], out[1]), True, "grad_and_value(f)(*args)")  # (aux: tensors only)
+                _check_aux(out[1])
                 return _scalar_output(out[0]), (_unwrap_tree(out[1]), written)
             return _scalar_output(out), (None, written)
 
@@ -497,23 +540,26 @@ def vjp(func, *primals, has_aux=False):
         return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
-    with _Seen() as seen:
+    # the function runs once, under jax.vjp; its output joins the tape (replayed only if a backward comes)
+    watch = _Watch(primals)
+    with watch:
         out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
     _write_back(primals, written, dict(counts))
-    captured_grad = _grad_captured(seen)
-    if _taped(primals) or captured_grad:
-        # the output joins the tape (the forward runs once more, under jax.vjp)
-        out, (aux, _) = _on_tape(lambda arrs: f(*arrs), primals, pa, True)
+    if GRAD.enabled:
+        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True)
+    if _taped(primals) or _grad_captured(watch):
+        replay = lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1])  # noqa: E731
+    else:  # (differentiable in the cotangents only: no need to run the function again)
+        replay = lambda arrs: pull(arrs[1])  # noqa: E731
 
     def vjp_fn(*cotangents):
         ct = cotangents[0] if len(cotangents) == 1 else cotangents
         ca = _arrays(ct)
         _check_cotangents(ca, out)
-        if not (_taped((primals, ct)) or captured_grad):
-            return _wrap_tree(pull(ca))
-        # differentiable in the primals and the cotangents, as torch's
-        return _wrap_tree(_on_tape(lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1]),
-                                   (primals, ct), (pa, ca)))
+        grads = pull(ca)
+        if GRAD.enabled:  # differentiable in the primals, the captured tensors and the cotangents, as torch's
+            grads = _record(replay, (primals, ct), (pa, ca), grads, watch)
+        return _wrap_tree(grads)
 
     if has_aux:
         return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
@@ -533,6 +579,12 @@ def _check_cotangents(ca, out):
                                f"and output[{i}] has a shape of torch.Size({list(o.shape)}).")
 
 
+def _check_inexact(t, what):
+    """Forward mode's primals and tangents are floating point or complex (torch's ValueError)."""
+    if not (t.is_floating_point() or t.is_complex()):
+        raise ValueError(f"Expected {what} to be floating point or complex, but got: {t.dtype}")
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """``(output, jvp_out)``: the forward-mode derivative along ``tangents``."""
     if not isinstance(primals, tuple):
@@ -545,10 +597,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                     jax.tree_util.tree_leaves(tangents, is_leaf=lambda x: isinstance(x, _T()))):
         if not isinstance(p, _T()):
             raise RuntimeError(f"jvp(f, primals, tangents): Expected primals to only contain Tensors, got {type(p)}")
-        if not (p.is_floating_point() or p.is_complex()):
-            raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+        _check_inexact(p, "primal")
         if not isinstance(t, _T()) or tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shape")
+        _check_inexact(t, "tangent")
 
     counts = {}
 
@@ -564,9 +616,16 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     def run(arrs):
         pa, ta = arrs
         # (primals may be trees: a dict of parameters, as in torch.func's model examples)
-        ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
-        res = jax.jvp(f, pa, ta, has_aux=True)
-        return (res[0], res[1]), res[2]
+        leaves = jax.tree_util.tree_leaves
+        if any(_wide_tangents.is_wider(t.dtype, p.dtype) for t, p in zip(leaves(ta), leaves(pa))):
+            out, tangent_out, aux = _wide_tangents.jvp(f, pa, ta)  # (a float64 tangent stays float64, as torch's)
+        else:
+            ta = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), ta, pa)
+            out, tangent_out, aux = jax.jvp(f, pa, ta, has_aux=True)
+        # an integer or bool output's tangent: zeros of its dtype, as torch's (JAX's is float0)
+        tangent_out = jax.tree_util.tree_map(lambda t, o: jnp.zeros(o.shape, o.dtype) if t.dtype == jax.dtypes.float0
+                                             else t, tangent_out, out)
+        return (out, tangent_out), aux
 
     (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
                                                   (_arrays(primals), _arrays(tangents)), True)
@@ -643,8 +702,8 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
         else:
             for a in _nums(argnums):
                 for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
-                    if isinstance(leaf, _T()) and not (leaf.is_floating_point() or leaf.is_complex()):
-                        raise ValueError(f"Expected primal to be floating point or complex, but got: {leaf.dtype}")
+                    if isinstance(leaf, _T()):
+                        _check_inexact(leaf, "primal")
         from .random import default_generator as gen
         key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)
@@ -726,13 +785,29 @@ def _on_tape(fn, args, arrays, has_aux=False):
     taped under ``create_graph`` (any order)."""
     if not GRAD.enabled:
         return fn(arrays)
+    watch = _Watch(args)
+    with watch:
+        res = fn(arrays)
+    return _record(fn, args, arrays, res, watch, has_aux)
+
+
+class _Watch(_Seen):
+    """``_Seen`` around a transform's one run, for ``_record``: the storages of its arguments skipped, the
+    random stream as the run found it (a backward's replay draws the same values)."""
+
+    def __init__(self, args):
+        super().__init__(skip=_storages(args))
+        self.rng = _rng_key()
+
+
+def _record(fn, args, arrays, res, watch, has_aux=False):
+    """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
+    records it (the run is not repeated: ``fn`` is replayed only if a backward comes)."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
-    rng = _rng_key()
-    with _Seen(skip={t._st for t in leaves if isinstance(t, T)}) as seen:
-        res = fn(arrays)
+    rng = watch.rng
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
-    held_sts, held_vals, caught, roots, others = seen.held()
+    held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):
         return res
     from .autograd.function import Function

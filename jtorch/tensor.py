@@ -312,15 +312,16 @@ class Tensor:
         if not same_dtype and new._shape_dtype()[1] != self._shape_dtype()[1]:
             new = new.to(self.dtype)
         base = self._base
-        if GRAD.enabled and new._requires_grad and base is not None:
+        if new._requires_grad and base is not None and (GRAD.enabled or _FUNC.depth and _tape_inside(self)):
             # the write-through is an op on the base, so the base's gradient flows into ``new``;
             # this view's grad_fn is then regenerated from the base (see _refresh_view_grad_fn)
             from ._ops.indexing import view_scatter
             res = _dispatch.apply(view_scatter, [base, new, _dispatch.chain_args(self._avfn)],
                                   (_dispatch.chain_structure(self._avfn),))
-            base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
-            base._gver += 1
-        elif GRAD.enabled and new._requires_grad:
+            if res._grad_fn is not None:  # (inside vmap: none where the base holds a batched value)
+                base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
+                base._gver += 1
+        elif new._requires_grad and (GRAD.enabled or _FUNC.depth and _tape_inside(self)):
             self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
             self._gver += 1
         self._set_array(new._lazy_value())
@@ -1039,6 +1040,11 @@ def _lazy_kind(a):
 def _traced_device():
     """Inside jtorch.compile/jax transforms: the device the program will run on."""
     return from_jax_device(jax.local_devices()[0])
+
+
+def _tape_inside(target):
+    from .func import tape_inside  # (inside vmap the tape records unbatched ops, as torch's)
+    return tape_inside(target)
 
 
 def _fix_saved_version(node, st):
