@@ -270,6 +270,7 @@ class CompiledFunction:
         self._py_seen = None  # the Python items' values at the last trace
         self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
         self._ids = None  # (state list, its length, ids of its storages): see _state_ids
+        self._plans = _compile_args.PlanCache()  # the tensor arguments' last Plan, reused while it fits
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -342,7 +343,7 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
+        sig = _arg_sig(args, dyn, self._plans, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
             not (entry.outer_grad and GRAD.enabled) and len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
         if entry.once:
@@ -528,7 +529,7 @@ class CompiledFunction:
             else:
                 key.append(_static_key(x))
         # views, arguments sharing a storage (with each other or the state): their geometry
-        views = _compile_args.plan(tensors, self._static_views, self._state_ids())
+        views = self._arg_plan(tensors)
         if views is not None:
             key.append(views.key)
         for st, _ in self.state:
@@ -551,6 +552,10 @@ class CompiledFunction:
                     vals = tuple(_static_key(v) for v in vals)
                 key.append(vals)
         return tuple(key)
+
+    def _arg_plan(self, tensors):
+        """The _compile_args.Plan of these tensor arguments (None: each plain, on a storage of its own)."""
+        return _compile_args.plan(tensors, self._static_views, self._state_ids(), self._plans)
 
     def _state_ids(self):
         """The ids of the state storages, kept while the state list is the same object of the same length
@@ -720,10 +725,10 @@ class CompiledFunction:
             lv = list(leaves)
             if views is None:
                 for i, a in zip(tensor_pos, arg_arrays):
-                    lv[i] = _compile_args.wrap(leaves[i], a)
+                    lv[i] = _compile_args.wrap_arg(leaves[i], a)
                 arg_stores = [lv[i]._st for i in tensor_pos]
             else:  # views rebuilt on their storages' roots (_compile_args.py)
-                traced, arg_stores = views.rebuild(arg_arrays)
+                traced, arg_stores = views.rebuild(arg_tensors, arg_arrays)
                 for i, t in zip(tensor_pos, traced):
                     lv[i] = t
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
@@ -803,9 +808,9 @@ class CompiledFunction:
 
         state_arrays = [st.array for st in states]
         # (across processes each tensor argument is this rank's shard of the batch: passed as its own value)
-        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids()) \
-            if self._ranks is None and _spmd._ranks() is None else None
-        arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
+        arg_tensors = [leaves[i] for i in tensor_pos]
+        views = self._arg_plan(arg_tensors) if self._ranks is None and _spmd._ranks() is None else None
+        arg_arrays = [x._value for x in arg_tensors] if views is None else views.arrays(arg_tensors)
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
         # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
@@ -932,8 +937,8 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = _compile_args.plan(arg_tensors, self._static_views, self._state_ids())
-            arg_arrays, arg_tensors = _view_inputs(views, self._device), views.targets()
+            views = self._arg_plan(arg_tensors)
+            arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
@@ -989,7 +994,7 @@ class CompiledFunction:
             written = set(entry.written)
             entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
-        dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+        dyn = [t if t is not None else _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
@@ -1397,6 +1402,7 @@ def _hyper_arrays(vals, device):
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
 _DYN = "dynamic"  # the guard of a lifted number: its type only
+_VIEWS = object()  # heads the last item of _arg_sig's signature where the program takes storage roots
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
 _get_array = attrgetter("array")
 _get_arr = attrgetter("_arr")
@@ -1441,12 +1447,12 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
+def _arg_sig(args, dyn=(), plans=None, static_views=False, state=frozenset(), device=None):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
-    takes storage roots, and the last item is ("views", their geometry; ``state``: the state storages' ids)
-    (see _compile_args.py)."""
+    takes storage roots, and the last item is (_VIEWS, their geometry), from the PlanCache ``plans``
+    (``state``: the state storages' ids; see _compile_args.py)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
@@ -1467,16 +1473,17 @@ def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
     if views:
-        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views, state)
-        sig.append(("views", plan.key))
-        arrays = _view_inputs(plan, device)
+        tensors = [x for x in args if isinstance(x, T)]
+        plan = _compile_args.plan(tensors, static_views, state, plans)
+        sig.append((_VIEWS, plan.key))
+        arrays = _view_inputs(plan, tensors, device)
     return sig, arrays
 
 
-def _view_inputs(views, device):
-    """The program's inputs for the tensor arguments of a _compile_args.Plan, the views' positions as
-    scalars cached by value (a Python int costs the call ~15 us more than an array)."""
-    arrays = views.arrays()
+def _view_inputs(views, tensors, device):
+    """The program's inputs for the tensor arguments by their _compile_args.Plan, the views' positions
+    as scalars cached by value (a Python int costs the call ~15 us more than an array)."""
+    arrays = views.arrays(tensors)
     n = len(views.numbers)
     if n:
         arrays[len(arrays) - n:] = _hyper_arrays(views.numbers, device)
@@ -1510,14 +1517,14 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "state_ids", "nargs")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "plans", "static_views", "state_ids", "nargs")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
         if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
             return None  # numpy-shared storages and written arguments need the write-backs of the full path
-        views = bool(sig) and sig[-1][0] == "views"
+        views = bool(sig) and sig[-1][0] is _VIEWS
         if entry.views != views:
             # arguments sharing a storage with no view among them (the full guard tells them apart), or
             # views a program across processes takes by value
@@ -1569,7 +1576,7 @@ class _Fast:
             entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
-        f.static_views, f.state_ids = cf._static_views, cf._state_ids()
+        f.plans, f.static_views, f.state_ids = cf._plans, cf._static_views, cf._state_ids()
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
@@ -1610,7 +1617,7 @@ def _call_fast(f, args):
     if len(args) != f.nargs:
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.state_ids, f.device)
+        sig, vals = _arg_sig(args, f.dyn, f.plans, f.static_views, f.state_ids, f.device)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:
@@ -1809,12 +1816,6 @@ def _device_of(arrays):
         if first is None:
             first = d
     return first
-
-
-def _root_alias(st):
-    t = _dispatch.Tensor._wrap(None)
-    t._st = st
-    return t
 
 
 def _store_host(st):
