@@ -27,6 +27,8 @@ view made a leaf, ``v = base[1:].detach().requires_grad_()``; a view of such a l
 storage) goes in by value, so its gradient reaches it and not the owner, as in eager torch; a write to it
 is written back through its view chain, so its base sees it after the call.
 """
+import weakref
+
 from . import _dispatch
 from ._dispatch import GRAD
 
@@ -130,7 +132,7 @@ class Plan:
     its closure too) is the state's inside the trace: its root input goes unused. ``key`` is the geometry
     the guard key takes."""
     __slots__ = ("static", "state", "by_value", "groups", "chains", "numbers", "key", "geometry", "shapes",
-                 "avals")
+                 "firsts", "avals", "seen", "inputs")
 
     def __init__(self, tensors, static, state):
         self.static, self.state = static, state
@@ -173,7 +175,10 @@ class Plan:
                     self.chains[k] = (len(self.numbers), chains[k])
                     self.numbers.extend(nums[k])
                 key[k] = (g, chains[k], _tail(x) if x._vfn else None)
+        self.firsts = [ks[0] for ks, _ in groups]  # an argument on each storage
         self.avals = []
+        self.seen = [None] * len(groups)  # weak references to the root arrays whose avals were checked last
+        self.inputs = None  # what the caller made of ``numbers`` (compile._view_inputs), while they hold
         for ks, owner in groups:
             st = tensors[ks[0]]._st
             a = st._arr  # (a pending lazy value has its shape and dtype)
@@ -185,23 +190,32 @@ class Plan:
     def fits(self, tensors, static, state):
         """Whether these arguments have the geometry this plan was made for (then their views' positions
         are taken as this plan's ``numbers``)."""
-        if static is not self.static or len(tensors) != len(self.geometry) or \
-                (state is not self.state and state != self.state):
+        if static is not self.static or (state is not self.state and state != self.state):
             return False
+        geometry = list(map(_geometry, tensors))
         moved = None
-        for k, (x, g) in enumerate(zip(tensors, self.geometry)):
-            if _geometry(x) != g:
-                if static or not x._vfn or _shape(x) != self.shapes[k]:
-                    return False
-                moved = moved or []
-                moved.append(k)
-        for (ks, _), (shape, dtype) in zip(self.groups, self.avals):
-            a = tensors[ks[0]]._st._arr
-            if a.shape != shape or a.dtype != dtype:
+        if geometry != self.geometry:
+            if static or len(geometry) != len(self.geometry):
                 return False
+            moved = [k for k, (g, h) in enumerate(zip(geometry, self.geometry)) if g != h]
+            if any(not tensors[k]._vfn or _shape(tensors[k]) != self.shapes[k] for k in moved):
+                return False
+        seen = self.seen
+        for i, k in enumerate(self.firsts):
+            a = tensors[k]._st._arr
+            r = seen[i]
+            if r is None or r() is not a:
+                shape, dtype = self.avals[i]
+                if a.shape != shape or a.dtype != dtype:
+                    return False
+                try:
+                    seen[i] = weakref.ref(a)
+                except TypeError:  # (an array type with no weak references: checked every call)
+                    seen[i] = None
         if moved:  # views at other positions: their numbers now
+            self.inputs = None
+            self.geometry = geometry
             for k in moved:
-                self.geometry[k] = _geometry(tensors[k])
                 if k in self.chains:
                     first, chain = self.chains[k]
                     nums = _positions(tensors[k]._vfn)[0]
@@ -211,7 +225,7 @@ class Plan:
     def arrays(self, tensors):
         """The program's inputs for the tensor arguments."""
         return [tensors[k]._value for k in self.by_value] + \
-            [_root_array(tensors[ks[0]]._st) for ks, _ in self.groups] + self.numbers
+            [_root_array(tensors[k]._st) for k in self.firsts] + self.numbers
 
     def targets(self, tensors):
         """For each input, the caller's tensor that receives its written value and, for a program recorded

@@ -1486,7 +1486,14 @@ def _view_inputs(views, tensors, device):
     arrays = views.arrays(tensors)
     n = len(views.numbers)
     if n:
-        arrays[len(arrays) - n:] = _hyper_arrays(views.numbers, device)
+        held = views.inputs
+        if held is not None and held[0] is device:
+            nums = held[1]
+        else:
+            nums = _hyper_arrays(views.numbers, device)
+            # kept once each is an array (a value seen for the first time goes in as a number: _scalar_array)
+            views.inputs = (device, nums) if not any(type(a) in _SIMPLE for a in nums) else None
+        arrays[len(arrays) - n:] = nums
     return arrays
 
 
