@@ -236,16 +236,16 @@ class Plan:
             for ks, owner in self.groups] + self.numbers
 
     def rebuild(self, tensors, arrays):
-        """Inside the trace: the arguments as tensors on the traced ``arrays``, and each tensor input's
-        storage (its array changed when the function wrote it; None for a state storage, written back as
-        state)."""
+        """Inside the trace: the arguments as tensors on the traced ``arrays``, and the tensor that stands
+        for each tensor input (its storage's array changed when the function wrote it; its ``.grad`` is the
+        target's; None for a state storage, written back as state)."""
         out = [None] * len(tensors)
-        stores = []
+        inputs = []
         nv, ng = len(self.by_value), len(self.groups)
         numbers = arrays[nv + ng:]
         for k, a in zip(self.by_value, arrays):
             out[k] = wrap_arg(tensors[k], a)
-            stores.append(out[k]._st)
+            inputs.append(out[k])
         for (members, owner), a in zip(self.groups, arrays[nv:nv + ng]):
             st = tensors[members[0]]._st
             owner = None if owner is None else _owner(tensors, owner)
@@ -253,7 +253,7 @@ class Plan:
             if lifted:  # the state's tensor itself, its storage holding the state's traced array now
                 root = owner if owner is not None else storage_tensor(st)
             else:
-                root = _wrap(a, owner is not None and owner._requires_grad, st.layout)
+                root = wrap(a, owner is not None and owner._requires_grad, st.layout)
             memo = {} if owner is None else {id(owner): root}  # each tensor rebuilt once (its _base too)
             for k in members:
                 x = tensors[k]
@@ -265,8 +265,8 @@ class Plan:
                 else:
                     links = x._vfn
                 out[k] = _replay(x, links, root, memo)
-            stores.append(None if lifted else root._st)
-        return out, stores
+            inputs.append(None if lifted else root)
+        return out, inputs
 
 
 def _owner(tensors, where):
@@ -277,10 +277,10 @@ def _owner(tensors, where):
 
 def wrap_arg(x, a):
     """The argument ``x`` passed by value, as a new tensor on the traced array ``a``."""
-    return _wrap(a, x._requires_grad, None if x._vfn else x._st.layout)
+    return wrap(a, x._requires_grad, None if x._vfn else x._st.layout)
 
 
-def _wrap(a, requires_grad, layout):
+def wrap(a, requires_grad=False, layout=None):
     """A new tensor on the traced array ``a``, its storage in the memory format ``layout`` (_memfmt.py)."""
     t = _dispatch.Tensor._wrap(a)
     t._requires_grad = requires_grad

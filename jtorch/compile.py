@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts", "views")  # (see _trace)
+                 "out_layouts", "views", "arg_grads")  # (see _trace)
 
 
 class CompiledFunction:
@@ -346,6 +346,8 @@ class CompiledFunction:
         sig = _arg_sig(args, dyn, self._plans, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
             not (entry.outer_grad and GRAD.enabled) and len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
+        if out is _EAGER:
+            return self.fn(*args, **kwargs)
         if entry.once:
             # the program created state that later calls must read (an optimizer's buffers made by its
             # first step()): Python decided that from state it could not see (``len(state) == 0``), so
@@ -726,11 +728,13 @@ class CompiledFunction:
             if views is None:
                 for i, a in zip(tensor_pos, arg_arrays):
                     lv[i] = _compile_args.wrap_arg(leaves[i], a)
-                arg_stores = [lv[i]._st for i in tensor_pos]
+                arg_inputs = [lv[i] for i in tensor_pos]
             else:  # views rebuilt on their storages' roots (_compile_args.py)
-                traced, arg_stores = views.rebuild(arg_tensors, arg_arrays)
+                traced, arg_inputs = views.rebuild(arg_tensors, arg_arrays)
                 for i, t in zip(tensor_pos, traced):
                     lv[i] = t
+            # (a backward inside sets the .grad of these: the caller's tensors get it after each call)
+            info["arg_of"] = {id(t): k for k, t in enumerate(arg_inputs) if t is not None}
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
                 lv[i] = _sym_wrap(a, _SymInput(n))
             given = {}
@@ -764,8 +768,8 @@ class CompiledFunction:
                         o._grad_fn = None  # the program is one op; drop the inner graph
                 # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
                 # values are program outputs, written back into the caller's tensors after each call
-                arg_written = [k for k, st in enumerate(arg_stores) if st is not None and st.array is not arg_arrays[k]]
-                arg_new = [arg_stores[k].array for k in arg_written]
+                arg_written = [k for k, t in enumerate(arg_inputs) if t is not None and t._st.array is not arg_arrays[k]]
+                arg_new = [arg_inputs[k]._st.array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
                 gc.collect()
@@ -918,11 +922,14 @@ class CompiledFunction:
         entry.out_layouts = info["out_layouts"]
         entry.out_static = info["out_static"]
         entry.numbers = bool(entry.py_writes) or any(type(o) in _NUMBER_SPECS for o in entry.out_static)
-        # the last assignment of each tensor's .grad is replayed after every call
+        # the last assignment of each tensor's .grad is replayed after every call, onto the caller's
+        # tensor for an argument (entry.arg_grads: its index among the program's tensor inputs)
         last = {}
         for t, g in info["grad_log"]:
             last[id(t)] = (t, g)
-        entry.grad_replay = list(last.values())
+        arg_of = info["arg_of"]
+        entry.grad_replay = [(t, g) for t, g in last.values() if id(t) not in arg_of]
+        entry.arg_grads = [(arg_of[id(t)], g) for t, g in last.values() if id(t) in arg_of]
         for st in entry.escaped:
             st.array = None  # filled by the first run
         entry.n_out = len(entry.out_static)
@@ -941,6 +948,8 @@ class CompiledFunction:
             arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
+        if entry.arg_grads and any(arg_tensors[k]._grad is not None for k, _ in entry.arg_grads):
+            return _EAGER  # a backward inside accumulates into an argument's .grad: the program makes a new one
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
@@ -1027,6 +1036,10 @@ class CompiledFunction:
         for t, g in entry.grad_replay:
             t._grad = g
         T = _dispatch.Tensor
+        for k, g in entry.arg_grads:
+            # a tensor of its own (the program's storage for it takes the next call's gradient), as each
+            # eager backward makes a new .grad where there was none
+            arg_tensors[k]._grad = None if g is None else _compile_args.wrap(g._st.array, False, g._st.layout)
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
         if entry.out_layouts is not None:
@@ -1401,6 +1414,7 @@ def _hyper_arrays(vals, device):
 
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
+_EAGER = object()  # (_run: this call runs the function eagerly)
 _DYN = "dynamic"  # the guard of a lifted number: its type only
 _VIEWS = object()  # heads the last item of _arg_sig's signature where the program takes storage roots
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
@@ -1529,8 +1543,9 @@ class _Fast:
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
-        if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
-            return None  # numpy-shared storages and written arguments need the write-backs of the full path
+        if sig is None or entry.arg_written or entry.arg_grads or any(st.host is not None for st in states + entry.escaped):
+            # numpy-shared storages, written arguments and their .grads need the write-backs of the full path
+            return None
         views = bool(sig) and sig[-1][0] is _VIEWS
         if entry.views != views:
             # arguments sharing a storage with no view among them (the full guard tells them apart), or
