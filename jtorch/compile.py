@@ -761,6 +761,7 @@ class CompiledFunction:
                 # outputs in a memory format (_memfmt.py): the program returns logical arrays, laid again
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
                 info["out_layouts"] = lays if any(la is not None for la in lays) else None
+                info["backward_ran"] = tr.backward_ran
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 for o in out_leaves:
@@ -842,6 +843,11 @@ class CompiledFunction:
             if changed:
                 # a compiled call runs no Python: it would not update them (torch replays such writes)
                 raise self._break(f"it changes Python state a compiled call would not update ({', '.join(changed)})")
+            if info.get("backward_ran") and any(_is_tensor(t) and t._requires_grad and not t.is_leaf for t in (
+                    arg_tensors if views is None else views.targets(arg_tensors))):
+                # inside the program an argument is a leaf: the gradient would stop there, not reach the
+                # tensors it was computed from
+                raise self._break("a backward inside it reaches the autograd history of an argument")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
