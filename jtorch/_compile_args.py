@@ -132,7 +132,7 @@ class Plan:
     its closure too) is the state's inside the trace: its root input goes unused. ``key`` is the geometry
     the guard key takes."""
     __slots__ = ("static", "state", "by_value", "groups", "chains", "numbers", "key", "geometry", "shapes",
-                 "firsts", "avals", "seen", "inputs")
+                 "firsts", "avals", "seen", "inputs", "split")
 
     def __init__(self, tensors, static, state):
         self.static, self.state = static, state
@@ -176,6 +176,10 @@ class Plan:
                     self.numbers.extend(nums[k])
                 key[k] = (g, chains[k], _tail(x) if x._vfn else None)
         self.firsts = [ks[0] for ks, _ in groups]  # an argument on each storage
+        # inputs on a storage another input (or the state) also stands for: a write to one is not seen
+        # through the other inside the program (see compile._trace)
+        on = [id(tensors[k]._st) for k in self.by_value] + [id(tensors[k]._st) for k in self.firsts]
+        self.split = frozenset(j for j, s in enumerate(on) if on.count(s) > 1 or (j < len(self.by_value) and s in state))
         self.avals = []
         self.seen = [None] * len(groups)  # weak references to the root arrays whose avals were checked last
         self.inputs = None  # what the caller made of ``numbers`` (compile._view_inputs), while they hold

@@ -848,6 +848,10 @@ class CompiledFunction:
                 # inside the program an argument is a leaf: the gradient would stop there, not reach the
                 # tensors it was computed from
                 raise self._break("a backward inside it reaches the autograd history of an argument")
+            if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
+                # an argument passed by value (a leaf view) and another on its storage: inside the program
+                # a write to one would not be seen through the other
+                raise self._break("it writes an argument that shares its storage with a leaf view argument")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
@@ -1004,9 +1008,10 @@ class CompiledFunction:
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
-            # state the program writes (BatchNorm's running statistics) is written back after the call:
-            # not an input the backward checks for in-place changes (its arrays are kept anyway)
-            written = set(entry.written)
+            # state and arguments the program writes (BatchNorm's running statistics, ``v.mul_(2)`` under
+            # no_grad) are written back after the call: not inputs the backward checks for in-place changes
+            # (its arrays are kept anyway)
+            written = set(entry.written) | {ns + k for k in entry.arg_written}
             entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
         dyn = [t if t is not None else _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
