@@ -524,8 +524,12 @@ class CompiledFunction:
                     raise self._break(f"a {x.layout} argument")
                 if type(x._st._arr) is _chalf.ChalfArray:  # (its storage holds no jax array: _chalf.py)
                     raise self._break("a complex32 argument")
-                a = x._value
-                key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
+                if x._vfn:  # (without computing the view's value: the program takes its storage)
+                    shape, dtype = x._shape_dtype()
+                else:
+                    a = x._value
+                    shape, dtype = a.shape, a.dtype
+                key.append((shape, dtype, x._requires_grad, x._st.layout))
             elif i in dyn and _dyn_ok(x):
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
@@ -868,14 +872,13 @@ class CompiledFunction:
                 raise self._break("torch._dynamo.graph_break() called", e)
             if isinstance(e, _chalf.ChalfArgument):  # (its storage holds no jax array: _chalf.py)
                 raise self._break("a complex32 tensor is not traced", e)
-            if views is not None and views.numbers:
+            if views is not None and views.numbers and isinstance(e, _VALUE_NEEDED):
                 # Python needed a view argument's position (its storage offset): guard them by value
                 self._static_views = True
                 raise _Unlift() from e
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
-            if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                                  jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)):
+            if not isinstance(e, _VALUE_NEEDED):
                 raise
             extra = self.lifted_keys - {"lr"}
             if extra:  # perhaps Python branched on a lifted hyper-parameter: keep those static, retrace
@@ -1426,6 +1429,9 @@ def _hyper_arrays(vals, device):
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
 _EAGER = object()  # (_run: this call runs the function eagerly)
+# what tracing raises where Python needs a traced value
+_VALUE_NEEDED = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)
 _DYN = "dynamic"  # the guard of a lifted number: its type only
 _VIEWS = object()  # heads the last item of _arg_sig's signature where the program takes storage roots
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
