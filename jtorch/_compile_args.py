@@ -25,7 +25,10 @@ Autograd: a storage's root input carries the history of one tensor, its *owner* 
 the one that requires grad where there is one). An argument that requires grad through anything else (a
 view made a leaf, ``v = base[1:].detach().requires_grad_()``; a view of such a leaf; a second leaf on the
 storage) goes in by value, so its gradient reaches it and not the owner, as in eager torch; a write to it
-is written back through its view chain, so its base sees it after the call.
+is written back through its view chain, so its base sees it after the call. (Inside the program a write to
+such an argument is not seen through another input on its storage, nor the other way round: a function
+that writes one runs eagerly.) A backward inside the function gives ``.grad`` to the tensors the inputs
+stand for (compile.py: ``entry.arg_grads``).
 """
 import weakref
 

@@ -1053,7 +1053,7 @@ class CompiledFunction:
         for k, g in entry.arg_grads:
             # a tensor of its own (the program's storage for it takes the next call's gradient), as each
             # eager backward makes a new .grad where there was none
-            arg_tensors[k]._grad = None if g is None else _compile_args.wrap(g._st.array, False, g._st.layout)
+            arg_tensors[k]._grad = None if g is None else _compile_args.wrap_arg(g, g._value)
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
         if entry.out_layouts is not None:
