@@ -855,7 +855,7 @@ class CompiledFunction:
             if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
                 # an argument passed by value (a leaf view) and another on its storage: inside the program
                 # a write to one would not be seen through the other
-                raise self._break("it writes an argument that shares its storage with a leaf view argument")
+                raise self._break("it writes an argument that shares its storage with one passed by value")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
