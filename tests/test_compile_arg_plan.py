@@ -197,6 +197,11 @@ def test_leaf_arguments_get_gradients_of_a_backward_inside(rng):
                 seen.append(_np(leaf.grad))
             seen.append(grads[1] is grads[2])  # a new .grad each call
             seen += [_np(f(leaf)), _np(leaf.grad)]  # accumulated into the one there
+        w = lib.tensor(data, requires_grad=True)
+        for _ in range(3):
+            w.grad = None
+            seen += [_np(f(w[1:3].t())), _np(w.grad)]  # a view argument: the gradient reaches its base
+        seen += [_np(f(w[1:3].t())), _np(w.grad)]
         return seen + [_np(base)]
     _both(run)
 
