@@ -78,13 +78,13 @@ def _geometry(x):
     return id(st), st.layout, x._vfn, x._requires_grad, x._avfn, id(b._st), b._vfn, b._requires_grad
 
 
-def _shape(x):
-    """``_geometry`` with the views' positions left out, and whether its base starts its chain (that
-    depends on the positions): equal for ``data[i:i + n]`` at every ``i``."""
-    g = _geometry(x)
+def _shape(x, g):
+    """The geometry ``g`` of ``x`` with the views' positions left out, and whether its base starts its
+    chain (that depends on the positions): equal for ``data[i:i + n]`` at every ``i``; and the positions."""
+    nums, chain = _positions(g[2])
     if len(g) == 4:
-        return g[:2] + (_positions(g[2])[1], g[3])
-    return g[:2] + (_positions(g[2])[1], g[3], _tail(x), g[5], _positions(g[6])[1], g[7])
+        return g[:2] + (chain, g[3]), nums
+    return g[:2] + (chain, g[3], _tail(x), g[5], _positions(g[6])[1] if g[6] else (), g[7]), nums
 
 
 def _tail(x):
@@ -140,7 +140,8 @@ class Plan:
     def __init__(self, tensors, static, state):
         self.static, self.state = static, state
         self.geometry = [_geometry(x) for x in tensors]
-        self.shapes = None if static else [_shape(x) if x._vfn else None for x in tensors]
+        self.shapes = None if static else [_shape(x, g)[0] if x._vfn else None
+                                           for x, g in zip(tensors, self.geometry)]
         chains, nums, members = {}, {}, {}
         by_value = []
         for k, x in enumerate(tensors):
@@ -204,9 +205,15 @@ class Plan:
         if geometry != self.geometry:
             if static or len(geometry) != len(self.geometry):
                 return False
-            moved = [k for k, (g, h) in enumerate(zip(geometry, self.geometry)) if g != h]
-            if any(not tensors[k]._vfn or _shape(tensors[k]) != self.shapes[k] for k in moved):
-                return False
+            moved = []
+            for k, (g, h) in enumerate(zip(geometry, self.geometry)):
+                if g != h:
+                    if not tensors[k]._vfn:
+                        return False
+                    shape, nums = _shape(tensors[k], g)
+                    if shape != self.shapes[k]:
+                        return False
+                    moved.append((k, nums))
         seen = self.seen
         for i, k in enumerate(self.firsts):
             a = tensors[k]._st._arr
@@ -222,10 +229,9 @@ class Plan:
         if moved:  # views at other positions: their numbers now
             self.inputs = None
             self.geometry = geometry
-            for k in moved:
+            for k, nums in moved:
                 if k in self.chains:
-                    first, chain = self.chains[k]
-                    nums = _positions(tensors[k]._vfn)[0]
+                    first = self.chains[k][0]
                     self.numbers[first:first + len(nums)] = nums
         return True
 
