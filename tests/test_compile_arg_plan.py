@@ -65,6 +65,23 @@ def test_repeat_call_reuses_the_plan_and_reads_the_storage_afresh(rng):
     assert all(p is plans[1] for p in plans[1:])  # (the first call ran eagerly)
 
 
+def test_views_at_other_positions_reuse_the_plan_with_their_positions(rng):
+    data = rng.standard_normal((6, 3)).astype(np.float32)
+    plans = []
+
+    def run(lib):
+        f = _compiled(lib, _scaled)
+        base = lib.tensor(data)
+        seen = []
+        for i in (0, 1, 2, 1, 3, 0):
+            seen.append(_np(f(base[i:i + 3])))
+            if lib is jtorch:
+                plans.append(f._plans.last)
+        return seen
+    _both(run)
+    assert all(p is plans[1] for p in plans[1:])
+
+
 def _write_view(v):
     v.add_(1)
     return v * 2
