@@ -14,34 +14,92 @@ are numbers the program takes, so ``step(data[i:i + n])`` runs one program for e
 where Python needs one's value (``storage_offset()``, ``as_strided`` from the view's own offset) the trace
 fails, and the function is traced again with the positions guarded by value (one program per view), as
 torch specialises a storage offset that Python reads.
+
+A call builds its Plan once and keeps it (``PlanCache``): the next call with the same geometry (each
+argument's storage, view chain, base and requires_grad, each storage's layout and root shape and dtype, the
+same state storages) takes it again after that comparison, with the views' positions read afresh where a
+view is a new object with other positions (``step(data[i:i + n])``). The plan holds no tensors: it names
+arguments by their index, so it serves any call whose arguments have its geometry.
+
+Autograd: a storage's root input carries the history of one tensor, its *owner* (a non-view tensor on it,
+the one that requires grad where there is one). An argument that requires grad through anything else (a
+view made a leaf, ``v = base[1:].detach().requires_grad_()``; a view of such a leaf; a second leaf on the
+storage) goes in by value, so its gradient reaches it and not the owner, as in eager torch; a write to it
+is written back through its view chain, so its base sees it after the call. (Inside the program a write to
+such an argument is not seen through another input on its storage, nor the other way round: a function
+that writes one runs eagerly.) A backward inside the function gives ``.grad`` to the tensors the inputs
+stand for (compile.py: ``entry.arg_grads``).
 """
+import weakref
+
 from . import _dispatch
 from ._dispatch import GRAD
 
 
-def plan(tensors, static=False, state=frozenset()):
+def plan(tensors, static=False, state=frozenset(), cache=None):
     """The Plan for these tensor arguments, or None where each is plain and on a storage of its own that
     is not one of the ``state`` storages (ids; the tensors the function reads besides its arguments).
     ``static``: the views' positions (slice starts, select indices) are guarded by value rather than
-    passed as numbers the program takes."""
+    passed as numbers the program takes. ``cache``: a PlanCache whose plan is reused where it fits."""
     seen = set()
     for x in tensors:
-        if x._vfn or id(x._st) in seen or id(x._st) in state:
-            return Plan(tensors, static, state)
-        seen.add(id(x._st))
-    return None
+        st = id(x._st)
+        if x._vfn or st in seen or st in state:
+            break
+        seen.add(st)
+    else:
+        return None
+    if cache is None:
+        return Plan(tensors, static, state)
+    return cache.get(tensors, static, state)
 
 
-def _leaf_view(x):
-    """A view made a leaf of its own (``v.detach().requires_grad_()``): its gradient must reach it, not
-    its storage's root, so it goes in by value."""
-    return x._base is None and x._requires_grad
+class PlanCache:
+    """The last Plan made, reused while the arguments keep its geometry (a CompiledFunction's: the cheap
+    guard of a repeated call then compares a few attributes instead of building a plan)."""
+    __slots__ = ("last",)
+
+    def __init__(self):
+        self.last = None
+
+    def get(self, tensors, static, state):
+        p = self.last
+        if p is None or not p.fits(tensors, static, state):
+            p = self.last = Plan(tensors, static, state)
+        return p
+
+
+def _geometry(x):
+    """What a Plan reads of the argument ``x`` (storages by id, their layouts, view chains, base,
+    requires_grad): another tensor of equal geometry gets the same plan."""
+    st, b = x._st, x._base
+    if b is None:
+        return id(st), st.layout, x._vfn, x._requires_grad
+    return id(st), st.layout, x._vfn, x._requires_grad, x._avfn, id(b._st), b._vfn, b._requires_grad
+
+
+def _shape(x, g):
+    """The geometry ``g`` of ``x`` with the views' positions left out, and whether its base starts its
+    chain (that depends on the positions): equal for ``data[i:i + n]`` at every ``i``; and the positions."""
+    nums, chain = _positions(g[2])
+    if len(g) == 4:
+        return g[:2] + (chain, g[3]), nums
+    return g[:2] + (chain, g[3], _tail(x), g[5], _positions(g[6])[1] if g[6] else (), g[7]), nums
 
 
 def _tail(x):
     """How many of the view ops of ``x`` lead from its ``_base`` (None: no base on its storage to start from)."""
     base = x._base
     return len(x._avfn) if base is not None and base._st is x._st and base._vfn + x._avfn == x._vfn else None
+
+
+def _carrier(x):
+    """The non-view tensor on the storage of ``x`` whose autograd history ``x`` has (itself, or the base
+    its view chain starts from), or None (a view with no history to its storage: ``v.detach()``)."""
+    if not x._vfn:
+        return x
+    b = x._base
+    return b if b is not None and not b._vfn and _tail(x) is not None else None
 
 
 def _hashable(chain):
@@ -70,85 +128,148 @@ def _positions(vfn):
 
 
 class Plan:
-    """The program's tensor inputs for one call: ``by_value`` (argument indices passed as their own value),
-    then one root per storage ``groups`` entry (storage, its owning tensor or None, argument indices),
-    then the views' positions (``numbers``) unless ``static``. A storage that is also state (the function
-    reads it from its closure too) is the state's inside the trace: its root input goes unused."""
-    __slots__ = ("tensors", "by_value", "groups", "roots", "numbers", "chains", "state", "key")
+    """The program's tensor inputs for one geometry of the arguments: ``by_value`` (argument indices passed
+    as their own value), then one root per storage in ``groups`` (argument indices on it, and its owner:
+    (k, "arg") the argument ``k``, (k, "base") the ``_base`` of argument ``k``, or None), then the views'
+    positions (``numbers``) unless ``static``. A storage that is also state (the function reads it from
+    its closure too) is the state's inside the trace: its root input goes unused. ``key`` is the geometry
+    the guard key takes."""
+    __slots__ = ("static", "state", "by_value", "groups", "chains", "numbers", "key", "geometry", "shapes",
+                 "firsts", "avals", "seen", "inputs", "split")
 
     def __init__(self, tensors, static, state):
-        self.tensors, self.state = tensors, state
-        where = {}
-        self.by_value, self.groups, self.roots, self.numbers, self.chains = [], [], [], [], {}
-        key = []
+        self.static, self.state = static, state
+        self.geometry = [_geometry(x) for x in tensors]
+        self.shapes = None if static else [_shape(x, g)[0] if x._vfn else None
+                                           for x, g in zip(tensors, self.geometry)]
+        chains, nums, members = {}, {}, {}
+        by_value = []
         for k, x in enumerate(tensors):
+            chain, n = (), ()
             if x._vfn:
-                nums, chain = _positions(x._vfn)
+                n, chain = _positions(x._vfn)
                 if chain is not None and static:
                     chain = x._vfn
-                if chain is None or _leaf_view(x) or not _hashable(chain):
-                    self.by_value.append(k)
-                    key.append(-1)
+                if chain is None or not _hashable(chain):
+                    by_value.append(k)  # a position that is no number: the view's value goes in
                     continue
-                if not static:  # the positions are inputs: (their first index, the chain over them)
-                    self.chains[k] = (len(self.numbers), chain)
-                    self.numbers.extend(nums)
-            else:
-                chain = ()
-            g = where.get(id(x._st))
-            if g is None:
-                g = where[id(x._st)] = len(self.groups)
-                self.groups.append([x._st, None, []])
-            grp = self.groups[g]
-            grp[2].append(k)
-            if grp[1] is None and not x._vfn:
-                grp[1] = x
-            key.append((g, chain, _tail(x) if x._vfn else None))
-        for grp in self.groups:
-            st, owner = grp[0], grp[1]
-            if owner is None:  # only views of it: their base carries the storage's autograd history
-                owner = next((b for b in (tensors[k]._base for k in grp[2]) if b is not None and b._st is st
-                              and not b._vfn), None)
-                grp[1] = owner
-            a = _root_array(st)
-            self.roots.append(a)
-            key.append((a.shape, a.dtype, st.layout, owner is not None and owner.requires_grad, id(st) in state))
+            chains[k], nums[k] = chain, n
+            members.setdefault(id(x._st), []).append(k)
+        groups = []
+        for ks in members.values():
+            # the owner: a non-view tensor on the storage (an argument before a base), one that requires
+            # grad first; an argument that requires grad through anything else goes in by value
+            carriers = [(k, "arg") for k in ks if not tensors[k]._vfn] + \
+                [(k, "base") for k in ks if tensors[k]._vfn and _carrier(tensors[k]) is not None]
+            owner = next((c for c in carriers if _owner(tensors, c)._requires_grad), None) or \
+                (carriers[0] if carriers else None)
+            own = None if owner is None else _owner(tensors, owner)
+            alone = [k for k in ks if tensors[k]._requires_grad and (own is None or _carrier(tensors[k]) is not own)]
+            by_value += alone
+            ks = [k for k in ks if k not in alone]
+            if ks:
+                groups.append((ks, owner))
+        self.by_value, self.groups = sorted(by_value), groups
+        self.chains, self.numbers = {}, []
+        key = [-1] * len(tensors)
+        for g, (ks, _) in enumerate(groups):
+            for k in ks:
+                x = tensors[k]
+                if x._vfn and not static:  # the positions are inputs: (their first index, the chain over them)
+                    self.chains[k] = (len(self.numbers), chains[k])
+                    self.numbers.extend(nums[k])
+                key[k] = (g, chains[k], _tail(x) if x._vfn else None)
+        self.firsts = [ks[0] for ks, _ in groups]  # an argument on each storage
+        # inputs on a storage another input (or the state) also stands for: a write to one is not seen
+        # through the other inside the program (see compile._trace)
+        on = [id(tensors[k]._st) for k in self.by_value] + [id(tensors[k]._st) for k in self.firsts]
+        self.split = frozenset(j for j, s in enumerate(on) if on.count(s) > 1 or (j < len(self.by_value) and s in state))
+        self.avals = []
+        self.seen = [None] * len(groups)  # weak references to the root arrays whose avals were checked last
+        self.inputs = None  # what the caller made of ``numbers`` (compile._view_inputs), while they hold
+        for ks, owner in groups:
+            st = tensors[ks[0]]._st
+            a = st._arr  # (a pending lazy value has its shape and dtype)
+            self.avals.append((a.shape, a.dtype))
+            key.append((a.shape, a.dtype, st.layout, owner is not None and _owner(tensors, owner)._requires_grad,
+                        id(st) in state))
         self.key = tuple(key)
 
-    def arrays(self):
-        """The program's inputs for the tensor arguments."""
-        t = self.tensors
-        return [t[k]._value for k in self.by_value] + self.roots + self.numbers
+    def fits(self, tensors, static, state):
+        """Whether these arguments have the geometry this plan was made for (then their views' positions
+        are taken as this plan's ``numbers``)."""
+        if static is not self.static or (state is not self.state and state != self.state):
+            return False
+        geometry = list(map(_geometry, tensors))
+        moved = None
+        if geometry != self.geometry:
+            if static or len(geometry) != len(self.geometry):
+                return False
+            moved = []
+            for k, (g, h) in enumerate(zip(geometry, self.geometry)):
+                if g != h:
+                    if not tensors[k]._vfn:
+                        return False
+                    shape, nums = _shape(tensors[k], g)
+                    if shape != self.shapes[k]:
+                        return False
+                    moved.append((k, nums))
+        seen = self.seen
+        for i, k in enumerate(self.firsts):
+            a = tensors[k]._st._arr
+            r = seen[i]
+            if r is None or r() is not a:
+                shape, dtype = self.avals[i]
+                if a.shape != shape or a.dtype != dtype:
+                    return False
+                try:
+                    seen[i] = weakref.ref(a)
+                except TypeError:  # (an array type with no weak references: checked every call)
+                    seen[i] = None
+        if moved:  # views at other positions: their numbers now
+            self.inputs = None
+            self.geometry = geometry
+            for k, nums in moved:
+                if k in self.chains:
+                    first = self.chains[k][0]
+                    self.numbers[first:first + len(nums)] = nums
+        return True
 
-    def targets(self):
+    def arrays(self, tensors):
+        """The program's inputs for the tensor arguments."""
+        return [tensors[k]._value for k in self.by_value] + \
+            [_root_array(tensors[k]._st) for k in self.firsts] + self.numbers
+
+    def targets(self, tensors):
         """For each input, the caller's tensor that receives its written value and, for a program recorded
         as one autograd op, carries its history (a storage's owner, or a bare tensor of the storage); the
         views' positions as they are."""
-        t = self.tensors
-        return [t[k] for k in self.by_value] + [owner if owner is not None else _bare(st)
-                                                   for st, owner, _ in self.groups] + self.numbers
+        return [tensors[k] for k in self.by_value] + [
+            _owner(tensors, owner) if owner is not None else storage_tensor(tensors[ks[0]]._st)
+            for ks, owner in self.groups] + self.numbers
 
-    def rebuild(self, arrays):
-        """Inside the trace: the arguments as tensors on the traced ``arrays``, and each tensor input's
-        storage (its array changed when the function wrote it; None for a state storage, written back as
-        state)."""
-        t = self.tensors
-        out = [None] * len(t)
-        stores = []
+    def rebuild(self, tensors, arrays):
+        """Inside the trace: the arguments as tensors on the traced ``arrays``, and the tensor that stands
+        for each tensor input (its storage's array changed when the function wrote it; its ``.grad`` is the
+        target's; None for a state storage, written back as state)."""
+        out = [None] * len(tensors)
+        inputs = []
         nv, ng = len(self.by_value), len(self.groups)
         numbers = arrays[nv + ng:]
         for k, a in zip(self.by_value, arrays):
-            out[k] = wrap(t[k], a)
-            stores.append(out[k]._st)
-        for (st, owner, members), a in zip(self.groups, arrays[nv:nv + ng]):
+            out[k] = wrap_arg(tensors[k], a)
+            inputs.append(out[k])
+        for (members, owner), a in zip(self.groups, arrays[nv:nv + ng]):
+            st = tensors[members[0]]._st
+            owner = None if owner is None else _owner(tensors, owner)
             lifted = id(st) in self.state
             if lifted:  # the state's tensor itself, its storage holding the state's traced array now
-                root = owner if owner is not None else _bare(st)
+                root = owner if owner is not None else storage_tensor(st)
             else:
-                root = wrap(owner, a) if owner is not None else _wrap_root(st, a)
+                root = wrap(a, owner is not None and owner._requires_grad, st.layout)
             memo = {} if owner is None else {id(owner): root}  # each tensor rebuilt once (its _base too)
             for k in members:
-                x = t[k]
+                x = tensors[k]
                 if k in self.chains:  # its view chain over the traced positions
                     first, chain = self.chains[k]
                     links = tuple((op, statics, tuple(tuple(numbers[first + i:first + i + n]) if is_tuple
@@ -157,25 +278,28 @@ class Plan:
                 else:
                     links = x._vfn
                 out[k] = _replay(x, links, root, memo)
-            stores.append(None if lifted else root._st)
-        return out, stores
+            inputs.append(None if lifted else root)
+        return out, inputs
 
 
-def wrap(x, a):
-    """The plain argument ``x`` as a new tensor on the traced array ``a``."""
+def _owner(tensors, where):
+    """The tensor ``where`` names: (k, "arg") argument ``k``, (k, "base") its ``_base``."""
+    k, kind = where
+    return tensors[k] if kind == "arg" else tensors[k]._base
+
+
+def wrap_arg(x, a):
+    """The argument ``x`` passed by value, as a new tensor on the traced array ``a``."""
+    return wrap(a, x._requires_grad, None if x._vfn else x._st.layout)
+
+
+def wrap(a, requires_grad=False, layout=None):
+    """A new tensor on the traced array ``a``, its storage in the memory format ``layout`` (_memfmt.py)."""
     t = _dispatch.Tensor._wrap(a)
-    t._requires_grad = x._requires_grad
-    if x._st.layout is not None and not x._vfn:  # a memory format (_memfmt.py)
+    t._requires_grad = requires_grad
+    if layout is not None:
         from ._memfmt import lay
-        lay(t, x._st.layout)
-    return t
-
-
-def _wrap_root(st, a):
-    t = _dispatch.Tensor._wrap(a)
-    if st.layout is not None:
-        from ._memfmt import lay
-        lay(t, st.layout)
+        lay(t, layout)
     return t
 
 
@@ -218,7 +342,9 @@ def _root_array(st):
     return st.array
 
 
-def _bare(st):
+def storage_tensor(st):
+    """A bare tensor object on storage ``st`` (no view, no autograd): stands for a storage no tensor at
+    hand owns."""
     t = _dispatch.Tensor._wrap(None)
     t._st = st
     return t

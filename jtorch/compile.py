@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts", "views")  # (see _trace)
+                 "out_layouts", "views", "arg_grads")  # (see _trace)
 
 
 class CompiledFunction:
@@ -270,6 +270,7 @@ class CompiledFunction:
         self._py_seen = None  # the Python items' values at the last trace
         self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
         self._ids = None  # (state list, its length, ids of its storages): see _state_ids
+        self._plans = _compile_args.PlanCache()  # the tensor arguments' last Plan, reused while it fits
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -342,9 +343,11 @@ class CompiledFunction:
             except (GraphBreak, EagerThisCall):
                 return self.fn(*args, **kwargs)
         dyn = _arg_dyn(args, entry.dyn_args)
-        sig = _arg_sig(args, dyn, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
+        sig = _arg_sig(args, dyn, self._plans, self._static_views, self._state_ids(), self._device)[0] if not kwargs and \
             not (entry.outer_grad and GRAD.enabled) and len(dyn) == len(entry.dyn_args) else None
         out = self._run(entry, leaves)
+        if out is _EAGER:
+            return self.fn(*args, **kwargs)
         if entry.once:
             # the program created state that later calls must read (an optimizer's buffers made by its
             # first step()): Python decided that from state it could not see (``len(state) == 0``), so
@@ -521,14 +524,18 @@ class CompiledFunction:
                     raise self._break(f"a {x.layout} argument")
                 if type(x._st._arr) is _chalf.ChalfArray:  # (its storage holds no jax array: _chalf.py)
                     raise self._break("a complex32 argument")
-                a = x._value
-                key.append((a.shape, a.dtype, x._requires_grad, x._st.layout))
+                if x._vfn:  # (without computing the view's value: the program takes its storage)
+                    shape, dtype = x._shape_dtype()
+                else:
+                    a = x._value
+                    shape, dtype = a.shape, a.dtype
+                key.append((shape, dtype, x._requires_grad, x._st.layout))
             elif i in dyn and _dyn_ok(x):
                 key.append((type(x), _DYN))  # an input of the program: any value of that type
             else:
                 key.append(_static_key(x))
         # views, arguments sharing a storage (with each other or the state): their geometry
-        views = _compile_args.plan(tensors, self._static_views, self._state_ids())
+        views = self._arg_plan(tensors)
         if views is not None:
             key.append(views.key)
         for st, _ in self.state:
@@ -551,6 +558,10 @@ class CompiledFunction:
                     vals = tuple(_static_key(v) for v in vals)
                 key.append(vals)
         return tuple(key)
+
+    def _arg_plan(self, tensors):
+        """The _compile_args.Plan of these tensor arguments (None: each plain, on a storage of its own)."""
+        return _compile_args.plan(tensors, self._static_views, self._state_ids(), self._plans)
 
     def _state_ids(self):
         """The ids of the state storages, kept while the state list is the same object of the same length
@@ -720,12 +731,14 @@ class CompiledFunction:
             lv = list(leaves)
             if views is None:
                 for i, a in zip(tensor_pos, arg_arrays):
-                    lv[i] = _compile_args.wrap(leaves[i], a)
-                arg_stores = [lv[i]._st for i in tensor_pos]
+                    lv[i] = _compile_args.wrap_arg(leaves[i], a)
+                arg_inputs = [lv[i] for i in tensor_pos]
             else:  # views rebuilt on their storages' roots (_compile_args.py)
-                traced, arg_stores = views.rebuild(arg_arrays)
+                traced, arg_inputs = views.rebuild(arg_tensors, arg_arrays)
                 for i, t in zip(tensor_pos, traced):
                     lv[i] = t
+            # (a backward inside sets the .grad of these: the caller's tensors get it after each call)
+            info["arg_of"] = {id(t): k for k, t in enumerate(arg_inputs) if t is not None}
             for n, (i, a) in enumerate(zip(dyn_args, scalars)):
                 lv[i] = _sym_wrap(a, _SymInput(n))
             given = {}
@@ -752,6 +765,7 @@ class CompiledFunction:
                 # outputs in a memory format (_memfmt.py): the program returns logical arrays, laid again
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
                 info["out_layouts"] = lays if any(la is not None for la in lays) else None
+                info["backward_ran"] = tr.backward_ran
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 for o in out_leaves:
@@ -759,8 +773,8 @@ class CompiledFunction:
                         o._grad_fn = None  # the program is one op; drop the inner graph
                 # tensor arguments the function wrote in place (``a.add_(1)``, ``a[0] = 5``): their new
                 # values are program outputs, written back into the caller's tensors after each call
-                arg_written = [k for k, st in enumerate(arg_stores) if st is not None and st.array is not arg_arrays[k]]
-                arg_new = [arg_stores[k].array for k in arg_written]
+                arg_written = [k for k, t in enumerate(arg_inputs) if t is not None and t._st.array is not arg_arrays[k]]
+                arg_new = [arg_inputs[k]._st.array for k in arg_written]
                 del a2, k2, lv
                 out_ids = {id(o._st) for o in out_leaves if _is_tensor(o)}
                 gc.collect()
@@ -803,9 +817,9 @@ class CompiledFunction:
 
         state_arrays = [st.array for st in states]
         # (across processes each tensor argument is this rank's shard of the batch: passed as its own value)
-        views = _compile_args.plan([leaves[i] for i in tensor_pos], self._static_views, self._state_ids()) \
-            if self._ranks is None and _spmd._ranks() is None else None
-        arg_arrays = [leaves[i]._value for i in tensor_pos] if views is None else views.arrays()
+        arg_tensors = [leaves[i] for i in tensor_pos]
+        views = self._arg_plan(arg_tensors) if self._ranks is None and _spmd._ranks() is None else None
+        arg_arrays = [x._value for x in arg_tensors] if views is None else views.arrays(arg_tensors)
         self._device = _device_of(state_arrays + arg_arrays)
         self._see_hyper()
         # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
@@ -833,6 +847,15 @@ class CompiledFunction:
             if changed:
                 # a compiled call runs no Python: it would not update them (torch replays such writes)
                 raise self._break(f"it changes Python state a compiled call would not update ({', '.join(changed)})")
+            if info.get("backward_ran") and any(_is_tensor(t) and t._requires_grad and not t.is_leaf for t in (
+                    arg_tensors if views is None else views.targets(arg_tensors))):
+                # inside the program an argument is a leaf: the gradient would stop there, not reach the
+                # tensors it was computed from
+                raise self._break("a backward inside it reaches the autograd history of an argument")
+            if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
+                # an argument passed by value (a leaf view) and another on its storage: inside the program
+                # a write to one would not be seen through the other
+                raise self._break("it writes an argument that shares its storage with one passed by value")
             self._ranks = ranks
             # a step that placed tensors on a device mesh (nn.DataParallel) runs as one SPMD program
             place = _spmd.program_shardings(traced.jaxpr, state_arrays) if ranks is None else None
@@ -849,14 +872,13 @@ class CompiledFunction:
                 raise self._break("torch._dynamo.graph_break() called", e)
             if isinstance(e, _chalf.ChalfArgument):  # (its storage holds no jax array: _chalf.py)
                 raise self._break("a complex32 tensor is not traced", e)
-            if views is not None and views.numbers:
+            if views is not None and views.numbers and isinstance(e, _VALUE_NEEDED):
                 # Python needed a view argument's position (its storage offset): guard them by value
                 self._static_views = True
                 raise _Unlift() from e
             if (dyn_args or py_in) and self._demote():
                 raise _Unlift() from e  # a traced number was needed as a value: specialise it, retrace
-            if not isinstance(e, (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                                  jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)):
+            if not isinstance(e, _VALUE_NEEDED):
                 raise
             extra = self.lifted_keys - {"lr"}
             if extra:  # perhaps Python branched on a lifted hyper-parameter: keep those static, retrace
@@ -913,11 +935,14 @@ class CompiledFunction:
         entry.out_layouts = info["out_layouts"]
         entry.out_static = info["out_static"]
         entry.numbers = bool(entry.py_writes) or any(type(o) in _NUMBER_SPECS for o in entry.out_static)
-        # the last assignment of each tensor's .grad is replayed after every call
+        # the last assignment of each tensor's .grad is replayed after every call, onto the caller's
+        # tensor for an argument (entry.arg_grads: its index among the program's tensor inputs)
         last = {}
         for t, g in info["grad_log"]:
             last[id(t)] = (t, g)
-        entry.grad_replay = list(last.values())
+        arg_of = info["arg_of"]
+        entry.grad_replay = [(t, g) for t, g in last.values() if id(t) not in arg_of]
+        entry.arg_grads = [(arg_of[id(t)], g) for t, g in last.values() if id(t) in arg_of]
         for st in entry.escaped:
             st.array = None  # filled by the first run
         entry.n_out = len(entry.out_static)
@@ -932,10 +957,12 @@ class CompiledFunction:
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = _compile_args.plan(arg_tensors, self._static_views, self._state_ids())
-            arg_arrays, arg_tensors = _view_inputs(views, self._device), views.targets()
+            views = self._arg_plan(arg_tensors)
+            arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
+        if entry.arg_grads and any(arg_tensors[k]._grad is not None for k, _ in entry.arg_grads):
+            return _EAGER  # a backward inside accumulates into an argument's .grad: the program makes a new one
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
@@ -984,12 +1011,13 @@ class CompiledFunction:
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
-            # state the program writes (BatchNorm's running statistics) is written back after the call:
-            # not an input the backward checks for in-place changes (its arrays are kept anyway)
-            written = set(entry.written)
+            # state and arguments the program writes (BatchNorm's running statistics, ``v.mul_(2)`` under
+            # no_grad) are written back after the call: not inputs the backward checks for in-place changes
+            # (its arrays are kept anyway)
+            written = set(entry.written) | {ns + k for k in entry.arg_written}
             entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
-        dyn = [t if t is not None else _root_alias(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+        dyn = [t if t is not None else _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
@@ -1022,6 +1050,10 @@ class CompiledFunction:
         for t, g in entry.grad_replay:
             t._grad = g
         T = _dispatch.Tensor
+        for k, g in entry.arg_grads:
+            # a tensor of its own (the program's storage for it takes the next call's gradient), as each
+            # eager backward makes a new .grad where there was none
+            arg_tensors[k]._grad = None if g is None else _compile_args.wrap_arg(g, g._value)
         out_leaves = [s if a is None else (a if isinstance(a, T) else T._wrap(a))
                       for a, s in zip(outs, entry.out_static)]
         if entry.out_layouts is not None:
@@ -1396,7 +1428,12 @@ def _hyper_arrays(vals, device):
 
 # ------------------------------------------------------------------ the per-call fast path
 _MISS = object()
+_EAGER = object()  # (_run: this call runs the function eagerly)
+# what tracing raises where Python needs a traced value
+_VALUE_NEEDED = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError)
 _DYN = "dynamic"  # the guard of a lifted number: its type only
+_VIEWS = object()  # heads the last item of _arg_sig's signature where the program takes storage roots
 _SIMPLE = frozenset([int, float, bool, str, type(None)])
 _get_array = attrgetter("array")
 _get_arr = attrgetter("_arr")
@@ -1441,12 +1478,12 @@ def _zeros(shape, dtype):
     return jax.numpy.zeros(shape, dtype)
 
 
-def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
+def _arg_sig(args, dyn=(), plans=None, static_views=False, state=frozenset(), device=None):
     """Positional arguments as the guard sees them: tensors by (shape, dtype, requires_grad, memory format),
     plain Python scalars by type and value, those at the positions ``dyn`` (traced as inputs) by
     type only; (None, None) for anything else (the full guard's job). Views among the tensors: the program
-    takes storage roots, and the last item is ("views", their geometry; ``state``: the state storages' ids)
-    (see _compile_args.py)."""
+    takes storage roots, and the last item is (_VIEWS, their geometry), from the PlanCache ``plans``
+    (``state``: the state storages' ids; see _compile_args.py)."""
     sig = []
     arrays = []
     T = _dispatch.Tensor
@@ -1467,19 +1504,27 @@ def _arg_sig(args, dyn=(), static_views=False, state=frozenset(), device=None):
     for j in dyn:
         sig[j] = (type(args[j]), _DYN)
     if views:
-        plan = _compile_args.plan([x for x in args if isinstance(x, T)], static_views, state)
-        sig.append(("views", plan.key))
-        arrays = _view_inputs(plan, device)
+        tensors = [x for x in args if isinstance(x, T)]
+        plan = _compile_args.plan(tensors, static_views, state, plans)
+        sig.append((_VIEWS, plan.key))
+        arrays = _view_inputs(plan, tensors, device)
     return sig, arrays
 
 
-def _view_inputs(views, device):
-    """The program's inputs for the tensor arguments of a _compile_args.Plan, the views' positions as
-    scalars cached by value (a Python int costs the call ~15 us more than an array)."""
-    arrays = views.arrays()
+def _view_inputs(views, tensors, device):
+    """The program's inputs for the tensor arguments by their _compile_args.Plan, the views' positions
+    as scalars cached by value (a Python int costs the call ~15 us more than an array)."""
+    arrays = views.arrays(tensors)
     n = len(views.numbers)
     if n:
-        arrays[len(arrays) - n:] = _hyper_arrays(views.numbers, device)
+        held = views.inputs
+        if held is not None and held[0] is device:
+            nums = held[1]
+        else:
+            nums = _hyper_arrays(views.numbers, device)
+            # kept once each is an array (a value seen for the first time goes in as a number: _scalar_array)
+            views.inputs = (device, nums) if not any(type(a) in _SIMPLE for a in nums) else None
+        arrays[len(arrays) - n:] = nums
     return arrays
 
 
@@ -1510,14 +1555,15 @@ class _Fast:
     __slots__ = ("entry", "sig", "states", "escaped", "held", "held_esc", "donate_esc", "py", "py_vals", "owners", "owned", "gparams", "grads",
                  "modules", "training", "grad_enabled", "groups", "hyper", "lrs", "lr_arrays", "device",
                  "wstores", "nws", "nw", "written", "picked", "replay", "single", "T", "dyn", "py_in",
-                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "static_views", "state_ids", "nargs")
+                 "frozen", "requires", "opts", "opt_seen", "mod_seen", "plans", "static_views", "state_ids", "nargs")
 
     @classmethod
     def make(cls, cf, entry, sig, dyn=()):
         states = [st for st, _ in cf.state]
-        if sig is None or entry.arg_written or any(st.host is not None for st in states + entry.escaped):
-            return None  # numpy-shared storages and written arguments need the write-backs of the full path
-        views = bool(sig) and sig[-1][0] == "views"
+        if sig is None or entry.arg_written or entry.arg_grads or any(st.host is not None for st in states + entry.escaped):
+            # numpy-shared storages, written arguments and their .grads need the write-backs of the full path
+            return None
+        views = bool(sig) and sig[-1][0] is _VIEWS
         if entry.views != views:
             # arguments sharing a storage with no view among them (the full guard tells them apart), or
             # views a program across processes takes by value
@@ -1569,7 +1615,7 @@ class _Fast:
             entry.out_layouts is None
         f.T = _dispatch.Tensor
         f.dyn = dyn
-        f.static_views, f.state_ids = cf._static_views, cf._state_ids()
+        f.plans, f.static_views, f.state_ids = cf._plans, cf._static_views, cf._state_ids()
         f.py_in = [cf.py.items[i][1:] for i in entry.py_in]
         return f
 
@@ -1610,7 +1656,7 @@ def _call_fast(f, args):
     if len(args) != f.nargs:
         return _MISS
     try:
-        sig, vals = _arg_sig(args, f.dyn, f.static_views, f.state_ids, f.device)
+        sig, vals = _arg_sig(args, f.dyn, f.plans, f.static_views, f.state_ids, f.device)
     except _dispatch.SparseArgument:  # a sparse or nested argument: the full guard's job
         return _MISS
     if sig != f.sig:
@@ -1809,12 +1855,6 @@ def _device_of(arrays):
         if first is None:
             first = d
     return first
-
-
-def _root_alias(st):
-    t = _dispatch.Tensor._wrap(None)
-    t._st = st
-    return t
 
 
 def _store_host(st):
