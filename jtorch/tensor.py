@@ -522,7 +522,7 @@ class Tensor:
 
     def data_ptr(self):
         if isinstance(self._st._arr, MetaArray):  # (a wrapper subclass's NoData too)
-            return 0
+            return 0 if type(self._st._arr) is not MetaArray else self.storage_offset() * self.element_size()
         return address(self._st) + self.storage_offset() * self.element_size()
 
     const_data_ptr = data_ptr
