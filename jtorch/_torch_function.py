@@ -443,6 +443,17 @@ def operator(name, plain, func=None, dispatching=None):
     setattr(_dispatch.Tensor, name, plain)
 
 
+def alias(name, of):
+    """Tensor's ``name`` is its ``of``: one object, as torch's (``Tensor.__neg__ is Tensor.neg``), that
+    resolve_name names ``of`` (found first) and that dispatches under both names."""
+    T = _dispatch.Tensor
+    if name in T.__dict__:
+        delattr(T, name)  # (set again below, after ``of``)
+    setattr(T, name, T.__dict__[of])
+    if of in SWAPPED:
+        SWAPPED[name] = SWAPPED[of]
+
+
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
 
 
@@ -688,8 +699,8 @@ def convert(ret, cls):
 # dispatch: each overloading subclass (install_members), and Tensor itself while a mode is entered
 # (_members_dispatch). Elsewhere they are the plain members and functions and cost nothing.
 _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
-                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
-                             "__dlpack_device__", "as_subclass", "_make_subclass"])
+                             "__getstate__", "__reduce_ex__", "__iter__", "__long__", "__nonzero__", "as_subclass",
+                             "_make_subclass"])
 MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
 SWAPPED = {}  # name -> (plain function, its _Dispatching): Tensor methods that are exported functions
 NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
