@@ -202,3 +202,74 @@ def test_contains_and_format_errors(T, rng):
     with pytest.raises(TypeError):
         format(T.empty((), device="meta"), ".2f")
     assert format(x[0], ".3f") == f"{float(x[0]):.3f}"
+
+
+# ---------------------------------------------------------------- nested modes
+NESTED_CALLS = {
+    "x.sum()": lambda T, x: x.sum(), "x.add(x)": lambda T, x: x.add(x), "x + x": lambda T, x: x + x,
+    "-x": lambda T, x: -x, "x ** 2": lambda T, x: x ** 2, "~i": lambda T, x: ~x.long(), "x[0]": lambda T, x: x[0],
+    "x.shape": lambda T, x: x.shape, "x.tolist()": lambda T, x: x.tolist(), "x.size()": lambda T, x: x.size(),
+    "x.view(-1)": lambda T, x: x.view(-1), "T.add": lambda T, x: T.add(x, x), "x.add_(1)": lambda T, x: x.add_(1),
+    "F.relu": lambda T, x: T.nn.functional.relu(x), "x.grad": lambda T, x: x.grad, "x.layout": lambda T, x: x.layout,
+    "repr": lambda T, x: repr(x), "x.copy_(x)": lambda T, x: x.copy_(x),
+}
+
+
+def _nested(T, data, call, subclass):
+    """What each of three nested recording modes (and a recording subclass) receives, and whether the function
+    each mode received is the library's own public object."""
+    seen = []
+
+    def mode(tag):
+        class Recorder(T.overrides.TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                seen.append((tag, func))
+                return func(*args, **(kwargs or {}))
+        return Recorder()
+
+    class Recorded(T.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(("subclass", func))
+            return super().__torch_function__(func, types, args, kwargs)
+
+    x = T.tensor(data)
+    if subclass:
+        x = x.as_subclass(Recorded)
+    with mode("outer"), mode("middle"), mode("inner"):
+        NESTED_CALLS[call](T, x)
+    public = {T.Tensor.sum, T.Tensor.add, T.Tensor.neg, T.Tensor.__pow__, T.Tensor.__invert__,
+              T.Tensor.__getitem__, T.Tensor.tolist, T.Tensor.size, T.Tensor.view, T.add, T.Tensor.add_, T.Tensor.long,
+              T.nn.functional.relu, T.Tensor.__repr__, T.Tensor.copy_}
+    getters = [T.Tensor.shape.__get__, T.Tensor.grad.__get__, T.Tensor.layout.__get__]
+    return [(tag, (T.overrides.resolve_name(f) or repr(f)).replace(T.__name__, "torch", 1),
+             f in public or any(f == g for g in getters)) for tag, f in seen]
+
+
+@pytest.mark.parametrize("subclass", [False, True], ids=["plain", "subclass"])
+@pytest.mark.parametrize("call", list(NESTED_CALLS))
+def test_nested_modes_receive_the_public_method(call, subclass, rng):
+    """Each mode, inner ones included, receives the public method (``Tensor.sum`` itself), and its call of it
+    reaches the modes below, then an overloading argument's ``__torch_function__``, as in torch."""
+    data = rng.standard_normal((2, 3)).astype(np.float32)
+    got = _nested(jtorch, data, call, subclass)
+    assert got == _nested(torch, data, call, subclass)
+    assert all(is_public for _, _, is_public in got)
+
+
+@LIBS
+def test_methods_run_plain_again_after_the_modes(T, rng):
+    x = T.tensor(rng.standard_normal(3).astype(np.float32))
+    seen = []
+
+    class Recorder(T.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return func(*args, **(kwargs or {}))
+    with Recorder(), Recorder():
+        x.sum()
+        with T._C.DisableTorchFunction():
+            T.Tensor.sum(x), x.shape, x.tolist()
+    n = len(seen)
+    T.Tensor.sum(x), x.shape, x.tolist(), x.size()
+    assert n == 2 and len(seen) == 2
