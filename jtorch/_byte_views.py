@@ -12,7 +12,9 @@ both, and ``untyped_storage()`` is the same, as in torch.
 Plain storages pay nothing for this: only this subclass's ``_arr`` and ``version`` are properties.
 Limit: complex32 values live as complex64 here, so a half whose bits are a signalling NaN reads quieted
 through a complex32 view (and through views of a complex32 tensor's own storage). A write through such a view
-puts back only the elements it changed: the others keep their source bytes exactly.
+puts back only the elements it changed: the others keep their source bytes exactly. So a bool view of a
+complex32 tensor written with the value an element already reads as (True for a nonzero byte) keeps that
+byte, where torch stores 1.
 """
 import functools
 import weakref
