@@ -846,7 +846,7 @@ class Tensor:
         return self.flip(0)
 
     def __contains__(self, element):
-        if not isinstance(element, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+        if not isinstance(element, _OPERANDS):
             raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
                                f"{type(element)}.")
         return builtins.bool((element == self).any())
@@ -1167,9 +1167,11 @@ def _bind_methods():
     _tf.methods_bound()
 
 
+_OPERANDS = (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)  # what operators take
+
+
 def _operand(other):
-    return type(other) is Tensor or isinstance(
-        other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber))
+    return type(other) is Tensor or isinstance(other, _OPERANDS)
 
 
 def _binop(op, method):
@@ -1177,8 +1179,7 @@ def _binop(op, method):
     or the operator itself where torch's does. A plain Tensor pays no test for __torch_function__: a mode
     puts the dispatching version on (``_dispatching``)."""
     def f(self, other):
-        if type(other) is not Tensor and not isinstance(
-                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+        if type(other) is not Tensor and not isinstance(other, _OPERANDS):
             return NotImplemented
         try:
             return op(self, other)
@@ -1192,7 +1193,7 @@ def _binop(op, method):
 def _rbinop(op, method):
     """``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts (else as _binop)."""
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         try:
             return op(other, self)
