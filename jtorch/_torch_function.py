@@ -384,7 +384,7 @@ def _template_code(nfree):
                + "  return run(public, impl, args, kwargs)\n"
                + " return _swapped\n")
         ns = {}
-        exec(compile(src, __file__, "exec"), {}, ns)  # (this file's name: a jtorch frame to _outer_entry)
+        exec(compile(src, "<swapped method>", "exec"), {}, ns)  # (each takes its function's file and first line)
         code = _TEMPLATE_CODES[nfree] = ns["_outer"]().__code__
     return code
 
@@ -416,11 +416,10 @@ def _build_swaps():
         impl.__kwdefaults__ = fn.__kwdefaults__
         template = _template_code(len(own.co_freevars))
         consts = tuple((_swapped_call, publics[0], impl) if c == _PLACEHOLDER else c for c in template.co_consts)
-        _SWAPS[fn] = (own, template.replace(co_consts=consts, co_name=own.co_name, co_qualname=own.co_qualname))
+        _SWAPS[fn] = (own, template.replace(co_consts=consts, co_name=own.co_name, co_qualname=own.co_qualname,
+                                            co_filename=own.co_filename, co_firstlineno=own.co_firstlineno))
         _SWAPS_BY_PUBLIC.add(publics[0])
     _SWAPS_BUILT[0] = len(DISPATCHING)
-
-
 
 
 def public(fn, name=None, func=None):
