@@ -843,9 +843,11 @@ _CLASS_SWAPS = [None, []]  # (the sizes it was built for, [(name, plain member, 
 
 
 def _swaps_codes(member):
+    """Whether calling ``member`` reaches the modes by itself while one is entered: its function swaps codes,
+    or it is a generated entry (a catching method), which checks for modes on every call."""
     if isinstance(member, property):
         return member.fget in _SWAPS and (member.fset is None or member.fset in _SWAPS)
-    return member in _SWAPS
+    return member in _SWAPS or getattr(getattr(member, "__code__", None), "co_filename", "") == "<torch_function entry>"
 
 
 def _dispatched(member):

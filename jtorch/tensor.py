@@ -107,10 +107,6 @@ def _inference_inplace_error():
         "a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
-def _false(tensor):
-    return False
-
-
 class Tensor:
     __slots__ = ("_st", "_vfn", "_val", "_valver", "_strides", "_base", "_avfn", "_gver", "_gver_seen",
                  "_requires_grad", "_grad_fn", "_out_idx", "_grad", "_accumulator", "_retains",
@@ -468,10 +464,11 @@ class Tensor:
     def is_meta(self):
         return type(self._st._arr) is MetaArray
 
-    # properties as torch's (__torch_function__ receives ``Tensor.layout.__get__``); other kinds (sparse,
-    # nested, quantized) override them with class attributes. XLA here runs as 'cpu'/'cuda'.
+    # properties as torch's (__torch_function__ receives ``Tensor.layout.__get__``), each with a getter of its
+    # own (_torch_function._build_swaps); other kinds (sparse, nested, quantized) override them with class
+    # attributes. XLA here runs as 'cpu'/'cuda'.
     (is_sparse, is_quantized, is_mkldnn, is_nested, is_sparse_csr, is_xla, is_xpu, is_mps, is_ipu, is_maia, is_mtia,
-     is_vulkan) = (property(_false) for _ in range(12))
+     is_vulkan) = (property(lambda self: False) for _ in range(12))
     layout = property(lambda self: _layouts.strided)
 
     def get_device(self):

@@ -211,6 +211,7 @@ NESTED_CALLS = {
     "x.shape": lambda T, x: x.shape, "x.tolist()": lambda T, x: x.tolist(), "x.size()": lambda T, x: x.size(),
     "x.view(-1)": lambda T, x: x.view(-1), "T.add": lambda T, x: T.add(x, x), "x.add_(1)": lambda T, x: x.add_(1),
     "F.relu": lambda T, x: T.nn.functional.relu(x), "x.grad": lambda T, x: x.grad, "x.layout": lambda T, x: x.layout,
+    "x.is_sparse": lambda T, x: x.is_sparse,
     "repr": lambda T, x: repr(x), "x.copy_(x)": lambda T, x: x.copy_(x),
 }
 
@@ -241,7 +242,7 @@ def _nested(T, data, call, subclass):
     public = {T.Tensor.sum, T.Tensor.add, T.Tensor.neg, T.Tensor.__pow__, T.Tensor.__invert__,
               T.Tensor.__getitem__, T.Tensor.tolist, T.Tensor.size, T.Tensor.view, T.add, T.Tensor.add_, T.Tensor.long,
               T.nn.functional.relu, T.Tensor.__repr__, T.Tensor.copy_}
-    getters = [T.Tensor.shape.__get__, T.Tensor.grad.__get__, T.Tensor.layout.__get__]
+    getters = [T.Tensor.shape.__get__, T.Tensor.grad.__get__, T.Tensor.layout.__get__, T.Tensor.is_sparse.__get__]
     return [(tag, (T.overrides.resolve_name(f) or repr(f)).replace(T.__name__, "torch", 1),
              f in public or any(f == g for g in getters)) for tag, f in seen]
 
