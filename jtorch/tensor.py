@@ -794,6 +794,8 @@ class Tensor:
     def __dlpack_device__(self):
         return self._value.__dlpack_device__()
 
+    __array_priority__ = 1000  # (NumPy scalars and arrays defer to Tensor's reflected operators, as torch's)
+
     def __array_wrap__(self, array, context=None, return_scalar=False):
         """A NumPy ufunc's result on tensors, as a tensor (torch's: a bool result as uint8)."""
         if array.dtype == np.bool_:

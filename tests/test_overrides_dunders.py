@@ -191,6 +191,23 @@ def test_numpy_ufuncs_give_tensors(rng):
         np.testing.assert_allclose(got[jtorch].numpy(), got[torch].numpy(), rtol=1e-6)
 
 
+def test_numpy_operands_defer_to_tensors(rng):
+    """NumPy scalars on the left run Tensor's reflected operators (``__array_priority__``), an array on the left
+    raises TypeError, as in torch."""
+    data = rng.standard_normal(3).astype(np.float32)
+    calls = [lambda T, x: np.float64(2) * x, lambda T, x: np.float32(2) + x, lambda T, x: np.int64(3) - x,
+             lambda T, x: x + np.ones(3), lambda T, x: np.ones(3) + x]
+    for call in calls:
+        got = {}
+        for T in (torch, jtorch):
+            try:
+                r = call(T, T.tensor(data))
+                got[T] = (type(r).__name__, str(r.dtype).split(".")[-1], np.asarray(r.tolist()).round(5).tolist())
+            except TypeError:
+                got[T] = "TypeError"
+        assert got[jtorch] == got[torch]
+
+
 @LIBS
 def test_contains_and_format_errors(T, rng):
     x = T.tensor(rng.standard_normal(3).astype(np.float32))
