@@ -37,8 +37,16 @@ def to_words(x, word):
     elif jnp.iscomplexobj(x):
         x = jnp.stack([jnp.real(x), jnp.imag(x)], -1)
     if x.dtype != word:
-        x = jax.lax.bitcast_convert_type(x, word)  # (a wider x gains a last dim of its words)
+        x = _bitcast(x, word)  # (a wider x gains a last dim of its words)
     return x.reshape(*shape, -1)
+
+
+def _bitcast(x, dtype):
+    """``lax.bitcast_convert_type``; one that changes the element size behind a barrier: XLA's simplifier
+    folds two such bitcasts in a row (``x.view(torch.int32).view(torch.uint8)`` of int16) into one with a
+    wrong shape, an internal error at compile time."""
+    y = jax.lax.bitcast_convert_type(x, dtype)
+    return y if np.dtype(x.dtype).itemsize == np.dtype(dtype).itemsize else jax.lax.optimization_barrier(y)
 
 
 def from_words(words, dtype):
@@ -50,7 +58,7 @@ def from_words(words, dtype):
         half = from_words(words.reshape(*words.shape[:-1], 2, -1), _part(dtype))
         return jax.lax.complex(half[..., 0], half[..., 1])
     words = words if words.shape[-1] > 1 else words[..., 0]
-    return words if words.dtype == dtype else jax.lax.bitcast_convert_type(words, dtype)
+    return words if words.dtype == dtype else _bitcast(words, dtype)
 
 
 def reinterpret(x, dtype):

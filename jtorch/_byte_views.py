@@ -12,7 +12,9 @@ both, and ``untyped_storage()`` is the same, as in torch.
 Plain storages pay nothing for this: only this subclass's ``_arr`` and ``version`` are properties.
 Limit: complex32 values live as complex64 here, so a half whose bits are a signalling NaN reads quieted
 through a complex32 view (and through views of a complex32 tensor's own storage). A write through such a view
-puts back only the elements it changed: the others keep their source bytes exactly.
+puts back only the elements it changed: the others keep their source bytes exactly. So a bool view of a
+complex32 tensor written with the value an element already reads as (True for a nonzero byte) keeps that
+byte, where torch stores 1.
 """
 import functools
 import weakref
@@ -44,10 +46,8 @@ class ReinterpretedStorage(Storage):
     def _arr(self):
         src = self.src
         if self._seen is not src._arr or src.host is not None:
-            from ._storage import _root_tensor
-            root = src._arr.data if type(src._arr) is _chalf.ChalfArray else _root_tensor(src)._value
-            out = _read(root, _chalf.NP if type(src._arr) is _chalf.ChalfArray else np.dtype(root.dtype),
-                        src.layout, self.dtype)
+            root, src_dt = _source_values(src)
+            out = _read(root, src_dt, src.layout, self.dtype)
             self._cache = _chalf.ChalfArray(out) if self.dtype == _chalf.NP else out
             self._seen = src._arr
         return self._cache
@@ -58,16 +58,10 @@ class ReinterpretedStorage(Storage):
             new = new.get()
         old = self._arr  # (current: the elements to compare with)
         src = self.src
-        chalf_src = type(src._arr) is _chalf.ChalfArray
-        if chalf_src:
-            root, src_dt = src._arr.data, _chalf.NP
-        else:
-            from ._storage import _root_tensor
-            root = _root_tensor(src)._value
-            src_dt = np.dtype(root.dtype)
+        root, src_dt = _source_values(src)
         unwrap = (lambda a: a.data) if self.dtype == _chalf.NP else (lambda a: a)
         out = _write(root, src_dt, src.layout, unwrap(old), unwrap(new), self.dtype)
-        src._arr = _chalf.ChalfArray(out) if chalf_src else out
+        src._arr = _chalf.ChalfArray(out) if src_dt == _chalf.NP else out
         self._cache, self._seen = new, src._arr
         if src.host is not None:
             from .interop import write_host
@@ -84,6 +78,15 @@ class ReinterpretedStorage(Storage):
     @property
     def inference(self):
         return self.src.inference
+
+
+def _source_values(src):
+    """Storage ``src``'s root values (complex32: its complex64 array) and their dtype (complex32's numpy one)."""
+    if type(src._arr) is _chalf.ChalfArray:
+        return src._arr.data, _chalf.NP
+    from ._storage import _root_tensor
+    root = _root_tensor(src)._value
+    return root, np.dtype(root.dtype)
 
 
 # (id(source storage), numpy dtype) -> its ReinterpretedStorage while a tensor uses it (which keeps the source

@@ -25,6 +25,7 @@ import numpy as np
 from . import _dtype as D
 from ._device import device as _device, jax_device, from_jax_device
 from ._memfmt import buffer_array, from_buffer
+from ._meta import MetaArray
 
 _FRESH = weakref.WeakSet()  # byte storages made by UntypedStorage(...) that no tensor has used yet
 _WARNED = [False]
@@ -177,6 +178,8 @@ class UntypedStorage(StorageBase, _StorageCommon):
 
     def data_ptr(self):
         from .tensor import address
+        if type(self._st._arr) is MetaArray:  # (as torch's: a meta storage's pointer is null)
+            return self._off
         return address(self._st) + self._off
 
     def _index(self, idx):
@@ -596,7 +599,6 @@ def deepcopy_tensor(self, memo):
     rebuilt from its ``new_empty`` (torch's error where that gives another type); its slots and every
     tensor's Python attributes are deep-copied; ``requires_grad`` kept, ``.grad`` deep-copied too."""
     from . import _torch_function as _tf
-    from ._meta import MetaArray
     from ._subclass_dispatch import NoData
     T = _Tensor()
     cls = type(self)

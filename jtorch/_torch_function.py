@@ -16,7 +16,8 @@ the protocol, even once subclasses exist (a ``TorchFunctionMode`` aside): the di
 - A Python-function entry also looks at its first argument's type (one test), so a subclass there
   dispatches the function itself rather than the first op inside it.
 - ``_dispatch.TORCH_FUNCTION`` is True only while a ``TorchFunctionMode`` is entered: modes see every call,
-  plain Tensors' included, so then every entry checks and Tensor's own members are the dispatching ones.
+  plain Tensors' included, so then every entry checks and Tensor's own members dispatch (their functions run
+  a dispatching code in place of their own, or their dispatching versions are set on the class).
 - Tensor's methods are objects of their own, made from the functions (``method``): ``x.add(y)`` and
   ``x + y`` hand ``Tensor.add`` to ``__torch_function__``, ``torch.add(x, y)`` hands ``torch.add``, as in
   torch. The object is the same whether or not a mode is entered: what a mode or subclass puts on for a
@@ -339,17 +340,86 @@ def handle(func, args, kwargs=None, relevant=None, caught=False):
                     f"{[type(a) for a in overloaded]}")
 
 
-# a Tensor method's plain function (or a property's __get__/__set__) -> its dispatching version: what a mode
-# with modes below it receives, so that its call of it reaches them as the method (the plain one, which a
-# mode alone receives, as torch's ``Tensor.sum``, runs no dispatch of its own)
+# a Tensor method's plain function (or a property's __get__/__set__) -> its dispatching version. A mode with
+# modes below it receives the plain one, as torch's (``Tensor.sum``), and its call of it reaches them: while a
+# mode is entered each such function runs a dispatching code in place of its own (``_members_dispatch``), so
+# plain calls pay nothing when no mode is entered. Where that cannot be (a getter several properties share),
+# the mode receives the dispatching version.
 DISPATCHING = {}
 
 
 def _for_mode(func):
     try:
-        return DISPATCHING.get(func, func)
+        return func if func in _SWAPS_BY_PUBLIC else DISPATCHING.get(func, func)
     except TypeError:  # (an unhashable callable given to handle_torch_function)
         return func
+
+
+_SWAPS = {}  # function -> (its own code, its dispatching code)
+_SWAPS_BY_PUBLIC = set()  # the DISPATCHING keys whose function swaps codes
+_SWAPS_BUILT = [0]  # len(DISPATCHING) when _SWAPS was built
+_PLACEHOLDER = ("\0run", "\0public", "\0impl")
+_TEMPLATE_CODES = {}  # number of closure cells -> the dispatching code's template
+
+
+def _swapped_call(public, impl, args, kwargs):
+    """The body of a swapped-in code: ``public`` (the method, or a property's ``__get__``/``__set__``) to the
+    modes below and the overloading arguments, else the function's own code (``impl``)."""
+    if wants(args, kwargs):
+        return handle(public, args, kwargs)
+    return impl(*args, **kwargs)
+
+
+def _template_code(nfree):
+    """A code object taking ``(*args, **kwargs)`` that calls ``_swapped_call(*placeholder, args, kwargs)``, with
+    ``nfree`` unused free variables (a function's ``__code__`` must match its closure's length)."""
+    code = _TEMPLATE_CODES.get(nfree)
+    if code is None:
+        cells = [f"c{i}" for i in range(nfree)]
+        src = ("def _outer():\n"
+               + (f" {' = '.join(cells)} = None\n" if cells else "")
+               + " def _swapped(*args, **kwargs):\n"
+               + "".join(f"  {c}\n" for c in cells)
+               + f"  run, public, impl = {_PLACEHOLDER!r}\n"
+               + "  return run(public, impl, args, kwargs)\n"
+               + " return _swapped\n")
+        ns = {}
+        exec(compile(src, "<swapped method>", "exec"), {}, ns)  # (each takes its function's file and first line)
+        code = _TEMPLATE_CODES[nfree] = ns["_outer"]().__code__
+    return code
+
+
+def _swappable(public):
+    """The function whose code runs when ``public`` (a DISPATCHING key) is called, or None."""
+    if type(public) is types.FunctionType:
+        return public
+    owner = getattr(public, "__self__", None)
+    if isinstance(owner, property):
+        return {"__get__": owner.fget, "__set__": owner.fset}.get(public.__name__)
+    return None
+
+
+def _build_swaps():
+    if _SWAPS_BUILT[0] == len(DISPATCHING):
+        return
+    by_fn = {}
+    for public in DISPATCHING:
+        fn = _swappable(public)
+        if type(fn) is types.FunctionType and not fn.__code__.co_flags & (
+                inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+            by_fn.setdefault(fn, []).append(public)
+    for fn, publics in by_fn.items():
+        if len(publics) != 1 or fn in _SWAPS:  # (a getter several properties share: their dispatching versions)
+            continue
+        own = fn.__code__
+        impl = types.FunctionType(own, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+        impl.__kwdefaults__ = fn.__kwdefaults__
+        template = _template_code(len(own.co_freevars))
+        consts = tuple((_swapped_call, publics[0], impl) if c == _PLACEHOLDER else c for c in template.co_consts)
+        _SWAPS[fn] = (own, template.replace(co_consts=consts, co_name=own.co_name, co_qualname=own.co_qualname,
+                                            co_filename=own.co_filename, co_firstlineno=own.co_firstlineno))
+        _SWAPS_BY_PUBLIC.add(publics[0])
+    _SWAPS_BUILT[0] = len(DISPATCHING)
 
 
 def public(fn, name=None, func=None):
@@ -441,6 +511,17 @@ def operator(name, plain, func=None, dispatching=None):
     if dispatching is not None:
         SWAPPED[name] = (plain, _Dispatching(plain, dispatching))
     setattr(_dispatch.Tensor, name, plain)
+
+
+def alias(name, of):
+    """Tensor's ``name`` is its ``of``: one object, as torch's (``Tensor.__neg__ is Tensor.neg``), that
+    resolve_name names ``of`` (found first) and that dispatches under both names."""
+    T = _dispatch.Tensor
+    if name in T.__dict__:
+        delattr(T, name)  # (set again below, after ``of``)
+    setattr(T, name, T.__dict__[of])
+    if of in SWAPPED:
+        SWAPPED[name] = SWAPPED[of]
 
 
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
@@ -688,8 +769,8 @@ def convert(ret, cls):
 # dispatch: each overloading subclass (install_members), and Tensor itself while a mode is entered
 # (_members_dispatch). Elsewhere they are the plain members and functions and cost nothing.
 _NOT_DISPATCHED = frozenset(["__new__", "__init__", "__init_subclass__", "__torch_function__", "__hash__",
-                             "__getstate__", "__reduce_ex__", "__deepcopy__", "__array__", "__dlpack__",
-                             "__dlpack_device__", "as_subclass", "_make_subclass"])
+                             "__getstate__", "__reduce_ex__", "__iter__", "__long__", "__nonzero__", "as_subclass",
+                             "_make_subclass"])
 MEMBERS = {}  # name -> a method or property of Tensor's class body (taken by tensor_defined)
 SWAPPED = {}  # name -> (plain function, its _Dispatching): Tensor methods that are exported functions
 NO_CONVERT = []  # properties whose values the default __torch_function__ hands back as they are
@@ -742,12 +823,31 @@ def install_members(cls):
 
 
 def _members_dispatch(on):
+    """Tensor's members dispatch (``on``) or not: those whose functions swap codes by that alone, the others
+    by their dispatching versions set on the class."""
     T = _dispatch.Tensor
-    pairs = [(name, member, _dispatched(member)) for name, member in MEMBERS.items()]
-    pairs += [(name, plain, entry) for name, (plain, entry) in SWAPPED.items()]
-    for name, plain, entry in pairs:
+    if _CLASS_SWAPS[0] != (len(MEMBERS), len(SWAPPED), len(DISPATCHING)):
+        pairs = [(name, member, _dispatched(member)) for name, member in MEMBERS.items()]
+        pairs += [(name, plain, entry) for name, (plain, entry) in SWAPPED.items()]
+        _build_swaps()
+        _CLASS_SWAPS[:] = [(len(MEMBERS), len(SWAPPED), len(DISPATCHING)),
+                           [p for p in pairs if not _swaps_codes(p[1])]]
+    for fn, (own, dispatching) in _SWAPS.items():
+        fn.__code__ = dispatching if on else own
+    for name, plain, entry in _CLASS_SWAPS[1]:
         if T.__dict__.get(name) is (plain if on else entry):  # (unless something rebound it since)
             setattr(T, name, entry if on else plain)
+
+
+_CLASS_SWAPS = [None, []]  # (the sizes it was built for, [(name, plain member, its dispatching version)])
+
+
+def _swaps_codes(member):
+    """Whether calling ``member`` reaches the modes by itself while one is entered: its function swaps codes,
+    or it is a generated entry (a catching method), which checks for modes on every call."""
+    if isinstance(member, property):
+        return member.fget in _SWAPS and (member.fset is None or member.fset in _SWAPS)
+    return member in _SWAPS or getattr(getattr(member, "__code__", None), "co_filename", "") == "<torch_function entry>"
 
 
 def _dispatched(member):

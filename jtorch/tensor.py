@@ -461,17 +461,16 @@ class Tensor:
     def is_cpu(self):
         return self.device.type == "cpu"
 
-    is_sparse = False
-    is_quantized = False
     @property
     def is_meta(self):
         return type(self._st._arr) is MetaArray
 
-    is_mkldnn = False
-    is_nested = False
-    is_xla = is_xpu = is_mps = is_ipu = is_maia = is_mtia = is_vulkan = False  # XLA here runs as 'cpu'/'cuda'
-    layout = _layouts.strided
-    is_sparse_csr = False
+    # properties as torch's (__torch_function__ receives ``Tensor.layout.__get__``), each with a getter of its
+    # own (_torch_function._build_swaps); other kinds (sparse, nested, quantized) override them with class
+    # attributes. XLA here runs as 'cpu'/'cuda'.
+    (is_sparse, is_quantized, is_mkldnn, is_nested, is_sparse_csr, is_xla, is_xpu, is_mps, is_ipu, is_maia, is_mtia,
+     is_vulkan) = (property(lambda self: False) for _ in range(12))
+    layout = property(lambda self: _layouts.strided)
 
     def get_device(self):
         d = self.device
@@ -484,13 +483,13 @@ class Tensor:
     def dim(self):
         return self.ndim
 
-    ndimension = dim
+    ndimension = _tf.own_copy(dim, "ndimension")  # (torch's aliases are methods of their own)
 
     def numel(self):
         m = self._meta
         return math.prod(m[0]) if m is not None else int(self._meta_src().size)
 
-    nelement = numel
+    nelement = _tf.own_copy(numel, "nelement")
 
     def element_size(self):
         return self.dtype.itemsize
@@ -523,10 +522,10 @@ class Tensor:
 
     def data_ptr(self):
         if isinstance(self._st._arr, MetaArray):  # (a wrapper subclass's NoData too)
-            return 0
+            return 0 if type(self._st._arr) is not MetaArray else self.storage_offset() * self.element_size()
         return address(self._st) + self.storage_offset() * self.element_size()
 
-    const_data_ptr = data_ptr
+    const_data_ptr = _tf.own_copy(data_ptr, "const_data_ptr")
 
     def untyped_storage(self):
         from ._storage import untyped_storage
@@ -796,6 +795,15 @@ class Tensor:
     def __dlpack_device__(self):
         return self._value.__dlpack_device__()
 
+    __array_priority__ = 1000  # (NumPy scalars and arrays defer to Tensor's reflected operators, as torch's)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy ufunc's result on tensors, as a tensor (torch's: a bool result as uint8)."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        from ._ops.creation import from_numpy
+        return from_numpy(np.asarray(array))
+
     def __bool__(self):
         if self.numel() != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
@@ -806,6 +814,12 @@ class Tensor:
 
     def __int__(self):
         return builtins.int(self.item())
+
+    def __long__(self):  # (Python 2's names, which torch keeps; no dispatch of their own: int() and bool()'s)
+        return self.__int__()
+
+    def __nonzero__(self):
+        return self.__bool__()
 
     def __complex__(self):
         return builtins.complex(self.item())
@@ -820,8 +834,8 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._shape_dtype()[0][0]
 
-    def __iter__(self):
-        if self.ndim == 0:
+    def __iter__(self):  # (no dispatch of its own, as torch's: its dim() and unbind() dispatch)
+        if self.dim() == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -832,17 +846,17 @@ class Tensor:
         return self.flip(0)
 
     def __contains__(self, element):
-        return builtins.bool((self == element).any())
+        if not isinstance(element, _OPERANDS):
+            raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return builtins.bool((element == self).any())
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
         return tensor_repr(self, tensor_contents)
 
-    def __str__(self):
-        return self.__repr__()
-
     def __format__(self, spec):
-        if self.ndim == 0:
+        if self.dim() == 0 and type(self) is Tensor and not self.is_meta:  # (as torch: a subclass's is object's)
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
@@ -1147,17 +1161,22 @@ def _bind_methods():
                 continue
             f = _rbinop(op if name != "__rtruediv__" else _reciprocal_times, method) if d else _binop(op, method)
             _tf.operator(name, f, method or f, _dispatching(f, method or f, _operand))
-    for name, opname, method in (("__neg__", "neg", Tensor.neg), ("__abs__", "abs", Tensor.abs),
-                                 ("__invert__", "bitwise_not", None)):
-        f = _unop(R[opname], method)
-        _tf.operator(name, f, method or f, _dispatching(f, method or f))
-    _tf.operator("__pos__", _pos, Tensor.positive, _dispatching(_pos, Tensor.positive))
+    f = _binop(R["div"], Tensor.div)  # (Python 2's name, which torch keeps: an object of its own)
+    _tf.operator("__div__", f, Tensor.div, _dispatching(f, Tensor.div, _operand))
+    f = _unop(R["bitwise_not"])
+    _tf.operator("__invert__", f, f, _dispatching(f, f))
+    # torch's aliases: one object under both names (``Tensor.__neg__ is Tensor.neg``)
+    for name, of in (("__neg__", "neg"), ("__abs__", "abs"), ("__pos__", "positive"), ("__rdiv__", "__rtruediv__"),
+                     ("__idiv__", "__itruediv__")):
+        _tf.alias(name, of)
     _tf.methods_bound()
 
 
+_OPERANDS = (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)  # what operators take
+
+
 def _operand(other):
-    return type(other) is Tensor or isinstance(
-        other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber))
+    return type(other) is Tensor or isinstance(other, _OPERANDS)
 
 
 def _binop(op, method):
@@ -1165,8 +1184,7 @@ def _binop(op, method):
     or the operator itself where torch's does. A plain Tensor pays no test for __torch_function__: a mode
     puts the dispatching version on (``_dispatching``)."""
     def f(self, other):
-        if type(other) is not Tensor and not isinstance(
-                other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+        if type(other) is not Tensor and not isinstance(other, _OPERANDS):
             return NotImplemented
         try:
             return op(self, other)
@@ -1180,7 +1198,7 @@ def _binop(op, method):
 def _rbinop(op, method):
     """``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts (else as _binop)."""
     def f(self, other):
-        if not isinstance(other, (Tensor, int, float, complex, builtins.bool, np.number, np.bool_, _SymNumber)):
+        if not isinstance(other, _OPERANDS):
             return NotImplemented
         try:
             return op(other, self)
@@ -1191,20 +1209,16 @@ def _rbinop(op, method):
     return f
 
 
-def _unop(op, method):
-    """``-t``: as _binop (__torch_function__ receives ``Tensor.neg``, as torch's)."""
+def _unop(op):
+    """``~t``: as _binop (__torch_function__ receives the operator, as torch's)."""
     def f(self):
         try:
             return op(self)
         except _tf.TensorLikeArgument as e:
             if _tf.declines(e, (self,), None):
                 raise
-        return _tf.handle(method or f, (self,), caught=True)
+        return _tf.handle(f, (self,), caught=True)
     return f
-
-
-def _pos(self):
-    return self
 
 
 def _dispatching(plain, func, operand=None):

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _bits
+from .. import _chalf
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import defop, function
@@ -128,9 +129,15 @@ def view_dtype(self, dtype):
             for d in range(self.dim() - 1):
                 if self.stride(d) % k:
                     raise RuntimeError(f"self.stride({d}) must be divisible by {k} {what}, but got {self.stride(d)}")
-    if D.complex32 in (self.dtype, dtype):  # (a complex32 storage holds complex64 values: _byte_views.py)
+    # a complex32 storage holds complex64 values (_byte_views.py): so do the float16 views of one (real, imag,
+    # view_as_real), whose bytes are then read from the storage's own
+    to_or_from_chalf = D.complex32 in (self.dtype, dtype)
+    if to_or_from_chalf or type(self._st._arr) is _chalf.ChalfArray:
         from .._byte_views import reinterpreted_view, supported
-        return reinterpreted_view(self, dtype) if supported(self) else _through_half_pairs(self, dtype)
+        if supported(self):
+            return reinterpreted_view(self, dtype)
+        if to_or_from_chalf:
+            return _through_half_pairs(self, dtype)
     if any(op is _view_dtype and statics[0] is D.bool for op, statics, _ in self._vfn):
         return _from_root_bytes(self, dtype)
     return _view_dtype(self, dtype=dtype, size=a)._alias()

@@ -284,8 +284,16 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
 neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
             promote=None, aliases=("negative",), library=True)
-positive = unary("positive", _reject(lambda x: x, "The `+` operator, on a bool tensor is not supported."),
-                 promote=None, inplace=False)
+
+
+@function
+def positive(input):
+    """``+x``: ``x`` itself, as torch's (bool excepted)."""
+    if input.dtype is D.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
 @jax.custom_jvp
 def _abs(x):
     return jnp.abs(x)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _dispatch, _memfmt
 from .._dispatch import GRAD, defop, export, function
+from .._memfmt import dense_strides, format_order
 from .._size import contiguous_strides
 
 
@@ -188,16 +189,25 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
 
 
 def resize_(self, *size, memory_format=None):
-    """torch's resize_: the first prod(size) elements of the storage from this tensor's offset, contiguous.
-    Growing past the storage gives the tensor a new, larger storage (zero-filled beyond the old elements);
-    views taken before then keep the old one."""
+    """torch's resize_: the first prod(size) elements of the storage from this tensor's offset, dense in
+    ``memory_format`` (contiguous by default). Growing past the storage gives the tensor a new, larger storage
+    (zero-filled beyond the old elements); views taken before then keep the old one."""
     size = _ints(size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) or
                  len(size) == 1 and hasattr(size[0], "tolist") else size)
+    if getattr(memory_format, "name", None) == "preserve_format":
+        raise RuntimeError("Unsupported memory formatPreserve")
+    return _resize(self, size, format_order(memory_format, len(size)), memory_format is not None)
+
+
+def _resize(self, size, order, restride):
+    """resize_ to ``size``, dense in dim ``order`` (None: row-major); ``restride``: the same sizes take
+    those strides too (else they keep theirs, as torch's)."""
     if self.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
     if any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
-    if size == tuple(self.shape) and memory_format is None:  # (torch: the same sizes keep the strides)
+    resized = size != tuple(self.shape)
+    if not resized and not restride:
         return self
     from .creation import zeros
     from .join import cat
@@ -206,13 +216,19 @@ def resize_(self, *size, memory_format=None):
     n = math.prod(size)
     if offset + n > root.numel():
         root = cat([root.reshape(-1), zeros(offset + n - root.numel(), dtype=self.dtype)])
-    self.data = _storage_view(root, offset=offset, size=size, stride=contiguous_strides(size), order=root._st.layout)
+    strides = contiguous_strides(size) if order is None else dense_strides(size, order)
+    self.data = _storage_view(root, offset=offset, size=size, stride=strides, order=root._st.layout)
+    if resized:  # (torch counts a resize as a write to the storage; a restride alone is none)
+        self._st.version += 1
     return self
 
 
 @function
 def resize_as_(self, the_template, memory_format=None):
-    return resize_(self, tuple(the_template.shape))
+    size = tuple(the_template.shape)
+    if getattr(memory_format, "name", None) == "preserve_format":  # (the template's own format, as torch)
+        return _resize(self, size, _memfmt.suggest_order(the_template), True)
+    return _resize(self, size, format_order(memory_format, len(size)), memory_format is not None)
 
 
 export(resize_, "resize_", function=False)  # a Tensor method only, like torch

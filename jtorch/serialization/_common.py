@@ -100,7 +100,7 @@ def _strided(t, idx, buffer, shape):
 
 
 def storage_offset(t):
-    if _reinterprets(t) or (t._vfn and type(t._st._arr) is MetaArray):
+    if _reinterprets(t) or type(t._st._arr) is MetaArray:  # (a meta root: from shapes alone)
         return position_offset(t)
     lay = _layout(t)
     return 0 if lay is None else lay[1]

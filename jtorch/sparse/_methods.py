@@ -56,8 +56,9 @@ def _bind():
         # a dense self: torch's smm runs sspaddmm, which wants a sparse self (SparseCooTensor has its own)
         "smm": _sspaddmm_dense, "sspaddmm": _sspaddmm_dense,
     }
+    from .._torch_function import own_copy
     for name, fn in methods.items():
-        setattr(Tensor, name, fn)
+        setattr(Tensor, name, own_copy(fn, name))  # (one object per name, as torch's methods)
 
 
 _bind()
