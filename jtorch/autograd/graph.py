@@ -16,6 +16,7 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
+from ._backward_reads import read_differentiably
 
 
 class Node:
@@ -83,8 +84,16 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
-        if self.op.undefined_grad is not None and self.op.undefined_grad(self.statics):
-            return [None] * len(self.next_edges)
+        if self.op.undefined_grad is not None:
+            undefined = self.op.undefined_grad(self.statics, self.saved, grads)
+            if undefined:
+                if all(i in undefined for i, _ in self.diff):
+                    return [None] * len(self.next_edges)
+                out = self._vjp(grads, create_graph)
+                return [None if i in undefined else g for (i, _), g in zip(self.diff, out)]
+        return self._vjp(grads, create_graph)
+
+    def _vjp(self, grads, create_graph):
         primals = self.saved
         if type(primals) is _Released:
             primals = primals.arrays()
@@ -96,9 +105,11 @@ class Node:
             for i, (unpack, obj) in packed.items():
                 primals[i] = _unpacked_array(unpack, obj, primals[i])
         if create_graph:
-            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._input_edges())]
-            bcast = ()
-        elif _dispatch.TRACE is None:
+            vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
+            edges = self._read_edges(vop, primals, grads)
+            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, edges)]
+            return list(_dispatch.apply(vop, [*primals, *grads], ()))
+        if _dispatch.TRACE is None:
             if self.op.name == "_sum" and packed is None:
                 g = _full_sum_grad(self.statics, primals[0], grads[0])
                 if g is not None:
@@ -108,6 +119,21 @@ class Node:
             bcast = ()
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
+
+    def _read_edges(self, vop, primals, grads):
+        """_input_edges, with None for the inputs the backward does not read differentiably (their
+        second-order gradient is a structural zero: torch has no edge there, _backward_reads)."""
+        edges = self._input_edges()
+        cts = [None if g is None else g._shape_dtype() for g in grads]
+        read = read_differentiably(vop, self.diff, primals, cts)
+        if len(read) == len(self.diff):
+            return edges
+        for i, e in enumerate(edges):
+            if isinstance(e, tuple) and self.op.seq and i == 0:
+                edges[i] = tuple(x if (0, j) in read else None for j, x in enumerate(e))
+            elif e is not None and (i, None) not in read:
+                edges[i] = None
+        return edges
 
     def _input_edges(self):
         # map dynamic argument positions to the edge recorded for them
