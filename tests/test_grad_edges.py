@@ -155,3 +155,107 @@ def test_householder_product_with_reflectors_still_differentiates(rng):
         a, t = lib.tensor(A, requires_grad=True), lib.tensor(tau, requires_grad=True)
         res[lib] = lib.autograd.grad(lib.linalg.householder_product(a, t).sum(), (a, t))
     assert_close(res[jtorch], res[torch], rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- differentiable optimizers
+def _np_or_none(grads):
+    return [None if g is None else g.detach().numpy() for g in grads]
+
+
+def _compare_grads(jgrads, tgrads):
+    assert [g is None for g in jgrads] == [g is None for g in tgrads]
+    for a, b in zip(jgrads, tgrads):
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+
+
+def _unreached_sgd_fresh_buffer(lib, arrays):
+    # the first step's momentum buffer is a detached copy of the gradient: momentum, dampening and the
+    # gradient do not reach the new parameter
+    p0, g = lib.tensor(arrays["p"], requires_grad=True), lib.tensor(arrays["g"], requires_grad=True)
+    mom, damp, lr = (lib.tensor(v, requires_grad=True) for v in (0.9, 0.1, 0.5))
+    p = p0.clone()
+    p.grad = g
+    lib.optim.SGD([p], lr=lr, momentum=mom, dampening=damp, differentiable=True).step()
+    return lib.autograd.grad((p * lib.tensor(arrays["w"])).sum(), [mom, damp, lr, p0, g], allow_unused=True)
+
+
+def _unreached_other_parameter(lib, arrays):
+    # one group, two parameters: the loss reads the first only
+    a0, b0 = lib.tensor(arrays["p"], requires_grad=True), lib.tensor(arrays["q"], requires_grad=True)
+    ga, gb = lib.tensor(arrays["g"], requires_grad=True), lib.tensor(arrays["h"], requires_grad=True)
+    lr = lib.tensor(0.5, requires_grad=True)
+    a, b = a0.clone(), b0.clone()
+    a.grad, b.grad = ga, gb
+    lib.optim.Adam([a, b], lr=lr, differentiable=True).step()
+    return lib.autograd.grad((a * a).sum(), [a0, b0, ga, gb, lr], allow_unused=True)
+
+
+def _unreached_state_only(lib, arrays):
+    # exp_avg is computed without lr
+    a0, ga = lib.tensor(arrays["p"], requires_grad=True), lib.tensor(arrays["g"], requires_grad=True)
+    lr, wd = lib.tensor(0.5, requires_grad=True), lib.tensor(0.1, requires_grad=True)
+    a = a0.clone()
+    a.grad = ga * 1
+    opt = lib.optim.Adam([a], lr=lr, weight_decay=wd, differentiable=True)
+    opt.step()
+    return lib.autograd.grad(opt.state[a]["exp_avg"].sum(), [a0, ga, lr, wd], allow_unused=True)
+
+
+def _unreached_backward_grads(lib, arrays):
+    # the same through backward(): the leaves no gradient reaches keep .grad None
+    a0, b0 = lib.tensor(arrays["p"], requires_grad=True), lib.tensor(arrays["q"], requires_grad=True)
+    ga, gb = lib.tensor(arrays["g"], requires_grad=True), lib.tensor(arrays["h"], requires_grad=True)
+    lr = lib.tensor(0.5, requires_grad=True)
+    a, b = a0.clone(), b0.clone()
+    a.grad, b.grad = ga, gb
+    lib.optim.SGD([a, b], lr=lr, momentum=0.5, differentiable=True).step()
+    lib.optim.SGD([a, b], lr=lr, differentiable=True).step()
+    (a * a).sum().backward()
+    return [a0.grad, b0.grad, ga.grad, gb.grad, lr.grad]
+
+
+@pytest.mark.parametrize("case", [_unreached_sgd_fresh_buffer, _unreached_other_parameter, _unreached_state_only,
+                                  _unreached_backward_grads], ids=lambda f: f.__name__[11:])
+def test_optimizer_inputs_without_a_path_get_no_gradient(rng, case):
+    arrays = {k: rng.standard_normal(3) for k in ("p", "q", "g", "h", "w")}
+    _compare_grads(_np_or_none(case(jtorch, arrays)), _np_or_none(case(torch, arrays)))
+
+
+def _weight_decay_step(lib, name, maximize, arrays, extra):
+    p0, g0 = lib.tensor(arrays["p"], requires_grad=True), lib.tensor(arrays["g"], requires_grad=True)
+    wd, lr = lib.tensor(0.1, requires_grad=True), lib.tensor(0.1, requires_grad=True)
+    p = p0.clone()
+    g = p.grad = g0 * 1
+    getattr(lib.optim, name)([p], lr=lr, weight_decay=wd, maximize=maximize, differentiable=True, **extra).step()
+    loss = (p * lib.tensor(arrays["w"])).sum() + (p.grad * lib.tensor(arrays["v"])).sum()
+    return (p.grad is g, p.grad.requires_grad, type(p.grad.grad_fn).__name__, p.grad.detach().numpy(),
+            _np_or_none(lib.autograd.grad(loss, [p0, g0, wd, lr], allow_unused=True)))
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("name,extra", [("SGD", {}), ("SGD", {"momentum": 0.9}), ("Adam", {}),
+                                        ("Adam", {"amsgrad": True}), ("AdamW", {})])
+def test_weight_decay_tensor_decays_the_gradient_in_place_as_torch(rng, name, extra, maximize):
+    # torch's SGD and Adam add a weight decay that requires grad into p.grad in place (not with maximize,
+    # which negates into a new tensor first, nor AdamW, which decays the parameter)
+    arrays = {k: rng.standard_normal(3) for k in ("p", "g", "w", "v")}
+    j = _weight_decay_step(jtorch, name, maximize, arrays, extra)
+    t = _weight_decay_step(torch, name, maximize, arrays, extra)
+    assert j[:3] == t[:3]
+    np.testing.assert_allclose(j[3], t[3], rtol=1e-12)
+    _compare_grads(j[4], t[4])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_weight_decay_tensor_with_a_leaf_gradient_raises_as_torch(rng, name):
+    errors = []
+    for lib in (jtorch, torch):
+        p = lib.tensor(rng.standard_normal(3), requires_grad=True).clone()
+        p.grad = lib.tensor(rng.standard_normal(3), requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, weight_decay=lib.tensor(0.1, requires_grad=True),
+                                       differentiable=True)
+        with pytest.raises(RuntimeError) as e:
+            opt.step()
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]

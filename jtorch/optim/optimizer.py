@@ -337,6 +337,21 @@ class Optimizer:
     _sparse_ok = False
     _sparse_message = None
 
+    @staticmethod
+    def _decay_grads_in_place(group, params, grads):
+        """torch's differentiable SGD and Adam steps add a weight decay tensor that requires grad to each
+        gradient in place (``grad.addcmul_(param.clone(), weight_decay)``), unless ``maximize`` made the
+        gradient a new tensor first: ``p.grad`` then holds the decayed gradient, recorded in autograd. Whether
+        it did so (the update rule then adds no weight decay)."""
+        wd = group["weight_decay"]
+        if not (group["differentiable"] and isinstance(wd, torch.Tensor) and wd.requires_grad and _nonzero(wd)
+                and not group["maximize"] and not group.get("decoupled_weight_decay")):
+            return False
+        with torch.enable_grad():
+            for p, g in zip(params, grads):
+                g.addcmul_(p.clone(), wd)
+        return True
+
     def _with_grad(self, group):
         """The group's parameters that have a gradient (the others are skipped, as in torch)."""
         params = [p for p in group["params"] if p.grad is not None]
