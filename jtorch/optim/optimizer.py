@@ -293,9 +293,10 @@ class Optimizer:
     def _check_number_hypers(self, group):
         for name, where in self._number_hypers(group).items():
             v = group[name]
-            if name == "weight_decay" and not _nonzero(v):
-                continue  # (torch applies no weight decay of 0)
-            if any(isinstance(x, torch.Tensor) and x.requires_grad for x in (v if isinstance(v, tuple) else (v,))):
+            if not any(isinstance(x, torch.Tensor) and x.requires_grad for x in (v if isinstance(v, tuple) else (v,))):
+                continue
+            # (torch applies no weight decay of 0; tested last: reading a tensor's value waits for the device)
+            if name != "weight_decay" or _nonzero(v):
                 raise TypeError(f"{where} must be Number, not Tensor")
 
     # whether a ``foreach=True`` step records autograd (torch's foreach SGD does; its other foreach kernels

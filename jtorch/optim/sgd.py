@@ -48,5 +48,6 @@ class SGD(Optimizer):
             hp = {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
                   "weight_decay": group["weight_decay"]}
             self._run_kernel("sgd", group, tensors, hp, maximize=bool(group["maximize"]),
-                             wd=bool(group["weight_decay"] != 0) and not decayed, nesterov=bool(group["nesterov"]), fresh=fresh)
+                             wd=_nonzero(group["weight_decay"]) and not decayed, nesterov=bool(group["nesterov"]),
+                             fresh=fresh)
         return loss
