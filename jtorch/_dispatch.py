@@ -162,7 +162,8 @@ class OpDef:
         names_dyn = [self.names[i] for i in self.dyn_idx]
         self.promote_pos = tuple(range(len(self.dyn_idx))) if promote_args is None else \
             tuple(names_dyn.index(n) for n in promote_args)
-        # which dynamic positions' values the backward needs (for torch's in-place error)
+        # which dynamic positions' values the backward needs (torch's saved tensors: its in-place error, and the
+        # inputs a double backward reaches, Node._saved_edges)
         # (a callable gets the requires-grad mask of the dynamic args and returns positions)
         self.saves = saves if saves is None or callable(saves) else tuple(names_dyn.index(n) for n in saves)
         self.differentiable = differentiable

@@ -33,14 +33,14 @@ POLE_OPS = {
 }
 
 # what the first-order gradient goes through before reaching the leaf: reductions, views and linear ops
-# whose backward does not read their input (torch keeps no edge to it)
+# whose backward saves no input (torch's graph has no edge to it)
 REDUCE = {
     "sum": lambda lib, y: y.sum(),
     "mean": lambda lib, y: y.mean(),
     "weighted": None,  # sum(y * c) with seeded c (set per test)
     "view_expand_cat": lambda lib, y: lib.cat([y.view(1, -1).expand(2, -1).t(), -y[:, None]], 1).sum(),
-    "abs": lambda lib, y: y.abs().sum(),  # abs reads its input only through sgn (zero derivative)
-    "sort": lambda lib, y: y.sort()[0].cumsum(0).sum(),
+    "neg_div_pad": lambda lib, y: lib.nn.functional.pad(-y / 3, (1, 2)).sum(),
+    "cumsum_flip_index": lambda lib, y: y.flip(0).cumsum(0)[[0, 2, 2]].sum(),
 }
 
 
@@ -80,20 +80,46 @@ def test_third_order_at_a_pole_matches_torch(rng):
     assert_close(res[jtorch], res[torch], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["sum", "mean", "scaled", "expand", "clamp", "sort", "max"])
-def test_gradient_of_a_linear_backward_is_not_in_the_graph(rng, case):
-    # the gradient of these (a constant, or a selection of the cotangent) does not depend on the input:
-    # torch returns it without a grad_fn, and differentiating it again raises
-    f = {"sum": lambda lib, x: x.sum(), "mean": lambda lib, x: x.mean(), "scaled": lambda lib, x: (x * 3).sum(),
-         "expand": lambda lib, x: x.expand(2, 3).sum(), "clamp": lambda lib, x: x.clamp(-0.5, 0.5).sum(),
-         "sort": lambda lib, x: x.sort()[0][:2].sum(), "max": lambda lib, x: x.max()}[case]
+LINEAR = {"sum": lambda lib, x: x.sum(), "mean": lambda lib, x: x.mean(), "scaled": lambda lib, x: (x * 3).sum(),
+          "divided": lambda lib, x: (x / 3).sum(), "neg": lambda lib, x: (-x).sum(),
+          "expand": lambda lib, x: x.expand(2, 3).sum(), "cat": lambda lib, x: lib.cat([x, x]).sum(),
+          "pad": lambda lib, x: lib.nn.functional.pad(x, (1, 1)).sum()}
+
+
+@pytest.mark.parametrize("case", list(LINEAR))
+def test_gradient_of_a_linear_op_is_not_in_the_graph(rng, case):
+    # the backward of these saves no input: torch returns the gradient without a grad_fn, and
+    # differentiating it again raises
     x = rng.standard_normal(3)
     for lib in (jtorch, torch):
         t = lib.tensor(x, requires_grad=True)
-        g, = lib.autograd.grad(f(lib, t), t, create_graph=True)
+        g, = lib.autograd.grad(LINEAR[case](lib, t), t, create_graph=True)
         assert not g.requires_grad and g.grad_fn is None
         with pytest.raises(RuntimeError):
             g.sum().backward()
+
+
+PIECEWISE = {"relu": lambda lib, x: lib.relu(x), "abs": lambda lib, x: x.abs(),
+             "leaky_relu": lambda lib, x: lib.nn.functional.leaky_relu(x, 0.1),
+             "hardtanh": lambda lib, x: lib.nn.functional.hardtanh(x, -0.5, 0.5),
+             "avg_pool": lambda lib, x: lib.nn.functional.avg_pool1d(x[None, None], 2)[0, 0],
+             "reflect_pad": lambda lib, x: lib.nn.functional.pad(x[None], (1, 1), mode="reflect")[0]}
+
+
+@pytest.mark.parametrize("case", list(PIECEWISE))
+def test_gradient_of_a_piecewise_linear_op_stays_in_the_graph(rng, case):
+    # torch's backward of these saves the input: the first gradient requires grad and a second
+    # derivative (zeros) comes back
+    x = rng.standard_normal(4)
+    c = rng.standard_normal(4)
+    res = {}
+    for lib in (jtorch, torch):
+        t = lib.tensor(x, requires_grad=True)
+        g, = lib.autograd.grad(PIECEWISE[case](lib, t).sum(), t, create_graph=True)
+        assert g.requires_grad
+        h, = lib.autograd.grad((g * lib.tensor(c)).sum(), t)
+        res[lib] = (g.detach(), lib.zeros_like(t) + h)  # (torch's may be a ZeroTensor: materialised)
+    assert_close(res[jtorch], res[torch])
 
 
 @pytest.mark.parametrize("which", ["hessian", "hvp", "vhp", "jacobian_of_grad"])

@@ -203,10 +203,13 @@ def run_differentiable(name, tensors, hp, **statics):
         res = _dispatch.apply(_recorded_op(name, tree, statics, reach), leaves, ())
     except MetaArgument:
         return _meta_devices(tensors)
-    node = None
+    node = next((new.grad_fn for rec, new in zip(recorded, res) if rec), None)
+    if node is not None:
+        # the inputs' values are kept by the node (jax arrays do not change), and the step writes some of them
+        # in place right below: no version checks on them (see _keep_like_torch for torch's)
+        node.versions = []
     for (k, i), rec, new in zip(outs, recorded, res):
         tensors[k][i].copy_(new if rec else new.detach())
-        node = new.grad_fn if rec else node
     _keep_like_torch(name, dict(statics), tensors, hp, node)
 
 
@@ -226,9 +229,6 @@ def _recorded_op(name, tree, statics, reach):
             tensors, hp = jax.tree_util.tree_unflatten(tree, leaves)
             return tuple(jax.tree_util.tree_leaves(rule(tensors, hp, **kw)))  # (keys in sorted order)
         op = _dispatch.OpDef.raw(step, name + "_step", tree.num_leaves)
-        # the inputs' values are kept by the node (jax arrays do not change), and the step writes some of
-        # them in place right after: no version checks on them (see _keep_like_torch for torch's)
-        op.saves = frozenset()
 
         def unreached(statics, saved, grads):
             # torch's step is many small ops: an input that no output with a gradient is computed from gets
@@ -237,7 +237,7 @@ def _recorded_op(name, tree, statics, reach):
             for r, g in zip(reach, grads):
                 if g is not None:
                     used |= r
-            return [i for i in range(len(saved)) if not used >> i & 1]
+            return {i for i in range(len(saved)) if not used >> i & 1}
         op.undefined_grad = unreached
         _RECORDED_OPS[(name, tree, statics, reach)] = op
     return op
@@ -263,9 +263,13 @@ def _dependence(name, tree, statics, leaves):
     return hit
 
 
+_CALLS = {"pjit": "jaxpr", "jit": "jaxpr", "closed_call": "call_jaxpr", "custom_jvp_call": "call_jaxpr",
+          "checkpoint": "jaxpr", "remat": "jaxpr"}  # primitives that call a program once: name -> its param
+
+
 def _reach(jaxpr, masks):
     """Per output of ``jaxpr``, the union of the masks of the inputs it is computed from (see _dependence);
-    nested calls are looked into, other nested programs taken whole."""
+    calls are looked into, loops and branches taken whole."""
     from jax.extend.core import Literal
     env = dict(zip(jaxpr.invars, masks))
 
@@ -273,12 +277,12 @@ def _reach(jaxpr, masks):
         return 0 if isinstance(v, Literal) else env.get(v, 0)
     for eqn in jaxpr.eqns:
         ins = [read(v) for v in eqn.invars]
-        inner = eqn.params.get("jaxpr", eqn.params.get("call_jaxpr"))
+        name = eqn.primitive.name
+        inner = eqn.params.get(_CALLS[name]) if name in _CALLS else None
         inner = getattr(inner, "jaxpr", inner)  # (a ClosedJaxpr's)
-        if eqn.primitive.name == "stop_gradient":
+        if name == "stop_gradient":
             outs = [0] * len(eqn.outvars)
-        elif inner is not None and hasattr(inner, "eqns") and len(inner.invars) == len(ins) and \
-                len(inner.outvars) == len(eqn.outvars):
+        elif inner is not None and len(inner.invars) == len(ins) and len(inner.outvars) == len(eqn.outvars):
             outs = _reach(inner, ins)
         else:
             m = 0

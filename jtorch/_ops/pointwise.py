@@ -165,7 +165,12 @@ def _divide(a, b):
     return a / b
 
 
-_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace")
+def _quotient_saves(mask):
+    # d(a/b)/da needs b, d(a/b)/db needs a and b (torch's DivBackward saves self only if other requires grad)
+    return [1, 0] if mask[1] else [1]
+
+
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace", saves=_quotient_saves)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="b", kernel="div_trunc_cpu")
@@ -283,7 +288,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
 
 neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-            promote=None, aliases=("negative",), library=True)
+            promote=None, aliases=("negative",), library=True, saves=())
 positive = unary("positive", _reject(lambda x: x, "The `+` operator, on a bool tensor is not supported."),
                  promote=None, inplace=False)
 @jax.custom_jvp

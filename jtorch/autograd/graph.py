@@ -16,7 +16,6 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
-from ._backward_reads import read_differentiably
 
 
 class Node:
@@ -105,11 +104,9 @@ class Node:
             for i, (unpack, obj) in packed.items():
                 primals[i] = _unpacked_array(unpack, obj, primals[i])
         if create_graph:
-            vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta))
-            edges = self._read_edges(vop, primals, grads)
-            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, edges)]
-            return list(_dispatch.apply(vop, [*primals, *grads], ()))
-        if _dispatch.TRACE is None:
+            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._saved_edges())]
+            bcast = ()
+        elif _dispatch.TRACE is None:
             if self.op.name == "_sum" and packed is None:
                 g = _full_sum_grad(self.statics, primals[0], grads[0])
                 if g is not None:
@@ -120,19 +117,23 @@ class Node:
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
-    def _read_edges(self, vop, primals, grads):
-        """_input_edges, with None for the inputs the backward does not read differentiably (their
-        second-order gradient is a structural zero: torch has no edge there, _backward_reads)."""
+    def _saved_edges(self):
+        """_input_edges, with None for the inputs the op does not save (``OpDef.saves``: torch's saved
+        tensors). torch's double backward reaches only what its backward formula saved: ``sum``, ``mean``,
+        views, ``cat``, ``add`` save nothing, ``x * 2`` saves only the 2. An edge to an input the backward
+        never reads would carry a structural zero, and a zero sent back through an op with a pole (``log``,
+        ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
-        cts = [None if g is None else g._shape_dtype() for g in grads]
-        read = read_differentiably(vop, self.diff, primals, cts)
-        if len(read) == len(self.diff):
+        saves = self.op.saves
+        if saves is None:
             return edges
+        if callable(saves):  # (a function of which dynamic arguments require grad, as in record)
+            diff = {i for i, _ in self.diff}
+            saves = saves([i in diff for i in range(len(edges))])
         for i, e in enumerate(edges):
-            if isinstance(e, tuple) and self.op.seq and i == 0:
-                edges[i] = tuple(x if (0, j) in read else None for j, x in enumerate(e))
-            elif e is not None and (i, None) not in read:
-                edges[i] = None
+            if i not in saves:  # (a sequence argument's entry is a tuple of edges, as in _input_edges)
+                edges[i] = tuple(None for _ in e) if self.op.seq and i == 0 and isinstance(self.saved[0], tuple) \
+                    else None
         return edges
 
     def _input_edges(self):
