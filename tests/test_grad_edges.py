@@ -99,6 +99,35 @@ def test_gradient_of_a_linear_op_is_not_in_the_graph(rng, case):
             g.sum().backward()
 
 
+SAVES = {"neg": lambda lib, a, b: -a, "pad": lambda lib, a, b: lib.nn.functional.pad(a, (1, 2)),
+         "divided": lambda lib, a, b: a / b, "divisor": lambda lib, a, b: b / a}
+
+
+@pytest.mark.parametrize("case", list(SAVES))
+def test_what_an_op_saves_matches_torch(rng, case):
+    # the inputs an op saves (those a double backward reaches) are also the ones whose in-place change
+    # makes backward raise, and an op that saves nothing can be backpropagated through twice
+    x, y = rng.uniform(0.5, 2.0, 3), rng.uniform(0.5, 2.0, 3)
+    res = {}
+    for lib in (jtorch, torch):
+        out = []
+        for change in ("a", "b", "twice"):
+            a, b = lib.tensor(x, requires_grad=True), lib.tensor(y)
+            r = SAVES[case](lib, a, b)
+            if change == "twice":
+                r.sum().backward()
+            else:
+                with lib.no_grad():
+                    (a if change == "a" else b).mul_(2)
+            try:
+                r.sum().backward()
+                out.append("ok")
+            except RuntimeError:
+                out.append("raises")
+        res[lib] = out
+    assert res[jtorch] == res[torch]
+
+
 PIECEWISE = {"relu": lambda lib, x: lib.relu(x), "abs": lambda lib, x: x.abs(),
              "leaky_relu": lambda lib, x: lib.nn.functional.leaky_relu(x, 0.1),
              "hardtanh": lambda lib, x: lib.nn.functional.hardtanh(x, -0.5, 0.5),
