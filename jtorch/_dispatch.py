@@ -128,9 +128,10 @@ class OpDef:
     # opmath: with a float16/bfloat16 result the function runs on float32 (the promoted arguments are cast
     # to float32, float32 results rounded back once), as torch's CPU kernels compute half types
     opmath = False
-    # undefined_grad: a predicate over the statics, true where torch's derivative formula leaves the
-    # inputs' gradients undefined (None, nothing accumulated) though the result is in the graph
-    # (linalg.vector_norm with ord=0); None for the ops whose gradient is always the VJP
+    # undefined_grad: (statics, saved inputs, output cotangents) -> the dynamic argument positions whose
+    # gradient torch leaves undefined (None, nothing accumulated) though the result is in the graph
+    # (linalg.vector_norm with ord=0, householder_product with no reflectors, an optimizer step's input
+    # that no output with a gradient depends on); None for the ops whose gradient is always the VJP
     undefined_grad = None
     large = None  # (set per op in __init__; the default for ``OpDef.raw`` ops)
     # layout: (dyn, statics, result) -> the result's dim order when an input has a laid storage (_memfmt.py)
@@ -161,7 +162,8 @@ class OpDef:
         names_dyn = [self.names[i] for i in self.dyn_idx]
         self.promote_pos = tuple(range(len(self.dyn_idx))) if promote_args is None else \
             tuple(names_dyn.index(n) for n in promote_args)
-        # which dynamic positions' values the backward needs (for torch's in-place error)
+        # which dynamic positions' values the backward needs (torch's saved tensors: its in-place error, and the
+        # inputs a double backward reaches, Node._saved_edges)
         # (a callable gets the requires-grad mask of the dynamic args and returns positions)
         self.saves = saves if saves is None or callable(saves) else tuple(names_dyn.index(n) for n in saves)
         self.differentiable = differentiable

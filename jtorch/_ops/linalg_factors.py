@@ -61,6 +61,15 @@ def _householder_product(A, tau):
     return _reflect(A, tau, E, left=True, adjoint=False)
 
 
+def _no_reflectors(statics, saved, grads):
+    # torch leaves the reflectors' (A, tau) gradients undefined when there are none (tau of size 0 in
+    # its last dim): the result is the identity (householder_product) or C (ormqr), constant in A and tau
+    return (0, 1) if saved[1].shape[-1] == 0 else ()
+
+
+_householder_product.undefined_grad = _no_reflectors
+
+
 def _check_reflectors(name, A, tau, what="input"):
     _check_float(A, name)
     if A.ndim < 2:
@@ -93,6 +102,9 @@ def orgqr(input, tau):
 @defop(method=False, function=False, promote="common")
 def _ormqr(A, tau, C, left=True, transpose=False):
     return _reflect(A, tau, C, left=left, adjoint=transpose)
+
+
+_ormqr.undefined_grad = _no_reflectors
 
 
 @function

@@ -844,7 +844,8 @@ def _vector_norm(x, ord=2.0, dim=None, keepdim=False, dtype=None):
     return _vnorm(ord, dim, keepdim)(x)
 
 
-_vector_norm.undefined_grad = lambda statics: statics[0] == 0  # torch: the 0-"norm" has no gradient
+# torch: the 0-"norm" has no gradient
+_vector_norm.undefined_grad = lambda statics, saved, grads: (0,) if statics[0] == 0 else ()
 
 
 def _norm_dims(dim, ndim):

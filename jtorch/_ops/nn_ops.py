@@ -1063,7 +1063,7 @@ def feature_alpha_dropout(input, p=0.5, train=True, generator=None):
 
 
 # ---------------------------------------------------------------- padding
-@defop(promote=None, method=False, function=False, dynamic=("value",))
+@defop(promote=None, method=False, function=False, dynamic=("value",), saves=())
 def _pad_constant(input, value=0, pads=()):
     cfg = [(0, 0, 0)] * (input.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads]
     return jax.lax.pad(input, jnp.asarray(value, input.dtype), cfg)

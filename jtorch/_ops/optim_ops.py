@@ -191,21 +191,25 @@ def run_differentiable(name, tensors, hp, **statics):
         return run(name, tensors, hp, **statics)
     leaves = [x if isinstance(x, T) else _hyper(x) for x in leaves]
     statics = tuple(sorted(statics.items()))
-    op = _recorded_op(name, tree, statics)
-    outs, recorded = _dependence(op, name, tree, statics, leaves, diff)
+    outs, reach = _dependence(name, tree, statics, leaves)
+    grad_mask = sum(1 << i for i, d in enumerate(diff) if d)
+    # an output computed without the inputs that require grad (the step count) stays out of the graph
+    recorded = [bool(r & grad_mask) for r in reach]
     for k, i in outs:
         t = tensors[k][i]
         if t.is_leaf and t.requires_grad:  # (checked before anything is written)
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     try:
-        res = _dispatch.apply(op, leaves, ())
+        res = _dispatch.apply(_recorded_op(name, tree, statics, reach), leaves, ())
     except MetaArgument:
         return _meta_devices(tensors)
-    node = None
+    node = next((new.grad_fn for rec, new in zip(recorded, res) if rec), None)
+    if node is not None:
+        # the inputs' values are kept by the node (jax arrays do not change), and the step writes some of them
+        # in place right below: no version checks on them (see _keep_like_torch for torch's)
+        node.versions = []
     for (k, i), rec, new in zip(outs, recorded, res):
-        # an output computed without the inputs that require grad (the step count) stays out of the graph
         tensors[k][i].copy_(new if rec else new.detach())
-        node = new.grad_fn if rec else node
     _keep_like_torch(name, dict(statics), tensors, hp, node)
 
 
@@ -213,8 +217,10 @@ _RECORDED_OPS = {}
 _DEPENDENCE = {}
 
 
-def _recorded_op(name, tree, statics):
-    op = _RECORDED_OPS.get((name, tree, statics))
+def _recorded_op(name, tree, statics, reach):
+    """The rule as one op over the flattened (tensors, hp); ``reach``: per output, the mask of inputs it is
+    computed from (_dependence)."""
+    op = _RECORDED_OPS.get((name, tree, statics, reach))
     if op is None:
         from .. import _dispatch
         rule, kw = _RULES[name], dict(statics)
@@ -222,37 +228,70 @@ def _recorded_op(name, tree, statics):
         def step(*leaves):
             tensors, hp = jax.tree_util.tree_unflatten(tree, leaves)
             return tuple(jax.tree_util.tree_leaves(rule(tensors, hp, **kw)))  # (keys in sorted order)
-        op = _RECORDED_OPS[(name, tree, statics)] = _dispatch.OpDef.raw(step, name + "_step", tree.num_leaves)
-        # the inputs' values are kept by the node (jax arrays do not change), and the step writes some of
-        # them in place right after: no version checks on them (see _keep_like_torch for torch's)
-        op.saves = frozenset()
+        op = _dispatch.OpDef.raw(step, name + "_step", tree.num_leaves)
+
+        def unreached(statics, saved, grads):
+            # torch's step is many small ops: an input that no output with a gradient is computed from gets
+            # no gradient (None), not the zeros of this one op's VJP
+            used = 0
+            for r, g in zip(reach, grads):
+                if g is not None:
+                    used |= r
+            return {i for i in range(len(saved)) if not used >> i & 1}
+        op.undefined_grad = unreached
+        _RECORDED_OPS[(name, tree, statics, reach)] = op
     return op
 
 
-def _dependence(op, name, tree, statics, leaves, diff):
-    """The rule's outputs as (key, index) in the op's order, and which of them are computed from the inputs
-    that require grad: torch's ``requires_grad`` flows through every op but ``detach`` (here stop_gradient),
-    and never to integer or bool values. Read from the rule's jaxpr (nested calls taken whole)."""
+def _dependence(name, tree, statics, leaves):
+    """The rule's outputs as (key, index) in the op's order, and per output the mask of the inputs (leaf
+    positions) it is computed from as torch's ``requires_grad`` flows: through every op but ``detach`` (here
+    stop_gradient), never to integer or bool values. Read from the rule's jaxpr."""
     from .._dispatch import Tensor
     avals = tuple(jax.ShapeDtypeStruct(tuple(x.shape), x.dtype.np) if isinstance(x, Tensor)
                   else x if isinstance(x, float) else jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x))
                   for x in leaves)
-    key = (name, tree, statics, tuple(a if isinstance(a, float) else (a.shape, a.dtype) for a in avals), diff)
+    key = (name, tree, statics, tuple(a if isinstance(a, float) else (a.shape, a.dtype) for a in avals))
     hit = _DEPENDENCE.get(key)
     if hit is None:
-        from jax.extend.core import Literal
         rule = _RULES[name]
         closed, shapes = jax.make_jaxpr(lambda *xs: rule(*jax.tree_util.tree_unflatten(tree, xs), **dict(statics)),
                                         return_shape=True)(*avals)
-        jaxpr = closed.jaxpr
         outs = [(k, i) for k in sorted(shapes) for i in range(len(shapes[k]))]  # (the op's order: tree_leaves)
-        live = {v for v, d in zip(jaxpr.invars, diff) if d}
-        for eqn in jaxpr.eqns:
-            if eqn.primitive.name != "stop_gradient" and any(
-                    not isinstance(v, Literal) and v in live for v in eqn.invars):
-                live.update(v for v in eqn.outvars if jnp.issubdtype(v.aval.dtype, jnp.inexact))
-        hit = _DEPENDENCE[key] = (outs, tuple(not isinstance(v, Literal) and v in live for v in jaxpr.outvars))
+        reach = _reach(closed.jaxpr, [1 << i for i in range(len(avals))])
+        hit = _DEPENDENCE[key] = (outs, tuple(reach))
     return hit
+
+
+_CALLS = {"pjit": "jaxpr", "jit": "jaxpr", "closed_call": "call_jaxpr", "custom_jvp_call": "call_jaxpr",
+          "checkpoint": "jaxpr", "remat": "jaxpr"}  # primitives that call a program once: name -> its param
+
+
+def _reach(jaxpr, masks):
+    """Per output of ``jaxpr``, the union of the masks of the inputs it is computed from (see _dependence);
+    calls are looked into, loops and branches taken whole."""
+    from jax.extend.core import Literal
+    env = dict(zip(jaxpr.invars, masks))
+
+    def read(v):
+        return 0 if isinstance(v, Literal) else env.get(v, 0)
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        name = eqn.primitive.name
+        inner = eqn.params.get(_CALLS[name]) if name in _CALLS else None
+        inner = getattr(inner, "jaxpr", inner)  # (a ClosedJaxpr's)
+        if name == "stop_gradient":
+            outs = [0] * len(eqn.outvars)
+        elif inner is not None and len(inner.invars) == len(ins) and len(inner.outvars) == len(eqn.outvars):
+            outs = _reach(inner, ins)
+        else:
+            m = 0
+            for x in ins:
+                m |= x
+            outs = [m] * len(eqn.outvars)
+        for v, m in zip(eqn.outvars, outs):
+            env[v] = m if jnp.issubdtype(v.aval.dtype, jnp.inexact) else 0
+    return [read(v) for v in jaxpr.outvars]
 
 
 # torch's differentiable steps keep some of the new state in their graph (an input of a later op: ``keeps``)

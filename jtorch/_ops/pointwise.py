@@ -165,7 +165,12 @@ def _divide(a, b):
     return a / b
 
 
-_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace")
+def _quotient_saves(mask):
+    # d(a/b)/da needs b, d(a/b)/db needs a and b (torch's DivBackward saves self only if other requires grad)
+    return [1, 0] if mask[1] else [1]
+
+
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace", saves=_quotient_saves)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="b", kernel="div_trunc_cpu")
@@ -283,7 +288,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
 
 neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-            promote=None, aliases=("negative",), library=True)
+            promote=None, aliases=("negative",), library=True, saves=())
 
 
 @function
@@ -390,7 +395,8 @@ cosh = unary("cosh", jnp.cosh)
 tanh = unary("tanh", jnp.tanh)
 asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
-atanh = unary("atanh", jnp.arctanh, aliases=("arctanh",))
+# torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
+atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other")
 hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bi")
 deg2rad = unary("deg2rad", jnp.deg2rad)
@@ -436,8 +442,23 @@ def logit(input, eps=None):
             lo = r(jnp.float32(eps))
             x = jnp.clip(x, lo, r(1 - lo))
         return jnp.log(r(x / r(1 - x))).astype(dt)
-    x = input if eps is None else jnp.clip(input, eps, 1 - eps)
+    return _logit(input, eps)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _logit(x, eps):
+    x = x if eps is None else jnp.clip(x, eps, 1 - eps)
     return jnp.log(x / (1 - x))
+
+
+@_logit.defjvp
+def _logit_jvp(eps, primals, tangents):
+    # torch's derivative: 1 / (x (1 - x)) on [eps, 1 - eps] (inf at 0 and 1, where JAX's is nan), outside
+    # it 0 with eps and nan without
+    x, = primals
+    lo, hi, fill = (0, 1, jnp.nan) if eps is None else (eps, 1 - eps, 0)
+    scale = jnp.where((x < lo) | (x > hi), jnp.asarray(fill, x.dtype), 1 / (x * (1 - x)))
+    return _logit(x, eps), scale * tangents[0]
 
 
 def _polygamma_value(n, x):

@@ -119,6 +119,7 @@ NAMES = {
     "_batch_norm_eval": "NativeBatchNormBackward0",
     "_layer_norm": "NativeLayerNormBackward0",
     "_vector_norm": "LinalgVectorNormBackward0",
+    "_householder_product": "LinalgHouseholderProductBackward0",
     "_cross_entropy_index": lambda s, i: "NllLossBackward0" if not s[2] else "AddBackward0",
     "_nll_loss": "NllLossBackward0",
     "_dropout_apply": "MulBackward0",

@@ -83,8 +83,16 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
-        if self.op.undefined_grad is not None and self.op.undefined_grad(self.statics):
-            return [None] * len(self.next_edges)
+        if self.op.undefined_grad is not None:
+            undefined = self.op.undefined_grad(self.statics, self.saved, grads)
+            if undefined:
+                if all(i in undefined for i, _ in self.diff):
+                    return [None] * len(self.next_edges)
+                out = self._vjp(grads, create_graph)
+                return [None if i in undefined else g for (i, _), g in zip(self.diff, out)]
+        return self._vjp(grads, create_graph)
+
+    def _vjp(self, grads, create_graph):
         primals = self.saved
         if type(primals) is _Released:
             primals = primals.arrays()
@@ -96,7 +104,7 @@ class Node:
             for i, (unpack, obj) in packed.items():
                 primals[i] = _unpacked_array(unpack, obj, primals[i])
         if create_graph:
-            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._input_edges())]
+            primals = [_unpack(p, t, e) for p, t, e in zip(primals, self.inputs, self._saved_edges())]
             bcast = ()
         elif _dispatch.TRACE is None:
             if self.op.name == "_sum" and packed is None:
@@ -108,6 +116,25 @@ class Node:
             bcast = ()
         vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
+
+    def _saved_edges(self):
+        """_input_edges, with None for the inputs the op does not save (``OpDef.saves``: torch's saved
+        tensors). torch's double backward reaches only what its backward formula saved: ``sum``, ``mean``,
+        views, ``cat``, ``add`` save nothing, ``x * 2`` saves only the 2. An edge to an input the backward
+        never reads would carry a structural zero, and a zero sent back through an op with a pole (``log``,
+        ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
+        edges = self._input_edges()
+        saves = self.op.saves
+        if saves is None:
+            return edges
+        if callable(saves):  # (a function of which dynamic arguments require grad, as in record)
+            diff = {i for i, _ in self.diff}
+            saves = saves([i in diff for i in range(len(edges))])
+        for i, e in enumerate(edges):
+            if i not in saves:  # (a sequence argument's entry is a tuple of edges, as in _input_edges)
+                edges[i] = tuple(None for _ in e) if self.op.seq and i == 0 and isinstance(self.saved[0], tuple) \
+                    else None
+        return edges
 
     def _input_edges(self):
         # map dynamic argument positions to the edge recorded for them

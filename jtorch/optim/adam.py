@@ -85,6 +85,7 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = torch.zeros_like(p)
             self._check_capturable(group, params)
+            decayed = self._decay_grads_in_place(group, params, grads)
             keys = ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
             tensors = {"param": params, "grad": grads}
             tensors.update({k: [self.state[p][k] for p in params] for k in keys})
@@ -92,6 +93,6 @@ class Adam(Optimizer):
             hp = {"lr": group["lr"], "beta1": beta1, "beta2": beta2, "eps": group["eps"],
                   "weight_decay": group["weight_decay"]}
             self._run_kernel("adam", group, tensors, hp, maximize=bool(group["maximize"]),
-                             wd=_nonzero(group["weight_decay"]),
+                             wd=_nonzero(group["weight_decay"]) and not decayed,
                              decoupled=bool(group.get("decoupled_weight_decay", False)), amsgrad=amsgrad)
         return loss

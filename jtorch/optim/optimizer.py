@@ -293,9 +293,10 @@ class Optimizer:
     def _check_number_hypers(self, group):
         for name, where in self._number_hypers(group).items():
             v = group[name]
-            if name == "weight_decay" and not _nonzero(v):
-                continue  # (torch applies no weight decay of 0)
-            if any(isinstance(x, torch.Tensor) and x.requires_grad for x in (v if isinstance(v, tuple) else (v,))):
+            if not any(isinstance(x, torch.Tensor) and x.requires_grad for x in (v if isinstance(v, tuple) else (v,))):
+                continue
+            # (torch applies no weight decay of 0; tested last: reading a tensor's value waits for the device)
+            if name != "weight_decay" or _nonzero(v):
                 raise TypeError(f"{where} must be Number, not Tensor")
 
     # whether a ``foreach=True`` step records autograd (torch's foreach SGD does; its other foreach kernels
@@ -336,6 +337,21 @@ class Optimizer:
     # is torch's sparse update set _sparse_ok (SGD, Adagrad); the others raise torch's message
     _sparse_ok = False
     _sparse_message = None
+
+    @staticmethod
+    def _decay_grads_in_place(group, params, grads):
+        """torch's differentiable SGD and Adam steps add a weight decay tensor that requires grad to each
+        gradient in place (``grad.addcmul_(param.clone(), weight_decay)``), unless ``maximize`` made the
+        gradient a new tensor first: ``p.grad`` then holds the decayed gradient, recorded in autograd. Whether
+        it did so (the update rule then adds no weight decay)."""
+        wd = group["weight_decay"]
+        if not (group["differentiable"] and isinstance(wd, torch.Tensor) and wd.requires_grad and _nonzero(wd)
+                and not group["maximize"] and not group.get("decoupled_weight_decay")):
+            return False
+        with torch.enable_grad():
+            for p, g in zip(params, grads):
+                g.addcmul_(p.clone(), wd)
+        return True
 
     def _with_grad(self, group):
         """The group's parameters that have a gradient (the others are skipped, as in torch)."""

@@ -21,8 +21,10 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _number_hypers(self, group):
-        recorded = {"lr": ADD_ALPHA_ if group["momentum"] > 0 else ADDCDIV_VALUE, "alpha": ADDCMUL_VALUE}
-        return {"weight_decay": ADD_ALPHA, **(recorded if group["differentiable"] else {})}
+        if not group["differentiable"]:
+            return {"weight_decay": ADD_ALPHA}
+        return {"weight_decay": ADD_ALPHA, "lr": ADD_ALPHA_ if group["momentum"] > 0 else ADDCDIV_VALUE,
+                "alpha": ADDCMUL_VALUE}
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

@@ -34,6 +34,7 @@ class SGD(Optimizer):
             if not params:
                 continue
             self._check_fused_params(group, params)
+            decayed = self._decay_grads_in_place(group, params, grads)
             tensors = {"param": params, "grad": grads}
             fresh = None
             if _nonzero(group["momentum"]):
@@ -47,5 +48,6 @@ class SGD(Optimizer):
             hp = {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
                   "weight_decay": group["weight_decay"]}
             self._run_kernel("sgd", group, tensors, hp, maximize=bool(group["maximize"]),
-                             wd=bool(group["weight_decay"] != 0), nesterov=bool(group["nesterov"]), fresh=fresh)
+                             wd=_nonzero(group["weight_decay"]) and not decayed, nesterov=bool(group["nesterov"]),
+                             fresh=fresh)
         return loss
