@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import jtorch
+import jtorch.vision as JV
 import jtorch.vision.models as JM
 from tv import torchvision
 
@@ -28,6 +29,7 @@ MODELS = {
     "resnet18": (32, "fbgemm", {}),
     "mobilenet_v2": (32, "fbgemm", {}),
     "mobilenet_v3_large": (32, "fbgemm", {}),
+    "mobilenet_v3_blocks": (32, "fbgemm", {}),  # see _mobilenet_v3_blocks
     "shufflenet_v2_x0_5": (64, "fbgemm", {}),  # torch's quantized mean fails on a 1x1 map (32x32 inputs)
     "googlenet": (32, "fbgemm", {"init_weights": True}),
     "inception_v3": (75, "fbgemm", {"init_weights": True, "aux_logits": False}),  # aux head: larger inputs
@@ -58,19 +60,40 @@ def _inputs(rng, side, n=2):
     return torch.from_numpy(x), jtorch.from_numpy(x.copy())
 
 
+def _mobilenet_v3_blocks(lib):
+    """A short quantizable MobileNetV3, built as the mobilenet_v3_large builder builds it (block class, ReLUs made
+    fusable) from one inverted-residual block of each kind the large one has (ReLU / Hardswish, with and without
+    squeeze-excitation, with and without residual, stride 1 / 2, 3x3 / 5x5): the same quantizable modules and code
+    paths in fewer distinct layer shapes (the full model takes a minute of compiles; its builder, layers and
+    quantize=True are checked against torchvision's in the QAT checkpoint test)."""
+    mnv3 = lib.models.quantization.mobilenetv3
+    conf = lib.models.mobilenetv3.InvertedResidualConfig  # (in, kernel, expanded, out, se, activation, stride, ...)
+    setting = [conf(16, 3, 16, 16, False, "RE", 1, 1, 1.0), conf(16, 3, 64, 24, False, "RE", 2, 1, 1.0),
+               conf(24, 5, 72, 40, True, "RE", 2, 1, 1.0), conf(40, 3, 120, 40, True, "HS", 1, 1, 1.0),
+               conf(40, 5, 96, 48, False, "HS", 2, 1, 1.0)]
+    return mnv3._mobilenet_v3_model(setting, 64, None, False, False)
+
+
+def _build(lib, name, kw):
+    """The float quantizable model ``name`` of torchvision (lib=tv) or jtorch (lib=jtorch.vision)."""
+    if name == "mobilenet_v3_blocks":
+        return _mobilenet_v3_blocks(lib)
+    return getattr(lib.models.quantization, name)(quantize=False, **kw)
+
+
 def _pair(name, rng):
     """torchvision's quantizable model (random init, batch-norm statistics from one training-mode pass so that
     activations keep a useful range) and jtorch's with its weights, both in eval mode."""
     side, _, kw = MODELS[name]
     torch.manual_seed(0)
-    t = getattr(TQ, name)(quantize=False, **kw)
+    t = _build(tv, name, kw)
     for m in t.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = None  # the running statistics become the batch's
     with torch.no_grad():
         t.train()(_inputs(rng, side, 4)[0])
     t.eval()
-    j = getattr(JQ, name)(quantize=False, **kw).eval()
+    j = _build(JV, name, kw).eval()
     j.load_state_dict({k: _to_j(v) for k, v in t.state_dict().items()})
     return t, j
 
@@ -146,8 +169,9 @@ def _same_output(yj, yt, max_steps=1):
     return np.round(steps)
 
 
-# (MobileNetV2 is left out here for time: its quantizable blocks run in the qnnpack checkpoint test below)
-@pytest.mark.parametrize("name", [m for m in MODELS if m != "mobilenet_v2"])
+# (for time: MobileNetV2 is left out here, its quantizable blocks run in the qnnpack checkpoint test below;
+# MobileNetV3 runs as a short model of the large one's blocks, the large one in the QAT checkpoint test)
+@pytest.mark.parametrize("name", [m for m in MODELS if m not in ("mobilenet_v2", "mobilenet_v3_large")])
 def test_float_then_post_training_quantization(name, rng, engine, no_random_init):
     side, backend, _ = MODELS[name]
     t, j = _pair(name, rng)
