@@ -30,6 +30,23 @@ from ._symbolic import _SymNumber
 
 _new = object.__new__
 
+# torch gives ``t.data`` a version counter of its own (writes through it do not count as writes of ``t``:
+# no "modified by an inplace operation" error, ``t._version`` unchanged), while the storage version
+# must still move for every write (views' cached values). A ``.data`` alias and the views and detaches
+# made from it carry their counter in ``_vc`` (a one-item list); a write through one steps the storage
+# version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own tensors.
+HIDDEN = 1 << 48
+
+
+def bump_version(t, st):
+    """Count one in-place write through ``t`` (storage ``st``)."""
+    vc = t._vc
+    if vc is None:
+        st.version += 1
+    else:
+        vc[0] += 1
+        st.version += HIDDEN
+
 
 _ADDRESSES = weakref.WeakKeyDictionary()  # Storage -> the address its data_ptr() reports
 _NEXT_ADDRESS = [1 << 32]
@@ -221,11 +238,15 @@ class Tensor:
     _make_wrapper_subclass = staticmethod(_sd.make_wrapper_subclass)
 
     def _alias(self, cls=None):
-        """A new tensor object sharing this one's storage and layout (no autograd)."""
+        """A new tensor object sharing this one's storage, layout and version counter (no autograd)."""
         t = Tensor._wrap(None) if cls is None else cls._wrap(None)
         t._st, t._vfn, t._val, t._valver, t._strides = self._st, self._vfn, self._val, self._valver, self._strides
         t._meta = self._meta
+        if self._vc is not None:
+            t._vc = self._vc
         return t
+
+    _vc = None  # a ``.data`` alias's own version counter (see HIDDEN), kept in the instance dict
 
     # ---------------------------------------------------------------- storage
     @property
@@ -299,7 +320,7 @@ class Tensor:
                 arr = arr.get()
             st.array = _dispatch.scatter_fn(self._vfn)(st.array, arr)
             self._val = arr
-        st.version += 1
+        bump_version(self, st)
         self._valver = st.version
         if st.host is not None:
             from .interop import write_host
@@ -367,7 +388,7 @@ class Tensor:
                         if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
                             st._arr = out
                             self._sig = None
-                            st.version += 1
+                            bump_version(self, st)
                             self._valver = st.version
                         else:
                             self._set_array(out)
@@ -574,6 +595,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         if not self.is_leaf:
+            if flag:
+                return  # (a non-leaf requires grad already: torch lets it be asked again)
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
                                "a computed variable in a subgraph that doesn't require differentiation use "
                                "var_no_grad = var.detach().")
@@ -626,7 +649,9 @@ class Tensor:
     def data(self):
         if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
             return self.detach()
-        return self._alias()
+        t = self._alias()
+        t._vc = [0]
+        return t
 
     @data.setter
     def data(self, other):
@@ -675,7 +700,7 @@ class Tensor:
     def _version(self):
         if self._st.inference:
             raise RuntimeError("Inference tensors do not track version counter.")
-        return self._st.version
+        return self._st.version % HIDDEN if self._vc is None else self._vc[0]
 
     def type_name(self):
         return D.scalar_type_name(self.dtype) + "Tensor"

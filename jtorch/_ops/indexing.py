@@ -174,8 +174,8 @@ def _parse(self, idx):
             vd += n
         elif ix is None or isinstance(ix, bool):
             basic.append(None)
-            if ix is False:  # a new dim of size 0
-                adv.append((vd, T._wrap(jnp.zeros((0,), jnp.int64))))
+            if isinstance(ix, bool):  # a new dim of size 1 or 0, indexed: an advanced index (a copy), as torch's
+                adv.append((vd, T._wrap(jnp.zeros((int(ix),), jnp.int64))))
             vd += 1
         elif isinstance(ix, slice):
             start, stop, step = (_as_int(ix.start), _as_int(ix.stop), _as_int(ix.step))

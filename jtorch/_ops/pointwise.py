@@ -133,10 +133,21 @@ def add(input, other, alpha=None):
        aliases=("subtract",), library="inplace")
 def sub(input, other, alpha=None):
     _check_alpha(input, alpha)
-    if input.dtype == jnp.bool_:
+    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
+
+
+def _sub_no_bool(input, other, alpha=None):
+    """torch rejects a bool operand of a subtraction (tensor or Python bool), before promotion."""
+    a, b = jnp.result_type(input) == jnp.bool_, jnp.result_type(other) == jnp.bool_
+    if a and b:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
-    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
+    if a or b:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+sub.precheck = _sub_no_bool
 
 
 @function(method=False)

@@ -148,6 +148,8 @@ def flatten(self, start_dim=0, end_dim=-1):
     s, e = _wrap(start_dim, nd), _wrap(end_dim, nd)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return self  # nothing to merge: torch returns the tensor itself, no view
     sh = tuple(self.shape)
     return reshape(self, sh[:s] + (math.prod(sh[s:e + 1]),) + sh[e + 1:])
 
@@ -288,9 +290,9 @@ def squeeze(self, dim=None):
 
 def _expand_strides(shape, strides, new):
     lead = len(new) - len(shape)
-    out = [0] * lead
-    for i, (n, s) in enumerate(zip(shape, strides)):
-        out.append(0 if n == 1 and new[lead + i] != 1 else s)
+    out = [0 if n == 1 and new[lead + i] != 1 else s for i, (n, s) in enumerate(zip(shape, strides))]
+    for i in range(lead - 1, -1, -1):  # a new dim that stays 1 gets the packed stride, as torch's
+        out.insert(0, new[i + 1] * out[0] if out and new[i] == 1 else 0)
     return tuple(out)
 
 

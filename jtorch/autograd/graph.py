@@ -16,6 +16,7 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
+from ..tensor import HIDDEN
 
 
 class Node:
@@ -74,11 +75,13 @@ class Node:
                 "calling backward.")
         for st, ver, t in self.versions:
             if st.version != ver:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{t.type_name()} {list(t.shape)}], which is output 0 of {self.name()}, is at "
-                    f"version {st.version}; expected version {ver} instead. Hint: the backtrace further above "
-                    "can be inspected to find the operation that failed to compute its gradient.")
+                if (st.version - ver) % HIDDEN:  # (writes through ``.data`` aliases do not count, as torch's)
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by an inplace "
+                        f"operation: [{t.type_name()} {list(t.shape)}], which is output 0 of {self.name()}, is at "
+                        f"version {st.version % HIDDEN}; expected version {ver % HIDDEN} instead. Hint: the "
+                        "backtrace further above can be inspected to find the operation that failed to compute "
+                        "its gradient.")
 
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
