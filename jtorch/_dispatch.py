@@ -1161,6 +1161,10 @@ def _apply_view(op, dyn, statics):
         t._gver_seen = base._gver
     if src._vc is not None:  # (a view of a ``.data`` alias shares its version counter)
         t._vc = src._vc
+    if not GRAD.enabled:  # (torch forbids writes through it with grad mode on: Tensor._check_inplace)
+        t._cm = "no_grad"
+    elif src._cm is not None:
+        t._cm = src._cm
     ls = t._strides = _new(LazyStrides)
     ls.op, ls.statics, ls.shape, ls.src, ls.value = op, statics, src_shape, src._strides, None
     t._gver = 0

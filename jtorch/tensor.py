@@ -247,6 +247,10 @@ class Tensor:
         return t
 
     _vc = None  # a ``.data`` alias's own version counter (see HIDDEN), kept in the instance dict
+    # how a view was made, where torch forbids writing through it with grad mode on: NO_GRAD_VIEW (in
+    # no_grad mode, of a base that may require grad), MULTI_OUTPUT_VIEW (a piece of split/chunk/unbind);
+    # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
+    _cm = None
 
     # ---------------------------------------------------------------- storage
     @property
@@ -351,6 +355,8 @@ class Tensor:
     def _refresh_view_grad_fn(self):
         """After an in-place write through the base, this view's grad_fn is the view of the new base."""
         base = self._base
+        if self._cm is MULTI_OUTPUT_VIEW and base._requires_grad:
+            raise _view_creation_error(self, rebased=True)
         self._gver_seen = base._gver
         if not base._requires_grad:
             return
@@ -368,9 +374,11 @@ class Tensor:
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
         try:
+            if self._vfn and _internal_overlap(self) and not _writes_overlap(f, self, args):
+                raise overlap_error()
             if self._st.inference and not GRAD.inference:
                 raise _inference_inplace_error()
-            if GRAD.enabled and self._requires_grad:
+            if GRAD.enabled and (self._requires_grad or self._base is not None):
                 self._check_inplace()
             if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
                 # fast road: the op's bare result value; written straight into the storage when no
@@ -417,10 +425,14 @@ class Tensor:
             return inplace_apply(self, f, args, kwargs)
 
     def _check_inplace(self):
+        base = self._base
+        if GRAD.enabled and base is not None and self._cm is not None and (self._requires_grad or base._requires_grad):
+            raise _view_creation_error(self)
         if GRAD.enabled and self._requires_grad:
             if self._grad_fn is None and self._base is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            if self._base is not None and self._base._requires_grad and self._base._grad_fn is None:
+            # (the base a leaf: also one that does not require grad, whose view was made to: torch's check)
+            if self._base is not None and self._base._grad_fn is None:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
 
@@ -586,6 +598,8 @@ class Tensor:
     @property
     def requires_grad(self):
         if self._base is not None and self._gver_seen != self._base._gver:
+            if self._cm is MULTI_OUTPUT_VIEW:  # (its grad_fn raises, its flag answers: torch's)
+                return self._requires_grad or self._base._requires_grad
             self._refresh_view_grad_fn()
         if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
             from .func import requires_grad_inside
@@ -1064,6 +1078,51 @@ def _lazy_kind(a):
 def _traced_device():
     """Inside jtorch.compile/jax transforms: the device the program will run on."""
     return from_jax_device(jax.local_devices()[0])
+
+
+NO_GRAD_VIEW, MULTI_OUTPUT_VIEW = "no_grad", "multi_output"
+
+_ZERO_STRIDE_VIEWS = ("_expand", "_storage_view", "_storage_view_masked")
+
+
+def _internal_overlap(t):
+    """Whether view ``t`` has a dim of size > 1 and stride 0 (an expand or as_strided), where torch's
+    in-place ops raise rather than write one element several times."""
+    for link in t._vfn:
+        if link[0].name in _ZERO_STRIDE_VIEWS:
+            return any(n > 1 and s == 0 for n, s in zip(t.shape, t.stride()))
+    return False
+
+
+def overlap_error():
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                        "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _writes_overlap(f, t, args):
+    """The in-place ops torch lets write such a tensor: fill_/zero_ with a number, masked_fill_, index_fill_,
+    index_put_, and copy_ from itself."""
+    name = getattr(f, "__name__", "")
+    if name == "_fill":
+        return not isinstance(args[0], Tensor)
+    return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
+
+
+def _view_creation_error(view, rebased=False):
+    if view._cm is NO_GRAD_VIEW:
+        return RuntimeError(
+            "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+            "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+            "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+            "tracked) or both outside (if you want the inplace to be tracked).")
+    node = view._grad_fn
+    name = "" if node is None else node.name().rsplit("Backward", 1)[0]
+    what = "its base or another view of its base has been modified inplace" if rebased else \
+        "is being modified inplace"
+    return RuntimeError(
+        f"Output {view._out_idx} of {name} is a view and {what}. This view is the output of a function that returns "
+        "multiple views. Such functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one.")
 
 
 def _fix_saved_version(node, st):

@@ -149,7 +149,10 @@ class Generator:
         while len(self.lines) < self.n_lines and tries < 200:
             tries += 1
             kind = r.choices(["leaf", "view", "inplace", "outofplace", "grad"], [1, 5, 5, 4, 1.5])[0]
-            line = getattr(self, "gen_" + kind)()
+            try:
+                line = getattr(self, "gen_" + kind)()
+            except (ValueError, IndexError):  # (a choice over an empty dim)
+                line = None
             if line:
                 self.attempt(line)
         self.attempt(self.gen_backward(), keep_error=1)
@@ -467,6 +470,8 @@ class Generator:
         op = r.choice(["retain", "hook", "hook_mod", "requires_grad", "requires_grad", "detach_"])
         if op == "retain":
             return f"{k}.retain_grad()"
+        if op in ("hook", "hook_mod") and v._base is not None:
+            return None  # (torch drops a view's hooks when a write through its base remakes its grad_fn)
         if op == "hook":
             h = self.name("h")
             return f"{h} = []; {k}.register_hook(lambda g: {h}.append(g.clone()))"

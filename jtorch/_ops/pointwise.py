@@ -180,8 +180,23 @@ _true_div = binary("_true_divide", _divide, promote="float", inplace=False, libr
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="b", kernel="div_trunc_cpu")
-_floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
-                    kernel="div_floor_cpu", int_divisor=True)
+_floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=False, reject="b",
+                    kernel="div_floor_cpu", int_divisor=True)  # div(rounding_mode="floor"): gradient 0
+
+
+@jax.custom_vjp
+def _floor_divide_no_derivative(a, b):
+    return jnp.floor_divide(a, b)
+
+
+def _no_derivative(res, g):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+_floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
+# torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
+floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="b", kernel="div_floor_cpu",
+                      int_divisor=True)
 
 
 def _int_trunc_div(a, b):
@@ -207,6 +222,7 @@ def true_divide(input, other):
 
 REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
+REGISTRY.pop("_floor_divide", None)
 
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b", int_divisor=True)
 fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b", int_divisor=True)
@@ -563,6 +579,8 @@ def round(input, decimals=0):
 # ---- clamping and friends
 def _clamp(x, lo, hi):
     # where() passes the gradient at the bounds (torch's clamp convention)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise NotImplementedError("clamp is not supported for complex types")
     if lo is not None:
         x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
     if hi is not None:
@@ -632,11 +650,22 @@ copysign = binary("copysign", jnp.copysign, promote="float")
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
                    tensor_other="other", reject="bi", opmath=False)  # the next value of the argument's own type
-maximum = binary("maximum", jnp.maximum, inplace=False, tensor_other="other")
-minimum = binary("minimum", jnp.minimum, inplace=False, tensor_other="other")
+def _real_only(name, f):
+    """f, raising torch's error for complex operands (no order on them)."""
+    def g(a, b):
+        if jnp.issubdtype(jnp.result_type(a, b), jnp.complexfloating):
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
+        return f(a, b)
+    return g
+
+
+maximum = binary("maximum", _real_only("maximum", jnp.maximum), inplace=False, tensor_other="other")
+minimum = binary("minimum", _real_only("minimum", jnp.minimum), inplace=False, tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input
-fmax = binary("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
-fmin = binary("fmin", lambda a, b: jnp.where((a <= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
+fmax = binary("fmax", _real_only("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b)), inplace=False,
+              tensor_other="other")
+fmin = binary("fmin", _real_only("fmin", lambda a, b: jnp.where((a <= b) | jnp.isnan(b), a, b)), inplace=False,
+              tensor_other="other")
 _heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astype(a.dtype)), tensor_other="values",
                     differentiable=False)
 
@@ -652,17 +681,18 @@ ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_ot
 
 
 # ---- comparisons (bool results; computed in the promoted dtype)
-def compare(name, f, aliases=()):
-    return defop(lambda input, other: f(input, other), name=name, promote="common", inplace=True,
+def compare(name, f, aliases=(), ordered=False):
+    g = _dtype_guard(f, "c" if ordered else "", name + "_cpu")  # (no order on complex numbers)
+    return defop(lambda input, other: g(input, other), name=name, promote="common", inplace=True,
                  aliases=aliases, differentiable=False)
 
 
 eq = compare("eq", jnp.equal)
 ne = compare("ne", jnp.not_equal, aliases=("not_equal",))
-lt = compare("lt", jnp.less, aliases=("less",))
-le = compare("le", jnp.less_equal, aliases=("less_equal",))
-gt = compare("gt", jnp.greater, aliases=("greater",))
-ge = compare("ge", jnp.greater_equal, aliases=("greater_equal",))
+lt = compare("lt", jnp.less, aliases=("less",), ordered=True)
+le = compare("le", jnp.less_equal, aliases=("less_equal",), ordered=True)
+gt = compare("gt", jnp.greater, aliases=("greater",), ordered=True)
+ge = compare("ge", jnp.greater_equal, aliases=("greater_equal",), ordered=True)
 isnan = unary("isnan", jnp.isnan, promote=None, inplace=False, differentiable=False)
 isinf = unary("isinf", jnp.isinf, promote=None, inplace=False, differentiable=False)
 isposinf = unary("isposinf", jnp.isposinf, promote=None, inplace=False, differentiable=False)
@@ -697,8 +727,9 @@ logical_xor = binary("logical_xor", jnp.logical_xor, promote=None, differentiabl
 def _int_only(name, f):
     def g(a, b=None):
         for x in (a, b):
-            if x is not None and jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact):
-                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+            if x is not None and jnp.issubdtype(dt := jnp.asarray(x).dtype, jnp.inexact):
+                kind = D.scalar_type_name(D.from_numpy_dtype(dt))
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
         return f(a) if b is None else f(a, b)
     return g
 

@@ -467,10 +467,19 @@ def _narrow_traced(x, d, n, start, length):
     return _dispatch.apply(_basic_index_op, [x, (0,) * d + (start,)], (struct,))
 
 
+def _multi_output(pieces):
+    """Mark the pieces of split/chunk/unbind: torch forbids in-place writes through them that autograd
+    records (Tensor._check_inplace); pieces made in no_grad mode are marked so already."""
+    if GRAD.enabled:
+        for p in pieces:
+            p._cm = "multi_output"
+
+
 @function
 def unbind(self, dim=0):
     d = _wrap(dim, self.ndim)
     out = tuple(select(self, d, i) for i in range(self.shape[d]))
+    _multi_output(out)
     if GRAD.enabled and self.requires_grad:
         from ..autograd.next_functions import mark_parts
         mark_parts(out, "UnbindBackward0")
@@ -495,6 +504,7 @@ def split(self, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(narrow(self, d, start, s))
         start += s
+    _multi_output(out)
     if GRAD.enabled and self.requires_grad:
         from ..autograd.next_functions import mark_parts
         mark_parts(out, "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0")

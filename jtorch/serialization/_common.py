@@ -125,12 +125,12 @@ def _attribute_state(t):
     pickle and deepcopy carry along: a copy of ``t.__dict__``, or None when there are none. jtorch's own
     subclasses (sparse, quantized, uninitialized) keep their internals there and are left out."""
     d = t.__dict__
-    if not d or len(d) == 1 and "_vc" in d:  # (``_vc``: a version counter, tensor.py's, no attribute)
+    if not d or all(k in ("_vc", "_cm") for k in d):  # (tensor.py's version counter and view kind)
         return None
     cls = type(t)
     if cls is not _T() and not (cls.__name__ == "Parameter" and cls.__module__ == "jtorch.nn.parameter"):
         return None
-    return {k: v for k, v in d.items() if k != "_vc"}
+    return {k: v for k, v in d.items() if k not in ("_vc", "_cm")}
 
 
 def _set_attribute_state(t, state):
