@@ -10,6 +10,7 @@ import collections
 import math
 import weakref
 
+import jax
 import jax.numpy as jnp
 
 from .. import _dispatch
@@ -316,6 +317,11 @@ def edge_of(t):
     return (acc, 0)
 
 
+def _host_free(a):
+    """A copy of jax array ``a`` in a buffer of its own (not one a numpy array shares)."""
+    return jnp.array(a, copy=True) if isinstance(a, jax.Array) else a
+
+
 def record(op, statics, dt, dyn, arrays, res):
     """Attach a Node for ``op`` to its outputs ``res``."""
     T = _dispatch.Tensor
@@ -336,6 +342,11 @@ def record(op, statics, dt, dyn, arrays, res):
                 if st.inference:
                     raise _inference_saved_error()
                 versions.append((st, st.version, a))
+                if st.host is not None and st.alias is True:
+                    # its array reads a numpy buffer in place, which later in-place writes overwrite: a
+                    # saved value must keep what the op read (torch's version check sees those writes)
+                    arrays = list(arrays)
+                    arrays[i] = _host_free(arrays[i])
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             for j, t in enumerate(a):
                 if isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2:
