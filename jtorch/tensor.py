@@ -396,7 +396,10 @@ class Tensor:
                         if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
                             st._arr = out
                             self._sig = None
-                            bump_version(self, st)
+                            if self._vc is None:
+                                st.version += 1
+                            else:
+                                bump_version(self, st)
                             self._valver = st.version
                         else:
                             self._set_array(out)

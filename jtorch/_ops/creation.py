@@ -432,6 +432,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
     dt = D.to_dtype(dtype)
+    if dt.is_complex or dt is D.bool:
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{D.scalar_type_name(dt)}'")
     n = math.ceil((end - start) / step)
     arr = (start + np.arange(n, dtype=np.float64 if dt._cat >= 2 else np.int64) * step).astype(dt.np)
     return _finish(jnp.asarray(arr), device, requires_grad)

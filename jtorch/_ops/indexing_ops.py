@@ -555,7 +555,12 @@ def nonzero(input, as_tuple=False):
         if a.ndim == 0:
             return (T._wrap(jnp.asarray(np.nonzero(a.reshape(1))[0].astype(np.int64))),)
         return tuple(T._wrap(jnp.asarray(i.astype(np.int64))) for i in np.nonzero(a))
-    return T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64)))
+    out = T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64)))
+    n, k = out.shape
+    if n and k:  # torch fills the index columns one after another: strides (1, n)
+        from .._memfmt import lay
+        lay(out, (1, 0), strides=(1, n))
+    return out
 
 
 @function
