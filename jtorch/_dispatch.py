@@ -1164,7 +1164,7 @@ def _apply_view(op, dyn, statics):
     if not GRAD.enabled:  # (torch forbids writes through it with grad mode on: Tensor._check_inplace)
         t._cm = "no_grad"
     elif src._cm is not None:
-        t._cm = src._cm
+        t._cm, t._cmv = src._cm, src._st.version
     ls = t._strides = _new(LazyStrides)
     ls.op, ls.statics, ls.shape, ls.src, ls.value = op, statics, src_shape, src._strides, None
     t._gver = 0

@@ -251,6 +251,8 @@ class Tensor:
     # no_grad mode, of a base that may require grad), MULTI_OUTPUT_VIEW (a piece of split/chunk/unbind);
     # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
     _cm = None
+    _cmv = 0  # a multi-output view's storage version when it was made (see rebased)
+    _detached = False  # a non-leaf detached in place (``detach_``): the tape may not use its saved value
 
     # ---------------------------------------------------------------- storage
     @property
@@ -356,7 +358,7 @@ class Tensor:
         """After an in-place write through the base, this view's grad_fn is the view of the new base."""
         base = self._base
         if self._cm is MULTI_OUTPUT_VIEW and base._requires_grad:
-            raise _view_creation_error(self, rebased=True)
+            raise view_write_error(self, rebased=True)
         self._gver_seen = base._gver
         if not base._requires_grad:
             return
@@ -430,7 +432,7 @@ class Tensor:
     def _check_inplace(self):
         base = self._base
         if GRAD.enabled and base is not None and self._cm is not None and (self._requires_grad or base._requires_grad):
-            raise _view_creation_error(self)
+            raise view_write_error(self)
         if GRAD.enabled and self._requires_grad:
             if self._grad_fn is None and self._base is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -634,6 +636,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._cm is not None and rebased(self):
+            raise view_write_error(self, rebased=True)
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
         if _FUNC.depth:
@@ -740,6 +744,8 @@ class Tensor:
             d = Tensor._wrap(jax.lax.stop_gradient(self._value))
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
+        if self._grad_fn is not None:
+            self._detached = True
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -1111,7 +1117,14 @@ def _writes_overlap(f, t, args):
     return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
 
 
-def _view_creation_error(view, rebased=False):
+def rebased(view):
+    """Whether ``view`` is a split/chunk/unbind piece (of a base that requires grad) whose storage was
+    written since it was made (``.data`` writes aside): torch refuses to give it a grad_fn then."""
+    return view._cm is MULTI_OUTPUT_VIEW and (view._st.version - view._cmv) % HIDDEN != 0 and \
+        (view._requires_grad or view._base._requires_grad)
+
+
+def view_write_error(view, rebased=False):
     if view._cm is NO_GRAD_VIEW:
         return RuntimeError(
             "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "

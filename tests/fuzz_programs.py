@@ -148,7 +148,7 @@ class Generator:
         tries = 0
         while len(self.lines) < self.n_lines and tries < 200:
             tries += 1
-            kind = r.choices(["leaf", "view", "inplace", "outofplace", "grad"], [1, 5, 5, 4, 1.5])[0]
+            kind = r.choices(["leaf", "view", "inplace", "outofplace", "grad", "numpy"], [1, 5, 5, 4, 1.5, 0.7])[0]
             try:
                 line = getattr(self, "gen_" + kind)()
             except (ValueError, IndexError):  # (a choice over an empty dim)
@@ -462,6 +462,20 @@ class Generator:
             return f"{n} = torch.where({self.literal(self.bshape(shape), 'bool')}, {k}, {self.operand(shape, dt)})"
         return None
 
+    def gen_numpy(self):
+        """``.numpy()`` (memory shared both ways) of a tensor, or a write through such an array."""
+        r = self.r
+        arrays = [k for k, v in self.ns.items() if k.startswith("n") and isinstance(v, np.ndarray)]
+        if arrays and r.random() < 0.5:
+            k = r.choice(arrays)
+            if self.ns[k].ndim == 0 or self.ns[k].size == 0:
+                return f"{k}[...] = {r.randint(-3, 3)}"
+            return f"{k}[{r.randrange(self.ns[k].shape[0])}] = {r.randint(-3, 3)}"
+        k, v = self.pick(lambda u: not u.dtype.is_complex)
+        if k is None:
+            return None
+        return f"{self.name('n')} = {k}{'.detach()' if v.requires_grad else ''}.numpy()"
+
     def gen_grad(self):
         r = self.r
         k, v = self.pick(lambda u: u.dtype.is_floating_point or u.dtype.is_complex)
@@ -539,19 +553,21 @@ def _targets(line):
 
 
 def _np(t):
+    """The values as a numpy copy; for jtorch through ``np.asarray``, which (unlike ``.numpy()``) does not
+    make the storage share a numpy buffer: reading must not change what is read (programs do that with
+    their own ``.numpy()`` lines)."""
     t = t.detach()
-    if hasattr(t, "resolve_conj"):
-        t = t.resolve_conj().resolve_neg()
-    if str(t.dtype).endswith("bfloat16"):
-        t = t.float()
-    return np.array(t.cpu().numpy() if hasattr(t, "cpu") else t)
+    if type(t).__module__.startswith("torch"):
+        return np.array(t.resolve_conj().resolve_neg().cpu().numpy())
+    return np.array(np.asarray(t))
 
 
 def snap(t, lib):
     """The observable facts of one tensor (plain Python values)."""
     rec = {
-        # (an empty tensor's strides are arbitrary in torch: left out)
-        "dtype": _dt(t), "shape": tuple(t.shape), "stride": tuple(t.stride()) if t.numel() else None,
+        # (strides of an empty tensor and of size-1 dims are arbitrary in torch: left out)
+        "dtype": _dt(t), "shape": tuple(t.shape),
+        "stride": tuple(s if n > 1 else None for n, s in zip(t.shape, t.stride())) if t.numel() else None,
         # (an empty view's storage_offset: jtorch says 0, torch the offset its geometry gives; left out)
         "storage_offset": t.storage_offset() if t.numel() else 0, "is_contiguous": t.is_contiguous(),
         "_version": t._version, "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
@@ -596,6 +612,8 @@ def run(lines, lib, eager=False):
                 snaps[k] = {"snapshot_error": type(e).__name__}
         hooks = {k: [_np(g) for g in v] for k, v in ns.items() if k.startswith("h") and isinstance(v, list)} \
             if (eager or last) else {}
+        if eager or last:  # the arrays of ``.numpy()`` lines: memory shared with their tensors
+            hooks.update({k: [np.array(v)] for k, v in ns.items() if k.startswith("n") and isinstance(v, np.ndarray)})
         groups = _storage_groups(ns, lib) if (eager or last) else None
         records.append({"error": err, "snaps": snaps, "hooks": hooks, "groups": groups})
     return records

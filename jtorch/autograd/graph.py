@@ -17,7 +17,7 @@ from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
-from ..tensor import HIDDEN
+from ..tensor import HIDDEN, rebased, view_write_error
 
 
 class Node:
@@ -75,6 +75,9 @@ class Node:
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         for st, ver, t in self.versions:
+            if t._detached:
+                raise RuntimeError("Trying to use a saved tensor that has been detached in-place, i.e. with "
+                                   ".detach_().This is not supported, please use out-of-place `.detach()` instead")
             if st.version != ver:
                 if (st.version - ver) % HIDDEN:  # (writes through ``.data`` aliases do not count, as torch's)
                     raise RuntimeError(
@@ -307,6 +310,8 @@ def edge_of(t):
     """The edge through which gradient reaches tensor ``t`` (None if it needs none)."""
     if not t._requires_grad:
         return None
+    if t._cm is not None and rebased(t):
+        raise view_write_error(t, rebased=True)
     if t._base is not None and t._gver_seen != t._base._gver:
         t._refresh_view_grad_fn()
     if t._grad_fn is not None:
@@ -560,7 +565,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                     for pos in targets.get((id(node), k), ()):
                         captured[pos] = grads[k]
             if type(node) is AccumulateGrad:
-                if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets):
+                if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets) and \
+                        node.variable._requires_grad:  # (a leaf detached in place since gets nothing)
                     if NODE_HOOK[0] is None:
                         _accumulate_leaf(node.variable, grads[0], create_graph)
                     else:
