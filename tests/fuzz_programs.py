@@ -316,6 +316,12 @@ class Generator:
             target = f"{k}.detach()"
         op = r.choice(["arith", "arith", "arith", "copy", "fill", "zero", "clamp", "setitem",
                        "setitem", "index_put", "masked_fill", "scatter", "unary", "index_fill"])
+        # elements sharing memory: torch writes them one by one (an add twice, the last index_put wins), jtorch
+        # computes the result then stores it; where torch raises (a stride-0 dim) the ops that raise are kept
+        overlap = _overlap(v)
+        if overlap == "other" and op not in ("fill", "zero") or \
+                overlap == "expanded" and op in ("setitem", "index_put", "masked_fill", "index_fill"):
+            return None
         if op == "arith":
             f = r.choice(["add_", "sub_", "mul_", "div_"])
             other = self.scalar(dt) if r.random() < 0.5 else self.operand(shape, r.choice([dt, dt, *DTYPES]))
@@ -512,6 +518,18 @@ class Generator:
         if not terms:
             return "pass"
         return f"loss = {' + '.join(terms[:4])}; loss.backward()"
+
+
+def _overlap(t):
+    """None, "expanded" (a dim of size > 1 and stride 0) or "other" (elements sharing memory otherwise)."""
+    if t.numel() <= 1:
+        return None
+    if any(n > 1 and s == 0 for n, s in zip(t.shape, t.stride())):
+        return "expanded"
+    pos = np.zeros(1, np.int64)
+    for n, s in zip(t.shape, t.stride()):
+        pos = (pos[:, None] + np.arange(n) * s).ravel()
+    return "other" if len(np.unique(pos)) < len(pos) else None
 
 
 def _broadcasts(src, dst):
