@@ -1133,10 +1133,12 @@ def view_write_error(view, rebased=False):
             "tracked) or both outside (if you want the inplace to be tracked).")
     node = view._grad_fn
     name = "" if node is None else node.name().rsplit("Backward", 1)[0]
+    from .autograd.next_functions import part_index
+    k = None if node is None else part_index(node)  # (the piece's place among its split's outputs)
     what = "its base or another view of its base has been modified inplace" if rebased else \
         "is being modified inplace"
     return RuntimeError(
-        f"Output {view._out_idx} of {name} is a view and {what}. This view is the output of a function that returns "
+        f"Output {view._out_idx if k is None else k} of {name} is a view and {what}. This view is the output of a function that returns "
         "multiple views. Such functions do not allow the output views to be modified inplace. You should replace "
         "the inplace operation by an out-of-place one.")
 

@@ -242,6 +242,8 @@ class Generator:
             d1, d2 = r.sample(range(nd), 2)
             return f"{n} = {k}.diagonal({r.randint(-1, 1)}, {d1}, {d2})"
         if op == "as_strided":
+            if v.requires_grad and v._base is not None:
+                return None  # (a documented difference: jtorch sends its gradient to the view's base)
             total = v.untyped_storage().nbytes() // max(v.element_size(), 1)
             if total == 0:
                 return None
@@ -650,6 +652,8 @@ def compare(rt, rj):
     for i, (a, b) in enumerate(zip(rt, rj)):
         if a["error"] != b["error"]:
             return i, "error", (a["error"], b["error"])
+        # (a backward that raised in both may have reached some leaves first, in another order)
+        raised = a["error"] is not None
         if a["groups"] != b["groups"]:
             return i, "storage_sharing", (a["groups"], b["groups"])
         for k, sa in a["snaps"].items():
@@ -657,6 +661,8 @@ def compare(rt, rj):
             if sb is None:
                 return i, "missing", k
             for f, va in sa.items():
+                if raised and f == "grad":
+                    continue
                 vb = sb.get(f, "<absent>")
                 if f == "value":
                     same = isinstance(vb, np.ndarray) and _values_equal(va, vb)

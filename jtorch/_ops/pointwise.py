@@ -179,8 +179,8 @@ def _divide(a, b):
 _true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace")
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
-                    reject="b", kernel="div_trunc_cpu")
-_floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=False, reject="b",
+                    reject="bc", kernel="div_trunc_cpu")
+_floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=False, reject="bc",
                     kernel="div_floor_cpu", int_divisor=True)  # div(rounding_mode="floor"): gradient 0
 
 
@@ -195,7 +195,7 @@ def _no_derivative(res, g):
 
 _floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
 # torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
-floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="b", kernel="div_floor_cpu",
+floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="bc", kernel="div_floor_cpu",
                       int_divisor=True)
 
 
@@ -224,8 +224,8 @@ REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 REGISTRY.pop("_floor_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b", int_divisor=True)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b", int_divisor=True)
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage

@@ -310,8 +310,6 @@ def edge_of(t):
     """The edge through which gradient reaches tensor ``t`` (None if it needs none)."""
     if not t._requires_grad:
         return None
-    if t._cm is not None and rebased(t):
-        raise view_write_error(t, rebased=True)
     if t._base is not None and t._gver_seen != t._base._gver:
         t._refresh_view_grad_fn()
     if t._grad_fn is not None:
@@ -331,6 +329,7 @@ def record(op, statics, dt, dyn, arrays, res):
     """Attach a Node for ``op`` to its outputs ``res``."""
     T = _dispatch.Tensor
     diff, edges, versions = [], [], []
+    stale = None  # a split/chunk/unbind piece written since it was made (see tensor.rebased)
     saves = op.saves
     if callable(saves):
         saves = saves([isinstance(a, T) and a._requires_grad for a in dyn])
@@ -342,6 +341,8 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append((a._grad_fn, a._out_idx))
                 else:
                     edges.append(edge_of(a))
+                    if a._cm is not None and rebased(a):
+                        stale = a
             if saves is None or i in saves:
                 st = a._st
                 if st.inference:
@@ -359,6 +360,8 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(t))
     if not diff:
         return
+    if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
+        raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
