@@ -351,7 +351,7 @@ class Tensor:
             self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
             self._gver += 1
         self._set_array(new._lazy_value())
-        _fix_saved_version(new._grad_fn, self._st)
+        _fix_saved_version(new._grad_fn, self)
         return self
 
     def _refresh_view_grad_fn(self):
@@ -378,6 +378,13 @@ class Tensor:
         try:
             if self._vfn and _internal_overlap(self) and not _writes_overlap(f, self, args):
                 raise overlap_error()
+            st = self._st
+            for a in args:
+                if type(a) is Tensor and a._st is st and a is not self and _partial_overlap(self, a) and \
+                        not _writes_overlap(f, self, args):
+                    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to "
+                                       "tensor refer to a single memory location. Please clone() the tensor before "
+                                       "performing the operation.")
             if self._st.inference and not GRAD.inference:
                 raise _inference_inplace_error()
             if GRAD.enabled and (self._requires_grad or self._base is not None):
@@ -1103,6 +1110,31 @@ def _internal_overlap(t):
     return False
 
 
+def _dense_range(t):
+    """(first, end) element positions of ``t`` in its storage when its elements fill that range with no
+    gaps or repeats (torch's non-overlapping-and-dense), else None."""
+    if not t.numel():
+        return None
+    expect = 1
+    for s, n in sorted((s, n) for n, s in zip(t.shape, t.stride()) if n != 1):
+        if s != expect:
+            return None
+        expect *= n
+    first = t.storage_offset()
+    return first, first + t.numel()
+
+
+def _partial_overlap(out, a):
+    """torch's check of an in-place op's input ``a`` against its output (same storage): their dense
+    ranges meet, yet they are not the same elements in the same order."""
+    ro, ra = _dense_range(out), _dense_range(a)
+    if ro is None or ra is None:
+        return False  # (torch's "too hard": not checked)
+    if ro == ra and out.stride() == a.stride():
+        return False
+    return ro[0] < ra[1] and ra[0] < ro[1]
+
+
 def overlap_error():
     return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                         "memory location. Please clone() the tensor before performing the operation.")
@@ -1143,13 +1175,18 @@ def view_write_error(view, rebased=False):
         "the inplace operation by an out-of-place one.")
 
 
-def _fix_saved_version(node, st):
+def _fix_saved_version(node, target):
     """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
-    torch's clone of the original self, so later writes to the target cannot corrupt it."""
+    torch's clone of the original self, so later writes to the target cannot corrupt it. Its other
+    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's."""
     if node is None or not hasattr(node, "versions"):
         return
     try:
-        node.versions = [(s, v, t) for s, v, t in node.versions if s is not st]
+        vs = node.versions
+        for k, (s, v, t) in enumerate(vs):
+            if t is target:
+                node.versions = vs[:k] + vs[k + 1:]
+                return
     except AttributeError:
         pass
 
