@@ -192,6 +192,8 @@ def check_scalar_fits(value, dt):
         raise OverflowError("int too big to convert")  # torch's argument parser: a Scalar is at most 64 bits
     name = str(dt.np)
     bad = False
+    if isinstance(value, complex) and value.imag == 0 and not dt.is_complex:
+        value = value.real  # (torch takes a complex number with no imaginary part as its real part)
     if isinstance(value, complex):
         bad = not dt.is_complex
     elif dt.is_floating_point:

@@ -176,7 +176,9 @@ def _divide(a, b):
     return a / b
 
 
-_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace")
+# torch keeps the divisor, and the dividend only when the divisor needs a gradient
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace",
+                   saves=lambda mask: [1, 0] if mask[1] else [1])
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
                     reject="bc", kernel="div_trunc_cpu")
@@ -764,7 +766,7 @@ def cast_array(x, np_dtype):
     return x.astype(np_dtype)
 
 
-@defop(promote=None)
+@defop(promote=None, saves=())  # (its backward needs no values: torch saves nothing)
 def _cast(input, dtype=None):
     if dtype.np.kind in "iu" and input.dtype.kind == "f":
         # torch converts through a wide integer, so out-of-range values wrap instead of saturating
