@@ -499,12 +499,14 @@ class Generator:
             return f"{h} = []; {k}.register_hook(lambda g: {h}.append(g.clone()))"
         if op == "hook_mod":
             return f"{k}.register_hook(lambda g: g * {r.randint(-2, 3)})"
+        # requires_grad_() and detach_() only on a base no other variable aliases: torch reports a view made
+        # before its base's requires_grad_() as requiring grad yet sends no gradient through it (jtorch: False),
+        # remakes a leaf view's grad_fn from its own base after a write, and refuses views of a detached base
+        ptr = v.untyped_storage().data_ptr()
+        if op in ("requires_grad", "detach_") and (v._base is not None or any(
+                u is not v and u.untyped_storage().data_ptr() == ptr for _, u in self.tensors())):
+            return None
         if op == "requires_grad":
-            # (only on a tensor no other variable aliases: torch reports a view made before its base's
-            # requires_grad_() as requiring grad, yet sends no gradient through it; jtorch says False)
-            ptr = v.untyped_storage().data_ptr()
-            if any(u is not v and u.untyped_storage().data_ptr() == ptr for _, u in self.tensors()):
-                return None
             return f"{k}.requires_grad_()"
         return f"{k}.detach_()"
 

@@ -312,7 +312,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
 
 neg = unary("neg", _reject(jnp.negative, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-            promote=None, aliases=("negative",), library=True)
+            promote=None, aliases=("negative",), library=True, saves=())  # (no values needed: torch saves none)
 positive = unary("positive", _reject(lambda x: x, "The `+` operator, on a bool tensor is not supported."),
                  promote=None, inplace=False)
 @jax.custom_jvp
@@ -351,7 +351,8 @@ def _complex_sgn_jvp(p, t):
     return s, jnp.where(a == 0, 0, ds)
 
 
-sign = unary("sign", _sign, promote=None)
+# piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
+sign = unary("sign", _sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
@@ -413,9 +414,9 @@ asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 atanh = unary("atanh", jnp.arctanh, aliases=("arctanh",))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other")
-hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bi")
-deg2rad = unary("deg2rad", jnp.deg2rad)
-rad2deg = unary("rad2deg", jnp.rad2deg)
+hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic")
+deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
+rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
 sinc = unary("sinc", jnp.sinc)
 
 # ---- special functions
@@ -558,15 +559,18 @@ def _float_only(f):
     return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
 
 
-floor = unary("floor", _reject(_float_only(jnp.floor), '"floor_vml_cpu" not implemented for \'Bool\''), promote=None)
-ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemented for \'Bool\''), promote=None)
+# (piecewise constant or linear: no values saved, as torch)
+floor = unary("floor", _reject(_float_only(jnp.floor), '"floor_vml_cpu" not implemented for \'Bool\''), promote=None,
+              saves=())
+ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemented for \'Bool\''), promote=None,
+             saves=())
 trunc = unary("trunc", _reject(_float_only(jnp.trunc), '"trunc_vml_cpu" not implemented for \'Bool\''), promote=None,
-              aliases=("fix",))
+              aliases=("fix",), saves=())
 frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not implemented for \'{T}\'',
-                             (jnp.bool_, jnp.integer)), promote=None)
+                             (jnp.bool_, jnp.integer)), promote=None, saves=())
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, saves=())
 def round(input, decimals=0):
     if input.dtype == jnp.bool_:
         raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
