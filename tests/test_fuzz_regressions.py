@@ -329,13 +329,14 @@ d.sum().backward()
     _error_in_both(lines, 3, "RuntimeError")
 
 
-def test_no_spurious_saved_tensor_errors(rng):
-    _same("""
-a = torch.tensor({a}, dtype=torch.float64, requires_grad=True)
-b = a.to(torch.float32)
-c = a / 2
-with torch.no_grad(): a.mul_(2)
-b.sum().backward()
+@pytest.mark.parametrize("op", ["to(torch.float32)", "__truediv__(2)", "sign()", "floor()", "ceil()", "round()",
+                                "trunc()", "frac()", "neg()", "deg2rad()", "round(decimals=1)"])
+def test_no_spurious_saved_tensor_errors(op, rng):
+    _same(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a * 1
+c = b.{op}
+with torch.no_grad(): b.mul_(2)
 c.sum().backward()
 """, rng)
 
@@ -351,8 +352,9 @@ f = torch.arange(4, dtype=torch.bool)
 g = torch.tensor([1, 2]).softmax(0)
 h = torch.ones(2, 2, dtype=torch.int64).log_softmax(0)
 k = torch.tensor([1, 2]).masked_fill_(torch.tensor([True, False]), 1.5 + 0j)
+m = torch.hypot(c, c)
 """, rng)
-    for i in range(1, 8):
+    for i in (*range(1, 8), 9):
         assert fp.run(lines, torch)[i]["error"] == ("RuntimeError" if i == 0 else "NotImplementedError")
 
 
