@@ -345,11 +345,17 @@ class Tensor:
             from ._ops.indexing import view_scatter
             res = _dispatch.apply(view_scatter, [base, new, _dispatch.chain_args(self._avfn)],
                                   (_dispatch.chain_structure(self._avfn),))
+            old = base._grad_fn
             base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
             base._gver += 1
+            if base._retains:
+                _move_retain(base, old)
         elif GRAD.enabled and new._requires_grad:
+            old = self._grad_fn
             self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
             self._gver += 1
+            if self._retains:
+                _move_retain(self, old)
         self._set_array(new._lazy_value())
         _fix_saved_version(new._grad_fn, self)
         return self
@@ -371,7 +377,10 @@ class Tensor:
         finally:
             GRAD.enabled = prev
         self._requires_grad = True
+        old = self._grad_fn
         self._grad_fn, self._out_idx = res._grad_fn, 0
+        if self._retains:
+            _move_retain(self, old)
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
@@ -1106,8 +1115,19 @@ def _internal_overlap(t):
     in-place ops raise rather than write one element several times."""
     for link in t._vfn:
         if link[0].name in _ZERO_STRIDE_VIEWS:
-            return any(n > 1 and s == 0 for n, s in zip(t.shape, t.stride()))
+            return t.numel() > 0 and any(n > 1 and s == 0 for n, s in zip(t.shape, t.stride()))
     return False
+
+
+def _move_retain(t, old):
+    """``t`` retains its grad and an in-place write gave it a new grad_fn: its ``.grad`` is now the gradient
+    of the new value (torch's), so the registration moves from ``old`` to the new node."""
+    if old is not None and old._retain:
+        old._retain = {k: v for k, v in old._retain.items() if v is not t} or None
+    node = t._grad_fn
+    if node._retain is None:
+        node._retain = {}
+    node._retain[t._out_idx] = t
 
 
 def _dense_range(t):

@@ -369,6 +369,31 @@ e = torch.tensor({a}).reshape(1, 2, 2, 1).to(memory_format=torch.channels_last).
 """, rng)
 
 
+def test_retained_grad_follows_inplace_writes(rng):
+    _same("""
+a = torch.tensor({a}, requires_grad=True)
+c = a.clone()
+c.retain_grad()
+d = c.zero_()
+e = a.clone()
+e.retain_grad()
+e[0] = 5
+v = e[1:3]
+v.retain_grad()
+e.mul_(3)
+loss = (c * 2 + d).sum() + (e * torch.tensor({b})).sum() + (v * 2).sum(); loss.backward()
+""", rng)
+
+
+def test_chunk_of_empty_dim_and_empty_expanded_write(rng):
+    _same("""
+a, b, c = torch.tensor({a})[4:].chunk(3)
+t = torch.tensor({b})[:0].reshape(1, 0).expand(2, 1, 0)
+t[0::1, 0] = -0.75
+u = torch.atan2(torch.tensor({c}) * 1j, torch.tensor({c}) * 1j)
+""", rng)
+
+
 # ---- a fixed handful of fuzzer programs ------------------------------------------------------------
 @pytest.mark.parametrize("seed", [2, 3, 4, 5, 7, 8, 12, 13])
 def test_fuzz_programs_match_torch(seed):

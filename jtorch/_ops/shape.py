@@ -517,7 +517,7 @@ def chunk(self, chunks, dim=0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = self.shape[_wrap(dim, self.ndim)]
     size = -(-n // chunks) if n else 0
-    return split(self, size, dim) if size else split(self, [0] * 1, dim)
+    return split(self, size, dim) if size else split(self, [0] * chunks, dim)  # (an empty dim: chunks empty pieces)
 
 
 @function
