@@ -353,6 +353,12 @@ g = torch.tensor([1, 2]).softmax(0)
 h = torch.ones(2, 2, dtype=torch.int64).log_softmax(0)
 k = torch.tensor([1, 2]).masked_fill_(torch.tensor([True, False]), 1.5 + 0j)
 m = torch.hypot(c, c)
+n = torch.tensor([False, True])
+n[torch.tensor([0, 0])] = 1.5j
+n[1] = 0j
+n.fill_(0.5j)
+o = torch.tensor([False, False]).masked_fill_(torch.tensor([True, False]), 2j)
+p = torch.tensor([1.5, 2]).index_fill_(0, torch.tensor([1]), 2j)
 """, rng)
     for i in (*range(1, 8), 9):
         assert fp.run(lines, torch)[i]["error"] == ("RuntimeError" if i == 0 else "NotImplementedError")

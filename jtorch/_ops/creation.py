@@ -184,10 +184,13 @@ _C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "
 def check_scalar_fits(value, dt):
     """torch's check when a Python number becomes an element of dtype ``dt`` (full, fill_): a value
     outside the type's range (unsigned types also take negatives down to -max, which wrap), NaN or inf
-    into an integer type, and a complex value into a real type raise; floats may round."""
-    if type(value) is bool or dt is D.bool or not isinstance(value, (int, float, complex)) or \
+    into an integer type, and a complex value into a real type raise; floats may round. Returns the number
+    to store: a complex one as torch converts it into a bool (nonzero) or real (its real part) type."""
+    if type(value) is bool or not isinstance(value, (int, float, complex)) or \
             isinstance(value, _SymNumber):  # (a number jtorch.compile traces: its value is not known here)
-        return
+        return value
+    if dt is D.bool:
+        return value != 0 if isinstance(value, complex) else value
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
         raise OverflowError("int too big to convert")  # torch's argument parser: a Scalar is at most 64 bits
     name = str(dt.np)
@@ -210,6 +213,7 @@ def check_scalar_fits(value, dt):
             bad = value > info.max or value < info.min
     if bad:
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow")
+    return value
 
 
 def _check_values_fit(arr, dt):

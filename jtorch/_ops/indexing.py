@@ -368,7 +368,7 @@ def _setitem(self, idx, value):
         raise TypeError(f"can't assign a {kind} to a torch.{self.type_name()}")
     if not isinstance(value, (T, jax.Array)):
         from .creation import check_scalar_fits
-        check_scalar_fits(value, self.dtype)  # (a complex number into a real tensor, an int out of range)
+        value = check_scalar_fits(value, self.dtype)  # (a complex number into a real tensor, an int out of range)
     # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \

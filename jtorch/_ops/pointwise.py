@@ -816,7 +816,7 @@ def fill_(self, value):
                         "but expected one of: (Tensor value) or (Number value)")
     else:
         from .creation import check_scalar_fits
-        check_scalar_fits(value.item() if isinstance(value, np.generic) else value, self.dtype)
+        value = check_scalar_fits(value.item() if isinstance(value, np.generic) else value, self.dtype)
     return _named(self._inplace(_fill, (value,), {}), "FillBackward3" if hasattr(value, "ndim") else "FillBackward2")
 
 
