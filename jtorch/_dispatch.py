@@ -182,6 +182,7 @@ class OpDef:
         self._plan()
 
     precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
+    saves_result = False  # torch's backward reads the result: its version is checked too (autograd.graph.record)
 
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are

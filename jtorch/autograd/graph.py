@@ -362,6 +362,9 @@ def record(op, statics, dt, dyn, arrays, res):
         return
     if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
         raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
+    if op.saves_result:
+        for o in (res if isinstance(res, tuple) else (res,)):
+            versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
