@@ -201,7 +201,7 @@ def check_scalar_fits(value, dt):
         bad = not dt.is_complex
     elif dt.is_floating_point:
         if isinstance(value, float) and not math.isfinite(value):
-            return
+            return value
         bad = abs(value) > float(jnp.finfo(dt.np).max)
     elif not dt.is_complex:
         info = np.iinfo(dt.np)
