@@ -400,6 +400,21 @@ u = torch.atan2(torch.tensor({c}) * 1j, torch.tensor({c}) * 1j)
 """, rng)
 
 
+@pytest.mark.parametrize("op", ["exp()", "sigmoid()", "tanh()", "sqrt()", "relu()", "softmax(0)", "log_softmax(0)",
+                                "amax()", "max(0).values", "sort().values", "topk(2).values"])
+@pytest.mark.parametrize("write", ["input", "result"])
+def test_saved_tensor_checks_follow_torch(op, write, rng):
+    """torch's backward of these reads their result (or indices): writing the input afterwards is fine,
+    writing the result raises (for the reductions and sorts, as torch says for each)."""
+    _same(f"""
+a = torch.tensor({{a}}, requires_grad=True)
+b = a.abs() + 0.5
+c = b.{op}
+with torch.no_grad(): {'b' if write == 'input' else 'c'}.mul_(2)
+c.sum().backward()
+""", rng)
+
+
 # ---- a fixed handful of fuzzer programs ------------------------------------------------------------
 @pytest.mark.parametrize("seed", [2, 3, 4, 5, 7, 8, 12, 13])
 def test_fuzz_programs_match_torch(seed):
