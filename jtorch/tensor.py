@@ -1172,8 +1172,8 @@ def _writes_overlap(f, t, args):
 def rebased(view):
     """Whether ``view`` is a split/chunk/unbind piece (of a base that requires grad) whose storage was
     written since it was made (``.data`` writes aside): torch refuses to give it a grad_fn then."""
-    return view._cm is MULTI_OUTPUT_VIEW and (view._st.version - view._cmv) % HIDDEN != 0 and \
-        (view._requires_grad or view._base._requires_grad)
+    return view._cm is MULTI_OUTPUT_VIEW and view._base is not None and \
+        (view._st.version - view._cmv) % HIDDEN != 0 and (view._requires_grad or view._base._requires_grad)
 
 
 def view_write_error(view, rebased=False):
