@@ -397,6 +397,7 @@ a, b, c = torch.tensor({a})[4:].chunk(3)
 t = torch.tensor({b})[:0].reshape(1, 0).expand(2, 1, 0)
 t[0::1, 0] = -0.75
 u = torch.atan2(torch.tensor({c}) * 1j, torch.tensor({c}) * 1j)
+v = (torch.tensor({c}) * 1j).relu_()
 """, rng)
 
 

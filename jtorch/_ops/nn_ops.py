@@ -29,6 +29,8 @@ _SQRT2 = math.sqrt(2.0)
 # ---------------------------------------------------------------- activations
 @defop(promote=None, inplace=True)
 def relu(input):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise NotImplementedError("clamp is not supported for complex types")  # (torch's relu is a clamp)
     return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
