@@ -183,6 +183,9 @@ class OpDef:
         self.large = large
         self._plan()
 
+    precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
+    saves_result = False  # torch's backward reads the result: its version is checked too (autograd.graph.record)
+
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are
         the leading ones, the first ``_nreq`` required; the default statics as a ready cache key."""
@@ -310,8 +313,11 @@ class OpDef:
         npdt = dt.np if dt is not None else None
         seq = self.seq
         opmath = self.opmath
+        precheck = self.precheck
 
         def run(*arrays):
+            if precheck is not None:
+                precheck(*arrays)
             arrays = list(arrays)
             for i in ppos:
                 a = arrays[i]
@@ -1165,6 +1171,12 @@ def _apply_view(op, dyn, statics):
         t._base = base
         t._avfn = src._avfn + (link,)
         t._gver_seen = base._gver
+    if src._vc is not None:  # (a view of a ``.data`` alias shares its version counter)
+        t._vc = src._vc
+    if not GRAD.enabled:  # (torch forbids writes through it with grad mode on: Tensor._check_inplace)
+        t._cm = "no_grad"
+    elif src._cm is not None:
+        t._cm, t._cmv = src._cm, src._st.version
     ls = t._strides = _new(LazyStrides)
     ls.op, ls.statics, ls.shape, ls.src, ls.value = op, statics, src_shape, src._strides, None
     t._gver = 0

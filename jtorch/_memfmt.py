@@ -482,7 +482,10 @@ def install():
                nn_ops._group_norm, nn_ops._pad_constant):
         op.layout = _suggest_first
     nn_ops._pad_mode.layout = _pad_mode
-    manip._flip.layout = manip._roll.layout = _pointwise  # (one input: its own dim order)
+    manip._flip.layout = _pointwise  # (one input: its own dim order)
+    # torch rolls a dim by concatenating two slices: cat's format (channels_last kept, else row-major);
+    # without dims it rolls the flattened tensor: row-major
+    manip._roll.layout = lambda dyn, statics, res: _suggest_first(dyn, statics, res) if statics[1] else None
     pointwise._cast.layout = pointwise.nan_to_num.layout = nn_ops.hardtanh.layout = _preserve_first
     sorting._sort.layout = _preserve_first  # (torch sorts a preserve_format copy in place)
     # computed by torch as pointwise arithmetic on the input (``input / norm``): the input's layout

@@ -30,6 +30,23 @@ from ._symbolic import _SymNumber
 
 _new = object.__new__
 
+# torch gives ``t.data`` a version counter of its own (writes through it do not count as writes of ``t``:
+# no "modified by an inplace operation" error, ``t._version`` unchanged), while the storage version
+# must still move for every write (views' cached values). A ``.data`` alias and the views and detaches
+# made from it carry their counter in ``_vc`` (a one-item list); a write through one steps the storage
+# version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own tensors.
+HIDDEN = 1 << 48
+
+
+def bump_version(t, st):
+    """Count one in-place write through ``t`` (storage ``st``)."""
+    vc = t._vc
+    if vc is None:
+        st.version += 1
+    else:
+        vc[0] += 1
+        st.version += HIDDEN
+
 
 _ADDRESSES = weakref.WeakKeyDictionary()  # Storage -> the address its data_ptr() reports
 _NEXT_ADDRESS = [1 << 32]
@@ -221,11 +238,21 @@ class Tensor:
     _make_wrapper_subclass = staticmethod(_sd.make_wrapper_subclass)
 
     def _alias(self, cls=None):
-        """A new tensor object sharing this one's storage and layout (no autograd)."""
+        """A new tensor object sharing this one's storage, layout and version counter (no autograd)."""
         t = Tensor._wrap(None) if cls is None else cls._wrap(None)
         t._st, t._vfn, t._val, t._valver, t._strides = self._st, self._vfn, self._val, self._valver, self._strides
         t._meta = self._meta
+        if self._vc is not None:
+            t._vc = self._vc
         return t
+
+    _vc = None  # a ``.data`` alias's own version counter (see HIDDEN), kept in the instance dict
+    # how a view was made, where torch forbids writing through it with grad mode on: NO_GRAD_VIEW (in
+    # no_grad mode, of a base that may require grad), MULTI_OUTPUT_VIEW (a piece of split/chunk/unbind);
+    # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
+    _cm = None
+    _cmv = 0  # a multi-output view's storage version when it was made (see rebased)
+    _detached = False  # a non-leaf detached in place (``detach_``): the tape may not use its saved value
 
     # ---------------------------------------------------------------- storage
     @property
@@ -299,7 +326,7 @@ class Tensor:
                 arr = arr.get()
             st.array = _dispatch.scatter_fn(self._vfn)(st.array, arr)
             self._val = arr
-        st.version += 1
+        bump_version(self, st)
         self._valver = st.version
         if st.host is not None:
             from .interop import write_host
@@ -318,19 +345,27 @@ class Tensor:
             from ._ops.indexing import view_scatter
             res = _dispatch.apply(view_scatter, [base, new, _dispatch.chain_args(self._avfn)],
                                   (_dispatch.chain_structure(self._avfn),))
+            old = base._grad_fn
             if res._grad_fn is not None:  # (inside vmap: none where the base holds a batched value)
                 base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
                 base._gver += 1
+                if base._retains:
+                    _move_retain(base, old)
         elif new._requires_grad and (GRAD.enabled or _FUNC.depth and _tape_inside(self)):
+            old = self._grad_fn
             self._grad_fn, self._out_idx, self._requires_grad = new._grad_fn, new._out_idx, True
             self._gver += 1
+            if self._retains:
+                _move_retain(self, old)
         self._set_array(new._lazy_value())
-        _fix_saved_version(new._grad_fn, self._st)
+        _fix_saved_version(new._grad_fn, self)
         return self
 
     def _refresh_view_grad_fn(self):
         """After an in-place write through the base, this view's grad_fn is the view of the new base."""
         base = self._base
+        if self._cm is MULTI_OUTPUT_VIEW and base._requires_grad:
+            raise view_write_error(self, rebased=True)
         self._gver_seen = base._gver
         if not base._requires_grad:
             return
@@ -343,14 +378,26 @@ class Tensor:
         finally:
             GRAD.enabled = prev
         self._requires_grad = True
+        old = self._grad_fn
         self._grad_fn, self._out_idx = res._grad_fn, 0
+        if self._retains:
+            _move_retain(self, old)
 
     def _inplace(self, f, args, kwargs):
         """``self.op_(...)``: compute ``op(self, ...)`` and write it back into self."""
         try:
+            if self._vfn and _internal_overlap(self) and not _writes_overlap(f, self, args):
+                raise overlap_error()
+            st = self._st
+            for a in args:
+                if type(a) is Tensor and a._st is st and a is not self and _partial_overlap(self, a) and \
+                        not _writes_overlap(f, self, args):
+                    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to "
+                                       "tensor refer to a single memory location. Please clone() the tensor before "
+                                       "performing the operation.")
             if self._st.inference and not GRAD.inference:
                 raise _inference_inplace_error()
-            if GRAD.enabled and self._requires_grad:
+            if GRAD.enabled and (self._requires_grad or self._base is not None):
                 self._check_inplace()
             if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
                 # fast road: the op's bare result value; written straight into the storage when no
@@ -368,7 +415,10 @@ class Tensor:
                         if not self._vfn and st.host is None:  # a base tensor: the storage takes the value
                             st._arr = out
                             self._sig = None
-                            st.version += 1
+                            if self._vc is None:
+                                st.version += 1
+                            else:
+                                bump_version(self, st)
                             self._valver = st.version
                         else:
                             self._set_array(out)
@@ -397,10 +447,14 @@ class Tensor:
             return inplace_apply(self, f, args, kwargs)
 
     def _check_inplace(self):
+        base = self._base
+        if GRAD.enabled and base is not None and self._cm is not None and (self._requires_grad or base._requires_grad):
+            raise view_write_error(self)
         if GRAD.enabled and self._requires_grad:
             if self._grad_fn is None and self._base is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            if self._base is not None and self._base._requires_grad and self._base._grad_fn is None:
+            # (the base a leaf: also one that does not require grad, whose view was made to: torch's check)
+            if self._base is not None and self._base._grad_fn is None:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
 
@@ -565,6 +619,8 @@ class Tensor:
     @property
     def requires_grad(self):
         if self._base is not None and self._gver_seen != self._base._gver:
+            if self._cm is MULTI_OUTPUT_VIEW:  # (its grad_fn raises, its flag answers: torch's)
+                return self._requires_grad or self._base._requires_grad
             self._refresh_view_grad_fn()
         if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
             from .func import requires_grad_inside
@@ -574,6 +630,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         if not self.is_leaf:
+            if flag:
+                return  # (a non-leaf requires grad already: torch lets it be asked again)
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
                                "a computed variable in a subgraph that doesn't require differentiation use "
                                "var_no_grad = var.detach().")
@@ -594,6 +652,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._cm is not None and rebased(self):
+            raise view_write_error(self, rebased=True)
         if self._base is not None and self._gver_seen != self._base._gver:
             self._refresh_view_grad_fn()
         if _FUNC.depth:
@@ -626,7 +686,9 @@ class Tensor:
     def data(self):
         if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
             return self.detach()
-        return self._alias()
+        t = self._alias()
+        t._vc = [0]
+        return t
 
     @data.setter
     def data(self, other):
@@ -675,7 +737,7 @@ class Tensor:
     def _version(self):
         if self._st.inference:
             raise RuntimeError("Inference tensors do not track version counter.")
-        return self._st.version
+        return self._st.version % HIDDEN if self._vc is None else self._vc[0]
 
     def type_name(self):
         return D.scalar_type_name(self.dtype) + "Tensor"
@@ -698,6 +760,8 @@ class Tensor:
             d = Tensor._wrap(jax.lax.stop_gradient(self._value))
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
+        if self._grad_fn is not None:
+            self._detached = True
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -1061,13 +1125,108 @@ def _tape_inside(target):
     return tape_inside(target)
 
 
-def _fix_saved_version(node, st):
+NO_GRAD_VIEW, MULTI_OUTPUT_VIEW = "no_grad", "multi_output"
+
+_ZERO_STRIDE_VIEWS = ("_expand", "_storage_view", "_storage_view_masked")
+
+
+def _internal_overlap(t):
+    """Whether view ``t`` has a dim of size > 1 and stride 0 (an expand or as_strided), where torch's
+    in-place ops raise rather than write one element several times."""
+    for link in t._vfn:
+        if link[0].name in _ZERO_STRIDE_VIEWS:
+            return t.numel() > 0 and any(n > 1 and s == 0 for n, s in zip(t.shape, t.stride()))
+    return False
+
+
+def _move_retain(t, old):
+    """``t`` retains its grad and an in-place write gave it a new grad_fn: its ``.grad`` is now the gradient
+    of the new value (torch's), so the registration moves from ``old`` to the new node."""
+    if old is not None and old._retain:
+        old._retain = {k: v for k, v in old._retain.items() if v is not t} or None
+    node = t._grad_fn
+    if node._retain is None:
+        node._retain = {}
+    node._retain[t._out_idx] = t
+
+
+def _dense_range(t):
+    """(first, end) element positions of ``t`` in its storage when its elements fill that range with no
+    gaps or repeats (torch's non-overlapping-and-dense), else None."""
+    if not t.numel():
+        return None
+    expect = 1
+    for s, n in sorted((s, n) for n, s in zip(t.shape, t.stride()) if n != 1):
+        if s != expect:
+            return None
+        expect *= n
+    first = t.storage_offset()
+    return first, first + t.numel()
+
+
+def _partial_overlap(out, a):
+    """torch's check of an in-place op's input ``a`` against its output (same storage): their dense
+    ranges meet, yet they are not the same elements in the same order."""
+    ro, ra = _dense_range(out), _dense_range(a)
+    if ro is None or ra is None:
+        return False  # (torch's "too hard": not checked)
+    if ro == ra and out.stride() == a.stride():
+        return False
+    return ro[0] < ra[1] and ra[0] < ro[1]
+
+
+def overlap_error():
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                        "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _writes_overlap(f, t, args):
+    """The in-place ops torch lets write such a tensor: fill_/zero_ with a number, masked_fill_, index_fill_,
+    index_put_, and copy_ from itself."""
+    name = getattr(f, "__name__", "")
+    if name == "_fill":
+        return not isinstance(args[0], Tensor)
+    return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
+
+
+def rebased(view):
+    """Whether ``view`` is a split/chunk/unbind piece (of a base that requires grad) whose storage was
+    written since it was made (``.data`` writes aside): torch refuses to give it a grad_fn then."""
+    return view._cm is MULTI_OUTPUT_VIEW and view._base is not None and \
+        (view._st.version - view._cmv) % HIDDEN != 0 and (view._requires_grad or view._base._requires_grad)
+
+
+def view_write_error(view, rebased=False):
+    if view._cm is NO_GRAD_VIEW:
+        return RuntimeError(
+            "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+            "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+            "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+            "tracked) or both outside (if you want the inplace to be tracked).")
+    node = view._grad_fn
+    name = "" if node is None else node.name().rsplit("Backward", 1)[0]
+    from .autograd.next_functions import part_index
+    k = None if node is None else part_index(node)  # (the piece's place among its split's outputs)
+    what = "its base or another view of its base has been modified inplace" if rebased else \
+        "is being modified inplace"
+    return RuntimeError(
+        f"Output {view._out_idx if k is None else k} of {name} is a view and {what}. This view is the output of a function that returns "
+        "multiple views. Such functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one.")
+
+
+def _fix_saved_version(node, target):
     """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
-    torch's clone of the original self, so later writes to the target cannot corrupt it."""
+    torch's clone of the original self, so later writes to the target cannot corrupt it. Its other
+    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's."""
     if node is None or not hasattr(node, "versions"):
         return
     try:
-        node.versions = [(s, v, t) for s, v, t in node.versions if s is not st]
+        vs = node.versions
+        for k, (s, v, t) in enumerate(vs):
+            if t is target:
+                node.versions = vs[:k] + vs[k + 1:]
+                return
     except AttributeError:
         pass
 

@@ -30,6 +30,10 @@ def _acc_type(a):
 
 @defop(method=False, function=False, saves=_other_operand)
 def _matmul(input, other):
+    if input.dtype == jnp.bool_:  # no bool kernels in torch: the one its matmul reaches names itself
+        kernel = "dot" if input.ndim == other.ndim == 1 else "addmv_impl_cpu" if other.ndim == 1 else \
+            "addmm_impl_cpu_" if other.ndim == 2 else "bmm"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
     return jnp.matmul(input, other, precision=_hi(input), preferred_element_type=_acc_type(input)).astype(input.dtype)
 
 

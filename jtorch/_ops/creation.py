@@ -184,19 +184,24 @@ _C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "
 def check_scalar_fits(value, dt):
     """torch's check when a Python number becomes an element of dtype ``dt`` (full, fill_): a value
     outside the type's range (unsigned types also take negatives down to -max, which wrap), NaN or inf
-    into an integer type, and a complex value into a real type raise; floats may round."""
-    if type(value) is bool or dt is D.bool or not isinstance(value, (int, float, complex)) or \
+    into an integer type, and a complex value into a real type raise; floats may round. Returns the number
+    to store: a complex one as torch converts it into a bool (nonzero) or real (its real part) type."""
+    if type(value) is bool or not isinstance(value, (int, float, complex)) or \
             isinstance(value, _SymNumber):  # (a number jtorch.compile traces: its value is not known here)
-        return
+        return value
+    if dt is D.bool:
+        return value != 0 if isinstance(value, complex) else value
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
         raise OverflowError("int too big to convert")  # torch's argument parser: a Scalar is at most 64 bits
     name = str(dt.np)
     bad = False
+    if isinstance(value, complex) and value.imag == 0 and not dt.is_complex:
+        value = value.real  # (torch takes a complex number with no imaginary part as its real part)
     if isinstance(value, complex):
         bad = not dt.is_complex
     elif dt.is_floating_point:
         if isinstance(value, float) and not math.isfinite(value):
-            return
+            return value
         bad = abs(value) > float(jnp.finfo(dt.np).max)
     elif not dt.is_complex:
         info = np.iinfo(dt.np)
@@ -208,6 +213,7 @@ def check_scalar_fits(value, dt):
             bad = value > info.max or value < info.min
     if bad:
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow")
+    return value
 
 
 def _check_values_fit(arr, dt):
@@ -432,6 +438,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
     dt = D.to_dtype(dtype)
+    if dt.is_complex or dt is D.bool:
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{D.scalar_type_name(dt)}'")
     n = math.ceil((end - start) / step)
     arr = (start + np.arange(n, dtype=np.float64 if dt._cat >= 2 else np.int64) * step).astype(dt.np)
     return _finish(jnp.asarray(arr), device, requires_grad)

@@ -125,17 +125,25 @@ def split_with_sizes(input, split_sizes, dim=0):
 
 @function
 def unsafe_split(input, split_size, dim=0):
-    return REGISTRY["split"](input, split_size, dim)
+    return _writable(REGISTRY["split"](input, split_size, dim))
 
 
 @function
 def unsafe_chunk(input, chunks, dim=0):
-    return REGISTRY["chunk"](input, chunks, dim)
+    return _writable(REGISTRY["chunk"](input, chunks, dim))
 
 
 @function
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
-    return split_with_sizes(input, split_sizes, dim)
+    return _writable(split_with_sizes(input, split_sizes, dim))
+
+
+def _writable(pieces):
+    """The unsafe_ variants: pieces torch lets one write through in place (no multi-output mark)."""
+    for p in pieces:
+        if p._cm == "multi_output":
+            del p._cm
+    return pieces
 
 
 # ---------------------------------------------------------------- *_scatter: the view written into a copy

@@ -174,8 +174,8 @@ def _parse(self, idx):
             vd += n
         elif ix is None or isinstance(ix, bool):
             basic.append(None)
-            if ix is False:  # a new dim of size 0
-                adv.append((vd, T._wrap(jnp.zeros((0,), jnp.int64))))
+            if isinstance(ix, bool):  # a new dim of size 1 or 0, indexed: an advanced index (a copy), as torch's
+                adv.append((vd, T._wrap(jnp.zeros((int(ix),), jnp.int64))))
             vd += 1
         elif isinstance(ix, slice):
             start, stop, step = (_as_int(ix.start), _as_int(ix.stop), _as_int(ix.step))
@@ -366,6 +366,9 @@ def _setitem(self, idx, value):
         mod = type(value).__module__
         kind = type(value).__name__ if mod == "builtins" else f"{mod}.{type(value).__name__}"
         raise TypeError(f"can't assign a {kind} to a torch.{self.type_name()}")
+    if not isinstance(value, (T, jax.Array)):
+        from .creation import check_scalar_fits
+        value = check_scalar_fits(value, self.dtype)  # (a complex number into a real tensor, an int out of range)
     # a full-shape (or leading) bool mask with a one-element value: a where(), no host sync
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \

@@ -348,7 +348,9 @@ def index_fill(input, dim, index, value):
                            f"{value.ndim} dimension(s).")
     if not isinstance(value, _T()):
         from .creation import check_scalar_fits
-        check_scalar_fits(value, input.dtype)
+        if isinstance(value, complex) and not input.dtype.is_complex:
+            raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
+        value = check_scalar_fits(value, input.dtype)
     _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, negative=True)
     return _index_fill(_as_1d(input) if input.ndim == 0 else input, _as_1d(index), value,
                        dim=d).reshape(tuple(input.shape))
@@ -438,7 +440,7 @@ def masked_fill(input, mask, value):
                            f"{value.ndim} dimension(s).")
     if not isinstance(value, _T()):
         from .creation import check_scalar_fits
-        check_scalar_fits(value, input.dtype)
+        value = check_scalar_fits(value, input.dtype)
     return _masked_fill(input, mask, value)
 
 
@@ -555,7 +557,12 @@ def nonzero(input, as_tuple=False):
         if a.ndim == 0:
             return (T._wrap(jnp.asarray(np.nonzero(a.reshape(1))[0].astype(np.int64))),)
         return tuple(T._wrap(jnp.asarray(i.astype(np.int64))) for i in np.nonzero(a))
-    return T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64)))
+    out = T._wrap(jnp.asarray(np.argwhere(a).astype(np.int64)))
+    n, k = out.shape
+    if n and k:  # torch fills the index columns one after another: strides (1, n)
+        from .._memfmt import lay
+        lay(out, (1, 0), strides=(1, n))
+    return out
 
 
 @function

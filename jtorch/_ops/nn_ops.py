@@ -29,6 +29,8 @@ _SQRT2 = math.sqrt(2.0)
 # ---------------------------------------------------------------- activations
 @defop(promote=None, inplace=True)
 def relu(input):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise NotImplementedError("clamp is not supported for complex types")  # (torch's relu is a clamp)
     return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
@@ -223,11 +225,12 @@ def _norm_dim(dim, ndim):
     return dim % n
 
 
-def _soft_dtype(input, dtype):
+def _soft_dtype(input, dtype, name="softmax", dim=-1):
     if dtype is not None:
         return D.to_dtype(dtype)
     if not input.dtype.is_floating_point and not input.dtype.is_complex:
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{str(input.dtype)[6:].title()}'")
+        kernel = f"{name}_lastdim_kernel_impl" if dim in (-1, max(input.ndim, 1) - 1) else f"{name}_kernel_impl"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{D.scalar_type_name(input.dtype)}'")
     return None
 
 
@@ -235,14 +238,17 @@ def _soft_dtype(input, dtype):
 def softmax(input, dim, dtype=None):
     if input.ndim == 0:
         return _softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
-    return _softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
+    d = _norm_dim(dim, input.ndim)
+    return _softmax(input, dim=d, dtype=_soft_dtype(input, dtype, dim=d))
 
 
 @function
 def log_softmax(input, dim, dtype=None):
     if input.ndim == 0:
-        return _log_softmax(input.reshape((1,)), dim=_norm_dim(dim, 0), dtype=_soft_dtype(input, dtype)).reshape(())
-    return _log_softmax(input, dim=_norm_dim(dim, input.ndim), dtype=_soft_dtype(input, dtype))
+        return _log_softmax(input.reshape((1,)), dim=_norm_dim(dim, 0),
+                            dtype=_soft_dtype(input, dtype, "log_softmax")).reshape(())
+    d = _norm_dim(dim, input.ndim)
+    return _log_softmax(input, dim=d, dtype=_soft_dtype(input, dtype, "log_softmax", d))
 
 
 # ---------------------------------------------------------------- linear

@@ -133,10 +133,21 @@ def add(input, other, alpha=None):
        aliases=("subtract",), library="inplace")
 def sub(input, other, alpha=None):
     _check_alpha(input, alpha)
-    if input.dtype == jnp.bool_:
+    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
+
+
+def _sub_no_bool(input, other, alpha=None):
+    """torch rejects a bool operand of a subtraction (tensor or Python bool), before promotion."""
+    a, b = jnp.result_type(input) == jnp.bool_, jnp.result_type(other) == jnp.bool_
+    if a and b:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
-    return input - other if alpha is None else (input - _scaled(other, alpha, input.dtype)).astype(input.dtype)
+    if a or b:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+sub.precheck = _sub_no_bool
 
 
 @function(method=False)
@@ -173,9 +184,24 @@ def _quotient_saves(mask):
 _true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace", saves=_quotient_saves)
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
-                    reject="b", kernel="div_trunc_cpu")
-_floor_div = binary("floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=True, reject="b",
-                    kernel="div_floor_cpu", int_divisor=True)
+                    reject="bc", kernel="div_trunc_cpu")
+_floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=False, reject="bc",
+                    kernel="div_floor_cpu", int_divisor=True)  # div(rounding_mode="floor"): gradient 0
+
+
+@jax.custom_vjp
+def _floor_divide_no_derivative(a, b):
+    return jnp.floor_divide(a, b)
+
+
+def _no_derivative(res, g):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+_floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
+# torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
+floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="bc", kernel="div_floor_cpu",
+                      int_divisor=True)
 
 
 def _int_trunc_div(a, b):
@@ -201,9 +227,10 @@ def true_divide(input, other):
 
 REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
+REGISTRY.pop("_floor_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="b", int_divisor=True)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="b", int_divisor=True)
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -335,7 +362,8 @@ def _complex_sgn_jvp(p, t):
     return s, jnp.where(a == 0, 0, ds)
 
 
-sign = unary("sign", _sign, promote=None)
+# piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
+sign = unary("sign", _sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x)
@@ -397,10 +425,10 @@ asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
 atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
-atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other")
-hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bi")
-deg2rad = unary("deg2rad", jnp.deg2rad)
-rad2deg = unary("rad2deg", jnp.rad2deg)
+atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
+hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic")
+deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
+rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
 sinc = unary("sinc", jnp.sinc)
 
 # ---- special functions
@@ -558,15 +586,18 @@ def _float_only(f):
     return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
 
 
-floor = unary("floor", _reject(_float_only(jnp.floor), '"floor_vml_cpu" not implemented for \'Bool\''), promote=None)
-ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemented for \'Bool\''), promote=None)
+# (piecewise constant or linear: no values saved, as torch)
+floor = unary("floor", _reject(_float_only(jnp.floor), '"floor_vml_cpu" not implemented for \'Bool\''), promote=None,
+              saves=())
+ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemented for \'Bool\''), promote=None,
+             saves=())
 trunc = unary("trunc", _reject(_float_only(jnp.trunc), '"trunc_vml_cpu" not implemented for \'Bool\''), promote=None,
-              aliases=("fix",))
+              aliases=("fix",), saves=())
 frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not implemented for \'{T}\'',
-                             (jnp.bool_, jnp.integer)), promote=None)
+                             (jnp.bool_, jnp.integer)), promote=None, saves=())
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, saves=())
 def round(input, decimals=0):
     if input.dtype == jnp.bool_:
         raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
@@ -581,6 +612,8 @@ def round(input, decimals=0):
 # ---- clamping and friends
 def _clamp(x, lo, hi):
     # where() passes the gradient at the bounds (torch's clamp convention)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise NotImplementedError("clamp is not supported for complex types")
     if lo is not None:
         x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
     if hi is not None:
@@ -650,11 +683,22 @@ copysign = binary("copysign", jnp.copysign, promote="float")
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
                    tensor_other="other", reject="bi", opmath=False)  # the next value of the argument's own type
-maximum = binary("maximum", jnp.maximum, inplace=False, tensor_other="other")
-minimum = binary("minimum", jnp.minimum, inplace=False, tensor_other="other")
+def _real_only(name, f):
+    """f, raising torch's error for complex operands (no order on them)."""
+    def g(a, b):
+        if jnp.issubdtype(jnp.result_type(a, b), jnp.complexfloating):
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
+        return f(a, b)
+    return g
+
+
+maximum = binary("maximum", _real_only("maximum", jnp.maximum), inplace=False, tensor_other="other")
+minimum = binary("minimum", _real_only("minimum", jnp.minimum), inplace=False, tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input
-fmax = binary("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
-fmin = binary("fmin", lambda a, b: jnp.where((a <= b) | jnp.isnan(b), a, b), inplace=False, tensor_other="other")
+fmax = binary("fmax", _real_only("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b)), inplace=False,
+              tensor_other="other")
+fmin = binary("fmin", _real_only("fmin", lambda a, b: jnp.where((a <= b) | jnp.isnan(b), a, b)), inplace=False,
+              tensor_other="other")
 _heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astype(a.dtype)), tensor_other="values",
                     differentiable=False)
 
@@ -670,17 +714,18 @@ ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_ot
 
 
 # ---- comparisons (bool results; computed in the promoted dtype)
-def compare(name, f, aliases=()):
-    return defop(lambda input, other: f(input, other), name=name, promote="common", inplace=True,
+def compare(name, f, aliases=(), ordered=False):
+    g = _dtype_guard(f, "c" if ordered else "", name + "_cpu")  # (no order on complex numbers)
+    return defop(lambda input, other: g(input, other), name=name, promote="common", inplace=True,
                  aliases=aliases, differentiable=False)
 
 
 eq = compare("eq", jnp.equal)
 ne = compare("ne", jnp.not_equal, aliases=("not_equal",))
-lt = compare("lt", jnp.less, aliases=("less",))
-le = compare("le", jnp.less_equal, aliases=("less_equal",))
-gt = compare("gt", jnp.greater, aliases=("greater",))
-ge = compare("ge", jnp.greater_equal, aliases=("greater_equal",))
+lt = compare("lt", jnp.less, aliases=("less",), ordered=True)
+le = compare("le", jnp.less_equal, aliases=("less_equal",), ordered=True)
+gt = compare("gt", jnp.greater, aliases=("greater",), ordered=True)
+ge = compare("ge", jnp.greater_equal, aliases=("greater_equal",), ordered=True)
 isnan = unary("isnan", jnp.isnan, promote=None, inplace=False, differentiable=False)
 isinf = unary("isinf", jnp.isinf, promote=None, inplace=False, differentiable=False)
 isposinf = unary("isposinf", jnp.isposinf, promote=None, inplace=False, differentiable=False)
@@ -715,8 +760,9 @@ logical_xor = binary("logical_xor", jnp.logical_xor, promote=None, differentiabl
 def _int_only(name, f):
     def g(a, b=None):
         for x in (a, b):
-            if x is not None and jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact):
-                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+            if x is not None and jnp.issubdtype(dt := jnp.asarray(x).dtype, jnp.inexact):
+                kind = D.scalar_type_name(D.from_numpy_dtype(dt))
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
         return f(a) if b is None else f(a, b)
     return g
 
@@ -751,7 +797,7 @@ def cast_array(x, np_dtype):
     return x.astype(np_dtype)
 
 
-@defop(promote=None)
+@defop(promote=None, saves=())  # (its backward needs no values: torch saves nothing)
 def _cast(input, dtype=None):
     if dtype.np.kind in "iu" and input.dtype.kind == "f":
         # torch converts through a wide integer, so out-of-range values wrap instead of saturating
@@ -797,7 +843,7 @@ def fill_(self, value):
                         "but expected one of: (Tensor value) or (Number value)")
     else:
         from .creation import check_scalar_fits
-        check_scalar_fits(value.item() if isinstance(value, np.generic) else value, self.dtype)
+        value = check_scalar_fits(value.item() if isinstance(value, np.generic) else value, self.dtype)
     return _named(self._inplace(_fill, (value,), {}), "FillBackward3" if hasattr(value, "ndim") else "FillBackward2")
 
 

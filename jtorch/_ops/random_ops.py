@@ -245,6 +245,10 @@ def _inplace_sampler(name, make):
         def compute(s):
             return make(_key(generator), s, *args, **kwargs)
         self._check_inplace()
+        if self._vfn:
+            from ..tensor import _internal_overlap, overlap_error
+            if _internal_overlap(self):
+                raise overlap_error()
         if self.is_meta:
             return self  # nothing to draw (nn.init on a model built on the meta device)
         with _no_grad():

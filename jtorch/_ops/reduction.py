@@ -214,13 +214,22 @@ def _check_nonempty(input, name, dim=None):
                          f"{name}(): Expected reduction dim {dim} to have non-zero size.")
 
 
+def _no_complex(x, kernel):
+    """torch's NotImplementedError for a complex input of an ordering reduction."""
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        name = D.scalar_type_name(D.from_numpy_dtype(x.dtype))
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+
+
 @defop(promote=None)
 def _amax(input, dim=None, keepdim=False):
+    _no_complex(input, "max_all" if dim is None and not keepdim else "max_values_cpu")
     return jnp.max(input, axis=dim, keepdims=keepdim)
 
 
 @defop(promote=None)
 def _amin(input, dim=None, keepdim=False):
+    _no_complex(input, "min_all" if dim is None and not keepdim else "min_values_cpu")
     return jnp.min(input, axis=dim, keepdims=keepdim)
 
 
@@ -242,12 +251,16 @@ def _argext(x, dim, first_of, keepdim):
 
 @defop(promote=None, returns=return_type("max"))
 def _max_dim(input, dim=0, keepdim=False):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise RuntimeError("max(): does not support complex input")
     idx = _argext(input, dim, jnp.argmax, False)
     return _take_at(input, idx, dim, keepdim), (idx if not keepdim else jnp.expand_dims(idx, dim)).astype(jnp.int64)
 
 
 @defop(promote=None, returns=return_type("min"))
 def _min_dim(input, dim=0, keepdim=False):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise RuntimeError("min(): does not support complex input")
     idx = _argext(input, dim, jnp.argmin, False)
     return _take_at(input, idx, dim, keepdim), (idx if not keepdim else jnp.expand_dims(idx, dim)).astype(jnp.int64)
 
@@ -311,8 +324,8 @@ def _argmin(input, dim=None, keepdim=False):
 
 @function
 def argmax(input, dim=None, keepdim=False):
-    if input.dtype.np == bool:
-        raise RuntimeError("argmax(): does not support bool input")
+    if input.dtype.np == bool or input.dtype.is_complex:
+        raise RuntimeError(f"argmax(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
     d = _dims(dim, input.ndim)
     _check_nonempty(input, "argmax", d[0] if d else None)
     return _argmax(input, dim=d[0] if d else None, keepdim=keepdim)
@@ -320,8 +333,8 @@ def argmax(input, dim=None, keepdim=False):
 
 @function
 def argmin(input, dim=None, keepdim=False):
-    if input.dtype.np == bool:
-        raise RuntimeError("argmin(): does not support bool input")
+    if input.dtype.np == bool or input.dtype.is_complex:
+        raise RuntimeError(f"argmin(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
     d = _dims(dim, input.ndim)
     _check_nonempty(input, "argmin", d[0] if d else None)
     return _argmin(input, dim=d[0] if d else None, keepdim=keepdim)
@@ -329,6 +342,7 @@ def argmin(input, dim=None, keepdim=False):
 
 @defop(promote=None, returns=return_type("aminmax", ("min", "max")))
 def _aminmax(input, dim=None, keepdim=False):
+    _no_complex(input, "aminmax_cpu")
     return jnp.min(input, axis=dim, keepdims=keepdim), jnp.max(input, axis=dim, keepdims=keepdim)
 
 

@@ -148,6 +148,8 @@ def flatten(self, start_dim=0, end_dim=-1):
     s, e = _wrap(start_dim, nd), _wrap(end_dim, nd)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return self  # nothing to merge: torch returns the tensor itself, no view
     sh = tuple(self.shape)
     return reshape(self, sh[:s] + (math.prod(sh[s:e + 1]),) + sh[e + 1:])
 
@@ -288,9 +290,9 @@ def squeeze(self, dim=None):
 
 def _expand_strides(shape, strides, new):
     lead = len(new) - len(shape)
-    out = [0] * lead
-    for i, (n, s) in enumerate(zip(shape, strides)):
-        out.append(0 if n == 1 and new[lead + i] != 1 else s)
+    out = [0 if n == 1 and new[lead + i] != 1 else s for i, (n, s) in enumerate(zip(shape, strides))]
+    for i in range(lead - 1, -1, -1):  # a new dim that stays 1 gets the packed stride, as torch's
+        out.insert(0, new[i + 1] * out[0] if out and new[i] == 1 else 0)
     return tuple(out)
 
 
@@ -465,10 +467,19 @@ def _narrow_traced(x, d, n, start, length):
     return _dispatch.apply(_basic_index_op, [x, (0,) * d + (start,)], (struct,))
 
 
+def _multi_output(pieces):
+    """Mark the pieces of split/chunk/unbind: torch forbids in-place writes through them that autograd
+    records (Tensor._check_inplace); pieces made in no_grad mode are marked so already."""
+    if GRAD.enabled:
+        for p in pieces:
+            p._cm, p._cmv = "multi_output", p._st.version
+
+
 @function
 def unbind(self, dim=0):
     d = _wrap(dim, self.ndim)
     out = tuple(select(self, d, i) for i in range(self.shape[d]))
+    _multi_output(out)
     if GRAD.enabled and self.requires_grad:
         from ..autograd.next_functions import mark_parts
         mark_parts(out, "UnbindBackward0")
@@ -493,6 +504,7 @@ def split(self, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(narrow(self, d, start, s))
         start += s
+    _multi_output(out)
     if GRAD.enabled and self.requires_grad:
         from ..autograd.next_functions import mark_parts
         mark_parts(out, "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0")
@@ -505,7 +517,7 @@ def chunk(self, chunks, dim=0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = self.shape[_wrap(dim, self.ndim)]
     size = -(-n // chunks) if n else 0
-    return split(self, size, dim) if size else split(self, [0] * 1, dim)
+    return split(self, size, dim) if size else split(self, [0] * chunks, dim)  # (an empty dim: chunks empty pieces)
 
 
 @function

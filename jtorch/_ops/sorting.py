@@ -39,6 +39,8 @@ def _pick(x, idx, dim, keepdim):
 # ---------------------------------------------------------------- sort / topk
 @defop(method=False, function=False, returns=return_type("sort"))
 def _sort(input, dim=-1, descending=False):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     if input.ndim == 0:
         return input, jnp.zeros((), jnp.int64)
     idx = _argsort(input, dim, descending).astype(jnp.int64)
@@ -63,6 +65,8 @@ def msort(input):
 
 @defop(method=False, function=False, returns=return_type("topk"))
 def _topk(input, k=1, dim=-1, largest=True):
+    if jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     if input.ndim == 0:
         return input, jnp.zeros((), jnp.int64)
     idx = jax.lax.slice_in_dim(_argsort(input, dim, largest), 0, k, axis=dim).astype(jnp.int64)

@@ -3,6 +3,7 @@ from .. import _dispatch
 from .._dispatch import GRAD
 from . import graph as _graph
 from .graph import Node, edge_of
+from ..tensor import HIDDEN
 
 
 class FunctionCtx:
@@ -21,10 +22,10 @@ class FunctionCtx:
                                "tensors after they have already been freed). Specify retain_graph=True if you "
                                "need to backward through the graph a second time.")
         for t, v in zip(getattr(self, "_saved", ()), getattr(self, "_saved_versions", ())):
-            if v is not None and v[0].version != v[1]:
+            if v is not None and (v[0].version - v[1]) % HIDDEN:  # (``.data`` writes do not count)
                 raise RuntimeError("one of the variables needed for gradient computation has been modified by "
                                    f"an inplace operation: [{t.type_name()} {list(t.shape)}] is at version "
-                                   f"{v[0].version}; expected version {v[1]} instead.")
+                                   f"{v[0].version % HIDDEN}; expected version {v[1] % HIDDEN} instead.")
         packed = getattr(self, "_packed", None)
         if packed is not None:
             return tuple(None if p is None else p[0](p[1]) for p in packed)

@@ -10,12 +10,14 @@ import collections
 import math
 import weakref
 
+import jax
 import jax.numpy as jnp
 
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import GRAD
 from . import anomaly_mode as _anomaly
+from ..tensor import HIDDEN, rebased, view_write_error
 
 
 class Node:
@@ -73,12 +75,17 @@ class Node:
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         for st, ver, t in self.versions:
+            if t._detached:
+                raise RuntimeError("Trying to use a saved tensor that has been detached in-place, i.e. with "
+                                   ".detach_().This is not supported, please use out-of-place `.detach()` instead")
             if st.version != ver:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{t.type_name()} {list(t.shape)}], which is output 0 of {self.name()}, is at "
-                    f"version {st.version}; expected version {ver} instead. Hint: the backtrace further above "
-                    "can be inspected to find the operation that failed to compute its gradient.")
+                if (st.version - ver) % HIDDEN:  # (writes through ``.data`` aliases do not count, as torch's)
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by an inplace "
+                        f"operation: [{t.type_name()} {list(t.shape)}], which is output 0 of {self.name()}, is at "
+                        f"version {st.version % HIDDEN}; expected version {ver % HIDDEN} instead. Hint: the "
+                        "backtrace further above can be inspected to find the operation that failed to compute "
+                        "its gradient.")
 
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
@@ -340,10 +347,16 @@ def edge_of(t):
     return (acc, 0)
 
 
+def _host_free(a):
+    """A copy of jax array ``a`` in a buffer of its own (not one a numpy array shares)."""
+    return jnp.array(a, copy=True) if isinstance(a, jax.Array) else a
+
+
 def record(op, statics, dt, dyn, arrays, res):
     """Attach a Node for ``op`` to its outputs ``res``."""
     T = _dispatch.Tensor
     diff, edges, versions = [], [], []
+    stale = None  # a split/chunk/unbind piece written since it was made (see tensor.rebased)
     saves = op.saves
     if callable(saves):
         saves = saves([isinstance(a, T) and a._requires_grad for a in dyn])
@@ -355,11 +368,18 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append((a._grad_fn, a._out_idx))
                 else:
                     edges.append(edge_of(a))
+                    if a._cm is not None and rebased(a):
+                        stale = a
             if saves is None or i in saves:
                 st = a._st
                 if st.inference:
                     raise _inference_saved_error()
                 versions.append((st, st.version, a))
+                if st.host is not None and st.alias is True:
+                    # its array reads a numpy buffer in place, which later in-place writes overwrite: a
+                    # saved value must keep what the op read (torch's version check sees those writes)
+                    arrays = list(arrays)
+                    arrays[i] = _host_free(arrays[i])
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             for j, t in enumerate(a):
                 if isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2:
@@ -367,6 +387,11 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(t))
     if not diff:
         return
+    if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
+        raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
+    if op.saves_result:
+        for o in (res if isinstance(res, tuple) else (res,)):
+            versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
     if cls is None:
         cls = op._node_cls = _node_class(op)
@@ -573,7 +598,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                     for pos in targets.get((id(node), k), ()):
                         captured[pos] = grads[k]
             if type(node) is AccumulateGrad:
-                if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets):
+                if accumulate and grads[0] is not None and (targets is None or (id(node), 0) in targets) and \
+                        node.variable._requires_grad:  # (a leaf detached in place since gets nothing)
                     if NODE_HOOK[0] is None:
                         _accumulate_leaf(node.variable, grads[0], create_graph)
                     else:

@@ -125,12 +125,15 @@ def _attribute_state(t):
     pickle and deepcopy carry along: a copy of ``t.__dict__``, or None when there are none. jtorch's own
     subclasses (sparse, quantized, uninitialized) keep their internals there and are left out."""
     d = t.__dict__
-    if not d:
+    if not d or all(k in _INTERNAL for k in d):
         return None
     cls = type(t)
     if cls is not _T() and not (cls.__name__ == "Parameter" and cls.__module__ == "jtorch.nn.parameter"):
         return None
-    return dict(d)
+    return {k: v for k, v in d.items() if k not in _INTERNAL}
+
+
+_INTERNAL = ("_vc", "_cm", "_cmv", "_detached")  # tensor.py's own state kept in the instance dict
 
 
 def _set_attribute_state(t, state):
