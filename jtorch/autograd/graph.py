@@ -132,8 +132,8 @@ class Node:
         ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
         saves = self.op.saves
-        if saves is None:
-            return edges
+        if saves is None or self.op.saves_result:  # (torch's formula reads the saved result, which
+            return edges                             # depends on the inputs; jtorch's reads the inputs)
         if callable(saves):  # (a function of which dynamic arguments require grad, as in record)
             diff = {i for i, _ in self.diff}
             saves = saves([i in diff for i in range(len(edges))])
