@@ -50,7 +50,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _chalf, _compile_args, _dispatch, _layout, _lazy, _spmd
+from . import _chalf, _compile_args, _compile_cuts, _dispatch, _layout, _lazy, _spmd
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts", "views", "arg_grads")  # (see _trace)
+                 "out_layouts", "views", "arg_grads", "out_const")  # (see _trace)
 
 
 class CompiledFunction:
@@ -745,8 +745,10 @@ class CompiledFunction:
             for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
                 given[i] = _sym_wrap(a, _SymInput(nd + n))
                 py.put(*py.items[i][1:], given[i])
-            prev, prev_decide = _dispatch.TRACE, _sym_decide[0]
+            prev, prev_decide, prev_cut = _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0]
             _dispatch.TRACE, _sym_decide[0] = tr, decide
+            # JAX's derivative of the program (a forward recorded as one op) stops where the tape would
+            _dispatch.CUT[0] = _compile_cuts.Cuts()
             guards.clear()
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
@@ -768,6 +770,9 @@ class CompiledFunction:
                 info["backward_ran"] = tr.backward_ran
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
+                # the tensor outputs the tape gives no history (``w.detach()``, an integer result)
+                info["out_const"] = tuple(k for k, o in enumerate(o for o in out_leaves if _is_tensor(o))
+                                          if not o.requires_grad)
                 for o in out_leaves:
                     if _is_tensor(o):
                         o._grad_fn = None  # the program is one op; drop the inner graph
@@ -799,7 +804,7 @@ class CompiledFunction:
                 return ([states[i].array for i in written] + arg_new, [st.array for st in escaped],
                         [o._value if _is_tensor(o) else None for o in out_leaves], reads)
             finally:
-                _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
+                _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0] = prev, prev_decide, prev_cut
                 py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
@@ -949,6 +954,7 @@ class CompiledFunction:
         entry.out_is_tensor = [s is None for s in entry.out_static]
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
+        entry.out_const = info["out_const"]
         entry.body, entry.grad_op = body, None
         return entry, None
 
@@ -1007,7 +1013,13 @@ class CompiledFunction:
             mask = entry.out_is_tensor
 
             def flat(*xs):
-                w, e, o, p = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                # traced again for the forward and for its VJP (which the engine runs with grad mode off):
+                # in the grad mode this program is for, so the tape (and _compile_cuts) see what eager would
+                was, GRAD.enabled = GRAD.enabled, True
+                try:
+                    w, e, o, p = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                finally:
+                    GRAD.enabled = was
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
@@ -1022,6 +1034,9 @@ class CompiledFunction:
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
         escaped = [r._value for r in res[nw:nw + ne]]
+        for k in entry.out_const:  # not in the graph, as in eager (the op's other outputs are)
+            r = res[nw + ne + k]
+            r._requires_grad, r._grad_fn = False, None
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
         return self._finish(entry, states, arg_tensors, written, escaped, outs, scalars,
