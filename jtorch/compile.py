@@ -962,8 +962,10 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
+        lifted = None
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
             views = self._arg_plan(arg_tensors)
+            lifted = views.state_owners(arg_tensors)
             arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
@@ -972,7 +974,7 @@ class CompiledFunction:
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
-            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars)
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars, lifted)
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
@@ -1005,9 +1007,11 @@ class CompiledFunction:
         return self._finish(entry, states, arg_tensors, flat[:nw], flat[nw:nw + ne], outs, scalars,
                             flat[len(flat) - entry.n_reads:])
 
-    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
+    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars, lifted=None):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
-        backward is the program's VJP (forward-only compiled models trained eagerly)."""
+        backward is the program's VJP (forward-only compiled models trained eagerly). ``lifted``: for a
+        state storage an argument is on, the argument that owns it (inside the trace the argument stands on
+        the state's input, so that input carries the argument's history: _compile_args.Plan.state_owners)."""
         if entry.grad_op is None:
             body, ns, na = entry.body, len(states), len(arg_tensors)
             mask = entry.out_is_tensor
@@ -1029,7 +1033,8 @@ class CompiledFunction:
             written = set(entry.written) | {ns + k for k in entry.arg_written}
             entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
-        dyn = [t if t is not None else _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+        dyn = [lifted[id(st)] if lifted and id(st) in lifted else t if t is not None else
+               _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
