@@ -962,10 +962,9 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
-        lifted = None
+        views = None
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = self._arg_plan(arg_tensors)
-            lifted = views.state_owners(arg_tensors)
+            views, given = self._arg_plan(arg_tensors), arg_tensors
             arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
@@ -974,7 +973,8 @@ class CompiledFunction:
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
-            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars, lifted)
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars,
+                                      None if views is None else views.state_owners(given))
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
