@@ -30,11 +30,14 @@ def _stop(a):
 
 
 class Cuts:
-    """``_dispatch.CUT[0]`` while a compile trace runs; ``on`` is False inside a custom Function's forward."""
-    __slots__ = ("on",)
+    """``_dispatch.CUT[0]`` while a compile trace runs; ``on`` is False inside a custom Function's forward.
+    ``hooked``: a hook was registered on a tensor the function computed (the program's VJP would not call
+    it: compile.py runs such a forward eagerly)."""
+    __slots__ = ("on", "hooked")
 
     def __init__(self):
         self.on = True
+        self.hooked = False
 
     def inputs(self, op, dyn, arrays):
         """``arrays`` (an op's inputs, one per item of ``dyn``) with those the tape gives no edge stopped."""

@@ -768,6 +768,7 @@ class CompiledFunction:
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
                 info["out_layouts"] = lays if any(la is not None for la in lays) else None
                 info["backward_ran"] = tr.backward_ran
+                info["hooked"] = _dispatch.CUT[0].hooked
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 # the tensor outputs the tape gives no history (``w.detach()``, an integer result)
@@ -857,6 +858,9 @@ class CompiledFunction:
                 # inside the program an argument is a leaf: the gradient would stop there, not reach the
                 # tensors it was computed from
                 raise self._break("a backward inside it reaches the autograd history of an argument")
+            if info.get("outer_grad") and info.get("hooked"):
+                # the backward of a forward recorded as one op is the program's VJP: it would not call them
+                raise self._break("it registers a hook on a tensor it computes, and its outputs require grad")
             if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
                 # an argument passed by value (a leaf view) and another on its storage: inside the program
                 # a write to one would not be seen through the other

@@ -728,6 +728,8 @@ class Tensor:
             key = 0
         else:
             node, key = self.grad_fn, self._out_idx
+            if _dispatch.CUT[0] is not None:  # (inside a compile trace: see _compile_cuts.Cuts)
+                _dispatch.CUT[0].hooked = True
         if node._tensor_hooks is None:
             node._tensor_hooks = {}
         lst = node._tensor_hooks.setdefault(key, [])

@@ -220,3 +220,26 @@ def test_a_custom_function_inside_still_passes_its_gradient(rng):
             seen.append(_np(w.grad))
         return seen
     _both(run)
+
+
+def test_a_hook_on_a_tensor_computed_inside_is_called(rng):
+    # (the program's VJP would not call it: such a forward runs eagerly, with jtorch's graph break warning)
+    data = rng.standard_normal(4).astype(np.float32)
+
+    def run(lib):
+        def f(w):
+            h = w.exp()
+            h.register_hook(lambda g: g * 3)
+            return (h * w).sum()
+        g = jtorch.compile(f) if lib is jtorch else f
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            w.grad = None
+            g(w).backward()
+            seen.append(_np(w.grad))
+        return seen
+    want = run(torch)
+    with pytest.warns(UserWarning, match="graph break"):
+        got = run(jtorch)
+    _assert_same(got, want)
