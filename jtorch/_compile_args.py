@@ -248,6 +248,12 @@ class Plan:
             _owner(tensors, owner) if owner is not None else storage_tensor(tensors[ks[0]]._st)
             for ks, owner in self.groups] + self.numbers
 
+    def state_owners(self, tensors):
+        """{id(storage): owner} for the arguments' storages that are state too: inside the trace the owner
+        stands on the state's input (``rebuild``), so that input carries the owner's history."""
+        return {id(tensors[ks[0]]._st): _owner(tensors, owner) for ks, owner in self.groups
+                if owner is not None and id(tensors[ks[0]]._st) in self.state}
+
     def rebuild(self, tensors, arrays):
         """Inside the trace: the arguments as tensors on the traced ``arrays``, and the tensor that stands
         for each tensor input (its storage's array changed when the function wrote it; its ``.grad`` is the

@@ -74,6 +74,9 @@ LAZY = [False]
 # Set by jtorch.compile while it discovers or traces a function (see compile.py);
 # tensors report reads/writes of their storages to it. None on the eager hot path.
 TRACE = None
+# While jtorch.compile traces a function: its _compile_cuts.Cuts (JAX's derivative stops where the tape
+# records no edge). None otherwise.
+CUT = [None]
 AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) -> dyn
 
 # Sparse tensors (jtorch/sparse) are Tensor subclasses whose storage array and strides raise
@@ -568,6 +571,8 @@ def _apply_eager(op, dyn, statics, raw=False):
                         raise ChalfArgument()
     except SparseArgument as e:
         return e.route(op, dyn, statics)
+    if not plain and CUT[0] is not None:
+        arrays = CUT[0].inputs(op, dyn, arrays)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
     kernel = op._jits.get((statics, dt)) or op.kernel(statics, dt)
     if (raw or op.library or op.large is not None) and plain:

@@ -50,7 +50,7 @@ import jax
 import jax.extend.core as jax_core
 import numpy as np
 
-from . import _chalf, _compile_args, _dispatch, _layout, _lazy, _spmd
+from . import _chalf, _compile_args, _compile_cuts, _dispatch, _layout, _lazy, _spmd
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
@@ -229,7 +229,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts", "views", "arg_grads")  # (see _trace)
+                 "out_layouts", "views", "arg_grads", "out_const")  # (see _trace)
 
 
 class CompiledFunction:
@@ -745,8 +745,10 @@ class CompiledFunction:
             for n, (i, a) in enumerate(zip(py_in, scalars[nd:])):
                 given[i] = _sym_wrap(a, _SymInput(nd + n))
                 py.put(*py.items[i][1:], given[i])
-            prev, prev_decide = _dispatch.TRACE, _sym_decide[0]
+            prev, prev_decide, prev_cut = _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0]
             _dispatch.TRACE, _sym_decide[0] = tr, decide
+            # JAX's derivative of the program (a forward recorded as one op) stops where the tape would
+            _dispatch.CUT[0] = _compile_cuts.Cuts()
             guards.clear()
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
@@ -766,8 +768,12 @@ class CompiledFunction:
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
                 info["out_layouts"] = lays if any(la is not None for la in lays) else None
                 info["backward_ran"] = tr.backward_ran
+                info["hooked"] = _dispatch.CUT[0].hooked
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
+                # the tensor outputs the tape gives no history (``w.detach()``, an integer result)
+                info["out_const"] = tuple(k for k, o in enumerate(o for o in out_leaves if _is_tensor(o))
+                                          if not o.requires_grad)
                 for o in out_leaves:
                     if _is_tensor(o):
                         o._grad_fn = None  # the program is one op; drop the inner graph
@@ -799,7 +805,7 @@ class CompiledFunction:
                 return ([states[i].array for i in written] + arg_new, [st.array for st in escaped],
                         [o._value if _is_tensor(o) else None for o in out_leaves], reads)
             finally:
-                _dispatch.TRACE, _sym_decide[0] = prev, prev_decide
+                _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0] = prev, prev_decide, prev_cut
                 py.restore(py_snap)
                 for st, a, v in saved:
                     # a fresh version (not the old one) so views cached during the trace recompute
@@ -852,6 +858,9 @@ class CompiledFunction:
                 # inside the program an argument is a leaf: the gradient would stop there, not reach the
                 # tensors it was computed from
                 raise self._break("a backward inside it reaches the autograd history of an argument")
+            if info.get("outer_grad") and info.get("hooked"):
+                # the backward of a forward recorded as one op is the program's VJP: it would not call them
+                raise self._break("it registers a hook on a tensor it computes, and its outputs require grad")
             if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
                 # an argument passed by value (a leaf view) and another on its storage: inside the program
                 # a write to one would not be seen through the other
@@ -949,6 +958,7 @@ class CompiledFunction:
         entry.out_is_tensor = [s is None for s in entry.out_static]
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
+        entry.out_const = info["out_const"]
         entry.body, entry.grad_op = body, None
         return entry, None
 
@@ -956,8 +966,9 @@ class CompiledFunction:
     def _run(self, entry, leaves):
         states = [st for st, _ in self.state]
         arg_tensors = [x for x in leaves if _is_tensor(x)]
+        views = None
         if entry.views:  # the program takes storage roots: the tensors that receive them (_compile_args.py)
-            views = self._arg_plan(arg_tensors)
+            views, given = self._arg_plan(arg_tensors), arg_tensors
             arg_arrays, arg_tensors = _view_inputs(views, arg_tensors, self._device), views.targets(arg_tensors)
         else:
             arg_arrays = [x._value for x in arg_tensors]
@@ -966,7 +977,8 @@ class CompiledFunction:
         scalars = self._scalar_values(leaves, entry.dyn_args, entry.py_in)
         hyper_vals = _hyper_arrays([g[k] for g, k in self._hyper()], self._device) + scalars
         if entry.outer_grad and GRAD.enabled:
-            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars)
+            return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars,
+                                      None if views is None else views.state_owners(given))
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
@@ -999,15 +1011,23 @@ class CompiledFunction:
         return self._finish(entry, states, arg_tensors, flat[:nw], flat[nw:nw + ne], outs, scalars,
                             flat[len(flat) - entry.n_reads:])
 
-    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars):
+    def _run_recorded(self, entry, states, arg_tensors, hyper_vals, scalars, lifted=None):
         """Outputs that need gradients: the whole program is dispatched as one op, so its
-        backward is the program's VJP (forward-only compiled models trained eagerly)."""
+        backward is the program's VJP (forward-only compiled models trained eagerly). ``lifted``: for a
+        state storage an argument is on, the argument that owns it (inside the trace the argument stands on
+        the state's input, so that input carries the argument's history: _compile_args.Plan.state_owners)."""
         if entry.grad_op is None:
             body, ns, na = entry.body, len(states), len(arg_tensors)
             mask = entry.out_is_tensor
 
             def flat(*xs):
-                w, e, o, p = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                # traced again for the forward and for its VJP (which the engine runs with grad mode off):
+                # in the grad mode this program is for, so the tape (and _compile_cuts) see what eager would
+                was, GRAD.enabled = GRAD.enabled, True
+                try:
+                    w, e, o, p = body(list(xs[:ns]), list(xs[ns:ns + na]), list(xs[ns + na:]))
+                finally:
+                    GRAD.enabled = was
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
             entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
@@ -1017,11 +1037,15 @@ class CompiledFunction:
             written = set(entry.written) | {ns + k for k in entry.arg_written}
             entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
         T = _dispatch.Tensor
-        dyn = [t if t is not None else _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+        dyn = [lifted[id(st)] if lifted and id(st) in lifted else t if t is not None else
+               _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
         escaped = [r._value for r in res[nw:nw + ne]]
+        for k in entry.out_const:  # not in the graph, as in eager (the op's other outputs are)
+            r = res[nw + ne + k]
+            r._requires_grad, r._grad_fn = False, None
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
         return self._finish(entry, states, arg_tensors, written, escaped, outs, scalars,

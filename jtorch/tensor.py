@@ -306,8 +306,11 @@ class Tensor:
         """Replace this tensor's value in place (writes through views), bumping the version."""
         st = self._st
         self._sig = None
+        cut = None
         if _dispatch.TRACE is not None:
             _dispatch.TRACE.write(self)
+            cut = _dispatch.CUT[0]
+            old = st._arr
         if st.host is not None and not st.alias and self._vfn:
             from .interop import sync_host
             sync_host(st)
@@ -326,6 +329,8 @@ class Tensor:
                 arr = arr.get()
             st.array = _dispatch.scatter_fn(self._vfn)(st.array, arr)
             self._val = arr
+        if cut is not None:  # (a compile trace: an untracked write keeps the storage's derivative)
+            cut.written(self, old)
         bump_version(self, st)
         self._valver = st.version
         if st.host is not None:
@@ -786,6 +791,8 @@ class Tensor:
             key = 0
         else:
             node, key = self.grad_fn, self._out_idx
+            if _dispatch.CUT[0] is not None:  # (inside a compile trace: see _compile_cuts.Cuts)
+                _dispatch.CUT[0].hooked = True
         if node._tensor_hooks is None:
             node._tensor_hooks = {}
         lst = node._tensor_hooks.setdefault(key, [])

@@ -6,7 +6,6 @@ storage) get their own gradients, as in eager torch. Torch running the same func
 import warnings
 
 import numpy as np
-import pytest
 import torch
 
 import jtorch
@@ -284,8 +283,6 @@ def _detached_square(w):
     return (w.detach() * w).sum()
 
 
-@pytest.mark.xfail(strict=True, reason="known: a compiled forward's backward is JAX's VJP of the whole program, "
-                   "which differentiates through detach() and no_grad writes")
 def test_the_backward_of_a_compiled_forward_stops_at_detach(rng):
     data = rng.standard_normal((2, 3)).astype(np.float32)
 

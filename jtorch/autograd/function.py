@@ -112,6 +112,11 @@ class Function(metaclass=FunctionMeta):
         custom_setup = cls.setup_context is not Function.setup_context
         prev = GRAD.enabled
         GRAD.enabled = False
+        # (inside a compile trace JAX differentiates the program and cannot call this backward: it sees
+        # through the forward, _compile_cuts.py)
+        cut = _dispatch.CUT[0] if prev and any(mask) else None
+        if cut is not None:
+            was, cut.on = cut.on, False
         try:
             if custom_setup:
                 out = cls.forward(*args, **kwargs)
@@ -120,6 +125,8 @@ class Function(metaclass=FunctionMeta):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             GRAD.enabled = prev
+            if cut is not None:
+                cut.on = was
         if not (prev and any(mask)):
             return out
         outs = out if isinstance(out, tuple) else (out,)

@@ -1,0 +1,69 @@
+"""Where a compiled program's JAX derivative stops: where jtorch's tape would record no edge.
+
+A compiled forward whose outputs require grad is recorded as one autograd op whose backward is JAX's VJP of
+the traced program (compile._run_recorded). JAX alone would differentiate through everything the tape does
+not record: ``detach()``, ``.data``, no_grad / inference_mode regions, tensors that do not require grad. So
+while jtorch.compile traces a function (``_dispatch.CUT``):
+
+- an op's tensor input that the tape would give no edge (grad mode off, a non-differentiable op, an input
+  that does not require grad) goes in through ``stop_gradient``;
+- a write into a storage that the tape does not record (under no_grad, through a detached alias) leaves the
+  storage the derivative it had, with the new value (``_untracked.untracked``), as torch's untracked
+  in-place write keeps the tensor's history (``w.data.mul_(2)``: the gradient still reaches ``w``).
+
+Both are the identity in XLA: the programs do no more work, the trace records a few more equations.
+Nothing is cut inside a torch.func transform (its own rules: autograd/grad_mode.py) nor in the forward of a
+custom ``autograd.Function`` whose backward the tape would run (JAX cannot call that backward: it
+differentiates the forward, see autograd/function.py).
+"""
+import jax
+import jax.numpy as jnp
+
+from . import _dispatch
+from ._dispatch import GRAD, TRANSFORMS
+
+
+def _stop(a):
+    if isinstance(a, jax.core.Tracer) and jnp.issubdtype(a.dtype, jnp.inexact):
+        return jax.lax.stop_gradient(a)
+    return a
+
+
+class Cuts:
+    """``_dispatch.CUT[0]`` while a compile trace runs; ``on`` is False inside a custom Function's forward.
+    ``hooked``: a hook was registered on a tensor the function computed (the program's VJP would not call
+    it: compile.py runs such a forward eagerly)."""
+    __slots__ = ("on", "hooked")
+
+    def __init__(self):
+        self.on = True
+        self.hooked = False
+
+    def inputs(self, op, dyn, arrays):
+        """``arrays`` (an op's inputs, one per item of ``dyn``) with those the tape gives no edge stopped."""
+        if not self.on or TRANSFORMS.depth:
+            return arrays
+        T = _dispatch.Tensor
+        tracked = GRAD.enabled and op.differentiable
+        out = list(arrays)
+        for i, a in enumerate(dyn):
+            if isinstance(a, T):
+                if not (tracked and a.requires_grad):
+                    out[i] = _stop(out[i])
+            elif op.seq and isinstance(a, (list, tuple)):
+                out[i] = tuple(x if tracked and isinstance(t, T) and t.requires_grad else _stop(x)
+                               for t, x in zip(a, out[i]))
+        return out
+
+    def written(self, t, old):
+        """After ``t``'s storage took a new value in place (its root array was ``old``): a write the tape did
+        not record keeps the storage's derivative."""
+        if not self.on or TRANSFORMS.depth or (GRAD.enabled and t.requires_grad):
+            return
+        st = t._st
+        new = st._arr
+        if isinstance(old, jax.core.Tracer) and isinstance(new, jax.core.Tracer) and new.shape == old.shape \
+                and new.dtype == old.dtype and jnp.issubdtype(new.dtype, jnp.inexact):
+            from ._untracked import untracked
+            st._arr = untracked(new, old, everywhere=True)
+            t._val = None  # (a view's cached value: read again from the root)
