@@ -54,6 +54,7 @@ from . import _chalf, _compile_args, _compile_cuts, _dispatch, _layout, _lazy, _
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
+from .tensor import HIDDEN
 from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
     python_type as _sym_type, wrap as _sym_wrap
 
@@ -118,6 +119,13 @@ class _Recorder:
         self.grad_touched[id(t)] = t
 
 
+def _untraced_version(before, now):
+    """The version of a storage the trace swapped tracers into, once its array is back: one it never had, so
+    views cached during the trace recompute, and one autograd reads as ``before`` (a multiple of HIDDEN on
+    top, as a ``.data`` write), so graphs of earlier eager calls that saved it still backpropagate."""
+    return before + HIDDEN * ((now - before) // HIDDEN + 1)
+
+
 class _Tracer(_Recorder):
     """Active while jax traces the function: swaps nothing itself, but notices
     state it was not told about (a concrete array read inside the trace)."""
@@ -135,7 +143,7 @@ class _Tracer(_Recorder):
             return
         if not isinstance(st.array, jax.core.Tracer):
             self.missed[id(st)] = (st, None if t._vfn else t)
-            self.restore.append((st, st.array))
+            self.restore.append((st, st.array, st.version))
 
     def grad_set(self, t, g):
         self.grad_log.append((t, g))
@@ -807,13 +815,10 @@ class CompiledFunction:
             finally:
                 _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0] = prev, prev_decide, prev_cut
                 py.restore(py_snap)
-                for st, a, v in saved:
-                    # a fresh version (not the old one) so views cached during the trace recompute
-                    st.array, st.version = a, st.version + 1
-                for st, a in tr.restore:
-                    # state the trace did not know about may have been written with tracers (e.g. an
-                    # optimizer's buffers created by the first, eager call): undo before retracing
-                    st.array, st.version = a, st.version + 1
+                # state the trace did not know about (tr.restore) may have been written with tracers (e.g. an
+                # optimizer's buffers created by the first, eager call): undone as the state's
+                for st, a, v in saved + tr.restore:
+                    st.array, st.version = a, _untraced_version(v, st.version)
                 for g, vals in saved_groups:
                     g.update(vals)
                 for g, k, v in saved_hyper:
