@@ -77,6 +77,8 @@ TRACE = None
 # While jtorch.compile traces a function: its _compile_cuts.Cuts (JAX's derivative stops where the tape
 # records no edge). None otherwise.
 CUT = [None]
+# how a view was made, for torch's checks of in-place writes through it (Tensor._cm; tensor.view_write_error)
+NO_GRAD_VIEW, MULTI_OUTPUT_VIEW = "no_grad", "multi_output"
 AUTOCAST = [None]  # inside torch.autocast regions: amp._cast_inputs(op, dyn) -> dyn
 
 # Sparse tensors (jtorch/sparse) are Tensor subclasses whose storage array and strides raise
@@ -1179,7 +1181,7 @@ def _apply_view(op, dyn, statics):
     if src._vc is not None:  # (a view of a ``.data`` alias shares its version counter)
         t._vc = src._vc
     if not GRAD.enabled:  # (torch forbids writes through it with grad mode on: Tensor._check_inplace)
-        t._cm = "no_grad"
+        t._cm = NO_GRAD_VIEW
     elif src._cm is not None:
         t._cm, t._cmv = src._cm, src._st.version
     ls = t._strides = _new(LazyStrides)

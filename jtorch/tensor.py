@@ -18,7 +18,7 @@ from . import _dispatch
 from . import _dtype as D
 from . import _legacy as _layouts
 from ._device import CPU, device as _device_cls, from_jax_device, jax_device, to_device
-from ._dispatch import GRAD, LAZY, TRANSFORMS as _FUNC, OpDef as _OpDef
+from ._dispatch import GRAD, LAZY, MULTI_OUTPUT_VIEW, NO_GRAD_VIEW, TRANSFORMS as _FUNC, OpDef as _OpDef
 from . import _torch_function as _tf
 from ._lazy import Pending, CONCRETE as _CONCRETE
 from ._meta import MetaArray, MetaArgument
@@ -1131,8 +1131,6 @@ def _tape_inside(target):
     from .func import tape_inside  # (inside vmap the tape records unbatched ops, as torch's)
     return tape_inside(target)
 
-
-NO_GRAD_VIEW, MULTI_OUTPUT_VIEW = "no_grad", "multi_output"
 
 _ZERO_STRIDE_VIEWS = ("_expand", "_storage_view", "_storage_view_masked")
 

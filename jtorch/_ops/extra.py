@@ -141,7 +141,7 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 def _writable(pieces):
     """The unsafe_ variants: pieces torch lets one write through in place (no multi-output mark)."""
     for p in pieces:
-        if p._cm == "multi_output":
+        if p._cm is _dispatch.MULTI_OUTPUT_VIEW:
             del p._cm
     return pieces
 

@@ -472,7 +472,7 @@ def _multi_output(pieces):
     records (Tensor._check_inplace); pieces made in no_grad mode are marked so already."""
     if GRAD.enabled:
         for p in pieces:
-            p._cm, p._cmv = "multi_output", p._st.version
+            p._cm, p._cmv = _dispatch.MULTI_OUTPUT_VIEW, p._st.version
 
 
 @function
