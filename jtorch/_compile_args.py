@@ -15,7 +15,7 @@ where Python needs one's value (``storage_offset()``, ``as_strided`` from the vi
 fails, and the function is traced again with the positions guarded by value (one program per view), as
 torch specialises a storage offset that Python reads.
 
-A call builds its Plan once and keeps it (``PlanCache``): the next call with the same geometry (each
+A call builds its Plan once and keeps it (``PlanCache``, the last few): the next call with the same geometry (each
 argument's storage, view chain, base and requires_grad, each storage's layout and root shape and dtype, the
 same state storages) takes it again after that comparison, with the views' positions read afresh where a
 view is a new object with other positions (``step(data[i:i + n])``). The plan holds no tensors: it names
@@ -55,17 +55,34 @@ def plan(tensors, static=False, state=frozenset(), cache=None):
 
 
 class PlanCache:
-    """The last Plan made, reused while the arguments keep its geometry (a CompiledFunction's: the cheap
-    guard of a repeated call then compares a few attributes instead of building a plan)."""
-    __slots__ = ("last",)
+    """The last few Plans made (most recent first), each reused while the arguments keep its geometry (a
+    CompiledFunction's: the cheap guard of a repeated call then compares a few attributes instead of building
+    a plan). More than one, so that calls alternating between geometries (a view, then another view of
+    other strides) find theirs rather than building a plan every call."""
+    __slots__ = ("plans",)
+    SIZE = 4
 
     def __init__(self):
-        self.last = None
+        self.plans = []
+
+    @property
+    def last(self):
+        return self.plans[0] if self.plans else None
 
     def get(self, tensors, static, state):
-        p = self.last
-        if p is None or not p.fits(tensors, static, state):
-            p = self.last = Plan(tensors, static, state)
+        plans = self.plans
+        geometry = None
+        for i, p in enumerate(plans):
+            if geometry is None:
+                geometry = list(map(_geometry, tensors))
+            if p.fits(tensors, static, state, geometry):
+                if i:
+                    del plans[i]
+                    plans.insert(0, p)
+                return p
+        p = Plan(tensors, static, state)
+        plans.insert(0, p)
+        del plans[self.SIZE:]
         return p
 
 
@@ -195,12 +212,11 @@ class Plan:
                         id(st) in state))
         self.key = tuple(key)
 
-    def fits(self, tensors, static, state):
-        """Whether these arguments have the geometry this plan was made for (then their views' positions
-        are taken as this plan's ``numbers``)."""
+    def fits(self, tensors, static, state, geometry):
+        """Whether these arguments (each one's ``_geometry``: ``geometry``) have the geometry this plan was
+        made for (then their views' positions are taken as this plan's ``numbers``)."""
         if static is not self.static or (state is not self.state and state != self.state):
             return False
-        geometry = list(map(_geometry, tensors))
         moved = None
         if geometry != self.geometry:
             if static or len(geometry) != len(self.geometry):

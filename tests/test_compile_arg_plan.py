@@ -81,6 +81,29 @@ def test_views_at_other_positions_reuse_the_plan_with_their_positions(rng):
     assert all(p is plans[1] for p in plans[1:])
 
 
+def test_calls_alternating_between_geometries_keep_a_plan_for_each(rng):
+    data = rng.standard_normal((4, 4)).astype(np.float32)
+    plans = []
+
+    def run(lib):
+        f = _compiled(lib, _scaled)
+        base = lib.tensor(data)
+        flipped, sliced = base.t(), base[1:3]
+        seen = []
+        for i in range(6):
+            if i == 3:
+                base.mul_(-1)  # (the storage's contents move: read afresh under either plan)
+            seen.append(_np(f(flipped if i % 2 == 0 else sliced)))
+            if lib is jtorch:
+                plans.append(f._plans.last)
+        if lib is jtorch:
+            assert f.compiles == 2
+        return seen
+    _both(run)
+    # (the first call ran eagerly) one plan per geometry, each found again rather than rebuilt
+    assert plans[2] is not plans[3] and all(p is plans[2 + i % 2] for i, p in enumerate(plans[2:]))
+
+
 def _write_view(v):
     v.add_(1)
     return v * 2
