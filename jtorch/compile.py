@@ -54,6 +54,7 @@ from . import _chalf, _compile_args, _compile_cuts, _dispatch, _layout, _lazy, _
 from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
+from .autograd.forward_ad import _LEVEL as _DUAL_LEVEL, _TANGENTS
 from .tensor import HIDDEN
 from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
     python_type as _sym_type, wrap as _sym_wrap
@@ -285,7 +286,9 @@ class CompiledFunction:
 
     # -------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
-        if self.eager or _dispatch.TRACE is not None:
+        if self.eager or _dispatch.TRACE is not None or (_DUAL_LEVEL[0] >= 0 and _TANGENTS):
+            # (inside a torch.func transform, or a forward AD level with dual tensors about: eager's ops carry
+            # the tangents, through no_grad regions too, which the program's stop_gradient cuts would not)
             return self.fn(*args, **kwargs)
         if _STANCE[0] != "default" and _STANCE[0] not in _COMPILING_STANCES:
             if _STANCE[0] == "force_eager":

@@ -1,0 +1,68 @@
+"""A compiled function gives what torch eager gives running the same code: forward-mode AD through no_grad
+regions (dual tensors, ``func.jvp``), ``retain_grad()`` on tensors it computes, ``.data`` writes inside it.
+Torch running the function eagerly on the same seeded inputs is the oracle; each compiled function is called
+several times (jtorch's first call runs eagerly, the later ones run its program)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import jtorch
+
+CALLS = 3
+
+
+def _np(x):
+    return None if x is None else x.detach().numpy().copy()
+
+
+def _assert_same(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        if isinstance(w, np.ndarray):
+            assert isinstance(g, np.ndarray) and g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5)
+        else:
+            assert g == w
+
+
+def _both(run, fullgraph=True):
+    """``run(lib, compiled)`` for torch (eager) and jtorch (``compiled`` wraps with jtorch.compile), which
+    must give the same list of values without a graph break."""
+    want = run(torch, lambda f: f)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = run(jtorch, lambda f: jtorch.compile(f, fullgraph=fullgraph))
+    assert not [w for w in seen if "graph break" in str(w.message)]
+    _assert_same(got, want)
+
+
+def _tangent_through_no_grad(lib):
+    def f(x):
+        with lib.no_grad():  # (forward AD goes through: torch's grad mode is about the tape)
+            k = x.sin() * 2
+        c = x.detach().cos()  # (detach() drops the tangent)
+        return k * x + c
+    return f
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_forward_ad_through_no_grad_inside(rng, requires_grad):
+    data, tan = rng.standard_normal((2, 3, 4)).astype(np.float32)
+
+    def run(lib, compiled):
+        g = compiled(_tangent_through_no_grad(lib))
+        fw = lib.autograd.forward_ad
+        seen = []
+        for _ in range(CALLS):  # a program first (jtorch), then calls with dual tensors
+            seen.append(_np(g(lib.tensor(data, requires_grad=requires_grad))))
+        for _ in range(CALLS):
+            with fw.dual_level():
+                x = fw.make_dual(lib.tensor(data, requires_grad=requires_grad), lib.tensor(tan))
+                primal, tangent = fw.unpack_dual(g(x))
+                seen += [_np(primal), _np(tangent)]
+            primal, tangent = lib.func.jvp(g, (lib.tensor(data),), (lib.tensor(tan),))
+            seen += [_np(primal), _np(tangent)]
+        return seen
+    _both(run)
