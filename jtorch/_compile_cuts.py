@@ -11,11 +11,20 @@ while jtorch.compile traces a function (``_dispatch.CUT``):
   storage the derivative it had, with the new value (``_untracked.untracked``), as torch's untracked
   in-place write keeps the tensor's history (``w.data.mul_(2)``: the gradient still reaches ``w``).
 
-Both are the identity in XLA: the programs do no more work, the trace records a few more equations.
+A tensor the function computes and calls ``retain_grad()`` on (``retained``) has its ``.grad`` from a *probe*:
+the program's JAX derivative never exposes the gradient of a value inside it, so the function is traced again
+with one more input per retained tensor, a zero added to its storage where ``retain_grad()`` is called; that
+input's gradient is the tensor's (compile.py gives it to the returned tensor). Exact where nothing read the
+tensor before that call and nothing writes it after (``inexact`` otherwise: compile.py runs such a forward
+eagerly).
+
+Both cuts are the identity in XLA: the programs do no more work, the trace records a few more equations.
 Nothing is cut inside a torch.func transform (its own rules: autograd/grad_mode.py) nor in the forward of a
 custom ``autograd.Function`` whose backward the tape would run (JAX cannot call that backward: it
 differentiates the forward, see autograd/function.py).
 """
+import weakref
+
 import jax
 import jax.numpy as jnp
 
@@ -33,11 +42,35 @@ class Cuts:
     """``_dispatch.CUT[0]`` while a compile trace runs; ``on`` is False inside a custom Function's forward.
     ``hooked``: a hook was registered on a tensor the function computed (the program's VJP would not call
     it: compile.py runs such a forward eagerly)."""
-    __slots__ = ("on", "hooked")
+    __slots__ = ("on", "hooked", "retained", "probes", "inexact", "read")
 
-    def __init__(self):
+    def __init__(self, probes=None):
         self.on = True
         self.hooked = False
+        self.retained = []  # tensors the function computed and called retain_grad() on, in order
+        self.probes = probes  # the traced zeros added to them (None: a trace that finds them)
+        self.inexact = False  # a probe would not give eager's gradient (see retain)
+        self.read = weakref.WeakSet()  # storages that ops with a tape edge have read
+
+    def retain(self, t):
+        """``t.retain_grad()`` on a tensor with history: from here on its storage holds its value plus its
+        probe, so the probe's gradient is the gradient reaching ``t`` (exact unless an op read it already,
+        or it is a view: then the probe would miss a part)."""
+        if not self.on or TRANSFORMS.depth:
+            return
+        k = len(self.retained)
+        self.retained.append(t)
+        st = t._st
+        if t._vfn or st in self.read:
+            self.inexact = True
+        elif self.probes is not None and k < len(self.probes):
+            probe = self.probes[k]
+            a = st.array
+            if probe.shape != a.shape or probe.dtype != a.dtype:
+                self.inexact = True
+                return
+            st._arr = a + probe
+            t._val = None
 
     def inputs(self, op, dyn, arrays):
         """``arrays`` (an op's inputs, one per item of ``dyn``) with those the tape gives no edge stopped."""
@@ -50,6 +83,8 @@ class Cuts:
             if isinstance(a, T):
                 if not (tracked and a.requires_grad):
                     out[i] = _stop(out[i])
+                else:
+                    self.read.add(a._st)
             elif op.seq and isinstance(a, (list, tuple)):
                 out[i] = tuple(x if tracked and isinstance(t, T) and t.requires_grad else _stop(x)
                                for t, x in zip(a, out[i]))
@@ -57,7 +92,10 @@ class Cuts:
 
     def written(self, t, old):
         """After ``t``'s storage took a new value in place (its root array was ``old``): a write the tape did
-        not record keeps the storage's derivative."""
+        not record keeps the storage's derivative. (A write to a retained tensor: its probe is no longer
+        eager's gradient, which is the new value's.)"""
+        if self.retained and any(r._st is t._st for r in self.retained):
+            self.inexact = True
         if not self.on or TRANSFORMS.depth or (GRAD.enabled and t.requires_grad):
             return
         st = t._st

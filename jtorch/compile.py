@@ -55,6 +55,7 @@ from ._errors import Unsupported
 from ._legacy import strided as _strided
 from ._dispatch import GRAD
 from .autograd.forward_ad import _LEVEL as _DUAL_LEVEL, _TANGENTS
+from .autograd.graph import Node
 from .tensor import HIDDEN
 from ._symbolic import DECIDE as _sym_decide, SYM_TYPES, Input as _SymInput, evaluate as _sym_eval, \
     python_type as _sym_type, wrap as _sym_wrap
@@ -238,7 +239,7 @@ class _Entry:
                  "out_static", "grad_replay", "n_out", "body",
                  "grad_op", "out_is_tensor", "outer_grad", "donating",
                  "dyn_args", "py_in", "py_writes", "n_reads", "numbers", "guards", "other",
-                 "out_layouts", "views", "arg_grads", "out_const")  # (see _trace)
+                 "out_layouts", "views", "arg_grads", "out_const", "out_grads", "probes")  # (see _trace)
 
 
 class CompiledFunction:
@@ -279,7 +280,8 @@ class CompiledFunction:
         self._py_seen = None  # the Python items' values at the last trace
         self._static_views = False  # view arguments' positions guarded by value (see _compile_args.py)
         self._ids = None  # (state list, its length, ids of its storages): see _state_ids
-        self._plans = _compile_args.PlanCache()  # the tensor arguments' last Plan, reused while it fits
+        self._plans = _compile_args.PlanCache()  # the tensor arguments' last Plans, reused while one fits
+        self._probing = None  # the next trace's probes (shapes, dtypes) for retained tensors (see _trace)
 
     def __get__(self, obj, cls=None):
         return self if obj is None else functools.partial(self, obj)
@@ -714,6 +716,10 @@ class CompiledFunction:
         # numbers traced as inputs (SymInt/SymFloat): scalar arguments, then Python items (a counter)
         dyn_args, py_in = self._dyn_args(leaves), py.inputs()
         nd = len(dyn_args)
+        # a zero input per tensor the function computes and retains the gradient of (_compile_cuts.Cuts.retain),
+        # found by a trace without them
+        probing, self._probing = self._probing, None
+        n_probes = len(probing) if probing is not None else 0
         concrete = self._scalar_values(leaves, dyn_args, py_in)
 
         def decide(expr):
@@ -723,6 +729,8 @@ class CompiledFunction:
             return v
 
         def body(state_arrays, arg_arrays, hyper_vals):
+            probes = hyper_vals[len(hyper_vals) - n_probes:] if n_probes else []
+            hyper_vals = hyper_vals[:len(hyper_vals) - n_probes]
             n_h = len(hyper_vals) - nd - len(py_in)
             scalars, hyper_vals = hyper_vals[n_h:], hyper_vals[:n_h]
             py_snap = py.snapshot()
@@ -759,7 +767,7 @@ class CompiledFunction:
             prev, prev_decide, prev_cut = _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0]
             _dispatch.TRACE, _sym_decide[0] = tr, decide
             # JAX's derivative of the program (a forward recorded as one op) stops where the tape would
-            _dispatch.CUT[0] = _compile_cuts.Cuts()
+            _dispatch.CUT[0] = cuts = _compile_cuts.Cuts(None if probing is None else probes)
             guards.clear()
             try:
                 a2, k2 = jax.tree_util.tree_unflatten(tree, lv)
@@ -779,12 +787,19 @@ class CompiledFunction:
                 lays = [o._st.layout if _is_tensor(o) and not o._vfn else None for o in out_leaves]
                 info["out_layouts"] = lays if any(la is not None for la in lays) else None
                 info["backward_ran"] = tr.backward_ran
-                info["hooked"] = _dispatch.CUT[0].hooked
+                info["hooked"] = cuts.hooked
+                where = {id(o): k for k, o in enumerate(out_leaves) if _is_tensor(o)}
+                info["retained"] = [(t._st.array.shape, t._st.array.dtype, where.get(id(t))) for t in cuts.retained]
+                info["retain_inexact"] = cuts.inexact
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 # the tensor outputs the tape gives no history (``w.detach()``, an integer result)
                 info["out_const"] = tuple(k for k, o in enumerate(o for o in out_leaves if _is_tensor(o))
                                           if not o.requires_grad)
+                # outputs a backward inside gave a .grad (one retained, a leaf made inside): each returned
+                # tensor gets it after every call, the output it is where the function returns it too
+                info["out_grads"] = [(k, where.get(id(o._grad), o._grad)) for k, o in enumerate(out_leaves)
+                                     if _is_tensor(o) and o._grad is not None]
                 for o in out_leaves:
                     if _is_tensor(o):
                         o._grad_fn = None  # the program is one op; drop the inner graph
@@ -839,7 +854,7 @@ class CompiledFunction:
         # the numbers themselves: jit passes a Python number as a weakly typed scalar in a few us, where
         # making it an array first (jnp.asarray, device_put) costs ~50 us per new value
         hyper_vals = _hyper_arrays([g[k] for g, k in hyper], self._device) + self._scalar_values(
-            leaves, dyn_args, py_in)
+            leaves, dyn_args, py_in) + [_zeros(shape, dtype) for shape, dtype, _ in probing or ()]
         if _commit(states, state_arrays + arg_arrays + hyper_vals):
             state_arrays = [st.array for st in states]
         try:
@@ -869,6 +884,17 @@ class CompiledFunction:
             if info.get("outer_grad") and info.get("hooked"):
                 # the backward of a forward recorded as one op is the program's VJP: it would not call them
                 raise self._break("it registers a hook on a tensor it computes, and its outputs require grad")
+            retained = info.get("retained") if info.get("outer_grad") else None
+            if retained:
+                # the gradient of a tensor inside the program is the gradient of a zero added to it (a probe)
+                if info["retain_inexact"]:
+                    raise self._break("it calls retain_grad() on a view it computes, or on a tensor after an op "
+                                      "read it or before one writes it, and its outputs require grad")
+                if probing is None:
+                    self._probing = retained
+                    raise _Unlift()  # traced again with the probes
+                if [r[:2] for r in retained] != [r[:2] for r in probing]:
+                    raise self._break("the tensors it retains the gradient of changed between traces")
             if views is not None and not views.split.isdisjoint(info.get("arg_written", ())):
                 # an argument passed by value (a leaf view) and another on its storage: inside the program
                 # a write to one would not be seen through the other
@@ -882,7 +908,7 @@ class CompiledFunction:
             program = _program(traced.jaxpr, place is None and ranks is None and self._device is not None
                                and self._device.platform == "cpu", getattr(fn, "__name__", "step"))
             jitted = jax.jit(program, **spmd)
-        except (GraphBreakError, GraphBreak, EagerThisCall):
+        except (GraphBreakError, GraphBreak, EagerThisCall, _Unlift):
             raise
         except Exception as e:
             if isinstance(e, UserGraphBreak):
@@ -958,7 +984,9 @@ class CompiledFunction:
         for t, g in info["grad_log"]:
             last[id(t)] = (t, g)
         arg_of = info["arg_of"]
-        entry.grad_replay = [(t, g) for t, g in last.values() if id(t) not in arg_of]
+        outs = {id(g) for _, g in info["out_grads"]}
+        entry.out_grads = info["out_grads"]
+        entry.grad_replay = [(t, g) for t, g in last.values() if id(t) not in arg_of and id(g) not in outs]
         entry.arg_grads = [(arg_of[id(t)], g) for t, g in last.values() if id(t) in arg_of]
         for st in entry.escaped:
             st.array = None  # filled by the first run
@@ -967,6 +995,7 @@ class CompiledFunction:
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
         entry.out_const = info["out_const"]
+        entry.probes = info["retained"] if retained else ()
         entry.body, entry.grad_op = body, None
         return entry, None
 
@@ -987,6 +1016,7 @@ class CompiledFunction:
         if entry.outer_grad and GRAD.enabled:
             return self._run_recorded(entry, states, arg_tensors, hyper_vals, scalars,
                                       None if views is None else views.state_owners(given))
+        hyper_vals += [_zeros(shape, dtype) for shape, dtype, _ in entry.probes]
         fn = entry.jitted
         alone = [states[i].host is None and sys.getrefcount(states[i].array) <= 2 for i in entry.written]
         arrays = [st.array for st in states]
@@ -1037,16 +1067,18 @@ class CompiledFunction:
                 finally:
                     GRAD.enabled = was
                 return tuple(w) + tuple(e) + tuple(a for a, m in zip(o, mask) if m) + tuple(p)
-            entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals))
+            entry.grad_op = _dispatch.OpDef.raw(flat, "CompiledFunction", ns + na + len(hyper_vals) + len(entry.probes))
             entry.grad_op.lazy = False  # tracing ``body`` swaps state arrays and versions: never recorded lazily
             # state and arguments the program writes (BatchNorm's running statistics, ``v.mul_(2)`` under
             # no_grad) are written back after the call: not inputs the backward checks for in-place changes
             # (its arrays are kept anyway)
             written = set(entry.written) | {ns + k for k in entry.arg_written}
-            entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals)) if i not in written)
+            entry.grad_op.saves = frozenset(i for i in range(ns + na + len(hyper_vals) + len(entry.probes))
+                                            if i not in written)
         T = _dispatch.Tensor
+        probes = [_Probe.tensor(shape, dtype) for shape, dtype, _ in entry.probes]
         dyn = [lifted[id(st)] if lifted and id(st) in lifted else t if t is not None else
-               _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals
+               _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals + probes
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
@@ -1056,6 +1088,10 @@ class CompiledFunction:
             r._requires_grad, r._grad_fn = False, None
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
+        for p, (_, _, k) in zip(probes, entry.probes):
+            if k is not None:  # a returned tensor retains the gradient its probe gets
+                outs[k]._retains = True
+                p._grad_fn._retain = {0: outs[k]}
         return self._finish(entry, states, arg_tensors, written, escaped, outs, scalars,
                             [r._value for r in res[len(res) - entry.n_reads:]])
 
@@ -1090,10 +1126,49 @@ class CompiledFunction:
                       for a, s in zip(outs, entry.out_static)]
         if entry.out_layouts is not None:
             _lay_outputs(out_leaves, entry.out_layouts)
+        if entry.out_grads:
+            _give_grads(out_leaves, entry.out_grads)
         if entry.numbers:
             out_leaves = _numbers(entry, reads, scalars, out_leaves)
         out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
         return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+class _Probe(Node):
+    """The source of a probe (_compile_cuts.Cuts.retain) of a forward recorded as one op: the gradient the
+    backward gives it is the ``.grad`` of the returned tensor in ``_retain`` (the engine's road for a tensor
+    that retains its gradient); nothing before it."""
+    __slots__ = ()
+
+    def __init__(self, shape, dtype):
+        super().__init__()
+        self.next_edges = ()
+        self.out_meta = ((shape, dtype),)
+        self.saved = self.inputs = None
+        self.versions = ()
+
+    @staticmethod
+    def tensor(shape, dtype):
+        """A zero tensor this node is the history of."""
+        t = _dispatch.Tensor._wrap(_zeros(shape, dtype))
+        t._requires_grad, t._grad_fn, t._out_idx = True, _Probe(shape, t.dtype), 0
+        return t
+
+    def name(self):
+        return "RetainedGradProbe"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def _check_saved(self):
+        pass
+
+    def apply(self, grads, create_graph):
+        return []
+
+    def release(self):
+        pass
 
 
 def _guards_hold(guards, inputs):
@@ -1644,7 +1719,7 @@ class _Fast:
         gp = {id(p) for p in f.gparams}
         f.replay = [(t, g) for t, g in entry.grad_replay if id(t) not in gp]  # the rest are guarded
         f.single = entry.out_tree == _LEAF_TREE and entry.out_is_tensor == [True] and not entry.numbers and \
-            entry.out_layouts is None
+            entry.out_layouts is None and not entry.out_grads
         f.T = _dispatch.Tensor
         f.dyn = dyn
         f.plans, f.static_views, f.state_ids = cf._plans, cf._static_views, cf._state_ids()
@@ -1766,10 +1841,20 @@ def _call_fast(f, args):
     out_leaves = [s if not m else T._wrap(next(it)) for m, s in zip(entry.out_is_tensor, entry.out_static)]
     if entry.out_layouts is not None:
         _lay_outputs(out_leaves, entry.out_layouts)
+    if entry.out_grads:
+        _give_grads(out_leaves, entry.out_grads)
     if entry.numbers:
         out_leaves = _numbers(entry, flat[len(flat) - entry.n_reads:], scalars, out_leaves)
     out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
     return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+def _give_grads(out_leaves, out_grads):
+    """The ``.grad`` of the returned tensors a backward inside gave one: another output (the index of the
+    one the function returned too), else a new tensor on the program's storage for that gradient, as each
+    eager call makes a new one."""
+    for k, g in out_grads:
+        out_leaves[k]._grad = out_leaves[g] if type(g) is int else _compile_args.wrap_arg(g, g._value)
 
 
 def _lay_outputs(out_leaves, layouts):

@@ -777,6 +777,8 @@ class Tensor:
         if self.is_leaf or self._retains:
             return
         self._retains = True
+        if _dispatch.CUT[0] is not None:  # (inside a compile trace: see _compile_cuts.Cuts.retain)
+            _dispatch.CUT[0].retain(self)
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}

@@ -66,3 +66,77 @@ def test_forward_ad_through_no_grad_inside(rng, requires_grad):
             seen += [_np(primal), _np(tangent)]
         return seen
     _both(run)
+
+
+def _retained_forward(lib):
+    def f(w):
+        h = w.sin() * 2
+        h.retain_grad()  # (before any op reads it)
+        z = (h * w).tanh()
+        z.retain_grad()
+        unused = w.exp()
+        unused.retain_grad()  # (not returned: nothing to see)
+        return (z * h).sum(), h, z.detach()
+    return f
+
+
+def test_retain_grad_inside_a_compiled_forward(rng):
+    data, cot = rng.standard_normal((2, 3, 4)).astype(np.float32)
+
+    def run(lib, compiled):
+        g = compiled(_retained_forward(lib))
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            w.grad = None
+            loss, h, z = g(w)
+            (loss + (h * lib.tensor(cot)).sum()).backward()  # (a gradient from outside the program too)
+            seen += [_np(loss), _np(w.grad), _np(h.grad), h.retains_grad, z.grad is None]
+        return seen
+    _both(run)
+
+
+def test_retain_grad_with_the_backward_inside(rng):
+    data = rng.standard_normal((3, 4)).astype(np.float32)
+
+    def run(lib, compiled):
+        def step(w):
+            h = w.cos()
+            h.retain_grad()
+            made = lib.ones(4, requires_grad=True)  # a leaf made inside
+            loss = (h * h * made).sum()
+            loss.backward()
+            return h, h.grad, made
+        g = compiled(step)
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            w.grad = None
+            h, hg, made = g(w)
+            seen += [_np(h.grad), _np(hg), h.grad is hg, _np(made.grad), _np(w.grad)]
+        return seen
+    _both(run)
+
+
+def test_retain_grad_after_a_read_runs_eagerly(rng):
+    # (a probe added at retain_grad() would miss the gradient through the earlier read: eager it is)
+    data = rng.standard_normal(5).astype(np.float32)
+
+    def run(lib):
+        def f(w):
+            h = w.exp()
+            early = h * 3
+            h.retain_grad()
+            return (early + h * h).sum(), h
+        g = jtorch.compile(f) if lib is jtorch else f
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            loss, h = g(w)
+            loss.backward()
+            seen += [_np(h.grad)]
+        return seen
+    want = run(torch)
+    with pytest.warns(UserWarning, match="retain_grad"):
+        got = run(jtorch)
+    _assert_same(got, want)
