@@ -11,6 +11,11 @@ while jtorch.compile traces a function (``_dispatch.CUT``):
   storage the derivative it had, with the new value (``_untracked.untracked``), as torch's untracked
   in-place write keeps the tensor's history (``w.data.mul_(2)``: the gradient still reaches ``w``).
 
+``t.data = other`` on a tensor with history gives ``t`` its new value with the derivative it had (a fresh
+storage: ``t`` no longer shares ``other``'s), as eager's ``t`` stays the same autograd tensor with a new
+value; a state tensor rebound so goes back to its storage, which takes the new value (``rebinds``: see
+compile.py), so the program's next run and its VJP read it there.
+
 A tensor the function computes and calls ``retain_grad()`` on (``retained``) has its ``.grad`` from a *probe*:
 the program's JAX derivative never exposes the gradient of a value inside it, so the function is traced again
 with one more input per retained tensor, a zero added to its storage where ``retain_grad()`` is called; that
@@ -42,7 +47,7 @@ class Cuts:
     """``_dispatch.CUT[0]`` while a compile trace runs; ``on`` is False inside a custom Function's forward.
     ``hooked``: a hook was registered on a tensor the function computed (the program's VJP would not call
     it: compile.py runs such a forward eagerly)."""
-    __slots__ = ("on", "hooked", "retained", "probes", "inexact", "read")
+    __slots__ = ("on", "hooked", "retained", "probes", "inexact", "read", "rebinds")
 
     def __init__(self, probes=None):
         self.on = True
@@ -51,6 +56,22 @@ class Cuts:
         self.probes = probes  # the traced zeros added to them (None: a trace that finds them)
         self.inexact = False  # a probe would not give eager's gradient (see retain)
         self.read = weakref.WeakSet()  # storages that ops with a tape edge have read
+        self.rebinds = []  # (tensor, binding before) of each ``.data =`` (see binding)
+
+    def rebinding(self, t, other):
+        """``t.data = other``: the tensor ``t`` is to be rebound to (``other``, or a tensor of its value with
+        the derivative ``t`` had)."""
+        if not self.on or TRANSFORMS.depth:
+            return other
+        self.rebinds.append((t, binding(t)))
+        if not t.requires_grad:
+            return other
+        old, new = t._value, other._value
+        if isinstance(old, jax.core.Tracer) and new.shape == old.shape and new.dtype == old.dtype \
+                and jnp.issubdtype(new.dtype, jnp.inexact):
+            from ._untracked import untracked
+            return _dispatch.Tensor._wrap(untracked(new, old, everywhere=True))
+        return other
 
     def retain(self, t):
         """``t.retain_grad()`` on a tensor with history: from here on its storage holds its value plus its
@@ -71,6 +92,15 @@ class Cuts:
                 return
             st._arr = a + probe
             t._val = None
+
+    def unbind(self):
+        """Each tensor the trace rebound back on what it was before (the trace may be run again, or thrown
+        away); returns [(tensor, binding)] that puts the trace's bindings back (compile.py: for a program
+        it keeps)."""
+        after = [(t, binding(t)) for t, _ in self.rebinds]
+        for t, b in reversed(self.rebinds):
+            bind(t, b)
+        return after
 
     def inputs(self, op, dyn, arrays):
         """``arrays`` (an op's inputs, one per item of ``dyn``) with those the tape gives no edge stopped."""
@@ -105,3 +135,12 @@ class Cuts:
             from ._untracked import untracked
             st._arr = untracked(new, old, everywhere=True)
             t._val = None  # (a view's cached value: read again from the root)
+
+
+def binding(t):
+    """What ``t.data = other`` changes of ``t``: its storage, view chain and what is derived from them."""
+    return t._st, t._vfn, t._val, t._valver, t._strides, t._meta, t._sig
+
+
+def bind(t, b):
+    t._st, t._vfn, t._val, t._valver, t._strides, t._meta, t._sig = b

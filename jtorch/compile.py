@@ -774,6 +774,7 @@ class CompiledFunction:
                 expect = {(id(g), k): g[k] for g, k in hyper}
                 moved = _schedulers_moved(self.optimizers)
                 out = fn(*a2, **k2)
+                info["state_owners"] = _state_rebinds(cuts.rebinds, set(map(id, states)))
                 # the function set a hyper-parameter: replayed (a number, or a value computed from the
                 # numbers traced as inputs: ``g["lr"] = lr``), unless a scheduler stepped inside (its
                 # own state would not be) or the value is something else
@@ -832,6 +833,9 @@ class CompiledFunction:
                         [o._value if _is_tensor(o) else None for o in out_leaves], reads)
             finally:
                 _dispatch.TRACE, _sym_decide[0], _dispatch.CUT[0] = prev, prev_decide, prev_cut
+                # tensors rebound (``p.data = t``) go back: a trace run again (the VJP of a recorded forward,
+                # a retrace) starts where this one did; those of the program kept are rebound after (_trace)
+                info["rebound"] = cuts.unbind()
                 py.restore(py_snap)
                 # state the trace did not know about (tr.restore) may have been written with tracers (e.g. an
                 # optimizer's buffers created by the first, eager call): undone as the state's
@@ -990,6 +994,12 @@ class CompiledFunction:
         entry.arg_grads = [(arg_of[id(t)], g) for t, g in last.values() if id(t) in arg_of]
         for st in entry.escaped:
             st.array = None  # filled by the first run
+        for t, b in info["rebound"]:
+            _compile_cuts.bind(t, b)
+        owners = info["state_owners"]
+        for i, (st, t) in enumerate(self.state):
+            if id(st) in owners and (t is None or not t._requires_grad):
+                self.state[i] = (st, owners[id(st)])  # (the state input carries its history)
         entry.n_out = len(entry.out_static)
         entry.out_is_tensor = [s is None for s in entry.out_static]
         # outputs get a graph through the program only for forwards (no backward inside)
@@ -1080,6 +1090,7 @@ class CompiledFunction:
         dyn = [lifted[id(st)] if lifted and id(st) in lifted else t if t is not None else
                _compile_args.storage_tensor(st) for st, t in self.state] + list(arg_tensors) + hyper_vals + probes
         res = list(_dispatch.apply(entry.grad_op, dyn, ()))
+        _own_written(entry, res, dyn, len(states))
         nw, ne = len(entry.written) + len(entry.arg_written), len(entry.escaped)
         written = [r._value for r in res[:nw]]
         escaped = [r._value for r in res[nw:nw + ne]]
@@ -1132,6 +1143,44 @@ class CompiledFunction:
             out_leaves = _numbers(entry, reads, scalars, out_leaves)
         out = jax.tree_util.tree_unflatten(entry.out_tree, out_leaves)
         return out if entry.out_order is None else _reorder(out, entry.out_order)
+
+
+def _own_written(entry, res, dyn, ns):
+    """The recorded call's saved values of the state and arguments it writes (not among the op's saves:
+    the write-back is no in-place change its backward checks for) in buffers of their own, where their
+    storage shares its buffer with a numpy array: writing the new values back there would change them."""
+    node = next((r._grad_fn for r in res if r._grad_fn is not None), None)
+    if node is None:
+        return
+    saved = None
+    for i in list(entry.written) + [ns + k for k in entry.arg_written]:
+        st = dyn[i]._st
+        if st.host is not None and st.alias is True:
+            from .autograd.graph import _host_free
+            saved = saved or list(node.saved)
+            saved[i] = _host_free(saved[i])
+    if saved is not None:
+        node.saved = tuple(saved)
+
+
+def _state_rebinds(rebinds, state_ids):
+    """A state tensor the function rebound (``p.data = t``) goes back to its storage, which takes the new
+    value: the program writes it there, and a trace again (the VJP of a recorded forward) starts from it.
+    Returns {id(storage): tensor} of those that require grad."""
+    owners = {}
+    for t, (st, vfn, *_) in reversed(rebinds):
+        if t._st is st or id(st) not in state_ids or vfn or t._vfn:
+            continue
+        a = t._st.array
+        if a.shape != st.array.shape or a.dtype != st.array.dtype:
+            continue  # (the new storage is state the program creates, as before)
+        st.array = a
+        st.version += 1
+        t._st, t._val, t._valver = st, None, st.version
+        t._sig = t._meta = t._strides = None
+        if t._requires_grad:
+            owners[id(st)] = t
+    return owners
 
 
 class _Probe(Node):

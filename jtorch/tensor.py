@@ -699,6 +699,8 @@ class Tensor:
     def data(self, other):
         if _dispatch.TRANSFORMS.depth:
             raise RuntimeError("mutating directly with `.data` inside functorch transform is not allowed.")
+        if _dispatch.CUT[0] is not None:  # (a compile trace: see _compile_cuts.Cuts.rebinding)
+            other = _dispatch.CUT[0].rebinding(self, other)
         self._sig = None
         self._meta = other._meta
         self._st, self._vfn, self._val, self._valver = other._st, other._vfn, other._val, other._valver

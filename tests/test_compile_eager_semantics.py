@@ -140,3 +140,90 @@ def test_retain_grad_after_a_read_runs_eagerly(rng):
     with pytest.warns(UserWarning, match="retain_grad"):
         got = run(jtorch)
     _assert_same(got, want)
+
+
+def _rebind_argument(lib, p):
+    def f(w):
+        w.data = w.data * 2 + 1  # (the same autograd leaf, a new value: its gradient is at the new value)
+        return (w * w * p).sum()
+    return f
+
+
+def _rebind_intermediate(lib, p):
+    def f(w):
+        h = w * 1.5
+        h.data = h.data.exp()  # (h keeps its history to w)
+        return (h * w).sum()
+    return f
+
+
+def _rebind_closure_parameter(lib, p):
+    def f(w):
+        p.data = p.data * 0.5 + 1  # (state of the program: rebound in each call)
+        return (p * w * w).sum()
+    return f
+
+
+@pytest.mark.parametrize("f", [_rebind_argument, _rebind_intermediate, _rebind_closure_parameter],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_data_rebound_inside_a_compiled_forward(f, rng):
+    data, p_data = rng.standard_normal((2, 2, 3)).astype(np.float32)
+
+    def run(lib, compiled):
+        p = lib.tensor(p_data, requires_grad=True)
+        g = compiled(f(lib, p))
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            w.grad = p.grad = None
+            loss = g(w)
+            loss.backward()
+            # (.numpy() shares the storage's buffer: the next call's write-back must not reach the values
+            # the previous call's backward read)
+            seen += [_np(loss), w.grad.numpy().copy(), w.detach().numpy().copy(), _np(p), _np(p.grad)]
+        return seen
+    _both(run)
+
+
+def test_an_argument_written_under_no_grad_inside_a_compiled_forward(rng):
+    data = rng.standard_normal((2, 3)).astype(np.float32)
+
+    def run(lib, compiled):
+        def f(w):
+            with lib.no_grad():
+                w.mul_(-1.5)
+            return (w * w.sin()).sum()
+        g = compiled(f)
+        w = lib.tensor(data, requires_grad=True)
+        seen = []
+        for _ in range(CALLS):
+            w.grad = None
+            g(w).backward()
+            seen += [w.grad.numpy().copy(), w.detach().numpy().copy()]
+        return seen
+    _both(run)
+
+
+def test_a_training_step_updating_parameters_by_data_rebinding(rng):
+    x_data = rng.standard_normal((4, 3)).astype(np.float32)
+    weights = [rng.standard_normal(s).astype(np.float32) for s in [(2, 3), (2,)]]
+
+    def run(lib, compiled):
+        model = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            for p, v in zip(model.parameters(), weights):
+                p.copy_(lib.tensor(v))
+
+        def step(x):
+            loss = model(x).tanh().pow(2).sum()
+            loss.backward()
+            for p in model.parameters():
+                p.data = p.data - 0.1 * p.grad  # (old-style SGD)
+                p.grad = None
+            return loss.detach()
+        g = compiled(step)
+        seen = []
+        for _ in range(CALLS + 1):
+            seen.append(_np(g(lib.tensor(x_data))))
+        return seen + [_np(p) for p in model.parameters()]
+    _both(run)
