@@ -124,7 +124,7 @@ class Cuts:
         """After ``t``'s storage took a new value in place (its root array was ``old``): a write the tape did
         not record keeps the storage's derivative. (A write to a retained tensor: its probe is no longer
         eager's gradient, which is the new value's.)"""
-        if self.retained and any(r._st is t._st for r in self.retained):
+        if self.retained and any(r is not None and r._st is t._st for r in self.retained):
             self.inexact = True
         if not self.on or TRANSFORMS.depth or (GRAD.enabled and t.requires_grad):
             return

@@ -734,6 +734,9 @@ class CompiledFunction:
             n_h = len(hyper_vals) - nd - len(py_in)
             scalars, hyper_vals = hyper_vals[n_h:], hyper_vals[:n_h]
             py_snap = py.snapshot()
+            # a run after the trace (the forward and VJP of a recorded program) leaves the objects the step
+            # sees as the trace left them (``self.h = h`` names the trace's tensor, state the program writes)
+            kept = [(w, dict(w)) for _, w in py.watch if isinstance(w, dict)] if info.get("traced") else ()
             saved = [(st, st.array, st.version) for st in states]
             saved_hyper = [(g, k, g[k]) for g, k in hyper]
             saved_groups = [(g, dict(g)) for opt in self.optimizers for g in opt.param_groups]
@@ -790,8 +793,12 @@ class CompiledFunction:
                 info["backward_ran"] = tr.backward_ran
                 info["hooked"] = cuts.hooked
                 where = {id(o): k for k, o in enumerate(out_leaves) if _is_tensor(o)}
-                info["retained"] = [(t._st.array.shape, t._st.array.dtype, where.get(id(t))) for t in cuts.retained]
+                # each retained tensor: the output it is, else (weakly: one nothing else keeps is not state
+                # the program must write) the tensor, whose .grad a probe gives where the step keeps it
+                info["retained"] = [(t._st.array.shape, t._st.array.dtype, where.get(id(t), weakref.ref(t)))
+                                    for t in cuts.retained]
                 info["retain_inexact"] = cuts.inexact
+                cuts.retained = [None] * len(cuts.retained)
                 info["outer_grad"] = (not tr.backward_ran) and any(
                     _is_tensor(o) and o._requires_grad for o in out_leaves)
                 # the tensor outputs the tape gives no history (``w.detach()``, an integer result)
@@ -837,6 +844,11 @@ class CompiledFunction:
                 # a retrace) starts where this one did; those of the program kept are rebound after (_trace)
                 info["rebound"] = cuts.unbind()
                 py.restore(py_snap)
+                for w, old in kept:
+                    for k, v in old.items():
+                        if w.get(k, _MISS) is not v:
+                            w[k] = v
+                info["traced"] = True
                 # state the trace did not know about (tr.restore) may have been written with tracers (e.g. an
                 # optimizer's buffers created by the first, eager call): undone as the state's
                 for st, a, v in saved + tr.restore:
@@ -1005,7 +1017,10 @@ class CompiledFunction:
         # outputs get a graph through the program only for forwards (no backward inside)
         entry.outer_grad = info["outer_grad"]
         entry.out_const = info["out_const"]
-        entry.probes = info["retained"] if retained else ()
+        # (a retained tensor the step keeps, ``self.h = h``: state the program writes, its .grad the probe's)
+        kept = {id(st) for st in entry.escaped}
+        entry.probes = [(shape, dtype, k if type(k) is int else _kept(k(), kept)) for shape, dtype, k in retained] \
+            if retained else ()
         entry.body, entry.grad_op = body, None
         return entry, None
 
@@ -1100,9 +1115,10 @@ class CompiledFunction:
         it = iter(res[nw + ne:])
         outs = [next(it) if m else None for m in entry.out_is_tensor]
         for p, (_, _, k) in zip(probes, entry.probes):
-            if k is not None:  # a returned tensor retains the gradient its probe gets
-                outs[k]._retains = True
-                p._grad_fn._retain = {0: outs[k]}
+            if k is not None:  # a returned (or kept) tensor retains the gradient its probe gets
+                t = outs[k] if type(k) is int else k
+                t._retains = True
+                p._grad_fn._retain = {0: t}
         return self._finish(entry, states, arg_tensors, written, escaped, outs, scalars,
                             [r._value for r in res[len(res) - entry.n_reads:]])
 
@@ -1161,6 +1177,11 @@ def _own_written(entry, res, dyn, ns):
             saved[i] = _host_free(saved[i])
     if saved is not None:
         node.saved = tuple(saved)
+
+
+def _kept(t, escaped):
+    """A retained tensor the trace made that outlives it on a storage the program writes, else None."""
+    return t if t is not None and id(t._st) in escaped else None
 
 
 def _state_rebinds(rebinds, state_ids):

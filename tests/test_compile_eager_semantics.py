@@ -227,3 +227,36 @@ def test_a_training_step_updating_parameters_by_data_rebinding(rng):
             seen.append(_np(g(lib.tensor(x_data))))
         return seen + [_np(p) for p in model.parameters()]
     _both(run)
+
+
+def test_a_compiled_module_keeping_a_retained_activation(rng):
+    # (``self.h = h`` in a compiled forward: the step keeps a tensor it computes; after the backward it holds
+    # that call's values and gradient, not a tensor of the program's trace)
+    x_data = rng.standard_normal((3, 4)).astype(np.float32)
+    weights = [rng.standard_normal(s).astype(np.float32) for s in [(2, 4), (2,)]]
+
+    def run(lib, compiled):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = lib.nn.Linear(4, 2)
+
+            def forward(self, x):
+                h = self.lin(x)
+                h.retain_grad()
+                self.h = h
+                return h.tanh().sum()
+        net = Net()
+        with lib.no_grad():
+            for p, v in zip(net.lin.parameters(), weights):
+                p.copy_(lib.tensor(v))
+        fwd = compiled(net)
+        seen = []
+        for k in range(CALLS):
+            x = lib.tensor(x_data * (k + 1))
+            loss = fwd(x)
+            seen.append(_np(net.h))
+            loss.backward()
+            seen += [_np(net.h), _np(net.h.grad)]
+        return seen
+    _both(run, fullgraph=False)
