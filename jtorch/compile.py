@@ -1018,8 +1018,8 @@ class CompiledFunction:
         entry.outer_grad = info["outer_grad"]
         entry.out_const = info["out_const"]
         # (a retained tensor the step keeps, ``self.h = h``: state the program writes, its .grad the probe's)
-        kept = {id(st) for st in entry.escaped}
-        entry.probes = [(shape, dtype, k if type(k) is int else _kept(k(), kept)) for shape, dtype, k in retained] \
+        written = {id(st) for st in entry.escaped}
+        entry.probes = [(shape, dtype, k if type(k) is int else _kept(k(), written)) for shape, dtype, k in retained] \
             if retained else ()
         entry.body, entry.grad_op = body, None
         return entry, None
