@@ -786,9 +786,43 @@ def _on_tape(fn, args, arrays, has_aux=False):
     if not GRAD.enabled:
         return fn(arrays)
     watch = _Watch(args)
+    if _diff_leaves(args)[2]:  # (run by _record, under JAX's VJP in those inputs)
+        return _record(fn, args, arrays, None, watch, has_aux)
     with watch:
         res = fn(arrays)
     return _record(fn, args, arrays, res, watch, has_aux)
+
+
+def _split_aux(res):
+    """``(out, aux)`` -> ``((out, aux's floating-point arrays), (aux's other leaves, their positions, its
+    treedef))``: only the former are recorded outputs."""
+    out, aux = res
+    aux_leaves, aux_def = jax.tree_util.tree_flatten(aux)
+    idx = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array) and jnp.issubdtype(a.dtype, jnp.inexact)]
+    rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
+    return (out, [aux_leaves[i] for i in idx]), (rest, idx, aux_def)
+
+
+def _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux):
+    """``fn``'s one run, under ``watch`` and JAX's VJP in the input leaves at ``pos``: (its result with aux
+    split as ``_split_aux`` does, the VJP of the recorded outputs). A captured storage the run wrote with
+    a value computed from those inputs gets that value's array back (it held the VJP's tracer)."""
+    written = []
+
+    def main(*diff):
+        flat = list(flat_arrays)
+        for i, a in zip(pos, diff):
+            flat[i] = a
+        r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        main_out, rest = _split_aux(r) if has_aux else (r, None)
+        written[:] = [st for st, _, _ in watch.touched.values() if isinstance(st._arr, jax.core.Tracer)]
+        return main_out, (rest, [st._arr for st in written])
+
+    with watch:
+        out, pull, (rest, values) = jax.vjp(main, *(flat_arrays[i] for i in pos), has_aux=True)
+    for st, a in zip(written, values):
+        st._arr = a
+    return (out, rest) if has_aux else out, pull
 
 
 class _Watch(_Seen):
@@ -802,25 +836,29 @@ class _Watch(_Seen):
 
 def _record(fn, args, arrays, res, watch, has_aux=False):
     """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
-    records it (the run is not repeated: ``fn`` is replayed only if a backward comes)."""
+    records it. With ``res`` None, ``fn`` runs here, under JAX's VJP in the inputs that require grad: a
+    backward then uses that VJP, as torch's never runs the function again. Otherwise (only captured
+    tensors require grad; the VJP in a captured tensor is not known before the run finds it; or a
+    backward under ``create_graph``) ``fn`` is replayed if a backward comes."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
+    flat_arrays = jax.tree_util.tree_leaves(arrays)
     rng = watch.rng
+    vjp_of_run, split = None, res is None and has_aux
+    if res is None:
+        res, vjp_of_run = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux)
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
     held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):
         return res
+    if caught:
+        vjp_of_run = None  # (it has no gradients for them)
     from .autograd.function import Function
-    flat_arrays = jax.tree_util.tree_leaves(arrays)
     holder = {}
 
     def split_aux(res):  # (out, aux) -> ((out, aux's float arrays), aux's other leaves)
-        out, aux = res
-        aux_leaves, holder["aux_def"] = jax.tree_util.tree_flatten(aux)
-        idx = holder["aux_idx"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array)
-                                   and jnp.issubdtype(a.dtype, jnp.inexact)]
-        rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
-        return (out, [aux_leaves[i] for i in idx]), rest
+        main_out, (rest, holder["aux_idx"], holder["aux_def"]) = _split_aux(res)
+        return main_out, rest
 
     def of_diff(*diff):
         flat = list(flat_arrays)
@@ -842,7 +880,9 @@ def _record(fn, args, arrays, res, watch, has_aux=False):
         return of_diff(*diff)[0] if has_aux else of_diff(*diff)
 
     prims = tuple(flat_arrays[i] for i in pos) + tuple(held_vals[k] for k in caught)
-    if has_aux:
+    if split:  # (by _run_under_vjp)
+        res, (holder["aux"], holder["aux_idx"], holder["aux_def"]) = res
+    elif has_aux:
         res, holder["aux"] = split_aux(res)
 
     class _Transform(Function):
@@ -859,6 +899,8 @@ def _record(fn, args, arrays, res, watch, has_aux=False):
         def backward(ctx, *grads):
             cot = [_cotangent(g, o) for g, o in zip(grads, ctx.outs)]
             tree = holder["def"]
+            if not GRAD.enabled and vjp_of_run is not None:
+                return tuple(T._wrap(g) for g in vjp_of_run(jax.tree_util.tree_unflatten(tree, cot)))
             with _replaying_rng(ctx.rng):
                 if not GRAD.enabled:
                     pull = jax.vjp(main, *prims)[1]
