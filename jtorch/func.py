@@ -540,13 +540,17 @@ def vjp(func, *primals, has_aux=False):
         return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
-    # the function runs once, under jax.vjp; its output joins the tape (replayed only if a backward comes)
     watch = _Watch(primals)
-    with watch:
-        out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
+    nested = None
+    if _taped(primals):  # (vjp_fn's results are differentiable in the primals too)
+        out, pull, aux, written, nested = _vjp_of_vjp(f, pa, watch)
+    else:  # the function runs once, under jax.vjp; its output joins the tape (replayed if a backward comes)
+        with watch:
+            out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
     _write_back(primals, written, dict(counts))
     if GRAD.enabled:
-        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True)
+        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True,
+                                vjp_of_run=nested and nested.of_outputs)
     if _taped(primals) or _grad_captured(watch):
         replay = lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1])  # noqa: E731
     else:  # (differentiable in the cotangents only: no need to run the function again)
@@ -558,12 +562,69 @@ def vjp(func, *primals, has_aux=False):
         _check_cotangents(ca, out)
         grads = pull(ca)
         if GRAD.enabled:  # differentiable in the primals, the captured tensors and the cotangents, as torch's
-            grads = _record(replay, (primals, ct), (pa, ca), grads, watch)
+            grads = _record(replay, (primals, ct), (pa, ca), grads, watch,
+                            vjp_of_run=nested and functools.partial(nested.of_gradients, ca))
         return _wrap_tree(grads)
 
     if has_aux:
         return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
     return _wrap_tree(out), vjp_fn
+
+
+class _VjpOfVjp:
+    """The VJPs of a vjp's one run in its primals (``_vjp_of_vjp``): ``of_outputs`` for the recorded
+    outputs, ``of_gradients`` for vjp_fn's results (through the pullback's residuals, and the cotangents)."""
+
+    def __init__(self, outer, main, residuals, tree):
+        self.outer, self.main, self.residuals, self.tree = outer, main, residuals, tree
+
+    def pull(self, ct):
+        """The pullback of the vjp's output (its aux and written inputs get zero cotangents)."""
+        zeros = [jnp.zeros_like(a) for a in self.main[1]]
+        return jax.tree_util.tree_unflatten(self.tree, self.residuals)((ct, zeros))
+
+    def of_outputs(self, cot):
+        return self._in_primals(self.outer((cot, [_zero_cotangent(r) for r in self.residuals])))
+
+    def of_gradients(self, ca, cot):
+        def pull_of(residuals, ct):
+            zeros = [jnp.zeros_like(a) for a in self.main[1]]
+            return jax.tree_util.tree_unflatten(self.tree, residuals)((ct, zeros))
+        res_cot, ct_cot = jax.vjp(pull_of, self.residuals, ca)[1](cot)
+        in_primals = self.outer((jax.tree_util.tree_map(_zero_cotangent, self.main), res_cot))
+        return self._in_primals(in_primals, jax.tree_util.tree_leaves(ct_cot))
+
+    @staticmethod
+    def _in_primals(grads, extra=()):
+        return jax.tree_util.tree_leaves(grads) + list(extra)
+
+
+def _zero_cotangent(a):
+    return jnp.zeros_like(a) if jnp.issubdtype(a.dtype, jnp.inexact) else np.zeros(a.shape, jax.dtypes.float0)
+
+
+def _vjp_of_vjp(f, pa, watch):
+    """vjp's run when a primal requires grad: ``f`` (-> ``(out, (aux, written))``) runs once under a VJP of
+    its own VJP, so a backward through its outputs, or through vjp_fn's results (second derivatives, as
+    torch's vjp_fn gives) needs no replay. -> (out, pullback, aux, written, _VjpOfVjp)."""
+    def g(*arrays):
+        out, (aux, written) = f(*arrays)
+        return _split_aux((out, (aux, written)))
+
+    def outer(*p):
+        main, pull, rest = jax.vjp(g, *p, has_aux=True)
+        residuals, tree = jax.tree_util.tree_flatten(pull)
+        return (main, residuals), (rest, tree)
+
+    with watch:
+        (main, residuals), outer_pull, ((rest, idx, aux_def), tree) = jax.vjp(outer, *pa, has_aux=True)
+    out, floats = main
+    leaves = list(rest)
+    for i, a in zip(idx, floats):
+        leaves[i] = a
+    aux, written = jax.tree_util.tree_unflatten(aux_def, leaves)
+    nested = _VjpOfVjp(outer_pull, main, residuals, tree)
+    return out, nested.pull, aux, written, nested
 
 
 def _check_cotangents(ca, out):
@@ -834,17 +895,21 @@ class _Watch(_Seen):
         self.rng = _rng_key()
 
 
-def _record(fn, args, arrays, res, watch, has_aux=False):
+def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None):
     """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
     records it. With ``res`` None, ``fn`` runs here, under JAX's VJP in the inputs that require grad: a
     backward then uses that VJP, as torch's never runs the function again. Otherwise (only captured
     tensors require grad; the VJP in a captured tensor is not known before the run finds it; or a
-    backward under ``create_graph``) ``fn`` is replayed if a backward comes."""
+    backward under ``create_graph``) ``fn`` is replayed if a backward comes. ``vjp_of_run``: the run's
+    VJP given by the caller (the cotangents of all the leaves of ``arrays``)."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
     flat_arrays = jax.tree_util.tree_leaves(arrays)
     rng = watch.rng
-    vjp_of_run, split = None, res is None and has_aux
+    if vjp_of_run is not None:
+        every = vjp_of_run
+        vjp_of_run = lambda cot: [g for i, g in enumerate(every(cot)) if i in pos]  # noqa: E731
+    split = res is None and has_aux
     if res is None:
         res, vjp_of_run = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux)
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
