@@ -108,6 +108,7 @@ class _Level:
         self.outer = _dispatch.TRACE
         self.new = weakref.WeakSet()
         self.inputs = ()  # the jax values the transform passed in (its leaves: grad_fn_inside)
+        self.refuse_random = False  # (vmap's and jacfwd's randomness="error": a draw raises before it moves the stream)
 
     def __enter__(self):
         _dispatch.TRACE = self
@@ -132,6 +133,8 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
+        if self.refuse_random and t._st in KEY_STORAGES:
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         if _dispatch.TRANSFORMS.enabled and _no_grad_view(t) and reverse_traced(t._st.array):
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
@@ -268,6 +271,17 @@ def tape_inside(target=None):
             inner = level
         level = level.outer
     return inner is not None and (target is None or target._st in inner.new)
+
+
+def check_inplace_inside(t):
+    """An in-place op on ``t`` while a transform runs (tensor.py), before it moves any history: a leaf
+    that requires grad made inside the function (a factory's ``requires_grad=True``), or a view of one,
+    refuses it with grad mode on, as torch's. (Captured tensors follow their level's rules at the write.)"""
+    level = _dispatch.TRACE
+    root = t if t._base is None else t._base
+    if isinstance(level, _Level) and _dispatch.TRANSFORMS.enabled and root._requires_grad and \
+            root._grad_fn is None and root._st in level.new:
+        raise _leaf_error(t)
 
 
 def _leaf_error(t):
@@ -706,8 +720,13 @@ def linearize(func, *primals):
     pa = _arrays(primals)
     with _Seen() as seen:
         out, f_jvp = jax.linearize(jf, *pa)
+    # torch's jvp_fn is a traced graph whose constants (from the primals) require grad when the primals or
+    # captured tensors do: its results require grad, though no gradient reaches those tensors. A hidden
+    # leaf stands for the constants.
+    constants = []
     if _taped(primals) or _grad_captured(seen):
         out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
+        constants = [_T()._wrap(jnp.zeros(())).requires_grad_()]
 
     def jvp_fn(*tangents):
         for i, (t, p) in enumerate(zip(jax.tree_util.tree_leaves(_arrays(tangents)), jax.tree_util.tree_leaves(pa))):
@@ -717,9 +736,9 @@ def linearize(func, *primals):
                     show = (lambda v: f"torch.Size({list(v)})") if what == "shape" else (lambda v: _FROM_NP[v])
                     raise RuntimeError(f"tangent:{i} with {what} {show(a)} in flattened pytree doesn't match the "
                                        f"{what} {show(b)} of the corresponding primal.")
-        # linear in the tangents, the primals fixed at linearization (torch's jvp_fn is a traced graph
-        # with the primal values as constants): on the tape through the tangents only
-        return _wrap_tree(_on_tape(lambda ta: f_jvp(*ta), tangents, _arrays(tangents)))
+        # linear in the tangents, the primals fixed at linearization: on the tape through the tangents
+        return _wrap_tree(_on_tape(lambda arrs: f_jvp(*arrs[0]), (tangents, constants),
+                                   (_arrays(tangents), _arrays(constants))))
     return _wrap_tree(out), jvp_fn
 
 
@@ -749,6 +768,7 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
 
         def f(*arrays):
             with _GradLevel() as level, transform_running("forward" if transform is jax.jacfwd else "reverse"):
+                level.refuse_random = randomness == "error"  # (jacfwd maps over the tangents)
                 inputs = _wrap_tree(arrays)
                 level.inputs = jax.tree_util.tree_leaves(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
@@ -765,12 +785,8 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
                 for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
                     if isinstance(leaf, _T()):
                         _check_inexact(leaf, "primal")
-        from .random import default_generator as gen
-        key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)
         res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
-        if randomness == "error" and gen._key._st.version != key_before:  # (jacfwd maps over the tangents)
-            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(res), _wrap_tree(aux)
@@ -1130,7 +1146,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
     def run_chunk(n, args, kwargs):
         from .random import default_generator as gen
-        key_before = gen._key._st.version
         grad_on = GRAD.enabled
         counts = {}  # input leaf -> in-place writes the function made to it
         taped = []  # captured tensors that require grad and were written
@@ -1138,6 +1153,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         def f(keys, *arrays):
             saved = gen._key
             with _VmapLevel(grad_on) as level:
+                level.refuse_random = randomness == "error"
                 try:
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
@@ -1168,8 +1184,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         # the inputs written in place come back mapped as they went in
         mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
         out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
-        if randomness == "error" and gen._key._st.version != key_before:
-            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         _write_back(args, written, counts)
         _rerecord(taped, finals)
         return _wrap_tree(out)
