@@ -23,11 +23,11 @@ from ._ops.blas import _NAMES
 
 _REAL_TANGENT = frozenset(
     "abs acos acosh asin asinh atan atanh ceil clamp clamp_min clamp_max cos cosh deg2rad digamma erf erfc erfinv "
-    "exp exp2 expm1 floor i0 lgamma log log10 log1p log2 logit mish mvlgamma nan_to_num neg polygamma pow "
-    "rad2deg reciprocal round rsqrt rsub sigmoid sign silu sin sinc sinh sqrt square tan tanh trunc".split())
+    "exp exp2 expm1 floor i0 lgamma log log10 log1p log2 logit mish mvlgamma nan_to_num neg polygamma _pow "
+    "rad2deg reciprocal round rsqrt sigmoid sign silu sin sinc sinh sqrt square tan tanh trunc".split())
 _NO_COMPLEX = {**dict.fromkeys("celu elu hardshrink hardsigmoid hardswish hardtanh leaky_relu relu relu6 rrelu selu "
                                "softplus softshrink threshold xlogy".split(), NotImplementedError),
-               "gelu": RuntimeError, "log_sigmoid": RuntimeError, "logsigmoid": RuntimeError}
+               "gelu": RuntimeError, "logsigmoid": RuntimeError}
 
 
 def is_wider(tangent_dtype, primal_dtype):
