@@ -30,7 +30,7 @@ from ._dispatch import GRAD
 from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
-from ._untracked import untracked, reverse_traced, level_requires_grad
+from ._untracked import untracked, reverse_traced, level_requires_grad, tape_traced, TAPE_TRACES
 from . import _wide_tangents
 from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
@@ -250,10 +250,33 @@ def record_inside_vmap(op, statics, dt, dyn, arrays, res):
     run, grad mode is on and no input is batched, torch's vmap runs it as the plain op, recorded on the
     tape (``cap * 2`` of a captured ``cap`` requires grad there, with a grad_fn). Grad-type levels (and
     values a transform traces) leave it to JAX."""
+    leaves = jax.tree_util.tree_leaves(arrays)
     if op.differentiable and tape_inside() and \
-            not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
+            not any(isinstance(a, jax.core.Tracer) and not tape_traced(a) for a in leaves):
         from .autograd.graph import record
+        if any(tape_traced(a) for a in leaves):  # (a captured leaf standing in for the tape's VJP)
+            # the tape's node holds the values; the results keep the traced ones for the run's VJP, and get
+            # their values after it (they may leave the function)
+            run = _TAPE_RUNS[-1]
+            record(op, statics, dt, dyn, jax.tree_util.tree_map(_tape_primal, arrays), res)
+            outs = [t for t in jax.tree_util.tree_leaves(res, is_leaf=lambda x: isinstance(x, _T()))
+                    if isinstance(t, _T())]
+            run["made"] += [t._st for t in outs if t._base is None and id(t._st) not in run["versions"]]
+            node = outs[0]._grad_fn if outs else None
+            if node is not None:  # (the saved stand-ins at the versions their storages get back)
+                node.versions = [(st, run["versions"].get(id(st), v), t) for st, v, t in node.versions]
+            return
         record(op, statics, dt, dyn, arrays, res)
+
+
+_TAPE_RUNS = []  # per run under the tape's VJP (_run_under_vjp): the storages standing in (their versions),
+# those recorded on the tape with traced values (made)
+
+
+def _tape_primal(a):
+    while tape_traced(a):
+        a = a.primal
+    return a
 
 
 def tape_inside(target=None):
@@ -520,7 +543,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         def split(arrs):  # ((value, aux), g) -> ((value, g), aux)
             (v, aux), g = vg(*arrs)
             return (v, g), aux
-        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True)
+        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True, func=func)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
@@ -632,11 +655,7 @@ def _vjp_of_vjp(f, pa, watch):
 
     with watch:
         (main, residuals), outer_pull, ((rest, idx, aux_def), tree) = jax.vjp(outer, *pa, has_aux=True)
-    out, floats = main
-    leaves = list(rest)
-    for i, a in zip(idx, floats):
-        leaves[i] = a
-    aux, written = jax.tree_util.tree_unflatten(aux_def, leaves)
+    out, (aux, written) = _unsplit_aux((main, (rest, idx, aux_def)))
     nested = _VjpOfVjp(outer_pull, main, residuals, tree)
     return out, nested.pull, aux, written, nested
 
@@ -703,7 +722,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         return (out, tangent_out), aux
 
     (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
-                                                  (_arrays(primals), _arrays(tangents)), True)
+                                                  (_arrays(primals), _arrays(tangents)), True, func)
     _write_back(primals, written, counts)
     if has_aux:
         return _wrap_tree(out), _wrap_tree(tangent_out), _wrap_tree(aux)
@@ -725,7 +744,7 @@ def linearize(func, *primals):
     # leaf stands for the constants.
     constants = []
     if _taped(primals) or _grad_captured(seen):
-        out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
+        out = _on_tape(lambda arrs: jf(*arrs), primals, pa, func=func)
         constants = [_T()._wrap(jnp.zeros(())).requires_grad_()]
 
     def jvp_fn(*tangents):
@@ -786,7 +805,7 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
                     if isinstance(leaf, _T()):
                         _check_inexact(leaf, "primal")
         jac = transform(f, argnums=argnums, has_aux=True)
-        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
+        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True, func)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(res), _wrap_tree(aux)
@@ -852,22 +871,83 @@ def _replaying_rng(key):
         gen._key = live
 
 
-def _on_tape(fn, args, arrays, has_aux=False):
+def _on_tape(fn, args, arrays, has_aux=False, func=None):
     """``fn(arrays)``; when grad mode is on and a tensor in ``args``, or a tensor the transformed function
     captured, requires grad, the outputs are recorded on the eager tape as one node whose backward is
     JAX's VJP of ``fn`` (torch.func transforms compose with ordinary autograd: a loss of vmap's output,
     or of grad's, backpropagates to the tensors passed in and to the parameters a closure or module
     reads). ``has_aux``: ``fn`` returns ``(out, aux)``; aux's floating-point arrays are recorded too
     (torch hands aux to the outer level), its other leaves pass through. The node's backward is itself
-    taped under ``create_graph`` (any order)."""
+    taped under ``create_graph`` (any order). ``func``: the user's function (``_capturable``)."""
     if not GRAD.enabled:
         return fn(arrays)
     watch = _Watch(args)
-    if _diff_leaves(args)[2]:  # (run by _record, under JAX's VJP in those inputs)
-        return _record(fn, args, arrays, None, watch, has_aux)
+    capturable = _capturable(func, watch.skip) if func is not None else []
+    if _diff_leaves(args)[2] or capturable:  # (run by _record, under JAX's VJP in those inputs and leaves)
+        return _record(fn, args, arrays, None, watch, has_aux, capturable=capturable)
     with watch:
         res = fn(arrays)
     return _record(fn, args, arrays, res, watch, has_aux)
+
+
+def _capturable(func, skip, depth=3):
+    """The leaf tensors that require grad which ``func`` can reach without being given them: in its
+    closure, defaults and the globals it names (and those of the functions and lambdas found there),
+    the modules there (their parameters), a bound method's object, a partial's arguments, a transform's
+    function (``__wrapped__``). A run can then differentiate them as inputs; a captured tensor found no
+    other way makes the backward replay the function."""
+    import types
+    T = _T()
+    found, seen = {}, set()
+
+    def visit(obj, depth):
+        if id(obj) in seen or depth < 0:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, T):
+            if obj._requires_grad and obj._grad_fn is None and obj._st not in skip and \
+                    (obj.is_floating_point() or obj.is_complex()) and isinstance(obj._st._arr, (jax.Array, _Pending)):
+                found.setdefault(id(obj._st), obj._st)
+        elif isinstance(obj, (types.ModuleType, type, str, bytes, int, float)):
+            return
+        elif hasattr(obj, "_parameters") and callable(getattr(obj, "parameters", None)):  # an nn.Module
+            for t in obj.parameters():
+                visit(t, depth)
+        elif isinstance(obj, (list, tuple, set)):
+            for v in obj:
+                visit(v, depth - 1)
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                visit(v, depth - 1)
+        elif isinstance(obj, functools.partial):
+            for v in (obj.func, *obj.args, *obj.keywords.values()):
+                visit(v, depth)
+        elif isinstance(obj, types.MethodType):
+            visit(obj.__self__, depth)
+            visit(obj.__func__, depth)
+        elif isinstance(obj, types.FunctionType):
+            if hasattr(obj, "__wrapped__"):
+                visit(obj.__wrapped__, depth)
+            if obj.__module__ and obj.__module__.split(".")[0] in ("jtorch", "torch"):
+                return
+            for cell in obj.__closure__ or ():
+                try:
+                    visit(cell.cell_contents, depth - 1)
+                except ValueError:  # (an empty cell)
+                    pass
+            for v in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values()):
+                visit(v, depth - 1)
+            codes = [obj.__code__]
+            while codes:  # (the names its nested lambdas and functions read too)
+                code = codes.pop()
+                for name in code.co_names:
+                    if name in obj.__globals__:
+                        visit(obj.__globals__[name], depth - 1)
+                codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        elif callable(getattr(obj, "__wrapped__", None)):
+            visit(obj.__wrapped__, depth)
+    visit(func, depth)
+    return list(found.values())
 
 
 def _split_aux(res):
@@ -880,26 +960,58 @@ def _split_aux(res):
     return (out, [aux_leaves[i] for i in idx]), (rest, idx, aux_def)
 
 
-def _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux):
-    """``fn``'s one run, under ``watch`` and JAX's VJP in the input leaves at ``pos``: (its result with aux
-    split as ``_split_aux`` does, the VJP of the recorded outputs). A captured storage the run wrote with
-    a value computed from those inputs gets that value's array back (it held the VJP's tracer)."""
-    written = []
+def _unsplit_aux(res):
+    """``_split_aux``'s result put back together: ``(out, aux)``."""
+    (out, floats), (rest, idx, aux_def) = res
+    leaves = list(rest)
+    for i, a in zip(idx, floats):
+        leaves[i] = a
+    return out, jax.tree_util.tree_unflatten(aux_def, leaves)
+
+
+def _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux, leaves=()):
+    """``fn``'s one run, under ``watch`` and JAX's VJP in the input leaves at ``pos`` and the storages
+    ``leaves`` (captured leaf tensors that require grad: standing in with the VJP's inputs): (its result with
+    aux split as ``_split_aux`` does, the VJP of the recorded outputs, whether the run wrote to one of
+    ``leaves``). A captured storage the run wrote with a value computed from those inputs, and a result
+    the tape recorded inside vmap (``record_inside_vmap``), gets its array back (it held the VJP's tracer)."""
+    written, firsts = [], [st.array for st in leaves]
+    writes, made = [0] * len(leaves), []
 
     def main(*diff):
         flat = list(flat_arrays)
         for i, a in zip(pos, diff):
             flat[i] = a
-        r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+        TAPE_TRACES.append(_current_trace())
+        _TAPE_RUNS.append({"made": made, "versions": {id(st): st.version for st in leaves}})
+        try:
+            with _standing_in(leaves, diff[len(pos):]):
+                stood = [st.version for st in leaves]
+                r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+                writes[:] = [st.version - v for st, v in zip(leaves, stood)]
+                leaf_values = [st._arr for st in leaves]
+        finally:
+            TAPE_TRACES.pop()
+            _TAPE_RUNS.pop()
+        for k, st in enumerate(leaves):  # (a read records the array the storage held: the real one)
+            seen = watch.touched.get(id(st))
+            if seen is not None:
+                watch.touched[id(st)] = (st, firsts[k], seen[2])
         main_out, rest = _split_aux(r) if has_aux else (r, None)
-        written[:] = [st for st, _, _ in watch.touched.values() if isinstance(st._arr, jax.core.Tracer)]
-        return main_out, (rest, [st._arr for st in written])
+        written[:] = [st for st, _, _ in watch.touched.values() if isinstance(st._arr, jax.core.Tracer)] + \
+            [st for st in made if isinstance(st._arr, jax.core.Tracer)]
+        return main_out, (rest, [st._arr for st in written], leaf_values)
 
     with watch:
-        out, pull, (rest, values) = jax.vjp(main, *(flat_arrays[i] for i in pos), has_aux=True)
+        out, pull, (rest, values, leaf_values) = jax.vjp(main, *(flat_arrays[i] for i in pos), *firsts,
+                                                         has_aux=True)
     for st, a in zip(written, values):
         st._arr = a
-    return (out, rest) if has_aux else out, pull
+    for st, a, n in zip(leaves, leaf_values, writes):
+        if n:  # (a write the stand-in took: the storage gets its value)
+            st._arr = a
+            st.version += n
+    return (out, rest) if has_aux else out, pull, any(writes)
 
 
 class _Watch(_Seen):
@@ -911,13 +1023,14 @@ class _Watch(_Seen):
         self.rng = _rng_key()
 
 
-def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None):
+def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None, capturable=()):
     """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
-    records it. With ``res`` None, ``fn`` runs here, under JAX's VJP in the inputs that require grad: a
-    backward then uses that VJP, as torch's never runs the function again. Otherwise (only captured
-    tensors require grad; the VJP in a captured tensor is not known before the run finds it; or a
-    backward under ``create_graph``) ``fn`` is replayed if a backward comes. ``vjp_of_run``: the run's
-    VJP given by the caller (the cotangents of all the leaves of ``arrays``)."""
+    records it. With ``res`` None, ``fn`` runs here, under JAX's VJP in the inputs that require grad and
+    the ``capturable`` storages (``_capturable``): a backward then uses that VJP, as torch's never runs
+    the function again. Otherwise (a captured tensor that requires grad found no other way than by the
+    run, a write to one, a ``.data`` alias read beside it, or a backward under ``create_graph``) ``fn`` is
+    replayed if a backward comes. ``vjp_of_run``: the run's VJP given by the caller (the cotangents of
+    all the leaves of ``arrays``)."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
     flat_arrays = jax.tree_util.tree_leaves(arrays)
@@ -925,15 +1038,23 @@ def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None):
     if vjp_of_run is not None:
         every = vjp_of_run
         vjp_of_run = lambda cot: [g for i, g in enumerate(every(cot)) if i in pos]  # noqa: E731
-    split = res is None and has_aux
-    if res is None:
-        res, vjp_of_run = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux)
+    split, ran, leaf_written = res is None and has_aux, res is None, False
+    if ran:
+        res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux, capturable)
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
     held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):
-        return res
-    if caught:
-        vjp_of_run = None  # (it has no gradients for them)
+        return _unsplit_aux(res) if split else res
+    # the run's VJP has the captured tensors' gradients where it took them as inputs (``leaves``)
+    where = {id(st): len(pos) + i for i, st in enumerate(capturable)}
+    if caught and (not ran or leaf_written or others or any(id(held_sts[k]) not in where for k in caught)):
+        vjp_of_run = None
+    elif ran and vjp_of_run is not None:
+        of_all, picks = vjp_of_run, [where[id(held_sts[k])] for k in caught]
+
+        def vjp_of_run(cot):
+            g = of_all(cot)
+            return [*g[:len(pos)], *(g[i] for i in picks)]
     from .autograd.function import Function
     holder = {}
 
@@ -1183,7 +1304,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         in_axes = _dims_like(axes, (keys,) + tuple(arrays))
         # the inputs written in place come back mapped as they went in
         mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
-        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
+        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays, func=func)
         _write_back(args, written, counts)
         _rerecord(taped, finals)
         return _wrap_tree(out)

@@ -96,6 +96,50 @@ def test_backward_runs_once_without_grad_of_unused_inputs(rng):
     assert_close(got, want)
 
 
+def _counted_model(L, w, b):
+    class Net(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = L.nn.Linear(3, 2)
+            with L.no_grad():
+                self.lin.weight.copy_(L.tensor(w))
+                self.lin.bias.copy_(L.tensor(b))
+            self.calls = 0
+
+        def forward(self, a):
+            self.calls += 1
+            return self.lin(a).tanh() * self.lin.weight.sum()
+    return Net()
+
+
+def test_backward_to_captured_parameters_runs_function_once(rng):
+    # a module's own parameters, captured by vmap(model) and by a closure under grad (a gradient penalty),
+    # and a tensor captured by a lambda: their gradients without running the function again
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    w, b, c = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal(2).astype(np.float32), \
+        rng.standard_normal(3).astype(np.float32)
+
+    def case(L, x):
+        net = _counted_model(L, w, b)
+        out = L.func.vmap(net)(x)  # (x does not require grad: only the parameters do)
+        (out * out).sum().backward()
+        after_vmap = net.calls, net.lin.weight.grad.clone(), net.lin.bias.grad.clone()
+        net.zero_grad()
+        xr = x.clone().requires_grad_()
+        g = L.func.vmap(L.func.grad(lambda a: net(a).sum()))(xr)
+        penalty = ((g.norm(dim=1) - 1) ** 2).mean()
+        penalty.backward()
+        cap = L.tensor(c).requires_grad_()
+        calls = []
+        j = L.func.jacrev(lambda a: (calls.append(1), (a * cap).sin())[1])(xr[0])
+        j.sum().backward()
+        return after_vmap, net.calls, g, net.lin.weight.grad, net.lin.bias.grad, xr.grad, len(calls), cap.grad
+    want, got = _run(case, x)
+    assert not isinstance(want, type) and not isinstance(got, type), (want, got)
+    assert (got[0][0], got[1], got[6]) == (want[0][0], want[1], want[6]) == (1, 2, 1)
+    assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
 # ------------------------------------------------------------------ 2. complex tangents of real primals
 COMPLEX_CASES = {
     "identity_and_views": lambda L, a, w: (a.clone(), a.view(1, 3), a[1:], a.unsqueeze(0).t()),
