@@ -890,6 +890,9 @@ def _on_tape(fn, args, arrays, has_aux=False, func=None):
     return _record(fn, args, arrays, res, watch, has_aux)
 
 
+_SCANNED = 256  # (larger containers, a data set in a global list, are not looked through on every call)
+
+
 def _capturable(func, skip, depth=3):
     """The leaf tensors that require grad which ``func`` can reach without being given them: in its
     closure, defaults and the globals it names (and those of the functions and lambdas found there),
@@ -913,10 +916,10 @@ def _capturable(func, skip, depth=3):
         elif hasattr(obj, "_parameters") and callable(getattr(obj, "parameters", None)):  # an nn.Module
             for t in obj.parameters():
                 visit(t, depth)
-        elif isinstance(obj, (list, tuple, set)):
+        elif isinstance(obj, (list, tuple, set)) and len(obj) <= _SCANNED:
             for v in obj:
                 visit(v, depth - 1)
-        elif isinstance(obj, dict):
+        elif isinstance(obj, dict) and len(obj) <= _SCANNED:
             for v in obj.values():
                 visit(v, depth - 1)
         elif isinstance(obj, functools.partial):
@@ -1040,7 +1043,19 @@ def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None, captur
         vjp_of_run = lambda cot: [g for i, g in enumerate(every(cot)) if i in pos]  # noqa: E731
     split, ran, leaf_written = res is None and has_aux, res is None, False
     if ran:
-        res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux, capturable)
+        try:
+            res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux,
+                                                           capturable)
+        except (RuntimeError, *_VALUE_READS) as e:
+            if not capturable or not isinstance(e.__cause__ if isinstance(e, RuntimeError) else e, _VALUE_READS):
+                raise
+            # the function reads a captured leaf's values in Python, which the VJP cannot trace: run it again
+            # with them as constants (from the same random stream; a backward then replays it)
+            from .random import default_generator
+            default_generator._key._st._arr = watch.rng
+            watch.touched.clear()
+            capturable = ()
+            res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux)
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
     held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):

@@ -289,3 +289,18 @@ def test_inplace_on_leaf_made_inside_transforms_like_torch(rng):
         return seen
     want, got = _run(flags, x)
     assert got == want
+
+
+def test_python_read_of_a_captured_parameter_inside_vmap(rng):
+    # a captured leaf read in Python (.item()) cannot be traced by the run's VJP: the run falls back to the
+    # leaf as a constant and still gives torch's values (its backward replays, which reads it traced)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    w = rng.standard_normal(3).astype(np.float32)
+
+    def case(L, x, w):
+        wr = w.clone().requires_grad_()
+        scale = lambda: 2.0 if wr.sum().item() > 0 else 3.0  # noqa: E731
+        out = L.func.vmap(lambda a: a * wr * scale())(x)
+        return out, out.requires_grad
+    want, got = _run(case, x, w)
+    assert_close(got, want)
