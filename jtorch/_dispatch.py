@@ -340,6 +340,7 @@ class OpDef:
             if opmath:
                 return _opmath(fn, arrays, kw, npdt)
             return fn(*arrays, **kw)
+        run.__name__ = self.name  # (a jaxpr's jit equation names its op: _wide_tangents.py reads it)
         return run
 
     def vjp_op(self, statics, dt, diff, nout, bcast=()):

@@ -69,7 +69,7 @@ def empty(shape, dtype, requires_grad=False):
     """A new meta tensor (``dtype`` a jtorch dtype or numpy dtype)."""
     t = _dispatch.Tensor._wrap(MetaArray(shape, getattr(dtype, "np", dtype)))
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad = True
     return t
 
 

@@ -34,6 +34,16 @@ def reverse_traced(a):
     return bool(level_requires_grad(a, through_vmap=True))
 
 
+# the traces of the VJPs the eager tape runs a transform under (func._run_under_vjp): no torch.func level,
+# so what they trace answers as the values under them do
+TAPE_TRACES = []
+
+
+def tape_traced(a):
+    """Whether jax value ``a`` is a tracer of the eager tape's own VJP (``TAPE_TRACES``)."""
+    return isinstance(a, core.Tracer) and any(a._trace is t for t in TAPE_TRACES)
+
+
 def level_requires_grad(a, through_vmap=False):
     """What ``requires_grad`` says of jax value ``a`` inside torch.func: True where the innermost level
     that holds it differentiates in reverse mode (grad's inputs and what is computed from them), False
@@ -41,7 +51,7 @@ def level_requires_grad(a, through_vmap=False):
     the level outside. None for a value no level holds (a captured tensor: its own flag answers)."""
     while isinstance(a, core.Tracer):
         if type(a) is ad.LinearizeTracer:
-            if a._trace.is_vjp:
+            if a._trace.is_vjp and not tape_traced(a):
                 return True
             a = a.primal
         elif type(a) is ad.JVPTracer:

@@ -6,7 +6,14 @@ float32 output's own dtype where it does not; a cast such as ``.half()`` casts t
 at float64 precision. JAX's tangents always have their primal's dtype, so here the function is linearized
 at the primals as usual and its linear part, a jaxpr of JAX primitives, is evaluated again with the wide
 tangents: each primitive that meets one runs on its operands promoted to the wider dtype.
+
+A complex tangent of a real primal is wider too: torch keeps it complex through linear and arithmetic ops,
+while its elementwise functions (sin, exp, abs, sigmoid, ...) cast their tangent to their real output's dtype
+(``_REAL_TANGENT``: the imaginary part is dropped there) and some activations have no complex derivative
+kernel (``_NO_COMPLEX``: torch's errors). jtorch ops appear in the jaxpr as jit equations named after them.
 """
+import warnings
+
 import jax
 import jax.numpy as jnp
 from jax._src import core
@@ -14,18 +21,37 @@ from jax._src import core
 from ._ops.blas import _NAMES
 
 
+_REAL_TANGENT = frozenset(
+    "abs acos acosh asin asinh atan atanh ceil clamp clamp_min clamp_max cos cosh deg2rad digamma erf erfc erfinv "
+    "exp exp2 expm1 floor i0 lgamma log log10 log1p log2 logit mish mvlgamma nan_to_num neg polygamma _pow "
+    "rad2deg reciprocal round rsqrt sigmoid sign silu sin sinc sinh sqrt square tan tanh trunc".split())
+_NO_COMPLEX = {**dict.fromkeys("celu elu hardshrink hardsigmoid hardswish hardtanh leaky_relu relu relu6 rrelu selu "
+                               "softplus softshrink threshold xlogy".split(), NotImplementedError),
+               "gelu": RuntimeError, "logsigmoid": RuntimeError}
+
+
 def is_wider(tangent_dtype, primal_dtype):
-    """Whether a tangent of ``tangent_dtype`` is wider than its primal (same kind: real or complex)."""
+    """Whether a tangent of ``tangent_dtype`` is wider than its primal: more bytes of the same kind (real
+    or complex), or complex for a real primal."""
     t, p = jnp.dtype(tangent_dtype), jnp.dtype(primal_dtype)
-    return (jnp.issubdtype(t, jnp.inexact) and jnp.issubdtype(p, jnp.inexact) and t.itemsize > p.itemsize
-            and jnp.issubdtype(t, jnp.complexfloating) == jnp.issubdtype(p, jnp.complexfloating))
+    if not (jnp.issubdtype(t, jnp.inexact) and jnp.issubdtype(p, jnp.inexact)):
+        return False
+    t_complex, p_complex = jnp.issubdtype(t, jnp.complexfloating), jnp.issubdtype(p, jnp.complexfloating)
+    return t_complex and not p_complex or t.itemsize > p.itemsize and t_complex == p_complex
+
+
+def _narrow(t, p):
+    """Tangent ``t`` in its primal ``p``'s dtype (the linear part is traced with those)."""
+    if jnp.issubdtype(t.dtype, jnp.complexfloating) and not jnp.issubdtype(p.dtype, jnp.complexfloating):
+        t = jnp.real(t)
+    return jnp.asarray(t, p.dtype)
 
 
 def jvp(f, primals, tangents):
     """``jax.jvp(f, primals, tangents, has_aux=True)`` where a tangent leaf may be wider than its primal
     (``is_wider``); the others have their primal's dtype already."""
     out, linear, aux = jax.linearize(f, *primals, has_aux=True)
-    narrow = jax.tree_util.tree_map(lambda t, p: jnp.asarray(t, p.dtype), tangents, primals)
+    narrow = jax.tree_util.tree_map(_narrow, tangents, primals)
     closed = jax.make_jaxpr(linear)(*narrow)
     leaves = jax.tree_util.tree_leaves
     args = [t if is_wider(t.dtype, p.dtype) else n
@@ -67,6 +93,15 @@ def _bind(eqn, ins):
 def _bind_wide(eqn, ins, wide):
     prim, params = eqn.primitive, eqn.params
     if isinstance(params.get("jaxpr"), core.ClosedJaxpr) and prim.name in ("jit", "pjit"):  # a jitted op: inside it
+        name = params.get("name")
+        complex_in = any(jnp.issubdtype(d, jnp.complexfloating) for d in wide)
+        if complex_in and name in _NO_COMPLEX:
+            raise _NO_COMPLEX[name](f"\"{name}_backward\" not implemented for 'ComplexFloat'")
+        if complex_in and name in _REAL_TANGENT:  # (real coefficients: the real part of the tangent's image)
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+            ins = [_real(a, v.aval.dtype) for a, v in zip(ins, eqn.invars)]
+            outs = _evaluate(params["jaxpr"].jaxpr, params["jaxpr"].consts, ins)
+            return [jnp.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outvars)]  # (the output's own dtype)
         return _evaluate(params["jaxpr"].jaxpr, params["jaxpr"].consts, ins)
     if prim.name == "convert_element_type":
         if params["new_dtype"] == eqn.invars[0].aval.dtype:  # (a cast to the primal's own dtype: none)
@@ -87,3 +122,11 @@ def _bind_wide(eqn, ins, wide):
         widen = lambda o: jax.lax.convert_element_type(o, jnp.promote_types(o.dtype, dt)) \
             if jnp.issubdtype(o.dtype, jnp.inexact) else o  # noqa: E731
         return [widen(o) for o in outs] if prim.multiple_results else widen(outs)
+
+
+
+def _real(a, dtype):
+    """A complex operand where the jaxpr has a real one: its real part."""
+    if jnp.issubdtype(_dtype(a), jnp.complexfloating) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        return jnp.real(a)
+    return a

@@ -30,7 +30,7 @@ from ._dispatch import GRAD
 from .autograd.grad_mode import transform_running
 from .interop import to_jax
 from ._lazy import Pending as _Pending
-from ._untracked import untracked, reverse_traced, level_requires_grad
+from ._untracked import untracked, reverse_traced, level_requires_grad, tape_traced, TAPE_TRACES
 from . import _wide_tangents
 from ._ops.shape import _untracked_alias
 from .random import KEY_STORAGES
@@ -108,6 +108,7 @@ class _Level:
         self.outer = _dispatch.TRACE
         self.new = weakref.WeakSet()
         self.inputs = ()  # the jax values the transform passed in (its leaves: grad_fn_inside)
+        self.refuse_random = False  # (vmap's and jacfwd's randomness="error": a draw raises before it moves the stream)
 
     def __enter__(self):
         _dispatch.TRACE = self
@@ -132,6 +133,8 @@ class _Level:
             self.outer.read(t)
 
     def write(self, t):
+        if self.refuse_random and t._st in KEY_STORAGES:
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         if _dispatch.TRANSFORMS.enabled and _no_grad_view(t) and reverse_traced(t._st.array):
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
@@ -247,10 +250,33 @@ def record_inside_vmap(op, statics, dt, dyn, arrays, res):
     run, grad mode is on and no input is batched, torch's vmap runs it as the plain op, recorded on the
     tape (``cap * 2`` of a captured ``cap`` requires grad there, with a grad_fn). Grad-type levels (and
     values a transform traces) leave it to JAX."""
+    leaves = jax.tree_util.tree_leaves(arrays)
     if op.differentiable and tape_inside() and \
-            not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(arrays)):
+            not any(isinstance(a, jax.core.Tracer) and not tape_traced(a) for a in leaves):
         from .autograd.graph import record
+        if any(tape_traced(a) for a in leaves):  # (a captured leaf standing in for the tape's VJP)
+            # the tape's node holds the values; the results keep the traced ones for the run's VJP, and get
+            # their values after it (they may leave the function)
+            run = _TAPE_RUNS[-1]
+            record(op, statics, dt, dyn, jax.tree_util.tree_map(_tape_primal, arrays), res)
+            outs = [t for t in jax.tree_util.tree_leaves(res, is_leaf=lambda x: isinstance(x, _T()))
+                    if isinstance(t, _T())]
+            run["made"] += [t._st for t in outs if t._base is None and id(t._st) not in run["versions"]]
+            node = outs[0]._grad_fn if outs else None
+            if node is not None:  # (the saved stand-ins at the versions their storages get back)
+                node.versions = [(st, run["versions"].get(id(st), v), t) for st, v, t in node.versions]
+            return
         record(op, statics, dt, dyn, arrays, res)
+
+
+_TAPE_RUNS = []  # per run under the tape's VJP (_run_under_vjp): the storages standing in (their versions),
+# those recorded on the tape with traced values (made)
+
+
+def _tape_primal(a):
+    while tape_traced(a):
+        a = a.primal
+    return a
 
 
 def tape_inside(target=None):
@@ -268,6 +294,17 @@ def tape_inside(target=None):
             inner = level
         level = level.outer
     return inner is not None and (target is None or target._st in inner.new)
+
+
+def check_inplace_inside(t):
+    """An in-place op on ``t`` while a transform runs (tensor.py), before it moves any history: a leaf
+    that requires grad made inside the function (a factory's ``requires_grad=True``), or a view of one,
+    refuses it with grad mode on, as torch's. (Captured tensors follow their level's rules at the write.)"""
+    level = _dispatch.TRACE
+    root = t if t._base is None else t._base
+    if isinstance(level, _Level) and _dispatch.TRANSFORMS.enabled and root._requires_grad and \
+            root._grad_fn is None and root._st in level.new:
+        raise _leaf_error(t)
 
 
 def _leaf_error(t):
@@ -506,7 +543,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         def split(arrs):  # ((value, aux), g) -> ((value, g), aux)
             (v, aux), g = vg(*arrs)
             return (v, g), aux
-        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True)
+        (v, g), (aux, written) = _on_tape(split, args, _arrays(args), has_aux=True, func=func)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(g), (_wrap_tree(v), _wrap_tree(aux))
@@ -540,13 +577,17 @@ def vjp(func, *primals, has_aux=False):
         return _unwrap_tree(out), (_unwrap_tree(aux), written)
 
     pa = _arrays(primals)
-    # the function runs once, under jax.vjp; its output joins the tape (replayed only if a backward comes)
     watch = _Watch(primals)
-    with watch:
-        out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
+    nested = None
+    if _taped(primals):  # (vjp_fn's results are differentiable in the primals too)
+        out, pull, aux, written, nested = _vjp_of_vjp(f, pa, watch)
+    else:  # the function runs once, under jax.vjp; its output joins the tape (replayed if a backward comes)
+        with watch:
+            out, pull, (aux, written) = jax.vjp(f, *pa, has_aux=True)
     _write_back(primals, written, dict(counts))
     if GRAD.enabled:
-        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True)
+        out, (aux, _) = _record(lambda arrs: f(*arrs), primals, pa, (out, (aux, written)), watch, True,
+                                vjp_of_run=nested and nested.of_outputs)
     if _taped(primals) or _grad_captured(watch):
         replay = lambda arrs: jax.vjp(f, *arrs[0], has_aux=True)[1](arrs[1])  # noqa: E731
     else:  # (differentiable in the cotangents only: no need to run the function again)
@@ -558,12 +599,65 @@ def vjp(func, *primals, has_aux=False):
         _check_cotangents(ca, out)
         grads = pull(ca)
         if GRAD.enabled:  # differentiable in the primals, the captured tensors and the cotangents, as torch's
-            grads = _record(replay, (primals, ct), (pa, ca), grads, watch)
+            grads = _record(replay, (primals, ct), (pa, ca), grads, watch,
+                            vjp_of_run=nested and functools.partial(nested.of_gradients, ca))
         return _wrap_tree(grads)
 
     if has_aux:
         return _wrap_tree(out), vjp_fn, _wrap_tree(aux)
     return _wrap_tree(out), vjp_fn
+
+
+class _VjpOfVjp:
+    """The VJPs of a vjp's one run in its primals (``_vjp_of_vjp``): ``of_outputs`` for the recorded
+    outputs, ``of_gradients`` for vjp_fn's results (through the pullback's residuals, and the cotangents)."""
+
+    def __init__(self, outer, main, residuals, tree):
+        self.outer, self.main, self.residuals, self.tree = outer, main, residuals, tree
+
+    def pull(self, ct):
+        """The pullback of the vjp's output (its aux and written inputs get zero cotangents)."""
+        zeros = [jnp.zeros_like(a) for a in self.main[1]]
+        return jax.tree_util.tree_unflatten(self.tree, self.residuals)((ct, zeros))
+
+    def of_outputs(self, cot):
+        return self._in_primals(self.outer((cot, [_zero_cotangent(r) for r in self.residuals])))
+
+    def of_gradients(self, ca, cot):
+        def pull_of(residuals, ct):
+            zeros = [jnp.zeros_like(a) for a in self.main[1]]
+            return jax.tree_util.tree_unflatten(self.tree, residuals)((ct, zeros))
+        res_cot, ct_cot = jax.vjp(pull_of, self.residuals, ca)[1](cot)
+        in_primals = self.outer((jax.tree_util.tree_map(_zero_cotangent, self.main), res_cot))
+        return self._in_primals(in_primals, jax.tree_util.tree_leaves(ct_cot))
+
+    @staticmethod
+    def _in_primals(grads, extra=()):
+        return jax.tree_util.tree_leaves(grads) + list(extra)
+
+
+def _zero_cotangent(a):
+    return jnp.zeros_like(a) if jnp.issubdtype(a.dtype, jnp.inexact) else np.zeros(a.shape, jax.dtypes.float0)
+
+
+def _vjp_of_vjp(f, pa, watch):
+    """vjp's run when a primal requires grad: ``f`` (-> ``(out, (aux, written))``) runs once under a VJP of
+    its own VJP, so a backward through its outputs, or through vjp_fn's results (second derivatives, as
+    torch's vjp_fn gives) needs no replay. -> (out, pullback, aux, written, _VjpOfVjp)."""
+    def g(*arrays):
+        out, (aux, written) = f(*arrays)
+        return _split_aux((out, (aux, written)))
+
+    def outer(*p):
+        main, pull, rest = jax.vjp(g, *p, has_aux=True)
+        residuals, tree = jax.tree_util.tree_flatten(pull)
+        return (main, residuals), (rest, tree)
+
+    with watch:
+        (main, residuals), outer_pull, ((rest, idx, aux_def), tree) = jax.vjp(outer, *pa, has_aux=True)
+    out, (aux, written) = _unsplit_aux((main, (rest, idx, aux_def)))
+    nested = _VjpOfVjp(outer_pull, main, residuals, tree)
+    return out, nested.pull, aux, written, nested
 
 
 def _check_cotangents(ca, out):
@@ -628,7 +722,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         return (out, tangent_out), aux
 
     (out, tangent_out), (aux, written) = _on_tape(run, (primals, tangents),
-                                                  (_arrays(primals), _arrays(tangents)), True)
+                                                  (_arrays(primals), _arrays(tangents)), True, func)
     _write_back(primals, written, counts)
     if has_aux:
         return _wrap_tree(out), _wrap_tree(tangent_out), _wrap_tree(aux)
@@ -645,8 +739,13 @@ def linearize(func, *primals):
     pa = _arrays(primals)
     with _Seen() as seen:
         out, f_jvp = jax.linearize(jf, *pa)
+    # torch's jvp_fn is a traced graph whose constants (from the primals) require grad when the primals or
+    # captured tensors do: its results require grad, though no gradient reaches those tensors. A hidden
+    # leaf stands for the constants.
+    constants = []
     if _taped(primals) or _grad_captured(seen):
-        out = _on_tape(lambda arrs: jf(*arrs), primals, pa)
+        out = _on_tape(lambda arrs: jf(*arrs), primals, pa, func=func)
+        constants = [_T()._wrap(jnp.zeros(())).requires_grad_()]
 
     def jvp_fn(*tangents):
         for i, (t, p) in enumerate(zip(jax.tree_util.tree_leaves(_arrays(tangents)), jax.tree_util.tree_leaves(pa))):
@@ -656,9 +755,9 @@ def linearize(func, *primals):
                     show = (lambda v: f"torch.Size({list(v)})") if what == "shape" else (lambda v: _FROM_NP[v])
                     raise RuntimeError(f"tangent:{i} with {what} {show(a)} in flattened pytree doesn't match the "
                                        f"{what} {show(b)} of the corresponding primal.")
-        # linear in the tangents, the primals fixed at linearization (torch's jvp_fn is a traced graph
-        # with the primal values as constants): on the tape through the tangents only
-        return _wrap_tree(_on_tape(lambda ta: f_jvp(*ta), tangents, _arrays(tangents)))
+        # linear in the tangents, the primals fixed at linearization: on the tape through the tangents
+        return _wrap_tree(_on_tape(lambda arrs: f_jvp(*arrs[0]), (tangents, constants),
+                                   (_arrays(tangents), _arrays(constants))))
     return _wrap_tree(out), jvp_fn
 
 
@@ -688,6 +787,7 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
 
         def f(*arrays):
             with _GradLevel() as level, transform_running("forward" if transform is jax.jacfwd else "reverse"):
+                level.refuse_random = randomness == "error"  # (jacfwd maps over the tangents)
                 inputs = _wrap_tree(arrays)
                 level.inputs = jax.tree_util.tree_leaves(arrays)
                 if transform is jax.jacrev:  # (jacfwd's inputs carry tangents, not gradients)
@@ -704,12 +804,8 @@ def _jac(transform, func, argnums, has_aux, name, randomness):
                 for leaf in jax.tree_util.tree_leaves(args[a], is_leaf=lambda x: isinstance(x, _T())):
                     if isinstance(leaf, _T()):
                         _check_inexact(leaf, "primal")
-        from .random import default_generator as gen
-        key_before = gen._key._st.version
         jac = transform(f, argnums=argnums, has_aux=True)
-        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True)
-        if randomness == "error" and gen._key._st.version != key_before:  # (jacfwd maps over the tangents)
-            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        res, (aux, written) = _on_tape(lambda arrs: jac(*arrs), args, _arrays(args), True, func)
         _write_back(args, written, counts)
         if has_aux:
             return _wrap_tree(res), _wrap_tree(aux)
@@ -775,20 +871,150 @@ def _replaying_rng(key):
         gen._key = live
 
 
-def _on_tape(fn, args, arrays, has_aux=False):
+def _on_tape(fn, args, arrays, has_aux=False, func=None):
     """``fn(arrays)``; when grad mode is on and a tensor in ``args``, or a tensor the transformed function
     captured, requires grad, the outputs are recorded on the eager tape as one node whose backward is
     JAX's VJP of ``fn`` (torch.func transforms compose with ordinary autograd: a loss of vmap's output,
     or of grad's, backpropagates to the tensors passed in and to the parameters a closure or module
     reads). ``has_aux``: ``fn`` returns ``(out, aux)``; aux's floating-point arrays are recorded too
     (torch hands aux to the outer level), its other leaves pass through. The node's backward is itself
-    taped under ``create_graph`` (any order)."""
+    taped under ``create_graph`` (any order). ``func``: the user's function (``_capturable``)."""
     if not GRAD.enabled:
         return fn(arrays)
     watch = _Watch(args)
+    capturable = _capturable(func, watch.skip) if func is not None else []
+    if _diff_leaves(args)[2] or capturable:  # (run by _record, under JAX's VJP in those inputs and leaves)
+        return _record(fn, args, arrays, None, watch, has_aux, capturable=capturable)
     with watch:
         res = fn(arrays)
     return _record(fn, args, arrays, res, watch, has_aux)
+
+
+_SCANNED = 256  # (larger containers, a data set in a global list, are not looked through on every call)
+
+
+def _capturable(func, skip, depth=3):
+    """The leaf tensors that require grad which ``func`` can reach without being given them: in its
+    closure, defaults and the globals it names (and those of the functions and lambdas found there),
+    the modules there (their parameters), a bound method's object, a partial's arguments, a transform's
+    function (``__wrapped__``). A run can then differentiate them as inputs; a captured tensor found no
+    other way makes the backward replay the function."""
+    import types
+    T = _T()
+    found, seen = {}, set()
+
+    def visit(obj, depth):
+        if id(obj) in seen or depth < 0:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, T):
+            if obj._requires_grad and obj._grad_fn is None and obj._st not in skip and \
+                    (obj.is_floating_point() or obj.is_complex()) and isinstance(obj._st._arr, (jax.Array, _Pending)):
+                found.setdefault(id(obj._st), obj._st)
+        elif isinstance(obj, (types.ModuleType, type, str, bytes, int, float)):
+            return
+        elif hasattr(obj, "_parameters") and callable(getattr(obj, "parameters", None)):  # an nn.Module
+            for t in obj.parameters():
+                visit(t, depth)
+        elif isinstance(obj, (list, tuple, set)) and len(obj) <= _SCANNED:
+            for v in obj:
+                visit(v, depth - 1)
+        elif isinstance(obj, dict) and len(obj) <= _SCANNED:
+            for v in obj.values():
+                visit(v, depth - 1)
+        elif isinstance(obj, functools.partial):
+            for v in (obj.func, *obj.args, *obj.keywords.values()):
+                visit(v, depth)
+        elif isinstance(obj, types.MethodType):
+            visit(obj.__self__, depth)
+            visit(obj.__func__, depth)
+        elif isinstance(obj, types.FunctionType):
+            if hasattr(obj, "__wrapped__"):
+                visit(obj.__wrapped__, depth)
+            if obj.__module__ and obj.__module__.split(".")[0] in ("jtorch", "torch"):
+                return
+            for cell in obj.__closure__ or ():
+                try:
+                    visit(cell.cell_contents, depth - 1)
+                except ValueError:  # (an empty cell)
+                    pass
+            for v in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values()):
+                visit(v, depth - 1)
+            codes = [obj.__code__]
+            while codes:  # (the names its nested lambdas and functions read too)
+                code = codes.pop()
+                for name in code.co_names:
+                    if name in obj.__globals__:
+                        visit(obj.__globals__[name], depth - 1)
+                codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        elif callable(getattr(obj, "__wrapped__", None)):
+            visit(obj.__wrapped__, depth)
+    visit(func, depth)
+    return list(found.values())
+
+
+def _split_aux(res):
+    """``(out, aux)`` -> ``((out, aux's floating-point arrays), (aux's other leaves, their positions, its
+    treedef))``: only the former are recorded outputs."""
+    out, aux = res
+    aux_leaves, aux_def = jax.tree_util.tree_flatten(aux)
+    idx = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array) and jnp.issubdtype(a.dtype, jnp.inexact)]
+    rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
+    return (out, [aux_leaves[i] for i in idx]), (rest, idx, aux_def)
+
+
+def _unsplit_aux(res):
+    """``_split_aux``'s result put back together: ``(out, aux)``."""
+    (out, floats), (rest, idx, aux_def) = res
+    leaves = list(rest)
+    for i, a in zip(idx, floats):
+        leaves[i] = a
+    return out, jax.tree_util.tree_unflatten(aux_def, leaves)
+
+
+def _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux, leaves=()):
+    """``fn``'s one run, under ``watch`` and JAX's VJP in the input leaves at ``pos`` and the storages
+    ``leaves`` (captured leaf tensors that require grad: standing in with the VJP's inputs): (its result with
+    aux split as ``_split_aux`` does, the VJP of the recorded outputs, whether the run wrote to one of
+    ``leaves``). A captured storage the run wrote with a value computed from those inputs, and a result
+    the tape recorded inside vmap (``record_inside_vmap``), gets its array back (it held the VJP's tracer)."""
+    written, firsts = [], [st.array for st in leaves]
+    writes, made = [0] * len(leaves), []
+
+    def main(*diff):
+        flat = list(flat_arrays)
+        for i, a in zip(pos, diff):
+            flat[i] = a
+        TAPE_TRACES.append(_current_trace())
+        _TAPE_RUNS.append({"made": made, "versions": {id(st): st.version for st in leaves}})
+        try:
+            with _standing_in(leaves, diff[len(pos):]):
+                stood = [st.version for st in leaves]
+                r = fn(jax.tree_util.tree_unflatten(treedef, flat))
+                writes[:] = [st.version - v for st, v in zip(leaves, stood)]
+                leaf_values = [st._arr for st in leaves]
+        finally:
+            TAPE_TRACES.pop()
+            _TAPE_RUNS.pop()
+        for k, st in enumerate(leaves):  # (a read records the array the storage held: the real one)
+            seen = watch.touched.get(id(st))
+            if seen is not None:
+                watch.touched[id(st)] = (st, firsts[k], seen[2])
+        main_out, rest = _split_aux(r) if has_aux else (r, None)
+        written[:] = [st for st, _, _ in watch.touched.values() if isinstance(st._arr, jax.core.Tracer)] + \
+            [st for st in made if isinstance(st._arr, jax.core.Tracer)]
+        return main_out, (rest, [st._arr for st in written], leaf_values)
+
+    with watch:
+        out, pull, (rest, values, leaf_values) = jax.vjp(main, *(flat_arrays[i] for i in pos), *firsts,
+                                                         has_aux=True)
+    for st, a in zip(written, values):
+        st._arr = a
+    for st, a, n in zip(leaves, leaf_values, writes):
+        if n:  # (a write the stand-in took: the storage gets its value)
+            st._arr = a
+            st.version += n
+    return (out, rest) if has_aux else out, pull, any(writes)
 
 
 class _Watch(_Seen):
@@ -800,27 +1026,56 @@ class _Watch(_Seen):
         self.rng = _rng_key()
 
 
-def _record(fn, args, arrays, res, watch, has_aux=False):
+def _record(fn, args, arrays, res, watch, has_aux=False, vjp_of_run=None, capturable=()):
     """``res``, the result of ``fn(arrays)`` run once under ``watch``, on the eager tape as ``_on_tape``
-    records it (the run is not repeated: ``fn`` is replayed only if a backward comes)."""
+    records it. With ``res`` None, ``fn`` runs here, under JAX's VJP in the inputs that require grad and
+    the ``capturable`` storages (``_capturable``): a backward then uses that VJP, as torch's never runs
+    the function again. Otherwise (a captured tensor that requires grad found no other way than by the
+    run, a write to one, a ``.data`` alias read beside it, or a backward under ``create_graph``) ``fn`` is
+    replayed if a backward comes. ``vjp_of_run``: the run's VJP given by the caller (the cotangents of
+    all the leaves of ``arrays``)."""
     T = _T()
     leaves, treedef, pos = _diff_leaves(args)
+    flat_arrays = jax.tree_util.tree_leaves(arrays)
     rng = watch.rng
+    if vjp_of_run is not None:
+        every = vjp_of_run
+        vjp_of_run = lambda cot: [g for i, g in enumerate(every(cot)) if i in pos]  # noqa: E731
+    split, ran, leaf_written = res is None and has_aux, res is None, False
+    if ran:
+        try:
+            res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux,
+                                                           capturable)
+        except (RuntimeError, *_VALUE_READS) as e:
+            if not capturable or not isinstance(e.__cause__ if isinstance(e, RuntimeError) else e, _VALUE_READS):
+                raise
+            # the function reads a captured leaf's values in Python, which the VJP cannot trace: run it again
+            # with them as constants (from the same random stream; a backward then replays it)
+            from .random import default_generator
+            default_generator._key._st._arr = watch.rng
+            watch.touched.clear()
+            capturable = ()
+            res, vjp_of_run, leaf_written = _run_under_vjp(fn, treedef, flat_arrays, pos, watch, has_aux)
     # the captured storages: replayed at their first arrays; those whose root requires grad are inputs too
     held_sts, held_vals, caught, roots, others = watch.held()
     if not (pos or caught):
-        return res
+        return _unsplit_aux(res) if split else res
+    # the run's VJP has the captured tensors' gradients where it took them as inputs (``leaves``)
+    where = {id(st): len(pos) + i for i, st in enumerate(capturable)}
+    if caught and (not ran or leaf_written or others or any(id(held_sts[k]) not in where for k in caught)):
+        vjp_of_run = None
+    elif ran and vjp_of_run is not None:
+        of_all, picks = vjp_of_run, [where[id(held_sts[k])] for k in caught]
+
+        def vjp_of_run(cot):
+            g = of_all(cot)
+            return [*g[:len(pos)], *(g[i] for i in picks)]
     from .autograd.function import Function
-    flat_arrays = jax.tree_util.tree_leaves(arrays)
     holder = {}
 
     def split_aux(res):  # (out, aux) -> ((out, aux's float arrays), aux's other leaves)
-        out, aux = res
-        aux_leaves, holder["aux_def"] = jax.tree_util.tree_flatten(aux)
-        idx = holder["aux_idx"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, jax.Array)
-                                   and jnp.issubdtype(a.dtype, jnp.inexact)]
-        rest = [None if i in idx else a for i, a in enumerate(aux_leaves)]
-        return (out, [aux_leaves[i] for i in idx]), rest
+        main_out, (rest, holder["aux_idx"], holder["aux_def"]) = _split_aux(res)
+        return main_out, rest
 
     def of_diff(*diff):
         flat = list(flat_arrays)
@@ -842,7 +1097,9 @@ def _record(fn, args, arrays, res, watch, has_aux=False):
         return of_diff(*diff)[0] if has_aux else of_diff(*diff)
 
     prims = tuple(flat_arrays[i] for i in pos) + tuple(held_vals[k] for k in caught)
-    if has_aux:
+    if split:  # (by _run_under_vjp)
+        res, (holder["aux"], holder["aux_idx"], holder["aux_def"]) = res
+    elif has_aux:
         res, holder["aux"] = split_aux(res)
 
     class _Transform(Function):
@@ -859,6 +1116,8 @@ def _record(fn, args, arrays, res, watch, has_aux=False):
         def backward(ctx, *grads):
             cot = [_cotangent(g, o) for g, o in zip(grads, ctx.outs)]
             tree = holder["def"]
+            if not GRAD.enabled and vjp_of_run is not None:
+                return tuple(T._wrap(g) for g in vjp_of_run(jax.tree_util.tree_unflatten(tree, cot)))
             with _replaying_rng(ctx.rng):
                 if not GRAD.enabled:
                     pull = jax.vjp(main, *prims)[1]
@@ -1023,7 +1282,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
     def run_chunk(n, args, kwargs):
         from .random import default_generator as gen
-        key_before = gen._key._st.version
         grad_on = GRAD.enabled
         counts = {}  # input leaf -> in-place writes the function made to it
         taped = []  # captured tensors that require grad and were written
@@ -1031,6 +1289,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         def f(keys, *arrays):
             saved = gen._key
             with _VmapLevel(grad_on) as level:
+                level.refuse_random = randomness == "error"
                 try:
                     if keys is not None:
                         gen._key = _T()._wrap(keys)  # each batch element draws from its own key
@@ -1060,9 +1319,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         in_axes = _dims_like(axes, (keys,) + tuple(arrays))
         # the inputs written in place come back mapped as they went in
         mapped = jax.vmap(f, in_axes=in_axes, out_axes=(_ordered(out_dims), in_axes[1:], None))
-        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays)
-        if randomness == "error" and gen._key._st.version != key_before:
-            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        out, written, finals = _on_tape(lambda arrs: mapped(keys, *arrs), args, arrays, func=func)
         _write_back(args, written, counts)
         _rerecord(taped, finals)
         return _wrap_tree(out)

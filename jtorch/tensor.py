@@ -404,6 +404,9 @@ class Tensor:
                 raise _inference_inplace_error()
             if GRAD.enabled and (self._requires_grad or self._base is not None):
                 self._check_inplace()
+            elif _FUNC.depth:
+                from .func import check_inplace_inside
+                check_inplace_inside(self)
             if not kwargs and type(f) is _OpDef and _dispatch.TRACE is None:
                 # fast road: the op's bare result value; written straight into the storage when no
                 # autograd node was recorded and its shape and dtype are self's

@@ -42,7 +42,7 @@ def _place(arr, device):
 def _finish(arr, device, requires_grad):
     t = _T()._wrap(_place(arr, device if device is not None else _DEFAULT_DEVICE[0]))
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad = True  # (as the factory's flag, also inside torch.func transforms)
     return t
 
 
@@ -136,7 +136,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     if copy:
         t = t.clone()
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad = True
     return t
 
 
@@ -233,7 +233,9 @@ def _check_values_fit(arr, dt):
 def _to_chalf(t, requires_grad):
     from .._chalf import cast
     t = cast(t)
-    return t.requires_grad_(True) if requires_grad else t
+    if requires_grad:
+        t.requires_grad = True
+    return t
 
 
 def _empty_fill(dt):

@@ -80,7 +80,7 @@ def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
     else:
         t = op(key, *dyn, shape=shape, dtype=dtype)
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad = True
     return t
 
 
