@@ -363,7 +363,7 @@ class Tensor:
             if self._retains:
                 _move_retain(self, old)
         self._set_array(new._lazy_value())
-        _fix_saved_version(new._grad_fn, self)
+        _fix_saved_version(new._grad_fn, self, new)
         return self
 
     def _refresh_view_grad_fn(self):
@@ -1220,18 +1220,24 @@ def view_write_error(view, rebased=False):
         "the inplace operation by an out-of-place one.")
 
 
-def _fix_saved_version(node, target):
+def _fix_saved_version(node, target, result):
     """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
     torch's clone of the original self, so later writes to the target cannot corrupt it. Its other
-    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's."""
+    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's.
+    A saved result (``OpDef.saves_result``) is now the target itself: its later writes are checked."""
     if node is None or not hasattr(node, "versions"):
         return
     try:
-        vs = node.versions
+        vs = list(node.versions)
         for k, (s, v, t) in enumerate(vs):
             if t is target:
-                node.versions = vs[:k] + vs[k + 1:]
-                return
+                del vs[k]
+                break
+        st = result._st
+        kept = [e for e in vs if e[0] is not st]
+        if len(kept) < len(vs) or getattr(getattr(node, "op", None), "saves_result", False) == "inplace":
+            kept.append((target._st, target._st.version, target))
+        node.versions = kept
     except AttributeError:
         pass
 

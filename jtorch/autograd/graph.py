@@ -132,8 +132,8 @@ class Node:
         ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
         saves = self.op.saves
-        if saves is None or self.op.saves_result:  # (torch's formula reads the saved result, which
-            return edges                             # depends on the inputs; jtorch's reads the inputs)
+        if saves is None or self.op.saves_result or self.op.saves_hidden:  # (torch's formula reads values
+            return edges  # computed from the inputs: the result, intermediates; jtorch's reads the inputs)
         if callable(saves):  # (a function of which dynamic arguments require grad, as in record)
             diff = {i for i, _ in self.diff}
             saves = saves([i in diff for i in range(len(edges))])
@@ -155,7 +155,9 @@ class Node:
         return out
 
     def release(self):
-        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed:
+        op = self.op
+        if getattr(op, "saves", None) == () and not op.saves_result and not op.saves_hidden and \
+                self.saved is not None and not self.freed:
             released = _release_linear(self.saved, self.inputs, self.diff)
             if released is not None:
                 # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
@@ -389,7 +391,8 @@ def record(op, statics, dt, dyn, arrays, res):
         return
     if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
         raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
-    if op.saves_result:
+    sr = op.saves_result
+    if sr is not False and (sr is True or sr != "inplace" and sr(dyn, statics)):
         for o in (res if isinstance(res, tuple) else (res,)):
             versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
