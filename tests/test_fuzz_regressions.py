@@ -422,3 +422,103 @@ def test_fuzz_programs_match_torch(seed):
     lines = fp.generate(seed)
     res = fp.check(lines, eager=seed % 2 == 1)
     assert res is None, (res, "\n".join(lines))
+
+
+# ---- what torch saves for backward: writing it in place makes backward raise -----------------------
+_SAVED_CASES = [  # expressions of b (4 positive float64 elements, requiring grad); m: b as a 2x2 matrix
+    "b.prod()", "b.prod(0)", "b.cumprod(0)", "b.logsumexp(0)", "b.logcumsumexp(0)", "b.norm()", "b.norm(1)",
+    "torch.linalg.vector_norm(b, float('inf'))", "b.std()", "b.median()", "b.nanmedian()", "b.sgn()", "b.hypot(b * 2)",
+    "b ** b", "2 ** b", "b ** torch.tensor(2.)", "b ** 2", "torch.special.erfcx(b)", "torch.special.i0e(b)",
+    "torch.special.i1(b)", "torch.special.i1e(b)", "torch.special.log_ndtr(b)", "torch.special.ndtri(b / 4)",
+    "torch.special.ndtr(b)", "m.det()", "m.inverse()", "torch.linalg.svdvals(m)", "torch.linalg.eigvalsh(m)",
+    "torch.linalg.svd(m)[1]", "torch.linalg.qr(m)[0]", "torch.linalg.eigh(m)[1]", "torch.linalg.pinv(m)",
+    "torch.linalg.solve(m, b[:2])", "torch.linalg.cholesky(m + m.mT + torch.eye(2, dtype=torch.float64) * 9)",
+    "torch.linalg.matrix_norm(m)", "torch.linalg.matrix_norm(m, 1)",
+    "torch.cdist(m, m * 2)", "b.median(0).values", "b.mode(0).values", "b.kthvalue(2).values", "torch.frexp(b)[0]",
+    "torch.nn.functional.tanhshrink(b)", "torch.nn.functional.cross_entropy(m, torch.tensor([0, 1]))",
+    "torch.diff(b)", "torch.trapezoid(b)", "torch.cumulative_trapezoid(b)",
+    "torch.lerp(b, b * 2, 0.3)", "torch.nn.functional.interpolate(m[None], scale_factor=2)",
+    "torch.nn.functional.pairwise_distance(m, m * 2)"]
+
+
+def _same_errors_and_grad(src, rng):
+    """Each line's exception type and the leaf ``a``'s gradient agree (not the layouts of linalg results)."""
+    vals = {"a": np.round(rng.uniform(-3, 3, size=4), 2).tolist()}
+    lines = [ln for ln in src.format(**vals).strip().splitlines() if ln.strip()]
+    rt, rj = fp.run(lines, torch), fp.run(lines, jtorch)
+    assert [r["error"] for r in rt] == [r["error"] for r in rj], lines
+    gt, gj = rt[-1]["snaps"]["a"]["grad"], rj[-1]["snaps"]["a"]["grad"]
+    assert (gt is None) == (gj is None), lines
+    if gt is not None:
+        np.testing.assert_allclose(gj[2], gt[2], rtol=1e-6, atol=1e-9, err_msg="\n".join(lines))
+    return rt
+
+
+def test_saved_values_follow_torch(rng):
+    """For each op, writing its input or its result in place after the call: backward raises exactly where
+    torch's does (what torch's backward keeps: the result of prod, norms, det, svd...; only indices for
+    median(dim)/mode/kthvalue; only intermediates of composites such as tanhshrink and cross_entropy)."""
+    raised = set()
+    for expr in _SAVED_CASES:
+        for write in ("b", "c"):
+            rec = _same_errors_and_grad(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a.abs() + 0.5
+m = b.view(2, 2)
+c = {expr}
+with torch.no_grad(): {write}.mul_(2)
+c.sum().backward()
+""", rng)
+            raised.add((write, rec[-1]["error"]))
+    assert raised == {(w, e) for w in "bc" for e in ("RuntimeError", None)}  # (torch: each kind of case)
+
+
+_INPLACE_SAVED = ["exp_()", "exp2_()", "expm1_()", "sigmoid_()", "tanh_()", "sqrt_()", "rsqrt_()", "reciprocal_()",
+                  "relu_()", "tan_()", "cumprod_(0)", "hypot_(b * 2)", "sin_()", "pow_(2)", "mul_(3)",
+                  "clamp_(0.7, 1.5)", "log_()", "erf_()"]
+_INPLACE_NN = ["elu", "selu", "celu", "leaky_relu", "relu", "hardtanh", "silu", "hardswish", "threshold"]
+
+
+def test_inplace_saved_result_follows_torch(rng):
+    """An in-place op whose backward torch computes from its result (``exp_``, ``elu_``...) keeps its
+    target: a later write raises in backward; the others keep a copy of the original (``sin_``)."""
+    calls = [f"b.{op}" for op in _INPLACE_SAVED] + [
+        f"torch.nn.functional.{f}(b, {'1., 0., ' if f == 'threshold' else ''}inplace=True)" for f in _INPLACE_NN] + [
+        "torch.nn.functional.rrelu(b, training=False, inplace=True)"]
+    for call in calls:
+        for write in ("", "with torch.no_grad(): b.mul_(2)"):
+            _same(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a.abs() + 0.5
+{call}
+{write}
+b.sum().backward()
+""", rng)
+
+
+def test_hidden_and_linear_saves_backward_twice_and_double_backward(rng):
+    """Ops torch saves only intermediates or indices for refuse a second backward (as torch's), linear ones
+    allow it; a double backward still reaches the input through the intermediates."""
+    for expr in ("torch.nn.functional.tanhshrink(b)", "torch.special.ndtr(b)", "b.median(0).values", "torch.diff(b)",
+                 "torch.nn.functional.interpolate(b[None, None], scale_factor=2)", "b.exp()", "b.prod()"):
+        _same(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a * 1.5
+c = {expr}
+c.sum().backward()
+c.sum().backward()
+d = {expr}
+(torch.autograd.grad(d.sum(), b, create_graph=True)[0] ** 2).sum().backward()
+""", rng)
+
+
+def test_grad_of_nonleaf_stops_there_though_its_node_was_freed(rng):
+    """``autograd.grad(y, b)`` runs no node behind b: b's own freed node raises nothing (torch's engine)."""
+    _same("""
+a = torch.tensor({a}, dtype=torch.float64, requires_grad=True)
+b = a * torch.tensor({b}, dtype=torch.float64)
+b.sin().sum().backward()
+d = b.exp() * b
+e = torch.autograd.grad(d.sum(), b)[0] * 1
+f = torch.autograd.grad((b * 2).sum(), [b, a], allow_unused=True)
+""", rng)

@@ -536,33 +536,36 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if n in seen:
             continue
         seen.add(n)
-        if n.freed and not isinstance(n, AccumulateGrad):
-            n._check_saved()
         for e in n.next_edges:
             if e is not None:
                 nxt = e[0]
                 deps[nxt] = deps.get(nxt, 0) + 1
                 stack.append(nxt)
 
-    # prune to nodes that lead to a target
+    # prune to the nodes whose backward leads to a target (a target's own node runs only if another
+    # target lies behind it: ``autograd.grad(y, b)`` stops at b, as torch's, even if b's node was freed)
     if targets is not None:
         useful = {}
 
-        def leads(n):
+        def needed(n):
             k = id(n)
-            if k in useful:
-                return useful[k]
-            useful[k] = False
-            r = any((id(n), i) in targets for i in range(len(n.out_meta)))
-            for e in n.next_edges:
-                if e is not None and leads(e[0]):
-                    r = True
-            useful[k] = r
+            r = useful.get(k)
+            if r is None:
+                useful[k] = r = False  # (until known)
+                for e in n.next_edges:
+                    if e is not None:
+                        m = e[0]
+                        if needed(m) or any((id(m), i) in targets for i in range(len(m.out_meta))):
+                            r = True  # (needed(m) first: every node's answer is known when the loop runs)
+                useful[k] = r
             return r
         for e in root_edges:
-            leads(e[0])
+            needed(e[0])
     else:
         useful = None
+    for n in seen:  # (a freed node that would run: torch's error before any gradient is accumulated)
+        if n.freed and not isinstance(n, AccumulateGrad) and (useful is None or useful.get(id(n))):
+            n._check_saved()
 
     buffers = {}
     for (node, idx), g in zip(root_edges, grad_roots):
