@@ -455,7 +455,7 @@ class Tensor:
         base = self._base
         if GRAD.enabled and base is not None and self._cm is not None and (self._requires_grad or base._requires_grad):
             raise view_write_error(self)
-        if GRAD.enabled and self._requires_grad:
+        if GRAD.enabled and (self._requires_grad or base is not None and _follows_base(self)):
             if self._grad_fn is None and self._base is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             # (the base a leaf: also one that does not require grad, whose view was made to: torch's check)
@@ -630,7 +630,7 @@ class Tensor:
         if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
             from .func import requires_grad_inside
             return requires_grad_inside(self)
-        return self._requires_grad
+        return self._requires_grad or self._base is not None and _follows_base(self)
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -1192,6 +1192,12 @@ def _writes_overlap(f, t, args):
     if name == "_fill":
         return not isinstance(args[0], Tensor)
     return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
+
+
+def _follows_base(view):
+    """A view made in no_grad mode or before its base required grad (no grad_fn): torch's flag is its base's,
+    though no gradient flows through it (``autograd.graph.record`` gives it no edge)."""
+    return view._grad_fn is None and view._base._requires_grad and all(link[0].differentiable for link in view._avfn)
 
 
 def rebased(view):

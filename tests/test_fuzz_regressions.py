@@ -522,3 +522,28 @@ d = b.exp() * b
 e = torch.autograd.grad(d.sum(), b)[0] * 1
 f = torch.autograd.grad((b * 2).sum(), [b, a], allow_unused=True)
 """, rng)
+
+
+def test_view_made_before_base_required_grad_follows_base(rng):
+    """A view made in no_grad mode or before its base's ``requires_grad_()`` reports its base's flag, ops on it
+    record a node with no edge (no gradient reaches the base or the view), a view of it gets a grad_fn, and
+    writing it in place raises torch's error; a view through a non-differentiable op does not follow."""
+    lines = _same("""
+a = torch.tensor({a})
+v = a[1:]
+w = a.view(torch.int32)
+a.requires_grad_()
+x = v * torch.tensor({b})[1:]
+y = v.view(3)
+v.requires_grad_(False)
+x.sum().backward()
+b = torch.tensor({c}, requires_grad=True)
+with torch.no_grad(): u = b[:2]
+z = (u * 2).sum() + (b * 3).sum(); z.backward()
+v.mul_(2)
+b.requires_grad_(False)
+t = u * 1
+""", rng)
+    rec = fp.run(lines, torch, eager=True)
+    assert rec[3]["snaps"]["v"]["requires_grad"] and not rec[3]["snaps"]["w"]["requires_grad"]
+    assert rec[11]["error"] == "RuntimeError" and not rec[-1]["snaps"]["u"]["requires_grad"]

@@ -372,6 +372,11 @@ def record(op, statics, dt, dyn, arrays, res):
                     edges.append(edge_of(a))
                     if a._cm is not None and rebased(a):
                         stale = a
+            elif a._base is not None and a.requires_grad and _FROM_NP[a._shape_dtype()[1]]._cat >= 2:
+                # a view made in no_grad mode or before its base required grad: the result requires grad,
+                # with no gradient through it (torch's edge-less input)
+                diff.append(_DIFF[i] if i < 8 else (i, None))
+                edges.append((a._grad_fn, a._out_idx) if a._grad_fn is not None else None)
             if saves is None or i in saves:
                 st = a._st
                 if st.inference:
