@@ -432,7 +432,8 @@ _SAVED_CASES = [  # expressions of b (4 positive float64 elements, requiring gra
     "torch.special.i1(b)", "torch.special.i1e(b)", "torch.special.log_ndtr(b)", "torch.special.ndtri(b / 4)",
     "torch.special.ndtr(b)", "m.det()", "m.inverse()", "torch.linalg.svdvals(m)", "torch.linalg.eigvalsh(m)",
     "torch.linalg.svd(m)[1]", "torch.linalg.qr(m)[0]", "torch.linalg.eigh(m)[1]", "torch.linalg.pinv(m)",
-    "torch.linalg.solve(m, b[:2])", "torch.linalg.cholesky(m + m.mT + torch.eye(2, dtype=torch.float64) * 9)",
+    "torch.linalg.solve(m, b[:2])", "torch.linalg.cholesky(m + torch.eye(2, dtype=torch.float64) * 3)",
+    "torch.linalg.cholesky(m + torch.eye(2, dtype=torch.float64) * 3, upper=True)",
     "torch.linalg.matrix_norm(m)", "torch.linalg.matrix_norm(m, 1)",
     "torch.cdist(m, m * 2)", "b.median(0).values", "b.mode(0).values", "b.kthvalue(2).values", "torch.frexp(b)[0]",
     "torch.nn.functional.tanhshrink(b)", "torch.nn.functional.cross_entropy(m, torch.tensor([0, 1]))",
@@ -547,3 +548,15 @@ t = u * 1
     rec = fp.run(lines, torch, eager=True)
     assert rec[3]["snaps"]["v"]["requires_grad"] and not rec[3]["snaps"]["w"]["requires_grad"]
     assert rec[11]["error"] == "RuntimeError" and not rec[-1]["snaps"]["u"]["requires_grad"]
+
+
+def test_cholesky_reads_one_triangle(rng):
+    """torch factors the Hermitian matrix of A's lower (upper=True: upper) triangle; the other is ignored."""
+    _same("""
+a = (torch.tensor([{a}, {b}, {c}, {a}], dtype=torch.float64).abs() + torch.eye(4, dtype=torch.float64) * 9)
+a.requires_grad_()
+l = torch.linalg.cholesky(a).contiguous()
+u = torch.linalg.cholesky(a, upper=True).contiguous()
+c = torch.linalg.cholesky(a + 1j * (a.triu(1) - a.tril(-1)), upper=True).contiguous()
+loss = (l * torch.tensor({b})).sum() + (u * torch.tensor({c})).sum() + c.abs().sum(); loss.backward()
+""", rng)

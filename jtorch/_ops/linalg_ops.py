@@ -258,6 +258,10 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
 # ---------------------------------------------------------------- cholesky
 @defop(method=False, function=False, saves=(), saves_result=True)
 def _cholesky(A, upper=False):
+    # torch reads one triangle only, the upper one for upper=True (JAX's cholesky factors (A + A^H) / 2): the
+    # value of the Hermitian matrix it spans, the gradient still A's (torch's rule, as JAX's symmetric one)
+    H = _mH(jnp.triu(A)) + jnp.triu(A, 1) if upper else jnp.tril(A) + _mH(jnp.tril(A, -1))
+    A = A + jax.lax.stop_gradient(H - A)
     L = _cholesky_lower(A) if jnp.iscomplexobj(A) else jnp.linalg.cholesky(A)
     return _mH(L) if upper else L
 
