@@ -560,3 +560,16 @@ u = torch.linalg.cholesky(a, upper=True).contiguous()
 c = torch.linalg.cholesky(a + 1j * (a.triu(1) - a.tril(-1)), upper=True).contiguous()
 loss = (l * torch.tensor({b})).sum() + (u * torch.tensor({c})).sum() + c.abs().sum(); loss.backward()
 """, rng)
+
+
+def test_rebased_piece_cast_to_bool(rng):
+    """A split/unbind piece whose base was written since refuses only a differentiable result (fuzzer seed 6075)."""
+    lines = _same("""
+t7 = torch.tensor([{a}, {b}, {c}], requires_grad=True)
+t9 = t7 * torch.tensor({c})
+t11, t12, t13 = t9.unbind(0)
+t9.permute((0, 1)).masked_fill_(torch.tensor([True, True, True, False]), 1.5)
+t15 = t13.bool()
+t16 = t13.double()
+""", rng)
+    _error_in_both(lines, 5, "RuntimeError")

@@ -368,10 +368,11 @@ def record(op, statics, dt, dyn, arrays, res):
                 diff.append(_DIFF[i] if i < 8 else (i, None))
                 if a._base is None and a._grad_fn is not None:  # edge_of's common case, inlined
                     edges.append((a._grad_fn, a._out_idx))
+                elif a._cm is not None and rebased(a):
+                    stale = a  # (raises below if the result is differentiable: a cast to bool is fine)
+                    edges.append(None)
                 else:
                     edges.append(edge_of(a))
-                    if a._cm is not None and rebased(a):
-                        stale = a
             elif a._base is not None and a.requires_grad and _FROM_NP[a._shape_dtype()[1]]._cat >= 2:
                 # a view made in no_grad mode or before its base required grad: the result requires grad,
                 # with no gradient through it (torch's edge-less input)
