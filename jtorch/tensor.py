@@ -33,9 +33,18 @@ _new = object.__new__
 # torch gives ``t.data`` a version counter of its own (writes through it do not count as writes of ``t``:
 # no "modified by an inplace operation" error, ``t._version`` unchanged), while the storage version
 # must still move for every write (views' cached values). A ``.data`` alias and the views and detaches
-# made from it carry their counter in ``_vc`` (a one-item list); a write through one steps the storage
-# version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own tensors.
+# made from it carry their counter in ``_vc`` (as ``unsafe_split``'s pieces do); a write through one steps the
+# storage version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own
+# tensors, and its own counter, which the saved-tensor checks of ops that saved it read (autograd.graph.record).
 HIDDEN = 1 << 48
+
+
+class VersionCounter:
+    """A tensor's own version counter (``_vc``), apart from its storage's."""
+    __slots__ = ("version",)
+
+    def __init__(self):
+        self.version = 0
 
 
 def bump_version(t, st):
@@ -44,7 +53,7 @@ def bump_version(t, st):
     if vc is None:
         st.version += 1
     else:
-        vc[0] += 1
+        vc.version += 1
         st.version += HIDDEN
 
 
@@ -246,7 +255,7 @@ class Tensor:
             t._vc = self._vc
         return t
 
-    _vc = None  # a ``.data`` alias's own version counter (see HIDDEN), kept in the instance dict
+    _vc = None  # a ``.data`` alias's own VersionCounter (see HIDDEN), kept in the instance dict
     # how a view was made, where torch forbids writing through it with grad mode on: NO_GRAD_VIEW (in
     # no_grad mode, of a base that may require grad), MULTI_OUTPUT_VIEW (a piece of split/chunk/unbind);
     # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
@@ -692,7 +701,7 @@ class Tensor:
         if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
             return self.detach()
         t = self._alias()
-        t._vc = [0]
+        t._vc = VersionCounter()
         return t
 
     @data.setter
@@ -742,7 +751,7 @@ class Tensor:
     def _version(self):
         if self._st.inference:
             raise RuntimeError("Inference tensors do not track version counter.")
-        return self._st.version % HIDDEN if self._vc is None else self._vc[0]
+        return self._st.version % HIDDEN if self._vc is None else self._vc.version
 
     def type_name(self):
         return D.scalar_type_name(self.dtype) + "Tensor"
@@ -1242,7 +1251,8 @@ def _fix_saved_version(node, target, result):
         st = result._st
         kept = [e for e in vs if e[0] is not st]
         if len(kept) < len(vs) or getattr(getattr(node, "op", None), "saves_result", False) == "inplace":
-            kept.append((target._st, target._st.version, target))
+            vc = target._vc
+            kept.append((target._st, target._st.version, target) if vc is None else (vc, vc.version, target))
         node.versions = kept
     except AttributeError:
         pass

@@ -573,3 +573,25 @@ t15 = t13.bool()
 t16 = t13.double()
 """, rng)
     _error_in_both(lines, 5, "RuntimeError")
+
+
+def test_unsafe_split_pieces_have_own_version_counters(rng):
+    """torch's unsafe_split/unsafe_chunk pieces are no views: tensors over the base's storage with version
+    counters of their own, written in place freely; an op that saved a piece sees the piece's writes only."""
+    lines = _same("""
+a = torch.tensor({a}, requires_grad=True)
+b = a * torch.tensor({b})
+p, q = b.unsafe_split(2)
+r = p * q
+p.mul_(2)
+r.sum().backward()
+x = b * 1
+y = b.exp()
+s, t = b.unsafe_chunk(2)
+s.add_(1)
+z = t.exp()
+u = torch.unsafe_split(torch.tensor({c}), 3)
+u[0].zero_()
+loss = (x * torch.tensor({c})).sum() + y.sum() + (p * 3).sum() + z.sum(); loss.backward()
+""", rng)
+    _error_in_both(lines, 5, "RuntimeError")

@@ -382,7 +382,8 @@ def record(op, statics, dt, dyn, arrays, res):
                 st = a._st
                 if st.inference:
                     raise _inference_saved_error()
-                versions.append((st, st.version, a))
+                vc = a._vc  # (a tensor with a counter of its own: ``.data``, an ``unsafe_split`` piece)
+                versions.append((st, st.version, a) if vc is None else (vc, vc.version, a))
                 if st.host is not None and st.alias is True:
                     # its array reads a numpy buffer in place, which later in-place writes overwrite: a
                     # saved value must keep what the op read (torch's version check sees those writes)
