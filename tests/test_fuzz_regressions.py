@@ -595,3 +595,16 @@ u[0].zero_()
 loss = (x * torch.tensor({c})).sum() + y.sum() + (p * 3).sum() + z.sum(); loss.backward()
 """, rng)
     _error_in_both(lines, 5, "RuntimeError")
+
+
+def test_relu_of_bool_raises(rng):
+    """torch refuses bool inputs to relu (fuzzer seed 6158)."""
+    lines = _same("""
+t = torch.tensor({a}) > 0
+a = t.relu()
+with torch.no_grad(): t.relu_()
+b = torch.nn.functional.relu(t)
+c = torch.tensor({b}).relu()
+""", rng)
+    for i in (1, 2, 3):
+        _error_in_both(lines, i, "RuntimeError")

@@ -31,6 +31,8 @@ _SQRT2 = math.sqrt(2.0)
 def relu(input):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise NotImplementedError("clamp is not supported for complex types")  # (torch's relu is a clamp)
+    if input.dtype == jnp.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
