@@ -608,3 +608,18 @@ c = torch.tensor({b}).relu()
 """, rng)
     for i in (1, 2, 3):
         _error_in_both(lines, i, "RuntimeError")
+
+
+def test_bool_tensor_to_a_bool_power(rng):
+    """torch's pow by a Python True/False copies / gives ones before its kernel (no bool) is asked (seed 6270)."""
+    lines = _same("""
+t = torch.tensor({a}) > 0
+a = t ** True
+b = t ** False
+c = torch.pow(t, True)
+d = t.clone().pow_(False)
+e = t ** 1
+f = t ** t
+g = torch.tensor({b}) ** True
+""", rng)
+    _error_in_both(lines, 6, "NotImplementedError")

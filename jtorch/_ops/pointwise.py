@@ -288,6 +288,9 @@ def pow(input, exponent):
     if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \
             isinstance(input, _dispatch.Tensor) and not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if isinstance(exponent, bool) and isinstance(input, _dispatch.Tensor) and input.dtype is D.bool:
+        # torch's power of 1 is a copy, of 0 ones, before its kernel (which has no bool) is asked
+        return input.clone() if exponent else _dispatch.REGISTRY["ones_like"](input)
     return _pow_op(input, exponent)
 
 
