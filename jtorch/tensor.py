@@ -261,7 +261,9 @@ class Tensor:
     # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
     _cm = None
     _cmv = 0  # a multi-output view's storage version when it was made (see rebased)
-    _detached = False  # a non-leaf detached in place (``detach_``): the tape may not use its saved value
+    # a non-leaf detached in place (``detach_``): a weak reference to the node it was the output of; the tape may
+    # not use its saved value elsewhere
+    _detached = None
 
     # ---------------------------------------------------------------- storage
     @property
@@ -775,7 +777,7 @@ class Tensor:
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
         if self._grad_fn is not None:
-            self._detached = True
+            self._detached = weakref.ref(self._grad_fn)  # (its node may still read it as its saved result: torch's)
         self._grad_fn = None
         self._requires_grad = False
         return self

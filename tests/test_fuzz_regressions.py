@@ -623,3 +623,23 @@ f = t ** t
 g = torch.tensor({b}) ** True
 """, rng)
     _error_in_both(lines, 6, "NotImplementedError")
+
+
+def test_detached_saved_result_serves_its_own_node(rng):
+    """A result its own node saved (hypot, exp) may be detached in place: that node's backward still runs;
+    another node that saved it raises (fuzzer seed 7018)."""
+    lines = _same("""
+t1 = torch.tensor({a}, requires_grad=True)
+t3 = torch.hypot(t1, t1)
+t4 = t3 / 3
+e = t1.exp()
+f = e * 2
+t3.detach_()
+e.detach_()
+loss = (t4 * torch.tensor({b})).sum() + (f * torch.tensor({c})).sum(); loss.backward()
+g = t1.exp()
+h = g * t1
+g.detach_()
+h.sum().backward()
+""", rng)
+    _error_in_both(lines, len(lines) - 1, "RuntimeError")

@@ -75,7 +75,7 @@ class Node:
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         for st, ver, t in self.versions:
-            if t._detached:
+            if t._detached is not None and t._detached() is not self:  # (a node's own saved result: fine)
                 raise RuntimeError("Trying to use a saved tensor that has been detached in-place, i.e. with "
                                    ".detach_().This is not supported, please use out-of-place `.detach()` instead")
             if st.version != ver:
