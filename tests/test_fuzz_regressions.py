@@ -643,3 +643,16 @@ g.detach_()
 h.sum().backward()
 """, rng)
     _error_in_both(lines, len(lines) - 1, "RuntimeError")
+
+
+def test_rounding_of_complex_raises(rng):
+    """floor/ceil/trunc of a complex tensor: torch's NotImplementedError (fuzzer seed 7175)."""
+    lines = _same("""
+c = torch.tensor({a}) * (1 + 1j)
+a = c.floor()
+b = c.ceil()
+d = c.trunc()
+e = torch.tensor({b}).floor()
+""", rng)
+    for i in (1, 2, 3):
+        _error_in_both(lines, i, "NotImplementedError")

@@ -587,7 +587,11 @@ frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None,
 
 # ---- rounding (integers pass through unchanged)
 def _float_only(f):
-    return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+    def g(x):
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            raise NotImplementedError(f"{f.__name__} is not supported for complex inputs")
+        return f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+    return g
 
 
 # (piecewise constant or linear: no values saved, as torch)
