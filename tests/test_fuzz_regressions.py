@@ -656,3 +656,18 @@ e = torch.tensor({b}).floor()
 """, rng)
     for i in (1, 2, 3):
         _error_in_both(lines, i, "NotImplementedError")
+
+
+def test_complex_tensor_value_into_real_by_mask(rng):
+    """A one-element complex tensor written into a real tensor by masked_fill_ or a bool-mask assignment:
+    torch reads it, and an imaginary part raises (fuzzer seed 7237)."""
+    lines = _same("""
+t = torch.tensor({a})
+m = t > 0
+t.masked_fill_(m, torch.tensor(1 + 1j))
+t.masked_fill_(m, torch.tensor(2 + 0j))
+t[torch.tensor([True, True, True, True])] = torch.tensor(-1 - 0.75j)
+t[m] = torch.tensor([3 + 0j])
+""", rng)
+    for i in (2, 4):
+        _error_in_both(lines, i, "RuntimeError")
