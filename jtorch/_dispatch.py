@@ -148,9 +148,9 @@ class OpDef:
     # them is untracked at every level (detach) or at the reverse-mode ones (no_grad); None elsewhere
     untracked = None
 
-    def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None,
-                 differentiable=True, view=None, returns=None, seq=False, inplace_ok=True, library=False,
-                 opmath=False, large=None):
+    def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None, saves_result=False,
+                 saves_hidden=False, differentiable=True, view=None, returns=None, seq=False, inplace_ok=True,
+                 library=False, opmath=False, large=None):
         self.fn = fn
         self.opmath = opmath
         self.name = self.__qualname__ = name
@@ -171,6 +171,7 @@ class OpDef:
         # inputs a double backward reaches, Node._saved_edges)
         # (a callable gets the requires-grad mask of the dynamic args and returns positions)
         self.saves = saves if saves is None or callable(saves) else tuple(names_dyn.index(n) for n in saves)
+        self.saves_result, self.saves_hidden = saves_result, saves_hidden
         self.differentiable = differentiable
         self.view = view        # strides function for view ops, or None
         self.returns = returns  # namedtuple type for multi-output ops
@@ -189,7 +190,14 @@ class OpDef:
         self._plan()
 
     precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
-    saves_result = False  # torch's backward reads the result: its version is checked too (autograd.graph.record)
+    # saves_result: torch's backward also reads the result, so writing it in place makes backward raise
+    # (autograd.graph.record): True, "inplace" (only the in-place form's: ``elu_`` where ``elu`` reads its
+    # input), or a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent)
+    saves_result = False
+    # saves_hidden: torch's backward reads values of its own, none the caller can write (indices, a composite's
+    # intermediates): no version check for them, but the node is not linear (Node.release) and a double
+    # backward reaches the inputs
+    saves_hidden = False
 
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are

@@ -30,16 +30,16 @@ round = P.round
 logsumexp = R.logsumexp
 
 
-def _unary(name, f):
+def _unary(name, f, **kw):
     def fn(input):
         return f(input)
-    return defop(fn, name="_special_" + name, promote="float", method=False, function=False, opmath=True)
+    return defop(fn, name="_special_" + name, promote="float", method=False, function=False, opmath=True, **kw)
 
 
-erfcx = _unary("erfcx", jss.erfcx)
-i0e = _unary("i0e", jss.i0e)
-i1 = _unary("i1", jss.i1)
-i1e = _unary("i1e", jss.i1e)
+erfcx = _unary("erfcx", jss.erfcx, saves_result=True)
+i0e = _unary("i0e", jss.i0e, saves_result=True)
+i1 = _unary("i1", jss.i1, saves_result=True)
+i1e = _unary("i1e", jss.i1e, saves_result=True)
 
 
 def _ndtr(input):
@@ -51,9 +51,9 @@ def _ndtr(input):
     return r(0.5 * r(1 + r(jss.erf(r(x * np.float32(0.7071067811865476)))))).astype(input.dtype)
 
 
-ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, function=False)
-ndtri = _unary("ndtri", jss.ndtri)
-log_ndtr = _unary("log_ndtr", jss.log_ndtr)
+ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, function=False, saves=(), saves_hidden=True)
+ndtri = _unary("ndtri", jss.ndtri, saves=(), saves_result=True)
+log_ndtr = _unary("log_ndtr", jss.log_ndtr, saves_result=True)
 spherical_bessel_j0 = _unary("spherical_bessel_j0", lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(
     x == 0, 1.0, x)).astype(x.dtype))
 

@@ -33,9 +33,18 @@ _new = object.__new__
 # torch gives ``t.data`` a version counter of its own (writes through it do not count as writes of ``t``:
 # no "modified by an inplace operation" error, ``t._version`` unchanged), while the storage version
 # must still move for every write (views' cached values). A ``.data`` alias and the views and detaches
-# made from it carry their counter in ``_vc`` (a one-item list); a write through one steps the storage
-# version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own tensors.
+# made from it carry their counter in ``_vc`` (as ``unsafe_split``'s pieces do); a write through one steps the
+# storage version by HIDDEN, so ``st.version % HIDDEN`` stays the count torch shows for the storage's own
+# tensors, and its own counter, which the saved-tensor checks of ops that saved it read (autograd.graph.record).
 HIDDEN = 1 << 48
+
+
+class VersionCounter:
+    """A tensor's own version counter (``_vc``), apart from its storage's."""
+    __slots__ = ("version",)
+
+    def __init__(self):
+        self.version = 0
 
 
 def bump_version(t, st):
@@ -44,7 +53,7 @@ def bump_version(t, st):
     if vc is None:
         st.version += 1
     else:
-        vc[0] += 1
+        vc.version += 1
         st.version += HIDDEN
 
 
@@ -246,13 +255,15 @@ class Tensor:
             t._vc = self._vc
         return t
 
-    _vc = None  # a ``.data`` alias's own version counter (see HIDDEN), kept in the instance dict
+    _vc = None  # a ``.data`` alias's own VersionCounter (see HIDDEN), kept in the instance dict
     # how a view was made, where torch forbids writing through it with grad mode on: NO_GRAD_VIEW (in
     # no_grad mode, of a base that may require grad), MULTI_OUTPUT_VIEW (a piece of split/chunk/unbind);
     # views of such a view inherit it (``_dispatch._apply_view``). In the instance dict too.
     _cm = None
     _cmv = 0  # a multi-output view's storage version when it was made (see rebased)
-    _detached = False  # a non-leaf detached in place (``detach_``): the tape may not use its saved value
+    # a non-leaf detached in place (``detach_``): a weak reference to the node it was the output of; the tape may
+    # not use its saved value elsewhere
+    _detached = None
 
     # ---------------------------------------------------------------- storage
     @property
@@ -363,7 +374,7 @@ class Tensor:
             if self._retains:
                 _move_retain(self, old)
         self._set_array(new._lazy_value())
-        _fix_saved_version(new._grad_fn, self)
+        _fix_saved_version(new._grad_fn, self, new)
         return self
 
     def _refresh_view_grad_fn(self):
@@ -458,7 +469,7 @@ class Tensor:
         base = self._base
         if GRAD.enabled and base is not None and self._cm is not None and (self._requires_grad or base._requires_grad):
             raise view_write_error(self)
-        if GRAD.enabled and self._requires_grad:
+        if GRAD.enabled and (self._requires_grad or base is not None and _follows_base(self)):
             if self._grad_fn is None and self._base is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             # (the base a leaf: also one that does not require grad, whose view was made to: torch's check)
@@ -633,7 +644,7 @@ class Tensor:
         if _FUNC.depth:  # inside a torch.func transform JAX differentiates: ask its levels
             from .func import requires_grad_inside
             return requires_grad_inside(self)
-        return self._requires_grad
+        return self._requires_grad or self._base is not None and _follows_base(self)
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -695,7 +706,7 @@ class Tensor:
         if _dispatch.TRANSFORMS.depth:  # inside a torch.func transform: JAX's stop_gradient (see detach)
             return self.detach()
         t = self._alias()
-        t._vc = [0]
+        t._vc = VersionCounter()
         return t
 
     @data.setter
@@ -747,7 +758,7 @@ class Tensor:
     def _version(self):
         if self._st.inference:
             raise RuntimeError("Inference tensors do not track version counter.")
-        return self._st.version % HIDDEN if self._vc is None else self._vc[0]
+        return self._st.version % HIDDEN if self._vc is None else self._vc.version
 
     def type_name(self):
         return D.scalar_type_name(self.dtype) + "Tensor"
@@ -771,7 +782,7 @@ class Tensor:
             self._st, self._vfn, self._val, self._valver = d._st, (), None, 0
             self._strides = self._meta = self._sig = None
         if self._grad_fn is not None:
-            self._detached = True
+            self._detached = weakref.ref(self._grad_fn)  # (its node may still read it as its saved result: torch's)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -1201,6 +1212,12 @@ def _writes_overlap(f, t, args):
     return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
 
 
+def _follows_base(view):
+    """A view made in no_grad mode or before its base required grad (no grad_fn): torch's flag is its base's,
+    though no gradient flows through it (``autograd.graph.record`` gives it no edge)."""
+    return view._grad_fn is None and view._base._requires_grad and all(link[0].differentiable for link in view._avfn)
+
+
 def rebased(view):
     """Whether ``view`` is a split/chunk/unbind piece (of a base that requires grad) whose storage was
     written since it was made (``.data`` writes aside): torch refuses to give it a grad_fn then."""
@@ -1227,18 +1244,25 @@ def view_write_error(view, rebased=False):
         "the inplace operation by an out-of-place one.")
 
 
-def _fix_saved_version(node, target):
+def _fix_saved_version(node, target, result):
     """The in-place op's own node saved its target's pre-write value: an immutable jax array, like
     torch's clone of the original self, so later writes to the target cannot corrupt it. Its other
-    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's."""
+    operands keep their check: one that aliases the target (``b.mul_(b)``) was overwritten, as torch's.
+    A saved result (``OpDef.saves_result``) is now the target itself: its later writes are checked."""
     if node is None or not hasattr(node, "versions"):
         return
     try:
-        vs = node.versions
+        vs = list(node.versions)
         for k, (s, v, t) in enumerate(vs):
             if t is target:
-                node.versions = vs[:k] + vs[k + 1:]
-                return
+                del vs[k]
+                break
+        st = result._st
+        kept = [e for e in vs if e[0] is not st]
+        if len(kept) < len(vs) or getattr(getattr(node, "op", None), "saves_result", False) == "inplace":
+            vc = target._vc
+            kept.append((target._st, target._st.version, target) if vc is None else (vc, vc.version, target))
+        node.versions = kept
     except AttributeError:
         pass
 

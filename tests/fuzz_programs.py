@@ -516,7 +516,8 @@ class Generator:
         for k, v in self.tensors():
             if v.requires_grad and (v.dtype.is_floating_point or v.dtype.is_complex) and r.random() < 0.7:
                 w = self.values(list(v.shape), "float32")
-                expr = f"{k}.abs()" if v.dtype.is_complex and r.random() < 0.5 else (
+                # (an empty one: torch's view_as_real backward refuses the stride-0 gradient of its sum)
+                expr = f"{k}.abs()" if v.dtype.is_complex and (not v.numel() or r.random() < 0.5) else (
                     f"torch.view_as_real({k}).sum(-1)" if v.dtype.is_complex else k)
                 terms.append(f"({expr} * torch.tensor({w!r})).sum()")
         if not terms:

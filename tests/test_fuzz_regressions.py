@@ -422,3 +422,252 @@ def test_fuzz_programs_match_torch(seed):
     lines = fp.generate(seed)
     res = fp.check(lines, eager=seed % 2 == 1)
     assert res is None, (res, "\n".join(lines))
+
+
+# ---- what torch saves for backward: writing it in place makes backward raise -----------------------
+_SAVED_CASES = [  # expressions of b (4 positive float64 elements, requiring grad); m: b as a 2x2 matrix
+    "b.prod()", "b.prod(0)", "b.cumprod(0)", "b.logsumexp(0)", "b.logcumsumexp(0)", "b.norm()", "b.norm(1)",
+    "torch.linalg.vector_norm(b, float('inf'))", "b.std()", "b.median()", "b.nanmedian()", "b.sgn()", "b.hypot(b * 2)",
+    "b ** b", "2 ** b", "b ** torch.tensor(2.)", "b ** 2", "torch.special.erfcx(b)", "torch.special.i0e(b)",
+    "torch.special.i1(b)", "torch.special.i1e(b)", "torch.special.log_ndtr(b)", "torch.special.ndtri(b / 4)",
+    "torch.special.ndtr(b)", "m.det()", "m.inverse()", "torch.linalg.svdvals(m)", "torch.linalg.eigvalsh(m)",
+    "torch.linalg.svd(m)[1]", "torch.linalg.qr(m)[0]", "torch.linalg.eigh(m)[1]", "torch.linalg.pinv(m)",
+    "torch.linalg.solve(m, b[:2])", "torch.linalg.cholesky(m + torch.eye(2, dtype=torch.float64) * 3)",
+    "torch.linalg.cholesky(m + torch.eye(2, dtype=torch.float64) * 3, upper=True)",
+    "torch.linalg.matrix_norm(m)", "torch.linalg.matrix_norm(m, 1)",
+    "torch.cdist(m, m * 2)", "b.median(0).values", "b.mode(0).values", "b.kthvalue(2).values", "torch.frexp(b)[0]",
+    "torch.nn.functional.tanhshrink(b)", "torch.nn.functional.cross_entropy(m, torch.tensor([0, 1]))",
+    "torch.diff(b)", "torch.trapezoid(b)", "torch.cumulative_trapezoid(b)",
+    "torch.lerp(b, b * 2, 0.3)", "torch.nn.functional.interpolate(m[None], scale_factor=2)",
+    "torch.nn.functional.pairwise_distance(m, m * 2)"]
+
+
+def _same_errors_and_grad(src, rng):
+    """Each line's exception type and the leaf ``a``'s gradient agree (not the layouts of linalg results)."""
+    vals = {"a": np.round(rng.uniform(-3, 3, size=4), 2).tolist()}
+    lines = [ln for ln in src.format(**vals).strip().splitlines() if ln.strip()]
+    rt, rj = fp.run(lines, torch), fp.run(lines, jtorch)
+    assert [r["error"] for r in rt] == [r["error"] for r in rj], lines
+    gt, gj = rt[-1]["snaps"]["a"]["grad"], rj[-1]["snaps"]["a"]["grad"]
+    assert (gt is None) == (gj is None), lines
+    if gt is not None:
+        np.testing.assert_allclose(gj[2], gt[2], rtol=1e-6, atol=1e-9, err_msg="\n".join(lines))
+    return rt
+
+
+def test_saved_values_follow_torch(rng):
+    """For each op, writing its input or its result in place after the call: backward raises exactly where
+    torch's does (what torch's backward keeps: the result of prod, norms, det, svd...; only indices for
+    median(dim)/mode/kthvalue; only intermediates of composites such as tanhshrink and cross_entropy)."""
+    raised = set()
+    for expr in _SAVED_CASES:
+        for write in ("b", "c"):
+            rec = _same_errors_and_grad(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a.abs() + 0.5
+m = b.view(2, 2)
+c = {expr}
+with torch.no_grad(): {write}.mul_(2)
+c.sum().backward()
+""", rng)
+            raised.add((write, rec[-1]["error"]))
+    assert raised == {(w, e) for w in "bc" for e in ("RuntimeError", None)}  # (torch: each kind of case)
+
+
+_INPLACE_SAVED = ["exp_()", "exp2_()", "expm1_()", "sigmoid_()", "tanh_()", "sqrt_()", "rsqrt_()", "reciprocal_()",
+                  "relu_()", "tan_()", "cumprod_(0)", "hypot_(b * 2)", "sin_()", "pow_(2)", "mul_(3)",
+                  "clamp_(0.7, 1.5)", "log_()", "erf_()"]
+_INPLACE_NN = ["elu", "selu", "celu", "leaky_relu", "relu", "hardtanh", "silu", "hardswish", "threshold"]
+
+
+def test_inplace_saved_result_follows_torch(rng):
+    """An in-place op whose backward torch computes from its result (``exp_``, ``elu_``...) keeps its
+    target: a later write raises in backward; the others keep a copy of the original (``sin_``)."""
+    calls = [f"b.{op}" for op in _INPLACE_SAVED] + [
+        f"torch.nn.functional.{f}(b, {'1., 0., ' if f == 'threshold' else ''}inplace=True)" for f in _INPLACE_NN] + [
+        "torch.nn.functional.rrelu(b, training=False, inplace=True)"]
+    for call in calls:
+        for write in ("", "with torch.no_grad(): b.mul_(2)"):
+            _same(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a.abs() + 0.5
+{call}
+{write}
+b.sum().backward()
+""", rng)
+
+
+def test_hidden_and_linear_saves_backward_twice_and_double_backward(rng):
+    """Ops torch saves only intermediates or indices for refuse a second backward (as torch's), linear ones
+    allow it; a double backward still reaches the input through the intermediates."""
+    for expr in ("torch.nn.functional.tanhshrink(b)", "torch.special.ndtr(b)", "b.median(0).values", "torch.diff(b)",
+                 "torch.nn.functional.interpolate(b[None, None], scale_factor=2)", "b.exp()", "b.prod()"):
+        _same(f"""
+a = torch.tensor({{a}}, dtype=torch.float64, requires_grad=True)
+b = a * 1.5
+c = {expr}
+c.sum().backward()
+c.sum().backward()
+d = {expr}
+(torch.autograd.grad(d.sum(), b, create_graph=True)[0] ** 2).sum().backward()
+""", rng)
+
+
+def test_grad_of_nonleaf_stops_there_though_its_node_was_freed(rng):
+    """``autograd.grad(y, b)`` runs no node behind b: b's own freed node raises nothing (torch's engine)."""
+    _same("""
+a = torch.tensor({a}, dtype=torch.float64, requires_grad=True)
+b = a * torch.tensor({b}, dtype=torch.float64)
+b.sin().sum().backward()
+d = b.exp() * b
+e = torch.autograd.grad(d.sum(), b)[0] * 1
+f = torch.autograd.grad((b * 2).sum(), [b, a], allow_unused=True)
+""", rng)
+
+
+def test_view_made_before_base_required_grad_follows_base(rng):
+    """A view made in no_grad mode or before its base's ``requires_grad_()`` reports its base's flag, ops on it
+    record a node with no edge (no gradient reaches the base or the view), a view of it gets a grad_fn, and
+    writing it in place raises torch's error; a view through a non-differentiable op does not follow."""
+    lines = _same("""
+a = torch.tensor({a})
+v = a[1:]
+w = a.view(torch.int32)
+a.requires_grad_()
+x = v * torch.tensor({b})[1:]
+y = v.view(3)
+v.requires_grad_(False)
+x.sum().backward()
+b = torch.tensor({c}, requires_grad=True)
+with torch.no_grad(): u = b[:2]
+z = (u * 2).sum() + (b * 3).sum(); z.backward()
+v.mul_(2)
+b.requires_grad_(False)
+t = u * 1
+""", rng)
+    rec = fp.run(lines, torch, eager=True)
+    assert rec[3]["snaps"]["v"]["requires_grad"] and not rec[3]["snaps"]["w"]["requires_grad"]
+    assert rec[11]["error"] == "RuntimeError" and not rec[-1]["snaps"]["u"]["requires_grad"]
+
+
+def test_cholesky_reads_one_triangle(rng):
+    """torch factors the Hermitian matrix of A's lower (upper=True: upper) triangle; the other is ignored."""
+    _same("""
+a = (torch.tensor([{a}, {b}, {c}, {a}], dtype=torch.float64).abs() + torch.eye(4, dtype=torch.float64) * 9)
+a.requires_grad_()
+l = torch.linalg.cholesky(a).contiguous()
+u = torch.linalg.cholesky(a, upper=True).contiguous()
+c = torch.linalg.cholesky(a + 1j * (a.triu(1) - a.tril(-1)), upper=True).contiguous()
+loss = (l * torch.tensor({b})).sum() + (u * torch.tensor({c})).sum() + c.abs().sum(); loss.backward()
+""", rng)
+
+
+def test_rebased_piece_cast_to_bool(rng):
+    """A split/unbind piece whose base was written since refuses only a differentiable result (fuzzer seed 6075)."""
+    lines = _same("""
+t7 = torch.tensor([{a}, {b}, {c}], requires_grad=True)
+t9 = t7 * torch.tensor({c})
+t11, t12, t13 = t9.unbind(0)
+t9.permute((0, 1)).masked_fill_(torch.tensor([True, True, True, False]), 1.5)
+t15 = t13.bool()
+t16 = t13.double()
+""", rng)
+    _error_in_both(lines, 5, "RuntimeError")
+
+
+def test_unsafe_split_pieces_have_own_version_counters(rng):
+    """torch's unsafe_split/unsafe_chunk pieces are no views: tensors over the base's storage with version
+    counters of their own, written in place freely; an op that saved a piece sees the piece's writes only."""
+    lines = _same("""
+a = torch.tensor({a}, requires_grad=True)
+b = a * torch.tensor({b})
+p, q = b.unsafe_split(2)
+r = p * q
+p.mul_(2)
+r.sum().backward()
+x = b * 1
+y = b.exp()
+s, t = b.unsafe_chunk(2)
+s.add_(1)
+z = t.exp()
+u = torch.unsafe_split(torch.tensor({c}), 3)
+u[0].zero_()
+loss = (x * torch.tensor({c})).sum() + y.sum() + (p * 3).sum() + z.sum(); loss.backward()
+""", rng)
+    _error_in_both(lines, 5, "RuntimeError")
+
+
+def test_relu_of_bool_raises(rng):
+    """torch refuses bool inputs to relu (fuzzer seed 6158)."""
+    lines = _same("""
+t = torch.tensor({a}) > 0
+a = t.relu()
+with torch.no_grad(): t.relu_()
+b = torch.nn.functional.relu(t)
+c = torch.tensor({b}).relu()
+""", rng)
+    for i in (1, 2, 3):
+        _error_in_both(lines, i, "RuntimeError")
+
+
+def test_bool_tensor_to_a_bool_power(rng):
+    """torch's pow by a Python True/False copies / gives ones before its kernel (no bool) is asked (seed 6270)."""
+    lines = _same("""
+t = torch.tensor({a}) > 0
+a = t ** True
+b = t ** False
+c = torch.pow(t, True)
+d = t.clone().pow_(False)
+e = t ** 1
+f = t ** t
+g = torch.tensor({b}) ** True
+""", rng)
+    _error_in_both(lines, 6, "NotImplementedError")
+
+
+def test_detached_saved_result_serves_its_own_node(rng):
+    """A result its own node saved (hypot, exp) may be detached in place: that node's backward still runs;
+    another node that saved it raises (fuzzer seed 7018)."""
+    lines = _same("""
+t1 = torch.tensor({a}, requires_grad=True)
+t3 = torch.hypot(t1, t1)
+t4 = t3 / 3
+e = t1.exp()
+f = e * 2
+t3.detach_()
+e.detach_()
+loss = (t4 * torch.tensor({b})).sum() + (f * torch.tensor({c})).sum(); loss.backward()
+g = t1.exp()
+h = g * t1
+g.detach_()
+h.sum().backward()
+""", rng)
+    _error_in_both(lines, len(lines) - 1, "RuntimeError")
+
+
+def test_rounding_of_complex_raises(rng):
+    """floor/ceil/trunc of a complex tensor: torch's NotImplementedError (fuzzer seed 7175)."""
+    lines = _same("""
+c = torch.tensor({a}) * (1 + 1j)
+a = c.floor()
+b = c.ceil()
+d = c.trunc()
+e = torch.tensor({b}).floor()
+""", rng)
+    for i in (1, 2, 3):
+        _error_in_both(lines, i, "NotImplementedError")
+
+
+def test_complex_tensor_value_into_real_by_mask(rng):
+    """A one-element complex tensor written into a real tensor by masked_fill_ or a bool-mask assignment:
+    torch reads it, and an imaginary part raises (fuzzer seed 7237)."""
+    lines = _same("""
+t = torch.tensor({a})
+m = t > 0
+t.masked_fill_(m, torch.tensor(1 + 1j))
+t.masked_fill_(m, torch.tensor(2 + 0j))
+t[torch.tensor([True, True, True, True])] = torch.tensor(-1 - 0.75j)
+t[m] = torch.tensor([3 + 0j])
+""", rng)
+    for i in (2, 4):
+        _error_in_both(lines, i, "RuntimeError")

@@ -19,26 +19,3 @@ from . import quant_ops  # noqa: F401
 from .. import _memfmt  # noqa: E402
 _memfmt.install()  # the memory-format rules of the ops above
 
-
-def _save_results():
-    """Ops whose backward torch computes from their result save the result (an in-place write to it makes
-    backward raise) and, for the first group, not their input (writing the input afterwards is fine); the
-    version check follows torch's choice (``OpDef.saves_result``, ``autograd.graph.record``)."""
-    from .._dispatch import REGISTRY
-    for name in ("exp", "exp2", "expm1", "sigmoid", "tanh", "sqrt", "rsqrt", "reciprocal", "relu", "tan",
-                 "_softmax", "_log_softmax"):
-        REGISTRY[name].saves_result = True
-        REGISTRY[name].saves = _no_inputs
-    for name in ("_amax", "_amin"):  # (these keep their input too)
-        REGISTRY[name].saves_result = True
-    from .reduction import _max_dim, _min_dim
-    from .sorting import _sort, _topk
-    for op in (_max_dim, _min_dim, _sort, _topk):  # (torch keeps their indices only)
-        op.saves = _no_inputs
-
-
-def _no_inputs(mask):
-    return ()
-
-
-_save_results()

@@ -177,7 +177,7 @@ def tensordot(a, b, dims=2, out=None):
     return r if out is None else out.copy_(r)
 
 
-@defop(promote="common")
+@defop(promote="common", saves=(), saves_hidden=True)
 def kron(input, other):
     if input.dtype == jnp.bool_:  # XLA has no bool multiply: and is the product of bools
         return jnp.kron(input.astype(jnp.uint8), other.astype(jnp.uint8)).astype(jnp.bool_)
@@ -185,7 +185,7 @@ def kron(input, other):
 
 
 # ---------------------------------------------------------------- cdist
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _cdist(x1, x2, p=2.0):
     d = x1[..., :, None, :] - x2[..., None, :, :]
     return _vnorm(p, -1, False)(d)
@@ -263,7 +263,7 @@ def _dim(d, ndim):
     return _dims(d, ndim)[0]
 
 
-@defop(method=False, function=False, promote=None)
+@defop(method=False, function=False, promote=None, saves=())
 def _diff(input, n=1, dim=-1):
     if input.dtype == jnp.bool_:
         for _ in range(n):
@@ -290,14 +290,14 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return _diff(input, n=int(min(n, input.shape[d])), dim=d)
 
 
-@defop(method=False, function=False, promote="float", dynamic=("dx",))
+@defop(method=False, function=False, promote="float", dynamic=("dx",), saves=())
 def _trapz_dx(y, dx=1.0, dim=-1):
     if y.shape[dim] == 0:
         return jnp.sum(y, axis=dim)
     return (jnp.sum(y, axis=dim) - (jnp.take(y, 0, axis=dim) + jnp.take(y, -1, axis=dim)) / 2) * dx
 
 
-@defop(method=False, function=False, promote="float")
+@defop(method=False, function=False, promote="float", saves=(), saves_hidden=True)
 def _trapz_x(y, x, dim=-1):
     if x.ndim == 1:
         x = x.reshape((-1,) + (1,) * (y.ndim - dim - 1))
@@ -357,7 +357,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
-@defop(method=False, function=False, promote="float", dynamic=("x", "dx"))
+@defop(method=False, function=False, promote="float", dynamic=("x", "dx"), saves=(), saves_hidden=True)
 def _cumtrapz(y, x=None, dx=1.0, dim=-1, summed=False):
     # summed: y holds the neighbour sums already (integer operands, added in their own type as torch does)
     if y.shape[dim] == 0:  # an empty result of the promoted type

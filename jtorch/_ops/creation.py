@@ -216,6 +216,13 @@ def check_scalar_fits(value, dt):
     return value
 
 
+def check_value_fits(value, dt):
+    """check_scalar_fits for a one-element tensor torch reads on the host (``masked_fill_``, a bool-mask
+    assignment): a complex value with an imaginary part cannot go into a real tensor."""
+    if value.dtype.is_complex and not dt.is_complex and _dispatch.TRACE is None:
+        check_scalar_fits(value.item(), dt)
+
+
 def _check_values_fit(arr, dt):
     """torch.tensor(Python numbers, dtype=an integer type): the same check for every element, where numpy's
     cast would wrap (300 -> 44 in int8) or turn NaN into the minimum."""

@@ -139,11 +139,16 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 
 def _writable(pieces):
-    """The unsafe_ variants: pieces torch lets one write through in place (no multi-output mark)."""
+    """The unsafe_ variants: torch's pieces are no views but tensors over the same storage with version
+    counters of their own, written in place freely (the split's outputs all the same)."""
+    from ..tensor import VersionCounter
+    out = []
     for p in pieces:
-        if p._cm is _dispatch.MULTI_OUTPUT_VIEW:
-            del p._cm
-    return pieces
+        q = p._alias()
+        q._vc = VersionCounter()
+        q._requires_grad, q._grad_fn, q._out_idx = p._requires_grad, p._grad_fn, p._out_idx
+        out.append(q)
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- *_scatter: the view written into a copy

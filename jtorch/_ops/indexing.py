@@ -373,6 +373,9 @@ def _setitem(self, idx, value):
     if isinstance(idx, T) and idx.dtype is D.bool and 0 < idx.ndim <= self.ndim and \
             tuple(idx.shape) == tuple(self.shape[:idx.ndim]) and \
             (not isinstance(value, T) or value.numel() == 1):
+        if isinstance(value, T):
+            from .creation import check_value_fits
+            check_value_fits(value, self.dtype)
         v = value if not isinstance(value, T) else value.reshape(()).to(self.dtype)
         self._check_inplace()
         return self._write(_mask_setitem(self, idx, v))

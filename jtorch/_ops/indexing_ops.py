@@ -441,6 +441,9 @@ def masked_fill(input, mask, value):
     if not isinstance(value, _T()):
         from .creation import check_scalar_fits
         value = check_scalar_fits(value, input.dtype)
+    else:
+        from .creation import check_value_fits
+        check_value_fits(value, input.dtype)
     return _masked_fill(input, mask, value)
 
 

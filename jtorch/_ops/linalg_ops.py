@@ -120,7 +120,7 @@ def _with_out(res, out):
 
 
 # ---------------------------------------------------------------- inverse, det, solve
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _inv(A):
     return jnp.linalg.inv(A)
 
@@ -142,7 +142,7 @@ def inv_ex(A, *, check_errors=False, out=None):
     return _with_out(InvEx(_inv(A), info), out)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _det(A):
     if A.shape[-1] == 0:  # 1 for 0x0 matrices; JAX's LU-based gradient indexes the empty pivots
         return jnp.ones(A.shape[:-2], A.dtype) + 0 * A.sum((-2, -1))
@@ -181,7 +181,7 @@ def _logdet(input):
     return _logdet_k(input)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _solve(A, B, left=True, vector=False):
     if not left:  # X A = B  <=>  A^T X^T = B^T
         A, B = _mT(A), _mT(B)
@@ -256,8 +256,12 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
 
 
 # ---------------------------------------------------------------- cholesky
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _cholesky(A, upper=False):
+    # torch reads one triangle only, the upper one for upper=True (JAX's cholesky factors (A + A^H) / 2): the
+    # value of the Hermitian matrix it spans, the gradient still A's (torch's rule, as JAX's symmetric one)
+    H = _mH(jnp.triu(A)) + jnp.triu(A, 1) if upper else jnp.tril(A) + _mH(jnp.tril(A, -1))
+    A = A + jax.lax.stop_gradient(H - A)
     L = _cholesky_lower(A) if jnp.iscomplexobj(A) else jnp.linalg.cholesky(A)
     return _mH(L) if upper else L
 
@@ -330,7 +334,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     return _with_out(CholeskyEx(L, tensor(info, device=A.device)), out)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _cholesky_solve(B, L, upper=False):
     L, B = _bcast_batch(L, B)
     lower = _mH(L) if upper else L
@@ -362,7 +366,7 @@ QR = _rt("qr", ("Q", "R"))
 LinalgQR = _rt("linalg_qr", ("Q", "R"))
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _qr(A, mode="reduced"):
     if mode == "r":
         return jnp.zeros((0,), A.dtype), _qr_r_only(A)
@@ -399,12 +403,12 @@ SVD = _rt("svd", ("U", "S", "V"))
 LinalgSVD = _rt("linalg_svd", ("U", "S", "Vh"))
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _svd(A, full_matrices=True):
     return tuple(jnp.linalg.svd(A, full_matrices=full_matrices))
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _svdvals(A):
     return jnp.linalg.svd(A, compute_uv=False)
 
@@ -452,13 +456,13 @@ def _diag_embed(d):
     return d[..., :, None] * jnp.eye(n, dtype=d.dtype)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _eigh(A, UPLO="L"):
     w, v = jnp.linalg.eigh(_tri_hermitian(A, UPLO), symmetrize_input=False)
     return w, v
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _eigvalsh(A, UPLO="L"):
     return jnp.linalg.eigvalsh(_tri_hermitian(A, UPLO), symmetrize_input=False)
 
@@ -548,7 +552,7 @@ def _default_rtol(A, atol, rtol):
     return 0.0 if atol is None else atol, rtol
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _pinv(A, atol=0.0, rtol=0.0, hermitian=False):
     if hermitian:
         return _pinv_hermitian(A, atol, rtol)
@@ -833,7 +837,7 @@ def _vnorm(ord, axis, keepdim):
     return f
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _vector_norm(x, ord=2.0, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x.astype(dtype.np)
@@ -867,7 +871,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return _with_out(_vector_norm(x, ord=ord, dim=d, keepdim=keepdim, dtype=dtype), out)
 
 
-@defop(method=False, function=False)
+def _unless_nuclear(dyn, statics):
+    # torch keeps the result of its max/min/vector_norm (every order but the nuclear norm, a sum)
+    return statics[0] != "nuc"
+
+
+@defop(method=False, function=False, saves_result=_unless_nuclear)
 def _matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     if dtype is not None:
         A = A.astype(dtype.np)

@@ -116,7 +116,7 @@ def _nll_loss(input, target, weight, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction)
 
 
-@defop(method=False, function=False, promote=None)
+@defop(method=False, function=False, promote=None, saves=("target", "weight"), saves_hidden=True)
 def _cross_entropy_index(input, target, weight, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     logp = jax.nn.log_softmax(_class_last(input), axis=-1)
     loss, w, valid = _nll_core(logp, target, weight, ignore_index)

@@ -27,10 +27,12 @@ _SQRT2 = math.sqrt(2.0)
 
 
 # ---------------------------------------------------------------- activations
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, saves=(), saves_result=True)
 def relu(input):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise NotImplementedError("clamp is not supported for complex types")  # (torch's relu is a clamp)
+    if input.dtype == jnp.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
@@ -41,12 +43,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     return jnp.where(input <= lo, lo, jnp.where(input >= hi, hi, input))
 
 
-@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True)
+@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True, saves_result="inplace")
 def leaky_relu(input, negative_slope=0.01):
     return jnp.where(input > 0, input, input * negative_slope)
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False, opmath=True)
+@defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False, opmath=True,
+        saves_result="inplace")
 def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
     return jnp.where(input > 0, input * scale, alpha * scale * jnp.expm1(input * input_scale))
 
@@ -55,12 +58,12 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@defop(promote=None, inplace=True, opmath=True)
+@defop(promote=None, inplace=True, opmath=True, saves_result="inplace")
 def selu(input):
     return _SELU_SCALE * jnp.where(input > 0, input, _SELU_ALPHA * jnp.expm1(input))
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True)
+@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True, saves_result="inplace")
 def celu(input, alpha=1.0):
     return jnp.where(input > 0, input, alpha * jnp.expm1(input / alpha))
 
@@ -106,7 +109,7 @@ def hardswish(input):
                      jnp.where(input < 3, input * (input + 3) / 6, input))
 
 
-@defop(promote="float", method=False)
+@defop(promote="float", method=False, saves=(), saves_hidden=True)
 def tanhshrink(input):
     r = _half_steps(input.dtype)
     if r is not None:  # torch's half tanhshrink is x - tanh(x) with tanh rounded to the half type first
@@ -150,7 +153,7 @@ def glu(input, dim=-1):
     return a * jax.nn.sigmoid(b)
 
 
-@defop(promote=None, method=False, function=False, opmath=True)
+@defop(promote=None, method=False, function=False, opmath=True, saves_result="inplace")
 def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
     slope = jax.random.uniform(R.typed_key(key), input.shape, input.dtype, lower, upper)
     return jnp.where(input >= 0, input, input * slope)
@@ -174,12 +177,12 @@ def _in_float(f, x, dim):
     return f(x, axis=dim)
 
 
-@defop(promote=None)
+@defop(promote=None, saves=(), saves_result=True)
 def _softmax(input, dim=-1, dtype=None):
     return _in_float(jax.nn.softmax, _softmax_prep(input, dtype), dim)
 
 
-@defop(promote=None)
+@defop(promote=None, saves=(), saves_result=True)
 def _log_softmax(input, dim=-1, dtype=None):
     x = _softmax_prep(input, dtype)
     if x.dtype in (jnp.float16, jnp.bfloat16) and dim == x.ndim - 1 and x.shape[-1]:
@@ -1157,7 +1160,7 @@ def _pnorm(d, p, axis, keepdims=False):
     return jnp.where(s > 0, safe ** (1.0 / p), 0)
 
 
-@defop(promote="float", method=False, function=False, opmath=True)
+@defop(promote="float", method=False, function=False, opmath=True, saves_result=True)
 def _difference_norm(diff, p=2.0, eps=1e-6, keepdim=False):
     return _pnorm(diff + eps, p, -1, keepdim)
 

@@ -279,7 +279,8 @@ def _pow_any(a, b):
     return _fpow(a, b) if jnp.issubdtype(jnp.result_type(a, b), jnp.inexact) else _pow(a, b)
 
 
-_pow_op = binary("_pow", _pow_any, reject="b", kernel="pow", inplace=False, method=False)
+_pow_op = binary("_pow", _pow_any, reject="b", kernel="pow", inplace=False, method=False,
+                 saves_result=lambda dyn, statics: isinstance(dyn[1], _dispatch.Tensor))  # (a tensor exponent)
 
 
 @function(inplace=True)
@@ -287,6 +288,9 @@ def pow(input, exponent):
     if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \
             isinstance(input, _dispatch.Tensor) and not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if isinstance(exponent, bool) and isinstance(input, _dispatch.Tensor) and input.dtype is D.bool:
+        # torch's power of 1 is a copy, of 0 ones, before its kernel (which has no bool) is asked
+        return input.clone() if exponent else _dispatch.REGISTRY["ones_like"](input)
     return _pow_op(input, exponent)
 
 
@@ -364,9 +368,9 @@ def _complex_sgn_jvp(p, t):
 
 # piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
 sign = unary("sign", _sign, promote=None, saves=())
-sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None)
+sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
-reciprocal = unary("reciprocal", lambda x: 1 / x)
+reciprocal = unary("reciprocal", lambda x: 1 / x, saves=(), saves_result=True)
 def _float_power(a, b):
     dt = jnp.complex128 if jnp.iscomplexobj(a) or jnp.iscomplexobj(b) else jnp.float64
     return _fpow(jnp.asarray(a).astype(dt), jnp.asarray(b).astype(dt))
@@ -377,15 +381,15 @@ export(_float_power_inplace, "float_power_", function=False)
 
 # ---- exp / log / powers
 # library=True: large float inputs on the CPU use XLA's library kernels (measured faster; _dispatch._large_kernel)
-exp = unary("exp", jnp.exp, library=True)
-exp2 = unary("exp2", jnp.exp2, library=True)
-expm1 = unary("expm1", jnp.expm1, library=True)
+exp = unary("exp", jnp.exp, library=True, saves=(), saves_result=True)
+exp2 = unary("exp2", jnp.exp2, library=True, saves=(), saves_result=True)
+expm1 = unary("expm1", jnp.expm1, library=True, saves=(), saves_result=True)
 log = unary("log", jnp.log, library=True)
 log2 = unary("log2", jnp.log2, library=True)
 log10 = unary("log10", jnp.log10, library=True)
 log1p = unary("log1p", jnp.log1p, library=True)
-sqrt = unary("sqrt", jnp.sqrt)  # (slower with the library kernels, as tanh, sigmoid, erf, gelu)
-rsqrt = unary("rsqrt", jax.lax.rsqrt, library=True)
+sqrt = unary("sqrt", jnp.sqrt, saves=(), saves_result=True)  # (slower with the library kernels, as tanh, sigmoid, erf, gelu)
+rsqrt = unary("rsqrt", jax.lax.rsqrt, library=True, saves=(), saves_result=True)
 def complex_logaddexp(x, y):
     """torch's complex log(exp(x) + exp(y)): log1p(exp(min - max)) + max with max the operand of larger real
     part (x on ties), so the imaginary part stays on max's branch (jnp.logaddexp takes the principal log)."""
@@ -414,19 +418,19 @@ logaddexp2 = binary("logaddexp2", jnp.logaddexp2, inplace=False, tensor_other="o
 # ---- trig / hyperbolic
 sin = unary("sin", trig_cpu.sin)  # float32 on the CPU: vectorisable (XLA's calls libm per element)
 cos = unary("cos", trig_cpu.cos)
-tan = unary("tan", trig_cpu.tan)
+tan = unary("tan", trig_cpu.tan, saves=(), saves_result=True)
 asin = unary("asin", jnp.arcsin, aliases=("arcsin",))
 acos = unary("acos", jnp.arccos, aliases=("arccos",))
 atan = unary("atan", jnp.arctan, aliases=("arctan",))
 sinh = unary("sinh", jnp.sinh)
 cosh = unary("cosh", jnp.cosh)
-tanh = unary("tanh", jnp.tanh)
+tanh = unary("tanh", jnp.tanh, saves=(), saves_result=True)
 asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
 atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
-hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic")
+hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic", saves_result=True)
 deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
 rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
 sinc = unary("sinc", jnp.sinc)
@@ -435,7 +439,7 @@ sinc = unary("sinc", jnp.sinc)
 erf = unary("erf", jss.erf)
 erfc = unary("erfc", jss.erfc)
 erfinv = unary("erfinv", jss.erfinv)
-sigmoid = unary("sigmoid", jax.nn.sigmoid)
+sigmoid = unary("sigmoid", jax.nn.sigmoid, saves=(), saves_result=True)
 def _digamma(x):
     # torch: -inf at +0 and +inf at -0 (the pole's sides), nan at negative integers
     return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), jss.digamma(x))
@@ -578,12 +582,16 @@ def _frexp_kernel(x):
 
 
 frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None,
-              returns=_return_type("frexp", ("mantissa", "exponent")))
+              returns=_return_type("frexp", ("mantissa", "exponent")), saves=(), saves_hidden=True)
 
 
 # ---- rounding (integers pass through unchanged)
 def _float_only(f):
-    return lambda x: f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+    def g(x):
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            raise NotImplementedError(f"{f.__name__} is not supported for complex inputs")
+        return f(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+    return g
 
 
 # (piecewise constant or linear: no values saved, as torch)
@@ -650,7 +658,12 @@ def clamp_max(input, max):
     return _clamp_op(input, None, max)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True)
+def _lerp_saves(mask):
+    # torch keeps a tensor weight, and the two ends only when the weight's gradient needs them
+    return (0, 1, 2) if mask[2] else (2,)
+
+
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves)
 def lerp(input, end, weight=0.5):
     # torch's two formulas: from the nearer end, so weight 1 gives end exactly
     return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
@@ -710,7 +723,8 @@ def heaviside(input, values):
     return _heaviside(input, values)
 gcd = binary("gcd", jnp.gcd, tensor_other="other", reject="bf", differentiable=False)
 lcm = binary("lcm", jnp.lcm, tensor_other="other", reject="bf", differentiable=False)
-ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_other="other")
+ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_other="other", saves=("other",),
+               saves_result=True)
 
 
 # ---- comparisons (bool results; computed in the promoted dtype)

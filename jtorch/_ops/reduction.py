@@ -73,7 +73,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(_nansum(input, dim=_dims(dim, input.ndim), keepdim=keepdim, dtype=dtype), out)
 
 
-@defop(promote=None)
+@defop(promote=None, saves_result=True)
 def _prod(input, dim=None, keepdim=False, dtype=None):
     return _acc(jnp.prod, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
@@ -144,7 +144,7 @@ def _sqrt_var_jvp(p, t):
     return s, jnp.where(s == 0, 0, t[0] / (2 * jnp.where(s == 0, 1, s)))
 
 
-@defop(promote=None)
+@defop(promote=None, saves_result=True)
 def _std(input, dim=None, correction=1, keepdim=False):
     return _sqrt_var(jnp.var(input, axis=dim, ddof=correction, keepdims=keepdim))
 
@@ -221,13 +221,13 @@ def _no_complex(x, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
 
 
-@defop(promote=None)
+@defop(promote=None, saves_result=True)
 def _amax(input, dim=None, keepdim=False):
     _no_complex(input, "max_all" if dim is None and not keepdim else "max_values_cpu")
     return jnp.max(input, axis=dim, keepdims=keepdim)
 
 
-@defop(promote=None)
+@defop(promote=None, saves_result=True)
 def _amin(input, dim=None, keepdim=False):
     _no_complex(input, "min_all" if dim is None and not keepdim else "min_values_cpu")
     return jnp.min(input, axis=dim, keepdims=keepdim)
@@ -249,7 +249,7 @@ def _argext(x, dim, first_of, keepdim):
     return idx if not keepdim else jnp.expand_dims(idx, dim)
 
 
-@defop(promote=None, returns=return_type("max"))
+@defop(promote=None, returns=return_type("max"), saves=(), saves_hidden=True)
 def _max_dim(input, dim=0, keepdim=False):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise RuntimeError("max(): does not support complex input")
@@ -257,7 +257,7 @@ def _max_dim(input, dim=0, keepdim=False):
     return _take_at(input, idx, dim, keepdim), (idx if not keepdim else jnp.expand_dims(idx, dim)).astype(jnp.int64)
 
 
-@defop(promote=None, returns=return_type("min"))
+@defop(promote=None, returns=return_type("min"), saves=(), saves_hidden=True)
 def _min_dim(input, dim=0, keepdim=False):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise RuntimeError("min(): does not support complex input")
@@ -384,7 +384,7 @@ def count_nonzero(input, dim=None):
     return _count_nonzero(input, dim=_dims(dim, input.ndim))
 
 
-@defop(promote="float")
+@defop(promote="float", saves_result=True)
 def _logsumexp(input, dim=None, keepdim=False):
     return jax.nn.logsumexp(input, axis=dim, keepdims=keepdim)
 
@@ -414,7 +414,7 @@ def cumsum(input, dim, *, dtype=None):
     return _scan(_cumsum, input, dim, dtype=dtype)
 
 
-@defop(promote=None)
+@defop(promote=None, saves_result=True)
 def _cumprod(input, dim=0, dtype=None):
     return _acc(jnp.cumprod, input, _sum_dtype(input, dtype), axis=dim)
 
@@ -458,7 +458,7 @@ def cummin(input, dim):
     return _scan(_cummin, input, dim)
 
 
-@defop(promote="float")
+@defop(promote="float", saves_result=True)
 def _logcumsumexp(input, dim=0):
     if input.dtype in _HALF:
         return jax.lax.cumlogsumexp(input.astype(jnp.float32), axis=dim).astype(input.dtype)

@@ -37,7 +37,7 @@ def _pick(x, idx, dim, keepdim):
 
 
 # ---------------------------------------------------------------- sort / topk
-@defop(method=False, function=False, returns=return_type("sort"))
+@defop(method=False, function=False, returns=return_type("sort"), saves=(), saves_hidden=True)
 def _sort(input, dim=-1, descending=False):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise RuntimeError(" Sort does not support complex dtypes on CPU")
@@ -63,7 +63,7 @@ def msort(input):
     return sort(input, 0).values
 
 
-@defop(method=False, function=False, returns=return_type("topk"))
+@defop(method=False, function=False, returns=return_type("topk"), saves=(), saves_hidden=True)
 def _topk(input, k=1, dim=-1, largest=True):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise RuntimeError(" topk does not support complex dtypes on CPU")
@@ -83,7 +83,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return _topk(input, k=int(k), dim=d, largest=builtins.bool(largest))
 
 
-@defop(method=False, function=False, returns=return_type("kthvalue"))
+@defop(method=False, function=False, returns=return_type("kthvalue"), saves=(), saves_hidden=True)
 def _kthvalue(input, k=1, dim=-1, keepdim=False):
     idx = jax.lax.slice_in_dim(_argsort(input, dim, False), k - 1, k, axis=dim).astype(jnp.int64)
     return _pick(input, idx, dim, keepdim)
@@ -115,12 +115,12 @@ def _median_index(x, dim, ignore_nan):
     return jnp.take_along_axis(order, k, axis=dim).astype(jnp.int64)
 
 
-@defop(method=False, function=False, returns=return_type("median"))
+@defop(method=False, function=False, returns=return_type("median"), saves=(), saves_hidden=True)
 def _median_dim(input, dim=0, keepdim=False, ignore_nan=False):
     return _pick(input, _median_index(input, dim, ignore_nan), dim, keepdim)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _median_all(input, ignore_nan=False):
     x = input.ravel()
     return x[_median_index(x, 0, ignore_nan)[0]]
@@ -160,7 +160,7 @@ def _mode_1d(x):
     return idx
 
 
-@defop(method=False, function=False, returns=return_type("mode"))
+@defop(method=False, function=False, returns=return_type("mode"), saves=(), saves_hidden=True)
 def _mode(input, dim=-1, keepdim=False):
     x = jnp.moveaxis(input, dim, -1)
     flat = x.reshape(-1, x.shape[-1])

@@ -129,7 +129,7 @@ def _fixed_point_matrix(idx, w, n_in):
     return np.trunc(scaled + np.where(scaled < 0, -0.5, 0.5)).astype(np.int32), bits
 
 
-@defop(method=False, function=False, promote=None)
+@defop(method=False, function=False, promote=None, saves=())
 def _interpolate(input, size=(), scales=(), mode="nearest", align_corners=False, antialias=False):
     x = input
     ftype = np.float64 if x.dtype == jnp.float64 else np.float32

@@ -75,7 +75,7 @@ class Node:
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         for st, ver, t in self.versions:
-            if t._detached:
+            if t._detached is not None and t._detached() is not self:  # (a node's own saved result: fine)
                 raise RuntimeError("Trying to use a saved tensor that has been detached in-place, i.e. with "
                                    ".detach_().This is not supported, please use out-of-place `.detach()` instead")
             if st.version != ver:
@@ -132,8 +132,8 @@ class Node:
         ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
         saves = self.op.saves
-        if saves is None or self.op.saves_result:  # (torch's formula reads the saved result, which
-            return edges                             # depends on the inputs; jtorch's reads the inputs)
+        if saves is None or self.op.saves_result or self.op.saves_hidden:  # (torch's formula reads values
+            return edges  # computed from the inputs: the result, intermediates; jtorch's reads the inputs)
         if callable(saves):  # (a function of which dynamic arguments require grad, as in record)
             diff = {i for i, _ in self.diff}
             saves = saves([i in diff for i in range(len(edges))])
@@ -155,7 +155,9 @@ class Node:
         return out
 
     def release(self):
-        if getattr(self.op, "saves", None) == () and self.saved is not None and not self.freed:
+        op = self.op
+        if getattr(op, "saves", None) == () and not op.saves_result and not op.saves_hidden and \
+                self.saved is not None and not self.freed:
             released = _release_linear(self.saved, self.inputs, self.diff)
             if released is not None:
                 # torch saves no tensor for these ops (linear ones: add, sum, views, cat, ...), so their
@@ -366,15 +368,22 @@ def record(op, statics, dt, dyn, arrays, res):
                 diff.append(_DIFF[i] if i < 8 else (i, None))
                 if a._base is None and a._grad_fn is not None:  # edge_of's common case, inlined
                     edges.append((a._grad_fn, a._out_idx))
+                elif a._cm is not None and rebased(a):
+                    stale = a  # (raises below if the result is differentiable: a cast to bool is fine)
+                    edges.append(None)
                 else:
                     edges.append(edge_of(a))
-                    if a._cm is not None and rebased(a):
-                        stale = a
+            elif a._base is not None and a.requires_grad and _FROM_NP[a._shape_dtype()[1]]._cat >= 2:
+                # a view made in no_grad mode or before its base required grad: the result requires grad,
+                # with no gradient through it (torch's edge-less input)
+                diff.append(_DIFF[i] if i < 8 else (i, None))
+                edges.append((a._grad_fn, a._out_idx) if a._grad_fn is not None else None)
             if saves is None or i in saves:
                 st = a._st
                 if st.inference:
                     raise _inference_saved_error()
-                versions.append((st, st.version, a))
+                vc = a._vc  # (a tensor with a counter of its own: ``.data``, an ``unsafe_split`` piece)
+                versions.append((st, st.version, a) if vc is None else (vc, vc.version, a))
                 if st.host is not None and st.alias is True:
                     # its array reads a numpy buffer in place, which later in-place writes overwrite: a
                     # saved value must keep what the op read (torch's version check sees those writes)
@@ -389,7 +398,8 @@ def record(op, statics, dt, dyn, arrays, res):
         return
     if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
         raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
-    if op.saves_result:
+    sr = op.saves_result
+    if sr is not False and (sr is True or sr != "inplace" and sr(dyn, statics)):
         for o in (res if isinstance(res, tuple) else (res,)):
             versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
@@ -533,33 +543,36 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if n in seen:
             continue
         seen.add(n)
-        if n.freed and not isinstance(n, AccumulateGrad):
-            n._check_saved()
         for e in n.next_edges:
             if e is not None:
                 nxt = e[0]
                 deps[nxt] = deps.get(nxt, 0) + 1
                 stack.append(nxt)
 
-    # prune to nodes that lead to a target
+    # prune to the nodes whose backward leads to a target (a target's own node runs only if another
+    # target lies behind it: ``autograd.grad(y, b)`` stops at b, as torch's, even if b's node was freed)
     if targets is not None:
         useful = {}
 
-        def leads(n):
+        def needed(n):
             k = id(n)
-            if k in useful:
-                return useful[k]
-            useful[k] = False
-            r = any((id(n), i) in targets for i in range(len(n.out_meta)))
-            for e in n.next_edges:
-                if e is not None and leads(e[0]):
-                    r = True
-            useful[k] = r
+            r = useful.get(k)
+            if r is None:
+                useful[k] = r = False  # (until known)
+                for e in n.next_edges:
+                    if e is not None:
+                        m = e[0]
+                        if needed(m) or any((id(m), i) in targets for i in range(len(m.out_meta))):
+                            r = True  # (needed(m) first: every node's answer is known when the loop runs)
+                useful[k] = r
             return r
         for e in root_edges:
-            leads(e[0])
+            needed(e[0])
     else:
         useful = None
+    for n in seen:  # (a freed node that would run: torch's error before any gradient is accumulated)
+        if n.freed and not isinstance(n, AccumulateGrad) and (useful is None or useful.get(id(n))):
+            n._check_saved()
 
     buffers = {}
     for (node, idx), g in zip(root_edges, grad_roots):
