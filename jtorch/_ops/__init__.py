@@ -31,14 +31,30 @@ def _save_results():
         REGISTRY[name].saves = _no_inputs
     for name in ("_amax", "_amin"):  # (these keep their input too)
         REGISTRY[name].saves_result = True
-    from .reduction import _max_dim, _min_dim
-    from .sorting import _sort, _topk
-    for op in (_max_dim, _min_dim, _sort, _topk):  # (torch keeps their indices only)
+    from .reduction import _max_dim, _min_dim, _amax, _amin, _cummax, _cummin
+    from .sorting import _sort, _topk, _kthvalue, _median_dim, _mode, _median_all
+    for op in (_max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _mode):  # (torch keeps their indices only)
         op.saves = _no_inputs
+    # (these keep their input, but read it only through comparisons: no edge for a double backward)
+    from .pointwise import WRAPPED, _clamp_op, nan_to_num
+    pairwise = [op for op in WRAPPED if op.name in ("_maximum", "_minimum", "_fmax", "_fmin")]
+    assert len(pairwise) == 4
+    for op in (_amax, _amin, _cummax, _cummin, _median_all, _clamp_op, nan_to_num, *pairwise):
+        op.selects = True
 
 
 def _no_inputs(mask):
     return ()
 
 
+def _piecewise_linear():
+    """Ops whose backward multiplies the cotangent by a piecewise constant of the inputs, differentiated as
+    torch's ZeroTensor: their double backward sends the inputs a structural zero (``OpDef.piecewise_linear``).
+    (torch's relu, hardtanh, leaky_relu, max_pool... differentiate theirs to real zeros: not these.)"""
+    from .._dispatch import REGISTRY
+    for name in ("abs", "sgn"):
+        REGISTRY[name].piecewise_linear = True
+
+
 _save_results()
+_piecewise_linear()

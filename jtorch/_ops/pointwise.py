@@ -338,13 +338,14 @@ def _abs_jvp(p, t):
     x, = p
     if jnp.iscomplexobj(x):
         return jnp.abs(x), jnp.real(jnp.conj(_complex_sgn(x)) * t[0])
-    return jnp.abs(x), jnp.sign(x) * t[0]
+    return jnp.abs(x), _sign(x) * t[0]
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
              library=True)
 def _sign(x):
-    return x if x.dtype == jnp.bool_ else jnp.sign(x)
+    # torch: sign(nan) = 0 and sign(-0.0) = +0
+    return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
 
 
 @jax.custom_jvp
@@ -611,13 +612,17 @@ def round(input, decimals=0):
 
 # ---- clamping and friends
 def _clamp(x, lo, hi):
-    # where() passes the gradient at the bounds (torch's clamp convention)
+    # where() passes the gradient at the bounds (torch's clamp convention); a NaN in the input or a bound
+    # gives NaN, and no gradient to anything there (selected, so an infinite cotangent leaves zeros)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
         raise NotImplementedError("clamp is not supported for complex types")
+    nan = jnp.asarray(jnp.nan, x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else None
     if lo is not None:
-        x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
+        lo = jnp.asarray(lo, x.dtype)
+        x = jnp.where(x < lo, lo, x if nan is None else jnp.where(x >= lo, x, nan))
     if hi is not None:
-        x = jnp.where(x > hi, jnp.asarray(hi, x.dtype), x)
+        hi = jnp.asarray(hi, x.dtype)
+        x = jnp.where(x > hi, hi, x if nan is None else jnp.where(x <= hi, x, nan))
     return x
 
 
@@ -650,7 +655,12 @@ def clamp_max(input, max):
     return _clamp_op(input, None, max)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True)
+def _lerp_saves(requires_grad):
+    # torch saves the weight, and the ends only for the weight's gradient
+    return (0, 1, 2) if requires_grad[2] else (2,)
+
+
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves)
 def lerp(input, end, weight=0.5):
     # torch's two formulas: from the nearer end, so weight 1 gives end exactly
     return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
@@ -692,8 +702,23 @@ def _real_only(name, f):
     return g
 
 
-maximum = binary("maximum", _real_only("maximum", jnp.maximum), inplace=False, tensor_other="other")
-minimum = binary("minimum", _real_only("minimum", jnp.minimum), inplace=False, tensor_other="other")
+def _elementwise_extreme(f, greater):
+    """f (maximum/minimum) with torch's gradient: all to the chosen argument, half to each at a tie, all to
+    both where one is NaN; selected, never multiplied by a mask (an infinite cotangent leaves the other 0)."""
+    g = jax.custom_jvp(f)
+
+    @g.defjvp
+    def jvp(p, t):
+        (a, b), (ta, tb) = p, t
+        return f(a, b), jnp.where(a == b, (ta + tb) / 2, jnp.where(greater(a, b), ta,
+                                                                   jnp.where(greater(b, a), tb, ta + tb)))
+    return g
+
+
+maximum = binary("maximum", _real_only("maximum", _elementwise_extreme(jnp.maximum, jnp.greater)), inplace=False,
+                 tensor_other="other")
+minimum = binary("minimum", _real_only("minimum", _elementwise_extreme(jnp.minimum, jnp.less)), inplace=False,
+                 tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input
 fmax = binary("fmax", _real_only("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b)), inplace=False,
               tensor_other="other")

@@ -90,6 +90,11 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
+        zero = self.op.zero_grads
+        if zero and not any(jnp.iscomplexobj(a) for a in self.saved[:zero]):  # (complex abs, sgn: curved)  # (the leading ``zero`` inputs get a structural zero: no VJP is computed for them)
+            keep = tuple(d for d in self.diff if d[0] >= zero)
+            out = iter(self._vjp(grads, create_graph, keep) if keep else ())
+            return [_Zero(e) if i < zero else next(out) for (i, _), e in zip(self.diff, self.next_edges)]
         if self.op.undefined_grad is not None:
             undefined = self.op.undefined_grad(self.statics, self.saved, grads)
             if undefined:
@@ -99,7 +104,7 @@ class Node:
                 return [None if i in undefined else g for (i, _), g in zip(self.diff, out)]
         return self._vjp(grads, create_graph)
 
-    def _vjp(self, grads, create_graph):
+    def _vjp(self, grads, create_graph, diff=None):
         primals = self.saved
         if type(primals) is _Released:
             primals = primals.arrays()
@@ -121,7 +126,7 @@ class Node:
             grads, bcast = _broadcast_cotangents(grads)
         else:
             bcast = ()
-        vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
+        vop = self.op.vjp_op(self.statics, self.dt, self.diff if diff is None else diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
     def _saved_edges(self):
@@ -131,6 +136,8 @@ class Node:
         never reads would carry a structural zero, and a zero sent back through an op with a pole (``log``,
         ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
+        if self.op.selects:
+            return [None] * len(edges)
         saves = self.op.saves
         if saves is None or self.op.saves_result:  # (torch's formula reads the saved result, which
             return edges                             # depends on the inputs; jtorch's reads the inputs)
@@ -279,6 +286,26 @@ class _Handle:
 
     def __exit__(self, *a):
         self.remove()
+
+
+class _Zero:
+    """A gradient known to be zero without computing it (torch's ZeroTensor in a backward pass): what a
+    double backward sends to the inputs of an op whose backward is piecewise constant in them (``abs``,
+    ``relu``: ``OpDef.zero_grads``). It passes through op nodes as a zero and is dropped where it meets a
+    real gradient, so a pole further back (``abs(1/x)`` at 0) gives torch's inf, not ``0 * inf = nan``;
+    leaves, hooks and ``autograd.grad`` results see it as a zero tensor."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, edge):
+        self.shape, self.dtype = edge[0].out_meta[edge[1]]
+
+    def tensor(self):
+        return _dispatch.Tensor._wrap(jnp.zeros(tuple(self.shape), self.dtype.np))
+
+
+def _real(grads):
+    """``grads`` with structural zeros made zero tensors."""
+    return [g.tensor() if type(g) is _Zero else g for g in grads]
 
 
 class AccumulateGrad(Node):
@@ -577,6 +604,26 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * len(node.out_meta)
+            zeros_only = False
+            for g in grads:
+                if type(g) is _Zero:
+                    zeros_only = all(g is None or type(g) is _Zero for g in grads) and \
+                        isinstance(getattr(node, "op", None), _dispatch.OpDef) and not (
+                            node._pre_hooks or node._tensor_hooks or node._retain or node._hooks or
+                            targets is not None and any((id(node), k) in targets for k in range(len(grads))))
+                    if not zeros_only:
+                        grads = _real(grads)
+                    break
+            if zeros_only:  # (an op's backward is linear in its cotangents: zeros in, zeros out)
+                for e in node.next_edges:
+                    if e is not None:
+                        _accum(buffers, e[0], e[1], _Zero(e))
+                        deps[e[0]] -= 1
+                        if deps[e[0]] == 0:
+                            ready.append(e[0])
+                if not retain_graph:
+                    node.release()
+                continue
             if node._pre_hooks:
                 for h in node._pre_hooks:
                     r = h(tuple(grads))
@@ -653,6 +700,10 @@ def _accum(buffers, node, idx, g):
     if buf is None:
         buf = buffers[node] = [None] * len(node.out_meta)
     if g is None:
+        return
+    if type(g) is _Zero or type(buf[idx]) is _Zero:  # (a structural zero adds nothing)
+        if buf[idx] is None or type(g) is not _Zero:
+            buf[idx] = g
         return
     shape = node.out_meta[idx][0]
     if g._shape_dtype()[0] != shape:
