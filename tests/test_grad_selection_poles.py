@@ -1,5 +1,5 @@
-"""Gradients through ops that select elements (sort, max(dim), cummax, kthvalue, median, maximum, clamp, amax...)
-and through abs/sgn, next to poles (1/x, log at 0), infinities and NaNs: torch's nan/inf/0 placement, first and
+"""Gradients through ops that select elements (sort, max(dim), cummax, kthvalue, median, maximum, clamp, amax...),
+through abs/sgn and through ops whose derivative torch defines piecewise (copysign, hypot, sinc), next to poles (1/x, log at 0), infinities and NaNs: torch's nan/inf/0 placement, first and
 second order, and whether the first gradient is in the graph at all."""
 import numpy as np
 import pytest
@@ -37,6 +37,9 @@ SELECT = {
     "abs": lambda lib, t: t.abs(),
     "sgn": lambda lib, t: t * t.sgn(),
     "sort_abs": lambda lib, t: t.abs().sort().values,
+    "copysign": lambda lib, t: lib.copysign(t, lib.ones_like(t)),
+    "hypot": lambda lib, t: lib.hypot(t, lib.zeros_like(t)),
+    "sinc": lambda lib, t: lib.sinc(t),
 }
 POLE = {"recip": lambda lib, y: 1 / y, "log": lambda lib, y: y.log(), "sqrt": lambda lib, y: y.sqrt(),
         "square": lambda lib, y: y * y, "linear": lambda lib, y: y * 3}
@@ -58,7 +61,9 @@ CASES = [
     ("lerp", "linear", "pole_after", "zero"), ("abs", "log", "pole_after", "zero"),
     ("abs", "recip", "pole_before", "zero"), ("abs", "log", "pole_before", "zero"),
     ("sgn", "log", "pole_after", "zero"), ("sgn", "linear", "pole_after", "nan"),
-    ("sort_abs", "recip", "pole_before", "nan"),
+    ("sort_abs", "recip", "pole_before", "nan"), ("nan_to_num", "recip", "pole_after", "nan"),
+    ("copysign", "linear", "pole_after", "zero"), ("copysign", "recip", "pole_after", "inf"),
+    ("hypot", "log", "pole_after", "zero"), ("sinc", "square", "pole_after", "zero"),
 ]
 
 

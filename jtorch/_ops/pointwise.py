@@ -427,10 +427,23 @@ acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
 atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
-hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic")
+@jax.custom_jvp
+def _hypot(a, b):
+    return jnp.hypot(a, b)
+
+
+# torch's derivative (a da + b db) / hypot: NaN at (0, 0), where JAX's is 0
+_hypot.defjvp(lambda p, t: (_hypot(*p), (t[0] * p[0] + t[1] * p[1]) / _hypot(*p)))
+hypot = binary("hypot", _hypot, tensor_other="other", reject="bic")
 deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
 rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
-sinc = unary("sinc", jnp.sinc)
+def _sinc_derivative(x):
+    # torch's: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (whose own derivative is then NaN there)
+    px = jnp.pi * x
+    return jnp.where(x == 0, 0, (px * jnp.cos(px) - jnp.sin(px)) / (px * x))
+
+
+sinc = unary("sinc", _kink(jnp.sinc, _sinc_derivative))
 
 # ---- special functions
 erf = unary("erf", jss.erf)
@@ -683,12 +696,38 @@ def addcdiv(input, tensor1, tensor2, value=1):
     return input + value * tensor1 / tensor2
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _nan_to_num(x, nan, posinf, neginf):
+    return jnp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@_nan_to_num.defjvp
+def _nan_to_num_jvp(nan, posinf, neginf, p, t):
+    # torch's: the gradient times isfinite(input), multiplied (an infinite one gives the replaced values NaN)
+    (x,), (tx,) = p, t
+    return _nan_to_num(x, nan, posinf, neginf), jnp.where(jnp.isfinite(x), tx, tx * 0)
+
+
 @defop(promote=None, inplace=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    return jnp.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
+    return _nan_to_num(input, nan, posinf, neginf)
 
 
-copysign = binary("copysign", jnp.copysign, promote="float")
+@jax.custom_jvp
+def _copysign(a, b):
+    return jnp.copysign(a, b)
+
+
+@_copysign.defjvp
+def _copysign_jvp(p, t):
+    # torch's: the input's gradient times result / input (0 where the input is 0, NaN at infinities); none
+    # for the sign source
+    (a, b), (ta, _) = p, t
+    r = jnp.copysign(a, b)
+    return r, jnp.where(a == 0, 0, r / a) * ta
+
+
+copysign = binary("copysign", _copysign, promote="float")
 # torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
