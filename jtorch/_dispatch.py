@@ -196,7 +196,9 @@ class OpDef:
     # piecewise_linear: the backward is the cotangent times a piecewise constant of the inputs (abs, relu): a
     # double backward sends the inputs a structural zero (torch's ZeroTensor, autograd.graph._Zero)
     piecewise_linear = False
-    zero_grads = 0  # how many leading dynamic arguments get such a zero (set on piecewise-linear ops' VJP ops)
+    # how many leading dynamic arguments get such a zero (set on piecewise-linear ops' VJP ops, and on sgn,
+    # whose own gradient torch gives as a ZeroTensor for a real input)
+    zero_grads = 0
 
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are

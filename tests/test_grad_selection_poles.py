@@ -61,6 +61,7 @@ CASES = [
     ("lerp", "linear", "pole_after", "zero"), ("abs", "log", "pole_after", "zero"),
     ("abs", "recip", "pole_before", "zero"), ("abs", "log", "pole_before", "zero"),
     ("sgn", "log", "pole_after", "zero"), ("sgn", "linear", "pole_after", "nan"),
+    ("sgn", "log", "pole_before", "zero"), ("sgn", "recip", "pole_before", "zero"),
     ("sort_abs", "recip", "pole_before", "nan"), ("nan_to_num", "recip", "pole_after", "nan"),
     ("copysign", "linear", "pole_after", "zero"), ("copysign", "recip", "pole_after", "inf"),
     ("hypot", "log", "pole_after", "zero"), ("sinc", "square", "pole_after", "zero"),
@@ -144,3 +145,17 @@ def test_lerp_saves_the_ends_only_for_the_weight_gradient(rng):
                     out.append("raises")
         res[lib] = out
     assert res[jtorch] == res[torch]
+
+
+@pytest.mark.parametrize("pole", ["log", "recip"])
+def test_double_backward_through_a_product_reaches_only_the_other_factor(rng, pole):
+    # d(y * w)/dy = w reads w only: differentiating it again sends y nothing (torch: no edge), so a pole in y
+    # (log, 1/x at 0) keeps its inf instead of 0 * inf = nan
+    x, w0 = np.concatenate([[0.0], rng.uniform(0.5, 2.0, 3)]), rng.uniform(0.5, 2.0, 4)
+    res = {}
+    for lib in (jtorch, torch):
+        t, w = lib.tensor(x, requires_grad=True), lib.tensor(w0, requires_grad=True)
+        y = POLE[pole](lib, t)
+        g, = lib.autograd.grad((y * w).sum(), t, create_graph=True)
+        res[lib] = (g.detach(), *lib.autograd.grad((g * g).sum(), (t, w)))
+    assert_close(res[jtorch], res[torch], rtol=1e-10, atol=1e-12)

@@ -49,11 +49,11 @@ def _no_inputs(mask):
 
 def _piecewise_linear():
     """Ops whose backward multiplies the cotangent by a piecewise constant of the inputs, differentiated as
-    torch's ZeroTensor: their double backward sends the inputs a structural zero (``OpDef.piecewise_linear``).
-    (torch's relu, hardtanh, leaky_relu, max_pool... differentiate theirs to real zeros: not these.)"""
+    torch's ZeroTensor: their double backward sends the inputs a structural zero (``OpDef.piecewise_linear``;
+    torch's relu, hardtanh, leaky_relu, max_pool... differentiate theirs to real zeros: not these)."""
     from .._dispatch import REGISTRY
-    for name in ("abs", "sgn"):
-        REGISTRY[name].piecewise_linear = True
+    REGISTRY["abs"].piecewise_linear = True
+    REGISTRY["sgn"].zero_grads = 1  # (its own gradient, for a real input: no graph behind it, unlike torch's)
 
 
 _save_results()

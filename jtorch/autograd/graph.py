@@ -90,11 +90,15 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
-        zero = self.op.zero_grads
-        if zero and not any(jnp.iscomplexobj(a) for a in self.saved[:zero]):  # (complex abs, sgn: curved)  # (the leading ``zero`` inputs get a structural zero: no VJP is computed for them)
-            keep = tuple(d for d in self.diff if d[0] >= zero)
+        zero = self.op.zero_grads  # (the leading ``zero`` inputs get a structural zero, no VJP computed)
+        if zero and any(jnp.iscomplexobj(a) for a in self.saved[:zero]):  # (complex abs, sgn: curved)
+            zero = 0
+        unread = self._unread(grads) if None in grads else ()
+        if zero or unread:
+            keep = tuple(d for d in self.diff if d[0] >= zero and d[0] not in unread)
             out = iter(self._vjp(grads, create_graph, keep) if keep else ())
-            return [_Zero(e) if i < zero else next(out) for (i, _), e in zip(self.diff, self.next_edges)]
+            return [_Zero(e) if i < zero else None if i in unread else next(out)
+                    for (i, _), e in zip(self.diff, self.next_edges)]
         if self.op.undefined_grad is not None:
             undefined = self.op.undefined_grad(self.statics, self.saved, grads)
             if undefined:
@@ -103,6 +107,25 @@ class Node:
                 out = self._vjp(grads, create_graph)
                 return [None if i in undefined else g for (i, _), g in zip(self.diff, out)]
         return self._vjp(grads, create_graph)
+
+    def _unread(self, grads):
+        """For the node of a VJP op (a double backward), the primals that none of the gradients asked for
+        (``grads`` not None) is computed from, by the differentiated op's ``saves``: torch computes each input's
+        gradient with its own ops (``x * y``: ``grad * y`` and ``grad * x``), so the other primal gets nothing,
+        not a zero that a pole further back would turn into ``0 * inf = nan``."""
+        fwd = getattr(self.op, "forward", None)
+        if fwd is None:
+            return ()
+        op, _, diff, _ = fwd
+        saves = op.saves
+        if saves is None or op.saves_result or op.selects or op.piecewise_linear:
+            return ()
+        n = len(op.dyn_idx)
+        read = set()
+        for (i, _), g in zip(diff, grads):
+            if g is not None:
+                read.update(saves([k == i for k in range(n)]) if callable(saves) else saves)
+        return {i for i in range(n) if i not in read}
 
     def _vjp(self, grads, create_graph, diff=None):
         primals = self.saved
@@ -607,14 +630,16 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             zeros_only = False
             for g in grads:
                 if type(g) is _Zero:
-                    zeros_only = all(g is None or type(g) is _Zero for g in grads) and \
-                        isinstance(getattr(node, "op", None), _dispatch.OpDef) and not (
+                    if isinstance(getattr(node, "op", None), _dispatch.OpDef) and not (
                             node._pre_hooks or node._tensor_hooks or node._retain or node._hooks or
-                            targets is not None and any((id(node), k) in targets for k in range(len(grads))))
-                    if not zeros_only:
+                            targets is not None and any((id(node), k) in targets for k in range(len(grads)))):
+                        # (an op's backward is linear in its cotangents: a zero one adds nothing)
+                        zeros_only = all(g is None or type(g) is _Zero for g in grads)
+                        grads = [None if type(g) is _Zero else g for g in grads]
+                    else:
                         grads = _real(grads)
                     break
-            if zeros_only:  # (an op's backward is linear in its cotangents: zeros in, zeros out)
+            if zeros_only:  # (zeros in, zeros out)
                 for e in node.next_edges:
                     if e is not None:
                         _accum(buffers, e[0], e[1], _Zero(e))
