@@ -40,6 +40,8 @@ SELECT = {
     "copysign": lambda lib, t: lib.copysign(t, lib.ones_like(t)),
     "hypot": lambda lib, t: lib.hypot(t, lib.zeros_like(t)),
     "sinc": lambda lib, t: lib.sinc(t),
+    "remainder": lambda lib, t: t.remainder(0.7),
+    "fmod": lambda lib, t: lib.fmod(t, 0.7),
 }
 POLE = {"recip": lambda lib, y: 1 / y, "log": lambda lib, y: y.log(), "sqrt": lambda lib, y: y.sqrt(),
         "square": lambda lib, y: y * y, "linear": lambda lib, y: y * 3}
@@ -65,6 +67,7 @@ CASES = [
     ("sort_abs", "recip", "pole_before", "nan"), ("nan_to_num", "recip", "pole_after", "nan"),
     ("copysign", "linear", "pole_after", "zero"), ("copysign", "recip", "pole_after", "inf"),
     ("hypot", "log", "pole_after", "zero"), ("sinc", "square", "pole_after", "zero"),
+    ("remainder", "linear", "pole_after", "zero"), ("fmod", "recip", "pole_before", "zero"),
 ]
 
 

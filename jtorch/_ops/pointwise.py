@@ -229,8 +229,14 @@ REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 REGISTRY.pop("_floor_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True)
+def _divisor_grad_saves(requires_grad):
+    # the input's gradient is the cotangent itself: torch saves the operands only for the divisor's
+    return (0, 1) if requires_grad[1] else ()
+
+
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
+                   saves=_divisor_grad_saves)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
