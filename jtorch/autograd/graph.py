@@ -313,8 +313,8 @@ class _Handle:
 
 class _Zero:
     """A gradient known to be zero without computing it (torch's ZeroTensor in a backward pass): what a
-    double backward sends to the inputs of an op whose backward is piecewise constant in them (``abs``,
-    ``relu``: ``OpDef.zero_grads``). It passes through op nodes as a zero and is dropped where it meets a
+    double backward sends to the inputs of an op whose backward is piecewise constant in them (``abs``), and
+    ``sgn``'s own gradient (``OpDef.zero_grads``). It passes through op nodes as a zero and is dropped where it meets a
     real gradient, so a pole further back (``abs(1/x)`` at 0) gives torch's inf, not ``0 * inf = nan``;
     leaves, hooks and ``autograd.grad`` results see it as a zero tensor."""
     __slots__ = ("shape", "dtype")
@@ -726,10 +726,12 @@ def _accum(buffers, node, idx, g):
         buf = buffers[node] = [None] * len(node.out_meta)
     if g is None:
         return
-    if type(g) is _Zero or type(buf[idx]) is _Zero:  # (a structural zero adds nothing)
-        if buf[idx] is None or type(g) is not _Zero:
+    if type(g) is _Zero:  # (a structural zero adds nothing)
+        if buf[idx] is None:
             buf[idx] = g
         return
+    if type(buf[idx]) is _Zero:
+        buf[idx] = None
     shape = node.out_meta[idx][0]
     if g._shape_dtype()[0] != shape:
         g = g.sum_to_size(shape)
