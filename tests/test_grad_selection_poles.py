@@ -1,6 +1,7 @@
-"""Gradients through ops that select elements (sort, max(dim), cummax, kthvalue, median, maximum, clamp, amax...),
-through abs/sgn and through ops whose derivative torch defines piecewise (copysign, hypot, sinc), next to poles (1/x, log at 0), infinities and NaNs: torch's nan/inf/0 placement, first and
-second order, and whether the first gradient is in the graph at all."""
+"""Gradients through ops that select elements (sort, max(dim), cummax, kthvalue, median, maximum, clamp,
+amax...), through abs/sgn and through ops whose derivative torch defines piecewise (copysign, hypot, sinc), next
+to poles (1/x, log at 0), infinities and NaNs: torch's nan/inf/0 placement, first and second order, and whether
+the first gradient is in the graph at all."""
 import numpy as np
 import pytest
 import torch

@@ -249,7 +249,8 @@ def _extreme_jvp(reduce, dim, keepdim, p, t):
     (x,), (tx,) = p, t
     r = reduce(x, axis=dim, keepdims=True)
     mask = x == r
-    dt = jnp.sum(jnp.where(mask, tx, tx * 0), axis=dim, keepdims=True) / jnp.sum(mask, dim, keepdims=True).astype(x.dtype)
+    count = jnp.sum(mask, dim, keepdims=True).astype(x.dtype)
+    dt = jnp.sum(jnp.where(mask, tx, tx * 0), axis=dim, keepdims=True) / count
     return (r, dt) if keepdim else (jnp.squeeze(r, dim), jnp.squeeze(dt, dim))
 
 
