@@ -198,6 +198,15 @@ class OpDef:
     # intermediates): no version check for them, but the node is not linear (Node.release) and a double
     # backward reaches the inputs
     saves_hidden = False
+    # selects: the backward reads the inputs only to choose where the cotangent goes (comparisons, orderings:
+    # maximum, clamp, amax, cummax): torch's double backward has no edge to them (Node._saved_edges)
+    selects = False
+    # piecewise_linear: the backward is the cotangent times a piecewise constant of the inputs (abs, relu): a
+    # double backward sends the inputs a structural zero (torch's ZeroTensor, autograd.graph._Zero)
+    piecewise_linear = False
+    # how many leading dynamic arguments get such a zero (set on piecewise-linear ops' VJP ops, and on sgn,
+    # whose own gradient torch gives as a ZeroTensor for a real input)
+    zero_grads = 0
 
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are
@@ -446,6 +455,8 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
 
     vop = OpDef.raw(vjp, op.name + "_backward", nprimals + nout, seq)
     vop.lazy = op.lazy
+    if op.piecewise_linear:
+        vop.zero_grads = nprimals
     vop.forward = (op, statics, diff, bcast)  # (where the Python dispatch level shows torch's formula: _dispatch_road)
     return vop
 

@@ -297,6 +297,9 @@ def _reach(jaxpr, masks):
 # torch's differentiable steps keep some of the new state in their graph (an input of a later op: ``keeps``)
 # and update it in place at the next step, so a backward through two steps raises torch's in-place error.
 # Per rule and options: (keeps, the tensors or hyper-parameters whose requiring grad makes torch record that op).
+# (Not derived from the rule's jaxpr like _dependence: what torch saves follows its op-by-op spelling of the step
+# (addcdiv_ against mul then div, a lerp weight, sqrt keeping its result) and each op's saving conventions, none
+# of which the fused rule shows; a derivation would need that same knowledge as a per-primitive table.)
 _TORCH_KEEPS = {
     # param.addcmul_(buf, lr, value=-1): the buffer is the update itself without Nesterov
     "sgd": lambda st: (("momentum_buffer",), ("lr",)) if st["fresh"] is not None and not st["nesterov"] else None,

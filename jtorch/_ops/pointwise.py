@@ -229,8 +229,14 @@ REGISTRY.pop("_true_divide", None)
 REGISTRY.pop("_trunc_divide", None)
 REGISTRY.pop("_floor_divide", None)
 
-remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True)
+def _divisor_grad_saves(requires_grad):
+    # the input's gradient is the cotangent itself: torch saves the operands only for the divisor's
+    return (0, 1) if requires_grad[1] else ()
+
+
+remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
+                   saves=_divisor_grad_saves)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -342,13 +348,14 @@ def _abs_jvp(p, t):
     x, = p
     if jnp.iscomplexobj(x):
         return jnp.abs(x), jnp.real(jnp.conj(_complex_sgn(x)) * t[0])
-    return jnp.abs(x), jnp.sign(x) * t[0]
+    return jnp.abs(x), _sign(x) * t[0]
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
              library=True)
 def _sign(x):
-    return x if x.dtype == jnp.bool_ else jnp.sign(x)
+    # torch: sign(nan) = 0 and sign(-0.0) = +0
+    return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
 
 
 @jax.custom_jvp
@@ -430,10 +437,23 @@ acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
 atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
-hypot = binary("hypot", jnp.hypot, tensor_other="other", reject="bic", saves_result=True)
+@jax.custom_jvp
+def _hypot(a, b):
+    return jnp.hypot(a, b)
+
+
+# torch's derivative (a da + b db) / hypot: NaN at (0, 0), where JAX's is 0
+_hypot.defjvp(lambda p, t: (_hypot(*p), (t[0] * p[0] + t[1] * p[1]) / _hypot(*p)))
+hypot = binary("hypot", _hypot, tensor_other="other", reject="bic", saves_result=True)
 deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
 rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
-sinc = unary("sinc", jnp.sinc)
+def _sinc_derivative(x):
+    # torch's: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (whose own derivative is then NaN there)
+    px = jnp.pi * x
+    return jnp.where(x == 0, 0, (px * jnp.cos(px) - jnp.sin(px)) / (px * x))
+
+
+sinc = unary("sinc", _kink(jnp.sinc, _sinc_derivative))
 
 # ---- special functions
 erf = unary("erf", jss.erf)
@@ -619,13 +639,17 @@ def round(input, decimals=0):
 
 # ---- clamping and friends
 def _clamp(x, lo, hi):
-    # where() passes the gradient at the bounds (torch's clamp convention)
+    # where() passes the gradient at the bounds (torch's clamp convention); a NaN in the input or a bound
+    # gives NaN, and no gradient to anything there (selected, so an infinite cotangent leaves zeros)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
         raise NotImplementedError("clamp is not supported for complex types")
+    nan = jnp.asarray(jnp.nan, x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else None
     if lo is not None:
-        x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
+        lo = jnp.asarray(lo, x.dtype)
+        x = jnp.where(x < lo, lo, x if nan is None else jnp.where(x >= lo, x, nan))
     if hi is not None:
-        x = jnp.where(x > hi, jnp.asarray(hi, x.dtype), x)
+        hi = jnp.asarray(hi, x.dtype)
+        x = jnp.where(x > hi, hi, x if nan is None else jnp.where(x <= hi, x, nan))
     return x
 
 
@@ -686,12 +710,38 @@ def addcdiv(input, tensor1, tensor2, value=1):
     return input + value * tensor1 / tensor2
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _nan_to_num(x, nan, posinf, neginf):
+    return jnp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@_nan_to_num.defjvp
+def _nan_to_num_jvp(nan, posinf, neginf, p, t):
+    # torch's: the gradient times isfinite(input), multiplied (an infinite one gives the replaced values NaN)
+    (x,), (tx,) = p, t
+    return _nan_to_num(x, nan, posinf, neginf), jnp.where(jnp.isfinite(x), tx, tx * 0)
+
+
 @defop(promote=None, inplace=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    return jnp.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
+    return _nan_to_num(input, nan, posinf, neginf)
 
 
-copysign = binary("copysign", jnp.copysign, promote="float")
+@jax.custom_jvp
+def _copysign(a, b):
+    return jnp.copysign(a, b)
+
+
+@_copysign.defjvp
+def _copysign_jvp(p, t):
+    # torch's: the input's gradient times result / input (0 where the input is 0, NaN at infinities); none
+    # for the sign source
+    (a, b), (ta, _) = p, t
+    r = jnp.copysign(a, b)
+    return r, jnp.where(a == 0, 0, r / a) * ta
+
+
+copysign = binary("copysign", _copysign, promote="float")
 # torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
@@ -705,8 +755,23 @@ def _real_only(name, f):
     return g
 
 
-maximum = binary("maximum", _real_only("maximum", jnp.maximum), inplace=False, tensor_other="other")
-minimum = binary("minimum", _real_only("minimum", jnp.minimum), inplace=False, tensor_other="other")
+def _elementwise_extreme(f, greater):
+    """f (maximum/minimum) with torch's gradient: all to the chosen argument, half to each at a tie, all to
+    both where one is NaN; selected, never multiplied by a mask (an infinite cotangent leaves the other 0)."""
+    g = jax.custom_jvp(f)
+
+    @g.defjvp
+    def jvp(p, t):
+        (a, b), (ta, tb) = p, t
+        return f(a, b), jnp.where(a == b, (ta + tb) / 2, jnp.where(greater(a, b), ta,
+                                                                   jnp.where(greater(b, a), tb, ta + tb)))
+    return g
+
+
+maximum = binary("maximum", _real_only("maximum", _elementwise_extreme(jnp.maximum, jnp.greater)), inplace=False,
+                 tensor_other="other")
+minimum = binary("minimum", _real_only("minimum", _elementwise_extreme(jnp.minimum, jnp.less)), inplace=False,
+                 tensor_other="other")
 # torch: at ties (and where other is NaN) the gradient goes to input
 fmax = binary("fmax", _real_only("fmax", lambda a, b: jnp.where((a >= b) | jnp.isnan(b), a, b)), inplace=False,
               tensor_other="other")

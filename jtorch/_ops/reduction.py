@@ -1,6 +1,7 @@
 """Reductions with torch's dim/keepdim/dtype semantics and result types."""
 import builtins
 import collections
+import functools
 import math
 
 import jax
@@ -221,16 +222,54 @@ def _no_complex(x, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
 
 
+@jax.custom_jvp
+def shared_by_equals(x, r):
+    """``r``, a full reduction's result that is one of ``x``'s values (max(), min(), median()), with torch's
+    gradient: shared evenly by the elements equal to it (by the NaNs where it is NaN), selected (zeros
+    elsewhere, whatever the cotangent)."""
+    return r
+
+
+@shared_by_equals.defjvp
+def _shared_by_equals_jvp(p, t):
+    (x, r), (tx, _) = p, t
+    mask = jnp.where(jnp.isnan(r), jnp.isnan(x), x == r)
+    return r, jnp.sum(jnp.where(mask, tx, 0)) / jnp.sum(mask).astype(r.dtype)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 2, 3))
+def _extreme(reduce, x, dim, keepdim):
+    return reduce(x, axis=dim, keepdims=keepdim)
+
+
+@_extreme.defjvp
+def _extreme_jvp(reduce, dim, keepdim, p, t):
+    # torch's amax/amin: the cotangent over the count of elements equal to the result, times that mask
+    # (multiplied: where the cotangent is infinite the other elements get 0 * inf = nan, as torch's)
+    (x,), (tx,) = p, t
+    r = reduce(x, axis=dim, keepdims=True)
+    mask = x == r
+    count = jnp.sum(mask, dim, keepdims=True).astype(x.dtype)
+    dt = jnp.sum(jnp.where(mask, tx, tx * 0), axis=dim, keepdims=True) / count
+    return (r, dt) if keepdim else (jnp.squeeze(r, dim), jnp.squeeze(dt, dim))
+
+
+def _max_or_amax(reduce, input, dim, keepdim):
+    if dim is None:  # (max(), min())
+        return shared_by_equals(input, jax.lax.stop_gradient(reduce(input)))
+    return _extreme(reduce, input, dim, keepdim)
+
+
 @defop(promote=None, saves_result=True)
 def _amax(input, dim=None, keepdim=False):
     _no_complex(input, "max_all" if dim is None and not keepdim else "max_values_cpu")
-    return jnp.max(input, axis=dim, keepdims=keepdim)
+    return _max_or_amax(jnp.max, input, dim, keepdim)
 
 
 @defop(promote=None, saves_result=True)
 def _amin(input, dim=None, keepdim=False):
     _no_complex(input, "min_all" if dim is None and not keepdim else "min_values_cpu")
-    return jnp.min(input, axis=dim, keepdims=keepdim)
+    return _max_or_amax(jnp.min, input, dim, keepdim)
 
 
 def _take_at(x, idx, dim, keepdim):
@@ -285,14 +324,16 @@ def _minmax(name, full, by_dim, pairwise):
 
 @function
 def amax(input, dim=(), keepdim=False):
-    d = _dims(dim, input.ndim) or None if dim != () else None
+    # (dim=(): every dim, with amax's gradient, not max()'s)
+    d = _dims(dim, input.ndim) or None if dim != () else tuple(range(input.ndim)) or None
     _check_nonempty(input, "amax", None if d is None else d[0]) if input.numel() == 0 else None
     return _amax(input, dim=d, keepdim=keepdim)
 
 
 @function
 def amin(input, dim=(), keepdim=False):
-    d = _dims(dim, input.ndim) or None if dim != () else None
+    # (dim=(): every dim, with amin's gradient, not min()'s)
+    d = _dims(dim, input.ndim) or None if dim != () else tuple(range(input.ndim)) or None
     _check_nonempty(input, "amin", None if d is None else d[0]) if input.numel() == 0 else None
     return _amin(input, dim=d, keepdim=keepdim)
 

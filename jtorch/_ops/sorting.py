@@ -17,7 +17,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _dispatch
 from .._dispatch import defop, function, REGISTRY
-from .reduction import return_type, _values_indices
+from .reduction import return_type, _values_indices, shared_by_equals
 from .indexing import with_out
 from .shape import _wrap
 
@@ -123,7 +123,7 @@ def _median_dim(input, dim=0, keepdim=False, ignore_nan=False):
 @defop(method=False, function=False, saves_result=True)
 def _median_all(input, ignore_nan=False):
     x = input.ravel()
-    return x[_median_index(x, 0, ignore_nan)[0]]
+    return shared_by_equals(x, jax.lax.stop_gradient(x[_median_index(x, 0, ignore_nan)[0]]))
 
 
 def _median(name, ignore_nan):

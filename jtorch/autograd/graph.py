@@ -90,6 +90,15 @@ class Node:
     def apply(self, grads, create_graph):
         """grads: one Tensor (or None) per output -> one Tensor (or None) per next edge."""
         self._check_saved()
+        zero = self.op.zero_grads  # (the leading ``zero`` inputs get a structural zero, no VJP computed)
+        if zero and any(jnp.iscomplexobj(a) for a in self.saved[:zero]):  # (complex abs, sgn: curved)
+            zero = 0
+        unread = self._unread(grads) if None in grads else ()
+        if zero or unread:
+            keep = tuple(d for d in self.diff if d[0] >= zero and d[0] not in unread)
+            out = iter(self._vjp(grads, create_graph, keep) if keep else ())
+            return [_Zero(e) if i < zero else None if i in unread else next(out)
+                    for (i, _), e in zip(self.diff, self.next_edges)]
         if self.op.undefined_grad is not None:
             undefined = self.op.undefined_grad(self.statics, self.saved, grads)
             if undefined:
@@ -99,7 +108,26 @@ class Node:
                 return [None if i in undefined else g for (i, _), g in zip(self.diff, out)]
         return self._vjp(grads, create_graph)
 
-    def _vjp(self, grads, create_graph):
+    def _unread(self, grads):
+        """For the node of a VJP op (a double backward), the primals that none of the gradients asked for
+        (``grads`` not None) is computed from, by the differentiated op's ``saves``: torch computes each input's
+        gradient with its own ops (``x * y``: ``grad * y`` and ``grad * x``), so the other primal gets nothing,
+        not a zero that a pole further back would turn into ``0 * inf = nan``."""
+        fwd = getattr(self.op, "forward", None)
+        if fwd is None:
+            return ()
+        op, _, diff, _ = fwd
+        saves = op.saves
+        if saves is None or op.saves_result or op.selects or op.piecewise_linear:
+            return ()
+        n = len(op.dyn_idx)
+        read = set()
+        for (i, _), g in zip(diff, grads):
+            if g is not None:
+                read.update(saves([k == i for k in range(n)]) if callable(saves) else saves)
+        return {i for i in range(n) if i not in read}
+
+    def _vjp(self, grads, create_graph, diff=None):
         primals = self.saved
         if type(primals) is _Released:
             primals = primals.arrays()
@@ -121,7 +149,7 @@ class Node:
             grads, bcast = _broadcast_cotangents(grads)
         else:
             bcast = ()
-        vop = self.op.vjp_op(self.statics, self.dt, self.diff, len(self.out_meta), bcast)
+        vop = self.op.vjp_op(self.statics, self.dt, self.diff if diff is None else diff, len(self.out_meta), bcast)
         return list(_dispatch.apply(vop, [*primals, *grads], ()))
 
     def _saved_edges(self):
@@ -131,6 +159,8 @@ class Node:
         never reads would carry a structural zero, and a zero sent back through an op with a pole (``log``,
         ``1/x`` at 0) becomes ``0 * inf = nan`` where torch's gradient is ``inf``."""
         edges = self._input_edges()
+        if self.op.selects:
+            return [None] * len(edges)
         saves = self.op.saves
         if saves is None or self.op.saves_result or self.op.saves_hidden:  # (torch's formula reads values
             return edges  # computed from the inputs: the result, intermediates; jtorch's reads the inputs)
@@ -281,6 +311,26 @@ class _Handle:
 
     def __exit__(self, *a):
         self.remove()
+
+
+class _Zero:
+    """A gradient known to be zero without computing it (torch's ZeroTensor in a backward pass): what a
+    double backward sends to the inputs of an op whose backward is piecewise constant in them (``abs``), and
+    ``sgn``'s own gradient (``OpDef.zero_grads``). It passes through op nodes as a zero and is dropped where it meets a
+    real gradient, so a pole further back (``abs(1/x)`` at 0) gives torch's inf, not ``0 * inf = nan``;
+    leaves, hooks and ``autograd.grad`` results see it as a zero tensor."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, edge):
+        self.shape, self.dtype = edge[0].out_meta[edge[1]]
+
+    def tensor(self):
+        return _dispatch.Tensor._wrap(jnp.zeros(tuple(self.shape), self.dtype.np))
+
+
+def _real(grads):
+    """``grads`` with structural zeros made zero tensors."""
+    return [g.tensor() if type(g) is _Zero else g for g in grads]
 
 
 class AccumulateGrad(Node):
@@ -590,6 +640,28 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * len(node.out_meta)
+            zeros_only = False
+            for g in grads:
+                if type(g) is _Zero:
+                    if isinstance(getattr(node, "op", None), _dispatch.OpDef) and not (
+                            node._pre_hooks or node._tensor_hooks or node._retain or node._hooks or
+                            targets is not None and any((id(node), k) in targets for k in range(len(grads)))):
+                        # (an op's backward is linear in its cotangents: a zero one adds nothing)
+                        zeros_only = all(g is None or type(g) is _Zero for g in grads)
+                        grads = [None if type(g) is _Zero else g for g in grads]
+                    else:
+                        grads = _real(grads)
+                    break
+            if zeros_only:  # (zeros in, zeros out)
+                for e in node.next_edges:
+                    if e is not None:
+                        _accum(buffers, e[0], e[1], _Zero(e))
+                        deps[e[0]] -= 1
+                        if deps[e[0]] == 0:
+                            ready.append(e[0])
+                if not retain_graph:
+                    node.release()
+                continue
             if node._pre_hooks:
                 for h in node._pre_hooks:
                     r = h(tuple(grads))
@@ -667,6 +739,12 @@ def _accum(buffers, node, idx, g):
         buf = buffers[node] = [None] * len(node.out_meta)
     if g is None:
         return
+    if type(g) is _Zero:  # (a structural zero adds nothing)
+        if buf[idx] is None:
+            buf[idx] = g
+        return
+    if type(buf[idx]) is _Zero:
+        buf[idx] = None
     shape = node.out_meta[idx][0]
     if g._shape_dtype()[0] != shape:
         g = g.sum_to_size(shape)

@@ -45,6 +45,9 @@ ADD_ALPHA = "add(): argument 'alpha'"  # grad.add(param, alpha=weight_decay)
 ADD_ALPHA_ = "add_(): argument 'alpha'"
 ADDCDIV_VALUE = "addcdiv_(): argument 'value'"
 ADDCMUL_VALUE = "addcmul_(): argument 'value'"
+# (torch's foreach kernels: one call for all the parameters, whose argument parser words it otherwise)
+FOREACH_ADD_ALPHA = "_foreach_add() received an invalid combination of arguments - got (list, list, alpha=Tensor)"
+FOREACH_ADD_ALPHA_ = "_foreach_add_() received an invalid combination of arguments - got (list, list, alpha=Tensor)"
 
 
 def _coupled_wd(group):
@@ -297,7 +300,7 @@ class Optimizer:
                 continue
             # (torch applies no weight decay of 0; tested last: reading a tensor's value waits for the device)
             if name != "weight_decay" or _nonzero(v):
-                raise TypeError(f"{where} must be Number, not Tensor")
+                raise TypeError(where if where.startswith("_foreach") else f"{where} must be Number, not Tensor")
 
     # whether a ``foreach=True`` step records autograd (torch's foreach SGD does; its other foreach kernels
     # refuse ``differentiable=True``)
@@ -306,13 +309,14 @@ class Optimizer:
     def _run_kernel(self, name, group, tensors, hp, **statics):
         """Apply update rule ``name`` (jtorch/_ops/optim_ops.py) to ``group``'s ``tensors``, in place; with
         ``differentiable=True`` recorded in autograd (grad mode on, as torch runs such a step)."""
+        differentiable = group.get("differentiable")
+        if differentiable and group.get("foreach") and not self._foreach_differentiable:
+            raise AssertionError("_foreach ops don't support autograd")  # (torch's first check there)
         self._check_number_hypers(group)
-        if not group.get("differentiable"):
+        if not differentiable:
             with torch.no_grad():
                 optim_ops.run(name, tensors, hp, **statics)
             return
-        if group.get("foreach") and not self._foreach_differentiable:
-            raise AssertionError("_foreach ops don't support autograd")
         with torch.enable_grad():
             optim_ops.run_differentiable(name, tensors, hp, **statics)
 
@@ -338,17 +342,20 @@ class Optimizer:
     _sparse_ok = False
     _sparse_message = None
 
-    @staticmethod
-    def _decay_grads_in_place(group, params, grads):
-        """torch's differentiable SGD and Adam steps add a weight decay tensor that requires grad to each
-        gradient in place (``grad.addcmul_(param.clone(), weight_decay)``), unless ``maximize`` made the
-        gradient a new tensor first: ``p.grad`` then holds the decayed gradient, recorded in autograd. Whether
-        it did so (the update rule then adds no weight decay)."""
+    # whether the step below happens only with differentiable=True (SGD's happens either way)
+    _grad_decay_differentiable_only = True
+
+    def _decay_grads_in_place(self, group, params, grads):
+        """torch's differentiable SGD and Adam steps (SGD's plain one too) add a weight decay tensor that
+        requires grad to each gradient in place (``grad.addcmul_(param.clone(), weight_decay)``), unless
+        ``maximize`` made the gradient a new tensor first: ``p.grad`` then holds the decayed gradient, recorded
+        in autograd when differentiable. Whether it did so (the update rule then adds no weight decay)."""
         wd = group["weight_decay"]
-        if not (group["differentiable"] and isinstance(wd, torch.Tensor) and wd.requires_grad and _nonzero(wd)
+        if not ((group["differentiable"] or not self._grad_decay_differentiable_only) and
+                isinstance(wd, torch.Tensor) and wd.requires_grad and _nonzero(wd)
                 and not group["maximize"] and not group.get("decoupled_weight_decay")):
             return False
-        with torch.enable_grad():
+        with torch.set_grad_enabled(bool(group["differentiable"])):
             for p, g in zip(params, grads):
                 g.addcmul_(p.clone(), wd)
         return True

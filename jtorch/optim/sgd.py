@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize (torch's update rule)."""
 import jtorch as torch
 
-from .optimizer import Optimizer, required, _nonzero
+from .optimizer import ADD_ALPHA, ADD_ALPHA_, FOREACH_ADD_ALPHA, FOREACH_ADD_ALPHA_, Optimizer, required, _nonzero
 
 __all__ = ["SGD"]
 
@@ -27,6 +27,24 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
         self._check_fused(fused, foreach, differentiable)
 
+    _buffers_exist = False  # (the group being stepped has a momentum buffer for every parameter)
+    _grad_decay_differentiable_only = False
+
+    def _number_hypers(self, group):
+        # torch's foreach step adds the weight decay, -lr and (once every buffer exists) 1 - dampening with
+        # _foreach_add's alpha; Nesterov momentum is an add's alpha in both steps (in place: on maximize's negated
+        # gradients, on the buffers, the parameters)
+        foreach, hypers = bool(group["foreach"]), {}
+        if foreach:
+            hypers["weight_decay"] = FOREACH_ADD_ALPHA_ if group["maximize"] else FOREACH_ADD_ALPHA
+            if group["differentiable"]:
+                hypers["lr"] = FOREACH_ADD_ALPHA_
+        if group["differentiable"] and self._buffers_exist:
+            hypers["dampening"] = FOREACH_ADD_ALPHA_ if foreach else ADD_ALPHA_
+        if group["nesterov"]:
+            hypers["momentum"] = FOREACH_ADD_ALPHA_ if foreach else ADD_ALPHA
+        return hypers
+
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
@@ -34,11 +52,14 @@ class SGD(Optimizer):
             if not params:
                 continue
             self._check_fused_params(group, params)
-            decayed = self._decay_grads_in_place(group, params, grads)
+            momentum = _nonzero(group["momentum"])
+            bufs = [self.state[p].get("momentum_buffer") for p in params] if momentum else []
+            self._buffers_exist = momentum and all(b is not None for b in bufs)
+            self._check_number_hypers(group)  # (before the weight decay changes p.grad in place)
+            decayed = not group["foreach"] and self._decay_grads_in_place(group, params, grads)
             tensors = {"param": params, "grad": grads}
             fresh = None
-            if _nonzero(group["momentum"]):
-                bufs = [self.state[p].get("momentum_buffer") for p in params]
+            if momentum:
                 # a missing buffer starts as the gradient itself (static flag: no recompiles later)
                 fresh = tuple(b is None for b in bufs)
                 bufs = [torch.zeros_like(g) if b is None else b for b, g in zip(bufs, grads)]

@@ -362,3 +362,45 @@ def test_complex_parameters_match_torch(rng, name, kwargs):
         return _np(p), _np(leaf.grad)
     for j, t in zip(run(jtorch), run(torch)):
         np.testing.assert_allclose(j, t, rtol=RTOL, atol=1e-9)
+
+
+# (options, the hyper-parameter given as a tensor that requires grad): torch's foreach SGD hands the weight
+# decay, -lr and 1 - dampening (once its buffers exist) to _foreach_add as numbers, and a Nesterov step the
+# momentum; its plain step decays p.grad in place with such a weight decay, differentiable or not
+SGD_TENSOR_HYPERS = [
+    (dict(foreach=True), "weight_decay"), (dict(foreach=True, maximize=True), "weight_decay"),
+    (dict(foreach=True), "lr"), (dict(foreach=True, momentum=0.9), "dampening"), (dict(momentum=0.9), "dampening"),
+    (dict(nesterov=True, momentum=0.9), "momentum"), (dict(nesterov=True, momentum=0.9, foreach=True), "momentum"),
+    (dict(momentum=0.9), "weight_decay"), (dict(), "weight_decay"),
+]
+
+
+@pytest.mark.parametrize("differentiable", [True, False])
+def test_sgd_tensor_hyperparameters_as_torch(rng, differentiable):
+    arrays = [rng.standard_normal(3) for _ in range(3)]
+    for options, hyper in SGD_TENSOR_HYPERS:
+        res = {}
+        for lib in (jtorch, torch):
+            p = _t(lib, arrays[0], True)
+            p = p.clone() if differentiable else p
+            hp = {"lr": 0.1, "momentum": 0, "dampening": 0.1, "weight_decay": 0.1, **options}
+            hp["dampening"] = 0 if hp.get("nesterov") else hp["dampening"]
+            hp[hyper] = _t(lib, hp[hyper], True)
+            opt = lib.optim.SGD([p], differentiable=differentiable, **hp)
+            out = []
+            for g in arrays[1:]:  # (two steps: the second one has momentum buffers)
+                p.grad = _t(lib, g)
+                out.append(_attempt(opt.step))
+                out.append((_np(p), _np(p.grad)))
+            res[lib] = out
+        for j, t in zip(res[jtorch], res[torch]):
+            if _same_error(t, j) and t is not None:
+                assert_close(j, t)
+
+
+@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "Adadelta"])
+def test_foreach_refusal_comes_before_the_hyperparameter_check_as_torch(name):
+    res = [_attempt(lambda: _step_on(lib, name, False, dict(differentiable=True, foreach=True,
+                                                           lr=_t(lib, 0.1, True)))) for lib in (torch, jtorch)]
+    assert isinstance(res[0], AssertionError)
+    _same_error(*res)
