@@ -21,17 +21,18 @@ _memfmt.install()  # the memory-format rules of the ops above
 
 
 def _selecting_and_piecewise_linear():
-    """Ops whose backward reads their input only through comparisons (``OpDef.selects``: no edge for a
-    double backward), and those whose backward is the cotangent times a piecewise constant, differentiated as
+    """Ops whose backward reads their input only through comparisons or saved indices (``OpDef.selects``: no
+    edge for a double backward), and those whose backward is the cotangent times a piecewise constant, differentiated as
     torch's ZeroTensor (``OpDef.piecewise_linear``; torch's relu, hardtanh, leaky_relu, max_pool...
     differentiate theirs to real zeros: not these)."""
     from .._dispatch import REGISTRY
-    from .reduction import _amax, _amin, _cummax, _cummin
-    from .sorting import _median_all
+    from .reduction import _amax, _amin, _cummax, _cummin, _max_dim, _min_dim
+    from .sorting import _median_all, _sort, _topk, _kthvalue, _median_dim, _mode
     from .pointwise import WRAPPED, _clamp_op, nan_to_num
     pairwise = [op for op in WRAPPED if op.name in ("_maximum", "_minimum", "_fmax", "_fmin")]
     assert len(pairwise) == 4
-    for op in (_amax, _amin, _cummax, _cummin, _median_all, _clamp_op, nan_to_num, *pairwise):
+    for op in (_amax, _amin, _cummax, _cummin, _median_all, _clamp_op, nan_to_num, *pairwise,
+               _max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _mode):
         op.selects = True
     REGISTRY["abs"].piecewise_linear = True
     REGISTRY["sgn"].zero_grads = 1  # (its own gradient, for a real input: no graph behind it, unlike torch's)
