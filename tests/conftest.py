@@ -1,4 +1,5 @@
 """Test setup: cheap XLA codegen and a persistent compilation cache (tests only, never benchmarks)."""
+import gc
 import os
 import zlib
 
@@ -29,20 +30,35 @@ def _rss_bytes():
 
 @pytest.fixture(autouse=True, scope="module")
 def _release_model_programs(request):
-    """After a model-zoo file (ResNet-50/VGG/video/RAFT models, train and eval programs), or any
-    file that left the process over 3 GB, drop its compiled programs and garbage, and hand the
-    freed heap back to the OS: an xdist worker otherwise keeps growing (two workers reached 10 GB
-    each in a full run on the 24 GB machine). Most of that was freed memory that glibc's malloc
-    kept (after fcos: 2.7 GB resident, no live arrays, 0.8 GB after malloc_trim)."""
+    """After a file that left the process over 4 GB (a model-zoo file, its ResNet/VGG/video/RAFT train and
+    eval programs, over 2.5 GB), drop its compiled programs and garbage and hand the freed heap back to the
+    OS: an xdist worker otherwise keeps growing (two workers reached 10 GB each in a full run on the 24 GB
+    machine; most of it freed memory glibc kept: after fcos 2.7 GB resident, no live arrays, 0.8 GB after
+    malloc_trim). Not after every file: a release costs 10-20 s (most of it XLA and MLIR objects being
+    destroyed) and the worker then traces again every program it meets."""
     yield
-    if request.module.__name__.split(".")[-1].startswith("test_models") or _rss_bytes() > 3 << 30:
+    model_file = request.module.__name__.split(".")[-1].startswith("test_models")
+    if _rss_bytes() > (4 << 30 if not model_file else 5 << 29):
         import ctypes
-        import gc
 
         import jax
-        gc.collect()
+        gc.unfreeze()
         jax.clear_caches()
+        gc.collect()
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # not glibc
             pass
+
+
+@pytest.fixture(autouse=True)
+def _freeze_survivors():
+    """After each test, collect its garbage and move what survives (jax's traces and programs, modules,
+    torch's op tables: a million objects after a few hundred tests) out of the cyclic collector's reach.
+    Otherwise every later collection walks all of it: tracing-heavy tests (jtorch.compile) spent most of
+    their time in the collector (a compile test file 3x slower after two nn files; 225 s -> 85 s for
+    seven such files in one process). This collection walks only what the test made; a frozen object
+    that later becomes cyclic garbage waits for the release in _release_model_programs."""
+    yield
+    gc.collect()
+    gc.freeze()
