@@ -3,10 +3,12 @@
     python scripts/conformance.py [--dtypes float32,int64] [--ops add,mul] [--max-samples 8] [--out report.md]
     python scripts/conformance.py --grad [--grad2] [--grad-dtypes float64,float32] [--ops ...] [--verbose]
     python scripts/conformance.py --compile [--dtypes float32] [--ops ...] [--verbose]
+    python scripts/conformance.py --errors [--ops ...] [--verbose]
+    python scripts/conformance.py --reference [--dtypes ...] [--ops ...] [--max-samples N]
 
 For every OpInfo whose name jtorch has (as ``jtorch.<name>``, ``jtorch.linalg.<name>``, ...,
 or a Tensor method; variants included), each sample input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
-dtype; when torch raises, jtorch must raise too. A development tool, not a test: it prints per-op
+dtype; when torch raises, jtorch must raise an exception of the same type. A development tool, not a test: it prints per-op
 pass counts and the first failure of each op.
 Where op_db's op is its own lambda (``where``, ``einsum``, ``polygamma``, random ops), that lambda runs
 with ``torch`` bound to jtorch. Random ops (and samples with a dropout probability above 0) are compared on
@@ -33,6 +35,8 @@ def to_j(x, jtorch, torch, keep_views=False):
     if keep_views and isinstance(x, torch.Tensor) and x._base is not None and x.dtype == x._base.dtype:
         base = to_j(x._base, jtorch, torch)
         return base.as_strided(tuple(x.shape), x.stride(), x.storage_offset())
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        return jtorch.empty(tuple(x.shape), dtype=to_j(x.dtype, jtorch, torch), device="meta")
     if isinstance(x, torch.Tensor):
         t = x.detach()
         if t.dtype == torch.bfloat16:
@@ -222,6 +226,13 @@ def judge(name, s, ji, ja, jk, j_out, t_out, t_err, torch, jtorch):
     return compare(j_out, t_out, torch, jtorch, normwise=name in _NORMWISE)
 
 
+def same_error_type(err, torch_type):
+    """Whether jtorch's exception ``err`` is of torch's exception type, matched by class name along its MRO
+    (torch's own classes, such as ``torch.linalg.LinAlgError``, have jtorch classes of the same name)."""
+    names = {c.__name__.lstrip("_") for c in type(err).__mro__}
+    return torch_type.__name__.lstrip("_") in names
+
+
 def _resolve(jtorch, name):
     """jtorch's object for an op_db name ("add", "linalg.norm", "nn.functional.relu"), or None."""
     obj = jtorch
@@ -304,6 +315,10 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true", help="--grad/--compile: print each op's result as it finishes")
     # compile mode (scripts/conformance_compile.py)
     p.add_argument("--compile", action="store_true", help="compare jtorch.compile'd calls with eager and torch")
+    # error mode (scripts/conformance_errors.py)
+    p.add_argument("--errors", action="store_true", help="op_db's error inputs: jtorch must raise torch's type")
+    p.add_argument("--reference", action="store_true",
+                   help="op_db's reference inputs (more, larger, extremal samples) instead of its sample inputs")
     args = p.parse_args(argv)
     if args.compile:  # hundreds of small programs: cheap XLA codegen, as the tests use (tests/conftest.py)
         os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
@@ -313,9 +328,11 @@ def main(argv=None):
     from torch.testing._internal.common_methods_invocations import op_db
 
     import jtorch
-    if args.grad or args.grad2 or args.compile:  # the other modes' own runners
+    if args.grad or args.grad2 or args.compile or args.errors:  # the other modes' own runners
         if args.compile:
             from conformance_compile import run_compile as run
+        elif args.errors:
+            from conformance_errors import run_errors as run
         else:
             from conformance_grad import run_grad as run
         text = run(args, op_db, torch, jtorch)
@@ -337,7 +354,8 @@ def main(argv=None):
             if dt not in info.supported_dtypes("cpu"):
                 continue
             try:
-                samples = list(info.sample_inputs("cpu", dt, requires_grad=False))[:args.max_samples]
+                inputs = info.reference_inputs if args.reference else info.sample_inputs
+                samples = list(inputs("cpu", dt, requires_grad=False))[:args.max_samples]
             except Exception:
                 continue
             for s in samples:
@@ -354,7 +372,11 @@ def main(argv=None):
                     j_out = call(ji, ja, jk)
                     msg = judge(name, s, ji, ja, jk, j_out, t_out, t_err, torch, jtorch)
                 except Exception as e:
-                    msg = None if t_err is not None else f"raises {type(e).__name__}: {str(e)[:100]}"
+                    if t_err is None:
+                        msg = f"raises {type(e).__name__}: {str(e)[:100]}"
+                    else:
+                        msg = None if same_error_type(e, type(t_err)) else (
+                            f"torch raises {type(t_err).__name__}, jtorch {type(e).__name__}: {str(e)[:80]}")
                 if msg is None:
                     ok += 1
                 elif first is None:
