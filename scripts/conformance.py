@@ -226,6 +226,32 @@ def judge(name, s, ji, ja, jk, j_out, t_out, t_err, torch, jtorch):
     return compare(j_out, t_out, torch, jtorch, normwise=name in _NORMWISE)
 
 
+def _shape_key(x):
+    """What identifies a sample apart from its random values: tensors by shape and dtype, the rest by repr."""
+    import torch
+    if isinstance(x, torch.Tensor):
+        return ("T", tuple(x.shape), str(x.dtype), x.stride())
+    if isinstance(x, (list, tuple)):
+        return tuple(_shape_key(v) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted((k, _shape_key(v)) for k, v in x.items()))
+    return repr(x)
+
+
+def _samples(info, dtype, reference=False, requires_grad=False):
+    """op_db's sample inputs; with ``reference``, only the reference inputs that are not also sample inputs
+    (op_db's reference generators usually start by yielding the sample inputs)."""
+    if not reference:
+        yield from info.sample_inputs("cpu", dtype, requires_grad=requires_grad)
+        return
+    if info.reference_inputs_func is None:
+        return
+    seen = {_shape_key((s.input, s.args, s.kwargs)) for s in info.sample_inputs("cpu", dtype)}
+    for s in info.reference_inputs("cpu", dtype, requires_grad=requires_grad):
+        if _shape_key((s.input, s.args, s.kwargs)) not in seen:
+            yield s
+
+
 def same_error_type(err, torch_type):
     """Whether jtorch's exception ``err`` is of torch's exception type, matched by class name along its MRO
     (torch's own classes, such as ``torch.linalg.LinAlgError``, have jtorch classes of the same name)."""
@@ -354,8 +380,7 @@ def main(argv=None):
             if dt not in info.supported_dtypes("cpu"):
                 continue
             try:
-                inputs = info.reference_inputs if args.reference else info.sample_inputs
-                samples = list(inputs("cpu", dt, requires_grad=False))[:args.max_samples]
+                samples = list(_samples(info, dt, args.reference, requires_grad=False))[:args.max_samples]
             except Exception:
                 continue
             for s in samples:

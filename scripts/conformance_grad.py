@@ -288,7 +288,7 @@ def run_grad(args, op_db, torch, jtorch):
             if dt not in info.supported_backward_dtypes("cpu"):
                 continue
             try:
-                samples = list(info.sample_inputs("cpu", dt, requires_grad=True))[:args.max_samples]
+                samples = list(C._samples(info, dt, args.reference, requires_grad=True))[:args.max_samples]
             except Exception:
                 continue
             for i, s in enumerate(samples):
