@@ -12,6 +12,7 @@ from .. import _dispatch, _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
 from . import reduction as _reduction
 from .dtype_views import jax_complex
+from .shape import _narrow_not_0dim, _narrowed, _sections_or_indices
 
 
 def _T():
@@ -92,7 +93,11 @@ def _split_dim(input, indices_or_sections, dim, name, min_dim):
     if input.ndim < min_dim:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dim} dimension"
                            f"{'s' if min_dim > 1 else ''}, but got a tensor with {input.ndim} dimensions!")
-    if isinstance(indices_or_sections, int) and input.shape[dim] % indices_or_sections:
+    # (a tensor of indices is tensor_split's alone: a 1-dim one is a TypeError here, as a string)
+    indices_or_sections = _sections_or_indices(
+        "" if getattr(indices_or_sections, "ndim", 0) else indices_or_sections, name)
+    if isinstance(indices_or_sections, int) and (indices_or_sections == 0 or
+                                                 input.shape[dim] % indices_or_sections):
         raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
                            f"{input.shape[dim]} is not divisible by the split_size {indices_or_sections}!")
     return REGISTRY["tensor_split"](input, indices_or_sections, dim)
@@ -198,11 +203,22 @@ def _copy_variant(base):
     return f
 
 
-for _b in ("expand", "diagonal", "alias", "narrow", "view", "permute", "split_with_sizes", "split", "unbind",
+for _b in ("expand", "diagonal", "alias", "view", "permute", "split_with_sizes", "split", "unbind",
            "unfold", "squeeze", "unsqueeze", "transpose", "t", "select", "detach", "view_as_real",
            "view_as_complex"):
-    export(_copy_variant(_b), _b + "_copy", method=_b in ("narrow",))
+    export(_copy_variant(_b), _b + "_copy", method=False)
 del _b
+
+
+@function
+def narrow_copy(input, dim, start, length, *, out=None):
+    # torch's narrow_copy checks differently from narrow: a dim past the end is a RuntimeError (not narrow's
+    # IndexError), and a negative length fails the start + length bound check
+    _narrow_not_0dim(input)
+    if dim >= input.ndim:
+        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, but got false.")
+    r = _narrowed(input, dim, start, length).clone()
+    return r if out is None else _dispatch._write_out(out, r)
 
 
 @function
@@ -372,8 +388,19 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
                    pin_memory=False):
     from .._memfmt import lay
-    out = REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
-    return lay(out, tuple(int(d) for d in physical_layout))
+    size, layout = tuple(size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(layout):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                           f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(layout)}")
+    for i, d in enumerate(layout):  # (torch takes no negative dims here)
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and {len(size) - 1}, but got {d} "
+                               f"at index {i}).  NB: negative dims not currently supported; file an issue if you "
+                               f"want it.")
+    if len(set(layout)) != len(layout):
+        raise RuntimeError("Duplicate dim not allowed")
+    out = REGISTRY["empty"](size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return lay(out, layout)
 
 
 # ---------------------------------------------------------------- block_diag
