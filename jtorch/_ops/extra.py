@@ -43,23 +43,29 @@ def _complex(real, imag):
 
 @function(method=False)
 def complex(real, imag, *, out=None):
+    name = D.scalar_type_name
     if real.dtype is not imag.dtype:
-        raise RuntimeError(f"Expected object of scalar type {str(real.dtype)[6:].title()} but got scalar type "
-                           f"{str(imag.dtype)[6:].title()} for second argument")
+        raise RuntimeError(f"Expected object of scalar type {name(real.dtype)} but got scalar type "
+                           f"{name(imag.dtype)} for second argument")
     if real.dtype not in (D.float32, D.float64, D.float16):
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{str(real.dtype)[6:].title()} and {str(imag.dtype)[6:].title()}")
+                           f"{name(real.dtype)} and {name(imag.dtype)}")
     r = _complex(real, imag)
     if real.dtype is D.float16:  # torch's complex of float16 parts is complex32 (exact: the parts are float16)
         r = r.to(D.complex32)
-    return r if out is None else out.copy_(r)
+    if out is None:
+        return r
+    if out.dtype is not r.dtype:
+        raise RuntimeError(f"Expected object of scalar type {name(r.dtype)} but got scalar type {name(out.dtype)} "
+                           "for argument 'out'")
+    return _dispatch._write_out(out, r)
 
 
 @function(method=False)
 def polar(abs, angle, *, out=None):
     if abs.dtype is not angle.dtype:
-        raise RuntimeError(f"Expected object of scalar type {str(abs.dtype)[6:].title()} but got scalar type "
-                           f"{str(angle.dtype)[6:].title()} for second argument")
+        raise RuntimeError(f"Expected object of scalar type {D.scalar_type_name(abs.dtype)} but got scalar type "
+                           f"{D.scalar_type_name(angle.dtype)} for second argument")
     return complex(abs * angle.cos(), abs * angle.sin(), out=out)
 
 
