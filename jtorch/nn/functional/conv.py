@@ -119,6 +119,8 @@ def _conv_t(input, weight, bias, stride, padding, output_padding, groups, dilati
         if op >= s and op >= d:
             raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
                                f"output_padding: {op}, stride: {s}, dilation: {d}")
+    if bias is not None and bias.dtype != x.dtype and not casts_together(x, weight, bias):
+        bias = bias.to(x.dtype)  # (torch's transposed convolution adds its bias in the input's dtype)
     out = _k._conv_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
                              dilation=dilation, groups=int(groups))
     return out.squeeze(0) if unbatched else out
