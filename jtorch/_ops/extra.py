@@ -99,9 +99,10 @@ def _split_dim(input, indices_or_sections, dim, name, min_dim):
     if input.ndim < min_dim:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dim} dimension"
                            f"{'s' if min_dim > 1 else ''}, but got a tensor with {input.ndim} dimensions!")
-    # (a tensor of indices is tensor_split's alone: a 1-dim one is a TypeError here, as a string)
-    indices_or_sections = _sections_or_indices(
-        "" if getattr(indices_or_sections, "ndim", 0) else indices_or_sections, name)
+    if getattr(indices_or_sections, "ndim", 0):  # (a tensor of indices is tensor_split's alone)
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, Tensor), but "
+                        "expected an int or a sequence of ints")
+    indices_or_sections = _sections_or_indices(indices_or_sections, name)
     if isinstance(indices_or_sections, int) and (indices_or_sections == 0 or
                                                  input.shape[dim] % indices_or_sections):
         raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
