@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype as D
 from ._dispatch import defop
 from ._ops.linalg_ops import _type_name
+from ._ops.shape import _wrap
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
            "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -52,22 +53,24 @@ def _norm(norm):
 
 def _dims(input, s, dim, default_all, name):
     nd = input.ndim
+    if isinstance(s, int):
+        s = (s,)
     if dim is None:
         if s is not None:
+            if len(s) > nd:
+                raise RuntimeError(f"Got shape with {len(s)} values but input tensor only has {nd} dimensions.")
             dims = tuple(range(nd - len(s), nd))
         else:
             dims = tuple(range(nd)) if default_all is None else default_all
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -nd <= d < builtins_max(nd, 1):
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {d})")
-        out.append(d % nd)
+    out = [_wrap(d, nd, wrap_scalar=False) for d in dims]
     if len(set(out)) != len(out):
         raise RuntimeError(f"{name} dims must be unique")
+    if not out and name in _ONE_SIDED:
+        raise RuntimeError(f"{name} must transform at least one axis")
     if s is not None:
-        s = (s,) if isinstance(s, int) else tuple(s)
+        s = tuple(s)
         if len(s) != len(out):
             raise RuntimeError(f"When given, dim and shape arguments must have the same length")
         s = tuple(out_s if out_s != -1 else input.shape[d] for out_s, d in zip(s, out))
@@ -77,8 +80,7 @@ def _dims(input, s, dim, default_all, name):
     return s, tuple(out)
 
 
-def builtins_max(a, b):
-    return a if a > b else b
+_ONE_SIDED = ("rfftn", "irfftn", "hfftn", "ihfftn")  # a one-sided transform halves its last dim: it needs one
 
 
 def _real_only(input, name):

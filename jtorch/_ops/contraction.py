@@ -13,6 +13,7 @@ import numpy as np
 
 from .._dispatch import defop, function, round_to
 from .linalg_ops import _type_name, _vnorm
+from .loss_ops import concrete_min_max
 
 _HI = jax.lax.Precision.HIGHEST
 
@@ -438,6 +439,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if aweights is not None and not aweights.dtype.is_floating_point:
         raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
                            f"{_type_name(aweights)} dtype")
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        mm = None if w is None or w.numel() == 0 else concrete_min_max(w)  # (values unread while traced)
+        if mm is not None and mm[0] < 0:
+            raise RuntimeError(f"cov(): {name} cannot be negative")
     return _cov(input, fweights, aweights, correction=int(correction))
 
 

@@ -425,10 +425,17 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=Non
 
 @function(method=False)
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    if n < 0:
-        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     m = n if m is None else m
-    return _finish(jnp.eye(n, m, dtype=_dt(dtype).np), device, requires_grad)
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    dt = out.dtype if out is not None and dtype is None else _dt(dtype)
+    return _into(out, _finish(jnp.eye(n, m, dtype=dt.np), device, requires_grad))
+
+
+def _into(out, res):
+    """A factory's result, written into ``out=`` (resized as torch resizes it) when one is given."""
+    return res if out is None else _dispatch._write_out(out, res)
 
 
 def _num(v):
@@ -440,18 +447,30 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
-    if step == 0:
+    # torch checks the bounds as doubles (a NaN step is no step), then counts and steps in the result's type
+    if not (step > 0 or step < 0):
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
-        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+        dtype = out.dtype if out is not None else (
+            D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype())
     dt = D.to_dtype(dtype)
     if dt.is_complex or dt is D.bool:
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{D.scalar_type_name(dt)}'")
     n = math.ceil((end - start) / step)
-    arr = (start + np.arange(n, dtype=np.float64 if dt._cat >= 2 else np.int64) * step).astype(dt.np)
-    return _finish(jnp.asarray(arr), device, requires_grad)
+    if dt._cat < 2:  # integer results step by the truncated step from the truncated start
+        start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
+        if dt is D.int64:  # (int64 also counts with the truncated bounds)
+            if step == 0:
+                raise ValueError("step must be nonzero")
+            n = (end - start + step - (step > 0) + (step < 0)) // step
+        arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
+    else:
+        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
+    return _into(out, _finish(jnp.asarray(arr), device, requires_grad))
 
 
 @function(method=False)

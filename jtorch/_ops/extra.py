@@ -12,6 +12,7 @@ from .. import _dispatch, _dtype as D
 from .._dispatch import REGISTRY, METHODS, defop, function, export
 from . import reduction as _reduction
 from .dtype_views import jax_complex
+from .shape import _narrow_not_0dim, _narrowed, _sections_or_indices
 
 
 def _T():
@@ -42,23 +43,29 @@ def _complex(real, imag):
 
 @function(method=False)
 def complex(real, imag, *, out=None):
+    name = D.scalar_type_name
     if real.dtype is not imag.dtype:
-        raise RuntimeError(f"Expected object of scalar type {str(real.dtype)[6:].title()} but got scalar type "
-                           f"{str(imag.dtype)[6:].title()} for second argument")
+        raise RuntimeError(f"Expected object of scalar type {name(real.dtype)} but got scalar type "
+                           f"{name(imag.dtype)} for second argument")
     if real.dtype not in (D.float32, D.float64, D.float16):
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{str(real.dtype)[6:].title()} and {str(imag.dtype)[6:].title()}")
+                           f"{name(real.dtype)} and {name(imag.dtype)}")
     r = _complex(real, imag)
     if real.dtype is D.float16:  # torch's complex of float16 parts is complex32 (exact: the parts are float16)
         r = r.to(D.complex32)
-    return r if out is None else out.copy_(r)
+    if out is None:
+        return r
+    if out.dtype is not r.dtype:
+        raise RuntimeError(f"Expected object of scalar type {name(r.dtype)} but got scalar type {name(out.dtype)} "
+                           "for argument 'out'")
+    return _dispatch._write_out(out, r)
 
 
 @function(method=False)
 def polar(abs, angle, *, out=None):
     if abs.dtype is not angle.dtype:
-        raise RuntimeError(f"Expected object of scalar type {str(abs.dtype)[6:].title()} but got scalar type "
-                           f"{str(angle.dtype)[6:].title()} for second argument")
+        raise RuntimeError(f"Expected object of scalar type {D.scalar_type_name(abs.dtype)} but got scalar type "
+                           f"{D.scalar_type_name(angle.dtype)} for second argument")
     return complex(abs * angle.cos(), abs * angle.sin(), out=out)
 
 
@@ -92,7 +99,12 @@ def _split_dim(input, indices_or_sections, dim, name, min_dim):
     if input.ndim < min_dim:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dim} dimension"
                            f"{'s' if min_dim > 1 else ''}, but got a tensor with {input.ndim} dimensions!")
-    if isinstance(indices_or_sections, int) and input.shape[dim] % indices_or_sections:
+    if getattr(indices_or_sections, "ndim", 0):  # (a tensor of indices is tensor_split's alone)
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, Tensor), but "
+                        "expected an int or a sequence of ints")
+    indices_or_sections = _sections_or_indices(indices_or_sections, name)
+    if isinstance(indices_or_sections, int) and (indices_or_sections == 0 or
+                                                 input.shape[dim] % indices_or_sections):
         raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
                            f"{input.shape[dim]} is not divisible by the split_size {indices_or_sections}!")
     return REGISTRY["tensor_split"](input, indices_or_sections, dim)
@@ -198,11 +210,22 @@ def _copy_variant(base):
     return f
 
 
-for _b in ("expand", "diagonal", "alias", "narrow", "view", "permute", "split_with_sizes", "split", "unbind",
+for _b in ("expand", "diagonal", "alias", "view", "permute", "split_with_sizes", "split", "unbind",
            "unfold", "squeeze", "unsqueeze", "transpose", "t", "select", "detach", "view_as_real",
            "view_as_complex"):
-    export(_copy_variant(_b), _b + "_copy", method=_b in ("narrow",))
+    export(_copy_variant(_b), _b + "_copy", method=False)
 del _b
+
+
+@function
+def narrow_copy(input, dim, start, length, *, out=None):
+    # torch's narrow_copy checks differently from narrow: a dim past the end is a RuntimeError (not narrow's
+    # IndexError), and a negative length fails the start + length bound check
+    _narrow_not_0dim(input)
+    if dim >= input.ndim:
+        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, but got false.")
+    r = _narrowed(input, dim, start, length).clone()
+    return r if out is None else _dispatch._write_out(out, r)
 
 
 @function
@@ -372,8 +395,19 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
                    pin_memory=False):
     from .._memfmt import lay
-    out = REGISTRY["empty"](tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
-    return lay(out, tuple(int(d) for d in physical_layout))
+    size, layout = tuple(size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(layout):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                           f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(layout)}")
+    for i, d in enumerate(layout):  # (torch takes no negative dims here)
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and {len(size) - 1}, but got {d} "
+                               f"at index {i}).  NB: negative dims not currently supported; file an issue if you "
+                               f"want it.")
+    if len(set(layout)) != len(layout):
+        raise RuntimeError("Duplicate dim not allowed")
+    out = REGISTRY["empty"](size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return lay(out, layout)
 
 
 # ---------------------------------------------------------------- block_diag

@@ -157,22 +157,31 @@ def atleast_3d(*tensors):
     return r[0] if len(r) == 1 else tuple(r)
 
 
+def _nonempty(tensors, name):
+    if len(tensors) == 0:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+
+
 @function(method=False)
 def hstack(tensors, *, out=None):
+    _nonempty(tensors, "hstack")
     ts = [atleast_1d(t) for t in tensors]
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 @function(method=False, aliases=("row_stack",))
 def vstack(tensors, *, out=None):
+    _nonempty(tensors, "vstack")
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
 @function(method=False)
 def dstack(tensors, *, out=None):
+    _nonempty(tensors, "dstack")
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 @function(method=False)
 def column_stack(tensors, *, out=None):
+    _nonempty(tensors, "column_stack")
     return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)

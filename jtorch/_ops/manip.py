@@ -141,7 +141,7 @@ def roll(input, shifts, dims=None):
     dims = () if dims is None else ((int(dims),) if not isinstance(dims, (tuple, list)) else tuple(dims))
     if (not dims and len(shifts) != 1) or (dims and len(shifts) != len(dims)):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
-    dims = tuple(_wrap(d, input.ndim) for d in dims)
+    dims = tuple(_wrap(d, input.ndim, wrap_scalar=False) for d in dims)
     return _roll(input, shifts=shifts, dims=dims)
 
 

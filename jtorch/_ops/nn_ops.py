@@ -147,6 +147,22 @@ def prelu(input, weight):
     return jnp.where(input > 0, input, w * input)
 
 
+def _prelu_checks(input, weight):
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    n = weight.size
+    if n != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        ch = input.shape[1] if input.ndim >= 2 else 1
+        if ch != n:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{n} and channel size = {ch}.")
+
+
+prelu.precheck = _prelu_checks  # (torch.prelu, Tensor.prelu and F.prelu all check)
+
+
 @defop(promote=None, method=False, opmath=True)
 def glu(input, dim=-1):
     a, b = jnp.split(input, 2, axis=dim)
@@ -647,6 +663,8 @@ def _adaptive_avg_pool3d_half(x, out):
 @defop(promote=None, method=False, function=False)
 def _adaptive_avg_pool(input, osize=(1,)):
     out = osize
+    if 0 in out:  # (an empty output: no windows)
+        return jnp.zeros(input.shape[:-len(out)] + tuple(out), input.dtype)
     # separable: sum along each spatial dim with an (out, L) 0/1 matrix, then divide by the window sizes
     # (torch's order: one division of the window's sum); half types in float32, rounded once
     n = len(out)
@@ -674,6 +692,9 @@ def _adaptive_avg_pool(input, osize=(1,)):
 def _adaptive_max_pool(input, osize=(1,)):
     out = osize
     n = len(out)
+    if 0 in out:  # (an empty output: no windows)
+        shape = input.shape[:-n] + tuple(out)
+        return jnp.zeros(shape, input.dtype), jnp.zeros(shape, jnp.int64)
     sp = input.shape[-n:]
     lead = input.ndim - n
     x = input

@@ -826,6 +826,9 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if input.dtype is not other.dtype:
         from .linalg_ops import _type_name
         raise RuntimeError(f"{_type_name(input)} did not match {_type_name(other)}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol < 0:
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
     return _isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 

@@ -322,20 +322,28 @@ def _minmax(name, full, by_dim, pairwise):
     return f
 
 
+def _same_out_dtype(input, out):
+    if out is not None and out.dtype is not input.dtype:
+        raise RuntimeError(f"Expected the dtype for input and out to match, but got {D.scalar_type_name(input.dtype)} "
+                           f"for input's dtype and {D.scalar_type_name(out.dtype)} for out's dtype.")
+
+
 @function
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, out=None):
     # (dim=(): every dim, with amax's gradient, not max()'s)
+    _same_out_dtype(input, out)
     d = _dims(dim, input.ndim) or None if dim != () else tuple(range(input.ndim)) or None
     _check_nonempty(input, "amax", None if d is None else d[0]) if input.numel() == 0 else None
-    return _amax(input, dim=d, keepdim=keepdim)
+    return _out(_amax(input, dim=d, keepdim=keepdim), out)
 
 
 @function
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, out=None):
     # (dim=(): every dim, with amin's gradient, not min()'s)
+    _same_out_dtype(input, out)
     d = _dims(dim, input.ndim) or None if dim != () else tuple(range(input.ndim)) or None
     _check_nonempty(input, "amin", None if d is None else d[0]) if input.numel() == 0 else None
-    return _amin(input, dim=d, keepdim=keepdim)
+    return _out(_amin(input, dim=d, keepdim=keepdim), out)
 
 
 def _pairwise(name):
@@ -388,9 +396,19 @@ def _aminmax(input, dim=None, keepdim=False):
 
 
 @function
-def aminmax(input, *, dim=None, keepdim=False):
-    return _aminmax(input, dim=_dims(dim, input.ndim)[0] if dim is not None and input.ndim else None,
-                    keepdim=keepdim)
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    for o in out or ():
+        if o.dtype is not input.dtype:
+            raise RuntimeError(f"Expected out tensor to have dtype {D.cpp_type_name(input.dtype)}, but got "
+                               f"{D.cpp_type_name(o.dtype)} instead")
+    d = _dims(dim, input.ndim)[0] if dim is not None and input.ndim else None
+    if input.numel() == 0:
+        if dim is None:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
+        if input.shape[d] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+    return _out(_aminmax(input, dim=d, keepdim=keepdim), out)
 
 
 @defop(promote=None, differentiable=False)

@@ -4,6 +4,7 @@ Each view op carries a strides function (shape, strides, *statics) -> strides,
 so ``stride()``/``is_contiguous()`` and ``view``'s compatibility error follow torch.
 """
 import math
+import operator
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,10 @@ from .._dispatch import GRAD, defop, function, REGISTRY
 from .._size import Size, contiguous_strides
 
 
-def _wrap(dim, ndim):
+def _wrap(dim, ndim, wrap_scalar=True):
+    """``dim`` in [0, ndim); a 0-dim tensor takes dim 0/-1 unless ``wrap_scalar`` is False (fft, roll)."""
+    if ndim == 0 and not wrap_scalar:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
@@ -235,10 +239,16 @@ def movedim(self, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     if len(src) != len(dst):
-        raise RuntimeError("movedim: Invalid source or destination dims: source and destination must have "
-                           "the same number of dimensions")
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the "
+                           f"same number of dims as destination ({dst} dims)")
+    given = {"source": src, "destination": dst}
     src = [_wrap(d, nd) for d in src]
     dst = [_wrap(d, nd) for d in dst]
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given[name]})")
+    if nd == 0:  # (dim 0/-1 of a 0-dim tensor: nothing moves)
+        return _permute(self, dims=())
     order = [d for d in range(nd) if d not in src]
     perm = [None] * nd
     for s, d in zip(src, dst):
@@ -439,6 +449,19 @@ def slice_all():
 
 @function
 def narrow(self, dim, start, length):
+    _narrow_not_0dim(self)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    return _narrowed(self, dim, start, length)
+
+
+def _narrow_not_0dim(x):
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+
+
+def _narrowed(self, dim, start, length):
+    """narrow's view after its own checks (narrow_copy checks otherwise first)."""
     d = _wrap(dim, self.ndim)
     n = self.shape[d]
     if isinstance(start, _dispatch.Tensor):
@@ -520,14 +543,28 @@ def chunk(self, chunks, dim=0):
     return split(self, size, dim) if size else split(self, [0] * chunks, dim)  # (an empty dim: chunks empty pieces)
 
 
+def _sections_or_indices(v, name):
+    """A split's int (sections) or sequence of ints (indices); torch's TypeError for anything else."""
+    try:
+        return [operator.index(i) for i in v] if isinstance(v, (list, tuple)) else operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(v).__name__}), but expected an int or a sequence of ints") from None
+
+
 @function
 def tensor_split(self, indices_or_sections, dim=0):
+    if self.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     d = _wrap(dim, self.ndim)
     n = self.shape[d]
     if hasattr(indices_or_sections, "ndim"):  # a tensor: 0-dim means sections, 1-dim indices
         indices_or_sections = indices_or_sections.tolist()
+    indices_or_sections = _sections_or_indices(indices_or_sections, "tensor_split")
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
         q, r = divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
     else:

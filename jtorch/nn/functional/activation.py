@@ -49,12 +49,6 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def prelu(input, weight):
-    n = weight.numel()
-    if n != 1:
-        ch = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim == 1 else 1)
-        if input.ndim == 0 or ch != n:
-            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
-                               f"{n} and channel size = {ch if input.ndim else 1}.")
     return _k.prelu(input, weight)
 
 

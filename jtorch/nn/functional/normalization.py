@@ -64,12 +64,15 @@ def _shape_tuple(normalized_shape):
 
 def _check_normalized(input, shape, weight, bias):
     nd = len(shape)
+    if nd == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
     if input.ndim < nd or tuple(input.shape[input.ndim - nd:]) != shape:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
                            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
-    for t in (weight, bias):
+    for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(t.shape)} and normalized_shape = {list(shape)}")
 
 

@@ -13,20 +13,34 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", 
            "max_unpool2d", "max_unpool3d"]
 
 
+def _rank_error(input, n, name):
+    return RuntimeError(f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim batch size "
+                        f"for input, but got:{list(input.shape)}")
+
+
 def _check_rank(input, n, name):
     if input.ndim not in (n + 1, n + 2):
-        raise RuntimeError(f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor for input, but got "
-                           f"input of size: {list(input.shape)}")
+        raise _rank_error(input, n, name)
 
 
-def _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode):
-    sizes = []
-    for L, k, s, p, d in zip(input.shape[-n:], kernel, stride, padding, dilation):
+def _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode, name):
+    for k, s, p, d in zip(kernel, stride, padding, dilation):
         if k <= 0 or s <= 0 or d <= 0:
             raise RuntimeError("kernel size, stride and dilation should be greater than zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
         if p > k // 2:
             raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got pad = {p}, "
                                f"kernel_size = {k}")
+    spatial = input.shape[-n - 1:]  # (channels and spatial dims: only a batch may be empty)
+    if 0 in spatial:
+        if n == 3:
+            raise RuntimeError(f"{name}(): Expected input's non-batch dimensions to have positive length, but input "
+                               f"has a shape of {list(input.shape)} and non-batch dimension {spatial.index(0)} has "
+                               f"length zero!")
+        raise _rank_error(input, n, name)
+    sizes = []
+    for L, k, s, p, d in zip(input.shape[-n:], kernel, stride, padding, dilation):
         span = L + 2 * p - d * (k - 1) - 1
         o = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (o - 1) * s >= L + p:
@@ -45,7 +59,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
         ntuple(stride, n, "stride")
     padding, dilation = ntuple(padding, n, "padding"), ntuple(dilation, n, "dilation")
-    out = _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode)
+    out = _out_sizes(input, n, kernel, stride, padding, dilation, ceil_mode, f"max_pool{n}d")
     return _k._max_pool(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation, osize=out,
                         indices=bool(return_indices))
 
@@ -85,7 +99,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     padding = ntuple(padding, n, "padding")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    out = _out_sizes(input, n, kernel, stride, padding, (1,) * n, ceil_mode)
+    out = _out_sizes(input, n, kernel, stride, padding, (1,) * n, ceil_mode, f"avg_pool{n}d")
     return _k._avg_pool(input, kernel=kernel, stride=stride, padding=padding, osize=out,
                         count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
 
@@ -105,17 +119,23 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def _adaptive_out(input, output_size, n, name):
+    sized = not isinstance(output_size, int)
+    if n > 1 and sized and input.ndim <= len(output_size):
+        # (torch's Python layer fills None sizes from the input's trailing sizes: it needs enough of them)
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
     if input.ndim not in (n + 1, n + 2):
         raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got {list(input.shape)}")
-    if isinstance(output_size, int):
-        out = (output_size,) * n
-    else:
-        out = tuple(output_size)
-        if len(out) == 1 and n > 1:
-            out = out * n
-        if len(out) != n:
-            raise RuntimeError(f"{name}: internal error: output_size.size() must be {n}")
+    out = tuple(output_size) if sized else (output_size,) * n
+    if len(out) != n:
+        raise RuntimeError(f"{name}() argument 'output_size' should contain one int (got {len(out)})" if n == 1 else
+                           f"{name}(): internal error: output_size.size() must be {n}" if "max" in name else
+                           f"{name}: output_size must be {n}")
     out = tuple(int(L) if o is None else int(o) for o, L in zip(out, input.shape[-n:]))
+    if min(out) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: "
+                           f"{list(input.shape[:-n]) + list(out)}" if "max" in name else
+                           f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{', '.join(map(str, out))}}}")
     for d in range(input.ndim - n, input.ndim):
         if input.shape[d] == 0 and d > 0:
             raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "

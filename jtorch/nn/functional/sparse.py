@@ -31,6 +31,8 @@ def _renorm_(weight, input, max_norm, norm_type):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
     num = weight.size(0)
     padding_idx = _padding_idx(padding_idx, num)
     _check_index(input, num)
