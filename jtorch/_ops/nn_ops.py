@@ -161,6 +161,8 @@ def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
 
 @function(inplace=True)
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    if lower > upper:  # (checked in evaluation too, as torch's)
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if training:
         return _rrelu_train(R.next_key(generator, lazy=True), input, lower=float(lower), upper=float(upper))
     return leaky_relu(input, (lower + upper) / 2)
