@@ -296,7 +296,7 @@ class OpDef:
             dyn, statics = self.bind(args, kwargs)
             res = apply(self, dyn, statics)
             if out is not None:
-                return _write_out(out, res)
+                return _write_out(out, res, dyn)
             return res
         except TF.TensorLikeArgument as e:  # an argument with __torch_function__ met on the road (_torch_function.py)
             if TF.declines(e, args, kwargs):
@@ -1249,11 +1249,16 @@ class LazyStrides:
 _STRIDES = {}  # (view op, statics, source shape, source strides or None) -> the view's strides
 
 
-def _write_out(out, res):
+def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False):
+    """``res`` written into torch's ``out=`` tensor(s), after torch's checks: ``out`` may not hold one element
+    twice (an expand), nor share elements with one of ``inputs`` (the tensors the op read; ``any_overlap``
+    False: sharing them all in the same places is allowed, as for elementwise ops); ``same_dtype``: ``out``'s
+    dtype must be the result's (the ops that do not cast)."""
     if isinstance(out, (tuple, list)):
         for o, r in zip(out, res):
-            _write_out(o, r)
+            _write_out(o, r, inputs, any_overlap, same_dtype)
         return out
+    _check_out(out, res, inputs, any_overlap, same_dtype)
     if out.shape != res.shape:
         out._set_array(res._value.astype(out.dtype.np))
         from ._memfmt import restride_resized
@@ -1261,6 +1266,28 @@ def _write_out(out, res):
     else:
         out.copy_(res)
     return out
+
+
+_INPUT_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                  "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _check_out(out, res, inputs, any_overlap, same_dtype):
+    from .tensor import _internal_overlap, overlap_error, _dense_range
+    if same_dtype and out.dtype is not res.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {D.cpp_type_name(res.dtype)}, but got "
+                           f"{D.cpp_type_name(out.dtype)} instead")
+    if out._vfn and _internal_overlap(out):
+        raise overlap_error()
+    st = out._st
+    for a in inputs:
+        if isinstance(a, (list, tuple)):
+            _check_out(out, res, a, any_overlap, False)
+        elif isinstance(a, Tensor) and a._st is st:
+            ro, ra = _dense_range(out), _dense_range(a)
+            # (torch's overlap status: not dense is "too hard", not checked; the same range is a full overlap)
+            if ro is not None and ra is not None and ro[0] < ra[1] and ra[0] < ro[1] and (any_overlap or ro != ra):
+                raise RuntimeError(_INPUT_OVERLAP)
 
 
 # ---------------------------------------------------------------- views

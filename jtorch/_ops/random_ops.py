@@ -195,7 +195,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         res = _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
     if input.requires_grad and input.dtype.is_floating_point:
         res = _with_zero_grad(res, input)
-    return res
+    return res if out is None else _dispatch._write_out(out, res, (input, p))
 
 
 @function
@@ -230,13 +230,18 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not input.dtype.is_floating_point:
         raise RuntimeError("multinomial only supports floating-point dtypes for input")
     n = input.shape[-1]
+    if n > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
     if not replacement and num_samples > n:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if out is not None and out.dtype is not D.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {D.scalar_type_name(out.dtype)}")
     if not _traced(input):
         _check_distribution(np.asarray(input._value), num_samples, replacement)
-    return _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
+    res = _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
+    return res if out is None else _dispatch._write_out(out, res, (input,), any_overlap=True)
 
 
 # ---- in-place samplers: x.uniform_(), x.normal_(), ...
