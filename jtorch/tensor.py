@@ -1395,6 +1395,8 @@ def _rbinop(op, method):
     def f(self, other):
         if not isinstance(other, _OPERANDS):
             return NotImplemented
+        if type(self) is not Tensor and not isinstance(self, Tensor):  # (``Tensor.__radd__(2, 3)``)
+            raise _dispatch.not_a_tensor(f.__name__, self)
         try:
             return op(other, self)
         except _tf.TensorLikeArgument as e:
