@@ -58,7 +58,7 @@ def _to_j_aliased(values, jtorch, torch):
             return type(x)(conv(v) for v in x)
         if isinstance(x, dict):
             return {k: conv(v) for k, v in x.items()}
-        return x
+        return to_j(x, jtorch, torch)  # (dtypes, devices, modules)
     return conv(values)
 
 

@@ -186,11 +186,13 @@ def hstack(tensors, *, out=None):
 
 @function(method=False, aliases=("row_stack",))
 def vstack(tensors, *, out=None):
+    _check_seq(tensors, "vstack")
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
 @function(method=False)
 def dstack(tensors, *, out=None):
+    _check_seq(tensors, "dstack")
     return cat([atleast_3d(t) for t in tensors], 2)
 
 

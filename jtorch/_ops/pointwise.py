@@ -664,7 +664,7 @@ def _clamp(x, lo, hi):
     return x
 
 
-@defop(promote="common", inplace=True, dynamic=("min", "max"), aliases=("clip",))
+@defop(promote="common", inplace=True, dynamic=("min", "max"), aliases=("clip",), tensors=("input",))
 def clamp(input, min=None, max=None):
     return _clamp(input, min, max)
 
