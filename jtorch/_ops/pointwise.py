@@ -247,7 +247,8 @@ def _divisor_grad_saves(requires_grad):
 
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
                    saves=_divisor_grad_saves)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), numbers="other", reject="bc", int_divisor=True, saves=_divisor_grad_saves)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), numbers="other", reject="bc", int_divisor=True,
+              saves=_divisor_grad_saves)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage

@@ -101,9 +101,11 @@ def _out_cases():
     yield "cat int out", lambda lib, x, i: lib.cat([x, x], out=lib.empty(12, dtype=lib.int64))
     yield "stack expanded out", lambda lib, x, i: lib.stack([x, x], out=lib.empty(6).expand(2, 6))
     yield "stack float64 out", lambda lib, x, i: lib.stack([x, x], out=lib.empty(2, 6, dtype=lib.float64))
-    yield "kthvalue into input", lambda lib, x, i: lib.kthvalue(x.view(2, 3), 2, out=(x[:2], lib.empty(2, dtype=lib.int64)))
+    yield "kthvalue into input", lambda lib, x, i: lib.kthvalue(x.view(2, 3), 2,
+                                                                out=(x[:2], lib.empty(2, dtype=lib.int64)))
     yield "multinomial int32 out", lambda lib, x, i: lib.multinomial(x.abs(), 2, out=lib.empty(2, dtype=lib.int32))
-    yield "multinomial expanded out", lambda lib, x, i: lib.multinomial(x.abs(), 2, out=lib.empty(1, dtype=lib.int64).expand(2))
+    yield "multinomial expanded out", lambda lib, x, i: lib.multinomial(x.abs(), 2,
+                                                                     out=lib.empty(1, dtype=lib.int64).expand(2))
     yield "bernoulli full alias", lambda lib, x, i: lib.bernoulli(x.clamp(0, 1), out=x)
 
 
