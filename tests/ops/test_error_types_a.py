@@ -62,7 +62,8 @@ def test_numbers_where_torch_wants_a_tensor(rng):
     assert not any(name in ("add", "mul", "div") for name, _, _ in raised)
 
 
-@pytest.mark.parametrize("name", ["sin", "exp", "abs", "sigmoid", "special.i0e", "special.erfcx", "clamp"])
+@pytest.mark.parametrize("name", ["sin", "exp", "abs", "sigmoid", "special.i0e", "special.erfcx", "special.bessel_y0",
+                                  "clamp", "nn.functional.relu", "nn.functional.elu", "nn.functional.gelu"])
 def test_unary_ops_want_a_tensor(rng, name):
     x = rng.standard_normal((4,)).astype(np.float32)
     for arg in (0.5, 2, True):
