@@ -79,6 +79,7 @@ def test_in_place_and_method_forms(rng):
              lambda lib, t: t.pow_(2.0), lambda lib, t: t.eq_(1.0), lambda lib, t: lib.Tensor.add(2, t),
              lambda lib, t: lib.Tensor.sin(2.0), lambda lib, t: lib.Tensor.__radd__(2, t),
              lambda lib, t: lib.Tensor.__rmul__(2.0, 3), lambda lib, t: lib.Tensor.__rxor__(True, t > 1),
+             lambda lib, t: lib.Tensor.__rdiv__(2, t), lambda lib, t: t.__rdiv__(2),
              lambda lib, t: lib.rsub(2, t), lambda lib, t: lib.rsub(t, 2), lambda lib, t: lib.rsub(2, 3),
              lambda lib, t: 2 - t, lambda lib, t: 2 ** t, lambda lib, t: 2 % t, lambda lib, t: 2 < t]
     for case in cases:
