@@ -47,7 +47,7 @@ def _to_j_aliased(values, jtorch, torch):
                 x.device.type == "cpu" else None
             shared = group is not None and len(group) > 1  # (the same tensor twice counts)
             repeats = any(n > 1 and st == 0 for n, st in zip(x.shape, x.stride()))
-            if (shared or repeats) and len({t.dtype for t in group}) == 1:
+            if group is not None and (shared or repeats) and len({t.dtype for t in group}) == 1:
                 key = x.untyped_storage().data_ptr()
                 if key not in bases:
                     whole = x.detach().as_strided((x.untyped_storage().nbytes() // x.element_size(),), (1,), 0)
