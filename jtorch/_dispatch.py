@@ -150,7 +150,7 @@ class OpDef:
 
     def __init__(self, fn, name, promote=None, promote_args=None, dynamic=(), saves=None, saves_result=False,
                  saves_hidden=False, differentiable=True, view=None, returns=None, seq=False, inplace_ok=True,
-                 library=False, opmath=False, large=None):
+                 library=False, opmath=False, large=None, tensors=None):
         self.fn = fn
         self.opmath = opmath
         self.name = self.__qualname__ = name
@@ -187,6 +187,9 @@ class OpDef:
         # CPU where pays(statics, avals) (see _large_alternative): a lowering XLA runs on both
         # cores where the op's own runs on one
         self.large = large
+        if tensors is not None:
+            self.tensors = tuple(tuple((names_dyn.index(n), n) for n in ((g,) if isinstance(g, str) else g))
+                                 for g in tensors)
         self._plan()
 
     precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
@@ -207,6 +210,11 @@ class OpDef:
     # how many leading dynamic arguments get such a zero (set on piecewise-linear ops' VJP ops, and on sgn,
     # whose own gradient torch gives as a ZeroTensor for a real input)
     zero_grads = 0
+    # tensors: the dynamic arguments torch's signature types as Tensor where a Python number raises TypeError
+    # (checked where ``apply`` meets a number, so calls with tensors pay nothing): per entry, a name (that
+    # argument must be a Tensor) or a tuple of names (one of them must be: torch's overloads that take a Number
+    # in place of either, as special.zeta's); None: a number may stand for any tensor (add, mul, where, ...)
+    tensors = None
 
     def _plan(self):
         """Precomputed for the fast call path (``__call__`` without keywords): dynamic params are
@@ -296,7 +304,7 @@ class OpDef:
             dyn, statics = self.bind(args, kwargs)
             res = apply(self, dyn, statics)
             if out is not None:
-                return _write_out(out, res)
+                return _write_out(out, res, dyn)
             return res
         except TF.TensorLikeArgument as e:  # an argument with __torch_function__ met on the road (_torch_function.py)
             if TF.declines(e, args, kwargs):
@@ -461,6 +469,28 @@ def _make_vjp_op(op, statics, dt, diff, nprimals, nout, bcast=()):
     return vop
 
 
+_NUMBERS = (int, float, complex, np.number, np.bool_, _SymNumber)  # (bool is an int)
+
+
+def check_tensors(name, spec, args):
+    """torch's TypeError where a Python number stands for an argument its signature types as Tensor.
+    ``spec``: groups of (position, name) in ``args``, one of each group must not be a number (see
+    ``OpDef.tensors``)."""
+    for group in spec:
+        for i, _ in group:
+            if i >= len(args) or not isinstance(args[i], _NUMBERS):
+                break
+        else:
+            name = name.lstrip("_")
+            if len(group) == 1:
+                i, arg = group[0]
+                raise TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be Tensor, not "
+                                f"{type(args[i]).__name__}")
+            got = ", ".join(type(a).__name__ for a in args if a is not None)
+            raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+                            f"one of {', '.join(repr(n) for _, n in group)} to be a Tensor")
+
+
 # ---------------------------------------------------------------- promotion
 _PROMOTIONS = {}
 
@@ -587,12 +617,16 @@ def _apply_eager(op, dyn, statics, raw=False):
                 if t is float or t is int:
                     scalars = True
                 elif a is not None and t is not CONCRETE:
+                    if op.tensors is not None and isinstance(a, _NUMBERS):
+                        check_tensors(op.name, op.tensors, dyn)
                     if TF.overloads(t):
                         raise TF.TensorLikeArgument()  # a tensor-like: its public entry dispatches
                     if t is ChalfArray:  # a complex32 primal handed to a VJP (a float16 view's)
                         raise ChalfArgument()
     except SparseArgument as e:
         return e.route(op, dyn, statics)
+    if scalars and op.tensors is not None:
+        check_tensors(op.name, op.tensors, dyn)
     if not plain and CUT[0] is not None:
         arrays = CUT[0].inputs(op, dyn, arrays)
     dt = promote_dtype(op, dyn, arrays) if op.promote else None
@@ -838,14 +872,19 @@ def _apply_lazy(op, dyn, statics, raw=False):
         else:
             arrays.append(a)
             if t is int or t is float:  # a Python number: an argument of the segment
+                if op.tensors is not None:
+                    check_tensors(op.name, op.tensors, dyn)
                 sig.append(t)
                 wires.append(a)
                 exts.append(len(wires) - 1)
             elif a is None:
                 wires.append(None)
                 sig.append(None)
-            elif _lazy_input(a, seg, wires, sig, exts) is NotImplemented:
-                return NotImplemented
+            else:
+                if op.tensors is not None and isinstance(a, _NUMBERS):  # (a bool, a NumPy scalar)
+                    check_tensors(op.name, op.tensors, dyn)
+                if _lazy_input(a, seg, wires, sig, exts) is NotImplemented:
+                    return NotImplemented
     key = tuple(sig)
     meta = _SHAPES.get(key)
     if meta is None:
@@ -1249,11 +1288,16 @@ class LazyStrides:
 _STRIDES = {}  # (view op, statics, source shape, source strides or None) -> the view's strides
 
 
-def _write_out(out, res):
+def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False):
+    """``res`` written into torch's ``out=`` tensor(s), after torch's checks: ``out`` may not hold one element
+    twice (an expand), nor share elements with one of ``inputs`` (the tensors the op read; ``any_overlap``
+    False: sharing them all in the same places is allowed, as for elementwise ops); ``same_dtype``: ``out``'s
+    dtype must be the result's (the ops that do not cast)."""
     if isinstance(out, (tuple, list)):
         for o, r in zip(out, res):
-            _write_out(o, r)
+            _write_out(o, r, inputs, any_overlap, same_dtype)
         return out
+    _check_out(out, res, inputs, any_overlap, same_dtype)
     if out.shape != res.shape:
         out._set_array(res._value.astype(out.dtype.np))
         from ._memfmt import restride_resized
@@ -1261,6 +1305,28 @@ def _write_out(out, res):
     else:
         out.copy_(res)
     return out
+
+
+_INPUT_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                  "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _check_out(out, res, inputs, any_overlap, same_dtype):
+    from .tensor import _internal_overlap, overlap_error, _dense_range
+    if same_dtype and out.dtype is not res.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {D.cpp_type_name(res.dtype)}, but got "
+                           f"{D.cpp_type_name(out.dtype)} instead")
+    if out._vfn and _internal_overlap(out):
+        raise overlap_error()
+    st = out._st
+    for a in inputs:
+        if isinstance(a, (list, tuple)):
+            _check_out(out, res, a, any_overlap, False)
+        elif isinstance(a, Tensor) and a._st is st:
+            ro, ra = _dense_range(out), _dense_range(a)
+            # (torch's overlap status: not dense is "too hard", not checked; the same range is a full overlap)
+            if ro is not None and ra is not None and ro[0] < ra[1] and ra[0] < ro[1] and (any_overlap or ro != ra):
+                raise RuntimeError(_INPUT_OVERLAP)
 
 
 # ---------------------------------------------------------------- views
@@ -1413,6 +1479,12 @@ def _make_inplace(f, name):
     return inplace
 
 
+def not_a_tensor(name, obj):
+    """torch's error for a Tensor method called on something else (``Tensor.__radd__(2, 3)``)."""
+    return TypeError(f"descriptor '{name}' for 'torch._C.TensorBase' objects doesn't apply to a "
+                     f"'{type(obj).__name__}' object")
+
+
 def op_method(op, name):
     """``Tensor.<name>`` for an op: an object of its own (``Tensor.add is not torch.add``, as in torch) that
     __torch_function__ receives for ``x.add(y)``, as the op receives itself for ``torch.add(x, y)``. A
@@ -1420,9 +1492,11 @@ def op_method(op, name):
     bound method); like a Python function's public entry it tests its first argument's type, so a
     subclass there dispatches here without the op's road raising for it."""
     def method(self, *args, **kwargs):
-        if TORCH_FUNCTION is True or (type(self) is not Tensor and OVERLOADS.get(type(self)) is not False):
-            if TF.wants((self, *args), kwargs):
+        if TORCH_FUNCTION is True or type(self) is not Tensor:
+            if (TORCH_FUNCTION is True or OVERLOADS.get(type(self)) is not False) and TF.wants((self, *args), kwargs):
                 return TF.handle(method, (self, *args), kwargs)
+            if not isinstance(self, Tensor):  # ``Tensor.add(2, t)``: a method wants a Tensor first
+                raise not_a_tensor(name, self)
         try:
             if kwargs:
                 return op(self, *args, **kwargs)

@@ -33,7 +33,8 @@ logsumexp = R.logsumexp
 def _unary(name, f, **kw):
     def fn(input):
         return f(input)
-    return defop(fn, name="_special_" + name, promote="float", method=False, function=False, opmath=True, **kw)
+    return defop(fn, name="_special_" + name, promote="float", method=False, function=False, opmath=True,
+                 tensors=("input",), **kw)
 
 
 erfcx = _unary("erfcx", jss.erfcx, saves_result=True)
@@ -90,12 +91,12 @@ bessel_j0 = _unary("bessel_j0", _bessel(0))
 bessel_j1 = _unary("bessel_j1", _bessel(1))
 
 
-@defop(promote="float", method=False, function=False, name="_special_xlog1py")
+@defop(promote="float", method=False, function=False, name="_special_xlog1py", tensors=P.NUMBERS["either"])
 def xlog1py(input, other):
     return jss.xlog1py(input, other)
 
 
-@defop(promote="float", method=False, function=False, name="_special_zeta")
+@defop(promote="float", method=False, function=False, name="_special_zeta", tensors=P.NUMBERS["either"])
 def zeta(input, other):
     # At a pole of the Hurwitz zeta (q a non-positive integer) torch gives inf for x > 1 and NaN for
     # x < 1 (where the function is undefined); jax's result there depends on the parity of x.
@@ -103,12 +104,12 @@ def zeta(input, other):
     return jnp.where(pole, jnp.where(input > 1, jnp.inf, jnp.nan), jss.zeta(input, other))
 
 
-@defop(promote="float", method=False, function=False, name="_special_gammainc")
+@defop(promote="float", method=False, function=False, name="_special_gammainc", tensors=("input", "other"))
 def gammainc(input, other):
     return jss.gammainc(input, other)
 
 
-@defop(promote="float", method=False, function=False, name="_special_gammaincc")
+@defop(promote="float", method=False, function=False, name="_special_gammaincc", tensors=("input", "other"))
 def gammaincc(input, other):
     return jss.gammaincc(input, other)
 

@@ -1390,11 +1390,18 @@ def _binop(op, method):
     return f
 
 
+# torch's reflected operators defined on its C tensor type, which refuse another ``self``; its others (``__rsub__``,
+# ``__rpow__``, ...) are Python functions that take one
+_DESCRIPTOR_OPERATORS = frozenset(["__radd__", "__rmul__", "__rand__", "__ror__", "__rxor__"])
+
+
 def _rbinop(op, method):
     """``2 - t``: the scalar goes first as a wrapped number, which every binary op accepts (else as _binop)."""
     def f(self, other):
         if not isinstance(other, _OPERANDS):
             return NotImplemented
+        if type(self) is not Tensor and not isinstance(self, Tensor) and f.__name__ in _DESCRIPTOR_OPERATORS:
+            raise _dispatch.not_a_tensor(f.__name__, self)  # (``Tensor.__radd__(2, 3)``)
         try:
             return op(other, self)
         except _tf.TensorLikeArgument as e:

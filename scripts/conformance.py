@@ -320,8 +320,10 @@ def _j_caller(info, name, jtorch):
             return getattr(ji, prop)
         if jf is not None and isinstance(ji, jtorch.Tensor):
             return jf(ji, *ja, **jk)
-        if method is not None:
-            return getattr(ji, name)(*ja, **jk)
+        if method is not None:  # (unbound when the input is no Tensor, as op_db's ``torch.Tensor.__radd__(2, 3)``)
+            if isinstance(ji, jtorch.Tensor):
+                return getattr(ji, name)(*ja, **jk)
+            return (jf if jf is not None else method)(ji, *ja, **jk)
         return jf(ji, *ja, **jk)
     return call
 

@@ -17,10 +17,55 @@ def _raised(f):
     return None
 
 
+def _to_j_aliased(values, jtorch, torch):
+    """``to_j`` of each value, except that torch tensors sharing a storage with another one, or holding an
+    element twice (an expand), become views (``as_strided``) of one jtorch tensor holding that storage: op_db's
+    ``out=`` error inputs write into an input (the same tensor given twice is one storage too) or into an
+    expanded tensor."""
+    from conformance import to_j
+    flat = []
+
+    def walk(x):
+        if isinstance(x, torch.Tensor):
+            flat.append(x)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+    walk(values)
+    seen = {}
+    for t in flat:
+        if t.layout == torch.strided and t.device.type == "cpu":
+            seen.setdefault(t.untyped_storage().data_ptr(), []).append(t)
+    bases = {}
+
+    def conv(x):
+        if isinstance(x, torch.Tensor):
+            group = seen.get(x.untyped_storage().data_ptr()) if x.layout == torch.strided and \
+                x.device.type == "cpu" else None
+            shared = group is not None and len(group) > 1  # (the same tensor twice counts)
+            repeats = any(n > 1 and st == 0 for n, st in zip(x.shape, x.stride()))
+            if group is not None and (shared or repeats) and len({t.dtype for t in group}) == 1:
+                key = x.untyped_storage().data_ptr()
+                if key not in bases:
+                    whole = x.detach().as_strided((x.untyped_storage().nbytes() // x.element_size(),), (1,), 0)
+                    bases[key] = to_j(whole.clone(), jtorch, torch)
+                return bases[key].as_strided(tuple(x.shape), x.stride(), x.storage_offset())
+            return to_j(x, jtorch, torch)
+        if isinstance(x, (list, tuple)):
+            return type(x)(conv(v) for v in x)
+        if isinstance(x, dict):
+            return {k: conv(v) for k, v in x.items()}
+        return to_j(x, jtorch, torch)  # (dtypes, devices, modules)
+    return conv(values)
+
+
 def check_op(info, name, label, torch, jtorch, verbose=False):
     """(agree, message agrees, samples, torch's own misses, unbuildable inputs, first difference) over one
     OpInfo's error inputs; None when jtorch lacks the op or op_db's generator fails on this build."""
-    from conformance import _j_caller, same_error_type, to_j
+    from conformance import _j_caller, same_error_type
     try:
         cases = list(info.error_inputs("cpu"))
     except Exception:  # noqa: BLE001 - op_db's generator itself fails on this build
@@ -37,9 +82,7 @@ def check_op(info, name, label, torch, jtorch, verbose=False):
             skipped += 1
             continue
         try:
-            ji = to_j(s.input, jtorch, torch)
-            ja = to_j(s.args, jtorch, torch)
-            jk = to_j(s.kwargs, jtorch, torch)
+            ji, ja, jk = _to_j_aliased((s.input, s.args, s.kwargs), jtorch, torch)
         except Exception:  # noqa: BLE001 - jtorch cannot hold the input (65 dimensions): left out, counted
             unbuilt += 1
             continue

@@ -494,8 +494,19 @@ def _endpoint(v):
     return _num(v)
 
 
+def _check_steps(name, start, end, steps):
+    """``steps`` as an int; torch's TypeError where it is not an integer (a float, a bool: no overload takes it)."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer, _T())):
+        got = ", ".join("Tensor" if isinstance(a, _T()) else type(a).__name__ for a in (start, end, steps))
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+                        f"one of:\n * (Tensor start, Tensor end, int steps, ...)\n * (Number start, Number end, "
+                        f"int steps, ...)")
+    return int(steps)
+
+
 @function(method=False)
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    steps = _check_steps("linspace", start, end, steps)
     start, end = _endpoint(start), _endpoint(end)
     xp = jnp if isinstance(start, jax.core.Tracer) or isinstance(end, jax.core.Tracer) else np
     if steps < 0:
@@ -519,6 +530,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 @function(method=False)
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    steps = _check_steps("logspace", start, end, steps)
     dt = _dt(dtype)
     lin = linspace(start, end, steps, dtype=D.float64)._value
     return _finish(jnp.power(base, lin).astype(dt.np), device, requires_grad)

@@ -310,6 +310,8 @@ export(_sum_to_size, "sum_to_size", function=False)
 
 
 def _rdiv(self, other):
+    if not isinstance(self, _T()):  # ``Tensor.__rdiv__(2, t)``: torch's Python operator reads ``self.reciprocal``
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute 'reciprocal'")
     return REGISTRY["div"](other, self) if isinstance(other, _T()) else \
         REGISTRY["mul"](REGISTRY["reciprocal"](self), other)
 

@@ -17,12 +17,18 @@ from .. import _dispatch
 from .shape import _basic_index, _basic_index_op
 
 
-def with_out(f):
-    """Accept torch's ``out=`` on a function: compute, then write the result into ``out``."""
+def with_out(f=None, *, any_overlap=False, same_dtype=False):
+    """Accept torch's ``out=`` on a function: compute, then write the result into ``out`` with torch's checks
+    (``_dispatch._write_out``: ``any_overlap``, ``same_dtype`` for the ops that are not elementwise)."""
+    if f is None:
+        return functools.partial(with_out, any_overlap=any_overlap, same_dtype=same_dtype)
+
     @functools.wraps(f)
     def g(*args, out=None, **kwargs):
         res = f(*args, **kwargs)
-        return res if out is None else _dispatch._write_out(out, res)
+        if out is None:
+            return res
+        return _dispatch._write_out(out, res, (*args, *kwargs.values()), any_overlap, same_dtype)
     return g
 
 

@@ -111,7 +111,7 @@ def _as_1d(t):
 
 
 @function
-@with_out
+@with_out(any_overlap=True, same_dtype=True)
 def gather(input, dim, index, *, sparse_grad=False):
     d = _gather_checks(input, dim, index, "gather")
     if d is None:  # an empty result, in the graph as torch's (the input's gradient is zeros)
@@ -268,7 +268,7 @@ def _index_select(input, index, dim=0):
 
 
 @function
-@with_out
+@with_out(any_overlap=True, same_dtype=True)
 def index_select(input, dim, index):
     d = _index_checks(input, dim, index, "index_select")
     mm = _minmax_of(index)
@@ -448,7 +448,7 @@ def masked_fill(input, mask, value):
 
 
 @function
-@with_out
+@with_out(any_overlap=True, same_dtype=True)
 def masked_select(input, mask):
     if not isinstance(mask, _T()) or mask.dtype is not D.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
@@ -498,6 +498,7 @@ def _take(input, index):
 
 
 @function
+@with_out(any_overlap=True, same_dtype=True)
 def take(input, index):
     _check_int_index(index, "take")
     _check_flat(index, input.numel())

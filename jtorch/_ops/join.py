@@ -73,11 +73,32 @@ def _check_seq(tensors, name):
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors, not {type(tensors).__name__}")
     if len(tensors) == 0:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+        if name == "cat":  # (torch's Python binding raises this one before the op's own check)
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    T = _dispatch.Tensor
+    for i, t in enumerate(tensors):
+        if not isinstance(t, T) and not _dispatch.TF.overloads(type(t)):  # (a tensor-like dispatches)
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+
+
+def _write_joined(out, res, tensors):
+    """cat/stack's ``out=``: any dtype the result casts to (else torch's TypeError), sharing no element with
+    an input."""
+    if out is None:
+        return res
+    if not D.can_cast(res.dtype, out.dtype):
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                        f"{D.scalar_type_name(out.dtype)}")
+    return _dispatch._write_out(out, res, tensors, any_overlap=True)
 
 
 @function(method=False, aliases=("concat", "concatenate"))
 def cat(tensors, dim=0, *, out=None):
+    return _write_joined(out, _cat_checked(tensors, dim), tensors)
+
+
+def _cat_checked(tensors, dim):
     _check_seq(tensors, "cat")
     shapes = tuple([t._shape_dtype()[0] for t in tensors])  # raw shapes: one lookup per tensor
     d = _CAT_CHECKED.get((shapes, dim))
@@ -119,7 +140,7 @@ def stack(tensors, dim=0, *, out=None):
         if tuple(t.shape) != tuple(ref.shape):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(ref.shape)} at entry 0 "
                                f"and {list(t.shape)} at entry {i}")
-    return _stack(list(tensors), dim=_wrap(dim, ref.ndim + 1))
+    return _write_joined(out, _stack(list(tensors), dim=_wrap(dim, ref.ndim + 1)), tensors)
 
 
 def _atleast(t, n):
@@ -157,31 +178,26 @@ def atleast_3d(*tensors):
     return r[0] if len(r) == 1 else tuple(r)
 
 
-def _nonempty(tensors, name):
-    if len(tensors) == 0:
-        raise RuntimeError(f"{name} expects a non-empty TensorList")
-
-
 @function(method=False)
 def hstack(tensors, *, out=None):
-    _nonempty(tensors, "hstack")
+    _check_seq(tensors, "hstack")
     ts = [atleast_1d(t) for t in tensors]
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 @function(method=False, aliases=("row_stack",))
 def vstack(tensors, *, out=None):
-    _nonempty(tensors, "vstack")
+    _check_seq(tensors, "vstack")
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
 @function(method=False)
 def dstack(tensors, *, out=None):
-    _nonempty(tensors, "dstack")
+    _check_seq(tensors, "dstack")
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 @function(method=False)
 def column_stack(tensors, *, out=None):
-    _nonempty(tensors, "column_stack")
+    _check_seq(tensors, "column_stack")
     return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)

@@ -27,7 +27,7 @@ _SQRT2 = math.sqrt(2.0)
 
 
 # ---------------------------------------------------------------- activations
-@defop(promote=None, inplace=True, saves=(), saves_result=True)
+@defop(promote=None, inplace=True, saves=(), saves_result=True, tensors=("input",))
 def relu(input):
     if jnp.issubdtype(input.dtype, jnp.complexfloating):
         raise NotImplementedError("clamp is not supported for complex types")  # (torch's relu is a clamp)
@@ -36,20 +36,21 @@ def relu(input):
     return jnp.where(input <= 0, jnp.zeros((), input.dtype), input)  # NaN stays NaN, as torch
 
 
-@defop(promote=None, inplace=True, dynamic=("min_val", "max_val"), method=False)
+@defop(promote=None, inplace=True, dynamic=("min_val", "max_val"), method=False, tensors=("input",))
 def hardtanh(input, min_val=-1.0, max_val=1.0):
     lo = jnp.asarray(min_val, input.dtype)
     hi = jnp.asarray(max_val, input.dtype)
     return jnp.where(input <= lo, lo, jnp.where(input >= hi, hi, input))
 
 
-@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True, saves_result="inplace")
+@defop(promote=None, inplace=True, dynamic=("negative_slope",), method=False, opmath=True, saves_result="inplace",
+       tensors=("input",))
 def leaky_relu(input, negative_slope=0.01):
     return jnp.where(input > 0, input, input * negative_slope)
 
 
 @defop(promote=None, inplace=True, dynamic=("alpha", "scale", "input_scale"), method=False, opmath=True,
-        saves_result="inplace")
+        saves_result="inplace", tensors=("input",))
 def elu(input, alpha=1.0, scale=1.0, input_scale=1.0):
     return jnp.where(input > 0, input * scale, alpha * scale * jnp.expm1(input * input_scale))
 
@@ -58,17 +59,17 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@defop(promote=None, inplace=True, opmath=True, saves_result="inplace")
+@defop(promote=None, inplace=True, opmath=True, saves_result="inplace", tensors=("input",))
 def selu(input):
     return _SELU_SCALE * jnp.where(input > 0, input, _SELU_ALPHA * jnp.expm1(input))
 
 
-@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True, saves_result="inplace")
+@defop(promote=None, inplace=True, dynamic=("alpha",), opmath=True, saves_result="inplace", tensors=("input",))
 def celu(input, alpha=1.0):
     return jnp.where(input > 0, input, alpha * jnp.expm1(input / alpha))
 
 
-@defop(promote=None, method=False, opmath=True)
+@defop(promote=None, method=False, opmath=True, tensors=("input",))
 def gelu(input, approximate="none"):
     if approximate == "tanh":
         k = math.sqrt(2.0 / math.pi)
@@ -76,17 +77,17 @@ def gelu(input, approximate="none"):
     return 0.5 * input * (1 + jax.scipy.special.erf(input / _SQRT2))
 
 
-@defop(promote=None, inplace=True, method=False, opmath=True)
+@defop(promote=None, inplace=True, method=False, opmath=True, tensors=("input",))
 def silu(input):
     return input * jax.nn.sigmoid(input)
 
 
-@defop(promote=None, inplace=True, method=False, opmath=True)
+@defop(promote=None, inplace=True, method=False, opmath=True, tensors=("input",))
 def mish(input):
     return input * jnp.tanh(jax.nn.softplus(input))
 
 
-@defop(promote=None, method=False, dynamic=("beta", "threshold"), opmath=True)
+@defop(promote=None, method=False, dynamic=("beta", "threshold"), opmath=True, tensors=("input",))
 def softplus(input, beta=1.0, threshold=20.0):
     bx = input * beta
     return jnp.where(bx > threshold, input, jnp.logaddexp(bx, 0) / beta)
@@ -97,13 +98,13 @@ def softsign(input):
     return input / (1 + jnp.abs(input))
 
 
-@defop(promote=None, inplace=True, method=False, opmath=True)
+@defop(promote=None, inplace=True, method=False, opmath=True, tensors=("input",))
 def hardsigmoid(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input >= 3, jnp.ones((), input.dtype), input / 6 + 0.5))
 
 
-@defop(promote=None, inplace=True, method=False, opmath=True)
+@defop(promote=None, inplace=True, method=False, opmath=True, tensors=("input",))
 def hardswish(input):
     return jnp.where(input <= -3, jnp.zeros((), input.dtype),
                      jnp.where(input < 3, input * (input + 3) / 6, input))
@@ -118,13 +119,13 @@ def tanhshrink(input):
     return input - jnp.tanh(input)
 
 
-@defop(promote=None, dynamic=("lambd",), opmath=True)
+@defop(promote=None, dynamic=("lambd",), opmath=True, tensors=("input",))
 def softshrink(input, lambd=0.5):
     return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd,
                                                            jnp.zeros((), input.dtype)))
 
 
-@defop(promote=None, dynamic=("lambd",))
+@defop(promote=None, dynamic=("lambd",), tensors=("input",))
 def hardshrink(input, lambd=0.5):
     return jnp.where((input > lambd) | (input < -lambd), input, jnp.zeros((), input.dtype))
 
@@ -134,7 +135,7 @@ def threshold(input, threshold, value):
     return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
 
 
-@defop(promote=None, method=False, opmath=True)
+@defop(promote=None, method=False, opmath=True, tensors=("input",))
 def logsigmoid(input):
     return -jnp.logaddexp(-input, 0)
 
@@ -177,6 +178,8 @@ def _rrelu_train(key, input, lower=0.125, upper=1 / 3):
 
 @function(inplace=True)
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    if lower > upper:  # (checked in evaluation too, as torch's)
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if training:
         return _rrelu_train(R.next_key(generator, lazy=True), input, lower=float(lower), upper=float(upper))
     return leaky_relu(input, (lower + upper) / 2)

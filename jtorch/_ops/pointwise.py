@@ -27,7 +27,8 @@ def unary(name, f, promote="float", inplace=True, aliases=(), opmath=True, **kw)
     def fn(input):
         return f(input)
     fn.__name__ = name
-    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
+    return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath,
+                 tensors=("input",), **kw)
 
 
 def _dtype_guard(f, reject, kernel):
@@ -76,20 +77,28 @@ def _check_int_divisor(input, other):
 WRAPPED = []  # the ops of binary() that a checking wrapper exports
 
 
-def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
-           int_divisor=False, opmath=True, **kw):
-    """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
-    it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
-    implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor)."""
+# which arguments of a binary op a Python number may stand for (torch's overloads) -> OpDef.tensors
+NUMBERS = {"both": None, "either": (("input", "other"),), "other": ("input",), "none": ("input", "other")}
+
+
+def binary(name, f, promote="common", inplace=True, aliases=(), numbers="either", tensor_other=None, reject="",
+           kernel=None, int_divisor=False, opmath=True, **kw):
+    """An elementwise op of two tensors. ``numbers``: where torch takes a Python number (NUMBERS: "either"
+    argument but not both, as its Scalar overloads; "other" only; "both", as add's; "none");
+    ``tensor_other``: torch's name for the second argument when it must be a Tensor (implies numbers="none");
+    ``reject``: dtype kinds torch does not implement (see _dtype_guard); ``int_divisor``: integer division by
+    zero raises (_check_int_divisor)."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
+    tensors = NUMBERS["none" if tensor_other else numbers]
 
     def fn(input, other):
         return g(input, other)
     fn.__name__ = name
     if not tensor_other and not int_divisor:
-        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
+        return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath,
+                     tensors=tensors, **kw)
     op = defop(fn, name=name if int_divisor else "_" + name, promote=promote, function=False, method=False,
-               opmath=opmath, **kw)
+               opmath=opmath, tensors=tensors, **kw)
     WRAPPED.append(op)  # (reached through the wrapper only: _memfmt.install finds it here)
 
     def wrapper(input, other, *, out=None):
@@ -152,6 +161,7 @@ sub.precheck = _sub_no_bool
 
 @function(method=False)
 def rsub(input, other, alpha=None):
+    _dispatch.check_tensors("rsub", (((0, "input"),),), (input, other))  # (only other may be a number)
     return sub(other, input, alpha=alpha)
 
 
@@ -160,7 +170,7 @@ def _other_operand(mask):
     return [i for i in (0, 1) if mask[1 - i]]
 
 
-mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library="inplace")
+mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), numbers="both", saves=_other_operand, library="inplace")
 
 
 def _divide(a, b):
@@ -181,12 +191,13 @@ def _quotient_saves(mask):
     return [1, 0] if mask[1] else [1]
 
 
-_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace", saves=_quotient_saves)
+_true_div = binary("_true_divide", _divide, promote="float", inplace=False, library="inplace", saves=_quotient_saves,
+                   numbers="both")
 _trunc_div = binary("_trunc_divide", lambda a, b: jnp.trunc(a / b).astype(a.dtype) if
                     jnp.issubdtype(a.dtype, jnp.floating) else _int_trunc_div(a, b), inplace=False, int_divisor=True,
-                    reject="bc", kernel="div_trunc_cpu")
+                    reject="bc", kernel="div_trunc_cpu", numbers="both")
 _floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplace=False, reject="bc",
-                    kernel="div_floor_cpu", int_divisor=True)  # div(rounding_mode="floor"): gradient 0
+                    kernel="div_floor_cpu", int_divisor=True, numbers="both")  # div(rounding_mode="floor"): gradient 0
 
 
 @jax.custom_vjp
@@ -201,7 +212,7 @@ def _no_derivative(res, g):
 _floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
 # torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
 floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="bc", kernel="div_floor_cpu",
-                      int_divisor=True)
+                      int_divisor=True, numbers="both")
 
 
 def _int_trunc_div(a, b):
@@ -236,7 +247,8 @@ def _divisor_grad_saves(requires_grad):
 
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
                    saves=_divisor_grad_saves)
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), numbers="other", reject="bc", int_divisor=True,
+              saves=_divisor_grad_saves)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -581,7 +593,7 @@ def mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
 
 
-@defop(promote="float", inplace=True, opmath=True)
+@defop(promote="float", inplace=True, opmath=True, tensors=NUMBERS["either"])
 def xlogy(input, other):
     return jss.xlogy(input, other)
 
@@ -653,7 +665,7 @@ def _clamp(x, lo, hi):
     return x
 
 
-@defop(promote="common", inplace=True, dynamic=("min", "max"), aliases=("clip",))
+@defop(promote="common", inplace=True, dynamic=("min", "max"), aliases=("clip",), tensors=("input",))
 def clamp(input, min=None, max=None):
     return _clamp(input, min, max)
 
@@ -741,7 +753,7 @@ def _copysign_jvp(p, t):
     return r, jnp.where(a == 0, 0, r / a) * ta
 
 
-copysign = binary("copysign", _copysign, promote="float")
+copysign = binary("copysign", _copysign, promote="float", numbers="other")
 # torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
 nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
@@ -796,7 +808,7 @@ ldexp = binary("ldexp", lambda a, b: a * jnp.exp2(b), promote="float", tensor_ot
 def compare(name, f, aliases=(), ordered=False):
     g = _dtype_guard(f, "c" if ordered else "", name + "_cpu")  # (no order on complex numbers)
     return defop(lambda input, other: g(input, other), name=name, promote="common", inplace=True,
-                 aliases=aliases, differentiable=False)
+                 aliases=aliases, differentiable=False, tensors=NUMBERS["other"])
 
 
 eq = compare("eq", jnp.equal)

@@ -195,7 +195,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         res = _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
     if input.requires_grad and input.dtype.is_floating_point:
         res = _with_zero_grad(res, input)
-    return res
+    return res if out is None else _dispatch._write_out(out, res, (input, p))
 
 
 @function
@@ -230,20 +230,29 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not input.dtype.is_floating_point:
         raise RuntimeError("multinomial only supports floating-point dtypes for input")
     n = input.shape[-1]
+    if n > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
     if not replacement and num_samples > n:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if out is not None and out.dtype is not D.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {D.scalar_type_name(out.dtype)}")
     if not _traced(input):
         _check_distribution(np.asarray(input._value), num_samples, replacement)
-    return _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
+    res = _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
+    return res if out is None else _dispatch._write_out(out, res, (input,), any_overlap=True)
 
 
 # ---- in-place samplers: x.uniform_(), x.normal_(), ...
-def _inplace_sampler(name, make):
+def _inplace_sampler(name, make, check=None):
+    """``Tensor.<name>``: ``self`` refilled with ``make``'s draw; ``check``: torch's errors for its parameters
+    (a function of the same arguments as ``make`` after the key and tensor)."""
     def f(self, *args, generator=None, **kwargs):
         def compute(s):
             return make(_key(generator), s, *args, **kwargs)
+        if check is not None:
+            check(*args, **kwargs)
         self._check_inplace()
         if self._vfn:
             from ..tensor import _internal_overlap, overlap_error
@@ -276,12 +285,40 @@ def _sh(s):
     return dict(shape=tuple(s.shape), dtype=s.dtype)
 
 
-_inplace_sampler("uniform_", lambda k, s, a=0.0, b=1.0: _uniform(k, float(a), float(b), **_sh(s)))
-_inplace_sampler("normal_", lambda k, s, mean=0.0, std=1.0: _normal(k, float(mean), float(std), **_sh(s)))
-_inplace_sampler("exponential_", lambda k, s, lambd=1.0: _exponential(k, float(lambd), **_sh(s)))
-_inplace_sampler("geometric_", lambda k, s, p: _geometric(k, float(p), **_sh(s)))
-_inplace_sampler("cauchy_", lambda k, s, median=0.0, sigma=1.0: _cauchy(k, float(median), float(sigma), **_sh(s)))
-_inplace_sampler("log_normal_", lambda k, s, mean=1.0, std=2.0: _normal(k, float(mean), float(std), **_sh(s)).exp())
+def _number(v):
+    return type(v) in (int, float) or isinstance(v, np.number)
+
+
+def _check_uniform(a=0.0, b=1.0):
+    if _number(a) and _number(b) and a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+
+
+def _check_positive(name, what, v):
+    """torch's error for a parameter that must be > 0 (NaN included: the comparison fails)."""
+    if _number(v) and not v > 0:
+        raise RuntimeError(f"{name} expects {what} > 0.0, but found {what}={v:g}")
+
+
+def _check_std(mean=0.0, std=1.0):
+    if _number(std) and not std >= 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
+def _check_p(p):
+    if _number(p) and not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+
+
+_inplace_sampler("uniform_", lambda k, s, a=0.0, b=1.0: _uniform(k, float(a), float(b), **_sh(s)), _check_uniform)
+_inplace_sampler("normal_", lambda k, s, mean=0.0, std=1.0: _normal(k, float(mean), float(std), **_sh(s)), _check_std)
+_inplace_sampler("exponential_", lambda k, s, lambd=1.0: _exponential(k, float(lambd), **_sh(s)),
+                 lambda lambd=1.0: _check_positive("exponential_", "lambda", lambd))
+_inplace_sampler("geometric_", lambda k, s, p: _geometric(k, float(p), **_sh(s)), _check_p)
+_inplace_sampler("cauchy_", lambda k, s, median=0.0, sigma=1.0: _cauchy(k, float(median), float(sigma), **_sh(s)),
+                 lambda median=0.0, sigma=1.0: _check_positive("cauchy_", "sigma", sigma))
+_inplace_sampler("log_normal_", lambda k, s, mean=1.0, std=2.0: _normal(k, float(mean), float(std), **_sh(s)).exp(),
+                 lambda mean=1.0, std=2.0: _check_positive("log_normal_", "std", std))
 
 
 def _random_(k, s, from_=0, to=None):

@@ -90,7 +90,7 @@ def _kthvalue(input, k=1, dim=-1, keepdim=False):
 
 
 @function
-@with_out
+@with_out(any_overlap=True)
 def kthvalue(input, k, dim=-1, keepdim=False):
     x = input.reshape((1,)) if input.ndim == 0 else input
     d = _wrap(dim, x.ndim)

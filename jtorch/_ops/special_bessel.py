@@ -24,7 +24,7 @@ import jax.scipy.special as jss
 from .._dispatch import defop
 
 _EULER = 0.5772156649015329
-_OPTS = dict(promote="float", differentiable=False, method=False, function=False)
+_OPTS = dict(promote="float", differentiable=False, method=False, function=False, tensors=("input",))
 
 
 def _fsum(n, term, init):

@@ -37,6 +37,10 @@ def _chebyshev(x, n, first):
 _FIRST = {"t": lambda x: x, "u": lambda x: 2 * x, "v": lambda x: 2 * x - 1, "w": lambda x: 2 * x + 1}
 
 
+# (x or n may be a Python number, not both: torch's Scalar overloads)
+_OPTS = dict(promote="float", differentiable=False, method=False, function=False, tensors=(("input", "n"),))
+
+
 def _declare_chebyshev(kind):
     def chebyshev(input, n):
         return _chebyshev(input, n, _FIRST[kind])
@@ -44,9 +48,8 @@ def _declare_chebyshev(kind):
     def shifted(input, n):  # the same polynomial on [0, 1]: p(2x - 1)
         return _chebyshev(2 * input - 1, n, _FIRST[kind])
 
-    opts = dict(promote="float", differentiable=False, method=False, function=False)
-    return (defop(chebyshev, name=f"_special_chebyshev_polynomial_{kind}", **opts),
-            defop(shifted, name=f"_special_shifted_chebyshev_polynomial_{kind}", **opts))
+    return (defop(chebyshev, name=f"_special_chebyshev_polynomial_{kind}", **_OPTS),
+            defop(shifted, name=f"_special_shifted_chebyshev_polynomial_{kind}", **_OPTS))
 
 
 chebyshev_polynomial_t, shifted_chebyshev_polynomial_t = _declare_chebyshev("t")
@@ -54,7 +57,6 @@ chebyshev_polynomial_u, shifted_chebyshev_polynomial_u = _declare_chebyshev("u")
 chebyshev_polynomial_v, shifted_chebyshev_polynomial_v = _declare_chebyshev("v")
 chebyshev_polynomial_w, shifted_chebyshev_polynomial_w = _declare_chebyshev("w")
 
-_OPTS = dict(promote="float", differentiable=False, method=False, function=False)
 
 
 @defop(name="_special_hermite_polynomial_h", **_OPTS)
