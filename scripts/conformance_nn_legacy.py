@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from conformance import same_error_type, to_j  # noqa: E402
 from conformance_grad import _GRAD_TOL  # noqa: E402
-from conformance_modules import _compare, _leaves, is_random  # noqa: E402
+from conformance_modules import _compare, _fresh, _leaves, is_random  # noqa: E402
 
 SEED = 0
 
@@ -226,22 +226,44 @@ def check_entry(kind, entry, torch, jtorch, grad=True, rebinder=None):
         msg = _compare(j_state[k], t_state[k], torch, jtorch, values)
         if msg:
             return f"state {k} after forward: {msg}"
-    if not grad:
-        return None
+    if repr(j_mod) != repr(t_mod):
+        return f"repr {repr(j_mod)[:80]!r} != {repr(t_mod)[:80]!r}"
+    tol = _GRAD_TOL.get(str(dtype).split(".")[-1])
+    with default_dtype(torch, dtype), default_dtype(jtorch, j_dtype):
+        msg = grad and (_check_grads(t_mod, j_mod, t_inputs, j_inputs, t_out, j_out, torch, jtorch, values, tol)
+                        or entry.get("check_gradgrad", True) and
+                        _check_gradgrad(t_mod, j_mod, t_inputs, torch, jtorch, values, tol))
+        return msg or _check_float32(t_mod, j_mod, t_inputs, torch, jtorch, values)
+
+
+def _differentiable(t_out, j_out, torch, jtorch):
+    """(torch's outputs that require grad, jtorch's), or a message when their numbers differ."""
     outs = [o for o in _leaves(t_out, torch, []) if o.requires_grad]
     j_outs = [o for o in _leaves(j_out, jtorch, []) if o.requires_grad]
     if len(j_outs) != len(outs):
         return f"{len(j_outs)} outputs require grad, torch has {len(outs)}"
+    return outs, j_outs
+
+
+def _cotangents(tensors, seed, torch):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(t.shape, dtype=t.dtype, generator=g) for t in tensors]
+
+
+def _check_grads(t_mod, j_mod, t_inputs, j_inputs, t_out, j_out, torch, jtorch, values, tol):
+    """The backward of a seeded cotangent: the inputs' and parameters' gradients."""
+    found = _differentiable(t_out, j_out, torch, jtorch)
+    if isinstance(found, str):
+        return found
+    outs, j_outs = found
     if not outs:
         return None
-    g = torch.Generator().manual_seed(SEED + 1)
-    cotangents = [torch.randn(o.shape, dtype=o.dtype, generator=g) for o in outs]
+    cotangents = _cotangents(outs, SEED + 1, torch)
     torch.autograd.backward(outs, cotangents)
     try:
-        jtorch.autograd.backward(j_outs, [to_j(c, jtorch, torch) for c in cotangents])
+        jtorch.autograd.backward(j_outs, to_j(cotangents, jtorch, torch))
     except Exception as e:
         return f"backward raises {type(e).__name__}: {str(e)[:120]}"
-    tol = _GRAD_TOL.get(str(dtype).split(".")[-1])
     for i, (t, j) in enumerate(zip(_leaves(t_inputs, torch, []), _leaves(j_inputs, jtorch, []))):
         if t.requires_grad and t.is_leaf:
             msg = _compare(j.grad, t.grad, torch, jtorch, values, tol)
@@ -253,6 +275,88 @@ def check_entry(kind, entry, torch, jtorch, grad=True, rebinder=None):
         if msg:
             return f"grad of {name}: {msg}"
     return None
+
+
+def _check_gradgrad(t_mod, j_mod, t_inputs, torch, jtorch, values, tol):
+    """Second order, where torch's tests run gradgradcheck: a fresh forward, the first-order gradients of a
+    seeded cotangent with respect to the inputs and parameters (create_graph), then the gradients of those
+    (where torch's depend on the leaves) against a second seeded cotangent. An unused leaf counts as zeros."""
+    t_in = _fresh(t_inputs, torch)
+    j_in = _converted_inputs(t_in, torch, jtorch)
+    j_params = dict(j_mod.named_parameters())
+    pairs = [(t, j) for t, j in zip(_leaves(t_in, torch, []), _leaves(j_in, jtorch, [])) if t.requires_grad]
+    pairs += [(p, j_params[n]) for n, p in t_mod.named_parameters() if p.requires_grad]
+    t_leaves, j_leaves = [t for t, _ in pairs], [j for _, j in pairs]
+    found = _differentiable(t_mod(*t_in), j_mod(*j_in), torch, jtorch)
+    if isinstance(found, str):
+        return f"second forward: {found}"
+    outs, j_outs = found
+    if not outs:
+        return None
+    cotangents = _cotangents(outs, SEED + 2, torch)
+    t_g = torch.autograd.grad(outs, t_leaves, cotangents, create_graph=True, allow_unused=True)
+    try:
+        j_g = jtorch.autograd.grad(j_outs, j_leaves, to_j(cotangents, jtorch, torch), create_graph=True,
+                                   allow_unused=True)
+    except Exception as e:
+        return f"backward (create_graph) raises {type(e).__name__}: {str(e)[:120]}"
+    firsts = [(i, t, j) for i, (t, j) in enumerate(zip(t_g, j_g)) if t is not None and t.requires_grad]
+    for i, t, j in firsts:
+        if j is None or not j.requires_grad:
+            return f"first-order gradient {i} does not require grad (create_graph)"
+    if not firsts:
+        return None
+    second = _cotangents([t for _, t, _ in firsts], SEED + 3, torch)
+    t_gg = torch.autograd.grad([t for _, t, _ in firsts], t_leaves, second, allow_unused=True)
+    try:
+        j_gg = jtorch.autograd.grad([j for *_, j in firsts], j_leaves, to_j(second, jtorch, torch),
+                                    allow_unused=True)
+    except Exception as e:
+        return f"double backward raises {type(e).__name__}: {str(e)[:120]}"
+    for i, (t, j, leaf, j_leaf) in enumerate(zip(t_gg, j_gg, t_leaves, j_leaves)):
+        t = torch.zeros_like(leaf) if t is None or t._is_zerotensor() else t  # (a ZeroTensor has no numpy)
+        j = jtorch.zeros_like(j_leaf) if j is None else j
+        msg = _compare(j, t, torch, jtorch, values, tol)
+        if msg:
+            return f"second-order grad of leaf {i}: {msg}"
+    return None
+
+
+def _single(x, torch):
+    """``x`` with floating tensors as float32 and complex as complex64 (torch's tests' ``to_single``)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach()
+        return x.to(torch.complex64) if x.is_complex() else x.float() if x.is_floating_point() else x
+    if isinstance(x, (list, tuple)):
+        return type(x)(_single(v, torch) for v in x)
+    return x
+
+
+def _check_float32(t_mod, j_mod, t_inputs, torch, jtorch, values):
+    """As torch's tests do after the gradient checks: ``module.float()`` on float32 inputs. The
+    parameters' dtypes and the outputs (float32 tolerance) must agree, or both raise the same type."""
+    t_mod.float()
+    j_mod.float()
+    layout, t_layout = _param_layout(j_mod), _param_layout(t_mod)
+    if layout != t_layout:
+        return f"float(): state dict (name: shape, dtype) {layout} != {t_layout}"
+    t_in = _single(t_inputs, torch)
+    with torch.no_grad():
+        try:
+            t_out, t_err = t_mod(*t_in), None
+        except Exception as e:
+            t_err = e
+    with jtorch.no_grad():
+        try:
+            j_out = j_mod(*to_j(t_in, jtorch, torch))
+        except Exception as e:
+            if t_err is not None and same_error_type(e, type(t_err)):
+                return None
+            return f"float(): raises {type(e).__name__}: {str(e)[:120]}"
+    if t_err is not None:
+        return f"float(): no error, torch raises {type(t_err).__name__}: {str(t_err)[:100]}"
+    msg = _compare(j_out, t_out, torch, jtorch, values)
+    return f"float(): output: {msg}" if msg else None
 
 
 def run(selected, torch, jtorch, grad=True, verbose=False):
