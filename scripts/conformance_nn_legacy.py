@@ -8,15 +8,16 @@ and functionals wrapped as modules by ``wrap_functional``) and ``criterion_tests
 and a target). For every entry the module is built in torch (seeded) and in jtorch from the same configuration:
 ``module_name`` resolves to jtorch.nn's class of that name; a ``constructor`` that is common_nn's own lambda, or
 a ``wrap_functional(fn, **kw)`` module, is rebuilt with common_nn's globals ``torch``/``nn``/``F`` bound to
-jtorch's and the tensors it closes over converted (``rebind``), so the configuration is common_nn's and the call
+jtorch's and the tensors it closes over converted (``Rebinder``), so the configuration is common_nn's and the call
 measures jtorch. Both are built under the entry's ``default_dtype``; the parameters' names, shapes and dtypes
 must agree, then torch's state dict is loaded into jtorch's. Inputs (``input_size`` -> random normal,
 ``input_fn`` / ``target_fn`` called under torch) are converted through numpy; floating inputs require grad as in
-torch's tests. The forward's outputs (values, shapes, dtypes) and the state after it are compared, then the
-backward of a seeded random cotangent and the gradients of the inputs and parameters. Where torch raises,
-jtorch must raise the same exception type. Random modules (RReLU and dropout in training, ...) are compared
-on shapes and dtypes only. A development tool, not a test: tests/nn/test_common_nn_legacy.py runs entries
-through the same functions.
+torch's tests. The forward's outputs (values, shapes, dtypes), the state after it and the module's repr are
+compared, then the backward of a seeded random cotangent (the gradients of the inputs and parameters), the
+second-order gradients where torch's tests run gradgradcheck (``check_gradgrad`` not False), and, as torch's
+tests do last, ``module.float()`` on float32 inputs. Where torch raises, jtorch must raise the same type.
+Random modules (RReLU and dropout in training, ...) are compared on shapes and dtypes only. A development
+tool, not a test: tests/nn/test_common_nn_legacy.py runs entries through the same functions.
 """
 import argparse
 import contextlib
