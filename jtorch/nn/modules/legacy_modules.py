@@ -19,11 +19,51 @@ class Container(Module):
             self.add_module(key, value)
 
 
+def _cross_map_scale(input, size, alpha, k):
+    """``k + alpha / size * s_c`` where, with ``p = (size - 1) // 2 + 1``, ``s_c`` sums the squares of channels
+    0 .. c+p-1 minus those of channels 1 .. c-p: for c < p the usual window; further on channel 0 stays in
+    the sum (torch's legacy running sum never drops it)."""
+    C = input.shape[1]
+    p = (size - 1) // 2 + 1
+    csum = torch.cumsum(input * input, 1)            # csum[:, i] = sum of squares of channels 0..i
+    c = torch.arange(C)
+    top = csum.index_select(1, (c + p - 1).clamp(max=C - 1))
+    dropped = csum.index_select(1, (c - p).clamp(min=0)) - csum[:, :1]   # channels 1 .. c-p (empty while c - p < 1)
+    s = top - dropped * (c - p >= 1).to(input.dtype).reshape(1, C, 1, 1)
+    return k + alpha / size * s
+
+
+class _CrossMapLRN2dFunction(torch.autograd.Function):
+    """torch's legacy CrossMapLRN2d has a hand-written backward that is not the derivative of its forward:
+    with ``r = grad * out / scale``, ``grad_input_c = grad_c * scale_c ** -beta
+    - 2 * alpha * beta / size * x_c * sum(r_j, c - q <= j <= c + size - 1 - q)`` where ``q = (size + 1) // 2``
+    (the window is off-centre). Models trained with it get that gradient, so jtorch gives the same."""
+
+    @staticmethod
+    def forward(ctx, input, size, alpha, beta, k):
+        scale = _cross_map_scale(input, size, alpha, k)
+        out = input * scale ** -beta
+        ctx.save_for_backward(input, out, scale)
+        ctx.size, ctx.alpha, ctx.beta = size, alpha, beta
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, out, scale = ctx.saved_tensors
+        size, C = ctx.size, input.shape[1]
+        if size == 1:  # torch's backward cannot window a single channel: it raises
+            raise RuntimeError("CrossMapLRN2d: the legacy backward does not support size=1")
+        q = (size + 1) // 2
+        r = torch.nn.functional.pad(grad * out / scale, (0, 0, 0, 0, q, size - 1 - q))
+        csum = torch.nn.functional.pad(torch.cumsum(r, 1), (0, 0, 0, 0, 1, 0))
+        window = csum[:, size:size + C] - csum[:, :C]     # r summed over padded channels c .. c+size-1
+        grad_input = grad * scale ** -ctx.beta - (2 * ctx.alpha * ctx.beta / size) * input * window
+        return grad_input, None, None, None, None
+
+
 class CrossMapLRN2d(Module):
     """Local response normalisation across channels of a 4-D input, as torch's legacy (Lua-era) kernel
-    computes it: ``out = x * (k + alpha / size * s_c) ** -beta`` where, with ``p = (size - 1) // 2 + 1``,
-    ``s_c`` sums the squares of channels 0 .. c+p-1 minus those of channels 1 .. c-p. For c < p that
-    is the usual window; further on channel 0 stays in the sum (torch's running sum never drops it)."""
+    computes it, forward and backward (_CrossMapLRN2dFunction)."""
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
         super().__init__()
@@ -32,15 +72,7 @@ class CrossMapLRN2d(Module):
     def forward(self, input):
         if input.dim() != 4:
             raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
-        C = input.shape[1]
-        p = (self.size - 1) // 2 + 1
-        csum = torch.cumsum(input * input, 1)            # csum[:, i] = sum of squares of channels 0..i
-        c = torch.arange(C)
-        top = csum.index_select(1, (c + p - 1).clamp(max=C - 1))
-        drop_idx = (c - p).clamp(min=0)
-        dropped = csum.index_select(1, drop_idx) - csum[:, :1]   # channels 1 .. c-p (empty while c - p < 1)
-        s = top - dropped * (c - p >= 1).to(input.dtype).reshape(1, C, 1, 1)
-        return input * (self.k + self.alpha / self.size * s) ** -self.beta
+        return _CrossMapLRN2dFunction.apply(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

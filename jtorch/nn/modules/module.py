@@ -449,7 +449,7 @@ class Module:
             if grad is not None:
                 with torch.no_grad():
                     g = fn(grad)
-                if g.is_meta != grad.is_meta:
+                if g.is_meta != grad.is_meta or g.is_sparse:  # (a sparse tensor's .data cannot be set)
                     param.grad = g
                 else:
                     param.grad.data = g
