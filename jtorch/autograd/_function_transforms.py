@@ -24,10 +24,11 @@ _DIFF_TRACES = (ad.JVPTrace, ad.LinearizeTrace)
 
 
 def traced(args):
-    """Whether a Tensor argument holds a JAX tracer (the Function runs inside a transform)."""
+    """Whether the Function runs inside a torch.func transform: on JAX tracers, a transform's body running
+    (not jtorch's own JAX tracing: compile, an op's VJP)."""
     T = _dispatch.Tensor
-    return any(isinstance(a, T) and isinstance(a._value, core.Tracer) for a in args) and \
-        isinstance(_current(), (batching.BatchTrace,) + _DIFF_TRACES)
+    return _dispatch.TRANSFORMS.depth and any(isinstance(a, T) and isinstance(a._value, core.Tracer) for a in args) \
+        and isinstance(_current(), (batching.BatchTrace,) + _DIFF_TRACES)
 
 
 def _current():
