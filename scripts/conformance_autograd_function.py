@@ -13,6 +13,7 @@ jtorch. For every entry, sample and dtype (seeded), each check runs in both libr
     vjp       torch.func.vjp                    grad      torch.func.grad of the outputs' sum
     jvp       torch.func.jvp                    vmap      torch.func.vmap over dim 0 of a batch of 2
     jacrev    / jacfwd (all differentiable inputs)         vmap_vjp  vmap of vjp over primals and cotangents
+    jvp_vjp   jvp of vjp_fn's result (a fixed cotangent) along seeded tangents of the primals
 
 and agrees when the values match, or when torch raises and jtorch raises the same exception type.
 """
@@ -26,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-CHECKS = ("forward", "backward", "vjp", "grad", "jvp", "vmap", "jacrev", "jacfwd", "vmap_vjp")
+CHECKS = ("forward", "backward", "vjp", "grad", "jvp", "vmap", "jacrev", "jacfwd", "vmap_vjp", "jvp_vjp")
 _TOL = {"float32": (1e-4, 1e-5), "float64": (1e-7, 1e-9)}
 
 
@@ -155,11 +156,17 @@ def _run(check, s, prim, cot, tan, bprim, bcot):
             outs, vfn = func.vjp(f, *pc[:n])
             return vfn(tuple(pc[n:n + len(outs)]))
         return func.vmap(pulled)(*s.primals(bprim), *s.primals(bcot))
+    if check == "jvp_vjp":
+        def pulled_at(*p):
+            outs, vfn = func.vjp(f, *p)
+            return vfn(tuple(s.primals(cot[:len(outs)])))
+        return _flat(func.jvp(pulled_at, tuple(P), tuple(s.primals(tan))), lib)
     raise ValueError(check)
 
 
-def compare(check, ts, js, prim, cot, tan, bprim, bcot, dtype):
-    """None when both sides agree, else a short description of the first difference."""
+def compare(check, ts, js, prim, cot, tan, bprim, bcot, dtype, raised=None):
+    """None when both sides agree, else a short description of the first difference (``raised`` collects
+    the checks where both raised the same exception type)."""
     import torch
     import jtorch
     try:
@@ -181,6 +188,8 @@ def compare(check, ts, js, prim, cot, tan, bprim, bcot, dtype):
             return f"torch raises {type(t_err).__name__}, jtorch does not"
         if type(j_err).__name__ != type(t_err).__name__ and not isinstance(j_err, type(t_err)):
             return f"torch raises {type(t_err).__name__}, jtorch {type(j_err).__name__}: {str(j_err)[:150]}"
+        if raised is not None:
+            raised.add(check)
         return None
     if j_err is not None:
         return f"jtorch raises {type(j_err).__name__}: {str(j_err).splitlines()[0][:200] if str(j_err) else ''}"
@@ -197,7 +206,7 @@ def compare(check, ts, js, prim, cot, tan, bprim, bcot, dtype):
     return None
 
 
-def run_entry(info, op, jop, dtype, seed=0, checks=CHECKS):
+def run_entry(info, op, jop, dtype, seed=0, checks=CHECKS, raised=None):
     """{check: None or first difference} over the entry's samples at ``dtype`` (a name: 'float32')."""
     import torch
     import jtorch
@@ -218,7 +227,7 @@ def run_entry(info, op, jop, dtype, seed=0, checks=CHECKS):
         bcot = [np.stack([c, rng.standard_normal(c.shape)]).astype(dtype) for c in cot]
         for c in checks:
             if result[c] is None:
-                result[c] = compare(c, ts, js, prim, cot, tan, bprim, bcot, dtype)
+                result[c] = compare(c, ts, js, prim, cot, tan, bprim, bcot, dtype, raised)
     return result
 
 
@@ -235,21 +244,23 @@ def main(argv=None):
     rows, agree, total = [], 0, 0
     for name, info, op, jop in entries(torch, jtorch, wanted):
         merged = {c: None for c in CHECKS}
+        raised = set()
         for dt in args.dtypes.split(","):
-            res = run_entry(info, op, jop, dt)
+            res = run_entry(info, op, jop, dt, raised=raised)
             for c, d in res.items():
                 if d is not None and merged[c] is None:
                     merged[c] = f"[{dt}] {d}"
-        rows.append((name, merged))
+        rows.append((name, merged, raised))
         agree += sum(d is None for d in merged.values())
         total += len(merged)
-    w = max(len(n) for n, _ in rows) - len("AutogradFunction")
+    w = max(len(n) for n, _, _ in rows) - len("AutogradFunction")
+    print("agree: same values; raises: torch and jtorch raise the same exception type; DIFFER: see below")
     print(f"{'entry':<{w}} " + " ".join(f"{c:>8}" for c in CHECKS))
-    for name, merged in rows:
-        print(f"{name.replace('AutogradFunction', ''):<{w}} "
-              + " ".join(f"{'agree' if merged[c] is None else 'DIFFER':>8}" for c in CHECKS))
+    for name, merged, raised in rows:
+        print(f"{name.replace('AutogradFunction', ''):<{w}} " + " ".join(
+            f"{'DIFFER' if merged[c] is not None else 'raises' if c in raised else 'agree':>8}" for c in CHECKS))
     print(f"\n{agree}/{total} (entry, check) pairs agree")
-    for name, merged in rows:
+    for name, merged, _ in rows:
         for c, d in merged.items():
             if d is not None:
                 print(f"  {name} {c}: {d}")

@@ -10,6 +10,7 @@ the Function's; a vmap level (BatchTrace) calls the ``vmap`` staticmethod on the
 down and wraps what it returns, or (``generate_vmap_rule``) lets JAX batch the rules of the next
 differentiation level. Inside, ``Function.apply`` runs again one level down.
 """
+import contextlib
 import inspect
 
 import jax
@@ -21,13 +22,25 @@ from jax._src.interpreters import ad, batching
 from .. import _dispatch
 
 _DIFF_TRACES = (ad.JVPTrace, ad.LinearizeTrace)
+# How many of a Function's rules are running: JAX calls a pullback (jacrev's vmap of it) after the
+# transform's body returned, and the Function applications in ``backward`` still see a transform.
+_IN_RULE = [0]
+
+
+@contextlib.contextmanager
+def _rule():
+    _IN_RULE[0] += 1
+    try:
+        yield
+    finally:
+        _IN_RULE[0] -= 1
 
 
 def traced(args):
     """Whether the Function runs inside a torch.func transform: on JAX tracers, a transform's body running
     (not jtorch's own JAX tracing: compile, an op's VJP)."""
     T = _dispatch.Tensor
-    return _dispatch.TRANSFORMS.depth and any(isinstance(a, T) and isinstance(a._value, core.Tracer) for a in args) \
+    return (_dispatch.TRANSFORMS.depth or _IN_RULE[0]) and any(isinstance(a, T) and isinstance(a._value, core.Tracer) for a in args) \
         and isinstance(_current(), (batching.BatchTrace,) + _DIFF_TRACES)
 
 
@@ -98,7 +111,7 @@ def _vmap_rule(cls, trace, args, kwargs):
         else:
             unbatched.append(a)
             in_dims.append(None)
-    with core.set_current_trace(trace.parent_trace):
+    with core.set_current_trace(trace.parent_trace), _rule():
         res = cls.vmap(VmapInfo(trace.axis_data.size), tuple(in_dims), *unbatched, **kwargs)
     if not (isinstance(res, tuple) and len(res) == 2):
         raise RuntimeError(f"{cls.__name__}.vmap: must return a tuple of two things: (output, out_dims)")
@@ -161,7 +174,8 @@ def _differentiated(cls, reverse, args, kwargs):
 
     def forward_below(arrs):  # (JAX runs the rules one level down: so does apply)
         inputs = _rebuild(args, pos, arrs)
-        out = cls.apply(*inputs, **kwargs)
+        with _rule():
+            out = cls.apply(*inputs, **kwargs)
         ctx = new_ctx(inputs, for_transform=True)
         prev, _dispatch.GRAD.enabled = _dispatch.GRAD.enabled, False
         try:
@@ -210,7 +224,8 @@ def _differentiated(cls, reverse, args, kwargs):
                     grads_out.append(T._wrap(c if c.dtype != jax.dtypes.float0 else jnp.zeros(o.shape, o._value.dtype)))
                 else:
                     grads_out.append(None)
-            res_g = cls.backward(ctx, *grads_out)
+            with _rule():
+                res_g = cls.backward(ctx, *grads_out)
             res_g = res_g if isinstance(res_g, tuple) else (res_g,)
             if len(res_g) < len(args):
                 raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients "
@@ -240,7 +255,8 @@ def _differentiated(cls, reverse, args, kwargs):
         full = [None] * len(args)
         for i, t in zip(pos, tan_in):
             full[i] = t
-        res_t = cls.jvp(ctx, *full)
+        with _rule():
+            res_t = cls.jvp(ctx, *full)
         res_t = res_t if isinstance(res_t, tuple) else (res_t,)
         t_out, k = [], 0
         for o in state["outs"]:
