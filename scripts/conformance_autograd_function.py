@@ -1,6 +1,7 @@
 """Run PyTorch's autograd.Function database (autograd_function_db) through jtorch and report where it differs.
 
-    python scripts/conformance_autograd_function.py [--entries NumpyCube,...] [--dtypes float32,float64] [--verbose]
+    python scripts/conformance_autograd_function.py [--entries NumpyCube,...] [--dtypes float32,float64]
+    python scripts/conformance_autograd_function.py --custom-ops     (custom_op_db: torch.library custom ops)
 
 torch.testing._internal.autograd_function_db defines custom ``torch.autograd.Function`` classes (numpy
 kernels behind ``.numpy()``/``torch.tensor``, ``setup_context``, ``mark_dirty``, ``mark_non_differentiable``,
@@ -73,6 +74,43 @@ def entries(torch, jtorch, wanted=()):
         else:  # a lambda of the module
             jop = rebind(op)
         yield info.name, info, op, jop
+
+
+_CUSTOM_OP_DB = []
+
+
+def _jtorch_custom_op_db(jtorch):
+    """custom_op_db's module run again with ``torch`` (and ``torch.*`` but torch.testing) imported as jtorch:
+    its ``torch.library.custom_op`` definitions, fakes, autograd and vmap registrations made on jtorch
+    (once per process: the ops then exist in jtorch's ``_torch_testing`` namespace)."""
+    if _CUSTOM_OP_DB:
+        return _CUSTOM_OP_DB[0]
+    import builtins
+    import torch.testing._internal.custom_op_db as m
+    real_import = builtins.__import__
+
+    def import_jtorch(name, globals=None, locals=None, fromlist=(), level=0):
+        if name.endswith("common_dtype"):  # (OpInfo's dtype lists check for torch's dtypes; unused here)
+            return types.SimpleNamespace(all_types_and=lambda *a: ())
+        if name == "torch" or (name.startswith("torch.") and not name.startswith("torch.testing")):
+            mod = real_import("j" + name, globals, locals, fromlist, level)
+            return mod if fromlist else jtorch
+        return real_import(name, globals, locals, fromlist, level)
+    g = {"__builtins__": dict(vars(builtins), __import__=import_jtorch), "__name__": "jtorch_custom_op_db"}
+    with open(m.__file__) as f:
+        exec(compile(f.read(), m.__file__, "exec"), g)
+    _CUSTOM_OP_DB.append({info.name: info for info in g["custom_op_db"]})
+    return _CUSTOM_OP_DB[0]
+
+
+def custom_op_entries(torch, jtorch, wanted=()):
+    """(name, OpInfo, torch's op, jtorch's op) for each custom_op_db entry (torch.library custom ops)."""
+    import torch.testing._internal.custom_op_db as m
+    mine = _jtorch_custom_op_db(jtorch)
+    for info in m.custom_op_db:
+        if wanted and info.name not in wanted and info.name.replace("CustomOp", "") not in wanted:
+            continue
+        yield info.name, info, info.op, mine[info.name].op
 
 
 def _to_j(x, torch, jtorch):
@@ -235,14 +273,15 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--entries", default="")
     p.add_argument("--dtypes", default="float32,float64")
-    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--custom-ops", action="store_true", help="custom_op_db (torch.library) instead")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     import torch
     import jtorch
     wanted = set(filter(None, args.entries.split(",")))
     rows, agree, total = [], 0, 0
-    for name, info, op, jop in entries(torch, jtorch, wanted):
+    source = custom_op_entries if args.custom_ops else entries
+    for name, info, op, jop in source(torch, jtorch, wanted):
         merged = {c: None for c in CHECKS}
         raised = set()
         for dt in args.dtypes.split(","):
@@ -253,11 +292,12 @@ def main(argv=None):
         rows.append((name, merged, raised))
         agree += sum(d is None for d in merged.values())
         total += len(merged)
-    w = max(len(n) for n, _, _ in rows) - len("AutogradFunction")
+    suffix = "CustomOp" if args.custom_ops else "AutogradFunction"
+    w = max(len(n) for n, _, _ in rows) - len(suffix)
     print("agree: same values; raises: torch and jtorch raise the same exception type; DIFFER: see below")
     print(f"{'entry':<{w}} " + " ".join(f"{c:>8}" for c in CHECKS))
     for name, merged, raised in rows:
-        print(f"{name.replace('AutogradFunction', ''):<{w}} " + " ".join(
+        print(f"{name.replace(suffix, ''):<{w}} " + " ".join(
             f"{'DIFFER' if merged[c] is not None else 'raises' if c in raised else 'agree':>8}" for c in CHECKS))
     print(f"\n{agree}/{total} (entry, check) pairs agree")
     for name, merged, _ in rows:
