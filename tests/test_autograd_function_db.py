@@ -52,3 +52,33 @@ def test_torch_and_jtorch_refuse_the_same_transforms():
     res = run_entry(info, op, jop, "float64", seed=2, raised=raised)
     assert all(d is None for d in res.values()), res
     assert {"jvp", "vmap", "jacfwd"} <= raised and not {"forward", "backward", "vjp", "grad"} & raised
+
+
+def _raises(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001  (the exception type is the result)
+        return type(e).__name__
+    return None
+
+
+def test_a_function_without_setup_context_is_refused_by_transforms(rng):
+    # torch's transforms need the setup_context style; eager autograd still takes forward(ctx, ...)
+    data = rng.standard_normal(3)
+    kinds = {}
+    for lib in (torch, jtorch):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+        x = lib.tensor(data)
+        kinds[lib.__name__] = [_raises(lambda: t(lambda v: Square.apply(v).sum())(x))
+                               for t in (lib.func.grad, lib.func.vmap)]
+        kinds[lib.__name__].append(_raises(lambda: lib.func.jvp(Square.apply, (x,), (x,))))
+    assert kinds["torch"] == kinds["jtorch"] == ["RuntimeError"] * 3
