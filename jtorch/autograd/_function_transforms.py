@@ -287,6 +287,10 @@ def bind_defaults(cls, args, kwargs):
         except (TypeError, ValueError):
             return args
         cls._forward_signature = sig
+        cls._forward_arity = len(sig.parameters) if all(
+            p.kind is p.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()) else -1
+    if not kwargs and len(args) == cls.__dict__["_forward_arity"]:  # (every argument given: nothing to fill)
+        return args
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError:
