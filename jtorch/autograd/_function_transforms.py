@@ -200,6 +200,7 @@ def _differentiated(cls, reverse, args, kwargs):
     def with_saved(ctx, saved, saved_fwd):
         ctx._saved = tuple(None if a is None else T._wrap(a) for a in saved)
         ctx._saved_versions = [None] * len(ctx._saved)
+        ctx._packed = None  # (JAX's residuals are what backward reads, not saved-tensor hooks' packs)
         ctx._saved_fwd = tuple(None if a is None else T._wrap(a) for a in saved_fwd)
         return ctx
 
