@@ -221,7 +221,10 @@ class _LevelNode:
 
 def requires_grad_inside(t):
     """``t.requires_grad`` while a transform runs (tensor.py): whether a reverse-mode level differentiates
-    its value (see _untracked.level_requires_grad); a tensor none holds answers with its own flag."""
+    its value (see _untracked.level_requires_grad); a tensor none holds answers with its own flag (a meta
+    tensor, e.g. a custom op's fake kernel's input, has no value for a level to hold)."""
+    if t.is_meta:
+        return t._requires_grad
     r = level_requires_grad(t._value)
     return t._requires_grad if r is None else r
 

@@ -846,7 +846,7 @@ class Tensor:
             return np.asarray(_chalf.value(self)).tolist()
 
     def numpy(self, *, force=False):
-        if self._requires_grad and not force:
+        if self._requires_grad and not force and (_FUNC.enabled if _FUNC.depth else GRAD.enabled):  # (no_grad: reads)
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self.device.type != "cpu" and not force:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "

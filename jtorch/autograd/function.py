@@ -4,6 +4,7 @@ from .._dispatch import GRAD
 from . import graph as _graph
 from .graph import Node, edge_of
 from ..tensor import HIDDEN
+from . import _function_transforms as _transforms
 
 
 class FunctionCtx:
@@ -30,6 +31,9 @@ class FunctionCtx:
         if packed is not None:
             return tuple(None if p is None else p[0](p[1]) for p in packed)
         return getattr(self, "_saved", ())
+
+    def save_for_forward(self, *tensors):
+        self._saved_fwd = tensors
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = {id(t) for t in tensors}
@@ -97,36 +101,26 @@ class Function(metaclass=FunctionMeta):
     vjp = backward
 
     @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
+
+    @staticmethod
     def setup_context(ctx, inputs, output):
         raise NotImplementedError
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _transforms.traced(args):  # inside torch.func: the Function's rules at each JAX level
+            return _transforms.apply(cls, args, kwargs)
         T = _dispatch.Tensor
-        ctx = FunctionCtx()
-        ctx.materialize_grads = True
-        ctx._non_diff = set()
-        mask = [isinstance(a, T) and a.requires_grad for a in args]
-        ctx.needs_input_grad = tuple(mask)
-        ctx._input_mask = mask
-        custom_setup = cls.setup_context is not Function.setup_context
-        prev = GRAD.enabled
-        GRAD.enabled = False
-        # (inside a compile trace JAX differentiates the program and cannot call this backward: it sees
-        # through the forward, _compile_cuts.py)
-        cut = _dispatch.CUT[0] if prev and any(mask) else None
-        if cut is not None:
-            was, cut.on = cut.on, False
-        try:
-            if custom_setup:
-                out = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, out)
-            else:
-                out = cls.forward(ctx, *args, **kwargs)
-        finally:
-            GRAD.enabled = prev
-            if cut is not None:
-                cut.on = was
+        out, ctx = run_forward(cls, args, kwargs)
+        mask, prev = ctx._input_mask, ctx._grad_was
         if not (prev and any(mask)):
             return out
         outs = out if isinstance(out, tuple) else (out,)
@@ -149,6 +143,48 @@ class Function(metaclass=FunctionMeta):
                     o._grad_fn, o._out_idx = node, k
             wrapped.append(o)
         return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+
+def new_ctx(args, for_transform=False):
+    """A ctx for one application; under a transform every floating input counts as needing its gradient."""
+    T = _dispatch.Tensor
+    ctx = FunctionCtx()
+    ctx.materialize_grads = True
+    ctx._non_diff = set()
+    if for_transform:
+        mask = [isinstance(a, T) and a.dtype._cat >= 2 for a in args]
+    else:
+        mask = [isinstance(a, T) and a.requires_grad for a in args]
+    ctx.needs_input_grad = tuple(mask)
+    ctx._input_mask = mask
+    return ctx
+
+
+def run_forward(cls, args, kwargs):
+    """(forward's output, its ctx) with grad mode off; ``setup_context`` (when overridden) sees ``forward``'s
+    arguments with their defaults, as torch's."""
+    ctx = new_ctx(args)
+    mask = ctx._input_mask
+    custom_setup = cls.setup_context is not Function.setup_context
+    prev = GRAD.enabled
+    ctx._grad_was = prev
+    GRAD.enabled = False
+    # (inside a compile trace JAX differentiates the program and cannot call this backward: it sees
+    # through the forward, _compile_cuts.py)
+    cut = _dispatch.CUT[0] if prev and any(mask) else None
+    if cut is not None:
+        was, cut.on = cut.on, False
+    try:
+        if custom_setup:
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, _transforms.bind_defaults(cls, args, kwargs), out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        GRAD.enabled = prev
+        if cut is not None:
+            cut.on = was
+    return out, ctx
 
 
 class once_differentiable:

@@ -260,7 +260,7 @@ def _call(entry, vals):
                 return out
         return invoke(kernel, schema, vals)  # gradients flow through the kernel's own ops
     if needs_grad:
-        return _function(entry).apply(*vals)
+        return _apply_function(entry, vals)
     prev = GRAD.enabled
     GRAD.enabled = False
     try:
@@ -344,16 +344,57 @@ def backward(entry, ctx, grads):
     return res + (None,) * (len(args) - n_pos)
 
 
+def _flatten_lists(out):
+    """An op's result with its lists of tensors (``List[Tensor]`` returns) spread into one flat tuple, and
+    the lengths that rebuild it (None: not a list). The autograd Function sees one output per tensor."""
+    outs = out if isinstance(out, tuple) else (out,)
+    flat, lengths = [], []
+    for o in outs:
+        if isinstance(o, list):
+            flat.extend(o)
+            lengths.append(len(o))
+        else:
+            flat.append(o)
+            lengths.append(None)
+    return tuple(flat), (lengths, isinstance(out, tuple))
+
+
+def _unflatten_lists(flat, tree):
+    lengths, was_tuple = tree
+    it = iter(flat)
+    outs = [[next(it) for _ in range(n)] if n is not None else next(it) for n in lengths]
+    return tuple(outs) if was_tuple else outs[0]
+
+
+def _apply_function(entry, vals):
+    """The op on the eager tape through its autograd Function; list returns come back as lists."""
+    res = _function(entry).apply(*vals)
+    return _unflatten_lists(res if isinstance(res, tuple) else (res,), entry.out_tree)
+
+
 def _function(entry):
-    """The autograd Function class that carries this op's registered formula (eager tape)."""
+    """The autograd Function class that carries this op's registered formula (eager tape). Its forward
+    returns the result with lists spread (``_flatten_lists``); setup_context and backward see the lists."""
     if entry.fn_cls is None:
         from ..autograd.function import Function
         ns, name = entry.schema.name.split("::")
         cls_name = f"GeneratedBackwardFor_{ns}_{name}_{entry.overload._overloadname}"
+
+        def forward(*vals):
+            flat, entry.out_tree = _flatten_lists(run_below_autograd(entry, vals))
+            return flat if entry.out_tree != ([None], False) else flat[0]  # (one tensor: as it came)
+
+        def setup(ctx, inputs, output):
+            ctx._out_tree = entry.out_tree
+            output = _unflatten_lists(output if isinstance(output, tuple) else (output,), ctx._out_tree)
+            setup_context(entry, ctx, inputs, output)
+
+        def backward_(ctx, *grads):
+            grads = _unflatten_lists(grads, ctx._out_tree)
+            return backward(entry, ctx, grads if isinstance(grads, tuple) else (grads,))
         entry.fn_cls = type(Function)(cls_name, (Function,), {
-            "forward": staticmethod(lambda *vals: run_below_autograd(entry, vals)),
-            "setup_context": staticmethod(lambda ctx, inputs, output: setup_context(entry, ctx, inputs, output)),
-            "backward": staticmethod(lambda ctx, *grads: backward(entry, ctx, grads))})
+            "forward": staticmethod(forward), "setup_context": staticmethod(setup),
+            "backward": staticmethod(backward_)})
     return entry.fn_cls
 
 
