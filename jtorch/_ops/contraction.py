@@ -29,6 +29,15 @@ def _einsum(operands, equation=""):
     return jnp.einsum(equation, *operands, precision=_HI)
 
 
+def _operands_with_another_requiring_grad(operands, flags):
+    # torch contracts pairwise (mul, bmm): an operand is kept when the other side needs a gradient; a lone
+    # operand (a sum, a diagonal) is not kept
+    return [j for j in range(len(flags)) if any(f for k, f in enumerate(flags) if k != j)]
+
+
+_einsum.saves_seq = _operands_with_another_requiring_grad
+
+
 def _einsum_check(equation, ops):
     lhs = equation.split("->")[0]
     terms = lhs.split(",")

@@ -323,7 +323,7 @@ def _build_index(template, arrays):
     return tuple(next(it) if t == "T" else slice(None) for t in template)
 
 
-@defop(method=False, function=False, seq=True, saves=())
+@defop(method=False, function=False, seq=True, saves=("indices",))  # (torch keeps the indices)
 def _adv_getitem(indices, x, template=()):
     return x[_build_index(template, indices)]
 

@@ -77,14 +77,20 @@ WRAPPED = []  # the ops of binary() that a checking wrapper exports
 
 
 def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=None, reject="", kernel=None,
-           int_divisor=False, opmath=True, **kw):
+           int_divisor=False, opmath=True, number_first=None, **kw):
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
     it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
-    implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor)."""
+    implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor);
+    ``number_first``: the function for a Python number as the first operand (torch's Scalar-self overload)."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
+    g_number = number_first and _dtype_guard(number_first, reject, kernel or name + "_cpu")
 
-    def fn(input, other):
-        return g(input, other)
+    if number_first:
+        def fn(input, other, number_first=False):
+            return (g_number if number_first else g)(input, other)
+    else:
+        def fn(input, other):
+            return g(input, other)
     fn.__name__ = name
     if not tensor_other and not int_divisor:
         return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath, **kw)
@@ -98,6 +104,9 @@ def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=Non
                             f"{type(other).__name__}")
         if int_divisor:
             _check_int_divisor(input, other)
+        if number_first and not isinstance(input, _dispatch.Tensor):
+            return op(input, other, number_first=True) if out is None else \
+                op(input, other, number_first=True, out=out)
         return op(input, other) if out is None else op(input, other, out=out)
     wrapper.__name__ = name
     return export(wrapper, name, inplace=inplace, aliases=aliases)
@@ -189,19 +198,19 @@ _floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplac
                     kernel="div_floor_cpu", int_divisor=True)  # div(rounding_mode="floor"): gradient 0
 
 
-@jax.custom_vjp
-def _floor_divide_no_derivative(a, b):
-    return jnp.floor_divide(a, b)
+def _no_derivative(f, aten_name):
+    """f whose backward raises torch's error for an op it has no derivative formula for."""
+    g = jax.custom_vjp(f)
+
+    def bwd(res, ct):
+        raise RuntimeError(f"derivative for aten::{aten_name} is not implemented")
+    g.defvjp(lambda *args: (f(*args), None), bwd)
+    return g
 
 
-def _no_derivative(res, g):
-    raise RuntimeError("derivative for aten::floor_divide is not implemented")
-
-
-_floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
 # torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
-floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="bc", kernel="div_floor_cpu",
-                      int_divisor=True)
+floor_divide = binary("floor_divide", _no_derivative(jnp.floor_divide, "floor_divide"), inplace=True, reject="bc",
+                      kernel="div_floor_cpu", int_divisor=True)
 
 
 def _int_trunc_div(a, b):
@@ -234,8 +243,9 @@ def _divisor_grad_saves(requires_grad):
     return (0, 1) if requires_grad[1] else ()
 
 
+# ``number % tensor`` (torch's remainder.Scalar_Tensor) has no derivative: its backward raises
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
-                   saves=_divisor_grad_saves)
+                   saves=_divisor_grad_saves, number_first=_no_derivative(jnp.remainder, "remainder"))
 fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
@@ -432,10 +442,22 @@ atan = unary("atan", jnp.arctan, aliases=("arctan",))
 sinh = unary("sinh", jnp.sinh)
 cosh = unary("cosh", jnp.cosh)
 tanh = unary("tanh", jnp.tanh, saves=(), saves_result=True)
-asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
-acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
+def _inverse_hyperbolic(name, f):
+    """torch has no derivative for the in-place ``asinh_``/``acosh_``/``atanh_``: a backward through them
+    raises NotImplementedError (the out-of-place forms differentiate as usual)."""
+    g = jax.custom_vjp(f)
+
+    def bwd(res, ct):
+        raise NotImplementedError(f"the derivative for 'inplace version of {name}' is not implemented.")
+    g.defvjp(lambda x: (f(x), None), bwd)
+    unary(name, g, aliases=("arc" + name[1:],), function=False, method=False)  # (exports the in-place form)
+    return unary(name, f, aliases=("arc" + name[1:],), inplace=False)
+
+
+asinh = _inverse_hyperbolic("asinh", jnp.arcsinh)
+acosh = _inverse_hyperbolic("acosh", jnp.arccosh)
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
-atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
+atanh = _inverse_hyperbolic("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
 @jax.custom_jvp
 def _hypot(a, b):

@@ -123,6 +123,10 @@ def _rnn(weights, input, hx, cx, lengths, key, dropout_p, mode="LSTM", num_layer
     return x, h_n
 
 
+# torch's cells keep their weight matrices (matmuls), not their biases (added)
+_rnn.saves_seq = lambda weights, flags: [j for j, w in enumerate(weights) if w.ndim == 2]
+
+
 def rnn_forward(weights, input, hx, cx, lengths, mode, num_layers, bidirectional, has_bias, proj, dropout, train):
     """Call ``_rnn``, drawing a dropout key from the default generator only when needed."""
     use_dropout = bool(train) and dropout > 0 and num_layers > 1
