@@ -114,7 +114,7 @@ def _getitem_basic(self, idx):
             start, stop, step = ix.indices(n)
             size = len(range(start, stop, step))
             struct.append((size, step))
-            starts.append(start if size else 0)
+            starts.append(start)
             if size != n or step != 1:
                 full = False
         else:
