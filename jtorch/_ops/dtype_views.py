@@ -264,7 +264,7 @@ def view_as_complex(input):
     strides = input.stride()
     if strides[-1] != 1:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    if any(s % 2 for s in strides[:-1]):
+    if any(s % 2 for s, n in zip(strides[:-1], input.shape) if n != 1):  # (a size-1 dim's stride: halved down)
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     if any(op.name not in _EVEN_OFFSET for op, _, _ in input._vfn) and position_offset(input) % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
