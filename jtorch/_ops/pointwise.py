@@ -172,11 +172,40 @@ def _other_operand(mask):
 mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), saves=_other_operand, library="inplace")
 
 
+def _smith_quotient(a, b):
+    """Complex ``a / b`` as torch's (c10::complex, NumPy's algorithm): the divisor scaled by its larger
+    part; a zero divisor gives ``re(a) / |re(b)| + i im(a) / |im(b)|`` (XLA's signs of inf and nan differ)."""
+    ar, ai, br, bi = jnp.real(a), jnp.imag(a), jnp.real(b), jnp.imag(b)
+    wide = jnp.abs(br) >= jnp.abs(bi)
+    zero = (br == 0) & (bi == 0)
+    big, small = jnp.where(wide, br, bi), jnp.where(wide, bi, br)
+    rat = small / jnp.where(zero, 1, big)
+    scl = 1 / (big + small * rat)
+    re = jnp.where(wide, ar + ai * rat, ar * rat + ai) * scl
+    im = jnp.where(wide, ai - ar * rat, ai * rat - ar) * scl
+    return jax.lax.complex(jnp.where(zero, ar / jnp.abs(br), re), jnp.where(zero, ai / jnp.abs(bi), im))
+
+
+@jax.custom_jvp
+def _complex_quotient(a, b):
+    return _smith_quotient(a, b)
+
+
+@_complex_quotient.defjvp
+def _complex_quotient_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    q = _complex_quotient(a, b)
+    return q, (da - q * db) / b  # (d(a/b), as XLA's division differentiates)
+
+
 def _divide(a, b):
     """``a / b`` divided exactly like torch: XLA's simplifier turns a division by a broadcast divisor (a
     scalar, a keepdim reduction) into a product with its reciprocal, one ulp off for about a quarter of
     the elements (``x / 255``, ``x / x.norm(dim=1, keepdim=True)``). The barrier hides the broadcast from
     that rewrite; XLA still fuses it into the division loop (no materialised divisor)."""
+    if jnp.iscomplexobj(a) or jnp.iscomplexobj(b):
+        dt = jnp.result_type(a, b)
+        return _complex_quotient(jnp.asarray(a, dt), jnp.asarray(b, dt))
     shape = jnp.broadcast_shapes(jnp.shape(a), jnp.shape(b))
     if jnp.shape(b) != shape:
         dt = jnp.result_type(a, b)
@@ -387,7 +416,13 @@ def _complex_sgn_jvp(p, t):
 sign = unary("sign", _sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
-reciprocal = unary("reciprocal", lambda x: 1 / x, saves=(), saves_result=True)
+def _reciprocal(x):
+    if jnp.iscomplexobj(x):  # (the barrier: XLA would fold the 1's zero imaginary part away, and -0 + 0 with it)
+        return _complex_quotient(jax.lax.optimization_barrier(jnp.ones((), x.dtype)), x)
+    return 1 / x
+
+
+reciprocal = unary("reciprocal", _reciprocal, saves=(), saves_result=True)
 def _float_power(a, b):
     dt = jnp.complex128 if jnp.iscomplexobj(a) or jnp.iscomplexobj(b) else jnp.float64
     return _fpow(jnp.asarray(a).astype(dt), jnp.asarray(b).astype(dt))
