@@ -194,8 +194,8 @@ class OpDef:
     # (autograd.graph.record): True, "inplace" (only the in-place form's: ``elu_`` where ``elu`` reads its
     # input), or a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent)
     saves_result = False
-    # saves_seq: for an op over a list of tensors that saves it, (the tensors, the requires-grad flag of each) ->
-    # the positions of the ones torch keeps (None: all)
+    # saves_seq: for an op over a list of tensors that saves it, (the tensors, the requires-grad flag of each,
+    # statics) -> the positions of the ones torch keeps (None: all)
     saves_seq = None
     # saves_hidden: torch's backward reads values of its own, none the caller can write (indices, a composite's
     # intermediates): no version check for them, but the node is not linear (Node.release) and a double

@@ -29,7 +29,7 @@ def _einsum(operands, equation=""):
     return jnp.einsum(equation, *operands, precision=_HI)
 
 
-def _operands_with_another_requiring_grad(operands, flags):
+def _operands_with_another_requiring_grad(operands, flags, statics):
     # torch contracts pairwise (mul, bmm): an operand is kept when the other side needs a gradient; a lone
     # operand (a sum, a diagonal) is not kept
     return [j for j in range(len(flags)) if any(f for k, f in enumerate(flags) if k != j)]

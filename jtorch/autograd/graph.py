@@ -451,7 +451,7 @@ def record(op, statics, dt, dyn, arrays, res):
                     diff.append((0, j))
                     edges.append(edge_of(t))
             if saves is None or 0 in saves:  # (the tensors of a list argument: ``einsum``'s operands)
-                saved = range(len(a)) if op.saves_seq is None else op.saves_seq(a, flags)
+                saved = range(len(a)) if op.saves_seq is None else op.saves_seq(a, flags, statics)
                 for j in saved:
                     if isinstance(a[j], T) and _saved_version(a[j], versions):
                         arrays = list(arrays)
