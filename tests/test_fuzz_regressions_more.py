@@ -195,6 +195,8 @@ h = x[2:2].select(1, 3)
 u = x.narrow(0, 4, 0)
 v = x[1:1].view(torch.int32)
 w = x[:, None][3:3].unsqueeze(0)
+k = x[1:].diagonal(5)
+m = x.unfold(0, 1, 1).permute(1, 0, 2)[:, 2:].diagonal(-1)
 """, x=_literal(rng, 24))
 
 
@@ -244,3 +246,58 @@ def test_complex_division_gradient(rng):
         out.append([t.numpy() for t in (gx, gy, gr)])
     for t, j in zip(*out):
         np.testing.assert_allclose(j, t, rtol=1e-10)
+
+
+# ---- an in-place write through a view with a stride-0 dim: torch's backward raises ------------------
+def test_write_through_expanded_view_then_backward(rng):
+    x = _literal(rng, (1, 3))
+    outcomes = set()
+    for write in ("e.zero_()", "e.fill_(2.0)", "e[:, 1].zero_()", "e.masked_fill_(torch.tensor([True, False, True]), 1.0)",
+                  "e.index_fill_(1, torch.tensor([0]), 1.0)", "e.copy_(t.expand(2, 3))", "e[0].fill_(1.0)",
+                  "t.t().expand(3, 2).zero_()"):
+        lines = _same(f"""
+x = torch.tensor({x}, requires_grad=True)
+t = x * 2
+e = t.expand(2, 3)
+{write}
+(t * 3).sum().backward()
+""")
+        outcomes.add(_errors(lines)[4])  # (the backward: compared above)
+    assert outcomes == {None, "RuntimeError"}
+
+
+# ---- float to integer conversion as torch's CPU kernels (x86): NaN and out of range -----------------
+def test_float_to_integer_out_of_range(rng):
+    values = [float("inf"), float("-inf"), float("nan"), 1e30, -1e30, 3e9, -3e9, 7e4, 300.0, -300.0] + \
+        _literal(rng, 4, -200, 200)
+    for dt in ("float32", "float64"):
+        _same(f"""
+x = torch.tensor({values}, dtype=torch.{dt})
+a = x.to(torch.int64)
+b = x.to(torch.int32)
+c = x.to(torch.int16)
+d = x.to(torch.int8)
+e = x.to(torch.uint8)
+f = torch.zeros(14, dtype=torch.int64)
+f.copy_(x)
+g = torch.zeros(14, dtype=torch.int32)
+g[:] = x
+h = (x * (1 + 1j)).to(torch.int64)
+""")
+
+
+# ---- in-place unary ops torch rejects on complex tensors, and their out-of-place forms ---------------
+def test_complex_rejections_of_real_only_ops(rng):
+    z = (np.array(_literal(rng, 3)) + 1j * np.array(_literal(rng, 3))).tolist()
+    for call, kind in (("z.abs_()", "RuntimeError"), ("torch.abs_(z)", "RuntimeError"), ("z.absolute_()", "RuntimeError"),
+                       ("z.sign()", "NotImplementedError"), ("z.sign_()", "NotImplementedError"),
+                       ("z.round()", "NotImplementedError"), ("z.round(decimals=2)", "NotImplementedError"),
+                       ("z.deg2rad()", "RuntimeError"), ("z.rad2deg_()", "RuntimeError"),
+                       ("z.bernoulli_(0.5)", "NotImplementedError"), ("torch.bernoulli(z)", "NotImplementedError"),
+                       ("z.real.mvlgamma_()", "TypeError"), ("torch.mvlgamma(z.real + 3, 0)", "RuntimeError")):
+        lines = _same(f"""
+z = torch.tensor({z})
+w = {call}
+y = z.abs()
+""")
+        _raises_in_both(lines, 1, kind)

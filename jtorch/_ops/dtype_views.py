@@ -103,6 +103,8 @@ def _index_start(shape, strides, statics, extra):
 
 def _diagonal_start(shape, strides, statics, extra):
     offset, dim1, dim2 = statics
+    if min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)) <= 0:
+        return 0  # (an empty diagonal starts where its input does)
     return offset * strides[dim2] if offset >= 0 else -offset * strides[dim1]
 
 

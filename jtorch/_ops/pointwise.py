@@ -391,7 +391,16 @@ def _abs_jvp(p, t):
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
-             library=True)
+             library=True, inplace=False)
+
+
+def _abs_in_place(x):
+    if jnp.iscomplexobj(x):
+        raise RuntimeError("In-place abs is not supported for complex tensors.")
+    return abs_.fn(x)
+
+
+unary("abs", _abs_in_place, promote=None, aliases=("absolute",), library=True, function=False, method=False)
 def _sign(x):
     # torch: sign(nan) = 0 and sign(-0.0) = +0
     return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
@@ -413,7 +422,14 @@ def _complex_sgn_jvp(p, t):
 
 
 # piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
-sign = unary("sign", _sign, promote=None, saves=())
+def _real_sign(x):
+    if jnp.iscomplexobj(x):
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                  "torch.sgn instead.")
+    return _sign(x)
+
+
+sign = unary("sign", _real_sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 def _reciprocal(x):
@@ -502,8 +518,16 @@ def _hypot(a, b):
 # torch's derivative (a da + b db) / hypot: NaN at (0, 0), where JAX's is 0
 _hypot.defjvp(lambda p, t: (_hypot(*p), (t[0] * p[0] + t[1] * p[1]) / _hypot(*p)))
 hypot = binary("hypot", _hypot, tensor_other="other", reject="bic", saves_result=True)
-deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
-rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
+def _real_only(f):
+    def g(x):
+        if jnp.iscomplexobj(x):
+            raise RuntimeError(f"{f.__name__} is not supported for complex tensors.")
+        return f(x)
+    return g
+
+
+deg2rad = unary("deg2rad", _real_only(jnp.deg2rad), saves=())
+rad2deg = unary("rad2deg", _real_only(jnp.rad2deg), saves=())
 def _sinc_derivative(x):
     # torch's: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (whose own derivative is then NaN there)
     px = jnp.pi * x
@@ -633,9 +657,16 @@ def _polygamma_method(self, n):
 export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
-@defop(promote="float", inplace=True, opmath=True)
-def mvlgamma(input, p=1):
+@defop(promote="float", opmath=True, function=False, method=False)
+def _mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
+
+
+@function(inplace=True)
+def mvlgamma(input, p):  # (p required, as torch's)
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return _mvlgamma(input, p=p)
 
 
 @defop(promote="float", inplace=True, opmath=True)
@@ -684,8 +715,9 @@ frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not impleme
 
 @defop(promote=None, inplace=True, saves=())
 def round(input, decimals=0):
-    if input.dtype == jnp.bool_:
-        raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
+    if input.dtype == jnp.bool_ or jnp.iscomplexobj(input):
+        name = D.scalar_type_name(D.from_numpy_dtype(input.dtype))
+        raise NotImplementedError(f'"{"round_vml_cpu" if decimals == 0 else "round_cpu"}" not implemented for \'{name}\'')
     if not jnp.issubdtype(input.dtype, jnp.inexact):
         return input
     if decimals == 0:
@@ -925,6 +957,8 @@ def cast_array(x, np_dtype):
     magnitude of the float32 value and sends 0 to its smallest power, 2**-127."""
     x = jnp.asarray(x)
     real = not jnp.issubdtype(x.dtype, jnp.complexfloating)
+    if np.dtype(np_dtype).kind in "iu" and jnp.issubdtype(x.dtype, jnp.inexact):
+        return _float_to_int(x if real else jnp.real(x), np.dtype(np_dtype))
     if np_dtype == D.float8_e4m3fn.np and real:
         x = jnp.clip(x.astype(jnp.promote_types(x.dtype, jnp.float16)), -448, 448)
     elif np_dtype == D.float8_e8m0fnu.np and real:
@@ -935,10 +969,21 @@ def cast_array(x, np_dtype):
 
 @defop(promote=None, saves=())  # (its backward needs no values: torch saves nothing)
 def _cast(input, dtype=None):
-    if dtype.np.kind in "iu" and input.dtype.kind == "f":
-        # torch converts through a wide integer, so out-of-range values wrap instead of saturating
-        return input.astype(jnp.int64).astype(dtype.np)
     return cast_array(input, dtype.np)
+
+
+def _float_to_int(x, dt):
+    """torch's conversion on the CPU (x86's truncating one): into int64 for int64, into int32 for the narrower
+    types, which keep its low bits (out-of-range values wrap instead of saturating); a value out of that range
+    or NaN becomes its minimum (so 0 in the narrower types)."""
+    if dt not in (np.int64, np.int32, np.int16, np.int8, np.uint8):
+        return x.astype(jnp.int64).astype(dt)
+    wide = np.int64 if dt == np.int64 else np.int32
+    bound = 2.0 ** (np.iinfo(wide).bits - 1)
+    t = jnp.trunc(x)
+    fits = (t >= -bound) & (t < bound)  # (false for NaN)
+    v = jnp.where(fits, jnp.where(fits, t, 0).astype(wide), np.iinfo(wide).min)
+    return v.astype(dt)
 
 
 @defop(promote=None, method=False, function=False, name="clone", saves=())  # (torch's clone saves nothing)
