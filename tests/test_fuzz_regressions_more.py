@@ -104,6 +104,8 @@ _SAVES = [  # (the call on y (and s); a line that writes something in place afte
     ("torch.einsum('ij,jk->ik', y, s.detach())", "y.mul_(2)"),
     ("torch.einsum('ij,jk->ik', y, t)", "t.mul_(2)"),
     ("torch.einsum('ij->j', y)", "y.mul_(2)"),
+    ("torch.einsum('ii->i', y)", "y.mul_(2)"),  # (a view)
+    ("torch.einsum('ji', y)", "o.mul_(2)"),
     ("torch.einsum('ij,ij->i', y, y)", "y.mul_(2)"),
     ("torch.linalg.multi_dot([y, s, y])", "s.mul_(2)"),
     ("torch.cat([y, s])", "y.mul_(2)"),
