@@ -303,3 +303,12 @@ w = {call}
 y = z.abs()
 """)
         _raises_in_both(lines, 1, kind)
+
+
+def test_take_along_dim_shape_mismatch_raises_runtime_error(rng):
+    lines = _same("""
+x = torch.tensor({x})
+a = torch.take_along_dim(x, torch.tensor([[0, 2, 1], [1, 1, 0]]), 1)
+b = torch.take_along_dim(x, torch.tensor([[0, 2, 1, 1, 0]]), 1)
+""", x=_literal(rng, (3, 3)))
+    _raises_in_both(lines, 1, "RuntimeError")

@@ -555,6 +555,10 @@ def take_along_dim(input, indices, dim=None):
             indices = _where(indices < 0, indices + n, indices)
     ish, xsh = list(indices.shape), list(input.shape)
     ish[d] = xsh[d] = 1
+    for k, (a, i) in enumerate(zip(xsh, ish)):
+        if a != i and a != 1 and i != 1:
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({i}) at non-singleton "
+                               f"dimension {k}")
     b = list(jnp.broadcast_shapes(tuple(ish), tuple(xsh)))
     xb, ib = list(b), list(b)
     xb[d], ib[d] = input.shape[d], indices.shape[d]
