@@ -192,7 +192,8 @@ class OpDef:
     precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
     # saves_result: torch's backward also reads the result, so writing it in place makes backward raise
     # (autograd.graph.record): True, "inplace" (only the in-place form's: ``elu_`` where ``elu`` reads its
-    # input), or a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent)
+    # input), a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent), or the positions of
+    # the outputs it reads (``std_mean``: the std)
     saves_result = False
     # saves_seq: for an op over a list of tensors that saves it, (the tensors, the requires-grad flag of each,
     # statics) -> the positions of the ones torch keeps (None: all)

@@ -109,6 +109,12 @@ _SAVES = [  # (the call on y (and s); a line that writes something in place afte
     ("torch.einsum('ij,ij->i', y, y)", "y.mul_(2)"),
     ("torch.linalg.multi_dot([y, s, y])", "s.mul_(2)"),
     ("torch.cat([y, s])", "y.mul_(2)"),
+    ("torch.dist(y, s, 3)", "s.mul_(2)"),
+    ("torch.dist(y, s)", "o.mul_(2)"),
+    ("torch.std_mean(y, 1)[1]", "y.mul_(2)"),
+    ("torch.var_mean(y, 1)[1]", "y.mul_(2)"),
+    ("torch.std_mean(y, 1)[0]", "o.mul_(2)"),
+    ("torch.std_mean(y, 1)[1]", "o.mul_(2)"),
     ("y[i]", "i.fill_(1)"),
     ("y.index_put((i,), s[:2])", "i.fill_(1)"),
 ]

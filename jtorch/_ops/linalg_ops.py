@@ -966,8 +966,23 @@ def cond(A, p=None, *, out=None):
     return _with_out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
 
 
+@defop(method=False, function=False, promote="common", saves_result=True, name="_dist")
+def _dist_op(input, other, p=2.0):
+    """``vector_norm(input - other, p)`` as one op: torch's node keeps both inputs and the result."""
+    d = input - other
+    if not jnp.issubdtype(d.dtype, jnp.inexact):
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{D.scalar_type_name(D.from_numpy_dtype(d.dtype))} instead.")
+    if d.dtype in (jnp.float16, jnp.bfloat16):  # (accumulated in float, as vector_norm)
+        return _vnorm(p, None, False)(d.astype(jnp.float32)).astype(d.dtype)
+    return _vnorm(p, None, False)(d)
+
+
+_dist_op.undefined_grad = lambda statics, saved, grads: (0, 1) if statics[0] == 0 else ()
+
+
 def _dist(input, other, p=2):
-    return vector_norm(input - other, p)
+    return _dist_op(input, other, p=float(p))
 
 
 # ---------------------------------------------------------------- products

@@ -461,8 +461,9 @@ def record(op, statics, dt, dyn, arrays, res):
     if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
         raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
     sr = op.saves_result
-    if sr is not False and (sr is True or sr != "inplace" and sr(dyn, statics)):
-        for o in (res if isinstance(res, tuple) else (res,)):
+    if sr is not False and (sr is True or type(sr) is tuple or sr != "inplace" and sr(dyn, statics)):
+        outs = res if isinstance(res, tuple) else (res,)
+        for o in (outs if type(sr) is not tuple else [outs[k] for k in sr]):
             versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
     if cls is None:
