@@ -318,3 +318,17 @@ a = torch.take_along_dim(x, torch.tensor([[0, 2, 1], [1, 1, 0]]), 1)
 b = torch.take_along_dim(x, torch.tensor([[0, 2, 1, 1, 0]]), 1)
 """, x=_literal(rng, (3, 3)))
     _raises_in_both(lines, 1, "RuntimeError")
+
+
+# ---- an op that keeps its result: its backward does not see later writes to a numpy-shared input ------
+def test_saved_result_op_of_numpy_shared_input(rng):
+    _same("""
+t = torch.tensor({x})
+n = t.numpy()
+t.requires_grad_()
+r = -1 / t
+e = t.exp()
+with torch.no_grad(): t.fill_(3)
+n[0] = 1.5
+(r.sum() + e.sum()).backward()
+""", x=_literal(rng, 4, 0.5, 3))

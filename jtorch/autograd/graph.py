@@ -444,6 +444,10 @@ def record(op, statics, dt, dyn, arrays, res):
                 if _saved_version(a, versions):
                     arrays = list(arrays)
                     arrays[i] = _host_free(arrays[i])
+            elif (op.saves_result is not False or op.saves_hidden) and a._st.host is not None and \
+                    a._st.alias is True:  # (torch keeps the result, unchanged by writes; jtorch's VJP reads the input)
+                arrays = list(arrays)
+                arrays[i] = _host_free(arrays[i])
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
             flags = [isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2 for t in a]
             for j, t in enumerate(a):
