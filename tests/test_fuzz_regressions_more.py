@@ -332,3 +332,14 @@ with torch.no_grad(): t.fill_(3)
 n[0] = 1.5
 (r.sum() + e.sum()).backward()
 """, x=_literal(rng, 4, 0.5, 3))
+
+
+def test_number_first_argument_where_torch_takes_none(rng):
+    x = _literal(rng, 3)
+    for f in ("maximum", "fmin", "heaviside", "ldexp", "logaddexp", "nextafter", "atan2", "hypot", "fmod"):
+        lines = _same(f"""
+x = torch.tensor({x})
+y = torch.{f}(3, x)
+z = torch.{f}(x, x)
+""")
+        _raises_in_both(lines, 1, "TypeError")

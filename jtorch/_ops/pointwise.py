@@ -81,11 +81,12 @@ def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=Non
     """An elementwise op of two tensors. ``tensor_other``: torch's name for the second argument when
     it must be a Tensor (a Python number raises TypeError); ``reject``: dtype kinds torch does not
     implement (see _dtype_guard); ``int_divisor``: integer division by zero raises (_check_int_divisor);
-    ``number_first``: the function for a Python number as the first operand (torch's Scalar-self overload)."""
+    ``number_first``: the function for a Python number as the first operand (torch's Scalar-self overload),
+    False where torch has no such overload (TypeError)."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
-    g_number = number_first and _dtype_guard(number_first, reject, kernel or name + "_cpu")
+    g_number = _dtype_guard(number_first, reject, kernel or name + "_cpu") if callable(number_first) else None
 
-    if number_first:
+    if g_number is not None:
         def fn(input, other, number_first=False):
             return (g_number if number_first else g)(input, other)
     else:
@@ -99,12 +100,18 @@ def binary(name, f, promote="common", inplace=True, aliases=(), tensor_other=Non
     WRAPPED.append(op)  # (reached through the wrapper only: _memfmt.install finds it here)
 
     def wrapper(input, other, *, out=None):
+        if tensor_other and not isinstance(input, _dispatch.Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         if tensor_other and not isinstance(other, _dispatch.Tensor):
             raise TypeError(f"{name}(): argument '{tensor_other}' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
+        if number_first is False and not isinstance(input, _dispatch.Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got ({type(input).__name__}, "
+                            f"{type(other).__name__}), but expected one of:\n * (Tensor input, Tensor other, *, "
+                            "Tensor out = None)\n * (Tensor input, Number other, *, Tensor out = None)")
         if int_divisor:
             _check_int_divisor(input, other)
-        if number_first and not isinstance(input, _dispatch.Tensor):
+        if g_number is not None and not isinstance(input, _dispatch.Tensor):
             return op(input, other, number_first=True) if out is None else \
                 op(input, other, number_first=True, out=out)
         return op(input, other) if out is None else op(input, other, out=out)
@@ -275,7 +282,8 @@ def _divisor_grad_saves(requires_grad):
 # ``number % tensor`` (torch's remainder.Scalar_Tensor) has no derivative: its backward raises
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
                    saves=_divisor_grad_saves, number_first=_no_derivative(jnp.remainder, "remainder"))
-fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves)
+fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves,
+              number_first=False)
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -872,7 +880,7 @@ _heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astyp
 
 @function(inplace=True)
 def heaviside(input, values):
-    if isinstance(values, _dispatch.Tensor) and values.dtype is not input.dtype:
+    if isinstance(values, _dispatch.Tensor) and isinstance(input, _dispatch.Tensor) and values.dtype is not input.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _heaviside(input, values)
 gcd = binary("gcd", jnp.gcd, tensor_other="other", reject="bf", differentiable=False)
