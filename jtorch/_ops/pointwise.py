@@ -284,6 +284,8 @@ remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", i
                    saves=_divisor_grad_saves, number_first=_no_derivative(jnp.remainder, "remainder"))
 fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), reject="bc", int_divisor=True, saves=_divisor_grad_saves,
               number_first=False)
+
+
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -409,6 +411,8 @@ def _abs_in_place(x):
 
 
 unary("abs", _abs_in_place, promote=None, aliases=("absolute",), library=True, function=False, method=False)
+
+
 def _sign(x):
     # torch: sign(nan) = 0 and sign(-0.0) = +0
     return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
@@ -440,6 +444,8 @@ def _real_sign(x):
 sign = unary("sign", _real_sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
+
+
 def _reciprocal(x):
     if jnp.iscomplexobj(x):  # (the barrier: XLA would fold the 1's zero imaginary part away, and -0 + 0 with it)
         return _complex_quotient(jax.lax.optimization_barrier(jnp.ones((), x.dtype)), x)
@@ -447,6 +453,8 @@ def _reciprocal(x):
 
 
 reciprocal = unary("reciprocal", _reciprocal, saves=(), saves_result=True)
+
+
 def _float_power(a, b):
     dt = jnp.complex128 if jnp.iscomplexobj(a) or jnp.iscomplexobj(b) else jnp.float64
     return _fpow(jnp.asarray(a).astype(dt), jnp.asarray(b).astype(dt))
@@ -501,6 +509,8 @@ atan = unary("atan", jnp.arctan, aliases=("arctan",))
 sinh = unary("sinh", jnp.sinh)
 cosh = unary("cosh", jnp.cosh)
 tanh = unary("tanh", jnp.tanh, saves=(), saves_result=True)
+
+
 def _inverse_hyperbolic(name, f):
     """torch has no derivative for the in-place ``asinh_``/``acosh_``/``atanh_``: a backward through them
     raises NotImplementedError (the out-of-place forms differentiate as usual)."""
@@ -526,7 +536,9 @@ def _hypot(a, b):
 # torch's derivative (a da + b db) / hypot: NaN at (0, 0), where JAX's is 0
 _hypot.defjvp(lambda p, t: (_hypot(*p), (t[0] * p[0] + t[1] * p[1]) / _hypot(*p)))
 hypot = binary("hypot", _hypot, tensor_other="other", reject="bic", saves_result=True)
-def _real_only(f):
+
+
+def _angle_conversion(f):
     def g(x):
         if jnp.iscomplexobj(x):
             raise RuntimeError(f"{f.__name__} is not supported for complex tensors.")
@@ -534,8 +546,10 @@ def _real_only(f):
     return g
 
 
-deg2rad = unary("deg2rad", _real_only(jnp.deg2rad), saves=())
-rad2deg = unary("rad2deg", _real_only(jnp.rad2deg), saves=())
+deg2rad = unary("deg2rad", _angle_conversion(jnp.deg2rad), saves=())
+rad2deg = unary("rad2deg", _angle_conversion(jnp.rad2deg), saves=())
+
+
 def _sinc_derivative(x):
     # torch's: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (whose own derivative is then NaN there)
     px = jnp.pi * x
