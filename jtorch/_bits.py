@@ -32,13 +32,14 @@ def to_words(x, word):
     """``x``'s scalars as words of dtype ``word`` (``word_type``): shape ``x.shape + (itemsize // word size,)``."""
     x = jnp.asarray(x)
     shape = x.shape
+    n = np.dtype(x.dtype).itemsize // np.dtype(word).itemsize  # (spelled out: no -1 to infer in an empty shape)
     if x.dtype == np.bool_:
         x = x.astype(np.uint8)
     elif jnp.iscomplexobj(x):
         x = jnp.stack([jnp.real(x), jnp.imag(x)], -1)
     if x.dtype != word:
         x = _bitcast(x, word)  # (a wider x gains a last dim of its words)
-    return x.reshape(*shape, -1)
+    return x.reshape(*shape, n)
 
 
 def _bitcast(x, dtype):
@@ -55,7 +56,7 @@ def from_words(words, dtype):
     if dtype == np.bool_:
         return from_words(words, np.uint8) != 0
     if dtype.kind == "c":
-        half = from_words(words.reshape(*words.shape[:-1], 2, -1), _part(dtype))
+        half = from_words(words.reshape(*words.shape[:-1], 2, words.shape[-1] // 2), _part(dtype))
         return jax.lax.complex(half[..., 0], half[..., 1])
     words = words if words.shape[-1] > 1 else words[..., 0]
     return words if words.dtype == dtype else _bitcast(words, dtype)
@@ -68,5 +69,5 @@ def reinterpret(x, dtype):
     word = word_type(x.dtype, dtype)
     words = to_words(x, word)
     if s != t:
-        words = words.reshape(*x.shape[:-1], -1, t // word.itemsize)
+        words = words.reshape(*x.shape[:-1], x.shape[-1] * s // t, t // word.itemsize)
     return from_words(words, dtype)

@@ -195,8 +195,12 @@ class OpDef:
     precheck = None  # f(*dynamic args before promotion): raises torch's error for operand dtypes it rejects
     # saves_result: torch's backward also reads the result, so writing it in place makes backward raise
     # (autograd.graph.record): True, "inplace" (only the in-place form's: ``elu_`` where ``elu`` reads its
-    # input), or a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent)
+    # input), a function of (dynamic args, statics) -> bool (``pow`` with a tensor exponent), or the positions of
+    # the outputs it reads (``std_mean``: the std)
     saves_result = False
+    # saves_seq: for an op over a list of tensors that saves it, (the tensors, the requires-grad flag of each,
+    # statics) -> the positions of the ones torch keeps (None: all)
+    saves_seq = None
     # saves_hidden: torch's backward reads values of its own, none the caller can write (indices, a composite's
     # intermediates): no version check for them, but the node is not linear (Node.release) and a double
     # backward reaches the inputs

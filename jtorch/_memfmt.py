@@ -453,6 +453,43 @@ def _cat(dyn, statics, res):
     return order
 
 
+def _advanced_index(dyn, statics, res):
+    """torch's ``index`` (``x[idx]``): the result's dim order (_advanced_order), cached."""
+    indices, x = dyn
+    shape, strides = tuple(x._shape_dtype()[0]), x.stride()
+    key = (shape, strides, statics[0], tuple((t._shape_dtype()[0], t.stride()) for t in indices))
+    got = _ADVANCED.get(key, False)
+    if got is False:
+        got = _advanced_order(shape, strides, statics[0], [k[0] for k in key[3]], [k[1] for k in key[3]])
+        if len(_ADVANCED) > 4096:
+            _ADVANCED.clear()
+        _ADVANCED[key] = got
+    return got
+
+
+_ADVANCED = {}  # (input shape, strides, template, (index shape, strides) each) -> the result's dim order
+
+
+def _advanced_order(shape, strides, template, ishapes, istrides):
+    """TensorIterator's order over the input restrided (the indexed dims, put first where they are not adjacent,
+    replaced by the indices' broadcast shape with zero strides) and the broadcast indices (their dims where the
+    indexed ones were, size 1 elsewhere)."""
+    pos = [d for d, t in enumerate(template) if t == "T"]
+    if pos[-1] - pos[0] != len(pos) - 1:  # not adjacent: the indexed dims first
+        dims = pos + [d for d in range(len(shape)) if d not in pos]
+        shape, strides, pos = tuple(shape[d] for d in dims), tuple(strides[d] for d in dims), list(range(len(pos)))
+    bshape = tuple(np.broadcast_shapes(*ishapes))
+    from ._ops.shape import _expand_strides, _view_strides
+    before, after = pos[0], len(shape) - pos[-1] - 1
+    nb = len(bshape)
+    operands = [(shape[:before] + bshape + shape[pos[-1] + 1:], strides[:before] + (0,) * nb + strides[pos[-1] + 1:])]
+    ishape = (1,) * before + bshape + (1,) * after
+    for s, st in zip(ishapes, istrides):  # each expanded to the broadcast shape, then reshaped to ``ishape``
+        st = _view_strides(bshape, _expand_strides(tuple(s), st, bshape), ishape)
+        operands.append((ishape, st if st is not None else contiguous_strides(ishape)))
+    return _iter_order(operands[0][0], operands)
+
+
 def install():
     """Give the ops their layout rules (called once the ops are defined)."""
     from ._ops import pointwise, nn_ops, vision_ops, join, indexing_ops, manip, embedding_ops, sorting
@@ -493,6 +530,8 @@ def install():
     for op in (nn_ops._avg_pool, nn_ops._adaptive_avg_pool, nn_ops._adaptive_max_pool):
         op.layout = _suggest_first_2d
     join._cat.layout = _cat
+    from ._ops import indexing
+    indexing._adv_getitem.layout = _advanced_index
 
 
 # ---------------------------------------------------------------- the flat buffer of a laid storage

@@ -360,7 +360,7 @@ class Tensor:
             # this view's grad_fn is then regenerated from the base (see _refresh_view_grad_fn)
             from ._ops.indexing import view_scatter
             res = _dispatch.apply(view_scatter, [base, new, _dispatch.chain_args(self._avfn)],
-                                  (_dispatch.chain_structure(self._avfn),))
+                                  (_dispatch.chain_structure(self._avfn), _internal_overlap(self)))
             old = base._grad_fn
             if res._grad_fn is not None:  # (inside vmap: none where the base holds a batched value)
                 base._grad_fn, base._out_idx, base._requires_grad = res._grad_fn, 0, True
@@ -1205,11 +1205,13 @@ def overlap_error():
 
 def _writes_overlap(f, t, args):
     """The in-place ops torch lets write such a tensor: fill_/zero_ with a number, masked_fill_, index_fill_,
-    index_put_, and copy_ from itself."""
+    index_put_, and copy_ from itself (or a view of the same elements)."""
     name = getattr(f, "__name__", "")
     if name == "_fill":
         return not isinstance(args[0], Tensor)
-    return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and args[0] is t
+    return name in ("masked_fill", "index_fill", "index_put") or name == "_copy_from" and (args[0] is t or (
+        type(args[0]) is Tensor and args[0]._st is t._st and args[0].shape == t.shape and
+        args[0].stride() == t.stride() and args[0].storage_offset() == t.storage_offset()))
 
 
 def _follows_base(view):

@@ -591,8 +591,7 @@ def snap(t, lib):
         # (strides of an empty tensor and of size-1 dims are arbitrary in torch: left out)
         "dtype": _dt(t), "shape": tuple(t.shape),
         "stride": tuple(s if n > 1 else None for n, s in zip(t.shape, t.stride())) if t.numel() else None,
-        # (an empty view's storage_offset: jtorch says 0, torch the offset its geometry gives; left out)
-        "storage_offset": t.storage_offset() if t.numel() else 0, "is_contiguous": t.is_contiguous(),
+        "storage_offset": t.storage_offset(), "is_contiguous": t.is_contiguous(),
         "_version": t._version, "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
         "has_grad_fn": t.grad_fn is not None, "value": _np(t),
     }

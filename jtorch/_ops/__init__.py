@@ -29,10 +29,13 @@ def _selecting_and_piecewise_linear():
     from .reduction import _amax, _amin, _cummax, _cummin, _max_dim, _min_dim
     from .sorting import _median_all, _sort, _topk, _kthvalue, _median_dim, _mode
     from .pointwise import WRAPPED, _clamp_op, nan_to_num
+    from .indexing_ops import _gather, _take, _index_add, _put, _masked_select
     pairwise = [op for op in WRAPPED if op.name in ("_maximum", "_minimum", "_fmax", "_fmin")]
     assert len(pairwise) == 4
+    # (gather/take/index_add/put/masked_select save an input only for its shape: no value of it is read)
     for op in (_amax, _amin, _cummax, _cummin, _median_all, _clamp_op, nan_to_num, *pairwise,
-               _max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _mode):
+               _max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _mode, _gather, _take, _index_add, _put,
+               _masked_select):
         op.selects = True
     REGISTRY["abs"].piecewise_linear = True
     REGISTRY["sgn"].zero_grads = 1  # (its own gradient, for a real input: no graph behind it, unlike torch's)

@@ -30,6 +30,15 @@ def _einsum(operands, equation=""):
     return jnp.einsum(equation, *operands, precision=_HI)
 
 
+def _operands_with_another_requiring_grad(operands, flags, statics):
+    # torch contracts pairwise (mul, bmm): an operand is kept when the other side needs a gradient; a lone
+    # operand (a sum, a diagonal) is not kept
+    return [j for j in range(len(flags)) if any(f for k, f in enumerate(flags) if k != j)]
+
+
+_einsum.saves_seq = _operands_with_another_requiring_grad
+
+
 def _einsum_check(equation, ops):
     lhs = equation.split("->")[0]
     terms = lhs.split(",")
@@ -95,10 +104,41 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")
     _einsum_check(equation, operands)
+    if len(operands) == 1:
+        view = _einsum_view(equation, operands[0])
+        if view is not None:
+            return view
     operands = list(operands)
     if operands and not (operands[0].dtype.is_floating_point or operands[0].dtype.is_complex):
         operands = _einsum_integer_operands(equation, operands)
     return _einsum(operands, equation=equation)
+
+
+def _einsum_view(equation, x):
+    """A lone operand none of whose labels is summed: torch's einsum gives a view of it (the diagonal of each
+    repeated label, then a permutation); None where a label is summed."""
+    lhs, arrow, rhs = equation.partition("->")
+
+    def labels(term, n_ellipsis):
+        pre, dots, post = term.partition("...")
+        return list(pre) + [("...", k) for k in range(n_ellipsis if dots else 0)] + list(post)
+    n_ellipsis = x.ndim - len(lhs.replace("...", ""))
+    cur = labels(lhs, n_ellipsis)
+    if arrow:
+        out = labels(rhs, n_ellipsis)
+    else:  # implicit: the ellipsis, then the labels seen once, sorted
+        out = [c for c in cur if isinstance(c, tuple)] + sorted(c for c in set(cur) if isinstance(c, str) and
+                                                               cur.count(c) == 1)
+    if set(cur) != set(out) or len(set(out)) != len(out):
+        return None
+    y = x
+    for lab in dict.fromkeys(cur):
+        while cur.count(lab) > 1:
+            i = cur.index(lab)
+            j = cur.index(lab, i + 1)
+            y = y.diagonal(0, i, j)  # (the diagonal goes last)
+            cur = [c for k, c in enumerate(cur) if k not in (i, j)] + [lab]
+    return y.permute(tuple(cur.index(c) for c in out))
 
 
 def _einsum_integer_operands(equation, ops):

@@ -17,7 +17,8 @@ from .. import _chalf
 from .. import _dispatch
 from .. import _dtype as D
 from .._dispatch import defop, function
-from .._memfmt import buffer_positions
+from .._memfmt import buffer_positions, dense_strides
+from .._size import contiguous_strides
 
 
 def _part_strides(shape, strides):
@@ -90,11 +91,58 @@ def _dtype_positions(pos, size, dtype, _size):
 _view_dtype.positions = _dtype_positions
 
 
+def _index_start(shape, strides, statics, extra):
+    struct, starts = statics[0], iter(extra[0])
+    d = delta = 0
+    for e in struct:
+        if e is not None:
+            delta += next(starts) * strides[d]
+            d += 1
+    return delta
+
+
+def _diagonal_start(shape, strides, statics, extra):
+    offset, dim1, dim2 = statics
+    if min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)) <= 0:
+        return 0  # (an empty diagonal starts where its input does)
+    return offset * strides[dim2] if offset >= 0 else -offset * strides[dim1]
+
+
+# view op -> (shape, strides, statics, dynamic args) -> where its first element is, from its input's, in the
+# input's elements (the view ops absent here start where their input does)
+_STARTS = {"_basic_index_op": _index_start, "_diagonal": _diagonal_start}
+
+
+def geometry_offset(t):
+    """storage_offset of view ``t`` from its chain's geometry (each link's start, as torch's view ops move the
+    offset), for an empty view, which has no element left to locate."""
+    st = t._st
+    root = st._arr
+    shape, dtype = tuple(root.shape), root.dtype
+    strides = contiguous_strides(shape) if st.layout is None else dense_strides(shape, st.layout)
+    at = 0  # in bytes
+    try:
+        for op, statics, extra in t._vfn:
+            size = dtype.itemsize
+            if op.name in ("_storage_view", "_storage_view_masked"):
+                at = statics[0] * size
+            elif op.name in _STARTS:
+                at += _STARTS[op.name](shape, strides, statics, extra) * size
+            elif op is _imag_part:
+                at += size // 2
+            strides = op.view(shape, strides, *statics)
+            out = jax.eval_shape(op.pure(statics, None), jax.ShapeDtypeStruct(shape, dtype), *extra)
+            shape, dtype = tuple(out.shape), out.dtype
+    except (TypeError, ValueError):  # (complex32: no jax dtype to follow the chain in)
+        return 0
+    return at // dtype.itemsize
+
+
 def position_offset(t):
     """storage_offset of view ``t`` through reinterpreting views, in its own elements, from its root's shape
     and dtype alone (no values read: a meta or traced root serves as well)."""
     if t.numel() == 0:
-        return 0
+        return geometry_offset(t)
     st = t._st
     root, order = st._arr, st.layout
     elements = None if order is None else buffer_positions(tuple(root.shape), order)  # (a memory format)
@@ -218,7 +266,7 @@ def view_as_complex(input):
     strides = input.stride()
     if strides[-1] != 1:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    if any(s % 2 for s in strides[:-1]):
+    if any(s % 2 for s, n in zip(strides[:-1], input.shape) if n != 1):  # (a size-1 dim's stride: halved down)
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     if any(op.name not in _EVEN_OFFSET for op, _, _ in input._vfn) and position_offset(input) % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")

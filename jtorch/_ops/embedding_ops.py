@@ -15,7 +15,7 @@ def _freq_scaled(rows, idx, num):
     return sg + (rows - sg) / scale
 
 
-@defop(method=False, function=False, promote=None)
+@defop(method=False, function=False, promote=None, saves=("input",))  # (torch keeps the indices only)
 def _embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
     idx = input.astype(jnp.int32)
     rows = jnp.take(weight, idx, axis=0)

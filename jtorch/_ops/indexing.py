@@ -39,9 +39,26 @@ def view_chain(x, args, chain=()):
     return _dispatch.apply_chain(x, chain, args)
 
 
+@jax.custom_vjp
+def _through_overlap(x):
+    return x
+
+
+def _overlap_backward(res, g):
+    # torch's backward of a write through a view with a stride-0 dim writes the gradient through that view
+    raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                       "memory location. Please clone() the tensor before performing the operation.")
+
+
+_through_overlap.defvjp(lambda x: (x, None), _overlap_backward)
+
+
 @defop(method=False, function=False, saves=())
-def view_scatter(base, new, args, chain=()):
-    return _dispatch.scatter_into(base, new, chain, args)
+def view_scatter(base, new, args, chain=(), overlapping=False):
+    """``base`` with ``new`` written through the view ``chain``; ``overlapping``: the view has a stride-0 dim
+    (an expand): a gradient through the write raises, as torch's."""
+    out = _dispatch.scatter_into(base, new, chain, args)
+    return _through_overlap(out) if overlapping else out
 
 
 # ---- parsing an index
@@ -120,7 +137,7 @@ def _getitem_basic(self, idx):
             start, stop, step = ix.indices(n)
             size = len(range(start, stop, step))
             struct.append((size, step))
-            starts.append(start if size else 0)
+            starts.append(start)
             if size != n or step != 1:
                 full = False
         else:
@@ -329,7 +346,7 @@ def _build_index(template, arrays):
     return tuple(next(it) if t == "T" else slice(None) for t in template)
 
 
-@defop(method=False, function=False, seq=True, saves=())
+@defop(method=False, function=False, seq=True, saves=("indices",))  # (torch keeps the indices)
 def _adv_getitem(indices, x, template=()):
     return x[_build_index(template, indices)]
 

@@ -78,7 +78,8 @@ def _crop(x, shape):
 
 
 # ---------------------------------------------------------------- gather / scatter
-@defop(method=False, function=False, saves=("index",))
+# torch's backward keeps the input (for its shape) and the index
+@defop(method=False, function=False, saves=("input", "index"))
 def _gather(input, index, dim=0):
     x = input[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(input.ndim))]
     return jnp.take_along_axis(x, index, axis=dim)
@@ -223,7 +224,7 @@ def _scatter_prod_bwd(include_self, res, g):
 _scatter_prod.defvjp(_scatter_prod_fwd, _scatter_prod_bwd)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves_result=True)
 def _scatter_reduce(input, index, src, dim=0, reduce="sum", include_self=True):
     idx = _coords(index, dim)
     src = _crop(src, index.shape)
@@ -301,7 +302,8 @@ def _source_checks(input, d, index, source, name):
                            f"({ss[d]}), for dim: {d}")
 
 
-@defop(method=False, function=False, saves=("index",), dynamic=("alpha",))
+# torch keeps the source (for its shape) and the index
+@defop(method=False, function=False, saves=("index", "source"), dynamic=("alpha",))
 def _index_add(input, index, source, alpha=1, dim=0, copy=False):
     sel = (slice(None),) * dim + (index,)
     src = jnp.broadcast_to(source, input.shape[:dim] + index.shape + input.shape[dim + 1:])
@@ -447,12 +449,23 @@ def masked_fill(input, mask, value):
     return _masked_fill(input, mask, value)
 
 
+# torch's backward keeps the input (for its shape) and the mask
+@defop(method=False, function=False, saves=("input", "mask"))
+def _masked_select(input, mask, flat_index):
+    shape = jnp.broadcast_shapes(input.shape, mask.shape)
+    return jnp.broadcast_to(input, shape).ravel()[flat_index]
+
+
 @function
 @with_out(any_overlap=True, same_dtype=True)
 def masked_select(input, mask):
-    if not isinstance(mask, _T()) or mask.dtype is not D.bool:
+    T = _T()
+    if not isinstance(mask, T) or mask.dtype is not D.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = tuple(jnp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    if not (input.is_meta or mask.is_meta or _is_tracer(mask._value)):
+        flat = np.flatnonzero(np.broadcast_to(np.asarray(mask._value), shape))  # data-dependent: on the host
+        return _masked_select(input, mask, T._wrap(jnp.asarray(flat.astype(np.int64))))
     x, m = input.expand(shape), mask.expand(shape)
     if not shape:
         return x.reshape((1,))[m.reshape((1,))]
@@ -492,7 +505,7 @@ def _check_flat(index, n):
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
 
 
-@defop(method=False, function=False, saves=("index",))
+@defop(method=False, function=False, saves=("input", "index"))
 def _take(input, index):
     return jnp.take(input.ravel(), index)
 
@@ -505,7 +518,7 @@ def take(input, index):
     return _take(input, index)
 
 
-@defop(method=False, function=False, saves=("index",))
+@defop(method=False, function=False, saves=("index", "source"))
 def _put(input, index, source, accumulate=False):
     flat, idx, src = input.ravel(), index.ravel(), source.ravel()
     return (_add_at(flat, idx, src) if accumulate else set_at(flat, idx, src)).reshape(input.shape)
@@ -543,6 +556,10 @@ def take_along_dim(input, indices, dim=None):
             indices = _where(indices < 0, indices + n, indices)
     ish, xsh = list(indices.shape), list(input.shape)
     ish[d] = xsh[d] = 1
+    for k, (a, i) in enumerate(zip(xsh, ish)):
+        if a != i and a != 1 and i != 1:
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({i}) at non-singleton "
+                               f"dimension {k}")
     b = list(jnp.broadcast_shapes(tuple(ish), tuple(xsh)))
     xb, ib = list(b), list(b)
     xb[d], ib[d] = input.shape[d], indices.shape[d]

@@ -484,7 +484,8 @@ def eigvalsh(A, UPLO="L", *, out=None):
     return _with_out(_eigvalsh(A, UPLO=UPLO), out)
 
 
-@defop(method=False, function=False)
+# torch's backward reads the eigenvalues and eigenvectors, not the input
+@defop(method=False, function=False, saves=(), saves_result=True)
 def _eig(A):
     return _eig_fn(A)
 
@@ -529,7 +530,7 @@ def _eigvals_jvp(primals, tangents):
     return w, jnp.diagonal(M, axis1=-2, axis2=-1)
 
 
-@defop(method=False, function=False)
+@defop(method=False, function=False, saves=(), saves_result=True, saves_hidden=True)
 def _eigvals(A):
     return _eigvals_fn(A)
 
@@ -871,13 +872,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return _with_out(_vector_norm(x, ord=ord, dim=d, keepdim=keepdim, dtype=dtype), out)
 
 
-def _unless_nuclear(dyn, statics):
-    # torch keeps the result of its max/min/vector_norm (every order but the nuclear norm, a sum)
-    return statics[0] != "nuc"
-
-
-@defop(method=False, function=False, saves_result=_unless_nuclear)
+@defop(method=False, function=False, saves_result=True)
 def _matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    # torch keeps the input and the result of its vector_norm/max/min
     if dtype is not None:
         A = A.astype(dtype.np)
     r, c = dim
@@ -885,20 +882,34 @@ def _matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
         return _matrix_norm.fn(A.astype(jnp.float32), ord=ord, dim=dim, keepdim=keepdim).astype(A.dtype)
     if ord == "fro":
         return _vnorm(2.0, (r, c), keepdim)(A)
-    if ord in ("nuc", 2, -2):
-        m = jnp.moveaxis(A, (r, c), (-2, -1))
-        s = jnp.linalg.svd(m, compute_uv=False)
-        v = jnp.sum(s, -1) if ord == "nuc" else (jnp.max(s, -1) if ord == 2 else jnp.min(s, -1))
-        if keepdim:
-            for d in sorted((r, c)):
-                v = jnp.expand_dims(v, d)
-        return v
     # 1 / -1: max/min over columns of the column abs-sums; inf / -inf: over rows
     red, ext = (r, c) if ord in (1, -1) else (c, r)
     sums = jnp.sum(jnp.abs(A), axis=red, keepdims=True)
     pick = jnp.max if ord in (1, math.inf) else jnp.min
     v = pick(sums, axis=ext, keepdims=True)
     return v if keepdim else jnp.squeeze(v, (r, c))
+
+
+def _of_singular_values(dyn, statics):
+    # torch keeps the result of the max/min of the singular values, not their sum (the nuclear norm)
+    return statics[0] != "nuc"
+
+
+@defop(method=False, function=False, saves=(), saves_hidden=True, saves_result=_of_singular_values)
+def _singular_value_norm(A, ord="nuc", dim=(-2, -1), keepdim=False, dtype=None):
+    """The nuclear and spectral (``ord=+-2``) norms: torch's backward reads its SVD's factors (and the
+    spectral norms' result), not the input."""
+    if dtype is not None:
+        A = A.astype(dtype.np)
+    r, c = dim
+    if A.dtype in (jnp.float16, jnp.bfloat16):
+        return _singular_value_norm.fn(A.astype(jnp.float32), ord=ord, dim=dim, keepdim=keepdim).astype(A.dtype)
+    s = jnp.linalg.svd(jnp.moveaxis(A, (r, c), (-2, -1)), compute_uv=False)
+    v = jnp.sum(s, -1) if ord == "nuc" else (jnp.max(s, -1) if ord == 2 else jnp.min(s, -1))
+    if keepdim:
+        for d in sorted((r, c)):
+            v = jnp.expand_dims(v, d)
+    return v
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
@@ -913,7 +924,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     d = _norm_dims(dim, A.ndim)
     if len(d) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
-    return _with_out(_matrix_norm(A, ord=ord, dim=d, keepdim=keepdim, dtype=dtype), out)
+    op = _singular_value_norm if ord in ("nuc", 2, -2) else _matrix_norm
+    return _with_out(op(A, ord=ord, dim=d, keepdim=keepdim, dtype=dtype), out)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -954,8 +966,23 @@ def cond(A, p=None, *, out=None):
     return _with_out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
 
 
+@defop(method=False, function=False, promote="common", saves_result=True, name="_dist")
+def _dist_op(input, other, p=2.0):
+    """``vector_norm(input - other, p)`` as one op: torch's node keeps both inputs and the result."""
+    d = input - other
+    if not jnp.issubdtype(d.dtype, jnp.inexact):
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{D.scalar_type_name(D.from_numpy_dtype(d.dtype))} instead.")
+    if d.dtype in (jnp.float16, jnp.bfloat16):  # (accumulated in float, as vector_norm)
+        return _vnorm(p, None, False)(d.astype(jnp.float32)).astype(d.dtype)
+    return _vnorm(p, None, False)(d)
+
+
+_dist_op.undefined_grad = lambda statics, saved, grads: (0, 1) if statics[0] == 0 else ()
+
+
 def _dist(input, other, p=2):
-    return vector_norm(input - other, p)
+    return _dist_op(input, other, p=float(p))
 
 
 # ---------------------------------------------------------------- products

@@ -82,17 +82,23 @@ NUMBERS = {"both": None, "either": (("input", "other"),), "other": ("input",), "
 
 
 def binary(name, f, promote="common", inplace=True, aliases=(), numbers="either", tensor_other=None, reject="",
-           kernel=None, int_divisor=False, opmath=True, **kw):
+           kernel=None, int_divisor=False, opmath=True, number_first=None, **kw):
     """An elementwise op of two tensors. ``numbers``: where torch takes a Python number (NUMBERS: "either"
     argument but not both, as its Scalar overloads; "other" only; "both", as add's; "none");
     ``tensor_other``: torch's name for the second argument when it must be a Tensor (implies numbers="none");
     ``reject``: dtype kinds torch does not implement (see _dtype_guard); ``int_divisor``: integer division by
-    zero raises (_check_int_divisor)."""
+    zero raises (_check_int_divisor); ``number_first``: the function for a Python number as the first operand
+    (torch's Scalar-self overload) where it differs from ``f``."""
     g = _dtype_guard(f, reject, kernel or name + "_cpu")
     tensors = NUMBERS["none" if tensor_other else numbers]
+    g_number = _dtype_guard(number_first, reject, kernel or name + "_cpu") if number_first else None
 
-    def fn(input, other):
-        return g(input, other)
+    if g_number is not None:
+        def fn(input, other, number_first=False):
+            return (g_number if number_first else g)(input, other)
+    else:
+        def fn(input, other):
+            return g(input, other)
     fn.__name__ = name
     if not tensor_other and not int_divisor:
         return defop(fn, name=name, promote=promote, inplace=inplace, aliases=aliases, opmath=opmath,
@@ -102,11 +108,16 @@ def binary(name, f, promote="common", inplace=True, aliases=(), numbers="either"
     WRAPPED.append(op)  # (reached through the wrapper only: _memfmt.install finds it here)
 
     def wrapper(input, other, *, out=None):
+        if tensor_other and not isinstance(input, _dispatch.Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         if tensor_other and not isinstance(other, _dispatch.Tensor):
             raise TypeError(f"{name}(): argument '{tensor_other}' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
         if int_divisor:
             _check_int_divisor(input, other)
+        if g_number is not None and not isinstance(input, _dispatch.Tensor):
+            return op(input, other, number_first=True) if out is None else \
+                op(input, other, number_first=True, out=out)
         return op(input, other) if out is None else op(input, other, out=out)
     wrapper.__name__ = name
     return export(wrapper, name, inplace=inplace, aliases=aliases)
@@ -173,11 +184,40 @@ def _other_operand(mask):
 mul = binary("mul", lambda a, b: a * b, aliases=("multiply",), numbers="both", saves=_other_operand, library="inplace")
 
 
+def _smith_quotient(a, b):
+    """Complex ``a / b`` as torch's (c10::complex, NumPy's algorithm): the divisor scaled by its larger
+    part; a zero divisor gives ``re(a) / |re(b)| + i im(a) / |im(b)|`` (XLA's signs of inf and nan differ)."""
+    ar, ai, br, bi = jnp.real(a), jnp.imag(a), jnp.real(b), jnp.imag(b)
+    wide = jnp.abs(br) >= jnp.abs(bi)
+    zero = (br == 0) & (bi == 0)
+    big, small = jnp.where(wide, br, bi), jnp.where(wide, bi, br)
+    rat = small / jnp.where(zero, 1, big)
+    scl = 1 / (big + small * rat)
+    re = jnp.where(wide, ar + ai * rat, ar * rat + ai) * scl
+    im = jnp.where(wide, ai - ar * rat, ai * rat - ar) * scl
+    return jax.lax.complex(jnp.where(zero, ar / jnp.abs(br), re), jnp.where(zero, ai / jnp.abs(bi), im))
+
+
+@jax.custom_jvp
+def _complex_quotient(a, b):
+    return _smith_quotient(a, b)
+
+
+@_complex_quotient.defjvp
+def _complex_quotient_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    q = _complex_quotient(a, b)
+    return q, (da - q * db) / b  # (d(a/b), as XLA's division differentiates)
+
+
 def _divide(a, b):
     """``a / b`` divided exactly like torch: XLA's simplifier turns a division by a broadcast divisor (a
     scalar, a keepdim reduction) into a product with its reciprocal, one ulp off for about a quarter of
     the elements (``x / 255``, ``x / x.norm(dim=1, keepdim=True)``). The barrier hides the broadcast from
     that rewrite; XLA still fuses it into the division loop (no materialised divisor)."""
+    if jnp.iscomplexobj(a) or jnp.iscomplexobj(b):
+        dt = jnp.result_type(a, b)
+        return _complex_quotient(jnp.asarray(a, dt), jnp.asarray(b, dt))
     shape = jnp.broadcast_shapes(jnp.shape(a), jnp.shape(b))
     if jnp.shape(b) != shape:
         dt = jnp.result_type(a, b)
@@ -200,19 +240,19 @@ _floor_div = binary("_floor_divide", lambda a, b: jnp.floor_divide(a, b), inplac
                     kernel="div_floor_cpu", int_divisor=True, numbers="both")  # div(rounding_mode="floor"): gradient 0
 
 
-@jax.custom_vjp
-def _floor_divide_no_derivative(a, b):
-    return jnp.floor_divide(a, b)
+def _no_derivative(f, aten_name):
+    """f whose backward raises torch's error for an op it has no derivative formula for."""
+    g = jax.custom_vjp(f)
+
+    def bwd(res, ct):
+        raise RuntimeError(f"derivative for aten::{aten_name} is not implemented")
+    g.defvjp(lambda *args: (f(*args), None), bwd)
+    return g
 
 
-def _no_derivative(res, g):
-    raise RuntimeError("derivative for aten::floor_divide is not implemented")
-
-
-_floor_divide_no_derivative.defvjp(lambda a, b: (_floor_divide_no_derivative(a, b), None), _no_derivative)
 # torch.floor_divide and ``//``: torch has no derivative for them (backward raises), unlike div's floor mode
-floor_divide = binary("floor_divide", _floor_divide_no_derivative, inplace=True, reject="bc", kernel="div_floor_cpu",
-                      int_divisor=True, numbers="both")
+floor_divide = binary("floor_divide", _no_derivative(jnp.floor_divide, "floor_divide"), inplace=True, reject="bc",
+                      kernel="div_floor_cpu", int_divisor=True, numbers="both")
 
 
 def _int_trunc_div(a, b):
@@ -245,10 +285,13 @@ def _divisor_grad_saves(requires_grad):
     return (0, 1) if requires_grad[1] else ()
 
 
+# ``number % tensor`` (torch's remainder.Scalar_Tensor) has no derivative: its backward raises
 remainder = binary("remainder", lambda a, b: jnp.remainder(a, b), reject="bc", int_divisor=True,
-                   saves=_divisor_grad_saves)
+                   saves=_divisor_grad_saves, number_first=_no_derivative(jnp.remainder, "remainder"))
 fmod = binary("fmod", lambda a, b: jnp.fmod(a, b), numbers="other", reject="bc", int_divisor=True,
               saves=_divisor_grad_saves)
+
+
 def _pow(a, b):
     if jnp.issubdtype(jnp.result_type(a, b), jnp.integer) and not isinstance(b, int):
         # integer base to a negative integer power: 1, +-1 or 0 (torch), not garbage
@@ -364,7 +407,18 @@ def _abs_jvp(p, t):
 
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
-             library=True)
+             library=True, inplace=False)
+
+
+def _abs_in_place(x):
+    if jnp.iscomplexobj(x):
+        raise RuntimeError("In-place abs is not supported for complex tensors.")
+    return abs_.fn(x)
+
+
+unary("abs", _abs_in_place, promote=None, aliases=("absolute",), library=True, function=False, method=False)
+
+
 def _sign(x):
     # torch: sign(nan) = 0 and sign(-0.0) = +0
     return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
@@ -386,10 +440,27 @@ def _complex_sgn_jvp(p, t):
 
 
 # piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
-sign = unary("sign", _sign, promote=None, saves=())
+def _real_sign(x):
+    if jnp.iscomplexobj(x):
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                  "torch.sgn instead.")
+    return _sign(x)
+
+
+sign = unary("sign", _real_sign, promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
-reciprocal = unary("reciprocal", lambda x: 1 / x, saves=(), saves_result=True)
+
+
+def _reciprocal(x):
+    if jnp.iscomplexobj(x):  # (the barrier: XLA would fold the 1's zero imaginary part away, and -0 + 0 with it)
+        return _complex_quotient(jax.lax.optimization_barrier(jnp.ones((), x.dtype)), x)
+    return 1 / x
+
+
+reciprocal = unary("reciprocal", _reciprocal, saves=(), saves_result=True)
+
+
 def _float_power(a, b):
     dt = jnp.complex128 if jnp.iscomplexobj(a) or jnp.iscomplexobj(b) else jnp.float64
     return _fpow(jnp.asarray(a).astype(dt), jnp.asarray(b).astype(dt))
@@ -444,10 +515,24 @@ atan = unary("atan", jnp.arctan, aliases=("arctan",))
 sinh = unary("sinh", jnp.sinh)
 cosh = unary("cosh", jnp.cosh)
 tanh = unary("tanh", jnp.tanh, saves=(), saves_result=True)
-asinh = unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
-acosh = unary("acosh", jnp.arccosh, aliases=("arccosh",))
+
+
+def _inverse_hyperbolic(name, f):
+    """torch has no derivative for the in-place ``asinh_``/``acosh_``/``atanh_``: a backward through them
+    raises NotImplementedError (the out-of-place forms differentiate as usual)."""
+    g = jax.custom_vjp(f)
+
+    def bwd(res, ct):
+        raise NotImplementedError(f"the derivative for 'inplace version of {name}' is not implemented.")
+    g.defvjp(lambda x: (f(x), None), bwd)
+    unary(name, g, aliases=("arc" + name[1:],), function=False, method=False)  # (exports the in-place form)
+    return unary(name, f, aliases=("arc" + name[1:],), inplace=False)
+
+
+asinh = _inverse_hyperbolic("asinh", jnp.arcsinh)
+acosh = _inverse_hyperbolic("acosh", jnp.arccosh)
 # torch's 1 / (1 - x^2): JAX's 1 / ((1 + x)(1 - x)) differentiates to inf - inf = nan at x = +-1
-atanh = unary("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)), aliases=("arctanh",))
+atanh = _inverse_hyperbolic("atanh", _kink(jnp.arctanh, lambda x: 1 / (1 - x * x)))
 atan2 = binary("atan2", jnp.arctan2, promote="float", aliases=("arctan2",), tensor_other="other", reject="c")
 @jax.custom_jvp
 def _hypot(a, b):
@@ -457,8 +542,20 @@ def _hypot(a, b):
 # torch's derivative (a da + b db) / hypot: NaN at (0, 0), where JAX's is 0
 _hypot.defjvp(lambda p, t: (_hypot(*p), (t[0] * p[0] + t[1] * p[1]) / _hypot(*p)))
 hypot = binary("hypot", _hypot, tensor_other="other", reject="bic", saves_result=True)
-deg2rad = unary("deg2rad", jnp.deg2rad, saves=())
-rad2deg = unary("rad2deg", jnp.rad2deg, saves=())
+
+
+def _angle_conversion(f):
+    def g(x):
+        if jnp.iscomplexobj(x):
+            raise RuntimeError(f"{f.__name__} is not supported for complex tensors.")
+        return f(x)
+    return g
+
+
+deg2rad = unary("deg2rad", _angle_conversion(jnp.deg2rad), saves=())
+rad2deg = unary("rad2deg", _angle_conversion(jnp.rad2deg), saves=())
+
+
 def _sinc_derivative(x):
     # torch's: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0 (whose own derivative is then NaN there)
     px = jnp.pi * x
@@ -588,9 +685,16 @@ def _polygamma_method(self, n):
 export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
-@defop(promote="float", inplace=True, opmath=True)
-def mvlgamma(input, p=1):
+@defop(promote="float", opmath=True, function=False, method=False)
+def _mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
+
+
+@function(inplace=True)
+def mvlgamma(input, p):  # (p required, as torch's)
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return _mvlgamma(input, p=p)
 
 
 @defop(promote="float", inplace=True, opmath=True, tensors=NUMBERS["either"])
@@ -639,8 +743,9 @@ frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not impleme
 
 @defop(promote=None, inplace=True, saves=())
 def round(input, decimals=0):
-    if input.dtype == jnp.bool_:
-        raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
+    if input.dtype == jnp.bool_ or jnp.iscomplexobj(input):
+        name = D.scalar_type_name(D.from_numpy_dtype(input.dtype))
+        raise NotImplementedError(f'"{"round_vml_cpu" if decimals == 0 else "round_cpu"}" not implemented for \'{name}\'')
     if not jnp.issubdtype(input.dtype, jnp.inexact):
         return input
     if decimals == 0:
@@ -795,7 +900,7 @@ _heaviside = binary("heaviside", lambda a, b: jnp.where(a == 0, b, (a > 0).astyp
 
 @function(inplace=True)
 def heaviside(input, values):
-    if isinstance(values, _dispatch.Tensor) and values.dtype is not input.dtype:
+    if isinstance(values, _dispatch.Tensor) and isinstance(input, _dispatch.Tensor) and values.dtype is not input.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _heaviside(input, values)
 gcd = binary("gcd", jnp.gcd, tensor_other="other", reject="bf", differentiable=False)
@@ -883,6 +988,8 @@ def cast_array(x, np_dtype):
     magnitude of the float32 value and sends 0 to its smallest power, 2**-127."""
     x = jnp.asarray(x)
     real = not jnp.issubdtype(x.dtype, jnp.complexfloating)
+    if np.dtype(np_dtype).kind in "iu" and jnp.issubdtype(x.dtype, jnp.inexact):
+        return _float_to_int(x if real else jnp.real(x), np.dtype(np_dtype))
     if np_dtype == D.float8_e4m3fn.np and real:
         x = jnp.clip(x.astype(jnp.promote_types(x.dtype, jnp.float16)), -448, 448)
     elif np_dtype == D.float8_e8m0fnu.np and real:
@@ -893,10 +1000,21 @@ def cast_array(x, np_dtype):
 
 @defop(promote=None, saves=())  # (its backward needs no values: torch saves nothing)
 def _cast(input, dtype=None):
-    if dtype.np.kind in "iu" and input.dtype.kind == "f":
-        # torch converts through a wide integer, so out-of-range values wrap instead of saturating
-        return input.astype(jnp.int64).astype(dtype.np)
     return cast_array(input, dtype.np)
+
+
+def _float_to_int(x, dt):
+    """torch's conversion on the CPU (x86's truncating one): into int64 for int64, into int32 for the narrower
+    types, which keep its low bits (out-of-range values wrap instead of saturating); a value out of that range
+    or NaN becomes its minimum (so 0 in the narrower types)."""
+    if dt not in (np.int64, np.int32, np.int16, np.int8, np.uint8):
+        return x.astype(jnp.int64).astype(dt)
+    wide = np.int64 if dt == np.int64 else np.int32
+    bound = 2.0 ** (np.iinfo(wide).bits - 1)
+    t = jnp.trunc(x)
+    fits = (t >= -bound) & (t < bound)  # (false for NaN)
+    v = jnp.where(fits, jnp.where(fits, t, 0).astype(wide), np.iinfo(wide).min)
+    return v.astype(dt)
 
 
 @defop(promote=None, method=False, function=False, name="clone", saves=())  # (torch's clone saves nothing)

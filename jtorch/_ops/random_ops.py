@@ -187,6 +187,8 @@ def _with_zero_grad(sample, input):
 
 @function
 def bernoulli(input, p=None, *, generator=None, out=None):
+    _no_complex_bernoulli(input if out is None else out, "bernoulli_scalar_cpu_" if p is not None and not isinstance(
+        p, _dispatch.Tensor) else "bernoulli_tensor_cpu_self_")
     prob = input if p is None else p
     if isinstance(prob, _dispatch.Tensor):
         pv = prob.to(input.dtype if input.dtype.is_floating_point else D.float32)
@@ -335,7 +337,13 @@ def _random_(k, s, from_=0, to=None):
 _inplace_sampler("random_", _random_)
 
 
+def _no_complex_bernoulli(t, kernel):
+    if t.dtype.is_complex:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{D.scalar_type_name(t.dtype)}\'')
+
+
 def _bern_(k, s, p=0.5):
+    _no_complex_bernoulli(s, "bernoulli_tensor_cpu_self_" if hasattr(p, "_value") else "bernoulli_scalar_cpu_")
     if hasattr(p, "_value"):
         return _bernoulli(k, p.to(D.float32 if not s.dtype.is_floating_point else s.dtype), **_sh(s))
     return _bernoulli(k, float(p), **_sh(s))

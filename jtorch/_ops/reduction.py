@@ -174,16 +174,25 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _std(input, **_var_args(input, dim, unbiased, keepdim, correction))
 
 
+# one op for both outputs, as torch's: its node keeps the input (and std_mean's the std) for either gradient
+@defop(promote=None, method=False, function=False)
+def _var_mean(input, dim=None, correction=1, keepdim=False):
+    return _var.fn(input, dim, correction, keepdim), _mean.fn(input, dim, keepdim)
+
+
+@defop(promote=None, method=False, function=False, saves_result=(0,))
+def _std_mean(input, dim=None, correction=1, keepdim=False):
+    return _std.fn(input, dim, correction, keepdim), _mean.fn(input, dim, keepdim)
+
+
 @function(method=False)
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    a = _var_args(input, dim, unbiased, keepdim, correction, "var_mean")
-    return _var(input, **a), _mean(input, dim=a["dim"], keepdim=keepdim)
+    return _var_mean(input, **_var_args(input, dim, unbiased, keepdim, correction, "var_mean"))
 
 
 @function(method=False)
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    a = _var_args(input, dim, unbiased, keepdim, correction, "std_mean")
-    return _std(input, **a), _mean(input, dim=a["dim"], keepdim=keepdim)
+    return _std_mean(input, **_var_args(input, dim, unbiased, keepdim, correction, "std_mean"))
 
 
 # ---- max / min

@@ -11,6 +11,7 @@ from its own last step, as torch's packed kernels do.
 import jax
 import jax.numpy as jnp
 
+from .. import _dtype as D
 from .. import random as R
 from .._dispatch import defop
 
@@ -121,6 +122,18 @@ def _rnn(weights, input, hx, cx, lengths, key, dropout_p, mode="LSTM", num_layer
     if mode == "LSTM":
         return x, h_n, jnp.stack(cs)
     return x, h_n
+
+
+def _kept_weights(weights, flags, statics):
+    """torch's composite cells keep their weight matrices (matmuls), not their biases (added); its oneDNN LSTM
+    (single-precision and half types, no projections) keeps every weight."""
+    mode, proj = statics[0], statics[4]
+    if mode == "LSTM" and not proj and weights and weights[0].dtype in (D.float32, D.bfloat16, D.float16):
+        return range(len(weights))
+    return [j for j, w in enumerate(weights) if w.ndim == 2]
+
+
+_rnn.saves_seq = _kept_weights
 
 
 def rnn_forward(weights, input, hx, cx, lengths, mode, num_layers, bidirectional, has_bias, proj, dropout, train):

@@ -425,7 +425,7 @@ def _basic_index(x, index=()):
                 start, stop, step = 0, shape[d], 1
             size = len(range(start, stop, step or 1))
             struct.append((size, step or 1))
-            starts.append(start if size else 0)
+            starts.append(start)  # (an empty slice's too: its storage_offset, dtype_views.geometry_offset)
             d += 1
     return _dispatch.apply(_basic_index_op, [x, tuple(starts)], (tuple(struct),))
 
@@ -473,7 +473,8 @@ def _narrowed(self, dim, start, length):
     start = int(start)
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
-    start %= n if n else 1
+    if start < 0:
+        start += n
     if start + length > n or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return _basic_index(self, index=(slice_all(),) * d + ((start, start + length, 1),))

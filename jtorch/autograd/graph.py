@@ -404,6 +404,18 @@ def _host_free(a):
     return jnp.array(a, copy=True) if isinstance(a, jax.Array) else a
 
 
+def _saved_version(a, versions):
+    """Note tensor ``a``'s version for the check in backward (an op saved it); True when its value must be
+    copied: its array reads a numpy buffer in place, which later in-place writes overwrite (a saved value
+    keeps what the op read; torch's version check sees those writes)."""
+    st = a._st
+    if st.inference:
+        raise _inference_saved_error()
+    vc = a._vc  # (a tensor with a counter of its own: ``.data``, an ``unsafe_split`` piece)
+    versions.append((st, st.version, a) if vc is None else (vc, vc.version, a))
+    return st.host is not None and st.alias is True
+
+
 def record(op, statics, dt, dyn, arrays, res):
     """Attach a Node for ``op`` to its outputs ``res``."""
     T = _dispatch.Tensor
@@ -429,28 +441,33 @@ def record(op, statics, dt, dyn, arrays, res):
                 diff.append(_DIFF[i] if i < 8 else (i, None))
                 edges.append((a._grad_fn, a._out_idx) if a._grad_fn is not None else None)
             if saves is None or i in saves:
-                st = a._st
-                if st.inference:
-                    raise _inference_saved_error()
-                vc = a._vc  # (a tensor with a counter of its own: ``.data``, an ``unsafe_split`` piece)
-                versions.append((st, st.version, a) if vc is None else (vc, vc.version, a))
-                if st.host is not None and st.alias is True:
-                    # its array reads a numpy buffer in place, which later in-place writes overwrite: a
-                    # saved value must keep what the op read (torch's version check sees those writes)
+                if _saved_version(a, versions):
                     arrays = list(arrays)
                     arrays[i] = _host_free(arrays[i])
+            elif (op.saves_result is not False or op.saves_hidden) and a._st.host is not None and \
+                    a._st.alias is True:  # (torch keeps the result, unchanged by writes; jtorch's VJP reads the input)
+                arrays = list(arrays)
+                arrays[i] = _host_free(arrays[i])
         elif op.seq and i == 0 and isinstance(a, (list, tuple)):
+            flags = [isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2 for t in a]
             for j, t in enumerate(a):
-                if isinstance(t, T) and t._requires_grad and t.dtype._cat >= 2:
+                if flags[j]:
                     diff.append((0, j))
                     edges.append(edge_of(t))
+            if saves is None or 0 in saves:  # (the tensors of a list argument: ``einsum``'s operands)
+                saved = range(len(a)) if op.saves_seq is None else op.saves_seq(a, flags, statics)
+                for j in saved:
+                    if isinstance(a[j], T) and _saved_version(a[j], versions):
+                        arrays = list(arrays)
+                        arrays[0] = tuple(_host_free(v) if k == j else v for k, v in enumerate(arrays[0]))
     if not diff:
         return
     if stale is not None and any(o.dtype._cat >= 2 for o in (res if isinstance(res, tuple) else (res,))):
         raise view_write_error(stale, rebased=True)  # (torch: when its grad_fn is asked for)
     sr = op.saves_result
-    if sr is not False and (sr is True or sr != "inplace" and sr(dyn, statics)):
-        for o in (res if isinstance(res, tuple) else (res,)):
+    if sr is not False and (sr is True or type(sr) is tuple or sr != "inplace" and sr(dyn, statics)):
+        outs = res if isinstance(res, tuple) else (res,)
+        for o in (outs if type(sr) is not tuple else [outs[k] for k in sr]):
             versions.append((o._st, o._st.version, o))
     cls = op.__dict__.get("_node_cls")
     if cls is None:

@@ -100,8 +100,8 @@ def _strided(t, idx, buffer, shape):
 
 
 def storage_offset(t):
-    if _reinterprets(t) or type(t._st._arr) is MetaArray:  # (a meta root: from shapes alone)
-        return position_offset(t)
+    if _reinterprets(t) or type(t._st._arr) is MetaArray or t._vfn and 0 in t._shape_dtype()[0]:
+        return position_offset(t)  # (a meta root or an empty view: from shapes alone)
     lay = _layout(t)
     return 0 if lay is None else lay[1]
 
