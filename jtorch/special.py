@@ -115,7 +115,7 @@ def gammaincc(input, other):
 
 
 def polygamma(n, input, *, out=None):
-    return P.polygamma(n, input, out=out)
+    return REGISTRY["polygamma"](n, input, out=out)
 
 
 def multigammaln(input, p, *, out=None):

@@ -146,7 +146,7 @@ def _tensordot(a, b, dims=((), ())):
 
 
 @function(method=False)
-def tensordot(a, b, dims=2, out=None):
+def tensordot(a, b, dims=2):
     from ..tensor import Tensor
     if isinstance(dims, Tensor):
         dims = dims.tolist()
@@ -174,8 +174,7 @@ def tensordot(a, b, dims=2, out=None):
         elif a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
                                f"second has size {b.shape[y]} in dim {y}")
-    r = _tensordot(a, b, dims=(tuple(da), tuple(db)))
-    return r if out is None else out.copy_(r)
+    return _tensordot(a, b, dims=(tuple(da), tuple(db)))
 
 
 @defop(promote="common", saves=(), saves_hidden=True)

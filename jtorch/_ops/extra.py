@@ -201,11 +201,9 @@ def _same_shape(view, src, name):
 
 # ---------------------------------------------------------------- *_copy: the view op, as a new tensor
 def _copy_variant(base):
-    def f(*args, **kwargs):
-        out = kwargs.pop("out", None)
+    def f(*args, **kwargs):  # (out= written by export's function form)
         r = REGISTRY[base](*args, **kwargs) if base in REGISTRY else getattr(args[0], base)(*args[1:], **kwargs)
-        r = type(r)(t.clone() for t in r) if isinstance(r, (list, tuple)) else r.clone()
-        return r if out is None else out.copy_(r)
+        return type(r)(t.clone() for t in r) if isinstance(r, (list, tuple)) else r.clone()
     f.__name__ = f.__qualname__ = base + "_copy"
     return f
 
@@ -502,7 +500,7 @@ histogram_return.__repr__ = _reduction.return_type_repr
 
 
 @function
-def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+def histogram(input, bins=100, *, range=None, weight=None, density=False):
     jt = _jt()
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
@@ -627,7 +625,7 @@ del _n
 
 # ---------------------------------------------------------------- LU (the old top-level API)
 @function
-def lu(A, pivot=True, get_infos=False, out=None):
+def lu(A, pivot=True, get_infos=False):
     jt = _jt()
     LU, piv, info = jt.linalg.lu_factor_ex(A, pivot=pivot) if hasattr(jt.linalg, "lu_factor_ex") else \
         (*jt.linalg.lu_factor(A, pivot=pivot), None)
@@ -639,6 +637,5 @@ def lu(A, pivot=True, get_infos=False, out=None):
 
 
 @function
-def lu_solve(b, LU_data, LU_pivots, *, out=None):
-    r = _jt().linalg.lu_solve(LU_data, LU_pivots, b)
-    return r if out is None else out.copy_(r)
+def lu_solve(b, LU_data, LU_pivots):
+    return _jt().linalg.lu_solve(LU_data, LU_pivots, b)

@@ -312,7 +312,7 @@ def pow(input, exponent):
     return _pow_op(input, exponent)
 
 
-pow_ = pow
+pow_ = REGISTRY["pow"]  # (the function form, with out=)
 
 
 def _float_power_inplace(self, exponent):
@@ -576,9 +576,8 @@ def _polygamma(input, n=0):
 
 
 @function(method=False)
-def polygamma(n, input, *, out=None):  # torch.polygamma(n, input); the method is x.polygamma(n)
-    r = _polygamma(input, n=int(n))
-    return r if out is None else out.copy_(r)
+def polygamma(n, input):  # torch.polygamma(n, input); the method is x.polygamma(n)
+    return _polygamma(input, n=int(n))
 
 
 def _polygamma_method(self, n):
