@@ -1298,11 +1298,8 @@ def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False, resize_
     if isinstance(out, (tuple, list)):
         for o, r in zip(out, res):
             _write_out(o, r, inputs, any_overlap, same_dtype, resize_warning)
-        # (torch returns its named tuple's out form, the result's named tuple here; a list out= of the ops that
-        # return a list, as unbind_copy's: nothing)
-        if hasattr(res, "_fields"):
-            return type(res)(*out)
-        return None if isinstance(out, list) else out
+        # (torch returns its named tuple's out form; the result's named tuple here)
+        return type(res)(*out) if hasattr(res, "_fields") else out
     _check_out(out, res, inputs, any_overlap, same_dtype)
     if out.shape != res.shape:
         if resize_warning and out.numel() != 0:
@@ -1462,15 +1459,16 @@ def defop(fn=None, *, name=None, method=True, function=True, inplace=False, alia
     return op
 
 
-def export(f, name, method=True, function=True, inplace=False, aliases=()):
+def export(f, name, method=True, function=True, inplace=False, aliases=(), tensors=None):
     """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
     exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
     entry = meth = f
     if not isinstance(f, OpDef):  # (torch's functions take out=, its methods not)
         takes_out, raw, f = _takes_out(f), f, TF.public(f, name)
         entry = meth = f
-        if function and not takes_out:
-            entry = TF.public(_out_form(raw), name)
+        if function and (tensors or not takes_out):
+            entry = TF.public(wants_tensors(*tensors, of=raw)(raw if takes_out else _out_form(raw)) if tensors
+                              else _out_form(raw), name)
         if method and takes_out:
             meth = TF.public(_without_out(raw), name)
     for n in (name,) + tuple(aliases):
@@ -1500,6 +1498,27 @@ def _out_form(f):
         return _write_out(out, f(*args, **kwargs), args)
     functools.update_wrapper(with_out, f)
     return with_out
+
+
+def wants_tensors(*groups, of=None):
+    """A plain function's ``OpDef.tensors``: the arguments (by the names of ``of``'s parameters, default the
+    function's own) torch's signature types as Tensor, where a Python number raises its TypeError; checked on
+    each call (a frame and a type test), so only where torch rejects numbers."""
+    def declare(f):
+        names = list(inspect.signature(of or f).parameters)
+        spec = tuple(tuple((names.index(n), n) for n in ((g,) if isinstance(g, str) else g)) for g in groups)
+        last = max(i for group in spec for i, _ in group)
+        name = (of or f).__name__
+
+        def checked(*args, **kwargs):
+            if kwargs and len(args) <= last:
+                args_ = list(args) + [kwargs.get(n) for n in names[len(args):last + 1]]
+                check_tensors(name, spec, args_)
+            else:
+                check_tensors(name, spec, args)
+            return f(*args, **kwargs)
+        return functools.wraps(f)(checked)
+    return declare
 
 
 def _without_out(f):
@@ -1566,11 +1585,13 @@ def op_method(op, name):
 OP_METHOD_CODE = next(c for c in op_method.__code__.co_consts if isinstance(c, types.CodeType))
 
 
-def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):
-    """Export a plain Python function (written with other ops) like an op."""
+def function(fn=None, *, name=None, method=True, inplace=False, aliases=(), tensors=None):
+    """Export a plain Python function (written with other ops) like an op; ``tensors``: as ``OpDef.tensors``
+    (checked by its function form, ``wants_tensors``: a method's self is a Tensor)."""
     if fn is None:
-        return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases)
-    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases)
+        return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases,
+                                 tensors=tensors)
+    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases, tensors=tensors)
     return fn
 
 

@@ -69,12 +69,12 @@ def polar(abs, angle, *, out=None):
     return complex(abs * angle.cos(), abs * angle.sin(), out=out)
 
 
-@function
+@function(tensors=("input",))
 def resolve_conj(input):
     return input  # jtorch's conj() materialises: there is never a lazy conjugate bit
 
 
-@function
+@function(tensors=("input",))
 def resolve_neg(input):
     return input
 
@@ -201,9 +201,13 @@ def _same_shape(view, src, name):
 
 # ---------------------------------------------------------------- *_copy: the view op, as a new tensor
 def _copy_variant(base):
-    def f(*args, **kwargs):  # (out= written by export's function form)
+    def f(*args, out=None, **kwargs):
         r = REGISTRY[base](*args, **kwargs) if base in REGISTRY else getattr(args[0], base)(*args[1:], **kwargs)
-        return type(r)(t.clone() for t in r) if isinstance(r, (list, tuple)) else r.clone()
+        r = type(r)(t.clone() for t in r) if isinstance(r, (list, tuple)) else r.clone()
+        if out is None:
+            return r
+        written = _dispatch._write_out(out, r, args)
+        return None if isinstance(r, (list, tuple)) else written  # (torch's out= of tensors returns nothing)
     f.__name__ = f.__qualname__ = base + "_copy"
     return f
 
@@ -280,7 +284,7 @@ def unravel_index(indices, shape):
     return tuple(reversed(out))
 
 
-@function(method=False)
+@function(method=False, tensors=("input",))
 def fill(input, value):
     # differentiable like torch's: zeros for input, the summed gradient for a tensor value
     from .pointwise import _fill
@@ -369,7 +373,7 @@ def _nonzero_static(input, size=0, fill_value=-1):
     return jnp.stack(jnp.nonzero(input, size=size, fill_value=fill_value), axis=1).astype(jnp.int64)
 
 
-@function
+@function(tensors=("input",))
 def nonzero_static(input, *, size, fill_value=-1):
     """nonzero cut or padded to ``size`` rows: its shape needs no values (it traces under jtorch.compile)."""
     if size < 0:

@@ -30,6 +30,8 @@ def _uniform(key, low, high, shape=(), dtype=None):
 
 @defop(method=False, function=False, differentiable=False)
 def _normal(key, mean, std, shape=(), dtype=None):
+    if not jnp.issubdtype(dtype.np, jnp.inexact):
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{D.scalar_type_name(dtype)}\'')
     return mean + std * jax.random.normal(R.typed_key(key), shape, dtype.np)
 
 
@@ -206,7 +208,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return _dispatch._write_out(out, res.to(out.dtype), (input, p), resize_warning=False)
 
 
-@function
+@function(tensors=("input",))
 def poisson(input, generator=None):
     return _poisson(_key(generator), input)
 

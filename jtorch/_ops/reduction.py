@@ -57,7 +57,7 @@ def _sum(input, dim=None, keepdim=False, dtype=None):
     return _acc(jnp.sum, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
 
-@function
+@function(tensors=("input",))
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dim is None and keepdim is False and dtype is None and out is None:
         return _sum(input)  # the full sum: the op's default statics, its fastest call
@@ -469,8 +469,8 @@ def _scan(op, input, dim, **kw):
 
 
 @function(inplace=True)
-def cumsum(input, dim, *, dtype=None):
-    return _scan(_cumsum, input, dim, dtype=dtype)
+def cumsum(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
+    return _out(_scan(_cumsum, input, dim, dtype=out.dtype if out is not None and dtype is None else dtype), out)
 
 
 @defop(promote=None, saves_result=True)
@@ -479,8 +479,8 @@ def _cumprod(input, dim=0, dtype=None):
 
 
 @function(inplace=True)
-def cumprod(input, dim, *, dtype=None):
-    return _scan(_cumprod, input, dim, dtype=dtype)
+def cumprod(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
+    return _out(_scan(_cumprod, input, dim, dtype=out.dtype if out is not None and dtype is None else dtype), out)
 
 
 def _cum_ext(x, dim, better):
