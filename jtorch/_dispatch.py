@@ -1459,7 +1459,7 @@ def defop(fn=None, *, name=None, method=True, function=True, inplace=False, alia
     return op
 
 
-def export(f, name, method=True, function=True, inplace=False, aliases=(), tensors=None):
+def export(f, name, method=True, function=True, inplace=False, aliases=(), tensors=None, same_dtype=False):
     """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
     exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
     entry = meth = f
@@ -1467,8 +1467,8 @@ def export(f, name, method=True, function=True, inplace=False, aliases=(), tenso
         takes_out, raw, f = _takes_out(f), f, TF.public(f, name)
         entry = meth = f
         if function and (tensors or not takes_out):
-            entry = TF.public(wants_tensors(*tensors, of=raw)(raw if takes_out else _out_form(raw)) if tensors
-                              else _out_form(raw), name)
+            entry = raw if takes_out else _out_form(raw, same_dtype)
+            entry = TF.public(wants_tensors(*tensors, of=raw)(entry) if tensors else entry, name)
         if method and takes_out:
             meth = TF.public(_without_out(raw), name)
     for n in (name,) + tuple(aliases):
@@ -1488,14 +1488,15 @@ def _takes_out(f):
         return True
 
 
-def _out_form(f):
-    """``f`` as a torch function, whose ``out=`` receives the result (``_write_out``: resized, cast, checked); a
-    function that names ``out`` itself writes it (the factories, whose ``out`` gives the dtype). Tensor methods
-    take no ``out=`` (torch's neither)."""
+def _out_form(f, same_dtype=False):
+    """``f`` as a torch function, whose ``out=`` receives the result (``_write_out``: resized, cast, checked;
+    ``same_dtype``: for the functions whose result dtype is fixed, as argmax's); a function that names ``out``
+    itself writes it (the factories, whose ``out`` gives the dtype). Tensor methods take no ``out=`` (torch's
+    neither)."""
     def with_out(*args, out=None, **kwargs):
         if out is None:
             return f(*args, **kwargs)
-        return _write_out(out, f(*args, **kwargs), args)
+        return _write_out(out, f(*args, **kwargs), args, same_dtype=same_dtype)
     functools.update_wrapper(with_out, f)
     return with_out
 
@@ -1585,13 +1586,15 @@ def op_method(op, name):
 OP_METHOD_CODE = next(c for c in op_method.__code__.co_consts if isinstance(c, types.CodeType))
 
 
-def function(fn=None, *, name=None, method=True, inplace=False, aliases=(), tensors=None):
+def function(fn=None, *, name=None, method=True, inplace=False, aliases=(), tensors=None, same_dtype=False):
     """Export a plain Python function (written with other ops) like an op; ``tensors``: as ``OpDef.tensors``
-    (checked by its function form, ``wants_tensors``: a method's self is a Tensor)."""
+    (checked by its function form, ``wants_tensors``: a method's self is a Tensor); ``same_dtype``: an
+    ``out=`` must have the result's dtype (``_write_out``)."""
     if fn is None:
         return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases,
-                                 tensors=tensors)
-    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases, tensors=tensors)
+                                 tensors=tensors, same_dtype=same_dtype)
+    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases, tensors=tensors,
+           same_dtype=same_dtype)
     return fn
 
 

@@ -243,7 +243,7 @@ def slice_copy(input, dim=0, start=None, end=None, step=1):
 
 
 # ---------------------------------------------------------------- membership, indices
-@function
+@function(same_dtype=True)
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     jt = _jt()
     T = _T()

@@ -371,7 +371,7 @@ def _argmin(input, dim=None, keepdim=False):
     return _argext(input, dim, jnp.argmin, keepdim).astype(jnp.int64)
 
 
-@function
+@function(same_dtype=True)
 def argmax(input, dim=None, keepdim=False):
     if input.dtype.np == bool or input.dtype.is_complex:
         raise RuntimeError(f"argmax(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
@@ -380,7 +380,7 @@ def argmax(input, dim=None, keepdim=False):
     return _argmax(input, dim=d[0] if d else None, keepdim=keepdim)
 
 
-@function
+@function(same_dtype=True)
 def argmin(input, dim=None, keepdim=False):
     if input.dtype.np == bool or input.dtype.is_complex:
         raise RuntimeError(f"argmin(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
@@ -423,12 +423,12 @@ def _any(input, dim=None, keepdim=False):
     return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r
 
 
-@function
+@function(same_dtype=True)
 def all(input, dim=None, keepdim=False):
     return _all(input, dim=_dims(dim, input.ndim), keepdim=keepdim)
 
 
-@function
+@function(same_dtype=True)
 def any(input, dim=None, keepdim=False):
     return _any(input, dim=_dims(dim, input.ndim), keepdim=keepdim)
 

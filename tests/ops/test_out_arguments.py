@@ -65,6 +65,10 @@ def _cases(x, y, m, v):
     yield "softmax", lambda lib, o: lib.softmax(T(lib, x), 1, out=o), False
     yield "tensordot", lambda lib, o: lib.tensordot(T(lib, x), T(lib, m), 1, out=o), False
     yield "polygamma", lambda lib, o: lib.polygamma(1, T(lib, np.abs(x) + 1), out=o), False
+    yield "argmax", lambda lib, o: lib.argmax(T(lib, x), 1, out=o), False
+    yield "all", lambda lib, o: lib.all(T(lib, x > 0), 1, out=o), False
+    yield "isin", lambda lib, o: lib.isin(T(lib, x), T(lib, y), out=o), False
+    yield "bucketize", lambda lib, o: lib.bucketize(T(lib, x), T(lib, np.sort(v)), out=o), False
     yield "max dim", lambda lib, o: lib.max(T(lib, x), 1, out=o), False
     yield "aminmax", lambda lib, o: lib.aminmax(T(lib, x), dim=0, out=o), False
     yield "sort", lambda lib, o: lib.sort(T(lib, x), 1, out=o), False
