@@ -1295,6 +1295,11 @@ def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False, resize_
     False: sharing them all in the same places is allowed, as for elementwise ops); ``same_dtype``: ``out``'s
     dtype must be the result's (the ops that do not cast); ``resize_warning``: torch's warning when an ``out`` with
     elements is resized (its factories and random ops resize silently)."""
+    if isinstance(res, (tuple, list)):
+        if not isinstance(out, (tuple, list)) or len(out) != len(res) or not all(isinstance(o, Tensor) for o in out):
+            raise TypeError(f"argument 'out' must be a tuple of {len(res)} Tensors, not {type(out).__name__}")
+    elif not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if isinstance(out, (tuple, list)):
         for o, r in zip(out, res):
             _write_out(o, r, inputs, any_overlap, same_dtype, resize_warning)

@@ -287,6 +287,8 @@ def factory(f):
     def with_out(*args, out=None, **kwargs):
         if out is None:
             return f(*args, **kwargs)
+        if not isinstance(out, _dispatch.Tensor):
+            raise TypeError(f"{f.__name__}(): argument 'out' must be Tensor, not {type(out).__name__}")
         dtype = kwargs.get("dtype")
         if dtype is not None and D.to_dtype(dtype) is not out.dtype:
             raise RuntimeError(f"dtype {D.scalar_type_name(D.to_dtype(dtype))} does not match dtype of out parameter "

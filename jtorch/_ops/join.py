@@ -87,7 +87,7 @@ def _write_joined(out, res, tensors):
     an input."""
     if out is None:
         return res
-    if not D.can_cast(res.dtype, out.dtype):
+    if isinstance(out, _dispatch.Tensor) and not D.can_cast(res.dtype, out.dtype):  # (_write_out: a non-Tensor)
         raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
                         f"{D.scalar_type_name(out.dtype)}")
     return _dispatch._write_out(out, res, tensors, any_overlap=True)

@@ -470,7 +470,7 @@ def _scan(op, input, dim, **kw):
 
 @function(inplace=True)
 def cumsum(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
-    return _out(_scan(_cumsum, input, dim, dtype=out.dtype if out is not None and dtype is None else dtype), out)
+    return _out(_scan(_cumsum, input, dim, dtype=getattr(out, "dtype", None) if dtype is None else dtype), out)
 
 
 @defop(promote=None, saves_result=True)
@@ -480,7 +480,7 @@ def _cumprod(input, dim=0, dtype=None):
 
 @function(inplace=True)
 def cumprod(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
-    return _out(_scan(_cumprod, input, dim, dtype=out.dtype if out is not None and dtype is None else dtype), out)
+    return _out(_scan(_cumprod, input, dim, dtype=getattr(out, "dtype", None) if dtype is None else dtype), out)
 
 
 def _cum_ext(x, dim, better):

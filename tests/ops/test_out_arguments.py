@@ -110,6 +110,27 @@ def test_out_arguments_follow_torch(rng):
                 _same_out(label, t_res, j_res, t_out, j_out, random)
 
 
+def test_out_of_another_type_is_a_type_error(rng):
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    for lib in (torch, jtorch):
+        x = lib.tensor(a)
+        t = lib.zeros(3)
+        cases = [(lambda o: lib.mm(x, x.t(), out=o), [np.zeros((3, 3), np.float32), [t]]),
+                 (lambda o: lib.sin(x, out=o), [(t,), 2.5]),
+                 (lambda o: lib.zeros(2, out=o), [[t], np.zeros(2)]),
+                 (lambda o: lib.max(x, 1, out=o), [t, (1, 2)]),
+                 (lambda o: lib.cumsum(x, 0, out=o), [[1.0]]),
+                 (lambda o: lib.hstack([x], out=o), [3]),
+                 (lambda o: lib.unbind_copy(x, out=o), [t])]
+        for call, outs in cases:
+            for out in outs:
+                try:
+                    call(out)
+                except TypeError:
+                    continue
+                raise AssertionError(f"{lib.__name__}: out={type(out).__name__} accepted")
+
+
 def test_methods_take_no_out(rng):
     a = rng.standard_normal((3, 4)).astype(np.float32)
     for name, args in [("add", (1.0,)), ("amax", (0,)), ("aminmax", ()), ("cumsum", (0,)), ("mm", None),
