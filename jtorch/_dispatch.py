@@ -10,6 +10,7 @@ jit cache. From that one definition come ``jtorch.name``, ``Tensor.name``,
 itself dispatched as an op so higher-order gradients need no extra code).
 """
 import functools
+import warnings
 import math
 import sys
 import inspect
@@ -1292,17 +1293,30 @@ class LazyStrides:
 _STRIDES = {}  # (view op, statics, source shape, source strides or None) -> the view's strides
 
 
-def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False):
+def _write_out(out, res, inputs=(), any_overlap=False, same_dtype=False, resize_warning=True):
     """``res`` written into torch's ``out=`` tensor(s), after torch's checks: ``out`` may not hold one element
     twice (an expand), nor share elements with one of ``inputs`` (the tensors the op read; ``any_overlap``
     False: sharing them all in the same places is allowed, as for elementwise ops); ``same_dtype``: ``out``'s
-    dtype must be the result's (the ops that do not cast)."""
+    dtype must be the result's (the ops that do not cast); ``resize_warning``: torch's warning when an ``out`` with
+    elements is resized (its factories and random ops resize silently)."""
+    if isinstance(res, (tuple, list)):
+        if not isinstance(out, (tuple, list)) or len(out) != len(res) or not all(isinstance(o, Tensor) for o in out):
+            raise TypeError(f"argument 'out' must be a tuple of {len(res)} Tensors, not {type(out).__name__}")
+    elif not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if isinstance(out, (tuple, list)):
         for o, r in zip(out, res):
-            _write_out(o, r, inputs, any_overlap, same_dtype)
-        return out
+            _write_out(o, r, inputs, any_overlap, same_dtype, resize_warning)
+        # (torch returns its named tuple's out form; the result's named tuple here)
+        return type(res)(*out) if hasattr(res, "_fields") else out
     _check_out(out, res, inputs, any_overlap, same_dtype)
     if out.shape != res.shape:
+        if resize_warning and out.numel() != 0:
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
+                          f"which does not match the required output shape {list(res.shape)}. This behavior is "
+                          "deprecated, and in a future PyTorch release outputs will not be resized unless they "
+                          "have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, "
+                          "to zero elements with t.resize_(0).", UserWarning, stacklevel=3)
         out._set_array(res._value.astype(out.dtype.np))
         from ._memfmt import restride_resized
         restride_resized(out, res)  # (torch restrides a resized out= tensor as the result)
@@ -1320,6 +1334,9 @@ def _check_out(out, res, inputs, any_overlap, same_dtype):
     if same_dtype and out.dtype is not res.dtype:
         raise RuntimeError(f"Expected out tensor to have dtype {D.cpp_type_name(res.dtype)}, but got "
                            f"{D.cpp_type_name(out.dtype)} instead")
+    if not D.can_cast(res.dtype, out.dtype):  # (torch casts into out= only to a kind at least as wide)
+        raise RuntimeError(f"result type {D.scalar_type_name(res.dtype)} can't be cast to the desired output type "
+                           f"{D.scalar_type_name(out.dtype)}")
     if out._vfn and _internal_overlap(out):
         raise overlap_error()
     st = out._st
@@ -1451,19 +1468,76 @@ def defop(fn=None, *, name=None, method=True, function=True, inplace=False, alia
     return op
 
 
-def export(f, name, method=True, function=True, inplace=False, aliases=()):
+def export(f, name, method=True, function=True, inplace=False, aliases=(), tensors=None, same_dtype=False):
     """Make ``f`` available as jtorch.name / Tensor.name / Tensor.name_ (in place). A plain function is
     exported as its public entry of the __torch_function__ protocol (an op checks in ``OpDef.__call__``)."""
-    if not isinstance(f, OpDef):
-        f = TF.public(f, name)
+    entry = meth = f
+    if not isinstance(f, OpDef):  # (torch's functions take out=, its methods not)
+        takes_out, raw, f = _takes_out(f), f, TF.public(f, name)
+        entry = meth = f
+        if function and (tensors or not takes_out):
+            entry = raw if takes_out else _out_form(raw, same_dtype)
+            entry = TF.public(wants_tensors(*tensors, of=raw)(entry) if tensors else entry, name)
+        if method and takes_out:
+            meth = TF.public(_without_out(raw), name)
     for n in (name,) + tuple(aliases):
         if function:
-            REGISTRY[n] = f
+            REGISTRY[n] = entry
         if method:
-            METHODS[n] = f
+            METHODS[n] = meth
         if inplace:
             METHODS[n + "_"] = _make_inplace(f, n)
     return f
+
+
+def _takes_out(f):
+    try:
+        return "out" in inspect.signature(f, follow_wrapped=False).parameters  # (what f itself accepts)
+    except (TypeError, ValueError):
+        return True
+
+
+def _out_form(f, same_dtype=False):
+    """``f`` as a torch function, whose ``out=`` receives the result (``_write_out``: resized, cast, checked;
+    ``same_dtype``: for the functions whose result dtype is fixed, as argmax's); a function that names ``out``
+    itself writes it (the factories, whose ``out`` gives the dtype). Tensor methods take no ``out=`` (torch's
+    neither)."""
+    def with_out(*args, out=None, **kwargs):
+        if out is None:
+            return f(*args, **kwargs)
+        return _write_out(out, f(*args, **kwargs), args, same_dtype=same_dtype)
+    functools.update_wrapper(with_out, f)
+    return with_out
+
+
+def wants_tensors(*groups, of=None):
+    """A plain function's ``OpDef.tensors``: the arguments (by the names of ``of``'s parameters, default the
+    function's own) torch's signature types as Tensor, where a Python number raises its TypeError; checked on
+    each call (a frame and a type test), so only where torch rejects numbers."""
+    def declare(f):
+        names = list(inspect.signature(of or f).parameters)
+        spec = tuple(tuple((names.index(n), n) for n in ((g,) if isinstance(g, str) else g)) for g in groups)
+        last = max(i for group in spec for i, _ in group)
+        name = (of or f).__name__
+
+        def checked(*args, **kwargs):
+            if kwargs and len(args) <= last:
+                args_ = list(args) + [kwargs.get(n) for n in names[len(args):last + 1]]
+                check_tensors(name, spec, args_)
+            else:
+                check_tensors(name, spec, args)
+            return f(*args, **kwargs)
+        return functools.wraps(f)(checked)
+    return declare
+
+
+def _without_out(f):
+    def method(*args, **kwargs):
+        if "out" in kwargs:
+            raise TypeError(f"{f.__name__}() got an unexpected keyword argument 'out'")
+        return f(*args, **kwargs)
+    functools.update_wrapper(method, f)
+    return method
 
 
 def _make_inplace(f, name):
@@ -1503,6 +1577,8 @@ def op_method(op, name):
                 raise not_a_tensor(name, self)
         try:
             if kwargs:
+                if "out" in kwargs:  # (torch's methods take no out=)
+                    raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
                 return op(self, *args, **kwargs)
             return op(self, *args)  # (no empty keyword dict to copy)
         except TF.TensorLikeArgument as e:  # (the op declines: this frame is the entry its argument was given to)
@@ -1519,11 +1595,15 @@ def op_method(op, name):
 OP_METHOD_CODE = next(c for c in op_method.__code__.co_consts if isinstance(c, types.CodeType))
 
 
-def function(fn=None, *, name=None, method=True, inplace=False, aliases=()):
-    """Export a plain Python function (written with other ops) like an op."""
+def function(fn=None, *, name=None, method=True, inplace=False, aliases=(), tensors=None, same_dtype=False):
+    """Export a plain Python function (written with other ops) like an op; ``tensors``: as ``OpDef.tensors``
+    (checked by its function form, ``wants_tensors``: a method's self is a Tensor); ``same_dtype``: an
+    ``out=`` must have the result's dtype (``_write_out``)."""
     if fn is None:
-        return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases)
-    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases)
+        return functools.partial(function, name=name, method=method, inplace=inplace, aliases=aliases,
+                                 tensors=tensors, same_dtype=same_dtype)
+    export(fn, name or fn.__name__, method=method, inplace=inplace, aliases=aliases, tensors=tensors,
+           same_dtype=same_dtype)
     return fn
 
 

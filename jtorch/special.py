@@ -52,7 +52,8 @@ def _ndtr(input):
     return r(0.5 * r(1 + r(jss.erf(r(x * np.float32(0.7071067811865476)))))).astype(input.dtype)
 
 
-ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, function=False, saves=(), saves_hidden=True)
+ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, function=False, saves=(), saves_hidden=True,
+            tensors=("input",))
 ndtri = _unary("ndtri", jss.ndtri, saves=(), saves_result=True)
 log_ndtr = _unary("log_ndtr", jss.log_ndtr, saves_result=True)
 spherical_bessel_j0 = _unary("spherical_bessel_j0", lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(
@@ -115,7 +116,7 @@ def gammaincc(input, other):
 
 
 def polygamma(n, input, *, out=None):
-    return P.polygamma(n, input, out=out)
+    return REGISTRY["polygamma"](n, input, out=out)
 
 
 def multigammaln(input, p, *, out=None):

@@ -20,7 +20,7 @@ def _hash_xor(input, dims=(), keepdim=False):
     return out
 
 
-@function
+@function(same_dtype=True)
 def hash_tensor(input, dim=None, *, keepdim=False, mode=0):
     if mode != 0:
         raise RuntimeError(f"Unknown hash_tensor mode: {mode}")

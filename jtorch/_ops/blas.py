@@ -258,6 +258,6 @@ def _addr_half(input, vec1, vec2, beta=1, alpha=1, skip_input=False):
     return out.astype(h)
 
 
-@defop(aliases=("ger",), promote="common")
+@defop(aliases=("ger",), promote="common", tensors=("input", "vec2"))
 def outer(input, vec2):
     return jnp.outer(input, vec2)

@@ -186,7 +186,7 @@ def _tensordot(a, b, dims=((), ())):
 
 
 @function(method=False)
-def tensordot(a, b, dims=2, out=None):
+def tensordot(a, b, dims=2):
     from ..tensor import Tensor
     if isinstance(dims, Tensor):
         dims = dims.tolist()
@@ -214,11 +214,10 @@ def tensordot(a, b, dims=2, out=None):
         elif a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and "
                                f"second has size {b.shape[y]} in dim {y}")
-    r = _tensordot(a, b, dims=(tuple(da), tuple(db)))
-    return r if out is None else out.copy_(r)
+    return _tensordot(a, b, dims=(tuple(da), tuple(db)))
 
 
-@defop(promote="common", saves=(), saves_hidden=True)
+@defop(promote="common", saves=(), saves_hidden=True, tensors=("input", "other"))
 def kron(input, other):
     if input.dtype == jnp.bool_:  # XLA has no bool multiply: and is the product of bools
         return jnp.kron(input.astype(jnp.uint8), other.astype(jnp.uint8)).astype(jnp.bool_)
@@ -372,7 +371,7 @@ def _steps(x, d, ndim):
     return step.reshape((-1,) + (1,) * (ndim - d - 1)) if x.ndim == 1 else step
 
 
-@function(method=False)
+@function(method=False, tensors=("y", "x"))
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "trapezoid")
     if y.shape[d] == 0:  # torch: zeros of y's own type, whatever x is
@@ -393,7 +392,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return _trapz_dx(y, dx, dim=d)
 
 
-@function(method=False)
+@function(method=False, tensors=("y", "x"))
 def trapz(y, x=None, *, dx=None, dim=-1):
     return trapezoid(y, x, dx=dx, dim=dim)
 
@@ -413,7 +412,7 @@ def _cumtrapz(y, x=None, dx=1.0, dim=-1, summed=False):
     return jnp.cumsum(a * step / 2, axis=dim)
 
 
-@function(method=False)
+@function(method=False, tensors=("y", "x"))
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     d, x, dx = _trapz_args(y, x, dx, dim, "cumulative_trapezoid")
     dx = 1.0 if dx is None else dx

@@ -276,20 +276,45 @@ def _make(kind, size, dtype, device, requires_grad, value=None):
     return _finish(arr, device, requires_grad)
 
 
+def _into(out, res):
+    """A factory's result, written into ``out=`` (resized as torch resizes it: silently) when one is given."""
+    return res if out is None else _dispatch._write_out(out, res, resize_warning=False)
+
+
+def factory(f):
+    """A factory's ``out=``: the tensor made in ``out``'s dtype (a ``dtype`` argument that differs raises, as in
+    torch) and written into ``out``."""
+    def with_out(*args, out=None, **kwargs):
+        if out is None:
+            return f(*args, **kwargs)
+        if not isinstance(out, _dispatch.Tensor):
+            raise TypeError(f"{f.__name__}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        dtype = kwargs.get("dtype")
+        if dtype is not None and D.to_dtype(dtype) is not out.dtype:
+            raise RuntimeError(f"dtype {D.scalar_type_name(D.to_dtype(dtype))} does not match dtype of out parameter "
+                               f"({D.scalar_type_name(out.dtype)})")
+        kwargs["dtype"] = out.dtype
+        return _into(out, f(*args, **kwargs))
+    return functools.wraps(f)(with_out)
+
+
 @function(method=False)
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+@factory
+def zeros(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     if layout is not None and layout is not _strided:
         return _sparse_make("zeros", _size(size), layout, dtype, device, requires_grad)
     return _make("zeros", _size(size), dtype, device, requires_grad)
 
 
 @function(method=False)
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+@factory
+def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     return _make("ones", _size(size), dtype, device, requires_grad)
 
 
 @function(method=False)
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+@factory
+def empty(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
     out = _make("empty", _size(size), dtype, device, requires_grad)
     if memory_format is None:
@@ -325,7 +350,8 @@ def _fill_scalar(fill_value, fn="full"):
 
 
 @function(method=False)
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+@factory
+def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False):
     fill_value, inferred = _fill_scalar(fill_value)
     if dtype is None:
         dtype = inferred
@@ -433,9 +459,6 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     return _into(out, _finish(jnp.eye(n, m, dtype=dt.np), device, requires_grad))
 
 
-def _into(out, res):
-    """A factory's result, written into ``out=`` (resized as torch resizes it) when one is given."""
-    return res if out is None else _dispatch._write_out(out, res)
 
 
 def _num(v):
@@ -505,7 +528,8 @@ def _check_steps(name, start, end, steps):
 
 
 @function(method=False)
-def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+@factory
+def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False):
     steps = _check_steps("linspace", start, end, steps)
     start, end = _endpoint(start), _endpoint(end)
     xp = jnp if isinstance(start, jax.core.Tracer) or isinstance(end, jax.core.Tracer) else np
@@ -529,7 +553,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 
 @function(method=False)
-def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+@factory
+def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
     steps = _check_steps("logspace", start, end, steps)
     dt = _dt(dtype)
     lin = linspace(start, end, steps, dtype=D.float64)._value

@@ -69,12 +69,12 @@ def polar(abs, angle, *, out=None):
     return complex(abs * angle.cos(), abs * angle.sin(), out=out)
 
 
-@function
+@function(tensors=("input",))
 def resolve_conj(input):
     return input  # jtorch's conj() materialises: there is never a lazy conjugate bit
 
 
-@function
+@function(tensors=("input",))
 def resolve_neg(input):
     return input
 
@@ -201,11 +201,13 @@ def _same_shape(view, src, name):
 
 # ---------------------------------------------------------------- *_copy: the view op, as a new tensor
 def _copy_variant(base):
-    def f(*args, **kwargs):
-        out = kwargs.pop("out", None)
+    def f(*args, out=None, **kwargs):
         r = REGISTRY[base](*args, **kwargs) if base in REGISTRY else getattr(args[0], base)(*args[1:], **kwargs)
         r = type(r)(t.clone() for t in r) if isinstance(r, (list, tuple)) else r.clone()
-        return r if out is None else out.copy_(r)
+        if out is None:
+            return r
+        written = _dispatch._write_out(out, r, args)
+        return None if isinstance(r, (list, tuple)) else written  # (torch's out= of tensors returns nothing)
     f.__name__ = f.__qualname__ = base + "_copy"
     return f
 
@@ -241,7 +243,7 @@ def slice_copy(input, dim=0, start=None, end=None, step=1):
 
 
 # ---------------------------------------------------------------- membership, indices
-@function
+@function(same_dtype=True)
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     jt = _jt()
     T = _T()
@@ -282,7 +284,7 @@ def unravel_index(indices, shape):
     return tuple(reversed(out))
 
 
-@function(method=False)
+@function(method=False, tensors=("input",))
 def fill(input, value):
     # differentiable like torch's: zeros for input, the summed gradient for a tensor value
     from .pointwise import _fill
@@ -371,7 +373,7 @@ def _nonzero_static(input, size=0, fill_value=-1):
     return jnp.stack(jnp.nonzero(input, size=size, fill_value=fill_value), axis=1).astype(jnp.int64)
 
 
-@function
+@function(tensors=("input",))
 def nonzero_static(input, *, size, fill_value=-1):
     """nonzero cut or padded to ``size`` rows: its shape needs no values (it traces under jtorch.compile)."""
     if size < 0:
@@ -502,7 +504,7 @@ histogram_return.__repr__ = _reduction.return_type_repr
 
 
 @function
-def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+def histogram(input, bins=100, *, range=None, weight=None, density=False):
     jt = _jt()
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
@@ -627,7 +629,7 @@ del _n
 
 # ---------------------------------------------------------------- LU (the old top-level API)
 @function
-def lu(A, pivot=True, get_infos=False, out=None):
+def lu(A, pivot=True, get_infos=False):
     jt = _jt()
     LU, piv, info = jt.linalg.lu_factor_ex(A, pivot=pivot) if hasattr(jt.linalg, "lu_factor_ex") else \
         (*jt.linalg.lu_factor(A, pivot=pivot), None)
@@ -639,6 +641,5 @@ def lu(A, pivot=True, get_infos=False, out=None):
 
 
 @function
-def lu_solve(b, LU_data, LU_pivots, *, out=None):
-    r = _jt().linalg.lu_solve(LU_data, LU_pivots, b)
-    return r if out is None else out.copy_(r)
+def lu_solve(b, LU_data, LU_pivots):
+    return _jt().linalg.lu_solve(LU_data, LU_pivots, b)

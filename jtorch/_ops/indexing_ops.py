@@ -170,7 +170,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return _scatter(input, index, src, dim=d, reduce=reduce)
 
 
-@function(inplace=True)
+@function(inplace=True, tensors=("input", "src"))
 def scatter_add(input, dim, index, src):
     d, src = _scatter_args(input, dim, index, src, None, "scatter_add")
     if d is None:
@@ -387,7 +387,7 @@ def _row_values(input, mask, values):
     return values.reshape(shape) if isinstance(values, _T()) else values
 
 
-@function(inplace=True)
+@function(inplace=True, tensors=("input", "values"))
 def index_put(input, indices, values, accumulate=False):
     T = _T()
     if not isinstance(indices, (tuple, list)):

@@ -87,7 +87,7 @@ def _write_joined(out, res, tensors):
     an input."""
     if out is None:
         return res
-    if not D.can_cast(res.dtype, out.dtype):
+    if isinstance(out, _dispatch.Tensor) and not D.can_cast(res.dtype, out.dtype):  # (_write_out: a non-Tensor)
         raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
                         f"{D.scalar_type_name(out.dtype)}")
     return _dispatch._write_out(out, res, tensors, any_overlap=True)
@@ -182,22 +182,22 @@ def atleast_3d(*tensors):
 def hstack(tensors, *, out=None):
     _check_seq(tensors, "hstack")
     ts = [atleast_1d(t) for t in tensors]
-    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+    return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
 
 
 @function(method=False, aliases=("row_stack",))
 def vstack(tensors, *, out=None):
     _check_seq(tensors, "vstack")
-    return cat([atleast_2d(t) for t in tensors], 0)
+    return cat([atleast_2d(t) for t in tensors], 0, out=out)
 
 
 @function(method=False)
 def dstack(tensors, *, out=None):
     _check_seq(tensors, "dstack")
-    return cat([atleast_3d(t) for t in tensors], 2)
+    return cat([atleast_3d(t) for t in tensors], 2, out=out)
 
 
 @function(method=False)
 def column_stack(tensors, *, out=None):
     _check_seq(tensors, "column_stack")
-    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1, out=out)

@@ -1022,7 +1022,7 @@ def _torch_cross(input, other, dim=None, *, out=None):
     return cross(input, other, dim=dim, out=out)
 
 
-@defop(method=False, function=False, promote="common")
+@defop(method=False, function=False, promote="common", tensors=("x", "y"))
 def _vecdot(x, y, dim=-1):
     return jnp.sum(jnp.conj(x) * y, axis=dim)
 
@@ -1126,7 +1126,7 @@ def _export_top():
                         ("matrix_power", matrix_power_, {}), ("matrix_exp", matrix_exp, {}),
                         ("cholesky", _old_cholesky, {}), ("cholesky_solve", cholesky_solve, {}),
                         ("cholesky_inverse", cholesky_inverse, {}), ("svd", _old_svd, {}), ("qr", _old_qr, {}),
-                        ("norm", _torch_norm, {}), ("dist", _dist, {}), ("trace", _torch_trace, {}),
+                        ("norm", _torch_norm, {}), ("dist", _dist, {"tensors": ("input", "other")}), ("trace", _torch_trace, {}),
                         ("cross", _torch_cross, {}), ("triangular_solve", triangular_solve, {})):
         f.__name__ = name
         export(f, name, **kw)

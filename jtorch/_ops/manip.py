@@ -135,7 +135,7 @@ def _roll(input, shifts=(), dims=()):
     return jnp.roll(input, shifts, dims)
 
 
-@function
+@function(tensors=("input",))
 def roll(input, shifts, dims=None):
     shifts = (int(shifts),) if not isinstance(shifts, (tuple, list)) else tuple(int(s) for s in shifts)
     dims = () if dims is None else ((int(dims),) if not isinstance(dims, (tuple, list)) else tuple(dims))

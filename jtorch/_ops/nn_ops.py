@@ -130,7 +130,7 @@ def hardshrink(input, lambd=0.5):
     return jnp.where((input > lambd) | (input < -lambd), input, jnp.zeros((), input.dtype))
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, tensors=("input",))
 def threshold(input, threshold, value):
     return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
 
@@ -140,7 +140,7 @@ def logsigmoid(input):
     return -jnp.logaddexp(-input, 0)
 
 
-@defop(promote=None)
+@defop(promote=None, tensors=("input", "weight"))
 def prelu(input, weight):
     w = weight.reshape(()) if weight.size == 1 else weight  # one shared slope keeps the input's shape (0-dim too)
     if input.ndim >= 2 and w.size > 1:

@@ -355,7 +355,7 @@ def pow(input, exponent):
     return _pow_op(input, exponent)
 
 
-pow_ = pow
+pow_ = REGISTRY["pow"]  # (the function form, with out=)
 
 
 def _float_power_inplace(self, exponent):
@@ -590,7 +590,7 @@ def _half_steps(dtype):
     return None
 
 
-@defop(promote="float", inplace=True)
+@defop(promote="float", inplace=True, tensors=("input",))
 def logit(input, eps=None):
     if jnp.iscomplexobj(input):
         raise NotImplementedError(f"\"logit_cpu\" not implemented for "
@@ -672,10 +672,9 @@ def _polygamma(input, n=0):
     return _polygamma_fn(n, input)
 
 
-@function(method=False)
-def polygamma(n, input, *, out=None):  # torch.polygamma(n, input); the method is x.polygamma(n)
-    r = _polygamma(input, n=int(n))
-    return r if out is None else out.copy_(r)
+@function(method=False, tensors=("input",))
+def polygamma(n, input):  # torch.polygamma(n, input); the method is x.polygamma(n)
+    return _polygamma(input, n=int(n))
 
 
 def _polygamma_method(self, n):
@@ -685,7 +684,7 @@ def _polygamma_method(self, n):
 export(_polygamma_method, "polygamma", function=False, inplace=True)
 
 
-@defop(promote="float", opmath=True, function=False, method=False)
+@defop(promote="float", opmath=True, function=False, method=False, tensors=("input",))
 def _mvlgamma(input, p=1):
     return jss.multigammaln(input, p)
 
@@ -718,7 +717,7 @@ def _frexp_kernel(x):
 
 
 frexp = defop(lambda input: _frexp_kernel(input), name="frexp", promote=None,
-              returns=_return_type("frexp", ("mantissa", "exponent")), saves=(), saves_hidden=True)
+              returns=_return_type("frexp", ("mantissa", "exponent")), saves=(), saves_hidden=True, tensors=("input",))
 
 
 # ---- rounding (integers pass through unchanged)
@@ -741,7 +740,7 @@ frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not impleme
                              (jnp.bool_, jnp.integer)), promote=None, saves=())
 
 
-@defop(promote=None, inplace=True, saves=())
+@defop(promote=None, inplace=True, saves=(), tensors=("input",))
 def round(input, decimals=0):
     if input.dtype == jnp.bool_ or jnp.iscomplexobj(input):
         name = D.scalar_type_name(D.from_numpy_dtype(input.dtype))
@@ -804,18 +803,18 @@ def _lerp_saves(mask):
     return (0, 1, 2) if mask[2] else (2,)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves)
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves, tensors=("input", "end"))
 def lerp(input, end, weight=0.5):
     # torch's two formulas: from the nearer end, so weight 1 gives end exactly
     return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True, tensors=("input", "tensor1", "tensor2"))
 def addcmul(input, tensor1, tensor2, value=1):
     return input + value * tensor1 * tensor2
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
+@defop(promote="common", inplace=True, dynamic=("value",), opmath=True, tensors=("input", "tensor1", "tensor2"))
 def addcdiv(input, tensor1, tensor2, value=1):
     if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -839,7 +838,7 @@ def _nan_to_num_jvp(nan, posinf, neginf, p, t):
     return _nan_to_num(x, nan, posinf, neginf), jnp.where(jnp.isfinite(x), tx, tx * 0)
 
 
-@defop(promote=None, inplace=True)
+@defop(promote=None, inplace=True, tensors=("input",))
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return _nan_to_num(input, nan, posinf, neginf)
 

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import random as R
 from .._dispatch import defop, function, METHODS
-from .creation import _size, _dt, _finish, _place
+from .creation import _size, _dt, _finish, _place, factory
 from .. import _dispatch, _meta
 
 
@@ -30,6 +30,8 @@ def _uniform(key, low, high, shape=(), dtype=None):
 
 @defop(method=False, function=False, differentiable=False)
 def _normal(key, mean, std, shape=(), dtype=None):
+    if not jnp.issubdtype(dtype.np, jnp.inexact):
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{D.scalar_type_name(dtype)}\'')
     return mean + std * jax.random.normal(R.typed_key(key), shape, dtype.np)
 
 
@@ -85,21 +87,24 @@ def _fresh(op, generator, *dyn, shape, dtype, device=None, requires_grad=False):
 
 
 @function(method=False)
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+@factory
+def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
     return _fresh(_uniform, generator, 0.0, 1.0, shape=_size(size), dtype=_dt(dtype), device=device,
                   requires_grad=requires_grad)
 
 
 @function(method=False)
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+@factory
+def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False):
     return _fresh(_normal, generator, 0.0, 1.0, shape=_size(size), dtype=_dt(dtype), device=device,
                   requires_grad=requires_grad)
 
 
 @function(method=False)
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+@factory
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None,
             requires_grad=False):
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -114,7 +119,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 
 @function(method=False)
-def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+@factory
+def randperm(n, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
@@ -160,7 +166,8 @@ def _traced(t):
 
 
 @function(method=False)
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+@factory
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     from ..tensor import Tensor
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -197,10 +204,13 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         res = _bernoulli(_key(generator), float(prob), shape=tuple(input.shape), dtype=input.dtype)
     if input.requires_grad and input.dtype.is_floating_point:
         res = _with_zero_grad(res, input)
-    return res if out is None else _dispatch._write_out(out, res, (input, p))
+    if out is None:
+        return res
+    # (torch draws in out's dtype and resizes out silently)
+    return _dispatch._write_out(out, res.to(out.dtype), (input, p), resize_warning=False)
 
 
-@function
+@function(tensors=("input",))
 def poisson(input, generator=None):
     return _poisson(_key(generator), input)
 
@@ -243,7 +253,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not _traced(input):
         _check_distribution(np.asarray(input._value), num_samples, replacement)
     res = _multinomial(_key(generator), input, num_samples=int(num_samples), replacement=bool(replacement))
-    return res if out is None else _dispatch._write_out(out, res, (input,), any_overlap=True)
+    return res if out is None else _dispatch._write_out(out, res, (input,), any_overlap=True, resize_warning=False)
 
 
 # ---- in-place samplers: x.uniform_(), x.normal_(), ...

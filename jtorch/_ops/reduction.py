@@ -57,7 +57,7 @@ def _sum(input, dim=None, keepdim=False, dtype=None):
     return _acc(jnp.sum, input, _sum_dtype(input, dtype), axis=dim, keepdims=keepdim)
 
 
-@function
+@function(tensors=("input",))
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dim is None and keepdim is False and dtype is None and out is None:
         return _sum(input)  # the full sum: the op's default statics, its fastest call
@@ -380,7 +380,7 @@ def _argmin(input, dim=None, keepdim=False):
     return _argext(input, dim, jnp.argmin, keepdim).astype(jnp.int64)
 
 
-@function
+@function(same_dtype=True)
 def argmax(input, dim=None, keepdim=False):
     if input.dtype.np == bool or input.dtype.is_complex:
         raise RuntimeError(f"argmax(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
@@ -389,7 +389,7 @@ def argmax(input, dim=None, keepdim=False):
     return _argmax(input, dim=d[0] if d else None, keepdim=keepdim)
 
 
-@function
+@function(same_dtype=True)
 def argmin(input, dim=None, keepdim=False):
     if input.dtype.np == bool or input.dtype.is_complex:
         raise RuntimeError(f"argmin(): does not support {'bool' if input.dtype.np == bool else 'complex'} input")
@@ -432,12 +432,12 @@ def _any(input, dim=None, keepdim=False):
     return r.astype(jnp.uint8) if input.dtype == jnp.uint8 else r
 
 
-@function
+@function(same_dtype=True)
 def all(input, dim=None, keepdim=False):
     return _all(input, dim=_dims(dim, input.ndim), keepdim=keepdim)
 
 
-@function
+@function(same_dtype=True)
 def any(input, dim=None, keepdim=False):
     return _any(input, dim=_dims(dim, input.ndim), keepdim=keepdim)
 
@@ -478,8 +478,8 @@ def _scan(op, input, dim, **kw):
 
 
 @function(inplace=True)
-def cumsum(input, dim, *, dtype=None):
-    return _scan(_cumsum, input, dim, dtype=dtype)
+def cumsum(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
+    return _out(_scan(_cumsum, input, dim, dtype=getattr(out, "dtype", None) if dtype is None else dtype), out)
 
 
 @defop(promote=None, saves_result=True)
@@ -488,8 +488,8 @@ def _cumprod(input, dim=0, dtype=None):
 
 
 @function(inplace=True)
-def cumprod(input, dim, *, dtype=None):
-    return _scan(_cumprod, input, dim, dtype=dtype)
+def cumprod(input, dim, *, dtype=None, out=None):  # (an out= gives the dtype, as in torch)
+    return _out(_scan(_cumprod, input, dim, dtype=getattr(out, "dtype", None) if dtype is None else dtype), out)
 
 
 def _cum_ext(x, dim, better):

@@ -252,7 +252,7 @@ def _searchsorted(sorted_sequence, input, right=False, out_int32=False):
 
 
 @function(method=False)
-@with_out
+@with_out(same_dtype=True)
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     T = _T()
     if side is not None:
@@ -274,7 +274,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 
 @function(method=False)
-@with_out
+@with_out(same_dtype=True)
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")

@@ -2,6 +2,7 @@
 import warnings
 
 import jtorch as torch
+from jtorch._dispatch import wants_tensors
 from jtorch._ops import nn_ops as _k
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu", "elu_",
@@ -26,6 +27,7 @@ def relu_(input):
     return relu(input, inplace=True)
 
 
+@wants_tensors("input")
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -48,10 +50,12 @@ def leaky_relu_(input, negative_slope=0.01):
     return leaky_relu(input, negative_slope, True)
 
 
+@wants_tensors("input", "weight")
 def prelu(input, weight):
     return _k.prelu(input, weight)
 
 
+@wants_tensors("input")
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
         return input.rrelu_(lower, upper, training)
@@ -164,6 +168,7 @@ def hardshrink(input, lambd=0.5):
     return _k.hardshrink(input, lambd)
 
 
+@wants_tensors("input")
 def threshold(input, threshold, value, inplace=False):
     return _maybe_inplace(_k.threshold, inplace, input, threshold, value)
 

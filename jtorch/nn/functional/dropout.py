@@ -3,6 +3,7 @@ torch's stream; the distribution and scaling match)."""
 import warnings
 
 import jtorch as torch
+from jtorch._dispatch import wants_tensors
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
@@ -21,14 +22,17 @@ def _run(op, input, p, training, inplace):
     return getattr(torch, op)(input, p, training)
 
 
+@wants_tensors("input")
 def dropout(input, p=0.5, training=True, inplace=False):
     return _run("dropout", input, p, training, inplace)
 
 
+@wants_tensors("input")
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _run("alpha_dropout", input, p, training, inplace)
 
 
+@wants_tensors("input")
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _run("feature_alpha_dropout", input, p, training, inplace)
 

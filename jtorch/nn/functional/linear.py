@@ -1,5 +1,6 @@
 """Linear maps (torch.nn.functional.linear / bilinear / grouped_mm)."""
 import jtorch as torch
+from jtorch._dispatch import wants_tensors
 from jtorch._ops import nn_ops as _k
 from jtorch.amp import casts_together
 from jtorch._dtype import scalar_type_name
@@ -7,6 +8,7 @@ from jtorch._dtype import scalar_type_name
 __all__ = ["linear", "bilinear", "grouped_mm"]
 
 
+@wants_tensors("input", "weight", "bias")
 def linear(input, weight, bias=None):
     if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
         last = input.shape[-1] if input.ndim else 1
@@ -22,6 +24,7 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
+@wants_tensors("input1", "input2", "weight", "bias")
 def bilinear(input1, input2, weight, bias=None):
     if input1.ndim != input2.ndim:
         raise RuntimeError("bilinear(): input dimensions do not match: got " f"{input1.ndim} and {input2.ndim}")

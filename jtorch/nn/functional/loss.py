@@ -3,6 +3,7 @@ here, the arithmetic in one jitted kernel per loss (``jtorch/_ops/loss_ops.py``)
 import warnings
 
 import jtorch as torch
+from jtorch._dispatch import wants_tensors
 from ..._ops import loss_ops as K
 from ..._dtype import scalar_type_name
 
@@ -132,6 +133,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return K._bce_with_logits(input, target, weight, pos_weight, reduction=reduction)
 
 
+@wants_tensors("input")
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
     return K._multilabel_soft_margin(input, target, weight, reduction=reduction)
@@ -199,11 +201,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return K._huber_loss(input, target, weight, reduction=reduction, delta=float(delta))
 
 
+@wants_tensors("input", "target")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
     return K._soft_margin(input, target, reduction=reduction)
 
 
+@wants_tensors("input", "target")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     reduction = _reduction(size_average, reduce, reduction, allowed=_REDUCTIONS + ("batchmean",))
     if reduction == "mean":
@@ -213,6 +217,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return K._kl_div(input, target, reduction=reduction, log_target=bool(log_target))
 
 
+@wants_tensors("input", "target")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
@@ -241,6 +246,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 # ---------------------------------------------------------------- embeddings / ranking
+@wants_tensors("input1", "input2", "target")
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
     if input1.dim() != input2.dim() or input1.dim() not in (1, 2):
@@ -257,6 +263,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return K._margin_ranking(-target * (input1 - input2), margin=float(margin), reduction=reduction)
 
 
+@wants_tensors("input", "target")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
     return K._hinge_embedding(input, target, margin=float(margin), reduction=reduction)
