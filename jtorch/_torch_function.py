@@ -492,7 +492,7 @@ def method(f, name):
         m = own_copy(f, name)
         m.__wrapped__ = f
         return m
-    m = own_copy(plain, name)
+    m = (name not in _PYTHON_IN_TORCH and _with_numpy_names(plain, name)) or own_copy(plain, name)
     entry = public(m, name, func=m)
     catcher = _entry_with_signature(m, probe=False) if name in CATCHING else None
     if catcher is not None:
@@ -505,6 +505,67 @@ def method(f, name):
         DISPATCHING[m] = entry
     SWAPPED[name] = (m, _Dispatching(m, entry))
     return m
+
+
+def _with_numpy_names(fn, name):
+    """A copy of ``fn`` (as ``own_copy``) that also takes numpy's keyword names where ``fn`` has parameters
+    they stand for (``x.sum(axis=1)``), or None. Tensor keeps calling a method directly, so the copy is
+    ``fn``'s own source compiled again with a ``**`` parameter collecting them, looked at first (as the
+    generated entries of ``_entry_with_signature``); None where that source cannot be had."""
+    import ast
+    import textwrap
+    P = inspect.Parameter
+    try:
+        params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
+        if not any(p.name in _NUMPY_TARGETS and p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)
+                   for p in params[1:]) or any(p.kind is P.VAR_KEYWORD for p in params):
+            return None
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (TypeError, ValueError, OSError, SyntaxError):
+        return None
+    code = fn.__code__
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef) or node.name != code.co_name:
+        return None
+    node.decorator_list = []
+    node.args.kwarg = ast.arg("_np")
+    # the parameters after self from the first one numpy names stand for: a marker default where none
+    first = next((i for i, p in enumerate(params) if i and p.name in _NUMPY_TARGETS and p.kind is not P.KEYWORD_ONLY),
+                 len(params))
+    marked = [p.name for i, p in enumerate(params) if p.default is P.empty and (
+        (i >= first and p.kind is P.POSITIONAL_OR_KEYWORD) or (p.kind is P.KEYWORD_ONLY and p.name in _NUMPY_TARGETS))]
+    pos = [p.name for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind is P.VAR_POSITIONAL), None)
+    kwonly = [p.name for p in params if p.kind is P.KEYWORD_ONLY]
+    check = (f"if _np{''.join(f' or {m} is _numpy_missing' for m in marked)}:\n"
+             f" return _numpy_call(_numpy_self, ({''.join(a + ', ' for a in pos)}{'*' + star if star else ''}), "
+             f"{{{', '.join(f'{k!r}: {k}' for k in kwonly)}}}, _np)\n")
+    node.body[:0] = ast.parse(check).body
+    free = code.co_freevars
+    outer = ast.parse(f"def _outer(_numpy_call, _numpy_missing, {''.join(f + ', ' for f in free)}):\n"
+                      f" _numpy_self = None\n def _f(): _numpy_self\n return None\n")
+    outer.body[0].body[1:2] = [node]
+    outer.body[0].body[-1] = ast.Return(ast.Name(node.name, ast.Load()))
+    ast.fix_missing_locations(outer)
+    ast.increment_lineno(outer, code.co_firstlineno - 2)
+    ns = {}
+    try:
+        exec(compile(outer, code.co_filename, "exec"), fn.__globals__, ns)
+        cells = [c.cell_contents for c in fn.__closure__ or ()]
+        g = ns["_outer"](numpy_call, _MISSING, *cells)
+    except Exception:  # noqa: BLE001  (a function its source cannot make again: its plain copy)
+        return None
+    nargs = code.co_argcount
+    defaults = list(fn.__defaults__ or ())
+    defaults = [_MISSING] * sum(1 for p in params[:nargs - len(defaults)] if p.name in marked) + defaults
+    g.__defaults__ = tuple(defaults) or None
+    kwd = dict(fn.__kwdefaults__ or {})
+    kwd.update({m: _MISSING for m in marked if m in kwonly})
+    g.__kwdefaults__ = kwd or None
+    g.__dict__.update(fn.__dict__)
+    g.__name__, g.__module__, g.__doc__, g.__qualname__ = name, "jtorch", fn.__doc__, "Tensor." + name
+    g.__closure__[g.__code__.co_freevars.index("_numpy_self")].cell_contents = g
+    return g
 
 
 def operator(name, plain, func=None, dispatching=None):
