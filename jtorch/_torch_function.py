@@ -940,6 +940,11 @@ def tensor_defined(T):
     for name, member in T.__dict__.items():
         if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
             continue
+        if type(member) is types.FunctionType and not name.startswith("_") and name not in _PYTHON_IN_TORCH:
+            numpy = _with_numpy_names(member, name)  # (``x.size(axis=0)``, as torch's C methods take)
+            if numpy is not None:
+                setattr(T, name, numpy)
+                member = numpy
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
     NO_CONVERT[:] = [T.grad]
