@@ -513,6 +513,7 @@ def _with_numpy_names(fn, name):
     ``fn``'s own source compiled again with a ``**`` parameter collecting them, looked at first (as the
     generated entries of ``_entry_with_signature``); None where that source cannot be had."""
     import ast
+    import linecache
     import textwrap
     P = inspect.Parameter
     try:
@@ -520,15 +521,18 @@ def _with_numpy_names(fn, name):
         if not any(p.name in _NUMPY_TARGETS and p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)
                    for p in params[1:]) or any(p.kind is P.VAR_KEYWORD for p in params):
             return None
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (TypeError, ValueError, OSError, SyntaxError):
+        code = fn.__code__
+        # its lines: to the last its instructions reach (inspect.getsource tokenizes, several times slower)
+        last = max(end for _, end, _, _ in code.co_positions() if end is not None)
+        lines = linecache.getlines(code.co_filename)[code.co_firstlineno - 1:last]
+        # (parsed at its own line, so tracebacks show its lines; no walk over the tree to move them)
+        node = ast.parse("\n" * (code.co_firstlineno - 1) + textwrap.dedent("".join(lines))).body[0]
+    except (TypeError, ValueError, OSError, SyntaxError, IndexError):
         return None
-    code = fn.__code__
-    node = tree.body[0]
     if not isinstance(node, ast.FunctionDef) or node.name != code.co_name:
         return None
     node.decorator_list = []
-    node.args.kwarg = ast.arg("_np")
+    node.args.kwarg = ast.arg("_np", lineno=node.lineno, col_offset=0, end_lineno=node.lineno, end_col_offset=0)
     # the parameters after self from the first one numpy names stand for: a marker default where none
     first = next((i for i, p in enumerate(params) if i and p.name in _NUMPY_TARGETS and p.kind is not P.KEYWORD_ONLY),
                  len(params))
@@ -540,14 +544,10 @@ def _with_numpy_names(fn, name):
     check = (f"if _np{''.join(f' or {m} is _numpy_missing' for m in marked)}:\n"
              f" return _numpy_call(_numpy_self, ({''.join(a + ', ' for a in pos)}{'*' + star if star else ''}), "
              f"{{{', '.join(f'{k!r}: {k}' for k in kwonly)}}}, _np)\n")
-    node.body[:0] = ast.parse(check).body
-    free = code.co_freevars
-    outer = ast.parse(f"def _outer(_numpy_call, _numpy_missing, {''.join(f + ', ' for f in free)}):\n"
-                      f" _numpy_self = None\n def _f(): _numpy_self\n return None\n")
-    outer.body[0].body[1:2] = [node]
-    outer.body[0].body[-1] = ast.Return(ast.Name(node.name, ast.Load()))
-    ast.fix_missing_locations(outer)
-    ast.increment_lineno(outer, code.co_firstlineno - 2)
+    node.body[:0] = ast.parse("\n" * (node.lineno - 1) + check).body
+    outer = ast.parse(f"def _outer(_numpy_call, _numpy_missing, {''.join(f + ', ' for f in code.co_freevars)}):\n"
+                      f" _numpy_self = None\n return {node.name}\n")
+    outer.body[0].body.insert(1, node)
     ns = {}
     try:
         exec(compile(outer, code.co_filename, "exec"), fn.__globals__, ns)
