@@ -265,7 +265,9 @@ class OpDef:
             for k, v in kwargs.items():
                 i = self.index.get(k)
                 if i is None:
-                    raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
+                    i = self.index.get(numpy_target(k, kwargs))
+                    if i is None or i < n or self.names[i] in kwargs:
+                        raise TypeError(f"{self.name}() got an unexpected keyword argument '{k}'")
                 vals[i] = v
         nd = self._ndyn  # dynamic parameters come first (checked in __init__)
         dyn = vals[:nd]
@@ -1455,6 +1457,22 @@ def scatter_fn(vfn):
         f = _SCATTERS[key] = jax.jit(lambda root, new, args: scatter_into(root, new, key, args))
     args = chain_args(vfn)
     return lambda root, new: f(root, new, args)
+
+
+# numpy's keyword names that torch's argument parser takes for its parameters of these names
+# (``torch.sum(x, axis=0, keepdims=True)``, ``torch.add(x1=a, x2=b)``); never beside the name itself
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim", "x": "input", "a": "input", "x1": "input", "x2": "other"}
+
+
+def numpy_target(k, kwargs):
+    """The parameter numpy's keyword ``k`` stands for; None where it is no such name, or where another of
+    the parameter's numpy names is given too (``sin(x=t, a=t)``)."""
+    t = NUMPY_NAMES.get(k)
+    if t is not None:
+        for other in kwargs:
+            if other != k and NUMPY_NAMES.get(other) == t:
+                return None
+    return t
 
 
 # ---------------------------------------------------------------- declaring ops

@@ -422,7 +422,12 @@ def _build_swaps():
     _SWAPS_BUILT[0] = len(DISPATCHING)
 
 
-def public(fn, name=None, func=None):
+# torch's functions and methods written in Python, which take no numpy names (``torch.split(t, 2, axis=0)``)
+_PYTHON_IN_TORCH = frozenset(["lstsq", "matrix_rank", "norm", "solve", "split", "stft", "symeig", "unique",
+                              "unique_consecutive", "unflatten"])
+
+
+def public(fn, name=None, func=None, numpy=None):
     """``fn`` as a public entry of the protocol: the function ``__torch_function__`` sees (or ``func``: a
     Tensor method's entry hands the method itself). Plain-Tensor calls pay one flag read and one type test
     of the first argument (a tensor-like found there dispatches here; one elsewhere is found by the inner
@@ -430,7 +435,9 @@ def public(fn, name=None, func=None):
     would cost plain calls about 0.3 us more)."""
     if getattr(fn, "_torch_function_public", False) and func is None:
         return fn
-    entry = _entry_with_signature(fn) or _generic_entry(fn)
+    if numpy is None:  # (torch.* and Tensor.*)
+        numpy = (name or fn.__name__) not in _PYTHON_IN_TORCH
+    entry = _entry_with_signature(fn, numpy=numpy) or _generic_entry(fn)
     functools.update_wrapper(entry, fn)
     if name is not None:
         entry.__name__ = entry.__qualname__ = name
@@ -485,7 +492,7 @@ def method(f, name):
         m = own_copy(f, name)
         m.__wrapped__ = f
         return m
-    m = own_copy(plain, name)
+    m = (name not in _PYTHON_IN_TORCH and _with_numpy_names(plain, name)) or own_copy(plain, name)
     entry = public(m, name, func=m)
     catcher = _entry_with_signature(m, probe=False) if name in CATCHING else None
     if catcher is not None:
@@ -498,6 +505,67 @@ def method(f, name):
         DISPATCHING[m] = entry
     SWAPPED[name] = (m, _Dispatching(m, entry))
     return m
+
+
+def _with_numpy_names(fn, name):
+    """A copy of ``fn`` (as ``own_copy``) that also takes numpy's keyword names where ``fn`` has parameters
+    they stand for (``x.sum(axis=1)``), or None. Tensor keeps calling a method directly, so the copy is
+    ``fn``'s own source compiled again with a ``**`` parameter collecting them, looked at first (as the
+    generated entries of ``_entry_with_signature``); None where that source cannot be had."""
+    import ast
+    import linecache
+    import textwrap
+    P = inspect.Parameter
+    try:
+        params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
+        if not any(p.name in _NUMPY_TARGETS and p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)
+                   for p in params[1:]) or any(p.kind is P.VAR_KEYWORD for p in params):
+            return None
+        code = fn.__code__
+        # its lines: to the last its instructions reach (inspect.getsource tokenizes, several times slower)
+        last = max(end for _, end, _, _ in code.co_positions() if end is not None)
+        lines = linecache.getlines(code.co_filename)[code.co_firstlineno - 1:last]
+        # (parsed at its own line, so tracebacks show its lines; no walk over the tree to move them)
+        node = ast.parse("\n" * (code.co_firstlineno - 1) + textwrap.dedent("".join(lines))).body[0]
+    except (TypeError, ValueError, OSError, SyntaxError, IndexError):
+        return None
+    if not isinstance(node, ast.FunctionDef) or node.name != code.co_name:
+        return None
+    node.decorator_list = []
+    node.args.kwarg = ast.arg("_np", lineno=node.lineno, col_offset=0, end_lineno=node.lineno, end_col_offset=0)
+    # the parameters after self from the first one numpy names stand for: a marker default where none
+    first = next((i for i, p in enumerate(params) if i and p.name in _NUMPY_TARGETS and p.kind is not P.KEYWORD_ONLY),
+                 len(params))
+    marked = [p.name for i, p in enumerate(params) if p.default is P.empty and (
+        (i >= first and p.kind is P.POSITIONAL_OR_KEYWORD) or (p.kind is P.KEYWORD_ONLY and p.name in _NUMPY_TARGETS))]
+    pos = [p.name for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind is P.VAR_POSITIONAL), None)
+    kwonly = [p.name for p in params if p.kind is P.KEYWORD_ONLY]
+    check = (f"if _np{''.join(f' or {m} is _numpy_missing' for m in marked)}:\n"
+             f" return _numpy_call(_numpy_self, ({''.join(a + ', ' for a in pos)}{'*' + star if star else ''}), "
+             f"{{{', '.join(f'{k!r}: {k}' for k in kwonly)}}}, _np)\n")
+    node.body[:0] = ast.parse("\n" * (node.lineno - 1) + check).body
+    outer = ast.parse(f"def _outer(_numpy_call, _numpy_missing, {''.join(f + ', ' for f in code.co_freevars)}):\n"
+                      f" _numpy_self = None\n return {node.name}\n")
+    outer.body[0].body.insert(1, node)
+    ns = {}
+    try:
+        exec(compile(outer, code.co_filename, "exec"), fn.__globals__, ns)
+        cells = [c.cell_contents for c in fn.__closure__ or ()]
+        g = ns["_outer"](numpy_call, _MISSING, *cells)
+    except Exception:  # noqa: BLE001  (a function its source cannot make again: its plain copy)
+        return None
+    nargs = code.co_argcount
+    defaults = list(fn.__defaults__ or ())
+    defaults = [_MISSING] * sum(1 for p in params[:nargs - len(defaults)] if p.name in marked) + defaults
+    g.__defaults__ = tuple(defaults) or None
+    kwd = dict(fn.__kwdefaults__ or {})
+    kwd.update({m: _MISSING for m in marked if m in kwonly})
+    g.__kwdefaults__ = kwd or None
+    g.__dict__.update(fn.__dict__)
+    g.__name__, g.__module__, g.__doc__, g.__qualname__ = name, "jtorch", fn.__doc__, "Tensor." + name
+    g.__closure__[g.__code__.co_freevars.index("_numpy_self")].cell_contents = g
+    return g
 
 
 def operator(name, plain, func=None, dispatching=None):
@@ -527,21 +595,39 @@ def alias(name, of):
 _TEMPLATES = {}  # signature structure (kinds, which have defaults) -> the compiled entry factory
 
 
-def _entry_with_signature(fn, probe=True):
+def _entry_with_signature(fn, probe=True, numpy=False):
     """The entry with ``fn``'s signature: ``def _entry(a, b=_d1, *args, c=_d2, **kw)`` calling ``_impl(a, b,
     *args, c=c, **kw)``. Its source is compiled once per signature structure (parameters named p0, p1, ...)
     in _dispatch's namespace (the flag and Tensor are plain globals there); each function's entry is that
-    code with its own parameter names. None where the signature cannot be read."""
+    code with its own parameter names. None where the signature cannot be read. ``numpy``: the entry also
+    takes numpy's keyword names torch's parser takes (_dispatch.NUMPY_NAMES) where ``fn`` has parameters of
+    the names they stand for: a ``**`` parameter collects them, looked at only when a call gives any."""
     try:
         params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())  # (what fn itself accepts)
     except (TypeError, ValueError):
         return None
     P = inspect.Parameter
-    structure = tuple((p.kind, p.default is not P.empty) for p in params)
-    factory = _TEMPLATES.get((structure, probe))
+    if numpy and any(p.kind is P.VAR_KEYWORD for p in params):
+        # a wrapper forwarding ``**kwargs``: the names are translated for what it wraps, when that
+        # fails to bind them (``_compile_template``: an ``except TypeError``, free until raised)
+        numpy = "wrapper" if _numpy_params(fn) else False
+    elif numpy and not any(p.name in _NUMPY_TARGETS and p.kind is not P.POSITIONAL_ONLY for p in params):
+        numpy = False
+    # with numpy's names: the parameters from the first one they name on take a marker default (a call can
+    # give such a parameter by its numpy name alone: ``sin(x=t)``)
+    first = next((i for i, p in enumerate(params) if p.name in _NUMPY_TARGETS and p.kind is not P.KEYWORD_ONLY),
+                 len(params)) if numpy is True else len(params)
+    structure = tuple((p.kind, p.default is not P.empty or (i >= first and p.kind is P.POSITIONAL_OR_KEYWORD) or
+                       (numpy is True and p.kind is P.KEYWORD_ONLY and p.name in _NUMPY_TARGETS))
+                      for i, p in enumerate(params))
+    marked = tuple(f"p{i}" for i, p in enumerate(params) if structure[i][1] and p.default is P.empty)
+    numpy = marked if numpy is True else numpy
+    key = (structure, probe, numpy)
+    factory = _TEMPLATES.get(key)
     if factory is None:
-        factory = _TEMPLATES[(structure, probe)] = _compile_template(structure, probe)
-    entry = factory(fn, *[p.default for p in params if p.default is not P.empty])
+        factory = _TEMPLATES[key] = _compile_template(structure, probe, numpy)
+    entry = factory(fn, *[_MISSING if p.default is P.empty else p.default
+                          for i, p in enumerate(params) if structure[i][1]])
     names = {f"p{i}": p.name for i, p in enumerate(params)}
     code = entry.__code__
     # (keyword names are constants too: the {'p3': p3} handed to handle, the ('p3',) of a keyword call)
@@ -556,7 +642,7 @@ def _entry_with_signature(fn, probe=True):
     return named
 
 
-def _compile_template(structure, probe=True):
+def _compile_template(structure, probe=True, numpy=()):
     P = inspect.Parameter
     head, pos, kwonly, ndef = [], [], [], 0
     varkw = None
@@ -591,11 +677,24 @@ def _compile_template(structure, probe=True):
         probe = "p0 and type(p0[0]) is not Tensor and TF.OVERLOADS.get(type(p0[0])) is not False"
     else:
         probe = "False"
+    numpy_check = numpy_retry = ""
+    if numpy == "wrapper":
+        numpy_retry = (f"  except TypeError:\n"
+                       f"   _kw = TF.numpy_kwargs(_impl, {varkw})\n"
+                       f"   if _kw is None:\n"
+                       f"    raise\n"
+                       f"   return _entry({', '.join(pos + [f'{k}={k}' for k in kwonly] + ['**_kw'])})\n")
+    elif numpy is not False:
+        head.append("**_np")
+        numpy_check = (f"  if _np{''.join(f' or {m} is _REQUIRED' for m in numpy)}:\n"
+                       f"   return TF.numpy_call(_entry, {'(' + ''.join(a + ', ' for a in pos) + ')'}, "
+                       f"{'{' + ', '.join(f'{chr(39)}{k}{chr(39)}: {k}' for k in kwonly) + '}'}, _np)\n")
     args = "(" + "".join(a + ", " for a in pos) + ")"
     kwargs = "{" + ", ".join([f"'{k}': {k}" for k in kwonly] + ([f"**{varkw}"] if varkw else [])) + "}"
     call = ", ".join(pos + [f"{k}={k}" for k in kwonly] + ([f"**{varkw}"] if varkw else []))
     src = (f"def _make(_impl, {''.join(f'_d{i}, ' for i in range(ndef))}):\n"
            f" def _entry({', '.join(head)}):\n"
+           f"{numpy_check}"
            f"  if TORCH_FUNCTION is True or ({probe}):\n"
            f"   if TF.wants({args}, {kwargs}):\n"
            f"    return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}))\n"
@@ -605,10 +704,67 @@ def _compile_template(structure, probe=True):
            f"   if TF.declines(_e, {args}, {kwargs}):\n"
            f"    raise\n"
            f"   return TF.handle(_entry, *TF.given(_entry, {args}, {kwargs}), caught=True)\n"
+           f"{numpy_retry}"
            f" return _entry\n")
     ns = {}
     exec(compile(src, "<torch_function entry>", "exec"), _dispatch.__dict__, ns)
     return ns["_make"]
+
+
+_NUMPY_TARGETS = frozenset(_dispatch.NUMPY_NAMES.values())
+_MISSING = _dispatch._REQUIRED  # (a parameter not given)
+
+
+def numpy_call(entry, args, kwargs, extra):
+    """``entry(*args, **kwargs)`` with the keywords ``extra`` (numpy's names, as far as they are) given by
+    the parameters they stand for: ones not given otherwise (``_MISSING`` or their default object). A
+    parameter still ``_MISSING`` after that was not given at all: torch's TypeError."""
+    code = entry.__code__
+    pos = code.co_varnames[:code.co_argcount]
+    defaults = dict(zip(pos[code.co_argcount - len(entry.__defaults__ or ()):], entry.__defaults__ or ()))
+    defaults.update(entry.__kwdefaults__ or {})
+    args, kwargs = list(args), dict(kwargs)
+    for k, v in extra.items():
+        t = _dispatch.numpy_target(k, extra)
+        if t in pos and t in defaults and args[pos.index(t)] is defaults[t]:
+            args[pos.index(t)] = v
+        elif t in kwargs and kwargs[t] is defaults[t]:
+            kwargs[t] = v
+        else:  # (no such name, or that parameter given too)
+            raise TypeError(f"{entry.__name__}() got an unexpected keyword argument '{k}'")
+    for name, v in (*zip(pos, args), *kwargs.items()):
+        if v is _MISSING:
+            raise TypeError(f"{entry.__name__}() missing 1 required positional argument: '{name}'")
+    return entry(*args, **kwargs)
+
+
+def _numpy_params(fn):
+    """The names of the parameters of what ``fn`` wraps that numpy's names stand for (empty where it
+    forwards ``**kwargs`` on, or cannot be read)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return frozenset()
+    return frozenset(p.name for p in params if p.name in _NUMPY_TARGETS and p.kind is not p.POSITIONAL_ONLY)
+
+
+def numpy_kwargs(fn, kwargs):
+    """``kwargs`` with numpy's names given by the parameters of ``fn`` they stand for; None where there is
+    nothing to translate (the call's TypeError was another's) or a name stands for none."""
+    if not kwargs or not any(k in _dispatch.NUMPY_NAMES for k in kwargs):
+        return None
+    params = _numpy_params(fn)
+    out = {}
+    for k, v in kwargs.items():
+        if k in _dispatch.NUMPY_NAMES and k not in params:
+            t = _dispatch.numpy_target(k, kwargs)
+            if t not in params or t in kwargs:
+                return None
+            k = t
+        out[k] = v
+    return out
 
 
 def given(entry, args, kwargs):
@@ -681,7 +837,9 @@ def install(namespace):
                 f.__code__.co_argcount + f.__code__.co_kwonlyargcount:
             entry = _INSTALLED.get(f) if name in _SAME_IN_TORCH else None
             if entry is None:
-                entry = public(f)
+                # (nn.functional's Python functions take no numpy names; those torch binds from C do)
+                entry = public(f, numpy=name in _SAME_IN_TORCH if namespace.__name__ == "jtorch.nn.functional" else
+                               None if namespace.__name__ == "jtorch" else True)
                 entry.__module__ = namespace.__name__  # (its public home, as torch names it)
                 _INSTALLED.setdefault(f, entry)
             f = entry
@@ -782,6 +940,11 @@ def tensor_defined(T):
     for name, member in T.__dict__.items():
         if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
             continue
+        if type(member) is types.FunctionType and not name.startswith("_") and name not in _PYTHON_IN_TORCH:
+            numpy = _with_numpy_names(member, name)  # (``x.size(axis=0)``, as torch's C methods take)
+            if numpy is not None:
+                setattr(T, name, numpy)
+                member = numpy
         if isinstance(member, property) or type(member) is types.FunctionType:
             MEMBERS[name] = member
     NO_CONVERT[:] = [T.grad]
