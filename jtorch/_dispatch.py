@@ -1494,10 +1494,10 @@ def export(f, name, method=True, function=True, inplace=False, aliases=(), tenso
         takes_out, raw, f = _takes_out(f), f, TF.public(f, name)
         entry = meth = f
         if function and (tensors or not takes_out):
-            entry = raw if takes_out else _out_form(raw, same_dtype)
+            entry = raw if takes_out else _out_form(raw, same_dtype, name not in TF.PYTHON_IN_TORCH)
             entry = TF.public(wants_tensors(*tensors, of=raw)(entry) if tensors else entry, name)
         if method and takes_out:
-            meth = TF.public(_without_out(raw), name)
+            meth = TF.public(_without_out(raw, name not in TF.PYTHON_IN_TORCH), name)
     for n in (name,) + tuple(aliases):
         if function:
             REGISTRY[n] = entry
@@ -1515,15 +1515,20 @@ def _takes_out(f):
         return True
 
 
-def _out_form(f, same_dtype=False):
+def _out_form(f, same_dtype=False, numpy=True):
     """``f`` as a torch function, whose ``out=`` receives the result (``_write_out``: resized, cast, checked;
     ``same_dtype``: for the functions whose result dtype is fixed, as argmax's); a function that names ``out``
     itself writes it (the factories, whose ``out`` gives the dtype). Tensor methods take no ``out=`` (torch's
     neither)."""
     def with_out(*args, out=None, **kwargs):
-        if out is None:
-            return f(*args, **kwargs)
-        return _write_out(out, f(*args, **kwargs), args, same_dtype=same_dtype)
+        try:
+            res = f(*args, **kwargs)
+        except TypeError:
+            if not numpy:
+                raise
+            kwargs = _numpy_retry(f, args, kwargs)
+            res = f(*args, **kwargs)
+        return res if out is None else _write_out(out, res, args, same_dtype=same_dtype)
     functools.update_wrapper(with_out, f)
     return with_out
 
@@ -1549,11 +1554,32 @@ def wants_tensors(*groups, of=None):
     return declare
 
 
-def _without_out(f):
+def _numpy_retry(f, args, kwargs):
+    """``kwargs`` with numpy's keyword names (``axis``, ``keepdims``...) given by the parameters of ``f``
+    they stand for, for a wrapper's call of ``f`` that raised TypeError (so free until then); re-raises
+    that error where there is nothing to translate, torch's where a name's parameter is given too."""
+    kw = TF.numpy_kwargs(f, kwargs)
+    if kw is None:
+        raise
+    try:
+        inspect.signature(f).bind(*args, **kw)
+    except TypeError:
+        alias = next(k for k in kwargs if k not in kw)
+        raise TypeError(f"{f.__name__}() got an unexpected keyword argument '{alias}'") from None
+    return kw
+
+
+def _without_out(f, numpy=True):
     def method(*args, **kwargs):
         if "out" in kwargs:
             raise TypeError(f"{f.__name__}() got an unexpected keyword argument 'out'")
-        return f(*args, **kwargs)
+        try:
+            return f(*args, **kwargs)
+        except TypeError:
+            if not numpy:
+                raise
+            kw = _numpy_retry(f, args, kwargs)
+        return f(*args, **kw)
     functools.update_wrapper(method, f)
     return method
 

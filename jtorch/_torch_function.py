@@ -423,7 +423,7 @@ def _build_swaps():
 
 
 # torch's functions and methods written in Python, which take no numpy names (``torch.split(t, 2, axis=0)``)
-_PYTHON_IN_TORCH = frozenset(["lstsq", "matrix_rank", "norm", "solve", "split", "stft", "symeig", "unique",
+PYTHON_IN_TORCH = frozenset(["lstsq", "matrix_rank", "norm", "solve", "split", "stft", "symeig", "unique",
                               "unique_consecutive", "unflatten"])
 
 
@@ -436,7 +436,7 @@ def public(fn, name=None, func=None, numpy=None):
     if getattr(fn, "_torch_function_public", False) and func is None:
         return fn
     if numpy is None:  # (torch.* and Tensor.*)
-        numpy = (name or fn.__name__) not in _PYTHON_IN_TORCH
+        numpy = (name or fn.__name__) not in PYTHON_IN_TORCH
     entry = _entry_with_signature(fn, numpy=numpy) or _generic_entry(fn)
     functools.update_wrapper(entry, fn)
     if name is not None:
@@ -492,7 +492,7 @@ def method(f, name):
         m = own_copy(f, name)
         m.__wrapped__ = f
         return m
-    m = (name not in _PYTHON_IN_TORCH and _with_numpy_names(plain, name)) or own_copy(plain, name)
+    m = (name not in PYTHON_IN_TORCH and _with_numpy_names(plain, name)) or own_copy(plain, name)
     entry = public(m, name, func=m)
     catcher = _entry_with_signature(m, probe=False) if name in CATCHING else None
     if catcher is not None:
@@ -680,9 +680,7 @@ def _compile_template(structure, probe=True, numpy=()):
     numpy_check = numpy_retry = ""
     if numpy == "wrapper":
         numpy_retry = (f"  except TypeError:\n"
-                       f"   _kw = TF.numpy_kwargs(_impl, {varkw})\n"
-                       f"   if _kw is None:\n"
-                       f"    raise\n"
+                       f"   _kw = _numpy_retry(_impl, {'(' + ''.join(a + ', ' for a in pos) + ')'}, {varkw})\n"
                        f"   return _entry({', '.join(pos + [f'{k}={k}' for k in kwonly] + ['**_kw'])})\n")
     elif numpy is not False:
         head.append("**_np")
@@ -826,6 +824,12 @@ _SAME_IN_TORCH = frozenset(["adaptive_avg_pool1d", "avg_pool1d", "bilinear", "ce
                             "pixel_shuffle", "pixel_unshuffle", "prelu", "relu_", "rrelu_", "selu_", "threshold_"])
 
 
+def _takes_arguments(f):
+    """Whether ``f`` (or what it wraps: a checking wrapper's ``*args, **kwargs``) has named parameters."""
+    code = inspect.unwrap(f).__code__
+    return code.co_argcount + code.co_kwonlyargcount > 0
+
+
 def install(namespace):
     """Make the public Python functions of a torch namespace (jtorch, nn.functional, linalg, ...) public
     entries of the protocol; ops and exported functions are ones already."""
@@ -834,7 +838,7 @@ def install(namespace):
     for name, f in list(vars(namespace).items()):
         if type(f) is types.FunctionType and _overridable_name(name) and \
                 (f.__module__ or "").startswith("jtorch") and f.__module__ not in ("jtorch.overrides", __name__) and \
-                f.__code__.co_argcount + f.__code__.co_kwonlyargcount:
+                _takes_arguments(f):
             entry = _INSTALLED.get(f) if name in _SAME_IN_TORCH else None
             if entry is None:
                 # (nn.functional's Python functions take no numpy names; those torch binds from C do)
@@ -940,7 +944,7 @@ def tensor_defined(T):
     for name, member in T.__dict__.items():
         if name in _NOT_DISPATCHED or (name.startswith("_") and not name.startswith("__")):
             continue
-        if type(member) is types.FunctionType and not name.startswith("_") and name not in _PYTHON_IN_TORCH:
+        if type(member) is types.FunctionType and not name.startswith("_") and name not in PYTHON_IN_TORCH:
             numpy = _with_numpy_names(member, name)  # (``x.size(axis=0)``, as torch's C methods take)
             if numpy is not None:
                 setattr(T, name, numpy)
