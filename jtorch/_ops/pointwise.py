@@ -329,7 +329,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
     def g(x):
         for k in kinds:
             if jnp.issubdtype(x.dtype, k):
-                what = "Bool" if k is jnp.bool_ else "Long"
+                what = D.scalar_type_name(D.from_numpy_dtype(x.dtype))
                 raise (RuntimeError if "operator" in msg else NotImplementedError)(msg.replace("{T}", what))
         return f(x)
     return g
@@ -365,6 +365,20 @@ def _abs_jvp(p, t):
 
 abs_ = unary("abs", _reject(_abs, '"abs_cpu" not implemented for \'{T}\''), promote=None, aliases=("absolute",),
              library=True)
+
+
+def _real_only_inplace(inplace):
+    """``Tensor.abs_``: torch writes |z| into a complex tensor nowhere (its result would be real)."""
+    def abs_(self):
+        if isinstance(self, _dispatch.Tensor) and self.is_complex():
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
+        return inplace(self)
+    abs_.__name__ = abs_.__qualname__ = inplace.__name__
+    return abs_
+
+
+for _n in ("abs_", "absolute_"):
+    _dispatch.METHODS[_n] = _real_only_inplace(_dispatch.METHODS[_n])
 def _sign(x):
     # torch: sign(nan) = 0 and sign(-0.0) = +0
     return x if x.dtype == jnp.bool_ else jnp.where(x > 0, 1, jnp.where(x < 0, -1, 0)).astype(x.dtype)
@@ -386,7 +400,8 @@ def _complex_sgn_jvp(p, t):
 
 
 # piecewise constant or linear: their backward needs no values, torch saves none (no in-place check)
-sign = unary("sign", _sign, promote=None, saves=())
+sign = unary("sign", _reject(_sign, "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                    "torch.sgn instead.", (jnp.complexfloating,)), promote=None, saves=())
 sgn = unary("sgn", lambda x: _complex_sgn(x) if jnp.iscomplexobj(x) else _sign(x), promote=None, saves_result=True)
 square = unary("square", lambda x: jnp.square(x.astype(jnp.int64) if x.dtype == jnp.bool_ else x), promote=None)
 reciprocal = unary("reciprocal", lambda x: 1 / x, saves=(), saves_result=True)
@@ -468,8 +483,9 @@ def _sinc_derivative(x):
 sinc = unary("sinc", _kink(jnp.sinc, _sinc_derivative))
 
 # ---- special functions
-erf = unary("erf", jss.erf)
-erfc = unary("erfc", jss.erfc)
+# (torch's CPU kernels of these take real types only)
+erf = unary("erf", _reject(jss.erf, '"erf_vml_cpu" not implemented for \'{T}\'', (jnp.complexfloating,)))
+erfc = unary("erfc", _reject(jss.erfc, '"erfc_vml_cpu" not implemented for \'{T}\'', (jnp.complexfloating,)))
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid, saves=(), saves_result=True)
 def _digamma(x):
@@ -481,7 +497,8 @@ def _digamma(x):
 _digamma_fn = _kink(_digamma, lambda x: _polygamma_fn(1, x))
 digamma = unary("digamma", _digamma_fn)
 # lgamma's derivative is that digamma, so its second derivative is right for negative x too
-lgamma = unary("lgamma", _kink(jss.gammaln, _digamma_fn))
+lgamma = unary("lgamma", _reject(_kink(jss.gammaln, _digamma_fn), '"lgamma_vml_cpu" not implemented for \'{T}\'',
+                                 (jnp.complexfloating,)))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
@@ -634,13 +651,14 @@ ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemen
 trunc = unary("trunc", _reject(_float_only(jnp.trunc), '"trunc_vml_cpu" not implemented for \'Bool\''), promote=None,
               aliases=("fix",), saves=())
 frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not implemented for \'{T}\'',
-                             (jnp.bool_, jnp.integer)), promote=None, saves=())
+                             (jnp.bool_, jnp.integer, jnp.complexfloating)), promote=None, saves=())
 
 
 @defop(promote=None, inplace=True, saves=())
 def round(input, decimals=0):
-    if input.dtype == jnp.bool_:
-        raise NotImplementedError('"round_vml_cpu" not implemented for \'Bool\'')
+    if input.dtype == jnp.bool_ or jnp.issubdtype(input.dtype, jnp.complexfloating):
+        raise NotImplementedError(f'"round_vml_cpu" not implemented for '
+                                  f'\'{D.scalar_type_name(D.from_numpy_dtype(input.dtype))}\'')
     if not jnp.issubdtype(input.dtype, jnp.inexact):
         return input
     if decimals == 0:
@@ -670,9 +688,14 @@ def clamp(input, min=None, max=None):
     return _clamp(input, min, max)
 
 
-def _clamp_check(min, max):
+def _clamp_check(min, max, input=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(input, _dispatch.Tensor) and input.dtype is D.bool and \
+            all(b is None or type(b) is bool for b in (min, max)):  # (a bool result: torch's scalar kernels have none)
+        kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
+            "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 _clamp_op = clamp
@@ -680,17 +703,19 @@ _clamp_op = clamp
 
 @function(inplace=True, aliases=("clip",))
 def clamp(input, min=None, max=None):  # noqa: F811
-    _clamp_check(min, max)
+    _clamp_check(min, max, input)
     return _clamp_op(input, min, max)
 
 
 @function(inplace=True)
 def clamp_min(input, min):
+    _clamp_check(min, None, input)
     return _clamp_op(input, min, None)
 
 
 @function(inplace=True)
 def clamp_max(input, max):
+    _clamp_check(None, max, input)
     return _clamp_op(input, None, max)
 
 
@@ -699,18 +724,64 @@ def _lerp_saves(mask):
     return (0, 1, 2) if mask[2] else (2,)
 
 
+def _type_name(x):
+    return D.cpp_type_name(D.from_numpy_dtype(jnp.result_type(x)))
+
+
+def _check_value_fits(value, result):
+    """torch casts a Python number into the result's type: a complex one does not go into a real type."""
+    if _dispatch._is_weak(value) and jnp.iscomplexobj(value) and not jnp.issubdtype(jnp.result_type(result),
+                                                                                    jnp.complexfloating):
+        raise RuntimeError(f"value cannot be converted to type {_type_name(result)} without overflow")
+
+
+def _lerp_checks(input, end, weight=0.5):
+    """torch's lerp takes no type promotion (end, and a weight tensor with dimensions, of the input's type)
+    and has no integer kernel (checked on the arguments before promotion, as traced)."""
+    dt = jnp.result_type(input)
+    if jnp.result_type(end) != dt:
+        raise RuntimeError(f"expected dtype {_type_name(input)} for `end` but got dtype {_type_name(end)}")
+    scalar = _dispatch._is_weak(weight)
+    if not scalar and jnp.ndim(weight) and jnp.result_type(weight) != dt:
+        raise RuntimeError(f"expected dtype {_type_name(input)} for `weight` but got dtype {_type_name(weight)}")
+    if not jnp.issubdtype(dt, jnp.inexact):
+        raise NotImplementedError(f'"lerp_kernel_{"scalar" if scalar else "tensor"}" not implemented for '
+                                  f'\'{D.scalar_type_name(D.from_numpy_dtype(dt))}\'')
+    _check_value_fits(weight, input)
+
+
 @defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves)
 def lerp(input, end, weight=0.5):
     # torch's two formulas: from the nearer end, so weight 1 gives end exactly
     return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
+lerp.precheck = _lerp_checks
+
+
+def _addc_checks(kernel):
+    """addcmul/addcdiv: no bool kernel; ``value`` is cast into the tensors' type (it takes no part in the
+    promotion), which a complex value does not fit when that type is real."""
+    def check(input, tensor1, tensor2, value=1):
+        dt = jnp.result_type(input, tensor1, tensor2)
+        if dt == jnp.bool_ and kernel == "addcmul":
+            raise NotImplementedError('"addcmul_cpu_out" not implemented for \'Bool\'')
+        _check_value_fits(value, dt)
+    return check
+
+
+# value: cast into the result's type (truncated for integers, as torch's scalar cast)
+@defop(promote="common", promote_args=("input", "tensor1", "tensor2"), inplace=True, dynamic=("value",),
+       opmath=True)
 def addcmul(input, tensor1, tensor2, value=1):
-    return input + value * tensor1 * tensor2
+    return input + jnp.asarray(value, input.dtype) * tensor1 * tensor2
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True)
+addcmul.precheck = _addc_checks("addcmul")
+
+
+@defop(promote="common", promote_args=("input", "tensor1", "tensor2"), inplace=True, dynamic=("value",),
+       opmath=True)
 def addcdiv(input, tensor1, tensor2, value=1):
     if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -719,7 +790,10 @@ def addcdiv(input, tensor1, tensor2, value=1):
                            "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
                            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
                            "tensor2), for all dtypes.")
-    return input + value * tensor1 / tensor2
+    return input + jnp.asarray(value, input.dtype) * tensor1 / tensor2
+
+
+addcdiv.precheck = _addc_checks("addcdiv")
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
