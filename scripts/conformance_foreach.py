@@ -14,9 +14,10 @@ list, at most ``--max-samples`` samples spread over the entry's list), both libr
 * with ``supports_autograd``, gradients (float64 samples with ``requires_grad=True``, a seeded cotangent per
   output, as conformance_grad.py does) of the out-of-place function and, with ``supports_inplace_autograd``,
   of the in-place one applied to clones of the leaves;
-* the entry's ``error_inputs`` if it has any (none in torch 2.13), and error-style inputs derived from the
-  entry's first sample: an empty list, lists of unequal lengths, a tensor of another shape or dtype in the
-  other list, a list of scalars one too short, a 1-D tensor where a 0-dim one goes, a tensor instead of a list.
+* the entry's ``error_inputs`` if it has any (none in torch 2.13), and error-style inputs derived from its
+  samples (each kind from the first sample that has what it changes): an empty list, a tensor list or a
+  list of scalars one shorter, a tensor of another shape or dtype in the other tensor list, a 1-D tensor
+  where a 0-dim one goes, a tensor instead of the input list.
 
 Where torch raises, jtorch must raise the same exception type; where it does not, the results are compared.
 """
@@ -210,14 +211,13 @@ def derived_error_samples(s, torch):
     tensor_lists = [k for k in lists if args[k] and all(isinstance(v, torch.Tensor) for v in args[k])]
     out = [("empty lists", SampleInput([], args=tuple([] if k in lists else a for k, a in enumerate(args)),
                                        kwargs=kwargs))]
-    if lists:
-        out.append(("other lists one shorter",
-                    SampleInput(inp, args=tuple(a[:-1] if k in lists else a for k, a in enumerate(args)),
-                                kwargs=kwargs)))
-    for name in ("scalars",):  # pointwise ops take their list of scalars as a keyword
-        if isinstance(kwargs.get(name), (list, tuple)):
-            out.append(("list of scalars one short", SampleInput(inp, args=tuple(args),
-                                                                 kwargs={**kwargs, name: kwargs[name][:-1]})))
+    for k in lists:
+        what = "tensor list one shorter" if k in tensor_lists else "list of scalars one shorter"
+        out.append((what, SampleInput(inp, args=tuple(a[:-1] if j == k else a for j, a in enumerate(args)),
+                                      kwargs=kwargs)))
+    if isinstance(kwargs.get("scalars"), (list, tuple)):  # (addcmul/addcdiv take theirs as a keyword)
+        out.append(("list of scalars one shorter", SampleInput(inp, args=tuple(args),
+                                                               kwargs={**kwargs, "scalars": kwargs["scalars"][:-1]})))
     if tensor_lists:
         k = tensor_lists[-1]
         first = args[k][0]
@@ -279,13 +279,16 @@ def check_entry(info, torch, jtorch, dtypes, max_samples=8, num_tensors=4, grad=
                 record("forward", check_out_of_place(info.op, j_out_fn, s, torch, jtorch), f"{dname} #{k}")
             if in_name and not isinstance(s.input, (int, float, complex)):
                 record("inplace", check_in_place(info.inplace_variant, j_in_fn, s, torch, jtorch), f"{dname} #{k}")
-        if errors and samples:
-            for what, e in derived_error_samples(samples[0], torch):
-                if out_name:
-                    record("errors", check_out_of_place(info.op, j_out_fn, e, torch, jtorch), f"{dname} {what}")
-                if in_name:
-                    record("errors", check_in_place(info.inplace_variant, j_in_fn, e, torch, jtorch),
-                           f"{dname} {what} (in place)")
+        derived = {}  # per kind of variant, from the first sample that has one
+        for s in samples if errors else ():
+            for what, e in derived_error_samples(s, torch):
+                derived.setdefault(what, e)
+        for what, e in derived.items():
+            if out_name:
+                record("errors", check_out_of_place(info.op, j_out_fn, e, torch, jtorch), f"{dname} {what}")
+            if in_name:
+                record("errors", check_in_place(info.inplace_variant, j_in_fn, e, torch, jtorch),
+                       f"{dname} {what} (in place)")
     if errors and info.error_inputs_func is not None:
         for case in info.error_inputs("cpu"):
             s = _clean(case.sample_input)
@@ -337,7 +340,7 @@ def run_foreach(args, torch, jtorch):
              f"dtypes {args.foreach_dtypes} (those each entry supports on CPU), {args.foreach_tensors} tensors per "
              f"list, at most {args.max_samples} samples per entry and dtype; gradients in float64 ({by_reference} "
              f"compared with torch's per-tensor op, where torch's foreach backward raises an internal error); errors: "
-             f"error-style inputs derived from each entry's first sample per dtype (and op_db's error_inputs, none "
+             f"error-style inputs derived from the entry's samples per dtype (and op_db's error_inputs, none "
              f"in this torch). {len(absent)} entries jtorch lacks (not counted): {', '.join(absent) or '-'}", "",
              "| entry | forward | in place | grad | errors | first difference |", "|---|---:|---:|---:|---:|---|"]
     for label, r in sorted(rows, key=lambda x: (all(x[1][m][0] == x[1][m][1] for m in _MODES), x[0])):
