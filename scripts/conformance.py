@@ -5,6 +5,7 @@
     python scripts/conformance.py --compile [--dtypes float32] [--ops ...] [--verbose]
     python scripts/conformance.py --errors [--ops ...] [--verbose]
     python scripts/conformance.py --reference [--dtypes ...] [--ops ...] [--max-samples N]
+    python scripts/conformance.py --foreach [--foreach-dtypes ...] [--foreach-tensors 4] [--ops add,norm] [--verbose]
 
 For every OpInfo whose name jtorch has (as ``jtorch.<name>``, ``jtorch.linalg.<name>``, ...,
 or a Tensor method; variants included), each sample input is converted (tensors via numpy), run through both libraries, and compared: values, shape,
@@ -345,6 +346,10 @@ def main(argv=None):
     p.add_argument("--compile", action="store_true", help="compare jtorch.compile'd calls with eager and torch")
     # error mode (scripts/conformance_errors.py)
     p.add_argument("--errors", action="store_true", help="op_db's error inputs: jtorch must raise torch's type")
+    # foreach mode (scripts/conformance_foreach.py): torch's foreach_*_op_db entries
+    p.add_argument("--foreach", action="store_true", help="torch's foreach op databases (torch._foreach_*)")
+    p.add_argument("--foreach-dtypes", default="float32,float64,int64,bool,complex64,bfloat16")
+    p.add_argument("--foreach-tensors", type=int, default=4, help="--foreach: tensors per sample list")
     p.add_argument("--reference", action="store_true",
                    help="op_db's reference inputs (more, larger, extremal samples) instead of its sample inputs")
     args = p.parse_args(argv)
@@ -356,8 +361,11 @@ def main(argv=None):
     from torch.testing._internal.common_methods_invocations import op_db
 
     import jtorch
-    if args.grad or args.grad2 or args.compile or args.errors:  # the other modes' own runners
-        if args.compile:
+    if args.grad or args.grad2 or args.compile or args.errors or args.foreach:  # the other modes' own runners
+        if args.foreach:
+            from conformance_foreach import run_foreach
+            run = lambda args, _db, torch, jtorch: run_foreach(args, torch, jtorch)  # noqa: E731
+        elif args.compile:
             from conformance_compile import run_compile as run
         elif args.errors:
             from conformance_errors import run_errors as run

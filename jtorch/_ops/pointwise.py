@@ -372,7 +372,7 @@ def _reject(f, msg, kinds=(jnp.bool_,)):
     def g(x):
         for k in kinds:
             if jnp.issubdtype(x.dtype, k):
-                what = "Bool" if k is jnp.bool_ else "Long"
+                what = D.scalar_type_name(D.from_numpy_dtype(x.dtype))
                 raise (RuntimeError if "operator" in msg else NotImplementedError)(msg.replace("{T}", what))
         return f(x)
     return g
@@ -565,8 +565,9 @@ def _sinc_derivative(x):
 sinc = unary("sinc", _kink(jnp.sinc, _sinc_derivative))
 
 # ---- special functions
-erf = unary("erf", jss.erf)
-erfc = unary("erfc", jss.erfc)
+# (torch's CPU kernels of these take real types only)
+erf = unary("erf", _reject(jss.erf, '"erf_vml_cpu" not implemented for \'{T}\'', (jnp.complexfloating,)))
+erfc = unary("erfc", _reject(jss.erfc, '"erfc_vml_cpu" not implemented for \'{T}\'', (jnp.complexfloating,)))
 erfinv = unary("erfinv", jss.erfinv)
 sigmoid = unary("sigmoid", jax.nn.sigmoid, saves=(), saves_result=True)
 def _digamma(x):
@@ -578,7 +579,8 @@ def _digamma(x):
 _digamma_fn = _kink(_digamma, lambda x: _polygamma_fn(1, x))
 digamma = unary("digamma", _digamma_fn)
 # lgamma's derivative is that digamma, so its second derivative is right for negative x too
-lgamma = unary("lgamma", _kink(jss.gammaln, _digamma_fn))
+lgamma = unary("lgamma", _reject(_kink(jss.gammaln, _digamma_fn), '"lgamma_vml_cpu" not implemented for \'{T}\'',
+                                 (jnp.complexfloating,)))
 i0 = unary("i0", _kink(jss.i0, jss.i1))  # JAX differentiates |x| inside: 1 at 0, torch i1(0) = 0
 
 
@@ -737,7 +739,7 @@ ceil = unary("ceil", _reject(_float_only(jnp.ceil), '"ceil_vml_cpu" not implemen
 trunc = unary("trunc", _reject(_float_only(jnp.trunc), '"trunc_vml_cpu" not implemented for \'Bool\''), promote=None,
               aliases=("fix",), saves=())
 frac = unary("frac", _reject(lambda x: x - jnp.trunc(x), '"frac_cpu" not implemented for \'{T}\'',
-                             (jnp.bool_, jnp.integer)), promote=None, saves=())
+                             (jnp.bool_, jnp.integer, jnp.complexfloating)), promote=None, saves=())
 
 
 @defop(promote=None, inplace=True, saves=(), tensors=("input",))
@@ -774,9 +776,14 @@ def clamp(input, min=None, max=None):
     return _clamp(input, min, max)
 
 
-def _clamp_check(min, max):
+def _clamp_check(min, max, input=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(input, _dispatch.Tensor) and input.dtype is D.bool and \
+            all(b is None or type(b) is bool for b in (min, max)):  # (a bool result: torch's scalar kernels have none)
+        kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
+            "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 _clamp_op = clamp
@@ -784,17 +791,19 @@ _clamp_op = clamp
 
 @function(inplace=True, aliases=("clip",))
 def clamp(input, min=None, max=None):  # noqa: F811
-    _clamp_check(min, max)
+    _clamp_check(min, max, input)
     return _clamp_op(input, min, max)
 
 
 @function(inplace=True)
 def clamp_min(input, min):
+    _clamp_check(min, None, input)
     return _clamp_op(input, min, None)
 
 
 @function(inplace=True)
 def clamp_max(input, max):
+    _clamp_check(None, max, input)
     return _clamp_op(input, None, max)
 
 
@@ -803,18 +812,65 @@ def _lerp_saves(mask):
     return (0, 1, 2) if mask[2] else (2,)
 
 
-@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves, tensors=("input", "end"))
+def _type_name(x):
+    return D.cpp_type_name(D.from_numpy_dtype(jnp.result_type(x)))
+
+
+def _check_value_fits(value, result):
+    """torch casts a Python number into the result's type: a complex one does not go into a real type."""
+    if _dispatch._is_weak(value) and jnp.iscomplexobj(value) and not jnp.issubdtype(jnp.result_type(result),
+                                                                                    jnp.complexfloating):
+        raise RuntimeError(f"value cannot be converted to type {_type_name(result)} without overflow")
+
+
+def _lerp_checks(input, end, weight=0.5):
+    """torch's lerp takes no type promotion (end, and a weight tensor with dimensions, of the input's type)
+    and has no integer kernel (checked on the arguments before promotion, as traced)."""
+    dt = jnp.result_type(input)
+    if jnp.result_type(end) != dt:
+        raise RuntimeError(f"expected dtype {_type_name(input)} for `end` but got dtype {_type_name(end)}")
+    scalar = _dispatch._is_weak(weight)
+    if not scalar and jnp.ndim(weight) and jnp.result_type(weight) != dt:
+        raise RuntimeError(f"expected dtype {_type_name(input)} for `weight` but got dtype {_type_name(weight)}")
+    if not jnp.issubdtype(dt, jnp.inexact):
+        raise NotImplementedError(f'"lerp_kernel_{"scalar" if scalar else "tensor"}" not implemented for '
+                                  f'\'{D.scalar_type_name(D.from_numpy_dtype(dt))}\'')
+    _check_value_fits(weight, input)
+
+
+@defop(promote="common", inplace=True, dynamic=("weight",), opmath=True, saves=_lerp_saves,
+       tensors=("input", "end"))
 def lerp(input, end, weight=0.5):
     # torch's two formulas: from the nearer end, so weight 1 gives end exactly
     return jnp.where(jnp.abs(weight) < 0.5, input + weight * (end - input), end - (end - input) * (1 - weight))
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True, tensors=("input", "tensor1", "tensor2"))
+lerp.precheck = _lerp_checks
+
+
+def _addc_checks(kernel):
+    """addcmul/addcdiv: no bool kernel; ``value`` is cast into the tensors' type (it takes no part in the
+    promotion), which a complex value does not fit when that type is real."""
+    def check(input, tensor1, tensor2, value=1):
+        dt = jnp.result_type(input, tensor1, tensor2)
+        if dt == jnp.bool_ and kernel == "addcmul":
+            raise NotImplementedError('"addcmul_cpu_out" not implemented for \'Bool\'')
+        _check_value_fits(value, dt)
+    return check
+
+
+# value: cast into the result's type (truncated for integers, as torch's scalar cast)
+@defop(promote="common", promote_args=("input", "tensor1", "tensor2"), inplace=True, dynamic=("value",),
+       opmath=True, tensors=("input", "tensor1", "tensor2"))
 def addcmul(input, tensor1, tensor2, value=1):
-    return input + value * tensor1 * tensor2
+    return input + jnp.asarray(value, input.dtype) * tensor1 * tensor2
 
 
-@defop(promote="common", inplace=True, dynamic=("value",), opmath=True, tensors=("input", "tensor1", "tensor2"))
+addcmul.precheck = _addc_checks("addcmul")
+
+
+@defop(promote="common", promote_args=("input", "tensor1", "tensor2"), inplace=True, dynamic=("value",),
+       opmath=True, tensors=("input", "tensor1", "tensor2"))
 def addcdiv(input, tensor1, tensor2, value=1):
     if not jnp.issubdtype(jnp.result_type(tensor1, tensor2), jnp.inexact):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -823,7 +879,10 @@ def addcdiv(input, tensor1, tensor2, value=1):
                            "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
                            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
                            "tensor2), for all dtypes.")
-    return input + value * tensor1 / tensor2
+    return input + jnp.asarray(value, input.dtype) * tensor1 / tensor2
+
+
+addcdiv.precheck = _addc_checks("addcdiv")
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
