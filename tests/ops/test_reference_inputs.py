@@ -26,3 +26,30 @@ def test_interpolate_float32_linear_1d(rng):
     kw = dict(size=270, mode="linear", align_corners=False)
     assert_close(jtorch.nn.functional.interpolate(jtorch.tensor(x), **kw),
                  torch.nn.functional.interpolate(torch.from_numpy(x), **kw), rtol=1e-5, atol=1e-5)
+
+
+def _extremal(rng):
+    # op_db's extremal reference values among seeded ordinary ones
+    x = rng.standard_normal(24).astype(np.float32)
+    x[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 0.5]
+    return x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_and_signed_zero_pass_through(rng, dtype):
+    # nan passes through the shrink/threshold activations (torch's kernels keep x where no comparison holds);
+    # the angle of -0.0 is 0 (atan2 gives pi); nextafter of an infinity is the largest finite value
+    x = _extremal(rng).astype(dtype)
+    cases = [lambda m, t: m.nn.functional.hardshrink(t, 0.5), lambda m, t: m.nn.functional.softshrink(t, 0.5),
+             lambda m, t: m.nn.functional.threshold(t, 0.1, -3.0), lambda m, t: m.angle(t),
+             lambda m, t: m.nextafter(t, m.flip(t, [0]))]
+    for f in cases:
+        assert_close(f(jtorch, jtorch.tensor(x)), f(torch, torch.from_numpy(x)))
+
+
+def test_nextafter_gradient_at_infinities(rng):
+    x = _extremal(rng).astype(np.float64)
+    tx, jx = torch.from_numpy(x).requires_grad_(), jtorch.tensor(x).requires_grad_()
+    torch.nextafter(tx, torch.zeros(())).sum().backward()
+    jtorch.nextafter(jx, jtorch.zeros((), dtype=jtorch.float64)).sum().backward()
+    assert_close(jx.grad, tx.grad)
