@@ -38,11 +38,13 @@ def _extremal(rng):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_nan_and_signed_zero_pass_through(rng, dtype):
     # nan passes through the shrink/threshold activations (torch's kernels keep x where no comparison holds);
-    # the angle of -0.0 is 0 (atan2 gives pi); nextafter of an infinity is the largest finite value
+    # the angle of -0.0 is 0 (atan2 gives pi); nextafter of an infinity is the largest finite value; entr keeps
+    # nan; spherical_bessel_j0 is 0 at the infinities
     x = _extremal(rng).astype(dtype)
     cases = [lambda m, t: m.nn.functional.hardshrink(t, 0.5), lambda m, t: m.nn.functional.softshrink(t, 0.5),
              lambda m, t: m.nn.functional.threshold(t, 0.1, -3.0), lambda m, t: m.angle(t),
-             lambda m, t: m.nextafter(t, m.flip(t, [0]))]
+             lambda m, t: m.nextafter(t, m.flip(t, [0])), lambda m, t: m.special.entr(t),
+             lambda m, t: m.special.spherical_bessel_j0(t)]
     for f in cases:
         assert_close(f(jtorch, jtorch.tensor(x)), f(torch, torch.from_numpy(x)))
 
