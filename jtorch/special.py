@@ -56,14 +56,21 @@ ndtr = defop(_ndtr, name="_special_ndtr", promote="float", method=False, functio
             tensors=("input",))
 ndtri = _unary("ndtri", jss.ndtri, saves=(), saves_result=True)
 log_ndtr = _unary("log_ndtr", jss.log_ndtr, saves_result=True)
-spherical_bessel_j0 = _unary("spherical_bessel_j0", lambda x: jnp.where(x == 0, 1.0, jnp.sin(x) / jnp.where(
-    x == 0, 1.0, x)).astype(x.dtype))
+
+
+def _spherical_bessel_j0(x):
+    # sin(x) / x: 1 at 0, and 0 at the infinities (its limit, as torch's)
+    safe = jnp.where((x == 0) | jnp.isinf(x), 1.0, x)
+    return jnp.where(x == 0, 1.0, jnp.where(jnp.isinf(x), 0.0, jnp.sin(safe) / safe)).astype(x.dtype)
+
+
+spherical_bessel_j0 = _unary("spherical_bessel_j0", _spherical_bessel_j0)
 
 
 def _entr(x):
-    # -x log x; 0 at 0 and -inf for negative x (torch)
+    # -x log x; 0 at 0, -inf for negative x and nan kept (torch)
     safe = jnp.where(x > 0, x, 1)
-    return jnp.where(x > 0, -x * jnp.log(safe), jnp.where(x == 0, 0.0, -jnp.inf)).astype(x.dtype)
+    return jnp.where(x > 0, -x * jnp.log(safe), jnp.where(x == 0, 0.0, jnp.where(x < 0, -jnp.inf, x))).astype(x.dtype)
 
 
 entr = _unary("entr", _entr)

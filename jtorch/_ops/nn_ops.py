@@ -121,18 +121,18 @@ def tanhshrink(input):
 
 @defop(promote=None, dynamic=("lambd",), opmath=True, tensors=("input",))
 def softshrink(input, lambd=0.5):
-    return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd,
-                                                           jnp.zeros((), input.dtype)))
+    # (the middle is input * 0, as torch's, so nan stays nan)
+    return jnp.where(input > lambd, input - lambd, jnp.where(input < -lambd, input + lambd, input * 0))
 
 
 @defop(promote=None, dynamic=("lambd",), tensors=("input",))
 def hardshrink(input, lambd=0.5):
-    return jnp.where((input > lambd) | (input < -lambd), input, jnp.zeros((), input.dtype))
+    return jnp.where((input >= -lambd) & (input <= lambd), jnp.zeros((), input.dtype), input)  # nan kept
 
 
 @defop(promote=None, inplace=True, tensors=("input",))
 def threshold(input, threshold, value):
-    return jnp.where(input > threshold, input, jnp.asarray(value, input.dtype))
+    return jnp.where(input <= threshold, jnp.asarray(value, input.dtype), input)  # nan kept, as torch's
 
 
 @defop(promote=None, method=False, opmath=True, tensors=("input",))

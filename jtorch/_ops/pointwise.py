@@ -917,10 +917,26 @@ def _copysign_jvp(p, t):
 
 
 copysign = binary("copysign", _copysign, promote="float", numbers="other")
-# torch's gradient: 1 for input, 0 for other (the step itself is constant)
 _sg = jax.lax.stop_gradient
-nextafter = binary("nextafter", lambda a, b: a + (jnp.nextafter(_sg(a), _sg(b)) - _sg(a)),
-                   tensor_other="other", reject="bi", opmath=False)  # the next value of the argument's own type
+
+
+@jax.custom_jvp
+def _nextafter(a, b):
+    return jnp.nextafter(a, b)
+
+
+@_nextafter.defjvp
+def _nextafter_jvp(primals, tangents):
+    # torch's gradient: 1 for input (at infinities and nan too) but 0 where input == other (the result is
+    # other then), 0 for other (the step itself is constant)
+    (a, b), out = primals, _nextafter(*primals)
+    return out, jnp.where(a == b, jnp.zeros((), out.dtype), jnp.broadcast_to(tangents[0], out.shape).astype(out.dtype))
+
+
+# the next value of the argument's own type
+nextafter = binary("nextafter", _nextafter, tensor_other="other", reject="bi", opmath=False)
+
+
 def _real_only(name, f):
     """f, raising torch's error for complex operands (no order on them)."""
     def g(a, b):
@@ -1036,7 +1052,16 @@ bitwise_right_shift = binary("bitwise_right_shift", jnp.right_shift, differentia
 
 # ---- complex
 conj = unary("conj", jnp.conj, promote=None, inplace=False)
-angle = unary("angle", jnp.angle)
+
+
+def _angle(x):
+    if jnp.iscomplexobj(x):
+        return jnp.angle(x)
+    # torch's real angle: pi below 0, else 0 (also at -0.0, where atan2 gives pi), nan kept; no gradient
+    return jnp.where(jnp.isnan(x), _sg(x), jnp.where(x < 0, jnp.asarray(np.pi, x.dtype), jnp.zeros((), x.dtype)))
+
+
+angle = unary("angle", _angle)
 conj_physical = unary("conj_physical", jnp.conj, promote=None)
 
 

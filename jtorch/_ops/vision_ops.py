@@ -27,30 +27,41 @@ def _area_scale(n_in, n_out, align_corners, scale, ftype):
     return ftype(n_in) / ftype(n_out)
 
 
+def _fma(a, b, c, ftype):
+    """a * b + c rounded once to ``ftype``, as torch's compiled CPU kernels contract it (a fused multiply-add):
+    the float32 product is exact in float64. (float64 tables round twice, far below any tolerance.)"""
+    return (np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)).astype(ftype)
+
+
 def _src_index(scale, dst, align_corners, cubic, ftype):
     if align_corners:
         return scale * dst
-    src = scale * (dst + ftype(0.5)) - ftype(0.5)
+    src = _fma(scale, dst + ftype(0.5), ftype(-0.5), ftype)
     return src if cubic else np.maximum(src, ftype(0))
 
 
-def _cubic_weights(t, a=-0.75):
-    def c1(x):
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def c2(x):
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return np.stack([c2(t + 1), c1(t), c1(1 - t), c2(2 - t)], axis=-1)
+def _cubic1(x, a, ftype):
+    """torch's cubic convolution for |x| <= 1 in ``ftype``, with its fused multiply-adds."""
+    return _fma(_fma(ftype(a + 2), x, ftype(-(a + 3)), ftype) * x, x, ftype(1), ftype)
 
 
-def _aa_filter(mode):
+def _cubic2(x, a, ftype):
+    """torch's cubic convolution for 1 < |x| < 2."""
+    return _fma(_fma(_fma(ftype(a), x, ftype(-5 * a), ftype), x, ftype(8 * a), ftype), x, ftype(-4 * a), ftype)
+
+
+def _cubic_weights(t, ftype, a=-0.75):
+    return np.stack([_cubic2(t + ftype(1), a, ftype), _cubic1(t, a, ftype), _cubic1(ftype(1) - t, a, ftype),
+                     _cubic2(ftype(2) - t, a, ftype)], axis=-1)
+
+
+def _aa_filter(mode, ftype):
     if mode == "bilinear":
-        return lambda x: np.maximum(0.0, 1.0 - np.abs(x))
+        return lambda x: np.maximum(ftype(0), ftype(1) - np.abs(x))
 
     def cubic(x, a=-0.5):
         x = np.abs(x)
-        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
-                        np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+        return np.where(x < 1, _cubic1(x, a, ftype), np.where(x < 2, _cubic2(x, a, ftype), ftype(0)))
     return cubic
 
 
@@ -76,19 +87,23 @@ def interp_table(mode, n_in, n_out, scale, align_corners, antialias, ftype=np.fl
     if antialias:
         # torch's antialiased kernels: the filter widens by the downscale factor (never narrows);
         # bicubic uses a = -0.5 here
+        # (in torch's mix of precisions: center, support and the filter's argument rounded to ftype)
         interp = 2 if mode == "linear" else 4
-        stretch = max(float(scale_v), 1.0)
-        support = interp * 0.5 * stretch
-        center = float(scale_v) * (dst + 0.5)
-        xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
-        xmax = np.minimum((center + support + 0.5).astype(np.int64), n_in)
+        support = ftype(interp * 0.5 * float(scale_v)) if scale_v >= 1 else ftype(interp * 0.5)
+        invscale = ftype(1.0 / float(scale_v)) if scale_v >= 1 else ftype(1)
+        center = (float(scale_v) * (dst + 0.5)).astype(ftype)
+        xmin = np.maximum(((center - support).astype(np.float64) + 0.5).astype(np.int64), 0)
+        xmax = np.minimum(((center + support).astype(np.float64) + 0.5).astype(np.int64), n_in)
         k = int((xmax - xmin).max())
         j = np.arange(k)[None, :]
-        f = _aa_filter("bilinear" if mode == "linear" else "bicubic")
-        w = f((j + xmin[:, None] - center[:, None] + 0.5) / stretch)
-        w = np.where(j < (xmax - xmin)[:, None], w, 0.0)
-        tot = w.sum(1, keepdims=True)
-        w = np.where(tot != 0, w / np.where(tot != 0, tot, 1), 0)
+        f = _aa_filter("bilinear" if mode == "linear" else "bicubic", ftype)
+        offset = (j + xmin[:, None]).astype(ftype) - center[:, None]
+        w = f(((offset.astype(np.float64) + 0.5) * float(invscale)).astype(ftype))
+        w = np.where(j < (xmax - xmin)[:, None], w, ftype(0))
+        tot = np.zeros((n_out, 1), ftype)
+        for c in range(k):  # summed left to right in ftype
+            tot = (tot + w[:, c:c + 1]).astype(ftype)
+        w = np.where(tot != 0, w / np.where(tot != 0, tot, 1), 0).astype(ftype)
         return np.minimum(xmin[:, None] + j, n_in - 1), w
     if mode == "linear":
         src = _src_index(scale_v, dst.astype(ftype), align_corners, False, ftype)
@@ -99,9 +114,9 @@ def interp_table(mode, n_in, n_out, scale, align_corners, antialias, ftype=np.fl
     # cubic (a = -0.75), taps clamped to the border
     src = _src_index(scale_v, dst.astype(ftype), align_corners, True, ftype)
     i0 = np.floor(src).astype(np.int64)
-    t = (src - i0).astype(np.float64)
+    t = (src - i0).astype(ftype)
     idx = np.clip(i0[:, None] - 1 + np.arange(4)[None, :], 0, n_in - 1)
-    return idx, _cubic_weights(t)
+    return idx, _cubic_weights(t, ftype)
 
 
 def _apply_table(x, axis, idx, w):
