@@ -127,7 +127,7 @@ def polygamma(n, input, *, out=None):
 
 
 def multigammaln(input, p, *, out=None):
-    return P.mvlgamma(input, p, out=out)
+    return REGISTRY["mvlgamma"](input, p, out=out)
 
 
 def softmax(input, dim, dtype=None):

@@ -75,3 +75,14 @@ def test_sub_byte_ints(name):
     np.testing.assert_array_equal(jtorch.tensor(vals).to(d).to(jtorch.int64).numpy(), vals)
     with pytest.raises(RuntimeError):
         jtorch.promote_types(d, jtorch.int8)
+
+
+def test_narrow_floats_to_integers_at_nan_inf_and_out_of_range(rng):
+    # torch's CPU cast: out of range and NaN give the wide type's minimum, except the NaN of the fnuz/fnu types (0)
+    vals = np.concatenate([rng.standard_normal(8).astype(np.float32) * 50,
+                           np.float32([np.nan, np.inf, -np.inf, 448.0, -0.0, 2.0 ** 40, 1e30])])
+    for name in F8 + ["float16", "bfloat16"]:
+        t = torch.from_numpy(vals).to(getattr(torch, name))
+        j = jtorch.tensor(vals).to(getattr(jtorch, name))
+        for to in ("int64", "int32", "int16", "int8", "uint8"):
+            assert j.to(getattr(jtorch, to)).tolist() == t.to(getattr(torch, to)).tolist(), (name, to)

@@ -1094,6 +1094,11 @@ def _float_to_int(x, dt):
         return x.astype(jnp.int64).astype(dt)
     wide = np.int64 if dt == np.int64 else np.int32
     bound = 2.0 ** (np.iinfo(wide).bits - 1)
+    if x.dtype.itemsize < 4:  # (exact in float32; the bound is not representable in the narrow types)
+        nan_is_zero = "fnu" in x.dtype.name  # (torch's fnuz/fnu float8 types convert their NaN to 0)
+        x = x.astype(jnp.float32)
+        if nan_is_zero:
+            x = jnp.where(jnp.isnan(x), 0, x)
     t = jnp.trunc(x)
     fits = (t >= -bound) & (t < bound)  # (false for NaN)
     v = jnp.where(fits, jnp.where(fits, t, 0).astype(wide), np.iinfo(wide).min)
