@@ -19,11 +19,6 @@ warnings.filterwarnings("ignore")
 
 _ENTRIES = list(entries(torch, jtorch))
 
-# entries that still differ on some check (remove one here once it agrees): SortGenVmap's forward calls
-# torch.argsort(x, axis=dim), and jtorch's ops do not take numpy's ``axis`` for ``dim`` yet
-_DIFFERING = {"SortGenVmapAutogradFunction"}
-
-
 def test_the_database_is_all_there():
     assert len(_ENTRIES) == 14
 
@@ -37,9 +32,7 @@ def test_autograd_function_db_matches_torch(dtype):
     for name, info, op, jop in _ENTRIES:
         res = run_entry(info, op, jop, dtype, seed=1, checks=checks)
         bad = {c: d for c, d in res.items() if d is not None}
-        if name in _DIFFERING:
-            assert bad, f"{name} agrees now: remove it from _DIFFERING"
-        elif bad:
+        if bad:
             differ[name] = bad
     assert not differ, differ
 
