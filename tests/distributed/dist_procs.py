@@ -15,12 +15,32 @@ def free_port():
     return free_ports(1)[0]
 
 
-def free_ports(n):
-    """n different free ports: all bound at once (ports asked for one by one can come back twice)."""
-    socks = [socket.socket() for _ in range(n)]
+def _ephemeral_floor():
     try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(n):
+    """n different free ports, all bound at once (ports asked for one by one can come back twice), taken
+    below the kernel's ephemeral range: a port from ``bind(0)`` is free again once released, and the many
+    connections the concurrent distributed tests open get their local ports from that range, so one of
+    them could take it before a store listens on it ("Address already in use")."""
+    import random
+    high = min(_ephemeral_floor(), 65536) - 1
+    rng = random.Random()
+    socks = []
+    try:
+        while len(socks) < n:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", rng.randrange(10000, high) if high > 11000 else 0))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
         return [s.getsockname()[1] for s in socks]
     finally:
         for s in socks:
