@@ -207,20 +207,16 @@ def compare(check, ts, js, prim, cot, tan, bprim, bcot, dtype, raised=None):
     the checks where both raised the same exception type)."""
     import torch
     import jtorch
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t_res = [_np(t) for t in _flat(_run(check, ts, prim, cot, tan, bprim, bcot), torch)]
-        t_err = None
-    except Exception as e:  # noqa: BLE001
-        t_err = e
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            j_res = [_np(t) for t in _flat(_run(check, js, prim, cot, tan, bprim, bcot), jtorch)]
-        j_err = None
-    except Exception as e:  # noqa: BLE001
-        j_err = e
+
+    def side(lib, fns):  # (the results as numpy arrays, or the exception raised)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return [_np(t) for t in _flat(_run(check, fns, prim, cot, tan, bprim, bcot), lib)], None
+        except Exception as e:  # noqa: BLE001
+            return None, e
+    t_res, t_err = side(torch, ts)
+    j_res, j_err = side(jtorch, js)
     if t_err is not None:
         if j_err is None:
             return f"torch raises {type(t_err).__name__}, jtorch does not"
