@@ -227,7 +227,13 @@ def check_sample(info, sample, dtype, training, torch, jtorch, grad=True):
     except Exception as e:
         return f"backward raises {type(e).__name__}: {str(e)[:120]}"
     tol = _GRAD_TOL.get(str(dtype).split(".")[-1])
-    t_in, j_in = _leaves((t_args, t_kwargs), torch, []), _leaves((j_args, j_kwargs), jtorch, [])
+    return compare_grads(_leaves((t_args, t_kwargs), torch, []), _leaves((j_args, j_kwargs), jtorch, []),
+                         t_mod, j_mod, torch, jtorch, values, tol)
+
+
+def compare_grads(t_in, j_in, t_mod, j_mod, torch, jtorch, values, tol):
+    """None when the gradients of the leaf inputs (``t_in``/``j_in``) and of the parameters agree, else the
+    first difference."""
     for i, (t, j) in enumerate(zip(t_in, j_in)):
         if t.requires_grad and t.is_leaf:
             msg = _compare(j.grad, t.grad, torch, jtorch, values, tol)

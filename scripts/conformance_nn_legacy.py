@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from conformance import same_error_type, to_j  # noqa: E402
 from conformance_grad import _GRAD_TOL  # noqa: E402
-from conformance_modules import _compare, _fresh, _leaves, is_random  # noqa: E402
+from conformance_modules import _compare, _fresh, _leaves, compare_grads, is_random  # noqa: E402
 
 SEED = 0
 
@@ -265,17 +265,8 @@ def _check_grads(t_mod, j_mod, t_inputs, j_inputs, t_out, j_out, torch, jtorch, 
         jtorch.autograd.backward(j_outs, to_j(cotangents, jtorch, torch))
     except Exception as e:
         return f"backward raises {type(e).__name__}: {str(e)[:120]}"
-    for i, (t, j) in enumerate(zip(_leaves(t_inputs, torch, []), _leaves(j_inputs, jtorch, []))):
-        if t.requires_grad and t.is_leaf:
-            msg = _compare(j.grad, t.grad, torch, jtorch, values, tol)
-            if msg:
-                return f"grad of input {i}: {msg}"
-    j_params = dict(j_mod.named_parameters())
-    for name, p in t_mod.named_parameters():
-        msg = _compare(j_params[name].grad, p.grad, torch, jtorch, values, tol)
-        if msg:
-            return f"grad of {name}: {msg}"
-    return None
+    return compare_grads(_leaves(t_inputs, torch, []), _leaves(j_inputs, jtorch, []), t_mod, j_mod, torch, jtorch,
+                         values, tol)
 
 
 def _check_gradgrad(t_mod, j_mod, t_inputs, torch, jtorch, values, tol):
